@@ -1,0 +1,219 @@
+"""Stage 1: load and validate the YAML codebook into a Codebook (no spaCy here)."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CodebookError
+from .models import UNITS, Code, Codebook
+
+TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "codes")
+CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "codes")
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook file, reporting every problem at once.
+
+    >>> codebook = load_codebook("codebook.yaml")  # doctest: +SKIP
+    >>> codebook["joint_meeting"].keywords  # doctest: +SKIP
+    ('joint meeting', ...)
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CodebookError(f"{path}: codebook not found. Pass an existing file with --codebook.")
+    except UnicodeDecodeError as error:
+        raise CodebookError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}). Save the codebook as UTF-8.")
+    except OSError as error:
+        raise CodebookError(f"{path}: cannot read the codebook ({error.strerror}).")
+    return parse_codebook(text, source=str(path))
+
+
+def parse_codebook(text: str, *, source: str = "<codebook>") -> Codebook:
+    """Validate codebook YAML given as a string; `source` names it in error messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        problem = error.problem or error.context or "invalid YAML"
+        raise CodebookError(f"{source}{line}: YAML syntax error: {problem}. Check indentation, colons and quotes.")
+    except yaml.YAMLError as error:
+        raise CodebookError(f"{source}: YAML syntax error: {error}")
+    return _Validator(source).codebook(root)
+
+
+def codebook_hash(path: str | Path) -> str:
+    """sha256 of the codebook file's bytes, recorded in run.json."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class _Validator:
+    """Walks the YAML node tree (which keeps line numbers) and collects every problem."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[str] = []
+        self.codes: list[Code] = []
+        self.seen: dict[str, int] = {}
+
+    def fail(self, node: yaml.Node | None, message: str) -> None:
+        line = f":{node.start_mark.line + 1}" if node is not None else ""
+        self.problems.append(f"{self.source}{line}: {message}")
+
+    def codebook(self, root: yaml.Node | None) -> Codebook:
+        if root is None:
+            raise CodebookError(f"{self.source}: the codebook is empty. Add a `codes:` mapping.")
+        if not isinstance(root, yaml.MappingNode):
+            raise CodebookError(f"{self.source}:{root.start_mark.line + 1}: the codebook must be a mapping with a `codes:` key.")
+        fields = self.mapping(root, TOP_LEVEL_KEYS, where="codebook")
+        name = self.scalar(fields.get("name"), "name", where="codebook") or ""
+        unit = self.scalar(fields.get("unit"), "unit", where="codebook") or "paragraph"
+        if unit not in UNITS:
+            self.fail(fields["unit"], f"unit '{unit}' is not one of {', '.join(UNITS)}.")
+            unit = "paragraph"
+        codes_node = fields.get("codes")
+        if codes_node is None:
+            self.fail(root, "no `codes:` key. List the codebook's codes under `codes:`.")
+        else:
+            self.code_tree(codes_node, parents=())
+        if self.problems:
+            raise CodebookError(self.problems)
+        return Codebook(codes=tuple(self.codes), name=name, unit=unit, source=self.source)  # type: ignore[arg-type]
+
+    def mapping(self, node: yaml.MappingNode, allowed: tuple[str, ...], *, where: str) -> dict[str, yaml.Node]:
+        fields: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                self.fail(key_node, f"{where}: keys must be plain names.")
+            elif key in fields:
+                self.fail(key_node, f"{where}: key '{key}' appears twice.")
+            elif key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                suggestion = f" Did you mean '{hint[0]}'?" if hint else f" Allowed keys: {', '.join(allowed)}."
+                self.fail(key_node, f"{where}: unknown key '{key}'.{suggestion}")
+            else:
+                fields[key] = value_node
+        return fields
+
+    def scalar(self, node: yaml.Node | None, key: str, *, where: str) -> str | None:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, f"{where}: `{key}` must be a single value, not a list or mapping.")
+            return None
+        return str(node.value).strip()
+
+    def string_list(self, node: yaml.Node | None, key: str, *, where: str) -> list[tuple[str, yaml.Node]]:
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            example = f"{key}: [{node.value}]" if isinstance(node, yaml.ScalarNode) else f"{key}: [first, second]"
+            self.fail(node, f"{where}: `{key}` must be a list. Wrap it in brackets, for example `{example}`.")
+            return []
+        items = []
+        for item in node.value:
+            if not isinstance(item, yaml.ScalarNode) or item.tag.endswith(":null") or not str(item.value).strip():
+                self.fail(item, f"{where}: every entry of `{key}` must be a non-empty text.")
+                continue
+            items.append((str(item.value).strip(), item))
+        return items
+
+    def code_tree(self, node: yaml.Node, parents: tuple[str, ...]) -> None:
+        where = f"code '{parents[-1]}'" if parents else "codes"
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{where}: `codes` must be a mapping of code ids to definitions.")
+            return
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or not str(key_node.value).strip():
+                self.fail(key_node, f"{where}: code ids must be non-empty names.")
+                continue
+            self.code(str(key_node.value).strip(), key_node, value_node, parents)
+
+    def code(self, code_id: str, key_node: yaml.Node, node: yaml.Node, parents: tuple[str, ...]) -> None:
+        where = f"code '{code_id}'"
+        if "/" in code_id:
+            self.fail(key_node, f"{where}: '/' is not allowed in a code id (it separates code paths).")
+        if code_id in self.seen:
+            self.fail(key_node, f"{where}: duplicate code id (first defined on line {self.seen[code_id]}). Code ids must be unique across the codebook.")
+            return
+        self.seen[code_id] = key_node.start_mark.line + 1
+        path = (*parents, code_id)
+        line = key_node.start_mark.line + 1
+        if isinstance(node, yaml.SequenceNode):  # a bare list is the code's keywords
+            keywords = [text for text, _ in self.string_list(node, "keywords", where=where)]
+            self.codes.append(Code(id=code_id, label=code_id, path=path, keywords=tuple(keywords), line=line))
+            return
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+            self.codes.append(Code(id=code_id, label=code_id, path=path, line=line))
+            return
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"{where}: expected a mapping (label, description, keywords, ...) or a list of keywords.")
+            return
+        fields = self.mapping(node, CODE_KEYS, where=where)
+        color = self.scalar(fields.get("color"), "color", where=where)
+        if color is not None and not _COLOR.fullmatch(color):
+            self.fail(fields["color"], f"{where}: color '{color}' is not a hex colour like \"#1f77b4\" (quote it: # starts a YAML comment).")
+            color = None
+        regexes = self.string_list(fields.get("regex"), "regex", where=where)
+        for pattern, item in regexes:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as error:
+                self.fail(item, f"{where}: invalid regex '{pattern}': {error}.")
+        keywords = self.string_list(fields.get("keywords"), "keywords", where=where)
+        for keyword, item in keywords:
+            if re.fullmatch(r"[\s*\-]+", keyword) or re.search(r"\*\S", keyword):
+                self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
+        code = Code(
+            id=code_id,
+            label=self.scalar(fields.get("label"), "label", where=where) or code_id,
+            path=path,
+            description=self.scalar(fields.get("description"), "description", where=where) or "",
+            color=color.lower() if color else None,
+            keywords=tuple(text for text, _ in keywords),
+            regex=tuple(text for text, _ in regexes),
+            exclude=tuple(text for text, _ in self.string_list(fields.get("exclude"), "exclude", where=where)),
+            line=line,
+        )
+        self.codes.append(code)
+        if "codes" in fields and not (isinstance(fields["codes"], yaml.ScalarNode) and fields["codes"].tag.endswith(":null")):
+            self.code_tree(fields["codes"], path)
+
+
+def dump_codebook(codebook: Codebook) -> str:
+    """Serialise a Codebook back to codebook YAML (used by the importers).
+
+    >>> print(dump_codebook(Codebook(codes=(Code(id="a", label="A", path=("a",)),))))  # doctest: +SKIP
+    """
+    def node(code: Code) -> dict[str, Any]:
+        entry: dict[str, Any] = {"label": code.label}
+        if code.description:
+            entry["description"] = code.description
+        if code.color:
+            entry["color"] = code.color
+        entry["keywords"] = list(code.keywords)
+        if code.regex:
+            entry["regex"] = list(code.regex)
+        if code.exclude:
+            entry["exclude"] = list(code.exclude)
+        children = codebook.children(code.id)
+        if children:
+            entry["codes"] = {child.id: node(child) for child in children}
+        return entry
+
+    document: dict[str, Any] = {}
+    if codebook.name:
+        document["name"] = codebook.name
+    document["unit"] = codebook.unit
+    document["codes"] = {code.id: node(code) for code in codebook.children(None)}
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)

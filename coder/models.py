@@ -1,0 +1,153 @@
+"""Records passed between the stages: Document, Passage, Code, Codebook, Match, Segment."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Iterator, Literal
+
+Unit = Literal["paragraph", "sentence", "document"]
+UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded source file: `text` has no BOM and LF line ends; all offsets point into it."""
+
+    path: str  # relative to the corpus folder, with "/"
+    text: str
+    encoding: str = "utf-8"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A unit of coding: `document_text[start:end]` is its span.
+
+    `view` has the same length as the span: extraction debris (table pipes, lone page
+    numbers) and line breaks are blanked out, so positions in `view` are positions in the
+    source. `text` is the readable form shown to reviewers (whitespace collapsed, words
+    hyphenated at a line end rejoined).
+    """
+
+    document: str
+    index: int
+    start: int
+    end: int
+    view: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code of the codebook; `path` is the chain of ids from the top-level code down to it."""
+
+    id: str
+    label: str
+    path: tuple[str, ...]
+    description: str = ""
+    color: str | None = None
+    keywords: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    line: int | None = None  # line of the code's key in the YAML file
+
+    @property
+    def parent(self) -> str | None:
+        return self.path[-2] if len(self.path) > 1 else None
+
+    @property
+    def depth(self) -> int:
+        return len(self.path)
+
+    @property
+    def code_path(self) -> str:
+        return "/".join(self.path)
+
+    @property
+    def is_grouping(self) -> bool:
+        """A code with no keywords and no regex only groups its children (or is coded by hand)."""
+        return not self.keywords and not self.regex
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """The validated codebook: codes in depth-first order, ids unique across the whole tree."""
+
+    codes: tuple[Code, ...]
+    name: str = ""
+    unit: Unit = "paragraph"
+    source: str | None = None  # path of the YAML file it came from
+    _by_id: dict[str, Code] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {code.id: code for code in self.codes})
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes)
+
+    def __contains__(self, code_id: object) -> bool:
+        return code_id in self._by_id
+
+    def __getitem__(self, code_id: str) -> Code:
+        return self._by_id[code_id]
+
+    def children(self, code_id: str | None) -> list[Code]:
+        """The direct children of `code_id`, or the top-level codes for None."""
+        if code_id is None:
+            return [code for code in self.codes if code.depth == 1]
+        return [code for code in self.codes if code.parent == code_id]
+
+    def ancestor(self, code_id: str, level: int) -> str:
+        """The id of `code_id`'s ancestor at depth `level` (1 = top level); itself if shallower."""
+        path = self[code_id].path
+        return path[min(level, len(path)) - 1]
+
+
+@dataclass(frozen=True)
+class Match:
+    """One keyword or regex hit: `start`/`end` are offsets into the document text."""
+
+    code: str
+    start: int
+    end: int
+    text: str  # the matched source words as they appear
+    rule: str  # the keyword or regex that produced the hit
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def segment_id(document: str, passage_text: str, code: str) -> str:
+    """A stable id for a (passage, code) pair: survives recoding and passage reordering."""
+    normalized = _SPACES.sub(" ", passage_text).strip().casefold()
+    digest = hashlib.sha1(f"{document}\x1f{normalized}\x1f{code}".encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A passage coded with one code; `hits` counts the matches that survived exclusion."""
+
+    document: str
+    passage: int
+    start: int
+    end: int
+    code: str
+    code_path: str
+    label: str
+    hits: int
+    matched: tuple[str, ...]
+    text: str
+    matches: tuple[Match, ...] = ()
+
+    @property
+    def segment_id(self) -> str:
+        return segment_id(self.document, self.text, self.code)
