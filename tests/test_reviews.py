@@ -1,0 +1,300 @@
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder.errors import OutputError
+from coder.models import segment_id
+from coder.reviews import (
+    REVIEW_COLUMNS,
+    apply_reviews,
+    default_reviews_path,
+    import_reviews,
+    is_rejected,
+    normalize_decision,
+    precision_by_code,
+    read_reviews,
+    read_table,
+    review_status,
+    write_reviews,
+)
+
+COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
+           "hits", "matched", "text", "review", "note"]
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+LATER = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+
+
+def make_segments(rows):
+    """rows: (document, passage, code, text[, review, note])"""
+    records = []
+    for row in rows:
+        document, passage, code, text, *rest = row
+        review, note = (list(rest) + ["", ""])[:2]
+        records.append({
+            "segment_id": segment_id(document, text, code), "document": document, "passage": passage,
+            "start": 0, "end": len(text), "code": code, "code_path": code, "label": code.title(),
+            "hits": 1, "matched": "", "text": text, "review": review, "note": note,
+        })
+    return pd.DataFrame(records, columns=COLUMNS)
+
+
+def write_csv(frame, path, *, sep=",", encoding="utf-8-sig", lineterminator="\n"):
+    frame.to_csv(path, sep=sep, index=False, encoding=encoding, lineterminator=lineterminator)
+    return path
+
+
+BASE = [
+    ("a.txt", 0, "barrier", "Red tape slows the joint projects."),
+    ("a.txt", 1, "meeting", "The joint meeting agreed on a plan."),
+    ("b.txt", 0, "barrier", "Local protectionism is a barrier."),
+]
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("accept", "accept"), ("Accepted", "accept"), (" A ", "accept"), ("y", "accept"), ("YES", "accept"),
+        ("1", "accept"), ("1.0", "accept"), ("true", "accept"), ("TRUE", "accept"), ("ok", "accept"),
+        ("✓", "accept"), ("reject", "reject"), ("REJECTED", "reject"), ("r", "reject"), ("N", "reject"),
+        ("no", "reject"), ("0", "reject"), ("false", "reject"), ("x", "reject"), ("X", "reject"),
+        ("✗", "reject"), ("", None), ("   ", None), (None, None), (float("nan"), None),
+    ],
+)
+def test_reviews_normalize_decision_tolerant_spellings(value, expected):
+    assert normalize_decision(value) == expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "acept", "2", "yes!"])
+def test_reviews_normalize_decision_rejects_unknown(value):
+    with pytest.raises(ValueError) as error:
+        normalize_decision(value)
+    assert str(error.value) == (
+        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
+        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+    )
+
+
+@pytest.mark.parametrize("value, expected", [("No", True), ("maybe", False), ("", False), ("y", False)])
+def test_reviews_is_rejected(value, expected):
+    assert is_rejected(value) is expected
+
+
+@pytest.mark.parametrize("codebook, expected", [("project/codebook.yaml", Path("project/reviews.csv"))])
+def test_reviews_default_path_beside_codebook(codebook, expected):
+    assert default_reviews_path(codebook) == expected
+
+
+@pytest.mark.parametrize(
+    "sep, encoding, lineterminator",
+    [(",", "utf-8-sig", "\n"), (";", "utf-8", "\r\n"), ("\t", "utf-16", "\r\n"), (";", "cp1252", "\r\n"),
+     (",", "gb18030", "\n")],
+)
+def test_reviews_read_table_lenient(tmp_path, sep, encoding, lineterminator):
+    frame = make_segments([("a.txt", 0, "barrier", "Red tape; slows, the \"joint\" projects", "Yes", "ok")])
+    if encoding == "gb18030":
+        frame.loc[0, "text"] = "区域合作"
+    path = write_csv(frame, tmp_path / "segments.csv", sep=sep, encoding=encoding, lineterminator=lineterminator)
+    table = read_table(path)
+    assert list(table.columns) == COLUMNS
+    assert table.loc[0, "text"] == frame.loc[0, "text"]
+    assert table.loc[0, "review"] == "Yes"
+    assert table.loc[0, "passage"] == "0"
+
+
+@pytest.mark.parametrize("name", ["segments.xlsx"])
+def test_reviews_read_table_xlsx(tmp_path, name):
+    frame = make_segments(BASE)
+    frame.loc[1, "review"] = "n"
+    frame.to_excel(tmp_path / name, index=False)
+    table = read_table(tmp_path / name)
+    assert table["review"].tolist() == ["", "n", ""]
+    assert table["segment_id"].tolist() == frame["segment_id"].tolist()
+
+
+@pytest.mark.parametrize("reviews_name", ["reviews.csv"])
+def test_reviews_import_adds_new_decisions(tmp_path, reviews_name):
+    frame = make_segments(BASE)
+    frame.loc[0, ["review", "note"]] = ["y", "clear case"]
+    frame.loc[2, "review"] = "no"
+    source = write_csv(frame, tmp_path / "segments.csv", sep=";", lineterminator="\r\n")
+    report = import_reviews(source, tmp_path / reviews_name, now=NOW)
+    assert (report.added, report.updated, report.unchanged, report.total) == (2, (), 0, 2)
+    assert report.backup is None
+    reviews = read_reviews(tmp_path / reviews_name)
+    assert list(reviews.columns) == list(REVIEW_COLUMNS)
+    assert reviews.to_dict("records") == [
+        {"segment_id": frame.loc[0, "segment_id"], "document": "a.txt", "code": "barrier", "decision": "accept",
+         "note": "clear case", "text": BASE[0][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
+        {"segment_id": frame.loc[2, "segment_id"], "document": "b.txt", "code": "barrier", "decision": "reject",
+         "note": "", "text": BASE[2][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
+    ]
+    assert (tmp_path / reviews_name).read_bytes().startswith(b"\xef\xbb\xbfsegment_id,document,code,decision")
+
+
+@pytest.mark.parametrize("second_value", ["n"])
+def test_reviews_import_updates_changed_and_keeps_blank(tmp_path, second_value):
+    reviews_path = tmp_path / "reviews.csv"
+    frame = make_segments(BASE)
+    frame.loc[0, "review"] = "y"
+    frame.loc[1, "review"] = "y"
+    import_reviews(write_csv(frame, tmp_path / "round1.csv"), reviews_path, now=NOW)
+    frame.loc[0, "review"] = second_value  # changed
+    frame.loc[1, "review"] = ""  # blanked: must not withdraw the decision
+    frame.loc[2, "review"] = "accept"  # new
+    report = import_reviews(write_csv(frame, tmp_path / "round2.csv"), reviews_path, now=LATER)
+    assert report.added == 1
+    assert report.unchanged == 0
+    assert [(change.segment_id, change.old, change.new) for change in report.updated] == [
+        (frame.loc[0, "segment_id"], "accept", "reject")
+    ]
+    assert report.backup == str(tmp_path / "reviews.csv.bak")
+    assert len(read_reviews(tmp_path / "reviews.csv.bak")) == 2
+    reviews = read_reviews(reviews_path).set_index("segment_id")
+    assert reviews["decision"].to_dict() == {
+        frame.loc[0, "segment_id"]: "reject", frame.loc[1, "segment_id"]: "accept", frame.loc[2, "segment_id"]: "accept",
+    }
+    assert reviews["reviewed_at"].tolist() == [
+        "2026-11-25T09:30:00+00:00", "2026-11-24T12:00:00+00:00", "2026-11-25T09:30:00+00:00",
+    ]
+
+
+@pytest.mark.parametrize("values", [("y", "n")])
+def test_reviews_import_reports_conflicts_and_does_not_apply(tmp_path, values):
+    frame = make_segments([BASE[0], BASE[0], BASE[1]])
+    frame.loc[0, "review"], frame.loc[1, "review"] = values
+    frame.loc[2, "review"] = "y"
+    report = import_reviews(write_csv(frame, tmp_path / "segments.csv"), tmp_path / "reviews.csv", now=NOW)
+    assert [(c.segment_id, c.code, c.rows, c.decisions) for c in report.conflicts] == [
+        (frame.loc[0, "segment_id"], "barrier", (2, 3), ("accept", "reject"))
+    ]
+    assert report.added == 1
+    assert read_reviews(tmp_path / "reviews.csv")["segment_id"].tolist() == [frame.loc[2, "segment_id"]]
+    assert "conflict" in report.render()
+
+
+@pytest.mark.parametrize("bad", ["maybe"])
+def test_reviews_import_reports_invalid_rows(tmp_path, bad):
+    frame = make_segments(BASE)
+    frame.loc[1, "review"] = bad
+    frame.loc[2, "review"] = "yes"
+    report = import_reviews(write_csv(frame, tmp_path / "segments.csv"), tmp_path / "reviews.csv", now=NOW)
+    assert [(invalid.row, invalid.value) for invalid in report.invalid] == [(3, bad)]
+    assert report.added == 1
+    assert report.render().splitlines()[-1] == (
+        f"  row 3: '{bad}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
+        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+    )
+
+
+@pytest.mark.parametrize("missing", ["review"])
+def test_reviews_import_needs_review_column(tmp_path, missing):
+    frame = make_segments(BASE).drop(columns=[missing])
+    with pytest.raises(OutputError) as error:
+        import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv")
+    assert str(error.value).startswith(f"{tmp_path / 's.csv'}: needs the columns segment_id and review")
+
+
+@pytest.mark.parametrize("keep", [1])
+def test_reviews_write_never_shrinks(tmp_path, keep):
+    frame = make_segments(BASE)
+    frame["review"] = ["y", "n", "y"]
+    path = tmp_path / "reviews.csv"
+    import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
+    before = path.read_bytes()
+    fewer = read_reviews(path).iloc[:keep]
+    with pytest.raises(OutputError) as error:
+        write_reviews(fewer, path)
+    assert str(error.value) == (
+        f"{path}: refusing to write 1 review entries over 3 (2 would be lost). The review file is left unchanged."
+    )
+    assert path.read_bytes() == before
+    assert not (tmp_path / "reviews.csv.bak").exists()
+
+
+@pytest.mark.parametrize("note", ["only a note"])
+def test_reviews_import_keeps_note_without_decision(tmp_path, note):
+    frame = make_segments(BASE)
+    frame.loc[1, "note"] = note
+    report = import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
+    assert report.added == 1
+    reviews = read_reviews(tmp_path / "reviews.csv")
+    assert reviews[["decision", "note"]].values.tolist() == [["", note]]
+
+
+@pytest.mark.parametrize("shift", [2])
+def test_reviews_survive_recode_that_reorders_passages(tmp_path, shift):
+    frame = make_segments(BASE)
+    frame["review"] = ["y", "n", ""]
+    frame.loc[0, "note"] = "good"
+    import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
+    # A recode: a new paragraph is inserted before the others, so passage numbers move.
+    recoded = make_segments([
+        ("a.txt", 0, "meeting", "A new opening paragraph about the joint meeting."),
+        ("a.txt", 0 + shift, "barrier", "Red tape slows the joint projects."),
+        ("a.txt", 1 + shift, "meeting", "The joint meeting agreed on a plan."),
+        ("b.txt", 0, "barrier", "Local protectionism is a barrier."),
+    ])
+    filled, orphans = apply_reviews(recoded, read_reviews(tmp_path / "reviews.csv"))
+    assert filled["review"].tolist() == ["", "accept", "reject", ""]
+    assert filled["note"].tolist() == ["", "good", "", ""]
+    assert orphans.empty
+
+
+@pytest.mark.parametrize("vanished", [0])
+def test_reviews_vanished_segments_kept_and_reported(tmp_path, vanished):
+    frame = make_segments(BASE)
+    frame["review"] = ["n", "y", "y"]
+    path = tmp_path / "reviews.csv"
+    import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
+    recoded = frame.drop(index=vanished).reset_index(drop=True).assign(review="", note="")
+    filled, orphans = apply_reviews(recoded, read_reviews(path))
+    assert filled["review"].tolist() == ["accept", "accept"]
+    assert orphans["segment_id"].tolist() == [frame.loc[vanished, "segment_id"]]
+    assert orphans["decision"].tolist() == ["reject"]
+    # Importing the recoded segments (with fewer rows) keeps the vanished decision.
+    report = import_reviews(write_csv(filled, tmp_path / "s2.csv"), path, now=LATER)
+    assert (report.added, report.total) == (0, 3)
+    assert len(read_reviews(path)) == 3
+
+
+@pytest.mark.parametrize("decisions", [["y", "n", "y", "", "y"]])
+def test_reviews_precision_by_code(tmp_path, decisions):
+    rows = BASE + [("c.txt", 0, "barrier", "Barriers everywhere."), ("c.txt", 1, "meeting", "Meeting notes.")]
+    frame = make_segments(rows)
+    frame["review"] = decisions
+    import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
+    reviews = read_reviews(tmp_path / "reviews.csv")
+    table = precision_by_code(reviews, frame)
+    assert table.to_dict("records") == [
+        {"code": "barrier", "reviewed": 2, "accepted": 2, "rejected": 0, "precision": 1.0},
+        {"code": "meeting", "reviewed": 2, "accepted": 1, "rejected": 1, "precision": 0.5},
+    ]
+    # Decisions on segments the run no longer produces do not count.
+    assert precision_by_code(reviews, frame.iloc[[0, 1]]).to_dict("records") == [
+        {"code": "barrier", "reviewed": 1, "accepted": 1, "rejected": 0, "precision": 1.0},
+        {"code": "meeting", "reviewed": 1, "accepted": 0, "rejected": 1, "precision": 0.0},
+    ]
+    status = review_status(tmp_path / "reviews.csv", frame.iloc[[0, 1]])
+    assert (status.entries, status.accepted, status.rejected, status.orphans) == (4, 3, 1, 2)
+    assert status.render().splitlines()[:2] == [
+        f"{tmp_path / 'reviews.csv'}: 4 entries: 3 accepted, 1 rejected.",
+        "2 decisions are for segments the last run did not produce (kept).",
+    ]
+
+
+@pytest.mark.parametrize("content", ["segment_id,decision\nabc,maybe\n"])
+def test_reviews_read_reviews_reports_bad_decision(tmp_path, content):
+    path = tmp_path / "reviews.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(OutputError) as error:
+        read_reviews(path)
+    assert str(error.value).startswith(f"{path}:2: 'maybe' is not a review decision.")
+
+
+@pytest.mark.parametrize("path_name", ["missing.csv"])
+def test_reviews_read_reviews_missing_is_empty(tmp_path, path_name):
+    reviews = read_reviews(tmp_path / path_name)
+    assert list(reviews.columns) == list(REVIEW_COLUMNS)
+    assert len(reviews) == 0
