@@ -1,0 +1,503 @@
+"""Interchange: coded segments and codebooks to and from REFI-QDA (QDA-XML 1.0: .qdpx projects, .qdc codebooks).
+
+NVivo, ATLAS.ti, MAXQDA and QualCoder all read these files. Every GUID is derived
+(uuid5) from a stable name, the document path, the code id or the segment id, so that
+exporting the same run twice gives the same GUIDs and the receiving tool does not
+duplicate work. Positions are Unicode code points (Python `str` indices), 0-based, end
+exclusive, into the exported source text, which is `Document.text` as UTF-8 without BOM.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+from lxml import etree
+
+from .errors import CodebookError, CoderError, OutputError
+from .models import Code, Codebook, Document, Segment
+
+PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
+CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
+PROJECT_FILE = "project.qde"
+
+# Fixed namespace for every derived GUID: changing it would change every GUID ever exported.
+_GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/coder-qda/coder/refi-qda")
+_REJECTED = frozenset({"reject", "rejected", "n", "no", "0", "false"})
+_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
+_RGB_COLOR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)", re.IGNORECASE)
+_GUID = re.compile(r"\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?")
+
+
+def derive_guid(kind: str, name: str) -> str:
+    """A stable GUID for an object of `kind` ("source", "code", "selection", ...) called `name`.
+
+    >>> derive_guid("code", "joint_meeting") == derive_guid("code", "joint_meeting")
+    True
+    """
+    return str(uuid.uuid5(_GUID_NAMESPACE, f"{kind}\x1f{name}"))
+
+
+USER_GUID = derive_guid("user", "coder")
+
+
+def is_rejected(review: object) -> bool:
+    """True when a review cell says the segment was rejected (reject/rejected/n/no/0/false, any case)."""
+    return str(review if review is not None else "").strip().casefold() in _REJECTED
+
+
+@dataclass(frozen=True)
+class _Selection:
+    document: str
+    start: int
+    end: int
+    code: str
+    segment_id: str
+    note: str
+
+
+def _timestamp(when: datetime | None) -> str:
+    when = when or datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _codable(codebook: Codebook, code: Code) -> bool:
+    # A code that only groups its children cannot be applied in the receiving tool; a leaf
+    # without keywords is still codable, because it is meant to be coded by hand.
+    return not (code.is_grouping and codebook.children(code.id))
+
+
+def _code_elements(parent: etree._Element, codebook: Codebook, code_id: str | None, namespace: str) -> None:
+    for code in codebook.children(code_id):
+        element = etree.SubElement(parent, f"{{{namespace}}}Code")
+        element.set("guid", derive_guid("code", code.id))
+        element.set("name", code.label or code.id)
+        element.set("isCodable", "true" if _codable(codebook, code) else "false")
+        color = normalize_color(code.color)[0]
+        if color:
+            element.set("color", color.upper())  # exactly #RRGGBB, as the REFI-QDA standard writes them
+        if code.description:
+            etree.SubElement(element, f"{{{namespace}}}Description").text = code.description
+        _code_elements(element, codebook, code.id, namespace)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True, standalone=True)
+
+
+def build_qdc(codebook: Codebook, *, origin: str = "coder") -> bytes:
+    """The codebook as a REFI-QDA codebook file (.qdc, namespace urn:QDA-XML:codebook:1.0).
+
+    >>> xml = build_qdc(Codebook(codes=(Code(id="a", label="A", path=("a",), keywords=("x",)),)))
+    >>> b'name="A"' in xml
+    True
+    """
+    if not len(codebook):
+        raise CodebookError("the codebook has no codes; a REFI-QDA codebook needs at least one. Add codes under `codes:`.")
+    root = etree.Element(f"{{{CODEBOOK_NAMESPACE}}}CodeBook", nsmap={None: CODEBOOK_NAMESPACE})
+    root.set("origin", origin)
+    codes = etree.SubElement(root, f"{{{CODEBOOK_NAMESPACE}}}Codes")
+    _code_elements(codes, codebook, None, CODEBOOK_NAMESPACE)
+    return _serialize(root)
+
+
+def _selections(segments: pd.DataFrame | Iterable[Segment]) -> list[_Selection]:
+    if isinstance(segments, pd.DataFrame):
+        missing = [column for column in ("document", "start", "end", "code") if column not in segments.columns]
+        if missing:
+            raise OutputError(
+                f"segments: missing column(s) {', '.join(missing)}. Pass the segments.csv written by `coder run`."
+            )
+        rows: list[_Selection] = []
+        for number, row in enumerate(segments.to_dict("records"), start=2):
+            if is_rejected(row.get("review", "")):
+                continue
+            try:
+                start, end = int(row["start"]), int(row["end"])
+            except (TypeError, ValueError):
+                raise OutputError(
+                    f"segments line {number}: start/end '{row['start']}'/'{row['end']}' are not whole numbers. "
+                    f"Run `coder run` again to rewrite segments.csv."
+                )
+            identifier = str(row.get("segment_id") or "") or f"{row['document']}:{start}:{end}:{row['code']}"
+            rows.append(_Selection(str(row["document"]), start, end, str(row["code"]), identifier, str(row.get("note") or "").strip()))
+        return rows
+    return [_Selection(s.document, s.start, s.end, s.code, s.segment_id, "") for s in segments]
+
+
+def build_project(
+    documents: Sequence[Document],
+    codebook: Codebook,
+    segments: pd.DataFrame | Iterable[Segment],
+    *,
+    project_name: str = "coder project",
+    created: datetime | None = None,
+) -> tuple[bytes, dict[str, str]]:
+    """The project.qde XML and the exported sources ({"sources/<guid>.txt": text}).
+
+    Rejected segments (review says reject/no/0/false) are left out; an accepted segment's
+    note becomes the Description of its PlainTextSelection.
+    """
+    when = _timestamp(created)
+    by_path = {document.path: document for document in documents}
+    selections = _selections(segments)
+    problems: list[str] = []
+    for selection in selections:
+        document = by_path.get(selection.document)
+        if document is None:
+            problems.append(f"segment {selection.segment_id}: document '{selection.document}' is not in the corpus")
+        elif not 0 <= selection.start <= selection.end <= len(document.text):
+            problems.append(
+                f"segment {selection.segment_id}: span {selection.start}-{selection.end} is outside "
+                f"'{selection.document}' ({len(document.text)} characters)"
+            )
+        if selection.code not in codebook:
+            problems.append(f"segment {selection.segment_id}: code '{selection.code}' is not in the codebook")
+    if problems:
+        shown = problems[:10] + ([f"... and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise OutputError(
+            "the segments do not fit the corpus and codebook (did they change since the run?):\n  "
+            + "\n  ".join(shown)
+            + "\nRun `coder run` again, then export."
+        )
+
+    ns = PROJECT_NAMESPACE
+    root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns})
+    root.set("name", project_name)
+    root.set("origin", "coder")
+    root.set("creatingUserGUID", USER_GUID)
+    root.set("creationDateTime", when)
+    users = etree.SubElement(root, f"{{{ns}}}Users")
+    user = etree.SubElement(users, f"{{{ns}}}User")
+    user.set("guid", USER_GUID)
+    user.set("name", "coder")
+    if len(codebook):
+        codes = etree.SubElement(etree.SubElement(root, f"{{{ns}}}CodeBook"), f"{{{ns}}}Codes")
+        _code_elements(codes, codebook, None, ns)
+
+    files: dict[str, str] = {}
+    by_document: dict[str, list[_Selection]] = {}
+    for selection in selections:
+        by_document.setdefault(selection.document, []).append(selection)
+    seen: Counter[str] = Counter()
+    if documents:
+        sources = etree.SubElement(root, f"{{{ns}}}Sources")
+        for document in documents:
+            guid = derive_guid("source", document.path)
+            source = etree.SubElement(sources, f"{{{ns}}}TextSource")
+            source.set("guid", guid)
+            source.set("name", document.path)
+            source.set("plainTextPath", f"internal://{guid}.txt")
+            source.set("creatingUser", USER_GUID)
+            source.set("creationDateTime", when)
+            files[f"sources/{guid}.txt"] = document.text
+            ordered = sorted(by_document.get(document.path, []), key=lambda s: (s.start, s.end, s.code))
+            for selection in ordered:
+                # Identical passages in one document share a segment id; the occurrence count keeps GUIDs unique.
+                seen[selection.segment_id] += 1
+                key = selection.segment_id if seen[selection.segment_id] == 1 else f"{selection.segment_id}#{seen[selection.segment_id]}"
+                element = etree.SubElement(source, f"{{{ns}}}PlainTextSelection")
+                element.set("guid", derive_guid("selection", key))
+                element.set("name", document.text[selection.start:selection.end][:60].strip() or selection.code)
+                element.set("startPosition", str(selection.start))
+                element.set("endPosition", str(selection.end))
+                element.set("creatingUser", USER_GUID)
+                element.set("creationDateTime", when)
+                if selection.note:
+                    etree.SubElement(element, f"{{{ns}}}Description").text = selection.note
+                coding = etree.SubElement(element, f"{{{ns}}}Coding")
+                coding.set("guid", derive_guid("coding", key))
+                coding.set("creatingUser", USER_GUID)
+                coding.set("creationDateTime", when)
+                etree.SubElement(coding, f"{{{ns}}}CodeRef").set("targetGUID", derive_guid("code", selection.code))
+    return _serialize(root), files
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file, so a crash never leaves half a file."""
+    _write_atomically(Path(path), lambda temporary: temporary.write_bytes(data))
+
+
+def build_qdpx(
+    documents: Sequence[Document],
+    codebook: Codebook,
+    segments: pd.DataFrame | Iterable[Segment],
+    *,
+    path: str | Path,
+    project_name: str = "coder project",
+    created: datetime | None = None,
+) -> Path:
+    """Write a REFI-QDA project (.qdpx: project.qde plus sources/<guid>.txt) and return its path.
+
+    >>> build_qdpx(corpus.documents, codebook, read_segments("outputs/segments.csv"),
+    ...            path="outputs/project.qdpx")  # doctest: +SKIP
+    """
+    project, files = build_project(documents, codebook, segments, project_name=project_name, created=created)
+
+    def write(temporary: Path) -> None:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(PROJECT_FILE, project)
+            for name, text in files.items():
+                archive.writestr(name, text.encode("utf-8"))
+
+    path = Path(path)
+    _write_atomically(path, write)
+    return path
+
+
+# ---------------------------------------------------------------------------------- import
+
+
+def normalize_color(value: str | None) -> tuple[str | None, str | None]:
+    """A colour as exactly "#rrggbb" (or None), and a note when it had to be changed.
+
+    Accepts "#rgb", "#rrggbb", "#rrggbbaa" (alpha dropped), hex without "#", and
+    "rgb(r, g, b)"/"rgba(...)".
+
+    >>> normalize_color("rgb(31, 119, 180)")
+    ('#1f77b4', "colour 'rgb(31, 119, 180)' written as #1f77b4")
+    >>> normalize_color("#1F77B4")
+    ('#1f77b4', None)
+    """
+    if value is None or not str(value).strip():
+        return None, None
+    text = str(value).strip()
+    match = _HEX_COLOR.fullmatch(text)
+    if match:
+        digits = match.group(1).lower()
+        if len(digits) == 3:
+            digits = "".join(2 * digit for digit in digits)
+        elif len(digits) == 8:
+            digits = digits[:6]
+        color = f"#{digits}"
+        changed = len(match.group(1)) != 6 or not text.startswith("#")
+        return color, (f"colour '{text}' written as {color}" if changed else None)
+    match = _RGB_COLOR.fullmatch(text)
+    if match and all(int(part) <= 255 for part in match.groups()):
+        color = "#" + "".join(f"{int(part):02x}" for part in match.groups())
+        return color, f"colour '{text}' written as {color}"
+    return None, f"colour '{text}' is not a colour coder understands; left out"
+
+
+def slugify(name: str) -> str:
+    """A code id from a name: lower case, runs of non-word characters as "_" (Chinese kept).
+
+    >>> slugify("Administrative barrier (red tape)")
+    'administrative_barrier_red_tape'
+    """
+    slug = re.sub(r"[\W_]+", "_", name.strip().casefold()).strip("_")
+    return slug or "code"
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [child for child in element if _local(child) == name]
+
+
+class _IdMaker:
+    """Hands out unique ids, disambiguating repeats with the parent id and then a number."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def make(self, base: str, parent: str | None) -> str:
+        candidates = [base] + ([f"{parent}_{base}"] if parent else [])
+        for candidate in candidates:
+            if candidate not in self.used:
+                self.used.add(candidate)
+                return candidate
+        number = 2
+        while f"{base}_{number}" in self.used:
+            number += 1
+        self.used.add(f"{base}_{number}")
+        return f"{base}_{number}"
+
+
+def codebook_from_tree(
+    tree: Sequence[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph", what: str = "code"
+) -> tuple[Codebook, list[str]]:
+    """Codes from nested dicts {name, description, color, keywords, regex, children}, with unique ids.
+
+    Shared by the REFI-QDA and dictionary importers; returns the report of ids that had to be changed.
+    """
+    ids = _IdMaker()
+    codes: list[Code] = []
+    report: list[str] = []
+
+    def walk(nodes: Sequence[Mapping[str, Any]], parents: tuple[str, ...]) -> None:
+        for node in nodes:
+            label = str(node.get("name") or "").strip()
+            base = slugify(label)
+            code_id = ids.make(base, parents[-1] if parents else None)
+            if code_id != base:
+                report.append(f"{what} '{label}': id '{base}' already used, so its id is '{code_id}'")
+            codes.append(
+                Code(
+                    id=code_id,
+                    label=label or code_id,
+                    path=(*parents, code_id),
+                    description=str(node.get("description") or "").strip(),
+                    color=node.get("color"),
+                    keywords=tuple(node.get("keywords") or ()),
+                    regex=tuple(node.get("regex") or ()),
+                )
+            )
+            walk(node.get("children") or (), (*parents, code_id))
+
+    walk(tree, ())
+    return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]
+
+
+def _read_xml_root(path: Path) -> etree._Element:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CodebookError(f"{path}: file not found. Pass the path of a .qdc codebook or .qdpx project.")
+    except OSError as error:
+        raise CodebookError(f"{path}: cannot read it ({error.strerror}).")
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [name for name in archive.namelist() if name.lower().endswith(".qde")]
+                if not names:
+                    raise CodebookError(f"{path}: a zip file without a project.qde inside; is it a REFI-QDA project (.qdpx)?")
+                data = archive.read(names[0])
+        except zipfile.BadZipFile as error:
+            raise CodebookError(f"{path}: damaged zip file ({error}). Export the project again.")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        line = f":{error.lineno}" if error.lineno else ""
+        raise CodebookError(f"{path}{line}: not well-formed XML ({error.msg}). Export the codebook again from the other tool.")
+
+
+def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
+    """Read a REFI-QDA codebook (.qdc, or the codebook of a .qdpx project) into a keyword-less Codebook.
+
+    Lenient with what real tools write (uppercase or braced GUIDs, missing or 8-digit or
+    rgb() colours, repeated names); returns the codebook and a list of what was adjusted.
+
+    >>> codebook, adjustments = read_qdc("exported.qdc")  # doctest: +SKIP
+    """
+    path = Path(path)
+    root = _read_xml_root(path)
+    if _local(root) == "Project":
+        books = _children(root, "CodeBook")
+        if not books:
+            raise CodebookError(f"{path}: the project has no <CodeBook>; nothing to import.")
+        root = books[0]
+    if _local(root) != "CodeBook":
+        raise CodebookError(
+            f"{path}: root element is <{_local(root)}>, not <CodeBook>. Pass a REFI-QDA codebook (.qdc) or project (.qdpx)."
+        )
+    codes_elements = _children(root, "Codes")
+    if not codes_elements or not _children(codes_elements[0], "Code"):
+        raise CodebookError(f"{path}: the codebook has no <Code> elements; nothing to import.")
+    adjustments: list[str] = []
+    guids: Counter[str] = Counter()
+    counts = {"guid": 0, "no_color": 0}
+
+    def convert(element: etree._Element, where: str) -> dict[str, Any]:
+        name = (element.get("name") or "").strip()
+        label = name or "(unnamed)"
+        if not name:
+            adjustments.append(f"{where}: a code without a name, imported as '(unnamed)'")
+        raw_guid = (element.get("guid") or "").strip()
+        match = _GUID.fullmatch(raw_guid)
+        if match:
+            if raw_guid != match.group(1).lower():
+                counts["guid"] += 1
+            guids[match.group(1).lower()] += 1
+        else:
+            adjustments.append(f"code '{label}': GUID '{raw_guid}' is not a GUID; ignored")
+        color, note = normalize_color(element.get("color"))
+        if note:
+            adjustments.append(f"code '{label}': {note}")
+        if element.get("color") is None:
+            counts["no_color"] += 1
+        descriptions = _children(element, "Description")
+        description = "".join(descriptions[0].itertext()).strip() if descriptions else ""
+        return {
+            "name": label,
+            "description": description,
+            "color": color,
+            "children": [convert(child, f"{where} > {label}") for child in _children(element, "Code")],
+        }
+
+    tree = [convert(element, str(path.name)) for element in _children(codes_elements[0], "Code")]
+    if counts["guid"]:
+        adjustments.append(f"{counts['guid']} GUID(s) were upper case or in braces; accepted")
+    for guid, count in sorted(guids.items()):
+        if count > 1:
+            adjustments.append(f"GUID {guid} is used by {count} codes; they are imported as separate codes")
+    if counts["no_color"]:
+        adjustments.append(f"{counts['no_color']} code(s) have no colour; coder picks one when drawing the network")
+    codebook, id_report = codebook_from_tree(tree, name=path.stem)
+    return codebook, adjustments + id_report
+
+
+def write_codebook(codebook: Codebook, path: str | Path, *, force: bool = False) -> Path:
+    """Write `codebook` as codebook YAML, checked by loading it back; never overwrites without `force`.
+
+    >>> write_codebook(codebook, "codebook.yaml", force=True)  # doctest: +SKIP
+    """
+    from .codebook import dump_codebook, parse_codebook
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise CoderError(f"{path} already exists. Pass --force to overwrite it, or choose another file with --out.")
+    text = dump_codebook(codebook)
+    parse_codebook(text, source=str(path))  # a bug here must not leave an unreadable codebook behind
+    _write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    return path
+
+
+def codebook_from_records(records: Iterable[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph") -> Codebook:
+    """Rebuild a Codebook from the code dicts run.json keeps under "codebook_codes"."""
+    codes = []
+    for record in records:
+        path = record.get("path") or [record["id"]]
+        if isinstance(path, str):
+            path = path.split("/")
+        codes.append(
+            Code(
+                id=str(record["id"]),
+                label=str(record.get("label") or record["id"]),
+                path=tuple(str(part) for part in path),
+                description=str(record.get("description") or ""),
+                color=record.get("color") or None,
+                keywords=tuple(record.get("keywords") or ()),
+                regex=tuple(record.get("regex") or ()),
+                exclude=tuple(record.get("exclude") or ()),
+            )
+        )
+    return Codebook(codes=tuple(codes), name=name, unit=unit if unit in ("paragraph", "sentence", "document") else "paragraph")  # type: ignore[arg-type]
