@@ -1,0 +1,123 @@
+"""Exports: coded segments as an Excel workbook for reviewers (openpyxl)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .errors import OutputError
+
+SHEET_TITLE = "segments"
+MATCH_FONT = InlineFont(b=True, color="C00000")
+_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")  # control characters an xlsx cell cannot hold
+_CELL_LIMIT = 32767
+_WIDTHS = {"segment_id": 18, "document": 28, "code": 22, "code_path": 30, "label": 22, "matched": 24,
+           "text": 90, "review": 10, "note": 30}
+_NUMBERS = ("passage", "start", "end", "hits")
+
+
+def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write segments to an .xlsx a reviewer can filter, read and fill in.
+
+    The header is bold, frozen and filterable; the passage text is wrapped with the matched
+    words in bold red; `review` has a drop-down (accept / reject; other spellings such as
+    y / n are still accepted by `coder review import`). Written atomically.
+
+    >>> write_segments_xlsx(read_table("outputs/segments.csv"), "outputs/segments.xlsx")  # doctest: +SKIP
+    """
+    path = Path(path)
+    frame = frame.copy()
+    for column in ("review", "note"):
+        if column not in frame.columns:
+            frame[column] = ""
+    columns = [str(column) for column in frame.columns]
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_TITLE
+    sheet.append(columns)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    text_index = columns.index("text") if "text" in columns else None
+    matched_index = columns.index("matched") if "matched" in columns else None
+    for values in frame.itertuples(index=False, name=None):
+        row = [_cell_value(column, value) for column, value in zip(columns, values)]
+        if text_index is not None and matched_index is not None:
+            row[text_index] = _marked(str(row[text_index]), str(row[matched_index]))
+        sheet.append(row)
+    for index, column in enumerate(columns, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = _WIDTHS.get(column, 10)
+        if column in ("text", "note"):
+            for cell in sheet[letter][1:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(sheet.max_row, 1)}"
+    review = get_column_letter(columns.index("review") + 1)
+    validation = DataValidation(type="list", formula1='"accept,reject"', allow_blank=True, showErrorMessage=False)
+    validation.promptTitle = "Review"
+    validation.prompt = "accept or reject (y/n also work)"
+    validation.showInputMessage = True
+    sheet.add_data_validation(validation)
+    validation.add(f"{review}2:{review}{max(sheet.max_row, 2)}")
+    _save_atomic(workbook, path)
+    return path
+
+
+def _cell_value(column: str, value: object) -> object:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if column in _NUMBERS:
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return str(value)
+    text = _ILLEGAL.sub(" ", str(value))
+    if len(text) > _CELL_LIMIT:
+        text = text[: _CELL_LIMIT - 1] + "…"
+    return text
+
+
+def _marked(text: str, matched: str) -> CellRichText | str:
+    """The text with every occurrence of the matched words as bold red runs."""
+    words = sorted({word.strip() for word in matched.split(";") if word.strip()}, key=len, reverse=True)
+    if not text or not words:
+        return text
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    parts: list[str | TextBlock] = []
+    position = 0
+    for match in pattern.finditer(text):
+        if match.start() > position:
+            parts.append(text[position:match.start()])
+        parts.append(TextBlock(MATCH_FONT, match.group()))
+        position = match.end()
+    if position == 0:
+        return text
+    if position < len(text):
+        parts.append(text[position:])
+    return CellRichText(parts)
+
+
+def _save_atomic(workbook: Workbook, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        workbook.save(temporary)
+        os.replace(temporary, path)
+    except PermissionError:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write the workbook (is it open in Excel?). Close it and run again.")
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
