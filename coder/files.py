@@ -1,0 +1,45 @@
+"""File output shared by every stage: atomic writes, so a failed run never damages earlier outputs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8", newline: str | None = None) -> Iterator[IO]:
+    """Open a temporary file beside `path`; on success it replaces `path`, on error it is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    binary = "b" in mode
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, mode, encoding=None if binary else encoding, newline=None if binary else newline) as stream:
+            yield stream
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write UTF-8 text atomically (explicit encoding, whatever the locale)."""
+    with atomic_open(path, "w", encoding="utf-8", newline="") as stream:
+        stream.write(text)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as stream:
+        stream.write(data)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a CSV that Excel opens correctly: UTF-8 with BOM, so Chinese text shows."""
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        frame.to_csv(stream, index=False, lineterminator="\r\n")

@@ -1,0 +1,418 @@
+"""Stage 4: compile the codebook once, then find every code's matches in passages.
+
+Matching rules (the README documents them for users):
+
+1. Case-insensitive.
+2. English words are inflection-insensitive: a keyword word matches every surface form whose
+   lemma it shares, under spaCy's lookup and rule tables (spacy-lookups-data). The forms are
+   enumerated when the codebook is compiled, so matching itself never lemmatises.
+3. Whole words only.
+4. A trailing ``*`` makes a word a prefix wildcard.
+5. Between the words of a keyword, any run of spaces, line breaks and hyphens is equivalent.
+6. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
+   of the codebook; whitespace and line breaks between CJK characters are ignored.
+7. An ``exclude`` phrase suppresses the code's keyword matches that overlap it.
+8. Regexes (Python syntax, case-insensitive) run on the passage as written.
+
+Candidate words are located with one Aho-Corasick automaton over all keyword forms, so the cost
+grows with the text and the number of hits, not with the size of the codebook.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Iterable, Iterator
+
+import ahocorasick_rs
+
+from .models import Code, Codebook, Match, Passage, Segment
+
+CJK_CHARS = (
+    "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u3100-\u312f"
+    "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+)
+_CJK = re.compile(f"[{CJK_CHARS}]")
+_CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
+_CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
+# A keyword word: letters and digits, not CJK (CJK runs are handled by segmentation).
+_WORD = re.compile(f"[^\\W_{CJK_CHARS}]+")
+_WORD_TAIL = re.compile(f"[^\\W_{CJK_CHARS}]*")
+# What may stand between two words of a keyword: spaces, line breaks, hyphens and dashes.
+_GAP_CHARS = "\\s\\-\u00ad\u2010\u2011\u2012\u2013\u2014"
+_NEXT_WORD = re.compile(f"[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
+# After a possessive keyword word ("mayors' joint meeting"), the apostrophe (and s) may follow it.
+_NEXT_AFTER_POSSESSIVE = re.compile(f"(?:['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
+_POSSESSIVE = re.compile("['\u2019]s?$")
+_KEYWORD_SPLIT = re.compile(f"[{_GAP_CHARS}]+")
+_EXCLUDE_SUFFIX = "\x00exclude"
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """A compiled keyword: a sequence of word tests, owned by a code (or a code's exclusions)."""
+
+    owner: str
+    rule: str
+    words: tuple[frozenset[str] | str, ...]  # a set of surface forms, or a wildcard prefix str
+    gaps: tuple[re.Pattern, ...]  # how to reach words[1:], one compiled step per word
+
+
+@lru_cache(maxsize=1)
+def _lemma_tables() -> dict[str, dict]:
+    data = resources.files("spacy_lookups_data") / "data"
+
+    def load(name: str) -> dict:
+        with gzip.open(data.joinpath(f"en_{name}.json.gz").open("rb")) as stream:  # type: ignore[arg-type]
+            return json.load(stream)
+
+    return {name: load(name) for name in ("lemma_lookup", "lemma_rules", "lemma_index", "lemma_exc")}
+
+
+@lru_cache(maxsize=None)
+def lemmas(word: str) -> frozenset[str]:
+    """Every lemma spaCy's English tables can give `word`, over nouns, verbs and adjectives.
+
+    >>> sorted(lemmas("meetings"))
+    ['meeting']
+    """
+    tables = _lemma_tables()
+    word = word.lower()
+    found = {word}
+    if word in tables["lemma_lookup"]:
+        found.add(tables["lemma_lookup"][word])
+    for pos in ("noun", "verb", "adj"):
+        found.update(_rule_lemmas(word, pos, tables))
+    return frozenset(found)
+
+
+def _rule_lemmas(word: str, pos: str, tables: dict[str, dict]) -> list[str]:
+    """spaCy's rule lemmatizer for one part of speech (spacy.lang.en.lemmatizer, without a tagger)."""
+    index = tables["lemma_index"].get(pos, {})
+    exceptions = tables["lemma_exc"].get(pos, {}).get(word, [])
+    forms, oov_forms = [], []
+    for old, new in tables["lemma_rules"].get(pos, []):
+        if word.endswith(old):
+            form = word[: len(word) - len(old)] + new
+            if not form:
+                continue
+            if form in index or not form.isalpha():
+                forms.append(form)
+            else:
+                oov_forms.append(form)
+    forms = list(exceptions) + [form for form in dict.fromkeys(forms) if form not in exceptions]
+    return forms or oov_forms[:1] or [word]
+
+
+@lru_cache(maxsize=1)
+def _inverse_tables() -> dict[str, set[str]]:
+    """lemma -> surface forms known to the lookup and exception tables."""
+    tables = _lemma_tables()
+    inverse: dict[str, set[str]] = defaultdict(set)
+    for form, lemma in tables["lemma_lookup"].items():
+        inverse[lemma].add(form)
+    for by_form in tables["lemma_exc"].values():
+        for form, lemma_list in by_form.items():
+            for lemma in lemma_list:
+                inverse[lemma].add(form)
+    return inverse
+
+
+@lru_cache(maxsize=None)
+def word_forms(word: str) -> frozenset[str]:
+    """All surface forms that share a lemma with `word` (lower case), including `word` itself.
+
+    >>> sorted(word_forms("cooperate"))
+    ['cooperate', 'cooperated', 'cooperates', 'cooperating']
+    """
+    word = word.lower()
+    if not word.isalpha() or not word.isascii():
+        return frozenset({word})
+    tables = _lemma_tables()
+    targets = lemmas(word)
+    candidates = set(targets)
+    for lemma in targets:
+        candidates.update(_inverse_tables().get(lemma, ()))
+        for pos in ("noun", "verb", "adj"):
+            for old, new in tables["lemma_rules"].get(pos, []):
+                if lemma.endswith(new):
+                    candidates.add(lemma[: len(lemma) - len(new)] + old)
+    return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
+
+
+def _is_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def _split_keyword(keyword: str) -> list[str]:
+    return [part for part in _KEYWORD_SPLIT.split(keyword.strip().lower()) if part]
+
+
+def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
+    words: list[frozenset[str] | str] = []
+    gaps: list[re.Pattern] = []
+    possessive = False
+    for part in _split_keyword(keyword):
+        wildcard = part.endswith("*")
+        part = part.rstrip("*")
+        next_possessive = bool(_POSSESSIVE.search(part))
+        # Other punctuation inside a word ("U.S.") leaves several word tokens, matched in sequence.
+        for position, token in enumerate(_WORD.findall(_POSSESSIVE.sub("", part))):
+            last = position == len(_WORD.findall(_POSSESSIVE.sub("", part))) - 1
+            if words:
+                gaps.append(_NEXT_AFTER_POSSESSIVE if possessive else _NEXT_WORD)
+            words.append(token if (wildcard and last) else word_forms(token))
+            possessive = False
+        possessive = next_possessive
+    if not words:
+        return None
+    return _Pattern(owner=owner, rule=keyword, words=tuple(words), gaps=tuple(gaps))
+
+
+class CompiledCodebook:
+    """A codebook compiled for matching: build once with compile_codebook(), call find() many times."""
+
+    def __init__(self, codebook: Codebook):
+        self.codebook = codebook
+        self.codes: dict[str, Code] = {code.id: code for code in codebook}
+        latin: list[_Pattern] = []
+        cjk: list[tuple[str, str, str]] = []  # (owner, rule, compact lower-case term)
+        for code in codebook:
+            for owner, keywords in ((code.id, code.keywords), (code.id + _EXCLUDE_SUFFIX, code.exclude)):
+                for keyword in keywords:
+                    if _is_cjk(keyword):
+                        term = re.sub(r"\s+", "", keyword.lower()).rstrip("*")
+                        cjk.append((owner, keyword, term))
+                    else:
+                        pattern = _compile_latin(owner, keyword)
+                        if pattern:
+                            latin.append(pattern)
+        self._regexes = [
+            (code.id, pattern, re.compile(pattern, re.IGNORECASE)) for code in codebook for pattern in code.regex
+        ]
+        self._by_form: dict[str, list[_Pattern]] = defaultdict(list)
+        self._by_prefix: dict[str, list[_Pattern]] = defaultdict(list)
+        for pattern in latin:
+            first = pattern.words[0]
+            if isinstance(first, str):
+                self._by_prefix[first].append(pattern)
+            else:
+                for form in first:
+                    self._by_form[form].append(pattern)
+        self._prefix_lengths = sorted({len(prefix) for prefix in self._by_prefix})
+        needles = sorted(set(self._by_form) | set(self._by_prefix))
+        self._latin_automaton = (
+            ahocorasick_rs.AhoCorasick(needles, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+            if needles
+            else None
+        )
+        self._word_cache: dict[str, list[_Pattern]] = {}
+        self._cjk_terms = cjk
+        self._cjk_automaton = (
+            ahocorasick_rs.AhoCorasick([term for _, _, term in cjk]) if cjk else None
+        )
+        self._segmenter = None
+        self._has_exclusions = any(code.exclude for code in codebook)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __contains__(self, code_id: object) -> bool:
+        return code_id in self.codes
+
+    # -- matching -------------------------------------------------------------------------
+
+    def find(self, passage: Passage) -> list[Match]:
+        """Every surviving match in `passage`, offsets into the document text, sorted by position."""
+        view = passage.view
+        lower = view.lower()
+        if len(lower) != len(view):  # a few characters (e.g. "İ") lengthen when lower-cased
+            lower = "".join(char if len(char.lower()) != 1 else char.lower() for char in view)
+        raw: list[tuple[str, int, int, str]] = []
+        if self._latin_automaton is not None:
+            raw.extend(self._find_latin(lower))
+        if self._cjk_automaton is not None and _CJK.search(view):
+            raw.extend(self._find_cjk(lower))
+        if self._has_exclusions:
+            raw = _apply_exclusions(raw)
+        raw = _drop_overlaps(raw)
+        for code_id, pattern, compiled in self._regexes:
+            for found in compiled.finditer(view):
+                if found.end() > found.start():
+                    raw.append((code_id, found.start(), found.end(), pattern))
+        offset = passage.start
+        matches = [Match(code=owner, start=offset + start, end=offset + end, text=view[start:end], rule=rule)
+                   for owner, start, end, rule in raw]
+        matches.sort(key=lambda match: (match.start, match.end, match.code))
+        return matches
+
+    def _candidates(self, word: str) -> list[_Pattern]:
+        found = self._word_cache.get(word)
+        if found is None:
+            found = list(self._by_form.get(word, ()))
+            for length in self._prefix_lengths:
+                if length > len(word):
+                    break
+                found.extend(self._by_prefix.get(word[:length], ()))
+            self._word_cache[word] = found
+        return found
+
+    def _find_latin(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+        length = len(lower)
+        for _, start, end in self._latin_automaton.find_matches_as_indexes(lower):  # type: ignore[union-attr]
+            if start and _is_word_char(lower[start - 1]):
+                continue
+            if end < length and _is_word_char(lower[end]):
+                end = _WORD_TAIL.match(lower, end).end()  # type: ignore[union-attr]
+            patterns = self._candidates(lower[start:end])
+            for pattern in patterns:
+                stop = _match_rest(pattern, lower, end)
+                if stop is not None:
+                    yield pattern.owner, start, stop, pattern.rule
+
+    def _find_cjk(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+        for run in _CJK_RUN.finditer(lower):
+            text = run.group()
+            positions = [run.start() + index for index, char in enumerate(text) if not char.isspace()]
+            compact = "".join(char for char in text if not char.isspace())
+            hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
+            for term_index, start, end in hits:
+                if self._is_cjk_word(compact, start, end):
+                    owner, rule, _ = self._cjk_terms[term_index]
+                    yield owner, positions[start], positions[end - 1] + 1, rule
+
+    def _is_cjk_word(self, compact: str, start: int, end: int) -> bool:
+        """True when [start, end) begins and ends on word boundaries of the segmented clause."""
+        clause_start = start
+        while clause_start and not _CJK_CLAUSE_BREAK.match(compact[clause_start - 1]):
+            clause_start -= 1
+        clause_end = end
+        while clause_end < len(compact) and not _CJK_CLAUSE_BREAK.match(compact[clause_end]):
+            clause_end += 1
+        bounds = self._segment(compact[clause_start:clause_end])
+        return (start - clause_start) in bounds and (end - clause_start) in bounds
+
+    def _segment(self, clause: str) -> frozenset[int]:
+        if self._segmenter is None:
+            self._segmenter = _segmenter(tuple(sorted({term for _, _, term in self._cjk_terms})))
+        return _boundaries(self._segmenter, clause)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() and not _CJK.match(char)
+
+
+def _match_rest(pattern: _Pattern, lower: str, position: int) -> int | None:
+    """End offset of `pattern` continuing at `position` after its first word, or None."""
+    for word, gap in zip(pattern.words[1:], pattern.gaps):
+        found = gap.match(lower, position)
+        if found is None:
+            return None
+        token = found.group(1)
+        if isinstance(word, str):
+            if not token.startswith(word):
+                return None
+        elif token not in word:
+            return None
+        position = found.end()
+    return position
+
+
+def _apply_exclusions(raw: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+    excluded: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for owner, start, end, _ in raw:
+        if owner.endswith(_EXCLUDE_SUFFIX):
+            excluded[owner[: -len(_EXCLUDE_SUFFIX)]].append((start, end))
+    return [
+        hit
+        for hit in raw
+        if not hit[0].endswith(_EXCLUDE_SUFFIX)
+        and not any(start < hit[2] and hit[1] < end for start, end in excluded.get(hit[0], ()))
+    ]
+
+
+def _drop_overlaps(raw: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+    """Per code, keep the leftmost-longest of overlapping keyword matches, so hits are not double-counted."""
+    if len(raw) < 2:
+        return raw
+    raw.sort(key=lambda hit: (hit[0], hit[1], -hit[2]))
+    kept: list[tuple[str, int, int, str]] = []
+    for hit in raw:
+        if kept and kept[-1][0] == hit[0] and hit[1] < kept[-1][2]:
+            continue
+        kept.append(hit)
+    return kept
+
+
+@lru_cache(maxsize=8)
+def _segmenter(terms: tuple[str, ...]):
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    for term in terms:
+        tokenizer.add_word(term, freq=10**7)
+    return tokenizer
+
+
+def _boundaries(tokenizer, clause: str) -> frozenset[int]:
+    bounds = {0}
+    for _, _, end in tokenizer.tokenize(clause, HMM=False):
+        bounds.add(end)
+    return frozenset(bounds)
+
+
+def compile_codebook(codebook: Codebook) -> CompiledCodebook:
+    """Compile every keyword, exclusion and regex of `codebook` once, for fast repeated matching.
+
+    >>> matcher = compile_codebook(load_codebook("codebook.yaml"))  # doctest: +SKIP
+    >>> "joint_meeting" in matcher  # doctest: +SKIP
+    True
+    """
+    return CompiledCodebook(codebook)
+
+
+def segments_from_matches(passage: Passage, matches: Iterable[Match], codes: dict[str, Code]) -> list[Segment]:
+    """Group one passage's matches by code into Segments (one per code that matched)."""
+    by_code: dict[str, list[Match]] = defaultdict(list)
+    for match in matches:
+        by_code[match.code].append(match)
+    segments = []
+    for code_id, code_matches in by_code.items():
+        code = codes[code_id]
+        matched = tuple(dict.fromkeys(" ".join(match.text.split()) for match in code_matches))
+        segments.append(
+            Segment(
+                document=passage.document,
+                passage=passage.index,
+                start=passage.start,
+                end=passage.end,
+                code=code_id,
+                code_path=code.code_path,
+                label=code.label,
+                hits=len(code_matches),
+                matched=matched,
+                text=passage.text,
+                matches=tuple(code_matches),
+            )
+        )
+    order = {code_id: position for position, code_id in enumerate(codes)}
+    segments.sort(key=lambda segment: order[segment.code])
+    return segments
+
+
+def code_passages(passages: Iterable[Passage], compiled: CompiledCodebook) -> Iterator[Segment]:
+    """Code each passage: one Segment per (passage, code) with at least one surviving match.
+
+    >>> segments = list(code_passages(passages, compile_codebook(codebook)))  # doctest: +SKIP
+    """
+    for passage in passages:
+        matches = compiled.find(passage)
+        if matches:
+            yield from segments_from_matches(passage, matches, compiled.codes)

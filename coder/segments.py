@@ -1,0 +1,97 @@
+"""Stage 5: coded Segments <-> DataFrame <-> CSV, and the code-by-document counts report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .errors import OutputError
+from .files import write_csv
+from .models import Codebook, Segment
+
+SEGMENT_COLUMNS = (
+    "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
+    "hits", "matched", "text", "review", "note",
+)
+_INTEGER_COLUMNS = ("passage", "start", "end", "hits")
+
+
+def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
+    """One row per (passage, code), in the column order of segments.csv; review and note empty.
+
+    >>> segments_to_frame([]).columns[:3].tolist()
+    ['segment_id', 'document', 'passage']
+    """
+    rows = [
+        (s.segment_id, s.document, s.passage, s.start, s.end, s.code, s.code_path, s.label,
+         s.hits, "; ".join(s.matched), s.text, "", "")
+        for s in segments
+    ]
+    frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
+    return frame.astype({column: "int64" for column in _INTEGER_COLUMNS})
+
+
+def write_segments_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write segments.csv (UTF-8 with BOM for Excel), atomically."""
+    write_csv(frame, path)
+
+
+def read_segments_csv(path: str | Path) -> pd.DataFrame:
+    """Read a segments.csv written by `coder run` (or re-saved by a spreadsheet)."""
+    path = Path(path)
+    if not path.is_file():
+        raise OutputError(f"{path}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, sep=None, engine="python")
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        raise OutputError(f"{path}: not a readable segments CSV ({error}).")
+    missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
+    if missing:
+        raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of segments.csv.")
+    for column in ("review", "note", "code_path", "label", "matched", "text", "segment_id"):
+        if column not in frame.columns:
+            frame[column] = ""
+    for column in _INTEGER_COLUMNS:
+        if column in frame.columns:
+            try:
+                frame[column] = pd.to_numeric(frame[column]).astype("int64")
+            except (ValueError, TypeError):
+                raise OutputError(f"{path}: column '{column}' must hold whole numbers.")
+    return frame
+
+
+def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterable[str]) -> pd.DataFrame:
+    """Passages coded per code (rows) and document (columns), with totals.
+
+    `total` counts a code's own passages; `total_with_children` also counts passages coded only
+    by its descendants (the roll-up a report needs). The last row, `(any code)`, counts passages
+    coded by at least one code.
+    """
+    documents = list(documents)
+    passages = frame[["document", "passage", "code"]].drop_duplicates()
+    table = pd.crosstab(passages["code"], passages["document"]) if len(passages) else pd.DataFrame()
+    table = table.reindex(index=[code.id for code in codebook], columns=documents, fill_value=0)
+    result = pd.DataFrame({
+        "code": [code.id for code in codebook],
+        "code_path": [code.code_path for code in codebook],
+        "label": [code.label for code in codebook],
+    })
+    for document in documents:
+        result[document] = table[document].to_numpy() if len(table) else 0
+    result["total"] = result[documents].sum(axis=1) if documents else 0
+    paths = frame[["document", "passage", "code_path"]].drop_duplicates() if len(frame) else frame
+    rolled = []
+    for code in codebook:
+        prefix = code.code_path
+        inside = paths[(paths["code_path"] == prefix) | paths["code_path"].str.startswith(prefix + "/")] if len(paths) else paths
+        rolled.append(len(inside[["document", "passage"]].drop_duplicates()) if len(inside) else 0)
+    result["total_with_children"] = rolled
+    coded = frame[["document", "passage"]].drop_duplicates() if len(frame) else frame
+    any_row = {"code": "(any code)", "code_path": "", "label": "passages with at least one code"}
+    for document in documents:
+        any_row[document] = int((coded["document"] == document).sum()) if len(coded) else 0
+    any_row["total"] = len(coded)
+    any_row["total_with_children"] = len(coded)
+    return pd.concat([result, pd.DataFrame([any_row])], ignore_index=True)
