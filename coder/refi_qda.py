@@ -25,6 +25,7 @@ from lxml import etree
 
 from .errors import CodebookError, CoderError, OutputError
 from .models import Code, Codebook, Document, Segment
+from .reviews import is_rejected
 
 PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
 CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -32,7 +33,6 @@ PROJECT_FILE = "project.qde"
 
 # Fixed namespace for every derived GUID: changing it would change every GUID ever exported.
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/coder-qda/coder/refi-qda")
-_REJECTED = frozenset({"reject", "rejected", "n", "no", "0", "false"})
 _HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _RGB_COLOR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)", re.IGNORECASE)
 _GUID = re.compile(r"\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?")
@@ -48,11 +48,6 @@ def derive_guid(kind: str, name: str) -> str:
 
 
 USER_GUID = derive_guid("user", "coder")
-
-
-def is_rejected(review: object) -> bool:
-    """True when a review cell says the segment was rejected (reject/rejected/n/no/0/false, any case)."""
-    return str(review if review is not None else "").strip().casefold() in _REJECTED
 
 
 @dataclass(frozen=True)

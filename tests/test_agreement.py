@@ -1,0 +1,216 @@
+"""Agreement with hand coding: reference alpha values, hand-computed per-code figures, gold reading."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coder.agreement import (
+    AGREEMENT_COLUMNS,
+    _binary_coincidences,
+    alpha_from_coincidences,
+    coincidence_matrix,
+    cohen_kappa,
+    compute_agreement,
+    krippendorff_alpha,
+    map_spans_to_passages,
+    read_gold,
+    write_agreement,
+)
+from coder.codebook import parse_codebook
+from coder.errors import CoderError
+
+N = None
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: nominal data,
+# 4 observers x 12 units with missing values (alpha = 0.743), and section A: 2 observers,
+# binary data, 10 units (alpha = 0.095).
+KRIPPENDORFF_NOMINAL = [
+    [1, 2, 3, 3, 2, 1, 4, 1, 2, N, N, N],
+    [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, N, 3],
+    [N, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, N],
+    [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, N],
+]
+KRIPPENDORFF_BINARY = [[0, 1, 0, 0, 0, 0, 0, 0, 1, 0], [1, 1, 1, 0, 0, 1, 0, 0, 0, 0]]
+
+
+@pytest.mark.parametrize(
+    "data, published, exact",
+    [(KRIPPENDORFF_NOMINAL, 0.743, 113 / 152), (KRIPPENDORFF_BINARY, 0.095, 2 / 21)],
+)
+def test_agreement_alpha_matches_krippendorff_worked_examples(data, published, exact):
+    alpha = krippendorff_alpha(data)
+    assert round(alpha, 3) == published
+    assert alpha == pytest.approx(exact, abs=1e-12)
+
+
+def test_agreement_coincidence_matrix_of_binary_example():
+    assert coincidence_matrix(KRIPPENDORFF_BINARY) == {(0, 0): 10.0, (0, 1): 4.0, (1, 0): 4.0, (1, 1): 2.0}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [[1, 1, 1], [1, 1, 1]],  # one value only: no expected disagreement
+        [[1, N, 2]],  # one coder: nothing pairable
+        [[1, N], [N, 2]],  # no unit has two values
+        [],
+    ],
+)
+def test_agreement_alpha_is_nan_when_undefined(data):
+    assert math.isnan(krippendorff_alpha(data))
+
+
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=60))
+def test_agreement_binary_shortcut_equals_general_alpha(pairs):
+    tp = sum(1 for a, b in pairs if a and b)
+    fp = sum(1 for a, b in pairs if a and not b)
+    fn = sum(1 for a, b in pairs if b and not a)
+    tn = len(pairs) - tp - fp - fn
+    general = krippendorff_alpha([[a for a, _ in pairs], [b for _, b in pairs]])
+    shortcut = alpha_from_coincidences(_binary_coincidences(tp, fp, fn, tn))
+    assert (math.isnan(general) and math.isnan(shortcut)) or general == pytest.approx(shortcut, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "counts, kappa",
+    [((20, 5, 10, 15), 0.4), ((1, 1, 1, 7), 0.375), ((1, 0, 0, 9), 1.0), ((0, 1, 1, 8), -0.02 / 0.18), ((0, 0, 0, 5), math.nan)],
+)
+def test_agreement_cohen_kappa_hand_computed(counts, kappa):
+    found = cohen_kappa(*counts)
+    assert (math.isnan(found) and math.isnan(kappa)) or found == pytest.approx(kappa, abs=1e-12)
+
+
+CODEBOOK = parse_codebook(
+    "codes:\n  g:\n    codes:\n      x: [ex]\n      y: [why]\n  z: [zed]\n", source="codebook.yaml"
+)
+PREDICTED = pd.DataFrame(
+    [("a", 0, "x", "g/x"), ("a", 1, "x", "g/x"), ("a", 2, "y", "g/y"), ("b", 0, "z", "z")],
+    columns=["document", "passage", "code", "code_path"],
+)
+GOLD = pd.DataFrame([("a", 0, "x"), ("a", 2, "x"), ("a", 2, "y"), ("b", 1, "z")], columns=["document", "passage", "code"])
+
+
+def _rows(frame):
+    return [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in frame.itertuples(index=False)]
+
+
+def test_agreement_per_code_and_overall_hand_computed():
+    result = compute_agreement(PREDICTED, GOLD, units=10, codebook=CODEBOOK)
+    assert list(result.columns) == list(AGREEMENT_COLUMNS)
+    assert _rows(result) == [
+        ("x", 2, 2, 1, 1, 1, 7, 0.5, 0.5, 0.5, 0.375, 0.40625),
+        ("y", 1, 1, 1, 0, 0, 9, 1.0, 1.0, 1.0, 1.0, 1.0),
+        ("z", 1, 1, 0, 1, 1, 8, 0.0, 0.0, 0.0, round(-0.02 / 0.18, 6), round(1 - 76 / 72, 6)),
+        ("(overall)", 4, 4, 2, 2, 2, 24, 0.5, 0.5, 0.5, round((0.375 + 1 - 0.02 / 0.18) / 3, 6), round(1 - 472 / 832, 6)),
+    ]
+
+
+def test_agreement_level_rolls_codes_up():
+    result = compute_agreement(PREDICTED, GOLD, units=10, codebook=CODEBOOK, level=1)
+    # g: automatic {a0, a1, a2}, gold {a0, a2}
+    assert _rows(result)[0] == ("g", 2, 3, 2, 1, 0, 7, round(2 / 3, 6), 1.0, 0.8, round((0.9 - 0.62) / 0.38, 6), round(1 - 38 / 150, 6))
+    assert list(result["code"]) == ["g", "z", "(overall)"]
+
+
+def test_agreement_units_default_to_passages_seen():
+    result = compute_agreement(PREDICTED, GOLD)
+    assert list(result["tn"]) == [2, 4, 3, 9]  # 5 passages seen: a0 a1 a2 b0 b1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"units": 3}, "units: 3 passages given, but 5 different passages are coded. Pass the number of passages in the corpus."),
+        ({"level": 0}, "--level 0: levels start at 1 (the top-level codes)."),
+    ],
+)
+def test_agreement_rejects_bad_options(kwargs, message):
+    with pytest.raises(CoderError) as caught:
+        compute_agreement(PREDICTED, GOLD, **kwargs)
+    assert str(caught.value) == message
+
+
+def test_agreement_unknown_gold_code_is_named():
+    gold = pd.DataFrame([("a", 0, "X"), ("a", 1, "nothing")], columns=["document", "passage", "code"])
+    with pytest.raises(CoderError) as caught:
+        compute_agreement(PREDICTED, gold, codebook=CODEBOOK)
+    assert str(caught.value) == (
+        "gold: code(s) not in the codebook: 'X' (did you mean 'x'?), 'nothing'. "
+        "Use the code ids of the codebook in the `code` column."
+    )
+
+
+PASSAGES = [("a", 0, 0, 10), ("a", 1, 12, 30), ("a", 2, 32, 40), ("b", 0, 0, 5)]
+
+
+@pytest.mark.parametrize(
+    "span, passages",
+    [
+        ((0, 10), [0]),
+        ((5, 15), [0, 1]),
+        ((10, 12), []),  # only the gap between two passages
+        ((12, 12), [1]),  # a position inside passage 1
+        ((0, 40), [0, 1, 2]),
+        ((29, 33), [1, 2]),
+    ],
+)
+def test_agreement_spans_map_to_overlapping_passages(span, passages):
+    gold = pd.DataFrame([("a", span[0], span[1], "x")], columns=["document", "start", "end", "code"])
+    if not passages:
+        with pytest.raises(CoderError) as caught:
+            map_spans_to_passages(gold, PASSAGES)
+        assert str(caught.value) == f"gold:2: span {span[0]}-{span[1]} of 'a' overlaps no passage."
+        return
+    mapped = map_spans_to_passages(gold, PASSAGES)
+    assert mapped.values.tolist() == [["a", index, "x"] for index in passages]
+
+
+def test_agreement_span_in_unknown_document():
+    gold = pd.DataFrame([("c", 0, 1, "x")], columns=["document", "start", "end", "code"])
+    with pytest.raises(CoderError) as caught:
+        map_spans_to_passages(gold, PASSAGES, source="GOLD.csv")
+    assert str(caught.value) == "GOLD.csv:2: document 'c' has no passages (is it in the corpus?)."
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("\ufeffdocument,passage,code\na.txt,0,x\na.txt, 2 ,y\n", [["a.txt", "x", 0], ["a.txt", "y", 2]]),
+        ("Document;Start;End;Code\nb.txt;3;9;z\n", [["b.txt", "z", 3, 9]]),
+        ("document,code,start,end,note\n报告.txt,x,0,4,ok\n", [["报告.txt", "x", 0, 4]]),
+    ],
+)
+def test_agreement_read_gold_shapes(tmp_path, content, expected):
+    path = tmp_path / "gold.csv"
+    path.write_text(content, encoding="utf-8")
+    assert read_gold(path).values.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("document,code\na,x\n", "{path}: the header must name document, code and either passage or start and end (found: document, code). For example: document,passage,code"),
+        ("document,passage,code\na,one,x\n,1,x\n", "{path}:2: `passage` is 'one', not a whole number.\n{path}:3: `document` is empty."),
+        ("document,start,end,code\na,9,3,x\n", "{path}:2: start 9 is after end 3."),
+    ],
+)
+def test_agreement_read_gold_errors(tmp_path, content, message):
+    path = tmp_path / "gold.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CoderError) as caught:
+        read_gold(path)
+    assert str(caught.value) == message.format(path=path)
+
+
+def test_agreement_csv_written_atomically(tmp_path):
+    result = compute_agreement(PREDICTED, GOLD, units=10, codebook=CODEBOOK)
+    path = write_agreement(result, tmp_path / "out" / "agreement.csv")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == ",".join(AGREEMENT_COLUMNS)
+    assert lines[1] == "x,2,2,1,1,1,7,0.5000,0.5000,0.5000,0.3750,0.4062"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["agreement.csv"]
