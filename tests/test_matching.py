@@ -1,0 +1,141 @@
+"""The numbered matching rules of the README, one test (or parametrized family) each."""
+
+from __future__ import annotations
+
+import pytest
+
+from coder import parse_codebook
+from coder.matching import code_passages, compile_codebook, lemmas, word_forms
+from coder.models import Passage
+
+
+def passage(text: str, *, start: int = 0) -> Passage:
+    return Passage(document="doc.txt", index=0, start=start, end=start + len(text),
+                   view=text.replace("\n", " "), text=" ".join(text.split()))
+
+
+def matched(keywords: list[str], text: str, **extra: list[str]) -> list[str]:
+    lines = ["codes:", "  c:", f"    keywords: {keywords!r}"]
+    lines += [f"    {key}: {value!r}" for key, value in extra.items()]
+    compiled = compile_codebook(parse_codebook("\n".join(lines)))
+    return [match.text for match in compiled.find(passage(text))]
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("joint meeting", "JOINT MEETING and Joint Meeting", ["JOINT MEETING", "Joint Meeting"]),
+    ("Party Building", "party building", ["party building"]),
+])
+def test_matching_rule1_case_insensitive(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("joint meeting", "two Joint Meetings were held", ["Joint Meetings"]),
+    ("cooperate", "they cooperated and cooperates", ["cooperated", "cooperates"]),
+    ("cooperate", "regional cooperation", []),
+    ("barrier", "administrative barriers", ["barriers"]),
+    ("city", "city clusters in many cities", ["city", "cities"]),
+    ("mayors' joint meeting", "the mayor's Joint Meeting", ["mayor's Joint Meeting"]),
+])
+def test_matching_rule2_inflection_insensitive(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("region", "regional governance in the region", ["region"]),
+    ("party", "partisan, party.", ["party"]),
+    ("govern", "governance", []),
+])
+def test_matching_rule3_whole_words_only(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("govern*", "Governance, governments and governing; ungoverned", ["Governance", "governments", "governing"]),
+    ("cross-region*", "cross-regional and cross regions", ["cross-regional", "cross regions"]),
+])
+def test_matching_rule4_trailing_star_is_prefix_wildcard(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Party-building", "party building", "party\nbuilding", "party   building", "party -\n building", "party\u2013building",
+])
+def test_matching_rule5_hyphens_line_breaks_and_spaces_are_equivalent(text):
+    assert matched(["party building"], text) == [text.replace("\n", " ")]
+
+
+@pytest.mark.parametrize("keyword", ["party-building", "party building", "party  building"])
+def test_matching_rule5_keyword_spelling_does_not_matter(keyword):
+    assert matched([keyword], "Party building, party-building") == ["Party building", "party-building"]
+
+
+def test_matching_rule5_punctuation_between_words_breaks_a_phrase():
+    assert matched(["party building"], "the party. Building on this") == []
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("党建联盟", "党建联盟中心", ["党建联盟"]),
+    ("党建联盟", "党建\n联盟", ["党建 联盟"]),
+    ("印度", "印度尼西亚", []),
+    ("印度", "印度和印度尼西亚", ["印度"]),
+    ("联席会议", "长三角城市经济协调会市长联席会议制度", ["联席会议"]),
+])
+def test_matching_rule6_chinese_whole_words(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+def test_matching_rule6_offsets_span_the_line_break():
+    compiled = compile_codebook(parse_codebook("codes:\n  c: [党建联盟]"))
+    found = compiled.find(passage("在党建\n联盟中", start=10))
+    assert [(match.start, match.end) for match in found] == [(11, 16)]
+
+
+def test_matching_rule7_exclude_vetoes_overlapping_keyword_matches():
+    text = "the joint meeting room hosted a joint meeting"
+    assert matched(["joint meeting"], text, exclude=["joint meeting room"]) == ["joint meeting"]
+
+
+def test_matching_rule7_exclude_does_not_veto_regex_matches():
+    codebook = parse_codebook("codes:\n  c:\n    regex: ['joint meeting']\n    exclude: [joint meeting room]")
+    found = compile_codebook(codebook).find(passage("joint meeting room"))
+    assert [match.text for match in found] == ["joint meeting"]
+
+
+def test_matching_rule8_hits_count_surviving_matches_and_children_do_not_code_parents():
+    codebook = parse_codebook(
+        "codes:\n  parent:\n    keywords: [governance]\n    codes:\n      child: [barrier]\n  other: [absent]"
+    )
+    passages = [passage("barriers and barriers"), passage("governance of barriers")]
+    passages[1] = Passage("doc.txt", 1, 30, 52, passages[1].view, passages[1].text)
+    segments = list(code_passages(passages, compile_codebook(codebook)))
+    assert [(s.passage, s.code, s.code_path, s.hits, s.matched) for s in segments] == [
+        (0, "child", "parent/child", 2, ("barriers",)),
+        (1, "parent", "parent", 1, ("governance",)),
+        (1, "child", "parent/child", 1, ("barriers",)),
+    ]
+
+
+def test_matching_regex_is_case_insensitive_and_offsets_are_document_offsets():
+    codebook = parse_codebook("codes:\n  c:\n    regex: ['joint[- ]conferences?']")
+    found = compile_codebook(codebook).find(passage("A Joint-Conferences day", start=100))
+    assert [(m.text, m.start, m.end) for m in found] == [("Joint-Conferences", 102, 119)]
+
+
+def test_matching_overlapping_keywords_of_one_code_count_once():
+    assert matched(["joint meeting", "mayors' joint meeting"], "the mayors' joint meeting") == ["mayors' joint meeting"]
+
+
+@pytest.mark.parametrize(("word", "expected"), [("meetings", {"meeting"}), ("cooperated", {"cooperate"})])
+def test_matching_lemmas(word, expected):
+    assert expected <= lemmas(word)
+
+
+def test_matching_word_forms_are_closed_under_shared_lemma():
+    assert {"cooperate", "cooperated", "cooperates", "cooperating"} <= word_forms("cooperate")
+    assert "cooperation" not in word_forms("cooperate")
+
+
+def test_matching_compiled_codebook_supports_len_and_in():
+    compiled = compile_codebook(parse_codebook("codes:\n  a: [x]\n  b:\n    codes:\n      c: [y]"))
+    assert (len(compiled), "c" in compiled, "z" in compiled) == (3, True, False)
