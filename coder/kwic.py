@@ -1,0 +1,138 @@
+"""Keyword in context: every hit of a keyword, a pattern or a whole code, with the words around it."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+from rich.cells import cell_len
+
+from .codebook import parse_codebook
+from .errors import CodebookError, CoderError
+from .matching import CompiledCodebook, compile_codebook
+from .models import Document, Passage
+
+_QUERY_CODE = "query"
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class KwicLine:
+    """One hit: `start`/`end` are offsets into the document text; left/right are its context."""
+
+    document: str
+    passage: int
+    start: int
+    end: int
+    left: str
+    match: str
+    right: str
+    code: str = ""
+    rule: str = ""
+
+
+def compile_query(query: str, *, compiled: CompiledCodebook | None = None) -> tuple[CompiledCodebook, set[str]]:
+    """The matcher for a query and the code ids whose hits count.
+
+    A code id of `compiled` selects that code and its descendants; `/.../` is a regex; anything
+    else is a keyword under the codebook's matching rules (inflections, `*` wildcard, Chinese).
+    """
+    query = query.strip()
+    if not query:
+        raise CoderError("kwic: the query is empty. Pass a keyword, a /regex/ or a code id.")
+    if compiled is not None and query in compiled:
+        codebook = compiled.codebook
+        wanted = {code.id for code in codebook if query in code.path}
+        return compiled, wanted
+    if len(query) > 2 and query.startswith("/") and query.endswith("/"):
+        rule = {"regex": [query[1:-1]]}
+    else:
+        rule = {"keywords": [query]}
+    text = yaml.safe_dump({"codes": {_QUERY_CODE: rule}}, allow_unicode=True)
+    try:
+        codebook = parse_codebook(text, source="query")
+    except CodebookError as error:
+        problem = str(error).split(": ", 2)[-1]
+        raise CoderError(f"kwic: cannot use '{query}' as a query: {problem}")
+    return compile_codebook(codebook), {_QUERY_CODE}
+
+
+def kwic(
+    documents_or_passages: Iterable[Document | Passage],
+    query: str,
+    *,
+    compiled: CompiledCodebook | None = None,
+    width: int = 40,
+    unit: str = "paragraph",
+) -> list[KwicLine]:
+    """Keyword-in-context lines for `query` across documents (split into passages) or passages.
+
+    `query` is a code id of `compiled` (that code and its children), a `/regex/`, or a keyword
+    matched with the same rules as the codebook. Context stays inside the passage, with line
+    breaks and runs of spaces shown as one space, at most `width` characters each side.
+
+    >>> lines = kwic(passages, "joint meeting*", width=30)  # doctest: +SKIP
+    >>> lines[0].match  # doctest: +SKIP
+    'joint meetings'
+    """
+    matcher, wanted = compile_query(query, compiled=compiled)
+    lines: list[KwicLine] = []
+    for passage in _passages(documents_or_passages, unit):
+        for match in matcher.find(passage):
+            if match.code not in wanted:
+                continue
+            start, end = match.start - passage.start, match.end - passage.start
+            view = passage.view
+            left = _SPACES.sub(" ", view[max(0, start - 2 * width):start]).lstrip()[-width:] if width else ""
+            right = _SPACES.sub(" ", view[end:end + 2 * width]).rstrip()[:width] if width else ""
+            lines.append(KwicLine(
+                document=passage.document, passage=passage.index, start=match.start, end=match.end,
+                left=left, match=_SPACES.sub(" ", match.text), right=right,
+                code=match.code if match.code != _QUERY_CODE else "", rule=match.rule,
+            ))
+    return lines
+
+
+def _passages(items: Iterable[Document | Passage], unit: str) -> Iterable[Passage]:
+    for item in items:
+        if isinstance(item, Passage):
+            yield item
+        else:
+            from .passages import split_passages
+
+            yield from split_passages(item, unit=unit)  # type: ignore[arg-type]
+
+
+def format_kwic_line(line: KwicLine, *, width: int = 40) -> tuple[str, str, str]:
+    """The three columns of a line for a terminal: left context right-aligned to `width` cells
+    (Chinese characters take two), the match, the right context cut to `width` cells."""
+    left = line.left
+    while cell_len(left) > width:
+        left = left[1:]
+    right = line.right
+    while cell_len(right) > width:
+        right = right[:-1]
+    return " " * (width - cell_len(left)) + left, line.match, right
+
+
+def write_kwic_csv(lines: list[KwicLine], path: str | Path) -> Path:
+    """Write KWIC lines as CSV (UTF-8 with BOM), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=[field.name for field in fields(KwicLine)], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(asdict(line) for line in lines)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,77 @@
+import pytest
+
+from coder.codebook import parse_codebook
+from coder.errors import CoderError
+from coder.kwic import KwicLine, format_kwic_line, kwic, write_kwic_csv
+from coder.matching import compile_codebook
+from coder.models import Passage
+
+TEXT = "The first joint meetings were held in 2019.\nLater the joint-\nmeeting room was used. 召开联席会议研究。"
+PASSAGE = Passage("a.txt", 3, 100, 100 + len(TEXT), TEXT.replace("\n", " "), " ".join(TEXT.split()))
+CODEBOOK = parse_codebook(
+    "codes:\n"
+    "  jm:\n    keywords: [joint meeting, 联席会议]\n    exclude: [joint meeting room]\n"
+    "  top:\n    codes:\n      kid: [held]\n"
+)
+
+
+@pytest.mark.parametrize(
+    "query, width, expected",
+    [
+        ("joint meeting", 15, [
+            KwicLine("a.txt", 3, 110, 124, "The first ", "joint meetings", " were held in 2", "", "joint meeting"),
+            KwicLine("a.txt", 3, 154, 168, "019. Later the ", "joint- meeting", " room was used.", "", "joint meeting"),
+        ]),
+        ("/\\d{4}/", 10, [KwicLine("a.txt", 3, 138, 142, "e held in ", "2019", ". Later th", "", "\\d{4}")]),
+        ("jo*", 0, [
+            KwicLine("a.txt", 3, 110, 115, "", "joint", "", "", "jo*"),
+            KwicLine("a.txt", 3, 154, 159, "", "joint", "", "", "jo*"),
+        ]),
+        ("联席会议", 4, [KwicLine("a.txt", 3, 186, 190, ". 召开", "联席会议", "研究。", "", "联席会议")]),
+        ("nothing here", 10, []),
+    ],
+)
+def test_kwic_keyword_and_pattern(query, width, expected):
+    assert kwic([PASSAGE], query, width=width) == expected
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [
+        ("jm", [(110, "joint meetings", "jm"), (186, "联席会议", "jm")]),  # the excluded hit is left out
+        ("top", [(130, "held", "kid")]),  # a grouping code brings its children's hits
+        ("kid", [(130, "held", "kid")]),
+    ],
+)
+def test_kwic_whole_code(code, expected):
+    lines = kwic([PASSAGE], code, compiled=compile_codebook(CODEBOOK), width=10)
+    assert [(line.start, line.match, line.code) for line in lines] == expected
+
+
+@pytest.mark.parametrize("query, message", [
+    ("/(/", "kwic: cannot use '/(/' as a query: invalid regex '(': missing ), unterminated subpattern at position 0."),
+    ("   ", "kwic: the query is empty. Pass a keyword, a /regex/ or a code id."),
+])
+def test_kwic_bad_query(query, message):
+    with pytest.raises(CoderError) as error:
+        kwic([PASSAGE], query)
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("line, width, expected", [
+    (KwicLine("a", 0, 0, 1, "ab", "X", "cdef"), 3, (" ab", "X", "cde")),
+    (KwicLine("a", 0, 0, 1, "x召开", "Y", "研究。"), 4, ("召开", "Y", "研究")),
+    (KwicLine("a", 0, 0, 1, "开", "Y", ""), 3, (" 开", "Y", "")),
+])
+def test_kwic_format_aligns_by_cells(line, width, expected):
+    assert format_kwic_line(line, width=width) == expected
+
+
+@pytest.mark.parametrize("name", ["kwic.csv"])
+def test_kwic_write_csv(tmp_path, name):
+    lines = kwic([PASSAGE], "held", width=5)
+    path = write_kwic_csv(lines, tmp_path / name)
+    assert path.read_text(encoding="utf-8-sig") == (
+        "document,passage,start,end,left,match,right,code,rule\n"
+        "a.txt,3,130,134,were ,held, in 2,,held\n"
+    )
