@@ -45,10 +45,31 @@ def parse_codebook(text: str, *, source: str = "<codebook>") -> Codebook:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 1}" if mark else ""
         problem = error.problem or error.context or "invalid YAML"
-        raise CodebookError(f"{source}{line}: YAML syntax error: {problem}. Check indentation, colons and quotes.")
+        started = ""
+        if error.context_mark and mark and error.context_mark.line != mark.line and error.context:
+            started = f" It starts on line {error.context_mark.line + 1} ({error.context})."
+        raise CodebookError(f"{source}{line}: YAML syntax error: {_explain_yaml(problem)}{started}")
     except yaml.YAMLError as error:
         raise CodebookError(f"{source}: YAML syntax error: {error}")
     return _Validator(source).codebook(root)
+
+
+_YAML_HINTS = (
+    ("expected <block end>", "this line's indentation does not line up with the lines above it"),
+    ("expected ',' or ']'", "a `[` list is not closed with `]`"),
+    ("expected ',' or '}'", "a `{` mapping is not closed with `}`"),
+    ("mapping values are not allowed", "a `:` inside a value; put the value in quotes"),
+    ("found character '\\t'", "a tab character; indent with spaces"),
+    ("found undefined alias", "`*` at the start of a value; put the value in quotes"),
+    ("while scanning a quoted scalar", "a quote is not closed"),
+)
+
+
+def _explain_yaml(problem: str) -> str:
+    for marker, hint in _YAML_HINTS:
+        if marker in problem:
+            return f"{hint} ({problem})."
+    return f"{problem}. Check indentation, colons and quotes."
 
 
 def codebook_hash(path: str | Path) -> str:
@@ -128,6 +149,13 @@ class _Validator:
             items.append((str(item.value).strip(), item))
         return items
 
+    def keywords(self, node: yaml.Node | None, *, where: str) -> tuple[str, ...]:
+        keywords = self.string_list(node, "keywords", where=where)
+        for keyword, item in keywords:
+            if re.fullmatch(r"[\s*\-]+", keyword) or re.search(r"\*\S", keyword):
+                self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
+        return tuple(text for text, _ in keywords)
+
     def code_tree(self, node: yaml.Node, parents: tuple[str, ...]) -> None:
         where = f"code '{parents[-1]}'" if parents else "codes"
         if not isinstance(node, yaml.MappingNode):
@@ -150,8 +178,8 @@ class _Validator:
         path = (*parents, code_id)
         line = key_node.start_mark.line + 1
         if isinstance(node, yaml.SequenceNode):  # a bare list is the code's keywords
-            keywords = [text for text, _ in self.string_list(node, "keywords", where=where)]
-            self.codes.append(Code(id=code_id, label=code_id, path=path, keywords=tuple(keywords), line=line))
+            keywords = self.keywords(node, where=where)
+            self.codes.append(Code(id=code_id, label=code_id, path=path, keywords=keywords, line=line))
             return
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             self.codes.append(Code(id=code_id, label=code_id, path=path, line=line))
@@ -170,17 +198,14 @@ class _Validator:
                 re.compile(pattern, re.IGNORECASE)
             except re.error as error:
                 self.fail(item, f"{where}: invalid regex '{pattern}': {error}.")
-        keywords = self.string_list(fields.get("keywords"), "keywords", where=where)
-        for keyword, item in keywords:
-            if re.fullmatch(r"[\s*\-]+", keyword) or re.search(r"\*\S", keyword):
-                self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
+        keywords = self.keywords(fields.get("keywords"), where=where)
         code = Code(
             id=code_id,
             label=self.scalar(fields.get("label"), "label", where=where) or code_id,
             path=path,
             description=self.scalar(fields.get("description"), "description", where=where) or "",
             color=color.lower() if color else None,
-            keywords=tuple(text for text, _ in keywords),
+            keywords=keywords,
             regex=tuple(text for text, _ in regexes),
             exclude=tuple(text for text, _ in self.string_list(fields.get("exclude"), "exclude", where=where)),
             line=line,

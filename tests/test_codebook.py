@@ -1,0 +1,115 @@
+"""Loading and validating codebooks: every bad input gets a message naming the file, line and code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from coder import CodebookError, dump_codebook, load_codebook, parse_codebook
+
+GOOD = """\
+name: Cross-regional governance
+unit: sentence
+codes:
+  joint_meeting:
+    label: Joint meetings
+    description: Standing intergovernmental meetings.
+    color: "#1F77B4"
+    keywords: [joint meeting, 联席会议]
+    regex: ['joint[- ]conferences?']
+    exclude: [joint meeting room]
+    codes:
+      mayors:
+        keywords: [mayors' joint meeting]
+  barriers: [administrative barrier*, local protection]
+  grouping:
+    label: Manual only
+"""
+
+
+def test_codebook_parses_hierarchy_defaults_and_bare_lists():
+    codebook = parse_codebook(GOOD, source="cb.yaml")
+    assert [code.id for code in codebook] == ["joint_meeting", "mayors", "barriers", "grouping"]
+    assert codebook.name == "Cross-regional governance"
+    assert codebook.unit == "sentence"
+    assert codebook["mayors"].path == ("joint_meeting", "mayors")
+    assert codebook["mayors"].code_path == "joint_meeting/mayors"
+    assert codebook["mayors"].label == "mayors"
+    assert codebook["joint_meeting"].color == "#1f77b4"
+    assert codebook["barriers"].keywords == ("administrative barrier*", "local protection")
+    assert codebook["grouping"].is_grouping
+    assert codebook["joint_meeting"].line == 4
+    assert codebook.ancestor("mayors", 1) == "joint_meeting"
+    assert [code.id for code in codebook.children(None)] == ["joint_meeting", "barriers", "grouping"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("codes:\n  a:\n    keyword: [x]\n",
+     "cb.yaml:3: code 'a': unknown key 'keyword'. Did you mean 'keywords'?"),
+    ("codes:\n  a: [x]\n  b:\n    codes:\n      a: [y]\n",
+     "cb.yaml:5: code 'a': duplicate code id (first defined on line 2). Code ids must be unique across the codebook."),
+    ("codes:\n  a:\n    keywords: joint meeting\n",
+     "cb.yaml:3: code 'a': `keywords` must be a list. Wrap it in brackets, for example `keywords: [joint meeting]`."),
+    ("codes:\n  a:\n    regex: ['joint(']\n",
+     "cb.yaml:3: code 'a': invalid regex 'joint(': missing ), unterminated subpattern at position 5."),
+    ("codes:\n  a: [x]\n b: [y]\n",
+     "cb.yaml:3: YAML syntax error: this line's indentation does not line up with the lines above it (expected <block end>, but found '<block mapping start>'). It starts on line 1 (while parsing a block mapping)."),
+    ("codes:\n  a: [x\n",
+     "cb.yaml:3: YAML syntax error: a `[` list is not closed with `]` (expected ',' or ']', but got '<stream end>'). "
+     "It starts on line 2 (while parsing a flow sequence)."),
+    ("codes:\n  a: [x]\nunits: paragraph\n",
+     "cb.yaml:3: codebook: unknown key 'units'. Did you mean 'unit'?"),
+    ("unit: page\ncodes:\n  a: [x]\n",
+     "cb.yaml:1: unit 'page' is not one of paragraph, sentence, document."),
+    ("name: x\n", "cb.yaml:1: no `codes:` key. List the codebook's codes under `codes:`."),
+    ("", "cb.yaml: the codebook is empty. Add a `codes:` mapping."),
+    ("codes:\n  a:\n    color: red\n",
+     "cb.yaml:3: code 'a': color 'red' is not a hex colour like \"#1f77b4\" (quote it: # starts a YAML comment)."),
+    ("codes:\n  a: [go*vern]\n",
+     "cb.yaml:2: code 'a': keyword 'go*vern': `*` is only allowed at the end of a word, as in 'govern*'."),
+    ("codes:\n  a:\n    keywords: [x, '']\n",
+     "cb.yaml:3: code 'a': every entry of `keywords` must be a non-empty text."),
+    ("codes:\n  a:\n    label: A\n    label: B\n",
+     "cb.yaml:4: code 'a': key 'label' appears twice."),
+    ("codes:\n  a/b: [x]\n",
+     "cb.yaml:2: code 'a/b': '/' is not allowed in a code id (it separates code paths)."),
+])
+def test_codebook_bad_input_names_file_line_and_code(text, message):
+    with pytest.raises(CodebookError) as error:
+        parse_codebook(text, source="cb.yaml")
+    assert str(error.value) == message
+
+
+def test_codebook_reports_every_problem_at_once():
+    with pytest.raises(CodebookError) as error:
+        parse_codebook("codes:\n  a:\n    keyword: [x]\n  b:\n    regex: ['(']\n", source="cb.yaml")
+    assert len(error.value.problems) == 2
+
+
+@pytest.mark.parametrize("name", ["missing.yaml"])
+def test_codebook_missing_file(tmp_path: Path, name):
+    with pytest.raises(CodebookError) as error:
+        load_codebook(tmp_path / name)
+    assert str(error.value) == f"{tmp_path / name}: codebook not found. Pass an existing file with --codebook."
+
+
+def test_codebook_reads_utf8_with_bom(tmp_path: Path):
+    path = tmp_path / "cb.yaml"
+    path.write_bytes("\ufeffcodes:\n  a: [联席会议]\n".encode("utf-8"))
+    assert load_codebook(path)["a"].keywords == ("联席会议",)
+
+
+def test_codebook_dump_round_trips(tmp_path: Path):
+    codebook = parse_codebook(GOOD)
+    again = parse_codebook(dump_codebook(codebook))
+    assert [(c.id, c.path, c.label, c.description, c.color, c.keywords, c.regex, c.exclude) for c in again] == [
+        (c.id, c.path, c.label, c.description, c.color, c.keywords, c.regex, c.exclude) for c in codebook
+    ]
+
+
+def test_codebook_bundled_default_is_valid():
+    codebook = load_codebook(Path(__file__).resolve().parents[1] / "codebook.yaml")
+    top = [code.id for code in codebook.children(None)]
+    assert top == ["party_building_alliance", "joint_meeting", "collaborative_governance", "barriers", "recommendations"]
+    assert all(code.description for code in codebook)
