@@ -1,0 +1,246 @@
+"""Lint: check a codebook against a corpus: dead, shared, shadowed and near-duplicate keywords."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+import pandas as pd
+
+from .matching import CompiledCodebook, compile_codebook
+from .models import Code, Codebook, Passage
+
+KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
+FINDING_KINDS = ("no match", "shadowed", "claimed twice", "near duplicate", "no definition")
+_GAPS = re.compile(r"[\s\-\u00ad\u2010-\u2014]+")
+_SEPARATOR = "::"
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    """One problem: `kind` is one of FINDING_KINDS; `passages`/`hits` are corpus counts."""
+
+    kind: str
+    code: str
+    rule: str
+    detail: str
+    passages: int = 0
+    hits: int = 0
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """Findings plus, per keyword and regex, how many passages and hits it brings to its code."""
+
+    findings: tuple[LintFinding, ...]
+    keywords: pd.DataFrame  # KEYWORD_COLUMNS
+    passages: int
+
+    def of_kind(self, kind: str) -> list[LintFinding]:
+        return [finding for finding in self.findings if finding.kind == kind]
+
+    def render(self) -> str:
+        """Findings grouped by kind, then the keywords that carry each code, as plain text."""
+        lines = [f"Checked {len(self.keywords)} keywords and regexes against {self.passages} passages."]
+        if not self.findings:
+            lines.append("No problems found.")
+        for kind in FINDING_KINDS:
+            found = self.of_kind(kind)
+            if not found:
+                continue
+            lines.append(f"{kind} ({len(found)}):")
+            for finding in found:
+                rule = f" '{finding.rule}'" if finding.rule else ""
+                lines.append(f"  {finding.code}{rule}: {finding.detail}")
+        if len(self.keywords):
+            lines.append("Keywords per code (passages, hits, share of the code's passages):")
+            for code, rows in self.keywords.groupby("code", sort=False):
+                lines.append(f"  {code}")
+                for row in rows.itertuples(index=False):
+                    lines.append(f"    {row.passages:>5} {row.hits:>6} {row.share:>5.0%}  {row.rule}"
+                                 + ("  (regex)" if row.kind == "regex" else ""))
+        return "\n".join(lines)
+
+
+def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio: float = 0.9) -> LintReport:
+    """Check every keyword, regex and exclusion of `codebook` against `passages`.
+
+    Finds keywords that match nothing; keywords whose every hit an exclusion vetoes (or that
+    contain an exclude phrase, so they can never match); the same keyword (up to case,
+    hyphens and inflection) in two codes; near-duplicate keywords (difflib ratio >= `near_ratio`,
+    or one matching the other, as "meeting" and "meetings" do); codes without a description.
+    Counts come from compiling one code per keyword, with the same matching rules as a run.
+
+    >>> report = lint_codebook(load_codebook("codebook.yaml"), passages)  # doctest: +SKIP
+    >>> [finding.rule for finding in report.of_kind("no match")]  # doctest: +SKIP
+    ['adjacent party building']
+    """
+    rules = _rules(codebook)
+    with_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=True))
+    without_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=False))
+    hits: dict[str, int] = defaultdict(int)
+    raw_hits: dict[str, int] = defaultdict(int)
+    rule_passages: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    code_passages: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    owner = {rule_id: code.id for rule_id, code, _, _ in rules}
+    passage_count = 0
+    for passage in passages:
+        passage_count += 1
+        key = (passage.document, passage.index)
+        for match in with_exclusions.find(passage):
+            hits[match.code] += 1
+            rule_passages[match.code].add(key)
+            code_passages[owner[match.code]].add(key)
+        for match in without_exclusions.find(passage):
+            raw_hits[match.code] += 1
+
+    rows = []
+    for rule_id, code, kind, rule in rules:
+        passages_hit = len(rule_passages[rule_id])
+        total = len(code_passages[code.id])
+        rows.append((code.id, kind, rule, passages_hit, hits[rule_id], raw_hits[rule_id] - hits[rule_id],
+                     passages_hit / total if total else 0.0))
+    keywords = pd.DataFrame(rows, columns=list(KEYWORD_COLUMNS)).astype(
+        {"passages": int, "hits": int, "excluded_hits": int, "share": float}
+    )
+
+    findings: list[LintFinding] = []
+    always_excluded = _contained_exclusions(codebook, rules, without_exclusions)
+    for rule_id, code, kind, rule in rules:
+        count, raw = hits[rule_id], raw_hits[rule_id]
+        if rule_id in always_excluded:
+            findings.append(LintFinding(
+                "shadowed", code.id, rule,
+                f"the exclude phrase '{always_excluded[rule_id]}' occurs inside it, so it can never match. "
+                f"Remove the exclusion or the keyword.", len(rule_passages[rule_id]), count,
+            ))
+        elif raw and not count:
+            findings.append(LintFinding(
+                "shadowed", code.id, rule,
+                f"all {raw} hits overlap an exclude phrase of the code. Narrow the exclusion or drop the keyword.",
+                0, 0,
+            ))
+        elif not raw:
+            findings.append(LintFinding(
+                "no match", code.id, rule, f"matches nothing in {passage_count} passages. Check the spelling or drop it."
+            ))
+    findings.extend(_claimed_and_near(rules, without_exclusions, hits, rule_passages, near_ratio))
+    for code in codebook:
+        if not code.description.strip():
+            findings.append(LintFinding(
+                "no definition", code.id, "",
+                f"no description. Add `description:` so coders and reviewers know what the code means.",
+                len(code_passages[code.id]), sum(hits[rule_id] for rule_id, owner_code, _, _ in rules if owner_code.id == code.id),
+            ))
+    order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
+    findings.sort(key=lambda finding: order[finding.kind])
+    return LintReport(findings=tuple(findings), keywords=keywords, passages=passage_count)
+
+
+def findings_frame(report: LintReport) -> pd.DataFrame:
+    """The findings as a table (kind, code, rule, detail, passages, hits), for CSV."""
+    return pd.DataFrame(
+        [(f.kind, f.code, f.rule, f.detail, f.passages, f.hits) for f in report.findings],
+        columns=["kind", "code", "rule", "detail", "passages", "hits"],
+    )
+
+
+def _rules(codebook: Codebook) -> list[tuple[str, Code, str, str]]:
+    """(rule id, code, kind, rule) for every keyword and regex; rule ids are "code::k0", "code::r0"."""
+    rules = []
+    for code in codebook:
+        rules.extend((f"{code.id}{_SEPARATOR}k{index}", code, "keyword", keyword) for index, keyword in enumerate(code.keywords))
+        rules.extend((f"{code.id}{_SEPARATOR}r{index}", code, "regex", pattern) for index, pattern in enumerate(code.regex))
+    return rules
+
+
+def _rule_codebook(codebook: Codebook, rules: list[tuple[str, Code, str, str]], *, exclusions: bool) -> Codebook:
+    """A flat codebook with one code per keyword or regex, carrying its code's exclusions."""
+    codes = [
+        Code(
+            id=rule_id, label=rule_id, path=(rule_id,),
+            keywords=(rule,) if kind == "keyword" else (), regex=(rule,) if kind == "regex" else (),
+            exclude=code.exclude if exclusions else (),
+        )
+        for rule_id, code, kind, rule in rules
+    ]
+    return Codebook(codes=tuple(codes), unit=codebook.unit)
+
+
+def _as_passage(text: str) -> Passage:
+    return Passage(document="", index=0, start=0, end=len(text), view=text, text=text)
+
+
+def _contained_exclusions(
+    codebook: Codebook, rules: list[tuple[str, Code, str, str]], compiled: CompiledCodebook
+) -> dict[str, str]:
+    """Keywords that contain one of their code's exclude phrases: every hit would be vetoed."""
+    found = {}
+    for code in codebook:
+        if not code.exclude:
+            continue
+        matcher = compile_codebook(Codebook(codes=tuple(
+            Code(id=f"x{index}", label=phrase, path=(f"x{index}",), keywords=(phrase,))
+            for index, phrase in enumerate(code.exclude)
+        )))
+        for rule_id, owner, kind, rule in rules:
+            if owner.id != code.id or kind != "keyword":
+                continue
+            matches = matcher.find(_as_passage(rule.rstrip("*")))
+            if matches:
+                found[rule_id] = code.exclude[int(matches[0].code[1:])]
+    return found
+
+
+def _normalized(keyword: str) -> str:
+    return _GAPS.sub(" ", keyword.casefold()).strip()
+
+
+def _claimed_and_near(
+    rules: list[tuple[str, Code, str, str]],
+    compiled: CompiledCodebook,
+    hits: dict[str, int],
+    rule_passages: dict[str, set[tuple[str, int]]],
+    near_ratio: float,
+) -> list[LintFinding]:
+    """Pairs of keywords that are the same (in two codes) or nearly the same."""
+    keywords = [(rule_id, code, rule) for rule_id, code, kind, rule in rules if kind == "keyword"]
+    by_id = {rule_id: (code, rule) for rule_id, code, rule in keywords}
+    # covers[a] = keywords whose pattern matches the whole text of keyword a.
+    covers: dict[str, set[str]] = {}
+    for rule_id, _, rule in keywords:
+        text = rule.rstrip("*")
+        covers[rule_id] = {
+            match.code for match in compiled.find(_as_passage(text))
+            if match.start == 0 and match.end == len(text) and match.code in by_id
+        }
+    findings = []
+    for position, (first, first_code, first_rule) in enumerate(keywords):
+        for second, second_code, second_rule in keywords[position + 1:]:
+            same_words = _normalized(first_rule) == _normalized(second_rule)
+            mutual = second in covers[first] and first in covers[second]
+            one_way = second in covers[first] or first in covers[second]
+            shared = len(rule_passages[first] & rule_passages[second])
+            counts = f"{hits[first]} and {hits[second]} hits, {shared} passages in common"
+            if first_code.id != second_code.id and (same_words or mutual):
+                findings.append(LintFinding(
+                    "claimed twice", second_code.id, second_rule,
+                    f"also a keyword of '{first_code.id}' ('{first_rule}'): every hit codes both ({counts}). "
+                    f"Keep it in one code, or rely on the hierarchy.",
+                    shared, hits[second],
+                ))
+                continue
+            ratio = difflib.SequenceMatcher(None, _normalized(first_rule), _normalized(second_rule)).ratio()
+            if same_words or one_way or ratio >= near_ratio:
+                why = ("the same keyword" if same_words else
+                       "the same up to inflection, one is enough" if mutual else
+                       "one matches the other (wildcard)" if one_way else f"similarity {ratio:.2f}")
+                where = "" if first_code.id == second_code.id else f" of '{first_code.id}'"
+                findings.append(LintFinding(
+                    "near duplicate", second_code.id, second_rule,
+                    f"close to '{first_rule}'{where}: {why} ({counts}).", shared, hits[second],
+                ))
+    return findings

@@ -1,0 +1,118 @@
+import pytest
+
+from coder.codebook import parse_codebook
+from coder.lint import KEYWORD_COLUMNS, LintFinding, findings_frame, lint_codebook
+from coder.models import Passage
+
+CODEBOOK = parse_codebook("""
+codes:
+  meeting:
+    label: Meeting
+    description: Officials meet.
+    keywords: [joint meeting, joint meetings, summit, never seen here]
+    exclude: [joint meeting room]
+  room:
+    label: Room
+    description: A room.
+    keywords: [meeting room, meeting room]
+    exclude: [room]
+  gathering:
+    label: Gathering
+    keywords: [Summit, joint-meeting]
+    regex: ['summits?\\b']
+""")
+TEXTS = [
+    "The joint meeting agreed on a plan.",
+    "They booked the joint meeting room.",
+    "Two summits and one joint meeting.",
+]
+PASSAGES = [Passage("a.txt", index, 0, len(text), text, text) for index, text in enumerate(TEXTS)]
+
+
+def finding_keys(report, kind):
+    return [(finding.code, finding.rule) for finding in report.of_kind(kind)]
+
+
+@pytest.mark.parametrize("passages", [PASSAGES])
+def test_lint_keyword_counts(passages):
+    report = lint_codebook(CODEBOOK, passages)
+    assert report.passages == 3
+    assert list(report.keywords.columns) == list(KEYWORD_COLUMNS)
+    assert report.keywords[["code", "kind", "rule", "passages", "hits", "excluded_hits"]].values.tolist() == [
+        ["meeting", "keyword", "joint meeting", 2, 2, 1],
+        ["meeting", "keyword", "joint meetings", 2, 2, 1],
+        ["meeting", "keyword", "summit", 1, 1, 0],
+        ["meeting", "keyword", "never seen here", 0, 0, 0],
+        ["room", "keyword", "meeting room", 0, 0, 1],
+        ["room", "keyword", "meeting room", 0, 0, 1],
+        ["gathering", "keyword", "Summit", 1, 1, 0],
+        ["gathering", "keyword", "joint-meeting", 3, 3, 0],
+        ["gathering", "regex", "summits?\\b", 1, 1, 0],
+    ]
+    assert report.keywords.loc[report.keywords["rule"] == "summit", "share"].tolist() == [0.5]
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("no match", [("meeting", "never seen here")]),
+    ("shadowed", [("room", "meeting room"), ("room", "meeting room")]),
+    ("claimed twice", [("gathering", "joint-meeting"), ("gathering", "joint-meeting"), ("gathering", "Summit")]),
+    ("near duplicate", [("meeting", "joint meetings"), ("room", "meeting room")]),
+    ("no definition", [("gathering", "")]),
+])
+def test_lint_findings(kind, expected):
+    assert finding_keys(lint_codebook(CODEBOOK, PASSAGES), kind) == expected
+
+
+@pytest.mark.parametrize("passages", [PASSAGES])
+def test_lint_finding_details(passages):
+    report = lint_codebook(CODEBOOK, passages)
+    assert report.of_kind("shadowed")[0] == LintFinding(
+        "shadowed", "room", "meeting room",
+        "the exclude phrase 'room' occurs inside it, so it can never match. Remove the exclusion or the keyword.",
+        0, 0,
+    )
+    assert report.of_kind("claimed twice")[2] == LintFinding(
+        "claimed twice", "gathering", "Summit",
+        "also a keyword of 'meeting' ('summit'): every hit codes both (1 and 1 hits, 1 passages in common). "
+        "Keep it in one code, or rely on the hierarchy.",
+        1, 1,
+    )
+    assert report.of_kind("near duplicate")[0].detail == (
+        "close to 'joint meeting': the same up to inflection, one is enough (2 and 2 hits, 2 passages in common)."
+    )
+    assert findings_frame(report).shape == (9, 6)
+    assert report.render().splitlines()[:3] == [
+        "Checked 9 keywords and regexes against 3 passages.",
+        "no match (1):",
+        "  meeting 'never seen here': matches nothing in 3 passages. Check the spelling or drop it.",
+    ]
+
+
+@pytest.mark.parametrize("text", ["The joint meeting room is booked; a meeting room too."])
+def test_lint_shadowed_by_hits(text):
+    codebook = parse_codebook(
+        "codes:\n  c:\n    description: d\n    keywords: [meeting room, joint meeting]\n    exclude: [joint meeting room, a meeting room]\n"
+    )
+    report = lint_codebook(codebook, [Passage("a", 0, 0, len(text), text, text)])
+    assert [(f.rule, f.detail) for f in report.of_kind("shadowed")] == [
+        ("meeting room", "all 2 hits overlap an exclude phrase of the code. Narrow the exclusion or drop the keyword."),
+        ("joint meeting", "all 1 hits overlap an exclude phrase of the code. Narrow the exclusion or drop the keyword."),
+    ]
+
+
+@pytest.mark.parametrize("passages", [[]])
+def test_lint_empty_corpus(passages):
+    report = lint_codebook(CODEBOOK, passages)
+    assert report.passages == 0
+    assert len(report.of_kind("no match")) == 7  # the two "meeting room" can never match: shadowed
+
+
+@pytest.mark.parametrize("keywords, detail", [
+    ("[govern*, governance]", "close to 'govern*': one matches the other (wildcard) (1 and 1 hits, 1 passages in common)."),
+    ("[cooperation, co-operation]", "close to 'cooperation': similarity 0.96 (1 and 0 hits, 0 passages in common)."),
+])
+def test_lint_near_duplicates_in_one_code(keywords, detail):
+    text = "Good governance needs cooperation."
+    codebook = parse_codebook(f"codes:\n  c:\n    description: d\n    keywords: {keywords}\n")
+    report = lint_codebook(codebook, [Passage("a", 0, 0, len(text), text, text)])
+    assert [finding.detail for finding in report.of_kind("near duplicate")] == [detail]
