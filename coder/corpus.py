@@ -184,7 +184,7 @@ def _decode(data: bytes) -> tuple[str, str]:
             text, encoding = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text, encoding = _strict(data, "gb18030"), "gb18030"
-            if not _looks_like_chinese_text(text):
+            if text is not None and not _looks_like_chinese_text(text):
                 raise _Skip(UNDECODABLE)
     if text is None:
         raise _Skip(UNDECODABLE)
