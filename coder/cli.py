@@ -95,3 +95,143 @@ def _summary(result, out: Path) -> str:
         lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
     lines.append(f"Results in {out}/: segments.csv, code_counts.csv, run.json")
     return "\n".join(lines)
+
+
+# --- the research loop: diff, review, kwic, lint ------------------------------------------------
+
+review_app = typer.Typer(
+    help="Keep reviewers' accept/reject decisions and see how precise the codebook is.\n\n"
+    "Example: coder review import outputs/segments.csv",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+app.add_typer(review_app, name="review")
+
+
+@app.command()
+def diff(
+    old_run: Annotated[Path, typer.Argument(help="The earlier run: its --out folder or its run.json.")],
+    new_run: Annotated[Path, typer.Argument(help="The later run: its --out folder or its run.json.")],
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the changes table (changes.csv) here.")] = None,
+) -> None:
+    """Show what changed between two runs: codebook edits and segments added/removed per code.
+
+    Example: coder diff outputs/.previous outputs --csv changes.csv
+    """
+    from .runs import compare_runs, render_comparison, write_changes_csv
+
+    with _user_errors():
+        comparison = compare_runs(old_run, new_run)
+        typer.echo(render_comparison(comparison))
+        if csv_path is not None:
+            write_changes_csv(comparison, csv_path)
+            _say(f"Changes written to {csv_path}")
+
+
+def _reviews_path(reviews: Optional[Path], codebook: Path) -> Path:
+    from .reviews import default_reviews_path
+
+    return reviews if reviews is not None else default_reviews_path(codebook)
+
+
+@review_app.command("import")
+def review_import(
+    file: Annotated[Path, typer.Argument(help="segments.csv (or .xlsx) with the review and note columns filled in.")],
+    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+) -> None:
+    """Merge the decisions typed into a segments file into the review file.
+
+    Example: coder review import outputs/segments.csv --reviews reviews.csv
+    """
+    from .reviews import import_reviews
+
+    with _user_errors():
+        report = import_reviews(file, _reviews_path(reviews, codebook))
+        _say(report.render())
+        if report.conflicts or report.invalid:
+            _say(f"{len(report.conflicts)} conflicting and {len(report.invalid)} unreadable rows were not applied.")
+
+
+@review_app.command("status")
+def review_status_command(
+    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run, for precision and orphans.")] = Path("outputs/segments.csv"),
+) -> None:
+    """Count the decisions, the ones whose segments a run no longer produces, and precision per code.
+
+    Example: coder review status --segments outputs/segments.csv
+    """
+    from .reviews import read_table, review_status
+
+    with _user_errors():
+        frame = read_table(segments) if segments.is_file() else None
+        typer.echo(review_status(_reviews_path(reviews, codebook), frame).render())
+        if frame is None:
+            _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
+
+
+def _load_passages(corpus: Path, unit: str) -> list:
+    from .corpus import read_corpus
+    from .passages import split_passages
+
+    documents = read_corpus(corpus).documents
+    return [passage for document in documents for passage in split_passages(document, unit=unit)]
+
+
+@app.command()
+def kwic(
+    query: Annotated[str, typer.Argument(help="A keyword (same rules as the codebook, * wildcard), a /regex/, or a code id.")],
+    width: Annotated[int, typer.Option("--width", "-w", min=0, help="Characters of context on each side.")] = 40,
+    corpus: Annotated[Path, typer.Option("--corpus", help="The documents to search.")] = Path("seeds"),
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook, for code ids and the passage unit.")] = Path("codebook.yaml"),
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
+) -> None:
+    """Keyword-in-context: every hit of a keyword, pattern or code, with the words around it.
+
+    Example: coder kwic "joint meeting" --width 30 --csv kwic.csv
+    """
+    from rich.console import Console
+    from rich.text import Text
+
+    from .kwic import format_kwic_line, kwic as find_kwic, write_kwic_csv
+    from .matching import compile_codebook
+
+    with _user_errors():
+        # Without a codebook a keyword or /regex/ still works; only code ids need one.
+        loaded = load_codebook(codebook) if codebook.is_file() else None
+        compiled = compile_codebook(loaded) if loaded is not None else None
+        passages = _load_passages(corpus, loaded.unit if loaded is not None else "paragraph")
+        lines = find_kwic(passages, query, compiled=compiled, width=width)
+        console = Console(highlight=False, soft_wrap=True)
+        for line in lines:
+            left, match, right = format_kwic_line(line, width=width)
+            console.print(Text.assemble(left, (match, "bold red"), right, (f"  {line.document}:{line.passage}", "dim")))
+        if csv_path is not None:
+            write_kwic_csv(lines, csv_path)
+        _say(f"{len(lines)} hit(s) in {len({line.document for line in lines})} document(s)."
+             + (f" Lines written to {csv_path}" if csv_path is not None else ""))
+
+
+@app.command()
+def lint(
+    corpus: Annotated[Path, typer.Option("--corpus", help="The documents to check the keywords against.")] = Path("seeds"),
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook to check.")] = Path("codebook.yaml"),
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the per-keyword counts as CSV here.")] = None,
+) -> None:
+    """Check the codebook against the corpus: dead, shared, shadowed and near-duplicate keywords.
+
+    Example: coder lint --corpus seeds --codebook codebook.yaml
+    """
+    from .lint import lint_codebook
+
+    with _user_errors():
+        loaded = load_codebook(codebook)
+        report = lint_codebook(loaded, _load_passages(corpus, loaded.unit))
+        typer.echo(report.render())
+        if csv_path is not None:
+            from .files import write_csv
+
+            write_csv(report.keywords, csv_path)
+            _say(f"Keyword counts written to {csv_path}")

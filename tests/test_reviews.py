@@ -298,3 +298,33 @@ def test_reviews_read_reviews_missing_is_empty(tmp_path, path_name):
     reviews = read_reviews(tmp_path / path_name)
     assert list(reviews.columns) == list(REVIEW_COLUMNS)
     assert len(reviews) == 0
+
+
+@pytest.mark.parametrize("decisions", [["y", "maybe", "n"]])
+def test_reviews_cli_import_and_status(tmp_path, decisions):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    frame = make_segments(BASE)
+    frame["review"] = decisions
+    segments = write_csv(frame, tmp_path / "segments.csv")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  barrier: [red tape]\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["review", "import", str(segments), "--codebook", str(tmp_path / "codebook.yaml")])
+    assert result.exit_code == 0
+    reviews = tmp_path / "reviews.csv"
+    assert result.stderr.splitlines() == [
+        f"{segments}: 2 new, 0 changed, 0 unchanged review decisions -> {reviews} (2 in all).",
+        "  row 3: 'maybe' is not a review decision. Write accept (or yes, y, 1, ok, ✓) or reject (or no, n, 0, x, ✗), "
+        "or leave it blank.",
+        "0 conflicting and 1 unreadable rows were not applied.",
+    ]
+    status = runner.invoke(app, ["review", "status", "--reviews", str(reviews), "--segments", str(segments)])
+    assert status.exit_code == 0
+    assert status.stdout == (
+        f"{reviews}: 2 entries: 1 accepted, 1 rejected.\n"
+        "0 decisions are for segments the last run did not produce (kept).\n"
+        "code     reviewed  accepted  precision\n"
+        "barrier         2         1        50%\n"
+    )

@@ -214,3 +214,37 @@ def test_runs_read_run_fields(tmp_path, field_name):
         "0.1.0", "seeds", "paragraph", 1.5, 5
     )
     assert run.segments_path == tmp_path / "r" / "segments.csv"
+
+
+@pytest.mark.parametrize("with_csv", [True])
+def test_runs_cli_diff(tmp_path, with_csv):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
+    result = CliRunner().invoke(app, ["diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv")])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "Since the previous run (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
+        "  administrative_barrier  +0 -1 (1 unchanged)\n"
+        "                            keyword removed: bureaucracy\n"
+    )
+    assert (tmp_path / "changes.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
+        "administrative_barrier,keyword removed,bureaucracy,0,1,1"
+    )
+
+
+@pytest.mark.parametrize("missing", ["nowhere"])
+def test_runs_cli_diff_missing_run(tmp_path, missing):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / missing), str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / missing}: no run.json found. Pass a folder written by "
+        f"`coder run --out FOLDER` or the path of its run.json.\n"
+    )
