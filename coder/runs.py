@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -385,3 +386,44 @@ def render_comparison(comparison: RunComparison) -> str:
                 detail = f": {row.detail}" if row.detail else ""
                 lines.append(f"  {'':<{width}}    {row.change}{detail}")
     return "\n".join(lines)
+
+
+# --- the previous run in the same --out folder ------------------------------------------------------
+
+PREVIOUS_FOLDER = ".previous"
+
+
+def keep_previous_run(out_dir: str | Path) -> Path | None:
+    """Copy the run.json and segments.csv already in `out_dir` to `out_dir/.previous/`.
+
+    Call it before a run overwrites its outputs; returns the folder, or None when `out_dir`
+    holds no complete earlier run.
+
+    >>> keep_previous_run("outputs")  # doctest: +SKIP
+    PosixPath('outputs/.previous')
+    """
+    out_dir = Path(out_dir)
+    sources = [out_dir / RUN_FILE, out_dir / SEGMENTS_FILE]
+    if not all(source.is_file() for source in sources):
+        return None
+    previous = out_dir / PREVIOUS_FOLDER
+    previous.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        handle, temporary = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=previous)
+        os.close(handle)
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, previous / source.name)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return previous
+
+
+def compare_with_previous(out_dir: str | Path) -> RunComparison | None:
+    """Compare the run in `out_dir` with the one `keep_previous_run` kept; None on a first run."""
+    out_dir = Path(out_dir)
+    previous = out_dir / PREVIOUS_FOLDER
+    if not (previous / RUN_FILE).is_file():
+        return None
+    return compare_runs(previous, out_dir)

@@ -248,3 +248,18 @@ def test_runs_cli_diff_missing_run(tmp_path, missing):
         f"Error: {tmp_path / missing}: no run.json found. Pass a folder written by "
         f"`coder run --out FOLDER` or the path of its run.json.\n"
     )
+
+
+@pytest.mark.parametrize("extra", [("c.txt", 0, "market_barrier", "Protectionism again.")])
+def test_runs_keep_previous_and_compare(tmp_path, extra):
+    from coder.runs import compare_with_previous, keep_previous_run
+
+    out = tmp_path / "out"
+    assert keep_previous_run(out) is None  # nothing to keep on a first run
+    write_run(out, BASE_YAML, PASSAGES)
+    assert compare_with_previous(out) is None
+    assert keep_previous_run(out) == out / ".previous"
+    assert (out / ".previous" / "segments.csv").read_bytes() == (out / "segments.csv").read_bytes()
+    write_run(out, BASE_YAML, PASSAGES + [extra], started="2026-11-24T13:00:00+00:00")
+    comparison = compare_with_previous(out)
+    assert comparison.table().values.tolist() == [["market_barrier", "segments only", "", 1, 0, 1]]
