@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from coder.codebook import parse_codebook
 from coder.errors import OutputError
@@ -263,3 +264,21 @@ def test_runs_keep_previous_and_compare(tmp_path, extra):
     write_run(out, BASE_YAML, PASSAGES + [extra], started="2026-11-24T13:00:00+00:00")
     comparison = compare_with_previous(out)
     assert comparison.table().values.tolist() == [["market_barrier", "segments only", "", 1, 0, 1]]
+
+
+_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.sampled_from(["x", "y", "z"]),
+                 st.sampled_from(["One.", "Two.", "Three.", "Four."]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(old_rows=st.lists(_ROW, max_size=12, unique=True), new_rows=st.lists(_ROW, max_size=12, unique=True))
+def test_runs_diff_segments_counts_add_up(old_rows, new_rows):
+    old = segments_frame([(document, 0, code, text) for document, code, text in old_rows])
+    new = segments_frame([(document, 0, code, text) for document, code, text in new_rows])
+    table = diff_segments(old, new).set_index("code")
+    for code in {row[1] for row in old_rows + new_rows}:
+        old_count = sum(1 for row in old_rows if row[1] == code)
+        new_count = sum(1 for row in new_rows if row[1] == code)
+        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_removed"] == old_count
+        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_added"] == new_count
+    assert len(table) == len({row[1] for row in old_rows + new_rows})
