@@ -1,0 +1,422 @@
+"""Stage 3: Document -> Passages with exact character offsets.
+
+Every passage keeps `document.text[start:end]` as its span, so a match found in the passage
+can be shown, counted and reviewed in the original text. Three strings describe it:
+
+- the span, `document.text[start:end]`, with surrounding whitespace and debris left out;
+- `view`, the same length as the span, where extraction debris is blanked (replaced by
+  spaces) and every line break is a space; the matcher runs on it and adds `start`;
+- `text`, the readable form for reviewers: whitespace collapsed, words hyphenated at a line
+  end rejoined.
+
+Debris (blanked in `view`, never deleted): a table pipe at the start ("| ") or end (" |") of a
+line, a Markdown table rule line ("|---|---|"), and a lone page number on its own line
+("12", "- 12 -", "Page 3", "12/40", "第3页"). Web and PDF boilerplate lines are real text and stay.
+
+Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
+no-break spaces); single line breaks inside a paragraph are joined. A page-number line
+inside a paragraph does not end it. Double-spaced documents (PDF pastes where each text
+line is followed by one blank line, as seeds/regional_cooperation_governance_paper.txt) are
+detected: at least 5 text lines, more than half of the gaps between text lines are exactly
+one blank line, and more than half of those gaps fall inside a sentence (the line before
+does not end in . ! ? : ; 。 ！ ？ ： ； or a closing quote or bracket, and the line after
+starts with a lowercase letter or a CJK character). In such a document one blank line is a
+line break, a run of two or more blank lines is a paragraph break, and a run holding a page
+number is a page break, which does not end the paragraph.
+
+Long paragraphs. A paragraph longer than `max_chars` is cut at sentence boundaries and the
+sentences are packed greedily into passages of at most `max_chars`. A single sentence
+longer than `max_chars` stays whole unless it is longer than `2 * max_chars`; then it is cut
+after the last clause mark (; ； ， , 、) before the limit, else at the last space, else at the
+limit. The sentence rule is a fast regular expression: after . ! ? (and closing quotes)
+followed by whitespace or directly by a capital letter ("the party.Party building"), after
+。！？ and after an ellipsis (… ……); not after common abbreviations (e.g. i.e. U.S. No.
+Vol. Dr. Mr. et al.), single initials or section numbers ("2.1." with parts of one or two
+digits; a year such as "2020." still ends a sentence), not between digits (2.1.3, 3.5%), and not when the
+next word starts with a lowercase letter.
+
+Sentence unit. spaCy's rule-based "sentencizer" on a blank English pipeline (no model),
+run on each paragraph's view after cutting at 。！？, so sentences never cross paragraphs
+and Chinese sentences are split even inside a run of CJK characters. A sentence that ends
+with one of the abbreviations above is joined to the next.
+
+Document unit. One passage: the whole text without surrounding whitespace and debris.
+
+Readable `text`: a word hyphenated at a line end is rejoined without the hyphen when the
+second part starts with a lowercase letter and either the joined word is in spaCy's English
+lemma lookup table (spacy-lookups-data) or neither part is ("gover-\\nnance" ->
+"governance"); otherwise the hyphen stays ("cross-\\nregional" -> "cross-regional"). A word
+broken across lines without a hyphen, with no space before the break ("tri\\nggered"), is
+rejoined only when the joined word is in the table and at least one part is not. A line
+break between two CJK characters disappears (Chinese has no spaces between words).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Iterator
+
+from .models import Document, Passage, Unit
+
+__all__ = ["split_passages", "sentence_boundaries"]
+
+# --- debris -------------------------------------------------------------------------------
+_H = r"[^\S\n]"  # horizontal whitespace: any whitespace but a line break
+_PAGE_NUMBER = re.compile(
+    rf"""{_H}*(?:
+        [-–—]{_H}*\d{{1,4}}{_H}*[-–—]                                  # - 12 -
+      | (?:page|p\.){_H}*\d{{1,4}}(?:{_H}*(?:/|of){_H}*\d{{1,4}})?      # Page 3, Page 3 of 40
+      | \d{{1,4}}(?:{_H}*/{_H}*\d{{1,4}})?                             # 12, 12/40
+      | 第{_H}*\d{{1,4}}{_H}*页(?:{_H}*[/,，]?{_H}*共{_H}*\d{{1,4}}{_H}*页)?  # 第3页 共40页
+    ){_H}*""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_TABLE_RULE = re.compile(rf"{_H}*\|[ \t:|-]*-[ \t:|-]*")
+_LEADING_PIPE = re.compile(rf"^{_H}*(\|)(?={_H}|$)", re.MULTILINE)
+_TRAILING_PIPE = re.compile(rf"(?<={_H})(\|){_H}*$", re.MULTILINE)
+
+_BLANK, _PAGE, _TEXT = 0, 1, 2
+
+# --- sentences ----------------------------------------------------------------------------
+_CLOSERS = "\"'”’)]）」』】"
+_SENTENCE_END = re.compile(rf"(?:[.!?]+|[。！？]+|…+)[{re.escape(_CLOSERS)}]*")
+_CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+_ABBREVIATIONS = frozenset(
+    "e.g i.e u.s u.k u.n no nos vol vols dr mr mrs ms prof al fig figs vs cf pp jr sr st ed eds approx".split()
+)
+_WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
+_SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
+_CLAUSE_MARK = re.compile(r"[;；，,、]")
+
+# --- readable text ------------------------------------------------------------------------
+_HYPHEN_BREAK = re.compile(r"(?<![^\W\d_])([^\W\d_]+)-[^\S\n]*\n\s*(?=([^\W\d_]+))")
+_WORD_BREAK = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\n\s*(?=([a-z]+)(?![^\W\d_]))")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}]){_H}*\n\s*(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+_TERMINAL = frozenset(".!?:;。！？：；" + _CLOSERS)
+
+
+def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: int = 1200) -> list[Passage]:
+    """Split a document into passages (paragraphs, sentences or the whole document).
+
+    >>> doc = Document("a.txt", "| First line\\nsame paragraph. |\\n\\n12\\n\\nSecond.")
+    >>> [(p.start, p.end, p.text) for p in split_passages(doc)]
+    [(2, 28, 'First line same paragraph.'), (36, 43, 'Second.')]
+    """
+    if unit not in ("paragraph", "sentence", "document"):
+        raise ValueError(f"unit must be 'paragraph', 'sentence' or 'document', not {unit!r}")
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be at least 1, not {max_chars}")
+    text = document.text
+    if not text or text.isspace():
+        return []
+    view = _blank_debris(text)
+    if unit == "document":
+        spans: Iterator[tuple[int, int]] = iter([(0, len(text))])
+    else:
+        paragraphs = _paragraphs(text)
+        if unit == "sentence":
+            spans = _sentence_spans(view, paragraphs)
+        else:
+            spans = _packed_spans(view, paragraphs, max_chars)
+    passages: list[Passage] = []
+    for start, end in spans:
+        trimmed = _trim(view, start, end)
+        if trimmed is None:
+            continue
+        start, end = trimmed
+        raw = view[start:end]
+        passages.append(
+            Passage(
+                document=document.path,
+                index=len(passages),
+                start=start,
+                end=end,
+                view=raw.replace("\n", " "),
+                text=_readable(raw),
+            )
+        )
+    return passages
+
+
+def sentence_boundaries(view: str) -> list[int]:
+    """Offsets where a new sentence starts in `view` (fast rule, no spaCy), ascending.
+
+    >>> sentence_boundaries("In the party.Party building. Dr. Li came. 3.5% rose。下一句")
+    [13, 29, 42, 52]
+    """
+    cuts: list[int] = []
+    length = len(view)
+    for match in _SENTENCE_END.finditer(view):
+        end = match.end()
+        if end >= length:
+            break
+        terminator = view[match.start()]
+        if terminator in ".!?":
+            following = view[end]
+            if following.isspace():
+                nxt = _next_word_start(view, end)
+                if nxt < length and view[nxt].islower():
+                    continue  # "approx. five": probably not a sentence end
+            elif not ("A" <= following <= "Z" or following in "“\"'‘"):
+                continue  # 2.1.3, 3.5%, www.example.com
+            if terminator == "." and view[match.start() : end].rstrip(_CLOSERS) == "." and _after_abbreviation(view, match.start()):
+                continue
+        cut = _next_word_start(view, end)
+        if cut < length:
+            cuts.append(cut)
+    return cuts
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _blank_debris(text: str) -> str:
+    """The document text with every debris character replaced by a space (same length, LF kept)."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for line in text.split("\n"):
+        if len(line) <= 40 and (_PAGE_NUMBER.fullmatch(line) or _TABLE_RULE.fullmatch(line)):
+            spans.append((position, position + len(line)))
+        position += len(line) + 1
+    if "|" in text:
+        spans.extend(match.span(1) for match in _LEADING_PIPE.finditer(text))
+        spans.extend(match.span(1) for match in _TRAILING_PIPE.finditer(text))
+        spans.sort()
+    if not spans:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end in spans:
+        start = max(start, position)
+        if end <= start:
+            continue
+        pieces.append(text[position:start])
+        pieces.append(" " * (end - start))
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _line_kinds(lines: list[str]) -> list[int]:
+    kinds = []
+    for line in lines:
+        if not line or line.isspace():
+            kinds.append(_BLANK)
+        elif len(line) <= 40 and _PAGE_NUMBER.fullmatch(line):
+            kinds.append(_PAGE)
+        else:
+            kinds.append(_TEXT)
+    return kinds
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph, before trimming; see the module docstring for the rules."""
+    lines = text.split("\n")
+    kinds = _line_kinds(lines)
+    starts = []
+    position = 0
+    for line in lines:
+        starts.append(position)
+        position += len(line) + 1
+    double_spaced = _is_double_spaced(lines, kinds)
+    paragraphs: list[tuple[int, int]] = []
+    first = last = None  # line numbers of the open paragraph's first and last content line
+    gap_blanks = 0
+    gap_has_page = False
+    for number, kind in enumerate(kinds):
+        if kind == _BLANK:
+            gap_blanks += 1
+            continue
+        if kind == _PAGE and double_spaced:
+            gap_has_page = True
+            continue
+        if first is not None and gap_blanks and (not double_spaced or (gap_blanks >= 2 and not gap_has_page)):
+            paragraphs.append((starts[first], starts[last] + len(lines[last])))
+            first = None
+        if first is None:
+            first = number
+        last = number
+        gap_blanks = 0
+        gap_has_page = False
+    if first is not None:
+        paragraphs.append((starts[first], starts[last] + len(lines[last])))
+    return paragraphs
+
+
+def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
+    gaps = single = inside_sentence = 0
+    previous = None
+    blanks = 0
+    for number, kind in enumerate(kinds):
+        if kind != _TEXT:
+            blanks += kind == _BLANK
+            continue
+        if previous is not None:
+            gaps += 1
+            if number - previous == 2 and blanks == 1:
+                single += 1
+                before = lines[previous].rstrip()
+                after = lines[number].lstrip()
+                if before and after and before[-1] not in _TERMINAL and (after[0].islower() or _is_cjk(after[0])):
+                    inside_sentence += 1
+        previous = number
+        blanks = 0
+    return gaps >= 4 and 2 * single > gaps and 2 * inside_sentence > single
+
+
+def _is_cjk(char: str) -> bool:
+    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
+
+
+def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
+    """Shrink [start, end) past whitespace and blanked debris; None if nothing is left."""
+    while start < end and view[start].isspace():
+        start += 1
+    while end > start and view[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _next_word_start(view: str, position: int) -> int:
+    length = len(view)
+    while position < length and view[position].isspace():
+        position += 1
+    return position
+
+
+def _after_abbreviation(view: str, dot: int) -> bool:
+    """True if the period at `dot` ends an abbreviation ("e.g.", "et al."), an initial or a section number."""
+    if _SECTION_NUMBER.search(view, max(0, dot - 12), dot):
+        return True  # a section number: "1. Introduction", "2.2.1. The regional economics"
+    match = _WORD_BEFORE.search(view, max(0, dot - 12), dot)
+    if match is None:
+        return False
+    word = match.group(1)
+    if len(word) == 1 and word.isupper():
+        return True  # an initial: "L. P. Xu"
+    return word.lower() in _ABBREVIATIONS
+
+
+def _packed_spans(view: str, paragraphs: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int, int]]:
+    for start, end in paragraphs:
+        trimmed = _trim(view, start, end)
+        if trimmed is None:
+            continue
+        start, end = trimmed
+        if end - start <= max_chars:
+            yield start, end
+            continue
+        paragraph = view[start:end].replace("\n", " ")
+        cuts = [0, *sentence_boundaries(paragraph), len(paragraph)]
+        chunk = 0
+        for left, right in zip(cuts, cuts[1:]):
+            if right - chunk <= max_chars:
+                continue
+            if left > chunk:
+                yield start + chunk, start + left
+                chunk = left
+            if right - left > max_chars:
+                if right - left > 2 * max_chars:
+                    for piece_start, piece_end in _cut_long_sentence(paragraph, left, right, max_chars):
+                        yield start + piece_start, start + piece_end
+                else:
+                    yield start + left, start + right
+                chunk = right
+        if chunk < len(paragraph):
+            yield start + chunk, end
+
+
+def _cut_long_sentence(view: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:
+    """Cut a sentence longer than 2 * max_chars after clause marks, else spaces, else anywhere."""
+    while end - start > max_chars:
+        limit = start + max_chars
+        cut = 0
+        for match in _CLAUSE_MARK.finditer(view, start, limit):
+            cut = match.end()
+        if cut <= start:
+            space = view.rfind(" ", start + 1, limit)
+            cut = space if space > start else limit
+        yield start, cut
+        start = cut
+    yield start, end
+
+
+def _sentence_spans(view: str, paragraphs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    nlp = _sentencizer()
+    for start, end in paragraphs:
+        trimmed = _trim(view, start, end)
+        if trimmed is None:
+            continue
+        start, end = trimmed
+        paragraph = view[start:end].replace("\n", " ")
+        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
+        spans: list[tuple[int, int]] = []
+        chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
+        for offset, doc in zip(pieces, nlp.pipe(chunks)):
+            for sent in doc.sents:
+                left, right = offset + sent.start_char, offset + sent.end_char
+                if spans and _ends_with_abbreviation(paragraph, spans[-1]):
+                    spans[-1] = (spans[-1][0], right)
+                else:
+                    spans.append((left, right))
+        for left, right in spans:
+            yield start + left, start + right
+
+
+def _ends_with_abbreviation(paragraph: str, span: tuple[int, int]) -> bool:
+    end = span[1]
+    while end > span[0] and paragraph[end - 1].isspace():
+        end -= 1
+    return end > span[0] and paragraph[end - 1] == "." and _after_abbreviation(paragraph, end - 1)
+
+
+@lru_cache(maxsize=1)
+def _sentencizer():
+    import spacy  # only the sentence unit needs spaCy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.max_length = 10**9
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> tuple[frozenset[str], object]:
+    """Lemmas (values) and inflected forms (keys, stored hashed) of spaCy's English lemma table."""
+    from spacy.lookups import load_lookups
+
+    table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+    return frozenset(table.values()), table
+
+
+def _is_word(word: str) -> bool:
+    lemmas, table = _english_words()
+    word = word.lower()
+    return word in lemmas or word in table  # type: ignore[operator]
+
+
+def _readable(raw: str) -> str:
+    """The reviewer's text: `raw` is the blanked span with its line breaks still in place."""
+    if "\n" in raw:
+        if "-" in raw:
+            raw = _HYPHEN_BREAK.sub(_join_hyphenated, raw)
+        raw = _WORD_BREAK.sub(_join_broken, raw)
+        raw = _CJK_BREAK.sub("", raw)
+    return _SPACES.sub(" ", raw).strip()
+
+
+def _join_hyphenated(match: re.Match[str]) -> str:
+    first, second = match.group(1), match.group(2)
+    if second[0].islower() and (_is_word(first + second) or not (_is_word(first) or _is_word(second))):
+        return first
+    return first + "-"
+
+
+def _join_broken(match: re.Match[str]) -> str:
+    first, second = match.group(1), match.group(2)
+    if _is_word(first + second) and not (_is_word(first) and _is_word(second)):
+        return first
+    return match.group(0)
