@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 
 from coder.codebook import parse_codebook
@@ -75,3 +78,43 @@ def test_kwic_write_csv(tmp_path, name):
         "document,passage,start,end,left,match,right,code,rule\n"
         "a.txt,3,130,134,were ,held, in 2,,held\n"
     )
+
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+CODEBOOK_FILE = SEEDS.parent / "codebook.yaml"
+
+
+@pytest.fixture(scope="module")
+def seed_documents():
+    from coder.corpus import read_corpus
+
+    return read_corpus(SEEDS).documents
+
+
+@pytest.mark.parametrize("query, oracle", [
+    ("joint meeting", r"joint[\s\-]+meetings?\b"),
+    ("/cross-regional governance/", r"cross-regional governance"),
+])
+def test_kwic_on_seeds_matches_an_independent_count(seed_documents, query, oracle):
+    lines = kwic(seed_documents, query, width=30, unit="paragraph")
+    expected = sum(len(re.findall(oracle, document.text, re.IGNORECASE)) for document in seed_documents)
+    assert len(lines) == expected
+    texts = {document.path: document.text for document in seed_documents}
+    for line in lines:
+        assert " ".join(texts[line.document][line.start:line.end].split()) == line.match
+        assert len(line.left) <= 30 and len(line.right) <= 30
+
+
+@pytest.mark.parametrize("code", ["joint_meeting"])
+def test_kwic_on_seeds_whole_code_equals_coded_hits(seed_documents, code):
+    from coder.codebook import load_codebook
+    from coder.matching import code_passages
+    from coder.passages import split_passages
+
+    codebook = load_codebook(CODEBOOK_FILE)
+    compiled = compile_codebook(codebook)
+    passages = [passage for document in seed_documents for passage in split_passages(document, unit=codebook.unit)]
+    hits = sum(segment.hits for segment in code_passages(passages, compiled) if segment.code == code)
+    lines = kwic(passages, code, compiled=compiled)
+    assert len(lines) == hits
+    assert {line.code for line in lines} == {code}

@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 
 from coder.codebook import parse_codebook
@@ -116,3 +119,58 @@ def test_lint_near_duplicates_in_one_code(keywords, detail):
     codebook = parse_codebook(f"codes:\n  c:\n    description: d\n    keywords: {keywords}\n")
     report = lint_codebook(codebook, [Passage("a", 0, 0, len(text), text, text)])
     assert [finding.detail for finding in report.of_kind("near duplicate")] == [detail]
+
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seed_report():
+    from coder.codebook import load_codebook
+    from coder.corpus import read_corpus
+    from coder.passages import split_passages
+
+    codebook = load_codebook(SEEDS.parent / "codebook.yaml")
+    documents = read_corpus(SEEDS).documents
+    passages = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]
+    return codebook, documents, lint_codebook(codebook, passages)
+
+
+def _flat(text):
+    return re.sub(r"[\s\-]+", " ", text.casefold())
+
+
+def test_lint_on_seeds_dead_keywords_really_absent(seed_report):
+    codebook, documents, report = seed_report
+    dead = report.of_kind("no match")
+    assert ("joint_meeting", "联席会议") in [(finding.code, finding.rule) for finding in dead]
+    corpus = " ".join(_flat(document.text) for document in documents)
+    compact = re.sub(r"\s+", "", corpus)
+    for finding in dead:
+        if report.keywords.set_index("rule").at[finding.rule, "kind"] == "regex":
+            assert not any(re.search(finding.rule, document.text, re.IGNORECASE) for document in documents)
+        else:
+            literal = _flat(finding.rule.rstrip("*"))
+            # Chinese keywords match whole words: '党建共同体' inside the longer term '跨域党建共同体' is not a hit.
+            longer = [keyword for code in codebook for keyword in code.keywords if literal in keyword and keyword != literal]
+            rest = compact
+            for keyword in longer:
+                rest = rest.replace(keyword, "")
+            if literal.isascii():
+                assert literal not in corpus
+            else:
+                assert literal.replace(" ", "") not in rest
+
+
+def test_lint_on_seeds_counts_match_independent_count(seed_report):
+    codebook, documents, report = seed_report
+    counts = report.keywords.set_index(["code", "rule"])
+    expected = sum(len(re.findall(r"(?<!intergovernmental )joint[\s\-]+meetings?\b", document.text, re.I))
+                   for document in documents)
+    # The keyword alone, counted without the overlap rule of its code.
+    assert counts.at[("joint_meeting", "joint meeting"), "hits"] == sum(
+        len(re.findall(r"joint[\s\-]+meetings?\b", document.text, re.I)) for document in documents
+    )
+    assert expected < counts.at[("joint_meeting", "joint meeting"), "hits"]
+    assert len(report.keywords) == sum(len(code.keywords) + len(code.regex) for code in codebook)
+    assert set(report.keywords["code"]) == {code.id for code in codebook if not code.is_grouping}
