@@ -1,0 +1,205 @@
+import codecs
+import os
+from pathlib import Path
+
+import pytest
+
+from coder.corpus import Corpus, SkippedFile, decode_bytes, iter_corpus_files, read_corpus, read_document
+from coder.errors import CorpusError
+from coder.models import Document
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+CHINESE = "区域党建一体化驱动跨域协同治理：作用机制与实践框架。"
+
+
+@pytest.mark.parametrize(
+    ("data", "text", "encoding"),
+    [
+        (b"Joint meeting\nsecond line", "Joint meeting\nsecond line", "utf-8"),
+        (CHINESE.encode("utf-8"), CHINESE, "utf-8"),
+        (codecs.BOM_UTF8 + "caf\u00e9 \u6cbb\u7406".encode("utf-8"), "caf\u00e9 \u6cbb\u7406", "utf-8-sig"),
+        (codecs.BOM_UTF16_LE + "a\r\n\u6cbb\u7406".encode("utf-16-le"), "a\n\u6cbb\u7406", "utf-16"),
+        (codecs.BOM_UTF16_BE + "a\r\n\u6cbb\u7406".encode("utf-16-be"), "a\n\u6cbb\u7406", "utf-16"),
+        (CHINESE.encode("gbk"), CHINESE, "gb18030"),
+        (CHINESE.encode("gb2312"), CHINESE, "gb18030"),
+        ("跨域治理 joint meeting 2020\r\n".encode("gb18030"), "跨域治理 joint meeting 2020\n", "gb18030"),
+        (b"one\r\ntwo\rthree\n\r\nfour", "one\ntwo\nthree\n\nfour", "utf-8"),
+        # NFC is not applied: a decomposed e + combining acute stays two characters.
+        ("cafe\u0301".encode("utf-8"), "cafe\u0301", "utf-8"),
+    ],
+    ids=["utf8", "utf8-chinese", "utf8-bom", "utf16-le", "utf16-be", "gbk", "gb2312", "gb18030-mixed", "crlf-cr", "no-nfc"],
+)
+def test_corpus_decodes_each_encoding(data, text, encoding):
+    assert decode_bytes(data) == (text, encoding)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("caf\u00e9 r\u00e9sum\u00e9 na\u00efve d\u00e9j\u00e0 vu".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        ("R\u00e9sum\u00e9 \u00e9l\u00e8ve".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        ("M\u00fcller Gr\u00fc\u00dfe \u00fcber".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        (bytes(range(0x81, 0xFF)) * 4, "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)."),
+        ("joint".encode("utf-16-le"), "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)."),
+        (b"", "empty file."),
+        (b" \r\n\t\n", "empty file."),
+        (codecs.BOM_UTF8, "empty file."),
+        (codecs.BOM_UTF8 + b"\xff\xfe", "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+    ],
+    ids=["latin1", "latin1-short", "latin1-german", "high-bytes", "png", "utf16-no-bom", "empty", "whitespace", "bom-only", "bad-after-bom"],
+)
+def test_corpus_rejects_undecodable_and_empty_bytes(data, message):
+    with pytest.raises(CorpusError) as error:
+        decode_bytes(data)
+    assert str(error.value) == message
+
+
+def _write(root: Path, files: dict[str, bytes]) -> None:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+@pytest.mark.parametrize("extensions", [(".txt", ".md"), ("txt", "MD")])
+def test_corpus_reads_nested_folders_sorted_with_slash_paths(tmp_path, extensions):
+    _write(
+        tmp_path,
+        {
+            "b.txt": b"second",
+            "a/z.md": b"nested",
+            "a/b/c.TXT": "\u6cbb\u7406".encode("gbk"),
+            "A.txt": codecs.BOM_UTF8 + b"upper",
+            ".hidden.txt": b"hidden",
+            ".git/config.txt": b"hidden folder",
+            "a/.cache/x.txt": b"hidden nested folder",
+            "report.pdf": b"%PDF-1.4",
+            "notes": b"no extension",
+            "latin.txt": "caf\u00e9 r\u00e9sum\u00e9".encode("latin-1"),
+            "empty.md": b"",
+            "blank.txt": b"\n  \n",
+        },
+    )
+    corpus = read_corpus(tmp_path, extensions=extensions)
+    assert corpus == Corpus(
+        root=str(tmp_path),
+        documents=(
+            Document("A.txt", "upper", "utf-8-sig"),
+            Document("a/b/c.TXT", "\u6cbb\u7406", "gb18030"),
+            Document("a/z.md", "nested", "utf-8"),
+            Document("b.txt", "second", "utf-8"),
+        ),
+        skipped=(
+            SkippedFile("blank.txt", "empty file"),
+            SkippedFile("empty.md", "empty file"),
+            SkippedFile("latin.txt", "cannot decode: not UTF-8, UTF-16 or GB18030 text"),
+            SkippedFile("notes", "unsupported file type (no extension)"),
+            SkippedFile("report.pdf", "unsupported file type .pdf"),
+        ),
+    )
+    assert len(corpus) == 4
+    assert [document.path for document in corpus] == ["A.txt", "a/b/c.TXT", "a/z.md", "b.txt"]
+
+
+@pytest.mark.parametrize("name", ["interview 1.txt", ".hidden.md"])
+def test_corpus_single_file_is_named_by_its_file_name(tmp_path, name):
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / name
+    path.write_bytes(b"line one\r\nline two\r\n")
+    corpus = read_corpus(path)
+    assert corpus == Corpus(root=str(path), documents=(Document(name, "line one\nline two\n", "utf-8"),), skipped=())
+
+
+@pytest.mark.parametrize(("name", "reason"), [("slides.pdf", "unsupported file type .pdf"), ("empty.txt", "empty file")])
+def test_corpus_single_unusable_file_is_skipped_not_an_error(tmp_path, name, reason):
+    path = tmp_path / name
+    path.write_bytes(b"")
+    assert read_corpus(path) == Corpus(root=str(path), documents=(), skipped=(SkippedFile(name, reason),))
+
+
+@pytest.mark.parametrize("missing", ["no_such_folder", "no_such_file.txt"])
+def test_corpus_missing_path_raises_corpus_error(tmp_path, missing):
+    path = tmp_path / missing
+    with pytest.raises(CorpusError) as error:
+        read_corpus(path)
+    assert str(error.value) == f"{path}: no such file or folder. Pass a folder of .txt/.md documents or one document file."
+
+
+@pytest.mark.parametrize("files", [{}, {"only.pdf": b"%PDF", ".hidden.txt": b"x"}])
+def test_corpus_folder_without_documents_is_empty_not_an_error(tmp_path, files):
+    _write(tmp_path, files)
+    corpus = read_corpus(tmp_path)
+    assert corpus.documents == ()
+    assert corpus.skipped == tuple(SkippedFile(name, "unsupported file type .pdf") for name in files if name.endswith(".pdf"))
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
+@pytest.mark.parametrize("name", ["locked.txt"])
+def test_corpus_unreadable_file_is_skipped(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"secret")
+    path.chmod(0)
+    try:
+        corpus = read_corpus(tmp_path)
+    finally:
+        path.chmod(0o644)
+    assert corpus.skipped == (SkippedFile(name, "cannot read: Permission denied"),)
+
+
+@pytest.mark.parametrize("name", ["locked.txt"])
+def test_corpus_unreadable_file_is_skipped_even_as_root(tmp_path, monkeypatch, name):
+    (tmp_path / name).write_bytes(b"secret")
+    original = Path.read_bytes
+
+    def refuse(self):
+        if self.name == name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert read_corpus(tmp_path).skipped == (SkippedFile(name, "cannot read: Permission denied"),)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty file. Save it as UTF-8 text (or remove it from the corpus)."),
+        (b"\x00\x01", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). Save it as UTF-8 text (or remove it from the corpus)."),
+    ],
+)
+def test_corpus_read_document_raises_for_unusable_file(tmp_path, data, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(CorpusError) as error:
+        read_document(path)
+    assert str(error.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize(("relative_to", "expected"), [(None, "c.txt"), ("root", "a/b/c.txt")])
+def test_corpus_read_document_relative_path(tmp_path, relative_to, expected):
+    _write(tmp_path, {"root/a/b/c.txt": b"text"})
+    base = None if relative_to is None else tmp_path / relative_to
+    assert read_document(tmp_path / "root/a/b/c.txt", relative_to=base) == Document(expected, "text", "utf-8")
+
+
+@pytest.mark.parametrize("folder", [SEEDS])
+def test_corpus_reads_every_seed(folder):
+    corpus = read_corpus(folder)
+    assert [(document.path, document.encoding, len(document.text)) for document in corpus] == [
+        ("drc_report_cross_regional_governance_2020.txt", "utf-8", 2158),
+        ("intergovernmental_joint_meeting_thesis_2019.txt", "utf-8", 4026),
+        ("party_building_alliance_guangdong_guangxi.txt", "utf-8", 3702),
+        ("regional_cooperation_governance_paper.txt", "utf-8", 20218),
+        ("regional_party_building_integration_yangtze_delta.txt", "utf-8", 3445),
+    ]
+    assert corpus.skipped == ()
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [({"b.pdf": b"x", "a.txt": b"y", ".h/c.txt": b"z", "d/.e.md": b"w", "d/f.md": b"v"}, ["a.txt", "b.pdf", "d/f.md"])],
+)
+def test_corpus_iter_files_lists_unsupported_too(tmp_path, files, expected):
+    _write(tmp_path, files)
+    assert [relative for relative, _ in iter_corpus_files(tmp_path)] == expected
