@@ -118,3 +118,24 @@ def test_kwic_on_seeds_whole_code_equals_coded_hits(seed_documents, code):
     lines = kwic(passages, code, compiled=compiled)
     assert len(lines) == hits
     assert {line.code for line in lines} == {code}
+
+
+@pytest.mark.parametrize("width", [20])
+def test_kwic_cli_on_seeds(tmp_path, width):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    result = CliRunner().invoke(app, [
+        "kwic", "coordination council", "--width", str(width), "--corpus", str(SEEDS),
+        "--codebook", str(CODEBOOK_FILE), "--csv", str(tmp_path / "kwic.csv"),
+    ])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "delta city economic coordination council mayor's Joint Meeti"
+        "  intergovernmental_joint_meeting_thesis_2019.txt:3\n"
+    )
+    assert result.stderr == f"1 hit(s) in 1 document(s). Lines written to {tmp_path / 'kwic.csv'}\n"
+    assert (tmp_path / "kwic.csv").read_text(encoding="utf-8-sig").splitlines()[0] == (
+        "document,passage,start,end,left,match,right,code,rule"
+    )
