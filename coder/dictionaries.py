@@ -1,0 +1,252 @@
+"""Interchange: word-list dictionaries researchers already have -> a Codebook (quanteda YAML, LIWC .dic, WordStat .cat).
+
+Entries map onto the codebook's keyword rules: a word, a phrase (entries with spaces), or a
+word with a trailing `*` (prefix wildcard) stays a keyword; a `*` at the start or inside a
+word, or a `?` (one character), becomes a regex; what cannot be expressed is left out and
+reported. Every import returns the codebook and a report of what it changed or left out.
+
+Assumptions about formats that have no published specification:
+- LIWC .dic: category legend between the first two lines that are just `%`, one
+  `id<TAB>name` per line (a tab-indented legend, as in LIWC2015, nests categories); then
+  `entry<TAB>id<TAB>id...` lines, where a category may also be given by its name. LIWC2007
+  conditional categories such as `(02 134)125/464` and `<of>` tags cannot be expressed.
+- WordStat .cat: a category is a line without a trailing weight, its entries are the more
+  indented lines ending in a weight such as `ABANDON* (1)`; nesting follows indentation.
+  `_` joins the words of a phrase; entries with `@` (WordStat rules) cannot be expressed.
+- quanteda YAML: a mapping of category -> list of entries (or a single entry), or -> a
+  nested mapping of subcategories.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import CodebookError
+from .models import Codebook
+from .refi_qda import codebook_from_tree
+
+FORMATS = {".yml": "quanteda", ".yaml": "quanteda", ".dic": "liwc", ".cat": "wordstat"}
+_WEIGHTED = re.compile(r"^(?P<entry>.*?\S)\s*\((?P<weight>[-+]?\d+(?:\.\d+)?)\)\s*$")
+_CONDITIONAL = re.compile(r"\([^)]*\)[\d/]*|\S*/\S*|<[^>]*>")
+
+
+def convert_entry(entry: str) -> tuple[str, str | None, str | None]:
+    """One dictionary entry as ("keyword" | "regex" | "skip", value, note for the report).
+
+    >>> convert_entry("happi*")
+    ('keyword', 'happi*', None)
+    >>> convert_entry("*ness")[:2]
+    ('regex', '(?<!\\\\w)\\\\w*ness(?!\\\\w)')
+    """
+    text = " ".join(entry.split())
+    if not text:
+        return "skip", None, None
+    if not re.search(r"\w", text.replace("*", "").replace("?", "")):
+        return "skip", None, f"'{entry}' has no letters or digits besides wildcards; left out"
+    if "?" not in text and not re.search(r"\*(?=\S)|(?:^|\s)\*", text):
+        return "keyword", text, None
+    parts = []
+    for word in text.split(" "):
+        parts.append("".join(r"\w*" if ch == "*" else r"\w" if ch == "?" else re.escape(ch) for ch in word))
+    pattern = r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
+    return "regex", pattern, f"'{entry}' has a wildcard at the start or inside a word; written as regex {pattern}"
+
+
+def _node(name: str, description: str = "") -> dict[str, Any]:
+    return {"name": name, "description": description, "entries": [], "children": []}
+
+
+def _finish(tree: list[dict[str, Any]], report: list[str]) -> None:
+    """Turn every node's raw entries into keywords and regexes, reporting what changed."""
+    for node in tree:
+        keywords: list[str] = []
+        regexes: list[str] = []
+        repeated = 0
+        for entry in node.pop("entries"):
+            kind, value, note = convert_entry(entry)
+            if note:
+                report.append(f"category '{node['name']}': {note}")
+            target = keywords if kind == "keyword" else regexes if kind == "regex" else None
+            if target is None or value is None:
+                continue
+            if value in target:
+                repeated += 1
+            else:
+                target.append(value)
+        if repeated:
+            report.append(f"category '{node['name']}': {repeated} repeated entr{'y' if repeated == 1 else 'ies'} dropped")
+        node["keywords"], node["regex"] = keywords, regexes
+        if not keywords and not regexes and not node["children"]:
+            report.append(f"category '{node['name']}' has no entries; kept as a code to fill in")
+        _finish(node["children"], report)
+
+
+def _read_text(path: Path, report: list[str]) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CodebookError(f"{path}: dictionary not found. Pass the path of a .yml, .dic or .cat file.")
+    except OSError as error:
+        raise CodebookError(f"{path}: cannot read the dictionary ({error.strerror}).")
+    try:
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        # Older LIWC and WordStat files are Windows-1252.
+        report.append(f"{path.name}: not UTF-8; read as Windows-1252")
+        return data.decode("cp1252", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise CodebookError(f"{path}{line}: YAML syntax error ({getattr(error, 'problem', error)}). Check indentation and colons.")
+    if not isinstance(data, dict) or not data:
+        raise CodebookError(f"{path}: a quanteda dictionary is a mapping of category names to lists of entries, for example `positive: [good, happ*]`.")
+
+    def walk(mapping: dict[Any, Any], where: str) -> list[dict[str, Any]]:
+        nodes = []
+        for key, value in mapping.items():
+            node = _node(str(key))
+            if isinstance(value, dict):
+                node["children"] = walk(value, f"{where}{key} > ")
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, (str, int, float)) and not isinstance(item, bool):
+                        node["entries"].append(str(item))
+                    else:
+                        report.append(f"category '{where}{key}': entry {item!r} is not a word or phrase; left out")
+            elif value is not None:
+                node["entries"].append(str(value))
+            nodes.append(node)
+        return nodes
+
+    return walk(data, "")
+
+
+def _liwc(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
+    lines = text.split("\n")
+    marks = [number for number, line in enumerate(lines) if line.strip() == "%"]
+    if len(marks) < 2:
+        raise CodebookError(
+            f"{path}: a LIWC dictionary starts with its category legend between two lines holding just `%`; "
+            f"found {len(marks)} such line(s)."
+        )
+    by_id: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, dict[str, Any]] = {}
+    tree: list[dict[str, Any]] = []
+    stack: list[tuple[int, dict[str, Any]]] = []
+    for number in range(marks[0] + 1, marks[1]):
+        line = lines[number]
+        if not line.strip():
+            continue
+        match = re.match(r"^(\t*)\s*(\S+)\s+(.+?)\s*$", line)
+        if not match:
+            report.append(f"line {number + 1}: legend line '{line.strip()}' is not `id<TAB>name`; left out")
+            continue
+        depth, identifier, name = len(match.group(1)), match.group(2), match.group(3)
+        described = re.fullmatch(r"(\S+)\s+\((.+)\)", name)
+        node = _node(*(described.groups() if described else (name,)))
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        (stack[-1][1]["children"] if stack else tree).append(node)
+        stack.append((depth, node))
+        by_id[identifier] = node
+        by_name.setdefault(node["name"].casefold(), node)
+    for number in range(marks[1] + 1, len(lines)):
+        line = lines[number].strip()
+        if not line:
+            continue
+        if "\t" in line:
+            word, _, rest = line.partition("\t")
+        else:
+            tokens = line.split()
+            cut = len(tokens)
+            while cut > 1 and (tokens[cut - 1] in by_id or tokens[cut - 1].casefold() in by_name or _CONDITIONAL.fullmatch(tokens[cut - 1])):
+                cut -= 1
+            word, rest = " ".join(tokens[:cut]), " ".join(tokens[cut:])
+        word = word.strip()
+        conditional = _CONDITIONAL.findall(rest)
+        if conditional or "<" in word:
+            report.append(
+                f"line {number + 1}: '{word}' has conditional categories {' '.join(conditional) or word} that coder "
+                f"cannot express; only its plain categories are used"
+            )
+        plain = _CONDITIONAL.sub(" ", rest).split()
+        if "<" in word:
+            continue
+        if not plain and not conditional:
+            report.append(f"line {number + 1}: '{word}' names no category; left out")
+        for category in plain:
+            node = by_id.get(category) or by_name.get(category.casefold())
+            if node is None:
+                report.append(f"line {number + 1}: '{word}' refers to category '{category}', which the legend does not define; left out")
+            else:
+                node["entries"].append(word)
+    return tree
+
+
+def _wordstat(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
+    tree: list[dict[str, Any]] = []
+    stack: list[tuple[int, dict[str, Any]]] = []
+    weights = 0
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        expanded = raw.expandtabs(4)
+        indent = len(expanded) - len(expanded.lstrip())
+        line = raw.strip()
+        match = _WEIGHTED.match(line)
+        if match:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            if not stack:
+                report.append(f"line {number}: entry '{line}' comes before any category; left out")
+                continue
+            entry = match.group("entry")
+            if float(match.group("weight")) != 1:
+                weights += 1
+            if "@" in entry:
+                report.append(f"line {number}: '{entry}' is a WordStat rule (@), which coder cannot express; left out")
+                continue
+            stack[-1][1]["entries"].append(entry.replace("_", " ").lower())
+            continue
+        node = _node(line)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        (stack[-1][1]["children"] if stack else tree).append(node)
+        stack.append((indent, node))
+    if weights:
+        report.append(f"{weights} entr{'y has' if weights == 1 else 'ies have'} a weight other than 1; coder does not weigh keywords")
+    return tree
+
+
+def read_dictionary(path: str | Path) -> tuple[Codebook, list[str]]:
+    """Read a quanteda (.yml/.yaml), LIWC (.dic) or WordStat (.cat) dictionary as a Codebook.
+
+    Categories become codes (nesting kept), entries become keywords or regexes; the
+    second value reports everything that was changed or left out.
+
+    >>> codebook, report = read_dictionary("moral_foundations.dic")  # doctest: +SKIP
+    """
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise CodebookError(
+            f"{path}: unknown dictionary type '{path.suffix}'. Use a quanteda .yml/.yaml, a LIWC .dic or a WordStat .cat file."
+        )
+    report: list[str] = []
+    text = _read_text(path, report)
+    reader = {"quanteda": _quanteda, "liwc": _liwc, "wordstat": _wordstat}[kind]
+    tree = reader(path, text, report)
+    if not tree:
+        raise CodebookError(f"{path}: no categories found; nothing to import.")
+    _finish(tree, report)
+    codebook, ids = codebook_from_tree(tree, name=path.stem, what="category")
+    return codebook, report + ids

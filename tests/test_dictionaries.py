@@ -1,0 +1,157 @@
+"""Dictionary import: quanteda YAML, LIWC .dic (2007 and 2015 legends), WordStat .cat -> codebook."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from coder.codebook import load_codebook
+from coder.dictionaries import convert_entry, read_dictionary
+from coder.errors import CodebookError
+from coder.refi_qda import write_codebook
+
+DATA = Path(__file__).parent / "data" / "dictionaries"
+
+
+def _codes(codebook):
+    return [(c.id, c.label, c.path, c.description, c.keywords, c.regex) for c in codebook]
+
+
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ("happi*", ("keyword", "happi*", None)),
+        ("  joint   meeting ", ("keyword", "joint meeting", None)),
+        ("exchange visit*", ("keyword", "exchange visit*", None)),
+        ("合作*", ("keyword", "合作*", None)),
+        ("*ness", ("regex", r"(?<!\w)\w*ness(?!\w)", r"'*ness' has a wildcard at the start or inside a word; written as regex (?<!\w)\w*ness(?!\w)")),
+        ("un*able", ("regex", r"(?<!\w)un\w*able(?!\w)", r"'un*able' has a wildcard at the start or inside a word; written as regex (?<!\w)un\w*able(?!\w)")),
+        ("colo?r", ("regex", r"(?<!\w)colo\wr(?!\w)", r"'colo?r' has a wildcard at the start or inside a word; written as regex (?<!\w)colo\wr(?!\w)")),
+        ("*", ("skip", None, "'*' has no letters or digits besides wildcards; left out")),
+        ("", ("skip", None, None)),
+    ],
+)
+def test_dictionaries_convert_entry(entry, expected):
+    assert convert_entry(entry) == expected
+
+
+@pytest.mark.parametrize(
+    "entry, text, matched",
+    [("*ness", "Great happiness here", "happiness"), ("un*able", "It is UNBEARABLE.", "UNBEARABLE"), ("colo?r", "Colour", "Colour"), ("colo?r", "color colo r colourful", None)],
+)
+def test_dictionaries_regex_entries_match_whole_words(entry, text, matched):
+    _, pattern, _ = convert_entry(entry)
+    found = re.search(pattern, text, re.IGNORECASE)
+    assert (found.group(0) if found else None) == matched
+
+
+def test_dictionaries_quanteda_yaml():
+    codebook, report = read_dictionary(DATA / "governance.yml")
+    assert codebook.name == "governance"
+    assert _codes(codebook) == [
+        ("cooperation", "cooperation", ("cooperation",), "", (), ()),
+        ("institutional", "institutional", ("cooperation", "institutional"), "", ("joint meeting", "cooperat*", "联席会议", "合作*"), ()),
+        ("informal", "informal", ("cooperation", "informal"), "", ("exchange visit*",), (r"(?<!\w)\w*partnership(?!\w)",)),
+        ("barriers", "barriers", ("barriers",), "", ("red tape", "bureaucra*"), (r"(?<!\w)permit\w(?!\w)",)),
+        ("lone_entry", "lone_entry", ("lone_entry",), "", ("collaborat*",), ()),
+        ("empty_category", "empty_category", ("empty_category",), "", (), ()),
+    ]
+    assert report == [
+        r"category 'informal': '*partnership' has a wildcard at the start or inside a word; written as regex (?<!\w)\w*partnership(?!\w)",
+        r"category 'barriers': 'permit?' has a wildcard at the start or inside a word; written as regex (?<!\w)permit\w(?!\w)",
+        "category 'barriers': 1 repeated entry dropped",
+        "category 'empty_category' has no entries; kept as a code to fill in",
+    ]
+
+
+def test_dictionaries_liwc_2007_numbered_legend():
+    codebook, report = read_dictionary(DATA / "liwc2007.dic")
+    assert _codes(codebook) == [
+        ("posemo", "posemo", ("posemo",), "Positive emotion", ("happi*", "love", "like"), (r"(?<!\w)\w*ness(?!\w)",)),
+        ("negemo", "negemo", ("negemo",), "", ("hate", "don't know", "nervous"), ()),
+        ("cogmech", "cogmech", ("cogmech",), "", ("kind of", "don't know"), ()),
+    ]
+    assert report == [
+        "line 13: 'like' has conditional categories (02 134)125/464 that coder cannot express; only its plain categories are used",
+        "line 14: 'foo' refers to category '99', which the legend does not define; left out",
+        r"category 'posemo': '*ness' has a wildcard at the start or inside a word; written as regex (?<!\w)\w*ness(?!\w)",
+    ]
+
+
+def test_dictionaries_liwc_2015_nested_legend():
+    codebook, report = read_dictionary(DATA / "liwc2015.dic")
+    assert [(c.id, c.path, c.keywords) for c in codebook] == [
+        ("affect", ("affect",), ("happy", "sad")),
+        ("posemo", ("affect", "posemo"), ("happy",)),
+        ("negemo", ("affect", "negemo"), ("sad",)),
+        ("social", ("social",), ("friend*",)),
+    ]
+    assert report == []
+
+
+def test_dictionaries_wordstat_cat():
+    codebook, report = read_dictionary(DATA / "sentiment.cat")
+    assert [(c.id, c.label, c.path, c.keywords) for c in codebook] == [
+        ("positive", "POSITIVE", ("positive",), ("good", "happ*", "well done", "great")),
+        ("negative", "NEGATIVE", ("negative",), ()),
+        ("anger", "ANGER", ("negative", "anger"), ("angr*", "furious")),
+        ("sadness", "SADNESS", ("negative", "sadness"), ("sad",)),
+    ]
+    assert report == [
+        "line 12: '@NEG GOOD' is a WordStat rule (@), which coder cannot express; left out",
+        "1 entry has a weight other than 1; coder does not weigh keywords",
+    ]
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        # spaces instead of tabs, Windows line ends, the same subcategory name twice
+        (
+            "ECONOMY\r\n    POSITIVE\r\n        GROWTH (1)\r\nPOLITICS\r\n    POSITIVE\r\n        REFORM* (1)\r\n",
+            [("economy", ("economy",), ()), ("positive", ("economy", "positive"), ("growth",)),
+             ("politics", ("politics",), ()), ("politics_positive", ("politics", "politics_positive"), ("reform*",))],
+        ),
+    ],
+)
+def test_dictionaries_wordstat_spaces_and_repeated_names(tmp_path, content, expected):
+    path = tmp_path / "d.cat"
+    path.write_bytes(content.encode("utf-8"))
+    codebook, report = read_dictionary(path)
+    assert [(c.id, c.path, c.keywords) for c in codebook] == expected
+    assert report == ["category 'POSITIVE': id 'positive' already used, so its id is 'politics_positive'"]
+
+
+@pytest.mark.parametrize("name", ["governance.yml", "liwc2007.dic", "liwc2015.dic", "sentiment.cat"])
+def test_dictionaries_import_writes_a_loadable_codebook(tmp_path, name):
+    codebook, _ = read_dictionary(DATA / name)
+    write_codebook(codebook, tmp_path / "codebook.yaml")
+    loaded = load_codebook(tmp_path / "codebook.yaml")
+    assert _codes(loaded) == _codes(codebook)
+
+
+def test_dictionaries_windows_1252_is_reported(tmp_path):
+    path = tmp_path / "old.dic"
+    path.write_bytes("%\n1\tposemo\n%\ncaf\xe9\t1\n".encode("cp1252"))
+    codebook, report = read_dictionary(path)
+    assert codebook["posemo"].keywords == ("café",)
+    assert report == ["old.dic: not UTF-8; read as Windows-1252"]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("d.txt", "x", "{path}: unknown dictionary type '.txt'. Use a quanteda .yml/.yaml, a LIWC .dic or a WordStat .cat file."),
+        ("d.dic", "1\tposemo\nhappy\t1\n", "{path}: a LIWC dictionary starts with its category legend between two lines holding just `%`; found 0 such line(s)."),
+        ("d.yml", "- a\n- b\n", "{path}: a quanteda dictionary is a mapping of category names to lists of entries, for example `positive: [good, happ*]`."),
+        ("d.cat", "\n\n", "{path}: no categories found; nothing to import."),
+    ],
+)
+def test_dictionaries_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CodebookError) as caught:
+        read_dictionary(path)
+    assert str(caught.value) == message.format(path=path)
