@@ -1,0 +1,277 @@
+"""Stage 6: coded segments -> co-occurrence counts and measures per pair of codes (sparse).
+
+Two codes co-occur when they code the same passage, a passage being identified by
+(document, passage). With N passages in the corpus, n1 and n2 the passages coded by each
+code and n12 the passages coded by both:
+
+- count        n12
+- jaccard      n12 / (n1 + n2 - n12)          (ATLAS.ti's c-coefficient)
+- association  n12 * N / (n1 * n2)            (van Eck & Waltman's association strength)
+- npmi         log(p12 / (p1 * p2)) / -log(p12), p = n / N   (Bouma 2009; 1 when n12 = N)
+- documents    documents holding at least one passage coded by both
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from .errors import OutputError
+from .models import Codebook
+
+CODE_COLUMNS = ("code", "code_path", "label", "passages", "documents")
+PAIR_COLUMNS = (
+    "source", "target", "count", "jaccard", "association", "npmi", "documents",
+    "example_document", "example_passage",
+)
+MEASURES = ("jaccard", "association", "npmi", "count")
+
+# Spellings of "rejected" in a segments file's `review` column; the same set reviews.py reads.
+REJECTED = frozenset({"reject", "rejected", "r", "n", "no", "0", "0.0", "false", "x", "✗", "✘", "-"})
+
+
+def is_rejected(value: object) -> bool:
+    """True when a `review` cell says the segment was rejected (any case, spaces ignored).
+
+    >>> [is_rejected(value) for value in ("Rejected", " no ", 0, "", None, "accept")]
+    [True, True, True, False, False, False]
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return False
+    if isinstance(value, bool):
+        return value is False
+    return str(value).strip().casefold() in REJECTED
+
+
+def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
+    """The segments whose `review` does not say rejected (all of them without a review column).
+
+    >>> frame = pd.DataFrame({"code": ["a", "b"], "review": ["no", ""]})
+    >>> drop_rejected(frame)["code"].tolist()
+    ['b']
+    """
+    if "review" not in segments.columns or segments.empty:
+        return segments
+    keep = ~segments["review"].map(is_rejected).astype(bool)
+    return segments[keep.to_numpy()]
+
+
+def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int | None = None) -> pd.DataFrame:
+    """Replace each code by its ancestor at depth `level` (1 = top-level) and merge duplicates.
+
+    The ancestor comes from the segment's `code_path` ("parent/child"), so codes missing from
+    the codebook roll up too; `codebook` fills in a path only where `code_path` is blank. A
+    passage coded by two children of one parent keeps a single row for the parent, with the
+    matched words of both. `level=None` returns the segments unchanged.
+
+    >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["b", "c"],
+    ...                       "code_path": ["a/b", "a/c"], "label": ["B", "C"],
+    ...                       "matched": ["x", "y"], "text": ["t", "t"]})
+    >>> roll_up(frame, level=1)[["code", "code_path", "matched"]].values.tolist()
+    [['a', 'a', 'x; y']]
+    """
+    if level is None:
+        return segments
+    if level < 1:
+        raise OutputError(f"level {level}: levels count from 1 (the top-level codes). Pass --level 1 or more.")
+    frame = _with_columns(segments)
+    if frame.empty:
+        return frame
+    paths = frame["code_path"].astype(str).where(frame["code_path"].astype(str) != "", None)
+    if codebook is not None:
+        known = {code.id: code.code_path for code in codebook}
+        paths = paths.fillna(frame["code"].map(known))
+    paths = paths.fillna(frame["code"].astype(str))
+    parts = paths.str.split("/")
+    rolled_path = parts.map(lambda path: "/".join(path[:level]))
+    rolled = frame.assign(code=parts.map(lambda path: path[min(level, len(path)) - 1]), code_path=rolled_path)
+    changed = (rolled["code"] != frame["code"]).to_numpy()
+    if changed.any():
+        labels = {code.id: code.label for code in codebook} if codebook is not None else {}
+        rolled.loc[changed, "label"] = rolled.loc[changed, "code"].map(labels).fillna(rolled.loc[changed, "code"])
+    keys = ["document", "passage", "code"]
+    if not rolled.duplicated(keys).any():
+        return rolled
+    merged = rolled.groupby(keys, sort=False, as_index=False).agg(
+        {column: "first" for column in rolled.columns if column not in keys and column != "matched"}
+        | {"matched": _join_matched}
+    )
+    return merged[list(rolled.columns)]
+
+
+def _join_matched(values: Iterable[str]) -> str:
+    words: dict[str, None] = {}
+    for value in values:
+        for word in str(value).split("; "):
+            if word:
+                words.setdefault(word, None)
+    return "; ".join(words)
+
+
+def _with_columns(segments: pd.DataFrame) -> pd.DataFrame:
+    missing = [column for column in ("document", "passage", "code") if column not in segments.columns]
+    if missing:
+        raise OutputError(
+            f"segments: missing column(s) {', '.join(missing)}; pass the segments.csv written by `coder run`."
+        )
+    frame = segments
+    for column in ("code_path", "label", "matched", "text"):
+        if column not in frame.columns:
+            frame = frame.assign(**{column: ""})
+    frame = frame.assign(**{column: frame[column].fillna("").astype(str) for column in ("code_path", "label", "matched", "text")})
+    return frame
+
+
+@dataclass(frozen=True)
+class Cooccurrence:
+    """Co-occurrence tables: `codes` one row per code, `pairs` one row per pair with count > 0.
+
+    `segments` keeps the counted rows (rejected ones dropped, rolled up to `level`) so that
+    the network can show example passages; `total_passages` is the N of the measures.
+    """
+
+    codes: pd.DataFrame
+    pairs: pd.DataFrame
+    segments: pd.DataFrame
+    total_passages: int
+    level: int | None = None
+
+
+def build_cooccurrence(
+    segments: pd.DataFrame,
+    *,
+    level: int | None = None,
+    total_passages: int | None = None,
+    codebook: Codebook | None = None,
+) -> Cooccurrence:
+    """Count passages per code and per pair of codes, and the association measures of each pair.
+
+    Rows whose `review` says rejected are dropped first; `level` rolls codes up to their
+    ancestor at that depth. `total_passages` is N, the corpus's passage count including the
+    passages no code matched (run.json's counts.passages); without it N is the number of
+    coded passages. Pairs are listed once, `source` < `target`.
+
+    >>> frame = pd.DataFrame({"document": ["d"] * 3, "passage": [0, 0, 1], "code": ["a", "b", "a"]})
+    >>> build_cooccurrence(frame, total_passages=4).pairs[["source", "target", "count", "association"]].values.tolist()
+    [['a', 'b', 1, 2.0]]
+    """
+    frame = _with_columns(drop_rejected(segments))
+    frame = roll_up(frame, codebook, level)
+    # Integer keys first: factorizing millions of strings once is the expensive part.
+    document_index, _ = pd.factorize(frame["document"].astype(str), sort=True)
+    passage_numbers = _passage_numbers(frame)
+    span = int(passage_numbers.max()) + 1 if len(frame) else 1
+    passage_index, passage_keys = pd.factorize(document_index.astype(np.int64) * span + passage_numbers, sort=True)
+    code_index, codes = pd.factorize(frame["code"].astype(str), sort=True)
+    n_codes = len(codes)
+    duplicate = pd.Series(passage_index.astype(np.int64) * max(n_codes, 1) + code_index).duplicated().to_numpy()
+    if duplicate.any():
+        keep = ~duplicate
+        frame, document_index, passage_index, code_index = (
+            frame[keep], document_index[keep], passage_index[keep], code_index[keep])
+    frame = frame.reset_index(drop=True)
+    coded_passages = len(passage_keys)
+    n_total = coded_passages if total_passages is None else int(total_passages)
+    if n_total < coded_passages:
+        raise OutputError(
+            f"total_passages={n_total} is smaller than the {coded_passages} coded passages in the segments. "
+            f"Pass the corpus's passage count (run.json counts.passages) or leave it out."
+        )
+
+    code_passages = np.bincount(code_index, minlength=n_codes).astype(np.int64)
+    code_documents = np.bincount(
+        pd.unique(document_index.astype(np.int64) * n_codes + code_index) % n_codes, minlength=n_codes,
+    ).astype(np.int64) if n_codes else np.zeros(0, dtype=np.int64)
+    first = frame.iloc[pd.Series(code_index).drop_duplicates().index]
+    by_code = first.set_index("code")
+    code_table = pd.DataFrame({
+        "code": pd.Series(list(codes), dtype=object),
+        "code_path": by_code["code_path"].reindex(codes).to_numpy() if n_codes else [],
+        "label": by_code["label"].reindex(codes).to_numpy() if n_codes else [],
+        "passages": code_passages,
+        "documents": code_documents,
+    }, columns=list(CODE_COLUMNS))
+    code_table["code_path"] = code_table["code_path"].where(code_table["code_path"] != "", code_table["code"])
+    code_table["label"] = code_table["label"].where(code_table["label"] != "", code_table["code"])
+
+    passage_document = np.zeros(coded_passages, dtype=np.int64)
+    passage_document[passage_index] = document_index
+    passage_first_row = np.zeros(coded_passages, dtype=np.int64)
+    passage_first_row[passage_index[::-1]] = np.arange(len(frame))[::-1]
+    pairs = _pairs(passage_index, code_index, passage_document, code_passages, n_total)
+    names = np.asarray(codes, dtype=object)
+    example_rows = passage_first_row[pairs.pop("example_index").to_numpy()]
+    pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
+    pairs.insert(0, "source", names[pairs.pop("source_index").to_numpy()])
+    pairs["example_document"] = frame["document"].to_numpy()[example_rows]
+    pairs["example_passage"] = _passage_numbers(frame)[example_rows]
+    pairs = pairs[list(PAIR_COLUMNS)]
+    return Cooccurrence(codes=code_table, pairs=pairs, segments=frame, total_passages=n_total, level=level)
+
+
+def _passage_numbers(frame: pd.DataFrame) -> np.ndarray:
+    return pd.to_numeric(frame["passage"]).to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, dtype=np.int64)
+
+
+def _pairs(passage_index, code_index, passage_document, code_passages, n_total) -> pd.DataFrame:
+    """Every pair of codes sharing a passage, generated per passage from a sparse incidence matrix."""
+    n_codes, n_passages = len(code_passages), len(passage_document)
+    if n_codes < 2:
+        return pd.DataFrame({
+            "source_index": np.zeros(0, dtype=np.int64), "target_index": np.zeros(0, dtype=np.int64),
+            "count": np.zeros(0, dtype=np.int64), "jaccard": np.zeros(0), "association": np.zeros(0),
+            "npmi": np.zeros(0), "documents": np.zeros(0, dtype=np.int64),
+            "example_index": np.zeros(0, dtype=np.int64),
+        })
+    # Passages x codes, binary; CSR keeps each passage's codes together and sorted.
+    incidence = sparse.csr_matrix(
+        (np.ones(len(code_index), dtype=np.int8), (passage_index, code_index)), shape=(n_passages, n_codes),
+    )
+    indptr, indices = incidence.indptr.astype(np.int64), incidence.indices.astype(np.int64)
+    row_of_entry = np.repeat(np.arange(n_passages, dtype=np.int64), np.diff(indptr))
+    # Each entry pairs with the entries after it in its row: k codes give k*(k-1)/2 pairs.
+    after = indptr[row_of_entry + 1] - np.arange(len(indices)) - 1
+    total = int(after.sum())
+    left = np.repeat(np.arange(len(indices), dtype=np.int64), after)
+    starts = np.cumsum(after) - after
+    right = left + 1 + (np.arange(total, dtype=np.int64) - np.repeat(starts, after))
+    pair_key = indices[left] * n_codes + indices[right]
+    pair_passage = row_of_entry[left]
+    # One sort orders pairs, and within a pair its passages, hence its documents (passage
+    # numbers were assigned in document order): counts, documents and the first passage fall out.
+    if n_codes * n_codes * max(n_passages, 1) < 2**62:
+        order = np.argsort(pair_key * n_passages + pair_passage, kind="stable")
+    else:
+        order = np.lexsort((pair_passage, pair_key))
+    pair_key, pair_passage = pair_key[order], pair_passage[order]
+    new_pair = np.empty(total, dtype=bool)
+    new_pair[:1] = True
+    np.not_equal(pair_key[1:], pair_key[:-1], out=new_pair[1:])
+    pair_document = passage_document[pair_passage]
+    new_document = new_pair.copy()
+    new_document[1:] |= pair_document[1:] != pair_document[:-1]
+    group_starts = np.flatnonzero(new_pair)
+    counts = np.diff(np.append(group_starts, total))
+    documents = np.add.reduceat(new_document.astype(np.int64), group_starts) if total else np.zeros(0, dtype=np.int64)
+    keys = pair_key[group_starts]
+
+    source, target = keys // n_codes, keys % n_codes
+    n12 = counts.astype(float)
+    n1, n2 = code_passages[source].astype(float), code_passages[target].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        npmi = np.log(n12 * n_total / (n1 * n2)) / -np.log(n12 / n_total)
+    npmi = np.where(n12 == n_total, 1.0, npmi)
+    return pd.DataFrame({
+        "source_index": source,
+        "target_index": target,
+        "count": counts.astype(np.int64),
+        "jaccard": n12 / (n1 + n2 - n12),
+        "association": n12 * n_total / (n1 * n2),
+        "npmi": npmi,
+        "documents": documents.astype(np.int64),
+        "example_index": pair_passage[group_starts],
+    })
