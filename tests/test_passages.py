@@ -1,0 +1,307 @@
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coder.corpus import read_corpus, read_document
+from coder.models import UNITS, Document, Passage
+from coder.passages import sentence_boundaries, split_passages
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+DOUBLE_SPACED = SEEDS / "regional_cooperation_governance_paper.txt"
+ONE_LINE_TABLE = SEEDS / "party_building_alliance_guangdong_guangxi.txt"
+
+
+def _doc(text: str) -> Document:
+    return Document("doc.txt", text)
+
+
+def _rows(passages: list[Passage]) -> list[tuple]:
+    return [(p.index, p.start, p.end, p.view, p.text) for p in passages]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "First line\nsame paragraph.\n\nSecond paragraph.\n",
+            [(0, 0, 26, "First line same paragraph.", "First line same paragraph."), (1, 28, 45, "Second paragraph.", "Second paragraph.")],
+        ),
+        (
+            "  Indented\r\n\n \u00a0 \n\tTab start\n  and end  \n\n\n",
+            [(0, 2, 10, "Indented", "Indented"), (1, 18, 37, "Tab start   and end", "Tab start and end")],
+        ),
+        ("One\n \nTwo\n\u3000\nThree", [(0, 0, 3, "One", "One"), (1, 6, 9, "Two", "Two"), (2, 12, 17, "Three", "Three")]),
+        ("中文第一段\n第一段继续。\n\n第二段。", [(0, 0, 12, "中文第一段 第一段继续。", "中文第一段第一段继续。"), (1, 14, 18, "第二段。", "第二段。")]),
+    ],
+    ids=["basic", "whitespace-lines", "whitespace-only-separators", "chinese"],
+)
+def test_passages_paragraphs_join_single_line_breaks(text, expected):
+    assert _rows(split_passages(_doc(text))) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        ("gover-\nnance", "governance"),
+        ("the gover-  \n  nance model", "the governance model"),
+        ("cross-\nregional", "cross-regional"),
+        ("Beijing-\nTianjin", "Beijing-Tianjin"),
+        ("co-\nordination", "coordination"),
+        ("self-\nreliance", "self-reliance"),
+        ("2020-\n2021 plan", "2020- 2021 plan"),
+        ("tri\nggered", "triggered"),
+        ("the\nmodel", "the model"),
+        ("a\nround", "a round"),
+        ("end \nnance", "end nance"),
+        ("区域\n治理", "区域治理"),
+        ("区域 \n 治理", "区域治理"),
+        ("治理\nmodel", "治理 model"),
+    ],
+)
+def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
+    (passage,) = split_passages(_doc(text))
+    assert passage.text == readable
+    assert passage.view == text.replace("\n", " ").strip()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "| a | b |\n|---|:---:|\n| c | d |\n",
+            [(0, 2, 29, "a | b                 c | d", "a | b c | d")],
+        ),
+        (
+            "| one long line wrapped in pipes. |",
+            [(0, 2, 33, "one long line wrapped in pipes.", "one long line wrapped in pipes.")],
+        ),
+        (
+            "End of page\n12\nnext page.\n\n- 3 -\n\nPage 4\n\n  12/40  \n\n第3页\nLast.",
+            [(0, 0, 25, "End of page    next page.", "End of page next page."), (1, 57, 62, "Last.", "Last.")],
+        ),
+        ("12\n\n- 12 -\n\nPage 3 of 40\n|---|\n", []),
+        (
+            "In 2020\nthe rate was 3.5% and |x| held.",
+            [(0, 0, 39, "In 2020 the rate was 3.5% and |x| held.", "In 2020 the rate was 3.5% and |x| held.")],
+        ),
+    ],
+    ids=["markdown-table", "one-line-pipes", "page-numbers", "only-debris", "not-debris"],
+)
+def test_passages_debris_blanked_with_exact_offsets(text, expected):
+    passages = split_passages(_doc(text))
+    assert _rows(passages) == expected
+    for passage in passages:
+        assert len(passage.view) == len(text[passage.start : passage.end])
+
+
+@pytest.mark.parametrize(
+    ("max_chars", "count"),
+    [(10**6, 7), (1200, 22), (500, 52)],
+)
+def test_passages_double_spaced_seed_breaks_at_blank_runs_only(max_chars, count):
+    document = read_document(DOUBLE_SPACED)
+    passages = split_passages(document, max_chars=max_chars)
+    assert len(passages) == count
+    if max_chars == 10**6:
+        # The seven sections of the paper, each a run of lines split by single blank lines.
+        assert [p.text[:32] for p in passages] == [
+            "Abstract With the development of",
+            "2. Summarized Research Status of",
+            "2.1.2. Regional cooperation gove",
+            "2.1.3. Regional public problems ",
+            "3. Reflection on The Existence o",
+            "4. Basic Path and Direction of R",
+            "5. Conclusion: Under the backgro",
+        ]
+    # The page number "165" and the blank lines around it do not end a paragraph.
+    assert any("Optimization management cooperation management of the first step" in p.text for p in passages)
+    # Longer only when one sentence (run-on headings included) is longer than max_chars.
+    assert all(len(p.view) <= max_chars or sentence_boundaries(p.view) == [] for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        # Short lines each followed by one blank line, but every line ends a sentence: not double spaced.
+        ("Title\n\nAuthor Name\n\nAbstract: First.\n\nKeywords: a, b\n\nBody text.\n\nEnd.", 6),
+        # The same layout with lines that run on mid-sentence: double spaced, one paragraph.
+        ("This line runs\n\non into the next\n\nline and the\n\nnext line and\n\nends here.", 1),
+        ("This line runs\n\non into the next\n\nline.\n\n\n\nNew paragraph\n\nruns on\n\nhere.", 2),
+        ("This line runs\n\non into the next\n\nline and\n\n7\n\n\nruns on\n\nhere.", 1),
+    ],
+    ids=["not-double-spaced", "double-spaced", "blank-run-breaks", "page-break-joins"],
+)
+def test_passages_double_spacing_detection(text, count):
+    assert len(split_passages(_doc(text))) == count
+
+
+@pytest.mark.parametrize("path", [SEEDS / "drc_report_cross_regional_governance_2020.txt"])
+def test_passages_single_blank_lines_still_split_normal_documents(path):
+    passages = split_passages(read_document(path), max_chars=10**6)
+    assert [p.text[:20] for p in passages] == [
+        "We have launched E-m",
+        "You Are Here: Home >",
+        "China’s Cross-Region",
+        "Jun 23,2020",
+        "By Zhao Zheng, Insti",
+        "Research Report, No.",
+        "Abstract: Cross-regi",
+        "Keywords: cross-regi",
+    ]
+
+
+@pytest.mark.parametrize("max_chars", [1200, 800, 500, 300])
+def test_passages_long_line_seed_split_at_sentences(max_chars):
+    document = read_document(ONE_LINE_TABLE)
+    passages = split_passages(document, max_chars=max_chars)
+    assert len(passages) > 1
+    assert passages[0].start == 2 and passages[-1].end == 3700  # pipes at both ends left out
+    for passage in passages:
+        inner = sentence_boundaries(passage.view)
+        assert passage.end - passage.start <= max_chars or inner == [], passage.text
+        assert passage.view[-1] in ".;," or passage.end == 3700
+    assert "".join(document.text[p.start : p.end] for p in passages).replace(" ", "") == document.text[2:3700].replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("max_chars", "expected"),
+    [
+        (20, [(0, 17), (18, 35), (36, 53)]),
+        (40, [(0, 35), (36, 53)]),
+        (53, [(0, 53)]),
+    ],
+)
+def test_passages_greedy_packing_of_sentences(max_chars, expected):
+    text = "One two three go. Four five six go. Seven eight nine."
+    assert [(p.start, p.end) for p in split_passages(_doc(text), max_chars=max_chars)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "max_chars", "expected"),
+    [
+        # 10 clauses of 9 chars: longer than 2 * max_chars, so cut after the last ";" before the limit.
+        ("aaaa bbb;" * 10, 20, ["aaaa bbb;aaaa bbb;", "aaaa bbb;aaaa bbb;", "aaaa bbb;aaaa bbb;", "aaaa bbb;aaaa bbb;", "aaaa bbb;aaaa bbb;"]),
+        # Between max_chars and 2 * max_chars: the sentence stays whole.
+        ("aaaa bbb;" * 4, 20, ["aaaa bbb;" * 4]),
+        ("区域合作，" * 6, 10, ["区域合作，区域合作，", "区域合作，区域合作，", "区域合作，区域合作，"]),
+        ("word " * 10, 12, ["word word", "word word", "word word", "word word", "word word"]),
+        ("x" * 25, 10, ["x" * 10, "x" * 10, "x" * 5]),
+    ],
+    ids=["semicolons", "stays-whole", "chinese-commas", "spaces", "hard-cut"],
+)
+def test_passages_very_long_sentence_cut_at_clauses(text, max_chars, expected):
+    passages = split_passages(_doc(text), max_chars=max_chars)
+    assert [p.text for p in passages] == expected
+
+
+@pytest.mark.parametrize(
+    ("view", "cuts"),
+    [
+        ("the key in the party.Party building", [21]),
+        ("One. Two! Three? Four", [5, 10, 17]),
+        ("He said “yes.” Then left.", [15]),
+        ("e.g. this, i.e. that, the U.S. Army, No. 100, Vol. 40, Dr. Li, et al. agree. Then", [77]),
+        ("L. P. Xu wrote it. 2.1.3 and 3.5% and 1,000.5 stay.", [19]),
+        ("1. Introduction. 2.2.1. The regional. In 2020. The end", [17, 38, 47]),
+        ("approx. five cases. etc..It can", [25]),
+        ("第一句。第二句！第三句？“引号。”下一句……后来", [4, 8, 12, 17, 22]),
+        ("No terminator here", []),
+        ("Ends here.", []),
+    ],
+)
+def test_passages_sentence_boundaries_fast_rule(view, cuts):
+    assert sentence_boundaries(view) == cuts
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "第一句。第二句！“第三句？”English one. Dr. Li said two. 3.5% rose.",
+            ["第一句。", "第二句！", "“第三句？”", "English one.", "Dr. Li said two.", "3.5% rose."],
+        ),
+        ("First para. Still first\nline two.\n\nSecond para.", ["First para.", "Still first line two.", "Second para."]),
+        ("A sentence without end\n\nNo. 100 is here. Next one", ["A sentence without end", "No. 100 is here.", "Next one"]),
+        ("| Cell text. More text. |", ["Cell text.", "More text."]),
+    ],
+    ids=["chinese-and-english", "per-paragraph", "abbreviation", "pipes"],
+)
+def test_passages_sentence_unit(text, expected):
+    passages = split_passages(_doc(text), unit="sentence")
+    assert [p.text for p in passages] == expected
+    assert [text[p.start : p.end].replace("\n", " ") for p in passages] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\n | Title |\n\nBody line\nnext.\n\n12\n", [(0, 4, 28, "Title    Body line next.", "Title Body line next.")]),
+        ("x", [(0, 0, 1, "x", "x")]),
+    ],
+)
+def test_passages_document_unit_is_one_passage(text, expected):
+    assert _rows(split_passages(_doc(text), unit="document", max_chars=5)) == expected
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("text", ["", "   \n\n\t", "12\n\n|---|\n"])
+def test_passages_empty_document_has_no_passages(unit, text):
+    assert split_passages(_doc(text), unit=unit) == []
+
+
+@pytest.mark.parametrize(("option", "value"), [("unit", "chapter"), ("max_chars", 0)])
+def test_passages_rejects_bad_options(option, value):
+    with pytest.raises(ValueError):
+        split_passages(_doc("text"), **{option: value})
+
+
+def _check_offsets(document: Document, passages: list[Passage]) -> None:
+    previous_end = 0
+    for number, passage in enumerate(passages):
+        span = document.text[passage.start : passage.end]
+        assert passage.document == document.path
+        assert passage.index == number
+        assert span and span == span.strip() and not passage.view[0].isspace() and not passage.view[-1].isspace()
+        assert len(passage.view) == passage.end - passage.start
+        assert "\n" not in passage.view
+        for source, shown in zip(span, passage.view):
+            assert shown == source or shown == " ", (span, passage.view)
+        assert passage.text and passage.text == passage.text.strip()
+        assert passage.start >= previous_end
+        previous_end = passage.end
+
+
+@pytest.mark.parametrize("unit", UNITS)
+@pytest.mark.parametrize("max_chars", [1200, 300])
+def test_passages_offsets_exact_on_every_seed(unit, max_chars):
+    corpus = read_corpus(SEEDS)
+    assert len(corpus.documents) == 5
+    for document in corpus:
+        passages = split_passages(document, unit=unit, max_chars=max_chars)
+        assert passages
+        _check_offsets(document, passages)
+        if unit == "document":
+            assert len(passages) == 1
+
+
+_PIECES = st.sampled_from(
+    ["word", "Word", "gover-", "nance", " ", "  ", "\n", "\n\n", "\n \n", "\u00a0", "\t", "| ", " |", "|", "12", "\n12\n",
+     "\n- 3 -\n", "Page 4", ".", ". ", "!", "?", "。", "！", "？", "……", "，", ";", "治理", "区域", "e.g.", "U.S.", "2.1.3", "“", "”", "-", "\u3000"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(_PIECES, max_size=60), unit=st.sampled_from(UNITS), max_chars=st.integers(1, 40))
+def test_passages_property_offsets_and_views(pieces, unit, max_chars):
+    document = _doc("".join(pieces))
+    passages = split_passages(document, unit=unit, max_chars=max_chars)
+    _check_offsets(document, passages)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200), unit=st.sampled_from(UNITS))
+def test_passages_property_any_text(text, unit):
+    document = _doc(text.replace("\r\n", "\n").replace("\r", "\n"))
+    _check_offsets(document, split_passages(document, unit=unit, max_chars=50))
