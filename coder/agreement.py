@@ -323,3 +323,65 @@ def agreement_table(agreement: pd.DataFrame, *, title: str = "Agreement with the
                 cells.append(str(value))
         table.add_row(*cells, style="bold" if row["code"] == OVERALL else None)
     return table
+
+
+def agreement_for_run(
+    gold_path: str | Path, *, segments_path: str | Path, level: int | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Agreement of a `coder run` (segments.csv, run.json beside it) with GOLD.csv, and notes on how units were found.
+
+    With run.json and its corpus at hand, spans map onto the run's own passages and the
+    unit count is the corpus's passage count; otherwise only the passages named in
+    segments.csv and the gold coding are known, which the notes say.
+
+    >>> agreement, notes = agreement_for_run("gold.csv", segments_path="outputs/segments.csv")  # doctest: +SKIP
+    """
+    from .refi_qda import codebook_from_records, run_corpus_path
+    from .runs import read_run
+    from .segments import read_segments_csv
+
+    segments_path = Path(segments_path)
+    predicted = read_segments_csv(segments_path)
+    gold = read_gold(gold_path)
+    notes: list[str] = []
+    codebook = None
+    units = None
+    spans: list[tuple[str, int, int, int]] | None = None
+    try:
+        record = read_run(segments_path.parent)
+    except OutputError:
+        record = None
+        notes.append(f"no run.json beside {segments_path}: units are only the passages named in the segments and the gold coding")
+    if record is not None:
+        if record.codebook_codes:
+            codebook = codebook_from_records(record.codebook_codes, unit=record.unit)
+        passages_total = record.counts.get("passages")
+        if isinstance(passages_total, int):
+            units = passages_total
+        if "passage" not in gold.columns:
+            try:
+                from .corpus import read_corpus
+                from .passages import split_passages
+
+                documents = read_corpus(run_corpus_path(record)).documents
+                unit = record.unit if record.unit in ("paragraph", "sentence", "document") else "paragraph"
+                spans = [
+                    (passage.document, passage.index, passage.start, passage.end)
+                    for document in documents
+                    for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
+                ]
+                if units is None:
+                    units = len(spans)
+            except CoderError as error:
+                notes.append(f"cannot read the run's corpus ({error}); spans are mapped to the passages in segments.csv only")
+    if spans is None and "passage" not in gold.columns:
+        spans = sorted(
+            {
+                (str(row.document), int(row.passage), int(row.start), int(row.end))
+                for row in predicted[["document", "passage", "start", "end"]].itertuples(index=False)
+            }
+        )
+    gold = map_spans_to_passages(gold, spans or [], source=str(gold_path))
+    if units is None:
+        notes.append("the number of passages in the corpus is unknown: TN counts only passages coded by either side")
+    return compute_agreement(predicted, gold, level=level, units=units, codebook=codebook), notes

@@ -235,3 +235,127 @@ def lint(
 
             write_csv(report.keywords, csv_path)
             _say(f"Keyword counts written to {csv_path}")
+
+
+# --- working with other tools: REFI-QDA export/import, dictionaries, agreement -------------------
+
+export_app = typer.Typer(
+    help="Export coding for NVivo, ATLAS.ti, MAXQDA and QualCoder (REFI-QDA).\n\n"
+    "Example: coder export qdpx --out outputs/project.qdpx",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+import_app = typer.Typer(
+    help="Turn codebooks and dictionaries from other tools into codebook.yaml.\n\n"
+    "Example: coder import qdc nvivo_codebook.qdc --out codebook.yaml",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+
+@export_app.command("qdpx")
+def export_qdpx(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The project file to write.")] = Path("outputs/project.qdpx"),
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run (run.json must be beside it).")] = Path("outputs/segments.csv"),
+    name: Annotated[Optional[str], typer.Option("--name", help="Project name shown in the other tool.")] = None,
+) -> None:
+    """Write a REFI-QDA project (.qdpx): documents, codebook and coded segments, rejected ones left out.
+
+    Example: coder export qdpx --segments outputs/segments.csv --out outputs/project.qdpx
+    """
+    from .refi_qda import export_run_qdpx
+
+    with _user_errors():
+        result = export_run_qdpx(segments, path=out, project_name=name)
+        _say(
+            f"Wrote {result.path}: {result.documents} document(s), {result.codes} code(s), "
+            f"{result.selections} coded segment(s) ({result.rejected} rejected left out)."
+        )
+
+
+@export_app.command("qdc")
+def export_qdc(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The codebook file to write.")] = Path("outputs/codebook.qdc"),
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
+) -> None:
+    """Write the codebook alone as a REFI-QDA codebook (.qdc).
+
+    Example: coder export qdc --codebook codebook.yaml --out codebook.qdc
+    """
+    from .refi_qda import build_qdc, write_bytes_atomically
+
+    with _user_errors():
+        loaded = load_codebook(codebook)
+        write_bytes_atomically(out, build_qdc(loaded))
+        _say(f"Wrote {out}: {len(loaded)} code(s).")
+
+
+def _write_imported(codebook, report: list[str], out: Path, force: bool, source: Path) -> None:
+    from .refi_qda import write_codebook
+
+    write_codebook(codebook, out, force=force)
+    _say(f"Wrote {out}: {len(codebook)} code(s) from {source}.")
+    if report:
+        _say(f"Adjusted ({len(report)}):")
+        for line in report:
+            _say(f"  - {line}")
+
+
+@import_app.command("qdc")
+def import_qdc(
+    file: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc) or project (.qdpx).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The codebook YAML to write.")] = Path("codebook.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Make a codebook.yaml skeleton (codes, hierarchy, definitions, colours; no keywords) from a .qdc file.
+
+    Example: coder import qdc atlas_codebook.qdc --out codebook.yaml
+    """
+    from .refi_qda import read_qdc
+
+    with _user_errors():
+        codebook, report = read_qdc(file)
+        _write_imported(codebook, report, out, force, file)
+
+
+@import_app.command("dictionary")
+def import_dictionary(
+    file: Annotated[Path, typer.Argument(help="A quanteda .yml/.yaml, LIWC .dic or WordStat .cat dictionary.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The codebook YAML to write.")] = Path("codebook.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Make a codebook.yaml from a dictionary: categories become codes, entries keywords (or regexes).
+
+    Example: coder import dictionary moral_foundations.dic --out codebook.yaml
+    """
+    from .dictionaries import read_dictionary
+
+    with _user_errors():
+        codebook, report = read_dictionary(file)
+        _write_imported(codebook, report, out, force, file)
+
+
+@app.command()
+def agree(
+    gold: Annotated[Path, typer.Argument(help="Hand coding: CSV with document,passage,code or document,start,end,code.")],
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to check.")] = Path("outputs/segments.csv"),
+    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Compare codes rolled up to this depth (1 = top level).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
+) -> None:
+    """Compare the automatic coding with hand coding: precision, recall, F1, kappa, alpha per code.
+
+    Example: coder agree gold.csv --segments outputs/segments.csv --level 1
+    """
+    from rich.console import Console
+
+    from .agreement import agreement_for_run, agreement_table, write_agreement
+
+    with _user_errors():
+        agreement, notes = agreement_for_run(gold, segments_path=segments, level=level)
+        target = write_agreement(agreement, (out if out is not None else segments.parent) / "agreement.csv")
+        Console(soft_wrap=True).print(agreement_table(agreement))
+        for note in notes:
+            _say(f"Note: {note}")
+        _say(f"Agreement written to {target}")

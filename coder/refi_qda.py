@@ -496,3 +496,57 @@ def codebook_from_records(records: Iterable[Mapping[str, Any]], *, name: str = "
             )
         )
     return Codebook(codes=tuple(codes), name=name, unit=unit if unit in ("paragraph", "sentence", "document") else "paragraph")  # type: ignore[arg-type]
+
+
+def run_corpus_path(record: Any) -> Path:
+    """The run's corpus folder: as recorded, or its absolute form when run from another folder."""
+    import json
+
+    path = Path(record.corpus)
+    if not path.exists():
+        try:
+            data = json.loads((Path(record.folder) / "run.json").read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError):
+            return path
+        absolute = data.get("corpus_absolute")
+        if absolute and Path(absolute).exists():
+            return Path(absolute)
+    return path
+
+
+@dataclass(frozen=True)
+class QdpxExport:
+    """What `export_run_qdpx` wrote: the file and how much went into it."""
+
+    path: Path
+    documents: int
+    codes: int
+    selections: int
+    rejected: int
+
+
+def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name: str | None = None) -> QdpxExport:
+    """Export a `coder run` folder (segments.csv + run.json beside it) as a .qdpx project.
+
+    The documents are read again from the run's corpus and the codebook is the one the run
+    used (from run.json), so positions and codes match the segments.
+
+    >>> export_run_qdpx("outputs/segments.csv", path="outputs/project.qdpx").selections  # doctest: +SKIP
+    """
+    from .corpus import read_corpus
+    from .runs import read_run
+    from .segments import read_segments_csv
+
+    segments_path = Path(segments_path)
+    frame = read_segments_csv(segments_path)
+    record = read_run(segments_path.parent)
+    if not record.corpus or not record.codebook_codes:
+        raise OutputError(f"{segments_path.parent}/run.json: no corpus path or codebook recorded. Run `coder run` again, then export.")
+    corpus = read_corpus(run_corpus_path(record))
+    codebook = codebook_from_records(record.codebook_codes, name=Path(record.codebook).stem, unit=record.unit)
+    rejected = int(sum(is_rejected(value) for value in frame.get("review", [])))
+    written = build_qdpx(
+        corpus.documents, codebook, frame, path=path,
+        project_name=project_name or (codebook.name or Path(record.corpus).name or "coder project"),
+    )
+    return QdpxExport(written, len(corpus.documents), len(codebook), len(frame) - rejected, rejected)
