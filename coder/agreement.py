@@ -268,7 +268,8 @@ def compute_agreement(
             f"units: {total} passages given, but {len(seen)} different passages are coded. "
             f"Pass the number of passages in the corpus."
         )
-    codes = sorted({code for *_, code in automatic | human}, key=lambda code: (paths.get(code, code), code))
+    order = {code.id: number for number, code in enumerate(codebook)} if codebook is not None else {}
+    codes = sorted({code for *_, code in automatic | human}, key=lambda code: (order.get(code, len(order)), paths.get(code, code), code))
     rows = []
     sums = Counter()
     pooled: Counter = Counter()

@@ -355,7 +355,9 @@ def agree(
     with _user_errors():
         agreement, notes = agreement_for_run(gold, segments_path=segments, level=level)
         target = write_agreement(agreement, (out if out is not None else segments.parent) / "agreement.csv")
-        Console(soft_wrap=True).print(agreement_table(agreement))
+        console = Console()
+        # Piped output defaults to 80 columns, which would cut the table's figures short.
+        Console(width=max(console.width, 150)).print(agreement_table(agreement))
         for note in notes:
             _say(f"Note: {note}")
         _say(f"Agreement written to {target}")

@@ -214,3 +214,78 @@ def test_agreement_csv_written_atomically(tmp_path):
     assert lines[1] == "x,2,2,1,1,1,7,0.5000,0.5000,0.5000,0.3750,0.4062"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert sorted(p.name for p in path.parent.iterdir()) == ["agreement.csv"]
+
+
+RUN_CODEBOOK = """\
+codes:
+  cooperation:
+    codes:
+      joint_meeting: [joint meeting]
+      agreement: [agreement]
+  barriers: [red tape]
+"""
+
+
+@pytest.fixture
+def run_folder(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    # passages: 0 joint meeting | 1 red tape | 2 agreement + red tape | 3 nothing
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "A joint meeting was held.\n\nRed tape everywhere.\n\nAn agreement despite red tape.\n\nNothing here.\n", encoding="utf-8"
+    )
+    (tmp_path / "codebook.yaml").write_text(RUN_CODEBOOK, encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--workers", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def _agree(*args):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    return CliRunner().invoke(app, ["agree", *args])
+
+
+def test_agreement_cli_with_passages(run_folder):
+    (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\na.txt,2,agreement\na.txt,3,barriers\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("Agreement written to outputs/agreement.csv\n")
+    lines = (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    # 4 passages; barriers: automatic {1, 2}, gold {3}
+    assert lines[1:] == [
+        "joint_meeting,1,1,1,0,0,3,1.0000,1.0000,1.0000,1.0000,1.0000",
+        "agreement,1,1,1,0,0,3,1.0000,1.0000,1.0000,1.0000,1.0000",
+        "barriers,1,2,0,2,1,1,0.0000,0.0000,0.0000,-0.5000,-0.4000",
+        "(overall),3,4,2,2,1,7,0.5000,0.6667,0.5714,0.5000,0.4202",
+    ]
+
+
+def test_agreement_cli_with_spans_and_level(run_folder):
+    text = (run_folder / "corpus" / "a.txt").read_text(encoding="utf-8")
+    start = text.index("joint")
+    end = text.index("Red") + 3  # reaches into passage 1
+    (run_folder / "gold.csv").write_text(f"document,start,end,code\na.txt,{start},{end},joint_meeting\n", encoding="utf-8")
+    result = _agree("gold.csv", "--level", "1", "--out", "report")
+    assert result.exit_code == 0, result.output
+    lines = (run_folder / "report" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1:3] == [
+        "cooperation,2,2,1,1,1,1,0.5000,0.5000,0.5000,0.0000,0.1250",
+        "barriers,0,2,0,2,0,2,0.0000,,0.0000,0.0000,-0.1667",
+    ]
+
+
+def test_agreement_cli_unknown_code(run_folder):
+    (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,Joint_Meeting\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    assert (result.exit_code, result.output) == (
+        1,
+        "Error: gold: code(s) not in the codebook: 'Joint_Meeting' (did you mean 'joint_meeting'?). "
+        "Use the code ids of the codebook in the `code` column.\n",
+    )

@@ -155,3 +155,24 @@ def test_dictionaries_errors(tmp_path, name, content, message):
     with pytest.raises(CodebookError) as caught:
         read_dictionary(path)
     assert str(caught.value) == message.format(path=path)
+
+
+def test_dictionaries_cli_import(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml"])
+    assert result.exit_code == 0
+    assert result.output == (
+        f"Wrote sentiment.yaml: 4 code(s) from {DATA / 'sentiment.cat'}.\n"
+        "Adjusted (2):\n"
+        "  - line 12: '@NEG GOOD' is a WordStat rule (@), which coder cannot express; left out\n"
+        "  - 1 entry has a weight other than 1; coder does not weigh keywords\n"
+    )
+    assert load_codebook(tmp_path / "sentiment.yaml")["anger"].keywords == ("angr*", "furious")
+    again = CliRunner().invoke(app, ["import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml"])
+    assert (again.exit_code, again.output) == (
+        1, "Error: sentiment.yaml already exists. Pass --force to overwrite it, or choose another file with --out.\n"
+    )
