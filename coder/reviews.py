@@ -132,13 +132,16 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
     for column in REVIEW_COLUMNS:
         if column not in frame.columns:
             frame[column] = ""
-    frame = frame[list(REVIEW_COLUMNS)].copy()
-    for row, value in enumerate(frame["decision"], start=2):
+    frame = frame[list(REVIEW_COLUMNS)].reset_index(drop=True)
+    spellings: dict[str, str] = {}
+    for value in frame["decision"].unique():
         try:
-            frame.loc[row - 2, "decision"] = normalize_decision(value) or ""
+            spellings[value] = normalize_decision(value) or ""
         except ValueError as error:
+            row = int((frame["decision"] == value).to_numpy().argmax()) + 2
             raise OutputError(f"{path}:{row}: {error}")
-    return frame.reset_index(drop=True)
+    frame["decision"] = frame["decision"].map(spellings)
+    return frame
 
 
 def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
