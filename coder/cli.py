@@ -292,6 +292,27 @@ def export_qdc(
         _say(f"Wrote {out}: {len(loaded)} code(s).")
 
 
+@export_app.command("xlsx")
+def export_xlsx(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run.")] = Path("outputs/segments.csv"),
+    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="Fill review/note from this review file first.")] = None,
+) -> None:
+    """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
+
+    Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
+    """
+    from .reviews import apply_reviews, read_reviews, read_table
+    from .xlsx import write_segments_xlsx
+
+    with _user_errors():
+        frame = read_table(segments)
+        if reviews is not None:
+            frame, _ = apply_reviews(frame, read_reviews(reviews))
+        write_segments_xlsx(frame, out)
+        _say(f"Wrote {out}: {len(frame)} segment(s). Fill `review` (accept/reject) and import it with `coder review import {out}`.")
+
+
 def _write_imported(codebook, report: list[str], out: Path, force: bool, source: Path) -> None:
     from .refi_qda import write_codebook
 

@@ -72,3 +72,27 @@ def test_xlsx_empty_frame(tmp_path, name):
     sheet = load_workbook(path)["segments"]
     assert sheet.max_row == 1
     assert [cell.value for cell in sheet[1]] == COLUMNS
+
+
+@pytest.mark.parametrize("decision", ["n"])
+def test_xlsx_cli_export_with_reviews(tmp_path, decision):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    frame = frame_of(ROWS).assign(review="")
+    frame.to_csv(tmp_path / "segments.csv", index=False, encoding="utf-8-sig")
+    reviewed = frame.assign(review=[decision, "", ""])
+    reviewed.to_csv(tmp_path / "reviewed.csv", index=False, encoding="utf-8-sig")
+    import_reviews(tmp_path / "reviewed.csv", tmp_path / "reviews.csv")
+    out = tmp_path / "out" / "segments.xlsx"
+    result = CliRunner().invoke(app, [
+        "export", "xlsx", "--segments", str(tmp_path / "segments.csv"), "--out", str(out),
+        "--reviews", str(tmp_path / "reviews.csv"),
+    ])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"Wrote {out}: 3 segment(s). Fill `review` (accept/reject) and import it with `coder review import {out}`.\n"
+    )
+    sheet = load_workbook(out)["segments"]
+    assert [sheet.cell(row, 12).value for row in (2, 3, 4)] == ["reject", None, None]
