@@ -35,6 +35,7 @@ PROJECT_FILE = "project.qde"
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/coder-qda/coder/refi-qda")
 _HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _RGB_COLOR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+%?\s*)?\)", re.IGNORECASE)
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _GUID = re.compile(r"\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?")
 
 
@@ -60,6 +61,11 @@ class _Selection:
     note: str
 
 
+def _xml_safe(text: str) -> str:
+    # PDF pastes carry form feeds and other control characters that XML 1.0 cannot hold.
+    return _NOT_XML.sub(" ", text)
+
+
 def _timestamp(when: datetime | None) -> str:
     when = when or datetime.now(timezone.utc)
     if when.tzinfo is None:
@@ -77,13 +83,13 @@ def _code_elements(parent: etree._Element, codebook: Codebook, code_id: str | No
     for code in codebook.children(code_id):
         element = etree.SubElement(parent, f"{{{namespace}}}Code")
         element.set("guid", derive_guid("code", code.id))
-        element.set("name", code.label or code.id)
+        element.set("name", _xml_safe(code.label or code.id))
         element.set("isCodable", "true" if _codable(codebook, code) else "false")
         color = normalize_color(code.color)[0]
         if color:
             element.set("color", color.upper())  # exactly #RRGGBB, as the REFI-QDA standard writes them
         if code.description:
-            etree.SubElement(element, f"{{{namespace}}}Description").text = code.description
+            etree.SubElement(element, f"{{{namespace}}}Description").text = _xml_safe(code.description)
         _code_elements(element, codebook, code.id, namespace)
 
 
@@ -169,7 +175,7 @@ def build_project(
 
     ns = PROJECT_NAMESPACE
     root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns})
-    root.set("name", project_name)
+    root.set("name", _xml_safe(project_name))
     root.set("origin", "coder")
     root.set("creatingUserGUID", USER_GUID)
     root.set("creationDateTime", when)
@@ -192,7 +198,7 @@ def build_project(
             guid = derive_guid("source", document.path)
             source = etree.SubElement(sources, f"{{{ns}}}TextSource")
             source.set("guid", guid)
-            source.set("name", document.path)
+            source.set("name", _xml_safe(document.path))
             source.set("plainTextPath", f"internal://{guid}.txt")
             source.set("creatingUser", USER_GUID)
             source.set("creationDateTime", when)
@@ -204,13 +210,13 @@ def build_project(
                 key = selection.segment_id if seen[selection.segment_id] == 1 else f"{selection.segment_id}#{seen[selection.segment_id]}"
                 element = etree.SubElement(source, f"{{{ns}}}PlainTextSelection")
                 element.set("guid", derive_guid("selection", key))
-                element.set("name", document.text[selection.start:selection.end][:60].strip() or selection.code)
+                element.set("name", " ".join(_xml_safe(document.text[selection.start:selection.end][:60]).split()) or selection.code)
                 element.set("startPosition", str(selection.start))
                 element.set("endPosition", str(selection.end))
                 element.set("creatingUser", USER_GUID)
                 element.set("creationDateTime", when)
                 if selection.note:
-                    etree.SubElement(element, f"{{{ns}}}Description").text = selection.note
+                    etree.SubElement(element, f"{{{ns}}}Description").text = _xml_safe(selection.note)
                 coding = etree.SubElement(element, f"{{{ns}}}Coding")
                 coding.set("guid", derive_guid("coding", key))
                 coding.set("creatingUser", USER_GUID)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import xmlschema
 from lxml import etree
 
@@ -510,3 +512,26 @@ def test_refi_qda_cli_export_and_import_qdc(run_folder):
         ("barriers", ("barriers",), None, ()),
     ]
     assert _invoke("import", "qdc", "book.qdc", "--out", "skeleton.yaml", "--force").exit_code == 0
+
+
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab 中文合作\n🙂😀é\u200b\x0c\x00")), min_size=1, max_size=80),
+    cuts=st.lists(st.tuples(st.integers(0, 80), st.integers(0, 80)), min_size=1, max_size=5),
+)
+@settings(max_examples=60, deadline=None)
+def test_refi_qda_any_span_slices_back_exactly(text, cuts):
+    codebook = parse_codebook("codes:\n  c: [x]\n", source="c.yaml")
+    spans = sorted({(min(a, b) % (len(text) + 1), max(a, b) % (len(text) + 1)) for a, b in cuts})
+    spans = [(start, end) if start <= end else (end, start) for start, end in spans]
+    frame = pd.DataFrame(
+        [{"segment_id": f"s{n}", "document": "d.txt", "start": s, "end": e, "code": "c"} for n, (s, e) in enumerate(spans)]
+    )
+    qde, files = build_project([Document(path="d.txt", text=text)], codebook, frame)
+    (source_text,) = files.values()
+    assert source_text.encode("utf-8").decode("utf-8") == text
+    found = sorted(
+        (int(s.get("startPosition")), int(s.get("endPosition")))
+        for s in etree.fromstring(qde).iterfind(".//q:PlainTextSelection", NS)
+    )
+    assert found == sorted(spans)
+    assert [source_text[s:e] for s, e in found] == [text[s:e] for s, e in sorted(spans)]
