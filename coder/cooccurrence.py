@@ -92,7 +92,8 @@ def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int
     changed = (rolled["code"] != frame["code"]).to_numpy()
     if changed.any():
         labels = {code.id: code.label for code in codebook} if codebook is not None else {}
-        rolled.loc[changed, "label"] = rolled.loc[changed, "code"].map(labels).fillna(rolled.loc[changed, "code"])
+        moved = rolled.loc[changed, "code"]
+        rolled.loc[changed, "label"] = [labels.get(code, code) for code in moved]
     keys = ["document", "passage", "code"]
     if not rolled.duplicated(keys).any():
         return rolled
@@ -123,7 +124,11 @@ def _with_columns(segments: pd.DataFrame) -> pd.DataFrame:
         if column not in frame.columns:
             frame = frame.assign(**{column: ""})
     frame = frame.assign(**{column: frame[column].fillna("").astype(str) for column in ("code_path", "label", "matched", "text")})
-    return frame
+    try:
+        passages = pd.to_numeric(frame["passage"]).astype(np.int64)
+    except (ValueError, TypeError):
+        raise OutputError("segments: column 'passage' must hold whole numbers (the passage index within its document).")
+    return frame.assign(document=frame["document"].astype(str), passage=passages)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,242 @@
+"""Stage 7: co-occurrence tables -> a networkx graph of codes (communities, centrality, examples)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .cooccurrence import MEASURES, Cooccurrence
+from .errors import CoderError
+from .models import Codebook
+
+Measure = Literal["jaccard", "association", "npmi", "count"]
+NODE_COLUMNS = (
+    "code", "label", "code_path", "passages", "documents", "degree", "weighted_degree", "betweenness", "community",
+)
+# Colours for top-level codes without one in the codebook, and for communities (Tableau 10).
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)
+SNIPPET_CHARACTERS = 320
+# Exact betweenness is O(nodes x edges); above this many nodes it is estimated from a seeded sample.
+BETWEENNESS_SAMPLE = 300
+
+
+def build_network(
+    cooccurrence: Cooccurrence,
+    codebook: Codebook | None,
+    *,
+    measure: Measure = "jaccard",
+    min_count: int = 1,
+    top_edges: int | None = None,
+    hide_isolated: bool = False,
+    seed: int = 42,
+    examples: int = 3,
+) -> nx.Graph:
+    """The concept network: one node per coded code, one edge per pair sharing a passage.
+
+    Edges with fewer than `min_count` shared passages are dropped, then only the `top_edges`
+    strongest by `measure` are kept; the edge attribute `weight` holds that measure. Codes
+    left without an edge stay unless `hide_isolated`. Communities are Louvain's on the
+    positive weights, seeded, numbered 1, 2, ... from the largest.
+
+    >>> from coder.cooccurrence import build_cooccurrence
+    >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
+    >>> graph = build_network(build_cooccurrence(frame), None)
+    >>> graph.edges["a", "b"]["jaccard"], graph.nodes["a"]["community"]
+    (1.0, 1)
+    """
+    if measure not in MEASURES:
+        raise CoderError(f"measure '{measure}' is not one of {', '.join(MEASURES)}. Pass --measure jaccard, for example.")
+    if min_count < 1:
+        raise CoderError(f"min_count {min_count}: a pair needs at least one shared passage. Pass --min-count 1 or more.")
+    if top_edges is not None and top_edges < 0:
+        raise CoderError(f"top_edges {top_edges}: pass a number of edges to keep, 0 or more.")
+
+    graph = nx.Graph(
+        measure=measure, level=cooccurrence.level or 0, total_passages=cooccurrence.total_passages,
+        min_count=min_count, top_edges=top_edges or 0, seed=seed,
+    )
+    codes = _ordered_codes(cooccurrence.codes, codebook)
+    tops = _top_level_codes(codes, codebook)
+    for row in codes.itertuples(index=False):
+        known = codebook is not None and row.code in codebook
+        code = codebook[row.code] if known else None
+        path = tuple(str(row.code_path).split("/"))
+        top = path[0]
+        graph.add_node(
+            row.code,
+            label=code.label if code else str(row.label),
+            code_path=code.code_path if code else str(row.code_path),
+            description=code.description if code else "",
+            level=len(path),
+            top=top,
+            top_label=codebook[top].label if codebook is not None and top in codebook else top,
+            color=tops[top],
+            passages=int(row.passages),
+            documents=int(row.documents),
+        )
+
+    pairs = cooccurrence.pairs[cooccurrence.pairs["count"] >= min_count]
+    pairs = pairs.assign(weight=pairs[measure].astype(float))
+    if top_edges is not None:
+        pairs = pairs.sort_values(["weight", "count", "source", "target"], ascending=[False, False, True, True],
+                                  kind="stable").head(top_edges)
+    pairs = pairs.sort_values(["source", "target"], kind="stable")
+    graph.add_edges_from(
+        (row.source, row.target, {
+            "count": int(row.count), "jaccard": float(row.jaccard), "association": float(row.association),
+            "npmi": float(row.npmi), "documents": int(row.documents), "weight": float(row.weight),
+        })
+        for row in pairs.itertuples(index=False)
+    )
+    if hide_isolated:
+        graph.remove_nodes_from(list(nx.isolates(graph)))
+
+    _add_centrality(graph, seed=seed)
+    _add_communities(graph, seed=seed)
+    _add_examples(graph, cooccurrence, pairs, examples=examples)
+    return graph
+
+
+def network_tables(graph: nx.Graph) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """codes.csv and cooccurrence.csv as DataFrames: one row per node, one row per edge.
+
+    >>> codes, pairs = network_tables(nx.Graph())
+    >>> list(codes.columns)[:3], len(pairs)
+    (['code', 'label', 'code_path'], 0)
+    """
+    codes = pd.DataFrame(
+        [{"code": node, **{column: data[column] for column in NODE_COLUMNS[1:]}} for node, data in graph.nodes(data=True)],
+        columns=list(NODE_COLUMNS),
+    )
+    columns = ["source", "target", "source_label", "target_label", "count", "documents", "jaccard",
+               "association", "npmi"]
+    pairs = pd.DataFrame(
+        [
+            {"source": source, "target": target, "source_label": graph.nodes[source]["label"],
+             "target_label": graph.nodes[target]["label"],
+             **{column: data[column] for column in columns[4:]}}
+            for source, target, data in graph.edges(data=True)
+        ],
+        columns=columns,
+    )
+    return codes, pairs
+
+
+def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFrame:
+    """Codebook order first (what the researcher wrote), then unknown codes by path."""
+    order = {code.id: position for position, code in enumerate(codebook)} if codebook is not None else {}
+    rank = codes["code"].map(order).fillna(len(order)).astype(int)
+    return codes.assign(_rank=rank).sort_values(["_rank", "code_path", "code"], kind="stable").drop(columns="_rank")
+
+
+def _top_level_codes(codes: pd.DataFrame, codebook: Codebook | None) -> dict[str, str]:
+    """Colour of each top-level code: the codebook's, else the next unused palette colour."""
+    tops: list[str] = [code.id for code in codebook.children(None)] if codebook is not None else []
+    for path in codes["code_path"].astype(str):
+        top = path.split("/")[0]
+        if top not in tops:
+            tops.append(top)
+    colors: dict[str, str] = {}
+    spare = iter(PALETTE * (len(tops) // len(PALETTE) + 1))
+    for top in tops:
+        known = codebook[top].color if codebook is not None and top in codebook else None
+        colors[top] = known or next(spare)
+    return colors
+
+
+def _add_centrality(graph: nx.Graph, *, seed: int) -> None:
+    count = graph.number_of_nodes()
+    sample = BETWEENNESS_SAMPLE if count > BETWEENNESS_SAMPLE else None
+    betweenness = nx.betweenness_centrality(graph, k=sample, normalized=True, seed=seed) if count else {}
+    for node in graph.nodes:
+        graph.nodes[node]["degree"] = int(graph.degree(node))
+        graph.nodes[node]["weighted_degree"] = round(float(graph.degree(node, weight="weight")), 6)
+        graph.nodes[node]["betweenness"] = round(float(betweenness.get(node, 0.0)), 6)
+
+
+def _add_communities(graph: nx.Graph, *, seed: int) -> None:
+    # Louvain needs positive weights: npmi can be negative (codes that avoid each other).
+    positive = nx.Graph()
+    positive.add_nodes_from(graph.nodes)
+    positive.add_weighted_edges_from(
+        (source, target, data["weight"]) for source, target, data in graph.edges(data=True) if data["weight"] > 0
+    )
+    if positive.number_of_edges():
+        groups = nx.community.louvain_communities(positive, weight="weight", seed=seed)
+    else:
+        groups = [{node} for node in graph.nodes]
+    position = {node: index for index, node in enumerate(graph.nodes)}
+    groups = sorted(groups, key=lambda group: (-len(group), min(position[node] for node in group)))
+    for number, group in enumerate(groups, start=1):
+        for node in group:
+            graph.nodes[node]["community"] = number
+
+
+def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFrame, *, examples: int) -> None:
+    """A few passages per code, and per edge the first passage coded by both."""
+    segments = cooccurrence.segments
+    for node in graph.nodes:
+        graph.nodes[node]["examples"] = []
+    if segments.empty or examples <= 0:
+        for source, target in graph.edges:
+            graph.edges[source, target]["example"] = {}
+        return
+    kept = segments[segments["code"].isin(list(graph.nodes))]
+    for row in kept.groupby("code", sort=False).head(examples).itertuples(index=False):
+        graph.nodes[row.code]["examples"].append(_example(row.document, row.passage, row.text, row.matched))
+    lookup = segments.set_index(["document", "passage", "code"])[["text", "matched"]]
+    lookup = lookup[~lookup.index.duplicated()]
+    wanted = pairs[["source", "target", "example_document", "example_passage"]]
+    keys_source = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["source"]])
+    keys_target = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["target"]])
+    left = lookup.reindex(keys_source)
+    right = lookup.reindex(keys_target)
+    for row, (text, matched_source), matched_target in zip(
+        wanted.itertuples(index=False), left.itertuples(index=False, name=None), right["matched"].to_numpy()
+    ):
+        if not graph.has_edge(row.source, row.target):
+            continue
+        matched = f"{matched_source}; {matched_target}"
+        graph.edges[row.source, row.target]["example"] = _example(
+            row.example_document, row.example_passage, text, matched
+        )
+
+
+def _example(document: Any, passage: Any, text: Any, matched: Any) -> dict[str, Any]:
+    words = _words(matched)
+    return {"document": str(document), "passage": int(passage), "text": snippet(_text(text), words), "matched": words}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _words(matched: Any) -> list[str]:
+    words: dict[str, None] = {}
+    for word in _text(matched).split(";"):
+        word = word.strip()
+        if word and word != "nan":
+            words.setdefault(word, None)
+    return list(words)
+
+
+def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> str:
+    """At most `width` characters of `text`, centred on the first matched word, with ellipses.
+
+    >>> snippet("a" * 50 + " key " + "b" * 50, ["key"], width=20)
+    '… aaaaaaaaa key bbbbbb …'
+    """
+    if len(text) <= width:
+        return text
+    found = [match.start() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
+    center = min(found) if found else 0
+    start = max(0, min(center - width // 2, len(text) - width))
+    end = start + width
+    return ("… " if start > 0 else "") + text[start:end].strip() + (" …" if end < len(text) else "")

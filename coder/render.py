@@ -1,0 +1,584 @@
+"""Stage 8: the concept network -> a self-contained HTML map (the only pyvis import), GraphML, GEXF, CSV.
+
+The HTML page makes no network request: vis-network's script and stylesheet (vendored from
+the pyvis package into coder/assets/) are inlined, and a Content-Security-Policy allows only
+the page's own scripts, so text from the corpus or the codebook can never run as code. That
+text reaches the page only as JSON data and is put on screen with `textContent`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import html
+import json
+import math
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import networkx as nx
+import pandas as pd
+from pyvis.network import Network
+
+from .cooccurrence import build_cooccurrence
+from .errors import CoderError, OutputError
+from .files import atomic_open, write_csv, write_text
+from .models import Codebook
+from .network import PALETTE, build_network, network_tables
+
+ColorBy = Literal["code", "community"]
+# Above this size the layout is computed once in Python and physics stays off in the browser.
+PHYSICS_MAX_NODES = 150
+PHYSICS_MAX_EDGES = 1500
+OUTPUT_FILES = {
+    "cooccurrence": "cooccurrence.csv",
+    "codes": "codes.csv",
+    "html": "network.html",
+    "graphml": "network.graphml",
+    "gexf": "network.gexf",
+}
+
+
+def write_network_outputs(
+    segments: pd.DataFrame,
+    codebook: Codebook | None,
+    out_dir: str | Path,
+    *,
+    total_passages: int | None = None,
+    level: int | None = None,
+    measure: str = "jaccard",
+    min_count: int = 1,
+    top_edges: int | None = None,
+    hide_isolated: bool = False,
+    color_by: ColorBy = "code",
+    seed: int = 42,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Write cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+
+    Returns the written paths under the keys of OUTPUT_FILES plus the counts "code_count"
+    (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
+
+    >>> written = write_network_outputs(segments, codebook, "outputs", total_passages=120)  # doctest: +SKIP
+    >>> written["html"]  # doctest: +SKIP
+    PosixPath('outputs/network.html')
+    """
+    out_dir = Path(out_dir)
+    cooccurrence = build_cooccurrence(segments, level=level, total_passages=total_passages, codebook=codebook)
+    graph = build_network(
+        cooccurrence, codebook, measure=measure, min_count=min_count, top_edges=top_edges,
+        hide_isolated=hide_isolated, seed=seed,
+    )
+    written: dict[str, Any] = {key: out_dir / name for key, name in OUTPUT_FILES.items()}
+    write_csv(cooccurrence_table(cooccurrence.pairs, graph, cooccurrence.codes), written["cooccurrence"])
+    write_csv(codes_table(graph, cooccurrence.codes), written["codes"])
+    name = codebook.name if codebook is not None and codebook.name else "Concept network"
+    render_html(graph, written["html"], color_by=color_by, title=title or name)
+    write_graphml(graph, written["graphml"])
+    write_gexf(graph, written["gexf"])
+    written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
+                   pair_count=len(cooccurrence.pairs))
+    return written
+
+
+def cooccurrence_table(pairs: pd.DataFrame, graph: nx.Graph, codes: pd.DataFrame) -> pd.DataFrame:
+    """cooccurrence.csv: every pair sharing a passage, its measures, and whether the map draws it."""
+    labels = dict(zip(codes["code"], codes["label"]))
+    labels.update({node: data["label"] for node, data in graph.nodes(data=True)})
+    table = pd.DataFrame({
+        "source": pairs["source"],
+        "target": pairs["target"],
+        "source_label": pairs["source"].map(labels),
+        "target_label": pairs["target"].map(labels),
+        "count": pairs["count"],
+        "documents": pairs["documents"],
+        "jaccard": pairs["jaccard"].round(6),
+        "association": pairs["association"].round(6),
+        "npmi": pairs["npmi"].round(6),
+        "example_document": pairs["example_document"],
+        "example_passage": pairs["example_passage"],
+        "in_network": [graph.has_edge(source, target) for source, target in zip(pairs["source"], pairs["target"])],
+    })
+    return table.reset_index(drop=True)
+
+
+def codes_table(graph: nx.Graph, codes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """codes.csv: one row per coded code; codes hidden from the map keep their counts, degree 0."""
+    table, _ = network_tables(graph)
+    if codes is None:
+        return table
+    hidden = codes[~codes["code"].isin(list(graph.nodes))]
+    if hidden.empty:
+        return table
+    extra = hidden.assign(degree=0, weighted_degree=0.0, betweenness=0.0, community="")[list(table.columns)]
+    return pd.concat([table, extra], ignore_index=True) if len(table) else extra.reset_index(drop=True)
+
+
+# --- graph exports ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A GraphML/GEXF-legal attribute value: str, int, float or bool; lists and dicts as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def export_graph(graph: nx.Graph) -> nx.Graph:
+    """A copy of `graph` whose attributes every GraphML/GEXF reader accepts.
+
+    >>> graph = nx.Graph(); graph.add_node("a", examples=[{"text": "x"}], color=None)
+    >>> dict(export_graph(graph).nodes["a"])
+    {'examples': '[{"text": "x"}]', 'color': ''}
+    """
+    plain = nx.Graph()
+    plain.graph.update({key: _plain(value) for key, value in graph.graph.items()})
+    plain.add_nodes_from((node, {key: _plain(value) for key, value in data.items()}) for node, data in graph.nodes(data=True))
+    plain.add_edges_from(
+        (source, target, {key: _plain(value) for key, value in data.items()})
+        for source, target, data in graph.edges(data=True)
+    )
+    return plain
+
+
+def write_graphml(graph: nx.Graph, path: str | Path) -> None:
+    """network.graphml for Cytoscape, Gephi or yEd, written atomically."""
+    with atomic_open(path, "wb") as stream:
+        nx.write_graphml(export_graph(graph), stream, encoding="utf-8")
+
+
+def write_gexf(graph: nx.Graph, path: str | Path) -> None:
+    """network.gexf for Gephi, written atomically."""
+    plain = export_graph(graph)
+    plain.graph.clear()  # GEXF has no graph attributes; networkx would reject some of them
+    with atomic_open(path, "wb") as stream:
+        nx.write_gexf(plain, stream, encoding="utf-8")
+
+
+# --- the HTML map -------------------------------------------------------------------------------
+
+
+def highlight(text: str, words: list[str]) -> list[list[Any]]:
+    """Split `text` into [piece, is_match] runs, marking every case-insensitive hit of `words`.
+
+    The page turns each run into a text node or a <mark>, never into markup.
+
+    >>> highlight("Joint meeting held; joint work", ["joint meeting", "Joint"])
+    [['Joint meeting', True], [' held; ', False], ['joint', True], [' work', False]]
+    """
+    words = sorted({word for word in words if word.strip()}, key=len, reverse=True)
+    if not words or not text:
+        return [[text, False]] if text else []
+    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+    pieces: list[list[Any]] = []
+    position = 0
+    for match in pattern.finditer(text):
+        if match.start() > position:
+            pieces.append([text[position:match.start()], False])
+        pieces.append([match.group(0), True])
+        position = match.end()
+    if position < len(text):
+        pieces.append([text[position:], False])
+    return pieces
+
+
+def script_json(data: Any) -> str:
+    """JSON that is safe inside a <script> element: no "</script>", no HTML, no JS line breaks.
+
+    >>> script_json({"t": "</script><b>&\\u2028"})
+    '{"t": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026\\\\u2028"}'
+    """
+    text = json.dumps(data, ensure_ascii=False)
+    for character, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                              ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(character, escape)
+    return text
+
+
+def _asset(name: str) -> str:
+    return resources.files("coder").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
+    """Positions in screen units, from networkx's spring layout (seeded, so runs repeat)."""
+    if graph.number_of_nodes() == 0:
+        return {}
+    positions = nx.spring_layout(graph, seed=seed, weight=None, iterations=50)
+    scale = 120 * math.sqrt(graph.number_of_nodes()) + 150
+    return {node: (float(x) * scale, float(y) * scale) for node, (x, y) in positions.items()}
+
+
+def _node_info(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "label": data.get("label", ""),
+        "path": data.get("code_path", ""),
+        "description": data.get("description", ""),
+        "passages": data.get("passages", 0),
+        "documents": data.get("documents", 0),
+        "degree": data.get("degree", 0),
+        "weighted_degree": data.get("weighted_degree", 0),
+        "betweenness": data.get("betweenness", 0),
+        "community": data.get("community", 0),
+        "top": data.get("top_label", ""),
+        "examples": [
+            {"where": f"{example['document']} ¶{example['passage']}", "pieces": highlight(example["text"], example["matched"])}
+            for example in data.get("examples", [])
+        ],
+    }
+
+
+def _edge_info(graph: nx.Graph, source: Any, target: Any, data: dict[str, Any]) -> dict[str, Any]:
+    example = data.get("example") or {}
+    return {
+        "source": graph.nodes[source].get("label", str(source)),
+        "target": graph.nodes[target].get("label", str(target)),
+        "count": data.get("count", 0),
+        "documents": data.get("documents", 0),
+        "jaccard": data.get("jaccard", 0.0),
+        "association": data.get("association", 0.0),
+        "npmi": data.get("npmi", 0.0),
+        "example": {
+            "where": f"{example['document']} ¶{example['passage']}",
+            "pieces": highlight(example["text"], example["matched"]),
+        } if example else None,
+    }
+
+
+def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, Any]:
+    """Nodes and edges for vis-network, converted by pyvis, plus tooltip and legend data."""
+    large = graph.number_of_nodes() > PHYSICS_MAX_NODES or graph.number_of_edges() > PHYSICS_MAX_EDGES
+    positions = _layout(graph, seed)
+    community_colors = {}
+    display = nx.Graph()
+    for node, data in graph.nodes(data=True):
+        community = int(data.get("community", 0) or 0)
+        color = data.get("color") or PALETTE[0]
+        if color_by == "community":
+            color = community_colors.setdefault(community, PALETTE[(community - 1) % len(PALETTE)])
+        x, y = positions[node]
+        display.add_node(
+            node, label=str(data.get("label", node)), color=color, value=int(data.get("passages", 1)),
+            size=10, x=round(x, 2), y=round(y, 2), info=_node_info(data),
+        )
+    for number, (source, target, data) in enumerate(graph.edges(data=True)):
+        display.add_edge(source, target, id=number, weight=float(data.get("weight", 1.0)),
+                         info=_edge_info(graph, source, target, data))
+    # pyvis turns the networkx graph into vis-network's node and edge records. `directed`
+    # skips its duplicate-edge scan, quadratic in the edges; a networkx Graph has none.
+    net = Network(directed=True)
+    net.from_nx(display, edge_scaling=True)
+    nodes = net.nodes
+    edges = [{key: value for key, value in edge.items() if key != "arrows"} for edge in net.edges]
+
+    if color_by == "community":
+        counts: dict[int, int] = {}
+        for _, data in graph.nodes(data=True):
+            counts[int(data.get("community", 0) or 0)] = counts.get(int(data.get("community", 0) or 0), 0) + 1
+        legend = [{"color": community_colors[number], "name": f"Community {number}", "count": counts[number]}
+                  for number in sorted(counts)]
+    else:
+        seen: dict[str, dict[str, Any]] = {}
+        for _, data in graph.nodes(data=True):
+            entry = seen.setdefault(data.get("top", ""), {"color": data.get("color") or PALETTE[0],
+                                                          "name": data.get("top_label", ""), "count": 0})
+            entry["count"] += 1
+        legend = list(seen.values())
+
+    measure = graph.graph.get("measure", "jaccard")
+    if graph.number_of_nodes() == 0:
+        message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out)."
+    elif graph.number_of_edges() == 0:
+        message = (f"{graph.number_of_nodes()} code(s), but no two codes share a passage"
+                   + (f" at least {graph.graph.get('min_count')} times" if graph.graph.get("min_count", 1) > 1 else "")
+                   + ": no edges to draw.")
+    else:
+        message = ""
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "legend": legend,
+        "message": message,
+        "physics": not large,
+        "summary": (f"{graph.number_of_nodes()} codes · {graph.number_of_edges()} links · "
+                    f"edge width: {measure} · node size: passages · colour: "
+                    f"{'community' if color_by == 'community' else 'top-level code'}"),
+        "total_passages": graph.graph.get("total_passages", 0),
+    }
+
+
+def render_html(
+    graph: nx.Graph,
+    path: str | Path,
+    *,
+    color_by: ColorBy = "code",
+    title: str = "Concept network",
+    seed: int | None = None,
+) -> None:
+    """Write the interactive map as one self-contained UTF-8 HTML file, atomically.
+
+    Node size is passages, edge width the graph's measure (`weight`), colour the top-level
+    code or the Louvain community. Hovering shows definitions, counts and example passages.
+
+    >>> render_html(graph, "outputs/network.html", color_by="community")  # doctest: +SKIP
+    """
+    if color_by not in ("code", "community"):
+        raise CoderError(f"color_by '{color_by}' is not one of code, community. Pass --color-by code, for example.")
+    data = _page_data(graph, color_by=color_by, seed=graph.graph.get("seed", 42) if seed is None else seed)
+    write_text(path, build_page(data, title=title))
+
+
+def build_page(data: dict[str, Any], *, title: str) -> str:
+    """The HTML text of the map for page data from `_page_data`."""
+    vis_js = _asset("vis-network.min.js")
+    app_js = _APP_JS
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
+        for script in (vis_js, app_js)
+    )
+    policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
+              "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
+    return _PAGE.format(
+        policy=html.escape(policy, quote=True),
+        title=html.escape(title),
+        vis_css=_asset("vis-network.css").replace("</style", "<\\/style"),
+        page_css=_PAGE_CSS,
+        data=script_json(data),
+        vis_js=vis_js,
+        app_js=app_js,
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>{vis_css}</style>
+<style>{page_css}</style>
+</head>
+<body>
+<header>
+  <h1>{title}</h1>
+  <p id="coder-summary"></p>
+  <label class="search">Find a code <input id="coder-search" list="coder-codes" placeholder="type a code label" autocomplete="off"></label>
+  <datalist id="coder-codes"></datalist>
+</header>
+<main>
+  <div id="coder-network"></div>
+  <aside id="coder-legend"><h2>Legend</h2><ul></ul><p class="hint">Hover a code or a link for details and example passages. Click a code to highlight its neighbours; click the background to clear.</p></aside>
+  <div id="coder-message" hidden></div>
+  <div id="coder-tooltip" role="tooltip" hidden></div>
+</main>
+<script type="application/json" id="coder-data">{data}</script>
+<script>{vis_js}</script>
+<script>{app_js}</script>
+</body>
+</html>
+"""
+
+_PAGE_CSS = """
+html, body { margin: 0; height: 100%; font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "PingFang SC", "Microsoft YaHei", sans-serif; color: #222; background: #fff; }
+body { display: flex; flex-direction: column; }
+header { display: flex; align-items: baseline; gap: 1.5em; flex-wrap: wrap; padding: 0.5em 1em; border-bottom: 1px solid #ddd; }
+header h1 { font-size: 1.2em; margin: 0; }
+header p { margin: 0; color: #555; font-size: 0.9em; }
+header .search { margin-left: auto; font-size: 0.9em; }
+header input { font: inherit; padding: 0.2em 0.4em; width: 16em; }
+main { position: relative; flex: 1; min-height: 0; }
+#coder-network { position: absolute; inset: 0 15em 0 0; }
+#coder-legend { position: absolute; top: 0; right: 0; bottom: 0; width: 14em; padding: 0.5em 0.5em; border-left: 1px solid #ddd; overflow: auto; font-size: 0.85em; background: #fafafa; }
+#coder-legend h2 { font-size: 1em; margin: 0.2em 0 0.5em; }
+#coder-legend ul { list-style: none; padding: 0; margin: 0; }
+#coder-legend li { display: flex; align-items: center; gap: 0.5em; margin: 0.25em 0; }
+#coder-legend .swatch { flex: none; width: 0.9em; height: 0.9em; border-radius: 50%; }
+#coder-legend .hint { color: #666; margin-top: 1.5em; }
+#coder-message { position: absolute; top: 40%; left: 0; right: 15em; text-align: center; font-size: 1.1em; color: #444; padding: 1em; }
+#coder-tooltip { position: absolute; z-index: 10; max-width: 28em; padding: 0.6em 0.8em; background: #fff; border: 1px solid #bbb; border-radius: 4px; box-shadow: 0 2px 8px rgba(0,0,0,.2); font-size: 0.85em; line-height: 1.35; pointer-events: none; }
+#coder-tooltip h3 { margin: 0 0 0.2em; font-size: 1.05em; }
+#coder-tooltip .path, #coder-tooltip .where { color: #777; font-size: 0.9em; }
+#coder-tooltip .counts { margin: 0.3em 0; }
+#coder-tooltip .description { margin: 0.3em 0; }
+#coder-tooltip .example { margin: 0.4em 0 0; padding-left: 0.5em; border-left: 3px solid #ddd; }
+#coder-tooltip mark { background: #ffe066; padding: 0 1px; }
+"""
+
+_APP_JS = r"""
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("coder-data").textContent);
+  var container = document.getElementById("coder-network");
+  var tooltip = document.getElementById("coder-tooltip");
+  window.coderReady = false;
+
+  function element(tag, text, className) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+  function number(value, digits) {
+    return typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits || 3)) : String(value);
+  }
+  function passage(example) {
+    var box = element("div", null, "example");
+    box.appendChild(element("div", example.where, "where"));
+    var text = element("div");
+    example.pieces.forEach(function (piece) {
+      text.appendChild(piece[1] ? element("mark", piece[0]) : document.createTextNode(piece[0]));
+    });
+    box.appendChild(text);
+    return box;
+  }
+
+  document.getElementById("coder-summary").textContent = data.summary;
+  var legend = document.querySelector("#coder-legend ul");
+  data.legend.forEach(function (entry) {
+    var item = element("li");
+    var swatch = element("span", null, "swatch");
+    swatch.style.background = entry.color;
+    item.appendChild(swatch);
+    item.appendChild(element("span", entry.name + " (" + entry.count + ")"));
+    legend.appendChild(item);
+  });
+  if (data.message) {
+    var banner = document.getElementById("coder-message");
+    banner.textContent = data.message;
+    banner.hidden = false;
+  }
+  var datalist = document.getElementById("coder-codes");
+  data.nodes.forEach(function (node) {
+    var option = document.createElement("option");
+    option.value = node.label;
+    datalist.appendChild(option);
+  });
+
+  var nodes = new vis.DataSet(data.nodes);
+  var edges = new vis.DataSet(data.edges);
+  var options = {
+    autoResize: true,
+    nodes: { shape: "dot", scaling: { min: 8, max: 42, label: { enabled: true, min: 12, max: 22 } },
+             font: { size: 13, face: "system-ui, sans-serif", strokeWidth: 3, strokeColor: "#ffffff" },
+             borderWidth: 1 },
+    edges: { color: { color: "rgba(120,120,120,0.35)", highlight: "#333333", hover: "#333333" },
+             scaling: { min: 1, max: 9 }, smooth: false, selectionWidth: 1.5, hoverWidth: 1 },
+    interaction: { hover: true, tooltipDelay: 120, hideEdgesOnDrag: data.edges.length > 2000,
+                   hideEdgesOnZoom: data.edges.length > 2000, multiselect: false },
+    physics: data.physics ? { enabled: true, solver: "forceAtlas2Based",
+                              forceAtlas2Based: { gravitationalConstant: -110, springLength: 150, avoidOverlap: 0.6 },
+                              stabilization: { enabled: true, iterations: 300, updateInterval: 50 } }
+                          : { enabled: false },
+    layout: { improvedLayout: false }
+  };
+  var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
+  window.coderNetwork = network;
+
+  var settled = false;
+  function settle() {
+    if (settled) return;
+    settled = true;
+    network.setOptions({ physics: { enabled: false } });
+    network.once("afterDrawing", function () { window.coderReady = true; });
+    network.fit({ animation: false });
+    network.redraw();
+  }
+  if (data.physics && data.nodes.length > 1) {
+    network.once("stabilizationIterationsDone", settle);
+    network.once("stabilized", settle);
+    setTimeout(settle, 10000);
+  } else {
+    settle();
+  }
+
+  function nodeTip(id) {
+    var info = nodes.get(id).info;
+    var box = element("div");
+    box.appendChild(element("h3", info.label));
+    box.appendChild(element("div", info.path + (info.top && info.top !== info.label ? "  ·  " + info.top : ""), "path"));
+    if (info.description) box.appendChild(element("p", info.description, "description"));
+    box.appendChild(element("p", info.passages + " passage(s) in " + info.documents + " document(s) · " +
+      info.degree + " link(s) · weighted degree " + number(info.weighted_degree) + " · betweenness " +
+      number(info.betweenness) + " · community " + info.community, "counts"));
+    info.examples.forEach(function (example) { box.appendChild(passage(example)); });
+    return box;
+  }
+  function edgeTip(id) {
+    var info = edges.get(id).info;
+    var box = element("div");
+    box.appendChild(element("h3", info.source + " — " + info.target));
+    box.appendChild(element("p", info.count + " shared passage(s) in " + info.documents + " document(s)", "counts"));
+    box.appendChild(element("p", "Jaccard " + number(info.jaccard) + " · association " + number(info.association) +
+      " · NPMI " + number(info.npmi), "counts"));
+    if (info.example) box.appendChild(passage(info.example));
+    return box;
+  }
+  function showTip(content, pointer) {
+    tooltip.replaceChildren(content);
+    tooltip.hidden = false;
+    var width = container.clientWidth, height = container.clientHeight;
+    var left = pointer.DOM.x + 14, top = pointer.DOM.y + 14;
+    if (left + tooltip.offsetWidth > width) left = Math.max(0, pointer.DOM.x - tooltip.offsetWidth - 14);
+    if (top + tooltip.offsetHeight > height) top = Math.max(0, height - tooltip.offsetHeight);
+    tooltip.style.left = left + "px";
+    tooltip.style.top = top + "px";
+  }
+  function hideTip() { tooltip.hidden = true; }
+  network.on("hoverNode", function (event) { showTip(nodeTip(event.node), event.pointer); });
+  network.on("hoverEdge", function (event) { showTip(edgeTip(event.edge), event.pointer); });
+  network.on("blurNode", hideTip);
+  network.on("blurEdge", hideTip);
+  network.on("dragStart", hideTip);
+  network.on("zoom", hideTip);
+
+  var original = {};
+  data.nodes.forEach(function (node) { original[node.id] = node.color; });
+  var highlighted = false;
+  function highlight(id) {
+    var keep = {};
+    keep[id] = true;
+    network.getConnectedNodes(id).forEach(function (other) { keep[other] = true; });
+    nodes.update(data.nodes.map(function (node) {
+      return { id: node.id, color: keep[node.id] ? original[node.id] : "rgba(200,200,200,0.5)",
+               font: { color: keep[node.id] ? "#222222" : "#bbbbbb" } };
+    }));
+    network.selectNodes([id]);
+    highlighted = true;
+  }
+  function clear() {
+    if (!highlighted) return;
+    nodes.update(data.nodes.map(function (node) { return { id: node.id, color: original[node.id], font: { color: "#222222" } }; }));
+    network.unselectAll();
+    highlighted = false;
+  }
+  network.on("click", function (event) {
+    if (event.nodes.length) highlight(event.nodes[0]); else clear();
+  });
+
+  var search = document.getElementById("coder-search");
+  function find() {
+    var query = search.value.trim().toLowerCase();
+    if (!query) { clear(); return; }
+    var found = data.nodes.filter(function (node) { return String(node.label).toLowerCase() === query || String(node.id).toLowerCase() === query; });
+    if (!found.length) found = data.nodes.filter(function (node) { return String(node.label).toLowerCase().indexOf(query) >= 0; });
+    if (!found.length) return;
+    highlight(found[0].id);
+    network.focus(found[0].id, { scale: 1.2, animation: false });
+  }
+  search.addEventListener("change", find);
+  search.addEventListener("keydown", function (event) { if (event.key === "Enter") find(); });
+})();
+"""
