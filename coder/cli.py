@@ -97,6 +97,44 @@ def _summary(result, out: Path) -> str:
     return "\n".join(lines)
 
 
+@app.command()
+def network(
+    segments: Annotated[Path, typer.Argument(help="Coded segments CSV from `coder run` (rows reviewed as rejected are left out).")] = Path("outputs/segments.csv"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the network files.")] = Path("outputs"),
+    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Roll codes up to their ancestor at this depth (1 = top-level codes).")] = None,
+    measure: Annotated[str, typer.Option("--measure", help="Edge width and weight: jaccard, association, npmi or count.")] = "jaccard",
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Drop links between codes sharing fewer passages.")] = 1,
+    top_edges: Annotated[Optional[int], typer.Option("--top-edges", min=0, help="Keep only the N strongest links by --measure.")] = None,
+    hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Leave out codes without a link.")] = False,
+    color_by: Annotated[str, typer.Option("--color-by", help="Colour nodes by top-level code or by community.")] = "code",
+    codebook: Annotated[Optional[Path], typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else codebook.yaml).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for communities and layout, so runs repeat.")] = 42,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+) -> None:
+    """Rebuild the concept network from coded segments, without recoding.
+
+    Writes cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+
+    Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
+    """
+    from .render import load_network_inputs, write_network_outputs
+
+    if measure not in ("jaccard", "association", "npmi", "count"):
+        raise typer.BadParameter(f"'{measure}' is not one of jaccard, association, npmi, count.", param_hint="--measure")
+    if color_by not in ("code", "community"):
+        raise typer.BadParameter(f"'{color_by}' is not one of code, community.", param_hint="--color-by")
+    with _user_errors():
+        frame, loaded, total = load_network_inputs(segments, codebook)
+        written = write_network_outputs(
+            frame, loaded, out, total_passages=total, level=level, measure=measure, min_count=min_count,
+            top_edges=top_edges, hide_isolated=hide_isolated, color_by=color_by, seed=seed,  # type: ignore[arg-type]
+        )
+        if not quiet:
+            _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
+                 f"{written['pair_count']} co-occurring pair(s).")
+            _say(f"Results in {out}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf")
+
+
 # --- the research loop: diff, review, kwic, lint ------------------------------------------------
 
 review_app = typer.Typer(
