@@ -80,7 +80,12 @@ _BLANK, _PAGE, _TEXT = 0, 1, 2
 
 # --- sentences ----------------------------------------------------------------------------
 _CLOSERS = "\"'”’)]）」』】"
-_SENTENCE_END = re.compile(rf"(?:[.!?]+|[。！？]+|…+)[{re.escape(_CLOSERS)}]*")
+# Latin terminators count only before whitespace, a capital or an opening quote (so not in
+# 2.1.3, 3.5% or www.example.com); the match takes the following whitespace, so it ends
+# where the next sentence starts.
+_SENTENCE_END = re.compile(
+    rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
+)
 _CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     "e.g i.e u.s u.k u.n no nos vol vols dr mr mrs ms prof al fig figs vs cf pp jr sr st ed eds approx".split()
@@ -90,11 +95,13 @@ _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
 _CLAUSE_MARK = re.compile(r"[;；，,、]")
 
 # --- readable text ------------------------------------------------------------------------
-_HYPHEN_BREAK = re.compile(r"(?<![^\W\d_])([^\W\d_]+)-[^\S\n]*\n\s*(?=([^\W\d_]+))")
-_WORD_BREAK = re.compile(r"(?<![A-Za-z])([A-Za-z]+)\n\s*(?=([a-z]+)(?![^\W\d_]))")
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
-_CJK_BREAK = re.compile(rf"(?<=[{_CJK}]){_H}*\n\s*(?=[{_CJK}])")
-_SPACES = re.compile(r"\s+")
+# Only line breaks are examined (the text between them is never scanned), which keeps this fast.
+_LINE_BREAK = re.compile(r"\n\s*")
+_WORD_BEFORE_HYPHEN = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?=-$)")
+_LATIN_WORD_AT_END = re.compile(r"(?<![A-Za-z])[A-Za-z]+$")
+_WORD_AT_START = re.compile(r"[^\W\d_]+")
+_LOWER_WORD_AT_START = re.compile(r"[a-z]+(?![^\W\d_])")
+_WINDOW = 64
 _TERMINAL = frozenset(".!?:;。！？：；" + _CLOSERS)
 
 
@@ -150,23 +157,16 @@ def sentence_boundaries(view: str) -> list[int]:
     cuts: list[int] = []
     length = len(view)
     for match in _SENTENCE_END.finditer(view):
-        end = match.end()
-        if end >= length:
+        cut = match.end()
+        if cut >= length:
             break
-        terminator = view[match.start()]
-        if terminator in ".!?":
-            following = view[end]
-            if following.isspace():
-                nxt = _next_word_start(view, end)
-                if nxt < length and view[nxt].islower():
-                    continue  # "approx. five": probably not a sentence end
-            elif not ("A" <= following <= "Z" or following in "“\"'‘"):
-                continue  # 2.1.3, 3.5%, www.example.com
-            if terminator == "." and view[match.start() : end].rstrip(_CLOSERS) == "." and _after_abbreviation(view, match.start()):
+        latin = match.group(1)
+        if latin is not None:
+            if view[cut].islower():
+                continue  # "approx. five": probably not a sentence end
+            if latin == "." and _after_abbreviation(view, match.start()):
                 continue
-        cut = _next_word_start(view, end)
-        if cut < length:
-            cuts.append(cut)
+        cuts.append(cut)
     return cuts
 
 
@@ -400,23 +400,45 @@ def _is_word(word: str) -> bool:
 
 def _readable(raw: str) -> str:
     """The reviewer's text: `raw` is the blanked span with its line breaks still in place."""
-    if "\n" in raw:
-        if "-" in raw:
-            raw = _HYPHEN_BREAK.sub(_join_hyphenated, raw)
-        raw = _WORD_BREAK.sub(_join_broken, raw)
-        raw = _CJK_BREAK.sub("", raw)
-    return _SPACES.sub(" ", raw).strip()
+    if "\n" not in raw:
+        return " ".join(raw.split())
+    pieces: list[str] = []
+    position = 0
+    for match in _LINE_BREAK.finditer(raw):
+        start, end = match.span()
+        before = raw[max(position, start - _WINDOW) : start]
+        stripped = before.rstrip()
+        after = raw[end : end + _WINDOW]
+        if not stripped or not after:
+            continue
+        cut = start - (len(before) - len(stripped))  # drop the line's trailing spaces too
+        joined = None
+        if stripped[-1] == "-":
+            first = _WORD_BEFORE_HYPHEN.search(stripped)
+            second = _WORD_AT_START.match(after)
+            if first and second:
+                joined = "" if _rejoin_hyphenated(first.group(), second.group()) else "-"
+                cut -= 1
+        elif len(stripped) == len(before):  # no space before the break: maybe a word cut in two
+            first = _LATIN_WORD_AT_END.search(before)
+            second = _LOWER_WORD_AT_START.match(after)
+            if first and second and _rejoin_broken(first.group(), second.group()):
+                joined = ""
+        if joined is None and _is_cjk(stripped[-1]) and _is_cjk(after[0]):
+            joined = ""
+        if joined is not None:
+            pieces.append(raw[position:cut])
+            pieces.append(joined)
+            position = end
+    pieces.append(raw[position:])
+    return " ".join("".join(pieces).split())
 
 
-def _join_hyphenated(match: re.Match[str]) -> str:
-    first, second = match.group(1), match.group(2)
-    if second[0].islower() and (_is_word(first + second) or not (_is_word(first) or _is_word(second))):
-        return first
-    return first + "-"
+def _rejoin_hyphenated(first: str, second: str) -> bool:
+    """"gover-" + "nance" -> True (drop the hyphen); "cross-" + "regional" -> False (keep it)."""
+    return second[0].islower() and (_is_word(first + second) or not (_is_word(first) or _is_word(second)))
 
 
-def _join_broken(match: re.Match[str]) -> str:
-    first, second = match.group(1), match.group(2)
-    if _is_word(first + second) and not (_is_word(first) and _is_word(second)):
-        return first
-    return match.group(0)
+def _rejoin_broken(first: str, second: str) -> bool:
+    """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False."""
+    return _is_word(first + second) and not (_is_word(first) and _is_word(second))
