@@ -131,9 +131,12 @@ def test_kwic_cli_on_seeds(tmp_path, width):
         "--codebook", str(CODEBOOK_FILE), "--csv", str(tmp_path / "kwic.csv"),
     ])
     assert result.exit_code == 0
+    from coder.corpus import read_corpus
+
+    (line,) = kwic(read_corpus(SEEDS).documents, "coordination council", width=width)
     assert result.stdout == (
         "delta city economic coordination council mayor's Joint Meeti"
-        "  intergovernmental_joint_meeting_thesis_2019.txt:3\n"
+        f"  intergovernmental_joint_meeting_thesis_2019.txt:{line.passage}\n"
     )
     assert result.stderr == f"1 hit(s) in 1 document(s). Lines written to {tmp_path / 'kwic.csv'}\n"
     assert (tmp_path / "kwic.csv").read_text(encoding="utf-8-sig").splitlines()[0] == (

@@ -174,3 +174,36 @@ def test_lint_on_seeds_counts_match_independent_count(seed_report):
     assert expected < counts.at[("joint_meeting", "joint meeting"), "hits"]
     assert len(report.keywords) == sum(len(code.keywords) + len(code.regex) for code in codebook)
     assert set(report.keywords["code"]) == {code.id for code in codebook if not code.is_grouping}
+
+
+@pytest.mark.parametrize("codebook_text", ["codes:\n  meeting:\n    keywords: [joint meeting, never ever here]\n"])
+def test_lint_cli_on_seeds(tmp_path, codebook_text):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    from coder.corpus import read_corpus
+    from coder.passages import split_passages
+
+    count = sum(len(split_passages(document)) for document in read_corpus(SEEDS).documents)
+    (tmp_path / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
+    result = CliRunner().invoke(app, [
+        "lint", "--corpus", str(SEEDS), "--codebook", str(tmp_path / "codebook.yaml"), "--csv", str(tmp_path / "k.csv"),
+    ])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[1:5] == [
+        "no match (1):",
+        f"  meeting 'never ever here': matches nothing in {count} passages. Check the spelling or drop it.",
+        "no definition (1):",
+        "  meeting: no description. Add `description:` so coders and reviewers know what the code means.",
+    ]
+    assert lines[0] == f"Checked 2 keywords and regexes against {count} passages."
+    from coder.kwic import kwic
+
+    lines = kwic(read_corpus(SEEDS).documents, "joint meeting")
+    passages = len({(line.document, line.passage) for line in lines})
+    assert (tmp_path / "k.csv").read_text(encoding="utf-8-sig").splitlines()[1:] == [
+        f"meeting,keyword,joint meeting,{passages},{len(lines)},0,1.0", "meeting,keyword,never ever here,0,0,0,0.0",
+    ]
+    assert len(lines) == 13
