@@ -24,6 +24,7 @@ import gzip
 import json
 import logging
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -46,9 +47,8 @@ _WORD = re.compile(f"[^\\W_{CJK_CHARS}]+")
 _WORD_TAIL = re.compile(f"[^\\W_{CJK_CHARS}]*")
 # What may stand between two words of a keyword: spaces, line breaks, hyphens and dashes.
 _GAP_CHARS = "\\s\\-\u00ad\u2010\u2011\u2012\u2013\u2014"
-_NEXT_WORD = re.compile(f"[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
-# After a possessive keyword word ("mayors' joint meeting"), the apostrophe (and s) may follow it.
-_NEXT_AFTER_POSSESSIVE = re.compile(f"(?:['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
+# The next word of a phrase; group 1 is set when a possessive ("mayors' joint meeting") came between.
+_NEXT_WORD = re.compile(f"(['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
 _POSSESSIVE = re.compile("['\u2019]s?$")
 _KEYWORD_SPLIT = re.compile(f"[{_GAP_CHARS}]+")
 _EXCLUDE_SUFFIX = "\x00exclude"
@@ -61,7 +61,7 @@ class _Pattern:
     owner: str
     rule: str
     words: tuple[frozenset[str] | str, ...]  # a set of surface forms, or a wildcard prefix str
-    gaps: tuple[re.Pattern, ...]  # how to reach words[1:], one compiled step per word
+    after_possessive: tuple[bool, ...]  # for words[1:]: may an apostrophe (and s) precede it?
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +72,9 @@ def _lemma_tables() -> dict[str, dict]:
         with gzip.open(data.joinpath(f"en_{name}.json.gz").open("rb")) as stream:  # type: ignore[arg-type]
             return json.load(stream)
 
-    return {name: load(name) for name in ("lemma_lookup", "lemma_rules", "lemma_index", "lemma_exc")}
+    tables = {name: load(name) for name in ("lemma_lookup", "lemma_rules", "lemma_index", "lemma_exc")}
+    tables["lemma_index"] = {pos: frozenset(words) for pos, words in tables["lemma_index"].items()}
+    return tables
 
 
 @lru_cache(maxsize=None)
@@ -140,6 +142,8 @@ def word_forms(word: str) -> frozenset[str]:
     for lemma in targets:
         candidates.update(_inverse_tables().get(lemma, ()))
         for pos in ("noun", "verb", "adj"):
+            if pos == "adj" and lemma not in tables["lemma_index"]["adj"]:
+                continue  # "meetinger" is no word: comparatives only for known adjectives
             for old, new in tables["lemma_rules"].get(pos, []):
                 if lemma.endswith(new):
                     candidates.add(lemma[: len(lemma) - len(new)] + old)
@@ -156,7 +160,7 @@ def _split_keyword(keyword: str) -> list[str]:
 
 def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
     words: list[frozenset[str] | str] = []
-    gaps: list[re.Pattern] = []
+    after_possessive: list[bool] = []
     possessive = False
     for part in _split_keyword(keyword):
         wildcard = part.endswith("*")
@@ -166,13 +170,39 @@ def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
         for position, token in enumerate(_WORD.findall(_POSSESSIVE.sub("", part))):
             last = position == len(_WORD.findall(_POSSESSIVE.sub("", part))) - 1
             if words:
-                gaps.append(_NEXT_AFTER_POSSESSIVE if possessive else _NEXT_WORD)
+                after_possessive.append(possessive)
             words.append(token if (wildcard and last) else word_forms(token))
             possessive = False
         possessive = next_possessive
     if not words:
         return None
-    return _Pattern(owner=owner, rule=keyword, words=tuple(words), gaps=tuple(gaps))
+    return _Pattern(owner=owner, rule=keyword, words=tuple(words), after_possessive=tuple(after_possessive))
+
+
+# In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
+_GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
+_LONG_GAP_RUN = re.compile(f"[{_GAP_CHARS}]{{2,}}")
+_APOSTROPHES = ("'", "\u2019")
+_MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
+
+
+def _phrase_needles(pattern: _Pattern) -> list[tuple[str, bool]] | None:
+    """The literal lower-case strings that spell `pattern` with single spaces, and whether the last
+    word is a wildcard prefix; None if a wildcard stands before the last word."""
+    alternatives: list[list[str]] = []
+    for index, word in enumerate(pattern.words):
+        if isinstance(word, str) and index < len(pattern.words) - 1:
+            return None
+        forms = [word] if isinstance(word, str) else sorted(word)
+        if index + 1 < len(pattern.words) and pattern.after_possessive[index]:
+            forms = [form + tail for form in forms for tail in ("", *_APOSTROPHES, *(a + "s" for a in _APOSTROPHES))]
+        alternatives.append(forms)
+    needles = [""]
+    for forms in alternatives:
+        needles = [f"{needle} {form}" if needle else form for needle in needles for form in forms]
+        if len(needles) > _MAX_NEEDLES:
+            return None
+    return [(needle, isinstance(pattern.words[-1], str)) for needle in needles]
 
 
 class CompiledCodebook:
@@ -196,9 +226,24 @@ class CompiledCodebook:
         self._regexes = [
             (code.id, pattern, re.compile(pattern, re.IGNORECASE)) for code in codebook for pattern in code.regex
         ]
+        needle_owners: dict[str, list[tuple[_Pattern, bool]]] = defaultdict(list)
+        fallback: list[_Pattern] = []
+        for pattern in latin:
+            needles = _phrase_needles(pattern)
+            if needles is None:
+                fallback.append(pattern)
+            else:
+                for needle, wildcard in needles:
+                    needle_owners[needle].append((pattern, wildcard))
+        self._needles = list(needle_owners.values())
+        self._phrase_automaton = (
+            ahocorasick_rs.AhoCorasick(list(needle_owners), matchkind=ahocorasick_rs.MatchKind.Standard)
+            if needle_owners
+            else None
+        )
         self._by_form: dict[str, list[_Pattern]] = defaultdict(list)
         self._by_prefix: dict[str, list[_Pattern]] = defaultdict(list)
-        for pattern in latin:
+        for pattern in fallback:
             first = pattern.words[0]
             if isinstance(first, str):
                 self._by_prefix[first].append(pattern)
@@ -212,7 +257,7 @@ class CompiledCodebook:
             if needles
             else None
         )
-        self._word_cache: dict[str, list[_Pattern]] = {}
+        self._word_cache: dict[str, _Node | None] = {}
         self._cjk_terms = cjk
         self._cjk_automaton = (
             ahocorasick_rs.AhoCorasick([term for _, _, term in cjk]) if cjk else None
@@ -235,6 +280,8 @@ class CompiledCodebook:
         if len(lower) != len(view):  # a few characters (e.g. "İ") lengthen when lower-cased
             lower = "".join(char if len(char.lower()) != 1 else char.lower() for char in view)
         raw: list[tuple[str, int, int, str]] = []
+        if self._phrase_automaton is not None:
+            raw.extend(self._find_phrases(lower))
         if self._latin_automaton is not None:
             raw.extend(self._find_latin(lower))
         if self._cjk_automaton is not None and _CJK.search(view):
@@ -252,16 +299,45 @@ class CompiledCodebook:
         matches.sort(key=lambda match: (match.start, match.end, match.code))
         return matches
 
-    def _candidates(self, word: str) -> list[_Pattern]:
-        found = self._word_cache.get(word)
-        if found is None:
-            found = list(self._by_form.get(word, ()))
-            for length in self._prefix_lengths:
-                if length > len(word):
-                    break
-                found.extend(self._by_prefix.get(word[:length], ()))
-            self._word_cache[word] = found
-        return found
+    def _find_phrases(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+        """Keyword matches found as literal phrases in the text with every gap made one space."""
+        runs = [found.span() for found in _LONG_GAP_RUN.finditer(lower)]
+        text = _GAP_RUN.sub(" ", lower)
+        if runs:
+            starts, removed = _shrink_map(runs)
+        length = len(text)
+        hits = self._phrase_automaton.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
+        for needle, start, end in hits:
+            if start and _is_word_char(text[start - 1]):
+                continue
+            for pattern, wildcard in self._needles[needle]:
+                stop = end
+                if wildcard:
+                    stop = _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
+                elif end < length and _is_word_char(text[end]):
+                    continue
+                if runs:
+                    yield (pattern.owner, _unshrink(start, starts, removed),
+                           _unshrink(stop - 1, starts, removed) + 1, pattern.rule)
+                else:
+                    yield pattern.owner, start, stop, pattern.rule
+
+    def _continuations(self, word: str) -> "_Node | None":
+        """The patterns whose first word matches `word`, as a trie over their further words."""
+        if word in self._word_cache:
+            return self._word_cache[word]
+        patterns = list(self._by_form.get(word, ()))
+        for length in self._prefix_lengths:
+            if length > len(word):
+                break
+            patterns.extend(self._by_prefix.get(word[:length], ()))
+        root = None
+        if patterns:
+            root = _Node()
+            for pattern in patterns:
+                root.insert(pattern, 1)
+        self._word_cache[word] = root
+        return root
 
     def _find_latin(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
         length = len(lower)
@@ -270,10 +346,9 @@ class CompiledCodebook:
                 continue
             if end < length and _is_word_char(lower[end]):
                 end = _WORD_TAIL.match(lower, end).end()  # type: ignore[union-attr]
-            patterns = self._candidates(lower[start:end])
-            for pattern in patterns:
-                stop = _match_rest(pattern, lower, end)
-                if stop is not None:
+            root = self._continuations(lower[start:end])
+            if root is not None:
+                for pattern, stop in root.walk(lower, end):
                     yield pattern.owner, start, stop, pattern.rule
 
     def _find_cjk(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
@@ -304,24 +379,72 @@ class CompiledCodebook:
         return _boundaries(self._segmenter, clause)
 
 
+def _shrink_map(runs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """For space runs shrunk to one space: each run's start in the shrunk text, and the characters
+    removed up to and including it."""
+    starts, removed, total = [], [], 0
+    for start, end in runs:
+        starts.append(start - total)
+        total += end - start - 1
+        removed.append(total)
+    return starts, removed
+
+
+def _unshrink(position: int, starts: list[int], removed: list[int]) -> int:
+    """Map a position of the shrunk text back to the text as it was."""
+    before = bisect_left(starts, position)
+    return position + (removed[before - 1] if before else 0)
+
+
 def _is_word_char(char: str) -> bool:
     return char.isalnum() and not _CJK.match(char)
 
 
-def _match_rest(pattern: _Pattern, lower: str, position: int) -> int | None:
-    """End offset of `pattern` continuing at `position` after its first word, or None."""
-    for word, gap in zip(pattern.words[1:], pattern.gaps):
-        found = gap.match(lower, position)
-        if found is None:
-            return None
-        token = found.group(1)
+class _Node:
+    """A trie node over the words after a pattern's first word: forms, wildcard prefixes, ends."""
+
+    __slots__ = ("ends", "forms", "prefixes")
+
+    def __init__(self) -> None:
+        self.ends: list[_Pattern] = []
+        self.forms: dict[str, _Node] = {}
+        self.prefixes: list[tuple[str, _Node]] = []
+
+    def insert(self, pattern: _Pattern, position: int) -> None:
+        if position == len(pattern.words):
+            self.ends.append(pattern)
+            return
+        word = pattern.words[position]
         if isinstance(word, str):
-            if not token.startswith(word):
-                return None
-        elif token not in word:
-            return None
-        position = found.end()
-    return position
+            child = next((node for prefix, node in self.prefixes if prefix == word), None)
+            if child is None:
+                child = _Node()
+                self.prefixes.append((word, child))
+            child.insert(pattern, position + 1)
+        else:
+            for form in word:
+                self.forms.setdefault(form, _Node()).insert(pattern, position + 1)
+
+    def walk(self, lower: str, end: int) -> Iterator[tuple[_Pattern, int]]:
+        """Every pattern of this trie that matches the words from `end` on, with its end offset."""
+        stack = [(self, end, 0, ())]
+        while stack:
+            node, stop, depth, possessives = stack.pop()
+            for pattern in node.ends:
+                if all(pattern.after_possessive[i] or not flag for i, flag in enumerate(possessives)):
+                    yield pattern, stop
+            if not node.forms and not node.prefixes:
+                continue
+            found = _NEXT_WORD.match(lower, stop)
+            if found is None:
+                continue
+            token, following = found.group(2), (*possessives, found.group(1) is not None)
+            child = node.forms.get(token)
+            if child is not None:
+                stack.append((child, found.end(), depth + 1, following))
+            for prefix, child in node.prefixes:
+                if token.startswith(prefix):
+                    stack.append((child, found.end(), depth + 1, following))
 
 
 def _apply_exclusions(raw: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:

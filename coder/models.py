@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator, Literal
 
 Unit = Literal["paragraph", "sentence", "document"]
@@ -125,10 +126,20 @@ class Match:
 _SPACES = re.compile(r"\s+")
 
 
-def segment_id(document: str, passage_text: str, code: str) -> str:
-    """A stable id for a (passage, code) pair: survives recoding and passage reordering."""
+@lru_cache(maxsize=4096)
+def passage_fingerprint(document: str, passage_text: str) -> str:
+    """Hash of a passage's document and whitespace-normalised, case-folded text."""
     normalized = _SPACES.sub(" ", passage_text).strip().casefold()
-    digest = hashlib.sha1(f"{document}\x1f{normalized}\x1f{code}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{document}\x1f{normalized}".encode("utf-8")).hexdigest()
+
+
+def segment_id(document: str, passage_text: str, code: str) -> str:
+    """A stable id for a (passage, code) pair: survives recoding and passage reordering.
+
+    It depends on the document path, the passage's text (whitespace and case ignored) and the
+    code id, never on the passage's position.
+    """
+    digest = hashlib.sha1(f"{passage_fingerprint(document, passage_text)}\x1f{code}".encode("utf-8")).hexdigest()
     return digest[:16]
 
 

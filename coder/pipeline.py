@@ -13,8 +13,9 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from .corpus import Corpus, read_corpus
+from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .matching import CompiledCodebook, compile_codebook, segments_from_matches
-from .models import Codebook, Document
+from .models import Code, Codebook, Document, Match, Passage
 from .passages import split_passages
 from .segments import SEGMENT_COLUMNS, segments_to_frame
 
@@ -40,19 +41,82 @@ class CodingResult:
 
 
 def code_documents(
-    documents: Sequence[Document], codebook: Codebook, *, compiled: CompiledCodebook | None = None
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Code documents in this process: the segments frame and the passage count per document."""
+    documents: Sequence[Document],
+    codebook: Codebook,
+    *,
+    compiled: CompiledCodebook | None = None,
+    cache: RecodeCache | None = None,
+) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
+    """Code documents in this process: the segments frame, passages per document, cache use."""
     compiled = compiled or compile_codebook(codebook)
-    segments, counts = [], {}
+    stats = CacheStats()
+    segments: list = []
+    counts: dict[str, int] = {}
     for document in documents:
-        passages = split_passages(document, unit=codebook.unit)
+        if cache is None:
+            passages = split_passages(document, unit=codebook.unit)
+            by_passage = _matches_by_passage(passages, compiled)
+        else:
+            passages, by_passage = _cached_matches(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
         for passage in passages:
-            matches = compiled.find(passage)
+            matches = by_passage.get(passage.index)
             if matches:
                 segments.extend(segments_from_matches(passage, matches, compiled.codes))
-    return segments_to_frame(segments), counts
+    return segments_to_frame(segments), counts, stats
+
+
+def _matches_by_passage(passages: Sequence[Passage], compiled: CompiledCodebook) -> dict[int, list[Match]]:
+    found = {}
+    for passage in passages:
+        matches = compiled.find(passage)
+        if matches:
+            found[passage.index] = matches
+    return found
+
+
+def _cached_matches(
+    document: Document, codebook: Codebook, compiled: CompiledCodebook, cache: RecodeCache, stats: CacheStats
+) -> tuple[list[Passage], dict[int, list[Match]]]:
+    """Passages and matches of one document, matching only the codes the cache does not hold."""
+    key = document_key(document, unit=codebook.unit)
+    entry = cache.load(key)
+    if entry is None:
+        entry = CacheEntry(passages=split_passages(document, unit=codebook.unit))
+        stats.documents_new += 1
+    else:
+        stats.documents_reused += 1
+    fingerprints = {code.id: code_fingerprint(code) for code in codebook}
+    missing = [code for code in codebook if fingerprints[code.id] not in entry.matches]
+    stats.codes_reused += len(codebook) - len(missing)
+    stats.codes_matched += len(missing)
+    if missing:
+        matcher = compiled if len(missing) == len(codebook) else _compile_subset(codebook, missing)
+        fresh: dict[str, list[tuple[int, Match]]] = {fingerprints[code.id]: [] for code in missing}
+        for passage in entry.passages:
+            for match in matcher.find(passage):
+                fresh[fingerprints[match.code]].append((passage.index, match))
+        entry.matches.update(fresh)
+    current = set(fingerprints.values())
+    if missing or set(entry.matches) != current:
+        entry.matches = {fingerprint: entry.matches[fingerprint] for fingerprint in current}
+        cache.store(key, entry)
+    by_passage: dict[int, list[Match]] = {}
+    for code in codebook:
+        for index, match in entry.matches[fingerprints[code.id]]:
+            by_passage.setdefault(index, []).append(match)
+    return entry.passages, by_passage
+
+
+_subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}
+
+
+def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
+    key = tuple(code_fingerprint(code) + code.id for code in codes)
+    if key not in _subset_matchers:
+        _subset_matchers.clear()
+        _subset_matchers[key] = compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit))
+    return _subset_matchers[key]
 
 
 def code_corpus(
@@ -60,6 +124,7 @@ def code_corpus(
     codebook: Codebook,
     *,
     workers: int | None = None,
+    cache_dir: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CodingResult:
     """Read (if given a path), split and code a corpus; uses every core on large corpora.
@@ -76,32 +141,36 @@ def code_corpus(
     batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
     frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
+    stats = CacheStats()
     done = 0
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("fork"), initializer=_start_worker, initargs=(codebook,)
-        ) as pool:
-            for frame, batch_counts in pool.map(_code_batch, batches):
-                frames.append(frame)
-                counts.update(batch_counts)
-                done += len(batch_counts)
-                if progress:
-                    progress(done, len(documents))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("fork"), initializer=_start_worker,
+            initargs=(codebook, cache_dir),
+        )
+        results = pool.map(_code_batch, batches)
     else:
+        pool = None
         compiled = compile_codebook(codebook)
-        for batch in batches:
-            frame, batch_counts = code_documents(batch, codebook, compiled=compiled)
+        cache = RecodeCache(cache_dir) if cache_dir else None
+        results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
+    try:
+        for frame, batch_counts, batch_stats in results:
             frames.append(frame)
             counts.update(batch_counts)
-            done += len(batch)
+            stats.add(batch_stats)
+            done += len(batch_counts)
             if progress:
                 progress(done, len(documents))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     frames = [frame for frame in frames if len(frame)]
     segments = pd.concat(frames, ignore_index=True) if frames else segments_to_frame([])
     segments = segments[list(SEGMENT_COLUMNS)]
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
-                        seconds=time.perf_counter() - started)
+                        seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {})
 
 
 def _batches(documents: list[Document], size: int) -> list[list[Document]]:
@@ -119,10 +188,13 @@ def _batches(documents: list[Document], size: int) -> list[list[Document]]:
 _worker_state: dict[str, object] = {}
 
 
-def _start_worker(codebook: Codebook) -> None:
+def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["codebook"] = codebook
     _worker_state["compiled"] = compile_codebook(codebook)
+    _worker_state["cache"] = RecodeCache(cache_dir) if cache_dir else None
 
 
-def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int]]:
-    return code_documents(documents, _worker_state["codebook"], compiled=_worker_state["compiled"])  # type: ignore[arg-type]
+def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
+    return code_documents(
+        documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
+    )
