@@ -274,9 +274,13 @@ def compute_agreement(
     sums = Counter()
     pooled: Counter = Counter()
     kappas = []
+    by_code: dict[str, tuple[set, set]] = {code: (set(), set()) for code in codes}
+    for document, passage, code in automatic:
+        by_code[code][0].add((document, passage))
+    for document, passage, code in human:
+        by_code[code][1].add((document, passage))
     for code in codes:
-        mine = {key[:2] for key in automatic if key[2] == code}
-        theirs = {key[:2] for key in human if key[2] == code}
+        mine, theirs = by_code[code]
         tp, fp, fn = len(mine & theirs), len(mine - theirs), len(theirs - mine)
         tn = total - tp - fp - fn
         row = _row(code, tp, fp, fn, tn)

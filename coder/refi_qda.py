@@ -553,6 +553,6 @@ def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name
     rejected = int(sum(is_rejected(value) for value in frame.get("review", [])))
     written = build_qdpx(
         corpus.documents, codebook, frame, path=path,
-        project_name=project_name or (codebook.name or Path(record.corpus).name or "coder project"),
+        project_name=project_name or f"{Path(record.corpus).name or 'corpus'} (coder)",
     )
     return QdpxExport(written, len(corpus.documents), len(codebook), len(frame) - rejected, rejected)
