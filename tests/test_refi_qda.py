@@ -478,6 +478,7 @@ def test_refi_qda_cli_export_qdpx(run_folder):
     assert result.output == "Wrote outputs/project.qdpx: 2 document(s), 3 code(s), 2 coded segment(s) (1 rejected left out).\n"
     with zipfile.ZipFile(run_folder / "outputs" / "project.qdpx") as archive:
         root = etree.fromstring(archive.read("project.qde"))
+        assert root.get("name") == "corpus (coder)"
         texts = {s.get("name"): archive.read(f"sources/{s.get('guid')}.txt").decode("utf-8") for s in root.iterfind(".//q:TextSource", NS)}
         spans = sorted(
             (s.getparent().get("name"), texts[s.getparent().get("name")][int(s.get("startPosition")):int(s.get("endPosition"))])
