@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ _ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "
 _REJECT = frozenset({"reject", "rejected", "r", "n", "no", "0", "false", "x", "✗", "✘", "-"})
 # What Excel and LibreOffice turn a typed 1/0/TRUE into when the column is re-saved.
 _NUMERIC = {"1.0": "1", "0.0": "0"}
+_SEGMENT_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def normalize_decision(value: object) -> Decision | None:
@@ -269,7 +271,7 @@ def import_reviews(
     proposals: dict[str, list[tuple[int, str, str, dict[str, str]]]] = {}
     for position, record in enumerate(table.to_dict("records")):
         row = position + 2
-        segment = str(record["segment_id"]).strip()
+        segment = str(record["segment_id"]).strip().lower()
         value, note = str(record["review"]).strip(), str(record["note"]).strip()
         if not value and not note:
             continue
@@ -280,6 +282,12 @@ def import_reviews(
             continue
         if not segment:
             invalid.append(InvalidDecision(row, value, "no segment_id: the row cannot be matched to a segment."))
+            continue
+        if not _SEGMENT_ID.fullmatch(segment):
+            invalid.append(InvalidDecision(
+                row, value, f"segment_id '{segment}' is not a 16-character id written by `coder run` "
+                f"(a spreadsheet may have turned it into a number). Copy the id from segments.csv.",
+            ))
             continue
         proposals.setdefault(segment, []).append((row, decision, note, record))
 

@@ -328,3 +328,16 @@ def test_reviews_cli_import_and_status(tmp_path, decisions):
         "code     reviewed  accepted  precision\n"
         "barrier         2         1        50%\n"
     )
+
+
+@pytest.mark.parametrize("mangled", ["1.23457E+15", "12345"])
+def test_reviews_import_reports_mangled_segment_id(tmp_path, mangled):
+    frame = make_segments(BASE)
+    frame["review"] = ["y", "y", ""]
+    frame.loc[1, "segment_id"] = mangled
+    report = import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
+    assert report.added == 1
+    assert [(invalid.row, invalid.reason) for invalid in report.invalid] == [(
+        3, f"segment_id '{mangled.lower()}' is not a 16-character id written by `coder run` "
+        f"(a spreadsheet may have turned it into a number). Copy the id from segments.csv.",
+    )]
