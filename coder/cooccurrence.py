@@ -194,9 +194,9 @@ def build_cooccurrence(
     first = frame.iloc[pd.Series(code_index).drop_duplicates().index]
     by_code = first.set_index("code")
     code_table = pd.DataFrame({
-        "code": pd.Series(list(codes), dtype=object),
-        "code_path": by_code["code_path"].reindex(codes).to_numpy() if n_codes else [],
-        "label": by_code["label"].reindex(codes).to_numpy() if n_codes else [],
+        "code": [str(code) for code in codes],
+        "code_path": by_code["code_path"].reindex(codes).tolist() if n_codes else [],
+        "label": by_code["label"].reindex(codes).tolist() if n_codes else [],
         "passages": code_passages,
         "documents": code_documents,
     }, columns=list(CODE_COLUMNS))

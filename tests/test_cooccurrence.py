@@ -1,0 +1,254 @@
+"""Co-occurrence counts and measures against values worked out by hand."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coder.codebook import parse_codebook
+from coder.cooccurrence import (
+    CODE_COLUMNS,
+    PAIR_COLUMNS,
+    build_cooccurrence,
+    drop_rejected,
+    is_rejected,
+    roll_up,
+)
+from coder.errors import OutputError
+
+CODEBOOK = parse_codebook(
+    """
+name: Test
+codes:
+  barriers:
+    label: Barriers
+    codes:
+      admin:
+        label: Administrative barriers
+        keywords: [red tape]
+      local:
+        label: Local protection
+        keywords: [protectionism]
+  gov:
+    label: Governance
+    keywords: [governance]
+"""
+)
+
+PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
+
+
+def frame(rows: list[tuple[str, int, str]], reviews: dict[int, str] | None = None) -> pd.DataFrame:
+    """Segments rows (document, passage, code) with the columns of segments.csv."""
+    reviews = reviews or {}
+    return pd.DataFrame(
+        [
+            {"segment_id": f"s{number}", "document": document, "passage": passage, "start": 0, "end": 1,
+             "code": code, "code_path": PATHS.get(code, code), "label": code.title(), "hits": 1,
+             "matched": f"{code}-word", "text": f"passage {document}:{passage}",
+             "review": reviews.get(number, ""), "note": ""}
+            for number, (document, passage, code) in enumerate(rows)
+        ]
+    )
+
+
+# d1 ¶0: admin gov · d1 ¶1: admin local gov · d1 ¶2: local · d2 ¶0: admin gov ·
+# d2 ¶1: gov (+ local, rejected by the reviewer) · d2 ¶2: no code. N = 6.
+SMALL = frame(
+    [
+        ("d1", 0, "admin"), ("d1", 0, "gov"),
+        ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
+        ("d1", 2, "local"),
+        ("d2", 0, "admin"), ("d2", 0, "gov"),
+        ("d2", 1, "gov"), ("d2", 1, "local"),
+    ],
+    reviews={9: "Rejected"},
+)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("reject", True), ("Rejected", True), (" REJECTED ", True), ("n", True), ("No", True),
+        ("0", True), (0, True), (0.0, True), ("false", True), ("FALSE", True), (False, True), ("x", True),
+        ("", False), (None, False), (float("nan"), False), ("accept", False), ("yes", False),
+        ("1", False), (1, False), ("maybe", False),
+    ],
+)
+def test_cooccurrence_is_rejected_reads_reviewer_spellings(value, expected):
+    assert is_rejected(value) is expected
+
+
+def test_cooccurrence_drop_rejected_keeps_unreviewed_and_accepted_rows():
+    segments = pd.DataFrame({"code": ["a", "b", "c", "d"], "review": ["no", "", "yes", "Reject"]})
+    assert drop_rejected(segments)["code"].tolist() == ["b", "c"]
+
+
+def test_cooccurrence_drop_rejected_without_review_column_keeps_everything():
+    segments = pd.DataFrame({"code": ["a", "b"]})
+    assert drop_rejected(segments)["code"].tolist() == ["a", "b"]
+
+
+def test_cooccurrence_counts_per_code_by_hand():
+    result = build_cooccurrence(SMALL, total_passages=6)
+    expected = pd.DataFrame({
+        "code": ["admin", "gov", "local"],
+        "code_path": ["barriers/admin", "gov", "barriers/local"],
+        "label": ["Admin", "Gov", "Local"],
+        "passages": [3, 4, 2],
+        "documents": [2, 2, 1],
+    })
+    pd.testing.assert_frame_equal(result.codes, expected)
+    assert result.total_passages == 6
+    assert list(result.codes.columns) == list(CODE_COLUMNS)
+
+
+def test_cooccurrence_measures_by_hand():
+    result = build_cooccurrence(SMALL, total_passages=6)
+    pairs = result.pairs
+    assert list(pairs.columns) == list(PAIR_COLUMNS)
+    assert pairs[["source", "target", "count", "documents"]].values.tolist() == [
+        ["admin", "gov", 3, 2],
+        ["admin", "local", 1, 1],
+        ["gov", "local", 1, 1],
+    ]
+    # jaccard n12/(n1+n2-n12): 3/(3+4-3), 1/(3+2-1), 1/(4+2-1)
+    assert pairs["jaccard"].tolist() == pytest.approx([0.75, 0.25, 0.2], abs=1e-12)
+    # association n12*N/(n1*n2): 3*6/(3*4), 1*6/(3*2), 1*6/(4*2)
+    assert pairs["association"].tolist() == pytest.approx([1.5, 1.0, 0.75], abs=1e-12)
+    # npmi log(n12*N/(n1*n2)) / -log(n12/N): log 1.5/log 2, 0, log 0.75/log 6
+    assert pairs["npmi"].tolist() == pytest.approx(
+        [math.log(1.5) / math.log(2), 0.0, math.log(0.75) / math.log(6)], abs=1e-12
+    )
+    assert pairs[["example_document", "example_passage"]].values.tolist() == [["d1", 0], ["d1", 1], ["d1", 1]]
+
+
+def test_cooccurrence_rejected_rows_are_not_counted():
+    accepted = SMALL.assign(review="")
+    with_rejected = build_cooccurrence(SMALL, total_passages=6).codes.set_index("code")["passages"]
+    without_review = build_cooccurrence(accepted, total_passages=6).codes.set_index("code")["passages"]
+    assert with_rejected["local"] == 2
+    assert without_review["local"] == 3
+
+
+@pytest.mark.parametrize(
+    "level, codes, pairs",
+    [
+        # barriers = admin ∪ local: d1¶0 d1¶1 d1¶2 d2¶0 -> 4 passages; with gov: d1¶0 d1¶1 d2¶0 -> 3
+        (1, [["barriers", "barriers", 4, 2], ["gov", "gov", 4, 2]],
+         [["barriers", "gov", 3, 2, 3 / 5, 3 * 6 / 16, math.log(1.125) / math.log(2)]]),
+        (2, [["admin", "barriers/admin", 3, 2], ["gov", "gov", 4, 2], ["local", "barriers/local", 2, 1]],
+         [["admin", "gov", 3, 2, 0.75, 1.5, math.log(1.5) / math.log(2)],
+          ["admin", "local", 1, 1, 0.25, 1.0, 0.0],
+          ["gov", "local", 1, 1, 0.2, 0.75, math.log(0.75) / math.log(6)]]),
+    ],
+)
+def test_cooccurrence_roll_up_by_level_by_hand(level, codes, pairs):
+    result = build_cooccurrence(SMALL, total_passages=6, level=level, codebook=CODEBOOK)
+    assert result.codes[["code", "code_path", "passages", "documents"]].values.tolist() == codes
+    got = result.pairs[["source", "target", "count", "documents", "jaccard", "association", "npmi"]].values.tolist()
+    assert [row[:4] for row in got] == [row[:4] for row in pairs]
+    assert [value for row in got for value in row[4:]] == pytest.approx([value for row in pairs for value in row[4:]])
+    assert result.level == level
+
+
+def test_cooccurrence_roll_up_merges_children_into_one_row_per_passage():
+    segments = frame([("d1", 1, "admin"), ("d1", 1, "local")])
+    rolled = roll_up(segments, CODEBOOK, 1)
+    assert rolled[["document", "passage", "code", "code_path", "label", "matched"]].values.tolist() == [
+        ["d1", 1, "barriers", "barriers", "Barriers", "admin-word; local-word"]
+    ]
+
+
+@pytest.mark.parametrize("codebook", [None, CODEBOOK])
+def test_cooccurrence_roll_up_uses_code_path_for_codes_missing_from_codebook(codebook):
+    segments = pd.DataFrame({
+        "document": ["d", "d"], "passage": [0, 0], "code": ["hand_coded", "gov"],
+        "code_path": ["memos/hand_coded", "gov"], "label": ["Hand coded", "Governance"],
+    })
+    rolled = roll_up(segments, codebook, 1)
+    assert rolled[["code", "code_path", "label"]].values.tolist() == [
+        ["memos", "memos", "memos"], ["gov", "gov", "Governance"]
+    ]
+
+
+def test_cooccurrence_roll_up_fills_blank_code_path_from_codebook():
+    segments = pd.DataFrame({"document": ["d"], "passage": [0], "code": ["local"], "code_path": [""]})
+    assert roll_up(segments, CODEBOOK, 1)[["code", "code_path"]].values.tolist() == [["barriers", "barriers"]]
+
+
+def test_cooccurrence_roll_up_level_zero_is_an_error():
+    with pytest.raises(OutputError, match=r"^level 0: levels count from 1 \(the top-level codes\)\. Pass --level 1 or more\.$"):
+        roll_up(SMALL, CODEBOOK, 0)
+
+
+@pytest.mark.parametrize("passages", [2, 5])
+def test_cooccurrence_npmi_is_one_when_a_pair_codes_every_passage(passages):
+    rows = [(f"d{number}", 0, code) for number in range(passages) for code in ("a", "b")]
+    pairs = build_cooccurrence(frame(rows), total_passages=passages).pairs
+    assert pairs[["count", "documents", "jaccard", "association", "npmi"]].values.tolist() == [
+        [passages, passages, 1.0, 1.0, 1.0]
+    ]
+
+
+@pytest.mark.parametrize("total, expected", [(None, 5), (10, 10)])
+def test_cooccurrence_total_passages_defaults_to_coded_passages(total, expected):
+    assert build_cooccurrence(SMALL, total_passages=total).total_passages == expected
+
+
+def test_cooccurrence_total_passages_below_coded_passages_is_an_error():
+    with pytest.raises(OutputError, match=r"^total_passages=3 is smaller than the 5 coded passages"):
+        build_cooccurrence(SMALL, total_passages=3)
+
+
+@pytest.mark.parametrize(
+    "rows, codes, pairs",
+    [
+        ([], 0, 0),
+        ([("d", 0, "a")], 1, 0),
+        ([("d", 0, "a"), ("d", 1, "b"), ("e", 0, "a")], 2, 0),
+    ],
+)
+def test_cooccurrence_empty_one_code_and_no_pair_cases(rows, codes, pairs):
+    segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
+    result = build_cooccurrence(segments)
+    assert (len(result.codes), len(result.pairs)) == (codes, pairs)
+    assert list(result.pairs.columns) == list(PAIR_COLUMNS)
+    assert list(result.codes.columns) == list(CODE_COLUMNS)
+
+
+def test_cooccurrence_duplicate_rows_count_once():
+    rows = [("d", 0, "a"), ("d", 0, "a"), ("d", 0, "b")]
+    result = build_cooccurrence(frame(rows))
+    assert result.codes["passages"].tolist() == [1, 1]
+    assert result.pairs["count"].tolist() == [1]
+
+
+def test_cooccurrence_passage_numbers_read_as_text():
+    segments = SMALL.assign(passage=SMALL["passage"].astype(str))
+    assert build_cooccurrence(segments, total_passages=6).pairs["count"].tolist() == [3, 1, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("uvw"), st.integers(0, 4), st.sampled_from("abcde")), max_size=40))
+def test_cooccurrence_matches_brute_force_counting(rows):
+    segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
+    result = build_cooccurrence(segments)
+    coded: dict[tuple[str, int], set[str]] = {}
+    for document, passage, code in rows:
+        coded.setdefault((document, passage), set()).add(code)
+    counts: dict[tuple[str, str], int] = {}
+    documents: dict[tuple[str, str], set[str]] = {}
+    for (document, _), codes in coded.items():
+        for pair in itertools.combinations(sorted(codes), 2):
+            counts[pair] = counts.get(pair, 0) + 1
+            documents.setdefault(pair, set()).add(document)
+    got = {(row.source, row.target): (row.count, row.documents) for row in result.pairs.itertuples()}
+    assert got == {pair: (count, len(documents[pair])) for pair, count in counts.items()}
+    per_code = {code: sum(code in codes for codes in coded.values()) for code in {row[2] for row in rows}}
+    assert dict(zip(result.codes["code"], result.codes["passages"])) == per_code
