@@ -58,42 +58,81 @@ def run(
     corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md documents (read recursively) or one file.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("outputs"),
+    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
+    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Network: roll codes up to their ancestor at this depth (1 = top-level).")] = None,
+    measure: Annotated[str, typer.Option("--measure", help="Network: edge weight, one of jaccard, association, npmi, count.")] = "jaccard",
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Network: drop links between codes sharing fewer passages.")] = 1,
+    top_edges: Annotated[Optional[int], typer.Option("--top-edges", min=0, help="Network: keep only the N strongest links.")] = None,
+    hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Network: leave out codes without a link.")] = False,
+    color_by: Annotated[str, typer.Option("--color-by", help="Network: colour nodes by top-level code or community.")] = "code",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
-    """Code every passage of CORPUS with CODEBOOK and write segments.csv, code_counts.csv and run.json.
+    """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
+
+    Writes segments.csv, code_counts.csv, run.json, changes.csv (what changed since the last run),
+    cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
 
     Example: coder run seeds --codebook codebook.yaml --out outputs
     """
-    from .outputs import run_record, write_coding_outputs
-    from .pipeline import code_corpus
+    from .runner import run_coding
 
+    _check_choice(measure, ("jaccard", "association", "npmi", "count"), "--measure")
+    _check_choice(color_by, ("code", "community"), "--color-by")
     with _user_errors():
-        loaded = load_codebook(codebook)
-        result = code_corpus(corpus, loaded, workers=workers)
-        record = run_record(result, codebook_path=codebook, corpus_path=corpus, workers=workers)
-        write_coding_outputs(result, out, record=record)
+        report = run_coding(
+            corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache,
+            network_options={"level": level, "measure": measure, "min_count": min_count, "top_edges": top_edges,
+                             "hide_isolated": hide_isolated, "color_by": color_by},
+        )
         if not quiet:
-            _say(_summary(result, out))
+            _say(_summary(report))
 
 
-def _summary(result, out: Path) -> str:
-    counts = result.segments.groupby("code", sort=False).size().to_dict() if len(result.segments) else {}
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    if value not in choices:
+        raise typer.BadParameter(f"'{value}' is not one of {', '.join(choices)}.", param_hint=option)
+
+
+def _summary(report) -> str:
+    from .reviews import render_precision
+    from .runs import render_comparison
+
+    result = report.result
+    counted = report.counted_segments
+    counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
     lines = [
         f"Read {len(result.corpus.documents)} document(s), skipped {len(result.corpus.skipped)}; "
-        f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(result.segments)} coded segment(s) "
+        f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(counted)} coded segment(s) "
         f"in {result.seconds:.2f}s.",
     ]
     for skipped in result.corpus.skipped:
         lines.append(f"  skipped {skipped.path}: {skipped.reason}")
     if not result.corpus.documents:
         lines.append("Warning: no documents to code.")
+    if result.reused.get("documents_reused"):
+        lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
+                     f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")
     width = max((len(code.label) + 2 * (code.depth - 1) for code in result.codebook), default=10)
     lines.append("Segments per code:")
     for code in result.codebook:
         name = "  " * (code.depth - 1) + code.label
         lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
-    lines.append(f"Results in {out}/: segments.csv, code_counts.csv, run.json")
+    if report.reviews_path is not None:
+        rejected = len(result.segments) - len(counted)
+        lines.append(f"Reviews from {report.reviews_path}: {rejected} rejected segment(s) left out of counts and network.")
+        if report.precision is not None and len(report.precision):
+            lines.append(render_precision(report.precision))
+        if report.orphans is not None and len(report.orphans):
+            lines.append(f"  {len(report.orphans)} decision(s) are for segments this run no longer produces; "
+                         f"they are kept in {report.reviews_path}.")
+    if report.comparison is not None:
+        lines.append(render_comparison(report.comparison))
+    if report.network:
+        lines.append(f"Network: {report.network['code_count']} code(s), {report.network['edge_count']} link(s).")
+    names = ", ".join(path.name for path in report.written.values())
+    lines.append(f"Results in {report.out_dir}/: {names}, network.html, network.graphml, network.gexf")
     return "\n".join(lines)
 
 

@@ -1,0 +1,89 @@
+"""`coder run` as one library call: code, apply reviews, write every output, compare with the last run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .codebook import load_codebook
+from .outputs import run_record, write_coding_outputs
+from .pipeline import CodingResult, code_corpus
+from .render import write_network_outputs
+from .reviews import apply_reviews, default_reviews_path, is_rejected, precision_by_code, read_reviews
+from .runs import RunComparison, compare_with_previous, keep_previous_run, write_changes_csv
+
+CACHE_FOLDER = ".cache"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What a run did, for the terminal summary and for callers."""
+
+    result: CodingResult
+    out_dir: Path
+    written: dict[str, Path]
+    network: dict[str, Any] = field(default_factory=dict)
+    comparison: RunComparison | None = None
+    reviews_path: Path | None = None
+    orphans: pd.DataFrame | None = None
+    precision: pd.DataFrame | None = None
+
+    @property
+    def counted_segments(self) -> pd.DataFrame:
+        """Segments that count: everything the reviewer has not rejected."""
+        frame = self.result.segments
+        return frame[~frame["review"].map(is_rejected)] if len(frame) else frame
+
+
+def run_coding(
+    corpus: str | Path,
+    codebook_path: str | Path,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    reviews_path: str | Path | None = None,
+    use_cache: bool = True,
+    network_options: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunReport:
+    """Code `corpus` with the codebook and write all outputs into `out_dir`.
+
+    Nothing in `out_dir` is replaced until coding has succeeded; each file is written atomically.
+
+    >>> report = run_coding("seeds", "codebook.yaml", "outputs")  # doctest: +SKIP
+    >>> sorted(report.written)  # doctest: +SKIP
+    ['changes', 'code_counts', 'run', 'segments']
+    """
+    out_dir = Path(out_dir)
+    codebook = load_codebook(codebook_path)
+    reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
+    reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+    result = code_corpus(
+        corpus, codebook, workers=workers, cache_dir=out_dir / CACHE_FOLDER if use_cache else None, progress=progress
+    )
+    orphans = precision = None
+    if reviews is not None:
+        segments, orphans = apply_reviews(result.segments, reviews)
+        precision = precision_by_code(reviews, segments)
+        result = CodingResult(corpus=result.corpus, codebook=result.codebook, segments=segments,
+                              passages=result.passages, seconds=result.seconds, reused=result.reused)
+    record = run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers)
+    if reviews is not None:
+        record["reviews"] = {"path": str(reviews_file), "decisions": int(len(reviews)),
+                             "orphaned": int(len(orphans)) if orphans is not None else 0}
+    record["cache"] = result.reused
+    keep_previous_run(out_dir)
+    written = write_coding_outputs(result, out_dir, record=record)
+    report = RunReport(result=result, out_dir=out_dir, written=written, reviews_path=reviews_file if reviews is not None else None,
+                       orphans=orphans, precision=precision)
+    network = write_network_outputs(
+        report.counted_segments, codebook, out_dir, total_passages=result.passage_count, **(network_options or {})
+    )
+    comparison = compare_with_previous(out_dir)
+    if comparison is not None:
+        written["changes"] = write_changes_csv(comparison, out_dir / "changes.csv")
+    return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
+                     reviews_path=report.reviews_path, orphans=orphans, precision=precision)
