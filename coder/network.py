@@ -231,12 +231,13 @@ def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> 
     """At most `width` characters of `text`, centred on the first matched word, with ellipses.
 
     >>> snippet("a" * 50 + " key " + "b" * 50, ["key"], width=20)
-    '… aaaaaaaaa key bbbbbb …'
+    '… aaaaaaaa key bbbbbbb …'
     """
     if len(text) <= width:
         return text
-    found = [match.start() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
-    center = min(found) if found else 0
+    found = [match.span() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
+    first = min(found) if found else (0, 0)
+    center = (first[0] + first[1]) // 2
     start = max(0, min(center - width // 2, len(text) - width))
     end = start + width
     return ("… " if start > 0 else "") + text[start:end].strip() + (" …" if end < len(text) else "")

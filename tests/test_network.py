@@ -1,0 +1,208 @@
+"""The concept network: filters, node and edge attributes, centrality, communities, examples."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from coder.codebook import parse_codebook
+from coder.cooccurrence import build_cooccurrence
+from coder.errors import CoderError
+from coder.network import NODE_COLUMNS, PALETTE, build_network, network_tables, snippet
+
+CODEBOOK = parse_codebook(
+    """
+name: Test
+codes:
+  barriers:
+    label: Barriers
+    description: What stands in the way.
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: Red tape between jurisdictions.
+        keywords: [red tape]
+      local:
+        label: Local protection
+        keywords: [protectionism]
+  gov:
+    label: Governance
+    keywords: [governance]
+"""
+)
+PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
+
+
+def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"document": document, "passage": passage, "code": code, "code_path": PATHS.get(code, f"memos/{code}"),
+             "label": code.title(), "matched": f"{code} word",
+             "text": f"In {document} passage {passage} the {code} word appears.", "review": ""}
+            for document, passage, code in rows
+        ]
+    )
+
+
+# Same corpus as test_cooccurrence: admin-gov 3 passages, admin-local 1, gov-local 1; N = 6.
+SMALL = frame([
+    ("d1", 0, "admin"), ("d1", 0, "gov"),
+    ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
+    ("d1", 2, "local"),
+    ("d2", 0, "admin"), ("d2", 0, "gov"),
+    ("d2", 1, "gov"),
+])
+
+
+def small_graph(**options):
+    return build_network(build_cooccurrence(SMALL, total_passages=6), CODEBOOK, **options)
+
+
+def test_network_nodes_carry_codebook_attributes_and_counts():
+    graph = small_graph()
+    assert list(graph.nodes) == ["admin", "local", "gov"]  # codebook order
+    admin = graph.nodes["admin"]
+    assert {key: admin[key] for key in ("label", "code_path", "description", "level", "top", "top_label",
+                                        "color", "passages", "documents", "degree")} == {
+        "label": "Administrative barriers", "code_path": "barriers/admin",
+        "description": "Red tape between jurisdictions.", "level": 2, "top": "barriers",
+        "top_label": "Barriers", "color": "#d62728", "passages": 3, "documents": 2, "degree": 2,
+    }
+    # gov has no colour in the codebook: the first palette colour not taken by codebook order
+    assert graph.nodes["gov"]["color"] == PALETTE[0]
+
+
+@pytest.mark.parametrize(
+    "measure, weights, weighted_degree",
+    [
+        ("jaccard", {("admin", "gov"): 0.75, ("admin", "local"): 0.25, ("local", "gov"): 0.2}, 1.0),
+        ("association", {("admin", "gov"): 1.5, ("admin", "local"): 1.0, ("local", "gov"): 0.75}, 2.5),
+        ("count", {("admin", "gov"): 3.0, ("admin", "local"): 1.0, ("local", "gov"): 1.0}, 4.0),
+    ],
+)
+def test_network_edge_weight_is_the_chosen_measure(measure, weights, weighted_degree):
+    graph = small_graph(measure=measure)
+    assert {edge: graph.edges[edge]["weight"] for edge in weights} == pytest.approx(weights)
+    assert graph.nodes["admin"]["weighted_degree"] == pytest.approx(weighted_degree)
+    assert graph.graph["measure"] == measure
+    edge = graph.edges["admin", "gov"]
+    assert (edge["count"], edge["documents"], edge["jaccard"], edge["association"]) == (3, 2, 0.75, 1.5)
+
+
+@pytest.mark.parametrize(
+    "options, nodes, edges",
+    [
+        ({"min_count": 2}, ["admin", "local", "gov"], [("admin", "gov")]),
+        ({"min_count": 2, "hide_isolated": True}, ["admin", "gov"], [("admin", "gov")]),
+        ({"top_edges": 2}, ["admin", "local", "gov"], [("admin", "gov"), ("admin", "local")]),
+        ({"top_edges": 1, "measure": "association"}, ["admin", "local", "gov"], [("admin", "gov")]),
+        ({"top_edges": 0, "hide_isolated": True}, [], []),
+    ],
+)
+def test_network_filters_weak_edges(options, nodes, edges):
+    graph = small_graph(**options)
+    assert list(graph.nodes) == nodes
+    assert sorted(tuple(sorted(edge, key=list(graph.nodes).index)) for edge in graph.edges) == edges
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"measure": "pmi"}, "measure 'pmi' is not one of jaccard, association, npmi, count. Pass --measure jaccard, for example."),
+        ({"min_count": 0}, "min_count 0: a pair needs at least one shared passage. Pass --min-count 1 or more."),
+        ({"top_edges": -1}, "top_edges -1: pass a number of edges to keep, 0 or more."),
+    ],
+)
+def test_network_rejects_bad_options_with_the_fix(options, message):
+    with pytest.raises(CoderError) as error:
+        small_graph(**options)
+    assert str(error.value) == message
+
+
+def test_network_betweenness_of_a_path_centre_is_one():
+    # a-b in one passage, b-c in another: b lies on the only a-c path.
+    graph = build_network(build_cooccurrence(frame([("d", 0, "a"), ("d", 0, "b"), ("d", 1, "b"), ("d", 1, "c")])), None)
+    assert {node: graph.nodes[node]["betweenness"] for node in graph} == {"a": 0.0, "b": 1.0, "c": 0.0}
+    assert {node: graph.nodes[node]["degree"] for node in graph} == {"a": 1, "b": 2, "c": 1}
+
+
+def test_network_communities_are_seeded_and_numbered_from_the_largest():
+    # two triangles joined by one weak passage
+    rows = []
+    for passage in range(3):
+        rows += [("d", passage, code) for code in ("a", "b", "c")]
+        rows += [("e", passage, code) for code in ("x", "y", "z")]
+    rows += [("f", 0, "c"), ("f", 0, "x")]
+    cooccurrence = build_cooccurrence(frame(rows))
+    first = build_network(cooccurrence, None, seed=7)
+    again = build_network(cooccurrence, None, seed=7)
+    communities = {node: first.nodes[node]["community"] for node in first}
+    assert communities == {node: again.nodes[node]["community"] for node in again}
+    assert communities == {"a": 1, "b": 1, "c": 1, "x": 2, "y": 2, "z": 2}
+
+
+def test_network_npmi_negative_weights_do_not_break_communities():
+    # a and b meet once in 4 passages each of 10: npmi < 0
+    rows = [("d", 0, "a"), ("d", 0, "b")] + [("d", n, "a") for n in (1, 2, 3)] + [("d", n, "b") for n in (4, 5, 6)]
+    graph = build_network(build_cooccurrence(frame(rows), total_passages=10), None, measure="npmi")
+    assert graph.edges["a", "b"]["weight"] < 0
+    assert {node: graph.nodes[node]["community"] for node in graph} == {"a": 1, "b": 2}
+
+
+def test_network_codes_missing_from_codebook_use_code_path():
+    rows = [("d", 0, "admin"), ("d", 0, "hand")]
+    graph = build_network(build_cooccurrence(frame(rows)), CODEBOOK)
+    hand = graph.nodes["hand"]
+    assert (hand["label"], hand["code_path"], hand["top"], hand["level"], hand["description"]) == (
+        "Hand", "memos/hand", "memos", 2, "")
+    assert list(graph.nodes) == ["admin", "hand"]
+
+
+def test_network_examples_mark_matched_words_of_both_codes():
+    graph = small_graph()
+    assert graph.nodes["local"]["examples"] == [
+        {"document": "d1", "passage": 1, "text": "In d1 passage 1 the local word appears.", "matched": ["local word"]},
+        {"document": "d1", "passage": 2, "text": "In d1 passage 2 the local word appears.", "matched": ["local word"]},
+    ]
+    assert graph.edges["admin", "gov"]["example"] == {
+        "document": "d1", "passage": 0, "text": "In d1 passage 0 the admin word appears.",
+        "matched": ["admin word", "gov word"],
+    }
+
+
+@pytest.mark.parametrize("examples, count", [(1, 1), (3, 3), (0, 0)])
+def test_network_examples_per_code_are_capped(examples, count):
+    graph = small_graph(examples=examples)
+    assert len(graph.nodes["gov"]["examples"]) == count
+
+
+def test_network_tables_one_row_per_code_and_per_edge():
+    codes, pairs = network_tables(small_graph(min_count=2))
+    assert list(codes.columns) == list(NODE_COLUMNS)
+    assert codes[["code", "passages", "documents", "degree", "community"]].values.tolist() == [
+        ["admin", 3, 2, 1, 1], ["local", 2, 1, 0, 2], ["gov", 4, 2, 1, 1],
+    ]
+    assert pairs[["source", "target", "source_label", "target_label", "count", "documents"]].values.tolist() == [
+        ["admin", "gov", "Administrative barriers", "Governance", 3, 2]
+    ]
+
+
+@pytest.mark.parametrize("rows, nodes, edges", [([], 0, 0), ([("d", 0, "a")], 1, 0)])
+def test_network_empty_and_single_code(rows, nodes, edges):
+    segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
+    graph = build_network(build_cooccurrence(segments), CODEBOOK)
+    assert (graph.number_of_nodes(), graph.number_of_edges()) == (nodes, edges)
+
+
+@pytest.mark.parametrize(
+    "text, words, width, expected",
+    [
+        ("short text", ["text"], 20, "short text"),
+        ("x" * 30 + " key " + "y" * 30, ["KEY"], 11, "… xxx key yyy …"),
+        ("key " + "y" * 30, ["key"], 10, "key yyyyyy …"),
+        ("无关文字" * 10 + "党建联盟" + "其他" * 10, ["党建联盟"], 8, "… 文字党建联盟其他 …"),
+    ],
+)
+def test_network_snippet_centres_on_the_first_match(text, words, width, expected):
+    assert snippet(text, words, width=width) == expected
