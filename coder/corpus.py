@@ -94,17 +94,20 @@ def read_corpus(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSI
     return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
 
 
-def iter_corpus_files(path: str | Path) -> Iterator[tuple[str, Path]]:
+def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None) -> Iterator[tuple[str, Path]]:
     """Yield (relative path with "/", file path) for every non-hidden file, sorted by relative path.
 
-    For a single file the relative path is its name (hidden or not: it was asked for).
+    For a single file the relative path is its name (hidden or not: it was asked for). With
+    `extensions`, only files with one of them (case-insensitive) are yielded.
 
     Raises:
         CorpusError: `path` does not exist.
     """
     root = Path(path)
+    wanted = None if extensions is None else _normalise_extensions(extensions)
     if root.is_file():
-        yield root.name, root
+        if wanted is None or root.suffix.lower() in wanted:
+            yield root.name, root
         return
     if not root.is_dir():
         raise CorpusError(
@@ -115,7 +118,7 @@ def iter_corpus_files(path: str | Path) -> Iterator[tuple[str, Path]]:
         # Pruning in place keeps os.walk out of .git, .venv and friends.
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         for name in files:
-            if name.startswith("."):
+            if name.startswith(".") or (wanted is not None and os.path.splitext(name)[1].lower() not in wanted):
                 continue
             file_path = Path(folder) / name
             found.append((file_path.relative_to(root).as_posix(), file_path))

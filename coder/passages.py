@@ -111,6 +111,8 @@ _TERMINAL = frozenset(".!?:;。！？：；" + _CLOSERS)
 def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: int = 1200) -> list[Passage]:
     """Split a document into passages (paragraphs, sentences or the whole document).
 
+    `max_chars` applies to the paragraph unit only (see the module docstring for the rules).
+
     >>> doc = Document("a.txt", "| First line\\nsame paragraph. |\\n\\n12\\n\\nSecond.")
     >>> [(p.start, p.end, p.text) for p in split_passages(doc)]
     [(2, 28, 'First line same paragraph.'), (36, 43, 'Second.')]

@@ -197,9 +197,9 @@ def test_corpus_reads_every_seed(folder):
 
 
 @pytest.mark.parametrize(
-    ("files", "expected"),
-    [({"b.pdf": b"x", "a.txt": b"y", ".h/c.txt": b"z", "d/.e.md": b"w", "d/f.md": b"v"}, ["a.txt", "b.pdf", "d/f.md"])],
+    ("extensions", "expected"),
+    [(None, ["a.txt", "b.pdf", "d/f.MD"]), ((".md",), ["d/f.MD"]), (("txt", "pdf"), ["a.txt", "b.pdf"])],
 )
-def test_corpus_iter_files_lists_unsupported_too(tmp_path, files, expected):
-    _write(tmp_path, files)
-    assert [relative for relative, _ in iter_corpus_files(tmp_path)] == expected
+def test_corpus_iter_files_hides_dot_names_and_filters_extensions(tmp_path, extensions, expected):
+    _write(tmp_path, {"b.pdf": b"x", "a.txt": b"y", ".h/c.txt": b"z", "d/.e.md": b"w", "d/f.MD": b"v"})
+    assert [relative for relative, _ in iter_corpus_files(tmp_path, extensions)] == expected
