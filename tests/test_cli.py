@@ -1,0 +1,152 @@
+"""`coder run` driven as a user drives it: exit codes, messages and the files written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_cli_run_writes_segments_counts_and_run_json(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    raw = (out / "segments.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert frame.columns.tolist() == [
+        "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
+        "hits", "matched", "text", "review", "note",
+    ]
+    assert frame[["document", "passage", "code", "code_path", "hits", "matched"]].values.tolist() == [
+        ["a.txt", 0, "joint_meeting", "joint_meeting", 1, "Joint Meeting"],
+        ["a.txt", 1, "barriers", "barriers", 1, "barriers"],
+        ["a.txt", 1, "local_protection", "barriers/local_protection", 1, "local protection"],
+        ["sub/b.md", 1, "joint_meeting", "joint_meeting", 1, "联席会议"],
+    ]
+    texts = {path: (tiny_corpus / path).read_text(encoding="utf-8") for path in ("a.txt", "sub/b.md")}
+    for row in frame.itertuples():
+        assert texts[row.document][row.start:row.end] == row.text
+    assert set(frame["review"]) == {""} and set(frame["note"]) == {""}
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["counts"]["documents"] == 2
+    assert record["counts"]["passages"] == 4
+    assert record["counts"]["segments"] == 4
+    assert record["unit"] == "paragraph"
+    assert len(record["codebook_sha256"]) == 64
+    assert [code["id"] for code in record["codebook_codes"]] == ["joint_meeting", "barriers", "local_protection"]
+    counts = pd.read_csv(out / "code_counts.csv", encoding="utf-8-sig")
+    assert counts[["code", "a.txt", "sub/b.md", "total", "total_with_children"]].values.tolist() == [
+        ["joint_meeting", 1, 1, 2, 2],
+        ["barriers", 1, 0, 1, 1],
+        ["local_protection", 1, 0, 1, 1],
+        ["(any code)", 2, 1, 3, 3],
+    ]
+    for name in ("network.html", "network.graphml", "network.gexf", "cooccurrence.csv", "codes.csv"):
+        assert (out / name).is_file()
+    assert "Read 2 document(s), skipped 0; 4 passage(s) (paragraph), 4 coded segment(s)" in result.output
+    assert "    Local protection" not in result.output  # labels default to ids
+    assert "    local_protection       1" in result.output
+
+
+def test_cli_run_reports_skipped_files_and_keeps_going(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    (tiny_corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
+    (tiny_corpus / "empty.txt").write_text("", encoding="utf-8")
+    (tiny_corpus / "latin1.txt").write_bytes("caf\xe9 \xe0 la cr\xe8me \xff\xfe\xfd".encode("latin-1"))
+    out = tmp_path / "out"
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "skipped 3" in result.output
+    assert "skipped scan.pdf: unsupported file type .pdf" in result.output
+    assert "skipped empty.txt: empty file" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("codebook_text", "message"), [
+    ("codes:\n  a:\n    keyword: [x]\n", "codebook.yaml:3: code 'a': unknown key 'keyword'. Did you mean 'keywords'?"),
+    ("codes:\n  a:\n    regex: ['(']\n", "codebook.yaml:3: code 'a': invalid regex '(': missing ), unterminated subpattern at position 0."),
+])
+def test_cli_run_bad_codebook_exits_1_without_traceback(tiny_corpus: Path, tmp_path: Path, codebook_text, message):
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(codebook_text, encoding="utf-8")
+    result = run("run", str(tiny_corpus), "--codebook", str(codebook), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path}/{message}\n"
+    assert not (tmp_path / "out" / "segments.csv").exists()
+
+
+def test_cli_run_missing_corpus_exits_1(tiny_codebook: Path, tmp_path: Path):
+    result = run("run", str(tmp_path / "nowhere"), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {tmp_path / 'nowhere'}: no such file or folder.")
+    assert "Traceback" not in result.output
+
+
+def test_cli_run_missing_codebook_exits_1(tiny_corpus: Path, tmp_path: Path):
+    result = run("run", str(tiny_corpus), "--codebook", str(tmp_path / "cb.yaml"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'cb.yaml'}: codebook not found. Pass an existing file with --codebook.\n"
+
+
+def test_cli_failed_run_leaves_earlier_outputs_untouched(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    tiny_codebook.write_text("codes:\n  a: [x\n", encoding="utf-8")
+    assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 1
+    after = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    assert after == before
+
+
+def test_cli_run_single_file_corpus(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = run("run", str(tiny_corpus / "a.txt"), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig")
+    assert set(frame["document"]) == {"a.txt"}
+
+
+def test_cli_run_empty_folder_warns_and_writes_empty_outputs(tiny_codebook: Path, tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    result = run("run", str(tmp_path / "empty"), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "Warning: no documents to code." in result.output
+    assert pd.read_csv(out / "segments.csv", encoding="utf-8-sig").empty
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_cli_help(flag):
+    result = run("run", flag)
+    assert result.exit_code == 0
+    assert "Example: coder run seeds --codebook codebook.yaml --out outputs" in result.output
+
+
+def test_cli_bad_option_is_a_usage_error(tmp_path: Path):
+    result = run("run", "--measure", "bogus")
+    assert result.exit_code == 2
+
+
+def test_cli_run_on_the_bundled_seeds_codes_every_concept(tmp_path: Path):
+    from conftest import REPO
+
+    out = tmp_path / "out"
+    result = run("run", str(REPO / "seeds"), "--codebook", str(REPO / "codebook.yaml"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    top_level = set(frame["code_path"].str.split("/").str[0])
+    assert top_level == {"party_building_alliance", "joint_meeting", "collaborative_governance", "barriers", "recommendations"}
+    for row in frame.itertuples():
+        text = (REPO / "seeds" / row.document).read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+        assert 0 <= row.start < row.end <= len(text)
