@@ -1,0 +1,99 @@
+"""The coding pipeline: parallel runs equal serial runs; the recode cache is reused and invalidated correctly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import coder
+import coder.cache
+import coder.pipeline as pipeline
+from coder import load_codebook, parse_codebook
+from coder.pipeline import code_corpus
+
+
+def _frame(result) -> pd.DataFrame:
+    return result.segments.sort_values(["document", "passage", "code"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_pipeline_parallel_equals_serial(tiny_corpus: Path, tiny_codebook: Path, monkeypatch, workers):
+    for index in range(12):
+        (tiny_corpus / f"extra_{index}.txt").write_text(
+            f"Document {index}: a joint meeting on barriers.\n\nLocal protection, again {index}.\n", encoding="utf-8"
+        )
+    codebook = load_codebook(tiny_codebook)
+    serial = code_corpus(tiny_corpus, codebook, workers=1)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    parallel = code_corpus(tiny_corpus, codebook, workers=workers)
+    pd.testing.assert_frame_equal(_frame(parallel), _frame(serial))
+    assert parallel.passages == serial.passages
+    assert len(serial.segments) == 4 + 12 * 3
+
+
+def test_pipeline_cache_reuses_everything_on_an_unchanged_rerun(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    warm = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert cold.reused == {"documents_reused": 0, "documents_new": 2, "codes_reused": 0, "codes_matched": 6}
+    assert warm.reused == {"documents_reused": 2, "documents_new": 0, "codes_reused": 6, "codes_matched": 0}
+    pd.testing.assert_frame_equal(warm.segments, cold.segments)
+
+
+def test_pipeline_cache_is_invalidated_by_a_changed_document(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    codebook = load_codebook(tiny_codebook)
+    code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    (tiny_corpus / "a.txt").write_text("Nothing about meetings here.\n", encoding="utf-8")
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert again.reused["documents_reused"] == 1 and again.reused["documents_new"] == 1
+    fresh = code_corpus(tiny_corpus, codebook, workers=1)
+    pd.testing.assert_frame_equal(again.segments, fresh.segments)
+    assert "a.txt" not in set(again.segments["document"])
+
+
+def test_pipeline_cache_rematches_only_an_edited_code(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1, cache_dir=tmp_path / "cache")
+    edited = tiny_codebook.read_text(encoding="utf-8").replace("keywords: [local protection]", "keywords: [local protection, remain]")
+    edited = edited.replace("label: Barriers", "label: Obstacles")  # a label does not decide matches
+    codebook = parse_codebook(edited)
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert again.reused == {"documents_reused": 2, "documents_new": 0, "codes_reused": 4, "codes_matched": 2}
+    fresh = code_corpus(tiny_corpus, codebook, workers=1)
+    pd.testing.assert_frame_equal(again.segments, fresh.segments)
+    assert again.segments.loc[again.segments["code"] == "local_protection", "matched"].tolist() == ["remain; local protection"]
+    assert set(again.segments.loc[again.segments["code"] == "barriers", "label"]) == {"Obstacles"}
+
+
+def test_pipeline_cache_is_invalidated_by_a_new_tool_version(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, monkeypatch):
+    codebook = load_codebook(tiny_codebook)
+    code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(coder.cache, "__version__", "99.0.0")
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert again.reused == {"documents_reused": 0, "documents_new": 2, "codes_reused": 0, "codes_matched": 6}
+
+
+def test_pipeline_cache_survives_a_corrupt_entry(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    for entry in (tmp_path / "cache").rglob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert again.reused["documents_new"] == 2
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+
+
+def test_pipeline_public_api_in_a_few_lines(tiny_corpus: Path, tiny_codebook: Path):
+    from coder.corpus import read_corpus
+    from coder.matching import code_passages, compile_codebook
+    from coder.passages import split_passages
+
+    codebook = load_codebook(tiny_codebook)
+    matcher = compile_codebook(codebook)
+    corpus = read_corpus(tiny_corpus)
+    segments = [s for document in corpus.documents for s in code_passages(split_passages(document), matcher)]
+    assert [(s.document, s.code) for s in segments] == [
+        ("a.txt", "joint_meeting"), ("a.txt", "barriers"), ("a.txt", "local_protection"), ("sub/b.md", "joint_meeting"),
+    ]
