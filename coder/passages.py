@@ -48,7 +48,8 @@ lemma lookup table (spacy-lookups-data) or neither part is ("gover-\\nnance" ->
 "governance"); otherwise the hyphen stays ("cross-\\nregional" -> "cross-regional"). A word
 broken across lines without a hyphen, with no space before the break ("tri\\nggered"), is
 rejoined only when the joined word is in the table and at least one part is not. A line
-break between two CJK characters disappears (Chinese has no spaces between words).
+break between two CJK characters or CJK punctuation marks disappears (Chinese has no spaces
+between words).
 """
 
 from __future__ import annotations
@@ -276,6 +277,11 @@ def _is_cjk(char: str) -> bool:
     return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
 
 
+def _is_wide(char: str) -> bool:
+    """A CJK character or CJK/full-width punctuation: no space is written next to these."""
+    return _is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+
+
 def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
     """Shrink [start, end) past whitespace and blanked debris; None if nothing is left."""
     while start < end and view[start].isspace():
@@ -434,7 +440,7 @@ def _readable(raw: str) -> str:
             second = _LOWER_WORD_AT_START.match(after)
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and _is_cjk(stripped[-1]) and _is_cjk(after[0]):
+        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])

@@ -58,6 +58,8 @@ def test_passages_paragraphs_join_single_line_breaks(text, expected):
         ("区域\n治理", "区域治理"),
         ("区域 \n 治理", "区域治理"),
         ("治理\nmodel", "治理 model"),
+        ("治理，\n区域", "治理，区域"),
+        ("治理\n（区域）", "治理（区域）"),
     ],
 )
 def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
