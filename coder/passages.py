@@ -184,7 +184,7 @@ def _blank_debris(text: str) -> str:
     spans: list[tuple[int, int]] = []
     position = 0
     for line in text.split("\n"):
-        if len(line) <= 40 and (_PAGE_NUMBER.fullmatch(line) or _TABLE_RULE.fullmatch(line)):
+        if (len(line) <= 40 and _PAGE_NUMBER.fullmatch(line)) or ("|" in line and _TABLE_RULE.fullmatch(line)):
             spans.append((position, position + len(line)))
         position += len(line) + 1
     if "|" in text:

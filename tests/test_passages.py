@@ -85,11 +85,16 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
         ),
         ("12\n\n- 12 -\n\nPage 3 of 40\n|---|\n", []),
         (
+            "| Year | Meetings held across the two provinces |\n|------|------------------------------------------|\n| 2019 | 4 |",
+            [(0, 2, 112, "Year | Meetings held across the two provinces" + " " * 57 + "2019 | 4",
+              "Year | Meetings held across the two provinces 2019 | 4")],
+        ),
+        (
             "In 2020\nthe rate was 3.5% and |x| held.",
             [(0, 0, 39, "In 2020 the rate was 3.5% and |x| held.", "In 2020 the rate was 3.5% and |x| held.")],
         ),
     ],
-    ids=["markdown-table", "one-line-pipes", "page-numbers", "only-debris", "not-debris"],
+    ids=["markdown-table", "one-line-pipes", "page-numbers", "only-debris", "wide-table", "not-debris"],
 )
 def test_passages_debris_blanked_with_exact_offsets(text, expected):
     passages = split_passages(_doc(text))
