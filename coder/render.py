@@ -322,7 +322,8 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, An
     # skips its duplicate-edge scan, quadratic in the edges; a networkx Graph has none.
     net = Network(directed=True)
     net.from_nx(display, edge_scaling=True)
-    nodes = net.nodes
+    order = {node: position for position, node in enumerate(graph.nodes)}
+    nodes = sorted(net.nodes, key=lambda node: order[node["id"]])
     edges = [{key: value for key, value in edge.items() if key != "arrows"} for edge in net.edges]
 
     if color_by == "community":
@@ -393,7 +394,7 @@ def build_page(data: dict[str, Any], *, title: str) -> str:
     policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
               "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
     return _PAGE.format(
-        policy=html.escape(policy, quote=True),
+        policy=html.escape(policy, quote=False),
         title=html.escape(title),
         vis_css=_asset("vis-network.css").replace("</style", "<\\/style"),
         page_css=_PAGE_CSS,

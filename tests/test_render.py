@@ -1,0 +1,282 @@
+"""The HTML map, GraphML/GEXF exports, network CSVs and the `coder network` command."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import coder.render
+from coder.cli import app
+from coder.codebook import parse_codebook
+from coder.cooccurrence import build_cooccurrence
+from coder.errors import CoderError
+from coder.network import build_network
+from coder.render import (
+    OUTPUT_FILES,
+    export_graph,
+    highlight,
+    load_network_inputs,
+    render_html,
+    script_json,
+    write_gexf,
+    write_graphml,
+    write_network_outputs,
+)
+
+PWNED_SCRIPT = "<script>window.__pwned=1</script>"
+PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
+CODEBOOK = parse_codebook(
+    f"""
+name: "Test <b>codebook</b>"
+codes:
+  barriers:
+    label: Barriers
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
+        keywords: [red tape]
+      local:
+        label: 地方保护
+        keywords: [地方保护]
+  gov:
+    label: Governance
+    keywords: [governance]
+"""
+)
+PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
+
+
+def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"segment_id": f"s{number}", "document": document, "passage": passage, "start": 0, "end": 9,
+             "code": code, "code_path": PATHS[code], "label": code, "hits": 1, "matched": "red tape; 地方保护",
+             "text": f"Red tape and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}", "review": "", "note": ""}
+            for number, (document, passage, code) in enumerate(rows)
+        ]
+    )
+
+
+SMALL = frame([
+    ("d1", 0, "admin"), ("d1", 0, "gov"),
+    ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
+    ("d1", 2, "local"),
+    ("d2", 0, "admin"), ("d2", 0, "gov"),
+    ("d2", 1, "gov"),
+])
+
+
+def graph_of(segments: pd.DataFrame, **options) -> nx.Graph:
+    return build_network(build_cooccurrence(segments, total_passages=6), CODEBOOK, **options)
+
+
+def page_data(text: str) -> dict:
+    match = re.search(r'<script type="application/json" id="coder-data">(.*?)</script>', text, re.S)
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize(
+    "text, words, expected",
+    [
+        ("Joint meeting held; joint work", ["joint meeting", "Joint"],
+         [["Joint meeting", True], [" held; ", False], ["joint", True], [" work", False]]),
+        ("跨域党建联盟的实践", ["党建联盟"], [["跨域", False], ["党建联盟", True], ["的实践", False]]),
+        ("no hit here", ["absent"], [["no hit here", False]]),
+        ("a <b> c", ["<b>"], [["a ", False], ["<b>", True], [" c", False]]),
+        ("plain", [], [["plain", False]]),
+        ("", ["x"], []),
+        ("a.b a+b", ["a.b"], [["a.b", True], [" a+b", False]]),
+    ],
+)
+def test_render_highlight_splits_text_into_marked_runs(text, words, expected):
+    assert highlight(text, words) == expected
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"t": "</script><b>"}, '{"t": "\\u003c/script\\u003e\\u003cb\\u003e"}'),
+        (["a & b"], '["a \\u0026 b"]'),
+        (["\u2028\u2029"], '["\\u2028\\u2029"]'),
+        (["党建"], '["党建"]'),
+    ],
+)
+def test_render_script_json_escapes_markup_and_line_separators(data, expected):
+    assert script_json(data) == expected
+    assert json.loads(script_json(data)) == data
+
+
+def test_render_export_graph_uses_only_legal_attribute_types():
+    graph = graph_of(SMALL)
+    plain = export_graph(graph)
+    values = [value for _, data in plain.nodes(data=True) for value in data.values()]
+    values += [value for _, _, data in plain.edges(data=True) for value in data.values()]
+    assert {type(value) for value in values} <= {str, int, float, bool}
+    assert json.loads(plain.nodes["admin"]["examples"]) == graph.nodes["admin"]["examples"]
+
+
+@pytest.mark.parametrize("writer, reader, extra", [(write_graphml, nx.read_graphml, set()), (write_gexf, nx.read_gexf, {"id"})])
+def test_render_graph_exports_reread_with_the_same_attributes(tmp_path, writer, reader, extra):
+    graph = graph_of(SMALL)
+    path = tmp_path / "network.out"
+    writer(graph, path)
+    again = reader(path)
+    plain = export_graph(graph)
+    assert sorted(again.nodes) == sorted(plain.nodes)
+    for node, data in plain.nodes(data=True):
+        assert again.nodes[node] == data
+    for source, target, data in plain.edges(data=True):
+        reread = again.edges[source, target]
+        assert {key: value for key, value in reread.items() if key not in extra} == data
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_render_html_is_self_contained_utf8_with_a_strict_policy(tmp_path):
+    path = tmp_path / "network.html"
+    render_html(graph_of(SMALL), path, title="Test <b>map</b>")
+    raw = path.read_bytes()
+    text = raw.decode("utf-8")
+    assert text.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
+    assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I) == []
+    assert re.findall(r"<link\b|@import|url\(\s*['\"]?(?:https?:)?//", text, re.I) == []
+    assert "default-src 'none'; script-src 'sha256-" in text
+    assert "connect-src 'none'" in text
+    assert "<title>Test &lt;b&gt;map&lt;/b&gt;</title>" in text
+    assert "地方保护" in text
+    assert page_data(text)["legend"] == [
+        {"color": "#d62728", "name": "Barriers", "count": 2}, {"color": "#4e79a7", "name": "Governance", "count": 1},
+    ]
+
+
+def test_render_html_never_carries_markup_from_data(tmp_path):
+    path = tmp_path / "network.html"
+    render_html(graph_of(SMALL), path)
+    text = path.read_text(encoding="utf-8")
+    assert "<script>window.__pwned" not in text
+    assert "<img src=x" not in text
+    vis_js = (Path(coder.render.__file__).parent / "assets" / "vis-network.min.js").read_text(encoding="utf-8")
+    assert text.replace(vis_js, "").count("<script") == 3  # the JSON data block, vis-network, the page's own code
+    data = page_data(text)
+    admin = next(node for node in data["nodes"] if node["id"] == "admin")
+    assert admin["info"]["description"] == f"Red tape {PWNED_SCRIPT} {PWNED_IMG}"
+    assert "title" not in admin  # vis-network would render a string title as HTML
+    assert all("title" not in edge for edge in data["edges"])
+
+
+def test_render_html_page_data_comes_from_pyvis_records(tmp_path):
+    path = tmp_path / "network.html"
+    render_html(graph_of(SMALL, measure="association"), path, color_by="community")
+    data = page_data(path.read_text(encoding="utf-8"))
+    assert [node["id"] for node in data["nodes"]] == ["admin", "local", "gov"]
+    admin = next(node for node in data["nodes"] if node["id"] == "admin")
+    assert (admin["label"], admin["value"], admin["shape"]) == ("Administrative barriers", 3, "dot")
+    assert admin["info"]["examples"][0]["pieces"][:2] == [["Red tape", True], [" and ", False]]
+    edge = next(edge for edge in data["edges"] if {edge["from"], edge["to"]} == {"admin", "gov"})
+    assert (edge["value"], edge["info"]["count"], edge["info"]["documents"]) == (1.5, 3, 2)
+    assert "arrows" not in edge
+    assert data["summary"] == "3 codes · 3 links · edge width: association · node size: passages · colour: community"
+    assert data["legend"] == [{"color": "#4e79a7", "name": "Community 1", "count": 3}]
+    assert data["message"] == ""
+
+
+@pytest.mark.parametrize(
+    "rows, options, message",
+    [
+        ([], {}, "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out)."),
+        ([("d", 0, "admin")], {}, "1 code(s), but no two codes share a passage: no edges to draw."),
+        ([("d", 0, "admin"), ("d", 0, "gov")], {"min_count": 2}, "2 code(s), but no two codes share a passage at least 2 times: no edges to draw."),
+    ],
+)
+def test_render_html_empty_cases_say_so(tmp_path, rows, options, message):
+    segments = frame(rows) if rows else frame([]).reindex(columns=list(SMALL.columns))
+    path = tmp_path / "network.html"
+    render_html(graph_of(segments, **options), path)
+    data = page_data(path.read_text(encoding="utf-8"))
+    assert data["message"] == message
+    assert len(data["nodes"]) == len({row[2] for row in rows})
+
+
+def test_render_html_rejects_unknown_colouring(tmp_path):
+    with pytest.raises(CoderError) as error:
+        render_html(graph_of(SMALL), tmp_path / "x.html", color_by="size")  # type: ignore[arg-type]
+    assert str(error.value) == "color_by 'size' is not one of code, community. Pass --color-by code, for example."
+
+
+def test_render_write_network_outputs_writes_every_file(tmp_path):
+    written = write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=6, min_count=2)
+    assert {key: path.name for key, path in written.items() if key in OUTPUT_FILES} == OUTPUT_FILES
+    assert (written["code_count"], written["edge_count"], written["pair_count"]) == (3, 1, 3)
+    pairs = pd.read_csv(tmp_path / "cooccurrence.csv", encoding="utf-8-sig")
+    assert pairs[["source", "target", "count", "documents", "jaccard", "association", "in_network"]].values.tolist() == [
+        ["admin", "gov", 3, 2, 0.75, 1.5, True],
+        ["admin", "local", 1, 1, 0.25, 1.0, False],
+        ["gov", "local", 1, 1, 0.2, 0.75, False],
+    ]
+    codes = pd.read_csv(tmp_path / "codes.csv", encoding="utf-8-sig")
+    assert codes[["code", "label", "passages", "degree"]].values.tolist() == [
+        ["admin", "Administrative barriers", 3, 1], ["local", "地方保护", 2, 0], ["gov", "Governance", 4, 1],
+    ]
+    assert (tmp_path / "codes.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_render_write_network_outputs_hidden_codes_stay_in_codes_csv(tmp_path):
+    write_network_outputs(SMALL, CODEBOOK, tmp_path, min_count=2, hide_isolated=True)
+    codes = pd.read_csv(tmp_path / "codes.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert codes[["code", "passages", "degree", "community"]].astype(str).values.tolist() == [
+        ["admin", "3", "1", "1"], ["gov", "4", "1", "1"], ["local", "2", "0", ""],
+    ]
+
+
+def write_run(folder, *, passages=6, codebook="missing.yaml"):
+    folder.mkdir(parents=True, exist_ok=True)
+    SMALL.to_csv(folder / "segments.csv", index=False, encoding="utf-8-sig")
+    codes = [{"id": code.id, "label": code.label, "path": list(code.path), "description": code.description,
+              "color": code.color, "keywords": list(code.keywords), "regex": [], "exclude": []} for code in CODEBOOK]
+    run = {"tool_version": "0.1.0", "codebook": codebook, "counts": {"passages": passages}, "codebook_codes": codes}
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+
+
+def test_render_load_network_inputs_reads_run_json(tmp_path):
+    write_run(tmp_path / "out", passages=40)
+    segments, codebook, total = load_network_inputs(tmp_path / "out" / "segments.csv")
+    assert total == 40
+    assert [code.id for code in codebook] == ["barriers", "admin", "local", "gov"]
+    assert codebook["local"].label == "地方保护"
+    assert len(segments) == len(SMALL)
+
+
+def test_render_cli_network_rebuilds_outputs(tmp_path):
+    write_run(tmp_path / "out")
+    result = CliRunner().invoke(app, ["network", str(tmp_path / "out" / "segments.csv"), "--out", str(tmp_path / "net"),
+                                      "--level", "1", "--measure", "association"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "2 code(s), 1 link(s) drawn of 1 co-occurring pair(s).\n"
+        f"Results in {tmp_path / 'net'}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf\n"
+    )
+    assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted(OUTPUT_FILES.values())
+    pairs = pd.read_csv(tmp_path / "net" / "cooccurrence.csv", encoding="utf-8-sig")
+    # barriers (4 passages) with gov (4): 3 shared of N = 6 -> 3*6/16
+    assert pairs[["source", "target", "count", "association"]].values.tolist() == [["barriers", "gov", 3, 1.125]]
+
+
+@pytest.mark.parametrize(
+    "arguments, code, output",
+    [
+        (["network", "nowhere/segments.csv"], 1,
+         "Error: nowhere/segments.csv: no such segments file. Run `coder run` first, or pass the path of a segments.csv.\n"),
+    ],
+)
+def test_render_cli_network_errors(tmp_path, monkeypatch, arguments, code, output):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, arguments)
+    assert (result.exit_code, result.output) == (code, output)
