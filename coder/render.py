@@ -355,11 +355,15 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, An
         "legend": legend,
         "message": message,
         "physics": not large,
-        "summary": (f"{graph.number_of_nodes()} codes · {graph.number_of_edges()} links · "
+        "summary": (f"{_plural(graph.number_of_nodes(), 'code')} · {_plural(graph.number_of_edges(), 'link')} · "
                     f"edge width: {measure} · node size: passages · colour: "
                     f"{'community' if color_by == 'community' else 'top-level code'}"),
         "total_passages": graph.graph.get("total_passages", 0),
     }
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def render_html(

@@ -1,0 +1,234 @@
+"""The generated map in real headless Chromium with the network blocked: draws, hovers, runs no data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder.codebook import parse_codebook
+from coder.cooccurrence import build_cooccurrence
+from coder.network import build_network
+from coder.render import render_html
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PWNED_SCRIPT = "<script>window.__pwned=1</script>"
+PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
+CODEBOOK = parse_codebook(
+    f"""
+name: Browser test
+codes:
+  barriers:
+    label: Barriers
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
+        keywords: [red tape]
+      local:
+        label: 地方保护
+        keywords: [地方保护]
+  gov:
+    label: Governance <b>bold</b>
+    description: '{PWNED_IMG}'
+    keywords: [governance]
+"""
+)
+PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
+
+
+def chromium_driver(log_performance: bool = False):
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("CI"):
+            pytest.fail(f"chromium or chromedriver missing ({CHROMIUM}, {CHROMEDRIVER}); run `make browser-deps`.")
+        pytest.skip("chromium/chromedriver not installed (make browser-deps); required when CI is set")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    options = Options()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--window-size=1400,900", f"--user-data-dir={tempfile.mkdtemp(prefix='coder-chromium-')}",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]})
+    return driver
+
+
+@pytest.fixture(scope="module")
+def driver():
+    driver = chromium_driver()
+    yield driver
+    driver.quit()
+
+
+def segments(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"document": document, "passage": passage, "code": code, "code_path": PATHS[code], "label": code,
+             "matched": "red tape; 地方保护; governance",
+             "text": f"Red tape, governance and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}", "review": ""}
+            for document, passage, code in rows
+        ]
+    )
+
+
+SMALL = segments([
+    ("d1", 0, "admin"), ("d1", 0, "gov"), ("d1", 1, "admin"), ("d1", 1, "gov"), ("d1", 2, "local"),
+    ("d2", 0, "admin"), ("d2", 0, "gov"),
+])
+
+
+def open_page(driver, tmp_path: Path, frame: pd.DataFrame, **options) -> Path:
+    path = tmp_path / "network.html"
+    graph = build_network(build_cooccurrence(frame), CODEBOOK, **options)
+    render_html(graph, path)
+    driver.get_log("browser")  # drop earlier pages' messages
+    driver.get_log("performance")
+    driver.get(path.as_uri())
+    deadline = time.monotonic() + 30
+    while not driver.execute_script("return window.coderReady === true"):
+        assert time.monotonic() < deadline, "the map never finished drawing"
+        time.sleep(0.05)
+    return path
+
+
+def requests_leaving(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith(("file:", "data:")):
+                urls.append(url)
+    return urls
+
+
+def console_problems(driver) -> list[dict]:
+    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+def hover(driver, node_or_point) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    if isinstance(node_or_point, str):
+        point = driver.execute_script(
+            "var n = window.coderNetwork; return n.canvasToDOM(n.getPosition(arguments[0]));", node_or_point)
+    else:
+        point = node_or_point
+    canvas = driver.find_element(By.CSS_SELECTOR, "#coder-network canvas")
+    size = canvas.size
+    actions = ActionChains(driver)
+    actions.move_to_element_with_offset(canvas, 1 - size["width"] // 2, 1 - size["height"] // 2).perform()
+    actions.move_to_element_with_offset(
+        canvas, int(point["x"] - size["width"] / 2), int(point["y"] - size["height"] / 2)).perform()
+
+
+def tooltip(driver) -> dict:
+    deadline = time.monotonic() + 5
+    while driver.execute_script("return document.getElementById('coder-tooltip').hidden"):
+        assert time.monotonic() < deadline, "no tooltip appeared"
+        time.sleep(0.05)
+    return driver.execute_script(
+        "var t = document.getElementById('coder-tooltip');"
+        "return {text: t.textContent, marks: Array.from(t.querySelectorAll('mark')).map(m => m.textContent),"
+        " elements: t.querySelectorAll('script, img, b').length};"
+    )
+
+
+def test_browser_map_draws_offline_without_console_errors(driver, tmp_path):
+    open_page(driver, tmp_path, SMALL)
+    painted = driver.execute_script(
+        "var c = document.querySelector('#coder-network canvas');"
+        "var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, n = 0;"
+        "for (var i = 0; i < d.length; i += 4) { if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++; }"
+        "return [n, c.width * c.height];"
+    )
+    assert painted[0] > 500, f"canvas nearly blank: {painted[0]} of {painted[1]} pixels drawn"
+    assert console_problems(driver) == []
+    assert requests_leaving(driver) == []
+    assert driver.execute_script("return document.getElementById('coder-summary').textContent") == (
+        "3 codes · 1 link · edge width: jaccard · node size: passages · colour: top-level code")
+    assert driver.execute_script("return document.querySelectorAll('#coder-legend li').length") == 2
+
+
+def test_browser_node_tooltip_shows_markup_as_text(driver, tmp_path):
+    open_page(driver, tmp_path, SMALL)
+    hover(driver, "admin")
+    shown = tooltip(driver)
+    assert shown["text"].startswith("Administrative barriers")
+    assert f"Red tape {PWNED_SCRIPT} {PWNED_IMG}" in shown["text"]
+    assert "3 passage(s) in 2 document(s)" in shown["text"]
+    assert shown["marks"][:3] == ["Red tape", "governance", "地方保护"]
+    assert shown["elements"] == 0
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+    assert console_problems(driver) == []
+
+
+def test_browser_edge_tooltip_shows_counts_and_example(driver, tmp_path):
+    open_page(driver, tmp_path, SMALL)
+    middle = driver.execute_script(
+        "var n = window.coderNetwork, a = n.getPosition('admin'), b = n.getPosition('gov');"
+        "return n.canvasToDOM({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2});"
+    )
+    hover(driver, middle)
+    shown = tooltip(driver)
+    assert shown["text"].startswith("Administrative barriers — Governance <b>bold</b>")
+    assert "3 shared passage(s) in 2 document(s)" in shown["text"]
+    assert "Jaccard 1 · association 1.333 · NPMI 1" in shown["text"]  # N = 4: 3*4/(3*3)
+    assert PWNED_SCRIPT in shown["text"]
+    assert shown["elements"] == 0
+    assert driver.execute_script("return typeof window.__pwned") == "undefined"
+
+
+def test_browser_click_highlights_neighbours_and_search_finds_a_code(driver, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(driver, tmp_path, SMALL)
+    hover(driver, "admin")
+    ActionChains(driver).click().perform()
+    colors = driver.execute_script(
+        "var d = window.coderNetwork.body.data.nodes; return ['admin', 'gov', 'local'].map(id => d.get(id).color);")
+    assert colors[0] == "#d62728" and colors[2] == "rgba(200,200,200,0.5)"
+    assert colors[1] != "rgba(200,200,200,0.5)"
+    search = driver.find_element(By.ID, "coder-search")
+    search.send_keys("地方", Keys.ENTER)
+    assert driver.execute_script("return window.coderNetwork.getSelectedNodes()") == ["local"]
+    assert console_problems(driver) == []
+
+
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ([], "No coded passages: nothing to draw."),
+        ([("d", 0, "admin")], "1 code(s), but no two codes share a passage: no edges to draw."),
+    ],
+)
+def test_browser_empty_maps_say_so(driver, tmp_path, rows, message):
+    frame = segments(rows) if rows else segments([("d", 0, "admin")]).iloc[:0]
+    open_page(driver, tmp_path, frame)
+    shown = driver.execute_script(
+        "var m = document.getElementById('coder-message'); return [m.hidden, m.textContent];")
+    assert shown[0] is False
+    assert shown[1].startswith(message)
+    assert console_problems(driver) == []
