@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,31 +206,45 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+_IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
+_IDEOGRAPH_RUN = re.compile(f"[{_IDEOGRAPH}]{{2,}}")
 
 
 def _looks_like_chinese_text(text: str) -> bool:
-    """True if GB18030-decoded text is plausibly Chinese text rather than mis-decoded bytes.
+    """True if GB18030-decoded text is plausibly real text rather than mis-decoded bytes.
 
-    Real GBK/GB2312 documents use mostly the common characters of GB2312 (encoded with both
-    bytes >= 0xA1). A Latin-1 file decoded as GB18030 pairs an accented letter with the next
-    ASCII letter (second byte < 0xA1), giving rare GBK-only characters or four-byte
-    sequences; binary data also brings control characters.
+    Real GBK/GB2312 documents use mostly the ideographs of GB2312 (both bytes >= 0xA1; even
+    traditional-character text has under half outside it). A Latin-1 or Windows-1252 file
+    decoded as GB18030 pairs an accented letter with the next ASCII letter (second byte
+    < 0xA1), which gives almost only GBK-only ideographs; binary data
+    brings control, private-use and unassigned characters. Real Chinese comes in runs of
+    ideographs, while a mis-decoded accent gives one ideograph between Latin letters
+    ("w琰s"), so at least half of the ideographs must be in runs of two or more. Punctuation and symbols outside
+    GB2312 (no-break spaces, "›") are neutral, so mostly-English GBK files are accepted.
     """
     counts = Counter(text)
-    controls = sum(n for char, n in counts.items() if char < " " and char not in _ALLOWED_CONTROLS)
-    if controls > len(text) // 1000:
-        return False
-    non_ascii = common = 0
+    controls = ideographs = rare = 0
     for char, n in counts.items():
         if char < "\x80":
+            if char < " " and char not in _ALLOWED_CONTROLS:
+                controls += n
             continue
-        non_ascii += n
-        try:
-            char.encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        common += n
-    return non_ascii > 0 and common >= 0.9 * non_ascii
+        category = unicodedata.category(char)
+        if category in ("Co", "Cn", "Cs"):
+            return False
+        if category == "Cc":
+            controls += n
+        elif "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or char >= "\U00020000":
+            ideographs += n
+            try:
+                char.encode("gb2312")
+            except UnicodeEncodeError:
+                rare += n
+    if controls > len(text) // 1000 or rare > 0.5 * ideographs:
+        return False
+    # Chinese words are runs of ideographs; a mis-decoded accent is one ideograph among letters.
+    in_runs = sum(len(run) for run in _IDEOGRAPH_RUN.findall(text)) if ideographs else 0
+    return in_runs >= 0.5 * ideographs
 
 
 def _normalise_extensions(extensions: Iterable[str]) -> frozenset[str]:

@@ -23,11 +23,18 @@ CHINESE = "区域党建一体化驱动跨域协同治理：作用机制与实践
         (CHINESE.encode("gbk"), CHINESE, "gb18030"),
         (CHINESE.encode("gb2312"), CHINESE, "gb18030"),
         ("跨域治理 joint meeting 2020\r\n".encode("gb18030"), "跨域治理 joint meeting 2020\n", "gb18030"),
+        ("使用PDF文件和GDP增长".encode("gbk"), "使用PDF文件和GDP增长", "gb18030"),
         (b"one\r\ntwo\rthree\n\r\nfour", "one\ntwo\nthree\n\nfour", "utf-8"),
         # NFC is not applied: a decomposed e + combining acute stays two characters.
         ("cafe\u0301".encode("utf-8"), "cafe\u0301", "utf-8"),
+        # Mostly English, saved in a Chinese Windows locale: quotes and no-break spaces only.
+        ("China\u2019s \u201cthree-level\u201d model\u00a0\u00a0 \u203a Reports".encode("gb18030"),
+         "China\u2019s \u201cthree-level\u201d model\u00a0\u00a0 \u203a Reports", "gb18030"),
+        ("\u570b\u5bb6\u6cbb\u7406\u9ad4\u7cfb\u548c\u6cbb\u7406\u80fd\u529b\u73fe\u4ee3\u5316\u7684\u7814\u7a76\u5831\u544a".encode("gbk"),
+         "\u570b\u5bb6\u6cbb\u7406\u9ad4\u7cfb\u548c\u6cbb\u7406\u80fd\u529b\u73fe\u4ee3\u5316\u7684\u7814\u7a76\u5831\u544a", "gb18030"),
     ],
-    ids=["utf8", "utf8-chinese", "utf8-bom", "utf16-le", "utf16-be", "gbk", "gb2312", "gb18030-mixed", "crlf-cr", "no-nfc"],
+    ids=["utf8", "utf8-chinese", "utf8-bom", "utf16-le", "utf16-be", "gbk", "gb2312", "gb18030-mixed", "gbk-latin-inside", "crlf-cr", "no-nfc",
+         "gb18030-english", "gbk-traditional"],
 )
 def test_corpus_decodes_each_encoding(data, text, encoding):
     assert decode_bytes(data) == (text, encoding)
@@ -39,6 +46,9 @@ def test_corpus_decodes_each_encoding(data, text, encoding):
         ("caf\u00e9 r\u00e9sum\u00e9 na\u00efve d\u00e9j\u00e0 vu".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
         ("R\u00e9sum\u00e9 \u00e9l\u00e8ve".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
         ("M\u00fcller Gr\u00fc\u00dfe \u00fcber".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        ("\u201cSmart quotes\u201d and caf\u00e9s".encode("cp1252"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
+        # Every accent followed by a letter: valid GBK pairs, but lone ideographs among letters.
+        ("d\u00e9b\u00e8\u00f4w gur \u00e0\u00f4pkulno".encode("latin-1"), "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
         (bytes(range(0x81, 0xFF)) * 4, "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)."),
         ("joint".encode("utf-16-le"), "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)."),
@@ -47,7 +57,7 @@ def test_corpus_decodes_each_encoding(data, text, encoding):
         (codecs.BOM_UTF8, "empty file."),
         (codecs.BOM_UTF8 + b"\xff\xfe", "cannot decode: not UTF-8, UTF-16 or GB18030 text."),
     ],
-    ids=["latin1", "latin1-short", "latin1-german", "high-bytes", "png", "utf16-no-bom", "empty", "whitespace", "bom-only", "bad-after-bom"],
+    ids=["latin1", "latin1-short", "latin1-german", "cp1252", "latin1-valid-gbk-pairs", "high-bytes", "png", "utf16-no-bom", "empty", "whitespace", "bom-only", "bad-after-bom"],
 )
 def test_corpus_rejects_undecodable_and_empty_bytes(data, message):
     with pytest.raises(CorpusError) as error:
