@@ -70,28 +70,28 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     coded by at least one code.
     """
     documents = list(documents)
+    ids = [code.id for code in codebook]
     passages = frame[["document", "passage", "code"]].drop_duplicates()
     table = pd.crosstab(passages["code"], passages["document"]) if len(passages) else pd.DataFrame()
-    table = table.reindex(index=[code.id for code in codebook], columns=documents, fill_value=0)
-    result = pd.DataFrame({
-        "code": [code.id for code in codebook],
+    table = table.reindex(index=ids, columns=documents, fill_value=0)
+    columns: dict[str, object] = {
+        "code": ids,
         "code_path": [code.code_path for code in codebook],
         "label": [code.label for code in codebook],
-    })
+    }
     for document in documents:
-        result[document] = table[document].to_numpy() if len(table) else 0
-    result["total"] = result[documents].sum(axis=1) if documents else 0
-    paths = frame[["document", "passage", "code_path"]].drop_duplicates() if len(frame) else frame
-    rolled = []
-    for code in codebook:
-        prefix = code.code_path
-        inside = paths[(paths["code_path"] == prefix) | paths["code_path"].str.startswith(prefix + "/")] if len(paths) else paths
-        rolled.append(len(inside[["document", "passage"]].drop_duplicates()) if len(inside) else 0)
-    result["total_with_children"] = rolled
-    coded = frame[["document", "passage"]].drop_duplicates() if len(frame) else frame
+        columns[document] = table[document].to_numpy()
+    columns["total"] = table.sum(axis=1).to_numpy() if documents else [0] * len(ids)
+    ancestors = passages.assign(
+        ancestor=passages["code"].map(lambda code: codebook[code].path if code in codebook else (code,))
+    ).explode("ancestor")
+    rolled = ancestors.drop_duplicates(["document", "passage", "ancestor"]).groupby("ancestor").size()
+    columns["total_with_children"] = rolled.reindex(ids, fill_value=0).to_numpy()
+    result = pd.DataFrame(columns)
+    coded = passages[["document", "passage"]].drop_duplicates()
+    per_document = coded.groupby("document").size()
     any_row = {"code": "(any code)", "code_path": "", "label": "passages with at least one code"}
     for document in documents:
-        any_row[document] = int((coded["document"] == document).sum()) if len(coded) else 0
-    any_row["total"] = len(coded)
-    any_row["total_with_children"] = len(coded)
+        any_row[document] = int(per_document.get(document, 0))
+    any_row["total"] = any_row["total_with_children"] = len(coded)
     return pd.concat([result, pd.DataFrame([any_row])], ignore_index=True)

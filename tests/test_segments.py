@@ -1,0 +1,57 @@
+"""segments.csv round trip and the code-by-document counts report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder import parse_codebook
+from coder.errors import OutputError
+from coder.models import Segment
+from coder.segments import SEGMENT_COLUMNS, build_code_counts, read_segments_csv, segments_to_frame, write_segments_csv
+
+CODEBOOK = parse_codebook("codes:\n  parent:\n    codes:\n      child: [x]\n      other: [y]\n  alone: [z]\n")
+
+
+def segment(document: str, passage: int, code: str, text: str = "t") -> Segment:
+    return Segment(document, passage, passage * 10, passage * 10 + 5, code, CODEBOOK[code].code_path,
+                   CODEBOOK[code].label, 1, ("x",), text)
+
+
+def test_segments_code_counts_roll_up_children_and_count_passages_once():
+    frame = segments_to_frame([
+        segment("a.txt", 0, "child"), segment("a.txt", 0, "other"), segment("a.txt", 1, "other"),
+        segment("b.txt", 0, "alone"), segment("b.txt", 2, "child"),
+    ])
+    counts = build_code_counts(frame, CODEBOOK, ["a.txt", "b.txt", "c.txt"])
+    assert counts.values.tolist() == [
+        ["parent", "parent", "parent", 0, 0, 0, 0, 3],
+        ["child", "parent/child", "child", 1, 1, 0, 2, 2],
+        ["other", "parent/other", "other", 2, 0, 0, 2, 2],
+        ["alone", "alone", "alone", 0, 1, 0, 1, 1],
+        ["(any code)", "", "passages with at least one code", 2, 2, 0, 4, 4],
+    ]
+
+
+def test_segments_csv_round_trip_with_bom_and_chinese(tmp_path: Path):
+    frame = segments_to_frame([segment("中文.txt", 3, "child", text="党建联盟, \"quoted\"\nline")])
+    write_segments_csv(frame, tmp_path / "segments.csv")
+    assert (tmp_path / "segments.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    again = read_segments_csv(tmp_path / "segments.csv")
+    assert again.columns.tolist() == list(SEGMENT_COLUMNS)
+    pd.testing.assert_frame_equal(again, frame.astype({"review": str, "note": str}))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no such segments file"),
+    ("document,code\na.txt,x\n", "missing column(s) passage"),
+])
+def test_segments_read_errors_name_the_file(tmp_path: Path, content, message):
+    path = tmp_path / "segments.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(OutputError) as error:
+        read_segments_csv(path)
+    assert str(error.value).startswith(f"{path}: {message}")
