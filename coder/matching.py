@@ -182,6 +182,8 @@ def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
 # In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
 _GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 _LONG_GAP_RUN = re.compile(f"[{_GAP_CHARS}]{{2,}}")
+# A word hyphenated at a line end (the line break is a space in the passage view), or a soft hyphen.
+_HYPHEN_BREAK = re.compile("(?<=[a-z\u00df-\u024f])(?:[-\u2010\u2011]\\s+|\u00ad\\s*)(?=[a-z\u00df-\u024f])")
 _APOSTROPHES = ("'", "\u2019")
 _MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
 
@@ -281,7 +283,7 @@ class CompiledCodebook:
             lower = "".join(char if len(char.lower()) != 1 else char.lower() for char in view)
         raw: list[tuple[str, int, int, str]] = []
         if self._phrase_automaton is not None:
-            raw.extend(self._find_phrases(lower))
+            raw.extend(self._find_phrases(lower, view))
         if self._latin_automaton is not None:
             raw.extend(self._find_latin(lower))
         if self._cjk_automaton is not None and _CJK.search(view):
@@ -299,12 +301,28 @@ class CompiledCodebook:
         matches.sort(key=lambda match: (match.start, match.end, match.code))
         return matches
 
-    def _find_phrases(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
-        """Keyword matches found as literal phrases in the text with every gap made one space."""
+    def _find_phrases(self, lower: str, view: str) -> Iterator[tuple[str, int, int, str]]:
+        """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
+        yield from self._phrase_hits(lower)
+        breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if view[found.end()].islower()]
+        if breaks:
+            # "gover-\nnance": match again with the break removed, keeping only matches across it.
+            pieces, position = [], 0
+            for break_start, break_end in breaks:
+                pieces.append(lower[position:break_start])
+                position = break_end
+            joined = "".join(pieces) + lower[position:]
+            squeeze = _Squeeze(breaks, kept=0)
+            for owner, start, end, rule in self._phrase_hits(joined):
+                start, end = squeeze.unsqueeze(start), squeeze.unsqueeze(end - 1) + 1
+                if any(start < break_start and break_end < end for break_start, break_end in breaks):
+                    yield owner, start, end, rule
+
+    def _phrase_hits(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+        """Keyword matches in the text with every run of gap characters read as one space."""
         runs = [found.span() for found in _LONG_GAP_RUN.finditer(lower)]
         text = _GAP_RUN.sub(" ", lower)
-        if runs:
-            starts, removed = _shrink_map(runs)
+        squeeze = _Squeeze(runs, kept=1) if runs else None
         length = len(text)
         hits = self._phrase_automaton.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
         for needle, start, end in hits:
@@ -316,11 +334,10 @@ class CompiledCodebook:
                     stop = _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
                 elif end < length and _is_word_char(text[end]):
                     continue
-                if runs:
-                    yield (pattern.owner, _unshrink(start, starts, removed),
-                           _unshrink(stop - 1, starts, removed) + 1, pattern.rule)
-                else:
+                if squeeze is None:
                     yield pattern.owner, start, stop, pattern.rule
+                else:
+                    yield pattern.owner, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule
 
     def _continuations(self, word: str) -> "_Node | None":
         """The patterns whose first word matches `word`, as a trie over their further words."""
@@ -379,21 +396,26 @@ class CompiledCodebook:
         return _boundaries(self._segmenter, clause)
 
 
-def _shrink_map(runs: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
-    """For space runs shrunk to one space: each run's start in the shrunk text, and the characters
-    removed up to and including it."""
-    starts, removed, total = [], [], 0
-    for start, end in runs:
-        starts.append(start - total)
-        total += end - start - 1
-        removed.append(total)
-    return starts, removed
+class _Squeeze:
+    """Maps positions of a text whose runs [start, end) were replaced by `kept` characters (0 or 1)
+    back to positions in the text as it was."""
 
+    __slots__ = ("starts", "removed", "kept")
 
-def _unshrink(position: int, starts: list[int], removed: list[int]) -> int:
-    """Map a position of the shrunk text back to the text as it was."""
-    before = bisect_left(starts, position)
-    return position + (removed[before - 1] if before else 0)
+    def __init__(self, runs: list[tuple[int, int]], *, kept: int):
+        self.kept = kept
+        self.starts: list[int] = []
+        self.removed: list[int] = []
+        total = 0
+        for start, end in runs:
+            self.starts.append(start - total)
+            total += end - start - kept
+            self.removed.append(total)
+
+    def unsqueeze(self, position: int) -> int:
+        # A kept character stands at its run's start; a removed run shifts what follows it.
+        before = bisect_left(self.starts, position + 1 - self.kept)
+        return position + (self.removed[before - 1] if before else 0)
 
 
 def _is_word_char(char: str) -> bool:

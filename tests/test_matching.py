@@ -139,3 +139,23 @@ def test_matching_word_forms_are_closed_under_shared_lemma():
 def test_matching_compiled_codebook_supports_len_and_in():
     compiled = compile_codebook(parse_codebook("codes:\n  a: [x]\n  b:\n    codes:\n      c: [y]"))
     assert (len(compiled), "c" in compiled, "z" in compiled) == (3, True, False)
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("governance", "regional gover-\nnance works", ["gover- nance"]),
+    ("collaborative governance", "collabo-\nrative gover-\nnance", ["collabo- rative gover- nance"]),
+    ("cross-regional", "cross-\nregional", ["cross- regional"]),
+    ("governance", "gover\u00adnance", ["gover\u00adnance"]),
+    ("governance", "Gover- Nance", []),
+])
+def test_matching_words_hyphenated_at_a_line_end_are_rejoined(keyword, text, expected):
+    assert matched([keyword], text) == expected
+
+
+def test_matching_offsets_survive_squeezed_gaps_and_hyphen_breaks():
+    compiled = compile_codebook(parse_codebook("codes:\n  c: [joint meeting, governance]"))
+    text = "a  joint \n\n  meeting  and gover-\n  nance"
+    found = compiled.find(passage(text, start=7))
+    assert [(m.text, m.start - 7, m.end - 7) for m in found] == [
+        ("joint     meeting", 3, 20), ("gover-   nance", 26, 40),
+    ]
