@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder import parse_codebook
 from coder.matching import code_passages, compile_codebook, lemmas, word_forms
@@ -159,3 +161,46 @@ def test_matching_offsets_survive_squeezed_gaps_and_hyphen_breaks():
     assert [(m.text, m.start - 7, m.end - 7) for m in found] == [
         ("joint     meeting", 3, 20), ("gover-   nance", 26, 40),
     ]
+
+
+_VOCABULARY = ["party", "parties", "building", "buildings", "joint", "meeting", "meetings", "region", "regional", "of"]
+_GAPS = [" ", "  ", "\n", " \n ", "-", " - ", ", ", ". ", "\t"]
+_KEYWORDS = {"a": ["party building"], "b": ["joint meeting", "region"], "c": ["meeting"]}
+
+
+def _reference_matches(text: str) -> set[tuple[str, int, int]]:
+    """Brute force: whole-word tokens in sequence, only spaces, line breaks and hyphens between them."""
+    import re
+
+    tokens = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", text)]
+    found = set()
+    for code, keywords in _KEYWORDS.items():
+        spans = []
+        for keyword in keywords:
+            words = keyword.split()
+            for i in range(len(tokens) - len(words) + 1):
+                window = tokens[i:i + len(words)]
+                if not all(token in word_forms(word) for (token, _, _), word in zip(window, words)):
+                    continue
+                gaps = [text[window[j][2]:window[j + 1][1]] for j in range(len(window) - 1)]
+                if all(re.fullmatch(r"[\s\-]+", gap) for gap in gaps):
+                    spans.append((window[0][1], window[-1][2]))
+        kept_end = -1
+        for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
+            if start >= kept_end:
+                found.add((code, start, end))
+                kept_end = end
+    return found
+
+
+@given(st.lists(st.tuples(st.sampled_from(_VOCABULARY), st.sampled_from(_GAPS)), max_size=25),
+       st.booleans(), st.integers(min_value=0, max_value=500))
+@settings(max_examples=300, deadline=None)
+def test_matching_agrees_with_a_brute_force_reference(pieces, capitalise, offset):
+    text = "".join((word.capitalize() if capitalise and index % 3 == 0 else word) + gap
+                   for index, (word, gap) in enumerate(pieces))
+    lines = ["codes:"] + [f"  {code}: {keywords!r}" for code, keywords in _KEYWORDS.items()]
+    compiled = compile_codebook(parse_codebook("\n".join(lines)))
+    found = compiled.find(passage(text, start=offset))
+    assert {(m.code, m.start - offset, m.end - offset) for m in found} == _reference_matches(text)
+    assert all(m.text == text.replace("\n", " ")[m.start - offset:m.end - offset] for m in found)
