@@ -56,8 +56,12 @@ def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
     """
     if "review" not in segments.columns or segments.empty:
         return segments
-    keep = ~segments["review"].map(is_rejected).astype(bool)
-    return segments[keep.to_numpy()]
+    review = segments["review"]
+    # Decide once per distinct spelling, not once per row: a million rows hold a handful.
+    rejected = [value for value in pd.unique(review) if is_rejected(value)]
+    if not rejected:
+        return segments
+    return segments[~review.isin(rejected).to_numpy()]
 
 
 def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int | None = None) -> pd.DataFrame:
@@ -249,10 +253,11 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
     # One sort orders pairs, and within a pair its passages, hence its documents (passage
     # numbers were assigned in document order): counts, documents and the first passage fall out.
     if n_codes * n_codes * max(n_passages, 1) < 2**62:
-        order = np.argsort(pair_key * n_passages + pair_passage, kind="stable")
+        combined = np.sort(pair_key * n_passages + pair_passage)
+        pair_key, pair_passage = np.divmod(combined, n_passages)
     else:
         order = np.lexsort((pair_passage, pair_key))
-    pair_key, pair_passage = pair_key[order], pair_passage[order]
+        pair_key, pair_passage = pair_key[order], pair_passage[order]
     new_pair = np.empty(total, dtype=bool)
     new_pair[:1] = True
     np.not_equal(pair_key[1:], pair_key[:-1], out=new_pair[1:])
