@@ -34,6 +34,7 @@ from typing import Iterable, Iterator
 import ahocorasick_rs
 
 from .models import Code, Codebook, Match, Passage, Segment
+from .passages import rejoins_hyphenated
 
 CJK_CHARS = (
     "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u3100-\u312f"
@@ -304,7 +305,7 @@ class CompiledCodebook:
     def _find_phrases(self, lower: str, view: str) -> Iterator[tuple[str, int, int, str]]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
         yield from self._phrase_hits(lower)
-        breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if view[found.end()].islower()]
+        breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if _rejoins(lower, view, *found.span())]
         if breaks:
             # "gover-\nnance": match again with the break removed, keeping only matches across it.
             pieces, position = [], 0
@@ -394,6 +395,16 @@ class CompiledCodebook:
         if self._segmenter is None:
             self._segmenter = _segmenter(tuple(sorted({term for _, _, term in self._cjk_terms})))
         return _boundaries(self._segmenter, clause)
+
+
+_WORD_BEFORE = re.compile(f"[^\\W_{CJK_CHARS}]+$")
+
+
+def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
+    """Does the hyphenated line end at [start, end) split one word (passages' rule)?"""
+    before = _WORD_BEFORE.search(lower, 0, start)
+    after = _WORD_TAIL.match(view, end)
+    return bool(before and after) and rejoins_hyphenated(before.group(), after.group())  # type: ignore[union-attr]
 
 
 class _Squeeze:

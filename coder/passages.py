@@ -433,7 +433,7 @@ def _readable(raw: str) -> str:
             first = _WORD_BEFORE_HYPHEN.search(stripped)
             second = _WORD_AT_START.match(after)
             if first and second:
-                joined = "" if _rejoin_hyphenated(first.group(), second.group()) else "-"
+                joined = "" if rejoins_hyphenated(first.group(), second.group()) else "-"
                 cut -= 1
         elif len(stripped) == len(before):  # no space before the break: maybe a word cut in two
             first = _LATIN_WORD_AT_END.search(before)
@@ -450,8 +450,11 @@ def _readable(raw: str) -> str:
     return " ".join("".join(pieces).split())
 
 
-def _rejoin_hyphenated(first: str, second: str) -> bool:
-    """"gover-" + "nance" -> True (drop the hyphen); "cross-" + "regional" -> False (keep it)."""
+def rejoins_hyphenated(first: str, second: str) -> bool:
+    """Is "first-" at a line end and "second" one word? "gover" + "nance" yes; "cross" + "regional" no.
+
+    The one rule for hyphenated line ends, shared by the readable text and the matcher.
+    """
     return second[0].islower() and (_is_word(first + second) or not (_is_word(first) or _is_word(second)))
 
 
