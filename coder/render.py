@@ -32,6 +32,8 @@ ColorBy = Literal["code", "community"]
 # Above this size the layout is computed once in Python and physics stays off in the browser.
 PHYSICS_MAX_NODES = 150
 PHYSICS_MAX_EDGES = 1500
+# A browser handles tens of thousands of links; beyond this the page draws only the strongest.
+MAX_DRAWN_EDGES = 50_000
 OUTPUT_FILES = {
     "cooccurrence": "cooccurrence.csv",
     "codes": "codes.csv",
@@ -299,8 +301,36 @@ def _edge_info(graph: nx.Graph, source: Any, target: Any, data: dict[str, Any]) 
     }
 
 
-def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, Any]:
+class _IdList(list):
+    """pyvis keeps node ids in a list and scans it for every edge; a set makes that O(1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ids: set[Any] = set()
+
+    def append(self, item: Any) -> None:
+        self._ids.add(item)
+        super().append(item)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
+
+def _strongest(graph: nx.Graph, limit: int) -> nx.Graph:
+    """`graph` with only its `limit` strongest edges (by weight, then count), all nodes kept."""
+    ranked = sorted(graph.edges(data=True), key=lambda edge: (-edge[2].get("weight", 0.0), -edge[2].get("count", 0)))
+    kept = nx.Graph()
+    kept.graph.update(graph.graph)
+    kept.add_nodes_from(graph.nodes(data=True))
+    kept.add_edges_from(ranked[:limit])
+    return kept
+
+
+def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int, max_edges: int = MAX_DRAWN_EDGES) -> dict[str, Any]:
     """Nodes and edges for vis-network, converted by pyvis, plus tooltip and legend data."""
+    all_edges = graph.number_of_edges()
+    if all_edges > max_edges:
+        graph = _strongest(graph, max_edges)
     large = graph.number_of_nodes() > PHYSICS_MAX_NODES or graph.number_of_edges() > PHYSICS_MAX_EDGES
     positions = _layout(graph, seed)
     community_colors = {}
@@ -321,6 +351,7 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, An
     # pyvis turns the networkx graph into vis-network's node and edge records. `directed`
     # skips its duplicate-edge scan, quadratic in the edges; a networkx Graph has none.
     net = Network(directed=True)
+    net.node_ids = _IdList()
     net.from_nx(display, edge_scaling=True)
     order = {node: position for position, node in enumerate(graph.nodes)}
     nodes = sorted(net.nodes, key=lambda node: order[node["id"]])
@@ -347,6 +378,9 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, An
         message = (f"{graph.number_of_nodes()} code(s), but no two codes share a passage"
                    + (f" at least {graph.graph.get('min_count')} times" if graph.graph.get("min_count", 1) > 1 else "")
                    + ": no edges to draw.")
+    elif all_edges > graph.number_of_edges():
+        message = (f"Showing the {graph.number_of_edges():,} strongest of {all_edges:,} links by {measure}. "
+                   f"Pass --top-edges (or --min-count) to choose which links to draw.")
     else:
         message = ""
     return {
@@ -363,7 +397,7 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> dict[str, An
 
 
 def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def render_html(
@@ -373,17 +407,20 @@ def render_html(
     color_by: ColorBy = "code",
     title: str = "Concept network",
     seed: int | None = None,
+    max_edges: int = MAX_DRAWN_EDGES,
 ) -> None:
     """Write the interactive map as one self-contained UTF-8 HTML file, atomically.
 
     Node size is passages, edge width the graph's measure (`weight`), colour the top-level
     code or the Louvain community. Hovering shows definitions, counts and example passages.
+    Only the `max_edges` strongest links are drawn (the page says so when some are left out).
 
     >>> render_html(graph, "outputs/network.html", color_by="community")  # doctest: +SKIP
     """
     if color_by not in ("code", "community"):
         raise CoderError(f"color_by '{color_by}' is not one of code, community. Pass --color-by code, for example.")
-    data = _page_data(graph, color_by=color_by, seed=graph.graph.get("seed", 42) if seed is None else seed)
+    data = _page_data(graph, color_by=color_by, seed=graph.graph.get("seed", 42) if seed is None else seed,
+                      max_edges=max_edges)
     write_text(path, build_page(data, title=title))
 
 
@@ -455,6 +492,7 @@ main { position: relative; flex: 1; min-height: 0; }
 #coder-legend .swatch { flex: none; width: 0.9em; height: 0.9em; border-radius: 50%; }
 #coder-legend .hint { color: #666; margin-top: 1.5em; }
 #coder-message { position: absolute; top: 40%; left: 0; right: 15em; text-align: center; font-size: 1.1em; color: #444; padding: 1em; }
+#coder-message.notice { top: 0.5em; left: 1em; right: 16em; font-size: 0.9em; padding: 0.4em; background: rgba(255,255,255,0.85); }
 #coder-tooltip { position: absolute; z-index: 10; max-width: 28em; padding: 0.6em 0.8em; background: #fff; border: 1px solid #bbb; border-radius: 4px; box-shadow: 0 2px 8px rgba(0,0,0,.2); font-size: 0.85em; line-height: 1.35; pointer-events: none; }
 #coder-tooltip h3 { margin: 0 0 0.2em; font-size: 1.05em; }
 #coder-tooltip .path, #coder-tooltip .where { color: #777; font-size: 0.9em; }
@@ -505,6 +543,7 @@ _APP_JS = r"""
   if (data.message) {
     var banner = document.getElementById("coder-message");
     banner.textContent = data.message;
+    if (data.nodes.length) banner.className = "notice";
     banner.hidden = false;
   }
   var datalist = document.getElementById("coder-codes");

@@ -205,6 +205,19 @@ def test_render_html_empty_cases_say_so(tmp_path, rows, options, message):
     assert len(data["nodes"]) == len({row[2] for row in rows})
 
 
+@pytest.mark.parametrize("max_edges, drawn, message", [
+    (1, 1, "Showing the 1 strongest of 3 links by jaccard. Pass --top-edges (or --min-count) to choose which links to draw."),
+    (3, 3, ""),
+])
+def test_render_html_draws_only_the_strongest_links_above_the_cap(tmp_path, max_edges, drawn, message):
+    rows = [("d1", 0, "admin"), ("d1", 0, "gov"), ("d1", 0, "local"), ("d1", 1, "admin"), ("d1", 1, "gov")]
+    path = tmp_path / "network.html"
+    render_html(graph_of(frame(rows)), path, max_edges=max_edges)
+    data = page_data(path.read_text(encoding="utf-8"))
+    assert (len(data["nodes"]), len(data["edges"]), data["message"]) == (3, drawn, message)
+    assert {data["edges"][0]["from"], data["edges"][0]["to"]} == {"admin", "gov"}  # jaccard 1.0, the strongest
+
+
 def test_render_html_rejects_unknown_colouring(tmp_path):
     with pytest.raises(CoderError) as error:
         render_html(graph_of(SMALL), tmp_path / "x.html", color_by="size")  # type: ignore[arg-type]
