@@ -10,6 +10,8 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import coder.render
@@ -293,3 +295,19 @@ def test_render_cli_network_errors(tmp_path, monkeypatch, arguments, code, outpu
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(app, arguments)
     assert (result.exit_code, result.output) == (code, output)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.lists(st.text(min_size=1, max_size=4), max_size=4))
+def test_render_highlight_pieces_rebuild_the_text(text, words):
+    pieces = highlight(text, words)
+    assert "".join(piece for piece, _ in pieces) == text
+    assert all(piece for piece, _ in pieces)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.text() | st.integers() | st.floats(allow_nan=False), lambda inner: st.lists(inner, max_size=3)))
+def test_render_script_json_never_closes_the_script_element(data):
+    text = script_json(data)
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert json.loads(text) == data
