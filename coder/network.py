@@ -240,4 +240,10 @@ def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> 
     center = (first[0] + first[1]) // 2
     start = max(0, min(center - width // 2, len(text) - width))
     end = start + width
+    # Cut between words where a space is near (not in Chinese, which has none).
+    slack = min(20, width // 5)
+    if start > 0 and (space := text.find(" ", start, start + slack)) != -1 and space < first[0]:
+        start = space + 1
+    if end < len(text) and (space := text.rfind(" ", end - slack, end)) != -1 and space >= first[1]:
+        end = space
     return ("… " if start > 0 else "") + text[start:end].strip() + (" …" if end < len(text) else "")

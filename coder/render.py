@@ -205,9 +205,17 @@ def write_graphml(graph: nx.Graph, path: str | Path) -> None:
 
 
 def write_gexf(graph: nx.Graph, path: str | Path) -> None:
-    """network.gexf for Gephi, written atomically."""
+    """network.gexf for Gephi, written atomically; nodes carry their map colour and size (GEXF viz)."""
     plain = export_graph(graph)
     plain.graph.clear()  # GEXF has no graph attributes; networkx would reject some of them
+    for node, data in plain.nodes(data=True):
+        viz: dict[str, Any] = {"size": float(max(1, data.get("passages", 1)))}
+        color = str(data.get("color", ""))
+        if re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+            viz["color"] = {"r": int(color[1:3], 16), "g": int(color[3:5], 16), "b": int(color[5:7], 16), "a": 1.0}
+        elif re.fullmatch(r"#[0-9a-fA-F]{3}", color):
+            viz["color"] = {"r": int(color[1] * 2, 16), "g": int(color[2] * 2, 16), "b": int(color[3] * 2, 16), "a": 1.0}
+        plain.nodes[node]["viz"] = viz
     with atomic_open(path, "wb") as stream:
         nx.write_gexf(plain, stream, encoding="utf-8")
 

@@ -202,6 +202,8 @@ def test_network_empty_and_single_code(rows, nodes, edges):
         ("x" * 30 + " key " + "y" * 30, ["KEY"], 11, "… xxx key yyy …"),
         ("key " + "y" * 30, ["key"], 10, "key yyyyyy …"),
         ("无关文字" * 10 + "党建联盟" + "其他" * 10, ["党建联盟"], 8, "… 文字党建联盟其他 …"),
+        ("lorem ipsum dolor sit amet " * 4 + "the key phrase here " + "consectetur adipiscing elit " * 4,
+         ["key phrase"], 60, "… dolor sit amet the key phrase here consectetur …"),
     ],
 )
 def test_network_snippet_centres_on_the_first_match(text, words, width, expected):

@@ -126,7 +126,7 @@ def test_render_export_graph_uses_only_legal_attribute_types():
     assert json.loads(plain.nodes["admin"]["examples"]) == graph.nodes["admin"]["examples"]
 
 
-@pytest.mark.parametrize("writer, reader, extra", [(write_graphml, nx.read_graphml, set()), (write_gexf, nx.read_gexf, {"id"})])
+@pytest.mark.parametrize("writer, reader, extra", [(write_graphml, nx.read_graphml, set()), (write_gexf, nx.read_gexf, {"id", "viz"})])
 def test_render_graph_exports_reread_with_the_same_attributes(tmp_path, writer, reader, extra):
     graph = graph_of(SMALL)
     path = tmp_path / "network.out"
@@ -135,11 +135,17 @@ def test_render_graph_exports_reread_with_the_same_attributes(tmp_path, writer, 
     plain = export_graph(graph)
     assert sorted(again.nodes) == sorted(plain.nodes)
     for node, data in plain.nodes(data=True):
-        assert again.nodes[node] == data
+        assert {key: value for key, value in again.nodes[node].items() if key not in extra} == data
     for source, target, data in plain.edges(data=True):
         reread = again.edges[source, target]
         assert {key: value for key, value in reread.items() if key not in extra} == data
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_render_gexf_carries_map_colours_and_sizes(tmp_path):
+    write_gexf(graph_of(SMALL), tmp_path / "network.gexf")
+    again = nx.read_gexf(tmp_path / "network.gexf")
+    assert again.nodes["admin"]["viz"] == {"color": {"r": 214, "g": 39, "b": 40, "a": 1.0}, "size": 3.0}
 
 
 def test_render_html_is_self_contained_utf8_with_a_strict_policy(tmp_path):
