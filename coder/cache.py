@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .models import Code, Document, Match, Passage
+from .models import Code, Document, Passage
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 def code_fingerprint(code: Code) -> str:
@@ -35,10 +35,11 @@ def document_key(document: Document, *, unit: str, settings: str = "") -> str:
 
 @dataclass
 class CacheEntry:
-    """One document's cached passages and, per code fingerprint, its matches."""
+    """One document's cached passages and, per code fingerprint, the code's hits in them:
+    (passage index, hits, matched words "; "-joined) for each passage the code codes."""
 
     passages: list[Passage]
-    matches: dict[str, list[Match]] = field(default_factory=dict)
+    hits: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
 
 
 @dataclass

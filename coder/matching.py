@@ -266,6 +266,7 @@ class CompiledCodebook:
             ahocorasick_rs.AhoCorasick([term for _, _, term in cjk]) if cjk else None
         )
         self._segmenter = None
+        self._longest = max([16, *(len(term) for _, _, term in cjk)])  # jieba's longest word is 16
         self._has_exclusions = any(code.exclude for code in codebook)
 
     def __len__(self) -> int:
@@ -382,6 +383,11 @@ class CompiledCodebook:
 
     def _is_cjk_word(self, compact: str, start: int, end: int) -> bool:
         """True when [start, end) begins and ends on word boundaries of the segmented clause."""
+        if self._segmenter is None:
+            self._segmenter = _segmenter(tuple(sorted({term for _, _, term in self._cjk_terms})))
+        words = self._segmenter.FREQ
+        if not _crossed(words, compact, start, self._longest) and not _crossed(words, compact, end, self._longest):
+            return True  # no dictionary word spans either edge, so no segmentation can
         clause_start = start
         while clause_start and not _CJK_CLAUSE_BREAK.match(compact[clause_start - 1]):
             clause_start -= 1
@@ -515,6 +521,20 @@ def _segmenter(terms: tuple[str, ...]):
     for term in terms:
         tokenizer.add_word(term, freq=10**7)
     return tokenizer
+
+
+def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:
+    """Does a dictionary word of the segmenter span `position` (start before it, end after it)?"""
+    for start in range(position - 1, max(-1, position - longest), -1):
+        if text[start:position + 1] not in words:  # the dictionary holds every prefix of its words
+            continue
+        for end in range(position + 1, min(len(text), start + longest) + 1):
+            word = text[start:end]
+            if word not in words:
+                break
+            if words[word]:
+                return True
+    return False
 
 
 def _boundaries(tokenizer, clause: str) -> frozenset[int]:

@@ -14,8 +14,8 @@ import pandas as pd
 
 from .corpus import Corpus, read_corpus
 from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
-from .matching import CompiledCodebook, compile_codebook, segments_from_matches
-from .models import Code, Codebook, Document, Match, Passage
+from .matching import CompiledCodebook, compile_codebook
+from .models import Code, Codebook, Document, Match, Passage, segment_id
 from .passages import split_passages
 from .segments import SEGMENT_COLUMNS, segments_to_frame
 
@@ -40,6 +40,10 @@ class CodingResult:
         return sum(self.passages.values())
 
 
+# One code's hits in one passage: (passage index, hits, matched words "; "-joined).
+CodeHits = list[tuple[int, int, str]]
+
+
 def code_documents(
     documents: Sequence[Document],
     codebook: Codebook,
@@ -50,35 +54,52 @@ def code_documents(
     """Code documents in this process: the segments frame, passages per document, cache use."""
     compiled = compiled or compile_codebook(codebook)
     stats = CacheStats()
-    segments: list = []
+    order = {code.id: position for position, code in enumerate(codebook)}
+    rows: list[tuple] = []
     counts: dict[str, int] = {}
     for document in documents:
         if cache is None:
             passages = split_passages(document, unit=codebook.unit)
-            by_passage = _matches_by_passage(passages, compiled)
+            hits = _hits_by_code(passages, compiled)
         else:
-            passages, by_passage = _cached_matches(document, codebook, compiled, cache, stats)
+            passages, hits = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
-        for passage in passages:
-            matches = by_passage.get(passage.index)
-            if matches:
-                segments.extend(segments_from_matches(passage, matches, compiled.codes))
-    return segments_to_frame(segments), counts, stats
+        found = sorted(
+            (passage_index, order[code_id], code_id, count, matched)
+            for code_id, code_hits in hits.items()
+            for passage_index, count, matched in code_hits
+        )
+        for passage_index, _, code_id, count, matched in found:
+            passage = passages[passage_index]
+            code = compiled.codes[code_id]
+            rows.append((
+                segment_id(document.path, passage.text, code_id), document.path, passage_index, passage.start,
+                passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "",
+            ))
+    frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
+    return frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")}), counts, stats
 
 
-def _matches_by_passage(passages: Sequence[Passage], compiled: CompiledCodebook) -> dict[int, list[Match]]:
-    found = {}
+def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dict[str, CodeHits]:
+    """Every code's hits in the passages (only codes that matched somewhere appear)."""
+    hits: dict[str, CodeHits] = {}
     for passage in passages:
-        matches = compiled.find(passage)
-        if matches:
-            found[passage.index] = matches
-    return found
+        matches = matcher.find(passage)
+        if not matches:
+            continue
+        by_code: dict[str, list[Match]] = {}
+        for match in matches:
+            by_code.setdefault(match.code, []).append(match)
+        for code_id, code_matches in by_code.items():
+            matched = "; ".join(dict.fromkeys(" ".join(match.text.split()) for match in code_matches))
+            hits.setdefault(code_id, []).append((passage.index, len(code_matches), matched))
+    return hits
 
 
-def _cached_matches(
+def _cached_hits(
     document: Document, codebook: Codebook, compiled: CompiledCodebook, cache: RecodeCache, stats: CacheStats
-) -> tuple[list[Passage], dict[int, list[Match]]]:
-    """Passages and matches of one document, matching only the codes the cache does not hold."""
+) -> tuple[list[Passage], dict[str, CodeHits]]:
+    """Passages and hits of one document, matching only the codes the cache does not hold."""
     key = document_key(document, unit=codebook.unit)
     entry = cache.load(key)
     if entry is None:
@@ -87,25 +108,19 @@ def _cached_matches(
     else:
         stats.documents_reused += 1
     fingerprints = {code.id: code_fingerprint(code) for code in codebook}
-    missing = [code for code in codebook if fingerprints[code.id] not in entry.matches]
+    missing = [code for code in codebook if fingerprints[code.id] not in entry.hits]
     stats.codes_reused += len(codebook) - len(missing)
     stats.codes_matched += len(missing)
     if missing:
         matcher = compiled if len(missing) == len(codebook) else _compile_subset(codebook, missing)
-        fresh: dict[str, list[tuple[int, Match]]] = {fingerprints[code.id]: [] for code in missing}
-        for passage in entry.passages:
-            for match in matcher.find(passage):
-                fresh[fingerprints[match.code]].append((passage.index, match))
-        entry.matches.update(fresh)
+        fresh = _hits_by_code(entry.passages, matcher)
+        for code in missing:
+            entry.hits[fingerprints[code.id]] = fresh.get(code.id, [])
     current = set(fingerprints.values())
-    if missing or set(entry.matches) != current:
-        entry.matches = {fingerprint: entry.matches[fingerprint] for fingerprint in current}
+    if missing or set(entry.hits) != current:
+        entry.hits = {fingerprint: entry.hits[fingerprint] for fingerprint in current}
         cache.store(key, entry)
-    by_passage: dict[int, list[Match]] = {}
-    for code in codebook:
-        for index, match in entry.matches[fingerprints[code.id]]:
-            by_passage.setdefault(index, []).append(match)
-    return entry.passages, by_passage
+    return entry.passages, {code.id: entry.hits[fingerprints[code.id]] for code in codebook}
 
 
 _subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}

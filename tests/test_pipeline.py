@@ -97,3 +97,15 @@ def test_pipeline_public_api_in_a_few_lines(tiny_corpus: Path, tiny_codebook: Pa
     assert [(s.document, s.code) for s in segments] == [
         ("a.txt", "joint_meeting"), ("a.txt", "barriers"), ("a.txt", "local_protection"), ("sub/b.md", "joint_meeting"),
     ]
+
+
+def test_pipeline_frame_equals_the_segment_records_of_code_passages(tiny_corpus: Path, tiny_codebook: Path):
+    from coder.corpus import read_corpus
+    from coder.matching import code_passages, compile_codebook
+    from coder.passages import split_passages
+    from coder.segments import segments_to_frame
+
+    codebook = load_codebook(tiny_codebook)
+    matcher = compile_codebook(codebook)
+    segments = [s for d in read_corpus(tiny_corpus).documents for s in code_passages(split_passages(d), matcher)]
+    pd.testing.assert_frame_equal(code_corpus(tiny_corpus, codebook, workers=1).segments, segments_to_frame(segments))
