@@ -29,6 +29,8 @@ PAIR_COLUMNS = (
     "example_document", "example_passage",
 )
 MEASURES = ("jaccard", "association", "npmi", "count")
+# Pair and passage are packed into one int64 sort key while it cannot overflow; else lexsort.
+_PACKED_KEY_LIMIT = 2**62
 
 # Spellings of "rejected" in a segments file's `review` column; the same set reviews.py reads.
 REJECTED = frozenset({"reject", "rejected", "r", "n", "no", "0", "0.0", "false", "x", "✗", "✘", "-"})
@@ -173,8 +175,11 @@ def build_cooccurrence(
     # Integer keys first: factorizing millions of strings once is the expensive part.
     document_index, _ = pd.factorize(frame["document"].astype(str), sort=True)
     passage_numbers = _passage_numbers(frame)
-    span = int(passage_numbers.max()) + 1 if len(frame) else 1
-    passage_index, passage_keys = pd.factorize(document_index.astype(np.int64) * span + passage_numbers, sort=True)
+    low = int(passage_numbers.min()) if len(frame) else 0
+    span = int(passage_numbers.max()) - low + 1 if len(frame) else 1
+    # Passage ids follow document order, so a document's passages are consecutive ids.
+    passage_index, passage_keys = pd.factorize(
+        document_index.astype(np.int64) * span + (passage_numbers - low), sort=True)
     code_index, codes = pd.factorize(frame["code"].astype(str), sort=True)
     n_codes = len(codes)
     duplicate = pd.Series(passage_index.astype(np.int64) * max(n_codes, 1) + code_index).duplicated().to_numpy()
@@ -252,7 +257,7 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
     pair_passage = row_of_entry[left]
     # One sort orders pairs, and within a pair its passages, hence its documents (passage
     # numbers were assigned in document order): counts, documents and the first passage fall out.
-    if n_codes * n_codes * max(n_passages, 1) < 2**62:
+    if n_codes * n_codes * max(n_passages, 1) < _PACKED_KEY_LIMIT:
         combined = np.sort(pair_key * n_passages + pair_passage)
         pair_key, pair_passage = np.divmod(combined, n_passages)
     else:

@@ -235,7 +235,7 @@ def test_cooccurrence_passage_numbers_read_as_text():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("uvw"), st.integers(0, 4), st.sampled_from("abcde")), max_size=40))
+@given(st.lists(st.tuples(st.sampled_from("uvw"), st.integers(-2, 4), st.sampled_from("abcde")), max_size=40))
 def test_cooccurrence_matches_brute_force_counting(rows):
     segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
     result = build_cooccurrence(segments)
@@ -252,3 +252,11 @@ def test_cooccurrence_matches_brute_force_counting(rows):
     assert got == {pair: (count, len(documents[pair])) for pair, count in counts.items()}
     per_code = {code: sum(code in codes for codes in coded.values()) for code in {row[2] for row in rows}}
     assert dict(zip(result.codes["code"], result.codes["passages"])) == per_code
+
+
+def test_cooccurrence_lexsort_path_for_huge_keys_gives_the_same_pairs(monkeypatch):
+    import coder.cooccurrence
+
+    packed = build_cooccurrence(SMALL, total_passages=6).pairs
+    monkeypatch.setattr(coder.cooccurrence, "_PACKED_KEY_LIMIT", 0)
+    pd.testing.assert_frame_equal(build_cooccurrence(SMALL, total_passages=6).pairs, packed)
