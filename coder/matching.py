@@ -239,6 +239,12 @@ class CompiledCodebook:
                 for needle, wildcard in needles:
                     needle_owners[needle].append((pattern, wildcard))
         self._needles = list(needle_owners.values())
+        # A small codebook (a recode of a few edited codes) first checks that some keyword's first
+        # word occurs at all: one fast scan that lets most passages skip the phrase work.
+        first_words = sorted({needle.split(" ", 1)[0] for needle in needle_owners})
+        self._phrase_gate = (
+            ahocorasick_rs.AhoCorasick(first_words) if needle_owners and len(first_words) <= 64 else None
+        )
         self._phrase_automaton = (
             ahocorasick_rs.AhoCorasick(list(needle_owners), matchkind=ahocorasick_rs.MatchKind.Standard)
             if needle_owners
@@ -305,6 +311,9 @@ class CompiledCodebook:
 
     def _find_phrases(self, lower: str, view: str) -> Iterator[tuple[str, int, int, str]]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
+        if self._phrase_gate is not None and not self._phrase_gate.find_matches_as_indexes(lower):
+            if not _HYPHEN_BREAK.search(lower):
+                return
         yield from self._phrase_hits(lower)
         breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if _rejoins(lower, view, *found.span())]
         if breaks:

@@ -52,15 +52,17 @@ def code_documents(
     cache: RecodeCache | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
     """Code documents in this process: the segments frame, passages per document, cache use."""
-    compiled = compiled or compile_codebook(codebook)
+    if compiled is None and cache is None:
+        compiled = compile_codebook(codebook)
     stats = CacheStats()
     order = {code.id: position for position, code in enumerate(codebook)}
+    codes = {code.id: code for code in codebook}
     rows: list[tuple] = []
     counts: dict[str, int] = {}
     for document in documents:
         if cache is None:
             passages = split_passages(document, unit=codebook.unit)
-            hits = _hits_by_code(passages, compiled)
+            hits = _hits_by_code(passages, compiled)  # type: ignore[arg-type]
         else:
             passages, hits = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
@@ -71,7 +73,7 @@ def code_documents(
         )
         for passage_index, _, code_id, count, matched in found:
             passage = passages[passage_index]
-            code = compiled.codes[code_id]
+            code = codes[code_id]
             rows.append((
                 segment_id(document.path, passage.text, code_id), document.path, passage_index, passage.start,
                 passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "",
@@ -97,7 +99,7 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dic
 
 
 def _cached_hits(
-    document: Document, codebook: Codebook, compiled: CompiledCodebook, cache: RecodeCache, stats: CacheStats
+    document: Document, codebook: Codebook, compiled: CompiledCodebook | None, cache: RecodeCache, stats: CacheStats
 ) -> tuple[list[Passage], dict[str, CodeHits]]:
     """Passages and hits of one document, matching only the codes the cache does not hold."""
     key = document_key(document, unit=codebook.unit)
@@ -107,12 +109,15 @@ def _cached_hits(
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
-    fingerprints = {code.id: code_fingerprint(code) for code in codebook}
+    fingerprints = _fingerprints(codebook)
     missing = [code for code in codebook if fingerprints[code.id] not in entry.hits]
     stats.codes_reused += len(codebook) - len(missing)
     stats.codes_matched += len(missing)
     if missing:
-        matcher = compiled if len(missing) == len(codebook) else _compile_subset(codebook, missing)
+        if compiled is not None and len(missing) == len(codebook):
+            matcher = compiled
+        else:
+            matcher = _compile_subset(codebook, missing)
         fresh = _hits_by_code(entry.passages, matcher)
         for code in missing:
             entry.hits[fingerprints[code.id]] = fresh.get(code.id, [])
@@ -123,10 +128,24 @@ def _cached_hits(
     return entry.passages, {code.id: entry.hits[fingerprints[code.id]] for code in codebook}
 
 
+_fingerprint_cache: dict[int, tuple[Codebook, dict[str, str]]] = {}
+
+
+def _fingerprints(codebook: Codebook) -> dict[str, str]:
+    """code id -> fingerprint, computed once per codebook object (not per document)."""
+    cached = _fingerprint_cache.get(id(codebook))
+    if cached is None or cached[0] is not codebook:
+        cached = (codebook, {code.id: code_fingerprint(code) for code in codebook})
+        _fingerprint_cache.clear()
+        _fingerprint_cache[id(codebook)] = cached
+    return cached[1]
+
+
 _subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}
 
 
 def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
+    """A matcher for just `codes` (the edited ones), compiled once per process."""
     key = tuple(code_fingerprint(code) + code.id for code in codes)
     if key not in _subset_matchers:
         _subset_matchers.clear()
@@ -166,8 +185,8 @@ def code_corpus(
         results = pool.map(_code_batch, batches)
     else:
         pool = None
-        compiled = compile_codebook(codebook)
         cache = RecodeCache(cache_dir) if cache_dir else None
+        compiled = None if cache else compile_codebook(codebook)
         results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
     try:
         for frame, batch_counts, batch_stats in results:
@@ -205,8 +224,8 @@ _worker_state: dict[str, object] = {}
 
 def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["codebook"] = codebook
-    _worker_state["compiled"] = compile_codebook(codebook)
     _worker_state["cache"] = RecodeCache(cache_dir) if cache_dir else None
+    _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
 
 
 def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
