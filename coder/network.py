@@ -23,8 +23,9 @@ PALETTE = (
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )
 SNIPPET_CHARACTERS = 320
-# Exact betweenness is O(nodes x edges); above this many nodes it is estimated from a seeded sample.
-BETWEENNESS_SAMPLE = 300
+# Exact betweenness costs one breadth-first search per code, O(codes x links). Above this
+# budget it is estimated from a seeded sample of budget / links source codes (at least 20).
+BETWEENNESS_BUDGET = 6_000_000
 
 
 def build_network(
@@ -152,8 +153,10 @@ def _top_level_codes(codes: pd.DataFrame, codebook: Codebook | None) -> dict[str
 
 
 def _add_centrality(graph: nx.Graph, *, seed: int) -> None:
-    count = graph.number_of_nodes()
-    sample = BETWEENNESS_SAMPLE if count > BETWEENNESS_SAMPLE else None
+    count, links = graph.number_of_nodes(), graph.number_of_edges()
+    sample = None
+    if count * links > BETWEENNESS_BUDGET:
+        sample = min(count, max(20, BETWEENNESS_BUDGET // links))
     betweenness = nx.betweenness_centrality(graph, k=sample, normalized=True, seed=seed) if count else {}
     for node in graph.nodes:
         graph.nodes[node]["degree"] = int(graph.degree(node))

@@ -127,6 +127,20 @@ def test_network_betweenness_of_a_path_centre_is_one():
     assert {node: graph.nodes[node]["degree"] for node in graph} == {"a": 1, "b": 2, "c": 1}
 
 
+def test_network_betweenness_is_sampled_above_the_budget(monkeypatch):
+    import coder.network
+
+    rows = [("d", 0, "a"), ("d", 0, "b"), ("d", 1, "b"), ("d", 1, "c")]
+    monkeypatch.setattr(coder.network, "BETWEENNESS_BUDGET", 1)
+    calls = []
+    real = coder.network.nx.betweenness_centrality
+    monkeypatch.setattr(coder.network.nx, "betweenness_centrality",
+                        lambda graph, **options: calls.append(options) or real(graph, **options))
+    graph = build_network(build_cooccurrence(frame(rows)), None, seed=5)
+    assert calls == [{"k": 3, "normalized": True, "seed": 5}]
+    assert graph.nodes["b"]["betweenness"] == 1.0
+
+
 def test_network_communities_are_seeded_and_numbered_from_the_largest():
     # two triangles joined by one weak passage
     rows = []
