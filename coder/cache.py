@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
 from .models import Code, Document, Passage
 
-_FORMAT = 2
+_FORMAT = 4
 
 
 def code_fingerprint(code: Code) -> str:
@@ -40,6 +40,7 @@ class CacheEntry:
 
     passages: list[Passage]
     hits: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    fingerprints: list[str] = field(default_factory=list)  # passage_fingerprint() of each passage
 
 
 @dataclass
@@ -60,29 +61,77 @@ class CacheStats:
 
 
 class RecodeCache:
-    """A folder of pickled CacheEntry files, one per document key; safe to delete at any time."""
+    """A SQLite file of pickled CacheEntry rows, one per document key; safe to delete at any time.
+
+    Each process opens its own connection (worker processes share the file through SQLite's
+    locking); writes are committed in batches by `commit()`.
+    """
+
+    FILE = "recode.sqlite"
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pickle"
+    def _db(self) -> sqlite3.Connection | None:
+        if self._connection is None or self._pid != os.getpid():
+            self._connection, self._pid = self._open(), os.getpid()
+        return self._connection
+
+    def _open(self) -> sqlite3.Connection | None:
+        path = self.folder / self.FILE
+        for attempt in range(2):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(path, timeout=60)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                connection.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, entry BLOB)")
+                return connection
+            except sqlite3.DatabaseError:
+                if attempt == 0:  # not a database (damaged): start the cache afresh
+                    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                        leftover.unlink(missing_ok=True)
+            except OSError:
+                break
+        return None  # no cache: every document is simply coded
 
     def load(self, key: str) -> CacheEntry | None:
+        db = self._db()
         try:
-            with open(self._path(key), "rb") as stream:
-                entry = pickle.load(stream)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            return None  # missing or unreadable entries are simply recomputed
+            row = db.execute("SELECT entry FROM entries WHERE key = ?", (key,)).fetchone() if db else None
+            entry = pickle.loads(row[0]) if row else None
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return None  # unreadable entries are simply recomputed
         return entry if isinstance(entry, CacheEntry) else None
 
     def store(self, key: str, entry: CacheEntry) -> None:
-        path = self._path(key)
+        db = self._db()
+        if db is None:
+            return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(entry, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)
-        except OSError:
+            db.execute("INSERT OR REPLACE INTO entries (key, entry) VALUES (?, ?)",
+                       (key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
+        except sqlite3.Error:
             pass  # a cache that cannot be written only costs speed next time
+
+    def commit(self) -> None:
+        if self._connection is not None and self._pid == os.getpid():
+            try:
+                self._connection.commit()
+            except sqlite3.Error:
+                pass
+
+    def prune(self, keep: set[str]) -> int:
+        """Forget documents that are no longer in the corpus (or changed); returns how many."""
+        db = self._db()
+        if db is None:
+            return 0
+        try:
+            stale = [key for (key,) in db.execute("SELECT key FROM entries") if key not in keep]
+            db.executemany("DELETE FROM entries WHERE key = ?", [(key,) for key in stale])
+            db.commit()
+        except sqlite3.Error:
+            return 0
+        return len(stale)

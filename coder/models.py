@@ -139,8 +139,12 @@ def segment_id(document: str, passage_text: str, code: str) -> str:
     It depends on the document path, the passage's text (whitespace and case ignored) and the
     code id, never on the passage's position.
     """
-    digest = hashlib.sha1(f"{passage_fingerprint(document, passage_text)}\x1f{code}".encode("utf-8")).hexdigest()
-    return digest[:16]
+    return segment_id_from_fingerprint(passage_fingerprint(document, passage_text), code)
+
+
+def segment_id_from_fingerprint(fingerprint: str, code: str) -> str:
+    """segment_id() for a passage whose passage_fingerprint() is known."""
+    return hashlib.sha1(f"{fingerprint}\x1f{code}".encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pandas as pd
 from .corpus import Corpus, read_corpus
 from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .matching import CompiledCodebook, compile_codebook
-from .models import Code, Codebook, Document, Match, Passage, segment_id
+from .models import Code, Codebook, Document, Match, Passage, passage_fingerprint, segment_id_from_fingerprint
 from .passages import split_passages
 from .segments import SEGMENT_COLUMNS, segments_to_frame
 
@@ -63,8 +63,9 @@ def code_documents(
         if cache is None:
             passages = split_passages(document, unit=codebook.unit)
             hits = _hits_by_code(passages, compiled)  # type: ignore[arg-type]
+            fingerprints = [passage_fingerprint(document.path, passage.text) for passage in passages]
         else:
-            passages, hits = _cached_hits(document, codebook, compiled, cache, stats)
+            passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
         found = sorted(
             (passage_index, order[code_id], code_id, count, matched)
@@ -75,9 +76,11 @@ def code_documents(
             passage = passages[passage_index]
             code = codes[code_id]
             rows.append((
-                segment_id(document.path, passage.text, code_id), document.path, passage_index, passage.start,
+                segment_id_from_fingerprint(fingerprints[passage_index], code_id), document.path, passage_index, passage.start,
                 passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "",
             ))
+    if cache is not None:
+        cache.commit()
     frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
     return frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")}), counts, stats
 
@@ -100,12 +103,14 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dic
 
 def _cached_hits(
     document: Document, codebook: Codebook, compiled: CompiledCodebook | None, cache: RecodeCache, stats: CacheStats
-) -> tuple[list[Passage], dict[str, CodeHits]]:
-    """Passages and hits of one document, matching only the codes the cache does not hold."""
+) -> tuple[list[Passage], dict[str, CodeHits], list[str]]:
+    """Passages, hits and passage fingerprints of one document, matching only the codes the cache does not hold."""
     key = document_key(document, unit=codebook.unit)
     entry = cache.load(key)
     if entry is None:
-        entry = CacheEntry(passages=split_passages(document, unit=codebook.unit))
+        passages = split_passages(document, unit=codebook.unit)
+        entry = CacheEntry(passages=passages,
+                           fingerprints=[passage_fingerprint(document.path, passage.text) for passage in passages])
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
@@ -125,7 +130,7 @@ def _cached_hits(
     if missing or set(entry.hits) != current:
         entry.hits = {fingerprint: entry.hits[fingerprint] for fingerprint in current}
         cache.store(key, entry)
-    return entry.passages, {code.id: entry.hits[fingerprints[code.id]] for code in codebook}
+    return entry.passages, {code.id: entry.hits[fingerprints[code.id]] for code in codebook}, entry.fingerprints
 
 
 _fingerprint_cache: dict[int, tuple[Codebook, dict[str, str]]] = {}
@@ -146,7 +151,8 @@ _subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}
 
 def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
     """A matcher for just `codes` (the edited ones), compiled once per process."""
-    key = tuple(code_fingerprint(code) + code.id for code in codes)
+    fingerprints = _fingerprints(codebook)
+    key = tuple(fingerprints[code.id] + code.id for code in codes)
     if key not in _subset_matchers:
         _subset_matchers.clear()
         _subset_matchers[key] = compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit))
@@ -199,6 +205,8 @@ def code_corpus(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    if cache_dir:
+        RecodeCache(cache_dir).prune({document_key(document, unit=codebook.unit) for document in documents})
     frames = [frame for frame in frames if len(frame)]
     segments = pd.concat(frames, ignore_index=True) if frames else segments_to_frame([])
     segments = segments[list(SEGMENT_COLUMNS)]

@@ -75,14 +75,38 @@ def test_pipeline_cache_is_invalidated_by_a_new_tool_version(tiny_corpus: Path, 
     assert again.reused == {"documents_reused": 0, "documents_new": 2, "codes_reused": 0, "codes_matched": 6}
 
 
-def test_pipeline_cache_survives_a_corrupt_entry(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+def test_pipeline_cache_survives_corrupt_entries(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    import sqlite3
+
     codebook = load_codebook(tiny_codebook)
     cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
-    for entry in (tmp_path / "cache").rglob("*.pickle"):
-        entry.write_bytes(b"not a pickle")
+    with sqlite3.connect(tmp_path / "cache" / "recode.sqlite") as db:
+        db.execute("UPDATE entries SET entry = x'00ff'")
     again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
     assert again.reused["documents_new"] == 2
     pd.testing.assert_frame_equal(again.segments, cold.segments)
+
+
+def test_pipeline_cache_survives_a_damaged_database(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    for path in (tmp_path / "cache").iterdir():
+        path.write_bytes(b"this is not a database" * 100)
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+    third = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    assert third.reused["documents_reused"] == 2
+
+
+def test_pipeline_cache_forgets_documents_that_left_the_corpus(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    import sqlite3
+
+    codebook = load_codebook(tiny_codebook)
+    code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    (tiny_corpus / "a.txt").unlink()
+    code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
+    with sqlite3.connect(tmp_path / "cache" / "recode.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (1,)
 
 
 def test_pipeline_public_api_in_a_few_lines(tiny_corpus: Path, tiny_codebook: Path):
