@@ -239,12 +239,14 @@ class CompiledCodebook:
                 for needle, wildcard in needles:
                     needle_owners[needle].append((pattern, wildcard))
         self._needles = list(needle_owners.values())
-        # A small codebook (a recode of a few edited codes) first checks that some keyword's first
-        # word occurs at all: one fast scan that lets most passages skip the phrase work.
-        first_words = sorted({needle.split(" ", 1)[0] for needle in needle_owners})
-        self._phrase_gate = (
-            ahocorasick_rs.AhoCorasick(first_words) if needle_owners and len(first_words) <= 64 else None
-        )
+        # A small codebook (a recode of a few edited codes) first checks that every word of some
+        # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
+        gate_words = sorted({word for needle in needle_owners for word in needle.split(" ")})
+        self._phrase_gate = None
+        if needle_owners and len(needle_owners) <= 256:
+            position = {word: index for index, word in enumerate(gate_words)}
+            self._phrase_gate = ahocorasick_rs.AhoCorasick(gate_words)
+            self._gate_needles = [frozenset(position[word] for word in needle.split(" ")) for needle in needle_owners]
         self._phrase_automaton = (
             ahocorasick_rs.AhoCorasick(list(needle_owners), matchkind=ahocorasick_rs.MatchKind.Standard)
             if needle_owners
@@ -311,8 +313,9 @@ class CompiledCodebook:
 
     def _find_phrases(self, lower: str, view: str) -> Iterator[tuple[str, int, int, str]]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
-        if self._phrase_gate is not None and not self._phrase_gate.find_matches_as_indexes(lower):
-            if not _HYPHEN_BREAK.search(lower):
+        if self._phrase_gate is not None and not _HYPHEN_BREAK.search(lower):
+            present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
+            if not any(words <= present for words in self._gate_needles):
                 return
         yield from self._phrase_hits(lower)
         breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if _rejoins(lower, view, *found.span())]

@@ -204,3 +204,21 @@ def test_matching_agrees_with_a_brute_force_reference(pieces, capitalise, offset
     found = compiled.find(passage(text, start=offset))
     assert {(m.code, m.start - offset, m.end - offset) for m in found} == _reference_matches(text)
     assert all(m.text == text.replace("\n", " ")[m.start - offset:m.end - offset] for m in found)
+
+
+def test_matching_quick_gate_never_changes_results_on_the_seeds():
+    from pathlib import Path
+
+    from coder import load_codebook
+    from coder.corpus import read_corpus
+    from coder.passages import split_passages
+
+    repo = Path(__file__).resolve().parents[1]
+    codebook = load_codebook(repo / "codebook.yaml")
+    passages = [p for d in read_corpus(repo / "seeds").documents for p in split_passages(d)]
+    for code in codebook:
+        gated = compile_codebook(parse_codebook(f"codes:\n  {code.id}: {list(code.keywords)!r}"))
+        ungated = compile_codebook(parse_codebook(f"codes:\n  {code.id}: {list(code.keywords)!r}"))
+        ungated._phrase_gate = None
+        assert gated._phrase_gate is not None or not code.keywords
+        assert [gated.find(p) for p in passages] == [ungated.find(p) for p in passages]
