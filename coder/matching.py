@@ -243,7 +243,7 @@ class CompiledCodebook:
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
         gate_words = sorted({word for needle in needle_owners for word in needle.split(" ")})
         self._phrase_gate = None
-        if needle_owners and len(needle_owners) <= 256:
+        if needle_owners and len(needle_owners) <= 4096:
             position = {word: index for index, word in enumerate(gate_words)}
             self._phrase_gate = ahocorasick_rs.AhoCorasick(gate_words)
             self._gate_needles = [frozenset(position[word] for word in needle.split(" ")) for needle in needle_owners]
