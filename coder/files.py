@@ -21,11 +21,18 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "ut
     try:
         with os.fdopen(handle, mode, encoding=None if binary else encoding, newline=None if binary else newline) as stream:
             yield stream
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes owner-only files; outputs are ordinary files
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -150,3 +150,17 @@ def test_cli_run_on_the_bundled_seeds_codes_every_concept(tmp_path: Path):
     for row in frame.itertuples():
         text = (REPO / "seeds" / row.document).read_text(encoding="utf-8-sig").replace("\r\n", "\n")
         assert 0 <= row.start < row.end <= len(text)
+
+
+def test_cli_outputs_are_ordinary_readable_files(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    import os
+    import stat
+
+    out = tmp_path / "out"
+    previous = os.umask(0o022)
+    try:
+        assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((out / "segments.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE((out / "network.html").stat().st_mode) == 0o644
