@@ -164,3 +164,23 @@ def test_cli_outputs_are_ordinary_readable_files(tiny_corpus: Path, tiny_codeboo
         os.umask(previous)
     assert stat.S_IMODE((out / "segments.csv").stat().st_mode) == 0o644
     assert stat.S_IMODE((out / "network.html").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(("encoding", "prefix"), [
+    ("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b""), ("gbk", b""),
+    ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+])
+def test_cli_run_decodes_every_supported_encoding(tiny_codebook: Path, tmp_path: Path, encoding, prefix):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = "各市召开联席会议。\r\nA joint\r\nmeeting was held.\r\n"
+    (corpus / "doc.txt").write_bytes(prefix + text.encode(encoding))
+    out = tmp_path / "out"
+    result = run("run", str(corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert frame[["code", "hits", "matched", "start", "end"]].values.tolist() == [
+        ["joint_meeting", 2, "联席会议; joint meeting", 0, 35],
+    ]
+    decoded = text.replace("\r\n", "\n")
+    assert decoded[0:35] == "各市召开联席会议。\nA joint\nmeeting was held."
