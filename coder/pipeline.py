@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from .corpus import Corpus, read_corpus
+from .corpus import Corpus, iter_corpus_files, read_corpus
+from .errors import CoderError
 from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .matching import CompiledCodebook, compile_codebook
 from .models import Code, Codebook, Document, Match, Passage, passage_fingerprint, segment_id_from_fingerprint
@@ -173,10 +174,14 @@ def code_corpus(
     >>> result.segments[["document", "code", "hits"]].head()  # doctest: +SKIP
     """
     started = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    pool = None
+    if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus) >= _PARALLEL_MIN_CHARS:
+        # Start the workers before the corpus is read, so they do not carry a copy of it.
+        pool = _start_pool(workers, codebook, cache_dir)
     if not isinstance(corpus, Corpus):
         corpus = read_corpus(corpus)
     documents = list(corpus.documents)
-    workers = workers or os.cpu_count() or 1
     total_chars = sum(len(document.text) for document in documents)
     batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
     frames: list[pd.DataFrame] = []
@@ -184,12 +189,12 @@ def code_corpus(
     stats = CacheStats()
     done = 0
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
-        pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("fork"), initializer=_start_worker,
-            initargs=(codebook, cache_dir),
-        )
+        pool = pool or _start_pool(workers, codebook, cache_dir)
         results = pool.map(_code_batch, batches)
     else:
+        if pool is not None:
+            pool.shutdown()
+            pool = None
         pool = None
         cache = RecodeCache(cache_dir) if cache_dir else None
         compiled = None if cache else compile_codebook(codebook)
@@ -213,6 +218,22 @@ def code_corpus(
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {})
+
+
+def _corpus_bytes(path: str | Path) -> int:
+    """Bytes of the corpus's files, without reading them."""
+    try:
+        return sum(file.stat().st_size for _, file in iter_corpus_files(path, (".txt", ".md")))
+    except (OSError, CoderError):
+        return 0  # read_corpus will report the problem
+
+
+def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=get_context("fork"), initializer=_start_worker, initargs=(codebook, cache_dir),
+    )
+    pool.submit(int).result()  # with fork, the first task starts every worker now
+    return pool
 
 
 def _batches(documents: list[Document], size: int) -> list[list[Document]]:
