@@ -13,11 +13,16 @@ from typing import Any
 import pandas as pd
 
 from .errors import OutputError
-from .models import Codebook, segment_id
+from .files import write_csv
+from .models import Codebook, passage_fingerprint, segment_id, segment_id_from_fingerprint
 from .reviews import read_table
 
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.csv"
+# A compact copy of what a comparison needs (ids, codes, documents, passage fingerprints), written
+# beside segments.csv by `coder run`, so comparing two large runs does not re-read their passages.
+SEGMENT_INDEX_FILE = ".segments_index.csv"
+_INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
 CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
 
 # The fields of a code that run.json keeps, in order.
@@ -247,24 +252,28 @@ def diff_segments(
 ) -> pd.DataFrame:
     """Per code, segments added, removed and unchanged between two runs, matched by segment_id.
 
-    `renamed` maps old code ids to new ones so that a renamed code's segments count as
-    unchanged rather than removed and added again.
+    Either frame may be a segments frame or its compact `segment_index`. `renamed` maps old code
+    ids to new ones so that a renamed code's segments count as unchanged rather than removed
+    and added again.
 
     >>> diff_segments(old, new)  # doctest: +SKIP
           code  segments_added  segments_removed  segments_unchanged
     0  barrier               3                 1                  12
     """
-    old_keys = _segment_keys(old_frame, renamed or {})
-    new_keys = _segment_keys(new_frame, {})
+    old_keys = _segment_keys(old_frame, renamed or {}).drop_duplicates()
+    new_keys = _segment_keys(new_frame, {}).drop_duplicates()
     codes = list(dict.fromkeys([*new_keys["code"], *old_keys["code"]]))
-    rows = []
-    for code in codes:
-        old_ids = set(old_keys.loc[old_keys["code"] == code, "key"])
-        new_ids = set(new_keys.loc[new_keys["code"] == code, "key"])
-        rows.append((code, len(new_ids - old_ids), len(old_ids - new_ids), len(new_ids & old_ids)))
-    return pd.DataFrame(rows, columns=list(SEGMENT_DIFF_COLUMNS)).astype(
-        {"segments_added": int, "segments_removed": int, "segments_unchanged": int}
+    both = old_keys.merge(new_keys, on=["code", "key"], how="outer", indicator=True)
+    counts = pd.crosstab(both["code"], both["_merge"]).reindex(
+        index=codes, columns=["right_only", "left_only", "both"], fill_value=0
     )
+    result = pd.DataFrame({
+        "code": codes,
+        "segments_added": counts["right_only"].to_numpy(),
+        "segments_removed": counts["left_only"].to_numpy(),
+        "segments_unchanged": counts["both"].to_numpy(),
+    }, columns=list(SEGMENT_DIFF_COLUMNS))
+    return result.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
 
 
 def _segment_keys(frame: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
@@ -276,11 +285,11 @@ def _segment_keys(frame: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
         moved = codes.isin(renamed)
         codes = codes.where(~moved, codes.map(renamed))
         # segment_id hashes the code id: recompute it under the new id for renamed codes.
-        keys = keys.where(~moved, [
-            segment_id(str(document), str(text), code)
-            for document, text, code in zip(frame["document"], frame["text"], codes)
-        ])
-    return pd.DataFrame({"code": codes.values, "key": keys.values})
+        index = segment_index(frame[moved])
+        keys = keys.copy()
+        keys[moved] = [segment_id_from_fingerprint(fingerprint, code)
+                       for fingerprint, code in zip(index["fingerprint"], codes[moved])]
+    return pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()})
 
 
 # --- comparing runs -----------------------------------------------------------------------------------
@@ -327,28 +336,58 @@ class RunComparison:
         return int(self.segments["segments_removed"].sum())
 
 
-def compare_runs(old_run: str | Path, new_run: str | Path) -> RunComparison:
+def compare_runs(old_run: str | Path, new_run: str | Path, *, new_segments: pd.DataFrame | None = None) -> RunComparison:
     """Compare two run folders (or run.json paths): codebook changes and segments per code.
+
+    `new_segments` is the new run's segments frame when the caller holds it already.
 
     >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
     >>> print(render_comparison(comparison))  # doctest: +SKIP
     """
     old, new = read_run(old_run), read_run(new_run)
     changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
-    segments = diff_segments(
-        _read_segments(old.segments_path), _read_segments(new.segments_path), renamed=renamed_codes(changes)
-    )
+    new_frame = segment_index(new_segments) if new_segments is not None else _read_segments(new)
+    segments = diff_segments(_read_segments(old), new_frame, renamed=renamed_codes(changes))
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments)
 
 
-def _read_segments(path: Path) -> pd.DataFrame:
+def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The compact form of a segments frame that comparisons need (see SEGMENT_INDEX_FILE)."""
+    if "fingerprint" in frame.columns:
+        return frame[list(_INDEX_COLUMNS)]
+    fingerprints = [passage_fingerprint(str(document), str(text)) for document, text in zip(frame["document"], frame["text"])]
+    return pd.DataFrame({
+        "segment_id": frame["segment_id"].astype(str).to_numpy(), "code": frame["code"].astype(str).to_numpy(),
+        "document": frame["document"].astype(str).to_numpy(), "fingerprint": fingerprints,
+    }, columns=list(_INDEX_COLUMNS))
+
+
+def write_segment_index(frame: pd.DataFrame, out_dir: str | Path) -> Path:
+    """Write the compact segment index beside segments.csv (atomically)."""
+    path = Path(out_dir) / SEGMENT_INDEX_FILE
+    write_csv(segment_index(frame), path)
+    return path
+
+
+def _read_segments(run: RunRecord) -> pd.DataFrame:
+    index = Path(run.folder) / SEGMENT_INDEX_FILE
+    if index.is_file():
+        try:
+            return pd.read_csv(index, dtype=str, keep_default_na=False, encoding="utf-8-sig")[list(_INDEX_COLUMNS)]
+        except (ValueError, KeyError, pd.errors.ParserError):
+            pass  # damaged: fall back to segments.csv
+    path = run.segments_path
     if not path.is_file():
         raise OutputError(f"{path}: segments.csv not found beside run.json. Run `coder run` again to write it.")
-    frame = read_table(path)
-    missing = [column for column in ("segment_id", "code", "document", "text") if column not in frame.columns]
+    wanted = ["segment_id", "code", "document", "text"]
+    try:  # as coder wrote it: the fast reader, only the columns a comparison needs
+        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=wanted)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+        frame = read_table(path)  # re-saved by a spreadsheet: the lenient reader
+    missing = [column for column in wanted if column not in frame.columns]
     if missing:
         raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
-    return frame
+    return segment_index(frame)
 
 
 def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
@@ -408,11 +447,24 @@ def keep_previous_run(out_dir: str | Path) -> Path | None:
         return None
     previous = out_dir / PREVIOUS_FOLDER
     previous.mkdir(parents=True, exist_ok=True)
+    (previous / SEGMENT_INDEX_FILE).unlink(missing_ok=True)
+    indexed = (out_dir / SEGMENT_INDEX_FILE).is_file()
+    if indexed:
+        sources.append(out_dir / SEGMENT_INDEX_FILE)
     for source in sources:
         handle, temporary = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=previous)
         os.close(handle)
         try:
-            shutil.copyfile(source, temporary)
+            # With an index the comparison never reads the old segments.csv, so a hard link (free
+            # for a file of hundreds of MB) is enough; otherwise keep a true copy.
+            if indexed and source.name == SEGMENTS_FILE:
+                Path(temporary).unlink()
+                try:
+                    os.link(source, temporary)
+                except OSError:
+                    shutil.copyfile(source, temporary)
+            else:
+                shutil.copyfile(source, temporary)
             os.replace(temporary, previous / source.name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -420,10 +472,10 @@ def keep_previous_run(out_dir: str | Path) -> Path | None:
     return previous
 
 
-def compare_with_previous(out_dir: str | Path) -> RunComparison | None:
+def compare_with_previous(out_dir: str | Path, *, new_segments: pd.DataFrame | None = None) -> RunComparison | None:
     """Compare the run in `out_dir` with the one `keep_previous_run` kept; None on a first run."""
     out_dir = Path(out_dir)
     previous = out_dir / PREVIOUS_FOLDER
     if not (previous / RUN_FILE).is_file():
         return None
-    return compare_runs(previous, out_dir)
+    return compare_runs(previous, out_dir, new_segments=new_segments)

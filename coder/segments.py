@@ -72,16 +72,17 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     documents = list(documents)
     ids = [code.id for code in codebook]
     passages = frame[["document", "passage", "code"]].drop_duplicates()
-    table = pd.crosstab(passages["code"], passages["document"]) if len(passages) else pd.DataFrame()
+    table = passages.groupby(["code", "document"]).size().unstack(fill_value=0) if len(passages) else pd.DataFrame()
     table = table.reindex(index=ids, columns=documents, fill_value=0)
     columns: dict[str, object] = {
         "code": ids,
         "code_path": [code.code_path for code in codebook],
         "label": [code.label for code in codebook],
     }
-    for document in documents:
-        columns[document] = table[document].to_numpy()
-    columns["total"] = table.sum(axis=1).to_numpy() if documents else [0] * len(ids)
+    values = table.to_numpy()
+    for position, document in enumerate(documents):
+        columns[document] = values[:, position]
+    columns["total"] = values.sum(axis=1) if documents else [0] * len(ids)
     ancestors = passages.assign(
         ancestor=passages["code"].map(lambda code: codebook[code].path if code in codebook else (code,))
     ).explode("ancestor")

@@ -184,3 +184,23 @@ def test_cli_run_decodes_every_supported_encoding(tiny_codebook: Path, tmp_path:
     ]
     decoded = text.replace("\r\n", "\n")
     assert decoded[0:35] == "各市召开联席会议。\nA joint\nmeeting was held."
+
+
+def test_cli_rerun_reports_changes_and_diff_agrees_with_and_without_the_index(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
+    edited = tiny_codebook.read_text(encoding="utf-8")
+    edited = edited.replace("keywords: [local protection]", "keywords: [local protection, remain]")
+    edited = edited.replace("  joint_meeting:", "  joint_meetings:")  # an id rename, same rules
+    tiny_codebook.write_text(edited, encoding="utf-8")
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    changes = pd.read_csv(out / "changes.csv", encoding="utf-8-sig", keep_default_na=False)
+    rows = changes[["code", "change", "segments_added", "segments_removed", "segments_unchanged"]].values.tolist()
+    assert ["local_protection", "keyword added", 0, 0, 1] in rows
+    assert any(row[0] == "joint_meetings" and row[1] == "renamed" and row[3] == 0 for row in rows)
+    with_index = run("diff", str(out / ".previous"), str(out)).output
+    for index in (out / ".segments_index.csv", out / ".previous" / ".segments_index.csv"):
+        index.unlink()
+    without_index = run("diff", str(out / ".previous"), str(out)).output
+    assert with_index == without_index
