@@ -63,8 +63,8 @@ class CacheStats:
 class RecodeCache:
     """A SQLite file of pickled CacheEntry rows, one per document key; safe to delete at any time.
 
-    Each process opens its own connection (worker processes share the file through SQLite's
-    locking); writes are committed in batches by `commit()`.
+    Each process opens its own connection to read; new entries are queued with `store()` and
+    written by the parent process in one transaction per batch of documents.
     """
 
     FILE = "recode.sqlite"
@@ -73,6 +73,7 @@ class RecodeCache:
         self.folder = Path(folder)
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
+        self._pending: list[tuple[str, bytes]] = []
 
     def _db(self) -> sqlite3.Connection | None:
         if self._connection is None or self._pid != os.getpid():
@@ -107,21 +108,23 @@ class RecodeCache:
         return entry if isinstance(entry, CacheEntry) else None
 
     def store(self, key: str, entry: CacheEntry) -> None:
+        """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
+        self._pending.append((key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
+
+    def take_pending(self) -> list[tuple[str, bytes]]:
+        pending, self._pending = self._pending, []
+        return pending
+
+    def write(self, pending: list[tuple[str, bytes]]) -> None:
+        """Write queued entries in one transaction (worker processes never write: no lock waits)."""
         db = self._db()
-        if db is None:
+        if db is None or not pending:
             return
         try:
-            db.execute("INSERT OR REPLACE INTO entries (key, entry) VALUES (?, ?)",
-                       (key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
+            db.executemany("INSERT OR REPLACE INTO entries (key, entry) VALUES (?, ?)", pending)
+            db.commit()
         except sqlite3.Error:
             pass  # a cache that cannot be written only costs speed next time
-
-    def commit(self) -> None:
-        if self._connection is not None and self._pid == os.getpid():
-            try:
-                self._connection.commit()
-            except sqlite3.Error:
-                pass
 
     def prune(self, keep: set[str]) -> int:
         """Forget documents that are no longer in the corpus (or changed); returns how many."""

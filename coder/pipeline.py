@@ -51,8 +51,9 @@ def code_documents(
     *,
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
-) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
-    """Code documents in this process: the segments frame, passages per document, cache use."""
+) -> tuple[pd.DataFrame, dict[str, int], CacheStats, list[tuple[str, bytes]]]:
+    """Code documents in this process: the segments frame, passages per document, cache use,
+    and the new cache entries for the calling process to write."""
     if compiled is None and cache is None:
         compiled = compile_codebook(codebook)
     stats = CacheStats()
@@ -80,10 +81,9 @@ def code_documents(
                 segment_id_from_fingerprint(fingerprints[passage_index], code_id), document.path, passage_index, passage.start,
                 passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "",
             ))
-    if cache is not None:
-        cache.commit()
     frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
-    return frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")}), counts, stats
+    frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
+    return frame, counts, stats, cache.take_pending() if cache is not None else []
 
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dict[str, CodeHits]:
@@ -199,8 +199,11 @@ def code_corpus(
         cache = RecodeCache(cache_dir) if cache_dir else None
         compiled = None if cache else compile_codebook(codebook)
         results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
+    cache_writer = RecodeCache(cache_dir) if cache_dir else None
     try:
-        for frame, batch_counts, batch_stats in results:
+        for frame, batch_counts, batch_stats, pending in results:
+            if cache_writer is not None:
+                cache_writer.write(pending)
             frames.append(frame)
             counts.update(batch_counts)
             stats.add(batch_stats)
@@ -210,8 +213,8 @@ def code_corpus(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if cache_dir:
-        RecodeCache(cache_dir).prune({document_key(document, unit=codebook.unit) for document in documents})
+    if cache_writer is not None:
+        cache_writer.prune({document_key(document, unit=codebook.unit) for document in documents})
     frames = [frame for frame in frames if len(frame)]
     segments = pd.concat(frames, ignore_index=True) if frames else segments_to_frame([])
     segments = segments[list(SEGMENT_COLUMNS)]
@@ -257,7 +260,7 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
 
 
-def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats]:
+def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, list[tuple[str, bytes]]]:
     return code_documents(
         documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )
