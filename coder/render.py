@@ -234,17 +234,39 @@ def highlight(text: str, words: list[str]) -> list[list[Any]]:
     words = sorted({word for word in words if word.strip()}, key=len, reverse=True)
     if not words or not text:
         return [[text, False]] if text else []
-    pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
     pieces: list[list[Any]] = []
     position = 0
-    for match in pattern.finditer(text):
-        if match.start() > position:
-            pieces.append([text[position:match.start()], False])
-        pieces.append([match.group(0), True])
-        position = match.end()
+    for start, end in _word_spans(text, tuple(words)):
+        if start > position:
+            pieces.append([text[position:start], False])
+        pieces.append([text[start:end], True])
+        position = end
     if position < len(text):
         pieces.append([text[position:], False])
     return pieces
+
+
+def _word_spans(text: str, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Leftmost, then longest, non-overlapping case-insensitive occurrences of `words` in `text`.
+
+    Plain string search rather than a regex per passage: a map shows thousands of examples.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters lengthen when lower-cased: fall back
+        pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
+        return [match.span() for match in pattern.finditer(text)]
+    found = []
+    for word in words:
+        needle = word.lower()
+        start = lowered.find(needle)
+        while start != -1:
+            found.append((start, start + len(needle)))
+            start = lowered.find(needle, start + 1)
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+        if not spans or start >= spans[-1][1]:
+            spans.append((start, end))
+    return spans
 
 
 def script_json(data: Any) -> str:
