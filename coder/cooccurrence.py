@@ -22,6 +22,7 @@ from scipy import sparse
 
 from .errors import OutputError
 from .models import Codebook
+from .reviews import drop_rejected, is_rejected  # noqa: F401  (is_rejected re-exported)
 
 CODE_COLUMNS = ("code", "code_path", "label", "passages", "documents")
 PAIR_COLUMNS = (
@@ -31,40 +32,6 @@ PAIR_COLUMNS = (
 MEASURES = ("jaccard", "association", "npmi", "count")
 # Pair and passage are packed into one int64 sort key while it cannot overflow; else lexsort.
 _PACKED_KEY_LIMIT = 2**62
-
-# Spellings of "rejected" in a segments file's `review` column; the same set reviews.py reads.
-REJECTED = frozenset({"reject", "rejected", "r", "n", "no", "0", "0.0", "false", "x", "✗", "✘", "-"})
-
-
-def is_rejected(value: object) -> bool:
-    """True when a `review` cell says the segment was rejected (any case, spaces ignored).
-
-    >>> [is_rejected(value) for value in ("Rejected", " no ", 0, "", None, "accept")]
-    [True, True, True, False, False, False]
-    """
-    if value is None or (isinstance(value, float) and value != value):
-        return False
-    if isinstance(value, bool):
-        return value is False
-    return str(value).strip().casefold() in REJECTED
-
-
-def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
-    """The segments whose `review` does not say rejected (all of them without a review column).
-
-    >>> frame = pd.DataFrame({"code": ["a", "b"], "review": ["no", ""]})
-    >>> drop_rejected(frame)["code"].tolist()
-    ['b']
-    """
-    if "review" not in segments.columns or segments.empty:
-        return segments
-    review = segments["review"]
-    # Decide once per distinct spelling, not once per row: a million rows hold a handful.
-    rejected = [value for value in pd.unique(review) if is_rejected(value)]
-    if not rejected:
-        return segments
-    return segments[~review.isin(rejected).to_numpy()]
-
 
 def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int | None = None) -> pd.DataFrame:
     """Replace each code by its ancestor at depth `level` (1 = top-level) and merge duplicates.

@@ -12,7 +12,7 @@ from . import __version__
 from .codebook import codebook_hash
 from .files import write_csv, write_text
 from .pipeline import CodingResult
-from .reviews import is_rejected
+from .reviews import drop_rejected
 from .runs import codebook_to_records
 from .segments import build_code_counts, write_segments_csv
 
@@ -62,7 +62,7 @@ def write_coding_outputs(result: CodingResult, out_dir: str | Path, *, record: d
     }
     write_segments_csv(result.segments, written["segments"])
     frame = result.segments
-    counted = frame[~frame["review"].map(is_rejected)] if len(frame) else frame
+    counted = drop_rejected(frame)
     counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
     write_csv(counts, written["code_counts"])
     write_text(written["run"], json.dumps(record, ensure_ascii=False, indent=2) + "\n")

@@ -67,6 +67,23 @@ def is_rejected(value: object) -> bool:
         return False
 
 
+def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
+    """The segments whose `review` does not say rejected (all of them without a review column).
+
+    >>> frame = pd.DataFrame({"code": ["a", "b"], "review": ["no", ""]})
+    >>> drop_rejected(frame)["code"].tolist()
+    ['b']
+    """
+    if "review" not in segments.columns or segments.empty:
+        return segments
+    review = segments["review"]
+    # Decide once per distinct spelling, not once per row: a million rows hold a handful.
+    rejected = [value for value in pd.unique(review) if is_rejected(value)]
+    if not rejected:
+        return segments
+    return segments[~review.isin(rejected).to_numpy()]
+
+
 def default_reviews_path(codebook: str | Path) -> Path:
     """The review file beside the codebook: `codebook.yaml` -> `reviews.csv` in the same folder."""
     return Path(codebook).parent / REVIEWS_FILE

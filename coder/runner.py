@@ -12,8 +12,8 @@ from .codebook import load_codebook
 from .outputs import run_record, write_coding_outputs
 from .pipeline import CodingResult, code_corpus
 from .render import write_network_outputs
-from .reviews import apply_reviews, default_reviews_path, is_rejected, precision_by_code, read_reviews
-from .runs import RunComparison, compare_with_previous, keep_previous_run, write_changes_csv, write_segment_index
+from .reviews import apply_reviews, default_reviews_path, drop_rejected, precision_by_code, read_reviews
+from .runs import RunComparison, compare_with_previous, keep_previous_run, segment_index, write_changes_csv, write_segment_index
 
 CACHE_FOLDER = ".cache"
 
@@ -35,7 +35,7 @@ class RunReport:
     def counted_segments(self) -> pd.DataFrame:
         """Segments that count: everything the reviewer has not rejected."""
         frame = self.result.segments
-        return frame[~frame["review"].map(is_rejected)] if len(frame) else frame
+        return drop_rejected(frame)
 
 
 def run_coding(
@@ -77,13 +77,14 @@ def run_coding(
     record["cache"] = result.reused
     keep_previous_run(out_dir)
     written = write_coding_outputs(result, out_dir, record=record)
-    write_segment_index(result.segments, out_dir)
+    index = segment_index(result.segments)  # passage fingerprints, computed once for both uses
+    write_segment_index(index, out_dir)
     report = RunReport(result=result, out_dir=out_dir, written=written, reviews_path=reviews_file if reviews is not None else None,
                        orphans=orphans, precision=precision)
     network = write_network_outputs(
         report.counted_segments, codebook, out_dir, total_passages=result.passage_count, **(network_options or {})
     )
-    comparison = compare_with_previous(out_dir, new_segments=result.segments)
+    comparison = compare_with_previous(out_dir, new_segments=index)
     if comparison is not None:
         written["changes"] = write_changes_csv(comparison, out_dir / "changes.csv")
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
