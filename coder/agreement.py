@@ -9,8 +9,6 @@ kappa and alpha pooled over all (passage, code) units.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Hashable, Iterable, Mapping, Sequence
@@ -18,6 +16,7 @@ from typing import Hashable, Iterable, Mapping, Sequence
 import pandas as pd
 
 from .errors import CoderError, OutputError
+from .files import atomic_open
 from .models import Codebook
 
 AGREEMENT_COLUMNS = (
@@ -299,15 +298,8 @@ def compute_agreement(
 def write_agreement(agreement: pd.DataFrame, path: str | Path) -> Path:
     """Write agreement.csv (UTF-8 with BOM, figures to 4 decimals) through a temporary file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        agreement.to_csv(temporary, index=False, encoding="utf-8-sig", float_format="%.4f", lineterminator="\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        agreement.to_csv(stream, index=False, float_format="%.4f", lineterminator="\n")
     return path
 
 

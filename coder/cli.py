@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -272,7 +271,8 @@ def kwic(
     from rich.console import Console
     from rich.text import Text
 
-    from .kwic import format_kwic_line, kwic as find_kwic, write_kwic_csv
+    from .kwic import format_kwic_line, write_kwic_csv
+    from .kwic import kwic as find_kwic
     from .matching import compile_codebook
 
     with _user_errors():

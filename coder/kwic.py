@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable
@@ -15,6 +13,7 @@ from rich.cells import cell_len
 
 from .codebook import parse_codebook
 from .errors import CodebookError, CoderError
+from .files import atomic_open
 from .matching import CompiledCodebook, compile_codebook
 from .models import Document, Passage
 
@@ -124,15 +123,8 @@ def format_kwic_line(line: KwicLine, *, width: int = 40) -> tuple[str, str, str]
 def write_kwic_csv(lines: list[KwicLine], path: str | Path) -> Path:
     """Write KWIC lines as CSV (UTF-8 with BOM), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=[field.name for field in fields(KwicLine)], lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(asdict(line) for line in lines)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=[field.name for field in fields(KwicLine)], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(line) for line in lines)
     return path

@@ -12,11 +12,19 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
-from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .matching import CompiledCodebook, compile_codebook
-from .models import Code, Codebook, Document, Match, Passage, passage_fingerprint, segment_id_from_fingerprint
+from .models import (
+    Code,
+    Codebook,
+    Document,
+    Match,
+    Passage,
+    passage_fingerprint,
+    segment_id_from_fingerprint,
+)
 from .passages import split_passages
 from .segments import SEGMENT_COLUMNS, segments_to_frame
 

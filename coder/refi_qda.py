@@ -9,9 +9,7 @@ exclusive, into the exported source text, which is `Document.text` as UTF-8 with
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections import Counter
@@ -24,6 +22,7 @@ import pandas as pd
 from lxml import etree
 
 from .errors import CodebookError, CoderError, OutputError
+from .files import atomic_path
 from .models import Code, Codebook, Document, Segment
 from .reviews import is_rejected
 
@@ -226,17 +225,8 @@ def build_project(
 
 
 def _write_atomically(path: Path, write: Any) -> None:
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temporary:
+        write(temporary)
 
 
 def write_bytes_atomically(path: str | Path, data: bytes) -> None:

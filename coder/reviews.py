@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Literal
 import pandas as pd
 
 from .errors import OutputError
+from .files import atomic_open
 
 Decision = Literal["accept", "reject"]
 REVIEW_COLUMNS = ("segment_id", "document", "code", "decision", "note", "text", "reviewed_at")
@@ -188,15 +187,8 @@ def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
 
 
 def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-            frame.to_csv(stream, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        frame.to_csv(stream, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
 
 
 # --- import ----------------------------------------------------------------------------------

@@ -12,8 +12,21 @@ from .codebook import load_codebook
 from .outputs import run_record, write_coding_outputs
 from .pipeline import CodingResult, code_corpus
 from .render import write_network_outputs
-from .reviews import apply_reviews, default_reviews_path, drop_rejected, precision_by_code, read_reviews
-from .runs import RunComparison, compare_with_previous, keep_previous_run, segment_index, write_changes_csv, write_segment_index
+from .reviews import (
+    apply_reviews,
+    default_reviews_path,
+    drop_rejected,
+    precision_by_code,
+    read_reviews,
+)
+from .runs import (
+    RunComparison,
+    compare_with_previous,
+    keep_previous_run,
+    segment_index,
+    write_changes_csv,
+    write_segment_index,
+)
 
 CACHE_FOLDER = ".cache"
 

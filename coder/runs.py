@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import OutputError
-from .files import write_csv
-from .models import Codebook, passage_fingerprint, segment_id, segment_id_from_fingerprint
+from .files import atomic_open, atomic_path, write_csv
+from .models import Codebook, passage_fingerprint, segment_id_from_fingerprint
 from .reviews import read_table
 
 RUN_FILE = "run.json"
@@ -393,15 +392,8 @@ def _read_segments(run: RunRecord) -> pd.DataFrame:
 def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
     """Write `comparison.table()` as changes.csv (UTF-8 with BOM), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
-            comparison.table().to_csv(stream, index=False, lineterminator="\n")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        comparison.table().to_csv(stream, index=False, lineterminator="\n")
     return path
 
 
@@ -452,23 +444,17 @@ def keep_previous_run(out_dir: str | Path) -> Path | None:
     if indexed:
         sources.append(out_dir / SEGMENT_INDEX_FILE)
     for source in sources:
-        handle, temporary = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=previous)
-        os.close(handle)
-        try:
+        with atomic_path(previous / source.name) as temporary:
             # With an index the comparison never reads the old segments.csv, so a hard link (free
             # for a file of hundreds of MB) is enough; otherwise keep a true copy.
             if indexed and source.name == SEGMENTS_FILE:
-                Path(temporary).unlink()
+                temporary.unlink()
                 try:
                     os.link(source, temporary)
                 except OSError:
                     shutil.copyfile(source, temporary)
             else:
                 shutil.copyfile(source, temporary)
-            os.replace(temporary, previous / source.name)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
     return previous
 
 

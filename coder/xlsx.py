@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .errors import OutputError
+from .files import atomic_path
 
 SHEET_TITLE = "segments"
 MATCH_FONT = InlineFont(b=True, color="C00000")
@@ -109,15 +108,8 @@ def _marked(text: str, matched: str) -> CellRichText | str:
 
 
 def _save_atomic(workbook: Workbook, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
     try:
-        workbook.save(temporary)
-        os.replace(temporary, path)
+        with atomic_path(path) as temporary:
+            workbook.save(temporary)
     except PermissionError:
-        Path(temporary).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write the workbook (is it open in Excel?). Close it and run again.")
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
