@@ -20,7 +20,6 @@ import argparse
 import json
 import random
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -29,11 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / ".data"
 STOPWORDS = set(
-    "a an the of and or in on at to for by with from as is are was were be been it its this that these those "
-    "which who whom has have had not no but so such than then there their they them we our us he she his her "
-    "i you your can could may might will would shall should do does did also more most other some any all each "
-    "into about over under between through during before after above below up down out off again further once "
-    "here when where why how both few many much very s t just only own same too first second third one two".split()
+    ["a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "for", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "which", "who", "whom", "has", "have", "had", "not", "no", "but", "so", "such", "than", "then", "there", "their", "they", "them", "we", "our", "us", "he", "she", "his", "her", "i", "you", "your", "can", "could", "may", "might", "will", "would", "shall", "should", "do", "does", "did", "also", "more", "most", "other", "some", "any", "all", "each", "into", "about", "over", "under", "between", "through", "during", "before", "after", "above", "below", "up", "down", "out", "off", "again", "further", "once", "here", "when", "where", "why", "how", "both", "few", "many", "much", "very", "s", "t", "just", "only", "own", "same", "too", "first", "second", "third", "one", "two"]
 )
 
 

@@ -27,9 +27,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coder.agreement import compute_agreement  # noqa: E402
-from coder.models import Code, Codebook, Document  # noqa: E402
-from coder.refi_qda import build_qdpx  # noqa: E402
+from coder.agreement import compute_agreement
+from coder.models import Code, Codebook, Document
+from coder.refi_qda import build_qdpx
 
 
 def _data(documents: int, codes: int, seed: int = 11):

@@ -27,9 +27,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coder.cooccurrence import build_cooccurrence  # noqa: E402
-from coder.network import build_network  # noqa: E402
-from coder.render import render_html  # noqa: E402
+from coder.cooccurrence import build_cooccurrence
+from coder.network import build_network
+from coder.render import render_html
 
 
 def random_segments(passages: int, codes: int, *, per_passage: float = 3.0, seed: int = 0) -> pd.DataFrame:
@@ -113,7 +113,6 @@ def bench_page(codes: int, edges: int) -> None:
     try:
         sys.path.insert(0, str(ROOT / "tests"))
         import pytest
-
         from test_browser import chromium_driver, hover
     except ImportError as error:
         print(f"  browser: skipped ({error})")

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coder.corpus import decode_bytes, read_corpus  # noqa: E402
-from coder.models import Document  # noqa: E402
-from coder.passages import split_passages  # noqa: E402
+from coder.corpus import decode_bytes, read_corpus
+from coder.models import Document
+from coder.passages import split_passages
 
 
 def _best(function, repeat: int = 3) -> float:

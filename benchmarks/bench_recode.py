@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_coding import DATA, build_codebook, build_corpus  # noqa: E402
+from bench_coding import DATA, build_codebook, build_corpus
 
 PROBE = """
 import json, sys, time

@@ -50,7 +50,7 @@ class CacheStats:
     codes_reused: int = 0
     codes_matched: int = 0
 
-    def add(self, other: "CacheStats") -> None:
+    def add(self, other: CacheStats) -> None:
         self.documents_reused += other.documents_reused
         self.documents_new += other.documents_new
         self.codes_reused += other.codes_reused

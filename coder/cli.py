@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated
 
 import typer
 
@@ -47,7 +48,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
 ) -> None:
     """Code a corpus of documents against a YAML codebook."""
 
@@ -57,13 +58,13 @@ def run(
     corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md documents (read recursively) or one file.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("outputs"),
-    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
-    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Network: roll codes up to their ancestor at this depth (1 = top-level).")] = None,
+    level: Annotated[int | None, typer.Option("--level", min=1, help="Network: roll codes up to their ancestor at this depth (1 = top-level).")] = None,
     measure: Annotated[str, typer.Option("--measure", help="Network: edge weight, one of jaccard, association, npmi, count.")] = "jaccard",
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="Network: drop links between codes sharing fewer passages.")] = 1,
-    top_edges: Annotated[Optional[int], typer.Option("--top-edges", min=0, help="Network: keep only the N strongest links.")] = None,
+    top_edges: Annotated[int | None, typer.Option("--top-edges", min=0, help="Network: keep only the N strongest links.")] = None,
     hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Network: leave out codes without a link.")] = False,
     color_by: Annotated[str, typer.Option("--color-by", help="Network: colour nodes by top-level code or community.")] = "code",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
@@ -139,13 +140,13 @@ def _summary(report) -> str:
 def network(
     segments: Annotated[Path, typer.Argument(help="Coded segments CSV from `coder run` (rows reviewed as rejected are left out).")] = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the network files.")] = Path("outputs"),
-    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Roll codes up to their ancestor at this depth (1 = top-level codes).")] = None,
+    level: Annotated[int | None, typer.Option("--level", min=1, help="Roll codes up to their ancestor at this depth (1 = top-level codes).")] = None,
     measure: Annotated[str, typer.Option("--measure", help="Edge width and weight: jaccard, association, npmi or count.")] = "jaccard",
     min_count: Annotated[int, typer.Option("--min-count", min=1, help="Drop links between codes sharing fewer passages.")] = 1,
-    top_edges: Annotated[Optional[int], typer.Option("--top-edges", min=0, help="Keep only the N strongest links by --measure.")] = None,
+    top_edges: Annotated[int | None, typer.Option("--top-edges", min=0, help="Keep only the N strongest links by --measure.")] = None,
     hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Leave out codes without a link.")] = False,
     color_by: Annotated[str, typer.Option("--color-by", help="Colour nodes by top-level code or by community.")] = "code",
-    codebook: Annotated[Optional[Path], typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else codebook.yaml).")] = None,
+    codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else codebook.yaml).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for communities and layout, so runs repeat.")] = 42,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -188,7 +189,7 @@ app.add_typer(review_app, name="review")
 def diff(
     old_run: Annotated[Path, typer.Argument(help="The earlier run: its --out folder or its run.json.")],
     new_run: Annotated[Path, typer.Argument(help="The later run: its --out folder or its run.json.")],
-    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the changes table (changes.csv) here.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the changes table (changes.csv) here.")] = None,
 ) -> None:
     """Show what changed between two runs: codebook edits and segments added/removed per code.
 
@@ -204,7 +205,7 @@ def diff(
             _say(f"Changes written to {csv_path}")
 
 
-def _reviews_path(reviews: Optional[Path], codebook: Path) -> Path:
+def _reviews_path(reviews: Path | None, codebook: Path) -> Path:
     from .reviews import default_reviews_path
 
     return reviews if reviews is not None else default_reviews_path(codebook)
@@ -213,7 +214,7 @@ def _reviews_path(reviews: Optional[Path], codebook: Path) -> Path:
 @review_app.command("import")
 def review_import(
     file: Annotated[Path, typer.Argument(help="segments.csv (or .xlsx) with the review and note columns filled in.")],
-    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
 ) -> None:
     """Merge the decisions typed into a segments file into the review file.
@@ -231,7 +232,7 @@ def review_import(
 
 @review_app.command("status")
 def review_status_command(
-    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run, for precision and orphans.")] = Path("outputs/segments.csv"),
 ) -> None:
@@ -262,7 +263,7 @@ def kwic(
     width: Annotated[int, typer.Option("--width", "-w", min=0, help="Characters of context on each side.")] = 40,
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to search.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook, for code ids and the passage unit.")] = Path("codebook.yaml"),
-    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
 ) -> None:
     """Keyword-in-context: every hit of a keyword, pattern or code, with the words around it.
 
@@ -295,7 +296,7 @@ def kwic(
 def lint(
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to check the keywords against.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook to check.")] = Path("codebook.yaml"),
-    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the per-keyword counts as CSV here.")] = None,
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the per-keyword counts as CSV here.")] = None,
 ) -> None:
     """Check the codebook against the corpus: dead, shared, shadowed and near-duplicate keywords.
 
@@ -336,7 +337,7 @@ app.add_typer(import_app, name="import")
 def export_qdpx(
     out: Annotated[Path, typer.Option("--out", "-o", help="The project file to write.")] = Path("outputs/project.qdpx"),
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run (run.json must be beside it).")] = Path("outputs/segments.csv"),
-    name: Annotated[Optional[str], typer.Option("--name", help="Project name shown in the other tool.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Project name shown in the other tool.")] = None,
 ) -> None:
     """Write a REFI-QDA project (.qdpx): documents, codebook and coded segments, rejected ones left out.
 
@@ -373,7 +374,7 @@ def export_qdc(
 def export_xlsx(
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run.")] = Path("outputs/segments.csv"),
-    reviews: Annotated[Optional[Path], typer.Option("--reviews", help="Fill review/note from this review file first.")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file first.")] = None,
 ) -> None:
     """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
 
@@ -439,8 +440,8 @@ def import_dictionary(
 def agree(
     gold: Annotated[Path, typer.Argument(help="Hand coding: CSV with document,passage,code or document,start,end,code.")],
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to check.")] = Path("outputs/segments.csv"),
-    level: Annotated[Optional[int], typer.Option("--level", min=1, help="Compare codes rolled up to this depth (1 = top level).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
+    level: Annotated[int | None, typer.Option("--level", min=1, help="Compare codes rolled up to this depth (1 = top level).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
 ) -> None:
     """Compare the automatic coding with hand coding: precision, recall, F1, kappa, alpha per code.
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import pandas as pd
 
@@ -132,7 +132,7 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
         if not code.description.strip():
             findings.append(LintFinding(
                 "no definition", code.id, "",
-                f"no description. Add `description:` so coders and reviewers know what the code means.",
+                "no description. Add `description:` so coders and reviewers know what the code means.",
                 len(code_passages[code.id]), sum(hits[rule_id] for rule_id, owner_code, _, _ in rules if owner_code.id == code.id),
             ))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}

@@ -26,10 +26,10 @@ import logging
 import re
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Iterable, Iterator
 
 import ahocorasick_rs
 
@@ -78,7 +78,7 @@ def _lemma_tables() -> dict[str, dict]:
     return tables
 
 
-@lru_cache(maxsize=None)
+@cache
 def lemmas(word: str) -> frozenset[str]:
     """Every lemma spaCy's English tables can give `word`, over nouns, verbs and adjectives.
 
@@ -127,7 +127,7 @@ def _inverse_tables() -> dict[str, set[str]]:
     return inverse
 
 
-@lru_cache(maxsize=None)
+@cache
 def word_forms(word: str) -> frozenset[str]:
     """All surface forms that share a lemma with `word` (lower case), including `word` itself.
 
@@ -353,7 +353,7 @@ class CompiledCodebook:
                 else:
                     yield pattern.owner, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule
 
-    def _continuations(self, word: str) -> "_Node | None":
+    def _continuations(self, word: str) -> _Node | None:
         """The patterns whose first word matches `word`, as a trie over their further words."""
         if word in self._word_cache:
             return self._word_cache[word]
@@ -429,7 +429,7 @@ class _Squeeze:
     """Maps positions of a text whose runs [start, end) were replaced by `kept` characters (0 or 1)
     back to positions in the text as it was."""
 
-    __slots__ = ("starts", "removed", "kept")
+    __slots__ = ("kept", "removed", "starts")
 
     def __init__(self, runs: list[tuple[int, int]], *, kept: int):
         self.kept = kept

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator, Literal
+from typing import Literal
 
 Unit = Literal["paragraph", "sentence", "document"]
 UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
@@ -130,7 +131,7 @@ _SPACES = re.compile(r"\s+")
 def passage_fingerprint(document: str, passage_text: str) -> str:
     """Hash of a passage's document and whitespace-normalised, case-folded text."""
     normalized = _SPACES.sub(" ", passage_text).strip().casefold()
-    return hashlib.sha1(f"{document}\x1f{normalized}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{document}\x1f{normalized}".encode()).hexdigest()
 
 
 def segment_id(document: str, passage_text: str, code: str) -> str:
@@ -144,7 +145,7 @@ def segment_id(document: str, passage_text: str, code: str) -> str:
 
 def segment_id_from_fingerprint(fingerprint: str, code: str) -> str:
     """segment_id() for a passage whose passage_fingerprint() is known."""
-    return hashlib.sha1(f"{fingerprint}\x1f{code}".encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

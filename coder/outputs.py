@@ -24,7 +24,7 @@ def run_record(result: CodingResult, *, codebook_path: str | Path, corpus_path: 
     return {
         "tool": "coder",
         "tool_version": __version__,
-        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(result.seconds, 3),
         "corpus": str(corpus_path),
         "corpus_absolute": str(Path(corpus_path).resolve()),
@@ -37,8 +37,8 @@ def run_record(result: CodingResult, *, codebook_path: str | Path, corpus_path: 
             "documents": len(result.corpus.documents),
             "skipped": len(result.corpus.skipped),
             "passages": result.passage_count,
-            "segments": int(len(frame)),
-            "coded_passages": int(len(frame[["document", "passage"]].drop_duplicates())) if len(frame) else 0,
+            "segments": len(frame),
+            "coded_passages": len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
             "segments_by_code": {code.id: int(by_code.get(code.id, 0)) for code in result.codebook},
         },
         "documents": [

@@ -57,13 +57,13 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib.resources import files
-from typing import Iterator
 
 from .models import Document, Passage, Unit
 
-__all__ = ["split_passages", "sentence_boundaries"]
+__all__ = ["sentence_boundaries", "split_passages"]
 
 # --- debris -------------------------------------------------------------------------------
 _H = r"[^\S\n]"  # horizontal whitespace: any whitespace but a line break
@@ -92,7 +92,7 @@ _SENTENCE_END = re.compile(
 )
 _CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
-    "e.g i.e u.s u.k u.n no nos vol vols dr mr mrs ms prof al fig figs vs cf pp jr sr st ed eds approx".split()
+    ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
 )
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")

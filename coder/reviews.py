@@ -13,7 +13,7 @@ import io
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -265,7 +265,7 @@ def import_reviews(
     (12, 40)
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
-    stamp = (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     table = read_table(segments_file)
     if "segment_id" not in table.columns or "review" not in table.columns:
         raise OutputError(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -85,8 +86,8 @@ def run_coding(
                               passages=result.passages, seconds=result.seconds, reused=result.reused)
     record = run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers)
     if reviews is not None:
-        record["reviews"] = {"path": str(reviews_file), "decisions": int(len(reviews)),
-                             "orphaned": int(len(orphans)) if orphans is not None else 0}
+        record["reviews"] = {"path": str(reviews_file), "decisions": len(reviews),
+                             "orphaned": len(orphans) if orphans is not None else 0}
     record["cache"] = result.reused
     keep_previous_run(out_dir)
     written = write_coding_outputs(result, out_dir, record=record)

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from coder.corpus import Corpus, SkippedFile, decode_bytes, iter_corpus_files, read_corpus, read_document
+from coder.corpus import (
+    Corpus,
+    SkippedFile,
+    decode_bytes,
+    iter_corpus_files,
+    read_corpus,
+    read_document,
+)
 from coder.errors import CorpusError
 from coder.models import Document
 

@@ -165,11 +165,11 @@ def test_lint_on_seeds_dead_keywords_really_absent(seed_report):
 def test_lint_on_seeds_counts_match_independent_count(seed_report):
     codebook, documents, report = seed_report
     counts = report.keywords.set_index(["code", "rule"])
-    expected = sum(len(re.findall(r"(?<!intergovernmental )joint[\s\-]+meetings?\b", document.text, re.I))
+    expected = sum(len(re.findall(r"(?<!intergovernmental )joint[\s\-]+meetings?\b", document.text, re.IGNORECASE))
                    for document in documents)
     # The keyword alone, counted without the overlap rule of its code.
     assert counts.at[("joint_meeting", "joint meeting"), "hits"] == sum(
-        len(re.findall(r"joint[\s\-]+meetings?\b", document.text, re.I)) for document in documents
+        len(re.findall(r"joint[\s\-]+meetings?\b", document.text, re.IGNORECASE)) for document in documents
     )
     assert expected < counts.at[("joint_meeting", "joint meeting"), "hits"]
     assert len(report.keywords) == sum(len(code.keywords) + len(code.regex) for code in codebook)
@@ -181,7 +181,6 @@ def test_lint_cli_on_seeds(tmp_path, codebook_text):
     from typer.testing import CliRunner
 
     from coder.cli import app
-
     from coder.corpus import read_corpus
     from coder.passages import split_passages
 

@@ -9,8 +9,7 @@ import pytest
 
 import coder
 import coder.cache
-import coder.pipeline as pipeline
-from coder import load_codebook, parse_codebook
+from coder import load_codebook, parse_codebook, pipeline
 from coder.pipeline import code_corpus
 
 

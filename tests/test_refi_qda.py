@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import xmlschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import xmlschema
 from lxml import etree
 
 from coder.codebook import load_codebook, parse_codebook
@@ -208,7 +208,7 @@ def test_refi_qda_chinese_and_emoji_positions_are_code_points(documents, codeboo
 def test_refi_qda_sources_are_utf8_lf_without_bom(tmp_path, codebook):
     documents = [Document(path="a.txt", text="第一行\n第二行 é\n")]
     _, sources, _ = _project(documents, codebook, pd.DataFrame(columns=["document", "start", "end", "code"]), tmp_path)
-    assert list(sources.values()) == ["第一行\n第二行 é\n".encode("utf-8")]
+    assert list(sources.values()) == ["第一行\n第二行 é\n".encode()]
 
 
 @pytest.mark.parametrize(
@@ -235,12 +235,12 @@ def test_refi_qda_review_decisions(documents, codebook, review, note, kept, desc
 
 
 def test_refi_qda_guids_are_stable_across_exports(documents, codebook, segments, tmp_path):
-    first, _, names_first = _project(documents, codebook, segments, tmp_path, "one.qdpx", datetime(2026, 1, 1, tzinfo=timezone.utc))
-    second, _, names_second = _project(documents, codebook, segments, tmp_path, "two.qdpx", datetime(2026, 5, 1, tzinfo=timezone.utc))
-    guids = lambda qde: [e.get("guid") for e in etree.fromstring(qde).iter() if e.get("guid")]  # noqa: E731
+    first, _, names_first = _project(documents, codebook, segments, tmp_path, "one.qdpx", datetime(2026, 1, 1, tzinfo=UTC))
+    second, _, names_second = _project(documents, codebook, segments, tmp_path, "two.qdpx", datetime(2026, 5, 1, tzinfo=UTC))
+    guids = lambda qde: [e.get("guid") for e in etree.fromstring(qde).iter() if e.get("guid")]
     assert guids(first) == guids(second)
     assert names_first == names_second
-    same_time = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    same_time = datetime(2026, 1, 1, tzinfo=UTC)
     again, _, _ = _project(documents, codebook, segments, tmp_path, "three.qdpx", same_time)
     assert again == first
 
@@ -272,7 +272,7 @@ def test_refi_qda_codes_hierarchy_and_codable(codebook):
 
 
 def test_refi_qda_user_and_dates(documents, codebook, segments):
-    qde, _ = build_project(documents, codebook, segments, created=datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc))
+    qde, _ = build_project(documents, codebook, segments, created=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
     root = etree.fromstring(qde)
     assert [(u.get("guid"), u.get("name")) for u in root.iterfind("q:Users/q:User", NS)] == [(USER_GUID, "coder")]
     assert {e.get("creatingUser") for e in root.iter() if e.get("creationDateTime") and e.get("guid") != root.get("guid")} == {USER_GUID}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-
 from pathlib import Path
 
 import networkx as nx
@@ -82,7 +81,7 @@ def graph_of(segments: pd.DataFrame, **options) -> nx.Graph:
 
 
 def page_data(text: str) -> dict:
-    match = re.search(r'<script type="application/json" id="coder-data">(.*?)</script>', text, re.S)
+    match = re.search(r'<script type="application/json" id="coder-data">(.*?)</script>', text, re.DOTALL)
     return json.loads(match.group(1))
 
 
@@ -154,8 +153,8 @@ def test_render_html_is_self_contained_utf8_with_a_strict_policy(tmp_path):
     raw = path.read_bytes()
     text = raw.decode("utf-8")
     assert text.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-    assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.I) == []
-    assert re.findall(r"<link\b|@import|url\(\s*['\"]?(?:https?:)?//", text, re.I) == []
+    assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.IGNORECASE) == []
+    assert re.findall(r"<link\b|@import|url\(\s*['\"]?(?:https?:)?//", text, re.IGNORECASE) == []
     assert "default-src 'none'; script-src 'sha256-" in text
     assert "connect-src 'none'" in text
     assert "<title>Test &lt;b&gt;map&lt;/b&gt;</title>" in text

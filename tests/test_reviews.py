@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +22,8 @@ from coder.reviews import (
 
 COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
            "hits", "matched", "text", "review", "note"]
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 
 def make_segments(rows):

@@ -2,7 +2,8 @@ import json
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
 from coder.errors import OutputError

@@ -10,7 +10,13 @@ import pytest
 from coder import parse_codebook
 from coder.errors import OutputError
 from coder.models import Segment
-from coder.segments import SEGMENT_COLUMNS, build_code_counts, read_segments_csv, segments_to_frame, write_segments_csv
+from coder.segments import (
+    SEGMENT_COLUMNS,
+    build_code_counts,
+    read_segments_csv,
+    segments_to_frame,
+    write_segments_csv,
+)
 
 CODEBOOK = parse_codebook("codes:\n  parent:\n    codes:\n      child: [x]\n      other: [y]\n  alone: [z]\n")
 
