@@ -35,6 +35,10 @@ def _user_errors() -> Iterator[None]:
     except CoderError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(code=1)
+    except OSError as error:  # a full disk, a folder that is a file, no permission: say which file
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"Error: {where}{error.strerror or error}. Earlier outputs are unchanged.", err=True)
+        raise typer.Exit(code=1)
     except KeyboardInterrupt:
         typer.echo("Interrupted: earlier outputs are unchanged.", err=True)
         raise typer.Exit(code=130)
@@ -111,6 +115,8 @@ def _summary(report) -> str:
         lines.append(f"  skipped {skipped.path}: {skipped.reason}")
     if not result.corpus.documents:
         lines.append("Warning: no documents to code.")
+    if not len(result.codebook):
+        lines.append("Warning: the codebook has no codes.")
     if result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from .codebook import load_codebook
+from .errors import OutputError
 from .outputs import run_record, write_coding_outputs
 from .pipeline import CodingResult, code_corpus
 from .render import write_network_outputs
@@ -72,6 +73,8 @@ def run_coding(
     ['changes', 'code_counts', 'run', 'segments']
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
     codebook = load_codebook(codebook_path)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
     reviews = read_reviews(reviews_file) if reviews_file.is_file() else None

@@ -204,3 +204,23 @@ def test_cli_rerun_reports_changes_and_diff_agrees_with_and_without_the_index(ti
         index.unlink()
     without_index = run("diff", str(out / ".previous"), str(out)).output
     assert with_index == without_index
+
+
+def test_cli_run_out_that_is_a_file_is_a_clear_error(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    (tmp_path / "taken").write_text("mine", encoding="utf-8")
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "taken"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'taken'}: is a file, not a folder. Pass another --out folder.\n"
+    assert (tmp_path / "taken").read_text(encoding="utf-8") == "mine"
+
+
+def test_cli_run_unwritable_output_is_a_clear_error(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, monkeypatch):
+    import coder.files
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "out" / "segments.csv"))
+
+    monkeypatch.setattr(coder.files.tempfile, "mkstemp", refuse)
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'out' / 'segments.csv'}: Permission denied. Earlier outputs are unchanged.\n"
