@@ -338,8 +338,8 @@ def agreement_for_run(
     from .segments import read_segments_csv
 
     segments_path = Path(segments_path)
+    gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
     predicted = read_segments_csv(segments_path)
-    gold = read_gold(gold_path)
     notes: list[str] = []
     codebook = None
     units = None
