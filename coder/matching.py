@@ -215,13 +215,13 @@ class CompiledCodebook:
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
         latin: list[_Pattern] = []
-        cjk: list[tuple[str, str, str]] = []  # (owner, rule, compact lower-case term)
+        cjk: list[tuple[str, str, str, bool]] = []  # (owner, rule, compact lower-case term, wildcard)
         for code in codebook:
             for owner, keywords in ((code.id, code.keywords), (code.id + _EXCLUDE_SUFFIX, code.exclude)):
                 for keyword in keywords:
                     if _is_cjk(keyword):
-                        term = re.sub(r"\s+", "", keyword.lower()).rstrip("*")
-                        cjk.append((owner, keyword, term))
+                        term = re.sub(r"\s+", "", keyword.lower())
+                        cjk.append((owner, keyword, term.rstrip("*"), term.endswith("*")))
                     else:
                         pattern = _compile_latin(owner, keyword)
                         if pattern:
@@ -271,10 +271,12 @@ class CompiledCodebook:
         self._word_cache: dict[str, _Node | None] = {}
         self._cjk_terms = cjk
         self._cjk_automaton = (
-            ahocorasick_rs.AhoCorasick([term for _, _, term in cjk]) if cjk else None
+            ahocorasick_rs.AhoCorasick([term for _, _, term, _ in cjk]) if cjk else None
         )
         self._segmenter = None
-        self._longest = max([16, *(len(term) for _, _, term in cjk)])  # jieba's longest word is 16
+        self._longest = max([16, *(len(term) for _, _, term, _ in cjk)])  # jieba's longest word is 16
+        # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
+        self._cjk_words = tuple(sorted({term for _, _, term, wildcard in cjk if not wildcard}))
         self._has_exclusions = any(code.exclude for code in codebook)
 
     def __len__(self) -> int:
@@ -389,29 +391,37 @@ class CompiledCodebook:
             compact = "".join(char for char in text if not char.isspace())
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
             for term_index, start, end in hits:
-                if self._is_cjk_word(compact, start, end):
-                    owner, rule, _ = self._cjk_terms[term_index]
-                    yield owner, positions[start], positions[end - 1] + 1, rule
+                owner, rule, _, wildcard = self._cjk_terms[term_index]
+                if wildcard:
+                    end = self._cjk_word_end(compact, start, end)
+                    if end is None:
+                        continue
+                elif not self._is_cjk_word(compact, start, end):
+                    continue
+                yield owner, positions[start], positions[end - 1] + 1, rule
+
+    def _cjk_word_end(self, compact: str, start: int, end: int) -> int | None:
+        """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one."""
+        clause_start, clause_end = _clause(compact, start, end)
+        bounds = self._segment(compact[clause_start:clause_end])
+        if start - clause_start not in bounds:
+            return None
+        return clause_start + min(bound for bound in bounds if bound >= end - clause_start)
 
     def _is_cjk_word(self, compact: str, start: int, end: int) -> bool:
         """True when [start, end) begins and ends on word boundaries of the segmented clause."""
         if self._segmenter is None:
-            self._segmenter = _segmenter(tuple(sorted({term for _, _, term in self._cjk_terms})))
+            self._segmenter = _segmenter(self._cjk_words)
         words = self._segmenter.FREQ
         if not _crossed(words, compact, start, self._longest) and not _crossed(words, compact, end, self._longest):
             return True  # no dictionary word spans either edge, so no segmentation can
-        clause_start = start
-        while clause_start and not _CJK_CLAUSE_BREAK.match(compact[clause_start - 1]):
-            clause_start -= 1
-        clause_end = end
-        while clause_end < len(compact) and not _CJK_CLAUSE_BREAK.match(compact[clause_end]):
-            clause_end += 1
+        clause_start, clause_end = _clause(compact, start, end)
         bounds = self._segment(compact[clause_start:clause_end])
         return (start - clause_start) in bounds and (end - clause_start) in bounds
 
     def _segment(self, clause: str) -> frozenset[int]:
         if self._segmenter is None:
-            self._segmenter = _segmenter(tuple(sorted({term for _, _, term in self._cjk_terms})))
+            self._segmenter = _segmenter(self._cjk_words)
         return _boundaries(self._segmenter, clause)
 
 
@@ -533,6 +543,17 @@ def _segmenter(terms: tuple[str, ...]):
     for term in terms:
         tokenizer.add_word(term, freq=10**7)
     return tokenizer
+
+
+def _clause(compact: str, start: int, end: int) -> tuple[int, int]:
+    """The clause (between punctuation marks) around [start, end): segmenting it is enough."""
+    clause_start = start
+    while clause_start and not _CJK_CLAUSE_BREAK.match(compact[clause_start - 1]):
+        clause_start -= 1
+    clause_end = end
+    while clause_end < len(compact) and not _CJK_CLAUSE_BREAK.match(compact[clause_end]):
+        clause_end += 1
+    return clause_start, clause_end
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:

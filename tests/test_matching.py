@@ -222,3 +222,13 @@ def test_matching_quick_gate_never_changes_results_on_the_seeds():
         ungated._phrase_gate = None
         assert gated._phrase_gate is not None or not code.keywords
         assert [gated.find(p) for p in passages] == [ungated.find(p) for p in passages]
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("联席*", "召开联席会议。", ["联席会议"]),
+    ("联席*", "联席", ["联席"]),
+    ("印*", "印度尼西亚", ["印度尼西亚"]),
+    ("尼西*", "印度尼西亚", []),
+])
+def test_matching_chinese_wildcard_matches_the_whole_word_it_begins(keyword, text, expected):
+    assert matched([keyword], text) == expected
