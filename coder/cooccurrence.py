@@ -178,6 +178,16 @@ def build_cooccurrence(
     }, columns=list(CODE_COLUMNS))
     code_table["code_path"] = code_table["code_path"].where(code_table["code_path"] != "", code_table["code"])
     code_table["label"] = code_table["label"].where(code_table["label"] != "", code_table["code"])
+    if codebook is not None:  # codes no passage codes still belong in the tables and on the map
+        present = set(code_table["code"])
+        shown = {code.path[min(level, code.depth) - 1] if level else code.id for code in codebook}
+        parents = {ancestor for code in codebook if code.id in shown for ancestor in code.path[:-1]}
+        missing = [code for code in codebook if code.id in shown - parents - present]
+        if missing:
+            code_table = pd.concat([code_table, pd.DataFrame({
+                "code": [code.id for code in missing], "code_path": [code.code_path for code in missing],
+                "label": [code.label for code in missing], "passages": 0, "documents": 0,
+            }, columns=list(CODE_COLUMNS))], ignore_index=True)
 
     passage_document = np.zeros(coded_passages, dtype=np.int64)
     passage_document[passage_index] = document_index

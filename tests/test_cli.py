@@ -224,3 +224,18 @@ def test_cli_run_unwritable_output_is_a_clear_error(tiny_corpus: Path, tiny_code
     result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path / 'out' / 'segments.csv'}: Permission denied. Earlier outputs are unchanged.\n"
+
+
+def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    import networkx as nx
+
+    text = tiny_codebook.read_text(encoding="utf-8") + "  unused:\n    label: Never seen\n    keywords: [zebra crossing]\n"
+    tiny_codebook.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
+    codes = pd.read_csv(out / "codes.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert codes.loc[codes["code"] == "unused", ["passages", "documents", "degree"]].values.tolist() == [[0, 0, 0]]
+    assert "Never seen" in (out / "network.html").read_text(encoding="utf-8")
+    assert "unused" in nx.read_graphml(out / "network.graphml")
+    assert run("network", str(out / "segments.csv"), "--out", str(out), "--hide-isolated").exit_code == 0
+    assert "unused" not in nx.read_graphml(out / "network.graphml")
