@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -85,13 +86,32 @@ def run(
     _check_choice(measure, ("jaccard", "association", "npmi", "count"), "--measure")
     _check_choice(color_by, ("code", "community"), "--color-by")
     with _user_errors():
-        report = run_coding(
-            corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache,
-            network_options={"level": level, "measure": measure, "min_count": min_count, "top_edges": top_edges,
-                             "hide_isolated": hide_isolated, "color_by": color_by},
-        )
+        with _progress_bar("Coding documents", enabled=not quiet) as progress:
+            report = run_coding(
+                corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
+                network_options={"level": level, "measure": measure, "min_count": min_count, "top_edges": top_edges,
+                                 "hide_isolated": hide_isolated, "color_by": color_by},
+            )
         if not quiet:
             _say(_summary(report))
+
+
+@contextmanager
+def _progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A rich progress bar on stderr, only when stderr is a terminal (never in pipes, logs or tests)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
