@@ -8,7 +8,31 @@ from .passages import split_passages
 
 __version__ = "0.1.0"
 
-__all__ = [
+# The later stages pull in pandas, scipy, networkx and pyvis: load them on first use, so that
+# `import coder` stays quick for the CLI and for scripts that only match.
+_LAZY = {
+    "compile_codebook": "matching", "code_passages": "matching", "CompiledCodebook": "matching",
+    "code_corpus": "pipeline", "CodingResult": "pipeline",
+    "run_coding": "runner",
+    "read_segments_csv": "segments", "segments_to_frame": "segments", "write_segments_csv": "segments",
+    "build_cooccurrence": "cooccurrence", "build_network": "network",
+    "render_html": "render", "write_network_outputs": "render",
+    "compare_runs": "runs", "import_reviews": "reviews", "apply_reviews": "reviews",
+    "lint_codebook": "lint",
+    "build_qdpx": "refi_qda", "build_qdc": "refi_qda", "read_qdc": "refi_qda",
+    "read_dictionary": "dictionaries", "compute_agreement": "agreement",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'coder' has no attribute {name!r}")
+
+__all__ = [  # noqa: RUF022
+    *sorted(_LAZY),
     "Code",
     "Codebook",
     "CodebookError",
