@@ -41,3 +41,10 @@ def test_docs_every_command_has_help_with_an_example_and_is_in_the_readme(path):
     assert result.exit_code == 0
     assert "Example: coder " in result.output
     assert f"coder {' '.join(path)}" in README
+
+
+def test_docs_public_api_names_all_resolve():
+    import coder
+
+    missing = [name for name in coder.__all__ if not callable(getattr(coder, name, None)) and not isinstance(getattr(coder, name, None), type)]
+    assert missing == []
