@@ -143,10 +143,10 @@ print(json.dumps({"seconds": seconds, "segments": len(result.segments), "passage
 """
 
 
-def run_coder(codebook: Path, corpus: Path, workers: int) -> dict:
+def run_probe(probe: str, *arguments: object) -> dict:
+    """Run a timing probe in a fresh process; its last line of output is a JSON object."""
     output = subprocess.run(
-        [sys.executable, "-c", CODER_PROBE, str(codebook), str(corpus), str(workers)],
-        check=True, capture_output=True, text=True,
+        [sys.executable, "-c", probe, *map(str, arguments)], check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -168,7 +168,7 @@ def main() -> None:
     texts = [path.read_text(encoding="utf-8") for path in paths]
     megabytes = sum(len(text.encode("utf-8")) for text in texts) / 1e6
 
-    coder = run_coder(codebook, corpus, args.workers)
+    coder = run_probe(CODER_PROBE, codebook, corpus, args.workers)
     coder_speed = megabytes / coder["seconds"]
 
     sample, sample_mb = [], 0.0

@@ -15,14 +15,12 @@ Target: the recode takes at most a quarter of the cold run.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_coding import DATA, build_codebook, build_corpus
+from bench_coding import DATA, build_codebook, build_corpus, run_probe
 
 PROBE = """
 import json, sys, time
@@ -33,14 +31,6 @@ total = time.perf_counter() - started
 print(json.dumps({"total": total, "coding": report.result.seconds, "segments": len(report.result.segments),
                   "reused": report.result.reused}))
 """
-
-
-def timed_run(corpus: Path, codebook: Path, out: Path, workers: int) -> dict:
-    output = subprocess.run(
-        [sys.executable, "-c", PROBE, str(corpus), str(codebook), str(out), str(workers)],
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -57,11 +47,11 @@ def main() -> None:
     out = DATA / "recode_out"
     shutil.rmtree(out, ignore_errors=True)
 
-    cold = timed_run(corpus, codebook, out, args.workers)
+    cold = run_probe(PROBE, corpus, codebook, out, args.workers)
     text = codebook.read_text(encoding="utf-8")
     head, tail = text.split("  code_007:\n    keywords: [", 1)
     codebook.write_text(f'{head}  code_007:\n    keywords: ["regional cooperation", {tail}', encoding="utf-8")
-    recode = timed_run(corpus, codebook, out, args.workers)
+    recode = run_probe(PROBE, corpus, codebook, out, args.workers)
 
     print(f"cold run : {cold['total']:6.1f}s (coding {cold['coding']:.1f}s, {cold['segments']} segments)")
     print(f"recode   : {recode['total']:6.1f}s (coding {recode['coding']:.1f}s, {recode['segments']} segments, "
