@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from .matching import CompiledCodebook, compile_codebook
+from .matching import GAP_RUN, CompiledCodebook, compile_codebook
 from .models import Code, Codebook, Passage
 
 KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
 FINDING_KINDS = ("no match", "shadowed", "claimed twice", "near duplicate", "no definition")
-_GAPS = re.compile(r"[\s\-\u00ad\u2010-\u2014]+")
 _SEPARATOR = "::"
 
 
@@ -196,7 +194,7 @@ def _contained_exclusions(
 
 
 def _normalized(keyword: str) -> str:
-    return _GAPS.sub(" ", keyword.casefold()).strip()
+    return GAP_RUN.sub(" ", keyword.casefold()).strip()
 
 
 def _claimed_and_near(

@@ -51,7 +51,8 @@ _GAP_CHARS = "\\s\\-\u00ad\u2010\u2011\u2012\u2013\u2014"
 # The next word of a phrase; group 1 is set when a possessive ("mayors' joint meeting") came between.
 _NEXT_WORD = re.compile(f"(['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
 _POSSESSIVE = re.compile("['\u2019]s?$")
-_KEYWORD_SPLIT = re.compile(f"[{_GAP_CHARS}]+")
+# A run of what may stand between two words of a keyword; lint normalises keywords with it too.
+GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 _EXCLUDE_SUFFIX = "\x00exclude"
 
 
@@ -156,7 +157,7 @@ def _is_cjk(text: str) -> bool:
 
 
 def _split_keyword(keyword: str) -> list[str]:
-    return [part for part in _KEYWORD_SPLIT.split(keyword.strip().lower()) if part]
+    return [part for part in GAP_RUN.split(keyword.strip().lower()) if part]
 
 
 def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
@@ -181,7 +182,6 @@ def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
 
 
 # In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
-_GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 _LONG_GAP_RUN = re.compile(f"[{_GAP_CHARS}]{{2,}}")
 # A word hyphenated at a line end (the line break is a space in the passage view), or a soft hyphen.
 _HYPHEN_BREAK = re.compile("(?<=[a-z\u00df-\u024f])(?:[-\u2010\u2011]\\s+|\u00ad\\s*)(?=[a-z\u00df-\u024f])")
@@ -337,7 +337,7 @@ class CompiledCodebook:
     def _phrase_hits(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
         """Keyword matches in the text with every run of gap characters read as one space."""
         runs = [found.span() for found in _LONG_GAP_RUN.finditer(lower)]
-        text = _GAP_RUN.sub(" ", lower)
+        text = GAP_RUN.sub(" ", lower)
         squeeze = _Squeeze(runs, kept=1) if runs else None
         length = len(text)
         hits = self._phrase_automaton.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
@@ -587,6 +587,11 @@ def compile_codebook(codebook: Codebook) -> CompiledCodebook:
     return CompiledCodebook(codebook)
 
 
+def matched_words(matches: Iterable[Match]) -> tuple[str, ...]:
+    """The distinct matched source words, whitespace collapsed, in order of first appearance."""
+    return tuple(dict.fromkeys(" ".join(match.text.split()) for match in matches))
+
+
 def segments_from_matches(passage: Passage, matches: Iterable[Match], codes: dict[str, Code]) -> list[Segment]:
     """Group one passage's matches by code into Segments (one per code that matched)."""
     by_code: dict[str, list[Match]] = defaultdict(list)
@@ -595,7 +600,7 @@ def segments_from_matches(passage: Passage, matches: Iterable[Match], codes: dic
     segments = []
     for code_id, code_matches in by_code.items():
         code = codes[code_id]
-        matched = tuple(dict.fromkeys(" ".join(match.text.split()) for match in code_matches))
+        matched = matched_words(code_matches)
         segments.append(
             Segment(
                 document=passage.document,
