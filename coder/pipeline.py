@@ -15,7 +15,7 @@ import pandas as pd
 from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
-from .matching import CompiledCodebook, compile_codebook
+from .matching import CompiledCodebook, compile_codebook, matched_words
 from .models import (
     Code,
     Codebook,
@@ -43,6 +43,8 @@ class CodingResult:
     passages: dict[str, int]  # passages per document
     seconds: float = 0.0
     reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved
+    # passage_fingerprint() of each segment row's passage, aligned with `segments` (for the index)
+    fingerprints: pd.Series | None = field(default=None, compare=False)
 
     @property
     def passage_count(self) -> int:
@@ -60,8 +62,9 @@ def code_documents(
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int], CacheStats, list[tuple[str, bytes]]]:
-    """Code documents in this process: the segments frame, passages per document, cache use,
-    and the new cache entries for the calling process to write."""
+    """Code documents in this process: the segments frame (plus a `fingerprint` column, the
+    passage's passage_fingerprint), passages per document, cache use, and the new cache entries
+    for the calling process to write."""
     if compiled is None and cache is None:
         compiled = compile_codebook(codebook)
     stats = CacheStats()
@@ -85,11 +88,12 @@ def code_documents(
         for passage_index, _, code_id, count, matched in found:
             passage = passages[passage_index]
             code = codes[code_id]
+            fingerprint = fingerprints[passage_index]
             rows.append((
-                segment_id_from_fingerprint(fingerprints[passage_index], code_id), document.path, passage_index, passage.start,
-                passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "",
+                segment_id_from_fingerprint(fingerprint, code_id), document.path, passage_index, passage.start,
+                passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "", fingerprint,
             ))
-    frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
+    frame = pd.DataFrame.from_records(rows, columns=[*SEGMENT_COLUMNS, "fingerprint"])
     frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
     return frame, counts, stats, cache.take_pending() if cache is not None else []
 
@@ -105,8 +109,7 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dic
         for match in matches:
             by_code.setdefault(match.code, []).append(match)
         for code_id, code_matches in by_code.items():
-            matched = "; ".join(dict.fromkeys(" ".join(match.text.split()) for match in code_matches))
-            hits.setdefault(code_id, []).append((passage.index, len(code_matches), matched))
+            hits.setdefault(code_id, []).append((passage.index, len(code_matches), "; ".join(matched_words(code_matches))))
     return hits
 
 
@@ -196,6 +199,7 @@ def code_corpus(
     counts: dict[str, int] = {}
     stats = CacheStats()
     done = 0
+    cache = RecodeCache(cache_dir) if cache_dir else None  # this process writes every new entry
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
         pool = pool or _start_pool(workers, codebook, cache_dir)
         results = pool.map(_code_batch, batches)
@@ -203,15 +207,12 @@ def code_corpus(
         if pool is not None:
             pool.shutdown()
             pool = None
-        pool = None
-        cache = RecodeCache(cache_dir) if cache_dir else None
         compiled = None if cache else compile_codebook(codebook)
         results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
-    cache_writer = RecodeCache(cache_dir) if cache_dir else None
     try:
         for frame, batch_counts, batch_stats, pending in results:
-            if cache_writer is not None:
-                cache_writer.write(pending)
+            if cache is not None:
+                cache.write(pending)
             frames.append(frame)
             counts.update(batch_counts)
             stats.add(batch_stats)
@@ -221,14 +222,18 @@ def code_corpus(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if cache_writer is not None:
-        cache_writer.prune({document_key(document, unit=codebook.unit) for document in documents})
+    if cache is not None:
+        cache.prune({document_key(document, unit=codebook.unit) for document in documents})
     frames = [frame for frame in frames if len(frame)]
-    segments = pd.concat(frames, ignore_index=True) if frames else segments_to_frame([])
-    segments = segments[list(SEGMENT_COLUMNS)]
+    if frames:
+        coded = pd.concat(frames, ignore_index=True)
+        segments, fingerprints = coded[list(SEGMENT_COLUMNS)], coded["fingerprint"]
+    else:
+        segments, fingerprints = segments_to_frame([]), pd.Series([], dtype=str)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
-                        seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {})
+                        seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},
+                        fingerprints=fingerprints)
 
 
 def _corpus_bytes(path: str | Path) -> int:

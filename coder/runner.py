@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,7 @@ def run_coding(
     if reviews is not None:
         segments, orphans = apply_reviews(result.segments, reviews)
         precision = precision_by_code(reviews, segments)
-        result = CodingResult(corpus=result.corpus, codebook=result.codebook, segments=segments,
-                              passages=result.passages, seconds=result.seconds, reused=result.reused)
+        result = replace(result, segments=segments)
     record = run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers)
     if reviews is not None:
         record["reviews"] = {"path": str(reviews_file), "decisions": len(reviews),
@@ -94,15 +93,16 @@ def run_coding(
     record["cache"] = result.reused
     keep_previous_run(out_dir)
     written = write_coding_outputs(result, out_dir, record=record)
-    index = segment_index(result.segments)  # passage fingerprints, computed once for both uses
+    # The passage fingerprints come from coding, so the index needs no second pass over the text.
+    index = segment_index(result.segments.assign(fingerprint=result.fingerprints.to_numpy())
+                          if result.fingerprints is not None else result.segments)
     write_segment_index(index, out_dir)
-    report = RunReport(result=result, out_dir=out_dir, written=written, reviews_path=reviews_file if reviews is not None else None,
-                       orphans=orphans, precision=precision)
     network = write_network_outputs(
-        report.counted_segments, codebook, out_dir, total_passages=result.passage_count, **(network_options or {})
+        drop_rejected(result.segments), codebook, out_dir, total_passages=result.passage_count,
+        **(network_options or {}),
     )
     comparison = compare_with_previous(out_dir, new_segments=index)
     if comparison is not None:
         written["changes"] = write_changes_csv(comparison, out_dir / "changes.csv")
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
-                     reviews_path=report.reviews_path, orphans=orphans, precision=precision)
+                     reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision)

@@ -132,3 +132,14 @@ def test_pipeline_frame_equals_the_segment_records_of_code_passages(tiny_corpus:
     matcher = compile_codebook(codebook)
     segments = [s for d in read_corpus(tiny_corpus).documents for s in code_passages(split_passages(d), matcher)]
     pd.testing.assert_frame_equal(code_corpus(tiny_corpus, codebook, workers=1).segments, segments_to_frame(segments))
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_pipeline_fingerprints_line_up_with_segment_rows(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, cached):
+    from coder.models import passage_fingerprint
+
+    result = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1,
+                         cache_dir=tmp_path / "cache" if cached else None)
+    assert result.fingerprints.tolist() == [
+        passage_fingerprint(document, text) for document, text in zip(result.segments["document"], result.segments["text"])
+    ]
