@@ -291,13 +291,6 @@ def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if start < end else None
 
 
-def _next_word_start(view: str, position: int) -> int:
-    length = len(view)
-    while position < length and view[position].isspace():
-        position += 1
-    return position
-
-
 def _after_abbreviation(view: str, dot: int) -> bool:
     """True if the period at `dot` ends an abbreviation ("e.g.", "et al."), an initial or a section number."""
     if _SECTION_NUMBER.search(view, max(0, dot - 12), dot):
