@@ -3,7 +3,8 @@
 The HTML page makes no network request: vis-network's script and stylesheet (vendored from
 the pyvis package into coder/assets/) are inlined, and a Content-Security-Policy allows only
 the page's own scripts, so text from the corpus or the codebook can never run as code. That
-text reaches the page only as JSON data and is put on screen with `textContent`.
+text reaches the page only as JSON data and is put on screen with `textContent`. The page's
+template, stylesheet and script are files in coder/assets/ (page.html, page.css, page.js).
 """
 
 from __future__ import annotations
@@ -283,6 +284,7 @@ def script_json(data: Any) -> str:
 
 
 def _asset(name: str) -> str:
+    """A file of coder/assets/: the page template, its stylesheet and scripts, vis-network."""
     return resources.files("coder").joinpath("assets", name).read_text(encoding="utf-8")
 
 
@@ -457,244 +459,19 @@ def render_html(
 def build_page(data: dict[str, Any], *, title: str) -> str:
     """The HTML text of the map for page data from `_page_data`."""
     vis_js = _asset("vis-network.min.js")
-    app_js = _APP_JS
+    app_js = _asset("page.js")
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
         for script in (vis_js, app_js)
     )
     policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
               "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
-    return _PAGE.format(
+    return _asset("page.html").format(
         policy=html.escape(policy, quote=False),
         title=html.escape(title),
         vis_css=_asset("vis-network.css").replace("</style", "<\\/style"),
-        page_css=_PAGE_CSS,
+        page_css=_asset("page.css"),
         data=script_json(data),
         vis_js=vis_js,
         app_js=app_js,
     )
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{policy}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>{vis_css}</style>
-<style>{page_css}</style>
-</head>
-<body>
-<header>
-  <h1>{title}</h1>
-  <p id="coder-summary"></p>
-  <label class="search">Find a code <input id="coder-search" list="coder-codes" placeholder="type a code label" autocomplete="off"></label>
-  <datalist id="coder-codes"></datalist>
-</header>
-<main>
-  <div id="coder-network"></div>
-  <aside id="coder-legend"><h2>Legend</h2><ul></ul><p class="hint">Hover a code or a link for details and example passages. Click a code to highlight its neighbours; click the background to clear.</p></aside>
-  <div id="coder-message" hidden></div>
-  <div id="coder-tooltip" role="tooltip" hidden></div>
-</main>
-<script type="application/json" id="coder-data">{data}</script>
-<script>{vis_js}</script>
-<script>{app_js}</script>
-</body>
-</html>
-"""
-
-_PAGE_CSS = """
-html, body { margin: 0; height: 100%; font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans", "PingFang SC", "Microsoft YaHei", sans-serif; color: #222; background: #fff; }
-body { display: flex; flex-direction: column; }
-header { display: flex; align-items: baseline; gap: 1.5em; flex-wrap: wrap; padding: 0.5em 1em; border-bottom: 1px solid #ddd; }
-header h1 { font-size: 1.2em; margin: 0; }
-header p { margin: 0; color: #555; font-size: 0.9em; }
-header .search { margin-left: auto; font-size: 0.9em; }
-header input { font: inherit; padding: 0.2em 0.4em; width: 16em; }
-main { position: relative; flex: 1; min-height: 0; }
-#coder-network { position: absolute; inset: 0 15em 0 0; }
-#coder-legend { position: absolute; top: 0; right: 0; bottom: 0; width: 14em; padding: 0.5em 0.5em; border-left: 1px solid #ddd; overflow: auto; font-size: 0.85em; background: #fafafa; }
-#coder-legend h2 { font-size: 1em; margin: 0.2em 0 0.5em; }
-#coder-legend ul { list-style: none; padding: 0; margin: 0; }
-#coder-legend li { display: flex; align-items: center; gap: 0.5em; margin: 0.25em 0; }
-#coder-legend .swatch { flex: none; width: 0.9em; height: 0.9em; border-radius: 50%; }
-#coder-legend .hint { color: #666; margin-top: 1.5em; }
-#coder-message { position: absolute; top: 40%; left: 0; right: 15em; text-align: center; font-size: 1.1em; color: #444; padding: 1em; }
-#coder-message.notice { top: 0.5em; left: 1em; right: 16em; font-size: 0.9em; padding: 0.4em; background: rgba(255,255,255,0.85); }
-#coder-tooltip { position: absolute; z-index: 10; max-width: 28em; padding: 0.6em 0.8em; background: #fff; border: 1px solid #bbb; border-radius: 4px; box-shadow: 0 2px 8px rgba(0,0,0,.2); font-size: 0.85em; line-height: 1.35; pointer-events: none; }
-#coder-tooltip h3 { margin: 0 0 0.2em; font-size: 1.05em; }
-#coder-tooltip .path, #coder-tooltip .where { color: #777; font-size: 0.9em; }
-#coder-tooltip .counts { margin: 0.3em 0; }
-#coder-tooltip .description { margin: 0.3em 0; }
-#coder-tooltip .example { margin: 0.4em 0 0; padding-left: 0.5em; border-left: 3px solid #ddd; }
-#coder-tooltip mark { background: #ffe066; padding: 0 1px; }
-"""
-
-_APP_JS = r"""
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("coder-data").textContent);
-  var container = document.getElementById("coder-network");
-  var tooltip = document.getElementById("coder-tooltip");
-  window.coderReady = false;
-
-  function element(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
-  function number(value, digits) {
-    return typeof value === "number" ? (Number.isInteger(value) ? String(value) : value.toFixed(digits || 3)) : String(value);
-  }
-  function passage(example) {
-    var box = element("div", null, "example");
-    box.appendChild(element("div", example.where, "where"));
-    var text = element("div");
-    example.pieces.forEach(function (piece) {
-      text.appendChild(piece[1] ? element("mark", piece[0]) : document.createTextNode(piece[0]));
-    });
-    box.appendChild(text);
-    return box;
-  }
-
-  document.getElementById("coder-summary").textContent = data.summary;
-  var legend = document.querySelector("#coder-legend ul");
-  data.legend.forEach(function (entry) {
-    var item = element("li");
-    var swatch = element("span", null, "swatch");
-    swatch.style.background = entry.color;
-    item.appendChild(swatch);
-    item.appendChild(element("span", entry.name + " (" + entry.count + ")"));
-    legend.appendChild(item);
-  });
-  if (data.message) {
-    var banner = document.getElementById("coder-message");
-    banner.textContent = data.message;
-    if (data.nodes.length) banner.className = "notice";
-    banner.hidden = false;
-  }
-  var datalist = document.getElementById("coder-codes");
-  data.nodes.forEach(function (node) {
-    var option = document.createElement("option");
-    option.value = node.label;
-    datalist.appendChild(option);
-  });
-
-  var nodes = new vis.DataSet(data.nodes);
-  var edges = new vis.DataSet(data.edges);
-  var options = {
-    autoResize: true,
-    nodes: { shape: "dot", scaling: { min: 8, max: 42, label: { enabled: true, min: 12, max: 22 } },
-             font: { size: 13, face: "system-ui, sans-serif", strokeWidth: 3, strokeColor: "#ffffff" },
-             borderWidth: 1 },
-    edges: { color: { color: "rgba(120,120,120,0.35)", highlight: "#333333", hover: "#333333" },
-             scaling: { min: 1, max: 9 }, smooth: false, selectionWidth: 1.5, hoverWidth: 1 },
-    interaction: { hover: true, tooltipDelay: 120, hideEdgesOnDrag: data.edges.length > 2000,
-                   hideEdgesOnZoom: data.edges.length > 2000, multiselect: false },
-    physics: data.physics ? { enabled: true, solver: "forceAtlas2Based",
-                              forceAtlas2Based: { gravitationalConstant: -110, springLength: 150, avoidOverlap: 0.6 },
-                              stabilization: { enabled: true, iterations: 300, updateInterval: 50 } }
-                          : { enabled: false },
-    layout: { improvedLayout: false }
-  };
-  var network = new vis.Network(container, { nodes: nodes, edges: edges }, options);
-  window.coderNetwork = network;
-
-  var settled = false;
-  function settle() {
-    if (settled) return;
-    settled = true;
-    network.setOptions({ physics: { enabled: false } });
-    network.once("afterDrawing", function () { window.coderReady = true; });
-    network.fit({ animation: false });
-    network.redraw();
-  }
-  if (data.physics && data.nodes.length > 1) {
-    network.once("stabilizationIterationsDone", settle);
-    network.once("stabilized", settle);
-    setTimeout(settle, 10000);
-  } else {
-    settle();
-  }
-
-  function nodeTip(id) {
-    var info = nodes.get(id).info;
-    var box = element("div");
-    box.appendChild(element("h3", info.label));
-    box.appendChild(element("div", info.path + (info.top && info.top !== info.label ? "  ·  " + info.top : ""), "path"));
-    if (info.description) box.appendChild(element("p", info.description, "description"));
-    box.appendChild(element("p", info.passages + " passage(s) in " + info.documents + " document(s) · " +
-      info.degree + " link(s) · weighted degree " + number(info.weighted_degree) + " · betweenness " +
-      number(info.betweenness) + " · community " + info.community, "counts"));
-    info.examples.forEach(function (example) { box.appendChild(passage(example)); });
-    return box;
-  }
-  function edgeTip(id) {
-    var info = edges.get(id).info;
-    var box = element("div");
-    box.appendChild(element("h3", info.source + " — " + info.target));
-    box.appendChild(element("p", info.count + " shared passage(s) in " + info.documents + " document(s)", "counts"));
-    box.appendChild(element("p", "Jaccard " + number(info.jaccard) + " · association " + number(info.association) +
-      " · NPMI " + number(info.npmi), "counts"));
-    if (info.example) box.appendChild(passage(info.example));
-    return box;
-  }
-  function showTip(content, pointer) {
-    tooltip.replaceChildren(content);
-    tooltip.hidden = false;
-    var width = container.clientWidth, height = container.clientHeight;
-    var left = pointer.DOM.x + 14, top = pointer.DOM.y + 14;
-    if (left + tooltip.offsetWidth > width) left = Math.max(0, pointer.DOM.x - tooltip.offsetWidth - 14);
-    if (top + tooltip.offsetHeight > height) top = Math.max(0, height - tooltip.offsetHeight);
-    tooltip.style.left = left + "px";
-    tooltip.style.top = top + "px";
-  }
-  function hideTip() { tooltip.hidden = true; }
-  network.on("hoverNode", function (event) { showTip(nodeTip(event.node), event.pointer); });
-  network.on("hoverEdge", function (event) { showTip(edgeTip(event.edge), event.pointer); });
-  network.on("blurNode", hideTip);
-  network.on("blurEdge", hideTip);
-  network.on("dragStart", hideTip);
-  network.on("zoom", hideTip);
-
-  var original = {};
-  data.nodes.forEach(function (node) { original[node.id] = node.color; });
-  var highlighted = false;
-  function highlight(id) {
-    var keep = {};
-    keep[id] = true;
-    network.getConnectedNodes(id).forEach(function (other) { keep[other] = true; });
-    nodes.update(data.nodes.map(function (node) {
-      return { id: node.id, color: keep[node.id] ? original[node.id] : "rgba(200,200,200,0.5)",
-               font: { color: keep[node.id] ? "#222222" : "#bbbbbb" } };
-    }));
-    network.selectNodes([id]);
-    highlighted = true;
-  }
-  function clear() {
-    if (!highlighted) return;
-    nodes.update(data.nodes.map(function (node) { return { id: node.id, color: original[node.id], font: { color: "#222222" } }; }));
-    network.unselectAll();
-    highlighted = false;
-  }
-  network.on("click", function (event) {
-    if (event.nodes.length) highlight(event.nodes[0]); else clear();
-  });
-
-  var search = document.getElementById("coder-search");
-  function find() {
-    var query = search.value.trim().toLowerCase();
-    if (!query) { clear(); return; }
-    var found = data.nodes.filter(function (node) { return String(node.label).toLowerCase() === query || String(node.id).toLowerCase() === query; });
-    if (!found.length) found = data.nodes.filter(function (node) { return String(node.label).toLowerCase().indexOf(query) >= 0; });
-    if (!found.length) return;
-    highlight(found[0].id);
-    network.focus(found[0].id, { scale: 1.2, animation: false });
-  }
-  search.addEventListener("change", find);
-  search.addEventListener("keydown", function (event) { if (event.key === "Enter") find(); });
-})();
-"""

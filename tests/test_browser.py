@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,10 +14,10 @@ from coder.cooccurrence import build_cooccurrence
 from coder.network import build_network
 from coder.render import render_html
 
+from conftest import chromium_driver
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PWNED_SCRIPT = "<script>window.__pwned=1</script>"
 PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
 CODEBOOK = parse_codebook(
@@ -45,31 +42,6 @@ codes:
 """
 )
 PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
-
-
-def chromium_driver(log_performance: bool = False):
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        if os.environ.get("CI"):
-            pytest.fail(f"chromium or chromedriver missing ({CHROMIUM}, {CHROMEDRIVER}); run `make browser-deps`.")
-        pytest.skip("chromium/chromedriver not installed (make browser-deps); required when CI is set")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--window-size=1400,900", f"--user-data-dir={tempfile.mkdtemp(prefix='coder-chromium-')}",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]})
-    return driver
 
 
 @pytest.fixture(scope="module")
