@@ -20,27 +20,20 @@ grows with the text and the number of hits, not with the size of the codebook.
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 
 import ahocorasick_rs
 
+from .lexicon import CJK_CHARS, contains_cjk, is_cjk, word_forms
 from .models import Code, Codebook, Match, Passage, Segment
 from .passages import rejoins_hyphenated
 
-CJK_CHARS = (
-    "\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3040-\u30ff\u3100-\u312f"
-    "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-)
-_CJK = re.compile(f"[{CJK_CHARS}]")
 _CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
 # A keyword word: letters and digits, not CJK (CJK runs are handled by segmentation).
@@ -64,96 +57,6 @@ class _Pattern:
     rule: str
     words: tuple[frozenset[str] | str, ...]  # a set of surface forms, or a wildcard prefix str
     after_possessive: tuple[bool, ...]  # for words[1:]: may an apostrophe (and s) precede it?
-
-
-@lru_cache(maxsize=1)
-def _lemma_tables() -> dict[str, dict]:
-    data = resources.files("spacy_lookups_data") / "data"
-
-    def load(name: str) -> dict:
-        with gzip.open(data.joinpath(f"en_{name}.json.gz").open("rb")) as stream:  # type: ignore[arg-type]
-            return json.load(stream)
-
-    tables = {name: load(name) for name in ("lemma_lookup", "lemma_rules", "lemma_index", "lemma_exc")}
-    tables["lemma_index"] = {pos: frozenset(words) for pos, words in tables["lemma_index"].items()}
-    return tables
-
-
-@cache
-def lemmas(word: str) -> frozenset[str]:
-    """Every lemma spaCy's English tables can give `word`, over nouns, verbs and adjectives.
-
-    >>> sorted(lemmas("meetings"))
-    ['meeting']
-    """
-    tables = _lemma_tables()
-    word = word.lower()
-    found = {word}
-    if word in tables["lemma_lookup"]:
-        found.add(tables["lemma_lookup"][word])
-    for pos in ("noun", "verb", "adj"):
-        found.update(_rule_lemmas(word, pos, tables))
-    return frozenset(found)
-
-
-def _rule_lemmas(word: str, pos: str, tables: dict[str, dict]) -> list[str]:
-    """spaCy's rule lemmatizer for one part of speech (spacy.lang.en.lemmatizer, without a tagger)."""
-    index = tables["lemma_index"].get(pos, {})
-    exceptions = tables["lemma_exc"].get(pos, {}).get(word, [])
-    forms, oov_forms = [], []
-    for old, new in tables["lemma_rules"].get(pos, []):
-        if word.endswith(old):
-            form = word[: len(word) - len(old)] + new
-            if not form:
-                continue
-            if form in index or not form.isalpha():
-                forms.append(form)
-            else:
-                oov_forms.append(form)
-    forms = list(exceptions) + [form for form in dict.fromkeys(forms) if form not in exceptions]
-    return forms or oov_forms[:1] or [word]
-
-
-@lru_cache(maxsize=1)
-def _inverse_tables() -> dict[str, set[str]]:
-    """lemma -> surface forms known to the lookup and exception tables."""
-    tables = _lemma_tables()
-    inverse: dict[str, set[str]] = defaultdict(set)
-    for form, lemma in tables["lemma_lookup"].items():
-        inverse[lemma].add(form)
-    for by_form in tables["lemma_exc"].values():
-        for form, lemma_list in by_form.items():
-            for lemma in lemma_list:
-                inverse[lemma].add(form)
-    return inverse
-
-
-@cache
-def word_forms(word: str) -> frozenset[str]:
-    """All surface forms that share a lemma with `word` (lower case), including `word` itself.
-
-    >>> sorted(word_forms("cooperate"))
-    ['cooperate', 'cooperated', 'cooperates', 'cooperating']
-    """
-    word = word.lower()
-    if not word.isalpha() or not word.isascii():
-        return frozenset({word})
-    tables = _lemma_tables()
-    targets = lemmas(word)
-    candidates = set(targets)
-    for lemma in targets:
-        candidates.update(_inverse_tables().get(lemma, ()))
-        for pos in ("noun", "verb", "adj"):
-            if pos == "adj" and lemma not in tables["lemma_index"]["adj"]:
-                continue  # "meetinger" is no word: comparatives only for known adjectives
-            for old, new in tables["lemma_rules"].get(pos, []):
-                if lemma.endswith(new):
-                    candidates.add(lemma[: len(lemma) - len(new)] + old)
-    return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
-
-
-def _is_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
 
 
 def _split_keyword(keyword: str) -> list[str]:
@@ -219,7 +122,7 @@ class CompiledCodebook:
         for code in codebook:
             for owner, keywords in ((code.id, code.keywords), (code.id + _EXCLUDE_SUFFIX, code.exclude)):
                 for keyword in keywords:
-                    if _is_cjk(keyword):
+                    if contains_cjk(keyword):
                         term = re.sub(r"\s+", "", keyword.lower())
                         cjk.append((owner, keyword, term.rstrip("*"), term.endswith("*")))
                     else:
@@ -298,7 +201,7 @@ class CompiledCodebook:
             raw.extend(self._find_phrases(lower, view))
         if self._latin_automaton is not None:
             raw.extend(self._find_latin(lower))
-        if self._cjk_automaton is not None and _CJK.search(view):
+        if self._cjk_automaton is not None and contains_cjk(view):
             raw.extend(self._find_cjk(lower))
         if self._has_exclusions:
             raw = _apply_exclusions(raw)
@@ -458,7 +361,7 @@ class _Squeeze:
 
 
 def _is_word_char(char: str) -> bool:
-    return char.isalnum() and not _CJK.match(char)
+    return char.isalnum() and not is_cjk(char)
 
 
 class _Node:

@@ -54,14 +54,12 @@ between words).
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from importlib.resources import files
 
-from .models import Document, Passage, Unit
+from .lexicon import is_cjk, is_english_word
+from .models import UNITS, Document, Passage, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
 
@@ -118,7 +116,7 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
     >>> [(p.start, p.end, p.text) for p in split_passages(doc)]
     [(2, 28, 'First line same paragraph.'), (36, 43, 'Second.')]
     """
-    if unit not in ("paragraph", "sentence", "document"):
+    if unit not in UNITS:
         raise ValueError(f"unit must be 'paragraph', 'sentence' or 'document', not {unit!r}")
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, not {max_chars}")
@@ -266,20 +264,16 @@ def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
                 single += 1
                 before = lines[previous].rstrip()
                 after = lines[number].lstrip()
-                if before and after and before[-1] not in _TERMINAL and (after[0].islower() or _is_cjk(after[0])):
+                if before and after and before[-1] not in _TERMINAL and (after[0].islower() or is_cjk(after[0])):
                     inside_sentence += 1
         previous = number
         blanks = 0
     return gaps >= 4 and 2 * single > gaps and 2 * inside_sentence > single
 
 
-def _is_cjk(char: str) -> bool:
-    return "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff"
-
-
 def _is_wide(char: str) -> bool:
     """A CJK character or CJK/full-width punctuation: no space is written next to these."""
-    return _is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+    return is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
 
 
 def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
@@ -387,26 +381,6 @@ def _sentencizer():
     return nlp
 
 
-@lru_cache(maxsize=1)
-def _english_words() -> frozenset[str]:
-    """Words and lemmas of spaCy's English lemma lookup table (spacy-lookups-data), lowercased.
-
-    Read straight from the package's JSON: 0.15 s, against 1.5 s through spacy.lookups.
-    """
-    try:
-        resource = files("spacy_lookups_data") / "data" / "en_lemma_lookup.json.gz"
-        table = json.loads(gzip.decompress(resource.read_bytes()))
-    except (ModuleNotFoundError, FileNotFoundError):  # another packaging: go through spaCy
-        from spacy.lookups import load_lookups
-
-        table = {lemma: lemma for lemma in load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup").values()}
-    return frozenset(word.lower() for word in table) | frozenset(lemma.lower() for lemma in table.values())
-
-
-def _is_word(word: str) -> bool:
-    return word.lower() in _english_words()
-
-
 def _readable(raw: str) -> str:
     """The reviewer's text: `raw` is the blanked span with its line breaks still in place."""
     if "\n" not in raw:
@@ -448,9 +422,9 @@ def rejoins_hyphenated(first: str, second: str) -> bool:
 
     The one rule for hyphenated line ends, shared by the readable text and the matcher.
     """
-    return second[0].islower() and (_is_word(first + second) or not (_is_word(first) or _is_word(second)))
+    return second[0].islower() and (is_english_word(first + second) or not (is_english_word(first) or is_english_word(second)))
 
 
 def _rejoin_broken(first: str, second: str) -> bool:
     """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False."""
-    return _is_word(first + second) and not (_is_word(first) and _is_word(second))
+    return is_english_word(first + second) and not (is_english_word(first) and is_english_word(second))

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder import parse_codebook
-from coder.matching import code_passages, compile_codebook, lemmas, word_forms
+from coder.lexicon import lemmas, word_forms
+from coder.matching import code_passages, compile_codebook
 from coder.models import Passage
 
 
