@@ -17,7 +17,7 @@ _LAZY = {
     "read_segments_csv": "segments", "segments_to_frame": "segments", "write_segments_csv": "segments",
     "build_cooccurrence": "cooccurrence", "build_network": "network",
     "render_html": "render", "write_network_outputs": "render",
-    "compare_runs": "runs", "import_reviews": "reviews", "apply_reviews": "reviews",
+    "compare_runs": "diff", "RunFolder": "runs", "read_run": "runs", "import_reviews": "reviews", "apply_reviews": "reviews",
     "lint_codebook": "lint",
     "build_qdpx": "refi_qda", "build_qdc": "refi_qda", "read_qdc": "refi_qda",
     "read_dictionary": "dictionaries", "compute_agreement": "agreement",

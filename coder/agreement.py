@@ -333,25 +333,24 @@ def agreement_for_run(
 
     >>> agreement, notes = agreement_for_run("gold.csv", segments_path="outputs/segments.csv")  # doctest: +SKIP
     """
-    from .refi_qda import codebook_from_records, run_corpus_path
-    from .runs import read_run
-    from .segments import read_segments_csv
+    from .runs import RunFolder
 
     segments_path = Path(segments_path)
+    run = RunFolder.of_segments(segments_path)
     gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
-    predicted = read_segments_csv(segments_path)
+    predicted = run.read_segments()
     notes: list[str] = []
     codebook = None
     units = None
     spans: list[tuple[str, int, int, int]] | None = None
     try:
-        record = read_run(segments_path.parent)
+        record = run.record()
     except OutputError:
         record = None
         notes.append(f"no run.json beside {segments_path}: units are only the passages named in the segments and the gold coding")
     if record is not None:
         if record.codebook_codes:
-            codebook = codebook_from_records(record.codebook_codes, unit=record.unit)
+            codebook = run.stored_codebook()
         passages_total = record.counts.get("passages")
         if isinstance(passages_total, int):
             units = passages_total
@@ -360,7 +359,7 @@ def agreement_for_run(
                 from .corpus import read_corpus
                 from .passages import split_passages
 
-                documents = read_corpus(run_corpus_path(record)).documents
+                documents = read_corpus(run.corpus_path()).documents
                 unit = record.unit if record.unit in ("paragraph", "sentence", "document") else "paragraph"
                 spans = [
                     (passage.document, passage.index, passage.start, passage.end)

@@ -121,7 +121,7 @@ def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
 
 def _summary(report) -> str:
     from .reviews import render_precision
-    from .runs import render_comparison
+    from .diff import render_comparison
 
     result = report.result
     counted = report.counted_segments
@@ -172,7 +172,7 @@ def network(
     top_edges: Annotated[int | None, typer.Option("--top-edges", min=0, help="Keep only the N strongest links by --measure.")] = None,
     hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Leave out codes without a link.")] = False,
     color_by: Annotated[str, typer.Option("--color-by", help="Colour nodes by top-level code or by community.")] = "code",
-    codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else codebook.yaml).")] = None,
+    codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else its copy in run.json).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for communities and layout, so runs repeat.")] = 42,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -182,16 +182,18 @@ def network(
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
     """
-    from .render import load_network_inputs, write_network_outputs
+    from .render import write_network_outputs
+    from .runs import RunFolder
 
     if measure not in ("jaccard", "association", "npmi", "count"):
         raise typer.BadParameter(f"'{measure}' is not one of jaccard, association, npmi, count.", param_hint="--measure")
     if color_by not in ("code", "community"):
         raise typer.BadParameter(f"'{color_by}' is not one of code, community.", param_hint="--color-by")
     with _user_errors():
-        frame, loaded, total = load_network_inputs(segments, codebook)
+        run = RunFolder.of_segments(segments)
+        frame, loaded = run.read_segments(), run.codebook(codebook)
         written = write_network_outputs(
-            frame, loaded, out, total_passages=total, level=level, measure=measure, min_count=min_count,
+            frame, loaded, out, total_passages=run.passage_total(), level=level, measure=measure, min_count=min_count,
             top_edges=top_edges, hide_isolated=hide_isolated, color_by=color_by, seed=seed,  # type: ignore[arg-type]
         )
         if not quiet:
@@ -221,7 +223,7 @@ def diff(
 
     Example: coder diff outputs/.previous outputs --csv changes.csv
     """
-    from .runs import compare_runs, render_comparison, write_changes_csv
+    from .diff import compare_runs, render_comparison, write_changes_csv
 
     with _user_errors():
         comparison = compare_runs(old_run, new_run)
@@ -266,10 +268,12 @@ def review_status_command(
 
     Example: coder review status --segments outputs/segments.csv
     """
-    from .reviews import read_table, review_status
+    from .reviews import review_status
+    from .runs import RunFolder
 
     with _user_errors():
-        frame = read_table(segments) if segments.is_file() else None
+        run = RunFolder.of_segments(segments)
+        frame = run.read_segments(lenient=True) if run.segments_path.is_file() else None
         typer.echo(review_status(_reviews_path(reviews, codebook), frame).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")

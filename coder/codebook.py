@@ -1,10 +1,11 @@
-"""Stage 1: load and validate the YAML codebook into a Codebook (no spaCy here)."""
+"""Stage 1: load, validate and convert the codebook (YAML, plain records, trees) into a Codebook (no spaCy here)."""
 
 from __future__ import annotations
 
 import difflib
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,67 @@ def dump_codebook(codebook: Codebook) -> str:
     document["unit"] = codebook.unit
     document["codes"] = {code.id: node(code) for code in codebook.children(None)}
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+
+
+# --- plain records: the codebook as run.json keeps it ----------------------------------------------
+
+
+def codebook_to_records(codebook: Codebook) -> list[dict[str, Any]]:
+    """The codebook as a list of plain code dicts, as stored under "codebook_codes" in run.json.
+
+    >>> codebook_to_records(Codebook(codes=(Code(id="a", label="A", path=("a",), keywords=("x",)),)))
+    [{'id': 'a', 'label': 'A', 'path': ['a'], 'description': '', 'color': None, 'keywords': ['x'], 'regex': [], 'exclude': []}]
+    """
+    return [
+        {
+            "id": code.id,
+            "label": code.label,
+            "path": list(code.path),
+            "description": code.description,
+            "color": code.color,
+            "keywords": list(code.keywords),
+            "regex": list(code.regex),
+            "exclude": list(code.exclude),
+        }
+        for code in codebook.codes
+    ]
+
+
+def normalize_code_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One code dict with every field of `codebook_to_records`, filled in from an older or hand-made one.
+
+    >>> normalize_code_record({"id": "a", "path": "top/a"})["path"]
+    ['top', 'a']
+    """
+    path = record.get("path") or [record["id"]]
+    if isinstance(path, str):
+        path = path.split("/")
+    return {
+        "id": str(record["id"]),
+        "label": str(record.get("label") or record["id"]),
+        "path": [str(part) for part in path],
+        "description": str(record.get("description") or ""),
+        "color": record.get("color") or None,
+        "keywords": [str(item) for item in record.get("keywords") or []],
+        "regex": [str(item) for item in record.get("regex") or []],
+        "exclude": [str(item) for item in record.get("exclude") or []],
+    }
+
+
+def codebook_from_records(
+    records: Iterable[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph", source: str | None = None
+) -> Codebook:
+    """Rebuild a Codebook from code dicts as `codebook_to_records` writes them (run.json's stored copy).
+
+    >>> codebook_from_records([{"id": "a", "keywords": ["x"]}])["a"].keywords
+    ('x',)
+    """
+    codes = []
+    for record in records:
+        code = normalize_code_record(record)
+        codes.append(Code(
+            id=code["id"], label=code["label"], path=tuple(code["path"]), description=code["description"],
+            color=code["color"], keywords=tuple(code["keywords"]), regex=tuple(code["regex"]),
+            exclude=tuple(code["exclude"]),
+        ))
+    return Codebook(codes=tuple(codes), name=name, unit=unit if unit in UNITS else "paragraph", source=source)  # type: ignore[arg-type]

@@ -473,44 +473,6 @@ def write_codebook(codebook: Codebook, path: str | Path, *, force: bool = False)
     return path
 
 
-def codebook_from_records(records: Iterable[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph") -> Codebook:
-    """Rebuild a Codebook from the code dicts run.json keeps under "codebook_codes"."""
-    codes = []
-    for record in records:
-        path = record.get("path") or [record["id"]]
-        if isinstance(path, str):
-            path = path.split("/")
-        codes.append(
-            Code(
-                id=str(record["id"]),
-                label=str(record.get("label") or record["id"]),
-                path=tuple(str(part) for part in path),
-                description=str(record.get("description") or ""),
-                color=record.get("color") or None,
-                keywords=tuple(record.get("keywords") or ()),
-                regex=tuple(record.get("regex") or ()),
-                exclude=tuple(record.get("exclude") or ()),
-            )
-        )
-    return Codebook(codes=tuple(codes), name=name, unit=unit if unit in ("paragraph", "sentence", "document") else "paragraph")  # type: ignore[arg-type]
-
-
-def run_corpus_path(record: Any) -> Path:
-    """The run's corpus folder: as recorded, or its absolute form when run from another folder."""
-    import json
-
-    path = Path(record.corpus)
-    if not path.exists():
-        try:
-            data = json.loads((Path(record.folder) / "run.json").read_text(encoding="utf-8-sig"))
-        except (OSError, ValueError):
-            return path
-        absolute = data.get("corpus_absolute")
-        if absolute and Path(absolute).exists():
-            return Path(absolute)
-    return path
-
-
 @dataclass(frozen=True)
 class QdpxExport:
     """What `export_run_qdpx` wrote: the file and how much went into it."""
@@ -531,16 +493,15 @@ def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name
     >>> export_run_qdpx("outputs/segments.csv", path="outputs/project.qdpx").selections  # doctest: +SKIP
     """
     from .corpus import read_corpus
-    from .runs import read_run
-    from .segments import read_segments_csv
+    from .runs import RunFolder
 
-    segments_path = Path(segments_path)
-    frame = read_segments_csv(segments_path)
-    record = read_run(segments_path.parent)
+    run = RunFolder.of_segments(segments_path)
+    frame = run.read_segments()
+    record = run.record()
     if not record.corpus or not record.codebook_codes:
-        raise OutputError(f"{segments_path.parent}/run.json: no corpus path or codebook recorded. Run `coder run` again, then export.")
-    corpus = read_corpus(run_corpus_path(record))
-    codebook = codebook_from_records(record.codebook_codes, name=Path(record.codebook).stem, unit=record.unit)
+        raise OutputError(f"{run.run_path}: no corpus path or codebook recorded. Run `coder run` again, then export.")
+    corpus = read_corpus(run.corpus_path())
+    codebook = run.stored_codebook(name=Path(record.codebook).stem)
     rejected = int(sum(is_rejected(value) for value in frame.get("review", [])))
     written = build_qdpx(
         corpus.documents, codebook, frame, path=path,

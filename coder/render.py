@@ -86,49 +86,6 @@ def write_network_outputs(
     return written
 
 
-def load_network_inputs(
-    segments_path: str | Path, codebook_path: str | Path | None = None
-) -> tuple[pd.DataFrame, Codebook | None, int | None]:
-    """Read segments.csv and what run.json beside it knows: the passage count N and the codebook.
-
-    The codebook is `codebook_path` when given; else the file run.json names, if it still
-    exists; else the copy of the codebook kept in run.json; else ./codebook.yaml if present.
-    Without run.json, N is the number of coded passages.
-    """
-    from .codebook import load_codebook
-    from .runs import read_run
-    from .segments import read_segments_csv
-
-    segments_path = Path(segments_path)
-    frame = read_segments_csv(segments_path)
-    run = read_run(segments_path.parent) if (segments_path.parent / "run.json").is_file() else None
-    total = None
-    if run is not None:
-        passages = run.counts.get("passages")
-        total = int(passages) if isinstance(passages, (int, float)) and passages > 0 else None
-    if codebook_path is not None:
-        return frame, load_codebook(codebook_path), total
-    if run is not None and run.codebook and Path(run.codebook).is_file():
-        return frame, load_codebook(run.codebook), total
-    if run is not None and run.codebook_codes:
-        return frame, _codebook_from_records(run.codebook_codes, source=str(segments_path.parent / "run.json")), total
-    if Path("codebook.yaml").is_file():
-        return frame, load_codebook("codebook.yaml"), total
-    return frame, None, total
-
-
-def _codebook_from_records(records: tuple[dict[str, Any], ...], *, source: str) -> Codebook:
-    from .models import Code
-
-    codes = tuple(
-        Code(id=record["id"], label=record["label"], path=tuple(record["path"]), description=record["description"],
-             color=record["color"], keywords=tuple(record["keywords"]), regex=tuple(record["regex"]),
-             exclude=tuple(record["exclude"]))
-        for record in records
-    )
-    return Codebook(codes=codes, source=source)
-
-
 def cooccurrence_table(pairs: pd.DataFrame, graph: nx.Graph, codes: pd.DataFrame) -> pd.DataFrame:
     """cooccurrence.csv: every pair sharing a passage, its measures, and whether the map draws it."""
     labels = dict(zip(codes["code"], codes["label"]))

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 
 from .codebook import load_codebook
+from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import OutputError
-from .outputs import run_record, write_coding_outputs
 from .pipeline import CodingResult, code_corpus
 from .render import write_network_outputs
 from .reviews import (
@@ -21,16 +21,7 @@ from .reviews import (
     precision_by_code,
     read_reviews,
 )
-from .runs import (
-    RunComparison,
-    compare_with_previous,
-    keep_previous_run,
-    segment_index,
-    write_changes_csv,
-    write_segment_index,
-)
-
-CACHE_FOLDER = ".cache"
+from .runs import RunFolder, build_run_record, segment_index
 
 
 @dataclass(frozen=True)
@@ -76,33 +67,34 @@ def run_coding(
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
     codebook = load_codebook(codebook_path)
+    run = RunFolder(out_dir)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
     reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
     result = code_corpus(
-        corpus, codebook, workers=workers, cache_dir=out_dir / CACHE_FOLDER if use_cache else None, progress=progress
+        corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress
     )
     orphans = precision = None
     if reviews is not None:
         segments, orphans = apply_reviews(result.segments, reviews)
         precision = precision_by_code(reviews, segments)
         result = replace(result, segments=segments)
-    record = run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers)
-    if reviews is not None:
-        record["reviews"] = {"path": str(reviews_file), "decisions": len(reviews),
-                             "orphaned": len(orphans) if orphans is not None else 0}
-    record["cache"] = result.reused
-    keep_previous_run(out_dir)
-    written = write_coding_outputs(result, out_dir, record=record)
+    review_counts = None if reviews is None else {
+        "path": str(reviews_file), "decisions": len(reviews), "orphaned": len(orphans) if orphans is not None else 0,
+    }
+    record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
+                              reviews=review_counts)
+    run.keep_previous()
+    written = run.write_outputs(result, record)
     # The passage fingerprints come from coding, so the index needs no second pass over the text.
     index = segment_index(result.segments.assign(fingerprint=result.fingerprints.to_numpy())
                           if result.fingerprints is not None else result.segments)
-    write_segment_index(index, out_dir)
+    run.write_segment_index(index)
     network = write_network_outputs(
         drop_rejected(result.segments), codebook, out_dir, total_passages=result.passage_count,
         **(network_options or {}),
     )
-    comparison = compare_with_previous(out_dir, new_segments=index)
+    comparison = compare_with_previous(run, new_segments=index)
     if comparison is not None:
-        written["changes"] = write_changes_csv(comparison, out_dir / "changes.csv")
+        written["changes"] = write_changes_csv(comparison, run.changes_path)
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision)

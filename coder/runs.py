@@ -1,85 +1,382 @@
-"""Runs: read run.json records and compare two runs (codebook changes and segment changes)."""
+"""The run folder: one RunFolder reads and writes everything `coder run` leaves in its --out folder.
+
+A run folder holds segments.csv, code_counts.csv, run.json (a RunRecord), the compact
+.segments_index.csv, changes.csv, the previous run in .previous/ and the recode cache in .cache/.
+Every command that reads a run (`coder network`, `diff`, `agree`, `export qdpx`, `review status`)
+opens it through RunFolder, so no other module knows these names.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import OutputError
-from .files import atomic_open, atomic_path, write_csv
-from .models import Codebook, passage_fingerprint, segment_id_from_fingerprint
-from .reviews import read_table
+from .files import atomic_path, write_csv, write_text
+from .models import Codebook, passage_fingerprint
+
+if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
+    from .pipeline import CodingResult
 
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.csv"
+CODE_COUNTS_FILE = "code_counts.csv"
+CHANGES_FILE = "changes.csv"
+PREVIOUS_FOLDER = ".previous"
+CACHE_FOLDER = ".cache"
 # A compact copy of what a comparison needs (ids, codes, documents, passage fingerprints), written
 # beside segments.csv by `coder run`, so comparing two large runs does not re-read their passages.
 SEGMENT_INDEX_FILE = ".segments_index.csv"
 _INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
-CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
-
-# The fields of a code that run.json keeps, in order.
-_CODE_FIELDS = ("id", "label", "path", "description", "color", "keywords", "regex", "exclude")
 
 
-def codebook_to_records(codebook: Codebook) -> list[dict[str, Any]]:
-    """The codebook as a list of plain code dicts, as stored under "codebook_codes" in run.json.
-
-    >>> from coder.models import Code
-    >>> codebook_to_records(Codebook(codes=(Code(id="a", label="A", path=("a",), keywords=("x",)),)))
-    [{'id': 'a', 'label': 'A', 'path': ['a'], 'description': '', 'color': None, 'keywords': ['x'], 'regex': [], 'exclude': []}]
-    """
-    return [
-        {
-            "id": code.id,
-            "label": code.label,
-            "path": list(code.path),
-            "description": code.description,
-            "color": code.color,
-            "keywords": list(code.keywords),
-            "regex": list(code.regex),
-            "exclude": list(code.exclude),
-        }
-        for code in codebook.codes
-    ]
+# --- run.json ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What run.json says about one run; `folder` holds run.json and segments.csv."""
+    """What run.json says about one run: what ran, on what, with which codebook (kept whole for diffs).
 
-    folder: str
+    `folder` is where it was read from and is not stored. `to_dict` gives run.json's fields in
+    their order; `from_dict` reads them back, older spellings included.
+    """
+
     tool_version: str = ""
-    codebook: str = ""
-    codebook_sha256: str = ""
-    codebook_codes: tuple[dict[str, Any], ...] = ()
-    corpus: str = ""
-    unit: str = ""
-    counts: dict[str, Any] = field(default_factory=dict)
     started: str = ""
     seconds: float | None = None
+    corpus: str = ""
+    corpus_absolute: str = ""
+    codebook: str = ""
+    codebook_sha256: str = ""
+    codebook_name: str = ""
+    unit: str = ""
+    workers: int | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    documents: tuple[dict[str, Any], ...] = ()
+    skipped: tuple[dict[str, Any], ...] = ()
+    codebook_codes: tuple[dict[str, Any], ...] = ()
+    reviews: dict[str, Any] | None = None
+    cache: dict[str, Any] | None = None
+    folder: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """run.json's contents, in the order `coder run` writes them."""
+        data: dict[str, Any] = {
+            "tool": "coder",
+            "tool_version": self.tool_version,
+            "started": self.started,
+            "seconds": self.seconds,
+            "corpus": self.corpus,
+            "corpus_absolute": self.corpus_absolute,
+            "codebook": self.codebook,
+            "codebook_sha256": self.codebook_sha256,
+            "codebook_name": self.codebook_name,
+            "unit": self.unit,
+            "workers": self.workers,
+            "counts": self.counts,
+            "documents": list(self.documents),
+            "skipped": list(self.skipped),
+            "codebook_codes": list(self.codebook_codes),
+        }
+        if self.reviews is not None:
+            data["reviews"] = self.reviews
+        if self.cache is not None:
+            data["cache"] = self.cache
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, folder: str = "", source: str = RUN_FILE) -> RunRecord:
+        """A RunRecord from run.json's contents; `source` names the file in error messages.
+
+        >>> RunRecord.from_dict({"unit": "sentence", "codebook_codes": [{"id": "a"}]}).codebook_codes[0]["label"]
+        'a'
+        """
+        codes = data.get("codebook_codes", data.get("codebook_records", []))
+        if not isinstance(codes, list) or not all(isinstance(code, dict) and "id" in code for code in codes):
+            raise OutputError(
+                f"{source}: \"codebook_codes\" must be a list of code objects with an \"id\". "
+                f"This run.json predates run comparison; run `coder run` again to rewrite it."
+            )
+        seconds, workers = data.get("seconds"), data.get("workers")
+        return cls(
+            tool_version=str(data.get("tool_version", data.get("version", ""))),
+            started=str(data.get("started", data.get("time", ""))),
+            seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
+            corpus=str(data.get("corpus", "")),
+            corpus_absolute=str(data.get("corpus_absolute") or ""),
+            codebook=str(data.get("codebook", "")),
+            codebook_sha256=str(data.get("codebook_sha256", "")),
+            codebook_name=str(data.get("codebook_name") or ""),
+            unit=str(data.get("unit", "")),
+            workers=workers if isinstance(workers, int) else None,
+            counts=dict(data.get("counts") or {}),
+            documents=tuple(item for item in data.get("documents") or [] if isinstance(item, dict)),
+            skipped=tuple(item for item in data.get("skipped") or [] if isinstance(item, dict)),
+            codebook_codes=tuple(normalize_code_record(code) for code in codes),
+            reviews=data["reviews"] if isinstance(data.get("reviews"), dict) else None,
+            cache=data["cache"] if isinstance(data.get("cache"), dict) else None,
+            folder=folder,
+        )
+
+
+def build_run_record(
+    result: CodingResult,
+    *,
+    codebook_path: str | Path,
+    corpus_path: str | Path,
+    workers: int | None = None,
+    reviews: dict[str, Any] | None = None,
+) -> RunRecord:
+    """The RunRecord of a finished coding: counts, documents, skipped files and the whole codebook."""
+    from . import __version__
+
+    frame = result.segments
+    by_code = frame.groupby("code", sort=False).size().to_dict() if len(frame) else {}
+    return RunRecord(
+        tool_version=__version__,
+        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        seconds=round(result.seconds, 3),
+        corpus=str(corpus_path),
+        corpus_absolute=str(Path(corpus_path).resolve()),
+        codebook=str(codebook_path),
+        codebook_sha256=codebook_hash(codebook_path) if Path(codebook_path).is_file() else "",
+        codebook_name=result.codebook.name,
+        unit=result.codebook.unit,
+        workers=workers or os.cpu_count() or 1,
+        counts={
+            "documents": len(result.corpus.documents),
+            "skipped": len(result.corpus.skipped),
+            "passages": result.passage_count,
+            "segments": len(frame),
+            "coded_passages": len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
+            "segments_by_code": {code.id: int(by_code.get(code.id, 0)) for code in result.codebook},
+        },
+        documents=tuple(
+            {"path": document.path, "encoding": document.encoding, "sha256": document.sha256,
+             "passages": result.passages.get(document.path, 0)}
+            for document in result.corpus.documents
+        ),
+        skipped=tuple({"path": skipped.path, "reason": skipped.reason} for skipped in result.corpus.skipped),
+        codebook_codes=tuple(codebook_to_records(result.codebook)),
+        reviews=reviews,
+        cache=result.reused,
+    )
+
+
+# --- the folder ----------------------------------------------------------------------------------
+
+
+class RunFolder:
+    """A `coder run` output folder: the one place that knows its files and how to read and write them.
+
+    >>> run = RunFolder("outputs")
+    >>> run.segments_path.as_posix(), run.previous.folder.as_posix()
+    ('outputs/segments.csv', 'outputs/.previous')
+    """
+
+    def __init__(self, folder: str | Path, *, segments: str | Path | None = None, run_file: str | Path | None = None):
+        self.folder = Path(folder)
+        self.segments_path = Path(segments) if segments is not None else self.folder / SEGMENTS_FILE
+        self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
+        self._record: RunRecord | None = None
+
+    @classmethod
+    def at(cls, run: str | Path) -> RunFolder:
+        """The run in a folder, or the run whose run.json is at `run` (as `coder diff` takes them)."""
+        path = Path(run)
+        return cls(path) if path.is_dir() else cls(path.parent, run_file=path)
+
+    @classmethod
+    def of_segments(cls, segments_path: str | Path) -> RunFolder:
+        """The run a segments file belongs to: run.json is looked for beside it."""
+        path = Path(segments_path)
+        return cls(path.parent, segments=path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.folder)!r})"
 
     @property
-    def segments_path(self) -> Path:
-        return Path(self.folder) / SEGMENTS_FILE
+    def code_counts_path(self) -> Path:
+        return self.folder / CODE_COUNTS_FILE
 
+    @property
+    def index_path(self) -> Path:
+        return self.folder / SEGMENT_INDEX_FILE
 
-def _run_json_path(run: str | Path) -> Path:
-    path = Path(run)
-    if path.is_dir():
-        path = path / RUN_FILE
-    if not path.is_file():
-        raise OutputError(
-            f"{path}: no run.json found. Pass a folder written by `coder run --out FOLDER` "
-            f"or the path of its run.json."
-        )
-    return path
+    @property
+    def changes_path(self) -> Path:
+        return self.folder / CHANGES_FILE
+
+    @property
+    def cache_path(self) -> Path:
+        return self.folder / CACHE_FOLDER
+
+    @property
+    def previous(self) -> RunFolder:
+        """The copy of the run before this one, kept by `keep_previous` (it may not exist)."""
+        return RunFolder(self.folder / PREVIOUS_FOLDER)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def has_record(self) -> bool:
+        return self.run_path.is_file()
+
+    def record(self) -> RunRecord:
+        """run.json as a RunRecord (read once).
+
+        >>> RunFolder("outputs").record().codebook_sha256  # doctest: +SKIP
+        '3f1c...'
+        """
+        if self._record is None:
+            self._record = self._read_record()
+        return self._record
+
+    def _read_record(self) -> RunRecord:
+        path = self.run_path
+        if not path.is_file():
+            raise OutputError(
+                f"{path}: no run.json found. Pass a folder written by `coder run --out FOLDER` "
+                f"or the path of its run.json."
+            )
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except json.JSONDecodeError as error:
+            raise OutputError(f"{path}:{error.lineno}: run.json is not valid JSON ({error.msg}). Run `coder run` again to rewrite it.")
+        if not isinstance(data, dict):
+            raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
+        return RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
+
+    def read_segments(self, *, lenient: bool = False) -> pd.DataFrame:
+        """segments.csv as coder wrote it; `lenient` reads any re-saved table (all text, any encoding)."""
+        if lenient:
+            from .reviews import read_table
+
+            return read_table(self.segments_path)
+        from .segments import read_segments_csv
+
+        return read_segments_csv(self.segments_path)
+
+    def codebook(self, codebook_path: str | Path | None = None) -> Codebook | None:
+        """The codebook the run used: `codebook_path` when given; else the file run.json names, if it
+        still exists; else the copy kept in run.json; None without run.json."""
+        if codebook_path is not None:
+            return load_codebook(codebook_path)
+        if not self.has_record():
+            return None
+        record = self.record()
+        if record.codebook and Path(record.codebook).is_file():
+            return load_codebook(record.codebook)
+        return self.stored_codebook() if record.codebook_codes else None
+
+    def stored_codebook(self, *, name: str = "") -> Codebook:
+        """The copy of the codebook kept in run.json, as the run used it."""
+        record = self.record()
+        return codebook_from_records(record.codebook_codes, name=name, unit=record.unit, source=str(self.run_path))
+
+    def passage_total(self) -> int | None:
+        """How many passages the run's corpus had (N for the measures); None when unknown."""
+        if not self.has_record():
+            return None
+        passages = self.record().counts.get("passages")
+        return int(passages) if isinstance(passages, (int, float)) and passages > 0 else None
+
+    def corpus_path(self) -> Path:
+        """The run's corpus folder: as recorded, or its absolute form when run from another folder."""
+        record = self.record()
+        path = Path(record.corpus)
+        if not path.exists() and record.corpus_absolute and Path(record.corpus_absolute).exists():
+            return Path(record.corpus_absolute)
+        return path
+
+    def read_segment_index(self) -> pd.DataFrame:
+        """The compact segment index (segment_id, code, document, fingerprint), from
+        .segments_index.csv when present and sound, else computed from segments.csv."""
+        if self.index_path.is_file():
+            try:
+                frame = pd.read_csv(self.index_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+                return frame[list(_INDEX_COLUMNS)]
+            except (ValueError, KeyError, pd.errors.ParserError):
+                pass  # damaged: fall back to segments.csv
+        path = self.folder / SEGMENTS_FILE
+        if not path.is_file():
+            raise OutputError(f"{path}: segments.csv not found beside run.json. Run `coder run` again to write it.")
+        wanted = ["segment_id", "code", "document", "text"]
+        try:  # as coder wrote it: the fast reader, only the columns a comparison needs
+            frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=wanted)
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
+            from .reviews import read_table
+
+            frame = read_table(path)  # re-saved by a spreadsheet: the lenient reader
+        missing = [column for column in wanted if column not in frame.columns]
+        if missing:
+            raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
+        return segment_index(frame)
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def write_outputs(self, result: CodingResult, record: RunRecord) -> dict[str, Path]:
+        """Write segments.csv, code_counts.csv and run.json, each atomically; returns what was written."""
+        from .reviews import drop_rejected
+        from .segments import build_code_counts, write_segments_csv
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        written = {"segments": self.folder / SEGMENTS_FILE, "code_counts": self.code_counts_path, "run": self.run_path}
+        write_segments_csv(result.segments, written["segments"])
+        counted = drop_rejected(result.segments)
+        counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
+        write_csv(counts, written["code_counts"])
+        self.write_record(record)
+        return written
+
+    def write_record(self, record: RunRecord) -> Path:
+        """Write run.json (atomically)."""
+        write_text(self.run_path, json.dumps(record.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        self._record = None
+        return self.run_path
+
+    def write_segment_index(self, frame: pd.DataFrame) -> Path:
+        """Write the compact segment index beside segments.csv (atomically)."""
+        write_csv(segment_index(frame), self.index_path)
+        return self.index_path
+
+    def keep_previous(self) -> RunFolder | None:
+        """Copy the run.json and segments.csv already here to `.previous/`, before a run overwrites them.
+
+        Returns the previous run, or None when the folder holds no complete earlier run.
+
+        >>> RunFolder("outputs").keep_previous()  # doctest: +SKIP
+        RunFolder('outputs/.previous')
+        """
+        sources = [self.run_path, self.folder / SEGMENTS_FILE]
+        if not all(source.is_file() for source in sources):
+            return None
+        previous = self.previous
+        previous.folder.mkdir(parents=True, exist_ok=True)
+        previous.index_path.unlink(missing_ok=True)
+        indexed = self.index_path.is_file()
+        if indexed:
+            sources.append(self.index_path)
+        for source in sources:
+            with atomic_path(previous.folder / source.name) as temporary:
+                # With an index the comparison never reads the old segments.csv, so a hard link (free
+                # for a file of hundreds of MB) is enough; otherwise keep a true copy.
+                if indexed and source.name == SEGMENTS_FILE:
+                    temporary.unlink()
+                    try:
+                        os.link(source, temporary)
+                    except OSError:
+                        shutil.copyfile(source, temporary)
+                else:
+                    shutil.copyfile(source, temporary)
+        return previous
 
 
 def read_run(run: str | Path) -> RunRecord:
@@ -88,266 +385,7 @@ def read_run(run: str | Path) -> RunRecord:
     >>> read_run("outputs").codebook_sha256  # doctest: +SKIP
     '3f1c...'
     """
-    path = _run_json_path(run)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as error:
-        raise OutputError(f"{path}:{error.lineno}: run.json is not valid JSON ({error.msg}). Run `coder run` again to rewrite it.")
-    if not isinstance(data, dict):
-        raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
-    codes = data.get("codebook_codes", data.get("codebook_records", []))
-    if not isinstance(codes, list) or not all(isinstance(code, dict) and "id" in code for code in codes):
-        raise OutputError(
-            f"{path}: \"codebook_codes\" must be a list of code objects with an \"id\". "
-            f"This run.json predates run comparison; run `coder run` again to rewrite it."
-        )
-    seconds = data.get("seconds")
-    return RunRecord(
-        folder=str(path.parent),
-        tool_version=str(data.get("tool_version", data.get("version", ""))),
-        codebook=str(data.get("codebook", "")),
-        codebook_sha256=str(data.get("codebook_sha256", "")),
-        codebook_codes=tuple(_normalize_code(code) for code in codes),
-        corpus=str(data.get("corpus", "")),
-        unit=str(data.get("unit", "")),
-        counts=dict(data.get("counts") or {}),
-        started=str(data.get("started", data.get("time", ""))),
-        seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
-    )
-
-
-def _normalize_code(code: dict[str, Any]) -> dict[str, Any]:
-    path = code.get("path") or [code["id"]]
-    if isinstance(path, str):
-        path = path.split("/")
-    return {
-        "id": str(code["id"]),
-        "label": str(code.get("label") or code["id"]),
-        "path": [str(part) for part in path],
-        "description": str(code.get("description") or ""),
-        "color": code.get("color") or None,
-        "keywords": [str(item) for item in code.get("keywords") or []],
-        "regex": [str(item) for item in code.get("regex") or []],
-        "exclude": [str(item) for item in code.get("exclude") or []],
-    }
-
-
-# --- comparing codebooks -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CodebookChange:
-    """One change to one code between two codebooks, e.g. ("barrier", "keyword added", "red tape")."""
-
-    code: str
-    change: str
-    detail: str = ""
-
-
-_LIST_FIELDS = (("keywords", "keyword"), ("regex", "regex"), ("exclude", "exclude"))
-
-
-def diff_codebooks(old_codes: list[dict[str, Any]], new_codes: list[dict[str, Any]]) -> list[CodebookChange]:
-    """What changed per code between two codebooks given as `codebook_to_records` lists.
-
-    Reports codes added and removed, ids renamed (a removed and an added id with the same
-    keywords or label), labels renamed, codes moved to another parent, keywords, regexes and
-    exclusions added or removed, descriptions and colours changed. Codes come in the new
-    codebook's order, removed codes last.
-
-    >>> old = [{"id": "a", "keywords": ["x"]}]
-    >>> diff_codebooks(old, [{"id": "a", "keywords": ["x", "y"]}])
-    [CodebookChange(code='a', change='keyword added', detail='y')]
-    """
-    old_by_id = {code["id"]: _normalize_code(code) for code in old_codes}
-    new_by_id = {code["id"]: _normalize_code(code) for code in new_codes}
-    added = [code_id for code_id in new_by_id if code_id not in old_by_id]
-    removed = [code_id for code_id in old_by_id if code_id not in new_by_id]
-    renamed = _match_renamed_ids(
-        [old_by_id[code_id] for code_id in removed], [new_by_id[code_id] for code_id in added]
-    )
-    old_of = {new_id: old_id for old_id, new_id in renamed.items()}
-    old_of.update({code_id: code_id for code_id in new_by_id if code_id in old_by_id})
-
-    changes: list[CodebookChange] = []
-    for code_id, new in new_by_id.items():
-        if code_id not in old_of:
-            changes.append(CodebookChange(code_id, "code added", _describe_rules(new)))
-            continue
-        old = old_by_id[old_of[code_id]]
-        if old["id"] != code_id:
-            changes.append(CodebookChange(code_id, "renamed", f"id '{old['id']}' -> '{code_id}'"))
-        if old["label"] != new["label"]:
-            changes.append(CodebookChange(code_id, "renamed", f"label '{old['label']}' -> '{new['label']}'"))
-        old_parent = old["path"][:-1]
-        new_parent = [old_of.get(part, part) for part in new["path"][:-1]]
-        if old_parent != new_parent:
-            changes.append(CodebookChange(
-                code_id, "moved", f"{'/'.join(old['path'])} -> {'/'.join(new['path'])}"
-            ))
-        for key, name in _LIST_FIELDS:
-            old_items, new_items = old[key], new[key]
-            changes.extend(CodebookChange(code_id, f"{name} added", item) for item in new_items if item not in old_items)
-            changes.extend(CodebookChange(code_id, f"{name} removed", item) for item in old_items if item not in new_items)
-        if old["description"] != new["description"]:
-            changes.append(CodebookChange(code_id, "description changed", _shorten(new["description"]) or "(removed)"))
-        if (old["color"] or "") != (new["color"] or ""):
-            changes.append(CodebookChange(code_id, "colour changed", f"{old['color'] or '(none)'} -> {new['color'] or '(none)'}"))
-    for code_id in removed:
-        if code_id not in renamed:
-            changes.append(CodebookChange(code_id, "code removed", _describe_rules(old_by_id[code_id])))
-    return changes
-
-
-def renamed_codes(changes: list[CodebookChange]) -> dict[str, str]:
-    """{old id: new id} for the id renames among `changes`."""
-    renames = {}
-    for change in changes:
-        if change.change == "renamed" and change.detail.startswith("id '"):
-            old_id = change.detail[len("id '"):].split("' -> '", 1)[0]
-            renames[old_id] = change.code
-    return renames
-
-
-def _match_renamed_ids(removed: list[dict[str, Any]], added: list[dict[str, Any]]) -> dict[str, str]:
-    """Pair removed and added codes that are one code under a new id: same rules, else same label."""
-    pairs: dict[str, str] = {}
-    taken: set[str] = set()
-    for key in (_rules_key, lambda code: code["label"].casefold()):
-        for old in removed:
-            if old["id"] in pairs:
-                continue
-            candidates = [new for new in added if new["id"] not in taken and key(new) == key(old) and key(old)]
-            if len(candidates) == 1:
-                pairs[old["id"]] = candidates[0]["id"]
-                taken.add(candidates[0]["id"])
-    return pairs
-
-
-def _rules_key(code: dict[str, Any]) -> tuple[Any, ...] | None:
-    if not code["keywords"] and not code["regex"]:
-        return None
-    return (frozenset(code["keywords"]), frozenset(code["regex"]))
-
-
-def _describe_rules(code: dict[str, Any]) -> str:
-    parts = [f"{len(code[key])} {name}{'s' if len(code[key]) != 1 and name != 'regex' else ''}"
-             for key, name in _LIST_FIELDS if code[key]]
-    return ", ".join(parts)
-
-
-def _shorten(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-# --- comparing segments --------------------------------------------------------------------------
-
-SEGMENT_DIFF_COLUMNS = ("code", "segments_added", "segments_removed", "segments_unchanged")
-
-
-def diff_segments(
-    old_frame: pd.DataFrame, new_frame: pd.DataFrame, *, renamed: dict[str, str] | None = None
-) -> pd.DataFrame:
-    """Per code, segments added, removed and unchanged between two runs, matched by segment_id.
-
-    Either frame may be a segments frame or its compact `segment_index`. `renamed` maps old code
-    ids to new ones so that a renamed code's segments count as unchanged rather than removed
-    and added again.
-
-    >>> diff_segments(old, new)  # doctest: +SKIP
-          code  segments_added  segments_removed  segments_unchanged
-    0  barrier               3                 1                  12
-    """
-    old_keys = _segment_keys(old_frame, renamed or {}).drop_duplicates()
-    new_keys = _segment_keys(new_frame, {}).drop_duplicates()
-    codes = list(dict.fromkeys([*new_keys["code"], *old_keys["code"]]))
-    both = old_keys.merge(new_keys, on=["code", "key"], how="outer", indicator=True)
-    counts = pd.crosstab(both["code"], both["_merge"]).reindex(
-        index=codes, columns=["right_only", "left_only", "both"], fill_value=0
-    )
-    result = pd.DataFrame({
-        "code": codes,
-        "segments_added": counts["right_only"].to_numpy(),
-        "segments_removed": counts["left_only"].to_numpy(),
-        "segments_unchanged": counts["both"].to_numpy(),
-    }, columns=list(SEGMENT_DIFF_COLUMNS))
-    return result.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
-
-
-def _segment_keys(frame: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
-    if frame.empty:
-        return pd.DataFrame({"code": pd.Series(dtype=str), "key": pd.Series(dtype=str)})
-    codes = frame["code"].astype(str)
-    keys = frame["segment_id"].astype(str)
-    if renamed:
-        moved = codes.isin(renamed)
-        codes = codes.where(~moved, codes.map(renamed))
-        # segment_id hashes the code id: recompute it under the new id for renamed codes.
-        index = segment_index(frame[moved])
-        keys = keys.copy()
-        keys[moved] = [segment_id_from_fingerprint(fingerprint, code)
-                       for fingerprint, code in zip(index["fingerprint"], codes[moved])]
-    return pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()})
-
-
-# --- comparing runs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunComparison:
-    """Two runs side by side: the codebook changes and, per code, the segment changes."""
-
-    old: RunRecord
-    new: RunRecord
-    changes: tuple[CodebookChange, ...]
-    segments: pd.DataFrame  # SEGMENT_DIFF_COLUMNS
-
-    def table(self) -> pd.DataFrame:
-        """One row per (code, change) with that code's segment counts; codes whose segments
-        changed without a codebook change get a row with change "segments only"."""
-        counts = self.segments.set_index("code")
-        rows = []
-        order = list(dict.fromkeys([*(change.code for change in self.changes), *self.segments["code"]]))
-        by_code: dict[str, list[CodebookChange]] = {}
-        for change in self.changes:
-            by_code.setdefault(change.code, []).append(change)
-        for code in order:
-            added, removed, unchanged = (
-                (int(counts.at[code, "segments_added"]), int(counts.at[code, "segments_removed"]),
-                 int(counts.at[code, "segments_unchanged"])) if code in counts.index else (0, 0, 0)
-            )
-            entries = by_code.get(code)
-            if not entries:
-                if not added and not removed:
-                    continue
-                entries = [CodebookChange(code, "segments only", "")]
-            for entry in entries:
-                rows.append((code, entry.change, entry.detail, added, removed, unchanged))
-        return pd.DataFrame(rows, columns=list(CHANGES_COLUMNS))
-
-    @property
-    def segments_added(self) -> int:
-        return int(self.segments["segments_added"].sum())
-
-    @property
-    def segments_removed(self) -> int:
-        return int(self.segments["segments_removed"].sum())
-
-
-def compare_runs(old_run: str | Path, new_run: str | Path, *, new_segments: pd.DataFrame | None = None) -> RunComparison:
-    """Compare two run folders (or run.json paths): codebook changes and segments per code.
-
-    `new_segments` is the new run's segments frame when the caller holds it already.
-
-    >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
-    >>> print(render_comparison(comparison))  # doctest: +SKIP
-    """
-    old, new = read_run(old_run), read_run(new_run)
-    changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
-    new_frame = segment_index(new_segments) if new_segments is not None else _read_segments(new)
-    segments = diff_segments(_read_segments(old), new_frame, renamed=renamed_codes(changes))
-    return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments)
+    return RunFolder.at(run).record()
 
 
 def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
@@ -359,109 +397,3 @@ def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
         "segment_id": frame["segment_id"].astype(str).to_numpy(), "code": frame["code"].astype(str).to_numpy(),
         "document": frame["document"].astype(str).to_numpy(), "fingerprint": fingerprints,
     }, columns=list(_INDEX_COLUMNS))
-
-
-def write_segment_index(frame: pd.DataFrame, out_dir: str | Path) -> Path:
-    """Write the compact segment index beside segments.csv (atomically)."""
-    path = Path(out_dir) / SEGMENT_INDEX_FILE
-    write_csv(segment_index(frame), path)
-    return path
-
-
-def _read_segments(run: RunRecord) -> pd.DataFrame:
-    index = Path(run.folder) / SEGMENT_INDEX_FILE
-    if index.is_file():
-        try:
-            return pd.read_csv(index, dtype=str, keep_default_na=False, encoding="utf-8-sig")[list(_INDEX_COLUMNS)]
-        except (ValueError, KeyError, pd.errors.ParserError):
-            pass  # damaged: fall back to segments.csv
-    path = run.segments_path
-    if not path.is_file():
-        raise OutputError(f"{path}: segments.csv not found beside run.json. Run `coder run` again to write it.")
-    wanted = ["segment_id", "code", "document", "text"]
-    try:  # as coder wrote it: the fast reader, only the columns a comparison needs
-        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=wanted)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
-        frame = read_table(path)  # re-saved by a spreadsheet: the lenient reader
-    missing = [column for column in wanted if column not in frame.columns]
-    if missing:
-        raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
-    return segment_index(frame)
-
-
-def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
-    """Write `comparison.table()` as changes.csv (UTF-8 with BOM), atomically."""
-    path = Path(path)
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        comparison.table().to_csv(stream, index=False, lineterminator="\n")
-    return path
-
-
-def render_comparison(comparison: RunComparison) -> str:
-    """The comparison as plain text lines for the terminal: per code, +added -removed and why."""
-    table = comparison.table()
-    when = f" ({comparison.old.started})" if comparison.old.started else ""
-    if table.empty:
-        return f"No changes since the previous run{when}: same codebook rules, same segments."
-    lines = [
-        f"Since the previous run{when}: {comparison.segments_added} segments added, "
-        f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
-    ]
-    width = max(len(code) for code in table["code"])
-    for code, rows in table.groupby("code", sort=False):
-        first = rows.iloc[0]
-        counts = f"+{first.segments_added} -{first.segments_removed} ({first.segments_unchanged} unchanged)"
-        lines.append(f"  {code:<{width}}  {counts}")
-        for row in rows.itertuples(index=False):
-            if row.change != "segments only":
-                detail = f": {row.detail}" if row.detail else ""
-                lines.append(f"  {'':<{width}}    {row.change}{detail}")
-    return "\n".join(lines)
-
-
-# --- the previous run in the same --out folder ------------------------------------------------------
-
-PREVIOUS_FOLDER = ".previous"
-
-
-def keep_previous_run(out_dir: str | Path) -> Path | None:
-    """Copy the run.json and segments.csv already in `out_dir` to `out_dir/.previous/`.
-
-    Call it before a run overwrites its outputs; returns the folder, or None when `out_dir`
-    holds no complete earlier run.
-
-    >>> keep_previous_run("outputs")  # doctest: +SKIP
-    PosixPath('outputs/.previous')
-    """
-    out_dir = Path(out_dir)
-    sources = [out_dir / RUN_FILE, out_dir / SEGMENTS_FILE]
-    if not all(source.is_file() for source in sources):
-        return None
-    previous = out_dir / PREVIOUS_FOLDER
-    previous.mkdir(parents=True, exist_ok=True)
-    (previous / SEGMENT_INDEX_FILE).unlink(missing_ok=True)
-    indexed = (out_dir / SEGMENT_INDEX_FILE).is_file()
-    if indexed:
-        sources.append(out_dir / SEGMENT_INDEX_FILE)
-    for source in sources:
-        with atomic_path(previous / source.name) as temporary:
-            # With an index the comparison never reads the old segments.csv, so a hard link (free
-            # for a file of hundreds of MB) is enough; otherwise keep a true copy.
-            if indexed and source.name == SEGMENTS_FILE:
-                temporary.unlink()
-                try:
-                    os.link(source, temporary)
-                except OSError:
-                    shutil.copyfile(source, temporary)
-            else:
-                shutil.copyfile(source, temporary)
-    return previous
-
-
-def compare_with_previous(out_dir: str | Path, *, new_segments: pd.DataFrame | None = None) -> RunComparison | None:
-    """Compare the run in `out_dir` with the one `keep_previous_run` kept; None on a first run."""
-    out_dir = Path(out_dir)
-    previous = out_dir / PREVIOUS_FOLDER
-    if not (previous / RUN_FILE).is_file():
-        return None
-    return compare_runs(previous, out_dir, new_segments=new_segments)

@@ -113,3 +113,31 @@ def test_codebook_bundled_default_is_valid():
     top = [code.id for code in codebook.children(None)]
     assert top == ["party_building_alliance", "joint_meeting", "collaborative_governance", "barriers", "recommendations"]
     assert all(code.description for code in codebook)
+
+
+@pytest.mark.parametrize("code_id", ["admin"])
+def test_codebook_records_round_trip(code_id):
+    from coder.codebook import codebook_from_records, codebook_to_records
+
+    codebook = parse_codebook(
+        "codes:\n  barriers:\n    codes:\n      admin:\n        label: Administrative\n        color: '#ff0000'\n"
+        "        keywords: [red tape]\n        exclude: [red tape measure]\n"
+    )
+    records = codebook_to_records(codebook)
+    assert records[1] == {
+        "id": code_id, "label": "Administrative", "path": ["barriers", code_id], "description": "",
+        "color": "#ff0000", "keywords": ["red tape"], "regex": [], "exclude": ["red tape measure"],
+    }
+    assert codebook_to_records(codebook_from_records(records)) == records
+
+
+@pytest.mark.parametrize("record, expected", [
+    ({"id": "a"}, {"id": "a", "label": "a", "path": ["a"], "description": "", "color": None,
+                   "keywords": [], "regex": [], "exclude": []}),
+    ({"id": "b", "path": "top/b", "keywords": ["x"]}, {"id": "b", "label": "b", "path": ["top", "b"], "description": "",
+                                                        "color": None, "keywords": ["x"], "regex": [], "exclude": []}),
+])
+def test_codebook_normalize_code_record_fills_defaults(record, expected):
+    from coder.codebook import normalize_code_record
+
+    assert normalize_code_record(record) == expected

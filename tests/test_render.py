@@ -23,7 +23,6 @@ from coder.render import (
     OUTPUT_FILES,
     export_graph,
     highlight,
-    load_network_inputs,
     render_html,
     script_json,
     write_gexf,
@@ -263,15 +262,6 @@ def write_run(folder, *, passages=6, codebook="missing.yaml"):
               "color": code.color, "keywords": list(code.keywords), "regex": [], "exclude": []} for code in CODEBOOK]
     run = {"tool_version": "0.1.0", "codebook": codebook, "counts": {"passages": passages}, "codebook_codes": codes}
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
-
-
-def test_render_load_network_inputs_reads_run_json(tmp_path):
-    write_run(tmp_path / "out", passages=40)
-    segments, codebook, total = load_network_inputs(tmp_path / "out" / "segments.csv")
-    assert total == 40
-    assert [code.id for code in codebook] == ["barriers", "admin", "local", "gov"]
-    assert codebook["local"].label == "地方保护"
-    assert len(segments) == len(SMALL)
 
 
 def test_render_cli_network_rebuilds_outputs(tmp_path):

@@ -1,203 +1,47 @@
 import json
 
-import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from coder.codebook import parse_codebook
+from coder.codebook import codebook_to_records, parse_codebook
 from coder.errors import OutputError
-from coder.models import segment_id
-from coder.runs import (
-    CHANGES_COLUMNS,
-    CodebookChange,
-    codebook_to_records,
-    compare_runs,
-    diff_codebooks,
-    diff_segments,
-    read_run,
-    render_comparison,
-    write_changes_csv,
-)
+from coder.runs import RunFolder, RunRecord, read_run
 
-BASE_YAML = """
-name: Test
+CODEBOOK_YAML = """
+name: Small
+unit: sentence
 codes:
   barriers:
     label: Barriers
-    description: Things that block cooperation.
     codes:
-      administrative_barrier:
-        label: Administrative barrier
-        color: "#ff0000"
-        keywords: [red tape, bureaucracy]
-        exclude: [red tape measure]
-      market_barrier:
-        label: Market barrier
-        keywords: [local protectionism]
-  cooperation:
-    label: Cooperation
-    codes:
-      joint_meeting:
-        label: Joint meeting
-        keywords: [joint meeting, 联席会议]
-        regex: ['joint\\s+conference']
+      admin:
+        label: Administrative
+        keywords: [red tape]
+  local:
+    label: 地方保护
+    keywords: [地方保护]
 """
-
-
-def records(yaml_text):
-    return codebook_to_records(parse_codebook(yaml_text))
-
-
-def edit(old, new):
-    assert old in BASE_YAML
-    return BASE_YAML.replace(old, new)
-
-
-@pytest.mark.parametrize(
-    "yaml_text, expected",
-    [
-        (BASE_YAML, []),
-        (edit("[red tape, bureaucracy]", "[red tape, bureaucracy, paperwork]"),
-         [CodebookChange("administrative_barrier", "keyword added", "paperwork")]),
-        (edit("[red tape, bureaucracy]", "[red tape]"),
-         [CodebookChange("administrative_barrier", "keyword removed", "bureaucracy")]),
-        (edit("['joint\\s+conference']", "['joint\\s+(conference|session)']"),
-         [CodebookChange("joint_meeting", "regex added", "joint\\s+(conference|session)"),
-          CodebookChange("joint_meeting", "regex removed", "joint\\s+conference")]),
-        (edit("exclude: [red tape measure]", "exclude: [red tape measure, red tape cutting]"),
-         [CodebookChange("administrative_barrier", "exclude added", "red tape cutting")]),
-        (edit("        exclude: [red tape measure]\n", ""),
-         [CodebookChange("administrative_barrier", "exclude removed", "red tape measure")]),
-        (BASE_YAML + "  funding:\n    label: Funding\n    keywords: [fund, budget]\n",
-         [CodebookChange("funding", "code added", "2 keywords")]),
-        (edit("      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n", ""),
-         [CodebookChange("market_barrier", "code removed", "1 keyword")]),
-        (edit("label: Market barrier", "label: Market protection"),
-         [CodebookChange("market_barrier", "renamed", "label 'Market barrier' -> 'Market protection'")]),
-        (edit("      market_barrier:", "      protectionism:"),
-         [CodebookChange("protectionism", "renamed", "id 'market_barrier' -> 'protectionism'")]),
-        (edit("      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n", "")
-         + "      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n",
-         [CodebookChange("market_barrier", "moved", "barriers/market_barrier -> cooperation/market_barrier")]),
-        (edit("description: Things that block cooperation.", "description: Obstacles."),
-         [CodebookChange("barriers", "description changed", "Obstacles.")]),
-        (edit('color: "#ff0000"', 'color: "#00ff00"'),
-         [CodebookChange("administrative_barrier", "colour changed", "#ff0000 -> #00ff00")]),
-    ],
-    ids=["same", "keyword-added", "keyword-removed", "regex-changed", "exclude-added", "exclude-removed",
-         "code-added", "code-removed", "label-renamed", "id-renamed", "moved", "description", "colour"],
+SEGMENTS_CSV = (
+    "segment_id,document,passage,start,end,code,code_path,label,hits,matched,text,review,note\n"
+    "s1,a.txt,0,0,9,admin,barriers/admin,Administrative,1,red tape,Red tape.,,\n"
+    "s2,a.txt,1,10,14,local,local,地方保护,1,地方保护,地方保护。,reject,\n"
 )
-def test_runs_diff_codebooks_each_edit(yaml_text, expected):
-    assert diff_codebooks(records(BASE_YAML), records(yaml_text)) == expected
 
 
-@pytest.mark.parametrize("new_id", ["barriers_all"])
-def test_runs_diff_codebooks_renamed_parent_is_not_a_move(new_id):
-    changed = BASE_YAML.replace("  barriers:\n    label: Barriers", f"  {new_id}:\n    label: Barriers")
-    assert diff_codebooks(records(BASE_YAML), records(changed)) == [
-        CodebookChange(new_id, "renamed", f"id 'barriers' -> '{new_id}'"),
-    ]
-
-
-@pytest.mark.parametrize("code_id", ["administrative_barrier"])
-def test_runs_codebook_to_records_shape(code_id):
-    record = next(item for item in records(BASE_YAML) if item["id"] == code_id)
-    assert record == {
-        "id": code_id, "label": "Administrative barrier", "path": ["barriers", code_id], "description": "",
-        "color": "#ff0000", "keywords": ["red tape", "bureaucracy"], "regex": [], "exclude": ["red tape measure"],
-    }
-    json.dumps(records(BASE_YAML))  # must be JSON-serialisable as it goes into run.json
-
-
-def segments_frame(rows):
-    return pd.DataFrame(
-        [{"segment_id": segment_id(document, text, code), "document": document, "passage": passage,
-          "code": code, "text": text, "review": "", "note": ""}
-         for document, passage, code, text in rows]
-    )
-
-
-PASSAGES = [
-    ("a.txt", 0, "administrative_barrier", "Red tape slows projects."),
-    ("a.txt", 1, "joint_meeting", "The joint meeting agreed."),
-    ("b.txt", 0, "administrative_barrier", "Bureaucracy is everywhere."),
-    ("b.txt", 1, "market_barrier", "Local protectionism persists."),
-]
-
-
-@pytest.mark.parametrize("renamed", [{"market_barrier": "protectionism"}])
-def test_runs_diff_segments_counts_and_rename(renamed):
-    old = segments_frame(PASSAGES)
-    new = segments_frame([
-        PASSAGES[0],
-        PASSAGES[1],
-        ("c.txt", 0, "administrative_barrier", "Paperwork again."),
-        ("b.txt", 1, "protectionism", "Local protectionism persists."),
-    ])
-    plain = diff_segments(old, new)
-    assert plain.values.tolist() == [
-        ["administrative_barrier", 1, 1, 1], ["joint_meeting", 0, 0, 1],
-        ["protectionism", 1, 0, 0], ["market_barrier", 0, 1, 0],
-    ]
-    assert diff_segments(old, new, renamed=renamed).values.tolist() == [
-        ["administrative_barrier", 1, 1, 1], ["joint_meeting", 0, 0, 1], ["protectionism", 0, 0, 1],
-    ]
-
-
-def write_run(folder, yaml_text, rows, *, started="2026-11-24T12:00:00+00:00"):
+def write_run(folder, *, passages=6, codebook="missing.yaml", **fields):
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "run.json").write_text(json.dumps({
-        "tool_version": "0.1.0", "codebook": "codebook.yaml", "codebook_sha256": "abc",
-        "codebook_codes": records(yaml_text), "corpus": "seeds", "unit": "paragraph",
-        "counts": {"documents": 2}, "started": started, "seconds": 1.5,
-    }), encoding="utf-8")
-    segments_frame(rows).to_csv(folder / "segments.csv", index=False, encoding="utf-8-sig")
+    (folder / "segments.csv").write_text(SEGMENTS_CSV, encoding="utf-8-sig")
+    run = {"tool_version": "0.1.0", "codebook": codebook, "codebook_sha256": "abc", "corpus": "seeds",
+           "unit": "sentence", "counts": {"passages": passages}, "seconds": 1.5,
+           "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)), **fields}
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
     return folder
-
-
-@pytest.mark.parametrize("as_json_path", [False, True])
-def test_runs_compare_runs_after_keyword_added(tmp_path, as_json_path):
-    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
-    new_yaml = edit("[red tape, bureaucracy]", "[red tape, bureaucracy, paperwork]")
-    new = write_run(tmp_path / "new", new_yaml, PASSAGES + [("c.txt", 0, "administrative_barrier", "Paperwork again.")],
-                    started="2026-11-24T13:00:00+00:00")
-    if as_json_path:
-        old, new = old / "run.json", new / "run.json"
-    comparison = compare_runs(old, new)
-    assert comparison.changes == (CodebookChange("administrative_barrier", "keyword added", "paperwork"),)
-    assert comparison.table().values.tolist() == [
-        ["administrative_barrier", "keyword added", "paperwork", 1, 0, 2],
-    ]
-    assert render_comparison(comparison) == (
-        "Since the previous run (2026-11-24T12:00:00+00:00): 1 segments added, 0 removed, 1 codebook changes.\n"
-        "  administrative_barrier  +1 -0 (2 unchanged)\n"
-        "                            keyword added: paperwork"
-    )
-    path = write_changes_csv(comparison, tmp_path / "changes.csv")
-    assert path.read_text(encoding="utf-8-sig") == (
-        ",".join(CHANGES_COLUMNS) + "\n"
-        "administrative_barrier,keyword added,paperwork,1,0,2\n"
-    )
-    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
-
-
-@pytest.mark.parametrize("dropped", [3])
-def test_runs_compare_runs_segments_only_and_no_change(tmp_path, dropped):
-    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
-    same = write_run(tmp_path / "same", BASE_YAML, PASSAGES)
-    assert render_comparison(compare_runs(old, same)) == (
-        "No changes since the previous run (2026-11-24T12:00:00+00:00): same codebook rules, same segments."
-    )
-    # Same codebook, a document edited: segments change without a codebook change.
-    fewer = write_run(tmp_path / "fewer", BASE_YAML, PASSAGES[:dropped])
-    assert compare_runs(old, fewer).table().values.tolist() == [["market_barrier", "segments only", "", 0, 1, 0]]
 
 
 @pytest.mark.parametrize("content, message", [
     (None, "no run.json found. Pass a folder written by `coder run --out FOLDER` or the path of its run.json."),
     ("{not json", "run.json is not valid JSON"),
-    ('{"codebook_codes": "x"}', 'must be a list of code objects'),
+    ("[1]", "run.json must hold a JSON object"),
+    ('{"codebook_codes": "x"}', "must be a list of code objects"),
 ])
 def test_runs_read_run_errors(tmp_path, content, message):
     if content is not None:
@@ -208,78 +52,72 @@ def test_runs_read_run_errors(tmp_path, content, message):
     assert str(error.value).startswith(str(tmp_path))
 
 
-@pytest.mark.parametrize("field_name", ["codebook_sha256"])
-def test_runs_read_run_fields(tmp_path, field_name):
-    run = read_run(write_run(tmp_path / "r", BASE_YAML, PASSAGES))
-    assert getattr(run, field_name) == "abc"
-    assert (run.tool_version, run.corpus, run.unit, run.seconds, len(run.codebook_codes)) == (
-        "0.1.0", "seeds", "paragraph", 1.5, 5
+@pytest.mark.parametrize("as_json_path", [False, True])
+def test_runs_read_run_fields(tmp_path, as_json_path):
+    folder = write_run(tmp_path / "r")
+    run = read_run(folder / "run.json" if as_json_path else folder)
+    assert (run.tool_version, run.codebook_sha256, run.corpus, run.unit, run.seconds, len(run.codebook_codes)) == (
+        "0.1.0", "abc", "seeds", "sentence", 1.5, 3
     )
-    assert run.segments_path == tmp_path / "r" / "segments.csv"
+    assert run.folder == str(folder)
 
 
-@pytest.mark.parametrize("with_csv", [True])
-def test_runs_cli_diff(tmp_path, with_csv):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
-    new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
-    result = CliRunner().invoke(app, ["diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv")])
-    assert result.exit_code == 0
-    assert result.stdout == (
-        "Since the previous run (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
-        "  administrative_barrier  +0 -1 (1 unchanged)\n"
-        "                            keyword removed: bureaucracy\n"
-    )
-    assert (tmp_path / "changes.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
-        "administrative_barrier,keyword removed,bureaucracy,0,1,1"
-    )
+@pytest.mark.parametrize("extra", [{}, {"reviews": {"path": "reviews.csv", "decisions": 2, "orphaned": 0}}])
+def test_runs_run_record_round_trip(extra):
+    data = {
+        "tool": "coder", "tool_version": "0.1.0", "started": "2026-11-24T12:00:00+00:00", "seconds": 1.5,
+        "corpus": "seeds", "corpus_absolute": "/data/seeds", "codebook": "codebook.yaml", "codebook_sha256": "abc",
+        "codebook_name": "Small", "unit": "sentence", "workers": 2, "counts": {"passages": 6},
+        "documents": [{"path": "a.txt", "encoding": "utf-8", "sha256": "f00", "passages": 6}],
+        "skipped": [{"path": "b.bin", "reason": "binary"}],
+        "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)),
+        **extra, "cache": {"documents_reused": 1},
+    }
+    record = RunRecord.from_dict(data, folder="out")
+    assert record.folder == "out"
+    assert json.dumps(record.to_dict()) == json.dumps(data)
 
 
-@pytest.mark.parametrize("missing", ["nowhere"])
-def test_runs_cli_diff_missing_run(tmp_path, missing):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, ["diff", str(tmp_path / missing), str(tmp_path)])
-    assert result.exit_code == 1
-    assert result.stderr == (
-        f"Error: {tmp_path / missing}: no run.json found. Pass a folder written by "
-        f"`coder run --out FOLDER` or the path of its run.json.\n"
-    )
-
-
-@pytest.mark.parametrize("extra", [("c.txt", 0, "market_barrier", "Protectionism again.")])
-def test_runs_keep_previous_and_compare(tmp_path, extra):
-    from coder.runs import compare_with_previous, keep_previous_run
-
-    out = tmp_path / "out"
-    assert keep_previous_run(out) is None  # nothing to keep on a first run
-    write_run(out, BASE_YAML, PASSAGES)
-    assert compare_with_previous(out) is None
-    assert keep_previous_run(out) == out / ".previous"
-    assert (out / ".previous" / "segments.csv").read_bytes() == (out / "segments.csv").read_bytes()
-    write_run(out, BASE_YAML, PASSAGES + [extra], started="2026-11-24T13:00:00+00:00")
-    comparison = compare_with_previous(out)
-    assert comparison.table().values.tolist() == [["market_barrier", "segments only", "", 1, 0, 1]]
+@pytest.mark.parametrize("codebook_file", [False, True])
+def test_runs_folder_codebook_and_passage_total(tmp_path, monkeypatch, codebook_file):
+    named = tmp_path / "named.yaml"
+    if codebook_file:
+        named.write_text(CODEBOOK_YAML.replace("name: Small", "name: From file"), encoding="utf-8")
+    run = RunFolder.of_segments(write_run(tmp_path / "out", passages=40, codebook=str(named)) / "segments.csv")
+    codebook = run.codebook()
+    assert [code.id for code in codebook] == ["barriers", "admin", "local"]
+    assert codebook["local"].label == "地方保护"
+    # The file run.json names when it still exists, else the copy kept in run.json.
+    assert (codebook.name, codebook.source) == (("From file", str(named)) if codebook_file else ("", str(run.run_path)))
+    assert run.passage_total() == 40
+    assert len(run.read_segments()) == 2
 
 
-_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.sampled_from(["x", "y", "z"]),
-                 st.sampled_from(["One.", "Two.", "Three.", "Four."]))
+@pytest.mark.parametrize("passages", [6])
+def test_runs_folder_without_run_json_ignores_working_directory(tmp_path, monkeypatch, passages):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "segments.csv").write_text(SEGMENTS_CSV, encoding="utf-8-sig")
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK_YAML, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    run = RunFolder.of_segments("out/segments.csv")
+    assert (run.codebook(), run.passage_total()) == (None, None)
+    assert [code.id for code in run.codebook("codebook.yaml")] == ["barriers", "admin", "local"]
 
 
-@settings(max_examples=60, deadline=None)
-@given(old_rows=st.lists(_ROW, max_size=12, unique=True), new_rows=st.lists(_ROW, max_size=12, unique=True))
-def test_runs_diff_segments_counts_add_up(old_rows, new_rows):
-    old = segments_frame([(document, 0, code, text) for document, code, text in old_rows])
-    new = segments_frame([(document, 0, code, text) for document, code, text in new_rows])
-    table = diff_segments(old, new).set_index("code")
-    for code in {row[1] for row in old_rows + new_rows}:
-        old_count = sum(1 for row in old_rows if row[1] == code)
-        new_count = sum(1 for row in new_rows if row[1] == code)
-        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_removed"] == old_count
-        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_added"] == new_count
-    assert len(table) == len({row[1] for row in old_rows + new_rows})
+@pytest.mark.parametrize("recorded", ["elsewhere/seeds"])
+def test_runs_folder_corpus_path_falls_back_to_absolute(tmp_path, recorded):
+    corpus = tmp_path / "seeds"
+    corpus.mkdir()
+    run = RunFolder(write_run(tmp_path / "out", corpus=recorded, corpus_absolute=str(corpus)))
+    assert run.corpus_path() == corpus
+    assert RunFolder(write_run(tmp_path / "other", corpus=str(corpus))).corpus_path() == corpus
+
+
+@pytest.mark.parametrize("name", ["out"])
+def test_runs_folder_layout(tmp_path, name):
+    run = RunFolder(tmp_path / name)
+    assert [path.relative_to(tmp_path / name).as_posix() for path in (
+        run.segments_path, run.code_counts_path, run.run_path, run.index_path, run.changes_path, run.cache_path,
+        run.previous.run_path,
+    )] == ["segments.csv", "code_counts.csv", "run.json", ".segments_index.csv", "changes.csv", ".cache",
+           ".previous/run.json"]

@@ -1,0 +1,279 @@
+"""Comparing two runs (`coder diff`): codebook changes, segments added and removed per code, changes.csv."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .codebook import normalize_code_record
+from .files import atomic_open
+from .models import segment_id_from_fingerprint
+from .runs import RunFolder, RunRecord, segment_index
+
+CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
+
+
+# --- comparing codebooks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodebookChange:
+    """One change to one code between two codebooks, e.g. ("barrier", "keyword added", "red tape")."""
+
+    code: str
+    change: str
+    detail: str = ""
+
+
+_LIST_FIELDS = (("keywords", "keyword"), ("regex", "regex"), ("exclude", "exclude"))
+
+
+def diff_codebooks(old_codes: list[dict[str, Any]], new_codes: list[dict[str, Any]]) -> list[CodebookChange]:
+    """What changed per code between two codebooks given as `codebook_to_records` lists.
+
+    Reports codes added and removed, ids renamed (a removed and an added id with the same
+    keywords or label), labels renamed, codes moved to another parent, keywords, regexes and
+    exclusions added or removed, descriptions and colours changed. Codes come in the new
+    codebook's order, removed codes last.
+
+    >>> old = [{"id": "a", "keywords": ["x"]}]
+    >>> diff_codebooks(old, [{"id": "a", "keywords": ["x", "y"]}])
+    [CodebookChange(code='a', change='keyword added', detail='y')]
+    """
+    old_by_id = {code["id"]: normalize_code_record(code) for code in old_codes}
+    new_by_id = {code["id"]: normalize_code_record(code) for code in new_codes}
+    added = [code_id for code_id in new_by_id if code_id not in old_by_id]
+    removed = [code_id for code_id in old_by_id if code_id not in new_by_id]
+    renamed = _match_renamed_ids(
+        [old_by_id[code_id] for code_id in removed], [new_by_id[code_id] for code_id in added]
+    )
+    old_of = {new_id: old_id for old_id, new_id in renamed.items()}
+    old_of.update({code_id: code_id for code_id in new_by_id if code_id in old_by_id})
+
+    changes: list[CodebookChange] = []
+    for code_id, new in new_by_id.items():
+        if code_id not in old_of:
+            changes.append(CodebookChange(code_id, "code added", _describe_rules(new)))
+            continue
+        old = old_by_id[old_of[code_id]]
+        if old["id"] != code_id:
+            changes.append(CodebookChange(code_id, "renamed", f"id '{old['id']}' -> '{code_id}'"))
+        if old["label"] != new["label"]:
+            changes.append(CodebookChange(code_id, "renamed", f"label '{old['label']}' -> '{new['label']}'"))
+        old_parent = old["path"][:-1]
+        new_parent = [old_of.get(part, part) for part in new["path"][:-1]]
+        if old_parent != new_parent:
+            changes.append(CodebookChange(
+                code_id, "moved", f"{'/'.join(old['path'])} -> {'/'.join(new['path'])}"
+            ))
+        for key, name in _LIST_FIELDS:
+            old_items, new_items = old[key], new[key]
+            changes.extend(CodebookChange(code_id, f"{name} added", item) for item in new_items if item not in old_items)
+            changes.extend(CodebookChange(code_id, f"{name} removed", item) for item in old_items if item not in new_items)
+        if old["description"] != new["description"]:
+            changes.append(CodebookChange(code_id, "description changed", _shorten(new["description"]) or "(removed)"))
+        if (old["color"] or "") != (new["color"] or ""):
+            changes.append(CodebookChange(code_id, "colour changed", f"{old['color'] or '(none)'} -> {new['color'] or '(none)'}"))
+    for code_id in removed:
+        if code_id not in renamed:
+            changes.append(CodebookChange(code_id, "code removed", _describe_rules(old_by_id[code_id])))
+    return changes
+
+
+def renamed_codes(changes: list[CodebookChange]) -> dict[str, str]:
+    """{old id: new id} for the id renames among `changes`."""
+    renames = {}
+    for change in changes:
+        if change.change == "renamed" and change.detail.startswith("id '"):
+            old_id = change.detail[len("id '"):].split("' -> '", 1)[0]
+            renames[old_id] = change.code
+    return renames
+
+
+def _match_renamed_ids(removed: list[dict[str, Any]], added: list[dict[str, Any]]) -> dict[str, str]:
+    """Pair removed and added codes that are one code under a new id: same rules, else same label."""
+    pairs: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in (_rules_key, lambda code: code["label"].casefold()):
+        for old in removed:
+            if old["id"] in pairs:
+                continue
+            candidates = [new for new in added if new["id"] not in taken and key(new) == key(old) and key(old)]
+            if len(candidates) == 1:
+                pairs[old["id"]] = candidates[0]["id"]
+                taken.add(candidates[0]["id"])
+    return pairs
+
+
+def _rules_key(code: dict[str, Any]) -> tuple[Any, ...] | None:
+    if not code["keywords"] and not code["regex"]:
+        return None
+    return (frozenset(code["keywords"]), frozenset(code["regex"]))
+
+
+def _describe_rules(code: dict[str, Any]) -> str:
+    parts = [f"{len(code[key])} {name}{'s' if len(code[key]) != 1 and name != 'regex' else ''}"
+             for key, name in _LIST_FIELDS if code[key]]
+    return ", ".join(parts)
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- comparing segments --------------------------------------------------------------------------
+
+SEGMENT_DIFF_COLUMNS = ("code", "segments_added", "segments_removed", "segments_unchanged")
+
+
+def diff_segments(
+    old_frame: pd.DataFrame, new_frame: pd.DataFrame, *, renamed: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Per code, segments added, removed and unchanged between two runs, matched by segment_id.
+
+    Either frame may be a segments frame or its compact `segment_index`. `renamed` maps old code
+    ids to new ones so that a renamed code's segments count as unchanged rather than removed
+    and added again.
+
+    >>> diff_segments(old, new)  # doctest: +SKIP
+          code  segments_added  segments_removed  segments_unchanged
+    0  barrier               3                 1                  12
+    """
+    old_keys = _segment_keys(old_frame, renamed or {}).drop_duplicates()
+    new_keys = _segment_keys(new_frame, {}).drop_duplicates()
+    codes = list(dict.fromkeys([*new_keys["code"], *old_keys["code"]]))
+    both = old_keys.merge(new_keys, on=["code", "key"], how="outer", indicator=True)
+    counts = pd.crosstab(both["code"], both["_merge"]).reindex(
+        index=codes, columns=["right_only", "left_only", "both"], fill_value=0
+    )
+    result = pd.DataFrame({
+        "code": codes,
+        "segments_added": counts["right_only"].to_numpy(),
+        "segments_removed": counts["left_only"].to_numpy(),
+        "segments_unchanged": counts["both"].to_numpy(),
+    }, columns=list(SEGMENT_DIFF_COLUMNS))
+    return result.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
+
+
+def _segment_keys(frame: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
+    if frame.empty:
+        return pd.DataFrame({"code": pd.Series(dtype=str), "key": pd.Series(dtype=str)})
+    codes = frame["code"].astype(str)
+    keys = frame["segment_id"].astype(str)
+    if renamed:
+        moved = codes.isin(renamed)
+        codes = codes.where(~moved, codes.map(renamed))
+        # segment_id hashes the code id: recompute it under the new id for renamed codes.
+        index = segment_index(frame[moved])
+        keys = keys.copy()
+        keys[moved] = [segment_id_from_fingerprint(fingerprint, code)
+                       for fingerprint, code in zip(index["fingerprint"], codes[moved])]
+    return pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()})
+
+
+# --- comparing runs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    """Two runs side by side: the codebook changes and, per code, the segment changes."""
+
+    old: RunRecord
+    new: RunRecord
+    changes: tuple[CodebookChange, ...]
+    segments: pd.DataFrame  # SEGMENT_DIFF_COLUMNS
+
+    def table(self) -> pd.DataFrame:
+        """One row per (code, change) with that code's segment counts; codes whose segments
+        changed without a codebook change get a row with change "segments only"."""
+        counts = self.segments.set_index("code")
+        rows = []
+        order = list(dict.fromkeys([*(change.code for change in self.changes), *self.segments["code"]]))
+        by_code: dict[str, list[CodebookChange]] = {}
+        for change in self.changes:
+            by_code.setdefault(change.code, []).append(change)
+        for code in order:
+            added, removed, unchanged = (
+                (int(counts.at[code, "segments_added"]), int(counts.at[code, "segments_removed"]),
+                 int(counts.at[code, "segments_unchanged"])) if code in counts.index else (0, 0, 0)
+            )
+            entries = by_code.get(code)
+            if not entries:
+                if not added and not removed:
+                    continue
+                entries = [CodebookChange(code, "segments only", "")]
+            for entry in entries:
+                rows.append((code, entry.change, entry.detail, added, removed, unchanged))
+        return pd.DataFrame(rows, columns=list(CHANGES_COLUMNS))
+
+    @property
+    def segments_added(self) -> int:
+        return int(self.segments["segments_added"].sum())
+
+    @property
+    def segments_removed(self) -> int:
+        return int(self.segments["segments_removed"].sum())
+
+
+def compare_runs(
+    old_run: str | Path | RunFolder, new_run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None
+) -> RunComparison:
+    """Compare two run folders (or run.json paths): codebook changes and segments per code.
+
+    `new_segments` is the new run's segments frame when the caller holds it already.
+
+    >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
+    >>> print(render_comparison(comparison))  # doctest: +SKIP
+    """
+    old_folder = old_run if isinstance(old_run, RunFolder) else RunFolder.at(old_run)
+    new_folder = new_run if isinstance(new_run, RunFolder) else RunFolder.at(new_run)
+    old, new = old_folder.record(), new_folder.record()
+    changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
+    new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
+    segments = diff_segments(old_folder.read_segment_index(), new_frame, renamed=renamed_codes(changes))
+    return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments)
+
+
+def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
+    """Write `comparison.table()` as changes.csv (UTF-8 with BOM), atomically."""
+    path = Path(path)
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        comparison.table().to_csv(stream, index=False, lineterminator="\n")
+    return path
+
+
+def render_comparison(comparison: RunComparison) -> str:
+    """The comparison as plain text lines for the terminal: per code, +added -removed and why."""
+    table = comparison.table()
+    when = f" ({comparison.old.started})" if comparison.old.started else ""
+    if table.empty:
+        return f"No changes since the previous run{when}: same codebook rules, same segments."
+    lines = [
+        f"Since the previous run{when}: {comparison.segments_added} segments added, "
+        f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
+    ]
+    width = max(len(code) for code in table["code"])
+    for code, rows in table.groupby("code", sort=False):
+        first = rows.iloc[0]
+        counts = f"+{first.segments_added} -{first.segments_removed} ({first.segments_unchanged} unchanged)"
+        lines.append(f"  {code:<{width}}  {counts}")
+        for row in rows.itertuples(index=False):
+            if row.change != "segments only":
+                detail = f": {row.detail}" if row.detail else ""
+                lines.append(f"  {'':<{width}}    {row.change}{detail}")
+    return "\n".join(lines)
+
+
+def compare_with_previous(run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None) -> RunComparison | None:
+    """Compare the run in a folder with the one `RunFolder.keep_previous` kept; None on a first run.
+
+    >>> compare_with_previous("outputs")  # doctest: +SKIP
+    """
+    folder = run if isinstance(run, RunFolder) else RunFolder(run)
+    if not folder.previous.has_record():
+        return None
+    return compare_runs(folder.previous, folder, new_segments=new_segments)

@@ -1,0 +1,248 @@
+import json
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coder.codebook import codebook_to_records, parse_codebook
+from coder.diff import (
+    CHANGES_COLUMNS,
+    CodebookChange,
+    compare_runs,
+    compare_with_previous,
+    diff_codebooks,
+    diff_segments,
+    render_comparison,
+    write_changes_csv,
+)
+from coder.models import segment_id
+from coder.runs import RunFolder
+
+BASE_YAML = """
+name: Test
+codes:
+  barriers:
+    label: Barriers
+    description: Things that block cooperation.
+    codes:
+      administrative_barrier:
+        label: Administrative barrier
+        color: "#ff0000"
+        keywords: [red tape, bureaucracy]
+        exclude: [red tape measure]
+      market_barrier:
+        label: Market barrier
+        keywords: [local protectionism]
+  cooperation:
+    label: Cooperation
+    codes:
+      joint_meeting:
+        label: Joint meeting
+        keywords: [joint meeting, 联席会议]
+        regex: ['joint\\s+conference']
+"""
+
+
+def records(yaml_text):
+    return codebook_to_records(parse_codebook(yaml_text))
+
+
+def edit(old, new):
+    assert old in BASE_YAML
+    return BASE_YAML.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    "yaml_text, expected",
+    [
+        (BASE_YAML, []),
+        (edit("[red tape, bureaucracy]", "[red tape, bureaucracy, paperwork]"),
+         [CodebookChange("administrative_barrier", "keyword added", "paperwork")]),
+        (edit("[red tape, bureaucracy]", "[red tape]"),
+         [CodebookChange("administrative_barrier", "keyword removed", "bureaucracy")]),
+        (edit("['joint\\s+conference']", "['joint\\s+(conference|session)']"),
+         [CodebookChange("joint_meeting", "regex added", "joint\\s+(conference|session)"),
+          CodebookChange("joint_meeting", "regex removed", "joint\\s+conference")]),
+        (edit("exclude: [red tape measure]", "exclude: [red tape measure, red tape cutting]"),
+         [CodebookChange("administrative_barrier", "exclude added", "red tape cutting")]),
+        (edit("        exclude: [red tape measure]\n", ""),
+         [CodebookChange("administrative_barrier", "exclude removed", "red tape measure")]),
+        (BASE_YAML + "  funding:\n    label: Funding\n    keywords: [fund, budget]\n",
+         [CodebookChange("funding", "code added", "2 keywords")]),
+        (edit("      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n", ""),
+         [CodebookChange("market_barrier", "code removed", "1 keyword")]),
+        (edit("label: Market barrier", "label: Market protection"),
+         [CodebookChange("market_barrier", "renamed", "label 'Market barrier' -> 'Market protection'")]),
+        (edit("      market_barrier:", "      protectionism:"),
+         [CodebookChange("protectionism", "renamed", "id 'market_barrier' -> 'protectionism'")]),
+        (edit("      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n", "")
+         + "      market_barrier:\n        label: Market barrier\n        keywords: [local protectionism]\n",
+         [CodebookChange("market_barrier", "moved", "barriers/market_barrier -> cooperation/market_barrier")]),
+        (edit("description: Things that block cooperation.", "description: Obstacles."),
+         [CodebookChange("barriers", "description changed", "Obstacles.")]),
+        (edit('color: "#ff0000"', 'color: "#00ff00"'),
+         [CodebookChange("administrative_barrier", "colour changed", "#ff0000 -> #00ff00")]),
+    ],
+    ids=["same", "keyword-added", "keyword-removed", "regex-changed", "exclude-added", "exclude-removed",
+         "code-added", "code-removed", "label-renamed", "id-renamed", "moved", "description", "colour"],
+)
+def test_diff_diff_codebooks_each_edit(yaml_text, expected):
+    assert diff_codebooks(records(BASE_YAML), records(yaml_text)) == expected
+
+
+@pytest.mark.parametrize("new_id", ["barriers_all"])
+def test_diff_diff_codebooks_renamed_parent_is_not_a_move(new_id):
+    changed = BASE_YAML.replace("  barriers:\n    label: Barriers", f"  {new_id}:\n    label: Barriers")
+    assert diff_codebooks(records(BASE_YAML), records(changed)) == [
+        CodebookChange(new_id, "renamed", f"id 'barriers' -> '{new_id}'"),
+    ]
+
+
+def segments_frame(rows):
+    return pd.DataFrame(
+        [{"segment_id": segment_id(document, text, code), "document": document, "passage": passage,
+          "code": code, "text": text, "review": "", "note": ""}
+         for document, passage, code, text in rows]
+    )
+
+
+PASSAGES = [
+    ("a.txt", 0, "administrative_barrier", "Red tape slows projects."),
+    ("a.txt", 1, "joint_meeting", "The joint meeting agreed."),
+    ("b.txt", 0, "administrative_barrier", "Bureaucracy is everywhere."),
+    ("b.txt", 1, "market_barrier", "Local protectionism persists."),
+]
+
+
+@pytest.mark.parametrize("renamed", [{"market_barrier": "protectionism"}])
+def test_diff_diff_segments_counts_and_rename(renamed):
+    old = segments_frame(PASSAGES)
+    new = segments_frame([
+        PASSAGES[0],
+        PASSAGES[1],
+        ("c.txt", 0, "administrative_barrier", "Paperwork again."),
+        ("b.txt", 1, "protectionism", "Local protectionism persists."),
+    ])
+    plain = diff_segments(old, new)
+    assert plain.values.tolist() == [
+        ["administrative_barrier", 1, 1, 1], ["joint_meeting", 0, 0, 1],
+        ["protectionism", 1, 0, 0], ["market_barrier", 0, 1, 0],
+    ]
+    assert diff_segments(old, new, renamed=renamed).values.tolist() == [
+        ["administrative_barrier", 1, 1, 1], ["joint_meeting", 0, 0, 1], ["protectionism", 0, 0, 1],
+    ]
+
+
+def write_run(folder, yaml_text, rows, *, started="2026-11-24T12:00:00+00:00"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps({
+        "tool_version": "0.1.0", "codebook": "codebook.yaml", "codebook_sha256": "abc",
+        "codebook_codes": records(yaml_text), "corpus": "seeds", "unit": "paragraph",
+        "counts": {"documents": 2}, "started": started, "seconds": 1.5,
+    }), encoding="utf-8")
+    segments_frame(rows).to_csv(folder / "segments.csv", index=False, encoding="utf-8-sig")
+    return folder
+
+
+@pytest.mark.parametrize("as_json_path", [False, True])
+def test_diff_compare_runs_after_keyword_added(tmp_path, as_json_path):
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    new_yaml = edit("[red tape, bureaucracy]", "[red tape, bureaucracy, paperwork]")
+    new = write_run(tmp_path / "new", new_yaml, PASSAGES + [("c.txt", 0, "administrative_barrier", "Paperwork again.")],
+                    started="2026-11-24T13:00:00+00:00")
+    if as_json_path:
+        old, new = old / "run.json", new / "run.json"
+    comparison = compare_runs(old, new)
+    assert comparison.changes == (CodebookChange("administrative_barrier", "keyword added", "paperwork"),)
+    assert comparison.table().values.tolist() == [
+        ["administrative_barrier", "keyword added", "paperwork", 1, 0, 2],
+    ]
+    assert render_comparison(comparison) == (
+        "Since the previous run (2026-11-24T12:00:00+00:00): 1 segments added, 0 removed, 1 codebook changes.\n"
+        "  administrative_barrier  +1 -0 (2 unchanged)\n"
+        "                            keyword added: paperwork"
+    )
+    path = write_changes_csv(comparison, tmp_path / "changes.csv")
+    assert path.read_text(encoding="utf-8-sig") == (
+        ",".join(CHANGES_COLUMNS) + "\n"
+        "administrative_barrier,keyword added,paperwork,1,0,2\n"
+    )
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+@pytest.mark.parametrize("dropped", [3])
+def test_diff_compare_runs_segments_only_and_no_change(tmp_path, dropped):
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    same = write_run(tmp_path / "same", BASE_YAML, PASSAGES)
+    assert render_comparison(compare_runs(old, same)) == (
+        "No changes since the previous run (2026-11-24T12:00:00+00:00): same codebook rules, same segments."
+    )
+    # Same codebook, a document edited: segments change without a codebook change.
+    fewer = write_run(tmp_path / "fewer", BASE_YAML, PASSAGES[:dropped])
+    assert compare_runs(old, fewer).table().values.tolist() == [["market_barrier", "segments only", "", 0, 1, 0]]
+
+
+@pytest.mark.parametrize("with_csv", [True])
+def test_diff_cli_diff(tmp_path, with_csv):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
+    result = CliRunner().invoke(app, ["diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv")])
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "Since the previous run (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
+        "  administrative_barrier  +0 -1 (1 unchanged)\n"
+        "                            keyword removed: bureaucracy\n"
+    )
+    assert (tmp_path / "changes.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
+        "administrative_barrier,keyword removed,bureaucracy,0,1,1"
+    )
+
+
+@pytest.mark.parametrize("missing", ["nowhere"])
+def test_diff_cli_diff_missing_run(tmp_path, missing):
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    result = CliRunner().invoke(app, ["diff", str(tmp_path / missing), str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {tmp_path / missing}: no run.json found. Pass a folder written by "
+        f"`coder run --out FOLDER` or the path of its run.json.\n"
+    )
+
+
+@pytest.mark.parametrize("extra", [("c.txt", 0, "market_barrier", "Protectionism again.")])
+def test_diff_keep_previous_and_compare(tmp_path, extra):
+    out = tmp_path / "out"
+    assert RunFolder(out).keep_previous() is None  # nothing to keep on a first run
+    write_run(out, BASE_YAML, PASSAGES)
+    assert compare_with_previous(out) is None
+    assert RunFolder(out).keep_previous().folder == out / ".previous"
+    assert (out / ".previous" / "segments.csv").read_bytes() == (out / "segments.csv").read_bytes()
+    write_run(out, BASE_YAML, PASSAGES + [extra], started="2026-11-24T13:00:00+00:00")
+    comparison = compare_with_previous(out)
+    assert comparison.table().values.tolist() == [["market_barrier", "segments only", "", 1, 0, 1]]
+
+
+_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.sampled_from(["x", "y", "z"]),
+                 st.sampled_from(["One.", "Two.", "Three.", "Four."]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(old_rows=st.lists(_ROW, max_size=12, unique=True), new_rows=st.lists(_ROW, max_size=12, unique=True))
+def test_diff_diff_segments_counts_add_up(old_rows, new_rows):
+    old = segments_frame([(document, 0, code, text) for document, code, text in old_rows])
+    new = segments_frame([(document, 0, code, text) for document, code, text in new_rows])
+    table = diff_segments(old, new).set_index("code")
+    for code in {row[1] for row in old_rows + new_rows}:
+        old_count = sum(1 for row in old_rows if row[1] == code)
+        new_count = sum(1 for row in new_rows if row[1] == code)
+        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_removed"] == old_count
+        assert table.at[code, "segments_unchanged"] + table.at[code, "segments_added"] == new_count
+    assert len(table) == len({row[1] for row in old_rows + new_rows})
