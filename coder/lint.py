@@ -189,7 +189,7 @@ def _contained_exclusions(
                 continue
             matches = matcher.find(_as_passage(rule.rstrip("*")))
             if matches:
-                found[rule_id] = code.exclude[int(matches[0].code[1:])]
+                found[rule_id] = matches[0].rule  # the exclude phrase as written
     return found
 
 

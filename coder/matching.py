@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -46,14 +47,25 @@ _NEXT_WORD = re.compile(f"(['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
 _POSSESSIVE = re.compile("['\u2019]s?$")
 # A run of what may stand between two words of a keyword; lint normalises keywords with it too.
 GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
-_EXCLUDE_SUFFIX = "\x00exclude"
+
+
+class _Hit(NamedTuple):
+    """One keyword, exclude-phrase or regex hit at [start, end) of a passage view."""
+
+    code: str
+    start: int
+    end: int
+    rule: str  # the keyword, exclude phrase or regex
+    exclusion: bool = False  # an exclude phrase of `code`: it vetoes the code's overlapping hits
 
 
 @dataclass(frozen=True)
 class _Pattern:
-    """A compiled keyword: a sequence of word tests, owned by a code (or a code's exclusions)."""
+    """A compiled keyword: a sequence of word tests, owned by a code (or, with `exclusion`, a
+    code's exclude phrase)."""
 
-    owner: str
+    code: str
+    exclusion: bool
     rule: str
     words: tuple[frozenset[str] | str, ...]  # a set of surface forms, or a wildcard prefix str
     after_possessive: tuple[bool, ...]  # for words[1:]: may an apostrophe (and s) precede it?
@@ -63,7 +75,7 @@ def _split_keyword(keyword: str) -> list[str]:
     return [part for part in GAP_RUN.split(keyword.strip().lower()) if part]
 
 
-def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
+def _compile_latin(code: str, keyword: str, *, exclusion: bool) -> _Pattern | None:
     words: list[frozenset[str] | str] = []
     after_possessive: list[bool] = []
     possessive = False
@@ -81,7 +93,8 @@ def _compile_latin(owner: str, keyword: str) -> _Pattern | None:
         possessive = next_possessive
     if not words:
         return None
-    return _Pattern(owner=owner, rule=keyword, words=tuple(words), after_possessive=tuple(after_possessive))
+    return _Pattern(code=code, exclusion=exclusion, rule=keyword, words=tuple(words),
+                    after_possessive=tuple(after_possessive))
 
 
 # In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
@@ -111,27 +124,51 @@ def _phrase_needles(pattern: _Pattern) -> list[tuple[str, bool]] | None:
     return [(needle, isinstance(pattern.words[-1], str)) for needle in needles]
 
 
+class _CjkTerm(NamedTuple):
+    """A CJK keyword or exclude phrase: matched in runs of CJK text with whitespace removed."""
+
+    code: str
+    exclusion: bool
+    rule: str
+    term: str  # lower case, no whitespace, no trailing "*"
+    wildcard: bool
+
+
+def _compile_keywords(codebook: Codebook) -> tuple[list[_Pattern], list[_CjkTerm]]:
+    """Every keyword and exclude phrase of `codebook`: Latin word patterns and CJK terms."""
+    latin: list[_Pattern] = []
+    cjk: list[_CjkTerm] = []
+    for code in codebook:
+        for exclusion, keywords in ((False, code.keywords), (True, code.exclude)):
+            for keyword in keywords:
+                if contains_cjk(keyword):
+                    term = re.sub(r"\s+", "", keyword.lower())
+                    cjk.append(_CjkTerm(code.id, exclusion, keyword, term.rstrip("*"), term.endswith("*")))
+                else:
+                    pattern = _compile_latin(code.id, keyword, exclusion=exclusion)
+                    if pattern:
+                        latin.append(pattern)
+    return latin, cjk
+
+
 class CompiledCodebook:
     """A codebook compiled for matching: build once with compile_codebook(), call find() many times."""
 
     def __init__(self, codebook: Codebook):
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
-        latin: list[_Pattern] = []
-        cjk: list[tuple[str, str, str, bool]] = []  # (owner, rule, compact lower-case term, wildcard)
-        for code in codebook:
-            for owner, keywords in ((code.id, code.keywords), (code.id + _EXCLUDE_SUFFIX, code.exclude)):
-                for keyword in keywords:
-                    if contains_cjk(keyword):
-                        term = re.sub(r"\s+", "", keyword.lower())
-                        cjk.append((owner, keyword, term.rstrip("*"), term.endswith("*")))
-                    else:
-                        pattern = _compile_latin(owner, keyword)
-                        if pattern:
-                            latin.append(pattern)
+        latin, cjk = _compile_keywords(codebook)
         self._regexes = [
             (code.id, pattern, re.compile(pattern, re.IGNORECASE)) for code in codebook for pattern in code.regex
         ]
+        fallback = self._compile_phrases(latin)
+        self._compile_fallback(fallback)
+        self._compile_cjk(cjk)
+        self._has_exclusions = any(code.exclude for code in codebook)
+
+    def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
+        """One automaton over every literal spelling of the keywords; returns the keywords left to
+        the word trie (a wildcard before the last word, or too many spellings)."""
         needle_owners: dict[str, list[tuple[_Pattern, bool]]] = defaultdict(list)
         fallback: list[_Pattern] = []
         for pattern in latin:
@@ -155,6 +192,10 @@ class CompiledCodebook:
             if needle_owners
             else None
         )
+        return fallback
+
+    def _compile_fallback(self, fallback: list[_Pattern]) -> None:
+        """An automaton over the first words of the trie keywords; later words are walked."""
         self._by_form: dict[str, list[_Pattern]] = defaultdict(list)
         self._by_prefix: dict[str, list[_Pattern]] = defaultdict(list)
         for pattern in fallback:
@@ -172,15 +213,15 @@ class CompiledCodebook:
             else None
         )
         self._word_cache: dict[str, _Node | None] = {}
+
+    def _compile_cjk(self, cjk: list[_CjkTerm]) -> None:
+        """An automaton over the CJK terms; the jieba segmenter is built on the first doubtful hit."""
         self._cjk_terms = cjk
-        self._cjk_automaton = (
-            ahocorasick_rs.AhoCorasick([term for _, _, term, _ in cjk]) if cjk else None
-        )
+        self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
         self._segmenter = None
-        self._longest = max([16, *(len(term) for _, _, term, _ in cjk)])  # jieba's longest word is 16
+        self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
-        self._cjk_words = tuple(sorted({term for _, _, term, wildcard in cjk if not wildcard}))
-        self._has_exclusions = any(code.exclude for code in codebook)
+        self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard}))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -196,7 +237,7 @@ class CompiledCodebook:
         lower = view.lower()
         if len(lower) != len(view):  # a few characters (e.g. "İ") lengthen when lower-cased
             lower = "".join(char if len(char.lower()) != 1 else char.lower() for char in view)
-        raw: list[tuple[str, int, int, str]] = []
+        raw: list[_Hit] = []
         if self._phrase_automaton is not None:
             raw.extend(self._find_phrases(lower, view))
         if self._latin_automaton is not None:
@@ -209,14 +250,14 @@ class CompiledCodebook:
         for code_id, pattern, compiled in self._regexes:
             for found in compiled.finditer(view):
                 if found.end() > found.start():
-                    raw.append((code_id, found.start(), found.end(), pattern))
+                    raw.append(_Hit(code_id, found.start(), found.end(), pattern))
         offset = passage.start
-        matches = [Match(code=owner, start=offset + start, end=offset + end, text=view[start:end], rule=rule)
-                   for owner, start, end, rule in raw]
+        matches = [Match(code=code, start=offset + start, end=offset + end, text=view[start:end], rule=rule)
+                   for code, start, end, rule, _ in raw]
         matches.sort(key=lambda match: (match.start, match.end, match.code))
         return matches
 
-    def _find_phrases(self, lower: str, view: str) -> Iterator[tuple[str, int, int, str]]:
+    def _find_phrases(self, lower: str, view: str) -> Iterator[_Hit]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
         if self._phrase_gate is not None and not _HYPHEN_BREAK.search(lower):
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
@@ -232,12 +273,12 @@ class CompiledCodebook:
                 position = break_end
             joined = "".join(pieces) + lower[position:]
             squeeze = _Squeeze(breaks, kept=0)
-            for owner, start, end, rule in self._phrase_hits(joined):
-                start, end = squeeze.unsqueeze(start), squeeze.unsqueeze(end - 1) + 1
+            for hit in self._phrase_hits(joined):
+                start, end = squeeze.unsqueeze(hit.start), squeeze.unsqueeze(hit.end - 1) + 1
                 if any(start < break_start and break_end < end for break_start, break_end in breaks):
-                    yield owner, start, end, rule
+                    yield hit._replace(start=start, end=end)
 
-    def _phrase_hits(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+    def _phrase_hits(self, lower: str) -> Iterator[_Hit]:
         """Keyword matches in the text with every run of gap characters read as one space."""
         runs = [found.span() for found in _LONG_GAP_RUN.finditer(lower)]
         text = GAP_RUN.sub(" ", lower)
@@ -254,9 +295,10 @@ class CompiledCodebook:
                 elif end < length and _is_word_char(text[end]):
                     continue
                 if squeeze is None:
-                    yield pattern.owner, start, stop, pattern.rule
+                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion)
                 else:
-                    yield pattern.owner, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule
+                    yield _Hit(pattern.code, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule,
+                               pattern.exclusion)
 
     def _continuations(self, word: str) -> _Node | None:
         """The patterns whose first word matches `word`, as a trie over their further words."""
@@ -275,7 +317,7 @@ class CompiledCodebook:
         self._word_cache[word] = root
         return root
 
-    def _find_latin(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+    def _find_latin(self, lower: str) -> Iterator[_Hit]:
         length = len(lower)
         for _, start, end in self._latin_automaton.find_matches_as_indexes(lower):  # type: ignore[union-attr]
             if start and _is_word_char(lower[start - 1]):
@@ -285,23 +327,23 @@ class CompiledCodebook:
             root = self._continuations(lower[start:end])
             if root is not None:
                 for pattern, stop in root.walk(lower, end):
-                    yield pattern.owner, start, stop, pattern.rule
+                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion)
 
-    def _find_cjk(self, lower: str) -> Iterator[tuple[str, int, int, str]]:
+    def _find_cjk(self, lower: str) -> Iterator[_Hit]:
         for run in _CJK_RUN.finditer(lower):
             text = run.group()
             positions = [run.start() + index for index, char in enumerate(text) if not char.isspace()]
             compact = "".join(char for char in text if not char.isspace())
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
             for term_index, start, end in hits:
-                owner, rule, _, wildcard = self._cjk_terms[term_index]
-                if wildcard:
+                term = self._cjk_terms[term_index]
+                if term.wildcard:
                     end = self._cjk_word_end(compact, start, end)
                     if end is None:
                         continue
                 elif not self._is_cjk_word(compact, start, end):
                     continue
-                yield owner, positions[start], positions[end - 1] + 1, rule
+                yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion)
 
     def _cjk_word_end(self, compact: str, start: int, end: int) -> int | None:
         """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one."""
@@ -411,27 +453,28 @@ class _Node:
                     stack.append((child, found.end(), depth + 1, following))
 
 
-def _apply_exclusions(raw: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+def _apply_exclusions(raw: list[_Hit]) -> list[_Hit]:
+    """Drop the exclude-phrase hits and every hit of the same code that overlaps one of them."""
     excluded: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for owner, start, end, _ in raw:
-        if owner.endswith(_EXCLUDE_SUFFIX):
-            excluded[owner[: -len(_EXCLUDE_SUFFIX)]].append((start, end))
+    for hit in raw:
+        if hit.exclusion:
+            excluded[hit.code].append((hit.start, hit.end))
     return [
         hit
         for hit in raw
-        if not hit[0].endswith(_EXCLUDE_SUFFIX)
-        and not any(start < hit[2] and hit[1] < end for start, end in excluded.get(hit[0], ()))
+        if not hit.exclusion
+        and not any(start < hit.end and hit.start < end for start, end in excluded.get(hit.code, ()))
     ]
 
 
-def _drop_overlaps(raw: list[tuple[str, int, int, str]]) -> list[tuple[str, int, int, str]]:
+def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:
     """Per code, keep the leftmost-longest of overlapping keyword matches, so hits are not double-counted."""
     if len(raw) < 2:
         return raw
-    raw.sort(key=lambda hit: (hit[0], hit[1], -hit[2]))
-    kept: list[tuple[str, int, int, str]] = []
+    raw.sort(key=lambda hit: (hit.code, hit.start, -hit.end))
+    kept: list[_Hit] = []
     for hit in raw:
-        if kept and kept[-1][0] == hit[0] and hit[1] < kept[-1][2]:
+        if kept and kept[-1].code == hit.code and hit.start < kept[-1].end:
             continue
         kept.append(hit)
     return kept
@@ -495,13 +538,25 @@ def matched_words(matches: Iterable[Match]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(" ".join(match.text.split()) for match in matches))
 
 
+def matches_by_code(matches: Iterable[Match]) -> dict[str, list[Match]]:
+    """One passage's matches grouped by code, codes in order of their first match.
+
+    Each group becomes one segment: `len(group)` hits, `matched_words(group)` matched words.
+    """
+    by_code: dict[str, list[Match]] = {}
+    for match in matches:
+        group = by_code.get(match.code)
+        if group is None:
+            by_code[match.code] = [match]
+        else:
+            group.append(match)
+    return by_code
+
+
 def segments_from_matches(passage: Passage, matches: Iterable[Match], codes: dict[str, Code]) -> list[Segment]:
     """Group one passage's matches by code into Segments (one per code that matched)."""
-    by_code: dict[str, list[Match]] = defaultdict(list)
-    for match in matches:
-        by_code[match.code].append(match)
     segments = []
-    for code_id, code_matches in by_code.items():
+    for code_id, code_matches in matches_by_code(matches).items():
         code = codes[code_id]
         matched = matched_words(code_matches)
         segments.append(

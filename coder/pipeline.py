@@ -9,18 +9,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
 from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
-from .matching import CompiledCodebook, compile_codebook, matched_words
+from .matching import CompiledCodebook, compile_codebook, matched_words, matches_by_code
 from .models import (
     Code,
     Codebook,
     Document,
-    Match,
     Passage,
     passage_fingerprint,
     segment_id_from_fingerprint,
@@ -55,6 +55,28 @@ class CodingResult:
 CodeHits = list[tuple[int, int, str]]
 
 
+class _SegmentRow(NamedTuple):
+    """One row of segments.csv, plus the passage's passage_fingerprint() for the segment index."""
+
+    segment_id: str
+    document: str
+    passage: int
+    start: int
+    end: int
+    code: str
+    code_path: str
+    label: str
+    hits: int
+    matched: str
+    text: str
+    review: str
+    note: str
+    fingerprint: str
+
+
+assert _SegmentRow._fields == (*SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
+
+
 def code_documents(
     documents: Sequence[Document],
     codebook: Codebook,
@@ -70,7 +92,7 @@ def code_documents(
     stats = CacheStats()
     order = {code.id: position for position, code in enumerate(codebook)}
     codes = {code.id: code for code in codebook}
-    rows: list[tuple] = []
+    rows: list[_SegmentRow] = []
     counts: dict[str, int] = {}
     for document in documents:
         if cache is None:
@@ -80,22 +102,38 @@ def code_documents(
         else:
             passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
-        found = sorted(
-            (passage_index, order[code_id], code_id, count, matched)
-            for code_id, code_hits in hits.items()
-            for passage_index, count, matched in code_hits
-        )
-        for passage_index, _, code_id, count, matched in found:
-            passage = passages[passage_index]
-            code = codes[code_id]
-            fingerprint = fingerprints[passage_index]
-            rows.append((
-                segment_id_from_fingerprint(fingerprint, code_id), document.path, passage_index, passage.start,
-                passage.end, code_id, code.code_path, code.label, count, matched, passage.text, "", "", fingerprint,
-            ))
-    frame = pd.DataFrame.from_records(rows, columns=[*SEGMENT_COLUMNS, "fingerprint"])
+        rows.extend(_segment_rows(document, passages, fingerprints, hits, codes, order))
+    frame = pd.DataFrame.from_records(rows, columns=_SegmentRow._fields)
     frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
     return frame, counts, stats, cache.take_pending() if cache is not None else []
+
+
+def _segment_rows(
+    document: Document,
+    passages: Sequence[Passage],
+    fingerprints: Sequence[str],
+    hits: dict[str, CodeHits],
+    codes: dict[str, Code],
+    order: dict[str, int],
+) -> list[_SegmentRow]:
+    """One document's segment rows, by passage, then in codebook order."""
+    found = sorted(
+        (passage_index, order[code_id], code_id, count, matched)
+        for code_id, code_hits in hits.items()
+        for passage_index, count, matched in code_hits
+    )
+    rows = []
+    for passage_index, _, code_id, count, matched in found:
+        passage = passages[passage_index]
+        code = codes[code_id]
+        fingerprint = fingerprints[passage_index]
+        rows.append(_SegmentRow(
+            segment_id=segment_id_from_fingerprint(fingerprint, code_id), document=document.path,
+            passage=passage_index, start=passage.start, end=passage.end, code=code_id, code_path=code.code_path,
+            label=code.label, hits=count, matched=matched, text=passage.text, review="", note="",
+            fingerprint=fingerprint,
+        ))
+    return rows
 
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dict[str, CodeHits]:
@@ -105,10 +143,7 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dic
         matches = matcher.find(passage)
         if not matches:
             continue
-        by_code: dict[str, list[Match]] = {}
-        for match in matches:
-            by_code.setdefault(match.code, []).append(match)
-        for code_id, code_matches in by_code.items():
+        for code_id, code_matches in matches_by_code(matches).items():
             hits.setdefault(code_id, []).append((passage.index, len(code_matches), "; ".join(matched_words(code_matches))))
     return hits
 
