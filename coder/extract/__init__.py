@@ -1,0 +1,145 @@
+"""Stage 1: extract the text of a PDF, Word, OpenDocument, RTF or HTML file, with page spans.
+
+The text a document is coded on is the text this stage returns: offsets in segments.csv,
+kwic and the REFI-QDA export point into it, so it is stored beside the outputs. What the
+extraction dropped (running headers, footers, page numbers, menus) is listed in
+`ExtractedText.removed`, so a reader can see that nothing else was lost.
+
+One module per family, each behind one function taking the file's bytes:
+
+- `pdf.py`: PDF text layer with pypdfium2 (PDFium), reading order, headers and hyphens;
+- `html.py`: saved web pages, the article text with trafilatura;
+- `office.py`: DOCX (python-docx), ODT (its content.xml, with lxml) and RTF (striprtf);
+- `encodings.py`: plain text in legacy encodings (charset-normalizer) or a forced one.
+
+>>> extracted = extract_bytes(b"<html><body><p>Joint meetings.</p></body></html>", ".html")  # doctest: +SKIP
+>>> extracted.text  # doctest: +SKIP
+'Joint meetings.'
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..errors import CorpusError
+
+Format = Literal["pdf", "docx", "odt", "rtf", "html"]
+
+#: File extensions this stage reads, and the format each one is.
+EXTRACTED_EXTENSIONS: dict[str, Format] = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".odt": "odt",
+    ".rtf": "rtf",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+}
+
+
+class ExtractionError(CorpusError):
+    """A document file cannot be turned into text (no text layer, password, damaged file)."""
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A piece of the original that is not in the extracted text, and why."""
+
+    page: int | None  # 1-based page for PDFs, else None
+    text: str
+    reason: str  # "running header", "running footer", "page number", "menu or footer", ...
+
+
+@dataclass(frozen=True)
+class ExtractedText:
+    """The text of one document as it will be coded, and where its pages are.
+
+    `pages[i]` is the (start, end) span of page i + 1 in `text` (PDFs only; other formats
+    have no pages). Text between two page spans is the separator written between pages.
+    """
+
+    text: str
+    format: Format
+    pages: tuple[tuple[int, int], ...] = ()
+    removed: tuple[Removed, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding `offset` (a separator counts as the page after it)."""
+        if not self.pages:
+            return None
+        index = max(bisect.bisect_right([start for start, _ in self.pages], offset) - 1, 0)
+        if offset >= self.pages[index][1] and index + 1 < len(self.pages):
+            index += 1
+        return index + 1
+
+    def page_label(self, start: int, end: int) -> str:
+        """The page of a span for citing it: "3", "3-4" when it crosses a page, "" without pages.
+
+        >>> ExtractedText("ab\\n\\ncd", "pdf", pages=((0, 2), (4, 6))).page_label(0, 6)
+        '1-2'
+        """
+        if not self.pages:
+            return ""
+        first = self.page_at(start)
+        last = self.page_at(max(start, end - 1))
+        return str(first) if first == last else f"{first}-{last}"
+
+
+def is_extracted(path: str | Path) -> bool:
+    """True if the file's extension is one this stage reads (PDF, DOCX, ODT, RTF, HTML)."""
+    return Path(path).suffix.lower() in EXTRACTED_EXTENSIONS
+
+
+def extract_file(path: str | Path) -> ExtractedText:
+    """Extract the text of one document file, chosen by its extension.
+
+    Raises:
+        ExtractionError: the file cannot be read or holds no text (the message says how to fix it).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ExtractionError(f"{path}: cannot read: {error.strerror or error}")
+    try:
+        return extract_bytes(data, path.suffix)
+    except ExtractionError as error:
+        raise ExtractionError(f"{path.name}: {error}") from None
+
+
+def extract_bytes(data: bytes, suffix: str) -> ExtractedText:
+    """Extract text from the bytes of a file whose extension is `suffix` (".pdf", "docx", ...).
+
+    Raises:
+        ExtractionError: unknown format, or the bytes hold no extractable text.
+    """
+    key = suffix.lower() if suffix.startswith(".") else f".{suffix.lower()}"
+    kind = EXTRACTED_EXTENSIONS.get(key)
+    if kind is None:
+        raise ExtractionError(f"unsupported file type {key}")
+    if kind == "pdf":
+        from .pdf import extract_pdf
+
+        return extract_pdf(data)
+    if kind == "html":
+        from .html import extract_html
+
+        return extract_html(data)
+    from . import office
+
+    return {"docx": office.extract_docx, "odt": office.extract_odt, "rtf": office.extract_rtf}[kind](data)
+
+
+__all__ = [
+    "EXTRACTED_EXTENSIONS",
+    "ExtractedText",
+    "ExtractionError",
+    "Removed",
+    "extract_bytes",
+    "extract_file",
+    "is_extracted",
+]

@@ -1,0 +1,123 @@
+"""Stage 1 (plain text): decode text files in legacy encodings, or in one the user names.
+
+`coder.corpus` first tries what it always did (byte order marks, UTF-8, GB18030 that looks
+like Chinese). Bytes that are none of those come here:
+
+- Windows-1252 when every non-ASCII character it gives is a Latin letter, typographic
+  punctuation (’ “ ” – — …) or a common symbol, and accented letters are under 30% of the
+  letters: the usual English or Western European text saved on Windows. Its superset relation with Latin-1 means Latin-1 files read the same.
+- otherwise charset-normalizer's best guess (Cyrillic, Greek, Central European, Big5,
+  Shift_JIS, EUC-KR, ...) when it finds the result coherent (chaos under 10%) and free of
+  control characters;
+- otherwise nothing: the caller reports the file as undecodable, never codes mojibake.
+
+A forced encoding (`--encoding cp1251`) is applied strictly: a byte that is not valid in it
+makes the file undecodable, with the position of the first bad byte.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import unicodedata
+
+from . import ExtractionError
+
+_MAX_CHAOS = 0.1
+_WESTERN_SYMBOLS = frozenset("‘’‚“”„–—…•†‡‰‹›€™°±×÷§¶©®«»¿¡¢£¥¤µ·¹²³¼½¾ªº¨¯´¸\u00a0\u00ad")
+
+
+def check_encoding(name: str) -> str:
+    """The canonical name of a codec, for --encoding.
+
+    >>> check_encoding("Windows-1252")
+    'cp1252'
+
+    Raises:
+        ExtractionError: Python has no codec by that name.
+    """
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ExtractionError(
+            f"unknown encoding {name!r}. Use a Python codec name such as utf-8, cp1252, latin-1, gb18030, big5, shift_jis or cp1251"
+        ) from None
+
+
+def decode_forced(data: bytes, encoding: str) -> str:
+    """Decode with the encoding the user named, strictly.
+
+    Raises:
+        ExtractionError: a byte sequence is not valid in that encoding.
+    """
+    name = check_encoding(encoding)
+    try:
+        text = data.decode(name)
+    except UnicodeDecodeError as error:
+        raise ExtractionError(
+            f"cannot decode as {name}: byte {error.start} (0x{data[error.start]:02x}) is not valid in it. "
+            "Check the encoding, or leave out --encoding to let coder detect it"
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def detect_legacy(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for bytes in a legacy encoding, or None if no encoding reads them cleanly.
+
+    >>> detect_legacy("Café, naïve “quotes”".encode("cp1252"))
+    ('Café, naïve “quotes”', 'cp1252')
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _is_western(text):
+        return text, "cp1252"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.chaos > _MAX_CHAOS or best.encoding in ("utf_8", "ascii"):
+        return None
+    text = str(best)
+    if _has_controls(text) or not _plausible_east_asian(text):
+        return None
+    return text, codecs.lookup(best.encoding).name
+
+
+def _is_western(text: str) -> bool:
+    letters = sum(char.isalpha() for char in text)
+    accented = sum(char.isalpha() for char in text if char >= "\x80")
+    if accented > 0.3 * letters:  # Cyrillic or Greek bytes read as cp1252 are all accents
+        return False
+    for char in set(text):
+        if char < "\x80":
+            if char < " " and char not in "\t\n\r\f":
+                return False
+            continue
+        if char in _WESTERN_SYMBOLS:
+            continue
+        if not ("\u00c0" <= char <= "\u024f" and unicodedata.category(char).startswith("L")):
+            return False
+    return True
+
+
+def _has_controls(text: str) -> bool:
+    return any(unicodedata.category(char) in ("Cc", "Co", "Cn") and char not in "\t\n\r\f" for char in set(text))
+
+
+# The commonest characters of running text in each script: real text is full of them, bytes
+# of another encoding read as Big5, Shift_JIS or EUC-KR give rare syllables and ideographs.
+_COMMON = {
+    "hangul": (re.compile(r"[\uac00-\ud7a3]"), frozenset("이다는의을를에가고하지기서한로도게사수니")),
+    "kana": (re.compile(r"[\u3040-\u30ff]"), frozenset("のにはをたがでてとしいるなかれもこす")),
+    "han": (re.compile(r"[\u4e00-\u9fff]"), frozenset("的一是不了在人有我他這个們中来來上大为為和国國地到以说說时時要就出会會可也你对對生能而子那得于於着著下自之年过過发發后後作里裡用道行所然家种種事成方多经經么去法学學如都同现現当當没沒动動面起看定天分还還进進好小部其些主样樣理心她本前开開但因只从從想实實日军軍者意无無力它与與长長把机機十民第公此已工使情明性知全三又关關点點正业業外将將两兩高间間由问問很最重并並物手应應战戰向头頭文体體政美相见見被利什二等产產或新己制身果加西斯月话話合回特代内內信表化老给給世位次度门門任常先海通教儿兒原东東声聲提立及比员員解水名真论論处處走义義各入几幾口认認条條平系气氣题題活尔爾更别別打女变變四神总總何电電数數安少报報才结結反受目太量再感建务務做接必场場件计計管期市直德资資命山金指克许許统統区區保至队隊形社便空决決治展马馬科司五基眼书書非则則听聽白却界达達光放强強即像难難且权權思王象完设設式色路记記南品住告类類求据據程北边邊死张張该該交规規万萬取拉格望觉覺术術领領共确確传傳师師观觀清今切院让讓识識候带帶导導争爭运運笑飞飛风風步改收根干造言联聯持组組每济濟车車亲親极極林服快办辦议議往元英士证證近失转轉夫令准準布始怎呢存未远遠叫台单單影具罗羅字爱愛击擊流备備兵连連调調深商算质質团團集百需价價花党黨华華城石级級整府离離况況亚亞请請技际際约約示复復病息究线線似官火断斷精满滿支视視消越器容照须須九增研写寫称稱企八功吗嗎包片史委乎查轻輕易早曾除农農找装裝广廣显顯吧阿李标標谈談吃图圖念六引历歷首医醫局突专專费費号號尽盡另周较較注语語仅僅考落青随隨选選列武红紅响響虽雖推势勢参參希古众眾构構房半节節土投某案黑维維革划劃敌敵致陈陳律足态態护護七兴興派孩验驗责責营營星够夠章音跟志底站严嚴巴例防族供效续續施留讲講型料终終答紧緊黄黃绝絕奇察母京段依批群项項故按河米围圍江织織害斗鬥双雙境客纪紀采刻毛率")),
+}
+
+
+def _plausible_east_asian(text: str) -> bool:
+    """False for Korean, Japanese or Chinese text without that script's everyday characters."""
+    for pattern, common in _COMMON.values():
+        letters = pattern.findall(text)
+        if len(letters) >= 20 and sum(char in common for char in letters) < 0.08 * len(letters):
+            return False
+    return True

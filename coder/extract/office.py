@@ -1,0 +1,126 @@
+"""Stage 1 (office documents): the body text of DOCX, ODT and RTF files, one paragraph per block.
+
+- DOCX with python-docx: body paragraphs and tables in document order (a table row is one
+  paragraph, cells separated by a tab). Page headers, footers and comments live outside
+  the body and are listed as removed.
+- ODT with lxml on its content.xml (odfpy, the usual library, has had no release since
+  2020 and is not needed for reading text): headings, paragraphs and list items; <text:s>,
+  <text:tab> and <text:line-break> become spaces, tabs and line breaks.
+- RTF with striprtf (it honours \\ansicpg and \\uN escapes).
+
+Word and OpenDocument files have no fixed pages (pages depend on the printer), so no page
+spans are given.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from . import ExtractedText, ExtractionError, Removed
+
+_ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+
+
+def extract_docx(data: bytes) -> ExtractedText:
+    """Body paragraphs and table rows of a Word (.docx) file.
+
+    Raises:
+        ExtractionError: not a .docx file (an old .doc, or damaged), or no text.
+    """
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ExtractionError(
+            f"not a readable .docx file ({error}). If it is an old .doc file, save it as .docx in Word or LibreOffice"
+        ) from None
+    paragraphs: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            paragraphs.append(block.text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                cells: list[str] = []
+                for cell in row.cells:
+                    value = cell.text.strip()
+                    if not cells or value != cells[-1]:  # a merged cell repeats in every column it spans
+                        cells.append(value)
+                paragraphs.append("\t".join(cells))
+    removed: list[Removed] = []
+    for section in document.sections:
+        for part, reason in ((section.header, "page header"), (section.footer, "page footer")):
+            if part.is_linked_to_previous:
+                continue
+            text = "\n".join(p.text for p in part.paragraphs if p.text.strip())
+            if text and all(item.text != text for item in removed):
+                removed.append(Removed(page=None, text=text, reason=reason))
+    return _finish(paragraphs, "docx", removed)
+
+
+def extract_odt(data: bytes) -> ExtractedText:
+    """Headings, paragraphs and list items of an OpenDocument text (.odt) file.
+
+    Raises:
+        ExtractionError: not an .odt file, or no text.
+    """
+    from lxml import etree
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            content = archive.read("content.xml")
+        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError) as error:
+        raise ExtractionError(f"not a readable .odt file ({error}): save it again as .odt or .docx") from None
+    body = root.find(f"{{{_ODF_OFFICE}}}body")
+    paragraphs: list[str] = []
+    if body is not None:
+        note = f"{{{_ODF_TEXT}}}note"
+        for element in body.iter(f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"):
+            if not any(ancestor.tag == note for ancestor in element.iterancestors()):
+                paragraphs.append(_odf_text(element))
+    return _finish(paragraphs, "odt", [])
+
+
+def _odf_text(element) -> str:
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        tag = child.tag.split("}")[-1] if isinstance(child.tag, str) else ""
+        if tag == "s":
+            parts.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1")))
+        elif tag == "tab":
+            parts.append("\t")
+        elif tag == "line-break":
+            parts.append("\n")
+        elif tag in ("note", "annotation"):
+            pass  # footnotes and comments are not body text
+        else:
+            parts.append(_odf_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def extract_rtf(data: bytes) -> ExtractedText:
+    """The text of a Rich Text Format (.rtf) file, one paragraph per \\par.
+
+    Raises:
+        ExtractionError: not RTF, or no text.
+    """
+    from striprtf.striprtf import rtf_to_text
+
+    if not data.lstrip().startswith(b"{\\rtf"):
+        raise ExtractionError("not an RTF file (it does not start with {\\rtf): save it again as .rtf or .docx")
+    text = rtf_to_text(data.decode("latin-1"), errors="ignore")
+    return _finish(text.split("\n"), "rtf", [])
+
+
+def _finish(paragraphs: list[str], kind, removed: list[Removed]) -> ExtractedText:
+    kept = [p.replace("\r\n", "\n").replace("\r", "\n").strip() for p in paragraphs]
+    kept = [p for p in kept if p]
+    if not kept:
+        raise ExtractionError(f"the {kind.upper()} document has no text")
+    return ExtractedText(text="\n\n".join(kept), format=kind, removed=tuple(removed))

@@ -1,0 +1,290 @@
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from coder.errors import CorpusError
+from coder.extract import ExtractedText, ExtractionError, Removed, extract_bytes, extract_file, is_extracted
+from coder.extract.encodings import check_encoding, decode_forced, detect_legacy
+
+from make_documents import (
+    chinese_pdf,
+    docx_bytes,
+    hyphenated_pdf,
+    long_pdf,
+    pdf_bytes,
+    running_header_pdf,
+    two_column_pdf,
+)
+
+PDFS = Path(__file__).resolve().parent / "data" / "pdfs"
+
+
+@pytest.mark.parametrize("make", [two_column_pdf])
+def test_extract_pdf_two_columns_read_in_column_order(make):
+    extracted = extract_bytes(make(), ".pdf")
+    assert extracted.text == (
+        "A Title Across Both Columns Of The Page\n\n"
+        "The left column starts\nhere and goes on for\nfour lines of text\nbefore it ends.\n\n"
+        "The right column is read\nafter the left one, even\nthough it was drawn\nline by line with it."
+    )
+    assert extracted.pages == ((0, len(extracted.text)),)
+    assert extracted.format == "pdf"
+
+
+@pytest.mark.parametrize("pages", [4])
+def test_extract_pdf_running_headers_and_page_numbers_removed(pages):
+    extracted = extract_bytes(running_header_pdf(pages), ".pdf")
+    assert "Journal of Regional Studies" not in extracted.text
+    assert "- 2 -" not in extracted.text
+    assert extracted.removed == tuple(
+        removed
+        for number in range(1, pages + 1)
+        for removed in (
+            Removed(number, "Journal of Regional Studies 12(3)", "running header"),
+            Removed(number, f"- {number} -", "page number"),
+        )
+    )
+    page = [extracted.text[start:end] for start, end in extracted.pages]
+    assert page[0] == (
+        "Page 1 body: the joint meeting discussed item 1.\nLocal protection was raised again by\nthe delegates from the"
+    )
+    # "gover-" ends page 2 and "nance" starts page 3: the word is rejoined on page 2.
+    assert page[1].endswith("delegates, who called it a governance")
+    assert page[2].startswith("problem of the region. Then the joint meeting went on.")
+    assert extracted.page_label(extracted.text.index("governance"), extracted.text.index("went on")) == "2-3"
+    assert extracted.page_at(extracted.text.index("item 4")) == 4
+
+
+@pytest.mark.parametrize("make", [hyphenated_pdf])
+def test_extract_pdf_rejoins_hyphenated_words_and_keeps_compounds(make):
+    extracted = extract_bytes(make(), ".pdf")
+    # "cross-" + "regional" keeps its hyphen: the document writes "cross-regional" elsewhere.
+    assert extracted.text == (
+        "Regional governance\ndepends on cross-regional agreements. The cross-regional\n"
+        "committee meets in the provincial\ncapital."
+    )
+
+
+@pytest.mark.parametrize("make", [chinese_pdf])
+def test_extract_pdf_chinese_cid_font(make):
+    extracted = extract_bytes(make(), ".pdf")
+    # The line break inside the first paragraph falls between two CJK characters: no space.
+    assert extracted.text == "各市召开联席会议，破除行政壁垒，推动区域党建一体化。\n\n地方保护仍是主要障碍。"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (pdf_bytes([[], []], image_only=True), "no text layer: needs OCR"),
+        (b"%PDF-1.4 this is not really a pdf", "not a readable PDF"),
+        ((PDFS / "pypdf-libreoffice-writer-password.pdf").read_bytes(), "password-protected PDF"),
+        ((PDFS / "pypdf-git.pdf").read_bytes(), "no text layer: needs OCR"),
+    ],
+)
+def test_extract_pdf_reports_what_cannot_be_read(data, message):
+    with pytest.raises(ExtractionError, match=message) as error:
+        extract_bytes(data, ".pdf")
+    assert isinstance(error.value, CorpusError)
+
+
+@pytest.mark.parametrize("pages", [3])
+def test_extract_pdf_page_without_text_is_a_warning(pages):
+    left = [(72, 700, "Text on the first page.")]
+    right = [(72, 700, "Text on the last page.")]
+    data = pdf_bytes([left, *[None] * (pages - 2), right])
+    extracted = extract_bytes(data, ".pdf")
+    assert extracted.warnings == ("page 2: no text layer (a scanned page?); its text is missing, run OCR to include it",)
+    assert len(extracted.pages) == pages
+    assert extracted.pages[1][0] == extracted.pages[1][1] == extracted.pages[0][1]
+
+
+@pytest.mark.parametrize(
+    ("name", "pages", "expected", "removed"),
+    [
+        ("pypdf-multilang.pdf", 1, ["Hello World", "Привет, мир", "你好世界", "こんにちは世界", "مرحبا بالعالم"], 0),
+        ("pypdf-crazyones.pdf", 1, ["The round pegs in the square holes.", "They push the human race forward."], 0),
+        ("pypdf-pdflatex-outline.pdf", 4, ["Hello, here is some text without a meaning."], 4),
+        ("pdfplumber-2023-06-20-PV.pdf", 2, ["PROCÈS-VERBAL", "La séance est ouverte à 16h00."], 0),
+        ("pdfplumber-scotus-transcript-p1.pdf", 1, ["IN THE SUPREME COURT OF THE UNITED STATES", "MICHAEL A. KNOWLES"], 1),
+    ],
+)
+def test_extract_pdf_real_files_from_other_projects(name, pages, expected, removed):
+    extracted = extract_file(PDFS / name)
+    assert len(extracted.pages) == pages
+    for snippet in expected:
+        assert snippet in extracted.text
+    assert len(extracted.removed) == removed
+    assert "\ufffd" not in extracted.text and "\x00" not in extracted.text
+    for start, end in extracted.pages:
+        assert 0 <= start <= end <= len(extracted.text)
+
+
+@pytest.mark.parametrize("pages", [2, 3])
+def test_extract_pdf_page_spans_cover_the_text_in_order(pages):
+    extracted = extract_bytes(long_pdf(pages), ".pdf")
+    assert len(extracted.pages) == pages
+    previous_end = 0
+    for start, end in extracted.pages:
+        assert previous_end <= start < end
+        previous_end = end
+    assert extracted.pages[-1][1] == len(extracted.text)
+    assert extracted.text.startswith("Cooperation between the provinces\n\n")
+    assert "Regional Governance Review" not in extracted.text
+    assert [removed.reason for removed in extracted.removed] == ["running header", "page number"] * pages
+
+
+@pytest.mark.parametrize(
+    ("pages", "start", "end", "label"),
+    [(((0, 5), (7, 12)), 0, 5, "1"), (((0, 5), (7, 12)), 3, 9, "1-2"), (((0, 5), (7, 12)), 6, 8, "2"), ((), 0, 3, "")],
+)
+def test_extracted_text_page_label(pages, start, end, label):
+    assert ExtractedText("x" * 12, "pdf", pages=pages).page_label(start, end) == label
+
+
+@pytest.mark.parametrize("header", ["Confidential draft"])
+def test_extract_docx_body_paragraphs_and_tables(header):
+    data = docx_bytes(
+        ["Mayors held a joint meeting.", "", "Local protection remains."],
+        header=header,
+        table=[["Code", "Count"], ["barriers", "3"]],
+    )
+    extracted = extract_bytes(data, ".docx")
+    assert extracted.text == "Mayors held a joint meeting.\n\nLocal protection remains.\n\nCode\tCount\n\nbarriers\t3"
+    assert extracted.removed == (Removed(None, header, "page header"),)
+    assert extracted.pages == ()
+
+
+def _odt(body: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr(
+            "content.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+            f"<office:body><office:text>{body}</office:text></office:body></office:document-content>",
+        )
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("body", "text"),
+    [
+        (
+            '<text:h>Joint meetings</text:h><text:p>Two<text:s text:c="2"/>cities<text:line-break/>met.'
+            '<text:note><text:note-body><text:p>A footnote.</text:p></text:note-body></text:note></text:p>',
+            "Joint meetings\n\nTwo  cities\nmet.",
+        ),
+    ],
+)
+def test_extract_odt(body, text):
+    assert extract_bytes(_odt(body), ".odt").text == text
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (rb"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0 Times;}}\f0 Caf\'e9 joint meeting.\par Second \u8220?quoted\u8221? line.\par}",
+         "Café joint meeting.\n\nSecond “quoted” line."),
+    ],
+)
+def test_extract_rtf(data, text):
+    assert extract_bytes(data, ".rtf").text == text
+
+
+PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Joint meetings</title>
+<script>var tracking = 1;</script></head><body>
+<header><nav><ul><li><a href="/">Home</a></li><li><a href="/about">About us</a></li></ul></nav></header>
+<main><article><h1>Mayors agree on joint meetings</h1>
+<p>The mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step officials described as the start of cross-regional governance.</p>
+<p>Local protection remains the main barrier, said the provincial secretary, who asked the delegates to remove it within two years.</p>
+</article></main>
+<footer><p>© 2021 Regional News. All rights reserved.</p></footer></body></html>"""
+
+
+@pytest.mark.parametrize("page", [PAGE])
+def test_extract_html_article_without_menus_and_footer(page):
+    extracted = extract_bytes(page.encode("utf-8"), ".html")
+    assert extracted.text == (
+        "Mayors agree on joint meetings\n\n"
+        "The mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step "
+        "officials described as the start of cross-regional governance.\n\n"
+        "Local protection remains the main barrier, said the provincial secretary, who asked the "
+        "delegates to remove it within two years."
+    )
+    assert {removed.text for removed in extracted.removed} == {"Home", "About us", "© 2021 Regional News. All rights reserved."}
+
+
+@pytest.mark.parametrize(("page", "text"), [("<html><body><p>Short note.</p></body></html>", "Short note.")])
+def test_extract_html_short_page_keeps_its_text(page, text):
+    assert extract_bytes(page.encode(), ".htm").text == text
+
+
+@pytest.mark.parametrize(
+    ("suffix", "data", "message"),
+    [
+        (".docx", b"not a zip", "not a readable .docx file"),
+        (".odt", b"not a zip", "not a readable .odt file"),
+        (".rtf", b"plain text", "not an RTF file"),
+        (".html", b"<html><body><script>var x;</script></body></html>", "the web page has no visible text"),
+        (".xyz", b"", "unsupported file type .xyz"),
+    ],
+)
+def test_extract_bytes_errors(suffix, data, message):
+    with pytest.raises(ExtractionError, match=message):
+        extract_bytes(data, suffix)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [("a.PDF", True), ("b.docx", True), ("c.htm", True), ("d.txt", False), ("e.doc", False)]
+)
+def test_is_extracted(name, expected):
+    assert is_extracted(name) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "detected"),
+    [
+        ("Café, naïve “quotes” – déjà vu, 3 €.", "cp1252", "cp1252"),
+        ("Crème brûlée in Zürich", "latin-1", "cp1252"),
+        ("Привет, мир. Это пример текста на русском языке, сохранённый в старой кодировке.", "cp1251", "cp1251"),
+        ("Το κείμενο είναι ελληνικό και γράφτηκε σε παλιά κωδικοποίηση.", "cp1253", "cp1253"),
+        ("國家治理體系和治理能力現代化的研究報告，這是一個測試。地方保護仍是主要障礙。各市召開聯席會議，破除行政壁壘。", "big5", "big5"),
+        ("이것은 한국어 텍스트입니다. 회의가 열렸습니다. 지방 보호는 여전히 주요 장애물입니다.", "euc-kr", "cp949"),
+    ],
+)
+def test_detect_legacy_encodings(text, encoding, detected):
+    assert detect_legacy(text.encode(encoding)) == (text, detected)
+
+
+@pytest.mark.parametrize("data", [bytes(range(128, 256)) * 3, b"\x81\x8d\x8f\x90\x9d" * 20])
+def test_detect_legacy_refuses_mojibake(data):
+    assert detect_legacy(data) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "result"),
+    [("Привет".encode("cp1251"), "windows-1251", "Привет"), ("\ufeffabc".encode("utf-8"), "utf-8", "abc")],
+)
+def test_decode_forced(data, encoding, result):
+    assert decode_forced(data, encoding) == result
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "message"),
+    [
+        ("naïve".encode("latin-1"), "utf-8", r"cannot decode as utf-8: byte 2 \(0xef\) is not valid in it"),
+        (b"abc", "klingon", "unknown encoding 'klingon'"),
+    ],
+)
+def test_decode_forced_errors(data, encoding, message):
+    with pytest.raises(ExtractionError, match=message):
+        decode_forced(data, encoding)
+
+
+@pytest.mark.parametrize(("name", "canonical"), [("Windows-1252", "cp1252"), ("GBK", "gbk"), ("latin1", "iso8859-1")])
+def test_check_encoding(name, canonical):
+    assert check_encoding(name) == canonical
