@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CoderError, OutputError
-from .files import atomic_open
+from .files import read_table, write_csv
 from .models import Codebook
 
 AGREEMENT_COLUMNS = (
@@ -127,13 +127,7 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     >>> gold = read_gold("gold.csv")  # doctest: +SKIP
     """
     path = Path(path)
-    try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False, sep=None, engine="python")
-    except FileNotFoundError:
-        raise CoderError(f"{path}: gold coding not found. Pass a CSV with columns document, passage, code.")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise CoderError(f"{path}: cannot read it as CSV ({error}). Save it as UTF-8 CSV with a header row.")
-    frame.columns = [str(column).strip().casefold() for column in frame.columns]
+    frame = read_table(path, missing="gold coding not found. Pass a CSV with columns document, passage, code.")
     has_passage = "passage" in frame.columns
     has_span = "start" in frame.columns and "end" in frame.columns
     missing = [column for column in ("document", "code") if column not in frame.columns]
@@ -297,10 +291,7 @@ def compute_agreement(
 
 def write_agreement(agreement: pd.DataFrame, path: str | Path) -> Path:
     """Write agreement.csv (UTF-8 with BOM, figures to 4 decimals) through a temporary file."""
-    path = Path(path)
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        agreement.to_csv(stream, index=False, float_format="%.4f", lineterminator="\n")
-    return path
+    return write_csv(agreement, path, float_format="%.4f")
 
 
 def agreement_table(agreement: pd.DataFrame, *, title: str = "Agreement with the gold coding"):

@@ -28,6 +28,11 @@ def _say(message: str = "") -> None:
     typer.echo(message, err=True)
 
 
+def _command_group(help: str) -> typer.Typer:
+    """A group of subcommands (`coder review ...`) that shows its help when called bare."""
+    return typer.Typer(help=help, context_settings={"help_option_names": ["-h", "--help"]}, no_args_is_help=True)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn CoderError into `Error: ...` on stderr and exit 1, never a traceback."""
@@ -204,11 +209,9 @@ def network(
 
 # --- the research loop: diff, review, kwic, lint ------------------------------------------------
 
-review_app = typer.Typer(
-    help="Keep reviewers' accept/reject decisions and see how precise the codebook is.\n\n"
+review_app = _command_group(
+    "Keep reviewers' accept/reject decisions and see how precise the codebook is.\n\n"
     "Example: coder review import outputs/segments.csv",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
 )
 app.add_typer(review_app, name="review")
 
@@ -273,7 +276,7 @@ def review_status_command(
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
-        frame = run.read_segments(lenient=True) if run.segments_path.is_file() else None
+        frame = run.read_segments() if run.segments_path.is_file() else None
         typer.echo(review_status(_reviews_path(reviews, codebook), frame).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
@@ -347,17 +350,16 @@ def lint(
 
 # --- working with other tools: REFI-QDA export/import, dictionaries, agreement -------------------
 
-export_app = typer.Typer(
-    help="Export coding for NVivo, ATLAS.ti, MAXQDA and QualCoder (REFI-QDA).\n\n"
+# Commands that read a run name it the same way; run.json beside segments.csv supplies the rest.
+RunSegments = Annotated[Path, typer.Option("--segments", help="segments.csv of a run (run.json beside it).")]
+
+export_app = _command_group(
+    "Export coding for NVivo, ATLAS.ti, MAXQDA and QualCoder (REFI-QDA).\n\n"
     "Example: coder export qdpx --out outputs/project.qdpx",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
 )
-import_app = typer.Typer(
-    help="Turn codebooks and dictionaries from other tools into codebook.yaml.\n\n"
+import_app = _command_group(
+    "Turn codebooks and dictionaries from other tools into codebook.yaml.\n\n"
     "Example: coder import qdc nvivo_codebook.qdc --out codebook.yaml",
-    context_settings={"help_option_names": ["-h", "--help"]},
-    no_args_is_help=True,
 )
 app.add_typer(export_app, name="export")
 app.add_typer(import_app, name="import")
@@ -366,7 +368,7 @@ app.add_typer(import_app, name="import")
 @export_app.command("qdpx")
 def export_qdpx(
     out: Annotated[Path, typer.Option("--out", "-o", help="The project file to write.")] = Path("outputs/project.qdpx"),
-    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run (run.json must be beside it).")] = Path("outputs/segments.csv"),
+    segments: RunSegments = Path("outputs/segments.csv"),
     name: Annotated[str | None, typer.Option("--name", help="Project name shown in the other tool.")] = None,
 ) -> None:
     """Write a REFI-QDA project (.qdpx): documents, codebook and coded segments, rejected ones left out.
@@ -402,68 +404,73 @@ def export_qdc(
 
 @export_app.command("xlsx")
 def export_xlsx(
+    segments: RunSegments = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
-    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of a run.")] = Path("outputs/segments.csv"),
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file first.")] = None,
 ) -> None:
     """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
 
     Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
     """
-    from .reviews import apply_reviews, read_reviews, read_table
+    from .reviews import apply_reviews, read_reviews
+    from .segments import read_segments_csv
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
-        frame = read_table(segments)
+        frame = read_segments_csv(segments)
         if reviews is not None:
             frame, _ = apply_reviews(frame, read_reviews(reviews))
         write_segments_xlsx(frame, out)
         _say(f"Wrote {out}: {len(frame)} segment(s). Fill `review` (accept/reject) and import it with `coder review import {out}`.")
 
 
-def _write_imported(codebook, report: list[str], out: Path, force: bool, source: Path) -> None:
-    from .refi_qda import write_codebook
+def _add_import_command(name: str, module: str, reader: str, *, file_help: str, doc: str) -> None:
+    """Register `coder import NAME FILE`: read FILE with `coder.MODULE.READER`, write the codebook YAML.
 
-    write_codebook(codebook, out, force=force)
-    _say(f"Wrote {out}: {len(codebook)} code(s) from {source}.")
-    if report:
-        _say(f"Adjusted ({len(report)}):")
-        for line in report:
-            _say(f"  - {line}")
+    Both importers take the same options and report the same way, so they are declared once.
+    """
+
+    def command(
+        file: Path,
+        out: Annotated[Path, typer.Option("--out", "-o", help="The codebook YAML to write.")] = Path("codebook.yaml"),
+        force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+    ) -> None:
+        from importlib import import_module
+
+        from .refi_qda import write_codebook
+
+        with _user_errors():
+            codebook, report = getattr(import_module(f".{module}", __package__), reader)(file)
+            write_codebook(codebook, out, force=force)
+            _say(f"Wrote {out}: {len(codebook)} code(s) from {file}.")
+            if report:
+                _say(f"Adjusted ({len(report)}):")
+                for line in report:
+                    _say(f"  - {line}")
+
+    # Set as an object: a string annotation (this module uses `from __future__ import annotations`)
+    # is evaluated in the module's globals, where `file_help` does not exist.
+    command.__annotations__["file"] = Annotated[Path, typer.Argument(help=file_help)]
+    command.__name__ = f"import_{name}"
+    command.__doc__ = doc
+    import_app.command(name)(command)
 
 
-@import_app.command("qdc")
-def import_qdc(
-    file: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc) or project (.qdpx).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The codebook YAML to write.")] = Path("codebook.yaml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
-) -> None:
-    """Make a codebook.yaml skeleton (codes, hierarchy, definitions, colours; no keywords) from a .qdc file.
+_add_import_command(
+    "qdc", "refi_qda", "read_qdc", file_help="A REFI-QDA codebook (.qdc) or project (.qdpx).",
+    doc="""Make a codebook.yaml skeleton (codes, hierarchy, definitions, colours; no keywords) from a .qdc file.
 
     Example: coder import qdc atlas_codebook.qdc --out codebook.yaml
-    """
-    from .refi_qda import read_qdc
-
-    with _user_errors():
-        codebook, report = read_qdc(file)
-        _write_imported(codebook, report, out, force, file)
-
-
-@import_app.command("dictionary")
-def import_dictionary(
-    file: Annotated[Path, typer.Argument(help="A quanteda .yml/.yaml, LIWC .dic or WordStat .cat dictionary.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The codebook YAML to write.")] = Path("codebook.yaml"),
-    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
-) -> None:
-    """Make a codebook.yaml from a dictionary: categories become codes, entries keywords (or regexes).
+    """,
+)
+_add_import_command(
+    "dictionary", "dictionaries", "read_dictionary",
+    file_help="A quanteda .yml/.yaml, LIWC .dic or WordStat .cat dictionary.",
+    doc="""Make a codebook.yaml from a dictionary: categories become codes, entries keywords (or regexes).
 
     Example: coder import dictionary moral_foundations.dic --out codebook.yaml
-    """
-    from .dictionaries import read_dictionary
-
-    with _user_errors():
-        codebook, report = read_dictionary(file)
-        _write_imported(codebook, report, out, force, file)
+    """,
+)
 
 
 @app.command()

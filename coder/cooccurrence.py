@@ -22,7 +22,7 @@ from scipy import sparse
 
 from .errors import OutputError
 from .models import Codebook
-from .reviews import drop_rejected, is_rejected  # noqa: F401  (is_rejected re-exported)
+from .segments import drop_rejected, join_matched, split_matched
 
 CODE_COLUMNS = ("code", "code_path", "label", "passages", "documents")
 PAIR_COLUMNS = (
@@ -78,12 +78,7 @@ def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int
 
 
 def _join_matched(values: Iterable[str]) -> str:
-    words: dict[str, None] = {}
-    for value in values:
-        for word in str(value).split("; "):
-            if word:
-                words.setdefault(word, None)
-    return "; ".join(words)
+    return join_matched(word for value in values for word in split_matched(value))
 
 
 def _with_columns(segments: pd.DataFrame) -> pd.DataFrame:

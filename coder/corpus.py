@@ -4,10 +4,10 @@ A corpus is one file or a folder read recursively, in order of relative path. Hi
 and folders (names starting with ".") are ignored; files with other extensions are listed in
 `Corpus.skipped` with the reason, never a crash.
 
-Decoding, in order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark
-("utf-16"), strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312)
-but only if the result looks like Chinese text: a Latin-1 or binary file must not turn into
-rare CJK characters. Bytes with NUL and no UTF-16 byte order mark are binary.
+Decoding is `files.decode_text` without a fallback: a UTF-8 byte order mark ("utf-8-sig"), a
+UTF-16 LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a
+superset of GBK and GB2312) but only if the result looks like Chinese text: a Latin-1 or binary
+file must not turn into rare CJK characters. Bytes with NUL and no UTF-16 byte order mark are binary.
 
 Normalising changes only two things, so offsets into `Document.text` are stable: the byte
 order mark is removed, and CRLF and lone CR become LF. No Unicode normalisation is applied.
@@ -15,21 +15,16 @@ order mark is removed, and CRLF and lone CR become LF. No Unicode normalisation 
 
 from __future__ import annotations
 
-import codecs
 import os
-import re
-import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .files import DecodeError, decode_text
 from .models import Document
 
 DEFAULT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
-UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"
-BINARY = "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)"
 EMPTY = "empty file"
 
 
@@ -175,76 +170,13 @@ def _read_text(file_path: Path) -> tuple[str, str]:
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        text, encoding = _strict(data[len(codecs.BOM_UTF8):], "utf-8"), "utf-8-sig"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        # The "utf-16" codec reads the byte order mark and drops it.
-        text, encoding = _strict(data, "utf-16"), "utf-16"
-        if "\x00" in text:  # UTF-32 LE also starts with FF FE
-            raise _Skip(UNDECODABLE)
-    elif b"\x00" in data:
-        raise _Skip(BINARY)
-    else:
-        try:
-            text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = _strict(data, "gb18030"), "gb18030"
-            if text is not None and not _looks_like_chinese_text(text):
-                raise _Skip(UNDECODABLE)
-    if text is None:
-        raise _Skip(UNDECODABLE)
+    try:
+        text, encoding = decode_text(data)
+    except DecodeError as problem:
+        raise _Skip(str(problem))
     if not text.strip():
         raise _Skip(EMPTY)
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
-
-
-def _strict(data: bytes, encoding: str) -> str | None:
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-
-
-_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
-_IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
-_IDEOGRAPH_RUN = re.compile(f"[{_IDEOGRAPH}]{{2,}}")
-
-
-def _looks_like_chinese_text(text: str) -> bool:
-    """True if GB18030-decoded text is plausibly real text rather than mis-decoded bytes.
-
-    Real GBK/GB2312 documents use mostly the ideographs of GB2312 (both bytes >= 0xA1; even
-    traditional-character text has under half outside it). A Latin-1 or Windows-1252 file
-    decoded as GB18030 pairs an accented letter with the next ASCII letter (second byte
-    < 0xA1), which gives almost only GBK-only ideographs; binary data
-    brings control, private-use and unassigned characters. Real Chinese comes in runs of
-    ideographs, while a mis-decoded accent gives one ideograph between Latin letters
-    ("w琰s"), so at least half of the ideographs must be in runs of two or more. Punctuation and symbols outside
-    GB2312 (no-break spaces, "›") are neutral, so mostly-English GBK files are accepted.
-    """
-    counts = Counter(text)
-    controls = ideographs = rare = 0
-    for char, n in counts.items():
-        if char < "\x80":
-            if char < " " and char not in _ALLOWED_CONTROLS:
-                controls += n
-            continue
-        category = unicodedata.category(char)
-        if category in ("Co", "Cn", "Cs"):
-            return False
-        if category == "Cc":
-            controls += n
-        elif "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or char >= "\U00020000":
-            ideographs += n
-            try:
-                char.encode("gb2312")
-            except UnicodeEncodeError:
-                rare += n
-    if controls > len(text) // 1000 or rare > 0.5 * ideographs:
-        return False
-    # Chinese words are runs of ideographs; a mis-decoded accent is one ideograph among letters.
-    in_runs = sum(len(run) for run in _IDEOGRAPH_RUN.findall(text)) if ideographs else 0
-    return in_runs >= 0.5 * ideographs
+    return text, encoding
 
 
 def _normalise_extensions(extensions: Iterable[str]) -> frozenset[str]:

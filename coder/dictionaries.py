@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError
+from .files import DecodeError, decode_text, read_bytes
 from .models import Codebook
 from .refi_qda import codebook_from_tree
 
@@ -86,18 +87,15 @@ def _finish(tree: list[dict[str, Any]], report: list[str]) -> None:
 
 
 def _read_text(path: Path, report: list[str]) -> str:
+    data = read_bytes(path, error=CodebookError, missing="dictionary not found. Pass the path of a .yml, .dic or .cat file.")
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CodebookError(f"{path}: dictionary not found. Pass the path of a .yml, .dic or .cat file.")
-    except OSError as error:
-        raise CodebookError(f"{path}: cannot read the dictionary ({error.strerror}).")
-    try:
-        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError:
         # Older LIWC and WordStat files are Windows-1252.
+        text, encoding = decode_text(data, fallback="cp1252")
+    except DecodeError as problem:
+        raise CodebookError(f"{path}: {problem}. Save the dictionary as UTF-8 text and try again.")
+    if encoding == "cp1252":
         report.append(f"{path.name}: not UTF-8; read as Windows-1252")
-        return data.decode("cp1252", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .codebook import normalize_code_record
-from .files import atomic_open
+from .files import write_csv
 from .models import segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
 
@@ -240,10 +240,8 @@ def compare_runs(
 
 def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
     """Write `comparison.table()` as changes.csv (UTF-8 with BOM), atomically."""
-    path = Path(path)
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        comparison.table().to_csv(stream, index=False, lineterminator="\n")
-    return path
+    # LF line ends, unlike the other tables: changes.csv is a `coder run` output whose bytes stay as they were.
+    return write_csv(comparison.table(), path, line_end="\n")
 
 
 def render_comparison(comparison: RunComparison) -> str:

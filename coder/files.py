@@ -1,15 +1,29 @@
-"""File output shared by every stage: atomic writes, so a failed run never damages earlier outputs."""
+"""Files shared by every stage: decoding what people save, the one CSV reader and writer, atomic writes.
+
+Writes are atomic, so a failed run never damages earlier outputs. Tables are read the way a
+spreadsheet may have saved them and written the way Excel opens them (UTF-8 with BOM, CRLF).
+"""
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
+import re
 import tempfile
+import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import pandas as pd
+
+from .errors import CoderError, OutputError
+
+UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"
+BINARY = "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)"
 
 
 @contextmanager
@@ -59,7 +73,153 @@ def write_bytes(path: str | Path, data: bytes) -> None:
         stream.write(data)
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV that Excel opens correctly: UTF-8 with BOM, so Chinese text shows."""
+def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None = None, line_end: str = "\r\n") -> Path:
+    """The one CSV writer: UTF-8 with BOM (so Excel shows Chinese text) and CRLF line ends, atomically.
+
+    `line_end="\n"` only where an existing output's bytes must not change (changes.csv).
+
+    >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
+    """
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        frame.to_csv(stream, index=False, lineterminator="\r\n")
+        frame.to_csv(stream, index=False, float_format=float_format, lineterminator=line_end)
+    return Path(path)
+
+
+def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.") -> bytes:
+    """The bytes of `path`; a missing or unreadable file raises `error` naming the file."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{path}: {missing}")
+    except OSError as problem:
+        raise error(f"{path}: cannot read it ({problem.strerror or problem}).")
+
+
+def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.DataFrame:
+    """The one CSV reader: a table as a spreadsheet may have saved it, every cell as text.
+
+    Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030 and Windows-1252 text, ",",
+    ";" or tab separators and any line ends; `.xlsx` workbooks too. Column names are
+    stripped and lower-cased; blank cells are "". Problems raise OutputError naming the file.
+
+    >>> read_table("outputs/segments.csv").columns[:2].tolist()  # doctest: +SKIP
+    ['segment_id', 'document']
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            if not path.is_file():
+                raise OutputError(f"{path}: {missing}")
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+        else:
+            try:
+                text, _ = decode_text(read_bytes(path, missing=missing), fallback="cp1252")
+            except DecodeError as problem:
+                raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
+            frame = pd.read_csv(
+                io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
+            )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as problem:
+        raise OutputError(f"{path}: cannot read it as a table ({problem}). Save it as CSV (UTF-8) and try again.")
+    frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
+    return frame.fillna("")
+
+
+def _sniff_separator(text: str) -> str:
+    header = text.split("\n", 1)[0]
+    counts = {separator: header.count(separator) for separator in (",", ";", "\t")}
+    best = max(counts, key=lambda separator: counts[separator])
+    return best if counts[best] else ","
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+class DecodeError(CoderError):
+    """Bytes that are not text in any encoding `decode_text` tries; the message is the reason."""
+
+
+def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
+    """The one decoder: (text with LF line ends and no BOM, encoding name).
+
+    In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
+    strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
+    result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
+    what older spreadsheets and word lists are saved in).
+
+    >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
+    ('a\\nb\\nc', 'utf-8-sig')
+
+    Raises:
+        DecodeError: binary data, or none of the encodings fits.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        text, encoding = _strict(data[len(codecs.BOM_UTF8):], "utf-8"), "utf-8-sig"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # The "utf-16" codec reads the byte order mark and drops it.
+        text, encoding = _strict(data, "utf-16"), "utf-16"
+        if text is not None and "\x00" in text:  # UTF-32 LE also starts with FF FE
+            raise DecodeError(UNDECODABLE)
+    elif b"\x00" in data:
+        raise DecodeError(BINARY)
+    else:
+        text, encoding = _strict(data, "utf-8"), "utf-8"
+        if text is None:
+            text, encoding = _strict(data, "gb18030"), "gb18030"
+            if text is not None and not _looks_like_chinese_text(text):
+                text = None
+            if text is None and fallback is not None:
+                text, encoding = _strict(data, fallback), fallback
+    if text is None:
+        raise DecodeError(UNDECODABLE)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
+_IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
+_IDEOGRAPH_RUN = re.compile(f"[{_IDEOGRAPH}]{{2,}}")
+
+
+def _looks_like_chinese_text(text: str) -> bool:
+    """True if GB18030-decoded text is plausibly real text rather than mis-decoded bytes.
+
+    Real GBK/GB2312 documents use mostly the ideographs of GB2312 (both bytes >= 0xA1; even
+    traditional-character text has under half outside it). A Latin-1 or Windows-1252 file
+    decoded as GB18030 pairs an accented letter with the next ASCII letter (second byte
+    < 0xA1), which gives almost only GBK-only ideographs; binary data
+    brings control, private-use and unassigned characters. Real Chinese comes in runs of
+    ideographs, while a mis-decoded accent gives one ideograph between Latin letters
+    ("w琰s"), so at least half of the ideographs must be in runs of two or more. Punctuation and symbols outside
+    GB2312 (no-break spaces, "›") are neutral, so mostly-English GBK files are accepted.
+    """
+    counts = Counter(text)
+    controls = ideographs = rare = 0
+    for char, n in counts.items():
+        if char < "\x80":
+            if char < " " and char not in _ALLOWED_CONTROLS:
+                controls += n
+            continue
+        category = unicodedata.category(char)
+        if category in ("Co", "Cn", "Cs"):
+            return False
+        if category == "Cc":
+            controls += n
+        elif "\u3400" <= char <= "\u9fff" or "\uf900" <= char <= "\ufaff" or char >= "\U00020000":
+            ideographs += n
+            try:
+                char.encode("gb2312")
+            except UnicodeEncodeError:
+                rare += n
+    if controls > len(text) // 1000 or rare > 0.5 * ideographs:
+        return False
+    # Chinese words are runs of ideographs; a mis-decoded accent is one ideograph among letters.
+    in_runs = sum(len(run) for run in _IDEOGRAPH_RUN.findall(text)) if ideographs else 0
+    return in_runs >= 0.5 * ideographs

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from rich.cells import cell_len
 
 from .codebook import parse_codebook
 from .errors import CodebookError, CoderError
-from .files import atomic_open
+from .files import write_csv
 from .matching import CompiledCodebook, compile_codebook
 from .models import Document, Passage
 
@@ -122,9 +122,5 @@ def format_kwic_line(line: KwicLine, *, width: int = 40) -> tuple[str, str, str]
 
 def write_kwic_csv(lines: list[KwicLine], path: str | Path) -> Path:
     """Write KWIC lines as CSV (UTF-8 with BOM), atomically."""
-    path = Path(path)
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=[field.name for field in fields(KwicLine)], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(asdict(line) for line in lines)
-    return path
+    columns = [field.name for field in fields(KwicLine)]
+    return write_csv(pd.DataFrame([asdict(line) for line in lines], columns=columns), path)

@@ -12,6 +12,7 @@ import pandas as pd
 from .cooccurrence import MEASURES, Cooccurrence
 from .errors import CoderError
 from .models import Codebook
+from .segments import split_matched
 
 Measure = Literal["jaccard", "association", "npmi", "count"]
 NODE_COLUMNS = (
@@ -213,21 +214,12 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
 
 
 def _example(document: Any, passage: Any, text: Any, matched: Any) -> dict[str, Any]:
-    words = _words(matched)
+    words = split_matched(matched)
     return {"document": str(document), "passage": int(passage), "text": snippet(_text(text), words), "matched": words}
 
 
 def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-
-
-def _words(matched: Any) -> list[str]:
-    words: dict[str, None] = {}
-    for word in _text(matched).split(";"):
-        word = word.strip()
-        if word and word != "nan":
-            words.setdefault(word, None)
-    return list(words)
 
 
 def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> str:

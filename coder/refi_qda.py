@@ -23,9 +23,9 @@ import pandas as pd
 from lxml import etree
 
 from .errors import CodebookError, CoderError, OutputError
-from .files import atomic_path
+from .files import atomic_path, read_bytes
 from .models import Code, Codebook, Document, Segment
-from .reviews import is_rejected
+from .segments import is_rejected
 
 PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
 CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
@@ -369,12 +369,7 @@ def codebook_from_tree(
 
 
 def _read_xml_root(path: Path) -> etree._Element:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise CodebookError(f"{path}: file not found. Pass the path of a .qdc codebook or .qdpx project.")
-    except OSError as error:
-        raise CodebookError(f"{path}: cannot read it ({error.strerror}).")
+    data = read_bytes(path, error=CodebookError, missing="file not found. Pass the path of a .qdc codebook or .qdpx project.")
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as archive:

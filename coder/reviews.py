@@ -8,129 +8,28 @@ It is never rewritten with fewer entries than it had, and the previous version i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
 from .errors import OutputError
-from .files import atomic_open
+from .files import read_table, write_csv
+from .segments import normalize_decision
 
-Decision = Literal["accept", "reject"]
 REVIEW_COLUMNS = ("segment_id", "document", "code", "decision", "note", "text", "reviewed_at")
 PRECISION_COLUMNS = ("code", "reviewed", "accepted", "rejected", "precision")
 REVIEWS_FILE = "reviews.csv"
 
-_ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "✓", "✔", "+"})
-_REJECT = frozenset({"reject", "rejected", "r", "n", "no", "0", "false", "x", "✗", "✘", "-"})
-# What Excel and LibreOffice turn a typed 1/0/TRUE into when the column is re-saved.
-_NUMERIC = {"1.0": "1", "0.0": "0"}
 _SEGMENT_ID = re.compile(r"[0-9a-f]{16}")
-
-
-def normalize_decision(value: object) -> Decision | None:
-    """Read a reviewer's spelling of a decision: "accept", "reject", or None when blank.
-
-    Raises ValueError for anything else, naming the spellings that are understood.
-
-    >>> normalize_decision(" Yes "), normalize_decision("n"), normalize_decision("")
-    ('accept', 'reject', None)
-    """
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    text = str(value).strip().casefold()
-    text = _NUMERIC.get(text, text)
-    if not text:
-        return None
-    if text in _ACCEPT:
-        return "accept"
-    if text in _REJECT:
-        return "reject"
-    raise ValueError(
-        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
-        f"or reject (or no, n, 0, x, ✗), or leave it blank."
-    )
-
-
-def is_rejected(value: object) -> bool:
-    """True when a `review` cell says reject in any accepted spelling (unknown values are not)."""
-    try:
-        return normalize_decision(value) == "reject"
-    except ValueError:
-        return False
-
-
-def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
-    """The segments whose `review` does not say rejected (all of them without a review column).
-
-    >>> frame = pd.DataFrame({"code": ["a", "b"], "review": ["no", ""]})
-    >>> drop_rejected(frame)["code"].tolist()
-    ['b']
-    """
-    if "review" not in segments.columns or segments.empty:
-        return segments
-    review = segments["review"]
-    # Decide once per distinct spelling, not once per row: a million rows hold a handful.
-    rejected = [value for value in pd.unique(review) if is_rejected(value)]
-    if not rejected:
-        return segments
-    return segments[~review.isin(rejected).to_numpy()]
 
 
 def default_reviews_path(codebook: str | Path) -> Path:
     """The review file beside the codebook: `codebook.yaml` -> `reviews.csv` in the same folder."""
     return Path(codebook).parent / REVIEWS_FILE
-
-
-# --- reading tables leniently -------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (or .xlsx) that may have been re-saved by Excel or LibreOffice, all cells as text.
-
-    Tolerates a BOM or none, UTF-8, UTF-16, GB18030 or Windows-1252 text, "," ";" or tab
-    separators and CRLF line ends. Column names are stripped of spaces and lower-cased.
-    """
-    path = Path(path)
-    try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
-        else:
-            text = _decode(path.read_bytes(), path)
-            frame = pd.read_csv(
-                io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False,
-                skip_blank_lines=True,
-            )
-    except FileNotFoundError:
-        raise OutputError(f"{path}: file not found.")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise OutputError(f"{path}: cannot read it as a table ({error}). Save it as CSV (UTF-8) and try again.")
-    frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
-    return frame.fillna("")
-
-
-def _decode(data: bytes, path: Path) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    for encoding in ("utf-8-sig", "gb18030", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise OutputError(f"{path}: cannot decode the file. Save it as CSV UTF-8 and try again.")
-
-
-def _sniff_separator(text: str) -> str:
-    header = text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {separator: header.count(separator) for separator in (",", ";", "\t")}
-    best = max(counts, key=lambda separator: counts[separator])
-    return best if counts[best] else ","
 
 
 # --- the review file -----------------------------------------------------------------------
@@ -182,13 +81,8 @@ def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
     if before is not None:
         backup = path.with_name(path.name + ".bak")
         shutil.copy2(path, backup)
-    _write_csv_atomic(frame, path)
+    write_csv(frame, path)
     return backup
-
-
-def _write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        frame.to_csv(stream, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
 
 
 # --- import ----------------------------------------------------------------------------------

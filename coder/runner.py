@@ -17,11 +17,11 @@ from .render import write_network_outputs
 from .reviews import (
     apply_reviews,
     default_reviews_path,
-    drop_rejected,
     precision_by_code,
     read_reviews,
 )
 from .runs import RunFolder, build_run_record, segment_index
+from .segments import drop_rejected
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import OutputError
-from .files import atomic_path, write_csv, write_text
+from .files import atomic_path, read_table, write_csv, write_text
 from .models import Codebook, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
@@ -254,12 +254,8 @@ class RunFolder:
             raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
         return RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
 
-    def read_segments(self, *, lenient: bool = False) -> pd.DataFrame:
-        """segments.csv as coder wrote it; `lenient` reads any re-saved table (all text, any encoding)."""
-        if lenient:
-            from .reviews import read_table
-
-            return read_table(self.segments_path)
+    def read_segments(self) -> pd.DataFrame:
+        """segments.csv, as coder wrote it or as a spreadsheet re-saved it (see `segments.read_segments_csv`)."""
         from .segments import read_segments_csv
 
         return read_segments_csv(self.segments_path)
@@ -301,20 +297,14 @@ class RunFolder:
         .segments_index.csv when present and sound, else computed from segments.csv."""
         if self.index_path.is_file():
             try:
-                frame = pd.read_csv(self.index_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-                return frame[list(_INDEX_COLUMNS)]
-            except (ValueError, KeyError, pd.errors.ParserError):
+                return read_table(self.index_path)[list(_INDEX_COLUMNS)]
+            except (OutputError, KeyError):
                 pass  # damaged: fall back to segments.csv
         path = self.folder / SEGMENTS_FILE
         if not path.is_file():
             raise OutputError(f"{path}: segments.csv not found beside run.json. Run `coder run` again to write it.")
         wanted = ["segment_id", "code", "document", "text"]
-        try:  # as coder wrote it: the fast reader, only the columns a comparison needs
-            frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, usecols=wanted)
-        except (ValueError, UnicodeDecodeError, pd.errors.ParserError):
-            from .reviews import read_table
-
-            frame = read_table(path)  # re-saved by a spreadsheet: the lenient reader
+        frame = read_table(path)
         missing = [column for column in wanted if column not in frame.columns]
         if missing:
             raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
@@ -324,8 +314,7 @@ class RunFolder:
 
     def write_outputs(self, result: CodingResult, record: RunRecord) -> dict[str, Path]:
         """Write segments.csv, code_counts.csv and run.json, each atomically; returns what was written."""
-        from .reviews import drop_rejected
-        from .segments import build_code_counts, write_segments_csv
+        from .segments import build_code_counts, drop_rejected, write_segments_csv
 
         self.folder.mkdir(parents=True, exist_ok=True)
         written = {"segments": self.folder / SEGMENTS_FILE, "code_counts": self.code_counts_path, "run": self.run_path}

@@ -1,14 +1,19 @@
-"""Stage 5: coded Segments <-> DataFrame <-> CSV, and the code-by-document counts report."""
+"""Stage 5: the segment table: coded Segments <-> DataFrame <-> segments.csv, its review state and matched words.
+
+Every module that reads segments.csv, a `review` cell or a `matched` cell asks this one; the
+code-by-document counts report is built here too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from .errors import OutputError
-from .files import write_csv
+from .files import read_table, write_csv
 from .models import Codebook, Segment
 
 SEGMENT_COLUMNS = (
@@ -16,6 +21,13 @@ SEGMENT_COLUMNS = (
     "hits", "matched", "text", "review", "note",
 )
 _INTEGER_COLUMNS = ("passage", "start", "end", "hits")
+MATCHED_SEPARATOR = "; "
+
+Decision = Literal["accept", "reject"]
+_ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "✓", "✔", "+"})
+_REJECT = frozenset({"reject", "rejected", "r", "n", "no", "0", "false", "x", "✗", "✘", "-"})
+# What Excel and LibreOffice turn a typed 1/0/TRUE into when the column is re-saved.
+_NUMERIC = {"1.0": "1", "0.0": "0"}
 
 
 def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
@@ -26,7 +38,7 @@ def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
     """
     rows = [
         (s.segment_id, s.document, s.passage, s.start, s.end, s.code, s.code_path, s.label,
-         s.hits, "; ".join(s.matched), s.text, "", "")
+         s.hits, join_matched(s.matched), s.text, "", "")
         for s in segments
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
@@ -39,14 +51,15 @@ def write_segments_csv(frame: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_segments_csv(path: str | Path) -> pd.DataFrame:
-    """Read a segments.csv written by `coder run` (or re-saved by a spreadsheet)."""
+    """Read a segments.csv written by `coder run` (or re-saved by a spreadsheet); integer columns as int64.
+
+    >>> read_segments_csv("outputs/segments.csv").columns[:3].tolist()  # doctest: +SKIP
+    ['segment_id', 'document', 'passage']
+    """
     path = Path(path)
     if not path.is_file():
         raise OutputError(f"{path}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
-    try:
-        frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False, sep=None, engine="python")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
-        raise OutputError(f"{path}: not a readable segments CSV ({error}).")
+    frame = read_table(path)
     missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
     if missing:
         raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of segments.csv.")
@@ -60,6 +73,87 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
             except (ValueError, TypeError):
                 raise OutputError(f"{path}: column '{column}' must hold whole numbers.")
     return frame
+
+
+# --- the matched column ------------------------------------------------------------------------
+
+
+def join_matched(words: Iterable[str]) -> str:
+    """The `matched` cell for some words: distinct, in order, "; "-joined.
+
+    >>> join_matched(["red tape", "delay", "red tape"])
+    'red tape; delay'
+    """
+    return MATCHED_SEPARATOR.join(dict.fromkeys(word for word in words if word))
+
+
+def split_matched(value: object) -> list[str]:
+    """The distinct words of a `matched` cell, in order; a blank, missing or NaN cell has none.
+
+    Splits on ";" and strips, so a cell a spreadsheet re-saved without the space still reads.
+
+    >>> split_matched("red tape; delay;delay"), split_matched(float("nan"))
+    (['red tape', 'delay'], [])
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return list(dict.fromkeys(word.strip() for word in str(value).split(";") if word.strip()))
+
+
+# --- review state ------------------------------------------------------------------------------
+
+
+def normalize_decision(value: object) -> Decision | None:
+    """Read a reviewer's spelling of a decision: "accept", "reject", or None when blank.
+
+    Raises ValueError for anything else, naming the spellings that are understood.
+
+    >>> normalize_decision(" Yes "), normalize_decision("n"), normalize_decision("")
+    ('accept', 'reject', None)
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip().casefold()
+    text = _NUMERIC.get(text, text)
+    if not text:
+        return None
+    if text in _ACCEPT:
+        return "accept"
+    if text in _REJECT:
+        return "reject"
+    raise ValueError(
+        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
+        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+    )
+
+
+def is_rejected(value: object) -> bool:
+    """True when a `review` cell says reject in any accepted spelling (unknown values are not).
+
+    >>> is_rejected("No"), is_rejected("maybe")
+    (True, False)
+    """
+    try:
+        return normalize_decision(value) == "reject"
+    except ValueError:
+        return False
+
+
+def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
+    """The segments whose `review` does not say rejected (all of them without a review column).
+
+    >>> frame = pd.DataFrame({"code": ["a", "b"], "review": ["no", ""]})
+    >>> drop_rejected(frame)["code"].tolist()
+    ['b']
+    """
+    if "review" not in segments.columns or segments.empty:
+        return segments
+    review = segments["review"]
+    # Decide once per distinct spelling, not once per row: a million rows hold a handful.
+    rejected = [value for value in pd.unique(review) if is_rejected(value)]
+    if not rejected:
+        return segments
+    return segments[~review.isin(rejected).to_numpy()]
 
 
 def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterable[str]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .errors import OutputError
 from .files import atomic_path
+from .segments import split_matched
 
 SHEET_TITLE = "segments"
 MATCH_FONT = InlineFont(b=True, color="C00000")
@@ -32,7 +33,7 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     words in bold red; `review` has a drop-down (accept / reject; other spellings such as
     y / n are still accepted by `coder review import`). Written atomically.
 
-    >>> write_segments_xlsx(read_table("outputs/segments.csv"), "outputs/segments.xlsx")  # doctest: +SKIP
+    >>> write_segments_xlsx(read_segments_csv("outputs/segments.csv"), "outputs/segments.xlsx")  # doctest: +SKIP
     """
     path = Path(path)
     frame = frame.copy()
@@ -89,7 +90,7 @@ def _cell_value(column: str, value: object) -> object:
 
 def _marked(text: str, matched: str) -> CellRichText | str:
     """The text with every occurrence of the matched words as bold red runs."""
-    words = sorted({word.strip() for word in matched.split(";") if word.strip()}, key=len, reverse=True)
+    words = sorted(split_matched(matched), key=len, reverse=True)
     if not text or not words:
         return text
     pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)

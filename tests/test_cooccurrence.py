@@ -15,11 +15,10 @@ from coder.cooccurrence import (
     CODE_COLUMNS,
     PAIR_COLUMNS,
     build_cooccurrence,
-    drop_rejected,
-    is_rejected,
     roll_up,
 )
 from coder.errors import OutputError
+from coder.segments import drop_rejected, is_rejected
 
 CODEBOOK = parse_codebook(
     """

@@ -5,20 +5,19 @@ import pandas as pd
 import pytest
 
 from coder.errors import OutputError
+from coder.files import read_table
 from coder.models import segment_id
 from coder.reviews import (
     REVIEW_COLUMNS,
     apply_reviews,
     default_reviews_path,
     import_reviews,
-    is_rejected,
-    normalize_decision,
     precision_by_code,
     read_reviews,
-    read_table,
     review_status,
     write_reviews,
 )
+from coder.segments import is_rejected, normalize_decision
 
 COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
            "hits", "matched", "text", "review", "note"]

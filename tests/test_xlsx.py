@@ -4,7 +4,8 @@ from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
 
 from coder.models import segment_id
-from coder.reviews import import_reviews, read_reviews, read_table
+from coder.files import read_table
+from coder.reviews import import_reviews, read_reviews
 from coder.xlsx import write_segments_xlsx
 
 COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",

@@ -1,0 +1,72 @@
+"""The one CSV reader and writer, and the one decoder: what a spreadsheet saves, read back exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+from coder.errors import OutputError
+from coder.files import DecodeError, decode_text, read_table, write_csv
+
+
+@pytest.mark.parametrize("frame", [pd.DataFrame({"code": ["barrier", "区域"], "hits": [2, 1]})])
+def test_files_write_csv_bom_and_crlf(tmp_path: Path, frame):
+    write_csv(frame, tmp_path / "table.csv")
+    assert (tmp_path / "table.csv").read_bytes() == "\ufeffcode,hits\r\nbarrier,2\r\n区域,1\r\n".encode()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ("\ufeffcode,note\r\nbarrier,ok\r\n".encode(), "ok"),  # Excel "CSV UTF-8"
+    ("code;note\r\nbarrier;café\r\n".encode("cp1252"), "café"),  # Excel "CSV" in a European locale
+    ("code\tnote\r\nbarrier\t区域合作\r\n".encode("utf-16"), "区域合作"),  # "Unicode text"
+    ("code,note\nbarrier,区域合作\n".encode("gb18030"), "区域合作"),  # WPS on a Chinese system
+])
+def test_files_read_table_what_spreadsheets_save(tmp_path: Path, data: bytes, expected: str):
+    path = tmp_path / "table.csv"
+    path.write_bytes(data)
+    assert read_table(path).to_dict("records") == [{"code": "barrier", "note": expected}]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (None, "file not found."),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "
+                                   "Save it as CSV UTF-8 and try again."),
+    (b"", "cannot read it as a table (No columns to parse from file). Save it as CSV (UTF-8) and try again."),
+])
+def test_files_read_table_errors_name_the_file(tmp_path: Path, data, message):
+    path = tmp_path / "table.csv"
+    if data is not None:
+        path.write_bytes(data)
+    with pytest.raises(OutputError) as error:
+        read_table(path)
+    assert str(error.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize(("data", "fallback", "expected"), [
+    ("café".encode("cp1252"), "cp1252", ("café", "cp1252")),
+    ("a\r\nb".encode("utf-16"), None, ("a\nb", "utf-16")),
+])
+def test_files_decode_text(data: bytes, fallback, expected):
+    assert decode_text(data, fallback=fallback) == expected
+
+
+@pytest.mark.parametrize("data", ["café".encode("cp1252")])
+def test_files_decode_text_without_fallback_refuses_latin(data: bytes):
+    with pytest.raises(DecodeError):
+        decode_text(data)
+
+
+@pytest.mark.parametrize("gold", [b"document,passage,code\n\x00\x01"])
+def test_files_cli_unreadable_table_is_one_error_line(tmp_path: Path, monkeypatch, gold: bytes):
+    monkeypatch.chdir(tmp_path)
+    Path("gold.csv").write_bytes(gold)
+    result = CliRunner().invoke(app, ["agree", "gold.csv", "--segments", "segments.csv"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: gold.csv: cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "
+        "Save it as CSV UTF-8 and try again.\n"
+    )
