@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import CoderError, OutputError
 from .files import read_table, write_csv
-from .models import Codebook
+from .models import Codebook, ancestor_at
 
 AGREEMENT_COLUMNS = (
     "code", "gold", "predicted", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "kappa", "alpha",
@@ -244,8 +244,7 @@ def compute_agreement(
     def roll_up(code: str) -> str:
         if level is None:
             return code
-        path = paths.get(code, code).split("/")
-        return path[min(level, len(path)) - 1]
+        return ancestor_at(paths.get(code, code).split("/"), level)
 
     def keys(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
         return {

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import sparse
 
 from .errors import OutputError
-from .models import Codebook
+from .models import Codebook, ancestor_at
 from .segments import drop_rejected, join_matched, split_matched
 
 CODE_COLUMNS = ("code", "code_path", "label", "passages", "documents")
@@ -61,7 +61,7 @@ def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int
     paths = paths.fillna(frame["code"].astype(str))
     parts = paths.str.split("/")
     rolled_path = parts.map(lambda path: "/".join(path[:level]))
-    rolled = frame.assign(code=parts.map(lambda path: path[min(level, len(path)) - 1]), code_path=rolled_path)
+    rolled = frame.assign(code=parts.map(lambda path: ancestor_at(path, level)), code_path=rolled_path)
     changed = (rolled["code"] != frame["code"]).to_numpy()
     if changed.any():
         labels = {code.id: code.label for code in codebook} if codebook is not None else {}
@@ -175,7 +175,7 @@ def build_cooccurrence(
     code_table["label"] = code_table["label"].where(code_table["label"] != "", code_table["code"])
     if codebook is not None:  # codes no passage codes still belong in the tables and on the map
         present = set(code_table["code"])
-        shown = {code.path[min(level, code.depth) - 1] if level else code.id for code in codebook}
+        shown = {ancestor_at(code.path, level) if level else code.id for code in codebook}
         parents = {ancestor for code in codebook if code.id in shown for ancestor in code.path[:-1]}
         missing = [code for code in codebook if code.id in shown - parents - present]
         if missing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal
@@ -109,8 +109,19 @@ class Codebook:
 
     def ancestor(self, code_id: str, level: int) -> str:
         """The id of `code_id`'s ancestor at depth `level` (1 = top level); itself if shallower."""
-        path = self[code_id].path
-        return path[min(level, len(path)) - 1]
+        return ancestor_at(self[code_id].path, level)
+
+
+def ancestor_at(path: Sequence[str], level: int) -> str:
+    """The code at depth `level` (1 = top level) of a path of code ids; the last one if the path is shorter.
+
+    Codes roll up to it for `--level` (network, agreement); paths come from a Codebook or
+    from segments.csv's `code_path` ("parent/child"), so codes a codebook lacks roll up too.
+
+    >>> ancestor_at(("barriers", "local_protection"), 1), ancestor_at(("barriers",), 2)
+    ('barriers', 'barriers')
+    """
+    return path[min(level, len(path)) - 1]
 
 
 @dataclass(frozen=True)

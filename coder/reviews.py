@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -160,6 +160,43 @@ def import_reviews(
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    proposals, invalid = _read_proposals(_read_reviewed_table(segments_file))
+    existing = read_reviews(reviews_path)
+    merge = _merge_proposals(existing, proposals, stamp)
+    result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
+    assert len(result) >= len(existing), "a review import must never drop decisions"
+    changed = merge.added or merge.updated
+    backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
+    return ImportReport(
+        reviews_path=str(reviews_path), source=str(segments_file), added=merge.added, updated=tuple(merge.updated),
+        unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),
+        backup=str(backup) if backup else None,
+    )
+
+
+@dataclass(frozen=True)
+class _Proposal:
+    """One row of a reviewed segments file that says something: a decision, a note, or both."""
+
+    row: int  # line number in the imported file (header = line 1)
+    decision: str  # "accept", "reject" or "" for a note only
+    note: str
+    record: dict[str, str]
+
+
+@dataclass
+class _Merge:
+    """The review file after merging proposals, and what the merge did."""
+
+    reviews: dict[str, dict[str, str]]  # segment_id -> review record
+    added: int = 0
+    unchanged: int = 0
+    updated: list[DecisionChange] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+
+def _read_reviewed_table(segments_file: Path) -> pd.DataFrame:
+    """The reviewed segments file, with the columns an import reads (blank where missing)."""
     table = read_table(segments_file)
     if "segment_id" not in table.columns or "review" not in table.columns:
         raise OutputError(
@@ -169,9 +206,13 @@ def import_reviews(
     for column in ("document", "code", "note", "text"):
         if column not in table.columns:
             table[column] = ""
+    return table
 
+
+def _read_proposals(table: pd.DataFrame) -> tuple[dict[str, list[_Proposal]], list[InvalidDecision]]:
+    """The rows that say something, grouped by segment_id, and the rows that cannot be applied."""
     invalid: list[InvalidDecision] = []
-    proposals: dict[str, list[tuple[int, str, str, dict[str, str]]]] = {}
+    proposals: dict[str, list[_Proposal]] = {}
     for position, record in enumerate(table.to_dict("records")):
         row = position + 2
         segment = str(record["segment_id"]).strip().lower()
@@ -192,50 +233,41 @@ def import_reviews(
                 f"(a spreadsheet may have turned it into a number). Copy the id from segments.csv.",
             ))
             continue
-        proposals.setdefault(segment, []).append((row, decision, note, record))
+        proposals.setdefault(segment, []).append(_Proposal(row, decision, note, record))
+    return proposals, invalid
 
-    existing = read_reviews(reviews_path)
-    merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
-    added = unchanged = 0
-    updated: list[DecisionChange] = []
-    conflicts: list[Conflict] = []
+
+def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal]], stamp: str) -> _Merge:
+    """Apply each segment's proposals to the review file's records; disagreeing rows are conflicts."""
+    merge = _Merge(reviews={record["segment_id"]: dict(record) for record in existing.to_dict("records")})
     for segment, rows in proposals.items():
-        decisions = {decision for _, decision, _, _ in rows if decision}
-        record = rows[0][3]
+        decisions = {proposal.decision for proposal in rows if proposal.decision}
+        record = rows[0].record
         if len(decisions) > 1:
-            conflicts.append(Conflict(
-                segment, str(record["code"]), tuple(row for row, *_ in rows),
-                tuple(decision or "(blank)" for _, decision, _, _ in rows),
+            merge.conflicts.append(Conflict(
+                segment, str(record["code"]), tuple(proposal.row for proposal in rows),
+                tuple(proposal.decision or "(blank)" for proposal in rows),
             ))
             continue
         decision = decisions.pop() if decisions else ""
-        note = "; ".join(dict.fromkeys(note for _, _, note, _ in rows if note))
-        old = merged.get(segment)
+        note = "; ".join(dict.fromkeys(proposal.note for proposal in rows if proposal.note))
+        old = merge.reviews.get(segment)
         if old is None:
-            merged[segment] = {
+            merge.reviews[segment] = {
                 "segment_id": segment, "document": str(record["document"]), "code": str(record["code"]),
                 "decision": decision, "note": note, "text": str(record["text"]), "reviewed_at": stamp,
             }
-            added += 1
+            merge.added += 1
             continue
         # A blank cell keeps what was decided before; it never withdraws a decision.
         new_decision = decision or old["decision"]
         new_note = note or old["note"]
         if new_decision == old["decision"] and new_note == old["note"]:
-            unchanged += 1
+            merge.unchanged += 1
             continue
-        updated.append(DecisionChange(segment, str(old["code"]), old["decision"], new_decision))
+        merge.updated.append(DecisionChange(segment, str(old["code"]), old["decision"], new_decision))
         old.update(decision=new_decision, note=new_note, reviewed_at=stamp)
-
-    result = pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna("")
-    assert len(result) >= len(existing), "a review import must never drop decisions"
-    changed = added or updated
-    backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
-    return ImportReport(
-        reviews_path=str(reviews_path), source=str(segments_file), added=added, updated=tuple(updated),
-        unchanged=unchanged, conflicts=tuple(conflicts), invalid=tuple(invalid), total=len(result),
-        backup=str(backup) if backup else None,
-    )
+    return merge
 
 
 # --- applying decisions ------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from coder.cooccurrence import (
     roll_up,
 )
 from coder.errors import OutputError
-from coder.segments import drop_rejected, is_rejected
 
 CODEBOOK = parse_codebook(
     """
@@ -68,29 +67,6 @@ SMALL = frame(
     ],
     reviews={9: "Rejected"},
 )
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        ("reject", True), ("Rejected", True), (" REJECTED ", True), ("n", True), ("No", True),
-        ("0", True), (0, True), (0.0, True), ("false", True), ("FALSE", True), (False, True), ("x", True),
-        ("", False), (None, False), (float("nan"), False), ("accept", False), ("yes", False),
-        ("1", False), (1, False), ("maybe", False),
-    ],
-)
-def test_cooccurrence_is_rejected_reads_reviewer_spellings(value, expected):
-    assert is_rejected(value) is expected
-
-
-def test_cooccurrence_drop_rejected_keeps_unreviewed_and_accepted_rows():
-    segments = pd.DataFrame({"code": ["a", "b", "c", "d"], "review": ["no", "", "yes", "Reject"]})
-    assert drop_rejected(segments)["code"].tolist() == ["b", "c"]
-
-
-def test_cooccurrence_drop_rejected_without_review_column_keeps_everything():
-    segments = pd.DataFrame({"code": ["a", "b"]})
-    assert drop_rejected(segments)["code"].tolist() == ["a", "b"]
 
 
 def test_cooccurrence_counts_per_code_by_hand():

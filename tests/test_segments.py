@@ -1,4 +1,4 @@
-"""segments.csv round trip and the code-by-document counts report."""
+"""The segment table: segments.csv round trip, review state, matched words, the code-by-document counts report."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import pytest
 
 from coder import parse_codebook
 from coder.errors import OutputError
-from coder.models import Segment
+from coder.models import Segment, ancestor_at
 from coder.segments import (
     SEGMENT_COLUMNS,
     build_code_counts,
+    drop_rejected,
+    is_rejected,
+    join_matched,
     read_segments_csv,
     segments_to_frame,
+    split_matched,
     write_segments_csv,
 )
 
@@ -61,3 +65,51 @@ def test_segments_read_errors_name_the_file(tmp_path: Path, content, message):
     with pytest.raises(OutputError) as error:
         read_segments_csv(path)
     assert str(error.value).startswith(f"{path}: {message}")
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("reject", True), ("Rejected", True), (" REJECTED ", True), ("n", True), ("No", True),
+        ("0", True), (0, True), (0.0, True), ("false", True), ("FALSE", True), (False, True), ("x", True),
+        ("", False), (None, False), (float("nan"), False), ("accept", False), ("yes", False),
+        ("1", False), (1, False), ("maybe", False),
+    ],
+)
+def test_segments_is_rejected_reads_reviewer_spellings(value, expected):
+    assert is_rejected(value) is expected
+
+
+def test_segments_drop_rejected_keeps_unreviewed_and_accepted_rows():
+    segments = pd.DataFrame({"code": ["a", "b", "c", "d"], "review": ["no", "", "yes", "Reject"]})
+    assert drop_rejected(segments)["code"].tolist() == ["b", "c"]
+
+
+def test_segments_drop_rejected_without_review_column_keeps_everything():
+    segments = pd.DataFrame({"code": ["a", "b"]})
+    assert drop_rejected(segments)["code"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize(("cell", "words"), [
+    ("red tape; delay", ["red tape", "delay"]),
+    ("red tape;delay; red tape", ["red tape", "delay"]),  # re-saved without the space, repeated
+    ("nan", ["nan"]),  # a keyword (the pinyin "nan"), not a missing value
+    ("", []),
+    (float("nan"), []),
+    (None, []),
+])
+def test_segments_split_matched(cell, words):
+    assert split_matched(cell) == words
+
+
+@pytest.mark.parametrize(("words", "cell"), [(["a", "", "b", "a"], "a; b"), ([], "")])
+def test_segments_join_matched_round_trips(words, cell):
+    assert join_matched(words) == cell
+    assert split_matched(cell) == list(dict.fromkeys(word for word in words if word))
+
+
+@pytest.mark.parametrize(("path", "level", "expected"), [
+    (("a", "b", "c"), 1, "a"), (("a", "b", "c"), 2, "b"), (("a", "b", "c"), 5, "c"), (("a",), 2, "a"),
+])
+def test_segments_ancestor_at_level(path, level, expected):
+    assert ancestor_at(path, level) == expected
