@@ -3,7 +3,7 @@
 from .codebook import dump_codebook, load_codebook, parse_codebook
 from .corpus import Corpus, SkippedFile, read_corpus, read_document
 from .errors import CodebookError, CoderError, CorpusError, OutputError
-from .models import Code, Codebook, Document, Match, Passage, Segment
+from .models import Code, Codebook, Document, Match, NetworkOptions, Passage, Segment
 from .passages import split_passages
 
 __version__ = "0.1.0"
@@ -16,7 +16,7 @@ _LAZY = {
     "run_coding": "runner",
     "read_segments_csv": "segments", "segments_to_frame": "segments", "write_segments_csv": "segments",
     "build_cooccurrence": "cooccurrence", "build_network": "network",
-    "render_html": "render", "write_network_outputs": "render",
+    "render_html": "render", "write_network_outputs": "runner",
     "compare_runs": "diff", "RunFolder": "runs", "read_run": "runs", "import_reviews": "reviews", "apply_reviews": "reviews",
     "lint_codebook": "lint",
     "build_qdpx": "refi_qda", "build_qdc": "refi_qda", "read_qdc": "refi_qda",
@@ -41,6 +41,7 @@ __all__ = [  # noqa: RUF022
     "CorpusError",
     "Document",
     "Match",
+    "NetworkOptions",
     "OutputError",
     "Passage",
     "Segment",

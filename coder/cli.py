@@ -13,6 +13,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
+from .models import ColorBy, Measure, NetworkOptions
 
 app = typer.Typer(
     name="coder",
@@ -22,6 +23,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+# Network options, shared by `run` and `network`: declared once, gathered into NetworkOptions.
+_NETWORK = "Network options"
+LevelOption = Annotated[int | None, typer.Option(
+    "--level", min=1, rich_help_panel=_NETWORK,
+    help="Roll codes up to their ancestor at this depth (1 = top-level codes).")]
+MeasureOption = Annotated[Measure, typer.Option(
+    "--measure", rich_help_panel=_NETWORK, help="Edge width and weight.")]
+MinCountOption = Annotated[int, typer.Option(
+    "--min-count", min=1, rich_help_panel=_NETWORK, help="Drop links between codes sharing fewer passages.")]
+TopEdgesOption = Annotated[int | None, typer.Option(
+    "--top-edges", min=0, rich_help_panel=_NETWORK, help="Keep only the N strongest links by --measure.")]
+HideIsolatedOption = Annotated[bool, typer.Option(
+    "--hide-isolated", rich_help_panel=_NETWORK, help="Leave out codes without a link.")]
+ColorByOption = Annotated[ColorBy, typer.Option(
+    "--color-by", rich_help_panel=_NETWORK, help="Colour nodes by top-level code or by community.")]
+SeedOption = Annotated[int, typer.Option(
+    "--seed", rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")]
 
 
 def _say(message: str = "") -> None:
@@ -71,12 +91,13 @@ def run(
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
-    level: Annotated[int | None, typer.Option("--level", min=1, help="Network: roll codes up to their ancestor at this depth (1 = top-level).")] = None,
-    measure: Annotated[str, typer.Option("--measure", help="Network: edge weight, one of jaccard, association, npmi, count.")] = "jaccard",
-    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Network: drop links between codes sharing fewer passages.")] = 1,
-    top_edges: Annotated[int | None, typer.Option("--top-edges", min=0, help="Network: keep only the N strongest links.")] = None,
-    hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Network: leave out codes without a link.")] = False,
-    color_by: Annotated[str, typer.Option("--color-by", help="Network: colour nodes by top-level code or community.")] = "code",
+    level: LevelOption = None,
+    measure: MeasureOption = "jaccard",
+    min_count: MinCountOption = 1,
+    top_edges: TopEdgesOption = None,
+    hide_isolated: HideIsolatedOption = False,
+    color_by: ColorByOption = "code",
+    seed: SeedOption = 42,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
@@ -88,14 +109,13 @@ def run(
     """
     from .runner import run_coding
 
-    _check_choice(measure, ("jaccard", "association", "npmi", "count"), "--measure")
-    _check_choice(color_by, ("code", "community"), "--color-by")
+    options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
+                             hide_isolated=hide_isolated, color_by=color_by, seed=seed)
     with _user_errors():
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
-                network_options={"level": level, "measure": measure, "min_count": min_count, "top_edges": top_edges,
-                                 "hide_isolated": hide_isolated, "color_by": color_by},
+                network_options=options,
             )
         if not quiet:
             _say(_summary(report))
@@ -117,11 +137,6 @@ def _progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int,
             bar.update(task, completed=done, total=total)
 
         yield update
-
-
-def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
-    if value not in choices:
-        raise typer.BadParameter(f"'{value}' is not one of {', '.join(choices)}.", param_hint=option)
 
 
 def _summary(report) -> str:
@@ -171,14 +186,14 @@ def _summary(report) -> str:
 def network(
     segments: Annotated[Path, typer.Argument(help="Coded segments CSV from `coder run` (rows reviewed as rejected are left out).")] = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the network files.")] = Path("outputs"),
-    level: Annotated[int | None, typer.Option("--level", min=1, help="Roll codes up to their ancestor at this depth (1 = top-level codes).")] = None,
-    measure: Annotated[str, typer.Option("--measure", help="Edge width and weight: jaccard, association, npmi or count.")] = "jaccard",
-    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Drop links between codes sharing fewer passages.")] = 1,
-    top_edges: Annotated[int | None, typer.Option("--top-edges", min=0, help="Keep only the N strongest links by --measure.")] = None,
-    hide_isolated: Annotated[bool, typer.Option("--hide-isolated", help="Leave out codes without a link.")] = False,
-    color_by: Annotated[str, typer.Option("--color-by", help="Colour nodes by top-level code or by community.")] = "code",
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else its copy in run.json).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for communities and layout, so runs repeat.")] = 42,
+    level: LevelOption = None,
+    measure: MeasureOption = "jaccard",
+    min_count: MinCountOption = 1,
+    top_edges: TopEdgesOption = None,
+    hide_isolated: HideIsolatedOption = False,
+    color_by: ColorByOption = "code",
+    seed: SeedOption = 42,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Rebuild the concept network from coded segments, without recoding.
@@ -187,20 +202,15 @@ def network(
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
     """
-    from .render import write_network_outputs
+    from .runner import write_network_outputs
     from .runs import RunFolder
 
-    if measure not in ("jaccard", "association", "npmi", "count"):
-        raise typer.BadParameter(f"'{measure}' is not one of jaccard, association, npmi, count.", param_hint="--measure")
-    if color_by not in ("code", "community"):
-        raise typer.BadParameter(f"'{color_by}' is not one of code, community.", param_hint="--color-by")
+    options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
+                             hide_isolated=hide_isolated, color_by=color_by, seed=seed)
     with _user_errors():
         run = RunFolder.of_segments(segments)
         frame, loaded = run.read_segments(), run.codebook(codebook)
-        written = write_network_outputs(
-            frame, loaded, out, total_passages=run.passage_total(), level=level, measure=measure, min_count=min_count,
-            top_edges=top_edges, hide_isolated=hide_isolated, color_by=color_by, seed=seed,  # type: ignore[arg-type]
-        )
+        written = write_network_outputs(frame, loaded, out, options=options, total_passages=run.passage_total())
         if not quiet:
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
                  f"{written['pair_count']} co-occurring pair(s).")

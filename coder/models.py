@@ -178,3 +178,28 @@ class Segment:
     @property
     def segment_id(self) -> str:
         return segment_id(self.document, self.text, self.code)
+
+
+Measure = Literal["jaccard", "association", "npmi", "count"]
+ColorBy = Literal["code", "community"]
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """How the concept network is built and drawn; `coder run` and `coder network` share them.
+
+    `level` rolls codes up to their ancestor at that depth (None keeps every code); links need
+    `min_count` shared passages, and only the `top_edges` strongest by `measure` are kept;
+    `seed` fixes communities and layout so that runs repeat.
+
+    >>> NetworkOptions(level=1, measure="association").min_count
+    1
+    """
+
+    level: int | None = None
+    measure: Measure = "jaccard"
+    min_count: int = 1
+    top_edges: int | None = None
+    hide_isolated: bool = False
+    color_by: ColorBy = "code"
+    seed: int = 42

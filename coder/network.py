@@ -1,9 +1,13 @@
-"""Stage 7: co-occurrence tables -> a networkx graph of codes (communities, centrality, examples)."""
+"""Stage 7: co-occurrence tables -> a networkx graph of codes (communities, centrality, examples).
+
+It also owns the two tables of that graph: codes.csv and cooccurrence.csv.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -11,10 +15,10 @@ import pandas as pd
 
 from .cooccurrence import MEASURES, Cooccurrence
 from .errors import CoderError
-from .models import Codebook
+from .files import write_csv
+from .models import Codebook, Measure
 from .segments import split_matched
 
-Measure = Literal["jaccard", "association", "npmi", "count"]
 NODE_COLUMNS = (
     "code", "label", "code_path", "passages", "documents", "degree", "weighted_degree", "betweenness", "community",
 )
@@ -130,6 +134,49 @@ def network_tables(graph: nx.Graph) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     return codes, pairs
 
+
+def cooccurrence_table(cooccurrence: Cooccurrence, graph: nx.Graph) -> pd.DataFrame:
+    """cooccurrence.csv: every pair sharing a passage, its measures, and whether the map draws it."""
+    pairs, codes = cooccurrence.pairs, cooccurrence.codes
+    labels = dict(zip(codes["code"], codes["label"]))
+    labels.update({node: data["label"] for node, data in graph.nodes(data=True)})
+    table = pd.DataFrame({
+        "source": pairs["source"],
+        "target": pairs["target"],
+        "source_label": pairs["source"].map(labels),
+        "target_label": pairs["target"].map(labels),
+        "count": pairs["count"],
+        "documents": pairs["documents"],
+        "jaccard": pairs["jaccard"].round(6),
+        "association": pairs["association"].round(6),
+        "npmi": pairs["npmi"].round(6),
+        "example_document": pairs["example_document"],
+        "example_passage": pairs["example_passage"],
+        "in_network": [graph.has_edge(source, target) for source, target in zip(pairs["source"], pairs["target"])],
+    })
+    return table.reset_index(drop=True)
+
+
+def codes_table(graph: nx.Graph, codes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """codes.csv: one row per coded code; codes hidden from the map keep their counts, degree 0."""
+    table, _ = network_tables(graph)
+    if codes is None:
+        return table
+    hidden = codes[~codes["code"].isin(list(graph.nodes))]
+    if hidden.empty:
+        return table
+    extra = hidden.assign(degree=0, weighted_degree=0.0, betweenness=0.0, community="")[list(table.columns)]
+    return pd.concat([table, extra], ignore_index=True) if len(table) else extra.reset_index(drop=True)
+
+
+def write_cooccurrence_csv(cooccurrence: Cooccurrence, graph: nx.Graph, path: str | Path) -> None:
+    """Write cooccurrence_table() as a UTF-8 CSV, atomically."""
+    write_csv(cooccurrence_table(cooccurrence, graph), path)
+
+
+def write_codes_csv(cooccurrence: Cooccurrence, graph: nx.Graph, path: str | Path) -> None:
+    """Write codes_table() as a UTF-8 CSV, atomically; codes missing from the map keep their counts."""
+    write_csv(codes_table(graph, cooccurrence.codes), path)
 
 def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFrame:
     """Codebook order first (what the researcher wrote), then unknown codes by path."""

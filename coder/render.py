@@ -1,4 +1,4 @@
-"""Stage 8: the concept network -> a self-contained HTML map (the only pyvis import), GraphML, GEXF, CSV.
+"""Stage 8: the concept network -> a self-contained HTML map (the only pyvis import), GraphML, GEXF.
 
 The HTML page makes no network request: vis-network's script and stylesheet (vendored from
 the pyvis package into coder/assets/) are inlined, and a Content-Security-Policy allows only
@@ -17,106 +17,21 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
-import pandas as pd
 from pyvis.network import Network
 
-from .cooccurrence import build_cooccurrence
 from .errors import CoderError
-from .files import atomic_open, write_csv, write_text
-from .models import Codebook
-from .network import PALETTE, build_network, network_tables
+from .files import atomic_open, write_text
+from .models import ColorBy
+from .network import PALETTE
 
-ColorBy = Literal["code", "community"]
 # Above this size the layout is computed once in Python and physics stays off in the browser.
 PHYSICS_MAX_NODES = 150
 PHYSICS_MAX_EDGES = 1500
 # A browser handles tens of thousands of links; beyond this the page draws only the strongest.
 MAX_DRAWN_EDGES = 50_000
-OUTPUT_FILES = {
-    "cooccurrence": "cooccurrence.csv",
-    "codes": "codes.csv",
-    "html": "network.html",
-    "graphml": "network.graphml",
-    "gexf": "network.gexf",
-}
-
-
-def write_network_outputs(
-    segments: pd.DataFrame,
-    codebook: Codebook | None,
-    out_dir: str | Path,
-    *,
-    total_passages: int | None = None,
-    level: int | None = None,
-    measure: str = "jaccard",
-    min_count: int = 1,
-    top_edges: int | None = None,
-    hide_isolated: bool = False,
-    color_by: ColorBy = "code",
-    seed: int = 42,
-    title: str | None = None,
-) -> dict[str, Any]:
-    """Write cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
-
-    Returns the written paths under the keys of OUTPUT_FILES plus the counts "code_count"
-    (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
-
-    >>> written = write_network_outputs(segments, codebook, "outputs", total_passages=120)  # doctest: +SKIP
-    >>> written["html"]  # doctest: +SKIP
-    PosixPath('outputs/network.html')
-    """
-    out_dir = Path(out_dir)
-    cooccurrence = build_cooccurrence(segments, level=level, total_passages=total_passages, codebook=codebook)
-    graph = build_network(
-        cooccurrence, codebook, measure=measure, min_count=min_count, top_edges=top_edges,
-        hide_isolated=hide_isolated, seed=seed,
-    )
-    written: dict[str, Any] = {key: out_dir / name for key, name in OUTPUT_FILES.items()}
-    write_csv(cooccurrence_table(cooccurrence.pairs, graph, cooccurrence.codes), written["cooccurrence"])
-    write_csv(codes_table(graph, cooccurrence.codes), written["codes"])
-    name = codebook.name if codebook is not None and codebook.name else "Concept network"
-    render_html(graph, written["html"], color_by=color_by, title=title or name)
-    write_graphml(graph, written["graphml"])
-    write_gexf(graph, written["gexf"])
-    written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
-                   pair_count=len(cooccurrence.pairs))
-    return written
-
-
-def cooccurrence_table(pairs: pd.DataFrame, graph: nx.Graph, codes: pd.DataFrame) -> pd.DataFrame:
-    """cooccurrence.csv: every pair sharing a passage, its measures, and whether the map draws it."""
-    labels = dict(zip(codes["code"], codes["label"]))
-    labels.update({node: data["label"] for node, data in graph.nodes(data=True)})
-    table = pd.DataFrame({
-        "source": pairs["source"],
-        "target": pairs["target"],
-        "source_label": pairs["source"].map(labels),
-        "target_label": pairs["target"].map(labels),
-        "count": pairs["count"],
-        "documents": pairs["documents"],
-        "jaccard": pairs["jaccard"].round(6),
-        "association": pairs["association"].round(6),
-        "npmi": pairs["npmi"].round(6),
-        "example_document": pairs["example_document"],
-        "example_passage": pairs["example_passage"],
-        "in_network": [graph.has_edge(source, target) for source, target in zip(pairs["source"], pairs["target"])],
-    })
-    return table.reset_index(drop=True)
-
-
-def codes_table(graph: nx.Graph, codes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """codes.csv: one row per coded code; codes hidden from the map keep their counts, degree 0."""
-    table, _ = network_tables(graph)
-    if codes is None:
-        return table
-    hidden = codes[~codes["code"].isin(list(graph.nodes))]
-    if hidden.empty:
-        return table
-    extra = hidden.assign(degree=0, weighted_degree=0.0, betweenness=0.0, community="")[list(table.columns)]
-    return pd.concat([table, extra], ignore_index=True) if len(table) else extra.reset_index(drop=True)
 
 
 # --- graph exports ------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""`coder run` as one library call: code, apply reviews, write every output, compare with the last run."""
+"""`coder run` as one library call: code, apply reviews, write every output, compare with the last run.
+
+`write_network_outputs` is the network half of it, which `coder network` calls alone.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +13,13 @@ from typing import Any
 import pandas as pd
 
 from .codebook import load_codebook
+from .cooccurrence import build_cooccurrence
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import OutputError
+from .models import Codebook, NetworkOptions
+from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
-from .render import write_network_outputs
+from .render import render_html, write_gexf, write_graphml
 from .reviews import (
     apply_reviews,
     default_reviews_path,
@@ -22,6 +28,14 @@ from .reviews import (
 )
 from .runs import RunFolder, build_run_record, segment_index
 from .segments import drop_rejected
+
+NETWORK_FILES = {
+    "cooccurrence": "cooccurrence.csv",
+    "codes": "codes.csv",
+    "html": "network.html",
+    "graphml": "network.graphml",
+    "gexf": "network.gexf",
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,7 @@ def run_coding(
     workers: int | None = None,
     reviews_path: str | Path | None = None,
     use_cache: bool = True,
-    network_options: dict[str, Any] | None = None,
+    network_options: NetworkOptions = NetworkOptions(),
     progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
     """Code `corpus` with the codebook and write all outputs into `out_dir`.
@@ -90,11 +104,48 @@ def run_coding(
                           if result.fingerprints is not None else result.segments)
     run.write_segment_index(index)
     network = write_network_outputs(
-        drop_rejected(result.segments), codebook, out_dir, total_passages=result.passage_count,
-        **(network_options or {}),
+        drop_rejected(result.segments), codebook, out_dir, options=network_options,
+        total_passages=result.passage_count,
     )
     comparison = compare_with_previous(run, new_segments=index)
     if comparison is not None:
         written["changes"] = write_changes_csv(comparison, run.changes_path)
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision)
+
+
+def write_network_outputs(
+    segments: pd.DataFrame,
+    codebook: Codebook | None,
+    out_dir: str | Path,
+    *,
+    options: NetworkOptions = NetworkOptions(),
+    total_passages: int | None = None,
+    title: str | None = None,
+) -> dict[str, Any]:
+    """Write cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+
+    Returns the written paths under the keys of NETWORK_FILES plus the counts "code_count"
+    (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
+
+    >>> options = NetworkOptions(level=1, measure="association")
+    >>> written = write_network_outputs(segments, codebook, "outputs", options=options)  # doctest: +SKIP
+    >>> written["html"]  # doctest: +SKIP
+    PosixPath('outputs/network.html')
+    """
+    out_dir = Path(out_dir)
+    cooccurrence = build_cooccurrence(segments, level=options.level, total_passages=total_passages, codebook=codebook)
+    graph = build_network(
+        cooccurrence, codebook, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges,
+        hide_isolated=options.hide_isolated, seed=options.seed,
+    )
+    written: dict[str, Any] = {key: out_dir / name for key, name in NETWORK_FILES.items()}
+    write_cooccurrence_csv(cooccurrence, graph, written["cooccurrence"])
+    write_codes_csv(cooccurrence, graph, written["codes"])
+    name = codebook.name if codebook is not None and codebook.name else "Concept network"
+    render_html(graph, written["html"], color_by=options.color_by, title=title or name)
+    write_graphml(graph, written["graphml"])
+    write_gexf(graph, written["gexf"])
+    written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
+                   pair_count=len(cooccurrence.pairs))
+    return written

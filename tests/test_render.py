@@ -19,16 +19,16 @@ from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
 from coder.network import build_network
+from coder.models import NetworkOptions
 from coder.render import (
-    OUTPUT_FILES,
     export_graph,
     highlight,
     render_html,
     script_json,
     write_gexf,
     write_graphml,
-    write_network_outputs,
 )
+from coder.runner import NETWORK_FILES, write_network_outputs
 
 PWNED_SCRIPT = "<script>window.__pwned=1</script>"
 PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
@@ -231,8 +231,8 @@ def test_render_html_rejects_unknown_colouring(tmp_path):
 
 
 def test_render_write_network_outputs_writes_every_file(tmp_path):
-    written = write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=6, min_count=2)
-    assert {key: path.name for key, path in written.items() if key in OUTPUT_FILES} == OUTPUT_FILES
+    written = write_network_outputs(SMALL, CODEBOOK, tmp_path, options=NetworkOptions(min_count=2), total_passages=6)
+    assert {key: path.name for key, path in written.items() if key in NETWORK_FILES} == NETWORK_FILES
     assert (written["code_count"], written["edge_count"], written["pair_count"]) == (3, 1, 3)
     pairs = pd.read_csv(tmp_path / "cooccurrence.csv", encoding="utf-8-sig")
     assert pairs[["source", "target", "count", "documents", "jaccard", "association", "in_network"]].values.tolist() == [
@@ -248,7 +248,7 @@ def test_render_write_network_outputs_writes_every_file(tmp_path):
 
 
 def test_render_write_network_outputs_hidden_codes_stay_in_codes_csv(tmp_path):
-    write_network_outputs(SMALL, CODEBOOK, tmp_path, min_count=2, hide_isolated=True)
+    write_network_outputs(SMALL, CODEBOOK, tmp_path, options=NetworkOptions(min_count=2, hide_isolated=True))
     codes = pd.read_csv(tmp_path / "codes.csv", encoding="utf-8-sig", keep_default_na=False)
     assert codes[["code", "passages", "degree", "community"]].astype(str).values.tolist() == [
         ["admin", "3", "1", "1"], ["gov", "4", "1", "1"], ["local", "2", "0", ""],
@@ -273,7 +273,7 @@ def test_render_cli_network_rebuilds_outputs(tmp_path):
         "2 code(s), 1 link(s) drawn of 1 co-occurring pair(s).\n"
         f"Results in {tmp_path / 'net'}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf\n"
     )
-    assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted(OUTPUT_FILES.values())
+    assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted(NETWORK_FILES.values())
     pairs = pd.read_csv(tmp_path / "net" / "cooccurrence.csv", encoding="utf-8-sig")
     # barriers (4 passages) with gov (4): 3 shared of N = 6 -> 3*6/16
     assert pairs[["source", "target", "count", "association"]].values.tolist() == [["barriers", "gov", 3, 1.125]]
@@ -306,3 +306,15 @@ def test_render_script_json_never_closes_the_script_element(data):
     text = script_json(data)
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
     assert json.loads(text) == data
+
+
+@pytest.mark.parametrize("command", ["run", "network"])
+@pytest.mark.parametrize("option, value, choices", [
+    ("--measure", "bogus", "'jaccard', 'association', 'npmi', 'count'"),
+    ("--color-by", "size", "'code', 'community'"),
+])
+def test_render_cli_network_options_reject_unknown_choices(command, option, value, choices):
+    result = CliRunner().invoke(app, [command, option, value])
+    words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich wraps the message in a box
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
