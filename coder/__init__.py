@@ -19,6 +19,7 @@ _LAZY = {
     "render_html": "render", "write_network_outputs": "runner",
     "compare_runs": "diff", "RunFolder": "runs", "read_run": "runs", "import_reviews": "reviews", "apply_reviews": "reviews",
     "lint_codebook": "lint",
+    "suggest_for_code": "suggest", "suggest_for_run": "suggest",
     "build_qdpx": "refi_qda", "build_qdc": "refi_qda", "read_qdc": "refi_qda",
     "read_dictionary": "dictionaries", "compute_agreement": "agreement",
 }

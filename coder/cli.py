@@ -358,6 +358,35 @@ def lint(
             _say(f"Keyword counts written to {csv_path}")
 
 
+@app.command()
+def suggest(
+    code: Annotated[str, typer.Argument(help="The id of the code to find missing terms and passages for.")],
+    run: Annotated[Path, typer.Option("--run", help="The folder `coder run` wrote (segments.csv, run.json).")] = Path("outputs"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The CSV to write (default: RUN/suggestions_CODE.csv). An existing file is kept unless --force.")] = None,
+    top: Annotated[int, typer.Option("--top", "-n", min=1, help="Suggestions of each kind (terms, collocates, passages).")] = 20,
+    min_count: Annotated[int, typer.Option("--min-count", min=1, help="Fewest occurrences in the code's passages (or keyword windows) for a term or collocate.")] = 3,
+    window: Annotated[int, typer.Option("--window", min=1, help="Collocates: words on each side of a keyword hit.")] = 5,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the file named with --out if it exists.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the table; only errors.")] = False,
+) -> None:
+    """Suggest what the codebook misses for CODE: key terms, collocates of its keywords, similar uncoded passages.
+
+    Writes one CSV row per suggestion (kind, candidate, score, effect, count_in, count_out, document,
+    passage, example) and prints a short table.
+
+    Example: coder suggest joint_meeting --run outputs --top 10 --out joint_meeting_suggestions.csv
+    """
+    from .suggest import suggest_for_run, write_suggestions_csv
+
+    with _user_errors():
+        report = suggest_for_run(run, code, top=top, min_count=min_count, window=window)
+        target = out if out is not None else run / f"suggestions_{code}.csv"
+        write_suggestions_csv(report, target, force=out is None or force)
+        if not quiet:
+            typer.echo(report.render())
+            _say(f"{len(report.suggestions)} suggestion(s) written to {target}")
+
+
 # --- working with other tools: REFI-QDA export/import, dictionaries, agreement -------------------
 
 # Commands that read a run name it the same way; run.json beside segments.csv supplies the rest.

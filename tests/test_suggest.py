@@ -1,0 +1,212 @@
+"""`coder suggest` as a researcher uses it: key terms, collocates and similar passages from a run folder."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+from coder.codebook import parse_codebook
+from coder.models import Passage
+from coder.suggest import SUGGESTION_COLUMNS, suggest_for_code
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+CODEBOOK = """\
+name: Rivers
+codes:
+  joint_meeting:
+    label: Joint meetings
+    description: Intergovernmental meetings.
+    keywords: [joint meeting, 联席会议]
+  barriers:
+    label: Barriers
+    description: Obstacles to trade.
+    keywords: [barrier*]
+"""
+TOWNS = ("Ashford", "Bexley", "Crawley", "Dover", "Epsom", "Frome")
+ENGLISH = [
+    *(f"Mayors of {town} held a joint meeting on river pollution and water quality." for town in TOWNS),
+    "Mayors discussed river pollution and water quality at a summit.",  # passage 6: not coded, like the coded ones
+    *(f"{goods} markets and trade grew fast in the {place} cities." for goods, place in (
+        ("Rice", "coastal"), ("Tea", "inland"), ("Steel", "northern"), ("Wool", "southern"), ("Salt", "eastern"),
+        ("Silk", "western"))),
+    "Trade barriers slowed markets in the inland cities.",
+    "Schools and hospitals opened in the coastal cities.",
+]
+CHINESE = [
+    *(f"{city}召开联席会议，共同治理流域污染。" for city in ("杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴")),
+    "流域污染日益严重。",  # passage 6: not coded, like the coded ones
+    "市场贸易快速发展。", "学校医院陆续开放。", "沿海城市贸易繁荣。", "内陆城市市场扩大。", "农村道路全面建成。",
+]
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def make_run(folder: Path) -> Path:
+    corpus = folder / "corpus"
+    corpus.mkdir(parents=True)
+    (corpus / "english.txt").write_text("\n\n".join(ENGLISH) + "\n", encoding="utf-8")
+    (corpus / "chinese.txt").write_text("\n\n".join(CHINESE) + "\n", encoding="utf-8")
+    (folder / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    out = folder / "out"
+    result = invoke("run", str(corpus), "--codebook", str(folder / "codebook.yaml"), "--out", str(out), "--quiet", "--no-cache")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory) -> Path:
+    return make_run(tmp_path_factory.mktemp("suggest"))
+
+
+@pytest.fixture
+def own_run(tmp_path: Path) -> Path:
+    return make_run(tmp_path)
+
+
+def read_suggestions(path: Path) -> pd.DataFrame:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    return pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+
+
+def rows(frame: pd.DataFrame, kind: str) -> list[tuple]:
+    part = frame[frame["kind"] == kind]
+    columns = ["candidate", "score", "effect", "count_in", "count_out", "document", "passage"]
+    return [(*row[:3], int(row[3]), int(row[4]), *row[5:]) for row in part[columns].itertuples(index=False)]
+
+
+@pytest.mark.parametrize("min_count", [2])
+def test_suggest_terms_collocates_and_passages_in_english_and_chinese(shared_run: Path, tmp_path: Path, min_count: int):
+    out = tmp_path / "joint_meeting.csv"
+    result = invoke("suggest", "joint_meeting", "--run", str(shared_run), "--out", str(out), "--top", "4",
+                    "--min-count", str(min_count))
+    assert result.exit_code == 0, result.output
+    frame = read_suggestions(out)
+    assert frame.columns.tolist() == list(SUGGESTION_COLUMNS)
+    # The keywords themselves ("joint meeting", "联席会议") are never suggested; "held" and the
+    # Chinese phrase occur only in the code's passages, the others once elsewhere (passage 6).
+    assert rows(frame, "term") == [
+        ("held", 8.72, 3.68, 6, 0, "english.txt", 0),
+        ("治理流域污染", 8.72, 3.68, 6, 0, "chinese.txt", 0),
+        ("mayors", 4.3, 2.68, 6, 1, "english.txt", 6),
+        ("river pollution", 4.3, 2.68, 6, 1, "english.txt", 6),
+    ]
+    assert rows(frame, "collocate") == [
+        ("held", 10.66, 1.25, 6, 0, "english.txt", 0),
+        ("治理", 10.66, 1.25, 6, 0, "chinese.txt", 0),
+        ("mayors", 5.95, 1.03, 6, 1, "english.txt", 0),
+        ("pollution", 5.95, 1.03, 6, 1, "english.txt", 0),
+    ]
+    passages = frame[frame["kind"] == "passage"]
+    assert passages[["candidate", "document", "passage", "example"]].values.tolist() == [
+        ["mayors; pollution; quality; river; water", "english.txt", 6, ENGLISH[6]],
+        ["污染; 流域", "chinese.txt", 6, CHINESE[6]],
+    ]
+    assert passages["count_in"].tolist() == ["", ""]
+    assert frame.loc[frame["kind"] == "term", "example"].tolist()[:3] == [ENGLISH[0], CHINESE[0], ENGLISH[6]]
+    assert "Key terms (G2, log ratio, in/out):\n      8.72   3.68    6/0    held  (english.txt:0)\n" in result.stdout
+    assert result.stderr == f"10 suggestion(s) written to {out}\n"
+
+
+def test_suggest_g2_and_log_ratio_follow_the_textbook_formulas():
+    # "river" occurs 6 times in the code's 8 counted words and once in the other 8 words.
+    texts = ["river river river alpha joint meeting", "beta river river river joint meeting",
+             "river gamma delta epsilon", "zeta eta theta iota"]
+    passages = [Passage("d.txt", index, 0, len(text), text, text) for index, text in enumerate(texts)]
+    codebook = parse_codebook("codes:\n  meeting:\n    keywords: [joint meeting]\n")
+    report = suggest_for_code(passages, codebook, "meeting", coded={("d.txt", 0), ("d.txt", 1)}, min_count=2)
+    terms = {term.candidate: term for term in report.of_kind("term")}
+    a, b, c, d = 6, 1, 8, 8  # the keyword's own words are left out of the counts
+    e1, e2 = c * (a + b) / (c + d), d * (a + b) / (c + d)
+    assert (terms["river"].count_in, terms["river"].count_out) == (a, b)
+    assert terms["river"].score == round(2 * (a * math.log(a / e1) + b * math.log(b / e2)), 2) == 3.96
+    assert terms["river"].effect == round(math.log2((a / c) / (b / d)), 2)
+
+
+def test_suggest_rejected_segments_do_not_count_and_are_not_suggested(own_run: Path):
+    segments = pd.read_csv(own_run / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    segments.loc[(segments["document"] == "english.txt") & (segments["passage"] == 0), "review"] = "reject"
+    segments.to_csv(own_run / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("suggest", "joint_meeting", "--run", str(own_run), "--min-count", "2")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("joint_meeting: 11 of 27 passage(s) coded, 12 keyword hit(s).\n")
+    frame = read_suggestions(own_run / "suggestions_joint_meeting.csv")
+    passages = frame[frame["kind"] == "passage"]
+    assert ("english.txt", 0) not in set(zip(passages["document"], passages["passage"]))
+
+
+def test_suggest_keeps_a_file_named_with_out_unless_force(shared_run: Path, tmp_path: Path):
+    out = tmp_path / "mine.csv"
+    out.write_text("my notes\n", encoding="utf-8")
+    result = invoke("suggest", "joint_meeting", "--run", str(shared_run), "--out", str(out))
+    assert (result.exit_code, result.output) == (1, f"Error: {out}: already exists. Pass --force to overwrite it, or choose another --out.\n")
+    assert out.read_text(encoding="utf-8") == "my notes\n"
+    result = invoke("suggest", "joint_meeting", "--run", str(shared_run), "--out", str(out), "--force", "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+    assert read_suggestions(out).columns.tolist() == list(SUGGESTION_COLUMNS)
+
+
+@pytest.mark.parametrize("code, message", [
+    ("joint_meting", "Error: unknown code 'joint_meting'. Did you mean 'joint_meeting'?\n"),
+    ("trust", "Error: unknown code 'trust'. Codes: joint_meeting, barriers.\n"),
+])
+def test_suggest_unknown_code_names_the_close_ids(shared_run: Path, code: str, message: str):
+    result = invoke("suggest", code, "--run", str(shared_run))
+    assert (result.exit_code, result.output) == (1, message)
+
+
+def test_suggest_missing_run_folder(tmp_path: Path):
+    missing = tmp_path / "nowhere"
+    result = invoke("suggest", "joint_meeting", "--run", str(missing))
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {missing}: no such run folder. Run `coder run --out {missing}` first, or pass --run FOLDER.\n"
+    )
+
+
+def test_suggest_empty_corpus(own_run: Path):
+    corpus = own_run.parent / "corpus"
+    for path in corpus.iterdir():
+        path.unlink()
+    result = invoke("suggest", "joint_meeting", "--run", str(own_run))
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {corpus}: the run's corpus holds no readable documents. Run `coder run` on a corpus with documents first.\n"
+    )
+
+
+def test_suggest_corpus_changed_since_the_run(own_run: Path):
+    corpus = own_run.parent / "corpus"
+    (corpus / "english.txt").write_text(ENGLISH[-1] + "\n", encoding="utf-8")
+    result = invoke("suggest", "joint_meeting", "--run", str(own_run))
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: {own_run / 'segments.csv'}: passage 0 of english.txt is not in the corpus at {corpus} as the run saw it "
+        "(6 such passage(s)). Did the corpus change since the run? Run `coder run` again.\n"
+    ))
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("seeds")
+    shutil.copytree(REPO / "seeds", folder / "seeds")
+    out = folder / "out"
+    result = invoke("run", str(folder / "seeds"), "--codebook", str(REPO / "codebook.yaml"), "--out", str(out), "--quiet", "--no-cache")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.mark.parametrize("code", ["joint_meeting", "party_building_alliance"])
+def test_suggest_on_the_seeds(seeds_run: Path, code: str):
+    result = invoke("suggest", code, "--run", str(seeds_run), "--top", "5")
+    assert result.exit_code == 0, result.output
+    frame = read_suggestions(seeds_run / f"suggestions_{code}.csv")
+    assert sorted(set(frame["kind"])) == ["collocate", "passage", "term"]
+    keywords = {keyword.lower() for keyword in parse_codebook((REPO / "codebook.yaml").read_text(encoding="utf-8"))[code].keywords}
+    assert not keywords & set(frame["candidate"].str.lower())
