@@ -28,7 +28,6 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
-import logging
 import math
 import re
 from collections import Counter, defaultdict
