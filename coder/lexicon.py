@@ -15,7 +15,7 @@ from collections import defaultdict
 from functools import cache, lru_cache
 from importlib.resources import files
 
-__all__ = ["CJK_CHARS", "contains_cjk", "english_words", "is_cjk", "is_english_word", "lemmas", "word_forms"]
+__all__ = ["CJK_CHARS", "contains_cjk", "english_words", "is_cjk", "is_english_word", "lemmas", "lookup_lemma", "word_forms"]
 
 # The one definition of "CJK" (a character written without spaces between words): CJK and
 # Kangxi radicals, ideographic marks (々 〇 〡-〩 〸-〻), hiragana, katakana (and its phonetic
@@ -140,3 +140,15 @@ def word_forms(word: str) -> frozenset[str]:
                 if lemma.endswith(new):
                     candidates.add(lemma[: len(lemma) - len(new)] + old)
     return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
+
+
+def lookup_lemma(word: str) -> str:
+    """The one lemma spaCy's lookup lemmatizer gives `word` (lower case), else the word itself.
+
+    For counting words by lemma without a tagger (`coder suggest`); matching uses `lemmas`.
+
+    >>> lookup_lemma("Meetings"), lookup_lemma("governance")
+    ('meeting', 'governance')
+    """
+    word = word.lower()
+    return _table("lemma_lookup").get(word, word)

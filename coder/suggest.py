@@ -26,15 +26,12 @@ Nothing here reads or writes files except `suggest_for_run` and `write_suggestio
 from __future__ import annotations
 
 import difflib
-import gzip
-import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
@@ -44,8 +41,10 @@ from scipy import sparse
 
 from .errors import CoderError, CorpusError, OutputError
 from .files import write_csv
+from .lexicon import CJK_CHARS, contains_cjk, lookup_lemma
+
 # The matcher's jieba segmenter, so its dictionary (a second or more to load) loads once per run.
-from .matching import CJK_CHARS, CompiledCodebook, _segmenter, compile_codebook
+from .matching import CompiledCodebook, _segmenter, compile_codebook
 from .models import Code, Codebook, Passage
 
 SuggestionKind = Literal["term", "collocate", "passage"]
@@ -144,14 +143,6 @@ class _Token:
 
 
 @lru_cache(maxsize=1)
-def _lemma_lookup() -> dict[str, str]:
-    # spaCy's English lookup lemmatizer table, as matching.py reads it (the lexicon module will own it).
-    data = resources.files("spacy_lookups_data") / "data"
-    with gzip.open(data.joinpath("en_lemma_lookup.json.gz").open("rb")) as stream:  # type: ignore[arg-type]
-        return json.load(stream)
-
-
-@lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     """spaCy's English and Chinese stop word lists."""
     import importlib.util
@@ -170,7 +161,7 @@ def _stop_words() -> frozenset[str]:
 
 def _tokenize(text: str, segmenter) -> list[_Token]:
     """Words of a passage's readable text with offsets; CJK runs are segmented by jieba."""
-    lookup, stop = _lemma_lookup(), _stop_words()
+    stop = _stop_words()
     tokens: list[_Token] = []
     clause = 0
     previous_end = 0
@@ -180,7 +171,7 @@ def _tokenize(text: str, segmenter) -> list[_Token]:
         previous_end = run.end()
         if run.group("word"):
             surface = run.group().lower().replace("\u2019", "'")
-            key = lookup.get(surface, surface)
+            key = lookup_lemma(surface)
             content = len(surface) > 1 and surface not in stop and key not in stop
             tokens.append(_Token(key, surface, run.start(), run.end(), clause, False, content))
             continue
@@ -264,11 +255,12 @@ def _as_top_level(code: Code) -> Code:
 
 
 def _cjk_terms(codebook: Codebook) -> tuple[str, ...]:
-    """The Chinese terms the matcher's segmenter keeps whole, as compile_codebook collects them."""
+    """The Chinese terms the matcher's segmenter keeps whole, collected as compile_codebook does
+    (were the two to differ, jieba's dictionary would load twice: slower, not wrong)."""
     terms = {
         re.sub(r"\s+", "", keyword.lower())
         for code in codebook for keyword in (*code.keywords, *code.exclude)
-        if re.search(f"[{CJK_CHARS}]", keyword) and not keyword.endswith("*")
+        if contains_cjk(keyword) and not keyword.endswith("*")
     }
     return tuple(sorted(terms))
 
@@ -498,32 +490,34 @@ def suggest_for_run(
     """Suggestions for `code` from a `coder run` folder: its segments, corpus and codebook.
 
     The corpus is read again from where run.json says it was and split into passages as the
-    run did; the codebook is the copy run.json keeps. Rejected segments do not count as coded.
+    run did; the codebook is the one run.json names (its stored copy when the file is gone).
+    Rejected segments do not count as coded.
 
     >>> report = suggest_for_run("outputs", "joint_meeting", top=10)  # doctest: +SKIP
     """
     from .corpus import read_corpus
     from .passages import split_passages
     from .reviews import is_rejected
-    from .runs import read_run
-    from .segments import read_segments_csv
+    from .runs import RunFolder
 
-    folder = Path(run)
-    if not folder.is_dir():
-        raise OutputError(f"{folder}: no such run folder. Run `coder run --out {folder}` first, or pass --run FOLDER.")
-    record = read_run(folder)
-    codebook = _codebook_from_records(record.codebook_codes, unit=record.unit)
+    folder = RunFolder(run)
+    if not folder.folder.is_dir():
+        raise OutputError(f"{folder.folder}: no such run folder. Run `coder run --out {folder.folder}` first, or pass --run FOLDER.")
+    folder.record()  # a folder without run.json is an error of its own
+    codebook = folder.codebook()
+    if codebook is None:
+        raise OutputError(f"{folder.run_path}: names no codebook and keeps no copy of one. Run `coder run` again to rewrite it.")
     if code not in codebook:
         raise CoderError(_unknown_code(code, codebook))
-    frame = read_segments_csv(record.segments_path)
-    corpus_path = _corpus_path(record)
+    frame = folder.read_segments()
+    corpus_path = folder.corpus_path()
     documents = read_corpus(corpus_path).documents
     if not documents:
         raise CorpusError(f"{corpus_path}: the run's corpus holds no readable documents. Run `coder run` on a corpus with documents first.")
     passages = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]
     family = {item.id for item in codebook if code in item.path}
     mine = frame[frame["code"].isin(family)]
-    rejected_rows = mine["review"].map(is_rejected) if len(mine) else pd.Series(dtype=bool)
+    rejected_rows = mine["review"].map(is_rejected).astype(bool) if len(mine) else pd.Series(dtype=bool)
     coded = set(zip(mine.loc[~rejected_rows, "document"], mine.loc[~rejected_rows, "passage"].astype(int)))
     rejected = set(zip(mine.loc[rejected_rows, "document"], mine.loc[rejected_rows, "passage"].astype(int))) - coded
     known = {(passage.document, passage.index): passage.text for passage in passages}
@@ -534,33 +528,10 @@ def suggest_for_run(
     if stale:
         document, index = stale[0]
         raise OutputError(
-            f"{record.segments_path}: passage {index} of {document} is not in the corpus at {corpus_path} as the run saw it "
+            f"{folder.segments_path}: passage {index} of {document} is not in the corpus at {corpus_path} as the run saw it "
             f"({len(stale)} such passage(s)). Did the corpus change since the run? Run `coder run` again."
         )
     return suggest_for_code(passages, codebook, code, coded=coded, rejected=rejected, top=top, min_count=min_count, window=window)
-
-
-def _codebook_from_records(records, *, unit: str) -> Codebook:
-    codes = tuple(
-        Code(id=record["id"], label=record["label"], path=tuple(record["path"]), description=record["description"],
-             color=record["color"], keywords=tuple(record["keywords"]), regex=tuple(record["regex"]),
-             exclude=tuple(record["exclude"]))
-        for record in records
-    )
-    return Codebook(codes=codes, unit=unit if unit in ("paragraph", "sentence", "document") else "paragraph")  # type: ignore[arg-type]
-
-
-def _corpus_path(record) -> Path:
-    """The run's corpus: as recorded, else the absolute path run.json also keeps."""
-    path = Path(record.corpus)
-    if path.exists():
-        return path
-    try:
-        data = json.loads((Path(record.folder) / "run.json").read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError):
-        return path
-    absolute = data.get("corpus_absolute")
-    return Path(absolute) if absolute and Path(absolute).exists() else path
 
 
 def write_suggestions_csv(report: SuggestionReport, path: str | Path, *, force: bool = False) -> Path:

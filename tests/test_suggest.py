@@ -210,3 +210,10 @@ def test_suggest_on_the_seeds(seeds_run: Path, code: str):
     assert sorted(set(frame["kind"])) == ["collocate", "passage", "term"]
     keywords = {keyword.lower() for keyword in parse_codebook((REPO / "codebook.yaml").read_text(encoding="utf-8"))[code].keywords}
     assert not keywords & set(frame["candidate"].str.lower())
+
+
+def test_suggest_folder_without_run_json(tmp_path: Path):
+    result = invoke("suggest", "joint_meeting", "--run", str(tmp_path))
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {tmp_path / 'run.json'}: no run.json found. Pass a folder written by `coder run --out FOLDER` or the path of its run.json.\n"
+    )
