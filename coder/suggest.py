@@ -497,8 +497,8 @@ def suggest_for_run(
     """
     from .corpus import read_corpus
     from .passages import split_passages
-    from .reviews import is_rejected
     from .runs import RunFolder
+    from .segments import is_rejected
 
     folder = RunFolder(run)
     if not folder.folder.is_dir():
