@@ -17,7 +17,8 @@ import pandas as pd
 
 from .errors import CoderError, OutputError
 from .files import read_table, write_csv
-from .models import Codebook, ancestor_at
+from .models import UNITS, Codebook, ancestor_at
+from .runs import RunFolder
 
 AGREEMENT_COLUMNS = (
     "code", "gold", "predicted", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "kappa", "alpha",
@@ -220,39 +221,11 @@ def compute_agreement(
 
     >>> compute_agreement(segments, gold, units=120)  # doctest: +SKIP
     """
-    for name, frame in (("segments", predicted), ("gold", gold)):
-        missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
-        if missing:
-            raise OutputError(f"{name}: missing column(s) {', '.join(missing)}; expected document, passage, code.")
-    if level is not None and level < 1:
-        raise CoderError(f"--level {level}: levels start at 1 (the top-level codes).")
+    _check_inputs(predicted, gold, level=level)
     paths = _code_paths(predicted, codebook)
     if codebook is not None:
-        unknown = sorted(set(gold["code"].astype(str)) - set(paths))
-        if unknown:
-            import difflib
-
-            folded = {known.casefold(): known for known in paths}
-            hints = []
-            for code in unknown[:10]:
-                close = [folded[match] for match in difflib.get_close_matches(code.casefold(), list(folded), n=1)]
-                hints.append(f"'{code}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-            raise CoderError(
-                f"gold: code(s) not in the codebook: {', '.join(hints)}. Use the code ids of the codebook in the `code` column."
-            )
-
-    def roll_up(code: str) -> str:
-        if level is None:
-            return code
-        return ancestor_at(paths.get(code, code).split("/"), level)
-
-    def keys(frame: pd.DataFrame) -> set[tuple[str, int, str]]:
-        return {
-            (str(document), int(passage), roll_up(str(code)))
-            for document, passage, code in zip(frame["document"], frame["passage"], frame["code"])
-        }
-
-    automatic, human = keys(predicted), keys(gold)
+        _check_gold_codes(gold, paths)
+    automatic, human = _coded_keys(predicted, paths, level), _coded_keys(gold, paths, level)
     seen = {(document, passage) for document, passage, _ in automatic | human}
     total = len(seen) if units is None else int(units)
     if total < len(seen):
@@ -262,8 +235,55 @@ def compute_agreement(
         )
     order = {code.id: number for number, code in enumerate(codebook)} if codebook is not None else {}
     codes = sorted({code for *_, code in automatic | human}, key=lambda code: (order.get(code, len(order)), paths.get(code, code), code))
+    return _agreement_table(automatic, human, codes, total)
+
+
+def _check_inputs(predicted: pd.DataFrame, gold: pd.DataFrame, *, level: int | None) -> None:
+    for name, frame in (("segments", predicted), ("gold", gold)):
+        missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
+        if missing:
+            raise OutputError(f"{name}: missing column(s) {', '.join(missing)}; expected document, passage, code.")
+    if level is not None and level < 1:
+        raise CoderError(f"--level {level}: levels start at 1 (the top-level codes).")
+
+
+def _check_gold_codes(gold: pd.DataFrame, paths: dict[str, str]) -> None:
+    """Raise when the gold coding names codes the codebook does not have, with the likely intended ids."""
+    unknown = sorted(set(gold["code"].astype(str)) - set(paths))
+    if not unknown:
+        return
+    import difflib
+
+    folded = {known.casefold(): known for known in paths}
+    hints = []
+    for code in unknown[:10]:
+        close = [folded[match] for match in difflib.get_close_matches(code.casefold(), list(folded), n=1)]
+        hints.append(f"'{code}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    raise CoderError(
+        f"gold: code(s) not in the codebook: {', '.join(hints)}. Use the code ids of the codebook in the `code` column."
+    )
+
+
+def _coded_keys(frame: pd.DataFrame, paths: dict[str, str], level: int | None) -> set[tuple[str, int, str]]:
+    """(document, passage, code) for every row, codes rolled up to their ancestor at `level`."""
+
+    def roll_up(code: str) -> str:
+        if level is None:
+            return code
+        return ancestor_at(paths.get(code, code).split("/"), level)
+
+    return {
+        (str(document), int(passage), roll_up(str(code)))
+        for document, passage, code in zip(frame["document"], frame["passage"], frame["code"])
+    }
+
+
+def _agreement_table(
+    automatic: set[tuple[str, int, str]], human: set[tuple[str, int, str]], codes: list[str], total: int
+) -> pd.DataFrame:
+    """One row per code and the overall row (mean kappa, alpha pooled over codes)."""
     rows = []
-    sums = Counter()
+    sums: Counter = Counter()
     pooled: Counter = Counter()
     kappas = []
     by_code: dict[str, tuple[set, set]] = {code: (set(), set()) for code in codes}
@@ -312,6 +332,19 @@ def agreement_table(agreement: pd.DataFrame, *, title: str = "Agreement with the
     return table
 
 
+def _run_passage_spans(run: RunFolder) -> list[tuple[str, int, int, int]]:
+    """(document, passage, start, end) for every passage of the run's corpus, split as the run split it."""
+    from .corpus import read_corpus
+    from .passages import split_passages
+
+    unit = run.record().unit if run.record().unit in UNITS else "paragraph"
+    return [
+        (passage.document, passage.index, passage.start, passage.end)
+        for document in read_corpus(run.corpus_path()).documents
+        for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
+    ]
+
+
 def agreement_for_run(
     gold_path: str | Path, *, segments_path: str | Path, level: int | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -323,8 +356,6 @@ def agreement_for_run(
 
     >>> agreement, notes = agreement_for_run("gold.csv", segments_path="outputs/segments.csv")  # doctest: +SKIP
     """
-    from .runs import RunFolder
-
     segments_path = Path(segments_path)
     run = RunFolder.of_segments(segments_path)
     gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
@@ -346,16 +377,7 @@ def agreement_for_run(
             units = passages_total
         if "passage" not in gold.columns:
             try:
-                from .corpus import read_corpus
-                from .passages import split_passages
-
-                documents = read_corpus(run.corpus_path()).documents
-                unit = record.unit if record.unit in ("paragraph", "sentence", "document") else "paragraph"
-                spans = [
-                    (passage.document, passage.index, passage.start, passage.end)
-                    for document in documents
-                    for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
-                ]
+                spans = _run_passage_spans(run)
                 if units is None:
                     units = len(spans)
             except CoderError as error:

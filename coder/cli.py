@@ -476,7 +476,7 @@ def _add_import_command(name: str, module: str, reader: str, *, file_help: str, 
     ) -> None:
         from importlib import import_module
 
-        from .refi_qda import write_codebook
+        from .codebook import write_codebook
 
         with _user_errors():
             codebook, report = getattr(import_module(f".{module}", __package__), reader)(file)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .errors import CodebookError
+from .errors import CodebookError, CoderError
+from .files import write_text
 from .models import UNITS, Code, Codebook
 
 TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "codes")
@@ -307,3 +308,84 @@ def codebook_from_records(
             exclude=tuple(code["exclude"]),
         ))
     return Codebook(codes=tuple(codes), name=name, unit=unit if unit in UNITS else "paragraph", source=source)  # type: ignore[arg-type]
+
+
+def write_codebook(codebook: Codebook, path: str | Path, *, force: bool = False) -> Path:
+    """Write `codebook` as codebook YAML, checked by loading it back; never overwrites without `force`.
+
+    >>> write_codebook(codebook, "codebook.yaml", force=True)  # doctest: +SKIP
+    """
+    path = Path(path)
+    if path.exists() and not force:
+        raise CoderError(f"{path} already exists. Pass --force to overwrite it, or choose another file with --out.")
+    text = dump_codebook(codebook)
+    parse_codebook(text, source=str(path))  # a bug here must not leave an unreadable codebook behind
+    write_text(path, text)
+    return path
+
+
+# --- trees: the codebook as importers find it (REFI-QDA, dictionaries) -------------------------------
+
+
+def slugify(name: str) -> str:
+    """A code id from a name: lower case, runs of non-word characters as "_" (Chinese kept).
+
+    >>> slugify("Administrative barrier (red tape)")
+    'administrative_barrier_red_tape'
+    """
+    slug = re.sub(r"[\W_]+", "_", name.strip().casefold()).strip("_")
+    return slug or "code"
+
+
+class _IdMaker:
+    """Hands out unique ids, disambiguating repeats with the parent id and then a number."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def make(self, base: str, parent: str | None) -> str:
+        candidates = [base] + ([f"{parent}_{base}"] if parent else [])
+        for candidate in candidates:
+            if candidate not in self.used:
+                self.used.add(candidate)
+                return candidate
+        number = 2
+        while f"{base}_{number}" in self.used:
+            number += 1
+        self.used.add(f"{base}_{number}")
+        return f"{base}_{number}"
+
+
+def codebook_from_tree(
+    tree: Sequence[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph", what: str = "code"
+) -> tuple[Codebook, list[str]]:
+    """Codes from nested dicts {name, description, color, keywords, regex, children}, with unique ids.
+
+    Shared by the REFI-QDA and dictionary importers; returns the report of ids that had to be changed.
+    """
+    ids = _IdMaker()
+    codes: list[Code] = []
+    report: list[str] = []
+
+    def walk(nodes: Sequence[Mapping[str, Any]], parents: tuple[str, ...]) -> None:
+        for node in nodes:
+            label = str(node.get("name") or "").strip()
+            base = slugify(label)
+            code_id = ids.make(base, parents[-1] if parents else None)
+            if code_id != base:
+                report.append(f"{what} '{label}': id '{base}' already used, so its id is '{code_id}'")
+            codes.append(
+                Code(
+                    id=code_id,
+                    label=label or code_id,
+                    path=(*parents, code_id),
+                    description=str(node.get("description") or "").strip(),
+                    color=node.get("color"),
+                    keywords=tuple(node.get("keywords") or ()),
+                    regex=tuple(node.get("regex") or ()),
+                )
+            )
+            walk(node.get("children") or (), (*parents, code_id))
+
+    walk(tree, ())
+    return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]

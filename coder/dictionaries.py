@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
+from .codebook import codebook_from_tree
 from .errors import CodebookError
 from .files import DecodeError, decode_text, read_bytes
 from .models import Codebook
-from .refi_qda import codebook_from_tree
 
 FORMATS = {".yml": "quanteda", ".yaml": "quanteda", ".dic": "liwc", ".cat": "wordstat"}
 _WEIGHTED = re.compile(r"^(?P<entry>.*?\S)\s*\((?P<weight>[-+]?\d+(?:\.\d+)?)\)\s*$")

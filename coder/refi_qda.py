@@ -13,7 +13,7 @@ import re
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,8 @@ from typing import Any
 import pandas as pd
 from lxml import etree
 
-from .errors import CodebookError, CoderError, OutputError
+from .codebook import codebook_from_tree
+from .errors import CodebookError, OutputError
 from .files import atomic_path, read_bytes
 from .models import Code, Codebook, Document, Segment
 from .segments import is_rejected
@@ -151,8 +152,26 @@ def build_project(
     note becomes the Description of its PlainTextSelection.
     """
     when = _timestamp(created)
-    by_path = {document.path: document for document in documents}
     selections = _selections(segments)
+    _check_selections(selections, documents, codebook)
+    root = _project_root(codebook, project_name=project_name, when=when)
+    files: dict[str, str] = {}
+    by_document: dict[str, list[_Selection]] = {}
+    for selection in selections:
+        by_document.setdefault(selection.document, []).append(selection)
+    seen: Counter[str] = Counter()
+    if documents:
+        sources = etree.SubElement(root, f"{{{PROJECT_NAMESPACE}}}Sources")
+        for document in documents:
+            guid = derive_guid("source", document.path)
+            files[f"sources/{guid}.txt"] = document.text
+            _source_element(sources, document, by_document.get(document.path, []), guid=guid, seen=seen, when=when)
+    return _serialize(root), files
+
+
+def _check_selections(selections: list[_Selection], documents: Sequence[Document], codebook: Codebook) -> None:
+    """Raise one OutputError listing every selection outside its document or naming an unknown code."""
+    by_path = {document.path: document for document in documents}
     problems: list[str] = []
     for selection in selections:
         document = by_path.get(selection.document)
@@ -173,6 +192,9 @@ def build_project(
             + "\nRun `coder run` again, then export."
         )
 
+
+def _project_root(codebook: Codebook, *, project_name: str, when: str) -> etree._Element:
+    """The Project element with its user and codebook, before any source."""
     ns = PROJECT_NAMESPACE
     root = etree.Element(f"{{{ns}}}Project", nsmap={None: ns})
     root.set("name", _xml_safe(project_name))
@@ -186,43 +208,38 @@ def build_project(
     if len(codebook):
         codes = etree.SubElement(etree.SubElement(root, f"{{{ns}}}CodeBook"), f"{{{ns}}}Codes")
         _code_elements(codes, codebook, None, ns)
+    return root
 
-    files: dict[str, str] = {}
-    by_document: dict[str, list[_Selection]] = {}
-    for selection in selections:
-        by_document.setdefault(selection.document, []).append(selection)
-    seen: Counter[str] = Counter()
-    if documents:
-        sources = etree.SubElement(root, f"{{{ns}}}Sources")
-        for document in documents:
-            guid = derive_guid("source", document.path)
-            source = etree.SubElement(sources, f"{{{ns}}}TextSource")
-            source.set("guid", guid)
-            source.set("name", _xml_safe(document.path))
-            source.set("plainTextPath", f"internal://{guid}.txt")
-            source.set("creatingUser", USER_GUID)
-            source.set("creationDateTime", when)
-            files[f"sources/{guid}.txt"] = document.text
-            ordered = sorted(by_document.get(document.path, []), key=lambda s: (s.start, s.end, s.code))
-            for selection in ordered:
-                # Identical passages in one document share a segment id; the occurrence count keeps GUIDs unique.
-                seen[selection.segment_id] += 1
-                key = selection.segment_id if seen[selection.segment_id] == 1 else f"{selection.segment_id}#{seen[selection.segment_id]}"
-                element = etree.SubElement(source, f"{{{ns}}}PlainTextSelection")
-                element.set("guid", derive_guid("selection", key))
-                element.set("name", " ".join(_xml_safe(document.text[selection.start:selection.end][:60]).split()) or selection.code)
-                element.set("startPosition", str(selection.start))
-                element.set("endPosition", str(selection.end))
-                element.set("creatingUser", USER_GUID)
-                element.set("creationDateTime", when)
-                if selection.note:
-                    etree.SubElement(element, f"{{{ns}}}Description").text = _xml_safe(selection.note)
-                coding = etree.SubElement(element, f"{{{ns}}}Coding")
-                coding.set("guid", derive_guid("coding", key))
-                coding.set("creatingUser", USER_GUID)
-                coding.set("creationDateTime", when)
-                etree.SubElement(coding, f"{{{ns}}}CodeRef").set("targetGUID", derive_guid("code", selection.code))
-    return _serialize(root), files
+
+def _source_element(
+    sources: etree._Element, document: Document, selections: list[_Selection], *, guid: str, seen: Counter[str], when: str
+) -> None:
+    """One TextSource with a PlainTextSelection and Coding per selection, in text order."""
+    ns = PROJECT_NAMESPACE
+    source = etree.SubElement(sources, f"{{{ns}}}TextSource")
+    source.set("guid", guid)
+    source.set("name", _xml_safe(document.path))
+    source.set("plainTextPath", f"internal://{guid}.txt")
+    source.set("creatingUser", USER_GUID)
+    source.set("creationDateTime", when)
+    for selection in sorted(selections, key=lambda s: (s.start, s.end, s.code)):
+        # Identical passages in one document share a segment id; the occurrence count keeps GUIDs unique.
+        seen[selection.segment_id] += 1
+        key = selection.segment_id if seen[selection.segment_id] == 1 else f"{selection.segment_id}#{seen[selection.segment_id]}"
+        element = etree.SubElement(source, f"{{{ns}}}PlainTextSelection")
+        element.set("guid", derive_guid("selection", key))
+        element.set("name", " ".join(_xml_safe(document.text[selection.start:selection.end][:60]).split()) or selection.code)
+        element.set("startPosition", str(selection.start))
+        element.set("endPosition", str(selection.end))
+        element.set("creatingUser", USER_GUID)
+        element.set("creationDateTime", when)
+        if selection.note:
+            etree.SubElement(element, f"{{{ns}}}Description").text = _xml_safe(selection.note)
+        coding = etree.SubElement(element, f"{{{ns}}}Coding")
+        coding.set("guid", derive_guid("coding", key))
+        coding.set("creatingUser", USER_GUID)
+        coding.set("creationDateTime", when)
+        etree.SubElement(coding, f"{{{ns}}}CodeRef").set("targetGUID", derive_guid("code", selection.code))
 
 
 def _write_atomically(path: Path, write: Any) -> None:
@@ -296,76 +313,12 @@ def normalize_color(value: str | None) -> tuple[str | None, str | None]:
     return None, f"colour '{text}' is not a colour coder understands; left out"
 
 
-def slugify(name: str) -> str:
-    """A code id from a name: lower case, runs of non-word characters as "_" (Chinese kept).
-
-    >>> slugify("Administrative barrier (red tape)")
-    'administrative_barrier_red_tape'
-    """
-    slug = re.sub(r"[\W_]+", "_", name.strip().casefold()).strip("_")
-    return slug or "code"
-
-
 def _local(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
     return [child for child in element if _local(child) == name]
-
-
-class _IdMaker:
-    """Hands out unique ids, disambiguating repeats with the parent id and then a number."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def make(self, base: str, parent: str | None) -> str:
-        candidates = [base] + ([f"{parent}_{base}"] if parent else [])
-        for candidate in candidates:
-            if candidate not in self.used:
-                self.used.add(candidate)
-                return candidate
-        number = 2
-        while f"{base}_{number}" in self.used:
-            number += 1
-        self.used.add(f"{base}_{number}")
-        return f"{base}_{number}"
-
-
-def codebook_from_tree(
-    tree: Sequence[Mapping[str, Any]], *, name: str = "", unit: str = "paragraph", what: str = "code"
-) -> tuple[Codebook, list[str]]:
-    """Codes from nested dicts {name, description, color, keywords, regex, children}, with unique ids.
-
-    Shared by the REFI-QDA and dictionary importers; returns the report of ids that had to be changed.
-    """
-    ids = _IdMaker()
-    codes: list[Code] = []
-    report: list[str] = []
-
-    def walk(nodes: Sequence[Mapping[str, Any]], parents: tuple[str, ...]) -> None:
-        for node in nodes:
-            label = str(node.get("name") or "").strip()
-            base = slugify(label)
-            code_id = ids.make(base, parents[-1] if parents else None)
-            if code_id != base:
-                report.append(f"{what} '{label}': id '{base}' already used, so its id is '{code_id}'")
-            codes.append(
-                Code(
-                    id=code_id,
-                    label=label or code_id,
-                    path=(*parents, code_id),
-                    description=str(node.get("description") or "").strip(),
-                    color=node.get("color"),
-                    keywords=tuple(node.get("keywords") or ()),
-                    regex=tuple(node.get("regex") or ()),
-                )
-            )
-            walk(node.get("children") or (), (*parents, code_id))
-
-    walk(tree, ())
-    return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]
 
 
 def _read_xml_root(path: Path) -> etree._Element:
@@ -387,15 +340,8 @@ def _read_xml_root(path: Path) -> etree._Element:
         raise CodebookError(f"{path}{line}: not well-formed XML ({error.msg}). Export the codebook again from the other tool.")
 
 
-def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
-    """Read a REFI-QDA codebook (.qdc, or the codebook of a .qdpx project) into a keyword-less Codebook.
-
-    Lenient with what real tools write (uppercase or braced GUIDs, missing or 8-digit or
-    rgb() colours, repeated names); returns the codebook and a list of what was adjusted.
-
-    >>> codebook, adjustments = read_qdc("exported.qdc")  # doctest: +SKIP
-    """
-    path = Path(path)
+def _codes_element(path: Path) -> etree._Element:
+    """The <Codes> element of a .qdc codebook or of the codebook in a .qdpx project, with at least one <Code>."""
     root = _read_xml_root(path)
     if _local(root) == "Project":
         books = _children(root, "CodeBook")
@@ -409,6 +355,19 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     codes_elements = _children(root, "Codes")
     if not codes_elements or not _children(codes_elements[0], "Code"):
         raise CodebookError(f"{path}: the codebook has no <Code> elements; nothing to import.")
+    return codes_elements[0]
+
+
+def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
+    """Read a REFI-QDA codebook (.qdc, or the codebook of a .qdpx project) into a keyword-less Codebook.
+
+    Lenient with what real tools write (uppercase or braced GUIDs, missing or 8-digit or
+    rgb() colours, repeated names); returns the codebook and a list of what was adjusted.
+
+    >>> codebook, adjustments = read_qdc("exported.qdc")  # doctest: +SKIP
+    """
+    path = Path(path)
+    codes_element = _codes_element(path)
     adjustments: list[str] = []
     guids: Counter[str] = Counter()
     counts = {"guid": 0, "no_color": 0}
@@ -440,7 +399,7 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
             "children": [convert(child, f"{where} > {label}") for child in _children(element, "Code")],
         }
 
-    tree = [convert(element, str(path.name)) for element in _children(codes_elements[0], "Code")]
+    tree = [convert(element, str(path.name)) for element in _children(codes_element, "Code")]
     if counts["guid"]:
         adjustments.append(f"{counts['guid']} GUID(s) were upper case or in braces; accepted")
     for guid, count in sorted(guids.items()):
@@ -450,22 +409,6 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
         adjustments.append(f"{counts['no_color']} code(s) have no colour; coder picks one when drawing the network")
     codebook, id_report = codebook_from_tree(tree, name=path.stem)
     return codebook, adjustments + id_report
-
-
-def write_codebook(codebook: Codebook, path: str | Path, *, force: bool = False) -> Path:
-    """Write `codebook` as codebook YAML, checked by loading it back; never overwrites without `force`.
-
-    >>> write_codebook(codebook, "codebook.yaml", force=True)  # doctest: +SKIP
-    """
-    from .codebook import dump_codebook, parse_codebook
-
-    path = Path(path)
-    if path.exists() and not force:
-        raise CoderError(f"{path} already exists. Pass --force to overwrite it, or choose another file with --out.")
-    text = dump_codebook(codebook)
-    parse_codebook(text, source=str(path))  # a bug here must not leave an unreadable codebook behind
-    _write_atomically(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
-    return path
 
 
 @dataclass(frozen=True)

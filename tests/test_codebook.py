@@ -141,3 +141,13 @@ def test_codebook_normalize_code_record_fills_defaults(record, expected):
     from coder.codebook import normalize_code_record
 
     assert normalize_code_record(record) == expected
+
+
+@pytest.mark.parametrize(
+    "name, slug",
+    [("Administrative barrier", "administrative_barrier"), ("行政 壁垒", "行政_壁垒"), ("  --!!", "code"), ("A/B test", "a_b_test")],
+)
+def test_codebook_slugify(name, slug):
+    from coder.codebook import slugify
+
+    assert slugify(name) == slug

@@ -10,7 +10,7 @@ import pytest
 from coder.codebook import load_codebook
 from coder.dictionaries import convert_entry, read_dictionary
 from coder.errors import CodebookError
-from coder.refi_qda import write_codebook
+from coder.codebook import write_codebook
 
 DATA = Path(__file__).parent / "data" / "dictionaries"
 

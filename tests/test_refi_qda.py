@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from coder.codebook import load_codebook, parse_codebook
+from coder.codebook import load_codebook, parse_codebook, write_codebook
 from coder.errors import CoderError, OutputError
 from coder.models import Document, segment_id
 from coder.refi_qda import (
@@ -25,8 +25,6 @@ from coder.refi_qda import (
     derive_guid,
     normalize_color,
     read_qdc,
-    slugify,
-    write_codebook,
 )
 
 SCHEMAS = Path(__file__).resolve().parent / "data" / "refi-qda"  # copies of ../shared/refi-qda (MIT, see SOURCES.md)
@@ -415,14 +413,6 @@ def test_refi_qda_write_codebook_never_overwrites_without_force(codebook, tmp_pa
 )
 def test_refi_qda_normalize_color(value, expected):
     assert normalize_color(value) == expected
-
-
-@pytest.mark.parametrize(
-    "name, slug",
-    [("Administrative barrier", "administrative_barrier"), ("行政 壁垒", "行政_壁垒"), ("  --!!", "code"), ("A/B test", "a_b_test")],
-)
-def test_refi_qda_slugify(name, slug):
-    assert slugify(name) == slug
 
 
 # ---------------------------------------------------------------------------------- CLI
