@@ -1,24 +1,34 @@
 # Two entry points: `make run` codes the bundled seeds, `make test` runs the test suite.
+# `make run` installs only what running needs; the test tools come with `make test` (two stamps).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test bench browser-deps clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The test extra includes everything running needs, so it stamps both.
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(RUN_STAMP) $@
+
+run: $(RUN_STAMP)
 	$(BIN)/coder run seeds --codebook codebook.yaml --out outputs
 
-test: $(STAMP) browser-deps
+test: $(TEST_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# Two benchmarks use the test tools (reportlab draws the PDFs, pytest drives the browser probe).
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 # Headless Chromium for the browser tests, from Debian's packages (needs root, as in CI).
