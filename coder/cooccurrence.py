@@ -132,8 +132,36 @@ def build_cooccurrence(
     >>> build_cooccurrence(frame, total_passages=4).pairs[["source", "target", "count", "association"]].values.tolist()
     [['a', 'b', 1, 2.0]]
     """
-    frame = _with_columns(drop_rejected(segments))
-    frame = roll_up(frame, codebook, level)
+    frame = roll_up(_with_columns(drop_rejected(segments)), codebook, level)
+    keys = _passage_keys(frame)
+    coded_passages = len(keys.passage_documents)
+    n_total = coded_passages if total_passages is None else int(total_passages)
+    if n_total < coded_passages:
+        raise OutputError(
+            f"total_passages={n_total} is smaller than the {coded_passages} coded passages in the segments. "
+            f"Pass the corpus's passage count (run.json counts.passages) or leave it out."
+        )
+    code_passages = np.bincount(keys.code_index, minlength=len(keys.codes)).astype(np.int64)
+    code_table = _code_table(keys, code_passages)
+    if codebook is not None:  # codes no passage codes still belong in the tables and on the map
+        code_table = _with_uncoded_codes(code_table, codebook, level)
+    pairs = _pair_table(keys, code_passages, n_total)
+    return Cooccurrence(codes=code_table, pairs=pairs, segments=keys.frame, total_passages=n_total, level=level)
+
+
+@dataclass(frozen=True)
+class _PassageKeys:
+    """The counted rows (one per passage and code) with integer ids for documents, passages, codes."""
+
+    frame: pd.DataFrame
+    document_index: np.ndarray
+    passage_index: np.ndarray
+    code_index: np.ndarray
+    codes: pd.Index
+    passage_documents: np.ndarray  # the document id of each passage id
+
+
+def _passage_keys(frame: pd.DataFrame) -> _PassageKeys:
     # Integer keys first: factorizing millions of strings once is the expensive part.
     document_index, _ = pd.factorize(frame["document"].astype(str), sort=True)
     passage_numbers = _passage_numbers(frame)
@@ -143,60 +171,65 @@ def build_cooccurrence(
     passage_index, passage_keys = pd.factorize(
         document_index.astype(np.int64) * span + (passage_numbers - low), sort=True)
     code_index, codes = pd.factorize(frame["code"].astype(str), sort=True)
-    n_codes = len(codes)
-    duplicate = pd.Series(passage_index.astype(np.int64) * max(n_codes, 1) + code_index).duplicated().to_numpy()
+    duplicate = pd.Series(passage_index.astype(np.int64) * max(len(codes), 1) + code_index).duplicated().to_numpy()
     if duplicate.any():
         keep = ~duplicate
         frame, document_index, passage_index, code_index = (
             frame[keep], document_index[keep], passage_index[keep], code_index[keep])
-    frame = frame.reset_index(drop=True)
-    coded_passages = len(passage_keys)
-    n_total = coded_passages if total_passages is None else int(total_passages)
-    if n_total < coded_passages:
-        raise OutputError(
-            f"total_passages={n_total} is smaller than the {coded_passages} coded passages in the segments. "
-            f"Pass the corpus's passage count (run.json counts.passages) or leave it out."
-        )
+    passage_documents = np.zeros(len(passage_keys), dtype=np.int64)
+    passage_documents[passage_index] = document_index
+    return _PassageKeys(frame=frame.reset_index(drop=True), document_index=document_index,
+                        passage_index=passage_index, code_index=code_index, codes=codes,
+                        passage_documents=passage_documents)
 
-    code_passages = np.bincount(code_index, minlength=n_codes).astype(np.int64)
+
+def _code_table(keys: _PassageKeys, code_passages: np.ndarray) -> pd.DataFrame:
+    """One row per coded code: its path and label (from its first row), passages and documents."""
+    codes, n_codes = keys.codes, len(keys.codes)
     code_documents = np.bincount(
-        pd.unique(document_index.astype(np.int64) * n_codes + code_index) % n_codes, minlength=n_codes,
+        pd.unique(keys.document_index.astype(np.int64) * n_codes + keys.code_index) % n_codes, minlength=n_codes,
     ).astype(np.int64) if n_codes else np.zeros(0, dtype=np.int64)
-    first = frame.iloc[pd.Series(code_index).drop_duplicates().index]
+    first = keys.frame.iloc[pd.Series(keys.code_index).drop_duplicates().index]
     by_code = first.set_index("code")
-    code_table = pd.DataFrame({
+    table = pd.DataFrame({
         "code": [str(code) for code in codes],
         "code_path": by_code["code_path"].reindex(codes).tolist() if n_codes else [],
         "label": by_code["label"].reindex(codes).tolist() if n_codes else [],
         "passages": code_passages,
         "documents": code_documents,
     }, columns=list(CODE_COLUMNS))
-    code_table["code_path"] = code_table["code_path"].where(code_table["code_path"] != "", code_table["code"])
-    code_table["label"] = code_table["label"].where(code_table["label"] != "", code_table["code"])
-    if codebook is not None:  # codes no passage codes still belong in the tables and on the map
-        present = set(code_table["code"])
-        shown = {ancestor_at(code.path, level) if level else code.id for code in codebook}
-        parents = {ancestor for code in codebook if code.id in shown for ancestor in code.path[:-1]}
-        missing = [code for code in codebook if code.id in shown - parents - present]
-        if missing:
-            code_table = pd.concat([code_table, pd.DataFrame({
-                "code": [code.id for code in missing], "code_path": [code.code_path for code in missing],
-                "label": [code.label for code in missing], "passages": 0, "documents": 0,
-            }, columns=list(CODE_COLUMNS))], ignore_index=True)
+    table["code_path"] = table["code_path"].where(table["code_path"] != "", table["code"])
+    table["label"] = table["label"].where(table["label"] != "", table["code"])
+    return table
 
-    passage_document = np.zeros(coded_passages, dtype=np.int64)
-    passage_document[passage_index] = document_index
-    passage_first_row = np.zeros(coded_passages, dtype=np.int64)
-    passage_first_row[passage_index[::-1]] = np.arange(len(frame))[::-1]
-    pairs = _pairs(passage_index, code_index, passage_document, code_passages, n_total)
-    names = np.asarray(codes, dtype=object)
+
+def _with_uncoded_codes(table: pd.DataFrame, codebook: Codebook, level: int | None) -> pd.DataFrame:
+    """`table` plus a zero row for each codebook code shown at `level` that codes no passage."""
+    present = set(table["code"])
+    shown = {ancestor_at(code.path, level) if level else code.id for code in codebook}
+    parents = {ancestor for code in codebook if code.id in shown for ancestor in code.path[:-1]}
+    missing = [code for code in codebook if code.id in shown - parents - present]
+    if not missing:
+        return table
+    return pd.concat([table, pd.DataFrame({
+        "code": [code.id for code in missing], "code_path": [code.code_path for code in missing],
+        "label": [code.label for code in missing], "passages": 0, "documents": 0,
+    }, columns=list(CODE_COLUMNS))], ignore_index=True)
+
+
+def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> pd.DataFrame:
+    """One row per pair of codes sharing a passage, named by code id, with the first shared passage."""
+    frame = keys.frame
+    passage_first_row = np.zeros(len(keys.passage_documents), dtype=np.int64)
+    passage_first_row[keys.passage_index[::-1]] = np.arange(len(frame))[::-1]
+    pairs = _pairs(keys.passage_index, keys.code_index, keys.passage_documents, code_passages, n_total)
+    names = np.asarray(keys.codes, dtype=object)
     example_rows = passage_first_row[pairs.pop("example_index").to_numpy()]
     pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
     pairs.insert(0, "source", names[pairs.pop("source_index").to_numpy()])
     pairs["example_document"] = frame["document"].to_numpy()[example_rows]
     pairs["example_passage"] = _passage_numbers(frame)[example_rows]
-    pairs = pairs[list(PAIR_COLUMNS)]
-    return Cooccurrence(codes=code_table, pairs=pairs, segments=frame, total_passages=n_total, level=level)
+    return pairs[list(PAIR_COLUMNS)]
 
 
 def _passage_numbers(frame: pd.DataFrame) -> np.ndarray:

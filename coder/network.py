@@ -57,43 +57,13 @@ def build_network(
     >>> graph.edges["a", "b"]["jaccard"], graph.nodes["a"]["community"]
     (1.0, 1)
     """
-    if measure not in MEASURES:
-        raise CoderError(f"measure '{measure}' is not one of {', '.join(MEASURES)}. Pass --measure jaccard, for example.")
-    if min_count < 1:
-        raise CoderError(f"min_count {min_count}: a pair needs at least one shared passage. Pass --min-count 1 or more.")
-    if top_edges is not None and top_edges < 0:
-        raise CoderError(f"top_edges {top_edges}: pass a number of edges to keep, 0 or more.")
-
+    _check_options(measure=measure, min_count=min_count, top_edges=top_edges)
     graph = nx.Graph(
         measure=measure, level=cooccurrence.level or 0, total_passages=cooccurrence.total_passages,
         min_count=min_count, top_edges=top_edges or 0, seed=seed,
     )
-    codes = _ordered_codes(cooccurrence.codes, codebook)
-    tops = _top_level_codes(codes, codebook)
-    for row in codes.itertuples(index=False):
-        known = codebook is not None and row.code in codebook
-        code = codebook[row.code] if known else None
-        path = tuple(str(row.code_path).split("/"))
-        top = path[0]
-        graph.add_node(
-            row.code,
-            label=code.label if code else str(row.label),
-            code_path=code.code_path if code else str(row.code_path),
-            description=code.description if code else "",
-            level=len(path),
-            top=top,
-            top_label=codebook[top].label if codebook is not None and top in codebook else top,
-            color=tops[top],
-            passages=int(row.passages),
-            documents=int(row.documents),
-        )
-
-    pairs = cooccurrence.pairs[cooccurrence.pairs["count"] >= min_count]
-    pairs = pairs.assign(weight=pairs[measure].astype(float))
-    if top_edges is not None:
-        pairs = pairs.sort_values(["weight", "count", "source", "target"], ascending=[False, False, True, True],
-                                  kind="stable").head(top_edges)
-    pairs = pairs.sort_values(["source", "target"], kind="stable")
+    _add_codes(graph, cooccurrence.codes, codebook)
+    pairs = _kept_pairs(cooccurrence.pairs, measure=measure, min_count=min_count, top_edges=top_edges)
     graph.add_edges_from(
         (row.source, row.target, {
             "count": int(row.count), "jaccard": float(row.jaccard), "association": float(row.association),
@@ -177,6 +147,48 @@ def write_cooccurrence_csv(cooccurrence: Cooccurrence, graph: nx.Graph, path: st
 def write_codes_csv(cooccurrence: Cooccurrence, graph: nx.Graph, path: str | Path) -> None:
     """Write codes_table() as a UTF-8 CSV, atomically; codes missing from the map keep their counts."""
     write_csv(codes_table(graph, cooccurrence.codes), path)
+
+def _check_options(*, measure: str, min_count: int, top_edges: int | None) -> None:
+    if measure not in MEASURES:
+        raise CoderError(f"measure '{measure}' is not one of {', '.join(MEASURES)}. Pass --measure jaccard, for example.")
+    if min_count < 1:
+        raise CoderError(f"min_count {min_count}: a pair needs at least one shared passage. Pass --min-count 1 or more.")
+    if top_edges is not None and top_edges < 0:
+        raise CoderError(f"top_edges {top_edges}: pass a number of edges to keep, 0 or more.")
+
+
+def _add_codes(graph: nx.Graph, codes: pd.DataFrame, codebook: Codebook | None) -> None:
+    """One node per code, in codebook order, with its label, path, top-level code and colour."""
+    codes = _ordered_codes(codes, codebook)
+    tops = _top_level_codes(codes, codebook)
+    for row in codes.itertuples(index=False):
+        known = codebook is not None and row.code in codebook
+        code = codebook[row.code] if known else None
+        path = tuple(str(row.code_path).split("/"))
+        top = path[0]
+        graph.add_node(
+            row.code,
+            label=code.label if code else str(row.label),
+            code_path=code.code_path if code else str(row.code_path),
+            description=code.description if code else "",
+            level=len(path),
+            top=top,
+            top_label=codebook[top].label if codebook is not None and top in codebook else top,
+            color=tops[top],
+            passages=int(row.passages),
+            documents=int(row.documents),
+        )
+
+
+def _kept_pairs(pairs: pd.DataFrame, *, measure: str, min_count: int, top_edges: int | None) -> pd.DataFrame:
+    """The pairs drawn as links, sorted by source and target: `min_count` or more, the `top_edges` strongest."""
+    pairs = pairs[pairs["count"] >= min_count]
+    pairs = pairs.assign(weight=pairs[measure].astype(float))
+    if top_edges is not None:
+        pairs = pairs.sort_values(["weight", "count", "source", "target"], ascending=[False, False, True, True],
+                                  kind="stable").head(top_edges)
+    return pairs.sort_values(["source", "target"], kind="stable")
+
 
 def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFrame:
     """Codebook order first (what the researcher wrote), then unknown codes by path."""

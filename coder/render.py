@@ -236,14 +236,33 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int, max_edges: int 
     if all_edges > max_edges:
         graph = _strongest(graph, max_edges)
     large = graph.number_of_nodes() > PHYSICS_MAX_NODES or graph.number_of_edges() > PHYSICS_MAX_EDGES
+    nodes, edges = _vis_records(graph, color_by=color_by, seed=seed)
+    measure = graph.graph.get("measure", "jaccard")
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "legend": _legend(graph, color_by=color_by),
+        "message": _message(graph, all_edges),
+        "physics": not large,
+        "summary": (f"{_plural(graph.number_of_nodes(), 'code')} · {_plural(graph.number_of_edges(), 'link')} · "
+                    f"edge width: {measure} · node size: passages · colour: "
+                    f"{'community' if color_by == 'community' else 'top-level code'}"),
+        "total_passages": graph.graph.get("total_passages", 0),
+    }
+
+
+def _community_color(community: int) -> str:
+    return PALETTE[(community - 1) % len(PALETTE)]
+
+
+def _vis_records(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """vis-network's node and edge records, made by pyvis, in the graph's order and laid out in Python."""
     positions = _layout(graph, seed)
-    community_colors = {}
     display = nx.Graph()
     for node, data in graph.nodes(data=True):
-        community = int(data.get("community", 0) or 0)
         color = data.get("color") or PALETTE[0]
         if color_by == "community":
-            color = community_colors.setdefault(community, PALETTE[(community - 1) % len(PALETTE)])
+            color = _community_color(int(data.get("community", 0) or 0))
         x, y = positions[node]
         display.add_node(
             node, label=str(data.get("label", node)), color=color, value=int(data.get("passages", 1)),
@@ -260,44 +279,38 @@ def _page_data(graph: nx.Graph, *, color_by: ColorBy, seed: int, max_edges: int 
     order = {node: position for position, node in enumerate(graph.nodes)}
     nodes = sorted(net.nodes, key=lambda node: order[node["id"]])
     edges = [{key: value for key, value in edge.items() if key != "arrows"} for edge in net.edges]
+    return nodes, edges
 
+
+def _legend(graph: nx.Graph, *, color_by: ColorBy) -> list[dict[str, Any]]:
+    """One entry per community, or per top-level code, with its colour and number of codes."""
     if color_by == "community":
         counts: dict[int, int] = {}
         for _, data in graph.nodes(data=True):
             counts[int(data.get("community", 0) or 0)] = counts.get(int(data.get("community", 0) or 0), 0) + 1
-        legend = [{"color": community_colors[number], "name": f"Community {number}", "count": counts[number]}
-                  for number in sorted(counts)]
-    else:
-        seen: dict[str, dict[str, Any]] = {}
-        for _, data in graph.nodes(data=True):
-            entry = seen.setdefault(data.get("top", ""), {"color": data.get("color") or PALETTE[0],
-                                                          "name": data.get("top_label", ""), "count": 0})
-            entry["count"] += 1
-        legend = list(seen.values())
+        return [{"color": _community_color(number), "name": f"Community {number}", "count": counts[number]}
+                for number in sorted(counts)]
+    seen: dict[str, dict[str, Any]] = {}
+    for _, data in graph.nodes(data=True):
+        entry = seen.setdefault(data.get("top", ""), {"color": data.get("color") or PALETTE[0],
+                                                      "name": data.get("top_label", ""), "count": 0})
+        entry["count"] += 1
+    return list(seen.values())
 
+
+def _message(graph: nx.Graph, all_edges: int) -> str:
+    """What the page says above the map when there is nothing, or not everything, to draw."""
     measure = graph.graph.get("measure", "jaccard")
     if graph.number_of_nodes() == 0:
-        message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out)."
-    elif graph.number_of_edges() == 0:
-        message = (f"{graph.number_of_nodes()} code(s), but no two codes share a passage"
-                   + (f" at least {graph.graph.get('min_count')} times" if graph.graph.get("min_count", 1) > 1 else "")
-                   + ": no edges to draw.")
-    elif all_edges > graph.number_of_edges():
-        message = (f"Showing the {graph.number_of_edges():,} strongest of {all_edges:,} links by {measure}. "
-                   f"Pass --top-edges (or --min-count) to choose which links to draw.")
-    else:
-        message = ""
-    return {
-        "nodes": nodes,
-        "edges": edges,
-        "legend": legend,
-        "message": message,
-        "physics": not large,
-        "summary": (f"{_plural(graph.number_of_nodes(), 'code')} · {_plural(graph.number_of_edges(), 'link')} · "
-                    f"edge width: {measure} · node size: passages · colour: "
-                    f"{'community' if color_by == 'community' else 'top-level code'}"),
-        "total_passages": graph.graph.get("total_passages", 0),
-    }
+        return "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out)."
+    if graph.number_of_edges() == 0:
+        return (f"{graph.number_of_nodes()} code(s), but no two codes share a passage"
+                + (f" at least {graph.graph.get('min_count')} times" if graph.graph.get("min_count", 1) > 1 else "")
+                + ": no edges to draw.")
+    if all_edges > graph.number_of_edges():
+        return (f"Showing the {graph.number_of_edges():,} strongest of {all_edges:,} links by {measure}. "
+                f"Pass --top-edges (or --min-count) to choose which links to draw.")
+    return ""
 
 
 def _plural(count: int, noun: str) -> str:
