@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench browser-deps clean
+.PHONY: run test bench fuzz browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ test: $(TEST_STAMP) browser-deps
 # Two benchmarks use the test tools (reportlab draws the PDFs, pytest drives the browser probe).
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The recode cache's property test with many more random codebook edits than the suite runs
+# (FUZZ_EXAMPLES=... to change). Without make:
+#   CODER_FUZZ_EXAMPLES=2000 python -m pytest -q -p no:cacheprovider tests/test_cache.py -k property
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	CODER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_cache.py -k property
 
 # Headless Chromium for the browser tests, from Debian's packages (needs root, as in CI).
 browser-deps:

@@ -1,46 +1,161 @@
 """The recode cache: passages per document and matches per (document, code), reused across runs.
 
-A document's entry is keyed by the hash of its decoded text, the tool version and the passage
-settings, so editing a document or upgrading coder invalidates it. Within an entry, matches are
-stored per code under a fingerprint of exactly what decides them (keywords, regexes, exclusions),
-so after a codebook edit only the edited codes are matched again; labels, descriptions, colours
-and moves in the hierarchy reuse everything.
+A document's entry is keyed by its path and decoded text, the passage unit and the environment
+(tool version, the package's own source, the libraries and Unicode tables that decide passages and
+matches), so editing a document or upgrading anything invalidates it. Within an entry, matches are
+stored per code under a fingerprint of everything that decides them: the code's keywords, regexes
+and exclusions and, where matching ties codes together, the other codes' terms too. Two such ties
+exist: every Chinese term of the codebook is a word of the one dictionary that segments Chinese
+text, and keywords too long to spell out share one word automaton (see `matching`). After a
+codebook edit only the codes whose fingerprint changed are matched again, together with the codes
+they are tied to, so a recode equals a fresh run; labels, descriptions, colours and moves in the
+hierarchy reuse everything.
+
+Plain data at rest: an output folder may come from someone else, so the SQLite file holds JSON
+only, every row is checked against the document it describes, and anything unexpected (a damaged,
+locked or foreign file, another schema, a malformed row) is a cache miss, never an error.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
+import re
 import sqlite3
+import sys
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 from . import __version__
-from .models import Code, Document, Passage
+from .matching import CJK_CHARS, _compile_latin, _phrase_needles
+from .models import Code, Codebook, Document, Passage
 
-_FORMAT = 4
+_SCHEMA = 5  # the stored layout; another number (or none) means start afresh
+_CJK = re.compile(f"[{CJK_CHARS}]")
+_FINGERPRINT = re.compile("[0-9a-f]{16}")
+_TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
+
+# One code's hits: (passage index, hits, matched words "; "-joined) for each passage it codes.
+CodeHits = list[tuple[int, int, str]]
+# What a worker hands the writing process: (document key, passages JSON or None if stored, hits JSON).
+Pending = list[tuple[str, bytes | None, bytes]]
 
 
-def code_fingerprint(code: Code) -> str:
-    """What decides a code's matches, hashed: a changed fingerprint means re-matching that code."""
-    decisive = repr((_FORMAT, __version__, code.keywords, code.regex, code.exclude))
-    return hashlib.sha1(decisive.encode("utf-8")).hexdigest()[:16]
+# -- what decides a code's matches -----------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _source_digest() -> str:
+    """The package's own source, hashed: a development checkout changes without a version bump."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    try:
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    except OSError:
+        digest.update(b"unreadable")  # an installed package cannot change under us without a version
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _library_versions() -> str:
+    versions = []
+    for name in ("jieba", "spacy-lookups-data", "ahocorasick-rs"):
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    # str.lower(), \w and the CJK ranges follow the Unicode tables of this Python.
+    versions.append(f"python={sys.version_info[0]}.{sys.version_info[1]} unicode={unicodedata.unidata_version}")
+    return " ".join(versions)
+
+
+def environment() -> str:
+    """Everything outside the codebook and the document that decides passages and matches."""
+    return f"{_SCHEMA} {__version__} {_source_digest()} {_library_versions()}"
+
+
+def _hash(*parts: object) -> str:
+    # ensure_ascii: a lone surrogate (an undecodable file name) hashes like any other character.
+    return hashlib.sha1(json.dumps(parts, ensure_ascii=True).encode("ascii")).hexdigest()
+
+
+def _uses_chinese(code: Code) -> bool:
+    return any(_CJK.search(term) for term in (*code.keywords, *code.exclude))
+
+
+def _uses_word_automaton(code: Code) -> bool:
+    """Does one of the code's terms go to the shared word automaton (too many spellings to list)?"""
+    for term in (*code.keywords, *code.exclude):
+        if not _CJK.search(term):
+            pattern = _compile_latin(code.id, term)
+            if pattern is not None and _phrase_needles(pattern) is None:
+                return True
+    return False
+
+
+_TIES = (_uses_chinese, _uses_word_automaton)
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """Per code, the fingerprint of what decides its matches, and the codes each is tied to."""
+
+    by_code: dict[str, str]
+    ties: tuple[frozenset[str], ...]  # each set: codes whose matches depend on one another's terms
+
+    def codes_to_match(self, codebook: Codebook, codes: Iterable[Code]) -> list[Code]:
+        """`codes` plus every code tied to one of them, in codebook order: matched together, they
+        see the same dictionary and automaton as a full run does."""
+        wanted = {code.id for code in codes}
+        for tied in self.ties:
+            if not tied.isdisjoint(wanted):
+                wanted |= tied
+        return [code for code in codebook if code.id in wanted]
+
+
+def code_fingerprints(codebook: Codebook) -> Fingerprints:
+    """What decides each code's matches, hashed: a changed fingerprint means matching that code again.
+
+    >>> fingerprints = code_fingerprints(load_codebook("codebook.yaml"))  # doctest: +SKIP
+    >>> len(fingerprints.by_code["joint_meeting"])  # doctest: +SKIP
+    16
+    """
+    ties = tuple(frozenset(code.id for code in codebook if tie(code)) for tie in _TIES)
+    shared = [
+        _hash(sorted((codebook[code_id].keywords, codebook[code_id].exclude) for code_id in tied)) for tied in ties
+    ]
+    by_code = {
+        code.id: _hash(
+            environment(), code.keywords, code.regex, code.exclude,
+            [digest for digest, tied in zip(shared, ties) if code.id in tied],
+        )[:16]
+        for code in codebook
+    }
+    return Fingerprints(by_code=by_code, ties=ties)
 
 
 def document_key(document: Document, *, unit: str, settings: str = "") -> str:
-    material = f"{_FORMAT}\x1f{__version__}\x1f{unit}\x1f{settings}\x1f{document.path}\x1f{document.sha256}"
-    return hashlib.sha1(material.encode("utf-8")).hexdigest()
+    """The key of a document's entry: its path and text, the passage settings and the environment."""
+    return _hash(environment(), unit, settings, document.path, document.sha256)
+
+
+# -- entries ------------------------------------------------------------------------------------
 
 
 @dataclass
 class CacheEntry:
-    """One document's cached passages and, per code fingerprint, the code's hits in them:
-    (passage index, hits, matched words "; "-joined) for each passage the code codes."""
+    """One document's cached passages and, per code fingerprint, the code's hits in them."""
 
     passages: list[Passage]
-    hits: dict[str, list[tuple[int, int, str]]] = field(default_factory=dict)
+    hits: dict[str, CodeHits] = field(default_factory=dict)
     fingerprints: list[str] = field(default_factory=list)  # passage_fingerprint() of each passage
+    stored: bool = False  # are the passages in the cache already (only the hits need writing)?
 
 
 @dataclass
@@ -60,71 +175,245 @@ class CacheStats:
         return dict(self.__dict__)
 
 
-class RecodeCache:
-    """A SQLite file of pickled CacheEntry rows, one per document key; safe to delete at any time.
+def _dumps(value: object) -> bytes:
+    # surrogatepass: text from an undecodable file name or byte survives the round trip.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
-    Each process opens its own connection to read; new entries are queued with `store()` and
-    written by the parent process in one transaction per batch of documents.
+
+def _loads(data: object) -> object:
+    if not isinstance(data, bytes):
+        raise ValueError("not a JSON blob")
+    return json.loads(data.decode("utf-8", "surrogatepass"))
+
+
+def _encode_passages(document: Document, passages: list[Passage]) -> bytes:
+    """[start, end, view, text] per passage; view and text are null when they follow from the
+    document text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
+    rows = []
+    for passage in passages:
+        view = passage.view
+        if view == document.text[passage.start:passage.end].replace("\n", " "):
+            view = None
+        text = None if passage.text == " ".join(passage.view.split()) else passage.text
+        rows.append([passage.start, passage.end, view, text])
+    return _dumps(rows)
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _decode_passages(document: Document, data: object) -> list[Passage]:
+    """The passages of a stored row, checked against the document; ValueError if anything is off."""
+    rows = _loads(data)
+    if not isinstance(rows, list):
+        raise ValueError("passages: not a list")
+    passages: list[Passage] = []
+    text_length, previous = len(document.text), 0
+    for index, row in enumerate(rows):
+        if not (isinstance(row, list) and len(row) == 4):
+            raise ValueError("passage: not [start, end, view, text]")
+        start, end, view, text = row
+        if not (_is_int(start) and _is_int(end) and previous <= start <= end <= text_length):
+            raise ValueError("passage: span out of order or outside the document")
+        if view is None:
+            view = document.text[start:end].replace("\n", " ")
+        elif not (isinstance(view, str) and len(view) == end - start):
+            raise ValueError("passage: view does not fit its span")
+        if text is None:
+            text = " ".join(view.split())
+        elif not isinstance(text, str):
+            raise ValueError("passage: text is not a string")
+        passages.append(Passage(document=document.path, index=index, start=start, end=end, view=view, text=text))
+        previous = start
+    return passages
+
+
+def _decode_hits(data: object, passage_count: int) -> dict[str, CodeHits]:
+    """{code fingerprint: [[passage index, hits, matched], ...]}, checked; ValueError if anything is off."""
+    stored = _loads(data)
+    if not isinstance(stored, dict):
+        raise ValueError("hits: not an object")
+    hits: dict[str, CodeHits] = {}
+    for fingerprint, rows in stored.items():
+        if not (_FINGERPRINT.fullmatch(fingerprint) and isinstance(rows, list)):
+            raise ValueError("hits: bad fingerprint or rows")
+        previous = -1
+        code_hits: CodeHits = []
+        for row in rows:
+            if not (isinstance(row, list) and len(row) == 3):
+                raise ValueError("hits: not [passage, hits, matched]")
+            passage, count, matched = row
+            if not (_is_int(passage) and previous < passage < passage_count and _is_int(count) and count >= 1
+                    and isinstance(matched, str)):
+                raise ValueError("hits: passage out of order or out of range, or no hits")
+            code_hits.append((passage, count, matched))
+            previous = passage
+        hits[fingerprint] = code_hits
+    return hits
+
+
+# -- the SQLite file ----------------------------------------------------------------------------
+
+_CREATE = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE passages (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE hits (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+)
+# Errors that say the file is not (or no longer) a sound cache: it is replaced. Others (locked,
+# read-only, disk full) leave it alone and the run goes on without it.
+_DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_SCHEMA", "SQLITE_ERROR", "SQLITE_MISMATCH"}
+
+
+@lru_cache(maxsize=1)
+def _expected_schema() -> frozenset[tuple]:
+    """sqlite_master of a fresh cache: anything else (a view, a trigger, another column) is not ours."""
+    memory = sqlite3.connect(":memory:")
+    for statement in _CREATE:
+        memory.execute(statement)
+    schema = frozenset(memory.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+    memory.close()
+    return schema
+
+
+class _NotOurs(Exception):
+    """The file is a database, but not a cache of this schema and environment."""
+
+
+class RecodeCache:
+    """A SQLite file of JSON rows (passages and hits per document key); safe to delete at any time.
+
+    The process that constructs it with `writer=True` checks the file (replacing it when it is
+    damaged or not ours) and writes every new entry, queued by `store()`, one transaction per
+    batch. Worker processes open their own read connection and never write: no lock waits.
+    After any database error the cache is off for the rest of the run in that process.
     """
 
     FILE = "recode.sqlite"
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, *, writer: bool = True):
         self.folder = Path(folder)
+        self.writer = writer
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
-        self._pending: list[tuple[str, bytes]] = []
+        self._off = False
+        self._pending: Pending = []
+        if writer:
+            self._db()
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.FILE
 
     def _db(self) -> sqlite3.Connection | None:
+        if self._off:
+            return None
         if self._connection is None or self._pid != os.getpid():
             self._connection, self._pid = self._open(), os.getpid()
+            self._off = self._connection is None
         return self._connection
 
+    def _fail(self) -> None:
+        self._off = True
+
     def _open(self) -> sqlite3.Connection | None:
-        path = self.folder / self.FILE
+        if self.folder.is_symlink():
+            return None  # never write through a link planted in a shared folder
         for attempt in range(2):
+            connection = None
             try:
-                self.folder.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(path, timeout=60)
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                connection.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, entry BLOB)")
+                if self.path.is_symlink():
+                    raise _NotOurs  # the link itself is removed below, never what it points to
+                if self.writer:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                elif not self.path.is_file():
+                    return None
+                connection = sqlite3.connect(self.path, timeout=_TIMEOUT)
+                connection.execute("PRAGMA trusted_schema=OFF")
+                schema = frozenset(connection.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"))
+                if not schema and self.writer:
+                    self._create(connection)
+                elif schema != _expected_schema() or dict(connection.execute("SELECT name, value FROM meta")) != {
+                    "schema": str(_SCHEMA), "environment": environment()
+                }:
+                    raise _NotOurs
+                if self.writer:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute("PRAGMA synchronous=NORMAL")
                 return connection
-            except sqlite3.DatabaseError:
-                if attempt == 0:  # not a database (damaged): start the cache afresh
-                    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            except (_NotOurs, sqlite3.DatabaseError) as error:
+                if connection is not None:
+                    connection.close()
+                damaged = isinstance(error, _NotOurs) or getattr(error, "sqlite_errorname", "") in _DAMAGED
+                if not (self.writer and damaged and attempt == 0):
+                    return None  # locked, read-only, or a reader: run without the cache
+                try:  # damaged or not ours: start the cache afresh
+                    for leftover in (self.path, *(self.path.with_name(self.FILE + tail) for tail in ("-wal", "-shm"))):
                         leftover.unlink(missing_ok=True)
-            except OSError:
-                break
-        return None  # no cache: every document is simply coded
+                except OSError:
+                    return None
+            except (OSError, ValueError, sqlite3.Error):
+                if connection is not None:
+                    connection.close()
+                return None
+        return None
 
-    def load(self, key: str) -> CacheEntry | None:
+    @staticmethod
+    def _create(connection: sqlite3.Connection) -> None:
+        with connection:
+            for statement in _CREATE:
+                connection.execute(statement)
+            connection.executemany("INSERT INTO meta VALUES (?, ?)",
+                                   [("schema", str(_SCHEMA)), ("environment", environment())])
+
+    def load(self, key: str, document: Document) -> CacheEntry | None:
+        """The document's entry, checked against it; None when missing, unreadable or malformed."""
         db = self._db()
+        if db is None:
+            return None
+        # A row far larger than the document could ever need is not read into memory at all.
+        limit = 64 * len(document.text) + 4096
         try:
-            row = db.execute("SELECT entry FROM entries WHERE key = ?", (key,)).fetchone() if db else None
-            entry = pickle.loads(row[0]) if row else None
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            return None  # unreadable entries are simply recomputed
-        return entry if isinstance(entry, CacheEntry) else None
+            row = db.execute("SELECT value, length(value) <= ? FROM passages WHERE key = ?", (limit, key)).fetchone()
+            if row is None or not row[1]:
+                return None
+            hits_row = db.execute("SELECT value FROM hits WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            self._fail()
+            return None
+        try:
+            passages = _decode_passages(document, row[0])
+            hits = _decode_hits(hits_row[0], len(passages)) if hits_row is not None else {}
+        except Exception:  # noqa: BLE001 - anything malformed (bad JSON, deep nesting, bad ranges) is a miss
+            return None
+        return CacheEntry(passages=passages, hits=hits, stored=True)
 
-    def store(self, key: str, entry: CacheEntry) -> None:
+    def store(self, key: str, document: Document, entry: CacheEntry) -> None:
         """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
-        self._pending.append((key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL)))
+        try:
+            passages = None if entry.stored else _encode_passages(document, entry.passages)
+            hits = _dumps({fingerprint: [list(row) for row in rows] for fingerprint, rows in entry.hits.items()})
+        except (ValueError, TypeError, RecursionError):
+            return  # not storable: only costs speed next time
+        self._pending.append((key, passages, hits))
 
-    def take_pending(self) -> list[tuple[str, bytes]]:
+    def take_pending(self) -> Pending:
         pending, self._pending = self._pending, []
         return pending
 
-    def write(self, pending: list[tuple[str, bytes]]) -> None:
+    def write(self, pending: Pending) -> None:
         """Write queued entries in one transaction (worker processes never write: no lock waits)."""
         db = self._db()
         if db is None or not pending:
             return
         try:
-            db.executemany("INSERT OR REPLACE INTO entries (key, entry) VALUES (?, ?)", pending)
-            db.commit()
+            with db:
+                db.executemany("INSERT OR REPLACE INTO passages (key, value) VALUES (?, ?)",
+                               [(key, passages) for key, passages, _ in pending if passages is not None])
+                db.executemany("INSERT OR REPLACE INTO hits (key, value) VALUES (?, ?)",
+                               [(key, hits) for key, _, hits in pending])
         except sqlite3.Error:
-            pass  # a cache that cannot be written only costs speed next time
+            self._fail()  # a cache that cannot be written only costs speed next time
 
     def prune(self, keep: set[str]) -> int:
         """Forget documents that are no longer in the corpus (or changed); returns how many."""
@@ -132,9 +421,17 @@ class RecodeCache:
         if db is None:
             return 0
         try:
-            stale = [key for (key,) in db.execute("SELECT key FROM entries") if key not in keep]
-            db.executemany("DELETE FROM entries WHERE key = ?", [(key,) for key in stale])
-            db.commit()
+            stale = [(key,) for (key,) in db.execute("SELECT key FROM passages") if key not in keep]
+            stale_hits = [(key,) for (key,) in db.execute("SELECT key FROM hits") if key not in keep]
+            with db:
+                db.executemany("DELETE FROM passages WHERE key = ?", stale)
+                db.executemany("DELETE FROM hits WHERE key = ?", stale_hits)
         except sqlite3.Error:
+            self._fail()
             return 0
         return len(stale)
+
+    def close(self) -> None:
+        if self._connection is not None and self._pid == os.getpid():
+            self._connection.close()
+        self._connection = None

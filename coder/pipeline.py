@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from .cache import CacheEntry, CacheStats, RecodeCache, code_fingerprint, document_key
+from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
 from .matching import CompiledCodebook, compile_codebook, matched_words, matches_by_code
@@ -83,7 +83,7 @@ def code_documents(
     *,
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
-) -> tuple[pd.DataFrame, dict[str, int], CacheStats, list[tuple[str, bytes]]]:
+) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending]:
     """Code documents in this process: the segments frame (plus a `fingerprint` column, the
     passage's passage_fingerprint), passages per document, cache use, and the new cache entries
     for the calling process to write."""
@@ -153,16 +153,19 @@ def _cached_hits(
 ) -> tuple[list[Passage], dict[str, CodeHits], list[str]]:
     """Passages, hits and passage fingerprints of one document, matching only the codes the cache does not hold."""
     key = document_key(document, unit=codebook.unit)
-    entry = cache.load(key)
+    entry = cache.load(key, document)
     if entry is None:
-        passages = split_passages(document, unit=codebook.unit)
-        entry = CacheEntry(passages=passages,
-                           fingerprints=[passage_fingerprint(document.path, passage.text) for passage in passages])
+        entry = CacheEntry(passages=split_passages(document, unit=codebook.unit))
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
+    entry.fingerprints = [passage_fingerprint(document.path, passage.text) for passage in entry.passages]
     fingerprints = _fingerprints(codebook)
-    missing = [code for code in codebook if fingerprints[code.id] not in entry.hits]
+    by_code = fingerprints.by_code
+    missing = [code for code in codebook if by_code[code.id] not in entry.hits]
+    if missing:
+        # Codes tied to an edited one (one Chinese dictionary, one word automaton) are matched with it.
+        missing = fingerprints.codes_to_match(codebook, missing)
     stats.codes_reused += len(codebook) - len(missing)
     stats.codes_matched += len(missing)
     if missing:
@@ -172,22 +175,22 @@ def _cached_hits(
             matcher = _compile_subset(codebook, missing)
         fresh = _hits_by_code(entry.passages, matcher)
         for code in missing:
-            entry.hits[fingerprints[code.id]] = fresh.get(code.id, [])
-    current = set(fingerprints.values())
-    if missing or set(entry.hits) != current:
+            entry.hits[by_code[code.id]] = fresh.get(code.id, [])
+    current = set(by_code.values())
+    if missing or set(entry.hits) != current or not entry.stored:
         entry.hits = {fingerprint: entry.hits[fingerprint] for fingerprint in current}
-        cache.store(key, entry)
-    return entry.passages, {code.id: entry.hits[fingerprints[code.id]] for code in codebook}, entry.fingerprints
+        cache.store(key, document, entry)
+    return entry.passages, {code.id: entry.hits[by_code[code.id]] for code in codebook}, entry.fingerprints
 
 
-_fingerprint_cache: dict[int, tuple[Codebook, dict[str, str]]] = {}
+_fingerprint_cache: dict[int, tuple[Codebook, Fingerprints]] = {}
 
 
-def _fingerprints(codebook: Codebook) -> dict[str, str]:
-    """code id -> fingerprint, computed once per codebook object (not per document)."""
+def _fingerprints(codebook: Codebook) -> Fingerprints:
+    """Code fingerprints, computed once per codebook object (not per document)."""
     cached = _fingerprint_cache.get(id(codebook))
     if cached is None or cached[0] is not codebook:
-        cached = (codebook, {code.id: code_fingerprint(code) for code in codebook})
+        cached = (codebook, code_fingerprints(codebook))
         _fingerprint_cache.clear()
         _fingerprint_cache[id(codebook)] = cached
     return cached[1]
@@ -199,7 +202,7 @@ _subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}
 def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
     """A matcher for just `codes` (the edited ones), compiled once per process."""
     fingerprints = _fingerprints(codebook)
-    key = tuple(fingerprints[code.id] + code.id for code in codes)
+    key = tuple(fingerprints.by_code[code.id] + code.id for code in codes)
     if key not in _subset_matchers:
         _subset_matchers.clear()
         _subset_matchers[key] = compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit))
@@ -304,11 +307,11 @@ _worker_state: dict[str, object] = {}
 
 def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["codebook"] = codebook
-    _worker_state["cache"] = RecodeCache(cache_dir) if cache_dir else None
+    _worker_state["cache"] = RecodeCache(cache_dir, writer=False) if cache_dir else None
     _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
 
 
-def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, list[tuple[str, bytes]]]:
+def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending]:
     return code_documents(
         documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )

@@ -80,7 +80,7 @@ def test_pipeline_cache_survives_corrupt_entries(tiny_corpus: Path, tiny_codeboo
     codebook = load_codebook(tiny_codebook)
     cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
     with sqlite3.connect(tmp_path / "cache" / "recode.sqlite") as db:
-        db.execute("UPDATE entries SET entry = x'00ff'")
+        db.execute("UPDATE passages SET value = x'00ff'")
     again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
     assert again.reused["documents_new"] == 2
     pd.testing.assert_frame_equal(again.segments, cold.segments)
@@ -105,7 +105,7 @@ def test_pipeline_cache_forgets_documents_that_left_the_corpus(tiny_corpus: Path
     (tiny_corpus / "a.txt").unlink()
     code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
     with sqlite3.connect(tmp_path / "cache" / "recode.sqlite") as db:
-        assert db.execute("SELECT COUNT(*) FROM entries").fetchone() == (1,)
+        assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (1,)
 
 
 def test_pipeline_public_api_in_a_few_lines(tiny_corpus: Path, tiny_codebook: Path):

@@ -1,0 +1,466 @@
+"""The recode cache: plain data only, a recode equals a fresh run, and no cache problem breaks a run.
+
+The property test runs a modest number of examples in the suite; `make fuzz` runs many more:
+
+    CODER_FUZZ_EXAMPLES=2000 python -m pytest -q -p no:cacheprovider tests/test_cache.py -k property
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from coder import cache as cache_module
+from coder.cache import RecodeCache, code_fingerprints, document_key
+from coder.cli import app
+from coder.models import Code, Codebook, Document
+from coder.pipeline import code_corpus
+
+runner = CliRunner()
+
+
+def _run(corpus: Path, codebook: Path, out: Path, *more: str) -> None:
+    result = runner.invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--quiet", *more])
+    assert result.exit_code == 0, result.output
+
+
+def _segments(out: Path) -> bytes:
+    return (out / "segments.csv").read_bytes()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+CHINESE_CORPUS = {
+    "a.txt": "我们推进党建联盟工作。印度尼西亚与印度合作。联盟成立。\n\n各地探索跨域协同治理，协同治理成效明显。\n",
+    "b.txt": "Mayors held a joint meeting; they co-ordinated regional cooperation.\n\n党建联盟和联席会议。\n",
+}
+
+
+# -- a recode equals a fresh run ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        # The issue's minimal case: b's terms are new dictionary words that split a's hits differently.
+        ("a: {keywords: [联盟, 印度]}", "a: {keywords: [联盟, 印度]}\n  b: {keywords: [党建联盟, 印度尼西亚]}"),
+        ("a: {keywords: [联盟, 印度]}\n  b: {keywords: [党建联盟, 印度尼西亚]}", "a: {keywords: [联盟, 印度]}"),
+        ("a: {keywords: [协同治理]}\n  b: {keywords: [治理]}", "a: {keywords: [协同治理]}\n  b: {keywords: [治理, 跨域协同治理]}"),
+        # A Chinese exclusion is a dictionary word too.
+        ("a: {keywords: [联盟]}\n  b: {keywords: [合作]}", "a: {keywords: [联盟]}\n  b: {keywords: [合作], exclude: [党建联盟]}"),
+        # An English edit of a code with Chinese terms: it is matched with the whole dictionary.
+        ("a: {keywords: [联盟]}\n  b: {keywords: [党建联盟]}", "a: {keywords: [联盟]}\n  b: {keywords: [党建联盟, joint meeting]}"),
+        # Keywords with a wildcard inside share one word automaton: "co-ordinated" hides "ordinated".
+        ("a: {keywords: [ordinated* regional]}", "a: {keywords: [ordinated* regional]}\n  b: {keywords: [coordinated regional* cooperation]}"),
+    ],
+)
+def test_cache_recode_equals_a_fresh_run_after_an_edit(tmp_path: Path, before: str, after: str):
+    corpus = tmp_path / "corpus"
+    for name, text in CHINESE_CORPUS.items():
+        _write(corpus / name, text)
+    codebook = _write(tmp_path / "codebook.yaml", f"codes:\n  {before}\n")
+    _run(corpus, codebook, tmp_path / "cached")
+    _write(codebook, f"codes:\n  {after}\n")
+    _run(corpus, codebook, tmp_path / "cached")
+    _run(corpus, codebook, tmp_path / "fresh", "--no-cache")
+    assert _segments(tmp_path / "cached") == _segments(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("unit", ["sentence"])
+def test_cache_recode_equals_a_fresh_run_after_a_unit_change(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, unit):
+    _run(tiny_corpus, tiny_codebook, tmp_path / "cached")
+    _write(tiny_codebook, f"unit: {unit}\n" + tiny_codebook.read_text(encoding="utf-8"))
+    _run(tiny_corpus, tiny_codebook, tmp_path / "cached")
+    _run(tiny_corpus, tiny_codebook, tmp_path / "fresh", "--no-cache")
+    assert _segments(tmp_path / "cached") == _segments(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("edited", ["a: {keywords: [合作]}\n  b: {keywords: [joint meeting, regional cooperation]}"])
+def test_cache_english_codes_are_reused_after_a_chinese_edit(tmp_path: Path, edited: str):
+    corpus = tmp_path / "corpus"
+    for name, text in CHINESE_CORPUS.items():
+        _write(corpus / name, text)
+    first = code_corpus(corpus, _codebook({"a": ["联盟"], "b": ["joint meeting"]}), workers=1, cache_dir=tmp_path / "c")
+    assert first.reused["codes_matched"] == 4
+    again = code_corpus(corpus, _codebook({"a": ["联盟", "党建联盟"], "b": ["joint meeting"]}), workers=1,
+                        cache_dir=tmp_path / "c")
+    assert again.reused == {"documents_reused": 2, "documents_new": 0, "codes_reused": 2, "codes_matched": 2}
+
+
+# -- plain data only ------------------------------------------------------------------------
+
+
+class _Payload:
+    """Unpickling this creates a file: proof that a planted pickle ran."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def _plant(database: Path, statements: list[str], rows: list[tuple] = ()) -> None:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(database) as db:
+        for statement in statements:
+            db.execute(statement)
+        for table, *values in rows:
+            db.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(values))})", values)
+    db.close()
+
+
+@pytest.mark.parametrize("layout", ["old", "current"])
+def test_cache_planted_pickle_never_runs(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, layout: str):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Payload(marker))
+    out = tmp_path / "out"
+    database = out / ".cache" / "recode.sqlite"
+    from coder.corpus import read_corpus
+
+    keys = [document_key(document, unit="paragraph") for document in read_corpus(tiny_corpus).documents]
+    if layout == "old":  # the layout of coder <= 0.x: one pickled entry per document
+        _plant(database, ["CREATE TABLE entries (key TEXT PRIMARY KEY, entry BLOB)"],
+               [("entries", key, payload) for key in keys])
+    else:  # today's layout, with pickles where JSON belongs
+        _plant(database, [*cache_module._CREATE],
+               [("meta", "schema", str(cache_module._SCHEMA)), ("meta", "environment", cache_module.environment()),
+                *[("passages", key, payload) for key in keys], *[("hits", key, payload) for key in keys]])
+    _run(tiny_corpus, tiny_codebook, out)
+    _run(tiny_corpus, tiny_codebook, out)  # and again, on whatever the first run left
+    _run(tiny_corpus, tiny_codebook, tmp_path / "fresh", "--no-cache")
+    assert not marker.exists()
+    assert _segments(out) == _segments(tmp_path / "fresh")
+    assert _stored_values(database) and all(_is_json(value) for value in _stored_values(database))
+
+
+def _stored_values(database: Path) -> list[bytes]:
+    with sqlite3.connect(database) as db:
+        values = [value for table in ("passages", "hits") for (value,) in db.execute(f"SELECT value FROM {table}")]
+    db.close()
+    return values
+
+
+def _is_json(value: bytes) -> bool:
+    try:
+        json.loads(value.decode("utf-8"))
+    except ValueError:
+        return False
+    return True
+
+
+def test_cache_holds_json_only(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    from coder import load_codebook
+
+    code_corpus(tiny_corpus, Codebook(codes=()), workers=1, cache_dir=tmp_path / "c")
+    code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1, cache_dir=tmp_path / "c")
+    values = _stored_values(tmp_path / "c" / "recode.sqlite")
+    assert len(values) == 4 and all(_is_json(value) for value in values)
+
+
+# -- no cache problem breaks a run ------------------------------------------------------------
+
+
+def _damage_rows(database: Path, table: str, value: bytes) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute(f"UPDATE {table} SET value = ?", (value,))
+    db.close()
+
+
+MALFORMED = [
+    ("passages", b"not json"),
+    ("passages", b"\xff\xfe"),
+    ("passages", b"{}"),
+    ("passages", b"[[0, 99999, null, null]]"),  # a span outside the document
+    ("passages", b"[[5, 2, null, null]]"),
+    ("passages", b"[[0, 3, \"too long a view\", null]]"),
+    ("passages", b"[[true, 3, null, null]]"),
+    ("passages", b"[" * 100_000 + b"]" * 100_000),  # deep nesting
+    ("hits", b"[]"),
+    ("hits", b'{"0123456789abcdef": [[99, 1, "x"]]}'),  # a passage that does not exist
+    ("hits", b'{"0123456789abcdef": [[0, 0, "x"]]}'),
+    ("hits", b'{"0123456789abcdef": [[0, 1, "x"], [0, 1, "x"]]}'),
+    ("hits", b'{"../../etc": []}'),
+]
+
+
+@pytest.mark.parametrize(("table", "value"), MALFORMED)
+def test_cache_malformed_rows_are_misses(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, table, value):
+    from coder import load_codebook
+
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    _damage_rows(tmp_path / "c" / "recode.sqlite", table, value)
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+    third = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    assert third.reused["documents_reused"] == 2 and third.reused["codes_matched"] == 0  # repaired
+
+
+def _foreign_database(database: Path) -> None:
+    for path in database.parent.iterdir():
+        path.unlink()
+    _plant(database, ["CREATE TABLE passages (key TEXT, value TEXT, extra INTEGER)"], [("passages", "k", "v", 1)])
+
+
+def _wrong_schema_number(database: Path) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE meta SET value = '999' WHERE name = 'schema'")
+    db.close()
+
+
+def _with_a_trigger(database: Path) -> None:
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TRIGGER t AFTER INSERT ON hits BEGIN DELETE FROM passages; END")
+    db.close()
+
+
+def _garbage(database: Path) -> None:
+    for path in database.parent.iterdir():
+        path.write_bytes(b"this is not a database" * 100)
+
+
+def _truncated(database: Path) -> None:
+    database.write_bytes(database.read_bytes()[:1000])
+
+
+def _a_folder(database: Path) -> None:
+    for path in database.parent.iterdir():
+        path.unlink()
+    database.mkdir()
+
+
+@pytest.mark.parametrize(
+    "damage", [_foreign_database, _wrong_schema_number, _with_a_trigger, _garbage, _truncated, _a_folder]
+)
+def test_cache_damaged_or_foreign_database_never_breaks_a_run(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
+                                                              damage):
+    out = tmp_path / "out"
+    _run(tiny_corpus, tiny_codebook, out)
+    damage(out / ".cache" / "recode.sqlite")
+    _run(tiny_corpus, tiny_codebook, out)
+    _run(tiny_corpus, tiny_codebook, tmp_path / "fresh", "--no-cache")
+    assert _segments(out) == _segments(tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_cache_never_writes_through_a_planted_link(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, where):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    victim = _write(target / "recode.sqlite", "someone else's file")
+    out = tmp_path / "out"
+    (out / ".cache").parent.mkdir(parents=True)
+    if where == "file":
+        (out / ".cache").mkdir()
+        (out / ".cache" / "recode.sqlite").symlink_to(victim)
+    else:
+        (out / ".cache").symlink_to(target, target_is_directory=True)
+    _run(tiny_corpus, tiny_codebook, out)
+    assert victim.read_text(encoding="utf-8") == "someone else's file"
+    assert sorted(path.name for path in target.iterdir()) == ["recode.sqlite"]
+
+
+def test_cache_locked_database_never_breaks_a_run(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, monkeypatch):
+    from coder import load_codebook
+
+    monkeypatch.setattr(cache_module, "_TIMEOUT", 0.1)
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    other = sqlite3.connect(tmp_path / "c" / "recode.sqlite", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the database
+    try:
+        again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+
+
+def test_cache_read_only_folder_never_breaks_a_run(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, monkeypatch):
+    from coder import load_codebook
+
+    def refuse(*args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1)
+    monkeypatch.setattr(cache_module.RecodeCache, "_create", staticmethod(refuse))
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+
+
+@pytest.mark.parametrize("path", ["caf\udce9.txt", "\ud800.txt"])
+def test_cache_undecodable_file_name_is_a_key_like_any_other(tmp_path: Path, path: str):
+    document = Document(path=path, text="各市召开联席会议。\n\nA joint meeting here.\n")
+    key = document_key(document, unit="paragraph")
+    assert key != document_key(Document(path="cafe.txt", text=document.text), unit="paragraph")
+    from coder.passages import split_passages
+
+    cache = RecodeCache(tmp_path / "c")
+    passages = split_passages(document)
+    cache.store(key, document, cache_module.CacheEntry(passages=passages, hits={"0123456789abcdef": [(0, 1, "联席会议")]}))
+    cache.write(cache.take_pending())
+    entry = RecodeCache(tmp_path / "c").load(key, document)
+    assert entry is not None and entry.passages == passages and entry.hits == {"0123456789abcdef": [(0, 1, "联席会议")]}
+
+
+def test_cache_readers_never_create_or_repair(tmp_path: Path):
+    reader = RecodeCache(tmp_path / "c", writer=False)
+    assert reader.load("k", Document(path="a.txt", text="x")) is None
+    assert not (tmp_path / "c").exists()
+
+
+# -- the property: random codebook edits, cached recode == fresh run --------------------------
+
+PROPERTY_CORPUS = {
+    "en.txt": (
+        "Mayors held a joint meeting; the joint meetings of 2019 co-ordinated regional cooperation.\n\n"
+        "The meeting room was empty. Regional co-operation and local protection remain barriers.\n\n"
+        "Cross-regional governance: cooperating cities, cooperative joint conferences.\n"
+    ),
+    "zh.txt": (
+        "我们推进党建联盟工作。印度尼西亚与印度合作。联盟成立。\n\n"
+        "各地探索跨域协同治理，协同治理成效明显，区域党建一体化。\n\n"
+        "各市召开联席会议，破除行政壁垒；联席会议制度。长三角区域合作。\n"
+    ),
+    "mixed.md": "The 党建联盟 (party building alliance) held a joint meeting 联席会议 on 协同治理.\n",
+}
+KEYWORDS = [
+    "joint meeting", "joint meeting*", "joint* meeting", "meeting", "meeting room", "regional cooperation",
+    "regional co-operation", "cooperat*", "co-ordinate", "ordinate*", "local protection", "barrier*",
+    "party building alliance", "cross-regional governance", "region* cooperation",
+    # One code's "co-ordinated" hides "ordinated" from another in the shared word automaton.
+    "coordinated regional* cooperation", "ordinated* regional",
+    "联盟", "党建联盟", "印度", "印度尼西亚", "协同治理", "跨域协同治理", "治理", "协同", "联席会议", "联席",
+    "会议", "区域党建一体化", "党建", "区域合作", "合作", "壁垒", "行政壁垒", "联盟*", "协同*",
+]
+REGEXES = [r"\d{4}", r"长三角", r"meeting\b"]
+CODE_IDS = ["a", "b", "c", "d", "e"]
+
+_terms = st.lists(st.sampled_from(KEYWORDS), max_size=4, unique=True).map(tuple)
+_code = st.fixed_dictionaries({
+    "keywords": _terms,
+    "exclude": st.lists(st.sampled_from(KEYWORDS), max_size=1, unique=True).map(tuple),
+    "regex": st.lists(st.sampled_from(REGEXES), max_size=1).map(tuple),
+})
+_codebook_spec = st.fixed_dictionaries({
+    "codes": st.dictionaries(st.sampled_from(CODE_IDS), _code, min_size=1, max_size=4),
+    "unit": st.sampled_from(["paragraph", "paragraph", "sentence"]),
+})
+
+
+@st.composite
+def _edited(draw, spec: dict) -> dict:
+    """`spec` after a few edits: add, remove or change keywords, exclusions, regexes, codes, unit."""
+    codes = {code_id: dict(code) for code_id, code in spec["codes"].items()}
+    unit = spec["unit"]
+    for _ in range(draw(st.integers(1, 3))):
+        action = draw(st.sampled_from(["add", "remove", "change", "exclude", "regex", "new code", "drop code", "unit"]))
+        code_id = draw(st.sampled_from(sorted(codes)))
+        code = codes[code_id]
+        if action == "add":
+            code["keywords"] = tuple(dict.fromkeys((*code["keywords"], draw(st.sampled_from(KEYWORDS)))))
+        elif action == "remove" and code["keywords"]:
+            code["keywords"] = tuple(word for word in code["keywords"] if word != draw(st.sampled_from(code["keywords"])))
+        elif action == "change" and code["keywords"]:
+            old, new = draw(st.sampled_from(code["keywords"])), draw(st.sampled_from(KEYWORDS))
+            code["keywords"] = tuple(dict.fromkeys(new if word == old else word for word in code["keywords"]))
+        elif action == "exclude":
+            code["exclude"] = draw(st.lists(st.sampled_from(KEYWORDS), max_size=1).map(tuple))
+        elif action == "regex":
+            code["regex"] = draw(st.lists(st.sampled_from(REGEXES), max_size=1).map(tuple))
+        elif action == "new code":
+            codes[draw(st.sampled_from(CODE_IDS))] = draw(_code)
+        elif action == "drop code" and len(codes) > 1:
+            del codes[code_id]
+        elif action == "unit":
+            unit = draw(st.sampled_from(["paragraph", "sentence", "document"]))
+    return {"codes": codes, "unit": unit}
+
+
+def _codebook(codes: dict, unit: str = "paragraph") -> Codebook:
+    specs = {code_id: (spec if isinstance(spec, dict) else {"keywords": tuple(spec)}) for code_id, spec in codes.items()}
+    return Codebook(codes=tuple(
+        Code(id=code_id, label=code_id, path=(code_id,), keywords=tuple(spec.get("keywords", ())),
+             exclude=tuple(spec.get("exclude", ())), regex=tuple(spec.get("regex", ())))
+        for code_id, spec in sorted(specs.items())
+    ), unit=unit)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def property_corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("property") / "corpus"
+    for name, text in PROPERTY_CORPUS.items():
+        _write(folder / name, text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def quick_segmenters():
+    """jieba loads its dictionary of 350,000 words for every new set of codebook terms (about 2 s);
+    the property test makes hundreds, so each starts from a copy of one loaded dictionary instead."""
+    import jieba
+
+    from coder import matching
+
+    if not hasattr(matching, "_segmenter"):  # matching changed: run at full cost
+        yield
+        return
+    base = jieba.Tokenizer()
+    base.initialize()
+
+    @functools.lru_cache(maxsize=8)
+    def segmenter(terms: tuple[str, ...]):
+        tokenizer = jieba.Tokenizer()
+        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base.FREQ), base.total, True
+        for term in terms:
+            tokenizer.add_word(term, freq=10**7)
+        return tokenizer
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(matching, "_segmenter", segmenter)
+        yield
+
+
+_EXAMPLES = int(os.environ.get("CODER_FUZZ_EXAMPLES", "40"))
+
+
+@settings(max_examples=_EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), first=_codebook_spec)
+def test_cache_property_recode_equals_fresh_after_random_edits(property_corpus: Path, quick_segmenters, tmp_path: Path,
+                                                              data, first):
+    cache_dir = Path(tempfile.mkdtemp(dir=tmp_path))  # tmp_path is shared by every example
+    spec = first
+    code_corpus(property_corpus, _codebook(spec["codes"], spec["unit"]), workers=1, cache_dir=cache_dir)
+    for _ in range(2):  # a chain of edits, each recoded from what the last run cached
+        spec = data.draw(_edited(spec))
+        codebook = _codebook(spec["codes"], spec["unit"])
+        recode = code_corpus(property_corpus, codebook, workers=1, cache_dir=cache_dir)
+        fresh = code_corpus(property_corpus, codebook, workers=1)
+        pd.testing.assert_frame_equal(recode.segments, fresh.segments)
+        assert recode.fingerprints.tolist() == fresh.fingerprints.tolist()
+
+
+def test_cache_fingerprints_tie_codes_that_share_a_dictionary():
+    codebook = _codebook({"a": ["联盟"], "b": ["joint meeting"], "c": ["党建联盟"]})
+    before = code_fingerprints(codebook)
+    after = code_fingerprints(_codebook({"a": ["联盟"], "b": ["joint meeting"], "c": ["党建联盟", "印度"]}))
+    assert before.by_code["a"] != after.by_code["a"]  # the dictionary changed
+    assert before.by_code["b"] == after.by_code["b"]  # English matching does not use it
+    assert [code.id for code in before.codes_to_match(codebook, [codebook["c"]])] == ["a", "c"]
