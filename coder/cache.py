@@ -32,11 +32,11 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__
-from .matching import CJK_CHARS, _compile_latin, _phrase_needles
+from .lexicon import contains_cjk
+from .matching import _compile_keywords, _phrase_needles
 from .models import Code, Codebook, Document, Passage
 
 _SCHEMA = 5  # the stored layout; another number (or none) means start afresh
-_CJK = re.compile(f"[{CJK_CHARS}]")
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
 
@@ -86,17 +86,14 @@ def _hash(*parts: object) -> str:
 
 
 def _uses_chinese(code: Code) -> bool:
-    return any(_CJK.search(term) for term in (*code.keywords, *code.exclude))
+    return any(contains_cjk(term) for term in (*code.keywords, *code.exclude))
 
 
 def _uses_word_automaton(code: Code) -> bool:
-    """Does one of the code's terms go to the shared word automaton (too many spellings to list)?"""
-    for term in (*code.keywords, *code.exclude):
-        if not _CJK.search(term):
-            pattern = _compile_latin(code.id, term)
-            if pattern is not None and _phrase_needles(pattern) is None:
-                return True
-    return False
+    """Does one of the code's terms go to the shared word automaton (a wildcard inside, or too many
+    spellings to list)?"""
+    latin, _ = _compile_keywords(Codebook(codes=(code,)))
+    return any(_phrase_needles(pattern) is None for pattern in latin)
 
 
 _TIES = (_uses_chinese, _uses_word_automaton)
