@@ -16,10 +16,11 @@ Three lists, each computed over the passages `coder run` coded, from plain count
   their TF-IDF vector (smoothed idf, L2-normalised, the same words as the term counts) with the
   centroid of the code's passages; effect: the highest cosine with any one coded passage.
 
-Terms and collocates must reach G2 >= 3.84 (p < 0.05, one degree of freedom) and occur at
-least `min_count` times in the code's passages (windows). A candidate the code's own rules
-already match (a keyword, a longer phrase holding one, a
-regex) is never suggested; neither is a phrase that only ever occurs inside a longer candidate.
+Terms and collocates are counted within one script (English words against English words,
+Chinese against Chinese), must reach G2 >= 3.84 (p < 0.05, one degree of freedom) and occur
+at least `min_count` times in the code's passages (windows). A candidate the code's own rules
+already match (a keyword, a longer phrase holding one, a regex) is never suggested; neither
+is a phrase that only ever occurs inside a longer candidate with the same counts.
 Nothing here reads or writes files except `suggest_for_run` and `write_suggestions_csv`.
 """
 
@@ -290,32 +291,36 @@ def _g2(observed: Sequence[float], expected: Sequence[float]) -> float:
 
 def _key_terms(texts, tokens, masks, in_code, covered, *, top: int, min_count: int, max_words: int) -> list[Suggestion]:
     counts: list[Counter[tuple[str, ...]]] = [Counter(), Counter()]  # reference, target
-    totals = [0, 0]
+    # Words are compared within their own script: a code coded mostly in Chinese texts must not
+    # make every common Chinese word "key" against English reference passages.
+    totals = {(side, cjk): 0 for side in (0, 1) for cjk in (False, True)}
     surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
     first: list[dict[tuple[str, ...], int]] = [{}, {}]
     for index, (words, mask, target) in enumerate(zip(tokens, masks, in_code)):
         side = int(target)
-        totals[side] += sum(1 for hidden in mask if not hidden)
+        for token, hidden in zip(words, mask):
+            if not hidden:
+                totals[side, token.cjk] += 1
         for gram in _grams(words, mask, max_words):
             key = tuple(token.key for token in gram)
             counts[side][key] += 1
             surfaces[key][_phrase(gram, "surface")] += 1
             first[side].setdefault(key, index)
-    if not totals[1]:
-        return []
     rows = []
     for key, count_in in counts[1].items():
         count_out = counts[0].get(key, 0)
         if count_in < min_count:
             continue
-        expected_in = totals[1] * (count_in + count_out) / (totals[0] + totals[1])
+        cjk = contains_cjk(key[0])
+        total_in, total_out = totals[1, cjk], totals[0, cjk]
+        expected_in = total_in * (count_in + count_out) / (total_in + total_out)
         if count_in <= expected_in:
             continue
-        expected_out = totals[0] * (count_in + count_out) / (totals[0] + totals[1])
+        expected_out = total_out * (count_in + count_out) / (total_in + total_out)
         score = _g2((count_in, count_out), (expected_in, expected_out))
         if score < _SIGNIFICANT:
             continue
-        effect = math.log2(((count_in or 0.5) / totals[1]) / ((count_out or 0.5) / max(totals[0], 1)))
+        effect = math.log2(((count_in or 0.5) / total_in) / ((count_out or 0.5) / max(total_out, 1)))
         rows.append((key, count_in, count_out, score, effect))
     fragments = _fragments({key: (count_in, count_out) for key, count_in, count_out, _, _ in rows})
     rows.sort(key=lambda row: (-row[3], -row[1], _display(surfaces[row[0]])))
@@ -372,11 +377,11 @@ def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, wind
     surfaces: dict[str, Counter[str]] = defaultdict(Counter)
     near: Counter[str] = Counter()
     first: dict[str, int] = {}
-    window_size = 0
-    total = 0
+    window_size = {False: 0, True: 0}  # per script, as for key terms
+    total = {False: 0, True: 0}
     for index, (words, mask) in enumerate(zip(tokens, masks)):
-        total += len(words)
         for token in words:
+            total[token.cjk] += 1
             frequency[token.key] += 1
             surfaces[token.key][token.surface] += 1
         if not any(mask):
@@ -386,9 +391,9 @@ def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, wind
             if hidden:
                 inside.update(range(max(0, position - window), min(len(words), position + window + 1)))
         inside = {position for position in inside if not mask[position]}
-        window_size += len(inside)
         for position in sorted(inside):
             token = words[position]
+            window_size[token.cjk] += 1
             near[token.key] += 1
             if token.content:
                 first.setdefault(token.key, index)
@@ -396,11 +401,12 @@ def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, wind
     for key, observed in near.items():
         if observed < min_count or key not in first:
             continue
-        row_total, column_total = window_size, frequency[key]
-        table = (observed, row_total - observed, column_total - observed, total - row_total - column_total + observed)
+        cjk = contains_cjk(key)
+        row_total, column_total, size = window_size[cjk], frequency[key], total[cjk]
+        table = (observed, row_total - observed, column_total - observed, size - row_total - column_total + observed)
         expected = (
-            row_total * column_total / total, row_total * (total - column_total) / total,
-            (total - row_total) * column_total / total, (total - row_total) * (total - column_total) / total,
+            row_total * column_total / size, row_total * (size - column_total) / size,
+            (size - row_total) * column_total / size, (size - row_total) * (size - column_total) / size,
         )
         if observed <= expected[0]:
             continue

@@ -94,17 +94,19 @@ def test_suggest_terms_collocates_and_passages_in_english_and_chinese(shared_run
     assert frame.columns.tolist() == list(SUGGESTION_COLUMNS)
     # The keywords themselves ("joint meeting", "联席会议") are never suggested; "held" and the
     # Chinese phrase occur only in the code's passages, the others once elsewhere (passage 6).
+    # English is counted against English (66 words in, 86 out), Chinese against Chinese (36, 23):
+    # held: E = 66 * 6 / 152, G2 = 2 * 6 * ln(6 / E) = 10.01, log ratio = log2((6 / 66) / (0.5 / 86)) = 3.97.
     assert rows(frame, "term") == [
-        ("held", 8.72, 3.68, 6, 0, "english.txt", 0),
-        ("治理流域污染", 8.72, 3.68, 6, 0, "chinese.txt", 0),
-        ("mayors", 4.3, 2.68, 6, 1, "english.txt", 6),
-        ("river pollution", 4.3, 2.68, 6, 1, "english.txt", 6),
+        ("held", 10.01, 3.97, 6, 0, "english.txt", 0),
+        ("治理流域污染", 5.93, 2.94, 6, 0, "chinese.txt", 0),
+        ("mayors", 5.41, 2.97, 6, 1, "english.txt", 6),
+        ("river pollution", 5.41, 2.97, 6, 1, "english.txt", 6),
     ]
     assert rows(frame, "collocate") == [
-        ("held", 10.66, 1.25, 6, 0, "english.txt", 0),
-        ("治理", 10.66, 1.25, 6, 0, "chinese.txt", 0),
-        ("mayors", 5.95, 1.03, 6, 1, "english.txt", 0),
-        ("pollution", 5.95, 1.03, 6, 1, "english.txt", 0),
+        ("held", 12.47, 1.45, 6, 0, "english.txt", 0),
+        ("治理", 7.58, 0.85, 6, 0, "chinese.txt", 0),
+        ("mayors", 7.56, 1.23, 6, 1, "english.txt", 0),
+        ("pollution", 7.56, 1.23, 6, 1, "english.txt", 0),
     ]
     passages = frame[frame["kind"] == "passage"]
     assert passages[["candidate", "document", "passage", "example"]].values.tolist() == [
@@ -113,7 +115,7 @@ def test_suggest_terms_collocates_and_passages_in_english_and_chinese(shared_run
     ]
     assert passages["count_in"].tolist() == ["", ""]
     assert frame.loc[frame["kind"] == "term", "example"].tolist()[:3] == [ENGLISH[0], CHINESE[0], ENGLISH[6]]
-    assert "Key terms (G2, log ratio, in/out):\n      8.72   3.68    6/0    held  (english.txt:0)\n" in result.stdout
+    assert "Key terms (G2, log ratio, in/out):\n     10.01   3.97    6/0    held  (english.txt:0)\n" in result.stdout
     assert result.stderr == f"10 suggestion(s) written to {out}\n"
 
 
@@ -217,3 +219,13 @@ def test_suggest_folder_without_run_json(tmp_path: Path):
     assert (result.exit_code, result.output) == (
         1, f"Error: {tmp_path / 'run.json'}: no run.json found. Pass a folder written by `coder run --out FOLDER` or the path of its run.json.\n"
     )
+
+
+def test_suggest_compares_each_language_with_itself():
+    # The code's passages are Chinese; 经济发展 is as frequent in the other Chinese passages, so
+    # it is not key, however many English passages the corpus also holds.
+    texts = ["联席会议推动经济发展。"] * 3 + ["城市经济发展。"] * 3 + ["Markets and trade grew fast in the coastal cities."] * 6
+    passages = [Passage("d.txt", index, 0, len(text), text, text) for index, text in enumerate(texts)]
+    codebook = parse_codebook("codes:\n  meeting:\n    keywords: [联席会议]\n")
+    report = suggest_for_code(passages, codebook, "meeting", coded={("d.txt", 0), ("d.txt", 1), ("d.txt", 2)}, min_count=2)
+    assert [(term.candidate, term.count_in, term.count_out) for term in report.of_kind("term")] == [("推动经济发展", 3, 0)]
