@@ -15,7 +15,7 @@ from .codebook import parse_codebook
 from .errors import CodebookError, CoderError
 from .files import write_csv
 from .matching import CompiledCodebook, compile_codebook
-from .models import Document, Passage
+from .models import Document, Passage, Unit
 
 _QUERY_CODE = "query"
 _SPACES = re.compile(r"\s+")
@@ -68,7 +68,7 @@ def kwic(
     *,
     compiled: CompiledCodebook | None = None,
     width: int = 40,
-    unit: str = "paragraph",
+    unit: Unit = "paragraph",
 ) -> list[KwicLine]:
     """Keyword-in-context lines for `query` across documents (split into passages) or passages.
 
@@ -98,14 +98,14 @@ def kwic(
     return lines
 
 
-def _passages(items: Iterable[Document | Passage], unit: str) -> Iterable[Passage]:
+def _passages(items: Iterable[Document | Passage], unit: Unit) -> Iterable[Passage]:
     for item in items:
         if isinstance(item, Passage):
             yield item
         else:
             from .passages import split_passages
 
-            yield from split_passages(item, unit=unit)  # type: ignore[arg-type]
+            yield from split_passages(item, unit=unit)
 
 
 def format_kwic_line(line: KwicLine, *, width: int = 40) -> tuple[str, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -77,43 +77,74 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     ['adjacent party building']
     """
     rules = _rules(codebook)
-    with_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=True))
     without_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=False))
-    hits: dict[str, int] = defaultdict(int)
-    raw_hits: dict[str, int] = defaultdict(int)
-    rule_passages: dict[str, set[tuple[str, int]]] = defaultdict(set)
-    code_passages: dict[str, set[tuple[str, int]]] = defaultdict(set)
+    counts = _count_rules(codebook, rules, passages, without_exclusions)
+    findings = _rule_findings(codebook, rules, counts, without_exclusions)
+    findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
+    findings.extend(_undefined_codes(codebook, rules, counts))
+    order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
+    findings.sort(key=lambda finding: order[finding.kind])
+    return LintReport(findings=tuple(findings), keywords=_keyword_table(rules, counts), passages=counts.passages)
+
+
+@dataclass
+class _RuleCounts:
+    """What each keyword and regex brings in the corpus, with and without its code's exclusions."""
+
+    hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    raw_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rule_passages: dict[str, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    code_passages: dict[str, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    passages: int = 0
+
+
+def _count_rules(
+    codebook: Codebook, rules: list[tuple[str, Code, str, str]], passages: Iterable[Passage],
+    without_exclusions: CompiledCodebook,
+) -> _RuleCounts:
+    """Hits and passages per rule (one code per keyword or regex), with and without exclusions."""
+    with_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=True))
+    counts = _RuleCounts()
     owner = {rule_id: code.id for rule_id, code, _, _ in rules}
-    passage_count = 0
     for passage in passages:
-        passage_count += 1
+        counts.passages += 1
         key = (passage.document, passage.index)
         for match in with_exclusions.find(passage):
-            hits[match.code] += 1
-            rule_passages[match.code].add(key)
-            code_passages[owner[match.code]].add(key)
+            counts.hits[match.code] += 1
+            counts.rule_passages[match.code].add(key)
+            counts.code_passages[owner[match.code]].add(key)
         for match in without_exclusions.find(passage):
-            raw_hits[match.code] += 1
+            counts.raw_hits[match.code] += 1
+    return counts
 
+
+def _keyword_table(rules: list[tuple[str, Code, str, str]], counts: _RuleCounts) -> pd.DataFrame:
+    """KEYWORD_COLUMNS: per rule, its passages, hits, excluded hits and share of its code's passages."""
     rows = []
     for rule_id, code, kind, rule in rules:
-        passages_hit = len(rule_passages[rule_id])
-        total = len(code_passages[code.id])
-        rows.append((code.id, kind, rule, passages_hit, hits[rule_id], raw_hits[rule_id] - hits[rule_id],
-                     passages_hit / total if total else 0.0))
-    keywords = pd.DataFrame(rows, columns=list(KEYWORD_COLUMNS)).astype(
+        passages_hit = len(counts.rule_passages[rule_id])
+        total = len(counts.code_passages[code.id])
+        rows.append((code.id, kind, rule, passages_hit, counts.hits[rule_id],
+                     counts.raw_hits[rule_id] - counts.hits[rule_id], passages_hit / total if total else 0.0))
+    return pd.DataFrame(rows, columns=list(KEYWORD_COLUMNS)).astype(
         {"passages": int, "hits": int, "excluded_hits": int, "share": float}
     )
 
+
+def _rule_findings(
+    codebook: Codebook, rules: list[tuple[str, Code, str, str]], counts: _RuleCounts,
+    without_exclusions: CompiledCodebook,
+) -> list[LintFinding]:
+    """Keywords and regexes that never match, or whose every hit an exclusion vetoes."""
     findings: list[LintFinding] = []
     always_excluded = _contained_exclusions(codebook, rules, without_exclusions)
     for rule_id, code, kind, rule in rules:
-        count, raw = hits[rule_id], raw_hits[rule_id]
+        count, raw = counts.hits[rule_id], counts.raw_hits[rule_id]
         if rule_id in always_excluded:
             findings.append(LintFinding(
                 "shadowed", code.id, rule,
                 f"the exclude phrase '{always_excluded[rule_id]}' occurs inside it, so it can never match. "
-                f"Remove the exclusion or the keyword.", len(rule_passages[rule_id]), count,
+                f"Remove the exclusion or the keyword.", len(counts.rule_passages[rule_id]), count,
             ))
         elif raw and not count:
             findings.append(LintFinding(
@@ -123,19 +154,24 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
             ))
         elif not raw:
             findings.append(LintFinding(
-                "no match", code.id, rule, f"matches nothing in {passage_count} passages. Check the spelling or drop it."
+                "no match", code.id, rule,
+                f"matches nothing in {counts.passages} passages. Check the spelling or drop it.",
             ))
-    findings.extend(_claimed_and_near(rules, without_exclusions, hits, rule_passages, near_ratio))
-    for code in codebook:
-        if not code.description.strip():
-            findings.append(LintFinding(
-                "no definition", code.id, "",
-                "no description. Add `description:` so coders and reviewers know what the code means.",
-                len(code_passages[code.id]), sum(hits[rule_id] for rule_id, owner_code, _, _ in rules if owner_code.id == code.id),
-            ))
-    order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
-    findings.sort(key=lambda finding: order[finding.kind])
-    return LintReport(findings=tuple(findings), keywords=keywords, passages=passage_count)
+    return findings
+
+
+def _undefined_codes(codebook: Codebook, rules: list[tuple[str, Code, str, str]], counts: _RuleCounts) -> list[LintFinding]:
+    """Codes without a description."""
+    return [
+        LintFinding(
+            "no definition", code.id, "",
+            "no description. Add `description:` so coders and reviewers know what the code means.",
+            len(counts.code_passages[code.id]),
+            sum(counts.hits[rule_id] for rule_id, owner_code, _, _ in rules if owner_code.id == code.id),
+        )
+        for code in codebook
+        if not code.description.strip()
+    ]
 
 
 def findings_frame(report: LintReport) -> pd.DataFrame:

@@ -30,6 +30,9 @@ from .segments import SEGMENT_COLUMNS, segments_to_frame
 
 # Below this much text, starting worker processes costs more than it saves.
 _PARALLEL_MIN_CHARS = 2_000_000
+# fork does not exist on Windows and is unsafe with threads on macOS; spawn works everywhere, so
+# every platform runs the same code (workers get the codebook through a picklable initialiser).
+_START_METHOD = "spawn"
 _BATCH_CHARS = 1_000_000
 
 
@@ -226,7 +229,7 @@ def code_corpus(
     workers = workers or os.cpu_count() or 1
     pool = None
     if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus) >= _PARALLEL_MIN_CHARS:
-        # Start the workers before the corpus is read, so they do not carry a copy of it.
+        # Start the workers before the corpus is read: they import and compile while it is read.
         pool = _start_pool(workers, codebook, cache_dir)
     if not isinstance(corpus, Corpus):
         corpus = read_corpus(corpus)
@@ -262,16 +265,20 @@ def code_corpus(
             pool.shutdown(cancel_futures=True)
     if cache is not None:
         cache.prune({document_key(document, unit=codebook.unit) for document in documents})
-    frames = [frame for frame in frames if len(frame)]
-    if frames:
-        coded = pd.concat(frames, ignore_index=True)
-        segments, fingerprints = coded[list(SEGMENT_COLUMNS)], coded["fingerprint"]
-    else:
-        segments, fingerprints = segments_to_frame([]), pd.Series([], dtype=str)
+    segments, fingerprints = _joined(frames)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},
                         fingerprints=fingerprints)
+
+
+def _joined(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
+    """The batches' segment rows as one segments frame, and the passage fingerprints beside it."""
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return segments_to_frame([]), pd.Series([], dtype=str)
+    coded = pd.concat(frames, ignore_index=True)
+    return coded[list(SEGMENT_COLUMNS)], coded["fingerprint"]
 
 
 def _corpus_bytes(path: str | Path) -> int:
@@ -284,9 +291,11 @@ def _corpus_bytes(path: str | Path) -> int:
 
 def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("fork"), initializer=_start_worker, initargs=(codebook, cache_dir),
+        max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
+        initargs=(codebook, cache_dir),
     )
-    pool.submit(int).result()  # with fork, the first task starts every worker now
+    for _ in range(workers):
+        pool.submit(int)  # each waiting task starts one more worker now, without waiting for it
     return pool
 
 
