@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from importlib import resources
@@ -49,10 +48,8 @@ def _syntax_errors_chromium(driver, path: Path) -> str:
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_assets_javascript_parses_with_node(name):
-    if NODE is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is missing; install it (apt-get install nodejs) so the asset linter runs in CI.")
-        pytest.skip("node not installed; the Chromium check below still runs")
+    if NODE is None:  # CI installs Chromium (make browser-deps), not node: the Chromium check is the one it must run
+        pytest.skip("node not installed; the Chromium check still runs (and fails in CI when Chromium is missing)")
     assert _syntax_errors_node(ASSETS / name) == ""
 
 
