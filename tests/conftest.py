@@ -1,13 +1,20 @@
-"""Shared fixtures: a tiny codebook and a tiny corpus written into tmp_path."""
+"""Shared fixtures and helpers: a tiny codebook and corpus in tmp_path, `coder` in-process, small segment tables."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from coder.cli import app
+from coder.segments import SEGMENT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -50,6 +57,69 @@ def tiny_corpus(tmp_path: Path) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     return folder
+
+
+# --- the command line, in-process -----------------------------------------------------------
+
+
+def invoke(*args: object) -> Result:
+    """`coder ARGS` through typer's CliRunner, as a user would type it (Paths are fine as arguments)."""
+    return CliRunner().invoke(app, [str(argument) for argument in args])
+
+
+def make_run_folder(folder: Path, documents: dict[str, str], codebook: str) -> Path:
+    """Write corpus/ and codebook.yaml into `folder` (the working directory) and `coder run` them into outputs/."""
+    for name, text in documents.items():
+        (folder / "corpus" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "corpus" / name).write_text(text, encoding="utf-8")
+    (folder / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    return folder
+
+
+# --- small segment tables, for co-occurrence, network, page and browser tests -------------------
+
+# What a page must never run, in every text a codebook or a document can put on it.
+PWNED_SCRIPT = "<script>window.__pwned=1</script>"
+PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
+SMALL_PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
+# d1 ¶0: admin gov · d1 ¶1: admin local gov · d1 ¶2: local · d2 ¶0: admin gov · d2 ¶1: gov;
+# with one passage no code codes, N = 6: admin-gov share 3 passages, admin-local 1, gov-local 1.
+SMALL_ROWS = [
+    ("d1", 0, "admin"), ("d1", 0, "gov"),
+    ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
+    ("d1", 2, "local"),
+    ("d2", 0, "admin"), ("d2", 0, "gov"),
+    ("d2", 1, "gov"),
+]
+Cell = str | Callable[[str, int, str], object]
+
+
+def segment_frame(rows: list[tuple[str, int, str]], *, reviews: dict[int, str] | None = None, **cells: Cell) -> pd.DataFrame:
+    """Segment rows (document, passage, code) with every column of segments.csv.
+
+    A cell is a value or a function of (document, passage, code). By default `code_path` comes
+    from SMALL_PATHS, `label` is the code, `matched` and `text` name the code and the passage;
+    `reviews` fills the review column by row number.
+    """
+    reviews = reviews or {}
+    defaults: dict[str, Cell] = {
+        "start": 0, "end": 9, "code_path": lambda document, passage, code: SMALL_PATHS.get(code, code),
+        "label": lambda document, passage, code: code, "hits": 1,
+        "matched": lambda document, passage, code: f"{code} word",
+        "text": lambda document, passage, code: f"In {document} passage {passage} the {code} word appears.",
+        "note": "",
+    }
+    cells = defaults | cells
+    records = []
+    for number, (document, passage, code) in enumerate(rows):
+        record: dict[str, object] = {"segment_id": f"s{number}", "document": document, "passage": passage, "code": code}
+        for column, cell in cells.items():
+            record[column] = cell(document, passage, code) if callable(cell) else cell
+        record["review"] = reviews.get(number, "")
+        records.append(record)
+    return pd.DataFrame(records, columns=list(SEGMENT_COLUMNS))
 
 
 # --- headless Chromium, for the browser tests and the asset linter -----------------------------

@@ -23,6 +23,7 @@ from coder.agreement import (
 )
 from coder.codebook import parse_codebook
 from coder.errors import CoderError
+from conftest import invoke, make_run_folder
 
 N = None
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: nominal data,
@@ -228,28 +229,15 @@ codes:
 
 @pytest.fixture
 def run_folder(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "corpus").mkdir()
     # passages: 0 joint meeting | 1 red tape | 2 agreement + red tape | 3 nothing
-    (tmp_path / "corpus" / "a.txt").write_text(
-        "A joint meeting was held.\n\nRed tape everywhere.\n\nAn agreement despite red tape.\n\nNothing here.\n", encoding="utf-8"
-    )
-    (tmp_path / "codebook.yaml").write_text(RUN_CODEBOOK, encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--workers", "1", "--quiet"])
-    assert result.exit_code == 0, result.output
-    return tmp_path
+    return make_run_folder(tmp_path, {
+        "a.txt": "A joint meeting was held.\n\nRed tape everywhere.\n\nAn agreement despite red tape.\n\nNothing here.\n",
+    }, RUN_CODEBOOK)
 
 
 def _agree(*args):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    return CliRunner().invoke(app, ["agree", *args])
+    return invoke("agree", *args)
 
 
 def test_agreement_cli_with_passages(run_folder):

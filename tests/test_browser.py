@@ -14,12 +14,10 @@ from coder.cooccurrence import build_cooccurrence
 from coder.network import build_network
 from coder.render import render_html
 
-from conftest import chromium_driver
+from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, chromium_driver, segment_frame
 
 pytestmark = pytest.mark.browser
 
-PWNED_SCRIPT = "<script>window.__pwned=1</script>"
-PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
 CODEBOOK = parse_codebook(
     f"""
 name: Browser test
@@ -41,7 +39,6 @@ codes:
     keywords: [governance]
 """
 )
-PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +49,9 @@ def driver():
 
 
 def segments(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"document": document, "passage": passage, "code": code, "code_path": PATHS[code], "label": code,
-             "matched": "red tape; 地方保护; governance",
-             "text": f"Red tape, governance and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}", "review": ""}
-            for document, passage, code in rows
-        ]
+    return segment_frame(
+        rows, code_path=lambda document, passage, code: SMALL_PATHS[code], matched="red tape; 地方保护; governance",
+        text=lambda document, passage, code: f"Red tape, governance and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}",
     )
 
 

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from coder.cli import app
+from conftest import invoke
 
-runner = CliRunner()
-
-
-def run(*args: str):
-    return runner.invoke(app, list(args))
+run = invoke
 
 
 def test_cli_run_writes_segments_counts_and_run_json(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):

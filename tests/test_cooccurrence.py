@@ -18,6 +18,7 @@ from coder.cooccurrence import (
     roll_up,
 )
 from coder.errors import OutputError
+from conftest import SMALL_ROWS, segment_frame
 
 CODEBOOK = parse_codebook(
     """
@@ -38,35 +39,16 @@ codes:
 """
 )
 
-PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
-
-
 def frame(rows: list[tuple[str, int, str]], reviews: dict[int, str] | None = None) -> pd.DataFrame:
     """Segments rows (document, passage, code) with the columns of segments.csv."""
-    reviews = reviews or {}
-    return pd.DataFrame(
-        [
-            {"segment_id": f"s{number}", "document": document, "passage": passage, "start": 0, "end": 1,
-             "code": code, "code_path": PATHS.get(code, code), "label": code.title(), "hits": 1,
-             "matched": f"{code}-word", "text": f"passage {document}:{passage}",
-             "review": reviews.get(number, ""), "note": ""}
-            for number, (document, passage, code) in enumerate(rows)
-        ]
+    return segment_frame(
+        rows, reviews=reviews, end=1, label=lambda document, passage, code: code.title(),
+        matched=lambda document, passage, code: f"{code}-word", text=lambda document, passage, code: f"passage {document}:{passage}",
     )
 
 
-# d1 ¶0: admin gov · d1 ¶1: admin local gov · d1 ¶2: local · d2 ¶0: admin gov ·
-# d2 ¶1: gov (+ local, rejected by the reviewer) · d2 ¶2: no code. N = 6.
-SMALL = frame(
-    [
-        ("d1", 0, "admin"), ("d1", 0, "gov"),
-        ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
-        ("d1", 2, "local"),
-        ("d2", 0, "admin"), ("d2", 0, "gov"),
-        ("d2", 1, "gov"), ("d2", 1, "local"),
-    ],
-    reviews={9: "Rejected"},
-)
+# SMALL_ROWS, and in d2 ¶1 local too, rejected by the reviewer; d2 ¶2: no code. N = 6.
+SMALL = frame([*SMALL_ROWS, ("d2", 1, "local")], reviews={9: "Rejected"})
 
 
 def test_cooccurrence_counts_per_code_by_hand():

@@ -11,6 +11,7 @@ from coder.codebook import load_codebook
 from coder.dictionaries import convert_entry, read_dictionary
 from coder.errors import CodebookError
 from coder.codebook import write_codebook
+from conftest import invoke
 
 DATA = Path(__file__).parent / "data" / "dictionaries"
 
@@ -158,12 +159,8 @@ def test_dictionaries_errors(tmp_path, name, content, message):
 
 
 def test_dictionaries_cli_import(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml"])
+    result = invoke("import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml")
     assert result.exit_code == 0
     assert result.output == (
         f"Wrote sentiment.yaml: 4 code(s) from {DATA / 'sentiment.cat'}.\n"
@@ -172,7 +169,7 @@ def test_dictionaries_cli_import(tmp_path, monkeypatch):
         "  - 1 entry has a weight other than 1; coder does not weigh keywords\n"
     )
     assert load_codebook(tmp_path / "sentiment.yaml")["anger"].keywords == ("angr*", "furious")
-    again = CliRunner().invoke(app, ["import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml"])
+    again = invoke("import", "dictionary", str(DATA / "sentiment.cat"), "--out", "sentiment.yaml")
     assert (again.exit_code, again.output) == (
         1, "Error: sentiment.yaml already exists. Pass --force to overwrite it, or choose another file with --out.\n"
     )

@@ -18,6 +18,7 @@ from coder.diff import (
 )
 from coder.models import segment_id
 from coder.runs import RunFolder
+from conftest import invoke
 
 BASE_YAML = """
 name: Test
@@ -185,13 +186,9 @@ def test_diff_compare_runs_segments_only_and_no_change(tmp_path, dropped):
 
 @pytest.mark.parametrize("with_csv", [True])
 def test_diff_cli_diff(tmp_path, with_csv):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
     new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
-    result = CliRunner().invoke(app, ["diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv")])
+    result = invoke("diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv"))
     assert result.exit_code == 0
     assert result.stdout == (
         "Since the previous run (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
@@ -205,11 +202,7 @@ def test_diff_cli_diff(tmp_path, with_csv):
 
 @pytest.mark.parametrize("missing", ["nowhere"])
 def test_diff_cli_diff_missing_run(tmp_path, missing):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, ["diff", str(tmp_path / missing), str(tmp_path)])
+    result = invoke("diff", str(tmp_path / missing), str(tmp_path))
     assert result.exit_code == 1
     assert result.stderr == (
         f"Error: {tmp_path / missing}: no run.json found. Pass a folder written by "

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from coder.cli import app
+from conftest import invoke
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -37,7 +37,7 @@ def test_docs_command_list_is_complete():
 
 @pytest.mark.parametrize("path", _commands(), ids=lambda path: " ".join(path))
 def test_docs_every_command_has_help_with_an_example_and_is_in_the_readme(path):
-    result = CliRunner().invoke(app, [*path, "--help"])
+    result = invoke(*path, "--help")
     assert result.exit_code == 0
     assert "Example: coder " in result.output
     assert f"coder {' '.join(path)}" in README

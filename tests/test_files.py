@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from coder.cli import app
 from coder.errors import OutputError
 from coder.files import DecodeError, decode_text, read_table, write_csv
+from conftest import invoke
 
 
 @pytest.mark.parametrize("frame", [pd.DataFrame({"code": ["barrier", "区域"], "hits": [2, 1]})])
@@ -64,7 +63,7 @@ def test_files_decode_text_without_fallback_refuses_latin(data: bytes):
 def test_files_cli_unreadable_table_is_one_error_line(tmp_path: Path, monkeypatch, gold: bytes):
     monkeypatch.chdir(tmp_path)
     Path("gold.csv").write_bytes(gold)
-    result = CliRunner().invoke(app, ["agree", "gold.csv", "--segments", "segments.csv"])
+    result = invoke("agree", "gold.csv", "--segments", "segments.csv")
     assert result.exit_code == 1
     assert result.output == (
         "Error: gold.csv: cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "

@@ -8,6 +8,7 @@ from coder.errors import CoderError
 from coder.kwic import KwicLine, format_kwic_line, kwic, write_kwic_csv
 from coder.matching import compile_codebook
 from coder.models import Passage
+from conftest import invoke
 
 TEXT = "The first joint meetings were held in 2019.\nLater the joint-\nmeeting room was used. 召开联席会议研究。"
 PASSAGE = Passage("a.txt", 3, 100, 100 + len(TEXT), TEXT.replace("\n", " "), " ".join(TEXT.split()))
@@ -122,14 +123,10 @@ def test_kwic_on_seeds_whole_code_equals_coded_hits(seed_documents, code):
 
 @pytest.mark.parametrize("width", [20])
 def test_kwic_cli_on_seeds(tmp_path, width):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    result = CliRunner().invoke(app, [
+    result = invoke(
         "kwic", "coordination council", "--width", str(width), "--corpus", str(SEEDS),
         "--codebook", str(CODEBOOK_FILE), "--csv", str(tmp_path / "kwic.csv"),
-    ])
+    )
     assert result.exit_code == 0
     from coder.corpus import read_corpus
 

@@ -6,6 +6,7 @@ import pytest
 from coder.codebook import parse_codebook
 from coder.lint import KEYWORD_COLUMNS, LintFinding, findings_frame, lint_codebook
 from coder.models import Passage
+from conftest import invoke
 
 CODEBOOK = parse_codebook("""
 codes:
@@ -178,17 +179,14 @@ def test_lint_on_seeds_counts_match_independent_count(seed_report):
 
 @pytest.mark.parametrize("codebook_text", ["codes:\n  meeting:\n    keywords: [joint meeting, never ever here]\n"])
 def test_lint_cli_on_seeds(tmp_path, codebook_text):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
     from coder.corpus import read_corpus
     from coder.passages import split_passages
 
     count = sum(len(split_passages(document)) for document in read_corpus(SEEDS).documents)
     (tmp_path / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
-    result = CliRunner().invoke(app, [
+    result = invoke(
         "lint", "--corpus", str(SEEDS), "--codebook", str(tmp_path / "codebook.yaml"), "--csv", str(tmp_path / "k.csv"),
-    ])
+    )
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[1:5] == [

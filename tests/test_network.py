@@ -9,6 +9,7 @@ from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
 from coder.network import NODE_COLUMNS, PALETTE, build_network, network_tables, snippet
+from conftest import SMALL_PATHS, SMALL_ROWS, segment_frame
 
 CODEBOOK = parse_codebook(
     """
@@ -31,28 +32,14 @@ codes:
     keywords: [governance]
 """
 )
-PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
-
-
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"document": document, "passage": passage, "code": code, "code_path": PATHS.get(code, f"memos/{code}"),
-             "label": code.title(), "matched": f"{code} word",
-             "text": f"In {document} passage {passage} the {code} word appears.", "review": ""}
-            for document, passage, code in rows
-        ]
+    return segment_frame(
+        rows, code_path=lambda document, passage, code: SMALL_PATHS.get(code, f"memos/{code}"),
+        label=lambda document, passage, code: code.title(),
     )
 
 
-# Same corpus as test_cooccurrence: admin-gov 3 passages, admin-local 1, gov-local 1; N = 6.
-SMALL = frame([
-    ("d1", 0, "admin"), ("d1", 0, "gov"),
-    ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
-    ("d1", 2, "local"),
-    ("d2", 0, "admin"), ("d2", 0, "gov"),
-    ("d2", 1, "gov"),
-])
+SMALL = frame(SMALL_ROWS)
 
 
 def small_graph(**options):

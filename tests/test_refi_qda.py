@@ -26,6 +26,7 @@ from coder.refi_qda import (
     normalize_color,
     read_qdc,
 )
+from conftest import invoke, make_run_folder
 
 SCHEMAS = Path(__file__).resolve().parent / "data" / "refi-qda"  # copies of ../shared/refi-qda (MIT, see SOURCES.md)
 NS = {"q": "urn:QDA-XML:project:1.0", "c": "urn:QDA-XML:codebook:1.0"}
@@ -435,34 +436,18 @@ codes:
 
 @pytest.fixture
 def run_folder(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
     monkeypatch.chdir(tmp_path)
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "en.txt").write_text("A joint meeting was held.\n\nRed tape everywhere.\n\nNothing here.\n", encoding="utf-8")
-    (corpus / "zh.txt").write_text("召开联席会议🙂。\n\n没有关系。\n", encoding="utf-8")
-    (tmp_path / "codebook.yaml").write_text(RUN_CODEBOOK, encoding="utf-8")
-    result = CliRunner().invoke(app, ["run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--workers", "1", "--quiet"])
-    assert result.exit_code == 0, result.output
-    return tmp_path
-
-
-def _invoke(*args):
-    from typer.testing import CliRunner
-
-    from coder.cli import app
-
-    return CliRunner().invoke(app, list(args))
+    return make_run_folder(tmp_path, {
+        "en.txt": "A joint meeting was held.\n\nRed tape everywhere.\n\nNothing here.\n",
+        "zh.txt": "召开联席会议🙂。\n\n没有关系。\n",
+    }, RUN_CODEBOOK)
 
 
 def test_refi_qda_cli_export_qdpx(run_folder):
     segments = pd.read_csv(run_folder / "outputs" / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
     segments.loc[segments["code"] == "barriers", "review"] = "reject"
     segments.to_csv(run_folder / "outputs" / "segments.csv", index=False, encoding="utf-8-sig")
-    result = _invoke("export", "qdpx")
+    result = invoke("export", "qdpx")
     assert result.exit_code == 0, result.output
     assert result.output == "Wrote outputs/project.qdpx: 2 document(s), 3 code(s), 2 coded segment(s) (1 rejected left out).\n"
     with zipfile.ZipFile(run_folder / "outputs" / "project.qdpx") as archive:
@@ -478,18 +463,18 @@ def test_refi_qda_cli_export_qdpx(run_folder):
 
 def test_refi_qda_cli_export_qdpx_without_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = _invoke("export", "qdpx")
+    result = invoke("export", "qdpx")
     assert result.exit_code == 1
     assert result.output == "Error: outputs/segments.csv: no such segments file. Run `coder run` first, or pass the path of a segments.csv.\n"
 
 
 def test_refi_qda_cli_export_and_import_qdc(run_folder):
-    result = _invoke("export", "qdc", "--out", "book.qdc")
+    result = invoke("export", "qdc", "--out", "book.qdc")
     assert (result.exit_code, result.output) == (0, "Wrote book.qdc: 3 code(s).\n")
-    result = _invoke("import", "qdc", "book.qdc")
+    result = invoke("import", "qdc", "book.qdc")
     assert result.exit_code == 1
     assert result.output == "Error: codebook.yaml already exists. Pass --force to overwrite it, or choose another file with --out.\n"
-    result = _invoke("import", "qdc", "book.qdc", "--out", "skeleton.yaml")
+    result = invoke("import", "qdc", "book.qdc", "--out", "skeleton.yaml")
     assert result.exit_code == 0
     assert result.output == (
         "Wrote skeleton.yaml: 3 code(s) from book.qdc.\n"
@@ -501,7 +486,7 @@ def test_refi_qda_cli_export_and_import_qdc(run_folder):
         ("joint_meeting", ("cooperation", "joint_meeting"), None, ()),
         ("barriers", ("barriers",), None, ()),
     ]
-    assert _invoke("import", "qdc", "book.qdc", "--out", "skeleton.yaml", "--force").exit_code == 0
+    assert invoke("import", "qdc", "book.qdc", "--out", "skeleton.yaml", "--force").exit_code == 0
 
 
 @given(

@@ -11,10 +11,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 import coder.render
-from coder.cli import app
 from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
@@ -29,9 +27,8 @@ from coder.render import (
     write_graphml,
 )
 from coder.runner import NETWORK_FILES, write_network_outputs
+from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
 
-PWNED_SCRIPT = "<script>window.__pwned=1</script>"
-PWNED_IMG = '<img src=x onerror="window.__pwned=1">'
 CODEBOOK = parse_codebook(
     f"""
 name: "Test <b>codebook</b>"
@@ -52,27 +49,14 @@ codes:
     keywords: [governance]
 """
 )
-PATHS = {"admin": "barriers/admin", "local": "barriers/local", "gov": "gov"}
-
-
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"segment_id": f"s{number}", "document": document, "passage": passage, "start": 0, "end": 9,
-             "code": code, "code_path": PATHS[code], "label": code, "hits": 1, "matched": "red tape; 地方保护",
-             "text": f"Red tape and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}", "review": "", "note": ""}
-            for number, (document, passage, code) in enumerate(rows)
-        ]
+    return segment_frame(
+        rows, code_path=lambda document, passage, code: SMALL_PATHS[code], matched="red tape; 地方保护",
+        text=lambda document, passage, code: f"Red tape and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}",
     )
 
 
-SMALL = frame([
-    ("d1", 0, "admin"), ("d1", 0, "gov"),
-    ("d1", 1, "admin"), ("d1", 1, "local"), ("d1", 1, "gov"),
-    ("d1", 2, "local"),
-    ("d2", 0, "admin"), ("d2", 0, "gov"),
-    ("d2", 1, "gov"),
-])
+SMALL = frame(SMALL_ROWS)
 
 
 def graph_of(segments: pd.DataFrame, **options) -> nx.Graph:
@@ -266,8 +250,8 @@ def write_run(folder, *, passages=6, codebook="missing.yaml"):
 
 def test_render_cli_network_rebuilds_outputs(tmp_path):
     write_run(tmp_path / "out")
-    result = CliRunner().invoke(app, ["network", str(tmp_path / "out" / "segments.csv"), "--out", str(tmp_path / "net"),
-                                      "--level", "1", "--measure", "association"])
+    result = invoke("network", str(tmp_path / "out" / "segments.csv"), "--out", str(tmp_path / "net"),
+                    "--level", "1", "--measure", "association")
     assert result.exit_code == 0, result.output
     assert result.output == (
         "2 code(s), 1 link(s) drawn of 1 co-occurring pair(s).\n"
@@ -288,7 +272,7 @@ def test_render_cli_network_rebuilds_outputs(tmp_path):
 )
 def test_render_cli_network_errors(tmp_path, monkeypatch, arguments, code, output):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, arguments)
+    result = invoke(*arguments)
     assert (result.exit_code, result.output) == (code, output)
 
 
@@ -314,7 +298,7 @@ def test_render_script_json_never_closes_the_script_element(data):
     ("--color-by", "size", "'code', 'community'"),
 ])
 def test_render_cli_network_options_reject_unknown_choices(command, option, value, choices):
-    result = CliRunner().invoke(app, [command, option, value])
+    result = invoke(command, option, value)
     words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich wraps the message in a box
     assert result.exit_code == 2
     assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
