@@ -8,10 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from coder.cli import app
 from coder.codebook import parse_codebook
+from coder.matching import compile_codebook
 from coder.models import Passage
 from coder.suggest import SUGGESTION_COLUMNS, suggest_for_code
 
@@ -229,3 +232,31 @@ def test_suggest_compares_each_language_with_itself():
     codebook = parse_codebook("codes:\n  meeting:\n    keywords: [联席会议]\n")
     report = suggest_for_code(passages, codebook, "meeting", coded={("d.txt", 0), ("d.txt", 1), ("d.txt", 2)}, min_count=2)
     assert [(term.candidate, term.count_in, term.count_out) for term in report.of_kind("term")] == [("推动经济发展", 3, 0)]
+
+
+_WORDS = ["joint", "meeting", "meetings", "river", "rivers", "pollution", "of", "the", "and", "trade", "barrier",
+          "水", "污染", "联席会议", "治理", "的", ",", ".", "-", "2020"]
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(
+    st.lists(st.lists(st.sampled_from(_WORDS), max_size=12), min_size=1, max_size=8),
+    st.sets(st.integers(min_value=0, max_value=7)),
+    st.integers(min_value=1, max_value=3),
+)
+def test_suggest_invariants_on_any_corpus(passage_words, coded_indexes, min_count):
+    texts = [" ".join(words) for words in passage_words]
+    passages = [Passage("d.txt", index, 0, len(text), text, text) for index, text in enumerate(texts)]
+    codebook = parse_codebook("codes:\n  meeting:\n    keywords: [joint meeting, 联席会议]\n")
+    coded = {("d.txt", index) for index in coded_indexes if index < len(texts)}
+    report = suggest_for_code(passages, codebook, "meeting", coded=coded, min_count=min_count, top=5)
+    matcher = compile_codebook(codebook)
+    for item in report.suggestions:
+        assert (item.document, item.passage) in {("d.txt", index) for index in range(len(texts))}
+        assert item.example == texts[item.passage]
+        if item.kind == "passage":
+            assert ("d.txt", item.passage) not in coded and item.score > 0
+            continue
+        assert item.count_in >= min_count and item.score >= 3.84
+        assert not matcher.find(Passage("", 0, 0, len(item.candidate), item.candidate, item.candidate))
+    assert len(report.of_kind("term")) <= 5 and len(report.of_kind("passage")) <= 5
