@@ -17,12 +17,14 @@ import pandas as pd
 
 from .errors import CoderError, OutputError
 from .files import read_table, write_csv
-from .models import UNITS, Codebook, ancestor_at
+from .models import Codebook, ancestor_at
 from .runs import RunFolder
 
 AGREEMENT_COLUMNS = (
     "code", "gold", "predicted", "tp", "fp", "fn", "tn", "precision", "recall", "f1", "kappa", "alpha",
 )
+# 95% bootstrap confidence intervals (passages resampled with replacement), after the figures.
+INTERVAL_COLUMNS = ("precision_low", "precision_high", "recall_low", "recall_high")
 OVERALL = "(overall)"
 
 Coincidences = dict[tuple[Hashable, Hashable], float]
@@ -125,6 +127,9 @@ def _row(code: str, tp: int, fp: int, fn: int, tn: int) -> dict[str, object]:
 def read_gold(path: str | Path) -> pd.DataFrame:
     """Read GOLD.csv: columns document, code and either passage or start and end (UTF-8, BOM allowed).
 
+    A `code` cell may name several codes separated by ";"; a blank one says the passage was
+    read and has no code (a filled-in `coder sample` sheet is a gold file).
+
     >>> gold = read_gold("gold.csv")  # doctest: +SKIP
     """
     path = Path(path)
@@ -141,7 +146,7 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     numbers = ["passage"] if has_passage else ["start", "end"]
     for offset, row in enumerate(frame.to_dict("records")):
         line = offset + 2
-        for column in ("document", "code", *numbers):
+        for column in ("document", *numbers):
             value = str(row[column]).strip()
             if not value:
                 problems.append(f"{path}:{line}: `{column}` is empty.")
@@ -156,7 +161,8 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     frame = frame[columns].apply(lambda column: column.str.strip())
     for column in numbers:
         frame[column] = frame[column].astype(int)
-    return frame.reset_index(drop=True)
+    frame["code"] = frame["code"].map(lambda cell: [code.strip() for code in cell.split(";") if code.strip()] or [""])
+    return frame.explode("code").reset_index(drop=True)
 
 
 def map_spans_to_passages(
@@ -249,7 +255,7 @@ def _check_inputs(predicted: pd.DataFrame, gold: pd.DataFrame, *, level: int | N
 
 def _check_gold_codes(gold: pd.DataFrame, paths: dict[str, str]) -> None:
     """Raise when the gold coding names codes the codebook does not have, with the likely intended ids."""
-    unknown = sorted(set(gold["code"].astype(str)) - set(paths))
+    unknown = sorted(set(gold["code"].astype(str)) - set(paths) - {""})
     if not unknown:
         return
     import difflib
@@ -272,9 +278,9 @@ def _coded_keys(frame: pd.DataFrame, paths: dict[str, str], level: int | None) -
             return code
         return ancestor_at(paths.get(code, code).split("/"), level)
 
-    return {
+    return {  # a blank code names a passage read and left uncoded
         (str(document), int(passage), roll_up(str(code)))
-        for document, passage, code in zip(frame["document"], frame["passage"], frame["code"])
+        for document, passage, code in zip(frame["document"], frame["passage"], frame["code"]) if str(code)
     }
 
 
@@ -308,6 +314,100 @@ def _agreement_table(
     return pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS))
 
 
+def bootstrap_intervals(
+    predicted: pd.DataFrame,
+    gold: pd.DataFrame,
+    units: Sequence[tuple[str, int]],
+    *,
+    level: int | None = None,
+    codebook: Codebook | None = None,
+    rounds: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Percentile bootstrap intervals for precision and recall, per code and overall.
+
+    The passages in `units` are resampled with replacement `rounds` times (seeded, so repeatable);
+    each round recounts TP, FP and FN. Returns code plus INTERVAL_COLUMNS; NaN where a figure is
+    undefined in most rounds.
+
+    >>> bootstrap_intervals(segments, gold, [("a.txt", 0), ("a.txt", 1)])  # doctest: +SKIP
+    """
+    import numpy as np
+
+    paths = _code_paths(predicted, codebook)
+
+    def roll_up(code: str) -> str:
+        return code if level is None else ancestor_at(paths.get(code, code).split("/"), level)
+
+    position = {unit: number for number, unit in enumerate(units)}
+    codes: dict[str, int] = {}
+    cells = []
+    for frame in (predicted, gold):
+        marks = set()
+        for document, passage, code in zip(frame["document"], frame["passage"], frame["code"]):
+            unit = position.get((str(document), int(passage)))
+            if unit is not None and str(code):
+                marks.add((unit, codes.setdefault(roll_up(str(code)), len(codes))))
+        cells.append(marks)
+    rows = [("code", *INTERVAL_COLUMNS)]
+    if not units or not codes:
+        return pd.DataFrame(columns=list(rows[0]))
+    automatic = np.zeros((len(units), len(codes)), dtype=bool)
+    human = np.zeros_like(automatic)
+    for matrix, marks in zip((automatic, human), cells):
+        for unit, code in marks:
+            matrix[unit, code] = True
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((rounds, len(units)))
+    np.add.at(weights, (np.arange(rounds)[:, None], rng.integers(0, len(units), size=(rounds, len(units)))), 1)
+    tp = weights @ (automatic & human)
+    fp = weights @ (automatic & ~human)
+    fn = weights @ (~automatic & human)
+    tail = (1 - confidence) / 2 * 100
+
+    def interval(hits: np.ndarray, misses: np.ndarray) -> tuple[float, float]:
+        total = hits + misses
+        values = hits[total > 0] / total[total > 0]
+        if len(values) < rounds / 2:
+            return float("nan"), float("nan")
+        return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))
+
+    names = list(codes)
+    result = [(name, *interval(tp[:, index], fp[:, index]), *interval(tp[:, index], fn[:, index]))
+              for index, name in enumerate(names)]
+    result.append((OVERALL, *interval(tp.sum(axis=1), fp.sum(axis=1)), *interval(tp.sum(axis=1), fn.sum(axis=1))))
+    return pd.DataFrame(result, columns=list(rows[0]))
+
+
+def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
+                           source: str = "gold") -> None:
+    """Raise one CoderError listing every gold row that names a document, passage or code the run
+    does not have (`documents` maps each document to its number of passages)."""
+    import difflib
+
+    problems = []
+    known_codes = list(codes) if codes is not None else None
+    for line, row in enumerate(gold.to_dict("records"), start=2):
+        document = str(row["document"])
+        if documents is not None and document not in documents:
+            close = difflib.get_close_matches(document, list(documents), n=1)
+            problems.append(f"document '{document}' is not in the run" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        elif documents is not None and "passage" in row and not 0 <= int(row["passage"]) < documents[document]:
+            problems.append(f"'{document}' has no passage {row['passage']} (it has {documents[document]}, from 0)")
+        code = str(row["code"])
+        if known_codes is not None and code and code not in known_codes:
+            close = difflib.get_close_matches(code, known_codes, n=1)
+            problems.append(f"code '{code}' is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    problems = list(dict.fromkeys(problems))
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise CoderError(
+            f"{source}: {len(problems)} row problem(s), nothing was scored:\n  {shown}\n"
+            f"Use document paths and passage numbers from segments.csv and code ids of the codebook."
+        )
+
+
 def write_agreement(agreement: pd.DataFrame, path: str | Path) -> Path:
     """Write agreement.csv (UTF-8 with BOM, figures to 4 decimals) through a temporary file."""
     return write_csv(agreement, path, float_format="%.4f")
@@ -318,41 +418,47 @@ def agreement_table(agreement: pd.DataFrame, *, title: str = "Agreement with the
     from rich.table import Table
 
     table = Table(title=title)
+    intervals = all(column in agreement.columns for column in INTERVAL_COLUMNS)
     for column in AGREEMENT_COLUMNS:
-        table.add_column(column, justify="left" if column == "code" else "right")
+        name = f"{column} [95% CI]" if intervals and column in ("precision", "recall") else column
+        table.add_column(name, justify="left" if column == "code" else "right")
+
+    def number(value: object) -> str:
+        return "–" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}"
+
     for row in agreement.to_dict("records"):
         cells = []
         for column in AGREEMENT_COLUMNS:
             value = row[column]
-            if isinstance(value, float):
-                cells.append("–" if math.isnan(value) else f"{value:.3f}")
+            if intervals and column in ("precision", "recall"):
+                low, high = row[f"{column}_low"], row[f"{column}_high"]
+                span = "" if isinstance(low, float) and math.isnan(low) else f" [{low:.2f}–{high:.2f}]"
+                cells.append(number(value) + span)
+            elif isinstance(value, float):
+                cells.append(number(value))
             else:
                 cells.append(str(value))
         table.add_row(*cells, style="bold" if row["code"] == OVERALL else None)
     return table
 
 
-def _run_passage_spans(run: RunFolder) -> list[tuple[str, int, int, int]]:
-    """(document, passage, start, end) for every passage of the run's corpus, split as the run split it."""
-    from .corpus import read_corpus
-    from .passages import split_passages
-
-    unit = run.record().unit if run.record().unit in UNITS else "paragraph"
-    return [
-        (passage.document, passage.index, passage.start, passage.end)
-        for document in read_corpus(run.corpus_path()).documents
-        for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
-    ]
-
-
 def agreement_for_run(
-    gold_path: str | Path, *, segments_path: str | Path, level: int | None = None
+    gold_path: str | Path,
+    *,
+    segments_path: str | Path,
+    level: int | None = None,
+    sample_path: str | Path | None = None,
+    whole_corpus: bool = False,
+    rounds: int = 1000,
+    seed: int = 0,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Agreement of a `coder run` (segments.csv, run.json beside it) with GOLD.csv, and notes on how units were found.
 
-    With run.json and its corpus at hand, spans map onto the run's own passages and the
-    unit count is the corpus's passage count; otherwise only the passages named in
-    segments.csv and the gold coding are known, which the notes say.
+    Only the passages the gold file names (and those of `sample_path`, the sample it was coded
+    from) are scored: a passage nobody hand-coded is not evidence either way. With
+    `whole_corpus`, the gold file codes the whole corpus, and every passage it does not name
+    counts as coded with nothing. Rows naming a document, passage or code the run does not have
+    are refused, all listed in one message. Precision and recall come with bootstrap intervals.
 
     >>> agreement, notes = agreement_for_run("gold.csv", segments_path="outputs/segments.csv")  # doctest: +SKIP
     """
@@ -360,6 +466,8 @@ def agreement_for_run(
     run = RunFolder.of_segments(segments_path)
     gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
     predicted = run.read_segments()
+    if "source" in predicted.columns:  # passages coded by hand are not the tool's coding
+        predicted = predicted[predicted["source"].astype(str) != "manual"]
     notes: list[str] = []
     codebook = None
     units = None
@@ -372,12 +480,16 @@ def agreement_for_run(
     if record is not None:
         if record.codebook_codes:
             codebook = run.stored_codebook()
+        documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
+        check_gold_against_run(gold, documents=documents or None, codes=[code.id for code in codebook] if codebook else None,
+                               source=str(gold_path))
         passages_total = record.counts.get("passages")
         if isinstance(passages_total, int):
             units = passages_total
         if "passage" not in gold.columns:
             try:
-                spans = _run_passage_spans(run)
+                frame = run.read_passages()
+                spans = list(zip(frame["document"], frame["passage"], frame["start"], frame["end"]))
                 if units is None:
                     units = len(spans)
             except CoderError as error:
@@ -390,6 +502,27 @@ def agreement_for_run(
             }
         )
     gold = map_spans_to_passages(gold, spans or [], source=str(gold_path))
-    if units is None:
-        notes.append("the number of passages in the corpus is unknown: TN counts only passages coded by either side")
-    return compute_agreement(predicted, gold, level=level, units=units, codebook=codebook), notes
+    if whole_corpus:
+        if units is None:
+            notes.append("the number of passages in the corpus is unknown: TN counts only passages coded by either side")
+        scope = sorted({(str(document), int(passage)) for document, passage in zip(
+            pd.concat([predicted["document"], gold["document"]]), pd.concat([predicted["passage"], gold["passage"]]))})
+    else:
+        scope = sorted({(str(document), int(passage)) for document, passage in zip(gold["document"], gold["passage"])})
+        if sample_path is not None:
+            sample = read_table(sample_path)
+            if not {"document", "passage"} <= set(sample.columns):
+                raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")
+            scope = sorted(set(scope) | {(str(document).strip(), int(float(passage))) for document, passage
+                                         in zip(sample["document"], sample["passage"]) if str(passage).strip()})
+        inside = set(scope)
+        predicted = predicted[[(str(document), int(passage)) in inside
+                               for document, passage in zip(predicted["document"], predicted["passage"])]]
+        units = len(scope)
+        notes.append(f"scored the {units} passage(s) the gold coding names"
+                     + (" and its sample" if sample_path is not None else "") + "; other passages are not counted")
+    agreement = compute_agreement(predicted, gold, level=level, units=units, codebook=codebook)
+    intervals = bootstrap_intervals(predicted, gold, scope, level=level, codebook=codebook, rounds=rounds, seed=seed)
+    agreement = agreement.merge(intervals, on="code", how="left") if len(intervals) else agreement.assign(
+        **{column: float("nan") for column in INTERVAL_COLUMNS})
+    return agreement, notes

@@ -146,7 +146,8 @@ def _summary(report) -> str:
     result = report.result
     counted = report.counted_segments
     counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
-    lines = [
+    lines = [imported.render() for imported in report.imported]
+    lines += [
         f"Read {len(result.corpus.documents)} document(s), skipped {len(result.corpus.skipped)}; "
         f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(counted)} coded segment(s) "
         f"in {result.seconds:.2f}s.",
@@ -167,12 +168,18 @@ def _summary(report) -> str:
         lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
     if report.reviews_path is not None:
         rejected = len(result.segments) - len(counted)
-        lines.append(f"Reviews from {report.reviews_path}: {rejected} rejected segment(s) left out of counts and network.")
+        added = int(result.segments["source"].eq("manual").sum()) if "source" in result.segments.columns else 0
+        lines.append(f"Reviews from {report.reviews_path}: {rejected} rejected segment(s) left out of counts and network"
+                     + (f"; {added} passage(s) coded by hand counted." if added else "."))
+        if report.carried:
+            lines.append(f"  {report.carried} decision(s) followed their renamed code.")
+        if report.followed:
+            lines.append(f"  {report.followed} decision(s) followed their passage into a renamed document.")
         if report.precision is not None and len(report.precision):
             lines.append(render_precision(report.precision))
         if report.orphans is not None and len(report.orphans):
-            lines.append(f"  {len(report.orphans)} decision(s) are for segments this run no longer produces; "
-                         f"they are kept in {report.reviews_path}.")
+            lines.append(f"  {len(report.orphans)} decision(s) are detached: this run has no segment for them; "
+                         f"they are kept in {report.reviews_path}. See `coder review status`.")
     if report.comparison is not None:
         lines.append(render_comparison(report.comparison))
     if report.network:
@@ -252,20 +259,50 @@ def _reviews_path(reviews: Path | None, codebook: Path) -> Path:
     return reviews if reviews is not None else default_reviews_path(codebook)
 
 
+def _passage_locator(run):
+    """A lazy PassageLocator over the corpus of a run folder (None without run.json)."""
+    from .reviews import PassageLocator
+
+    def locate():
+        if not run.has_record():
+            return None
+        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph")
+
+    return locate
+
+
+def _code_ids(codebook: Path, run=None) -> list[str] | None:
+    if codebook.is_file():
+        return [code.id for code in load_codebook(codebook)]
+    if run is not None and run.has_record():
+        return [code["id"] for code in run.record().codebook_codes]
+    return None
+
+
 @review_app.command("import")
 def review_import(
     file: Annotated[Path, typer.Argument(help="segments.csv (or .xlsx) with the review and note columns filled in.")],
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    run_folder: Annotated[Path | None, typer.Option("--run", help="The run whose passages `add` rows name (default: FILE's folder if it holds run.json, else outputs).")] = None,
 ) -> None:
     """Merge the decisions typed into a segments file into the review file.
+
+    review: accept or reject a segment (y/n, 1/0, ✓/✗ work too); add on a row with document,
+    passage (or start and end) and code codes a passage the tool missed. The spreadsheet wins
+    over the review file for the rows it names; a blank cell never removes a decision.
 
     Example: coder review import outputs/segments.csv --reviews reviews.csv
     """
     from .reviews import import_reviews
+    from .runs import RunFolder
 
     with _user_errors():
-        report = import_reviews(file, _reviews_path(reviews, codebook))
+        run = RunFolder(run_folder) if run_folder is not None else RunFolder.of_segments(file)
+        if run_folder is None and not run.has_record() and RunFolder("outputs").has_record():
+            run = RunFolder("outputs")
+        report = import_reviews(file, _reviews_path(reviews, codebook), locate=_passage_locator(run),
+                                codes=_code_ids(codebook, run))
         _say(report.render())
         if report.conflicts or report.invalid:
             _say(f"{len(report.conflicts)} conflicting and {len(report.invalid)} unreadable rows were not applied.")
@@ -275,9 +312,9 @@ def review_import(
 def review_status_command(
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
-    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run, for precision and orphans.")] = Path("outputs/segments.csv"),
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run, for precision and detached decisions.")] = Path("outputs/segments.csv"),
 ) -> None:
-    """Count the decisions, the ones whose segments a run no longer produces, and precision per code.
+    """Count the decisions, list the detached ones (no segment in the last run) and why, precision and recall per code.
 
     Example: coder review status --segments outputs/segments.csv
     """
@@ -287,9 +324,30 @@ def review_status_command(
     with _user_errors():
         run = RunFolder.of_segments(segments)
         frame = run.read_segments() if run.segments_path.is_file() else None
-        typer.echo(review_status(_reviews_path(reviews, codebook), frame).render())
+        documents = [item["path"] for item in run.record().documents] if run.has_record() else None
+        typer.echo(review_status(_reviews_path(reviews, codebook), frame, codes=_code_ids(codebook, run),
+                                 documents=documents).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
+
+
+@review_app.command("reattach")
+def review_reattach(
+    old_code: Annotated[str, typer.Argument(help="The code id the detached decisions name.")],
+    new_code: Annotated[str, typer.Argument(help="The code id of the codebook they belong to now.")],
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+) -> None:
+    """Move the decisions of code OLD_CODE to NEW_CODE (after a rename `coder diff` did not recognise).
+
+    Example: coder review reattach meeting joint_meeting
+    """
+    from .reviews import reattach
+
+    with _user_errors():
+        path = _reviews_path(reviews, codebook)
+        moved = reattach(path, old_code, new_code, codes=_code_ids(codebook))
+        _say(f"{path}: {moved} decision(s) moved from {old_code} to {new_code}. Run `coder run` to apply them.")
 
 
 def _load_passages(corpus: Path, unit: str) -> list:
@@ -445,22 +503,31 @@ def export_qdc(
 def export_xlsx(
     segments: RunSegments = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file first.")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside the codebook, if any).")] = None,
+    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
 ) -> None:
     """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
 
     Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
     """
-    from .reviews import apply_reviews, read_reviews
+    from .reviews import apply_reviews, import_pending, read_reviews
+    from .runs import RunFolder
     from .segments import read_segments_csv
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
         frame = read_segments_csv(segments)
-        if reviews is not None:
-            frame, _ = apply_reviews(frame, read_reviews(reviews))
+        review_file = reviews if reviews is not None else _reviews_path(None, codebook)
+        if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
+            run = RunFolder.of_segments(segments)
+            pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
+            if pending is not None:
+                _say(pending.render())
+        if reviews is not None or review_file.is_file():
+            frame, _ = apply_reviews(frame, read_reviews(review_file))
         write_segments_xlsx(frame, out)
-        _say(f"Wrote {out}: {len(frame)} segment(s). Fill `review` (accept/reject) and import it with `coder review import {out}`.")
+        _say(f"Wrote {out}: {len(frame)} segment(s). Fill `review` (accept/reject, or add on a new row) and "
+             f"import it with `coder review import {out}`.")
 
 
 def _add_import_command(name: str, module: str, reader: str, *, file_help: str, doc: str) -> None:
@@ -513,13 +580,51 @@ _add_import_command(
 
 
 @app.command()
+def sample(
+    size: Annotated[int, typer.Argument(min=1, help="How many passages to draw.")],
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to sample (run.json beside it).")] = Path("outputs/segments.csv"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The sheet to write (default: sample.csv beside segments.csv).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random draw: the same seed draws the same sample.")] = 42,
+    by_code: Annotated[bool, typer.Option("--by-code", help="Share the coded half evenly among the codes.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
+) -> None:
+    """Draw a random sample of passages to code by hand: half coded by the tool, half not.
+
+    Fill the `code` column (several codes separated by ";", blank for none), then score the
+    tool on exactly those passages with `coder agree SHEET`.
+
+    Example: coder sample 60 --segments outputs/segments.csv --by-code --out sample.csv
+    """
+    from .errors import OutputError
+    from .files import write_csv
+    from .runs import RunFolder
+    from .sampling import draw_sample
+
+    with _user_errors():
+        run = RunFolder.of_segments(segments)
+        target = out if out is not None else run.folder / "sample.csv"
+        if target.exists() and not force:
+            raise OutputError(f"{target}: already exists (a sample someone may be coding). Pass --force to replace it, or another --out.")
+        drawn = draw_sample(run.read_passages(), run.read_segments(), size, seed=seed, by_code=by_code)
+        write_csv(drawn.sheet, target)
+        _say(drawn.render())
+        _say(f"Wrote {target}. Fill `code` for each passage, then: coder agree {target} --segments {segments}")
+
+
+@app.command()
 def agree(
-    gold: Annotated[Path, typer.Argument(help="Hand coding: CSV with document,passage,code or document,start,end,code.")],
+    gold: Annotated[Path, typer.Argument(help="Hand coding: CSV with document,passage,code or document,start,end,code (a filled `coder sample` sheet).")],
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to check.")] = Path("outputs/segments.csv"),
     level: Annotated[int | None, typer.Option("--level", min=1, help="Compare codes rolled up to this depth (1 = top level).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
+    sample_sheet: Annotated[Path | None, typer.Option("--sample", help="The sample the gold coding came from: its passages count even where the gold file has no row.")] = None,
+    whole_corpus: Annotated[bool, typer.Option("--whole-corpus", help="The gold file codes every passage of the corpus: passages it does not name count as uncoded.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap for the confidence intervals.")] = 0,
 ) -> None:
-    """Compare the automatic coding with hand coding: precision, recall, F1, kappa, alpha per code.
+    """Compare the automatic coding with hand coding: precision, recall (with 95% bootstrap intervals), F1, kappa, alpha per code.
+
+    Only the passages the gold file names are scored (and those of --sample); a row naming a
+    document, passage or code the run does not have stops the command, all listed at once.
 
     Example: coder agree gold.csv --segments outputs/segments.csv --level 1
     """
@@ -528,11 +633,12 @@ def agree(
     from .agreement import agreement_for_run, agreement_table, write_agreement
 
     with _user_errors():
-        agreement, notes = agreement_for_run(gold, segments_path=segments, level=level)
+        agreement, notes = agreement_for_run(gold, segments_path=segments, level=level, sample_path=sample_sheet,
+                                             whole_corpus=whole_corpus, seed=seed)
         target = write_agreement(agreement, (out if out is not None else segments.parent) / "agreement.csv")
         console = Console()
         # Piped output defaults to 80 columns, which would cut the table's figures short.
-        Console(width=max(console.width, 150)).print(agreement_table(agreement))
+        Console(width=max(console.width, 170)).print(agreement_table(agreement))
         for note in notes:
             _say(f"Note: {note}")
         _say(f"Agreement written to {target}")

@@ -10,10 +10,13 @@ import pandas as pd
 
 from .codebook import normalize_code_record
 from .files import write_csv
-from .models import segment_id_from_fingerprint
+from .errors import OutputError
+from .models import normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
 
 CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
+# changes.csv also lists the segments themselves, one row each, after the per-code rows.
+SEGMENT_CHANGE_COLUMNS = ("segment_id", "document", "passage", "text")
 
 
 # --- comparing codebooks -----------------------------------------------------------------------
@@ -186,6 +189,16 @@ class RunComparison:
     new: RunRecord
     changes: tuple[CodebookChange, ...]
     segments: pd.DataFrame  # SEGMENT_DIFF_COLUMNS
+    # one row per segment added or removed: code, change, SEGMENT_CHANGE_COLUMNS
+    listed: pd.DataFrame | None = None
+
+    def segment_rows(self) -> pd.DataFrame:
+        """The segments added and removed, as changes.csv rows (change "segment added"/"segment removed")."""
+        columns = [*CHANGES_COLUMNS, *SEGMENT_CHANGE_COLUMNS]
+        if self.listed is None or self.listed.empty:
+            return pd.DataFrame(columns=columns)
+        frame = self.listed.assign(detail="", segments_added="", segments_removed="", segments_unchanged="")
+        return frame[columns]
 
     def table(self) -> pd.DataFrame:
         """One row per (code, change) with that code's segment counts; codes whose segments
@@ -234,14 +247,62 @@ def compare_runs(
     old, new = old_folder.record(), new_folder.record()
     changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
     new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
-    segments = diff_segments(old_folder.read_segment_index(), new_frame, renamed=renamed_codes(changes))
-    return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments)
+    old_frame = old_folder.read_segment_index()
+    renamed = renamed_codes(changes)
+    segments = diff_segments(old_frame, new_frame, renamed=renamed)
+    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, renamed, new_segments)
+    return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments, listed=listed)
+
+
+def _listed_segments(
+    old_folder: RunFolder, new_folder: RunFolder, old_frame: pd.DataFrame, new_frame: pd.DataFrame,
+    renamed: dict[str, str], new_segments: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The added and removed segments themselves, with their document, passage and text."""
+    old_keys = _segment_keys(old_frame, renamed).assign(segment_id=old_frame["segment_id"].astype(str).to_numpy()
+                                                        if len(old_frame) else [])
+    new_keys = _segment_keys(new_frame, {}).assign(segment_id=new_frame["segment_id"].astype(str).to_numpy()
+                                                   if len(new_frame) else [])
+    added = new_keys[~new_keys["key"].isin(set(old_keys["key"]))]
+    removed = old_keys[~old_keys["key"].isin(set(new_keys["key"]))]
+    parts = []
+    for change, rows, folder, frame in (("segment added", added, new_folder, new_segments),
+                                        ("segment removed", removed, old_folder, None)):
+        if rows.empty:
+            continue
+        details = _segment_details(folder, frame, set(rows["segment_id"]))
+        part = rows[["code", "segment_id"]].merge(details, on="segment_id", how="left").fillna("")
+        parts.append(part.assign(change=change))
+    columns = ["code", "change", *SEGMENT_CHANGE_COLUMNS]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str]) -> pd.DataFrame:
+    """document, passage and text of some segments: from the frame at hand, else the run's segments.csv."""
+    columns = ["segment_id", *SEGMENT_CHANGE_COLUMNS[1:]]
+    if frame is None or not set(columns) <= set(frame.columns):
+        try:
+            frame = folder.read_segments()
+        except OutputError:
+            return pd.DataFrame(columns=columns)
+        frame = frame.assign(segment_id=[normalize_segment_id(value) or str(value) for value in frame["segment_id"]])
+    rows = frame[frame["segment_id"].astype(str).isin(ids)][columns].drop_duplicates("segment_id")
+    return rows.astype({"passage": str})
 
 
 def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
-    """Write `comparison.table()` as changes.csv (UTF-8 with BOM), atomically."""
+    """Write changes.csv (UTF-8 with BOM), atomically: `comparison.table()`, one row per code and change,
+    then one row per segment added or removed."""
+    table = comparison.table()
+    for column in SEGMENT_CHANGE_COLUMNS:
+        table[column] = ""
+    rows = comparison.segment_rows()
+    if len(rows):
+        table = pd.concat([table.astype(object), rows.astype(object)], ignore_index=True)
     # LF line ends, unlike the other tables: changes.csv is a `coder run` output whose bytes stay as they were.
-    return write_csv(comparison.table(), path, line_end="\n")
+    return write_csv(table, path, line_end="\n")
 
 
 def render_comparison(comparison: RunComparison) -> str:

@@ -80,9 +80,65 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
 
     >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
     """
+    frame = neutralize_formulas(frame)
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
         frame.to_csv(stream, index=False, float_format=float_format, lineterminator=line_end)
     return Path(path)
+
+
+# A cell a spreadsheet would run as a formula (CSV injection): one that starts with = + - @, a tab or
+# a carriage return. As OWASP advises, such text cells are written with a leading single quote, which
+# Excel and LibreOffice show as text; cells that already start with quotes before such a character get
+# one more, so `restore_formulas` (read_table) gives back exactly what was written.
+_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
+_NEUTRALIZED = re.compile(r"^'+[=+\-@\t\r]")
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell (and column name) that could start a formula prefixed by "'".
+
+    >>> neutralize_formulas(pd.DataFrame({"text": ["=1+1", "-5 km", "plain"], "n": [-1, 2, 3]}))["text"].tolist()
+    ["'=1+1", "'-5 km", 'plain']
+    """
+    result = frame
+    for column in frame.columns:
+        values = frame[column]
+        if not _is_text(values):
+            continue
+        flags = values.str.match(_FORMULA.pattern, na=False)
+        if flags.any():
+            result = frame.copy() if result is frame else result
+            result[column] = values.where(~flags, "'" + values.astype(str))
+    columns = [_neutral(column) if isinstance(column, str) else column for column in frame.columns]
+    if columns != list(frame.columns):
+        result = frame.copy() if result is frame else result
+        result.columns = columns
+    return result
+
+
+def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo `neutralize_formulas` on a table read back (all cells text)."""
+    frame.columns = [_restored(str(column)) for column in frame.columns]
+    for column in frame.columns:
+        values = frame[column]
+        if not _is_text(values):
+            continue
+        flags = values.str.match(_NEUTRALIZED.pattern, na=False)
+        if flags.any():
+            frame[column] = values.where(~flags, values.str[1:])
+    return frame
+
+
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
+
+def _neutral(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def _restored(text: str) -> str:
+    return text[1:] if _NEUTRALIZED.match(text) else text
 
 
 def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.") -> bytes:
@@ -111,7 +167,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             if not path.is_file():
                 raise OutputError(f"{path}: {missing}")
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False)
+            frame = _read_workbook(path)
         else:
             try:
                 text, _ = decode_text(read_bytes(path, missing=missing), fallback="cp1252")
@@ -122,8 +178,35 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as problem:
         raise OutputError(f"{path}: cannot read it as a table ({problem}). Save it as CSV (UTF-8) and try again.")
+    frame = restore_formulas(frame.fillna(""))
     frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
-    return frame.fillna("")
+    return frame
+
+
+def _read_workbook(path: Path) -> pd.DataFrame:
+    """The first sheet of an .xlsx, all cells text; a damaged or foreign file is one OutputError."""
+    import zipfile
+    from xml.parsers.expat import ExpatError
+    from xml.etree.ElementTree import ParseError
+
+    try:
+        return pd.read_excel(path, dtype=str, keep_default_na=False)
+    except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError,
+            AttributeError, NotImplementedError) as problem:
+        reason = f"{type(problem).__name__}: {problem}" if str(problem) else type(problem).__name__
+        raise OutputError(
+            f"{path}: not a readable Excel workbook ({reason}). Open it in Excel or LibreOffice and save it "
+            f"again as .xlsx, or save it as CSV."
+        )
+    except OSError as problem:
+        raise OutputError(f"{path}: cannot read it ({problem.strerror or problem}).")
+    except Exception as problem:  # openpyxl raises its own InvalidFileException and lxml errors
+        if type(problem).__module__.split(".")[0] not in ("openpyxl", "lxml", "defusedxml", "zipfile"):
+            raise
+        raise OutputError(
+            f"{path}: not a readable Excel workbook ({type(problem).__name__}). Open it in Excel or "
+            f"LibreOffice and save it again as .xlsx, or save it as CSV."
+        )
 
 
 def _sniff_separator(text: str) -> str:

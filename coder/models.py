@@ -145,18 +145,39 @@ def passage_fingerprint(document: str, passage_text: str) -> str:
     return hashlib.sha1(f"{document}\x1f{normalized}".encode()).hexdigest()
 
 
+# "s" and 16 hex digits: the letter keeps a spreadsheet from reading an id as a number
+# (Excel turned the all-digit "5109410000000001" into 5.10941E+15). Ids written before the
+# prefix are the same 16 digits without it; normalize_segment_id reads both.
+SEGMENT_ID_PREFIX = "s"
+_SEGMENT_ID = re.compile(r"s?([0-9a-f]{16})")
+
+
 def segment_id(document: str, passage_text: str, code: str) -> str:
     """A stable id for a (passage, code) pair: survives recoding and passage reordering.
 
     It depends on the document path, the passage's text (whitespace and case ignored) and the
     code id, never on the passage's position.
+
+    >>> segment_id("a.txt", "The joint meeting agreed.", "meeting")[:1]
+    's'
     """
     return segment_id_from_fingerprint(passage_fingerprint(document, passage_text), code)
 
 
 def segment_id_from_fingerprint(fingerprint: str, code: str) -> str:
     """segment_id() for a passage whose passage_fingerprint() is known."""
-    return hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
+    return SEGMENT_ID_PREFIX + hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
+
+
+def normalize_segment_id(value: object) -> str:
+    """A segment id as `coder run` writes it, from the current or the older (unprefixed) form; ""
+    when the value is not an id at all (blank, or mangled by a spreadsheet).
+
+    >>> normalize_segment_id(" 0123456789ABCDEF "), normalize_segment_id("5.10941E+15")
+    ('s0123456789abcdef', '')
+    """
+    match = _SEGMENT_ID.fullmatch(str(value if value is not None else "").strip().casefold())
+    return SEGMENT_ID_PREFIX + match.group(1) if match else ""
 
 
 @dataclass(frozen=True)

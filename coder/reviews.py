@@ -1,30 +1,52 @@
-"""Reviews: keep reviewers' accept/reject decisions in a file of their own and apply them to segments.
+"""Reviews: the review file of decisions and hand-coded passages, import from spreadsheets, applying to segments.
 
 The review file (default `reviews.csv` beside the codebook) is the only place decisions live:
-`coder review import` merges a reviewed segments.csv into it, every `coder run` applies it.
-It is never rewritten with fewer entries than it had, and the previous version is kept as
-`reviews.csv.bak`.
+`coder review import` merges a reviewed segments.csv (or .xlsx) into it, `coder run` first
+imports what was typed into the segments.csv it is about to replace, then applies the file.
+A decision is attached to a passage and a code: the segment id hashes the document, the
+passage text and the code id, and when the id no longer matches (a code renamed, a document
+renamed) the decision follows the passage text. `add` entries are passages a reviewer coded
+by hand; every run turns them into segments with `source = manual`.
+
+The file is never rewritten with fewer entries than it had, and the previous version is kept
+as `reviews.csv.bak`, itself replaced only once the new backup is complete.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from .errors import OutputError
-from .files import read_table, write_csv
+from .files import atomic_path, read_table, write_csv
+from .models import Document, Passage, normalize_segment_id, segment_id
 from .segments import normalize_decision
 
-REVIEW_COLUMNS = ("segment_id", "document", "code", "decision", "note", "text", "reviewed_at")
-PRECISION_COLUMNS = ("code", "reviewed", "accepted", "rejected", "precision")
+Review = Literal["accept", "reject", "add"]
+REVIEW_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "decision", "note", "text", "reviewed_at")
+PRECISION_COLUMNS = ("code", "segments", "reviewed", "accepted", "rejected", "precision", "added", "recall")
+DETACHED_COLUMNS = ("document", "passage", "code", "decision", "note", "why")
 REVIEWS_FILE = "reviews.csv"
+MANUAL, AUTO = "manual", "auto"
+_ADD = frozenset({"add", "added", "manual"})
 
-_SEGMENT_ID = re.compile(r"[0-9a-f]{16}")
+
+def normalize_review(value: object) -> Review | None:
+    """A review cell: accept, reject, add (a passage coded by hand) or None when blank.
+
+    >>> normalize_review("Add"), normalize_review("y")
+    ('add', 'accept')
+    """
+    if value is not None and str(value).strip().casefold() in _ADD:
+        return "add"
+    return normalize_decision(value)
 
 
 def default_reviews_path(codebook: str | Path) -> Path:
@@ -35,11 +57,20 @@ def default_reviews_path(codebook: str | Path) -> Path:
 # --- the review file -----------------------------------------------------------------------
 
 
+def empty_reviews() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype=str) for column in REVIEW_COLUMNS})
+
+
 def read_reviews(path: str | Path) -> pd.DataFrame:
-    """Read the review file; a missing file is an empty review file (no decisions yet)."""
+    """Read the review file; a missing file is an empty review file (no decisions yet).
+
+    Ids written before the "s" prefix are read in the current form; lines that repeat an entry
+    word for word (two reviewers' files pasted together) are read once; lines that give one
+    segment different decisions are an OutputError naming them.
+    """
     path = Path(path)
     if not path.exists():
-        return pd.DataFrame({column: pd.Series(dtype=str) for column in REVIEW_COLUMNS})
+        return empty_reviews()
     frame = read_table(path)
     if "segment_id" not in frame.columns or "decision" not in frame.columns:
         raise OutputError(
@@ -53,36 +84,115 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
     spellings: dict[str, str] = {}
     for value in frame["decision"].unique():
         try:
-            spellings[value] = normalize_decision(value) or ""
+            spellings[value] = normalize_review(value) or ""
         except ValueError as error:
             row = int((frame["decision"] == value).to_numpy().argmax()) + 2
             raise OutputError(f"{path}:{row}: {error}")
     frame["decision"] = frame["decision"].map(spellings)
-    return frame
+    ids = [normalize_segment_id(value) for value in frame["segment_id"]]
+    for position, (identifier, record) in enumerate(zip(ids, frame.to_dict("records"))):
+        if not identifier:  # an id a spreadsheet mangled: the passage text still names the segment
+            if not (record["document"] and record["code"] and record["text"]):
+                raise OutputError(
+                    f"{path}:{position + 2}: segment_id '{record['segment_id']}' is damaged and the line has no "
+                    f"document, code and text to find the segment by. Restore it from {path.name}.bak."
+                )
+            ids[position] = segment_id(record["document"], record["text"], record["code"])
+    frame["segment_id"] = ids
+    return _fold_duplicates(frame, path)
+
+
+def _fold_duplicates(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    repeated = frame["segment_id"].duplicated(keep=False)
+    if not repeated.any():
+        return frame
+    problems = []
+    for identifier, rows in frame[repeated].groupby("segment_id", sort=False):
+        if len(rows[["decision", "note"]].drop_duplicates()) > 1:
+            lines = ", ".join(str(position + 2) for position in rows.index)
+            said = " / ".join(f"{decision or '(blank)'}" + (f" ({note})" if note else "")
+                              for decision, note in zip(rows["decision"], rows["note"]))
+            problems.append(f"  {identifier} ({rows['code'].iloc[0]}, {rows['document'].iloc[0]}): lines {lines} say {said}")
+    if problems:
+        raise OutputError(
+            f"{path}: {len(problems)} segment(s) appear on several lines with different decisions "
+            f"(two review files pasted together?):\n" + "\n".join(problems[:20])
+            + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+            + f"\nKeep one line per segment in {path} and run the command again."
+        )
+    return frame.drop_duplicates("segment_id", keep="first").reset_index(drop=True)
 
 
 def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
     """Replace the review file atomically, keeping the old one as `<name>.bak`.
 
-    Refuses (OutputError) to write fewer entries than the file on disk holds: a review
-    file only grows. Returns the backup path, or None when there was no file before.
+    Refuses (OutputError) to write fewer entries than the file on disk holds: a review file only
+    grows. The backup is itself written to a temporary file first, so the previous good backup
+    stays until the new one is complete. Returns the backup path, or None when there was no
+    file before.
     """
     path = Path(path)
     before = read_reviews(path) if path.exists() else None
-    if before is not None:
-        missing = set(before["segment_id"]) - set(reviews["segment_id"])
-        if len(reviews) < len(before) or missing:
-            raise OutputError(
-                f"{path}: refusing to write {len(reviews)} review entries over {len(before)} "
-                f"({len(missing)} would be lost). The review file is left unchanged."
-            )
-    frame = reviews.reindex(columns=list(REVIEW_COLUMNS)).fillna("")
+    if before is not None and len(reviews) < len(before):
+        raise OutputError(
+            f"{path}: refusing to write {len(reviews)} review entries over {len(before)} "
+            f"({len(before) - len(reviews)} would be lost). The review file is left unchanged."
+        )
+    frame = reviews.reindex(columns=list(REVIEW_COLUMNS)).fillna("").astype(str)
     backup = None
     if before is not None:
         backup = path.with_name(path.name + ".bak")
-        shutil.copy2(path, backup)
+        with atomic_path(backup) as temporary:
+            shutil.copyfile(path, temporary)
     write_csv(frame, path)
     return backup
+
+
+# --- finding passages ----------------------------------------------------------------------------
+
+
+class PassageLocator:
+    """The passages of a corpus, split on demand, to resolve hand-coded rows and damaged ids.
+
+    >>> locator = PassageLocator(read_corpus("seeds").documents, unit="paragraph")  # doctest: +SKIP
+    >>> locator.passage("a.txt", 3).text  # doctest: +SKIP
+    """
+
+    def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph"):
+        self.documents = {document.path: document for document in documents}
+        self.unit = unit
+        self._passages: dict[str, list[Passage]] = {}
+
+    def passages(self, document: str) -> list[Passage]:
+        if document not in self._passages:
+            from .passages import split_passages
+
+            source = self.documents.get(document)
+            self._passages[document] = split_passages(source, unit=self.unit) if source else []  # type: ignore[arg-type]
+        return self._passages[document]
+
+    def passage(self, document: str, index: int) -> Passage | None:
+        passages = self.passages(document)
+        return passages[index] if 0 <= index < len(passages) else None
+
+    def containing(self, document: str, offset: int) -> Passage | None:
+        for passage in self.passages(document):
+            if passage.start <= offset < passage.end:
+                return passage
+        return None
+
+    def find(self, text: str, *, document: str | None = None) -> list[Passage]:
+        """Passages whose text is `text` (whitespace and case ignored): in `document`, else anywhere."""
+        names = [document] if document is not None else list(self.documents)
+        wanted = _normalized(text)
+        return [passage for name in names for passage in self.passages(name) if _normalized(passage.text) == wanted]
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _normalized(text: str) -> str:
+    return _SPACES.sub(" ", str(text)).strip().casefold()
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -92,7 +202,7 @@ def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
 class DecisionChange:
     segment_id: str
     code: str
-    old: str  # "accept", "reject" or "" for a note-only entry
+    old: str  # "accept", "reject", "add" or "" for a note-only entry
     new: str
 
 
@@ -145,14 +255,148 @@ class ImportReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class _Proposal:
+    row: int
+    decision: str
+    note: str
+    entry: dict[str, str]
+
+
+Locate = Callable[[], PassageLocator | None]
+
+
+def _cell(record: dict, column: str) -> str:
+    value = record.get(column, "")
+    return "" if value is None else str(value).strip()
+
+
+def _whole(value: str) -> int | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number == int(number) and number >= 0 else None
+
+
+def _read_proposals(
+    table: pd.DataFrame, source: Path, *, locate: Locate | None, codes: Sequence[str] | None
+) -> tuple[dict[str, list[_Proposal]], list[InvalidDecision]]:
+    """The rows of a reviewed table that say something, keyed by segment id, and the rows that cannot be read."""
+    if "review" not in table.columns:
+        raise OutputError(
+            f"{source}: needs a review column (found: {', '.join(table.columns)}). "
+            f"Import the segments.csv written by `coder run`, with the review column filled in."
+        )
+    if "segment_id" not in table.columns and not {"document", "code"} <= set(table.columns):
+        raise OutputError(
+            f"{source}: needs the columns segment_id and review, or document, passage, code and review "
+            f"(found: {', '.join(table.columns)}). Import the segments.csv written by `coder run`."
+        )
+    locator: list[PassageLocator | None] = []
+
+    def located() -> PassageLocator | None:
+        if not locator:
+            locator.append(locate() if locate is not None else None)
+        return locator[0]
+
+    known = set(codes) if codes is not None else None
+    invalid: list[InvalidDecision] = []
+    proposals: dict[str, list[_Proposal]] = {}
+    for position, record in enumerate(table.to_dict("records")):
+        row = position + 2
+        value, note = _cell(record, "review"), _cell(record, "note")
+        if not value and not note:
+            continue
+        try:
+            decision = normalize_review(value) or ""
+        except ValueError as error:
+            invalid.append(InvalidDecision(row, value, str(error)))
+            continue
+        entry = {column: _cell(record, column) for column in ("document", "passage", "start", "end", "code", "text")}
+        entry.update(decision=decision, note=note)
+        if known is not None and entry["code"] and entry["code"] not in known:
+            invalid.append(InvalidDecision(row, value, f"code '{entry['code']}' is not in the codebook; use a code id of the codebook."))
+            continue
+        if decision == "add":
+            problem = _resolve_added(entry, located)
+        else:
+            problem = _resolve_reviewed(entry, _cell(record, "segment_id"), located)
+        if problem:
+            invalid.append(InvalidDecision(row, value, problem))
+            continue
+        proposals.setdefault(entry["segment_id"], []).append(_Proposal(row, decision, note, entry))
+    return proposals, invalid
+
+
+def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], PassageLocator | None]) -> str:
+    """Give a reviewed row its segment id: its own, else from (document, passage text, code),
+    else from (document, passage, code) in the corpus. Returns a problem, or "" when found."""
+    identifier = normalize_segment_id(raw_id)
+    if not identifier and entry["document"] and entry["code"]:
+        if entry["text"]:
+            identifier = segment_id(entry["document"], entry["text"], entry["code"])
+        elif (number := _whole(entry["passage"])) is not None and (locator := located()) is not None:
+            passage = locator.passage(entry["document"], number)
+            if passage is not None:
+                identifier = segment_id(entry["document"], passage.text, entry["code"])
+                entry.update(text=passage.text, start=str(passage.start), end=str(passage.end))
+    if identifier:
+        entry["segment_id"] = identifier
+        return ""
+    if not raw_id:
+        return "no segment_id, and no document, code and text (or passage) to find the segment by."
+    return (
+        f"segment_id '{raw_id}' is not an id written by `coder run` (a spreadsheet may have turned it into "
+        f"a number), and the row has no document, code and text to find the segment by. Copy the id from segments.csv."
+    )
+
+
+def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator | None]) -> str:
+    """Give a hand-coded row (review `add`) its passage text, offsets and segment id; a problem, or ""."""
+    if not entry["document"] or not entry["code"]:
+        return "an `add` row needs document and code, and passage (or start and end)."
+    locator = located()
+    start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
+    span = start is not None and end is not None and end > start
+    if locator is not None and entry["document"] not in locator.documents:
+        return f"document '{entry['document']}' is not in the corpus."
+    if span and (number is None or not entry["text"]) and locator is not None:
+        source = locator.documents[entry["document"]].text
+        if end > len(source):  # type: ignore[operator]
+            return f"span {start}-{end} is past the end of '{entry['document']}' ({len(source)} characters)."
+        passage = locator.containing(entry["document"], start)  # type: ignore[arg-type]
+        entry.update(text=source[start:end], passage=str(passage.index) if passage else "")
+    elif number is not None and locator is not None:
+        passage = locator.passage(entry["document"], number)
+        if passage is None:
+            return f"'{entry['document']}' has no passage {number} (it has {len(locator.passages(entry['document']))})."
+        if not entry["text"] or _normalized(entry["text"]) != _normalized(passage.text):
+            entry.update(text=passage.text)
+        entry.update(start=str(passage.start), end=str(passage.end))
+    elif not entry["text"]:
+        return ("an `add` row needs passage (or start and end) and the run whose corpus it names: run `coder run` "
+                "first, or name the run folder (`coder review import FILE --run OUT`).")
+    entry["segment_id"] = segment_id(entry["document"], entry["text"], entry["code"])
+    return ""
+
+
 def import_reviews(
-    segments_file: str | Path, reviews_path: str | Path, *, now: datetime | None = None
+    segments_file: str | Path,
+    reviews_path: str | Path,
+    *,
+    now: datetime | None = None,
+    locate: Locate | None = None,
+    codes: Sequence[str] | None = None,
 ) -> ImportReport:
     """Merge the decisions a reviewer typed into segments.csv (or .xlsx) into the review file.
 
     New decisions are added, changed ones updated, rows of the same segment that disagree are
     reported and not applied, unreadable decisions are reported by row. A blank review cell
-    never removes a decision. Writes the review file atomically, never with fewer entries.
+    never removes a decision. A row whose id a spreadsheet damaged is found by its document,
+    passage text (or passage number) and code. Rows with review `add` code a passage by hand:
+    `locate` gives the corpus to find it in. Writes the review file atomically, never with
+    fewer entries.
 
     >>> report = import_reviews("outputs/segments.csv", "reviews.csv")  # doctest: +SKIP
     >>> report.added, report.total  # doctest: +SKIP
@@ -160,11 +404,11 @@ def import_reviews(
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
-    proposals, invalid = _read_proposals(_read_reviewed_table(segments_file))
+    table = read_table(segments_file)
+    proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
     existing = read_reviews(reviews_path)
     merge = _merge_proposals(existing, proposals, stamp)
     result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
-    assert len(result) >= len(existing), "a review import must never drop decisions"
     changed = merge.added or merge.updated
     backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
     return ImportReport(
@@ -172,16 +416,6 @@ def import_reviews(
         unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),
         backup=str(backup) if backup else None,
     )
-
-
-@dataclass(frozen=True)
-class _Proposal:
-    """One row of a reviewed segments file that says something: a decision, a note, or both."""
-
-    row: int  # line number in the imported file (header = line 1)
-    decision: str  # "accept", "reject" or "" for a note only
-    note: str
-    record: dict[str, str]
 
 
 @dataclass
@@ -195,139 +429,441 @@ class _Merge:
     conflicts: list[Conflict] = field(default_factory=list)
 
 
-def _read_reviewed_table(segments_file: Path) -> pd.DataFrame:
-    """The reviewed segments file, with the columns an import reads (blank where missing)."""
-    table = read_table(segments_file)
-    if "segment_id" not in table.columns or "review" not in table.columns:
-        raise OutputError(
-            f"{segments_file}: needs the columns segment_id and review (found: {', '.join(table.columns)}). "
-            f"Import the segments.csv written by `coder run`, with the review column filled in."
-        )
-    for column in ("document", "code", "note", "text"):
-        if column not in table.columns:
-            table[column] = ""
-    return table
-
-
-def _read_proposals(table: pd.DataFrame) -> tuple[dict[str, list[_Proposal]], list[InvalidDecision]]:
-    """The rows that say something, grouped by segment_id, and the rows that cannot be applied."""
-    invalid: list[InvalidDecision] = []
-    proposals: dict[str, list[_Proposal]] = {}
-    for position, record in enumerate(table.to_dict("records")):
-        row = position + 2
-        segment = str(record["segment_id"]).strip().lower()
-        value, note = str(record["review"]).strip(), str(record["note"]).strip()
-        if not value and not note:
-            continue
-        try:
-            decision = normalize_decision(value) or ""
-        except ValueError as error:
-            invalid.append(InvalidDecision(row, value, str(error)))
-            continue
-        if not segment:
-            invalid.append(InvalidDecision(row, value, "no segment_id: the row cannot be matched to a segment."))
-            continue
-        if not _SEGMENT_ID.fullmatch(segment):
-            invalid.append(InvalidDecision(
-                row, value, f"segment_id '{segment}' is not a 16-character id written by `coder run` "
-                f"(a spreadsheet may have turned it into a number). Copy the id from segments.csv.",
-            ))
-            continue
-        proposals.setdefault(segment, []).append(_Proposal(row, decision, note, record))
-    return proposals, invalid
-
-
 def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal]], stamp: str) -> _Merge:
-    """Apply each segment's proposals to the review file's records; disagreeing rows are conflicts."""
-    merge = _Merge(reviews={record["segment_id"]: dict(record) for record in existing.to_dict("records")})
-    for segment, rows in proposals.items():
+    """Merge an import's proposals into the review file's entries: the spreadsheet wins, a blank
+    cell keeps what was decided, rows of one segment that disagree are conflicts."""
+    merge = _Merge({record["segment_id"]: dict(record) for record in existing.to_dict("records")})
+    for identifier, rows in proposals.items():
         decisions = {proposal.decision for proposal in rows if proposal.decision}
-        record = rows[0].record
+        entry = rows[0].entry
         if len(decisions) > 1:
             merge.conflicts.append(Conflict(
-                segment, str(record["code"]), tuple(proposal.row for proposal in rows),
+                identifier, entry["code"], tuple(proposal.row for proposal in rows),
                 tuple(proposal.decision or "(blank)" for proposal in rows),
             ))
             continue
         decision = decisions.pop() if decisions else ""
         note = "; ".join(dict.fromkeys(proposal.note for proposal in rows if proposal.note))
-        old = merge.reviews.get(segment)
+        old = merge.reviews.get(identifier)
         if old is None:
-            merge.reviews[segment] = {
-                "segment_id": segment, "document": str(record["document"]), "code": str(record["code"]),
-                "decision": decision, "note": note, "text": str(record["text"]), "reviewed_at": stamp,
-            }
+            merge.reviews[identifier] = {**_entry(entry), "decision": decision, "note": note, "reviewed_at": stamp}
             merge.added += 1
             continue
         # A blank cell keeps what was decided before; it never withdraws a decision.
-        new_decision = decision or old["decision"]
-        new_note = note or old["note"]
+        new_decision, new_note = decision or old["decision"], note or old["note"]
         if new_decision == old["decision"] and new_note == old["note"]:
             merge.unchanged += 1
             continue
-        merge.updated.append(DecisionChange(segment, str(old["code"]), old["decision"], new_decision))
+        merge.updated.append(DecisionChange(identifier, str(old["code"]), old["decision"], new_decision))
         old.update(decision=new_decision, note=new_note, reviewed_at=stamp)
     return merge
+
+
+def _entry(entry: dict[str, str]) -> dict[str, str]:
+    return {column: entry.get(column, "") for column in REVIEW_COLUMNS}
+
+
+class ReviewConflictError(OutputError):
+    """Decisions typed into a segments file disagree with the review file; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class PendingImport:
+    """Decisions and notes typed into a segments file that the review file did not hold yet."""
+
+    source: str
+    reviews_path: str
+    decisions: int
+    notes: int
+    added: int  # passages coded by hand
+
+    def render(self) -> str:
+        parts = [f"{self.decisions} decision(s)"]
+        if self.added:
+            parts.append(f"{self.added} hand-coded passage(s)")
+        if self.notes:
+            parts.append(f"{self.notes} note(s)")
+        return f"Imported {', '.join(parts)} typed into {self.source} into {self.reviews_path} first."
+
+
+def import_pending(
+    segments_file: str | Path,
+    reviews_path: str | Path,
+    *,
+    written: dict[str, tuple[str, str]] | None = None,
+    now: datetime | None = None,
+    locate: Locate | None = None,
+    codes: Sequence[str] | None = None,
+) -> PendingImport | None:
+    """Before a command replaces a reviewed segments file: import what was typed there and is not
+    in the review file yet. None when nothing was typed.
+
+    `written` maps segment ids to the (review, note) the last run wrote in that file, so a cell
+    the reviewer changed is told from one the review file changed since. A cell that disagrees
+    with a review file entry that also changed is a conflict: ReviewConflictError names the rows
+    and nothing is written.
+    """
+    segments_file, reviews_path = Path(segments_file), Path(reviews_path)
+    table = read_table(segments_file)
+    if "review" not in table.columns:
+        return None
+    notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
+    typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
+    if written is not None and "segment_id" in typed.columns and len(typed):
+        # Cells exactly as the run wrote them were not typed: leave them out before reading any row.
+        as_written = [
+            written.get(normalize_segment_id(identifier)) == (str(review).strip(), str(note).strip())
+            for identifier, review, note in zip(typed["segment_id"], typed["review"], notes[typed.index])
+        ]
+        typed = typed[[not same for same in as_written]]
+    if typed.empty:
+        return None
+    proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
+    if invalid:
+        first = invalid[0]
+        raise ReviewConflictError(
+            f"{segments_file}: {len(invalid)} typed row(s) cannot be read, so the file was not replaced "
+            f"(first: {first.reason}). Correct them, or run `coder review import {segments_file}` to see every row."
+        )
+    existing = read_reviews(reviews_path)
+    merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
+    rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
+    conflicts: list[str] = []
+    decisions = noted = added = 0
+    for identifier, rows in proposals.items():
+        proposal = rows[-1]
+        said = {item.decision for item in rows if item.decision}
+        line = rows_by_position.get(proposal.row, proposal.row - 2) + 2
+        if len(said) > 1:
+            conflicts.append(f"row {line} ({identifier}, {proposal.entry['code']}): rows of one segment say {' / '.join(sorted(said))}")
+            continue
+        decision, note = (said.pop() if said else ""), proposal.note
+        before = written.get(identifier) if written is not None else None
+        if before is not None and (decision, note) == (before[0], before[1]):
+            continue  # what the run wrote: nothing was typed here
+        old = merged.get(identifier)
+        if old is None:
+            merged[identifier] = {**_entry(proposal.entry), "decision": decision, "note": note, "reviewed_at": stamp}
+        else:
+            new_decision, new_note = decision or old["decision"], note or old["note"]
+            if (new_decision, new_note) == (old["decision"], old["note"]):
+                continue
+            changed_since = before is None or (old["decision"], old["note"]) != (before[0], before[1])
+            if changed_since and decision and old["decision"] and decision != old["decision"]:
+                conflicts.append(
+                    f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
+                    f"{proposal.entry['code']}): {segments_file.name} says {decision}, {reviews_path.name} says {old['decision']}"
+                )
+                continue
+            old.update(decision=new_decision, note=new_note, reviewed_at=stamp)
+        if decision == "add":
+            added += 1
+        elif decision:
+            decisions += 1
+        if note:
+            noted += 1
+    if conflicts:
+        raise ReviewConflictError(
+            f"{segments_file}: {len(conflicts)} typed decision(s) conflict with {reviews_path}; nothing was changed:\n  "
+            + "\n  ".join(conflicts[:20]) + (f"\n  ... and {len(conflicts) - 20} more" if len(conflicts) > 20 else "")
+            + f"\nTo keep the spreadsheet's decisions run `coder review import {segments_file}`; to keep the "
+            f"review file's, clear those cells in {segments_file}. Then run the command again."
+        )
+    if not (decisions or noted or added):
+        return None
+    write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
+    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added)
+
+
+# --- following the codebook --------------------------------------------------------------------
+
+
+def rename_codes(reviews: pd.DataFrame, renames: dict[str, str]) -> tuple[pd.DataFrame, int]:
+    """The review entries with codes renamed old id -> new id (segment ids recomputed); how many moved.
+
+    >>> frame = pd.DataFrame([{"segment_id": "s0", "document": "a.txt", "code": "old", "text": "T"}])
+    >>> rename_codes(frame, {"old": "new"})[0]["code"].tolist()
+    ['new']
+    """
+    if reviews.empty or not renames:
+        return reviews, 0
+    moved = reviews["code"].isin(list(renames))
+    if not moved.any():
+        return reviews, 0
+    frame = reviews.copy()
+    frame.loc[moved, "code"] = frame.loc[moved, "code"].map(renames)
+    frame.loc[moved, "segment_id"] = [
+        segment_id(document, text, code) if text else identifier
+        for identifier, document, text, code in frame.loc[moved, ["segment_id", "document", "text", "code"]].itertuples(index=False)
+    ]
+    return frame, int(moved.sum())
+
+
+def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: Sequence[str] | None = None) -> int:
+    """Move every review entry of code `old_code` to `new_code` in the review file; how many moved.
+
+    >>> reattach("reviews.csv", "meeting", "joint_meeting")  # doctest: +SKIP
+    3
+    """
+    reviews_path = Path(reviews_path)
+    if codes is not None and new_code not in codes:
+        raise OutputError(f"code '{new_code}' is not in the codebook. Pass a code id of the codebook as NEW.")
+    reviews = read_reviews(reviews_path)
+    if not reviews["code"].eq(old_code).any():
+        known = ", ".join(sorted(set(reviews["code"]))) or "(none)"
+        raise OutputError(f"{reviews_path}: no decisions for code '{old_code}'. Codes in the review file: {known}.")
+    frame, moved = rename_codes(reviews, {old_code: new_code})
+    if frame["segment_id"].duplicated().any():
+        frame = frame.drop_duplicates("segment_id", keep="last")
+        kept = reviews[~reviews["segment_id"].isin(frame["segment_id"])]
+        frame = pd.concat([frame, kept], ignore_index=True)  # never fewer entries than before
+    write_reviews(frame, reviews_path)
+    return moved
 
 
 # --- applying decisions ------------------------------------------------------------------------
 
 
-def apply_reviews(segments: pd.DataFrame, reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class AppliedReviews:
+    """Segments with the review file applied, and what could not be applied."""
+
+    segments: pd.DataFrame  # review/note filled; manual rows appended with source = manual
+    detached: pd.DataFrame  # review entries that match no segment of this run (kept in the file)
+    reviews: pd.DataFrame  # the review file as it should now be (entries followed their passages)
+    followed: int = 0  # entries whose id changed to follow their passage (document renamed)
+
+
+def apply_reviews(
+    segments: pd.DataFrame,
+    reviews: pd.DataFrame,
+    *,
+    locator: PassageLocator | None = None,
+    codebook=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill the `review` and `note` columns of a segments frame from the review file.
 
     Rejected segments stay in the frame marked "reject" (consumers drop them). Returns the
-    filled frame and the orphans: decisions whose segment_id the segments no longer contain,
-    kept in the review file and reported, never dropped.
+    filled frame and the detached entries: decisions whose segment the segments no longer
+    contain, kept in the review file and reported, never dropped. With a `locator` (the
+    run's corpus) and the codebook, passages coded by hand become segments too.
 
-    >>> frame, orphans = apply_reviews(segments, read_reviews("reviews.csv"))  # doctest: +SKIP
+    >>> frame, detached = apply_reviews(segments, read_reviews("reviews.csv"))  # doctest: +SKIP
     """
+    applied = attach_reviews(segments, reviews, locator=locator, codebook=codebook)
+    return applied.segments, applied.detached
+
+
+def attach_reviews(
+    segments: pd.DataFrame,
+    reviews: pd.DataFrame,
+    *,
+    locator: PassageLocator | None = None,
+    codebook=None,
+) -> AppliedReviews:
+    """Apply the review file to a run's segments: by segment id, then by passage text and code
+    (a renamed document), and turn hand-coded passages (`add`) into `source = manual` rows."""
     frame = segments.copy()
     for column in ("review", "note"):
         if column not in frame.columns:
             frame[column] = ""
         frame[column] = frame[column].fillna("").astype(str)
-    if reviews.empty or frame.empty:
-        orphans = reviews.copy() if frame.empty else reviews.iloc[0:0].copy()
-        return frame, orphans.reset_index(drop=True)
-    by_id = reviews.drop_duplicates("segment_id", keep="last").set_index("segment_id")
+    if "source" not in frame.columns:
+        frame["source"] = AUTO
+    reviews = reviews.reset_index(drop=True)
+    if reviews.empty:
+        return AppliedReviews(frame, reviews.copy(), reviews)
     ids = frame["segment_id"].astype(str)
+    present = set(ids)
+    reviews = reviews.copy()
+    followed = _follow_moved_passages(reviews, frame, present)
+    manual = _manual_rows(reviews, present, locator, codebook) if locator is not None and codebook is not None else None
+    if manual is not None and len(manual):
+        frame = pd.concat([frame, manual], ignore_index=True)
+        ids = frame["segment_id"].astype(str)
+        present |= set(manual["segment_id"])
+    by_id = reviews.set_index("segment_id")
     known = ids.isin(by_id.index)
-    decisions = ids[known].map(by_id["decision"]).fillna("")
+    decisions = ids[known].map(by_id["decision"]).fillna("").replace({"add": "accept"})
+    manual_rows = frame["source"].eq(MANUAL)
+    decisions = decisions.where(~manual_rows[known], "add")
     notes = ids[known].map(by_id["note"]).fillna("")
     frame.loc[known, "review"] = decisions.where(decisions != "", frame.loc[known, "review"])
     frame.loc[known, "note"] = notes.where(notes != "", frame.loc[known, "note"])
-    orphans = reviews[~reviews["segment_id"].isin(set(ids))].reset_index(drop=True)
-    return frame, orphans
+    detached = reviews[~reviews["segment_id"].isin(present)].reset_index(drop=True)
+    return AppliedReviews(frame, detached, reviews, followed)
 
 
-def precision_by_code(reviews: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
-    """Per code, how many of the current segments were reviewed and what share was accepted.
+def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: set[str]) -> int:
+    """Entries whose id is gone but whose passage text and code a segment of another document has
+    (the document was renamed): point them at that segment. Changes `reviews` in place."""
+    lost = reviews.index[~reviews["segment_id"].isin(present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
+    if not len(lost) or frame.empty:
+        return 0
+    codes = set(reviews.loc[lost, "code"])
+    candidates = frame[frame["code"].isin(codes)]
+    keys: dict[tuple[str, str], list[int]] = {}
+    for position, (code, text) in enumerate(zip(candidates["code"], candidates["text"])):
+        keys.setdefault((code, _normalized(text)), []).append(position)
+    taken = set(reviews["segment_id"])
+    followed = 0
+    for index in lost:
+        matches = keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), [])
+        if len(matches) != 1:
+            continue  # the text is gone, or it is in several places: leave it detached, never guess
+        row = candidates.iloc[matches[0]]
+        if row["segment_id"] in taken:
+            continue
+        taken.add(row["segment_id"])
+        reviews.loc[index, ["segment_id", "document", "passage", "start", "end"]] = [
+            row["segment_id"], row["document"], str(row["passage"]), str(row["start"]), str(row["end"]),
+        ]
+        followed += 1
+    return followed
 
-    Only decisions on segments the run still produces count; precision = accepted / reviewed.
 
-    >>> precision_by_code(reviews, segments)  # doctest: +SKIP
-         code  reviewed  accepted  rejected  precision
-    0  barrier        10         8         2        0.8
+def _manual_rows(reviews: pd.DataFrame, present: set[str], locator: PassageLocator, codebook) -> pd.DataFrame:
+    """Segments for the passages reviewers coded by hand (review `add`), located in this run's corpus."""
+    from .segments import SEGMENT_COLUMNS
+
+    rows = []
+    for index in reviews.index[reviews["decision"].eq("add")]:
+        entry = reviews.loc[index]
+        if entry["segment_id"] in present or entry["code"] not in codebook:
+            continue  # the tool codes it too (the automatic row is kept), or the code is gone
+        found = _locate_added(entry, locator)
+        if found is None:
+            continue
+        document, passage, start, end, text = found
+        identifier = segment_id(document, text, entry["code"])
+        if identifier != entry["segment_id"]:
+            if identifier in present:
+                continue
+            reviews.loc[index, ["segment_id", "document"]] = [identifier, document]
+        reviews.loc[index, ["passage", "start", "end"]] = [str(passage), str(start), str(end)]
+        code = codebook[entry["code"]]
+        rows.append((identifier, document, passage, start, end, code.id, code.code_path, code.label, 0, "", text,
+                     "add", entry["note"]))
+        present.add(identifier)
+    frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
+    frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
+    frame["source"] = MANUAL
+    return frame
+
+
+def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
+    """(document, passage, start, end, text) of a hand-coded entry in this run's corpus, or None."""
+    document, text = str(entry["document"]), str(entry["text"])
+    start, end = _whole(str(entry["start"])), _whole(str(entry["end"]))
+    source = locator.documents.get(document)
+    # A span coded by offsets: the same text at the same place, else the same text elsewhere in the document.
+    if source is not None and start is not None and end is not None:
+        whole = [passage for passage in locator.passages(document) if passage.start == start and passage.end == end]
+        if not whole:
+            if source.text[start:end] != text:
+                moved = source.text.find(text) if text else -1
+                if moved < 0:
+                    return None
+                start, end = moved, moved + len(text)
+            passage = locator.containing(document, start)
+            return (document, passage.index if passage else 0, start, end, text) if passage else None
+    matches = locator.find(text, document=document) if source is not None else []
+    if not matches:
+        matches = locator.find(text)  # the document was renamed
+        if len(matches) != 1:
+            return None
+    passage = matches[0]
+    return (passage.document, passage.index, passage.start, passage.end, passage.text)
+
+
+def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: Iterable[str] | None = None,
+                     documents: Iterable[str] | None = None) -> pd.DataFrame:
+    """The detached entries as (document, passage, code, decision, note, why), why naming the fix."""
+    known_codes = set(codes) if codes is not None else set(segments["code"].astype(str))
+    known_documents = set(documents) if documents is not None else set(segments["document"].astype(str))
+    coded_texts = {(str(document), _normalized(text)) for document, text in zip(segments["document"], segments["text"])}
+    rows = []
+    for entry in detached.to_dict("records"):
+        if entry["code"] not in known_codes:
+            why = f"code '{entry['code']}' is not in the codebook: `coder review reattach {entry['code']} NEW_CODE`"
+        elif entry["document"] not in known_documents:
+            why = "the document is not in the corpus (renamed or removed, and its passage text is not found elsewhere)"
+        elif entry["decision"] == "add":
+            why = "the passage text is no longer in the document"
+        elif (entry["document"], _normalized(entry["text"])) in coded_texts:
+            why = "the code no longer codes this passage (its keywords changed)"
+        else:
+            why = "no code codes this passage now, or its text changed"
+        rows.append((entry["document"], entry["passage"], entry["code"], entry["decision"] or "(note)", entry["note"], why))
+    return pd.DataFrame(rows, columns=list(DETACHED_COLUMNS))
+
+
+# --- precision and recall ------------------------------------------------------------------------
+
+
+def precision_by_code(segments: pd.DataFrame) -> pd.DataFrame:
+    """Per code: automatic segments, how many were reviewed and accepted, precision, passages added
+    by hand, and a recall estimate, from a segments frame with reviews applied.
+
+    precision = accepted / reviewed. recall ~ (precision x automatic segments) / (that + added):
+    the tool's estimated true finds over those plus the passages reviewers found it missed. It is
+    an upper bound, since it only knows the misses someone noticed; `coder sample` and `coder agree`
+    measure recall on a random sample.
+
+    >>> precision_by_code(segments)  # doctest: +SKIP
+         code  segments  reviewed  accepted  rejected  precision  added  recall
+    0  barrier       20        10         8         2        0.8      4    0.8
     """
-    decided = reviews[reviews["decision"].isin(("accept", "reject"))]
-    current = segments[["segment_id", "code"]].drop_duplicates("segment_id")
-    joined = current.merge(decided[["segment_id", "decision"]], on="segment_id", how="inner")
-    if joined.empty:
-        return pd.DataFrame({
-            "code": pd.Series(dtype=str), "reviewed": pd.Series(dtype=int), "accepted": pd.Series(dtype=int),
-            "rejected": pd.Series(dtype=int), "precision": pd.Series(dtype=float),
-        })
-    table = (
-        joined.assign(accepted=joined["decision"].eq("accept"), rejected=joined["decision"].eq("reject"))
-        .groupby("code", sort=True)
-        .agg(reviewed=("decision", "size"), accepted=("accepted", "sum"), rejected=("rejected", "sum"))
-        .reset_index()
-    )
-    table["accepted"] = table["accepted"].astype(int)
-    table["rejected"] = table["rejected"].astype(int)
-    table["precision"] = table["accepted"] / table["reviewed"]
-    return table[list(PRECISION_COLUMNS)]
+    columns = {"code": str, "segments": int, "reviewed": int, "accepted": int, "rejected": int,
+               "precision": float, "added": int, "recall": float}
+    if segments.empty or "review" not in segments.columns:
+        return pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in columns.items()})
+    source = segments["source"] if "source" in segments.columns else pd.Series(AUTO, index=segments.index)
+    review = segments["review"].astype(str).str.strip().str.casefold()
+    spellings = {}
+    for value in pd.unique(review):
+        try:
+            spellings[value] = normalize_review(value) or ""
+        except ValueError:
+            spellings[value] = ""
+    decided = review.map(spellings)
+    manual = source.eq(MANUAL)
+    table = pd.DataFrame({
+        "code": segments["code"].astype(str),
+        "segments": ~manual,
+        "accepted": ~manual & decided.isin(("accept", "add")),
+        "rejected": ~manual & decided.eq("reject"),
+        "added": manual,
+    }).groupby("code", sort=True).sum().reset_index()
+    table = table[(table["accepted"] + table["rejected"] + table["added"]) > 0]
+    if table.empty:
+        return pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in columns.items()})
+    table["reviewed"] = table["accepted"] + table["rejected"]
+    table["precision"] = table["accepted"] / table["reviewed"].where(table["reviewed"] > 0)
+    found = table["precision"] * table["segments"]
+    table["recall"] = found / (found + table["added"]).where((found + table["added"]) > 0)
+    table = table.astype({column: int for column in ("segments", "reviewed", "accepted", "rejected", "added")})
+    return table[list(PRECISION_COLUMNS)].reset_index(drop=True)
+
+
+def render_precision(precision: pd.DataFrame) -> str:
+    """Precision and recall estimate per code as aligned text lines, for summaries."""
+    if precision.empty:
+        return "No reviewed segments yet: precision unknown."
+    width = max(len("code"), *(len(str(code)) for code in precision["code"]))
+
+    def share(value: float) -> str:
+        return "–" if value != value else f"{value:.0%}"
+
+    lines = [f"{'code':<{width}}  reviewed  accepted  precision  added  recall (estimate)"]
+    for record in precision.itertuples(index=False):
+        lines.append(f"{record.code:<{width}}  {record.reviewed:>8}  {record.accepted:>8}  {share(record.precision):>9}"
+                     f"  {record.added:>5}  {share(record.recall):>6}")
+    return "\n".join(lines)
+
+
+# --- status ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -338,42 +874,48 @@ class ReviewStatus:
     entries: int
     accepted: int
     rejected: int
+    added: int
     notes_only: int
-    orphans: int | None  # None when no segments were given
-    precision: pd.DataFrame | None
+    detached: pd.DataFrame | None = None  # DETACHED_COLUMNS; None when no segments were given
+    precision: pd.DataFrame | None = None
+
+    @property
+    def orphans(self) -> int | None:
+        return None if self.detached is None else len(self.detached)
 
     def render(self) -> str:
         lines = [
             f"{self.reviews_path}: {self.entries} entries: {self.accepted} accepted, {self.rejected} rejected"
+            + (f", {self.added} added by hand" if self.added else "")
             + (f", {self.notes_only} with a note only" if self.notes_only else "") + "."
         ]
-        if self.orphans is not None:
-            lines.append(f"{self.orphans} decisions are for segments the last run did not produce (kept).")
+        if self.detached is not None and not len(self.detached):
+            lines.append("No detached decisions: each has its segment in the last run.")
+        if self.detached is not None and len(self.detached):
+            lines.append(f"{len(self.detached)} decision(s) are detached: the last run has no segment for them (kept):")
+            for row in self.detached.itertuples(index=False):
+                note = f" \"{row.note}\"" if row.note else ""
+                lines.append(f"  {row.document}, passage {row.passage or '?'}, {row.code}: {row.decision}{note}; {row.why}")
         if self.precision is not None and not self.precision.empty:
             lines.append(render_precision(self.precision))
         return "\n".join(lines)
 
 
-def review_status(reviews_path: str | Path, segments: pd.DataFrame | None = None) -> ReviewStatus:
-    """Summarise the review file, and against a segments frame its orphans and precision."""
+def review_status(
+    reviews_path: str | Path, segments: pd.DataFrame | None = None, *, codes: Iterable[str] | None = None,
+    documents: Iterable[str] | None = None,
+) -> ReviewStatus:
+    """Summarise the review file; against a run's segments also its detached entries and precision."""
     reviews = read_reviews(reviews_path)
-    orphans = precision = None
+    detached = precision = None
     if segments is not None:
-        orphans = len(apply_reviews(segments, reviews)[1])
-        precision = precision_by_code(reviews, segments)
+        filled, lost = apply_reviews(segments, reviews)
+        detached = explain_detached(lost, segments, codes=codes, documents=documents)
+        precision = precision_by_code(filled)
     return ReviewStatus(
         reviews_path=str(reviews_path), entries=len(reviews),
         accepted=int(reviews["decision"].eq("accept").sum()), rejected=int(reviews["decision"].eq("reject").sum()),
-        notes_only=int(reviews["decision"].eq("").sum()), orphans=orphans, precision=precision,
+        added=int(reviews["decision"].eq("add").sum()), notes_only=int(reviews["decision"].eq("").sum()),
+        detached=detached, precision=precision,
     )
 
-
-def render_precision(precision: pd.DataFrame) -> str:
-    """Precision per code as aligned text lines, for summaries."""
-    if precision.empty:
-        return "No reviewed segments yet: precision unknown."
-    width = max(len("code"), *(len(str(code)) for code in precision["code"]))
-    lines = [f"{'code':<{width}}  reviewed  accepted  precision"]
-    for record in precision.itertuples(index=False):
-        lines.append(f"{record.code:<{width}}  {record.reviewed:>8}  {record.accepted:>8}  {record.precision:>9.0%}")
-    return "\n".join(lines)

@@ -21,12 +21,19 @@ from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
 from .render import render_html, write_gexf, write_graphml
 from .reviews import (
-    apply_reviews,
+    AppliedReviews,
+    PassageLocator,
+    PendingImport,
+    attach_reviews,
     default_reviews_path,
+    explain_detached,
+    import_pending,
     precision_by_code,
     read_reviews,
+    rename_codes,
+    write_reviews,
 )
-from .runs import RunFolder, build_run_record, segment_index
+from .runs import RunFolder, build_run_record
 from .segments import drop_rejected
 
 NETWORK_FILES = {
@@ -48,8 +55,11 @@ class RunReport:
     network: dict[str, Any] = field(default_factory=dict)
     comparison: RunComparison | None = None
     reviews_path: Path | None = None
-    orphans: pd.DataFrame | None = None
+    orphans: pd.DataFrame | None = None  # detached review entries, DETACHED_COLUMNS
     precision: pd.DataFrame | None = None
+    imported: tuple[PendingImport, ...] = ()  # decisions typed into the old outputs, imported first
+    carried: int = 0  # decisions that followed a renamed code
+    followed: int = 0  # decisions that followed their passage into a renamed document
 
     @property
     def counted_segments(self) -> pd.DataFrame:
@@ -83,35 +93,55 @@ def run_coding(
     codebook = load_codebook(codebook_path)
     run = RunFolder(out_dir)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
+    # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
+    # review file first (or the run stops before changing anything, naming the conflicting rows).
+    imported = import_typed_decisions(run, reviews_file)
     reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
     result = code_corpus(
         corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress
     )
+    renamed = _renamed_codes(run, codebook)
     orphans = precision = None
+    carried = followed = 0
     if reviews is not None:
-        segments, orphans = apply_reviews(result.segments, reviews)
-        precision = precision_by_code(reviews, segments)
-        result = replace(result, segments=segments)
+        reviews_now, carried = rename_codes(reviews, renamed)
+        applied = attach_reviews(
+            result.segments, reviews_now, locator=PassageLocator(result.corpus.documents, unit=codebook.unit),
+            codebook=codebook,
+        )
+        followed = applied.followed
+        if not applied.reviews.equals(reviews):
+            write_reviews(applied.reviews, reviews_file)  # decisions now under their new code ids and documents
+        result = _with_manual_rows(result, applied)
+        orphans = explain_detached(applied.detached, result.segments, codes=[code.id for code in codebook],
+                                   documents=[document.path for document in result.corpus.documents])
+        precision = precision_by_code(result.segments)
+    segments = result.segments.copy()
+    if "source" not in segments.columns:
+        segments["source"] = "auto"
+    segments["status"] = _statuses(segments, run, renamed)
+    result = replace(result, segments=segments)
     review_counts = None if reviews is None else {
         "path": str(reviews_file), "decisions": len(reviews), "orphaned": len(orphans) if orphans is not None else 0,
+        "added": int(segments["source"].eq("manual").sum()),
     }
     record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
                               reviews=review_counts)
     run.keep_previous()
     written = run.write_outputs(result, record)
     # The passage fingerprints come from coding, so the index needs no second pass over the text.
-    index = segment_index(result.segments.assign(fingerprint=result.fingerprints.to_numpy())
-                          if result.fingerprints is not None else result.segments)
-    run.write_segment_index(index)
+    indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
+    run.write_segment_index(indexed)
     network = write_network_outputs(
         drop_rejected(result.segments), codebook, out_dir, options=network_options,
         total_passages=result.passage_count,
     )
-    comparison = compare_with_previous(run, new_segments=index)
+    comparison = compare_with_previous(run, new_segments=indexed)
     if comparison is not None:
         written["changes"] = write_changes_csv(comparison, run.changes_path)
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
-                     reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision)
+                     reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
+                     imported=tuple(imported), carried=carried, followed=followed)
 
 
 def write_network_outputs(
@@ -149,3 +179,96 @@ def write_network_outputs(
     written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
                    pair_count=len(cooccurrence.pairs))
     return written
+
+
+
+def import_typed_decisions(
+    run: RunFolder, reviews_path: Path, *, codes: list[str] | None = None, workbook: Path | None = None,
+) -> list[PendingImport]:
+    """Import the decisions and notes typed into a run folder's segments.csv (and its exported
+    workbook, when saved after the run) that the review file does not hold yet.
+
+    Raises ReviewConflictError, before anything is written, when a typed cell disagrees with a
+    decision the review file took since.
+    """
+    def locate() -> PassageLocator | None:
+        if not run.has_record():
+            return None
+        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph")
+
+    reports = []
+    sources: list[tuple[Path, dict[str, tuple[str, str]] | None]] = []
+    if run.segments_path.is_file():
+        sources.append((run.segments_path, run.read_written_reviews()))
+    book = workbook if workbook is not None else run.workbook_path
+    if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):
+        sources.append((book, None))  # exported earlier: only what disagrees with nothing is taken
+    for path, written in sources:
+        report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes)
+        if report is not None:
+            reports.append(report)
+    return reports
+
+
+def _renamed_codes(run: RunFolder, codebook) -> dict[str, str]:
+    """Codes renamed since the run in the folder ({old id: new id}), as `coder diff` finds them."""
+    if not run.has_record():
+        return {}
+    from .codebook import codebook_to_records
+    from .diff import diff_codebooks, renamed_codes
+
+    try:
+        old_codes = list(run.record().codebook_codes)
+    except OutputError:
+        return {}
+    return renamed_codes(diff_codebooks(old_codes, codebook_to_records(codebook)))
+
+
+def _with_manual_rows(result: CodingResult, applied: AppliedReviews) -> CodingResult:
+    """The coding result with the reviewed segments, hand-coded rows sorted in among the tool's."""
+    from .models import passage_fingerprint
+
+    segments = applied.segments
+    fingerprints = result.fingerprints
+    manual = segments["source"].eq("manual")
+    if manual.any() and fingerprints is not None:
+        extra = [passage_fingerprint(document, text) for document, text in zip(segments.loc[manual, "document"],
+                                                                              segments.loc[manual, "text"])]
+        fingerprints = pd.Series([*fingerprints.to_numpy(), *extra])
+    if manual.any():
+        order = {document.path: position for position, document in enumerate(result.corpus.documents)}
+        keys = segments.assign(_document=segments["document"].map(order).fillna(len(order)), _row=range(len(segments)))
+        ranked = keys.sort_values(["_document", "passage", "_row"], kind="stable").index
+        segments = segments.loc[ranked].reset_index(drop=True)
+        if fingerprints is not None:
+            fingerprints = fingerprints.iloc[list(ranked)].reset_index(drop=True)
+    return replace(result, segments=segments, fingerprints=fingerprints)
+
+
+def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str]) -> list[str]:
+    """Each segment's `status`: the decision taken before, else new or unchanged since the run in the folder."""
+    before: set[str] = set()
+    if run.has_record():
+        try:
+            index = run.read_segment_index()
+        except OutputError:
+            index = None
+        if index is not None:
+            from .models import segment_id_from_fingerprint
+
+            before = set(index["segment_id"])
+            moved = index[index["code"].isin(list(renamed))]
+            before |= {segment_id_from_fingerprint(fingerprint, renamed[code])
+                       for fingerprint, code in zip(moved["fingerprint"], moved["code"])}
+    first = not run.has_record()
+    decided = {"accept": "accepted", "reject": "rejected", "add": "added"}
+    statuses = []
+    for identifier, review, source in zip(segments["segment_id"], segments["review"], segments["source"]):
+        word = str(review).strip().casefold()
+        if source == "manual":
+            statuses.append("added")
+        elif word in decided:
+            statuses.append(decided[word])
+        else:
+            statuses.append("new" if first or identifier not in before else "unchanged")
+    return statuses

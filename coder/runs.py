@@ -21,7 +21,7 @@ import pandas as pd
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import OutputError
 from .files import atomic_path, read_table, write_csv, write_text
-from .models import Codebook, passage_fingerprint
+from .models import Codebook, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
     from .pipeline import CodingResult
@@ -36,6 +36,11 @@ CACHE_FOLDER = ".cache"
 # beside segments.csv by `coder run`, so comparing two large runs does not re-read their passages.
 SEGMENT_INDEX_FILE = ".segments_index.csv"
 _INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
+# Also in the index: where each segment is, and the review and note cells the run wrote into
+# segments.csv, so the next run tells a cell a reviewer typed from one it wrote itself.
+_WRITTEN_COLUMNS = ("passage", "review", "note")
+WORKBOOK_FILE = "segments.xlsx"
+PASSAGES_FILE = "passages.csv"
 
 
 # --- run.json ---------------------------------------------------------------------------------
@@ -208,6 +213,15 @@ class RunFolder:
         return self.folder / CODE_COUNTS_FILE
 
     @property
+    def workbook_path(self) -> Path:
+        """Where `coder export xlsx` writes the reviewers' workbook by default."""
+        return self.folder / WORKBOOK_FILE
+
+    @property
+    def passages_path(self) -> Path:
+        return self.folder / PASSAGES_FILE
+
+    @property
     def index_path(self) -> Path:
         return self.folder / SEGMENT_INDEX_FILE
 
@@ -297,7 +311,8 @@ class RunFolder:
         .segments_index.csv when present and sound, else computed from segments.csv."""
         if self.index_path.is_file():
             try:
-                return read_table(self.index_path)[list(_INDEX_COLUMNS)]
+                frame = read_table(self.index_path)[list(_INDEX_COLUMNS)]
+                return frame.assign(segment_id=_current_ids(frame["segment_id"]))
             except (OutputError, KeyError):
                 pass  # damaged: fall back to segments.csv
         path = self.folder / SEGMENTS_FILE
@@ -309,6 +324,50 @@ class RunFolder:
         if missing:
             raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
         return segment_index(frame)
+
+    def read_written_reviews(self) -> dict[str, tuple[str, str]] | None:
+        """{segment id: (review, note)} as the last run wrote them into segments.csv; None when
+        the index does not say (a run of an older version, or no run)."""
+        if not self.index_path.is_file():
+            return None
+        try:
+            frame = read_table(self.index_path)
+        except OutputError:
+            return None
+        if not {"segment_id", "review", "note"} <= set(frame.columns):
+            return None
+        ids = _current_ids(frame["segment_id"])
+        return dict(zip(ids, zip(frame["review"], frame["note"])))
+
+    def documents(self) -> list:
+        """The run's corpus, read again (for passages coded by hand and samples)."""
+        from .corpus import read_corpus
+
+        return list(read_corpus(self.corpus_path()).documents)
+
+    def read_passages(self) -> pd.DataFrame:
+        """Every passage of the run's corpus: document, passage, start, end, text.
+
+        From passages.csv when the run wrote one, else split again from the corpus with the
+        run's unit.
+        """
+        if self.passages_path.is_file():
+            frame = read_table(self.passages_path)
+            if {"document", "passage", "start", "end", "text"} <= set(frame.columns):
+                frame = frame[["document", "passage", "start", "end", "text"]].copy()
+                for column in ("passage", "start", "end"):
+                    frame[column] = pd.to_numeric(frame[column]).astype("int64")
+                return frame
+        from .passages import split_passages
+
+        unit = self.record().unit if self.record().unit in ("paragraph", "sentence", "document") else "paragraph"
+        rows = [
+            (passage.document, passage.index, passage.start, passage.end, passage.text)
+            for document in self.documents()
+            for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
+        ]
+        frame = pd.DataFrame(rows, columns=["document", "passage", "start", "end", "text"])
+        return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -332,8 +391,13 @@ class RunFolder:
         return self.run_path
 
     def write_segment_index(self, frame: pd.DataFrame) -> Path:
-        """Write the compact segment index beside segments.csv (atomically)."""
-        write_csv(segment_index(frame), self.index_path)
+        """Write the compact segment index beside segments.csv (atomically), with the passage and the
+        review and note cells written when `frame` has them."""
+        index = segment_index(frame)
+        written = [column for column in _WRITTEN_COLUMNS if column in frame.columns]
+        if written:
+            index = index.assign(**{column: frame[column].to_numpy() for column in written})
+        write_csv(index, self.index_path)
         return self.index_path
 
     def keep_previous(self) -> RunFolder | None:
@@ -383,6 +447,11 @@ def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[list(_INDEX_COLUMNS)]
     fingerprints = [passage_fingerprint(str(document), str(text)) for document, text in zip(frame["document"], frame["text"])]
     return pd.DataFrame({
-        "segment_id": frame["segment_id"].astype(str).to_numpy(), "code": frame["code"].astype(str).to_numpy(),
+        "segment_id": _current_ids(frame["segment_id"]), "code": frame["code"].astype(str).to_numpy(),
         "document": frame["document"].astype(str).to_numpy(), "fingerprint": fingerprints,
     }, columns=list(_INDEX_COLUMNS))
+
+
+def _current_ids(ids: pd.Series) -> list[str]:
+    """Segment ids in the current form; ids of runs before the "s" prefix gain it."""
+    return [normalize_segment_id(value) or str(value) for value in ids]

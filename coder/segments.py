@@ -20,6 +20,11 @@ SEGMENT_COLUMNS = (
     "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
     "hits", "matched", "text", "review", "note",
 )
+# segments.csv as `coder run` writes it: `status` says what a reviewer still has to look at (new,
+# unchanged since the last run, or the decision taken before: accepted, rejected, added); `source`
+# is auto for the tool's rows and manual for passages a reviewer coded by hand.
+OUTPUT_COLUMNS = (*SEGMENT_COLUMNS[:-2], "status", "review", "note", "source")
+STATUSES = ("new", "unchanged", "accepted", "rejected", "added")
 _INTEGER_COLUMNS = ("passage", "start", "end", "hits")
 MATCHED_SEPARATOR = "; "
 
@@ -46,8 +51,10 @@ def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
 
 
 def write_segments_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write segments.csv (UTF-8 with BOM for Excel), atomically."""
-    write_csv(frame, path)
+    """Write segments.csv (UTF-8 with BOM for Excel), atomically; the review columns last, as in OUTPUT_COLUMNS."""
+    tail = ("status", "review", "note", "source")
+    columns = [column for column in frame.columns if column not in (*tail, "fingerprint")]
+    write_csv(frame[columns + [column for column in tail if column in frame.columns]], path)
 
 
 def read_segments_csv(path: str | Path) -> pd.DataFrame:
@@ -63,9 +70,11 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
     missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
     if missing:
         raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of segments.csv.")
-    for column in ("review", "note", "code_path", "label", "matched", "text", "segment_id"):
+    for column in ("review", "note", "code_path", "label", "matched", "text", "segment_id", "status"):
         if column not in frame.columns:
             frame[column] = ""
+    if "source" not in frame.columns:
+        frame["source"] = "auto"
     for column in _INTEGER_COLUMNS:
         if column in frame.columns:
             try:
@@ -122,8 +131,8 @@ def normalize_decision(value: object) -> Decision | None:
     if text in _REJECT:
         return "reject"
     raise ValueError(
-        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
-        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓), "
+        f"reject (or no, n, 0, x, ✗) or add (to code a passage by hand), or leave it blank."
     )
 
 

@@ -19,10 +19,12 @@ from .segments import split_matched
 
 SHEET_TITLE = "segments"
 MATCH_FONT = InlineFont(b=True, color="C00000")
-_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")  # control characters an xlsx cell cannot hold
-_CELL_LIMIT = 32767
+# Characters XML 1.0 (so an .xlsx cell) cannot hold: control characters, lone surrogates, U+FFFE/U+FFFF.
+_CONTROL = re.compile(r"[\000-\010\013\014\016-\037]")
+_NON_CHARACTER = re.compile("[\ud800-\udfff\ufffe\uffff]")
+CELL_LIMIT = 32767  # Excel's limit, counted in UTF-16 code units
 _WIDTHS = {"segment_id": 18, "document": 28, "code": 22, "code_path": 30, "label": 22, "matched": 24,
-           "text": 90, "review": 10, "note": 30}
+           "text": 90, "status": 11, "review": 10, "note": 30, "source": 8}
 _NUMBERS = ("passage", "start", "end", "hits")
 
 
@@ -46,6 +48,8 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     sheet.title = SHEET_TITLE
     sheet.append(columns)
     for cell in sheet[1]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     text_index = columns.index("text") if "text" in columns else None
@@ -55,6 +59,10 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
         if text_index is not None and matched_index is not None:
             row[text_index] = _marked(str(row[text_index]), str(row[matched_index]))
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # text that starts with "=" is text here, never a formula
+                cell.data_type = "s"
+                cell.quotePrefix = True
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = _WIDTHS.get(column, 10)
@@ -64,9 +72,9 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(sheet.max_row, 1)}"
     review = get_column_letter(columns.index("review") + 1)
-    validation = DataValidation(type="list", formula1='"accept,reject"', allow_blank=True, showErrorMessage=False)
+    validation = DataValidation(type="list", formula1='"accept,reject,add"', allow_blank=True, showErrorMessage=False)
     validation.promptTitle = "Review"
-    validation.prompt = "accept or reject (y/n also work)"
+    validation.prompt = "accept or reject (y/n also work); add on a new row codes a passage by hand"
     validation.showInputMessage = True
     sheet.add_data_validation(validation)
     validation.add(f"{review}2:{review}{max(sheet.max_row, 2)}")
@@ -82,10 +90,31 @@ def _cell_value(column: str, value: object) -> object:
             return int(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             return str(value)
-    text = _ILLEGAL.sub(" ", str(value))
-    if len(text) > _CELL_LIMIT:
-        text = text[: _CELL_LIMIT - 1] + "…"
-    return text
+    return cell_text(str(value))
+
+
+def cell_text(text: str) -> str:
+    """`text` as an .xlsx cell can hold it: control characters become spaces, lone surrogates and
+    U+FFFE/U+FFFF become U+FFFD, and text over Excel's 32,767 UTF-16 units is cut, ending in "…"
+    (segments keep their start and end offsets, so the whole passage can be read from the document).
+
+    >>> cell_text("a\x00b\uffff"), len(cell_text("😀" * 20000).encode("utf-16-le")) // 2
+    ('a b\ufffd', 32767)
+    """
+    text = _NON_CHARACTER.sub("\ufffd", _CONTROL.sub(" ", text))
+    if len(text) <= CELL_LIMIT // 2 or _utf16_units(text) <= CELL_LIMIT:
+        return text
+    units, cut = 0, 0
+    for position, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > CELL_LIMIT - 1:  # room for the "…"
+            break
+        cut = position + 1
+    return text[:cut] + "…"
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _marked(text: str, matched: str) -> CellRichText | str:

@@ -242,10 +242,12 @@ def _agree(*args):
 
 def test_agreement_cli_with_passages(run_folder):
     (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\na.txt,2,agreement\na.txt,3,barriers\n", encoding="utf-8")
-    result = _agree("gold.csv")
+    result = _agree("gold.csv", "--whole-corpus")
     assert result.exit_code == 0, result.output
     assert result.output.endswith("Agreement written to outputs/agreement.csv\n")
     lines = (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].endswith(",precision_low,precision_high,recall_low,recall_high")
+    lines = [",".join(line.split(",")[:12]) for line in lines]
     # 4 passages; barriers: automatic {1, 2}, gold {3}
     assert lines[1:] == [
         "joint_meeting,1,1,1,0,0,3,1.0000,1.0000,1.0000,1.0000,1.0000",
@@ -260,9 +262,10 @@ def test_agreement_cli_with_spans_and_level(run_folder):
     start = text.index("joint")
     end = text.index("Red") + 3  # reaches into passage 1
     (run_folder / "gold.csv").write_text(f"document,start,end,code\na.txt,{start},{end},joint_meeting\n", encoding="utf-8")
-    result = _agree("gold.csv", "--level", "1", "--out", "report")
+    result = _agree("gold.csv", "--level", "1", "--out", "report", "--whole-corpus")
     assert result.exit_code == 0, result.output
     lines = (run_folder / "report" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    lines = [",".join(line.split(",")[:12]) for line in lines]
     assert lines[1:3] == [
         "cooperation,2,2,1,1,1,1,0.5000,0.5000,0.5000,0.0000,0.1250",
         "barriers,0,2,0,2,0,2,0.0000,,0.0000,0.0000,-0.1667",
@@ -274,6 +277,52 @@ def test_agreement_cli_unknown_code(run_folder):
     result = _agree("gold.csv")
     assert (result.exit_code, result.output) == (
         1,
-        "Error: gold: code(s) not in the codebook: 'Joint_Meeting' (did you mean 'joint_meeting'?). "
-        "Use the code ids of the codebook in the `code` column.\n",
+        "Error: gold.csv: 1 row problem(s), nothing was scored:\n"
+        "  code 'Joint_Meeting' is not in the codebook (did you mean 'joint_meeting'?)\n"
+        "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n",
     )
+
+
+def test_agreement_cli_scores_only_named_passages(run_folder):
+    # The gold file names passages 0 and 1 only: passage 2 (coded by the tool) is not counted.
+    (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\na.txt,1,\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    assert result.exit_code == 0, result.output
+    assert "Note: scored the 2 passage(s) the gold coding names; other passages are not counted" in result.output
+    lines = (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    cells = {line.split(",")[0]: line.split(",") for line in lines[1:]}
+    # joint_meeting: tool {0}, gold {0}; barriers: tool {1}, gold {} (passage 1 read, left uncoded).
+    assert cells["joint_meeting"][1:8] == ["1", "1", "1", "0", "0", "1", "1.0000"]
+    assert cells["barriers"][1:8] == ["0", "1", "0", "1", "0", "1", "0.0000"]
+    assert "agreement" not in cells
+
+
+def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
+    (run_folder / "gold.csv").write_text(
+        "document,passage,code\na.txt,0,joint_meeting\nb.txt,0,barriers\na.txt,9,barriers\na.txt,1,nope\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    assert (result.exit_code, result.output) == (1, (
+        "Error: gold.csv: 3 row problem(s), nothing was scored:\n"
+        "  document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
+        "  'a.txt' has no passage 9 (it has 4, from 0)\n"
+        "  code 'nope' is not in the codebook\n"
+        "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"
+    ))
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_agreement_bootstrap_intervals(seed):
+    from coder.agreement import bootstrap_intervals
+
+    units = [("a.txt", number) for number in range(40)]
+    gold = pd.DataFrame([(document, passage, "c") for document, passage in units[:20]], columns=["document", "passage", "code"])
+    perfect = bootstrap_intervals(gold, gold, units, seed=seed)
+    assert perfect.set_index("code").loc["c"].tolist() == [1.0, 1.0, 1.0, 1.0]
+    # The tool finds 10 of the 20 and 10 false ones: precision and recall 0.5, intervals around it.
+    predicted = pd.DataFrame([(document, passage, "c") for document, passage in units[10:30]],
+                             columns=["document", "passage", "code"])
+    first = bootstrap_intervals(predicted, gold, units, seed=seed)
+    again = bootstrap_intervals(predicted, gold, units, seed=seed)
+    pd.testing.assert_frame_equal(first, again)
+    low, high = first.set_index("code").loc["c", ["precision_low", "precision_high"]]
+    assert 0.2 < low < 0.5 < high < 0.8

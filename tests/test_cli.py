@@ -22,8 +22,10 @@ def test_cli_run_writes_segments_counts_and_run_json(tiny_corpus: Path, tiny_cod
     frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
     assert frame.columns.tolist() == [
         "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
-        "hits", "matched", "text", "review", "note",
+        "hits", "matched", "text", "status", "review", "note", "source",
     ]
+    assert set(frame["status"]) == {"new"} and set(frame["source"]) == {"auto"}
+    assert all(str(identifier).startswith("s") for identifier in frame["segment_id"])
     assert frame[["document", "passage", "code", "code_path", "hits", "matched"]].values.tolist() == [
         ["a.txt", 0, "joint_meeting", "joint_meeting", 1, "Joint Meeting"],
         ["a.txt", 1, "barriers", "barriers", 1, "barriers"],

@@ -166,8 +166,10 @@ def test_diff_compare_runs_after_keyword_added(tmp_path, as_json_path):
     )
     path = write_changes_csv(comparison, tmp_path / "changes.csv")
     assert path.read_text(encoding="utf-8-sig") == (
-        ",".join(CHANGES_COLUMNS) + "\n"
-        "administrative_barrier,keyword added,paperwork,1,0,2\n"
+        ",".join(CHANGES_COLUMNS) + ",segment_id,document,passage,text\n"
+        "administrative_barrier,keyword added,paperwork,1,0,2,,,,\n"
+        f"administrative_barrier,segment added,,,,,{segment_id('c.txt', 'Paperwork again.', 'administrative_barrier')},"
+        "c.txt,0,Paperwork again.\n"
     )
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
 
@@ -195,9 +197,11 @@ def test_diff_cli_diff(tmp_path, with_csv):
         "  administrative_barrier  +0 -1 (1 unchanged)\n"
         "                            keyword removed: bureaucracy\n"
     )
-    assert (tmp_path / "changes.csv").read_text(encoding="utf-8-sig").splitlines()[1] == (
-        "administrative_barrier,keyword removed,bureaucracy,0,1,1"
-    )
+    lines = (tmp_path / "changes.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1] == "administrative_barrier,keyword removed,bureaucracy,0,1,1,,,,"
+    removed = PASSAGES[2]
+    assert lines[2] == (f"administrative_barrier,segment removed,,,,,{segment_id(removed[0], removed[3], removed[2])},"
+                        f"{removed[0]},{removed[1]},{removed[3]}")
 
 
 @pytest.mark.parametrize("missing", ["nowhere"])

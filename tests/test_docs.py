@@ -31,7 +31,7 @@ def _commands() -> list[tuple[str, ...]]:
 def test_docs_command_list_is_complete():
     assert sorted(" ".join(path) for path in _commands()) == [
         "agree", "diff", "export qdc", "export qdpx", "export xlsx", "import dictionary", "import qdc",
-        "kwic", "lint", "network", "review import", "review status", "run", "suggest",
+        "kwic", "lint", "network", "review import", "review reattach", "review status", "run", "sample", "suggest",
     ]
 
 

@@ -70,8 +70,8 @@ def test_reviews_normalize_decision_rejects_unknown(value):
     with pytest.raises(ValueError) as error:
         normalize_decision(value)
     assert str(error.value) == (
-        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
-        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓), "
+        f"reject (or no, n, 0, x, ✗) or add (to code a passage by hand), or leave it blank."
     )
 
 
@@ -124,12 +124,14 @@ def test_reviews_import_adds_new_decisions(tmp_path, reviews_name):
     reviews = read_reviews(tmp_path / reviews_name)
     assert list(reviews.columns) == list(REVIEW_COLUMNS)
     assert reviews.to_dict("records") == [
-        {"segment_id": frame.loc[0, "segment_id"], "document": "a.txt", "code": "barrier", "decision": "accept",
+        {"segment_id": frame.loc[0, "segment_id"], "document": "a.txt", "passage": "0", "start": "0",
+         "end": str(len(BASE[0][3])), "code": "barrier", "decision": "accept",
          "note": "clear case", "text": BASE[0][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
-        {"segment_id": frame.loc[2, "segment_id"], "document": "b.txt", "code": "barrier", "decision": "reject",
+        {"segment_id": frame.loc[2, "segment_id"], "document": "b.txt", "passage": "0", "start": "0",
+         "end": str(len(BASE[2][3])), "code": "barrier", "decision": "reject",
          "note": "", "text": BASE[2][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
     ]
-    assert (tmp_path / reviews_name).read_bytes().startswith(b"\xef\xbb\xbfsegment_id,document,code,decision")
+    assert (tmp_path / reviews_name).read_bytes().startswith(b"\xef\xbb\xbfsegment_id,document,passage,start,end,code,decision")
 
 
 @pytest.mark.parametrize("second_value", ["n"])
@@ -182,8 +184,8 @@ def test_reviews_import_reports_invalid_rows(tmp_path, bad):
     assert [(invalid.row, invalid.value) for invalid in report.invalid] == [(3, bad)]
     assert report.added == 1
     assert report.render().splitlines()[-1] == (
-        f"  row 3: '{bad}' is not a review decision. Write accept (or yes, y, 1, ok, ✓) "
-        f"or reject (or no, n, 0, x, ✗), or leave it blank."
+        f"  row 3: '{bad}' is not a review decision. Write accept (or yes, y, 1, ok, ✓), "
+        f"reject (or no, n, 0, x, ✗) or add (to code a passage by hand), or leave it blank."
     )
 
 
@@ -192,7 +194,7 @@ def test_reviews_import_needs_review_column(tmp_path, missing):
     frame = make_segments(BASE).drop(columns=[missing])
     with pytest.raises(OutputError) as error:
         import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv")
-    assert str(error.value).startswith(f"{tmp_path / 's.csv'}: needs the columns segment_id and review")
+    assert str(error.value).startswith(f"{tmp_path / 's.csv'}: needs a review column (found: segment_id, document,")
 
 
 @pytest.mark.parametrize("keep", [1])
@@ -265,22 +267,41 @@ def test_reviews_precision_by_code(tmp_path, decisions):
     frame["review"] = decisions
     import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
     reviews = read_reviews(tmp_path / "reviews.csv")
-    table = precision_by_code(reviews, frame)
+    filled, _ = apply_reviews(frame.assign(review=""), reviews)
+    table = precision_by_code(filled)
     assert table.to_dict("records") == [
-        {"code": "barrier", "reviewed": 2, "accepted": 2, "rejected": 0, "precision": 1.0},
-        {"code": "meeting", "reviewed": 2, "accepted": 1, "rejected": 1, "precision": 0.5},
+        {"code": "barrier", "segments": 3, "reviewed": 2, "accepted": 2, "rejected": 0, "precision": 1.0,
+         "added": 0, "recall": 1.0},
+        {"code": "meeting", "segments": 2, "reviewed": 2, "accepted": 1, "rejected": 1, "precision": 0.5,
+         "added": 0, "recall": 1.0},
     ]
     # Decisions on segments the run no longer produces do not count.
-    assert precision_by_code(reviews, frame.iloc[[0, 1]]).to_dict("records") == [
-        {"code": "barrier", "reviewed": 1, "accepted": 1, "rejected": 0, "precision": 1.0},
-        {"code": "meeting", "reviewed": 1, "accepted": 0, "rejected": 1, "precision": 0.0},
+    filled, _ = apply_reviews(frame.iloc[[0, 1]].assign(review=""), reviews)
+    assert precision_by_code(filled)[["code", "reviewed", "accepted", "precision"]].to_dict("records") == [
+        {"code": "barrier", "reviewed": 1, "accepted": 1, "precision": 1.0},
+        {"code": "meeting", "reviewed": 1, "accepted": 0, "precision": 0.0},
     ]
-    status = review_status(tmp_path / "reviews.csv", frame.iloc[[0, 1]])
+    status = review_status(tmp_path / "reviews.csv", frame.iloc[[0, 1]].assign(review=""))
     assert (status.entries, status.accepted, status.rejected, status.orphans) == (4, 3, 1, 2)
-    assert status.render().splitlines()[:2] == [
+    assert status.render().splitlines()[:4] == [
         f"{tmp_path / 'reviews.csv'}: 4 entries: 3 accepted, 1 rejected.",
-        "2 decisions are for segments the last run did not produce (kept).",
+        "2 decision(s) are detached: the last run has no segment for them (kept):",
+        "  b.txt, passage 0, barrier: accept; the document is not in the corpus (renamed or removed, and its "
+        "passage text is not found elsewhere)",
+        "  c.txt, passage 1, meeting: accept; the document is not in the corpus (renamed or removed, and its "
+        "passage text is not found elsewhere)",
     ]
+
+
+@pytest.mark.parametrize("added", [2])
+def test_reviews_recall_estimate_from_added_passages(added):
+    frame = make_segments(BASE[:1] * 1 + [("c.txt", 0, "barrier", "Barriers everywhere.")])
+    frame["review"] = ["accept", "reject"]
+    manual = make_segments([("d.txt", number, "barrier", f"Hand {number}.") for number in range(added)])
+    frame = pd.concat([frame.assign(source="auto"), manual.assign(review="add", source="manual")], ignore_index=True)
+    row = precision_by_code(frame).to_dict("records")[0]
+    # precision 1/2 of 2 automatic segments: 1 true find; with 2 missed: recall 1/3.
+    assert (row["precision"], row["added"], round(row["recall"], 4)) == (0.5, added, 0.3333)
 
 
 @pytest.mark.parametrize("content", ["segment_id,decision\nabc,maybe\n"])
@@ -315,28 +336,88 @@ def test_reviews_cli_import_and_status(tmp_path, decisions):
     reviews = tmp_path / "reviews.csv"
     assert result.stderr.splitlines() == [
         f"{segments}: 2 new, 0 changed, 0 unchanged review decisions -> {reviews} (2 in all).",
-        "  row 3: 'maybe' is not a review decision. Write accept (or yes, y, 1, ok, ✓) or reject (or no, n, 0, x, ✗), "
-        "or leave it blank.",
+        "  row 3: 'maybe' is not a review decision. Write accept (or yes, y, 1, ok, ✓), reject (or no, n, 0, x, ✗) "
+        "or add (to code a passage by hand), or leave it blank.",
         "0 conflicting and 1 unreadable rows were not applied.",
     ]
     status = runner.invoke(app, ["review", "status", "--reviews", str(reviews), "--segments", str(segments)])
     assert status.exit_code == 0
     assert status.stdout == (
         f"{reviews}: 2 entries: 1 accepted, 1 rejected.\n"
-        "0 decisions are for segments the last run did not produce (kept).\n"
-        "code     reviewed  accepted  precision\n"
-        "barrier         2         1        50%\n"
+        "No detached decisions: each has its segment in the last run.\n"
+        "code     reviewed  accepted  precision  added  recall (estimate)\n"
+        "barrier         2         1        50%      0    100%\n"
     )
 
 
-@pytest.mark.parametrize("mangled", ["1.23457E+15", "12345"])
-def test_reviews_import_reports_mangled_segment_id(tmp_path, mangled):
+@pytest.mark.parametrize("mangled", ["1.23457E+15", "12345", "5.10941E+15"])
+def test_reviews_import_falls_back_when_segment_id_is_mangled(tmp_path, mangled):
     frame = make_segments(BASE)
-    frame["review"] = ["y", "y", ""]
+    frame["review"] = ["y", "y", "n"]
+    good = frame.loc[1, "segment_id"]
     frame.loc[1, "segment_id"] = mangled
+    frame.loc[2, "segment_id"] = mangled
+    frame.loc[2, "text"] = ""  # no text either: nothing left to find the segment by
     report = import_reviews(write_csv(frame, tmp_path / "s.csv"), tmp_path / "reviews.csv", now=NOW)
-    assert report.added == 1
+    assert report.added == 2
+    assert read_reviews(tmp_path / "reviews.csv")["segment_id"].tolist() == [frame.loc[0, "segment_id"], good]
     assert [(invalid.row, invalid.reason) for invalid in report.invalid] == [(
-        3, f"segment_id '{mangled.lower()}' is not a 16-character id written by `coder run` "
-        f"(a spreadsheet may have turned it into a number). Copy the id from segments.csv.",
+        4, f"segment_id '{mangled}' is not an id written by `coder run` (a spreadsheet may have turned it into "
+        f"a number), and the row has no document, code and text to find the segment by. Copy the id from segments.csv.",
     )]
+
+
+@pytest.mark.parametrize("old_id", ["0123456789abcdef"])
+def test_reviews_old_ids_without_prefix_still_read(tmp_path, old_id):
+    path = tmp_path / "reviews.csv"
+    path.write_text(f"segment_id,document,code,decision,note,text,reviewed_at\n{old_id},a.txt,c,accept,,T,\n",
+                    encoding="utf-8")
+    assert read_reviews(path)["segment_id"].tolist() == ["s" + old_id]
+
+
+@pytest.mark.parametrize("second", ["reject", "accept"])
+def test_reviews_duplicate_lines_in_review_file(tmp_path, second):
+    frame = make_segments(BASE)
+    path = tmp_path / "reviews.csv"
+    identifier = frame.loc[0, "segment_id"]
+    path.write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{identifier},a.txt,barrier,accept,,T,\n{frame.loc[1, 'segment_id']},a.txt,meeting,reject,,U,\n"
+        f"{identifier},a.txt,barrier,{second},,T,\n", encoding="utf-8")
+    if second == "accept":  # the same line twice (two files pasted together): read once
+        assert len(read_reviews(path)) == 2
+        frame["review"] = ["n", "", ""]
+        report = import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
+        assert (report.updated[0].new, report.total) == ("reject", 2)
+        return
+    with pytest.raises(OutputError) as error:
+        read_reviews(path)
+    assert str(error.value) == (
+        f"{path}: 1 segment(s) appear on several lines with different decisions (two review files pasted together?):\n"
+        f"  {identifier} (barrier, a.txt): lines 2, 4 say accept / reject\n"
+        f"Keep one line per segment in {path} and run the command again."
+    )
+
+
+@pytest.mark.parametrize("rounds", [2])
+def test_reviews_backup_keeps_previous_good_copy(tmp_path, rounds, monkeypatch):
+    frame = make_segments(BASE)
+    path = tmp_path / "reviews.csv"
+    for number in range(rounds):
+        frame["review"] = ["y" if number == 0 else "n", "", ""]
+        import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
+    backup = path.with_name("reviews.csv.bak")
+    good = backup.read_bytes()
+    import shutil
+
+    def full_disk(source, target, *args, **kwargs):
+        with open(target, "wb") as stream:
+            stream.write(b"trunc")
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(shutil, "copyfile", full_disk)
+    frame["review"] = ["y", "", ""]
+    with pytest.raises(OSError):
+        import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
+    assert backup.read_bytes() == good
+    assert [name.name for name in tmp_path.iterdir() if name.name.endswith(".tmp")] == []

@@ -50,8 +50,23 @@ def test_segments_csv_round_trip_with_bom_and_chinese(tmp_path: Path):
     write_segments_csv(frame, tmp_path / "segments.csv")
     assert (tmp_path / "segments.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     again = read_segments_csv(tmp_path / "segments.csv")
-    assert again.columns.tolist() == list(SEGMENT_COLUMNS)
-    pd.testing.assert_frame_equal(again, frame.astype({"review": str, "note": str}))
+    # Older files without status and source read with them filled: status blank, source auto.
+    assert again.columns.tolist() == [*SEGMENT_COLUMNS, "status", "source"]
+    pd.testing.assert_frame_equal(again[list(SEGMENT_COLUMNS)], frame.astype({"review": str, "note": str}))
+
+
+@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2 km", "@SUM(A1)", "\tx", "'=already", "''@two"])
+def test_segments_csv_neutralizes_formulas_and_reads_them_back(tmp_path: Path, text: str):
+    frame = segments_to_frame([segment("=evil.txt", 0, "child", text=text)])
+    write_segments_csv(frame, tmp_path / "segments.csv")
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO((tmp_path / "segments.csv").read_bytes().decode("utf-8-sig"), newline="")))
+    # Each such cell starts with a quote, so Excel and LibreOffice show text, never run a formula.
+    assert (rows[1][1], rows[1][10]) == ("'=evil.txt", "'" + text)
+    again = read_segments_csv(tmp_path / "segments.csv")
+    assert (again.loc[0, "document"], again.loc[0, "text"]) == ("=evil.txt", text)
 
 
 @pytest.mark.parametrize(("content", "message"), [

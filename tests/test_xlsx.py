@@ -51,7 +51,7 @@ def test_xlsx_reopened_with_openpyxl(tmp_path, rows):
     assert sheet["K4"].value == "No matched words  here."
     assert sheet["L3"].value == "reject"
     validations = sheet.data_validations.dataValidation
-    assert [(v.type, v.formula1, str(v.sqref)) for v in validations] == [("list", '"accept,reject"', "L2:L4")]
+    assert [(v.type, v.formula1, str(v.sqref)) for v in validations] == [("list", '"accept,reject,add"', "L2:L4")]
 
 
 @pytest.mark.parametrize("decision", ["y"])
@@ -93,7 +93,7 @@ def test_xlsx_cli_export_with_reviews(tmp_path, decision):
     ])
     assert result.exit_code == 0
     assert result.stderr == (
-        f"Wrote {out}: 3 segment(s). Fill `review` (accept/reject) and import it with `coder review import {out}`.\n"
+        f"Wrote {out}: 3 segment(s). Fill `review` (accept/reject, or add on a new row) and import it with `coder review import {out}`.\n"
     )
     sheet = load_workbook(out)["segments"]
     assert [sheet.cell(row, 12).value for row in (2, 3, 4)] == ["reject", None, None]

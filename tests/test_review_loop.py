@@ -1,0 +1,452 @@
+"""The review loop through the CLI (issue 10): nothing typed is lost, decisions follow the codebook,
+hand coding counts everywhere, status and changes show what to review, spreadsheets stay safe."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+from coder.models import segment_id
+
+CODEBOOK = """\
+name: Loop
+codes:
+  joint_meeting:
+    label: Joint meetings
+    keywords: [joint meeting]
+  barriers:
+    label: Barriers
+    keywords: [barrier*]
+    codes:
+      local_protection:
+        keywords: [local protection]
+  hand_only:
+    label: Coded by hand
+    description: No keywords; for hand coding.
+"""
+
+CORPUS = {
+    "a.txt": "Mayors held a joint meeting.\n\nAdministrative barriers remain; local protection too.\n\nNothing here.\n",
+    "b.txt": "Another joint meeting was held.\n\nThe barrier is high.\n",
+}
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in CORPUS.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def coder_run(project: Path, *extra: str):
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--workers", "1", *extra)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def segments_of(project: Path) -> pd.DataFrame:
+    return pd.read_csv(project / "out" / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def save_as_spreadsheet(frame: pd.DataFrame, path: Path, how: str) -> None:
+    """Save the way Excel's "Save as" choices do."""
+    if how == "utf-8-sig,":
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+    elif how == "cp1252;":
+        frame.to_csv(path, index=False, sep=";", encoding="cp1252", lineterminator="\r\n")
+    elif how == "utf-16\t":  # "Unicode text"
+        frame.to_csv(path, index=False, sep="\t", encoding="utf-16")
+    elif how == "reordered":
+        frame[list(reversed(frame.columns))].assign(extra="x").to_csv(path, index=False, encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["utf-8-sig,", "cp1252;", "utf-16\t", "reordered"])
+def test_review_loop_typed_decisions_survive_a_rerun(project, how):
+    coder_run(project)
+    frame = segments_of(project)
+    rows = frame.index[:3]
+    frame.loc[rows, "review"] = "reject"
+    frame.loc[3, "note"] = "check the date"
+    save_as_spreadsheet(frame, project / "out" / "segments.csv", how)
+    second = coder_run(project)
+    assert second.stderr.splitlines()[0] == (
+        f"Imported 3 decision(s), 1 note(s) typed into {project / 'out' / 'segments.csv'} into "
+        f"{project / 'reviews.csv'} first."
+    )
+    for _ in range(2):  # and again: the rewritten file and the one before it keep them
+        after = segments_of(project)
+        assert after.loc[after["segment_id"].isin(frame.loc[rows, "segment_id"]), "review"].tolist() == ["reject"] * 3
+        assert after.loc[after["segment_id"] == frame.loc[3, "segment_id"], "note"].tolist() == ["check the date"]
+        assert "Imported" not in coder_run(project).stderr
+
+
+@pytest.mark.parametrize("typed, filed", [("accept", "reject")])
+def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, filed):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)  # imported
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    reviews.loc[0, ["decision", "note"]] = [filed, "second reviewer"]
+    reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
+    frame = segments_of(project)
+    frame.loc[0, "review"] = typed
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    before = {path.name: path.read_bytes() for path in (project / "out").iterdir() if path.is_file()}
+    before["reviews.csv"] = (project / "reviews.csv").read_bytes()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    segments = project / "out" / "segments.csv"
+    assert result.stderr == (
+        f"Error: {segments}: 1 typed decision(s) conflict with {project / 'reviews.csv'}; nothing was changed:\n"
+        f"  row 2 (a.txt, passage 0, joint_meeting): segments.csv says {typed}, reviews.csv says {filed}\n"
+        f"To keep the spreadsheet's decisions run `coder review import {segments}`; to keep the review file's, "
+        f"clear those cells in {segments}. Then run the command again.\n"
+    )
+    after = {path.name: path.read_bytes() for path in (project / "out").iterdir() if path.is_file()}
+    after["reviews.csv"] = (project / "reviews.csv").read_bytes()
+    assert after == before
+
+
+@pytest.mark.parametrize("new_id", ["obstacles"])
+def test_review_loop_decisions_follow_a_renamed_code(project, new_id):
+    coder_run(project)
+    frame = segments_of(project)
+    barrier = frame.index[frame["code"] == "barriers"]
+    frame.loc[barrier, "review"] = ["accept", "reject"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    codebook = project / "codebook.yaml"
+    codebook.write_text(CODEBOOK.replace("  barriers:", f"  {new_id}:"), encoding="utf-8")
+    result = coder_run(project)
+    assert "  2 decision(s) followed their renamed code." in result.stderr.splitlines()
+    after = segments_of(project)
+    assert after.loc[after["code"] == new_id, "review"].tolist() == ["accept", "reject"]
+    assert after.loc[after["code"] == new_id, "status"].tolist() == ["accepted", "rejected"]
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert sorted(reviews["code"]) == [new_id, new_id]
+    status = invoke("review", "status", "--codebook", str(codebook), "--segments", str(project / "out" / "segments.csv"))
+    assert "No detached decisions: each has its segment in the last run." in status.stdout
+
+
+@pytest.mark.parametrize("old_name, new_name", [("b.txt", "renamed.txt")])
+def test_review_loop_decisions_follow_unchanged_passages_of_a_renamed_document(project, old_name, new_name):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["document"] == old_name, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    (project / "corpus" / old_name).rename(project / "corpus" / new_name)
+    result = coder_run(project)
+    assert "  2 decision(s) followed their passage into a renamed document." in result.stderr.splitlines()
+    after = segments_of(project)
+    assert after.loc[after["document"] == new_name, "review"].tolist() == ["reject", "reject"]
+
+
+@pytest.mark.parametrize("mangled", ["5.10941E+15"])
+def test_review_loop_excel_mangled_id_still_imports(project, mangled):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["segment_id", "review"]] = [mangled, "reject"]
+    frame.to_csv(project / "reviewed.csv", index=False, encoding="utf-8-sig")
+    result = invoke("review", "import", str(project / "reviewed.csv"), "--codebook", str(project / "codebook.yaml"))
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0].endswith("1 new, 0 changed, 0 unchanged review decisions -> "
+                                                  f"{project / 'reviews.csv'} (1 in all).")
+    coder_run(project)
+    assert segments_of(project).loc[0, "review"] == "reject"
+
+
+def test_review_loop_segment_ids_are_never_all_digits(project):
+    coder_run(project)
+    ids = segments_of(project)["segment_id"]
+    assert all(identifier[0] == "s" and len(identifier) == 17 for identifier in ids)
+
+
+@pytest.mark.parametrize("how", ["passage", "span"])
+def test_review_loop_added_passage_counts_everywhere_and_survives_recodes(project, how):
+    coder_run(project)
+    text = CORPUS["a.txt"].split("\n\n")[2].strip()  # "Nothing here.": the tool codes nothing there
+    start = CORPUS["a.txt"].index(text)
+    row = {"document": "a.txt", "code": "hand_only", "review": "add", "note": "missed"}
+    row.update({"passage": "2"} if how == "passage" else {"start": str(start), "end": str(start + len(text))})
+    sheet = pd.DataFrame([row])
+    sheet.to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    result = invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                    "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+    assert result.exit_code == 0, result.output
+    identifier = segment_id("a.txt", text, "hand_only")
+    for _ in range(2):
+        summary = coder_run(project).stderr
+        assert "1 passage(s) coded by hand counted." in summary
+        frame = segments_of(project)
+        manual = frame[frame["source"] == "manual"]
+        assert manual[["segment_id", "document", "passage", "code", "text", "status", "review", "note"]].values.tolist() == [
+            [identifier, "a.txt", "2", "hand_only", text, "added", "add", "missed"]
+        ]
+        assert set(frame.loc[frame["source"] != "manual", "source"]) == {"auto"}
+        counts = pd.read_csv(project / "out" / "code_counts.csv", encoding="utf-8-sig").set_index("code")
+        assert counts.loc["hand_only", "total"] == 1
+        codes = pd.read_csv(project / "out" / "codes.csv", encoding="utf-8-sig")
+        assert codes.loc[codes["code"] == "hand_only"].iloc[0].to_dict()["passages"] == 1
+    qdpx = project / "out" / "project.qdpx"
+    exported = invoke("export", "qdpx", "--segments", str(project / "out" / "segments.csv"), "--out", str(qdpx))
+    assert exported.exit_code == 0, exported.output
+    assert f"{len(frame)} coded segment(s)" in exported.stderr
+    with zipfile.ZipFile(qdpx) as archive:
+        project_xml = archive.read("project.qde").decode("utf-8")
+    assert f'startPosition="{start}" endPosition="{start + len(text)}"' in project_xml
+
+
+def test_review_loop_precision_and_recall_in_summary_and_status(project):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"] == "barriers", "review"] = ["accept", "reject"]
+    added = pd.DataFrame([{"document": "a.txt", "passage": "2", "code": "barriers", "review": "add"}])
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    added.to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    summary = coder_run(project).stderr.splitlines()
+    table = summary[summary.index("code      reviewed  accepted  precision  added  recall (estimate)"):][:2]
+    # 2 automatic segments at precision 1/2: 1 true find; 1 missed passage added: recall 1/2.
+    assert table[1] == "barriers         2         1        50%      1     50%"
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert "barriers         2         1        50%      1     50%" in status.stdout.splitlines()
+
+
+@pytest.mark.parametrize("old_code, new_code", [("barriers", "obstacles")])
+def test_review_loop_status_lists_detached_and_reattach_maps_them(project, old_code, new_code):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"] == old_code, ["review", "note"]] = [["reject", "too vague"], ["accept", ""]]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    # A rename `coder diff` cannot recognise: new id, new label, new keywords.
+    edited = CODEBOOK.replace("  barriers:\n    label: Barriers\n    keywords: [barrier*]",
+                              f"  {new_code}:\n    label: Obstacles\n    keywords: [barrier*, obstacle]")
+    (project / "codebook.yaml").write_text(edited, encoding="utf-8")
+    summary = coder_run(project).stderr
+    assert "  2 decision(s) are detached: this run has no segment for them; they are kept in" in summary
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert status.exit_code == 0
+    why = f"code '{old_code}' is not in the codebook: `coder review reattach {old_code} NEW_CODE`"
+    assert status.stdout.splitlines()[1:4] == [
+        "2 decision(s) are detached: the last run has no segment for them (kept):",
+        f"  a.txt, passage 1, {old_code}: reject \"too vague\"; {why}",
+        f"  b.txt, passage 1, {old_code}: accept; {why}",
+    ]
+    moved = invoke("review", "reattach", old_code, new_code, "--codebook", str(project / "codebook.yaml"))
+    assert moved.exit_code == 0
+    assert moved.stderr == (f"{project / 'reviews.csv'}: 2 decision(s) moved from {old_code} to {new_code}. "
+                            f"Run `coder run` to apply them.\n")
+    coder_run(project)
+    after = segments_of(project)
+    assert after.loc[after["code"] == new_code, "review"].tolist() == ["reject", "accept"]
+    unknown = invoke("review", "reattach", new_code, "nope", "--codebook", str(project / "codebook.yaml"))
+    assert (unknown.exit_code, unknown.stderr) == (
+        1, "Error: code 'nope' is not in the codebook. Pass a code id of the codebook as NEW.\n")
+
+
+def test_review_loop_status_column_and_changes_list_segments(project):
+    coder_run(project)
+    assert set(segments_of(project)["status"]) == {"new"}
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    (project / "codebook.yaml").write_text(CODEBOOK.replace("[joint meeting]", "[joint meeting, nothing]"), encoding="utf-8")
+    coder_run(project)
+    after = segments_of(project)
+    nothing = segment_id("a.txt", "Nothing here.", "joint_meeting")
+    assert after.set_index("segment_id")["status"].to_dict() == {
+        frame.loc[0, "segment_id"]: "accepted", **{identifier: "unchanged" for identifier in frame["segment_id"][1:]},
+        nothing: "new",
+    } or after.set_index("segment_id").loc[nothing, "status"] == "new"
+    changes = list(csv.reader(io.StringIO((project / "out" / "changes.csv").read_bytes().decode("utf-8-sig"))))
+    assert changes[0][-4:] == ["segment_id", "document", "passage", "text"]
+    assert ["joint_meeting", "segment added", "", "", "", "", nothing, "a.txt", "2", "Nothing here."] in changes
+
+
+@pytest.mark.parametrize("first, second", [("accept", "reject")])
+def test_review_loop_duplicate_lines_in_review_file_are_reported(project, first, second):
+    coder_run(project)
+    identifier = segments_of(project).loc[0, "segment_id"]
+    header = "segment_id,document,code,decision,note,text,reviewed_at\n"
+    (project / "reviews.csv").write_text(
+        header + f"{identifier},a.txt,joint_meeting,{first},,x,\n{identifier},a.txt,joint_meeting,{second},,x,\n",
+        encoding="utf-8")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"Error: {project / 'reviews.csv'}: 1 segment(s) appear on several lines with different decisions "
+        f"(two review files pasted together?):",
+        f"  {identifier} (joint_meeting, a.txt): lines 2, 3 say {first} / {second}",
+    ]
+
+
+@pytest.mark.parametrize("command", ["review import", "export xlsx", "review status"])
+def test_review_loop_damaged_workbook_is_one_error_line(project, command):
+    coder_run(project)
+    book = project / "out" / "book.xlsx"
+    good = project / "out" / "good.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(good)).exit_code == 0
+    book.write_bytes(good.read_bytes()[:500])  # truncated
+    args = {
+        "review import": ["review", "import", str(book), "--codebook", str(project / "codebook.yaml")],
+        "export xlsx": ["export", "xlsx", "--segments", str(book), "--out", str(project / "out" / "again.xlsx")],
+        "review status": ["review", "status", "--codebook", str(project / "codebook.yaml"), "--segments", str(book)],
+    }[command]
+    result = invoke(*args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {book}: not a readable Excel workbook (")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_review_loop_workbook_decisions_are_imported_before_it_is_replaced(project):
+    coder_run(project)
+    book = project / "out" / "segments.xlsx"
+    export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book),
+              "--codebook", str(project / "codebook.yaml")]
+    assert invoke(*export).exit_code == 0
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    review = [cell.value for cell in sheet[1]].index("review") + 1
+    sheet.cell(row=2, column=review, value="n")
+    workbook.save(book)
+    again = invoke(*export)
+    assert again.exit_code == 0
+    assert again.stderr.splitlines()[0] == (
+        f"Imported 1 decision(s) typed into {book} into {project / 'reviews.csv'} first.")
+    assert load_workbook(book)["segments"].cell(row=2, column=review).value == "reject"
+
+
+FIVE = {f"d{number}.txt": f"A joint meeting in city {number}.\n\nThe barrier stays.\n\nQuiet paragraph {number}.\n"
+        for number in range(5)}
+
+
+@pytest.fixture
+def five(tmp_path: Path) -> Path:
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    (tmp_path / "corpus").mkdir()
+    for name, text in FIVE.items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    coder_run(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize("documents", [["d1.txt", "d3.txt"]])
+def test_review_loop_agree_on_a_sample_of_the_tools_own_coding_scores_one(five, documents):
+    frame = segments_of(five)
+    frame[frame["document"].isin(documents)][["document", "passage", "code"]].to_csv(five / "gold.csv", index=False)
+    result = invoke("agree", str(five / "gold.csv"), "--segments", str(five / "out" / "segments.csv"))
+    assert result.exit_code == 0, result.output
+    agreement = pd.read_csv(five / "out" / "agreement.csv", encoding="utf-8-sig").set_index("code")
+    assert agreement.loc["(overall)", ["precision", "recall", "f1"]].tolist() == [1.0, 1.0, 1.0]
+    assert agreement.loc["(overall)", ["precision_low", "recall_high"]].tolist() == [1.0, 1.0]
+    assert agreement.loc["(overall)", "fp"] == 0
+
+
+@pytest.mark.parametrize("size, seed", [(6, 3)])
+def test_review_loop_sample_is_seeded_and_stratified(five, size, seed):
+    out = five / "sample.csv"
+    args = ["sample", str(size), "--segments", str(five / "out" / "segments.csv"), "--seed", str(seed), "--out", str(out)]
+    first = invoke(*args)
+    assert first.exit_code == 0, first.output
+    drawn = out.read_bytes()
+    assert invoke(*args).exit_code == 1  # never overwritten without --force
+    assert invoke(*args, "--force").exit_code == 0 and out.read_bytes() == drawn
+    sheet = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert sheet.columns.tolist() == ["document", "passage", "start", "end", "text", "code"]
+    coded = {(row.document, row.passage) for row in segments_of(five).itertuples()}
+    in_sample = [(row.document, row.passage) in coded for row in sheet.itertuples()]
+    assert (len(sheet), sum(in_sample)) == (size, size // 2)
+    assert first.stderr.splitlines()[0] == f"Drew {size} passage(s) (seed {seed}): 3 of 10 coded, 3 of 5 uncoded."
+    by_code = invoke("sample", "4", "--segments", str(five / "out" / "segments.csv"), "--by-code", "--out",
+                     str(five / "by_code.csv"))
+    assert "1 of 5 coded by barriers" in by_code.stderr and "1 of 5 coded by joint_meeting" in by_code.stderr
+    # The filled sheet is a gold file: the tool's own codes give 1.0 on exactly these passages.
+    own = segments_of(five).groupby(["document", "passage"])["code"].agg(";".join).to_dict()
+    sheet["code"] = [own.get((row.document, row.passage), "") for row in sheet.itertuples()]
+    sheet.to_csv(out, index=False, encoding="utf-8-sig")
+    scored = invoke("agree", str(out), "--segments", str(five / "out" / "segments.csv"))
+    assert scored.exit_code == 0, scored.output
+    assert f"Note: scored the {size} passage(s) the gold coding names" in scored.output
+    agreement = pd.read_csv(five / "out" / "agreement.csv", encoding="utf-8-sig").set_index("code")
+    assert agreement.loc["(overall)", ["precision", "recall"]].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("hostile", ["=HYPERLINK(\"http://evil\",\"click\")", "+SUM(1)", "-1+2", "@cmd"])
+def test_review_loop_formulas_never_run_and_round_trip(project, hostile):
+    (project / "corpus" / "a.txt").write_text(f"{hostile} joint meeting.\n\nA barrier.\n", encoding="utf-8")
+    coder_run(project)
+    rows = list(csv.reader(io.StringIO((project / "out" / "segments.csv").read_bytes().decode("utf-8-sig"))))
+    text = rows[0].index("text")
+    assert rows[1][text] == "'" + hostile + " joint meeting."
+    book = project / "out" / "segments.xlsx"
+    result = invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book))
+    assert result.exit_code == 0, result.output
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(book)["segments"]
+    cell = sheet.cell(row=2, column=text + 1)
+    assert (cell.data_type, str(cell.value)) == ("s", hostile + " joint meeting.")
+    with zipfile.ZipFile(book) as archive:
+        assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
+    frame = segments_of(project)
+    frame.loc[0, "note"] = hostile
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert segments_of(project).loc[0, "note"] == "'" + hostile  # neutralised again when written
+    from coder.segments import read_segments_csv
+
+    assert read_segments_csv(project / "out" / "segments.csv").loc[0, "note"] == hostile
+
+
+@pytest.mark.parametrize("text", ["A \uffff\ufffe\x01\x1f barrier \ud800."])
+def test_review_loop_xlsx_with_characters_xml_cannot_hold(tmp_path, text):
+    from openpyxl import load_workbook
+
+    from coder.xlsx import write_segments_xlsx
+
+    frame = pd.DataFrame([{"segment_id": "s1", "document": "a\x02.txt", "passage": 0, "start": 0, "end": 5, "code": "c",
+                           "label": "L\uffff", "matched": "barrier", "text": text, "review": "", "note": "\x00"}])
+    write_segments_xlsx(frame, tmp_path / "odd.xlsx")
+    values = [cell.value for cell in load_workbook(tmp_path / "odd.xlsx")["segments"][2]]
+    assert values[1] == "a .txt" and values[6] == "L\ufffd"
+    assert "".join(getattr(part, "text", part) for part in values[8]) == "A \ufffd\ufffd   barrier \ufffd."
+
+
+@pytest.mark.parametrize("units", [40000])
+def test_review_loop_long_cells_cut_by_utf16_units(tmp_path, units):
+    from coder.xlsx import CELL_LIMIT, write_segments_xlsx
+
+    text = "😀" * (units // 2) + "x"
+    frame = pd.DataFrame([{"segment_id": "s1", "document": "a.txt", "passage": 0, "start": 0, "end": len(text),
+                           "code": "c", "text": text, "review": "", "note": ""}])
+    write_segments_xlsx(frame, tmp_path / "long.xlsx")
+    from openpyxl import load_workbook
+
+    value = load_workbook(tmp_path / "long.xlsx")["segments"]["G2"].value
+    assert len(value.encode("utf-16-le")) // 2 <= CELL_LIMIT and value.endswith("…")
+    assert value[:-1] == text[: len(value) - 1]
