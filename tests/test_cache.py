@@ -36,7 +36,11 @@ def _run(corpus: Path, codebook: Path, out: Path, *more: str) -> None:
 
 
 def _segments(out: Path) -> bytes:
-    return (out / "segments.csv").read_bytes()
+    """segments.csv without its `status` column: a recode says "unchanged" where a first run says "new"."""
+    import pandas as pd
+
+    frame = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return frame.drop(columns=["status"], errors="ignore").to_csv(index=False).encode("utf-8")
 
 
 def _write(path: Path, text: str) -> Path:
