@@ -36,14 +36,15 @@ from .lexicon import contains_cjk
 from .matching import _compile_keywords, _phrase_needles
 from .models import Code, Codebook, Document, Passage
 
-_SCHEMA = 5  # the stored layout; another number (or none) means start afresh
+_SCHEMA = 6  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
 
 # One code's hits: (passage index, hits, matched words "; "-joined) for each passage it codes.
 CodeHits = list[tuple[int, int, str]]
-# What a worker hands the writing process: (document key, passages JSON or None if stored, hits JSON).
-Pending = list[tuple[str, bytes | None, bytes]]
+# What a worker hands the writing process: (document key, passages JSON or None if stored, hits
+# JSON, and the code set the hits cover: its key, and its JSON the first time a process uses it).
+Pending = list[tuple[str, bytes | None, bytes, str, bytes | None]]
 
 
 # -- what decides a code's matches -----------------------------------------------------------
@@ -226,14 +227,31 @@ def _decode_passages(document: Document, data: object) -> list[Passage]:
     return passages
 
 
-def _decode_hits(data: object, passage_count: int) -> dict[str, CodeHits]:
-    """{code fingerprint: [[passage index, hits, matched], ...]}, checked; ValueError if anything is off."""
+def code_set_key(fingerprints: Iterable[str]) -> str:
+    """The key of a set of code fingerprints: every document of a run is matched against one set."""
+    return _hash(sorted(fingerprints))[:16]
+
+
+def _decode_code_set(key: str, data: object) -> frozenset[str]:
+    fingerprints = _loads(data)
+    if not (isinstance(fingerprints, list) and all(isinstance(f, str) and _FINGERPRINT.fullmatch(f)
+                                                   for f in fingerprints)):
+        raise ValueError("code set: not a list of fingerprints")
+    if code_set_key(fingerprints) != key:
+        raise ValueError("code set: does not match its key")
+    return frozenset(fingerprints)
+
+
+def _decode_hits(data: object, passage_count: int) -> tuple[str, dict[str, CodeHits]]:
+    """The code set key and {code fingerprint: [[passage index, hits, matched], ...]} of the codes
+    that matched somewhere, checked; ValueError if anything is off."""
     stored = _loads(data)
-    if not isinstance(stored, dict):
-        raise ValueError("hits: not an object")
+    if not (isinstance(stored, dict) and stored.keys() == {"codes", "hits"} and isinstance(stored["codes"], str)
+            and isinstance(stored["hits"], dict)):
+        raise ValueError("hits: not {codes, hits}")
     hits: dict[str, CodeHits] = {}
-    for fingerprint, rows in stored.items():
-        if not (_FINGERPRINT.fullmatch(fingerprint) and isinstance(rows, list)):
+    for fingerprint, rows in stored["hits"].items():
+        if not (_FINGERPRINT.fullmatch(fingerprint) and isinstance(rows, list) and rows):
             raise ValueError("hits: bad fingerprint or rows")
         previous = -1
         code_hits: CodeHits = []
@@ -247,7 +265,7 @@ def _decode_hits(data: object, passage_count: int) -> dict[str, CodeHits]:
             code_hits.append((passage, count, matched))
             previous = passage
         hits[fingerprint] = code_hits
-    return hits
+    return stored["codes"], hits
 
 
 # -- the SQLite file ----------------------------------------------------------------------------
@@ -256,6 +274,7 @@ _CREATE = (
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE passages (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE hits (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE code_sets (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
 )
 # Errors that say the file is not (or no longer) a sound cache: it is replaced. Others (locked,
 # read-only, disk full) leave it alone and the run goes on without it.
@@ -295,6 +314,7 @@ class RecodeCache:
         self._pid = 0
         self._off = False
         self._pending: Pending = []
+        self._code_sets: dict[str, frozenset[str]] = {}  # read or written by this process
         if writer:
             self._db()
 
@@ -375,24 +395,39 @@ class RecodeCache:
             if row is None or not row[1]:
                 return None
             hits_row = db.execute("SELECT value FROM hits WHERE key = ?", (key,)).fetchone()
+            passages = _decode_passages(document, row[0])
+            if hits_row is None:
+                return CacheEntry(passages=passages, stored=True)
+            code_set, found = _decode_hits(hits_row[0], len(passages))
+            if code_set not in self._code_sets:
+                set_row = db.execute("SELECT value FROM code_sets WHERE key = ?", (code_set,)).fetchone()
+                if set_row is None:
+                    return CacheEntry(passages=passages, stored=True)
+                self._code_sets[code_set] = _decode_code_set(code_set, set_row[0])
         except sqlite3.Error:
             self._fail()
             return None
-        try:
-            passages = _decode_passages(document, row[0])
-            hits = _decode_hits(hits_row[0], len(passages)) if hits_row is not None else {}
         except Exception:  # noqa: BLE001 - anything malformed (bad JSON, deep nesting, bad ranges) is a miss
             return None
+        fingerprints = self._code_sets[code_set]
+        if not fingerprints.issuperset(found):
+            return None
+        hits = {fingerprint: found.get(fingerprint, []) for fingerprint in fingerprints}
         return CacheEntry(passages=passages, hits=hits, stored=True)
 
     def store(self, key: str, document: Document, entry: CacheEntry) -> None:
         """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
+        code_set = code_set_key(entry.hits)
         try:
             passages = None if entry.stored else _encode_passages(document, entry.passages)
-            hits = _dumps({fingerprint: [list(row) for row in rows] for fingerprint, rows in entry.hits.items()})
+            hits = _dumps({"codes": code_set,
+                           "hits": {fingerprint: [list(row) for row in rows] for fingerprint, rows in entry.hits.items()
+                                    if rows}})
+            new_set = None if code_set in self._code_sets else _dumps(sorted(entry.hits))
         except (ValueError, TypeError, RecursionError):
             return  # not storable: only costs speed next time
-        self._pending.append((key, passages, hits))
+        self._code_sets[code_set] = frozenset(entry.hits)
+        self._pending.append((key, passages, hits, code_set, new_set))
 
     def take_pending(self) -> Pending:
         pending, self._pending = self._pending, []
@@ -405,15 +440,18 @@ class RecodeCache:
             return
         try:
             with db:
+                db.executemany("INSERT OR REPLACE INTO code_sets (key, value) VALUES (?, ?)",
+                               [(code_set, value) for *_, code_set, value in pending if value is not None])
                 db.executemany("INSERT OR REPLACE INTO passages (key, value) VALUES (?, ?)",
-                               [(key, passages) for key, passages, _ in pending if passages is not None])
+                               [(key, passages) for key, passages, *_ in pending if passages is not None])
                 db.executemany("INSERT OR REPLACE INTO hits (key, value) VALUES (?, ?)",
-                               [(key, hits) for key, _, hits in pending])
+                               [(key, hits) for key, _, hits, *_ in pending])
         except sqlite3.Error:
             self._fail()  # a cache that cannot be written only costs speed next time
 
-    def prune(self, keep: set[str]) -> int:
-        """Forget documents that are no longer in the corpus (or changed); returns how many."""
+    def prune(self, keep: set[str], *, fingerprints: Iterable[str] = ()) -> int:
+        """Forget documents that are no longer in the corpus (or changed), and code sets other
+        than the one of `fingerprints` (every entry of this run uses it); returns how many documents."""
         db = self._db()
         if db is None:
             return 0
@@ -423,6 +461,7 @@ class RecodeCache:
             with db:
                 db.executemany("DELETE FROM passages WHERE key = ?", stale)
                 db.executemany("DELETE FROM hits WHERE key = ?", stale_hits)
+                db.execute("DELETE FROM code_sets WHERE key != ?", (code_set_key(fingerprints),))
         except sqlite3.Error:
             self._fail()
             return 0

@@ -264,7 +264,8 @@ def code_corpus(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     if cache is not None:
-        cache.prune({document_key(document, unit=codebook.unit) for document in documents})
+        cache.prune({document_key(document, unit=codebook.unit) for document in documents},
+                    fingerprints=_fingerprints(codebook).by_code.values())
     segments, fingerprints = _joined(frames)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,

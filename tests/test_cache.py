@@ -155,7 +155,8 @@ def test_cache_planted_pickle_never_runs(tiny_corpus: Path, tiny_codebook: Path,
 
 def _stored_values(database: Path) -> list[bytes]:
     with sqlite3.connect(database) as db:
-        values = [value for table in ("passages", "hits") for (value,) in db.execute(f"SELECT value FROM {table}")]
+        values = [value for table in ("passages", "hits", "code_sets")
+                  for (value,) in db.execute(f"SELECT value FROM {table}")]
     db.close()
     return values
 
@@ -174,7 +175,7 @@ def test_cache_holds_json_only(tiny_corpus: Path, tiny_codebook: Path, tmp_path:
     code_corpus(tiny_corpus, Codebook(codes=()), workers=1, cache_dir=tmp_path / "c")
     code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1, cache_dir=tmp_path / "c")
     values = _stored_values(tmp_path / "c" / "recode.sqlite")
-    assert len(values) == 4 and all(_is_json(value) for value in values)
+    assert len(values) == 5 and all(_is_json(value) for value in values)
 
 
 # -- no cache problem breaks a run ------------------------------------------------------------
@@ -182,7 +183,9 @@ def test_cache_holds_json_only(tiny_corpus: Path, tiny_codebook: Path, tmp_path:
 
 def _damage_rows(database: Path, table: str, value: bytes) -> None:
     with sqlite3.connect(database) as db:
-        db.execute(f"UPDATE {table} SET value = ?", (value,))
+        (hits,) = db.execute("SELECT value FROM hits LIMIT 1").fetchone()
+        codes = json.loads(hits)["codes"].encode()  # a hits row names the code set it covers
+        db.execute(f"UPDATE {table} SET value = ?", (value.replace(b"CODES", codes),))
     db.close()
 
 
@@ -196,10 +199,14 @@ MALFORMED = [
     ("passages", b"[[true, 3, null, null]]"),
     ("passages", b"[" * 100_000 + b"]" * 100_000),  # deep nesting
     ("hits", b"[]"),
-    ("hits", b'{"0123456789abcdef": [[99, 1, "x"]]}'),  # a passage that does not exist
-    ("hits", b'{"0123456789abcdef": [[0, 0, "x"]]}'),
-    ("hits", b'{"0123456789abcdef": [[0, 1, "x"], [0, 1, "x"]]}'),
-    ("hits", b'{"../../etc": []}'),
+    ("hits", b'{"codes": "CODES", "hits": []}'),
+    ("hits", b'{"codes": "CODES", "hits": {"0123456789abcdef": [[99, 1, "x"]]}}'),  # no such passage
+    ("hits", b'{"codes": "CODES", "hits": {"0123456789abcdef": [[0, 0, "x"]]}}'),
+    ("hits", b'{"codes": "CODES", "hits": {"0123456789abcdef": [[0, 1, "x"], [0, 1, "x"]]}}'),
+    ("hits", b'{"codes": "CODES", "hits": {"../../etc": [[0, 1, "x"]]}}'),
+    ("hits", b'{"codes": "0123456789abcdef", "hits": {}}'),  # a code set that is not there
+    ("code_sets", b'["0123456789abcdef"]'),  # a code set that does not match its key
+    ("code_sets", b'[1, 2]'),
 ]
 
 
