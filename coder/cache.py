@@ -27,7 +27,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -100,12 +100,24 @@ def _uses_word_automaton(code: Code) -> bool:
 _TIES = (_uses_chinese, _uses_word_automaton)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprints:
     """Per code, the fingerprint of what decides its matches, and the codes each is tied to."""
 
     by_code: dict[str, str]
     ties: tuple[frozenset[str], ...]  # each set: codes whose matches depend on one another's terms
+
+    @cached_property
+    def current(self) -> frozenset[str]:
+        return frozenset(self.by_code.values())
+
+    @cached_property
+    def codes_by_fingerprint(self) -> dict[str, tuple[str, ...]]:
+        """fingerprint -> the codes that have it (codes with the same keywords share one)."""
+        codes: dict[str, tuple[str, ...]] = {}
+        for code_id, fingerprint in self.by_code.items():
+            codes[fingerprint] = (*codes.get(fingerprint, ()), code_id)
+        return codes
 
     def codes_to_match(self, codebook: Codebook, codes: Iterable[Code]) -> list[Code]:
         """`codes` plus every code tied to one of them, in codebook order: matched together, they
@@ -148,10 +160,12 @@ def document_key(document: Document, *, unit: str, settings: str = "") -> str:
 
 @dataclass
 class CacheEntry:
-    """One document's cached passages and, per code fingerprint, the code's hits in them."""
+    """One document's cached passages and, per code fingerprint, the code's hits in them: `codes`
+    holds every fingerprint matched in the document, `hits` only those that found something."""
 
     passages: list[Passage]
     hits: dict[str, CodeHits] = field(default_factory=dict)
+    codes: frozenset[str] = frozenset()
     fingerprints: list[str] = field(default_factory=list)  # passage_fingerprint() of each passage
     stored: bool = False  # are the passages in the cache already (only the hits need writing)?
 
@@ -409,24 +423,22 @@ class RecodeCache:
             return None
         except Exception:  # noqa: BLE001 - anything malformed (bad JSON, deep nesting, bad ranges) is a miss
             return None
-        fingerprints = self._code_sets[code_set]
-        if not fingerprints.issuperset(found):
+        codes = self._code_sets[code_set]
+        if not codes.issuperset(found):
             return None
-        hits = {fingerprint: found.get(fingerprint, []) for fingerprint in fingerprints}
-        return CacheEntry(passages=passages, hits=hits, stored=True)
+        return CacheEntry(passages=passages, hits=found, codes=codes, stored=True)
 
     def store(self, key: str, document: Document, entry: CacheEntry) -> None:
         """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
-        code_set = code_set_key(entry.hits)
+        code_set = code_set_key(entry.codes)
         try:
             passages = None if entry.stored else _encode_passages(document, entry.passages)
-            hits = _dumps({"codes": code_set,
-                           "hits": {fingerprint: [list(row) for row in rows] for fingerprint, rows in entry.hits.items()
-                                    if rows}})
-            new_set = None if code_set in self._code_sets else _dumps(sorted(entry.hits))
+            hits = _dumps({"codes": code_set, "hits": {fingerprint: rows for fingerprint, rows in entry.hits.items()
+                                                       if rows and fingerprint in entry.codes}})
+            new_set = None if code_set in self._code_sets else _dumps(sorted(entry.codes))
         except (ValueError, TypeError, RecursionError):
             return  # not storable: only costs speed next time
-        self._code_sets[code_set] = frozenset(entry.hits)
+        self._code_sets[code_set] = entry.codes
         self._pending.append((key, passages, hits, code_set, new_set))
 
     def take_pending(self) -> Pending:

@@ -162,10 +162,9 @@ def _cached_hits(
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
-    entry.fingerprints = [passage_fingerprint(document.path, passage.text) for passage in entry.passages]
     fingerprints = _fingerprints(codebook)
-    by_code = fingerprints.by_code
-    missing = [code for code in codebook if by_code[code.id] not in entry.hits]
+    by_code, current = fingerprints.by_code, fingerprints.current
+    missing = [] if entry.codes >= current else [code for code in codebook if by_code[code.id] not in entry.codes]
     if missing:
         # Codes tied to an edited one (one Chinese dictionary, one word automaton) are matched with it.
         missing = fingerprints.codes_to_match(codebook, missing)
@@ -178,12 +177,21 @@ def _cached_hits(
             matcher = _compile_subset(codebook, missing)
         fresh = _hits_by_code(entry.passages, matcher)
         for code in missing:
-            entry.hits[by_code[code.id]] = fresh.get(code.id, [])
-    current = set(by_code.values())
-    if missing or set(entry.hits) != current or not entry.stored:
-        entry.hits = {fingerprint: entry.hits[fingerprint] for fingerprint in current}
+            if code.id in fresh:
+                entry.hits[by_code[code.id]] = fresh[code.id]
+            else:
+                entry.hits.pop(by_code[code.id], None)
+    if missing or entry.codes != current or not entry.stored:
+        entry.hits = {fingerprint: rows for fingerprint, rows in entry.hits.items() if fingerprint in current}
+        entry.codes = current
         cache.store(key, document, entry)
-    return entry.passages, {code.id: entry.hits[by_code[code.id]] for code in codebook}, entry.fingerprints
+    hits = {code_id: rows for fingerprint, rows in entry.hits.items()
+            for code_id in fingerprints.codes_by_fingerprint[fingerprint]}
+    # Only passages with a segment need a fingerprint (for the segment id).
+    coded = {index for rows in hits.values() for index, _, _ in rows}
+    entry.fingerprints = [passage_fingerprint(document.path, passage.text) if passage.index in coded else ""
+                          for passage in entry.passages]
+    return entry.passages, hits, entry.fingerprints
 
 
 _fingerprint_cache: dict[int, tuple[Codebook, Fingerprints]] = {}

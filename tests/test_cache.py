@@ -324,7 +324,8 @@ def test_cache_undecodable_file_name_is_a_key_like_any_other(tmp_path: Path, pat
 
     cache = RecodeCache(tmp_path / "c")
     passages = split_passages(document)
-    cache.store(key, document, cache_module.CacheEntry(passages=passages, hits={"0123456789abcdef": [(0, 1, "联席会议")]}))
+    hits = {"0123456789abcdef": [(0, 1, "联席会议")]}
+    cache.store(key, document, cache_module.CacheEntry(passages=passages, hits=hits, codes=frozenset(hits)))
     cache.write(cache.take_pending())
     entry = RecodeCache(tmp_path / "c").load(key, document)
     assert entry is not None and entry.passages == passages and entry.hits == {"0123456789abcdef": [(0, 1, "联席会议")]}
