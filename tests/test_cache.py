@@ -85,6 +85,23 @@ def test_cache_recode_equals_a_fresh_run_after_an_edit(tmp_path: Path, before: s
     assert _segments(tmp_path / "cached") == _segments(tmp_path / "fresh")
 
 
+@pytest.mark.parametrize("workers", [2])
+def test_cache_recode_on_worker_processes_equals_a_fresh_run(tmp_path: Path, monkeypatch, workers):
+    from coder import pipeline
+
+    corpus = tmp_path / "corpus"
+    for index in range(6):
+        for name, text in CHINESE_CORPUS.items():
+            _write(corpus / f"{index}_{name}", text)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    code_corpus(corpus, _codebook({"a": ["联盟", "印度"], "c": ["joint meeting"]}), workers=workers, cache_dir=tmp_path / "c")
+    codebook = _codebook({"a": ["联盟", "印度"], "b": ["党建联盟", "印度尼西亚"], "c": ["joint meeting"]})
+    recode = code_corpus(corpus, codebook, workers=workers, cache_dir=tmp_path / "c")
+    assert recode.reused == {"documents_reused": 12, "documents_new": 0, "codes_reused": 12, "codes_matched": 24}
+    pd.testing.assert_frame_equal(recode.segments, code_corpus(corpus, codebook, workers=1).segments)
+
+
 @pytest.mark.parametrize("unit", ["sentence"])
 def test_cache_recode_equals_a_fresh_run_after_a_unit_change(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, unit):
     _run(tiny_corpus, tiny_codebook, tmp_path / "cached")
