@@ -26,7 +26,7 @@ from .models import (
     segment_id_from_fingerprint,
 )
 from .passages import split_passages
-from .segments import SEGMENT_COLUMNS, segments_to_frame
+from .segments import SEGMENT_COLUMNS, join_matched, segments_to_frame
 
 # Below this much text, starting worker processes costs more than it saves.
 _PARALLEL_MIN_CHARS = 2_000_000
@@ -147,7 +147,7 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dic
         if not matches:
             continue
         for code_id, code_matches in matches_by_code(matches).items():
-            hits.setdefault(code_id, []).append((passage.index, len(code_matches), "; ".join(matched_words(code_matches))))
+            hits.setdefault(code_id, []).append((passage.index, len(code_matches), join_matched(matched_words(code_matches))))
     return hits
 
 
