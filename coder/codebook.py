@@ -14,6 +14,7 @@ import yaml
 from .errors import CodebookError, CoderError
 from .files import write_text
 from .models import UNITS, Code, Codebook
+from .regexes import RegexProblem, compile_regex
 
 TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "codes")
 CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "codes")
@@ -197,9 +198,9 @@ class _Validator:
         regexes = self.string_list(fields.get("regex"), "regex", where=where)
         for pattern, item in regexes:
             try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as error:
-                self.fail(item, f"{where}: invalid regex '{pattern}': {error}.")
+                compile_regex(pattern)
+            except RegexProblem as error:
+                self.fail(item, f"{where}: invalid regex '{pattern}': {error}")
         keywords = self.keywords(fields.get("keywords"), where=where)
         code = Code(
             id=code_id,

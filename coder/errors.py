@@ -21,3 +21,20 @@ class CorpusError(CoderError):
 
 class OutputError(CoderError):
     """An output or input file produced by an earlier run is missing or malformed."""
+
+
+class RegexTimeoutError(CoderError):
+    """A codebook regex took longer than its time limit on one passage (catastrophic backtracking)."""
+
+    def __init__(self, code: str, pattern: str, document: str, passage: int, seconds: float):
+        # The fields are the args, so the error crosses process boundaries (pickle) intact.
+        super().__init__(code, pattern, document, passage, seconds)
+        self.code, self.pattern, self.document, self.passage, self.seconds = code, pattern, document, passage, seconds
+
+    def __str__(self) -> str:
+        owner = f" of code '{self.code}'" if self.code else ""
+        return (
+            f"regex '{self.pattern}'{owner} took more than {self.seconds:g} s on passage "
+            f"{self.passage} of '{self.document}' and was stopped. It backtracks without end on text that "
+            f"almost matches: remove nested repeats such as (a+)+ or (\\w+\\s?)+, or make them atomic (?>...)."
+        )

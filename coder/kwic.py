@@ -12,7 +12,7 @@ import yaml
 from rich.cells import cell_len
 
 from .codebook import parse_codebook
-from .errors import CodebookError, CoderError
+from .errors import CodebookError, CoderError, RegexTimeoutError
 from .files import write_csv
 from .matching import CompiledCodebook, compile_codebook
 from .models import Document, Passage, Unit
@@ -83,7 +83,13 @@ def kwic(
     matcher, wanted = compile_query(query, compiled=compiled)
     lines: list[KwicLine] = []
     for passage in _passages(documents_or_passages, unit):
-        for match in matcher.find(passage):
+        try:
+            found = matcher.find(passage)
+        except RegexTimeoutError as error:
+            if error.code != _QUERY_CODE:
+                raise
+            raise RegexTimeoutError("", error.pattern, error.document, error.passage, error.seconds) from None
+        for match in found:
             if match.code not in wanted:
                 continue
             start, end = match.start - passage.start, match.end - passage.start

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from . import regexes
+from .errors import RegexTimeoutError
 from .matching import GAP_RUN, CompiledCodebook, compile_codebook
 from .models import Code, Codebook, Passage
+from .regexes import has_nested_quantifier
 
 KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
-FINDING_KINDS = ("no match", "shadowed", "claimed twice", "near duplicate", "no definition")
+FINDING_KINDS = ("nested quantifier", "no match", "shadowed", "claimed twice", "near duplicate", "no definition")
 _SEPARATOR = "::"
 
 
@@ -66,7 +69,7 @@ class LintReport:
 def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio: float = 0.9) -> LintReport:
     """Check every keyword, regex and exclusion of `codebook` against `passages`.
 
-    Finds keywords that match nothing; keywords whose every hit an exclusion vetoes (or that
+    Finds regexes with nested repeats (`(a+)+`), which can backtrack for ever; keywords that match nothing; keywords whose every hit an exclusion vetoes (or that
     contain an exclude phrase, so they can never match); the same keyword (up to case,
     hyphens and inflection) in two codes; near-duplicate keywords (difflib ratio >= `near_ratio`,
     or one matching the other, as "meeting" and "meetings" do); codes without a description.
@@ -78,8 +81,13 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     """
     rules = _rules(codebook)
     without_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=False))
-    counts = _count_rules(codebook, rules, passages, without_exclusions)
-    findings = _rule_findings(codebook, rules, counts, without_exclusions)
+    try:
+        counts = _count_rules(codebook, rules, passages, without_exclusions)
+    except RegexTimeoutError as error:  # name the code, not lint's one-code-per-rule id
+        owner = error.code.split(_SEPARATOR)[0]
+        raise RegexTimeoutError(owner, error.pattern, error.document, error.passage, error.seconds) from None
+    findings = _nested_quantifiers(rules)
+    findings.extend(_rule_findings(codebook, rules, counts, without_exclusions))
     findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
     findings.extend(_undefined_codes(codebook, rules, counts))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
@@ -158,6 +166,20 @@ def _rule_findings(
                 f"matches nothing in {counts.passages} passages. Check the spelling or drop it.",
             ))
     return findings
+
+
+def _nested_quantifiers(rules: list[tuple[str, Code, str, str]]) -> list[LintFinding]:
+    """Regexes with a repeat inside a repeat, which can backtrack for ever on text that almost matches."""
+    return [
+        LintFinding(
+            "nested quantifier", code.id, rule,
+            f"a repeat inside a repeat can try exponentially many ways on text that almost matches (each "
+            f"regex is stopped after {regexes.REGEX_TIMEOUT:g} s on a passage). Drop one repeat, or make the "
+            f"inner one possessive (\\w++) or atomic (?>...).",
+        )
+        for _, code, kind, rule in rules
+        if kind == "regex" and has_nested_quantifier(rule)
+    ]
 
 
 def _undefined_codes(codebook: Codebook, rules: list[tuple[str, Code, str, str]], counts: _RuleCounts) -> list[LintFinding]:

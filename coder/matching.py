@@ -12,7 +12,8 @@ Matching rules (the README documents them for users):
 6. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
    of the codebook; whitespace and line breaks between CJK characters are ignored.
 7. An ``exclude`` phrase suppresses the code's keyword matches that overlap it.
-8. Regexes (Python syntax, case-insensitive) run on the passage as written.
+8. Regexes (Python syntax, case-insensitive) run on the passage as written, each stopped after
+   regexes.REGEX_TIMEOUT seconds on one passage (RegexTimeoutError).
 
 Candidate words are located with one Aho-Corasick automaton over all keyword forms, so the cost
 grows with the text and the number of hits, not with the size of the codebook.
@@ -31,9 +32,12 @@ from typing import NamedTuple
 
 import ahocorasick_rs
 
+from . import regexes
+from .errors import RegexTimeoutError
 from .lexicon import CJK_CHARS, contains_cjk, is_cjk, word_forms
 from .models import Code, Codebook, Match, Passage, Segment
 from .passages import rejoins_hyphenated
+from .regexes import compile_regex
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
@@ -158,9 +162,7 @@ class CompiledCodebook:
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
         latin, cjk = _compile_keywords(codebook)
-        self._regexes = [
-            (code.id, pattern, re.compile(pattern, re.IGNORECASE)) for code in codebook for pattern in code.regex
-        ]
+        self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
         fallback = self._compile_phrases(latin)
         self._compile_fallback(fallback)
         self._compile_cjk(cjk)
@@ -247,15 +249,26 @@ class CompiledCodebook:
         if self._has_exclusions:
             raw = _apply_exclusions(raw)
         raw = _drop_overlaps(raw)
-        for code_id, pattern, compiled in self._regexes:
-            for found in compiled.finditer(view):
-                if found.end() > found.start():
-                    raw.append(_Hit(code_id, found.start(), found.end(), pattern))
+        if self._regexes:
+            raw.extend(self._find_regexes(passage))
         offset = passage.start
         matches = [Match(code=code, start=offset + start, end=offset + end, text=view[start:end], rule=rule)
                    for code, start, end, rule, _ in raw]
         matches.sort(key=lambda match: (match.start, match.end, match.code))
         return matches
+
+    def _find_regexes(self, passage: Passage) -> list[_Hit]:
+        """Regex matches on the passage as written, each regex stopped after REGEX_TIMEOUT seconds."""
+        hits = []
+        timeout = regexes.REGEX_TIMEOUT
+        for code_id, pattern, compiled in self._regexes:
+            try:
+                for found in compiled.finditer(passage.view, timeout=timeout):
+                    if found.end() > found.start():
+                        hits.append(_Hit(code_id, found.start(), found.end(), pattern))
+            except TimeoutError:
+                raise RegexTimeoutError(code_id, pattern, passage.document, passage.index, timeout) from None
+        return hits
 
     def _find_phrases(self, lower: str, view: str) -> Iterator[_Hit]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""

@@ -1,0 +1,113 @@
+"""Codebook regexes: `re` syntax and meaning, bounded repeats, a time limit per passage in run, lint and kwic."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coder import regexes
+from coder.cli import app
+from coder.regexes import RegexProblem, compile_regex, has_nested_quantifier
+
+runner = CliRunner()
+BACKTRACKS = "(a|aa)+$"  # exponential in the `regex` engine too
+SLOW = "Error: regex '(a|aa)+$'{owner} took more than 0.2 s on passage 1 of 'slow.txt' and was stopped. " \
+    "It backtracks without end on text that almost matches: remove nested repeats such as (a+)+ or " \
+    "(\\w+\\s?)+, or make them atomic (?>...).\n"
+
+
+@pytest.fixture
+def short_timeout(monkeypatch):
+    monkeypatch.setattr(regexes, "REGEX_TIMEOUT", 0.2)
+
+
+def _corpus(tmp_path: Path, text: str) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "slow.txt").write_text(f"Nothing here.\n\n{text}\n", encoding="utf-8")
+    return corpus
+
+
+def _codebook(tmp_path: Path, pattern: str) -> Path:
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(f"codes:\n  greedy:\n    description: d\n    regex: ['{pattern}']\n", encoding="utf-8")
+    return codebook
+
+
+@pytest.mark.parametrize(("pattern", "text", "expected"), [
+    ("joint[- ]conferences?", "JOINT conference", "JOINT conference"),
+    (r"(?P<w>\w+) (?P=w)", "the the end", "the the"),
+    (r"\bµm\b", "5 ΜM wide", "ΜM"),
+])
+def test_regexes_keep_re_meaning(pattern, text, expected):
+    assert compile_regex(pattern).search(text).group() == expected
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("a{4294967296}", "a repeat count is above 65535 or groups are nested too deep."),
+    ("a{2147483648}", "a repeat count is above 65535."),
+    ("(?:a{1000}){1000}", "nested repeat counts multiply to more than 100000."),
+    (r"\p{L}", "bad escape \\p at position 0."),
+])
+def test_regexes_reject_what_re_rejects_and_huge_repeats(pattern, problem):
+    with pytest.raises(RegexProblem) as raised:
+        compile_regex(pattern)
+    assert str(raised.value) == problem
+
+
+@pytest.mark.parametrize(("pattern", "nested"), [
+    ("(a+)+$", True), (r"(\w+\s?)+ mechanism of joint conferences", True), ("(?:x*y)*", True),
+    ("(a{2,})+", True), ("(ab)+c+", False), (r"(\w+ )?x+", False), ("(?>a+)+", False), ("(a|aa)+$", False),
+])
+def test_regexes_nested_quantifier(pattern, nested):
+    assert has_nested_quantifier(pattern) is nested
+
+
+@pytest.mark.parametrize("pattern", ["a{4294967296}"])
+def test_regexes_cli_huge_repeat_is_a_codebook_error_with_line(tmp_path: Path, pattern):
+    codebook = _codebook(tmp_path, pattern)
+    result = runner.invoke(app, ["run", str(_corpus(tmp_path, "aaa")), "--codebook", str(codebook),
+                                 "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {codebook}:4: code 'greedy': invalid regex '{pattern}': "
+                             "a repeat count is above 65535 or groups are nested too deep.\n")
+
+
+@pytest.mark.parametrize("command", ["run", "lint", "kwic"])
+def test_regexes_cli_backtracking_regex_is_stopped_with_a_message(tmp_path: Path, short_timeout, command):
+    corpus, codebook, out = _corpus(tmp_path, "a" * 40 + "b"), _codebook(tmp_path, BACKTRACKS), tmp_path / "out"
+    out.mkdir()
+    (out / "segments.csv").write_bytes(b"earlier")
+    args = {
+        "run": ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--no-cache"],
+        "lint": ["lint", "--corpus", str(corpus), "--codebook", str(codebook)],
+        "kwic": ["kwic", f"/{BACKTRACKS}/", "--corpus", str(corpus), "--codebook", str(tmp_path / "none.yaml")],
+    }[command]
+    started = time.perf_counter()
+    result = runner.invoke(app, args)
+    assert time.perf_counter() - started < 10
+    assert result.exit_code == 1
+    assert result.output == SLOW.format(owner="" if command == "kwic" else " of code 'greedy'")
+    assert (out / "segments.csv").read_bytes() == b"earlier"
+    assert sorted(path.name for path in out.iterdir()) == ["segments.csv"]
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", r"(\w+\s?)+ mechanism of joint conferences"])
+def test_regexes_cli_nested_quantifiers_end_quickly_and_lint_warns(tmp_path: Path, pattern):
+    """The issue's two hangs under `re`: the `regex` engine answers both at once (no match)."""
+    corpus = _corpus(tmp_path, "a" * 40 + "b")
+    for seed in (Path(__file__).resolve().parents[1] / "seeds").iterdir():
+        (corpus / seed.name).write_bytes(seed.read_bytes())
+    codebook = _codebook(tmp_path, pattern)  # single-quoted YAML keeps backslashes as written
+    started = time.perf_counter()
+    result = runner.invoke(app, ["lint", "--corpus", str(corpus), "--codebook", str(codebook)])
+    assert time.perf_counter() - started < 60
+    assert result.exit_code == 0, result.output
+    assert (f"nested quantifier (1):\n  greedy '{pattern}': a repeat inside a repeat can try exponentially many "
+            f"ways on text that almost matches (each regex is stopped after 2 s on a passage). Drop one "
+            f"repeat, or make the inner one possessive (\\w++) or atomic (?>...).\n") in result.output
+    result = runner.invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
