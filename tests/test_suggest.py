@@ -10,16 +10,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from coder.cli import app
 from coder.codebook import parse_codebook
 from coder.matching import compile_codebook
 from coder.models import Passage
 from coder.suggest import SUGGESTION_COLUMNS, suggest_for_code
-
-REPO = Path(__file__).resolve().parents[1]
-runner = CliRunner()
+from conftest import REPO, invoke
 
 CODEBOOK = """\
 name: Rivers
@@ -48,10 +44,6 @@ CHINESE = [
     "流域污染日益严重。",  # passage 6: not coded, like the coded ones
     "市场贸易快速发展。", "学校医院陆续开放。", "沿海城市贸易繁荣。", "内陆城市市场扩大。", "农村道路全面建成。",
 ]
-
-
-def invoke(*args: str):
-    return runner.invoke(app, list(args))
 
 
 def make_run(folder: Path) -> Path:
