@@ -201,6 +201,7 @@ def network(
     hide_isolated: HideIsolatedOption = False,
     color_by: ColorByOption = "code",
     seed: SeedOption = 42,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file that takes decisions typed into SEGMENTS (default: the one the run used).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Rebuild the concept network from coded segments, without recoding.
@@ -209,19 +210,35 @@ def network(
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
     """
-    from .runner import write_network_outputs
+    from .runner import import_typed_decisions, write_network_outputs
     from .runs import RunFolder
 
     options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
                              hide_isolated=hide_isolated, color_by=color_by, seed=seed)
     with _user_errors():
         run = RunFolder.of_segments(segments)
+        review_file = reviews if reviews is not None else _run_reviews_path(run)
+        if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
+            for imported in import_typed_decisions(run, review_file):
+                _say(imported.render())
         frame, loaded = run.read_segments(), run.codebook(codebook)
         written = write_network_outputs(frame, loaded, out, options=options, total_passages=run.passage_total())
         if not quiet:
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
                  f"{written['pair_count']} co-occurring pair(s).")
             _say(f"Results in {out}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf")
+
+
+def _run_reviews_path(run) -> Path | None:
+    """The review file a run applied (run.json says), else the one beside its codebook; None without run.json."""
+    from .reviews import default_reviews_path
+
+    if not run.has_record():
+        return None
+    record = run.record()
+    if record.reviews and record.reviews.get("path"):
+        return Path(record.reviews["path"])
+    return default_reviews_path(record.codebook) if record.codebook else None
 
 
 # --- the research loop: diff, review, kwic, lint ------------------------------------------------

@@ -334,13 +334,15 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     else from (document, passage, code) in the corpus. Returns a problem, or "" when found."""
     identifier = normalize_segment_id(raw_id)
     if not identifier and entry["document"] and entry["code"]:
-        if entry["text"]:
+        # The passage as the corpus has it first (a workbook cell may hold a cut text), else the row's text.
+        number = _whole(entry["passage"])
+        locator = located() if number is not None else None
+        passage = locator.passage(entry["document"], number) if locator is not None else None  # type: ignore[arg-type]
+        if passage is not None and (not entry["text"] or _same_start(entry["text"], passage.text)):
+            identifier = segment_id(entry["document"], passage.text, entry["code"])
+            entry.update(text=passage.text, start=str(passage.start), end=str(passage.end))
+        elif entry["text"]:
             identifier = segment_id(entry["document"], entry["text"], entry["code"])
-        elif (number := _whole(entry["passage"])) is not None and (locator := located()) is not None:
-            passage = locator.passage(entry["document"], number)
-            if passage is not None:
-                identifier = segment_id(entry["document"], passage.text, entry["code"])
-                entry.update(text=passage.text, start=str(passage.start), end=str(passage.end))
     if identifier:
         entry["segment_id"] = identifier
         return ""
@@ -350,6 +352,12 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
         f"segment_id '{raw_id}' is not an id written by `coder run` (a spreadsheet may have turned it into "
         f"a number), and the row has no document, code and text to find the segment by. Copy the id from segments.csv."
     )
+
+
+def _same_start(cell: str, text: str) -> bool:
+    """True when a cell shows `text`, perhaps cut short with "…" (as a workbook cell over Excel's limit)."""
+    cell, text = _normalized(cell).rstrip("…"), _normalized(text)
+    return text.startswith(cell) if cell else False
 
 
 def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator | None]) -> str:
@@ -780,6 +788,8 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
 def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: Iterable[str] | None = None,
                      documents: Iterable[str] | None = None) -> pd.DataFrame:
     """The detached entries as (document, passage, code, decision, note, why), why naming the fix."""
+    if detached.empty:
+        return pd.DataFrame(columns=list(DETACHED_COLUMNS))
     known_codes = set(codes) if codes is not None else set(segments["code"].astype(str))
     known_documents = set(documents) if documents is not None else set(segments["document"].astype(str))
     coded_texts = {(str(document), _normalized(text)) for document, text in zip(segments["document"], segments["text"])}

@@ -159,13 +159,16 @@ def test_review_loop_decisions_follow_unchanged_passages_of_a_renamed_document(p
     assert after.loc[after["document"] == new_name, "review"].tolist() == ["reject", "reject"]
 
 
-@pytest.mark.parametrize("mangled", ["5.10941E+15"])
-def test_review_loop_excel_mangled_id_still_imports(project, mangled):
+@pytest.mark.parametrize("mangled, cut", [("5.10941E+15", False), ("5.10941E+15", True)])
+def test_review_loop_excel_mangled_id_still_imports(project, mangled, cut):
     coder_run(project)
     frame = segments_of(project)
     frame.loc[0, ["segment_id", "review"]] = [mangled, "reject"]
+    if cut:  # and the text cut short, as a workbook cell over Excel's limit: the passage number finds it
+        frame.loc[0, "text"] = frame.loc[0, "text"][:8] + "…"
     frame.to_csv(project / "reviewed.csv", index=False, encoding="utf-8-sig")
-    result = invoke("review", "import", str(project / "reviewed.csv"), "--codebook", str(project / "codebook.yaml"))
+    result = invoke("review", "import", str(project / "reviewed.csv"), "--codebook", str(project / "codebook.yaml"),
+                    "--run", str(project / "out"))
     assert result.exit_code == 0
     assert result.stderr.splitlines()[0].endswith("1 new, 0 changed, 0 unchanged review decisions -> "
                                                   f"{project / 'reviews.csv'} (1 in all).")
@@ -450,3 +453,16 @@ def test_review_loop_long_cells_cut_by_utf16_units(tmp_path, units):
     value = load_workbook(tmp_path / "long.xlsx")["segments"]["G2"].value
     assert len(value.encode("utf-16-le")) // 2 <= CELL_LIMIT and value.endswith("…")
     assert value[:-1] == text[: len(value) - 1]
+
+
+def test_review_loop_network_keeps_typed_decisions_too(project):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("network", str(project / "out" / "segments.csv"), "--out", str(project / "out"))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"Imported 1 decision(s) typed into {project / 'out' / 'segments.csv'} into {project / 'reviews.csv'} first.")
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert reviews[["segment_id", "decision"]].values.tolist() == [[frame.loc[0, "segment_id"], "reject"]]
