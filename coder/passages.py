@@ -18,11 +18,18 @@ no-break spaces); single line breaks inside a paragraph are joined. A page-numbe
 inside a paragraph does not end it. Double-spaced documents (PDF pastes where each text
 line is followed by one blank line, as seeds/regional_cooperation_governance_paper.txt) are
 detected: at least 5 text lines, more than half of the gaps between text lines are exactly
-one blank line, and more than half of those gaps fall inside a sentence (the line before
-does not end in . ! ? : ; 。 ！ ？ ： ； or a closing quote or bracket, and the line after
-starts with a lowercase letter or a CJK character). In such a document one blank line is a
-line break, a run of two or more blank lines is a paragraph break, and a run holding a page
-number is a page break, which does not end the paragraph.
+one blank line, and a sentence runs on across most of those gaps. A gap is inside a sentence
+when the line before does not end in . ! ? : ; 。 ！ ？ ： ； or a closing quote or bracket,
+and the line after starts with a lowercase letter, or (Chinese has no capitals) with a CJK
+character or mark when the line before is a full line (at least 15 characters and 80% of
+the document's full line length, the 75th percentile of its line lengths: a PDF column
+breaks full lines, while a title, an author or a heading line is short) and the line after
+is not a heading or a label (一、 （一） 第一章 摘要 关键词 中图分类号 ...). "Most" means more than
+half of the single gaps, or, with at least 3 such gaps, more than half of the single gaps
+after a full line (so the short front-matter lines of a Chinese paste do not outvote its
+body). In such a document one blank line is a line break, a run of two or more blank lines
+is a paragraph break, and a run holding a page number or a lone note marker ("[1]①") is a
+page break, which does not end the paragraph.
 
 Long paragraphs. A paragraph longer than `max_chars` is cut at sentence boundaries and the
 sentences are packed greedily into passages of at most `max_chars`. A single sentence
@@ -74,6 +81,9 @@ _PAGE_NUMBER = re.compile(
     ){_H}*""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A note marker alone on a line ("[1]①", "[2]"), left between the lines of a PDF paste: like a page
+# number it does not end a paragraph there (it is not debris: it stays in the passage).
+_NOTE_MARKER = re.compile(rf"{_H}*(?:\[\d{{1,3}}\]|[\u2460-\u2473]){{1,4}}{_H}*")
 _TABLE_RULE = re.compile(rf"{_H}*\|[ \t:|-]*-[ \t:|-]*")
 _LEADING_PIPE = re.compile(rf"^{_H}*(\|)(?={_H}|$)", re.MULTILINE)
 _TRAILING_PIPE = re.compile(rf"(?<={_H})(\|){_H}*$", re.MULTILINE)
@@ -95,6 +105,14 @@ _ABBREVIATIONS = frozenset(
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
 _CLAUSE_MARK = re.compile(r"[;；，,、]")
+
+# --- double spacing -------------------------------------------------------------------------
+_FULL_LINE_MIN = 15
+# A line starting like this starts something of its own: a numbered heading or a front-matter label.
+_LINE_LABEL = re.compile(
+    r"[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|第[一二三四五六七八九十百\d]+[章节部篇]|"
+    r"(?:摘\s*要|关\s*键\s*[词字]|關\s*鍵\s*[詞字]|中[图圖]分[类類][号號]|文[献獻][标標]识[码碼]|文[献獻][标標]識[码碼]|文章[编編][号號]|收稿日期|基金[项項目资資]|作者[简簡]介|参考文献|參考文獻)"
+)
 
 # --- readable text ------------------------------------------------------------------------
 # Only line breaks are examined (the text between them is never scanned), which keeps this fast.
@@ -209,7 +227,7 @@ def _line_kinds(lines: list[str]) -> list[int]:
     for line in lines:
         if not line or line.isspace():
             kinds.append(_BLANK)
-        elif len(line) <= 40 and _PAGE_NUMBER.fullmatch(line):
+        elif len(line) <= 40 and (_PAGE_NUMBER.fullmatch(line) or _NOTE_MARKER.fullmatch(line)):
             kinds.append(_PAGE)
         else:
             kinds.append(_TEXT)
@@ -251,24 +269,61 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
 
 
 def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
-    gaps = single = inside_sentence = 0
+    gaps = single = inside_sentence = after_full = 0
     previous = None
     blanks = 0
+    paged = False
+    full = _full_line_length(lines, kinds)
     for number, kind in enumerate(kinds):
         if kind != _TEXT:
             blanks += kind == _BLANK
+            paged = paged or kind == _PAGE
             continue
         if previous is not None:
             gaps += 1
-            if number - previous == 2 and blanks == 1:
+            if blanks == 1 and not paged:
                 single += 1
-                before = lines[previous].rstrip()
-                after = lines[number].lstrip()
-                if before and after and before[-1] not in _TERMINAL and (after[0].islower() or is_cjk(after[0])):
-                    inside_sentence += 1
+                before = lines[previous].strip()
+                after_full += _is_full(before, full)
+                inside_sentence += _runs_on(before, lines[number].strip(), full)
         previous = number
         blanks = 0
-    return gaps >= 4 and 2 * single > gaps and 2 * inside_sentence > single
+        paged = False
+    if gaps < 4 or 2 * single <= gaps:
+        return False
+    # Most single gaps run on (an English paste), or most gaps after a full line do (a Chinese paste
+    # whose front matter, title and headings on short lines of their own, would outvote its body).
+    return 2 * inside_sentence > single or (inside_sentence >= 3 and 2 * inside_sentence > after_full)
+
+
+def _full_line_length(lines: list[str], kinds: list[int]) -> int:
+    """The length of a full line of the document: the 75th percentile of its text lines' lengths.
+
+    In a PDF paste most lines fill the column, so this is the column width; in an ordinary
+    article it is a paragraph's length, which no title, author or heading line reaches.
+    """
+    lengths = sorted(len(line.strip()) for line, kind in zip(lines, kinds) if kind == _TEXT)
+    return lengths[(3 * len(lengths)) // 4] if lengths else 0
+
+
+def _is_full(line: str, full: int) -> bool:
+    """A line as long as a full line of the document (and not a short one in a short-lined document)."""
+    return len(line) >= max(_FULL_LINE_MIN, 0.8 * full)
+
+
+def _runs_on(before: str, after: str, full: int) -> bool:
+    """Does a sentence run on from the line `before` a single blank line to the line `after` it?
+
+    Latin text: the line after starts with a lowercase letter. Chinese has no capitals, so a
+    CJK line after counts only when the line before is a full line (at least 15 characters and
+    80% of the document's full line length), as a PDF column breaks it, and the line after is
+    not a heading or a front-matter label ("一、引言", "（一）", "摘要:", "关键词").
+    """
+    if not before or not after or before[-1] in _TERMINAL:
+        return False
+    if after[0].islower():
+        return True
+    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
 
 
 def _is_wide(char: str) -> bool:

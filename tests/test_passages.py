@@ -312,3 +312,57 @@ def test_passages_property_offsets_and_views(pieces, unit, max_chars):
 def test_passages_property_any_text(text, unit):
     document = _doc(text.replace("\r\n", "\n").replace("\r", "\n"))
     _check_offsets(document, split_passages(document, unit=unit, max_chars=50))
+
+
+DEVSET = Path(__file__).resolve().parent.parent / "benchmarks" / "devset" / "texts"
+CHINESE_PAGE = (
+    "区域合作治理的机制研究\n\n张三 李四\n\n(某某大学 公共管理学院,上海 200000)\n\n"
+    "摘要:本文研究区域合作治理的机制与路径,提出三点建议。\n\n关键词:区域合作;协同治理\n\n"
+    "中图分类号:D630 文献标识码:A\n\n一、引言\n\n"
+    "区域合作是一个长期的过程,地方政府之间的联席会议制度是其中最重要的一种机制安排,本文从制度变迁的角度加以考察。\n\n"
+    "(一)研究背景\n\n"
+    "改革开放以来,长三角地区的地方政府逐步建立了多层次的合作机制,这些机制在实践中不断完善并取得了明显成效。\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "double_spaced"),
+    [
+        (DOUBLE_SPACED, True),  # an English PDF paste: lines run on in lowercase
+        (DEVSET / "zh_zeng_fanjun_cross_provincial_party_branch_pdf.txt", True),  # a Chinese PDF paste
+        (DEVSET / "zh_he_li_administrative_division_barriers_2018.txt", False),  # a Chinese journal page
+        (None, False),  # title, authors, affiliation, 摘要, 关键词 and headings on lines of their own
+    ],
+    ids=["english-pdf-paste", "chinese-pdf-paste", "chinese-journal-page", "chinese-front-matter"],
+)
+def test_passages_double_spacing_detection_in_chinese(path, double_spaced):
+    from coder.passages import _is_double_spaced, _line_kinds
+
+    text = CHINESE_PAGE if path is None else read_document(path).text
+    lines = text.split("\n")
+    assert _is_double_spaced(lines, _line_kinds(lines)) is double_spaced
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (DEVSET / "zh_he_li_administrative_division_barriers_2018.txt",
+         ["APP下载", "区划型行政壁垒:地方政府合作中亟待破除的空间障碍", "2018-01-22何李"]),
+        (None, ["区域合作治理的机制研究", "张三 李四", "(某某大学 公共管理学院,上海 200000)"]),
+    ],
+    ids=["chinese-journal-page", "chinese-front-matter"],
+)
+def test_passages_chinese_title_is_not_glued_to_the_first_sentence(path, expected):
+    text = CHINESE_PAGE if path is None else read_document(path).text
+    passages = split_passages(Document("doc.txt", text))
+    assert [p.text for p in passages[:3]] == expected
+    assert all(p.text == " ".join(text[p.start:p.end].split()) or "\n" in text[p.start:p.end] for p in passages)
+
+
+@pytest.mark.parametrize("path", [DEVSET / "zh_zeng_fanjun_cross_provincial_party_branch_pdf.txt"])
+def test_passages_chinese_pdf_paste_joins_its_lines(path):
+    passages = split_passages(read_document(path))
+    abstract = next(p for p in passages if "摘要:省际边界区域" in p.text)
+    # Lines broken mid-sentence by the PDF are one passage, joined without a space.
+    assert "为基础,提出“跨省党支部共同体”" in abstract.text
+    assert "中国式基层治理新模式。" in abstract.text
