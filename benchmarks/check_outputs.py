@@ -52,7 +52,8 @@ def _normalise(path: Path) -> bytes:
 def _snapshot(out: Path, into: Path) -> None:
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out)
-        if path.is_dir() or relative.parts[0] == ".cache":
+        # The cache and the lock file are not outputs (the lock file stays, empty, between runs).
+        if path.is_dir() or relative.parts[0] == ".cache" or path.name == ".coder.lock":
             continue
         target = into / relative
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
+from .files import LOCK_FILE, display_name, folder_lock, refuse_overwrite
 from .models import ColorBy, Measure, NetworkOptions
 
 app = typer.Typer(
@@ -42,6 +44,8 @@ ColorByOption = Annotated[ColorBy, typer.Option(
     "--color-by", rich_help_panel=_NETWORK, help="Colour nodes by top-level code or by community.")]
 SeedOption = Annotated[int, typer.Option(
     "--seed", rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")]
+# Files a command writes where the user says are never replaced without it.
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the file it writes if that file exists.")]
 
 
 def _say(message: str = "") -> None:
@@ -54,19 +58,22 @@ def _command_group(help: str) -> typer.Typer:
 
 
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn CoderError into `Error: ...` on stderr and exit 1, never a traceback."""
+def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are unchanged.") -> Iterator[None]:
+    """Turn CoderError into `Error: ...` on stderr and exit 1, never a traceback.
+
+    `unchanged` gives the sentence saying what an OSError or Ctrl-C left as it was.
+    """
     try:
         yield
     except CoderError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(code=1)
     except OSError as error:  # a full disk, a folder that is a file, no permission: say which file
-        where = f"{error.filename}: " if error.filename else ""
-        typer.echo(f"Error: {where}{error.strerror or error}. Earlier outputs are unchanged.", err=True)
+        where = f"{display_name(os.fsdecode(error.filename))}: " if error.filename else ""
+        typer.echo(f"Error: {where}{error.strerror or error}. {unchanged()}", err=True)
         raise typer.Exit(code=1)
     except KeyboardInterrupt:
-        typer.echo("Interrupted: earlier outputs are unchanged.", err=True)
+        typer.echo(f"Interrupted. {unchanged()}", err=True)
         raise typer.Exit(code=130)
 
 
@@ -108,10 +115,11 @@ def run(
     Example: coder run seeds --codebook codebook.yaml --out outputs
     """
     from .runner import run_coding
+    from .runs import RunFolder
 
     options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
                              hide_isolated=hide_isolated, color_by=color_by, seed=seed)
-    with _user_errors():
+    with _user_errors(unchanged=RunFolder(out).unchanged_note):
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
@@ -146,14 +154,21 @@ def _summary(report) -> str:
     result = report.result
     counted = report.counted_segments
     counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
-    lines = [imported.render() for imported in report.imported]
+    lines: list[str] = []
+    if report.recovered == "finished":
+        lines.append(f"Finished saving the run stopped in {display_name(report.out_dir)} before this one "
+                     f"(its files were all written); this run replaced it.")
+    elif report.recovered == "discarded":
+        lines.append(f"Removed the unfinished files of a run stopped in {display_name(report.out_dir)}; "
+                     f"the outputs before it were whole.")
+    lines += [imported.render() for imported in report.imported]
     lines += [
         f"Read {len(result.corpus.documents)} document(s), skipped {len(result.corpus.skipped)}; "
         f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(counted)} coded segment(s) "
         f"in {result.seconds:.2f}s.",
     ]
     for skipped in result.corpus.skipped:
-        lines.append(f"  skipped {skipped.path}: {skipped.reason}")
+        lines.append(f"  skipped {display_name(skipped.path)}: {display_name(skipped.reason)}")
     if not result.corpus.documents:
         lines.append("Warning: no documents to code.")
     if not len(result.codebook):
@@ -161,10 +176,11 @@ def _summary(report) -> str:
     if result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")
-    width = max((len(code.label) + 2 * (code.depth - 1) for code in result.codebook), default=10)
+    labels = {code.id: display_name(code.label) for code in result.codebook}
+    width = max((len(labels[code.id]) + 2 * (code.depth - 1) for code in result.codebook), default=10)
     lines.append("Segments per code:")
     for code in result.codebook:
-        name = "  " * (code.depth - 1) + code.label
+        name = "  " * (code.depth - 1) + labels[code.id]
         lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
     if report.reviews_path is not None:
         rejected = len(result.segments) - len(counted)
@@ -185,7 +201,7 @@ def _summary(report) -> str:
     if report.network:
         lines.append(f"Network: {report.network['code_count']} code(s), {report.network['edge_count']} link(s).")
     names = ", ".join(path.name for path in report.written.values())
-    lines.append(f"Results in {report.out_dir}/: {names}, network.html, network.graphml, network.gexf")
+    lines.append(f"Results in {display_name(report.out_dir)}/: {names}, network.html, network.graphml, network.gexf")
     return "\n".join(lines)
 
 
@@ -255,6 +271,7 @@ def diff(
     old_run: Annotated[Path, typer.Argument(help="The earlier run: its --out folder or its run.json.")],
     new_run: Annotated[Path, typer.Argument(help="The later run: its --out folder or its run.json.")],
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the changes table (changes.csv) here.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Show what changed between two runs: codebook edits and segments added/removed per code.
 
@@ -263,11 +280,13 @@ def diff(
     from .diff import compare_runs, render_comparison, write_changes_csv
 
     with _user_errors():
+        if csv_path is not None:
+            refuse_overwrite(csv_path, force=force, option="--csv")
         comparison = compare_runs(old_run, new_run)
         typer.echo(render_comparison(comparison))
         if csv_path is not None:
             write_changes_csv(comparison, csv_path)
-            _say(f"Changes written to {csv_path}")
+            _say(f"Changes written to {display_name(csv_path)}")
 
 
 def _reviews_path(reviews: Path | None, codebook: Path) -> Path:
@@ -382,6 +401,7 @@ def kwic(
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to search.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook, for code ids and the passage unit.")] = Path("codebook.yaml"),
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Keyword-in-context: every hit of a keyword, pattern or code, with the words around it.
 
@@ -395,6 +415,8 @@ def kwic(
     from .matching import compile_codebook
 
     with _user_errors():
+        if csv_path is not None:
+            refuse_overwrite(csv_path, force=force, option="--csv")
         # Without a codebook a keyword or /regex/ still works; only code ids need one.
         loaded = load_codebook(codebook) if codebook.is_file() else None
         compiled = compile_codebook(loaded) if loaded is not None else None
@@ -407,7 +429,7 @@ def kwic(
         if csv_path is not None:
             write_kwic_csv(lines, csv_path)
         _say(f"{len(lines)} hit(s) in {len({line.document for line in lines})} document(s)."
-             + (f" Lines written to {csv_path}" if csv_path is not None else ""))
+             + (f" Lines written to {display_name(csv_path)}" if csv_path is not None else ""))
 
 
 @app.command()
@@ -415,6 +437,7 @@ def lint(
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to check the keywords against.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook to check.")] = Path("codebook.yaml"),
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the per-keyword counts as CSV here.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Check the codebook against the corpus: dead, shared, shadowed and near-duplicate keywords.
 
@@ -423,6 +446,8 @@ def lint(
     from .lint import lint_codebook
 
     with _user_errors():
+        if csv_path is not None:
+            refuse_overwrite(csv_path, force=force, option="--csv")
         loaded = load_codebook(codebook)
         report = lint_codebook(loaded, _load_passages(corpus, loaded.unit))
         typer.echo(report.render())
@@ -430,7 +455,7 @@ def lint(
             from .files import write_csv
 
             write_csv(report.keywords, csv_path)
-            _say(f"Keyword counts written to {csv_path}")
+            _say(f"Keyword counts written to {display_name(csv_path)}")
 
 
 @app.command()
@@ -484,6 +509,7 @@ def export_qdpx(
     out: Annotated[Path, typer.Option("--out", "-o", help="The project file to write.")] = Path("outputs/project.qdpx"),
     segments: RunSegments = Path("outputs/segments.csv"),
     name: Annotated[str | None, typer.Option("--name", help="Project name shown in the other tool.")] = None,
+    force: ForceOption = False,
 ) -> None:
     """Write a REFI-QDA project (.qdpx): documents, codebook and coded segments, rejected ones left out.
 
@@ -492,9 +518,10 @@ def export_qdpx(
     from .refi_qda import export_run_qdpx
 
     with _user_errors():
+        refuse_overwrite(out, force=force)
         result = export_run_qdpx(segments, path=out, project_name=name)
         _say(
-            f"Wrote {result.path}: {result.documents} document(s), {result.codes} code(s), "
+            f"Wrote {display_name(result.path)}: {result.documents} document(s), {result.codes} code(s), "
             f"{result.selections} coded segment(s) ({result.rejected} rejected left out)."
         )
 
@@ -503,6 +530,7 @@ def export_qdpx(
 def export_qdc(
     out: Annotated[Path, typer.Option("--out", "-o", help="The codebook file to write.")] = Path("outputs/codebook.qdc"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
+    force: ForceOption = False,
 ) -> None:
     """Write the codebook alone as a REFI-QDA codebook (.qdc).
 
@@ -511,9 +539,10 @@ def export_qdc(
     from .refi_qda import build_qdc, write_bytes_atomically
 
     with _user_errors():
+        refuse_overwrite(out, force=force)
         loaded = load_codebook(codebook)
         write_bytes_atomically(out, build_qdc(loaded))
-        _say(f"Wrote {out}: {len(loaded)} code(s).")
+        _say(f"Wrote {display_name(out)}: {len(loaded)} code(s).")
 
 
 @export_app.command("xlsx")
@@ -522,6 +551,7 @@ def export_xlsx(
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside the codebook, if any).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    force: ForceOption = False,
 ) -> None:
     """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
 
@@ -533,18 +563,20 @@ def export_xlsx(
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
+        refuse_overwrite(out, force=force)
         frame = read_segments_csv(segments)
         review_file = reviews if reviews is not None else _reviews_path(None, codebook)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
             run = RunFolder.of_segments(segments)
-            pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
+            with folder_lock(review_file.parent / LOCK_FILE):
+                pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
             if pending is not None:
                 _say(pending.render())
         if reviews is not None or review_file.is_file():
             frame, _ = apply_reviews(frame, read_reviews(review_file))
         write_segments_xlsx(frame, out)
-        _say(f"Wrote {out}: {len(frame)} segment(s). Fill `review` (accept/reject, or add on a new row) and "
-             f"import it with `coder review import {out}`.")
+        _say(f"Wrote {display_name(out)}: {len(frame)} segment(s). Fill `review` (accept/reject, or add on a new row) and "
+             f"import it with `coder review import {display_name(out)}`.")
 
 
 def _add_import_command(name: str, module: str, reader: str, *, file_help: str, doc: str) -> None:

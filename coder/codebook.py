@@ -135,7 +135,16 @@ class _Validator:
         if not isinstance(node, yaml.ScalarNode):
             self.fail(node, f"{where}: `{key}` must be a single value, not a list or mapping.")
             return None
-        return str(node.value).strip()
+        return self.storable(node, str(node.value).strip(), key, where=where)
+
+    def storable(self, node: yaml.Node, text: str, key: str, *, where: str) -> str | None:
+        """`text`, unless it holds a lone surrogate (a "\\ud800" escape), which no output file can store."""
+        surrogate = re.search("[\ud800-\udfff]", text)
+        if surrogate is None:
+            return text
+        self.fail(node, f"{where}: `{key}` holds a lone surrogate (\\u{ord(surrogate.group()):04x}), which no "
+                        f"file can store. Remove that escape.")
+        return None
 
     def string_list(self, node: yaml.Node | None, key: str, *, where: str) -> list[tuple[str, yaml.Node]]:
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
@@ -149,7 +158,9 @@ class _Validator:
             if not isinstance(item, yaml.ScalarNode) or item.tag.endswith(":null") or not str(item.value).strip():
                 self.fail(item, f"{where}: every entry of `{key}` must be a non-empty text.")
                 continue
-            items.append((str(item.value).strip(), item))
+            text = self.storable(item, str(item.value).strip(), key, where=where)
+            if text is not None:
+                items.append((text, item))
         return items
 
     def keywords(self, node: yaml.Node | None, *, where: str) -> tuple[str, ...]:

@@ -22,8 +22,86 @@ import pandas as pd
 
 from .errors import CoderError, OutputError
 
+# Characters a terminal acts on or a reader cannot see, shown as escapes in names: C0 and C1
+# controls, DEL, lone surrogates (the undecodable bytes of a file name), bidirectional controls,
+# line and paragraph separators.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+# The lock file of a folder `coder run` or `coder review import` writes in (see `folder_lock`).
+LOCK_FILE = ".coder.lock"
+_HELD: set[str] = set()  # lock files this process holds
+
 UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"
 BINARY = "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)"
+
+
+def display_name(name: str | os.PathLike) -> str:
+    """A name the user does not control (a file name, a path, a label) made safe to print.
+
+    Control characters, lone surrogates and bidirectional controls become escapes, so a newline
+    in a file name cannot forge a line and an escape sequence never reaches the terminal. A
+    byte of a non-UTF-8 file name shows as `\\xNN`. Every message that prints such a name uses this.
+
+    >>> print(display_name("a\\nb\\x1b[2J.txt"), display_name(b"caf\\xe9.txt".decode("utf-8", "surrogateescape")))
+    a\\nb\\x1b[2J.txt caf\\xe9.txt
+    """
+    return _UNPRINTABLE.sub(_escape_character, os.fspath(name) if not isinstance(name, str) else name)
+
+
+def _escape_character(match: re.Match) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the byte the file name really holds
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def refuse_overwrite(path: str | Path, *, force: bool, option: str = "--out") -> None:
+    """Stop before writing over a file the user has, unless `force` (the CLI's --force).
+
+    >>> refuse_overwrite("reviews.csv", force=False, option="--csv")  # doctest: +SKIP
+    Traceback (most recent call last):
+    coder.errors.OutputError: reviews.csv: already exists. Pass --force to overwrite it, or choose another file with --csv.
+    """
+    if not force and (Path(path).exists() or Path(path).is_symlink()):
+        raise OutputError(f"{display_name(path)}: already exists. Pass --force to overwrite it, or choose another file with {option}.")
+
+
+@contextmanager
+def folder_lock(path: str | Path, *, timeout: float = 0) -> Iterator[None]:
+    """Hold the lock file `path` (created if missing) for the block; portable (`filelock`).
+
+    The operating system releases the lock when its process ends, however it ends, so a
+    lock left by a killed process never blocks; the file itself stays, empty.
+
+    Raises:
+        OutputError: another process holds it for longer than `timeout` seconds.
+    """
+    from filelock import FileLock, Timeout
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = os.path.abspath(path)
+    if key in _HELD:  # this process holds it already (a run imports typed decisions under its own lock)
+        yield
+        return
+    lock = FileLock(path, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputError(
+            f"{display_name(path.parent)}: another coder command (`coder run` or `coder review import`) is "
+            f"writing here right now (it holds {display_name(path.name)}). Wait for it to finish, then try again."
+        ) from None
+    _HELD.add(key)
+    try:
+        yield
+    finally:
+        _HELD.discard(key)
+        lock.release()
 
 
 @contextmanager

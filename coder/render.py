@@ -36,6 +36,19 @@ MAX_DRAWN_EDGES = 50_000
 
 # --- graph exports ------------------------------------------------------------------------------
 
+# XML 1.0 cannot hold these at all, not even as character references: C0 controls other than tab,
+# newline and carriage return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` with the characters XML cannot hold replaced by U+FFFD, so a label always exports.
+
+    >>> xml_text("bell\\x07 and \\ud800")
+    'bell\\ufffd and \\ufffd'
+    """
+    return _NOT_XML.sub("\ufffd", text)
+
 
 def _plain(value: Any) -> Any:
     """A GraphML/GEXF-legal attribute value: str, int, float or bool; lists and dicts as JSON."""
@@ -48,10 +61,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value
+        return xml_text(value)
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return xml_text(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def export_graph(graph: nx.Graph) -> nx.Graph:
@@ -63,9 +76,9 @@ def export_graph(graph: nx.Graph) -> nx.Graph:
     """
     plain = nx.Graph()
     plain.graph.update({key: _plain(value) for key, value in graph.graph.items()})
-    plain.add_nodes_from((node, {key: _plain(value) for key, value in data.items()}) for node, data in graph.nodes(data=True))
+    plain.add_nodes_from((_plain(node), {key: _plain(value) for key, value in data.items()}) for node, data in graph.nodes(data=True))
     plain.add_edges_from(
-        (source, target, {key: _plain(value) for key, value in data.items()})
+        (_plain(source), _plain(target), {key: _plain(value) for key, value in data.items()})
         for source, target, data in graph.edges(data=True)
     )
     return plain

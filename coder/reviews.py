@@ -25,7 +25,7 @@ from typing import Literal
 import pandas as pd
 
 from .errors import OutputError
-from .files import atomic_path, read_table, write_csv
+from .files import LOCK_FILE, atomic_path, folder_lock, read_table, write_csv
 from .models import Document, Passage, normalize_segment_id, segment_id
 from .segments import normalize_decision
 
@@ -414,11 +414,13 @@ def import_reviews(
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     table = read_table(segments_file)
     proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
-    existing = read_reviews(reviews_path)
-    merge = _merge_proposals(existing, proposals, stamp)
-    result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
-    changed = merge.added or merge.updated
-    backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
+    # Locked from reading to writing: a second import at once would lose one side's decisions.
+    with folder_lock(reviews_path.parent / LOCK_FILE):
+        existing = read_reviews(reviews_path)
+        merge = _merge_proposals(existing, proposals, stamp)
+        result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
+        changed = merge.added or merge.updated
+        backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
     return ImportReport(
         reviews_path=str(reviews_path), source=str(segments_file), added=merge.added, updated=tuple(merge.updated),
         unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),

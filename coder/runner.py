@@ -16,6 +16,7 @@ from .codebook import load_codebook
 from .cooccurrence import build_cooccurrence
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import OutputError
+from .files import LOCK_FILE, folder_lock
 from .models import Codebook, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
@@ -33,16 +34,10 @@ from .reviews import (
     rename_codes,
     write_reviews,
 )
-from .runs import RunFolder, build_run_record
+from .runs import NETWORK_FILES, Recovery, RunFolder, build_run_record
 from .segments import drop_rejected
 
-NETWORK_FILES = {
-    "cooccurrence": "cooccurrence.csv",
-    "codes": "codes.csv",
-    "html": "network.html",
-    "graphml": "network.graphml",
-    "gexf": "network.gexf",
-}
+__all__ = ["NETWORK_FILES", "RunReport", "run_coding", "write_network_outputs"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +55,7 @@ class RunReport:
     imported: tuple[PendingImport, ...] = ()  # decisions typed into the old outputs, imported first
     carried: int = 0  # decisions that followed a renamed code
     followed: int = 0  # decisions that followed their passage into a renamed document
+    recovered: Recovery | None = None  # what this run did first about a run stopped in the same folder
 
     @property
     def counted_segments(self) -> pd.DataFrame:
@@ -79,9 +75,12 @@ def run_coding(
     network_options: NetworkOptions = NetworkOptions(),
     progress: Callable[[int, int], None] | None = None,
 ) -> RunReport:
-    """Code `corpus` with the codebook and write all outputs into `out_dir`.
+    """Code `corpus` with the codebook and write all outputs into `out_dir`, as one unit.
 
-    Nothing in `out_dir` is replaced until coding has succeeded; each file is written atomically.
+    The folder is locked for the whole run (a second run into it stops with an OutputError).
+    The outputs are written into a staging folder and swapped in at the end (`RunFolder.staged`):
+    when anything fails, `out_dir` keeps the previous run whole and RunNotSaved says so. What a
+    stopped run left is finished or removed first (`RunReport.recovered`).
 
     >>> report = run_coding("seeds", "codebook.yaml", "outputs")  # doctest: +SKIP
     >>> sorted(report.written)  # doctest: +SKIP
@@ -93,55 +92,61 @@ def run_coding(
     codebook = load_codebook(codebook_path)
     run = RunFolder(out_dir)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
-    # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
-    # review file first (or the run stops before changing anything, naming the conflicting rows).
-    imported = import_typed_decisions(run, reviews_file)
-    reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
-    result = code_corpus(
-        corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress
-    )
-    renamed = _renamed_codes(run, codebook)
-    orphans = precision = None
-    carried = followed = 0
-    if reviews is not None:
-        reviews_now, carried = rename_codes(reviews, renamed)
-        applied = attach_reviews(
-            result.segments, reviews_now, locator=PassageLocator(result.corpus.documents, unit=codebook.unit),
-            codebook=codebook,
+    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE):
+        recovered = run.recover()
+        # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
+        # review file first (or the run stops before changing anything, naming the conflicting rows).
+        imported = import_typed_decisions(run, reviews_file)
+        reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+        result = code_corpus(
+            corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress
         )
-        followed = applied.followed
-        if not applied.reviews.equals(reviews):
-            write_reviews(applied.reviews, reviews_file)  # decisions now under their new code ids and documents
-        result = _with_manual_rows(result, applied)
-        orphans = explain_detached(applied.detached, result.segments, codes=[code.id for code in codebook],
-                                   documents=[document.path for document in result.corpus.documents])
-        precision = precision_by_code(result.segments)
-    segments = result.segments.copy()
-    if "source" not in segments.columns:
-        segments["source"] = "auto"
-    segments["status"] = _statuses(segments, run, renamed)
-    result = replace(result, segments=segments)
-    review_counts = None if reviews is None else {
-        "path": str(reviews_file), "decisions": len(reviews), "orphaned": len(orphans) if orphans is not None else 0,
-        "added": int(segments["source"].eq("manual").sum()),
-    }
-    record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
-                              reviews=review_counts)
-    run.keep_previous()
-    written = run.write_outputs(result, record)
-    # The passage fingerprints come from coding, so the index needs no second pass over the text.
-    indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
-    run.write_segment_index(indexed)
-    network = write_network_outputs(
-        drop_rejected(result.segments), codebook, out_dir, options=network_options,
-        total_passages=result.passage_count,
-    )
-    comparison = compare_with_previous(run, new_segments=indexed)
-    if comparison is not None:
-        written["changes"] = write_changes_csv(comparison, run.changes_path)
+        renamed = _renamed_codes(run, codebook)
+        orphans = precision = None
+        carried = followed = 0
+        if reviews is not None:
+            reviews_now, carried = rename_codes(reviews, renamed)
+            applied = attach_reviews(
+                result.segments, reviews_now, locator=PassageLocator(result.corpus.documents, unit=codebook.unit),
+                codebook=codebook,
+            )
+            followed = applied.followed
+            if not applied.reviews.equals(reviews):
+                write_reviews(applied.reviews, reviews_file)  # decisions now under their new code ids and documents
+            result = _with_manual_rows(result, applied)
+            orphans = explain_detached(applied.detached, result.segments, codes=[code.id for code in codebook],
+                                       documents=[document.path for document in result.corpus.documents])
+            precision = precision_by_code(result.segments)
+        segments = result.segments.copy()
+        if "source" not in segments.columns:
+            segments["source"] = "auto"
+        segments["status"] = _statuses(segments, run, renamed)
+        result = replace(result, segments=segments)
+        review_counts = None if reviews is None else {
+            "path": str(reviews_file), "decisions": len(reviews), "orphaned": len(orphans) if orphans is not None else 0,
+            "added": int(segments["source"].eq("manual").sum()),
+        }
+        record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
+                                  reviews=review_counts)
+        with run.staged() as stage:
+            run.keep_previous(into=stage)
+            written = stage.write_outputs(result, record)
+            # The passage fingerprints come from coding, so the index needs no second pass over the text.
+            indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
+            stage.write_segment_index(indexed)
+            network = write_network_outputs(
+                drop_rejected(result.segments), codebook, stage.folder, options=network_options,
+                total_passages=result.passage_count,
+            )
+            comparison = compare_with_previous(stage, new_segments=indexed)
+            if comparison is not None:
+                written["changes"] = write_changes_csv(comparison, stage.changes_path)
+    # Report where the files are now, not where they were written.
+    written = {key: out_dir / path.name for key, path in written.items()}
+    network = {key: out_dir / value.name if isinstance(value, Path) else value for key, value in network.items()}
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
-                     imported=tuple(imported), carried=carried, followed=followed)
+                     imported=tuple(imported), carried=carried, followed=followed, recovered=recovered)
 
 
 def write_network_outputs(

@@ -1,9 +1,17 @@
 """The run folder: one RunFolder reads and writes everything `coder run` leaves in its --out folder.
 
 A run folder holds segments.csv, code_counts.csv, run.json (a RunRecord), the compact
-.segments_index.csv, changes.csv, the previous run in .previous/ and the recode cache in .cache/.
-Every command that reads a run (`coder network`, `diff`, `agree`, `export qdpx`, `review status`)
-opens it through RunFolder, so no other module knows these names.
+.segments_index.csv, changes.csv, the network files, the previous run in .previous/ and the
+recode cache in .cache/. Every command that reads a run (`coder network`, `diff`, `agree`,
+`export qdpx`, `review status`) opens it through RunFolder, so no other module knows these names.
+
+A run is saved as one unit (`RunFolder.staged`): every file is written into .staging/ inside the
+folder, then a manifest listing them is written, then each file is renamed into place. A run
+stopped before the manifest exists (an error, a full disk, Ctrl-C, kill -9) leaves the previous
+files untouched, and the next run deletes its .staging/. A run stopped during the renames has a
+complete new set split between .staging/ and the folder, and the next run finishes the renames
+first (`RunFolder.recover`). Either way the folder holds one whole run, old or new, once `recover`
+has run. `.coder.lock` keeps two runs (and review imports) out of one folder at a time.
 """
 
 from __future__ import annotations
@@ -12,15 +20,19 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
-from .errors import OutputError
-from .files import atomic_path, read_table, write_csv, write_text
+from .errors import CoderError, OutputError
+from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_text
 from .models import Codebook, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
@@ -41,6 +53,25 @@ _INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
 _WRITTEN_COLUMNS = ("passage", "review", "note")
 WORKBOOK_FILE = "segments.xlsx"
 PASSAGES_FILE = "passages.csv"
+NETWORK_FILES = {
+    "cooccurrence": "cooccurrence.csv",
+    "codes": "codes.csv",
+    "html": "network.html",
+    "graphml": "network.graphml",
+    "gexf": "network.gexf",
+}
+# Every file one run consists of, beside run.json (renamed into place last) and in .previous/.
+RUN_FILES = (SEGMENTS_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values())
+PREVIOUS_FILES = (RUN_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
+STAGING_FOLDER = ".staging"
+# Written into .staging/ once every file of the new run is there: from then on the run is saved.
+MANIFEST_FILE = "manifest.json"
+
+Recovery = Literal["finished", "discarded"]
+
+
+class RunNotSaved(OutputError):
+    """Writing a run's outputs failed; the folder still holds the previous run, untouched."""
 
 
 # --- run.json ---------------------------------------------------------------------------------
@@ -234,6 +265,14 @@ class RunFolder:
         return self.folder / CACHE_FOLDER
 
     @property
+    def staging_path(self) -> Path:
+        return self.folder / STAGING_FOLDER
+
+    @property
+    def lock_path(self) -> Path:
+        return self.folder / LOCK_FILE
+
+    @property
     def previous(self) -> RunFolder:
         """The copy of the run before this one, kept by `keep_previous` (it may not exist)."""
         return RunFolder(self.folder / PREVIOUS_FOLDER)
@@ -400,8 +439,9 @@ class RunFolder:
         write_csv(index, self.index_path)
         return self.index_path
 
-    def keep_previous(self) -> RunFolder | None:
-        """Copy the run.json and segments.csv already here to `.previous/`, before a run overwrites them.
+    def keep_previous(self, into: RunFolder | None = None) -> RunFolder | None:
+        """Copy the run.json and segments.csv already here to `.previous/` (of `into`, else of this
+        folder), before a run replaces them.
 
         Returns the previous run, or None when the folder holds no complete earlier run.
 
@@ -411,7 +451,7 @@ class RunFolder:
         sources = [self.run_path, self.folder / SEGMENTS_FILE]
         if not all(source.is_file() for source in sources):
             return None
-        previous = self.previous
+        previous = (into if into is not None else self).previous
         previous.folder.mkdir(parents=True, exist_ok=True)
         previous.index_path.unlink(missing_ok=True)
         indexed = self.index_path.is_file()
@@ -430,6 +470,157 @@ class RunFolder:
                 else:
                     shutil.copyfile(source, temporary)
         return previous
+
+
+    # --- saving a run as one unit ------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, *, timeout: float = 0) -> Iterator[RunFolder]:
+        """Hold the folder's lock file: a second `coder run` (or review import) here stops with a message.
+
+        The operating system releases the lock when the process ends, however it ends, so a killed
+        run never blocks the next one.
+
+        Raises:
+            OutputError: another process holds the lock for longer than `timeout` seconds.
+        """
+        with folder_lock(self.lock_path, timeout=timeout):
+            yield self
+
+    def recover(self) -> Recovery | None:
+        """Finish or discard what a stopped run left here; returns what was done (None: nothing).
+
+        A staging folder with its manifest holds a complete run whose renames were cut short: they
+        are finished ("finished"). Without a manifest the run never completed and .staging/ is
+        deleted ("discarded"). Temporary files of earlier versions' single-file writes go too.
+        Call it with the lock held.
+        """
+        done: Recovery | None = None
+        manifest = self._read_manifest()
+        if manifest is not None:
+            with _interrupts_deferred():
+                self._move_in(manifest)
+            done = "finished"
+        elif self.staging_path.exists():
+            _remove(self.staging_path)
+            done = "discarded"
+        for folder, names in ((self.folder, (RUN_FILE, *RUN_FILES)), (self.previous.folder, PREVIOUS_FILES)):
+            for name in names:
+                for temporary in folder.glob(f".{_glob_escape(name)}.*.tmp"):
+                    temporary.unlink(missing_ok=True)
+                    done = done or "discarded"
+        return done
+
+    @contextmanager
+    def staged(self) -> Iterator[RunFolder]:
+        """A fresh .staging/ folder to write a whole run into; on success it replaces this folder's run.
+
+        The staged folder's `.previous/` receives this folder's current run (hard links where
+        possible). When the block fails, the staging folder is deleted and RunNotSaved (or the
+        KeyboardInterrupt) is raised: the files here are as they were.
+
+        >>> with RunFolder("outputs").staged() as stage:  # doctest: +SKIP
+        ...     stage.write_outputs(result, record)
+        """
+        if self.staging_path.exists():
+            _remove(self.staging_path)
+        stage = RunFolder(self.staging_path)
+        try:
+            self.staging_path.mkdir(parents=True)
+            yield stage
+            write_text(self.staging_path / MANIFEST_FILE, json.dumps(self._manifest(stage), indent=1) + "\n")
+        except KeyboardInterrupt:
+            _remove(self.staging_path)
+            raise
+        except Exception as error:
+            _remove(self.staging_path)
+            raise RunNotSaved(f"{self._problem(error)} {self.unchanged_note()}") from error
+        with _interrupts_deferred():  # the renames take milliseconds; Ctrl-C then waits for them
+            self._move_in(self._read_manifest() or {})
+
+    def unchanged_note(self) -> str:
+        """The sentence telling the user what a failed or interrupted run left here."""
+        where = display_name(self.folder)
+        if self.has_record():
+            return f"The run was not saved: {where} still holds the previous run's outputs, unchanged."
+        return f"The run was not saved: no outputs were written to {where}."
+
+    def _problem(self, error: Exception) -> str:
+        if isinstance(error, CoderError):
+            return str(error).rstrip(".") + "."
+        if isinstance(error, OSError):
+            where = ""
+            if error.filename:
+                path = Path(os.fsdecode(error.filename))
+                try:  # name the file the run was writing, not its staging copy
+                    path = self.folder / path.relative_to(self.staging_path)
+                except ValueError:
+                    pass
+                where = f"{display_name(path)}: "
+            return f"{where}{error.strerror or error}."
+        return f"Could not write the outputs ({type(error).__name__}: {error})."
+
+    def _manifest(self, stage: RunFolder) -> dict[str, list[str]]:
+        """What to rename into place (run.json last) and which files of the old run to delete."""
+        files = sorted(
+            path.relative_to(stage.folder).as_posix() for path in stage.folder.rglob("*")
+            if path.is_file() and path.name != MANIFEST_FILE
+        )
+        files.sort(key=lambda name: name == RUN_FILE)
+        known = [*RUN_FILES, RUN_FILE, *(f"{PREVIOUS_FOLDER}/{name}" for name in PREVIOUS_FILES)]
+        return {"files": files, "remove": [name for name in known if name not in files]}
+
+    def _read_manifest(self) -> dict[str, list[str]] | None:
+        path = self.staging_path / MANIFEST_FILE
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or not all(isinstance(data.get(key), list) for key in ("files", "remove")):
+            return None
+        return data
+
+    def _move_in(self, manifest: dict[str, list[str]]) -> None:
+        """Rename the staged files into place, delete the old run's extra files, remove .staging/.
+
+        Each step can be repeated, so a run stopped halfway is finished by doing it all again.
+        """
+        for name in manifest.get("files", []):
+            source, target = self.staging_path / name, self.folder / name
+            if source.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(source, target)
+        for name in manifest.get("remove", []):
+            (self.folder / name).unlink(missing_ok=True)
+        _remove(self.staging_path)
+        self._record = None
+
+
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    if folder.exists():  # something in it is read-only: say which file
+        shutil.rmtree(folder)
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{char}]" if char in "*?[" else char for char in name)
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C until the block is done (only the main thread can catch signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGINT, lambda number, frame: None)
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def read_run(run: str | Path) -> RunRecord:

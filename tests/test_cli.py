@@ -220,7 +220,8 @@ def test_cli_run_unwritable_output_is_a_clear_error(tiny_corpus: Path, tiny_code
     monkeypatch.setattr(coder.files.tempfile, "mkstemp", refuse)
     result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
     assert result.exit_code == 1
-    assert result.output == f"Error: {tmp_path / 'out' / 'segments.csv'}: Permission denied. Earlier outputs are unchanged.\n"
+    assert result.output == (f"Error: {tmp_path / 'out' / 'segments.csv'}: Permission denied. "
+                             f"The run was not saved: no outputs were written to {tmp_path / 'out'}.\n")
 
 
 def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
@@ -236,3 +237,30 @@ def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_cor
     assert "unused" in nx.read_graphml(out / "network.graphml")
     assert run("network", str(out / "segments.csv"), "--out", str(out), "--hide-isolated").exit_code == 0
     assert "unused" not in nx.read_graphml(out / "network.graphml")
+
+
+@pytest.mark.parametrize("command, option", [
+    (["kwic", "joint meeting", "--csv", "{target}"], "--csv"),
+    (["lint", "--csv", "{target}"], "--csv"),
+    (["diff", "{out}", "{out}", "--csv", "{target}"], "--csv"),
+    (["export", "qdpx", "--segments", "{out}/segments.csv", "--out", "{target}"], "--out"),
+    (["export", "qdc", "--out", "{target}"], "--out"),
+    (["export", "xlsx", "--segments", "{out}/segments.csv", "--out", "{target}"], "--out"),
+])
+def test_cli_named_files_are_never_overwritten_without_force(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, command, option):
+    out = tmp_path / "out"
+    assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
+    target = tmp_path / "reviews.csv"
+    target.write_bytes(b"my notes\r\n")
+    args = [part.format(target=target, out=out) for part in command]
+    if command[0] in ("kwic", "lint"):
+        args += ["--corpus", str(tiny_corpus), "--codebook", str(tiny_codebook)]
+    elif command[:2] == ["export", "qdc"]:
+        args += ["--codebook", str(tiny_codebook)]
+    result = run(*args)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {target}: already exists. Pass --force to overwrite it, or choose another file with {option}.\n"
+    assert target.read_bytes() == b"my notes\r\n"
+    result = run(*args, "--force")
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() != b"my notes\r\n"

@@ -121,3 +121,242 @@ def test_runs_folder_layout(tmp_path, name):
         run.previous.run_path,
     )] == ["segments.csv", "code_counts.csv", "run.json", ".segments_index.csv", "changes.csv", ".cache",
            ".previous/run.json"]
+
+
+# --- a run is one unit: staging, swap, recovery, lock ---------------------------------------------
+
+import errno  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from typer.testing import CliRunner  # noqa: E402
+
+from coder.cli import app  # noqa: E402
+
+cli = CliRunner()
+
+
+def coder_run(corpus, codebook, out, *extra):
+    return cli.invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--workers", "1", *extra])
+
+
+def snapshot(folder):
+    """Every file of a run folder (the cache and the lock file aside) with its bytes."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.relative_to(folder).parts[0] != ".cache" and path.name != ".coder.lock"
+    }
+
+
+def add_code(codebook):
+    codebook.write_text(codebook.read_text(encoding="utf-8") + "  mayors:\n    keywords: [mayors]\n", encoding="utf-8")
+
+
+class Killed(BaseException):
+    """Stands for kill -9: nothing in the program gets to clean up."""
+
+
+@pytest.fixture
+def two_runs(tiny_corpus, tiny_codebook, tmp_path):
+    """A folder holding a first run, the codebook edited for a second."""
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
+    add_code(tiny_codebook)
+    return tiny_corpus, tiny_codebook, out
+
+
+@pytest.mark.parametrize("where, problem, exit_code, message", [
+    ("write_graphml", OSError(errno.ENOSPC, "No space left on device", "network.graphml"), 1,
+     "Error: network.graphml: No space left on device. The run was not saved: {out} still holds the previous run's outputs, unchanged.\n"),
+    ("write_gexf", ValueError("All strings must be XML compatible"), 1,
+     "Error: Could not write the outputs (ValueError: All strings must be XML compatible). The run was not saved: {out} still holds the previous run's outputs, unchanged.\n"),
+    ("write_graphml", KeyboardInterrupt(), 130,
+     "Interrupted. The run was not saved: {out} still holds the previous run's outputs, unchanged.\n"),
+    ("write_changes_csv", OSError(errno.ENOSPC, "No space left on device"), 1,
+     "Error: No space left on device. The run was not saved: {out} still holds the previous run's outputs, unchanged.\n"),
+])
+def test_runs_failed_run_leaves_previous_set_whole(two_runs, monkeypatch, where, problem, exit_code, message):
+    import coder.runner
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+
+    def fail(*args, **kwargs):
+        raise problem
+
+    monkeypatch.setattr(coder.runner, where, fail)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == exit_code
+    assert result.output == message.format(out=out)
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
+def test_runs_failed_first_run_says_nothing_was_written(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
+    import coder.runner
+
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(coder.runner, "write_graphml", fail)
+    result = coder_run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: No space left on device. The run was not saved: no outputs were written to "
+                             f"{tmp_path / 'out'}.\n")
+    assert snapshot(tmp_path / "out") == {}
+
+
+def test_runs_control_character_label_exports_graphml_and_gexf(tiny_corpus, tiny_codebook, tmp_path):
+    import networkx as nx
+
+    text = tiny_codebook.read_text(encoding="utf-8").replace("label: Barriers", 'label: "Bar\\x01ri\\x1b[2Jers"')
+    tiny_codebook.write_text(text, encoding="utf-8")
+    result = coder_run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert "  Bar\\x01ri\\x1b[2Jers " in result.output  # shown escaped, never sent to the terminal
+    assert nx.read_graphml(tmp_path / "out" / "network.graphml").nodes["barriers"]["label"] == "Bar\ufffdri\ufffd[2Jers"
+    assert nx.read_gexf(tmp_path / "out" / "network.gexf").nodes["barriers"]["label"] == "Bar\ufffdri\ufffd[2Jers"
+
+
+def test_runs_lone_surrogate_label_is_a_codebook_error(tiny_corpus, tiny_codebook, tmp_path):
+    text = tiny_codebook.read_text(encoding="utf-8").replace("label: Barriers", 'label: "Bar\\ud800riers"')
+    tiny_codebook.write_text(text, encoding="utf-8")
+    result = coder_run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tiny_codebook}:10: code 'barriers': `label` holds a lone surrogate (\\ud800), "
+                             f"which no file can store. Remove that escape.\n")
+    assert not (tmp_path / "out").exists()
+
+
+def _stop_before_renames(monkeypatch):
+    """Make the next run stop right after writing its manifest, as kill -9 would."""
+    def killed(self, manifest):
+        raise Killed()
+
+    monkeypatch.setattr(RunFolder, "_move_in", killed)
+
+
+def test_runs_kill_at_any_rename_leaves_old_or_new_set(two_runs, tmp_path, monkeypatch):
+    import coder.runs
+
+    corpus, codebook, out = two_runs
+    old = snapshot(out)
+    with monkeypatch.context() as patch:
+        _stop_before_renames(patch)
+        with pytest.raises(Killed):
+            from coder.runner import run_coding
+            run_coding(corpus, codebook, out, workers=1)
+    assert (out / ".staging" / "manifest.json").is_file()
+    assert {name: data for name, data in snapshot(out).items() if not name.startswith(".staging/")} == old
+    # What the finished swap gives: the reference for every stopping point below.
+    complete = tmp_path / "complete"
+    shutil.copytree(out, complete)
+    assert RunFolder(complete).recover() == "finished"
+    new = snapshot(complete)
+    assert new != old and "changes.csv" in new and new[".previous/run.json"] == old["run.json"]
+    renames = len(json.loads((out / ".staging" / "manifest.json").read_text())["files"])
+    real_replace = os.replace
+    # Stopped before each rename, then after the renames while deleting .staging/.
+    for stop_after in range(renames + 1):
+        folder = tmp_path / f"stopped{stop_after}"
+        shutil.copytree(out, folder)
+        done = []
+
+        def replace(source, target, done=done, stop_after=stop_after):
+            if ".staging" in str(source) and ".staging" not in str(target) and len(done) == stop_after:
+                raise Killed()
+            done.append(source)
+            real_replace(source, target)
+
+        def remove(folder):
+            raise Killed()
+
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "replace", replace)
+            if stop_after == renames:
+                patch.setattr(coder.runs, "_remove", remove)
+            with pytest.raises(Killed):
+                RunFolder(folder).recover()
+        assert RunFolder(folder).recover() == "finished"
+        assert snapshot(folder) == new, stop_after
+
+
+def test_runs_next_run_finishes_a_saved_run_and_reports_it(two_runs, monkeypatch):
+    corpus, codebook, out = two_runs
+    with monkeypatch.context() as patch:
+        _stop_before_renames(patch)
+        with pytest.raises(Killed):
+            from coder.runner import run_coding
+            run_coding(corpus, codebook, out, workers=1)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Finished saving the run stopped in {out} before this one (its files were all "
+                                    f"written); this run replaced it.\n")
+    assert not (out / ".staging").exists()
+
+
+def test_runs_next_run_removes_leftovers_of_a_killed_run(two_runs):
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    # A run killed while writing: an incomplete staging folder, temporary files of older versions,
+    # one of them the hard link of segments.csv that keep_previous made in .previous/.
+    (out / ".staging" / ".previous").mkdir(parents=True)
+    (out / ".staging" / "segments.csv").write_text("half", encoding="utf-8")
+    (out / ".run.json.x1y2z3.tmp").write_text("{", encoding="utf-8")
+    (out / ".previous").mkdir(exist_ok=True)
+    os.link(out / "segments.csv", out / ".previous" / ".segments.csv.a1b2c3.tmp")
+    assert RunFolder(out).recover() == "discarded"
+    assert snapshot(out) == before
+    (out / ".staging").mkdir()
+    os.link(out / "segments.csv", out / ".previous" / ".segments.csv.a1b2c3.tmp")
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Removed the unfinished files of a run stopped in {out}; the outputs before it were whole.\n")
+    assert not list(out.rglob("*.tmp")) and not (out / ".staging").exists()
+    assert os.stat(out / ".previous" / "segments.csv").st_nlink == 1  # no orphaned copy holds the old file
+
+
+def test_runs_second_run_into_a_locked_folder_stops(two_runs):
+    from filelock import FileLock
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    with FileLock(out / ".coder.lock", timeout=0):
+        result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {out}: another coder command (`coder run` or `coder review import`) is writing "
+                             f"here right now (it holds .coder.lock). Wait for it to finish, then try again.\n")
+    assert snapshot(out) == before
+
+
+def test_runs_lock_of_a_killed_process_does_not_block(two_runs):
+    corpus, codebook, out = two_runs
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
+                               "print('held', flush=True); time.sleep(60)", str(out / ".coder.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline() == "held\n"
+    assert coder_run(corpus, codebook, out).exit_code == 1
+    holder.kill()  # SIGKILL: the process never releases the lock itself
+    holder.wait()
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+
+
+def test_runs_review_import_waits_for_no_one_while_a_folder_is_locked(tmp_path):
+    from filelock import FileLock
+
+    segments = tmp_path / "segments.csv"
+    segments.write_text(SEGMENTS_CSV, encoding="utf-8")
+    reviews = tmp_path / "reviews.csv"
+    with FileLock(tmp_path / ".coder.lock", timeout=0):
+        result = cli.invoke(app, ["review", "import", str(segments), "--reviews", str(reviews)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tmp_path}: another coder command (`coder run` or `coder review import`) is "
+                             f"writing here right now (it holds .coder.lock). Wait for it to finish, then try again.\n")
+    assert not reviews.exists()
+    assert cli.invoke(app, ["review", "import", str(segments), "--reviews", str(reviews)]).exit_code == 0
+    assert reviews.is_file()
