@@ -549,7 +549,7 @@ def export_qdc(
 def export_xlsx(
     segments: RunSegments = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside the codebook, if any).")] = None,
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside the codebook, else the one the run used).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
     force: ForceOption = False,
 ) -> None:
@@ -565,9 +565,10 @@ def export_xlsx(
     with _user_errors():
         refuse_overwrite(out, force=force)
         frame = read_segments_csv(segments)
-        review_file = reviews if reviews is not None else _reviews_path(None, codebook)
+        run = RunFolder.of_segments(segments)
+        review_file = reviews or (_reviews_path(None, codebook) if codebook.is_file() else None) or _run_reviews_path(run) \
+            or _reviews_path(None, codebook)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
-            run = RunFolder.of_segments(segments)
             with folder_lock(review_file.parent / LOCK_FILE):
                 pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
             if pending is not None:

@@ -165,11 +165,11 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
 
 
 # A cell a spreadsheet would run as a formula (CSV injection): one that starts with = + - @, a tab or
-# a carriage return. As OWASP advises, such text cells are written with a leading single quote, which
+# a line break. As OWASP advises, such text cells are written with a leading single quote, which
 # Excel and LibreOffice show as text; cells that already start with quotes before such a character get
 # one more, so `restore_formulas` (read_table) gives back exactly what was written.
-_FORMULA = re.compile(r"^'*[=+\-@\t\r]")
-_NEUTRALIZED = re.compile(r"^'+[=+\-@\t\r]")
+_FORMULA = re.compile(r"^'*[=+\-@\t\r\n]")
+_NEUTRALIZED = re.compile(r"^'+[=+\-@\t\r\n]")
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:

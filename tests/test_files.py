@@ -69,3 +69,25 @@ def test_files_cli_unreadable_table_is_one_error_line(tmp_path: Path, monkeypatc
         "Error: gold.csv: cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "
         "Save it as CSV UTF-8 and try again.\n"
     )
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("'=+-@\t\rab ,\"\n"), max_size=8), min_size=1, max_size=5))
+def test_files_formula_neutralizing_round_trips_exactly(tmp_path_factory, cells):
+    from coder.files import read_table, write_csv
+
+    path = tmp_path_factory.mktemp("formulas") / "table.csv"
+    frame = pd.DataFrame({"text": cells, "number": range(len(cells))})
+    write_csv(frame, path)
+    again = read_table(path)
+    # Exactly what was written; only line ends become LF, as everywhere the tool reads text.
+    assert again["text"].tolist() == [cell.replace("\r\n", "\n").replace("\r", "\n") for cell in cells]
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+    assert not any(row[0].startswith(("=", "+", "-", "@", "\t", "\r", "\n")) for row in rows[1:])
