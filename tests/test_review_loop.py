@@ -337,8 +337,9 @@ def test_review_loop_workbook_decisions_are_imported_before_it_is_replaced(proje
     review = [cell.value for cell in sheet[1]].index("review") + 1
     sheet.cell(row=2, column=review, value="n")
     workbook.save(book)
-    again = invoke(*export)
-    assert again.exit_code == 0
+    assert invoke(*export).exit_code == 1  # a file the user named is never replaced without --force
+    again = invoke(*export, "--force")
+    assert again.exit_code == 0, again.output
     assert again.stderr.splitlines()[0] == (
         f"Imported 1 decision(s) typed into {book} into {project / 'reviews.csv'} first.")
     assert load_workbook(book)["segments"].cell(row=2, column=review).value == "reject"
