@@ -288,3 +288,23 @@ def test_decode_forced_errors(data, encoding, message):
 @pytest.mark.parametrize(("name", "canonical"), [("Windows-1252", "cp1252"), ("GBK", "gbk"), ("latin1", "iso8859-1")])
 def test_check_encoding(name, canonical):
     assert check_encoding(name) == canonical
+
+
+@pytest.mark.parametrize("make", [two_column_pdf])
+def test_extract_file_cache_by_file_hash(tmp_path, monkeypatch, make):
+    from coder.extract.cache import ExtractionCache
+
+    path = tmp_path / "report.pdf"
+    path.write_bytes(make())
+    cache = ExtractionCache(tmp_path / "cache")
+    first = extract_file(path, cache=cache)
+    assert len(list((tmp_path / "cache").glob("*.json"))) == 1
+    # A second read comes from the cache: nothing is extracted again.
+    with monkeypatch.context() as patch:
+        patch.setattr("coder.extract.extract_bytes", lambda *args: pytest.fail("extracted again"))
+        assert extract_file(path, cache=ExtractionCache(tmp_path / "cache")) == first
+    path.write_bytes(running_header_pdf(2))
+    third = ExtractionCache(tmp_path / "cache")
+    assert extract_file(path, cache=third) != first
+    third.prune()
+    assert [entry.stem for entry in (tmp_path / "cache").glob("*.json")] == list(third.used)

@@ -10,7 +10,8 @@ One module per family, each behind one function taking the file's bytes:
 - `pdf.py`: PDF text layer with pypdfium2 (PDFium), reading order, headers and hyphens;
 - `html.py`: saved web pages, the article text with trafilatura;
 - `office.py`: DOCX (python-docx), ODT (its content.xml, with lxml) and RTF (striprtf);
-- `encodings.py`: plain text in legacy encodings (charset-normalizer) or a forced one.
+- `encodings.py`: plain text in legacy encodings (charset-normalizer) or a forced one;
+- `cache.py`: extracted texts kept by the hash of the file, so a PDF is read once per change.
 
 >>> extracted = extract_bytes(b"<html><body><p>Joint meetings.</p></body></html>", ".html")  # doctest: +SKIP
 >>> extracted.text  # doctest: +SKIP
@@ -22,9 +23,12 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import CorpusError
+
+if TYPE_CHECKING:
+    from .cache import ExtractionCache
 
 Format = Literal["pdf", "docx", "odt", "rtf", "html"]
 
@@ -94,8 +98,8 @@ def is_extracted(path: str | Path) -> bool:
     return Path(path).suffix.lower() in EXTRACTED_EXTENSIONS
 
 
-def extract_file(path: str | Path) -> ExtractedText:
-    """Extract the text of one document file, chosen by its extension.
+def extract_file(path: str | Path, *, cache: ExtractionCache | None = None) -> ExtractedText:
+    """Extract the text of one document file, chosen by its extension; reuse `cache` if given.
 
     Raises:
         ExtractionError: the file cannot be read or holds no text (the message says how to fix it).
@@ -105,10 +109,19 @@ def extract_file(path: str | Path) -> ExtractedText:
         data = path.read_bytes()
     except OSError as error:
         raise ExtractionError(f"{path}: cannot read: {error.strerror or error}")
+    key = None
+    if cache is not None:
+        from .cache import file_key
+
+        key = file_key(data, suffix=path.suffix)
+        found = cache.get(key)
+        if found is not None:
+            return found
     try:
-        return extract_bytes(data, path.suffix)
+        extracted = extract_bytes(data, path.suffix)
     except ExtractionError as error:
         raise ExtractionError(f"{path.name}: {error}") from None
+    return cache.put(key, extracted) if cache is not None and key is not None else extracted
 
 
 def extract_bytes(data: bytes, suffix: str) -> ExtractedText:

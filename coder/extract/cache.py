@@ -1,0 +1,77 @@
+"""Stage 1 (cache): extracted texts kept by the hash of the file's bytes, so each version of a
+document is extracted once.
+
+One JSON file per extracted document version, `<folder>/<sha256 of the bytes>.json`, holding
+the text, page spans, removals and warnings (plain data: an output folder may come from
+someone else). The key also covers the extraction settings and the coder version, so an
+upgrade extracts again. Entries of files no longer in the corpus are pruned by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..files import atomic_open
+from . import ExtractedText, Removed
+
+_FORMAT = 1
+
+
+def file_key(data: bytes, *, suffix: str) -> str:
+    """The cache key of a file's bytes read as `suffix` (".pdf", ...)."""
+    digest = hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(f"{_FORMAT}\x1f{__version__}\x1f{suffix.lower()}\x1f{digest}".encode()).hexdigest()
+
+
+class ExtractionCache:
+    """Extracted texts under `folder`, one JSON file per file version.
+
+    >>> cache = ExtractionCache("outputs/.extracted")  # doctest: +SKIP
+    >>> cache.get(key) or cache.put(key, extract_bytes(data, ".pdf"))  # doctest: +SKIP
+    """
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        self.used: set[str] = set()  # keys read or written: what a prune after the run keeps
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def get(self, key: str) -> ExtractedText | None:
+        self.used.add(key)
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            return ExtractedText(
+                text=data["text"],
+                format=data["format"],
+                pages=tuple((int(start), int(end)) for start, end in data["pages"]),
+                removed=tuple(Removed(item["page"], item["text"], item["reason"]) for item in data["removed"]),
+                warnings=tuple(data["warnings"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged: extract again
+
+    def put(self, key: str, extracted: ExtractedText) -> ExtractedText:
+        self.used.add(key)
+        data = {
+            "text": extracted.text,
+            "format": extracted.format,
+            "pages": [list(span) for span in extracted.pages],
+            "removed": [{"page": item.page, "text": item.text, "reason": item.reason} for item in extracted.removed],
+            "warnings": list(extracted.warnings),
+        }
+        with atomic_open(self._path(key)) as handle:
+            json.dump(data, handle, ensure_ascii=False)
+        return extracted
+
+    def prune(self, keep: set[str] | None = None) -> None:
+        """Delete the entries whose key is not in `keep` (by default: not used since this object was made)."""
+        keep = self.used if keep is None else keep
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob("*.json"):
+            if path.stem not in keep:
+                path.unlink(missing_ok=True)
