@@ -1,13 +1,20 @@
-"""Stage 2: read corpus files (decode, normalise) -> Documents.
+"""Stage 2: read corpus files (extract, decode, normalise) -> Documents.
 
 A corpus is one file or a folder read recursively, in order of relative path. Hidden files
-and folders (names starting with ".") are ignored; files with other extensions are listed in
-`Corpus.skipped` with the reason, never a crash.
+and folders (names starting with ".") are ignored; files with other extensions, and files
+that cannot be read, are listed in `Corpus.skipped` with the reason, never a crash.
 
-Decoding is `files.decode_text` without a fallback: a UTF-8 byte order mark ("utf-8-sig"), a
-UTF-16 LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a
-superset of GBK and GB2312) but only if the result looks like Chinese text: a Latin-1 or binary
-file must not turn into rare CJK characters. Bytes with NUL and no UTF-16 byte order mark are binary.
+PDF, Word (.docx), OpenDocument (.odt), RTF and HTML files are extracted by `coder.extract`
+(text layer in reading order, page spans, running headers removed); the extracted text is what
+is coded, and an `ExtractionCache` keeps it by file hash.
+
+Text files (.txt, .md): `files.decode_text` without a fallback: a UTF-8 byte order mark
+("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030
+("gb18030", a superset of GBK and GB2312) but only if the result looks like Chinese text: a
+Latin-1 or binary file must not turn into rare CJK characters. Bytes with NUL and no UTF-16
+byte order mark are binary. Then legacy encodings (`extract.encodings.detect_legacy`:
+Windows-1252 for Western text, else charset-normalizer's guess when it reads cleanly). With
+`encoding=` every text file without a byte order mark is decoded with that encoding, strictly.
 
 Normalising changes only two things, so offsets into `Document.text` are stable: the byte
 order mark is removed, and CRLF and lone CR become LF. No Unicode normalisation is applied.
@@ -15,17 +22,29 @@ order mark is removed, and CRLF and lone CR become LF. No Unicode normalisation 
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
-from .files import DecodeError, decode_text
+from .extract import EXTRACTED_EXTENSIONS, ExtractionError, extract_file
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding, decode_forced, detect_legacy
+from .files import UNDECODABLE, DecodeError, decode_text
 from .models import Document
 
-DEFAULT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
+TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
+DEFAULT_EXTENSIONS: tuple[str, ...] = (*TEXT_EXTENSIONS, *EXTRACTED_EXTENSIONS)
 EMPTY = "empty file"
+LEGACY_UNDECODABLE = "cannot decode: not UTF-8, UTF-16, GB18030 or a legacy encoding coder recognises"
+#: How to turn a file coder cannot read into one it can, by the reason it was skipped.
+CONVERT_HINT = (
+    "coder reads .txt and .md (UTF-8, UTF-16, GB18030 or a legacy encoding; force one with "
+    "--encoding), .pdf with a text layer, .docx, .odt, .rtf and .html. Save other files in one of "
+    "these formats (Word: File > Save As > .docx; scans: run OCR, e.g. `ocrmypdf in.pdf out.pdf`)."
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +78,19 @@ class _Skip(Exception):
         self.reason = reason
 
 
-def read_corpus(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Corpus:
+def read_corpus(
+    path: str | Path,
+    *,
+    extensions: Iterable[str] = DEFAULT_EXTENSIONS,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | str | Path | None = None,
+) -> Corpus:
     """Read every document under `path` (a folder, read recursively, or one file).
 
+    `encoding` forces the encoding of text files; `extraction_cache` (a folder or an
+    ExtractionCache) keeps extracted texts so unchanged PDFs are not extracted again.
     A folder with no readable documents is not an error: the result is empty and the
-    caller decides how to warn.
+    caller decides how to report it.
 
     >>> corpus = read_corpus("seeds")  # doctest: +SKIP
     >>> [document.path for document in corpus.documents][:1]  # doctest: +SKIP
@@ -74,6 +101,8 @@ def read_corpus(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSI
     """
     root = Path(path)
     wanted = _normalise_extensions(extensions)
+    forced = check_encoding(encoding) if encoding else None
+    cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for relative, file_path in iter_corpus_files(root):
@@ -83,11 +112,9 @@ def read_corpus(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSI
             skipped.append(SkippedFile(relative, what))
             continue
         try:
-            text, encoding = _read_text(file_path)
+            documents.append(_read(file_path, relative, encoding=forced, cache=cache))
         except _Skip as skip:
             skipped.append(SkippedFile(relative, skip.reason))
-            continue
-        documents.append(Document(path=relative, text=text, encoding=encoding))
     return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
 
 
@@ -108,7 +135,7 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
         return
     if not root.is_dir():
         raise CorpusError(
-            f"{path}: no such file or folder. Pass a folder of .txt/.md documents or one document file."
+            f"{path}: no such file or folder. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
         )
     found: list[tuple[str, Path]] = []
     for folder, subfolders, files in os.walk(root):
@@ -123,8 +150,14 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
     yield from found
 
 
-def read_document(file_path: str | Path, *, relative_to: str | Path | None = None) -> Document:
-    """Read and decode one file; `Document.path` is relative to `relative_to` (or the file name).
+def read_document(
+    file_path: str | Path,
+    *,
+    relative_to: str | Path | None = None,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | str | Path | None = None,
+) -> Document:
+    """Read and decode (or extract) one file; `Document.path` is relative to `relative_to` (or the file name).
 
     >>> read_document("seeds/party_building_alliance_guangdong_guangxi.txt", relative_to="seeds").encoding  # doctest: +SKIP
     'utf-8'
@@ -137,11 +170,27 @@ def read_document(file_path: str | Path, *, relative_to: str | Path | None = Non
         relative = file_path.name
     else:
         relative = file_path.relative_to(relative_to).as_posix()
+    cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     try:
-        text, encoding = _read_text(file_path)
+        return _read(file_path, relative, encoding=check_encoding(encoding) if encoding else None, cache=cache)
     except _Skip as skip:
+        if file_path.suffix.lower() in EXTRACTED_EXTENSIONS:
+            raise CorpusError(f"{file_path}: {skip.reason}.")
         raise CorpusError(f"{file_path}: {skip.reason}. Save it as UTF-8 text (or remove it from the corpus).")
-    return Document(path=relative, text=text, encoding=encoding)
+
+
+def _read(file_path: Path, relative: str, *, encoding: str | None, cache: ExtractionCache | None) -> Document:
+    if file_path.suffix.lower() in EXTRACTED_EXTENSIONS:
+        try:
+            extracted = extract_file(file_path, cache=cache)
+        except ExtractionError as error:
+            raise _Skip(str(error).removeprefix(f"{file_path.name}: "))
+        if not extracted.text.strip():
+            raise _Skip(EMPTY)
+        return Document(path=relative, text=extracted.text, encoding="utf-8", format=extracted.format,
+                        pages=extracted.pages, removed=extracted.removed)
+    text, found = _read_text(file_path, encoding=encoding)
+    return Document(path=relative, text=text, encoding=found)
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
@@ -159,14 +208,31 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise CorpusError(f"{skip.reason}.")
 
 
-def _read_text(file_path: Path) -> tuple[str, str]:
+def _read_text(file_path: Path, *, encoding: str | None = None) -> tuple[str, str]:
     try:
         data = file_path.read_bytes()
     except FileNotFoundError:
         raise _Skip("cannot read: no such file")
     except OSError as error:
         raise _Skip(f"cannot read: {error.strerror or error}")
-    return _decode(data)
+    if encoding is not None and not data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = decode_forced(data, encoding)
+        except ExtractionError as error:
+            raise _Skip(str(error))
+        if not text.strip():
+            raise _Skip(EMPTY)
+        return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+    try:
+        return _decode(data)
+    except _Skip as skip:
+        if skip.reason != UNDECODABLE:
+            raise
+    legacy = detect_legacy(data)
+    if legacy is None:
+        raise _Skip(LEGACY_UNDECODABLE)
+    text, found = legacy
+    return text.replace("\r\n", "\n").replace("\r", "\n"), found
 
 
 def _decode(data: bytes) -> tuple[str, str]:

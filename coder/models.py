@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -14,16 +15,63 @@ UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
 
 
 @dataclass(frozen=True)
+class Removed:
+    """A piece of an extracted document that is not in its text (a running header, a menu), and why."""
+
+    page: int | None  # 1-based page for PDFs, else None
+    text: str
+    reason: str  # "running header", "running footer", "page number", "page header", ...
+
+
+@dataclass(frozen=True)
 class Document:
-    """A decoded source file: `text` has no BOM and LF line ends; all offsets point into it."""
+    """A decoded source file: `text` has no BOM and LF line ends; all offsets point into it.
+
+    For a PDF, Word, OpenDocument, RTF or HTML file, `text` is the extracted text (`format`
+    says which), `pages` the (start, end) span of each PDF page in it, and `removed` what the
+    extraction left out.
+    """
 
     path: str  # relative to the corpus folder, with "/"
     text: str
     encoding: str = "utf-8"
+    format: str = "text"  # "text", or the extracted format: "pdf", "docx", "odt", "rtf", "html"
+    pages: tuple[tuple[int, int], ...] = ()
+    removed: tuple[Removed, ...] = ()
 
     @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def is_extracted(self) -> bool:
+        return self.format != "text"
+
+    def page_label(self, start: int, end: int) -> str:
+        """The page of a span, for citing it: "3", "3-4" when it crosses pages, "" without pages."""
+        return page_label(self.pages, start, end)
+
+
+def page_label(pages: tuple[tuple[int, int], ...], start: int, end: int) -> str:
+    """The 1-based page (or "first-last" range) of the span start:end, "" when there are no pages.
+
+    Text between two pages (the separator) counts as the page after it.
+
+    >>> page_label(((0, 2), (4, 6)), 0, 6)
+    '1-2'
+    """
+    if not pages:
+        return ""
+    first = _page_at(pages, start)
+    last = _page_at(pages, max(start, end - 1))
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _page_at(pages: tuple[tuple[int, int], ...], offset: int) -> int:
+    index = max(bisect.bisect_right([start for start, _ in pages], offset) - 1, 0)
+    if offset >= pages[index][1] and index + 1 < len(pages):
+        index += 1
+    return index + 1
 
 
 @dataclass(frozen=True)

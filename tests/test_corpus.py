@@ -92,6 +92,7 @@ def test_corpus_reads_nested_folders_sorted_with_slash_paths(tmp_path, extension
             ".git/config.txt": b"hidden folder",
             "a/.cache/x.txt": b"hidden nested folder",
             "report.pdf": b"%PDF-1.4",
+            "slides.pptx": b"PK",
             "notes": b"no extension",
             "latin.txt": "caf\u00e9 r\u00e9sum\u00e9".encode("latin-1"),
             "empty.md": b"",
@@ -106,17 +107,19 @@ def test_corpus_reads_nested_folders_sorted_with_slash_paths(tmp_path, extension
             Document("a/b/c.TXT", "\u6cbb\u7406", "gb18030"),
             Document("a/z.md", "nested", "utf-8"),
             Document("b.txt", "second", "utf-8"),
+            # Windows-1252 (here Latin-1 bytes, which read the same) is detected.
+            Document("latin.txt", "caf\u00e9 r\u00e9sum\u00e9", "cp1252"),
         ),
         skipped=(
             SkippedFile("blank.txt", "empty file"),
             SkippedFile("empty.md", "empty file"),
-            SkippedFile("latin.txt", "cannot decode: not UTF-8, UTF-16 or GB18030 text"),
             SkippedFile("notes", "unsupported file type (no extension)"),
-            SkippedFile("report.pdf", "unsupported file type .pdf"),
+            SkippedFile("report.pdf", "unsupported file type .pdf"),  # not in `extensions`
+            SkippedFile("slides.pptx", "unsupported file type .pptx"),
         ),
     )
-    assert len(corpus) == 4
-    assert [document.path for document in corpus] == ["A.txt", "a/b/c.TXT", "a/z.md", "b.txt"]
+    assert len(corpus) == 5
+    assert [document.path for document in corpus] == ["A.txt", "a/b/c.TXT", "a/z.md", "b.txt", "latin.txt"]
 
 
 @pytest.mark.parametrize("name", ["interview 1.txt", ".hidden.md"])
@@ -128,7 +131,7 @@ def test_corpus_single_file_is_named_by_its_file_name(tmp_path, name):
     assert corpus == Corpus(root=str(path), documents=(Document(name, "line one\nline two\n", "utf-8"),), skipped=())
 
 
-@pytest.mark.parametrize(("name", "reason"), [("slides.pdf", "unsupported file type .pdf"), ("empty.txt", "empty file")])
+@pytest.mark.parametrize(("name", "reason"), [("slides.pptx", "unsupported file type .pptx"), ("empty.txt", "empty file")])
 def test_corpus_single_unusable_file_is_skipped_not_an_error(tmp_path, name, reason):
     path = tmp_path / name
     path.write_bytes(b"")
@@ -140,15 +143,17 @@ def test_corpus_missing_path_raises_corpus_error(tmp_path, missing):
     path = tmp_path / missing
     with pytest.raises(CorpusError) as error:
         read_corpus(path)
-    assert str(error.value) == f"{path}: no such file or folder. Pass a folder of .txt/.md documents or one document file."
+    assert str(error.value) == (
+        f"{path}: no such file or folder. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
+    )
 
 
-@pytest.mark.parametrize("files", [{}, {"only.pdf": b"%PDF", ".hidden.txt": b"x"}])
+@pytest.mark.parametrize("files", [{}, {"only.pptx": b"PK", ".hidden.txt": b"x"}])
 def test_corpus_folder_without_documents_is_empty_not_an_error(tmp_path, files):
     _write(tmp_path, files)
     corpus = read_corpus(tmp_path)
     assert corpus.documents == ()
-    assert corpus.skipped == tuple(SkippedFile(name, "unsupported file type .pdf") for name in files if name.endswith(".pdf"))
+    assert corpus.skipped == tuple(SkippedFile(name, "unsupported file type .pptx") for name in files if name.endswith(".pptx"))
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read any file")
@@ -220,3 +225,45 @@ def test_corpus_reads_every_seed(folder):
 def test_corpus_iter_files_hides_dot_names_and_filters_extensions(tmp_path, extensions, expected):
     _write(tmp_path, {"b.pdf": b"x", "a.txt": b"y", ".h/c.txt": b"z", "d/.e.md": b"w", "d/f.MD": b"v"})
     assert [relative for relative, _ in iter_corpus_files(tmp_path, extensions)] == expected
+
+
+@pytest.mark.parametrize("name", ["report.pdf"])
+def test_corpus_reads_extracted_formats_by_default(tmp_path, name):
+    from make_documents import docx_bytes, running_header_pdf
+
+    _write(tmp_path, {name: running_header_pdf(2), "notes.docx": docx_bytes(["A joint meeting."]), "bad.pdf": b"%PDF-1.4"})
+    corpus = read_corpus(tmp_path, extraction_cache=tmp_path / ".extracted")
+    assert [(document.path, document.format, len(document.pages)) for document in corpus] == [
+        ("notes.docx", "docx", 0), (name, "pdf", 2),
+    ]
+    assert corpus.documents[1].removed[0].reason == "running header"
+    assert corpus.skipped == (SkippedFile("bad.pdf", "damaged or not a PDF: PDFium cannot open it. Open it in a PDF reader and save a new copy (or print it to PDF)"),)
+    assert len(list((tmp_path / ".extracted").glob("*.json"))) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "expected"),
+    [
+        ("Привет, мир. Это пример текста на русском языке, сохранённый в старой кодировке.".encode("cp1251"), "cp1251",
+         Document("a.txt", "Привет, мир. Это пример текста на русском языке, сохранённый в старой кодировке.", "cp1251")),
+        ("caf\u00e9\r\n".encode("cp1252"), "latin-1", Document("a.txt", "caf\u00e9\n", "iso8859-1")),
+        (codecs.BOM_UTF8 + "caf\u00e9".encode("utf-8"), "cp1252", Document("a.txt", "caf\u00e9", "utf-8-sig")),
+    ],
+)
+def test_corpus_forced_encoding(tmp_path, data, encoding, expected):
+    _write(tmp_path, {"a.txt": data})
+    assert read_corpus(tmp_path, encoding=encoding).documents == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "reason"),
+    [
+        ("naïve".encode("latin-1"), "utf-8", "cannot decode as utf-8: byte 2 (0xef) is not valid in it. Check the encoding, or leave out --encoding to let coder detect it"),
+        (bytes(range(0x81, 0xFF)) * 4, None, "cannot decode: not UTF-8, UTF-16, GB18030 or a legacy encoding coder recognises"),
+    ],
+)
+def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encoding, reason):
+    _write(tmp_path, {"a.txt": data})
+    corpus = read_corpus(tmp_path, encoding=encoding)
+    assert corpus.documents == ()
+    assert corpus.skipped == (SkippedFile("a.txt", reason),)

@@ -20,12 +20,12 @@ One module per family, each behind one function taking the file's bytes:
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import CorpusError
+from ..models import Removed, page_label
 
 if TYPE_CHECKING:
     from .cache import ExtractionCache
@@ -49,15 +49,6 @@ class ExtractionError(CorpusError):
 
 
 @dataclass(frozen=True)
-class Removed:
-    """A piece of the original that is not in the extracted text, and why."""
-
-    page: int | None  # 1-based page for PDFs, else None
-    text: str
-    reason: str  # "running header", "running footer", "page number", "menu or footer", ...
-
-
-@dataclass(frozen=True)
 class ExtractedText:
     """The text of one document as it will be coded, and where its pages are.
 
@@ -71,26 +62,13 @@ class ExtractedText:
     removed: tuple[Removed, ...] = ()
     warnings: tuple[str, ...] = ()
 
-    def page_at(self, offset: int) -> int | None:
-        """The 1-based page holding `offset` (a separator counts as the page after it)."""
-        if not self.pages:
-            return None
-        index = max(bisect.bisect_right([start for start, _ in self.pages], offset) - 1, 0)
-        if offset >= self.pages[index][1] and index + 1 < len(self.pages):
-            index += 1
-        return index + 1
-
     def page_label(self, start: int, end: int) -> str:
         """The page of a span for citing it: "3", "3-4" when it crosses a page, "" without pages.
 
         >>> ExtractedText("ab\\n\\ncd", "pdf", pages=((0, 2), (4, 6))).page_label(0, 6)
         '1-2'
         """
-        if not self.pages:
-            return ""
-        first = self.page_at(start)
-        last = self.page_at(max(start, end - 1))
-        return str(first) if first == last else f"{first}-{last}"
+        return page_label(self.pages, start, end)
 
 
 def is_extracted(path: str | Path) -> bool:

@@ -13,7 +13,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from .. import __version__
 from ..files import atomic_open
 from . import ExtractedText, Removed
 
@@ -22,6 +21,8 @@ _FORMAT = 1
 
 def file_key(data: bytes, *, suffix: str) -> str:
     """The cache key of a file's bytes read as `suffix` (".pdf", ...)."""
+    from .. import __version__  # here: coder/__init__.py imports this module before defining it
+
     digest = hashlib.sha256(data).hexdigest()
     return hashlib.sha256(f"{_FORMAT}\x1f{__version__}\x1f{suffix.lower()}\x1f{digest}".encode()).hexdigest()
 

@@ -96,7 +96,9 @@ def extract_pdf(data: bytes) -> ExtractedText:
             raise ExtractionError(
                 "password-protected PDF: open it, save a copy without a password (or print it to PDF) and code that copy"
             ) from None
-        raise ExtractionError(f"not a readable PDF ({error}): the file is damaged or not a PDF") from None
+        raise ExtractionError(
+            "damaged or not a PDF: PDFium cannot open it. Open it in a PDF reader and save a new copy (or print it to PDF)"
+        ) from None
     try:
         pages: list[tuple[list[_Fragment], float]] = []
         removed: list[Removed] = []
