@@ -92,9 +92,10 @@ def main(
 
 @app.command()
 def run(
-    corpus: Annotated[Path, typer.Argument(help="A folder of .txt/.md documents (read recursively) or one file.")] = Path("seeds"),
+    corpus: Annotated[Path, typer.Argument(help="A folder of documents (.txt .md .pdf .docx .odt .rtf .html, read recursively) or one file.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("outputs"),
+    encoding: Annotated[str | None, typer.Option("--encoding", help="Decode .txt/.md files with this encoding (e.g. cp1252, latin-1, gbk, big5) instead of detecting it.")] = None,
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
@@ -110,7 +111,8 @@ def run(
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
 
     Writes segments.csv, code_counts.csv, run.json, changes.csv (what changed since the last run),
-    cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+    cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf. PDF, Word,
+    OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
 
     Example: coder run seeds --codebook codebook.yaml --out outputs
     """
@@ -123,6 +125,7 @@ def run(
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
+                encoding=encoding,
                 network_options=options,
             )
         if not quiet:
@@ -169,8 +172,13 @@ def _summary(report) -> str:
     ]
     for skipped in result.corpus.skipped:
         lines.append(f"  skipped {display_name(skipped.path)}: {display_name(skipped.reason)}")
-    if not result.corpus.documents:
-        lines.append("Warning: no documents to code.")
+    extracted = [document for document in result.corpus.documents if document.is_extracted]
+    if extracted:
+        lines.append(f"Extracted the text of {len(extracted)} document(s) into {report.out_dir / 'texts'} "
+                     f"(offsets in segments.csv point into these files).")
+        for document in extracted:
+            for warning in document.warnings:
+                lines.append(f"  Warning: {display_name(document.path)}: {warning}")
     if not len(result.codebook):
         lines.append("Warning: the codebook has no codes.")
     if result.reused.get("documents_reused"):

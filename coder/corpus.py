@@ -118,6 +118,25 @@ def read_corpus(
     return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
 
 
+def no_documents_error(path: str | Path, corpus: Corpus) -> CorpusError:
+    """The error for a corpus where nothing could be read: what was skipped, why, and how to convert.
+
+    >>> print(no_documents_error("in", Corpus("in", (), (SkippedFile("a.doc", "unsupported file type .doc"),))))  # doctest: +ELLIPSIS
+    no documents read from in: 1 file skipped.
+      a.doc: unsupported file type .doc
+    coder reads .txt and .md ...
+    """
+    if not corpus.skipped:
+        return CorpusError(f"no documents read from {path}: it holds no files (hidden files and folders are ignored). {CONVERT_HINT}")
+    shown = [f"  {skipped.path}: {skipped.reason}" for skipped in corpus.skipped[:20]]
+    if len(corpus.skipped) > 20:
+        shown.append(f"  ... and {len(corpus.skipped) - 20} more")
+    count = len(corpus.skipped)
+    return CorpusError(
+        f"no documents read from {path}: {count} file{'s' if count != 1 else ''} skipped.\n" + "\n".join(shown) + f"\n{CONVERT_HINT}"
+    )
+
+
 def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None) -> Iterator[tuple[str, Path]]:
     """Yield (relative path with "/", file path) for every non-hidden file, sorted by relative path.
 
@@ -188,7 +207,7 @@ def _read(file_path: Path, relative: str, *, encoding: str | None, cache: Extrac
         if not extracted.text.strip():
             raise _Skip(EMPTY)
         return Document(path=relative, text=extracted.text, encoding="utf-8", format=extracted.format,
-                        pages=extracted.pages, removed=extracted.removed)
+                        pages=extracted.pages, removed=extracted.removed, warnings=extracted.warnings)
     text, found = _read_text(file_path, encoding=encoding)
     return Document(path=relative, text=text, encoding=found)
 

@@ -28,8 +28,8 @@ class Document:
     """A decoded source file: `text` has no BOM and LF line ends; all offsets point into it.
 
     For a PDF, Word, OpenDocument, RTF or HTML file, `text` is the extracted text (`format`
-    says which), `pages` the (start, end) span of each PDF page in it, and `removed` what the
-    extraction left out.
+    says which), `pages` the (start, end) span of each PDF page in it, `removed` what the
+    extraction left out and `warnings` what it could not read.
     """
 
     path: str  # relative to the corpus folder, with "/"
@@ -38,6 +38,7 @@ class Document:
     format: str = "text"  # "text", or the extracted format: "pdf", "docx", "odt", "rtf", "html"
     pages: tuple[tuple[int, int], ...] = ()
     removed: tuple[Removed, ...] = ()
+    warnings: tuple[str, ...] = ()  # what the extraction could not do ("page 3: no text layer ...")
 
     @cached_property
     def sha256(self) -> str:

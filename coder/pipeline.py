@@ -26,7 +26,8 @@ from .models import (
     segment_id_from_fingerprint,
 )
 from .passages import split_passages
-from .segments import SEGMENT_COLUMNS, join_matched, segments_to_frame
+from .extract.cache import ExtractionCache
+from .segments import SEGMENT_COLUMNS, add_page_column, join_matched, segments_to_frame
 
 # Below this much text, starting worker processes costs more than it saves.
 _PARALLEL_MIN_CHARS = 2_000_000
@@ -227,8 +228,13 @@ def code_corpus(
     workers: int | None = None,
     cache_dir: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | str | Path | None = None,
 ) -> CodingResult:
     """Read (if given a path), split and code a corpus; uses every core on large corpora.
+
+    `encoding` and `extraction_cache` go to `read_corpus`. Segments of paged documents (PDFs)
+    get a `page` column.
 
     >>> result = code_corpus("seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     >>> result.segments[["document", "code", "hits"]].head()  # doctest: +SKIP
@@ -240,7 +246,7 @@ def code_corpus(
         # Start the workers before the corpus is read: they import and compile while it is read.
         pool = _start_pool(workers, codebook, cache_dir)
     if not isinstance(corpus, Corpus):
-        corpus = read_corpus(corpus)
+        corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
     documents = list(corpus.documents)
     total_chars = sum(len(document.text) for document in documents)
     batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
@@ -271,10 +277,11 @@ def code_corpus(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if cache is not None:
+    if cache is not None and documents:  # a run that read nothing must not empty the cache
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
     segments, fingerprints = _joined(frames)
+    segments = add_page_column(segments, documents)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},

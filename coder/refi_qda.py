@@ -222,6 +222,13 @@ def _source_element(
     source.set("plainTextPath", f"internal://{guid}.txt")
     source.set("creatingUser", USER_GUID)
     source.set("creationDateTime", when)
+    if document.is_extracted:
+        # The source is the extracted text; the name keeps the original file's name.
+        pages = f", {len(document.pages)} pages" if document.pages else ""
+        etree.SubElement(source, f"{{{ns}}}Description").text = _xml_safe(
+            f"Text extracted by coder from {document.path} ({document.format.upper()}{pages}); "
+            f"positions refer to this text."
+        )
     for selection in sorted(selections, key=lambda s: (s.start, s.end, s.code)):
         # Identical passages in one document share a segment id; the occurrence count keeps GUIDs unique.
         seen[selection.segment_id] += 1
@@ -425,12 +432,12 @@ class QdpxExport:
 def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name: str | None = None) -> QdpxExport:
     """Export a `coder run` folder (segments.csv + run.json beside it) as a .qdpx project.
 
-    The documents are read again from the run's corpus and the codebook is the one the run
-    used (from run.json), so positions and codes match the segments.
+    The documents are read again from the run's corpus (extracted documents from the texts the
+    run kept in texts/) and the codebook is the one the run used (from run.json), so positions
+    and codes match the segments.
 
     >>> export_run_qdpx("outputs/segments.csv", path="outputs/project.qdpx").selections  # doctest: +SKIP
     """
-    from .corpus import read_corpus
     from .runs import RunFolder
 
     run = RunFolder.of_segments(segments_path)
@@ -438,7 +445,7 @@ def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name
     record = run.record()
     if not record.corpus or not record.codebook_codes:
         raise OutputError(f"{run.run_path}: no corpus path or codebook recorded. Run `coder run` again, then export.")
-    corpus = read_corpus(run.corpus_path())
+    corpus = run.read_corpus()
     codebook = run.stored_codebook(name=Path(record.codebook).stem)
     rejected = int(sum(is_rejected(value) for value in frame.get("review", [])))
     written = build_qdpx(

@@ -14,6 +14,9 @@ import pandas as pd
 
 from .codebook import load_codebook
 from .cooccurrence import build_cooccurrence
+from .corpus import no_documents_error
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import OutputError
 from .files import LOCK_FILE, folder_lock
@@ -35,7 +38,7 @@ from .reviews import (
     write_reviews,
 )
 from .runs import NETWORK_FILES, Recovery, RunFolder, build_run_record
-from .segments import drop_rejected
+from .segments import add_page_column, drop_rejected
 
 __all__ = ["NETWORK_FILES", "RunReport", "run_coding", "write_network_outputs"]
 
@@ -74,6 +77,7 @@ def run_coding(
     use_cache: bool = True,
     network_options: NetworkOptions = NetworkOptions(),
     progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
 ) -> RunReport:
     """Code `corpus` with the codebook and write all outputs into `out_dir`, as one unit.
 
@@ -81,6 +85,13 @@ def run_coding(
     The outputs are written into a staging folder and swapped in at the end (`RunFolder.staged`):
     when anything fails, `out_dir` keeps the previous run whole and RunNotSaved says so. What a
     stopped run left is finished or removed first (`RunReport.recovered`).
+    PDF, Word, OpenDocument, RTF and HTML files are extracted (once per file version, cached in
+    `out_dir`/.extracted) and their text is written to `out_dir`/texts/. `encoding` forces the
+    encoding of text files.
+
+    Raises:
+        CorpusError: no document could be read (the message lists what was skipped and why); the
+            folder is left as it was.
 
     >>> report = run_coding("seeds", "codebook.yaml", "outputs")  # doctest: +SKIP
     >>> sorted(report.written)  # doctest: +SKIP
@@ -98,9 +109,13 @@ def run_coding(
         # review file first (or the run stops before changing anything, naming the conflicting rows).
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+        extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         result = code_corpus(
-            corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress
+            corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
+            encoding=encoding, extraction_cache=extraction_cache,
         )
+        if not result.corpus.documents:
+            raise no_documents_error(corpus, result.corpus)
         renamed = _renamed_codes(run, codebook)
         orphans = precision = None
         carried = followed = 0
@@ -117,7 +132,8 @@ def run_coding(
             orphans = explain_detached(applied.detached, result.segments, codes=[code.id for code in codebook],
                                        documents=[document.path for document in result.corpus.documents])
             precision = precision_by_code(result.segments)
-        segments = result.segments.copy()
+        # Pages again after the manual rows (coded by hand, after the pipeline's own page column).
+        segments = add_page_column(result.segments.drop(columns="page", errors="ignore"), result.corpus.documents)
         if "source" not in segments.columns:
             segments["source"] = "auto"
         segments["status"] = _statuses(segments, run, renamed)
@@ -127,7 +143,7 @@ def run_coding(
             "added": int(segments["source"].eq("manual").sum()),
         }
         record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
-                                  reviews=review_counts)
+                                  reviews=review_counts, encoding=check_encoding(encoding) if encoding else None)
         with run.staged() as stage:
             run.keep_previous(into=stage)
             written = stage.write_outputs(result, record)
@@ -141,6 +157,9 @@ def run_coding(
             comparison = compare_with_previous(stage, new_segments=indexed)
             if comparison is not None:
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
+        run.prune_texts(result.corpus.documents)
+        if extraction_cache is not None:
+            extraction_cache.prune()
     # Report where the files are now, not where they were written.
     written = {key: out_dir / path.name for key, path in written.items()}
     network = {key: out_dir / value.name if isinstance(value, Path) else value for key, value in network.items()}

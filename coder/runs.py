@@ -4,6 +4,8 @@ A run folder holds segments.csv, code_counts.csv, run.json (a RunRecord), the co
 .segments_index.csv, changes.csv, the network files, the previous run in .previous/ and the
 recode cache in .cache/. Every command that reads a run (`coder network`, `diff`, `agree`,
 `export qdpx`, `review status`) opens it through RunFolder, so no other module knows these names.
+Documents extracted from PDF, Word, OpenDocument, RTF or HTML files leave their text (the one
+every offset points into) in texts/<document>.txt and the extraction cache in .extracted/.
 
 A run is saved as one unit (`RunFolder.staged`): every file is written into .staging/ inside the
 folder, then a manifest listing them is written, then each file is renamed into place. A run
@@ -33,7 +35,7 @@ import pandas as pd
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
 from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_text
-from .models import Codebook, normalize_segment_id, passage_fingerprint
+from .models import Codebook, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
     from .pipeline import CodingResult
@@ -44,6 +46,8 @@ CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
 CACHE_FOLDER = ".cache"
+TEXTS_FOLDER = "texts"
+EXTRACTION_CACHE_FOLDER = ".extracted"
 # A compact copy of what a comparison needs (ids, codes, documents, passage fingerprints), written
 # beside segments.csv by `coder run`, so comparing two large runs does not re-read their passages.
 SEGMENT_INDEX_FILE = ".segments_index.csv"
@@ -101,6 +105,7 @@ class RunRecord:
     codebook_codes: tuple[dict[str, Any], ...] = ()
     reviews: dict[str, Any] | None = None
     cache: dict[str, Any] | None = None
+    encoding: str | None = None  # --encoding, when the run forced one
     folder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +131,8 @@ class RunRecord:
             data["reviews"] = self.reviews
         if self.cache is not None:
             data["cache"] = self.cache
+        if self.encoding is not None:
+            data["encoding"] = self.encoding
         return data
 
     @classmethod
@@ -159,6 +166,7 @@ class RunRecord:
             codebook_codes=tuple(normalize_code_record(code) for code in codes),
             reviews=data["reviews"] if isinstance(data.get("reviews"), dict) else None,
             cache=data["cache"] if isinstance(data.get("cache"), dict) else None,
+            encoding=data["encoding"] if isinstance(data.get("encoding"), str) else None,
             folder=folder,
         )
 
@@ -170,6 +178,7 @@ def build_run_record(
     corpus_path: str | Path,
     workers: int | None = None,
     reviews: dict[str, Any] | None = None,
+    encoding: str | None = None,
 ) -> RunRecord:
     """The RunRecord of a finished coding: counts, documents, skipped files and the whole codebook."""
     from . import __version__
@@ -195,16 +204,33 @@ def build_run_record(
             "coded_passages": len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
             "segments_by_code": {code.id: int(by_code.get(code.id, 0)) for code in result.codebook},
         },
-        documents=tuple(
-            {"path": document.path, "encoding": document.encoding, "sha256": document.sha256,
-             "passages": result.passages.get(document.path, 0)}
-            for document in result.corpus.documents
-        ),
+        documents=tuple(_document_record(document, result.passages.get(document.path, 0))
+                        for document in result.corpus.documents),
         skipped=tuple({"path": skipped.path, "reason": skipped.reason} for skipped in result.corpus.skipped),
         codebook_codes=tuple(codebook_to_records(result.codebook)),
         reviews=reviews,
         cache=result.reused,
+        encoding=encoding,
     )
+
+
+def _document_record(document: Document, passages: int) -> dict[str, Any]:
+    """A document's entry in run.json; extracted documents also say from what, where their text
+    is, how many pages they have and what the extraction removed (grouped by text and reason)."""
+    record: dict[str, Any] = {"path": document.path, "encoding": document.encoding, "sha256": document.sha256,
+                              "passages": passages}
+    if document.is_extracted:
+        record["format"] = document.format
+        record["text"] = f"{TEXTS_FOLDER}/{document.path}.txt"
+        if document.pages:
+            record["pages"] = len(document.pages)
+        removed: dict[tuple[str, str], list[int]] = {}
+        for item in document.removed:
+            removed.setdefault((item.reason, item.text), []).extend([item.page] if item.page else [])
+        record["removed"] = [{"reason": reason, "text": text, "pages": pages} for (reason, text), pages in removed.items()]
+        if document.warnings:
+            record["warnings"] = list(document.warnings)
+    return record
 
 
 # --- the folder ----------------------------------------------------------------------------------
@@ -271,6 +297,18 @@ class RunFolder:
     @property
     def lock_path(self) -> Path:
         return self.folder / LOCK_FILE
+
+    @property
+    def texts_path(self) -> Path:
+        return self.folder / TEXTS_FOLDER
+
+    @property
+    def extraction_cache_path(self) -> Path:
+        return self.folder / EXTRACTION_CACHE_FOLDER
+
+    def text_path(self, document: str) -> Path:
+        """Where the extracted text of `document` (its path in the corpus) is kept."""
+        return self.texts_path / f"{document}.txt"
 
     @property
     def previous(self) -> RunFolder:
@@ -380,9 +418,7 @@ class RunFolder:
 
     def documents(self) -> list:
         """The run's corpus, read again (for passages coded by hand and samples)."""
-        from .corpus import read_corpus
-
-        return list(read_corpus(self.corpus_path()).documents)
+        return list(self.read_corpus().documents)
 
     def read_passages(self) -> pd.DataFrame:
         """Every passage of the run's corpus: document, passage, start, end, text.
@@ -420,8 +456,42 @@ class RunFolder:
         counted = drop_rejected(result.segments)
         counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
         write_csv(counts, written["code_counts"])
+        if self.write_texts(result.corpus.documents):
+            written["texts"] = self.texts_path
         self.write_record(record)
         return written
+
+    def write_texts(self, documents) -> int:
+        """Write texts/<document>.txt (UTF-8) for every extracted document; returns how many."""
+        extracted = [document for document in documents if document.is_extracted]
+        for document in extracted:
+            write_text(self.text_path(document.path), document.text)
+        return len(extracted)
+
+    def prune_texts(self, documents) -> None:
+        """Delete texts/ files of documents that are no longer extracted documents of the corpus."""
+        keep = {self.text_path(document.path) for document in documents if document.is_extracted}
+        if self.texts_path.is_dir():
+            for path in self.texts_path.rglob("*.txt"):
+                if path not in keep:
+                    path.unlink()
+
+    def read_corpus(self):
+        """The run's corpus as it was coded: its recorded --encoding, extracted documents with the
+        text kept in texts/ (so offsets point where they pointed), read through the run's cache."""
+        from dataclasses import replace
+
+        from .corpus import Corpus, read_corpus
+
+        record = self.record()
+        corpus = read_corpus(self.corpus_path(), encoding=record.encoding, extraction_cache=self.extraction_cache_path)
+        documents = []
+        for document in corpus.documents:
+            stored = self.text_path(document.path)
+            if document.is_extracted and stored.is_file():
+                document = replace(document, text=stored.read_text(encoding="utf-8"))
+            documents.append(document)
+        return Corpus(root=corpus.root, documents=tuple(documents), skipped=corpus.skipped)
 
     def write_record(self, record: RunRecord) -> Path:
         """Write run.json (atomically)."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .errors import OutputError
 from .files import read_table, write_csv
-from .models import Codebook, Segment
+from .models import Codebook, Document, Segment
 
 SEGMENT_COLUMNS = (
     "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
@@ -50,6 +50,26 @@ def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
     return frame.astype({column: "int64" for column in _INTEGER_COLUMNS})
 
 
+def add_page_column(frame: pd.DataFrame, documents: Iterable[Document]) -> pd.DataFrame:
+    """Insert `page` after `end` when any document has pages (PDFs): the page where the passage
+    starts, "3-4" when it runs onto the next. Without paged documents the frame is unchanged.
+
+    >>> frame = segments_to_frame([])
+    >>> add_page_column(frame, [Document("a.pdf", "ab", pages=((0, 2),))]).columns[5]
+    'page'
+    """
+    paged = {document.path: document for document in documents if document.pages}
+    if not paged:
+        return frame
+    pages = [
+        paged[document].page_label(start, end) if document in paged else ""
+        for document, start, end in zip(frame["document"], frame["start"], frame["end"])
+    ]
+    frame = frame.copy()
+    frame.insert(frame.columns.get_loc("end") + 1, "page", pd.Series(pages, index=frame.index, dtype=object))
+    return frame
+
+
 def write_segments_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """Write segments.csv (UTF-8 with BOM for Excel), atomically; the review columns last, as in OUTPUT_COLUMNS."""
     tail = ("status", "review", "note", "source")
@@ -75,6 +95,8 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
             frame[column] = ""
     if "source" not in frame.columns:
         frame["source"] = "auto"
+    if "page" in frame.columns:  # "3" and "3-4": text, whatever a spreadsheet made of them
+        frame["page"] = frame["page"].astype(str).replace({"nan": ""}).str.removesuffix(".0")
     for column in _INTEGER_COLUMNS:
         if column in frame.columns:
             try:

@@ -501,7 +501,6 @@ def suggest_for_run(
 
     >>> report = suggest_for_run("outputs", "joint_meeting", top=10)  # doctest: +SKIP
     """
-    from .corpus import read_corpus
     from .passages import split_passages
     from .runs import RunFolder
     from .segments import is_rejected
@@ -517,7 +516,7 @@ def suggest_for_run(
         raise CoderError(_unknown_code(code, codebook))
     frame = folder.read_segments()
     corpus_path = folder.corpus_path()
-    documents = read_corpus(corpus_path).documents
+    documents = folder.read_corpus().documents  # extracted documents as the run coded them
     if not documents:
         raise CorpusError(f"{corpus_path}: the run's corpus holds no readable documents. Run `coder run` on a corpus with documents first.")
     passages = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]

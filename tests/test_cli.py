@@ -64,8 +64,8 @@ def test_cli_run_reports_skipped_files_and_keeps_going(tiny_corpus: Path, tiny_c
     out = tmp_path / "out"
     result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert "skipped 3" in result.output
-    assert "skipped scan.pdf: unsupported file type .pdf" in result.output
+    assert "Read 3 document(s), skipped 2" in result.output  # latin1.txt is read as Windows-1252
+    assert "skipped scan.pdf: damaged or not a PDF: PDFium cannot open it." in result.output
     assert "skipped empty.txt: empty file" in result.output
     assert "Traceback" not in result.output
 
@@ -114,13 +114,13 @@ def test_cli_run_single_file_corpus(tiny_corpus: Path, tiny_codebook: Path, tmp_
     assert set(frame["document"]) == {"a.txt"}
 
 
-def test_cli_run_empty_folder_warns_and_writes_empty_outputs(tiny_codebook: Path, tmp_path: Path):
+def test_cli_run_empty_folder_is_an_error_and_writes_nothing(tiny_codebook: Path, tmp_path: Path):
     (tmp_path / "empty").mkdir()
     out = tmp_path / "out"
     result = run("run", str(tmp_path / "empty"), "--codebook", str(tiny_codebook), "--out", str(out))
-    assert result.exit_code == 0, result.output
-    assert "Warning: no documents to code." in result.output
-    assert pd.read_csv(out / "segments.csv", encoding="utf-8-sig").empty
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: no documents read from {tmp_path / 'empty'}: it holds no files")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])

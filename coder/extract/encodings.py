@@ -5,10 +5,12 @@ like Chinese). Bytes that are none of those come here:
 
 - Windows-1252 when every non-ASCII character it gives is a Latin letter, typographic
   punctuation (’ “ ” – — …) or a common symbol, and accented letters are under 30% of the
-  letters: the usual English or Western European text saved on Windows. Its superset relation with Latin-1 means Latin-1 files read the same.
-- otherwise charset-normalizer's best guess (Cyrillic, Greek, Central European, Big5,
-  Shift_JIS, EUC-KR, ...) when it finds the result coherent (chaos under 10%) and free of
-  control characters;
+  letters: the usual English or Western European text saved on Windows (Latin-1 files,
+  whose letters it shares, read the same);
+- otherwise charset-normalizer's best guess (Cyrillic, Greek, Big5, Shift_JIS, EUC-KR, ...)
+  when it finds the result coherent (chaos under 10%), free of control characters and, for
+  East Asian scripts, full of the script's everyday characters; a guess in another Latin code
+  page (cp1250, Mac Roman) does not beat a clean Windows-1252 reading;
 - otherwise nothing: the caller reports the file as undecodable, never codes mojibake.
 
 A forced encoding (`--encoding cp1251`) is applied strictly: a byte that is not valid in it
@@ -68,27 +70,37 @@ def detect_legacy(data: bytes) -> tuple[str, str] | None:
     ('Café, naïve “quotes”', 'cp1252')
     """
     try:
-        text = data.decode("cp1252")
+        western = data.decode("cp1252")
     except UnicodeDecodeError:
-        text = None
-    if text is not None and _is_western(text):
-        return text, "cp1252"
+        western = None
+    if western is not None and not _is_western(western):
+        western = None
+    if western is not None and _accented_share(western) <= 0.3:
+        return western, "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
-    if best is None or best.chaos > _MAX_CHAOS or best.encoding in ("utf_8", "ascii"):
-        return None
-    text = str(best)
-    if _has_controls(text) or not _plausible_east_asian(text):
-        return None
-    return text, codecs.lookup(best.encoding).name
+    guess = None
+    if best is not None and best.chaos <= _MAX_CHAOS and best.encoding not in ("utf_8", "ascii"):
+        text = str(best)
+        if not _has_controls(text) and _plausible_east_asian(text):
+            guess = text, codecs.lookup(best.encoding).name
+    # Many accents: Cyrillic or Greek bytes read as cp1252 look like that, so another script
+    # wins; another Latin code page (cp1250, Mac Roman) does not beat Windows-1252.
+    if western is not None and (guess is None or not _NON_LATIN.search(guess[0])):
+        return western, "cp1252"
+    return guess
+
+
+_NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u0590-\u08ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]")
+
+
+def _accented_share(text: str) -> float:
+    letters = sum(char.isalpha() for char in text)
+    return sum(char.isalpha() for char in text if char >= "\x80") / max(letters, 1)
 
 
 def _is_western(text: str) -> bool:
-    letters = sum(char.isalpha() for char in text)
-    accented = sum(char.isalpha() for char in text if char >= "\x80")
-    if accented > 0.3 * letters:  # Cyrillic or Greek bytes read as cp1252 are all accents
-        return False
     for char in set(text):
         if char < "\x80":
             if char < " " and char not in "\t\n\r\f":
