@@ -254,7 +254,9 @@ def code_corpus(
     counts: dict[str, int] = {}
     stats = CacheStats()
     done = 0
-    cache = RecodeCache(cache_dir) if cache_dir else None  # this process writes every new entry
+    # This process writes every new entry; with no documents there is nothing to cache (and no
+    # cache file appears in an output folder a failed run must leave alone).
+    cache = RecodeCache(cache_dir) if cache_dir and documents else None
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
         pool = pool or _start_pool(workers, codebook, cache_dir)
         results = pool.map(_code_batch, batches)
@@ -277,7 +279,7 @@ def code_corpus(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    if cache is not None and documents:  # a run that read nothing must not empty the cache
+    if cache is not None:
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
     segments, fingerprints = _joined(frames)
