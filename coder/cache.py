@@ -34,9 +34,9 @@ from pathlib import Path
 from . import __version__
 from .lexicon import contains_cjk
 from .matching import _compile_keywords, _phrase_needles
-from .models import Code, Codebook, Document, Passage
+from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
 
-_SCHEMA = 6  # the stored layout; another number (or none) means start afresh
+_SCHEMA = 7  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
 
@@ -142,7 +142,7 @@ def code_fingerprints(codebook: Codebook) -> Fingerprints:
     ]
     by_code = {
         code.id: _hash(
-            environment(), code.keywords, code.regex, code.exclude,
+            environment(), code.keywords, code.regex, code.exclude, codebook.code_kinds,
             [digest for digest, tied in zip(shared, ties) if code.id in tied],
         )[:16]
         for code in codebook
@@ -199,7 +199,7 @@ def _loads(data: object) -> object:
 
 
 def _encode_passages(document: Document, passages: list[Passage]) -> bytes:
-    """[start, end, view, text] per passage; view and text are null when they follow from the
+    """[start, end, view, text, kind] per passage; view and text are null when they follow from the
     document text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
     rows = []
     for passage in passages:
@@ -207,7 +207,7 @@ def _encode_passages(document: Document, passages: list[Passage]) -> bytes:
         if view == document.text[passage.start:passage.end].replace("\n", " "):
             view = None
         text = None if passage.text == " ".join(passage.view.split()) else passage.text
-        rows.append([passage.start, passage.end, view, text])
+        rows.append([passage.start, passage.end, view, text, passage.kind])
     return _dumps(rows)
 
 
@@ -223,9 +223,11 @@ def _decode_passages(document: Document, data: object) -> list[Passage]:
     passages: list[Passage] = []
     text_length, previous = len(document.text), 0
     for index, row in enumerate(rows):
-        if not (isinstance(row, list) and len(row) == 4):
-            raise ValueError("passage: not [start, end, view, text]")
-        start, end, view, text = row
+        if not (isinstance(row, list) and len(row) == 5):
+            raise ValueError("passage: not [start, end, view, text, kind]")
+        start, end, view, text, kind = row
+        if kind not in PASSAGE_KINDS:
+            raise ValueError("passage: unknown kind")
         if not (_is_int(start) and _is_int(end) and previous <= start <= end <= text_length):
             raise ValueError("passage: span out of order or outside the document")
         if view is None:
@@ -236,7 +238,7 @@ def _decode_passages(document: Document, data: object) -> list[Passage]:
             text = " ".join(view.split())
         elif not isinstance(text, str):
             raise ValueError("passage: text is not a string")
-        passages.append(Passage(document=document.path, index=index, start=start, end=end, view=view, text=text))
+        passages.append(Passage(document=document.path, index=index, start=start, end=end, view=view, text=text, kind=kind))
         previous = start
     return passages
 

@@ -13,10 +13,10 @@ import yaml
 
 from .errors import CodebookError, CoderError
 from .files import write_text
-from .models import UNITS, Code, Codebook
+from .models import CODED_KINDS, PASSAGE_KINDS, UNITS, Code, Codebook
 from .regexes import RegexProblem, compile_regex
 
-TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "codes")
+TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip_kinds", "codes")
 CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "codes")
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
@@ -104,6 +104,7 @@ class _Validator:
         if unit not in UNITS:
             self.fail(fields["unit"], f"unit '{unit}' is not one of {', '.join(UNITS)}.")
             unit = "paragraph"
+        code_kinds = self.code_kinds(fields)
         codes_node = fields.get("codes")
         if codes_node is None:
             self.fail(root, "no `codes:` key. List the codebook's codes under `codes:`.")
@@ -111,7 +112,29 @@ class _Validator:
             self.code_tree(codes_node, parents=())
         if self.problems:
             raise CodebookError(self.problems)
-        return Codebook(codes=tuple(self.codes), name=name, unit=unit, source=self.source)  # type: ignore[arg-type]
+        return Codebook(codes=tuple(self.codes), name=name, unit=unit, source=self.source,  # type: ignore[arg-type]
+                        code_kinds=code_kinds)
+
+    def code_kinds(self, fields: dict[str, yaml.Node]) -> tuple[str, ...]:
+        """The passage kinds to code, from `code_kinds:` (those) or `skip_kinds:` (all but those)."""
+        if "code_kinds" in fields and "skip_kinds" in fields:
+            self.fail(fields["skip_kinds"], "codebook: give `code_kinds` or `skip_kinds`, not both.")
+            return CODED_KINDS
+        key = "code_kinds" if "code_kinds" in fields else "skip_kinds" if "skip_kinds" in fields else None
+        if key is None:
+            return CODED_KINDS
+        kinds = []
+        for kind, item in self.string_list(fields[key], key, where="codebook"):
+            if kind not in PASSAGE_KINDS:
+                hint = difflib.get_close_matches(kind, PASSAGE_KINDS, n=1)
+                suggestion = f"Did you mean '{hint[0]}'? " if hint else ""
+                self.fail(item, f"codebook: `{key}`: unknown passage kind '{kind}'. {suggestion}"
+                                f"Passage kinds: {', '.join(PASSAGE_KINDS)}.")
+            else:
+                kinds.append(kind)
+        if key == "skip_kinds":
+            return tuple(kind for kind in PASSAGE_KINDS if kind not in kinds)
+        return tuple(kind for kind in PASSAGE_KINDS if kind in kinds)
 
     def mapping(self, node: yaml.MappingNode, allowed: tuple[str, ...], *, where: str) -> dict[str, yaml.Node]:
         fields: dict[str, yaml.Node] = {}
@@ -254,6 +277,8 @@ def dump_codebook(codebook: Codebook) -> str:
     if codebook.name:
         document["name"] = codebook.name
     document["unit"] = codebook.unit
+    if codebook.code_kinds != CODED_KINDS:
+        document["code_kinds"] = list(codebook.code_kinds)
     document["codes"] = {code.id: node(code) for code in codebook.children(None)}
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
 

@@ -585,6 +585,7 @@ def segments_from_matches(passage: Passage, matches: Iterable[Match], codes: dic
                 matched=matched,
                 text=passage.text,
                 matches=tuple(code_matches),
+                kind=passage.kind,
             )
         )
     order = {code_id: position for position, code_id in enumerate(codes)}

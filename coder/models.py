@@ -12,6 +12,13 @@ from typing import Literal
 
 Unit = Literal["paragraph", "sentence", "document"]
 UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
+PassageKind = Literal["title", "author", "abstract", "keywords", "identifier", "heading", "reference", "body"]
+PASSAGE_KINDS: tuple[str, ...] = ("title", "author", "abstract", "keywords", "identifier", "heading", "reference", "body")
+# Identifier and classification lines (中图分类号, DOI, Received) and reference lists hold no claims
+# about the concepts, only names of other works and codes; keyword lines are the authors' own
+# summary of the topic, so they are coded.
+UNCODED_KINDS: tuple[str, ...] = ("identifier", "reference")
+CODED_KINDS: tuple[str, ...] = tuple(kind for kind in PASSAGE_KINDS if kind not in UNCODED_KINDS)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ class Passage:
     `view` has the same length as the span: extraction debris (table pipes, lone page
     numbers) and line breaks are blanked out, so positions in `view` are positions in the
     source. `text` is the readable form shown to reviewers (whitespace collapsed, words
-    hyphenated at a line end rejoined).
+    hyphenated at a line end rejoined). `kind` says what part of the document it is: title,
+    author, abstract, keywords, identifier, heading, reference or body.
     """
 
     document: str
@@ -91,6 +99,7 @@ class Passage:
     end: int
     view: str
     text: str
+    kind: PassageKind = "body"
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,7 @@ class Codebook:
     name: str = ""
     unit: Unit = "paragraph"
     source: str | None = None  # path of the YAML file it came from
+    code_kinds: tuple[str, ...] = CODED_KINDS  # passages of other kinds are split but not coded
     _by_id: dict[str, Code] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -244,6 +254,7 @@ class Segment:
     matched: tuple[str, ...]
     text: str
     matches: tuple[Match, ...] = ()
+    kind: str = "body"  # the passage's kind (PASSAGE_KINDS)
 
     @property
     def segment_id(self) -> str:

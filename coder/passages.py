@@ -42,6 +42,15 @@ Vol. Dr. Mr. et al.), single initials or section numbers ("2.1." with parts of o
 digits; a year such as "2020." still ends a sentence), not between digits (2.1.3, 3.5%), and not when the
 next word starts with a lowercase letter.
 
+Passage kinds. Front matter and apparatus lines become passages of their own with a `kind`
+(title, author, abstract, keywords, identifier, heading, reference; the rest is body): a line
+starting with a label (摘要, 关键词, 中图分类号, DOI, 作者简介, Abstract, Keywords ...) starts a
+passage even inside a paragraph; in the front matter (up to the first heading or the first body
+passage of 200 characters holding a sentence) name, affiliation and journal issue lines do too,
+and the title is the title-like passage before the authors (or the abstract); numbered short
+lines that follow a sentence's end are headings; everything after a 参考文献/References heading,
+and [1]-style citation lines, are references. The README's table gives each rule.
+
 Sentence unit. spaCy's rule-based "sentencizer" on a blank English pipeline (no model),
 run on each paragraph's view after cutting at 。！？, so sentences never cross paragraphs
 and Chinese sentences are split even inside a run of CJK characters. A sentence that ends
@@ -65,8 +74,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
-from .lexicon import is_cjk, is_english_word
-from .models import UNITS, Document, Passage, Unit
+from .lexicon import CJK_CHARS, is_cjk, is_english_word
+from .models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
 
@@ -114,6 +123,141 @@ _LINE_LABEL = re.compile(
     r"(?:摘\s*要|关\s*键\s*[词字]|關\s*鍵\s*[詞字]|中[图圖]分[类類][号號]|文[献獻][标標]识[码碼]|文[献獻][标標]識[码碼]|文章[编編][号號]|收稿日期|基金[项項目资資]|作者[简簡]介|参考文献|參考文獻)"
 )
 
+# --- passage kinds ----------------------------------------------------------------------------
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
+_CJK_CLASS = f"[{CJK_CHARS}]"
+# A front-matter or apparatus line starts a passage of its own (see the module docstring).
+_LEAD = r"[\s•·■◎□●○◆◇▪※★☆]*"  # bullets and author marks before a line's label
+_OPEN = r"[\[【〔(（]?\s*"
+_CJK_END = r"(?:\s*[\]】〕)）]|\s*[:：]|\s|$)"  # 摘要: 摘要 text 【摘要】
+_LATIN_END = r"\s*[\]】〕)）]?\s*(?:[:：.—–-]|$)"  # Abstract: Abstract. ABSTRACT
+_CJK_KIND_LABELS = (
+    ("abstract", r"(?:内容|內容)?(?:摘\s*要|提\s*要)|中文摘要"),
+    ("keywords", r"[关關]\s*[键鍵]\s*[词字詞]|主[题題][词詞]"),
+    ("identifier", r"中[图圖]分[类類][号號]|分[类類][号號]|文[献獻][标標][识識][码碼]|文章[编編][号號]|收稿日期|修回日期|[录錄]用日期|"
+                   r"出版日期|[发發]布日期|基金[项項]目|基金[资資]助|[项項]目基金|DOI|ISSN|ISBN|CN\s*\d"),
+    ("author", r"作者[简簡]介|通[讯訊]作者|作者[单單]位|作\s*者|[责責]任[编編][辑輯]"),
+)
+_LATIN_KIND_LABELS = (
+    ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
+    ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
+    ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
+                   r"cite\s+this\s+article|funding|fund(?:ed)?\s+by|foundation\s+items?|clc\s+(?:number|no\.?)|"
+                   r"document\s+code|article\s+id|jel(?:\s+classification)?"),
+    ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
+)
+_LABEL = re.compile(
+    _LEAD + _OPEN + "(?:"
+    + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
+    + ")",
+    re.IGNORECASE,
+)
+# A journal issue line: "理论与现代化 2018年4期", "《学报》2025年第4期", "2024, Vol. 40 ›› Issue (3): 127-141."
+_ISSUE = re.compile(r".{0,40}?(?:\d{4}\s*年\s*第?\s*\d{1,2}\s*期|\bVol\.?\s*\d+.{0,12}(?:No\.?|Issue)\s*\(?\d+)")
+_REFERENCES_HEADING = re.compile(
+    r"\s*(?:\d{1,2}\.?\s*)?(?:参考文献|參考文獻|引用文献|references|bibliography|works\s+cited|literature\s+cited)\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_END_OF_REFERENCES = re.compile(r"\s*(?:附\s*录|附\s*錄|致\s*谢|致\s*謝|appendix|acknowledge?ments?)\b", re.IGNORECASE)
+_REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
+_CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
+# Numbered headings: 第一章, 一、, （一）, 1. / 1.1 / 2.1.2., I. / IV.
+_NUMBERED_HEADING = re.compile(
+    r"\s*(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇]|[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
+    r"|\d{1,2}(?:\.\d{1,2}){0,3}\.?(?=\s*[A-Z" + CJK_CHARS + r"])|[IVX]{1,5}\.(?=\s+[A-Z]))\s*\S"
+)
+_HEADING_WORDS = re.compile(
+    r"\s*(?:引\s*言|前\s*言|导\s*言|導\s*言|绪\s*论|緒\s*論|结\s*语|結\s*語|结\s*论|結\s*論|结束语|余\s*论|"
+    r"introduction|conclusions?|discussion|background|literature\s+review|methods?|methodology|results?|"
+    r"concluding\s+remarks)\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_SENTENCE_INSIDE = re.compile(r"[。！？；;]|[.!?](?=\s+[A-Z])")
+_DATE_ONLY = re.compile(r"[\s\d:/.,年月日-]*|[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s*\d{4}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?\s+\d{4}")
+_FIELD = re.compile(rf"\s*(?:[A-Za-z][A-Za-z /]{{1,20}}|{_CJK_CLASS}{{2,6}})\s*[:：]")
+_DATE_PREFIX = r"(?:\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*)?"
+_CJK_NAME = rf"{_CJK_CLASS}(?:\s?{_CJK_CLASS}){{1,3}}[\d*,，]*"
+_CJK_AUTHORS = re.compile(
+    rf"{_LEAD}{_DATE_PREFIX}(?:作\s*者\s*[:：]?\s*)?(?:{_CJK_NAME}(?:[\s,，、;；]+{_CJK_NAME}){{0,7}}|{_CJK_CLASS}{{5,12}})\s*"
+)
+_MARKED = re.compile(r"[■◎□◆◇★☆]|\d{4}-\d{1,2}-\d{1,2}|作\s*者|\S[\s,，、;；]+\S")
+_NOT_NAMES = re.compile(r"[的之与與和在了是对對及于於为為以年月日第中个個下上]")
+_DATE_START = re.compile(r"\s*\d{4}-")
+_LATIN_NAME = r"[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z]\.)*(?:\s+[A-Z][a-z]+(?:-[a-z]+)?){1,2}[\d*†]*"
+_LATIN_AUTHORS = re.compile(rf"\s*{_LATIN_NAME}(?:\s*(?:,|;|\band\b|&)\s*{_LATIN_NAME}){{1,7}}\s*")
+_BY_LINE = re.compile(r"\s*By\s+[A-Z][a-z]+\s+[A-Z]")
+_INSTITUTION = re.compile(
+    r"大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校|科学院|科學院|University|Institute|College|Academy|School of|Department of|Faculty of"
+)
+_AFFILIATION_SHAPE = re.compile(rf"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{{6}}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
+
+_CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
+
+
+def _line_label(line: str) -> tuple[str, bool] | None:
+    """(kind, value follows on the same line) for a labelled line: 摘要, Keywords, 中图分类号, DOI, 作者简介..."""
+    match = _LABEL.match(line)
+    if match is None:
+        return None
+    kind = next(name for name, value in match.groupdict().items() if value is not None).removesuffix("_latin")
+    return kind, bool(line[match.end():].strip())
+
+
+def _is_title_like(line: str) -> bool:
+    """Short, no sentence inside it, not ending in a clause mark, not a date or a "Field: value" line."""
+    stripped = line.strip()
+    if not 4 <= len(stripped) <= 200 or stripped[-1] in ".。;；,，:：、" or _SENTENCE_INSIDE.search(stripped):
+        return False
+    if _DATE_ONLY.fullmatch(stripped) or _ISSUE.match(stripped):
+        return False
+    cjk = len(_CJK_RE.findall(stripped))
+    return cjk >= 4 or len(stripped.split()) >= 3
+
+
+def _is_author(line: str, *, after_title: bool) -> bool:
+    """An author line (names, "By ...") or an affiliation line, read only in the front matter."""
+    stripped = line.strip()
+    if len(stripped) > 300:
+        return False
+    if _INSTITUTION.search(stripped) and _AFFILIATION_SHAPE.match(stripped):
+        return True
+    if _BY_LINE.match(stripped):
+        return True
+    if len(stripped) <= 60 and _LATIN_AUTHORS.fullmatch(stripped):
+        return True
+    if len(stripped) <= 40 and _CJK_AUTHORS.fullmatch(stripped):
+        cjk = len(_CJK_RE.findall(stripped))
+        if _NOT_NAMES.search(stripped):
+            return False  # 的 之 与 于 ...: a wrapped title or a phrase, not names
+        core = stripped.lstrip("•·●○▪※ \t")  # list bullets are not author marks
+        if cjk >= 5 and not _MARKED.search(core.lstrip("■◎□◆◇★☆ ")):
+            return after_title and not _DATE_START.match(core)
+        # Names marked (■, a date, 作者) or separated count anywhere in the front matter; a lone
+        # name or names run together ("方浩伟", "曾凡军黄炜杨舜清") only right after a title.
+        return cjk <= 16 and (_MARKED.search(core) is not None or after_title)
+    return False
+
+
+def _heading(line: str, previous: str | None, *, short: bool = True) -> bool:
+    """A section heading line: numbered and short, or a known heading word alone; conservative."""
+    if len(line) > 80:
+        return False
+    if _HEADING_WORDS.fullmatch(line):
+        return True
+    number = _NUMBERED_HEADING.match(line)
+    if number is None:
+        return False
+    rest = line[number.end() - 1:]
+    if rest[-1] in ".。;；,，、:：" or _SENTENCE_INSIDE.search(rest):
+        return False  # a numbered sentence or list item, not a heading
+    if previous is not None and previous.strip() and previous.strip()[-1] not in _TERMINAL:
+        return False  # the line before runs on into this one
+    # Inside a paragraph, a line as long as the document's full lines may be the first line of a
+    # wrapped heading or a run-in one ("2.1.2. Regional cooperation governance as a"): not cut.
+    return short and len(line.split()) <= 14 and len(_CJK_RE.findall(line)) <= 40
+
+
 # --- readable text ------------------------------------------------------------------------
 # Only line breaks are examined (the text between them is never scanned), which keeps this fast.
 _LINE_BREAK = re.compile(r"\n\s*")
@@ -143,15 +287,15 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
         return []
     view = _blank_debris(text)
     if unit == "document":
-        spans: Iterator[tuple[int, int]] = iter([(0, len(text))])
+        spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
-        paragraphs = _paragraphs(text)
+        blocks = _blocks(view, *_paragraph_lines(text))
         if unit == "sentence":
-            spans = _sentence_spans(view, paragraphs)
+            spans = _sentence_spans(view, blocks)
         else:
-            spans = _packed_spans(view, paragraphs, max_chars)
+            spans = _packed_spans(view, blocks, max_chars)
     passages: list[Passage] = []
-    for start, end in spans:
+    for start, end, kind in spans:
         trimmed = _trim(view, start, end)
         if trimmed is None:
             continue
@@ -165,6 +309,7 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
                 end=end,
                 view=raw.replace("\n", " "),
                 text=_readable(raw),
+                kind=kind,
             )
         )
     return passages
@@ -234,8 +379,9 @@ def _line_kinds(lines: list[str]) -> list[int]:
     return kinds
 
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each paragraph, before trimming; see the module docstring for the rules."""
+def _paragraph_lines(text: str) -> tuple[list[list[tuple[int, int]]], int, bool]:
+    """The (start, end) of each content line (text or page number), grouped by paragraph (see the
+    module docstring), the document's full line length, and whether it is double spaced."""
     lines = text.split("\n")
     kinds = _line_kinds(lines)
     starts = []
@@ -244,8 +390,8 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
         starts.append(position)
         position += len(line) + 1
     double_spaced = _is_double_spaced(lines, kinds)
-    paragraphs: list[tuple[int, int]] = []
-    first = last = None  # line numbers of the open paragraph's first and last content line
+    paragraphs: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
     gap_blanks = 0
     gap_has_page = False
     for number, kind in enumerate(kinds):
@@ -255,21 +401,136 @@ def _paragraphs(text: str) -> list[tuple[int, int]]:
         if kind == _PAGE and double_spaced:
             gap_has_page = True
             continue
-        if first is not None and gap_blanks and (not double_spaced or (gap_blanks >= 2 and not gap_has_page)):
-            paragraphs.append((starts[first], starts[last] + len(lines[last])))
-            first = None
-        if first is None:
-            first = number
-        last = number
+        if current and gap_blanks and (not double_spaced or (gap_blanks >= 2 and not gap_has_page)):
+            paragraphs.append(current)
+            current = []
+        current.append((starts[number], starts[number] + len(lines[number])))
         gap_blanks = 0
         gap_has_page = False
-    if first is not None:
-        paragraphs.append((starts[first], starts[last] + len(lines[last])))
-    return paragraphs
+    if current:
+        paragraphs.append(current)
+    return paragraphs, _full_line_length(lines, kinds), double_spaced
+
+
+def _blocks(
+    view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool
+) -> list[tuple[int, int, PassageKind]]:
+    """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind.
+
+    See the module docstring for the rules. Only a line's start is matched against the labels,
+    and the front-matter tests run only until the body starts, so long documents cost little more.
+    """
+    blocks: list[list] = []  # [start, end, kind, runs on over the next lines]
+    in_front, in_references = True, False
+    front_end = None  # the first block after the front matter
+    carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
+    for lines in paragraphs:
+        current: list | None = None
+        previous: str | None = None
+        first_of_paragraph = True
+        for start, end in lines:
+            line = view[start:end]
+            if not line.strip():  # a blanked page number
+                if current is not None:
+                    current[1] = end
+                continue
+            kind: str | None = None
+            runs_on = False
+            if in_references:
+                if len(line) <= 60 and _END_OF_REFERENCES.match(line):
+                    kind, in_references = "heading", False
+                elif first_of_paragraph or _REFERENCE_ENTRY.match(line):
+                    kind, runs_on = "reference", True
+            else:
+                label = _line_label(line) if len(line) > 1 else None
+                stripped = line.strip()
+                if label is not None:
+                    kind = label[0]
+                    runs_on = "label" if not label[1] else kind in _CONTINUES
+                elif len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped):
+                    kind, in_references = "heading", True
+                elif in_front and len(stripped) <= 80 and _ISSUE.match(stripped):
+                    kind = "identifier"
+                elif in_front and _is_author(stripped, after_title=_after_title(view, blocks, current)):
+                    kind = "author"
+                elif _heading(stripped, previous if current is not None and current[2] in ("body", "abstract") else None,
+                              short=len(stripped) < 0.6 * full or len(lines) == 1):
+                    kind = "heading"
+                elif len(stripped) <= 600 and _REFERENCE_ENTRY.match(stripped) and _CITATION.search(stripped):
+                    kind, runs_on = "reference", True
+            if kind is None and current is not None and (
+                current[2] == "body" or current[3] == "label"
+                or (current[3] and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
+            ):
+                current[1] = end
+            else:
+                if current is not None:
+                    blocks.append(current)
+                    in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
+                if kind is None:
+                    kind = carried if first_of_paragraph and carried else "body"
+                current = [start, end, kind, runs_on]
+            previous = line
+            first_of_paragraph = False
+        if current is not None:
+            blocks.append(current)
+            in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
+            # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
+            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
+            carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
+    _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
+    return [(start, end, kind) for start, end, kind, _ in blocks]
+
+
+def _after_title(view: str, blocks: list[list], current: list | None) -> bool:
+    """Is the block before this line a title-like body block (so run-together names are authors)?"""
+    block = current if current is not None else (blocks[-1] if blocks else None)
+    if block is None or block[2] != "body":
+        return False
+    text = view[block[0]:block[1]]
+    return len(text.strip().split("\n")) <= 5 and _is_title_like(text.replace("\n", " "))  # a title wraps over 3 lines at most
+
+
+def _still_front(view: str, block: list, in_front: bool, front_end: int | None, index: int) -> tuple[bool, int | None]:
+    """The front matter ends at the first heading or the first body block holding a sentence and 120 characters."""
+    if not in_front:
+        return False, front_end
+    if block[2] == "heading" or (
+        block[2] == "body" and block[1] - block[0] >= 200 and _SENTENCE_INSIDE.search(view, block[0], block[1])
+    ):
+        return False, index
+    return True, front_end
+
+
+def _find_titles(view: str, blocks: list[list], front_end: int) -> None:
+    """Mark titles: the title-like body block before an author block in the front matter (dates and
+    identifier lines between them are skipped); else, before the first abstract or keywords block,
+    the nearest title-like block that is not a "Field: value" line."""
+    found = False
+    for index in range(front_end):
+        kind = blocks[index][2]
+        if kind == "author" or (kind in ("abstract", "keywords") and not found):
+            back = index - 1
+            while back >= 0 and (blocks[back][2] == "identifier" or _is_date(view, blocks[back])
+                                 or (kind != "author" and _is_field(view, blocks[back]))):
+                back -= 1
+            if back >= 0 and blocks[back][2] == "body" and _is_title_like(view[blocks[back][0]:blocks[back][1]].replace("\n", " ")):
+                blocks[back][2] = "title"
+                found = True
+            if kind != "author":
+                break
+
+
+def _is_date(view: str, block: list) -> bool:
+    return block[2] == "body" and _DATE_ONLY.fullmatch(view[block[0]:block[1]].strip()) is not None
+
+
+def _is_field(view: str, block: list) -> bool:
+    return block[2] == "body" and _FIELD.match(view, block[0], block[1]) is not None
 
 
 def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
-    gaps = single = inside_sentence = after_full = 0
+    gaps = single = inside_sentence = after_full = inside_after_full = 0
     previous = None
     blanks = 0
     paged = False
@@ -284,8 +545,11 @@ def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
             if blanks == 1 and not paged:
                 single += 1
                 before = lines[previous].strip()
-                after_full += _is_full(before, full)
-                inside_sentence += _runs_on(before, lines[number].strip(), full)
+                runs_on = _runs_on(before, lines[number].strip(), full)
+                inside_sentence += runs_on
+                if _is_full(before, full):
+                    after_full += 1
+                    inside_after_full += runs_on
         previous = number
         blanks = 0
         paged = False
@@ -293,7 +557,7 @@ def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
         return False
     # Most single gaps run on (an English paste), or most gaps after a full line do (a Chinese paste
     # whose front matter, title and headings on short lines of their own, would outvote its body).
-    return 2 * inside_sentence > single or (inside_sentence >= 3 and 2 * inside_sentence > after_full)
+    return 2 * inside_sentence > single or (inside_after_full >= 3 and 2 * inside_after_full > after_full)
 
 
 def _full_line_length(lines: list[str], kinds: list[int]) -> int:
@@ -353,14 +617,16 @@ def _after_abbreviation(view: str, dot: int) -> bool:
     return word.lower() in _ABBREVIATIONS
 
 
-def _packed_spans(view: str, paragraphs: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int, int]]:
-    for start, end in paragraphs:
+def _packed_spans(
+    view: str, blocks: list[tuple[int, int, PassageKind]], max_chars: int
+) -> Iterator[tuple[int, int, PassageKind]]:
+    for start, end, kind in blocks:
         trimmed = _trim(view, start, end)
         if trimmed is None:
             continue
         start, end = trimmed
         if end - start <= max_chars:
-            yield start, end
+            yield start, end, kind
             continue
         paragraph = view[start:end].replace("\n", " ")
         cuts = [0, *sentence_boundaries(paragraph), len(paragraph)]
@@ -369,17 +635,17 @@ def _packed_spans(view: str, paragraphs: list[tuple[int, int]], max_chars: int) 
             if right - chunk <= max_chars:
                 continue
             if left > chunk:
-                yield start + chunk, start + left
+                yield start + chunk, start + left, kind
                 chunk = left
             if right - left > max_chars:
                 if right - left > 2 * max_chars:
                     for piece_start, piece_end in _cut_long_sentence(paragraph, left, right, max_chars):
-                        yield start + piece_start, start + piece_end
+                        yield start + piece_start, start + piece_end, kind
                 else:
-                    yield start + left, start + right
+                    yield start + left, start + right, kind
                 chunk = right
         if chunk < len(paragraph):
-            yield start + chunk, end
+            yield start + chunk, end, kind
 
 
 def _cut_long_sentence(view: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:
@@ -397,9 +663,9 @@ def _cut_long_sentence(view: str, start: int, end: int, max_chars: int) -> Itera
     yield start, end
 
 
-def _sentence_spans(view: str, paragraphs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> Iterator[tuple[int, int, PassageKind]]:
     nlp = _sentencizer()
-    for start, end in paragraphs:
+    for start, end, kind in blocks:
         trimmed = _trim(view, start, end)
         if trimmed is None:
             continue
@@ -416,7 +682,7 @@ def _sentence_spans(view: str, paragraphs: list[tuple[int, int]]) -> Iterator[tu
                 else:
                     spans.append((left, right))
         for left, right in spans:
-            yield start + left, start + right
+            yield start + left, start + right, kind
 
 
 def _ends_with_abbreviation(paragraph: str, span: tuple[int, int]) -> bool:

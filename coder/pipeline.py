@@ -46,6 +46,8 @@ class CodingResult:
     segments: pd.DataFrame  # the columns of segments.csv
     passages: dict[str, int]  # passages per document
     seconds: float = 0.0
+    # every passage, coded or not: PASSAGE_COLUMNS (passages.csv), in corpus order
+    passage_table: pd.DataFrame | None = field(default=None, compare=False)
     reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved
     # passage_fingerprint() of each segment row's passage, aligned with `segments` (for the index)
     fingerprints: pd.Series | None = field(default=None, compare=False)
@@ -67,6 +69,7 @@ class _SegmentRow(NamedTuple):
     passage: int
     start: int
     end: int
+    kind: str
     code: str
     code_path: str
     label: str
@@ -80,6 +83,8 @@ class _SegmentRow(NamedTuple):
 
 assert _SegmentRow._fields == (*SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
 
+PASSAGE_COLUMNS = ("document", "passage", "start", "end", "kind", "text")
+
 
 def code_documents(
     documents: Sequence[Document],
@@ -87,29 +92,32 @@ def code_documents(
     *,
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
-) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending]:
+) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending, list[tuple[str, int, int, int, str, str]]]:
     """Code documents in this process: the segments frame (plus a `fingerprint` column, the
-    passage's passage_fingerprint), passages per document, cache use, and the new cache entries
-    for the calling process to write."""
+    passage's passage_fingerprint), passages per document, cache use, the new cache entries
+    for the calling process to write, and every passage as a row of PASSAGE_COLUMNS."""
     if compiled is None and cache is None:
         compiled = compile_codebook(codebook)
     stats = CacheStats()
     order = {code.id: position for position, code in enumerate(codebook)}
     codes = {code.id: code for code in codebook}
     rows: list[_SegmentRow] = []
+    passage_rows: list[tuple[str, int, int, int, str, str]] = []
     counts: dict[str, int] = {}
+    kinds = frozenset(codebook.code_kinds)
     for document in documents:
         if cache is None:
             passages = split_passages(document, unit=codebook.unit)
-            hits = _hits_by_code(passages, compiled)  # type: ignore[arg-type]
+            hits = _hits_by_code(passages, compiled, kinds)  # type: ignore[arg-type]
             fingerprints = [passage_fingerprint(document.path, passage.text) for passage in passages]
         else:
             passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
         rows.extend(_segment_rows(document, passages, fingerprints, hits, codes, order))
+        passage_rows.extend((document.path, p.index, p.start, p.end, p.kind, p.text) for p in passages)
     frame = pd.DataFrame.from_records(rows, columns=_SegmentRow._fields)
     frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
-    return frame, counts, stats, cache.take_pending() if cache is not None else []
+    return frame, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
 
 
 def _segment_rows(
@@ -133,17 +141,19 @@ def _segment_rows(
         fingerprint = fingerprints[passage_index]
         rows.append(_SegmentRow(
             segment_id=segment_id_from_fingerprint(fingerprint, code_id), document=document.path,
-            passage=passage_index, start=passage.start, end=passage.end, code=code_id, code_path=code.code_path,
+            passage=passage_index, start=passage.start, end=passage.end, kind=passage.kind, code=code_id, code_path=code.code_path,
             label=code.label, hits=count, matched=matched, text=passage.text, review="", note="",
             fingerprint=fingerprint,
         ))
     return rows
 
 
-def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook) -> dict[str, CodeHits]:
-    """Every code's hits in the passages (only codes that matched somewhere appear)."""
+def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds: frozenset[str]) -> dict[str, CodeHits]:
+    """Every code's hits in the passages of the coded `kinds` (only codes that matched somewhere appear)."""
     hits: dict[str, CodeHits] = {}
     for passage in passages:
+        if passage.kind not in kinds:
+            continue
         matches = matcher.find(passage)
         if not matches:
             continue
@@ -176,7 +186,7 @@ def _cached_hits(
             matcher = compiled
         else:
             matcher = _compile_subset(codebook, missing)
-        fresh = _hits_by_code(entry.passages, matcher)
+        fresh = _hits_by_code(entry.passages, matcher, frozenset(codebook.code_kinds))
         for code in missing:
             if code.id in fresh:
                 entry.hits[by_code[code.id]] = fresh[code.id]
@@ -251,6 +261,7 @@ def code_corpus(
     total_chars = sum(len(document.text) for document in documents)
     batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
     frames: list[pd.DataFrame] = []
+    passage_rows: list[tuple[str, int, int, int, str, str]] = []
     counts: dict[str, int] = {}
     stats = CacheStats()
     done = 0
@@ -267,10 +278,11 @@ def code_corpus(
         compiled = None if cache else compile_codebook(codebook)
         results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
     try:
-        for frame, batch_counts, batch_stats, pending in results:
+        for frame, batch_counts, batch_stats, pending, batch_passages in results:
             if cache is not None:
                 cache.write(pending)
             frames.append(frame)
+            passage_rows.extend(batch_passages)
             counts.update(batch_counts)
             stats.add(batch_stats)
             done += len(batch_counts)
@@ -287,7 +299,7 @@ def code_corpus(
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},
-                        fingerprints=fingerprints)
+                        fingerprints=fingerprints, passage_table=_passage_table(passage_rows))
 
 
 def _joined(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
@@ -297,6 +309,11 @@ def _joined(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
         return segments_to_frame([]), pd.Series([], dtype=str)
     coded = pd.concat(frames, ignore_index=True)
     return coded[list(SEGMENT_COLUMNS)], coded["fingerprint"]
+
+
+def _passage_table(rows: list[tuple[str, int, int, int, str, str]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows, columns=list(PASSAGE_COLUMNS))
+    return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
 
 
 def _corpus_bytes(path: str | Path) -> int:
@@ -338,7 +355,7 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
 
 
-def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending]:
+def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending, list]:
     return code_documents(
         documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )

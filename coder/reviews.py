@@ -753,7 +753,9 @@ def _manual_rows(reviews: pd.DataFrame, present: set[str], locator: PassageLocat
             reviews.loc[index, ["segment_id", "document"]] = [identifier, document]
         reviews.loc[index, ["passage", "start", "end"]] = [str(passage), str(start), str(end)]
         code = codebook[entry["code"]]
-        rows.append((identifier, document, passage, start, end, code.id, code.code_path, code.label, 0, "", text,
+        located = locator.passage(document, passage)
+        kind = located.kind if located is not None else "body"
+        rows.append((identifier, document, passage, start, end, kind, code.id, code.code_path, code.label, 0, "", text,
                      "add", entry["note"]))
         present.add(identifier)
     frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))

@@ -1,6 +1,6 @@
 """The run folder: one RunFolder reads and writes everything `coder run` leaves in its --out folder.
 
-A run folder holds segments.csv, code_counts.csv, run.json (a RunRecord), the compact
+A run folder holds segments.csv, passages.csv, code_counts.csv, run.json (a RunRecord), the compact
 .segments_index.csv, changes.csv, the network files, the previous run in .previous/ and the
 recode cache in .cache/. Every command that reads a run (`coder network`, `diff`, `agree`,
 `export qdpx`, `review status`) opens it through RunFolder, so no other module knows these names.
@@ -65,7 +65,7 @@ NETWORK_FILES = {
     "gexf": "network.gexf",
 }
 # Every file one run consists of, beside run.json (renamed into place last) and in .previous/.
-RUN_FILES = (SEGMENTS_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values())
+RUN_FILES = (SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values())
 PREVIOUS_FILES = (RUN_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
 STAGING_FOLDER = ".staging"
 # Written into .staging/ once every file of the new run is there: from then on the run is saved.
@@ -421,15 +421,18 @@ class RunFolder:
         return list(self.read_corpus().documents)
 
     def read_passages(self) -> pd.DataFrame:
-        """Every passage of the run's corpus: document, passage, start, end, text.
+        """Every passage of the run's corpus: document, passage, start, end, kind, text.
 
         From passages.csv when the run wrote one, else split again from the corpus with the
         run's unit.
         """
+        columns = ["document", "passage", "start", "end", "kind", "text"]
         if self.passages_path.is_file():
             frame = read_table(self.passages_path)
             if {"document", "passage", "start", "end", "text"} <= set(frame.columns):
-                frame = frame[["document", "passage", "start", "end", "text"]].copy()
+                if "kind" not in frame.columns:
+                    frame["kind"] = "body"
+                frame = frame[columns].copy()
                 for column in ("passage", "start", "end"):
                     frame[column] = pd.to_numeric(frame[column]).astype("int64")
                 return frame
@@ -437,22 +440,24 @@ class RunFolder:
 
         unit = self.record().unit if self.record().unit in ("paragraph", "sentence", "document") else "paragraph"
         rows = [
-            (passage.document, passage.index, passage.start, passage.end, passage.text)
+            (passage.document, passage.index, passage.start, passage.end, passage.kind, passage.text)
             for document in self.documents()
             for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
         ]
-        frame = pd.DataFrame(rows, columns=["document", "passage", "start", "end", "text"])
+        frame = pd.DataFrame(rows, columns=columns)
         return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
 
     # --- writing ---------------------------------------------------------------------------------
 
     def write_outputs(self, result: CodingResult, record: RunRecord) -> dict[str, Path]:
-        """Write segments.csv, code_counts.csv and run.json, each atomically; returns what was written."""
+        """Write segments.csv, passages.csv, code_counts.csv and run.json, each atomically; returns what was written."""
         from .segments import build_code_counts, drop_rejected, write_segments_csv
 
         self.folder.mkdir(parents=True, exist_ok=True)
         written = {"segments": self.folder / SEGMENTS_FILE, "code_counts": self.code_counts_path, "run": self.run_path}
         write_segments_csv(result.segments, written["segments"])
+        if result.passage_table is not None:
+            written["passages"] = write_csv(result.passage_table, self.passages_path)
         counted = drop_rejected(result.segments)
         counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
         write_csv(counts, written["code_counts"])

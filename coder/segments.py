@@ -17,7 +17,7 @@ from .files import read_table, write_csv
 from .models import Codebook, Document, Segment
 
 SEGMENT_COLUMNS = (
-    "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
+    "segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
     "hits", "matched", "text", "review", "note",
 )
 # segments.csv as `coder run` writes it: `status` says what a reviewer still has to look at (new,
@@ -42,7 +42,7 @@ def segments_to_frame(segments: Iterable[Segment]) -> pd.DataFrame:
     ['segment_id', 'document', 'passage']
     """
     rows = [
-        (s.segment_id, s.document, s.passage, s.start, s.end, s.code, s.code_path, s.label,
+        (s.segment_id, s.document, s.passage, s.start, s.end, s.kind, s.code, s.code_path, s.label,
          s.hits, join_matched(s.matched), s.text, "", "")
         for s in segments
     ]
@@ -90,7 +90,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
     missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
     if missing:
         raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of segments.csv.")
-    for column in ("review", "note", "code_path", "label", "matched", "text", "segment_id", "status"):
+    for column in ("review", "note", "code_path", "label", "matched", "text", "segment_id", "status", "kind"):
         if column not in frame.columns:
             frame[column] = ""
     if "source" not in frame.columns:

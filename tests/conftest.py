@@ -105,7 +105,7 @@ def segment_frame(rows: list[tuple[str, int, str]], *, reviews: dict[int, str] |
     """
     reviews = reviews or {}
     defaults: dict[str, Cell] = {
-        "start": 0, "end": 9, "code_path": lambda document, passage, code: SMALL_PATHS.get(code, code),
+        "start": 0, "end": 9, "kind": "body", "code_path": lambda document, passage, code: SMALL_PATHS.get(code, code),
         "label": lambda document, passage, code: code, "hits": 1,
         "matched": lambda document, passage, code: f"{code} word",
         "text": lambda document, passage, code: f"In {document} passage {passage} the {code} word appears.",

@@ -21,7 +21,7 @@ def test_cli_run_writes_segments_counts_and_run_json(tiny_corpus: Path, tiny_cod
     assert raw.startswith(b"\xef\xbb\xbf")
     frame = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
     assert frame.columns.tolist() == [
-        "segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
+        "segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
         "hits", "matched", "text", "status", "review", "note", "source",
     ]
     assert set(frame["status"]) == {"new"} and set(frame["source"]) == {"auto"}

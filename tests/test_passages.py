@@ -105,16 +105,19 @@ def test_passages_debris_blanked_with_exact_offsets(text, expected):
 
 @pytest.mark.parametrize(
     ("max_chars", "count"),
-    [(10**6, 7), (1200, 22), (500, 52)],
+    [(10**6, 9), (1200, 23), (500, 53)],
 )
 def test_passages_double_spaced_seed_breaks_at_blank_runs_only(max_chars, count):
     document = read_document(DOUBLE_SPACED)
     passages = split_passages(document, max_chars=max_chars)
     assert len(passages) == count
     if max_chars == 10**6:
-        # The seven sections of the paper, each a run of lines split by single blank lines.
+        # The seven sections of the paper, each a run of lines split by single blank lines; the
+        # abstract, its heading and the short heading "1. Introduction" are passages of their own.
         assert [p.text[:32] for p in passages] == [
             "Abstract With the development of",
+            "1. Introduction",
+            "With the boost of the strategy o",
             "2. Summarized Research Status of",
             "2.1.2. Regional cooperation gove",
             "2.1.3. Regional public problems ",
@@ -366,3 +369,130 @@ def test_passages_chinese_pdf_paste_joins_its_lines(path):
     # Lines broken mid-sentence by the PDF are one passage, joined without a space.
     assert "为基础,提出“跨省党支部共同体”" in abstract.text
     assert "中国式基层治理新模式。" in abstract.text
+
+
+# --- passage kinds, through `coder run` ---------------------------------------------------------
+
+CHINESE_ARTICLE = """区域联席会议制度的机制研究
+
+张三 李四
+
+(某某大学 公共管理学院,上海 200000)
+
+摘要:本文研究联席会议制度在区域合作中的作用。
+
+关键词:联席会议;区域合作
+
+中图分类号:D630 文献标识码:A 基金项目:联席会议研究(23BKS051)
+
+一、引言
+
+各地政府通过联席会议协调行动,推进区域合作治理的制度化和规范化建设,取得了明显成效。
+
+参考文献
+
+[1] 王五.联席会议与区域治理[J].管理世界,2019(3):1-10.
+"""
+ENGLISH_ARTICLE = """Joint Meetings and Regional Cooperation in China
+
+Li Wei, Zhang Min
+
+School of Public Affairs, Example University, Shanghai 200000
+
+Abstract: This paper studies the joint meeting.
+
+Keywords: joint meeting; regional cooperation
+
+Funding: National Fund for joint meeting studies (23BKS051)
+
+1. Introduction
+
+Joint meeting systems help cities cooperate across borders. They are widely used.
+
+References
+
+Smith, J. (2019). The joint meeting. Journal of Cooperation, 3(2), 1-10.
+"""
+ARTICLE_KINDS = ["title", "author", "author", "abstract", "keywords", "identifier", "heading", "body", "heading", "reference"]
+KIND_CODEBOOK = """\
+{setting}codes:
+  joint_meeting:
+    keywords: [joint meeting, 联席会议]
+"""
+
+
+def _run_articles(tmp_path: Path, setting: str = ""):
+    from conftest import invoke
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "en.txt").write_text(ENGLISH_ARTICLE, encoding="utf-8")
+    (corpus / "zh.txt").write_text(CHINESE_ARTICLE, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(KIND_CODEBOOK.format(setting=setting), encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke("run", corpus, "--codebook", tmp_path / "codebook.yaml", "--out", out, "--workers", "1", "--quiet")
+    return result, out
+
+
+@pytest.mark.parametrize("document", ["en.txt", "zh.txt"])
+def test_passages_kinds_of_a_journal_article_in_passages_csv(tmp_path: Path, document: str):
+    import pandas as pd
+
+    result, out = _run_articles(tmp_path)
+    assert result.exit_code == 0, result.output
+    raw = (out / "passages.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    passages = pd.read_csv(out / "passages.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert passages.columns.tolist() == ["document", "passage", "start", "end", "kind", "text"]
+    rows = passages[passages["document"] == document]
+    assert rows["kind"].tolist() == ARTICLE_KINDS
+    text = ENGLISH_ARTICLE if document == "en.txt" else CHINESE_ARTICLE
+    # Offsets are exact: each passage is its own line of the source.
+    assert [text[start:end] for start, end in zip(rows["start"], rows["end"])] == [line for line in text.split("\n") if line]
+    assert rows["text"].tolist() == [line for line in text.split("\n") if line]
+
+
+@pytest.mark.parametrize(
+    ("setting", "coded"),
+    [
+        ("", ["title", "abstract", "keywords", "body"]),  # by default identifier lines and references are not coded
+        ("code_kinds: [body]\n", ["body"]),
+        ("skip_kinds: [title, keywords, identifier, reference]\n", ["abstract", "body"]),
+        ("code_kinds: [body, reference, identifier]\n", ["identifier", "body", "reference"]),
+    ],
+    ids=["default", "code-kinds", "skip-kinds", "code-everything-matched"],
+)
+def test_passages_codebook_chooses_the_kinds_coded(tmp_path: Path, setting: str, coded: list[str]):
+    import pandas as pd
+
+    result, out = _run_articles(tmp_path, setting)
+    assert result.exit_code == 0, result.output
+    segments = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert segments.columns.tolist()[3:7] == ["start", "end", "kind", "code"]
+    for document, text in (("en.txt", ENGLISH_ARTICLE), ("zh.txt", CHINESE_ARTICLE)):
+        rows = segments[segments["document"] == document]
+        assert rows["kind"].tolist() == coded
+        assert all(text[start:end] == passage for start, end, passage in zip(rows["start"], rows["end"], rows["text"]))
+    # Passages of the kinds not coded are still listed.
+    passages = pd.read_csv(out / "passages.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert passages["kind"].tolist() == ARTICLE_KINDS * 2
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("code_kinds: [body, abstracts]\n",
+         "Error: {path}:1: codebook: `code_kinds`: unknown passage kind 'abstracts'. Did you mean 'abstract'? "
+         "Passage kinds: title, author, abstract, keywords, identifier, heading, reference, body.\n"),
+        ("code_kinds: [body]\nskip_kinds: [reference]\n",
+         "Error: {path}:2: codebook: give `code_kinds` or `skip_kinds`, not both.\n"),
+        ("skip_kinds: body\n",
+         "Error: {path}:1: codebook: `skip_kinds` must be a list. Wrap it in brackets, for example `skip_kinds: [body]`.\n"),
+    ],
+    ids=["unknown-kind", "both-settings", "not-a-list"],
+)
+def test_passages_codebook_kind_setting_errors(tmp_path: Path, setting: str, message: str):
+    result, out = _run_articles(tmp_path, setting)
+    assert result.exit_code == 1
+    assert result.output == message.format(path=tmp_path / "codebook.yaml")
+    assert not out.exists()

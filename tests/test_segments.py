@@ -64,7 +64,7 @@ def test_segments_csv_neutralizes_formulas_and_reads_them_back(tmp_path: Path, t
 
     rows = list(csv.reader(io.StringIO((tmp_path / "segments.csv").read_bytes().decode("utf-8-sig"), newline="")))
     # Each such cell starts with a quote, so Excel and LibreOffice show text, never run a formula.
-    assert (rows[1][1], rows[1][10]) == ("'=evil.txt", "'" + text)
+    assert (rows[1][1], rows[1][11]) == ("'=evil.txt", "'" + text)
     again = read_segments_csv(tmp_path / "segments.csv")
     assert (again.loc[0, "document"], again.loc[0, "text"]) == ("=evil.txt", text)
 
