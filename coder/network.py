@@ -28,9 +28,11 @@ PALETTE = (
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
 )
 SNIPPET_CHARACTERS = 320
-# Exact betweenness costs one breadth-first search per code, O(codes x links). Above this
-# budget it is estimated from a seeded sample of budget / links source codes (at least 20).
-BETWEENNESS_BUDGET = 6_000_000
+# Exact betweenness costs one breadth-first search per linked code, each touching every linked
+# code and link: O(codes x (codes + links)). Above this budget it is estimated from a seeded
+# sample of budget / (codes + links) source codes (at least 20). Codes without a link are left
+# out of the search (their betweenness is 0) and only count in the normalisation.
+BETWEENNESS_BUDGET = 2_000_000
 
 
 def build_network(
@@ -213,15 +215,31 @@ def _top_level_codes(codes: pd.DataFrame, codebook: Codebook | None) -> dict[str
 
 
 def _add_centrality(graph: nx.Graph, *, seed: int) -> None:
-    count, links = graph.number_of_nodes(), graph.number_of_edges()
-    sample = None
-    if count * links > BETWEENNESS_BUDGET:
-        sample = min(count, max(20, BETWEENNESS_BUDGET // links))
-    betweenness = nx.betweenness_centrality(graph, k=sample, normalized=True, seed=seed) if count else {}
     for node in graph.nodes:
         graph.nodes[node]["degree"] = int(graph.degree(node))
         graph.nodes[node]["weighted_degree"] = round(float(graph.degree(node, weight="weight")), 6)
+    betweenness = _betweenness(graph, seed=seed)
+    for node in graph.nodes:
         graph.nodes[node]["betweenness"] = round(float(betweenness.get(node, 0.0)), 6)
+
+
+def _betweenness(graph: nx.Graph, *, seed: int) -> dict[Any, float]:
+    """Normalised betweenness over the whole graph, computed on its linked codes only."""
+    linked = graph
+    if any(not degree for _, degree in graph.degree):
+        # A copy: searching a subgraph view is many times slower than searching a graph.
+        linked = graph.subgraph([node for node, degree in graph.degree if degree]).copy()
+    count, links, total = linked.number_of_nodes(), linked.number_of_edges(), graph.number_of_nodes()
+    if count < 3 or total < 3:
+        return {}
+    sample = None
+    if count * (count + links) > BETWEENNESS_BUDGET:
+        sample = min(count, max(20, BETWEENNESS_BUDGET // (count + links)))
+    # networkx's unnormalised values are half the sums over ordered pairs of linked codes (a sample
+    # scaled up to all of them); normalised here over all `total` codes as networkx would.
+    halved = nx.betweenness_centrality(linked, k=sample, normalized=False, seed=seed)
+    scale = 1 / ((total - 1) * (total - 2))
+    return {node: value * 2 * scale for node, value in halved.items()}
 
 
 def _add_communities(graph: nx.Graph, *, seed: int) -> None:

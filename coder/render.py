@@ -32,6 +32,10 @@ PHYSICS_MAX_NODES = 150
 PHYSICS_MAX_EDGES = 1500
 # A browser handles tens of thousands of links; beyond this the page draws only the strongest.
 MAX_DRAWN_EDGES = 50_000
+# Codes with a link are laid out by the spring layout up to this many, by the spectral layout
+# above; codes without a link go in a grid below them.
+LAYOUT_SPRING_NODES = 300
+_GRID_STEP = 120.0
 
 
 # --- graph exports ------------------------------------------------------------------------------
@@ -174,12 +178,38 @@ def _asset(name: str) -> str:
 
 
 def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
-    """Positions in screen units, from networkx's spring layout (seeded, so runs repeat)."""
+    """Positions in screen units: linked codes by networkx's spring layout (seeded, so runs
+    repeat), codes without a link in a grid below them."""
     if graph.number_of_nodes() == 0:
         return {}
-    positions = nx.spring_layout(graph, seed=seed, weight=None, iterations=50)
-    scale = 120 * math.sqrt(graph.number_of_nodes()) + 150
-    return {node: (float(x) * scale, float(y) * scale) for node, (x, y) in positions.items()}
+    linked = [node for node in graph.nodes if graph.degree(node)]
+    isolated = [node for node in graph.nodes if not graph.degree(node)]
+    positions: dict[Any, tuple[float, float]] = {}
+    bottom = 0.0
+    if linked:
+        part = graph if not isolated else graph.subgraph(linked).copy()
+        found = _force_or_spectral(part, seed)
+        scale = 120 * math.sqrt(len(linked)) + 150
+        positions = {node: (float(x) * scale, float(y) * scale) for node, (x, y) in found.items()}
+        bottom = scale + 2 * _GRID_STEP
+    if isolated:
+        columns = max(1, math.ceil(math.sqrt(len(isolated) * 3)))  # wider than tall, like a page
+        left = -(columns - 1) * _GRID_STEP / 2
+        for index, node in enumerate(isolated):
+            row, column = divmod(index, columns)
+            positions[node] = (left + column * _GRID_STEP, bottom + row * _GRID_STEP / 2)
+    return positions
+
+
+def _force_or_spectral(graph: nx.Graph, seed: int) -> dict[Any, Any]:
+    """The spring layout (50 iterations, each O(codes^2)) up to LAYOUT_SPRING_NODES codes; above,
+    the spectral layout (a few sparse eigenvectors, seconds at 10,000 codes)."""
+    if len(graph) <= LAYOUT_SPRING_NODES:
+        return nx.spring_layout(graph, seed=seed, weight=None, iterations=50)
+    try:
+        return nx.spectral_layout(graph)
+    except (ArithmeticError, ValueError, RuntimeError):  # the eigensolver did not converge
+        return nx.circular_layout(graph)
 
 
 def _node_info(data: dict[str, Any]) -> dict[str, Any]:

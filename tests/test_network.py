@@ -124,8 +124,26 @@ def test_network_betweenness_is_sampled_above_the_budget(monkeypatch):
     monkeypatch.setattr(coder.network.nx, "betweenness_centrality",
                         lambda graph, **options: calls.append(options) or real(graph, **options))
     graph = build_network(build_cooccurrence(frame(rows)), None, seed=5)
-    assert calls == [{"k": 3, "normalized": True, "seed": 5}]
+    assert calls == [{"k": 3, "normalized": False, "seed": 5}]
     assert graph.nodes["b"]["betweenness"] == 1.0
+
+
+@pytest.mark.parametrize("isolated", [0, 30])
+def test_network_betweenness_searches_linked_codes_only_and_equals_networkx(monkeypatch, isolated):
+    import coder.network
+
+    rows = [("d", passage, code) for passage, pair in enumerate(["ab", "bc", "cd", "be", "ef", "fa"]) for code in pair]
+    codebook = parse_codebook("codes:\n" + "".join(f"  {code}: [{code}]\n" for code in "abcdef")
+                              + "".join(f"  unused_{number}: [u{number}]\n" for number in range(isolated)))
+    searched = []
+    real = coder.network.nx.betweenness_centrality
+    monkeypatch.setattr(coder.network.nx, "betweenness_centrality",
+                        lambda graph, **options: searched.append(len(graph)) or real(graph, **options))
+    graph = build_network(build_cooccurrence(frame(rows), codebook=codebook), codebook)
+    assert searched == [6] and len(graph) == 6 + isolated
+    expected = real(graph, normalized=True)
+    assert {node: graph.nodes[node]["betweenness"] for node in graph} == {
+        node: round(expected.get(node, 0.0), 6) for node in graph}
 
 
 def test_network_communities_are_seeded_and_numbered_from_the_largest():

@@ -302,3 +302,24 @@ def test_render_cli_network_options_reject_unknown_choices(command, option, valu
     words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich wraps the message in a box
     assert result.exit_code == 2
     assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
+
+
+@pytest.mark.parametrize(("linked", "isolated", "layout"), [
+    (4, 0, "spring"), (4, 10_000, "spring"), (300, 0, "spring"), (302, 0, "spectral"), (10_000, 5, "spectral"),
+])
+def test_render_layout_puts_codes_without_links_in_a_grid_and_is_spectral_when_large(monkeypatch, linked, isolated, layout):
+    graph = nx.Graph()
+    graph.add_nodes_from(f"i{number}" for number in range(isolated // 2))
+    graph.add_edges_from((f"l{number}", f"l{number + 1}") for number in range(0, linked, 2))
+    graph.add_nodes_from(f"i{number}" for number in range(isolated // 2, isolated))
+    calls = []
+    for name in ("spring", "spectral"):
+        monkeypatch.setattr(coder.render.nx, f"{name}_layout", lambda part, name=name, **options: calls.append(
+            (name, len(part))) or {node: (0.5, 1.0) for node in part})
+    positions = coder.render._layout(graph, 42)
+    assert calls == [(layout, linked)]
+    assert len(positions) == len(graph)
+    spread = 120 * linked ** 0.5 + 150
+    grid = [positions[f"i{number}"] for number in range(isolated)]
+    assert all(y >= spread + 240 for _, y in grid)
+    assert len(set(grid)) == isolated
