@@ -348,39 +348,96 @@ class CompiledCodebook:
             positions = [run.start() + index for index, char in enumerate(text) if not char.isspace()]
             compact = "".join(char for char in text if not char.isspace())
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
+            segmentation = None  # built on the first hit that needs word boundaries, then reused
             for term_index, start, end in hits:
                 term = self._cjk_terms[term_index]
-                if term.wildcard:
-                    end = self._cjk_word_end(compact, start, end)
-                    if end is None:
+                # When no dictionary word spans either edge, no segmentation can: no need to segment.
+                if term.wildcard or self._may_cross(compact, start, end):
+                    if segmentation is None:
+                        segmentation = _Segmentation(self._segment_words(), compact, self._longest)
+                    if term.wildcard:
+                        end = segmentation.word_end(start, end)
+                        if end is None:
+                            continue
+                    elif not segmentation.is_word(start, end):
                         continue
-                elif not self._is_cjk_word(compact, start, end):
-                    continue
                 yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion)
 
-    def _cjk_word_end(self, compact: str, start: int, end: int) -> int | None:
+    def _may_cross(self, compact: str, start: int, end: int) -> bool:
+        """Could a dictionary word span the start or the end of [start, end)?"""
+        words = self._segment_words().FREQ
+        return _crossed(words, compact, start, self._longest) or _crossed(words, compact, end, self._longest)
+
+    def _segment_words(self):
+        if self._segmenter is None:
+            self._segmenter = _segmenter(self._cjk_words)
+        return self._segmenter
+
+
+class _Segmentation:
+    """jieba's word boundaries in one run of CJK text, segmented once and reused by every hit.
+
+    A clause (text between punctuation marks) is segmented whole, as jieba would; a clause longer
+    than _PIECE characters is cut, where no dictionary word spans the cut, into pieces segmented
+    one by one when a hit needs them. No word spans such a cut, so every segmentation path
+    passes through it and the pieces' boundaries are the clause's (jieba's best path is the
+    best path of each piece): cost and memory stay linear in the text.
+    """
+
+    def __init__(self, tokenizer, compact: str, longest: int):
+        self.tokenizer = tokenizer
+        self.compact = compact
+        self.longest = longest
+        self.breaks = [found.start() for found in _CJK_CLAUSE_BREAK.finditer(compact)]
+        self.cuts: dict[int, list[int]] = {}  # clause start -> cut positions so far (first = clause start)
+        self.bounds: dict[int, frozenset[int]] = {}  # piece start -> word boundaries in it (absolute)
+
+    def is_word(self, start: int, end: int) -> bool:
+        """True when [start, end) begins and ends on word boundaries."""
+        bounds = self._bounds(start, end)
+        return start in bounds and end in bounds
+
+    def word_end(self, start: int, end: int) -> int | None:
         """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one."""
-        clause_start, clause_end = _clause(compact, start, end)
-        bounds = self._segment(compact[clause_start:clause_end])
-        if start - clause_start not in bounds:
+        bounds = self._bounds(start, end)
+        if start not in bounds:
             return None
-        return clause_start + min(bound for bound in bounds if bound >= end - clause_start)
+        return min(bound for bound in bounds if bound >= end)
 
-    def _is_cjk_word(self, compact: str, start: int, end: int) -> bool:
-        """True when [start, end) begins and ends on word boundaries of the segmented clause."""
-        if self._segmenter is None:
-            self._segmenter = _segmenter(self._cjk_words)
-        words = self._segmenter.FREQ
-        if not _crossed(words, compact, start, self._longest) and not _crossed(words, compact, end, self._longest):
-            return True  # no dictionary word spans either edge, so no segmentation can
-        clause_start, clause_end = _clause(compact, start, end)
-        bounds = self._segment(compact[clause_start:clause_end])
-        return (start - clause_start) in bounds and (end - clause_start) in bounds
+    def _bounds(self, start: int, end: int) -> frozenset[int]:
+        """The boundaries of the pieces that hold [start, end), their own ends included."""
+        index = bisect_left(self.breaks, start)
+        clause_start = self.breaks[index - 1] + 1 if index else 0
+        stop = bisect_left(self.breaks, end)
+        clause_end = self.breaks[stop] if stop < len(self.breaks) else len(self.compact)
+        if clause_end - clause_start <= _PIECE:
+            return self._piece(clause_start, clause_end)
+        cuts = self.cuts.setdefault(clause_start, [clause_start])
+        while cuts[-1] < clause_end and cuts[-1] < end:  # extend the cuts up to the hit, once
+            cuts.append(self._next_cut(cuts[-1] + _PIECE, clause_end))
+        first = bisect_left(cuts, start + 1) - 1
+        bounds: frozenset[int] = frozenset()
+        for position in range(first, len(cuts) - 1):
+            if cuts[position] >= end:
+                break
+            bounds |= self._piece(cuts[position], cuts[position + 1])
+        return bounds
 
-    def _segment(self, clause: str) -> frozenset[int]:
-        if self._segmenter is None:
-            self._segmenter = _segmenter(self._cjk_words)
-        return _boundaries(self._segmenter, clause)
+    def _next_cut(self, position: int, clause_end: int) -> int:
+        words = self.tokenizer.FREQ
+        while position < clause_end and _crossed(words, self.compact, position, self.longest):
+            position += 1
+        return min(position, clause_end)
+
+    def _piece(self, start: int, end: int) -> frozenset[int]:
+        bounds = self.bounds.get(start)
+        if bounds is None:
+            bounds = self.bounds[start] = frozenset(
+                start + bound for bound in _boundaries(self.tokenizer, self.compact[start:end]))
+        return bounds
+
+
+_PIECE = 4096  # characters of an unpunctuated clause segmented at a time (jieba builds a graph per piece)
 
 
 _WORD_BEFORE = re.compile(f"[^\\W_{CJK_CHARS}]+$")
@@ -502,17 +559,6 @@ def _segmenter(terms: tuple[str, ...]):
     for term in terms:
         tokenizer.add_word(term, freq=10**7)
     return tokenizer
-
-
-def _clause(compact: str, start: int, end: int) -> tuple[int, int]:
-    """The clause (between punctuation marks) around [start, end): segmenting it is enough."""
-    clause_start = start
-    while clause_start and not _CJK_CLAUSE_BREAK.match(compact[clause_start - 1]):
-        clause_start -= 1
-    clause_end = end
-    while clause_end < len(compact) and not _CJK_CLAUSE_BREAK.match(compact[clause_end]):
-        clause_end += 1
-    return clause_start, clause_end
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:

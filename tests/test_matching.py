@@ -233,3 +233,17 @@ def test_matching_quick_gate_never_changes_results_on_the_seeds():
 ])
 def test_matching_chinese_wildcard_matches_the_whole_word_it_begins(keyword, text, expected):
     assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize("piece", [40, 97])
+def test_matching_chinese_long_clause_in_pieces_matches_the_whole_clause(monkeypatch, piece):
+    """An unpunctuated clause is segmented in pieces cut where no word spans: same hits as whole."""
+    import coder.matching
+
+    codebook = parse_codebook("codes:\n  a: [协同治理, 联盟, 印度]\n  b: [党建联盟, 印度尼西亚, 治理*]\n  c: [跨域协同治理]\n")
+    text = "各地推进跨域协同治理与党建联盟建设印度尼西亚和印度代表参加区域协同治理论坛联盟成员共同治理" * 12
+    passage = Passage(document="d", index=0, start=0, end=len(text), view=text, text=text)
+    whole = compile_codebook(codebook).find(passage)
+    monkeypatch.setattr(coder.matching, "_PIECE", piece)
+    assert compile_codebook(codebook).find(passage) == whole
+    assert {match.rule for match in whole} == {"跨域协同治理", "党建联盟", "印度尼西亚", "印度", "协同治理", "联盟", "治理*"}
