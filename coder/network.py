@@ -201,11 +201,9 @@ def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFra
 
 def _top_level_codes(codes: pd.DataFrame, codebook: Codebook | None) -> dict[str, str]:
     """Colour of each top-level code: the codebook's, else the next unused palette colour."""
-    tops: list[str] = [code.id for code in codebook.children(None)] if codebook is not None else []
+    tops: dict[str, None] = dict.fromkeys(code.id for code in codebook.children(None)) if codebook is not None else {}
     for path in codes["code_path"].astype(str):
-        top = path.split("/")[0]
-        if top not in tops:
-            tops.append(top)
+        tops.setdefault(path.split("/")[0])  # a dict keeps first-seen order and finds a key at once
     colors: dict[str, str] = {}
     spare = iter(PALETTE * (len(tops) // len(PALETTE) + 1))
     for top in tops:
@@ -227,8 +225,10 @@ def _betweenness(graph: nx.Graph, *, seed: int) -> dict[Any, float]:
     """Normalised betweenness over the whole graph, computed on its linked codes only."""
     linked = graph
     if any(not degree for _, degree in graph.degree):
-        # A copy: searching a subgraph view is many times slower than searching a graph.
-        linked = graph.subgraph([node for node, degree in graph.degree if degree]).copy()
+        # A plain graph without attributes: searching a subgraph view is many times slower.
+        linked = nx.Graph()
+        linked.add_nodes_from(node for node, degree in graph.degree if degree)
+        linked.add_edges_from(graph.edges)
     count, links, total = linked.number_of_nodes(), linked.number_of_edges(), graph.number_of_nodes()
     if count < 3 or total < 3:
         return {}

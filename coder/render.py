@@ -187,7 +187,11 @@ def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
     positions: dict[Any, tuple[float, float]] = {}
     bottom = 0.0
     if linked:
-        part = graph if not isolated else graph.subgraph(linked).copy()
+        part = graph
+        if isolated:
+            part = nx.Graph()
+            part.add_nodes_from(linked)
+            part.add_edges_from(graph.edges)
         found = _force_or_spectral(part, seed)
         scale = 120 * math.sqrt(len(linked)) + 150
         positions = {node: (float(x) * scale, float(y) * scale) for node, (x, y) in found.items()}
