@@ -18,6 +18,10 @@ from .regexes import RegexProblem, compile_regex
 
 TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip_kinds", "codes")
 CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "codes")
+# Deepest YAML nesting read (a code at level n sits about 2n deep), and deepest code hierarchy an
+# importer builds: recursive readers and writers stop far below Python's recursion limit.
+MAX_YAML_DEPTH = 100
+MAX_CODE_DEPTH = 40
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
 
@@ -42,6 +46,7 @@ def load_codebook(path: str | Path) -> Codebook:
 
 def parse_codebook(text: str, *, source: str = "<codebook>") -> Codebook:
     """Validate codebook YAML given as a string; `source` names it in error messages."""
+    check_yaml_shape(text, source=source)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
@@ -55,6 +60,31 @@ def parse_codebook(text: str, *, source: str = "<codebook>") -> Codebook:
     except yaml.YAMLError as error:
         raise CodebookError(f"{source}: YAML syntax error: {error}")
     return _Validator(source).codebook(root)
+
+
+def check_yaml_shape(text: str, *, source: str, aliases: bool = True) -> None:
+    """Refuse YAML nested deeper than MAX_YAML_DEPTH (and, unless `aliases`, any `*alias`) before a
+    recursive parser or loader sees it: the event stream is read without recursion.
+
+    Syntax errors are left to the parser proper, which explains them.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise CodebookError(
+                        f"{source}:{event.start_mark.line + 1}: nested more than {MAX_YAML_DEPTH} levels deep. "
+                        f"Flatten the hierarchy to fewer levels.")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent) and not aliases:
+                raise CodebookError(
+                    f"{source}:{event.start_mark.line + 1}: a YAML alias (*{event.anchor}) repeats other entries; "
+                    f"aliases are not accepted here. Write the entries out in full.")
+    except yaml.YAMLError:
+        return
 
 
 _YAML_HINTS = (
@@ -407,6 +437,10 @@ def codebook_from_tree(
     def walk(nodes: Sequence[Mapping[str, Any]], parents: tuple[str, ...]) -> None:
         for node in nodes:
             label = str(node.get("name") or "").strip()
+            if len(parents) >= MAX_CODE_DEPTH:
+                raise CodebookError(
+                    f"{name or 'codebook'}: {what} '{label}' is nested more than {MAX_CODE_DEPTH} levels deep. "
+                    f"Flatten the hierarchy to fewer levels and import again.")
             base = slugify(label)
             code_id = ids.make(base, parents[-1] if parents else None)
             if code_id != base:

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .codebook import codebook_from_tree
+from .codebook import MAX_CODE_DEPTH, check_yaml_shape, codebook_from_tree
 from .errors import CodebookError
 from .files import DecodeError, decode_text, read_bytes
 from .models import Codebook
@@ -99,6 +99,8 @@ def _read_text(path: Path, report: list[str]) -> str:
 
 
 def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
+    # An alias repeats a list inside a list: 600 bytes can stand for gigabytes of entries.
+    check_yaml_shape(text, source=str(path), aliases=False)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -155,6 +157,10 @@ def _liwc(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
             stack.pop()
         (stack[-1][1]["children"] if stack else tree).append(node)
         stack.append((depth, node))
+        if identifier in by_id:
+            raise CodebookError(
+                f"{path}:{number + 1}: category id {identifier} is defined twice in the legend ('{by_id[identifier]['name']}' "
+                f"and '{node['name']}'); entries could not tell them apart. Give each category its own id.")
         by_id[identifier] = node
         by_name.setdefault(node["name"].casefold(), node)
     for number in range(marks[1] + 1, len(lines)):
@@ -225,6 +231,18 @@ def _wordstat(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
     return tree
 
 
+def _check_depth(path: Path, tree: list[dict[str, Any]]) -> None:
+    """Refuse categories nested deeper than the codebook allows, before anything walks them recursively."""
+    level = [(node, 1) for node in tree]
+    while level:
+        node, depth = level.pop()
+        if depth > MAX_CODE_DEPTH:
+            raise CodebookError(
+                f"{path}: category '{node['name']}' is nested more than {MAX_CODE_DEPTH} levels deep. "
+                f"Flatten the dictionary's hierarchy to fewer levels and import again.")
+        level.extend((child, depth + 1) for child in node["children"])
+
+
 def read_dictionary(path: str | Path) -> tuple[Codebook, list[str]]:
     """Read a quanteda (.yml/.yaml), LIWC (.dic) or WordStat (.cat) dictionary as a Codebook.
 
@@ -245,6 +263,7 @@ def read_dictionary(path: str | Path) -> tuple[Codebook, list[str]]:
     tree = reader(path, text, report)
     if not tree:
         raise CodebookError(f"{path}: no categories found; nothing to import.")
+    _check_depth(path, tree)
     _finish(tree, report)
     codebook, ids = codebook_from_tree(tree, name=path.stem, what="category")
     return codebook, report + ids

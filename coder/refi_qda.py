@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from lxml import etree
 
-from .codebook import codebook_from_tree
+from .codebook import MAX_CODE_DEPTH, codebook_from_tree
 from .errors import CodebookError, OutputError
 from .files import atomic_path, read_bytes
 from .models import Code, Codebook, Document, Segment
@@ -31,6 +31,12 @@ from .segments import is_rejected
 PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
 CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
 PROJECT_FILE = "project.qde"
+# What `import qdc` reads at most: a codebook is kilobytes, a project's XML megabytes.
+MAX_XML_BYTES = 64 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # unpacked / packed size of project.qde (XML packs about 5-20 times)
+MAX_NAME_CHARS = 1_000
+MAX_DESCRIPTION_CHARS = 100_000
+_CHUNK = 1 << 20
 
 # Fixed namespace for every derived GUID: changing it would change every GUID ever exported.
 _GUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/coder-qda/coder/refi-qda")
@@ -328,17 +334,49 @@ def _children(element: etree._Element, name: str) -> list[etree._Element]:
     return [child for child in element if _local(child) == name]
 
 
+def _read_xml_bytes(path: Path) -> bytes:
+    """The XML of a .qdc file, or of the project.qde inside a .qdpx zip, within MAX_XML_BYTES.
+
+    A zip member's declared size and packing ratio are checked before it is read, and it is read
+    in bounded chunks: a small zip bomb never unpacks into memory.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0  # read_bytes says what is wrong
+    if not zipfile.is_zipfile(path):
+        if size > MAX_XML_BYTES:
+            raise CodebookError(f"{path}: {size:,} bytes, more than the {MAX_XML_BYTES:,} a codebook may have. "
+                                f"Is it a REFI-QDA codebook (.qdc)?")
+        return read_bytes(path, error=CodebookError, missing="file not found. Pass the path of a .qdc codebook or .qdpx project.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if info.filename.lower().endswith(".qde")]
+            if not members:
+                raise CodebookError(f"{path}: a zip file without a project.qde inside; is it a REFI-QDA project (.qdpx)?")
+            info = members[0]
+            packed = max(info.compress_size, 1)
+            if info.file_size > MAX_XML_BYTES or (info.file_size > _CHUNK and info.file_size > MAX_ZIP_RATIO * packed):
+                raise CodebookError(
+                    f"{path}: {info.filename} would unpack to {info.file_size:,} bytes from {info.compress_size:,} "
+                    f"(at most {MAX_XML_BYTES:,} bytes, {MAX_ZIP_RATIO} times its packed size); not read. "
+                    f"Export the project again from the other tool.")
+            chunks, total = [], 0
+            with archive.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    total += len(chunk)
+                    if total > MAX_XML_BYTES:
+                        raise CodebookError(f"{path}: {info.filename} unpacks to more than {MAX_XML_BYTES:,} bytes; not read.")
+                    chunks.append(chunk)
+            return b"".join(chunks)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as error:
+        raise CodebookError(f"{path}: damaged zip file ({error}). Export the project again.")
+    except OSError as error:
+        raise CodebookError(f"{path}: cannot read it ({error.strerror or error}).")
+
+
 def _read_xml_root(path: Path) -> etree._Element:
-    data = read_bytes(path, error=CodebookError, missing="file not found. Pass the path of a .qdc codebook or .qdpx project.")
-    if zipfile.is_zipfile(path):
-        try:
-            with zipfile.ZipFile(path) as archive:
-                names = [name for name in archive.namelist() if name.lower().endswith(".qde")]
-                if not names:
-                    raise CodebookError(f"{path}: a zip file without a project.qde inside; is it a REFI-QDA project (.qdpx)?")
-                data = archive.read(names[0])
-        except zipfile.BadZipFile as error:
-            raise CodebookError(f"{path}: damaged zip file ({error}). Export the project again.")
+    data = _read_xml_bytes(path)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True)
     try:
         return etree.fromstring(data, parser)
@@ -365,6 +403,21 @@ def _codes_element(path: Path) -> etree._Element:
     return codes_elements[0]
 
 
+def _check_code(path: Path, element: etree._Element, label: str, where: str, depth: int) -> None:
+    """Refuse a code nested deeper than MAX_CODE_DEPTH, or with an oversized name or description."""
+    short = label if len(label) <= 60 else label[:60] + "..."
+    if depth > MAX_CODE_DEPTH:
+        raise CodebookError(f"{path}: code '{short}' is nested more than {MAX_CODE_DEPTH} levels deep. "
+                            f"Flatten the code hierarchy in the other tool and export again.")
+    if len(label) > MAX_NAME_CHARS:
+        raise CodebookError(f"{path}: a code name of {len(label):,} characters ('{short}', in {where}); "
+                            f"at most {MAX_NAME_CHARS:,}. Shorten it in the other tool and export again.")
+    descriptions = _children(element, "Description")
+    if descriptions and sum(len(text) for text in descriptions[0].itertext()) > MAX_DESCRIPTION_CHARS:
+        raise CodebookError(f"{path}: code '{short}' has a description longer than {MAX_DESCRIPTION_CHARS:,} "
+                            f"characters. Shorten it in the other tool and export again.")
+
+
 def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     """Read a REFI-QDA codebook (.qdc, or the codebook of a .qdpx project) into a keyword-less Codebook.
 
@@ -379,9 +432,10 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     guids: Counter[str] = Counter()
     counts = {"guid": 0, "no_color": 0}
 
-    def convert(element: etree._Element, where: str) -> dict[str, Any]:
+    def convert(element: etree._Element, where: str, depth: int) -> dict[str, Any]:
         name = (element.get("name") or "").strip()
         label = name or "(unnamed)"
+        _check_code(path, element, label, where, depth)
         if not name:
             adjustments.append(f"{where}: a code without a name, imported as '(unnamed)'")
         raw_guid = (element.get("guid") or "").strip()
@@ -403,10 +457,10 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
             "name": label,
             "description": description,
             "color": color,
-            "children": [convert(child, f"{where} > {label}") for child in _children(element, "Code")],
+            "children": [convert(child, f"{where} > {label}", depth + 1) for child in _children(element, "Code")],
         }
 
-    tree = [convert(element, str(path.name)) for element in _children(codes_element, "Code")]
+    tree = [convert(element, str(path.name), 1) for element in _children(codes_element, "Code")]
     if counts["guid"]:
         adjustments.append(f"{counts['guid']} GUID(s) were upper case or in braces; accepted")
     for guid, count in sorted(guids.items()):

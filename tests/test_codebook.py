@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from coder import CodebookError, dump_codebook, load_codebook, parse_codebook
+from conftest import invoke
 
 GOOD = """\
 name: Cross-regional governance
@@ -151,3 +152,14 @@ def test_codebook_slugify(name, slug):
     from coder.codebook import slugify
 
     assert slugify(name) == slug
+
+
+@pytest.mark.parametrize("depth", [500])
+def test_codebook_cli_nested_too_deep_is_an_error_with_the_line(tmp_path, tiny_corpus, depth):
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n" + "".join(
+        "  " * (level + 1) + f"c{level}:\n" + "  " * (level + 2) + "codes:\n" for level in range(depth)), encoding="utf-8")
+    result = invoke("run", tiny_corpus, "--codebook", codebook, "--out", tmp_path / "out")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {codebook}:199: nested more than 100 levels deep. Flatten the hierarchy to fewer levels.\n")
+    assert not (tmp_path / "out").exists()

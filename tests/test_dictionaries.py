@@ -173,3 +173,47 @@ def test_dictionaries_cli_import(tmp_path, monkeypatch):
     assert (again.exit_code, again.output) == (
         1, "Error: sentiment.yaml already exists. Pass --force to overwrite it, or choose another file with --out.\n"
     )
+
+
+_LIWC = "%\n1\tposemo\n2\tnegemo\n%\nhappy\t1\nsad\t2\n"
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("bomb.yml", ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n").encode(),
+     "bomb.yml:2: a YAML alias (*a) repeats other entries; aliases are not accepted here. Write the entries out in full."),
+    ("deep.yml", ("".join("  " * level + f"k{level}:\n" for level in range(300)) + "  " * 300 + "- word\n").encode(),
+     "deep.yml:101: nested more than 100 levels deep. Flatten the hierarchy to fewer levels."),
+    ("deep41.yml", ("".join("  " * level + f"k{level}:\n" for level in range(41)) + "  " * 41 + "- word\n").encode(),
+     "deep41.yml: category 'k40' is nested more than 40 levels deep. Flatten the dictionary's hierarchy to fewer "
+     "levels and import again."),
+    ("deep.cat", "".join("\t" * level + f"C{level}\n" for level in range(500)).encode(),
+     "deep.cat: category 'C40' is nested more than 40 levels deep. Flatten the dictionary's hierarchy to fewer "
+     "levels and import again."),
+    ("twice.dic", b"%\n1\tposemo\n1\tnegemo\n%\nhappy\t1\n",
+     "twice.dic:3: category id 1 is defined twice in the legend ('posemo' and 'negemo'); entries could not tell them "
+     "apart. Give each category its own id."),
+    ("nul.dic", _LIWC.replace("happy", "hap\x00py").encode(),
+     "nul.dic: cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). Save the dictionary as UTF-8 "
+     "text and try again."),
+    ("binary.dic", bytes(range(256)) * 4,
+     "binary.dic: cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). Save the dictionary as "
+     "UTF-8 text and try again."),
+])
+def test_dictionaries_cli_import_refuses_hostile_files(tmp_path, monkeypatch, name, data, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(data)
+    result = invoke("import", "dictionary", name, "--out", "book.yaml")
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert not (tmp_path / "book.yaml").exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_dictionaries_cli_import_reads_utf16_liwc(tmp_path, monkeypatch, encoding):
+    monkeypatch.chdir(tmp_path)
+    data = _LIWC.encode(encoding)
+    (tmp_path / "u.dic").write_bytes(data if encoding == "utf-16" else b"\xfe\xff" + data)
+    result = invoke("import", "dictionary", "u.dic", "--out", "book.yaml")
+    assert (result.exit_code, result.output) == (0, "Wrote book.yaml: 2 code(s) from u.dic.\n")
+    assert [(code.id, code.keywords) for code in load_codebook(tmp_path / "book.yaml")] == [
+        ("posemo", ("happy",)), ("negemo", ("sad",))]

@@ -18,6 +18,7 @@ from coder.codebook import load_codebook, parse_codebook, write_codebook
 from coder.errors import CoderError, OutputError
 from coder.models import Document, segment_id
 from coder.refi_qda import (
+    CODEBOOK_NAMESPACE,
     USER_GUID,
     build_project,
     build_qdc,
@@ -510,3 +511,59 @@ def test_refi_qda_any_span_slices_back_exactly(text, cuts):
     )
     assert found == sorted(spans)
     assert [source_text[s:e] for s, e in found] == [text[s:e] for s, e in sorted(spans)]
+
+
+def _qdc(codes: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="{CODEBOOK_NAMESPACE}"><Codes>{codes}'
+            f'</Codes></CodeBook>').encode()
+
+
+def _nested_codes(depth: int) -> str:
+    return "".join(f'<Code guid="{derive_guid("code", str(level))}" name="level {level}" isCodable="true">'
+                   for level in range(depth)) + "</Code>" * depth
+
+
+@pytest.mark.parametrize(("name", "make", "message"), [
+    ("bomb.qdpx", "bomb", "bomb.qdpx: project.qde would unpack to 104,857,600 bytes from {packed} (at most 67,108,864 "
+     "bytes, 100 times its packed size); not read. Export the project again from the other tool."),
+    ("ratio.qdpx", "ratio", "ratio.qdpx: project.qde would unpack to 20,971,520 bytes from {packed} (at most 67,108,864 "
+     "bytes, 100 times its packed size); not read. Export the project again from the other tool."),
+    ("deep.qdc", "deep", "deep.qdc: code 'level 40' is nested more than 40 levels deep. Flatten the code hierarchy in "
+     "the other tool and export again."),
+    ("long.qdc", "long", "long.qdc: a code name of 2,000 characters ('" + "x" * 60 + "...', in long.qdc); at most "
+     "1,000. Shorten it in the other tool and export again."),
+    ("described.qdc", "described", "described.qdc: code 'a' has a description longer than 100,000 characters. "
+     "Shorten it in the other tool and export again."),
+])
+def test_refi_qda_cli_import_qdc_is_bounded(tmp_path, monkeypatch, name, make, message):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / name
+    if make in ("bomb", "ratio"):
+        size = 100 * 2**20 if make == "bomb" else 20 * 2**20
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            with archive.open("project.qde", "w", force_zip64=True) as member:
+                for _ in range(size // 2**20):
+                    member.write(b" " * 2**20)
+        message = message.format(packed=f"{zipfile.ZipFile(path).getinfo('project.qde').compress_size:,}")
+    elif make == "deep":
+        path.write_bytes(_qdc(_nested_codes(200)))
+    elif make == "long":
+        path.write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="{"x" * 2000}" isCodable="true"/>'))
+    else:
+        path.write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="a" isCodable="true">'
+                              f'<Description>{"y" * 100_001}</Description></Code>'))
+    result = invoke("import", "qdc", name, "--out", "book.yaml")
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert not (tmp_path / "book.yaml").exists()
+
+
+def test_refi_qda_import_qdc_reads_a_file_no_larger_than_the_cap(tmp_path, monkeypatch):
+    import coder.refi_qda
+
+    monkeypatch.setattr(coder.refi_qda, "MAX_XML_BYTES", 100)
+    path = tmp_path / "big.qdc"
+    path.write_bytes(_qdc(_nested_codes(3)))
+    with pytest.raises(CoderError) as raised:
+        read_qdc(path)
+    assert str(raised.value) == f"{path}: {path.stat().st_size:,} bytes, more than the 100 a codebook may have. " \
+        "Is it a REFI-QDA codebook (.qdc)?"
