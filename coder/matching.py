@@ -416,12 +416,14 @@ class _Segmentation:
         while cuts[-1] < clause_end and cuts[-1] < end:  # extend the cuts up to the hit, once
             cuts.append(self._next_cut(cuts[-1] + _PIECE, clause_end))
         first = bisect_left(cuts, start + 1) - 1
-        bounds: frozenset[int] = frozenset()
+        if cuts[first + 1] >= end:  # the usual case: the hit lies in one piece
+            return self._piece(cuts[first], cuts[first + 1])
+        bounds: set[int] = set()
         for position in range(first, len(cuts) - 1):
             if cuts[position] >= end:
                 break
             bounds |= self._piece(cuts[position], cuts[position + 1])
-        return bounds
+        return frozenset(bounds)
 
     def _next_cut(self, position: int, clause_end: int) -> int:
         words = self.tokenizer.FREQ
@@ -434,10 +436,13 @@ class _Segmentation:
         if bounds is None:
             bounds = self.bounds[start] = frozenset(
                 start + bound for bound in _boundaries(self.tokenizer, self.compact[start:end]))
+            if len(self.bounds) > _PIECES_KEPT:  # hits come in text order: forget the oldest piece
+                del self.bounds[next(iter(self.bounds))]
         return bounds
 
 
 _PIECE = 4096  # characters of an unpunctuated clause segmented at a time (jieba builds a graph per piece)
+_PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stays flat)
 
 
 _WORD_BEFORE = re.compile(f"[^\\W_{CJK_CHARS}]+$")
