@@ -267,11 +267,16 @@ def _read_workbook(path: Path) -> pd.DataFrame:
     from xml.parsers.expat import ExpatError
     from xml.etree.ElementTree import ParseError
 
+    import warnings
+
     try:
-        return pd.read_excel(path, dtype=str, keep_default_na=False)
-    except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError,
+        with warnings.catch_warnings():  # openpyxl warns about parts it skips: the error below says it once
+            warnings.simplefilter("ignore")
+            return pd.read_excel(path, dtype=str, keep_default_na=False)
+    except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError, ValueError,
             AttributeError, NotImplementedError) as problem:
-        reason = f"{type(problem).__name__}: {problem}" if str(problem) else type(problem).__name__
+        first = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
+        reason = f"{type(problem).__name__}: {first}" if first else type(problem).__name__
         raise OutputError(
             f"{path}: not a readable Excel workbook ({reason}). Open it in Excel or LibreOffice and save it "
             f"again as .xlsx, or save it as CSV."

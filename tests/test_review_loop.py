@@ -306,13 +306,30 @@ def test_review_loop_duplicate_lines_in_review_file_are_reported(project, first,
     ]
 
 
+def _damaged(good: Path, book: Path, damage: str) -> None:
+    if damage == "truncated":
+        book.write_bytes(good.read_bytes()[:500])
+    elif damage == "empty":
+        book.write_bytes(b"")
+    else:  # crafted: a sheet that is not XML, or no sheet at all
+        with zipfile.ZipFile(good) as source, zipfile.ZipFile(book, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    if damage == "no sheet":
+                        continue
+                    data = b"<<<"
+                target.writestr(item.filename, data)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "bad xml", "no sheet"])
 @pytest.mark.parametrize("command", ["review import", "export xlsx", "review status"])
-def test_review_loop_damaged_workbook_is_one_error_line(project, command):
+def test_review_loop_damaged_workbook_is_one_error_line(project, command, damage):
     coder_run(project)
     book = project / "out" / "book.xlsx"
     good = project / "out" / "good.xlsx"
     assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(good)).exit_code == 0
-    book.write_bytes(good.read_bytes()[:500])  # truncated
+    _damaged(good, book, damage)
     args = {
         "review import": ["review", "import", str(book), "--codebook", str(project / "codebook.yaml")],
         "export xlsx": ["export", "xlsx", "--segments", str(book), "--out", str(project / "out" / "again.xlsx")],
