@@ -49,7 +49,18 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the file i
 
 
 def _say(message: str = "") -> None:
-    typer.echo(message, err=True)
+    typer.echo(_printable(message), err=True)
+
+
+def _show(text: str) -> None:
+    """Print a report on stdout; names and labels in it are escaped as in every message."""
+    typer.echo(_printable(text))
+
+
+def _printable(text: str) -> str:
+    """Every line of `text` through `display_name`: line breaks stay, no other control character
+    from a file name, a label or a path reaches the terminal."""
+    return "\n".join(display_name(line) for line in str(text).split("\n"))
 
 
 def _command_group(help: str) -> typer.Typer:
@@ -66,14 +77,14 @@ def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are 
     try:
         yield
     except CoderError as error:
-        typer.echo(f"Error: {error}", err=True)
+        _say(f"Error: {error}")
         raise typer.Exit(code=1)
     except OSError as error:  # a full disk, a folder that is a file, no permission: say which file
         where = f"{display_name(os.fsdecode(error.filename))}: " if error.filename else ""
-        typer.echo(f"Error: {where}{error.strerror or error}. {unchanged()}", err=True)
+        _say(f"Error: {where}{error.strerror or error}. {unchanged()}")
         raise typer.Exit(code=1)
     except KeyboardInterrupt:
-        typer.echo(f"Interrupted. {unchanged()}", err=True)
+        _say(f"Interrupted. {unchanged()}")
         raise typer.Exit(code=130)
 
 
@@ -291,7 +302,7 @@ def diff(
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
         comparison = compare_runs(old_run, new_run)
-        typer.echo(render_comparison(comparison))
+        _show(render_comparison(comparison))
         if csv_path is not None:
             write_changes_csv(comparison, csv_path)
             _say(f"Changes written to {display_name(csv_path)}")
@@ -369,7 +380,7 @@ def review_status_command(
         run = RunFolder.of_segments(segments)
         frame = run.read_segments() if run.segments_path.is_file() else None
         documents = [item["path"] for item in run.record().documents] if run.has_record() else None
-        typer.echo(review_status(_reviews_path(reviews, codebook), frame, codes=_code_ids(codebook, run),
+        _show(review_status(_reviews_path(reviews, codebook), frame, codes=_code_ids(codebook, run),
                                  documents=documents).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
@@ -458,7 +469,7 @@ def lint(
             refuse_overwrite(csv_path, force=force, option="--csv")
         loaded = load_codebook(codebook)
         report = lint_codebook(loaded, _load_passages(corpus, loaded.unit))
-        typer.echo(report.render())
+        _show(report.render())
         if csv_path is not None:
             from .files import write_csv
 
@@ -491,7 +502,7 @@ def suggest(
         target = out if out is not None else run / f"suggestions_{code}.csv"
         write_suggestions_csv(report, target, force=out is None or force)
         if not quiet:
-            typer.echo(report.render())
+            _show(report.render())
             _say(f"{len(report.suggestions)} suggestion(s) written to {target}")
 
 

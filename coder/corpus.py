@@ -2,7 +2,11 @@
 
 A corpus is one file or a folder read recursively, in order of relative path. Hidden files
 and folders (names starting with ".") are ignored; files with other extensions, and files
-that cannot be read, are listed in `Corpus.skipped` with the reason, never a crash.
+that cannot be read, are listed in `Corpus.skipped` with the reason, never a crash. Folder links
+are not followed, and a file (or a file link) that resolves outside the corpus folder is skipped
+unread, so `passwd.txt -> /etc/passwd` is never coded or exported. A document's path is its
+relative name with control characters and the bytes of a non-UTF-8 name escaped
+(`files.display_name`), so it can be written to any output and printed safely.
 
 PDF, Word (.docx), OpenDocument (.odt), RTF and HTML files are extracted by `coder.extract`
 (text layer in reading order, page spans, running headers removed); the extracted text is what
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +37,7 @@ from .errors import CorpusError
 from .extract import EXTRACTED_EXTENSIONS, ExtractionError, extract_file
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding, decode_forced, detect_legacy
-from .files import UNDECODABLE, DecodeError, decode_text
+from .files import UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
 
 TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
@@ -45,6 +50,8 @@ CONVERT_HINT = (
     "--encoding), .pdf with a text layer, .docx, .odt, .rtf and .html. Save other files in one of "
     "these formats (Word: File > Save As > .docx; scans: run OCR, e.g. `ocrmypdf in.pdf out.pdf`)."
 )
+OUTSIDE = "links outside the corpus folder (not read)"
+NOT_A_FILE = "not a regular file (not read)"
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,12 @@ def read_corpus(
     cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
+    inside = os.path.realpath(root) if root.is_dir() else None
     for relative, file_path in iter_corpus_files(root):
+        problem = _not_plain_file(file_path, inside)
+        if problem:
+            skipped.append(SkippedFile(relative, problem))
+            continue
         suffix = file_path.suffix.lower()
         if suffix not in wanted:
             what = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
@@ -137,6 +149,20 @@ def no_documents_error(path: str | Path, corpus: Corpus) -> CorpusError:
     )
 
 
+def _not_plain_file(file_path: Path, inside: str | None) -> str | None:
+    """Why a corpus file must not be read (a link leading out of the folder `inside`, a pipe or
+    a device), or None."""
+    real = os.path.realpath(file_path)
+    if inside is not None and os.path.commonpath([real, inside]) != inside:
+        return OUTSIDE
+    try:
+        if not stat.S_ISREG(os.stat(real).st_mode):
+            return NOT_A_FILE  # reading a named pipe would wait forever
+    except OSError:
+        pass  # reading it reports the problem
+    return None
+
+
 def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None) -> Iterator[tuple[str, Path]]:
     """Yield (relative path with "/", file path) for every non-hidden file, sorted by relative path.
 
@@ -150,11 +176,11 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
     wanted = None if extensions is None else _normalise_extensions(extensions)
     if root.is_file():
         if wanted is None or root.suffix.lower() in wanted:
-            yield root.name, root
+            yield display_name(root.name), root
         return
     if not root.is_dir():
         raise CorpusError(
-            f"{path}: no such file or folder. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
+            f"{display_name(path)}: no such file or folder. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
         )
     found: list[tuple[str, Path]] = []
     for folder, subfolders, files in os.walk(root):
@@ -164,7 +190,7 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
             if name.startswith(".") or (wanted is not None and os.path.splitext(name)[1].lower() not in wanted):
                 continue
             file_path = Path(folder) / name
-            found.append((file_path.relative_to(root).as_posix(), file_path))
+            found.append((display_name(file_path.relative_to(root).as_posix()), file_path))
     found.sort(key=lambda item: item[0])
     yield from found
 
@@ -186,16 +212,16 @@ def read_document(
     """
     file_path = Path(file_path)
     if relative_to is None:
-        relative = file_path.name
+        relative = display_name(file_path.name)
     else:
-        relative = file_path.relative_to(relative_to).as_posix()
+        relative = display_name(file_path.relative_to(relative_to).as_posix())
     cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     try:
         return _read(file_path, relative, encoding=check_encoding(encoding) if encoding else None, cache=cache)
     except _Skip as skip:
         if file_path.suffix.lower() in EXTRACTED_EXTENSIONS:
-            raise CorpusError(f"{file_path}: {skip.reason}.")
-        raise CorpusError(f"{file_path}: {skip.reason}. Save it as UTF-8 text (or remove it from the corpus).")
+            raise CorpusError(f"{display_name(file_path)}: {skip.reason}.")
+        raise CorpusError(f"{display_name(file_path)}: {skip.reason}. Save it as UTF-8 text (or remove it from the corpus).")
 
 
 def _read(file_path: Path, relative: str, *, encoding: str | None, cache: ExtractionCache | None) -> Document:

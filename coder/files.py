@@ -225,9 +225,9 @@ def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missi
     try:
         return path.read_bytes()
     except FileNotFoundError:
-        raise error(f"{path}: {missing}")
+        raise error(f"{display_name(path)}: {missing}")
     except OSError as problem:
-        raise error(f"{path}: cannot read it ({problem.strerror or problem}).")
+        raise error(f"{display_name(path)}: cannot read it ({problem.strerror or problem}).")
 
 
 def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.DataFrame:
@@ -251,6 +251,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
                 text, _ = decode_text(read_bytes(path, missing=missing), fallback="cp1252")
             except DecodeError as problem:
                 raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
+            if not text.strip():
+                raise OutputError(f"{path}: the file is empty. Pass a table with a header row.")
             frame = pd.read_csv(
                 io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
             )

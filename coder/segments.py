@@ -13,7 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from .errors import OutputError
-from .files import read_table, write_csv
+from .files import display_name, read_table, write_csv
 from .models import Codebook, Document, Segment
 
 SEGMENT_COLUMNS = (
@@ -85,7 +85,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.is_file():
-        raise OutputError(f"{path}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
+        raise OutputError(f"{display_name(path)}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
     frame = read_table(path)
     missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
     if missing:
@@ -99,10 +99,16 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         frame["page"] = frame["page"].astype(str).replace({"nan": ""}).str.removesuffix(".0")
     for column in _INTEGER_COLUMNS:
         if column in frame.columns:
-            try:
-                frame[column] = pd.to_numeric(frame[column]).astype("int64")
-            except (ValueError, TypeError):
-                raise OutputError(f"{path}: column '{column}' must hold whole numbers.")
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            # 1.5 must not become passage 1: a fraction is as wrong as a word.
+            wrong = (numbers.isna() | (numbers != numbers.round())).to_numpy()
+            if wrong.any():
+                row = int(wrong.argmax())
+                raise OutputError(
+                    f"{path}: row {row + 2}: column '{column}' must hold a whole number, not "
+                    f"'{frame[column].iloc[row]}'. Pass segments.csv as `coder run` wrote it."
+                )
+            frame[column] = numbers.astype("int64")
     return frame
 
 

@@ -264,3 +264,40 @@ def test_cli_named_files_are_never_overwritten_without_force(tiny_corpus: Path, 
     result = run(*args, "--force")
     assert result.exit_code == 0, result.output
     assert target.read_bytes() != b"my notes\r\n"
+
+
+@pytest.mark.parametrize("command", [
+    ["agree", "{empty}", "--segments", "{segments}"],
+    ["agree", "{gold}", "--segments", "{empty}"],
+    ["network", "{empty}", "--out", "{out}"],
+])
+def test_cli_empty_csv_is_one_clear_error(tmp_path: Path, command):
+    empty, out = tmp_path / "empty.csv", tmp_path / "net"
+    empty.write_bytes(b"")
+    segments = tmp_path / "segments.csv"
+    segments.write_text("segment_id,document,passage,code\ns1,a.txt,0,x\n", encoding="utf-8")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("document,passage,code\na.txt,0,x\n", encoding="utf-8")
+    result = run(*[part.format(empty=empty, segments=segments, gold=gold, out=out) for part in command])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {empty}: the file is empty. Pass a table with a header row.\n"
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("passage", ["1.5", "one", ""])
+def test_cli_network_rejects_a_passage_that_is_not_a_whole_number(tmp_path: Path, passage):
+    segments = tmp_path / "segments.csv"
+    segments.write_text(f"segment_id,document,passage,code\ns1,a.txt,1,x\ns2,a.txt,{passage},y\n", encoding="utf-8")
+    result = run("network", str(segments), "--out", str(tmp_path / "net"))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {segments}: row 3: column 'passage' must hold a whole number, not '{passage}'. "
+                             f"Pass segments.csv as `coder run` wrote it.\n")
+    assert not (tmp_path / "net").exists()
+
+
+def test_cli_messages_escape_control_characters_in_names(tmp_path: Path):
+    evil = tmp_path / "evil\x1b[2J\nError: forged.csv"
+    result = run("network", str(evil), "--out", str(tmp_path / "net"))
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tmp_path}/evil\\x1b[2J\\nError: forged.csv: no such segments file. "
+                             f"Run `coder run` first, or pass the path of a segments.csv.\n")

@@ -267,3 +267,65 @@ def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encod
     corpus = read_corpus(tmp_path, encoding=encoding)
     assert corpus.documents == ()
     assert corpus.skipped == (SkippedFile("a.txt", reason),)
+
+
+# --- hostile names and links (issue 9) -------------------------------------------------------------
+
+
+@pytest.fixture
+def hostile_corpus(tmp_path: Path) -> Path:
+    """A corpus with a link to a secret outside it, a pipe, and names that try to forge lines or
+    reach the terminal, one of them not UTF-8."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("joint meeting of the password holders\n", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Mayors held a joint meeting.\n", encoding="utf-8")
+    (corpus / "passwd.txt").symlink_to(secret)
+    (corpus / "inside.txt").symlink_to(corpus / "a.txt")  # a link within the corpus is read
+    (corpus / "forged\n  skipped evil.txt: fake.txt").write_text("A joint meeting.\n", encoding="utf-8")
+    (corpus / "red\x1b[31m.txt").write_text("Another joint meeting.\n", encoding="utf-8")
+    with open(os.path.join(os.fsencode(corpus), b"caf\xe9.txt"), "wb") as stream:
+        stream.write(b"The joint meeting in the caf\xc3\xa9.\n")
+    os.mkfifo(corpus / "pipe.txt")
+    return corpus
+
+
+def test_corpus_links_outside_are_skipped_and_names_escaped(hostile_corpus: Path):
+    corpus = read_corpus(hostile_corpus)
+    assert [document.path for document in corpus.documents] == [
+        "a.txt", "caf\\xe9.txt", "forged\\n  skipped evil.txt: fake.txt", "inside.txt", "red\\x1b[31m.txt",
+    ]
+    assert corpus.skipped == (
+        SkippedFile("passwd.txt", "links outside the corpus folder (not read)"),
+        SkippedFile("pipe.txt", "not a regular file (not read)"),
+    )
+
+
+def test_corpus_cli_run_never_reads_a_link_outside_and_prints_names_escaped(hostile_corpus: Path, tmp_path: Path):
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  joint_meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    cli = CliRunner()
+    result = cli.invoke(app, ["run", str(hostile_corpus), "--codebook", str(codebook), "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:3] == [
+        "Read 5 document(s), skipped 2; 5 passage(s) (paragraph), 5 coded segment(s) in "
+        + result.output.split(" in ", 1)[1].split("\n", 1)[0],
+        "  skipped passwd.txt: links outside the corpus folder (not read)",
+        "  skipped pipe.txt: not a regular file (not read)",
+    ]
+    assert "\x1b" not in result.output
+    result = cli.invoke(app, ["export", "qdpx", "--segments", str(out / "segments.csv"), "--out", str(tmp_path / "p.qdpx")])
+    assert result.exit_code == 0, result.output
+    for path in [*out.rglob("*"), tmp_path / "p.qdpx"]:
+        if path.is_file():
+            assert b"password" not in path.read_bytes(), path
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as archive:
+        assert not any(b"password" in archive.read(name) for name in archive.namelist())

@@ -34,7 +34,8 @@ def test_files_read_table_what_spreadsheets_save(tmp_path: Path, data: bytes, ex
     (None, "file not found."),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "
                                    "Save it as CSV UTF-8 and try again."),
-    (b"", "cannot read it as a table (No columns to parse from file). Save it as CSV (UTF-8) and try again."),
+    (b"", "the file is empty. Pass a table with a header row."),
+    (b"\r\n \n", "the file is empty. Pass a table with a header row."),
 ])
 def test_files_read_table_errors_name_the_file(tmp_path: Path, data, message):
     path = tmp_path / "table.csv"
