@@ -496,3 +496,34 @@ def test_passages_codebook_kind_setting_errors(tmp_path: Path, setting: str, mes
     assert result.exit_code == 1
     assert result.output == message.format(path=tmp_path / "codebook.yaml")
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "first", "double_spaced"),
+    [
+        ("en_paste.txt", DOUBLE_SPACED, [("abstract", "Abstract With the development of")], True),
+        ("zh_paste.txt", DEVSET / "zh_zeng_fanjun_cross_provincial_party_branch_pdf.txt",
+         [("body", "跨省党支部共同体:一种省际边界乡村共生治理的新模式")], True),
+        ("zh_page.txt", DEVSET / "zh_he_li_administrative_division_barriers_2018.txt",
+         [("body", "APP下载"), ("title", "区划型行政壁垒:地方政府合作中亟待破除的空间障碍"), ("author", "2018-01-22何李")], False),
+    ],
+    ids=["english-pdf-paste", "chinese-pdf-paste", "chinese-journal-page"],
+)
+def test_passages_double_spacing_through_run(tmp_path: Path, name: str, source: Path, first: list, double_spaced: bool):
+    import pandas as pd
+    from conftest import invoke
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = read_document(source).text
+    (corpus / name).write_text(text, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting: [joint meeting, 联席会议]\n", encoding="utf-8")
+    result = invoke("run", corpus, "--codebook", tmp_path / "codebook.yaml", "--out", tmp_path / "out", "--workers", "1", "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "out" / "passages.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert [(kind, passage[:len(start)]) for (kind, start), passage in zip(first, rows["text"])] == first
+    assert rows["kind"].tolist()[:len(first)] == [kind for kind, _ in first]
+    spans = [text[start:end] for start, end in zip(rows["start"], rows["end"])]
+    assert all(span == span.strip() and span for span in spans)  # exact offsets, trimmed
+    # A double-spaced paste joins lines across single blank lines; a journal page does not.
+    assert any("\n\n" in span for span in spans) is double_spaced
