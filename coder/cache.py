@@ -36,8 +36,9 @@ from .lexicon import contains_cjk
 from .matching import _compile_keywords, _phrase_needles
 from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
 
-_SCHEMA = 7  # the stored layout; another number (or none) means start afresh
+_SCHEMA = 8  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
+_HEX = re.compile("[0-9a-f]*")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
 
 # One code's hits: (passage index, hits, matched words "; "-joined) for each passage it codes.
@@ -198,9 +199,10 @@ def _loads(data: object) -> object:
     return json.loads(data.decode("utf-8", "surrogatepass"))
 
 
-def _encode_passages(document: Document, passages: list[Passage]) -> bytes:
-    """[start, end, view, text, kind] per passage; view and text are null when they follow from the
-    document text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
+def _encode_passages(document: Document, passages: list[Passage], fingerprints: list[str]) -> bytes:
+    """{"passages": [start, end, view, text, kind] per passage, "fingerprints": their
+    passage_fingerprint()s run together}; view and text are null when they follow from the document
+    text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
     rows = []
     for passage in passages:
         view = passage.view
@@ -208,18 +210,25 @@ def _encode_passages(document: Document, passages: list[Passage]) -> bytes:
             view = None
         text = None if passage.text == " ".join(passage.view.split()) else passage.text
         rows.append([passage.start, passage.end, view, text, passage.kind])
-    return _dumps(rows)
+    if len(fingerprints) != len(passages) or not all(len(fingerprint) == 40 for fingerprint in fingerprints):
+        raise ValueError("a passage fingerprint is missing")
+    return _dumps({"passages": rows, "fingerprints": "".join(fingerprints)})
 
 
 def _is_int(value: object) -> bool:
     return type(value) is int
 
 
-def _decode_passages(document: Document, data: object) -> list[Passage]:
-    """The passages of a stored row, checked against the document; ValueError if anything is off."""
-    rows = _loads(data)
-    if not isinstance(rows, list):
-        raise ValueError("passages: not a list")
+def _decode_passages(document: Document, data: object) -> tuple[list[Passage], list[str]]:
+    """The passages of a stored row and their fingerprints, checked against the document;
+    ValueError if anything is off."""
+    stored = _loads(data)
+    if not (isinstance(stored, dict) and stored.keys() == {"passages", "fingerprints"}
+            and isinstance(stored["passages"], list) and isinstance(stored["fingerprints"], str)):
+        raise ValueError("passages: not {passages, fingerprints}")
+    rows, joined = stored["passages"], stored["fingerprints"]
+    if len(joined) != 40 * len(rows) or not _HEX.fullmatch(joined):
+        raise ValueError("passages: not one fingerprint per passage")
     passages: list[Passage] = []
     text_length, previous = len(document.text), 0
     for index, row in enumerate(rows):
@@ -240,7 +249,7 @@ def _decode_passages(document: Document, data: object) -> list[Passage]:
             raise ValueError("passage: text is not a string")
         passages.append(Passage(document=document.path, index=index, start=start, end=end, view=view, text=text, kind=kind))
         previous = start
-    return passages
+    return passages, [joined[position:position + 40] for position in range(0, len(joined), 40)]
 
 
 def code_set_key(fingerprints: Iterable[str]) -> str:
@@ -411,14 +420,14 @@ class RecodeCache:
             if row is None or not row[1]:
                 return None
             hits_row = db.execute("SELECT value FROM hits WHERE key = ?", (key,)).fetchone()
-            passages = _decode_passages(document, row[0])
+            passages, fingerprints = _decode_passages(document, row[0])
             if hits_row is None:
-                return CacheEntry(passages=passages, stored=True)
+                return CacheEntry(passages=passages, fingerprints=fingerprints, stored=True)
             code_set, found = _decode_hits(hits_row[0], len(passages))
             if code_set not in self._code_sets:
                 set_row = db.execute("SELECT value FROM code_sets WHERE key = ?", (code_set,)).fetchone()
                 if set_row is None:
-                    return CacheEntry(passages=passages, stored=True)
+                    return CacheEntry(passages=passages, fingerprints=fingerprints, stored=True)
                 self._code_sets[code_set] = _decode_code_set(code_set, set_row[0])
         except sqlite3.Error:
             self._fail()
@@ -428,13 +437,13 @@ class RecodeCache:
         codes = self._code_sets[code_set]
         if not codes.issuperset(found):
             return None
-        return CacheEntry(passages=passages, hits=found, codes=codes, stored=True)
+        return CacheEntry(passages=passages, hits=found, codes=codes, fingerprints=fingerprints, stored=True)
 
     def store(self, key: str, document: Document, entry: CacheEntry) -> None:
         """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
         code_set = code_set_key(entry.codes)
         try:
-            passages = None if entry.stored else _encode_passages(document, entry.passages)
+            passages = None if entry.stored else _encode_passages(document, entry.passages, entry.fingerprints)
             hits = _dumps({"codes": code_set, "hits": {fingerprint: rows for fingerprint, rows in entry.hits.items()
                                                        if rows and fingerprint in entry.codes}})
             new_set = None if code_set in self._code_sets else _dumps(sorted(entry.codes))

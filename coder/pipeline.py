@@ -169,7 +169,9 @@ def _cached_hits(
     key = document_key(document, unit=codebook.unit)
     entry = cache.load(key, document)
     if entry is None:
-        entry = CacheEntry(passages=split_passages(document, unit=codebook.unit))
+        passages = split_passages(document, unit=codebook.unit)
+        entry = CacheEntry(passages=passages,
+                           fingerprints=[passage_fingerprint(document.path, passage.text) for passage in passages])
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
@@ -198,10 +200,6 @@ def _cached_hits(
         cache.store(key, document, entry)
     hits = {code_id: rows for fingerprint, rows in entry.hits.items()
             for code_id in fingerprints.codes_by_fingerprint[fingerprint]}
-    # Only passages with a segment need a fingerprint (for the segment id).
-    coded = {index for rows in hits.values() for index, _, _ in rows}
-    entry.fingerprints = [passage_fingerprint(document.path, passage.text) if passage.index in coded else ""
-                          for passage in entry.passages]
     return entry.passages, hits, entry.fingerprints
 
 

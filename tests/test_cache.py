@@ -210,10 +210,13 @@ MALFORMED = [
     ("passages", b"not json"),
     ("passages", b"\xff\xfe"),
     ("passages", b"{}"),
-    ("passages", b"[[0, 99999, null, null]]"),  # a span outside the document
-    ("passages", b"[[5, 2, null, null]]"),
-    ("passages", b"[[0, 3, \"too long a view\", null]]"),
-    ("passages", b"[[true, 3, null, null]]"),
+    ("passages", b"[[0, 10, null, null]]"),  # an older layout
+    ("passages", b'{"passages": [[0, 99999, null, null]], "fingerprints": "' + b"0" * 40 + b'"}'),  # outside
+    ("passages", b'{"passages": [[5, 2, null, null]], "fingerprints": "' + b"0" * 40 + b'"}'),
+    ("passages", b'{"passages": [[0, 3, "too long a view", null]], "fingerprints": "' + b"0" * 40 + b'"}'),
+    ("passages", b'{"passages": [[true, 3, null, null]], "fingerprints": "' + b"0" * 40 + b'"}'),
+    ("passages", b'{"passages": [[0, 3, null, null]], "fingerprints": "' + b"x" * 40 + b'"}'),
+    ("passages", b'{"passages": [[0, 3, null, null]], "fingerprints": ""}'),
     ("passages", b"[" * 100_000 + b"]" * 100_000),  # deep nesting
     ("hits", b"[]"),
     ("hits", b'{"codes": "CODES", "hits": []}'),
@@ -342,10 +345,12 @@ def test_cache_undecodable_file_name_is_a_key_like_any_other(tmp_path: Path, pat
     cache = RecodeCache(tmp_path / "c")
     passages = split_passages(document)
     hits = {"0123456789abcdef": [(0, 1, "联席会议")]}
-    cache.store(key, document, cache_module.CacheEntry(passages=passages, hits=hits, codes=frozenset(hits)))
+    fingerprints = [f"{index:040x}" for index in range(len(passages))]
+    cache.store(key, document, cache_module.CacheEntry(passages=passages, hits=hits, codes=frozenset(hits),
+                                                       fingerprints=fingerprints))
     cache.write(cache.take_pending())
     entry = RecodeCache(tmp_path / "c").load(key, document)
-    assert entry is not None and entry.passages == passages and entry.hits == {"0123456789abcdef": [(0, 1, "联席会议")]}
+    assert entry is not None and (entry.passages, entry.hits, entry.fingerprints) == (passages, hits, fingerprints)
 
 
 def test_cache_readers_never_create_or_repair(tmp_path: Path):
