@@ -74,12 +74,26 @@ CHINESE_CORPUS = {
     ],
 )
 def test_cache_recode_equals_a_fresh_run_after_an_edit(tmp_path: Path, before: str, after: str):
+    from coder import parse_codebook
+
+    corpus = tmp_path / "corpus"
+    for name, text in CHINESE_CORPUS.items():
+        _write(corpus / name, text)
+    code_corpus(corpus, parse_codebook(f"codes:\n  {before}\n"), workers=1, cache_dir=tmp_path / "c")
+    codebook = parse_codebook(f"codes:\n  {after}\n")
+    recode = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(recode.segments, code_corpus(corpus, codebook, workers=1).segments)
+
+
+@pytest.mark.parametrize(("before", "after"), [("a: {keywords: [联盟, 印度]}", "b: {keywords: [党建联盟, 印度尼西亚]}")])
+def test_cache_cli_recode_equals_no_cache_run(tmp_path: Path, before: str, after: str):
+    """The issue's minimal case, as a user meets it."""
     corpus = tmp_path / "corpus"
     for name, text in CHINESE_CORPUS.items():
         _write(corpus / name, text)
     codebook = _write(tmp_path / "codebook.yaml", f"codes:\n  {before}\n")
     _run(corpus, codebook, tmp_path / "cached")
-    _write(codebook, f"codes:\n  {after}\n")
+    _write(codebook, f"codes:\n  {before}\n  {after}\n")
     _run(corpus, codebook, tmp_path / "cached")
     _run(corpus, codebook, tmp_path / "fresh", "--no-cache")
     assert _segments(tmp_path / "cached") == _segments(tmp_path / "fresh")
@@ -281,6 +295,17 @@ def _a_folder(database: Path) -> None:
 )
 def test_cache_damaged_or_foreign_database_never_breaks_a_run(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
                                                               damage):
+    from coder import load_codebook
+
+    codebook = load_codebook(tiny_codebook)
+    cold = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    damage(tmp_path / "c" / "recode.sqlite")
+    again = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+
+
+@pytest.mark.parametrize("damage", [_garbage])
+def test_cache_cli_damaged_database_never_breaks_a_run(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, damage):
     out = tmp_path / "out"
     _run(tiny_corpus, tiny_codebook, out)
     damage(out / ".cache" / "recode.sqlite")
