@@ -67,7 +67,8 @@ def _source_digest() -> str:
 @lru_cache(maxsize=1)
 def _library_versions() -> str:
     versions = []
-    for name in ("jieba", "spacy-lookups-data", "ahocorasick-rs"):
+    # opencc-python-reimplemented's tables decide which traditional characters read as simplified.
+    for name in ("jieba", "spacy-lookups-data", "ahocorasick-rs", "opencc-python-reimplemented"):
         try:
             versions.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -87,14 +88,25 @@ def _hash(*parts: object) -> str:
     return hashlib.sha1(json.dumps(parts, ensure_ascii=True).encode("ascii")).hexdigest()
 
 
+def _terms(code: Code) -> list[str]:
+    """Every keyword, exclude phrase and rule word of `code`."""
+    words = [word for rule in code.rules for terms in (*rule.lists, rule.unless) for word in terms]
+    return [*code.keywords, *code.exclude, *words]
+
+
+def _settings(code: Code) -> list[object]:
+    """What besides its terms decides a code's matches: derivation and rules, as plain data."""
+    return [code.morphology, [rule.as_record() for rule in code.rules]]
+
+
 def _uses_chinese(code: Code) -> bool:
-    return any(contains_cjk(term) for term in (*code.keywords, *code.exclude))
+    return any(contains_cjk(term) for term in _terms(code))
 
 
 def _uses_word_automaton(code: Code) -> bool:
     """Does one of the code's terms go to the shared word automaton (a wildcard inside, or too many
     spellings to list)?"""
-    latin, _ = _compile_keywords(Codebook(codes=(code,)))
+    latin = _compile_keywords(Codebook(codes=(code,))).latin
     return any(_phrase_needles(pattern) is None for pattern in latin)
 
 
@@ -139,11 +151,11 @@ def code_fingerprints(codebook: Codebook) -> Fingerprints:
     """
     ties = tuple(frozenset(code.id for code in codebook if tie(code)) for tie in _TIES)
     shared = [
-        _hash(sorted((codebook[code_id].keywords, codebook[code_id].exclude) for code_id in tied)) for tied in ties
+        _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in tied)) for tied in ties
     ]
     by_code = {
         code.id: _hash(
-            environment(), code.keywords, code.regex, code.exclude, codebook.code_kinds,
+            environment(), code.keywords, code.regex, code.exclude, codebook.code_kinds, *_settings(code),
             [digest for digest, tied in zip(shared, ties) if code.id in tied],
         )[:16]
         for code in codebook

@@ -13,11 +13,14 @@ import yaml
 
 from .errors import CodebookError, CoderError
 from .files import write_text
-from .models import CODED_KINDS, PASSAGE_KINDS, UNITS, Code, Codebook
+from .models import CODED_KINDS, MORPHOLOGIES, PASSAGE_KINDS, UNITS, Code, Codebook, Rule
 from .regexes import RegexProblem, compile_regex
 
-TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip_kinds", "codes")
-CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "codes")
+TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip_kinds", "morphology", "codes")
+CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "morphology", "rules", "codes")
+RULE_KINDS = ("near", "all")
+RULE_KEYS = (*RULE_KINDS, "within", "not")
+_CJK_TEXT = re.compile("[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # Deepest YAML nesting read (a code at level n sits about 2n deep), and deepest code hierarchy an
 # importer builds: recursive readers and writers stop far below Python's recursion limit.
 MAX_YAML_DEPTH = 100
@@ -118,6 +121,7 @@ class _Validator:
         self.problems: list[str] = []
         self.codes: list[Code] = []
         self.seen: dict[str, int] = {}
+        self.morphology = "inflectional"
 
     def fail(self, node: yaml.Node | None, message: str) -> None:
         line = f":{node.start_mark.line + 1}" if node is not None else ""
@@ -135,6 +139,7 @@ class _Validator:
             self.fail(fields["unit"], f"unit '{unit}' is not one of {', '.join(UNITS)}.")
             unit = "paragraph"
         code_kinds = self.code_kinds(fields)
+        self.morphology = self.morphology_of(fields.get("morphology"), where="codebook") or "inflectional"
         codes_node = fields.get("codes")
         if codes_node is None:
             self.fail(root, "no `codes:` key. List the codebook's codes under `codes:`.")
@@ -216,12 +221,79 @@ class _Validator:
                 items.append((text, item))
         return items
 
-    def keywords(self, node: yaml.Node | None, *, where: str) -> tuple[str, ...]:
-        keywords = self.string_list(node, "keywords", where=where)
+    def keywords(self, node: yaml.Node | None, *, where: str, key: str = "keywords") -> tuple[str, ...]:
+        keywords = self.string_list(node, key, where=where)
         for keyword, item in keywords:
-            if re.fullmatch(r"[\s*\-]+", keyword) or re.search(r"\*\S", keyword):
+            if re.fullmatch(r"[\s*~\-]+", keyword) or re.search(r"\*\S", keyword):
                 self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
+            elif "~" in keyword[1:] or (keyword.startswith("~") and _CJK_TEXT.search(keyword)):
+                self.fail(item, f"{where}: keyword '{keyword}': `~` (derivations) goes once, before an English "
+                                f"keyword, as in '~cooperate'.")
         return tuple(text for text, _ in keywords)
+
+    def morphology_of(self, node: yaml.Node | None, *, where: str) -> str | None:
+        value = self.scalar(node, "morphology", where=where)
+        if value is not None and value not in MORPHOLOGIES:
+            self.fail(node, f"{where}: morphology '{value}' is not one of {', '.join(MORPHOLOGIES)}.")
+            return None
+        return value
+
+    def rules(self, node: yaml.Node | None, *, where: str) -> tuple[Rule, ...]:
+        """`rules:` a list of {near: [[A...], [B...]], within: N} or {all: [[A...], ...]}, each with
+        an optional `not: [C...]`."""
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
+            return ()
+        example = "rules: [{near: [[cooperat*], [mechanism, platform]], within: 5}]"
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{where}: `rules` must be a list of rules, for example `{example}`.")
+            return ()
+        rules = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.fail(item, f"{where}: every rule is a mapping with `near` or `all`, for example `{example}`.")
+                continue
+            fields = self.mapping(item, RULE_KEYS, where=f"{where} rule")
+            kinds = [kind for kind in RULE_KINDS if kind in fields]
+            if len(kinds) != 1:
+                found = " and ".join(f"`{kind}`" for kind in kinds) or "neither `near` nor `all`"
+                hint = " A `not` list goes inside the rule it limits." if "not" in fields and not kinds else ""
+                self.fail(item, f"{where}: a rule has exactly one of `near` or `all` (found {found}).{hint}")
+                continue
+            kind = kinds[0]
+            lists = self.rule_lists(fields[kind], kind, where=where)
+            within = 0
+            if kind == "near":
+                if lists is not None and len(lists) != 2:
+                    self.fail(fields[kind], f"{where}: `near` takes two lists of words, as in `near: [[cooperat*], [mechanism]]`.")
+                    lists = None
+                within_node = fields.get("within")
+                value = self.scalar(within_node, "within", where=where)
+                if value is None or not value.isdigit() or int(value) < 1:
+                    self.fail(within_node or item, f"{where}: a `near` rule needs `within: N`, the most words (characters, "
+                                                   f"for Chinese) between its two words, a whole number of at least 1.")
+                    lists = None
+                else:
+                    within = int(value)
+            elif "within" in fields:
+                self.fail(fields["within"], f"{where}: `within` belongs to a `near` rule; `all` means anywhere in the passage.")
+            unless = self.keywords(fields.get("not"), where=where, key="not")
+            if lists is not None:
+                rules.append(Rule(kind=kind, lists=lists, within=within, unless=unless))  # type: ignore[arg-type]
+        return tuple(rules)
+
+    def rule_lists(self, node: yaml.Node, kind: str, *, where: str) -> tuple[tuple[str, ...], ...] | None:
+        if not isinstance(node, yaml.SequenceNode) or not node.value or not all(
+                isinstance(item, yaml.SequenceNode) for item in node.value):
+            self.fail(node, f"{where}: `{kind}` takes a list of word lists, as in `{kind}: [[cooperat*, coordinat*], [mechanism]]`.")
+            return None
+        lists = []
+        for item in node.value:
+            words = self.keywords(item, where=where, key=kind)
+            if not words:
+                self.fail(item, f"{where}: every list of `{kind}` needs at least one word.")
+                return None
+            lists.append(words)
+        return tuple(lists)
 
     def code_tree(self, node: yaml.Node, parents: tuple[str, ...]) -> None:
         where = f"code '{parents[-1]}'" if parents else "codes"
@@ -246,7 +318,8 @@ class _Validator:
         line = key_node.start_mark.line + 1
         if isinstance(node, yaml.SequenceNode):  # a bare list is the code's keywords
             keywords = self.keywords(node, where=where)
-            self.codes.append(Code(id=code_id, label=code_id, path=path, keywords=keywords, line=line))
+            self.codes.append(Code(id=code_id, label=code_id, path=path, keywords=keywords, line=line,
+                                   morphology=self.morphology))  # type: ignore[arg-type]
             return
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             self.codes.append(Code(id=code_id, label=code_id, path=path, line=line))
@@ -266,6 +339,7 @@ class _Validator:
             except RegexProblem as error:
                 self.fail(item, f"{where}: invalid regex '{pattern}': {error}")
         keywords = self.keywords(fields.get("keywords"), where=where)
+        morphology = self.morphology_of(fields.get("morphology"), where=where) or self.morphology
         code = Code(
             id=code_id,
             label=self.scalar(fields.get("label"), "label", where=where) or code_id,
@@ -276,6 +350,8 @@ class _Validator:
             regex=tuple(text for text, _ in regexes),
             exclude=tuple(text for text, _ in self.string_list(fields.get("exclude"), "exclude", where=where)),
             line=line,
+            morphology=morphology,  # type: ignore[arg-type]
+            rules=self.rules(fields.get("rules"), where=where),
         )
         self.codes.append(code)
         if "codes" in fields and not (isinstance(fields["codes"], yaml.ScalarNode) and fields["codes"].tag.endswith(":null")):
@@ -298,6 +374,10 @@ def dump_codebook(codebook: Codebook) -> str:
             entry["regex"] = list(code.regex)
         if code.exclude:
             entry["exclude"] = list(code.exclude)
+        if code.morphology != "inflectional":
+            entry["morphology"] = code.morphology
+        if code.rules:
+            entry["rules"] = [rule.as_record() for rule in code.rules]
         children = codebook.children(code.id)
         if children:
             entry["codes"] = {child.id: node(child) for child in children}
@@ -322,8 +402,9 @@ def codebook_to_records(codebook: Codebook) -> list[dict[str, Any]]:
     >>> codebook_to_records(Codebook(codes=(Code(id="a", label="A", path=("a",), keywords=("x",)),)))
     [{'id': 'a', 'label': 'A', 'path': ['a'], 'description': '', 'color': None, 'keywords': ['x'], 'regex': [], 'exclude': []}]
     """
-    return [
-        {
+    records = []
+    for code in codebook.codes:
+        record: dict[str, Any] = {
             "id": code.id,
             "label": code.label,
             "path": list(code.path),
@@ -333,8 +414,13 @@ def codebook_to_records(codebook: Codebook) -> list[dict[str, Any]]:
             "regex": list(code.regex),
             "exclude": list(code.exclude),
         }
-        for code in codebook.codes
-    ]
+        # Only when set, so that run.json of a codebook without them stays as it was.
+        if code.morphology != "inflectional":
+            record["morphology"] = code.morphology
+        if code.rules:
+            record["rules"] = [rule.as_record() for rule in code.rules]
+        records.append(record)
+    return records
 
 
 def normalize_code_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,7 +432,7 @@ def normalize_code_record(record: Mapping[str, Any]) -> dict[str, Any]:
     path = record.get("path") or [record["id"]]
     if isinstance(path, str):
         path = path.split("/")
-    return {
+    normalized = {
         "id": str(record["id"]),
         "label": str(record.get("label") or record["id"]),
         "path": [str(part) for part in path],
@@ -356,6 +442,21 @@ def normalize_code_record(record: Mapping[str, Any]) -> dict[str, Any]:
         "regex": [str(item) for item in record.get("regex") or []],
         "exclude": [str(item) for item in record.get("exclude") or []],
     }
+    # Derivation and rules only when set, as codebook_to_records writes them.
+    if record.get("morphology") == "derivational":
+        normalized["morphology"] = "derivational"
+    rules = [rule_from_record(rule).as_record() for rule in record.get("rules") or [] if isinstance(rule, Mapping)]
+    if rules:
+        normalized["rules"] = rules
+    return normalized
+
+
+def rule_from_record(record: Mapping[str, Any]) -> Rule:
+    """A Rule from its plain form (Rule.as_record)."""
+    kind = "near" if "near" in record else "all"
+    lists = tuple(tuple(str(word) for word in words) for words in record.get(kind) or [])
+    return Rule(kind=kind, lists=lists, within=int(record.get("within") or 0),
+                unless=tuple(str(word) for word in record.get("not") or []))
 
 
 def codebook_from_records(
@@ -372,7 +473,8 @@ def codebook_from_records(
         codes.append(Code(
             id=code["id"], label=code["label"], path=tuple(code["path"]), description=code["description"],
             color=code["color"], keywords=tuple(code["keywords"]), regex=tuple(code["regex"]),
-            exclude=tuple(code["exclude"]),
+            exclude=tuple(code["exclude"]), morphology=code.get("morphology", "inflectional"),
+            rules=tuple(rule_from_record(rule) for rule in code.get("rules", ())),
         ))
     return Codebook(codes=tuple(codes), name=name, unit=unit if unit in UNITS else "paragraph", source=source)  # type: ignore[arg-type]
 

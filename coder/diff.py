@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .codebook import normalize_code_record
+from .codebook import normalize_code_record, rule_from_record
 from .files import write_csv
 from .errors import OutputError
 from .models import normalize_segment_id, segment_id_from_fingerprint
@@ -76,6 +76,14 @@ def diff_codebooks(old_codes: list[dict[str, Any]], new_codes: list[dict[str, An
             old_items, new_items = old[key], new[key]
             changes.extend(CodebookChange(code_id, f"{name} added", item) for item in new_items if item not in old_items)
             changes.extend(CodebookChange(code_id, f"{name} removed", item) for item in old_items if item not in new_items)
+        old_morphology, new_morphology = (code.get("morphology", "inflectional") for code in (old, new))
+        if old_morphology != new_morphology:
+            changes.append(CodebookChange(code_id, "morphology changed", f"{old_morphology} -> {new_morphology}"))
+        old_rules, new_rules = (
+            [rule_from_record(rule).description for rule in code.get("rules", ())] for code in (old, new)
+        )
+        changes.extend(CodebookChange(code_id, "rule added", rule) for rule in new_rules if rule not in old_rules)
+        changes.extend(CodebookChange(code_id, "rule removed", rule) for rule in old_rules if rule not in new_rules)
         if old["description"] != new["description"]:
             changes.append(CodebookChange(code_id, "description changed", _shorten(new["description"]) or "(removed)"))
         if (old["color"] or "") != (new["color"] or ""):

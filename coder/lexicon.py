@@ -11,11 +11,17 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 from collections import defaultdict
 from functools import cache, lru_cache
 from importlib.resources import files
+from pathlib import Path
 
-__all__ = ["CJK_CHARS", "contains_cjk", "english_words", "is_cjk", "is_english_word", "lemmas", "lookup_lemma", "word_forms"]
+__all__ = [
+    "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "compose_text", "contains_cjk", "derived_forms",
+    "derived_words", "english_words", "fold_text", "is_cjk", "is_english_word", "is_mark", "lemmas", "lookup_lemma",
+    "word_forms",
+]
 
 # The one definition of "CJK" (a character written without spaces between words): CJK and
 # Kangxi radicals, ideographic marks (々 〇 〡-〩 〸-〻), hiragana, katakana (and its phonetic
@@ -152,3 +158,157 @@ def lookup_lemma(word: str) -> str:
     """
     word = word.lower()
     return _table("lemma_lookup").get(word, word)
+
+
+# --- derivation (opt-in: `~word` or `morphology: derivational`) -----------------------------------
+
+# Suffixes tried on a keyword word (and on its stem without a final "e" or with "y" as "i"); a
+# candidate counts only when the English word lists know it, so "meeting" + "-ity" makes nothing.
+DERIVATIONAL_SUFFIXES = (
+    "ion", "ation", "ive", "ative", "ed", "ing", "al", "ity", "ment", "ness", "ance", "ence", "er", "or",
+)
+
+
+@lru_cache(maxsize=1)
+def _known_words() -> frozenset[str]:
+    """english_words() plus the uninflected words of the rule lemmatizer's index (governance)."""
+    index = _table("lemma_index")
+    return english_words() | frozenset(word.lower() for pos in _PARTS_OF_SPEECH for word in index.get(pos, ()))
+
+
+@cache
+def derived_words(word: str) -> frozenset[str]:
+    """The real English words one suffix of DERIVATIONAL_SUFFIXES makes from `word` (lower case).
+
+    >>> sorted(derived_words("cooperate"))
+    ['cooperation', 'cooperative', 'cooperator']
+    """
+    word = word.lower()
+    if not word.isalpha() or not word.isascii():
+        return frozenset()
+    stems = {word}
+    if word.endswith("e"):
+        stems.add(word[:-1])
+    if word.endswith("y"):
+        stems.add(word[:-1] + "i")
+    known = _known_words()
+    return frozenset(
+        candidate for stem in stems for suffix in DERIVATIONAL_SUFFIXES
+        if (candidate := stem + suffix) != word and candidate in known and candidate not in word_forms(word)
+    )
+
+
+@cache
+def derived_forms(word: str) -> frozenset[str]:
+    """word_forms() of `word` and of every word derived_words() makes from it.
+
+    >>> {"cooperation", "cooperations", "cooperative", "cooperating"} <= derived_forms("cooperate")
+    True
+    """
+    forms = set(word_forms(word))
+    for derived in derived_words(word):
+        forms |= word_forms(derived)
+    return frozenset(forms)
+
+
+# --- folding: one spelling for comparison, the same length as the text -----------------------------
+
+# Combining marks (categories Mn, Mc, Me) of the Basic Multilingual Plane: Arabic vowel marks,
+# Devanagari vowel signs and virama, Thai vowels above and below. They belong to the word of the
+# letter they follow, so matching treats them as word characters.
+MARK_CHARS = "".join(
+    re.escape(chr(point)) for point in range(0x300, 0x10000) if unicodedata.category(chr(point)).startswith("M")
+)
+_MARK = re.compile(f"[{MARK_CHARS}]")
+APOSTROPHES = "'\u2019\u2018\u02bc"
+
+
+def _opencc_characters(name: str) -> dict[str, str]:
+    """One character-to-character table of OpenCC's dictionaries (opencc-python-reimplemented)."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / f"{name}.txt"
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split(" ")[0]
+        if len(source) == 1 and len(target) == 1 and source != target:
+            table[source] = target
+    return table
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """Character -> one character: traditional Han to simplified (Taiwan and Hong Kong variants
+    first to OpenCC's standard form), full-width ASCII to ASCII, typographic apostrophes to ',
+    dotted capital I to i, and the case folds that keep one character (ς -> σ, ſ -> s)."""
+    table: dict[str, str] = {}
+    variants = {**_opencc_characters("HKVariantsRev"), **_opencc_characters("TWVariantsRev")}
+    simplified = _opencc_characters("TSCharacters")
+    for char in {*variants, *simplified}:
+        target = simplified.get(variants.get(char, char), variants.get(char, char))
+        if target != char:
+            table[char] = target
+    for point in range(0xFF01, 0xFF5F):  # ！ to ～: the full-width forms of ASCII ! to ~
+        table[chr(point)] = chr(point - 0xFEE0)
+    table["\u3000"] = " "  # ideographic space
+    for apostrophe in APOSTROPHES[1:]:
+        table[apostrophe] = "'"
+    table["\u0130"] = "i"  # İ lower-cases to i + combining dot: two characters
+    for point in range(0x80, 0x10000):
+        char = chr(point)
+        lower, folded = char.lower(), char.casefold()
+        if len(lower) == 1 and len(folded) == 1 and lower != folded and char not in table:
+            table[char] = folded
+    return {ord(char): target for char, target in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _fold_chars() -> frozenset[str]:
+    return frozenset(chr(point) for point in _fold_table())
+
+
+def fold_text(text: str) -> str:
+    """`text` as matching compares it: lower case and folded (see _fold_table), character for
+    character, so an offset into the result is an offset into `text`.
+
+    >>> fold_text("ＣＯ２ İstanbul’s 臺灣 議會")
+    "co2 istanbul's 台湾 议会"
+    """
+    if text.isascii():
+        return text.lower()
+    if not _fold_chars().isdisjoint(text):
+        text = text.translate(_fold_table())
+    lower = text.lower()
+    if len(lower) != len(text):  # a character that lower-cases to two: keep it as it is
+        lower = "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
+    return lower
+
+
+def compose_text(text: str) -> tuple[str, list[int] | None]:
+    """`text` in Unicode NFC, and for each of its characters (plus the end) the offset in `text`
+    it came from; None when `text` is already NFC (the usual case).
+
+    >>> compose_text("Co\u0302te")
+    ('Côte', [0, 1, 3, 4, 5])
+    """
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text, None
+    pieces: list[str] = []
+    positions: list[int] = []
+    start = 0
+    for index in range(1, len(text) + 1):
+        # A cluster is a character and the combining characters after it; NFC composes within it.
+        if index < len(text) and unicodedata.combining(text[index]):
+            continue
+        composed = unicodedata.normalize("NFC", text[start:index])
+        pieces.append(composed)
+        positions.extend([start] * len(composed))
+        start = index
+    positions.append(len(text))
+    return "".join(pieces), positions
+
+
+def is_mark(char: str) -> bool:
+    """True for a combining mark, which is part of the word of the letter before it."""
+    return _MARK.match(char) is not None

@@ -2,18 +2,22 @@
 
 Matching rules (the README documents them for users):
 
-1. Case-insensitive.
+1. Case-insensitive, after NFC, full-width-to-ASCII, case and apostrophe folding, and with
+   traditional Chinese read as simplified: one character for one (lexicon.fold_text), offsets kept.
 2. English words are inflection-insensitive: a keyword word matches every surface form whose
    lemma it shares, under spaCy's lookup and rule tables (spacy-lookups-data). The forms are
    enumerated when the codebook is compiled, so matching itself never lemmatises.
-3. Whole words only.
-4. A trailing ``*`` makes a word a prefix wildcard.
-5. Between the words of a keyword, any run of spaces, line breaks and hyphens is equivalent.
-6. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
+3. Derivations (`~word`, `morphology: derivational`) add lexicon.derived_forms.
+4. Whole words only; combining marks are word characters; apostrophes and periods inside a
+   keyword word are part of it (don't, U.S.).
+5. A trailing ``*`` makes a word a prefix wildcard; ``word-*`` needs a hyphen and more letters.
+6. Between the words of a keyword, any run of spaces, line breaks and hyphens is equivalent.
+7. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
    of the codebook; whitespace and line breaks between CJK characters are ignored.
-7. An ``exclude`` phrase suppresses the code's keyword matches that overlap it.
-8. Regexes (Python syntax, case-insensitive) run on the passage as written, each stopped after
-   regexes.REGEX_TIMEOUT seconds on one passage (RegexTimeoutError).
+8. An ``exclude`` phrase suppresses the code's keyword and rule matches that overlap it.
+9. Rules (`near`, `all`, with `not`) report the words that make them hold.
+10. Regexes (Python syntax, case-insensitive) run on the passage as written, each stopped after
+    regexes.REGEX_TIMEOUT seconds on one passage (RegexTimeoutError).
 
 Candidate words are located with one Aho-Corasick automaton over all keyword forms, so the cost
 grows with the text and the number of hits, not with the size of the codebook.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -34,21 +39,27 @@ import ahocorasick_rs
 
 from . import regexes
 from .errors import RegexTimeoutError
-from .lexicon import CJK_CHARS, contains_cjk, is_cjk, word_forms
-from .models import Code, Codebook, Match, Passage, Segment
+from .lexicon import CJK_CHARS, MARK_CHARS, compose_text, contains_cjk, derived_forms, fold_text, is_cjk, is_mark, word_forms
+from .models import Code, Codebook, Match, Passage, Rule, Segment
 from .passages import rejoins_hyphenated
 from .regexes import compile_regex
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
-# A keyword word: letters and digits, not CJK (CJK runs are handled by segmentation).
-_WORD = re.compile(f"[^\\W_{CJK_CHARS}]+")
-_WORD_TAIL = re.compile(f"[^\\W_{CJK_CHARS}]*")
+# A word character: a letter or digit that is not CJK (CJK runs are handled by segmentation), or a
+# combining mark (Arabic vowel marks, Devanagari vowel signs: part of the letter's word).
+_W = f"(?:[^\\W_{CJK_CHARS}]|[{MARK_CHARS}])"
+_WORD = re.compile(f"{_W}+")
+_WORD_TAIL = re.compile(f"{_W}*")
+# A keyword word keeps its inner apostrophes and periods (don't, O'Brien, U.S., Ph.D.).
+_KEYWORD_WORD = re.compile(f"{_W}+(?:['.]{_W}+)*\\.?")
+# `self-*`: the words before a hyphen and a final star.
+_HYPHEN_WILDCARD = re.compile("^(.*[^\\s\\-\u2010\u2011])[-\u2010\u2011]\\*$")
 # What may stand between two words of a keyword: spaces, line breaks, hyphens and dashes.
 _GAP_CHARS = "\\s\\-\u00ad\u2010\u2011\u2012\u2013\u2014"
 # The next word of a phrase; group 1 is set when a possessive ("mayors' joint meeting") came between.
-_NEXT_WORD = re.compile(f"(['\u2019]s?)?[{_GAP_CHARS}]+([^\\W_{CJK_CHARS}]+)")
-_POSSESSIVE = re.compile("['\u2019]s?$")
+_NEXT_WORD = re.compile(f"('s?)?[{_GAP_CHARS}]+({_W}+)((?:['.]{_W}+)*\\.?)")
+_POSSESSIVE = re.compile("'s?$")
 # A run of what may stand between two words of a keyword; lint normalises keywords with it too.
 GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 
@@ -61,6 +72,7 @@ class _Hit(NamedTuple):
     end: int
     rule: str  # the keyword, exclude phrase or regex
     exclusion: bool = False  # an exclude phrase of `code`: it vetoes the code's overlapping hits
+    term: int = -1  # for a word of a rule's list: its index in CompiledCodebook._rule_lists
 
 
 @dataclass(frozen=True)
@@ -73,39 +85,60 @@ class _Pattern:
     rule: str
     words: tuple[frozenset[str] | str, ...]  # a set of surface forms, or a wildcard prefix str
     after_possessive: tuple[bool, ...]  # for words[1:]: may an apostrophe (and s) precede it?
+    term: int = -1
+
+
+def fold_keyword(keyword: str) -> str:
+    """A keyword as matching compares it: NFC, lower case, folded as fold_text() folds the text."""
+    return fold_text(unicodedata.normalize("NFC", keyword.strip()))
 
 
 def _split_keyword(keyword: str) -> list[str]:
-    return [part for part in GAP_RUN.split(keyword.strip().lower()) if part]
+    return [part for part in GAP_RUN.split(fold_keyword(keyword)) if part]
 
 
-def _compile_latin(code: str, keyword: str, *, exclusion: bool) -> _Pattern | None:
+def _keyword_tokens(part: str) -> list[str]:
+    """The word tokens of one part of a keyword: inner apostrophes and periods stay in the word,
+    a final period only after an inner one ("U.S.", not "etc."); other punctuation separates."""
+    tokens = []
+    for token in _KEYWORD_WORD.findall(part):
+        if token.endswith(".") and "." not in token[:-1]:
+            token = token[:-1]
+        tokens.append(token)
+    return tokens
+
+
+def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bool = False,
+                   term: int = -1) -> _Pattern | None:
+    if keyword.startswith("~"):
+        derivational = True
+    forms_of = derived_forms if derivational else word_forms
     words: list[frozenset[str] | str] = []
     after_possessive: list[bool] = []
     possessive = False
-    for part in _split_keyword(keyword):
+    for part in _split_keyword(keyword.lstrip("~")):
         wildcard = part.endswith("*")
         part = part.rstrip("*")
         next_possessive = bool(_POSSESSIVE.search(part))
-        # Other punctuation inside a word ("U.S.") leaves several word tokens, matched in sequence.
-        for position, token in enumerate(_WORD.findall(_POSSESSIVE.sub("", part))):
-            last = position == len(_WORD.findall(_POSSESSIVE.sub("", part))) - 1
+        tokens = _keyword_tokens(_POSSESSIVE.sub("", part))
+        for position, token in enumerate(tokens):
+            last = position == len(tokens) - 1
             if words:
                 after_possessive.append(possessive)
-            words.append(token if (wildcard and last) else word_forms(token))
+            words.append(token if (wildcard and last) else forms_of(token))
             possessive = False
         possessive = next_possessive
     if not words:
         return None
     return _Pattern(code=code, exclusion=exclusion, rule=keyword, words=tuple(words),
-                    after_possessive=tuple(after_possessive))
+                    after_possessive=tuple(after_possessive), term=term)
 
 
 # In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
 _LONG_GAP_RUN = re.compile(f"[{_GAP_CHARS}]{{2,}}")
 # A word hyphenated at a line end (the line break is a space in the passage view), or a soft hyphen.
 _HYPHEN_BREAK = re.compile("(?<=[a-z\u00df-\u024f])(?:[-\u2010\u2011]\\s+|\u00ad\\s*)(?=[a-z\u00df-\u024f])")
-_APOSTROPHES = ("'", "\u2019")
+_APOSTROPHES = ("'",)  # typographic apostrophes are folded to ' (lexicon.fold_text)
 _MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
 
 
@@ -134,25 +167,68 @@ class _CjkTerm(NamedTuple):
     code: str
     exclusion: bool
     rule: str
-    term: str  # lower case, no whitespace, no trailing "*"
+    term: str  # folded (simplified, lower case), no whitespace, no trailing "*"
     wildcard: bool
+    index: int = -1  # for a word of a rule's list: its index in CompiledCodebook._rule_lists
 
 
-def _compile_keywords(codebook: Codebook) -> tuple[list[_Pattern], list[_CjkTerm]]:
-    """Every keyword and exclude phrase of `codebook`: Latin word patterns and CJK terms."""
-    latin: list[_Pattern] = []
-    cjk: list[_CjkTerm] = []
+class _HyphenPrefix(NamedTuple):
+    """A `word-*` keyword: the words, a hyphen, then more letters (self-interest, not self)."""
+
+    code: str
+    exclusion: bool
+    rule: str
+    prefix: str  # folded words joined by single spaces
+    term: int = -1
+
+
+class _RuleList(NamedTuple):
+    """One list of one rule of a code; `position` is the list's index in rule.lists, -1 for `not`."""
+
+    code: str
+    rule: int
+    position: int
+
+
+class _Keywords(NamedTuple):
+    latin: list[_Pattern]
+    cjk: list[_CjkTerm]
+    hyphen: list[_HyphenPrefix]
+    rule_lists: list[_RuleList]
+
+
+def _compile_keywords(codebook: Codebook) -> _Keywords:
+    """Every keyword, exclude phrase and rule word of `codebook`: Latin word patterns, CJK terms,
+    `word-*` prefixes, and the rule list each rule word belongs to."""
+    compiled = _Keywords([], [], [], [])
     for code in codebook:
+        derivational = code.morphology == "derivational"
         for exclusion, keywords in ((False, code.keywords), (True, code.exclude)):
             for keyword in keywords:
-                if contains_cjk(keyword):
-                    term = re.sub(r"\s+", "", keyword.lower())
-                    cjk.append(_CjkTerm(code.id, exclusion, keyword, term.rstrip("*"), term.endswith("*")))
-                else:
-                    pattern = _compile_latin(code.id, keyword, exclusion=exclusion)
-                    if pattern:
-                        latin.append(pattern)
-    return latin, cjk
+                _compile_one(compiled, code.id, keyword, exclusion=exclusion, derivational=derivational)
+        for rule_index, rule in enumerate(code.rules):
+            for position, terms in [*enumerate(rule.lists), (-1, rule.unless)]:
+                term = len(compiled.rule_lists)
+                compiled.rule_lists.append(_RuleList(code.id, rule_index, position))
+                for keyword in terms:
+                    _compile_one(compiled, code.id, keyword, exclusion=False, derivational=derivational, term=term)
+    return compiled
+
+
+def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
+                 term: int = -1) -> None:
+    if contains_cjk(keyword):
+        folded = re.sub(r"\s+", "", fold_keyword(keyword))
+        compiled.cjk.append(_CjkTerm(code, exclusion, keyword, folded.rstrip("*"), folded.endswith("*"), term))
+        return
+    hyphen = _HYPHEN_WILDCARD.match(keyword.strip())
+    if hyphen:
+        prefix = " ".join(_split_keyword(hyphen.group(1).lstrip("~")))
+        compiled.hyphen.append(_HyphenPrefix(code, exclusion, keyword, prefix, term))
+        return
+    pattern = _compile_latin(code, keyword, exclusion=exclusion, derivational=derivational, term=term)
+    if pattern:
+        compiled.latin.append(pattern)
 
 
 class CompiledCodebook:
@@ -161,7 +237,9 @@ class CompiledCodebook:
     def __init__(self, codebook: Codebook):
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
-        latin, cjk = _compile_keywords(codebook)
+        latin, cjk, hyphen, self._rule_lists = _compile_keywords(codebook)
+        self._rules = {code.id: code.rules for code in codebook if code.rules}
+        self._compile_hyphen(hyphen)
         self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
         fallback = self._compile_phrases(latin)
         self._compile_fallback(fallback)
@@ -195,6 +273,17 @@ class CompiledCodebook:
             else None
         )
         return fallback
+
+    def _compile_hyphen(self, hyphen: list[_HyphenPrefix]) -> None:
+        """One regex over every `word-*` keyword: the words, a hyphen, and the rest of the word."""
+        self._hyphen_owners: dict[str, list[_HyphenPrefix]] = defaultdict(list)
+        for keyword in hyphen:
+            self._hyphen_owners[keyword.prefix].append(keyword)
+        self._hyphen_regex = None
+        if hyphen:
+            prefixes = sorted(self._hyphen_owners, key=len, reverse=True)
+            alternatives = "|".join(f"[{_GAP_CHARS}]+".join(map(re.escape, prefix.split(" "))) for prefix in prefixes)
+            self._hyphen_regex = re.compile(f"(?<!{_W})({alternatives})[-\u2010\u2011]{_W}+")
 
     def _compile_fallback(self, fallback: list[_Pattern]) -> None:
         """An automaton over the first words of the trie keywords; later words are walked."""
@@ -236,24 +325,31 @@ class CompiledCodebook:
     def find(self, passage: Passage) -> list[Match]:
         """Every surviving match in `passage`, offsets into the document text, sorted by position."""
         view = passage.view
-        lower = view.lower()
-        if len(lower) != len(view):  # a few characters (e.g. "İ") lengthen when lower-cased
-            lower = "".join(char if len(char.lower()) != 1 else char.lower() for char in view)
+        # Compared in NFC and folded (lexicon.fold_text, one character for one); `positions` maps
+        # offsets of the composed text back to the view when NFC joined a letter and its marks.
+        composed, positions = compose_text(view)
+        lower = fold_text(composed)
         raw: list[_Hit] = []
         if self._phrase_automaton is not None:
-            raw.extend(self._find_phrases(lower, view))
+            raw.extend(self._find_phrases(lower, composed))
         if self._latin_automaton is not None:
             raw.extend(self._find_latin(lower))
+        if self._hyphen_regex is not None:
+            raw.extend(self._find_hyphen(lower))
         if self._cjk_automaton is not None and contains_cjk(view):
             raw.extend(self._find_cjk(lower))
         if self._has_exclusions:
             raw = _apply_exclusions(raw)
+        if self._rules:
+            raw = self._apply_rules(raw, lower)
         raw = _drop_overlaps(raw)
+        if positions is not None:
+            raw = [hit._replace(start=positions[hit.start], end=positions[hit.end]) for hit in raw]
         if self._regexes:
             raw.extend(self._find_regexes(passage))
         offset = passage.start
-        matches = [Match(code=code, start=offset + start, end=offset + end, text=view[start:end], rule=rule)
-                   for code, start, end, rule, _ in raw]
+        matches = [Match(code=hit.code, start=offset + hit.start, end=offset + hit.end,
+                         text=view[hit.start:hit.end], rule=hit.rule) for hit in raw]
         matches.sort(key=lambda match: (match.start, match.end, match.code))
         return matches
 
@@ -308,10 +404,10 @@ class CompiledCodebook:
                 elif end < length and _is_word_char(text[end]):
                     continue
                 if squeeze is None:
-                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion)
+                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion, pattern.term)
                 else:
                     yield _Hit(pattern.code, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule,
-                               pattern.exclusion)
+                               pattern.exclusion, pattern.term)
 
     def _continuations(self, word: str) -> _Node | None:
         """The patterns whose first word matches `word`, as a trie over their further words."""
@@ -340,7 +436,35 @@ class CompiledCodebook:
             root = self._continuations(lower[start:end])
             if root is not None:
                 for pattern, stop in root.walk(lower, end):
-                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion)
+                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion, pattern.term)
+
+    def _find_hyphen(self, lower: str) -> Iterator[_Hit]:
+        for found in self._hyphen_regex.finditer(lower):  # type: ignore[union-attr]
+            for keyword in self._hyphen_owners[GAP_RUN.sub(" ", found.group(1))]:
+                yield _Hit(keyword.code, found.start(), found.end(), keyword.rule, keyword.exclusion, keyword.term)
+
+    def _apply_rules(self, raw: list[_Hit], lower: str) -> list[_Hit]:
+        """The keyword hits, plus the hits of every rule that holds; the rule words' own hits go."""
+        by_list: dict[int, list[_Hit]] = defaultdict(list)
+        kept = []
+        for hit in raw:
+            if hit.term < 0:
+                kept.append(hit)
+            else:
+                by_list[hit.term].append(hit)
+        if not by_list:
+            return kept
+        lists: dict[tuple[str, int], dict[int, list[_Hit]]] = defaultdict(dict)
+        for term, hits in by_list.items():
+            owner = self._rule_lists[term]
+            lists[owner.code, owner.rule][owner.position] = hits
+        for (code, rule_index), found in lists.items():
+            rule = self._rules[code][rule_index]
+            if -1 in found:
+                continue  # a word of the rule's `not` list is in the passage
+            hits = _rule_hits(rule, found, lower)
+            kept.extend(_Hit(code, hit.start, hit.end, rule.description) for hit in hits)
+        return kept
 
     def _find_cjk(self, lower: str) -> Iterator[_Hit]:
         for run in _CJK_RUN.finditer(lower):
@@ -361,7 +485,7 @@ class CompiledCodebook:
                             continue
                     elif not segmentation.is_word(start, end):
                         continue
-                yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion)
+                yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion, term.index)
 
     def _may_cross(self, compact: str, start: int, end: int) -> bool:
         """Could a dictionary word span the start or the end of [start, end)?"""
@@ -478,7 +602,33 @@ class _Squeeze:
 
 
 def _is_word_char(char: str) -> bool:
-    return char.isalnum() and not is_cjk(char)
+    return (char.isalnum() and not is_cjk(char)) or is_mark(char)
+
+
+def _rule_hits(rule: Rule, found: dict[int, list[_Hit]], lower: str) -> list[_Hit]:
+    """The hits of the rule's lists that make it hold in the passage (none when it does not)."""
+    if any(position not in found for position in range(len(rule.lists))):
+        return []
+    if rule.kind == "all":
+        return [hit for position in range(len(rule.lists)) for hit in found[position]]
+    near: dict[tuple[int, int], _Hit] = {}
+    for first in found[0]:
+        for second in found[1]:
+            if first.start < second.end and second.start < first.end:
+                continue
+            before, after = (first, second) if first.start < second.start else (second, first)
+            if _distance(lower, before, after) <= rule.within:
+                near[first.start, first.end] = first
+                near[second.start, second.end] = second
+    return list(near.values())
+
+
+def _distance(lower: str, before: _Hit, after: _Hit) -> int:
+    """Words between two hits; characters (not spaces) when one of them is Chinese."""
+    gap = lower[before.end:after.start]
+    if contains_cjk(lower[before.start:before.end]) or contains_cjk(lower[after.start:after.end]):
+        return sum(1 for char in gap if not char.isspace())
+    return len(_WORD.findall(gap)) + len(_CJK_RUN.findall(gap))
 
 
 class _Node:
@@ -520,12 +670,20 @@ class _Node:
             if found is None:
                 continue
             token, following = found.group(2), (*possessives, found.group(1) is not None)
-            child = node.forms.get(token)
-            if child is not None:
-                stack.append((child, found.end(), depth + 1, following))
+            # A word with inner apostrophes or periods (O'Brien, U.S.) is tried whole and plain.
+            tokens = {token: found.end(2)}
+            if found.group(3) not in ("", "."):
+                whole = token + found.group(3)
+                tokens[whole] = found.end(3)
+                if whole.endswith("."):
+                    tokens[whole[:-1]] = found.end(3) - 1
+            for word, word_end in tokens.items():
+                child = node.forms.get(word)
+                if child is not None:
+                    stack.append((child, word_end, depth + 1, following))
             for prefix, child in node.prefixes:
                 if token.startswith(prefix):
-                    stack.append((child, found.end(), depth + 1, following))
+                    stack.append((child, _WORD_TAIL.match(lower, found.end(2)).end(), depth + 1, following))  # type: ignore[union-attr]
 
 
 def _apply_exclusions(raw: list[_Hit]) -> list[_Hit]:

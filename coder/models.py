@@ -102,6 +102,42 @@ class Passage:
     kind: PassageKind = "body"
 
 
+Morphology = Literal["inflectional", "derivational"]
+MORPHOLOGIES: tuple[str, ...] = ("inflectional", "derivational")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A code's rule for a concept that is not one fixed phrase; each list holds keywords.
+
+    `near`: a word of lists[0] within `within` words (characters, for Chinese) of a word of
+    lists[1]; `all`: a word of every list in the passage. Either way, a passage holding a word of
+    `unless` (the YAML `not:`) is not coded by the rule.
+    """
+
+    kind: Literal["near", "all"]
+    lists: tuple[tuple[str, ...], ...]
+    within: int = 0
+    unless: tuple[str, ...] = ()
+
+    @property
+    def description(self) -> str:
+        """The rule as kwic and lint show it: `near(cooperat*|coordinat*, mechanism; 5)`."""
+        lists = ", ".join("|".join(terms) for terms in self.lists)
+        within = f"; {self.within}" if self.kind == "near" else ""
+        unless = f" not {'|'.join(self.unless)}" if self.unless else ""
+        return f"{self.kind}({lists}{within}){unless}"
+
+    def as_record(self) -> dict:
+        """The rule as plain data, as the codebook YAML spells it."""
+        record: dict = {self.kind: [list(terms) for terms in self.lists]}
+        if self.kind == "near":
+            record["within"] = self.within
+        if self.unless:
+            record["not"] = list(self.unless)
+        return record
+
+
 @dataclass(frozen=True)
 class Code:
     """One code of the codebook; `path` is the chain of ids from the top-level code down to it."""
@@ -115,6 +151,8 @@ class Code:
     regex: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     line: int | None = None  # line of the code's key in the YAML file
+    morphology: Morphology = "inflectional"  # "derivational": every keyword as if written `~keyword`
+    rules: tuple[Rule, ...] = ()
 
     @property
     def parent(self) -> str | None:
@@ -130,8 +168,8 @@ class Code:
 
     @property
     def is_grouping(self) -> bool:
-        """A code with no keywords and no regex only groups its children (or is coded by hand)."""
-        return not self.keywords and not self.regex
+        """A code with no keywords, regex or rules only groups its children (or is coded by hand)."""
+        return not self.keywords and not self.regex and not self.rules
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from coder import cache as cache_module
 from coder.cache import RecodeCache, code_fingerprints, document_key
 from coder.cli import app
-from coder.models import Code, Codebook, Document
+from coder.models import Code, Codebook, Document, Rule
 from coder.pipeline import code_corpus
 
 runner = CliRunner()
@@ -398,6 +398,8 @@ PROPERTY_CORPUS = {
         "各市召开联席会议，破除行政壁垒；联席会议制度。长三角区域合作。\n"
     ),
     "mixed.md": "The 党建联盟 (party building alliance) held a joint meeting 联席会议 on 协同治理.\n",
+    # Traditional characters read as simplified; derivations; `word-*`.
+    "tw.txt": "各市召開聯席會議，區域合作與協同治理。\n\nFragmentation and fragmented self-interest; self-governance of cities.\n",
 }
 KEYWORDS = [
     "joint meeting", "joint meeting*", "joint* meeting", "meeting", "meeting room", "regional cooperation",
@@ -407,6 +409,14 @@ KEYWORDS = [
     "coordinated regional* cooperation", "ordinated* regional",
     "联盟", "党建联盟", "印度", "印度尼西亚", "协同治理", "跨域协同治理", "治理", "协同", "联席会议", "联席",
     "会议", "区域党建一体化", "党建", "区域合作", "合作", "壁垒", "行政壁垒", "联盟*", "协同*",
+    "~cooperate", "~fragment", "self-*", "區域合作", "聯席*",
+]
+RULES = [
+    Rule("near", (("cooperat*",), ("cit*", "meeting")), within=3),
+    Rule("all", (("联席会议",), ("壁垒", "合作"))),
+    Rule("near", (("协同",), ("治理",)), within=2, unless=("印度",)),
+    Rule("all", (("joint meeting",), ("region*",)), unless=("room",)),
+    Rule("near", (("self-*",), ("~fragment",)), within=2),
 ]
 REGEXES = [r"\d{4}", r"长三角", r"meeting\b"]
 CODE_IDS = ["a", "b", "c", "d", "e"]
@@ -416,6 +426,8 @@ _code = st.fixed_dictionaries({
     "keywords": _terms,
     "exclude": st.lists(st.sampled_from(KEYWORDS), max_size=1, unique=True).map(tuple),
     "regex": st.lists(st.sampled_from(REGEXES), max_size=1).map(tuple),
+    "morphology": st.sampled_from(["inflectional", "inflectional", "derivational"]),
+    "rules": st.lists(st.sampled_from(RULES), max_size=2, unique=True).map(tuple),
 })
 _codebook_spec = st.fixed_dictionaries({
     "codes": st.dictionaries(st.sampled_from(CODE_IDS), _code, min_size=1, max_size=4),
@@ -429,7 +441,8 @@ def _edited(draw, spec: dict) -> dict:
     codes = {code_id: dict(code) for code_id, code in spec["codes"].items()}
     unit = spec["unit"]
     for _ in range(draw(st.integers(1, 3))):
-        action = draw(st.sampled_from(["add", "remove", "change", "exclude", "regex", "new code", "drop code", "unit"]))
+        action = draw(st.sampled_from(["add", "remove", "change", "exclude", "regex", "new code", "drop code", "unit",
+                                       "morphology", "rules"]))
         code_id = draw(st.sampled_from(sorted(codes)))
         code = codes[code_id]
         if action == "add":
@@ -449,6 +462,10 @@ def _edited(draw, spec: dict) -> dict:
             del codes[code_id]
         elif action == "unit":
             unit = draw(st.sampled_from(["paragraph", "sentence", "document"]))
+        elif action == "morphology":
+            code["morphology"] = draw(st.sampled_from(["inflectional", "derivational"]))
+        elif action == "rules":
+            code["rules"] = draw(st.lists(st.sampled_from(RULES), max_size=2, unique=True).map(tuple))
     return {"codes": codes, "unit": unit}
 
 
@@ -456,7 +473,8 @@ def _codebook(codes: dict, unit: str = "paragraph") -> Codebook:
     specs = {code_id: (spec if isinstance(spec, dict) else {"keywords": tuple(spec)}) for code_id, spec in codes.items()}
     return Codebook(codes=tuple(
         Code(id=code_id, label=code_id, path=(code_id,), keywords=tuple(spec.get("keywords", ())),
-             exclude=tuple(spec.get("exclude", ())), regex=tuple(spec.get("regex", ())))
+             exclude=tuple(spec.get("exclude", ())), regex=tuple(spec.get("regex", ())),
+             morphology=spec.get("morphology", "inflectional"), rules=tuple(spec.get("rules", ())))
         for code_id, spec in sorted(specs.items())
     ), unit=unit)  # type: ignore[arg-type]
 
@@ -523,3 +541,26 @@ def test_cache_fingerprints_tie_codes_that_share_a_dictionary():
     assert before.by_code["a"] != after.by_code["a"]  # the dictionary changed
     assert before.by_code["b"] == after.by_code["b"]  # English matching does not use it
     assert [code.id for code in before.codes_to_match(codebook, [codebook["c"]])] == ["a", "c"]
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ({"keywords": ("cooperate",)}, {"keywords": ("cooperate",), "morphology": "derivational"}),
+    ({"keywords": ("cooperate",)}, {"keywords": ("~cooperate",)}),
+    ({"rules": (RULES[0],)}, {"rules": (RULES[0], RULES[3])}),
+    ({"rules": (RULES[0],)}, {"rules": (Rule("near", RULES[0].lists, within=4),)}),
+    ({"rules": (RULES[3],)}, {"rules": (Rule("all", RULES[3].lists),)}),
+])
+def test_cache_fingerprints_cover_derivation_and_rules(before, after):
+    assert code_fingerprints(_codebook({"a": before})).by_code["a"] != code_fingerprints(_codebook({"a": after})).by_code["a"]
+
+
+@pytest.mark.parametrize("library", ["opencc-python-reimplemented"])
+def test_cache_fingerprints_cover_script_folding(library):
+    """Which traditional characters read as simplified comes from OpenCC's tables: its version is
+    part of every fingerprint (the folding code itself is in the source digest)."""
+    assert f"{library}=" in cache_module.environment()
+
+
+def test_cache_fingerprints_tie_codes_whose_rules_use_chinese():
+    codebook = _codebook({"a": ["联盟"], "b": {"rules": (RULES[1],)}, "c": ["joint meeting"]})
+    assert [code.id for code in code_fingerprints(codebook).codes_to_match(codebook, [codebook["a"]])] == ["a", "b"]

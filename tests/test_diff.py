@@ -243,3 +243,15 @@ def test_diff_diff_segments_counts_add_up(old_rows, new_rows):
         assert table.at[code, "segments_unchanged"] + table.at[code, "segments_removed"] == old_count
         assert table.at[code, "segments_unchanged"] + table.at[code, "segments_added"] == new_count
     assert len(table) == len({row[1] for row in old_rows + new_rows})
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ({"id": "a", "keywords": ["x"]}, {"id": "a", "keywords": ["x"], "morphology": "derivational"},
+     [("a", "morphology changed", "inflectional -> derivational")]),
+    ({"id": "a"}, {"id": "a", "rules": [{"near": [["x"], ["y"]], "within": 3}]},
+     [("a", "rule added", "near(x, y; 3)")]),
+])
+def test_diff_codebooks_reports_morphology_and_rules(old, new, expected):
+    from coder.diff import diff_codebooks
+
+    assert [(change.code, change.change, change.detail) for change in diff_codebooks([old], [new])] == expected

@@ -49,7 +49,7 @@ def test_matching_rule2_inflection_insensitive(keyword, text, expected):
     ("party", "partisan, party.", ["party"]),
     ("govern", "governance", []),
 ])
-def test_matching_rule3_whole_words_only(keyword, text, expected):
+def test_matching_rule4_whole_words_only(keyword, text, expected):
     assert matched([keyword], text) == expected
 
 
@@ -57,23 +57,23 @@ def test_matching_rule3_whole_words_only(keyword, text, expected):
     ("govern*", "Governance, governments and governing; ungoverned", ["Governance", "governments", "governing"]),
     ("cross-region*", "cross-regional and cross regions", ["cross-regional", "cross regions"]),
 ])
-def test_matching_rule4_trailing_star_is_prefix_wildcard(keyword, text, expected):
+def test_matching_rule5_trailing_star_is_prefix_wildcard(keyword, text, expected):
     assert matched([keyword], text) == expected
 
 
 @pytest.mark.parametrize("text", [
     "Party-building", "party building", "party\nbuilding", "party   building", "party -\n building", "party\u2013building",
 ])
-def test_matching_rule5_hyphens_line_breaks_and_spaces_are_equivalent(text):
+def test_matching_rule6_hyphens_line_breaks_and_spaces_are_equivalent(text):
     assert matched(["party building"], text) == [text.replace("\n", " ")]
 
 
 @pytest.mark.parametrize("keyword", ["party-building", "party building", "party  building"])
-def test_matching_rule5_keyword_spelling_does_not_matter(keyword):
+def test_matching_rule6_keyword_spelling_does_not_matter(keyword):
     assert matched([keyword], "Party building, party-building") == ["Party building", "party-building"]
 
 
-def test_matching_rule5_punctuation_between_words_breaks_a_phrase():
+def test_matching_rule6_punctuation_between_words_breaks_a_phrase():
     assert matched(["party building"], "the party. Building on this") == []
 
 
@@ -84,28 +84,28 @@ def test_matching_rule5_punctuation_between_words_breaks_a_phrase():
     ("印度", "印度和印度尼西亚", ["印度"]),
     ("联席会议", "长三角城市经济协调会市长联席会议制度", ["联席会议"]),
 ])
-def test_matching_rule6_chinese_whole_words(keyword, text, expected):
+def test_matching_rule7_chinese_whole_words(keyword, text, expected):
     assert matched([keyword], text) == expected
 
 
-def test_matching_rule6_offsets_span_the_line_break():
+def test_matching_rule7_offsets_span_the_line_break():
     compiled = compile_codebook(parse_codebook("codes:\n  c: [党建联盟]"))
     found = compiled.find(passage("在党建\n联盟中", start=10))
     assert [(match.start, match.end) for match in found] == [(11, 16)]
 
 
-def test_matching_rule7_exclude_vetoes_overlapping_keyword_matches():
+def test_matching_rule8_exclude_vetoes_overlapping_keyword_matches():
     text = "the joint meeting room hosted a joint meeting"
     assert matched(["joint meeting"], text, exclude=["joint meeting room"]) == ["joint meeting"]
 
 
-def test_matching_rule7_exclude_does_not_veto_regex_matches():
+def test_matching_rule8_exclude_does_not_veto_regex_matches():
     codebook = parse_codebook("codes:\n  c:\n    regex: ['joint meeting']\n    exclude: [joint meeting room]")
     found = compile_codebook(codebook).find(passage("joint meeting room"))
     assert [match.text for match in found] == ["joint meeting"]
 
 
-def test_matching_rule8_hits_count_surviving_matches_and_children_do_not_code_parents():
+def test_matching_rule10_hits_count_surviving_matches_and_children_do_not_code_parents():
     codebook = parse_codebook(
         "codes:\n  parent:\n    keywords: [governance]\n    codes:\n      child: [barrier]\n  other: [absent]"
     )
@@ -247,3 +247,179 @@ def test_matching_chinese_long_clause_in_pieces_matches_the_whole_clause(monkeyp
     monkeypatch.setattr(coder.matching, "_PIECE", piece)
     assert compile_codebook(codebook).find(passage) == whole
     assert {match.rule for match in whole} == {"跨域协同治理", "党建联盟", "印度尼西亚", "印度", "协同治理", "联盟", "治理*"}
+
+
+# --- issue 11, section 2: matching gaps, each through `coder run` and `coder kwic` ---------------
+
+
+def _code_through_cli(folder, codebook: str, text: str) -> tuple[list[tuple[int, int, int, str]], list[str]]:
+    """`coder run` and `coder kwic c` on one document: the segments (start, end, hits, matched)
+    and the kwic matches, each checked to be the document's own text at its offsets."""
+    import pandas as pd
+
+    from tests.conftest import invoke, make_run_folder
+
+    make_run_folder(folder, {"doc.txt": text}, codebook)
+    frame = pd.read_csv(folder / "outputs" / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    segments = []
+    for row in frame.itertuples():
+        assert text[row.start:row.end].split() == row.text.split()
+        segments.append((row.start, row.end, row.hits, row.matched))
+    result = invoke("kwic", "c", "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", "kwic.csv")
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(folder / "kwic.csv", encoding="utf-8-sig", keep_default_na=False)
+    matches = []
+    for line in lines.itertuples():
+        assert text[line.start:line.end] == line.match
+        matches.append(line.match)
+    return segments, matches
+
+
+def _keywords_codebook(keywords: list[str], **settings: str) -> str:
+    import json
+
+    extra = "".join(f"    {key}: {value}\n" for key, value in settings.items())
+    return f"codes:\n  c:\n    keywords: {json.dumps(keywords, ensure_ascii=False)}\n{extra}"
+
+
+@pytest.mark.parametrize(("keywords", "text", "expected"), [
+    (["don't", "can't", "I'm"], "I don't know. I can’t say. I’m sure. We do not, don t.",
+     ["don't", "can’t", "I’m"]),
+    (["O'Brien", "Côte d'Ivoire"], "O‘Brien went to Côte d’Ivoire; O'Brien's team. Brien.", ["O‘Brien", "Côte d’Ivoire", "O'Brien"]),
+    (["U.S.", "Ph.D."], "The U.S. and a Ph.D. student, not U S or the U.S.A. or PhD.", ["U.S.", "Ph.D."]),
+])
+def test_matching_apostrophes_and_periods_inside_a_word_match_their_spelling(tmp_path, monkeypatch, keywords, text,
+                                                                            expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords), text)
+    assert matches == expected
+    assert segments == [(0, len(text), len(expected), "; ".join(dict.fromkeys(expected)))]
+
+
+@pytest.mark.parametrize(("keywords", "text", "expected"), [
+    # NFC: a decomposed ô (o + U+0302) in the text; offsets stay in the text as written.
+    (["côte"], "La Co\u0302te and la côte.", ["Co\u0302te", "côte"]),
+    # Full-width Latin letters and digits read as ASCII, in the text and in keywords.
+    (["CO2", "ＡＰＥＣ"], "ＣＯ２ emissions; APEC and ＡＰＥＣ.", ["ＣＯ２", "APEC", "ＡＰＥＣ"]),
+    # Turkish dotted capital I: one character, offsets unshifted after it.
+    (["istanbul", "izmir"], "İSTANBUL and İzmir, then istanbul.", ["İSTANBUL", "İzmir", "istanbul"]),
+    # Combining marks belong to their word: Arabic vowel marks, Devanagari signs, Thai vowels.
+    (["كِتَاب"], "قرأ كِتَاب اليوم وكِتَابٌ", ["كِتَاب"]),
+    (["हिन्दी"], "मैं हिन्दी बोलता हूँ", ["हिन्दी"]),
+    (["ภาษา"], "เรียน ภาษา ไทย", ["ภาษา"]),
+])
+def test_matching_unicode_normalised_casefolded_with_marks_in_the_word(tmp_path, monkeypatch, keywords, text, expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords), text)
+    assert matches == expected
+    assert [(start, end, hits) for start, end, hits, _ in segments] == [(0, len(text), len(expected))]
+
+
+@pytest.mark.parametrize(("keyword", "text", "unexpected"), [
+    ("كِتَا", "كِتَاب", "a keyword word ends where a mark follows it"),
+    ("हिन", "हिन्दी", "virama and vowel signs are part of the word"),
+])
+def test_matching_marks_never_end_a_word(tmp_path, monkeypatch, keyword, text, unexpected):
+    monkeypatch.chdir(tmp_path)
+    assert _code_through_cli(tmp_path, _keywords_codebook([keyword]), text) == ([], []), unexpected
+
+
+@pytest.mark.parametrize(("keywords", "text", "expected"), [
+    (["self-*"], "Self-interest, self‑governance and self-help; not self, nor self interest.",
+     ["Self-interest", "self‑governance", "self-help"]),
+    (["well-*", "self"], "well-being for the self", ["well-being", "self"]),
+])
+def test_matching_hyphen_wildcard_needs_more_letters(tmp_path, monkeypatch, keywords, text, expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords), text)
+    assert matches == expected
+
+
+@pytest.mark.parametrize(("keywords", "text", "expected"), [
+    (["联席会议", "区域合作"], "各市召開聯席會議，推動區域合作。", ["聯席會議", "區域合作"]),
+    (["聯席會議", "區域*"], "各市召开联席会议，推动区域合作。", ["联席会议", "区域合作"]),
+    # Word boundaries still come from jieba on the converted text: 印度 is not inside 印度尼西亞.
+    (["印度"], "印度尼西亞與印度合作", ["印度"]),
+])
+def test_matching_traditional_and_simplified_are_one_script(tmp_path, monkeypatch, keywords, text, expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords), text)
+    assert matches == expected
+    assert segments[0][3] == "; ".join(expected)  # `matched` shows the text's own characters
+
+
+@pytest.mark.parametrize(("keywords", "settings", "text", "expected"), [
+    (["cooperate"], {}, "cooperation, cooperative, cooperating", ["cooperating"]),
+    (["~cooperate"], {}, "cooperation, cooperative, cooperating", ["cooperation", "cooperative", "cooperating"]),
+    (["fragment"], {"morphology": "derivational"}, "fragmented and fragmentation", ["fragmented", "fragmentation"]),
+    (["~meeting"], {}, "meetings and meetingness", ["meetings"]),
+])
+def test_matching_derivation_is_opt_in(tmp_path, monkeypatch, keywords, settings, text, expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords, **settings), text)
+    assert matches == expected
+
+
+def test_matching_derivation_for_the_whole_codebook(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    codebook = "morphology: derivational\ncodes:\n  c: [cooperate]\n  d:\n    keywords: [fragment]\n    morphology: inflectional\n"
+    text = "cooperation and fragmentation"
+    _, matches = _code_through_cli(tmp_path, codebook, text)
+    assert matches == ["cooperation"]  # kwic of code c; d keeps to inflections
+
+
+RULES_CODEBOOK = """codes:
+  c:
+    rules:
+      - near: [[cooperat*, coordinat*], [mechanism, platform]]
+        within: 2
+        not: [pilot]
+      - all: [[区域], [合作机制]]
+"""
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("A cooperation mechanism.", [(2, "cooperation; mechanism")]),
+    ("A platform for regional coordination.", [(2, "platform; coordination")]),
+    ("A platform for the new regional coordination.", []),  # four words apart, within: 2
+    ("A pilot cooperation mechanism.", []),  # `not`
+    ("Mechanism. Cooperation.", [(2, "Mechanism; Cooperation")]),  # either order
+    ("区域之间建立合作机制。", [(2, "区域; 合作机制")]),
+    ("合作机制。", []),
+])
+def test_matching_rules_near_all_not(tmp_path, monkeypatch, text, expected):
+    monkeypatch.chdir(tmp_path)
+    segments, matches = _code_through_cli(tmp_path, RULES_CODEBOOK, text)
+    assert [(hits, matched) for _, _, hits, matched in segments] == expected
+
+
+@pytest.mark.parametrize(("codebook", "message"), [
+    ("codes:\n  c:\n    rules:\n      - near: [[a], [b]]\n",
+     "codebook.yaml:4: code 'c': a `near` rule needs `within: N`, the most words (characters, for Chinese) between "
+     "its two words, a whole number of at least 1."),
+    ("codes:\n  c:\n    rules:\n      - near: [[a]]\n        within: 2\n",
+     "codebook.yaml:4: code 'c': `near` takes two lists of words, as in `near: [[cooperat*], [mechanism]]`."),
+    ("codes:\n  c:\n    rules:\n      - not: [a]\n",
+     "codebook.yaml:4: code 'c': a rule has exactly one of `near` or `all` (found neither `near` nor `all`). "
+     "A `not` list goes inside the rule it limits."),
+    ("codes:\n  c:\n    rules:\n      - all: [a, b]\n",
+     "codebook.yaml:4: code 'c': `all` takes a list of word lists, as in `all: [[cooperat*, coordinat*], [mechanism]]`."),
+    ("codes:\n  c:\n    rules:\n      - all: [[a]]\n        within: 3\n        nott: [b]\n",
+     "codebook.yaml:6: code 'c' rule: unknown key 'nott'. Did you mean 'not'?\n"
+     "codebook.yaml:5: code 'c': `within` belongs to a `near` rule; `all` means anywhere in the passage."),
+    ("morphology: derivation\ncodes:\n  c: [a]\n",
+     "codebook.yaml:1: codebook: morphology 'derivation' is not one of inflectional, derivational."),
+    ("codes:\n  c: [co~operate]\n",
+     "codebook.yaml:2: code 'c': keyword 'co~operate': `~` (derivations) goes once, before an English keyword, as in "
+     "'~cooperate'."),
+])
+def test_matching_rules_and_morphology_are_validated_with_lines(tmp_path, monkeypatch, codebook, message):
+    from tests.conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("a b", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {message}\n"
