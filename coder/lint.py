@@ -1,4 +1,4 @@
-"""Lint: check a codebook against a corpus: dead, shared, shadowed and near-duplicate keywords."""
+"""Lint: check a codebook against a corpus: dead, shared, shadowed and near-duplicate keywords and rules."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 from . import regexes
 from .errors import RegexTimeoutError
 from .matching import GAP_RUN, CompiledCodebook, compile_codebook
-from .models import Code, Codebook, Passage
+from .models import Code, Codebook, Passage, Rule
 from .regexes import has_nested_quantifier
 
 KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
@@ -62,7 +62,7 @@ class LintReport:
                 lines.append(f"  {code}")
                 for row in rows.itertuples(index=False):
                     lines.append(f"    {row.passages:>5} {row.hits:>6} {row.share:>5.0%}  {row.rule}"
-                                 + ("  (regex)" if row.kind == "regex" else ""))
+                                 + ("  (regex)" if row.kind == "regex" else "  (rule)" if row.kind == "rule" else ""))
         return "\n".join(lines)
 
 
@@ -103,6 +103,7 @@ class _RuleCounts:
     raw_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     rule_passages: dict[str, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
     code_passages: dict[str, set[tuple[str, int]]] = field(default_factory=lambda: defaultdict(set))
+    list_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per rule list: "code::u0::l1"
     passages: int = 0
 
 
@@ -112,6 +113,8 @@ def _count_rules(
 ) -> _RuleCounts:
     """Hits and passages per rule (one code per keyword or regex), with and without exclusions."""
     with_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=True))
+    lists = _list_codebook(codebook, rules)
+    list_matcher = compile_codebook(lists) if len(lists) else None
     counts = _RuleCounts()
     owner = {rule_id: code.id for rule_id, code, _, _ in rules}
     for passage in passages:
@@ -123,7 +126,30 @@ def _count_rules(
             counts.code_passages[owner[match.code]].add(key)
         for match in without_exclusions.find(passage):
             counts.raw_hits[match.code] += 1
+        if list_matcher is not None:
+            for match in list_matcher.find(passage):
+                counts.list_hits[match.code] += 1
     return counts
+
+
+def _list_codebook(codebook: Codebook, rules: list[tuple[str, Code, str, str]]) -> Codebook:
+    """One code per word list of each rule (`near`/`all` lists, not `not`), to tell which list of
+    a rule that never holds matches nothing."""
+    codes = []
+    for rule_id, code, kind, rule in rules:
+        if kind != "rule":
+            continue
+        for found in _code_rules(code, rule):
+            for position, words in enumerate(found.lists):
+                list_id = f"{rule_id}{_SEPARATOR}l{position}"
+                codes.append(Code(id=list_id, label=list_id, path=(list_id,), keywords=words, morphology=code.morphology))
+            break
+    return Codebook(codes=tuple(codes), unit=codebook.unit)
+
+
+def _code_rules(code: Code, description: str) -> tuple[Rule, ...]:
+    """The code's rules that lint lists as `description`."""
+    return tuple(rule for rule in code.rules if rule.description == description)
 
 
 def _keyword_table(rules: list[tuple[str, Code, str, str]], counts: _RuleCounts) -> pd.DataFrame:
@@ -160,12 +186,30 @@ def _rule_findings(
                 f"all {raw} hits overlap an exclude phrase of the code. Narrow the exclusion or drop the keyword.",
                 0, 0,
             ))
+        elif not raw and kind == "rule":
+            findings.append(LintFinding("no match", code.id, rule, _rule_never_holds(rule_id, code, rule, counts)))
         elif not raw:
             findings.append(LintFinding(
                 "no match", code.id, rule,
                 f"matches nothing in {counts.passages} passages. Check the spelling or drop it.",
             ))
     return findings
+
+
+def _rule_never_holds(rule_id: str, code: Code, description: str, counts: _RuleCounts) -> str:
+    """Why a rule codes nothing: a list none of whose words occurs, or lists that never meet."""
+    rule = _code_rules(code, description)[0]
+    empty = [position for position in range(len(rule.lists))
+             if not counts.list_hits[f"{rule_id}{_SEPARATOR}l{position}"]]
+    if empty:
+        names = "; ".join(f"list {position + 1} ({'|'.join(rule.lists[position])})" for position in empty)
+        return (f"never holds in {counts.passages} passages: no word of {names} occurs. Check the spelling, or add the "
+                f"words the texts use (coder kwic finds them).")
+    unless = " outside passages with a `not` word" if rule.unless else ""
+    if rule.kind == "near":
+        return (f"never holds in {counts.passages} passages: both lists occur, but never within {rule.within} words "
+                f"(characters, for Chinese) of each other{unless}. Widen `within` or the lists.")
+    return f"never holds in {counts.passages} passages: every list occurs, but never all in one passage{unless}."
 
 
 def _nested_quantifiers(rules: list[tuple[str, Code, str, str]]) -> list[LintFinding]:
@@ -205,11 +249,14 @@ def findings_frame(report: LintReport) -> pd.DataFrame:
 
 
 def _rules(codebook: Codebook) -> list[tuple[str, Code, str, str]]:
-    """(rule id, code, kind, rule) for every keyword and regex; rule ids are "code::k0", "code::r0"."""
+    """(rule id, code, kind, rule) for every keyword, regex and rule; rule ids are "code::k0", "code::r0",
+    "code::u0" (a rule is listed by its description)."""
     rules = []
     for code in codebook:
         rules.extend((f"{code.id}{_SEPARATOR}k{index}", code, "keyword", keyword) for index, keyword in enumerate(code.keywords))
         rules.extend((f"{code.id}{_SEPARATOR}r{index}", code, "regex", pattern) for index, pattern in enumerate(code.regex))
+        rules.extend((f"{code.id}{_SEPARATOR}u{index}", code, "rule", rule.description)
+                     for index, rule in enumerate(dict.fromkeys(code.rules)))
     return rules
 
 
@@ -219,7 +266,8 @@ def _rule_codebook(codebook: Codebook, rules: list[tuple[str, Code, str, str]], 
         Code(
             id=rule_id, label=rule_id, path=(rule_id,),
             keywords=(rule,) if kind == "keyword" else (), regex=(rule,) if kind == "regex" else (),
-            exclude=code.exclude if exclusions else (),
+            exclude=code.exclude if exclusions else (), morphology=code.morphology,
+            rules=_code_rules(code, rule)[:1] if kind == "rule" else (),
         )
         for rule_id, code, kind, rule in rules
     ]

@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from coder.codebook import parse_codebook
@@ -139,3 +140,20 @@ def test_kwic_cli_on_seeds(tmp_path, width):
     assert (tmp_path / "kwic.csv").read_text(encoding="utf-8-sig").splitlines()[0] == (
         "document,passage,start,end,left,match,right,code,rule"
     )
+
+
+@pytest.mark.parametrize("code", ["mechanism"])
+def test_kwic_cli_code_with_rules_shows_rule_hits(tmp_path, monkeypatch, code):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    text = "A cooperation mechanism. The 区域之间的合作机制 works.\n"
+    (tmp_path / "corpus" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(
+        "codes:\n  mechanism:\n    rules:\n      - near: [[cooperat*, 合作], [mechanism, 机制]]\n        within: 1\n",
+        encoding="utf-8")
+    result = invoke("kwic", code, "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", "k.csv", "--width", "5")
+    assert result.exit_code == 0, result.output
+    lines = pd.read_csv(tmp_path / "k.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert [(row.match, text[row.start:row.end], row.rule) for row in lines.itertuples()] == [
+        (word, word, "near(cooperat*|合作, mechanism|机制; 1)") for word in ("cooperation", "mechanism", "合作", "机制")
+    ]

@@ -204,3 +204,42 @@ def test_lint_cli_on_seeds(tmp_path, codebook_text):
         f"meeting,keyword,joint meeting,{passages},{len(lines)},0,1.0", "meeting,keyword,never ever here,0,0,0,0.0",
     ]
     assert len(lines) == 13
+
+
+LINT_RULES_CODEBOOK = """unit: document
+codes:
+  mechanism:
+    description: cooperation joined with a mechanism
+    rules:
+      - near: [[cooperat*], [mechanism, platform]]
+        within: 2
+      - near: [[cooperat*], [mechanizm]]
+        within: 2
+      - near: [[cooperat*], [meeting]]
+        within: 1
+      - all: [[region*], [joint]]
+        not: [meeting]
+"""
+
+
+def test_lint_cli_rules_whose_lists_match_nothing(tmp_path, monkeypatch):
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "A cooperation mechanism. Regional cooperation helps the joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(LINT_RULES_CODEBOOK, encoding="utf-8")
+    result = invoke("lint", "--corpus", "corpus", "--codebook", "codebook.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.output.split("Keywords per code")[0] == (
+        "Checked 4 keywords and regexes against 1 passages.\n"
+        "no match (3):\n"
+        "  mechanism 'near(cooperat*, mechanizm; 2)': never holds in 1 passages: no word of list 2 (mechanizm) occurs. "
+        "Check the spelling, or add the words the texts use (coder kwic finds them).\n"
+        "  mechanism 'near(cooperat*, meeting; 1)': never holds in 1 passages: both lists occur, but never within 1 "
+        "words (characters, for Chinese) of each other. Widen `within` or the lists.\n"
+        "  mechanism 'all(region*, joint) not meeting': never holds in 1 passages: every list occurs, but never all in "
+        "one passage outside passages with a `not` word.\n"
+    )
+    assert "        1      3  100%  near(cooperat*, mechanism|platform; 2)  (rule)" in result.output

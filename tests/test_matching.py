@@ -257,7 +257,7 @@ def _code_through_cli(folder, codebook: str, text: str) -> tuple[list[tuple[int,
     and the kwic matches, each checked to be the document's own text at its offsets."""
     import pandas as pd
 
-    from tests.conftest import invoke, make_run_folder
+    from conftest import invoke, make_run_folder
 
     make_run_folder(folder, {"doc.txt": text}, codebook)
     frame = pd.read_csv(folder / "outputs" / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
@@ -414,7 +414,7 @@ def test_matching_rules_near_all_not(tmp_path, monkeypatch, text, expected):
      "'~cooperate'."),
 ])
 def test_matching_rules_and_morphology_are_validated_with_lines(tmp_path, monkeypatch, codebook, message):
-    from tests.conftest import invoke
+    from conftest import invoke
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corpus").mkdir()
