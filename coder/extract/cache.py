@@ -1,5 +1,4 @@
-"""Stage 1 (cache): extracted texts kept by the hash of the file's bytes, so each version of a
-document is extracted once.
+"""Stage 1 (cache): extracted texts kept by the hash of the file's bytes, extracted once each.
 
 One JSON file per extracted document version, `<folder>/<sha256 of the bytes>.json`, holding
 the text, page spans, removals and warnings (plain data: an output folder may come from
