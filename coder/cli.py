@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -29,21 +32,51 @@ app = typer.Typer(
 
 # Network options, shared by `run` and `network`: declared once, gathered into NetworkOptions.
 _NETWORK = "Network options"
-LevelOption = Annotated[int | None, typer.Option(
-    "--level", min=1, rich_help_panel=_NETWORK,
-    help="Roll codes up to their ancestor at this depth (1 = top-level codes).")]
-MeasureOption = Annotated[Measure, typer.Option(
-    "--measure", rich_help_panel=_NETWORK, help="Edge width and weight.")]
-MinCountOption = Annotated[int, typer.Option(
-    "--min-count", min=1, rich_help_panel=_NETWORK, help="Drop links between codes sharing fewer passages.")]
-TopEdgesOption = Annotated[int | None, typer.Option(
-    "--top-edges", min=0, rich_help_panel=_NETWORK, help="Keep only the N strongest links by --measure.")]
-HideIsolatedOption = Annotated[bool, typer.Option(
-    "--hide-isolated", rich_help_panel=_NETWORK, help="Leave out codes without a link.")]
-ColorByOption = Annotated[ColorBy, typer.Option(
-    "--color-by", rich_help_panel=_NETWORK, help="Colour nodes by top-level code or by community.")]
-SeedOption = Annotated[int, typer.Option(
-    "--seed", rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")]
+_NETWORK_OPTIONS = {
+    "level": Annotated[int | None, typer.Option(
+        "--level", min=1, rich_help_panel=_NETWORK,
+        help="Roll codes up to their ancestor at this depth (1 = top-level codes).")],
+    "measure": Annotated[Measure, typer.Option(
+        "--measure", rich_help_panel=_NETWORK, help="Edge width and weight.")],
+    "min_count": Annotated[int, typer.Option(
+        "--min-count", min=1, rich_help_panel=_NETWORK, help="Drop links between codes sharing fewer passages.")],
+    "top_edges": Annotated[int | None, typer.Option(
+        "--top-edges", min=0, rich_help_panel=_NETWORK, help="Keep only the N strongest links by --measure.")],
+    "hide_isolated": Annotated[bool, typer.Option(
+        "--hide-isolated", rich_help_panel=_NETWORK, help="Leave out codes without a link.")],
+    "color_by": Annotated[ColorBy, typer.Option(
+        "--color-by", rich_help_panel=_NETWORK, help="Colour nodes by top-level code or by community.")],
+    "seed": Annotated[int, typer.Option(
+        "--seed", rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")],
+}
+
+
+def _network_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the network options in place of its `options: NetworkOptions` parameter.
+
+    Typer reads the signature, so the wrapper shows one option per NetworkOptions field (its
+    default the field's) where `options` stood, and gathers them back into one NetworkOptions.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    defaults = {field.name: field.default for field in dataclasses.fields(NetworkOptions)}
+    parameters = []
+    for parameter in signature.parameters.values():
+        if parameter.name != "options":
+            parameters.append(parameter)
+            continue
+        parameters.extend(inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation,
+                                            default=defaults[name])
+                          for name, annotation in _NETWORK_OPTIONS.items())
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: object) -> None:
+        options = NetworkOptions(**{name: kwargs.pop(name) for name in _NETWORK_OPTIONS})
+        command(options=options, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return wrapper
+
+
 # Files a command writes where the user says are never replaced without it.
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the file it writes if that file exists.")]
 
@@ -102,6 +135,7 @@ def main(
 
 
 @app.command()
+@_network_options
 def run(
     corpus: Annotated[Path, typer.Argument(help="A folder of documents (.txt .md .pdf .docx .odt .rtf .html, read recursively) or one file.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
@@ -110,13 +144,7 @@ def run(
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
-    level: LevelOption = None,
-    measure: MeasureOption = "jaccard",
-    min_count: MinCountOption = 1,
-    top_edges: TopEdgesOption = None,
-    hide_isolated: HideIsolatedOption = False,
-    color_by: ColorByOption = "code",
-    seed: SeedOption = 42,
+    options: NetworkOptions = NetworkOptions(),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
@@ -130,8 +158,6 @@ def run(
     from .runner import run_coding
     from .runs import RunFolder
 
-    options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
-                             hide_isolated=hide_isolated, color_by=color_by, seed=seed)
     with _user_errors(unchanged=RunFolder(out).unchanged_note):
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
@@ -225,17 +251,12 @@ def _summary(report) -> str:
 
 
 @app.command()
+@_network_options
 def network(
     segments: Annotated[Path, typer.Argument(help="Coded segments CSV from `coder run` (rows reviewed as rejected are left out).")] = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the network files.")] = Path("outputs"),
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else its copy in run.json).")] = None,
-    level: LevelOption = None,
-    measure: MeasureOption = "jaccard",
-    min_count: MinCountOption = 1,
-    top_edges: TopEdgesOption = None,
-    hide_isolated: HideIsolatedOption = False,
-    color_by: ColorByOption = "code",
-    seed: SeedOption = 42,
+    options: NetworkOptions = NetworkOptions(),
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file that takes decisions typed into SEGMENTS (default: the one the run used).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -248,8 +269,6 @@ def network(
     from .runner import import_typed_decisions, write_network_outputs
     from .runs import RunFolder
 
-    options = NetworkOptions(level=level, measure=measure, min_count=min_count, top_edges=top_edges,
-                             hide_isolated=hide_isolated, color_by=color_by, seed=seed)
     with _user_errors():
         run = RunFolder.of_segments(segments)
         review_file = reviews if reviews is not None else _run_reviews_path(run)

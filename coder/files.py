@@ -179,14 +179,9 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     ["'=1+1", "'-5 km", 'plain']
     """
     result = frame
-    for column in frame.columns:
-        values = frame[column]
-        if not _is_text(values):
-            continue
-        flags = values.str.match(_FORMULA.pattern, na=False)
-        if flags.any():
-            result = frame.copy() if result is frame else result
-            result[column] = values.where(~flags, "'" + values.astype(str))
+    for column, values, flags in _text_cells_matching(frame, _FORMULA):
+        result = frame.copy() if result is frame else result
+        result[column] = values.where(~flags, "'" + values.astype(str))
     columns = [_neutral(column) if isinstance(column, str) else column for column in frame.columns]
     if columns != list(frame.columns):
         result = frame.copy() if result is frame else result
@@ -197,14 +192,20 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Undo `neutralize_formulas` on a table read back (all cells text)."""
     frame.columns = [_restored(str(column)) for column in frame.columns]
+    for column, values, flags in _text_cells_matching(frame, _NEUTRALIZED):
+        frame[column] = values.where(~flags, values.str[1:])
+    return frame
+
+
+def _text_cells_matching(frame: pd.DataFrame, pattern: re.Pattern[str]) -> Iterator[tuple[object, pd.Series, pd.Series]]:
+    """(column, its values, which cells start with `pattern`) for each text column where any does."""
     for column in frame.columns:
         values = frame[column]
         if not _is_text(values):
             continue
-        flags = values.str.match(_NEUTRALIZED.pattern, na=False)
+        flags = values.str.match(pattern.pattern, na=False)
         if flags.any():
-            frame[column] = values.where(~flags, values.str[1:])
-    return frame
+            yield column, values, flags
 
 
 def _is_text(values: pd.Series) -> bool:

@@ -236,6 +236,19 @@ def _document_record(document: Document, passages: int) -> dict[str, Any]:
 # --- the folder ----------------------------------------------------------------------------------
 
 
+class _InFolder:
+    """A RunFolder attribute for one file or folder of the run: `run.passages_path` is `run.folder / PASSAGES_FILE`."""
+
+    def __init__(self, name: str, *, doc: str | None = None):
+        self.name = name
+        self.__doc__ = doc
+
+    def __get__(self, run: RunFolder | None, owner: type | None = None) -> Path:
+        if run is None:
+            return self  # type: ignore[return-value]  # on the class: the descriptor itself, as property does
+        return run.folder / self.name
+
+
 class RunFolder:
     """A `coder run` output folder: the one place that knows its files and how to read and write them.
 
@@ -265,46 +278,16 @@ class RunFolder:
     def __repr__(self) -> str:
         return f"RunFolder({str(self.folder)!r})"
 
-    @property
-    def code_counts_path(self) -> Path:
-        return self.folder / CODE_COUNTS_FILE
-
-    @property
-    def workbook_path(self) -> Path:
-        """Where `coder export xlsx` writes the reviewers' workbook by default."""
-        return self.folder / WORKBOOK_FILE
-
-    @property
-    def passages_path(self) -> Path:
-        return self.folder / PASSAGES_FILE
-
-    @property
-    def index_path(self) -> Path:
-        return self.folder / SEGMENT_INDEX_FILE
-
-    @property
-    def changes_path(self) -> Path:
-        return self.folder / CHANGES_FILE
-
-    @property
-    def cache_path(self) -> Path:
-        return self.folder / CACHE_FOLDER
-
-    @property
-    def staging_path(self) -> Path:
-        return self.folder / STAGING_FOLDER
-
-    @property
-    def lock_path(self) -> Path:
-        return self.folder / LOCK_FILE
-
-    @property
-    def texts_path(self) -> Path:
-        return self.folder / TEXTS_FOLDER
-
-    @property
-    def extraction_cache_path(self) -> Path:
-        return self.folder / EXTRACTION_CACHE_FOLDER
+    code_counts_path = _InFolder(CODE_COUNTS_FILE)
+    workbook_path = _InFolder(WORKBOOK_FILE, doc="Where `coder export xlsx` writes the reviewers' workbook by default.")
+    passages_path = _InFolder(PASSAGES_FILE)
+    index_path = _InFolder(SEGMENT_INDEX_FILE)
+    changes_path = _InFolder(CHANGES_FILE)
+    cache_path = _InFolder(CACHE_FOLDER)
+    staging_path = _InFolder(STAGING_FOLDER)
+    lock_path = _InFolder(LOCK_FILE)
+    texts_path = _InFolder(TEXTS_FOLDER)
+    extraction_cache_path = _InFolder(EXTRACTION_CACHE_FOLDER)
 
     def text_path(self, document: str) -> Path:
         """Where the extracted text of `document` (its path in the corpus) is kept."""

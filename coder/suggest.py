@@ -323,20 +323,10 @@ def _key_terms(texts, tokens, masks, in_code, covered, *, top: int, min_count: i
         effect = math.log2(((count_in or 0.5) / total_in) / ((count_out or 0.5) / max(total_out, 1)))
         rows.append((key, count_in, count_out, score, effect))
     fragments = _fragments({key: (count_in, count_out) for key, count_in, count_out, _, _ in rows})
-    rows.sort(key=lambda row: (-row[3], -row[1], _display(surfaces[row[0]])))
-    found = []
-    for key, count_in, count_out, score, effect in rows:
-        if len(found) == top:
-            break
-        candidate = _display(surfaces[key])
-        if key in fragments or covered(candidate):
-            continue
-        # Show where adding the term would code something new; else where the code already has it.
-        index = first[0].get(key, first[1][key])
-        passage = texts[index]
-        found.append(Suggestion("term", candidate, round(score, 2), round(effect, 2), count_in, count_out,
-                                passage.document, passage.index, passage.text))
-    return found
+    # Show where adding the term would code something new; else where the code already has it.
+    return _strongest("term", rows, surfaces, texts, top=top,
+                      skip=lambda key, candidate: key in fragments or covered(candidate),
+                      example=lambda key: first[0].get(key, first[1][key]))
 
 
 def _grams(words: list[_Token], mask: list[bool], max_words: int) -> Iterable[list[_Token]]:
@@ -413,16 +403,26 @@ def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, wind
         score = _g2(table, expected)
         if score >= _SIGNIFICANT:
             rows.append((key, observed, column_total - observed, score, math.log2(observed / expected[0])))
+    return _strongest("collocate", rows, surfaces, texts, top=top,
+                      skip=lambda key, candidate: covered(candidate), example=first.__getitem__)
+
+
+def _strongest(kind, rows, surfaces, texts, *, top: int, skip, example) -> list[Suggestion]:
+    """The `top` strongest rows (key, count in, count out, score, effect) as Suggestions of `kind`.
+
+    Strongest by score, then count, then shown form; a row is passed over where `skip(key, shown
+    form)` says so; `example(key)` is the index of the passage shown with it.
+    """
     rows.sort(key=lambda row: (-row[3], -row[1], _display(surfaces[row[0]])))
     found = []
-    for key, observed, elsewhere, score, effect in rows:
+    for key, count_in, count_out, score, effect in rows:
         if len(found) == top:
             break
         candidate = _display(surfaces[key])
-        if covered(candidate):
+        if skip(key, candidate):
             continue
-        passage = texts[first[key]]
-        found.append(Suggestion("collocate", candidate, round(score, 2), round(effect, 2), observed, elsewhere,
+        passage = texts[example(key)]
+        found.append(Suggestion(kind, candidate, round(score, 2), round(effect, 2), count_in, count_out,
                                 passage.document, passage.index, passage.text))
     return found
 
