@@ -14,6 +14,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from coder.cli import app
+from coder.codebook import parse_codebook
 from coder.segments import SEGMENT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,6 +94,50 @@ SMALL_ROWS = [
     ("d2", 0, "admin"), ("d2", 0, "gov"),
     ("d2", 1, "gov"),
 ]
+# The codebook of SMALL_PATHS: two barriers under one parent, governance on its own.
+SMALL_CODEBOOK = parse_codebook(
+    """
+name: Test
+codes:
+  barriers:
+    label: Barriers
+    description: What stands in the way.
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: Red tape between jurisdictions.
+        keywords: [red tape]
+      local:
+        label: Local protection
+        keywords: [protectionism]
+  gov:
+    label: Governance
+    keywords: [governance]
+"""
+)
+# The same codes as a page must show safely: markup and scripts in names, labels, descriptions.
+HOSTILE_CODEBOOK = parse_codebook(
+    f"""
+name: "Test <b>codebook</b>"
+codes:
+  barriers:
+    label: Barriers
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
+        keywords: [red tape]
+      local:
+        label: 地方保护
+        keywords: [地方保护]
+  gov:
+    label: Governance <b>bold</b>
+    description: '{PWNED_IMG}'
+    keywords: [governance]
+"""
+)
 Cell = str | Callable[[str, int, str], object]
 
 

@@ -9,36 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.network import build_network
 from coder.render import render_html
 
-from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, chromium_driver, segment_frame
+from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, chromium_driver, segment_frame
 
 pytestmark = pytest.mark.browser
 
-CODEBOOK = parse_codebook(
-    f"""
-name: Browser test
-codes:
-  barriers:
-    label: Barriers
-    color: "#d62728"
-    codes:
-      admin:
-        label: Administrative barriers
-        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
-        keywords: [red tape]
-      local:
-        label: 地方保护
-        keywords: [地方保护]
-  gov:
-    label: Governance <b>bold</b>
-    description: '{PWNED_IMG}'
-    keywords: [governance]
-"""
-)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +41,7 @@ SMALL = segments([
 
 def open_page(driver, tmp_path: Path, frame: pd.DataFrame, **options) -> Path:
     path = tmp_path / "network.html"
-    graph = build_network(build_cooccurrence(frame), CODEBOOK, **options)
+    graph = build_network(build_cooccurrence(frame), HOSTILE_CODEBOOK, **options)
     render_html(graph, path)
     driver.get_log("browser")  # drop earlier pages' messages
     driver.get_log("performance")

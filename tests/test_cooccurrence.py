@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coder.codebook import parse_codebook
 from coder.cooccurrence import (
     CODE_COLUMNS,
     PAIR_COLUMNS,
@@ -18,26 +17,8 @@ from coder.cooccurrence import (
     roll_up,
 )
 from coder.errors import OutputError
-from conftest import SMALL_ROWS, segment_frame
+from conftest import SMALL_CODEBOOK, SMALL_ROWS, segment_frame
 
-CODEBOOK = parse_codebook(
-    """
-name: Test
-codes:
-  barriers:
-    label: Barriers
-    codes:
-      admin:
-        label: Administrative barriers
-        keywords: [red tape]
-      local:
-        label: Local protection
-        keywords: [protectionism]
-  gov:
-    label: Governance
-    keywords: [governance]
-"""
-)
 
 def frame(rows: list[tuple[str, int, str]], reviews: dict[int, str] | None = None) -> pd.DataFrame:
     """Segments rows (document, passage, code) with the columns of segments.csv."""
@@ -106,7 +87,7 @@ def test_cooccurrence_rejected_rows_are_not_counted():
     ],
 )
 def test_cooccurrence_roll_up_by_level_by_hand(level, codes, pairs):
-    result = build_cooccurrence(SMALL, total_passages=6, level=level, codebook=CODEBOOK)
+    result = build_cooccurrence(SMALL, total_passages=6, level=level, codebook=SMALL_CODEBOOK)
     assert result.codes[["code", "code_path", "passages", "documents"]].values.tolist() == codes
     got = result.pairs[["source", "target", "count", "documents", "jaccard", "association", "npmi"]].values.tolist()
     assert [row[:4] for row in got] == [row[:4] for row in pairs]
@@ -116,13 +97,13 @@ def test_cooccurrence_roll_up_by_level_by_hand(level, codes, pairs):
 
 def test_cooccurrence_roll_up_merges_children_into_one_row_per_passage():
     segments = frame([("d1", 1, "admin"), ("d1", 1, "local")])
-    rolled = roll_up(segments, CODEBOOK, 1)
+    rolled = roll_up(segments, SMALL_CODEBOOK, 1)
     assert rolled[["document", "passage", "code", "code_path", "label", "matched"]].values.tolist() == [
         ["d1", 1, "barriers", "barriers", "Barriers", "admin-word; local-word"]
     ]
 
 
-@pytest.mark.parametrize("codebook", [None, CODEBOOK])
+@pytest.mark.parametrize("codebook", [None, SMALL_CODEBOOK])
 def test_cooccurrence_roll_up_uses_code_path_for_codes_missing_from_codebook(codebook):
     segments = pd.DataFrame({
         "document": ["d", "d"], "passage": [0, 0], "code": ["hand_coded", "gov"],
@@ -136,12 +117,12 @@ def test_cooccurrence_roll_up_uses_code_path_for_codes_missing_from_codebook(cod
 
 def test_cooccurrence_roll_up_fills_blank_code_path_from_codebook():
     segments = pd.DataFrame({"document": ["d"], "passage": [0], "code": ["local"], "code_path": [""]})
-    assert roll_up(segments, CODEBOOK, 1)[["code", "code_path"]].values.tolist() == [["barriers", "barriers"]]
+    assert roll_up(segments, SMALL_CODEBOOK, 1)[["code", "code_path"]].values.tolist() == [["barriers", "barriers"]]
 
 
 def test_cooccurrence_roll_up_level_zero_is_an_error():
     with pytest.raises(OutputError, match=r"^level 0: levels count from 1 \(the top-level codes\)\. Pass --level 1 or more\.$"):
-        roll_up(SMALL, CODEBOOK, 0)
+        roll_up(SMALL, SMALL_CODEBOOK, 0)
 
 
 @pytest.mark.parametrize("passages", [2, 5])

@@ -9,29 +9,9 @@ from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
 from coder.network import NODE_COLUMNS, PALETTE, build_network, network_tables, snippet
-from conftest import SMALL_PATHS, SMALL_ROWS, segment_frame
+from conftest import SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, segment_frame
 
-CODEBOOK = parse_codebook(
-    """
-name: Test
-codes:
-  barriers:
-    label: Barriers
-    description: What stands in the way.
-    color: "#d62728"
-    codes:
-      admin:
-        label: Administrative barriers
-        description: Red tape between jurisdictions.
-        keywords: [red tape]
-      local:
-        label: Local protection
-        keywords: [protectionism]
-  gov:
-    label: Governance
-    keywords: [governance]
-"""
-)
+
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
     return segment_frame(
         rows, code_path=lambda document, passage, code: SMALL_PATHS.get(code, f"memos/{code}"),
@@ -43,7 +23,7 @@ SMALL = frame(SMALL_ROWS)
 
 
 def small_graph(**options):
-    return build_network(build_cooccurrence(SMALL, total_passages=6), CODEBOOK, **options)
+    return build_network(build_cooccurrence(SMALL, total_passages=6), SMALL_CODEBOOK, **options)
 
 
 def test_network_nodes_carry_codebook_attributes_and_counts():
@@ -171,7 +151,7 @@ def test_network_npmi_negative_weights_do_not_break_communities():
 
 def test_network_codes_missing_from_codebook_use_code_path():
     rows = [("d", 0, "admin"), ("d", 0, "hand")]
-    graph = build_network(build_cooccurrence(frame(rows)), CODEBOOK)
+    graph = build_network(build_cooccurrence(frame(rows)), SMALL_CODEBOOK)
     hand = graph.nodes["hand"]
     assert (hand["label"], hand["code_path"], hand["top"], hand["level"], hand["description"]) == (
         "Hand", "memos/hand", "memos", 2, "")
@@ -210,7 +190,7 @@ def test_network_tables_one_row_per_code_and_per_edge():
 @pytest.mark.parametrize("rows, nodes, edges", [([], 0, 0), ([("d", 0, "a")], 1, 0)])
 def test_network_empty_and_single_code(rows, nodes, edges):
     segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
-    graph = build_network(build_cooccurrence(segments), CODEBOOK)
+    graph = build_network(build_cooccurrence(segments), SMALL_CODEBOOK)
     assert (graph.number_of_nodes(), graph.number_of_edges()) == (nodes, edges)
 
 

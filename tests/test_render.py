@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import coder.render
-from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
 from coder.network import build_network
@@ -27,28 +26,8 @@ from coder.render import (
     write_graphml,
 )
 from coder.runner import NETWORK_FILES, write_network_outputs
-from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
+from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
 
-CODEBOOK = parse_codebook(
-    f"""
-name: "Test <b>codebook</b>"
-codes:
-  barriers:
-    label: Barriers
-    color: "#d62728"
-    codes:
-      admin:
-        label: Administrative barriers
-        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
-        keywords: [red tape]
-      local:
-        label: 地方保护
-        keywords: [地方保护]
-  gov:
-    label: Governance
-    keywords: [governance]
-"""
-)
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
     return segment_frame(
         rows, code_path=lambda document, passage, code: SMALL_PATHS[code], matched="red tape; 地方保护",
@@ -60,7 +39,7 @@ SMALL = frame(SMALL_ROWS)
 
 
 def graph_of(segments: pd.DataFrame, **options) -> nx.Graph:
-    return build_network(build_cooccurrence(segments, total_passages=6), CODEBOOK, **options)
+    return build_network(build_cooccurrence(segments, total_passages=6), HOSTILE_CODEBOOK, **options)
 
 
 def page_data(text: str) -> dict:
@@ -143,7 +122,7 @@ def test_render_html_is_self_contained_utf8_with_a_strict_policy(tmp_path):
     assert "<title>Test &lt;b&gt;map&lt;/b&gt;</title>" in text
     assert "地方保护" in text
     assert page_data(text)["legend"] == [
-        {"color": "#d62728", "name": "Barriers", "count": 2}, {"color": "#4e79a7", "name": "Governance", "count": 1},
+        {"color": "#d62728", "name": "Barriers", "count": 2}, {"color": "#4e79a7", "name": "Governance <b>bold</b>", "count": 1},
     ]
 
 
@@ -215,7 +194,7 @@ def test_render_html_rejects_unknown_colouring(tmp_path):
 
 
 def test_render_write_network_outputs_writes_every_file(tmp_path):
-    written = write_network_outputs(SMALL, CODEBOOK, tmp_path, options=NetworkOptions(min_count=2), total_passages=6)
+    written = write_network_outputs(SMALL, HOSTILE_CODEBOOK, tmp_path, options=NetworkOptions(min_count=2), total_passages=6)
     assert {key: path.name for key, path in written.items() if key in NETWORK_FILES} == NETWORK_FILES
     assert (written["code_count"], written["edge_count"], written["pair_count"]) == (3, 1, 3)
     pairs = pd.read_csv(tmp_path / "cooccurrence.csv", encoding="utf-8-sig")
@@ -226,13 +205,13 @@ def test_render_write_network_outputs_writes_every_file(tmp_path):
     ]
     codes = pd.read_csv(tmp_path / "codes.csv", encoding="utf-8-sig")
     assert codes[["code", "label", "passages", "degree"]].values.tolist() == [
-        ["admin", "Administrative barriers", 3, 1], ["local", "地方保护", 2, 0], ["gov", "Governance", 4, 1],
+        ["admin", "Administrative barriers", 3, 1], ["local", "地方保护", 2, 0], ["gov", "Governance <b>bold</b>", 4, 1],
     ]
     assert (tmp_path / "codes.csv").read_bytes().startswith(b"\xef\xbb\xbf")
 
 
 def test_render_write_network_outputs_hidden_codes_stay_in_codes_csv(tmp_path):
-    write_network_outputs(SMALL, CODEBOOK, tmp_path, options=NetworkOptions(min_count=2, hide_isolated=True))
+    write_network_outputs(SMALL, HOSTILE_CODEBOOK, tmp_path, options=NetworkOptions(min_count=2, hide_isolated=True))
     codes = pd.read_csv(tmp_path / "codes.csv", encoding="utf-8-sig", keep_default_na=False)
     assert codes[["code", "passages", "degree", "community"]].astype(str).values.tolist() == [
         ["admin", "3", "1", "1"], ["gov", "4", "1", "1"], ["local", "2", "0", ""],
@@ -243,7 +222,7 @@ def write_run(folder, *, passages=6, codebook="missing.yaml"):
     folder.mkdir(parents=True, exist_ok=True)
     SMALL.to_csv(folder / "segments.csv", index=False, encoding="utf-8-sig")
     codes = [{"id": code.id, "label": code.label, "path": list(code.path), "description": code.description,
-              "color": code.color, "keywords": list(code.keywords), "regex": [], "exclude": []} for code in CODEBOOK]
+              "color": code.color, "keywords": list(code.keywords), "regex": [], "exclude": []} for code in HOSTILE_CODEBOOK]
     run = {"tool_version": "0.1.0", "codebook": codebook, "counts": {"passages": passages}, "codebook_codes": codes}
     (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
 
