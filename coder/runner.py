@@ -227,10 +227,11 @@ def import_typed_decisions(
     book = workbook if workbook is not None else run.workbook_path
     if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):
         sources.append((book, None))  # exported earlier: only what disagrees with nothing is taken
-    for path, written in sources:
-        report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes)
-        if report is not None:
-            reports.append(report)
+    with folder_lock(reviews_path.parent / LOCK_FILE):  # as `coder review import` (a run holds it already)
+        for path, written in sources:
+            report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes)
+            if report is not None:
+                reports.append(report)
     return reports
 
 
