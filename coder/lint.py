@@ -1,8 +1,11 @@
-"""Lint: check a codebook against a corpus: dead, shared, shadowed and near-duplicate keywords and rules."""
+"""Lint: check a codebook against a corpus: dead, shared, shadowed and near-duplicate keywords and rules,
+keywords whose shape cannot match, Chinese keywords always inside a longer term, one-language codes."""
 
 from __future__ import annotations
 
 import difflib
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,12 +14,14 @@ import pandas as pd
 
 from . import regexes
 from .errors import RegexTimeoutError
-from .matching import GAP_RUN, CompiledCodebook, compile_codebook
+from .lexicon import contains_cjk, fold_text, is_cjk
+from .matching import GAP_RUN, CompiledCodebook, compile_codebook, fold_keyword
 from .models import Code, Codebook, Passage, Rule
 from .regexes import has_nested_quantifier
 
 KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
-FINDING_KINDS = ("nested quantifier", "no match", "shadowed", "claimed twice", "near duplicate", "no definition")
+FINDING_KINDS = ("nested quantifier", "unmatchable shape", "inside a longer term", "no match", "shadowed",
+                 "claimed twice", "near duplicate", "one language", "no definition", "possible shadow")
 _SEPARATOR = "::"
 
 
@@ -79,6 +84,7 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     >>> [finding.rule for finding in report.of_kind("no match")]  # doctest: +SKIP
     ['adjacent party building']
     """
+    passages = list(passages)
     rules = _rules(codebook)
     without_exclusions = compile_codebook(_rule_codebook(codebook, rules, exclusions=False))
     try:
@@ -87,7 +93,10 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
         owner = error.code.split(_SEPARATOR)[0]
         raise RegexTimeoutError(owner, error.pattern, error.document, error.passage, error.seconds) from None
     findings = _nested_quantifiers(rules)
-    findings.extend(_rule_findings(codebook, rules, counts, without_exclusions))
+    findings.extend(_rule_findings(codebook, rules, counts, without_exclusions, passages))
+    findings.extend(_one_language_codes(codebook, passages))
+    if not counts.passages:
+        findings.extend(_possible_shadows(rules))
     findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
     findings.extend(_undefined_codes(codebook, rules, counts))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
@@ -167,14 +176,26 @@ def _keyword_table(rules: list[tuple[str, Code, str, str]], counts: _RuleCounts)
 
 def _rule_findings(
     codebook: Codebook, rules: list[tuple[str, Code, str, str]], counts: _RuleCounts,
-    without_exclusions: CompiledCodebook,
+    without_exclusions: CompiledCodebook, passages: list[Passage],
 ) -> list[LintFinding]:
-    """Keywords and regexes that never match, or whose every hit an exclusion vetoes."""
+    """Keywords and regexes that never match (and why, when the reason is known), or whose every
+    hit an exclusion vetoes."""
     findings: list[LintFinding] = []
     always_excluded = _contained_exclusions(codebook, rules, without_exclusions)
+    texts: list[str] | None = None
     for rule_id, code, kind, rule in rules:
         count, raw = counts.hits[rule_id], counts.raw_hits[rule_id]
-        if rule_id in always_excluded:
+        shape = _unmatchable_shape(rule) if kind == "keyword" and not raw else None
+        inside = None
+        if kind == "keyword" and not raw and shape is None and counts.passages and contains_cjk(rule):
+            if texts is None:
+                texts = [_compact(passage.text) for passage in passages]
+            inside = _inside_longer_term(rule, code, rules, texts)
+        if shape is not None:
+            findings.append(LintFinding("unmatchable shape", code.id, rule, shape))
+        elif inside is not None:
+            findings.append(LintFinding("inside a longer term", code.id, rule, inside))
+        elif rule_id in always_excluded:
             findings.append(LintFinding(
                 "shadowed", code.id, rule,
                 f"the exclude phrase '{always_excluded[rule_id]}' occurs inside it, so it can never match. "
@@ -348,3 +369,158 @@ def _claimed_and_near(
                     f"close to '{first_rule}'{where}: {why} ({counts}).", shared, hits[second],
                 ))
     return findings
+
+
+_LATIN_WORD = re.compile(r"[^\W\d_]")
+_ALLOWED_PUNCTUATION = set("'.*~\u2019\u2018\u02bc")
+
+
+def _has_latin(text: str) -> bool:
+    return any(_LATIN_WORD.match(char) and not is_cjk(char) for char in text)
+
+
+def _language(text: str) -> str | None:
+    """'Chinese' for text with CJK characters, 'English' for other text with letters, else None."""
+    return "Chinese" if contains_cjk(text) else "English" if _has_latin(text) else None
+
+
+def _code_terms(code: Code) -> list[str]:
+    terms = [*code.keywords, *code.regex]
+    for rule in code.rules:
+        for words in rule.lists:
+            terms.extend(words)
+    return terms
+
+
+def _one_language_codes(codebook: Codebook, passages: list[Passage]) -> list[LintFinding]:
+    """Codes whose terms are all in one language when the corpus (or, without one, the codebook)
+    has both English and Chinese: they miss every passage of the other language."""
+    code_languages = {code.id: {_language(term) for term in _code_terms(code)} - {None} for code in codebook}
+    if passages:
+        counted = {"English": 0, "Chinese": 0}
+        for passage in passages:
+            language = _language(passage.text)
+            if language:
+                counted[language] += 1
+        if not all(counted.values()):
+            return []
+        where = {language: f"the corpus has {language} passages ({number})" for language, number in counted.items()}
+    else:
+        coded = {language: sum(language in found for found in code_languages.values()) for language in ("English", "Chinese")}
+        if not all(coded.values()):
+            return []
+        where = {language: f"no corpus was given, and {number} other code(s) of the codebook have {language} terms"
+                 for language, number in coded.items()}
+    findings = []
+    for code in codebook:
+        found = code_languages[code.id]
+        if len(found) != 1:
+            continue
+        (has,) = found
+        missing = "Chinese" if has == "English" else "English"
+        findings.append(LintFinding(
+            "one language", code.id, "", f"code '{code.id}' has {has} terms only; {where[missing]}: add {missing} terms.",
+        ))
+    return findings
+
+
+def _compact(text: str) -> str:
+    """Text as CJK matching reads it: folded (simplified, lower case), whitespace removed."""
+    return re.sub(r"\s+", "", fold_text(text))
+
+
+def _longer_terms(keyword: str, rules: list[tuple[str, Code, str, str]]) -> list[tuple[str, str, Code]]:
+    """(folded term, term as written, code) for every longer CJK keyword of the codebook containing `keyword`."""
+    folded = _compact(fold_keyword(keyword)).rstrip("*")
+    longer = {}
+    for _, code, kind, rule in rules:
+        if kind != "keyword" or not contains_cjk(rule):
+            continue
+        term = _compact(fold_keyword(rule)).rstrip("*")
+        if len(term) > len(folded) and folded in term:
+            longer.setdefault((term, code.id), (term, rule, code))
+    return list(longer.values())
+
+
+def _inside_longer_term(
+    keyword: str, code: Code, rules: list[tuple[str, Code, str, str]], texts: list[str]
+) -> str | None:
+    """Why a Chinese keyword found in the corpus never matches: each occurrence lies inside a longer
+    codebook term, which the segmenter (knowing every codebook term) keeps as one word."""
+    folded = _compact(fold_keyword(keyword)).rstrip("*")
+    longer = _longer_terms(keyword, rules)
+    if not folded or not longer:
+        return None
+    occurrences = 0
+    covering: dict[tuple[str, str], int] = defaultdict(int)
+    for text in texts:
+        start = text.find(folded)
+        while start != -1:
+            occurrences += 1
+            cover = None
+            for term, written, owner in longer:
+                offset = term.find(folded)
+                while offset != -1 and cover is None:
+                    if text.startswith(term, start - offset) and start - offset >= 0:
+                        cover = (written, owner.id)
+                    offset = term.find(folded, offset + 1)
+                if cover:
+                    break
+            if cover is None:
+                return None
+            covering[cover] += 1
+            start = text.find(folded, start + 1)
+    if not occurrences:
+        return None
+    (written, owner), _ = max(covering.items(), key=lambda item: item[1])
+    whose = "this code" if owner == code.id else f"code {owner}"
+    every = f"every occurrence ({occurrences})" if occurrences > 1 else "its one occurrence"
+    fix = (f"drop '{keyword}', or add a rule if it should also count inside '{written}'" if owner == code.id else
+           f"add '{written}' to this code, or drop '{keyword}' if those passages are not '{code.id}'")
+    return (f"'{keyword}' never matches on its own: {every} is inside '{written}' ({whose}), "
+            f"which the segmenter keeps as one word; {fix}.")
+
+
+def _possible_shadows(rules: list[tuple[str, Code, str, str]]) -> list[LintFinding]:
+    """Without a corpus: Chinese keywords inside a longer codebook term, which will not match where it occurs."""
+    findings = []
+    for _, code, kind, rule in rules:
+        if kind != "keyword" or not contains_cjk(rule):
+            continue
+        for _, written, owner in _longer_terms(rule, rules):
+            whose = "this code" if owner.id == code.id else f"code {owner.id}"
+            findings.append(LintFinding(
+                "possible shadow", code.id, rule,
+                f"inside '{written}' ({whose}): where a text has '{written}' the segmenter keeps it as one word, "
+                f"so '{rule}' does not match there. Give a corpus to check how often.",
+            ))
+    return findings
+
+
+def _unmatchable_shape(keyword: str) -> str | None:
+    """Why a keyword's shape can never match its own spelling, with the fix; None for a shape that can."""
+    text = keyword.strip().lstrip("~")
+    parts = [part for part in re.split(r"\s+", text) if part]
+    if not any(char.isalnum() for char in text):
+        return ("has no letters, digits or Chinese characters, and the matcher matches words only. "
+                "Use a regex for punctuation or symbols.")
+    if contains_cjk(text) and _has_latin(text) or contains_cjk(text) and any(char.isdigit() for char in text):
+        for part in parts:
+            if contains_cjk(part) and any(char.isalnum() and not is_cjk(char) for char in part):
+                return ("mixes Chinese characters with Latin letters or digits in one word; a Chinese keyword is "
+                        "matched inside runs of Chinese text only, so it never matches. Keep the Chinese part as the "
+                        "keyword, or a `near` rule joining the two parts.")
+    if not contains_cjk(text):
+        for part in parts:
+            if part.startswith(("-", "\u2010", "\u2011")) or (part.endswith(("-", "\u2010", "\u2011"))
+                                                                and not part.endswith("-*")):
+                return ("a leading or trailing hyphen is read as a break between words, so it is dropped, not required. "
+                        "For words that begin with it write 'word-*'; otherwise drop the hyphen.")
+            inner = {char for char in part.strip("-*") if not char.isalnum() and char not in _ALLOWED_PUNCTUATION
+                     and char not in "-\u2010\u2011\u00ad" and not unicodedata.category(char).startswith("M")}
+            if inner:
+                marks = " ".join(sorted(inner))
+                return (f"the matcher reads {marks} as a break between words, so the keyword needs a space or hyphen "
+                        f"there in the text and never matches its own spelling. Use a regex (e.g. "
+                        f"'{re.escape(part)}') or spell it as words.")
+    return None

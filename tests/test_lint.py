@@ -189,9 +189,11 @@ def test_lint_cli_on_seeds(tmp_path, codebook_text):
     )
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[1:5] == [
+    assert lines[1:7] == [
         "no match (1):",
         f"  meeting 'never ever here': matches nothing in {count} passages. Check the spelling or drop it.",
+        "one language (1):",
+        "  meeting: code 'meeting' has English terms only; the corpus has Chinese passages (12): add Chinese terms.",
         "no definition (1):",
         "  meeting: no description. Add `description:` so coders and reviewers know what the code means.",
     ]
@@ -243,3 +245,98 @@ def test_lint_cli_rules_whose_lists_match_nothing(tmp_path, monkeypatch):
         "one passage outside passages with a `not` word.\n"
     )
     assert "        1      3  100%  near(cooperat*, mechanism|platform; 2)  (rule)" in result.output
+
+
+def _lint_output(tmp_path, monkeypatch, codebook: str, documents: dict[str, str] | None) -> str:
+    """`coder lint` on `documents` (None: an empty corpus folder), up to the keyword table."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    for name, text in (documents or {}).items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    result = invoke("lint", "--corpus", "corpus", "--codebook", "codebook.yaml")
+    assert result.exit_code == 0, result.output
+    return result.stdout.split("Keywords per code")[0]
+
+
+BILINGUAL = {"en.txt": "Regional cooperation works.\n", "zh.txt": "区域合作很好。\n\n跨域协同治理很重要。\n"}
+
+
+@pytest.mark.parametrize("codebook, expected", [
+    ("codes:\n  cooperation:\n    description: d\n    keywords: [cooperation]\n",
+     "one language (1):\n"
+     "  cooperation: code 'cooperation' has English terms only; the corpus has Chinese passages (2): add Chinese terms.\n"),
+    ("codes:\n  cooperation:\n    description: d\n    keywords: [合作]\n",
+     "one language (1):\n"
+     "  cooperation: code 'cooperation' has Chinese terms only; the corpus has English passages (1): add English terms.\n"),
+])
+def test_lint_cli_one_language_code_in_bilingual_corpus(tmp_path, monkeypatch, codebook, expected):
+    output = _lint_output(tmp_path, monkeypatch, codebook, BILINGUAL)
+    assert output.split("\n", 1)[1] == expected
+
+
+@pytest.mark.parametrize("codebook, expected", [
+    ("codes:\n  a:\n    description: d\n    keywords: [cooperation]\n  b:\n    description: d\n    keywords: [合作, cooperation]\n",
+     "one language (1):\n"
+     "  a: code 'a' has English terms only; no corpus was given, and 1 other code(s) of the codebook have Chinese "
+     "terms: add Chinese terms.\n"),
+])
+def test_lint_one_language_code_without_corpus(codebook, expected):
+    report = lint_codebook(parse_codebook(codebook), [])
+    assert [finding.detail for finding in report.of_kind("one language")] == [expected.split(": ", 1)[1].rstrip("\n")]
+
+
+SHADOW_CODEBOOK = """codes:
+  governance:
+    description: d
+    keywords: [协同治理, collaborative governance]
+  cross:
+    description: d
+    keywords: [跨域协同治理, cross-regional governance]
+"""
+
+
+@pytest.mark.parametrize("documents, expected", [
+    ({"zh.txt": "跨域协同治理很重要。\n\n我们研究跨域协同治理。\n", "en.txt": "Nothing here.\n"},
+     "inside a longer term (1):\n"
+     "  governance '协同治理': '协同治理' never matches on its own: every occurrence (2) is inside '跨域协同治理' "
+     "(code cross), which the segmenter keeps as one word; add '跨域协同治理' to this code, or drop '协同治理' "
+     "if those passages are not 'governance'.\n"),
+])
+def test_lint_cli_keyword_inside_a_longer_term(tmp_path, monkeypatch, documents, expected):
+    output = _lint_output(tmp_path, monkeypatch, SHADOW_CODEBOOK, documents)
+    assert output.split("no match")[0].split("\n", 1)[1] == expected
+
+
+@pytest.mark.parametrize("codebook, expected", [(SHADOW_CODEBOOK, [
+    ("governance", "协同治理", "inside '跨域协同治理' (code cross): where a text has '跨域协同治理' the segmenter keeps it "
+     "as one word, so '协同治理' does not match there. Give a corpus to check how often."),
+])])
+def test_lint_possible_shadow_without_corpus(codebook, expected):
+    report = lint_codebook(parse_codebook(codebook), [])
+    assert [(finding.code, finding.rule, finding.detail) for finding in report.of_kind("possible shadow")] == expected
+
+
+SHAPES = """codes:
+  shapes:
+    description: d
+    keywords: ["&&", PPP模式, -based, R&D, cooperation]
+"""
+
+
+@pytest.mark.parametrize("expected", [
+    "unmatchable shape (4):\n"
+    "  shapes '&&': has no letters, digits or Chinese characters, and the matcher matches words only. Use a regex "
+    "for punctuation or symbols.\n"
+    "  shapes 'PPP模式': mixes Chinese characters with Latin letters or digits in one word; a Chinese keyword is "
+    "matched inside runs of Chinese text only, so it never matches. Keep the Chinese part as the keyword, or a "
+    "`near` rule joining the two parts.\n"
+    "  shapes '-based': a leading or trailing hyphen is read as a break between words, so it is dropped, not "
+    "required. For words that begin with it write 'word-*'; otherwise drop the hyphen.\n"
+    "  shapes 'R&D': the matcher reads & as a break between words, so the keyword needs a space or hyphen there in "
+    "the text and never matches its own spelling. Use a regex (e.g. 'R\\&D') or spell it as words.\n"
+])
+def test_lint_cli_unmatchable_shapes(tmp_path, monkeypatch, expected):
+    documents = {"en.txt": "R&D and PPP模式 and co-operation and cooperation, 协同治理 && more.\n"}
+    output = _lint_output(tmp_path, monkeypatch, SHAPES, documents)
+    assert output.split("\n", 1)[1].split("one language")[0].split("no match")[0] == expected
