@@ -173,7 +173,7 @@ def test_lint_on_seeds_counts_match_independent_count(seed_report):
         len(re.findall(r"joint[\s\-]+meetings?\b", document.text, re.IGNORECASE)) for document in documents
     )
     assert expected < counts.at[("joint_meeting", "joint meeting"), "hits"]
-    assert len(report.keywords) == sum(len(code.keywords) + len(code.regex) for code in codebook)
+    assert len(report.keywords) == sum(len(code.keywords) + len(code.regex) + len(code.rules) for code in codebook)
     assert set(report.keywords["code"]) == {code.id for code in codebook if not code.is_grouping}
 
 
