@@ -8,6 +8,9 @@
 2. A 500-code, 20,000-link map: `build_network()` + `render_html()` time, file size, and (when
    chromium and chromedriver are installed) the time headless Chromium takes to open the file
    and draw it (the page's own "drawn" flag), and to show a node's tooltip after a hover.
+3. The report page (report.html) on the same segments, drawing the 20,000 strongest links:
+   `report_data()` + `render_report()` time, file size, and in headless Chromium the time to open
+   and draw it, to redraw after a control changes (minimum count 1 -> 2), and to draw the matrix.
 
     python benchmarks/bench_network.py [--passages 1000000] [--codes 1000] [--sample 100000]
 """
@@ -29,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from coder.cooccurrence import build_cooccurrence
 from coder.network import build_network
-from coder.render import render_html
+from coder.models import NetworkOptions
+from coder.render import render_html, render_report
+from coder.report import report_data
 
 
 def random_segments(passages: int, codes: int, *, per_passage: float = 3.0, seed: int = 0) -> pd.DataFrame:
@@ -97,8 +102,12 @@ def bench_cooccurrence(passages: int, codes: int, sample: int) -> None:
           f"at full size (linear); ratio {full / seconds:.1f}x")
 
 
+def large_segments(codes: int) -> pd.DataFrame:
+    return random_segments(200_000, codes, per_passage=3.0, seed=1)
+
+
 def large_graph(codes: int, edges: int):
-    segments = random_segments(200_000, codes, per_passage=3.0, seed=1)
+    segments = large_segments(codes)
     cooccurrence = build_cooccurrence(segments)
     return build_network(cooccurrence, None, top_edges=edges)
 
@@ -143,6 +152,71 @@ def bench_page(codes: int, edges: int) -> None:
         driver.quit()
 
 
+def _driver():
+    """Headless Chromium from the browser tests, or None (with the reason printed) when missing."""
+    try:
+        sys.path.insert(0, str(ROOT / "tests"))
+        import pytest
+        from conftest import chromium_driver
+    except ImportError as error:
+        print(f"  browser: skipped ({error})")
+        return None
+    try:
+        return chromium_driver()
+    except BaseException as error:  # pytest.skip raises a BaseException subclass
+        if isinstance(error, (pytest.skip.Exception, pytest.fail.Exception)):
+            print(f"  browser: skipped ({error})")
+            return None
+        raise
+
+
+def _wait(driver, condition: str, limit: float = 120.0) -> float:
+    start = time.perf_counter()
+    while not driver.execute_script(condition):
+        if time.perf_counter() - start > limit:
+            raise TimeoutError(condition)
+        time.sleep(0.02)
+    return time.perf_counter() - start
+
+
+def bench_report(codes: int, edges: int) -> None:
+    segments = large_segments(codes)
+    options = NetworkOptions(min_count=1, top_edges=edges)
+    data, data_seconds = timed(report_data, segments, None, options=options)
+    path = Path(tempfile.mkdtemp(prefix="coder-bench-")) / "report.html"
+    _, render_seconds = timed(render_report, data, path)
+    print(f"report: {len(data['codes'])} codes, {len(data['passages']):,} coded passages, {len(segments):,} segments")
+    print(f"  report_data (counts, layout, communities, passages): {data_seconds:.2f}s; render_report: "
+          f"{render_seconds:.2f}s, {path.stat().st_size / 1e6:.1f} MB")
+    driver = _driver()
+    if driver is None:
+        return
+    try:
+        start = time.perf_counter()
+        driver.get(path.as_uri())
+        _wait(driver, "return window.coderReady === true")
+        opened = time.perf_counter() - start
+        drawn = driver.execute_script("return window.coderReport.drawnLinks().length")
+        start = time.perf_counter()
+        driver.execute_script("window.coderReport.set({min_count: 2}); window.coderNetwork.redraw();")
+        reacted = time.perf_counter() - start
+        after = driver.execute_script("return window.coderReport.drawnLinks().length")
+        start = time.perf_counter()
+        driver.execute_script("window.coderReport.show('matrix')")
+        cells = driver.execute_script("return document.querySelectorAll('#coder-matrix td').length")
+        matrix = time.perf_counter() - start
+        start = time.perf_counter()
+        driver.execute_script("document.querySelector('#coder-matrix td[data-source]').click()")
+        listed = driver.execute_script("return document.querySelectorAll('#coder-passages .passage').length")
+        clicked = time.perf_counter() - start
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        print(f"  headless Chromium: open to drawn ({drawn:,} links) {opened:.2f}s; min count 1 -> 2 redrawn "
+              f"({after:,} links) {reacted:.2f}s; matrix ({cells:,} cells) {matrix:.2f}s; a cell's passages "
+              f"({listed}) {clicked:.2f}s; console errors: {len(errors)}")
+    finally:
+        driver.quit()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1_000_000)
@@ -150,9 +224,12 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=100_000, help="passages in the baselines' sample")
     parser.add_argument("--map-codes", type=int, default=500)
     parser.add_argument("--map-edges", type=int, default=20_000)
+    parser.add_argument("--only-report", action="store_true", help="run part 3 alone")
     arguments = parser.parse_args()
-    bench_cooccurrence(arguments.passages, arguments.codes, arguments.sample)
-    bench_page(arguments.map_codes, arguments.map_edges)
+    if not arguments.only_report:
+        bench_cooccurrence(arguments.passages, arguments.codes, arguments.sample)
+        bench_page(arguments.map_codes, arguments.map_edges)
+    bench_report(arguments.map_codes, arguments.map_edges)
 
 
 if __name__ == "__main__":

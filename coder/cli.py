@@ -39,9 +39,10 @@ _NETWORK_OPTIONS = {
     "measure": Annotated[Measure, typer.Option(
         "--measure", rich_help_panel=_NETWORK, help="Edge width and weight.")],
     "min_count": Annotated[int, typer.Option(
-        "--min-count", min=1, rich_help_panel=_NETWORK, help="Drop links between codes sharing fewer passages.")],
+        "--min-count", min=1, rich_help_panel=_NETWORK,
+        help="Drop links between codes sharing fewer passages (default 2: one shared passage is no evidence).")],
     "top_edges": Annotated[int | None, typer.Option(
-        "--top-edges", min=0, rich_help_panel=_NETWORK, help="Keep only the N strongest links by --measure.")],
+        "--top-edges", min=0, rich_help_panel=_NETWORK, help="Keep only the N strongest links by --measure; 0 keeps every link.")],
     "hide_isolated": Annotated[bool, typer.Option(
         "--hide-isolated", rich_help_panel=_NETWORK, help="Leave out codes without a link.")],
     "color_by": Annotated[ColorBy, typer.Option(
@@ -71,6 +72,8 @@ def _network_options(command: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(command)
     def wrapper(**kwargs: object) -> None:
         options = NetworkOptions(**{name: kwargs.pop(name) for name in _NETWORK_OPTIONS})
+        if options.top_edges == 0:  # --top-edges 0: every link, as in the report's control
+            options = dataclasses.replace(options, top_edges=None)
         command(options=options, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
@@ -150,8 +153,8 @@ def run(
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
 
     Writes segments.csv, code_counts.csv, run.json, changes.csv (what changed since the last run),
-    cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf. PDF, Word,
-    OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
+    cooccurrence.csv, codes.csv, report.html (also as network.html), network.graphml and network.gexf.
+    PDF, Word, OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
 
     Example: coder run seeds --codebook codebook.yaml --out outputs
     """
@@ -246,7 +249,7 @@ def _summary(report) -> str:
     if report.network:
         lines.append(f"Network: {report.network['code_count']} code(s), {report.network['edge_count']} link(s).")
     names = ", ".join(path.name for path in report.written.values())
-    lines.append(f"Results in {display_name(report.out_dir)}/: {names}, network.html, network.graphml, network.gexf")
+    lines.append(f"Results in {display_name(report.out_dir)}/: {names}, report.html, network.html, network.graphml, network.gexf")
     return "\n".join(lines)
 
 
@@ -262,7 +265,7 @@ def network(
 ) -> None:
     """Rebuild the concept network from coded segments, without recoding.
 
-    Writes cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+    Writes cooccurrence.csv, codes.csv, report.html (also as network.html), network.graphml and network.gexf.
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
     """
@@ -280,7 +283,7 @@ def network(
         if not quiet:
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
                  f"{written['pair_count']} co-occurring pair(s).")
-            _say(f"Results in {out}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf")
+            _say(f"Results in {out}/: cooccurrence.csv, codes.csv, report.html, network.html, network.graphml, network.gexf")
 
 
 def _run_reviews_path(run) -> Path | None:

@@ -309,16 +309,19 @@ class NetworkOptions:
 
     `level` rolls codes up to their ancestor at that depth (None keeps every code); links need
     `min_count` shared passages, and only the `top_edges` strongest by `measure` are kept;
-    `seed` fixes communities and layout so that runs repeat.
+    `seed` fixes communities and layout so that runs repeat. The defaults show evidence, as KH
+    Coder's do (the strongest 60 links among frequent codes): a link needs 2 shared passages,
+    since on one passage Jaccard and association reach their maximum by chance, and the map
+    draws the 60 strongest (`top_edges=None` keeps every link).
 
-    >>> NetworkOptions(level=1, measure="association").min_count
-    1
+    >>> NetworkOptions(level=1, measure="association").min_count, NetworkOptions().top_edges
+    (2, 60)
     """
 
     level: int | None = None
     measure: Measure = "jaccard"
-    min_count: int = 1
-    top_edges: int | None = None
+    min_count: int = 2
+    top_edges: int | None = 60
     hide_isolated: bool = False
     color_by: ColorBy = "code"
     seed: int = 42

@@ -388,21 +388,31 @@ def render_html(
     write_text(path, build_page(data, title=title))
 
 
-def build_page(data: dict[str, Any], *, title: str) -> str:
-    """The HTML text of the map for page data from `_page_data`."""
+def render_report(data: dict[str, Any], path: str | Path) -> None:
+    """Write the report page (map, matrix, frequencies, keyword in context) for `report.report_data()`.
+
+    One self-contained UTF-8 file, written atomically; it makes no network request.
+
+    >>> render_report(report_data(segments, codebook), "outputs/report.html")  # doctest: +SKIP
+    """
+    write_text(path, build_page(data, title=str(data.get("title", "Concept network")), template="report"))
+
+
+def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> str:
+    """The HTML text of the map (`page`, data from `_page_data`) or of the report (`report`)."""
     vis_js = _asset("vis-network.min.js")
-    app_js = _asset("page.js")
+    app_js = _asset(f"{template}.js")
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
         for script in (vis_js, app_js)
     )
     policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
               "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
-    return _asset("page.html").format(
+    return _asset(f"{template}.html").format(
         policy=html.escape(policy, quote=False),
         title=html.escape(title),
         vis_css=_asset("vis-network.css").replace("</style", "<\\/style"),
-        page_css=_asset("page.css"),
+        page_css=_asset(f"{template}.css"),
         data=script_json(data),
         vis_js=vis_js,
         app_js=app_js,

@@ -23,7 +23,8 @@ from .files import LOCK_FILE, folder_lock
 from .models import Codebook, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
-from .render import render_html, write_gexf, write_graphml
+from .render import render_report, write_gexf, write_graphml
+from .report import report_data
 from .reviews import (
     AppliedReviews,
     PassageLocator,
@@ -176,8 +177,11 @@ def write_network_outputs(
     options: NetworkOptions = NetworkOptions(),
     total_passages: int | None = None,
     title: str | None = None,
+    documents: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write cooccurrence.csv, codes.csv, network.html, network.graphml and network.gexf.
+    """Write cooccurrence.csv, codes.csv, report.html (and its copy network.html), network.graphml and network.gexf.
+
+    `documents` (a `document` column plus document variables) gives the report's group selector.
 
     Returns the written paths under the keys of NETWORK_FILES plus the counts "code_count"
     (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
@@ -197,7 +201,10 @@ def write_network_outputs(
     write_cooccurrence_csv(cooccurrence, graph, written["cooccurrence"])
     write_codes_csv(cooccurrence, graph, written["codes"])
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
-    render_html(graph, written["html"], color_by=options.color_by, title=title or name)
+    page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
+                       title=title or name)
+    render_report(page, written["report"])
+    render_report(page, written["html"])  # the old name keeps working: the same page
     write_graphml(graph, written["graphml"])
     write_gexf(graph, written["gexf"])
     written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),

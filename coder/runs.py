@@ -60,6 +60,7 @@ PASSAGES_FILE = "passages.csv"
 NETWORK_FILES = {
     "cooccurrence": "cooccurrence.csv",
     "codes": "codes.csv",
+    "report": "report.html",
     "html": "network.html",
     "graphml": "network.graphml",
     "gexf": "network.gexf",

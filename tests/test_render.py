@@ -234,7 +234,7 @@ def test_render_cli_network_rebuilds_outputs(tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == (
         "2 code(s), 1 link(s) drawn of 1 co-occurring pair(s).\n"
-        f"Results in {tmp_path / 'net'}/: cooccurrence.csv, codes.csv, network.html, network.graphml, network.gexf\n"
+        f"Results in {tmp_path / 'net'}/: cooccurrence.csv, codes.csv, report.html, network.html, network.graphml, network.gexf\n"
     )
     assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted(NETWORK_FILES.values())
     pairs = pd.read_csv(tmp_path / "net" / "cooccurrence.csv", encoding="utf-8-sig")

@@ -1,0 +1,177 @@
+"""Stage 8: coded segments -> the report page's one embedded data set (map, matrix, frequencies, KWIC).
+
+The page computes every count and measure itself, at any roll-up level, from the per-passage
+code sets held here, so that changing a control needs no rerun. Python adds what a browser
+should not compute on each change: a seeded layout and Louvain communities per level (on the
+default links), and the codes' labels, paths, definitions and colours. Text from the corpus,
+the codebook or documents.csv stays plain strings here; the page shows it with `textContent`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import pandas as pd
+
+from .cooccurrence import build_cooccurrence
+from .models import Codebook, NetworkOptions
+from .network import PALETTE, build_network, snippet
+from .render import _layout  # the map's seeded spring layout, one definition
+from .segments import split_matched
+
+# A passage shown in the page is cut around its matched words past this many characters.
+PASSAGE_CHARACTERS = 600
+# The layout places codes by at least this many of their strongest pairs, whatever the defaults draw.
+LAYOUT_EDGES = 2_000
+# Roll-up levels are keyed by depth; 0 means no roll-up (every code as coded).
+ALL_CODES = 0
+
+
+def report_data(
+    segments: pd.DataFrame,
+    codebook: Codebook | None,
+    *,
+    options: NetworkOptions = NetworkOptions(),
+    total_passages: int | None = None,
+    documents: pd.DataFrame | None = None,
+    title: str = "Concept network",
+) -> dict[str, Any]:
+    """The report page's data: codes, passages with their codes and matched words, layouts per level.
+
+    `segments` are the counted rows (rejected ones dropped); `options` give the controls'
+    starting values and the links the layout and communities are computed on; `documents`,
+    when given, holds a `document` column and one column per document variable (documents.csv).
+
+    >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
+    >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
+    >>> [code["id"] for code in data["codes"]], data["passages"]
+    (['a', 'b'], [[0, 0, '', [0, 1], [[], []]]])
+    """
+    base = build_cooccurrence(segments, total_passages=total_passages, codebook=codebook)
+    codes = _codes(base.codes, codebook)
+    index = {code["id"]: position for position, code in enumerate(codes)}
+    depth = max((len(code["path"]) for code in codes), default=1)
+    levels = [*range(1, depth), ALL_CODES]
+    layouts: dict[str, dict[str, list[float]]] = {}
+    communities: dict[str, dict[str, int]] = {}
+    for level in levels:
+        rolled = base if level == ALL_CODES else build_cooccurrence(
+            segments, level=level, total_passages=total_passages, codebook=codebook)
+        graph = build_network(rolled, codebook, measure=options.measure, min_count=options.min_count,
+                              top_edges=options.top_edges, seed=options.seed, examples=0)
+        _fill_codes(codes, index, graph, codebook)
+        positions = _layout(_layout_graph(graph, rolled.pairs, options), options.seed)
+        layouts[str(level)] = {node: [round(x, 1), round(y, 1)] for node, (x, y) in positions.items()}
+        communities[str(level)] = {node: int(data["community"]) for node, data in graph.nodes(data=True)}
+    names, passages, words = _passages(base.segments, index)
+    return {
+        "title": title,
+        "total_passages": int(base.total_passages),
+        "defaults": {
+            "measure": options.measure, "min_count": options.min_count, "top_edges": options.top_edges or 0,
+            "level": options.level if options.level in levels else ALL_CODES, "hide_isolated": options.hide_isolated,
+            "color_by": options.color_by, "weak": "hidden",
+        },
+        "levels": levels,
+        "codes": codes,
+        "documents": names,
+        "variables": _variables(documents, names),
+        "words": words,
+        "passages": passages,
+        "layouts": layouts,
+        "communities": communities,
+        "palette": list(PALETTE),
+    }
+
+
+def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any]]:
+    """Every code as coded, then every ancestor it rolls up to, codebook order first."""
+    found: dict[str, dict[str, Any]] = {}
+    order = {code.id: position for position, code in enumerate(codebook)} if codebook is not None else {}
+    for row in table.itertuples(index=False):
+        path = str(row.code_path).split("/") if str(row.code_path) else [str(row.code)]
+        if codebook is not None and row.code in codebook:
+            path = list(codebook[row.code].path)
+        for depth in range(1, len(path) + 1):
+            code = path[depth - 1]
+            if code not in found:
+                known = codebook[code] if codebook is not None and code in codebook else None
+                found[code] = {
+                    "id": code, "label": known.label if known else (str(row.label) if code == row.code else code),
+                    "path": path[:depth], "description": known.description if known else "", "color": "",
+                    "own": False,
+                }
+        found[path[-1]]["own"] = True  # a code as coded, shown at level 0 (every code)
+    return sorted(found.values(), key=lambda code: (order.get(code["id"], len(order)), "/".join(code["path"])))
+
+
+def _fill_codes(codes: list[dict[str, Any]], index: dict[str, int], graph: nx.Graph, codebook: Codebook | None) -> None:
+    """Colour (the top-level code's) and label from the network at one level."""
+    for node, data in graph.nodes(data=True):
+        if node in index:
+            code = codes[index[node]]
+            code["color"] = code["color"] or str(data.get("color") or PALETTE[0])
+    tops = {code["path"][0]: code["color"] for code in codes if code["color"]}
+    for code in codes:
+        code["color"] = code["color"] or tops.get(code["path"][0], PALETTE[0])
+
+
+def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions) -> nx.Graph:
+    """The codes joined by their strongest pairs, weak ones included: a code whose links are hidden
+    by default still sits near the codes it shares passages with, and appears there when shown."""
+    limit = None if options.top_edges is None else max(options.top_edges, LAYOUT_EDGES)
+    ranked = pairs.sort_values([options.measure, "count", "source", "target"], ascending=[False, False, True, True],
+                               kind="stable")
+    if limit is not None:
+        ranked = ranked.head(limit)
+    layout = nx.Graph()
+    layout.add_nodes_from(graph.nodes)
+    layout.add_edges_from(zip(ranked["source"], ranked["target"]))
+    return layout
+
+
+def _passages(frame: pd.DataFrame, index: dict[str, int]) -> tuple[list[str], list[list[Any]], list[str]]:
+    """Documents, one record per coded passage, and the matched words they refer to by number.
+
+    A passage record is [document number, passage number, text, [code numbers], [[word numbers]
+    per code]]; the text is cut around the matched words past PASSAGE_CHARACTERS.
+    """
+    if frame.empty:
+        return [], [], []
+    names = sorted(set(frame["document"].astype(str)))
+    document_number = {name: position for position, name in enumerate(names)}
+    word_number: dict[str, int] = {}
+    by_passage: dict[tuple[str, int], list[Any]] = {}
+    for document, passage, code, matched, text in zip(
+        frame["document"].astype(str), frame["passage"], frame["code"].astype(str), frame["matched"], frame["text"]
+    ):
+        found = split_matched(matched)
+        record = by_passage.get((document, int(passage)))
+        if record is None:
+            record = by_passage[document, int(passage)] = [document_number[document], int(passage), str(text), [], []]
+        record[3].append(index[code])
+        record[4].append([word_number.setdefault(word, len(word_number)) for word in found])
+    words = list(word_number)
+    passages = list(by_passage.values())
+    for record in passages:
+        if len(record[2]) > PASSAGE_CHARACTERS:
+            record[2] = snippet(record[2], [words[number] for numbers in record[4] for number in numbers],
+                                width=PASSAGE_CHARACTERS)
+    passages.sort(key=lambda record: (record[0], record[1]))
+    return names, passages, words
+
+
+def _variables(documents: pd.DataFrame | None, names: list[str]) -> dict[str, list[Any]]:
+    """Each document variable's value per document of the page (blank where the sheet has none)."""
+    if documents is None or "document" not in documents.columns:
+        return {}
+    sheet = documents.drop_duplicates("document").set_index(documents.drop_duplicates("document")["document"].astype(str))
+    variables: dict[str, list[Any]] = {}
+    for column in sheet.columns:
+        if column == "document":
+            continue
+        values = sheet[column].reindex(names)
+        variables[str(column)] = ["" if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
+                                  for value in values]
+    return variables

@@ -1,0 +1,344 @@
+"""The report page: its data set, the files and defaults around it, and the page in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder.codebook import parse_codebook
+from coder.models import NetworkOptions
+from coder.report import report_data
+from coder.runner import write_network_outputs
+from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, chromium_driver, invoke, segment_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CODEBOOK = parse_codebook(
+    f"""
+name: "Report <b>test</b>"
+codes:
+  barriers:
+    label: Barriers
+    color: "#d62728"
+    codes:
+      admin:
+        label: Administrative barriers
+        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
+        keywords: [red tape]
+      local:
+        label: 地方保护
+        keywords: [地方保护]
+  gov:
+    label: Governance <b>bold</b>
+    description: '{PWNED_IMG}'
+    keywords: [governance]
+"""
+)
+WORDS = {"admin": "red tape", "local": "地方保护", "gov": "governance"}
+
+
+def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    return segment_frame(
+        rows, code_path=lambda document, passage, code: SMALL_PATHS[code],
+        matched=lambda document, passage, code: WORDS[code],
+        text=lambda document, passage, code: f"Red tape, governance and 地方保护 in {document}. {PWNED_SCRIPT} {PWNED_IMG}",
+    )
+
+
+SMALL = frame(SMALL_ROWS)
+DOCUMENTS = pd.DataFrame({"document": ["d1", "d2"], "region": ["Yangtze", PWNED_SCRIPT], "year": [2019, 2020]})
+
+
+def page_data(path: Path) -> dict:
+    match = re.search(r'<script type="application/json" id="coder-data">(.*?)</script>', path.read_text(encoding="utf-8"),
+                      re.DOTALL)
+    return json.loads(match.group(1))
+
+
+# --- the data set -----------------------------------------------------------------------------
+
+
+def test_report_data_holds_codes_levels_and_passage_code_sets():
+    data = report_data(SMALL, CODEBOOK, total_passages=6, documents=DOCUMENTS)
+    assert [(code["id"], code["path"], code["own"]) for code in data["codes"]] == [
+        ("barriers", ["barriers"], False), ("admin", ["barriers", "admin"], True),
+        ("local", ["barriers", "local"], True), ("gov", ["gov"], True),
+    ]
+    assert data["levels"] == [1, 0]
+    assert data["total_passages"] == 6
+    assert data["documents"] == ["d1", "d2"]
+    assert data["words"] == ["red tape", "governance", "地方保护"]
+    assert [record[:2] + [record[3], record[4]] for record in data["passages"]] == [
+        [0, 0, [1, 3], [[0], [1]]], [0, 1, [1, 2, 3], [[0], [2], [1]]], [0, 2, [2], [[2]]],
+        [1, 0, [1, 3], [[0], [1]]], [1, 1, [3], [[1]]],
+    ]
+    assert data["variables"] == {"region": ["Yangtze", PWNED_SCRIPT], "year": [2019, 2020]}
+    assert data["defaults"] == {"measure": "jaccard", "min_count": 2, "top_edges": 60, "level": 0,
+                                "hide_isolated": False, "color_by": "code", "weak": "hidden"}
+    assert set(data["layouts"]) == {"1", "0"} and set(data["layouts"]["0"]) == {"admin", "local", "gov"}
+    assert data["communities"]["1"] == {"barriers": 1, "gov": 1}
+
+
+@pytest.mark.parametrize("length", [2000])
+def test_report_data_cuts_long_passages_around_the_matched_words(length):
+    long = segment_frame([("d", 0, "admin")], code_path="barriers/admin", matched="needle",
+                         text="a " * length + "needle" + " b" * length)
+    text = report_data(long, CODEBOOK)["passages"][0][2]
+    assert len(text) <= 604 and "needle" in text and text.startswith("… ") and text.endswith(" …")
+
+
+def test_report_written_beside_network_html_as_the_same_page(tmp_path):
+    written = write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=6)
+    assert written["report"] == tmp_path / "report.html"
+    assert (tmp_path / "report.html").read_bytes() == (tmp_path / "network.html").read_bytes()
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<title>Report &lt;b&gt;test&lt;/b&gt;</title>" in text
+    assert PWNED_SCRIPT not in text and PWNED_IMG not in text
+    assert "default-src 'none'; script-src 'sha256-" in text and "connect-src 'none'" in text
+
+
+@pytest.mark.parametrize("arguments, drawn", [
+    ((), 1),                          # defaults: a link needs 2 shared passages
+    (("--min-count", "1"), 3),
+    (("--min-count", "1", "--top-edges", "2"), 2),
+    (("--min-count", "1", "--top-edges", "0"), 3),  # 0 keeps every link
+])
+def test_report_cli_network_defaults_show_evidence(tmp_path, arguments, drawn):
+    from coder.runs import RunFolder
+
+    out = tmp_path / "run"
+    out.mkdir()
+    SMALL.to_csv(out / "segments.csv", index=False)
+    assert RunFolder(out).segments_path.name == "segments.csv"
+    result = invoke("network", str(out / "segments.csv"), "--out", str(tmp_path / "net"), "-q", *arguments)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "net" / "cooccurrence.csv")
+    assert int(table["in_network"].sum()) == drawn
+
+
+def test_report_network_options_defaults():
+    assert (NetworkOptions().min_count, NetworkOptions().top_edges) == (2, 60)
+
+
+# --- the page in headless Chromium -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def driver():
+    driver = chromium_driver()
+    yield driver
+    driver.quit()
+
+
+def open_report(driver, path: Path) -> None:
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(path.as_uri())
+    deadline = time.monotonic() + 30
+    while not driver.execute_script("return window.coderReady === true"):
+        assert time.monotonic() < deadline, "the report never finished drawing"
+        time.sleep(0.05)
+
+
+def written_report(tmp_path: Path, segments: pd.DataFrame = SMALL, **options) -> Path:
+    write_network_outputs(segments, CODEBOOK, tmp_path, total_passages=6, documents=DOCUMENTS,
+                          options=NetworkOptions(**options))
+    return tmp_path / "report.html"
+
+
+def console_problems(driver) -> list[dict]:
+    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+def requests_leaving(driver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith(("file:", "data:", "blob:")):
+                urls.append(url)
+    return urls
+
+
+PAINTED = """
+var c = document.querySelector('#coder-network canvas');
+var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, n = 0;
+for (var i = 0; i < d.length; i += 4) { if (d[i + 3] > 0 && (d[i] < 240 || d[i + 1] < 240 || d[i + 2] < 240)) n++; }
+return n;
+"""
+SAFE = """
+return [typeof window.__pwned, document.querySelectorAll('main script, main img, main b, aside script, aside img, aside b').length];
+"""
+
+
+def show(driver, view: str) -> dict:
+    driver.execute_script("window.coderReport.show(arguments[0])", view)
+    return driver.execute_script(
+        "var v = document.getElementById('coder-view-' + arguments[0]), r = v.getBoundingClientRect();"
+        "return {hidden: v.hidden, height: r.height, cells: v.querySelectorAll('td, canvas').length, text: v.textContent};",
+        view)
+
+
+@pytest.mark.browser
+def test_report_each_view_renders_offline_without_console_errors(driver, tmp_path):
+    open_report(driver, written_report(tmp_path, min_count=1))
+    assert driver.execute_script(PAINTED) > 500
+    assert driver.execute_script("return document.getElementById('coder-summary').textContent") == (
+        "3 codes · 3 links drawn of 3 co-occurring pairs · N = 6 passages · node size: passages · link width: Jaccard")
+    legend = driver.execute_script("return Array.from(document.querySelectorAll('#coder-legend li')).map(l => l.textContent)")
+    assert legend == ["Barriers — 2 codes", "Governance <b>bold</b> — 1 code"]
+    matrix = show(driver, "matrix")
+    assert not matrix["hidden"] and matrix["height"] > 100 and matrix["cells"] == 9
+    frequencies = show(driver, "frequencies")
+    assert not frequencies["hidden"] and frequencies["cells"] > 9 and "地方保护" in frequencies["text"]
+    driver.execute_script("var i = document.getElementById('coder-kwic-code'); i.value = 'governance';"
+                          "i.dispatchEvent(new Event('change'));")
+    kwic = show(driver, "kwic")
+    assert not kwic["hidden"] and "Governance <b>bold</b>: 4 lines" in kwic["text"]
+    assert driver.execute_script("return Array.from(document.querySelectorAll('#coder-kwic mark')).map(m => m.textContent)") == [
+        "governance"] * 4
+    assert show(driver, "map")["cells"] == 1
+    assert console_problems(driver) == []
+    assert requests_leaving(driver) == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("changes, nodes, links", [
+    ({}, ["admin", "local", "gov"], [["admin", "gov", 3]]),
+    ({"min_count": 1}, ["admin", "local", "gov"], [["admin", "gov", 3], ["admin", "local", 1], ["local", "gov", 1]]),
+    ({"min_count": 1, "top_edges": 1}, ["admin", "local", "gov"], [["admin", "gov", 3]]),
+    ({"hide_isolated": True}, ["admin", "gov"], [["admin", "gov", 3]]),
+    ({"level": 1, "min_count": 1}, ["barriers", "gov"], [["barriers", "gov", 3]]),
+    ({"weak": "faint"}, ["admin", "local", "gov"], [["admin", "local", 1], ["local", "gov", 1], ["admin", "gov", 3]]),
+    # in a group, codes no passage of it codes stay on the map, as uncoded codes do
+    ({"group": "year\u00002020", "min_count": 1}, ["admin", "local", "gov"], [["admin", "gov", 1]]),
+    ({"color_by": "community"}, ["admin", "local", "gov"], [["admin", "gov", 3]]),
+])
+def test_report_controls_change_what_is_drawn(driver, tmp_path, changes, nodes, links):
+    open_report(driver, written_report(tmp_path))
+    before = driver.execute_script("return window.coderNetwork.canvas.frame.canvas.toDataURL()")
+    driver.execute_script("window.coderReport.set(arguments[0])", changes)
+    drawn = driver.execute_script("return window.coderNetwork.body.data.nodes.getIds()")
+    assert sorted(drawn) == sorted(nodes)
+    assert [link[:3] for link in driver.execute_script("return window.coderReport.drawnLinks()")] == links
+    if changes not in ({}, {"min_count": 1, "top_edges": 1}):  # the same map, drawn the same
+        driver.execute_script("window.coderNetwork.redraw()")
+        assert driver.execute_script("return window.coderNetwork.canvas.frame.canvas.toDataURL()") != before
+    assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+def test_report_form_controls_redraw_the_map(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    open_report(driver, written_report(tmp_path))
+    assert len(driver.execute_script("return window.coderReport.drawnLinks()")) == 1
+    field = driver.find_element(By.CSS_SELECTOR, "#coder-controls input[name=min_count]")
+    field.clear()
+    field.send_keys("1\t")
+    assert len(driver.execute_script("return window.coderReport.drawnLinks()")) == 3
+    Select(driver.find_element(By.CSS_SELECTOR, "#coder-controls select[name=measure]")).select_by_value("count")
+    widths = {tuple(link[:2]): link[3] for link in driver.execute_script("return window.coderReport.drawnLinks()")}
+    assert widths[("admin", "gov")] == 9 and widths[("admin", "local")] == 1
+    assert "link width: count" in driver.execute_script("return document.getElementById('coder-summary').textContent")
+
+
+@pytest.mark.browser
+def test_report_matrix_cell_lists_the_passages_of_cooccurrence_csv(driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    path = written_report(tmp_path, min_count=1)
+    table = pd.read_csv(tmp_path / "cooccurrence.csv")
+    open_report(driver, path)
+    show(driver, "matrix")
+    for row in table.itertuples(index=False):
+        driver.find_element(By.CSS_SELECTOR, f'#coder-matrix td[data-source="{row.source}"][data-target="{row.target}"]').click()
+        listed = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#coder-passages .passage')).map(p => [p.dataset.document, +p.dataset.passage,"
+            " Array.from(p.querySelectorAll('mark')).map(m => m.textContent)]);")
+        assert len(listed) == row.count
+        assert len({document for document, _, _ in listed}) == row.documents
+        assert [listed[0][0], listed[0][1]] == [row.example_document, row.example_passage]
+        words = {WORDS[row.source].lower(), WORDS[row.target].lower()}
+        assert all({mark.lower() for mark in marks} == words for _, _, marks in listed)
+    assert driver.execute_script(SAFE) == ["undefined", 0]
+    assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+def test_report_clicking_a_link_lists_its_passages(driver, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    open_report(driver, written_report(tmp_path))
+    point = driver.execute_script(
+        "var n = window.coderNetwork, a = n.getPosition('admin'), b = n.getPosition('gov');"
+        "return n.canvasToDOM({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2});")
+    canvas = driver.find_element(By.CSS_SELECTOR, "#coder-network canvas")
+    size = canvas.size
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int(point["x"] - size["width"] / 2), int(point["y"] - size["height"] / 2)).click().perform()
+    listed = driver.execute_script("return Array.from(document.querySelectorAll('#coder-passages .where')).map(p => p.textContent)")
+    assert listed == ["d1 ¶0", "d1 ¶1", "d2 ¶0"]
+
+
+@pytest.mark.browser
+def test_report_exports_png_and_svg_of_what_is_shown(driver, tmp_path):
+    open_report(driver, written_report(tmp_path))
+    url = driver.execute_script("return window.coderReport.png()")
+    assert url.startswith("data:image/png;base64,")
+    image = base64.b64decode(url.split(",", 1)[1])
+    assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 2000
+    width, height = int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+    assert width > 300 and height > 200
+    svg = driver.execute_script("return window.coderReport.svg()")
+    assert svg.startswith("<svg") and svg.count("<circle") == 3 and svg.count("<line") == 1
+    assert "Governance &lt;b&gt;bold&lt;/b&gt;" in svg and "地方保护" in svg
+    assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+def test_report_markup_from_corpus_codebook_and_documents_never_runs(driver, tmp_path):
+    open_report(driver, written_report(tmp_path, min_count=1))
+    driver.execute_script("window.coderReport.set({group: 'region\\u0000' + arguments[0]})", PWNED_SCRIPT)
+    assert driver.execute_script("return window.coderReport.drawnLinks().length") == 1  # d2 alone
+    options = driver.execute_script("return Array.from(document.querySelectorAll('select[name=group] option')).map(o => o.textContent)")
+    assert f"region = {PWNED_SCRIPT}" in options
+    driver.execute_script("window.coderReport.set({group: ''})")
+    show(driver, "matrix")
+    driver.execute_script("document.querySelector('#coder-matrix td[data-source]').click()")
+    assert PWNED_SCRIPT in driver.execute_script("return document.getElementById('coder-details').textContent")
+    driver.execute_script("var s = document.getElementById('coder-columns'); s.value = 'region'; s.dispatchEvent(new Event('change'));")
+    assert PWNED_SCRIPT in show(driver, "frequencies")["text"]
+    driver.execute_script("var i = document.getElementById('coder-kwic-code'); i.value = 'administrative';"
+                          "i.dispatchEvent(new Event('change'));")
+    assert "Administrative barriers" in show(driver, "kwic")["text"]
+    assert driver.execute_script(SAFE) == ["undefined", 0]
+    assert console_problems(driver) == []
+
+
+@pytest.fixture(scope="module")
+def seeds_report(tmp_path_factory) -> Path:
+    from coder.runner import run_coding
+
+    out = tmp_path_factory.mktemp("seeds")
+    run_coding(ROOT / "seeds", ROOT / "codebook.yaml", out, workers=1, use_cache=False)
+    return out / "report.html"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("changes", [{}, {"level": 1}, {"min_count": 1, "top_edges": 0}])
+def test_report_labels_do_not_overlap_on_the_seeds(driver, seeds_report, changes):
+    open_report(driver, seeds_report)
+    driver.execute_script("window.coderReport.set(arguments[0])", changes)
+    driver.execute_script("window.coderNetwork.redraw()")
+    assert driver.execute_script("return window.coderReport.labelOverlaps()") == 0
+    assert console_problems(driver) == []
