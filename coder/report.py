@@ -14,9 +14,9 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from .cooccurrence import build_cooccurrence
+from .cooccurrence import Cooccurrence, build_cooccurrence
 from .models import Codebook, NetworkOptions
-from .network import PALETTE, build_network, snippet
+from .network import PALETTE, _add_communities, _kept_pairs, _ordered_codes, _top_level_codes, snippet  # the map's own rules
 from .render import _layout  # the map's seeded spring layout, one definition
 from .segments import split_matched
 
@@ -51,6 +51,9 @@ def report_data(
     base = build_cooccurrence(segments, total_passages=total_passages, codebook=codebook)
     codes = _codes(base.codes, codebook)
     index = {code["id"]: position for position, code in enumerate(codes)}
+    colors = _top_level_codes(base.codes, codebook)
+    for code in codes:
+        code["color"] = colors.get(code["path"][0], PALETTE[0])
     depth = max((len(code["path"]) for code in codes), default=1)
     levels = [*range(1, depth), ALL_CODES]
     layouts: dict[str, dict[str, list[float]]] = {}
@@ -58,9 +61,7 @@ def report_data(
     for level in levels:
         rolled = base if level == ALL_CODES else build_cooccurrence(
             segments, level=level, total_passages=total_passages, codebook=codebook)
-        graph = build_network(rolled, codebook, measure=options.measure, min_count=options.min_count,
-                              top_edges=options.top_edges, seed=options.seed, examples=0)
-        _fill_codes(codes, index, graph, codebook)
+        graph = _community_graph(rolled, codebook, options)
         positions = _layout(_layout_graph(graph, rolled.pairs, options), options.seed)
         layouts[str(level)] = {node: [round(x, 1), round(y, 1)] for node, (x, y) in positions.items()}
         communities[str(level)] = {node: int(data["community"]) for node, data in graph.nodes(data=True)}
@@ -106,15 +107,16 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
     return sorted(found.values(), key=lambda code: (order.get(code["id"], len(order)), "/".join(code["path"])))
 
 
-def _fill_codes(codes: list[dict[str, Any]], index: dict[str, int], graph: nx.Graph, codebook: Codebook | None) -> None:
-    """Colour (the top-level code's) and label from the network at one level."""
-    for node, data in graph.nodes(data=True):
-        if node in index:
-            code = codes[index[node]]
-            code["color"] = code["color"] or str(data.get("color") or PALETTE[0])
-    tops = {code["path"][0]: code["color"] for code in codes if code["color"]}
-    for code in codes:
-        code["color"] = code["color"] or tops.get(code["path"][0], PALETTE[0])
+def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, options: NetworkOptions) -> nx.Graph:
+    """The default links at one level with Louvain communities, as build_network draws them (so
+    codes.csv agrees), without the centrality and examples the page does not use."""
+    graph = nx.Graph()
+    graph.add_nodes_from(_ordered_codes(cooccurrence.codes, codebook)["code"])
+    pairs = _kept_pairs(cooccurrence.pairs, measure=options.measure, min_count=options.min_count,
+                        top_edges=options.top_edges)
+    graph.add_weighted_edges_from(zip(pairs["source"], pairs["target"], pairs["weight"]))
+    _add_communities(graph, seed=options.seed)
+    return graph
 
 
 def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions) -> nx.Graph:
@@ -143,15 +145,19 @@ def _passages(frame: pd.DataFrame, index: dict[str, int]) -> tuple[list[str], li
     document_number = {name: position for position, name in enumerate(names)}
     word_number: dict[str, int] = {}
     by_passage: dict[tuple[str, int], list[Any]] = {}
+    numbers_of: dict[str, list[int]] = {}  # a matched cell repeats: split it once
     for document, passage, code, matched, text in zip(
-        frame["document"].astype(str), frame["passage"], frame["code"].astype(str), frame["matched"], frame["text"]
+        frame["document"].astype(str).tolist(), frame["passage"].astype(int).tolist(), frame["code"].astype(str).tolist(),
+        frame["matched"].tolist(), frame["text"].tolist(),
     ):
-        found = split_matched(matched)
-        record = by_passage.get((document, int(passage)))
+        record = by_passage.get((document, passage))
         if record is None:
-            record = by_passage[document, int(passage)] = [document_number[document], int(passage), str(text), [], []]
+            record = by_passage[document, passage] = [document_number[document], passage, str(text), [], []]
         record[3].append(index[code])
-        record[4].append([word_number.setdefault(word, len(word_number)) for word in found])
+        numbers = numbers_of.get(matched)
+        if numbers is None:
+            numbers = numbers_of[matched] = [word_number.setdefault(word, len(word_number)) for word in split_matched(matched)]
+        record[4].append(numbers)
     words = list(word_number)
     passages = list(by_passage.values())
     for record in passages:

@@ -327,7 +327,7 @@
     var box = document.getElementById("coder-key");
     box.replaceChildren(element("h2", "Key"));
     if (!drawn.nodes.length) return;
-    var most = drawn.most, svg = svgElement("svg", { width: "230", height: "150", role: "img" });
+    var most = drawn.most, svg = svgElement("svg", { viewBox: "0 0 240 150", width: "100%", role: "img" });
     var sizes = [most, Math.max(1, Math.round(most / 4)), 1].filter(function (value, index, all) { return all.indexOf(value) === index; });
     var x = 8;
     sizes.forEach(function (value) {
