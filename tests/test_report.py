@@ -342,3 +342,22 @@ def test_report_labels_do_not_overlap_on_the_seeds(driver, seeds_report, changes
     driver.execute_script("window.coderNetwork.redraw()")
     assert driver.execute_script("return window.coderReport.labelOverlaps()") == 0
     assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("rows, codebook, message", [
+    ([], None, "No coded passages: nothing to draw. Check the codebook's keywords, or the review column "
+               "(rejected rows are left out)."),
+    ([], CODEBOOK, "3 codes, but no two codes share a passage: no links to draw."),
+    ([("d1", 0, "admin"), ("d1", 0, "gov")], CODEBOOK,
+     "3 codes, but no two codes share 2 passages or more: no links to draw. Lower the minimum, or show weaker links faint."),
+])
+def test_report_empty_maps_say_so(driver, tmp_path, rows, codebook, message):
+    segments = frame(rows) if rows else frame([("d1", 0, "admin")]).iloc[:0]
+    write_network_outputs(segments, codebook, tmp_path)
+    open_report(driver, tmp_path / "report.html")
+    shown = driver.execute_script("var m = document.getElementById('coder-message'); return [m.hidden, m.textContent];")
+    assert shown == [False, message]
+    for view in ("matrix", "frequencies", "kwic", "map"):
+        show(driver, view)
+    assert console_problems(driver) == []
