@@ -288,6 +288,7 @@
       " is " + (state.weak === "faint" ? "drawn faint and dashed, its width not weighted" : "not drawn") +
       ": on so little evidence Jaccard or association can reach their maximum by chance. ";
     explain += "Width is " + measure + " among the links drawn; hover a link for its counts, click it to list its passages.";
+    if (state.color_by === "community") explain += " Communities: Louvain on the default links at this level, found when the report was written.";
     document.getElementById("coder-explain").textContent = explain;
     legend(shown);
     key();
