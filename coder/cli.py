@@ -479,6 +479,7 @@ def lint(
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook to check.")] = Path("codebook.yaml"),
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the per-keyword counts as CSV here.")] = None,
     force: ForceOption = False,
+    no_corpus: Annotated[bool, typer.Option("--no-corpus", help="Check the codebook alone, without documents.")] = False,
 ) -> None:
     """Check the codebook against the corpus: dead, shared, shadowed and near-duplicate keywords.
 
@@ -490,7 +491,7 @@ def lint(
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
         loaded = load_codebook(codebook)
-        report = lint_codebook(loaded, _load_passages(corpus, loaded.unit))
+        report = lint_codebook(loaded, [] if no_corpus else _load_passages(corpus, loaded.unit))
         _show(report.render())
         if csv_path is not None:
             from .files import write_csv

@@ -308,6 +308,19 @@ def test_lint_cli_keyword_inside_a_longer_term(tmp_path, monkeypatch, documents,
     assert output.split("no match")[0].split("\n", 1)[1] == expected
 
 
+@pytest.mark.parametrize("codebook, expected", [(SHADOW_CODEBOOK, (
+    "possible shadow (1):\n"
+    "  governance '协同治理': inside '跨域协同治理' (code cross): where a text has '跨域协同治理' the segmenter keeps it "
+    "as one word, so '协同治理' does not match there. Give a corpus to check how often.\n"
+))])
+def test_lint_cli_possible_shadow_without_corpus(tmp_path, monkeypatch, codebook, expected):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    result = invoke("lint", "--no-corpus", "--codebook", "codebook.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split("Keywords per code")[0].split("possible shadow")[1] == expected.split("possible shadow")[1]
+
+
 @pytest.mark.parametrize("codebook, expected", [(SHADOW_CODEBOOK, [
     ("governance", "协同治理", "inside '跨域协同治理' (code cross): where a text has '跨域协同治理' the segmenter keeps it "
      "as one word, so '协同治理' does not match there. Give a corpus to check how often."),
