@@ -19,17 +19,18 @@ BODY = [
 
 
 def pdf_bytes(pages: list[list[tuple[float, float, str]] | None], *, font: str = "Helvetica", size: float = 10,
-              header: str | None = None, footer_numbers: bool = False, image_only: bool = False) -> bytes:
+              header: str | None = None, footer_numbers: bool = False, image_only: bool = False,
+              password: str | None = None) -> bytes:
     """A PDF whose page i draws `pages[i]`: (x, y, text) strings in the order given.
 
     `header` is drawn at the top of every page; `footer_numbers` draws "- n -" at the
     bottom; `image_only` (or a page given as None) draws a grey rectangle and no text, as a
-    scan without OCR.
+    scan without OCR; `password` encrypts the file with that user password.
     """
     from reportlab.pdfgen import canvas
 
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=(LETTER_WIDTH, LETTER_HEIGHT), invariant=1)
+    pdf = canvas.Canvas(buffer, pagesize=(LETTER_WIDTH, LETTER_HEIGHT), invariant=1, encrypt=password)
     for number, items in enumerate(pages, start=1):
         if image_only or items is None:
             pdf.setFillGray(0.5)
