@@ -81,6 +81,9 @@ def _network_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 # Files a command writes where the user says are never replaced without it.
+DocumentsOption = Annotated[Path | None, typer.Option(
+    "--documents", help="documents.csv: a `document` column and one column per variable (year, region, ...). "
+                        "Default: documents.csv in the corpus folder (for `coder network`: the one the run used).")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the file it writes if that file exists.")]
 
 
@@ -144,6 +147,7 @@ def run(
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The YAML codebook.")] = Path("codebook.yaml"),
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")] = Path("outputs"),
     encoding: Annotated[str | None, typer.Option("--encoding", help="Decode .txt/.md files with this encoding (e.g. cp1252, latin-1, gbk, big5) instead of detecting it.")] = None,
+    documents: DocumentsOption = None,
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
@@ -152,8 +156,9 @@ def run(
 ) -> None:
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
 
-    Writes segments.csv, code_counts.csv, run.json, changes.csv (what changed since the last run),
-    cooccurrence.csv, codes.csv, report.html (also as network.html), network.graphml and network.gexf.
+    Writes segments.csv, code_counts.csv, code_counts_long.csv, run.json, changes.csv (what changed
+    since the last run), cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as
+    network.html), network.graphml and network.gexf; with documents.csv, code_counts_by_group.csv.
     PDF, Word, OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
 
     Example: coder run seeds --codebook codebook.yaml --out outputs
@@ -165,7 +170,7 @@ def run(
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
-                encoding=encoding,
+                encoding=encoding, documents_path=documents,
                 network_options=options,
             )
         if not quiet:
@@ -205,6 +210,8 @@ def _summary(report) -> str:
         lines.append(f"Removed the unfinished files of a run stopped in {display_name(report.out_dir)}; "
                      f"the outputs before it were whole.")
     lines += [imported.render() for imported in report.imported]
+    if report.document_variables is not None:
+        lines += report.document_variables.warnings()
     lines += [
         f"Read {len(result.corpus.documents)} document(s), skipped {len(result.corpus.skipped)}; "
         f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(counted)} coded segment(s) "
@@ -261,15 +268,21 @@ def network(
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else its copy in run.json).")] = None,
     options: NetworkOptions = NetworkOptions(),
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file that takes decisions typed into SEGMENTS (default: the one the run used).")] = None,
+    documents: DocumentsOption = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help="Only documents whose variable has this value, as VARIABLE=VALUE (region=Yangtze, year=2020); several --where combine with AND.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Rebuild the concept network from coded segments, without recoding.
 
-    Writes cooccurrence.csv, codes.csv, report.html (also as network.html), network.graphml and network.gexf.
+    Writes cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as network.html),
+    network.graphml, network.gexf and code_counts_long.csv; with document variables,
+    code_counts_by_group.csv.
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
+
+    Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
-    from .runner import import_typed_decisions, write_network_outputs
+    from .runner import import_typed_decisions, write_document_tables, write_network_outputs
     from .runs import RunFolder
 
     with _user_errors():
@@ -278,12 +291,46 @@ def network(
         if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
             for imported in import_typed_decisions(run, review_file):
                 _say(imported.render())
+        variables = _run_document_variables(run, documents, where)
         frame, loaded = run.read_segments(), run.codebook(codebook)
-        written = write_network_outputs(frame, loaded, out, options=options, total_passages=run.passage_total())
+        passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
+        total = run.passage_total()
+        warnings = variables.matched(passages).warnings() if variables is not None else []
+        if where:
+            from .groups import select_documents
+
+            chosen = select_documents(variables, where, passages)
+            frame = frame[frame["document"].astype(str).isin(chosen)]
+            passages = {document: passages[document] for document in chosen}
+            total = sum(passages.values()) or None
+        written = write_network_outputs(frame, loaded, out, options=options, total_passages=total,
+                                         documents=variables.table if variables is not None else None)
+        write_document_tables(frame, loaded, RunFolder(out), variables=variables, passages_by_document=passages)
         if not quiet:
+            for line in warnings:
+                _say(line)
+            if where:
+                _say(f"{len(passages)} document(s) where {' and '.join(where)}.")
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
                  f"{written['pair_count']} co-occurring pair(s).")
-            _say(f"Results in {out}/: cooccurrence.csv, codes.csv, report.html, network.html, network.graphml, network.gexf")
+            _say(f"Results in {out}/: cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html, network.html, "
+                 f"network.graphml, network.gexf, code_counts_long.csv"
+                 + (", code_counts_by_group.csv" if variables is not None else ""))
+
+
+def _run_document_variables(run, documents: Path | None, where: list[str] | None):
+    """The document variables for `coder network`: --documents, else the documents.csv the run used."""
+    from .groups import DocumentsError, read_document_variables
+
+    if documents is None and run.has_record() and run.record().document_variables:
+        recorded = Path(str(run.record().document_variables.get("path", "")))
+        documents = recorded if recorded.is_file() else None
+    if documents is None:
+        if where:
+            raise DocumentsError(f"--where {where[0]}: no document variables. Pass --documents documents.csv "
+                                 f"(a `document` column and one column per variable).")
+        return None
+    return read_document_variables(documents)
 
 
 def _run_reviews_path(run) -> Path | None:

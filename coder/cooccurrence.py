@@ -295,3 +295,27 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
         "documents": documents.astype(np.int64),
         "example_index": pair_passage[group_starts],
     })
+
+
+def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jaccard") -> pd.DataFrame:
+    """Codes by codes (cooccurrence_matrix.csv): the `measure` of each pair, 0 where two codes never
+    share a passage; the diagonal holds each code's passages.
+
+    >>> frame = pd.DataFrame({"document": ["d"] * 3, "passage": [0, 0, 1], "code": ["a", "b", "a"]})
+    >>> build_cooccurrence_matrix(build_cooccurrence(frame), measure="count").values.tolist()
+    [['a', 2, 1], ['b', 1, 1]]
+    """
+    if measure not in (*MEASURES, "documents"):
+        raise OutputError(f"measure '{measure}': choose one of {', '.join(MEASURES)}.")
+    codes = [str(code) for code in cooccurrence.codes["code"]]
+    position = {code: index for index, code in enumerate(codes)}
+    values = np.zeros((len(codes), len(codes)), dtype=np.int64 if measure in ("count", "documents") else float)
+    for source, target, value in zip(cooccurrence.pairs["source"], cooccurrence.pairs["target"],
+                                     cooccurrence.pairs[measure]):
+        if source in position and target in position:
+            values[position[source], position[target]] = values[position[target], position[source]] = value
+    for code, passages in zip(codes, cooccurrence.codes["passages"]):
+        values[position[code], position[code]] = passages
+    matrix = pd.DataFrame(values, columns=codes)
+    matrix.insert(0, "code", codes)
+    return matrix

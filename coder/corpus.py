@@ -83,6 +83,9 @@ class _Skip(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+# Document variables beside the corpus (coder.groups); never coded as a document.
+DOCUMENTS_FILE = "documents.csv"
+
 
 
 def read_corpus(
@@ -114,6 +117,8 @@ def read_corpus(
     skipped: list[SkippedFile] = []
     inside = os.path.realpath(root) if root.is_dir() else None
     for relative, file_path in iter_corpus_files(root):
+        if str(relative) == DOCUMENTS_FILE and root.is_dir():
+            continue  # the document variables beside the corpus, not a document of it
         problem = _not_plain_file(file_path, inside)
         if problem:
             skipped.append(SkippedFile(relative, problem))

@@ -13,13 +13,14 @@ from typing import Any
 import pandas as pd
 
 from .codebook import load_codebook
-from .cooccurrence import build_cooccurrence
-from .corpus import no_documents_error
+from .cooccurrence import build_cooccurrence, build_cooccurrence_matrix
+from .corpus import DOCUMENTS_FILE, no_documents_error
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import OutputError
-from .files import LOCK_FILE, folder_lock
+from .files import LOCK_FILE, folder_lock, write_csv
+from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .models import Codebook, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
@@ -41,7 +42,9 @@ from .reviews import (
 from .runs import NETWORK_FILES, Recovery, RunFolder, build_run_record
 from .segments import add_page_column, drop_rejected
 
-__all__ = ["NETWORK_FILES", "RunReport", "run_coding", "write_network_outputs"]
+__all__ = [
+    "NETWORK_FILES", "RunReport", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class RunReport:
     carried: int = 0  # decisions that followed a renamed code
     followed: int = 0  # decisions that followed their passage into a renamed document
     recovered: Recovery | None = None  # what this run did first about a run stopped in the same folder
+    document_variables: DocumentVariables | None = None  # documents.csv, matched against the corpus
 
     @property
     def counted_segments(self) -> pd.DataFrame:
@@ -79,6 +83,7 @@ def run_coding(
     network_options: NetworkOptions = NetworkOptions(),
     progress: Callable[[int, int], None] | None = None,
     encoding: str | None = None,
+    documents_path: str | Path | None = None,
 ) -> RunReport:
     """Code `corpus` with the codebook and write all outputs into `out_dir`, as one unit.
 
@@ -88,7 +93,9 @@ def run_coding(
     stopped run left is finished or removed first (`RunReport.recovered`).
     PDF, Word, OpenDocument, RTF and HTML files are extracted (once per file version, cached in
     `out_dir`/.extracted) and their text is written to `out_dir`/texts/. `encoding` forces the
-    encoding of text files.
+    encoding of text files. `documents_path` (default: documents.csv in the corpus folder, when
+    there) gives each document's variables: code_counts_by_group.csv and the variables as columns
+    of code_counts_long.csv.
 
     Raises:
         CorpusError: no document could be read (the message lists what was skipped and why); the
@@ -102,6 +109,7 @@ def run_coding(
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
     codebook = load_codebook(codebook_path)
+    variables = find_document_variables(corpus, documents_path)  # a bad sheet stops the run before coding
     run = RunFolder(out_dir)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
     with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE):
@@ -145,6 +153,9 @@ def run_coding(
         }
         record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
                                   reviews=review_counts, encoding=check_encoding(encoding) if encoding else None)
+        if variables is not None:
+            variables = variables.matched(document.path for document in result.corpus.documents)
+            record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
         with run.staged() as stage:
             run.keep_previous(into=stage)
             written = stage.write_outputs(result, record)
@@ -153,8 +164,13 @@ def run_coding(
             stage.write_segment_index(indexed)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
-                total_passages=result.passage_count,
+                total_passages=result.passage_count, documents=variables.table if variables is not None else None,
             )
+            written.update(write_document_tables(
+                drop_rejected(result.segments), codebook, stage, variables=variables,
+                passages_by_document={document.path: result.passages.get(document.path, 0)
+                                      for document in result.corpus.documents},
+            ))
             comparison = compare_with_previous(stage, new_segments=indexed)
             if comparison is not None:
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
@@ -166,7 +182,37 @@ def run_coding(
     network = {key: out_dir / value.name if isinstance(value, Path) else value for key, value in network.items()}
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
-                     imported=tuple(imported), carried=carried, followed=followed, recovered=recovered)
+                     imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
+                     document_variables=variables)
+
+
+def find_document_variables(corpus: str | Path, documents_path: str | Path | None = None) -> DocumentVariables | None:
+    """The document variables `documents_path` names, else those of documents.csv in the corpus folder, else None."""
+    if documents_path is None:
+        beside = Path(corpus) / DOCUMENTS_FILE
+        if not (Path(corpus).is_dir() and beside.is_file()):
+            return None
+        documents_path = beside
+    return read_document_variables(documents_path)
+
+
+def write_document_tables(
+    segments: pd.DataFrame,
+    codebook: Codebook | None,
+    run: RunFolder,
+    *,
+    variables: DocumentVariables | None,
+    passages_by_document: dict[str, int],
+) -> dict[str, Path]:
+    """Write code_counts_long.csv and (with variables) code_counts_by_group.csv into the run folder."""
+    frame = drop_rejected(segments)
+    frame = frame[frame["document"].isin(list(passages_by_document))] if len(frame) else frame
+    codes = [code.id for code in codebook] if codebook is not None else None
+    counts_long = build_counts_long(frame, variables, codes=codes)
+    by_group = None
+    if variables is not None:
+        by_group = build_group_counts(frame, variables, passages_by_document=passages_by_document, codes=codes)
+    return run.write_document_tables(counts_long, by_group)
 
 
 def write_network_outputs(
@@ -179,7 +225,8 @@ def write_network_outputs(
     title: str | None = None,
     documents: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write cooccurrence.csv, codes.csv, report.html (and its copy network.html), network.graphml and network.gexf.
+    """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (and its copy network.html),
+    network.graphml and network.gexf.
 
     `documents` (a `document` column plus document variables) gives the report's group selector.
 
@@ -200,6 +247,9 @@ def write_network_outputs(
     written: dict[str, Any] = {key: out_dir / name for key, name in NETWORK_FILES.items()}
     write_cooccurrence_csv(cooccurrence, graph, written["cooccurrence"])
     write_codes_csv(cooccurrence, graph, written["codes"])
+    # Rounded as cooccurrence.csv is; "%.10g" writes the diagonal's passage counts as whole numbers.
+    write_csv(build_cooccurrence_matrix(cooccurrence, measure=options.measure).round(6), written["matrix"],
+              float_format="%.10g")
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
     page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
                        title=title or name)

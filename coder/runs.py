@@ -64,9 +64,13 @@ NETWORK_FILES = {
     "html": "network.html",
     "graphml": "network.graphml",
     "gexf": "network.gexf",
+    "matrix": "cooccurrence_matrix.csv",
 }
+CODE_COUNTS_LONG_FILE = "code_counts_long.csv"
+CODE_COUNTS_BY_GROUP_FILE = "code_counts_by_group.csv"
 # Every file one run consists of, beside run.json (renamed into place last) and in .previous/.
-RUN_FILES = (SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values())
+RUN_FILES = (SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values(),
+             CODE_COUNTS_LONG_FILE, CODE_COUNTS_BY_GROUP_FILE)
 PREVIOUS_FILES = (RUN_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
 STAGING_FOLDER = ".staging"
 # Written into .staging/ once every file of the new run is there: from then on the run is saved.
@@ -107,6 +111,7 @@ class RunRecord:
     reviews: dict[str, Any] | None = None
     cache: dict[str, Any] | None = None
     encoding: str | None = None  # --encoding, when the run forced one
+    document_variables: dict[str, Any] | None = None  # {"path": documents.csv, "variables": [...]}
     folder: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,6 +139,8 @@ class RunRecord:
             data["cache"] = self.cache
         if self.encoding is not None:
             data["encoding"] = self.encoding
+        if self.document_variables is not None:
+            data["document_variables"] = self.document_variables
         return data
 
     @classmethod
@@ -168,6 +175,7 @@ class RunRecord:
             reviews=data["reviews"] if isinstance(data.get("reviews"), dict) else None,
             cache=data["cache"] if isinstance(data.get("cache"), dict) else None,
             encoding=data["encoding"] if isinstance(data.get("encoding"), str) else None,
+            document_variables=data["document_variables"] if isinstance(data.get("document_variables"), dict) else None,
             folder=folder,
         )
 
@@ -449,6 +457,24 @@ class RunFolder:
             written["texts"] = self.texts_path
         self.write_record(record)
         return written
+
+    def write_document_tables(self, counts_long: pd.DataFrame, by_group: pd.DataFrame | None) -> dict[str, Path]:
+        """Write code_counts_long.csv and, with document variables, code_counts_by_group.csv; removes a
+        by-group table left by an earlier run without variables."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        written = {"code_counts_long": write_csv(counts_long, self.folder / CODE_COUNTS_LONG_FILE)}
+        by_group_path = self.folder / CODE_COUNTS_BY_GROUP_FILE
+        if by_group is not None:
+            written["code_counts_by_group"] = write_csv(by_group, by_group_path)
+        else:
+            by_group_path.unlink(missing_ok=True)
+        return written
+
+    def passages_by_document(self) -> dict[str, int]:
+        """Each coded document's passage count, as run.json recorded it (in corpus order)."""
+        if not self.has_record():
+            return {}
+        return {str(item["path"]): int(item.get("passages") or 0) for item in self.record().documents if "path" in item}
 
     def write_texts(self, documents) -> int:
         """Write texts/<document>.txt (UTF-8) for every extracted document; returns how many."""

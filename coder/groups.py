@@ -1,0 +1,245 @@
+"""Document variables (documents.csv) -> counts by group, counts in long form, documents chosen by --where.
+
+documents.csv has a `document` column (the document's path as segments.csv names it) and one
+column per variable (year, region, source type, ...). A column whose every non-empty cell is a
+number is read as numbers. Everything else stays text, shown and written as data only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import CoderError
+from .files import read_table
+
+GROUP_COLUMNS = (
+    "variable", "value", "code", "passages", "documents", "documents_share", "passages_share",
+    "group_documents", "group_passages",
+)
+
+
+class DocumentsError(CoderError):
+    """documents.csv cannot be used: no `document` column, duplicate rows, a bad --where."""
+
+
+@dataclass(frozen=True)
+class DocumentVariables:
+    """The variables of each document: `table` has a `document` column, then one column per variable.
+
+    `missing` lists corpus documents the sheet has no row for; `unknown` lists sheet rows naming
+    no document of the corpus (both filled by `matched`).
+    """
+
+    path: str
+    table: pd.DataFrame
+    missing: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        """The variables, in the sheet's column order."""
+        return [column for column in self.table.columns if column != "document"]
+
+    def matched(self, documents: Iterable[str]) -> DocumentVariables:
+        """The same variables, with the corpus documents missing from the sheet and the rows naming none."""
+        documents = list(documents)
+        listed = set(self.table["document"])
+        corpus = set(documents)
+        return replace(
+            self,
+            missing=tuple(document for document in documents if document not in listed),
+            unknown=tuple(document for document in self.table["document"] if document not in corpus),
+        )
+
+    def warnings(self) -> list[str]:
+        """One line per mismatch between the sheet and the corpus (not an error: counts leave them out)."""
+        lines = []
+        if self.missing:
+            lines.append(f"Warning: {self.path}: {len(self.missing)} document(s) of the corpus have no row: "
+                         f"{', '.join(self.missing)}")
+        if self.unknown:
+            lines.append(f"Warning: {self.path}: {len(self.unknown)} row(s) name no document of the corpus: "
+                         f"{', '.join(self.unknown)}")
+        return lines
+
+    def values(self, document: str) -> dict[str, Any]:
+        """One document's variables (blank cells left out)."""
+        return page_variables(self).get(document, {})
+
+
+def read_document_variables(path: str | Path) -> DocumentVariables:
+    """Read documents.csv (any encoding, separator or .xlsx the one CSV reader takes).
+
+    Raises:
+        DocumentsError: no `document` column, or a document listed on more than one row.
+
+    >>> variables = read_document_variables("seeds/documents.csv")  # doctest: +SKIP
+    >>> variables.names  # doctest: +SKIP
+    ['year', 'region']
+    """
+    table = read_table(path)
+    if "document" not in table.columns:
+        found = ", ".join(str(column) for column in table.columns) or "none"
+        raise DocumentsError(
+            f"{path}: no 'document' column (columns: {found}). Name the column holding each document's "
+            f"path, as segments.csv writes it, 'document'."
+        )
+    table = table.assign(document=table["document"].astype(str).str.strip().str.replace("\\", "/", regex=False))
+    table = table[table["document"] != ""]
+    repeated = table[table["document"].duplicated(keep=False)]
+    if len(repeated):
+        rows = ", ".join(str(int(index) + 2) for index in repeated.index)  # line 1 is the header
+        names = ", ".join(dict.fromkeys(repeated["document"]))
+        raise DocumentsError(f"{path}: rows {rows}: more than one row for {names}. Keep one row per document.")
+    columns = {"document": table["document"].reset_index(drop=True).astype(object)}
+    for name in table.columns:
+        if name != "document" and name:
+            columns[name] = _typed(table[name])
+    return DocumentVariables(path=str(path), table=pd.DataFrame(columns))
+
+
+def _typed(cells: pd.Series) -> pd.Series:
+    """A column's cells: numbers when every non-empty cell is one (whole numbers as Int64), else text; blank is missing."""
+    text = cells.astype(str).str.strip().reset_index(drop=True)
+    filled = text[text != ""]
+    numbers = pd.to_numeric(filled, errors="coerce")
+    if len(filled) and numbers.notna().all():
+        whole = bool((numbers == numbers.round()).all())
+        column = pd.to_numeric(text.where(text != "", None), errors="coerce")
+        return column.round().astype("Int64") if whole else column.astype("float64")
+    return text.where(text != "", None).astype(object)
+
+
+def value_text(value: Any) -> str:
+    """A variable's value as --where and the tables spell it (2020, not 2020.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A cell as a JSON-ready Python value (numpy numbers to int/float); missing is None."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _rows(variables: DocumentVariables) -> dict[str, dict[str, Any]]:
+    """{document: {variable: value or None}}, values as plain Python."""
+    return {str(row["document"]): {name: _plain(row[name]) for name in variables.names}
+            for row in variables.table.to_dict("records")}
+
+
+def page_variables(variables: DocumentVariables | None) -> dict[str, dict[str, Any]]:
+    """JSON-ready {document: {variable: value}} for the report page (blank cells left out).
+
+    >>> table = pd.DataFrame({"document": ["a.txt"], "year": pd.array([2020], dtype="Int64")})
+    >>> page_variables(DocumentVariables("documents.csv", table))
+    {'a.txt': {'year': 2020}}
+    """
+    if variables is None:
+        return {}
+    return {document: {name: value for name, value in row.items() if value is not None}
+            for document, row in _rows(variables).items()}
+
+
+def select_documents(variables: DocumentVariables, where: Sequence[str], documents: Iterable[str]) -> list[str]:
+    """The documents (of `documents`, in order) whose variables match every `name=value` (AND).
+
+    Raises:
+        DocumentsError: a condition without "=", an unknown variable or value (the message lists the choices).
+    """
+    keep = set(documents)
+    documents = [document for document in documents if document in keep]
+    rows = _rows(variables)
+    for condition in where:
+        name, sep, wanted = condition.partition("=")
+        name, wanted = name.strip().lower(), wanted.strip()
+        if not sep or not name:
+            raise DocumentsError(f"--where {condition}: write it as VARIABLE=VALUE, for example --where region=Yangtze.")
+        if name not in variables.names:
+            raise DocumentsError(f"--where {condition}: {variables.path} has no variable '{name}'. "
+                                 f"Variables: {', '.join(variables.names) or 'none'}.")
+        choices = _values(variables.table[name])
+        if wanted not in choices:
+            raise DocumentsError(f"--where {condition}: no document has {name}={wanted}. "
+                                 f"Values of {name}: {', '.join(choices)}.")
+        keep = {document for document in keep
+                if document in rows and rows[document][name] is not None and value_text(rows[document][name]) == wanted}
+    return [document for document in documents if document in keep]
+
+
+def _values(column: pd.Series) -> list[str]:
+    """The distinct non-blank values of a variable, numbers in numeric order, text as first seen."""
+    present = [_plain(value) for value in column if _plain(value) is not None]
+    if all(isinstance(value, (int, float)) for value in present):
+        present = sorted(set(present))
+    return list(dict.fromkeys(value_text(value) for value in present))
+
+
+def build_counts_long(
+    segments: pd.DataFrame, variables: DocumentVariables | None = None, *, codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Passages coded per (document, code), one row each where the count is not zero, with the
+    document's variables as columns (code_counts_long.csv). Documents in the order of `segments`,
+    codes in the order of `codes` (the codebook's) when given.
+
+    >>> frame = pd.DataFrame({"document": ["a", "a", "b"], "passage": [0, 1, 0], "code": ["x", "x", "x"]})
+    >>> build_counts_long(frame).values.tolist()
+    [['a', 'x', 2], ['b', 'x', 1]]
+    """
+    columns = ["document", "code", "passages"]
+    if len(segments):
+        passages = segments[["document", "passage", "code"]].drop_duplicates()
+        counts = passages.groupby(["document", "code"], sort=False).size().reset_index(name="passages")
+        order = {code: position for position, code in enumerate(codes if codes is not None else [])}
+        documents = {document: position for position, document in enumerate(dict.fromkeys(passages["document"]))}
+        counts = counts.assign(_document=counts["document"].map(documents),
+                               _code=counts["code"].map(order).fillna(len(order)))
+        counts = counts.sort_values(["_document", "_code"], kind="stable").reset_index(drop=True)
+    else:
+        counts = pd.DataFrame({column: [] for column in columns}).astype({"passages": "int64"})
+    counts = counts[columns]
+    if variables is not None and variables.names:
+        counts = counts.merge(variables.table, on="document", how="left")
+    return counts
+
+
+def build_group_counts(
+    segments: pd.DataFrame,
+    variables: DocumentVariables,
+    *,
+    passages_by_document: dict[str, int],
+    codes: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Code by variable value (code_counts_by_group.csv, long form): for each variable, value and code,
+    the passages and documents it codes in that group and their shares of the group's documents and
+    passages. A group is the corpus documents (the keys of `passages_by_document`) with that value;
+    documents with a blank cell belong to no group of that variable.
+    """
+    frame = segments[["document", "passage", "code"]].drop_duplicates() if len(segments) else \
+        pd.DataFrame({"document": [], "passage": [], "code": []})
+    codes = list(codes) if codes is not None else list(dict.fromkeys(frame["code"]))
+    by_document = _rows(variables)
+    per_code_document = frame.groupby(["code", "document"]).size() if len(frame) else pd.Series(dtype="int64")
+    rows = []
+    for name in variables.names:
+        for wanted in _values(variables.table[name]):
+            group = [document for document in passages_by_document
+                     if document in by_document and by_document[document][name] is not None
+                     and value_text(by_document[document][name]) == wanted]
+            group_passages = sum(passages_by_document[document] for document in group)
+            for code in codes:
+                counts = per_code_document.get(code) if len(per_code_document) and code in per_code_document.index.get_level_values(0) else None
+                in_group = counts[counts.index.isin(group)] if counts is not None else pd.Series(dtype="int64")
+                passages, documents = int(in_group.sum()), int((in_group > 0).sum())
+                rows.append((name, wanted, code, passages, documents,
+                             round(documents / len(group), 6) if group else 0.0,
+                             round(passages / group_passages, 6) if group_passages else 0.0,
+                             len(group), group_passages))
+    return pd.DataFrame(rows, columns=list(GROUP_COLUMNS))

@@ -1,0 +1,216 @@
+"""Document variables: documents.csv, counts by group, code_counts_long.csv, cooccurrence_matrix.csv, --where.
+
+Every expected number below is counted by hand from FOUR (paragraph passages):
+  d1 Yangtze 2020: {a,b} {a}           d2 Yangtze 2021: {b,c} {} {a,b}
+  d3 Pearl 2020:   {c} {a,c}           d4 Pearl 2021:   {}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder.files import read_table
+from coder.groups import DocumentVariables, page_variables, read_document_variables, select_documents
+from conftest import invoke
+
+CODEBOOK = "codes:\n  a:\n    keywords: [apple]\n  b:\n    keywords: [berry]\n  c:\n    keywords: [cherry]\n"
+FOUR = {
+    "d1.txt": "apple berry.\n\napple.\n",
+    "d2.txt": "berry cherry.\n\nnothing here.\n\napple berry.\n",
+    "d3.txt": "cherry.\n\napple cherry.\n",
+    "d4.txt": "nothing.\n",
+}
+SHEET = "document,region,year\nd1.txt,Yangtze,2020\nd2.txt,Yangtze,2021\nd3.txt,Pearl,2020\nd4.txt,Pearl,2021\n"
+
+
+def _corpus(folder: Path, sheet: str | None = SHEET) -> Path:
+    for name, text in FOUR.items():
+        (folder / "corpus" / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "corpus" / name).write_text(text, encoding="utf-8")
+    (folder / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    if sheet is not None:
+        (folder / "corpus" / "documents.csv").write_text(sheet, encoding="utf-8")
+    return folder
+
+
+def _run(folder: Path, *extra: object):
+    return invoke("run", folder / "corpus", "--codebook", folder / "codebook.yaml", "--out", folder / "out",
+                  "--workers", "1", "--quiet", *extra)
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return read_table(path).values.tolist()
+
+
+@pytest.mark.parametrize("sheet", [SHEET])
+def test_groups_counts_by_group_by_hand(tmp_path: Path, sheet: str) -> None:
+    result = _run(_corpus(tmp_path, sheet))
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # every document has a row, every row a document: nothing to report
+    assert _rows(tmp_path / "out" / "code_counts_by_group.csv") == [
+        ["region", "Yangtze", "a", "3", "2", "1.0", "0.6", "2", "5"],
+        ["region", "Yangtze", "b", "3", "2", "1.0", "0.6", "2", "5"],
+        ["region", "Yangtze", "c", "1", "1", "0.5", "0.2", "2", "5"],
+        ["region", "Pearl", "a", "1", "1", "0.5", "0.333333", "2", "3"],
+        ["region", "Pearl", "b", "0", "0", "0.0", "0.0", "2", "3"],
+        ["region", "Pearl", "c", "2", "1", "0.5", "0.666667", "2", "3"],
+        ["year", "2020", "a", "3", "2", "1.0", "0.75", "2", "4"],
+        ["year", "2020", "b", "1", "1", "0.5", "0.25", "2", "4"],
+        ["year", "2020", "c", "2", "1", "0.5", "0.5", "2", "4"],
+        ["year", "2021", "a", "1", "1", "0.5", "0.25", "2", "4"],
+        ["year", "2021", "b", "2", "1", "0.5", "0.5", "2", "4"],
+        ["year", "2021", "c", "1", "1", "0.5", "0.25", "2", "4"],
+    ]
+    assert list(read_table(tmp_path / "out" / "code_counts_by_group.csv").columns) == [
+        "variable", "value", "code", "passages", "documents", "documents_share", "passages_share",
+        "group_documents", "group_passages",
+    ]
+    assert _rows(tmp_path / "out" / "code_counts_long.csv") == [
+        ["d1.txt", "a", "2", "Yangtze", "2020"], ["d1.txt", "b", "1", "Yangtze", "2020"],
+        ["d2.txt", "a", "1", "Yangtze", "2021"], ["d2.txt", "b", "2", "Yangtze", "2021"],
+        ["d2.txt", "c", "1", "Yangtze", "2021"],
+        ["d3.txt", "a", "1", "Pearl", "2020"], ["d3.txt", "c", "2", "Pearl", "2020"],
+    ]
+    record = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["document_variables"] == {"path": str(tmp_path / "corpus" / "documents.csv"),
+                                            "variables": ["region", "year"]}
+    assert record["counts"]["documents"] == 4  # documents.csv is not coded as a document
+    assert record["skipped"] == []
+
+
+@pytest.mark.parametrize("measure, expected", [
+    ("count", [["a", "4", "2", "1"], ["b", "2", "3", "1"], ["c", "1", "1", "3"]]),
+    ("jaccard", [["a", "4", "0.4", "0.166667"], ["b", "0.4", "3", "0.2"], ["c", "0.166667", "0.2", "3"]]),
+])
+def test_groups_cooccurrence_matrix(tmp_path: Path, measure: str, expected: list[list[str]]) -> None:
+    assert _run(_corpus(tmp_path, sheet=None), "--measure", measure).exit_code == 0
+    assert (tmp_path / "out" / "code_counts_long.csv").is_file()
+    assert not (tmp_path / "out" / "code_counts_by_group.csv").exists()
+    matrix = read_table(tmp_path / "out" / "cooccurrence_matrix.csv")
+    assert list(matrix.columns) == ["code", "a", "b", "c"]
+    assert matrix.values.tolist() == expected
+
+
+@pytest.mark.parametrize("where, matrix, chosen", [
+    (["region=Yangtze"], [["a", "3", "2", "0"], ["b", "2", "3", "1"], ["c", "0", "1", "1"]], "2 document(s) where region=Yangtze."),
+    (["year=2020"], [["a", "3", "1", "1"], ["b", "1", "1", "0"], ["c", "1", "0", "2"]], "2 document(s) where year=2020."),
+    (["region=Yangtze", "year=2020"], [["a", "2", "1", "0"], ["b", "1", "1", "0"], ["c", "0", "0", "0"]],
+     "1 document(s) where region=Yangtze and year=2020."),
+])
+def test_groups_network_where(tmp_path: Path, where: list[str], matrix: list[list[str]], chosen: str) -> None:
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    options = [part for condition in where for part in ("--where", condition)]
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--measure", "count", "--out", tmp_path / "group", *options)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == chosen
+    assert read_table(tmp_path / "group" / "cooccurrence_matrix.csv").values.tolist() == matrix
+
+
+def test_groups_network_where_measures(tmp_path: Path) -> None:
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--where", "region=Yangtze", "--out", tmp_path / "group")
+    assert result.exit_code == 0, result.output
+    pairs = read_table(tmp_path / "group" / "cooccurrence.csv")
+    # N = 5 passages in d1 and d2; a and b share 2 passages, each codes 3; b and c share 1, c codes 1.
+    assert pairs[["source", "target", "count", "jaccard", "association"]].values.tolist() == [
+        ["a", "b", "2", "0.5", "1.111111"], ["b", "c", "1", "0.333333", "1.666667"],
+    ]
+    long = read_table(tmp_path / "group" / "code_counts_long.csv")
+    assert sorted(set(long["document"])) == ["d1.txt", "d2.txt"]
+
+
+@pytest.mark.parametrize("where, message", [
+    ("regio=Yangtze", "Error: --where regio=Yangtze: {sheet} has no variable 'regio'. Variables: region, year.\n"),
+    ("region=Yellow", "Error: --where region=Yellow: no document has region=Yellow. Values of region: Yangtze, Pearl.\n"),
+    ("year=1999", "Error: --where year=1999: no document has year=1999. Values of year: 2020, 2021.\n"),
+    ("region", "Error: --where region: write it as VARIABLE=VALUE, for example --where region=Yangtze.\n"),
+])
+def test_groups_network_where_unknown(tmp_path: Path, where: str, message: str) -> None:
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--where", where, "--out", tmp_path / "group")
+    assert result.exit_code == 1
+    assert result.output == message.format(sheet=tmp_path / "corpus" / "documents.csv")
+    assert not (tmp_path / "group").exists()
+
+
+@pytest.mark.parametrize("sheet, warnings", [
+    ("document,region\nd1.txt,Yangtze\nd2.txt,Yangtze\nd3.txt,Pearl\nd4.txt,Pearl\nd9.txt,Pearl\n",
+     ["Warning: {sheet}: 1 row(s) name no document of the corpus: d9.txt"]),
+    ("document,region\nd1.txt,Yangtze\nd2.txt,Yangtze\nd3.txt,Pearl\n",
+     ["Warning: {sheet}: 1 document(s) of the corpus have no row: d4.txt"]),
+])
+def test_groups_sheet_mismatch_is_reported(tmp_path: Path, sheet: str, warnings: list[str]) -> None:
+    _corpus(tmp_path, sheet)
+    result = invoke("run", tmp_path / "corpus", "--codebook", tmp_path / "codebook.yaml", "--out", tmp_path / "out",
+                    "--workers", "1")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "corpus" / "documents.csv"
+    lines = result.output.splitlines()
+    assert [line for line in lines if line.startswith("Warning")] == [line.format(sheet=path) for line in warnings]
+
+
+@pytest.mark.parametrize("sheet, message", [
+    ("name,region\nd1.txt,Yangtze\n",
+     "Error: {sheet}: no 'document' column (columns: name, region). Name the column holding each document's "
+     "path, as segments.csv writes it, 'document'.\n"),
+    ("document,region\nd1.txt,Yangtze\nd2.txt,Yangtze\nd1.txt,Pearl\n",
+     "Error: {sheet}: rows 2, 4: more than one row for d1.txt. Keep one row per document.\n"),
+])
+def test_groups_bad_sheet_is_one_error(tmp_path: Path, sheet: str, message: str) -> None:
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    before = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir() if path.is_file()}
+    (tmp_path / "corpus" / "documents.csv").write_text(sheet, encoding="utf-8")
+    result = _run(tmp_path)
+    assert result.exit_code == 1
+    assert result.output == message.format(sheet=tmp_path / "corpus" / "documents.csv")
+    after = {path.name: path.read_bytes() for path in (tmp_path / "out").iterdir() if path.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize("cell", ["<script>alert(1)</script>", "=HYPERLINK(\"http://x\")"])
+def test_groups_markup_in_cells_is_data(tmp_path: Path, cell: str) -> None:
+    sheet = f"document;source\nd1.txt;{cell}\nd2.txt;paper\nd3.txt;paper\nd4.txt;paper\n"  # ";" as Excel saves it
+    assert _run(_corpus(tmp_path, sheet)).exit_code == 0
+    long = read_table(tmp_path / "out" / "code_counts_long.csv")
+    assert long.loc[long["document"] == "d1.txt", "source"].tolist() == [cell, cell]
+    groups = read_table(tmp_path / "out" / "code_counts_by_group.csv")
+    assert groups["value"].unique().tolist() == [cell, "paper"]
+    html = (tmp_path / "out" / "network.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in html
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("document,year,score,region\na.txt,2020,1.5,East\nb.txt,,2,7 West\n",
+     {"a.txt": {"year": 2020, "score": 1.5, "region": "East"}, "b.txt": {"score": 2.0, "region": "7 West"}}),
+])
+def test_groups_numbers_read_as_numbers(tmp_path: Path, text: str, expected: dict) -> None:
+    path = tmp_path / "documents.csv"
+    path.write_text(text, encoding="utf-8")
+    variables = read_document_variables(path)
+    data = page_variables(variables)
+    assert data == expected
+    assert json.loads(json.dumps(data)) == expected
+    assert type(data["a.txt"]["year"]) is int
+    assert select_documents(variables, ["year=2020"], ["a.txt", "b.txt"]) == ["a.txt"]
+    assert select_documents(variables, ["score=2"], ["a.txt", "b.txt"]) == ["b.txt"]
+
+
+def test_groups_page_variables_without_sheet() -> None:
+    assert page_variables(None) == {}
+    table = pd.DataFrame({"document": ["a.txt"], "region": ["East"]})
+    assert DocumentVariables("documents.csv", table).matched(["a.txt", "b.txt"]).missing == ("b.txt",)
+
+
+def test_groups_documents_option(tmp_path: Path) -> None:
+    _corpus(tmp_path, sheet=None)
+    elsewhere = tmp_path / "variables.csv"
+    elsewhere.write_text(SHEET, encoding="utf-8")
+    assert _run(tmp_path, "--documents", elsewhere).exit_code == 0
+    assert (tmp_path / "out" / "code_counts_by_group.csv").is_file()
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--where", "year=2021", "--out", tmp_path / "group")
+    assert result.exit_code == 0, result.output
+    assert sorted(set(read_table(tmp_path / "group" / "code_counts_long.csv")["document"])) == ["d2.txt"]
