@@ -1,6 +1,6 @@
 """Take the README's screenshots of report.html on the seeds, in headless Chromium (network blocked).
 
-    python docs/screenshots.py            # codes the seeds into a temporary folder, writes docs/report-*.png
+    python benchmarks/screenshots/screenshots.py   # codes the seeds into a temporary folder, writes the report-*.png here
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import chromium_driver  # noqa: E402
@@ -39,7 +39,7 @@ def main() -> None:
         for name, script in shots.items():
             driver.execute_script(script)
             time.sleep(0.5)
-            path = ROOT / "docs" / f"report-{name}.png"
+            path = Path(__file__).resolve().parent / f"report-{name}.png"
             driver.save_screenshot(str(path))
             print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1000:.0f} KB")
     finally:
