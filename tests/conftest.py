@@ -196,3 +196,34 @@ def chromium_driver(log_performance: bool = False):
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]})
     return driver
+
+
+def open_drawn_page(driver, path: Path, *, what: str = "page") -> None:
+    """Open a written page in the browser, forgetting earlier pages' messages, and wait until it drew."""
+    import time
+
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(path.as_uri())
+    deadline = time.monotonic() + 30
+    while not driver.execute_script("return window.coderReady === true"):
+        assert time.monotonic() < deadline, f"the {what} never finished drawing"
+        time.sleep(0.05)
+
+
+def requests_leaving(driver, *, allowed: tuple[str, ...] = ("file:", "data:")) -> list[str]:
+    """The URLs the page asked for that are not the page itself or inline data."""
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            url = message["params"]["request"]["url"]
+            if not url.startswith(allowed):
+                urls.append(url)
+    return urls
+
+
+def console_problems(driver) -> list[dict]:
+    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -13,7 +12,17 @@ from coder.cooccurrence import build_cooccurrence
 from coder.network import build_network
 from coder.render import render_html
 
-from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, chromium_driver, segment_frame
+from conftest import (
+    HOSTILE_CODEBOOK,
+    PWNED_IMG,
+    PWNED_SCRIPT,
+    SMALL_PATHS,
+    chromium_driver,
+    console_problems,
+    open_drawn_page,
+    requests_leaving,
+    segment_frame,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -43,29 +52,10 @@ def open_page(driver, tmp_path: Path, frame: pd.DataFrame, **options) -> Path:
     path = tmp_path / "network.html"
     graph = build_network(build_cooccurrence(frame), HOSTILE_CODEBOOK, **options)
     render_html(graph, path)
-    driver.get_log("browser")  # drop earlier pages' messages
-    driver.get_log("performance")
-    driver.get(path.as_uri())
-    deadline = time.monotonic() + 30
-    while not driver.execute_script("return window.coderReady === true"):
-        assert time.monotonic() < deadline, "the map never finished drawing"
-        time.sleep(0.05)
+    open_drawn_page(driver, path, what="map")
     return path
 
 
-def requests_leaving(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            if not url.startswith(("file:", "data:")):
-                urls.append(url)
-    return urls
-
-
-def console_problems(driver) -> list[dict]:
-    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
 
 
 def hover(driver, node_or_point) -> None:

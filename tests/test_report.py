@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +14,18 @@ from coder.codebook import parse_codebook
 from coder.models import NetworkOptions
 from coder.report import report_data
 from coder.runner import write_network_outputs
-from conftest import PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, chromium_driver, invoke, segment_frame
+from conftest import (
+    PWNED_IMG,
+    PWNED_SCRIPT,
+    SMALL_PATHS,
+    SMALL_ROWS,
+    chromium_driver,
+    console_problems,
+    invoke,
+    open_drawn_page,
+    segment_frame,
+)
+from conftest import requests_leaving as requests_leaving_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,13 +147,7 @@ def driver():
 
 
 def open_report(driver, path: Path) -> None:
-    driver.get_log("browser")
-    driver.get_log("performance")
-    driver.get(path.as_uri())
-    deadline = time.monotonic() + 30
-    while not driver.execute_script("return window.coderReady === true"):
-        assert time.monotonic() < deadline, "the report never finished drawing"
-        time.sleep(0.05)
+    open_drawn_page(driver, path, what="report")
 
 
 def written_report(tmp_path: Path, segments: pd.DataFrame = SMALL, **options) -> Path:
@@ -152,19 +156,9 @@ def written_report(tmp_path: Path, segments: pd.DataFrame = SMALL, **options) ->
     return tmp_path / "report.html"
 
 
-def console_problems(driver) -> list[dict]:
-    return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
-
 
 def requests_leaving(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            url = message["params"]["request"]["url"]
-            if not url.startswith(("file:", "data:", "blob:")):
-                urls.append(url)
-    return urls
+    return requests_leaving_page(driver, allowed=("file:", "data:", "blob:"))  # PNG export makes a blob URL
 
 
 PAINTED = """
