@@ -18,7 +18,7 @@ from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
 from .files import LOCK_FILE, display_name, folder_lock, refuse_overwrite
-from .models import ColorBy, Measure, NetworkOptions
+from .models import ColorBy, CsvMode, Measure, NetworkOptions
 
 app = typer.Typer(
     name="coder",
@@ -151,12 +151,14 @@ def run(
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Review decisions to apply (default: reviews.csv beside the codebook).")] = None,
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
+    csv: Annotated[CsvMode, typer.Option("--csv", help="Write segments.csv and passages.csv (views of the Parquet tables for people): auto when the run has at most 100,000 segments, always, or never.")] = "auto",
     options: NetworkOptions = NetworkOptions(),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
     """Code every passage of CORPUS with CODEBOOK and write the results to OUT.
 
-    Writes segments.csv, code_counts.csv, code_counts_long.csv, run.json, changes.csv (what changed
+    Writes segments.parquet and passages.parquet (the segment data every later command reads),
+    segments.csv and passages.csv (see --csv), code_counts.csv, code_counts_long.csv, run.json, changes.csv (what changed
     since the last run), cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as
     network.html), network.graphml and network.gexf; with documents.csv, code_counts_by_group.csv.
     PDF, Word, OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
@@ -170,7 +172,7 @@ def run(
         with _progress_bar("Coding documents", enabled=not quiet) as progress:
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
-                encoding=encoding, documents_path=documents,
+                encoding=encoding, documents_path=documents, csv=csv,
                 network_options=options,
             )
         if not quiet:
@@ -447,7 +449,7 @@ def review_status_command(
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
-        frame = run.read_segments() if run.segments_path.is_file() else None
+        frame = run.read_segments() if run.has_segments() else None
         documents = [item["path"] for item in run.record().documents] if run.has_record() else None
         _show(review_status(_reviews_path(reviews, codebook), frame, codes=_code_ids(codebook, run),
                                  documents=documents).render())
@@ -648,13 +650,12 @@ def export_xlsx(
     """
     from .reviews import apply_reviews, import_pending, read_reviews
     from .runs import RunFolder
-    from .segments import read_segments_csv
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
         refuse_overwrite(out, force=force)
-        frame = read_segments_csv(segments)
         run = RunFolder.of_segments(segments)
+        frame = run.read_segments()
         review_file = reviews or (_reviews_path(None, codebook) if codebook.is_file() else None) or _run_reviews_path(run) \
             or _reviews_path(None, codebook)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first

@@ -300,6 +300,8 @@ class Segment:
 
 
 Measure = Literal["jaccard", "association", "npmi", "count"]
+# When `coder run` writes segments.csv and passages.csv beside the Parquet tables (runs.wants_csv).
+CsvMode = Literal["auto", "always", "never"]
 ColorBy = Literal["code", "community"]
 
 

@@ -39,7 +39,7 @@ from .reviews import (
     rename_codes,
     write_reviews,
 )
-from .runs import NETWORK_FILES, Recovery, RunFolder, build_run_record
+from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
 from .segments import add_page_column, drop_rejected
 
 __all__ = [
@@ -84,6 +84,7 @@ def run_coding(
     progress: Callable[[int, int], None] | None = None,
     encoding: str | None = None,
     documents_path: str | Path | None = None,
+    csv: CsvMode = "auto",
 ) -> RunReport:
     """Code `corpus` with the codebook and write all outputs into `out_dir`, as one unit.
 
@@ -95,7 +96,8 @@ def run_coding(
     `out_dir`/.extracted) and their text is written to `out_dir`/texts/. `encoding` forces the
     encoding of text files. `documents_path` (default: documents.csv in the corpus folder, when
     there) gives each document's variables: code_counts_by_group.csv and the variables as columns
-    of code_counts_long.csv.
+    of code_counts_long.csv. `csv` says when segments.csv and passages.csv are written beside
+    segments.parquet and passages.parquet (auto: up to CSV_AUTO_MAX_SEGMENTS segments).
 
     Raises:
         CorpusError: no document could be read (the message lists what was skipped and why); the
@@ -106,6 +108,7 @@ def run_coding(
     ['changes', 'code_counts', 'run', 'segments']
     """
     out_dir = Path(out_dir)
+    wants_csv(csv, 0)  # a bad mode stops the run before coding
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
     codebook = load_codebook(codebook_path)
@@ -158,10 +161,9 @@ def run_coding(
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
         with run.staged() as stage:
             run.keep_previous(into=stage)
-            written = stage.write_outputs(result, record)
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
             indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
-            stage.write_segment_index(indexed)
+            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,

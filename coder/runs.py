@@ -1,8 +1,11 @@
 """The run folder: one RunFolder reads and writes everything `coder run` leaves in its --out folder.
 
-A run folder holds segments.csv, passages.csv, code_counts.csv, run.json (a RunRecord), the compact
-.segments_index.csv, changes.csv, the network files, the previous run in .previous/ and the
-recode cache in .cache/. Every command that reads a run (`coder network`, `diff`, `agree`,
+A run folder holds the segment data of record, segments.parquet and passages.parquet (see
+`coder.segments`), the views of them for people, segments.csv and passages.csv (written when the
+run is small enough to review, `CsvMode`), code_counts.csv, run.json (a RunRecord), changes.csv,
+the network files, the previous run in .previous/ and the recode cache in .cache/. Runs of
+earlier versions have the CSVs and a compact .segments_index.csv instead of the Parquet tables;
+they are read as well. Every command that reads a run (`coder network`, `diff`, `agree`,
 `export qdpx`, `review status`) opens it through RunFolder, so no other module knows these names.
 Documents extracted from PDF, Word, OpenDocument, RTF or HTML files leave their text (the one
 every offset points into) in texts/<document>.txt and the extraction cache in .extracted/.
@@ -35,21 +38,24 @@ import pandas as pd
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
 from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_text
-from .models import Codebook, Document, normalize_segment_id, passage_fingerprint
+from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
     from .pipeline import CodingResult
 
 RUN_FILE = "run.json"
 SEGMENTS_FILE = "segments.csv"
+SEGMENTS_PARQUET_FILE = "segments.parquet"
+PASSAGES_PARQUET_FILE = "passages.parquet"
 CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
 CACHE_FOLDER = ".cache"
 TEXTS_FOLDER = "texts"
 EXTRACTION_CACHE_FOLDER = ".extracted"
-# A compact copy of what a comparison needs (ids, codes, documents, passage fingerprints), written
-# beside segments.csv by `coder run`, so comparing two large runs does not re-read their passages.
+# Runs before segments.parquet: a compact copy of what a comparison needs (ids, codes, documents,
+# passage fingerprints) beside segments.csv, so comparing two large runs did not re-read their
+# passages. segments.parquet holds these columns now; the file is read, no longer written.
 SEGMENT_INDEX_FILE = ".segments_index.csv"
 _INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
 # Also in the index: where each segment is, and the review and note cells the run wrote into
@@ -69,9 +75,14 @@ NETWORK_FILES = {
 CODE_COUNTS_LONG_FILE = "code_counts_long.csv"
 CODE_COUNTS_BY_GROUP_FILE = "code_counts_by_group.csv"
 # Every file one run consists of, beside run.json (renamed into place last) and in .previous/.
-RUN_FILES = (SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values(),
+RUN_FILES = (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values(),
              CODE_COUNTS_LONG_FILE, CODE_COUNTS_BY_GROUP_FILE)
-PREVIOUS_FILES = (RUN_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
+PREVIOUS_FILES = (RUN_FILE, SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
+# `coder run --csv`: auto writes segments.csv and passages.csv when the run has at most
+# CSV_AUTO_MAX_SEGMENTS segments, a table a person can still read through and a spreadsheet opens
+# in seconds (Excel stops at 1,048,576 rows, and a 100,000-row segments.csv is already ~100 MB).
+CSV_MODES: tuple[str, ...] = ("auto", "always", "never")
+CSV_AUTO_MAX_SEGMENTS = 100_000
 STAGING_FOLDER = ".staging"
 # Written into .staging/ once every file of the new run is there: from then on the run is saved.
 MANIFEST_FILE = "manifest.json"
@@ -268,7 +279,9 @@ class RunFolder:
 
     def __init__(self, folder: str | Path, *, segments: str | Path | None = None, run_file: str | Path | None = None):
         self.folder = Path(folder)
-        self.segments_path = Path(segments) if segments is not None else self.folder / SEGMENTS_FILE
+        parquet = segments is not None and Path(segments).suffix.lower() == ".parquet"
+        self.segments_path = Path(segments) if segments is not None and not parquet else self.folder / SEGMENTS_FILE
+        self.segments_parquet_path = Path(segments) if parquet else self.folder / SEGMENTS_PARQUET_FILE  # type: ignore[arg-type]
         self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
         self._record: RunRecord | None = None
 
@@ -280,8 +293,11 @@ class RunFolder:
 
     @classmethod
     def of_segments(cls, segments_path: str | Path) -> RunFolder:
-        """The run a segments file belongs to: run.json is looked for beside it."""
+        """The run a segments file (segments.csv or segments.parquet) belongs to: run.json is looked
+        for beside it. A run folder may be given as well."""
         path = Path(segments_path)
+        if path.is_dir() and path.suffix.lower() != ".parquet":
+            return cls(path)
         return cls(path.parent, segments=path)
 
     def __repr__(self) -> str:
@@ -290,6 +306,7 @@ class RunFolder:
     code_counts_path = _InFolder(CODE_COUNTS_FILE)
     workbook_path = _InFolder(WORKBOOK_FILE, doc="Where `coder export xlsx` writes the reviewers' workbook by default.")
     passages_path = _InFolder(PASSAGES_FILE)
+    passages_parquet_path = _InFolder(PASSAGES_PARQUET_FILE)
     index_path = _InFolder(SEGMENT_INDEX_FILE)
     changes_path = _InFolder(CHANGES_FILE)
     cache_path = _InFolder(CACHE_FOLDER)
@@ -337,10 +354,33 @@ class RunFolder:
             raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
         return RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
 
-    def read_segments(self) -> pd.DataFrame:
-        """segments.csv, as coder wrote it or as a spreadsheet re-saved it (see `segments.read_segments_csv`)."""
-        from .segments import read_segments_csv
+    def has_segments(self) -> bool:
+        """True when the run has segment data: segments.csv or segments.parquet."""
+        return self.segments_path.is_file() or self.segments_parquet_path.exists()
 
+    def _reads_parquet(self) -> bool:
+        """segments.csv is read when there (what a reviewer typed into it counts), else segments.parquet."""
+        return not self.segments_path.is_file() and self.segments_parquet_path.exists()
+
+    def read_segments(self, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """The run's segments in segments.csv's columns: from segments.csv, as coder wrote it or as a
+        spreadsheet re-saved it (see `segments.read_segments_csv`), else from segments.parquet
+        with each row's text joined from passages.parquet.
+
+        `columns` (Parquet only) reads just those, which for a large run is much less: leave out
+        "text" and passages.parquet is not read at all.
+
+        >>> RunFolder("outputs").read_segments(columns=["document", "passage", "code"])  # doctest: +SKIP
+        """
+        from .segments import read_segments_csv, read_segments_parquet
+
+        if self._reads_parquet():
+            passages = self.passages_parquet_path if self.passages_parquet_path.exists() else None
+            frame = read_segments_parquet(self.segments_parquet_path, passages=passages, columns=columns)
+            if "text" not in frame.columns and (columns is None or "text" in columns):
+                frame.insert(frame.columns.get_loc("matched") + 1 if "matched" in frame.columns else len(frame.columns),
+                             "text", "")
+            return frame
         return read_segments_csv(self.segments_path)
 
     def codebook(self, codebook_path: str | Path | None = None) -> Codebook | None:
@@ -376,8 +416,12 @@ class RunFolder:
         return path
 
     def read_segment_index(self) -> pd.DataFrame:
-        """The compact segment index (segment_id, code, document, fingerprint), from
-        .segments_index.csv when present and sound, else computed from segments.csv."""
+        """The compact segment index (segment_id, code, document, fingerprint), from segments.parquet,
+        else .segments_index.csv (earlier runs) when present and sound, else computed from segments.csv."""
+        if self.segments_parquet_path.exists():
+            from .segments import read_segments_parquet
+
+            return read_segments_parquet(self.segments_parquet_path, columns=list(_INDEX_COLUMNS))
         if self.index_path.is_file():
             try:
                 frame = read_table(self.index_path)[list(_INDEX_COLUMNS)]
@@ -397,6 +441,14 @@ class RunFolder:
     def read_written_reviews(self) -> dict[str, tuple[str, str]] | None:
         """{segment id: (review, note)} as the last run wrote them into segments.csv; None when
         the index does not say (a run of an older version, or no run)."""
+        if self.segments_parquet_path.exists():
+            from .segments import read_segments_parquet
+
+            try:
+                frame = read_segments_parquet(self.segments_parquet_path, columns=["segment_id", "review", "note"])
+            except OutputError:
+                return None
+            return dict(zip(frame["segment_id"], zip(frame["review"], frame["note"])))
         if not self.index_path.is_file():
             return None
         try:
@@ -415,10 +467,14 @@ class RunFolder:
     def read_passages(self) -> pd.DataFrame:
         """Every passage of the run's corpus: document, passage, start, end, kind, text.
 
-        From passages.csv when the run wrote one, else split again from the corpus with the
-        run's unit.
+        From passages.parquet, else passages.csv when the run wrote one, else split again from the
+        corpus with the run's unit.
         """
         columns = ["document", "passage", "start", "end", "kind", "text"]
+        if self.passages_parquet_path.exists():
+            from .segments import read_passages_parquet
+
+            return read_passages_parquet(self.passages_parquet_path)
         if self.passages_path.is_file():
             frame = read_table(self.passages_path)
             if {"document", "passage", "start", "end", "text"} <= set(frame.columns):
@@ -441,15 +497,35 @@ class RunFolder:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def write_outputs(self, result: CodingResult, record: RunRecord) -> dict[str, Path]:
-        """Write segments.csv, passages.csv, code_counts.csv and run.json, each atomically; returns what was written."""
-        from .segments import build_code_counts, drop_rejected, write_segments_csv
+    def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto") -> dict[str, Path]:
+        """Write segments.parquet, passages.parquet, code_counts.csv and run.json, and with `csv` (see
+        CsvMode) segments.csv and passages.csv, each atomically; returns what was written.
+
+        `result.segments` may carry a `fingerprint` column (the passage's passage_fingerprint()),
+        which goes into segments.parquet for comparing runs.
+        """
+        from .segments import (
+            build_code_counts,
+            drop_rejected,
+            passages_to_arrow,
+            write_parquet,
+            write_segments_csv,
+            write_segments_parquet,
+        )
 
         self.folder.mkdir(parents=True, exist_ok=True)
-        written = {"segments": self.folder / SEGMENTS_FILE, "code_counts": self.code_counts_path, "run": self.run_path}
-        write_segments_csv(result.segments, written["segments"])
-        if result.passage_table is not None:
+        written: dict[str, Path] = {}
+        csv_too = wants_csv(csv, len(result.segments))
+        if csv_too:
+            written["segments"] = self.folder / SEGMENTS_FILE
+            write_segments_csv(result.segments, written["segments"])
+        written.update(code_counts=self.code_counts_path, run=self.run_path)
+        if csv_too and result.passage_table is not None:
             written["passages"] = write_csv(result.passage_table, self.passages_path)
+        written["segments_parquet"] = write_segments_parquet(result.segments, self.segments_parquet_path,
+                                                             passages=result.passage_table)
+        if result.passage_table is not None:
+            written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table), self.passages_parquet_path)
         counted = drop_rejected(result.segments)
         counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
         write_csv(counts, written["code_counts"])
@@ -514,7 +590,7 @@ class RunFolder:
         self._record = None
         return self.run_path
 
-    def write_segment_index(self, frame: pd.DataFrame) -> Path:
+    def write_segment_index(self, frame: pd.DataFrame) -> Path:  # runs before segments.parquet; kept for tests of them
         """Write the compact segment index beside segments.csv (atomically), with the passage and the
         review and note cells written when `frame` has them."""
         index = segment_index(frame)
@@ -525,23 +601,34 @@ class RunFolder:
         return self.index_path
 
     def keep_previous(self, into: RunFolder | None = None) -> RunFolder | None:
-        """Copy the run.json and segments.csv already here to `.previous/` (of `into`, else of this
-        folder), before a run replaces them.
+        """Copy the run.json and segment data already here (segments.parquet and passages.parquet,
+        else segments.csv and its index) to `.previous/` (of `into`, else of this folder), before a
+        run replaces them.
 
         Returns the previous run, or None when the folder holds no complete earlier run.
 
         >>> RunFolder("outputs").keep_previous()  # doctest: +SKIP
         RunFolder('outputs/.previous')
         """
-        sources = [self.run_path, self.folder / SEGMENTS_FILE]
-        if not all(source.is_file() for source in sources):
+        parquet = self.segments_parquet_path.exists()
+        if not self.run_path.is_file() or not (parquet or (self.folder / SEGMENTS_FILE).is_file()):
             return None
         previous = (into if into is not None else self).previous
         previous.folder.mkdir(parents=True, exist_ok=True)
-        previous.index_path.unlink(missing_ok=True)
-        indexed = self.index_path.is_file()
-        if indexed:
-            sources.append(self.index_path)
+        for name in PREVIOUS_FILES[1:]:
+            _remove_path(previous.folder / name)
+        if parquet:
+            # Parquet files are only ever replaced whole, never edited in place: hard links are safe.
+            for table in (self.segments_parquet_path, self.passages_parquet_path):
+                if table.exists():
+                    _link_tree(table, previous.folder / table.name)
+            sources = [self.run_path]
+            indexed = False
+        else:
+            sources = [self.run_path, self.folder / SEGMENTS_FILE]
+            indexed = self.index_path.is_file()
+            if indexed:
+                sources.append(self.index_path)
         for source in sources:
             with atomic_path(previous.folder / source.name) as temporary:
                 # With an index the comparison never reads the old segments.csv, so a hard link (free
@@ -653,7 +740,8 @@ class RunFolder:
         )
         files.sort(key=lambda name: name == RUN_FILE)
         known = [*RUN_FILES, RUN_FILE, *(f"{PREVIOUS_FOLDER}/{name}" for name in PREVIOUS_FILES)]
-        return {"files": files, "remove": [name for name in known if name not in files]}
+        tops = {name for file in files for name in _prefixes(file)}
+        return {"files": files, "remove": [name for name in known if name not in tops]}
 
     def _read_manifest(self) -> dict[str, list[str]] | None:
         path = self.staging_path / MANIFEST_FILE
@@ -670,15 +758,67 @@ class RunFolder:
 
         Each step can be repeated, so a run stopped halfway is finished by doing it all again.
         """
-        for name in manifest.get("files", []):
+        files = manifest.get("files", [])
+        # A table written as one file replaces a folder of parts and the other way round; parts of
+        # the old run the new one does not have are removed after the renames.
+        tables = {name.rsplit("/", 1)[0] for name in files if name.endswith(".parquet") and "/" in name}
+        for name in files:
             source, target = self.staging_path / name, self.folder / name
             if source.is_file():
+                for parent in _prefixes(name)[:-1]:
+                    if (self.folder / parent).is_file():
+                        (self.folder / parent).unlink()
+                if target.is_dir():
+                    _remove(target)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)
+        listed = set(files)
+        for table in tables:
+            for path in (self.folder / table).glob("*.parquet"):
+                if f"{table}/{path.name}" not in listed:
+                    path.unlink(missing_ok=True)
         for name in manifest.get("remove", []):
-            (self.folder / name).unlink(missing_ok=True)
+            _remove_path(self.folder / name)
         _remove(self.staging_path)
         self._record = None
+
+
+def _prefixes(name: str) -> list[str]:
+    """"a/b/c" -> ["a", "a/b", "a/b/c"]: the folders a staged file sits in, and itself."""
+    parts = name.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+
+
+def _remove_path(path: Path) -> None:
+    """Delete a file or a folder (a Parquet table of parts), if there."""
+    if path.is_dir():
+        _remove(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Hard-link a file, or each file of a folder, at `target` (copy where links are not possible)."""
+    pairs = [(source, target)] if source.is_file() else [(file, target / file.name) for file in sorted(source.iterdir())]
+    for origin, destination in pairs:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(destination) as temporary:
+            temporary.unlink()
+            try:
+                os.link(origin, temporary)
+            except OSError:
+                shutil.copyfile(origin, temporary)
+
+
+def wants_csv(mode: CsvMode, segments: int) -> bool:
+    """Whether a run with this many segments gets segments.csv and passages.csv under `--csv mode`.
+
+    >>> wants_csv("auto", 150), wants_csv("auto", 2_000_000), wants_csv("never", 1)
+    (True, False, False)
+    """
+    if mode not in CSV_MODES:
+        raise OutputError(f"--csv must be one of {', '.join(CSV_MODES)}, not '{mode}'.")
+    return mode == "always" or (mode == "auto" and segments <= CSV_AUTO_MAX_SEGMENTS)
 
 
 def _remove(folder: Path) -> None:

@@ -1,19 +1,28 @@
-"""Stage 5: the segment table: coded Segments <-> DataFrame <-> segments.csv, its review state and matched words.
+"""Stage 5: the segment table: coded Segments <-> DataFrame <-> segments.csv/.parquet, its review state and matched words.
 
-Every module that reads segments.csv, a `review` cell or a `matched` cell asks this one; the
-code-by-document counts report is built here too.
+Every module that reads segments.csv, segments.parquet, passages.parquet, a `review` cell or a
+`matched` cell asks this one; the code-by-document counts report is built here too.
+
+The data of record of a run is two Parquet tables (zstd): segments.parquet, one row per segment
+without the passage text (SEGMENT_PARQUET_COLUMNS), and passages.parquet, every passage with its
+text (PASSAGE_PARQUET_COLUMNS); a segment's text joins from its passage on (document, passage).
+Either may be one file or a folder of part-*.parquet files (one per batch, written by
+`write_segments_part`), read in part order. segments.csv and passages.csv are views derived from
+them for people.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .errors import OutputError
-from .files import display_name, read_table, write_csv
+from .files import atomic_path, display_name, read_table, write_csv
 from .models import Codebook, Document, Segment
 
 SEGMENT_COLUMNS = (
@@ -110,6 +119,179 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
                 )
             frame[column] = numbers.astype("int64")
     return frame
+
+
+# --- Parquet: the segment data of record ------------------------------------------------------
+
+_TEXT = pa.string()
+# segments.parquet: the columns of segments.csv without `text`, plus the passage's
+# passage_fingerprint() (what comparing two runs needs) and `span_text`, empty except on a
+# segment a reviewer coded on part of a passage (its own text; every other row's text is its
+# passage's). `page` is there when the corpus has paged documents (PDFs).
+SEGMENT_PARQUET_SCHEMA = pa.schema([
+    ("segment_id", _TEXT), ("document", _TEXT), ("passage", pa.int64()), ("start", pa.int64()),
+    ("end", pa.int64()), ("page", _TEXT), ("kind", _TEXT), ("code", _TEXT), ("code_path", _TEXT),
+    ("label", _TEXT), ("hits", pa.int64()), ("matched", _TEXT), ("status", _TEXT), ("review", _TEXT),
+    ("note", _TEXT), ("source", _TEXT), ("fingerprint", _TEXT), ("span_text", _TEXT),
+])
+SEGMENT_PARQUET_COLUMNS = tuple(SEGMENT_PARQUET_SCHEMA.names)
+# passages.parquet: every passage of the corpus, coded or not, with its text.
+PASSAGE_PARQUET_SCHEMA = pa.schema([
+    ("document", _TEXT), ("passage", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
+    ("kind", _TEXT), ("text", _TEXT),
+])
+PASSAGE_PARQUET_COLUMNS = tuple(PASSAGE_PARQUET_SCHEMA.names)
+# zstd at its default level: a third of snappy's size on passage text, and still cheap to write.
+_COMPRESSION = "zstd"
+_ROW_GROUP_ROWS = 256_000
+
+
+def segments_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A segments frame (segments.csv's columns, `fingerprint` when known) as a segments.parquet table.
+
+    Columns the frame lacks are left empty (`source` auto); `text` is kept only where it is not
+    the passage's (see `span_text`), which needs `passage_texts` to tell, so this function never
+    keeps it: use `write_segments_parquet` for frames with hand-coded spans.
+    """
+    rows = len(frame)
+    columns = []
+    for field in SEGMENT_PARQUET_SCHEMA:
+        if field.name in frame.columns:
+            values = frame[field.name]
+            if pa.types.is_string(field.type):
+                values = values.astype(object).where(values.notna(), "").astype(str)
+            columns.append(pa.array(values.to_numpy(), type=field.type))
+        elif field.name == "source":
+            columns.append(pa.array(["auto"] * rows, type=field.type))
+        elif field.name in ("page", "span_text"):
+            columns.append(pa.nulls(rows, type=field.type))
+        else:
+            columns.append(pa.array([""] * rows, type=field.type))
+    return pa.Table.from_arrays(columns, schema=SEGMENT_PARQUET_SCHEMA)
+
+
+def passages_to_arrow(frame: pd.DataFrame) -> pa.Table:
+    """A passages frame (PASSAGE_PARQUET_COLUMNS) as a passages.parquet table."""
+    return pa.Table.from_pandas(frame[list(PASSAGE_PARQUET_COLUMNS)], schema=PASSAGE_PARQUET_SCHEMA, preserve_index=False)
+
+
+def write_parquet(table: pa.Table, path: str | Path) -> Path:
+    """Write one Parquet file (zstd, dictionary-encoded strings), atomically."""
+    with atomic_path(path) as temporary:
+        pq.write_table(table, temporary, compression=_COMPRESSION, row_group_size=_ROW_GROUP_ROWS)
+    return Path(path)
+
+
+def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: pd.DataFrame | None = None) -> Path:
+    """Write segments.parquet from a segments frame (atomically).
+
+    A row whose `text` is not its passage's text (`passages`: document, passage, text), a
+    hand-coded part of a passage, keeps it in `span_text`; every other row's text comes back
+    from passages.parquet.
+
+    >>> write_segments_parquet(result.segments, "outputs/segments.parquet")  # doctest: +SKIP
+    """
+    table = segments_to_arrow(frame)
+    if "text" in frame.columns and "source" in frame.columns and passages is not None:
+        manual = frame["source"].eq("manual").to_numpy()
+        if manual.any():
+            own = frame.loc[manual, ["document", "passage", "text"]]
+            known = passages.set_index(["document", "passage"])["text"]
+            theirs = [known.get((document, passage)) for document, passage in zip(own["document"], own["passage"])]
+            spans = pd.Series([None] * len(frame), dtype=object)
+            spans[manual] = [text if text != passage_text else None for text, passage_text in zip(own["text"], theirs)]
+            table = table.set_column(table.schema.get_field_index("span_text"), "span_text",
+                                     pa.array(spans.to_numpy(), type=_TEXT))
+    return write_parquet(table, path)
+
+
+def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: str | Path, part: int) -> tuple[Path, Path]:
+    """Write one batch's segments and passages as part files of a run folder's two tables.
+
+    `folder`/segments.parquet/part-NNNNN.parquet and `folder`/passages.parquet/part-NNNNN.parquet;
+    parts are read in the order of `part`, so number batches in corpus order. The segments need
+    no `text` column (the tool's rows take their passage's text).
+
+    >>> write_segments_part(segments, passages, "outputs", 0)  # doctest: +SKIP
+    """
+    folder = Path(folder)
+    name = f"part-{part:05d}.parquet"
+    return (write_parquet(segments_to_arrow(segments), folder / "segments.parquet" / name),
+            write_parquet(passages_to_arrow(passages), folder / "passages.parquet" / name))
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    """The files of a Parquet table: the file itself, or a folder's part files in name order."""
+    if path.is_dir():
+        return sorted(path.glob("*.parquet"))
+    return [path]
+
+
+def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64.
+
+    Raises OutputError naming the file when it is missing or not Parquet.
+    """
+    path = Path(path)
+    files = _parquet_files(path) if path.exists() else []
+    if not files:
+        raise OutputError(f"{display_name(path)}: no such Parquet table. Run `coder run` first.")
+    tables = []
+    try:
+        for file in files:
+            table = pq.read_table(file, columns=list(columns) if columns is not None else None)
+            tables.append(table)
+        table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    except (pa.ArrowException, OSError, ValueError) as problem:
+        raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
+    frame = table.to_pandas()
+    for name in frame.columns:
+        if name in _INTEGER_COLUMNS:
+            frame[name] = frame[name].astype("int64")
+        elif name not in ("span_text", "page"):
+            frame[name] = frame[name].fillna("").astype(object).astype(str) if frame[name].isna().any() else frame[name]
+    return frame
+
+
+def read_segments_parquet(path: str | Path, *, passages: str | Path | None = None,
+                          columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read segments.parquet into segments.csv's columns (as `read_segments_csv` gives them);
+    with `passages` (passages.parquet), each row's `text` joins from its passage.
+
+    `columns` reads only those (plus what the text join needs); without paged documents there is
+    no `page` column, as in segments.csv.
+
+    >>> read_segments_parquet("outputs/segments.parquet", passages="outputs/passages.parquet").columns[:3].tolist()  # doctest: +SKIP
+    ['segment_id', 'document', 'passage']
+    """
+    wanted = list(columns) if columns is not None else [name for name in SEGMENT_PARQUET_COLUMNS
+                                                        if name not in ("fingerprint", "span_text")]
+    with_text = passages is not None and (columns is None or "text" in wanted)
+    reading = [name for name in SEGMENT_PARQUET_COLUMNS if name in wanted or (with_text and name in
+                                                                               ("document", "passage", "span_text"))]
+    frame = read_parquet(path, columns=reading)
+    if "page" in frame.columns:
+        if frame["page"].isna().all():
+            frame = frame.drop(columns="page")
+        else:
+            frame["page"] = frame["page"].fillna("").astype(str)
+    if with_text:
+        texts = read_parquet(passages, columns=["document", "passage", "text"])
+        keys = pd.MultiIndex.from_frame(frame[["document", "passage"]])
+        text = texts.set_index(["document", "passage"])["text"].reindex(keys).fillna("").to_numpy()
+        if "span_text" in frame.columns:
+            own = frame["span_text"].notna().to_numpy()
+            text[own] = frame["span_text"].to_numpy()[own]
+        frame.insert(frame.columns.get_loc("matched") + 1 if "matched" in frame.columns else len(frame.columns),
+                     "text", text)
+    order = [name for name in (*OUTPUT_COLUMNS[:3], *OUTPUT_COLUMNS[3:5], "page", *OUTPUT_COLUMNS[5:], "fingerprint")
+             if name in frame.columns and (name in wanted or name == "text")]
+    return frame[order]
+
+
+def read_passages_parquet(path: str | Path) -> pd.DataFrame:
+    """Read passages.parquet: document, passage, start, end, kind, text."""
+    return read_parquet(path, columns=list(PASSAGE_PARQUET_COLUMNS))
 
 
 # --- the matched column ------------------------------------------------------------------------

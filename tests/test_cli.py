@@ -197,8 +197,8 @@ def test_cli_rerun_reports_changes_and_diff_agrees_with_and_without_the_index(ti
     assert ["local_protection", "keyword added", 0, 0, 1] in rows
     assert any(row[0] == "joint_meetings" and row[1] == "renamed" and row[3] == 0 for row in rows)
     with_index = run("diff", str(out / ".previous"), str(out)).output
-    for index in (out / ".segments_index.csv", out / ".previous" / ".segments_index.csv"):
-        index.unlink()
+    for table in (out / "segments.parquet", out / "passages.parquet"):  # the new run as segments.csv alone
+        table.unlink()
     without_index = run("diff", str(out / ".previous"), str(out)).output
     assert with_index == without_index
 

@@ -451,7 +451,7 @@ def test_review_loop_xlsx_with_characters_xml_cannot_hold(tmp_path, text):
     from coder.xlsx import write_segments_xlsx
 
     frame = pd.DataFrame([{"segment_id": "s1", "document": "a\x02.txt", "passage": 0, "start": 0, "end": 5, "code": "c",
-                           "label": "L\uffff", "matched": "barrier", "text": text, "review": "", "note": "\x00"}])
+                           "label": "L\uffff", "matched": "barrier", "text": text, "review": "", "note": "\x00"}], dtype=object)
     write_segments_xlsx(frame, tmp_path / "odd.xlsx")
     values = [cell.value for cell in load_workbook(tmp_path / "odd.xlsx")["segments"][2]]
     assert values[1] == "a .txt" and values[6] == "L\ufffd"

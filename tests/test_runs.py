@@ -315,7 +315,7 @@ def test_runs_next_run_removes_leftovers_of_a_killed_run(two_runs):
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"Removed the unfinished files of a run stopped in {out}; the outputs before it were whole.\n")
     assert not list(out.rglob("*.tmp")) and not (out / ".staging").exists()
-    assert os.stat(out / ".previous" / "segments.csv").st_nlink == 1  # no orphaned copy holds the old file
+    assert os.stat(out / ".previous" / "segments.parquet").st_nlink == 1  # no orphaned copy holds the old file
 
 
 def test_runs_second_run_into_a_locked_folder_stops(two_runs):
@@ -360,3 +360,107 @@ def test_runs_review_import_waits_for_no_one_while_a_folder_is_locked(tmp_path):
     assert not reviews.exists()
     assert cli.invoke(app, ["review", "import", str(segments), "--reviews", str(reviews)]).exit_code == 0
     assert reviews.is_file()
+
+
+# --- Parquet: the segment data of record ---------------------------------------------------------
+
+
+def _parquet_only(out):
+    for name in ("segments.csv", "passages.csv"):
+        (out / name).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("mode, csv_written", [("auto", True), ("always", True), ("never", False)])
+def test_runs_parquet_always_written_csv_by_mode(tiny_corpus, tiny_codebook, tmp_path, mode, csv_written):
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    result = invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "--csv", mode, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (out / "segments.parquet").is_file() and (out / "passages.parquet").is_file()
+    assert (out / "segments.csv").is_file() == csv_written and (out / "passages.csv").is_file() == csv_written
+    assert not (out / ".segments_index.csv").exists()  # folded into segments.parquet
+
+
+@pytest.mark.parametrize("limit", [1])
+def test_runs_csv_auto_leaves_out_big_runs_and_removes_an_old_csv(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, limit):
+    from conftest import invoke
+
+    import coder.runs
+
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q").exit_code == 0
+    assert (out / "segments.csv").is_file()
+    monkeypatch.setattr(coder.runs, "CSV_AUTO_MAX_SEGMENTS", limit)
+    result = invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert not (out / "segments.csv").exists() and not (out / "passages.csv").exists()
+    assert (out / ".previous" / "segments.parquet").is_file() and not (out / ".previous" / "segments.csv").exists()
+
+
+@pytest.mark.parametrize("mode", ["sometimes"])
+def test_runs_csv_mode_must_be_known(tiny_corpus, tiny_codebook, tmp_path, mode):
+    from conftest import invoke
+
+    result = invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", tmp_path / "out", "--csv", mode)
+    assert result.exit_code == 2
+    assert "--csv" in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("columns", [None])
+def test_runs_read_segments_parquet_equals_the_csv(tiny_corpus, tiny_codebook, tmp_path, columns):
+    import pandas as pd
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q").exit_code == 0
+    from_csv, passages_csv = RunFolder(out).read_segments(columns=columns), RunFolder(out).read_passages()
+    _parquet_only(out)
+    run = RunFolder(out)
+    pd.testing.assert_frame_equal(run.read_segments(columns=columns), from_csv)
+    pd.testing.assert_frame_equal(run.read_passages(), passages_csv)
+    assert run.read_segments(columns=["document", "passage", "code"]).columns.tolist() == ["document", "passage", "code"]
+    assert len(run.read_segment_index()) == len(from_csv) and len(run.read_written_reviews()) == len(from_csv)
+
+
+@pytest.mark.parametrize("command", [
+    ("network", "{out}/segments.csv", "--out", "{tmp}/net"),
+    ("network", "{out}/segments.parquet", "--out", "{tmp}/net"),
+    ("network", "{out}", "--out", "{tmp}/net"),
+    ("review", "status", "--segments", "{out}/segments.csv", "--codebook", "{codebook}"),
+    ("export", "xlsx", "--segments", "{out}/segments.csv", "--out", "{tmp}/book.xlsx", "--codebook", "{codebook}"),
+    ("export", "qdpx", "--segments", "{out}/segments.csv", "--out", "{tmp}/p.qdpx"),
+    ("sample", "2", "--segments", "{out}/segments.csv", "--out", "{tmp}/sample.csv"),
+    ("diff", "{out}/.previous", "{out}"),
+])
+def test_runs_commands_read_a_run_without_csv(tiny_corpus, tiny_codebook, tmp_path, command):
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    for _ in range(2):
+        assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q", "--csv", "never").exit_code == 0
+    assert not (out / "segments.csv").exists()
+    args = [part.format(out=out, tmp=tmp_path, codebook=tiny_codebook) for part in command]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "Error" not in result.output
+
+
+@pytest.mark.parametrize("parts", [2])
+def test_runs_segments_in_part_files_read_in_part_order(tiny_corpus, tiny_codebook, tmp_path, parts):
+    import pandas as pd
+    from conftest import invoke
+
+    from coder.segments import write_segments_part
+
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q").exit_code == 0
+    whole, passages = RunFolder(out).read_segments(), RunFolder(out).read_passages()
+    split = tmp_path / "parts"
+    documents = list(dict.fromkeys(whole["document"]))
+    for part, chunk in enumerate([documents[: len(documents) // 2], documents[len(documents) // 2:]][:parts]):
+        write_segments_part(whole[whole["document"].isin(chunk)].drop(columns="text"),
+                            passages[passages["document"].isin(chunk)], split, part)
+    (split / "run.json").write_bytes((out / "run.json").read_bytes())
+    pd.testing.assert_frame_equal(RunFolder(split).read_segments(), whole)
+    pd.testing.assert_frame_equal(RunFolder(split).read_passages(), passages)
