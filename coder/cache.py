@@ -11,6 +11,11 @@ codebook edit only the codes whose fingerprint changed are matched again, togeth
 they are tied to, so a recode equals a fresh run; labels, descriptions, colours and moves in the
 hierarchy reuse everything.
 
+A document's row holds its passages once and, in one blob, the hits of every code of the run that
+first coded it (its code set). Codes matched later (an edited code) get one small row each per
+document beside it, so an edit writes only the edited codes' rows and never rewrites the others';
+when most of a document's codes changed, its blob is written afresh instead.
+
 Plain data at rest: an output folder may come from someone else, so the SQLite file holds JSON
 only, every row is checked against the document it describes, and anything unexpected (a damaged,
 locked or foreign file, another schema, a malformed row) is a cache miss, never an error.
@@ -30,22 +35,35 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__
 from .lexicon import contains_cjk
 from .matching import _compile_keywords, _phrase_needles
 from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
 
-_SCHEMA = 8  # the stored layout; another number (or none) means start afresh
+_SCHEMA = 9  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
 _HEX = re.compile("[0-9a-f]*")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
 
 # One code's hits: (passage index, hits, matched words "; "-joined) for each passage it codes.
 CodeHits = list[tuple[int, int, str]]
-# What a worker hands the writing process: (document key, passages JSON or None if stored, hits
-# JSON, and the code set the hits cover: its key, and its JSON the first time a process uses it).
-Pending = list[tuple[str, bytes | None, bytes, str, bytes | None]]
+
+
+class PendingEntry(NamedTuple):
+    """What a worker hands the writing process for one document."""
+
+    key: str
+    passages: bytes | None  # JSON, or None when the passages are stored already
+    hits: bytes | None  # the hits of a whole code set (JSON), or None when only `code_hits` change
+    code_set: str  # the key of the code set `hits` covers
+    new_set: bytes | None  # that set's JSON, the first time this process uses it
+    code_hits: tuple[tuple[str, bytes], ...] = ()  # (code fingerprint, JSON rows) of codes matched since
+    replaced: bool = False  # an older blob is replaced: its per-code rows go
+
+
+Pending = list[PendingEntry]
 
 
 # -- what decides a code's matches -----------------------------------------------------------
@@ -103,14 +121,10 @@ def _uses_chinese(code: Code) -> bool:
     return any(contains_cjk(term) for term in _terms(code))
 
 
-def _uses_word_automaton(code: Code) -> bool:
-    """Does one of the code's terms go to the shared word automaton (a wildcard inside, or too many
-    spellings to list)?"""
-    latin = _compile_keywords(Codebook(codes=(code,))).latin
-    return any(_phrase_needles(pattern) is None for pattern in latin)
-
-
-_TIES = (_uses_chinese, _uses_word_automaton)
+def _word_automaton_codes(codebook: Codebook) -> frozenset[str]:
+    """The codes with a term in the shared word automaton (a wildcard inside, or too many spellings
+    to list). Each term compiles on its own, so one pass over the whole codebook tells for every code."""
+    return frozenset(pattern.code for pattern in _compile_keywords(codebook).latin if _phrase_needles(pattern) is None)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,7 +163,7 @@ def code_fingerprints(codebook: Codebook) -> Fingerprints:
     >>> len(fingerprints.by_code["joint_meeting"])  # doctest: +SKIP
     16
     """
-    ties = tuple(frozenset(code.id for code in codebook if tie(code)) for tie in _TIES)
+    ties = (frozenset(code.id for code in codebook if _uses_chinese(code)), _word_automaton_codes(codebook))
     shared = [
         _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in tied)) for tied in ties
     ]
@@ -161,6 +175,26 @@ def code_fingerprints(codebook: Codebook) -> Fingerprints:
         for code in codebook
     }
     return Fingerprints(by_code=by_code, ties=ties)
+
+
+def _matching_key(codebook: Codebook) -> str:
+    """Everything code_fingerprints() reads, hashed: labels, colours and descriptions are not in it."""
+    return _hash(environment(), codebook.code_kinds,
+                 [[code.id, code.keywords, code.regex, code.exclude, *_settings(code)] for code in codebook])
+
+
+def _decode_fingerprints(codebook: Codebook, data: object) -> Fingerprints:
+    stored = _loads(data)
+    if not (isinstance(stored, dict) and stored.keys() == {"by_code", "ties"} and isinstance(stored["by_code"], dict)
+            and isinstance(stored["ties"], list) and len(stored["ties"]) == 2):
+        raise ValueError("fingerprints: not {by_code, ties}")
+    by_code, ties = stored["by_code"], stored["ties"]
+    ids = [code.id for code in codebook]
+    if list(by_code) != ids or not all(isinstance(f, str) and _FINGERPRINT.fullmatch(f) for f in by_code.values()):
+        raise ValueError("fingerprints: not one per code of the codebook")
+    if not all(isinstance(tied, list) and set(tied) <= by_code.keys() for tied in ties):
+        raise ValueError("fingerprints: ties name unknown codes")
+    return Fingerprints(by_code=by_code, ties=tuple(frozenset(tied) for tied in ties))
 
 
 def document_key(document: Document, *, unit: str, settings: str = "") -> str:
@@ -181,6 +215,7 @@ class CacheEntry:
     codes: frozenset[str] = frozenset()
     fingerprints: list[str] = field(default_factory=list)  # passage_fingerprint() of each passage
     stored: bool = False  # are the passages in the cache already (only the hits need writing)?
+    matched: set[str] = field(default_factory=set)  # fingerprints matched in this run, to be stored
 
 
 @dataclass
@@ -290,19 +325,32 @@ def _decode_hits(data: object, passage_count: int) -> tuple[str, dict[str, CodeH
     for fingerprint, rows in stored["hits"].items():
         if not (_FINGERPRINT.fullmatch(fingerprint) and isinstance(rows, list) and rows):
             raise ValueError("hits: bad fingerprint or rows")
-        previous = -1
-        code_hits: CodeHits = []
-        for row in rows:
-            if not (isinstance(row, list) and len(row) == 3):
-                raise ValueError("hits: not [passage, hits, matched]")
-            passage, count, matched = row
-            if not (_is_int(passage) and previous < passage < passage_count and _is_int(count) and count >= 1
-                    and isinstance(matched, str)):
-                raise ValueError("hits: passage out of order or out of range, or no hits")
-            code_hits.append((passage, count, matched))
-            previous = passage
-        hits[fingerprint] = code_hits
+        hits[fingerprint] = _checked_rows(rows, passage_count)
     return stored["codes"], hits
+
+
+def _checked_rows(rows: list, passage_count: int) -> CodeHits:
+    """One code's [[passage index, hits, matched], ...], checked; ValueError if anything is off."""
+    previous = -1
+    code_hits: CodeHits = []
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 3):
+            raise ValueError("hits: not [passage, hits, matched]")
+        passage, count, matched = row
+        if not (_is_int(passage) and previous < passage < passage_count and _is_int(count) and count >= 1
+                and isinstance(matched, str)):
+            raise ValueError("hits: passage out of order or out of range, or no hits")
+        code_hits.append((passage, count, matched))
+        previous = passage
+    return code_hits
+
+
+def _decode_code_hits(fingerprint: object, data: object, passage_count: int) -> CodeHits:
+    """The rows of one code matched after the document's code set (empty: it found nothing)."""
+    rows = _loads(data)
+    if not (isinstance(fingerprint, str) and _FINGERPRINT.fullmatch(fingerprint) and isinstance(rows, list)):
+        raise ValueError("code hits: bad fingerprint or rows")
+    return _checked_rows(rows, passage_count)
 
 
 # -- the SQLite file ----------------------------------------------------------------------------
@@ -311,7 +359,12 @@ _CREATE = (
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE passages (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     "CREATE TABLE hits (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    # One code matched after the document's code set: its rows ([] when it found nothing).
+    "CREATE TABLE code_hits (key TEXT NOT NULL, code TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (key, code))"
+    " WITHOUT ROWID",
     "CREATE TABLE code_sets (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    # code_fingerprints() of the last codebook: a label or colour edit compiles no keyword to find them.
+    "CREATE TABLE fingerprints (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
 )
 # Errors that say the file is not (or no longer) a sound cache: it is replaced. Others (locked,
 # read-only, disk full) leave it alone and the run goes on without it.
@@ -352,6 +405,7 @@ class RecodeCache:
         self._off = False
         self._pending: Pending = []
         self._code_sets: dict[str, frozenset[str]] = {}  # read or written by this process
+        self._new_sets = False  # has this process written a code set (old ones may be unused now)?
         if writer:
             self._db()
 
@@ -420,6 +474,35 @@ class RecodeCache:
             connection.executemany("INSERT INTO meta VALUES (?, ?)",
                                    [("schema", str(_SCHEMA)), ("environment", environment())])
 
+    def fingerprints(self, codebook: Codebook) -> Fingerprints:
+        """code_fingerprints(codebook), stored with the matching part of the codebook as key: a
+        run whose codes match as the last run's did (only labels, colours or descriptions
+        changed) needs no keyword compiled to tell that nothing needs matching again."""
+        key = _matching_key(codebook)
+        db = self._db()
+        if db is not None:
+            try:
+                row = db.execute("SELECT value FROM fingerprints WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    return _decode_fingerprints(codebook, row[0])
+            except sqlite3.Error:
+                self._fail()
+            except Exception:  # noqa: BLE001 - malformed: computed afresh below
+                pass
+        fingerprints = code_fingerprints(codebook)
+        db = self._db() if self.writer else None
+        if db is not None:
+            try:
+                value = _dumps({"by_code": fingerprints.by_code, "ties": [sorted(tied) for tied in fingerprints.ties]})
+                with db:
+                    db.execute("DELETE FROM fingerprints")
+                    db.execute("INSERT INTO fingerprints (key, value) VALUES (?, ?)", (key, value))
+            except sqlite3.Error:
+                self._fail()
+            except (ValueError, TypeError):
+                pass
+        return fingerprints
+
     def load(self, key: str, document: Document) -> CacheEntry | None:
         """The document's entry, checked against it; None when missing, unreadable or malformed."""
         db = self._db()
@@ -432,6 +515,7 @@ class RecodeCache:
             if row is None or not row[1]:
                 return None
             hits_row = db.execute("SELECT value FROM hits WHERE key = ?", (key,)).fetchone()
+            code_rows = db.execute("SELECT code, value FROM code_hits WHERE key = ?", (key,)).fetchall()
             passages, fingerprints = _decode_passages(document, row[0])
             if hits_row is None:
                 return CacheEntry(passages=passages, fingerprints=fingerprints, stored=True)
@@ -449,20 +533,43 @@ class RecodeCache:
         codes = self._code_sets[code_set]
         if not codes.issuperset(found):
             return None
-        return CacheEntry(passages=passages, hits=found, codes=codes, fingerprints=fingerprints, stored=True)
+        later = set()
+        for fingerprint, value in code_rows:
+            try:
+                rows = _decode_code_hits(fingerprint, value, len(passages))
+            except Exception:  # noqa: BLE001 - a malformed row only means matching that code again
+                continue
+            later.add(fingerprint)
+            if rows:
+                found[fingerprint] = rows
+            else:
+                found.pop(fingerprint, None)
+        return CacheEntry(passages=passages, hits=found, codes=codes | later if later else codes,
+                          fingerprints=fingerprints, stored=True)
 
-    def store(self, key: str, document: Document, entry: CacheEntry) -> None:
-        """Queue an entry; `take_pending()` hands the queue to the one process that writes."""
-        code_set = code_set_key(entry.codes)
+    def store(self, key: str, document: Document, entry: CacheEntry, *, current: frozenset[str] | None = None) -> None:
+        """Queue what this run added to an entry (`entry.matched`, or all of a new document) for the
+        `current` code set (default: the entry's); `take_pending()` hands the queue to the one
+        process that writes.
+
+        A document stored before gets one row per code matched since, unless most of its codes
+        were: then one blob of the current code set replaces its old one."""
+        current = entry.codes if current is None else current
         try:
             passages = None if entry.stored else _encode_passages(document, entry.passages, entry.fingerprints)
+            if entry.stored and 2 * len(entry.matched) <= len(current):
+                self._pending.append(PendingEntry(
+                    key, None, None, "", None, tuple((fingerprint, _dumps(entry.hits.get(fingerprint, [])))
+                                                     for fingerprint in sorted(entry.matched))))
+                return
+            code_set = code_set_key(current)
             hits = _dumps({"codes": code_set, "hits": {fingerprint: rows for fingerprint, rows in entry.hits.items()
-                                                       if rows and fingerprint in entry.codes}})
-            new_set = None if code_set in self._code_sets else _dumps(sorted(entry.codes))
+                                                       if rows and fingerprint in current}})
+            new_set = None if code_set in self._code_sets else _dumps(sorted(current))
         except (ValueError, TypeError, RecursionError):
             return  # not storable: only costs speed next time
-        self._code_sets[code_set] = entry.codes
-        self._pending.append((key, passages, hits, code_set, new_set))
+        self._code_sets[code_set] = current
+        self._pending.append(PendingEntry(key, passages, hits, code_set, new_set, replaced=entry.stored))
 
     def take_pending(self) -> Pending:
         pending, self._pending = self._pending, []
@@ -475,28 +582,41 @@ class RecodeCache:
             return
         try:
             with db:
-                db.executemany("INSERT OR REPLACE INTO code_sets (key, value) VALUES (?, ?)",
-                               [(code_set, value) for *_, code_set, value in pending if value is not None])
+                new_sets = [(entry.code_set, entry.new_set) for entry in pending if entry.new_set is not None]
+                self._new_sets = self._new_sets or bool(new_sets)
+                db.executemany("INSERT OR REPLACE INTO code_sets (key, value) VALUES (?, ?)", new_sets)
                 db.executemany("INSERT OR REPLACE INTO passages (key, value) VALUES (?, ?)",
-                               [(key, passages) for key, passages, *_ in pending if passages is not None])
+                               [(entry.key, entry.passages) for entry in pending if entry.passages is not None])
+                db.executemany("DELETE FROM code_hits WHERE key = ?", [(entry.key,) for entry in pending if entry.replaced])
                 db.executemany("INSERT OR REPLACE INTO hits (key, value) VALUES (?, ?)",
-                               [(key, hits) for key, _, hits, *_ in pending])
+                               [(entry.key, entry.hits) for entry in pending if entry.hits is not None])
+                db.executemany("INSERT OR REPLACE INTO code_hits (key, code, value) VALUES (?, ?, ?)",
+                               [(entry.key, code, rows) for entry in pending for code, rows in entry.code_hits])
         except sqlite3.Error:
             self._fail()  # a cache that cannot be written only costs speed next time
 
     def prune(self, keep: set[str], *, fingerprints: Iterable[str] = ()) -> int:
-        """Forget documents that are no longer in the corpus (or changed), and code sets other
-        than the one of `fingerprints` (every entry of this run uses it); returns how many documents."""
+        """Forget documents that are no longer in the corpus (or changed), rows of codes that are
+        not among `fingerprints` (the run's) and code sets no document uses; returns how many documents."""
         db = self._db()
         if db is None:
             return 0
+        current = set(fingerprints)
         try:
             stale = [(key,) for (key,) in db.execute("SELECT key FROM passages") if key not in keep]
             stale_hits = [(key,) for (key,) in db.execute("SELECT key FROM hits") if key not in keep]
+            stale_codes = [(code,) for (code,) in db.execute("SELECT DISTINCT code FROM code_hits") if code not in current]
             with db:
                 db.executemany("DELETE FROM passages WHERE key = ?", stale)
                 db.executemany("DELETE FROM hits WHERE key = ?", stale_hits)
-                db.execute("DELETE FROM code_sets WHERE key != ?", (code_set_key(fingerprints),))
+                db.executemany("DELETE FROM code_hits WHERE key = ?", stale_hits)
+                db.executemany("DELETE FROM code_hits WHERE code = ?", stale_codes)
+                if self._new_sets or stale_hits:
+                    # A blob starts {"codes":"<its code set's key>": a prefix is all it takes to see which are used.
+                    used = {bytes.fromhex(prefix).decode("ascii", "replace")
+                            for (prefix,) in db.execute("SELECT DISTINCT hex(substr(value, 11, 16)) FROM hits")}
+                    unused = [(key,) for (key,) in db.execute("SELECT key FROM code_sets") if key not in used]
+                    db.executemany("DELETE FROM code_sets WHERE key = ?", unused)
         except sqlite3.Error:
             self._fail()
             return 0

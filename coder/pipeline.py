@@ -175,7 +175,7 @@ def _cached_hits(
         stats.documents_new += 1
     else:
         stats.documents_reused += 1
-    fingerprints = _fingerprints(codebook)
+    fingerprints = _fingerprints(codebook, cache)
     by_code, current = fingerprints.by_code, fingerprints.current
     missing = [] if entry.codes >= current else [code for code in codebook if by_code[code.id] not in entry.codes]
     if missing:
@@ -184,33 +184,35 @@ def _cached_hits(
     stats.codes_reused += len(codebook) - len(missing)
     stats.codes_matched += len(missing)
     if missing:
+        kinds = frozenset(codebook.code_kinds)
         if compiled is not None and len(missing) == len(codebook):
             matcher = compiled
         else:
             matcher = _compile_subset(codebook, missing)
-        fresh = _hits_by_code(entry.passages, matcher, frozenset(codebook.code_kinds))
+        fresh = _hits_by_code(entry.passages, matcher, kinds)
         for code in missing:
+            fingerprint = by_code[code.id]
+            entry.matched.add(fingerprint)
             if code.id in fresh:
-                entry.hits[by_code[code.id]] = fresh[code.id]
+                entry.hits[fingerprint] = fresh[code.id]
             else:
-                entry.hits.pop(by_code[code.id], None)
-    if missing or entry.codes != current or not entry.stored:
-        entry.hits = {fingerprint: rows for fingerprint, rows in entry.hits.items() if fingerprint in current}
-        entry.codes = current
-        cache.store(key, document, entry)
-    hits = {code_id: rows for fingerprint, rows in entry.hits.items()
-            for code_id in fingerprints.codes_by_fingerprint[fingerprint]}
+                entry.hits.pop(fingerprint, None)
+    if entry.matched or not entry.stored:
+        cache.store(key, document, entry, current=current)
+    codes_by_fingerprint = fingerprints.codes_by_fingerprint
+    hits = {code_id: rows for fingerprint, rows in entry.hits.items() if fingerprint in current
+            for code_id in codes_by_fingerprint[fingerprint]}
     return entry.passages, hits, entry.fingerprints
 
 
 _fingerprint_cache: dict[int, tuple[Codebook, Fingerprints]] = {}
 
 
-def _fingerprints(codebook: Codebook) -> Fingerprints:
-    """Code fingerprints, computed once per codebook object (not per document)."""
+def _fingerprints(codebook: Codebook, cache: RecodeCache | None = None) -> Fingerprints:
+    """Code fingerprints, computed (or read from the recode cache) once per codebook object, not per document."""
     cached = _fingerprint_cache.get(id(codebook))
     if cached is None or cached[0] is not codebook:
-        cached = (codebook, code_fingerprints(codebook))
+        cached = (codebook, cache.fingerprints(codebook) if cache is not None else code_fingerprints(codebook))
         _fingerprint_cache.clear()
         _fingerprint_cache[id(codebook)] = cached
     return cached[1]
@@ -266,6 +268,8 @@ def code_corpus(
     # This process writes every new entry; with no documents there is nothing to cache (and no
     # cache file appears in an output folder a failed run must leave alone).
     cache = RecodeCache(cache_dir) if cache_dir and documents else None
+    if cache is not None:
+        _fingerprints(codebook, cache)  # stored before any worker looks for them
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
         pool = pool or _start_pool(workers, codebook, cache_dir)
         results = pool.map(_code_batch, batches)

@@ -137,6 +137,90 @@ def test_cache_english_codes_are_reused_after_a_chinese_edit(tmp_path: Path, edi
     assert again.reused == {"documents_reused": 2, "documents_new": 0, "codes_reused": 2, "codes_matched": 2}
 
 
+@pytest.mark.parametrize(("before", "after"), [({"a": ["联盟"], "b": ["joint meeting"], "c": ["meeting room"]},
+                                                {"a": ["联盟"], "b": ["joint meeting", "regional cooperation"],
+                                                 "c": ["meeting room"]})])
+def test_cache_edit_writes_only_the_edited_codes_rows(tmp_path: Path, before: dict, after: dict):
+    """An edited code adds one row per document for itself; what the other codes found is never rewritten."""
+    corpus = tmp_path / "corpus"
+    for name, text in {**CHINESE_CORPUS, **PROPERTY_CORPUS}.items():
+        _write(corpus / name, text)
+    database = tmp_path / "c" / "recode.sqlite"
+    code_corpus(corpus, _codebook(before), workers=1, cache_dir=tmp_path / "c")
+    with sqlite3.connect(database) as db:
+        blobs = db.execute("SELECT key, value FROM passages UNION ALL SELECT key, value FROM hits").fetchall()
+    db.close()
+    codebook = _codebook(after)
+    recode = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    assert recode.reused == {"documents_reused": 6, "documents_new": 0, "codes_reused": 12, "codes_matched": 6}
+    pd.testing.assert_frame_equal(recode.segments, code_corpus(corpus, codebook, workers=1).segments)
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT key, value FROM passages UNION ALL SELECT key, value FROM hits").fetchall() == blobs
+        edited = code_fingerprints(codebook).by_code["b"]
+        assert db.execute("SELECT DISTINCT code FROM code_hits").fetchall() == [(edited,)]
+        assert db.execute("SELECT COUNT(*) FROM code_hits").fetchone() == (6,)
+    db.close()
+    again = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    assert again.reused["codes_matched"] == 0
+    pd.testing.assert_frame_equal(again.segments, recode.segments)
+
+
+@pytest.mark.parametrize("value", [b"not json", b"[[0, 0, \"x\"]]", b"[[99, 1, \"x\"]]", b"{}"])
+def test_cache_malformed_code_rows_are_misses(tmp_path: Path, value: bytes):
+    corpus = tmp_path / "corpus"
+    for name, text in PROPERTY_CORPUS.items():
+        _write(corpus / name, text)
+    code_corpus(corpus, _codebook({"a": ["joint meeting"], "b": ["联盟"], "c": ["barrier*"]}), workers=1,
+                cache_dir=tmp_path / "c")
+    codebook = _codebook({"a": ["joint meeting", "meeting room"], "b": ["联盟"], "c": ["barrier*"]})
+    cached = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    with sqlite3.connect(tmp_path / "c" / "recode.sqlite") as db:
+        db.execute("UPDATE code_hits SET value = ?", (value,))
+    db.close()
+    again = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(again.segments, cached.segments)
+    assert again.reused["codes_matched"] == 4  # the damaged code, in every document
+    third = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    assert third.reused["codes_matched"] == 0  # repaired
+
+
+@pytest.mark.parametrize("value", [b"not json", b'{"by_code": {"a": "0123456789abcdef"}, "ties": [[], []]}',
+                                   b'{"by_code": {}, "ties": []}'])
+def test_cache_malformed_fingerprints_are_computed_again(tmp_path: Path, value: bytes):
+    corpus = tmp_path / "corpus"
+    for name, text in PROPERTY_CORPUS.items():
+        _write(corpus / name, text)
+    codebook = _codebook({"a": ["joint meeting"], "b": ["联盟"], "c": ["ordinated* regional"]})
+    cold = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    with sqlite3.connect(tmp_path / "c" / "recode.sqlite") as db:
+        db.execute("UPDATE fingerprints SET value = ?", (value,))
+    db.close()
+    again = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    pd.testing.assert_frame_equal(again.segments, cold.segments)
+    assert again.reused["codes_matched"] == 0
+
+
+@pytest.mark.parametrize("edit", [{"label": "Renamed", "description": "Now with a description"}])
+def test_cache_label_edit_reads_stored_fingerprints(tmp_path: Path, monkeypatch, edit: dict):
+    """Codes that match as before need no keyword compiled: their fingerprints come from the cache."""
+    import dataclasses
+
+    corpus = tmp_path / "corpus"
+    for name, text in PROPERTY_CORPUS.items():
+        _write(corpus / name, text)
+    codebook = _codebook({"a": ["joint meeting"], "b": ["联盟"], "c": ["ordinated* regional"]})
+    code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    edited = Codebook(codes=tuple(dataclasses.replace(code, **edit) if code.id == "a" else code for code in codebook))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fingerprints computed again")
+
+    monkeypatch.setattr(cache_module, "code_fingerprints", refuse)
+    again = code_corpus(corpus, edited, workers=1, cache_dir=tmp_path / "c")
+    assert again.reused["codes_matched"] == 0
+    assert set(again.segments.loc[again.segments["code"] == "a", "label"]) == {"Renamed"}
+
+
 # -- plain data only ------------------------------------------------------------------------
 
 
@@ -186,7 +270,7 @@ def test_cache_planted_pickle_never_runs(tiny_corpus: Path, tiny_codebook: Path,
 
 def _stored_values(database: Path) -> list[bytes]:
     with sqlite3.connect(database) as db:
-        values = [value for table in ("passages", "hits", "code_sets")
+        values = [value for table in ("passages", "hits", "code_hits", "code_sets", "fingerprints")
                   for (value,) in db.execute(f"SELECT value FROM {table}")]
     db.close()
     return values
@@ -206,7 +290,7 @@ def test_cache_holds_json_only(tiny_corpus: Path, tiny_codebook: Path, tmp_path:
     code_corpus(tiny_corpus, Codebook(codes=()), workers=1, cache_dir=tmp_path / "c")
     code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1, cache_dir=tmp_path / "c")
     values = _stored_values(tmp_path / "c" / "recode.sqlite")
-    assert len(values) == 5 and all(_is_json(value) for value in values)
+    assert len(values) == 6 and all(_is_json(value) for value in values)
 
 
 # -- no cache problem breaks a run ------------------------------------------------------------
