@@ -3,24 +3,29 @@
 The English tables are spaCy's lookup and rule lemmatizer data (spacy-lookups-data), read
 straight from the package's JSON once per process (0.15 s for the lookup table, against 1.5 s
 through spacy.lookups). Passages ask whether a word is English; matching asks for every surface
-form of a keyword word; both ask "is this CJK" through `CJK_CHARS`.
+form of a keyword word and for Chinese word boundaries (jieba's dictionary and segmentation);
+both ask "is this CJK" through `CJK_CHARS`.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 from importlib.resources import files
+from math import log
 from pathlib import Path
 
 __all__ = [
-    "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "compose_text", "contains_cjk", "derived_forms",
-    "derived_words", "english_words", "fold_text", "is_cjk", "is_english_word", "is_mark", "lemmas", "lookup_lemma",
-    "word_forms",
+    "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "ChineseDictionary", "chinese_dictionary",
+    "compose_text", "contains_cjk", "derived_forms", "derived_words", "english_words", "fold_text", "is_cjk",
+    "is_english_word", "is_mark", "lemmas", "lookup_lemma", "word_forms",
 ]
 
 # The one definition of "CJK" (a character written without spaces between words): CJK and
@@ -312,3 +317,180 @@ def compose_text(text: str) -> tuple[str, list[int] | None]:
 def is_mark(char: str) -> bool:
     """True for a combining mark, which is part of the word of the letter before it."""
     return _MARK.match(char) is not None
+
+
+# --- Chinese words: jieba's dictionary, read as needed, and its segmentation ----------------------
+
+# jieba's own patterns (jieba/__init__.py, 0.42.1): the blocks it segments, the separators it keeps,
+# and the single letters and digits it joins into one word.
+_JIEBA_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")
+_JIEBA_SKIP = re.compile("(\r\n|\\s)")
+_JIEBA_ENGLISH = re.compile("[a-zA-Z0-9]")
+
+
+class _DictionaryFile:
+    """jieba's dict.txt ("word frequency tag" lines), its lines sorted so that the words that begin
+    with one character are found by bisection, and the sum of its frequencies."""
+
+    def __init__(self, path: Path):
+        text = path.read_text(encoding="utf-8")
+        self.lines = sorted(text.splitlines())
+        fields = text.split()
+        if len(fields) == 3 * len(self.lines):  # every line has its tag: the frequencies are every third field
+            self.total = sum(map(int, fields[1::3]))
+        else:
+            self.total = sum(int(line.split(" ")[1]) for line in self.lines)
+        self._text = f"\n{text}\n"
+
+    def entries(self, char: str) -> Iterator[tuple[str, int]]:
+        """(word, frequency) of every line whose word begins with `char`; a word on two lines comes
+        twice, in the order of the file (jieba keeps the frequency it reads last)."""
+        start = bisect_left(self.lines, char)
+        stop = bisect_left(self.lines, chr(ord(char) + 1), start)
+        lines = self.lines[start:stop]
+        fields = " ".join(lines).split(" ")
+        if len(fields) == 3 * len(lines):
+            words, frequencies = fields[0::3], fields[1::3]
+        else:
+            words, frequencies = zip(*(line.split(" ")[:2] for line in lines)) if lines else ((), ())
+        if len(set(words)) < len(words):  # one word on two lines: keep the order of the file
+            order = sorted(range(len(lines)), key=lambda index: self._text.rfind(f"\n{lines[index]}\n"))
+            words, frequencies = [words[index] for index in order], [frequencies[index] for index in order]
+        return zip(words, map(int, frequencies))
+
+
+@lru_cache(maxsize=1)
+def _jieba_dictionary() -> _DictionaryFile:
+    # jieba is not imported: its import loads its HMM tables (0.3 s) and its dictionary loader
+    # unmarshals a cache file from the shared temporary folder; the word list is all we need.
+    spec = importlib.util.find_spec("jieba")
+    folder = Path(next(iter(spec.submodule_search_locations)))  # type: ignore[union-attr]
+    return _DictionaryFile(folder / "dict.txt")
+
+
+class ChineseDictionary:
+    """jieba's dictionary plus extra words (a codebook's Chinese terms), segmenting text exactly as
+    `jieba.Tokenizer` with those words added (`add_word(word, freq=frequency)`) and `HMM=False`.
+
+    A `jieba.Tokenizer` builds a table of its 350,000 words and all their prefixes before the first
+    segmentation (1-2 s); this one reads the words that begin with a character when it first meets
+    that character, so its cost follows the text's characters, not the dictionary.
+
+    >>> [word for word, _, _ in chinese_dictionary(("联席会议",)).tokenize("召开联席会议")]
+    ['召开', '联席会议']
+    """
+
+    def __init__(self, words: Iterable[str], *, frequency: int = 10**7):
+        self._file = _jieba_dictionary()
+        self._extra: dict[str, list[str]] = defaultdict(list)
+        extra = list(words)
+        for word in extra:
+            if word:
+                self._extra[word[0]].append(word)
+        self._frequency = frequency
+        # jieba's add_word adds each word's frequency to the total, also for a word it already knew
+        self._log_total = log(self._file.total + frequency * len(extra))
+        self._frequencies: dict[str, int] = {}  # word -> frequency; each prefix of a word -> 0 unless a word
+        self._loaded: set[str] = set()
+        self._weights: dict[str, float] = {}
+
+    def frequencies(self, text: str) -> dict[str, int]:
+        """The word table, complete for every word that begins with a character of `text`."""
+        missing = set(text).difference(self._loaded)
+        if missing:
+            table = self._frequencies
+            for char in missing:
+                # The words first, then each prefix that is no word (jieba's table holds both).
+                words = dict(self._file.entries(char))
+                table.update(words)
+                for prefix in {word[:end] for word in words for end in range(1, len(word))}.difference(words):
+                    table.setdefault(prefix, 0)
+                for word in self._extra.get(char, ()):
+                    table[word] = self._frequency
+                    for end in range(1, len(word)):
+                        table.setdefault(word[:end], 0)
+                self._loaded.add(char)
+        return self._frequencies
+
+    def tokenize(self, text: str, HMM: bool = False) -> Iterator[tuple[str, int, int]]:  # noqa: N803 (jieba's name)
+        """(word, start, end) of each word of `text`, as `jieba.Tokenizer.tokenize(text, HMM=False)`."""
+        if HMM:
+            raise ValueError("ChineseDictionary segments without jieba's hidden Markov model (HMM=False)")
+        start = 0
+        for word in self._cut(text):
+            yield word, start, start + len(word)
+            start += len(word)
+
+    def boundaries(self, text: str) -> list[int]:
+        """The offsets in `text` where a word ends (as tokenize() cuts it), after 0."""
+        ends = [0]
+        end = 0
+        for word in self._cut(text):
+            end += len(word)
+            ends.append(end)
+        return ends
+
+    def _cut(self, text: str) -> Iterator[str]:
+        # jieba.Tokenizer.cut(text, cut_all=False, HMM=False)
+        for block in _JIEBA_BLOCK.split(text):
+            if not block:
+                continue
+            if _JIEBA_BLOCK.match(block):
+                yield from self._cut_block(block)
+            else:
+                for piece in _JIEBA_SKIP.split(block):
+                    if _JIEBA_SKIP.match(piece):
+                        yield piece
+                    else:
+                        yield from piece
+
+    def _cut_block(self, block: str) -> Iterator[str]:
+        # jieba's get_DAG, calc and __cut_DAG_NO_HMM; every score is computed as jieba computes it
+        # (log(freq or 1) - logtotal + the rest of the route), so ties break the same way.
+        table = self.frequencies(block)
+        weights = self._weights
+        log_total = self._log_total
+        length = len(block)
+        best: list[tuple[float, int]] = [(0, 0)] * (length + 1)
+        for start in range(length - 1, -1, -1):
+            choice: tuple[float, int] | None = None
+            end = start + 1
+            fragment = block[start]
+            found = False
+            while fragment in table:
+                if table[fragment]:
+                    found = True
+                    weight = weights.get(fragment)
+                    if weight is None:
+                        weight = weights[fragment] = log(table[fragment]) - log_total
+                    candidate = (weight + best[end][0], end - 1)
+                    if choice is None or candidate > choice:
+                        choice = candidate
+                if end >= length:
+                    break
+                end += 1
+                fragment = block[start:end]
+            if not found:
+                choice = (log(1) - log_total + best[start + 1][0], start)
+            best[start] = choice  # type: ignore[assignment]
+        position = 0
+        letters = ""
+        while position < length:
+            stop = best[position][1] + 1
+            word = block[position:stop]
+            if len(word) == 1 and _JIEBA_ENGLISH.match(word):
+                letters += word
+            else:
+                if letters:
+                    yield letters
+                    letters = ""
+                yield word
+            position = stop
+        if letters:
+            yield letters
+
+
+@lru_cache(maxsize=8)
+def chinese_dictionary(words: tuple[str, ...]) -> ChineseDictionary:
+    """The ChineseDictionary with `words` added, built once per set of words."""
+    return ChineseDictionary(words)

@@ -25,21 +25,31 @@ grows with the text and the number of hits, not with the size of the codebook.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 import ahocorasick_rs
 
 from . import regexes
 from .errors import RegexTimeoutError
-from .lexicon import CJK_CHARS, MARK_CHARS, compose_text, contains_cjk, derived_forms, fold_text, is_cjk, is_mark, word_forms
+from .lexicon import (
+    CJK_CHARS,
+    MARK_CHARS,
+    ChineseDictionary,
+    chinese_dictionary,
+    compose_text,
+    contains_cjk,
+    derived_forms,
+    fold_text,
+    is_cjk,
+    is_mark,
+    word_forms,
+)
 from .models import Code, Codebook, Match, Passage, Rule, Segment
 from .passages import rejoins_hyphenated
 from .regexes import compile_regex
@@ -306,10 +316,10 @@ class CompiledCodebook:
         self._word_cache: dict[str, _Node | None] = {}
 
     def _compile_cjk(self, cjk: list[_CjkTerm]) -> None:
-        """An automaton over the CJK terms; the jieba segmenter is built on the first doubtful hit."""
+        """An automaton over the CJK terms; the Chinese dictionary is read on the first doubtful hit."""
         self._cjk_terms = cjk
         self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
-        self._segmenter = None
+        self._dictionary: ChineseDictionary | None = None
         self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
         self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard}))
@@ -478,7 +488,7 @@ class CompiledCodebook:
                 # When no dictionary word spans either edge, no segmentation can: no need to segment.
                 if term.wildcard or self._may_cross(compact, start, end):
                     if segmentation is None:
-                        segmentation = _Segmentation(self._segment_words(), compact, self._longest)
+                        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
                     if term.wildcard:
                         end = segmentation.word_end(start, end)
                         if end is None:
@@ -489,13 +499,13 @@ class CompiledCodebook:
 
     def _may_cross(self, compact: str, start: int, end: int) -> bool:
         """Could a dictionary word span the start or the end of [start, end)?"""
-        words = self._segment_words().FREQ
+        words = self._chinese_dictionary().frequencies(compact)
         return _crossed(words, compact, start, self._longest) or _crossed(words, compact, end, self._longest)
 
-    def _segment_words(self):
-        if self._segmenter is None:
-            self._segmenter = _segmenter(self._cjk_words)
-        return self._segmenter
+    def _chinese_dictionary(self) -> ChineseDictionary:
+        if self._dictionary is None:
+            self._dictionary = chinese_dictionary(self._cjk_words)
+        return self._dictionary
 
 
 class _Segmentation:
@@ -508,8 +518,8 @@ class _Segmentation:
     best path of each piece): cost and memory stay linear in the text.
     """
 
-    def __init__(self, tokenizer, compact: str, longest: int):
-        self.tokenizer = tokenizer
+    def __init__(self, dictionary: ChineseDictionary, compact: str, longest: int):
+        self.dictionary = dictionary
         self.compact = compact
         self.longest = longest
         self.breaks = [found.start() for found in _CJK_CLAUSE_BREAK.finditer(compact)]
@@ -550,7 +560,7 @@ class _Segmentation:
         return frozenset(bounds)
 
     def _next_cut(self, position: int, clause_end: int) -> int:
-        words = self.tokenizer.FREQ
+        words = self.dictionary.frequencies(self.compact)
         while position < clause_end and _crossed(words, self.compact, position, self.longest):
             position += 1
         return min(position, clause_end)
@@ -559,7 +569,7 @@ class _Segmentation:
         bounds = self.bounds.get(start)
         if bounds is None:
             bounds = self.bounds[start] = frozenset(
-                start + bound for bound in _boundaries(self.tokenizer, self.compact[start:end]))
+                start + bound for bound in self.dictionary.boundaries(self.compact[start:end]))
             if len(self.bounds) > _PIECES_KEPT:  # hits come in text order: forget the oldest piece
                 del self.bounds[next(iter(self.bounds))]
         return bounds
@@ -713,17 +723,6 @@ def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:
     return kept
 
 
-@lru_cache(maxsize=8)
-def _segmenter(terms: tuple[str, ...]):
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    for term in terms:
-        tokenizer.add_word(term, freq=10**7)
-    return tokenizer
-
-
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:
     """Does a dictionary word of the segmenter span `position` (start before it, end after it)?"""
     for start in range(position - 1, max(-1, position - longest), -1):
@@ -736,13 +735,6 @@ def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> b
             if words[word]:
                 return True
     return False
-
-
-def _boundaries(tokenizer, clause: str) -> frozenset[int]:
-    bounds = {0}
-    for _, _, end in tokenizer.tokenize(clause, HMM=False):
-        bounds.add(end)
-    return frozenset(bounds)
 
 
 def compile_codebook(codebook: Codebook) -> CompiledCodebook:

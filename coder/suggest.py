@@ -42,10 +42,9 @@ from scipy import sparse
 
 from .errors import CoderError, CorpusError, OutputError
 from .files import write_csv
-from .lexicon import CJK_CHARS, contains_cjk, lookup_lemma
-
-# The matcher's jieba segmenter, so its dictionary (a second or more to load) loads once per run.
-from .matching import CompiledCodebook, _segmenter, compile_codebook
+# The matcher's Chinese dictionary (jieba's words and segmentation), shared with matching.
+from .lexicon import CJK_CHARS, chinese_dictionary, contains_cjk, lookup_lemma
+from .matching import CompiledCodebook, compile_codebook
 from .models import Code, Codebook, Passage
 
 SuggestionKind = Literal["term", "collocate", "passage"]
@@ -218,7 +217,7 @@ def suggest_for_code(
     family = [item for item in codebook if code in item.path]
     own_codebook = Codebook(codes=tuple(_as_top_level(item) for item in family), unit=codebook.unit)
     own = compile_codebook(own_codebook)
-    segmenter = _segmenter(_cjk_terms(own_codebook))
+    segmenter = chinese_dictionary(_cjk_terms(own_codebook))
     coded_keys, rejected_keys = set(coded), set(rejected)
 
     texts: list[Passage] = []

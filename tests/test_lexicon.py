@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
+from pathlib import Path
 
-from coder.lexicon import contains_cjk, english_words, is_cjk, is_english_word
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coder.lexicon import ChineseDictionary, chinese_dictionary, contains_cjk, english_words, is_cjk, is_english_word
 from coder.models import Document
 from coder.passages import split_passages
 
@@ -45,3 +51,59 @@ def test_lexicon_passages_join_kana_and_han_across_a_line_break(text, expected):
 def test_lexicon_english_words(word, expected):
     assert is_english_word(word) is expected
     assert english_words() is english_words()  # loaded once
+
+
+# --- the Chinese dictionary segments as jieba does -------------------------------------------------
+
+_CODEBOOK_TERMS = ("联席会议", "区域合作", "党建联盟", "长三角一体化")
+
+
+@pytest.fixture(scope="module")
+def jieba_tokenizer():
+    """jieba itself, with the same words added, as the reference (it loads its dictionary: ~2 s)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    for term in _CODEBOOK_TERMS:
+        tokenizer.add_word(term, freq=10**7)
+    return tokenizer
+
+
+def _seed_chinese() -> list[str]:
+    texts = [path.read_text(encoding="utf-8") for path in sorted(Path("seeds").glob("*.txt"))]
+    return [line for text in texts for line in text.splitlines() if contains_cjk(line)]
+
+
+def test_lexicon_chinese_dictionary_segments_the_seeds_as_jieba(jieba_tokenizer):
+    lines = _seed_chinese()
+    assert lines
+    dictionary = ChineseDictionary(_CODEBOOK_TERMS)
+    for line in lines:
+        assert list(dictionary.tokenize(line)) == list(jieba_tokenizer.tokenize(line, HMM=False))
+
+
+_SEGMENT_CHARS = st.sampled_from([*"联席会议区域合作党建联盟长三角一体化召开市长城市的是了和与共同推进协同发展治理机制",
+                                  *"カタかな㐀龥豈", *"ab1 .-%\n\t，。"])
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.text(_SEGMENT_CHARS, max_size=40))
+def test_lexicon_chinese_dictionary_agrees_with_jieba(jieba_tokenizer, text):
+    dictionary = chinese_dictionary(_CODEBOOK_TERMS)
+    assert list(dictionary.tokenize(text)) == list(jieba_tokenizer.tokenize(text, HMM=False))
+    assert dictionary.boundaries(text) == [0, *(end for _, _, end in jieba_tokenizer.tokenize(text, HMM=False))]
+
+
+@pytest.mark.parametrize("terms", [("联席会议",)])
+def test_lexicon_chinese_dictionary_never_reads_jiebas_temp_cache(terms):
+    # jieba unmarshals a cache file from the shared temporary folder; the dictionary reads only
+    # jieba's own word list, so segmenting does not even import jieba.
+    script = (
+        "import sys; from coder.lexicon import chinese_dictionary; "
+        f"print([w for w, _, _ in chinese_dictionary({terms!r}).tokenize('召开联席会议')], 'jieba' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "['召开', '联席会议'] False\n"
