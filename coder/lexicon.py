@@ -273,21 +273,39 @@ def _fold_chars() -> frozenset[str]:
     return frozenset(chr(point) for point in _fold_table())
 
 
-def fold_text(text: str) -> str:
+def fold_text(text: str, *, separator: str | None = None) -> str:
     """`text` as matching compares it: lower case and folded (see _fold_table), character for
-    character, so an offset into the result is an offset into `text`.
+    character, so an offset into the result is an offset into `text`. With `separator` (a character
+    that is no letter), `text` is pieces joined by it, each folded as it would be on its own.
 
     >>> fold_text("ＣＯ２ İstanbul’s 臺灣 議會")
     "co2 istanbul's 台湾 议会"
     """
     if text.isascii():
         return text.lower()
-    if not _fold_chars().isdisjoint(text):
-        text = text.translate(_fold_table())
+    present = _fold_chars().intersection(_non_ascii_chars(text))
+    if present:
+        table = _fold_table()
+        if any(ord(table[ord(char)]) in table for char in present):
+            text = text.translate(table)  # a target is folded too: translate() folds each character once
+        else:
+            for char in present:  # a few characters, each replaced in one pass (translate() goes char by char)
+                text = text.replace(char, table[ord(char)])
     lower = text.lower()
     if len(lower) != len(text):  # a character that lower-cases to two: keep it as it is
+        if separator is not None:
+            return separator.join(fold_text(piece) for piece in text.split(separator))
         lower = "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
     return lower
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def _non_ascii_chars(text: str) -> set[str]:
+    """The distinct characters of `text` above U+007F (through bytes: C loops, not a regex's)."""
+    encoded = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return set(encoded.decode("utf-8", "surrogatepass"))
 
 
 def compose_text(text: str) -> tuple[str, list[int] | None]:
@@ -329,32 +347,34 @@ _JIEBA_ENGLISH = re.compile("[a-zA-Z0-9]")
 
 
 class _DictionaryFile:
-    """jieba's dict.txt ("word frequency tag" lines), its lines sorted so that the words that begin
-    with one character are found by bisection, and the sum of its frequencies."""
+    """jieba's dict.txt ("word frequency tag" lines, UTF-8), its lines sorted so that the words that
+    begin with one character are found by bisection, and the sum of its frequencies."""
 
     def __init__(self, path: Path):
-        text = path.read_text(encoding="utf-8")
-        self.lines = sorted(text.splitlines())
-        fields = text.split()
+        data = path.read_bytes()
+        # Kept as bytes: UTF-8 sorts as the characters do, and only the lines read are decoded.
+        self.lines = sorted(data.splitlines())
+        fields = data.split()
         if len(fields) == 3 * len(self.lines):  # every line has its tag: the frequencies are every third field
             self.total = sum(map(int, fields[1::3]))
         else:
-            self.total = sum(int(line.split(" ")[1]) for line in self.lines)
-        self._text = f"\n{text}\n"
+            self.total = sum(int(line.split(b" ")[1]) for line in self.lines)
+        self._data = b"\n" + data + b"\n"
 
-    def entries(self, char: str) -> Iterator[tuple[str, int]]:
+    def entries(self, char: str) -> Iterable[tuple[str, int]]:
         """(word, frequency) of every line whose word begins with `char`; a word on two lines comes
         twice, in the order of the file (jieba keeps the frequency it reads last)."""
-        start = bisect_left(self.lines, char)
-        stop = bisect_left(self.lines, chr(ord(char) + 1), start)
+        start = bisect_left(self.lines, char.encode("utf-8", "surrogatepass"))
+        stop = bisect_left(self.lines, chr(ord(char) + 1).encode("utf-8", "surrogatepass"), start)
         lines = self.lines[start:stop]
-        fields = " ".join(lines).split(" ")
+        fields = b" ".join(lines).decode().split(" ")
         if len(fields) == 3 * len(lines):
             words, frequencies = fields[0::3], fields[1::3]
         else:
-            words, frequencies = zip(*(line.split(" ")[:2] for line in lines)) if lines else ((), ())
+            pairs = [line.decode().split(" ")[:2] for line in lines]
+            words, frequencies = [word for word, _ in pairs], [frequency for _, frequency in pairs]
         if len(set(words)) < len(words):  # one word on two lines: keep the order of the file
-            order = sorted(range(len(lines)), key=lambda index: self._text.rfind(f"\n{lines[index]}\n"))
+            order = sorted(range(len(lines)), key=lambda index: self._data.rfind(b"\n" + lines[index] + b"\n"))
             words, frequencies = [words[index] for index in order], [frequencies[index] for index in order]
         return zip(words, map(int, frequencies))
 
@@ -366,6 +386,10 @@ def _jieba_dictionary() -> _DictionaryFile:
     spec = importlib.util.find_spec("jieba")
     folder = Path(next(iter(spec.submodule_search_locations)))  # type: ignore[union-attr]
     return _DictionaryFile(folder / "dict.txt")
+
+
+_REMEMBERED_CHARS = 512  # boundaries() remembers texts up to this long ...
+_REMEMBERED_CLAUSES = 4096  # ... this many of them, the oldest forgotten first (a few MB at most)
 
 
 class ChineseDictionary:
@@ -393,6 +417,7 @@ class ChineseDictionary:
         self._frequencies: dict[str, int] = {}  # word -> frequency; each prefix of a word -> 0 unless a word
         self._loaded: set[str] = set()
         self._weights: dict[str, float] = {}
+        self._boundaries: dict[str, list[int]] = {}  # text -> boundaries(text), for recurring short clauses
 
     def frequencies(self, text: str) -> dict[str, int]:
         """The word table, complete for every word that begins with a character of `text`."""
@@ -423,12 +448,19 @@ class ChineseDictionary:
 
     def boundaries(self, text: str) -> list[int]:
         """The offsets in `text` where a word ends (as tokenize() cuts it), after 0."""
-        ends = [0]
-        end = 0
-        for word in self._cut(text):
-            end += len(word)
-            ends.append(end)
-        return ends
+        ends = self._boundaries.get(text)
+        if ends is None:
+            ends = [0]
+            end = 0
+            for word in self._cut(text):
+                end += len(word)
+                ends.append(end)
+            # Clauses recur (headers, boilerplate, quoted titles): short ones are remembered.
+            if len(text) <= _REMEMBERED_CHARS:
+                if len(self._boundaries) >= _REMEMBERED_CLAUSES:
+                    del self._boundaries[next(iter(self._boundaries))]
+                self._boundaries[text] = ends
+        return list(ends)
 
     def _cut(self, text: str) -> Iterator[str]:
         # jieba.Tokenizer.cut(text, cut_all=False, HMM=False)

@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick_rs
@@ -55,6 +57,7 @@ from .passages import rejoins_hyphenated
 from .regexes import compile_regex
 
 _CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
+_SPACE = re.compile("\\s")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
 # A word character: a letter or digit that is not CJK (CJK runs are handled by segmentation), or a
 # combining mark (Arabic vowel marks, Devanagari vowel signs: part of the letter's word).
@@ -72,6 +75,19 @@ _NEXT_WORD = re.compile(f"('s?)?[{_GAP_CHARS}]+({_W}+)((?:['.]{_W}+)*\\.?)")
 _POSSESSIVE = re.compile("'s?$")
 # A run of what may stand between two words of a keyword; lint normalises keywords with it too.
 GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
+
+
+# Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
+# (it is neither a word character nor a space or hyphen) and no CJK run does.
+_SEPARATOR = "\x00"
+_POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
+
+
+class CodeMatches(NamedTuple):
+    """One code's matches in one passage, as its segment counts them."""
+
+    hits: int
+    matched: tuple[str, ...]  # matched_words() of the matches
 
 
 class _Hit(NamedTuple):
@@ -145,9 +161,20 @@ def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bo
 
 
 # In the phrase text every run of gap characters (spaces, line breaks, hyphens) is one space.
-_LONG_GAP_RUN = re.compile(f"[{_GAP_CHARS}]{{2,}}")
-# A word hyphenated at a line end (the line break is a space in the passage view), or a soft hyphen.
-_HYPHEN_BREAK = re.compile("(?<=[a-z\u00df-\u024f])(?:[-\u2010\u2011]\\s+|\u00ad\\s*)(?=[a-z\u00df-\u024f])")
+# A word hyphenated at a line end (the line break is a space in the passage view), or a soft hyphen:
+# what (?<=[a-z\u00df-\u024f])(?:[-\u2010\u2011]\s+|\u00ad\s*)(?=[a-z\u00df-\u024f]) matches,
+# found faster: one pattern per hyphen (a literal first character is searched for quickly), each
+# candidate then checked for the letter before it. No candidate holds the start of another, so the
+# matches are the same (_hyphen_breaks).
+_BREAK_LETTER = "[a-z\u00df-\u024f]"
+_HYPHEN_BREAKS = tuple(
+    (hyphen, re.compile(hyphen + ("\\s*" if hyphen == "\u00ad" else "\\s+") + f"(?={_BREAK_LETTER})"))
+    for hyphen in ("-", "\u2010", "\u2011", "\u00ad")
+)
+_LETTER_BEFORE_BREAK = re.compile(_BREAK_LETTER)
+# Every gap character but the space (none lies above U+3000), and a run of two or more spaces.
+_GAP_SINGLES = tuple(char for char in map(chr, range(0x3001)) if char != " " and GAP_RUN.fullmatch(char))
+_SPACE_RUN = re.compile("  +")
 _APOSTROPHES = ("'",)  # typographic apostrophes are folded to ' (lexicon.fold_text)
 _MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
 
@@ -268,7 +295,10 @@ class CompiledCodebook:
             else:
                 for needle, wildcard in needles:
                     needle_owners[needle].append((pattern, wildcard))
-        self._needles = list(needle_owners.values())
+        self._needle_owners = [
+            tuple((pattern.code, pattern.rule, pattern.exclusion, pattern.term, wildcard) for pattern, wildcard in owners)
+            for owners in needle_owners.values()
+        ]
         # A small codebook (a recode of a few edited codes) first checks that every word of some
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
         gate_words = sorted({word for needle in needle_owners for word in needle.split(" ")})
@@ -321,6 +351,7 @@ class CompiledCodebook:
         self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
         self._dictionary: ChineseDictionary | None = None
         self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
+        self._shortest = min((len(term.term) for term in cjk), default=0)  # a shorter run holds no term
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
         self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard}))
 
@@ -334,11 +365,62 @@ class CompiledCodebook:
 
     def find(self, passage: Passage) -> list[Match]:
         """Every surviving match in `passage`, offsets into the document text, sorted by position."""
-        view = passage.view
+        return self.find_in_passages([passage])[0]
+
+    def find_in_passages(self, passages: Sequence[Passage]) -> list[list[Match]]:
+        """find() for each of `passages` (usually one document's), with every automaton run once
+        over all of them; a match never crosses a passage and rules, exclusions and regexes are
+        evaluated in each passage on its own, so the result is find()'s, passage by passage.
+
+        >>> [len(matches) for matches in matcher.find_in_passages(passages)]  # doctest: +SKIP
+        [0, 2, 1]
+        """
+        return [[Match(code, start, end, text, rule) for start, end, code, text, rule in found]
+                for found in self._find_all(passages)]
+
+    def count_in_passages(self, passages: Sequence[Passage]) -> list[dict[str, CodeMatches]]:
+        """For each of `passages`, each code's matches as one segment holds them: how many, and the
+        matched words (matched_words()); codes in order of their first match, as matches_by_code().
+
+        find_in_passages() without a Match object per hit: the pipeline's way.
+
+        >>> matcher.count_in_passages(passages)[1]  # doctest: +SKIP
+        {'joint_meeting': CodeMatches(hits=2, matched=('joint meeting', 'joint meetings'))}
+        """
+        counted: list[dict[str, CodeMatches]] = []
+        for found in self._find_all(passages):
+            texts_by_code: dict[str, list[str]] = {}
+            for _, _, code_id, text, _ in found:
+                texts = texts_by_code.get(code_id)
+                if texts is None:
+                    texts_by_code[code_id] = [text]
+                else:
+                    texts.append(text)
+            counted.append({
+                code_id: CodeMatches(len(texts), tuple(dict.fromkeys(" ".join(text.split()) for text in texts)))
+                for code_id, texts in texts_by_code.items()
+            })
+        return counted
+
+    def _find_all(self, passages: Sequence[Passage]) -> list[list[tuple[int, int, str, str, str]]]:
+        """find_in_passages() as plain (start, end, code, text, rule) tuples, fastest to make."""
+        count = len(passages)
+        views = [passage.view for passage in passages]
+        joined = _SEPARATOR.join(views)
+        view_starts = []  # each passage's offset in `joined`
+        position = 0
+        for view in views:
+            view_starts.append(position)
+            position += len(view) + len(_SEPARATOR)
         # Compared in NFC and folded (lexicon.fold_text, one character for one); `positions` maps
-        # offsets of the composed text back to the view when NFC joined a letter and its marks.
-        composed, positions = compose_text(view)
-        lower = fold_text(composed)
+        # offsets of the composed text back to `joined` when NFC joined a letter and its marks.
+        # Neither crosses the separator, so this is each passage's text as find() compares it.
+        ascii_only = joined.isascii()
+        if ascii_only:
+            lower, composed, positions = joined.lower(), joined, None
+        else:
+            composed, positions = compose_text(joined)
+            lower = fold_text(composed, separator=_SEPARATOR)
         raw: list[_Hit] = []
         if self._phrase_automaton is not None:
             raw.extend(self._find_phrases(lower, composed))
@@ -346,22 +428,47 @@ class CompiledCodebook:
             raw.extend(self._find_latin(lower))
         if self._hyphen_regex is not None:
             raw.extend(self._find_hyphen(lower))
-        if self._cjk_automaton is not None and contains_cjk(view):
+        if self._cjk_automaton is not None and not ascii_only and contains_cjk(joined):
             raw.extend(self._find_cjk(lower))
-        if self._has_exclusions:
-            raw = _apply_exclusions(raw)
-        if self._rules:
-            raw = self._apply_rules(raw, lower)
-        raw = _drop_overlaps(raw)
-        if positions is not None:
-            raw = [hit._replace(start=positions[hit.start], end=positions[hit.end]) for hit in raw]
-        if self._regexes:
-            raw.extend(self._find_regexes(passage))
-        offset = passage.start
-        matches = [Match(code=hit.code, start=offset + hit.start, end=offset + hit.end,
-                         text=view[hit.start:hit.end], rule=hit.rule) for hit in raw]
-        matches.sort(key=lambda match: (match.start, match.end, match.code))
-        return matches
+        by_passage: list[list[_Hit]] = [[] for _ in range(count)]
+        if count == 1:
+            by_passage[0] = raw
+        elif positions is None:
+            for hit in raw:
+                by_passage[bisect_right(view_starts, hit.start) - 1].append(hit)
+        else:
+            for hit in raw:
+                by_passage[bisect_right(view_starts, positions[hit.start]) - 1].append(hit)
+        found: list[list[tuple[int, int, str, str, str]]] = []
+        for index, passage in enumerate(passages):
+            hits = by_passage[index]
+            if not hits and not self._regexes:
+                found.append([])
+                continue
+            # Hits keep their offsets in `lower` until the last step (no hit crosses a passage).
+            if self._has_exclusions:
+                hits = _apply_exclusions(hits)
+            if self._rules:
+                hits = self._apply_rules(hits, lower)
+            if len(hits) > 1:
+                hits = _drop_overlaps(hits)
+            offset = passage.start
+            view = views[index]
+            base = view_starts[index]
+            matches = []
+            for code, start, end, rule, _, _ in hits:
+                if positions is not None:
+                    start, end = positions[start], positions[end]
+                start -= base
+                end -= base
+                matches.append((offset + start, offset + end, code, view[start:end], rule))
+            if self._regexes:
+                matches.extend((offset + hit.start, offset + hit.end, hit.code, view[hit.start:hit.end], hit.rule)
+                               for hit in self._find_regexes(passage))
+            if len(matches) > 1:
+                matches.sort(key=_POSITION)
+            found.append(matches)
+        return found
 
     def _find_regexes(self, passage: Passage) -> list[_Hit]:
         """Regex matches on the passage as written, each regex stopped after REGEX_TIMEOUT seconds."""
@@ -378,12 +485,13 @@ class CompiledCodebook:
 
     def _find_phrases(self, lower: str, view: str) -> Iterator[_Hit]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
-        if self._phrase_gate is not None and not _HYPHEN_BREAK.search(lower):
+        breaks = _hyphen_breaks(lower)
+        if self._phrase_gate is not None and not breaks:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
                 return
         yield from self._phrase_hits(lower)
-        breaks = [found.span() for found in _HYPHEN_BREAK.finditer(lower) if _rejoins(lower, view, *found.span())]
+        breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
         if breaks:
             # "gover-\nnance": match again with the break removed, keeping only matches across it.
             pieces, position = [], 0
@@ -397,27 +505,38 @@ class CompiledCodebook:
                 if any(start < break_start and break_end < end for break_start, break_end in breaks):
                     yield hit._replace(start=start, end=end)
 
-    def _phrase_hits(self, lower: str) -> Iterator[_Hit]:
+    def _phrase_hits(self, lower: str) -> list[_Hit]:
         """Keyword matches in the text with every run of gap characters read as one space."""
-        runs = [found.span() for found in _LONG_GAP_RUN.finditer(lower)]
-        text = GAP_RUN.sub(" ", lower)
-        squeeze = _Squeeze(runs, kept=1) if runs else None
+        text = lower
+        for char in _GAP_SINGLES:  # each gap character is a space, then each run of spaces one space
+            if char in text:
+                text = text.replace(char, " ")
+        runs = [found.span() for found in _SPACE_RUN.finditer(text)]
+        if runs:
+            text = _SPACE_RUN.sub(" ", text)
+            # _Squeeze(runs, kept=1), inlined: a position at or after squeezed[i] moves by removed[i]
+            removed = list(accumulate(end - start - 1 for start, end in runs))
+            squeezed = [start - moved + end - start - 1 for (start, end), moved in zip(runs, removed)]
+            removed.insert(0, 0)
         length = len(text)
-        hits = self._phrase_automaton.find_matches_as_indexes(text, overlapping=True)  # type: ignore[union-attr]
-        for needle, start, end in hits:
-            if start and _is_word_char(text[start - 1]):
+        word_char = _WORD_CHARS
+        owners = self._needle_owners
+        found: list[_Hit] = []
+        for needle, start, end in self._phrase_automaton.find_matches_as_indexes(text, overlapping=True):  # type: ignore[union-attr]
+            if start and word_char[text[start - 1]]:
                 continue
-            for pattern, wildcard in self._needles[needle]:
+            for code, rule, exclusion, term, wildcard in owners[needle]:
                 stop = end
                 if wildcard:
                     stop = _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
-                elif end < length and _is_word_char(text[end]):
+                elif end < length and word_char[text[end]]:
                     continue
-                if squeeze is None:
-                    yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion, pattern.term)
+                if runs:
+                    found.append(_Hit(code, start + removed[bisect_left(squeezed, start)],
+                                      stop + removed[bisect_left(squeezed, stop - 1)], rule, exclusion, term))
                 else:
-                    yield _Hit(pattern.code, squeeze.unsqueeze(start), squeeze.unsqueeze(stop - 1) + 1, pattern.rule,
-                               pattern.exclusion, pattern.term)
+                    found.append(_Hit(code, start, stop, rule, exclusion, term))
+        return found
 
     def _continuations(self, word: str) -> _Node | None:
         """The patterns whose first word matches `word`, as a trie over their further words."""
@@ -477,16 +596,31 @@ class CompiledCodebook:
         return kept
 
     def _find_cjk(self, lower: str) -> Iterator[_Hit]:
+        shortest = self._shortest
         for run in _CJK_RUN.finditer(lower):
             text = run.group()
-            positions = [run.start() + index for index, char in enumerate(text) if not char.isspace()]
-            compact = "".join(char for char in text if not char.isspace())
+            if len(text) < shortest:
+                continue
+            offset = run.start()
+            if _SPACE.search(text) is None:  # the usual run: one line, no spaces
+                compact, positions = text, None
+            else:
+                positions = [offset + index for index, char in enumerate(text) if not char.isspace()]
+                compact = "".join(char for char in text if not char.isspace())
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
+            if not hits:
+                continue
+            words = None  # the dictionary's words for this run, read on the first doubtful hit
             segmentation = None  # built on the first hit that needs word boundaries, then reused
             for term_index, start, end in hits:
                 term = self._cjk_terms[term_index]
                 # When no dictionary word spans either edge, no segmentation can: no need to segment.
-                if term.wildcard or self._may_cross(compact, start, end):
+                if not term.wildcard:
+                    if words is None:
+                        words = self._chinese_dictionary().frequencies(compact)
+                    doubtful = (_crossed(words, compact, start, self._longest)
+                                or _crossed(words, compact, end, self._longest))
+                if term.wildcard or doubtful:
                     if segmentation is None:
                         segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
                     if term.wildcard:
@@ -495,12 +629,11 @@ class CompiledCodebook:
                             continue
                     elif not segmentation.is_word(start, end):
                         continue
-                yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion, term.index)
-
-    def _may_cross(self, compact: str, start: int, end: int) -> bool:
-        """Could a dictionary word span the start or the end of [start, end)?"""
-        words = self._chinese_dictionary().frequencies(compact)
-        return _crossed(words, compact, start, self._longest) or _crossed(words, compact, end, self._longest)
+                if positions is None:
+                    yield _Hit(term.code, offset + start, offset + end, term.rule, term.exclusion, term.index)
+                else:
+                    yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion,
+                               term.index)
 
     def _chinese_dictionary(self) -> ChineseDictionary:
         if self._dictionary is None:
@@ -584,7 +717,8 @@ _WORD_BEFORE = re.compile(f"[^\\W_{CJK_CHARS}]+$")
 
 def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
     """Does the hyphenated line end at [start, end) split one word (passages' rule)?"""
-    before = _WORD_BEFORE.search(lower, 0, start)
+    # The word before starts after the last separator at the latest: search from there, not from 0.
+    before = _WORD_BEFORE.search(lower, lower.rfind(_SEPARATOR, 0, start) + 1, start)
     after = _WORD_TAIL.match(view, end)
     return bool(before and after) and rejoins_hyphenated(before.group(), after.group())  # type: ignore[union-attr]
 
@@ -613,6 +747,28 @@ class _Squeeze:
 
 def _is_word_char(char: str) -> bool:
     return (char.isalnum() and not is_cjk(char)) or is_mark(char)
+
+
+class _WordChars(dict):
+    """char -> _is_word_char(char), computed once per character met."""
+
+    def __missing__(self, char: str) -> bool:
+        self[char] = result = _is_word_char(char)
+        return result
+
+
+_WORD_CHARS = _WordChars()
+
+
+def _hyphen_breaks(lower: str) -> list[tuple[int, int]]:
+    """The spans _HYPHEN_BREAK finds: a hyphen and a line break (or a soft hyphen) between letters."""
+    spans: list[tuple[int, int]] = []
+    for hyphen, pattern in _HYPHEN_BREAKS:
+        if hyphen in lower:
+            spans.extend(found.span() for found in pattern.finditer(lower)
+                         if found.start() and _LETTER_BEFORE_BREAK.match(lower, found.start() - 1))
+    spans.sort()
+    return spans
 
 
 def _rule_hits(rule: Rule, found: dict[int, list[_Hit]], lower: str) -> list[_Hit]:
@@ -714,13 +870,19 @@ def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:
     """Per code, keep the leftmost-longest of overlapping keyword matches, so hits are not double-counted."""
     if len(raw) < 2:
         return raw
-    raw.sort(key=lambda hit: (hit.code, hit.start, -hit.end))
+    raw = sorted(raw, key=_leftmost_longest)  # stable: of two equal spans, the first found is kept
     kept: list[_Hit] = []
+    ends: dict[str, int] = {}  # code -> end of its last kept hit
     for hit in raw:
-        if kept and kept[-1].code == hit.code and hit.start < kept[-1].end:
+        if hit.start < ends.get(hit.code, -1):
             continue
+        ends[hit.code] = hit.end
         kept.append(hit)
     return kept
+
+
+def _leftmost_longest(hit: _Hit) -> tuple[int, int]:
+    return hit.start, -hit.end
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:

@@ -16,7 +16,7 @@ import pandas as pd
 from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
-from .matching import CompiledCodebook, compile_codebook, matched_words, matches_by_code
+from .matching import CompiledCodebook, compile_codebook
 from .models import (
     Code,
     Codebook,
@@ -150,15 +150,11 @@ def _segment_rows(
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds: frozenset[str]) -> dict[str, CodeHits]:
     """Every code's hits in the passages of the coded `kinds` (only codes that matched somewhere appear)."""
+    coded = [passage for passage in passages if passage.kind in kinds]
     hits: dict[str, CodeHits] = {}
-    for passage in passages:
-        if passage.kind not in kinds:
-            continue
-        matches = matcher.find(passage)
-        if not matches:
-            continue
-        for code_id, code_matches in matches_by_code(matches).items():
-            hits.setdefault(code_id, []).append((passage.index, len(code_matches), join_matched(matched_words(code_matches))))
+    for passage, counted in zip(coded, matcher.count_in_passages(coded)):  # one matcher call per document
+        for code_id, matches in counted.items():
+            hits.setdefault(code_id, []).append((passage.index, matches.hits, join_matched(matches.matched)))
     return hits
 
 

@@ -207,6 +207,50 @@ def test_matching_agrees_with_a_brute_force_reference(pieces, capitalise, offset
     assert all(m.text == text.replace("\n", " ")[m.start - offset:m.end - offset] for m in found)
 
 
+@given(st.lists(st.lists(st.tuples(st.sampled_from(_VOCABULARY), st.sampled_from(_GAPS)), max_size=8),
+                min_size=1, max_size=6),
+       st.integers(min_value=0, max_value=500))
+@settings(max_examples=200, deadline=None)
+def test_matching_passages_of_one_document_match_each_on_its_own(texts, offset):
+    # The passages lie end to end ("joint" ending one, "meeting" starting the next): matched in one
+    # call, no match spans two and each passage's matches are the brute-force reference's.
+    lines = ["codes:"] + [f"  {code}: {keywords!r}" for code, keywords in _KEYWORDS.items()]
+    compiled = compile_codebook(parse_codebook("\n".join(lines)))
+    passages, start = [], offset
+    for index, pieces in enumerate(texts):
+        text = "".join(word + gap for word, gap in pieces)
+        passages.append(Passage(document="doc.txt", index=index, start=start, end=start + len(text),
+                                view=text.replace("\n", " "), text=" ".join(text.split())))
+        start += len(text)
+    found = compiled.find_in_passages(passages)
+    assert len(found) == len(passages)
+    for item, matches in zip(passages, found):
+        reference = _reference_matches(item.view)
+        assert {(m.code, m.start - item.start, m.end - item.start) for m in matches} == reference
+
+
+@pytest.mark.parametrize("corpus", ["seeds", "benchmarks/devset/texts"])
+def test_matching_find_in_passages_and_count_in_passages_agree_with_find(corpus):
+    from pathlib import Path
+
+    from coder import load_codebook
+    from coder.corpus import read_corpus
+    from coder.matching import matched_words, matches_by_code
+    from coder.passages import split_passages
+
+    repo = Path(__file__).resolve().parents[1]
+    codebook = load_codebook(repo / "codebook.yaml")
+    compiled = compile_codebook(codebook)
+    for document in read_corpus(repo / corpus).documents:
+        passages = split_passages(document, unit=codebook.unit)
+        alone = [compiled.find(item) for item in passages]
+        assert compiled.find_in_passages(passages) == alone
+        counted = [{code: (count.hits, count.matched) for code, count in found.items()}
+                   for found in compiled.count_in_passages(passages)]
+        assert counted == [{code: (len(group), matched_words(group)) for code, group in matches_by_code(matches).items()}
+                           for matches in alone]
+
+
 def test_matching_quick_gate_never_changes_results_on_the_seeds():
     from pathlib import Path
 
