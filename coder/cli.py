@@ -18,7 +18,7 @@ from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
 from .files import LOCK_FILE, display_name, folder_lock, refuse_overwrite
-from .models import ColorBy, CsvMode, Measure, NetworkOptions
+from .models import ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 app = typer.Typer(
     name="coder",
@@ -152,6 +152,8 @@ def run(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
     csv: Annotated[CsvMode, typer.Option("--csv", help="Write segments.csv and passages.csv (views of the Parquet tables for people): auto when the run has at most 100,000 segments, always, or never.")] = "auto",
+    engine: Annotated[Engine, typer.Option("--engine", help="Where to code: local (processes on this machine) or dask (a Dask cluster; needs pip install \"coder[dask]\").")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the scheduler's address (tcp://HOST:8786); default: a local cluster of --workers processes.")] = None,
     options: NetworkOptions = NetworkOptions(),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -162,8 +164,12 @@ def run(
     since the last run), cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as
     network.html), network.graphml and network.gexf; with documents.csv, code_counts_by_group.csv.
     PDF, Word, OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
+    With --engine dask, the documents are coded on a Dask cluster and the partitions are also
+    written as OUT/segments.parquet/ and OUT/passages.parquet/.
 
     Example: coder run seeds --codebook codebook.yaml --out outputs
+
+    Example: coder run archive --engine dask --scheduler tcp://10.0.0.5:8786 --out outputs
     """
     from .runner import run_coding
     from .runs import RunFolder
@@ -173,7 +179,7 @@ def run(
             report = run_coding(
                 corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
                 encoding=encoding, documents_path=documents, csv=csv,
-                network_options=options,
+                network_options=options, engine=engine, scheduler=scheduler,
             )
         if not quiet:
             _say(_summary(report))

@@ -303,6 +303,9 @@ Measure = Literal["jaccard", "association", "npmi", "count"]
 # When `coder run` writes segments.csv and passages.csv beside the Parquet tables (runs.wants_csv).
 CsvMode = Literal["auto", "always", "never"]
 ColorBy = Literal["code", "community"]
+# Where `coder run` codes: in processes on this machine, or on a Dask cluster (coder.distributed).
+Engine = Literal["local", "dask"]
+ENGINES: tuple[str, ...] = ("local", "dask")
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from .corpus import DOCUMENTS_FILE, no_documents_error
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
-from .errors import OutputError
+from .errors import CoderError, OutputError
 from .files import LOCK_FILE, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
-from .models import Codebook, NetworkOptions
+from .models import ENGINES, Codebook, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
 from .render import render_report, write_gexf, write_graphml
@@ -85,6 +85,8 @@ def run_coding(
     encoding: str | None = None,
     documents_path: str | Path | None = None,
     csv: CsvMode = "auto",
+    engine: Engine = "local",
+    scheduler: Any = None,
 ) -> RunReport:
     """Code `corpus` with the codebook and write all outputs into `out_dir`, as one unit.
 
@@ -98,6 +100,9 @@ def run_coding(
     there) gives each document's variables: code_counts_by_group.csv and the variables as columns
     of code_counts_long.csv. `csv` says when segments.csv and passages.csv are written beside
     segments.parquet and passages.parquet (auto: up to CSV_AUTO_MAX_SEGMENTS segments).
+    `engine="dask"` codes on the Dask cluster at `scheduler` (an address or a
+    `distributed.Client`; None: a LocalCluster of `workers` processes), without the recode cache;
+    its segments.parquet and passages.parquet are folders with one part per partition.
 
     Raises:
         CorpusError: no document could be read (the message lists what was skipped and why); the
@@ -109,6 +114,8 @@ def run_coding(
     """
     out_dir = Path(out_dir)
     wants_csv(csv, 0)  # a bad mode stops the run before coding
+    if engine not in ENGINES:
+        raise CoderError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}.")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
     codebook = load_codebook(codebook_path)
@@ -122,10 +129,18 @@ def run_coding(
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
-        result = code_corpus(
-            corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
-            encoding=encoding, extraction_cache=extraction_cache,
-        )
+        coded = None
+        if engine == "dask":
+            from .distributed import code_corpus_distributed
+
+            coded = code_corpus_distributed(corpus, codebook, scheduler=scheduler, workers=workers, progress=progress,
+                                            encoding=encoding, extraction_cache=extraction_cache)
+            result = coded.result
+        else:
+            result = code_corpus(
+                corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
+                encoding=encoding, extraction_cache=extraction_cache,
+            )
         if not result.corpus.documents:
             raise no_documents_error(corpus, result.corpus)
         renamed = _renamed_codes(run, codebook)
@@ -163,7 +178,8 @@ def run_coding(
             run.keep_previous(into=stage)
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
             indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
-            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv)
+            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv,
+                                          partitions=coded.partitions if coded is not None else None)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,

@@ -27,7 +27,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -497,12 +497,15 @@ class RunFolder:
 
     # --- writing ---------------------------------------------------------------------------------
 
-    def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto") -> dict[str, Path]:
+    def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto",
+                      partitions: Sequence[Sequence[str]] | None = None) -> dict[str, Path]:
         """Write segments.parquet, passages.parquet, code_counts.csv and run.json, and with `csv` (see
         CsvMode) segments.csv and passages.csv, each atomically; returns what was written.
 
         `result.segments` may carry a `fingerprint` column (the passage's passage_fingerprint()),
-        which goes into segments.parquet for comparing runs.
+        which goes into segments.parquet for comparing runs. `partitions` (the document paths of
+        each part, in corpus order, as `coder run --engine dask` coded them) writes both tables as
+        folders of part-NNNNN.parquet files instead of one file each.
         """
         from .segments import (
             build_code_counts,
@@ -522,10 +525,14 @@ class RunFolder:
         written.update(code_counts=self.code_counts_path, run=self.run_path)
         if csv_too and result.passage_table is not None:
             written["passages"] = write_csv(result.passage_table, self.passages_path)
-        written["segments_parquet"] = write_segments_parquet(result.segments, self.segments_parquet_path,
-                                                             passages=result.passage_table)
-        if result.passage_table is not None:
-            written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table), self.passages_parquet_path)
+        if partitions is not None and result.passage_table is not None:
+            written.update(self._write_parts(result.segments, result.passage_table, partitions))
+        else:
+            written["segments_parquet"] = write_segments_parquet(result.segments, self.segments_parquet_path,
+                                                                 passages=result.passage_table)
+            if result.passage_table is not None:
+                written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
+                                                            self.passages_parquet_path)
         counted = drop_rejected(result.segments)
         counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
         write_csv(counts, written["code_counts"])
@@ -533,6 +540,24 @@ class RunFolder:
             written["texts"] = self.texts_path
         self.write_record(record)
         return written
+
+    def _write_parts(self, segments: pd.DataFrame, passages: pd.DataFrame,
+                     partitions: Sequence[Sequence[str]]) -> dict[str, Path]:
+        """segments.parquet/ and passages.parquet/ with one part per partition of documents."""
+        from .segments import passages_to_arrow, write_parquet, write_segments_parquet
+
+        part_of = {document: number for number, documents in enumerate(partitions) for document in documents}
+        last = max(len(partitions) - 1, 0)  # a row of a document no partition holds goes with the last part
+        segment_part = segments["document"].map(part_of).fillna(last).astype("int64").to_numpy()
+        passage_part = passages["document"].map(part_of).fillna(last).astype("int64").to_numpy()
+        self.segments_parquet_path.mkdir(parents=True, exist_ok=True)
+        self.passages_parquet_path.mkdir(parents=True, exist_ok=True)
+        for number in range(max(len(partitions), 1)):
+            name = f"part-{number:05d}.parquet"
+            these = passages[passage_part == number]
+            write_segments_parquet(segments[segment_part == number], self.segments_parquet_path / name, passages=these)
+            write_parquet(passages_to_arrow(these), self.passages_parquet_path / name)
+        return {"segments_parquet": self.segments_parquet_path, "passages_parquet": self.passages_parquet_path}
 
     def write_document_tables(self, counts_long: pd.DataFrame, by_group: pd.DataFrame | None) -> dict[str, Path]:
         """Write code_counts_long.csv and, with document variables, code_counts_by_group.csv; removes a

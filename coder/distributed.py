@@ -1,0 +1,282 @@
+"""Stage 5, on a cluster: corpus -> segments on Dask workers (dask.distributed), beside pipeline.code_corpus.
+
+The driver (the process that runs `coder run --engine dask`) reads the corpus, cuts the documents
+into partitions of about the same size and sends each partition's document texts to a worker.
+Every worker receives the codebook once (scattered to all workers) and compiles it once; each
+partition comes back compact, as two Parquet tables in memory (its segment rows without the
+passage text, and its passages with their text, zstd). The driver joins them into the same
+CodingResult `code_corpus` returns, and `coder run` writes segments.parquet and passages.parquet
+as folders with one part-NNNNN.parquet per partition. Workers need no access to the corpus
+folder or the output folder: the texts travel with the tasks, the results come back to the driver.
+
+>>> coded = code_corpus_distributed("seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
+>>> coded.result.segments[["document", "code", "hits"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .corpus import Corpus, read_corpus
+from .errors import CoderError
+from .extract.cache import ExtractionCache
+from .matching import CompiledCodebook, compile_codebook
+from .models import Codebook, Document
+from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents
+from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = [
+    "DaskError", "DistributedCoding", "code_corpus_distributed", "partition_documents",
+]
+
+INSTALL_HINT = 'pip install "coder[dask]"'
+# Partitions: at least this much text each (a task costs milliseconds to schedule) ...
+_MIN_PARTITION_CHARS = 1_000_000
+# ... and at most this much, so that a worker holds one partition's text and rows at a time.
+_MAX_PARTITION_CHARS = 32_000_000
+# Partitions per worker, so that a slow partition does not leave the other workers idle at the end.
+_PARTITIONS_PER_WORKER = 4
+_CONNECT_TIMEOUT = "10s"
+# The segment columns a part holds: the passage text lives once in the passages part.
+PART_SEGMENT_COLUMNS = tuple(column for column in (*SEGMENT_COLUMNS, "fingerprint") if column != "text")
+
+
+class DaskError(CoderError):
+    """The Dask engine cannot run: dask is not installed, the scheduler is unreachable, or a worker failed."""
+
+
+@dataclass(frozen=True)
+class DistributedCoding:
+    """A corpus coded on a cluster: the same CodingResult as `code_corpus`, and the partitions' Parquet parts."""
+
+    result: CodingResult
+    partitions: tuple[tuple[str, ...], ...]  # the document paths of each partition, in corpus order
+    workers: int  # workers of the cluster that coded it
+
+
+def code_corpus_distributed(
+    corpus: str | Path | Corpus,
+    codebook: Codebook,
+    *,
+    scheduler: str | Client | None = None,
+    workers: int | None = None,
+    partition_chars: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | str | Path | None = None,
+) -> DistributedCoding:
+    """Read (if given a path), split and code a corpus on a Dask cluster; the result equals `code_corpus`'s.
+
+    `scheduler` is the address of a running scheduler ("tcp://10.0.0.5:8786"), a `distributed.Client`,
+    or None for a LocalCluster of `workers` processes (default: every core) on this machine.
+    `partition_chars` overrides the partition size (characters of text per task).
+
+    Raises:
+        DaskError: dask is not installed, the scheduler cannot be reached, or a worker failed.
+
+    >>> coded = code_corpus_distributed("seeds", codebook, scheduler="tcp://10.0.0.5:8786")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    if not isinstance(corpus, Corpus):
+        corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
+    documents = list(corpus.documents)
+    with _client(scheduler, workers) as client:
+        cluster_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        total_chars = sum(len(document.text) for document in documents)
+        size = partition_chars or min(
+            max(_MIN_PARTITION_CHARS, total_chars // (cluster_workers * _PARTITIONS_PER_WORKER) + 1),
+            _MAX_PARTITION_CHARS)
+        partitions = partition_documents(documents, size)
+        parts = _code_partitions(client, partitions, codebook, progress=progress, total=len(documents))
+    segments = _segments_of(parts, documents)
+    passage_table = _passages_of(parts)
+    counts = {document.path: 0 for document in documents}
+    for part in parts:
+        counts.update(part.passages_by_document)
+    result = CodingResult(
+        corpus=corpus, codebook=codebook, segments=segments[list(_visible_columns(segments))], passages=counts,
+        seconds=time.perf_counter() - started, passage_table=passage_table,
+        fingerprints=segments["fingerprint"].reset_index(drop=True) if len(segments) else pd.Series([], dtype=str),
+    )
+    return DistributedCoding(
+        result=result, partitions=tuple(tuple(document.path for document in partition) for partition in partitions),
+        workers=cluster_workers)
+
+
+def partition_documents(documents: Sequence[Document], size: int) -> list[list[Document]]:
+    """Consecutive documents in partitions of about `size` characters (a document is never split).
+
+    >>> [len(part) for part in partition_documents([Document("a", "xx"), Document("b", "x"), Document("c", "x")], 2)]
+    [1, 2]
+    """
+    partitions: list[list[Document]] = [[]]
+    filled = 0
+    for document in documents:
+        if filled >= size and partitions[-1]:
+            partitions.append([])
+            filled = 0
+        partitions[-1].append(document)
+        filled += len(document.text)
+    return [partition for partition in partitions if partition]
+
+
+# --- the cluster ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _client(scheduler: str | Client | None, workers: int | None) -> Iterator[Client]:
+    """A client of the cluster at `scheduler`, of a LocalCluster when None, or `scheduler` itself."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DaskError(f"--engine dask needs dask.distributed, which is not installed. Install it with: {INSTALL_HINT}")
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is None:
+        # Processes, one thread each: coding is pure Python, so threads would share one core.
+        # distributed starts worker processes with spawn (its default), as on Windows and macOS.
+        try:
+            # Only this machine connects; the status pages go on any free port (none without bokeh).
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+        except Exception as error:  # a port or process limit: the machine refused to start the workers
+            raise DaskError(f"could not start a local Dask cluster ({type(error).__name__}: {error}).")
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise DaskError(
+            f"could not reach the Dask scheduler at {scheduler} ({error}). Check the address (e.g. "
+            f"tcp://10.0.0.5:8786) and that the scheduler is running, or leave out --scheduler to use this machine."
+        )
+    with client:
+        if not client.scheduler_info().get("workers"):
+            raise DaskError(f"the Dask scheduler at {scheduler} has no workers. Start workers with "
+                            f"`dask worker {scheduler}` (with coder installed) and run again.")
+        yield client
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What one partition sends back: Parquet bytes and the passage count of each of its documents."""
+
+    segments: bytes
+    passages: bytes
+    passages_by_document: dict[str, int]
+
+
+def _code_partitions(
+    client: Client, partitions: list[list[Document]], codebook: Codebook, *,
+    progress: Callable[[int, int], None] | None, total: int,
+) -> list[_Part]:
+    """Code every partition on the cluster; the parts in partition order."""
+    from distributed import as_completed
+
+    if not partitions:
+        return []
+    try:
+        shared = client.scatter(codebook, broadcast=True, hash=False)  # sent once to every worker
+        futures = {}
+        for number, partition in enumerate(partitions):
+            futures[client.submit(_code_partition, shared, partition, key=f"coder-partition-{number}-{id(partition)}",
+                                  pure=False)] = number
+        parts: list[_Part | None] = [None] * len(partitions)
+        done = 0
+        for future in as_completed(futures):
+            number = futures[future]
+            parts[number] = future.result()
+            done += len(partitions[number])
+            if progress:
+                progress(done, total)
+    except CoderError:
+        raise  # a codebook regex that ran too long on a worker: the same message as on this machine
+    except Exception as error:
+        raise DaskError(f"the Dask cluster failed while coding ({type(error).__name__}: {error}).")
+    return parts  # type: ignore[return-value]
+
+
+_compiled: dict[int, tuple[Codebook, CompiledCodebook]] = {}
+_compiling = threading.Lock()
+
+
+def _compiled_codebook(codebook: Codebook) -> CompiledCodebook:
+    """The worker's compiled codebook: compiled once per worker process, for every partition it codes."""
+    with _compiling:
+        cached = _compiled.get(id(codebook))
+        if cached is None or cached[0] is not codebook:
+            cached = (codebook, compile_codebook(codebook))
+            _compiled.clear()
+            _compiled[id(codebook)] = cached
+    return cached[1]
+
+
+def _code_partition(codebook: Codebook, documents: list[Document]) -> _Part:
+    """Runs on a worker: code one partition, as `code_corpus` codes one batch."""
+    frame, counts, _, _, passage_rows = code_documents(documents, codebook, compiled=_compiled_codebook(codebook))
+    passages = pd.DataFrame.from_records(passage_rows, columns=list(PASSAGE_COLUMNS))
+    passages = passages.astype({"passage": "int64", "start": "int64", "end": "int64"})
+    return _Part(segments=_parquet(frame[list(PART_SEGMENT_COLUMNS)]), passages=_parquet(passages),
+                 passages_by_document=counts)
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _read_parquet(data: bytes) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(data)).to_pandas()
+
+
+# --- back on the driver --------------------------------------------------------------------------
+
+
+def _segments_of(parts: list[_Part], documents: list[Document]) -> pd.DataFrame:
+    """Every partition's segment rows, in corpus order, with the passage text joined back from the passages."""
+    frames = []
+    for part in parts:
+        segments = _read_parquet(part.segments)
+        if not len(segments):
+            continue
+        passages = _read_parquet(part.passages)[["document", "passage", "text"]]
+        frames.append(segments.merge(passages, on=["document", "passage"], how="left", validate="many_to_one"))
+    if frames:
+        segments = pd.concat(frames, ignore_index=True)[[*SEGMENT_COLUMNS, "fingerprint"]]
+    else:
+        segments = segments_to_frame([]).assign(fingerprint=pd.Series([], dtype=str))
+    return add_page_column(segments, documents)
+
+
+def _visible_columns(segments: pd.DataFrame) -> list[str]:
+    return [column for column in segments.columns if column != "fingerprint"]
+
+
+def _passages_of(parts: list[_Part]) -> pd.DataFrame:
+    frames = [_read_parquet(part.passages) for part in parts]
+    if not frames:
+        return pd.DataFrame({column: [] for column in PASSAGE_COLUMNS}).astype(
+            {"passage": "int64", "start": "int64", "end": "int64"})
+    return pd.concat(frames, ignore_index=True)

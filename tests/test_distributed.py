@@ -1,0 +1,229 @@
+"""The Dask engine (`coder run --engine dask`) writes what the local engine writes, on a LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder import distributed
+from coder.codebook import load_codebook
+from coder.distributed import code_corpus_distributed, partition_documents
+from coder.models import Document
+from coder.pipeline import code_corpus
+from coder.runner import run_coding
+from coder.runs import RunFolder
+from coder.segments import read_parquet
+
+from conftest import REPO, invoke
+
+distributed_module = pytest.importorskip("distributed")
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_coding import build_codebook, build_corpus  # noqa: E402
+
+# run.json says when and how fast each run was, and what the recode cache (local engine only) saved.
+_RUN_FIELDS_THAT_DIFFER = ("started", "seconds", "cache")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two in-process workers: the same scheduler, scatter and tasks as a cluster, without starting processes."""
+    with distributed_module.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                         dashboard_address="127.0.0.1:0") as cluster:
+        with distributed_module.Client(cluster) as connected:
+            yield connected
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, Path]:
+    """A 0.5 MB corpus of reshuffled seed paragraphs and a 40-code codebook, as benchmarks/bench_coding.py builds them."""
+    folder = tmp_path_factory.mktemp("generated")
+    build_corpus(folder / "corpus", 0.5)
+    build_codebook(folder / "codebook.yaml", 40)
+    return folder / "corpus", folder / "codebook.yaml"
+
+
+@pytest.fixture(scope="module")
+def generated_local(generated):
+    """The local engine's result on the generated corpus (one process)."""
+    corpus, codebook_path = generated
+    return code_corpus(corpus, load_codebook(codebook_path), workers=1)
+
+
+def _outputs(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix != ".parquet" and ".cache" not in path.parts and path.name != ".coder.lock"}
+
+
+def _run_record(data: bytes) -> dict:
+    record = json.loads(data)
+    return {key: value for key, value in record.items() if key not in _RUN_FIELDS_THAT_DIFFER}
+
+
+def _assert_same_outputs(local: Path, dask: Path) -> None:
+    expected, got = _outputs(local), _outputs(dask)
+    assert sorted(got) == sorted(expected)
+    assert _run_record(got.pop("run.json")) == _run_record(expected.pop("run.json"))
+    different = [name for name in expected if got[name] != expected[name]]
+    assert different == []
+
+
+def _read_parts(folder: Path) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(path) for path in sorted(folder.glob("part-*.parquet"))], ignore_index=True)
+
+
+@pytest.mark.parametrize("corpus, codebook", [("seeds", "codebook.yaml")])
+def test_distributed_seeds_write_the_local_engines_files(client, tmp_path: Path, corpus: str, codebook: str) -> None:
+    run_coding(REPO / corpus, REPO / codebook, tmp_path / "local", reviews_path=tmp_path / "reviews.csv")
+    run_coding(REPO / corpus, REPO / codebook, tmp_path / "dask", reviews_path=tmp_path / "reviews.csv",
+               engine="dask", scheduler=client)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+
+
+def test_distributed_generated_corpus_writes_the_local_engines_files(client, generated, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, codebook = generated
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)  # several partitions per worker
+    run_coding(corpus, codebook, tmp_path / "local", reviews_path=tmp_path / "reviews.csv", use_cache=False)
+    report = run_coding(corpus, codebook, tmp_path / "dask", reviews_path=tmp_path / "reviews.csv",
+                        engine="dask", scheduler=client)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+    parts = sorted((tmp_path / "dask" / "segments.parquet").glob("part-*.parquet"))
+    assert len(parts) == 8  # 0.5 MB in partitions of 0.5 MB / (2 workers x 4)
+    assert report.written["segments_parquet"] == tmp_path / "dask" / "segments.parquet"
+    pd.testing.assert_frame_equal(RunFolder(tmp_path / "dask").read_segments(),
+                                  RunFolder(tmp_path / "local").read_segments())
+
+
+def test_distributed_parts_hold_the_local_engines_tables(client, generated, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, codebook = generated
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)
+    run_coding(corpus, codebook, tmp_path / "local", reviews_path=tmp_path / "reviews.csv", csv="never")
+    run_coding(corpus, codebook, tmp_path / "dask", reviews_path=tmp_path / "reviews.csv", csv="never",
+               engine="dask", scheduler=client)
+    local, dask = RunFolder(tmp_path / "local"), RunFolder(tmp_path / "dask")
+    assert local.segments_parquet_path.is_file() and dask.segments_parquet_path.is_dir()
+    pd.testing.assert_frame_equal(read_parquet(dask.segments_parquet_path), read_parquet(local.segments_parquet_path))
+    pd.testing.assert_frame_equal(read_parquet(dask.passages_parquet_path), read_parquet(local.passages_parquet_path))
+    pd.testing.assert_frame_equal(dask.read_segments(), local.read_segments())
+    parts = sorted(path.name for path in dask.segments_parquet_path.iterdir())
+    assert parts == [f"part-{number:05d}.parquet" for number in range(8)]
+    # a part holds whole documents: the segment rows and the passages of the same documents
+    first = read_parquet(dask.segments_parquet_path / parts[0])
+    assert set(first["document"]) <= set(read_parquet(dask.passages_parquet_path / parts[0])["document"])
+
+
+@pytest.mark.parametrize("partition_chars", [20_000, 10_000_000])
+def test_distributed_result_equals_code_corpus_whatever_the_partitions(client, generated, generated_local,
+                                                                       partition_chars: int) -> None:
+    corpus, codebook_path = generated
+    local = generated_local
+    coded = code_corpus_distributed(corpus, load_codebook(codebook_path), scheduler=client,
+                                    partition_chars=partition_chars)
+    pd.testing.assert_frame_equal(coded.result.segments, local.segments)
+    pd.testing.assert_frame_equal(coded.result.passage_table, local.passage_table)
+    pd.testing.assert_series_equal(coded.result.fingerprints, local.fingerprints, check_names=False)
+    assert coded.result.passages == local.passages
+    assert coded.workers == 2
+
+
+@pytest.mark.parametrize("sizes, size, expected", [
+    ([2, 1, 1], 2, [1, 2]),
+    ([5], 1, [1]),
+    ([1, 1, 1, 1], 10, [4]),
+    ([], 1, []),
+])
+def test_distributed_partitions_keep_documents_whole_and_in_order(sizes: list[int], size: int, expected: list[int]) -> None:
+    documents = [Document(f"d{number}", "x" * length) for number, length in enumerate(sizes)]
+    partitions = partition_documents(documents, size)
+    assert [len(partition) for partition in partitions] == expected
+    assert [document for partition in partitions for document in partition] == documents
+
+
+@pytest.mark.parametrize("parts_before", [8])
+def test_distributed_rerun_replaces_the_parts_whole(client, generated, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     parts_before: int) -> None:
+    corpus, codebook = generated
+    out = tmp_path / "out"
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)
+    run_coding(corpus, codebook, out, reviews_path=tmp_path / "reviews.csv", engine="dask", scheduler=client)
+    assert len(list((out / "segments.parquet").glob("part-*"))) == parts_before
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 10_000_000)
+    run_coding(corpus, codebook, out, reviews_path=tmp_path / "reviews.csv", engine="dask", scheduler=client)
+    assert [path.name for path in (out / "segments.parquet").iterdir()] == ["part-00000.parquet"]
+    run_coding(corpus, codebook, out, reviews_path=tmp_path / "reviews.csv")  # the local engine: one file each
+    assert (out / "segments.parquet").is_file() and (out / "passages.parquet").is_file()
+    run_coding(corpus, codebook, out, reviews_path=tmp_path / "reviews.csv", engine="dask", scheduler=client)
+    assert [path.name for path in (out / "passages.parquet").iterdir()] == ["part-00000.parquet"]
+    assert len(RunFolder(out).read_segments()) == len(RunFolder(out / ".previous").read_segments())
+
+
+# --- through the CLI -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine_args", [["--engine", "dask", "--workers", "2"]])
+def test_cli_run_engine_dask_on_a_local_cluster_of_processes(tmp_path: Path, engine_args: list[str]) -> None:
+    local = invoke("run", str(REPO / "seeds"), "-c", str(REPO / "codebook.yaml"), "-o", str(tmp_path / "local"),
+                    "--reviews", str(tmp_path / "reviews.csv"), "-q")
+    result = invoke("run", str(REPO / "seeds"), "-c", str(REPO / "codebook.yaml"), "-o", str(tmp_path / "dask"),
+                     "--reviews", str(tmp_path / "reviews.csv"), "-q", *engine_args)
+    assert (local.exit_code, result.exit_code, result.output) == (0, 0, "")
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+
+
+@pytest.mark.parametrize("missing", ["distributed"])
+def test_cli_run_engine_dask_without_dask_says_how_to_install_it(tiny_corpus: Path, tiny_codebook: Path,
+                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 missing: str) -> None:
+    monkeypatch.setitem(sys.modules, missing, None)  # `import distributed` raises ImportError, as when not installed
+    result = invoke("run", str(tiny_corpus), "-c", str(tiny_codebook), "-o", str(tmp_path / "out"), "--engine", "dask")
+    assert result.exit_code == 1
+    assert result.output == ('Error: --engine dask needs dask.distributed, which is not installed. '
+                             'Install it with: pip install "coder[dask]"\n')
+    assert not (tmp_path / "out" / "run.json").exists()
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9"])
+def test_cli_run_unreachable_scheduler_leaves_the_earlier_run(tiny_corpus: Path, tiny_codebook: Path,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              address: str) -> None:
+    out = tmp_path / "out"
+    assert invoke("run", str(tiny_corpus), "-c", str(tiny_codebook), "-o", str(out), "-q").exit_code == 0
+    before = _outputs(out)
+    monkeypatch.setattr(distributed, "_CONNECT_TIMEOUT", "0.5s")
+    result = invoke("run", str(tiny_corpus), "-c", str(tiny_codebook), "-o", str(out), "--engine", "dask",
+                     "--scheduler", address)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: could not reach the Dask scheduler at {address} (")
+    assert result.output.endswith("Check the address (e.g. tcp://10.0.0.5:8786) and that the scheduler is running, "
+                                  "or leave out --scheduler to use this machine.\n")
+    assert result.output.count("\n") == 1
+    assert _outputs(out) == before
+
+
+@pytest.mark.parametrize("problem", [RuntimeError("worker lost")])
+def test_run_worker_failure_leaves_the_earlier_run(client, tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch, problem: Exception) -> None:
+    out = tmp_path / "out"
+    run_coding(tiny_corpus, tiny_codebook, out)
+    before = _outputs(out)
+
+    def fail(codebook, documents):
+        raise problem
+
+    monkeypatch.setattr(distributed, "_code_partition", fail)
+    with pytest.raises(distributed.DaskError) as raised:
+        run_coding(tiny_corpus, tiny_codebook, out, engine="dask", scheduler=client)
+    assert str(raised.value) == "the Dask cluster failed while coding (RuntimeError: worker lost)."
+    assert _outputs(out) == before
+
+
+@pytest.mark.parametrize("engine", ["spark"])
+def test_cli_run_unknown_engine_is_a_usage_error(tmp_path: Path, engine: str) -> None:
+    result = invoke("run", "seeds", "-o", str(tmp_path / "out"), "--engine", engine)
+    assert result.exit_code == 2
+    assert "Invalid value for '--engine'" in result.output
