@@ -9,7 +9,10 @@ sentences, reshuffled with a fixed seed, so passages are not verbatim repeats) a
 - spaCy: `spacy.blank("en")` tokenising the same text (`nlp.tokenizer.pipe`).
 
 The two baselines run in one process, as a user would run them; coder uses every core, which is
-part of what it offers. Peak memory is the coder process's maximum resident set plus its workers'.
+part of what it offers. Peak memory is the coder process's maximum resident set plus its workers'
+at the largest worker's peak (an upper bound). This measures the coding stage alone, in MB/s;
+issue 12's targets (the whole `coder run` process against a spaCy PhraseMatcher peer, memory
+sampled over the process tree, output size, recodes) are printed by `bench_scale.py`.
 
     python benchmarks/bench_coding.py [--megabytes 50] [--baseline-sample-mb 5]
 """
@@ -185,9 +188,11 @@ def main() -> None:
           f"{coder['passages']} passages, {coder['segments']} segments, peak memory {coder['peak_kb'] / 1024:.0f} MB)")
     print(f"regex  : {regex_speed:8.2f} MB/s  (one alternation of the same keywords, timed on {sample_mb:.1f} MB)")
     print(f"spaCy  : {spacy_speed:8.2f} MB/s  (spacy.blank('en') tokenizer, one process)")
-    print(f"ratio coder/regex: {coder_speed / regex_speed:.1f}x (target >= 1.0x)")
-    print(f"ratio coder/spaCy: {coder_speed / spacy_speed:.1f}x (target >= 10x)")
-    print(f"peak memory: {coder['peak_kb'] / 1024:.0f} MB (target < 1024 MB)")
+    print(f"ratio coder/regex: {coder_speed / regex_speed:.1f}x")
+    print(f"ratio coder/spaCy: {coder_speed / spacy_speed:.1f}x")
+    print(f"peak memory: {coder['peak_kb'] / 1024:.0f} MB (an upper bound)")
+    print("issue 12's targets (whole `coder run` against a spaCy PhraseMatcher peer and the tokenizer, "
+          "memory of the process tree, output size, recodes): python benchmarks/bench_scale.py")
 
 
 if __name__ == "__main__":

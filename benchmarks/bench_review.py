@@ -14,7 +14,6 @@ Printed as ratios against the plain recode of the same invocation.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -22,28 +21,13 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_coding import DATA, build_codebook, build_corpus, run_probe
-
-PROBE = """
-import json, sys, time
-from coder.runner import run_coding
-started = time.perf_counter()
-report = run_coding(sys.argv[1], sys.argv[2], sys.argv[3], workers=int(sys.argv[4]))
-total = time.perf_counter() - started
-print(json.dumps({"total": total, "coding": report.result.seconds, "segments": len(report.result.segments),
-                  "reused": report.result.reused, "imported": len(report.imported)}))
-"""
+from bench_coding import DATA, build_codebook
+from benchlib import benchmark_arguments, corpus_folder, run_coding_probe
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--megabytes", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-
-    corpus = DATA / f"corpus_{args.megabytes:g}mb"
-    if not corpus.exists():
-        build_corpus(corpus, args.megabytes)
+    args = benchmark_arguments(__doc__, megabytes=5.0)
+    corpus = corpus_folder(args.megabytes)
     folder = DATA / "review_bench"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -51,15 +35,15 @@ def main() -> None:
     build_codebook(codebook)
     out = folder / "out"
 
-    run_probe(PROBE, corpus, codebook, out, args.workers)  # cold: fills the cache
-    plain = run_probe(PROBE, corpus, codebook, out, args.workers)
+    run_coding_probe(corpus, codebook, out, args.workers)  # cold: fills the cache
+    plain = run_coding_probe(corpus, codebook, out, args.workers)
     segments = out / "segments.csv"
     frame = pd.read_csv(segments, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     frame.loc[frame.index[::20], "review"] = "reject"
     frame.loc[frame.index[::50], "note"] = "check"
     frame.to_csv(segments, index=False, encoding="utf-8-sig")
-    typed = run_probe(PROBE, corpus, codebook, out, args.workers)
-    reviewed = run_probe(PROBE, corpus, codebook, out, args.workers)
+    typed = run_coding_probe(corpus, codebook, out, args.workers)
+    reviewed = run_coding_probe(corpus, codebook, out, args.workers)
 
     decisions = len(frame.index[::20])
     print(f"plain recode   : {plain['total']:6.2f}s ({plain['segments']} segments)")
