@@ -52,7 +52,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_coding import DATA, ROOT, build_codebook  # noqa: E402
 from benchlib import corpus_folder  # noqa: E402
-from spacy_peer import PAIR_COLUMNS, compare_pairs, peer_codebook  # noqa: E402
+from spacy_peer import PAIR_COLUMNS, compare_pairs, disagreement_reason, peer_codebook  # noqa: E402
 
 # The rows of the table, in order (a test checks every one is printed).
 TARGETS = (
@@ -294,10 +294,11 @@ def agreement_report(out: Path, codebook_path: Path, pairs_path: Path) -> None:
 
     codebook = load_codebook(codebook_path)
     peer_book = peer_codebook(codebook)
-    segments = RunFolder(out).read_segments()
+    run = RunFolder(out)
+    segments = run.read_segments()
     coder_pairs = segments[PAIR_COLUMNS].astype({"passage": "int64"})
     peer_pairs = pd.read_parquet(pairs_path)
-    agreement = compare_pairs(coder_pairs, peer_pairs, list(peer_book.keywords))
+    agreement = compare_pairs(coder_pairs, peer_pairs, list(peer_book.keywords), passages=run.read_passages())
     excluded = ", ".join(f"{count} {reason}" for reason, count in sorted(peer_book.excluded_keywords.items()))
     print(f"agreement on the {agreement.codes} codes the peer can express ({len(peer_book.excluded)} codes left out"
           f" for keywords a PhraseMatcher cannot express: {excluded or 'none'}):")
@@ -305,6 +306,11 @@ def agreement_report(out: Path, codebook_path: Path, pairs_path: Path) -> None:
           f" by the peer only {len(agreement.peer_only)}; precision {agreement.precision:.4f}"
           f" (coder's pairs the peer also finds), recall {agreement.recall:.4f} (the peer's pairs coder also finds)")
     print("  by reason: " + "; ".join(f"{reason} {count}" for reason, count in agreement.reasons().items()))
+    others = agreement.coder_only.loc[[disagreement_reason(matched, text) == "other" for matched, text
+                                        in zip(agreement.coder_only["matched"], agreement.coder_only["text"])]]
+    for _, other in others.drop_duplicates("code").head(5).iterrows():
+        print(f"  coder only, other: {other['code']} {other['matched']!r} in {other['document']} passage"
+              f" {other['passage']}: {other['text'][:160]!r}")
     for _, worst in agreement.worst_codes(5).iterrows():
         if worst["coder_only"] + worst["peer_only"] == 0:
             continue

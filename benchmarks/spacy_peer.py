@@ -136,8 +136,9 @@ class Agreement:
         """Pairs found by one side only, by the likeliest reason (see `disagreement_reason`)."""
         counts: dict[str, int] = {}
         for side, frame in (("coder only", self.coder_only), ("peer only", self.peer_only)):
-            for matched in frame["matched"]:
-                reason = f"{side}, {disagreement_reason(matched)}"
+            texts = frame["text"] if "text" in frame.columns else [None] * len(frame)
+            for matched, text in zip(frame["matched"], texts):
+                reason = f"{side}, {disagreement_reason(matched, text)}"
                 counts[reason] = counts.get(reason, 0) + 1
         return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
@@ -151,23 +152,35 @@ class Agreement:
         return table.drop(columns="total").reset_index(names="code")
 
 
-def disagreement_reason(matched: str) -> str:
-    """Why one side may have found a match the other did not, from the matched text.
+def disagreement_reason(matched: str, text: str | None = None) -> str:
+    """Why one side may have found a match the other did not, from the matched words and the passage.
 
     coder reads hyphens, line breaks and runs of spaces between words as one space (its matching
     rule 6); spaCy's tokenizer makes "cross-regional" three tokens, so the peer cannot match
-    `cross regional` there.
+    `cross regional` there. spaCy splits punctuation off a word only where a space or another
+    split follows it, so in "sharing;strengthen" the peer never sees the word "sharing".
 
     >>> disagreement_reason("cross-regional governance"), disagreement_reason("joint meetings")
     ('hyphen or line break inside the match', 'other')
+    >>> disagreement_reason("resource sharing", "to achieve resource sharing;strengthen the")
+    'punctuation without a space beside the match'
     """
     if re.search(r"\w[-\u2010\u2011\u2013]\w|\w\s*\n\s*\w", matched):
         return "hyphen or line break inside the match"
+    if text is not None:
+        first = re.escape(matched.split("; ")[0])
+        glued = rf"\w[^\w\s]+{first}|{first}[^\w\s]+\w|\w{first}|{first}\w"
+        if re.search(glued, text, re.IGNORECASE):
+            return "punctuation without a space beside the match"
     return "other"
 
 
-def compare_pairs(coder: pd.DataFrame, peer: pd.DataFrame, codes: Sequence[str]) -> Agreement:
+def compare_pairs(
+    coder: pd.DataFrame, peer: pd.DataFrame, codes: Sequence[str], *, passages: pd.DataFrame | None = None
+) -> Agreement:
     """Compare coder's segments with the peer's pairs, on `codes` only (both frames: PAIR_COLUMNS).
+
+    With `passages` (document, passage, text), the pairs found by one side only carry the passage's text.
 
     >>> coder = pd.DataFrame([["a.txt", 0, "x", "joint meeting"]], columns=PAIR_COLUMNS)
     >>> compare_pairs(coder, coder, ["x"]).precision
@@ -181,6 +194,9 @@ def compare_pairs(coder: pd.DataFrame, peer: pd.DataFrame, codes: Sequence[str])
     shared = int((joined["_merge"] == "both").sum())
     coder_only = joined.loc[joined["_merge"] == "left_only", keys].merge(coder, on=keys)
     peer_only = joined.loc[joined["_merge"] == "right_only", keys].merge(peer, on=keys)
+    if passages is not None:
+        texts = passages[["document", "passage", "text"]]
+        coder_only, peer_only = coder_only.merge(texts, how="left"), peer_only.merge(texts, how="left")
     return Agreement(shared=shared, coder_only=coder_only.reset_index(drop=True),
                      peer_only=peer_only.reset_index(drop=True), codes=len(wanted))
 

@@ -31,6 +31,7 @@ codes:
   joint_meeting: [joint meeting]
   cross_regional: [cross regional governance]
   city: [city]
+  sharing: [resource sharing]
   wildcard: [govern*, 联席会议]
 """
 DOCUMENT = """\
@@ -41,6 +42,8 @@ A cross-regional governance body was set up.
 The cities cooperated on transport.
 
 Nothing to code here.
+
+To achieve resource sharing;strengthen the ties.
 """
 
 
@@ -63,22 +66,27 @@ def test_bench_scale_peer_agreement_with_coder(tmp_path, codebook, document):
         [(passages["document"][position], passages["passage"][position], code, matched) for position, code, matched in found],
         columns=spacy_peer.PAIR_COLUMNS,
     )
-    agreement = spacy_peer.compare_pairs(result.segments, peer, list(peer_book.keywords))
+    agreement = spacy_peer.compare_pairs(result.segments, peer, list(peer_book.keywords), passages=passages)
 
-    assert sorted(peer_book.keywords) == ["city", "cross_regional", "joint_meeting"]
+    assert sorted(peer_book.keywords) == ["city", "cross_regional", "joint_meeting", "sharing"]
     assert peer_book.excluded == {"wildcard": [("govern*", "wildcard"), ("联席会议", "Chinese")]}
     assert peer_book.excluded_keywords == {"wildcard": 1, "Chinese": 1}
     # spaCy's lookup table lemmatises "meeting" as "meet" but "meetings" as "meeting", so the peer
-    # misses "Joint Meetings"; coder matches every form of the keyword's words.
+    # misses "Joint Meetings"; its tokenizer keeps "sharing;strengthen" as one token.
     assert sorted(zip(peer["passage"], peer["code"], peer["matched"])) == [(2, "city", "cities")]
     assert agreement.shared == 1
     assert agreement.coder_only[["passage", "code", "matched"]].values.tolist() == [
         [0, "joint_meeting", "Joint Meetings"], [1, "cross_regional", "cross-regional governance"],
+        [4, "sharing", "resource sharing"],
     ]
+    assert agreement.coder_only["text"][2] == "To achieve resource sharing;strengthen the ties."
     assert agreement.peer_only.empty
-    assert (agreement.precision, agreement.recall) == (pytest.approx(1 / 3), 1.0)
-    assert agreement.reasons() == {"coder only, other": 1, "coder only, hyphen or line break inside the match": 1}
-    assert agreement.worst_codes().values.tolist() == [["cross_regional", 1, 0], ["joint_meeting", 1, 0]]
+    assert (agreement.precision, agreement.recall) == (pytest.approx(1 / 4), 1.0)
+    assert agreement.reasons() == {
+        "coder only, other": 1, "coder only, hyphen or line break inside the match": 1,
+        "coder only, punctuation without a space beside the match": 1,
+    }
+    assert agreement.worst_codes().values.tolist() == [["cross_regional", 1, 0], ["joint_meeting", 1, 0], ["sharing", 1, 0]]
 
 
 @pytest.mark.parametrize(
