@@ -248,8 +248,12 @@ def edit_codebook(codebook: Path, *, keyword: str | None = None, line: str | Non
 
 
 def documents_holding(corpus: Path, phrase: str) -> tuple[int, int]:
-    """(documents holding `phrase`, case-insensitive, any whitespace between words; documents)."""
-    pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, phrase.split())) + r"\b", re.IGNORECASE)
+    """(documents holding `phrase`, case-insensitive, words apart by spaces or one hyphen or line break; documents).
+
+    A blank line ends a passage, so words on either side of one are not the phrase.
+    """
+    separator = r"(?:[ \t]+|[ \t]*[\n-][ \t]*)"
+    pattern = re.compile(r"\b" + separator.join(map(re.escape, phrase.split())) + r"\b", re.IGNORECASE)
     paths = sorted(corpus.rglob("*.txt"))
     return sum(1 for path in paths if pattern.search(path.read_text(encoding="utf-8"))), len(paths)
 
