@@ -73,6 +73,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import accumulate
 
 from .lexicon import CJK_CHARS, is_cjk, is_english_word
 from .models import UNITS, Document, Passage, PassageKind, Unit
@@ -107,6 +108,8 @@ _CLOSERS = "\"'”’)]）」』】"
 _SENTENCE_END = re.compile(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
+_TERMINATOR_CHARS = ".!?。！？…"
+_LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
 _CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
@@ -192,6 +195,29 @@ _INSTITUTION = re.compile(
 )
 _AFFILIATION_SHAPE = re.compile(rf"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{{6}}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
 
+# The lines that may hold a label, a heading, a references heading, a reference entry or a
+# "By ..." line: those tests' own patterns as a lookahead after each line break (a superset:
+# after a line break only, the lookahead leaves every line start its own chance; the first line
+# is matched on its own), behind a cheap test of the line's first characters.
+_SPECIAL_FIRST = (
+    r"[^\S\n]*(?:[•·■◎□●○◆◇▪※★☆\[【〔(（［\d第一二三四五六七八九十IVX内內摘提中关關主分文收修录錄出发發基项項作通责責参參引前导導绪緒结結余]"
+    r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn))"
+)
+_SPECIAL_PREFIX = (
+    f"(?={_SPECIAL_FIRST})(?:(?i:{_LABEL.pattern})|{_NUMBERED_HEADING.pattern}|(?i:{_HEADING_WORDS.pattern})"
+    f"|(?i:{_REFERENCES_HEADING.pattern})|{_REFERENCE_ENTRY.pattern}|{_BY_LINE.pattern})"
+)
+_ASCII_SPACES = frozenset(" \t\r\x0b\x0c\x1c\x1d\x1e\x1f")
+_SPECIAL_ASCII_FIRST = frozenset("0123456789[(|")
+# The first three letters (lowercased) of each Latin label, heading word and references heading.
+_SPECIAL_HEADS = frozenset(
+    "abs sum key ind doi iss isb e-i rec rev acc pub onl art cit fun fou clc doc jel cor abo aut aff "
+    "ref bib wor lit int con dis bac met res".split()
+)
+# "CN 11-1234", "By A. Author", and roman section numbers ("IV. Results")
+_SPECIAL_TWO = frozenset({"CN", "Cn", "cN", "cn", "By"} | {first + second for first in "IVX" for second in "IVX."})
+_SPECIAL_START = re.compile(_SPECIAL_PREFIX, re.MULTILINE)
+
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
 
 
@@ -215,12 +241,15 @@ def _is_title_like(line: str) -> bool:
     return cjk >= 4 or len(stripped.split()) >= 3
 
 
-def _is_author(line: str, *, after_title: bool) -> bool:
-    """An author line (names, "By ...") or an affiliation line, read only in the front matter."""
+def _is_author(line: str, *, after_title: bool, institution: bool = True) -> bool:
+    """An author line (names, "By ...") or an affiliation line, read only in the front matter.
+
+    `institution=False` says the paragraph names no institution, so the line does not either.
+    """
     stripped = line.strip()
     if len(stripped) > 300:
         return False
-    if _INSTITUTION.search(stripped) and _AFFILIATION_SHAPE.match(stripped):
+    if institution and _INSTITUTION.search(stripped) and _AFFILIATION_SHAPE.match(stripped):
         return True
     if _BY_LINE.match(stripped):
         return True
@@ -266,6 +295,7 @@ _LATIN_WORD_AT_END = re.compile(r"(?<![A-Za-z])[A-Za-z]+$")
 _WORD_AT_START = re.compile(r"[^\W\d_]+")
 _LOWER_WORD_AT_START = re.compile(r"[a-z]+(?![^\W\d_])")
 _WINDOW = 64
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _TERMINAL = frozenset(".!?:;。！？：；" + _CLOSERS)
 
 
@@ -285,11 +315,12 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
     text = document.text
     if not text or text.isspace():
         return []
-    view = _blank_debris(text)
+    lines, starts, kinds, page_numbers = _line_table(text)
+    view = _blank_debris(text, lines, starts, page_numbers)
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
-        blocks = _blocks(view, *_paragraph_lines(text))
+        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds))
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
@@ -323,8 +354,17 @@ def sentence_boundaries(view: str) -> list[int]:
     """
     cuts: list[int] = []
     length = len(view)
-    for match in _SENTENCE_END.finditer(view):
-        cut = match.end()
+    matched_to = 0
+    match_at = _SENTENCE_END.match
+    # Every match starts at a terminator, so matching at each terminator left of where the last
+    # match ended finds what finditer would, without the regex trying every character.
+    for position in _terminators(view):
+        if position < matched_to:
+            continue
+        match = match_at(view, position)
+        if match is None:
+            continue
+        cut = matched_to = match.end()
         if cut >= length:
             break
         latin = match.group(1)
@@ -337,20 +377,42 @@ def sentence_boundaries(view: str) -> list[int]:
     return cuts
 
 
+def _terminators(view: str) -> list[int]:
+    """Offsets of every sentence terminator character in `view`, ascending (one fast scan per
+    character present: a character class makes the regex engine test every position)."""
+    present = [char for char in _TERMINATOR_CHARS if char in view]
+    if not present:
+        return []
+    if len(present) == 1:
+        return [match.start() for match in _LITERALS[present[0]].finditer(view)]
+    return sorted([match.start() for char in present for match in _LITERALS[char].finditer(view)])
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _blank_debris(text: str) -> str:
-    """The document text with every debris character replaced by a space (same length, LF kept)."""
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for line in text.split("\n"):
-        if (len(line) <= 40 and _PAGE_NUMBER.fullmatch(line)) or ("|" in line and _TABLE_RULE.fullmatch(line)):
-            spans.append((position, position + len(line)))
-        position += len(line) + 1
+def _blank_debris(text: str, lines: list[str] | None = None, starts: list[int] | None = None,
+                  page_numbers: list[int] | None = None) -> str:
+    """The document text with every debris character replaced by a space (same length, LF kept).
+
+    `lines`, `starts` and `page_numbers` (the numbers of the lines that are a lone page number)
+    are what `_line_table` found, passed on so the lines are not split and read twice.
+    """
+    if lines is None or starts is None or page_numbers is None:
+        lines, starts, _, page_numbers = _line_table(text)
+    spans = [(starts[number], starts[number] + len(lines[number])) for number in page_numbers]
     if "|" in text:
-        spans.extend(match.span(1) for match in _LEADING_PIPE.finditer(text))
-        spans.extend(match.span(1) for match in _TRAILING_PIPE.finditer(text))
+        # Only the lines holding a pipe are read: the same matches as the MULTILINE patterns over the
+        # whole text (neither looks past its line), without scanning every character for them.
+        for number in [number for number, line in enumerate(lines) if "|" in line]:
+            start = starts[number]
+            end = start + len(lines[number])
+            if _TABLE_RULE.fullmatch(lines[number]):
+                spans.append((start, end))
+            for pattern in (_LEADING_PIPE, _TRAILING_PIPE):
+                match = pattern.search(text, start, end)
+                if match is not None:
+                    spans.append(match.span(1))
         spans.sort()
     if not spans:
         return text
@@ -367,49 +429,63 @@ def _blank_debris(text: str) -> str:
     return "".join(pieces)
 
 
+def _line_table(text: str) -> tuple[list[str], list[int], list[int], list[int]]:
+    """The document's lines, the offset where each starts, each line's kind (blank, page number
+    or note marker, text) and the numbers of the lines that are a lone page number (debris)."""
+    lines = text.split("\n")
+    # accumulate over C callables only: no Python frame per line
+    starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
+    kinds, page_numbers = _classify_lines(lines)
+    return lines, starts, kinds, page_numbers
+
+
+def _classify_lines(lines: list[str]) -> tuple[list[int], list[int]]:
+    kinds = [_TEXT if line and not line.isspace() else _BLANK for line in lines]
+    page_numbers = []
+    # Only a short line can be a page number or a note marker.
+    for number in [number for number, line in enumerate(lines) if 0 < len(line) <= 40]:
+        if kinds[number] == _TEXT:
+            line = lines[number]
+            if _PAGE_NUMBER.fullmatch(line):
+                kinds[number] = _PAGE
+                page_numbers.append(number)
+            elif _NOTE_MARKER.fullmatch(line):
+                kinds[number] = _PAGE
+    return kinds, page_numbers
+
+
 def _line_kinds(lines: list[str]) -> list[int]:
-    kinds = []
-    for line in lines:
-        if not line or line.isspace():
-            kinds.append(_BLANK)
-        elif len(line) <= 40 and (_PAGE_NUMBER.fullmatch(line) or _NOTE_MARKER.fullmatch(line)):
-            kinds.append(_PAGE)
-        else:
-            kinds.append(_TEXT)
-    return kinds
+    return _classify_lines(lines)[0]
 
 
-def _paragraph_lines(text: str) -> tuple[list[list[tuple[int, int]]], int, bool]:
+def _paragraph_lines(
+    lines: list[str], starts: list[int], kinds: list[int]
+) -> tuple[list[list[tuple[int, int]]], int, bool]:
     """The (start, end) of each content line (text or page number), grouped by paragraph (see the
     module docstring), the document's full line length, and whether it is double spaced."""
-    lines = text.split("\n")
-    kinds = _line_kinds(lines)
-    starts = []
-    position = 0
-    for line in lines:
-        starts.append(position)
-        position += len(line) + 1
-    double_spaced = _is_double_spaced(lines, kinds)
+    full = _full_line_length(lines, kinds)
+    double_spaced = _is_double_spaced(lines, kinds, full=full)
     paragraphs: list[list[tuple[int, int]]] = []
     current: list[tuple[int, int]] = []
-    gap_blanks = 0
-    gap_has_page = False
-    for number, kind in enumerate(kinds):
-        if kind == _BLANK:
-            gap_blanks += 1
-            continue
-        if kind == _PAGE and double_spaced:
-            gap_has_page = True
-            continue
-        if current and gap_blanks and (not double_spaced or (gap_blanks >= 2 and not gap_has_page)):
+    if double_spaced:
+        content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
+    else:
+        content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
+    previous = -2
+    for number in content:
+        # A gap between content lines: in a double-spaced document only two or more blank lines
+        # and no page number end a paragraph; else any blank line does.
+        if current and number - previous > 1 and (
+            not double_spaced or (number - previous > 2 and _PAGE not in kinds[previous + 1 : number])
+        ):
             paragraphs.append(current)
             current = []
-        current.append((starts[number], starts[number] + len(lines[number])))
-        gap_blanks = 0
-        gap_has_page = False
+        start = starts[number]
+        current.append((start, start + len(lines[number])))
+        previous = number
     if current:
         paragraphs.append(current)
-    return paragraphs, _full_line_length(lines, kinds), double_spaced
+    return paragraphs, full, double_spaced
 
 
 def _blocks(
@@ -424,13 +500,15 @@ def _blocks(
     in_front, in_references = True, False
     front_end = None  # the first block after the front matter
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
+    special = _special_lines(view)
     for lines in paragraphs:
         current: list | None = None
         previous: str | None = None
         first_of_paragraph = True
+        institution: list[bool] = []  # is there an institution's name in the paragraph? (asked once)
         for start, end in lines:
             line = view[start:end]
-            if not line.strip():  # a blanked page number
+            if line.isspace():  # a blanked page number
                 if current is not None:
                     current[1] = end
                 continue
@@ -441,6 +519,16 @@ def _blocks(
                     kind, in_references = "heading", False
                 elif first_of_paragraph or _REFERENCE_ENTRY.match(line):
                     kind, runs_on = "reference", True
+            elif start not in special:
+                # Not a label, heading or reference line: in the front matter it may still be an
+                # issue or an author line (the same tests as below, in the same order).
+                if in_front and _may_be_front_line(view, line, lines, institution):
+                    stripped = line.strip()
+                    if len(stripped) <= 80 and ("年" in stripped or "Vol" in stripped) and _ISSUE.match(stripped):
+                        kind = "identifier"
+                    elif _is_author(stripped, after_title=len(stripped) <= 40 and _after_title(view, blocks, current),
+                                    institution=_names_institution(view, lines, institution)):
+                        kind = "author"
             else:
                 label = _line_label(line) if len(line) > 1 else None
                 stripped = line.strip()
@@ -451,7 +539,7 @@ def _blocks(
                     kind, in_references = "heading", True
                 elif in_front and len(stripped) <= 80 and _ISSUE.match(stripped):
                     kind = "identifier"
-                elif in_front and _is_author(stripped, after_title=_after_title(view, blocks, current)):
+                elif in_front and _is_author(stripped, after_title=len(stripped) <= 40 and _after_title(view, blocks, current)):
                     kind = "author"
                 elif _heading(stripped, previous if current is not None and current[2] in ("body", "abstract") else None,
                               short=len(stripped) < 0.6 * full or len(lines) == 1):
@@ -480,6 +568,45 @@ def _blocks(
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
     _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks]
+
+
+def _special_lines(view: str) -> set[int]:
+    """The offsets of the lines that may hold a label, a heading or a reference (a superset: only
+    these lines are tested one by one; the other lines of a body paragraph simply run on)."""
+    special = set()
+    match = _SPECIAL_START.match
+    start = 0
+    for line in view.split("\n"):
+        # A cheap look at the first characters first: a line starting with ASCII characters that
+        # start none of the patterns is not special (non-ASCII starts are all looked at: case-
+        # insensitive matching lets "ſ", "ı", "K"... stand for ASCII letters).
+        head = line[:3]
+        if head and head[0] in _ASCII_SPACES:
+            head = line.lstrip()[:3]  # leading spaces: look at what follows them
+        if head and (not head.isascii() or head[0] in _SPECIAL_ASCII_FIRST or head.lower() in _SPECIAL_HEADS
+                     or head[:2] in _SPECIAL_TWO):
+            if match(view, start, start + len(line)):
+                special.add(start)
+        start += len(line) + 1
+    return special
+
+
+def _may_be_front_line(view: str, line: str, lines: list[tuple[int, int]], institution: list[bool]) -> bool:
+    """Could this line, not a special line ("By ..." lines are), be an issue or an author line in
+    the front matter? Those are short or name an institution (a superset of `_is_author`)."""
+    if len(line) <= 80:
+        return True
+    size = len(line.strip())
+    if size <= 80:
+        return True
+    return size <= 300 and _names_institution(view, lines, institution)
+
+
+def _names_institution(view: str, lines: list[tuple[int, int]], institution: list[bool]) -> bool:
+    """Does the paragraph name an institution anywhere? Searched once, kept in `institution`."""
+    if not institution:
+        institution.append(_INSTITUTION.search(view, lines[0][0], lines[-1][1]) is not None)
+    return institution[0]
 
 
 def _after_title(view: str, blocks: list[list], current: list | None) -> bool:
@@ -529,32 +656,35 @@ def _is_field(view: str, block: list) -> bool:
     return block[2] == "body" and _FIELD.match(view, block[0], block[1]) is not None
 
 
-def _is_double_spaced(lines: list[str], kinds: list[int]) -> bool:
-    gaps = single = inside_sentence = after_full = inside_after_full = 0
-    previous = None
-    blanks = 0
-    paged = False
-    full = _full_line_length(lines, kinds)
-    for number, kind in enumerate(kinds):
-        if kind != _TEXT:
-            blanks += kind == _BLANK
-            paged = paged or kind == _PAGE
-            continue
-        if previous is not None:
-            gaps += 1
-            if blanks == 1 and not paged:
-                single += 1
-                before = lines[previous].strip()
-                runs_on = _runs_on(before, lines[number].strip(), full)
-                inside_sentence += runs_on
-                if _is_full(before, full):
-                    after_full += 1
-                    inside_after_full += runs_on
-        previous = number
-        blanks = 0
-        paged = False
-    if gaps < 4 or 2 * single <= gaps:
+def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = None) -> bool:
+    text_lines = [number for number, kind in enumerate(kinds) if kind == _TEXT]
+    gaps = len(text_lines) - 1
+    if gaps < 4:
         return False
+    # A single gap: exactly one blank line (and no page number) between two text lines.
+    singles = [
+        (before, after) for before, after in zip(text_lines, text_lines[1:])
+        if after - before == 2 and kinds[before + 1] == _BLANK
+    ]
+    single = len(singles)
+    if 2 * single <= gaps:
+        return False
+    if full is None:
+        full = _full_line_length(lines, kinds)
+    inside_sentence = after_full = inside_after_full = 0
+    threshold = max(_FULL_LINE_MIN, 0.8 * full)  # _is_full, _runs_on: inlined, this loop is per line
+    for previous, number in singles:
+        before = lines[previous].rstrip()
+        is_full = len(before.lstrip()) >= threshold
+        if before[-1] in _TERMINAL:
+            runs_on = False
+        else:
+            after = lines[number].lstrip()
+            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
+        inside_sentence += runs_on
+        if is_full:
+            after_full += 1
+            inside_after_full += runs_on
     # Most single gaps run on (an English paste), or most gaps after a full line do (a Chinese paste
     # whose front matter, title and headings on short lines of their own, would outvote its body).
     return 2 * inside_sentence > single or (inside_after_full >= 3 and 2 * inside_after_full > after_full)
@@ -566,7 +696,7 @@ def _full_line_length(lines: list[str], kinds: list[int]) -> int:
     In a PDF paste most lines fill the column, so this is the column width; in an ordinary
     article it is a paragraph's length, which no title, author or heading line reaches.
     """
-    lengths = sorted(len(line.strip()) for line, kind in zip(lines, kinds) if kind == _TEXT)
+    lengths = sorted([len(line.strip()) for line, kind in zip(lines, kinds) if kind == _TEXT])
     return lengths[(3 * len(lengths)) // 4] if lengths else 0
 
 
@@ -708,8 +838,9 @@ def _readable(raw: str) -> str:
         return " ".join(raw.split())
     pieces: list[str] = []
     position = 0
-    for match in _LINE_BREAK.finditer(raw):
-        start, end = match.span()
+    for start in _joinable_breaks(raw):
+        match = _LINE_BREAK.match(raw, start)
+        end = match.end()
         before = raw[max(position, start - _WINDOW) : start]
         stripped = before.rstrip()
         after = raw[end : end + _WINDOW]
@@ -734,8 +865,35 @@ def _readable(raw: str) -> str:
             pieces.append(raw[position:cut])
             pieces.append(joined)
             position = end
+    if not pieces:
+        return " ".join(raw.split())
     pieces.append(raw[position:])
     return " ".join("".join(pieces).split())
+
+
+def _joinable_breaks(raw: str) -> list[int]:
+    """Offsets of the line breaks in `raw` that `_readable` may remove: after a hyphen or a CJK
+    character (trailing spaces allowed) or right after a Latin letter; no other break can join,
+    so the rest are left to the final whitespace collapse without looking at them."""
+    breaks: list[int] = []
+    position = -1
+    lines = raw.split("\n")
+    for line in lines[:-1]:
+        position += len(line) + 1
+        if not line:
+            continue
+        last = line[-1]
+        if last in _ASCII_LETTERS:
+            breaks.append(position)
+            continue
+        if last.isspace():
+            line = line.rstrip()
+            if not line:
+                continue
+            last = line[-1]
+        if last == "-" or (last >= "\u2e80" and _is_wide(last)):
+            breaks.append(position)
+    return breaks
 
 
 def rejoins_hyphenated(first: str, second: str) -> bool:
