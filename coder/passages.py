@@ -522,12 +522,17 @@ def _blocks(
             elif start not in special:
                 # Not a label, heading or reference line: in the front matter it may still be an
                 # issue or an author line (the same tests as below, in the same order).
-                if in_front and _may_be_front_line(view, line, lines, institution):
+                if in_front:
                     stripped = line.strip()
-                    if len(stripped) <= 80 and ("年" in stripped or "Vol" in stripped) and _ISSUE.match(stripped):
+                    size = len(stripped)
+                    if size <= 80 and ("年" in stripped or "Vol" in stripped) and _ISSUE.match(stripped):
                         kind = "identifier"
-                    elif _is_author(stripped, after_title=len(stripped) <= 40 and _after_title(view, blocks, current),
-                                    institution=_names_institution(view, lines, institution)):
+                    # Not a "By" line (that is special): an author line names an institution, or is
+                    # names (at most 60 characters, from a capital) or at most 40 characters.
+                    elif size <= 300 and (
+                        size <= 40 or (size <= 60 and stripped[0].isupper()) or _names_institution(view, lines, institution)
+                    ) and _is_author(stripped, after_title=size <= 40 and _after_title(view, blocks, current),
+                                     institution=_names_institution(view, lines, institution)):
                         kind = "author"
             else:
                 label = _line_label(line) if len(line) > 1 else None
@@ -589,17 +594,6 @@ def _special_lines(view: str) -> set[int]:
                 special.add(start)
         start += len(line) + 1
     return special
-
-
-def _may_be_front_line(view: str, line: str, lines: list[tuple[int, int]], institution: list[bool]) -> bool:
-    """Could this line, not a special line ("By ..." lines are), be an issue or an author line in
-    the front matter? Those are short or name an institution (a superset of `_is_author`)."""
-    if len(line) <= 80:
-        return True
-    size = len(line.strip())
-    if size <= 80:
-        return True
-    return size <= 300 and _names_institution(view, lines, institution)
 
 
 def _names_institution(view: str, lines: list[tuple[int, int]], institution: list[bool]) -> bool:
@@ -669,6 +663,13 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
     single = len(singles)
     if 2 * single <= gaps:
         return False
+    # Most often the lowercase starts alone settle it (an English paste): count those first.
+    lowercase = sum(
+        1 for previous, number in singles
+        if lines[previous].rstrip()[-1] not in _TERMINAL and lines[number].lstrip()[0].islower()
+    )
+    if 2 * lowercase > single:
+        return True
     if full is None:
         full = _full_line_length(lines, kinds)
     inside_sentence = after_full = inside_after_full = 0
