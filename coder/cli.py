@@ -161,8 +161,8 @@ def run(
 
     Writes segments.parquet and passages.parquet (the segment data every later command reads),
     segments.csv and passages.csv (see --csv), code_counts.csv, code_counts_long.csv, run.json, changes.csv (what changed
-    since the last run), cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as
-    network.html), network.graphml and network.gexf; with documents.csv, code_counts_by_group.csv.
+    since the last run), cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html
+    opens it), network.graphml and network.gexf; with documents.csv, code_counts_by_group.csv.
     PDF, Word, OpenDocument, RTF and HTML files are coded on their extracted text, kept in OUT/texts/.
     With --engine dask, the documents are coded on a Dask cluster and the partitions are also
     written as OUT/segments.parquet/ and OUT/passages.parquet/.
@@ -282,7 +282,7 @@ def network(
 ) -> None:
     """Rebuild the concept network from coded segments, without recoding.
 
-    Writes cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (also as network.html),
+    Writes cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
     network.graphml, network.gexf and code_counts_long.csv; with document variables,
     code_counts_by_group.csv.
 

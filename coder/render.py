@@ -398,6 +398,15 @@ def render_report(data: dict[str, Any], path: str | Path) -> None:
     write_text(path, build_page(data, title=str(data.get("title", "Concept network")), template="report"))
 
 
+def render_redirect(path: str | Path, *, target: str = "report.html") -> None:
+    """Write a small page that opens `target` (a file name in the same folder): the old name of a
+    page keeps working without a second copy of it (network.html was the report's first name).
+
+    >>> render_redirect("outputs/network.html")  # doctest: +SKIP
+    """
+    write_text(path, _asset("redirect.html").format(target=html.escape(target)))
+
+
 def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> str:
     """The HTML text of the map (`page`, data from `_page_data`) or of the report (`report`)."""
     vis_js = _asset("vis-network.min.js")

@@ -9,6 +9,7 @@ the codebook or documents.csv stays plain strings here; the page shows it with `
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import networkx as nx
@@ -22,6 +23,11 @@ from .segments import split_matched
 
 # A passage shown in the page is cut around its matched words past this many characters.
 PASSAGE_CHARACTERS = 600
+# Past this many coded passages the page lists (its passage lists, examples and keyword in
+# context) a seeded sample of them: the first SAMPLE_PER_CODE passages of each code, then passages
+# drawn at random with the map's seed. Every count and measure still comes from all passages.
+PASSAGES_SHOWN = 5_000
+SAMPLE_PER_CODE = 2
 # The layout places codes by at least this many of their strongest pairs, whatever the defaults draw.
 LAYOUT_EDGES = 2_000
 # Roll-up levels are keyed by depth; 0 means no roll-up (every code as coded).
@@ -43,10 +49,14 @@ def report_data(
     starting values and the links the layout and communities are computed on; `documents`,
     when given, holds a `document` column and one column per document variable (documents.csv).
 
+    The counts come from `sets`: one [document number, passages, [code numbers]] per document and
+    code set, so passages coded alike are one entry. `passages` holds the passages the page lists,
+    with their text: all of them, or past PASSAGES_SHOWN a seeded sample described by `sample`.
+
     >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
     >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
-    >>> [code["id"] for code in data["codes"]], data["passages"]
-    (['a', 'b'], [[0, 0, '', [0, 1], [[], []]]])
+    >>> [code["id"] for code in data["codes"]], data["sets"], data["passages"], data["sample"]
+    (['a', 'b'], [[0, 1, [0, 1]]], [[0, 0, '', [0, 1], [[], []]]], None)
     """
     base = build_cooccurrence(segments, total_passages=total_passages, codebook=codebook)
     codes = _codes(base.codes, codebook)
@@ -65,7 +75,7 @@ def report_data(
         positions = _layout(_layout_graph(graph, rolled.pairs, options), options.seed)
         layouts[str(level)] = {node: [round(x, 1), round(y, 1)] for node, (x, y) in positions.items()}
         communities[str(level)] = {node: int(data["community"]) for node, data in graph.nodes(data=True)}
-    names, passages, words = _passages(base.segments, index)
+    names, passages, words, sets, sample = _passages(base.segments, index, seed=options.seed)
     return {
         "title": title,
         "total_passages": int(base.total_passages),
@@ -79,7 +89,9 @@ def report_data(
         "documents": names,
         "variables": _variables(documents, names),
         "words": words,
+        "sets": sets,
         "passages": passages,
+        "sample": sample,
         "layouts": layouts,
         "communities": communities,
         "palette": list(PALETTE),
@@ -133,14 +145,18 @@ def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions)
     return layout
 
 
-def _passages(frame: pd.DataFrame, index: dict[str, int]) -> tuple[list[str], list[list[Any]], list[str]]:
-    """Documents, one record per coded passage, and the matched words they refer to by number.
+def _passages(
+    frame: pd.DataFrame, index: dict[str, int], *, seed: int = 42
+) -> tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None]:
+    """Documents, the listed passages, the matched words they refer to by number, the code sets
+    with their passage counts, and how the listed passages were sampled (None: all are listed).
 
     A passage record is [document number, passage number, text, [code numbers], [[word numbers]
-    per code]]; the text is cut around the matched words past PASSAGE_CHARACTERS.
+    per code]]; the text is cut around the matched words past PASSAGE_CHARACTERS. A code set is
+    [document number, number of passages, [code numbers, ascending]], in document order.
     """
     if frame.empty:
-        return [], [], []
+        return [], [], [], [], None
     names = sorted(set(frame["document"].astype(str)))
     document_number = {name: position for position, name in enumerate(names)}
     word_number: dict[str, int] = {}
@@ -152,20 +168,46 @@ def _passages(frame: pd.DataFrame, index: dict[str, int]) -> tuple[list[str], li
     ):
         record = by_passage.get((document, passage))
         if record is None:
-            record = by_passage[document, passage] = [document_number[document], passage, str(text), [], []]
+            record = by_passage[document, passage] = [document_number[document], passage, text, [], []]
         record[3].append(index[code])
         numbers = numbers_of.get(matched)
         if numbers is None:
             numbers = numbers_of[matched] = [word_number.setdefault(word, len(word_number)) for word in split_matched(matched)]
         record[4].append(numbers)
     words = list(word_number)
-    passages = list(by_passage.values())
+    passages = sorted(by_passage.values(), key=lambda record: (record[0], record[1]))
+    counted: dict[tuple[int, tuple[int, ...]], int] = {}
     for record in passages:
+        key = (record[0], tuple(sorted(set(record[3]))))
+        counted[key] = counted.get(key, 0) + 1
+    sets = [[document, count, list(codes)] for (document, codes), count in sorted(counted.items())]
+    sample = None
+    if len(passages) > PASSAGES_SHOWN:
+        passages = _sample(passages, seed=seed)
+        sample = {"shown": len(passages), "coded": len(by_passage), "seed": seed, "per_code": SAMPLE_PER_CODE}
+    for record in passages:
+        record[2] = str(record[2])
         if len(record[2]) > PASSAGE_CHARACTERS:
             record[2] = snippet(record[2], [words[number] for numbers in record[4] for number in numbers],
                                 width=PASSAGE_CHARACTERS)
-    passages.sort(key=lambda record: (record[0], record[1]))
-    return names, passages, words
+    return names, passages, words, sets, sample
+
+
+def _sample(passages: list[list[Any]], *, seed: int) -> list[list[Any]]:
+    """The passages the page lists past PASSAGES_SHOWN: the first SAMPLE_PER_CODE of each code (so
+    every code has examples), then passages drawn at random with `seed` up to PASSAGES_SHOWN; in
+    document order."""
+    chosen: set[int] = set()
+    per_code: dict[int, int] = {}
+    for position, record in enumerate(passages):
+        for code in set(record[3]):
+            if per_code.get(code, 0) < SAMPLE_PER_CODE:
+                per_code[code] = per_code.get(code, 0) + 1
+                chosen.add(position)
+    rest = [position for position in range(len(passages)) if position not in chosen]
+    if len(chosen) < PASSAGES_SHOWN:
+        chosen.update(random.Random(seed).sample(rest, min(len(rest), PASSAGES_SHOWN - len(chosen))))
+    return [passages[position] for position in sorted(chosen)]
 
 
 def _variables(documents: pd.DataFrame | None, names: list[str]) -> dict[str, list[Any]]:

@@ -24,7 +24,7 @@ from .groups import DocumentVariables, build_counts_long, build_group_counts, re
 from .models import ENGINES, Codebook, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
-from .render import render_report, write_gexf, write_graphml
+from .render import render_redirect, render_report, write_gexf, write_graphml
 from .report import report_data
 from .reviews import (
     AppliedReviews,
@@ -243,7 +243,7 @@ def write_network_outputs(
     title: str | None = None,
     documents: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (and its copy network.html),
+    """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
     network.graphml and network.gexf.
 
     `documents` (a `document` column plus document variables) gives the report's group selector.
@@ -272,7 +272,7 @@ def write_network_outputs(
     page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
                        title=title or name)
     render_report(page, written["report"])
-    render_report(page, written["html"])  # the old name keeps working: the same page
+    render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])
     write_gexf(graph, written["gexf"])
     written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),

@@ -233,7 +233,7 @@ def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_cor
     assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
     codes = pd.read_csv(out / "codes.csv", encoding="utf-8-sig", keep_default_na=False)
     assert codes.loc[codes["code"] == "unused", ["passages", "documents", "degree"]].values.tolist() == [[0, 0, 0]]
-    assert "Never seen" in (out / "network.html").read_text(encoding="utf-8")
+    assert "Never seen" in (out / "report.html").read_text(encoding="utf-8")
     assert "unused" in nx.read_graphml(out / "network.graphml")
     assert run("network", str(out / "segments.csv"), "--out", str(out), "--hide-isolated").exit_code == 0
     assert "unused" not in nx.read_graphml(out / "network.graphml")

@@ -179,7 +179,7 @@ def test_groups_markup_in_cells_is_data(tmp_path: Path, cell: str) -> None:
     assert long.loc[long["document"] == "d1.txt", "source"].tolist() == [cell, cell]
     groups = read_table(tmp_path / "out" / "code_counts_by_group.csv")
     assert groups["value"].unique().tolist() == [cell, "paper"]
-    html = (tmp_path / "out" / "network.html").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in html
 
 

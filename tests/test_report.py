@@ -95,6 +95,36 @@ def test_report_data_holds_codes_levels_and_passage_code_sets():
     assert data["communities"]["1"] == {"barriers": 1, "gov": 1}
 
 
+@pytest.mark.parametrize("rows, sets", [
+    # d1 ¶0-2 admin+gov, d1 ¶3 admin, d2 ¶0 gov+admin (in another order): three entries, five passages
+    ([("d1", 0, "admin"), ("d1", 0, "gov"), ("d1", 1, "admin"), ("d1", 1, "gov"), ("d1", 2, "gov"), ("d1", 2, "admin"),
+      ("d1", 3, "admin"), ("d2", 0, "gov"), ("d2", 0, "admin")],
+     [[0, 1, [1]], [0, 3, [1, 3]], [1, 1, [1, 3]]]),
+])
+def test_report_data_counts_passages_coded_alike_once_with_their_number(rows, sets):
+    data = report_data(frame(rows), CODEBOOK, total_passages=5)
+    assert data["sets"] == sets
+    assert data["sample"] is None and len(data["passages"]) == 5  # every passage listed below the cap
+
+
+@pytest.mark.parametrize("shown, per_code", [(3, 1)])
+def test_report_data_lists_a_seeded_sample_past_the_cap_and_counts_every_passage(monkeypatch, shown, per_code):
+    import coder.report
+
+    monkeypatch.setattr(coder.report, "PASSAGES_SHOWN", shown)
+    monkeypatch.setattr(coder.report, "SAMPLE_PER_CODE", per_code)
+    rows = [(f"d{number % 4}", number, code) for number in range(40) for code in (["admin", "gov"] if number % 3 else ["gov"])]
+    rows.append(("d9", 0, "local"))  # a code of one passage still has its example listed
+    data = report_data(frame(rows), CODEBOOK, total_passages=50)
+    assert data["sample"] == {"shown": 3, "coded": 41, "seed": 42, "per_code": 1}
+    listed = [(data["documents"][record[0]], record[1]) for record in data["passages"]]
+    assert len(listed) == 3 and ("d9", 0) in listed
+    assert {code for record in data["passages"] for code in record[3]} == {1, 2, 3}
+    assert sum(count for _, count, _ in data["sets"]) == 41
+    assert sum(count for _, count, codes in data["sets"] if codes == [1, 3]) == 26  # exact: 40 - 14 multiples of 3
+    assert report_data(frame(rows), CODEBOOK, total_passages=50)["passages"] == data["passages"]  # seeded
+
+
 @pytest.mark.parametrize("length", [2000])
 def test_report_data_cuts_long_passages_around_the_matched_words(length):
     long = segment_frame([("d", 0, "admin")], code_path="barriers/admin", matched="needle",
@@ -103,10 +133,12 @@ def test_report_data_cuts_long_passages_around_the_matched_words(length):
     assert len(text) <= 604 and "needle" in text and text.startswith("… ") and text.endswith(" …")
 
 
-def test_report_written_beside_network_html_as_the_same_page(tmp_path):
+def test_report_written_with_network_html_opening_it(tmp_path):
     written = write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=6)
     assert written["report"] == tmp_path / "report.html"
-    assert (tmp_path / "report.html").read_bytes() == (tmp_path / "network.html").read_bytes()
+    old = (tmp_path / "network.html").read_text(encoding="utf-8")
+    assert '<meta http-equiv="refresh" content="0; url=report.html">' in old and '<a href="report.html">' in old
+    assert len(old) < 500
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<title>Report &lt;b&gt;test&lt;/b&gt;</title>" in text
     assert PWNED_SCRIPT not in text and PWNED_IMG not in text
@@ -264,6 +296,26 @@ def test_report_matrix_cell_lists_the_passages_of_cooccurrence_csv(driver, tmp_p
         words = {WORDS[row.source].lower(), WORDS[row.target].lower()}
         assert all({mark.lower() for mark in marks} == words for _, _, marks in listed)
     assert driver.execute_script(SAFE) == ["undefined", 0]
+    assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+def test_report_sampled_page_says_so_and_keeps_every_count(driver, tmp_path, monkeypatch):
+    import coder.report
+
+    monkeypatch.setattr(coder.report, "PASSAGES_SHOWN", 2)
+    monkeypatch.setattr(coder.report, "SAMPLE_PER_CODE", 0)
+    open_report(driver, written_report(tmp_path, min_count=1))
+    assert driver.execute_script("return document.getElementById('coder-summary').textContent") == (
+        "3 codes · 3 links drawn of 3 co-occurring pairs · N = 6 passages · node size: passages · link width: Jaccard"
+        " · passage lists: a sample of 2 of the 5 coded passages (0 per code, the rest drawn with seed 42); counts are"
+        " of all passages")
+    show(driver, "matrix")
+    driver.execute_script("document.querySelector('#coder-matrix td[data-source=\"admin\"][data-target=\"gov\"]').click()")
+    details = driver.execute_script("return document.getElementById('coder-details').textContent")
+    listed = driver.execute_script("return document.querySelectorAll('#coder-passages .passage').length")
+    assert f"3 passages coded by both ({listed} of them shown: a sample of 2 of the 5 coded passages" in details
+    assert listed <= 2
     assert console_problems(driver) == []
 
 

@@ -33,6 +33,11 @@
     return value.toFixed(digits === undefined ? 3 : digits);
   }
   function where(record) { return data.documents[record[0]] + " ¶" + record[1]; }
+  // Past a size the page lists a seeded sample of the coded passages; every count is of all of them.
+  function sampleNote() {
+    return "a sample of " + data.sample.shown.toLocaleString("en") + " of the " + plural(data.sample.coded, "coded passage") +
+      " (" + data.sample.per_code + " per code, the rest drawn with seed " + data.sample.seed + "); counts are of all passages";
+  }
   // Leftmost, then longest, case-insensitive occurrences of words in text, as [start, end) spans.
   function spans(text, words) {
     var lowered = text.toLowerCase(), same = lowered.length === text.length, found = [];
@@ -66,7 +71,9 @@
     link.remove();
   }
 
-  // --- counts and measures, per level and group, computed here from the passages ----------------
+  // --- counts and measures, per level and group, computed here from the code sets ----------------
+  // data.sets holds every coded passage (passages coded alike, in one document, are one entry with
+  // their number); data.passages holds the passages listed, all of them or a sample (data.sample).
   function rollUp(level) {
     return codes.map(function (code) {
       return level === 0 ? codeIndex[code.id] : codeIndex[code.path[Math.min(level, code.path.length) - 1]];
@@ -88,29 +95,30 @@
     });
     present.sort(function (a, b) { return a - b; });
     var passages = new Int32Array(M), documents = new Int32Array(M), lastDocument = new Int32Array(M).fill(-1);
-    var seen = new Int32Array(M).fill(-1), pairs = new Map(), included = [];
-    data.passages.forEach(function (record, number) {
-      if (keep && !keep[record[0]]) return;
-      included.push(number);
-      var rolled = [];
-      record[3].forEach(function (code) {
+    var seen = new Int32Array(M).fill(-1), pairs = new Map(), included = [], counted = 0;
+    data.sets.forEach(function (set, number) {
+      if (keep && !keep[set[0]]) return;
+      var weight = set[1], rolled = [];
+      counted += weight;
+      set[2].forEach(function (code) {
         var target = roll[code];
         if (seen[target] !== number) { seen[target] = number; rolled.push(target); }
       });
       rolled.sort(function (a, b) { return a - b; });
       for (var i = 0; i < rolled.length; i++) {
         var a = rolled[i];
-        passages[a]++;
-        if (lastDocument[a] !== record[0]) { lastDocument[a] = record[0]; documents[a]++; }
+        passages[a] += weight;
+        if (lastDocument[a] !== set[0]) { lastDocument[a] = set[0]; documents[a]++; }
         for (var j = i + 1; j < rolled.length; j++) {
           var pairKey = a * M + rolled[j], pair = pairs.get(pairKey);
           if (!pair) { pair = { a: a, b: rolled[j], count: 0, documents: 0, last: -1 }; pairs.set(pairKey, pair); }
-          pair.count++;
-          if (pair.last !== record[0]) { pair.last = record[0]; pair.documents++; }
+          pair.count += weight;
+          if (pair.last !== set[0]) { pair.last = set[0]; pair.documents++; }
         }
       }
     });
-    var total = keep ? included.length : data.total_passages;
+    data.passages.forEach(function (record, number) { if (!keep || keep[record[0]]) included.push(number); });
+    var total = keep ? counted : data.total_passages;
     var list = Array.from(pairs.values());
     list.forEach(function (pair) {
       var n12 = pair.count, n1 = passages[pair.a], n2 = passages[pair.b];
@@ -271,7 +279,7 @@
       plural(shown.length, "code") + " · " + plural(chosen.strong.length, "link") + " drawn of " +
       plural(s.list.length, "co-occurring pair") + " · N = " + plural(s.total, "passage") +
       (state.group ? " (coded passages of the chosen documents)" : "") +
-      " · node size: passages · link width: " + measure;
+      " · node size: passages · link width: " + measure + (data.sample ? " · passage lists: " + sampleNote() : "");
     var message = "";
     if (!s.present.length) message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out).";
     else if (!s.list.length) message = plural(s.present.length, "code") + ", but no two codes share a passage: no links to draw.";
@@ -445,8 +453,9 @@
       item.appendChild(marked(record[2], wordsOf(record, [a, b])));
       list.appendChild(item);
     });
-    box.appendChild(element("p", plural(found.length, "passage") + " coded by both" +
-      (found.length > LIST_MAX ? " (the first " + LIST_MAX + " shown)" : "") + ":"));
+    box.appendChild(element("p", plural(pair ? pair.count : found.length, "passage") + " coded by both" +
+      (data.sample ? " (" + Math.min(found.length, LIST_MAX).toLocaleString("en") + " of them shown: " + sampleNote() + ")"
+        : found.length > LIST_MAX ? " (the first " + LIST_MAX + " shown)" : "") + ":"));
     box.appendChild(list);
   }
 
@@ -573,18 +582,19 @@
   function drawCrosstab(s, list) {
     var byDocument = state.columns === "documents" || !data.variables[state.columns];
     var values = byDocument ? null : data.variables[state.columns];
-    var columnOf = {}, columns = [], counts = {}, note = [];
-    s.included.forEach(function (number) {
-      var record = data.passages[number], column = byDocument ? data.documents[record[0]] : String(values[record[0]]);
+    var columnOf = {}, columns = [], counts = {}, note = [], keep = groupFilter(state.group);
+    data.sets.forEach(function (set) {
+      if (keep && !keep[set[0]]) return;
+      var column = byDocument ? data.documents[set[0]] : String(values[set[0]]);
       if (!(column in columnOf)) { columnOf[column] = columns.length; columns.push({ name: column, passages: 0 }); }
-      columns[columnOf[column]].passages++;
+      columns[columnOf[column]].passages += set[1];
       var seen = {};
-      record[3].forEach(function (code) {
+      set[2].forEach(function (code) {
         var target = s.roll[code];
         if (seen[target]) return;
         seen[target] = true;
         var cellKey = target + "\u0000" + columnOf[column];
-        counts[cellKey] = (counts[cellKey] || 0) + 1;
+        counts[cellKey] = (counts[cellKey] || 0) + set[1];
       });
     });
     if (byDocument && columns.length > COLUMNS_MAX) {
@@ -650,7 +660,8 @@
       });
     });
     table.appendChild(body);
-    note.textContent = codes[code].label + ": " + plural(lines, "line") + (lines >= KWIC_MAX ? " (the first " + KWIC_MAX + ")" : "");
+    note.textContent = codes[code].label + ": " + plural(lines, "line") + (lines >= KWIC_MAX ? " (the first " + KWIC_MAX + ")" : "") +
+      (data.sample ? " in " + sampleNote() : "");
   }
   kwicInput.addEventListener("change", drawKwic);
   kwicInput.addEventListener("keydown", function (event) { if (event.key === "Enter") drawKwic(); });
