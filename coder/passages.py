@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from bisect import bisect_left
 from functools import lru_cache
 from itertools import accumulate
 
@@ -501,7 +502,18 @@ def _blocks(
     front_end = None  # the first block after the front matter
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
     special = _special_lines(view)
+    ordered = sorted(special)
     for lines in paragraphs:
+        if not (in_front or in_references or carried) and (
+            (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
+        ):
+            # A body paragraph with no special line: every line runs on into one body block (the
+            # loop below would do the same, line by line), from its first line not blanked.
+            for start, end in lines:
+                if not view[start:end].isspace():
+                    blocks.append([start, lines[-1][1], "body", False])
+                    break
+            continue
         current: list | None = None
         previous: str | None = None
         first_of_paragraph = True
