@@ -115,6 +115,7 @@ _CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
 )
+_LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
 _CLAUSE_MARK = re.compile(r"[;；，,、]")
@@ -209,7 +210,7 @@ _SPECIAL_PREFIX = (
     f"|(?i:{_REFERENCES_HEADING.pattern})|{_REFERENCE_ENTRY.pattern}|{_BY_LINE.pattern})"
 )
 _ASCII_SPACES = frozenset(" \t\r\x0b\x0c\x1c\x1d\x1e\x1f")
-_SPECIAL_ASCII_FIRST = frozenset("0123456789[(|")
+_SPECIAL_ASCII_FIRST = frozenset("0123456789[(|") | _ASCII_SPACES
 # The first three letters (lowercased) of each Latin label, heading word and references heading.
 _SPECIAL_HEADS = frozenset(
     "abs sum key ind doi iss isb e-i rec rev acc pub onl art cit fun fou clc doc jel cor abo aut aff "
@@ -501,8 +502,8 @@ def _blocks(
     in_front, in_references = True, False
     front_end = None  # the first block after the front matter
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
-    special = _special_lines(view)
-    ordered = sorted(special)
+    ordered = _special_lines(view)
+    special = set(ordered)
     for lines in paragraphs:
         if not (in_front or in_references or carried) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
@@ -587,24 +588,34 @@ def _blocks(
     return [(start, end, kind) for start, end, kind, _ in blocks]
 
 
-def _special_lines(view: str) -> set[int]:
-    """The offsets of the lines that may hold a label, a heading or a reference (a superset: only
-    these lines are tested one by one; the other lines of a body paragraph simply run on)."""
-    special = set()
+def _special_lines(view: str) -> list[int]:
+    """The offsets of the lines that may hold a label, a heading or a reference, ascending (a
+    superset: only these lines are tested one by one; the other lines of a body paragraph run on)."""
+    lines = view.split("\n")
+    # A cheap look at the first characters first: a line starting with ASCII characters that start
+    # none of the patterns is not special (non-ASCII starts are all looked at: case-insensitive
+    # matching lets "ſ", "ı", "K"... stand for ASCII letters). Lines starting with spaces are
+    # looked at past them below.
+    flagged = [
+        number for number, line in enumerate(lines)
+        if line and (line[0] in _SPECIAL_ASCII_FIRST or line[:3].lower() in _SPECIAL_HEADS or line[:2] in _SPECIAL_TWO
+                     or not line[:3].isascii())
+    ]
+    if not flagged:
+        return []
+    starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
     match = _SPECIAL_START.match
-    start = 0
-    for line in view.split("\n"):
-        # A cheap look at the first characters first: a line starting with ASCII characters that
-        # start none of the patterns is not special (non-ASCII starts are all looked at: case-
-        # insensitive matching lets "ſ", "ı", "K"... stand for ASCII letters).
-        head = line[:3]
-        if head and head[0] in _ASCII_SPACES:
-            head = line.lstrip()[:3]  # leading spaces: look at what follows them
-        if head and (not head.isascii() or head[0] in _SPECIAL_ASCII_FIRST or head.lower() in _SPECIAL_HEADS
-                     or head[:2] in _SPECIAL_TWO):
-            if match(view, start, start + len(line)):
-                special.add(start)
-        start += len(line) + 1
+    special = []
+    for number in flagged:
+        line = lines[number]
+        if line[0] in _ASCII_SPACES:
+            head = line.lstrip()[:3]
+            if not (head and (not head.isascii() or head[0] in _SPECIAL_ASCII_FIRST or head.lower() in _SPECIAL_HEADS
+                              or head[:2] in _SPECIAL_TWO)):
+                continue
+        start = starts[number]
+        if match(view, start, start + len(line)):
+            special.append(start)
     return special
 
 
@@ -749,6 +760,14 @@ def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
 
 def _after_abbreviation(view: str, dot: int) -> bool:
     """True if the period at `dot` ends an abbreviation ("e.g.", "et al."), an initial or a section number."""
+    if dot == 0:
+        return False
+    last = view[dot - 1]
+    if not last.isdecimal():  # a section number ends in a digit: only the word test can say yes
+        if last != "." and last not in _ASCII_LETTERS:
+            return False  # no word ends here
+        if dot > _LONGEST_ABBREVIATION and (tail := view[dot - _LONGEST_ABBREVIATION - 1 : dot]).isascii() and tail.isalpha():
+            return False  # a word longer than every abbreviation (and than an initial)
     if _SECTION_NUMBER.search(view, max(0, dot - 12), dot):
         return True  # a section number: "1. Introduction", "2.2.1. The regional economics"
     match = _WORD_BEFORE.search(view, max(0, dot - 12), dot)
