@@ -298,6 +298,7 @@ _WORD_AT_START = re.compile(r"[^\W\d_]+")
 _LOWER_WORD_AT_START = re.compile(r"[a-z]+(?![^\W\d_])")
 _WINDOW = 64
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_JOIN_LAST = _ASCII_LETTERS | {"-"}
 _TERMINAL = frozenset(".!?:;。！？：；" + _CLOSERS)
 
 
@@ -905,27 +906,22 @@ def _readable(raw: str) -> str:
 
 def _joinable_breaks(raw: str) -> list[int]:
     """Offsets of the line breaks in `raw` that `_readable` may remove: after a hyphen or a CJK
-    character (trailing spaces allowed) or right after a Latin letter; no other break can join,
-    so the rest are left to the final whitespace collapse without looking at them."""
-    breaks: list[int] = []
-    position = -1
+    character (trailing spaces allowed) or right after a Latin letter (a superset: any character
+    from U+2E80 on stands for a CJK one); no other break can join, so the rest are left to the
+    final whitespace collapse without looking at them."""
     lines = raw.split("\n")
-    for line in lines[:-1]:
-        position += len(line) + 1
-        if not line:
-            continue
-        last = line[-1]
-        if last in _ASCII_LETTERS:
-            breaks.append(position)
-            continue
-        if last.isspace():
-            line = line.rstrip()
-            if not line:
-                continue
-            last = line[-1]
-        if last == "-" or (last >= "\u2e80" and _is_wide(last)):
-            breaks.append(position)
-    return breaks
+    del lines[-1]  # no line break after it
+    flagged = [
+        number for number, line in enumerate(lines)
+        if line and (
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
+        )
+    ]
+    if not flagged:
+        return []
+    ends = list(accumulate(map((1).__add__, map(len, lines))))  # just past each line's break
+    return [ends[number] - 1 for number in flagged]
 
 
 def rejoins_hyphenated(first: str, second: str) -> bool:
