@@ -632,8 +632,9 @@ def _after_title(view: str, blocks: list[list], current: list | None) -> bool:
     block = current if current is not None else (blocks[-1] if blocks else None)
     if block is None or block[2] != "body":
         return False
-    text = view[block[0]:block[1]]
-    return len(text.strip().split("\n")) <= 5 and _is_title_like(text.replace("\n", " "))  # a title wraps over 3 lines at most
+    text = view[block[0]:block[1]].strip()
+    # A title wraps over 3 lines at most, and is at most 200 characters (the first test of _is_title_like).
+    return len(text) <= 200 and text.count("\n") <= 4 and _is_title_like(text.replace("\n", " "))
 
 
 def _still_front(view: str, block: list, in_front: bool, front_end: int | None, index: int) -> tuple[bool, int | None]:
