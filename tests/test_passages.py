@@ -527,3 +527,51 @@ def test_passages_double_spacing_through_run(tmp_path: Path, name: str, source: 
     assert all(span == span.strip() and span for span in spans)  # exact offsets, trimmed
     # A double-spaced paste joins lines across single blank lines; a journal page does not.
     assert any("\n\n" in span for span in spans) is double_spaced
+
+
+TRICKY_LINES = "\n".join([
+    "Abstract: text", "  • Keywords: a; b", "\u212aeywords: kelvin sign", "ſummary: long s", "İndex terms: dotted",
+    "1. Introduction", "IV. Results", "（一）问题", "第一章 绪论", "参考文献", "[1] Li, X. A paper title. 2020.",
+    "By Jane Doe Smith", "DOI: 10.1/x", "CN 11-1234", "References", "   conclusions", "the body line", "| Abstract |",
+])
+
+
+@pytest.mark.parametrize(
+    "path", [None, *sorted(SEEDS.glob("*.txt")), *sorted(DEVSET.glob("*.txt"))], ids=lambda path: getattr(path, "name", "tricky")
+)
+def test_passages_line_filter_keeps_every_label_heading_and_reference_line(path):
+    from coder.passages import (_BY_LINE, _REFERENCE_ENTRY, _REFERENCES_HEADING, _blank_debris, _heading, _line_label,
+                                _special_lines)
+
+    view = _blank_debris(TRICKY_LINES if path is None else read_document(path).text)
+    special = set(_special_lines(view))
+    start = 0
+    for line in view.split("\n"):
+        stripped = line.strip()
+        if stripped and (
+            (len(line) > 1 and _line_label(line)) or _REFERENCES_HEADING.fullmatch(stripped) or _heading(stripped, None)
+            or _REFERENCE_ENTRY.match(stripped) or _BY_LINE.match(stripped)
+        ):
+            assert start in special, line
+        start += len(line) + 1
+
+
+def _sentence_cuts_by_finditer(view: str) -> list[int]:
+    """The sentence rule as first written: the regex tried at every character, left to right."""
+    from coder.passages import _SENTENCE_END, _after_abbreviation
+
+    cuts = []
+    for match in _SENTENCE_END.finditer(view):
+        cut = match.end()
+        if cut >= len(view):
+            break
+        if match.group(1) is not None and (view[cut].islower() or (match.group(1) == "." and _after_abbreviation(view, match.start()))):
+            continue
+        cuts.append(cut)
+    return cuts
+
+
+@given(st.text(alphabet=list(".!?。！？…\"'”)] \nAaBzZ3e.gNo中"), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_passages_sentence_boundaries_match_the_regex_tried_everywhere(view):
+    assert sentence_boundaries(view) == _sentence_cuts_by_finditer(view)
