@@ -330,10 +330,13 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
             spans = _packed_spans(view, blocks, max_chars)
     passages: list[Passage] = []
     for start, end, kind in spans:
-        trimmed = _trim(view, start, end)
-        if trimmed is None:
+        if end <= start:
             continue
-        start, end = trimmed
+        if view[start].isspace() or view[end - 1].isspace():  # most spans are trimmed already
+            trimmed = _trim(view, start, end)
+            if trimmed is None:
+                continue
+            start, end = trimmed
         raw = view[start:end]
         passages.append(
             Passage(
