@@ -192,6 +192,8 @@ def run_coding(
             comparison = compare_with_previous(stage, new_segments=indexed)
             if comparison is not None:
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
+        if use_cache:
+            run.remember_segments_file()
         run.prune_texts(result.corpus.documents)
         if extraction_cache is not None:
             extraction_cache.prune()
@@ -297,7 +299,8 @@ def import_typed_decisions(
 
     reports = []
     sources: list[tuple[Path, dict[str, tuple[str, str]] | None]] = []
-    if run.segments_path.is_file():
+    # A file exactly as the last run left it holds nothing typed: not read at all.
+    if run.segments_path.is_file() and not run.segments_file_untouched():
         sources.append((run.segments_path, run.read_written_reviews()))
     book = workbook if workbook is not None else run.workbook_path
     if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):

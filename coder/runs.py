@@ -51,6 +51,7 @@ CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
 CACHE_FOLDER = ".cache"
+WRITTEN_STAMP = "segments_written.json"  # in CACHE_FOLDER: segments.csv as the last run left it
 TEXTS_FOLDER = "texts"
 EXTRACTION_CACHE_FOLDER = ".extracted"
 # Runs before segments.parquet: a compact copy of what a comparison needs (ids, codes, documents,
@@ -256,6 +257,12 @@ def _document_record(document: Document, passages: int) -> dict[str, Any]:
 # --- the folder ----------------------------------------------------------------------------------
 
 
+def _file_stamp(path: Path) -> list[int]:
+    # Any write, even one that restores the modification time, changes the change time (ctime).
+    status = path.stat()
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
+
+
 class _InFolder:
     """A RunFolder attribute for one file or folder of the run: `run.passages_path` is `run.folder / PASSAGES_FILE`."""
 
@@ -437,6 +444,27 @@ class RunFolder:
         if missing:
             raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
         return segment_index(frame)
+
+    def remember_segments_file(self) -> None:
+        """Note segments.csv as this run left it (size, modification and change times, inode), so
+        the next run need not read an untouched file for typed decisions. Kept with the cache:
+        without the note, the next run reads the file."""
+        stamp = self.cache_path / WRITTEN_STAMP
+        try:
+            if not self.segments_path.is_file() or self.cache_path.is_symlink():
+                stamp.unlink(missing_ok=True)
+                return
+            write_text(stamp, json.dumps({SEGMENTS_FILE: _file_stamp(self.segments_path)}) + "\n")
+        except OSError:
+            pass  # only costs reading segments.csv next time
+
+    def segments_file_untouched(self) -> bool:
+        """Is segments.csv exactly as the last run left it (so nothing was typed into it since)?"""
+        try:
+            noted = json.loads((self.cache_path / WRITTEN_STAMP).read_text(encoding="utf-8"))
+            return isinstance(noted, dict) and noted.get(SEGMENTS_FILE) == _file_stamp(self.segments_path)
+        except (OSError, ValueError):
+            return False
 
     def read_written_reviews(self) -> dict[str, tuple[str, str]] | None:
         """{segment id: (review, note)} as the last run wrote them into segments.csv; None when

@@ -484,3 +484,34 @@ def test_review_loop_network_keeps_typed_decisions_too(project):
         f"Imported 1 decision(s) typed into {project / 'out' / 'segments.csv'} into {project / 'reviews.csv'} first.")
     reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert reviews[["segment_id", "decision"]].values.tolist() == [[frame.loc[0, "segment_id"], "reject"]]
+
+
+@pytest.mark.parametrize("keep_time", [False, True])
+def test_review_loop_untouched_segments_file_is_not_read_again(project, monkeypatch, keep_time):
+    """A rerun reads segments.csv for typed decisions only when the file changed since the last run
+    wrote it (a save that restores the modification time counts as a change)."""
+    import os
+
+    from coder import runner
+
+    coder_run(project)
+    read: list[str] = []
+    real = runner.import_pending
+
+    def spy(path, *args, **kwargs):
+        read.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "import_pending", spy)
+    coder_run(project)
+    assert read == []
+    path = project / "out" / "segments.csv"
+    before = path.stat()
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    if keep_time:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    second = coder_run(project)
+    assert read == ["segments.csv"]
+    assert second.stderr.splitlines()[0].startswith("Imported 1 decision(s)")
