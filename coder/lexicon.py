@@ -347,35 +347,62 @@ _JIEBA_ENGLISH = re.compile("[a-zA-Z0-9]")
 
 
 class _DictionaryFile:
-    """jieba's dict.txt ("word frequency tag" lines, UTF-8), its lines sorted so that the words that
-    begin with one character are found by bisection, and the sum of its frequencies."""
+    """jieba's dict.txt ("word frequency tag" lines, UTF-8): its lines ordered by their first
+    character (file order kept among them), so that the words that begin with one character are
+    found by bisection, and the sum of its frequencies. Indexed with numpy over the bytes, without
+    a Python object per line (a sorted list of the 350,000 lines takes several times longer)."""
 
     def __init__(self, path: Path):
+        import numpy as np
+
         data = path.read_bytes()
-        # Kept as bytes: UTF-8 sorts as the characters do, and only the lines read are decoded.
-        self.lines = sorted(data.splitlines())
-        fields = data.split()
-        if len(fields) == 3 * len(self.lines):  # every line has its tag: the frequencies are every third field
-            self.total = sum(map(int, fields[1::3]))
-        else:
-            self.total = sum(int(line.split(b" ")[1]) for line in self.lines)
-        self._data = b"\n" + data + b"\n"
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        self._data = data
+        codes = np.frombuffer(data, dtype=np.uint8)
+        self._ends = np.flatnonzero(codes == 10)
+        self._starts = np.concatenate(([0], self._ends[:-1] + 1))
+        # Each line's key: the UTF-8 bytes of its first character (1 to 4 of them) as one number,
+        # as _key() makes it; a stable sort keeps a repeated word's lines in the file's order.
+        first = codes[self._starts].astype(np.int64)
+        size = np.where(first < 0x80, 1, np.where(first < 0xE0, 2, np.where(first < 0xF0, 3, 4)))
+        keys = first << 24
+        for index in (1, 2, 3):
+            following = codes[np.minimum(self._starts + index, len(codes) - 1)].astype(np.int64)
+            keys |= np.where(size > index, following << (24 - 8 * index), 0)
+        self._order = np.argsort(keys, kind="stable")
+        self._keys = keys[self._order]
+        self.total = self._total(codes)
+
+    def _total(self, codes) -> int:
+        """The sum of every line's second field (its frequency)."""
+        import numpy as np
+
+        spaces = np.flatnonzero(codes == 32)
+        if len(spaces) != 2 * len(self._starts) or np.any(self._ends <= self._starts):
+            return sum(int(line.split(b" ")[1]) for line in self._data.splitlines())
+        pairs = spaces.reshape(-1, 2)  # two spaces on every line: the frequency lies between them
+        begin, size = pairs[:, 0] + 1, pairs[:, 1] - pairs[:, 0] - 1
+        value = np.zeros(len(begin), dtype=np.int64)
+        for index in range(int(size.max())):
+            more = size > index
+            digit = codes[np.where(more, begin + index, 0)].astype(np.int64) - 48
+            value = np.where(more, value * 10 + digit, value)
+        return int(value.sum())
 
     def entries(self, char: str) -> Iterable[tuple[str, int]]:
-        """(word, frequency) of every line whose word begins with `char`; a word on two lines comes
-        twice, in the order of the file (jieba keeps the frequency it reads last)."""
-        start = bisect_left(self.lines, char.encode("utf-8", "surrogatepass"))
-        stop = bisect_left(self.lines, chr(ord(char) + 1).encode("utf-8", "surrogatepass"), start)
-        lines = self.lines[start:stop]
+        """(word, frequency) of every line whose word begins with `char`, in the order of the file
+        (a word on two lines comes twice: jieba keeps the frequency it reads last)."""
+        key = int.from_bytes(char.encode("utf-8", "surrogatepass").ljust(4, b"\0"), "big")
+        rows = self._order[self._keys.searchsorted(key, side="left"):self._keys.searchsorted(key, side="right")]
+        data = self._data
+        lines = [data[start:end] for start, end in zip(self._starts[rows].tolist(), self._ends[rows].tolist())]
         fields = b" ".join(lines).decode().split(" ")
         if len(fields) == 3 * len(lines):
             words, frequencies = fields[0::3], fields[1::3]
         else:
             pairs = [line.decode().split(" ")[:2] for line in lines]
             words, frequencies = [word for word, _ in pairs], [frequency for _, frequency in pairs]
-        if len(set(words)) < len(words):  # one word on two lines: keep the order of the file
-            order = sorted(range(len(lines)), key=lambda index: self._data.rfind(b"\n" + lines[index] + b"\n"))
-            words, frequencies = [words[index] for index in order], [frequencies[index] for index in order]
         return zip(words, map(int, frequencies))
 
 

@@ -81,6 +81,7 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
+_HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
 
 
 class CodeMatches(NamedTuple):
@@ -88,6 +89,17 @@ class CodeMatches(NamedTuple):
 
     hits: int
     matched: tuple[str, ...]  # matched_words() of the matches
+
+
+class _DocumentHits(NamedTuple):
+    """One document's passages joined for matching, and each passage's hits (offsets into the
+    composed text; `positions` maps them to `joined` when NFC changed it, else they are the same)."""
+
+    views: list[str]
+    view_starts: list[int]  # each passage's offset in `joined`
+    joined: str
+    positions: list[int] | None
+    hits: list[list[_Hit]]
 
 
 class _Hit(NamedTuple):
@@ -387,23 +399,40 @@ class CompiledCodebook:
         >>> matcher.count_in_passages(passages)[1]  # doctest: +SKIP
         {'joint_meeting': CodeMatches(hits=2, matched=('joint meeting', 'joint meetings'))}
         """
+        if self._regexes:
+            return [_count(found) for found in self._find_all(passages)]
+        document = self._document_hits(passages)
+        if document.positions is not None:  # NFC moved offsets: count what find_in_passages() finds
+            return [_count(found) for found in self._finish(passages, document)]
+        # The usual case, without a tuple per match: the hits' offsets are offsets into `joined`.
         counted: list[dict[str, CodeMatches]] = []
-        for found in self._find_all(passages):
-            texts_by_code: dict[str, list[str]] = {}
-            for _, _, code_id, text, _ in found:
-                texts = texts_by_code.get(code_id)
-                if texts is None:
-                    texts_by_code[code_id] = [text]
+        words: dict[str, str] = {}  # matched text -> its words as matched_words() writes them
+        joined = document.joined
+        for hits in document.hits:
+            if len(hits) > 1:
+                hits = sorted(hits, key=_HIT_POSITION)
+            words_by_code: dict[str, list[str]] = {}
+            for code_id, start, end, _, _, _ in hits:
+                text = joined[start:end]
+                word = words.get(text)
+                if word is None:
+                    word = words[text] = " ".join(text.split())
+                matched = words_by_code.get(code_id)
+                if matched is None:
+                    words_by_code[code_id] = [word]
                 else:
-                    texts.append(text)
-            counted.append({
-                code_id: CodeMatches(len(texts), tuple(dict.fromkeys(" ".join(text.split()) for text in texts)))
-                for code_id, texts in texts_by_code.items()
-            })
+                    matched.append(word)
+            counted.append({code_id: CodeMatches(len(matched), tuple(dict.fromkeys(matched)))
+                            for code_id, matched in words_by_code.items()})
         return counted
 
     def _find_all(self, passages: Sequence[Passage]) -> list[list[tuple[int, int, str, str, str]]]:
         """find_in_passages() as plain (start, end, code, text, rule) tuples, fastest to make."""
+        return self._finish(passages, self._document_hits(passages))
+
+    def _document_hits(self, passages: Sequence[Passage]) -> _DocumentHits:
+        """Every automaton run once over the joined passages; each passage's keyword and rule hits
+        after exclusions and overlaps, with offsets into the composed, folded text."""
         count = len(passages)
         views = [passage.view for passage in passages]
         joined = _SEPARATOR.join(views)
@@ -439,11 +468,8 @@ class CompiledCodebook:
         else:
             for hit in raw:
                 by_passage[bisect_right(view_starts, positions[hit.start]) - 1].append(hit)
-        found: list[list[tuple[int, int, str, str, str]]] = []
-        for index, passage in enumerate(passages):
-            hits = by_passage[index]
-            if not hits and not self._regexes:
-                found.append([])
+        for index, hits in enumerate(by_passage):
+            if not hits:
                 continue
             # Hits keep their offsets in `lower` until the last step (no hit crosses a passage).
             if self._has_exclusions:
@@ -452,9 +478,21 @@ class CompiledCodebook:
                 hits = self._apply_rules(hits, lower)
             if len(hits) > 1:
                 hits = _drop_overlaps(hits)
+            by_passage[index] = hits
+        return _DocumentHits(views, view_starts, joined, positions, by_passage)
+
+    def _finish(self, passages: Sequence[Passage], document: _DocumentHits) -> list[list[tuple[int, int, str, str, str]]]:
+        """Each passage's matches as (start, end, code, text, rule), regex matches added, in find()'s order."""
+        positions = document.positions
+        found: list[list[tuple[int, int, str, str, str]]] = []
+        for index, passage in enumerate(passages):
+            hits = document.hits[index]
+            if not hits and not self._regexes:
+                found.append([])
+                continue
             offset = passage.start
-            view = views[index]
-            base = view_starts[index]
+            view = document.views[index]
+            base = document.view_starts[index]
             matches = []
             for code, start, end, rule, _, _ in hits:
                 if positions is not None:
@@ -483,27 +521,37 @@ class CompiledCodebook:
                 raise RegexTimeoutError(code_id, pattern, passage.document, passage.index, timeout) from None
         return hits
 
-    def _find_phrases(self, lower: str, view: str) -> Iterator[_Hit]:
+    def _find_phrases(self, lower: str, view: str) -> list[_Hit]:
         """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
         breaks = _hyphen_breaks(lower)
         if self._phrase_gate is not None and not breaks:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
-                return
-        yield from self._phrase_hits(lower)
+                return []
+        found = self._phrase_hits(lower)
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
-        if breaks:
-            # "gover-\nnance": match again with the break removed, keeping only matches across it.
+        while breaks:
+            # "gover-\nnance": match the passage again with its breaks removed, keeping only the
+            # matches across one (passage by passage: the rest of the document is not matched twice).
+            passage_start = lower.rfind(_SEPARATOR, 0, breaks[0][0]) + 1
+            passage_end = lower.find(_SEPARATOR, breaks[0][1])
+            if passage_end < 0:
+                passage_end = len(lower)
+            here = [(start - passage_start, end - passage_start) for start, end in breaks if end <= passage_end]
+            breaks = breaks[len(here):]
+            text = lower[passage_start:passage_end]
             pieces, position = [], 0
-            for break_start, break_end in breaks:
-                pieces.append(lower[position:break_start])
+            for break_start, break_end in here:
+                pieces.append(text[position:break_start])
                 position = break_end
-            joined = "".join(pieces) + lower[position:]
-            squeeze = _Squeeze(breaks, kept=0)
-            for hit in self._phrase_hits(joined):
+            squeeze = _Squeeze(here, kept=0)
+            break_starts = [break_start for break_start, _ in here]
+            for hit in self._phrase_hits("".join(pieces) + text[position:]):
                 start, end = squeeze.unsqueeze(hit.start), squeeze.unsqueeze(hit.end - 1) + 1
-                if any(start < break_start and break_end < end for break_start, break_end in breaks):
-                    yield hit._replace(start=start, end=end)
+                after = bisect_right(break_starts, start)  # the first break after the match's start
+                if after < len(here) and here[after][1] < end:
+                    found.append(hit._replace(start=passage_start + start, end=passage_start + end))
+        return found
 
     def _phrase_hits(self, lower: str) -> list[_Hit]:
         """Keyword matches in the text with every run of gap characters read as one space."""
@@ -521,6 +569,7 @@ class CompiledCodebook:
         length = len(text)
         word_char = _WORD_CHARS
         owners = self._needle_owners
+        new_hit = tuple.__new__  # _Hit(...) without the NamedTuple's Python-level __new__
         found: list[_Hit] = []
         for needle, start, end in self._phrase_automaton.find_matches_as_indexes(text, overlapping=True):  # type: ignore[union-attr]
             if start and word_char[text[start - 1]]:
@@ -532,10 +581,10 @@ class CompiledCodebook:
                 elif end < length and word_char[text[end]]:
                     continue
                 if runs:
-                    found.append(_Hit(code, start + removed[bisect_left(squeezed, start)],
-                                      stop + removed[bisect_left(squeezed, stop - 1)], rule, exclusion, term))
+                    found.append(new_hit(_Hit, (code, start + removed[bisect_left(squeezed, start)],
+                                                stop + removed[bisect_left(squeezed, stop - 1)], rule, exclusion, term)))
                 else:
-                    found.append(_Hit(code, start, stop, rule, exclusion, term))
+                    found.append(new_hit(_Hit, (code, start, stop, rule, exclusion, term)))
         return found
 
     def _continuations(self, word: str) -> _Node | None:
@@ -758,6 +807,15 @@ class _WordChars(dict):
 
 
 _WORD_CHARS = _WordChars()
+
+
+def _count(found: list[tuple[int, int, str, str, str]]) -> dict[str, CodeMatches]:
+    """One passage's matches (find()'s order) counted by code, as matches_by_code() groups them."""
+    texts_by_code: dict[str, list[str]] = {}
+    for _, _, code_id, text, _ in found:
+        texts_by_code.setdefault(code_id, []).append(text)
+    return {code_id: CodeMatches(len(texts), tuple(dict.fromkeys(" ".join(text.split()) for text in texts)))
+            for code_id, texts in texts_by_code.items()}
 
 
 def _hyphen_breaks(lower: str) -> list[tuple[int, int]]:

@@ -229,6 +229,28 @@ def test_matching_passages_of_one_document_match_each_on_its_own(texts, offset):
         assert {(m.code, m.start - item.start, m.end - item.start) for m in matches} == reference
 
 
+_FRAGMENTS = [*_VOCABULARY, "gover", "nance", "governance", "meet", "ings", "build", "联席", "会议", "联席会议", "Côte", "Co\u0302te"]
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from(_FRAGMENTS), st.sampled_from([*_GAPS, "-\n", "- ", "\u00ad", ""])),
+                         max_size=8), min_size=1, max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_matching_one_call_per_document_finds_what_one_call_per_passage_finds(texts):
+    # Words hyphenated at a line end, Chinese, and text NFC changes, in passages laid end to end.
+    codebook = parse_codebook(
+        "codes:\n  a: ['party building', 'governance', 'côte']\n  b: ['joint meeting', '联席会议', 'meeting*']\n"
+        "  c:\n    keywords: ['meeting']\n    exclude: ['joint meeting']\n"
+    )
+    compiled = compile_codebook(codebook)
+    passages, start = [], 0
+    for index, pieces in enumerate(texts):
+        text = "".join(word + gap for word, gap in pieces)
+        passages.append(Passage(document="doc.txt", index=index, start=start, end=start + len(text),
+                                view=text.replace("\n", " "), text=" ".join(text.split())))
+        start += len(text)
+    assert compiled.find_in_passages(passages) == [compiled.find(item) for item in passages]
+
+
 @pytest.mark.parametrize("corpus", ["seeds", "benchmarks/devset/texts"])
 def test_matching_find_in_passages_and_count_in_passages_agree_with_find(corpus):
     from pathlib import Path
