@@ -14,7 +14,6 @@ import importlib.util
 import json
 import re
 import unicodedata
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
