@@ -50,6 +50,8 @@ _MIN_PARTITION_CHARS = 1_000_000
 _MAX_PARTITION_CHARS = 32_000_000
 # Partitions per worker, so that a slow partition does not leave the other workers idle at the end.
 _PARTITIONS_PER_WORKER = 4
+# Partitions sent to a worker ahead of the one it codes (its texts wait in the worker's memory).
+_IN_FLIGHT_PER_WORKER = 2
 _CONNECT_TIMEOUT = "10s"
 # The segment columns a part holds: the passage text lives once in the passages part.
 PART_SEGMENT_COLUMNS = tuple(column for column in (*SEGMENT_COLUMNS, "fingerprint") if column != "text")
@@ -174,6 +176,13 @@ def _client(scheduler: str | Client | None, workers: int | None) -> Iterator[Cli
 
 
 @dataclass(frozen=True)
+class _Partition:
+    """One partition's documents, scattered as one object (a bare list would be scattered item by item)."""
+
+    documents: tuple[Document, ...]
+
+
+@dataclass(frozen=True)
 class _Part:
     """What one partition sends back: Parquet bytes and the passage count of each of its documents."""
 
@@ -186,22 +195,40 @@ def _code_partitions(
     client: Client, partitions: list[list[Document]], codebook: Codebook, *,
     progress: Callable[[int, int], None] | None, total: int,
 ) -> list[_Part]:
-    """Code every partition on the cluster; the parts in partition order."""
+    """Code every partition on the cluster; the parts in partition order.
+
+    At most _IN_FLIGHT_PER_WORKER partitions per worker are sent ahead, so a worker holds a few
+    partitions' texts at a time, not its share of the whole corpus.
+    """
     from distributed import as_completed
 
     if not partitions:
         return []
+    workers = max(len(client.scheduler_info().get("workers", {})), 1)
     try:
         shared = client.scatter(codebook, broadcast=True, hash=False)  # sent once to every worker
-        futures = {}
-        for number, partition in enumerate(partitions):
-            futures[client.submit(_code_partition, shared, partition, key=f"coder-partition-{number}-{id(partition)}",
-                                  pure=False)] = number
+        waiting = iter(enumerate(partitions))
+        numbers = {}
+        running = as_completed()
+
+        def send_next() -> None:
+            for number, partition in waiting:
+                # Scattered first: the texts go straight to a worker, not through the scheduler.
+                texts = client.scatter(_Partition(tuple(partition)), hash=False)
+                future = client.submit(_code_partition, shared, texts, pure=False)
+                numbers[future] = number
+                running.add(future)
+                return
+
+        for _ in range(workers * _IN_FLIGHT_PER_WORKER):
+            send_next()
         parts: list[_Part | None] = [None] * len(partitions)
         done = 0
-        for future in as_completed(futures):
-            number = futures[future]
+        for future in running:
+            number = numbers.pop(future)
             parts[number] = future.result()
+            future.release()
+            send_next()
             done += len(partitions[number])
             if progress:
                 progress(done, total)
@@ -227,13 +254,17 @@ def _compiled_codebook(codebook: Codebook) -> CompiledCodebook:
     return cached[1]
 
 
-def _code_partition(codebook: Codebook, documents: list[Document]) -> _Part:
+def _code_partition(codebook: Codebook, partition: _Partition) -> _Part:
     """Runs on a worker: code one partition, as `code_corpus` codes one batch."""
-    frame, counts, _, _, passage_rows = code_documents(documents, codebook, compiled=_compiled_codebook(codebook))
+    frame, counts, _, _, passage_rows = code_documents(list(partition.documents), codebook,
+                                                       compiled=_compiled_codebook(codebook))
     passages = pd.DataFrame.from_records(passage_rows, columns=list(PASSAGE_COLUMNS))
     passages = passages.astype({"passage": "int64", "start": "int64", "end": "int64"})
-    return _Part(segments=_parquet(frame[list(PART_SEGMENT_COLUMNS)]), passages=_parquet(passages),
-                 passages_by_document=counts)
+    # Each segment row names its passage's row, so the driver takes the text without a join.
+    keys = pd.MultiIndex.from_frame(passages[["document", "passage"]])
+    rows = keys.get_indexer(pd.MultiIndex.from_frame(frame[["document", "passage"]])) if len(frame) else []
+    segments = frame[list(PART_SEGMENT_COLUMNS)].assign(passage_row=pd.Series(rows, index=frame.index, dtype="int64"))
+    return _Part(segments=_parquet(segments), passages=_parquet(passages), passages_by_document=counts)
 
 
 def _parquet(frame: pd.DataFrame) -> bytes:
@@ -245,26 +276,28 @@ def _parquet(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _read_parquet(data: bytes) -> pd.DataFrame:
+def _read_table(data: bytes):
     import pyarrow.parquet as pq
 
-    return pq.read_table(io.BytesIO(data)).to_pandas()
+    return pq.read_table(io.BytesIO(data))
 
 
 # --- back on the driver --------------------------------------------------------------------------
 
 
 def _segments_of(parts: list[_Part], documents: list[Document]) -> pd.DataFrame:
-    """Every partition's segment rows, in corpus order, with the passage text joined back from the passages."""
-    frames = []
+    """Every partition's segment rows, in corpus order, with the passage text taken from the passages."""
+    import pyarrow as pa
+
+    tables = []
     for part in parts:
-        segments = _read_parquet(part.segments)
-        if not len(segments):
+        segments = _read_table(part.segments)
+        if not segments.num_rows:
             continue
-        passages = _read_parquet(part.passages)[["document", "passage", "text"]]
-        frames.append(segments.merge(passages, on=["document", "passage"], how="left", validate="many_to_one"))
-    if frames:
-        segments = pd.concat(frames, ignore_index=True)[[*SEGMENT_COLUMNS, "fingerprint"]]
+        text = _read_table(part.passages).column("text").take(segments.column("passage_row"))
+        tables.append(segments.drop_columns(["passage_row"]).append_column("text", text))
+    if tables:
+        segments = pa.concat_tables(tables).to_pandas()[[*SEGMENT_COLUMNS, "fingerprint"]]
     else:
         segments = segments_to_frame([]).assign(fingerprint=pd.Series([], dtype=str))
     return add_page_column(segments, documents)
@@ -275,8 +308,9 @@ def _visible_columns(segments: pd.DataFrame) -> list[str]:
 
 
 def _passages_of(parts: list[_Part]) -> pd.DataFrame:
-    frames = [_read_parquet(part.passages) for part in parts]
-    if not frames:
+    import pyarrow as pa
+
+    if not parts:
         return pd.DataFrame({column: [] for column in PASSAGE_COLUMNS}).astype(
             {"passage": "int64", "start": "int64", "end": "int64"})
-    return pd.concat(frames, ignore_index=True)
+    return pa.concat_tables([_read_table(part.passages) for part in parts]).to_pandas()
