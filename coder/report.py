@@ -13,6 +13,7 @@ import random
 from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from .cooccurrence import Cooccurrence, build_cooccurrence
@@ -157,57 +158,80 @@ def _passages(
     """
     if frame.empty:
         return [], [], [], [], None
-    names = sorted(set(frame["document"].astype(str)))
-    document_number = {name: position for position, name in enumerate(names)}
+    # Integer keys once, then arrays: a big run has hundreds of thousands of rows but only the
+    # listed passages need Python objects (and only they need their text).
+    document_index, document_names = pd.factorize(frame["document"].astype(str), sort=True)
+    names = [str(name) for name in document_names]
+    passage_numbers = frame["passage"].astype(int).to_numpy(dtype=np.int64)
+    code_names, code_uniques = pd.factorize(frame["code"].astype(str))
+    code_numbers = np.array([index[str(code)] for code in code_uniques], dtype=np.int64)[code_names]
+    matched_index, matched_uniques = pd.factorize(frame["matched"], use_na_sentinel=False)
+    # Words are numbered as first met row by row: a matched cell first met later adds its new words later.
     word_number: dict[str, int] = {}
-    by_passage: dict[tuple[str, int], list[Any]] = {}
-    numbers_of: dict[str, list[int]] = {}  # a matched cell repeats: split it once
-    for document, passage, code, matched, text in zip(
-        frame["document"].astype(str).tolist(), frame["passage"].astype(int).tolist(), frame["code"].astype(str).tolist(),
-        frame["matched"].tolist(), frame["text"].tolist(),
-    ):
-        record = by_passage.get((document, passage))
-        if record is None:
-            record = by_passage[document, passage] = [document_number[document], passage, text, [], []]
-        record[3].append(index[code])
-        numbers = numbers_of.get(matched)
-        if numbers is None:
-            numbers = numbers_of[matched] = [word_number.setdefault(word, len(word_number)) for word in split_matched(matched)]
-        record[4].append(numbers)
+    numbers_of = [[word_number.setdefault(word, len(word_number)) for word in split_matched(matched)]
+                  for matched in matched_uniques]
     words = list(word_number)
-    passages = sorted(by_passage.values(), key=lambda record: (record[0], record[1]))
-    counted: dict[tuple[int, tuple[int, ...]], int] = {}
-    for record in passages:
-        key = (record[0], tuple(sorted(set(record[3]))))
-        counted[key] = counted.get(key, 0) + 1
-    sets = [[document, count, list(codes)] for (document, codes), count in sorted(counted.items())]
+    # Rows in passage order (document number, passage number); a stable sort keeps each passage's
+    # codes in row order.
+    span = int(passage_numbers.max()) - int(passage_numbers.min()) + 1
+    passage_key = document_index.astype(np.int64) * span + (passage_numbers - int(passage_numbers.min()))
+    order = np.argsort(passage_key, kind="stable")
+    sorted_key = passage_key[order]
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    passage_of_row = np.repeat(np.arange(len(starts)), ends - starts)  # passage position of each sorted row
+    sorted_codes = code_numbers[order]
+    passage_documents = document_index[order][starts]
+    sets = _code_sets(passage_of_row, sorted_codes, passage_documents, len(starts))
+    chosen = np.arange(len(starts))
     sample = None
-    if len(passages) > PASSAGES_SHOWN:
-        passages = _sample(passages, seed=seed)
-        sample = {"shown": len(passages), "coded": len(by_passage), "seed": seed, "per_code": SAMPLE_PER_CODE}
-    for record in passages:
-        record[2] = str(record[2])
-        if len(record[2]) > PASSAGE_CHARACTERS:
-            record[2] = snippet(record[2], [words[number] for numbers in record[4] for number in numbers],
-                                width=PASSAGE_CHARACTERS)
+    if len(starts) > PASSAGES_SHOWN:
+        chosen = _sample(passage_of_row, sorted_codes, len(starts), seed=seed)
+        sample = {"shown": len(chosen), "coded": len(starts), "seed": seed, "per_code": SAMPLE_PER_CODE}
+    texts = frame["text"]
+    sorted_matched = matched_index[order]
+    passages = []
+    for position in chosen.tolist():
+        first, last = int(starts[position]), int(ends[position])
+        row = int(order[first])
+        text = str(texts.iloc[row])
+        numbers = [numbers_of[matched] for matched in sorted_matched[first:last].tolist()]
+        if len(text) > PASSAGE_CHARACTERS:
+            text = snippet(text, [words[number] for each in numbers for number in each], width=PASSAGE_CHARACTERS)
+        passages.append([int(passage_documents[position]), int(passage_numbers[row]), text,
+                         sorted_codes[first:last].tolist(), numbers])
     return names, passages, words, sets, sample
 
 
-def _sample(passages: list[list[Any]], *, seed: int) -> list[list[Any]]:
+def _code_sets(passage_of_row: np.ndarray, codes: np.ndarray, passage_documents: np.ndarray,
+               count: int) -> list[list[Any]]:
+    """[document number, passages, [code numbers, ascending]] per document and code set, sorted."""
+    # Within each passage, codes ascending; then one key per passage from its codes.
+    order = np.lexsort((codes, passage_of_row))
+    codes = codes[order]
+    bounds = np.flatnonzero(np.r_[True, passage_of_row[order][1:] != passage_of_row[order][:-1], True]).tolist()
+    counted: dict[tuple[int, tuple[int, ...]], int] = {}
+    code_list = codes.tolist()
+    documents = passage_documents.tolist()
+    for position in range(count):
+        key = (documents[position], tuple(code_list[bounds[position]:bounds[position + 1]]))
+        counted[key] = counted.get(key, 0) + 1
+    return [[document, number, list(codes)] for (document, codes), number in sorted(counted.items())]
+
+
+def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: int) -> np.ndarray:
     """The passages the page lists past PASSAGES_SHOWN: the first SAMPLE_PER_CODE of each code (so
     every code has examples), then passages drawn at random with `seed` up to PASSAGES_SHOWN; in
-    document order."""
-    chosen: set[int] = set()
-    per_code: dict[int, int] = {}
-    for position, record in enumerate(passages):
-        for code in set(record[3]):
-            if per_code.get(code, 0) < SAMPLE_PER_CODE:
-                per_code[code] = per_code.get(code, 0) + 1
-                chosen.add(position)
-    rest = [position for position in range(len(passages)) if position not in chosen]
-    if len(chosen) < PASSAGES_SHOWN:
-        chosen.update(random.Random(seed).sample(rest, min(len(rest), PASSAGES_SHOWN - len(chosen))))
-    return [passages[position] for position in sorted(chosen)]
+    document order. Rows are given in passage order, as passage positions and code numbers."""
+    first_rows = pd.DataFrame({"passage": passage_of_row, "code": codes}).drop_duplicates()
+    per_code = first_rows.groupby("code", sort=False).head(SAMPLE_PER_CODE)
+    chosen = np.zeros(count, dtype=bool)
+    chosen[per_code["passage"].to_numpy()] = True
+    taken = int(chosen.sum())
+    if taken < PASSAGES_SHOWN:
+        rest = np.flatnonzero(~chosen).tolist()
+        chosen[random.Random(seed).sample(rest, min(len(rest), PASSAGES_SHOWN - taken))] = True
+    return np.flatnonzero(chosen)
 
 
 def _variables(documents: pd.DataFrame | None, names: list[str]) -> dict[str, list[Any]]:

@@ -125,6 +125,17 @@ def test_report_data_lists_a_seeded_sample_past_the_cap_and_counts_every_passage
     assert report_data(frame(rows), CODEBOOK, total_passages=50)["passages"] == data["passages"]  # seeded
 
 
+@pytest.mark.parametrize("shown", [3, 5_000])
+def test_report_data_same_from_categorical_text(monkeypatch, shown):
+    # Coding hands over the passage text as a categorical (each text once); the page must not change.
+    import coder.report
+
+    monkeypatch.setattr(coder.report, "PASSAGES_SHOWN", shown)
+    plain = frame([*SMALL_ROWS, ("d3", 7, "gov")])
+    categorical = plain.assign(text=plain["text"].astype("category"))
+    assert report_data(categorical, CODEBOOK, total_passages=9) == report_data(plain, CODEBOOK, total_passages=9)
+
+
 @pytest.mark.parametrize("length", [2000])
 def test_report_data_cuts_long_passages_around_the_matched_words(length):
     long = segment_frame([("d", 0, "admin")], code_path="barriers/admin", matched="needle",
