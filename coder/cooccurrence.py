@@ -91,12 +91,24 @@ def _with_columns(segments: pd.DataFrame) -> pd.DataFrame:
     for column in ("code_path", "label", "matched", "text"):
         if column not in frame.columns:
             frame = frame.assign(**{column: ""})
-    frame = frame.assign(**{column: frame[column].fillna("").astype(str) for column in ("code_path", "label", "matched", "text")})
+    frame = frame.assign(**{column: _as_text(frame[column]) for column in ("code_path", "label", "matched", "text")})
     try:
         passages = pd.to_numeric(frame["passage"]).astype(np.int64)
     except (ValueError, TypeError):
         raise OutputError("segments: column 'passage' must hold whole numbers (the passage index within its document).")
     return frame.assign(document=frame["document"].astype(str), passage=passages)
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """The column as strings, blank for missing; a categorical of strings stays categorical (each
+    passage text is held once: turning it into one string per row costs seconds on a big run)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories
+        if all(isinstance(value, str) for value in categories):
+            if not column.hasnans:
+                return column
+            return (column if "" in categories else column.cat.add_categories([""])).fillna("")
+    return column.fillna("").astype(str)
 
 
 @dataclass(frozen=True)
