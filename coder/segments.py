@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -384,28 +385,57 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     """
     documents = list(documents)
     ids = [code.id for code in codebook]
-    passages = frame[["document", "passage", "code"]].drop_duplicates()
-    table = passages.groupby(["code", "document"]).size().unstack(fill_value=0) if len(passages) else pd.DataFrame()
-    table = table.reindex(index=ids, columns=documents, fill_value=0)
-    columns: dict[str, object] = {
-        "code": ids,
-        "code_path": [code.code_path for code in codebook],
-        "label": [code.label for code in codebook],
+    # Integer keys once (a big run has hundreds of thousands of rows, a few hundred codes and
+    # thousands of documents); every count below is a bincount over them.
+    document_index, document_names = pd.factorize(frame["document"])
+    passage_index, _ = pd.factorize(frame["passage"])
+    code_index, code_names = pd.factorize(frame["code"])
+    span = int(passage_index.max()) + 1 if len(frame) else 1
+    passage_of_row = pd.factorize(document_index.astype(np.int64) * span + passage_index)[0].astype(np.int64)
+    n_codes = max(len(code_names), 1)
+    unique_rows = pd.unique(passage_of_row * n_codes + code_index)  # one per passage and code
+    row_passage, row_code = np.divmod(unique_rows, n_codes)
+    passage_document = np.zeros(int(passage_of_row.max()) + 1 if len(frame) else 0, dtype=np.int64)
+    passage_document[passage_of_row] = document_index
+    column_of = {document: position for position, document in enumerate(documents)}
+    row_of = {code: position for position, code in enumerate(ids)}
+    document_column = np.array([column_of.get(name, -1) for name in document_names], dtype=np.int64)
+    code_row = np.array([row_of.get(name, -1) for name in code_names], dtype=np.int64)
+    cell_row, cell_column = code_row[row_code], document_column[passage_document[row_passage]]
+    listed = (cell_row >= 0) & (cell_column >= 0)
+    values = np.bincount(cell_row[listed] * len(documents) + cell_column[listed],
+                         minlength=len(ids) * len(documents)).astype(np.int64).reshape(len(ids), len(documents))
+    # A passage counts once for each code on its path: its own code and every ancestor.
+    ancestors = [[row_of[ancestor] for ancestor in (codebook[name].path if name in codebook else (name,))
+                  if ancestor in row_of] for name in code_names]
+    fanout = np.array([len(each) for each in ancestors], dtype=np.int64)
+    flat = np.array([row for each in ancestors for row in each], dtype=np.int64)
+    offsets = np.cumsum(fanout) - fanout
+    repeats = fanout[row_code]
+    within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    taken = np.repeat(offsets[row_code], repeats) + within
+    rolled = pd.unique(np.repeat(row_passage, repeats) * max(len(ids), 1) + flat[taken]) % max(len(ids), 1)
+    with_children = np.bincount(rolled, minlength=len(ids)).astype(np.int64)
+    per_document = np.bincount(passage_document, minlength=len(document_names)).astype(np.int64)
+    any_counts = np.zeros(len(documents), dtype=np.int64)
+    known = document_column >= 0
+    any_counts[document_column[known]] = per_document[known]
+    coded = len(passage_document)
+    head = {
+        "code": [*ids, "(any code)"],
+        "code_path": [*(code.code_path for code in codebook), ""],
+        "label": [*(code.label for code in codebook), "passages with at least one code"],
     }
-    values = table.to_numpy()
-    for position, document in enumerate(documents):
-        columns[document] = values[:, position]
-    columns["total"] = values.sum(axis=1) if documents else [0] * len(ids)
-    ancestors = passages.assign(
-        ancestor=passages["code"].map(lambda code: codebook[code].path if code in codebook else (code,))
-    ).explode("ancestor")
-    rolled = ancestors.drop_duplicates(["document", "passage", "ancestor"]).groupby("ancestor").size()
-    columns["total_with_children"] = rolled.reindex(ids, fill_value=0).to_numpy()
-    result = pd.DataFrame(columns)
-    coded = passages[["document", "passage"]].drop_duplicates()
-    per_document = coded.groupby("document").size()
-    any_row = {"code": "(any code)", "code_path": "", "label": "passages with at least one code"}
-    for document in documents:
-        any_row[document] = int(per_document.get(document, 0))
-    any_row["total"] = any_row["total_with_children"] = len(coded)
-    return pd.concat([result, pd.DataFrame([any_row])], ignore_index=True)
+    block = np.vstack([values, any_counts[None, :]])
+    tail = {
+        "total": np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
+        "total_with_children": np.append(with_children, coded),
+    }
+    if len(set(documents)) < len(documents) or set(documents) & {*head, *tail}:
+        # A document named like a column (or twice) overwrites it, as a dict of columns would.
+        columns: dict[str, object] = dict(head)
+        for position, document in enumerate(documents):
+            columns[document] = block[:, position]
+        columns.update(tail)
+        return pd.DataFrame(columns)
+    return pd.concat([pd.DataFrame(head), pd.DataFrame(block, columns=documents), pd.DataFrame(tail)], axis=1)
