@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .errors import CoderError
@@ -195,13 +196,23 @@ def build_counts_long(
     """
     columns = ["document", "code", "passages"]
     if len(segments):
-        passages = segments[["document", "passage", "code"]].drop_duplicates()
-        counts = passages.groupby(["document", "code"], sort=False).size().reset_index(name="passages")
+        # Integer keys, first-seen order (as a groupby without sorting lists its groups).
+        document_index, documents = pd.factorize(segments["document"])
+        passage_index, _ = pd.factorize(segments["passage"])
+        code_index, code_names = pd.factorize(segments["code"])
+        n_passages, n_codes = len(passage_index) and int(passage_index.max()) + 1, max(len(code_names), 1)
+        rows = pd.unique((document_index.astype(np.int64) * n_passages + passage_index) * n_codes + code_index)
+        row_document, row_code = rows // n_codes // n_passages, rows % n_codes
+        pair, first = pd.factorize(row_document * n_codes + row_code)
+        passages = np.bincount(pair, minlength=len(first)).astype(np.int64)
         order = {code: position for position, code in enumerate(codes if codes is not None else [])}
-        documents = {document: position for position, document in enumerate(dict.fromkeys(passages["document"]))}
-        counts = counts.assign(_document=counts["document"].map(documents),
-                               _code=counts["code"].map(order).fillna(len(order)))
-        counts = counts.sort_values(["_document", "_code"], kind="stable").reset_index(drop=True)
+        code_rank = np.array([order.get(code, len(order)) for code in code_names], dtype=np.int64)
+        pair_document, pair_code = first // n_codes, first % n_codes
+        ranked = np.lexsort((np.arange(len(first)), code_rank[pair_code], pair_document))
+        counts = pd.DataFrame({
+            "document": documents[pair_document[ranked]], "code": code_names[pair_code[ranked]],
+            "passages": passages[ranked],
+        })
     else:
         counts = pd.DataFrame({column: [] for column in columns}).astype({"passages": "int64"})
     counts = counts[columns]
