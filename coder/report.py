@@ -10,6 +10,7 @@ the codebook or documents.csv stays plain strings here; the page shows it with `
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 import networkx as nx
@@ -188,13 +189,13 @@ def _passages(
     if len(starts) > PASSAGES_SHOWN:
         chosen = _sample(passage_of_row, sorted_codes, len(starts), seed=seed)
         sample = {"shown": len(chosen), "coded": len(starts), "seed": seed, "per_code": SAMPLE_PER_CODE}
-    texts = frame["text"]
+    first_rows = order[starts[chosen]]
+    texts = frame["text"].take(first_rows).tolist()  # the listed passages' texts, in one call
     sorted_matched = matched_index[order]
     passages = []
-    for position in chosen.tolist():
+    for position, row, text in zip(chosen.tolist(), first_rows.tolist(), texts):
         first, last = int(starts[position]), int(ends[position])
-        row = int(order[first])
-        text = str(texts.iloc[row])
+        text = str(text)
         numbers = [numbers_of[matched] for matched in sorted_matched[first:last].tolist()]
         if len(text) > PASSAGE_CHARACTERS:
             text = snippet(text, [words[number] for each in numbers for number in each], width=PASSAGE_CHARACTERS)
@@ -210,12 +211,9 @@ def _code_sets(passage_of_row: np.ndarray, codes: np.ndarray, passage_documents:
     order = np.lexsort((codes, passage_of_row))
     codes = codes[order]
     bounds = np.flatnonzero(np.r_[True, passage_of_row[order][1:] != passage_of_row[order][:-1], True]).tolist()
-    counted: dict[tuple[int, tuple[int, ...]], int] = {}
     code_list = codes.tolist()
-    documents = passage_documents.tolist()
-    for position in range(count):
-        key = (documents[position], tuple(code_list[bounds[position]:bounds[position + 1]]))
-        counted[key] = counted.get(key, 0) + 1
+    code_sets = [tuple(code_list[first:last]) for first, last in zip(bounds, bounds[1:])]
+    counted = Counter(zip(passage_documents[:count].tolist(), code_sets))
     return [[document, number, list(codes)] for (document, codes), number in sorted(counted.items())]
 
 
