@@ -299,7 +299,7 @@ def agreement_report(out: Path, codebook_path: Path, pairs_path: Path) -> None:
     codebook = load_codebook(codebook_path)
     peer_book = peer_codebook(codebook)
     run = RunFolder(out)
-    segments = run.read_segments()
+    segments = run.read_segments(columns=PAIR_COLUMNS)  # Parquet: leaves the passages' text unread
     coder_pairs = segments[PAIR_COLUMNS].astype({"passage": "int64"})
     peer_pairs = pd.read_parquet(pairs_path)
     agreement = compare_pairs(coder_pairs, peer_pairs, list(peer_book.keywords), passages=run.read_passages())
