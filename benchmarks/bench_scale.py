@@ -313,8 +313,9 @@ def agreement_report(out: Path, codebook_path: Path, pairs_path: Path) -> None:
     others = agreement.coder_only.loc[[disagreement_reason(matched, text) == "other" for matched, text
                                         in zip(agreement.coder_only["matched"], agreement.coder_only["text"])]]
     for _, other in others.drop_duplicates("code").head(5).iterrows():
+        at = max(other["text"].lower().find(other["matched"].split("; ")[0].lower()), 0)
         print(f"  coder only, other: {other['code']} {other['matched']!r} in {other['document']} passage"
-              f" {other['passage']}: {other['text'][:160]!r}")
+              f" {other['passage']}: ...{other['text'][max(at - 60, 0):at + 100]!r}...")
     for _, worst in agreement.worst_codes(5).iterrows():
         if worst["coder_only"] + worst["peer_only"] == 0:
             continue
