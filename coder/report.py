@@ -44,6 +44,7 @@ def report_data(
     total_passages: int | None = None,
     documents: pd.DataFrame | None = None,
     title: str = "Concept network",
+    cooccurrence: Cooccurrence | None = None,
 ) -> dict[str, Any]:
     """The report page's data: codes, passages with their codes and matched words, layouts per level.
 
@@ -55,12 +56,16 @@ def report_data(
     code set, so passages coded alike are one entry. `passages` holds the passages the page lists,
     with their text: all of them, or past PASSAGES_SHOWN a seeded sample described by `sample`.
 
+    `cooccurrence` is build_cooccurrence(segments, total_passages=..., codebook=...) without a
+    level when the caller has built it already (it is not built twice).
+
     >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
     >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
     >>> [code["id"] for code in data["codes"]], data["sets"], data["passages"], data["sample"]
     (['a', 'b'], [[0, 1, [0, 1]]], [[0, 0, '', [0, 1], [[], []]]], None)
     """
-    base = build_cooccurrence(segments, total_passages=total_passages, codebook=codebook)
+    base = cooccurrence if cooccurrence is not None and cooccurrence.level is None else build_cooccurrence(
+        segments, total_passages=total_passages, codebook=codebook)
     codes = _codes(base.codes, codebook)
     index = {code["id"]: position for position, code in enumerate(codes)}
     colors = _top_level_codes(base.codes, codebook)

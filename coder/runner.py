@@ -272,7 +272,7 @@ def write_network_outputs(
               float_format="%.10g")
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
     page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
-                       title=title or name)
+                       title=title or name, cooccurrence=cooccurrence)
     render_report(page, written["report"])
     render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])
