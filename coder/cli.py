@@ -236,7 +236,10 @@ def _summary(report) -> str:
                 lines.append(f"  Warning: {display_name(document.path)}: {warning}")
     if not len(result.codebook):
         lines.append("Warning: the codebook has no codes.")
-    if result.reused.get("documents_reused"):
+    if result.reused.get("segments_reused"):
+        lines.append(f"Reused the coding of the last run ({result.reused['segments_reused']} segment(s)): only labels, "
+                     f"colours or descriptions changed, nothing was matched again.")
+    elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")
     labels = {code.id: display_name(code.label) for code in result.codebook}

@@ -26,6 +26,7 @@ from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
 from .render import render_redirect, render_report, write_gexf, write_graphml
 from .report import report_data
+from .reuse import reuse_coding
 from .reviews import (
     AppliedReviews,
     PassageLocator,
@@ -137,7 +138,10 @@ def run_coding(
                                             encoding=encoding, extraction_cache=extraction_cache)
             result = coded.result
         else:
-            result = code_corpus(
+            # A label, colour or description edit: the last run's segments, relabelled, without matching.
+            reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
+                if use_cache else None
+            result = reused or code_corpus(
                 corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
                 encoding=encoding, extraction_cache=extraction_cache,
             )
