@@ -84,10 +84,9 @@ def reuse_coding(
     rows = keys.get_indexer(pd.MultiIndex.from_frame(segments[["document", "passage"]]))
     if (rows < 0).any():
         return None
-    texts = pd.Categorical(passages["text"])
     frame = segments.assign(
         label=segments["code"].map(labels), code_path=segments["code"].map(paths), review="", note="",
-        text=pd.Categorical.from_codes(texts.codes[rows], categories=texts.categories),
+        text=pd.Series(passages["text"].to_numpy(dtype=object)[rows], dtype=object),
     )[list(SEGMENT_COLUMNS)]
     counts = {str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents}
     return CodingResult(

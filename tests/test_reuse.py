@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -54,6 +55,8 @@ def _edit_corpus(corpus: Path, edit: str) -> None:
         path = sorted(corpus.glob("*.txt"))[0]
         path.write_text(path.read_text(encoding="utf-8") + "\n\nA standing party building alliance met.\n",
                         encoding="utf-8")
+    elif edit == "reviews":
+        pass  # written by the test, beside the codebook
     elif edit == "new document":
         (corpus / "zz_new.txt").write_text("Joint construction of a party building alliance.\n", encoding="utf-8")
 
@@ -67,6 +70,7 @@ def _edit_corpus(corpus: Path, edit: str) -> None:
         ("keyword", None, False),
         ("label", "changed document", False),
         ("label", "new document", False),
+        ("label", "reviews", True),
     ],
 )
 def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, corpus_edit, reused):
@@ -79,6 +83,13 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
     _edit_codebook(codebook, codebook_edit)
     if corpus_edit:
         _edit_corpus(corpus, corpus_edit)
+    if corpus_edit == "reviews":
+        with (fast / "segments.csv").open(encoding="utf-8-sig", newline="") as file:
+            rows = list(csv.DictReader(file))[:3]
+        (tmp_path / "reviews.csv").write_text(
+            "segment_id,document,code,decision,note,text,reviewed_at\n"
+            f"{rows[0]['segment_id']},{rows[0]['document']},{rows[0]['code']},reject,not this one,x,\n"
+            f"{rows[2]['segment_id']},{rows[2]['document']},{rows[2]['code']},accept,,x,\n", encoding="utf-8")
 
     output = _run(corpus, codebook, fast)
     _run(corpus, codebook, full, "--no-cache")
@@ -87,6 +98,8 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
     record = json.loads((fast / "run.json").read_text(encoding="utf-8"))
     assert ("segments_reused" in record["cache"]) is reused
     assert _files(fast) == _files(full)
+    if corpus_edit == "reviews":
+        assert ",rejected,reject,not this one," in (fast / "segments.csv").read_text(encoding="utf-8-sig")
 
 
 def test_reuse_recode_relabels_segments(tmp_path):
