@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cache import code_fingerprints
+from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
 from .corpus import read_corpus
 from .errors import CoderError
 from .extract.cache import ExtractionCache
@@ -55,9 +55,9 @@ def reuse_coding(
         stored = run.stored_codebook()
     except CoderError:
         return None
-    # The fingerprints hold everything that decides a code's matches (and the tool's own source).
-    if (stored.code_kinds != codebook.code_kinds
-            or code_fingerprints(stored).by_code != code_fingerprints(codebook).by_code):
+    # The key of every code's fingerprint at once (ids, terms, rules, kinds, the tool's own source),
+    # without compiling either codebook.
+    if _matching_key(stored) != _matching_key(codebook):
         return None
     try:
         corpus_read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
