@@ -236,8 +236,8 @@ def _summary(report) -> str:
                 lines.append(f"  Warning: {display_name(document.path)}: {warning}")
     if not len(result.codebook):
         lines.append("Warning: the codebook has no codes.")
-    if result.reused.get("segments_reused"):
-        lines.append(f"Reused the coding of the last run ({result.reused['segments_reused']} segment(s)): the documents and "
+    if report.coding_reused:
+        lines.append(f"Reused the coding of the last run ({len(result.segments)} segment(s)): the documents and "
                      f"every code's keywords and rules are as they were, nothing was matched again.")
     elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "

@@ -39,7 +39,7 @@ def reuse_coding(
     find exactly its segments; None when anything that decides a match changed (then code as usual).
 
     The corpus is read (its documents' hashes must equal run.json's), but not split or matched.
-    `CodingResult.reused` says so: "segments_reused" counts the segments taken over.
+    `CodingResult.reused` counts as the recode cache would: every document and code reused.
 
     >>> reuse_coding(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     """
@@ -92,7 +92,8 @@ def reuse_coding(
     return CodingResult(
         corpus=corpus_read, codebook=codebook, segments=add_page_column(frame, documents), passages=counts,
         seconds=time.perf_counter() - started,
+        # What the recode cache would say: every document and code reused, nothing matched.
         reused={"documents_reused": len(documents), "documents_new": 0, "codes_reused": len(documents) * len(codebook),
-                "codes_matched": 0, "segments_reused": len(frame)},
+                "codes_matched": 0},
         fingerprints=segments["fingerprint"], passage_table=passages[["document", "passage", "start", "end", "kind", "text"]],
     )

@@ -65,6 +65,7 @@ class RunReport:
     followed: int = 0  # decisions that followed their passage into a renamed document
     recovered: Recovery | None = None  # what this run did first about a run stopped in the same folder
     document_variables: DocumentVariables | None = None  # documents.csv, matched against the corpus
+    coding_reused: bool = False  # the last run's coding taken over (only labels, colours, descriptions changed)
 
     @property
     def counted_segments(self) -> pd.DataFrame:
@@ -130,7 +131,7 @@ def run_coding(
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
-        coded = None
+        coded = reused = None
         if engine == "dask":
             from .distributed import code_corpus_distributed
 
@@ -207,7 +208,7 @@ def run_coding(
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
-                     document_variables=variables)
+                     document_variables=variables, coding_reused=reused is not None)
 
 
 def find_document_variables(corpus: str | Path, documents_path: str | Path | None = None) -> DocumentVariables | None:
