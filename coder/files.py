@@ -16,11 +16,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING
 
 from .errors import CoderError, OutputError
+
+if TYPE_CHECKING:  # pandas loads on first use: coding workers read and match text without it
+    import pandas as pd
 
 # Characters a terminal acts on or a reader cannot see, shown as escapes in names: C0 and C1
 # controls, DEL, lone surrogates (the undecodable bytes of a file name), bidirectional controls,
@@ -209,6 +210,8 @@ def _text_cells_matching(frame: pd.DataFrame, pattern: re.Pattern[str]) -> Itera
 
 
 def _is_text(values: pd.Series) -> bool:
+    import pandas as pd
+
     return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
 
 
@@ -241,6 +244,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
     >>> read_table("outputs/segments.csv").columns[:2].tolist()  # doctest: +SKIP
     ['segment_id', 'document']
     """
+    import pandas as pd
+
     path = Path(path)
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -271,6 +276,8 @@ def _read_workbook(path: Path) -> pd.DataFrame:
     from xml.etree.ElementTree import ParseError
 
     import warnings
+
+    import pandas as pd
 
     try:
         with warnings.catch_warnings():  # openpyxl warns about parts it skips: the error below says it once

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal
@@ -240,6 +240,19 @@ def passage_fingerprint(document: str, passage_text: str) -> str:
     """Hash of a passage's document and whitespace-normalised, case-folded text."""
     normalized = _SPACES.sub(" ", passage_text).strip().casefold()
     return hashlib.sha1(f"{document}\x1f{normalized}".encode()).hexdigest()
+
+
+MATCHED_SEPARATOR = "; "
+
+
+def join_matched(words: Iterable[str]) -> str:
+    """The `matched` cell of segments.csv for some words: distinct, in order, "; "-joined (here, not in
+    segments.py, so that coding workers need no pandas).
+
+    >>> join_matched(["red tape", "delay", "red tape"])
+    'red tape; delay'
+    """
+    return MATCHED_SEPARATOR.join(dict.fromkeys(word for word in words if word))
 
 
 # "s" and 16 hex digits: the letter keeps a spreadsheet from reading an id as a number

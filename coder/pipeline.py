@@ -9,9 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple
-
-import pandas as pd
+from typing import TYPE_CHECKING, NamedTuple
 
 from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
@@ -19,6 +17,7 @@ from .errors import CoderError
 from .matching import CompiledCodebook, compile_codebook
 from .models import (
     Code,
+    join_matched,
     Codebook,
     Document,
     Passage,
@@ -27,7 +26,15 @@ from .models import (
 )
 from .passages import split_passages
 from .extract.cache import ExtractionCache
-from .segments import SEGMENT_COLUMNS, add_page_column, join_matched, segments_to_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The segment table's columns without `text` (the passage's, joined once at the end). Spelled out
+# here, not imported, so that coding workers never load pandas or pyarrow (segments.py needs both):
+# each worker is ~130 MB lighter.
+_SEGMENT_COLUMNS = ("segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
+                    "hits", "matched", "review", "note")
 
 # Below this much text, starting worker processes costs more than it saves.
 _PARALLEL_MIN_CHARS = 2_000_000
@@ -62,7 +69,8 @@ CodeHits = list[tuple[int, int, str]]
 
 
 class _SegmentRow(NamedTuple):
-    """One row of segments.csv, plus the passage's passage_fingerprint() for the segment index."""
+    """One row of segments.csv without its text (the passage's, joined at the end), plus the
+    passage's passage_fingerprint() for the segment index."""
 
     segment_id: str
     document: str
@@ -75,13 +83,12 @@ class _SegmentRow(NamedTuple):
     label: str
     hits: int
     matched: str
-    text: str
     review: str
     note: str
     fingerprint: str
 
 
-assert _SegmentRow._fields == (*SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
+assert _SegmentRow._fields == (*_SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
 
 PASSAGE_COLUMNS = ("document", "passage", "start", "end", "kind", "text")
 
@@ -93,15 +100,35 @@ def code_documents(
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending, list[tuple[str, int, int, int, str, str]]]:
-    """Code documents in this process: the segments frame (plus a `fingerprint` column, the
-    passage's passage_fingerprint), passages per document, cache use, the new cache entries
-    for the calling process to write, and every passage as a row of PASSAGE_COLUMNS."""
+    """Code documents in this process: the segments frame without `text` (plus a `fingerprint`
+    column, the passage's passage_fingerprint), passages per document, cache use, the new cache
+    entries for the calling process to write, and every passage as a row of PASSAGE_COLUMNS."""
+    rows, counts, stats, pending, passage_rows = _code_rows(documents, codebook, compiled=compiled, cache=cache)
+    return _segment_frame(rows), counts, stats, pending, passage_rows
+
+
+def _segment_frame(rows: list[tuple]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=_SegmentRow._fields)
+    return frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
+
+
+def _code_rows(
+    documents: Sequence[Document],
+    codebook: Codebook,
+    *,
+    compiled: CompiledCodebook | None = None,
+    cache: RecodeCache | None = None,
+) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list[tuple[str, int, int, int, str, str]]]:
+    """code_documents' work in plain data (segment rows as tuples of _SegmentRow's fields), which a
+    worker sends back without pandas."""
     if compiled is None and cache is None:
         compiled = compile_codebook(codebook)
     stats = CacheStats()
     order = {code.id: position for position, code in enumerate(codebook)}
     codes = {code.id: code for code in codebook}
-    rows: list[_SegmentRow] = []
+    rows: list[tuple] = []
     passage_rows: list[tuple[str, int, int, int, str, str]] = []
     counts: dict[str, int] = {}
     kinds = frozenset(codebook.code_kinds)
@@ -115,9 +142,7 @@ def code_documents(
         counts[document.path] = len(passages)
         rows.extend(_segment_rows(document, passages, fingerprints, hits, codes, order))
         passage_rows.extend((document.path, p.index, p.start, p.end, p.kind, p.text) for p in passages)
-    frame = pd.DataFrame.from_records(rows, columns=_SegmentRow._fields)
-    frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
-    return frame, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
+    return rows, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
 
 
 def _segment_rows(
@@ -127,8 +152,8 @@ def _segment_rows(
     hits: dict[str, CodeHits],
     codes: dict[str, Code],
     order: dict[str, int],
-) -> list[_SegmentRow]:
-    """One document's segment rows, by passage, then in codebook order."""
+) -> list[tuple]:
+    """One document's segment rows (tuples of _SegmentRow's fields), by passage, then in codebook order."""
     found = sorted(
         (passage_index, order[code_id], code_id, count, matched)
         for code_id, code_hits in hits.items()
@@ -139,11 +164,10 @@ def _segment_rows(
         passage = passages[passage_index]
         code = codes[code_id]
         fingerprint = fingerprints[passage_index]
-        rows.append(_SegmentRow(
-            segment_id=segment_id_from_fingerprint(fingerprint, code_id), document=document.path,
-            passage=passage_index, start=passage.start, end=passage.end, kind=passage.kind, code=code_id, code_path=code.code_path,
-            label=code.label, hits=count, matched=matched, text=passage.text, review="", note="",
-            fingerprint=fingerprint,
+        # Plain tuples: a worker pickles them without a class reference per row.
+        rows.append((
+            segment_id_from_fingerprint(fingerprint, code_id), document.path, passage_index, passage.start, passage.end,
+            passage.kind, code_id, code.code_path, code.label, count, matched, "", "", fingerprint,
         ))
     return rows
 
@@ -274,12 +298,13 @@ def code_corpus(
             pool.shutdown()
             pool = None
         compiled = None if cache else compile_codebook(codebook)
-        results = (code_documents(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
+        results = (_code_rows(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
     try:
-        for frame, batch_counts, batch_stats, pending, batch_passages in results:
+        for rows, batch_counts, batch_stats, pending, batch_passages in results:
             if cache is not None:
                 cache.write(pending)
-            frames.append(frame)
+            frames.append(_segment_frame(rows))
+            del rows
             passage_rows.extend(batch_passages)
             counts.update(batch_counts)
             stats.add(batch_stats)
@@ -292,24 +317,56 @@ def code_corpus(
     if cache is not None:
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
-    segments, fingerprints = _joined(frames)
+    from .segments import add_page_column
+
+    passage_table = _passage_table(passage_rows)
+    del passage_rows
+    segments, fingerprints = _joined(frames, passage_table)
     segments = add_page_column(segments, documents)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
     return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},
-                        fingerprints=fingerprints, passage_table=_passage_table(passage_rows))
+                        fingerprints=fingerprints, passage_table=passage_table)
 
 
-def _joined(frames: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series]:
-    """The batches' segment rows as one segments frame, and the passage fingerprints beside it."""
+def _joined(frames: list[pd.DataFrame], passages: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The batches' segment rows as one segments frame, and the passage fingerprints beside it.
+
+    Each row's `text` is its passage's, as a categorical over the distinct passage texts: a
+    passage coded by six codes holds its text once, not six times (on a large corpus the
+    repeated text was most of the memory of a run).
+    """
+    import pandas as pd
+
+    from .segments import SEGMENT_COLUMNS, segments_to_frame
+
     frames = [frame for frame in frames if len(frame)]
     if not frames:
         return segments_to_frame([]), pd.Series([], dtype=str)
     coded = pd.concat(frames, ignore_index=True)
+    del frames
+    coded.insert(coded.columns.get_loc("matched") + 1, "text", passage_texts(coded, passages))
     return coded[list(SEGMENT_COLUMNS)], coded["fingerprint"]
 
 
+def passage_texts(segments: pd.DataFrame, passages: pd.DataFrame) -> pd.Categorical:
+    """The text of each segment's passage (`passages`: document, passage, text), as a categorical.
+
+    >>> passage_texts(segments, result.passage_table)  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    codes, texts = pd.factorize(passages["text"])
+    position = pd.MultiIndex.from_frame(passages[["document", "passage"]]).get_indexer(
+        pd.MultiIndex.from_frame(segments[["document", "passage"]]))
+    if (position < 0).any():
+        raise CoderError("a segment's passage is missing from the passage table (a bug: please report it)")
+    return pd.Categorical.from_codes(codes[position], categories=texts)
+
+
 def _passage_table(rows: list[tuple[str, int, int, int, str, str]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame.from_records(rows, columns=list(PASSAGE_COLUMNS))
     return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
 
@@ -353,7 +410,7 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
 
 
-def _code_batch(documents: list[Document]) -> tuple[pd.DataFrame, dict[str, int], CacheStats, Pending, list]:
-    return code_documents(
+def _code_batch(documents: list[Document]) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list]:
+    return _code_rows(
         documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )

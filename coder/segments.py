@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from .errors import OutputError
 from .files import atomic_path, display_name, read_table, write_csv
-from .models import Codebook, Document, Segment
+from .models import MATCHED_SEPARATOR, Codebook, Document, Segment, join_matched
 
 SEGMENT_COLUMNS = (
     "segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
@@ -36,7 +36,6 @@ SEGMENT_COLUMNS = (
 OUTPUT_COLUMNS = (*SEGMENT_COLUMNS[:-2], "status", "review", "note", "source")
 STATUSES = ("new", "unchanged", "accepted", "rejected", "added")
 _INTEGER_COLUMNS = ("passage", "start", "end", "hits")
-MATCHED_SEPARATOR = "; "
 
 Decision = Literal["accept", "reject"]
 _ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "✓", "✔", "+"})
@@ -296,15 +295,6 @@ def read_passages_parquet(path: str | Path) -> pd.DataFrame:
 
 
 # --- the matched column ------------------------------------------------------------------------
-
-
-def join_matched(words: Iterable[str]) -> str:
-    """The `matched` cell for some words: distinct, in order, "; "-joined.
-
-    >>> join_matched(["red tape", "delay", "red tape"])
-    'red tape; delay'
-    """
-    return MATCHED_SEPARATOR.join(dict.fromkeys(word for word in words if word))
 
 
 def split_matched(value: object) -> list[str]:

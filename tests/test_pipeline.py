@@ -131,7 +131,9 @@ def test_pipeline_frame_equals_the_segment_records_of_code_passages(tiny_corpus:
     codebook = load_codebook(tiny_codebook)
     matcher = compile_codebook(codebook)
     segments = [s for d in read_corpus(tiny_corpus).documents for s in code_passages(split_passages(d), matcher)]
-    pd.testing.assert_frame_equal(code_corpus(tiny_corpus, codebook, workers=1).segments, segments_to_frame(segments))
+    frame = code_corpus(tiny_corpus, codebook, workers=1).segments
+    # The text column is a categorical over the passage texts (each held once); its values are the same.
+    pd.testing.assert_frame_equal(frame.astype({"text": str}), segments_to_frame(segments))
 
 
 @pytest.mark.parametrize("cached", [False, True])
@@ -143,3 +145,28 @@ def test_pipeline_fingerprints_line_up_with_segment_rows(tiny_corpus: Path, tiny
     assert result.fingerprints.tolist() == [
         passage_fingerprint(document, text) for document, text in zip(result.segments["document"], result.segments["text"])
     ]
+
+
+@pytest.mark.parametrize("module", ["coder.pipeline"])
+def test_pipeline_coding_workers_load_neither_pandas_nor_pyarrow(module):
+    # Each coding worker imports the pipeline; pandas with pyarrow would add ~130 MB to every worker.
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert found == "[]"
+
+
+@pytest.mark.parametrize("workers", [1])
+def test_pipeline_segment_text_is_the_passage_text_held_once(tiny_corpus, tiny_codebook, workers):
+    import pandas as pd
+
+    from coder.codebook import load_codebook
+    from coder.pipeline import code_corpus
+
+    result = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=workers)
+    texts = result.passage_table.set_index(["document", "passage"])["text"]
+    expected = [texts[(document, passage)] for document, passage in zip(result.segments["document"], result.segments["passage"])]
+    assert isinstance(result.segments["text"].dtype, pd.CategoricalDtype)
+    assert result.segments["text"].tolist() == expected
