@@ -281,7 +281,9 @@ def code_corpus(
     total_chars = sum(len(document.text) for document in documents)
     batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
     frames: list[pd.DataFrame] = []
-    passage_rows: list[tuple[str, int, int, int, str, str]] = []
+    # Each batch's passages become a table (Arrow text) as they arrive, so the main process never
+    # holds every passage's text as Python strings at once.
+    passage_frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
     stats = CacheStats()
     done = 0
@@ -305,7 +307,8 @@ def code_corpus(
                 cache.write(pending)
             frames.append(_segment_frame(rows))
             del rows
-            passage_rows.extend(batch_passages)
+            passage_frames.append(_passage_table(batch_passages))
+            del batch_passages
             counts.update(batch_counts)
             stats.add(batch_stats)
             done += len(batch_counts)
@@ -319,8 +322,10 @@ def code_corpus(
                     fingerprints=_fingerprints(codebook).by_code.values())
     from .segments import add_page_column
 
-    passage_table = _passage_table(passage_rows)
-    del passage_rows
+    import pandas as pd
+
+    passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table([])
+    del passage_frames
     segments, fingerprints = _joined(frames, passage_table)
     segments = add_page_column(segments, documents)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}

@@ -159,8 +159,13 @@ def segments_to_arrow(frame: pd.DataFrame) -> pa.Table:
         if field.name in frame.columns:
             values = frame[field.name]
             if pa.types.is_string(field.type):
-                values = values.astype(object).where(values.notna(), "").astype(str)
-            columns.append(pa.array(values.to_numpy(), type=field.type))
+                if isinstance(values.dtype, pd.CategoricalDtype):
+                    values = values.astype(str)
+                # Arrow-backed text goes across without a Python object per cell.
+                values = values.fillna("") if values.dtype == "str" else values.astype(object).where(values.notna(), "").astype(str)
+                columns.append(pa.array(values, type=field.type, from_pandas=True))
+            else:
+                columns.append(pa.array(values.to_numpy(), type=field.type))
         elif field.name == "source":
             columns.append(pa.array(["auto"] * rows, type=field.type))
         elif field.name in ("page", "span_text"):
