@@ -33,7 +33,7 @@ from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .matching import CompiledCodebook, compile_codebook
 from .models import Codebook, Document
-from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents
+from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents, passage_texts
 from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ def code_corpus_distributed(
             _MAX_PARTITION_CHARS)
         partitions = partition_documents(documents, size)
         parts = _code_partitions(client, partitions, codebook, progress=progress, total=len(documents))
-    segments = _segments_of(parts, documents)
     passage_table = _passages_of(parts)
+    segments = _segments_of(parts, documents, passage_table)
     counts = {document.path: 0 for document in documents}
     for part in parts:
         counts.update(part.passages_by_document)
@@ -285,8 +285,9 @@ def _read_table(data: bytes):
 # --- back on the driver --------------------------------------------------------------------------
 
 
-def _segments_of(parts: list[_Part], documents: list[Document]) -> pd.DataFrame:
-    """Every partition's segment rows, in corpus order, with the passage text taken from the passages."""
+def _segments_of(parts: list[_Part], documents: list[Document], passage_table: pd.DataFrame) -> pd.DataFrame:
+    """Every partition's segment rows, in corpus order, with the passage text joined back from the
+    passages as `code_corpus` joins it (a categorical over the passage texts, each held once)."""
     import pyarrow as pa
 
     tables = []
@@ -294,10 +295,11 @@ def _segments_of(parts: list[_Part], documents: list[Document]) -> pd.DataFrame:
         segments = _read_table(part.segments)
         if not segments.num_rows:
             continue
-        text = _read_table(part.passages).column("text").take(segments.column("passage_row"))
-        tables.append(segments.drop_columns(["passage_row"]).append_column("text", text))
+        tables.append(segments.drop_columns(["passage_row"]))
     if tables:
-        segments = pa.concat_tables(tables).to_pandas()[[*SEGMENT_COLUMNS, "fingerprint"]]
+        segments = pa.concat_tables(tables).to_pandas()
+        segments.insert(segments.columns.get_loc("matched") + 1, "text", passage_texts(segments, passage_table))
+        segments = segments[[*SEGMENT_COLUMNS, "fingerprint"]]
     else:
         segments = segments_to_frame([]).assign(fingerprint=pd.Series([], dtype=str))
     return add_page_column(segments, documents)
