@@ -182,6 +182,8 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     result = frame
     for column, values, flags in _text_cells_matching(frame, _FORMULA):
         result = frame.copy() if result is frame else result
+        if values.dtype.name == "category":  # a categorical takes no new values: plain text for this column
+            values = values.astype(str)
         result[column] = values.where(~flags, "'" + values.astype(str))
     columns = [_neutral(column) if isinstance(column, str) else column for column in frame.columns]
     if columns != list(frame.columns):
