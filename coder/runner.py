@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .codebook import load_codebook
@@ -368,15 +369,13 @@ def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str]) -
             moved = index[index["code"].isin(list(renamed))]
             before |= {segment_id_from_fingerprint(fingerprint, renamed[code])
                        for fingerprint, code in zip(moved["fingerprint"], moved["code"])}
-    first = not run.has_record()
     decided = {"accept": "accepted", "reject": "rejected", "add": "added"}
-    statuses = []
-    for identifier, review, source in zip(segments["segment_id"], segments["review"], segments["source"]):
-        word = str(review).strip().casefold()
-        if source == "manual":
-            statuses.append("added")
-        elif word in decided:
-            statuses.append(decided[word])
-        else:
-            statuses.append("new" if first or identifier not in before else "unchanged")
-    return statuses
+    if run.has_record():
+        known = segments["segment_id"].astype(object).isin(before).to_numpy()
+        statuses = pd.Series(np.where(known, "unchanged", "new"), index=segments.index, dtype=object)
+    else:
+        statuses = pd.Series("new", index=segments.index, dtype=object)
+    words = segments["review"].astype(object).map(str).str.strip().str.casefold().map(decided)
+    statuses = words.where(words.notna(), statuses)
+    statuses[segments["source"].eq("manual").to_numpy()] = "added"
+    return statuses.tolist()
