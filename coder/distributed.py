@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .matching import CompiledCodebook, compile_codebook
 from .models import Codebook, Document
-from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents, passage_texts
+from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents, partition_documents, passage_texts
 from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
 
 if TYPE_CHECKING:
@@ -117,23 +117,6 @@ def code_corpus_distributed(
     return DistributedCoding(
         result=result, partitions=tuple(tuple(document.path for document in partition) for partition in partitions),
         workers=cluster_workers)
-
-
-def partition_documents(documents: Sequence[Document], size: int) -> list[list[Document]]:
-    """Consecutive documents in partitions of about `size` characters (a document is never split).
-
-    >>> [len(part) for part in partition_documents([Document("a", "xx"), Document("b", "x"), Document("c", "x")], 2)]
-    [1, 2]
-    """
-    partitions: list[list[Document]] = [[]]
-    filled = 0
-    for document in documents:
-        if filled >= size and partitions[-1]:
-            partitions.append([])
-            filled = 0
-        partitions[-1].append(document)
-        filled += len(document.text)
-    return [partition for partition in partitions if partition]
 
 
 # --- the cluster ---------------------------------------------------------------------------------

@@ -279,7 +279,7 @@ def code_corpus(
         corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
     documents = list(corpus.documents)
     total_chars = sum(len(document.text) for document in documents)
-    batches = _batches(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
+    batches = partition_documents(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
     frames: list[pd.DataFrame] = []
     # Each batch's passages become a table (Arrow text) as they arrive, so the main process never
     # holds every passage's text as Python strings at once.
@@ -394,16 +394,21 @@ def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) 
     return pool
 
 
-def _batches(documents: list[Document], size: int) -> list[list[Document]]:
-    batches: list[list[Document]] = [[]]
+def partition_documents(documents: Sequence[Document], size: int) -> list[list[Document]]:
+    """Consecutive documents in partitions of about `size` characters (a document is never split).
+
+    >>> [len(part) for part in partition_documents([Document("a", "xx"), Document("b", "x"), Document("c", "x")], 2)]
+    [1, 2]
+    """
+    partitions: list[list[Document]] = [[]]
     filled = 0
     for document in documents:
-        if filled >= size and batches[-1]:
-            batches.append([])
+        if filled >= size and partitions[-1]:
+            partitions.append([])
             filled = 0
-        batches[-1].append(document)
+        partitions[-1].append(document)
         filled += len(document.text)
-    return [batch for batch in batches if batch]
+    return [partition for partition in partitions if partition]
 
 
 _worker_state: dict[str, object] = {}
