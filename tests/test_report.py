@@ -5,16 +5,17 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from coder.codebook import parse_codebook
 from coder.models import NetworkOptions
 from coder.report import report_data
 from coder.runner import write_network_outputs
 from conftest import (
+    HOSTILE_CODEBOOK,
     PWNED_IMG,
     PWNED_SCRIPT,
     SMALL_PATHS,
@@ -29,27 +30,8 @@ from conftest import requests_leaving as requests_leaving_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CODEBOOK = parse_codebook(
-    f"""
-name: "Report <b>test</b>"
-codes:
-  barriers:
-    label: Barriers
-    color: "#d62728"
-    codes:
-      admin:
-        label: Administrative barriers
-        description: 'Red tape {PWNED_SCRIPT} {PWNED_IMG}'
-        keywords: [red tape]
-      local:
-        label: 地方保护
-        keywords: [地方保护]
-  gov:
-    label: Governance <b>bold</b>
-    description: '{PWNED_IMG}'
-    keywords: [governance]
-"""
-)
+# conftest's hostile codebook under this page's own name (one title assertion checks it).
+CODEBOOK = replace(HOSTILE_CODEBOOK, name="Report <b>test</b>")
 WORDS = {"admin": "red tape", "local": "地方保护", "gov": "governance"}
 
 
