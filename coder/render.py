@@ -4,7 +4,8 @@ The HTML page makes no network request: vis-network's script and stylesheet (ven
 the pyvis package into coder/assets/) are inlined, and a Content-Security-Policy allows only
 the page's own scripts, so text from the corpus or the codebook can never run as code. That
 text reaches the page only as JSON data and is put on screen with `textContent`. The page's
-template, stylesheet and script are files in coder/assets/ (page.html, page.css, page.js).
+template, stylesheet and script are files in coder/assets/ (page.html, page.css, page.js; the report's
+report.*), and both pages take their hover tooltip from tooltip.js, inlined before their own script.
 """
 
 from __future__ import annotations
@@ -410,7 +411,7 @@ def render_redirect(path: str | Path, *, target: str = "report.html") -> None:
 def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> str:
     """The HTML text of the map (`page`, data from `_page_data`) or of the report (`report`)."""
     vis_js = _asset("vis-network.min.js")
-    app_js = _asset(f"{template}.js")
+    app_js = _asset("tooltip.js") + "\n" + _asset(f"{template}.js")  # the shared tooltip, then the page
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"
         for script in (vis_js, app_js)

@@ -72,4 +72,4 @@ def test_assets_linter_reports_the_line_of_a_syntax_error(chromium, tmp_path, so
 
 
 def test_assets_scripts_found():
-    assert SCRIPTS == ["page.js", "report.js", "vis-network.min.js"]
+    assert SCRIPTS == ["page.js", "report.js", "tooltip.js", "vis-network.min.js"]

@@ -108,23 +108,7 @@
     if (info.example) box.appendChild(passage(info.example));
     return box;
   }
-  function showTip(content, pointer) {
-    tooltip.replaceChildren(content);
-    tooltip.hidden = false;
-    var width = container.clientWidth, height = container.clientHeight;
-    var left = pointer.DOM.x + 14, top = pointer.DOM.y + 14;
-    if (left + tooltip.offsetWidth > width) left = Math.max(0, pointer.DOM.x - tooltip.offsetWidth - 14);
-    if (top + tooltip.offsetHeight > height) top = Math.max(0, height - tooltip.offsetHeight);
-    tooltip.style.left = left + "px";
-    tooltip.style.top = top + "px";
-  }
-  function hideTip() { tooltip.hidden = true; }
-  network.on("hoverNode", function (event) { showTip(nodeTip(event.node), event.pointer); });
-  network.on("hoverEdge", function (event) { showTip(edgeTip(event.edge), event.pointer); });
-  network.on("blurNode", hideTip);
-  network.on("blurEdge", hideTip);
-  network.on("dragStart", hideTip);
-  network.on("zoom", hideTip);
+  window.coderTooltips(network, container, tooltip, nodeTip, edgeTip);
 
   var original = {};
   data.nodes.forEach(function (node) { original[node.id] = node.color; });
