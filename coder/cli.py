@@ -264,6 +264,8 @@ def _summary(report) -> str:
                          f"they are kept in {report.reviews_path}. See `coder review status`.")
     if report.comparison is not None:
         lines.append(render_comparison(report.comparison))
+    elif report.not_compared:
+        lines.append(f"Warning: not compared with the previous run (no changes.csv): {report.not_compared}")
     if report.network:
         lines.append(f"Network: {report.network['code_count']} code(s), {report.network['edge_count']} link(s).")
     names = ", ".join(path.name for path in report.written.values())

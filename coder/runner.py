@@ -67,6 +67,8 @@ class RunReport:
     recovered: Recovery | None = None  # what this run did first about a run stopped in the same folder
     document_variables: DocumentVariables | None = None  # documents.csv, matched against the corpus
     coding_reused: bool = False  # the last run's coding taken over (only labels, colours, descriptions changed)
+    # why the segments could not be compared with the previous run's (its segment data is damaged)
+    not_compared: str | None = None
 
     @property
     def counted_segments(self) -> pd.DataFrame:
@@ -180,6 +182,7 @@ def run_coding(
         if variables is not None:
             variables = variables.matched(document.path for document in result.corpus.documents)
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
+        not_compared = None
         with run.staged() as stage:
             run.keep_previous(into=stage)
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
@@ -195,7 +198,11 @@ def run_coding(
                 passages_by_document={document.path: result.passages.get(document.path, 0)
                                       for document in result.corpus.documents},
             ))
-            comparison = compare_with_previous(stage, new_segments=indexed)
+            try:
+                comparison = compare_with_previous(stage, new_segments=indexed)
+            except OutputError as error:
+                # A damaged earlier run must not stop the run that replaces it: no changes.csv this time.
+                comparison, not_compared = None, str(error)
             if comparison is not None:
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
         if use_cache:
@@ -209,7 +216,7 @@ def run_coding(
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
-                     document_variables=variables, coding_reused=reused is not None)
+                     document_variables=variables, not_compared=not_compared, coding_reused=reused is not None)
 
 
 def find_document_variables(corpus: str | Path, documents_path: str | Path | None = None) -> DocumentVariables | None:

@@ -1,5 +1,6 @@
 import json
 
+import pandas as pd
 import pytest
 
 from coder.codebook import codebook_to_records, parse_codebook
@@ -464,3 +465,18 @@ def test_runs_segments_in_part_files_read_in_part_order(tiny_corpus, tiny_codebo
     (split / "run.json").write_bytes((out / "run.json").read_bytes())
     pd.testing.assert_frame_equal(RunFolder(split).read_segments(), whole)
     pd.testing.assert_frame_equal(RunFolder(split).read_passages(), passages)
+
+
+def test_runs_damaged_segment_data_of_the_previous_run_does_not_block_the_next(two_runs):
+    corpus, codebook, out = two_runs
+    (out / "segments.csv").unlink()
+    (out / "segments.parquet").write_bytes(b"PAR1 not a table PAR1")
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+    assert "Warning: not compared with the previous run (no changes.csv): " in result.output
+    assert "segments.parquet: cannot read it as Parquet" in result.output
+    assert not (out / "changes.csv").exists()
+    assert len(pd.read_parquet(out / "segments.parquet")) == len(pd.read_csv(out / "segments.csv", encoding="utf-8-sig"))
+    again = coder_run(corpus, codebook, out)
+    assert again.exit_code == 0 and "not compared" not in again.output
+    assert (out / "changes.csv").is_file()
