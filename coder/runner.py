@@ -43,6 +43,7 @@ from .reviews import (
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
 from .segments import add_page_column, drop_rejected
+from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 
 __all__ = [
     "NETWORK_FILES", "RunReport", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",
@@ -135,6 +136,8 @@ def run_coding(
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         coded = reused = None
+        # Before anything reads the corpus: a file changed after this moment has a newer stamp.
+        stamps = take_corpus_stamps(corpus) if use_cache else None
         if engine == "dask":
             from .distributed import code_corpus_distributed
 
@@ -207,6 +210,7 @@ def run_coding(
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
         if use_cache:
             run.remember_segments_file()
+        save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
         run.prune_texts(result.corpus.documents)
         if extraction_cache is not None:
             extraction_cache.prune()

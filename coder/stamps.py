@@ -1,0 +1,196 @@
+"""Stage 2 (check): is the corpus what the last run read? Decided by file stamps, without reading it.
+
+A run takes every corpus file's stamp (size, modification and change times in nanoseconds, inode)
+before it reads the corpus, and keeps them beside the hash of each document's decoded text
+(`save_corpus_stamps`, in the run's `.cache/`). The next run asks `corpus_unchanged`: True only
+when the same files are there under the same names, none is a link or anything but a regular
+file, the options that decide how a file is read are the same (tool version, forced encoding,
+extensions), and every file has its stamp, or failing that, the same hash when read again.
+
+A file changed within `RACY_NANOSECONDS` of the moment its stamp was taken may change again
+without a new stamp (file times are coarse), so it is read again, as git does with "racily clean"
+files; so are extracted documents (PDF, Word, ...), through the extraction cache: their text
+depends on more than their bytes. Anything unexpected answers False: the caller reads the
+corpus as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .corpus import DEFAULT_EXTENSIONS, DOCUMENTS_FILE, iter_corpus_files, read_document
+from .errors import CoderError
+from .extract import EXTRACTED_EXTENSIONS
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
+from .files import write_text
+
+if TYPE_CHECKING:
+    from .corpus import Corpus
+    from .runs import RunFolder
+
+__all__ = ["CORPUS_STAMPS_FILE", "CorpusStamps", "corpus_unchanged", "save_corpus_stamps", "take_corpus_stamps"]
+
+CORPUS_STAMPS_FILE = "corpus_stamps.json"  # in the run's cache folder
+RACY_NANOSECONDS = 2_000_000_000
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CorpusStamps:
+    """The stamp of every file of a corpus, taken at `taken` (time.time_ns()) before reading it."""
+
+    root: str  # the corpus path, resolved
+    taken: int
+    files: dict[str, tuple[int, int, int, int]]  # relative path -> (size, mtime_ns, ctime_ns, inode)
+    paths: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)  # relative path -> file
+
+
+def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
+    """Every file's stamp under `corpus`, as `read_corpus` lists them; None when a stamp cannot vouch
+    for a file (a link, a pipe, a file that cannot be looked at) or the corpus cannot be listed.
+
+    >>> stamps = take_corpus_stamps("seeds")  # doctest: +SKIP
+    """
+    taken = time.time_ns()
+    root = Path(corpus)
+    files: dict[str, tuple[int, int, int, int]] = {}
+    paths: dict[str, Path] = {}
+    try:
+        if root.is_symlink():
+            return None
+        for relative, path in iter_corpus_files(root):
+            if relative == DOCUMENTS_FILE and root.is_dir():
+                continue  # not a document: read_corpus skips it too
+            status = os.lstat(path)
+            if not stat.S_ISREG(status.st_mode):
+                return None  # a link may point elsewhere tomorrow with the same stamp
+            files[relative] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+            paths[relative] = path
+    except (OSError, CoderError, ValueError):
+        return None
+    return CorpusStamps(root=os.path.realpath(root), taken=taken, files=files, paths=paths)
+
+
+def save_corpus_stamps(
+    path: str | Path, stamps: CorpusStamps | None, corpus: Corpus, *, encoding: str | None = None,
+) -> None:
+    """Keep `stamps` with what reading the corpus gave (each document's hash, each skipped file's
+    reason) at `path`. Without stamps, or when they and the corpus read do not list the same
+    files (one came or went meanwhile), the file is removed: the next run reads the corpus."""
+    path = Path(path)
+    try:
+        entries = {document.path: {"sha256": document.sha256, "format": document.format} for document in corpus.documents}
+        entries.update({skipped.path: {"skipped": skipped.reason} for skipped in corpus.skipped})
+        if stamps is None or entries.keys() != stamps.files.keys() or path.parent.is_symlink():
+            path.unlink(missing_ok=True)
+            return
+        from . import __version__
+
+        data = {
+            "format": _FORMAT, "tool_version": __version__, "root": stamps.root, "taken": stamps.taken,
+            "encoding": check_encoding(encoding) if encoding else None, "extensions": sorted(DEFAULT_EXTENSIONS),
+            "files": [[relative, *stamp, entries[relative]] for relative, stamp in stamps.files.items()],
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
+    except (OSError, CoderError):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # only costs reading the corpus next time
+
+
+def corpus_unchanged(
+    run: RunFolder,
+    corpus: str | Path,
+    *,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | None = None,
+) -> bool:
+    """Would reading `corpus` now give exactly the documents (paths and text hashes) and skipped
+    files of the run in `run`, as its run.json lists them? Answered from file stamps; files
+    changed within two seconds of their stamp, and extracted documents, are read again.
+
+    >>> corpus_unchanged(RunFolder("outputs"), "seeds")  # doctest: +SKIP
+    True
+    """
+    try:
+        record = run.record()
+        documents = [(str(entry["path"]), str(entry["sha256"])) for entry in record.documents]
+        skipped = [(str(entry["path"]), str(entry["reason"])) for entry in record.skipped]
+    except (CoderError, KeyError, TypeError):
+        return False
+    return stamps_match(run.cache_path / CORPUS_STAMPS_FILE, corpus, documents=documents, skipped=skipped,
+                        encoding=encoding, extraction_cache=extraction_cache)
+
+
+def stamps_match(
+    path: str | Path,
+    corpus: str | Path,
+    *,
+    documents: Iterable[tuple[str, str]],
+    skipped: Iterable[tuple[str, str]],
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | None = None,
+) -> bool:
+    """`corpus_unchanged` against the stamps kept at `path` and an expected list of documents
+    ((path, sha256), in corpus order) and skipped files ((path, reason))."""
+    from . import __version__
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not (isinstance(data, dict) and data.get("format") == _FORMAT and data.get("tool_version") == __version__
+                and data.get("encoding") == (check_encoding(encoding) if encoding else None)
+                and data.get("extensions") == sorted(DEFAULT_EXTENSIONS)
+                and data.get("root") == os.path.realpath(corpus) and isinstance(data.get("taken"), int)):
+            return False
+        kept: dict[str, tuple[tuple[int, int, int, int], dict]] = {}
+        for relative, size, mtime, ctime, inode, entry in data["files"]:
+            stamp = (size, mtime, ctime, inode)
+            if not (isinstance(relative, str) and all(type(value) is int for value in stamp) and isinstance(entry, dict)):
+                return False
+            kept[relative] = (stamp, entry)
+        taken = data["taken"]
+    except (OSError, ValueError, TypeError, KeyError, CoderError):
+        return False
+    expected = list(documents)
+    expected_skipped = dict(skipped)
+    # The stamps must describe the same run as run.json: the same documents, hashes and skipped files.
+    if ([(relative, entry.get("sha256")) for relative, (_, entry) in kept.items() if "sha256" in entry] != expected
+            or {relative: entry.get("skipped") for relative, (_, entry) in kept.items() if "skipped" in entry}
+            != expected_skipped or len(kept) != len(expected) + len(expected_skipped)):
+        return False
+    now = take_corpus_stamps(corpus)
+    if now is None or list(now.files) != list(kept):
+        return False
+    for relative, stamp in now.files.items():
+        old_stamp, entry = kept[relative]
+        extracted = os.path.splitext(relative)[1].lower() in EXTRACTED_EXTENSIONS
+        racy = max(old_stamp[1], old_stamp[2]) >= taken - RACY_NANOSECONDS
+        if stamp == old_stamp and not racy and not extracted:
+            continue
+        if "sha256" not in entry:
+            return False  # a skipped file changed: why it is skipped may have changed too
+        if not _same_text(Path(corpus), now.paths[relative], relative, entry["sha256"], encoding=encoding,
+                          extraction_cache=extraction_cache):
+            return False
+    return True
+
+
+def _same_text(corpus: Path, file_path: Path, relative: str, sha256: str, *, encoding: str | None,
+               extraction_cache: ExtractionCache | None) -> bool:
+    """Does the file read now give the document `relative` with the text whose hash is `sha256`?"""
+    try:
+        document = read_document(file_path, relative_to=corpus if corpus.is_dir() else None, encoding=encoding,
+                                 extraction_cache=extraction_cache)
+    except (CoderError, OSError, ValueError):
+        return False
+    return document.path == relative and document.sha256 == sha256

@@ -1,0 +1,116 @@
+"""`corpus_unchanged`: the corpus is known to be what the last run read from file stamps, and any doubt says no."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from coder import stamps
+from coder.runs import RunFolder
+from coder.stamps import CORPUS_STAMPS_FILE, corpus_unchanged, take_corpus_stamps
+
+from conftest import invoke
+
+
+def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> RunFolder:
+    result = invoke("run", corpus, "--codebook", codebook, "--out", out, *options)
+    assert result.exit_code == 0, result.output
+    return RunFolder(out)
+
+
+@pytest.mark.parametrize("racy", [True, False])
+def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, racy):
+    if not racy:
+        monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # trust every stamp: nothing read again
+        monkeypatch.setattr(stamps, "read_document", lambda *args, **kwargs: pytest.fail("read a file"))
+    run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
+
+    assert corpus_unchanged(run, tiny_corpus) is True
+    assert corpus_unchanged(run, str(tiny_corpus / ".." / "corpus")) is True
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["changed text", "same size, time put back", "new document", "removed document", "renamed document",
+     "new skipped file", "link", "encoding", "damaged stamps", "no-cache run", "other corpus"],
+)
+def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, edit):
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # stamps alone must notice
+    out = tmp_path / "out"
+    run = _run(tiny_corpus, tiny_codebook, out)
+    document = tiny_corpus / "a.txt"
+    encoding = None
+    corpus = tiny_corpus
+    if edit == "changed text":
+        document.write_text(document.read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
+    elif edit == "same size, time put back":
+        before = document.stat()
+        document.write_text(document.read_text(encoding="utf-8").replace("Mayors", "Rulers"), encoding="utf-8")
+        os.utime(document, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif edit == "new document":
+        (tiny_corpus / "c.txt").write_text("A joint meeting.\n", encoding="utf-8")
+    elif edit == "removed document":
+        document.unlink()
+    elif edit == "renamed document":
+        document.rename(tiny_corpus / "a2.txt")
+    elif edit == "new skipped file":
+        (tiny_corpus / "notes.doc").write_bytes(b"old word file")
+    elif edit == "link":
+        (tiny_corpus / "c.txt").symlink_to(document)
+    elif edit == "encoding":
+        encoding = "cp1252"
+    elif edit == "damaged stamps":
+        (out / ".cache" / CORPUS_STAMPS_FILE).write_text('{"format": 1, "files": [', encoding="utf-8")
+    elif edit == "no-cache run":
+        run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
+        assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
+    elif edit == "other corpus":
+        corpus = tmp_path / "copy"
+        corpus.mkdir()
+        for path in tiny_corpus.rglob("*"):
+            if path.is_file():
+                (corpus / path.relative_to(tiny_corpus)).parent.mkdir(parents=True, exist_ok=True)
+                (corpus / path.relative_to(tiny_corpus)).write_bytes(path.read_bytes())
+
+    assert corpus_unchanged(RunFolder(out), corpus, encoding=encoding) is False
+
+
+def test_stamps_touched_document_is_read_again_and_still_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # as if the corpus was written long before
+    run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    read = []
+    real = stamps.read_document
+    monkeypatch.setattr(stamps, "read_document", lambda path, **kwargs: read.append(Path(path).name) or real(path, **kwargs))
+    (tiny_corpus / "a.txt").touch()
+
+    assert corpus_unchanged(run, tiny_corpus) is True
+    assert read == ["a.txt"]  # the other file, with its old stamp, is not read
+
+
+def test_stamps_recently_changed_file_is_read_again(tiny_corpus, tiny_codebook, tmp_path):
+    # A change in the same clock tick as the stamp leaves the stamp as it was: a file changed within
+    # two seconds of its stamp is read again ("racily clean", as git calls it).
+    run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    document = tiny_corpus / "a.txt"
+    document.write_text(document.read_text(encoding="utf-8").replace("Mayors", "Rulers"), encoding="utf-8")
+    path = tmp_path / "out" / ".cache" / CORPUS_STAMPS_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    now = take_corpus_stamps(tiny_corpus)
+    data["files"] = [[relative, *now.files[relative], entry] for relative, *_, entry in data["files"]]
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+    assert corpus_unchanged(run, tiny_corpus) is False
+
+
+def test_stamps_skipped_files_keep_their_reasons(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
+    (tiny_corpus / "notes.doc").write_bytes(b"old word file")
+    (tiny_corpus / "documents.csv").write_text("document,year\na.txt,2020\nsub/b.md,2021\n", encoding="utf-8")
+    run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
+
+    assert corpus_unchanged(run, tiny_corpus) is True
+    (tiny_corpus / "notes.doc").write_bytes(b"newer word file")
+    assert corpus_unchanged(run, tiny_corpus) is False
