@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
 from .corpus import Corpus, iter_corpus_files, read_corpus
 from .errors import CoderError
+from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook
 from .models import (
     Code,
@@ -418,9 +420,23 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _worker_state["codebook"] = codebook
     _worker_state["cache"] = RecodeCache(cache_dir, writer=False) if cache_dir else None
     _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
+    _release_compile_memory()
 
 
 def _code_batch(documents: list[Document]) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list]:
-    return _code_rows(
+    coded = _code_rows(
         documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )
+    _release_compile_memory()
+    return coded
+
+
+def _release_compile_memory() -> None:
+    """Drop what compiling needed and coding does not (the lemma tables), and give the freed heap
+    back to the system where the C library can (glibc's malloc_trim; elsewhere Python's own arenas
+    are all that is returned)."""
+    release_lemma_tables()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass

@@ -107,3 +107,40 @@ def test_lexicon_chinese_dictionary_never_reads_jiebas_temp_cache(terms):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == "['召开', '联席会议'] False\n"
+
+
+def test_lexicon_dictionary_file_reads_jiebas_word_table(jieba_tokenizer):
+    # Every word and frequency jieba reads from dict.txt (its FREQ table without the prefixes it
+    # adds at 0 and without the words added above), and the same total.
+    from coder.lexicon import _jieba_dictionary
+
+    dictionary_file = _jieba_dictionary()
+    first_chars = {word[0] for word, frequency in jieba_tokenizer.FREQ.items() if frequency}
+    ours = {word: frequency for char in first_chars for word, frequency in dictionary_file.entries(char)}
+    theirs = {word: frequency for word, frequency in jieba_tokenizer.FREQ.items() if frequency}
+    for term in _CODEBOOK_TERMS:
+        theirs.pop(term)
+        ours.pop(term, None)
+    assert ours == theirs
+    assert dictionary_file.total == jieba_tokenizer.total - 10**7 * len(_CODEBOOK_TERMS)
+
+
+@pytest.mark.parametrize("terms", [("联席会议",)])
+def test_lexicon_chinese_dictionary_loads_no_numpy(terms):
+    # Every coding worker holds the dictionary: numpy alone would add ~10 MB to each.
+    script = (
+        "import sys; from coder.lexicon import chinese_dictionary; "
+        f"print([w for w, _, _ in chinese_dictionary({terms!r}).tokenize('召开联席会议')], 'numpy' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "['召开', '联席会议'] False\n"
+
+
+@pytest.mark.parametrize("word", ["cooperate", "meeting"])
+def test_lexicon_release_lemma_tables_keeps_every_answer(word):
+    from coder.lexicon import release_lemma_tables, word_forms, derived_forms, lemmas
+
+    before = (word_forms(word), derived_forms(word), lemmas(word), english_words())
+    release_lemma_tables()
+    assert is_english_word(word)
+    assert (word_forms(word), derived_forms(word), lemmas(word), english_words()) == before
