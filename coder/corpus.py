@@ -115,24 +115,90 @@ def read_corpus(
     cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
+    for entry in corpus_entries(root, extensions=wanted):
+        if isinstance(entry, SkippedFile):
+            skipped.append(entry)
+            continue
+        try:
+            documents.append(_read(entry.file, entry.path, encoding=forced, cache=cache))
+        except _Skip as skip:
+            skipped.append(SkippedFile(entry.path, skip.reason))
+    return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    """A corpus file to read: its document path (relative, with "/") and where it is."""
+
+    path: str
+    file: Path
+
+    @property
+    def is_text(self) -> bool:
+        """A .txt or .md file (decoded, not extracted)."""
+        return self.file.suffix.lower() in TEXT_EXTENSIONS
+
+
+def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Iterator[CorpusFile | SkippedFile]:
+    """read_corpus's files in its order, unread: a CorpusFile to read, or a SkippedFile (a link
+    out of the folder, a pipe, an unsupported type) with its reason.
+
+    Raises:
+        CorpusError: `path` does not exist.
+    """
+    root = Path(path)
+    wanted = _normalise_extensions(extensions)
     inside = os.path.realpath(root) if root.is_dir() else None
     for relative, file_path in iter_corpus_files(root):
         if str(relative) == DOCUMENTS_FILE and root.is_dir():
             continue  # the document variables beside the corpus, not a document of it
         problem = _not_plain_file(file_path, inside)
         if problem:
-            skipped.append(SkippedFile(relative, problem))
+            yield SkippedFile(relative, problem)
             continue
         suffix = file_path.suffix.lower()
         if suffix not in wanted:
             what = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
-            skipped.append(SkippedFile(relative, what))
+            yield SkippedFile(relative, what)
             continue
-        try:
-            documents.append(_read(file_path, relative, encoding=forced, cache=cache))
-        except _Skip as skip:
-            skipped.append(SkippedFile(relative, skip.reason))
-    return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
+        yield CorpusFile(relative, file_path)
+
+
+def read_corpus_file(entry: CorpusFile, *, encoding: str | None = None,
+                     extraction_cache: ExtractionCache | None = None) -> Document | SkippedFile:
+    """One corpus_entries() file as read_corpus reads it (`encoding` checked already): its
+    Document, or a SkippedFile saying why it cannot be read."""
+    try:
+        return _read(entry.file, entry.path, encoding=encoding, cache=extraction_cache)
+    except _Skip as skip:
+        return SkippedFile(entry.path, skip.reason)
+
+
+class StoredDocument(Document):
+    """A text file's Document whose text this process does not keep: it was read (and coded) by a
+    worker process, which sent back its encoding and hash. `text` reads the file again, decoded
+    the same way, and is refused if the file no longer holds the text that was coded.
+
+    >>> document = StoredDocument(CorpusFile("a.txt", Path("corpus/a.txt")), encoding="utf-8", sha256="...")  # doctest: +SKIP
+    """
+
+    def __init__(self, entry: CorpusFile, *, encoding: str, sha256: str, forced_encoding: str | None = None):
+        # Document is a frozen dataclass: its fields are set as its own __init__ sets them.
+        for name, value in (("path", entry.path), ("encoding", encoding), ("format", "text"), ("pages", ()),
+                            ("removed", ()), ("warnings", ())):
+            object.__setattr__(self, name, value)
+        self.__dict__["sha256"] = sha256  # Document.sha256 is a cached_property: this is its value
+        self.__dict__["_entry"] = entry
+        self.__dict__["_forced_encoding"] = forced_encoding
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        entry: CorpusFile = self.__dict__["_entry"]
+        read = read_corpus_file(entry, encoding=self.__dict__["_forced_encoding"])
+        if isinstance(read, SkippedFile) or read.sha256 != self.sha256:
+            raise CorpusError(f"{entry.path}: the file changed while coder was running (its text is not the "
+                              "text that was coded). Run `coder run` again.")
+        return read.text
 
 
 def no_documents_error(path: str | Path, corpus: Corpus) -> CorpusError:

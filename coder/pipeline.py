@@ -10,10 +10,19 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
-from .corpus import Corpus, iter_corpus_files, read_corpus
+from .corpus import (
+    Corpus,
+    CorpusFile,
+    SkippedFile,
+    StoredDocument,
+    corpus_entries,
+    iter_corpus_files,
+    read_corpus,
+    read_corpus_file,
+)
 from .errors import CoderError
 from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook
@@ -28,6 +37,7 @@ from .models import (
 )
 from .passages import split_passages
 from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +103,7 @@ class _SegmentRow(NamedTuple):
 assert _SegmentRow._fields == (*_SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
 
 PASSAGE_COLUMNS = ("document", "passage", "start", "end", "kind", "text")
+_Item = TypeVar("_Item")
 
 
 def code_documents(
@@ -274,37 +285,49 @@ def code_corpus(
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     pool = None
+    entries: list[Document | CorpusFile | SkippedFile] | None = None
+    forced = None
     if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus) >= _PARALLEL_MIN_CHARS:
-        # Start the workers before the corpus is read: they import and compile while it is read.
+        # Start the workers before the corpus is listed: they import and compile meanwhile.
         pool = _start_pool(workers, codebook, cache_dir)
-    if not isinstance(corpus, Corpus):
-        corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
-    documents = list(corpus.documents)
-    total_chars = sum(len(document.text) for document in documents)
-    batches = partition_documents(documents, max(_BATCH_CHARS, total_chars // (workers * 8) + 1))
+        try:
+            forced = check_encoding(encoding) if encoding else None
+            # The workers read the text files themselves: this process never holds the corpus's text.
+            entries = _entries_to_code(corpus, encoding=forced, extraction_cache=extraction_cache)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        items: list[Document | CorpusFile] = [entry for entry in entries if not isinstance(entry, SkippedFile)]
+    else:
+        if not isinstance(corpus, Corpus):
+            corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
+        items = list(corpus.documents)
+    total_chars = sum(_item_length(item) for item in items)
+    batches = partition_documents(items, max(_BATCH_CHARS, total_chars // (workers * 8) + 1), length=_item_length)
     frames: list[pd.DataFrame] = []
     # Each batch's passages become a table (Arrow text) as they arrive, so the main process never
     # holds every passage's text as Python strings at once.
     passage_frames: list[pd.DataFrame] = []
     counts: dict[str, int] = {}
+    read: dict[str, tuple[str, str, int] | str] = {}  # text file read by a worker -> (encoding, sha256, characters), or why skipped
     stats = CacheStats()
     done = 0
     # This process writes every new entry; with no documents there is nothing to cache (and no
     # cache file appears in an output folder a failed run must leave alone).
-    cache = RecodeCache(cache_dir) if cache_dir and documents else None
+    cache = RecodeCache(cache_dir) if cache_dir and items else None
     if cache is not None:
         _fingerprints(codebook, cache)  # stored before any worker looks for them
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
         pool = pool or _start_pool(workers, codebook, cache_dir)
-        results = pool.map(_code_batch, batches)
+        results = pool.map(_code_batch, batches, [forced] * len(batches))
     else:
         if pool is not None:
             pool.shutdown()
             pool = None
         compiled = None if cache else compile_codebook(codebook)
-        results = (_code_rows(batch, codebook, compiled=compiled, cache=cache) for batch in batches)
+        results = (_code_items(batch, forced, codebook, compiled=compiled, cache=cache) for batch in batches)
     try:
-        for rows, batch_counts, batch_stats, pending, batch_passages in results:
+        for batch, (rows, batch_counts, batch_stats, pending, batch_passages, batch_read) in zip(batches, results):
             if cache is not None:
                 cache.write(pending)
             frames.append(_segment_frame(rows))
@@ -312,13 +335,17 @@ def code_corpus(
             passage_frames.append(_passage_table(batch_passages))
             del batch_passages
             counts.update(batch_counts)
+            read.update(batch_read)
             stats.add(batch_stats)
-            done += len(batch_counts)
+            done += len(batch)
             if progress:
-                progress(done, len(documents))
+                progress(done, len(items))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    if entries is not None:
+        corpus = _corpus_read(Path(corpus), entries, read, forced)  # type: ignore[arg-type]
+    documents = list(corpus.documents)  # type: ignore[union-attr]
     if cache is not None:
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
@@ -328,10 +355,22 @@ def code_corpus(
 
     passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table([])
     del passage_frames
+    if entries is not None:
+        # Chunked by the batches of characters it had when this process read the corpus: the same
+        # passages.parquet byte for byte (its pages follow the text column's chunks).
+        characters = {path: found[2] for path, found in read.items() if not isinstance(found, str)}
+
+        def length(document: Document) -> int:
+            return characters[document.path] if document.path in characters else len(document.text)
+
+        chars = sum(map(length, documents))
+        partitions = partition_documents(documents, max(_BATCH_CHARS, chars // (workers * 8) + 1), length=length)
+        passage_table = _rechunked(passage_table, [sum(counts.get(document.path, 0) for document in part)
+                                                   for part in partitions])
     segments, fingerprints = _joined(frames, passage_table)
     segments = add_page_column(segments, documents)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
-    return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,
+    return CodingResult(corpus=corpus, codebook=codebook, segments=segments, passages=ordered,  # type: ignore[arg-type]
                         seconds=time.perf_counter() - started, reused=stats.as_dict() if cache_dir else {},
                         fingerprints=fingerprints, passage_table=passage_table)
 
@@ -371,6 +410,26 @@ def passage_texts(segments: pd.DataFrame, passages: pd.DataFrame) -> pd.Categori
     return pd.Categorical.from_codes(codes[position], categories=texts)
 
 
+def _rechunked(frame: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
+    """`frame` with each Arrow-backed column in chunks of `sizes` rows (values unchanged)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = frame.copy(deep=False)
+    for column in frame.columns:
+        array = frame[column].array
+        chunked = getattr(array, "_pa_array", None)
+        if not isinstance(chunked, pa.ChunkedArray) or [len(chunk) for chunk in chunked.chunks] == sizes:
+            continue
+        starts = [0]
+        for size in sizes:
+            starts.append(starts[-1] + size)
+        chunks = [chunked.slice(start, end - start).combine_chunks() for start, end in zip(starts, starts[1:]) if end > start]
+        frame[column] = pd.Series(pd.array(pa.chunked_array(chunks, type=chunked.type), dtype=frame[column].dtype),
+                                  index=frame.index)
+    return frame
+
+
 def _passage_table(rows: list[tuple[str, int, int, int, str, str]]) -> pd.DataFrame:
     import pandas as pd
 
@@ -396,21 +455,91 @@ def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) 
     return pool
 
 
-def partition_documents(documents: Sequence[Document], size: int) -> list[list[Document]]:
-    """Consecutive documents in partitions of about `size` characters (a document is never split).
+def partition_documents(
+    documents: Sequence[_Item], size: int, *, length: Callable[[_Item], int] = lambda document: len(document.text),
+) -> list[list[_Item]]:
+    """Consecutive documents in partitions of about `size` characters (a document is never split);
+    `length` measures one (a file to read: its bytes).
 
     >>> [len(part) for part in partition_documents([Document("a", "xx"), Document("b", "x"), Document("c", "x")], 2)]
     [1, 2]
     """
-    partitions: list[list[Document]] = [[]]
+    partitions: list[list[_Item]] = [[]]
     filled = 0
     for document in documents:
         if filled >= size and partitions[-1]:
             partitions.append([])
             filled = 0
         partitions[-1].append(document)
-        filled += len(document.text)
+        filled += length(document)
     return [partition for partition in partitions if partition]
+
+
+def _entries_to_code(path: str | Path, *, encoding: str | None,
+                     extraction_cache: ExtractionCache | str | Path | None) -> list[Document | CorpusFile | SkippedFile]:
+    """read_corpus's entries in its order, the text files left for the workers to read: extracted
+    files (PDF, Word, HTML) are read here, where their extraction cache is written."""
+    cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
+    return [read_corpus_file(entry, encoding=encoding, extraction_cache=cache)
+            if isinstance(entry, CorpusFile) and not entry.is_text else entry
+            for entry in corpus_entries(path)]
+
+
+def _item_length(item: Document | CorpusFile) -> int:
+    if isinstance(item, CorpusFile):
+        try:
+            return item.file.stat().st_size
+        except OSError:
+            return 0  # reading it says why
+    return len(item.text)
+
+
+def _read_items(items: Sequence[Document | CorpusFile], encoding: str | None) -> tuple[list[Document], list[tuple]]:
+    """The documents of a batch, text files read now, and for each text file (path, (encoding,
+    sha256, characters)) or (path, the reason it was skipped)."""
+    documents: list[Document] = []
+    read: list[tuple] = []
+    for item in items:
+        if isinstance(item, CorpusFile):
+            document = read_corpus_file(item, encoding=encoding)
+            if isinstance(document, SkippedFile):
+                read.append((item.path, document.reason))
+                continue
+            read.append((item.path, (document.encoding, document.sha256, len(document.text))))
+        else:
+            document = item
+        documents.append(document)
+    return documents, read
+
+
+def _code_items(
+    items: Sequence[Document | CorpusFile], encoding: str | None, codebook: Codebook, *,
+    compiled: CompiledCodebook | None, cache: RecodeCache | None,
+) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list, list[tuple]]:
+    """_code_rows over a batch whose text files are read here, plus what reading them found (_read_items)."""
+    documents, read = _read_items(items, encoding)
+    return (*_code_rows(documents, codebook, compiled=compiled, cache=cache), read)  # type: ignore[return-value]
+
+
+def _corpus_read(
+    root: Path, entries: Sequence[Document | CorpusFile | SkippedFile], read: dict[str, tuple[str, str, int] | str],
+    encoding: str | None,
+) -> Corpus:
+    """The Corpus read_corpus would have returned, each text file a StoredDocument (its text not kept)."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for entry in entries:
+        if isinstance(entry, SkippedFile):
+            skipped.append(entry)
+        elif isinstance(entry, CorpusFile):
+            found = read[entry.path]
+            if isinstance(found, str):
+                skipped.append(SkippedFile(entry.path, found))
+            else:
+                documents.append(StoredDocument(entry, encoding=found[0], sha256=found[1], forced_encoding=encoding))
+        else:
+            documents.append(entry)
+    return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
 
 
 _worker_state: dict[str, object] = {}
@@ -423,9 +552,9 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _release_compile_memory()
 
 
-def _code_batch(documents: list[Document]) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list]:
-    coded = _code_rows(
-        documents, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
+def _code_batch(items: list[Document | CorpusFile], encoding: str | None) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list, list[tuple]]:
+    coded = _code_items(
+        items, encoding, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )
     _release_compile_memory()
     return coded

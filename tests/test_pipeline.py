@@ -170,3 +170,57 @@ def test_pipeline_segment_text_is_the_passage_text_held_once(tiny_corpus, tiny_c
     expected = [texts[(document, passage)] for document, passage in zip(result.segments["document"], result.segments["passage"])]
     assert isinstance(result.segments["text"].dtype, pd.CategoricalDtype)
     assert result.segments["text"].tolist() == expected
+
+
+def _mixed_corpus(folder: Path) -> None:
+    """Text files the workers read (one in GB18030, one empty, one binary, one not a document),
+    and an HTML file this process extracts."""
+    for index in range(8):
+        (folder / f"doc_{index}.txt").write_text(
+            f"Document {index}: a joint meeting on barriers.\n\nLocal protection, again {index}.\n", encoding="utf-8")
+    (folder / "chinese.txt").write_bytes("区域合作的联席会议。\n\n地方保护。\n".encode("gb18030"))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02joint meeting")
+    (folder / "notes.xyz").write_text("joint meeting", encoding="utf-8")
+    (folder / "page.html").write_text("<html><body><p>A joint meeting, in HTML.</p></body></html>", encoding="utf-8")
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_pipeline_workers_read_the_text_files_as_read_corpus_does(tiny_corpus: Path, tiny_codebook: Path, monkeypatch,
+                                                                 workers):
+    from coder.corpus import StoredDocument, read_corpus
+
+    _mixed_corpus(tiny_corpus)
+    codebook = load_codebook(tiny_codebook)
+    serial = code_corpus(tiny_corpus, codebook, workers=1)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    parallel = code_corpus(tiny_corpus, codebook, workers=workers)
+    pd.testing.assert_frame_equal(parallel.segments, serial.segments)
+    pd.testing.assert_frame_equal(parallel.passage_table, serial.passage_table)
+    assert parallel.passages == serial.passages
+    read = read_corpus(tiny_corpus)
+    assert parallel.corpus.skipped == read.skipped == serial.corpus.skipped
+    assert [(document.path, document.encoding, document.format, document.sha256, document.text)
+            for document in parallel.corpus.documents] == [
+        (document.path, document.encoding, document.format, document.sha256, document.text) for document in read.documents]
+    # The main process keeps no text file's text: it is read again when asked (reviews' passage finder).
+    stored = [document for document in parallel.corpus.documents if isinstance(document, StoredDocument)]
+    assert [document.path for document in stored] == [
+        document.path for document in read.documents if not document.is_extracted]
+    assert "text" not in vars(stored[0])
+
+
+@pytest.mark.parametrize("workers", [2])
+def test_pipeline_a_text_changed_after_coding_is_refused_not_misread(tiny_corpus: Path, tiny_codebook: Path, monkeypatch,
+                                                                    workers):
+    from coder.errors import CorpusError
+
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    _mixed_corpus(tiny_corpus)
+    result = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=workers)
+    document = next(document for document in result.corpus.documents if document.path == "doc_3.txt")
+    (tiny_corpus / "doc_3.txt").write_text("Another text altogether.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"^doc_3.txt: the file changed while coder was running"):
+        document.text

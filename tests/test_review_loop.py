@@ -515,3 +515,27 @@ def test_review_loop_untouched_segments_file_is_not_read_again(project, monkeypa
     second = coder_run(project)
     assert read == ["segments.csv"]
     assert second.stderr.splitlines()[0].startswith("Imported 1 decision(s)")
+
+
+@pytest.mark.parametrize("workers", ["2"])
+def test_review_loop_hand_coded_span_found_when_workers_read_the_corpus(project, monkeypatch, workers):
+    # Coding workers read the text files; this process finds the hand-coded passage by reading its file again.
+    from coder import pipeline
+
+    coder_run(project)
+    text = CORPUS["a.txt"].split("\n\n")[2].strip()
+    start = CORPUS["a.txt"].index(text)
+    pd.DataFrame([{"document": "a.txt", "code": "hand_only", "review": "add", "start": str(start),
+                   "end": str(start + len(text))}]).to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--reviews", str(project / "reviews.csv"), "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    serial = segments_of(project)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 10)
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out",
+                    str(project / "out"), "--workers", workers, "--no-cache")
+    assert result.exit_code == 0, result.output
+    frame = segments_of(project)
+    assert frame.loc[frame["source"] == "manual", ["document", "passage", "text"]].values.tolist() == [["a.txt", "2", text]]
+    pd.testing.assert_frame_equal(frame, serial)
