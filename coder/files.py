@@ -160,9 +160,108 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
     """
     frame = neutralize_formulas(frame)
+    fields = _csv_fields(frame, line_end) if float_format is None or not _has_floats(frame) else None
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        frame.to_csv(stream, index=False, float_format=float_format, lineterminator=line_end)
+        if fields is not None:
+            _write_fields(stream, frame, fields, line_end)
+        else:
+            # pandas cuts a table into chunks of 100,000 cells by default, and each chunk costs a pass
+            # over every column: a table thousands of columns wide (code_counts.csv) took a second.
+            chunk = max(1, _CSV_CHUNK_CELLS // max(len(frame.columns), 1))
+            frame.to_csv(stream, index=False, float_format=float_format, lineterminator=line_end, chunksize=chunk)
     return Path(path)
+
+
+# Cells converted to CSV text at a time (a chunk of rows), by the fast writer and by pandas.
+_CSV_CHUNK_CELLS = 1_000_000
+
+
+def _has_floats(frame: pd.DataFrame) -> bool:
+    return any(dtype.kind == "f" for dtype in frame.dtypes)
+
+
+def _csv_fields(frame: pd.DataFrame, line_end: str) -> list[tuple[object, object]] | None:
+    """The table's columns as CSV fields ready to join in Arrow, without a Python object per cell:
+    (None, one string per row) for each run of integer columns (joined by commas already), and
+    (codes, the fields of the distinct values) for each text column. None when a column is of a
+    kind only pandas writes (floats, mixed objects, nullable integers, text Arrow refuses): then
+    pandas writes the whole table.
+
+    Fields come from the csv module itself (the writer pandas uses), so quoting is byte for byte
+    pandas' own: integers as str(), text as is, blank for missing.
+    """
+    import csv
+
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(frame.columns) < 2 or not len(frame):
+        return None  # one column writes a blank cell as "" (a row must not look empty): pandas' rule
+    dtypes = list(frame.dtypes)
+    integer = [isinstance(dtype, np.dtype) and dtype.kind in "iu" for dtype in dtypes]
+    fields: list[tuple[object, object]] = []
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=line_end)  # quoting depends on the line end too
+    position = 0
+    while position < len(dtypes):
+        if integer[position]:
+            # A run of integer columns at once (code_counts.csv has one per document): one cast to
+            # text, then each row's cells joined by commas.
+            stop = position
+            while stop < len(dtypes) and integer[stop]:
+                stop += 1
+            block = frame.iloc[:, position:stop].to_numpy(dtype=np.int64)
+            cells = pc.cast(pa.array(block.ravel()), pa.string())
+            width = stop - position
+            offsets = pa.array(np.arange(0, len(frame) * width + 1, width, dtype=np.int32))
+            fields.append((None, pc.binary_join(pa.ListArray.from_arrays(offsets, cells), ",")))
+            position = stop
+            continue
+        values, dtype = frame.iloc[:, position], dtypes[position]
+        position += 1
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+        elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+            codes, uniques = pd.factorize(values)
+        else:
+            return None
+        texts = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+        if not all(type(text) is str for text in texts):
+            return None
+        # Each distinct value written as a row ["value", ""]: its field is what precedes the last comma.
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([text, ""] for text in texts)
+        encoded = buffer.getvalue().split("," + line_end)[:-1] if texts else []
+        if len(encoded) != len(texts):
+            return None  # a quoted field holding a comma and a line end: let pandas write it
+        try:
+            table = pa.array([*encoded, ""], type=pa.string())  # missing cells (code -1) take the last, blank
+        except (pa.ArrowException, UnicodeError):
+            return None  # lone surrogates: pandas reports them as it always did
+        codes = np.asarray(codes, dtype=np.int64)
+        fields.append((np.where(codes < 0, len(encoded), codes), table))
+    return fields
+
+
+def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[object, object]], line_end: str) -> None:
+    """Write the header (csv module) and the rows, joined chunk by chunk in Arrow."""
+    import csv
+
+    import pyarrow.compute as pc
+
+    csv.writer(stream, lineterminator=line_end).writerow([str(column) for column in frame.columns])
+    rows = len(frame)
+    step = max(1, _CSV_CHUNK_CELLS // len(fields))
+    for start in range(0, rows, step):
+        stop = min(rows, start + step)
+        columns = [table.slice(start, stop - start) if codes is None else table.take(codes[start:stop])  # type: ignore[union-attr,index]
+                   for codes, table in fields]
+        lines = pc.binary_join_element_wise(*columns, ",")
+        stream.write(line_end.join(lines.to_pylist()))
+        stream.write(line_end)
 
 
 # A cell a spreadsheet would run as a formula (CSV injection): one that starts with = + - @, a tab or
@@ -202,8 +301,13 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text_cells_matching(frame: pd.DataFrame, pattern: re.Pattern[str]) -> Iterator[tuple[object, pd.Series, pd.Series]]:
     """(column, its values, which cells start with `pattern`) for each text column where any does."""
-    for column in frame.columns:
-        values = frame[column]
+    import pandas as pd
+
+    # Columns that may hold text, found from the dtypes at once (code_counts.csv has thousands of
+    # number columns), then asked as before.
+    candidates = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind not in "iufcbmM"]
+    for position in candidates:
+        column, values = frame.columns[position], frame.iloc[:, position]
         if not _is_text(values):
             continue
         flags = values.str.match(pattern.pattern, na=False)

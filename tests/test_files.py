@@ -92,3 +92,24 @@ def test_files_formula_neutralizing_round_trips_exactly(tmp_path_factory, cells)
 
     rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
     assert not any(row[0].startswith(("=", "+", "-", "@", "\t", "\r", "\n")) for row in rows[1:])
+
+
+_CELL = st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab ,\"\n\r;'=区\t"), max_size=6))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL, st.integers(-10**12, 10**12)), min_size=1, max_size=12),
+       st.sampled_from(["object", "str", "category"]), st.sampled_from(["\r\n", "\n"]))
+def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line_end):
+    """The writer that joins rows in Arrow writes exactly what pandas' to_csv writes (quotes, blanks, line ends)."""
+    import io
+
+    from coder.files import neutralize_formulas
+
+    frame = pd.DataFrame(rows, columns=["text", "code", "count"])
+    frame["text"] = frame["text"].astype(object if kind == "object" else kind)
+    path = tmp_path_factory.mktemp("csv") / "table.csv"
+    write_csv(frame, path, line_end=line_end)
+    expected = io.StringIO()
+    neutralize_formulas(frame).to_csv(expected, index=False, lineterminator=line_end)
+    assert path.read_bytes() == ("\ufeff" + expected.getvalue()).encode()
