@@ -108,6 +108,10 @@ def _as_text(column: pd.Series) -> pd.Series:
             if not column.hasnans:
                 return column
             return (column if "" in categories else column.cat.add_categories([""])).fillna("")
+    if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        # Already strings (a reused run's columns): astype(str) would build an Arrow copy of every
+        # cell, seconds on a big run, for the same values.
+        return column.fillna("") if column.hasnans else column
     return column.fillna("").astype(str)
 
 
