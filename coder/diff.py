@@ -155,18 +155,35 @@ def diff_segments(
           code  segments_added  segments_removed  segments_unchanged
     0  barrier               3                 1                  12
     """
-    old_keys = _segment_keys(old_frame, renamed or {}).drop_duplicates()
-    new_keys = _segment_keys(new_frame, {}).drop_duplicates()
-    codes = [str(code) for code in pd.unique(pd.concat([new_keys["code"], old_keys["code"]], ignore_index=True))]
-    both = old_keys.merge(new_keys, on=["code", "key"], how="outer", indicator=True)
-    counts = pd.crosstab(both["code"], both["_merge"]).reindex(
-        index=codes, columns=["right_only", "left_only", "both"], fill_value=0
-    )
+    return _count_changes(_segment_keys(old_frame, renamed or {}), _segment_keys(new_frame, {}))
+
+
+def _count_changes(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> pd.DataFrame:
+    """SEGMENT_DIFF_COLUMNS from the two runs' (code, key) rows, codes in order of appearance (new run first).
+
+    Integer keys from one factorize of each column, then sets of int64: a merge of 400,000 string
+    pairs took over a second.
+    """
+    codes_seen = pd.concat([new_keys["code"], old_keys["code"]], ignore_index=True)
+    code_index, code_names = pd.factorize(codes_seen, use_na_sentinel=False)
+    key_index, key_names = pd.factorize(pd.concat([new_keys["key"], old_keys["key"]], ignore_index=True),
+                                        use_na_sentinel=False)
+    span = max(len(key_names), 1)
+    combined = code_index.astype(np.int64) * span + key_index
+    # pandas' hash tables: numpy's unique and isin sort or hash far slower on 400,000 keys.
+    fresh, before = pd.unique(combined[:len(new_keys)]), pd.unique(combined[len(new_keys):])
+    both = fresh[pd.Series(fresh).isin(before).to_numpy()]
+    n_codes = len(code_names)
+
+    def per_code(keys: np.ndarray) -> np.ndarray:
+        return np.bincount(keys // span, minlength=n_codes).astype(int)
+
+    unchanged = per_code(both)
     result = pd.DataFrame({
-        "code": codes,
-        "segments_added": counts["right_only"].to_numpy(),
-        "segments_removed": counts["left_only"].to_numpy(),
-        "segments_unchanged": counts["both"].to_numpy(),
+        "code": [str(code) for code in code_names],
+        "segments_added": per_code(fresh) - unchanged,
+        "segments_removed": per_code(before) - unchanged,
+        "segments_unchanged": unchanged,
     }, columns=list(SEGMENT_DIFF_COLUMNS))
     return result.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
 
@@ -258,20 +275,20 @@ def compare_runs(
     new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
     old_frame = old_folder.read_segment_index()
     renamed = renamed_codes(changes)
-    segments = diff_segments(old_frame, new_frame, renamed=renamed)
-    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, renamed, new_segments)
+    old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
+    segments = _count_changes(old_keys, new_keys)
+    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments)
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments, listed=listed)
 
 
 def _listed_segments(
     old_folder: RunFolder, new_folder: RunFolder, old_frame: pd.DataFrame, new_frame: pd.DataFrame,
-    renamed: dict[str, str], new_segments: pd.DataFrame | None,
+    old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None,
 ) -> pd.DataFrame:
-    """The added and removed segments themselves, with their document, passage and text."""
-    old_keys = _segment_keys(old_frame, renamed).assign(segment_id=old_frame["segment_id"].astype(str).to_numpy()
-                                                        if len(old_frame) else [])
-    new_keys = _segment_keys(new_frame, {}).assign(segment_id=new_frame["segment_id"].astype(str).to_numpy()
-                                                   if len(new_frame) else [])
+    """The added and removed segments themselves, with their document, passage and text (the keys:
+    `_segment_keys` of each frame)."""
+    old_keys = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).to_numpy() if len(old_frame) else [])
+    new_keys = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).to_numpy() if len(new_frame) else [])
     added = new_keys[~_found_in(new_keys["key"], old_keys["key"])]
     removed = old_keys[~_found_in(old_keys["key"], new_keys["key"])]
     parts = []
@@ -289,10 +306,11 @@ def _listed_segments(
 
 
 def _found_in(values: pd.Series, within: pd.Series) -> np.ndarray:
-    """Whether each value is one of `within`: integer codes from one factorize, then np.isin (Series.isin
-    on Arrow strings, or a Python set of them, loops over 400,000 ids in Python)."""
+    """Whether each value is one of `within`: integer codes from one factorize, then an integer isin
+    (Series.isin on Arrow strings, or a Python set of them, loops over 400,000 ids in Python;
+    np.isin sorts)."""
     codes, _ = pd.factorize(pd.concat([values, within], ignore_index=True), use_na_sentinel=False)
-    return np.isin(codes[:len(values)], codes[len(values):])
+    return pd.Series(codes[:len(values)]).isin(codes[len(values):]).to_numpy()
 
 
 def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str]) -> pd.DataFrame:
