@@ -5,12 +5,13 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
 from .corpus import (
@@ -80,27 +81,9 @@ class CodingResult:
 CodeHits = list[tuple[int, int, str]]
 
 
-class _SegmentRow(NamedTuple):
-    """One row of segments.csv without its text (the passage's, joined at the end), plus the
-    passage's passage_fingerprint() for the segment index."""
-
-    segment_id: str
-    document: str
-    passage: int
-    start: int
-    end: int
-    kind: str
-    code: str
-    code_path: str
-    label: str
-    hits: int
-    matched: str
-    review: str
-    note: str
-    fingerprint: str
-
-
-assert _SegmentRow._fields == (*_SEGMENT_COLUMNS, "fingerprint"), "segments.csv columns changed"
+# The frame a batch's segments become: segments.csv's columns without `text`, plus the passage's
+# passage_fingerprint() for the segment index.
+_FRAME_COLUMNS = (*_SEGMENT_COLUMNS, "fingerprint")
 
 PASSAGE_COLUMNS = ("document", "passage", "start", "end", "kind", "text")
 _Item = TypeVar("_Item")
@@ -117,14 +100,90 @@ def code_documents(
     column, the passage's passage_fingerprint), passages per document, cache use, the new cache
     entries for the calling process to write, and every passage as a row of PASSAGE_COLUMNS."""
     rows, counts, stats, pending, passage_rows = _code_rows(documents, codebook, compiled=compiled, cache=cache)
-    return _segment_frame(rows), counts, stats, pending, passage_rows
+    return _segment_frame(rows, codebook), counts, stats, pending, passage_rows.as_rows()
 
 
-def _segment_frame(rows: list[tuple]) -> pd.DataFrame:
+class SegmentColumns:
+    """One batch's segment rows column by column, as a coding worker sends them back: plain lists
+    and int64 arrays (no pandas, no Python object per number), documents and codes by number.
+
+    The main process turns them into the frame's Arrow columns in a few calls (`_segment_frame`),
+    where a DataFrame built from one tuple per row took seconds on a large corpus.
+    """
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []  # the batch's documents, by number
+        self.document = array("q")  # each row's document number
+        self.passage, self.start, self.end, self.hits = array("q"), array("q"), array("q"), array("q")
+        self.code = array("q")  # each row's code, by its position in the codebook
+        self.segment_id: list[str] = []
+        self.kind: list[str] = []
+        self.matched: list[str] = []
+        self.fingerprint: list[str] = []  # the passage's passage_fingerprint()
+
+    def __len__(self) -> int:
+        return len(self.segment_id)
+
+
+class PassageColumns:
+    """One batch's passages column by column (see SegmentColumns): PASSAGE_COLUMNS."""
+
+    def __init__(self) -> None:
+        self.documents: list[str] = []
+        self.document = array("q")
+        self.passage, self.start, self.end = array("q"), array("q"), array("q")
+        self.kind: list[str] = []
+        self.text: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def as_rows(self) -> list[tuple[str, int, int, int, str, str]]:
+        """The passages as rows of PASSAGE_COLUMNS."""
+        return [(self.documents[document], passage, start, end, kind, text) for document, passage, start, end, kind, text
+                in zip(self.document, self.passage, self.start, self.end, self.kind, self.text)]
+
+
+def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
+    """The batch's segments frame (_FRAME_COLUMNS), built column by column in Arrow."""
+    import numpy as np
+    import pyarrow as pa
+
+    rows = len(columns)
+    if not rows:  # as a frame built from no rows has always been: object columns
+        return _empty_frame(_FRAME_COLUMNS, ("passage", "start", "end", "hits"))
+    text = pa.large_string()  # as pandas stores its str columns
+    codes = list(codebook)
+
+    def numbers(values: array) -> pa.Array:
+        return pa.array(np.frombuffer(values, dtype=np.int64))
+
+    def by_number(names: list[str], index: array) -> pa.Array:
+        return pa.array(names, type=text).take(numbers(index))
+
+    code_index = numbers(columns.code)
+    blank = pa.array([""], type=text).take(pa.array(np.zeros(rows, dtype=np.int64)))
+    arrays = {
+        "segment_id": pa.array(columns.segment_id, type=text),
+        "document": by_number(columns.documents, columns.document),
+        "passage": numbers(columns.passage), "start": numbers(columns.start), "end": numbers(columns.end),
+        "kind": pa.array(columns.kind, type=text),
+        "code": pa.array([code.id for code in codes], type=text).take(code_index),
+        "code_path": pa.array([code.code_path for code in codes], type=text).take(code_index),
+        "label": pa.array([code.label for code in codes], type=text).take(code_index),
+        "hits": numbers(columns.hits),
+        "matched": pa.array(columns.matched, type=text),
+        "review": blank, "note": blank,
+        "fingerprint": pa.array(columns.fingerprint, type=text),
+    }
+    assert tuple(arrays) == _FRAME_COLUMNS
+    return pa.table(arrays).to_pandas()
+
+
+def _empty_frame(columns: Sequence[str], integers: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(rows, columns=_SegmentRow._fields)
-    return frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
+    return pd.DataFrame({column: pd.Series([], dtype="int64" if column in integers else object) for column in columns})
 
 
 def _code_rows(
@@ -133,16 +192,15 @@ def _code_rows(
     *,
     compiled: CompiledCodebook | None = None,
     cache: RecodeCache | None = None,
-) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list[tuple[str, int, int, int, str, str]]]:
-    """code_documents' work in plain data (segment rows as tuples of _SegmentRow's fields), which a
-    worker sends back without pandas."""
+) -> tuple[SegmentColumns, dict[str, int], CacheStats, Pending, PassageColumns]:
+    """code_documents' work in plain data (segment rows and passages in columns), which a worker
+    sends back without pandas."""
     if compiled is None and cache is None:
         compiled = compile_codebook(codebook)
     stats = CacheStats()
     order = {code.id: position for position, code in enumerate(codebook)}
-    codes = {code.id: code for code in codebook}
-    rows: list[tuple] = []
-    passage_rows: list[tuple[str, int, int, int, str, str]] = []
+    rows = SegmentColumns()
+    passage_rows = PassageColumns()
     counts: dict[str, int] = {}
     kinds = frozenset(codebook.code_kinds)
     for document in documents:
@@ -153,36 +211,47 @@ def _code_rows(
         else:
             passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats)
         counts[document.path] = len(passages)
-        rows.extend(_segment_rows(document, passages, fingerprints, hits, codes, order))
-        passage_rows.extend((document.path, p.index, p.start, p.end, p.kind, p.text) for p in passages)
+        _add_segment_rows(rows, document, passages, fingerprints, hits, order)
+        number = len(passage_rows.documents)
+        passage_rows.documents.append(document.path)
+        passage_rows.document.extend([number] * len(passages))
+        passage_rows.passage.extend([passage.index for passage in passages])
+        passage_rows.start.extend([passage.start for passage in passages])
+        passage_rows.end.extend([passage.end for passage in passages])
+        passage_rows.kind.extend([passage.kind for passage in passages])
+        passage_rows.text.extend([passage.text for passage in passages])
     return rows, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
 
 
-def _segment_rows(
+def _add_segment_rows(
+    rows: SegmentColumns,
     document: Document,
     passages: Sequence[Passage],
     fingerprints: Sequence[str],
     hits: dict[str, CodeHits],
-    codes: dict[str, Code],
     order: dict[str, int],
-) -> list[tuple]:
-    """One document's segment rows (tuples of _SegmentRow's fields), by passage, then in codebook order."""
+) -> None:
+    """Add one document's segment rows to `rows`, by passage, then in codebook order."""
     found = sorted(
         (passage_index, order[code_id], code_id, count, matched)
         for code_id, code_hits in hits.items()
         for passage_index, count, matched in code_hits
     )
-    rows = []
-    for passage_index, _, code_id, count, matched in found:
+    number = len(rows.documents)
+    rows.documents.append(document.path)
+    rows.document.extend([number] * len(found))
+    for passage_index, position, code_id, count, matched in found:
         passage = passages[passage_index]
-        code = codes[code_id]
         fingerprint = fingerprints[passage_index]
-        # Plain tuples: a worker pickles them without a class reference per row.
-        rows.append((
-            segment_id_from_fingerprint(fingerprint, code_id), document.path, passage_index, passage.start, passage.end,
-            passage.kind, code_id, code.code_path, code.label, count, matched, "", "", fingerprint,
-        ))
-    return rows
+        rows.segment_id.append(segment_id_from_fingerprint(fingerprint, code_id))
+        rows.passage.append(passage_index)
+        rows.start.append(passage.start)
+        rows.end.append(passage.end)
+        rows.kind.append(passage.kind)
+        rows.code.append(position)
+        rows.hits.append(count)
+        rows.matched.append(matched)
+        rows.fingerprint.append(fingerprint)
 
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds: frozenset[str]) -> dict[str, CodeHits]:
@@ -330,7 +399,7 @@ def code_corpus(
         for batch, (rows, batch_counts, batch_stats, pending, batch_passages, batch_read) in zip(batches, results):
             if cache is not None:
                 cache.write(pending)
-            frames.append(_segment_frame(rows))
+            frames.append(_segment_frame(rows, codebook))
             del rows
             passage_frames.append(_passage_table(batch_passages))
             del batch_passages
@@ -353,7 +422,7 @@ def code_corpus(
 
     import pandas as pd
 
-    passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table([])
+    passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table(PassageColumns())
     del passage_frames
     if entries is not None:
         # Chunked by the batches of characters it had when this process read the corpus: the same
@@ -430,11 +499,23 @@ def _rechunked(frame: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
     return frame
 
 
-def _passage_table(rows: list[tuple[str, int, int, int, str, str]]) -> pd.DataFrame:
-    import pandas as pd
+def _passage_table(columns: PassageColumns) -> pd.DataFrame:
+    """The batch's passages as a frame of PASSAGE_COLUMNS, built column by column in Arrow."""
+    import numpy as np
+    import pyarrow as pa
 
-    frame = pd.DataFrame.from_records(rows, columns=list(PASSAGE_COLUMNS))
-    return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
+    if not len(columns):
+        return _empty_frame(PASSAGE_COLUMNS, ("passage", "start", "end"))
+    text = pa.large_string()
+
+    def numbers(values: array) -> pa.Array:
+        return pa.array(np.frombuffer(values, dtype=np.int64))
+
+    return pa.table({
+        "document": pa.array(columns.documents, type=text).take(numbers(columns.document)),
+        "passage": numbers(columns.passage), "start": numbers(columns.start), "end": numbers(columns.end),
+        "kind": pa.array(columns.kind, type=text), "text": pa.array(columns.text, type=text),
+    }).to_pandas()
 
 
 def _corpus_bytes(path: str | Path) -> int:
@@ -515,7 +596,7 @@ def _read_items(items: Sequence[Document | CorpusFile], encoding: str | None) ->
 def _code_items(
     items: Sequence[Document | CorpusFile], encoding: str | None, codebook: Codebook, *,
     compiled: CompiledCodebook | None, cache: RecodeCache | None,
-) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list, list[tuple]]:
+) -> tuple[SegmentColumns, dict[str, int], CacheStats, Pending, PassageColumns, list[tuple]]:
     """_code_rows over a batch whose text files are read here, plus what reading them found (_read_items)."""
     documents, read = _read_items(items, encoding)
     return (*_code_rows(documents, codebook, compiled=compiled, cache=cache), read)  # type: ignore[return-value]
@@ -552,7 +633,7 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
     _release_compile_memory()
 
 
-def _code_batch(items: list[Document | CorpusFile], encoding: str | None) -> tuple[list[tuple], dict[str, int], CacheStats, Pending, list, list[tuple]]:
+def _code_batch(items: list[Document | CorpusFile], encoding: str | None) -> tuple[SegmentColumns, dict[str, int], CacheStats, Pending, PassageColumns, list[tuple]]:
     coded = _code_items(
         items, encoding, _worker_state["codebook"], compiled=_worker_state["compiled"], cache=_worker_state["cache"],  # type: ignore[arg-type]
     )
