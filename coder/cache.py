@@ -42,7 +42,7 @@ from .lexicon import contains_cjk
 from .matching import _compile_keywords, _phrase_needles
 from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
 
-_SCHEMA = 9  # the stored layout; another number (or none) means start afresh
+_SCHEMA = 10  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
 _HEX = re.compile("[0-9a-f]*")
 _TIMEOUT = 5.0  # seconds to wait for another run's write lock before running without the cache
@@ -365,6 +365,9 @@ _CREATE = (
     "CREATE TABLE code_sets (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
     # code_fingerprints() of the last codebook: a label or colour edit compiles no keyword to find them.
     "CREATE TABLE fingerprints (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    # What the run folder's segment tables hold: their file stamps and the fingerprints of the codes
+    # they were coded with (coder.recode matches again only the codes whose fingerprint changed).
+    "CREATE TABLE coding (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
 )
 # Errors that say the file is not (or no longer) a sound cache: it is replaced. Others (locked,
 # read-only, disk full) leave it alone and the run goes on without it.
@@ -502,6 +505,58 @@ class RecodeCache:
             except (ValueError, TypeError):
                 pass
         return fingerprints
+
+    def note_coding(self, stamps: dict[str, list[int]], by_code: dict[str, str]) -> None:
+        """Note that the run folder's tables with these file `stamps` ({name: stamp}) hold the coding
+        of codes with these fingerprints ({code id: code_fingerprints() fingerprint})."""
+        db = self._db() if self.writer else None
+        if db is None:
+            return
+        try:
+            value = _dumps({"stamps": stamps, "by_code": by_code})
+            with db:
+                db.execute("INSERT OR REPLACE INTO coding (name, value) VALUES ('last', ?)", (value,))
+        except sqlite3.Error:
+            self._fail()
+        except (ValueError, TypeError):
+            pass
+
+    def forget_coding(self) -> None:
+        """Forget the note: the run folder's tables are not (or no longer) known to hold a coding."""
+        db = self._db() if self.writer else None
+        if db is None:
+            return
+        try:
+            with db:
+                db.execute("DELETE FROM coding")
+        except sqlite3.Error:
+            self._fail()
+
+    def noted_coding(self) -> tuple[dict[str, list[int]], dict[str, str]] | None:
+        """note_coding()'s stamps and fingerprints, checked; None when there is no sound note."""
+        db = self._db()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT value FROM coding WHERE name = 'last'").fetchone()
+            if row is None:
+                return None
+            stored = _loads(row[0])
+        except sqlite3.Error:
+            self._fail()
+            return None
+        except Exception:  # noqa: BLE001 - a malformed note is no note
+            return None
+        if not (isinstance(stored, dict) and stored.keys() == {"stamps", "by_code"}
+                and isinstance(stored["stamps"], dict) and isinstance(stored["by_code"], dict)):
+            return None
+        stamps, by_code = stored["stamps"], stored["by_code"]
+        if not all(isinstance(stamp, list) and len(stamp) == 4 and all(_is_int(value) for value in stamp)
+                   for stamp in stamps.values()):
+            return None
+        if not all(isinstance(fingerprint, str) and _FINGERPRINT.fullmatch(fingerprint) for fingerprint in by_code.values()):
+            return None
+        return stamps, by_code
 
     def load(self, key: str, document: Document) -> CacheEntry | None:
         """The document's entry, checked against it; None when missing, unreadable or malformed."""

@@ -239,6 +239,10 @@ def _summary(report) -> str:
     if report.coding_reused:
         lines.append(f"Reused the coding of the last run ({len(result.segments)} segment(s)): the documents and "
                      f"every code's keywords and rules are as they were, nothing was matched again.")
+    elif "passages_matched" in result.reused:
+        lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "
+                     f"{result.reused['passages_matched']} passage(s) that hold one of their terms; the other "
+                     f"codes' segments are the last run's (the documents are as they were).")
     elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")

@@ -26,6 +26,7 @@ from .models import ENGINES, Codebook, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .pipeline import CodingResult, code_corpus
 from .render import render_redirect, render_report, write_gexf, write_graphml
+from .recode import recode_changed_codes, remember_coding
 from .report import report_data
 from .reuse import reuse_coding
 from .reviews import (
@@ -148,7 +149,10 @@ def run_coding(
             # A label, colour or description edit: the last run's segments, relabelled, without matching.
             reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
                 if use_cache else None
-            result = reused or code_corpus(
+            # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
+            recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
+                if use_cache and reused is None else None
+            result = reused or recoded or code_corpus(
                 corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
                 encoding=encoding, extraction_cache=extraction_cache,
             )
@@ -210,6 +214,7 @@ def run_coding(
                 written["changes"] = write_changes_csv(comparison, stage.changes_path)
         if use_cache:
             run.remember_segments_file()
+            remember_coding(run, codebook)
         save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
         run.prune_texts(result.corpus.documents)
         if extraction_cache is not None:

@@ -1,0 +1,362 @@
+"""Recode after a codebook edit that changed how some codes match: only those codes, only where they can match.
+
+When the documents are the ones the last run coded and only some codes' keywords, exclusions or
+rules changed (or codes were added or removed), a fresh run would give the last run's segments
+of every other code unchanged. `recode_changed_codes` takes those rows from the run folder's
+segments.parquet and matches only the changed codes (with the codes tied to them, as the recode
+cache does), and only in the passages of passages.parquet that can hold one of their terms:
+
+1. Candidates: every literal a changed code's matcher looks for (each spelling of a keyword or
+   rule word, the first word of a wildcard phrase, a `word-*` prefix, a Chinese term), with every
+   gap character (spaces, line breaks, hyphens, dashes) removed, searched in one pass over the
+   passages' texts folded as matching folds them and with the same characters removed. A passage's
+   text is its view with whitespace collapsed and words broken at a line end rejoined, which only
+   removes gap characters, so a match in the view is a match here: the candidates are a superset.
+2. The real matcher then runs on the candidates' views (the document text of the passage's span,
+   checked against the stored text; else the document is split again).
+
+Which codes changed is told by their fingerprints (`cache.code_fingerprints`, which hold the
+environment and everything that decides a code's matches) against those the recode cache noted
+for the tables the last run wrote (`remember_coding`); the tables must carry the stamps it noted.
+Anything unexpected (no note, other stamps, another unit or encoding, a changed document, a code
+with a regex, most codes changed) returns None: the caller codes as usual.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .cache import RecodeCache
+from .corpus import read_corpus
+from .errors import CoderError
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
+from .lexicon import compose_text, fold_text
+from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook
+from .models import Code, Codebook, Document, Passage, join_matched, passage_fingerprint, segment_id_from_fingerprint
+from .passages import _readable, split_passages
+from .pipeline import CodingResult
+from .runs import RunFolder, _file_stamp
+from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
+
+__all__ = ["recode_changed_codes", "remember_coding"]
+
+_STAMPED = ("segments.parquet", "passages.parquet")
+# Every character matching treats as a gap between words (spaces, line breaks, hyphens, dashes):
+# removed from both the needles and the texts, so a phrase found with any gap is found here.
+_DASHES = tuple(char for char in _GAP_SINGLES if not char.isspace())
+_FINAL_SIGMA = ("\u03c2", "\u03c3")  # str.lower() picks final sigma by context: read both as one
+
+
+def remember_coding(run: RunFolder, codebook: Codebook) -> None:
+    """Note in the run's recode cache that its segment tables hold the coding of `codebook`, so the
+    next run can match again only the codes edited since. Called after a run's outputs are in place."""
+    cache = RecodeCache(run.cache_path)
+    try:
+        tables = _tables(run)
+        if tables is None:
+            cache.forget_coding()
+            return
+        cache.note_coding({name: _file_stamp(path) for name, path in tables.items()}, cache.fingerprints(codebook).by_code)
+    except OSError:
+        cache.forget_coding()
+    finally:
+        cache.close()
+
+
+def recode_changed_codes(
+    run: RunFolder,
+    corpus: str | Path,
+    codebook: Codebook,
+    *,
+    encoding: str | None = None,
+    extraction_cache: ExtractionCache | None = None,
+) -> CodingResult | None:
+    """The CodingResult a fresh run of `codebook` over `corpus` gives, built from the run in `run`
+    by matching again only the codes whose matching changed; None when that cannot be vouched for.
+
+    `CodingResult.reused` counts as the recode cache would: every document reused, the changed
+    codes matched in each.
+
+    >>> recode_changed_codes(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
+    """
+    from . import __version__
+
+    started = time.perf_counter()
+    tables = _tables(run)
+    if tables is None or not run.has_record():
+        return None
+    try:
+        record = run.record()
+    except CoderError:
+        return None
+    if (record.tool_version != __version__ or record.unit != codebook.unit
+            or record.encoding != (check_encoding(encoding) if encoding else None)):
+        return None
+    cache = RecodeCache(run.cache_path)
+    try:
+        noted = cache.noted_coding()
+        if noted is None:
+            return None
+        stamps, before = noted
+        try:
+            if stamps != {name: _file_stamp(path) for name, path in tables.items()}:
+                return None
+        except OSError:
+            return None
+        fingerprints = cache.fingerprints(codebook)
+    finally:
+        cache.close()
+    changed = [code for code in codebook if before.get(code.id) != fingerprints.by_code[code.id]]
+    to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
+    if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
+        return None  # most codes changed, or a regex: every passage is a candidate; the full run it is
+    needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
+    if needles is None:
+        return None
+    try:
+        corpus_read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
+    except CoderError:
+        return None  # the full run reports it
+    documents = list(corpus_read.documents)
+    if ([(document.path, document.sha256) for document in documents]
+            != [(entry.get("path"), entry.get("sha256")) for entry in record.documents]
+            or [{"path": skipped.path, "reason": skipped.reason} for skipped in corpus_read.skipped]
+            != list(record.skipped)):
+        return None
+    try:
+        segments = read_parquet(tables["segments.parquet"], columns=[
+            "segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "source",
+            "fingerprint"])
+        passages = read_parquet(tables["passages.parquet"], columns=["document", "passage", "start", "end", "kind",
+                                                                     "text"])
+    except CoderError:
+        return None
+    # passages.parquet in corpus order, each document's passages numbered from 0, as run.json counts them.
+    paths = [document.path for document in documents]
+    passage_document = pd.Categorical(passages["document"], categories=paths).codes
+    per_document = np.bincount(passage_document[passage_document >= 0], minlength=len(paths))
+    first = np.concatenate([[0], np.cumsum(per_document)[:-1]]).astype(np.int64)
+    if ((passage_document < 0).any() or (np.diff(passage_document) < 0).any()
+            or not np.array_equal(passages["passage"].to_numpy(), np.arange(len(passages)) - first[passage_document])
+            or per_document.tolist() != [entry.get("passages") for entry in record.documents]):
+        return None
+    counts = dict(zip(paths, per_document.tolist()))
+    rematched = {code.id for code in to_match}
+    # The tool's rows of the codes that match as before; hand-coded rows come back with the reviews.
+    kept = segments[segments["source"].ne("manual") & ~segments["code"].isin(list(rematched))]
+    kept = kept[kept["code"].isin([code.id for code in codebook])].drop(columns="source")
+    matched_in = _match_candidates(documents, passages, codebook, to_match, needles)
+    if matched_in is None:
+        return None
+    found, passages_matched = matched_in
+    coded = pd.concat([kept, found], ignore_index=True) if len(found) else kept.reset_index(drop=True)
+    # Corpus order, then passage, then codebook order: a fresh run's order.
+    document_position = pd.Categorical(coded["document"], categories=paths).codes
+    code_position = pd.Categorical(coded["code"], categories=[code.id for code in codebook]).codes
+    if (document_position < 0).any():
+        return None  # a segment of a document the corpus no longer has
+    ranked = np.lexsort((code_position, coded["passage"].to_numpy(), document_position))
+    coded = coded.iloc[ranked].reset_index(drop=True)
+    code_position, document_position = code_position[ranked], document_position[ranked]
+    coded = coded.assign(
+        code_path=np.array([code.code_path for code in codebook], dtype=object)[code_position],
+        label=np.array([code.label for code in codebook], dtype=object)[code_position], review="", note="",
+    )
+    # Each row's text is its passage's, as a categorical over the passage texts (as code_corpus gives it).
+    passage = coded["passage"].to_numpy()
+    if ((passage < 0) | (passage >= per_document[document_position])).any():
+        return None  # a segment of a passage the table lacks
+    position = first[document_position] + passage
+    text_codes, texts = pd.factorize(passages["text"])
+    coded["text"] = pd.Categorical.from_codes(text_codes[position], categories=texts)
+    frame = add_page_column(coded[list(SEGMENT_COLUMNS)], documents)
+    matched = len(documents) * len(to_match)
+    return CodingResult(
+        corpus=corpus_read, codebook=codebook, segments=frame, passages=counts,
+        seconds=time.perf_counter() - started,
+        reused={"documents_reused": len(documents), "documents_new": 0,
+                "codes_reused": len(documents) * len(codebook) - matched, "codes_matched": matched,
+                "codes_edited": len(to_match), "passages_matched": passages_matched},
+        fingerprints=coded["fingerprint"], passage_table=passages,
+    )
+
+
+def _tables(run: RunFolder) -> dict[str, Path] | None:
+    """segments.parquet and passages.parquet of the run, when both are single files."""
+    tables = {"segments.parquet": run.segments_parquet_path, "passages.parquet": run.passages_parquet_path}
+    if not all(path.is_file() and not path.is_symlink() for path in tables.values()):
+        return None
+    return tables
+
+
+def _needles(codebook: Codebook) -> list[str] | None:
+    """Every literal the matcher of `codebook` must find for a keyword or rule hit, squashed as
+    `_squashed` squashes the texts; None when one would be empty (everything is a candidate)."""
+    keywords = _compile_keywords(codebook)
+    needles: set[str] = set()
+    for pattern in keywords.latin:
+        if pattern.exclusion:
+            continue  # an exclusion only takes hits away
+        spelled = _phrase_needles(pattern)
+        if spelled is not None:
+            needles.update(needle for needle, _ in spelled)
+        else:  # the word trie: the first word (a form, or a wildcard prefix) starts every match
+            first = pattern.words[0]
+            needles.update([first] if isinstance(first, str) else first)
+    needles.update(term.term for term in keywords.cjk if not term.exclusion)
+    needles.update(prefix.prefix for prefix in keywords.hyphen if not prefix.exclusion)
+    squashed = {_squash(needle.replace(*_FINAL_SIGMA)) for needle in needles}
+    if "" in squashed:
+        return None
+    return sorted(squashed)
+
+
+def _squash(text: str) -> str:
+    """`text` without spaces, line breaks, hyphens or dashes."""
+    text = "".join(text.split())
+    for dash in _DASHES:
+        if dash in text:
+            text = text.replace(dash, "")
+    return text
+
+
+def _squashed(text: str) -> str:
+    """A passage text folded and composed as matching reads it (lexicon.fold_text), gaps removed."""
+    if text.isascii():
+        return "".join(text.lower().split()).replace("-", "")
+    composed, _ = compose_text(text)
+    return _squash(fold_text(composed).replace(*_FINAL_SIGMA))
+
+
+def _candidates(texts: Sequence[str], needles: list[str]) -> np.ndarray | None:
+    """Positions in `texts` of those that hold a needle, squashed (one automaton pass over them all);
+    None when a text holds the separator that keeps them apart."""
+    if not texts or not needles:
+        return np.zeros(0, dtype=np.int64)
+    if all(needle.isascii() for needle in needles):
+        joined = _squashed_ascii(texts)
+    else:
+        joined = "\x00".join(_squashed(text) for text in texts).encode("utf-8", "surrogatepass")
+    return _search(joined, needles, len(texts))
+
+
+def _squashed_ascii(texts: Sequence[str]) -> bytes:
+    """The texts squashed as `_squashed` squashes them, as far as ASCII needles can tell: NUL-joined
+    UTF-8 where every character that folds to ASCII is folded and every gap character removed.
+
+    An ASCII needle can only match where the folded text is ASCII, and a character folds to ASCII
+    on its own (composition only builds characters beyond ASCII): other characters may stay as they
+    are. The work is a few passes of C over the bytes, not a Python call per text.
+    """
+    joined = "\x00".join(texts).encode("utf-8", "surrogatepass")
+    beyond = set(joined.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+    for char in beyond:
+        if char in _DASHES or char.isspace():
+            joined = joined.replace(char.encode("utf-8"), b"")
+            continue
+        folded = fold_text(unicodedata.normalize("NFC", char))
+        if folded != char and folded.isascii():
+            joined = joined.replace(char.encode("utf-8", "surrogatepass"), folded.encode("ascii"))
+    return joined.lower().translate(None, _ASCII_GAPS)
+
+
+_ASCII_BYTES = bytes(range(128))
+_ASCII_GAPS = bytes(char for char in range(128) if chr(char).isspace() or chr(char) in _DASHES)
+
+
+def _search(joined: bytes, needles: list[str], count: int) -> np.ndarray | None:
+    """Positions of the NUL-separated pieces of `joined` (`count` of them) that hold a needle."""
+    import ahocorasick_rs
+
+    separators = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0)
+    if len(separators) != count - 1:
+        return None  # a NUL inside a text: the pieces cannot be told apart
+    automaton = ahocorasick_rs.BytesAhoCorasick([needle.encode("utf-8", "surrogatepass") for needle in needles])
+    # Non-overlapping is enough: a match skipped for overlapping a reported one lies in the same text.
+    starts = np.fromiter((start for _, start, _ in automaton.find_matches_as_indexes(joined)), dtype=np.int64)
+    return np.unique(np.searchsorted(separators, starts))
+
+
+def _match_candidates(
+    documents: Sequence[Document],
+    passages: pd.DataFrame,
+    codebook: Codebook,
+    to_match: list[Code],
+    needles: list[str],
+) -> tuple[pd.DataFrame, int] | None:
+    """The segment rows of the codes `to_match` (segments.parquet's columns, without `source`), from
+    their matcher run on the candidate passages only, and how many passages that was; None when a
+    stored passage does not fit its document."""
+    columns = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
+    integers = {"passage": "int64", "start": "int64", "end": "int64", "hits": "int64"}
+    if not to_match:
+        return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
+    chosen = _candidates(passages["text"].tolist(), needles)
+    if chosen is None:
+        return None
+    kinds = passages["kind"].to_numpy(dtype=object)[chosen]
+    chosen = chosen[np.isin(kinds, list(codebook.code_kinds))]
+    stored = {column: passages[column].to_numpy(dtype=object)[chosen].tolist()
+              for column in ("document", "passage", "start", "end", "kind", "text")}
+    by_document: dict[str, list[int]] = {}
+    for position, path in enumerate(stored["document"]):
+        by_document.setdefault(path, []).append(position)
+    documents_by_path = {document.path: document for document in documents}
+    matcher = compile_codebook(Codebook(codes=tuple(to_match), unit=codebook.unit, code_kinds=codebook.code_kinds))
+    order = {code.id: position for position, code in enumerate(to_match)}
+    rows: list[tuple] = []
+    for path, positions in by_document.items():
+        document = documents_by_path.get(path)
+        if document is None:
+            return None
+        views = _views(document, [tuple(stored[column][position] for column in ("passage", "start", "end", "kind", "text"))
+                                  for position in positions], unit=codebook.unit)
+        if views is None:
+            return None
+        for passage, counted in zip(views, matcher.count_in_passages(views)):
+            if not counted:
+                continue
+            fingerprint = passage_fingerprint(path, passage.text)
+            for code_id in sorted(counted, key=order.__getitem__):
+                found = counted[code_id]
+                rows.append((segment_id_from_fingerprint(fingerprint, code_id), path, passage.index, passage.start,
+                             passage.end, passage.kind, code_id, found.hits, join_matched(found.matched), fingerprint))
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    return frame.astype(integers), len(chosen)
+
+
+def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passage] | None:
+    """The stored passages ((passage, start, end, kind, text) of passages.parquet) of `document` as
+    Passages with their views.
+
+    A view is the document text of the span with line breaks as spaces unless the split blanked
+    debris in it (table pipes, page numbers); then the stored text is not the span's readable
+    text, and the document is split again. None when the split does not give the stored passages.
+    """
+    text = document.text
+    passages = []
+    for index, start, end, kind, readable in stored:
+        raw = text[start:end]
+        if not (0 <= start < end <= len(text)) or _readable(raw) != readable:
+            break
+        passages.append(Passage(document=document.path, index=index, start=start, end=end,
+                                view=raw.replace("\n", " "), text=readable, kind=kind))
+    else:
+        return passages
+    split = split_passages(document, unit=unit)  # type: ignore[arg-type]
+    chosen = []
+    for index, start, end, kind, readable in stored:
+        if not 0 <= index < len(split):
+            return None
+        passage = split[index]
+        if (passage.start, passage.end, passage.kind, passage.text) != (start, end, kind, readable):
+            return None
+        chosen.append(passage)
+    return chosen

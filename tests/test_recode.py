@@ -1,0 +1,246 @@
+"""`coder run` after editing some codes' keywords or rules matches only those codes again, and gives
+exactly what a fresh run gives."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from coder.cli import app
+from coder.codebook import load_codebook
+from coder.lexicon import fold_text
+from coder.matching import compile_codebook
+from coder.models import Document
+from coder.passages import split_passages
+from coder.recode import _candidates, _needles
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = "edited code(s) again in the"
+CLOCK_FIELDS = ("started", "seconds", "cache")  # cache: the full run ran without it
+
+CODEBOOK = """\
+name: Recode test
+unit: paragraph
+codes:
+  alliance:
+    label: Alliance
+    keywords: [party building alliance, joint construction]
+  meeting:
+    label: Meeting
+    keywords: [joint meeting, coordination council, summit*]
+    exclude: [joint meeting room]
+  cooperation:
+    label: Cooperation
+    keywords: [regional cooperation, intergovernmental cooperation]
+    rules:
+      - near: [[cross-regional, cross-border], [governance, mechanism*]]
+        within: 6
+  integration:
+    label: Integration
+    keywords: [regional integration]
+  barriers:
+    label: Barriers
+    keywords: [local protection, administrative barriers]
+  chinese:
+    label: Chinese
+    keywords: [区域合作, 协同治理]
+  pattern:
+    label: Pattern
+    regex: ['party[- ]driven']
+  governance:
+    label: Governance
+    keywords: [governance]
+  development:
+    label: Development
+    keywords: [development, ~coordinate]
+"""
+
+EDITS = {
+    "keyword added": ("[regional cooperation, intergovernmental cooperation]",
+                      "[regional cooperation, intergovernmental cooperation, cross-regional cooperation]"),
+    "wildcard keyword added": ("[local protection, administrative barriers]",
+                               "[local protection, administrative barriers, market segment*, protection-*]"),
+    "keyword removed": ("[joint meeting, coordination council, summit*]", "[joint meeting, summit*]"),
+    "exclusion added": ("keywords: [governance]", "keywords: [governance]\n    exclude: [regional governance]"),
+    "rule changed": ("within: 6", "within: 2"),
+    "code added": ("  governance:\n", "  prevention:\n    label: Prevention\n    keywords: [joint prevention, control]\n"
+                                      "  governance:\n"),
+    "code removed": ("  integration:\n    label: Integration\n    keywords: [regional integration]\n", ""),
+    "Chinese keyword added": ("[区域合作, 协同治理]", "[区域合作, 协同治理, 跨域治理]"),
+    "label and keyword": ("label: Governance\n    keywords: [governance]",
+                          "label: Governance (all)\n    keywords: [governance, governments]"),
+    "code renamed": ("  barriers:\n", "  obstacles:\n"),
+    "regex edited": ("'party[- ]driven'", "'party[- ]led'"),
+}
+# Edits that only the full run may code: a regex is matched in every passage.
+NOT_FAST = {"regex edited"}
+
+
+def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> str:
+    result = CliRunner().invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_dir() or relative.parts[0] in (".cache", ".extracted") or path.name.endswith(".lock"):
+            continue
+        data = path.read_bytes()
+        if path.name == "run.json":
+            record = json.loads(data)
+            data = json.dumps({key: value for key, value in record.items() if key not in CLOCK_FIELDS}).encode()
+        files[str(relative)] = data
+    return files
+
+
+def _edit(path: Path, edit: str) -> None:
+    old, new = EDITS[edit]
+    text = path.read_text(encoding="utf-8")
+    assert old in text, edit
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def history(tmp_path):
+    """A corpus, the test codebook, and two run folders coded once each: `fast` (with the cache)
+    and `full` (recoded without it, the reference)."""
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    (corpus / "hyphens.txt").write_text(
+        "Regional co-\noperation and inter-regional cooper- ation met local pro-\ntection.\n\n"
+        "A joint meeting room is not a joint meeting.\n\nCross-regional   governance mechanisms: a "
+        "coordination\ncouncil, a sum-\nmit, and ＲＥＧＩＯＮＡＬ ＣＯＯＰＥＲＡＴＩＯＮ.\n\n| Regional | cooperation |\n"
+        "|---|---|\n\n12\n\n區域合作 and 区域\n合作.\n", encoding="utf-8")
+    codebook.write_text(CODEBOOK, encoding="utf-8")
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    _run(corpus, codebook, fast)
+    _run(corpus, codebook, full)
+    return corpus, codebook, fast, full
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_recode_after_editing_codes_matches_a_full_run(history, edit):
+    corpus, codebook, fast, full = history
+    _edit(codebook, edit)
+
+    output = _run(corpus, codebook, fast)
+    _run(corpus, codebook, full, "--no-cache")
+
+    assert (FAST in output) is (edit not in NOT_FAST)
+    assert _files(fast) == _files(full)
+
+
+def test_recode_twice_in_a_row_matches_a_full_run(history):
+    corpus, codebook, fast, full = history
+    for edit in ("keyword added", "exclusion added", "code removed"):
+        _edit(codebook, edit)
+        output = _run(corpus, codebook, fast)
+        _run(corpus, codebook, full, "--no-cache")
+        assert FAST in output
+        assert _files(fast) == _files(full)
+
+
+def test_recode_with_reviews_matches_a_full_run(history, tmp_path):
+    corpus, codebook, fast, full = history
+    segments = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = segments[0].split(",")
+    first = dict(zip(header, segments[1].split(",")))
+    (tmp_path / "reviews.csv").write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{first['segment_id']},{first['document']},{first['code']},reject,not this one,x,\n", encoding="utf-8")
+    _edit(codebook, "keyword added")
+
+    output = _run(corpus, codebook, fast)
+    _run(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert _files(fast) == _files(full)
+    assert ",rejected,reject,not this one," in (fast / "segments.csv").read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("change", ["changed document", "new document", "removed document", "touched segments",
+                                    "other run without cache"])
+def test_recode_codes_everything_when_the_documents_or_outputs_changed(history, change):
+    corpus, codebook, fast, full = history
+    if change == "other run without cache":  # it rewrites the tables the cache noted
+        _run(corpus, codebook, fast, "--no-cache")
+        _run(corpus, codebook, full, "--no-cache")
+    _edit(codebook, "keyword added")
+    first = sorted(corpus.glob("*.txt"))[0]
+    if change == "changed document":
+        first.write_text(first.read_text(encoding="utf-8") + "\n\nRegional cooperation again.\n", encoding="utf-8")
+    elif change == "new document":
+        (corpus / "zz_new.txt").write_text("Cross-regional cooperation of governments.\n", encoding="utf-8")
+    elif change == "removed document":
+        first.unlink()
+    elif change == "touched segments":
+        os.utime(fast / "segments.parquet", ns=(1, 1))
+
+    output = _run(corpus, codebook, fast)
+    _run(corpus, codebook, full, "--no-cache")
+
+    assert FAST not in output
+    assert _files(fast) == _files(full)
+
+
+@pytest.mark.parametrize("damage", ["note", "cache file"])
+def test_recode_with_a_damaged_cache_codes_everything(history, damage):
+    corpus, codebook, fast, full = history
+    _edit(codebook, "keyword added")
+    import sqlite3
+
+    cache = fast / ".cache" / "recode.sqlite"
+    if damage == "note":
+        with sqlite3.connect(cache) as connection:
+            connection.execute("UPDATE coding SET value = X'7b7d'")
+    else:
+        cache.write_bytes(b"not a database")
+
+    output = _run(corpus, codebook, fast)
+    _run(corpus, codebook, full, "--no-cache")
+
+    assert FAST not in output
+    assert _files(fast) == _files(full)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Regional co-\noperation", "regional cooper- ation", "REGIONAL\tCOOPERATION", "ＲＥＧＩＯＮＡＬ ＣＯＯＰＥＲＡＴＩＯＮ",
+        "regional—cooperation", "regional\u00adcooperation", "Re\u0301gional cooperation", "區域合作", "区域\n合作",
+        "Cross-regional\n\ngovernance", "ΟΔΟΣ regional cooperations", "the summits", "protection-minded",
+    ],
+)
+@pytest.mark.parametrize("codes", ["all", "no Chinese"])  # ASCII needles only: the bytes path
+def test_recode_candidates_hold_every_passage_the_matcher_codes(text, codes):
+    source = CODEBOOK.replace("[local protection, administrative barriers]", "[local protection, protection-*, οδος]")
+    if codes == "no Chinese":
+        source = source.replace("[local protection, protection-*, οδος]", "[local protection, protection-*]")
+        source = source.replace("  chinese:\n    label: Chinese\n    keywords: [区域合作, 协同治理]\n", "")
+    codebook = load_codebook_text(source)
+    document = Document("a.txt", text)
+    passages = split_passages(document)
+    matcher = compile_codebook(codebook)
+    needles = _needles(codebook)
+    assert needles is not None and all(needle.isascii() for needle in needles) is (codes == "no Chinese")
+    candidates = set(_candidates([passage.text for passage in passages], needles))
+    for position, passage in enumerate(passages):
+        if matcher.find(passage):
+            assert position in candidates, (passage.text, fold_text(passage.text))
+
+
+def load_codebook_text(text: str):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "codebook.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_codebook(path)
