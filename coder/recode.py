@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import RecodeCache
-from .corpus import read_corpus
+from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, corpus_entries, read_corpus_file
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -44,6 +44,7 @@ from .passages import _readable, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, _file_stamp
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
+from .stamps import corpus_unchanged
 
 __all__ = ["recode_changed_codes", "remember_coding"]
 
@@ -120,16 +121,10 @@ def recode_changed_codes(
     needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
     if needles is None:
         return None
-    try:
-        corpus_read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
-    except CoderError:
-        return None  # the full run reports it
-    documents = list(corpus_read.documents)
-    if ([(document.path, document.sha256) for document in documents]
-            != [(entry.get("path"), entry.get("sha256")) for entry in record.documents]
-            or [{"path": skipped.path, "reason": skipped.reason} for skipped in corpus_read.skipped]
-            != list(record.skipped)):
+    corpus_read = _known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache)
+    if corpus_read is None:
         return None
+    documents = list(corpus_read.documents)
     try:
         segments = read_parquet(tables["segments.parquet"], columns=[
             "segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "source",
@@ -186,6 +181,36 @@ def recode_changed_codes(
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
         fingerprints=coded["fingerprint"], passage_table=passages,
     )
+
+
+def _known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None,
+                  extraction_cache: ExtractionCache | None) -> Corpus | None:
+    """The corpus as the run in `run` read it, when its files are unchanged (`stamps.corpus_unchanged`),
+    without reading the text files: each is a StoredDocument (read when its text is asked for). None
+    when anything differs."""
+    if not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache):
+        return None
+    forced = check_encoding(encoding) if encoding else None
+    try:
+        record = run.record()
+        files = {entry.path: entry for entry in corpus_entries(corpus) if isinstance(entry, CorpusFile)}
+        documents: list[Document] = []
+        for known in record.documents:
+            entry = files.get(str(known["path"]))
+            if entry is None:
+                return None
+            if entry.is_text and "format" not in known:
+                documents.append(StoredDocument(entry, encoding=str(known["encoding"]), sha256=str(known["sha256"]),
+                                                forced_encoding=forced))
+                continue
+            read = read_corpus_file(entry, encoding=forced, extraction_cache=extraction_cache)  # PDF, Word, ...
+            if isinstance(read, SkippedFile) or read.sha256 != known["sha256"]:
+                return None
+            documents.append(read)
+        skipped = tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped)
+    except (CoderError, KeyError, TypeError):
+        return None
+    return Corpus(root=str(corpus), documents=tuple(documents), skipped=skipped)
 
 
 def _tables(run: RunFolder) -> dict[str, Path] | None:
