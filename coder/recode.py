@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import RecodeCache
-from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, corpus_entries, read_corpus_file
+from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, read_corpus_file
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -44,7 +44,7 @@ from .passages import _readable, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, _file_stamp
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
-from .stamps import corpus_unchanged
+from .stamps import CorpusStamps, corpus_unchanged, take_corpus_stamps
 
 __all__ = ["recode_changed_codes", "remember_coding"]
 
@@ -78,10 +78,12 @@ def recode_changed_codes(
     *,
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
+    stamps: CorpusStamps | None = None,
 ) -> CodingResult | None:
     """The CodingResult a fresh run of `codebook` over `corpus` gives, built from the run in `run`
     by matching again only the codes whose matching changed; None when that cannot be vouched for.
 
+    `stamps`: the corpus files' stamps this run took before reading anything (`take_corpus_stamps`).
     `CodingResult.reused` counts as the recode cache would: every document reused, the changed
     codes matched in each.
 
@@ -105,9 +107,9 @@ def recode_changed_codes(
         noted = cache.noted_coding()
         if noted is None:
             return None
-        stamps, before = noted
+        noted_stamps, before = noted
         try:
-            if stamps != {name: _file_stamp(path) for name, path in tables.items()}:
+            if noted_stamps != {name: _file_stamp(path) for name, path in tables.items()}:
                 return None
         except OSError:
             return None
@@ -121,7 +123,7 @@ def recode_changed_codes(
     needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
     if needles is None:
         return None
-    corpus_read = _known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache)
+    corpus_read = _known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
     if corpus_read is None:
         return None
     documents = list(corpus_read.documents)
@@ -184,21 +186,20 @@ def recode_changed_codes(
 
 
 def _known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None,
-                  extraction_cache: ExtractionCache | None) -> Corpus | None:
+                  extraction_cache: ExtractionCache | None, stamps: CorpusStamps | None) -> Corpus | None:
     """The corpus as the run in `run` read it, when its files are unchanged (`stamps.corpus_unchanged`),
     without reading the text files: each is a StoredDocument (read when its text is asked for). None
-    when anything differs."""
+    when anything differs. `stamps`: the corpus files' stamps this run took (else taken here)."""
     if not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache):
         return None
+    stamps = stamps or take_corpus_stamps(corpus)
     forced = check_encoding(encoding) if encoding else None
     try:
         record = run.record()
-        files = {entry.path: entry for entry in corpus_entries(corpus) if isinstance(entry, CorpusFile)}
         documents: list[Document] = []
         for known in record.documents:
-            entry = files.get(str(known["path"]))
-            if entry is None:
-                return None
+            # The stamps list regular files only (no links): the files corpus_entries would give.
+            entry = CorpusFile(str(known["path"]), stamps.paths[str(known["path"])])  # type: ignore[union-attr]
             if entry.is_text and "format" not in known:
                 documents.append(StoredDocument(entry, encoding=str(known["encoding"]), sha256=str(known["sha256"]),
                                                 forced_encoding=forced))
@@ -208,7 +209,7 @@ def _known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None,
                 return None
             documents.append(read)
         skipped = tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped)
-    except (CoderError, KeyError, TypeError):
+    except (CoderError, KeyError, TypeError, AttributeError):
         return None
     return Corpus(root=str(corpus), documents=tuple(documents), skipped=skipped)
 

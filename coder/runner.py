@@ -150,8 +150,8 @@ def run_coding(
             reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
                 if use_cache else None
             # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
-            recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
-                if use_cache and reused is None else None
+            recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
+                                           stamps=stamps) if use_cache and reused is None else None
             result = reused or recoded or code_corpus(
                 corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
                 encoding=encoding, extraction_cache=extraction_cache,
