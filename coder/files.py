@@ -160,7 +160,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
     """
     frame = neutralize_formulas(frame)
-    fields = _csv_fields(frame, line_end) if float_format is None or not _has_floats(frame) else None
+    fields = _csv_fields(frame, line_end) if float_format is None else None
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
         if fields is not None:
             _write_fields(stream, frame, fields, line_end)
@@ -176,19 +176,15 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
 _CSV_CHUNK_CELLS = 1_000_000
 
 
-def _has_floats(frame: pd.DataFrame) -> bool:
-    return any(dtype.kind == "f" for dtype in frame.dtypes)
-
-
 def _csv_fields(frame: pd.DataFrame, line_end: str) -> list[tuple[object, object]] | None:
     """The table's columns as CSV fields ready to join in Arrow, without a Python object per cell:
     (None, one string per row) for each run of integer columns (joined by commas already), and
-    (codes, the fields of the distinct values) for each text column. None when a column is of a
-    kind only pandas writes (floats, mixed objects, nullable integers, text Arrow refuses): then
-    pandas writes the whole table.
+    (codes, the fields of the distinct values) for each text column, (None, fields) for a float or
+    boolean column. None when a column is of a kind only pandas writes (mixed objects, nullable
+    numbers, text Arrow refuses), or floats are formatted: then pandas writes the whole table.
 
     Fields come from the csv module itself (the writer pandas uses), so quoting is byte for byte
-    pandas' own: integers as str(), text as is, blank for missing.
+    pandas' own: integers as str(), floats as numpy's str(), text as is, blank for missing.
     """
     import csv
 
@@ -221,6 +217,16 @@ def _csv_fields(frame: pd.DataFrame, line_end: str) -> list[tuple[object, object
             continue
         values, dtype = frame.iloc[:, position], dtypes[position]
         position += 1
+        if dtype == np.float64:
+            # As pandas writes floats without a float_format: numpy's str() of each, blank for NaN.
+            numbers = values.to_numpy()
+            texts = numbers.astype(str)
+            texts[np.isnan(numbers)] = ""
+            fields.append((None, pa.array(texts, type=pa.string())))
+            continue
+        if dtype == np.bool_:
+            fields.append((None, pa.array(np.where(values.to_numpy(), "True", "False"), type=pa.string())))
+            continue
         if isinstance(dtype, pd.CategoricalDtype):
             codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
         elif pd.api.types.is_string_dtype(dtype) or dtype == object:
