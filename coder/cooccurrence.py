@@ -104,7 +104,8 @@ def _as_text(column: pd.Series) -> pd.Series:
     passage text is held once: turning it into one string per row costs seconds on a big run)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories
-        if all(isinstance(value, str) for value in categories):
+        # A str-dtype index holds only strings; anything else is asked value by value.
+        if isinstance(categories.dtype, pd.StringDtype) or all(isinstance(value, str) for value in categories):
             if not column.hasnans:
                 return column
             return (column if "" in categories else column.cat.add_categories([""])).fillna("")

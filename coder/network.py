@@ -272,9 +272,15 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
     kept = segments[segments["code"].isin(list(graph.nodes))]
     for row in kept.groupby("code", sort=False).head(examples).itertuples(index=False):
         graph.nodes[row.code]["examples"].append(_example(row.document, row.passage, row.text, row.matched))
-    lookup = segments.set_index(["document", "passage", "code"])[["text", "matched"]]
-    lookup = lookup[~lookup.index.duplicated()]
     wanted = pairs[["source", "target", "example_document", "example_passage"]]
+    drawn = np.fromiter((graph.has_edge(source, target) for source, target in zip(wanted["source"], wanted["target"])),
+                        dtype=bool, count=len(wanted))
+    wanted = wanted[drawn]
+    # Only the example passages' documents are looked up: an index over every segment of a big run
+    # (hundreds of thousands of rows) cost a second for the few dozen links a map draws.
+    near = segments[segments["document"].isin(pd.unique(wanted["example_document"]))]
+    lookup = near.set_index(["document", "passage", "code"])[["text", "matched"]]
+    lookup = lookup[~lookup.index.duplicated()]
     keys_source = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["source"]])
     keys_target = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["target"]])
     left = lookup.reindex(keys_source)
