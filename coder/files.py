@@ -160,7 +160,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
     """
     frame = neutralize_formulas(frame)
-    fields = _csv_fields(frame, line_end) if float_format is None else None
+    fields = _csv_fields(frame, line_end, float_format=float_format)
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
         if fields is not None:
             _write_fields(stream, frame, fields, line_end)
@@ -176,15 +176,16 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
 _CSV_CHUNK_CELLS = 1_000_000
 
 
-def _csv_fields(frame: pd.DataFrame, line_end: str) -> list[tuple[object, object]] | None:
+def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None = None) -> list[tuple[object, object]] | None:
     """The table's columns as CSV fields ready to join in Arrow, without a Python object per cell:
     (None, one string per row) for each run of integer columns (joined by commas already), and
     (codes, the fields of the distinct values) for each text column, (None, fields) for a float or
     boolean column. None when a column is of a kind only pandas writes (mixed objects, nullable
-    numbers, text Arrow refuses), or floats are formatted: then pandas writes the whole table.
+    numbers, text Arrow refuses, a formatted NaN): then pandas writes the whole table.
 
     Fields come from the csv module itself (the writer pandas uses), so quoting is byte for byte
-    pandas' own: integers as str(), floats as numpy's str(), text as is, blank for missing.
+    pandas' own: integers as str(), floats as numpy's str() (or `float_format % value`), text as is,
+    blank for missing.
     """
     import csv
 
@@ -218,10 +219,16 @@ def _csv_fields(frame: pd.DataFrame, line_end: str) -> list[tuple[object, object
         values, dtype = frame.iloc[:, position], dtypes[position]
         position += 1
         if dtype == np.float64:
-            # As pandas writes floats without a float_format: numpy's str() of each, blank for NaN.
+            # As pandas writes floats: numpy's str() of each and blank for NaN, or `float_format % value`.
             numbers = values.to_numpy()
-            texts = numbers.astype(str)
-            texts[np.isnan(numbers)] = ""
+            missing = np.isnan(numbers)
+            if float_format is None:
+                texts = numbers.astype(str)
+                texts[missing] = ""
+            elif missing.any():
+                return None  # pandas' own blank for a formatted NaN
+            else:
+                texts = np.array([float_format % number for number in numbers.tolist()], dtype=str)
             fields.append((None, pa.array(texts, type=pa.string())))
             continue
         if dtype == np.bool_:

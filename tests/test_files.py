@@ -101,8 +101,9 @@ _CELL = st.one_of(st.none(), st.text(alphabet=st.sampled_from("ab ,\"\n\r;'=区\
 @given(st.lists(st.tuples(_CELL, _CELL, st.integers(-10**12, 10**12),
                           st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.1, 1e16, 1e-5, -0.0]),
                           st.booleans()), min_size=1, max_size=12),
-       st.sampled_from(["object", "str", "category"]), st.sampled_from(["\r\n", "\n"]))
-def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line_end):
+       st.sampled_from(["object", "str", "category"]), st.sampled_from(["\r\n", "\n"]),
+       st.sampled_from([None, "%.10g", "%.3f"]))
+def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line_end, float_format):
     """The writer that joins rows in Arrow writes exactly what pandas' to_csv writes (quotes, blanks,
     numbers, line ends)."""
     import io
@@ -112,7 +113,7 @@ def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line
     frame = pd.DataFrame(rows, columns=["text", "code", "count", "share", "drawn"])
     frame["text"] = frame["text"].astype(object if kind == "object" else kind)
     path = tmp_path_factory.mktemp("csv") / "table.csv"
-    write_csv(frame, path, line_end=line_end)
+    write_csv(frame, path, line_end=line_end, float_format=float_format)
     expected = io.StringIO()
-    neutralize_formulas(frame).to_csv(expected, index=False, lineterminator=line_end)
+    neutralize_formulas(frame).to_csv(expected, index=False, lineterminator=line_end, float_format=float_format)
     assert path.read_bytes() == ("\ufeff" + expected.getvalue()).encode()
