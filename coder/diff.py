@@ -158,17 +158,22 @@ def diff_segments(
     return _count_changes(_segment_keys(old_frame, renamed or {}), _segment_keys(new_frame, {}))
 
 
-def _count_changes(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> pd.DataFrame:
+def _key_numbers(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> np.ndarray:
+    """One number per distinct key, for the new run's rows then the old run's."""
+    return pd.factorize(pd.concat([new_keys["key"], old_keys["key"]], ignore_index=True), use_na_sentinel=False)[0]
+
+
+def _count_changes(old_keys: pd.DataFrame, new_keys: pd.DataFrame, key_index: np.ndarray | None = None) -> pd.DataFrame:
     """SEGMENT_DIFF_COLUMNS from the two runs' (code, key) rows, codes in order of appearance (new run first).
 
-    Integer keys from one factorize of each column, then sets of int64: a merge of 400,000 string
-    pairs took over a second.
+    Integer keys from one factorize of each column (`key_index`: `_key_numbers`, when known), then
+    sets of int64: a merge of 400,000 string pairs took over a second.
     """
     codes_seen = pd.concat([new_keys["code"], old_keys["code"]], ignore_index=True)
     code_index, code_names = pd.factorize(codes_seen, use_na_sentinel=False)
-    key_index, key_names = pd.factorize(pd.concat([new_keys["key"], old_keys["key"]], ignore_index=True),
-                                        use_na_sentinel=False)
-    span = max(len(key_names), 1)
+    if key_index is None:
+        key_index = _key_numbers(old_keys, new_keys)
+    span = max(int(key_index.max(initial=-1)) + 1, 1)
     combined = code_index.astype(np.int64) * span + key_index
     # pandas' hash tables: numpy's unique and isin sort or hash far slower on 400,000 keys.
     fresh, before = pd.unique(combined[:len(new_keys)]), pd.unique(combined[len(new_keys):])
@@ -259,11 +264,13 @@ class RunComparison:
 
 
 def compare_runs(
-    old_run: str | Path | RunFolder, new_run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None
+    old_run: str | Path | RunFolder, new_run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
+    old_index: pd.DataFrame | None = None,
 ) -> RunComparison:
     """Compare two run folders (or run.json paths): codebook changes and segments per code.
 
-    `new_segments` is the new run's segments frame when the caller holds it already.
+    `new_segments` is the new run's segments frame, and `old_index` the old run's
+    `RunFolder.read_segment_index()`, when the caller holds them already.
 
     >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
     >>> print(render_comparison(comparison))  # doctest: +SKIP
@@ -273,24 +280,31 @@ def compare_runs(
     old, new = old_folder.record(), new_folder.record()
     changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
     new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
-    old_frame = old_folder.read_segment_index()
+    old_frame = old_index if old_index is not None else old_folder.read_segment_index()
     renamed = renamed_codes(changes)
     old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
-    segments = _count_changes(old_keys, new_keys)
-    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments)
+    key_index = _key_numbers(old_keys, new_keys)
+    segments = _count_changes(old_keys, new_keys, key_index)
+    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index)
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments, listed=listed)
 
 
 def _listed_segments(
     old_folder: RunFolder, new_folder: RunFolder, old_frame: pd.DataFrame, new_frame: pd.DataFrame,
-    old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None,
+    old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None, key_index: np.ndarray,
 ) -> pd.DataFrame:
     """The added and removed segments themselves, with their document, passage and text (the keys:
-    `_segment_keys` of each frame)."""
+    `_segment_keys` of each frame, numbered by `_key_numbers`)."""
+    # Integer isin over the key numbers (Series.isin on Arrow strings, or a Python set of them,
+    # loops over 400,000 ids in Python; np.isin sorts).
+    fresh, before = pd.Series(key_index[:len(new_keys)]), key_index[len(new_keys):]
+    new_found, old_found = fresh.isin(before).to_numpy(), pd.Series(before).isin(fresh).to_numpy()
+    if new_found.all() and old_found.all():
+        return pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS])
     old_keys = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).to_numpy() if len(old_frame) else [])
     new_keys = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).to_numpy() if len(new_frame) else [])
-    added = new_keys[~_found_in(new_keys["key"], old_keys["key"])]
-    removed = old_keys[~_found_in(old_keys["key"], new_keys["key"])]
+    added = new_keys[~new_found]
+    removed = old_keys[~old_found]
     parts = []
     for change, rows, folder, frame in (("segment added", added, new_folder, new_segments),
                                         ("segment removed", removed, old_folder, None)):
@@ -303,14 +317,6 @@ def _listed_segments(
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
-
-
-def _found_in(values: pd.Series, within: pd.Series) -> np.ndarray:
-    """Whether each value is one of `within`: integer codes from one factorize, then an integer isin
-    (Series.isin on Arrow strings, or a Python set of them, loops over 400,000 ids in Python;
-    np.isin sorts)."""
-    codes, _ = pd.factorize(pd.concat([values, within], ignore_index=True), use_na_sentinel=False)
-    return pd.Series(codes[:len(values)]).isin(codes[len(values):]).to_numpy()
 
 
 def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str]) -> pd.DataFrame:
@@ -361,12 +367,14 @@ def render_comparison(comparison: RunComparison) -> str:
     return "\n".join(lines)
 
 
-def compare_with_previous(run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None) -> RunComparison | None:
+def compare_with_previous(run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
+                          old_index: pd.DataFrame | None = None) -> RunComparison | None:
     """Compare the run in a folder with the one `RunFolder.keep_previous` kept; None on a first run.
+    `old_index` is that run's segment index when the caller read it before it was kept.
 
     >>> compare_with_previous("outputs")  # doctest: +SKIP
     """
     folder = run if isinstance(run, RunFolder) else RunFolder(run)
     if not folder.previous.has_record():
         return None
-    return compare_runs(folder.previous, folder, new_segments=new_segments)
+    return compare_runs(folder.previous, folder, new_segments=new_segments, old_index=old_index)

@@ -178,7 +178,9 @@ def run_coding(
         segments = add_page_column(result.segments.drop(columns="page", errors="ignore"), result.corpus.documents)
         if "source" not in segments.columns:
             segments["source"] = "auto"
-        segments["status"] = _statuses(segments, run, renamed)
+        # The last run's segment index, read once: for the statuses, then for changes.csv (its copy in .previous/).
+        previous_index = _previous_index(run)
+        segments["status"] = _statuses(segments, run, renamed, index=previous_index)
         result = replace(result, segments=segments)
         review_counts = None if reviews is None else {
             "path": str(reviews_file), "decisions": len(reviews), "orphaned": len(orphans) if orphans is not None else 0,
@@ -206,7 +208,7 @@ def run_coding(
                                       for document in result.corpus.documents},
             ))
             try:
-                comparison = compare_with_previous(stage, new_segments=indexed)
+                comparison = compare_with_previous(stage, new_segments=indexed, old_index=previous_index)
             except OutputError as error:
                 # A damaged earlier run must not stop the run that replaces it: no changes.csv this time.
                 comparison, not_compared = None, str(error)
@@ -370,14 +372,22 @@ def _with_manual_rows(result: CodingResult, applied: AppliedReviews) -> CodingRe
     return replace(result, segments=segments, fingerprints=fingerprints)
 
 
-def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str]) -> list[str]:
-    """Each segment's `status`: the decision taken before, else new or unchanged since the run in the folder."""
+def _previous_index(run: RunFolder) -> pd.DataFrame | None:
+    """The segment index of the run in the folder (before this one replaces it); None without one, or damaged."""
+    if not run.has_record():
+        return None
+    try:
+        return run.read_segment_index()
+    except OutputError:
+        return None
+
+
+def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *,
+              index: pd.DataFrame | None = None) -> list[str]:
+    """Each segment's `status`: the decision taken before, else new or unchanged since the run in the
+    folder (`index`: its `_previous_index`)."""
     before: list[Any] = []  # the previous run's segment ids, in columns
     if run.has_record():
-        try:
-            index = run.read_segment_index()
-        except OutputError:
-            index = None
         if index is not None:
             from .models import segment_id_from_fingerprint
 
