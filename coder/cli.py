@@ -210,6 +210,11 @@ def _summary(report) -> str:
     result = report.result
     counted = report.counted_segments
     counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
+    counted_total, segment_total = len(counted), len(result.segments)
+    added = int(result.segments["source"].eq("manual").sum()) if "source" in result.segments.columns else 0
+    if report.tally is not None:  # the Dask engine: the segments stay in the run folder
+        counts, segment_total, added = report.tally.counted_by_code, report.tally.segments, report.tally.added
+        counted_total = sum(counts.values())
     lines: list[str] = []
     if report.recovered == "finished":
         lines.append(f"Finished saving the run stopped in {display_name(report.out_dir)} before this one "
@@ -222,7 +227,7 @@ def _summary(report) -> str:
         lines += report.document_variables.warnings()
     lines += [
         f"Read {len(result.corpus.documents)} document(s), skipped {len(result.corpus.skipped)}; "
-        f"{result.passage_count} passage(s) ({result.codebook.unit}), {len(counted)} coded segment(s) "
+        f"{result.passage_count} passage(s) ({result.codebook.unit}), {counted_total} coded segment(s) "
         f"in {result.seconds:.2f}s.",
     ]
     for skipped in result.corpus.skipped:
@@ -253,8 +258,7 @@ def _summary(report) -> str:
         name = "  " * (code.depth - 1) + labels[code.id]
         lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
     if report.reviews_path is not None:
-        rejected = len(result.segments) - len(counted)
-        added = int(result.segments["source"].eq("manual").sum()) if "source" in result.segments.columns else 0
+        rejected = segment_total - counted_total
         lines.append(f"Reviews from {report.reviews_path}: {rejected} rejected segment(s) left out of counts and network"
                      + (f"; {added} passage(s) coded by hand counted." if added else "."))
         if report.carried:

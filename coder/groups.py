@@ -236,8 +236,17 @@ def build_group_counts(
     frame = segments[["document", "passage", "code"]].drop_duplicates() if len(segments) else \
         pd.DataFrame({"document": [], "passage": [], "code": []})
     codes = list(codes) if codes is not None else list(dict.fromkeys(frame["code"]))
-    by_document = _rows(variables)
     per_code_document = frame.groupby(["code", "document"]).size() if len(frame) else pd.Series(dtype="int64")
+    return group_counts_from(per_code_document, variables, passages_by_document=passages_by_document, codes=codes)
+
+
+def group_counts_from(
+    per_code_document: pd.Series, variables: DocumentVariables, *, passages_by_document: dict[str, int],
+    codes: Sequence[str],
+) -> pd.DataFrame:
+    """build_group_counts from the passages each code codes per document (a Series on (code, document)),
+    as a partitioned run (the Dask engine) sums them without a segment table."""
+    by_document = _rows(variables)
     rows = []
     for name in variables.names:
         for wanted in _values(variables.table[name]):

@@ -45,6 +45,8 @@ def report_data(
     documents: pd.DataFrame | None = None,
     title: str = "Concept network",
     cooccurrence: Cooccurrence | None = None,
+    rolled: dict[int, Cooccurrence] | None = None,
+    listing: tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None] | None = None,
 ) -> dict[str, Any]:
     """The report page's data: codes, passages with their codes and matched words, layouts per level.
 
@@ -57,7 +59,9 @@ def report_data(
     with their text: all of them, or past PASSAGES_SHOWN a seeded sample described by `sample`.
 
     `cooccurrence` is build_cooccurrence(segments, total_passages=..., codebook=...) without a
-    level when the caller has built it already (it is not built twice).
+    level when the caller has built it already (it is not built twice). A partitioned run (the Dask
+    engine, coder.partitioned) holds no segment table: it passes every level's co-occurrence in
+    `rolled` and the passage data (`_passages`' result) in `listing`, reduced across partitions.
 
     >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
     >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
@@ -76,13 +80,18 @@ def report_data(
     layouts: dict[str, dict[str, list[float]]] = {}
     communities: dict[str, dict[str, int]] = {}
     for level in levels:
-        rolled = base if level == ALL_CODES else build_cooccurrence(
-            segments, level=level, total_passages=total_passages, codebook=codebook)
-        graph = _community_graph(rolled, codebook, options)
-        positions = _layout(_layout_graph(graph, rolled.pairs, options), options.seed)
+        if level == ALL_CODES:
+            at_level = base
+        elif rolled is not None and level in rolled:
+            at_level = rolled[level]
+        else:
+            at_level = build_cooccurrence(segments, level=level, total_passages=total_passages, codebook=codebook)
+        graph = _community_graph(at_level, codebook, options)
+        positions = _layout(_layout_graph(graph, at_level.pairs, options), options.seed)
         layouts[str(level)] = {node: [round(x, 1), round(y, 1)] for node, (x, y) in positions.items()}
         communities[str(level)] = {node: int(data["community"]) for node, data in graph.nodes(data=True)}
-    names, passages, words, sets, sample = _passages(base.segments, index, seed=options.seed)
+    names, passages, words, sets, sample = listing if listing is not None else _passages(
+        base.segments, index, seed=options.seed)
     return {
         "title": title,
         "total_passages": int(base.total_passages),

@@ -829,10 +829,14 @@ def precision_by_code(segments: pd.DataFrame) -> pd.DataFrame:
          code  segments  reviewed  accepted  rejected  precision  added  recall
     0  barrier       20        10         8         2        0.8      4    0.8
     """
-    columns = {"code": str, "segments": int, "reviewed": int, "accepted": int, "rejected": int,
-               "precision": float, "added": int, "recall": float}
     if segments.empty or "review" not in segments.columns:
-        return pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in columns.items()})
+        return precision_from_counts(None)
+    return precision_from_counts(precision_counts(segments))
+
+
+def precision_counts(segments: pd.DataFrame) -> pd.DataFrame:
+    """Per code (sorted): automatic segments, accepted, rejected, added; sums of these over parts of a
+    run (the Dask engine's partitions) give the whole run's, for `precision_from_counts`."""
     source = segments["source"] if "source" in segments.columns else pd.Series(AUTO, index=segments.index)
     review = segments["review"].astype(str).str.strip().str.casefold()
     spellings = {}
@@ -850,6 +854,15 @@ def precision_by_code(segments: pd.DataFrame) -> pd.DataFrame:
         "rejected": ~manual & decided.eq("reject"),
         "added": manual,
     }).groupby("code", sort=True).sum().reset_index()
+    return table
+
+
+def precision_from_counts(table: pd.DataFrame | None) -> pd.DataFrame:
+    """precision_by_code's table from `precision_counts` (None: no segments)."""
+    columns = {"code": str, "segments": int, "reviewed": int, "accepted": int, "rejected": int,
+               "precision": float, "added": int, "recall": float}
+    if table is None:
+        return pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in columns.items()})
     table = table[(table["accepted"] + table["rejected"] + table["added"]) > 0]
     if table.empty:
         return pd.DataFrame({column: pd.Series(dtype=kind) for column, kind in columns.items()})

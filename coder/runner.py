@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .codebook import load_codebook
-from .cooccurrence import build_cooccurrence, build_cooccurrence_matrix
+from .cooccurrence import Cooccurrence, build_cooccurrence, build_cooccurrence_matrix
 from .corpus import DOCUMENTS_FILE, no_documents_error
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -47,8 +47,29 @@ from .segments import add_page_column, drop_rejected
 from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 
 __all__ = [
-    "NETWORK_FILES", "RunReport", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",
+    "NETWORK_FILES", "ReducedNetwork", "RunReport", "SegmentTally", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",
 ]
+
+
+@dataclass(frozen=True)
+class ReducedNetwork:
+    """The network and report inputs of a partitioned run (the Dask engine), summed across partitions:
+    the co-occurrence at the map's level (its `segments` hold only the rows the map shows as
+    examples), at no level (`base`), at each roll-up level, and the report's passage data."""
+
+    cooccurrence: Cooccurrence
+    base: Cooccurrence
+    rolled: dict[int, Cooccurrence]
+    listing: tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None]
+
+
+@dataclass(frozen=True)
+class SegmentTally:
+    """What the terminal summary counts, for a run whose segments stay in its folder (the Dask engine)."""
+
+    segments: int  # every segment, rejected and hand-coded ones included
+    counted_by_code: dict[str, int]  # segments that count (not rejected), per code
+    added: int  # passages coded by hand
 
 
 @dataclass(frozen=True)
@@ -71,9 +92,11 @@ class RunReport:
     coding_reused: bool = False  # the last run's coding taken over (only labels, colours, descriptions changed)
     # why the segments could not be compared with the previous run's (its segment data is damaged)
     not_compared: str | None = None
+    # The Dask engine: the segments are in the run folder only (result.segments is empty); their counts.
+    tally: SegmentTally | None = None
 
     @property
-    def counted_segments(self) -> pd.DataFrame:
+    def counted_segments(self) -> pd.DataFrame:  # empty for the Dask engine: see `tally`
         """Segments that count: everything the reviewer has not rejected."""
         frame = self.result.segments
         return drop_rejected(frame)
@@ -129,6 +152,14 @@ def run_coding(
     variables = find_document_variables(corpus, documents_path)  # a bad sheet stops the run before coding
     run = RunFolder(out_dir)
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
+    if engine == "dask":
+        # Workers code, review and write each partition; the driver sums their counts (coder.distributed).
+        from .distributed import run_coding_distributed
+
+        return run_coding_distributed(
+            corpus, codebook_path, run, codebook=codebook, variables=variables, reviews_file=reviews_file,
+            workers=workers, scheduler=scheduler, use_cache=use_cache, network_options=network_options,
+            progress=progress, encoding=encoding, csv=csv)
     with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE):
         recovered = run.recover()
         # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
@@ -136,26 +167,19 @@ def run_coding(
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
-        coded = reused = None
+        reused = None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
         stamps = take_corpus_stamps(corpus) if use_cache else None
-        if engine == "dask":
-            from .distributed import code_corpus_distributed
-
-            coded = code_corpus_distributed(corpus, codebook, scheduler=scheduler, workers=workers, progress=progress,
-                                            encoding=encoding, extraction_cache=extraction_cache)
-            result = coded.result
-        else:
-            # A label, colour or description edit: the last run's segments, relabelled, without matching.
-            reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
-                if use_cache else None
-            # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
-            recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
-                                           stamps=stamps) if use_cache and reused is None else None
-            result = reused or recoded or code_corpus(
-                corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
-                encoding=encoding, extraction_cache=extraction_cache,
-            )
+        # A label, colour or description edit: the last run's segments, relabelled, without matching.
+        reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
+            if use_cache else None
+        # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
+        recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
+                                       stamps=stamps) if use_cache and reused is None else None
+        result = reused or recoded or code_corpus(
+            corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
+            encoding=encoding, extraction_cache=extraction_cache,
+        )
         if not result.corpus.documents:
             raise no_documents_error(corpus, result.corpus)
         renamed = _renamed_codes(run, codebook)
@@ -196,8 +220,7 @@ def run_coding(
             run.keep_previous(into=stage)
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
             indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
-            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv,
-                                          partitions=coded.partitions if coded is not None else None)
+            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,
@@ -268,11 +291,14 @@ def write_network_outputs(
     total_passages: int | None = None,
     title: str | None = None,
     documents: pd.DataFrame | None = None,
+    reduced: ReducedNetwork | None = None,
 ) -> dict[str, Any]:
     """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
     network.graphml and network.gexf.
 
     `documents` (a `document` column plus document variables) gives the report's group selector.
+    `reduced` (the Dask engine, coder.partitioned) gives the co-occurrence of every level and the
+    report's passage data already summed across partitions; `segments` is then not read.
 
     Returns the written paths under the keys of NETWORK_FILES plus the counts "code_count"
     (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
@@ -283,7 +309,10 @@ def write_network_outputs(
     PosixPath('outputs/network.html')
     """
     out_dir = Path(out_dir)
-    cooccurrence = build_cooccurrence(segments, level=options.level, total_passages=total_passages, codebook=codebook)
+    if reduced is not None:
+        cooccurrence = reduced.cooccurrence
+    else:
+        cooccurrence = build_cooccurrence(segments, level=options.level, total_passages=total_passages, codebook=codebook)
     graph = build_network(
         cooccurrence, codebook, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges,
         hide_isolated=options.hide_isolated, seed=options.seed,
@@ -295,8 +324,13 @@ def write_network_outputs(
     write_csv(build_cooccurrence_matrix(cooccurrence, measure=options.measure).round(6), written["matrix"],
               float_format="%.10g")
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
-    page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
-                       title=title or name, cooccurrence=cooccurrence)
+    if reduced is not None:
+        page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
+                           title=title or name, cooccurrence=reduced.base, rolled=reduced.rolled,
+                           listing=reduced.listing)
+    else:
+        page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
+                           title=title or name, cooccurrence=cooccurrence)
     render_report(page, written["report"])
     render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])

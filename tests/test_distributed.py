@@ -12,7 +12,7 @@ import pytest
 from coder import distributed
 from coder.codebook import load_codebook
 from coder.distributed import code_corpus_distributed, partition_documents
-from coder.models import Document
+from coder.models import Document, NetworkOptions
 from coder.pipeline import code_corpus
 from coder.runner import run_coding
 from coder.runs import RunFolder
@@ -212,7 +212,7 @@ def test_run_worker_failure_leaves_the_earlier_run(client, tiny_corpus: Path, ti
     run_coding(tiny_corpus, tiny_codebook, out)
     before = _outputs(out)
 
-    def fail(codebook, documents):
+    def fail(codebook, documents, *plan):
         raise problem
 
     monkeypatch.setattr(distributed, "_code_partition", fail)
@@ -227,3 +227,121 @@ def test_cli_run_unknown_engine_is_a_usage_error(tmp_path: Path, engine: str) ->
     result = invoke("run", "seeds", "-o", str(tmp_path / "out"), "--engine", engine)
     assert result.exit_code == 2
     assert "Invalid value for '--engine'" in result.output
+
+
+# --- the driver sums partitions; rows stay in the part files ----------------------------------------
+
+
+def _reviews_for(run: Path, corpus: Path) -> pd.DataFrame:
+    """A review file on a run: rejects, accepts with notes, a note alone, a passage coded by hand, a
+    decision on a code the codebook lacks (detached)."""
+    from coder.models import segment_id
+
+    segments = RunFolder(run).read_segments()
+    passages = RunFolder(run).read_passages()
+    rows = []
+
+    def entry(row, decision: str, note: str = "") -> dict:
+        return {"segment_id": row["segment_id"], "document": row["document"], "passage": str(row["passage"]),
+                "start": str(row["start"]), "end": str(row["end"]), "code": row["code"], "decision": decision,
+                "note": note, "text": row["text"], "reviewed_at": "2026-12-01T10:00:00+00:00"}
+
+    for position, row in segments.iloc[::7].head(12).iterrows():
+        rows.append(entry(row, "reject" if position % 2 else "accept", f"note {position}" if position % 3 else ""))
+    rows.append({**entry(segments.iloc[3], ""), "note": "only a note"})
+    coded = set(zip(segments["document"], segments["passage"], segments["code"]))
+    code = segments["code"].iloc[0]
+    for passage in passages.itertuples(index=False):
+        if (passage.document, passage.passage, code) not in coded and len(passage.text) > 40:
+            rows.append({"segment_id": segment_id(passage.document, passage.text, code), "document": passage.document,
+                         "passage": str(passage.passage), "start": str(passage.start), "end": str(passage.end),
+                         "code": code, "decision": "add", "note": "coded by hand", "text": passage.text,
+                         "reviewed_at": "2026-12-01T10:00:00+00:00"})
+            break
+    rows.append({**entry(segments.iloc[5], "reject"), "code": "no_such_code", "segment_id": "s0000000000000001"})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("rename", [True])
+def test_distributed_reviews_statuses_and_changes_are_the_local_engines(client, generated, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         rename: bool) -> None:
+    import shutil
+
+    source, codebook = generated
+    corpus = tmp_path / "corpus"
+    shutil.copytree(source, corpus)
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)
+    first = tmp_path / "first"
+    run_coding(corpus, codebook, first, reviews_path=tmp_path / "none.csv", use_cache=False)
+    reviews = _reviews_for(first, corpus)
+    if rename:  # the first reviewed document is renamed: its decisions follow their passages
+        old = reviews["document"].iloc[0]
+        (corpus / old).rename(corpus / f"renamed_{old}")
+    reports = {}
+    for engine in ("local", "dask"):
+        shutil.copytree(first, tmp_path / engine / "out")
+        reviews.to_csv(tmp_path / engine / "reviews.csv", index=False, encoding="utf-8-sig")
+    for engine in ("local", "dask"):  # one reviews.csv path for both: run.json names it
+        (tmp_path / "reviews").mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / engine / "reviews.csv", tmp_path / "reviews" / "reviews.csv")
+        reports[engine] = run_coding(corpus, codebook, tmp_path / engine / "out",
+                                     reviews_path=tmp_path / "reviews" / "reviews.csv", engine=engine,
+                                     scheduler=client if engine == "dask" else None, use_cache=False)
+        shutil.copyfile(tmp_path / "reviews" / "reviews.csv", tmp_path / engine / "reviews.csv")
+    _assert_same_outputs(tmp_path / "local" / "out", tmp_path / "dask" / "out")
+    assert (tmp_path / "dask" / "reviews.csv").read_bytes() == (tmp_path / "local" / "reviews.csv").read_bytes()
+    local, dask = reports["local"], reports["dask"]
+    pd.testing.assert_frame_equal(RunFolder(tmp_path / "dask" / "out").read_segments(),
+                                  RunFolder(tmp_path / "local" / "out").read_segments())
+    pd.testing.assert_frame_equal(dask.orphans, local.orphans)
+    pd.testing.assert_frame_equal(dask.precision, local.precision)
+    assert (dask.followed, dask.carried) == (local.followed, local.carried)
+    assert local.followed > 0 and len(local.orphans) == 1 and (tmp_path / "dask" / "out" / "changes.csv").is_file()
+    statuses = RunFolder(tmp_path / "dask" / "out").read_segments()["status"].value_counts().to_dict()
+    assert {"new", "unchanged", "accepted", "rejected", "added"} <= set(statuses)
+    counted = local.counted_segments
+    assert dask.tally.counted_by_code == counted.groupby("code", sort=False).size().to_dict()
+    assert (dask.tally.segments, dask.tally.added) == (len(local.result.segments), 1)
+    assert dask.result.segments.empty  # the driver never held the table
+
+
+@pytest.mark.parametrize("shown", [150])
+def test_distributed_report_samples_the_passages_as_the_local_engine(client, generated, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch, shown: int) -> None:
+    from coder import partitioned, report
+
+    corpus, codebook = generated
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)
+    monkeypatch.setattr(report, "PASSAGES_SHOWN", shown)
+    monkeypatch.setattr(partitioned, "PASSAGES_SHOWN", shown)
+    run_coding(corpus, codebook, tmp_path / "local", reviews_path=tmp_path / "reviews.csv", use_cache=False)
+    run_coding(corpus, codebook, tmp_path / "dask", reviews_path=tmp_path / "reviews.csv", engine="dask",
+               scheduler=client)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+    assert f'"shown":{shown}' in (tmp_path / "dask" / "report.html").read_text(encoding="utf-8").replace(" ", "")
+
+
+@pytest.mark.parametrize("options", [NetworkOptions(level=1), NetworkOptions(min_count=1, top_edges=None, measure="npmi")])
+def test_distributed_network_options_give_the_local_engines_map(client, tmp_path: Path, options: NetworkOptions) -> None:
+    for engine in ("local", "dask"):
+        run_coding(REPO / "seeds", REPO / "codebook.yaml", tmp_path / engine, reviews_path=tmp_path / "reviews.csv",
+                   network_options=options, engine=engine, scheduler=client if engine == "dask" else None)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+
+
+@pytest.mark.parametrize("parts", ["driver"])
+def test_distributed_parts_written_by_the_driver_without_a_shared_filesystem(client, generated, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch,
+                                                                           parts: str) -> None:
+    from coder.codebook import load_codebook as load
+
+    corpus, codebook = generated
+    monkeypatch.setattr(distributed, "_MIN_PARTITION_CHARS", 25_000)
+    run_coding(corpus, codebook, tmp_path / "local", reviews_path=tmp_path / "reviews.csv", use_cache=False)
+    distributed.run_coding_distributed(corpus, codebook, RunFolder(tmp_path / "dask"), codebook=load(codebook),
+                                       variables=None, reviews_file=tmp_path / "reviews.csv", scheduler=client,
+                                       parts=parts)
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+    assert len(list((tmp_path / "dask" / "segments.parquet").glob("part-*.parquet"))) == 8
+    assert not (tmp_path / "dask" / distributed.PARTS_FOLDER).exists()

@@ -1,0 +1,418 @@
+"""Stages 5-8 for a partitioned run: what one partition of documents sends back, and the sums of them.
+
+The Dask engine (coder.distributed) codes, reviews and writes each partition on a worker, so the
+driver never holds the segment table. A partition's PartitionSummary holds counts, not rows:
+segments and passages per document and code, co-occurrence per pair of codes at every roll-up
+level (passages, documents and the first passage both code), the report's code sets per
+document, the matched words in the order first met, and the few keys the driver needs to settle
+review decisions. The `merge_*` functions sum the summaries of every partition, in corpus order,
+into exactly what the local engine computes from the whole table (a test compares every output
+file of both engines). Partitions never split a document, which is what makes "documents"
+counts add up.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, build_cooccurrence
+from .groups import build_counts_long
+from .models import Codebook, Document
+from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
+from .reviews import MANUAL, _normalized, attach_reviews, precision_counts
+from .segments import add_page_column, build_code_counts, drop_rejected, split_matched
+
+_DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
+# The columns a pair of codes keeps per partition; the measures are computed once, from the sums.
+_PAIR_COUNTS = ("source", "target", "count", "documents", "example_document", "example_passage")
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    """What a partition needs to know of the review file, and what the driver asks back about it."""
+
+    reviews: pd.DataFrame  # the review file, codes renamed as in this codebook
+    asked: frozenset[str]  # segment ids the driver must know are coded (decisions, hand-coded candidates)
+    follow: frozenset[tuple[str, str]]  # (code, normalised text) of decisions that may have lost their segment
+    entries: frozenset[tuple[str, str]]  # (document, normalised text) of every decision
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """Everything a partition is finished with, the same for every partition (sent to each worker once)."""
+
+    levels: tuple[int, ...]  # roll-up levels the report draws (besides every code)
+    network_level: int | None  # the level of cooccurrence.csv and the map
+    examples: int  # example passages per code on the map
+    previous_ids: np.ndarray  # segment ids of the run in the folder, as sorted uint64
+    compared: bool  # the folder holds a run: statuses say new or unchanged
+    reviews: ReviewPlan | None  # None: no review file
+
+
+@dataclass
+class PartitionSummary:
+    """One partition, reduced: sizes grow with documents, codes and pairs of codes, not with segments."""
+
+    number: int
+    documents: tuple[str, ...]
+    passages: dict[str, int]  # passages per document
+    segments: int  # rows, rejected and hand-coded included
+    by_code: dict[str, int]  # rows per code
+    coded_passages: int  # (document, passage) pairs with a row
+    counted_by_code: dict[str, int]  # rows per code that count (not rejected)
+    added: int  # rows coded by hand
+    code_counts: np.ndarray  # code_counts.csv's cells for these documents: (codes + 1) x documents
+    code_totals: np.ndarray  # its `total` column
+    code_totals_with_children: np.ndarray  # its `total_with_children` column
+    counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
+    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (coded codes, pair counts)
+    examples: pd.DataFrame  # document, passage, code: the first rows per code at the map's level
+    words: list[str]  # matched words in the order first met
+    code_sets: Counter  # (document, code ids sorted) -> passages
+    coded_by_document: dict[str, int]  # coded (counted) passages per document
+    first_passages: pd.DataFrame  # code, document, passage, rank: each code's first SAMPLE_PER_CODE passages
+    precision: pd.DataFrame | None = None  # reviews.precision_counts of these rows
+    present: frozenset[str] = frozenset()  # asked ids coded here
+    candidates: pd.DataFrame | None = None  # rows a lost decision may follow (renamed documents)
+    coded_texts: frozenset[tuple[str, str]] = frozenset()  # (document, normalised text) of decisions coded here
+    files: dict[str, bytes] = field(default_factory=dict)  # the part files, when the driver writes them
+
+
+def finish_partition(
+    frame: pd.DataFrame, passages: pd.DataFrame, documents: Sequence[Document], codebook: Codebook,
+    plan: PartitionPlan, number: int, *, reviews: pd.DataFrame | None = None, manual: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, PartitionSummary]:
+    """Apply the review decisions, pages and statuses to one partition's segments (`frame`, with a
+    `fingerprint` column) as `coder run` does to the whole table; returns them and their summary.
+
+    `reviews` overrides the plan's review file (the driver's second pass over a partition whose
+    rows gained a decision that followed a renamed document); `manual` are its hand-coded rows.
+    """
+    asked: dict[str, Any] = {}
+    if plan.reviews is not None:
+        asked = _asked(frame, passages, plan.reviews)
+        decisions = plan.reviews.reviews if reviews is None else reviews
+        ids = frame["segment_id"].astype(str)
+        # Only the decisions on this partition's rows: none of them is lost here, so none moves.
+        frame = attach_reviews(frame, decisions[decisions["segment_id"].isin(set(ids))]).segments
+        if manual is not None and len(manual):
+            frame = _with_manual(frame, manual, documents)
+    frame = add_page_column(frame.drop(columns="page", errors="ignore"), documents)
+    if "source" not in frame.columns:
+        frame["source"] = "auto"
+    frame["status"] = _statuses(frame, plan)
+    return frame, summarize(frame, documents, codebook, plan, number, passages=passages, **asked)
+
+
+def _with_manual(frame: pd.DataFrame, manual: pd.DataFrame, documents: Sequence[Document]) -> pd.DataFrame:
+    """Hand-coded rows sorted in among the tool's, as runner._with_manual_rows sorts them."""
+    frame = pd.concat([frame, manual], ignore_index=True)
+    order = {document.path: position for position, document in enumerate(documents)}
+    keys = frame.assign(_document=frame["document"].map(order).fillna(len(order)), _row=range(len(frame)))
+    ranked = keys.sort_values(["_document", "passage", "_row"], kind="stable").index
+    return frame.loc[ranked].reset_index(drop=True)
+
+
+def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
+    """runner._statuses for one partition, the earlier run's ids given as numbers."""
+    if plan.compared:
+        known = np.isin(segment_id_numbers(frame["segment_id"]), plan.previous_ids)
+        statuses = pd.Series(np.where(known, "unchanged", "new"), index=frame.index, dtype=object)
+    else:
+        statuses = pd.Series("new", index=frame.index, dtype=object)
+    words = frame["review"].astype(object).map(str).str.strip().str.casefold().map(_DECIDED)
+    statuses = words.where(words.notna(), statuses)
+    statuses[frame["source"].eq(MANUAL).to_numpy()] = "added"
+    return statuses.tolist()
+
+
+def segment_id_numbers(ids: Sequence[str] | pd.Series) -> np.ndarray:
+    """Segment ids ("s" + 16 hex digits) as uint64; an id of another form as 0, which no id of a run is."""
+    values = pd.Series(ids, dtype=object).astype(str)
+    numbers = np.zeros(len(values), dtype=np.uint64)
+    wellformed = values.str.fullmatch(r"s[0-9a-f]{16}").to_numpy(dtype=bool)
+    if wellformed.any():
+        numbers[wellformed] = [int(value[1:], 16) for value in values[wellformed]]
+    return numbers
+
+
+def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dict[str, Any]:
+    """The driver's questions about the review file, answered for this partition's rows."""
+    ids = frame["segment_id"].astype(str)
+    present = frozenset(ids[ids.isin(plan.asked)])
+    texts = passages.set_index(["document", "passage"])["text"] if len(passages) else None
+    normalized: dict[tuple[str, int], str] = {}
+
+    def text_of(document: str, passage: int) -> str:
+        key = (document, passage)
+        if key not in normalized:
+            normalized[key] = _normalized(texts.get(key, "")) if texts is not None else ""
+        return normalized[key]
+
+    candidates = None
+    follow_codes = {code for code, _ in plan.follow}
+    rows = frame[frame["code"].isin(follow_codes)] if follow_codes else frame.iloc[:0]
+    if len(rows):
+        keep = [(code, text_of(document, passage)) in plan.follow
+                for code, document, passage in zip(rows["code"], rows["document"], rows["passage"])]
+        chosen = rows[np.asarray(keep, dtype=bool)]
+        candidates = chosen[["segment_id", "document", "passage", "start", "end", "code"]].assign(
+            text=[texts.get((document, passage), "") for document, passage in zip(chosen["document"], chosen["passage"])])
+    entry_documents = {document for document, _ in plan.entries}
+    coded = frame[frame["document"].isin(entry_documents)][["document", "passage"]].drop_duplicates()
+    coded_texts = frozenset(key for key in ((document, text_of(document, passage))
+                                            for document, passage in zip(coded["document"], coded["passage"]))
+                            if key in plan.entries)
+    return {"present": present, "candidates": candidates, "coded_texts": coded_texts}
+
+
+def summarize(
+    frame: pd.DataFrame, documents: Sequence[Document], codebook: Codebook, plan: PartitionPlan, number: int, *,
+    passages: pd.DataFrame | None = None, present: frozenset[str] = frozenset(),
+    candidates: pd.DataFrame | None = None, coded_texts: frozenset[tuple[str, str]] = frozenset(),
+) -> PartitionSummary:
+    """The counts of one partition's finished segments (statuses, reviews and pages applied)."""
+    paths = [document.path for document in documents]
+    counted = drop_rejected(frame)
+    counted = counted[counted["document"].isin(paths)] if len(counted) else counted
+    # code_counts.csv for these documents, named by position: a document called "total" stays a column.
+    placeholder = {path: f"\x00{position}" for position, path in enumerate(paths)}
+    table = build_code_counts(counted.assign(document=counted["document"].map(placeholder)) if len(counted) else counted,
+                              codebook, list(placeholder.values()))
+    ids = [code.id for code in codebook]
+    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    built: dict[int | None, Cooccurrence] = {}
+    for level in dict.fromkeys((None, *plan.levels, plan.network_level)):
+        built[level] = build_cooccurrence(counted, level=level, codebook=codebook)
+        codes = built[level].codes
+        cooccurrence[level] = (codes[codes["passages"] > 0].reset_index(drop=True),
+                               built[level].pairs[list(_PAIR_COUNTS)].reset_index(drop=True))
+    shown = built[plan.network_level].segments
+    examples = shown.groupby("code", sort=False).head(plan.examples)[["document", "passage", "code"]] \
+        if len(shown) else pd.DataFrame({"document": [], "passage": [], "code": []})
+    words, code_sets, coded_by_document, first_passages = _report_parts(built[None].segments)
+    return PartitionSummary(
+        number=number, documents=tuple(paths),
+        passages={},  # filled by the caller, who split the documents
+        segments=len(frame),
+        by_code=frame.groupby("code", sort=False).size().to_dict() if len(frame) else {},
+        coded_passages=len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
+        counted_by_code=counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
+        added=int(frame["source"].eq(MANUAL).sum()) if "source" in frame.columns else 0,
+        code_counts=table[list(placeholder.values())].to_numpy(dtype=np.int64),
+        code_totals=table["total"].to_numpy(dtype=np.int64),
+        code_totals_with_children=table["total_with_children"].to_numpy(dtype=np.int64),
+        counts_long=build_counts_long(counted, None, codes=ids),
+        cooccurrence=cooccurrence, examples=examples.reset_index(drop=True),
+        words=words, code_sets=code_sets, coded_by_document=coded_by_document, first_passages=first_passages,
+        precision=precision_counts(frame) if plan.reviews is not None and len(frame) else None,
+        present=present, candidates=candidates, coded_texts=coded_texts,
+    )
+
+
+def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, int], pd.DataFrame]:
+    """report._passages' inputs for one partition: words first met, code sets, coded passages per
+    document, and each code's first passages in (document, passage) order with their rank in the document."""
+    if frame.empty:
+        return [], Counter(), {}, pd.DataFrame({"code": [], "document": [], "passage": [], "rank": []})
+    words = list(dict.fromkeys(word for cell in pd.unique(frame["matched"]) for word in split_matched(cell)))
+    codes_of: dict[tuple[str, int], list[str]] = {}
+    for document, passage, code in zip(frame["document"].astype(str), frame["passage"].tolist(),
+                                       frame["code"].astype(str)):
+        codes_of.setdefault((document, passage), []).append(code)
+    code_sets = Counter((document, tuple(sorted(codes))) for (document, _), codes in codes_of.items())
+    coded_by_document: dict[str, int] = {}
+    first: dict[str, list[tuple[str, int, int]]] = {}
+    for document, passage in sorted(codes_of):
+        rank = coded_by_document.get(document, 0)
+        coded_by_document[document] = rank + 1
+        for code in codes_of[(document, passage)]:
+            taken = first.setdefault(code, [])
+            if len(taken) < SAMPLE_PER_CODE:
+                taken.append((document, passage, rank))
+    rows = [(code, document, passage, rank) for code, taken in first.items() for document, passage, rank in taken]
+    return words, code_sets, coded_by_document, pd.DataFrame(rows, columns=["code", "document", "passage", "rank"])
+
+
+# --- the sums, on the driver -----------------------------------------------------------------------
+
+
+def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook, documents: Sequence[str]) -> pd.DataFrame:
+    """code_counts.csv from the partitions' blocks (documents in corpus order), as build_code_counts builds it."""
+    ids = [code.id for code in codebook]
+    by_document: dict[str, np.ndarray] = {}
+    for summary in summaries:
+        for position, document in enumerate(summary.documents):
+            by_document[document] = summary.code_counts[:, position]
+    zero = np.zeros(len(ids) + 1, dtype=np.int64)
+    block = np.column_stack([by_document.get(document, zero) for document in documents]) if documents else \
+        np.zeros((len(ids) + 1, 0), dtype=np.int64)
+    totals = sum((summary.code_totals for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
+    with_children = sum((summary.code_totals_with_children for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
+    head = {
+        "code": [*ids, "(any code)"],
+        "code_path": [*(code.code_path for code in codebook), ""],
+        "label": [*(code.label for code in codebook), "passages with at least one code"],
+    }
+    tail = {"total": totals, "total_with_children": with_children}
+    documents = list(documents)
+    if len(set(documents)) < len(documents) or set(documents) & {*head, *tail}:
+        columns: dict[str, object] = dict(head)
+        for position, document in enumerate(documents):
+            columns[document] = block[:, position]
+        columns.update(tail)
+        return pd.DataFrame(columns)
+    return pd.concat([pd.DataFrame(head), pd.DataFrame(block, columns=documents), pd.DataFrame(tail)], axis=1)
+
+
+def merge_counts_long(summaries: Sequence[PartitionSummary]) -> pd.DataFrame:
+    """code_counts_long.csv's rows (without document variables), partitions in corpus order."""
+    parts = [summary.counts_long for summary in summaries if len(summary.counts_long)]
+    if not parts:
+        return build_counts_long(pd.DataFrame({"document": [], "passage": [], "code": []}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def merge_cooccurrence(
+    summaries: Sequence[PartitionSummary], level: int | None, *, total_passages: int, codebook: Codebook,
+    segments: pd.DataFrame | None = None,
+) -> Cooccurrence:
+    """build_cooccurrence(all segments, level=..., total_passages=..., codebook=...) from the partitions'
+    counts: passages and documents add up (a document is never split), the example passage of a pair
+    is the first in (document, passage) order, and the measures come from the sums."""
+    codes = pd.concat([summary.cooccurrence[level][0] for summary in summaries], ignore_index=True) \
+        if summaries else pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
+    first = codes.drop_duplicates("code").set_index("code")
+    sums = codes.groupby("code", sort=True)[["passages", "documents"]].sum()
+    names = sorted(str(code) for code in sums.index)
+    table = pd.DataFrame({
+        "code": names,
+        "code_path": first["code_path"].reindex(names).tolist(),
+        "label": first["label"].reindex(names).tolist(),
+        "passages": sums["passages"].reindex(names).to_numpy(dtype=np.int64),
+        "documents": sums["documents"].reindex(names).to_numpy(dtype=np.int64),
+    }, columns=list(codes.columns) if len(codes.columns) else None)
+    code_passages = dict(zip(table["code"], table["passages"]))
+    if codebook is not None:
+        table = _with_uncoded_codes(table, codebook, level)
+    pairs = pd.concat([summary.cooccurrence[level][1] for summary in summaries], ignore_index=True) \
+        if summaries else pd.DataFrame({column: [] for column in _PAIR_COUNTS})
+    pairs = _merged_pairs(pairs, code_passages, total_passages)
+    return Cooccurrence(codes=table, pairs=pairs, total_passages=int(total_passages), level=level,
+                        segments=segments if segments is not None else pd.DataFrame(
+                            {"document": [], "passage": [], "code": [], "code_path": [], "label": [],
+                             "matched": [], "text": []}))
+
+
+def _merged_pairs(pairs: pd.DataFrame, code_passages: dict[str, int], n_total: int) -> pd.DataFrame:
+    """Pair counts of every partition summed, with cooccurrence._pairs' measures (the same arithmetic)."""
+    if pairs.empty:
+        empty = {"source": np.zeros(0, dtype=object), "target": np.zeros(0, dtype=object),
+                 "count": np.zeros(0, dtype=np.int64), "jaccard": np.zeros(0), "association": np.zeros(0),
+                 "npmi": np.zeros(0), "documents": np.zeros(0, dtype=np.int64),
+                 "example_document": np.zeros(0, dtype=object), "example_passage": np.zeros(0, dtype=np.int64)}
+        return pd.DataFrame(empty)[list(PAIR_COLUMNS)]
+    ordered = pairs.sort_values(["source", "target", "example_document", "example_passage"], kind="stable")
+    grouped = ordered.groupby(["source", "target"], sort=True)
+    sums = grouped[["count", "documents"]].sum()
+    examples = grouped[["example_document", "example_passage"]].first()
+    source = np.asarray(sums.index.get_level_values(0), dtype=object)
+    target = np.asarray(sums.index.get_level_values(1), dtype=object)
+    counts = sums["count"].to_numpy(dtype=np.int64)
+    n12 = counts.astype(float)
+    n1 = np.array([code_passages[code] for code in source], dtype=np.int64).astype(float)
+    n2 = np.array([code_passages[code] for code in target], dtype=np.int64).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        npmi = np.log(n12 * n_total / (n1 * n2)) / -np.log(n12 / n_total)
+    npmi = np.where(n12 == n_total, 1.0, npmi)
+    return pd.DataFrame({
+        "source": source, "target": target, "count": counts,
+        "jaccard": n12 / (n1 + n2 - n12), "association": n12 * n_total / (n1 * n2), "npmi": npmi,
+        "documents": sums["documents"].to_numpy(dtype=np.int64),
+        "example_document": examples["example_document"].to_numpy(dtype=object),
+        "example_passage": examples["example_passage"].to_numpy(dtype=np.int64),
+    })[list(PAIR_COLUMNS)]
+
+
+def merge_words(summaries: Sequence[PartitionSummary]) -> list[str]:
+    """The matched words in the order the whole table first meets them."""
+    return list(dict.fromkeys(word for summary in summaries for word in summary.words))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The report's passage data without the listed passages' rows: report._passages's other results,
+    and which passages it lists, as (document, rank among its coded passages)."""
+
+    names: list[str]
+    words: list[str]
+    sets: list[list[Any]]
+    sample: dict[str, int] | None
+    listed: list[tuple[str, int]]
+
+
+def plan_listing(summaries: Sequence[PartitionSummary], index: dict[str, int], *, seed: int) -> Listing:
+    """Documents, words, code sets and the passages to list (all, or report._sample's seeded sample)."""
+    coded: dict[str, int] = {}
+    for summary in summaries:
+        coded.update(summary.coded_by_document)
+    names = sorted(coded)
+    number = {name: position for position, name in enumerate(names)}
+    counted: Counter = Counter()
+    for summary in summaries:
+        for (document, codes), passages in summary.code_sets.items():
+            counted[(number[document], tuple(sorted(index[code] for code in codes)))] += passages
+    sets = [[document, passages, list(codes)] for (document, codes), passages in sorted(counted.items())]
+    offsets = dict(zip(names, np.cumsum([0, *(coded[name] for name in names)])[:-1].tolist()))
+    count = sum(coded.values())
+    positions = [(name, rank) for name in names for rank in range(coded[name])] if count <= PASSAGES_SHOWN else None
+    sample = None
+    if positions is None:
+        firsts = pd.concat([summary.first_passages for summary in summaries], ignore_index=True)
+        firsts = firsts.sort_values(["document", "passage"], kind="stable").groupby("code", sort=False).head(SAMPLE_PER_CODE)
+        chosen = np.zeros(count, dtype=bool)
+        chosen[np.array([offsets[document] + int(rank) for document, rank in zip(firsts["document"], firsts["rank"])],
+                        dtype=np.int64)] = True
+        taken = int(chosen.sum())
+        if taken < PASSAGES_SHOWN:
+            rest = np.flatnonzero(~chosen)
+            # random.sample picks positions from the length alone: the same picks report._sample makes from the list.
+            picks = random.Random(seed).sample(range(len(rest)), min(len(rest), PASSAGES_SHOWN - taken))
+            chosen[rest[np.array(picks, dtype=np.int64)]] = True
+        where = np.flatnonzero(chosen)
+        starts = np.array([offsets[name] for name in names], dtype=np.int64)
+        owner = np.searchsorted(starts, where, side="right") - 1
+        positions = [(names[document], int(position - starts[document])) for document, position in zip(owner, where)]
+        sample = {"shown": len(positions), "coded": count, "seed": seed, "per_code": SAMPLE_PER_CODE}
+    return Listing(names=names, words=merge_words(summaries), sets=sets, sample=sample, listed=positions)
+
+
+def listed_passages(listing: Listing, listed: Sequence[tuple[str, int]], rows: pd.DataFrame,
+                    index: dict[str, int]) -> list[list[Any]]:
+    """report._passages's passage records for the listed passages, given as (document, passage);
+    `rows` are the counted rows of at least those passages, as build_cooccurrence(...).segments
+    keeps them (in table order)."""
+    from .network import snippet
+
+    by_passage: dict[tuple[str, int], list[int]] = {}
+    for position, (document, passage) in enumerate(zip(rows["document"].astype(str), rows["passage"].tolist())):
+        by_passage.setdefault((document, passage), []).append(position)
+    number = {name: position for position, name in enumerate(listing.names)}
+    codes, matched, texts = rows["code"].astype(str).tolist(), rows["matched"].tolist(), rows["text"]
+    word_number = {word: position for position, word in enumerate(listing.words)}
+    records = []
+    for document, passage in listed:
+        members = by_passage[(document, passage)]
+        numbers = [[word_number[word] for word in split_matched(matched[row])] for row in members]
+        text = str(texts.iloc[members[0]])
+        if len(text) > PASSAGE_CHARACTERS:
+            text = snippet(text, [listing.words[word] for each in numbers for word in each], width=PASSAGE_CHARACTERS)
+        records.append([number[document], int(passage), text, [index[codes[row]] for row in members], numbers])
+    return records
