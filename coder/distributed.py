@@ -41,7 +41,7 @@ from .diff import compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import LOCK_FILE, folder_lock, write_csv
+from .files import LOCK_FILE, atomic_open, folder_lock, neutralize_formulas, write_csv
 from .groups import DocumentVariables, group_counts_from
 from .matching import CompiledCodebook, compile_codebook
 from .models import (
@@ -54,6 +54,7 @@ from .models import (
     segment_id_from_fingerprint,
 )
 from .partitioned import (
+    PairStore,
     PartitionPlan,
     PartitionSummary,
     ReviewPlan,
@@ -94,10 +95,10 @@ from .segments import (
     drop_rejected,
     passages_to_arrow,
     read_parquet,
+    read_passages_parquet,
     read_segments_parquet,
     segments_to_frame,
     write_parquet,
-    write_segments_csv,
     write_segments_parquet,
 )
 
@@ -245,6 +246,7 @@ class _Part:
 def _code_partitions(
     client: Client, partitions: list[list[Document]], codebook: Codebook, *,
     progress: Callable[[int, int], None] | None, total: int, task: Callable | None = None, extra: tuple = (),
+    receive: Callable | None = None,
 ) -> list:
     """Run `task` (default: code a partition into Parquet bytes) on every partition of the cluster;
     the results in partition order. `extra` are sent once to every worker and passed after the partition.
@@ -281,7 +283,7 @@ def _code_partitions(
         done = 0
         for future in running:
             number = numbers.pop(future)
-            parts[number] = future.result()
+            parts[number] = future.result() if receive is None else receive(future.result())
             future.release()
             send_next()
             done += len(partitions[number])
@@ -378,6 +380,7 @@ def _passages_of(parts: list[_Part]) -> pd.DataFrame:
 # Where the workers write their part files before the run is staged (inside the output folder, so
 # that the parts are renamed into the staged run, not copied; removed whatever happens).
 PARTS_FOLDER = ".dask-parts"
+_PAIRS_FOLDER = ".pairs"  # in PARTS_FOLDER: each partition's co-occurrence counts until summed
 PartsMode = Literal["workers", "driver"]
 PARTS_MODES: tuple[str, ...] = ("workers", "driver")
 # Example passages per code on the map (network.build_network's default, which `coder run` keeps).
@@ -448,13 +451,19 @@ def run_coding_distributed(
                 size = min(max(_MIN_PARTITION_CHARS, total_chars // (cluster_workers * _PARTITIONS_PER_WORKER) + 1),
                            _MAX_PARTITION_CHARS)
                 partitions = partition_documents(documents, size)
+                pairs_store = PairStore(folder / _PAIRS_FOLDER)
+
+                def receive(summary: PartitionSummary) -> PartitionSummary:
+                    # As each partition arrives: its part files written (parts="driver"), its pairs stored.
+                    _write_files(summary, folder)
+                    pairs_store.put(summary)
+                    return summary
+
                 summaries: list[PartitionSummary] = _code_partitions(
                     client, partitions, codebook, progress=progress, total=len(documents), task=_code_partition,
-                    extra=(plan, str(folder) if parts == "workers" else None))
-            for summary in summaries:
-                _write_files(summary, folder)
-            settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator) \
-                if review_plan is not None else None
+                    extra=(plan, str(folder) if parts == "workers" else None), receive=receive)
+            settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
+                                      pairs_store) if review_plan is not None else None
             if settled is not None:
                 summaries = settled.summaries
             result = CodingResult(corpus=read, codebook=codebook, segments=segments_to_frame([]),
@@ -490,7 +499,8 @@ def run_coding_distributed(
                 network = write_network_outputs(
                     segments_to_frame([]), codebook, stage.folder, options=network_options,
                     total_passages=result.passage_count, documents=variables.table if variables is not None else None,
-                    reduced=_reduced_network(stage, summaries, codebook, network_options, result.passage_count),
+                    reduced=_reduced_network(stage, summaries, pairs_store, codebook, network_options,
+                                             result.passage_count),
                 )
                 written.update(_write_document_tables(stage, summaries, codebook, variables, result.passages))
                 try:
@@ -636,7 +646,7 @@ class _Settled:
 
 def _settle_reviews(
     summaries: list[PartitionSummary], partitions: list[list[Document]], folder: Path, codebook: Codebook,
-    plan: PartitionPlan, reviews: pd.DataFrame, locator: PassageLocator,
+    plan: PartitionPlan, reviews: pd.DataFrame, locator: PassageLocator, pairs_store: PairStore,
 ) -> _Settled:
     """The review file applied to the whole run: decisions that follow a renamed document and passages
     coded by hand change a few partitions, which the driver finishes again from their part files."""
@@ -664,6 +674,7 @@ def _settle_reviews(
         summary.passages, summary.present = summaries[number].passages, summaries[number].present
         summary.candidates, summary.coded_texts = summaries[number].candidates, summaries[number].coded_texts
         _write_part(frame, passages, folder, number)
+        pairs_store.put(summary)
         summaries[number] = summary
     coded_texts = frozenset().union(*(summary.coded_texts for summary in summaries))
     coded_texts |= {(str(document), _normalized(text)) for document, text in zip(manual["document"], manual["text"])}
@@ -721,12 +732,17 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
     for table in (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
         os.replace(folder / table, stage.folder / table)
     csv_too = wants_csv(csv, segments)
+    numbers = [summary.number for summary in summaries]
     if csv_too:
-        written["segments"] = stage.segments_path
-        write_segments_csv(stage.read_segments(), written["segments"])
+        paged = any(document.pages for document in result.corpus.documents)
+        written["segments"] = _write_csv_by_part(stage.segments_path, (
+            _csv_segments(read_segments_parquet(stage.segments_parquet_path / _part_name(number),
+                                                passages=stage.passages_parquet_path / _part_name(number)), paged)
+            for number in numbers))
     written.update(code_counts=stage.code_counts_path, run=stage.run_path)
     if csv_too:
-        written["passages"] = write_csv(stage.read_passages(), stage.passages_path)
+        written["passages"] = _write_csv_by_part(stage.passages_path, (
+            read_passages_parquet(stage.passages_parquet_path / _part_name(number)) for number in numbers))
     written.update(segments_parquet=stage.segments_parquet_path, passages_parquet=stage.passages_parquet_path)
     write_csv(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents]),
               written["code_counts"])
@@ -734,6 +750,24 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
         written["texts"] = stage.texts_path
     stage.write_record(record)
     return written
+
+
+def _csv_segments(frame: pd.DataFrame, paged: bool) -> pd.DataFrame:
+    """One part's rows in segments.csv's columns (as write_segments_csv orders them); `page` when any
+    document of the run has pages, though this part's have none."""
+    if paged and "page" not in frame.columns:
+        frame.insert(frame.columns.get_loc("end") + 1, "page", "")
+    tail = ("status", "review", "note", "source")
+    return frame[[column for column in frame.columns if column not in tail] + [column for column in tail
+                                                                             if column in frame.columns]]
+
+
+def _write_csv_by_part(path: Path, frames: Iterator[pd.DataFrame]) -> Path:
+    """files.write_csv for a table given a part at a time (the same bytes): the driver holds one part."""
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        for position, frame in enumerate(frames):
+            neutralize_formulas(frame).to_csv(stream, header=position == 0, index=False, lineterminator="\r\n")
+    return path
 
 
 def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], codebook: Codebook,
@@ -751,7 +785,7 @@ def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], 
     return stage.write_document_tables(counts_long, by_group)
 
 
-def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], codebook: Codebook,
+def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], pairs_store: PairStore, codebook: Codebook,
                      options: NetworkOptions, total_passages: int):
     """The co-occurrence of every level and the report's passage data, summed; the rows the map and
     the report show read back from the part files."""
@@ -759,9 +793,10 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], codebo
     from .report import ALL_CODES, _codes
     from .runner import ReducedNetwork
 
-    levels = dict.fromkeys((None, *summaries[0].cooccurrence)) if summaries else {None: None}
-    merged = {level: merge_cooccurrence(summaries, level, total_passages=total_passages, codebook=codebook)
-              for level in levels}
+    numbers = [summary.number for summary in summaries]
+    merged = {level: merge_cooccurrence(pairs_store.sums(level, numbers), level, total_passages=total_passages,
+                                        codebook=codebook)
+              for level in dict.fromkeys((None, *pairs_store.levels))}
     base = merged[None]
     index = {code["id"]: position for position, code in enumerate(_codes(base.codes, codebook))}
     listing = plan_listing(summaries, index, seed=options.seed)
@@ -786,8 +821,11 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], codebo
 def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[tuple[str, int]],
                ranks: list[tuple[str, int]]) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
     """The rows (with text) of the `wanted` passages and of the passages listed by (document, rank
-    among its counted coded passages), read one part file at a time; the listed passages as
-    (document, passage)."""
+    among its counted coded passages), read one part file at a time, text only for those passages;
+    the listed passages as (document, passage)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     by_document: dict[str, list[int]] = {}
     for document, rank in ranks:
         by_document.setdefault(document, []).append(rank)
@@ -799,18 +837,32 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
         if not mine:
             continue
         name = _part_name(summary.number)
-        frame = read_segments_parquet(stage.segments_parquet_path / name, passages=stage.passages_parquet_path / name)
+        frame = read_parquet(stage.segments_parquet_path / name, columns=list(_ROW_COLUMNS))
         frame = frame[frame["document"].isin(mine).to_numpy()]
-        counted = drop_rejected(frame)
         keep = set(wanted)
-        for document, group in counted.groupby("document", sort=False):
+        for document, group in drop_rejected(frame).groupby("document", sort=False):
             if document in by_document:
                 numbers = sorted(set(group["passage"].tolist()))
                 for rank in by_document[document]:
                     resolved[(document, rank)] = (document, numbers[rank])
                     keep.add((document, numbers[rank]))
-        chosen = [(document, passage) in keep for document, passage in zip(frame["document"], frame["passage"].tolist())]
-        kept.append(frame[np.asarray(chosen, dtype=bool)])
+        frame = frame[np.asarray([(document, passage) in keep for document, passage in
+                                  zip(frame["document"], frame["passage"].tolist())], dtype=bool)]
+        # The passages' text, converted to Python strings only for the passages kept.
+        table = pq.read_table(stage.passages_parquet_path / name, columns=["document", "passage", "text"])
+        keys = table.select(["document", "passage"]).to_pandas()
+        shown = set(zip(frame["document"], frame["passage"].tolist()))
+        mask = np.asarray([(document, passage) in shown for document, passage in
+                           zip(keys["document"], keys["passage"].tolist())], dtype=bool)
+        texts = table.filter(pa.array(mask)).to_pandas().set_index(["document", "passage"])["text"]
+        text = texts.reindex(pd.MultiIndex.from_frame(frame[["document", "passage"]])).fillna("").to_numpy()
+        own = frame["span_text"].notna().to_numpy()
+        text[own] = frame["span_text"].to_numpy()[own]  # a hand-coded part of a passage keeps its own text
+        kept.append(frame.drop(columns="span_text").assign(text=text))
     rows = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(
-        {column: [] for column in ("document", "passage", "code", "code_path", "label", "matched", "text", "review")})
+        {column: [] for column in (*_ROW_COLUMNS[:-1], "text")})
     return rows, [resolved[key] for key in ranks]
+
+
+# What the map's examples and the report's listing read of a segment row (the text joins from its passage).
+_ROW_COLUMNS = ("document", "passage", "code", "code_path", "label", "matched", "review", "span_text")

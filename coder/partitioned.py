@@ -17,6 +17,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,8 @@ class PartitionSummary:
     code_totals: np.ndarray  # its `total` column
     code_totals_with_children: np.ndarray  # its `total_with_children` column
     counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
-    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (coded codes, pair counts)
+    # level -> (coded codes, pair counts); emptied once the driver stores them (PairStore)
+    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]
     examples: pd.DataFrame  # document, passage, code: the first rows per code at the map's level
     words: list[str]  # matched words in the order first met
     code_sets: Counter  # (document, code ids sorted) -> passages
@@ -280,52 +282,120 @@ def merge_counts_long(summaries: Sequence[PartitionSummary]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def merge_cooccurrence(
-    summaries: Sequence[PartitionSummary], level: int | None, *, total_passages: int, codebook: Codebook,
-    segments: pd.DataFrame | None = None,
-) -> Cooccurrence:
-    """build_cooccurrence(all segments, level=..., total_passages=..., codebook=...) from the partitions'
-    counts: passages and documents add up (a document is never split), the example passage of a pair
-    is the first in (document, passage) order, and the measures come from the sums."""
-    codes = pd.concat([summary.cooccurrence[level][0] for summary in summaries], ignore_index=True) \
-        if summaries else pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
+class PairStore:
+    """Each partition's co-occurrence counts, kept on disk until summed (one small Parquet file per
+    partition and level, in `folder`): the driver holds one batch of partitions' pairs at a time and
+    the running sums, never every partition's pairs at once."""
+
+    _BATCH = 16  # partitions summed at once
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.levels: tuple[int | None, ...] = ()
+
+    def put(self, summary: PartitionSummary) -> None:
+        """Store a summary's co-occurrence counts (replacing what its partition stored before) and drop them from it."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.levels = tuple(summary.cooccurrence)
+        for level, (codes, pairs) in summary.cooccurrence.items():
+            for kind, frame in (("codes", codes), ("pairs", pairs)):
+                path = self._path(level, kind, summary.number)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+        summary.cooccurrence = {}
+
+    def sums(self, level: int | None, numbers: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(codes, pairs) of partitions `numbers` summed, in partition order: passages, documents and
+        counts added, each code's path and label from the first partition coding it, each pair's first passage."""
+        codes = pairs = None
+        numbers = list(numbers)
+        for first in range(0, len(numbers), self._BATCH):
+            batch = numbers[first:first + self._BATCH]
+            codes = _sum_codes([*([codes] if codes is not None else []),
+                                *(self._read(level, "codes", number) for number in batch)])
+            pairs = _sum_pairs([*([pairs] if pairs is not None else []),
+                                *(self._read(level, "pairs", number) for number in batch)])
+        if codes is None:
+            codes = pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
+            pairs = pd.DataFrame({column: [] for column in _PAIR_COUNTS})
+        return codes, pairs
+
+    def _path(self, level: int | None, kind: str, number: int) -> Path:
+        return self.folder / f"level-{level or 0}" / f"{kind}-{number:05d}.parquet"
+
+    def _read(self, level: int | None, kind: str, number: int) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self._path(level, kind, number)).to_pandas()
+
+
+def _sum_codes(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    codes = pd.concat(frames, ignore_index=True)
     first = codes.drop_duplicates("code").set_index("code")
-    sums = codes.groupby("code", sort=True)[["passages", "documents"]].sum()
-    names = sorted(str(code) for code in sums.index)
-    table = pd.DataFrame({
-        "code": names,
-        "code_path": first["code_path"].reindex(names).tolist(),
-        "label": first["label"].reindex(names).tolist(),
+    sums = codes.groupby("code", sort=False)[["passages", "documents"]].sum()
+    names = list(first.index)
+    return pd.DataFrame({
+        "code": names, "code_path": first["code_path"].tolist(), "label": first["label"].tolist(),
         "passages": sums["passages"].reindex(names).to_numpy(dtype=np.int64),
         "documents": sums["documents"].reindex(names).to_numpy(dtype=np.int64),
-    }, columns=list(codes.columns) if len(codes.columns) else None)
+    })
+
+
+def _sum_pairs(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    pairs = pd.concat(frames, ignore_index=True)
+    if pairs.empty:
+        return pairs
+    ordered = pairs.sort_values(["source", "target", "example_document", "example_passage"], kind="stable")
+    grouped = ordered.groupby(["source", "target"], sort=True)
+    sums = grouped[["count", "documents"]].sum()
+    examples = grouped[["example_document", "example_passage"]].first()
+    return pd.DataFrame({
+        "source": np.asarray(sums.index.get_level_values(0), dtype=object),
+        "target": np.asarray(sums.index.get_level_values(1), dtype=object),
+        "count": sums["count"].to_numpy(dtype=np.int64), "documents": sums["documents"].to_numpy(dtype=np.int64),
+        "example_document": examples["example_document"].to_numpy(dtype=object),
+        "example_passage": examples["example_passage"].to_numpy(dtype=np.int64),
+    })
+
+
+def merge_cooccurrence(
+    sums: tuple[pd.DataFrame, pd.DataFrame], level: int | None, *, total_passages: int, codebook: Codebook,
+) -> Cooccurrence:
+    """build_cooccurrence(all segments, level=..., total_passages=..., codebook=...) from the partitions'
+    summed counts (PairStore.sums): passages and documents add up (a document is never split), the
+    example passage of a pair is the first in (document, passage) order, and the measures come from the sums."""
+    codes, pairs = sums
+    names = sorted(str(code) for code in codes["code"])
+    by_code = codes.set_index("code")
+    table = pd.DataFrame({
+        "code": names,
+        "code_path": by_code["code_path"].reindex(names).tolist(),
+        "label": by_code["label"].reindex(names).tolist(),
+        "passages": by_code["passages"].reindex(names).to_numpy(dtype=np.int64),
+        "documents": by_code["documents"].reindex(names).to_numpy(dtype=np.int64),
+    })
     code_passages = dict(zip(table["code"], table["passages"]))
     if codebook is not None:
         table = _with_uncoded_codes(table, codebook, level)
-    pairs = pd.concat([summary.cooccurrence[level][1] for summary in summaries], ignore_index=True) \
-        if summaries else pd.DataFrame({column: [] for column in _PAIR_COUNTS})
-    pairs = _merged_pairs(pairs, code_passages, total_passages)
-    return Cooccurrence(codes=table, pairs=pairs, total_passages=int(total_passages), level=level,
-                        segments=segments if segments is not None else pd.DataFrame(
-                            {"document": [], "passage": [], "code": [], "code_path": [], "label": [],
-                             "matched": [], "text": []}))
+    return Cooccurrence(codes=table, pairs=_merged_pairs(pairs, code_passages, total_passages),
+                        total_passages=int(total_passages), level=level,
+                        segments=pd.DataFrame({"document": [], "passage": [], "code": [], "code_path": [], "label": [],
+                                               "matched": [], "text": []}))
 
 
 def _merged_pairs(pairs: pd.DataFrame, code_passages: dict[str, int], n_total: int) -> pd.DataFrame:
-    """Pair counts of every partition summed, with cooccurrence._pairs' measures (the same arithmetic)."""
+    """The summed pair counts with cooccurrence._pairs' measures (the same arithmetic), in its order."""
     if pairs.empty:
         empty = {"source": np.zeros(0, dtype=object), "target": np.zeros(0, dtype=object),
                  "count": np.zeros(0, dtype=np.int64), "jaccard": np.zeros(0), "association": np.zeros(0),
                  "npmi": np.zeros(0), "documents": np.zeros(0, dtype=np.int64),
                  "example_document": np.zeros(0, dtype=object), "example_passage": np.zeros(0, dtype=np.int64)}
         return pd.DataFrame(empty)[list(PAIR_COLUMNS)]
-    ordered = pairs.sort_values(["source", "target", "example_document", "example_passage"], kind="stable")
-    grouped = ordered.groupby(["source", "target"], sort=True)
-    sums = grouped[["count", "documents"]].sum()
-    examples = grouped[["example_document", "example_passage"]].first()
-    source = np.asarray(sums.index.get_level_values(0), dtype=object)
-    target = np.asarray(sums.index.get_level_values(1), dtype=object)
-    counts = sums["count"].to_numpy(dtype=np.int64)
+    source = pairs["source"].to_numpy(dtype=object)
+    target = pairs["target"].to_numpy(dtype=object)
+    counts = pairs["count"].to_numpy(dtype=np.int64)
     n12 = counts.astype(float)
     n1 = np.array([code_passages[code] for code in source], dtype=np.int64).astype(float)
     n2 = np.array([code_passages[code] for code in target], dtype=np.int64).astype(float)
@@ -335,9 +405,9 @@ def _merged_pairs(pairs: pd.DataFrame, code_passages: dict[str, int], n_total: i
     return pd.DataFrame({
         "source": source, "target": target, "count": counts,
         "jaccard": n12 / (n1 + n2 - n12), "association": n12 * n_total / (n1 * n2), "npmi": npmi,
-        "documents": sums["documents"].to_numpy(dtype=np.int64),
-        "example_document": examples["example_document"].to_numpy(dtype=object),
-        "example_passage": examples["example_passage"].to_numpy(dtype=np.int64),
+        "documents": pairs["documents"].to_numpy(dtype=np.int64),
+        "example_document": pairs["example_document"].to_numpy(dtype=object),
+        "example_passage": pairs["example_passage"].to_numpy(dtype=np.int64),
     })[list(PAIR_COLUMNS)]
 
 
