@@ -55,6 +55,9 @@ _PARALLEL_MIN_CHARS = 2_000_000
 # every platform runs the same code (workers get the codebook through a picklable initialiser).
 _START_METHOD = "spawn"
 _BATCH_CHARS = 1_000_000
+# At most this many bytes of files per batch when workers read them: a worker holds a batch's text,
+# passages and rows at once, and this process a finished batch's columns.
+_WORKER_BATCH_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -372,7 +375,10 @@ def code_corpus(
             corpus = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
         items = list(corpus.documents)
     total_chars = sum(_item_length(item) for item in items)
-    batches = partition_documents(items, max(_BATCH_CHARS, total_chars // (workers * 8) + 1), length=_item_length)
+    size = max(_BATCH_CHARS, total_chars // (workers * 8) + 1)
+    if entries is not None:
+        size = min(size, max(_BATCH_CHARS, _WORKER_BATCH_BYTES))  # what a worker holds at once: flat in the corpus
+    batches = partition_documents(items, size, length=_item_length)
     frames: list[pd.DataFrame] = []
     # Each batch's passages become a table (Arrow text) as they arrive, so the main process never
     # holds every passage's text as Python strings at once.
