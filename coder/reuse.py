@@ -9,22 +9,55 @@ the labels and code paths of the new codebook; reviews are applied after it, as 
 
 from __future__ import annotations
 
+import csv as _csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
 import time
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
-from .corpus import read_corpus
+from .codebook import codebook_hash, codebook_to_records
+from .corpus import Corpus, SkippedFile, read_corpus, read_document
+from .diff import SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, RunComparison, diff_codebooks, write_changes_csv
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .models import Codebook
+from .files import _neutral, write_bytes, write_text
+from .models import Code, Codebook, CsvMode, Document, NetworkOptions
+from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
 from .pipeline import CodingResult
-from .runs import RunFolder
-from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
+from .runs import (
+    CHANGES_FILE,
+    CODE_COUNTS_FILE,
+    CODE_COUNTS_LONG_FILE,
+    NETWORK_FILES,
+    PASSAGES_PARQUET_FILE,
+    RUN_FILE,
+    RUN_FILES,
+    SEGMENTS_PARQUET_FILE,
+    RunFolder,
+    RunRecord,
+    _file_stamp,
+    wants_csv,
+)
+from .segments import SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet
+from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, corpus_unchanged, save_corpus_stamps
 
-__all__ = ["reuse_coding"]
+__all__ = ["Presented", "present_again", "remember_presentation", "reuse_coding"]
 
 
 def reuse_coding(
@@ -97,3 +130,370 @@ def reuse_coding(
                 "codes_matched": 0},
         fingerprints=segments["fingerprint"], passage_table=passages[["document", "passage", "start", "end", "kind", "text"]],
     )
+
+
+# --- a label, colour or description edit, without rebuilding the run -----------------------------
+
+PRESENTED_FILE = "presented.json"  # in the run's cache folder: what `present_again` reuses
+_PRESENTED_FORMAT = 1
+# Files whose bytes a label, colour or description edit cannot change: kept as they are.
+_KEPT = (PASSAGES_PARQUET_FILE, CODE_COUNTS_LONG_FILE, NETWORK_FILES["matrix"], NETWORK_FILES["html"])
+# Every file a run without reviews, document variables, extracted texts or CSV views consists of.
+_PRESENTED_FILES = frozenset({RUN_FILE, SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, CODE_COUNTS_FILE,
+                              CODE_COUNTS_LONG_FILE, *NETWORK_FILES.values()})
+_ANY_CODE_ROW = b"(any code),,passages with at least one code,"  # code_counts.csv's last row (segments.build_code_counts)
+_DATA_START = '<script type="application/json" id="coder-data">'
+
+
+@dataclass(frozen=True)
+class Presented:
+    """What `present_again` did: the run's result (segments without text) and what it wrote."""
+
+    result: CodingResult
+    written: dict[str, Path]
+    network: dict[str, Any]
+    comparison: RunComparison
+
+
+def remember_presentation(run: RunFolder, *, graph: Any, options: NetworkOptions, csv: CsvMode) -> None:
+    """After a run: keep in the cache folder what the next run needs to redo only what labels, colours
+    and descriptions change: the map's graph (as exported), the options, and every output file's stamp
+    (a file changed since is not reused). Without a graph, the note is removed."""
+    path = run.cache_path / PRESENTED_FILE
+    try:
+        if graph is None or run.cache_path.is_symlink():
+            path.unlink(missing_ok=True)
+            return
+        from .render import export_graph
+
+        plain = export_graph(graph)
+        data = {
+            "format": _PRESENTED_FORMAT, "source": _source_hash(), "options": asdict(options), "csv": csv,
+            "outputs": _output_stamps(run),
+            "graph": {"graph": plain.graph, "nodes": [[node, attributes] for node, attributes in plain.nodes(data=True)],
+                      "edges": [[source, target, attributes] for source, target, attributes in plain.edges(data=True)]},
+        }
+        run.cache_path.mkdir(parents=True, exist_ok=True)
+        write_text(path, json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
+    except (OSError, ValueError, TypeError):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # only costs the full work next time
+
+
+def present_again(
+    run: RunFolder,
+    corpus: str | Path,
+    codebook: Codebook,
+    *,
+    codebook_path: str | Path,
+    encoding: str | None = None,
+    options: NetworkOptions = NetworkOptions(),
+    csv: CsvMode = "auto",
+    workers: int | None = None,
+    stamps: CorpusStamps | None = None,
+    extraction_cache: ExtractionCache | None = None,
+) -> Presented | None:
+    """Redo the run in `run` after an edit of labels, colours, descriptions or the codebook's name only:
+    rewrite the files that show them, keep every other file, read no document and build no frame of
+    passages. None (nothing written) when anything else may differ from the last run: then run as usual.
+
+    Holds only for a run like the last one: no review file, no document variables, no extracted
+    documents, no segments.csv, the same options and tool, every output file as that run left it
+    (`remember_presentation`) and the corpus unchanged (`corpus_unchanged`). The outputs are exactly
+    those of a full run; `Presented.result.segments` has no `text` column (read it from the folder).
+    Call it with the folder locked.
+
+    >>> present_again(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"), codebook_path="codebook.yaml")  # doctest: +SKIP
+    """
+    from . import __version__
+
+    started = time.perf_counter()
+    try:
+        kept = json.loads((run.cache_path / PRESENTED_FILE).read_text(encoding="utf-8"))
+        if not (run.segments_parquet_path.is_file() and run.passages_parquet_path.is_file()
+                and isinstance(kept, dict) and kept.get("format") == _PRESENTED_FORMAT and kept.get("csv") == csv
+                and kept.get("options") == json.loads(json.dumps(asdict(options))) and kept.get("source") == _source_hash()
+                and isinstance(kept.get("outputs"), dict) and set(kept["outputs"]) >= _PRESENTED_FILES
+                and set(kept["outputs"]) <= _PRESENTED_FILES | {CHANGES_FILE}
+                and kept["outputs"] == _output_stamps(run)):
+            return None
+        record = run.record()
+        stored = run.stored_codebook()
+    except (OSError, ValueError, CoderError):
+        return None
+    forced = check_encoding(encoding) if encoding else None
+    if (record.tool_version != __version__ or record.unit != codebook.unit or record.encoding != forced
+            or record.reviews is not None or record.document_variables is not None or not record.documents
+            or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()
+            or wants_csv(csv, int(record.counts.get("segments", -1)))
+            or not _only_presentation_changed(stored, codebook)):
+        return None
+    if not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache, now=stamps):
+        return None
+    try:
+        work = _Presentation(run, record, stored, codebook, kept["graph"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError, CoderError, pa.ArrowException):
+        return None  # something kept is not what the last run wrote: do the full work
+    new_record = replace(
+        record, tool_version=__version__, started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        seconds=round(time.perf_counter() - started, 3), corpus=str(corpus),
+        corpus_absolute=str(Path(corpus).resolve()), codebook=str(codebook_path),
+        codebook_sha256=codebook_hash(codebook_path) if Path(codebook_path).is_file() else "",
+        codebook_name=codebook.name, workers=workers or os.cpu_count() or 1,
+        codebook_codes=tuple(codebook_to_records(codebook)), encoding=forced,
+        cache={"documents_reused": len(record.documents), "documents_new": 0,
+               "codes_reused": len(record.documents) * len(codebook), "codes_matched": 0},
+    )
+    with run.staged() as stage:
+        run.keep_previous(into=stage)
+        written = work.write(stage, new_record)
+        comparison = work.comparison(record, new_record)
+        written["changes"] = write_changes_csv(comparison, stage.changes_path)
+    documents = tuple(_KnownDocument.of(entry, corpus, encoding=forced) for entry in record.documents)
+    read = Corpus(root=str(corpus), documents=documents,
+                  skipped=tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped))
+    run.remember_segments_file()
+    save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
+    if extraction_cache is not None:
+        extraction_cache.prune()
+    remember_presentation(run, graph=work.graph, options=options, csv=csv)
+    result = CodingResult(
+        corpus=read, codebook=codebook, segments=work.frame(),
+        passages={str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents},
+        seconds=time.perf_counter() - started, reused=dict(new_record.cache or {}),
+    )
+    written = {key: run.folder / path.name for key, path in written.items()}
+    network = {key: run.folder / name for key, name in NETWORK_FILES.items()}
+    network.update(code_count=work.graph.number_of_nodes(), edge_count=work.graph.number_of_edges(),
+                   pair_count=work.pair_count)
+    return Presented(result=result, written=written, network=network, comparison=comparison)
+
+
+def _only_presentation_changed(stored: Codebook, codebook: Codebook) -> bool:
+    """Do the two codebooks differ in labels, descriptions, colours, YAML lines and the name only?"""
+    def shown(book: Codebook) -> list[Code]:
+        return [replace(code, label="", description="", color=None, line=None) for code in book]
+
+    return (stored.unit == codebook.unit and stored.code_kinds == codebook.code_kinds
+            and _matching_key(stored) == _matching_key(codebook) and shown(stored) == shown(codebook)
+            and all(code.label for code in codebook))
+
+
+class _Presentation:
+    """The new contents of the files a label, colour or description shows in, from the last run's files.
+
+    Everything is read and checked in __init__, before anything is written: what does not look as
+    the last run wrote it raises (ValueError and friends), and the caller does the full work.
+    """
+
+    def __init__(self, run: RunFolder, record: RunRecord, stored: Codebook, codebook: Codebook, graph: dict):
+        self.run, self.codebook = run, codebook
+        self.old_raw = {code.id: code.label for code in stored}
+        self.old_labels = {code.id: _neutral(code.label) for code in stored}  # as written into a CSV
+        self.labels = {code.id: _neutral(code.label) for code in codebook}
+        self.written_ids = {_neutral(code.id): code.id for code in codebook}
+        table = pq.read_table(run.segments_parquet_path)
+        if not table.schema.equals(SEGMENT_PARQUET_SCHEMA) or table.num_rows != int(record.counts.get("segments", -1)):
+            raise ValueError("segments.parquet: not as the last run wrote it")
+        codes = table["code"].combine_chunks().dictionary_encode()
+        code_ids = codes.dictionary.to_pylist()
+        if not set(code_ids) <= self.labels.keys():
+            raise ValueError("segments.parquet: a code the codebook lacks")
+        # Without reviews every row is the tool's, undecided.
+        for column, value in (("source", "auto"), ("review", ""), ("note", "")):
+            if pc.any(pc.not_equal(table[column], value)).as_py():
+                raise ValueError(f"segments.parquet: {column} is not {value!r} throughout")
+        labels = pa.array([codebook[code].label for code in code_ids], type=pa.string()).take(codes.indices)
+        status = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
+                                                pa.array(["unchanged"])).cast(pa.string())
+        # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
+        self.table = table.set_column(table.schema.get_field_index("label"), "label", labels) \
+            .set_column(table.schema.get_field_index("status"), "status", status).combine_chunks()
+        # The comparison with the last run: per code in order of first row, its distinct segments.
+        pairs = table.select(["code", "segment_id"])
+        if pc.count_distinct(table["segment_id"]).as_py() != table.num_rows:  # a passage repeated in a document
+            pairs = pairs.group_by(["code", "segment_id"]).aggregate([])
+        distinct = dict(zip(*(column.to_pylist() for column in pc.value_counts(pairs["code"]).flatten())))
+        self.code_counts = [(code, int(distinct[code])) for code in pc.unique(table["code"]).to_pylist()]
+        self.code_counts_csv = self._code_counts(run.code_counts_path.read_bytes())
+        self.codes_csv = self._relabel_csv(run.folder / NETWORK_FILES["codes"], {"label": "code"})
+        self.cooccurrence_csv = self._relabel_csv(run.folder / NETWORK_FILES["cooccurrence"],
+                                                  {"source_label": "source", "target_label": "target"})
+        self.pair_count = self.cooccurrence_csv.count(b"\n") - 1
+        colors = _top_level_codes(pd.DataFrame({"code_path": pd.Series([], dtype=object)}), codebook)
+        self.graph = self._graph(graph, colors)
+        self.page = self._page(colors)
+
+    def _code_counts(self, data: bytes) -> bytes:
+        """code_counts.csv (code, code_path, label, one column per document) with the new labels."""
+        lines = data.split(b"\r\n")
+        if not lines[0].startswith(b"\xef\xbb\xbfcode,code_path,label,") or lines[-1] != b"":
+            raise ValueError("code_counts.csv: not as the last run wrote it")
+        out = [lines[0]]
+        cells = {_cell(written): code for written, code in self.written_ids.items()}
+        if any("\r" in label or "\n" in label for label in self.old_labels.values()):
+            raise ValueError("code_counts.csv: a label across lines")  # rows cannot be told by line ends
+        rows, total = lines[1:-2], lines[-2]
+        if not total.startswith(_ANY_CODE_ROW):
+            raise ValueError("code_counts.csv: no total row")
+        for line in rows:
+            code = cells[line.split(b",", 1)[0].decode("utf-8")]
+            head = f"{_cell(_neutral(code))},{_cell(_neutral(self.codebook[code].code_path))},".encode()
+            old = head + _cell(self.old_labels[code]).encode() + b","
+            if not line.startswith(old):
+                raise ValueError("code_counts.csv: a row that is not as the last run wrote it")
+            out.append(head + _cell(self.labels[code]).encode() + b"," + line[len(old):])
+        return b"\r\n".join([*out, total, b""])
+
+    def _relabel_csv(self, path: Path, columns: dict[str, str]) -> bytes:
+        """A CSV the last run wrote, with each label column (keyed by the column of its code) relabelled."""
+        data = path.read_bytes()
+        rows = list(_csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        if _csv_bytes(rows) != data:
+            raise ValueError(f"{path.name}: not as the last run wrote it")
+        header = rows[0]
+        where = [(header.index(label), header.index(code)) for label, code in columns.items()]
+        for row in rows[1:]:
+            for label, code in where:
+                code_id = self.written_ids[row[code]]
+                if row[label] != self.old_labels[code_id]:
+                    raise ValueError(f"{path.name}: a label that is not the last run's")
+                row[label] = self.labels[code_id]
+        return _csv_bytes(rows)
+
+    def _graph(self, kept: dict, colors: dict[str, str]) -> Any:
+        """The map's graph as the last run exported it, with the new labels, descriptions and colours."""
+        import networkx as nx
+
+        from .render import xml_text
+
+        graph = nx.Graph()
+        graph.graph.update(kept["graph"])
+        graph.add_nodes_from((node, attributes) for node, attributes in kept["nodes"])
+        graph.add_edges_from((source, target, attributes) for source, target, attributes in kept["edges"])
+        for node, attributes in graph.nodes(data=True):
+            code, top = self.codebook[node], attributes["top"]
+            if attributes["label"] != xml_text(self.old_raw[node]) or top != code.path[0]:
+                raise ValueError("presented.json: the graph is not the last run's")
+            attributes.update(label=xml_text(code.label), description=xml_text(code.description),
+                              top_label=xml_text(self.codebook[top].label), color=xml_text(colors[top]))
+        return graph
+
+    def _page(self, colors: dict[str, str]) -> dict[str, Any]:
+        """The report page's data as the last run embedded it, with the new labels, descriptions, colours and title."""
+        text = (self.run.folder / NETWORK_FILES["report"]).read_text(encoding="utf-8")
+        start = text.index(_DATA_START) + len(_DATA_START)
+        data = json.loads(text[start:text.index("</script>", start)])
+        for code in data["codes"]:
+            known = self.codebook[code["id"]]
+            code.update(label=known.label, description=known.description, color=colors.get(code["path"][0], PALETTE[0]))
+        data["title"] = self.codebook.name or "Concept network"
+        return data
+
+    def write(self, stage: RunFolder, record: RunRecord) -> dict[str, Path]:
+        """Write the new run into `stage`: relabelled files written, the others linked."""
+        from .render import render_report, write_gexf, write_graphml
+
+        folder = stage.folder
+        write_parquet(self.table, stage.segments_parquet_path)
+        for name in _KEPT:
+            _link(self.run.folder / name, folder / name)
+        write_bytes(stage.code_counts_path, self.code_counts_csv)
+        write_bytes(folder / NETWORK_FILES["codes"], self.codes_csv)
+        write_bytes(folder / NETWORK_FILES["cooccurrence"], self.cooccurrence_csv)
+        render_report(self.page, folder / NETWORK_FILES["report"])
+        write_graphml(self.graph, folder / NETWORK_FILES["graphml"])
+        write_gexf(self.graph, folder / NETWORK_FILES["gexf"])
+        stage.write_record(record)
+        return {"code_counts": stage.code_counts_path, "run": stage.run_path,
+                "segments_parquet": stage.segments_parquet_path, "passages_parquet": stage.passages_parquet_path,
+                "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
+
+    def comparison(self, old: RunRecord, new: RunRecord) -> RunComparison:
+        """What compare_with_previous finds: the codebook changes, and every segment unchanged."""
+        segments = pd.DataFrame({
+            "code": [code for code, _ in self.code_counts],
+            "segments_added": 0, "segments_removed": 0, "segments_unchanged": [count for _, count in self.code_counts],
+        }, columns=list(SEGMENT_DIFF_COLUMNS)).astype({"segments_added": int, "segments_removed": int,
+                                                     "segments_unchanged": int})
+        return RunComparison(old=old, new=new, changes=tuple(diff_codebooks(list(old.codebook_codes),
+                                                                            list(new.codebook_codes))),
+                             segments=segments, listed=pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS]))
+
+    def frame(self) -> pd.DataFrame:
+        """The segments as RunReport.result shows them: segments.csv's columns but `text`."""
+        frame = self.table.drop_columns(["fingerprint", "span_text"]).to_pandas()
+        return frame[[column for column in (*SEGMENT_COLUMNS, "page") if column in frame.columns]]
+
+
+class _KnownDocument(Document):
+    """A document of the last run, known by its path and hash (its file is unchanged): its text is read
+    only when asked for."""
+
+    @classmethod
+    def of(cls, entry: dict[str, Any], corpus: str | Path, *, encoding: str | None) -> _KnownDocument:
+        document = cls(path=str(entry["path"]), text=None, encoding=str(entry.get("encoding") or "utf-8"))  # type: ignore[arg-type]
+        document.__dict__.update(sha256=str(entry["sha256"]), _source=(Path(corpus), encoding))
+        return document
+
+    @property  # type: ignore[override]
+    def text(self) -> str:
+        if "_text" not in self.__dict__:
+            corpus, encoding = self.__dict__["_source"]
+            file_path = corpus if corpus.is_file() else corpus / self.path
+            self.__dict__["_text"] = read_document(file_path, encoding=encoding).text
+        return self.__dict__["_text"]
+
+    @text.setter
+    def text(self, value: str | None) -> None:  # Document's __init__ sets it
+        if value is not None:
+            self.__dict__["_text"] = value
+
+
+def _cell(value: str) -> str:
+    """One CSV cell as the CSV writer (pandas' too) writes it: quoted only when it must be."""
+    buffer = io.StringIO()
+    _csv.writer(buffer, lineterminator="").writerow([value])
+    return buffer.getvalue()
+
+
+def _csv_bytes(rows: list[list[str]]) -> bytes:
+    """Rows of text cells as files.write_csv writes them: UTF-8 with BOM, CRLF."""
+    buffer = io.StringIO()
+    _csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _link(source: Path, target: Path) -> None:
+    """`target` as a second name of `source` (files of a run are replaced whole, never edited), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _output_stamps(run: RunFolder) -> dict[str, list[int]]:
+    """The stamp of every file of the run in the folder (a folder of parts has none: never reused)."""
+    stamps = {}
+    for name in (RUN_FILE, *RUN_FILES):
+        path = run.folder / name
+        if path.exists():
+            stamps[name] = _file_stamp(path) if path.is_file() else []
+    return stamps
+
+
+@lru_cache(maxsize=1)
+def _source_hash() -> str:
+    """The tool's own files and the libraries that format its outputs: a change to any means the
+    last run's files may not be what this version writes."""
+    import networkx
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256(f"{sys.version}\x1f{pd.__version__}\x1f{pa.__version__}\x1f{np.__version__}\x1f"
+                            f"{networkx.__version__}".encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\x00" + path.read_bytes())
+    return digest.hexdigest()

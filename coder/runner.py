@@ -28,7 +28,7 @@ from .pipeline import CodingResult, code_corpus
 from .render import render_redirect, render_report, write_gexf, write_graphml
 from .recode import recode_changed_codes, remember_coding
 from .report import report_data
-from .reuse import reuse_coding
+from .reuse import present_again, remember_presentation, reuse_coding
 from .reviews import (
     AppliedReviews,
     PassageLocator,
@@ -170,6 +170,15 @@ def run_coding(
         reused = None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
         stamps = take_corpus_stamps(corpus) if use_cache else None
+        # Only labels, colours or descriptions changed: rewrite the files that show them, keep the rest.
+        presented = present_again(
+            run, corpus, codebook, codebook_path=codebook_path, encoding=encoding, options=network_options, csv=csv,
+            workers=workers, stamps=stamps, extraction_cache=extraction_cache,
+        ) if use_cache and reviews is None and not imported and variables is None else None
+        if presented is not None:
+            return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
+                             network=presented.network, comparison=presented.comparison, imported=tuple(imported),
+                             recovered=recovered, coding_reused=True)
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
         reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
             if use_cache else None
@@ -241,6 +250,8 @@ def run_coding(
             run.remember_segments_file()
             remember_coding(run, codebook)
         save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
+        graph = network.pop("graph", None)
+        remember_presentation(run, graph=graph if use_cache else None, options=network_options, csv=csv)
         run.prune_texts(result.corpus.documents)
         if extraction_cache is not None:
             extraction_cache.prune()
@@ -301,7 +312,8 @@ def write_network_outputs(
     report's passage data already summed across partitions; `segments` is then not read.
 
     Returns the written paths under the keys of NETWORK_FILES plus the counts "code_count"
-    (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv).
+    (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv), and
+    the map's "graph" (networkx).
 
     >>> options = NetworkOptions(level=1, measure="association")
     >>> written = write_network_outputs(segments, codebook, "outputs", options=options)  # doctest: +SKIP
@@ -336,7 +348,7 @@ def write_network_outputs(
     write_graphml(graph, written["graphml"])
     write_gexf(graph, written["gexf"])
     written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
-                   pair_count=len(cooccurrence.pairs))
+                   pair_count=len(cooccurrence.pairs), graph=graph)
     return written
 
 

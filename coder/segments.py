@@ -207,7 +207,9 @@ def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: p
             spans[manual] = [text if text != passage_text else None for text, passage_text in zip(own["text"], theirs)]
             table = table.set_column(table.schema.get_field_index("span_text"), "span_text",
                                      pa.array(spans.to_numpy(), type=_TEXT))
-    return write_parquet(table, path)
+    # One chunk per column: how the frame's columns happen to be chunked must not change the file's
+    # bytes (a recode after a label edit writes the table read back from the file, reuse.present_again).
+    return write_parquet(table.combine_chunks(), path)
 
 
 def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: str | Path, part: int) -> tuple[Path, Path]:

@@ -30,7 +30,7 @@ from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import write_text
+from .files import display_name, write_text
 
 if TYPE_CHECKING:
     from .corpus import Corpus
@@ -66,17 +66,34 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
     try:
         if root.is_symlink():
             return None
-        for relative, path in iter_corpus_files(root):
+        for relative, path in _corpus_files(root):
             if relative == DOCUMENTS_FILE and root.is_dir():
                 continue  # not a document: read_corpus skips it too
             status = os.lstat(path)
             if not stat.S_ISREG(status.st_mode):
                 return None  # a link may point elsewhere tomorrow with the same stamp
             files[relative] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-            paths[relative] = path
+            paths[relative] = Path(path)
     except (OSError, CoderError, ValueError):
         return None
     return CorpusStamps(root=os.path.realpath(root), taken=taken, files=files, paths=paths)
+
+
+def _corpus_files(root: Path) -> list[tuple[str, str]]:
+    """(relative name, path) of every file `corpus.iter_corpus_files` lists, without a Path per file
+    (a corpus of thousands of files). Should the two ever list differently, `save_corpus_stamps`
+    finds the stamps and the corpus read disagree and keeps no stamps."""
+    if not root.is_dir():
+        return list((relative, str(path)) for relative, path in iter_corpus_files(root))
+    top = os.fspath(root)
+    found: list[tuple[str, str]] = []
+    for folder, subfolders, names in os.walk(top):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        prefix = os.path.relpath(folder, top).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
+        found.extend((display_name(prefix + name), os.path.join(folder, name)) for name in names if not name.startswith("."))
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def save_corpus_stamps(
@@ -114,10 +131,12 @@ def corpus_unchanged(
     *,
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
+    now: CorpusStamps | None = None,
 ) -> bool:
     """Would reading `corpus` now give exactly the documents (paths and text hashes) and skipped
     files of the run in `run`, as its run.json lists them? Answered from file stamps; files
-    changed within two seconds of their stamp, and extracted documents, are read again.
+    changed within two seconds of their stamp, and extracted documents, are read again. `now`: the
+    stamps this run took already (`take_corpus_stamps`), else they are taken here.
 
     >>> corpus_unchanged(RunFolder("outputs"), "seeds")  # doctest: +SKIP
     True
@@ -129,7 +148,7 @@ def corpus_unchanged(
     except (CoderError, KeyError, TypeError):
         return False
     return stamps_match(run.cache_path / CORPUS_STAMPS_FILE, corpus, documents=documents, skipped=skipped,
-                        encoding=encoding, extraction_cache=extraction_cache)
+                        encoding=encoding, extraction_cache=extraction_cache, now=now)
 
 
 def stamps_match(
@@ -140,6 +159,7 @@ def stamps_match(
     skipped: Iterable[tuple[str, str]],
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
+    now: CorpusStamps | None = None,
 ) -> bool:
     """`corpus_unchanged` against the stamps kept at `path` and an expected list of documents
     ((path, sha256), in corpus order) and skipped files ((path, reason))."""
@@ -168,7 +188,8 @@ def stamps_match(
             or {relative: entry.get("skipped") for relative, (_, entry) in kept.items() if "skipped" in entry}
             != expected_skipped or len(kept) != len(expected) + len(expected_skipped)):
         return False
-    now = take_corpus_stamps(corpus)
+    if now is None or now.root != os.path.realpath(corpus):
+        now = take_corpus_stamps(corpus)
     if now is None or list(now.files) != list(kept):
         return False
     for relative, stamp in now.files.items():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from coder.cli import app
+from coder.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 REUSED = "Reused the coding of the last run"
@@ -44,6 +45,8 @@ def _edit_codebook(path: Path, edit: str) -> None:
         "colour": ('color: "#d62728"', 'color: "#123456"'),
         "description": ("Party organisations of neighbouring", "Party committees of adjacent"),
         "keyword": ("      - joint construction\n", "      - joint construction\n      - standing alliance\n"),
+        "name": ("name: ", "name: Renamed "),
+        "formula label": ("label: Party-building alliance", "label: '=Party, \"alliances\"'"),
     }
     old, new = edits[edit]
     assert old in text
@@ -51,7 +54,10 @@ def _edit_codebook(path: Path, edit: str) -> None:
 
 
 def _edit_corpus(corpus: Path, edit: str) -> None:
-    if edit == "changed document":
+    if edit == "touched document":
+        path = sorted(corpus.glob("*.txt"))[0]
+        path.write_bytes(path.read_bytes())  # same text, new modification time
+    elif edit == "changed document":
         path = sorted(corpus.glob("*.txt"))[0]
         path.write_text(path.read_text(encoding="utf-8") + "\n\nA standing party building alliance met.\n",
                         encoding="utf-8")
@@ -61,43 +67,56 @@ def _edit_corpus(corpus: Path, edit: str) -> None:
         (corpus / "zz_new.txt").write_text("Joint construction of a party building alliance.\n", encoding="utf-8")
 
 
+# Files a label, colour or description edit cannot change: without CSVs the recode keeps them as they are.
+KEPT = ("passages.parquet", "code_counts_long.csv", "cooccurrence_matrix.csv", "network.html")
+
+
+@pytest.mark.parametrize("csv_mode", ["auto", "never"])
 @pytest.mark.parametrize(
     ("codebook_edit", "corpus_edit", "reused"),
     [
         ("label", None, True),
         ("colour", None, True),
         ("description", None, True),
+        ("name", None, True),
+        ("formula label", None, True),
         ("keyword", None, False),
+        ("label", "touched document", True),
         ("label", "changed document", False),
         ("label", "new document", False),
         ("label", "reviews", True),
     ],
 )
-def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, corpus_edit, reused):
+def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, corpus_edit, reused, csv_mode):
     corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
     shutil.copytree(ROOT / "seeds", corpus)
     shutil.copy(ROOT / "codebook.yaml", codebook)
     fast, full = tmp_path / "fast", tmp_path / "full"
-    _run(corpus, codebook, fast)
-    _run(corpus, codebook, full)
+    _run(corpus, codebook, fast, "--csv", csv_mode)
+    _run(corpus, codebook, full, "--csv", csv_mode)
+    inodes = {name: (fast / name).stat().st_ino for name in KEPT}
     _edit_codebook(codebook, codebook_edit)
     if corpus_edit:
         _edit_corpus(corpus, corpus_edit)
     if corpus_edit == "reviews":
-        with (fast / "segments.csv").open(encoding="utf-8-sig", newline="") as file:
-            rows = list(csv.DictReader(file))[:3]
+        rows = RunFolder(fast).read_segments()[["segment_id", "document", "code"]].head(3).to_dict("records")
         (tmp_path / "reviews.csv").write_text(
             "segment_id,document,code,decision,note,text,reviewed_at\n"
             f"{rows[0]['segment_id']},{rows[0]['document']},{rows[0]['code']},reject,not this one,x,\n"
             f"{rows[2]['segment_id']},{rows[2]['document']},{rows[2]['code']},accept,,x,\n", encoding="utf-8")
 
-    output = _run(corpus, codebook, fast)
-    _run(corpus, codebook, full, "--no-cache")
+    output = _run(corpus, codebook, fast, "--csv", csv_mode)
+    _run(corpus, codebook, full, "--csv", csv_mode, "--no-cache")
 
     assert (REUSED in output) is reused
     assert _files(fast) == _files(full)
+    # Only a run like the last one (no CSV views, no reviews) keeps files rather than writing them again.
+    kept = reused and csv_mode == "never" and corpus_edit != "reviews"
+    assert {name: (fast / name).stat().st_ino for name in KEPT} == inodes if kept else True
+    assert (inodes["passages.parquet"] == (fast / "passages.parquet").stat().st_ino) is kept
     if corpus_edit == "reviews":
-        assert ",rejected,reject,not this one," in (fast / "segments.csv").read_text(encoding="utf-8-sig")
+        statuses = RunFolder(fast).read_segments()[["status", "review", "note"]].head(1).to_dict("records")
+        assert statuses == [{"status": "rejected", "review": "reject", "note": "not this one"}]
 
 
 def test_reuse_recode_relabels_segments(tmp_path):
@@ -113,3 +132,40 @@ def test_reuse_recode_relabels_segments(tmp_path):
     text = (out / "segments.csv").read_text(encoding="utf-8-sig")
     assert "Party alliances (renamed)" in text
     assert "Party-building alliance" not in text
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["code_counts.csv edited", "codes.csv edited", "report.html edited", "segments.parquet replaced",
+     "presented.json damaged", "presented.json removed", "second edit"],
+)
+def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    shutil.copy(ROOT / "codebook.yaml", codebook)
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    for out in (fast, full):
+        _run(corpus, codebook, out, "--csv", "never")
+    if damage.endswith("edited"):
+        path = fast / damage.split()[0]
+        path.write_bytes(path.read_bytes().replace(b"Party-building alliance", b"Party-building alliancE"))
+    elif damage == "segments.parquet replaced":
+        shutil.copy(fast / "segments.parquet", tmp_path / "copy.parquet")  # the same bytes, another file
+        os.replace(tmp_path / "copy.parquet", fast / "segments.parquet")
+    elif damage == "presented.json damaged":
+        (fast / ".cache" / "presented.json").write_text('{"format": 1, "graph": [', encoding="utf-8")
+    elif damage == "presented.json removed":
+        (fast / ".cache" / "presented.json").unlink()
+    _edit_codebook(codebook, "label")
+    if damage == "second edit":
+        _run(corpus, codebook, fast, "--csv", "never")
+        _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+        _edit_codebook(codebook, "colour")
+    inode = (fast / "passages.parquet").stat().st_ino
+
+    output = _run(corpus, codebook, fast, "--csv", "never")
+    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert REUSED in output
+    assert _files(fast) == _files(full)
+    assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage == "second edit")
