@@ -31,13 +31,13 @@ import pyarrow.parquet as pq
 
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
 from .codebook import codebook_hash, codebook_to_records
-from .corpus import Corpus, SkippedFile, read_corpus, read_document
+from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, read_corpus
 from .diff import SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, RunComparison, diff_codebooks, write_changes_csv
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .files import _neutral, write_bytes, write_text
-from .models import Code, Codebook, CsvMode, Document, NetworkOptions
+from .models import Code, Codebook, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
 from .pipeline import CodingResult
 from .runs import (
@@ -67,11 +67,15 @@ def reuse_coding(
     *,
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
+    stamps: CorpusStamps | None = None,
 ) -> CodingResult | None:
     """The coding of the run in `run` under `codebook`'s labels, when coding `corpus` again would
     find exactly its segments; None when anything that decides a match changed (then code as usual).
 
-    The corpus is read (its documents' hashes must equal run.json's), but not split or matched.
+    The corpus is not split or matched. With `stamps` (taken before, `take_corpus_stamps`) that show
+    the files unchanged and no extracted documents, it is not read either: the documents are
+    StoredDocuments whose text is read when asked for; else it is read and its documents' hashes
+    must equal run.json's.
     `CodingResult.reused` counts as the recode cache would: every document and code reused.
 
     >>> reuse_coding(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
@@ -92,8 +96,10 @@ def reuse_coding(
     # without compiling either codebook.
     if _matching_key(stored) != _matching_key(codebook):
         return None
+    corpus_read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
+                                    stamps=stamps)
     try:
-        corpus_read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
+        corpus_read = corpus_read or read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
     except CoderError:
         return None  # the full run reports it
     documents = list(corpus_read.documents)
@@ -230,7 +236,8 @@ def present_again(
             or wants_csv(csv, int(record.counts.get("segments", -1)))
             or not _only_presentation_changed(stored, codebook)):
         return None
-    if not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache, now=stamps):
+    if _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
+                         stamps=stamps) is None:
         return None
     try:
         work = _Presentation(run, record, stored, codebook, kept["graph"])
@@ -251,9 +258,7 @@ def present_again(
         written = work.write(stage, new_record)
         comparison = work.comparison(record, new_record)
         written["changes"] = write_changes_csv(comparison, stage.changes_path)
-    documents = tuple(_KnownDocument.of(entry, corpus, encoding=forced) for entry in record.documents)
-    read = Corpus(root=str(corpus), documents=documents,
-                  skipped=tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped))
+    read = _stored_corpus(record, corpus, stamps, encoding=forced)
     run.remember_segments_file()
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if extraction_cache is not None:
@@ -269,6 +274,29 @@ def present_again(
     network.update(code_count=work.graph.number_of_nodes(), edge_count=work.graph.number_of_edges(),
                    pair_count=work.pair_count)
     return Presented(result=result, written=written, network=network, comparison=comparison)
+
+
+def _unchanged_corpus(run: RunFolder, record: RunRecord, corpus: str | Path, *, encoding: str | None,
+                      extraction_cache: ExtractionCache | None, stamps: CorpusStamps | None) -> Corpus | None:
+    """The corpus of the run in `run` as StoredDocuments when its files are known unchanged by their
+    stamps and none is extracted (a PDF's Document carries its pages); None otherwise."""
+    try:
+        if (stamps is None or any("format" in entry or "text" in entry for entry in record.documents)
+                or not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache, now=stamps)):
+            return None
+        return _stored_corpus(record, corpus, stamps, encoding=check_encoding(encoding) if encoding else None)
+    except (CoderError, KeyError, TypeError):
+        return None
+
+
+def _stored_corpus(record: RunRecord, corpus: str | Path, stamps: CorpusStamps, *, encoding: str | None) -> Corpus:
+    """The run's documents known by their hashes (a text is read only when asked for, and refused if its
+    file changed since) and its skipped files, as read_corpus would give them."""
+    documents = tuple(StoredDocument(CorpusFile(str(entry["path"]), stamps.paths[str(entry["path"])]),
+                                     encoding=str(entry.get("encoding") or "utf-8"), sha256=str(entry["sha256"]),
+                                     forced_encoding=encoding) for entry in record.documents)
+    return Corpus(root=str(corpus), documents=documents,
+                  skipped=tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped))
 
 
 def _only_presentation_changed(stored: Codebook, codebook: Codebook) -> bool:
@@ -426,30 +454,6 @@ class _Presentation:
         """The segments as RunReport.result shows them: segments.csv's columns but `text`."""
         frame = self.table.drop_columns(["fingerprint", "span_text"]).to_pandas()
         return frame[[column for column in (*SEGMENT_COLUMNS, "page") if column in frame.columns]]
-
-
-class _KnownDocument(Document):
-    """A document of the last run, known by its path and hash (its file is unchanged): its text is read
-    only when asked for."""
-
-    @classmethod
-    def of(cls, entry: dict[str, Any], corpus: str | Path, *, encoding: str | None) -> _KnownDocument:
-        document = cls(path=str(entry["path"]), text=None, encoding=str(entry.get("encoding") or "utf-8"))  # type: ignore[arg-type]
-        document.__dict__.update(sha256=str(entry["sha256"]), _source=(Path(corpus), encoding))
-        return document
-
-    @property  # type: ignore[override]
-    def text(self) -> str:
-        if "_text" not in self.__dict__:
-            corpus, encoding = self.__dict__["_source"]
-            file_path = corpus if corpus.is_file() else corpus / self.path
-            self.__dict__["_text"] = read_document(file_path, encoding=encoding).text
-        return self.__dict__["_text"]
-
-    @text.setter
-    def text(self, value: str | None) -> None:  # Document's __init__ sets it
-        if value is not None:
-            self.__dict__["_text"] = value
 
 
 def _cell(value: str) -> str:

@@ -180,8 +180,8 @@ def run_coding(
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
                              recovered=recovered, coding_reused=True)
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
-        reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache) \
-            if use_cache else None
+        reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
+                              stamps=stamps) if use_cache else None
         # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                                        stamps=stamps) if use_cache and reused is None else None
