@@ -270,7 +270,7 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
             graph.edges[source, target]["example"] = {}
         return
     kept = segments[segments["code"].isin(list(graph.nodes))]
-    for row in kept.groupby("code", sort=False).head(examples).itertuples(index=False):
+    for row in kept.iloc[head_per_group(kept["code"], examples)].itertuples(index=False):
         graph.nodes[row.code]["examples"].append(_example(row.document, row.passage, row.text, row.matched))
     wanted = pairs[["source", "target", "example_document", "example_passage"]]
     drawn = np.fromiter((graph.has_edge(source, target) for source, target in zip(wanted["source"], wanted["target"])),
@@ -296,6 +296,24 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
         )
 
 
+def head_per_group(groups: pd.Series | np.ndarray, count: int) -> np.ndarray:
+    """Positions of the first `count` rows of each group, in row order: what
+    `frame.groupby(groups, sort=False).head(count)` keeps (rows without a group left out), from
+    integer keys and one stable sort instead of a cumulative count per group.
+
+    >>> head_per_group(pd.Series(["a", "b", "a", "a", "b"]), 2).tolist()
+    [0, 1, 2, 4]
+    """
+    keys, _ = pd.factorize(groups)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
+    rank = np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[order[rank < count]] = True
+    return np.flatnonzero(keep & (keys >= 0))
+
+
 def _example(document: Any, passage: Any, text: Any, matched: Any) -> dict[str, Any]:
     words = split_matched(matched)
     return {"document": str(document), "passage": int(passage), "text": snippet(_text(text), words), "matched": words}
@@ -313,7 +331,12 @@ def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> 
     """
     if len(text) <= width:
         return text
-    found = [match.span() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
+    if text.isascii() and all(word.isascii() for word in words):
+        # ASCII both sides: case-insensitive matching is lower() and find(), a C loop (same spans as the regex)
+        lowered = text.lower()
+        found = [(start, start + len(word)) for word in words if (start := lowered.find(word.lower())) != -1]
+    else:
+        found = [match.span() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
     first = min(found) if found else (0, 0)
     center = (first[0] + first[1]) // 2
     start = max(0, min(center - width // 2, len(text) - width))

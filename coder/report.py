@@ -19,7 +19,15 @@ import pandas as pd
 
 from .cooccurrence import Cooccurrence, build_cooccurrence
 from .models import Codebook, NetworkOptions
-from .network import PALETTE, _add_communities, _kept_pairs, _ordered_codes, _top_level_codes, snippet  # the map's own rules
+from .network import (  # the map's own rules
+    PALETTE,
+    _add_communities,
+    _kept_pairs,
+    _ordered_codes,
+    _top_level_codes,
+    head_per_group,
+    snippet,
+)
 from .render import _layout  # the map's seeded spring layout, one definition
 from .segments import split_matched
 
@@ -236,7 +244,7 @@ def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: 
     every code has examples), then passages drawn at random with `seed` up to PASSAGES_SHOWN; in
     document order. Rows are given in passage order, as passage positions and code numbers."""
     first_rows = pd.DataFrame({"passage": passage_of_row, "code": codes}).drop_duplicates()
-    per_code = first_rows.groupby("code", sort=False).head(SAMPLE_PER_CODE)
+    per_code = first_rows.iloc[head_per_group(first_rows["code"].to_numpy(), SAMPLE_PER_CODE)]
     chosen = np.zeros(count, dtype=bool)
     chosen[per_code["passage"].to_numpy()] = True
     taken = int(chosen.sum())
