@@ -244,7 +244,7 @@ def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> 
     example_rows = passage_first_row[pairs.pop("example_index").to_numpy()]
     pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
     pairs.insert(0, "source", names[pairs.pop("source_index").to_numpy()])
-    pairs["example_document"] = frame["document"].to_numpy()[example_rows]
+    pairs["example_document"] = frame["document"].take(example_rows).to_numpy()  # not every row as a Python string
     pairs["example_passage"] = _passage_numbers(frame)[example_rows]
     return pairs[list(PAIR_COLUMNS)]
 

@@ -206,7 +206,8 @@ def _segment_keys(frame: pd.DataFrame, renamed: dict[str, str]) -> pd.DataFrame:
         keys = keys.copy()
         keys[moved] = [segment_id_from_fingerprint(fingerprint, code)
                        for fingerprint, code in zip(index["fingerprint"], codes[moved])]
-    return pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()})
+    # .array: the columns as they are (to_numpy() made a Python string per row, then Arrow again).
+    return pd.DataFrame({"code": codes.array, "key": keys.array})
 
 
 # --- comparing runs -----------------------------------------------------------------------------------
@@ -301,8 +302,8 @@ def _listed_segments(
     new_found, old_found = fresh.isin(before).to_numpy(), pd.Series(before).isin(fresh).to_numpy()
     if new_found.all() and old_found.all():
         return pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS])
-    old_keys = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).to_numpy() if len(old_frame) else [])
-    new_keys = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).to_numpy() if len(new_frame) else [])
+    old_keys = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).array if len(old_frame) else [])
+    new_keys = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).array if len(new_frame) else [])
     added = new_keys[~new_found]
     removed = old_keys[~old_found]
     parts = []

@@ -228,7 +228,8 @@ def run_coding(
         with run.staged() as stage:
             run.keep_previous(into=stage)
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
-            indexed = segments.assign(fingerprint=result.fingerprints.to_numpy()) if result.fingerprints is not None else segments
+            # .array: the column as it is (to_numpy() made a Python string per row, then Arrow again: a second).
+            indexed = segments.assign(fingerprint=result.fingerprints.array) if result.fingerprints is not None else segments
             written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
@@ -429,7 +430,7 @@ def _previous_index(run: RunFolder) -> pd.DataFrame | None:
 
 
 def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *,
-              index: pd.DataFrame | None = None) -> list[str]:
+              index: pd.DataFrame | None = None) -> pd.Series:
     """Each segment's `status`: the decision taken before, else new or unchanged since the run in the
     folder (`index`: its `_previous_index`)."""
     before: list[Any] = []  # the previous run's segment ids, in columns
@@ -451,7 +452,19 @@ def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *
     words = np.array([decided.get(str(value).strip().casefold()) for value in spellings] + [None], dtype=object)[spelled]
     statuses = np.where(pd.isna(words), statuses, words)
     statuses[segments["source"].eq("manual").to_numpy()] = "added"
-    return statuses.tolist()
+    return _text_series(statuses, segments.index)
+
+
+def _text_series(values: np.ndarray, index: pd.Index) -> pd.Series:
+    """A str column (pandas' Arrow-backed text) from an array of Python strings, converted in one
+    Arrow call (pandas checks each cell of a list in Python: 0.2 s for 400,000 statuses)."""
+    import pyarrow as pa
+
+    try:
+        array = pa.chunked_array([pa.array(values, type=pa.large_string())])
+    except (pa.ArrowException, UnicodeError):
+        return pd.Series(values, index=index, dtype="str")
+    return pd.Series(pd.arrays.ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
 
 
 def _isin(values: pd.Series, within: list[Any]) -> np.ndarray:
