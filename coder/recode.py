@@ -281,16 +281,18 @@ def _squashed_ascii(texts: Sequence[str]) -> bytes:
     on its own (composition only builds characters beyond ASCII): other characters may stay as they
     are. The work is a few passes of C over the bytes, not a Python call per text.
     """
-    joined = "\x00".join(texts).encode("utf-8", "surrogatepass")
-    beyond = set(joined.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
-    for char in beyond:
+    # bytes.lower() and translate() touch ASCII bytes only: UTF-8 sequences beyond ASCII stay whole.
+    joined = "\x00".join(texts).encode("utf-8", "surrogatepass").lower().translate(None, _ASCII_GAPS)
+    for char in set(joined.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
         if char in _DASHES or char.isspace():
-            joined = joined.replace(char.encode("utf-8"), b"")
-            continue
-        folded = fold_text(unicodedata.normalize("NFC", char))
-        if folded != char and folded.isascii():
-            joined = joined.replace(char.encode("utf-8", "surrogatepass"), folded.encode("ascii"))
-    return joined.lower().translate(None, _ASCII_GAPS)
+            replacement = b""
+        else:
+            folded = fold_text(unicodedata.normalize("NFC", char))  # lower case already
+            if folded == char or not folded.isascii():
+                continue
+            replacement = folded.encode("ascii").translate(None, _ASCII_GAPS)
+        joined = joined.replace(char.encode("utf-8", "surrogatepass"), replacement)
+    return joined
 
 
 _ASCII_BYTES = bytes(range(128))

@@ -215,7 +215,7 @@ def test_recode_with_a_damaged_cache_codes_everything(history, damage):
     "text",
     [
         "Regional co-\noperation", "regional cooper- ation", "REGIONAL\tCOOPERATION", "ＲＥＧＩＯＮＡＬ ＣＯＯＰＥＲＡＴＩＯＮ",
-        "regional—cooperation", "regional\u00adcooperation", "Re\u0301gional cooperation", "區域合作", "区域\n合作",
+        "regional—cooperation", "regional－cooperation", "regional\u00adcooperation", "REGIONAL\u212aCOOPERATION", "Re\u0301gional cooperation", "區域合作", "区域\n合作",
         "Cross-regional\n\ngovernance", "ΟΔΟΣ regional cooperations", "the summits", "protection-minded",
     ],
 )
