@@ -18,8 +18,11 @@ cache does), and only in the passages of passages.parquet that can hold one of t
 Which codes changed is told by their fingerprints (`cache.code_fingerprints`, which hold the
 environment and everything that decides a code's matches) against those the recode cache noted
 for the tables the last run wrote (`remember_coding`); the tables must carry the stamps it noted.
-Anything unexpected (no note, other stamps, another unit or encoding, a changed document, a code
-with a regex, most codes changed) returns None: the caller codes as usual.
+The documents must be the last run's by their files' stamps (`stamps.corpus_unchanged`); text
+files are then not read, but for the candidates' documents. Anything unexpected (no note, other
+stamps, another unit or encoding, a changed document, a code with a regex, most codes changed)
+returns None: the caller codes as usual. The per-document recode cache is left as it is: its
+entries are keyed by code fingerprints, so a later recode through it is still exact.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ from .stamps import CorpusStamps, corpus_unchanged, take_corpus_stamps
 
 __all__ = ["recode_changed_codes", "remember_coding"]
 
-_STAMPED = ("segments.parquet", "passages.parquet")
 # Every character matching treats as a gap between words (spaces, line breaks, hyphens, dashes):
 # removed from both the needles and the texts, so a phrase found with any gap is found here.
 _DASHES = tuple(char for char in _GAP_SINGLES if not char.isspace())
@@ -128,9 +130,6 @@ def recode_changed_codes(
         return None
     documents = list(corpus_read.documents)
     try:
-        segments = read_parquet(tables["segments.parquet"], columns=[
-            "segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "source",
-            "fingerprint"])
         passages = read_parquet(tables["passages.parquet"], columns=["document", "passage", "start", "end", "kind",
                                                                      "text"])
     except CoderError:
@@ -146,9 +145,9 @@ def recode_changed_codes(
         return None
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
-    # The tool's rows of the codes that match as before; hand-coded rows come back with the reviews.
-    kept = segments[segments["source"].ne("manual") & ~segments["code"].isin(list(rematched))]
-    kept = kept[kept["code"].isin([code.id for code in codebook])].drop(columns="source")
+    kept = _kept_segments(tables["segments.parquet"], [code.id for code in codebook if code.id not in rematched])
+    if kept is None:
+        return None
     matched_in = _match_candidates(documents, passages, codebook, to_match, needles)
     if matched_in is None:
         return None
@@ -166,13 +165,12 @@ def recode_changed_codes(
         code_path=np.array([code.code_path for code in codebook], dtype=object)[code_position],
         label=np.array([code.label for code in codebook], dtype=object)[code_position], review="", note="",
     )
-    # Each row's text is its passage's, as a categorical over the passage texts (as code_corpus gives it).
     passage = coded["passage"].to_numpy()
     if ((passage < 0) | (passage >= per_document[document_position])).any():
         return None  # a segment of a passage the table lacks
     position = first[document_position] + passage
-    text_codes, texts = pd.factorize(passages["text"])
-    coded["text"] = pd.Categorical.from_codes(text_codes[position], categories=texts)
+    # Each text once, shared by its passage's rows (as reuse.py holds them): no hashing of every text.
+    coded["text"] = pd.Series(passages["text"].to_numpy(dtype=object)[position], dtype=object)
     frame = add_page_column(coded[list(SEGMENT_COLUMNS)], documents)
     matched = len(documents) * len(to_match)
     return CodingResult(
@@ -183,6 +181,32 @@ def recode_changed_codes(
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
         fingerprints=coded["fingerprint"], passage_table=passages,
     )
+
+
+_KEPT_COLUMNS = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
+
+
+def _kept_segments(path: Path, codes: list[str]) -> pd.DataFrame | None:
+    """The rows of segments.parquet that the tool coded (not by hand: those come back with the
+    reviews) for `codes`, in _KEPT_COLUMNS; None when the file is not as `coder run` writes it.
+    Filtered in Arrow, before any row becomes pandas."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from .segments import SEGMENT_PARQUET_SCHEMA
+
+    try:
+        table = pq.read_table(path, columns=[*_KEPT_COLUMNS, "source"])
+        if not all(table.schema.field(name).type == SEGMENT_PARQUET_SCHEMA.field(name).type for name in table.schema.names):
+            return None
+        if any(table[name].null_count for name in table.schema.names):
+            return None
+        kept = table.filter(pc.and_(pc.not_equal(table["source"], "manual"),
+                                    pc.is_in(table["code"], value_set=pa.array(codes, type=pa.string()))))
+        return kept.drop_columns(["source"]).to_pandas()
+    except (pa.ArrowException, OSError, ValueError):
+        return None
 
 
 def _known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None,
