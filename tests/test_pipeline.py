@@ -170,6 +170,12 @@ def test_pipeline_segment_text_is_the_passage_text_held_once(tiny_corpus, tiny_c
     expected = [texts[(document, passage)] for document, passage in zip(result.segments["document"], result.segments["passage"])]
     assert isinstance(result.segments["text"].dtype, pd.CategoricalDtype)
     assert result.segments["text"].tolist() == expected
+    # Every passage's text differs here: the categories are the passage table's own text (no copy).
+    assert result.passage_table["text"].is_unique
+    categories = result.segments["text"].cat.categories.array._pa_array
+    assert categories.equals(result.passage_table["text"].array._pa_array)
+    assert all(mine.buffers()[2].address == theirs.buffers()[2].address
+               for mine, theirs in zip(categories.chunks, result.passage_table["text"].array._pa_array.chunks))
 
 
 def _mixed_corpus(folder: Path) -> None:
