@@ -172,8 +172,10 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
     return Path(path)
 
 
-# Cells converted to CSV text at a time (a chunk of rows), by the fast writer and by pandas.
+# Cells converted to CSV text at a time (a chunk of rows), by the fast writer and by pandas; the fast
+# writer takes at most _CSV_CHUNK_ROWS rows at a time.
 _CSV_CHUNK_CELLS = 1_000_000
+_CSV_CHUNK_ROWS = 4096
 
 
 def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None = None) -> list[tuple[object, object]] | None:
@@ -267,7 +269,9 @@ def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[objec
 
     csv.writer(stream, lineterminator=line_end).writerow([str(column) for column in frame.columns])
     rows = len(frame)
-    step = max(1, _CSV_CHUNK_CELLS // len(fields))
+    # Rows at a time: a chunk's text is taken, joined and turned into Python lines at once (segments.csv
+    # holds each passage's text; 58,000 rows of it took ~540 MB).
+    step = max(1, min(_CSV_CHUNK_CELLS // len(fields), _CSV_CHUNK_ROWS))
     for start in range(0, rows, step):
         stop = min(rows, start + step)
         columns = [table.slice(start, stop - start) if codes is None else table.take(codes[start:stop])  # type: ignore[union-attr,index]
