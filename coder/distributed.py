@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .cooccurrence import build_cooccurrence
-from .corpus import Corpus, no_documents_error, read_corpus
+from .corpus import Corpus, CorpusFile, SkippedFile, no_documents_error, read_corpus
 from .diff import compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
 from .extract.cache import ExtractionCache
@@ -66,7 +66,17 @@ from .partitioned import (
     plan_listing,
     segment_id_numbers,
 )
-from .pipeline import PASSAGE_COLUMNS, CodingResult, code_documents, partition_documents, passage_texts
+from .pipeline import (
+    PASSAGE_COLUMNS,
+    CodingResult,
+    _corpus_read,
+    _entries_to_code,
+    _item_length,
+    _read_items,
+    code_documents,
+    partition_documents,
+    passage_texts,
+)
 from .reviews import (
     DETACHED_COLUMNS,
     PassageLocator,
@@ -427,30 +437,43 @@ def run_coding_distributed(
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
         stamps = take_corpus_stamps(corpus) if use_cache else None
-        read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
-        documents = list(read.documents)
-        if not documents:
+        forced = check_encoding(encoding) if encoding else None
+        # The workers read the text files themselves (the driver lists them), unless the driver must
+        # hold the texts: parts come back to it (no shared filesystem), or passages coded by hand
+        # must be found in the corpus before coding.
+        entries = None
+        if parts == "workers" and not (reviews is not None and reviews["decision"].eq("add").any()):
+            entries = _entries_to_code(corpus, encoding=forced, extraction_cache=extraction_cache)
+            items: list = [_shared(entry) for entry in entries if not isinstance(entry, SkippedFile)]
+            # Until the workers have read the text files: the extracted documents and the files skipped.
+            read = Corpus(root=str(Path(corpus)), documents=tuple(entry for entry in entries if isinstance(entry, Document)),
+                          skipped=tuple(entry for entry in entries if isinstance(entry, SkippedFile)))
+        else:
+            read = read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
+            items = list(read.documents)
+        if not items:
             raise no_documents_error(corpus, read)
         renamed = _renamed_codes(run, codebook)
         carried = 0
         locator = review_plan = reviews_now = None
         if reviews is not None and not reviews.empty:
             reviews_now, carried = rename_codes(reviews, renamed)
-            locator = PassageLocator(documents, unit=codebook.unit)
+            locator = PassageLocator(read.documents, unit=codebook.unit)
             review_plan = _review_plan(reviews_now, locator, codebook)
         plan = PartitionPlan(
             levels=tuple(range(1, max((code.depth for code in codebook), default=1))),
             network_level=network_options.level, examples=_EXAMPLES, previous_ids=_previous_ids(run, renamed),
-            compared=run.has_record(), reviews=review_plan)
+            compared=run.has_record(), reviews=review_plan, encoding=forced)
         folder = (run.folder / PARTS_FOLDER).resolve()
         _remove_path(folder)
         try:
             with _client(scheduler, workers) as client:
                 cluster_workers = max(len(client.scheduler_info().get("workers", {})), 1)
-                total_chars = sum(len(document.text) for document in documents)
+                # Characters of the texts at hand; bytes of the files the workers read.
+                total_chars = sum(_item_length(item) for item in items)
                 size = min(max(_MIN_PARTITION_CHARS, total_chars // (cluster_workers * _PARTITIONS_PER_WORKER) + 1),
                            _MAX_PARTITION_CHARS)
-                partitions = partition_documents(documents, size)
+                partitions = partition_documents(items, size, length=_item_length)
                 pairs_store = PairStore(folder / _PAIRS_FOLDER)
 
                 def receive(summary: PartitionSummary) -> PartitionSummary:
@@ -460,8 +483,16 @@ def run_coding_distributed(
                     return summary
 
                 summaries: list[PartitionSummary] = _code_partitions(
-                    client, partitions, codebook, progress=progress, total=len(documents), task=_code_partition,
+                    client, partitions, codebook, progress=progress, total=len(items), task=_code_partition,
                     extra=(plan, str(folder) if parts == "workers" else None), receive=receive)
+            if entries is not None:  # the text files as the workers read them (StoredDocuments: no text kept)
+                read = _corpus_read(Path(corpus), entries, {path: found for summary in summaries
+                                                             for path, found in summary.read.items()}, forced)
+            documents = list(read.documents)
+            if not documents:
+                raise no_documents_error(corpus, read)
+            by_path = {document.path: document for document in documents}
+            partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
             settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
                                       pairs_store) if review_plan is not None else None
             if settled is not None:
@@ -528,11 +559,11 @@ def run_coding_distributed(
 def _code_partition(codebook: Codebook, partition: _Partition, plan: PartitionPlan, folder: str | None) -> PartitionSummary:
     """Runs on a worker: code one partition, finish it as `coder run` finishes the whole table, write its
     part files into `folder` (None: return them) and send back its summary."""
-    documents = list(partition.documents)
+    documents, read = _read_items(partition.documents, plan.encoding)  # text files read here, from the shared filesystem
     frame, counts, _, _, passage_rows = code_documents(documents, codebook, compiled=_compiled_codebook(codebook))
     passages = _passage_frame(passage_rows)
     frame, summary = finish_partition(frame, passages, documents, codebook, plan, partition.number)
-    summary.passages = counts
+    summary.passages, summary.read = counts, dict(read)
     if folder is not None:
         _write_part(frame, passages, Path(folder), partition.number)
     else:
@@ -542,6 +573,11 @@ def _code_partition(codebook: Codebook, partition: _Partition, plan: PartitionPl
             files = _write_part(frame, passages, Path(temporary), partition.number)
             summary.files = {name: path.read_bytes() for name, path in files.items()}
     return summary
+
+
+def _shared(entry: Document | CorpusFile) -> Document | CorpusFile:
+    """A corpus entry as a worker reads it: a file by its absolute path (a worker's folder may be another)."""
+    return replace(entry, file=entry.file.absolute()) if isinstance(entry, CorpusFile) else entry
 
 
 def _passage_frame(rows: list[tuple]) -> pd.DataFrame:

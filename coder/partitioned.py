@@ -55,6 +55,7 @@ class PartitionPlan:
     previous_ids: np.ndarray  # segment ids of the run in the folder, as sorted uint64
     compared: bool  # the folder holds a run: statuses say new or unchanged
     reviews: ReviewPlan | None  # None: no review file
+    encoding: str | None = None  # --encoding, for the text files a worker reads
 
 
 @dataclass
@@ -85,6 +86,7 @@ class PartitionSummary:
     candidates: pd.DataFrame | None = None  # rows a lost decision may follow (renamed documents)
     coded_texts: frozenset[tuple[str, str]] = frozenset()  # (document, normalised text) of decisions coded here
     files: dict[str, bytes] = field(default_factory=dict)  # the part files, when the driver writes them
+    read: dict[str, Any] = field(default_factory=dict)  # text files read by the worker: pipeline._read_items
 
 
 def finish_partition(

@@ -345,3 +345,21 @@ def test_distributed_parts_written_by_the_driver_without_a_shared_filesystem(cli
     _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
     assert len(list((tmp_path / "dask" / "segments.parquet").glob("part-*.parquet"))) == 8
     assert not (tmp_path / "dask" / distributed.PARTS_FOLDER).exists()
+
+
+@pytest.mark.parametrize("extra, encoding", [({"binary.txt": b"\x00\x01\x02 not text", "old.doc": b"x"}, None),
+                                             ({}, "utf-8")])
+def test_distributed_workers_read_the_files_as_the_local_engine(client, tmp_path: Path, extra: dict[str, bytes],
+                                                                encoding: str | None) -> None:
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "seeds", corpus)
+    for name, data in extra.items():
+        (corpus / name).write_bytes(data)
+    reports = {engine: run_coding(corpus, REPO / "codebook.yaml", tmp_path / engine, reviews_path=tmp_path / "reviews.csv",
+                                  encoding=encoding, engine=engine, scheduler=client if engine == "dask" else None)
+               for engine in ("local", "dask")}
+    _assert_same_outputs(tmp_path / "local", tmp_path / "dask")
+    assert reports["dask"].result.corpus.skipped == reports["local"].result.corpus.skipped
+    assert len(reports["dask"].result.corpus.skipped) == len(extra)
