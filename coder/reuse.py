@@ -236,8 +236,8 @@ def present_again(
             or wants_csv(csv, int(record.counts.get("segments", -1)))
             or not _only_presentation_changed(stored, codebook)):
         return None
-    if _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
-                         stamps=stamps) is None:
+    read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
+    if read is None:
         return None
     try:
         work = _Presentation(run, record, stored, codebook, kept["graph"])
@@ -258,7 +258,6 @@ def present_again(
         written = work.write(stage, new_record)
         comparison = work.comparison(record, new_record)
         written["changes"] = write_changes_csv(comparison, stage.changes_path)
-    read = _stored_corpus(record, corpus, stamps, encoding=forced)
     run.remember_segments_file()
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if extraction_cache is not None:
@@ -340,11 +339,13 @@ class _Presentation:
         self.table = table.set_column(table.schema.get_field_index("label"), "label", labels) \
             .set_column(table.schema.get_field_index("status"), "status", status).combine_chunks()
         # The comparison with the last run: per code in order of first row, its distinct segments.
-        pairs = table.select(["code", "segment_id"])
-        if pc.count_distinct(table["segment_id"]).as_py() != table.num_rows:  # a passage repeated in a document
-            pairs = pairs.group_by(["code", "segment_id"]).aggregate([])
-        distinct = dict(zip(*(column.to_pylist() for column in pc.value_counts(pairs["code"]).flatten())))
-        self.code_counts = [(code, int(distinct[code])) for code in pc.unique(table["code"]).to_pylist()]
+        # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
+        ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
+        code_numbers = codes.indices.to_numpy().astype(np.int64)
+        _, first = np.unique(ids * len(code_ids) + code_numbers, return_index=True)
+        distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
+        order = pd.unique(code_numbers)  # codes in order of their first row
+        self.code_counts = [(code_ids[number], int(distinct[number])) for number in order]
         self.code_counts_csv = self._code_counts(run.code_counts_path.read_bytes())
         self.codes_csv = self._relabel_csv(run.folder / NETWORK_FILES["codes"], {"label": "code"})
         self.cooccurrence_csv = self._relabel_csv(run.folder / NETWORK_FILES["cooccurrence"],

@@ -137,12 +137,16 @@ def test_reuse_recode_relabels_segments(tmp_path):
 @pytest.mark.parametrize(
     "damage",
     ["code_counts.csv edited", "codes.csv edited", "report.html edited", "segments.parquet replaced",
-     "presented.json damaged", "presented.json removed", "second edit"],
+     "presented.json damaged", "presented.json removed", "second edit", "passage repeated in a document"],
 )
 def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
     corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
     shutil.copytree(ROOT / "seeds", corpus)
     shutil.copy(ROOT / "codebook.yaml", codebook)
+    if damage == "passage repeated in a document":  # two segments with one id: the comparison counts it once
+        path = sorted(corpus.glob("*.txt"))[0]
+        repeated = "A party building alliance for joint construction.\n\n"
+        path.write_text(repeated + path.read_text(encoding="utf-8") + "\n\n" + repeated, encoding="utf-8")
     fast, full = tmp_path / "fast", tmp_path / "full"
     for out in (fast, full):
         _run(corpus, codebook, out, "--csv", "never")
@@ -168,4 +172,4 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
 
     assert REUSED in output
     assert _files(fast) == _files(full)
-    assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage == "second edit")
+    assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage in ("second edit", "passage repeated in a document"))
