@@ -176,6 +176,7 @@ def run_coding(
             workers=workers, stamps=stamps, extraction_cache=extraction_cache,
         ) if use_cache and reviews is None and not imported and variables is None else None
         if presented is not None:
+            remember_coding(run, codebook)  # its segments.parquet holds the same coding under new labels
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
                              recovered=recovered, coding_reused=True)

@@ -244,3 +244,20 @@ def load_codebook_text(text: str):
         path = Path(folder) / "codebook.yaml"
         path.write_text(text, encoding="utf-8")
         return load_codebook(path)
+
+
+def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(history):
+    corpus, codebook, fast, full = history
+    for folder in (fast, full):  # without the CSV views: the label edit rewrites only what shows labels
+        _run(corpus, codebook, folder, "--csv", "never")
+    text = codebook.read_text(encoding="utf-8")
+    codebook.write_text(text.replace("label: Barriers", "label: Obstacles"), encoding="utf-8")
+    assert "Reused the coding" in _run(corpus, codebook, fast, "--csv", "never")
+    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+    _edit(codebook, "keyword added")
+
+    output = _run(corpus, codebook, fast, "--csv", "never")
+    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert FAST in output
+    assert _files(fast) == _files(full)
