@@ -42,6 +42,7 @@ from .extract.encodings import check_encoding
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 # The segment table's columns without `text` (the passage's, joined once at the end). Spelled out
 # here, not imported, so that coding workers never load pandas or pyarrow (segments.py needs both):
@@ -137,14 +138,39 @@ class PassageColumns:
         self.passage, self.start, self.end = array("q"), array("q"), array("q")
         self.kind: list[str] = []
         self.text: list[str] = []
+        # After pack(): the texts as one UTF-8 buffer and its offsets (`text` emptied).
+        self.text_data: bytes | None = None
+        self.text_offsets = array("q")
 
     def __len__(self) -> int:
-        return len(self.text)
+        return len(self.passage)
+
+    def pack(self) -> None:
+        """Hold the texts as one UTF-8 buffer with offsets, as Arrow stores text: the worker sends one
+        bytes object instead of a string per passage, and the main process wraps it without a copy
+        per passage. Text UTF-8 cannot hold (lone surrogates) stays as it is."""
+        try:
+            encoded = [text.encode("utf-8") for text in self.text]
+        except UnicodeEncodeError:
+            return
+        offsets = array("q", [0])
+        total = 0
+        for piece in encoded:
+            total += len(piece)
+            offsets.append(total)
+        self.text_data, self.text_offsets, self.text = b"".join(encoded), offsets, []
+
+    def texts(self) -> list[str]:
+        """The passages' texts, packed or not."""
+        if self.text_data is None:
+            return self.text
+        data, offsets = self.text_data, self.text_offsets
+        return [data[offsets[row]:offsets[row + 1]].decode("utf-8") for row in range(len(self))]
 
     def as_rows(self) -> list[tuple[str, int, int, int, str, str]]:
         """The passages as rows of PASSAGE_COLUMNS."""
         return [(self.documents[document], passage, start, end, kind, text) for document, passage, start, end, kind, text
-                in zip(self.document, self.passage, self.start, self.end, self.kind, self.text)]
+                in zip(self.document, self.passage, self.start, self.end, self.kind, self.texts())]
 
 
 def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
@@ -223,6 +249,7 @@ def _code_rows(
         passage_rows.end.extend([passage.end for passage in passages])
         passage_rows.kind.extend([passage.kind for passage in passages])
         passage_rows.text.extend([passage.text for passage in passages])
+    passage_rows.pack()
     return rows, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
 
 
@@ -524,8 +551,21 @@ def _passage_table(columns: PassageColumns) -> pd.DataFrame:
     return pa.table({
         "document": pa.array(columns.documents, type=text).take(numbers(columns.document)),
         "passage": numbers(columns.passage), "start": numbers(columns.start), "end": numbers(columns.end),
-        "kind": pa.array(columns.kind, type=text), "text": pa.array(columns.text, type=text),
+        "kind": pa.array(columns.kind, type=text), "text": _text_array(columns),
     }).to_pandas()
+
+
+def _text_array(columns: PassageColumns) -> pa.Array:
+    """The passages' texts as an Arrow array: packed texts wrapped as they are (one buffer, no
+    string per passage), else converted."""
+    import pyarrow as pa
+
+    if columns.text_data is None:
+        return pa.array(columns.text, type=pa.large_string())
+    offsets = pa.py_buffer(columns.text_offsets)
+    array = pa.LargeStringArray.from_buffers(len(columns), offsets, pa.py_buffer(columns.text_data))
+    array.validate(full=True)  # offsets and UTF-8 checked before anything reads it
+    return array
 
 
 def _corpus_bytes(path: str | Path) -> int:
