@@ -457,18 +457,6 @@ def code_corpus(
 
     passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table(PassageColumns())
     del passage_frames
-    if entries is not None:
-        # Chunked by the batches of characters it had when this process read the corpus: the same
-        # passages.parquet byte for byte (its pages follow the text column's chunks).
-        characters = {path: found[2] for path, found in read.items() if not isinstance(found, str)}
-
-        def length(document: Document) -> int:
-            return characters[document.path] if document.path in characters else len(document.text)
-
-        chars = sum(map(length, documents))
-        partitions = partition_documents(documents, max(_BATCH_CHARS, chars // (workers * 8) + 1), length=length)
-        passage_table = _rechunked(passage_table, [sum(counts.get(document.path, 0) for document in part)
-                                                   for part in partitions])
     segments, fingerprints = _joined(frames, passage_table)
     segments = add_page_column(segments, documents)
     ordered = {document.path: counts.get(document.path, 0) for document in documents}
@@ -514,26 +502,6 @@ def passage_texts(segments: pd.DataFrame, passages: pd.DataFrame) -> pd.Categori
     if (position < 0).any():
         raise CoderError("a segment's passage is missing from the passage table (a bug: please report it)")
     return pd.Categorical.from_codes(codes[position], categories=texts)
-
-
-def _rechunked(frame: pd.DataFrame, sizes: list[int]) -> pd.DataFrame:
-    """`frame` with each Arrow-backed column in chunks of `sizes` rows (values unchanged)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    frame = frame.copy(deep=False)
-    for column in frame.columns:
-        array = frame[column].array
-        chunked = getattr(array, "_pa_array", None)
-        if not isinstance(chunked, pa.ChunkedArray) or [len(chunk) for chunk in chunked.chunks] == sizes:
-            continue
-        starts = [0]
-        for size in sizes:
-            starts.append(starts[-1] + size)
-        chunks = [chunked.slice(start, end - start).combine_chunks() for start, end in zip(starts, starts[1:]) if end > start]
-        frame[column] = pd.Series(pd.array(pa.chunked_array(chunks, type=chunked.type), dtype=frame[column].dtype),
-                                  index=frame.index)
-    return frame
 
 
 def _passage_table(columns: PassageColumns) -> pd.DataFrame:

@@ -181,9 +181,15 @@ def passages_to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 
 def write_parquet(table: pa.Table, path: str | Path) -> Path:
-    """Write one Parquet file (zstd, dictionary-encoded strings), atomically."""
-    with atomic_path(path) as temporary:
-        pq.write_table(table, temporary, compression=_COMPRESSION, row_group_size=_ROW_GROUP_ROWS)
+    """Write one Parquet file (zstd, dictionary-encoded strings), atomically.
+
+    Each row group is written from one chunk per column: the file's bytes depend on the rows
+    only, not on how the table happens to be chunked (a recode that reads a table back writes
+    the bytes a fresh run writes), and only one row group is copied at a time.
+    """
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, table.schema, compression=_COMPRESSION) as writer:
+        for start in range(0, max(table.num_rows, 1), _ROW_GROUP_ROWS):
+            writer.write_table(table.slice(start, _ROW_GROUP_ROWS).combine_chunks(), row_group_size=_ROW_GROUP_ROWS)
     return Path(path)
 
 
@@ -207,9 +213,7 @@ def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: p
             spans[manual] = [text if text != passage_text else None for text, passage_text in zip(own["text"], theirs)]
             table = table.set_column(table.schema.get_field_index("span_text"), "span_text",
                                      pa.array(spans.to_numpy(), type=_TEXT))
-    # One chunk per column: how the frame's columns happen to be chunked must not change the file's
-    # bytes (a recode after a label edit writes the table read back from the file, reuse.present_again).
-    return write_parquet(table.combine_chunks(), path)
+    return write_parquet(table, path)
 
 
 def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: str | Path, part: int) -> tuple[Path, Path]:

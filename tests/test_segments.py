@@ -128,3 +128,24 @@ def test_segments_join_matched_round_trips(words, cell):
 ])
 def test_segments_ancestor_at_level(path, level, expected):
     assert ancestor_at(path, level) == expected
+
+
+def test_a_parquet_file_depends_on_its_rows_not_on_how_the_table_is_chunked(tmp_path):
+    # A recode reads passages.parquet back (other chunks) and must write the bytes a fresh run writes.
+    import pyarrow as pa
+
+    from coder.segments import PASSAGE_PARQUET_SCHEMA, write_parquet
+
+    rows = 3000
+    table = pa.table({
+        "document": [f"doc_{row // 40:03d}.txt" for row in range(rows)],
+        "passage": list(range(rows)), "start": [row * 10 for row in range(rows)],
+        "end": [row * 10 + 9 for row in range(rows)], "kind": ["body"] * rows,
+        # ~6 MB of distinct texts: several data pages, whose cuts followed the chunks before.
+        "text": [f"passage {row} on regional cooperation " * 50 for row in range(rows)],
+    }, schema=PASSAGE_PARQUET_SCHEMA)
+    one = write_parquet(table, tmp_path / "one.parquet").read_bytes()
+    batches = pa.Table.from_batches(table.to_batches(max_chunksize=97))
+    assert batches["text"].num_chunks > 1
+    assert write_parquet(batches, tmp_path / "many.parquet").read_bytes() == one
+    assert write_parquet(table.slice(0, 0), tmp_path / "empty.parquet").exists()
