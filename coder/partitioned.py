@@ -28,7 +28,7 @@ from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
 from .reviews import MANUAL, _normalized, attach_reviews, precision_counts
-from .segments import add_page_column, build_code_counts, drop_rejected, split_matched
+from .segments import add_page_column, build_code_counts, code_counts_table, drop_rejected, split_matched
 
 _DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
 # The columns a pair of codes keeps per partition; the measures are computed once, from the sums.
@@ -260,20 +260,7 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
         np.zeros((len(ids) + 1, 0), dtype=np.int64)
     totals = sum((summary.code_totals for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
     with_children = sum((summary.code_totals_with_children for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
-    head = {
-        "code": [*ids, "(any code)"],
-        "code_path": [*(code.code_path for code in codebook), ""],
-        "label": [*(code.label for code in codebook), "passages with at least one code"],
-    }
-    tail = {"total": totals, "total_with_children": with_children}
-    documents = list(documents)
-    if len(set(documents)) < len(documents) or set(documents) & {*head, *tail}:
-        columns: dict[str, object] = dict(head)
-        for position, document in enumerate(documents):
-            columns[document] = block[:, position]
-        columns.update(tail)
-        return pd.DataFrame(columns)
-    return pd.concat([pd.DataFrame(head), pd.DataFrame(block, columns=documents), pd.DataFrame(tail)], axis=1)
+    return code_counts_table(codebook, list(documents), block, total=totals, total_with_children=with_children)
 
 
 def merge_counts_long(summaries: Sequence[PartitionSummary]) -> pd.DataFrame:

@@ -422,16 +422,23 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     known = document_column >= 0
     any_counts[document_column[known]] = per_document[known]
     coded = len(passage_document)
+    return code_counts_table(
+        codebook, documents, np.vstack([values, any_counts[None, :]]),
+        total=np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
+        total_with_children=np.append(with_children, coded),
+    )
+
+
+def code_counts_table(codebook: Codebook, documents: list[str], block: np.ndarray, *, total: np.ndarray,
+                      total_with_children: np.ndarray) -> pd.DataFrame:
+    """code_counts.csv's frame: a row per code and a last "(any code)" row; the code's names, a column
+    per document (`block`: codes + 1 rows, a column per document) and the two totals (codes + 1 each)."""
     head = {
-        "code": [*ids, "(any code)"],
+        "code": [*(code.id for code in codebook), "(any code)"],
         "code_path": [*(code.code_path for code in codebook), ""],
         "label": [*(code.label for code in codebook), "passages with at least one code"],
     }
-    block = np.vstack([values, any_counts[None, :]])
-    tail = {
-        "total": np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
-        "total_with_children": np.append(with_children, coded),
-    }
+    tail = {"total": total, "total_with_children": total_with_children}
     if len(set(documents)) < len(documents) or set(documents) & {*head, *tail}:
         # A document named like a column (or twice) overwrites it, as a dict of columns would.
         columns: dict[str, object] = dict(head)
