@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -66,6 +67,30 @@ def tiny_corpus(tmp_path: Path) -> Path:
 def invoke(*args: object) -> Result:
     """`coder ARGS` through typer's CliRunner, as a user would type it (Paths are fine as arguments)."""
     return CliRunner().invoke(app, [str(argument) for argument in args])
+
+
+def run_ok(corpus: Path, codebook: Path, out: Path, *options: str) -> str:
+    """`coder run CORPUS --codebook CODEBOOK --out OUT [OPTIONS]`, which must succeed: its output."""
+    result = invoke("run", corpus, "--codebook", codebook, "--out", out, *options)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def output_files(folder: Path, *, run_fields_ignored: tuple[str, ...] = ("started", "seconds", "cache")) -> dict[str, bytes]:
+    """Every output a run folder holds, by relative path (not the caches or the lock), with run.json
+    re-serialised without `run_fields_ignored` (by default the clock and the cache counts, which a
+    `--no-cache` run cannot share)."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_dir() or relative.parts[0] in (".cache", ".extracted") or path.name.endswith(".lock"):
+            continue
+        data = path.read_bytes()
+        if path.name == "run.json":
+            record = json.loads(data)
+            data = json.dumps({key: value for key, value in record.items() if key not in run_fields_ignored}).encode()
+        files[str(relative)] = data
+    return files
 
 
 def make_run_folder(folder: Path, documents: dict[str, str], codebook: str) -> Path:

@@ -3,15 +3,13 @@ exactly what a fresh run gives."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import output_files, run_ok
 
-from coder.cli import app
 from coder.codebook import load_codebook
 from coder.lexicon import fold_text
 from coder.matching import compile_codebook
@@ -21,7 +19,6 @@ from coder.recode import _candidates, _needles
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = "edited code(s) again in the"
-CLOCK_FIELDS = ("started", "seconds", "cache")  # cache: the full run ran without it
 
 CODEBOOK = """\
 name: Recode test
@@ -81,26 +78,6 @@ EDITS = {
 NOT_FAST = {"regex edited"}
 
 
-def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> str:
-    result = CliRunner().invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), *options])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_dir() or relative.parts[0] in (".cache", ".extracted") or path.name.endswith(".lock"):
-            continue
-        data = path.read_bytes()
-        if path.name == "run.json":
-            record = json.loads(data)
-            data = json.dumps({key: value for key, value in record.items() if key not in CLOCK_FIELDS}).encode()
-        files[str(relative)] = data
-    return files
-
-
 def _edit(path: Path, edit: str) -> None:
     old, new = EDITS[edit]
     text = path.read_text(encoding="utf-8")
@@ -121,8 +98,8 @@ def history(tmp_path):
         "|---|---|\n\n12\n\n區域合作 and 区域\n合作.\n", encoding="utf-8")
     codebook.write_text(CODEBOOK, encoding="utf-8")
     fast, full = tmp_path / "fast", tmp_path / "full"
-    _run(corpus, codebook, fast)
-    _run(corpus, codebook, full)
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
     return corpus, codebook, fast, full
 
 
@@ -131,21 +108,21 @@ def test_recode_after_editing_codes_matches_a_full_run(history, edit):
     corpus, codebook, fast, full = history
     _edit(codebook, edit)
 
-    output = _run(corpus, codebook, fast)
-    _run(corpus, codebook, full, "--no-cache")
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
 
     assert (FAST in output) is (edit not in NOT_FAST)
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
 
 
 def test_recode_twice_in_a_row_matches_a_full_run(history):
     corpus, codebook, fast, full = history
     for edit in ("keyword added", "exclusion added", "code removed"):
         _edit(codebook, edit)
-        output = _run(corpus, codebook, fast)
-        _run(corpus, codebook, full, "--no-cache")
+        output = run_ok(corpus, codebook, fast)
+        run_ok(corpus, codebook, full, "--no-cache")
         assert FAST in output
-        assert _files(fast) == _files(full)
+        assert output_files(fast) == output_files(full)
 
 
 def test_recode_with_reviews_matches_a_full_run(history, tmp_path):
@@ -158,11 +135,11 @@ def test_recode_with_reviews_matches_a_full_run(history, tmp_path):
         f"{first['segment_id']},{first['document']},{first['code']},reject,not this one,x,\n", encoding="utf-8")
     _edit(codebook, "keyword added")
 
-    output = _run(corpus, codebook, fast)
-    _run(corpus, codebook, full, "--no-cache")
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
 
     assert FAST in output
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
     assert ",rejected,reject,not this one," in (fast / "segments.csv").read_text(encoding="utf-8-sig")
 
 
@@ -171,8 +148,8 @@ def test_recode_with_reviews_matches_a_full_run(history, tmp_path):
 def test_recode_codes_everything_when_the_documents_or_outputs_changed(history, change):
     corpus, codebook, fast, full = history
     if change == "other run without cache":  # it rewrites the tables the cache noted
-        _run(corpus, codebook, fast, "--no-cache")
-        _run(corpus, codebook, full, "--no-cache")
+        run_ok(corpus, codebook, fast, "--no-cache")
+        run_ok(corpus, codebook, full, "--no-cache")
     _edit(codebook, "keyword added")
     first = sorted(corpus.glob("*.txt"))[0]
     if change == "changed document":
@@ -184,11 +161,11 @@ def test_recode_codes_everything_when_the_documents_or_outputs_changed(history, 
     elif change == "touched segments":
         os.utime(fast / "segments.parquet", ns=(1, 1))
 
-    output = _run(corpus, codebook, fast)
-    _run(corpus, codebook, full, "--no-cache")
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
 
     assert FAST not in output
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
 
 
 @pytest.mark.parametrize("damage", ["note", "cache file"])
@@ -204,11 +181,11 @@ def test_recode_with_a_damaged_cache_codes_everything(history, damage):
     else:
         cache.write_bytes(b"not a database")
 
-    output = _run(corpus, codebook, fast)
-    _run(corpus, codebook, full, "--no-cache")
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
 
     assert FAST not in output
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
 
 
 @pytest.mark.parametrize(
@@ -249,15 +226,15 @@ def load_codebook_text(text: str):
 def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(history):
     corpus, codebook, fast, full = history
     for folder in (fast, full):  # without the CSV views: the label edit rewrites only what shows labels
-        _run(corpus, codebook, folder, "--csv", "never")
+        run_ok(corpus, codebook, folder, "--csv", "never")
     text = codebook.read_text(encoding="utf-8")
     codebook.write_text(text.replace("label: Barriers", "label: Obstacles"), encoding="utf-8")
-    assert "Reused the coding" in _run(corpus, codebook, fast, "--csv", "never")
-    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+    assert "Reused the coding" in run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
     _edit(codebook, "keyword added")
 
-    output = _run(corpus, codebook, fast, "--csv", "never")
-    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
 
     assert FAST in output
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)

@@ -8,34 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import output_files, run_ok
 
-from coder.cli import app
 from coder.runs import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 REUSED = "Reused the coding of the last run"
-CLOCK_FIELDS = ("started", "seconds", "cache")  # cache: B ran without it
-
-
-def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> str:
-    result = CliRunner().invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), *options])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_dir() or relative.parts[0] in (".cache", ".extracted") or path.name.endswith(".lock"):
-            continue
-        data = path.read_bytes()
-        if path.name == "run.json":
-            record = json.loads(data)
-            data = json.dumps({key: value for key, value in record.items() if key not in CLOCK_FIELDS}).encode()
-        files[str(relative)] = data
-    return files
 
 
 def _edit_codebook(path: Path, edit: str) -> None:
@@ -92,8 +70,8 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
     shutil.copytree(ROOT / "seeds", corpus)
     shutil.copy(ROOT / "codebook.yaml", codebook)
     fast, full = tmp_path / "fast", tmp_path / "full"
-    _run(corpus, codebook, fast, "--csv", csv_mode)
-    _run(corpus, codebook, full, "--csv", csv_mode)
+    run_ok(corpus, codebook, fast, "--csv", csv_mode)
+    run_ok(corpus, codebook, full, "--csv", csv_mode)
     inodes = {name: (fast / name).stat().st_ino for name in KEPT}
     _edit_codebook(codebook, codebook_edit)
     if corpus_edit:
@@ -105,11 +83,11 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
             f"{rows[0]['segment_id']},{rows[0]['document']},{rows[0]['code']},reject,not this one,x,\n"
             f"{rows[2]['segment_id']},{rows[2]['document']},{rows[2]['code']},accept,,x,\n", encoding="utf-8")
 
-    output = _run(corpus, codebook, fast, "--csv", csv_mode)
-    _run(corpus, codebook, full, "--csv", csv_mode, "--no-cache")
+    output = run_ok(corpus, codebook, fast, "--csv", csv_mode)
+    run_ok(corpus, codebook, full, "--csv", csv_mode, "--no-cache")
 
     assert (REUSED in output) is reused
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
     # Only a run like the last one (no CSV views, no reviews) keeps files rather than writing them again.
     kept = reused and csv_mode == "never" and corpus_edit != "reviews"
     assert {name: (fast / name).stat().st_ino for name in KEPT} == inodes if kept else True
@@ -124,10 +102,10 @@ def test_reuse_recode_relabels_segments(tmp_path):
     shutil.copytree(ROOT / "seeds", corpus)
     shutil.copy(ROOT / "codebook.yaml", codebook)
     out = tmp_path / "out"
-    _run(corpus, codebook, out)
+    run_ok(corpus, codebook, out)
     _edit_codebook(codebook, "label")
 
-    _run(corpus, codebook, out)
+    run_ok(corpus, codebook, out)
 
     text = (out / "segments.csv").read_text(encoding="utf-8-sig")
     assert "Party alliances (renamed)" in text
@@ -149,7 +127,7 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
         path.write_text(repeated + path.read_text(encoding="utf-8") + "\n\n" + repeated, encoding="utf-8")
     fast, full = tmp_path / "fast", tmp_path / "full"
     for out in (fast, full):
-        _run(corpus, codebook, out, "--csv", "never")
+        run_ok(corpus, codebook, out, "--csv", "never")
     if damage.endswith("edited"):
         path = fast / damage.split()[0]
         path.write_bytes(path.read_bytes().replace(b"Party-building alliance", b"Party-building alliancE"))
@@ -162,14 +140,14 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
         (fast / ".cache" / "presented.json").unlink()
     _edit_codebook(codebook, "label")
     if damage == "second edit":
-        _run(corpus, codebook, fast, "--csv", "never")
-        _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+        run_ok(corpus, codebook, fast, "--csv", "never")
+        run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
         _edit_codebook(codebook, "colour")
     inode = (fast / "passages.parquet").stat().st_ino
 
-    output = _run(corpus, codebook, fast, "--csv", "never")
-    _run(corpus, codebook, full, "--csv", "never", "--no-cache")
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
 
     assert REUSED in output
-    assert _files(fast) == _files(full)
+    assert output_files(fast) == output_files(full)
     assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage in ("second edit", "passage repeated in a document"))
