@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from .cache import RecodeCache
-from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, read_corpus_file
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -47,7 +46,7 @@ from .passages import _readable, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, _file_stamp
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
-from .stamps import CorpusStamps, corpus_unchanged, take_corpus_stamps
+from .stamps import CorpusStamps, known_corpus
 
 __all__ = ["recode_changed_codes", "remember_coding"]
 
@@ -125,7 +124,7 @@ def recode_changed_codes(
     needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
     if needles is None:
         return None
-    corpus_read = _known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
+    corpus_read = known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
     if corpus_read is None:
         return None
     documents = list(corpus_read.documents)
@@ -207,35 +206,6 @@ def _kept_segments(path: Path, codes: list[str]) -> pd.DataFrame | None:
         return kept.drop_columns(["source"]).to_pandas()
     except (pa.ArrowException, OSError, ValueError):
         return None
-
-
-def _known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None,
-                  extraction_cache: ExtractionCache | None, stamps: CorpusStamps | None) -> Corpus | None:
-    """The corpus as the run in `run` read it, when its files are unchanged (`stamps.corpus_unchanged`),
-    without reading the text files: each is a StoredDocument (read when its text is asked for). None
-    when anything differs. `stamps`: the corpus files' stamps this run took (else taken here)."""
-    if not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache):
-        return None
-    stamps = stamps or take_corpus_stamps(corpus)
-    forced = check_encoding(encoding) if encoding else None
-    try:
-        record = run.record()
-        documents: list[Document] = []
-        for known in record.documents:
-            # The stamps list regular files only (no links): the files corpus_entries would give.
-            entry = CorpusFile(str(known["path"]), stamps.paths[str(known["path"])])  # type: ignore[union-attr]
-            if entry.is_text and "format" not in known:
-                documents.append(StoredDocument(entry, encoding=str(known["encoding"]), sha256=str(known["sha256"]),
-                                                forced_encoding=forced))
-                continue
-            read = read_corpus_file(entry, encoding=forced, extraction_cache=extraction_cache)  # PDF, Word, ...
-            if isinstance(read, SkippedFile) or read.sha256 != known["sha256"]:
-                return None
-            documents.append(read)
-        skipped = tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped)
-    except (CoderError, KeyError, TypeError, AttributeError):
-        return None
-    return Corpus(root=str(corpus), documents=tuple(documents), skipped=skipped)
 
 
 def _tables(run: RunFolder) -> dict[str, Path] | None:

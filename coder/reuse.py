@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
 from .codebook import codebook_hash, codebook_to_records
-from .corpus import Corpus, CorpusFile, SkippedFile, StoredDocument, read_corpus
+from .corpus import Corpus, read_corpus
 from .diff import SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, RunComparison, diff_codebooks, write_changes_csv
 from .errors import CoderError
 from .extract.cache import ExtractionCache
@@ -55,7 +55,7 @@ from .runs import (
     wants_csv,
 )
 from .segments import SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet
-from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, corpus_unchanged, save_corpus_stamps
+from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, known_corpus, save_corpus_stamps
 
 __all__ = ["Presented", "present_again", "remember_presentation", "reuse_coding"]
 
@@ -280,22 +280,11 @@ def _unchanged_corpus(run: RunFolder, record: RunRecord, corpus: str | Path, *, 
     """The corpus of the run in `run` as StoredDocuments when its files are known unchanged by their
     stamps and none is extracted (a PDF's Document carries its pages); None otherwise."""
     try:
-        if (stamps is None or any("format" in entry or "text" in entry for entry in record.documents)
-                or not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache, now=stamps)):
+        if stamps is None or any("format" in entry or "text" in entry for entry in record.documents):
             return None
-        return _stored_corpus(record, corpus, stamps, encoding=check_encoding(encoding) if encoding else None)
+        return known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
     except (CoderError, KeyError, TypeError):
         return None
-
-
-def _stored_corpus(record: RunRecord, corpus: str | Path, stamps: CorpusStamps, *, encoding: str | None) -> Corpus:
-    """The run's documents known by their hashes (a text is read only when asked for, and refused if its
-    file changed since) and its skipped files, as read_corpus would give them."""
-    documents = tuple(StoredDocument(CorpusFile(str(entry["path"]), stamps.paths[str(entry["path"])]),
-                                     encoding=str(entry.get("encoding") or "utf-8"), sha256=str(entry["sha256"]),
-                                     forced_encoding=encoding) for entry in record.documents)
-    return Corpus(root=str(corpus), documents=documents,
-                  skipped=tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped))
 
 
 def _only_presentation_changed(stored: Codebook, codebook: Codebook) -> bool:

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .corpus import DEFAULT_EXTENSIONS, DOCUMENTS_FILE, iter_corpus_files, read_document
+from .corpus import (
+    DEFAULT_EXTENSIONS, DOCUMENTS_FILE, Corpus, CorpusFile, Document, SkippedFile, StoredDocument, iter_corpus_files,
+    read_corpus_file, read_document,
+)
 from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
 from .extract.cache import ExtractionCache
@@ -33,10 +36,11 @@ from .extract.encodings import check_encoding
 from .files import display_name, write_text
 
 if TYPE_CHECKING:
-    from .corpus import Corpus
     from .runs import RunFolder
 
-__all__ = ["CORPUS_STAMPS_FILE", "CorpusStamps", "corpus_unchanged", "save_corpus_stamps", "take_corpus_stamps"]
+__all__ = [
+    "CORPUS_STAMPS_FILE", "CorpusStamps", "corpus_unchanged", "known_corpus", "save_corpus_stamps", "take_corpus_stamps",
+]
 
 CORPUS_STAMPS_FILE = "corpus_stamps.json"  # in the run's cache folder
 RACY_NANOSECONDS = 2_000_000_000
@@ -149,6 +153,43 @@ def corpus_unchanged(
         return False
     return stamps_match(run.cache_path / CORPUS_STAMPS_FILE, corpus, documents=documents, skipped=skipped,
                         encoding=encoding, extraction_cache=extraction_cache, now=now)
+
+
+def known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None = None,
+                 extraction_cache: ExtractionCache | None = None, stamps: CorpusStamps | None = None) -> Corpus | None:
+    """The corpus as the run in `run` read it, when its files are unchanged (`corpus_unchanged`),
+    without reading the text files: each is a StoredDocument (its text read when asked for, and
+    refused if its file changed since); extracted documents (PDF, Word, ...) are read again, through
+    `extraction_cache`. None when anything differs. `stamps`: the corpus files' stamps this run took
+    (else taken here).
+
+    >>> known_corpus(RunFolder("outputs"), "seeds")  # doctest: +SKIP
+    """
+    stamps = stamps or take_corpus_stamps(corpus)
+    if stamps is None or not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache,
+                                              now=stamps):
+        return None
+    forced = check_encoding(encoding) if encoding else None
+    try:
+        record = run.record()
+        documents: list[Document] = []
+        for known in record.documents:
+            # The stamps list regular files only (no links): the files corpus_entries would give.
+            entry = CorpusFile(str(known["path"]), stamps.paths[str(known["path"])])
+            if entry.is_text and "format" not in known:
+                if not isinstance(known.get("encoding"), str):
+                    return None
+                documents.append(StoredDocument(entry, encoding=str(known["encoding"]), sha256=str(known["sha256"]),
+                                                forced_encoding=forced))
+                continue
+            read = read_corpus_file(entry, encoding=forced, extraction_cache=extraction_cache)  # PDF, Word, ...
+            if isinstance(read, SkippedFile) or read.sha256 != known["sha256"]:
+                return None
+            documents.append(read)
+        skipped = tuple(SkippedFile(str(entry["path"]), str(entry["reason"])) for entry in record.skipped)
+    except (CoderError, KeyError, TypeError, AttributeError):
+        return None
+    return Corpus(root=str(corpus), documents=tuple(documents), skipped=skipped)
 
 
 def stamps_match(
