@@ -313,3 +313,34 @@ def test_extract_file_cache_by_file_hash(tmp_path, monkeypatch, make):
     assert extract_file(path, cache=third) != first
     third.prune()
     assert [entry.stem for entry in (tmp_path / "cache").glob("*.json")] == list(third.used)
+
+
+def _bomb(name: str, megabytes: int) -> bytes:
+    """A zip of a few hundred KB whose part `name` unpacks to `megabytes` MB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, archive.open(name, "w") as part:
+        for _ in range(megabytes):
+            part.write(b"<w:t>" + b"a" * (1 << 20))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("suffix", "name"), [(".docx", "word/document.xml"), (".odt", "content.xml")])
+def test_an_archive_that_unpacks_to_gigabytes_is_refused_before_it_is_read(suffix, name):
+    data = _bomb(name, 300)
+    assert len(data) < 2_000_000
+    with pytest.raises(ExtractionError, match=r"part\(s\) would unpack to 300 MB.*hostile archive"):
+        extract_bytes(data, suffix)
+
+
+def test_a_docx_with_damaged_parts_is_an_extraction_error_not_a_crash():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")  # no namespace: python-docx fails deep inside
+        archive.writestr("word/document.xml", "<w:document/>")
+    with pytest.raises(ExtractionError, match=r"not a readable \.docx file \(\w+Error"):
+        extract_bytes(buffer.getvalue(), ".docx")
+
+
+@pytest.mark.parametrize(("count", "text"), [("3", "a   b"), ("x", "a b"), ("-2", "a b"), ("99999999999", "a" + " " * 1000 + "b")])
+def test_odt_space_counts_are_read_safely(count, text):
+    assert extract_bytes(_odt(f'<text:p>a<text:s text:c="{count}"/>b</text:p>'), ".odt").text == text

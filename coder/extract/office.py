@@ -19,6 +19,12 @@ import zipfile
 
 from . import ExtractedText, ExtractionError, Removed
 
+# What one Word or OpenDocument archive may unpack to (its parts' declared sizes, which zipfile
+# never reads past): a real document is a few MB; a "zip bomb" of a few hundred KB is gigabytes.
+_MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+_MAX_PARTS = 10_000
+# The most spaces one <text:s text:c="N"/> stands for.
+_MAX_SPACES = 1_000
 _ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _ODF_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 
@@ -30,15 +36,23 @@ def extract_docx(data: bytes) -> ExtractedText:
         ExtractionError: not a .docx file (an old .doc, or damaged), or no text.
     """
     import docx
+
+    _check_archive(data, "docx")
+    try:
+        return _docx_text(docx.Document(io.BytesIO(data)))
+    except ExtractionError:
+        raise
+    except Exception as error:  # python-docx meets a damaged part with whatever error its code hits first
+        raise ExtractionError(
+            f"not a readable .docx file ({type(error).__name__}: {error}). If it is an old .doc file, save it as "
+            f".docx in Word or LibreOffice"
+        ) from None
+
+
+def _docx_text(document) -> ExtractedText:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise ExtractionError(
-            f"not a readable .docx file ({error}). If it is an old .doc file, save it as .docx in Word or LibreOffice"
-        ) from None
     paragraphs: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
@@ -70,6 +84,7 @@ def extract_odt(data: bytes) -> ExtractedText:
     """
     from lxml import etree
 
+    _check_archive(data, "odt")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             content = archive.read("content.xml")
@@ -91,7 +106,8 @@ def _odf_text(element) -> str:
     for child in element:
         tag = child.tag.split("}")[-1] if isinstance(child.tag, str) else ""
         if tag == "s":
-            parts.append(" " * int(child.get(f"{{{_ODF_TEXT}}}c", "1")))
+            count = child.get(f"{{{_ODF_TEXT}}}c", "1")
+            parts.append(" " * (min(int(count), _MAX_SPACES) if count.isdecimal() and count.isascii() else 1))
         elif tag == "tab":
             parts.append("\t")
         elif tag == "line-break":
@@ -116,6 +132,24 @@ def extract_rtf(data: bytes) -> ExtractedText:
         raise ExtractionError("not an RTF file (it does not start with {\\rtf): save it again as .rtf or .docx")
     text = rtf_to_text(data.decode("latin-1"), errors="ignore")
     return _finish(text.split("\n"), "rtf", [])
+
+
+def _check_archive(data: bytes, kind: str) -> None:
+    """Refuse a .docx/.odt archive that is not a zip file, or that would unpack to more than
+    _MAX_UNPACKED_BYTES or hold more than _MAX_PARTS parts."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as error:
+        advice = (". If it is an old .doc file, save it as .docx in Word or LibreOffice" if kind == "docx"
+                  else ": save it again as .odt or .docx")
+        raise ExtractionError(f"not a readable .{kind} file ({error}){advice}") from None
+    unpacked = sum(part.file_size for part in parts)
+    if len(parts) > _MAX_PARTS or unpacked > _MAX_UNPACKED_BYTES:
+        raise ExtractionError(
+            f"its {len(parts):,} part(s) would unpack to {unpacked / 2**20:,.0f} MB, more than a .{kind} file holds "
+            f"(limits: {_MAX_PARTS:,} parts, {_MAX_UNPACKED_BYTES // 2**20} MB): not read, as a damaged or hostile archive"
+        )
 
 
 def _finish(paragraphs: list[str], kind, removed: list[Removed]) -> ExtractedText:
