@@ -83,6 +83,9 @@ def test_extract_pdf_chinese_cid_font(make):
     [
         (pdf_bytes([[], []], image_only=True), "no text layer: needs OCR"),
         (b"%PDF-1.4 this is not really a pdf", "damaged or not a PDF: PDFium cannot open it"),
+        # A page tree whose one kid is the tree itself: PDFium opens the file but cannot load the page.
+        (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[2 0 R]/Count 1>>endobj\n"
+         b"trailer<</Root 1 0 R>>\n%%EOF", "damaged PDF: PDFium cannot load any of its pages"),
         (pdf_bytes([[(72, 700, "Secret minutes.")]], password="s3cret"), "password-protected PDF"),
     ],
 )

@@ -102,8 +102,14 @@ def extract_pdf(data: bytes) -> ExtractedText:
     try:
         pages: list[tuple[list[_Fragment], float]] = []
         removed: list[Removed] = []
+        unreadable: set[int] = set()  # page numbers PDFium cannot load (a damaged page tree)
         for index in range(len(document)):
-            page = document[index]
+            try:
+                page = document[index]
+            except pdfium.PdfiumError:
+                unreadable.add(index + 1)
+                pages.append(([], 0.0))
+                continue
             rotated: list[str] = []
             try:
                 pages.append((_page_fragments(page, rotated), page.get_height()))
@@ -115,13 +121,18 @@ def extract_pdf(data: bytes) -> ExtractedText:
         document.close()
     if not pages:
         raise ExtractionError("the PDF has no pages")
+    if len(unreadable) == len(pages):
+        raise ExtractionError(
+            "damaged PDF: PDFium cannot load any of its pages. Open it in a PDF reader and save a new copy (or print it to PDF)"
+        )
     if not any(fragments for fragments, _ in pages):
         raise ExtractionError(
             "no text layer: needs OCR. The PDF holds only images (a scan?). Run OCR on it "
             "(for example `ocrmypdf in.pdf out.pdf`) and code the result"
         )
     warnings = tuple(
-        f"page {number}: no text layer (a scanned page?); its text is missing, run OCR to include it"
+        f"page {number}: damaged, PDFium cannot load it; its text is missing" if number in unreadable
+        else f"page {number}: no text layer (a scanned page?); its text is missing, run OCR to include it"
         for number, (fragments, _) in enumerate(pages, start=1)
         if not fragments
     )
