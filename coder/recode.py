@@ -31,6 +31,7 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,7 +136,7 @@ def recode_changed_codes(
         return None
     # passages.parquet in corpus order, each document's passages numbered from 0, as run.json counts them.
     paths = [document.path for document in documents]
-    passage_document = pd.Categorical(passages["document"], categories=paths).codes
+    passage_document = _positions(passages["document"], paths)
     per_document = np.bincount(passage_document[passage_document >= 0], minlength=len(paths))
     first = np.concatenate([[0], np.cumsum(per_document)[:-1]]).astype(np.int64)
     if ((passage_document < 0).any() or (np.diff(passage_document) < 0).any()
@@ -153,8 +154,8 @@ def recode_changed_codes(
     found, passages_matched = matched_in
     coded = pd.concat([kept, found], ignore_index=True) if len(found) else kept.reset_index(drop=True)
     # Corpus order, then passage, then codebook order: a fresh run's order.
-    document_position = pd.Categorical(coded["document"], categories=paths).codes
-    code_position = pd.Categorical(coded["code"], categories=[code.id for code in codebook]).codes
+    document_position = _positions(coded["document"], paths)
+    code_position = _positions(coded["code"], [code.id for code in codebook])
     if (document_position < 0).any():
         return None  # a segment of a document the corpus no longer has
     ranked = np.lexsort((code_position, coded["passage"].to_numpy(), document_position))
@@ -180,6 +181,19 @@ def recode_changed_codes(
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
         fingerprints=coded["fingerprint"], passage_table=passages,
     )
+
+
+def _positions(column: pd.Series, values: list[str]) -> np.ndarray:
+    """Each cell's position in `values` (-1: not one of them), hashed in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(column.array, from_pandas=True)
+        found = pc.index_in(array, value_set=pa.array(values, type=array.type))
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (pa.ArrowException, UnicodeError, TypeError):  # text Arrow refuses (lone surrogates)
+        return pd.Categorical(column, categories=values).codes.astype(np.int64)
 
 
 _KEPT_COLUMNS = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
@@ -255,28 +269,63 @@ def _squashed(text: str) -> str:
     return _squash(fold_text(composed).replace(*_FINAL_SIGMA))
 
 
-def _candidates(texts: Sequence[str], needles: list[str]) -> np.ndarray | None:
-    """Positions in `texts` of those that hold a needle, squashed (one automaton pass over them all);
-    None when a text holds the separator that keeps them apart."""
-    if not texts or not needles:
+def _candidates(texts: Sequence[str] | Any, needles: list[str]) -> np.ndarray | None:
+    """Positions in `texts` (strings, or an Arrow string array) of those that hold a needle, squashed
+    (one automaton pass over them all); None when a text holds the separator that keeps them apart."""
+    if not len(texts) or not needles:
         return np.zeros(0, dtype=np.int64)
     if all(needle.isascii() for needle in needles):
-        joined = _squashed_ascii(texts)
-    else:
-        joined = "\x00".join(_squashed(text) for text in texts).encode("utf-8", "surrogatepass")
+        utf8 = _utf8_joined(texts)
+        if utf8 is not None:
+            return _search(_squashed_ascii(utf8, needles), needles, len(texts))
+    strings = texts.to_pylist() if hasattr(texts, "to_pylist") else texts
+    joined = "\x00".join(_squashed(text) for text in strings).encode("utf-8", "surrogatepass")
     return _search(joined, needles, len(texts))
 
 
-def _squashed_ascii(texts: Sequence[str]) -> bytes:
-    """The texts squashed as `_squashed` squashes them, as far as ASCII needles can tell: NUL-joined
-    UTF-8 where every character that folds to ASCII is folded and every gap character removed.
+def _arrow_text(column: pd.Series) -> Any:
+    """A text column as an Arrow array (pandas' own when Arrow holds it), else as a list of strings."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(column.array, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError, TypeError):
+        return column.tolist()
+
+
+def _utf8_joined(texts: Sequence[str] | Any) -> bytes | None:
+    """The texts as UTF-8, NUL-joined, in a few Arrow calls (no Python string per text); None when
+    they cannot be UTF-8 (lone surrogates). A NUL inside a text is left for `_search` to find."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, type=pa.large_string())
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        if array.null_count:
+            return None
+        array = array.cast(pa.large_string())
+        # Each text with a NUL after it, as one data buffer.
+        ended = pc.binary_join_element_wise(array, pa.scalar("", pa.large_string()), pa.scalar("\x00", pa.large_string()))
+    except (pa.ArrowException, UnicodeError):
+        return None
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int64)[ended.offset:ended.offset + len(ended) + 1]
+    return memoryview(ended.buffers()[2])[offsets[0]:offsets[-1] - 1].tobytes()
+
+
+def _squashed_ascii(joined: bytes, needles: list[str]) -> bytes:
+    """NUL-joined UTF-8 texts squashed as `_squashed` squashes them, as far as the ASCII `needles`
+    can tell: every character that folds to ASCII the needles use is folded, every gap character removed.
 
     An ASCII needle can only match where the folded text is ASCII, and a character folds to ASCII
     on its own (composition only builds characters beyond ASCII): other characters may stay as they
-    are. The work is a few passes of C over the bytes, not a Python call per text.
+    are, and so may those that fold to characters no needle holds (a curly quote to a quote). The
+    work is a few passes of C over the bytes, not a Python call per text.
     """
     # bytes.lower() and translate() touch ASCII bytes only: UTF-8 sequences beyond ASCII stay whole.
-    joined = "\x00".join(texts).encode("utf-8", "surrogatepass").lower().translate(None, _ASCII_GAPS)
+    joined = joined.lower().translate(None, _ASCII_GAPS)
+    used = set("".join(needles))
     for char in set(joined.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
         if char in _DASHES or char.isspace():
             replacement = b""
@@ -285,6 +334,8 @@ def _squashed_ascii(texts: Sequence[str]) -> bytes:
             if folded == char or not folded.isascii():
                 continue
             replacement = folded.encode("ascii").translate(None, _ASCII_GAPS)
+            if replacement and not used.intersection(replacement.decode("ascii")):
+                continue  # no needle can match across it, folded or not
         joined = joined.replace(char.encode("utf-8", "surrogatepass"), replacement)
     return joined
 
@@ -297,13 +348,15 @@ def _search(joined: bytes, needles: list[str], count: int) -> np.ndarray | None:
     """Positions of the NUL-separated pieces of `joined` (`count` of them) that hold a needle."""
     import ahocorasick_rs
 
-    separators = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0)
-    if len(separators) != count - 1:
+    if joined.count(b"\x00") != count - 1:
         return None  # a NUL inside a text: the pieces cannot be told apart
     automaton = ahocorasick_rs.BytesAhoCorasick([needle.encode("utf-8", "surrogatepass") for needle in needles])
     # Non-overlapping is enough: a match skipped for overlapping a reported one lies in the same text.
-    starts = np.fromiter((start for _, start, _ in automaton.find_matches_as_indexes(joined)), dtype=np.int64)
-    return np.unique(np.searchsorted(separators, starts))
+    pieces, seen = [], 0
+    for _, start, _ in automaton.find_matches_as_indexes(joined):
+        pieces.append(joined.count(b"\x00", seen, start))  # NULs since the last match: a few C scans in all
+        seen = start
+    return np.unique(np.cumsum(np.array(pieces, dtype=np.int64)))
 
 
 def _match_candidates(
@@ -320,13 +373,12 @@ def _match_candidates(
     integers = {"passage": "int64", "start": "int64", "end": "int64", "hits": "int64"}
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
-    chosen = _candidates(passages["text"].tolist(), needles)
+    chosen = _candidates(_arrow_text(passages["text"]), needles)
     if chosen is None:
         return None
-    kinds = passages["kind"].to_numpy(dtype=object)[chosen]
-    chosen = chosen[np.isin(kinds, list(codebook.code_kinds))]
-    stored = {column: passages[column].to_numpy(dtype=object)[chosen].tolist()
-              for column in ("document", "passage", "start", "end", "kind", "text")}
+    chosen = chosen[passages["kind"].take(chosen).isin(list(codebook.code_kinds)).to_numpy()]
+    rows = passages.iloc[chosen]
+    stored = {column: rows[column].tolist() for column in ("document", "passage", "start", "end", "kind", "text")}
     by_document: dict[str, list[int]] = {}
     for position, path in enumerate(stored["document"]):
         by_document.setdefault(path, []).append(position)

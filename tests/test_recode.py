@@ -214,6 +214,29 @@ def test_recode_candidates_hold_every_passage_the_matcher_codes(text, codes):
             assert position in candidates, (passage.text, fold_text(passage.text))
 
 
+@pytest.mark.parametrize(
+    "texts, expected",
+    [(["Regional—co-operation", "nothing here", "", "REGIONAL’cooperation", "ＲＥＧＩＯＮＡＬ cooperation", "regional cooperation"],
+      [0, 4, 5])],
+)
+def test_recode_candidates_are_the_same_from_strings_and_from_arrow_chunks(texts, expected):
+    import pyarrow as pa
+
+    needles = ["regionalcooperation"]
+    chunked = pa.chunked_array([pa.array(texts[:2], type=pa.string()), pa.array(texts[2:], type=pa.string())])
+    assert _candidates(texts, needles).tolist() == expected
+    assert _candidates(chunked, needles).tolist() == expected
+    assert _candidates(pa.array(texts, type=pa.large_string()).slice(1), needles).tolist() == [position - 1 for position in expected[1:]]
+
+
+@pytest.mark.parametrize("texts", [["regional cooperation", "a\x00b", "regional cooperation"]])
+def test_recode_candidates_refuse_texts_holding_the_separator(texts):
+    import pyarrow as pa
+
+    assert _candidates(texts, ["regionalcooperation"]) is None
+    assert _candidates(pa.array(texts), ["regionalcooperation"]) is None
+
+
 def load_codebook_text(text: str):
     import tempfile
 
