@@ -6,8 +6,11 @@ import ctypes
 import os
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -668,3 +671,37 @@ def _release_compile_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):
         pass
+
+
+def code_batches(
+    batches: Sequence[Sequence[Document | CorpusFile]], codebook: Codebook, *, workers: int,
+    cache: RecodeCache | None, cache_dir: str | Path | None, encoding: str | None, ahead: int = 2,
+) -> Iterator[tuple[SegmentColumns, dict[str, int], CacheStats, Pending, PassageColumns, list[tuple]]]:
+    """Each batch coded (text files read where it is coded), in batch order: on `workers` spawned
+    processes, at most `ahead` batches per process sent before the caller takes the next result
+    (what waits for the caller is bounded, however many batches); in this process for one worker
+    or one batch, with `cache` (the caller's writer; the processes open `cache_dir` read-only).
+
+    Raises:
+        CoderError: a coding process stopped (killed, out of memory) or could not start.
+    """
+    if workers <= 1 or len(batches) <= 1:
+        compiled = None if cache is not None else compile_codebook(codebook)
+        for batch in batches:
+            yield _code_items(batch, encoding, codebook, compiled=compiled, cache=cache)
+        return
+    pool = _start_pool(workers, codebook, cache_dir)
+    try:
+        waiting = iter(batches)
+        running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
+        while running:
+            try:
+                coded = running.popleft().result()
+            except BrokenProcessPool as error:
+                raise CoderError(f"a coding process stopped before it finished ({error}); the outputs were not "
+                                 "changed. Check that the machine has memory to spare, or run with --workers 1.")
+            for batch in islice(waiting, 1):
+                running.append(pool.submit(_code_batch, batch, encoding))
+            yield coded
+    finally:
+        pool.shutdown(cancel_futures=True)

@@ -24,7 +24,7 @@ from .files import LOCK_FILE, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .models import ENGINES, Codebook, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
-from .pipeline import CodingResult, code_corpus
+from .pipeline import CodingResult, _corpus_bytes, code_corpus
 from .render import render_redirect, render_report, write_gexf, write_graphml
 from .recode import recode_changed_codes, remember_coding
 from .report import report_data
@@ -49,6 +49,11 @@ from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 __all__ = [
     "NETWORK_FILES", "ReducedNetwork", "RunReport", "SegmentTally", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",
 ]
+
+
+# A cold run over more bytes of text files than this codes in partitions (coder.streamed): its
+# memory stays flat in the corpus's size. Below it, the whole segment table in memory peaks lower.
+STREAMED_MIN_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,19 @@ def run_coding(
         # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                                        stamps=stamps) if use_cache and reused is None else None
+        if reused is None and recoded is None and _corpus_bytes(corpus) > STREAMED_MIN_BYTES:
+            # A large corpus coded in partitions, each finished and written as it arrives (coder.streamed).
+            from .streamed import code_in_partitions, code_partitions_locally
+
+            cache_dir = run.cache_path if use_cache else None
+            return code_in_partitions(
+                corpus, codebook_path, run, codebook=codebook, variables=variables, reviews=reviews,
+                reviews_file=reviews_file, imported=imported, recovered=recovered, extraction_cache=extraction_cache,
+                stamps=stamps, workers=workers, use_cache=use_cache, network_options=network_options,
+                encoding=encoding, csv=csv, engine="local",
+                code_partitions=code_partitions_locally(codebook, workers=workers, cache_dir=cache_dir,
+                                                        progress=progress),
+            )
         result = reused or recoded or code_corpus(
             corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
             encoding=encoding, extraction_cache=extraction_cache,

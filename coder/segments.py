@@ -193,6 +193,46 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     return Path(path)
 
 
+def join_parquet_parts(parts: Sequence[str | Path], path: str | Path, *, blank_pages: bool = False) -> Path:
+    """Write the part files `parts` (in this order) as one Parquet file, atomically, a part at a time:
+    the same row groups, so the same bytes, as `write_parquet` writes from the whole table.
+
+    `blank_pages`: the run has paged documents, so a `page` a part left empty (none of its
+    documents has pages) is "", as `add_page_column` fills it for the whole table.
+
+    >>> join_parquet_parts(sorted(Path("parts").glob("*.parquet")), "outputs/segments.parquet")  # doctest: +SKIP
+    """
+    import pyarrow.compute as pc
+
+    # The schema of a part with rows: pandas' metadata says the types of its columns, which an empty part lacks.
+    schema = next((pq.read_schema(part) for part in parts if pq.read_metadata(part).num_rows),
+                  pq.read_schema(parts[0]))
+    held: list[pa.Table] = []
+    rows = 0
+
+    def take(table: pa.Table) -> pa.Table:
+        table = table.replace_schema_metadata(schema.metadata)
+        if blank_pages and "page" in table.column_names:
+            table = table.set_column(table.schema.get_field_index("page"), "page",
+                                     pc.fill_null(table["page"], pa.scalar("", type=_TEXT)))
+        return table.cast(schema)
+
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, schema, compression=_COMPRESSION) as writer:
+        wrote = False
+        for part in parts:
+            held.append(take(pq.read_table(part)))
+            rows += held[-1].num_rows
+            while rows >= _ROW_GROUP_ROWS:
+                table = pa.concat_tables(held)
+                writer.write_table(table.slice(0, _ROW_GROUP_ROWS).combine_chunks(), row_group_size=_ROW_GROUP_ROWS)
+                wrote = True
+                held, rows = [table.slice(_ROW_GROUP_ROWS)], rows - _ROW_GROUP_ROWS
+        if rows or not wrote:
+            writer.write_table(pa.concat_tables(held).combine_chunks() if held else schema.empty_table(),
+                               row_group_size=_ROW_GROUP_ROWS)
+    return Path(path)
+
+
 def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: pd.DataFrame | None = None) -> Path:
     """Write segments.parquet from a segments frame (atomically).
 

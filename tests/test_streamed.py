@@ -1,0 +1,171 @@
+"""A large corpus coded in partitions (coder.streamed): the same files as a run holding the whole table.
+
+The threshold and the partition size are lowered, so that small corpora take the streamed path in
+several partitions.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coder import runner, streamed
+from coder.errors import CoderError
+from coder.runs import RunFolder
+
+from conftest import REPO, invoke, output_files
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_coding import build_codebook, build_corpus  # noqa: E402
+
+# What a cold run writes into a folder with no run in it yet, then a second run with reviews and a changed document.
+_EDITS = {  # on the generated codebook
+    "keyword added": ('["scene ning", ', '["scene ning", "regional cooperation", '),
+    "label changed": ("  code_001:\n", "  code_001:\n    label: Code one\n"),
+}
+
+
+def _streamed(monkeypatch: pytest.MonkeyPatch, on: bool, partition_bytes: int = 12_000) -> None:
+    monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1 if on else 10**12)
+    monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", partition_bytes)
+
+
+def _run(corpus: Path, codebook: Path, out: Path, reviews: Path, *options: str) -> str:
+    result = invoke("run", corpus, "--codebook", codebook, "--out", out, "--reviews", reviews, *options)
+    assert result.exit_code == 0, result.output
+    output = re.sub(r"in \d+\.\d\ds\.", "in 0.00s.", result.output)  # the clock
+    return re.sub(r"\(\d{4}-\d\d-\d\dT[0-9:+]+\)", "(TIME)", output).replace(str(out), "OUT")
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A 0.3 MB corpus of reshuffled seed paragraphs and a 40-code codebook, as bench_coding.py builds them."""
+    folder = tmp_path_factory.mktemp("generated")
+    build_corpus(folder / "corpus", 0.3)
+    build_codebook(folder / "codebook.yaml", 40)
+    return folder
+
+
+def _project(tmp_path: Path, source: str, generated: Path) -> tuple[Path, Path]:
+    if source == "seeds":
+        shutil.copytree(REPO / "seeds", tmp_path / "corpus")
+        shutil.copyfile(REPO / "codebook.yaml", tmp_path / "codebook.yaml")
+    else:
+        shutil.copytree(generated / "corpus", tmp_path / "corpus")
+        shutil.copyfile(generated / "codebook.yaml", tmp_path / "codebook.yaml")
+    return tmp_path / "corpus", tmp_path / "codebook.yaml"
+
+
+def _reviews(out: Path, path: Path) -> None:
+    """A review file on the run in `out`: a reject with a note, an accept, a passage coded by hand."""
+    from coder.models import segment_id
+
+    segments, passages = RunFolder(out).read_segments(), RunFolder(out).read_passages()
+    coded = set(zip(segments["document"], segments["passage"]))
+    free = passages[[(document, passage) not in coded and len(text) > 40 for document, passage, text
+                      in zip(passages["document"], passages["passage"], passages["text"])]].iloc[-1]
+    code = segments["code"].iloc[0]
+    rows = [
+        {**segments.iloc[1][["segment_id", "document", "code", "text"]].to_dict(), "decision": "reject", "note": "no"},
+        {**segments.iloc[-1][["segment_id", "document", "code", "text"]].to_dict(), "decision": "accept", "note": ""},
+        {"segment_id": segment_id(free["document"], free["text"], code), "document": free["document"], "code": code,
+         "text": free["text"], "decision": "add", "note": "by hand", "passage": str(free["passage"]),
+         "start": str(free["start"]), "end": str(free["end"])},
+    ]
+    pd.DataFrame(rows).assign(reviewed_at="2026-12-01T10:00:00+00:00").to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def _type_a_decision(out: Path) -> None:
+    """A reviewer types `accept` into the first row of segments.csv."""
+    frame = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.loc[0, "review"] = "accept"
+    frame.to_csv(out / "segments.csv", index=False, encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("source, workers", [("seeds", "1"), ("generated", "2")])
+def test_streamed_run_writes_the_files_of_the_whole_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          generated: Path, source: str, workers: str) -> None:
+    corpus, codebook = _project(tmp_path, source, generated)
+    reviews = tmp_path / "reviews.csv"
+    outputs, files, review_files = {}, {}, {}
+    for engine in ("memory", "streamed"):
+        _streamed(monkeypatch, engine == "streamed")
+        out = tmp_path / engine
+        outputs[engine] = [_run(corpus, codebook, out, reviews, "--workers", workers)]
+        files[engine] = output_files(out)
+    assert files["streamed"] == files["memory"]
+    # A second run over the first: reviews (a typed decision, a file of them, a passage coded by
+    # hand), a changed document: statuses, changes.csv, the review file rewritten.
+    _reviews(tmp_path / "memory", reviews)
+    written = reviews.read_bytes()
+    first, second = sorted(corpus.glob("*.txt"))[:2]
+    first.write_text(first.read_text(encoding="utf-8") + "\n\n" + second.read_text(encoding="utf-8"), encoding="utf-8")
+    for engine in ("memory", "streamed"):
+        _streamed(monkeypatch, engine == "streamed")
+        reviews.write_bytes(written)
+        _type_a_decision(tmp_path / engine)
+        outputs[engine].append(_run(corpus, codebook, tmp_path / engine, reviews, "--workers", workers))
+        files[engine] = output_files(tmp_path / engine)
+        review_files[engine] = pd.read_csv(reviews, dtype=str).drop(columns="reviewed_at")  # the clock
+    assert files["streamed"] == files["memory"]
+    pd.testing.assert_frame_equal(review_files["streamed"], review_files["memory"])
+    assert len(review_files["streamed"]) == 4  # the typed decision imported
+    assert outputs["streamed"] == outputs["memory"]
+    statuses = set(RunFolder(tmp_path / "streamed").read_segments()["status"])
+    assert {"new", "unchanged", "accepted", "rejected", "added"} <= statuses
+    assert (tmp_path / "streamed" / "changes.csv").is_file()
+    assert not (tmp_path / "streamed" / streamed.PARTS_FOLDER).exists()
+    assert (tmp_path / "streamed" / "segments.parquet").is_file()  # one file, as the recode paths read it
+
+
+@pytest.mark.parametrize("edit", list(_EDITS))
+def test_streamed_recode_after_a_streamed_run_equals_a_fresh_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 generated: Path, edit: str) -> None:
+    corpus, codebook = _project(tmp_path, "generated", generated)
+    _streamed(monkeypatch, True, partition_bytes=60_000)
+    reviews = tmp_path / "reviews.csv"
+    for out in ("fast", "full"):
+        _run(corpus, codebook, tmp_path / out, reviews, "--workers", "1")
+    old, new = _EDITS[edit]
+    assert old in codebook.read_text(encoding="utf-8")
+    codebook.write_text(codebook.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+    output = _run(corpus, codebook, tmp_path / "fast", reviews, "--workers", "1")
+    _run(corpus, codebook, tmp_path / "full", reviews, "--workers", "1", "--no-cache")
+
+    fast_path = "edited code(s) again in the" if edit == "keyword added" else "Reused the coding of the last run"
+    assert fast_path in output
+    assert output_files(tmp_path / "fast") == output_files(tmp_path / "full")
+
+
+@pytest.mark.parametrize("problem", [CoderError("codebook regex 'x' ran too long"), OSError("disk full")])
+def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path,
+                                                 problem: Exception) -> None:
+    corpus, codebook = _project(tmp_path, "seeds", generated)
+    _streamed(monkeypatch, True)
+    reviews, out = tmp_path / "reviews.csv", tmp_path / "out"
+    _run(corpus, codebook, out, reviews, "--workers", "1")
+    before = output_files(out)
+    calls = []
+
+    def fail(*arguments, **options):
+        calls.append(1)
+        if len(calls) == 2:  # a partition after the first: parts are written already
+            raise problem
+        return finish(*arguments, **options)
+
+    finish = streamed.finish_partition
+    monkeypatch.setattr(streamed, "finish_partition", fail)
+    result = invoke("run", corpus, "--codebook", codebook, "--out", out, "--reviews", reviews, "--workers", "1",
+                    "--no-cache")
+
+    assert result.exit_code == 1
+    assert output_files(out) == before
+    assert not (out / streamed.PARTS_FOLDER).exists()
+    if isinstance(problem, CoderError):
+        assert result.output == f"Error: {problem}\n"
