@@ -13,7 +13,7 @@ import re
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -261,13 +261,34 @@ def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None 
     return fields
 
 
-def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[object, object]], line_end: str) -> None:
+def write_csv_parts(frames: Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """`write_csv` of a table given a part at a time (the same bytes as of the parts concatenated),
+    atomically: only one part is held at once.
+
+    >>> write_csv_parts(pd.read_parquet(part) for part in sorted(Path("parts").glob("*.parquet")), "table.csv")  # doctest: +SKIP
+    """
+    line_end = "\r\n"
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        for position, frame in enumerate(frames):
+            frame = neutralize_formulas(frame)
+            fields = _csv_fields(frame, line_end)
+            if fields is not None:
+                _write_fields(stream, frame, fields, line_end, header=position == 0)
+            else:
+                chunk = max(1, _CSV_CHUNK_CELLS // max(len(frame.columns), 1))
+                frame.to_csv(stream, header=position == 0, index=False, lineterminator=line_end, chunksize=chunk)
+    return Path(path)
+
+
+def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[object, object]], line_end: str, *,
+                  header: bool = True) -> None:
     """Write the header (csv module) and the rows, joined chunk by chunk in Arrow."""
     import csv
 
     import pyarrow.compute as pc
 
-    csv.writer(stream, lineterminator=line_end).writerow([str(column) for column in frame.columns])
+    if header:
+        csv.writer(stream, lineterminator=line_end).writerow([str(column) for column in frame.columns])
     rows = len(frame)
     # Rows at a time: a chunk's text is taken, joined and turned into Python lines at once (segments.csv
     # holds each passage's text; 58,000 rows of it took ~540 MB).

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,7 +38,7 @@ from .diff import compare_with_previous, write_changes_csv
 from .errors import OutputError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import atomic_open, neutralize_formulas, write_csv
+from .files import write_csv, write_csv_parts
 from .groups import DocumentVariables, group_counts_from
 from .models import (
     Codebook,
@@ -545,14 +545,15 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
         parts = stage
     csv_too = wants_csv(csv, segments)
     if csv_too:
-        written["segments"] = _write_csv_by_part(stage.segments_path, (
+        written["segments"] = write_csv_parts((
             _csv_segments(read_segments_parquet(parts.segments_parquet_path / _part_name(number),
                                                 passages=parts.passages_parquet_path / _part_name(number)), paged)
-            for number in numbers))
+            for number in numbers), stage.segments_path)
     written.update(code_counts=stage.code_counts_path, run=stage.run_path)
     if csv_too:
-        written["passages"] = _write_csv_by_part(stage.passages_path, (
-            read_passages_parquet(parts.passages_parquet_path / _part_name(number)) for number in numbers))
+        written["passages"] = write_csv_parts(
+            (read_passages_parquet(parts.passages_parquet_path / _part_name(number)) for number in numbers),
+            stage.passages_path)
     written.update(segments_parquet=stage.segments_parquet_path, passages_parquet=stage.passages_parquet_path)
     write_csv(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents]),
               written["code_counts"])
@@ -570,14 +571,6 @@ def _csv_segments(frame: pd.DataFrame, paged: bool) -> pd.DataFrame:
     tail = ("status", "review", "note", "source")
     return frame[[column for column in frame.columns if column not in tail] + [column for column in tail
                                                                              if column in frame.columns]]
-
-
-def _write_csv_by_part(path: Path, frames: Iterator[pd.DataFrame]) -> Path:
-    """files.write_csv for a table given a part at a time (the same bytes): the driver holds one part."""
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        for position, frame in enumerate(frames):
-            neutralize_formulas(frame).to_csv(stream, header=position == 0, index=False, lineterminator="\r\n")
-    return path
 
 
 def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], codebook: Codebook,
