@@ -667,6 +667,11 @@ def _release_compile_memory() -> None:
     back to the system where the C library can (glibc's malloc_trim; elsewhere Python's own arenas
     are all that is returned)."""
     release_lemma_tables()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Give the C library's freed heap back to the system (glibc's malloc_trim; elsewhere nothing)."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
     except (AttributeError, OSError):

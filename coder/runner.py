@@ -70,7 +70,8 @@ class ReducedNetwork:
 
 @dataclass(frozen=True)
 class SegmentTally:
-    """What the terminal summary counts, for a run whose segments stay in its folder (the Dask engine)."""
+    """What the terminal summary counts, for a run whose segments stay in its folder (a partitioned
+    run: the Dask engine, or the local engine on a corpus over STREAMED_MIN_BYTES)."""
 
     segments: int  # every segment, rejected and hand-coded ones included
     counted_by_code: dict[str, int]  # segments that count (not rejected), per code
@@ -97,11 +98,11 @@ class RunReport:
     coding_reused: bool = False  # the last run's coding taken over (only labels, colours, descriptions changed)
     # why the segments could not be compared with the previous run's (its segment data is damaged)
     not_compared: str | None = None
-    # The Dask engine: the segments are in the run folder only (result.segments is empty); their counts.
+    # A partitioned run: the segments are in the run folder only (result.segments is empty); their counts.
     tally: SegmentTally | None = None
 
     @property
-    def counted_segments(self) -> pd.DataFrame:  # empty for the Dask engine: see `tally`
+    def counted_segments(self) -> pd.DataFrame:  # empty for a partitioned run: see `tally`
         """Segments that count: everything the reviewer has not rejected."""
         frame = self.result.segments
         return drop_rejected(frame)
@@ -138,6 +139,10 @@ def run_coding(
     `engine="dask"` codes on the Dask cluster at `scheduler` (an address or a
     `distributed.Client`; None: a LocalCluster of `workers` processes), without the recode cache;
     its segments.parquet and passages.parquet are folders with one part per partition.
+    A cold run of the local engine over more than STREAMED_MIN_BYTES of text files codes in
+    partitions too (coder.streamed), so that its memory does not grow with the corpus: the same
+    files, but `result.segments` of the report is empty (`tally` counts the segments; read them
+    with `RunFolder(out_dir).read_segments()`).
 
     Raises:
         CorpusError: no document could be read (the message lists what was skipped and why); the

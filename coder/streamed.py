@@ -73,6 +73,7 @@ from .pipeline import (
     _segment_frame,
     code_batches,
     partition_documents,
+    trim_heap,
 )
 from .reviews import (
     DETACHED_COLUMNS,
@@ -180,6 +181,7 @@ def code_partitions_locally(
             _write_part(frame, passages, folder, number)
             del frame, passages
             summaries.append(receive(summary))
+            _release_memory()
             keys.update(document_key(document, unit=codebook.unit) for document in documents)
             done += len(partition)
             if progress:
@@ -310,6 +312,7 @@ def code_in_partitions(
             run.keep_previous(into=stage)
             written = _write_outputs(stage, folder, summaries, result, record, csv=csv, segments=tally.segments,
                                      joined=engine == "local")
+            _release_memory()
             parts_at = RunFolder(folder) if engine == "local" else stage
             network = write_network_outputs(
                 segments_to_frame([]), codebook, stage.folder, options=network_options,
@@ -344,6 +347,15 @@ def code_in_partitions(
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
                      document_variables=variables, not_compared=not_compared, tally=tally)
+
+
+def _release_memory() -> None:
+    """Give the heap a finished partition used back to the system: Arrow's pool and the C library's
+    (what either keeps grows the process a partition's worth at a time, and stays)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim_heap()
 
 
 def _shared(entry: Document | CorpusFile) -> Document | CorpusFile:
