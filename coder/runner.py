@@ -215,6 +215,7 @@ def run_coding(
         )
         if not result.corpus.documents:
             raise no_documents_error(corpus, result.corpus)
+        passages_kept = recoded is not None and result is recoded  # its passage table is passages.parquet's
         renamed = _renamed_codes(run, codebook)
         orphans = precision = None
         carried = followed = 0
@@ -254,7 +255,9 @@ def run_coding(
             # The passage fingerprints come from coding, so the index needs no second pass over the text.
             # .array: the column as it is (to_numpy() made a Python string per row, then Arrow again: a second).
             indexed = segments.assign(fingerprint=result.fingerprints.array) if result.fingerprints is not None else segments
-            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv)
+            # A recode read the passages from passages.parquet and changed none: the file stays as it is.
+            written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv,
+                                          passages_file=run.passages_parquet_path if passages_kept else None)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,

@@ -526,14 +526,17 @@ class RunFolder:
     # --- writing ---------------------------------------------------------------------------------
 
     def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto",
-                      partitions: Sequence[Sequence[str]] | None = None) -> dict[str, Path]:
+                      partitions: Sequence[Sequence[str]] | None = None,
+                      passages_file: Path | None = None) -> dict[str, Path]:
         """Write segments.parquet, passages.parquet, code_counts.csv and run.json, and with `csv` (see
         CsvMode) segments.csv and passages.csv, each atomically; returns what was written.
 
         `result.segments` may carry a `fingerprint` column (the passage's passage_fingerprint()),
         which goes into segments.parquet for comparing runs. `partitions` (the document paths of
         each part, in corpus order, as `coder run --engine dask` coded them) writes both tables as
-        folders of part-NNNNN.parquet files instead of one file each.
+        folders of part-NNNNN.parquet files instead of one file each. `passages_file`: a passages.parquet
+        that holds `result.passage_table` as this would write it (the last run's, when only some codes
+        were matched again): hard-linked, not written again.
         """
         from .segments import (
             build_code_counts,
@@ -558,7 +561,10 @@ class RunFolder:
         else:
             written["segments_parquet"] = write_segments_parquet(result.segments, self.segments_parquet_path,
                                                                  passages=result.passage_table)
-            if result.passage_table is not None:
+            if passages_file is not None:
+                _link_tree(passages_file, self.passages_parquet_path)
+                written["passages_parquet"] = self.passages_parquet_path
+            elif result.passage_table is not None:
                 written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
                                                             self.passages_parquet_path)
         counted = drop_rejected(result.segments)

@@ -113,6 +113,9 @@ def test_recode_after_editing_codes_matches_a_full_run(history, edit):
 
     assert (FAST in output) is (edit not in NOT_FAST)
     assert output_files(fast) == output_files(full)
+    # The passages did not change: the fast run kept the file (the one .previous/ holds), the full run wrote it again.
+    assert (fast / "passages.parquet").samefile(fast / ".previous" / "passages.parquet") is (edit not in NOT_FAST)
+    assert not (full / "passages.parquet").samefile(full / ".previous" / "passages.parquet")
 
 
 def test_recode_twice_in_a_row_matches_a_full_run(history):
