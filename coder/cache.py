@@ -30,7 +30,7 @@ import re
 import sqlite3
 import sys
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import metadata
@@ -121,10 +121,21 @@ def _uses_chinese(code: Code) -> bool:
     return any(contains_cjk(term) for term in _terms(code))
 
 
-def _word_automaton_codes(codebook: Codebook) -> frozenset[str]:
-    """The codes with a term in the shared word automaton (a wildcard inside, or too many spellings
-    to list). Each term compiles on its own, so one pass over the whole codebook tells for every code."""
-    return frozenset(pattern.code for pattern in _compile_keywords(codebook).latin if _phrase_needles(pattern) is None)
+def _automaton_key(code: Code) -> str:
+    """What decides whether `code` has a term in the shared word automaton: its terms and their derivation."""
+    return _hash(code.keywords, code.exclude, *_settings(code))[:16]
+
+
+def _word_automaton_codes(codebook: Codebook, known: Mapping[str, bool] | None = None) -> dict[str, bool]:
+    """Per code's `_automaton_key`, whether it has a term in the shared word automaton (a wildcard
+    inside, or too many spellings to list). Each term compiles on its own, so the codes `known`
+    does not answer for are compiled alone (a keyword edit compiles one code, not the codebook)."""
+    known = known or {}
+    keys = {code.id: _automaton_key(code) for code in codebook}
+    unknown = tuple(code for code in codebook if keys[code.id] not in known)
+    found = {pattern.code for pattern in _compile_keywords(Codebook(codes=unknown, unit=codebook.unit)).latin
+             if _phrase_needles(pattern) is None} if unknown else set()
+    return {keys[code.id]: known[keys[code.id]] if keys[code.id] in known else code.id in found for code in codebook}
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +144,8 @@ class Fingerprints:
 
     by_code: dict[str, str]
     ties: tuple[frozenset[str], ...]  # each set: codes whose matches depend on one another's terms
+    # Per _automaton_key: whether the code's terms go into the word automaton (the second tie), for the next codebook.
+    word_automaton: dict[str, bool] = field(default_factory=dict)
 
     @cached_property
     def current(self) -> frozenset[str]:
@@ -156,14 +169,19 @@ class Fingerprints:
         return [code for code in codebook if code.id in wanted]
 
 
-def code_fingerprints(codebook: Codebook) -> Fingerprints:
+def code_fingerprints(codebook: Codebook, *, word_automaton: Mapping[str, bool] | None = None) -> Fingerprints:
     """What decides each code's matches, hashed: a changed fingerprint means matching that code again.
+
+    `word_automaton`: a `Fingerprints.word_automaton` of an earlier codebook; codes whose terms it
+    knows are not compiled again.
 
     >>> fingerprints = code_fingerprints(load_codebook("codebook.yaml"))  # doctest: +SKIP
     >>> len(fingerprints.by_code["joint_meeting"])  # doctest: +SKIP
     16
     """
-    ties = (frozenset(code.id for code in codebook if _uses_chinese(code)), _word_automaton_codes(codebook))
+    automaton = _word_automaton_codes(codebook, word_automaton)
+    ties = (frozenset(code.id for code in codebook if _uses_chinese(code)),
+            frozenset(code.id for code in codebook if automaton[_automaton_key(code)]))
     shared = [
         _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in tied)) for tied in ties
     ]
@@ -174,7 +192,7 @@ def code_fingerprints(codebook: Codebook) -> Fingerprints:
         )[:16]
         for code in codebook
     }
-    return Fingerprints(by_code=by_code, ties=ties)
+    return Fingerprints(by_code=by_code, ties=ties, word_automaton=automaton)
 
 
 def _matching_key(codebook: Codebook) -> str:
@@ -185,7 +203,8 @@ def _matching_key(codebook: Codebook) -> str:
 
 def _decode_fingerprints(codebook: Codebook, data: object) -> Fingerprints:
     stored = _loads(data)
-    if not (isinstance(stored, dict) and stored.keys() == {"by_code", "ties"} and isinstance(stored["by_code"], dict)
+    if not (isinstance(stored, dict) and {"by_code", "ties"} <= stored.keys() <= {"by_code", "ties", "word_automaton"}
+            and isinstance(stored["by_code"], dict)
             and isinstance(stored["ties"], list) and len(stored["ties"]) == 2):
         raise ValueError("fingerprints: not {by_code, ties}")
     by_code, ties = stored["by_code"], stored["ties"]
@@ -194,7 +213,16 @@ def _decode_fingerprints(codebook: Codebook, data: object) -> Fingerprints:
         raise ValueError("fingerprints: not one per code of the codebook")
     if not all(isinstance(tied, list) and set(tied) <= by_code.keys() for tied in ties):
         raise ValueError("fingerprints: ties name unknown codes")
-    return Fingerprints(by_code=by_code, ties=tuple(frozenset(tied) for tied in ties))
+    return Fingerprints(by_code=by_code, ties=tuple(frozenset(tied) for tied in ties),
+                        word_automaton=_decode_word_automaton(stored))
+
+
+def _decode_word_automaton(stored: object) -> dict[str, bool]:
+    """The stored fingerprints' `word_automaton`, when sound; else {} (every code compiled)."""
+    value = stored.get("word_automaton") if isinstance(stored, dict) else None
+    if isinstance(value, dict) and all(isinstance(key, str) and isinstance(flag, bool) for key, flag in value.items()):
+        return value
+    return {}
 
 
 def document_key(document: Document, *, unit: str, settings: str = "") -> str:
@@ -483,20 +511,25 @@ class RecodeCache:
         changed) needs no keyword compiled to tell that nothing needs matching again."""
         key = _matching_key(codebook)
         db = self._db()
+        earlier: dict[str, bool] = {}  # the last codebook's codes: those still spelled the same are not compiled
         if db is not None:
             try:
                 row = db.execute("SELECT value FROM fingerprints WHERE key = ?", (key,)).fetchone()
                 if row is not None:
                     return _decode_fingerprints(codebook, row[0])
+                row = db.execute("SELECT value FROM fingerprints").fetchone()
+                if row is not None:
+                    earlier = _decode_word_automaton(_loads(row[0]))
             except sqlite3.Error:
                 self._fail()
             except Exception:  # noqa: BLE001 - malformed: computed afresh below
                 pass
-        fingerprints = code_fingerprints(codebook)
+        fingerprints = code_fingerprints(codebook, word_automaton=earlier)
         db = self._db() if self.writer else None
         if db is not None:
             try:
-                value = _dumps({"by_code": fingerprints.by_code, "ties": [sorted(tied) for tied in fingerprints.ties]})
+                value = _dumps({"by_code": fingerprints.by_code, "ties": [sorted(tied) for tied in fingerprints.ties],
+                                "word_automaton": fingerprints.word_automaton})
                 with db:
                     db.execute("DELETE FROM fingerprints")
                     db.execute("INSERT INTO fingerprints (key, value) VALUES (?, ?)", (key, value))

@@ -221,6 +221,32 @@ def test_cache_label_edit_reads_stored_fingerprints(tmp_path: Path, monkeypatch,
     assert set(again.segments.loc[again.segments["code"] == "a", "label"]) == {"Renamed"}
 
 
+@pytest.mark.parametrize("edited", [{"a": ["joint meeting", "summit*"]}, {"c": ["regional"]}, {"d": ["ordinated* council"]}])
+def test_cache_keyword_edit_compiles_only_the_edited_codes(tmp_path: Path, monkeypatch, edited: dict):
+    """The word automaton's codes of a code spelled as in the last codebook come from the cache;
+    the fingerprints are those computed from scratch."""
+    codes = {"a": ["joint meeting"], "b": ["联盟"], "c": ["ordinated* regional"]}
+    cache = RecodeCache(tmp_path / "c")
+    cache.fingerprints(_codebook(codes))
+    cache.close()
+    codebook = _codebook({**codes, **edited})
+    compiled: list[str] = []
+    compile_keywords = cache_module._compile_keywords
+
+    def record(codebook):
+        compiled.extend(code.id for code in codebook)
+        return compile_keywords(codebook)
+
+    monkeypatch.setattr(cache_module, "_compile_keywords", record)
+    cache = RecodeCache(tmp_path / "c")
+    fingerprints = cache.fingerprints(codebook)
+    cache.close()
+    monkeypatch.setattr(cache_module, "_compile_keywords", compile_keywords)
+    fresh = code_fingerprints(codebook)
+    assert compiled == sorted(edited)
+    assert (fingerprints.by_code, fingerprints.ties) == (fresh.by_code, fresh.ties)
+
+
 # -- plain data only ------------------------------------------------------------------------
 
 
