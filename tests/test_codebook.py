@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder import CodebookError, dump_codebook, load_codebook, parse_codebook
 from conftest import invoke
@@ -163,3 +166,56 @@ def test_codebook_cli_nested_too_deep_is_an_error_with_the_line(tmp_path, tiny_c
     assert (result.exit_code, result.output) == (
         1, f"Error: {codebook}:199: nested more than 100 levels deep. Flatten the hierarchy to fewer levels.\n")
     assert not (tmp_path / "out").exists()
+
+
+# Pieces of codebooks, good and bad: a code's lines (indented under `codes:`) and odd lines anywhere.
+_CODE_LINES = (
+    "    label: Joint meetings\n", "    label: 'it''s: a \"label\"'\n", "    label: \"\\u00e9t\\u00e9 \\ud800\"\n",
+    "    description: >\n      folded\n      text\n", "    description: |\n      kept\n\n      lines\n",
+    "    color: \"#1F77B4\"\n", "    color: #1f77b4\n", "    keywords: [joint meeting, 联席会议, govern*]\n",
+    "    keywords:\n      - one\n      - 'two: three'\n", "    regex: ['joint(']\n", "    regex: ['a\\\\d+']\n",
+    "    codes:\n      inner: [w]\n", "    rules: [{near: [[a], [b]], within: 3}]\n", "    exclude: &x [p, q]\n",
+    "    exclude: *x\n", "    keyword: [k]\n", "    label: ~\n", "    label: x\u2028y\n", "    label: a: b\n",
+    "    label: [unclosed\n", "    # a comment\n", "\t  label: tab\n", "    label: 'crlf'\r\n", "    label:\n",
+)
+_OTHER_LINES = (
+    "name: Governance\n", "unit: sentence\n", "unit: page\n", "# comment\n", "\r\n", "\n", "   \n", "---\n",
+    "%YAML 1.1\n", "  - item\n", "  ? complex\n  : key\n", "  d: {label: flow, keywords: [f]}\n", "  e: [x, y]\n",
+    "  f:\r\n    label: crlf\r\n",
+)
+_CODEBOOKS = st.builds(
+    lambda head, codes, odd: head + "codes:\n" + "".join(
+        f"  {code_id}:\n" + "".join(lines) for code_id, lines in codes) + odd,
+    st.sampled_from(("", "name: n\n", "name: n\r\nunit: sentence\r\n")),
+    st.lists(st.tuples(st.sampled_from(("a", "b", "c", "'q: d'", "联席")), st.lists(st.sampled_from(_CODE_LINES), max_size=3)),
+             max_size=5),
+    st.sampled_from(("",) * 5 + _OTHER_LINES),
+)
+
+
+@given(_CODEBOOKS)
+@settings(max_examples=300, deadline=None)
+def test_codebook_libyaml_reads_as_the_python_parser(text):
+    """Read by libyaml (the fast path) or by the pure-Python parser, a codebook is the same; any problem
+    libyaml meets is explained by the Python path, in its words and lines."""
+    from coder.codebook import _parse_with_libyaml, _parse_with_python
+
+    try:
+        expected = _parse_with_python(text, source="cb.yaml")
+    except CodebookError:
+        expected = None
+    assert _parse_with_libyaml(text, source="cb.yaml") in (None, expected)
+    if expected is None:
+        with pytest.raises(CodebookError):
+            parse_codebook(text, source="cb.yaml")
+    else:
+        assert parse_codebook(text, source="cb.yaml") == expected
+
+
+@pytest.mark.parametrize("path", ["codebook.yaml"])
+def test_codebook_libyaml_reads_the_bundled_codebook_as_the_python_parser(path):
+    from coder.codebook import _parse_with_libyaml, _parse_with_python
+
+    text = (Path(__file__).parent.parent / path).read_text(encoding="utf-8")
+    assert _parse_with_libyaml(text, source=path) == _parse_with_python(text, source=path)
+    assert _parse_with_libyaml(text, source=path) is not None or not yaml.__with_libyaml__
