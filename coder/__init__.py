@@ -4,13 +4,13 @@ from .codebook import dump_codebook, load_codebook, parse_codebook
 from .corpus import Corpus, SkippedFile, read_corpus, read_document
 from .errors import CodebookError, CoderError, CorpusError, OutputError
 from .models import Code, Codebook, Document, Match, NetworkOptions, Passage, Segment
-from .passages import split_passages
 
 __version__ = "0.1.0"
 
-# The later stages pull in pandas, scipy, networkx and pyvis: load them on first use, so that
-# `import coder` stays quick for the CLI and for scripts that only match.
+# The later stages pull in pandas, scipy, networkx and pyvis (and the splitter and matcher compile
+# large patterns): load them on first use, so that `import coder` stays quick for the CLI.
 _LAZY = {
+    "split_passages": "passages",
     "compile_codebook": "matching", "code_passages": "matching", "CompiledCodebook": "matching",
     "code_corpus": "pipeline", "CodingResult": "pipeline",
     "run_coding": "runner",
@@ -52,5 +52,4 @@ __all__ = [  # noqa: RUF022
     "parse_codebook",
     "read_corpus",
     "read_document",
-    "split_passages",
 ]

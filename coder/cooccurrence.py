@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .errors import OutputError
 from .models import Codebook, ancestor_at
@@ -255,6 +254,8 @@ def _passage_numbers(frame: pd.DataFrame) -> np.ndarray:
 
 def _pairs(passage_index, code_index, passage_document, code_passages, n_total) -> pd.DataFrame:
     """Every pair of codes sharing a passage, generated per passage from a sparse incidence matrix."""
+    from scipy import sparse
+
     n_codes, n_passages = len(code_passages), len(passage_document)
     if n_codes < 2:
         return pd.DataFrame({

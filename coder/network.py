@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -18,6 +17,9 @@ from .errors import CoderError
 from .files import write_csv
 from .models import Codebook, Measure
 from .segments import split_matched
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 NODE_COLUMNS = (
     "code", "label", "code_path", "passages", "documents", "degree", "weighted_degree", "betweenness", "community",
@@ -59,6 +61,8 @@ def build_network(
     >>> graph.edges["a", "b"]["jaccard"], graph.nodes["a"]["community"]
     (1.0, 1)
     """
+    import networkx as nx
+
     _check_options(measure=measure, min_count=min_count, top_edges=top_edges)
     graph = nx.Graph(
         measure=measure, level=cooccurrence.level or 0, total_passages=cooccurrence.total_passages,
@@ -223,6 +227,8 @@ def _add_centrality(graph: nx.Graph, *, seed: int) -> None:
 
 def _betweenness(graph: nx.Graph, *, seed: int) -> dict[Any, float]:
     """Normalised betweenness over the whole graph, computed on its linked codes only."""
+    import networkx as nx
+
     linked = graph
     if any(not degree for _, degree in graph.degree):
         # A plain graph without attributes: searching a subgraph view is many times slower.
@@ -243,6 +249,8 @@ def _betweenness(graph: nx.Graph, *, seed: int) -> dict[Any, float]:
 
 
 def _add_communities(graph: nx.Graph, *, seed: int) -> None:
+    import networkx as nx
+
     # Louvain needs positive weights: npmi can be negative (codes that avoid each other).
     positive = nx.Graph()
     positive.add_nodes_from(graph.nodes)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -30,6 +29,9 @@ from .network import (  # the map's own rules
 )
 from .render import _layout  # the map's seeded spring layout, one definition
 from .segments import split_matched
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # A passage shown in the page is cut around its matched words past this many characters.
 PASSAGE_CHARACTERS = 600
@@ -146,6 +148,8 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
 def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, options: NetworkOptions) -> nx.Graph:
     """The default links at one level with Louvain communities, as build_network draws them (so
     codes.csv agrees), without the centrality and examples the page does not use."""
+    import networkx as nx
+
     graph = nx.Graph()
     graph.add_nodes_from(_ordered_codes(cooccurrence.codes, codebook)["code"])
     pairs = _kept_pairs(cooccurrence.pairs, measure=options.measure, min_count=options.min_count,
@@ -158,6 +162,8 @@ def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, opti
 def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions) -> nx.Graph:
     """The codes joined by their strongest pairs, weak ones included: a code whose links are hidden
     by default still sits near the codes it shares passages with, and appears there when shown."""
+    import networkx as nx
+
     limit = None if options.top_edges is None else max(options.top_edges, LAYOUT_EDGES)
     ranked = pairs.sort_values([options.measure, "count", "source", "target"], ascending=[False, False, True, True],
                                kind="stable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import networkx as nx
 import pandas as pd
 import pytest
 
@@ -100,8 +101,8 @@ def test_network_betweenness_is_sampled_above_the_budget(monkeypatch):
     rows = [("d", 0, "a"), ("d", 0, "b"), ("d", 1, "b"), ("d", 1, "c")]
     monkeypatch.setattr(coder.network, "BETWEENNESS_BUDGET", 1)
     calls = []
-    real = coder.network.nx.betweenness_centrality
-    monkeypatch.setattr(coder.network.nx, "betweenness_centrality",
+    real = nx.betweenness_centrality
+    monkeypatch.setattr(nx, "betweenness_centrality",
                         lambda graph, **options: calls.append(options) or real(graph, **options))
     graph = build_network(build_cooccurrence(frame(rows)), None, seed=5)
     assert calls == [{"k": 3, "normalized": False, "seed": 5}]
@@ -116,8 +117,8 @@ def test_network_betweenness_searches_linked_codes_only_and_equals_networkx(monk
     codebook = parse_codebook("codes:\n" + "".join(f"  {code}: [{code}]\n" for code in "abcdef")
                               + "".join(f"  unused_{number}: [u{number}]\n" for number in range(isolated)))
     searched = []
-    real = coder.network.nx.betweenness_centrality
-    monkeypatch.setattr(coder.network.nx, "betweenness_centrality",
+    real = nx.betweenness_centrality
+    monkeypatch.setattr(nx, "betweenness_centrality",
                         lambda graph, **options: searched.append(len(graph)) or real(graph, **options))
     graph = build_network(build_cooccurrence(frame(rows), codebook=codebook), codebook)
     assert searched == [6] and len(graph) == 6 + isolated
