@@ -18,15 +18,16 @@ import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
-from pyvis.network import Network
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .errors import CoderError
 from .files import atomic_open, write_text
 from .models import ColorBy
 from .network import PALETTE
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Above this size the layout is computed once in Python and physics stays off in the browser.
 PHYSICS_MAX_NODES = 150
@@ -79,6 +80,8 @@ def export_graph(graph: nx.Graph) -> nx.Graph:
     >>> dict(export_graph(graph).nodes["a"])
     {'examples': '[{"text": "x"}]', 'color': ''}
     """
+    import networkx as nx
+
     plain = nx.Graph()
     plain.graph.update({key: _plain(value) for key, value in graph.graph.items()})
     plain.add_nodes_from((_plain(node), {key: _plain(value) for key, value in data.items()}) for node, data in graph.nodes(data=True))
@@ -91,12 +94,16 @@ def export_graph(graph: nx.Graph) -> nx.Graph:
 
 def write_graphml(graph: nx.Graph, path: str | Path) -> None:
     """network.graphml for Cytoscape, Gephi or yEd, written atomically."""
+    import networkx as nx
+
     with atomic_open(path, "wb") as stream:
         nx.write_graphml(export_graph(graph), stream, encoding="utf-8")
 
 
 def write_gexf(graph: nx.Graph, path: str | Path) -> None:
     """network.gexf for Gephi, written atomically; nodes carry their map colour and size (GEXF viz)."""
+    import networkx as nx
+
     plain = export_graph(graph)
     plain.graph.clear()  # GEXF has no graph attributes; networkx would reject some of them
     for node, data in plain.nodes(data=True):
@@ -181,6 +188,8 @@ def _asset(name: str) -> str:
 def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
     """Positions in screen units: linked codes by networkx's spring layout (seeded, so runs
     repeat), codes without a link in a grid below them."""
+    import networkx as nx
+
     if graph.number_of_nodes() == 0:
         return {}
     linked = [node for node in graph.nodes if graph.degree(node)]
@@ -209,6 +218,8 @@ def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
 def _force_or_spectral(graph: nx.Graph, seed: int) -> dict[Any, Any]:
     """The spring layout (50 iterations, each O(codes^2)) up to LAYOUT_SPRING_NODES codes; above,
     the spectral layout (a few sparse eigenvectors, seconds at 10,000 codes)."""
+    import networkx as nx
+
     if len(graph) <= LAYOUT_SPRING_NODES:
         return nx.spring_layout(graph, seed=seed, weight=None, iterations=50)
     try:
@@ -270,6 +281,8 @@ class _IdList(list):
 
 def _strongest(graph: nx.Graph, limit: int) -> nx.Graph:
     """`graph` with only its `limit` strongest edges (by weight, then count), all nodes kept."""
+    import networkx as nx
+
     ranked = sorted(graph.edges(data=True), key=lambda edge: (-edge[2].get("weight", 0.0), -edge[2].get("count", 0)))
     kept = nx.Graph()
     kept.graph.update(graph.graph)
@@ -305,6 +318,9 @@ def _community_color(community: int) -> str:
 
 def _vis_records(graph: nx.Graph, *, color_by: ColorBy, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """vis-network's node and edge records, made by pyvis, in the graph's order and laid out in Python."""
+    import networkx as nx
+    from pyvis.network import Network
+
     positions = _layout(graph, seed)
     display = nx.Graph()
     for node, data in graph.nodes(data=True):
@@ -410,6 +426,56 @@ def render_redirect(path: str | Path, *, target: str = "report.html") -> None:
 
 def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> str:
     """The HTML text of the map (`page`, data from `_page_data`) or of the report (`report`)."""
+    before, after = _page_around_data(title=title, template=template)
+    return before + script_json(data) + after
+
+
+def relabel_report(text: str, *, title: str, codes: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> str:
+    """The report page `text` as render_report wrote it, with the title `title` and the codes `codes`
+    makes of its codes (labels, descriptions, colours): the bytes render_report would write for that
+    data, made without reading the rest of it (passages, layouts, counts: most of a big report).
+
+    Raises:
+        ValueError: `text` is not a report page as this version writes it.
+    """
+    start = text.index(_DATA_START) + len(_DATA_START)
+    end = text.index("</script>", start)
+    data = text[start:end]
+    spans = _leading_values(data, until="codes")
+    old_title, (title_start, title_end) = spans["title"]
+    old_codes, (codes_start, codes_end) = spans["codes"]
+    before, after = _page_around_data(title=str(old_title), template="report")
+    if (text[:start] != before or text[end:] != after or data[title_start:title_end] != script_json(old_title)
+            or data[codes_start:codes_end] != script_json(old_codes)):
+        raise ValueError("report.html: not as this version writes it")
+    before, after = _page_around_data(title=title, template="report")
+    return (before + data[:title_start] + script_json(title) + data[title_end:codes_start] + script_json(codes(old_codes))
+            + data[codes_end:] + after)
+
+
+_DATA_START = '<script type="application/json" id="coder-data">'
+_DATA_MARK = "<coder-data\x00>"  # in no asset, and no escaped title holds "<"
+
+
+def _leading_values(data: str, *, until: str) -> dict[str, tuple[Any, tuple[int, int]]]:
+    """The values of a JSON object's keys up to `until` (included), each with its span in `data`."""
+    decoder = json.JSONDecoder()
+    found: dict[str, tuple[Any, tuple[int, int]]] = {}
+    position = 1 if data.startswith("{") else -1
+    while position > 0 and until not in found:
+        key, position = decoder.raw_decode(data, position)
+        if not isinstance(key, str) or not data.startswith(": ", position):
+            break
+        value, end = decoder.raw_decode(data, position + 2)
+        found[key] = (value, (position + 2, end))
+        position = end + 2 if data.startswith(", ", end) else -1
+    if until not in found or "title" not in found:
+        raise ValueError("report.html: no title and codes in its data")
+    return found
+
+
+def _page_around_data(*, title: str, template: str) -> tuple[str, str]:
+    """The HTML text of a page before and after its data."""
     vis_js = _asset("vis-network.min.js")
     app_js = _asset("tooltip.js") + "\n" + _asset(f"{template}.js")  # the shared tooltip, then the page
     hashes = " ".join(
@@ -418,12 +484,16 @@ def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> s
     )
     policy = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; "
               "font-src 'none'; connect-src 'none'; form-action 'none'; base-uri 'none'")
-    return _asset(f"{template}.html").format(
+    page = _asset(f"{template}.html").format(
         policy=html.escape(policy, quote=False),
         title=html.escape(title),
         vis_css=_asset("vis-network.css").replace("</style", "<\\/style"),
         page_css=_asset(f"{template}.css"),
-        data=script_json(data),
+        data=_DATA_MARK,
         vis_js=vis_js,
         app_js=app_js,
     )
+    before, mark, after = page.partition(_DATA_MARK)
+    if not mark or _DATA_MARK in after:
+        raise ValueError(f"{template}.html: the page's data goes in one place")
+    return before, after

@@ -148,7 +148,6 @@ _KEPT = (PASSAGES_PARQUET_FILE, CODE_COUNTS_LONG_FILE, NETWORK_FILES["matrix"], 
 _PRESENTED_FILES = frozenset({RUN_FILE, SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, CODE_COUNTS_FILE,
                               CODE_COUNTS_LONG_FILE, *NETWORK_FILES.values()})
 _ANY_CODE_ROW = b"(any code),,passages with at least one code,"  # code_counts.csv's last row (segments.build_code_counts)
-_DATA_START = '<script type="application/json" id="coder-data">'
 
 
 @dataclass(frozen=True)
@@ -399,20 +398,23 @@ class _Presentation:
                               top_label=xml_text(self.codebook[top].label), color=xml_text(colors[top]))
         return graph
 
-    def _page(self, colors: dict[str, str]) -> dict[str, Any]:
-        """The report page's data as the last run embedded it, with the new labels, descriptions, colours and title."""
-        text = (self.run.folder / NETWORK_FILES["report"]).read_text(encoding="utf-8")
-        start = text.index(_DATA_START) + len(_DATA_START)
-        data = json.loads(text[start:text.index("</script>", start)])
-        for code in data["codes"]:
-            known = self.codebook[code["id"]]
-            code.update(label=known.label, description=known.description, color=colors.get(code["path"][0], PALETTE[0]))
-        data["title"] = self.codebook.name or "Concept network"
-        return data
+    def _page(self, colors: dict[str, str]) -> str:
+        """The report page as the last run wrote it, with the new labels, descriptions, colours and title."""
+        from .render import relabel_report
+
+        def relabelled(codes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            for code in codes:
+                known = self.codebook[code["id"]]
+                code.update(label=known.label, description=known.description,
+                            color=colors.get(code["path"][0], PALETTE[0]))
+            return codes
+
+        text = (self.run.folder / NETWORK_FILES["report"]).read_bytes().decode("utf-8")  # line ends as written
+        return relabel_report(text, title=self.codebook.name or "Concept network", codes=relabelled)
 
     def write(self, stage: RunFolder, record: RunRecord) -> dict[str, Path]:
         """Write the new run into `stage`: relabelled files written, the others linked."""
-        from .render import render_report, write_gexf, write_graphml
+        from .render import write_gexf, write_graphml
 
         folder = stage.folder
         write_parquet(self.table, stage.segments_parquet_path)
@@ -421,7 +423,7 @@ class _Presentation:
         write_bytes(stage.code_counts_path, self.code_counts_csv)
         write_bytes(folder / NETWORK_FILES["codes"], self.codes_csv)
         write_bytes(folder / NETWORK_FILES["cooccurrence"], self.cooccurrence_csv)
-        render_report(self.page, folder / NETWORK_FILES["report"])
+        write_text(folder / NETWORK_FILES["report"], self.page)
         write_graphml(self.graph, folder / NETWORK_FILES["graphml"])
         write_gexf(self.graph, folder / NETWORK_FILES["gexf"])
         stage.write_record(record)

@@ -294,7 +294,7 @@ def test_render_layout_puts_codes_without_links_in_a_grid_and_is_spectral_when_l
     graph.add_nodes_from(f"i{number}" for number in range(isolated // 2, isolated))
     calls = []
     for name in ("spring", "spectral"):
-        monkeypatch.setattr(coder.render.nx, f"{name}_layout", lambda part, name=name, **options: calls.append(
+        monkeypatch.setattr(nx, f"{name}_layout", lambda part, name=name, **options: calls.append(
             (name, len(part))) or {node: (0.5, 1.0) for node in part})
     positions = coder.render._layout(graph, 42)
     assert calls == [(layout, linked)]
