@@ -400,3 +400,27 @@ def test_report_empty_maps_say_so(driver, tmp_path, rows, codebook, message):
     for view in ("matrix", "frequencies", "kwic", "map"):
         show(driver, view)
     assert console_problems(driver) == []
+
+
+@pytest.mark.parametrize("title, label", [("New <title> & \u2028", "Barriers </script> \u2029"), ("Test", "Plain")])
+def test_report_relabelled_page_is_what_render_report_writes(tmp_path, title, label):
+    """A report page relabelled in place (title, codes' labels) holds the bytes render_report writes for its new data."""
+    import copy
+
+    from coder.render import relabel_report, render_report
+
+    data = report_data(SMALL, CODEBOOK, total_passages=6, documents=DOCUMENTS)
+    render_report(data, tmp_path / "before.html")
+    changed = copy.deepcopy(data)
+    changed["title"] = title
+    for code in changed["codes"]:
+        code.update(label=f"{label} {code['id']}", color="#abc")
+
+    def relabel(codes):
+        return [{**code, "label": f"{label} {code['id']}", "color": "#abc"} for code in codes]
+
+    render_report(changed, tmp_path / "after.html")
+    text = (tmp_path / "before.html").read_bytes().decode("utf-8")
+    assert relabel_report(text, title=title, codes=relabel).encode("utf-8") == (tmp_path / "after.html").read_bytes()
+    with pytest.raises(ValueError):
+        relabel_report(text.replace("<h1>", "<h1>x"), title=title, codes=relabel)
