@@ -16,9 +16,10 @@ import html
 import json
 import math
 import re
+import time
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import CoderError
@@ -116,6 +117,90 @@ def write_gexf(graph: nx.Graph, path: str | Path) -> None:
         plain.nodes[node]["viz"] = viz
     with atomic_open(path, "wb") as stream:
         nx.write_gexf(plain, stream, encoding="utf-8")
+
+
+# A value every XML writer puts in a file as it is, in text and in attributes alike.
+_AS_IS_IN_XML = re.compile("[^&<>\"\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]*")
+# What changes in a node: {attribute: (value written, new value)}, per node id, in the graph's order.
+NodeChanges = Sequence[tuple[str, dict[str, tuple[str, str]]]]
+
+
+def relabel_graphml(text: str, nodes: NodeChanges) -> str:
+    """network.graphml as write_graphml wrote it, with the nodes' string attributes changed: the
+    bytes write_graphml writes for the changed graph.
+
+    Raises:
+        ValueError: `text` does not hold these nodes with these values, or a value is one an XML
+            writer escapes (then write the graph again).
+    """
+    keys = dict(re.findall(r'<key id="(d[0-9]+)" for="node" attr\.name="([^"]+)" attr\.type="string"\s*/>', text))
+    names = {name: key for key, name in keys.items()}
+    return _relabel_nodes(text, nodes, node=re.compile(r'<node id="([^"]*)">(.*?)</node>', re.S),
+                          elements=lambda name, value: (f'<data key="{names[name]}">{value}</data>',))
+
+
+def relabel_gexf(text: str, nodes: NodeChanges) -> str:
+    """network.gexf as write_gexf wrote it, with the nodes' string attributes (the node's `label`,
+    its attribute values and, for `color`, its viz colour) changed: the bytes write_gexf writes for
+    the changed graph, today's date included.
+
+    Raises:
+        ValueError: as relabel_graphml.
+    """
+    block = re.search(r'<attributes mode="static" class="node">(.*?)</attributes>', text, re.S)
+    found = re.findall(r'<attribute id="([0-9]+)" title="([^"]+)" type="string" />', block.group(1) if block else "")
+    ids = {title: number for number, title in found}
+
+    def elements(name: str, value: str) -> tuple[str, ...]:
+        if name == "label":
+            return (f' label="{value}">',)
+        attribute = f'<attvalue for="{ids[name]}" value="{value}" />'
+        return (f"<viz:color {_viz_color(value)} />", attribute) if name == "color" else (attribute,)
+
+    dated, found_date = re.subn(r'<meta lastmodifieddate="[0-9]{4}-[0-9]{2}-[0-9]{2}"',
+                                f'<meta lastmodifieddate="{time.strftime("%Y-%m-%d")}"', text, count=1)
+    if not found_date:
+        raise ValueError("network.gexf: no date")
+    return _relabel_nodes(dated, nodes, node=re.compile(r'<node id="([^"]*)"( label="[^"]*">.*?)</node>', re.S),
+                          elements=elements)
+
+
+def _viz_color(color: str) -> str:
+    """The viz:color attributes write_gexf gives a colour."""
+    if re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        red, green, blue = (int(color[start:start + 2], 16) for start in (1, 3, 5))
+    elif re.fullmatch(r"#[0-9a-fA-F]{3}", color):
+        red, green, blue = (int(color[position] * 2, 16) for position in (1, 2, 3))
+    else:
+        raise ValueError(f"color {color!r}: no viz colour")
+    return f'r="{red}" g="{green}" b="{blue}" a="1.0"'
+
+
+def _relabel_nodes(text: str, nodes: NodeChanges, *, node: re.Pattern,
+                   elements: Callable[[str, str], tuple[str, ...]]) -> str:
+    """`text` with each node's `elements(name, old)` (each once in the node) made `elements(name, new)`."""
+    pieces, position = [], 0
+    matches = list(node.finditer(text))
+    if [match.group(1) for match in matches] != [node_id for node_id, _ in nodes]:
+        raise ValueError("the file's nodes are not the graph's")
+    for match, (node_id, changes) in zip(matches, nodes):
+        body = match.group(2)
+        if not _AS_IS_IN_XML.fullmatch(node_id):
+            raise ValueError(f"node {node_id!r}: escaped in XML")
+        for name, (old, new) in changes.items():
+            if not (_AS_IS_IN_XML.fullmatch(old) and _AS_IS_IN_XML.fullmatch(new)):
+                raise ValueError(f"node {node_id!r}: {name} is escaped in XML")
+            try:
+                pairs = list(zip(elements(name, old), elements(name, new)))
+            except KeyError:
+                raise ValueError(f"no node attribute {name!r}")
+            for before, after in pairs:
+                if body.count(before) != 1:
+                    raise ValueError(f"node {node_id!r}: {name} is not {old!r}")
+                body = body.replace(before, after)
+        pieces += [text[position:match.start(2)], body]
+        position = match.end(2)
+    return "".join([*pieces, text[position:]])
 
 
 # --- the HTML map -------------------------------------------------------------------------------

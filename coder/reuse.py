@@ -54,7 +54,9 @@ from .runs import (
     _file_stamp,
     wants_csv,
 )
-from .segments import SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet
+from .segments import (
+    SEGMENT_COLUMNS, SEGMENT_PARQUET_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
+)
 from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, known_corpus, save_corpus_stamps
 
 __all__ = ["Presented", "present_again", "remember_presentation", "reuse_coding"]
@@ -164,19 +166,26 @@ def remember_presentation(run: RunFolder, *, graph: Any, options: NetworkOptions
     """After a run: keep in the cache folder what the next run needs to redo only what labels, colours
     and descriptions change: the map's graph (as exported), the options, and every output file's stamp
     (a file changed since is not reused). Without a graph, the note is removed."""
+    kept = None
+    if graph is not None:
+        from .render import export_graph
+
+        plain = export_graph(graph)
+        kept = {"graph": plain.graph, "nodes": [[node, attributes] for node, attributes in plain.nodes(data=True)],
+                "edges": [[source, target, attributes] for source, target, attributes in plain.edges(data=True)]}
+    _keep_presentation(run, kept, options=options, csv=csv)
+
+
+def _keep_presentation(run: RunFolder, graph: dict[str, Any] | None, *, options: NetworkOptions, csv: CsvMode) -> None:
+    """remember_presentation with the map's graph as exported, in plain data ({graph, nodes, edges})."""
     path = run.cache_path / PRESENTED_FILE
     try:
         if graph is None or run.cache_path.is_symlink():
             path.unlink(missing_ok=True)
             return
-        from .render import export_graph
-
-        plain = export_graph(graph)
         data = {
             "format": _PRESENTED_FORMAT, "source": _source_hash(), "options": asdict(options), "csv": csv,
-            "outputs": _output_stamps(run),
-            "graph": {"graph": plain.graph, "nodes": [[node, attributes] for node, attributes in plain.nodes(data=True)],
-                      "edges": [[source, target, attributes] for source, target, attributes in plain.edges(data=True)]},
+            "outputs": _output_stamps(run), "graph": graph,
         }
         run.cache_path.mkdir(parents=True, exist_ok=True)
         write_text(path, json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
@@ -261,7 +270,7 @@ def present_again(
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if extraction_cache is not None:
         extraction_cache.prune()
-    remember_presentation(run, graph=work.graph, options=options, csv=csv)
+    _keep_presentation(run, work.graph, options=options, csv=csv)
     result = CodingResult(
         corpus=read, codebook=codebook, segments=work.frame(),
         passages={str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents},
@@ -269,8 +278,7 @@ def present_again(
     )
     written = {key: run.folder / path.name for key, path in written.items()}
     network = {key: run.folder / name for key, name in NETWORK_FILES.items()}
-    network.update(code_count=work.graph.number_of_nodes(), edge_count=work.graph.number_of_edges(),
-                   pair_count=work.pair_count)
+    network.update(code_count=len(work.graph["nodes"]), edge_count=len(work.graph["edges"]), pair_count=work.pair_count)
     return Presented(result=result, written=written, network=network, comparison=comparison)
 
 
@@ -309,9 +317,12 @@ class _Presentation:
         self.old_labels = {code.id: _neutral(code.label) for code in stored}  # as written into a CSV
         self.labels = {code.id: _neutral(code.label) for code in codebook}
         self.written_ids = {_neutral(code.id): code.id for code in codebook}
-        table = pq.read_table(run.segments_parquet_path)
-        if not table.schema.equals(SEGMENT_PARQUET_SCHEMA) or table.num_rows != int(record.counts.get("segments", -1)):
+        parquet = pq.ParquetFile(run.segments_parquet_path)
+        if (not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA)
+                or parquet.metadata.num_rows != int(record.counts.get("segments", -1))):
             raise ValueError("segments.parquet: not as the last run wrote it")
+        # Every column but the two this edit sets anew (a third less to decode).
+        table = parquet.read(columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("label", "status")])
         codes = table["code"].combine_chunks().dictionary_encode()
         code_ids = codes.dictionary.to_pylist()
         if not set(code_ids) <= self.labels.keys():
@@ -324,8 +335,9 @@ class _Presentation:
         status = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
                                                 pa.array(["unchanged"])).cast(pa.string())
         # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
-        self.table = table.set_column(table.schema.get_field_index("label"), "label", labels) \
-            .set_column(table.schema.get_field_index("status"), "status", status).combine_chunks()
+        columns = {"label": labels, "status": status}
+        self.table = pa.table([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
+                              schema=SEGMENT_PARQUET_SCHEMA)
         # The comparison with the last run: per code in order of first row, its distinct segments.
         # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
         ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
@@ -340,8 +352,17 @@ class _Presentation:
                                                   {"source_label": "source", "target_label": "target"})
         self.pair_count = self.cooccurrence_csv.count(b"\n") - 1
         colors = _top_level_codes(pd.DataFrame({"code_path": pd.Series([], dtype=object)}), codebook)
-        self.graph = self._graph(graph, colors)
+        self.graph, changes = self._graph(graph, colors)
         self.page = self._page(colors)
+        self.graphml = self.gexf = None  # None: written again by networkx
+        try:
+            from .render import relabel_gexf, relabel_graphml
+
+            folder = run.folder
+            self.graphml = relabel_graphml((folder / NETWORK_FILES["graphml"]).read_bytes().decode("utf-8"), changes)
+            self.gexf = relabel_gexf((folder / NETWORK_FILES["gexf"]).read_bytes().decode("utf-8"), changes)
+        except ValueError:  # a value XML escapes (or a file not as expected): networkx writes the graph
+            self.graphml = self.gexf = None
 
     def _code_counts(self, data: bytes) -> bytes:
         """code_counts.csv (code, code_path, label, one column per document) with the new labels."""
@@ -380,22 +401,31 @@ class _Presentation:
                 row[label] = self.labels[code_id]
         return _csv_bytes(rows)
 
-    def _graph(self, kept: dict, colors: dict[str, str]) -> Any:
-        """The map's graph as the last run exported it, with the new labels, descriptions and colours."""
-        import networkx as nx
-
+    def _graph(self, kept: dict, colors: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str, dict[str, tuple[str, str]]]]]:
+        """The map's graph as the last run exported it (plain data: graph, nodes, edges), with the new labels,
+        descriptions and colours, and what changed in each node ({attribute: (old, new)})."""
         from .render import xml_text
 
-        graph = nx.Graph()
-        graph.graph.update(kept["graph"])
-        graph.add_nodes_from((node, attributes) for node, attributes in kept["nodes"])
-        graph.add_edges_from((source, target, attributes) for source, target, attributes in kept["edges"])
-        for node, attributes in graph.nodes(data=True):
+        if not (isinstance(kept, dict) and isinstance(kept["graph"], dict) and isinstance(kept["edges"], list)):
+            raise ValueError("presented.json: no graph")
+        changes = []
+        for node, attributes in kept["nodes"]:
             code, top = self.codebook[node], attributes["top"]
             if attributes["label"] != xml_text(self.old_raw[node]) or top != code.path[0]:
                 raise ValueError("presented.json: the graph is not the last run's")
-            attributes.update(label=xml_text(code.label), description=xml_text(code.description),
-                              top_label=xml_text(self.codebook[top].label), color=xml_text(colors[top]))
+            new = {"label": xml_text(code.label), "description": xml_text(code.description),
+                   "top_label": xml_text(self.codebook[top].label), "color": xml_text(colors[top])}
+            changes.append((node, {name: (attributes[name], value) for name, value in new.items()}))
+            attributes.update(new)
+        return kept, changes
+
+    def _networkx_graph(self) -> Any:
+        import networkx as nx
+
+        graph = nx.Graph()
+        graph.graph.update(self.graph["graph"])
+        graph.add_nodes_from((node, attributes) for node, attributes in self.graph["nodes"])
+        graph.add_edges_from((source, target, attributes) for source, target, attributes in self.graph["edges"])
         return graph
 
     def _page(self, colors: dict[str, str]) -> str:
@@ -424,8 +454,13 @@ class _Presentation:
         write_bytes(folder / NETWORK_FILES["codes"], self.codes_csv)
         write_bytes(folder / NETWORK_FILES["cooccurrence"], self.cooccurrence_csv)
         write_text(folder / NETWORK_FILES["report"], self.page)
-        write_graphml(self.graph, folder / NETWORK_FILES["graphml"])
-        write_gexf(self.graph, folder / NETWORK_FILES["gexf"])
+        if self.graphml is not None and self.gexf is not None:
+            write_text(folder / NETWORK_FILES["graphml"], self.graphml)
+            write_text(folder / NETWORK_FILES["gexf"], self.gexf)
+        else:
+            graph = self._networkx_graph()
+            write_graphml(graph, folder / NETWORK_FILES["graphml"])
+            write_gexf(graph, folder / NETWORK_FILES["gexf"])
         stage.write_record(record)
         return {"code_counts": stage.code_counts_path, "run": stage.run_path,
                 "segments_parquet": stage.segments_parquet_path, "passages_parquet": stage.passages_parquet_path,
@@ -484,11 +519,18 @@ def _output_stamps(run: RunFolder) -> dict[str, list[int]]:
 def _source_hash() -> str:
     """The tool's own files and the libraries that format its outputs: a change to any means the
     last run's files may not be what this version writes."""
-    import networkx
+    from importlib import metadata
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "?"
 
     root = Path(__file__).parent
+    # networkx and lxml wrote the graph files this run edits (reading their versions imports neither).
     digest = hashlib.sha256(f"{sys.version}\x1f{pd.__version__}\x1f{pa.__version__}\x1f{np.__version__}\x1f"
-                            f"{networkx.__version__}".encode())
+                            f"{version('networkx')}\x1f{version('lxml')}".encode())
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.relative_to(root).as_posix().encode() + b"\x00" + path.read_bytes())

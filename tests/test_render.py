@@ -20,13 +20,15 @@ from coder.models import NetworkOptions
 from coder.render import (
     export_graph,
     highlight,
+    relabel_gexf,
+    relabel_graphml,
     render_html,
     script_json,
     write_gexf,
     write_graphml,
 )
 from coder.runner import NETWORK_FILES, write_network_outputs
-from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
+from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
 
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
     return segment_frame(
@@ -101,6 +103,34 @@ def test_render_graph_exports_reread_with_the_same_attributes(tmp_path, writer, 
         reread = again.edges[source, target]
         assert {key: value for key, value in reread.items() if key not in extra} == data
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+_NODE_TEXT = st.sampled_from(["", "Joint meetings", "联席会议", "é" * 3, "Members' capacity", "a/b: (c) #1 [x]"])
+_ESCAPED_TEXT = st.sampled_from([None, "a & b", "<b>", 'say "x"', "line\nbreak", "tab\t", "bell\x07"])
+_NODE_COLOR = st.sampled_from(["#d62728", "#abc", "#4E79A7"])
+
+
+@given(labels=st.lists(st.tuples(_NODE_TEXT, _NODE_TEXT, _NODE_COLOR), min_size=3, max_size=3), escaped=_ESCAPED_TEXT)
+@settings(max_examples=60, deadline=None)
+@pytest.mark.parametrize("writer, relabel", [(write_graphml, relabel_graphml), (write_gexf, relabel_gexf)])
+def test_render_relabelled_graph_files_are_what_the_writers_write(tmp_path_factory, writer, relabel, labels, escaped):
+    """A graph file relabelled in place holds the bytes its writer writes for the relabelled graph;
+    a value an XML writer escapes is refused (the graph is written again instead)."""
+    folder = tmp_path_factory.mktemp("graph")
+    graph = export_graph(build_network(build_cooccurrence(SMALL, total_passages=6), SMALL_CODEBOOK))
+    writer(graph, folder / "before")
+    changes = []
+    for (node, attributes), (label, description, color) in zip(list(graph.nodes(data=True)), labels):
+        new = {"label": label, "description": escaped or description, "top_label": label, "color": color}
+        changes.append((node, {name: (attributes[name], value) for name, value in new.items()}))
+        attributes.update(new)
+    writer(graph, folder / "after")
+    before = (folder / "before").read_bytes().decode("utf-8")
+    if escaped is None:
+        assert relabel(before, changes).encode("utf-8") == (folder / "after").read_bytes()
+    else:
+        with pytest.raises(ValueError):
+            relabel(before, changes)
 
 
 def test_render_gexf_carries_map_colours_and_sizes(tmp_path):

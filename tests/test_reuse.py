@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,22 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
     assert REUSED in output
     assert output_files(fast) == output_files(full)
     assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage in ("second edit", "passage repeated in a document"))
+
+
+@pytest.mark.parametrize("edit", ["label", "colour"])
+def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
+    """A label or colour edit redoes only what shows them: networkx, scipy, pyvis, spaCy and jieba stay unloaded."""
+    corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
+    shutil.copytree(ROOT / "seeds", corpus)
+    shutil.copy(ROOT / "codebook.yaml", codebook)
+    run_ok(corpus, codebook, out, "--csv", "never")
+    _edit_codebook(codebook, edit)
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = ['coder', 'run', {str(corpus)!r}, '--codebook', {str(codebook)!r}, '--out', {str(out)!r}, '--csv', 'never']\n"
+        "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
+        "print(sorted(name for name in ('networkx', 'scipy', 'pyvis', 'spacy', 'jieba') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert REUSED in result.stderr
+    assert result.stdout == "[]\n"
