@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, build_cooccurrence
 from .groups import build_counts_long
@@ -70,7 +71,9 @@ class PartitionSummary:
     coded_passages: int  # (document, passage) pairs with a row
     counted_by_code: dict[str, int]  # rows per code that count (not rejected)
     added: int  # rows coded by hand
-    code_counts: np.ndarray  # code_counts.csv's cells for these documents: (codes + 1) x documents
+    # code_counts.csv's cells for these documents: (codes + 1) x documents, sparse (most codes are not in
+    # most documents: a dense block of every partition was 40 MB held through a 100 MB run)
+    code_counts: sparse.csc_matrix
     code_totals: np.ndarray  # its `total` column
     code_totals_with_children: np.ndarray  # its `total_with_children` column
     counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
@@ -210,7 +213,7 @@ def summarize(
         coded_passages=len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
         counted_by_code=counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
         added=int(frame["source"].eq(MANUAL).sum()) if "source" in frame.columns else 0,
-        code_counts=table[list(placeholder.values())].to_numpy(dtype=np.int64),
+        code_counts=sparse.csc_matrix(table[list(placeholder.values())].to_numpy(dtype=np.int64)),
         code_totals=table["total"].to_numpy(dtype=np.int64),
         code_totals_with_children=table["total_with_children"].to_numpy(dtype=np.int64),
         counts_long=build_counts_long(counted, None, codes=ids),
@@ -253,8 +256,9 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
     ids = [code.id for code in codebook]
     by_document: dict[str, np.ndarray] = {}
     for summary in summaries:
+        cells = summary.code_counts.toarray()
         for position, document in enumerate(summary.documents):
-            by_document[document] = summary.code_counts[:, position]
+            by_document[document] = cells[:, position]
     zero = np.zeros(len(ids) + 1, dtype=np.int64)
     block = np.column_stack([by_document.get(document, zero) for document in documents]) if documents else \
         np.zeros((len(ids) + 1, 0), dtype=np.int64)

@@ -144,6 +144,14 @@ PASSAGE_PARQUET_COLUMNS = tuple(PASSAGE_PARQUET_SCHEMA.names)
 # zstd at its default level: a third of snappy's size on passage text, and still cheap to write.
 _COMPRESSION = "zstd"
 _ROW_GROUP_ROWS = 256_000
+# passages.parquet's row groups: each passage holds its text (~640 bytes on average), so a row group
+# of this many is ~10 MB, where 256,000 rows were the whole text of a 100 MB corpus in one piece (what
+# a writer or a reader of it holds at once).
+_PASSAGE_ROW_GROUP_ROWS = 16_384
+
+
+def _row_group_rows(schema: pa.Schema) -> int:
+    return _PASSAGE_ROW_GROUP_ROWS if "text" in schema.names else _ROW_GROUP_ROWS
 
 
 def segments_to_arrow(frame: pd.DataFrame) -> pa.Table:
@@ -187,9 +195,10 @@ def write_parquet(table: pa.Table, path: str | Path) -> Path:
     only, not on how the table happens to be chunked (a recode that reads a table back writes
     the bytes a fresh run writes), and only one row group is copied at a time.
     """
+    rows = _row_group_rows(table.schema)
     with atomic_path(path) as temporary, pq.ParquetWriter(temporary, table.schema, compression=_COMPRESSION) as writer:
-        for start in range(0, max(table.num_rows, 1), _ROW_GROUP_ROWS):
-            writer.write_table(table.slice(start, _ROW_GROUP_ROWS).combine_chunks(), row_group_size=_ROW_GROUP_ROWS)
+        for start in range(0, max(table.num_rows, 1), rows):
+            writer.write_table(table.slice(start, rows).combine_chunks(), row_group_size=rows)
     return Path(path)
 
 
@@ -208,7 +217,7 @@ def join_parquet_parts(parts: Sequence[str | Path], path: str | Path, *, blank_p
     schema = next((pq.read_schema(part) for part in parts if pq.read_metadata(part).num_rows),
                   pq.read_schema(parts[0]))
     held: list[pa.Table] = []
-    rows = 0
+    rows, group = 0, _row_group_rows(schema)
 
     def take(table: pa.Table) -> pa.Table:
         table = table.replace_schema_metadata(schema.metadata)
@@ -222,14 +231,14 @@ def join_parquet_parts(parts: Sequence[str | Path], path: str | Path, *, blank_p
         for part in parts:
             held.append(take(pq.read_table(part)))
             rows += held[-1].num_rows
-            while rows >= _ROW_GROUP_ROWS:
+            while rows >= group:
                 table = pa.concat_tables(held)
-                writer.write_table(table.slice(0, _ROW_GROUP_ROWS).combine_chunks(), row_group_size=_ROW_GROUP_ROWS)
+                writer.write_table(table.slice(0, group).combine_chunks(), row_group_size=group)
                 wrote = True
-                held, rows = [table.slice(_ROW_GROUP_ROWS)], rows - _ROW_GROUP_ROWS
+                held, rows = [table.slice(group)], rows - group
         if rows or not wrote:
             writer.write_table(pa.concat_tables(held).combine_chunks() if held else schema.empty_table(),
-                               row_group_size=_ROW_GROUP_ROWS)
+                               row_group_size=group)
     return Path(path)
 
 
