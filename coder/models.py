@@ -232,13 +232,13 @@ class Match:
     rule: str  # the keyword or regex that produced the hit
 
 
-_SPACES = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=4096)
 def passage_fingerprint(document: str, passage_text: str) -> str:
     """Hash of a passage's document and whitespace-normalised, case-folded text."""
-    normalized = _SPACES.sub(" ", passage_text).strip().casefold()
+    # " ".join(split()) is re.sub(r"\s+", " ", text).strip() (both split at str.isspace()), in C
+    normalized = " ".join(passage_text.split()).casefold()
     return hashlib.sha1(f"{document}\x1f{normalized}".encode()).hexdigest()
 
 

@@ -13,6 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,6 +32,7 @@ from .errors import CoderError
 from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook
 from .models import (
+    MATCHED_SEPARATOR,
     Code,
     join_matched,
     Codebook,
@@ -265,26 +267,32 @@ def _add_segment_rows(
     order: dict[str, int],
 ) -> None:
     """Add one document's segment rows to `rows`, by passage, then in codebook order."""
+    number = len(rows.documents)
+    rows.documents.append(document.path)
     found = sorted(
         (passage_index, order[code_id], code_id, count, matched)
         for code_id, code_hits in hits.items()
         for passage_index, count, matched in code_hits
     )
-    number = len(rows.documents)
-    rows.documents.append(document.path)
+    if not found:
+        return
+    # Column by column: a few C-level passes over the rows instead of nine appends per row.
+    passage_indexes, positions, code_ids, counts, matched = zip(*found)
+    coded = list(map(passages.__getitem__, passage_indexes))
+    passage_fingerprints = list(map(fingerprints.__getitem__, passage_indexes))
     rows.document.extend([number] * len(found))
-    for passage_index, position, code_id, count, matched in found:
-        passage = passages[passage_index]
-        fingerprint = fingerprints[passage_index]
-        rows.segment_id.append(segment_id_from_fingerprint(fingerprint, code_id))
-        rows.passage.append(passage_index)
-        rows.start.append(passage.start)
-        rows.end.append(passage.end)
-        rows.kind.append(passage.kind)
-        rows.code.append(position)
-        rows.hits.append(count)
-        rows.matched.append(matched)
-        rows.fingerprint.append(fingerprint)
+    rows.segment_id.extend(map(segment_id_from_fingerprint, passage_fingerprints, code_ids))
+    rows.passage.extend(passage_indexes)
+    rows.start.extend(map(_START, coded))
+    rows.end.extend(map(_END, coded))
+    rows.kind.extend(map(_KIND, coded))
+    rows.code.extend(positions)
+    rows.hits.extend(counts)
+    rows.matched.extend(matched)
+    rows.fingerprint.extend(passage_fingerprints)
+
+
+_START, _END, _KIND = attrgetter("start"), attrgetter("end"), attrgetter("kind")
 
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds: frozenset[str]) -> dict[str, CodeHits]:
@@ -292,8 +300,15 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds:
     coded = [passage for passage in passages if passage.kind in kinds]
     hits: dict[str, CodeHits] = {}
     for passage, counted in zip(coded, matcher.count_in_passages(coded)):  # one matcher call per document
-        for code_id, matches in counted.items():
-            hits.setdefault(code_id, []).append((passage.index, matches.hits, join_matched(matches.matched)))
+        index = passage.index
+        for code_id, (count, matched) in counted.items():
+            # The words are distinct already (CodeMatches): join_matched has only blanks to drop.
+            cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
+            code_hits = hits.get(code_id)
+            if code_hits is None:
+                hits[code_id] = [(index, count, cell)]
+            else:
+                code_hits.append((index, count, cell))
     return hits
 
 

@@ -147,6 +147,16 @@ def test_pipeline_fingerprints_line_up_with_segment_rows(tiny_corpus: Path, tiny
     ]
 
 
+@pytest.mark.parametrize("text", [
+    "The joint meeting agreed.", "  The\tjoint \n meeting\u00a0agreed. ", "THE JOINT\u2028MEETING\x1cAGREED.",
+])
+def test_pipeline_passage_fingerprint_ignores_whitespace_and_case(text):
+    from coder.models import passage_fingerprint
+
+    # sha1 of "a.txt\x1fthe joint meeting agreed.": the ids of earlier runs stay valid
+    assert passage_fingerprint("a.txt", text) == "07df2f65c12ea47f0c808a7063f36f71b71c7594"
+
+
 @pytest.mark.parametrize("module", ["coder.pipeline"])
 def test_pipeline_coding_workers_load_neither_pandas_nor_pyarrow(module):
     # Each coding worker imports the pipeline; pandas with pyarrow would add ~130 MB to every worker.
