@@ -327,8 +327,12 @@ def _cached_hits(
         stats.documents_reused += 1
     fingerprints = _fingerprints(codebook, cache)
     by_code, current = fingerprints.by_code, fingerprints.current
-    missing = [] if entry.codes >= current else [code for code in codebook if by_code[code.id] not in entry.codes]
-    if missing:
+    if entry.codes >= current:
+        missing = []
+    elif not entry.codes:  # a new document (a cold run's every one): all codes, no per-code test
+        missing = list(codebook)
+    else:
+        missing = [code for code in codebook if by_code[code.id] not in entry.codes]
         # Codes tied to an edited one (one Chinese dictionary, one word automaton) are matched with it.
         missing = fingerprints.codes_to_match(codebook, missing)
     stats.codes_reused += len(codebook) - len(missing)
@@ -340,13 +344,15 @@ def _cached_hits(
         else:
             matcher = _compile_subset(codebook, missing)
         fresh = _hits_by_code(entry.passages, matcher, kinds)
+        replaced = entry.hits
         for code in missing:
             fingerprint = by_code[code.id]
-            entry.matched.add(fingerprint)
-            if code.id in fresh:
-                entry.hits[fingerprint] = fresh[code.id]
-            else:
-                entry.hits.pop(fingerprint, None)
+            code_hits = fresh.get(code.id)
+            if code_hits is not None:
+                replaced[fingerprint] = code_hits
+            elif replaced:
+                replaced.pop(fingerprint, None)
+        entry.matched.update(map(by_code.__getitem__, map(_CODE_ID, missing)))
     if entry.matched or not entry.stored:
         cache.store(key, document, entry, current=current)
     codes_by_fingerprint = fingerprints.codes_by_fingerprint
@@ -368,17 +374,24 @@ def _fingerprints(codebook: Codebook, cache: RecodeCache | None = None) -> Finge
     return cached[1]
 
 
-_subset_matchers: dict[tuple[str, ...], CompiledCodebook] = {}
+_subset_matchers: dict[tuple, tuple[Codebook, CompiledCodebook]] = {}
+_CODE_ID = attrgetter("id")
 
 
 def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
-    """A matcher for just `codes` (the edited ones), compiled once per process."""
-    fingerprints = _fingerprints(codebook)
-    key = tuple(fingerprints.by_code[code.id] + code.id for code in codes)
-    if key not in _subset_matchers:
+    """A matcher for just `codes` (the edited ones, or all), compiled once per process."""
+    if len(codes) == len(codebook):
+        # Every code (codes_to_match keeps the codebook's order, no code twice): this codebook object's
+        # matcher, found without spelling out the key of 300 codes for each document of a cold run.
+        key: tuple = ("every code", id(codebook))
+    else:
+        fingerprints = _fingerprints(codebook)
+        key = tuple(fingerprints.by_code[code.id] + code.id for code in codes)
+    found = _subset_matchers.get(key)
+    if found is None or (key[0] == "every code" and found[0] is not codebook):
         _subset_matchers.clear()
-        _subset_matchers[key] = compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit))
-    return _subset_matchers[key]
+        found = _subset_matchers[key] = (codebook, compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit)))
+    return found[1]
 
 
 def code_corpus(
