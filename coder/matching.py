@@ -186,7 +186,7 @@ _HYPHEN_BREAKS = tuple(
 _LETTER_BEFORE_BREAK = re.compile(_BREAK_LETTER)
 # Every gap character but the space (none lies above U+3000), and a run of two or more spaces.
 _GAP_SINGLES = tuple(char for char in map(chr, range(0x3001)) if char != " " and GAP_RUN.fullmatch(char))
-_SPACE_RUN = re.compile("  +")
+_SPACE_RUN = re.compile("(  +)")  # a run of spaces, kept by split()
 _APOSTROPHES = ("'",)  # typographic apostrophes are folded to ' (lexicon.fold_text)
 _MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
 
@@ -559,13 +559,17 @@ class CompiledCodebook:
         for char in _GAP_SINGLES:  # each gap character is a space, then each run of spaces one space
             if char in text:
                 text = text.replace(char, " ")
-        runs = [found.span() for found in _SPACE_RUN.finditer(text)]
-        if runs:
-            text = _SPACE_RUN.sub(" ", text)
-            # _Squeeze(runs, kept=1), inlined: a position at or after squeezed[i] moves by removed[i]
-            removed = list(accumulate(end - start - 1 for start, end in runs))
-            squeezed = [start - moved + end - start - 1 for (start, end), moved in zip(runs, removed)]
-            removed.insert(0, 0)
+        squeezed = None
+        if "  " in text:
+            # _Squeeze(runs, kept=1), inlined and computed from the pieces' lengths: squeezed[i] is the
+            # offset of run i's one space in the new text, removed[i] the spaces dropped before it, so
+            # a position p of the new text is p + removed[bisect_left(squeezed, p)] in the old.
+            pieces = _SPACE_RUN.split(text)
+            between = pieces[0::2]
+            text = " ".join(between)
+            squeezed = list(accumulate(map((1).__add__, map(len, between)), initial=-1))
+            del squeezed[0], squeezed[-1]
+            removed = list(accumulate(map((-1).__add__, map(len, pieces[1::2])), initial=0))
         length = len(text)
         word_char = _WORD_CHARS
         owners = self._needle_owners
@@ -580,7 +584,7 @@ class CompiledCodebook:
                     stop = _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
                 elif end < length and word_char[text[end]]:
                     continue
-                if runs:
+                if squeezed is not None:
                     found.append(new_hit(_Hit, (code, start + removed[bisect_left(squeezed, start)],
                                                 stop + removed[bisect_left(squeezed, stop - 1)], rule, exclusion, term)))
                 else:
