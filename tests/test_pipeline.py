@@ -66,6 +66,19 @@ def test_pipeline_cache_rematches_only_an_edited_code(tiny_corpus: Path, tiny_co
     assert set(again.segments.loc[again.segments["code"] == "barriers", "label"]) == {"Obstacles"}
 
 
+@pytest.mark.parametrize("edit", [("keywords: [local protection]", "keywords: [local protection, remain]")])
+def test_pipeline_cold_cached_run_matches_its_own_codebook(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, edit):
+    # Two codebooks coded in one process, each into a new cache: every document takes every code of the
+    # codebook it is coded with, never the matcher compiled for the other one.
+    original = load_codebook(tiny_codebook)
+    edited = parse_codebook(tiny_codebook.read_text(encoding="utf-8").replace(*edit))
+    for index, codebook in enumerate([original, edited, original]):
+        cached = code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / f"cache_{index}")
+        assert cached.reused["codes_matched"] == len(codebook) * 2
+        pd.testing.assert_frame_equal(cached.segments, code_corpus(tiny_corpus, codebook, workers=1).segments)
+    assert "remain" in set(code_corpus(tiny_corpus, edited, workers=1).segments["matched"].str.split("; ").explode())
+
+
 def test_pipeline_cache_is_invalidated_by_a_new_tool_version(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, monkeypatch):
     codebook = load_codebook(tiny_codebook)
     code_corpus(tiny_corpus, codebook, workers=1, cache_dir=tmp_path / "cache")
