@@ -243,7 +243,7 @@ def _code_rows(
             hits = _hits_by_code(passages, compiled, kinds)  # type: ignore[arg-type]
             fingerprints = [passage_fingerprint(document.path, passage.text) for passage in passages]
         else:
-            passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats)
+            passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats, order)
         counts[document.path] = len(passages)
         _add_segment_rows(rows, document, passages, fingerprints, hits, order)
         number = len(passage_rows.documents)
@@ -313,7 +313,8 @@ def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds:
 
 
 def _cached_hits(
-    document: Document, codebook: Codebook, compiled: CompiledCodebook | None, cache: RecodeCache, stats: CacheStats
+    document: Document, codebook: Codebook, compiled: CompiledCodebook | None, cache: RecodeCache, stats: CacheStats,
+    order: dict[str, int],
 ) -> tuple[list[Passage], dict[str, CodeHits], list[str]]:
     """Passages, hits and passage fingerprints of one document, matching only the codes the cache does not hold."""
     key = document_key(document, unit=codebook.unit)
@@ -345,14 +346,19 @@ def _cached_hits(
             matcher = _compile_subset(codebook, missing)
         fresh = _hits_by_code(entry.passages, matcher, kinds)
         replaced = entry.hits
-        for code in missing:
-            fingerprint = by_code[code.id]
-            code_hits = fresh.get(code.id)
-            if code_hits is not None:
-                replaced[fingerprint] = code_hits
-            elif replaced:
-                replaced.pop(fingerprint, None)
-        entry.matched.update(map(by_code.__getitem__, map(_CODE_ID, missing)))
+        if not replaced and len(fingerprints.codes_by_fingerprint) == len(by_code):
+            # A new entry, each code its own fingerprint: only the codes that matched, in codebook order.
+            for code_id in sorted(fresh, key=order.__getitem__):
+                replaced[by_code[code_id]] = fresh[code_id]
+        else:
+            for code in missing:
+                fingerprint = by_code[code.id]
+                code_hits = fresh.get(code.id)
+                if code_hits is not None:
+                    replaced[fingerprint] = code_hits
+                elif replaced:
+                    replaced.pop(fingerprint, None)
+        entry.matched.update(current if len(missing) == len(codebook) else map(by_code.__getitem__, map(_CODE_ID, missing)))
     if entry.matched or not entry.stored:
         cache.store(key, document, entry, current=current)
     codes_by_fingerprint = fingerprints.codes_by_fingerprint
