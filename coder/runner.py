@@ -51,9 +51,10 @@ __all__ = [
 ]
 
 
-# A cold run over more bytes of text files than this codes in partitions (coder.streamed): its
-# memory stays flat in the corpus's size. Below it, the whole segment table in memory peaks lower.
-STREAMED_MIN_BYTES = 8_000_000
+# A cold run over more bytes of text files than this codes in partitions (coder.streamed), whose
+# peak stays near 525 MB up to 20 MB; below it, the whole segment table in memory peaks lower and
+# runs a little faster (the benchmark corpus, 2 workers: 431, 470, 502 MB at 5, 10, 20 MB).
+STREAMED_MIN_BYTES = 20_000_000
 
 
 @dataclass(frozen=True)
