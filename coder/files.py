@@ -159,17 +159,24 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, float_format: str | None
 
     >>> write_csv(pd.DataFrame({"code": ["barrier"]}), "outputs/table.csv")  # doctest: +SKIP
     """
+    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
+        _write_frame(stream, frame, header=True, float_format=float_format, line_end=line_end)
+    return Path(path)
+
+
+def _write_frame(stream: IO[str], frame: pd.DataFrame, *, header: bool, float_format: str | None = None,
+                 line_end: str = "\r\n") -> None:
+    """One table's rows (and its header when asked) as write_csv writes them: in Arrow where it can."""
     frame = neutralize_formulas(frame)
     fields = _csv_fields(frame, line_end, float_format=float_format)
-    with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        if fields is not None:
-            _write_fields(stream, frame, fields, line_end)
-        else:
-            # pandas cuts a table into chunks of 100,000 cells by default, and each chunk costs a pass
-            # over every column: a table thousands of columns wide (code_counts.csv) took a second.
-            chunk = max(1, _CSV_CHUNK_CELLS // max(len(frame.columns), 1))
-            frame.to_csv(stream, index=False, float_format=float_format, lineterminator=line_end, chunksize=chunk)
-    return Path(path)
+    if fields is not None:
+        _write_fields(stream, frame, fields, line_end, header=header)
+    else:
+        # pandas cuts a table into chunks of 100,000 cells by default, and each chunk costs a pass
+        # over every column: a table thousands of columns wide (code_counts.csv) took a second.
+        chunk = max(1, _CSV_CHUNK_CELLS // max(len(frame.columns), 1))
+        frame.to_csv(stream, header=header, index=False, float_format=float_format, lineterminator=line_end,
+                     chunksize=chunk)
 
 
 # Cells converted to CSV text at a time (a chunk of rows), by the fast writer and by pandas; the fast
@@ -267,16 +274,9 @@ def write_csv_parts(frames: Iterable[pd.DataFrame], path: str | Path) -> Path:
 
     >>> write_csv_parts(pd.read_parquet(part) for part in sorted(Path("parts").glob("*.parquet")), "table.csv")  # doctest: +SKIP
     """
-    line_end = "\r\n"
     with atomic_open(path, "w", encoding="utf-8-sig", newline="") as stream:
         for position, frame in enumerate(frames):
-            frame = neutralize_formulas(frame)
-            fields = _csv_fields(frame, line_end)
-            if fields is not None:
-                _write_fields(stream, frame, fields, line_end, header=position == 0)
-            else:
-                chunk = max(1, _CSV_CHUNK_CELLS // max(len(frame.columns), 1))
-                frame.to_csv(stream, header=position == 0, index=False, lineterminator=line_end, chunksize=chunk)
+            _write_frame(stream, frame, header=position == 0)
     return Path(path)
 
 
