@@ -6,6 +6,7 @@ It also owns the two tables of that graph: codes.csv and cooccurrence.csv.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -331,6 +332,12 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+@lru_cache(maxsize=8192)
+def _word_pattern(word: str) -> re.Pattern[str]:
+    # re's own cache keeps 512 patterns: a big codebook's matched words overflow it, compiled again for each passage
+    return re.compile(re.escape(word), re.IGNORECASE)
+
+
 def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> str:
     """At most `width` characters of `text`, centred on the first matched word, with ellipses.
 
@@ -344,7 +351,7 @@ def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> 
         lowered = text.lower()
         found = [(start, start + len(word)) for word in words if (start := lowered.find(word.lower())) != -1]
     else:
-        found = [match.span() for word in words if (match := re.search(re.escape(word), text, re.IGNORECASE))]
+        found = [match.span() for word in words if (match := _word_pattern(word).search(text))]
     first = min(found) if found else (0, 0)
     center = (first[0] + first[1]) // 2
     start = max(0, min(center - width // 2, len(text) - width))

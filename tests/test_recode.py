@@ -15,7 +15,7 @@ from coder.lexicon import fold_text
 from coder.matching import compile_codebook
 from coder.models import Document
 from coder.passages import split_passages
-from coder.recode import _candidates, _needles
+from coder.recode import _candidates, _innermost, _needles
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = "edited code(s) again in the"
@@ -264,3 +264,15 @@ def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(histor
 
     assert FAST in output
     assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize(
+    "needles, innermost",
+    [(["cooperationregional", "cooperationregionals", "cooperationsregional", "regional", "区域合作", "跨区域合作社"],
+      ["regional", "区域合作"]),
+     (["ab", "abc", "b", "xbx", "yz"], ["b", "yz"]), (["only"], ["only"]), ([], [])],
+)
+def test_recode_needles_holding_another_are_left_out(needles, innermost):
+    assert _innermost(needles) == innermost
+    texts = [*needles, "no needle", "x" + "".join(needles) + "y", "abyz"]
+    assert _candidates(texts, innermost).tolist() == _candidates(texts, needles).tolist()
