@@ -335,8 +335,8 @@ def _squashed_ascii(joined: bytes, needles: list[str]) -> bytes:
     are, and so may those that fold to characters no needle holds (a curly quote to a quote). The
     work is a few passes of C over the bytes, not a Python call per text.
     """
-    # bytes.lower() and translate() touch ASCII bytes only: UTF-8 sequences beyond ASCII stay whole.
-    joined = joined.lower().translate(None, _ASCII_GAPS)
+    # Lower-cased and gaps removed in one pass; both touch ASCII bytes only: UTF-8 sequences beyond ASCII stay whole.
+    joined = joined.translate(_ASCII_LOWER, _ASCII_GAPS)
     used = set("".join(needles))
     for char in set(joined.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
         if char in _DASHES or char.isspace():
@@ -353,6 +353,7 @@ def _squashed_ascii(joined: bytes, needles: list[str]) -> bytes:
 
 
 _ASCII_BYTES = bytes(range(128))
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")  # bytes.lower()'s table
 _ASCII_GAPS = bytes(char for char in range(128) if chr(char).isspace() or chr(char) in _DASHES)
 
 
