@@ -31,7 +31,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -839,24 +839,104 @@ def _rule_hits(rule: Rule, found: dict[int, list[_Hit]], lower: str) -> list[_Hi
         return []
     if rule.kind == "all":
         return [hit for position in range(len(rule.lists)) for hit in found[position]]
+    return _near_hits(found[0], found[1], lower, within=rule.within)
+
+
+def _near_hits(firsts: list[_Hit], seconds: list[_Hit], lower: str, *, within: int) -> list[_Hit]:
+    """The hits of either list with a hit of the other list at most `within` words away (characters,
+    when one of the two is Chinese) that does not overlap it; each span once.
+
+    The order is that of trying every pair, firsts outside: each near first, then its near seconds
+    not listed yet. The pairs are not tried: a hit's partners lie in a window of the other list
+    sorted by position, so the cost grows with the hits and their windows, not with their product.
+    """
+    if within < 0:
+        return []
+    reach = _Reach(lower, within, stop=max(hit.end for hits in (firsts, seconds) for hit in hits))
+    first_near = _NearList(firsts, lower).first_near
+    second_near = _NearList(seconds, lower).first_near
+    listed = [((index, -1), hit) for index, hit in enumerate(firsts) if second_near(hit, reach) is not None]
+    for index, hit in enumerate(seconds):
+        partner = first_near(hit, reach)
+        if partner is not None:
+            listed.append(((partner, index), hit))
+    listed.sort(key=itemgetter(0))
     near: dict[tuple[int, int], _Hit] = {}
-    for first in found[0]:
-        for second in found[1]:
-            if first.start < second.end and second.start < first.end:
-                continue
-            before, after = (first, second) if first.start < second.start else (second, first)
-            if _distance(lower, before, after) <= rule.within:
-                near[first.start, first.end] = first
-                near[second.start, second.end] = second
+    for _, hit in listed:
+        near.setdefault((hit.start, hit.end), hit)
     return list(near.values())
 
 
-def _distance(lower: str, before: _Hit, after: _Hit) -> int:
-    """Words between two hits; characters (not spaces) when one of them is Chinese."""
-    gap = lower[before.end:after.start]
-    if contains_cjk(lower[before.start:before.end]) or contains_cjk(lower[after.start:after.end]):
-        return sum(1 for char in gap if not char.isspace())
-    return len(_WORD.findall(gap)) + len(_CJK_RUN.findall(gap))
+# What the distance of a near rule counts: words and runs of CJK text (as _WORD and _CJK_RUN find
+# them, in one pass), or non-space characters when one of the two hits is Chinese.
+_WORD_OR_CJK_RUN = re.compile(f"{_WORD.pattern}|{_CJK_RUN.pattern}")
+_NON_SPACE = re.compile("\\S")
+
+
+class _Reach:
+    """How far from a hit the start of a near partner may lie: for a hit ending at `end`, the last
+    position p at which lower[end:p] still holds at most `within` words and CJK runs (non-space
+    characters when `chinese`). A gap's count only grows with its length, so this one position
+    answers the question for every hit after it."""
+
+    def __init__(self, lower: str, within: int, *, stop: int):
+        self.lower = lower
+        self.within = within
+        self.stop = stop  # no hit starts at or after it
+        self.known: dict[tuple[int, bool], int] = {}
+
+    def __call__(self, end: int, chinese: bool) -> int:
+        reach = self.known.get((end, chinese))
+        if reach is None:
+            counted = (_NON_SPACE if chinese else _WORD_OR_CJK_RUN).finditer(self.lower, end, self.stop)
+            beyond = next(islice(counted, self.within, None), None)  # the first one too many
+            reach = self.known[end, chinese] = self.stop if beyond is None else beyond.start()
+        return reach
+
+
+class _NearList:
+    """The hits of one list of a near rule, Chinese and other hits apart, each part sorted by start
+    and by end: the hits near a given hit are two ranges of each part."""
+
+    def __init__(self, hits: list[_Hit], lower: str):
+        parts: dict[bool, list[tuple[int, _Hit]]] = {}
+        for index, hit in enumerate(hits):
+            parts.setdefault(contains_cjk(lower[hit.start:hit.end]), []).append((index, hit))
+        self.parts = [_NearPart(chinese, indexed) for chinese, indexed in parts.items()]
+        self.lower = lower
+
+    def first_near(self, hit: _Hit, reach: _Reach) -> int | None:
+        """The index of the first hit of this list near `hit` (another list's), None if none is."""
+        chinese = contains_cjk(self.lower[hit.start:hit.end])
+        found = [index for part in self.parts if (index := part.first_near(hit, chinese, reach)) is not None]
+        return min(found, default=None)
+
+
+class _NearPart:
+    """Part of a near rule's list: its hits' indexes in the list, ordered by start and by end."""
+
+    def __init__(self, chinese: bool, indexed: list[tuple[int, _Hit]]):
+        self.chinese = chinese
+        by_start = sorted(indexed, key=lambda item: item[1].start)
+        self.starts = [hit.start for _, hit in by_start]
+        self.start_order = [index for index, _ in by_start]
+        by_end = sorted(indexed, key=lambda item: item[1].end)
+        self.ends = [hit.end for _, hit in by_end]
+        self.end_order = [index for index, _ in by_end]
+        self.reaches: dict[bool, list[int]] = {}  # in end order, so also sorted
+
+    def first_near(self, hit: _Hit, chinese: bool, reach: _Reach) -> int | None:
+        chinese = chinese or self.chinese
+        # After the hit: starting at its end at the earliest, at its reach at the latest.
+        low, high = bisect_left(self.starts, hit.end), bisect_right(self.starts, reach(hit.end, chinese))
+        after = min(self.start_order[low:high], default=None)
+        # Before it: ending at its start at the latest, and reaching it.
+        reaches = self.reaches.get(chinese)
+        if reaches is None:
+            reaches = self.reaches[chinese] = [reach(end, chinese) for end in self.ends]
+        low, high = bisect_left(reaches, hit.start), bisect_right(self.ends, hit.start)
+        before = min(self.end_order[low:high], default=None)
+        return before if after is None else after if before is None else min(after, before)
 
 
 class _Node:

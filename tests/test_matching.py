@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder import parse_codebook
-from coder.lexicon import lemmas, word_forms
-from coder.matching import code_passages, compile_codebook
-from coder.models import Passage
+from coder.lexicon import contains_cjk, lemmas, word_forms
+from coder.matching import _CJK_RUN, _WORD, _Hit, _rule_hits, code_passages, compile_codebook
+from coder.models import Document, Passage, Rule
+from coder.passages import split_passages
 
 
 def passage(text: str, *, start: int = 0) -> Passage:
@@ -457,6 +458,88 @@ def test_matching_rules_near_all_not(tmp_path, monkeypatch, text, expected):
     monkeypatch.chdir(tmp_path)
     segments, matches = _code_through_cli(tmp_path, RULES_CODEBOOK, text)
     assert [(hits, matched) for _, _, hits, matched in segments] == expected
+
+
+def _near_by_pairs(firsts: list[_Hit], seconds: list[_Hit], lower: str, within: int) -> list[tuple[int, int]]:
+    """The near rule as first written, the reference: every pair of hits tried, each gap read."""
+    near: dict[tuple[int, int], _Hit] = {}
+    for first in firsts:
+        for second in seconds:
+            if first.start < second.end and second.start < first.end:
+                continue
+            before, after = (first, second) if first.start < second.start else (second, first)
+            gap = lower[before.end:after.start]
+            if contains_cjk(lower[before.start:before.end]) or contains_cjk(lower[after.start:after.end]):
+                distance = sum(1 for char in gap if not char.isspace())
+            else:
+                distance = len(_WORD.findall(gap)) + len(_CJK_RUN.findall(gap))
+            if distance <= within:
+                near[first.start, first.end] = first
+                near[second.start, second.end] = second
+    return list(near)
+
+
+# English words, an apostrophe, hyphens and dashes, punctuation, spaces and line breaks (a CJK run
+# may hold them), a letter and its combining mark, digits, the passage separator, Chinese, kana and
+# a CJK character beyond the BMP.
+_NEAR_PIECES = ["body", "agencies", "co", "U.S.", "'s", "-", "\u2014", ",", ". ", "_", " ", "  ", "\n", "\t",
+                "\u3000", "e\u0301", "12", "\x00", "协调", "机 构", "合\n作", "。", "カ", "\U00020000"]
+
+
+@st.composite
+def _near_case(draw):
+    lower = "".join(draw(st.lists(st.sampled_from(_NEAR_PIECES), min_size=1, max_size=40)))
+    # Hits anywhere, inside words too; never empty, as no keyword match is.
+    spans = st.tuples(st.integers(0, len(lower) - 1), st.integers(1, 8)).map(
+        lambda span: (span[0], min(len(lower), span[0] + span[1])))
+    lists = [[_Hit("c", start, end, "word", term=position) for start, end in draw(st.lists(spans, max_size=12))]
+             for position in (0, 1)]
+    # Hits at the same span (two words of a list matching one word) and in both lists.
+    for position in (0, 1):
+        if lists[position] and draw(st.booleans()):
+            lists[position].append(draw(st.sampled_from(lists[1 - position] or lists[position])))
+    return lower, lists, draw(st.integers(0, 6))
+
+
+@given(_near_case())
+@settings(max_examples=1000, deadline=None)
+def test_matching_near_rule_finds_what_trying_every_pair_finds(case):
+    lower, (firsts, seconds), within = case
+    rule = Rule(kind="near", lists=(("a",), ("b",)), within=within)
+    found = {position: hits for position, hits in enumerate((firsts, seconds)) if hits}
+    expected = _near_by_pairs(firsts, seconds, lower, within) if len(found) == 2 else []
+    assert [(hit.start, hit.end) for hit in _rule_hits(rule, found, lower)] == expected
+
+
+NEAR_CODEBOOK = """unit: {unit}
+codes:
+  coordination_body:
+    rules:
+      - near: [[coordinat*, regional, 协调, 合作], [body, bodies, agency, agencies, 机构]]
+        within: 2
+"""
+NEAR_PARAGRAPHS = [
+    "Today the regional coordination body met. Nothing else happened.",
+    "Reports say agencies coordinate poorly, and a regional body is still missing here.",
+    "The agency and the regional press were far from each other in this story.",
+    "在本地区，区域协调机构和合作机构已经成立，各方表示支持。",
+    "Plain words between the other paragraphs, with no rule word.",
+]
+
+
+def test_matching_near_rule_over_a_long_document_finds_what_its_paragraphs_find():
+    # A document unit puts thousands of hits of each list in one passage; no two paragraphs hold a
+    # pair within two words (characters), so its matches are those of the paragraphs one by one.
+    text = "\n\n".join(NEAR_PARAGRAPHS[index % len(NEAR_PARAGRAPHS)] for index in range(3000)) + "\n"
+    document = Document("doc.txt", text)
+    found = {}
+    for unit in ("document", "paragraph"):
+        compiled = compile_codebook(parse_codebook(NEAR_CODEBOOK.format(unit=unit)))
+        passages = split_passages(document, unit=unit)
+        found[unit] = [match for matches in compiled.find_in_passages(passages) for match in matches]
+    assert len(split_passages(document, unit="document")) == 1
+    assert len(found["document"]) == 7800  # 13 in each five paragraphs
+    assert found["document"] == found["paragraph"]
 
 
 @pytest.mark.parametrize(("codebook", "message"), [
