@@ -765,15 +765,23 @@ _PIECE = 4096  # characters of an unpunctuated clause segmented at a time (jieba
 _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stays flat)
 
 
-_WORD_BEFORE = re.compile(f"[^\\W_{CJK_CHARS}]+$")
+_LETTER_OR_DIGIT = re.compile(f"[^\\W_{CJK_CHARS}]")
 
 
 def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
     """Does the hyphenated line end at [start, end) split one word (passages' rule)?"""
-    # The word before starts after the last separator at the latest: search from there, not from 0.
-    before = _WORD_BEFORE.search(lower, lower.rfind(_SEPARATOR, 0, start) + 1, start)
-    after = _WORD_TAIL.match(view, end)
-    return bool(before and after) and rejoins_hyphenated(before.group(), after.group())  # type: ignore[union-attr]
+    before = _word_before(lower, start)
+    after = _WORD_TAIL.match(view, end).group()  # type: ignore[union-attr]
+    return bool(before and after) and rejoins_hyphenated(before, after)
+
+
+def _word_before(lower: str, end: int) -> str:
+    """The letters and digits (not CJK) that end at `end`, read backwards: a regex search for them
+    scans from the passage start, for each line break of a document-unit passage."""
+    start = end
+    while start and _LETTER_OR_DIGIT.match(lower, start - 1):
+        start -= 1
+    return lower[start:end]
 
 
 class _Squeeze:
@@ -996,16 +1004,31 @@ class _Node:
 
 def _apply_exclusions(raw: list[_Hit]) -> list[_Hit]:
     """Drop the exclude-phrase hits and every hit of the same code that overlaps one of them."""
-    excluded: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for hit in raw:
         if hit.exclusion:
-            excluded[hit.code].append((hit.start, hit.end))
+            spans[hit.code].append((hit.start, hit.end))
+    excluded = {code: _Spans(found) for code, found in spans.items()}
     return [
         hit
         for hit in raw
         if not hit.exclusion
-        and not any(start < hit.end and hit.start < end for start, end in excluded.get(hit.code, ()))
+        and not (hit.code in excluded and excluded[hit.code].overlaps(hit.start, hit.end))
     ]
+
+
+class _Spans:
+    """Spans sorted by start, with the furthest end reached so far: does one overlap [start, end)?
+    (A document unit may hold thousands of exclude-phrase hits and keyword hits of one code.)"""
+
+    def __init__(self, spans: list[tuple[int, int]]):
+        spans = sorted(spans)
+        self.starts = [start for start, _ in spans]
+        self.furthest = list(accumulate((end for _, end in spans), max))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        before = bisect_left(self.starts, end)  # the spans that start before `end`
+        return before > 0 and self.furthest[before - 1] > start
 
 
 def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:

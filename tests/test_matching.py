@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 
 from coder import parse_codebook
 from coder.lexicon import contains_cjk, lemmas, word_forms
-from coder.matching import _CJK_RUN, _WORD, _Hit, _rule_hits, code_passages, compile_codebook
+from coder.matching import (
+    _CJK_RUN,
+    _WORD,
+    _Hit,
+    _apply_exclusions,
+    _rule_hits,
+    code_passages,
+    compile_codebook,
+)
 from coder.models import Document, Passage, Rule
 from coder.passages import split_passages
 
@@ -151,6 +159,7 @@ def test_matching_compiled_codebook_supports_len_and_in():
     ("cross-regional", "cross-\nregional", ["cross- regional"]),
     ("governance", "gover\u00adnance", ["gover\u00adnance"]),
     ("governance", "Gover- Nance", []),
+    ("governance", "gover-\n\u00f7nance governance", ["governance"]),  # ÷ is no letter
 ])
 def test_matching_words_hyphenated_at_a_line_end_are_rejoined(keyword, text, expected):
     assert matched([keyword], text) == expected
@@ -540,6 +549,46 @@ def test_matching_near_rule_over_a_long_document_finds_what_its_paragraphs_find(
     assert len(split_passages(document, unit="document")) == 1
     assert len(found["document"]) == 7800  # 13 in each five paragraphs
     assert found["document"] == found["paragraph"]
+
+
+LONG_DOCUMENT_CODEBOOK = """unit: {unit}
+codes:
+  governance:
+    keywords: [governance, meeting]
+    exclude: [joint meeting]
+"""
+LONG_DOCUMENT_PARAGRAPHS = [
+    "The gover-\nnance of the river basin was discussed at a joint meeting.",
+    "A meeting of the cross-\nregional governance group followed the joint meeting.",
+]
+
+
+def test_matching_exclusions_and_line_end_hyphens_over_a_long_document_find_what_its_paragraphs_find():
+    # A document unit holds thousands of exclude-phrase hits and words hyphenated at a line end.
+    text = "\n\n".join(LONG_DOCUMENT_PARAGRAPHS[index % 2] for index in range(4000)) + "\n"
+    document = Document("doc.txt", text)
+    found = {}
+    for unit in ("document", "paragraph"):
+        compiled = compile_codebook(parse_codebook(LONG_DOCUMENT_CODEBOOK.format(unit=unit)))
+        passages = split_passages(document, unit=unit)
+        found[unit] = [(match.text, match.start) for matches in compiled.find_in_passages(passages) for match in matches]
+    assert [text for text, _ in found["document"][:3]] == ["gover- nance", "meeting", "governance"]
+    assert len(found["document"]) == 6000
+    assert found["document"] == found["paragraph"]
+
+
+_EXCLUSION_HITS = st.lists(st.builds(
+    lambda code, start, length, exclusion: _Hit(code, start, start + length, "word", exclusion),
+    st.sampled_from("ab"), st.integers(0, 30), st.integers(0, 6), st.booleans()), max_size=20)
+
+
+@given(_EXCLUSION_HITS)
+@settings(max_examples=300, deadline=None)
+def test_matching_exclusions_drop_what_any_overlapping_exclude_phrase_drops(raw):
+    excluded = [hit for hit in raw if hit.exclusion]
+    expected = [hit for hit in raw if not hit.exclusion and not any(
+        other.code == hit.code and other.start < hit.end and hit.start < other.end for other in excluded)]
+    assert _apply_exclusions(raw) == expected
 
 
 @pytest.mark.parametrize(("codebook", "message"), [
