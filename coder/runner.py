@@ -43,7 +43,7 @@ from .reviews import (
     write_reviews,
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
-from .segments import add_page_column, drop_rejected
+from .segments import STATUSES, add_page_column, drop_rejected
 from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 
 __all__ = [
@@ -469,29 +469,25 @@ def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *
             moved = index[index["code"].isin(list(renamed))]
             before = [index["segment_id"], [segment_id_from_fingerprint(fingerprint, renamed[code])
                                             for fingerprint, code in zip(moved["fingerprint"], moved["code"])]]
-    decided = {"accept": "accepted", "reject": "rejected", "add": "added"}
+    # Statuses as numbers into STATUSES until the end: a Python string per row cost 0.26 s at 440,000 rows.
+    decided = {"accept": STATUSES.index("accepted"), "reject": STATUSES.index("rejected"), "add": STATUSES.index("added")}
     if run.has_record():
-        known = _isin(segments["segment_id"], before)
-        statuses = np.where(known, "unchanged", "new").astype(object)
+        statuses = np.where(_isin(segments["segment_id"], before), STATUSES.index("unchanged"), STATUSES.index("new"))
     else:
-        statuses = np.full(len(segments), "new", dtype=object)
+        statuses = np.full(len(segments), STATUSES.index("new"))
     # Each distinct review cell read once: a big run has hundreds of thousands of rows and a handful of spellings.
     spelled, spellings = pd.factorize(segments["review"].astype(object), use_na_sentinel=False)
-    words = np.array([decided.get(str(value).strip().casefold()) for value in spellings] + [None], dtype=object)[spelled]
-    statuses = np.where(pd.isna(words), statuses, words)
-    statuses[segments["source"].eq("manual").to_numpy()] = "added"
-    return _text_series(statuses, segments.index)
+    words = np.array([decided.get(str(value).strip().casefold(), -1) for value in spellings] + [-1], dtype=np.int64)[spelled]
+    statuses = np.where(words >= 0, words, statuses)
+    statuses[segments["source"].eq("manual").to_numpy()] = STATUSES.index("added")
+    return _status_series(statuses, segments.index)
 
 
-def _text_series(values: np.ndarray, index: pd.Index) -> pd.Series:
-    """A str column (pandas' Arrow-backed text) from an array of Python strings, converted in one
-    Arrow call (pandas checks each cell of a list in Python: 0.2 s for 400,000 statuses)."""
+def _status_series(statuses: np.ndarray, index: pd.Index) -> pd.Series:
+    """A str column (pandas' Arrow-backed text) of the STATUSES at the positions `statuses`, taken in Arrow."""
     import pyarrow as pa
 
-    try:
-        array = pa.chunked_array([pa.array(values, type=pa.large_string())])
-    except (pa.ArrowException, UnicodeError):
-        return pd.Series(values, index=index, dtype="str")
+    array = pa.chunked_array([pa.array(STATUSES, type=pa.large_string()).take(pa.array(statuses, type=pa.int64()))])
     return pd.Series(pd.arrays.ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
 
 

@@ -539,3 +539,25 @@ def test_review_loop_hand_coded_span_found_when_workers_read_the_corpus(project,
     frame = segments_of(project)
     assert frame.loc[frame["source"] == "manual", ["document", "passage", "text"]].values.tolist() == [["a.txt", "2", text]]
     pd.testing.assert_frame_equal(frame, serial)
+
+
+@pytest.mark.parametrize("has_record", [True, False])
+def test_review_loop_statuses_from_decisions_sources_and_the_last_run(has_record):
+    from coder.runner import _statuses
+
+    class Folder:
+        def has_record(self):
+            return has_record
+
+    segments = pd.DataFrame({
+        "segment_id": ["s1", "s2", "s3", "s4", "s5", "s6", "s7"],
+        "review": ["", " Accept", "REJECT", "add", None, "maybe", ""],
+        "source": ["auto", "auto", "auto", "auto", "auto", "auto", "manual"],
+    })
+    index = pd.DataFrame({"segment_id": ["s1", "s2", "s5", "gone"], "code": "c", "fingerprint": "f"})
+
+    statuses = _statuses(segments, Folder(), {}, index=index)
+
+    kept = "unchanged" if has_record else "new"  # s1 and s5 were in the last run
+    assert statuses.tolist() == [kept, "accepted", "rejected", "added", kept, "new", "added"]
+    assert str(statuses.dtype) == "str"
