@@ -10,7 +10,6 @@ the codebook or documents.csv stays plain strings here; the page shows it with `
 from __future__ import annotations
 
 import random
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -234,15 +233,34 @@ def _passages(
 
 def _code_sets(passage_of_row: np.ndarray, codes: np.ndarray, passage_documents: np.ndarray,
                count: int) -> list[list[Any]]:
-    """[document number, passages, [code numbers, ascending]] per document and code set, sorted."""
-    # Within each passage, codes ascending; then one key per passage from its codes.
+    """[document number, passages, [code numbers, ascending]] per document and code set, sorted.
+
+    Grouped and sorted in Arrow: each passage's codes, ascending, as one binary key of big-endian
+    numbers (bytes compare as the code lists do, a shorter list first), so no tuple per passage."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not count:
+        return []
     order = np.lexsort((codes, passage_of_row))
-    codes = codes[order]
-    bounds = np.flatnonzero(np.r_[True, passage_of_row[order][1:] != passage_of_row[order][:-1], True]).tolist()
-    code_list = codes.tolist()
-    code_sets = [tuple(code_list[first:last]) for first, last in zip(bounds, bounds[1:])]
-    counted = Counter(zip(passage_documents[:count].tolist(), code_sets))
-    return [[document, number, list(codes)] for (document, codes), number in sorted(counted.items())]
+    ascending = codes[order].astype(np.int64)
+    offsets = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(passage_of_row, minlength=count), out=offsets[1:])
+    keys = pa.LargeBinaryArray.from_buffers(pa.large_binary(), count, [
+        None, pa.py_buffer(offsets * 4), pa.py_buffer(ascending.astype(">u4").tobytes())])
+    documents = np.asarray(passage_documents[:count], dtype=np.int64)
+    ranked = pc.sort_indices(pa.table({"document": documents, "key": keys}),
+                             sort_keys=[("document", "ascending"), ("key", "ascending")]).to_numpy()
+    ranked_keys = keys.take(pa.array(ranked))
+    ranked_documents = documents[ranked]
+    first = np.ones(count, dtype=bool)
+    first[1:] = ((ranked_documents[1:] != ranked_documents[:-1])
+                 | pc.not_equal(ranked_keys.slice(1), ranked_keys.slice(0, count - 1)).to_numpy(zero_copy_only=False))
+    starts = np.flatnonzero(first)
+    numbers = np.diff(np.append(starts, count))
+    code_lists = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(ascending)).take(pa.array(ranked[starts]))
+    return [[document, number, codes] for document, number, codes in
+            zip(ranked_documents[starts].tolist(), numbers.tolist(), code_lists.to_pylist())]
 
 
 def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: int) -> np.ndarray:

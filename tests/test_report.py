@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder.models import NetworkOptions
 from coder.report import report_data
@@ -424,3 +427,20 @@ def test_report_relabelled_page_is_what_render_report_writes(tmp_path, title, la
     assert relabel_report(text, title=title, codes=relabel).encode("utf-8") == (tmp_path / "after.html").read_bytes()
     with pytest.raises(ValueError):
         relabel_report(text.replace("<h1>", "<h1>x"), title=title, codes=relabel)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.integers(0, 6), min_size=1, max_size=5)), min_size=1, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_report_code_sets_count_each_documents_passages_by_their_codes(passages):
+    """_code_sets groups passages (document, codes with repeats) as counting sorted code tuples does."""
+    import numpy as np
+
+    from coder.report import _code_sets
+
+    passages = sorted(passages, key=lambda passage: passage[0])  # passages come in document order
+    counted = Counter((document, tuple(sorted(codes))) for document, codes in passages)
+    expected = [[document, number, list(codes)] for (document, codes), number in sorted(counted.items())]
+    passage_of_row = np.repeat(np.arange(len(passages)), [len(codes) for _, codes in passages])
+    codes = np.array([code for _, codes in passages for code in reversed(codes)], dtype=np.int64)
+    documents = np.array([document for document, _ in passages], dtype=np.int64)
+    assert _code_sets(passage_of_row, codes, documents, len(passages)) == expected
