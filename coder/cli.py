@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
+import gc
 import inspect
 import os
 import sys
@@ -28,6 +30,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+# The last thing a `coder` process does (atexit runs it after every handler registered later): the
+# interpreter's final collections walk every object of pandas, pyarrow and numpy, about 0.2 s of CPU
+# on exit; frozen, the objects are freed with the process. Unreferenced objects are still freed
+# when the modules are cleared, and every file the tool writes is closed where it is written.
+atexit.register(gc.freeze)
 
 
 # Network options, shared by `run` and `network`: declared once, gathered into NetworkOptions.
