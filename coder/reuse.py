@@ -338,6 +338,11 @@ class _Presentation:
         columns = {"label": labels, "status": status}
         self.table = pa.table([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
                               schema=SEGMENT_PARQUET_SCHEMA)
+        # A colour or description edit after a run without new segments: the file holds these labels and
+        # statuses already, so its bytes are those written again (write_parquet's bytes depend on the rows only).
+        self.segments_kept = (parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA, check_metadata=True)
+                              and parquet.read(columns=["status"])["status"].equals(pa.chunked_array([status]))
+                              and parquet.read(columns=["label"])["label"].equals(pa.chunked_array([labels])))
         # The comparison with the last run: per code in order of first row, its distinct segments.
         # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
         ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
@@ -346,11 +351,15 @@ class _Presentation:
         distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
         order = pd.unique(code_numbers)  # codes in order of their first row
         self.code_counts = [(code_ids[number], int(distinct[number])) for number in order]
-        self.code_counts_csv = self._code_counts(run.code_counts_path.read_bytes())
-        self.codes_csv = self._relabel_csv(run.folder / NETWORK_FILES["codes"], {"label": "code"})
-        self.cooccurrence_csv = self._relabel_csv(run.folder / NETWORK_FILES["cooccurrence"],
-                                                  {"source_label": "source", "target_label": "target"})
-        self.pair_count = self.cooccurrence_csv.count(b"\n") - 1
+        # The CSVs show labels only: without a label edit they are kept as the last run wrote them (None).
+        self.code_counts_csv = self.codes_csv = self.cooccurrence_csv = None
+        if self.old_raw != {code.id: code.label for code in codebook}:
+            self.code_counts_csv = self._code_counts(run.code_counts_path.read_bytes())
+            self.codes_csv = self._relabel_csv(run.folder / NETWORK_FILES["codes"], {"label": "code"})
+            self.cooccurrence_csv = self._relabel_csv(run.folder / NETWORK_FILES["cooccurrence"],
+                                                      {"source_label": "source", "target_label": "target"})
+        cooccurrence = self.cooccurrence_csv or (run.folder / NETWORK_FILES["cooccurrence"]).read_bytes()
+        self.pair_count = cooccurrence.count(b"\n") - 1
         colors = _top_level_codes(pd.DataFrame({"code_path": pd.Series([], dtype=object)}), codebook)
         self.graph, changes = self._graph(graph, colors)
         self.page = self._page(colors)
@@ -447,12 +456,19 @@ class _Presentation:
         from .render import write_gexf, write_graphml
 
         folder = stage.folder
-        write_parquet(self.table, stage.segments_parquet_path)
         for name in _KEPT:
             _link(self.run.folder / name, folder / name)
-        write_bytes(stage.code_counts_path, self.code_counts_csv)
-        write_bytes(folder / NETWORK_FILES["codes"], self.codes_csv)
-        write_bytes(folder / NETWORK_FILES["cooccurrence"], self.cooccurrence_csv)
+        # None: the bytes the last run wrote (a colour or description edit), linked.
+        contents = {SEGMENTS_PARQUET_FILE: None if self.segments_kept else self.table,
+                    CODE_COUNTS_FILE: self.code_counts_csv, NETWORK_FILES["codes"]: self.codes_csv,
+                    NETWORK_FILES["cooccurrence"]: self.cooccurrence_csv}
+        for name, content in contents.items():
+            if content is None:
+                _link(self.run.folder / name, folder / name)
+            elif isinstance(content, pa.Table):
+                write_parquet(content, folder / name)
+            else:
+                write_bytes(folder / name, content)
         write_text(folder / NETWORK_FILES["report"], self.page)
         if self.graphml is not None and self.gexf is not None:
             write_text(folder / NETWORK_FILES["graphml"], self.graphml)

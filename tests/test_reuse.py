@@ -154,6 +154,31 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
     assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage in ("second edit", "passage repeated in a document"))
 
 
+@pytest.mark.parametrize("edit", ["colour", "description"])
+def test_reuse_recode_keeps_the_files_an_edit_leaves_alone(tmp_path, edit):
+    """After a label edit, a colour or description edit keeps segments.parquet and the CSVs (links to the
+    last run's files, not written again) and still gives a full run's outputs."""
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    shutil.copy(ROOT / "codebook.yaml", codebook)
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    for out in (fast, full):
+        run_ok(corpus, codebook, out, "--csv", "never")
+    _edit_codebook(codebook, "label")
+    run_ok(corpus, codebook, fast, "--csv", "never")  # every segment "unchanged" from here on
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
+    kept = ("segments.parquet", "code_counts.csv", "codes.csv", "cooccurrence.csv", *KEPT)
+    inodes = {name: (fast / name).stat().st_ino for name in kept}
+    _edit_codebook(codebook, edit)
+
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert REUSED in output
+    assert output_files(fast) == output_files(full)
+    assert {name: (fast / name).stat().st_ino for name in kept} == inodes
+
+
 @pytest.mark.parametrize("edit", ["label", "colour"])
 def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
     """A label or colour edit redoes only what shows them: networkx, scipy, pyvis, spaCy and jieba stay unloaded."""
