@@ -17,11 +17,13 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -244,28 +246,37 @@ def present_again(
             or wants_csv(csv, int(record.counts.get("segments", -1)))
             or not _only_presentation_changed(stored, codebook)):
         return None
-    read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
-    if read is None:
-        return None
-    try:
-        work = _Presentation(run, record, stored, codebook, kept["graph"])
-    except (OSError, ValueError, KeyError, TypeError, IndexError, CoderError, pa.ArrowException):
-        return None  # something kept is not what the last run wrote: do the full work
-    new_record = replace(
-        record, tool_version=__version__, started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        seconds=round(time.perf_counter() - started, 3), corpus=str(corpus),
-        corpus_absolute=str(Path(corpus).resolve()), codebook=str(codebook_path),
-        codebook_sha256=codebook_hash(codebook_path) if Path(codebook_path).is_file() else "",
-        codebook_name=codebook.name, workers=workers or os.cpu_count() or 1,
-        codebook_codes=tuple(codebook_to_records(codebook)), encoding=forced,
-        cache={"documents_reused": len(record.documents), "documents_new": 0,
-               "codes_reused": len(record.documents) * len(codebook), "codes_matched": 0},
-    )
-    with run.staged() as stage:
-        run.keep_previous(into=stage)
-        written = work.write(stage, new_record)
-        comparison = work.comparison(record, new_record)
-        written["changes"] = write_changes_csv(comparison, stage.changes_path)
+    # segments.parquet is read, checked and written again (beside the last run's) by Arrow, which leaves
+    # the GIL, in a second thread while this one checks the corpus and relabels the other files.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        segments = pool.submit(_segments_again, run, codebook, rows=int(record.counts.get("segments", -1)))
+        table_file = pool.submit(_write_beside, run.segments_parquet_path, segments)
+        try:
+            read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
+                                     stamps=stamps)
+            if read is None:
+                return None
+            try:
+                work = _Presentation(run, record, stored, codebook, kept["graph"], segments)
+            except (OSError, ValueError, KeyError, TypeError, IndexError, CoderError, pa.ArrowException):
+                return None  # something kept is not what the last run wrote: do the full work
+            new_record = replace(
+                record, tool_version=__version__, started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                seconds=round(time.perf_counter() - started, 3), corpus=str(corpus),
+                corpus_absolute=str(Path(corpus).resolve()), codebook=str(codebook_path),
+                codebook_sha256=codebook_hash(codebook_path) if Path(codebook_path).is_file() else "",
+                codebook_name=codebook.name, workers=workers or os.cpu_count() or 1,
+                codebook_codes=tuple(codebook_to_records(codebook)), encoding=forced,
+                cache={"documents_reused": len(record.documents), "documents_new": 0,
+                       "codes_reused": len(record.documents) * len(codebook), "codes_matched": 0},
+            )
+            with run.staged() as stage:
+                run.keep_previous(into=stage)
+                written = work.write(stage, new_record, table_file=table_file)
+                comparison = work.comparison(record, new_record)
+                written["changes"] = write_changes_csv(comparison, stage.changes_path)
+        finally:
+            _remove_unused(table_file)
     run.remember_segments_file()
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if extraction_cache is not None:
@@ -280,6 +291,76 @@ def present_again(
     network = {key: run.folder / name for key, name in NETWORK_FILES.items()}
     network.update(code_count=len(work.graph["nodes"]), edge_count=len(work.graph["edges"]), pair_count=work.pair_count)
     return Presented(result=result, written=written, network=network, comparison=comparison)
+
+
+class _Segments(NamedTuple):
+    """segments.parquet as a label, colour or description edit leaves it."""
+
+    table: pa.Table  # the last run's rows with the new labels, every segment "unchanged"
+    code_counts: list[tuple[str, int]]  # per code, in the order of its first row: its distinct segments
+    kept: bool  # the file holds this table already: kept as it is
+
+
+def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int) -> _Segments:
+    """The last run's segments.parquet under `codebook`'s labels. Raises ValueError (or an Arrow error)
+    when the file is not as a run without reviews wrote it, with `rows` rows of codes of `codebook`."""
+    parquet = pq.ParquetFile(run.segments_parquet_path)
+    if not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA) or parquet.metadata.num_rows != rows:
+        raise ValueError("segments.parquet: not as the last run wrote it")
+    # Every column but the two this edit sets anew (a third less to decode).
+    table = parquet.read(columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("label", "status")])
+    codes = table["code"].combine_chunks().dictionary_encode()
+    code_ids = codes.dictionary.to_pylist()
+    if not all(code in codebook for code in code_ids):
+        raise ValueError("segments.parquet: a code the codebook lacks")
+    # Without reviews every row is the tool's, undecided.
+    for column, value in (("source", "auto"), ("review", ""), ("note", "")):
+        if pc.any(pc.not_equal(table[column], value)).as_py():
+            raise ValueError(f"segments.parquet: {column} is not {value!r} throughout")
+    labels = pa.array([codebook[code].label for code in code_ids], type=pa.string()).take(codes.indices)
+    status = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
+                                            pa.array(["unchanged"])).cast(pa.string())
+    # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
+    columns = {"label": labels, "status": status}
+    table = pa.table([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
+                     schema=SEGMENT_PARQUET_SCHEMA)
+    # A colour or description edit after a run without new segments: the file holds these labels and
+    # statuses already, so its bytes are those written again (write_parquet's bytes depend on the rows only).
+    kept = (parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA, check_metadata=True)
+            and parquet.read(columns=["status"])["status"].equals(table["status"])
+            and parquet.read(columns=["label"])["label"].equals(table["label"]))
+    # The comparison with the last run: per code in order of first row, its distinct segments.
+    # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
+    ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
+    code_numbers = codes.indices.to_numpy().astype(np.int64)
+    _, first = np.unique(ids * len(code_ids) + code_numbers, return_index=True)
+    distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
+    order = pd.unique(code_numbers)  # codes in order of their first row
+    return _Segments(table, [(code_ids[number], int(distinct[number])) for number in order], kept)
+
+
+def _write_beside(path: Path, segments: Future[_Segments]) -> Path | None:
+    """Write the table of `segments` to a new file beside `path`, for the new run to move in; None
+    when the file at `path` is kept. Raises what `segments` raised, with nothing written."""
+    if segments.result().kept:
+        return None
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        return write_parquet(segments.result().table, name)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def _remove_unused(table_file: Future[Path | None]) -> None:
+    """Remove the file `_write_beside` wrote when no run moved it in (the run was not saved)."""
+    try:
+        written = table_file.result()
+    except Exception:
+        return  # nothing was written
+    if written is not None:
+        written.unlink(missing_ok=True)
 
 
 def _unchanged_corpus(run: RunFolder, record: RunRecord, corpus: str | Path, *, encoding: str | None,
@@ -311,46 +392,13 @@ class _Presentation:
     the last run wrote it raises (ValueError and friends), and the caller does the full work.
     """
 
-    def __init__(self, run: RunFolder, record: RunRecord, stored: Codebook, codebook: Codebook, graph: dict):
+    def __init__(self, run: RunFolder, record: RunRecord, stored: Codebook, codebook: Codebook, graph: dict,
+                 segments: Future[_Segments]):
         self.run, self.codebook = run, codebook
         self.old_raw = {code.id: code.label for code in stored}
         self.old_labels = {code.id: _neutral(code.label) for code in stored}  # as written into a CSV
         self.labels = {code.id: _neutral(code.label) for code in codebook}
         self.written_ids = {_neutral(code.id): code.id for code in codebook}
-        parquet = pq.ParquetFile(run.segments_parquet_path)
-        if (not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA)
-                or parquet.metadata.num_rows != int(record.counts.get("segments", -1))):
-            raise ValueError("segments.parquet: not as the last run wrote it")
-        # Every column but the two this edit sets anew (a third less to decode).
-        table = parquet.read(columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("label", "status")])
-        codes = table["code"].combine_chunks().dictionary_encode()
-        code_ids = codes.dictionary.to_pylist()
-        if not set(code_ids) <= self.labels.keys():
-            raise ValueError("segments.parquet: a code the codebook lacks")
-        # Without reviews every row is the tool's, undecided.
-        for column, value in (("source", "auto"), ("review", ""), ("note", "")):
-            if pc.any(pc.not_equal(table[column], value)).as_py():
-                raise ValueError(f"segments.parquet: {column} is not {value!r} throughout")
-        labels = pa.array([codebook[code].label for code in code_ids], type=pa.string()).take(codes.indices)
-        status = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
-                                                pa.array(["unchanged"])).cast(pa.string())
-        # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
-        columns = {"label": labels, "status": status}
-        self.table = pa.table([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
-                              schema=SEGMENT_PARQUET_SCHEMA)
-        # A colour or description edit after a run without new segments: the file holds these labels and
-        # statuses already, so its bytes are those written again (write_parquet's bytes depend on the rows only).
-        self.segments_kept = (parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA, check_metadata=True)
-                              and parquet.read(columns=["status"])["status"].equals(pa.chunked_array([status]))
-                              and parquet.read(columns=["label"])["label"].equals(pa.chunked_array([labels])))
-        # The comparison with the last run: per code in order of first row, its distinct segments.
-        # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
-        ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
-        code_numbers = codes.indices.to_numpy().astype(np.int64)
-        _, first = np.unique(ids * len(code_ids) + code_numbers, return_index=True)
-        distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
-        order = pd.unique(code_numbers)  # codes in order of their first row
-        self.code_counts = [(code_ids[number], int(distinct[number])) for number in order]
         # The CSVs show labels only: without a label edit they are kept as the last run wrote them (None).
         self.code_counts_csv = self.codes_csv = self.cooccurrence_csv = None
         if self.old_raw != {code.id: code.label for code in codebook}:
@@ -372,6 +420,7 @@ class _Presentation:
             self.gexf = relabel_gexf((folder / NETWORK_FILES["gexf"]).read_bytes().decode("utf-8"), changes)
         except ValueError:  # a value XML escapes (or a file not as expected): networkx writes the graph
             self.graphml = self.gexf = None
+        self.table, self.code_counts = segments.result()[:2]  # last: read meanwhile in the other thread
 
     def _code_counts(self, data: bytes) -> bytes:
         """code_counts.csv (code, code_path, label, one column per document) with the new labels."""
@@ -451,22 +500,19 @@ class _Presentation:
         text = (self.run.folder / NETWORK_FILES["report"]).read_bytes().decode("utf-8")  # line ends as written
         return relabel_report(text, title=self.codebook.name or "Concept network", codes=relabelled)
 
-    def write(self, stage: RunFolder, record: RunRecord) -> dict[str, Path]:
-        """Write the new run into `stage`: relabelled files written, the others linked."""
+    def write(self, stage: RunFolder, record: RunRecord, *, table_file: Future[Path | None]) -> dict[str, Path]:
+        """Write the new run into `stage`: relabelled files written, the others linked, and segments.parquet
+        as `table_file` gives it (`_write_beside`: written beside the last run's, or None to keep that)."""
         from .render import write_gexf, write_graphml
 
         folder = stage.folder
         for name in _KEPT:
             _link(self.run.folder / name, folder / name)
         # None: the bytes the last run wrote (a colour or description edit), linked.
-        contents = {SEGMENTS_PARQUET_FILE: None if self.segments_kept else self.table,
-                    CODE_COUNTS_FILE: self.code_counts_csv, NETWORK_FILES["codes"]: self.codes_csv,
-                    NETWORK_FILES["cooccurrence"]: self.cooccurrence_csv}
-        for name, content in contents.items():
+        for name, content in {CODE_COUNTS_FILE: self.code_counts_csv, NETWORK_FILES["codes"]: self.codes_csv,
+                              NETWORK_FILES["cooccurrence"]: self.cooccurrence_csv}.items():
             if content is None:
                 _link(self.run.folder / name, folder / name)
-            elif isinstance(content, pa.Table):
-                write_parquet(content, folder / name)
             else:
                 write_bytes(folder / name, content)
         write_text(folder / NETWORK_FILES["report"], self.page)
@@ -478,6 +524,11 @@ class _Presentation:
             write_graphml(graph, folder / NETWORK_FILES["graphml"])
             write_gexf(graph, folder / NETWORK_FILES["gexf"])
         stage.write_record(record)
+        written = table_file.result()  # last: the other files are written while Arrow writes it
+        if written is None:
+            _link(self.run.segments_parquet_path, stage.segments_parquet_path)
+        else:
+            os.replace(written, stage.segments_parquet_path)
         return {"code_counts": stage.code_counts_path, "run": stage.run_path,
                 "segments_parquet": stage.segments_parquet_path, "passages_parquet": stage.passages_parquet_path,
                 "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
