@@ -444,18 +444,37 @@ class _Presentation:
         return b"\r\n".join([*out, total, b""])
 
     def _relabel_csv(self, path: Path, columns: dict[str, str]) -> bytes:
-        """A CSV the last run wrote, with each label column (keyed by the column of its code) relabelled."""
+        """A CSV the last run wrote, with each label column (keyed by the column of its code) relabelled.
+
+        When no code id or label holds a line break (so a line is a row), only the lines naming a
+        relabelled code are read and written again; the file's stamp vouches for the others."""
         data = path.read_bytes()
+        if any("\r" in text or "\n" in text for text in (*self.written_ids, *self.labels.values(), *self.old_labels.values())):
+            return self._relabel_rows(path.name, data, columns)
+        lines = data.split(b"\r\n")
+        cells = [_cell(written).encode() for written, code in self.written_ids.items()
+                 if self.labels[code] != self.old_labels[code]]
+        chosen = [number for number in range(1, len(lines) - 1) if any(cell in lines[number] for cell in cells)]
+        part = self._relabel_rows(path.name, b"\r\n".join([lines[0], *(lines[number] for number in chosen), b""]), columns)
+        relabelled = part.split(b"\r\n")
+        if lines[-1] != b"" or len(relabelled) != len(chosen) + 2:
+            raise ValueError(f"{path.name}: not as the last run wrote it")
+        for number, line in zip(chosen, relabelled[1:-1]):
+            lines[number] = line
+        return b"\r\n".join(lines)
+
+    def _relabel_rows(self, name: str, data: bytes, columns: dict[str, str]) -> bytes:
+        """`_relabel_csv` of every row of `data` (a header, then rows)."""
         rows = list(_csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
         if _csv_bytes(rows) != data:
-            raise ValueError(f"{path.name}: not as the last run wrote it")
+            raise ValueError(f"{name}: not as the last run wrote it")
         header = rows[0]
         where = [(header.index(label), header.index(code)) for label, code in columns.items()]
         for row in rows[1:]:
             for label, code in where:
                 code_id = self.written_ids[row[code]]
                 if row[label] != self.old_labels[code_id]:
-                    raise ValueError(f"{path.name}: a label that is not the last run's")
+                    raise ValueError(f"{name}: a label that is not the last run's")
                 row[label] = self.labels[code_id]
         return _csv_bytes(rows)
 
