@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from .segments import add_page_column, build_code_counts, code_counts_table, dro
 _DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
 # The columns a pair of codes keeps per partition; the measures are computed once, from the sums.
 _PAIR_COUNTS = ("source", "target", "count", "documents", "example_document", "example_passage")
+# code_counts.csv's cells built and written at a time, a block of codes: the whole codes x documents
+# table and its text were ~200 MB at 100 MB of corpus.
+CODE_COUNTS_CELLS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,9 @@ class PartitionSummary:
     code_counts: sparse.csc_matrix
     code_totals: np.ndarray  # its `total` column
     code_totals_with_children: np.ndarray  # its `total_with_children` column
+    # The parts below that grow with rows are moved to disk as the driver receives the summary (SummaryStore).
     counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
-    # level -> (coded codes, pair counts); emptied once the driver stores them (PairStore)
+    # level -> (coded codes, pair counts); emptied once the driver stores them (SummaryStore)
     cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]
     examples: pd.DataFrame  # document, passage, code: the first rows per code at the map's level
     words: list[str]  # matched words in the order first met
@@ -251,34 +255,49 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
 # --- the sums, on the driver -----------------------------------------------------------------------
 
 
-def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook, documents: Sequence[str]) -> pd.DataFrame:
-    """code_counts.csv from the partitions' blocks (documents in corpus order), as build_code_counts builds it."""
+def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
+                      documents: Sequence[str]) -> Iterator[pd.DataFrame]:
+    """code_counts.csv from the partitions' blocks (documents in corpus order), as build_code_counts builds
+    it, a block of rows (codes) of about CODE_COUNTS_CELLS cells at a time."""
     ids = [code.id for code in codebook]
-    by_document: dict[str, np.ndarray] = {}
+    documents = list(documents)
+    positions: dict[str, list[int]] = {}
+    for position, document in enumerate(documents):
+        positions.setdefault(document, []).append(position)
+    # Where each partition's columns go (a document in two partitions: the later one's, as a dict keeps it).
+    placed: list[tuple[PartitionSummary, np.ndarray, np.ndarray]] = []
     for summary in summaries:
-        cells = summary.code_counts.toarray()
-        for position, document in enumerate(summary.documents):
-            by_document[document] = cells[:, position]
-    zero = np.zeros(len(ids) + 1, dtype=np.int64)
-    block = np.column_stack([by_document.get(document, zero) for document in documents]) if documents else \
-        np.zeros((len(ids) + 1, 0), dtype=np.int64)
+        pairs = [(column, position) for column, document in enumerate(summary.documents)
+                 for position in positions.get(document, ())]
+        placed.append((summary, np.array([column for column, _ in pairs], dtype=np.int64),
+                       np.array([position for _, position in pairs], dtype=np.int64)))
     totals = sum((summary.code_totals for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
     with_children = sum((summary.code_totals_with_children for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
-    return code_counts_table(codebook, list(documents), block, total=totals, total_with_children=with_children)
+    step = max(1, CODE_COUNTS_CELLS // max(len(documents), 1))
+    for start in range(0, len(ids) + 1, step):
+        rows = slice(start, min(len(ids) + 1, start + step))
+        block = np.zeros((rows.stop - rows.start, len(documents)), dtype=np.int64)
+        for summary, columns, targets in placed:
+            if len(columns):
+                block[:, targets] = summary.code_counts[rows].toarray()[:, columns]
+        yield code_counts_table(codebook, documents, block, total=totals[rows], total_with_children=with_children[rows],
+                                rows=rows)
 
 
-def merge_counts_long(summaries: Sequence[PartitionSummary]) -> pd.DataFrame:
-    """code_counts_long.csv's rows (without document variables), partitions in corpus order."""
-    parts = [summary.counts_long for summary in summaries if len(summary.counts_long)]
+def merge_counts_long(store: SummaryStore, numbers: Sequence[int]) -> pd.DataFrame:
+    """code_counts_long.csv's rows (without document variables), partitions `numbers` in corpus order."""
+    parts = [part for part in (store.counts_long(number) for number in numbers) if len(part)]
     if not parts:
         return build_counts_long(pd.DataFrame({"document": [], "passage": [], "code": []}))
     return pd.concat(parts, ignore_index=True)
 
 
-class PairStore:
-    """Each partition's co-occurrence counts, kept on disk until summed (one small Parquet file per
-    partition and level, in `folder`): the driver holds one batch of partitions' pairs at a time and
-    the running sums, never every partition's pairs at once."""
+class SummaryStore:
+    """The parts of each partition's summary that grow with its rows, kept on disk (small Parquet files
+    in `folder`) until summed: its co-occurrence counts at every level, code_counts_long.csv's rows, the
+    report's code sets and each code's first passages. The driver holds one partition's (or one batch's)
+    at a time and the running sums, never every partition's at once (~4 MB a partition: 240 MB held
+    through a 100 MB run)."""
 
     _BATCH = 16  # partitions summed at once
 
@@ -287,17 +306,32 @@ class PairStore:
         self.levels: tuple[int | None, ...] = ()
 
     def put(self, summary: PartitionSummary) -> None:
-        """Store a summary's co-occurrence counts (replacing what its partition stored before) and drop them from it."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
+        """Store a summary's row-sized parts (replacing what its partition stored before) and drop them from it."""
         self.levels = tuple(summary.cooccurrence)
         for level, (codes, pairs) in summary.cooccurrence.items():
-            for kind, frame in (("codes", codes), ("pairs", pairs)):
-                path = self._path(level, kind, summary.number)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-        summary.cooccurrence = {}
+            self._write(codes, f"level-{level or 0}", "codes", summary.number)
+            self._write(pairs, f"level-{level or 0}", "pairs", summary.number)
+        self._write(summary.counts_long, "report", "counts_long", summary.number)
+        self._write(summary.first_passages, "report", "first_passages", summary.number)
+        self._write(_code_sets_frame(summary.code_sets), "report", "code_sets", summary.number)
+        summary.cooccurrence, summary.code_sets = {}, Counter()
+        summary.counts_long = summary.first_passages = pd.DataFrame()
+
+    def counts_long(self, number: int) -> pd.DataFrame:
+        """Partition `number`'s rows of code_counts_long.csv."""
+        return self._read("report", "counts_long", number)
+
+    def first_passages(self, number: int) -> pd.DataFrame:
+        """Partition `number`'s first passages of each code (PartitionSummary.first_passages)."""
+        return self._read("report", "first_passages", number)
+
+    def code_sets(self, number: int) -> Counter:
+        """Partition `number`'s code sets (PartitionSummary.code_sets)."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._path("report", "code_sets", number))
+        return Counter(dict(zip(zip(table["document"].to_pylist(), map(tuple, table["codes"].to_pylist())),
+                                table["passages"].to_pylist())))
 
     def sums(self, level: int | None, numbers: Sequence[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(codes, pairs) of partitions `numbers` summed, in partition order: passages, documents and
@@ -307,21 +341,42 @@ class PairStore:
         for first in range(0, len(numbers), self._BATCH):
             batch = numbers[first:first + self._BATCH]
             codes = _sum_codes([*([codes] if codes is not None else []),
-                                *(self._read(level, "codes", number) for number in batch)])
+                                *(self._read(f"level-{level or 0}", "codes", number) for number in batch)])
             pairs = _sum_pairs([*([pairs] if pairs is not None else []),
-                                *(self._read(level, "pairs", number) for number in batch)])
+                                *(self._read(f"level-{level or 0}", "pairs", number) for number in batch)])
         if codes is None:
             codes = pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
             pairs = pd.DataFrame({column: [] for column in _PAIR_COUNTS})
         return codes, pairs
 
-    def _path(self, level: int | None, kind: str, number: int) -> Path:
-        return self.folder / f"level-{level or 0}" / f"{kind}-{number:05d}.parquet"
+    def _path(self, group: str, kind: str, number: int) -> Path:
+        return self.folder / group / f"{kind}-{number:05d}.parquet"
 
-    def _read(self, level: int | None, kind: str, number: int) -> pd.DataFrame:
+    def _write(self, frame: pd.DataFrame | Any, group: str, kind: str, number: int) -> None:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        return pq.read_table(self._path(level, kind, number)).to_pandas()
+        path = self._path(group, kind, number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, path)
+
+    def _read(self, group: str, kind: str, number: int) -> pd.DataFrame:
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self._path(group, kind, number)).to_pandas()
+
+
+def _code_sets_frame(code_sets: Counter):
+    """PartitionSummary.code_sets as an Arrow table: document, codes (a list), passages."""
+    import pyarrow as pa
+
+    keys = list(code_sets)
+    return pa.table({
+        "document": pa.array([document for document, _ in keys], type=pa.string()),
+        "codes": pa.array([list(codes) for _, codes in keys], type=pa.list_(pa.string())),
+        "passages": pa.array([code_sets[key] for key in keys], type=pa.int64()),
+    })
 
 
 def _sum_codes(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -357,7 +412,7 @@ def merge_cooccurrence(
     sums: tuple[pd.DataFrame, pd.DataFrame], level: int | None, *, total_passages: int, codebook: Codebook,
 ) -> Cooccurrence:
     """build_cooccurrence(all segments, level=..., total_passages=..., codebook=...) from the partitions'
-    summed counts (PairStore.sums): passages and documents add up (a document is never split), the
+    summed counts (SummaryStore.sums): passages and documents add up (a document is never split), the
     example passage of a pair is the first in (document, passage) order, and the measures come from the sums."""
     codes, pairs = sums
     names = sorted(str(code) for code in codes["code"])
@@ -421,7 +476,8 @@ class Listing:
     listed: list[tuple[str, int]]
 
 
-def plan_listing(summaries: Sequence[PartitionSummary], index: dict[str, int], *, seed: int) -> Listing:
+def plan_listing(summaries: Sequence[PartitionSummary], store: SummaryStore, index: dict[str, int], *,
+                 seed: int) -> Listing:
     """Documents, words, code sets and the passages to list (all, or report._sample's seeded sample)."""
     coded: dict[str, int] = {}
     for summary in summaries:
@@ -430,7 +486,7 @@ def plan_listing(summaries: Sequence[PartitionSummary], index: dict[str, int], *
     number = {name: position for position, name in enumerate(names)}
     counted: Counter = Counter()
     for summary in summaries:
-        for (document, codes), passages in summary.code_sets.items():
+        for (document, codes), passages in store.code_sets(summary.number).items():
             counted[(number[document], tuple(sorted(index[code] for code in codes)))] += passages
     sets = [[document, passages, list(codes)] for (document, codes), passages in sorted(counted.items())]
     offsets = dict(zip(names, np.cumsum([0, *(coded[name] for name in names)])[:-1].tolist()))
@@ -438,7 +494,7 @@ def plan_listing(summaries: Sequence[PartitionSummary], index: dict[str, int], *
     positions = [(name, rank) for name in names for rank in range(coded[name])] if count <= PASSAGES_SHOWN else None
     sample = None
     if positions is None:
-        firsts = pd.concat([summary.first_passages for summary in summaries], ignore_index=True)
+        firsts = pd.concat([store.first_passages(summary.number) for summary in summaries], ignore_index=True)
         firsts = firsts.sort_values(["document", "passage"], kind="stable").groupby("code", sort=False).head(SAMPLE_PER_CODE)
         chosen = np.zeros(count, dtype=bool)
         chosen[np.array([offsets[document] + int(rank) for document, rank in zip(firsts["document"], firsts["rank"])],

@@ -233,9 +233,13 @@ def join_parquet_parts(parts: Sequence[str | Path], path: str | Path, *, blank_p
             rows += held[-1].num_rows
             while rows >= group:
                 table = pa.concat_tables(held)
-                writer.write_table(table.slice(0, group).combine_chunks(), row_group_size=group)
-                wrote = True
+                block = table.slice(0, group).combine_chunks()
                 held, rows = [table.slice(group)], rows - group
+                del table  # the parts written, but for the rest of the last one
+                writer.write_table(block, row_group_size=group)
+                wrote = True
+                del block
+                pa.default_memory_pool().release_unused()  # else the pool keeps a row group's worth per row group
         if rows or not wrote:
             writer.write_table(pa.concat_tables(held).combine_chunks() if held else schema.empty_table(),
                                row_group_size=group)
@@ -479,13 +483,14 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
 
 
 def code_counts_table(codebook: Codebook, documents: list[str], block: np.ndarray, *, total: np.ndarray,
-                      total_with_children: np.ndarray) -> pd.DataFrame:
+                      total_with_children: np.ndarray, rows: slice = slice(None)) -> pd.DataFrame:
     """code_counts.csv's frame: a row per code and a last "(any code)" row; the code's names, a column
-    per document (`block`: codes + 1 rows, a column per document) and the two totals (codes + 1 each)."""
+    per document (`block`: codes + 1 rows, a column per document) and the two totals (codes + 1 each).
+    `rows`: only these rows of the table (`block` and the totals hold only them)."""
     head = {
-        "code": [*(code.id for code in codebook), "(any code)"],
-        "code_path": [*(code.code_path for code in codebook), ""],
-        "label": [*(code.label for code in codebook), "passages with at least one code"],
+        "code": [*(code.id for code in codebook), "(any code)"][rows],
+        "code_path": [*(code.code_path for code in codebook), ""][rows],
+        "label": [*(code.label for code in codebook), "passages with at least one code"][rows],
     }
     tail = {"total": total, "total_with_children": total_with_children}
     if len(set(documents)) < len(documents) or set(documents) & {*head, *tail}:

@@ -38,7 +38,7 @@ from .diff import compare_with_previous, write_changes_csv
 from .errors import OutputError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import write_csv, write_csv_parts
+from .files import write_csv_parts
 from .groups import DocumentVariables, group_counts_from
 from .models import (
     Codebook,
@@ -50,10 +50,10 @@ from .models import (
     segment_id_from_fingerprint,
 )
 from .partitioned import (
-    PairStore,
     PartitionPlan,
     PartitionSummary,
     ReviewPlan,
+    SummaryStore,
     finish_partition,
     listed_passages,
     merge_code_counts,
@@ -119,7 +119,7 @@ __all__ = ["CodedPartitions", "code_in_partitions", "code_partitions_locally"]
 # the parts are renamed or joined into the staged run, not copied across filesystems; removed
 # whatever happens).
 PARTS_FOLDER = ".parts"
-_PAIRS_FOLDER = ".pairs"  # in PARTS_FOLDER: each partition's co-occurrence counts until summed
+_SUMMARIES_FOLDER = ".summaries"  # in PARTS_FOLDER: what each partition's summary keeps on disk until summed
 PartsMode = Literal["workers", "driver"]
 PARTS_MODES: tuple[str, ...] = ("workers", "driver")
 # Example passages per code on the map (network.build_network's default, which `coder run` keeps).
@@ -259,12 +259,12 @@ def code_in_partitions(
     folder = (run.folder / PARTS_FOLDER).resolve()
     _remove_path(folder)
     try:
-        pairs_store = PairStore(folder / _PAIRS_FOLDER)
+        store = SummaryStore(folder / _SUMMARIES_FOLDER)
 
         def receive(summary: PartitionSummary) -> PartitionSummary:
-            # As each partition arrives: its part files written (parts="driver"), its pairs stored.
+            # As each partition arrives: its part files written (parts="driver"), its row-sized parts stored.
             _write_files(summary, folder)
-            pairs_store.put(summary)
+            store.put(summary)
             return summary
 
         coded = code_partitions(items, plan, folder, receive)
@@ -278,7 +278,7 @@ def code_in_partitions(
         by_path = {document.path: document for document in documents}
         partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
         settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
-                                  pairs_store) if review_plan is not None else None
+                                  store) if review_plan is not None else None
         if settled is not None:
             summaries = settled.summaries
         result = CodingResult(corpus=read, codebook=codebook, segments=segments_to_frame([]),
@@ -317,10 +317,10 @@ def code_in_partitions(
             network = write_network_outputs(
                 segments_to_frame([]), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,
-                reduced=_reduced_network(parts_at, summaries, pairs_store, codebook, network_options,
+                reduced=_reduced_network(parts_at, summaries, store, codebook, network_options,
                                          result.passage_count),
             )
-            written.update(_write_document_tables(stage, summaries, codebook, variables, result.passages))
+            written.update(_write_document_tables(stage, summaries, store, codebook, variables, result.passages))
             try:
                 comparison = compare_with_previous(stage)
             except OutputError as error:
@@ -460,7 +460,7 @@ class _Settled:
 
 def _settle_reviews(
     summaries: list[PartitionSummary], partitions: list[list[Document]], folder: Path, codebook: Codebook,
-    plan: PartitionPlan, reviews: pd.DataFrame, locator: PassageLocator, pairs_store: PairStore,
+    plan: PartitionPlan, reviews: pd.DataFrame, locator: PassageLocator, store: SummaryStore,
 ) -> _Settled:
     """The review file applied to the whole run: decisions that follow a renamed document and passages
     coded by hand change a few partitions, which the driver finishes again from their part files."""
@@ -488,7 +488,7 @@ def _settle_reviews(
         summary.passages, summary.present = summaries[number].passages, summaries[number].present
         summary.candidates, summary.coded_texts = summaries[number].candidates, summaries[number].coded_texts
         _write_part(frame, passages, folder, number)
-        pairs_store.put(summary)
+        store.put(summary)
         summaries[number] = summary
     coded_texts = frozenset().union(*(summary.coded_texts for summary in summaries))
     coded_texts |= {(str(document), _normalized(text)) for document, text in zip(manual["document"], manual["text"])}
@@ -567,8 +567,8 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
             (read_passages_parquet(parts.passages_parquet_path / _part_name(number)) for number in numbers),
             stage.passages_path)
     written.update(segments_parquet=stage.segments_parquet_path, passages_parquet=stage.passages_parquet_path)
-    write_csv(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents]),
-              written["code_counts"])
+    write_csv_parts(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents]),
+                    written["code_counts"])
     if stage.write_texts(result.corpus.documents):
         written["texts"] = stage.texts_path
     stage.write_record(record)
@@ -585,10 +585,11 @@ def _csv_segments(frame: pd.DataFrame, paged: bool) -> pd.DataFrame:
                                                                              if column in frame.columns]]
 
 
-def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], codebook: Codebook,
-                           variables: DocumentVariables | None, passages: dict[str, int]) -> dict[str, Path]:
+def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], store: SummaryStore,
+                           codebook: Codebook, variables: DocumentVariables | None,
+                           passages: dict[str, int]) -> dict[str, Path]:
     """code_counts_long.csv and code_counts_by_group.csv from the partitions' per-document counts."""
-    counts_long = merge_counts_long(summaries)
+    counts_long = merge_counts_long(store, [summary.number for summary in summaries])
     by_group = None
     if variables is not None:
         per_code_document = counts_long.groupby(["code", "document"])["passages"].sum() if len(counts_long) \
@@ -600,7 +601,7 @@ def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], 
     return stage.write_document_tables(counts_long, by_group)
 
 
-def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], pairs_store: PairStore, codebook: Codebook,
+def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store: SummaryStore, codebook: Codebook,
                      options: NetworkOptions, total_passages: int):
     """The co-occurrence of every level and the report's passage data, summed; the rows the map and
     the report show read back from the part files."""
@@ -609,12 +610,12 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], pairs_
     from .runner import ReducedNetwork
 
     numbers = [summary.number for summary in summaries]
-    merged = {level: merge_cooccurrence(pairs_store.sums(level, numbers), level, total_passages=total_passages,
+    merged = {level: merge_cooccurrence(store.sums(level, numbers), level, total_passages=total_passages,
                                         codebook=codebook)
-              for level in dict.fromkeys((None, *pairs_store.levels))}
+              for level in dict.fromkeys((None, *store.levels))}
     base = merged[None]
     index = {code["id"]: position for position, code in enumerate(_codes(base.codes, codebook))}
-    listing = plan_listing(summaries, index, seed=options.seed)
+    listing = plan_listing(summaries, store, index, seed=options.seed)
     shown = merged[options.level]
     pairs = _kept_pairs(shown.pairs, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges)
     examples = pd.concat([summary.examples for summary in summaries], ignore_index=True) if summaries else None
@@ -674,6 +675,8 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
         own = frame["span_text"].notna().to_numpy()
         text[own] = frame["span_text"].to_numpy()[own]  # a hand-coded part of a passage keeps its own text
         kept.append(frame.drop(columns="span_text").assign(text=text))
+        del frame, table, keys, texts
+        _release_memory()
     rows = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(
         {column: [] for column in (*_ROW_COLUMNS[:-1], "text")})
     return rows, [resolved[key] for key in ranks]

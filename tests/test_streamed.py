@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from coder import runner, streamed
+from coder import partitioned, runner, streamed
 from coder.errors import CoderError
 from coder.runs import RunFolder
 
@@ -33,6 +33,7 @@ _EDITS = {  # on the generated codebook
 def _streamed(monkeypatch: pytest.MonkeyPatch, on: bool, partition_bytes: int = 12_000) -> None:
     monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1 if on else 10**12)
     monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", partition_bytes)
+    monkeypatch.setattr(partitioned, "CODE_COUNTS_CELLS", 1)  # code_counts.csv a row at a time
 
 
 def _run(corpus: Path, codebook: Path, out: Path, reviews: Path, *options: str) -> str:
