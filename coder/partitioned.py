@@ -284,12 +284,22 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
                                 rows=rows)
 
 
+def counts_long_parts(store: SummaryStore, numbers: Sequence[int]) -> Iterator[pd.DataFrame]:
+    """code_counts_long.csv's rows (without document variables) a partition at a time, partitions `numbers`
+    in corpus order; the empty table when none has a row."""
+    empty = True
+    for number in numbers:
+        part = store.counts_long(number)
+        if len(part):
+            empty = False
+            yield part
+    if empty:
+        yield build_counts_long(pd.DataFrame({"document": [], "passage": [], "code": []}))
+
+
 def merge_counts_long(store: SummaryStore, numbers: Sequence[int]) -> pd.DataFrame:
     """code_counts_long.csv's rows (without document variables), partitions `numbers` in corpus order."""
-    parts = [part for part in (store.counts_long(number) for number in numbers) if len(part)]
-    if not parts:
-        return build_counts_long(pd.DataFrame({"document": [], "passage": [], "code": []}))
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(list(counts_long_parts(store, numbers)), ignore_index=True)
 
 
 class SummaryStore:

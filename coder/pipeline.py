@@ -457,6 +457,7 @@ def code_corpus(
     if cache is not None:
         _fingerprints(codebook, cache)  # stored before any worker looks for them
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
+        _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
         pool = pool or _start_pool(workers, codebook, cache_dir)
         results = pool.map(_code_batch, batches, [forced] * len(batches))
     else:
@@ -729,6 +730,7 @@ def code_batches(
         for batch in batches:
             yield _code_items(batch, encoding, codebook, compiled=compiled, cache=cache)
         return
+    _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
     pool = _start_pool(workers, codebook, cache_dir)
     try:
         waiting = iter(batches)

@@ -27,7 +27,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ import pandas as pd
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_text
+from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_csv_parts, write_text
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
@@ -593,11 +593,14 @@ class RunFolder:
             write_parquet(passages_to_arrow(these), self.passages_parquet_path / name)
         return {"segments_parquet": self.segments_parquet_path, "passages_parquet": self.passages_parquet_path}
 
-    def write_document_tables(self, counts_long: pd.DataFrame, by_group: pd.DataFrame | None) -> dict[str, Path]:
-        """Write code_counts_long.csv and, with document variables, code_counts_by_group.csv; removes a
-        by-group table left by an earlier run without variables."""
+    def write_document_tables(self, counts_long: pd.DataFrame | Iterable[pd.DataFrame],
+                              by_group: pd.DataFrame | None) -> dict[str, Path]:
+        """Write code_counts_long.csv (a table, or its parts in order) and, with document variables,
+        code_counts_by_group.csv; removes a by-group table left by an earlier run without variables."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        written = {"code_counts_long": write_csv(counts_long, self.folder / CODE_COUNTS_LONG_FILE)}
+        path = self.folder / CODE_COUNTS_LONG_FILE
+        written = {"code_counts_long": write_csv(counts_long, path) if isinstance(counts_long, pd.DataFrame)
+                   else write_csv_parts(counts_long, path)}
         by_group_path = self.folder / CODE_COUNTS_BY_GROUP_FILE
         if by_group is not None:
             written["code_counts_by_group"] = write_csv(by_group, by_group_path)

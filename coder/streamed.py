@@ -21,6 +21,7 @@ same row groups as a run that holds the whole table writes (the files a recode r
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -55,6 +56,7 @@ from .partitioned import (
     ReviewPlan,
     SummaryStore,
     finish_partition,
+    counts_long_parts,
     listed_passages,
     merge_code_counts,
     merge_cooccurrence,
@@ -63,7 +65,6 @@ from .partitioned import (
     segment_id_numbers,
 )
 from .pipeline import (
-    _WORKER_BATCH_BYTES,
     CodingResult,
     _corpus_read,
     _entries_to_code,
@@ -125,8 +126,9 @@ PARTS_MODES: tuple[str, ...] = ("workers", "driver")
 # Example passages per code on the map (network.build_network's default, which `coder run` keeps).
 _EXAMPLES = 3
 # A local partition: about this many bytes of files, whatever the corpus's size, so that what a
-# coding process and this process hold for one partition does not grow with the corpus.
-LOCAL_PARTITION_BYTES = _WORKER_BATCH_BYTES
+# coding process and this process hold for one partition does not grow with the corpus (half a
+# worker batch: this process finishing a 2 MB partition peaked ~35 MB higher, the workers ~10 MB).
+LOCAL_PARTITION_BYTES = 1_000_000
 # Partitions sent to each local coding process ahead of the one this process finishes.
 _AHEAD_PER_WORKER = 2
 
@@ -312,14 +314,17 @@ def code_in_partitions(
             run.keep_previous(into=stage)
             written = _write_outputs(stage, folder, summaries, result, record, csv=csv, segments=tally.segments,
                                      joined=engine == "local")
-            _release_memory()
+            _release_memory(collect=True)
             parts_at = RunFolder(folder) if engine == "local" else stage
+            reduced = _reduced_network(parts_at, summaries, store, codebook, network_options, result.passage_count)
+            _release_memory(collect=True)
             network = write_network_outputs(
                 segments_to_frame([]), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,
-                reduced=_reduced_network(parts_at, summaries, store, codebook, network_options,
-                                         result.passage_count),
+                reduced=reduced,
             )
+            del reduced
+            _release_memory(collect=True)
             written.update(_write_document_tables(stage, summaries, store, codebook, variables, result.passages))
             try:
                 comparison = compare_with_previous(stage)
@@ -349,11 +354,14 @@ def code_in_partitions(
                      document_variables=variables, not_compared=not_compared, tally=tally)
 
 
-def _release_memory() -> None:
+def _release_memory(*, collect: bool = False) -> None:
     """Give the heap a finished partition used back to the system: Arrow's pool and the C library's
-    (what either keeps grows the process a partition's worth at a time, and stays)."""
+    (what either keeps grows the process a partition's worth at a time, and stays). `collect`: free
+    what only a reference cycle keeps first (a stage's frames and their pieces)."""
     import pyarrow as pa
 
+    if collect:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     trim_heap()
 
@@ -588,16 +596,18 @@ def _csv_segments(frame: pd.DataFrame, paged: bool) -> pd.DataFrame:
 def _write_document_tables(stage: RunFolder, summaries: list[PartitionSummary], store: SummaryStore,
                            codebook: Codebook, variables: DocumentVariables | None,
                            passages: dict[str, int]) -> dict[str, Path]:
-    """code_counts_long.csv and code_counts_by_group.csv from the partitions' per-document counts."""
-    counts_long = merge_counts_long(store, [summary.number for summary in summaries])
-    by_group = None
-    if variables is not None:
-        per_code_document = counts_long.groupby(["code", "document"])["passages"].sum() if len(counts_long) \
-            else pd.Series(dtype="int64")
-        by_group = group_counts_from(per_code_document, variables, passages_by_document=passages,
-                                     codes=[code.id for code in codebook])
-        if variables.names:
-            counts_long = counts_long.merge(variables.table, on="document", how="left")
+    """code_counts_long.csv and code_counts_by_group.csv from the partitions' per-document counts
+    (without document variables, code_counts_long.csv is written a partition at a time)."""
+    numbers = [summary.number for summary in summaries]
+    if variables is None:
+        return stage.write_document_tables(counts_long_parts(store, numbers), None)
+    counts_long = merge_counts_long(store, numbers)
+    per_code_document = counts_long.groupby(["code", "document"])["passages"].sum() if len(counts_long) \
+        else pd.Series(dtype="int64")
+    by_group = group_counts_from(per_code_document, variables, passages_by_document=passages,
+                                 codes=[code.id for code in codebook])
+    if variables.names:
+        counts_long = counts_long.merge(variables.table, on="document", how="left")
     return stage.write_document_tables(counts_long, by_group)
 
 
@@ -615,7 +625,9 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store:
               for level in dict.fromkeys((None, *store.levels))}
     base = merged[None]
     index = {code["id"]: position for position, code in enumerate(_codes(base.codes, codebook))}
+    _release_memory(collect=True)
     listing = plan_listing(summaries, store, index, seed=options.seed)
+    _release_memory(collect=True)
     shown = merged[options.level]
     pairs = _kept_pairs(shown.pairs, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges)
     examples = pd.concat([summary.examples for summary in summaries], ignore_index=True) if summaries else None
@@ -624,6 +636,7 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store:
         first = examples.groupby("code", sort=False).head(_EXAMPLES)
         wanted |= set(zip(first["document"].astype(str), first["passage"].tolist()))
     rows, listed = _read_rows(stage, summaries, wanted, listing.listed)
+    _release_memory(collect=True)
     counted = drop_rejected(rows)
     network_rows = build_cooccurrence(counted, level=options.level, codebook=codebook).segments
     shown = replace(shown, segments=network_rows)
