@@ -35,12 +35,14 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import __version__
 from .lexicon import contains_cjk
-from .matching import _compile_keywords, _phrase_needles
 from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
+
+if TYPE_CHECKING:
+    from .runs import RunFolder
 
 _SCHEMA = 10  # the stored layout; another number (or none) means start afresh
 _FINGERPRINT = re.compile("[0-9a-f]{16}")
@@ -133,8 +135,12 @@ def _word_automaton_codes(codebook: Codebook, known: Mapping[str, bool] | None =
     known = known or {}
     keys = {code.id: _automaton_key(code) for code in codebook}
     unknown = tuple(code for code in codebook if keys[code.id] not in known)
-    found = {pattern.code for pattern in _compile_keywords(Codebook(codes=unknown, unit=codebook.unit)).latin
-             if _phrase_needles(pattern) is None} if unknown else set()
+    found: set[str] = set()
+    if unknown:  # the matcher's modules only then (a label or colour edit loads none of them)
+        from .matching import _compile_keywords, _phrase_needles
+
+        found = {pattern.code for pattern in _compile_keywords(Codebook(codes=unknown, unit=codebook.unit)).latin
+                 if _phrase_needles(pattern) is None}
     return {keys[code.id]: known[keys[code.id]] if keys[code.id] in known else code.id in found for code in codebook}
 
 
@@ -714,3 +720,29 @@ class RecodeCache:
         if self._connection is not None and self._pid == os.getpid():
             self._connection.close()
         self._connection = None
+
+
+def remember_coding(run: RunFolder, codebook: Codebook) -> None:
+    """Note in the run's recode cache that its segment tables hold the coding of `codebook`, so the
+    next run can match again only the codes edited since. Called after a run's outputs are in place."""
+    from .runs import _file_stamp
+
+    cache = RecodeCache(run.cache_path)
+    try:
+        tables = _tables(run)
+        if tables is None:
+            cache.forget_coding()
+            return
+        cache.note_coding({name: _file_stamp(path) for name, path in tables.items()}, cache.fingerprints(codebook).by_code)
+    except OSError:
+        cache.forget_coding()
+    finally:
+        cache.close()
+
+
+def _tables(run: RunFolder) -> dict[str, Path] | None:
+    """segments.parquet and passages.parquet of the run, when both are single files."""
+    tables = {"segments.parquet": run.segments_parquet_path, "passages.parquet": run.passages_parquet_path}
+    if not all(path.is_file() and not path.is_symlink() for path in tables.values()):
+        return None
+    return tables

@@ -8,7 +8,12 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .corpus import Corpus
 
 Unit = Literal["paragraph", "sentence", "document"]
 UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
@@ -343,3 +348,24 @@ class NetworkOptions:
     hide_isolated: bool = False
     color_by: ColorBy = "code"
     seed: int = 42
+
+
+@dataclass(frozen=True)
+class CodingResult:
+    """Everything `coder run` learns from one pass over the corpus (coder.pipeline codes it; a
+    label or colour edit rebuilds it from the last run without the matcher's modules)."""
+
+    corpus: Corpus
+    codebook: Codebook
+    segments: pd.DataFrame  # the columns of segments.csv
+    passages: dict[str, int]  # passages per document
+    seconds: float = 0.0
+    # every passage, coded or not: PASSAGE_COLUMNS (passages.csv), in corpus order
+    passage_table: pd.DataFrame | None = field(default=None, compare=False)
+    reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved
+    # passage_fingerprint() of each segment row's passage, aligned with `segments` (for the index)
+    fingerprints: pd.Series | None = field(default=None, compare=False)
+
+    @property
+    def passage_count(self) -> int:
+        return sum(self.passages.values())

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
-from dataclasses import dataclass, field
 from multiprocessing import get_context
 from operator import attrgetter
 from pathlib import Path
@@ -31,9 +30,10 @@ from .corpus import (
 from .errors import CoderError
 from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook
-from .models import (
+from .models import (  # noqa: F401 (CodingResult: imported from here too)
     MATCHED_SEPARATOR,
     Code,
+    CodingResult,
     join_matched,
     Codebook,
     Document,
@@ -64,26 +64,6 @@ _BATCH_CHARS = 1_000_000
 # At most this many bytes of files per batch when workers read them: a worker holds a batch's text,
 # passages and rows at once, and this process a finished batch's columns.
 _WORKER_BATCH_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class CodingResult:
-    """Everything `coder run` learns from one pass over the corpus."""
-
-    corpus: Corpus
-    codebook: Codebook
-    segments: pd.DataFrame  # the columns of segments.csv
-    passages: dict[str, int]  # passages per document
-    seconds: float = 0.0
-    # every passage, coded or not: PASSAGE_COLUMNS (passages.csv), in corpus order
-    passage_table: pd.DataFrame | None = field(default=None, compare=False)
-    reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved
-    # passage_fingerprint() of each segment row's passage, aligned with `segments` (for the index)
-    fingerprints: pd.Series | None = field(default=None, compare=False)
-
-    @property
-    def passage_count(self) -> int:
-        return sum(self.passages.values())
 
 
 # One code's hits in one passage: (passage index, hits, matched words "; "-joined).

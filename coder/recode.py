@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cache import RecodeCache
+from .cache import RecodeCache, _tables, remember_coding
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -55,22 +55,6 @@ __all__ = ["recode_changed_codes", "remember_coding"]
 # removed from both the needles and the texts, so a phrase found with any gap is found here.
 _DASHES = tuple(char for char in _GAP_SINGLES if not char.isspace())
 _FINAL_SIGMA = ("\u03c2", "\u03c3")  # str.lower() picks final sigma by context: read both as one
-
-
-def remember_coding(run: RunFolder, codebook: Codebook) -> None:
-    """Note in the run's recode cache that its segment tables hold the coding of `codebook`, so the
-    next run can match again only the codes edited since. Called after a run's outputs are in place."""
-    cache = RecodeCache(run.cache_path)
-    try:
-        tables = _tables(run)
-        if tables is None:
-            cache.forget_coding()
-            return
-        cache.note_coding({name: _file_stamp(path) for name, path in tables.items()}, cache.fingerprints(codebook).by_code)
-    except OSError:
-        cache.forget_coding()
-    finally:
-        cache.close()
 
 
 def recode_changed_codes(
@@ -220,14 +204,6 @@ def _kept_segments(path: Path, codes: list[str]) -> pd.DataFrame | None:
         return kept.drop_columns(["source"]).to_pandas()
     except (pa.ArrowException, OSError, ValueError):
         return None
-
-
-def _tables(run: RunFolder) -> dict[str, Path] | None:
-    """segments.parquet and passages.parquet of the run, when both are single files."""
-    tables = {"segments.parquet": run.segments_parquet_path, "passages.parquet": run.passages_parquet_path}
-    if not all(path.is_file() and not path.is_symlink() for path in tables.values()):
-        return None
-    return tables
 
 
 def _needles(codebook: Codebook) -> list[str] | None:

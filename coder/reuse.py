@@ -39,9 +39,8 @@ from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .files import _neutral, write_bytes, write_text
-from .models import Code, Codebook, CsvMode, NetworkOptions
+from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
-from .pipeline import CodingResult
 from .runs import (
     CHANGES_FILE,
     CODE_COUNTS_FILE,

@@ -22,12 +22,10 @@ from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
 from .files import LOCK_FILE, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
-from .models import ENGINES, Codebook, Engine, NetworkOptions
+from .cache import remember_coding
+from .models import ENGINES, Codebook, CodingResult, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
-from .pipeline import CodingResult, _corpus_bytes, code_corpus
 from .render import render_redirect, render_report, write_gexf, write_graphml
-from .recode import recode_changed_codes, remember_coding
-from .report import report_data
 from .reuse import present_again, remember_presentation, reuse_coding
 from .reviews import (
     AppliedReviews,
@@ -191,6 +189,10 @@ def run_coding(
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
                              recovered=recovered, coding_reused=True)
+        # The matcher's modules, needed from here on (a label or colour edit above imports none of them).
+        from .pipeline import _corpus_bytes, code_corpus
+        from .recode import recode_changed_codes
+
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
         reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                               stamps=stamps) if use_cache else None
@@ -349,6 +351,8 @@ def write_network_outputs(
     >>> written["html"]  # doctest: +SKIP
     PosixPath('outputs/network.html')
     """
+    from .report import report_data
+
     out_dir = Path(out_dir)
     if reduced is not None:
         cooccurrence = reduced.cooccurrence

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from coder import cache as cache_module
+from coder import matching as matching_module
 from coder.cache import RecodeCache, code_fingerprints, document_key
 from coder.cli import app
 from coder.models import Code, Codebook, Document, Rule
@@ -231,17 +232,17 @@ def test_cache_keyword_edit_compiles_only_the_edited_codes(tmp_path: Path, monke
     cache.close()
     codebook = _codebook({**codes, **edited})
     compiled: list[str] = []
-    compile_keywords = cache_module._compile_keywords
+    compile_keywords = matching_module._compile_keywords
 
     def record(codebook):
         compiled.extend(code.id for code in codebook)
         return compile_keywords(codebook)
 
-    monkeypatch.setattr(cache_module, "_compile_keywords", record)
+    monkeypatch.setattr(matching_module, "_compile_keywords", record)  # cache imports it when it compiles
     cache = RecodeCache(tmp_path / "c")
     fingerprints = cache.fingerprints(codebook)
     cache.close()
-    monkeypatch.setattr(cache_module, "_compile_keywords", compile_keywords)
+    monkeypatch.setattr(matching_module, "_compile_keywords", compile_keywords)
     fresh = code_fingerprints(codebook)
     assert compiled == sorted(edited)
     assert (fingerprints.by_code, fingerprints.ties) == (fresh.by_code, fresh.ties)

@@ -181,7 +181,8 @@ def test_reuse_recode_keeps_the_files_an_edit_leaves_alone(tmp_path, edit):
 
 @pytest.mark.parametrize("edit", ["label", "colour"])
 def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
-    """A label or colour edit redoes only what shows them: networkx, scipy, pyvis, spaCy and jieba stay unloaded."""
+    """A label or colour edit redoes only what shows them: networkx, scipy, pyvis, spaCy, jieba and the
+    matcher's own modules (matching, passages, pipeline, recode) stay unloaded."""
     corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
     shutil.copytree(ROOT / "seeds", corpus)
     shutil.copy(ROOT / "codebook.yaml", codebook)
@@ -191,7 +192,8 @@ def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
         "import runpy, sys\n"
         f"sys.argv = ['coder', 'run', {str(corpus)!r}, '--codebook', {str(codebook)!r}, '--out', {str(out)!r}, '--csv', 'never']\n"
         "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
-        "print(sorted(name for name in ('networkx', 'scipy', 'pyvis', 'spacy', 'jieba') if name in sys.modules))\n"
+        "print(sorted(name for name in ('networkx', 'scipy', 'pyvis', 'spacy', 'jieba', 'coder.matching',"
+        " 'coder.passages', 'coder.pipeline', 'coder.recode') if name in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
     assert REUSED in result.stderr
