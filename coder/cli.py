@@ -37,6 +37,12 @@ app = typer.Typer(
 # when the modules are cleared, and every file the tool writes is closed where it is written.
 atexit.register(gc.freeze)
 
+# Arrow allocates from the C library's heap in a `coder` process (set before anything imports pyarrow;
+# the environment's own choice stands): pyarrow's default, mimalloc, keeps much of what its threads
+# free, so a long run held each stage's peak, while trim_heap gives the C heap back. 100 MB corpus:
+# tree peak 501 -> 477 MB.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
 
 # Network options, shared by `run` and `network`: declared once, gathered into NetworkOptions.
 _NETWORK = "Network options"
