@@ -442,6 +442,9 @@ class RecodeCache:
         self._off = False
         self._pending: Pending = []
         self._code_sets: dict[str, frozenset[str]] = {}  # read or written by this process
+        # The last code set stored and its key: every document of a run is stored with the same
+        # set, whose key (300 fingerprints sorted and hashed) need not be computed per document.
+        self._last_set: tuple[frozenset[str], str] | None = None
         self._new_sets = False  # has this process written a code set (old ones may be unused now)?
         if writer:
             self._db()
@@ -656,7 +659,12 @@ class RecodeCache:
                     key, None, None, "", None, tuple((fingerprint, _dumps(entry.hits.get(fingerprint, [])))
                                                      for fingerprint in sorted(entry.matched))))
                 return
-            code_set = code_set_key(current)
+            last = self._last_set
+            if last is not None and last[0] is current:
+                code_set = last[1]
+            else:
+                code_set = code_set_key(current)
+                self._last_set = (current, code_set)
             hits = _dumps({"codes": code_set, "hits": {fingerprint: rows for fingerprint, rows in entry.hits.items()
                                                        if rows and fingerprint in current}})
             new_set = None if code_set in self._code_sets else _dumps(sorted(current))

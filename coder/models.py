@@ -247,6 +247,19 @@ def passage_fingerprint(document: str, passage_text: str) -> str:
     return hashlib.sha1(f"{document}\x1f{normalized}".encode()).hexdigest()
 
 
+def passage_fingerprints(document: str, passage_texts: Iterable[str]) -> list[str]:
+    """passage_fingerprint() of each of a document's passage texts whose whitespace is normalised
+    already, as split_passages() writes Passage.text (" ".join(text.split())): the same hashes
+    without splitting and joining every text again, or a cache entry per passage.
+
+    >>> passage_fingerprints("a.txt", ["The joint meeting."]) == [passage_fingerprint("a.txt", "The joint meeting.")]
+    True
+    """
+    prefix = f"{document}\x1f"
+    sha1 = hashlib.sha1
+    return [sha1((prefix + text.casefold()).encode()).hexdigest() for text in passage_texts]
+
+
 MATCHED_SEPARATOR = "; "
 
 

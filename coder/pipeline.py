@@ -38,7 +38,7 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
     Codebook,
     Document,
     Passage,
-    passage_fingerprint,
+    passage_fingerprints,
     segment_id_from_fingerprint,
 )
 from .passages import split_passages
@@ -221,7 +221,7 @@ def _code_rows(
         if cache is None:
             passages = split_passages(document, unit=codebook.unit)
             hits = _hits_by_code(passages, compiled, kinds)  # type: ignore[arg-type]
-            fingerprints = [passage_fingerprint(document.path, passage.text) for passage in passages]
+            fingerprints = passage_fingerprints(document.path, [passage.text for passage in passages])
         else:
             passages, hits, fingerprints = _cached_hits(document, codebook, compiled, cache, stats, order)
         counts[document.path] = len(passages)
@@ -302,7 +302,7 @@ def _cached_hits(
     if entry is None:
         passages = split_passages(document, unit=codebook.unit)
         entry = CacheEntry(passages=passages,
-                           fingerprints=[passage_fingerprint(document.path, passage.text) for passage in passages])
+                           fingerprints=passage_fingerprints(document.path, [passage.text for passage in passages]))
         stats.documents_new += 1
     else:
         stats.documents_reused += 1

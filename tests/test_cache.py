@@ -675,3 +675,16 @@ def test_cache_fingerprints_cover_script_folding(library):
 def test_cache_fingerprints_tie_codes_whose_rules_use_chinese():
     codebook = _codebook({"a": ["联盟"], "b": {"rules": (RULES[1],)}, "c": ["joint meeting"]})
     assert [code.id for code in code_fingerprints(codebook).codes_to_match(codebook, [codebook["a"]])] == ["a", "b"]
+
+
+@pytest.mark.parametrize("sets", [[("a" * 16, "b" * 16), ("a" * 16, "b" * 16), ("c" * 16,), ("a" * 16, "b" * 16)]])
+def test_cache_stored_entries_name_the_code_set_they_were_matched_with(tmp_path: Path, sets):
+    # The key of the last set is kept between documents: a new set must still get its own key.
+    from coder.cache import CacheEntry, code_set_key
+
+    cache = RecodeCache(tmp_path / "cache", writer=False)
+    document = Document("a.txt", "Joint meeting.")
+    currents = [frozenset(fingerprints) for fingerprints in sets]
+    for number, current in enumerate(currents):
+        cache.store(f"key{number}", document, CacheEntry(passages=[], codes=current), current=current)
+    assert [entry.code_set for entry in cache.take_pending()] == [code_set_key(current) for current in currents]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import coder
 import coder.cache
@@ -253,3 +255,15 @@ def test_pipeline_a_text_changed_after_coding_is_refused_not_misread(tiny_corpus
     (tiny_corpus / "doc_3.txt").write_text("Another text altogether.\n", encoding="utf-8")
     with pytest.raises(CorpusError, match=r"^doc_3.txt: the file changed while coder was running"):
         document.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab Zé-\n\t\u00a0\u3000中文.|\x1cİß")), max_size=300))
+def test_pipeline_passage_fingerprints_are_passage_fingerprint_of_split_passages(text):
+    # The workers hash split_passages' texts without normalising them again: they are normalised already.
+    from coder.models import Document, passage_fingerprint, passage_fingerprints
+    from coder.passages import split_passages
+
+    passages = split_passages(Document("d.txt", text))
+    assert passage_fingerprints("d.txt", [passage.text for passage in passages]) == [
+        passage_fingerprint("d.txt", passage.text) for passage in passages]
