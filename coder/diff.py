@@ -14,6 +14,7 @@ from .files import write_csv
 from .errors import OutputError
 from .models import normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
+from .segments import segment_id_numbers
 
 CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
 # changes.csv also lists the segments themselves, one row each, after the per-code rows.
@@ -160,6 +161,9 @@ def diff_segments(
 
 def _key_numbers(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> np.ndarray:
     """One number per distinct key, for the new run's rows then the old run's."""
+    new_numbers, old_numbers = segment_id_numbers(new_keys["key"]), segment_id_numbers(old_keys["key"])
+    if new_numbers is not None and old_numbers is not None:  # the ids as numbers: an int64 hash table
+        return pd.factorize(np.concatenate([new_numbers, old_numbers]))[0]
     return pd.factorize(pd.concat([new_keys["key"], old_keys["key"]], ignore_index=True), use_na_sentinel=False)[0]
 
 

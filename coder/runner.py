@@ -41,7 +41,7 @@ from .reviews import (
     write_reviews,
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
-from .segments import STATUSES, add_page_column, drop_rejected
+from .segments import STATUSES, add_page_column, drop_rejected, segment_id_numbers
 from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 
 __all__ = [
@@ -496,13 +496,18 @@ def _status_series(statuses: np.ndarray, index: pd.Index) -> pd.Series:
 
 
 def _isin(values: pd.Series, within: list[Any]) -> np.ndarray:
-    """Whether each value is one of the values of the columns `within`, hashed in Arrow (a Python
-    set of 400,000 ids, and a lookup per row, took over a second)."""
+    """Whether each segment id is one of the ids of the columns `within`: as numbers when all are
+    well-formed (`segment_id_numbers`; 437,785 ids in each: 0.12-0.16 -> 0.05-0.07 s CPU), else hashed in
+    Arrow (a Python set of 400,000 ids, and a lookup per row, took over a second)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not within:
         return np.zeros(len(values), dtype=bool)
+    numbers = segment_id_numbers(values)
+    known = [segment_id_numbers(column) for column in within] if numbers is not None else [None]
+    if all(column is not None for column in known):  # ids as numbers: an int64 hash table, not one of strings
+        return pd.Series(numbers).isin(np.concatenate(known)).to_numpy()
     try:
         value_set = pa.concat_arrays([_string_array(column) for column in within])
         return pc.is_in(_string_array(values), value_set=value_set).to_numpy(zero_copy_only=False)

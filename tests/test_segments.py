@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coder import parse_codebook
 from coder.errors import OutputError
@@ -17,6 +21,7 @@ from coder.segments import (
     is_rejected,
     join_matched,
     read_segments_csv,
+    segment_id_numbers,
     segments_to_frame,
     split_matched,
     write_segments_csv,
@@ -149,3 +154,37 @@ def test_a_parquet_file_depends_on_its_rows_not_on_how_the_table_is_chunked(tmp_
     assert batches["text"].num_chunks > 1
     assert write_parquet(batches, tmp_path / "many.parquet").read_bytes() == one
     assert write_parquet(table.slice(0, 0), tmp_path / "empty.parquet").exists()
+
+
+@pytest.mark.parametrize("dtype", [object, "string[pyarrow]", "str"])
+def test_segments_segment_id_numbers_are_the_hex_digits(dtype):
+    ids = pd.Series(["s0000000000000000", "s00000000000000ff", "sffffffffffffffff", "s0123456789abcdef"], dtype=dtype)
+    assert segment_id_numbers(ids).tolist() == [int(value[1:], 16) for value in ids]
+
+
+@pytest.mark.parametrize("ids", [
+    ["s000000000000000F"],  # upper case: another string, so not the same number
+    ["x000000000000000f"], ["s00000000000000f"], ["s0000000000000000f"], ["s000000000000000\u00e9"],
+    ["s000000000000000f", None], [1],
+])
+def test_segments_segment_id_numbers_refuse_other_forms(ids):
+    assert segment_id_numbers(pd.Series(ids, dtype=object)) is None
+
+
+def test_segments_segment_id_numbers_read_a_sliced_chunked_array():
+    array = pa.chunked_array([["s0000000000000001", "s0000000000000002"], ["s0000000000000003"]]).slice(1)
+    assert segment_id_numbers(array).tolist() == [2, 3]
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=30), st.lists(st.integers(0, 2**64 - 1), max_size=30),
+       st.lists(st.text(max_size=18), max_size=3))
+def test_segments_statuses_and_changes_tell_ids_apart_as_strings_do(new, old, others):
+    from coder.diff import _key_numbers
+    from coder.runner import _isin
+
+    new_ids = pd.Series([f"s{number:016x}" for number in new] + others, dtype=object)
+    old_ids = pd.Series([f"s{number:016x}" for number in old + new[:3]], dtype=object)
+    assert _isin(new_ids, [old_ids]).tolist() == [value in set(old_ids) for value in new_ids]
+    numbers = _key_numbers(pd.DataFrame({"key": old_ids}), pd.DataFrame({"key": new_ids}))
+    expected = pd.factorize(pd.concat([new_ids, old_ids], ignore_index=True), use_na_sentinel=False)[0]
+    assert np.array_equal(numbers, expected)
