@@ -329,7 +329,9 @@ def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str
     columns = ["segment_id", *SEGMENT_CHANGE_COLUMNS[1:]]
     if frame is None or not set(columns) <= set(frame.columns):
         try:
-            frame = folder.read_segments()
+            # Only the rows asked about: a keyword removed from a code took 11 s and 2.7 GB reading every
+            # segment's text (50 MB benchmark).
+            frame = folder.read_segments(columns=columns, segment_ids=ids)
         except OutputError:
             return pd.DataFrame(columns=columns)
         frame = frame.assign(segment_id=[normalize_segment_id(value) or str(value) for value in frame["segment_id"]])

@@ -27,7 +27,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -369,26 +369,33 @@ class RunFolder:
         """segments.csv is read when there (what a reviewer typed into it counts), else segments.parquet."""
         return not self.segments_path.is_file() and self.segments_parquet_path.exists()
 
-    def read_segments(self, *, columns: list[str] | None = None) -> pd.DataFrame:
+    def read_segments(self, *, columns: list[str] | None = None,
+                      segment_ids: Collection[str] | None = None) -> pd.DataFrame:
         """The run's segments in segments.csv's columns: from segments.csv, as coder wrote it or as a
         spreadsheet re-saved it (see `segments.read_segments_csv`), else from segments.parquet
         with each row's text joined from passages.parquet.
 
         `columns` (Parquet only) reads just those, which for a large run is much less: leave out
-        "text" and passages.parquet is not read at all.
+        "text" and passages.parquet is not read at all. `segment_ids` keeps only the rows whose id
+        (normalised, as `segments.rows_with_segment_ids` reads it) is one of them; from Parquet, the
+        texts of those rows only are joined.
 
         >>> RunFolder("outputs").read_segments(columns=["document", "passage", "code"])  # doctest: +SKIP
         """
-        from .segments import read_segments_csv, read_segments_parquet
+        from .segments import read_segments_csv, read_segments_parquet, rows_with_segment_ids
 
         if self._reads_parquet():
             passages = self.passages_parquet_path if self.passages_parquet_path.exists() else None
-            frame = read_segments_parquet(self.segments_parquet_path, passages=passages, columns=columns)
+            frame = read_segments_parquet(self.segments_parquet_path, passages=passages, columns=columns,
+                                          segment_ids=segment_ids)
             if "text" not in frame.columns and (columns is None or "text" in columns):
                 frame.insert(frame.columns.get_loc("matched") + 1 if "matched" in frame.columns else len(frame.columns),
                              "text", "")
             return frame
-        return read_segments_csv(self.segments_path)
+        frame = read_segments_csv(self.segments_path)
+        if segment_ids is not None:
+            frame = frame[rows_with_segment_ids(frame["segment_id"], segment_ids)]
+        return frame
 
     def codebook(self, codebook_path: str | Path | None = None) -> Codebook | None:
         """The codebook the run used: `codebook_path` when given; else the file run.json names, if it

@@ -13,7 +13,7 @@ them for people.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from .errors import OutputError
 from .files import atomic_path, display_name, read_table, write_csv
-from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched
+from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
 
 SEGMENT_COLUMNS = (
     "segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
@@ -318,12 +318,14 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None) -> p
 
 
 def read_segments_parquet(path: str | Path, *, passages: str | Path | None = None,
-                          columns: Sequence[str] | None = None) -> pd.DataFrame:
+                          columns: Sequence[str] | None = None,
+                          segment_ids: Collection[str] | None = None) -> pd.DataFrame:
     """Read segments.parquet into segments.csv's columns (as `read_segments_csv` gives them);
     with `passages` (passages.parquet), each row's `text` joins from its passage.
 
     `columns` reads only those (plus what the text join needs); without paged documents there is
-    no `page` column, as in segments.csv.
+    no `page` column, as in segments.csv. `segment_ids` keeps only the rows whose id is one of them
+    (`rows_with_segment_ids`), before any text is joined.
 
     >>> read_segments_parquet("outputs/segments.parquet", passages="outputs/passages.parquet").columns[:3].tolist()  # doctest: +SKIP
     ['segment_id', 'document', 'passage']
@@ -333,7 +335,12 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
     with_text = passages is not None and (columns is None or "text" in wanted)
     reading = [name for name in SEGMENT_PARQUET_COLUMNS if name in wanted or (with_text and name in
                                                                                ("document", "passage", "span_text"))]
+    if segment_ids is not None and "segment_id" not in reading:
+        reading = [name for name in SEGMENT_PARQUET_COLUMNS if name in reading or name == "segment_id"]
     frame = read_parquet(path, columns=reading)
+    if segment_ids is not None:
+        # Only these rows' texts are joined (a run's every text, as strings, took seconds and gigabytes).
+        frame = frame[rows_with_segment_ids(frame["segment_id"], segment_ids)]
     if "page" in frame.columns:
         if frame["page"].isna().all():
             frame = frame.drop(columns="page")
@@ -351,6 +358,23 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
     order = [name for name in (*OUTPUT_COLUMNS[:3], *OUTPUT_COLUMNS[3:5], "page", *OUTPUT_COLUMNS[5:], "fingerprint")
              if name in frame.columns and (name in wanted or name == "text")]
     return frame[order]
+
+
+def rows_with_segment_ids(ids: pd.Series, wanted: Collection[str]) -> np.ndarray:
+    """Whether each id of `ids`, read as `normalize_segment_id` reads it (else as written), is one of
+    `wanted`: hashed in Arrow, with a Python call only for ids not in the form coder writes.
+
+    >>> rows_with_segment_ids(pd.Series(["s0123456789abcdef", "0123456789ABCDEF", "x"]), {"s0123456789abcdef"}).tolist()
+    [True, True, False]
+    """
+    wanted = set(wanted)
+    text = ids.astype(str)
+    found = np.array(text.isin(list(wanted)).to_numpy(dtype=bool))  # a copy: pandas may hand back a read-only view
+    canonical = text.str.fullmatch(SEGMENT_ID_PREFIX + "[0-9a-f]{16}")
+    odd = ~canonical.fillna(False).to_numpy(dtype=bool)  # a written id normalises to itself
+    if odd.any():
+        found[odd] = [(normalize_segment_id(value) or str(value)) in wanted for value in ids[odd]]
+    return found
 
 
 def read_passages_parquet(path: str | Path) -> pd.DataFrame:

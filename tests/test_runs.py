@@ -424,6 +424,25 @@ def test_runs_read_segments_parquet_equals_the_csv(tiny_corpus, tiny_codebook, t
     assert len(run.read_segment_index()) == len(from_csv) and len(run.read_written_reviews()) == len(from_csv)
 
 
+@pytest.mark.parametrize("stored", ["csv", "parquet"])
+def test_runs_read_segments_of_some_ids_are_those_rows_of_the_whole(tiny_corpus, tiny_codebook, tmp_path, stored):
+    import pandas as pd
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q").exit_code == 0
+    if stored == "parquet":
+        _parquet_only(out)
+    run = RunFolder(out)
+    whole = run.read_segments()
+    first, last = whole["segment_id"].iloc[0], whole["segment_id"].iloc[-1]
+    some = run.read_segments(segment_ids={first, "s0000000000000000"})
+    pd.testing.assert_frame_equal(some, whole[whole["segment_id"].isin([first])])
+    some = run.read_segments(segment_ids={first, last})
+    pd.testing.assert_frame_equal(some, whole[whole["segment_id"].isin([first, last])])
+    assert run.read_segments(segment_ids=set()).empty
+
+
 @pytest.mark.parametrize("command", [
     ("network", "{out}/segments.csv", "--out", "{tmp}/net"),
     ("network", "{out}/segments.parquet", "--out", "{tmp}/net"),

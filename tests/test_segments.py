@@ -21,6 +21,7 @@ from coder.segments import (
     is_rejected,
     join_matched,
     read_segments_csv,
+    rows_with_segment_ids,
     segment_id_numbers,
     segments_to_frame,
     split_matched,
@@ -188,3 +189,11 @@ def test_segments_statuses_and_changes_tell_ids_apart_as_strings_do(new, old, ot
     numbers = _key_numbers(pd.DataFrame({"key": old_ids}), pd.DataFrame({"key": new_ids}))
     expected = pd.factorize(pd.concat([new_ids, old_ids], ignore_index=True), use_na_sentinel=False)[0]
     assert np.array_equal(numbers, expected)
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_segments_rows_with_segment_ids_read_ids_as_normalize_segment_id_does(dtype):
+    ids = pd.Series(["s0123456789abcdef", " 0123456789ABCDEF ", "sfedcba9876543210", "5.10941E+15", None], dtype=dtype)
+    assert rows_with_segment_ids(ids, {"s0123456789abcdef"}).tolist() == [True, True, False, False, False]
+    assert rows_with_segment_ids(ids, {"5.10941E+15"}).tolist() == [False, False, False, True, False]
+    assert rows_with_segment_ids(ids, set()).tolist() == [False] * 5
