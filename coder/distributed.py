@@ -55,7 +55,7 @@ from .reviews import read_reviews
 from .runs import RunFolder
 from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
 from .stamps import take_corpus_stamps
-from .streamed import PARTS_MODES, CodedPartitions, PartsMode, _write_part, code_in_partitions
+from .streamed import PARTS_MODES, CodedPartitions, PartsMode, _shared, _write_part, code_in_partitions
 from .streamed import PARTS_FOLDER  # noqa: F401 (where the part files are written, for callers)
 
 if TYPE_CHECKING:
@@ -366,6 +366,7 @@ def run_coding_distributed(
 
     def code_on_cluster(items: list, plan: PartitionPlan, folder: Path,
                         receive: Callable[[PartitionSummary], PartitionSummary]) -> CodedPartitions:
+        items = [_shared(item) for item in items]
         with _client(scheduler, workers) as client:
             cluster_workers = max(len(client.scheduler_info().get("workers", {})), 1)
             # Characters of the texts at hand; bytes of the files the workers read.

@@ -76,17 +76,17 @@ class PartitionSummary:
     added: int  # rows coded by hand
     # code_counts.csv's cells for these documents: (codes + 1) x documents, sparse (most codes are not in
     # most documents: a dense block of every partition was 40 MB held through a 100 MB run)
-    code_counts: sparse.csc_matrix
+    code_counts: sparse.csc_matrix | None  # None: in the SummaryStore
     code_totals: np.ndarray  # its `total` column
     code_totals_with_children: np.ndarray  # its `total_with_children` column
     # The parts below that grow with rows are moved to disk as the driver receives the summary (SummaryStore).
     counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
     # level -> (coded codes, pair counts); emptied once the driver stores them (SummaryStore)
     cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]
-    examples: pd.DataFrame  # document, passage, code: the first rows per code at the map's level
-    words: list[str]  # matched words in the order first met
+    examples: pd.DataFrame | None  # document, passage, code: the first rows per code at the map's level
+    words: list[str] | None  # matched words in the order first met
     code_sets: Counter  # (document, code ids sorted) -> passages
-    coded_by_document: dict[str, int]  # coded (counted) passages per document
+    coded_by_document: dict[str, int] | None  # coded (counted) passages per document
     first_passages: pd.DataFrame  # code, document, passage, rank: each code's first SAMPLE_PER_CODE passages
     precision: pd.DataFrame | None = None  # reviews.precision_counts of these rows
     present: frozenset[str] = frozenset()  # asked ids coded here
@@ -262,20 +262,22 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
 
 
 def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
-                      documents: Sequence[str]) -> Iterator[pd.DataFrame]:
+                      documents: Sequence[str], store: SummaryStore | None = None) -> Iterator[pd.DataFrame]:
     """code_counts.csv from the partitions' blocks (documents in corpus order), as build_code_counts builds
-    it, a block of rows (codes) of about CODE_COUNTS_CELLS cells at a time."""
+    it, a block of rows (codes) of about CODE_COUNTS_CELLS cells at a time; a block `store` holds is read
+    from it."""
     ids = [code.id for code in codebook]
     documents = list(documents)
     positions: dict[str, list[int]] = {}
     for position, document in enumerate(documents):
         positions.setdefault(document, []).append(position)
     # Where each partition's columns go (a document in two partitions: the later one's, as a dict keeps it).
-    placed: list[tuple[PartitionSummary, np.ndarray, np.ndarray]] = []
+    placed: list[tuple[sparse.csc_matrix, np.ndarray, np.ndarray]] = []
     for summary in summaries:
         pairs = [(column, position) for column, document in enumerate(summary.documents)
                  for position in positions.get(document, ())]
-        placed.append((summary, np.array([column for column, _ in pairs], dtype=np.int64),
+        counts = summary.code_counts if summary.code_counts is not None else store.code_counts(summary.number)
+        placed.append((counts, np.array([column for column, _ in pairs], dtype=np.int64),
                        np.array([position for _, position in pairs], dtype=np.int64)))
     totals = sum((summary.code_totals for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
     with_children = sum((summary.code_totals_with_children for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
@@ -283,9 +285,9 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
     for start in range(0, len(ids) + 1, step):
         rows = slice(start, min(len(ids) + 1, start + step))
         block = np.zeros((rows.stop - rows.start, len(documents)), dtype=np.int64)
-        for summary, columns, targets in placed:
+        for counts, columns, targets in placed:
             if len(columns):
-                block[:, targets] = summary.code_counts[rows].toarray()[:, columns]
+                block[:, targets] = counts[rows].toarray()[:, columns]
         yield code_counts_table(codebook, documents, block, total=totals[rows], total_with_children=with_children[rows],
                                 rows=rows)
 
@@ -322,7 +324,11 @@ class SummaryStore:
         self.levels: tuple[int | None, ...] = ()
 
     def put(self, summary: PartitionSummary) -> None:
-        """Store a summary's row-sized parts (replacing what its partition stored before) and drop them from it."""
+        """Store a summary's row-sized parts (replacing what its partition stored before) and drop them from it:
+        the ones named above, and its code_counts.csv cells, map examples, words and coded passages per
+        document (None in the summary afterwards: read them from here)."""
+        import pyarrow as pa
+
         self.levels = tuple(summary.cooccurrence)
         for level, (codes, pairs) in summary.cooccurrence.items():
             self._write(codes, f"level-{level or 0}", "codes", summary.number)
@@ -332,6 +338,81 @@ class SummaryStore:
         self._write(_code_sets_frame(summary.code_sets), "report", "code_sets", summary.number)
         summary.cooccurrence, summary.code_sets = {}, Counter()
         summary.counts_long = summary.first_passages = pd.DataFrame()
+        if summary.code_counts is not None:
+            counts = summary.code_counts.tocoo()
+            self._write(pa.table({"row": pa.array(counts.row, type=pa.int32()),
+                                  "column": pa.array(counts.col, type=pa.int32()),
+                                  "count": pa.array(counts.data, type=pa.int64())},
+                                 metadata={"shape": f"{counts.shape[0]},{counts.shape[1]}"}),
+                        "counts", "code_counts", summary.number)
+            summary.code_counts = None
+        if summary.examples is not None:
+            self._write(summary.examples, "report", "examples", summary.number)
+            summary.examples = None
+        if summary.words is not None:
+            self._write(pa.table({"word": pa.array(summary.words, type=pa.string())}), "report", "words", summary.number)
+            summary.words = None
+        if summary.coded_by_document is not None:
+            self._write(pa.table({"document": pa.array(list(summary.coded_by_document), type=pa.string()),
+                                  "passages": pa.array(list(summary.coded_by_document.values()), type=pa.int64())}),
+                        "report", "coded_by_document", summary.number)
+            summary.coded_by_document = None
+
+    def put_documents(self, summary: PartitionSummary) -> None:
+        """Store a summary's per-document parts (passages per document, the text files read) and empty them
+        in it, while the coding processes run; `documents` gives them back."""
+        import pyarrow as pa
+
+        found = list(summary.read.values())
+        done = [None if isinstance(value, str) else value for value in found]
+        self._write(pa.table({
+            "path": pa.array(list(summary.read), type=pa.string()),
+            "reason": pa.array([value if isinstance(value, str) else None for value in found], type=pa.string()),
+            "encoding": pa.array([value and value[0] for value in done], type=pa.string()),
+            "sha256": pa.array([value and value[1] for value in done], type=pa.string()),
+            "characters": pa.array([value and value[2] for value in done], type=pa.int64()),
+        }), "documents", "read", summary.number)
+        self._write(pa.table({"path": pa.array(list(summary.passages), type=pa.string()),
+                              "passages": pa.array(list(summary.passages.values()), type=pa.int64())}),
+                    "documents", "passages", summary.number)
+        summary.passages, summary.read = {}, {}
+
+    def documents(self, number: int) -> tuple[dict[str, int], dict[str, Any]]:
+        """Partition `number`'s passages per document and text files read, as put_documents found them."""
+        import pyarrow.parquet as pq
+
+        passages = pq.read_table(self._path("documents", "passages", number))
+        table = pq.read_table(self._path("documents", "read", number))
+        read = {path: reason if reason is not None else (encoding, sha256, characters)
+                for path, reason, encoding, sha256, characters in zip(*(table[name].to_pylist() for name in (
+                    "path", "reason", "encoding", "sha256", "characters")))}
+        return dict(zip(passages["path"].to_pylist(), passages["passages"].to_pylist())), read
+
+    def code_counts(self, number: int) -> sparse.csc_matrix:
+        """Partition `number`'s code_counts.csv cells (PartitionSummary.code_counts)."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._path("counts", "code_counts", number))
+        shape = tuple(int(size) for size in table.schema.metadata[b"shape"].decode().split(","))
+        return sparse.csc_matrix((table["count"].to_numpy(), (table["row"].to_numpy(), table["column"].to_numpy())),
+                                 shape=shape, dtype=np.int64)
+
+    def examples(self, number: int) -> pd.DataFrame:
+        """Partition `number`'s map examples (PartitionSummary.examples)."""
+        return self._read("report", "examples", number)
+
+    def words(self, number: int) -> list[str]:
+        """Partition `number`'s matched words in the order first met (PartitionSummary.words)."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self._path("report", "words", number))["word"].to_pylist()
+
+    def coded_by_document(self, number: int) -> dict[str, int]:
+        """Partition `number`'s coded passages per document (PartitionSummary.coded_by_document)."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._path("report", "coded_by_document", number))
+        return dict(zip(table["document"].to_pylist(), table["passages"].to_pylist()))
 
     def counts_long(self, number: int) -> pd.DataFrame:
         """Partition `number`'s rows of code_counts_long.csv."""
@@ -475,9 +556,10 @@ def _merged_pairs(pairs: pd.DataFrame, code_passages: dict[str, int], n_total: i
     })[list(PAIR_COLUMNS)]
 
 
-def merge_words(summaries: Sequence[PartitionSummary]) -> list[str]:
-    """The matched words in the order the whole table first meets them."""
-    return list(dict.fromkeys(word for summary in summaries for word in summary.words))
+def merge_words(summaries: Sequence[PartitionSummary], store: SummaryStore | None = None) -> list[str]:
+    """The matched words in the order the whole table first meets them (a partition's words `store` holds read from it)."""
+    return list(dict.fromkeys(word for summary in summaries for word in
+                              (summary.words if summary.words is not None else store.words(summary.number))))
 
 
 @dataclass(frozen=True)
@@ -497,7 +579,8 @@ def plan_listing(summaries: Sequence[PartitionSummary], store: SummaryStore, ind
     """Documents, words, code sets and the passages to list (all, or report._sample's seeded sample)."""
     coded: dict[str, int] = {}
     for summary in summaries:
-        coded.update(summary.coded_by_document)
+        coded.update(summary.coded_by_document if summary.coded_by_document is not None
+                     else store.coded_by_document(summary.number))
     names = sorted(coded)
     number = {name: position for position, name in enumerate(names)}
     counted: Counter = Counter()
@@ -526,7 +609,7 @@ def plan_listing(summaries: Sequence[PartitionSummary], store: SummaryStore, ind
         owner = np.searchsorted(starts, where, side="right") - 1
         positions = [(names[document], int(position - starts[document])) for document, position in zip(owner, where)]
         sample = {"shown": len(positions), "coded": count, "seed": seed, "per_code": SAMPLE_PER_CODE}
-    return Listing(names=names, words=merge_words(summaries), sets=sets, sample=sample, listed=positions)
+    return Listing(names=names, words=merge_words(summaries, store), sets=sets, sample=sample, listed=positions)
 
 
 def listed_passages(listing: Listing, listed: Sequence[tuple[str, int]], rows: pd.DataFrame,

@@ -168,8 +168,8 @@ def code_partitions_locally(
         summaries: list[PartitionSummary] = []
         keys: set[str] = set()
         done = 0
-        coded = code_batches(partitions, codebook, workers=workers, cache=cache, cache_dir=cache_dir,
-                             encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
+        coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
+                             cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
         for number, (partition, batch) in enumerate(zip(partitions, coded)):
             rows, counts, batch_stats, pending, passage_columns, read = batch
             del batch
@@ -195,6 +195,19 @@ def code_partitions_locally(
                                reused=stats.as_dict() if cache_dir is not None else {})
 
     return code
+
+
+class _SharedPartitions(Sequence):
+    """Partitions of corpus entries, each given as the workers read it (`_shared`) when it is sent, not held."""
+
+    def __init__(self, partitions: list[list[Any]]):
+        self.partitions = partitions
+
+    def __len__(self) -> int:
+        return len(self.partitions)
+
+    def __getitem__(self, number: int) -> list[Any]:  # type: ignore[override]
+        return [_shared(item) for item in self.partitions[number]]
 
 
 def _arrow_on_the_c_heap(function: Callable) -> Callable:
@@ -260,7 +273,9 @@ def code_in_partitions(
     entries = None
     if parts == "workers" and not (reviews is not None and reviews["decision"].eq("add").any()):
         entries = _entries_to_code(corpus, encoding=forced, extraction_cache=extraction_cache)
-        items: list = [_shared(entry) for entry in entries if not isinstance(entry, SkippedFile)]
+        # The entries themselves (an engine gives each worker its own copy, `_shared`): a second list of
+        # copies held through the run was ~1 KB a file, 10 MB at 100 MB of corpus.
+        items: list = [entry for entry in entries if not isinstance(entry, SkippedFile)]
         # Until the text files are read: the extracted documents and the files skipped.
         read = Corpus(root=str(Path(corpus)), documents=tuple(entry for entry in entries if isinstance(entry, Document)),
                       skipped=tuple(entry for entry in entries if isinstance(entry, SkippedFile)))
@@ -289,10 +304,13 @@ def code_in_partitions(
             # As each partition arrives: its part files written (parts="driver"), its row-sized parts stored.
             _write_files(summary, folder)
             store.put(summary)
+            store.put_documents(summary)
             return summary
 
         coded = code_partitions(items, plan, folder, receive)
         summaries, partitions = coded.summaries, coded.partitions
+        for summary in summaries:  # kept on disk while the coding processes ran
+            summary.passages, summary.read = store.documents(summary.number)
         if entries is not None:  # the text files as the workers read them (StoredDocuments: no text kept)
             read = _corpus_read(Path(corpus), entries, {path: found for summary in summaries
                                                          for path, found in summary.read.items()}, forced)
@@ -334,8 +352,8 @@ def code_in_partitions(
         not_compared = comparison = None
         with run.staged() as stage:
             run.keep_previous(into=stage)
-            written = _write_outputs(stage, folder, summaries, result, record, csv=csv, segments=tally.segments,
-                                     joined=engine == "local")
+            written = _write_outputs(stage, folder, summaries, store, result, record, csv=csv,
+                                     segments=tally.segments, joined=engine == "local")
             _release_memory(collect=True)
             parts_at = RunFolder(folder) if engine == "local" else stage
             reduced = _reduced_network(parts_at, summaries, store, codebook, network_options, result.passage_count)
@@ -567,8 +585,8 @@ def _record_counts(summaries: list[PartitionSummary], result: CodingResult, code
 # --- the outputs ---------------------------------------------------------------------------------
 
 
-def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSummary], result: CodingResult,
-                   record, *, csv: CsvMode, segments: int, joined: bool) -> dict[str, Path]:
+def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSummary], store: SummaryStore,
+                   result: CodingResult, record, *, csv: CsvMode, segments: int, joined: bool) -> dict[str, Path]:
     """RunFolder.write_outputs for a partitioned run: the parts joined into one file each (`joined`)
     or moved in as folders, code_counts.csv summed, the CSVs (small runs only) read back from the
     parts, run.json."""
@@ -597,8 +615,8 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
             (read_passages_parquet(parts.passages_parquet_path / _part_name(number)) for number in numbers),
             stage.passages_path)
     written.update(segments_parquet=stage.segments_parquet_path, passages_parquet=stage.passages_parquet_path)
-    write_csv_parts(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents]),
-                    written["code_counts"])
+    write_csv_parts(merge_code_counts(summaries, result.codebook, [document.path for document in result.corpus.documents],
+                                      store), written["code_counts"])
     if stage.write_texts(result.corpus.documents):
         written["texts"] = stage.texts_path
     stage.write_record(record)
@@ -652,7 +670,8 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store:
     _release_memory(collect=True)
     shown = merged[options.level]
     pairs = _kept_pairs(shown.pairs, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges)
-    examples = pd.concat([summary.examples for summary in summaries], ignore_index=True) if summaries else None
+    examples = pd.concat([summary.examples if summary.examples is not None else store.examples(summary.number)
+                          for summary in summaries], ignore_index=True) if summaries else None
     wanted: set[tuple[str, int]] = set(zip(pairs["example_document"].astype(str), pairs["example_passage"].tolist()))
     if examples is not None and len(examples):
         first = examples.groupby("code", sort=False).head(_EXAMPLES)

@@ -188,3 +188,39 @@ def test_streamed_partition_statuses_from_decisions_sources_and_the_last_run(com
                          compared=compared, reviews=None)
     kept = "unchanged" if compared else "new"  # the first and the fifth were in the last run
     assert _statuses(frame, plan) == [kept, "accepted", "rejected", "added", kept, "new", "added", "accepted"]
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_path: Path, empty: bool) -> None:
+    from collections import Counter
+
+    import numpy as np
+    from scipy import sparse
+
+    documents = () if empty else ("a.txt", "b.txt", "skipped.txt")
+    counts = np.zeros((4, len(documents)), dtype=np.int64)
+    if not empty:
+        counts[1, 0], counts[3, 1] = 2, 5
+    examples = pd.DataFrame({"document": [] if empty else ["a.txt", "b.txt"], "passage": [] if empty else [3, 0],
+                             "code": [] if empty else ["c1", "c3"]})
+    read = {} if empty else {"a.txt": ("utf-8", "ab" * 32, 120), "b.txt": ("cp1252", "cd" * 32, 0),
+                             "skipped.txt": "not UTF-8 (byte 0xff at 3)"}
+    summary = partitioned.PartitionSummary(
+        number=7, documents=documents, passages={} if empty else {"a.txt": 4, "b.txt": 1}, segments=0, by_code={},
+        coded_passages=0, counted_by_code={}, added=0, code_counts=sparse.csc_matrix(counts),
+        code_totals=counts.sum(axis=1), code_totals_with_children=counts.sum(axis=1), counts_long=pd.DataFrame(),
+        cooccurrence={}, examples=examples, words=[] if empty else ["zeta", "alpha"], code_sets=Counter(),
+        coded_by_document={} if empty else {"b.txt": 1, "a.txt": 2}, first_passages=pd.DataFrame(), read=dict(read))
+    passages = dict(summary.passages)
+    store = partitioned.SummaryStore(tmp_path / "store")
+
+    store.put(summary)
+    store.put_documents(summary)
+
+    assert (summary.code_counts, summary.examples, summary.words, summary.coded_by_document) == (None,) * 4
+    assert (summary.passages, summary.read) == ({}, {})
+    assert (store.code_counts(7).toarray() == counts).all() and store.code_counts(7).shape == counts.shape
+    assert store.examples(7).astype(object).values.tolist() == examples.astype(object).values.tolist()
+    assert store.words(7) == ([] if empty else ["zeta", "alpha"])
+    assert list(store.coded_by_document(7).items()) == ([] if empty else [("b.txt", 1), ("a.txt", 2)])
+    assert store.documents(7) == (passages, read)
