@@ -596,7 +596,8 @@ def plan_listing(summaries: Sequence[PartitionSummary], store: SummaryStore, ind
         firsts = pd.concat([store.first_passages(summary.number) for summary in summaries], ignore_index=True)
         firsts = firsts.sort_values(["document", "passage"], kind="stable").groupby("code", sort=False).head(SAMPLE_PER_CODE)
         chosen = np.zeros(count, dtype=bool)
-        chosen[np.array([offsets[document] + int(rank) for document, rank in zip(firsts["document"], firsts["rank"])],
+        chosen[np.array([offsets[document] + int(rank)
+                         for document, rank in zip(firsts["document"].tolist(), firsts["rank"].tolist())],
                         dtype=np.int64)] = True
         taken = int(chosen.sum())
         if taken < PASSAGES_SHOWN:
@@ -620,7 +621,7 @@ def listed_passages(listing: Listing, listed: Sequence[tuple[str, int]], rows: p
     from .network import snippet
 
     by_passage: dict[tuple[str, int], list[int]] = {}
-    for position, (document, passage) in enumerate(zip(rows["document"].astype(str), rows["passage"].tolist())):
+    for position, (document, passage) in enumerate(zip(rows["document"].astype(str).tolist(), rows["passage"].tolist())):
         by_passage.setdefault((document, passage), []).append(position)
     number = {name: position for position, name in enumerate(listing.names)}
     codes, matched, texts = rows["code"].astype(str).tolist(), rows["matched"].tolist(), rows["text"]

@@ -710,20 +710,25 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
         frame = read_parquet(stage.segments_parquet_path / name, columns=list(_ROW_COLUMNS))
         frame = frame[frame["document"].isin(mine).to_numpy()]
         keep = set(wanted)
-        for document, group in drop_rejected(frame).groupby("document", sort=False):
+        # Each listed document's counted passages (a dict of sets, not a pandas group per document).
+        counted = drop_rejected(frame)
+        coded: dict[str, set[int]] = {}
+        for document, passage in zip(counted["document"].tolist(), counted["passage"].tolist()):
             if document in by_document:
-                numbers = sorted(set(group["passage"].tolist()))
-                for rank in by_document[document]:
-                    resolved[(document, rank)] = (document, numbers[rank])
-                    keep.add((document, numbers[rank]))
+                coded.setdefault(document, set()).add(passage)
+        for document, passages in coded.items():
+            numbers = sorted(passages)
+            for rank in by_document[document]:
+                resolved[(document, rank)] = (document, numbers[rank])
+                keep.add((document, numbers[rank]))
         frame = frame[np.asarray([(document, passage) in keep for document, passage in
-                                  zip(frame["document"], frame["passage"].tolist())], dtype=bool)]
+                                  zip(frame["document"].tolist(), frame["passage"].tolist())], dtype=bool)]
         # The passages' text, converted to Python strings only for the passages kept.
         table = pq.read_table(stage.passages_parquet_path / name, columns=["document", "passage", "text"])
         keys = table.select(["document", "passage"]).to_pandas()
-        shown = set(zip(frame["document"], frame["passage"].tolist()))
+        shown = set(zip(frame["document"].tolist(), frame["passage"].tolist()))
         mask = np.asarray([(document, passage) in shown for document, passage in
-                           zip(keys["document"], keys["passage"].tolist())], dtype=bool)
+                           zip(keys["document"].tolist(), keys["passage"].tolist())], dtype=bool)
         texts = table.filter(pa.array(mask)).to_pandas().set_index(["document", "passage"])["text"]
         text = texts.reindex(pd.MultiIndex.from_frame(frame[["document", "passage"]])).fillna("").to_numpy()
         own = frame["span_text"].notna().to_numpy()
