@@ -437,11 +437,6 @@ def is_rejected(value: object) -> bool:
         return False
 
 
-# Each byte's value as a lower-case hex digit, -1 for any other byte.
-_HEX_DIGITS = np.full(256, -1, dtype=np.int16)
-_HEX_DIGITS[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
-
-
 def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
     """Segment ids as `coder run` writes them ("s" + 16 lower-case hex digits) as uint64, read from
     the Arrow buffers in a few numpy passes; None when one is of another form, or missing.
@@ -458,15 +453,15 @@ def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
             array = array.combine_chunks()
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):
         return None
+    count = len(array)
+    if not count:
+        return np.zeros(0, dtype=np.uint64)
     if array.type == pa.string():
         offset_type = np.int32
     elif array.type == pa.large_string():
         offset_type = np.int64
     else:
         return None
-    count = len(array)
-    if not count:
-        return np.zeros(0, dtype=np.uint64)
     if array.null_count:
         return None
     offsets = np.frombuffer(array.buffers()[1], dtype=offset_type)[array.offset:array.offset + count + 1]
@@ -476,13 +471,11 @@ def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
     data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[int(offsets[0]):int(offsets[-1])].reshape(count, width)
     if (data[:, 0] != ord(SEGMENT_ID_PREFIX)).any():
         return None
-    digits = _HEX_DIGITS[data[:, 1:]]
-    if (digits < 0).any():
+    digits = data[:, 1:]
+    # Lower-case hex only: bytes.fromhex also reads "A-F", but an upper-case id is another string.
+    if not (((digits >= ord("0")) & (digits <= ord("9"))) | ((digits >= ord("a")) & (digits <= ord("f")))).all():
         return None
-    numbers = np.zeros(count, dtype=np.uint64)
-    for column in range(16):
-        numbers = (numbers << np.uint64(4)) | digits[:, column].astype(np.uint64)
-    return numbers
+    return np.frombuffer(bytes.fromhex(digits.tobytes().decode("ascii")), dtype=">u8").astype(np.uint64)
 
 
 def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:

@@ -172,6 +172,12 @@ def test_segments_segment_id_numbers_refuse_other_forms(ids):
     assert segment_id_numbers(pd.Series(ids, dtype=object)) is None
 
 
+@pytest.mark.parametrize("ids", [[], pd.Series([], dtype=object), pd.Series([], dtype="str")])
+def test_segments_segment_id_numbers_of_no_ids_are_none_at_all(ids):
+    # The renamed codes' ids are a list, empty when no code was renamed: still numbers, not the slow path.
+    assert segment_id_numbers(ids).tolist() == []
+
+
 def test_segments_segment_id_numbers_read_a_sliced_chunked_array():
     array = pa.chunked_array([["s0000000000000001", "s0000000000000002"], ["s0000000000000003"]]).slice(1)
     assert segment_id_numbers(array).tolist() == [2, 3]
