@@ -545,13 +545,15 @@ class RunFolder:
         that holds `result.passage_table` as this would write it (the last run's, when only some codes
         were matched again): hard-linked, not written again.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         from .segments import (
             build_code_counts,
             drop_rejected,
             passages_to_arrow,
+            segments_parquet_table,
             write_parquet,
             write_segments_csv,
-            write_segments_parquet,
         )
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -563,23 +565,30 @@ class RunFolder:
         written.update(code_counts=self.code_counts_path, run=self.run_path)
         if csv_too and result.passage_table is not None:
             written["passages"] = write_csv(result.passage_table, self.passages_path)
-        if partitions is not None and result.passage_table is not None:
-            written.update(self._write_parts(result.segments, result.passage_table, partitions))
-        else:
-            written["segments_parquet"] = write_segments_parquet(result.segments, self.segments_parquet_path,
-                                                                 passages=result.passage_table)
-            if passages_file is not None:
-                _link_tree(passages_file, self.passages_parquet_path)
-                written["passages_parquet"] = self.passages_parquet_path
-            elif result.passage_table is not None:
-                written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
-                                                            self.passages_parquet_path)
-        counted = drop_rejected(result.segments)
-        counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
-        write_csv(counts, written["code_counts"])
-        if self.write_texts(result.corpus.documents):
-            written["texts"] = self.texts_path
-        self.write_record(record)
+        # segments.parquet is compressed and written in a second thread (Arrow's writer leaves the GIL)
+        # while this one counts the codes and writes the CSVs; leaving the block waits for it either way.
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            segments_written = None
+            if partitions is not None and result.passage_table is not None:
+                written.update(self._write_parts(result.segments, result.passage_table, partitions))
+            else:
+                segments_written = writer.submit(write_parquet, segments_parquet_table(
+                    result.segments, passages=result.passage_table), self.segments_parquet_path)
+                written["segments_parquet"] = self.segments_parquet_path  # in its place among the keys
+                if passages_file is not None:
+                    _link_tree(passages_file, self.passages_parquet_path)
+                    written["passages_parquet"] = self.passages_parquet_path
+                elif result.passage_table is not None:
+                    written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
+                                                                self.passages_parquet_path)
+            counted = drop_rejected(result.segments)
+            counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
+            write_csv(counts, written["code_counts"])
+            if self.write_texts(result.corpus.documents):
+                written["texts"] = self.texts_path
+            self.write_record(record)
+            if segments_written is not None:
+                segments_written.result()  # its error, if any, is this call's
         return written
 
     def _write_parts(self, segments: pd.DataFrame, passages: pd.DataFrame,

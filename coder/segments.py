@@ -255,6 +255,11 @@ def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: p
 
     >>> write_segments_parquet(result.segments, "outputs/segments.parquet")  # doctest: +SKIP
     """
+    return write_parquet(segments_parquet_table(frame, passages=passages), path)
+
+
+def segments_parquet_table(frame: pd.DataFrame, *, passages: pd.DataFrame | None = None) -> pa.Table:
+    """The table `write_segments_parquet` writes (for a caller that writes it in another thread)."""
     table = segments_to_arrow(frame)
     if "text" in frame.columns and "source" in frame.columns and passages is not None:
         manual = frame["source"].eq("manual").to_numpy()
@@ -266,7 +271,7 @@ def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: p
             spans[manual] = [text if text != passage_text else None for text, passage_text in zip(own["text"], theirs)]
             table = table.set_column(table.schema.get_field_index("span_text"), "span_text",
                                      pa.array(spans.to_numpy(), type=_TEXT))
-    return write_parquet(table, path)
+    return table
 
 
 def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: str | Path, part: int) -> tuple[Path, Path]:

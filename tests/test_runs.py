@@ -195,6 +195,28 @@ def test_runs_failed_run_leaves_previous_set_whole(two_runs, monkeypatch, where,
     assert not (out / ".staging").exists()
 
 
+@pytest.mark.parametrize("problem", [OSError(errno.ENOSPC, "No space left on device", "segments.parquet")])
+def test_runs_segments_table_failing_in_its_writer_thread_leaves_previous_set_whole(two_runs, monkeypatch, problem):
+    import coder.segments
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    write_parquet = coder.segments.write_parquet
+
+    def fail_for_segments(table, path):
+        if os.path.basename(path) == "segments.parquet":
+            raise problem
+        return write_parquet(table, path)
+
+    monkeypatch.setattr(coder.segments, "write_parquet", fail_for_segments)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: segments.parquet: No space left on device. The run was not saved: {out} still "
+                             f"holds the previous run's outputs, unchanged.\n")
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
 def test_runs_failed_first_run_says_nothing_was_written(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
     import coder.runner
 
