@@ -70,9 +70,9 @@ class PartitionSummary:
     documents: tuple[str, ...]
     passages: dict[str, int]  # passages per document
     segments: int  # rows, rejected and hand-coded included
-    by_code: dict[str, int]  # rows per code
+    by_code: dict[str, int] | None  # rows per code (None: in the SummaryStore)
     coded_passages: int  # (document, passage) pairs with a row
-    counted_by_code: dict[str, int]  # rows per code that count (not rejected)
+    counted_by_code: dict[str, int] | None  # rows per code that count (not rejected; None: in the SummaryStore)
     added: int  # rows coded by hand
     # code_counts.csv's cells for these documents: (codes + 1) x documents, sparse (most codes are not in
     # most documents: a dense block of every partition was 40 MB held through a 100 MB run)
@@ -325,8 +325,8 @@ class SummaryStore:
 
     def put(self, summary: PartitionSummary) -> None:
         """Store a summary's row-sized parts (replacing what its partition stored before) and drop them from it:
-        the ones named above, and its code_counts.csv cells, map examples, words and coded passages per
-        document (None in the summary afterwards: read them from here)."""
+        the ones named above, and its rows per code, code_counts.csv cells, map examples, words and coded
+        passages per document (None in the summary afterwards: read them from here)."""
         import pyarrow as pa
 
         self.levels = tuple(summary.cooccurrence)
@@ -338,6 +338,13 @@ class SummaryStore:
         self._write(_code_sets_frame(summary.code_sets), "report", "code_sets", summary.number)
         summary.cooccurrence, summary.code_sets = {}, Counter()
         summary.counts_long = summary.first_passages = pd.DataFrame()
+        for kind in ("by_code", "counted_by_code"):
+            if getattr(summary, kind) is not None:
+                counted = getattr(summary, kind)
+                self._write(pa.table({"code": pa.array(list(counted), type=pa.string()),
+                                      "rows": pa.array(list(counted.values()), type=pa.int64())}),
+                            "counts", kind, summary.number)
+                setattr(summary, kind, None)
         if summary.code_counts is not None:
             counts = summary.code_counts.tocoo()
             self._write(pa.table({"row": pa.array(counts.row, type=pa.int32()),
@@ -387,6 +394,13 @@ class SummaryStore:
                 for path, reason, encoding, sha256, characters in zip(*(table[name].to_pylist() for name in (
                     "path", "reason", "encoding", "sha256", "characters")))}
         return dict(zip(passages["path"].to_pylist(), passages["passages"].to_pylist())), read
+
+    def rows_by_code(self, number: int, kind: str = "by_code") -> dict[str, int]:
+        """Partition `number`'s rows per code (`kind` "by_code"), or rows that count ("counted_by_code")."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._path("counts", kind, number))
+        return dict(zip(table["code"].to_pylist(), table["rows"].to_pylist()))
 
     def code_counts(self, number: int) -> sparse.csc_matrix:
         """Partition `number`'s code_counts.csv cells (PartitionSummary.code_counts)."""

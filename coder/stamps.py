@@ -55,7 +55,8 @@ class CorpusStamps:
     root: str  # the corpus path, resolved
     taken: int
     files: dict[str, tuple[int, int, int, int]]  # relative path -> (size, mtime_ns, ctime_ns, inode)
-    paths: dict[str, Path] = field(default_factory=dict, compare=False, repr=False)  # relative path -> file
+    # relative path -> file (a string: a Path per file was ~200 bytes more, held through a run)
+    paths: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
 
 def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
@@ -67,7 +68,7 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
     taken = time.time_ns()
     root = Path(corpus)
     files: dict[str, tuple[int, int, int, int]] = {}
-    paths: dict[str, Path] = {}
+    paths: dict[str, str] = {}
     try:
         if root.is_symlink():
             return None
@@ -78,7 +79,7 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
             if not stat.S_ISREG(status.st_mode):
                 return None  # a link may point elsewhere tomorrow with the same stamp
             files[relative] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-            paths[relative] = Path(path)
+            paths[relative] = path
     except (OSError, CoderError, ValueError):
         return None
     return CorpusStamps(root=os.path.realpath(root), taken=taken, files=files, paths=paths)
@@ -176,7 +177,7 @@ def known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None = N
         documents: list[Document] = []
         for known in record.documents:
             # The stamps list regular files only (no links): the files corpus_entries would give.
-            entry = CorpusFile(str(known["path"]), stamps.paths[str(known["path"])])
+            entry = CorpusFile(str(known["path"]), Path(stamps.paths[str(known["path"])]))
             if entry.is_text and "format" not in known:
                 if not isinstance(known.get("encoding"), str):
                     return None
@@ -246,7 +247,7 @@ def stamps_match(
             continue
         if "sha256" not in entry:
             return False  # a skipped file changed: why it is skipped may have changed too
-        if not _same_text(Path(corpus), now.paths[relative], relative, entry["sha256"], encoding=encoding,
+        if not _same_text(Path(corpus), Path(now.paths[relative]), relative, entry["sha256"], encoding=encoding,
                           extraction_cache=extraction_cache):
             return False
     return True

@@ -337,7 +337,8 @@ def code_in_partitions(
             precision = _precision(summaries)
             followed = settled.followed if settled is not None else 0
         tally = SegmentTally(segments=sum(summary.segments for summary in summaries),
-                             counted_by_code=_summed(summary.counted_by_code for summary in summaries),
+                             counted_by_code=_summed(_rows_by_code(summary, store, "counted_by_code")
+                                                     for summary in summaries),
                              added=sum(summary.added for summary in summaries))
         review_counts = None if reviews is None else {
             "path": str(reviews_file), "decisions": len(reviews),
@@ -345,7 +346,7 @@ def code_in_partitions(
         }
         record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
                                   reviews=review_counts, encoding=forced)
-        record = replace(record, counts=_record_counts(summaries, result, codebook))
+        record = replace(record, counts=_record_counts(summaries, store, result, codebook))
         if variables is not None:
             variables = variables.matched(document.path for document in documents)
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
@@ -569,9 +570,16 @@ def _summed(counts) -> dict[str, int]:
     return total
 
 
-def _record_counts(summaries: list[PartitionSummary], result: CodingResult, codebook: Codebook) -> dict:
+def _rows_by_code(summary: PartitionSummary, store: SummaryStore, kind: str) -> dict[str, int]:
+    """A summary's rows per code (`kind` "by_code") or rows that count ("counted_by_code"), from `store` once it keeps them."""
+    counted = getattr(summary, kind)
+    return counted if counted is not None else store.rows_by_code(summary.number, kind)
+
+
+def _record_counts(summaries: list[PartitionSummary], store: SummaryStore, result: CodingResult,
+                   codebook: Codebook) -> dict:
     """run.json's counts, summed (build_run_record counts them from the whole table)."""
-    by_code = _summed(summary.by_code for summary in summaries)
+    by_code = _summed(_rows_by_code(summary, store, "by_code") for summary in summaries)
     return {
         "documents": len(result.corpus.documents),
         "skipped": len(result.corpus.skipped),

@@ -206,8 +206,8 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
     read = {} if empty else {"a.txt": ("utf-8", "ab" * 32, 120), "b.txt": ("cp1252", "cd" * 32, 0),
                              "skipped.txt": "not UTF-8 (byte 0xff at 3)"}
     summary = partitioned.PartitionSummary(
-        number=7, documents=documents, passages={} if empty else {"a.txt": 4, "b.txt": 1}, segments=0, by_code={},
-        coded_passages=0, counted_by_code={}, added=0, code_counts=sparse.csc_matrix(counts),
+        number=7, documents=documents, passages={} if empty else {"a.txt": 4, "b.txt": 1}, segments=0,
+        by_code={} if empty else {"c3": 2, "c1": 1}, coded_passages=0, counted_by_code={} if empty else {"c3": 2}, added=0, code_counts=sparse.csc_matrix(counts),
         code_totals=counts.sum(axis=1), code_totals_with_children=counts.sum(axis=1), counts_long=pd.DataFrame(),
         cooccurrence={}, examples=examples, words=[] if empty else ["zeta", "alpha"], code_sets=Counter(),
         coded_by_document={} if empty else {"b.txt": 1, "a.txt": 2}, first_passages=pd.DataFrame(), read=dict(read))
@@ -217,7 +217,10 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
     store.put(summary)
     store.put_documents(summary)
 
-    assert (summary.code_counts, summary.examples, summary.words, summary.coded_by_document) == (None,) * 4
+    assert (summary.code_counts, summary.examples, summary.words, summary.coded_by_document, summary.by_code,
+            summary.counted_by_code) == (None,) * 6
+    assert list(store.rows_by_code(7).items()) == ([] if empty else [("c3", 2), ("c1", 1)])
+    assert store.rows_by_code(7, "counted_by_code") == ({} if empty else {"c3": 2})
     assert (summary.passages, summary.read) == ({}, {})
     assert (store.code_counts(7).toarray() == counts).all() and store.code_counts(7).shape == counts.shape
     assert store.examples(7).astype(object).values.tolist() == examples.astype(object).values.tolist()
