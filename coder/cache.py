@@ -285,9 +285,11 @@ def _encode_passages(document: Document, passages: list[Passage], fingerprints: 
     passage_fingerprint()s run together}; view and text are null when they follow from the document
     text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
     rows = []
+    # A span of the text with line breaks read as spaces is a span of this: one replace per document.
+    flat = document.text.replace("\n", " ") if passages else ""
     for passage in passages:
         view = passage.view
-        if view == document.text[passage.start:passage.end].replace("\n", " "):
+        if view == flat[passage.start:passage.end]:
             view = None
         text = None if passage.text == " ".join(passage.view.split()) else passage.text
         rows.append([passage.start, passage.end, view, text, passage.kind])

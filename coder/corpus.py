@@ -149,10 +149,11 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
     root = Path(path)
     wanted = _normalise_extensions(extensions)
     inside = os.path.realpath(root) if root.is_dir() else None
+    folders: dict[str, str] = {}  # folder -> its real path, resolved once
     for relative, file_path in iter_corpus_files(root):
         if str(relative) == DOCUMENTS_FILE and root.is_dir():
             continue  # the document variables beside the corpus, not a document of it
-        problem = _not_plain_file(file_path, inside)
+        problem = _not_plain_file(file_path, inside, folders)
         if problem:
             yield SkippedFile(relative, problem)
             continue
@@ -220,10 +221,10 @@ def no_documents_error(path: str | Path, corpus: Corpus) -> CorpusError:
     )
 
 
-def _not_plain_file(file_path: Path, inside: str | None) -> str | None:
+def _not_plain_file(file_path: Path, inside: str | None, folders: dict[str, str] | None = None) -> str | None:
     """Why a corpus file must not be read (a link leading out of the folder `inside`, a pipe or
-    a device), or None."""
-    real = os.path.realpath(file_path)
+    a device), or None. `folders` keeps the real path of each folder seen (see _real_path)."""
+    real = _real_path(file_path, folders) if folders is not None else os.path.realpath(file_path)
     if inside is not None and os.path.commonpath([real, inside]) != inside:
         return OUTSIDE
     try:
@@ -232,6 +233,23 @@ def _not_plain_file(file_path: Path, inside: str | None) -> str | None:
     except OSError:
         pass  # reading it reports the problem
     return None
+
+
+def _real_path(file_path: Path, folders: dict[str, str]) -> str:
+    """os.path.realpath(file_path), each folder resolved once (`folders`): a file that is no link is
+    its folder's real path and its name (realpath looks up every component of every file's path)."""
+    path = os.fspath(file_path)
+    folder, name = os.path.split(path)
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        link = True  # let realpath say what it makes of it
+    if link or name in ("", ".", ".."):
+        return os.path.realpath(path)
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = os.path.realpath(folder)
+    return os.path.join(real, name)
 
 
 def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None) -> Iterator[tuple[str, Path]]:
@@ -257,11 +275,13 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
     for folder, subfolders, files in os.walk(root):
         # Pruning in place keeps os.walk out of .git, .venv and friends.
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        base = Path(folder)
+        prefix = base.relative_to(root).as_posix()  # once per folder, not per file
+        prefix = "" if prefix == "." else f"{prefix}/"
         for name in files:
             if name.startswith(".") or (wanted is not None and os.path.splitext(name)[1].lower() not in wanted):
                 continue
-            file_path = Path(folder) / name
-            found.append((display_name(file_path.relative_to(root).as_posix()), file_path))
+            found.append((display_name(prefix + name), base / name))
     found.sort(key=lambda item: item[0])
     yield from found
 

@@ -298,24 +298,24 @@ class CompiledCodebook:
     def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
         """One automaton over every literal spelling of the keywords; returns the keywords left to
         the word trie (a wildcard before the last word, or too many spellings)."""
-        needle_owners: dict[str, list[tuple[_Pattern, bool]]] = defaultdict(list)
+        # needle -> its owners, each (code, rule, exclusion, term, wildcard): one tuple per pattern,
+        # shared by its needles (a 300-code codebook spells 41,000 needles).
+        needle_owners: dict[str, list[tuple[str, str, bool, int, bool]]] = defaultdict(list)
         fallback: list[_Pattern] = []
         for pattern in latin:
             needles = _phrase_needles(pattern)
             if needles is None:
                 fallback.append(pattern)
             else:
-                for needle, wildcard in needles:
-                    needle_owners[needle].append((pattern, wildcard))
-        self._needle_owners = [
-            tuple((pattern.code, pattern.rule, pattern.exclusion, pattern.term, wildcard) for pattern, wildcard in owners)
-            for owners in needle_owners.values()
-        ]
+                owner = (pattern.code, pattern.rule, pattern.exclusion, pattern.term, isinstance(pattern.words[-1], str))
+                for needle, _ in needles:
+                    needle_owners[needle].append(owner)
+        self._needle_owners = [tuple(owners) for owners in needle_owners.values()]
         # A small codebook (a recode of a few edited codes) first checks that every word of some
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
-        gate_words = sorted({word for needle in needle_owners for word in needle.split(" ")})
         self._phrase_gate = None
         if needle_owners and len(needle_owners) <= 4096:
+            gate_words = sorted({word for needle in needle_owners for word in needle.split(" ")})
             position = {word: index for index, word in enumerate(gate_words)}
             self._phrase_gate = ahocorasick_rs.AhoCorasick(gate_words)
             self._gate_needles = [frozenset(position[word] for word in needle.split(" ")) for needle in needle_owners]

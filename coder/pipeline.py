@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 _SEGMENT_COLUMNS = ("segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
                     "hits", "matched", "review", "note")
 
+# segment_id_from_fingerprint()'s ids and passage_fingerprint()'s hashes, in characters.
+_SEGMENT_ID_WIDTH, _FINGERPRINT_WIDTH = 17, 40
+
 # Below this much text, starting worker processes costs more than it saves.
 _PARALLEL_MIN_CHARS = 2_000_000
 # fork does not exist on Windows and is unsafe with threads on macOS; spawn works everywhere, so
@@ -109,9 +112,28 @@ class SegmentColumns:
         self.kind: list[str] = []
         self.matched: list[str] = []
         self.fingerprint: list[str] = []  # the passage's passage_fingerprint()
+        # Each distinct `matched` cell once, for every row that has it: pickled (and read back) once.
+        self.cells: dict[str, str] = {}
+        # After pack(): the ids and fingerprints as one ASCII buffer each (`segment_id`, `fingerprint` emptied).
+        self.segment_id_data: bytes | None = None
+        self.fingerprint_data: bytes | None = None
 
     def __len__(self) -> int:
-        return len(self.segment_id)
+        return len(self.code)
+
+    def pack(self) -> None:
+        """Hold the segment ids ("s" and 16 hex digits) and fingerprints (40 hex digits) as one ASCII
+        buffer each, as Arrow stores text of fixed width: the worker sends two bytes objects instead
+        of two strings per row, and the main process wraps them without converting a string per row."""
+        self.cells = {}
+        ids, fingerprints = "".join(self.segment_id), "".join(self.fingerprint)
+        rows = len(self.segment_id)
+        if (len(ids) == _SEGMENT_ID_WIDTH * rows and len(fingerprints) == _FINGERPRINT_WIDTH * rows
+                and ids.isascii() and fingerprints.isascii() and len(self.fingerprint) == rows
+                and set(map(len, self.segment_id)) <= {_SEGMENT_ID_WIDTH}
+                and set(map(len, self.fingerprint)) <= {_FINGERPRINT_WIDTH}):
+            self.segment_id_data, self.fingerprint_data = ids.encode("ascii"), fingerprints.encode("ascii")
+            self.segment_id, self.fingerprint = [], []
 
 
 class PassageColumns:
@@ -175,10 +197,16 @@ def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
     def by_number(names: list[str], index: array) -> pa.Array:
         return pa.array(names, type=text).take(numbers(index))
 
+    def fixed_width(data: bytes | None, width: int, values: list[str]) -> pa.Array:
+        if data is None:
+            return pa.array(values, type=text)
+        offsets = pa.py_buffer(np.arange(0, width * (rows + 1), width, dtype=np.int64))
+        return pa.LargeStringArray.from_buffers(rows, offsets, pa.py_buffer(data))
+
     code_index = numbers(columns.code)
     blank = pa.array([""], type=text).take(pa.array(np.zeros(rows, dtype=np.int64)))
     arrays = {
-        "segment_id": pa.array(columns.segment_id, type=text),
+        "segment_id": fixed_width(columns.segment_id_data, _SEGMENT_ID_WIDTH, columns.segment_id),
         "document": by_number(columns.documents, columns.document),
         "passage": numbers(columns.passage), "start": numbers(columns.start), "end": numbers(columns.end),
         "kind": pa.array(columns.kind, type=text),
@@ -188,7 +216,7 @@ def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
         "hits": numbers(columns.hits),
         "matched": pa.array(columns.matched, type=text),
         "review": blank, "note": blank,
-        "fingerprint": pa.array(columns.fingerprint, type=text),
+        "fingerprint": fixed_width(columns.fingerprint_data, _FINGERPRINT_WIDTH, columns.fingerprint),
     }
     assert tuple(arrays) == _FRAME_COLUMNS
     return pa.table(arrays).to_pandas()
@@ -234,6 +262,7 @@ def _code_rows(
         passage_rows.end.extend([passage.end for passage in passages])
         passage_rows.kind.extend([passage.kind for passage in passages])
         passage_rows.text.extend([passage.text for passage in passages])
+    rows.pack()
     passage_rows.pack()
     return rows, counts, stats, cache.take_pending() if cache is not None else [], passage_rows
 
@@ -268,7 +297,7 @@ def _add_segment_rows(
     rows.kind.extend(map(_KIND, coded))
     rows.code.extend(positions)
     rows.hits.extend(counts)
-    rows.matched.extend(matched)
+    rows.matched.extend(map(rows.cells.setdefault, matched, matched))
     rows.fingerprint.extend(passage_fingerprints)
 
 

@@ -329,3 +329,23 @@ def test_corpus_cli_run_never_reads_a_link_outside_and_prints_names_escaped(host
             assert b"password" not in path.read_bytes(), path
     with zipfile.ZipFile(tmp_path / "p.qdpx") as archive:
         assert not any(b"password" in archive.read(name) for name in archive.namelist())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and pipes as POSIX makes them")
+@pytest.mark.parametrize("through", ["folder", "link to the folder"])
+def test_corpus_real_paths_resolved_once_per_folder_are_realpaths(hostile_corpus: Path, tmp_path: Path, through):
+    # corpus_entries resolves each folder once; every file's real path must still be os.path.realpath's.
+    from coder.corpus import _real_path
+
+    (hostile_corpus / "sub").mkdir()
+    (hostile_corpus / "sub" / "b.txt").write_text("b", encoding="utf-8")
+    (hostile_corpus / "sub" / "up.txt").symlink_to("../a.txt")
+    (hostile_corpus / "dangling.txt").symlink_to("nowhere.txt")
+    (hostile_corpus / "folder link").symlink_to(hostile_corpus / "sub", target_is_directory=True)
+    root = hostile_corpus
+    if through == "link to the folder":
+        root = tmp_path / "corpus link"
+        root.symlink_to(hostile_corpus, target_is_directory=True)
+    folders: dict[str, str] = {}
+    files = [file for _, file in iter_corpus_files(root)] + [root / "folder link" / "b.txt", root / "missing.txt"]
+    assert [_real_path(file, folders) for file in files] == [os.path.realpath(file) for file in files]

@@ -267,3 +267,22 @@ def test_pipeline_passage_fingerprints_are_passage_fingerprint_of_split_passages
     passages = split_passages(Document("d.txt", text))
     assert passage_fingerprints("d.txt", [passage.text for passage in passages]) == [
         passage_fingerprint("d.txt", passage.text) for passage in passages]
+
+
+@pytest.mark.parametrize("workers", [1])
+def test_pipeline_packed_segment_columns_give_the_same_frame(tiny_corpus: Path, tiny_codebook: Path, workers):
+    # A worker sends segment ids and fingerprints as one buffer each; the frame must be the one
+    # built from the strings.
+    from coder.corpus import read_corpus
+
+    codebook = load_codebook(tiny_codebook)
+    documents = list(read_corpus(tiny_corpus).documents)
+    packed = pipeline._code_rows(documents, codebook)[0]
+    unpacked = pipeline.SegmentColumns()
+    for name, value in vars(packed).items():
+        setattr(unpacked, name, value)
+    unpacked.segment_id = [packed.segment_id_data[start:start + 17].decode() for start in range(0, 17 * len(packed), 17)]
+    unpacked.fingerprint = [packed.fingerprint_data[start:start + 40].decode() for start in range(0, 40 * len(packed), 40)]
+    unpacked.segment_id_data = unpacked.fingerprint_data = None
+    assert len(packed) == 4 and packed.segment_id == packed.fingerprint == []
+    pd.testing.assert_frame_equal(pipeline._segment_frame(packed, codebook), pipeline._segment_frame(unpacked, codebook))
