@@ -126,7 +126,7 @@ def read_corpus(
     return Corpus(root=str(root), documents=tuple(documents), skipped=tuple(skipped))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a partitioned run holds one per file (~100 bytes less each)
 class CorpusFile:
     """A corpus file to read: its document path (relative, with "/") and where it is."""
 

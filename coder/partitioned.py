@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, build_cooccurrence
 from .groups import build_counts_long
@@ -62,6 +61,37 @@ class PartitionPlan:
     encoding: str | None = None  # --encoding, for the text files a worker reads
 
 
+@dataclass(frozen=True)
+class CellCounts:
+    """A block of code_counts.csv's cells, its nonzero cells only (most codes are not in most documents):
+    numpy arrays, so that the driver imports no scipy while it codes (scipy.sparse: ~7.5 MB resident).
+
+    >>> CellCounts.from_dense(np.array([[0, 2], [3, 0]])).rows(1, 2)
+    array([[3, 0]])
+    """
+
+    shape: tuple[int, int]
+    row: np.ndarray
+    column: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def from_dense(cls, table: np.ndarray) -> CellCounts:
+        row, column = np.nonzero(table)
+        return cls(shape=(int(table.shape[0]), int(table.shape[1])), row=row.astype(np.int32),
+                   column=column.astype(np.int32), count=table[row, column].astype(np.int64))
+
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows `start` to `stop` (excluded), every column, dense."""
+        block = np.zeros((max(0, min(stop, self.shape[0]) - start), self.shape[1]), dtype=np.int64)
+        chosen = (self.row >= start) & (self.row < stop)
+        block[self.row[chosen] - start, self.column[chosen]] = self.count[chosen]
+        return block
+
+    def toarray(self) -> np.ndarray:
+        return self.rows(0, self.shape[0])
+
+
 @dataclass
 class PartitionSummary:
     """One partition, reduced: sizes grow with documents, codes and pairs of codes, not with segments."""
@@ -76,7 +106,7 @@ class PartitionSummary:
     added: int  # rows coded by hand
     # code_counts.csv's cells for these documents: (codes + 1) x documents, sparse (most codes are not in
     # most documents: a dense block of every partition was 40 MB held through a 100 MB run)
-    code_counts: sparse.csc_matrix | None  # None: in the SummaryStore
+    code_counts: CellCounts | None  # None: in the SummaryStore
     code_totals: np.ndarray  # its `total` column
     code_totals_with_children: np.ndarray  # its `total_with_children` column
     # The parts below that grow with rows are moved to disk as the driver receives the summary (SummaryStore).
@@ -222,7 +252,7 @@ def summarize(
         coded_passages=len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
         counted_by_code=counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
         added=int(frame["source"].eq(MANUAL).sum()) if "source" in frame.columns else 0,
-        code_counts=sparse.csc_matrix(table[list(placeholder.values())].to_numpy(dtype=np.int64)),
+        code_counts=CellCounts.from_dense(table[list(placeholder.values())].to_numpy(dtype=np.int64)),
         code_totals=table["total"].to_numpy(dtype=np.int64),
         code_totals_with_children=table["total_with_children"].to_numpy(dtype=np.int64),
         counts_long=build_counts_long(counted, None, codes=ids),
@@ -272,7 +302,7 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
     for position, document in enumerate(documents):
         positions.setdefault(document, []).append(position)
     # Where each partition's columns go (a document in two partitions: the later one's, as a dict keeps it).
-    placed: list[tuple[sparse.csc_matrix, np.ndarray, np.ndarray]] = []
+    placed: list[tuple[CellCounts, np.ndarray, np.ndarray]] = []
     for summary in summaries:
         pairs = [(column, position) for column, document in enumerate(summary.documents)
                  for position in positions.get(document, ())]
@@ -287,7 +317,7 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
         block = np.zeros((rows.stop - rows.start, len(documents)), dtype=np.int64)
         for counts, columns, targets in placed:
             if len(columns):
-                block[:, targets] = counts[rows].toarray()[:, columns]
+                block[:, targets] = counts.rows(rows.start, rows.stop)[:, columns]
         yield code_counts_table(codebook, documents, block, total=totals[rows], total_with_children=with_children[rows],
                                 rows=rows)
 
@@ -346,10 +376,10 @@ class SummaryStore:
                             "counts", kind, summary.number)
                 setattr(summary, kind, None)
         if summary.code_counts is not None:
-            counts = summary.code_counts.tocoo()
+            counts = summary.code_counts
             self._write(pa.table({"row": pa.array(counts.row, type=pa.int32()),
-                                  "column": pa.array(counts.col, type=pa.int32()),
-                                  "count": pa.array(counts.data, type=pa.int64())},
+                                  "column": pa.array(counts.column, type=pa.int32()),
+                                  "count": pa.array(counts.count, type=pa.int64())},
                                  metadata={"shape": f"{counts.shape[0]},{counts.shape[1]}"}),
                         "counts", "code_counts", summary.number)
             summary.code_counts = None
@@ -402,14 +432,14 @@ class SummaryStore:
         table = pq.read_table(self._path("counts", kind, number))
         return dict(zip(table["code"].to_pylist(), table["rows"].to_pylist()))
 
-    def code_counts(self, number: int) -> sparse.csc_matrix:
+    def code_counts(self, number: int) -> CellCounts:
         """Partition `number`'s code_counts.csv cells (PartitionSummary.code_counts)."""
         import pyarrow.parquet as pq
 
         table = pq.read_table(self._path("counts", "code_counts", number))
         shape = tuple(int(size) for size in table.schema.metadata[b"shape"].decode().split(","))
-        return sparse.csc_matrix((table["count"].to_numpy(), (table["row"].to_numpy(), table["column"].to_numpy())),
-                                 shape=shape, dtype=np.int64)
+        return CellCounts(shape=shape, row=table["row"].to_numpy(), column=table["column"].to_numpy(),
+                          count=table["count"].to_numpy())
 
     def examples(self, number: int) -> pd.DataFrame:
         """Partition `number`'s map examples (PartitionSummary.examples)."""

@@ -141,6 +141,9 @@ class CodedPartitions:
     partitions: list[list[Any]]
     summaries: list[PartitionSummary]
     reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved (local engine)
+    # Called with the run's documents once they are known (the local engine prunes the recode cache to
+    # them then: a key per document held through the coding was ~150 bytes a file).
+    finish: Callable[[Sequence[Document]], None] | None = None
 
 
 # An engine: code these corpus entries in partitions under this plan, write each partition's part
@@ -166,7 +169,6 @@ def code_partitions_locally(
             _fingerprints(codebook, cache)  # stored before any worker looks for them
         stats = CacheStats()
         summaries: list[PartitionSummary] = []
-        keys: set[str] = set()
         done = 0
         coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
                              cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
@@ -185,14 +187,17 @@ def code_partitions_locally(
             del frame, passages
             summaries.append(receive(summary))
             _release_memory()
-            keys.update(document_key(document, unit=codebook.unit) for document in documents)
             done += len(partition)
             if progress:
                 progress(done, len(items))
-        if cache is not None:
-            cache.prune(keys, fingerprints=_fingerprints(codebook).by_code.values())
+
+        def finish(documents: Sequence[Document]) -> None:
+            if cache is not None:
+                cache.prune({document_key(document, unit=codebook.unit) for document in documents},
+                            fingerprints=_fingerprints(codebook).by_code.values())
+
         return CodedPartitions(partitions=partitions, summaries=summaries,
-                               reused=stats.as_dict() if cache_dir is not None else {})
+                               reused=stats.as_dict() if cache_dir is not None else {}, finish=finish)
 
     return code
 
@@ -317,6 +322,8 @@ def code_in_partitions(
         documents = list(read.documents)
         if not documents:
             raise no_documents_error(corpus, read)
+        if coded.finish is not None:
+            coded.finish(documents)
         by_path = {document.path: document for document in documents}
         partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
         settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,

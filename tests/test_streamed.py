@@ -195,7 +195,6 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
     from collections import Counter
 
     import numpy as np
-    from scipy import sparse
 
     documents = () if empty else ("a.txt", "b.txt", "skipped.txt")
     counts = np.zeros((4, len(documents)), dtype=np.int64)
@@ -207,7 +206,7 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
                              "skipped.txt": "not UTF-8 (byte 0xff at 3)"}
     summary = partitioned.PartitionSummary(
         number=7, documents=documents, passages={} if empty else {"a.txt": 4, "b.txt": 1}, segments=0,
-        by_code={} if empty else {"c3": 2, "c1": 1}, coded_passages=0, counted_by_code={} if empty else {"c3": 2}, added=0, code_counts=sparse.csc_matrix(counts),
+        by_code={} if empty else {"c3": 2, "c1": 1}, coded_passages=0, counted_by_code={} if empty else {"c3": 2}, added=0, code_counts=partitioned.CellCounts.from_dense(counts),
         code_totals=counts.sum(axis=1), code_totals_with_children=counts.sum(axis=1), counts_long=pd.DataFrame(),
         cooccurrence={}, examples=examples, words=[] if empty else ["zeta", "alpha"], code_sets=Counter(),
         coded_by_document={} if empty else {"b.txt": 1, "a.txt": 2}, first_passages=pd.DataFrame(), read=dict(read))
