@@ -498,6 +498,7 @@ def code_corpus(
     if cache is not None:
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
+        cache.close()  # folds SQLite's write-ahead log into the cache file
     from .segments import add_page_column
 
     import pandas as pd

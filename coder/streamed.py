@@ -195,6 +195,7 @@ def code_partitions_locally(
             if cache is not None:
                 cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                             fingerprints=_fingerprints(codebook).by_code.values())
+                cache.close()  # folds SQLite's write-ahead log into the cache file
 
         return CodedPartitions(partitions=partitions, summaries=summaries,
                                reused=stats.as_dict() if cache_dir is not None else {}, finish=finish)

@@ -688,3 +688,40 @@ def test_cache_stored_entries_name_the_code_set_they_were_matched_with(tmp_path:
     for number, current in enumerate(currents):
         cache.store(f"key{number}", document, CacheEntry(passages=[], codes=current), current=current)
     assert [entry.code_set for entry in cache.take_pending()] == [code_set_key(current) for current in currents]
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["whole-table", "partitioned"])
+def test_a_finished_run_leaves_the_cache_as_one_file(tmp_path: Path, streamed: bool) -> None:
+    """A `coder` process that has ended leaves no write-ahead log beside the recode cache: its entries are
+    in recode.sqlite itself, so the output folder can be copied or zipped file by file. In a fresh
+    process, as a user runs it (the exit path freezes objects, so only an explicit close folds the log)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
+    shutil.copytree(REPO / "seeds", corpus)
+    shutil.copyfile(REPO / "codebook.yaml", codebook)
+    force = ("from coder import runner, streamed\n"
+             "runner.STREAMED_MIN_BYTES = -1\nstreamed.LOCAL_PARTITION_BYTES = 20_000\n") if streamed else ""
+    script = (
+        "import runpy, sys\n" + force +
+        f"sys.argv = ['coder', 'run', {str(corpus)!r}, '--codebook', {str(codebook)!r}, '--out', {str(out)!r}]\n"
+        "runpy.run_module('coder', run_name='__main__')\n"
+    )
+    for edit in (None, "          - 党建共同体\n"):
+        if edit:  # a keyword added: the recode path
+            text = codebook.read_text(encoding="utf-8")
+            assert edit in text
+            codebook.write_text(text.replace(edit, edit + "          - regional cooperation\n", 1), encoding="utf-8")
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+        assert result.returncode == 0, result.stderr
+        assert (out / ".cache" / "recode.sqlite").is_file()
+        assert not (out / ".cache" / "recode.sqlite-wal").exists(), (edit, result.stderr)
+        db = sqlite3.connect(out / ".cache" / "recode.sqlite")
+        try:
+            assert db.execute("SELECT count(*) FROM passages").fetchone()[0] > 0
+        finally:
+            db.close()
