@@ -868,8 +868,8 @@ def _prefixes(name: str) -> list[str]:
 
 
 def _remove_path(path: Path) -> None:
-    """Delete a file or a folder (a Parquet table of parts), if there."""
-    if path.is_dir():
+    """Delete a file or a folder (a Parquet table of parts), if there; a link, never what it points to."""
+    if path.is_dir() and not path.is_symlink():
         _remove(path)
     else:
         path.unlink(missing_ok=True)
@@ -900,6 +900,9 @@ def wants_csv(mode: CsvMode, segments: int) -> bool:
 
 
 def _remove(folder: Path) -> None:
+    if folder.is_symlink():  # planted where a folder of ours goes: the link goes, never what it points to
+        folder.unlink()
+        return
     shutil.rmtree(folder, ignore_errors=True)
     if folder.exists():  # something in it is read-only: say which file
         shutil.rmtree(folder)

@@ -301,7 +301,7 @@ def code_in_partitions(
         levels=tuple(range(1, max((code.depth for code in codebook), default=1))),
         network_level=network_options.level, examples=_EXAMPLES, previous_ids=_previous_ids(run, renamed),
         compared=run.has_record(), reviews=review_plan, encoding=forced)
-    folder = (run.folder / PARTS_FOLDER).resolve()
+    folder = run.folder.resolve() / PARTS_FOLDER  # never resolved itself: a link planted there is removed, not followed
     _remove_path(folder)
     try:
         store = SummaryStore(folder / _SUMMARIES_FOLDER)
