@@ -692,6 +692,8 @@ class RunFolder:
         if not self.run_path.is_file() or not (parquet or (self.folder / SEGMENTS_FILE).is_file()):
             return None
         previous = (into if into is not None else self).previous
+        if previous.folder.is_symlink():  # planted: the link goes, nothing is written where it points
+            previous.folder.unlink()
         previous.folder.mkdir(parents=True, exist_ok=True)
         for name in PREVIOUS_FILES[1:]:
             _remove_path(previous.folder / name)
@@ -844,8 +846,8 @@ class RunFolder:
             source, target = self.staging_path / name, self.folder / name
             if source.is_file():
                 for parent in _prefixes(name)[:-1]:
-                    if (self.folder / parent).is_file():
-                        (self.folder / parent).unlink()
+                    if (self.folder / parent).is_file() or (self.folder / parent).is_symlink():
+                        (self.folder / parent).unlink()  # a file or a link where a folder of ours goes
                 if target.is_dir():
                     _remove(target)
                 target.parent.mkdir(parents=True, exist_ok=True)

@@ -228,13 +228,13 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
     assert store.documents(7) == (passages, read)
 
 
-@pytest.mark.parametrize("planted", [".parts", ".staging"])
+@pytest.mark.parametrize("planted", [".parts", ".staging", ".previous"])
 @pytest.mark.parametrize("on", [True, False], ids=["partitioned", "whole-table"])
 def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 planted: str, on: bool) -> None:
-    """An output folder may come from someone else: a link named like the run's working folders (the
-    partitioned run's parts, the staged outputs) pointing outside is removed as a link, and what it
-    points to keeps every file; the run codes as usual."""
+    """An output folder may come from someone else: a link named like the run's folders (the partitioned
+    run's parts, the staged outputs, the previous run) pointing outside is removed as a link, and what
+    it points to keeps every file and gains none; the runs code as usual."""
     _streamed(monkeypatch, on)
     corpus, codebook = _project(tmp_path, "seeds", tmp_path)
     outside = tmp_path / "someone_elses"
@@ -243,10 +243,11 @@ def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path: Path, m
     out = tmp_path / "out"
     out.mkdir()
     (out / planted).symlink_to(outside, target_is_directory=True)
-    result = invoke("run", corpus, "--codebook", codebook, "--out", out)
-    assert result.exit_code == 0, result.output
+    for _ in range(2):  # the second run keeps the first as the previous run
+        result = invoke("run", corpus, "--codebook", codebook, "--out", out)
+        assert result.exit_code == 0, result.output
     assert [path.name for path in outside.iterdir()] == ["keep.txt"]
     assert (outside / "keep.txt").read_text(encoding="utf-8") == "precious"
-    if on or planted == ".staging":  # a folder this run works in (a whole-table run makes no parts)
+    if planted != ".parts" or on:  # a folder the run works in (a whole-table run makes no parts)
         assert not (out / planted).is_symlink()
     assert (out / "segments.csv").is_file()
