@@ -127,9 +127,7 @@ class SegmentColumns:
         of two strings per row, and the main process wraps them without converting a string per row."""
         self.cells = {}
         ids, fingerprints = "".join(self.segment_id), "".join(self.fingerprint)
-        rows = len(self.segment_id)
-        if (len(ids) == _SEGMENT_ID_WIDTH * rows and len(fingerprints) == _FINGERPRINT_WIDTH * rows
-                and ids.isascii() and fingerprints.isascii() and len(self.fingerprint) == rows
+        if (len(self.fingerprint) == len(self.segment_id) and ids.isascii() and fingerprints.isascii()
                 and set(map(len, self.segment_id)) <= {_SEGMENT_ID_WIDTH}
                 and set(map(len, self.fingerprint)) <= {_FINGERPRINT_WIDTH}):
             self.segment_id_data, self.fingerprint_data = ids.encode("ascii"), fingerprints.encode("ascii")

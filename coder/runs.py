@@ -871,7 +871,7 @@ def _prefixes(name: str) -> list[str]:
 
 def _remove_path(path: Path) -> None:
     """Delete a file or a folder (a Parquet table of parts), if there; a link, never what it points to."""
-    if path.is_dir() and not path.is_symlink():
+    if path.is_dir():  # a link to a folder too: _remove unlinks it
         _remove(path)
     else:
         path.unlink(missing_ok=True)
