@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,8 @@ _PAIR_COUNTS = ("source", "target", "count", "documents", "example_document", "e
 # code_counts.csv's cells built and written at a time, a block of codes: the whole codes x documents
 # table and its text were ~200 MB at 100 MB of corpus.
 CODE_COUNTS_CELLS = 1_000_000
+# A summary's parts that SummaryStore.put moves to disk and SummaryStore.part gives back.
+StoredPart = Literal["by_code", "counted_by_code", "code_counts", "examples", "words", "coded_by_document"]
 
 
 @dataclass(frozen=True)
@@ -292,10 +294,9 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
 
 
 def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
-                      documents: Sequence[str], store: SummaryStore | None = None) -> Iterator[pd.DataFrame]:
+                      documents: Sequence[str], store: SummaryStore) -> Iterator[pd.DataFrame]:
     """code_counts.csv from the partitions' blocks (documents in corpus order), as build_code_counts builds
-    it, a block of rows (codes) of about CODE_COUNTS_CELLS cells at a time; a block `store` holds is read
-    from it."""
+    it, a block of rows (codes) of about CODE_COUNTS_CELLS cells at a time (each partition's cells asked of `store`)."""
     ids = [code.id for code in codebook]
     documents = list(documents)
     positions: dict[str, list[int]] = {}
@@ -306,7 +307,7 @@ def merge_code_counts(summaries: Sequence[PartitionSummary], codebook: Codebook,
     for summary in summaries:
         pairs = [(column, position) for column, document in enumerate(summary.documents)
                  for position in positions.get(document, ())]
-        counts = summary.code_counts if summary.code_counts is not None else store.code_counts(summary.number)
+        counts = store.part(summary, "code_counts")
         placed.append((counts, np.array([column for column, _ in pairs], dtype=np.int64),
                        np.array([position for _, position in pairs], dtype=np.int64)))
     totals = sum((summary.code_totals for summary in summaries), np.zeros(len(ids) + 1, dtype=np.int64))
@@ -414,12 +415,20 @@ class SummaryStore:
                     "documents", "passages", summary.number)
         summary.passages, summary.read = {}, {}
 
+    def part(self, summary: PartitionSummary, name: StoredPart) -> Any:
+        """A summary's part `name`: its own field while it holds it, else what `put` stored of its partition
+        (the one place that choice is made; every reader of a summary's row-sized parts asks here)."""
+        value = getattr(summary, name)
+        if value is not None:
+            return value
+        if name in ("by_code", "counted_by_code"):
+            return self.rows_by_code(summary.number, name)
+        return getattr(self, name)(summary.number)
+
     def documents(self, number: int) -> tuple[dict[str, int], dict[str, Any]]:
         """Partition `number`'s passages per document and text files read, as put_documents found them."""
-        import pyarrow.parquet as pq
-
-        passages = pq.read_table(self._path("documents", "passages", number))
-        table = pq.read_table(self._path("documents", "read", number))
+        passages = self._table("documents", "passages", number)
+        table = self._table("documents", "read", number)
         read = {path: reason if reason is not None else (encoding, sha256, characters)
                 for path, reason, encoding, sha256, characters in zip(*(table[name].to_pylist() for name in (
                     "path", "reason", "encoding", "sha256", "characters")))}
@@ -427,16 +436,12 @@ class SummaryStore:
 
     def rows_by_code(self, number: int, kind: str = "by_code") -> dict[str, int]:
         """Partition `number`'s rows per code (`kind` "by_code"), or rows that count ("counted_by_code")."""
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(self._path("counts", kind, number))
+        table = self._table("counts", kind, number)
         return dict(zip(table["code"].to_pylist(), table["rows"].to_pylist()))
 
     def code_counts(self, number: int) -> CellCounts:
         """Partition `number`'s code_counts.csv cells (PartitionSummary.code_counts)."""
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(self._path("counts", "code_counts", number))
+        table = self._table("counts", "code_counts", number)
         shape = tuple(int(size) for size in table.schema.metadata[b"shape"].decode().split(","))
         return CellCounts(shape=shape, row=table["row"].to_numpy(), column=table["column"].to_numpy(),
                           count=table["count"].to_numpy())
@@ -447,15 +452,11 @@ class SummaryStore:
 
     def words(self, number: int) -> list[str]:
         """Partition `number`'s matched words in the order first met (PartitionSummary.words)."""
-        import pyarrow.parquet as pq
-
-        return pq.read_table(self._path("report", "words", number))["word"].to_pylist()
+        return self._table("report", "words", number)["word"].to_pylist()
 
     def coded_by_document(self, number: int) -> dict[str, int]:
         """Partition `number`'s coded passages per document (PartitionSummary.coded_by_document)."""
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(self._path("report", "coded_by_document", number))
+        table = self._table("report", "coded_by_document", number)
         return dict(zip(table["document"].to_pylist(), table["passages"].to_pylist()))
 
     def counts_long(self, number: int) -> pd.DataFrame:
@@ -468,9 +469,7 @@ class SummaryStore:
 
     def code_sets(self, number: int) -> Counter:
         """Partition `number`'s code sets (PartitionSummary.code_sets)."""
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(self._path("report", "code_sets", number))
+        table = self._table("report", "code_sets", number)
         return Counter(dict(zip(zip(table["document"].to_pylist(), map(tuple, table["codes"].to_pylist())),
                                 table["passages"].to_pylist())))
 
@@ -502,10 +501,14 @@ class SummaryStore:
         table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
         pq.write_table(table, path)
 
-    def _read(self, group: str, kind: str, number: int) -> pd.DataFrame:
+    def _table(self, group: str, kind: str, number: int):
+        """Partition `number`'s part `kind` of `group`, as the Arrow table `_write` stored."""
         import pyarrow.parquet as pq
 
-        return pq.read_table(self._path(group, kind, number)).to_pandas()
+        return pq.read_table(self._path(group, kind, number))
+
+    def _read(self, group: str, kind: str, number: int) -> pd.DataFrame:
+        return self._table(group, kind, number).to_pandas()
 
 
 def _code_sets_frame(code_sets: Counter):
@@ -600,10 +603,9 @@ def _merged_pairs(pairs: pd.DataFrame, code_passages: dict[str, int], n_total: i
     })[list(PAIR_COLUMNS)]
 
 
-def merge_words(summaries: Sequence[PartitionSummary], store: SummaryStore | None = None) -> list[str]:
-    """The matched words in the order the whole table first meets them (a partition's words `store` holds read from it)."""
-    return list(dict.fromkeys(word for summary in summaries for word in
-                              (summary.words if summary.words is not None else store.words(summary.number))))
+def merge_words(summaries: Sequence[PartitionSummary], store: SummaryStore) -> list[str]:
+    """The matched words in the order the whole table first meets them (each partition's asked of `store`)."""
+    return list(dict.fromkeys(word for summary in summaries for word in store.part(summary, "words")))
 
 
 @dataclass(frozen=True)
@@ -623,8 +625,7 @@ def plan_listing(summaries: Sequence[PartitionSummary], store: SummaryStore, ind
     """Documents, words, code sets and the passages to list (all, or report._sample's seeded sample)."""
     coded: dict[str, int] = {}
     for summary in summaries:
-        coded.update(summary.coded_by_document if summary.coded_by_document is not None
-                     else store.coded_by_document(summary.number))
+        coded.update(store.part(summary, "coded_by_document"))
     names = sorted(coded)
     number = {name: position for position, name in enumerate(names)}
     counted: Counter = Counter()

@@ -345,8 +345,7 @@ def code_in_partitions(
             precision = _precision(summaries)
             followed = settled.followed if settled is not None else 0
         tally = SegmentTally(segments=sum(summary.segments for summary in summaries),
-                             counted_by_code=_summed(_rows_by_code(summary, store, "counted_by_code")
-                                                     for summary in summaries),
+                             counted_by_code=_summed(store.part(summary, "counted_by_code") for summary in summaries),
                              added=sum(summary.added for summary in summaries))
         review_counts = None if reviews is None else {
             "path": str(reviews_file), "decisions": len(reviews),
@@ -578,16 +577,10 @@ def _summed(counts) -> dict[str, int]:
     return total
 
 
-def _rows_by_code(summary: PartitionSummary, store: SummaryStore, kind: str) -> dict[str, int]:
-    """A summary's rows per code (`kind` "by_code") or rows that count ("counted_by_code"), from `store` once it keeps them."""
-    counted = getattr(summary, kind)
-    return counted if counted is not None else store.rows_by_code(summary.number, kind)
-
-
 def _record_counts(summaries: list[PartitionSummary], store: SummaryStore, result: CodingResult,
                    codebook: Codebook) -> dict:
     """run.json's counts, summed (build_run_record counts them from the whole table)."""
-    by_code = _summed(_rows_by_code(summary, store, "by_code") for summary in summaries)
+    by_code = _summed(store.part(summary, "by_code") for summary in summaries)
     return {
         "documents": len(result.corpus.documents),
         "skipped": len(result.corpus.skipped),
@@ -686,8 +679,8 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store:
     _release_memory(collect=True)
     shown = merged[options.level]
     pairs = _kept_pairs(shown.pairs, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges)
-    examples = pd.concat([summary.examples if summary.examples is not None else store.examples(summary.number)
-                          for summary in summaries], ignore_index=True) if summaries else None
+    examples = pd.concat([store.part(summary, "examples") for summary in summaries], ignore_index=True) \
+        if summaries else None
     wanted: set[tuple[str, int]] = set(zip(pairs["example_document"].astype(str), pairs["example_passage"].tolist()))
     if examples is not None and len(examples):
         first = examples.groupby("code", sort=False).head(_EXAMPLES)

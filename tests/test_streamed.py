@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import typing
 from pathlib import Path
 
 import pandas as pd
@@ -212,6 +213,7 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
         coded_by_document={} if empty else {"b.txt": 1, "a.txt": 2}, first_passages=pd.DataFrame(), read=dict(read))
     passages = dict(summary.passages)
     store = partitioned.SummaryStore(tmp_path / "store")
+    held = {name: store.part(summary, name) for name in typing.get_args(partitioned.StoredPart)}
 
     store.put(summary)
     store.put_documents(summary)
@@ -226,6 +228,14 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
     assert store.words(7) == ([] if empty else ["zeta", "alpha"])
     assert list(store.coded_by_document(7).items()) == ([] if empty else [("b.txt", 1), ("a.txt", 2)])
     assert store.documents(7) == (passages, read)
+    for name, value in held.items():  # the same parts, asked of the store for the summary that no longer holds them
+        stored = store.part(summary, name)
+        if isinstance(value, pd.DataFrame):
+            assert stored.astype(object).values.tolist() == value.astype(object).values.tolist()
+        elif isinstance(value, partitioned.CellCounts):
+            assert (stored.toarray() == value.toarray()).all() and stored.shape == value.shape
+        else:
+            assert stored == value and list(stored) == list(value)
 
 
 @pytest.mark.parametrize("planted", [".parts", ".staging", ".previous"])
