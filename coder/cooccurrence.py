@@ -108,6 +108,8 @@ def _as_text(column: pd.Series) -> pd.Series:
             if not column.hasnans:
                 return column
             return (column if "" in categories else column.cat.add_categories([""])).fillna("")
+    if column.dtype == "str" and not column.hasnans:
+        return column  # already text: astype(str) would copy every cell (4 columns, every level, every partition)
     if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
         # Already strings (a reused run's columns): astype(str) would build an Arrow copy of every
         # cell, seconds on a big run, for the same values.
@@ -175,11 +177,12 @@ class _PassageKeys:
     code_index: np.ndarray
     codes: pd.Index
     passage_documents: np.ndarray  # the document id of each passage id
+    documents: np.ndarray  # the document of each document id (sorted), as Python strings
 
 
 def _passage_keys(frame: pd.DataFrame) -> _PassageKeys:
     # Integer keys first: factorizing millions of strings once is the expensive part.
-    document_index, _ = pd.factorize(frame["document"].astype(str), sort=True)
+    document_index, documents = pd.factorize(frame["document"].astype(str), sort=True)
     passage_numbers = _passage_numbers(frame)
     low = int(passage_numbers.min()) if len(frame) else 0
     span = int(passage_numbers.max()) - low + 1 if len(frame) else 1
@@ -196,7 +199,7 @@ def _passage_keys(frame: pd.DataFrame) -> _PassageKeys:
     passage_documents[passage_index] = document_index
     return _PassageKeys(frame=frame.reset_index(drop=True), document_index=document_index,
                         passage_index=passage_index, code_index=code_index, codes=codes,
-                        passage_documents=passage_documents)
+                        passage_documents=passage_documents, documents=np.asarray(documents, dtype=object))
 
 
 def _code_table(keys: _PassageKeys, code_passages: np.ndarray) -> pd.DataFrame:
@@ -243,7 +246,8 @@ def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> 
     example_rows = passage_first_row[pairs.pop("example_index").to_numpy()]
     pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
     pairs.insert(0, "source", names[pairs.pop("source_index").to_numpy()])
-    pairs["example_document"] = frame["document"].take(example_rows).to_numpy()  # not every row as a Python string
+    # By document id: a pair's document is one of the few names, not a string taken from the Arrow column per pair.
+    pairs["example_document"] = keys.documents[keys.document_index[example_rows]]
     pairs["example_passage"] = _passage_numbers(frame)[example_rows]
     return pairs[list(PAIR_COLUMNS)]
 

@@ -185,7 +185,9 @@ def segments_to_arrow(frame: pd.DataFrame) -> pa.Table:
 
 def passages_to_arrow(frame: pd.DataFrame) -> pa.Table:
     """A passages frame (PASSAGE_PARQUET_COLUMNS) as a passages.parquet table."""
-    return pa.Table.from_pandas(frame[list(PASSAGE_PARQUET_COLUMNS)], schema=PASSAGE_PARQUET_SCHEMA, preserve_index=False)
+    # nthreads=1: for a partition's few thousand rows, the thread pool from_pandas starts costs more than it saves.
+    return pa.Table.from_pandas(frame[list(PASSAGE_PARQUET_COLUMNS)], schema=PASSAGE_PARQUET_SCHEMA, preserve_index=False,
+                                nthreads=1)
 
 
 def write_parquet(table: pa.Table, path: str | Path) -> Path:
@@ -296,8 +298,10 @@ def _parquet_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64.
+def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
+                 documents: Collection[str] | None = None) -> pd.DataFrame:
+    """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64;
+    with `documents`, only the rows of those documents (chosen before the rows become a frame).
 
     Raises OutputError naming the file when it is missing or not Parquet.
     """
@@ -311,6 +315,11 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None) -> p
             table = pq.read_table(file, columns=list(columns) if columns is not None else None)
             tables.append(table)
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+        if documents is not None:
+            import pyarrow.compute as pc
+
+            chosen = pa.array(sorted(documents), type=table.schema.field("document").type)
+            table = table.filter(pc.is_in(table["document"], value_set=chosen))
     except (pa.ArrowException, OSError, ValueError) as problem:
         raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
     frame = table.to_pandas()
@@ -508,6 +517,14 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     coded by at least one code.
     """
     documents = list(documents)
+    cells, total, total_with_children = code_count_cells(frame, codebook, documents)
+    return code_counts_table(codebook, documents, cells, total=total, total_with_children=total_with_children)
+
+
+def code_count_cells(frame: pd.DataFrame, codebook: Codebook,
+                     documents: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """build_code_counts' numbers without its frame: the (codes + 1) x documents cells (the last row,
+    passages with any code), and its `total` and `total_with_children` columns."""
     ids = [code.id for code in codebook]
     # Integer keys once (a big run has hundreds of thousands of rows, a few hundred codes and
     # thousands of documents); every count below is a bincount over them.
@@ -545,11 +562,9 @@ def build_code_counts(frame: pd.DataFrame, codebook: Codebook, documents: Iterab
     known = document_column >= 0
     any_counts[document_column[known]] = per_document[known]
     coded = len(passage_document)
-    return code_counts_table(
-        codebook, documents, np.vstack([values, any_counts[None, :]]),
-        total=np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
-        total_with_children=np.append(with_children, coded),
-    )
+    return (np.vstack([values, any_counts[None, :]]),
+            np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
+            np.append(with_children, coded))
 
 
 def code_counts_table(codebook: Codebook, documents: list[str], block: np.ndarray, *, total: np.ndarray,

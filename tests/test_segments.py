@@ -17,9 +17,11 @@ from coder.models import Segment, ancestor_at
 from coder.segments import (
     SEGMENT_COLUMNS,
     build_code_counts,
+    code_count_cells,
     drop_rejected,
     is_rejected,
     join_matched,
+    read_parquet,
     read_segments_csv,
     rows_with_segment_ids,
     segment_id_numbers,
@@ -49,6 +51,20 @@ def test_segments_code_counts_roll_up_children_and_count_passages_once():
         ["alone", "alone", "alone", 0, 1, 0, 1, 1],
         ["(any code)", "", "passages with at least one code", 2, 2, 0, 4, 4],
     ]
+    cells, total, total_with_children = code_count_cells(frame, CODEBOOK, ["a.txt", "b.txt", "c.txt"])
+    assert (cells.tolist(), total.tolist(), total_with_children.tolist()) == (
+        counts[["a.txt", "b.txt", "c.txt"]].values.tolist(), counts["total"].tolist(), counts["total_with_children"].tolist())
+
+
+@pytest.mark.parametrize("documents", [None, set(), {"b.txt"}, {"a.txt", "b.txt", "missing.txt"}])
+def test_segments_read_parquet_keeps_the_rows_of_the_documents_asked(tmp_path: Path, documents):
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"document": ["a.txt", "b.txt", "a.txt", "c.txt"], "passage": [0, 1, 2, 3]}), tmp_path / "t.parquet")
+    frame = read_parquet(tmp_path / "t.parquet", documents=documents)
+    every = [("a.txt", 0), ("b.txt", 1), ("a.txt", 2), ("c.txt", 3)]
+    assert list(zip(frame["document"], frame["passage"])) == [
+        row for row in every if documents is None or row[0] in documents]
 
 
 def test_segments_csv_round_trip_with_bom_and_chinese(tmp_path: Path):

@@ -238,6 +238,24 @@ def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_p
             assert stored == value and list(stored) == list(value)
 
 
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [5, 3, 1, 4, 0, 2]])
+def test_streamed_report_parts_follow_document_and_passage_order(order: list[int]) -> None:
+    """A partition's code sets, coded passages per document and each code's first passages (with their rank
+    among the document's coded passages) are in (document, passage) order, whatever the rows' order."""
+    from collections import Counter
+
+    frame = pd.DataFrame({"document": ["b.txt", "b.txt", "a.txt", "a.txt", "a.txt", "b.txt"], "passage": [3, 3, 5, 1, 1, 0],
+                          "code": ["y", "x", "x", "z", "x", "x"], "matched": ["w1", "w2", "w2; w3", "w4", "w2", "w1"]})
+    words, code_sets, coded, first = partitioned._report_parts(frame.iloc[order].reset_index(drop=True))
+
+    assert sorted(words) == ["w1", "w2", "w3", "w4"] and (order != [0, 1, 2, 3, 4, 5] or words == ["w1", "w2", "w3", "w4"])
+    assert code_sets == Counter({("a.txt", ("x", "z")): 1, ("a.txt", ("x",)): 1, ("b.txt", ("x",)): 1,
+                                 ("b.txt", ("x", "y")): 1})
+    assert coded == {"a.txt": 2, "b.txt": 2}
+    assert sorted(first.itertuples(index=False, name=None)) == [
+        ("x", "a.txt", 1, 0), ("x", "a.txt", 5, 1), ("y", "b.txt", 3, 1), ("z", "a.txt", 1, 0)]
+
+
 @pytest.mark.parametrize("planted", [".parts", ".staging", ".previous"])
 @pytest.mark.parametrize("on", [True, False], ids=["partitioned", "whole-table"])
 def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
