@@ -703,6 +703,7 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
     among its counted coded passages), read one part file at a time, text only for those passages;
     the listed passages as (document, passage)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     by_document: dict[str, list[int]] = {}
@@ -716,8 +717,7 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
         if not mine:
             continue
         name = _part_name(summary.number)
-        frame = read_parquet(stage.segments_parquet_path / name, columns=list(_ROW_COLUMNS))
-        frame = frame[frame["document"].isin(mine).to_numpy()]
+        frame = read_parquet(stage.segments_parquet_path / name, columns=list(_ROW_COLUMNS), documents=mine)
         keep = set(wanted)
         # Each listed document's counted passages (a dict of sets, not a pandas group per document).
         counted = drop_rejected(frame)
@@ -734,6 +734,7 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
                                   zip(frame["document"].tolist(), frame["passage"].tolist())], dtype=bool)]
         # The passages' text, converted to Python strings only for the passages kept.
         table = pq.read_table(stage.passages_parquet_path / name, columns=["document", "passage", "text"])
+        table = table.filter(pc.is_in(table["document"], value_set=pa.array(sorted(mine), type=table.schema.field("document").type)))
         keys = table.select(["document", "passage"]).to_pandas()
         shown = set(zip(frame["document"].tolist(), frame["passage"].tolist()))
         mask = np.asarray([(document, passage) in shown for document, passage in
