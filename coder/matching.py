@@ -52,7 +52,7 @@ from .lexicon import (
     is_mark,
     word_forms,
 )
-from .models import Code, Codebook, Match, Passage, Rule, Segment
+from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched
 from .passages import rejoins_hyphenated
 from .regexes import compile_regex
 
@@ -82,6 +82,7 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 _SEPARATOR = "\x00"
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
+_HIT_START, _HIT_END = itemgetter(1), itemgetter(2)
 
 
 class CodeMatches(NamedTuple):
@@ -430,10 +431,72 @@ class CompiledCodebook:
         """find_in_passages() as plain (start, end, code, text, rule) tuples, fastest to make."""
         return self._finish(passages, self._document_hits(passages))
 
+    def segment_hits(self, passages: Sequence[Passage]) -> dict[str, list[tuple[int, int, str]]]:
+        """Each code's segments in `passages` (usually one document's): for each code that matched,
+        (passage.index, hits, matched cell) of every passage it codes, in passage order; the cell is
+        the matched words "; "-joined as segments.csv writes them (join_matched()).
+
+        count_in_passages() grouped by code, made in one pass over the document's hits: the pipeline's way.
+
+        >>> matcher.segment_hits(passages)  # doctest: +SKIP
+        {'joint_meeting': [(1, 2, 'joint meeting; joint meetings')]}
+        """
+        if self._regexes:
+            return _grouped(passages, self.count_in_passages(passages))
+        views, view_starts, joined, lower, positions, raw = self._raw_hits(passages)
+        if positions is not None or self._has_exclusions or self._rules:
+            document = self._distributed(views, view_starts, joined, lower, positions, raw)
+            if positions is not None:  # NFC moved offsets: count what find_in_passages() finds
+                return _grouped(passages, [_count(found) for found in self._finish(passages, document)])
+            # Each passage's hits are sorted (as below) and without overlaps already.
+            raw = [hit for hits in document.hits for hit in hits]
+        elif len(raw) > 1:
+            # Sorted once as _drop_overlaps() sorts each passage's hits, by start and longest first
+            # (two stable sorts on C-level keys: no hit crosses a passage, so each passage's hits
+            # come in the same order).
+            raw.sort(key=_HIT_END, reverse=True)
+            raw.sort(key=_HIT_START)
+        # Overlaps dropped as _drop_overlaps() drops them: a code's last kept end lies in an earlier
+        # passage or before the hit, so `ends` needs no reset between passages. A code's kept hits
+        # do not overlap, so it meets them in the order count_in_passages() counts them.
+        grouped: dict[str, list[tuple[int, int, str]]] = {}
+        current: dict[str, tuple[int, list[str]]] = {}  # code -> (its passage's position, matched words so far)
+        ends: dict[str, int] = {}  # code -> end of its last kept hit
+        words: dict[str, str] = {}  # matched text -> its words as matched_words() writes them
+        count = len(view_starts)
+        position, next_start = 0, view_starts[1] if count > 1 else len(joined) + 1
+        for code, start, end, _, _, _ in raw:
+            if start < ends.get(code, -1):
+                continue
+            ends[code] = end
+            if start >= next_start:
+                position = bisect_right(view_starts, start) - 1
+                next_start = view_starts[position + 1] if position + 1 < count else len(joined) + 1
+            text = joined[start:end]
+            word = words.get(text)
+            if word is None:
+                word = words[text] = " ".join(text.split())
+            state = current.get(code)
+            if state is not None:
+                if state[0] == position:
+                    state[1].append(word)
+                    continue
+                _add_cell(grouped, code, passages[state[0]].index, state[1])
+            current[code] = (position, [word])
+        for code, (at, matched) in current.items():
+            _add_cell(grouped, code, passages[at].index, matched)
+        return grouped
+
     def _document_hits(self, passages: Sequence[Passage]) -> _DocumentHits:
         """Every automaton run once over the joined passages; each passage's keyword and rule hits
         after exclusions and overlaps, with offsets into the composed, folded text."""
-        count = len(passages)
+        return self._distributed(*self._raw_hits(passages))
+
+    def _raw_hits(self, passages: Sequence[Passage]) -> tuple[list[str], list[int], str, str, list[int] | None, list[_Hit]]:
+        """Every automaton run once over the joined passages: the views, their offsets in the joined
+        text, the joined text, the composed and folded text, its offsets in the joined text (None when
+        NFC changed nothing), and every hit (offsets into the folded text), before exclusions, rules
+        and overlaps."""
         views = [passage.view for passage in passages]
         joined = _SEPARATOR.join(views)
         view_starts = []  # each passage's offset in `joined`
@@ -459,6 +522,12 @@ class CompiledCodebook:
             raw.extend(self._find_hyphen(lower))
         if self._cjk_automaton is not None and not ascii_only and contains_cjk(joined):
             raw.extend(self._find_cjk(lower))
+        return views, view_starts, joined, lower, positions, raw
+
+    def _distributed(self, views: list[str], view_starts: list[int], joined: str, lower: str,
+                     positions: list[int] | None, raw: list[_Hit]) -> _DocumentHits:
+        """_raw_hits()'s hits by passage, after exclusions, rules and overlaps."""
+        count = len(views)
         by_passage: list[list[_Hit]] = [[] for _ in range(count)]
         if count == 1:
             by_passage[0] = raw
@@ -828,6 +897,31 @@ def _count(found: list[tuple[int, int, str, str, str]]) -> dict[str, CodeMatches
         texts_by_code.setdefault(code_id, []).append(text)
     return {code_id: CodeMatches(len(texts), tuple(dict.fromkeys(" ".join(text.split()) for text in texts)))
             for code_id, texts in texts_by_code.items()}
+
+
+def _grouped(passages: Sequence[Passage], counted: list[dict[str, CodeMatches]]) -> dict[str, list[tuple[int, int, str]]]:
+    """count_in_passages()'s result grouped by code, as segment_hits() returns it."""
+    grouped: dict[str, list[tuple[int, int, str]]] = {}
+    for passage, found in zip(passages, counted):
+        for code_id, (hits, matched) in found.items():
+            cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
+            rows = grouped.get(code_id)
+            if rows is None:
+                grouped[code_id] = [(passage.index, hits, cell)]
+            else:
+                rows.append((passage.index, hits, cell))
+    return grouped
+
+
+def _add_cell(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, words: list[str]) -> None:
+    """One segment of segment_hits(): `words` are a code's matched words in one passage, in order."""
+    matched = dict.fromkeys(words)
+    cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
+    rows = grouped.get(code)
+    if rows is None:
+        grouped[code] = [(index, len(words), cell)]
+    else:
+        rows.append((index, len(words), cell))
 
 
 def _hyphen_breaks(lower: str) -> list[tuple[int, int]]:

@@ -31,10 +31,8 @@ from .errors import CoderError
 from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook
 from .models import (  # noqa: F401 (CodingResult: imported from here too)
-    MATCHED_SEPARATOR,
     Code,
     CodingResult,
-    join_matched,
     Codebook,
     Document,
     Passage,
@@ -304,19 +302,7 @@ _START, _END, _KIND = attrgetter("start"), attrgetter("end"), attrgetter("kind")
 
 def _hits_by_code(passages: Sequence[Passage], matcher: CompiledCodebook, kinds: frozenset[str]) -> dict[str, CodeHits]:
     """Every code's hits in the passages of the coded `kinds` (only codes that matched somewhere appear)."""
-    coded = [passage for passage in passages if passage.kind in kinds]
-    hits: dict[str, CodeHits] = {}
-    for passage, counted in zip(coded, matcher.count_in_passages(coded)):  # one matcher call per document
-        index = passage.index
-        for code_id, (count, matched) in counted.items():
-            # The words are distinct already (CodeMatches): join_matched has only blanks to drop.
-            cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
-            code_hits = hits.get(code_id)
-            if code_hits is None:
-                hits[code_id] = [(index, count, cell)]
-            else:
-                code_hits.append((index, count, cell))
-    return hits
+    return matcher.segment_hits([passage for passage in passages if passage.kind in kinds])  # one matcher call per document
 
 
 def _cached_hits(

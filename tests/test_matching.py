@@ -283,6 +283,66 @@ def test_matching_find_in_passages_and_count_in_passages_agree_with_find(corpus)
                            for matches in alone]
 
 
+def _segment_hits_by_counting(compiled, passages):
+    """segment_hits() by its definition: count_in_passages() grouped by code, cells joined."""
+    from coder.models import join_matched
+
+    grouped = {}
+    for item, found in zip(passages, compiled.count_in_passages(passages)):
+        for code, count in found.items():
+            grouped.setdefault(code, []).append((item.index, count.hits, join_matched(count.matched)))
+    return grouped
+
+
+_SEGMENT_CODEBOOKS = {
+    "keywords": "codes:\n  a: ['party building', 'party', 'governance', 'côte', 'meeting', 'joint']\n  b: ['joint meeting', '联席会议', 'meeting*']\n"
+                "  c: ['build*', 'party', 'self-*', '会议']\n",
+    "exclusions and rules": (
+        "codes:\n  a: ['party building', 'governance', 'côte']\n  b: ['joint meeting', '联席会议', 'meeting*']\n"
+        "  c:\n    keywords: ['meeting']\n    exclude: ['joint meeting']\n"
+        "  d:\n    rules:\n      - near: [[party, 联席], [meeting*, governance]]\n        within: 3\n"
+        "      - all: [[building], [côte, 会议]]\n        not: [nance]\n"
+    ),
+    "regex": "codes:\n  a: ['party building']\n  r:\n    regex: ['meet\\w*']\n",
+}
+
+
+@pytest.mark.parametrize("codebook", list(_SEGMENT_CODEBOOKS))
+@given(texts=st.lists(st.lists(st.tuples(st.sampled_from(_FRAGMENTS), st.sampled_from([*_GAPS, "-\n", "- ", "\u00ad", "", ". "])),
+                               max_size=8), min_size=0, max_size=5),
+       first=st.integers(min_value=0, max_value=3))
+@settings(max_examples=150, deadline=None)
+def test_matching_segment_hits_are_the_counted_matches_grouped_by_code(codebook, texts, first):
+    # One pass over a document's hits (sorted once, overlaps dropped across passages) gives what
+    # counting each passage's matches gives, in NFC-changed text, Chinese, hyphenated line ends.
+    compiled = compile_codebook(parse_codebook(_SEGMENT_CODEBOOKS[codebook]))
+    passages, start = [], 0
+    for index, pieces in enumerate(texts):
+        text = "".join(word + gap for word, gap in pieces)
+        passages.append(Passage(document="doc.txt", index=first + 2 * index, start=start, end=start + len(text),
+                                view=text.replace("\n", " "), text=" ".join(text.split())))
+        start += len(text)
+    assert compiled.segment_hits(passages) == _segment_hits_by_counting(compiled, passages)
+
+
+@pytest.mark.parametrize("corpus", ["seeds", "benchmarks/devset/texts"])
+@pytest.mark.parametrize("unit", ["paragraph", "document"])
+def test_matching_segment_hits_agree_with_counting_on_real_text(corpus, unit):
+    from pathlib import Path
+
+    from coder import load_codebook
+    from coder.corpus import read_corpus
+
+    repo = Path(__file__).resolve().parents[1]
+    codebook = load_codebook(repo / "codebook.yaml")
+    without_regexes = parse_codebook("codes:\n" + "".join(
+        f"  {code.id}: {list(code.keywords)!r}\n" for code in codebook if code.keywords))
+    for compiled in (compile_codebook(codebook), compile_codebook(without_regexes)):
+        for document in read_corpus(repo / corpus).documents:
+            passages = split_passages(document, unit=unit)
+            assert compiled.segment_hits(passages) == _segment_hits_by_counting(compiled, passages)
+
+
 def test_matching_quick_gate_never_changes_results_on_the_seeds():
     from pathlib import Path
 
