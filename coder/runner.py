@@ -259,8 +259,10 @@ def run_coding(
             # .array: the column as it is (to_numpy() made a Python string per row, then Arrow again: a second).
             indexed = segments.assign(fingerprint=result.fingerprints.array) if result.fingerprints is not None else segments
             # A recode read the passages from passages.parquet and changed none: the file stays as it is.
+            # segments.parquet goes on being written while the network and report are built (staged waits).
             written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv,
-                                          passages_file=run.passages_parquet_path if passages_kept else None)
+                                          passages_file=run.passages_parquet_path if passages_kept else None,
+                                          background=True)
             network = write_network_outputs(
                 drop_rejected(result.segments), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,

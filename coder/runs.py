@@ -291,6 +291,7 @@ class RunFolder:
         self.segments_parquet_path = Path(segments) if parquet else self.folder / SEGMENTS_PARQUET_FILE  # type: ignore[arg-type]
         self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
         self._record: RunRecord | None = None
+        self._writing: list[Any] = []  # files write_outputs(background=True) left writing: wait_for_writes()
 
     @classmethod
     def at(cls, run: str | Path) -> RunFolder:
@@ -534,7 +535,7 @@ class RunFolder:
 
     def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto",
                       partitions: Sequence[Sequence[str]] | None = None,
-                      passages_file: Path | None = None) -> dict[str, Path]:
+                      passages_file: Path | None = None, background: bool = False) -> dict[str, Path]:
         """Write segments.parquet, passages.parquet, code_counts.csv and run.json, and with `csv` (see
         CsvMode) segments.csv and passages.csv, each atomically; returns what was written.
 
@@ -566,8 +567,11 @@ class RunFolder:
         if csv_too and result.passage_table is not None:
             written["passages"] = write_csv(result.passage_table, self.passages_path)
         # segments.parquet is compressed and written in a second thread (Arrow's writer leaves the GIL)
-        # while this one counts the codes and writes the CSVs; leaving the block waits for it either way.
-        with ThreadPoolExecutor(max_workers=1) as writer:
+        # while this one counts the codes and writes the CSVs; the call waits for it, unless `background`:
+        # then it returns while segments.parquet is still being written, so the caller's next work (the
+        # network and report) runs beside it, and `wait_for_writes` (which `staged` calls) waits.
+        writer = ThreadPoolExecutor(max_workers=1)
+        try:
             segments_written = None
             if partitions is not None and result.passage_table is not None:
                 written.update(self._write_parts(result.segments, result.passage_table, partitions))
@@ -587,9 +591,22 @@ class RunFolder:
             if self.write_texts(result.corpus.documents):
                 written["texts"] = self.texts_path
             self.write_record(record)
-            if segments_written is not None:
-                segments_written.result()  # its error, if any, is this call's
+        except BaseException:
+            writer.shutdown(wait=True)  # nothing left writing into a folder the caller may remove
+            raise
+        writer.shutdown(wait=False)
+        if segments_written is not None:
+            self._writing.append(segments_written)
+            if not background:
+                self.wait_for_writes()  # its error, if any, is this call's
         return written
+
+    def wait_for_writes(self) -> None:
+        """Wait for the files `write_outputs(background=True)` left writing; raises the first one's error."""
+        writing, self._writing = self._writing, []
+        errors = [error for error in (future.exception() for future in writing) if error is not None]
+        if errors:
+            raise errors[0]
 
     def _write_parts(self, segments: pd.DataFrame, passages: pd.DataFrame,
                      partitions: Sequence[Sequence[str]]) -> dict[str, Path]:
@@ -780,11 +797,14 @@ class RunFolder:
         try:
             self.staging_path.mkdir(parents=True)
             yield stage
+            stage.wait_for_writes()
             write_text(self.staging_path / MANIFEST_FILE, json.dumps(self._manifest(stage), indent=1) + "\n")
         except KeyboardInterrupt:
+            _wait_quietly(stage)
             _remove(self.staging_path)
             raise
         except Exception as error:
+            _wait_quietly(stage)
             _remove(self.staging_path)
             raise RunNotSaved(f"{self._problem(error)} {self.unchanged_note()}") from error
         with _interrupts_deferred():  # the renames take milliseconds; Ctrl-C then waits for them
@@ -899,6 +919,14 @@ def wants_csv(mode: CsvMode, segments: int) -> bool:
     if mode not in CSV_MODES:
         raise OutputError(f"--csv must be one of {', '.join(CSV_MODES)}, not '{mode}'.")
     return mode == "always" or (mode == "auto" and segments <= CSV_AUTO_MAX_SEGMENTS)
+
+
+def _wait_quietly(stage: RunFolder) -> None:
+    """Wait for what `stage` is still writing, its errors dropped (the run failed already)."""
+    try:
+        stage.wait_for_writes()
+    except BaseException:  # noqa: BLE001 - the error that stopped the run is the one to report
+        pass
 
 
 def _remove(folder: Path) -> None:

@@ -217,6 +217,44 @@ def test_runs_segments_table_failing_in_its_writer_thread_leaves_previous_set_wh
     assert not (out / ".staging").exists()
 
 
+@pytest.mark.parametrize("later, message", [
+    ("write_graphml", "Error: network.graphml: No space left on device. The run was not saved: {out} still holds the "
+                      "previous run's outputs, unchanged.\n"),
+])
+def test_runs_segments_table_still_writing_when_a_later_step_fails_leaves_previous_set_whole(
+        two_runs, monkeypatch, later, message):
+    """segments.parquet is written beside the network and report: a later step failing while it is being
+    written gives that step's error, and the staging folder goes only once the writer is done with it."""
+    import threading
+
+    import coder.runner
+    import coder.segments
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    write_parquet = coder.segments.write_parquet
+    failed = threading.Event()
+
+    def slow_segments(table, path):
+        if os.path.basename(path) == "segments.parquet":
+            assert failed.wait(timeout=30)  # still writing when the network fails
+            write_parquet(table, path)
+            raise OSError(errno.ENOSPC, "No space left on device", "segments.parquet")
+        return write_parquet(table, path)
+
+    def fail(*args, **kwargs):
+        failed.set()
+        raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
+
+    monkeypatch.setattr(coder.segments, "write_parquet", slow_segments)
+    monkeypatch.setattr(coder.runner, later, fail)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output == message.format(out=out)
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
 def test_runs_failed_first_run_says_nothing_was_written(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
     import coder.runner
 
