@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -129,10 +130,15 @@ def recode_changed_codes(
         return None
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
-    kept = _kept_segments(tables["segments.parquet"], [code.id for code in codebook if code.id not in rematched])
-    if kept is None:
-        return None
-    matched_in = _match_candidates(documents, passages, codebook, to_match, needles)
+    # The candidates are searched in a second thread while this one reads the kept rows: the search
+    # (Arrow and the Aho-Corasick automaton) leaves the GIL, and so does most of reading Parquet.
+    with ThreadPoolExecutor(max_workers=1) as searcher:
+        searching = searcher.submit(_candidates, _arrow_text(passages["text"]), needles) if to_match else None
+        kept = _kept_segments(tables["segments.parquet"], [code.id for code in codebook if code.id not in rematched])
+        candidates = searching.result() if searching is not None else None
+    if kept is None or (searching is not None and candidates is None):
+        return None  # not as `coder run` writes it, or a NUL inside a text: the candidates cannot be told
+    matched_in = _match_candidates(documents, passages, codebook, to_match, needles, candidates=candidates)
     if matched_in is None:
         return None
     found, passages_matched = matched_in
@@ -354,15 +360,18 @@ def _match_candidates(
     codebook: Codebook,
     to_match: list[Code],
     needles: list[str],
+    *,
+    candidates: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, int] | None:
     """The segment rows of the codes `to_match` (segments.parquet's columns, without `source`), from
     their matcher run on the candidate passages only, and how many passages that was; None when a
-    stored passage does not fit its document."""
+    stored passage does not fit its document. `candidates`: `_candidates` of the passages' texts,
+    when the caller searched them already."""
     columns = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
     integers = {"passage": "int64", "start": "int64", "end": "int64", "hits": "int64"}
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
-    chosen = _candidates(_arrow_text(passages["text"]), needles)
+    chosen = candidates if candidates is not None else _candidates(_arrow_text(passages["text"]), needles)
     if chosen is None:
         return None
     chosen = chosen[passages["kind"].take(chosen).isin(list(codebook.code_kinds)).to_numpy()]
