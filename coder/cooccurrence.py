@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .errors import OutputError
 from .models import Codebook, ancestor_at
@@ -150,8 +151,7 @@ def build_cooccurrence(
     >>> build_cooccurrence(frame, total_passages=4).pairs[["source", "target", "count", "association"]].values.tolist()
     [['a', 'b', 1, 2.0]]
     """
-    frame = roll_up(_with_columns(drop_rejected(segments)), codebook, level)
-    keys = _passage_keys(frame)
+    keys, code_passages = _counted(segments, level=level, codebook=codebook)
     coded_passages = len(keys.passage_documents)
     n_total = coded_passages if total_passages is None else int(total_passages)
     if n_total < coded_passages:
@@ -159,12 +159,27 @@ def build_cooccurrence(
             f"total_passages={n_total} is smaller than the {coded_passages} coded passages in the segments. "
             f"Pass the corpus's passage count (run.json counts.passages) or leave it out."
         )
-    code_passages = np.bincount(keys.code_index, minlength=len(keys.codes)).astype(np.int64)
     code_table = _code_table(keys, code_passages)
     if codebook is not None:  # codes no passage codes still belong in the tables and on the map
         code_table = _with_uncoded_codes(code_table, codebook, level)
     pairs = _pair_table(keys, code_passages, n_total)
     return Cooccurrence(codes=code_table, pairs=pairs, segments=keys.frame, total_passages=n_total, level=level)
+
+
+def cooccurrence_counts(
+    segments: pd.DataFrame, *, level: int | None = None, codebook: Codebook | None = None,
+) -> tuple[pd.DataFrame, pa.Table, pd.DataFrame]:
+    """The counts of build_cooccurrence without its measures, for sums over parts of a corpus: the coded
+    codes' table, the pairs' counts (source, target, count, documents, example_document,
+    example_passage) as an Arrow table, and the counted rows (`Cooccurrence.segments`)."""
+    keys, code_passages = _counted(segments, level=level, codebook=codebook)
+    return _code_table(keys, code_passages), _pair_counts(keys, code_passages), keys.frame
+
+
+def _counted(segments: pd.DataFrame, *, level: int | None, codebook: Codebook | None) -> tuple[_PassageKeys, np.ndarray]:
+    """The counted rows' keys (rejected rows dropped, rolled up to `level`) and each code's passages."""
+    keys = _passage_keys(roll_up(_with_columns(drop_rejected(segments)), codebook, level))
+    return keys, np.bincount(keys.code_index, minlength=len(keys.codes)).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -252,20 +267,43 @@ def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> 
     return pairs[list(PAIR_COLUMNS)]
 
 
+def _pair_counts(keys: _PassageKeys, code_passages: np.ndarray) -> pa.Table:
+    """_pair_table's counts and example passages (no measures) as an Arrow table, names taken in Arrow:
+    a partition's pairs never become Python strings."""
+    passage_first_row = np.zeros(len(keys.passage_documents), dtype=np.int64)
+    passage_first_row[keys.passage_index[::-1]] = np.arange(len(keys.frame))[::-1]
+    pairs = _pair_arrays(keys.passage_index, keys.code_index, keys.passage_documents, code_passages,
+                         max(len(keys.passage_documents), 1))
+    example_rows = passage_first_row[pairs["example_index"]]
+    names = pa.array(np.asarray(keys.codes, dtype=object), type=pa.large_string())
+    documents = pa.array(keys.documents, type=pa.large_string())
+    return pa.table({
+        "source": names.take(pa.array(pairs["source_index"])), "target": names.take(pa.array(pairs["target_index"])),
+        "count": pa.array(pairs["count"], type=pa.int64()), "documents": pa.array(pairs["documents"], type=pa.int64()),
+        "example_document": documents.take(pa.array(keys.document_index[example_rows], type=pa.int64())),
+        "example_passage": pa.array(_passage_numbers(keys.frame)[example_rows], type=pa.int64()),
+    })
+
+
 def _passage_numbers(frame: pd.DataFrame) -> np.ndarray:
     return pd.to_numeric(frame["passage"]).to_numpy(dtype=np.int64) if len(frame) else np.zeros(0, dtype=np.int64)
 
 
 def _pairs(passage_index, code_index, passage_document, code_passages, n_total) -> pd.DataFrame:
     """Every pair of codes sharing a passage, generated per passage from a sparse incidence matrix."""
+    return pd.DataFrame(_pair_arrays(passage_index, code_index, passage_document, code_passages, n_total))
+
+
+def _pair_arrays(passage_index, code_index, passage_document, code_passages, n_total) -> dict[str, np.ndarray]:
+    """_pairs' columns."""
     n_codes, n_passages = len(code_passages), len(passage_document)
     if n_codes < 2:
-        return pd.DataFrame({
+        return {
             "source_index": np.zeros(0, dtype=np.int64), "target_index": np.zeros(0, dtype=np.int64),
             "count": np.zeros(0, dtype=np.int64), "jaccard": np.zeros(0), "association": np.zeros(0),
             "npmi": np.zeros(0), "documents": np.zeros(0, dtype=np.int64),
             "example_index": np.zeros(0, dtype=np.int64),
-        })
+        }
     indptr, indices = _incidence(passage_index, code_index, n_passages, n_codes)
     row_of_entry = np.repeat(np.arange(n_passages, dtype=np.int64), np.diff(indptr))
     # Each entry pairs with the entries after it in its row: k codes give k*(k-1)/2 pairs.
@@ -301,7 +339,7 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
     with np.errstate(divide="ignore", invalid="ignore"):
         npmi = np.log(n12 * n_total / (n1 * n2)) / -np.log(n12 / n_total)
     npmi = np.where(n12 == n_total, 1.0, npmi)
-    return pd.DataFrame({
+    return {
         "source_index": source,
         "target_index": target,
         "count": counts.astype(np.int64),
@@ -310,7 +348,7 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
         "npmi": npmi,
         "documents": documents.astype(np.int64),
         "example_index": pair_passage[group_starts],
-    })
+    }
 
 
 def _incidence(passage_index, code_index, n_passages: int, n_codes: int) -> tuple[np.ndarray, np.ndarray]:

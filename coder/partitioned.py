@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, build_cooccurrence
+from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, cooccurrence_counts
 from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
@@ -113,8 +113,8 @@ class PartitionSummary:
     code_totals_with_children: np.ndarray  # its `total_with_children` column
     # The parts below that grow with rows are moved to disk as the driver receives the summary (SummaryStore).
     counts_long: pd.DataFrame  # code_counts_long.csv's rows for these documents
-    # level -> (coded codes, pair counts); emptied once the driver stores them (SummaryStore)
-    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]]
+    # level -> (coded codes, pair counts as an Arrow table); emptied once the driver stores them (SummaryStore)
+    cooccurrence: dict[int | None, tuple[pd.DataFrame, Any]]
     examples: pd.DataFrame | None  # document, passage, code: the first rows per code at the map's level
     words: list[str] | None  # matched words in the order first met
     code_sets: Counter  # (document, code ids sorted) -> passages
@@ -233,17 +233,16 @@ def summarize(
     # code_counts.csv's numbers for these documents (its cells and two totals), not its frame.
     cells, code_totals, code_totals_with_children = code_count_cells(counted, codebook, paths)
     ids = [code.id for code in codebook]
-    cooccurrence: dict[int | None, tuple[pd.DataFrame, pd.DataFrame]] = {}
-    built: dict[int | None, Cooccurrence] = {}
+    cooccurrence: dict[int | None, tuple[pd.DataFrame, Any]] = {}
+    rows: dict[int | None, pd.DataFrame] = {}
     for level in dict.fromkeys((None, *plan.levels, plan.network_level)):
-        built[level] = build_cooccurrence(counted, level=level, codebook=codebook)
-        codes = built[level].codes
-        cooccurrence[level] = (codes[codes["passages"] > 0].reset_index(drop=True),
-                               built[level].pairs[list(_PAIR_COUNTS)].reset_index(drop=True))
-    shown = built[plan.network_level].segments
+        # The counts only: the measures come from the sums, and the uncoded codes at the end.
+        codes, pairs, rows[level] = cooccurrence_counts(counted, level=level, codebook=codebook)
+        cooccurrence[level] = (codes, pairs)
+    shown = rows[plan.network_level]
     examples = shown.groupby("code", sort=False).head(plan.examples)[["document", "passage", "code"]] \
         if len(shown) else pd.DataFrame({"document": [], "passage": [], "code": []})
-    words, code_sets, coded_by_document, first_passages = _report_parts(built[None].segments)
+    words, code_sets, coded_by_document, first_passages = _report_parts(rows[None])
     return PartitionSummary(
         number=number, documents=tuple(paths),
         passages={},  # filled by the caller, who split the documents

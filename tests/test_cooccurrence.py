@@ -14,6 +14,7 @@ from coder.cooccurrence import (
     CODE_COLUMNS,
     PAIR_COLUMNS,
     build_cooccurrence,
+    cooccurrence_counts,
     roll_up,
 )
 from coder.errors import OutputError
@@ -198,3 +199,16 @@ def test_cooccurrence_lexsort_path_for_huge_keys_gives_the_same_pairs(monkeypatc
     packed = build_cooccurrence(SMALL, total_passages=6).pairs
     monkeypatch.setattr(coder.cooccurrence, "_PACKED_KEY_LIMIT", 0)
     pd.testing.assert_frame_equal(build_cooccurrence(SMALL, total_passages=6).pairs, packed)
+
+
+@pytest.mark.parametrize("level", [None, 1])
+@pytest.mark.parametrize("rows", [SMALL, SMALL.iloc[:0]], ids=["small", "empty"])
+def test_cooccurrence_counts_are_build_cooccurrences_counts(rows: pd.DataFrame, level: int | None):
+    """What a partition keeps: build_cooccurrence's coded codes, its pairs' counts and example passages (an Arrow
+    table), and its counted rows."""
+    built = build_cooccurrence(rows, level=level, codebook=SMALL_CODEBOOK)
+    codes, pairs, counted = cooccurrence_counts(rows, level=level, codebook=SMALL_CODEBOOK)
+    assert codes.values.tolist() == built.codes[built.codes["passages"] > 0].values.tolist()
+    assert pairs.column_names == ["source", "target", "count", "documents", "example_document", "example_passage"]
+    assert pairs.to_pylist() == built.pairs[pairs.column_names].to_dict("records")
+    pd.testing.assert_frame_equal(counted, built.segments)
