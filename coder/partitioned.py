@@ -499,11 +499,11 @@ class SummaryStore:
             codes = _sum_codes([*([codes] if codes is not None else []),
                                 *(self._read(f"level-{level or 0}", "codes", number) for number in batch)])
             pairs = _sum_pairs([*([pairs] if pairs is not None else []),
-                                *(self._read(f"level-{level or 0}", "pairs", number) for number in batch)])
+                                *(self._table(f"level-{level or 0}", "pairs", number) for number in batch)])
         if codes is None:
             codes = pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
-            pairs = pd.DataFrame({column: [] for column in _PAIR_COUNTS})
-        return codes, pairs
+            return codes, pd.DataFrame({column: [] for column in _PAIR_COUNTS})
+        return codes, pairs.to_pandas()
 
     def _path(self, group: str, kind: str, number: int) -> Path:
         return self.folder / group / f"{kind}-{number:05d}.arrow"
@@ -555,20 +555,24 @@ def _sum_codes(frames: list[pd.DataFrame]) -> pd.DataFrame:
     })
 
 
-def _sum_pairs(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    pairs = pd.concat(frames, ignore_index=True)
-    if pairs.empty:
+def _sum_pairs(tables: list[Any]) -> Any:
+    """Pair counts (Arrow tables of cooccurrence_counts' pairs) summed per pair, in (source, target) order,
+    each pair's example the first in (document, passage) order; in Arrow, which sorts and groups the
+    strings without a Python object each."""
+    import pyarrow as pa
+
+    pairs = pa.concat_tables(tables, promote_options="default")
+    if pairs.num_rows == 0:
         return pairs
-    ordered = pairs.sort_values(["source", "target", "example_document", "example_passage"], kind="stable")
-    grouped = ordered.groupby(["source", "target"], sort=True)
-    sums = grouped[["count", "documents"]].sum()
-    examples = grouped[["example_document", "example_passage"]].first()
-    return pd.DataFrame({
-        "source": np.asarray(sums.index.get_level_values(0), dtype=object),
-        "target": np.asarray(sums.index.get_level_values(1), dtype=object),
-        "count": sums["count"].to_numpy(dtype=np.int64), "documents": sums["documents"].to_numpy(dtype=np.int64),
-        "example_document": examples["example_document"].to_numpy(dtype=object),
-        "example_passage": examples["example_passage"].to_numpy(dtype=np.int64),
+    ordered = pairs.sort_by([(column, "ascending") for column in ("source", "target", "example_document", "example_passage")])
+    # Without threads a group_by keeps its groups, and the rows within each, in the order it meets them.
+    grouped = ordered.group_by(["source", "target"], use_threads=False).aggregate([
+        ("count", "sum"), ("documents", "sum"), ("example_document", "first"), ("example_passage", "first")])
+    return pa.table({
+        "source": grouped["source"], "target": grouped["target"],
+        "count": grouped["count_sum"].cast(pa.int64()), "documents": grouped["documents_sum"].cast(pa.int64()),
+        "example_document": grouped["example_document_first"],
+        "example_passage": grouped["example_passage_first"].cast(pa.int64()),
     })
 
 
