@@ -279,3 +279,25 @@ def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path: Path, m
     if planted != ".parts" or on:  # a folder the run works in (a whole-table run makes no parts)
         assert not (out / planted).is_symlink()
     assert (out / "segments.csv").is_file()
+
+
+def test_streamed_pair_sums_add_counts_and_keep_the_first_example() -> None:
+    """Pairs summed over partitions: counts and documents add up, the example is the first passage in
+    (document, passage) order whichever partition met it, pairs in (source, target) order."""
+    import pyarrow as pa
+
+    def pairs(rows):
+        return pa.table({name: pa.array(values, type=pa.large_string() if name in ("source", "target", "example_document")
+                                        else pa.int64()) for name, values in zip(
+            ("source", "target", "count", "documents", "example_document", "example_passage"), zip(*rows))})
+
+    summed = partitioned._sum_pairs([
+        pairs([("b", "c", 2, 1, "z.txt", 4), ("a", "b", 1, 1, "y.txt", 7)]),
+        pairs([("a", "b", 3, 2, "y.txt", 2), ("a", "c", 1, 1, "x.txt", 0)]),
+        pairs([("a", "b", 1, 1, "x.txt", 9)]),
+    ])
+    assert summed.to_pylist() == [
+        {"source": "a", "target": "b", "count": 5, "documents": 4, "example_document": "x.txt", "example_passage": 9},
+        {"source": "a", "target": "c", "count": 1, "documents": 1, "example_document": "x.txt", "example_passage": 0},
+        {"source": "b", "target": "c", "count": 2, "documents": 1, "example_document": "z.txt", "example_passage": 4},
+    ]
