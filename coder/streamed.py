@@ -735,16 +735,22 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
         # The passages' text, converted to Python strings only for the passages kept.
         table = pq.read_table(stage.passages_parquet_path / name, columns=["document", "passage", "text"])
         table = table.filter(pc.is_in(table["document"], value_set=pa.array(sorted(mine), type=table.schema.field("document").type)))
-        keys = table.select(["document", "passage"]).to_pandas()
-        shown = set(zip(frame["document"].tolist(), frame["passage"].tolist()))
-        mask = np.asarray([(document, passage) in shown for document, passage in
-                           zip(keys["document"].tolist(), keys["passage"].tolist())], dtype=bool)
-        texts = table.filter(pa.array(mask)).to_pandas().set_index(["document", "passage"])["text"]
-        text = texts.reindex(pd.MultiIndex.from_frame(frame[["document", "passage"]])).fillna("").to_numpy()
+        # Each row's passage text taken in Arrow (a string per row, never a Python object).
+        at = {key: position for position, key in enumerate(zip(table["document"].to_pylist(), table["passage"].to_pylist()))}
+        found = np.array([at.get(key, -1) for key in zip(frame["document"].tolist(), frame["passage"].tolist())],
+                         dtype=np.int64)
+        blank = pa.scalar("", type=table.schema.field("text").type)
+        text = pc.fill_null(table["text"].take(pa.array(np.maximum(found, 0))), blank) if len(table) \
+            else pa.array([""] * len(frame), type=blank.type)
+        text = pc.if_else(pa.array(found >= 0), text, blank)
         own = frame["span_text"].notna().to_numpy()
-        text[own] = frame["span_text"].to_numpy()[own]  # a hand-coded part of a passage keeps its own text
+        if own.any():  # a hand-coded part of a passage keeps its own text
+            text = pc.if_else(pa.array(own), pa.array(frame["span_text"].fillna("").astype(object).to_numpy(),
+                                                      type=blank.type), text)
+        text = text.to_pandas()
+        text.index = frame.index
         kept.append(frame.drop(columns="span_text").assign(text=text))
-        del frame, table, keys, texts
+        del frame, table, text
         _release_memory()
     rows = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(
         {column: [] for column in (*_ROW_COLUMNS[:-1], "text")})
