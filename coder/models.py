@@ -297,6 +297,18 @@ def segment_id_from_fingerprint(fingerprint: str, code: str) -> str:
     return SEGMENT_ID_PREFIX + hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
 
 
+def segment_ids_from_fingerprints(fingerprints: Iterable[str], codes: Iterable[str]) -> list[str]:
+    """segment_id_from_fingerprint() of each (fingerprint, code) pair, without a call per pair (a
+    coding worker makes one per segment).
+
+    >>> segment_ids_from_fingerprints(["f" * 40], ["meeting"]) == [segment_id_from_fingerprint("f" * 40, "meeting")]
+    True
+    """
+    sha1, prefix = hashlib.sha1, SEGMENT_ID_PREFIX
+    return [prefix + sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
+            for fingerprint, code in zip(fingerprints, codes)]
+
+
 def normalize_segment_id(value: object) -> str:
     """A segment id as `coder run` writes it, from the current or the older (unprefixed) form; ""
     when the value is not an id at all (blank, or mangled by a spreadsheet).

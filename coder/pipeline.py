@@ -38,7 +38,7 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
     Document,
     Passage,
     passage_fingerprints,
-    segment_id_from_fingerprint,
+    segment_ids_from_fingerprints,
 )
 from .passages import split_passages
 from .extract.cache import ExtractionCache
@@ -287,7 +287,7 @@ def _add_segment_rows(
     coded = list(map(passages.__getitem__, passage_indexes))
     passage_fingerprints = list(map(fingerprints.__getitem__, passage_indexes))
     rows.document.extend([number] * len(found))
-    rows.segment_id.extend(map(segment_id_from_fingerprint, passage_fingerprints, code_ids))
+    rows.segment_id.extend(segment_ids_from_fingerprints(passage_fingerprints, code_ids))
     rows.passage.extend(passage_indexes)
     rows.start.extend(map(_START, coded))
     rows.end.extend(map(_END, coded))

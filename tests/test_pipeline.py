@@ -269,6 +269,18 @@ def test_pipeline_passage_fingerprints_are_passage_fingerprint_of_split_passages
         passage_fingerprint("d.txt", passage.text) for passage in passages]
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=45), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)),
+                max_size=20))
+def test_pipeline_segment_ids_in_bulk_are_segment_id_from_fingerprint(pairs):
+    # The workers make a segment's id without a call per segment: the same ids.
+    from coder.models import segment_id_from_fingerprint, segment_ids_from_fingerprints
+
+    fingerprints, codes = [fingerprint for fingerprint, _ in pairs], [code for _, code in pairs]
+    assert segment_ids_from_fingerprints(fingerprints, codes) == [
+        segment_id_from_fingerprint(fingerprint, code) for fingerprint, code in pairs]
+
+
 @pytest.mark.parametrize("workers", [1])
 def test_pipeline_packed_segment_columns_give_the_same_frame(tiny_corpus: Path, tiny_codebook: Path, workers):
     # A worker sends segment ids and fingerprints as one buffer each; the frame must be the one
