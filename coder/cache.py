@@ -248,6 +248,8 @@ class CacheEntry:
     hits: dict[str, CodeHits] = field(default_factory=dict)
     codes: frozenset[str] = frozenset()
     fingerprints: list[str] = field(default_factory=list)  # passage_fingerprint() of each passage
+    # Which passages' texts are their views with the whitespace collapsed, when split_passages_noting_plain_text says so.
+    plain: list[bool] | None = None
     stored: bool = False  # are the passages in the cache already (only the hits need writing)?
     matched: set[str] = field(default_factory=set)  # fingerprints matched in this run, to be stored
 
@@ -280,18 +282,22 @@ def _loads(data: object) -> object:
     return json.loads(data.decode("utf-8", "surrogatepass"))
 
 
-def _encode_passages(document: Document, passages: list[Passage], fingerprints: list[str]) -> bytes:
+def _encode_passages(document: Document, passages: list[Passage], fingerprints: list[str],
+                     plain: list[bool] | None = None) -> bytes:
     """{"passages": [start, end, view, text, kind] per passage, "fingerprints": their
     passage_fingerprint()s run together}; view and text are null when they follow from the document
-    text (line breaks read as spaces; whitespace collapsed), which they mostly do."""
+    text (line breaks read as spaces; whitespace collapsed), which they mostly do. `plain`: which
+    texts are known to be their views collapsed (split_passages_noting_plain_text); the others are compared."""
     rows = []
     # A span of the text with line breaks read as spaces is a span of this: one replace per document.
     flat = document.text.replace("\n", " ") if passages else ""
-    for passage in passages:
+    if plain is None or len(plain) != len(passages):
+        plain = [False] * len(passages)
+    for passage, known in zip(passages, plain):
         view = passage.view
         if view == flat[passage.start:passage.end]:
             view = None
-        text = None if passage.text == " ".join(passage.view.split()) else passage.text
+        text = None if known or passage.text == " ".join(passage.view.split()) else passage.text
         rows.append([passage.start, passage.end, view, text, passage.kind])
     if len(fingerprints) != len(passages) or not all(len(fingerprint) == 40 for fingerprint in fingerprints):
         raise ValueError("a passage fingerprint is missing")
@@ -655,7 +661,7 @@ class RecodeCache:
         were: then one blob of the current code set replaces its old one."""
         current = entry.codes if current is None else current
         try:
-            passages = None if entry.stored else _encode_passages(document, entry.passages, entry.fingerprints)
+            passages = None if entry.stored else _encode_passages(document, entry.passages, entry.fingerprints, entry.plain)
             if entry.stored and 2 * len(entry.matched) <= len(current):
                 self._pending.append(PendingEntry(
                     key, None, None, "", None, tuple((fingerprint, _dumps(entry.hits.get(fingerprint, [])))

@@ -311,13 +311,26 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
     >>> [(p.start, p.end, p.text) for p in split_passages(doc)]
     [(2, 28, 'First line same paragraph.'), (36, 43, 'Second.')]
     """
+    return split_passages_noting_plain_text(document, unit=unit, max_chars=max_chars)[0]
+
+
+def split_passages_noting_plain_text(
+    document: Document, *, unit: Unit = "paragraph", max_chars: int = 1200
+) -> tuple[list[Passage], list[bool]]:
+    """split_passages(), and for each passage whether its text is known to be its view with the
+    whitespace collapsed (`" ".join(view.split())`: no word was rejoined across a line break), which
+    the recode cache would otherwise find out by collapsing every view again.
+
+    >>> split_passages_noting_plain_text(Document("a.txt", "gover-\\nnance\\n\\nSecond  one."))[1]
+    [False, True]
+    """
     if unit not in UNITS:
         raise ValueError(f"unit must be 'paragraph', 'sentence' or 'document', not {unit!r}")
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, not {max_chars}")
     text = document.text
     if not text or text.isspace():
-        return []
+        return [], []
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
     if unit == "document":
@@ -329,6 +342,7 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
         else:
             spans = _packed_spans(view, blocks, max_chars)
     passages: list[Passage] = []
+    plain: list[bool] = []
     for start, end, kind in spans:
         if end <= start:
             continue
@@ -338,6 +352,7 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
                 continue
             start, end = trimmed
         raw = view[start:end]
+        readable, joined = _readable_text(raw)
         passages.append(
             Passage(
                 document=document.path,
@@ -345,11 +360,12 @@ def split_passages(document: Document, *, unit: Unit = "paragraph", max_chars: i
                 start=start,
                 end=end,
                 view=raw.replace("\n", " "),
-                text=_readable(raw),
+                text=readable,
                 kind=kind,
             )
         )
-    return passages
+        plain.append(not joined)
+    return passages, plain
 
 
 def sentence_boundaries(view: str) -> list[int]:
@@ -871,8 +887,13 @@ def _sentencizer():
 
 def _readable(raw: str) -> str:
     """The reviewer's text: `raw` is the blanked span with its line breaks still in place."""
+    return _readable_text(raw)[0]
+
+
+def _readable_text(raw: str) -> tuple[str, bool]:
+    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`)."""
     if "\n" not in raw:
-        return " ".join(raw.split())
+        return " ".join(raw.split()), False
     pieces: list[str] = []
     position = 0
     for start in _joinable_breaks(raw):
@@ -903,9 +924,9 @@ def _readable(raw: str) -> str:
             pieces.append(joined)
             position = end
     if not pieces:
-        return " ".join(raw.split())
+        return " ".join(raw.split()), False
     pieces.append(raw[position:])
-    return " ".join("".join(pieces).split())
+    return " ".join("".join(pieces).split()), True
 
 
 def _joinable_breaks(raw: str) -> list[int]:

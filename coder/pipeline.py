@@ -40,7 +40,7 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
     passage_fingerprints,
     segment_ids_from_fingerprints,
 )
-from .passages import split_passages
+from .passages import split_passages, split_passages_noting_plain_text
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 
@@ -314,9 +314,10 @@ def _cached_hits(
     key = document_key(document, unit=codebook.unit)
     entry = cache.load(key, document)
     if entry is None:
-        passages = split_passages(document, unit=codebook.unit)
+        passages, plain = split_passages_noting_plain_text(document, unit=codebook.unit)
         entry = CacheEntry(passages=passages,
-                           fingerprints=passage_fingerprints(document.path, [passage.text for passage in passages]))
+                           fingerprints=passage_fingerprints(document.path, [passage.text for passage in passages]),
+                           plain=plain)
         stats.documents_new += 1
     else:
         stats.documents_reused += 1

@@ -725,3 +725,18 @@ def test_a_finished_run_leaves_the_cache_as_one_file(tmp_path: Path, streamed: b
             assert db.execute("SELECT count(*) FROM passages").fetchone()[0] > 0
         finally:
             db.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["ab", "Z", "é", "-", "\n", "\n\n", " ", "  ", "\t", "\u00a0", "\u3000", "中文", ".", "|",
+                                "gover-\nnance", "党建\n联盟", "tri\nggered", "cross-\nregional"]), max_size=40).map("".join))
+def test_cache_passages_encoded_with_plain_flags_are_the_same_bytes(text):
+    # The flags only spare collapsing the views again: the stored row is the one made without them.
+    from coder.models import passage_fingerprints
+    from coder.passages import split_passages_noting_plain_text
+
+    document = Document("d.txt", text)
+    passages, plain = split_passages_noting_plain_text(document)
+    fingerprints = passage_fingerprints("d.txt", [passage.text for passage in passages])
+    assert cache_module._encode_passages(document, passages, fingerprints, plain) == cache_module._encode_passages(
+        document, passages, fingerprints)

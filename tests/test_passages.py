@@ -317,6 +317,22 @@ def test_passages_property_any_text(text, unit):
     _check_offsets(document, split_passages(document, unit=unit, max_chars=50))
 
 
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.one_of(_PIECES, st.sampled_from(["tri", "ggered", "cross-", "regional", "党建", "联盟", "-\n", " \n"])),
+                       max_size=60), unit=st.sampled_from(UNITS))
+def test_passages_plain_text_flags_are_true_only_for_collapsed_views(pieces, unit):
+    # The recode cache stores no text for a passage flagged plain: its text must be its view collapsed.
+    from coder.passages import split_passages_noting_plain_text
+
+    document = _doc("".join(pieces))
+    passages, plain = split_passages_noting_plain_text(document, unit=unit, max_chars=30)
+    assert passages == split_passages(document, unit=unit, max_chars=30)
+    assert len(plain) == len(passages)
+    for passage, flag in zip(passages, plain):
+        if flag:
+            assert passage.text == " ".join(passage.view.split())
+
+
 DEVSET = Path(__file__).resolve().parent.parent / "benchmarks" / "devset" / "texts"
 CHINESE_PAGE = (
     "区域合作治理的机制研究\n\n张三 李四\n\n(某某大学 公共管理学院,上海 200000)\n\n"
