@@ -325,6 +325,26 @@ def test_matching_segment_hits_are_the_counted_matches_grouped_by_code(codebook,
     assert compiled.segment_hits(passages) == _segment_hits_by_counting(compiled, passages)
 
 
+@pytest.mark.parametrize("codebook", list(_SEGMENT_CODEBOOKS))
+@given(documents=st.lists(st.lists(st.lists(st.tuples(st.sampled_from(_FRAGMENTS), st.sampled_from([*_GAPS, "-\n", "- ", ""])),
+                                            max_size=6), max_size=3), max_size=4))
+@settings(max_examples=100, deadline=None)
+def test_matching_segment_hits_of_several_documents_in_one_call_are_each_one_s(codebook, documents):
+    # The pipeline matches a few documents in one call: each gets what a call of its own gives,
+    # with its own passage indexes (which repeat from one document to the next).
+    compiled = compile_codebook(parse_codebook(_SEGMENT_CODEBOOKS[codebook]))
+    split = []
+    for number, texts in enumerate(documents):
+        passages, start = [], 0
+        for index, pieces in enumerate(texts):
+            text = "".join(word + gap for word, gap in pieces)
+            passages.append(Passage(document=f"doc{number}.txt", index=index, start=start, end=start + len(text),
+                                    view=text.replace("\n", " "), text=" ".join(text.split())))
+            start += len(text) + 2
+        split.append(passages)
+    assert compiled.segment_hits_by_document(split) == [compiled.segment_hits(passages) for passages in split]
+
+
 @pytest.mark.parametrize("corpus", ["seeds", "benchmarks/devset/texts"])
 @pytest.mark.parametrize("unit", ["paragraph", "document"])
 def test_matching_segment_hits_agree_with_counting_on_real_text(corpus, unit):
