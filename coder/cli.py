@@ -19,7 +19,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
-from .files import LOCK_FILE, display_name, folder_lock, refuse_overwrite
+from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, refuse_overwrite
 from .models import ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 app = typer.Typer(
@@ -192,19 +192,37 @@ def run(
 
     Example: coder run archive --engine dask --scheduler tcp://10.0.0.5:8786 --out outputs
     """
-    from .runner import run_coding
-    from .runs import RunFolder
+    early = engine == "local" and not (cache and (out / CACHE_FOLDER).is_dir())
+    if early:
+        # A cold run codes every document: its coding processes start (and import) while this one
+        # imports pandas, pyarrow and networkx and lists the corpus (about 1-2 s each). A rerun the
+        # recode cache may serve imports none of the matcher's modules (a label edit needs none).
+        from .pipeline import start_coding_processes
 
-    gc.freeze()  # the modules imported so far live as long as the process: no collection need walk them
-    with _user_errors(unchanged=RunFolder(out).unchanged_note):
-        with _progress_bar("Coding documents", enabled=not quiet) as progress:
-            report = run_coding(
-                corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
-                encoding=encoding, documents_path=documents, csv=csv,
-                network_options=options, engine=engine, scheduler=scheduler,
-            )
-        if not quiet:
-            _say(_summary(report))
+        try:
+            start_coding_processes(corpus, load_codebook(codebook), workers=workers,
+                                   cache_dir=out / CACHE_FOLDER if cache else None)
+        except CoderError:
+            pass  # the run itself reports what is wrong, in its own order
+    try:
+        from .runner import run_coding
+        from .runs import RunFolder
+
+        gc.freeze()  # the modules imported so far live as long as the process: no collection need walk them
+        with _user_errors(unchanged=RunFolder(out).unchanged_note):
+            with _progress_bar("Coding documents", enabled=not quiet) as progress:
+                report = run_coding(
+                    corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
+                    encoding=encoding, documents_path=documents, csv=csv,
+                    network_options=options, engine=engine, scheduler=scheduler,
+                )
+            if not quiet:
+                _say(_summary(report))
+    finally:
+        if early:
+            from .pipeline import stop_coding_processes
+
+            stop_coding_processes()  # not taken: the run did not need them (a small corpus, an error)
 
 
 @contextmanager

@@ -31,6 +31,9 @@ _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # The lock file of a folder `coder run` or `coder review import` writes in (see `folder_lock`).
 LOCK_FILE = ".coder.lock"
+# A run folder's recode cache (RunFolder.cache_path), named here so that the CLI finds it before
+# it imports runs.py and its pandas.
+CACHE_FOLDER = ".cache"
 _HELD: set[str] = set()  # lock files this process holds
 
 UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"

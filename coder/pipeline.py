@@ -642,7 +642,48 @@ def _corpus_bytes(path: str | Path) -> int:
         return 0  # read_corpus will report the problem
 
 
+# The pool start_coding_processes() started, with the arguments it was started with, until the
+# run's first _start_pool() takes it.
+_early_pool: list[tuple[tuple[int, Codebook, Path | None], ProcessPoolExecutor]] = []
+
+
+def start_coding_processes(corpus: str | Path, codebook: Codebook, *, workers: int | None,
+                           cache_dir: str | Path | None) -> bool:
+    """Start the coding processes a run of `corpus` will use now, before this process's own start-up
+    (pandas, pyarrow, networkx, listing the corpus), so that theirs (spawn, imports) runs beside it.
+    The run's first pool of the same `workers`, codebook and `cache_dir` takes them; any other
+    stops them. Nothing is started for one worker or a corpus too small for workers. Call
+    `stop_coding_processes()` after the run (it stops them if the run did not need them).
+
+    >>> start_coding_processes("archive", load_codebook("codebook.yaml"), workers=None,  # doctest: +SKIP
+    ...                        cache_dir="outputs/.cache")
+    True
+    """
+    workers = workers or os.cpu_count() or 1
+    stop_coding_processes()
+    if workers <= 1 or _corpus_bytes(corpus) < _PARALLEL_MIN_CHARS:
+        return False
+    arguments = (workers, codebook, Path(cache_dir) if cache_dir is not None else None)
+    _early_pool.append((arguments, _spawn_pool(*arguments)))
+    return True
+
+
+def stop_coding_processes() -> None:
+    """Stop the processes `start_coding_processes()` started, if no run took them."""
+    while _early_pool:
+        _early_pool.pop()[1].shutdown(cancel_futures=True)
+
+
 def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+    if _early_pool:
+        arguments, pool = _early_pool.pop()
+        if arguments == (workers, codebook, Path(cache_dir) if cache_dir is not None else None):
+            return pool
+        pool.shutdown(cancel_futures=True)
+    return _spawn_pool(workers, codebook, cache_dir)
+
+
+def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
         initargs=(codebook, cache_dir),

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_csv_parts, write_text
+from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_csv_parts, write_text
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
@@ -50,7 +50,6 @@ PASSAGES_PARQUET_FILE = "passages.parquet"
 CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
-CACHE_FOLDER = ".cache"
 WRITTEN_STAMP = "segments_written.json"  # in CACHE_FOLDER: segments.csv as the last run left it
 TEXTS_FOLDER = "texts"
 EXTRACTION_CACHE_FOLDER = ".extracted"

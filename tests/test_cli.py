@@ -57,6 +57,27 @@ def test_cli_run_writes_segments_counts_and_run_json(tiny_corpus: Path, tiny_cod
     assert "    local_protection       1" in result.output
 
 
+
+def test_cli_cold_run_starts_its_coding_processes_first_and_leaves_none(tiny_corpus: Path, tiny_codebook: Path,
+                                                                      tmp_path: Path, monkeypatch):
+    from coder import pipeline
+
+    for index in range(12):
+        (tiny_corpus / f"extra_{index}.txt").write_text(f"Document {index}: a joint meeting.\n", encoding="utf-8")
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    started = []
+    start = pipeline.start_coding_processes
+    monkeypatch.setattr(pipeline, "start_coding_processes", lambda *args, **kw: started.append(start(*args, **kw)))
+    out = tmp_path / "out"
+    for _ in range(2):  # cold, then a rerun the recode cache serves: no processes started for it
+        result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out), "--workers", "2")
+        assert result.exit_code == 0, result.output
+        assert not pipeline._early_pool
+    assert started == [True]
+    assert len(pd.read_csv(out / "segments.csv", encoding="utf-8-sig")) == 4 + 12
+
+
 def test_cli_run_reports_skipped_files_and_keeps_going(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
     (tiny_corpus / "scan.pdf").write_bytes(b"%PDF-1.4")
     (tiny_corpus / "empty.txt").write_text("", encoding="utf-8")

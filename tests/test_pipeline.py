@@ -298,3 +298,39 @@ def test_pipeline_packed_segment_columns_give_the_same_frame(tiny_corpus: Path, 
     unpacked.segment_id_data = unpacked.fingerprint_data = None
     assert len(packed) == 4 and packed.segment_id == packed.fingerprint == []
     pd.testing.assert_frame_equal(pipeline._segment_frame(packed, codebook), pipeline._segment_frame(unpacked, codebook))
+
+
+
+def test_pipeline_coding_processes_started_early_code_the_run(tiny_corpus: Path, tiny_codebook: Path, monkeypatch):
+    for index in range(12):
+        (tiny_corpus / f"extra_{index}.txt").write_text(f"Document {index}: a joint meeting on barriers.\n",
+                                                        encoding="utf-8")
+    serial = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=1)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    monkeypatch.setattr(pipeline, "_BATCH_CHARS", 100)
+    spawned = []
+    spawn = pipeline._spawn_pool
+    monkeypatch.setattr(pipeline, "_spawn_pool", lambda *arguments: spawned.append(spawn(*arguments)) or spawned[-1])
+    # Started from its own load of the codebook, as the CLI does before the run loads it again.
+    assert pipeline.start_coding_processes(tiny_corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    early = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=2)
+    assert len(spawned) == 1 and not pipeline._early_pool  # the run took them, started none of its own
+    pd.testing.assert_frame_equal(_frame(early), _frame(serial))
+
+
+def test_pipeline_coding_processes_started_early_but_not_taken_are_stopped(tiny_corpus: Path, tiny_codebook: Path,
+                                                                            tmp_path: Path, monkeypatch):
+    assert not pipeline.start_coding_processes(tiny_corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    assert not pipeline.start_coding_processes(tiny_corpus, load_codebook(tiny_codebook), workers=1, cache_dir=None)
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    assert pipeline.start_coding_processes(tiny_corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    early = pipeline._early_pool[0][1]
+    # Another cache folder: a pool of its own, the early one stopped.
+    pool = pipeline._start_pool(2, load_codebook(tiny_codebook), tmp_path / ".cache")
+    assert pool is not early and not pipeline._early_pool
+    pool.shutdown()
+    assert early._shutdown_thread
+    assert pipeline.start_coding_processes(tiny_corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    early = pipeline._early_pool[0][1]
+    pipeline.stop_coding_processes()
+    assert not pipeline._early_pool and early._shutdown_thread
