@@ -29,7 +29,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice
 from operator import itemgetter
@@ -920,24 +920,24 @@ def _grouped(passages: Sequence[Passage], counted: list[dict[str, CodeMatches]],
     grouped: list[dict[str, list[tuple[int, int, str]]]] = [{} for _ in range(documents)]
     for passage, found, number in zip(passages, counted, owner):
         for code_id, (hits, matched) in found.items():
-            cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
-            rows = grouped[number].get(code_id)
-            if rows is None:
-                grouped[number][code_id] = [(passage.index, hits, cell)]
-            else:
-                rows.append((passage.index, hits, cell))
+            _add_segment(grouped[number], code_id, passage.index, hits, matched)
     return grouped
 
 
 def _add_cell(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, words: list[str]) -> None:
     """One segment of segment_hits(): `words` are a code's matched words in one passage, in order."""
-    matched = dict.fromkeys(words)
+    _add_segment(grouped, code, index, len(words), dict.fromkeys(words))
+
+
+def _add_segment(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, hits: int,
+                 matched: Collection[str]) -> None:
+    """Append (passage index, hits, matched cell) to `code`'s segments; `matched` holds distinct words."""
     cell = MATCHED_SEPARATOR.join(matched) if "" not in matched else join_matched(matched)
     rows = grouped.get(code)
     if rows is None:
-        grouped[code] = [(index, len(words), cell)]
+        grouped[code] = [(index, hits, cell)]
     else:
-        rows.append((index, len(words), cell))
+        rows.append((index, hits, cell))
 
 
 def _hyphen_breaks(lower: str) -> list[tuple[int, int]]:

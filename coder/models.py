@@ -294,15 +294,15 @@ def segment_id(document: str, passage_text: str, code: str) -> str:
 
 def segment_id_from_fingerprint(fingerprint: str, code: str) -> str:
     """segment_id() for a passage whose passage_fingerprint() is known."""
-    return SEGMENT_ID_PREFIX + hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]
+    return segment_ids_from_fingerprints((fingerprint,), (code,))[0]
 
 
 def segment_ids_from_fingerprints(fingerprints: Iterable[str], codes: Iterable[str]) -> list[str]:
     """segment_id_from_fingerprint() of each (fingerprint, code) pair, without a call per pair (a
     coding worker makes one per segment).
 
-    >>> segment_ids_from_fingerprints(["f" * 40], ["meeting"]) == [segment_id_from_fingerprint("f" * 40, "meeting")]
-    True
+    >>> segment_ids_from_fingerprints(["f" * 40], ["meeting"])
+    ['s97049b944436d432']
     """
     sha1, prefix = hashlib.sha1, SEGMENT_ID_PREFIX
     return [prefix + sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16]

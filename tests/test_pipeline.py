@@ -273,12 +273,16 @@ def test_pipeline_passage_fingerprints_are_passage_fingerprint_of_split_passages
 @given(st.lists(st.tuples(st.text(max_size=45), st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)),
                 max_size=20))
 def test_pipeline_segment_ids_in_bulk_are_segment_id_from_fingerprint(pairs):
-    # The workers make a segment's id without a call per segment: the same ids.
+    # The workers make a segment's id without a call per segment: the ids a run always wrote ("s" and
+    # the first 16 hex digits of the SHA-1 of fingerprint, unit separator, code), one by one or in bulk.
+    import hashlib
+
     from coder.models import segment_id_from_fingerprint, segment_ids_from_fingerprints
 
     fingerprints, codes = [fingerprint for fingerprint, _ in pairs], [code for _, code in pairs]
-    assert segment_ids_from_fingerprints(fingerprints, codes) == [
-        segment_id_from_fingerprint(fingerprint, code) for fingerprint, code in pairs]
+    expected = ["s" + hashlib.sha1(f"{fingerprint}\x1f{code}".encode()).hexdigest()[:16] for fingerprint, code in pairs]
+    assert segment_ids_from_fingerprints(fingerprints, codes) == expected
+    assert [segment_id_from_fingerprint(fingerprint, code) for fingerprint, code in pairs] == expected
 
 
 @pytest.mark.parametrize("workers", [1])
