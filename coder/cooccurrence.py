@@ -254,11 +254,9 @@ def _with_uncoded_codes(table: pd.DataFrame, codebook: Codebook, level: int | No
 def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> pd.DataFrame:
     """One row per pair of codes sharing a passage, named by code id, with the first shared passage."""
     frame = keys.frame
-    passage_first_row = np.zeros(len(keys.passage_documents), dtype=np.int64)
-    passage_first_row[keys.passage_index[::-1]] = np.arange(len(frame))[::-1]
     pairs = _pairs(keys.passage_index, keys.code_index, keys.passage_documents, code_passages, n_total)
     names = np.asarray(keys.codes, dtype=object)
-    example_rows = passage_first_row[pairs.pop("example_index").to_numpy()]
+    example_rows = _first_rows(keys, pairs.pop("example_index").to_numpy())
     pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
     pairs.insert(0, "source", names[pairs.pop("source_index").to_numpy()])
     # By document id: a pair's document is one of the few names, not a string taken from the Arrow column per pair.
@@ -270,11 +268,9 @@ def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> 
 def _pair_counts(keys: _PassageKeys, code_passages: np.ndarray) -> pa.Table:
     """_pair_table's counts and example passages (no measures) as an Arrow table, names taken in Arrow:
     a partition's pairs never become Python strings."""
-    passage_first_row = np.zeros(len(keys.passage_documents), dtype=np.int64)
-    passage_first_row[keys.passage_index[::-1]] = np.arange(len(keys.frame))[::-1]
     pairs = _pair_arrays(keys.passage_index, keys.code_index, keys.passage_documents, code_passages,
                          max(len(keys.passage_documents), 1))
-    example_rows = passage_first_row[pairs["example_index"]]
+    example_rows = _first_rows(keys, pairs["example_index"])
     names = pa.array(np.asarray(keys.codes, dtype=object), type=pa.large_string())
     documents = pa.array(keys.documents, type=pa.large_string())
     return pa.table({
@@ -283,6 +279,13 @@ def _pair_counts(keys: _PassageKeys, code_passages: np.ndarray) -> pa.Table:
         "example_document": documents.take(pa.array(keys.document_index[example_rows], type=pa.int64())),
         "example_passage": pa.array(_passage_numbers(keys.frame)[example_rows], type=pa.int64()),
     })
+
+
+def _first_rows(keys: _PassageKeys, passage_ids: np.ndarray) -> np.ndarray:
+    """The first counted row of each passage id in `passage_ids` (a pair's example passage)."""
+    passage_first_row = np.zeros(len(keys.passage_documents), dtype=np.int64)
+    passage_first_row[keys.passage_index[::-1]] = np.arange(len(keys.frame))[::-1]
+    return passage_first_row[passage_ids]
 
 
 def _passage_numbers(frame: pd.DataFrame) -> np.ndarray:

@@ -281,8 +281,7 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
     passage_documents = document_index[starts]
     first_of_document = np.ones(len(starts), dtype=bool)
     first_of_document[1:] = passage_documents[1:] != passage_documents[:-1]
-    ids = np.arange(len(starts))
-    ranks = ids - np.maximum.accumulate(np.where(first_of_document, ids, 0))
+    ranks = _positions_in_runs(first_of_document)
     names = np.asarray(names, dtype=object)
     code_names = np.asarray(codes, dtype=object)[code_index].tolist()
     ends = [*starts[1:].tolist(), len(order)]
@@ -293,10 +292,9 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
     # Each code's first SAMPLE_PER_CODE passages: the rows grouped by code, in passage order within a code.
     by_code = np.argsort(code_index, kind="stable")
     grouped = code_index[by_code]
-    rows = np.arange(len(by_code))
     group_start = np.ones(len(by_code), dtype=bool)
     group_start[1:] = grouped[1:] != grouped[:-1]
-    taken = by_code[rows - np.maximum.accumulate(np.where(group_start, rows, 0)) < SAMPLE_PER_CODE]
+    taken = by_code[_positions_in_runs(group_start) < SAMPLE_PER_CODE]
     row_passage = np.cumsum(new) - 1
     return words, code_sets, coded_by_document, pd.DataFrame({
         "code": np.asarray(codes, dtype=object)[code_index[taken]],
@@ -304,6 +302,16 @@ def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, in
         "passage": passage[taken],
         "rank": ranks[row_passage[taken]].astype(np.int64),
     })
+
+
+def _positions_in_runs(first: np.ndarray) -> np.ndarray:
+    """Each element's position in its run, the runs starting where `first` is True (and at 0).
+
+    >>> _positions_in_runs(np.array([True, False, False, True, False])).tolist()
+    [0, 1, 2, 0, 1]
+    """
+    positions = np.arange(len(first))
+    return positions - np.maximum.accumulate(np.where(first, positions, 0))
 
 
 # --- the sums, on the driver -----------------------------------------------------------------------

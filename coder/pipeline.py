@@ -663,7 +663,7 @@ def start_coding_processes(corpus: str | Path, codebook: Codebook, *, workers: i
     stop_coding_processes()
     if workers <= 1 or _corpus_bytes(corpus) < _PARALLEL_MIN_CHARS:
         return False
-    arguments = (workers, codebook, Path(cache_dir) if cache_dir is not None else None)
+    arguments = _pool_arguments(workers, codebook, cache_dir)
     _early_pool.append((arguments, _spawn_pool(*arguments)))
     return True
 
@@ -677,10 +677,15 @@ def stop_coding_processes() -> None:
 def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
     if _early_pool:
         arguments, pool = _early_pool.pop()
-        if arguments == (workers, codebook, Path(cache_dir) if cache_dir is not None else None):
+        if arguments == _pool_arguments(workers, codebook, cache_dir):
             return pool
         pool.shutdown(cancel_futures=True)
     return _spawn_pool(workers, codebook, cache_dir)
+
+
+def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> tuple[int, Codebook, Path | None]:
+    """What a pool is started with, as start_coding_processes() and _start_pool() compare it."""
+    return workers, codebook, Path(cache_dir) if cache_dir is not None else None
 
 
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:

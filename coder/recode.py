@@ -138,7 +138,7 @@ def recode_changed_codes(
         candidates = searching.result() if searching is not None else None
     if kept is None or (searching is not None and candidates is None):
         return None  # not as `coder run` writes it, or a NUL inside a text: the candidates cannot be told
-    matched_in = _match_candidates(documents, passages, codebook, to_match, needles, candidates=candidates)
+    matched_in = _match_candidates(documents, passages, codebook, to_match, candidates)
     if matched_in is None:
         return None
     found, passages_matched = matched_in
@@ -359,22 +359,17 @@ def _match_candidates(
     passages: pd.DataFrame,
     codebook: Codebook,
     to_match: list[Code],
-    needles: list[str],
-    *,
-    candidates: np.ndarray | None = None,
+    candidates: np.ndarray | None,
 ) -> tuple[pd.DataFrame, int] | None:
     """The segment rows of the codes `to_match` (segments.parquet's columns, without `source`), from
-    their matcher run on the candidate passages only, and how many passages that was; None when a
-    stored passage does not fit its document. `candidates`: `_candidates` of the passages' texts,
-    when the caller searched them already."""
+    their matcher run on the `candidates` passages only (`_candidates` of the passages' texts; None
+    when there is nothing to match), and how many passages that was; None when a stored passage does
+    not fit its document."""
     columns = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
     integers = {"passage": "int64", "start": "int64", "end": "int64", "hits": "int64"}
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
-    chosen = candidates if candidates is not None else _candidates(_arrow_text(passages["text"]), needles)
-    if chosen is None:
-        return None
-    chosen = chosen[passages["kind"].take(chosen).isin(list(codebook.code_kinds)).to_numpy()]
+    chosen = candidates[passages["kind"].take(candidates).isin(list(codebook.code_kinds)).to_numpy()]
     rows = passages.iloc[chosen]
     stored = {column: rows[column].tolist() for column in ("document", "passage", "start", "end", "kind", "text")}
     by_document: dict[str, list[int]] = {}
