@@ -231,6 +231,15 @@ def test_extract_html_short_page_keeps_its_text(page, text):
     assert extract_bytes(page.encode(), ".htm").text == text
 
 
+@pytest.mark.parametrize("depth", [300, 1000])
+def test_extract_html_deeply_nested_page_keeps_its_text(depth):
+    # A saved page with hundreds of unclosed <span>s: libxml2 stops at 256 levels unless told otherwise,
+    # and the page was skipped as having "no visible text".
+    sentence = "Regional cooperation through a joint meeting of mayors was agreed by the two provinces."
+    page = "<html><body>" + "<span>" * depth + f"<p>{sentence}</p>" + "</span>" * depth + "</body></html>"
+    assert extract_bytes(page.encode(), ".html").text == sentence
+
+
 @pytest.mark.parametrize(
     ("suffix", "data", "message"),
     [

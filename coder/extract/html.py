@@ -46,8 +46,11 @@ def _visible_lines(data: bytes, *, skip_furniture: bool) -> list[str]:
     """Visible text of the page, one line per block element."""
     import lxml.html
 
+    # huge_tree: libxml2 otherwise stops at 256 nested elements and the page reads as empty (a saved page
+    # with a few hundred unclosed <span>s or <font>s is that deep); the file's size still bounds the tree.
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        root = lxml.html.document_fromstring(data)
+        root = lxml.html.document_fromstring(data, parser=parser)
     except (ValueError, lxml.etree.ParserError):
         return []
     drop = ("script", "style", "noscript", "template", "head", *(_FURNITURE if skip_furniture else ()))
