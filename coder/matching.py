@@ -794,6 +794,7 @@ class _Segmentation:
         self.breaks = [found.start() for found in _CJK_CLAUSE_BREAK.finditer(compact)]
         self.cuts: dict[int, list[int]] = {}  # clause start -> cut positions so far (first = clause start)
         self.bounds: dict[int, frozenset[int]] = {}  # piece start -> word boundaries in it (absolute)
+        self.words: dict[str, int] | None = None  # the dictionary's word table, once a clause needs cutting
 
     def is_word(self, start: int, end: int) -> bool:
         """True when [start, end) begins and ends on word boundaries."""
@@ -829,7 +830,9 @@ class _Segmentation:
         return frozenset(bounds)
 
     def _next_cut(self, position: int, clause_end: int) -> int:
-        words = self.dictionary.frequencies(self.compact)
+        if self.words is None:  # the table for every character of the text, loaded once, not once per cut
+            self.words = self.dictionary.frequencies(self.compact)
+        words = self.words
         while position < clause_end and _crossed(words, self.compact, position, self.longest):
             position += 1
         return min(position, clause_end)
