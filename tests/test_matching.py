@@ -405,6 +405,30 @@ def test_matching_chinese_long_clause_in_pieces_matches_the_whole_clause(monkeyp
     assert {match.rule for match in whole} == {"跨域协同治理", "党建联盟", "印度尼西亚", "印度", "协同治理", "联盟", "治理*"}
 
 
+def test_matching_chinese_long_clause_reads_the_dictionary_for_its_text_once(monkeypatch):
+    """Cutting a long unpunctuated clause into pieces asks the dictionary's word table for the text's
+    characters once, not once per cut (that made coding quadratic in the clause's length)."""
+    import coder.matching
+    from coder.lexicon import ChineseDictionary
+
+    read: list[int] = []
+    original = ChineseDictionary.frequencies
+
+    def counted(self, text):
+        read.append(len(text))
+        return original(self, text)
+
+    monkeypatch.setattr(ChineseDictionary, "frequencies", counted)
+    monkeypatch.setattr(coder.matching, "_PIECE", 40)
+    codebook = parse_codebook("codes:\n  a: [协同治理, 联盟]\n  b: [治理*]\n")
+    text = "各地推进跨域协同治理与党建联盟建设印度尼西亚和印度代表参加区域协同治理论坛联盟成员共同治理" * 40
+    passage = Passage(document="d", index=0, start=0, end=len(text), view=text, text=text)
+    assert compile_codebook(codebook).find(passage)
+    # The text is read whole a fixed number of times (the segmentation's table, the hits' check), never
+    # per cut: with 40-character pieces that would be ~45 times.
+    assert len([length for length in read if length >= len(text)]) <= 2
+
+
 # --- issue 11, section 2: matching gaps, each through `coder run` and `coder kwic` ---------------
 
 
