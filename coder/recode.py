@@ -341,17 +341,43 @@ _ASCII_GAPS = bytes(char for char in range(128) if chr(char).isspace() or chr(ch
 
 def _search(joined: bytes, needles: list[str], count: int) -> np.ndarray | None:
     """Positions of the NUL-separated pieces of `joined` (`count` of them) that hold a needle."""
+    ends = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0)
+    if len(ends) != count - 1:
+        return None  # a NUL inside a text: the pieces cannot be told apart
+    if len(needles) <= _REGEX_MAX_NEEDLES and all(needle.isascii() for needle in needles):
+        found = _search_regex(joined, ends, needles)
+        if found is not None:
+            return found
     import ahocorasick_rs
 
-    if joined.count(b"\x00") != count - 1:
-        return None  # a NUL inside a text: the pieces cannot be told apart
     automaton = ahocorasick_rs.BytesAhoCorasick([needle.encode("utf-8", "surrogatepass") for needle in needles])
     # Non-overlapping is enough: a match skipped for overlapping a reported one lies in the same text.
-    pieces, seen = [], 0
-    for _, start, _ in automaton.find_matches_as_indexes(joined):
-        pieces.append(joined.count(b"\x00", seen, start))  # NULs since the last match: a few C scans in all
-        seen = start
-    return np.unique(np.cumsum(np.array(pieces, dtype=np.int64)))
+    starts = np.array([start for _, start, _ in automaton.find_matches_as_indexes(joined)], dtype=np.int64)
+    return np.unique(np.searchsorted(ends, starts))  # the NULs before a match: its piece
+
+
+# Up to this many ASCII needles, one regular expression (RE2, in Arrow) finds the pieces holding one
+# faster than the automaton: 0.07-0.11 s against 0.09-0.46 s over the 50 MB benchmark's 79,034
+# passages (49 MB) for 19 to 320 needles; 1.4 s against 0.36 s for 4,494.
+_REGEX_MAX_NEEDLES = 320
+
+
+def _search_regex(joined: bytes, ends: np.ndarray, needles: list[str]) -> np.ndarray | None:
+    """`_search` with RE2: the pieces as an Arrow binary array over `joined` (each with the NUL after
+    it, which no needle holds), one alternation of the needles; None when RE2 refuses it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Every character but a letter or digit written as its code (\x2d for "-"): nothing RE2 reads as syntax.
+    pattern = "|".join("".join(char if char.isalnum() else f"\\x{ord(char):02x}" for char in needle) for needle in needles)
+    offsets = np.concatenate([[0], ends + 1, [len(joined)]]).astype(np.int64)
+    try:
+        pieces = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(offsets) - 1,
+                                                  [None, pa.py_buffer(offsets), pa.py_buffer(joined)])
+        held = pc.match_substring_regex(pieces, pattern)
+    except pa.ArrowException:
+        return None
+    return np.flatnonzero(held.to_numpy(zero_copy_only=False))
 
 
 def _match_candidates(

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import output_files, run_ok
 
@@ -238,6 +239,27 @@ def test_recode_candidates_refuse_texts_holding_the_separator(texts):
 
     assert _candidates(texts, ["regionalcooperation"]) is None
     assert _candidates(pa.array(texts), ["regionalcooperation"]) is None
+
+
+@pytest.mark.parametrize(
+    "texts, needles, expected",
+    [(["a.b and c", "ab", "x(y]z", "c+d", "back\\slash", "", "50%off", "q?r*s", "a.bc+d"],
+      ["a.b", "c+d", "(y]", "k\\s", "%o", "r*s"], [0, 2, 3, 4, 6, 7, 8]),
+     (["regional cooperation", "cooperation", "cooperationregional"], ["cooperationregional"], [2])],
+)
+@pytest.mark.parametrize("regex", [True, False])
+def test_recode_search_finds_the_same_pieces_with_the_regular_expression_and_the_automaton(
+        monkeypatch, texts, needles, expected, regex):
+    """Needles holding characters a regular expression reads as syntax are found as literals."""
+    import coder.recode as recode
+
+    monkeypatch.setattr(recode, "_REGEX_MAX_NEEDLES", 1000 if regex else 0)
+    joined = "\x00".join(texts).encode("utf-8")
+    assert recode._search(joined, needles, len(texts)).tolist() == expected
+    assert recode._search(joined, needles, len(texts) + 1) is None  # the count of pieces is checked
+    if regex:  # and not by falling back to the automaton
+        ends = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0)
+        assert recode._search_regex(joined, ends, needles).tolist() == expected
 
 
 def load_codebook_text(text: str):
