@@ -139,6 +139,15 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "ut
 
 
 def _umask() -> int:
+    # Linux states the umask in /proc: reading it there leaves it alone, where setting and restoring it
+    # would give a file another thread creates meanwhile (a run writes in two) the umask 0.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     current = os.umask(0)
     os.umask(current)
     return current

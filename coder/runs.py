@@ -27,7 +27,7 @@ import os
 import shutil
 import signal
 import threading
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,8 @@ from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lo
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
+    from concurrent.futures import Future
+
     from .pipeline import CodingResult
 
 RUN_FILE = "run.json"
@@ -599,6 +601,19 @@ class RunFolder:
             if not background:
                 self.wait_for_writes()  # its error, if any, is this call's
         return written
+
+    def write_in_background(self, write: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Call `write(*args, **kwargs)` in a second thread and return its future; `staged` (and
+        `wait_for_writes`) wait for it, so a failed run removes nothing still being written."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        writer = ThreadPoolExecutor(max_workers=1)
+        try:
+            future = writer.submit(write, *args, **kwargs)
+        finally:
+            writer.shutdown(wait=False)
+        self._writing.append(future)
+        return future
 
     def wait_for_writes(self) -> None:
         """Wait for the files `write_outputs(background=True)` left writing; raises the first one's error."""

@@ -26,6 +26,7 @@ import gc
 import os
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -172,24 +173,36 @@ def code_partitions_locally(
         done = 0
         coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
                              cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
-        for number, (partition, batch) in enumerate(zip(partitions, coded)):
-            rows, counts, batch_stats, pending, passage_columns, read = batch
-            del batch
-            if cache is not None:
-                cache.write(pending)
-            stats.add(batch_stats)
-            documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
-            frame, passages = _segment_frame(rows, codebook), _passage_table(passage_columns)
-            del rows, passage_columns
-            frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
-            summary.passages, summary.read = counts, dict(read)
-            _write_part(frame, passages, folder, number)
-            del frame, passages
-            summaries.append(receive(summary))
-            _release_memory()
-            done += len(partition)
-            if progress:
-                progress(done, len(items))
+        # A partition's part files are encoded and compressed in a second thread (Arrow's Parquet writer
+        # leaves the GIL) while this one finishes the next partition; one partition's at a time, so
+        # what waits to be written is one partition's rows.
+        writer = ThreadPoolExecutor(max_workers=1)
+        writing: Future | None = None
+        try:
+            for number, (partition, batch) in enumerate(zip(partitions, coded)):
+                rows, counts, batch_stats, pending, passage_columns, read = batch
+                del batch
+                if cache is not None:
+                    cache.write(pending)
+                stats.add(batch_stats)
+                documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
+                frame, passages = _segment_frame(rows, codebook), _passage_table(passage_columns)
+                del rows, passage_columns
+                frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
+                summary.passages, summary.read = counts, dict(read)
+                if writing is not None:
+                    writing.result()  # the previous partition's parts, and their error if any
+                writing = writer.submit(_write_part, frame, passages, folder, number)
+                del frame, passages
+                summaries.append(receive(summary))
+                _release_memory()
+                done += len(partition)
+                if progress:
+                    progress(done, len(items))
+            if writing is not None:
+                writing.result()
+        finally:
+            writer.shutdown(wait=True)  # nothing left writing into a folder the caller removes
 
         def finish(documents: Sequence[Document]) -> None:
             if cache is not None:
@@ -360,9 +373,13 @@ def code_in_partitions(
         not_compared = comparison = None
         with run.staged() as stage:
             run.keep_previous(into=stage)
-            written = _write_outputs(stage, folder, summaries, store, result, record, csv=csv,
-                                     segments=tally.segments, joined=engine == "local")
-            _release_memory(collect=True)
+            outputs = (stage.write_in_background if engine == "local" else _now)(
+                _write_outputs, stage, folder, summaries, store, result, record, csv=csv, segments=tally.segments,
+                joined=engine == "local")
+            # Locally the part files are joined into the staged run in a second thread (Arrow reads, encodes
+            # and compresses without the GIL) while this one sums the network and writes the report from the
+            # parts, which the join leaves as they are (a Dask run moves its parts in first: its network
+            # reads them there).
             parts_at = RunFolder(folder) if engine == "local" else stage
             reduced = _reduced_network(parts_at, summaries, store, codebook, network_options, result.passage_count)
             _release_memory(collect=True)
@@ -373,6 +390,7 @@ def code_in_partitions(
             )
             del reduced
             _release_memory(collect=True)
+            written = outputs.result()
             written.update(_write_document_tables(stage, summaries, store, codebook, variables, result.passages))
             try:
                 comparison = compare_with_previous(stage)
@@ -400,6 +418,13 @@ def code_in_partitions(
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
                      document_variables=variables, not_compared=not_compared, tally=tally)
+
+
+def _now(write: Callable[..., dict[str, Path]], /, *args: Any, **kwargs: Any) -> Future:
+    """`write` called here, its result as a finished future (write_in_background's result, not in the background)."""
+    future: Future = Future()
+    future.set_result(write(*args, **kwargs))
+    return future
 
 
 def _release_memory(*, collect: bool = False) -> None:

@@ -117,3 +117,27 @@ def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line
     expected = io.StringIO()
     neutralize_formulas(frame).to_csv(expected, index=False, lineterminator=line_end, float_format=float_format)
     assert path.read_bytes() == ("\ufeff" + expected.getvalue()).encode()
+
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux states the umask in /proc")
+@pytest.mark.parametrize("umask", [0o022, 0o027], ids=["022", "027"])
+def test_files_atomic_writes_follow_the_umask_without_setting_it(tmp_path: Path, monkeypatch, umask: int):
+    """A run writes files in two threads: a write that set the umask to read it (and set it back) would
+    give a file the other thread creates meanwhile the umask 0."""
+    import os
+    import stat
+
+    from coder import files
+
+    def set_umask(mask):
+        raise AssertionError("the umask was set")
+
+    previous = os.umask(umask)
+    try:
+        monkeypatch.setattr(files.os, "umask", set_umask)
+        files.write_text(tmp_path / "file.txt", "x")
+    finally:
+        monkeypatch.undo()
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "file.txt").stat().st_mode) == 0o666 & ~umask

@@ -173,6 +173,36 @@ def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: py
         assert result.output == f"Error: {problem}\n"
 
 
+@pytest.mark.parametrize("writer", ["_write_part", "join_parquet_parts"])
+def test_streamed_failure_in_a_writing_thread_leaves_the_earlier_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path, writer: str) -> None:
+    """The part files (written beside the next partition's finishing) and their join (beside the network)
+    fail in a second thread: the run stops as if this one failed, the earlier run as it was."""
+    corpus, codebook = _project(tmp_path, "seeds", generated)
+    _streamed(monkeypatch, True)
+    reviews, out = tmp_path / "reviews.csv", tmp_path / "out"
+    _run(corpus, codebook, out, reviews, "--workers", "1")
+    before = output_files(out)
+    calls = []
+
+    def fail(*arguments, **options):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return write(*arguments, **options)
+
+    write = getattr(streamed, writer)
+    monkeypatch.setattr(streamed, writer, fail)
+    result = invoke("run", corpus, "--codebook", codebook, "--out", out, "--reviews", reviews, "--workers", "1",
+                    "--no-cache")
+
+    assert result.exit_code == 1
+    assert "disk full" in result.output
+    assert output_files(out) == before
+    assert not (out / streamed.PARTS_FOLDER).exists()
+    assert not RunFolder(out).staging_path.exists()
+
+
 @pytest.mark.parametrize("compared", [True, False])
 def test_streamed_partition_statuses_from_decisions_sources_and_the_last_run(compared):
     import numpy as np
