@@ -771,6 +771,12 @@ class CompiledCodebook:
                     yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion,
                                term.index)
 
+    def read_dictionary(self) -> None:
+        """Read the Chinese dictionary now if the codebook has Chinese terms (else on their first
+        doubtful match): a coding process does it while it waits for its first documents."""
+        if self._cjk_terms:
+            self._chinese_dictionary()
+
     def _chinese_dictionary(self) -> ChineseDictionary:
         if self._dictionary is None:
             self._dictionary = chinese_dictionary(self._cjk_words)

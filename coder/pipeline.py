@@ -689,9 +689,13 @@ def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | No
 
 
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+    # With no cache file yet (a first run into this folder), every document will need every code:
+    # the workers compile the codebook as they start, while this process is still starting up,
+    # rather than on their first batch. With a cache they compile only what it lacks, when asked.
+    compile_now = cache_dir is None or not (Path(cache_dir) / RecodeCache.FILE).exists()
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
-        initargs=(codebook, cache_dir),
+        initargs=(codebook, cache_dir, compile_now),
     )
     for _ in range(workers):
         pool.submit(int)  # each waiting task starts one more worker now, without waiting for it
@@ -788,14 +792,23 @@ def _corpus_read(
 _worker_state: dict[str, object] = {}
 
 
-def _start_worker(codebook: Codebook, cache_dir: str | Path | None) -> None:
+def _start_worker(codebook: Codebook, cache_dir: str | Path | None, compile_now: bool = True) -> None:
     # As in the main process (cli.py): a worker allocates a tuple or two per hit and per passage,
     # and at the default threshold (a collection every 700 allocations) the collector ran some 330
     # times per 10 MB coded, its fuller collections walking the compiled codebook each time.
     gc.set_threshold(50_000, 20, 10)
     _worker_state["codebook"] = codebook
     _worker_state["cache"] = RecodeCache(cache_dir, writer=False) if cache_dir else None
-    _worker_state["compiled"] = None if cache_dir else compile_codebook(codebook)
+    # With a cache, the matcher of every code is what a document the cache does not hold needs
+    # (_cache_entry takes it for those); compiled later, on demand, when the cache may hold them all.
+    compiled = None
+    if compile_now or not cache_dir:
+        try:
+            compiled = compile_codebook(codebook)
+            compiled.read_dictionary()
+        except Exception:  # noqa: BLE001 - compiled again for the first batch, whose error the run reports
+            compiled = None  # (an error here would only stop the process, with no reason given)
+    _worker_state["compiled"] = compiled
     _release_compile_memory()
 
 

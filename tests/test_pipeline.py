@@ -338,3 +338,43 @@ def test_pipeline_coding_processes_started_early_but_not_taken_are_stopped(tiny_
     early = pipeline._early_pool[0][1]
     pipeline.stop_coding_processes()
     assert not pipeline._early_pool and early._shutdown_thread
+
+
+def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_codebook: Path, tmp_path: Path,
+                                                                           monkeypatch):
+    # A first run into a folder (no cache file): every document needs every code, so each process
+    # compiles the codebook (and reads the Chinese dictionary) as it starts, before its first batch.
+    arguments = []
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", lambda **options: arguments.append(options["initargs"])
+                        or type("Pool", (), {"submit": lambda self, *task: None})())
+    codebook = load_codebook(tiny_codebook)
+    cache_dir = tmp_path / ".cache"
+    pipeline._spawn_pool(2, codebook, cache_dir)
+    cache_dir.mkdir()
+    (cache_dir / coder.cache.RecodeCache.FILE).write_bytes(b"")
+    pipeline._spawn_pool(2, codebook, cache_dir)  # a later run: the cache may hold every code
+    pipeline._spawn_pool(2, codebook, None)
+    assert [compile_now for _, _, compile_now in arguments] == [True, False, True]
+    monkeypatch.setattr(pipeline, "_worker_state", {})
+    pipeline._start_worker(codebook, cache_dir, True)
+    assert isinstance(pipeline._worker_state["compiled"], coder.CompiledCodebook)
+    pipeline._start_worker(codebook, cache_dir, False)
+    assert pipeline._worker_state["compiled"] is None
+
+
+def test_pipeline_worker_whose_start_up_compile_fails_reports_it_on_its_first_batch(tiny_corpus: Path,
+                                                                                   tiny_codebook: Path, monkeypatch):
+    # An exception in a pool's initializer only stops the process (BrokenProcessPool, no reason):
+    # the worker starts without a matcher, and the batch that compiles one raises the real error.
+    def broken(codebook):
+        raise RuntimeError("cannot compile")
+
+    monkeypatch.setattr(pipeline, "_worker_state", {})
+    monkeypatch.setattr(pipeline, "compile_codebook", broken)
+    codebook = load_codebook(tiny_codebook)
+    pipeline._start_worker(codebook, None, True)
+    assert pipeline._worker_state["compiled"] is None
+    from coder.corpus import corpus_entries
+
+    with pytest.raises(RuntimeError, match="cannot compile"):
+        pipeline._code_batch(list(corpus_entries(tiny_corpus)), None)
