@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -263,22 +264,21 @@ def run_coding(
             written = stage.write_outputs(replace(result, segments=indexed), record, csv=csv,
                                           passages_file=run.passages_parquet_path if passages_kept else None,
                                           background=True)
-            network = write_network_outputs(
-                drop_rejected(result.segments), codebook, stage.folder, options=network_options,
-                total_passages=result.passage_count, documents=variables.table if variables is not None else None,
-            )
-            written.update(write_document_tables(
-                drop_rejected(result.segments), codebook, stage, variables=variables,
-                passages_by_document={document.path: result.passages.get(document.path, 0)
-                                      for document in result.corpus.documents},
-            ))
-            try:
-                comparison = compare_with_previous(stage, new_segments=indexed, old_index=previous_index)
-            except OutputError as error:
-                # A damaged earlier run must not stop the run that replaces it: no changes.csv this time.
-                comparison, not_compared = None, str(error)
-            if comparison is not None:
-                written["changes"] = write_changes_csv(comparison, stage.changes_path)
+            counted = drop_rejected(result.segments)
+            # The count tables and the comparison with the last run go on in a second thread while this
+            # one builds the network and report: part of both is Arrow and numpy work that leaves the GIL.
+            # Leaving the block waits for it (a failed network leaves nothing writing into the stage).
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                tables = beside.submit(_tables_and_changes, counted, codebook, stage, variables=variables,
+                                       passages_by_document={document.path: result.passages.get(document.path, 0)
+                                                             for document in result.corpus.documents},
+                                       new_segments=indexed, old_index=previous_index)
+                network = write_network_outputs(
+                    counted, codebook, stage.folder, options=network_options,
+                    total_passages=result.passage_count, documents=variables.table if variables is not None else None,
+                )
+                tables_written, comparison, not_compared = tables.result()
+            written.update(tables_written)
         if use_cache:
             run.remember_segments_file()
             remember_coding(run, codebook)
@@ -295,6 +295,24 @@ def run_coding(
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
                      document_variables=variables, not_compared=not_compared, coding_reused=reused is not None)
+
+
+def _tables_and_changes(
+    counted: pd.DataFrame, codebook: Codebook, stage: RunFolder, *, variables: DocumentVariables | None,
+    passages_by_document: dict[str, int], new_segments: pd.DataFrame, old_index: pd.DataFrame | None,
+) -> tuple[dict[str, Path], RunComparison | None, str | None]:
+    """`coder run`'s document tables and changes.csv in the staged run `stage`: what was written, the
+    comparison with the last run, and why there is none when its segment data is damaged."""
+    written = write_document_tables(counted, codebook, stage, variables=variables,
+                                    passages_by_document=passages_by_document)
+    try:
+        comparison = compare_with_previous(stage, new_segments=new_segments, old_index=old_index)
+    except OutputError as error:
+        # A damaged earlier run must not stop the run that replaces it: no changes.csv this time.
+        return written, None, str(error)
+    if comparison is not None:
+        written["changes"] = write_changes_csv(comparison, stage.changes_path)
+    return written, comparison, None
 
 
 def find_document_variables(corpus: str | Path, documents_path: str | Path | None = None) -> DocumentVariables | None:

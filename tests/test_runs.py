@@ -255,6 +255,44 @@ def test_runs_segments_table_still_writing_when_a_later_step_fails_leaves_previo
     assert not (out / ".staging").exists()
 
 
+@pytest.mark.parametrize("later, message", [
+    ("write_graphml", "Error: network.graphml: No space left on device. The run was not saved: {out} still holds the "
+                      "previous run's outputs, unchanged.\n"),
+])
+def test_runs_changes_still_writing_when_the_network_fails_leaves_previous_set_whole(
+        two_runs, monkeypatch, later, message):
+    """The count tables and changes.csv are written beside the network and report: the network failing
+    while changes.csv is being written gives the network's error, and the staging folder goes only once
+    that thread is done with it."""
+    import threading
+
+    import coder.runner
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    write_changes_csv = coder.runner.write_changes_csv
+    failed, finished = threading.Event(), threading.Event()
+
+    def slow_changes(comparison, path):
+        assert failed.wait(timeout=30)  # still to write when the network fails
+        written = write_changes_csv(comparison, path)
+        finished.set()
+        return written
+
+    def fail(*args, **kwargs):
+        failed.set()
+        raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
+
+    monkeypatch.setattr(coder.runner, "write_changes_csv", slow_changes)
+    monkeypatch.setattr(coder.runner, later, fail)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output == message.format(out=out)
+    assert finished.is_set()
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
 def test_runs_failed_first_run_says_nothing_was_written(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
     import coder.runner
 
