@@ -173,9 +173,9 @@ def code_partitions_locally(
         done = 0
         coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
                              cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
-        # A partition's part files are encoded and compressed in a second thread (Arrow's Parquet writer
-        # leaves the GIL) while this one finishes the next partition; one partition's at a time, so
-        # what waits to be written is one partition's rows.
+        # A partition's part files are encoded and compressed, and its summary's row-sized parts stored
+        # (`receive`), in a second thread (Arrow's writers leave the GIL) while this one finishes the next
+        # partition; one partition's at a time, so what waits to be written is one partition's rows.
         writer = ThreadPoolExecutor(max_workers=1)
         writing: Future | None = None
         try:
@@ -192,9 +192,9 @@ def code_partitions_locally(
                 summary.passages, summary.read = counts, dict(read)
                 if writing is not None:
                     writing.result()  # the previous partition's parts, and their error if any
-                writing = writer.submit(_write_part, frame, passages, folder, number)
+                writing = writer.submit(_write_received, frame, passages, folder, summary, receive)
                 del frame, passages
-                summaries.append(receive(summary))
+                summaries.append(summary)
                 _release_memory()
                 done += len(partition)
                 if progress:
@@ -456,6 +456,13 @@ def _write_part(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, numbe
     write_segments_parquet(frame, paths[SEGMENTS_PARQUET_FILE], passages=passages)
     write_parquet(passages_to_arrow(passages), paths[PASSAGES_PARQUET_FILE])
     return paths
+
+
+def _write_received(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, summary: PartitionSummary,
+                   receive: Callable[[PartitionSummary], PartitionSummary]) -> None:
+    """A finished partition's part files written, then its summary handed to `receive` (which stores it)."""
+    _write_part(frame, passages, folder, summary.number)
+    receive(summary)
 
 
 def _write_files(summary: PartitionSummary, folder: Path) -> None:
@@ -737,49 +744,67 @@ def _read_rows(stage: RunFolder, summaries: list[PartitionSummary], wanted: set[
     documents = {document for document, _ in wanted} | set(by_document)
     resolved: dict[tuple[str, int], tuple[str, int]] = {}
     kept = []
-    for summary in summaries:
-        mine = documents.intersection(summary.documents)
-        if not mine:
-            continue
-        name = _part_name(summary.number)
+
+    def read(number: int, mine: set[str]) -> tuple[pd.DataFrame, Any]:
+        name = _part_name(number)
         frame = read_parquet(stage.segments_parquet_path / name, columns=list(_ROW_COLUMNS), documents=mine)
-        keep = set(wanted)
-        # Each listed document's counted passages (a dict of sets, not a pandas group per document).
-        counted = drop_rejected(frame)
-        coded: dict[str, set[int]] = {}
-        for document, passage in zip(counted["document"].tolist(), counted["passage"].tolist()):
-            if document in by_document:
-                coded.setdefault(document, set()).add(passage)
-        for document, passages in coded.items():
-            numbers = sorted(passages)
-            for rank in by_document[document]:
-                resolved[(document, rank)] = (document, numbers[rank])
-                keep.add((document, numbers[rank]))
-        frame = frame[np.asarray([(document, passage) in keep for document, passage in
-                                  zip(frame["document"].tolist(), frame["passage"].tolist())], dtype=bool)]
-        # The passages' text, converted to Python strings only for the passages kept.
         table = pq.read_table(stage.passages_parquet_path / name, columns=["document", "passage", "text"])
-        table = table.filter(pc.is_in(table["document"], value_set=pa.array(sorted(mine), type=table.schema.field("document").type)))
-        # Each row's passage text taken in Arrow (a string per row, never a Python object).
-        at = {key: position for position, key in enumerate(zip(table["document"].to_pylist(), table["passage"].to_pylist()))}
-        found = np.array([at.get(key, -1) for key in zip(frame["document"].tolist(), frame["passage"].tolist())],
-                         dtype=np.int64)
-        blank = pa.scalar("", type=table.schema.field("text").type)
-        text = pc.fill_null(table["text"].take(pa.array(np.maximum(found, 0))), blank) if len(table) \
-            else pa.array([""] * len(frame), type=blank.type)
-        text = pc.if_else(pa.array(found >= 0), text, blank)
-        own = frame["span_text"].notna().to_numpy()
-        if own.any():  # a hand-coded part of a passage keeps its own text
-            text = pc.if_else(pa.array(own), pa.array(frame["span_text"].fillna("").astype(object).to_numpy(),
-                                                      type=blank.type), text)
-        text = text.to_pandas()
-        text.index = frame.index
-        kept.append(frame.drop(columns="span_text").assign(text=text))
-        del frame, table, text
-        _release_memory()
+        return frame, table.filter(pc.is_in(table["document"], value_set=pa.array(
+            sorted(mine), type=table.schema.field("document").type)))
+
+    chosen = [(summary.number, mine) for summary in summaries if (mine := documents.intersection(summary.documents))]
+    # The next partition's parts are read in a second thread (Parquet leaves the GIL) while this one picks
+    # the rows of the last: one partition read ahead.
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(read, *chosen[0]) if chosen else None
+        for position in range(len(chosen)):
+            frame, table = ahead.result()
+            ahead = reader.submit(read, *chosen[position + 1]) if position + 1 < len(chosen) else None
+            _keep_rows(frame, table, wanted, by_document, resolved, kept)
+            del frame, table
+            _release_memory()
     rows = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(
         {column: [] for column in (*_ROW_COLUMNS[:-1], "text")})
     return rows, [resolved[key] for key in ranks]
+
+
+def _keep_rows(frame: pd.DataFrame, table: Any, wanted: set[tuple[str, int]], by_document: dict[str, list[int]],
+               resolved: dict[tuple[str, int], tuple[str, int]], kept: list[pd.DataFrame]) -> None:
+    """_read_rows for one partition: its rows of the wanted and listed passages (`frame`, its segments of
+    the documents asked), with their passage's text (`table`: its passages of those documents), added to
+    `kept`; the listed passages' ranks resolved into `resolved`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = set(wanted)
+    # Each listed document's counted passages (a dict of sets, not a pandas group per document).
+    counted = drop_rejected(frame)
+    coded: dict[str, set[int]] = {}
+    for document, passage in zip(counted["document"].tolist(), counted["passage"].tolist()):
+        if document in by_document:
+            coded.setdefault(document, set()).add(passage)
+    for document, passages in coded.items():
+        numbers = sorted(passages)
+        for rank in by_document[document]:
+            resolved[(document, rank)] = (document, numbers[rank])
+            keep.add((document, numbers[rank]))
+    frame = frame[np.asarray([(document, passage) in keep for document, passage in
+                              zip(frame["document"].tolist(), frame["passage"].tolist())], dtype=bool)]
+    # Each row's passage text taken in Arrow (a string per row, never a Python object).
+    at = {key: position for position, key in enumerate(zip(table["document"].to_pylist(), table["passage"].to_pylist()))}
+    found = np.array([at.get(key, -1) for key in zip(frame["document"].tolist(), frame["passage"].tolist())],
+                     dtype=np.int64)
+    blank = pa.scalar("", type=table.schema.field("text").type)
+    text = pc.fill_null(table["text"].take(pa.array(np.maximum(found, 0))), blank) if len(table) \
+        else pa.array([""] * len(frame), type=blank.type)
+    text = pc.if_else(pa.array(found >= 0), text, blank)
+    own = frame["span_text"].notna().to_numpy()
+    if own.any():  # a hand-coded part of a passage keeps its own text
+        text = pc.if_else(pa.array(own), pa.array(frame["span_text"].fillna("").astype(object).to_numpy(),
+                                                  type=blank.type), text)
+    text = text.to_pandas()
+    text.index = frame.index
+    kept.append(frame.drop(columns="span_text").assign(text=text))
 
 
 # What the map's examples and the report's listing read of a segment row (the text joins from its passage).
