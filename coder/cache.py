@@ -442,9 +442,12 @@ class RecodeCache:
 
     FILE = "recode.sqlite"
 
-    def __init__(self, folder: str | Path, *, writer: bool = True):
+    def __init__(self, folder: str | Path, *, writer: bool = True, new: bool = False):
         self.folder = Path(folder)
         self.writer = writer
+        # The file did not exist when the run began: it holds only entries this run wrote, each for
+        # a document coded already, so load() has nothing to find and asks nothing.
+        self.new = new
         self._connection: sqlite3.Connection | None = None
         self._pid = 0
         self._off = False
@@ -610,7 +613,7 @@ class RecodeCache:
 
     def load(self, key: str, document: Document) -> CacheEntry | None:
         """The document's entry, checked against it; None when missing, unreadable or malformed."""
-        db = self._db()
+        db = None if self.new else self._db()
         if db is None:
             return None
         # A row far larger than the document could ever need is not read into memory at all.

@@ -689,13 +689,12 @@ def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | No
 
 
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
-    # With no cache file yet (a first run into this folder), every document will need every code:
-    # the workers compile the codebook as they start, while this process is still starting up,
-    # rather than on their first batch. With a cache they compile only what it lacks, when asked.
-    compile_now = cache_dir is None or not (Path(cache_dir) / RecodeCache.FILE).exists()
+    # No cache file yet (a first run into this folder): every document will need every code, and
+    # the cache will hold only what this run writes (see _start_worker).
+    new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
-        initargs=(codebook, cache_dir, compile_now),
+        initargs=(codebook, cache_dir, new_cache),
     )
     for _ in range(workers):
         pool.submit(int)  # each waiting task starts one more worker now, without waiting for it
@@ -792,17 +791,20 @@ def _corpus_read(
 _worker_state: dict[str, object] = {}
 
 
-def _start_worker(codebook: Codebook, cache_dir: str | Path | None, compile_now: bool = True) -> None:
+def _start_worker(codebook: Codebook, cache_dir: str | Path | None, new_cache: bool = False) -> None:
     # As in the main process (cli.py): a worker allocates a tuple or two per hit and per passage,
     # and at the default threshold (a collection every 700 allocations) the collector ran some 330
     # times per 10 MB coded, its fuller collections walking the compiled codebook each time.
     gc.set_threshold(50_000, 20, 10)
     _worker_state["codebook"] = codebook
-    _worker_state["cache"] = RecodeCache(cache_dir, writer=False) if cache_dir else None
-    # With a cache, the matcher of every code is what a document the cache does not hold needs
-    # (_cache_entry takes it for those); compiled later, on demand, when the cache may hold them all.
+    # A new cache (no file when the pool started) holds only the entries of this run's own
+    # documents, each coded once: the worker asks it for none (new=True).
+    _worker_state["cache"] = RecodeCache(cache_dir, writer=False, new=new_cache) if cache_dir else None
+    # Without a cache, or with a new one, every document needs the matcher of every code (_cache_entry
+    # takes it for those): compiled as the process starts, while the main process is still starting
+    # up, not on the first batch. With a cache it is compiled on demand: the cache may hold every code.
     compiled = None
-    if compile_now or not cache_dir:
+    if new_cache or not cache_dir:
         try:
             compiled = compile_codebook(codebook)
             compiled.read_dictionary()

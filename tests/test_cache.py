@@ -489,6 +489,23 @@ def test_cache_undecodable_file_name_is_a_key_like_any_other(tmp_path: Path, pat
     assert entry is not None and (entry.passages, entry.hits, entry.fingerprints) == (passages, hits, fingerprints)
 
 
+def test_cache_new_reader_finds_nothing_without_asking(tmp_path: Path, monkeypatch):
+    # A coding process of a first run (no cache file when it started) reads nothing: the entries
+    # written meanwhile are this run's own documents', each coded once.
+    document = Document(path="a.txt", text="A joint meeting here.\n")
+    key = document_key(document, unit="paragraph")
+    from coder.passages import split_passages
+
+    cache = RecodeCache(tmp_path / "c")
+    passages = split_passages(document)
+    cache.store(key, document, cache_module.CacheEntry(passages=passages, fingerprints=["0" * 40] * len(passages)))
+    cache.write(cache.take_pending())
+    assert RecodeCache(tmp_path / "c", writer=False).load(key, document) is not None
+    new = RecodeCache(tmp_path / "c", writer=False, new=True)
+    monkeypatch.setattr(new, "_db", lambda: pytest.fail("a new cache's reader asked the database"))
+    assert new.load(key, document) is None
+
+
 def test_cache_readers_never_create_or_repair(tmp_path: Path):
     reader = RecodeCache(tmp_path / "c", writer=False)
     assert reader.load("k", Document(path="a.txt", text="x")) is None

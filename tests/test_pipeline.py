@@ -343,7 +343,8 @@ def test_pipeline_coding_processes_started_early_but_not_taken_are_stopped(tiny_
 def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_codebook: Path, tmp_path: Path,
                                                                            monkeypatch):
     # A first run into a folder (no cache file): every document needs every code, so each process
-    # compiles the codebook (and reads the Chinese dictionary) as it starts, before its first batch.
+    # compiles the codebook (and reads the Chinese dictionary) as it starts, before its first batch,
+    # and never asks the cache for an entry (it will hold only this run's own documents).
     arguments = []
     monkeypatch.setattr(pipeline, "ProcessPoolExecutor", lambda **options: arguments.append(options["initargs"])
                         or type("Pool", (), {"submit": lambda self, *task: None})())
@@ -354,12 +355,14 @@ def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_
     (cache_dir / coder.cache.RecodeCache.FILE).write_bytes(b"")
     pipeline._spawn_pool(2, codebook, cache_dir)  # a later run: the cache may hold every code
     pipeline._spawn_pool(2, codebook, None)
-    assert [compile_now for _, _, compile_now in arguments] == [True, False, True]
+    assert [new_cache for _, _, new_cache in arguments] == [True, False, False]
     monkeypatch.setattr(pipeline, "_worker_state", {})
-    pipeline._start_worker(codebook, cache_dir, True)
-    assert isinstance(pipeline._worker_state["compiled"], coder.CompiledCodebook)
-    pipeline._start_worker(codebook, cache_dir, False)
-    assert pipeline._worker_state["compiled"] is None
+    for new_cache, folder, compiled, reads in [(True, cache_dir, True, False), (False, cache_dir, False, True),
+                                               (False, None, True, None)]:
+        pipeline._start_worker(codebook, folder, new_cache)
+        assert isinstance(pipeline._worker_state["compiled"], coder.CompiledCodebook) is compiled
+        cache = pipeline._worker_state["cache"]
+        assert (cache is None and reads is None) or cache.new is not reads
 
 
 def test_pipeline_worker_whose_start_up_compile_fails_reports_it_on_its_first_batch(tiny_corpus: Path,
