@@ -140,7 +140,8 @@ def atomic_open(path: str | Path, mode: str = "w", *, encoding: str | None = "ut
 
 def _umask() -> int:
     # Linux states the umask in /proc: reading it there leaves it alone, where setting and restoring it
-    # would give a file another thread creates meanwhile (a run writes in two) the umask 0.
+    # would give a file another thread creates meanwhile (a run writes in two) the umask 0. Elsewhere
+    # the umask read once, as this module was imported (before any run starts a thread).
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
@@ -148,9 +149,16 @@ def _umask() -> int:
                     return int(line.split()[1], 8)
     except (OSError, ValueError):
         pass
+    return _UMASK_AT_IMPORT
+
+
+def _umask_set_and_restored() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+_UMASK_AT_IMPORT = _umask_set_and_restored()
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -141,3 +141,30 @@ def test_files_atomic_writes_follow_the_umask_without_setting_it(tmp_path: Path,
         monkeypatch.undo()
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "file.txt").stat().st_mode) == 0o666 & ~umask
+
+
+def test_files_atomic_writes_without_proc_use_the_umask_read_at_import(tmp_path: Path, monkeypatch):
+    """macOS and Windows have no /proc: the umask read as the module was imported, never set again
+    while a run's threads write."""
+    import builtins
+    import os
+    import stat
+
+    from coder import files
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc/"):
+            raise FileNotFoundError(path)
+        return builtins.open(path, *args, **kwargs)
+
+    def set_umask(mask):
+        raise AssertionError("the umask was set")
+
+    monkeypatch.setattr(files, "open", no_proc, raising=False)
+    monkeypatch.setattr(files, "_UMASK_AT_IMPORT", 0o027)
+    monkeypatch.setattr(files.os, "umask", set_umask)
+    files.write_text(tmp_path / "file.txt", "x")
+    monkeypatch.undo()
+    if os.name == "posix":
+        assert stat.S_IMODE((tmp_path / "file.txt").stat().st_mode) == 0o640
+    assert (tmp_path / "file.txt").read_text(encoding="utf-8") == "x"
