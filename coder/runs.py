@@ -550,8 +550,6 @@ class RunFolder:
         from concurrent.futures import ThreadPoolExecutor
 
         from .segments import (
-            build_code_counts,
-            drop_rejected,
             passages_to_arrow,
             segments_parquet_table,
             write_parquet,
@@ -569,8 +567,9 @@ class RunFolder:
             written["passages"] = write_csv(result.passage_table, self.passages_path)
         # segments.parquet is compressed and written in a second thread (Arrow's writer leaves the GIL)
         # while this one counts the codes and writes the CSVs; the call waits for it, unless `background`:
-        # then it returns while segments.parquet is still being written, so the caller's next work (the
-        # network and report) runs beside it, and `wait_for_writes` (which `staged` calls) waits.
+        # then it returns while segments.parquet and code_counts.csv are still being written (each in a
+        # thread), so the caller's next work (the network and report) runs beside them, and
+        # `wait_for_writes` (which `staged` calls) waits.
         writer = ThreadPoolExecutor(max_workers=1)
         try:
             segments_written = None
@@ -586,9 +585,12 @@ class RunFolder:
                 elif result.passage_table is not None:
                     written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
                                                                 self.passages_parquet_path)
-            counted = drop_rejected(result.segments)
-            counts = build_code_counts(counted, result.codebook, [document.path for document in result.corpus.documents])
-            write_csv(counts, written["code_counts"])
+            documents = [document.path for document in result.corpus.documents]
+            if background:  # code_counts.csv in a thread of its own too: the caller's network starts at once
+                self.write_in_background(_write_code_counts, result.segments, result.codebook, documents,
+                                         written["code_counts"])
+            else:
+                _write_code_counts(result.segments, result.codebook, documents, written["code_counts"])
             if self.write_texts(result.corpus.documents):
                 written["texts"] = self.texts_path
             self.write_record(record)
@@ -895,6 +897,13 @@ class RunFolder:
             _remove_path(self.folder / name)
         _remove(self.staging_path)
         self._record = None
+
+
+def _write_code_counts(segments: pd.DataFrame, codebook: Codebook, documents: list[str], path: Path) -> Path:
+    """code_counts.csv of the segments that count (not rejected), documents in corpus order."""
+    from .segments import build_code_counts, drop_rejected
+
+    return write_csv(build_code_counts(drop_rejected(segments), codebook, documents), path)
 
 
 def _prefixes(name: str) -> list[str]:

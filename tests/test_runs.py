@@ -195,6 +195,33 @@ def test_runs_failed_run_leaves_previous_set_whole(two_runs, monkeypatch, where,
     assert not (out / ".staging").exists()
 
 
+@pytest.mark.parametrize("problem", [OSError(errno.ENOSPC, "No space left on device", "code_counts.csv")])
+def test_runs_code_counts_failing_in_its_writer_thread_leaves_previous_set_whole(two_runs, monkeypatch, problem):
+    """code_counts.csv is written in a thread of its own beside the network: its error is the run's."""
+    import threading
+
+    import coder.runs
+
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    write_csv = coder.runs.write_csv
+    writer = threading.current_thread()
+
+    def fail_for_code_counts(frame, path, **options):
+        if os.path.basename(path) == "code_counts.csv":
+            assert threading.current_thread() is not writer  # not in the run's own thread
+            raise problem
+        return write_csv(frame, path, **options)
+
+    monkeypatch.setattr(coder.runs, "write_csv", fail_for_code_counts)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: code_counts.csv: No space left on device. The run was not saved: {out} still "
+                             f"holds the previous run's outputs, unchanged.\n")
+    assert snapshot(out) == before
+    assert not (out / ".staging").exists()
+
+
 @pytest.mark.parametrize("problem", [OSError(errno.ENOSPC, "No space left on device", "segments.parquet")])
 def test_runs_segments_table_failing_in_its_writer_thread_leaves_previous_set_whole(two_runs, monkeypatch, problem):
     import coder.segments
