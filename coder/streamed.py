@@ -13,7 +13,10 @@ What runs where differs by engine. On Dask each worker finishes and writes its p
 the coding processes code (they never import pandas: each stays ~95 MB) and this process finishes
 each partition as it arrives, a partition at a time, writes the recode cache's new entries, and at
 the end joins the parts into one segments.parquet and one passages.parquet, the same rows in the
-same row groups as a run that holds the whole table writes (the files a recode reads).
+same row groups as a run that holds the whole table writes (the files a recode reads). A second
+thread writes what Arrow writes without the GIL beside the main thread's pandas work: each
+partition's part files and stored summary, and at the end the joined files while the main thread
+builds the network and the report from the parts (it reads them a partition ahead in a third).
 
 >>> report = run_coding("big-corpus", "codebook.yaml", "outputs")  # doctest: +SKIP
 >>> RunFolder("outputs").read_segments().shape  # doctest: +SKIP
