@@ -62,16 +62,17 @@ class CorpusStamps:
 def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
     """Every file's stamp under `corpus`, as `read_corpus` lists them; None when a stamp cannot vouch
     for a file (a link, a pipe, a file that cannot be looked at) or the corpus cannot be listed.
+    `corpus` itself may be a link (a researcher's shortcut to a shared folder): the stamps keep the
+    folder it resolves to, and are kept only if it still resolves there once the corpus is read.
 
     >>> stamps = take_corpus_stamps("seeds")  # doctest: +SKIP
     """
     taken = time.time_ns()
     root = Path(corpus)
+    resolved = os.path.realpath(root)
     files: dict[str, tuple[int, int, int, int]] = {}
     paths: dict[str, str] = {}
     try:
-        if root.is_symlink():
-            return None
         for relative, path in _corpus_files(root):
             if relative == DOCUMENTS_FILE and root.is_dir():
                 continue  # not a document: read_corpus skips it too
@@ -82,7 +83,7 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
             paths[relative] = path
     except (OSError, CoderError, ValueError):
         return None
-    return CorpusStamps(root=os.path.realpath(root), taken=taken, files=files, paths=paths)
+    return CorpusStamps(root=resolved, taken=taken, files=files, paths=paths)
 
 
 def _corpus_files(root: Path) -> list[tuple[str, str]]:
@@ -112,7 +113,8 @@ def save_corpus_stamps(
     try:
         entries = {document.path: {"sha256": document.sha256, "format": document.format} for document in corpus.documents}
         entries.update({skipped.path: {"skipped": skipped.reason} for skipped in corpus.skipped})
-        if stamps is None or entries.keys() != stamps.files.keys() or path.parent.is_symlink():
+        if (stamps is None or entries.keys() != stamps.files.keys() or path.parent.is_symlink()
+                or os.path.realpath(corpus.root) != stamps.root):  # a link to the corpus moved while it was read
             path.unlink(missing_ok=True)
             return
         from . import __version__

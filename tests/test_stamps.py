@@ -114,3 +114,46 @@ def test_stamps_skipped_files_keep_their_reasons(tiny_corpus, tiny_codebook, tmp
     assert corpus_unchanged(run, tiny_corpus) is True
     (tiny_corpus / "notes.doc").write_bytes(b"newer word file")
     assert corpus_unchanged(run, tiny_corpus) is False
+
+
+def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_moves(tiny_corpus, tiny_codebook,
+                                                                                       tmp_path, monkeypatch):
+    """A corpus named through a link to its folder (a shortcut to a shared drive) keeps its stamps, so a
+    recode does not read it again; pointing the link at another folder with the same files is a change."""
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
+    link = tmp_path / "corpus link"
+    link.symlink_to(tiny_corpus, target_is_directory=True)
+    assert take_corpus_stamps(link) is not None
+    run = _run(link, tiny_codebook, tmp_path / "out")
+    assert (tmp_path / "out" / ".cache" / CORPUS_STAMPS_FILE).is_file()
+    assert corpus_unchanged(run, link) is True
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in tiny_corpus.iterdir():
+        if path.is_file():
+            (copy / path.name).write_bytes(path.read_bytes())
+    link.unlink()
+    link.symlink_to(copy, target_is_directory=True)
+    assert corpus_unchanged(run, link) is False
+
+
+def test_stamps_not_kept_when_the_link_to_the_corpus_moved_while_it_was_read(tiny_corpus, tmp_path):
+    from coder.corpus import read_corpus
+    from coder.stamps import save_corpus_stamps
+
+    link = tmp_path / "corpus link"
+    link.symlink_to(tiny_corpus, target_is_directory=True)
+    taken = take_corpus_stamps(link)
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in tiny_corpus.iterdir():
+        if path.is_file():
+            (other / path.name).write_bytes(path.read_bytes())
+    link.unlink()
+    link.symlink_to(other, target_is_directory=True)
+    kept = tmp_path / "cache" / CORPUS_STAMPS_FILE
+    save_corpus_stamps(kept, taken, read_corpus(link))
+    assert not kept.exists()
+    save_corpus_stamps(kept, take_corpus_stamps(link), read_corpus(link))
+    assert kept.is_file()
