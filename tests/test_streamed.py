@@ -176,8 +176,8 @@ def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: py
 @pytest.mark.parametrize("writer", ["_write_part", "join_parquet_parts"])
 def test_streamed_failure_in_a_writing_thread_leaves_the_earlier_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path, writer: str) -> None:
-    """The part files (written beside the next partition's finishing) and their join (beside the network)
-    fail in a second thread: the run stops as if this one failed, the earlier run as it was."""
+    """The part files (written in a second thread beside the next partition's finishing) or their join
+    fail: the run stops as if this one failed, the earlier run as it was."""
     corpus, codebook = _project(tmp_path, "seeds", generated)
     _streamed(monkeypatch, True)
     reviews, out = tmp_path / "reviews.csv", tmp_path / "out"
