@@ -547,8 +547,6 @@ class RunFolder:
         that holds `result.passage_table` as this would write it (the last run's, when only some codes
         were matched again): hard-linked, not written again.
         """
-        from concurrent.futures import ThreadPoolExecutor
-
         from .segments import (
             passages_to_arrow,
             segments_parquet_table,
@@ -570,13 +568,11 @@ class RunFolder:
         # then it returns while segments.parquet and code_counts.csv are still being written (each in a
         # thread), so the caller's next work (the network and report) runs beside them, and
         # `wait_for_writes` (which `staged` calls) waits.
-        writer = ThreadPoolExecutor(max_workers=1)
         try:
-            segments_written = None
             if partitions is not None and result.passage_table is not None:
                 written.update(self._write_parts(result.segments, result.passage_table, partitions))
             else:
-                segments_written = writer.submit(write_parquet, segments_parquet_table(
+                self.write_in_background(write_parquet, segments_parquet_table(
                     result.segments, passages=result.passage_table), self.segments_parquet_path)
                 written["segments_parquet"] = self.segments_parquet_path  # in its place among the keys
                 if passages_file is not None:
@@ -595,13 +591,10 @@ class RunFolder:
                 written["texts"] = self.texts_path
             self.write_record(record)
         except BaseException:
-            writer.shutdown(wait=True)  # nothing left writing into a folder the caller may remove
+            _wait_quietly(self)  # nothing left writing into a folder the caller may remove
             raise
-        writer.shutdown(wait=False)
-        if segments_written is not None:
-            self._writing.append(segments_written)
-            if not background:
-                self.wait_for_writes()  # its error, if any, is this call's
+        if not background:
+            self.wait_for_writes()  # their errors, if any, are this call's
         return written
 
     def write_in_background(self, write: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
