@@ -244,6 +244,15 @@ def test_runs_segments_table_failing_in_its_writer_thread_leaves_previous_set_wh
     assert not (out / ".staging").exists()
 
 
+
+def _network_full(failed):
+    """A network writer that finds the disk full, saying so on `failed` (a threading.Event) first."""
+    def fail(*args, **kwargs):
+        failed.set()
+        raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
+
+    return fail
+
 @pytest.mark.parametrize("later, message", [
     ("write_graphml", "Error: network.graphml: No space left on device. The run was not saved: {out} still holds the "
                       "previous run's outputs, unchanged.\n"),
@@ -269,12 +278,8 @@ def test_runs_segments_table_still_writing_when_a_later_step_fails_leaves_previo
             raise OSError(errno.ENOSPC, "No space left on device", "segments.parquet")
         return write_parquet(table, path)
 
-    def fail(*args, **kwargs):
-        failed.set()
-        raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
-
     monkeypatch.setattr(coder.segments, "write_parquet", slow_segments)
-    monkeypatch.setattr(coder.runner, later, fail)
+    monkeypatch.setattr(coder.runner, later, _network_full(failed))
     result = coder_run(corpus, codebook, out)
     assert result.exit_code == 1
     assert result.output == message.format(out=out)
@@ -306,12 +311,8 @@ def test_runs_changes_still_writing_when_the_network_fails_leaves_previous_set_w
         finished.set()
         return written
 
-    def fail(*args, **kwargs):
-        failed.set()
-        raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
-
     monkeypatch.setattr(coder.runner, "write_changes_csv", slow_changes)
-    monkeypatch.setattr(coder.runner, later, fail)
+    monkeypatch.setattr(coder.runner, later, _network_full(failed))
     result = coder_run(corpus, codebook, out)
     assert result.exit_code == 1
     assert result.output == message.format(out=out)

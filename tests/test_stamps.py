@@ -15,6 +15,15 @@ from coder.stamps import CORPUS_STAMPS_FILE, corpus_unchanged, take_corpus_stamp
 from conftest import invoke
 
 
+def _copy(corpus: Path, to: Path) -> Path:
+    """Another folder holding the same files (new inodes and times): `to`."""
+    for path in corpus.rglob("*"):
+        if path.is_file():
+            (to / path.relative_to(corpus)).parent.mkdir(parents=True, exist_ok=True)
+            (to / path.relative_to(corpus)).write_bytes(path.read_bytes())
+    return to
+
+
 def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> RunFolder:
     result = invoke("run", corpus, "--codebook", codebook, "--out", out, *options)
     assert result.exit_code == 0, result.output
@@ -68,12 +77,7 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
         run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
         assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
     elif edit == "other corpus":
-        corpus = tmp_path / "copy"
-        corpus.mkdir()
-        for path in tiny_corpus.rglob("*"):
-            if path.is_file():
-                (corpus / path.relative_to(tiny_corpus)).parent.mkdir(parents=True, exist_ok=True)
-                (corpus / path.relative_to(tiny_corpus)).write_bytes(path.read_bytes())
+        corpus = _copy(tiny_corpus, tmp_path / "copy")
 
     assert corpus_unchanged(RunFolder(out), corpus, encoding=encoding) is False
 
@@ -128,13 +132,8 @@ def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_
     assert (tmp_path / "out" / ".cache" / CORPUS_STAMPS_FILE).is_file()
     assert corpus_unchanged(run, link) is True
 
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in tiny_corpus.iterdir():
-        if path.is_file():
-            (copy / path.name).write_bytes(path.read_bytes())
     link.unlink()
-    link.symlink_to(copy, target_is_directory=True)
+    link.symlink_to(_copy(tiny_corpus, tmp_path / "copy"), target_is_directory=True)
     assert corpus_unchanged(run, link) is False
 
 
@@ -145,13 +144,8 @@ def test_stamps_not_kept_when_the_link_to_the_corpus_moved_while_it_was_read(tin
     link = tmp_path / "corpus link"
     link.symlink_to(tiny_corpus, target_is_directory=True)
     taken = take_corpus_stamps(link)
-    other = tmp_path / "other"
-    other.mkdir()
-    for path in tiny_corpus.iterdir():
-        if path.is_file():
-            (other / path.name).write_bytes(path.read_bytes())
     link.unlink()
-    link.symlink_to(other, target_is_directory=True)
+    link.symlink_to(_copy(tiny_corpus, tmp_path / "other"), target_is_directory=True)
     kept = tmp_path / "cache" / CORPUS_STAMPS_FILE
     save_corpus_stamps(kept, taken, read_corpus(link))
     assert not kept.exists()

@@ -145,39 +145,16 @@ def test_streamed_recode_after_a_streamed_run_equals_a_fresh_run(tmp_path: Path,
     assert output_files(tmp_path / "fast") == output_files(tmp_path / "full")
 
 
-@pytest.mark.parametrize("problem", [CoderError("codebook regex 'x' ran too long"), OSError("disk full")])
+@pytest.mark.parametrize("step, problem", [
+    ("finish_partition", CoderError("codebook regex 'x' ran too long")),
+    ("finish_partition", OSError("disk full")),
+    ("_write_part", OSError("disk full")),  # in the second thread, beside the next partition's finishing
+    ("join_parquet_parts", OSError("disk full")),
+])
 def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path,
-                                                 problem: Exception) -> None:
-    corpus, codebook = _project(tmp_path, "seeds", generated)
-    _streamed(monkeypatch, True)
-    reviews, out = tmp_path / "reviews.csv", tmp_path / "out"
-    _run(corpus, codebook, out, reviews, "--workers", "1")
-    before = output_files(out)
-    calls = []
-
-    def fail(*arguments, **options):
-        calls.append(1)
-        if len(calls) == 2:  # a partition after the first: parts are written already
-            raise problem
-        return finish(*arguments, **options)
-
-    finish = streamed.finish_partition
-    monkeypatch.setattr(streamed, "finish_partition", fail)
-    result = invoke("run", corpus, "--codebook", codebook, "--out", out, "--reviews", reviews, "--workers", "1",
-                    "--no-cache")
-
-    assert result.exit_code == 1
-    assert output_files(out) == before
-    assert not (out / streamed.PARTS_FOLDER).exists()
-    if isinstance(problem, CoderError):
-        assert result.output == f"Error: {problem}\n"
-
-
-@pytest.mark.parametrize("writer", ["_write_part", "join_parquet_parts"])
-def test_streamed_failure_in_a_writing_thread_leaves_the_earlier_run(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path, writer: str) -> None:
-    """The part files (written in a second thread beside the next partition's finishing) or their join
-    fail: the run stops as if this one failed, the earlier run as it was."""
+                                                 step: str, problem: Exception) -> None:
+    """A partition after the first (its parts written already) failing as it is finished, its part files
+    failing in the writing thread, or their join failing: the run stops, the earlier run as it was."""
     corpus, codebook = _project(tmp_path, "seeds", generated)
     _streamed(monkeypatch, True)
     reviews, out = tmp_path / "reviews.csv", tmp_path / "out"
@@ -188,19 +165,22 @@ def test_streamed_failure_in_a_writing_thread_leaves_the_earlier_run(
     def fail(*arguments, **options):
         calls.append(1)
         if len(calls) == 2:
-            raise OSError("disk full")
-        return write(*arguments, **options)
+            raise problem
+        return original(*arguments, **options)
 
-    write = getattr(streamed, writer)
-    monkeypatch.setattr(streamed, writer, fail)
+    original = getattr(streamed, step)
+    monkeypatch.setattr(streamed, step, fail)
     result = invoke("run", corpus, "--codebook", codebook, "--out", out, "--reviews", reviews, "--workers", "1",
                     "--no-cache")
 
     assert result.exit_code == 1
-    assert "disk full" in result.output
     assert output_files(out) == before
     assert not (out / streamed.PARTS_FOLDER).exists()
     assert not RunFolder(out).staging_path.exists()
+    if isinstance(problem, CoderError):
+        assert result.output == f"Error: {problem}\n"
+    else:
+        assert "disk full" in result.output
 
 
 @pytest.mark.parametrize("compared", [True, False])
