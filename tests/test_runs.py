@@ -244,7 +244,6 @@ def test_runs_segments_table_failing_in_its_writer_thread_leaves_previous_set_wh
     assert not (out / ".staging").exists()
 
 
-
 def _network_full(failed):
     """A network writer that finds the disk full, saying so on `failed` (a threading.Event) first."""
     def fail(*args, **kwargs):
@@ -252,6 +251,7 @@ def _network_full(failed):
         raise OSError(errno.ENOSPC, "No space left on device", "network.graphml")
 
     return fail
+
 
 @pytest.mark.parametrize("later, message", [
     ("write_graphml", "Error: network.graphml: No space left on device. The run was not saved: {out} still holds the "
