@@ -10,9 +10,14 @@ class CoderError(Exception):
 class CodebookError(CoderError):
     """The codebook YAML is malformed or inconsistent."""
 
+    SHOWN = 50
+
     def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("\n".join(self.problems))
+        self.problems = [problems] if isinstance(problems, str) else list(dict.fromkeys(problems))
+        shown = self.problems[:self.SHOWN]
+        if len(self.problems) > self.SHOWN:
+            shown.append(f"... and {len(self.problems) - self.SHOWN} more problems.")
+        super().__init__("\n".join(shown))
 
 
 class CorpusError(CoderError):

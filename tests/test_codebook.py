@@ -91,6 +91,23 @@ def test_codebook_reports_every_problem_at_once():
     assert len(error.value.problems) == 2
 
 
+def test_codebook_problem_reached_through_aliases_is_reported_once():
+    """An anchor repeated by aliases (a billion-laughs codebook) gives each problem once, and a long list is cut."""
+    anchors = "".join(f"  a{level}: &a{level} [{', '.join([f'*a{level - 1}' if level else '[x]'] * 9)}]\n"
+                      for level in range(6))
+    with pytest.raises(CodebookError) as error:
+        parse_codebook(f"x:\n{anchors}codes:\n  c:\n    keywords: *a5\n", source="cb.yaml")
+    assert error.value.problems == [
+        "cb.yaml:1: codebook: unknown key 'x'. Allowed keys: name, description, unit, language, code_kinds, "
+        "skip_kinds, morphology, codes.",
+        "cb.yaml:6: code 'c': every entry of `keywords` must be a non-empty text."]
+    many = "codes:\n" + "".join(f"  c{number}:\n    keyword: [x]\n" for number in range(60))
+    with pytest.raises(CodebookError) as error:
+        parse_codebook(many, source="cb.yaml")
+    lines = str(error.value).splitlines()
+    assert (len(error.value.problems), len(lines), lines[-1]) == (60, 51, "... and 10 more problems.")
+
+
 @pytest.mark.parametrize("name", ["missing.yaml"])
 def test_codebook_missing_file(tmp_path: Path, name):
     with pytest.raises(CodebookError) as error:
