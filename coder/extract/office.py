@@ -15,6 +15,7 @@ spans are given.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 from . import ExtractedText, ExtractionError, Removed
@@ -44,9 +45,21 @@ def extract_docx(data: bytes) -> ExtractedText:
         raise
     except Exception as error:  # python-docx meets a damaged part with whatever error its code hits first
         raise ExtractionError(
-            f"not a readable .docx file ({type(error).__name__}: {error}). If it is an old .doc file, save it as "
+            f"not a readable .docx file: {_docx_damage(error)}. If it is an old .doc file, save it as "
             f".docx in Word or LibreOffice"
         ) from None
+
+
+def _docx_damage(error: Exception) -> str:
+    """What is wrong with a zip file that python-docx could not open, in a reader's words."""
+    from lxml import etree
+
+    missing = re.search(r"There is no item named '([^']*)'", str(error)) if isinstance(error, KeyError) else None
+    if missing:
+        return f"the part '{missing.group(1)}' that every Word file has is missing"
+    if isinstance(error, etree.XMLSyntaxError):
+        return f"one of its XML parts is damaged ({error.msg})"
+    return "its parts are not laid out as Word lays them out (damaged, or made by another program)"
 
 
 def _docx_text(document) -> ExtractedText:
