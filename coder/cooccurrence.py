@@ -13,14 +13,18 @@ code and n12 the passages coded by both:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from .errors import OutputError
+from .files import write_bytes
 from .models import Codebook, ancestor_at
 from .segments import drop_rejected, join_matched, split_matched
 
@@ -131,6 +135,29 @@ class Cooccurrence:
     segments: pd.DataFrame
     total_passages: int
     level: int | None = None
+    counts: PairCounts | None = None  # at no roll-up level: what the next run may recount from (write_pair_counts)
+
+
+@dataclass(frozen=True)
+class PairCounts:
+    """The counts of a co-occurrence at no roll-up level, kept after a run (write_pair_counts) so that
+    the next one recounts only the pairs of codes whose passages changed (build_cooccurrence's
+    `previous`): each code's passages and a hash of the set of them, and each pair's counts.
+
+    A pair of two codes that code the same passages as before has the same count, documents and
+    first shared passage; a code is taken as unchanged only when its passage count and both 64-bit
+    sums of its passages' hashes (`_code_hashes`) are the stored ones."""
+
+    codes: tuple[str, ...]  # ascending, as build_cooccurrence numbers them
+    passages: np.ndarray  # int64, per code
+    hashes: np.ndarray  # uint64, (codes, 2)
+    pairs: pd.DataFrame  # PAIR_COUNT_COLUMNS, source < target, in (source, target) order
+
+
+PAIR_COUNT_COLUMNS = ("source", "target", "count", "documents", "example_document", "example_passage")
+_PAIR_COUNTS_FORMAT = 1
+# Past this share of the counted rows changed, recounting everything is as quick and needs no merge.
+_RECOUNT_SHARE = 0.5
 
 
 def build_cooccurrence(
@@ -139,6 +166,8 @@ def build_cooccurrence(
     level: int | None = None,
     total_passages: int | None = None,
     codebook: Codebook | None = None,
+    previous: PairCounts | None = None,
+    with_counts: bool = False,
 ) -> Cooccurrence:
     """Count passages per code and per pair of codes, and the association measures of each pair.
 
@@ -146,6 +175,10 @@ def build_cooccurrence(
     ancestor at that depth. `total_passages` is N, the corpus's passage count including the
     passages no code matched (run.json's counts.passages); without it N is the number of
     coded passages. Pairs are listed once, `source` < `target`.
+
+    Without a level and `with_counts`, `Cooccurrence.counts` holds the counts for the next run; given
+    them back as `previous`, only the pairs of codes whose passages changed are counted again (the
+    others are taken from it), with the same result. A `previous` that does not fit is not used.
 
     >>> frame = pd.DataFrame({"document": ["d"] * 3, "passage": [0, 0, 1], "code": ["a", "b", "a"]})
     >>> build_cooccurrence(frame, total_passages=4).pairs[["source", "target", "count", "association"]].values.tolist()
@@ -162,8 +195,14 @@ def build_cooccurrence(
     code_table = _code_table(keys, code_passages)
     if codebook is not None:  # codes no passage codes still belong in the tables and on the map
         code_table = _with_uncoded_codes(code_table, codebook, level)
-    pairs = _pair_table(keys, code_passages, n_total)
-    return Cooccurrence(codes=code_table, pairs=pairs, segments=keys.frame, total_passages=n_total, level=level)
+    hashes = _code_hashes(keys) if level is None and (with_counts or previous is not None) else None
+    pairs = _pair_table(keys, code_passages, n_total, previous=previous if level is None else None, hashes=hashes)
+    counts = None
+    if hashes is not None and with_counts:
+        counts = PairCounts(codes=tuple(str(code) for code in keys.codes), passages=code_passages, hashes=hashes,
+                            pairs=pairs[list(PAIR_COUNT_COLUMNS)])
+    return Cooccurrence(codes=code_table, pairs=pairs, segments=keys.frame, total_passages=n_total, level=level,
+                        counts=counts)
 
 
 def cooccurrence_counts(
@@ -171,9 +210,47 @@ def cooccurrence_counts(
 ) -> tuple[pd.DataFrame, pa.Table, pd.DataFrame]:
     """The counts of build_cooccurrence without its measures, for sums over parts of a corpus: the coded
     codes' table, the pairs' counts (source, target, count, documents, example_document,
-    example_passage) as an Arrow table, and the counted rows (`Cooccurrence.segments`)."""
+    example_passage) as an Arrow table, and the counted rows (`Cooccurrence.segments`).
+
+    Without a level the codes' table has two more columns, PASSAGE_HASH_COLUMNS: `_code_hashes` as
+    int64 (the same bits), which add up over parts modulo 2**64 (`add_code_hashes`) as PairCounts keeps them."""
     keys, code_passages = _counted(segments, level=level, codebook=codebook)
-    return _code_table(keys, code_passages), _pair_counts(keys, code_passages), keys.frame
+    table = _code_table(keys, code_passages)
+    if level is None:
+        hashes = _code_hashes(keys).view(np.int64)
+        table = table.assign(**{column: hashes[:, number] for number, column in enumerate(PASSAGE_HASH_COLUMNS)})
+    return table, _pair_counts(keys, code_passages), keys.frame
+
+
+PASSAGE_HASH_COLUMNS = ("passage_hash_1", "passage_hash_2")
+
+
+def add_code_hashes(tables: Iterable[pd.DataFrame]) -> dict[str, np.ndarray] | None:
+    """{code: its two passage hashes, uint64} summed over cooccurrence_counts' code tables of parts of a
+    corpus; None when a table lacks them."""
+    sums: dict[str, np.ndarray] = {}
+    with np.errstate(over="ignore"):
+        for table in tables:
+            if not set(PASSAGE_HASH_COLUMNS) <= set(table.columns):
+                return None
+            values = table[list(PASSAGE_HASH_COLUMNS)].to_numpy(dtype=np.int64).view(np.uint64)
+            for code, pair in zip(table["code"].astype(str), values):
+                sums[code] = sums[code] + pair if code in sums else pair.copy()
+    return sums
+
+
+def pair_counts_from_sums(cooccurrence: Cooccurrence, hashes: dict[str, np.ndarray] | None) -> PairCounts | None:
+    """The PairCounts of a co-occurrence summed over parts (no roll-up level) and its codes' summed hashes."""
+    if hashes is None or cooccurrence.level is not None:
+        return None
+    codes = cooccurrence.codes[cooccurrence.codes["passages"] > 0]
+    names = sorted(str(code) for code in codes["code"])
+    if set(names) != set(hashes):
+        return None
+    passages = dict(zip(codes["code"].astype(str), codes["passages"]))
+    return PairCounts(codes=tuple(names), passages=np.array([passages[name] for name in names], dtype=np.int64),
+                      hashes=np.array([hashes[name] for name in names], dtype=np.uint64).reshape(-1, 2),
+                      pairs=cooccurrence.pairs[list(PAIR_COUNT_COLUMNS)])
 
 
 def _counted(segments: pd.DataFrame, *, level: int | None, codebook: Codebook | None) -> tuple[_PassageKeys, np.ndarray]:
@@ -251,10 +328,16 @@ def _with_uncoded_codes(table: pd.DataFrame, codebook: Codebook, level: int | No
     }, columns=list(CODE_COLUMNS))], ignore_index=True)
 
 
-def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> pd.DataFrame:
-    """One row per pair of codes sharing a passage, named by code id, with the first shared passage."""
+def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int, *, previous: PairCounts | None = None,
+                hashes: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per pair of codes sharing a passage, named by code id, with the first shared passage;
+    with `previous` (and the codes' `hashes`), only the pairs of changed codes counted (`_patched_counts`)."""
     frame = keys.frame
-    pairs = _pairs(keys.passage_index, keys.code_index, keys.passage_documents, code_passages, n_total)
+    counts = _patched_counts(keys, code_passages, hashes, previous) if previous is not None and hashes is not None \
+        else None
+    if counts is None:
+        counts = _pair_count_arrays(keys.passage_index, keys.code_index, keys.passage_documents, len(code_passages))
+    pairs = pd.DataFrame(_with_measures(counts, code_passages, n_total))
     names = np.asarray(keys.codes, dtype=object)
     example_rows = _first_rows(keys, pairs.pop("example_index").to_numpy())
     pairs.insert(0, "target", names[pairs.pop("target_index").to_numpy()])
@@ -263,6 +346,165 @@ def _pair_table(keys: _PassageKeys, code_passages: np.ndarray, n_total: int) -> 
     pairs["example_document"] = keys.documents[keys.document_index[example_rows]]
     pairs["example_passage"] = _passage_numbers(frame)[example_rows]
     return pairs[list(PAIR_COLUMNS)]
+
+
+def _code_hashes(keys: _PassageKeys) -> np.ndarray:
+    """Per code, two 64-bit sums (modulo 2**64) of a hash of each (document, passage) it codes: equal
+    sums say, but for a chance of about 2**-128, that a code codes the same passages as before."""
+    digests = b"".join(hashlib.blake2b(str(name).encode("utf-8", "surrogatepass"), digest_size=16,
+                                       person=b"coder-passages").digest() for name in keys.documents)
+    documents = np.frombuffer(digests, dtype="<u8").astype(np.uint64).reshape(-1, 2)
+    numbers = np.zeros(len(keys.passage_documents), dtype=np.uint64)
+    numbers[keys.passage_index] = _passage_numbers(keys.frame).astype(np.uint64)
+    sums = np.zeros((len(keys.codes), 2), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column, odd in enumerate((np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))):
+            passage_hashes = _mix(documents[keys.passage_documents, column] ^ (numbers * odd))
+            np.add.at(sums[:, column], keys.code_index, passage_hashes[keys.passage_index])
+    return sums
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves about half the output bits."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return values ^ (values >> np.uint64(31))
+
+
+def _patched_counts(keys: _PassageKeys, code_passages: np.ndarray, hashes: np.ndarray,
+                    previous: PairCounts) -> dict[str, np.ndarray] | None:
+    """_pair_count_arrays' result, counting only the pairs of the codes whose passages changed since
+    `previous` and taking the others from it; None when `previous` does not fit these keys (count it all)."""
+    names = [str(code) for code in keys.codes]
+    n_codes, n_passages = len(names), len(keys.passage_documents)
+    if n_codes < 2 or not len(previous.codes):
+        return None
+    stored = {code: position for position, code in enumerate(previous.codes)}
+    old = np.array([stored.get(name, -1) for name in names], dtype=np.int64)
+    same = old >= 0
+    same[same] = ((previous.passages[old[same]] == code_passages[same])
+                  & (previous.hashes[old[same]] == hashes[same]).all(axis=1))
+    changed_rows = ~same[keys.code_index]
+    if changed_rows.sum() > _RECOUNT_SHARE * len(changed_rows):
+        return None
+    # The pairs of a changed code, counted in the passages a changed code codes (all of that code's pairs).
+    touched = np.zeros(n_passages, dtype=bool)
+    touched[keys.passage_index[changed_rows]] = True
+    rows = touched[keys.passage_index]
+    passages, within = np.unique(keys.passage_index[rows], return_inverse=True)
+    fresh = _pair_count_arrays(within.reshape(-1), keys.code_index[rows], keys.passage_documents[passages], n_codes)
+    fresh["example_index"] = passages[fresh["example_index"]]
+    mine = ~(same[fresh["source_index"]] & same[fresh["target_index"]])
+    fresh = {column: values[mine] for column, values in fresh.items()}
+    # The pairs of two unchanged codes, as stored, their first passage found among these keys.
+    pairs = previous.pairs
+    position = {name: index for index, name in enumerate(names)}
+    source = np.array([position.get(code, -1) for code in pairs["source"]], dtype=np.int64)
+    target = np.array([position.get(code, -1) for code in pairs["target"]], dtype=np.int64)
+    kept = (source >= 0) & (target >= 0)
+    kept[kept] = same[source[kept]] & same[target[kept]]
+    count = pairs["count"].to_numpy()[kept]
+    documents = pairs["documents"].to_numpy()[kept]
+    source, target = source[kept], target[kept]
+    example = _passage_ids(keys, pairs["example_document"].to_numpy(dtype=object)[kept],
+                           pairs["example_passage"].to_numpy()[kept])
+    if (example is None or (source >= target).any() or (count < 1).any() or (documents < 1).any()
+            or (documents > count).any() or (count > np.minimum(code_passages[source], code_passages[target])).any()):
+        return None
+    key = np.concatenate([source * n_codes + target, fresh["source_index"] * n_codes + fresh["target_index"]])
+    order = np.argsort(key, kind="stable")
+    if len(key) > 1 and (np.diff(key[order]) == 0).any():
+        return None
+    return {
+        "source_index": np.concatenate([source, fresh["source_index"]])[order],
+        "target_index": np.concatenate([target, fresh["target_index"]])[order],
+        "count": np.concatenate([count.astype(np.int64), fresh["count"]])[order],
+        "documents": np.concatenate([documents.astype(np.int64), fresh["documents"]])[order],
+        "example_index": np.concatenate([example, fresh["example_index"]])[order],
+    }
+
+
+def _passage_ids(keys: _PassageKeys, documents: np.ndarray, numbers: np.ndarray) -> np.ndarray | None:
+    """The passage id of each (document, passage number) among the counted rows' keys; None when one is missing."""
+    if not len(documents):
+        return np.zeros(0, dtype=np.int64)
+    document_ids = np.searchsorted(keys.documents, documents)
+    if (document_ids >= len(keys.documents)).any() or (keys.documents[document_ids] != documents).any():
+        return None
+    passage_numbers = np.zeros(len(keys.passage_documents), dtype=np.int64)
+    passage_numbers[keys.passage_index] = _passage_numbers(keys.frame)
+    low, high = int(passage_numbers.min()), int(passage_numbers.max())
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if (numbers < low).any() or (numbers > high).any():
+        return None
+    span = high - low + 1
+    # Passage ids follow (document, passage) order, so their keys ascend.
+    ordered = keys.passage_documents * span + (passage_numbers - low)
+    wanted = document_ids.astype(np.int64) * span + (numbers - low)
+    ids = np.searchsorted(ordered, wanted)
+    if (ids >= len(ordered)).any() or (ordered[ids] != wanted).any():
+        return None
+    return ids.astype(np.int64)
+
+
+def write_pair_counts(counts: PairCounts, path: str | Path) -> None:
+    """Keep `counts` as JSON at `path` (atomically), with a checksum of its content."""
+    pairs = counts.pairs
+    body = {
+        "codes": list(counts.codes), "passages": [int(value) for value in counts.passages],
+        "hashes": [f"{int(first):016x}{int(second):016x}" for first, second in counts.hashes.tolist()],
+        "pairs": {column: [str(value) for value in pairs[column]] if column in ("source", "target", "example_document")
+                  else [int(value) for value in pairs[column]] for column in PAIR_COUNT_COLUMNS},
+    }
+    text = json.dumps(body, separators=(",", ":"))  # ASCII: names with any character, lone surrogates too
+    checksum = hashlib.sha256(text.encode("ascii")).hexdigest()
+    write_bytes(path, (json.dumps({"format": _PAIR_COUNTS_FORMAT, "checksum": checksum}) + "\n" + text + "\n").encode("ascii"))
+
+
+def read_pair_counts(path: str | Path) -> PairCounts | None:
+    """The PairCounts write_pair_counts kept at `path`; None when missing, damaged, of another format or
+    not a consistent table (it is then not used: the pairs are counted from the segments)."""
+    try:
+        head, _, data = Path(path).read_bytes().partition(b"\n")
+        header = json.loads(head)
+        data = data.removesuffix(b"\n")
+        if (not isinstance(header, dict) or header.get("format") != _PAIR_COUNTS_FORMAT
+                or header.get("checksum") != hashlib.sha256(data).hexdigest()):
+            return None
+        body = json.loads(data)
+        codes, passages, hashes, pairs = body["codes"], body["passages"], body["hashes"], body["pairs"]
+        if not (isinstance(codes, list) and all(isinstance(code, str) for code in codes) and codes == sorted(set(codes))
+                and isinstance(passages, list) and len(passages) == len(codes)
+                and all(isinstance(value, int) and value >= 0 for value in passages)
+                and isinstance(hashes, list) and len(hashes) == len(codes)
+                and all(isinstance(value, str) and len(value) == 32 for value in hashes)
+                and isinstance(pairs, dict) and set(pairs) == set(PAIR_COUNT_COLUMNS)):
+            return None
+        columns = {column: pairs[column] for column in PAIR_COUNT_COLUMNS}
+        size = len(columns["source"])
+        if not all(isinstance(values, list) and len(values) == size for values in columns.values()):
+            return None
+        for column, values in columns.items():
+            kind = str if column in ("source", "target", "example_document") else int
+            if not all(type(value) is kind for value in values):
+                return None
+        known = set(codes)
+        if not all(source in known and target in known and source < target
+                   for source, target in zip(columns["source"], columns["target"])):
+            return None
+        table = pd.DataFrame({
+            "source": np.array(columns["source"], dtype=object), "target": np.array(columns["target"], dtype=object),
+            "count": np.array(columns["count"], dtype=np.int64), "documents": np.array(columns["documents"], dtype=np.int64),
+            "example_document": np.array(columns["example_document"], dtype=object),
+            "example_passage": np.array(columns["example_passage"], dtype=np.int64),
+        })
+        return PairCounts(codes=tuple(codes), passages=np.array(passages, dtype=np.int64),
+                          hashes=np.array([[int(value[:16], 16), int(value[16:], 16)] for value in hashes],
+                                          dtype=np.uint64).reshape(-1, 2),
+                          pairs=table)
+    except (OSError, ValueError, TypeError, KeyError, OverflowError, UnicodeError):
+        return None
 
 
 def _pair_counts(keys: _PassageKeys, code_passages: np.ndarray) -> pa.Table:
@@ -299,14 +541,22 @@ def _pairs(passage_index, code_index, passage_document, code_passages, n_total) 
 
 def _pair_arrays(passage_index, code_index, passage_document, code_passages, n_total) -> dict[str, np.ndarray]:
     """_pairs' columns."""
-    n_codes, n_passages = len(code_passages), len(passage_document)
+    return _with_measures(_pair_count_arrays(passage_index, code_index, passage_document, len(code_passages)),
+                          code_passages, n_total)
+
+
+def _no_pairs() -> dict[str, np.ndarray]:
+    return {"source_index": np.zeros(0, dtype=np.int64), "target_index": np.zeros(0, dtype=np.int64),
+            "count": np.zeros(0, dtype=np.int64), "documents": np.zeros(0, dtype=np.int64),
+            "example_index": np.zeros(0, dtype=np.int64)}
+
+
+def _pair_count_arrays(passage_index, code_index, passage_document, n_codes: int) -> dict[str, np.ndarray]:
+    """Each pair of codes sharing a passage (code numbers, source < target, in that order), its
+    passages, documents and first shared passage (`example_index`): _pair_arrays without the measures."""
+    n_passages = len(passage_document)
     if n_codes < 2:
-        return {
-            "source_index": np.zeros(0, dtype=np.int64), "target_index": np.zeros(0, dtype=np.int64),
-            "count": np.zeros(0, dtype=np.int64), "jaccard": np.zeros(0), "association": np.zeros(0),
-            "npmi": np.zeros(0), "documents": np.zeros(0, dtype=np.int64),
-            "example_index": np.zeros(0, dtype=np.int64),
-        }
+        return _no_pairs()
     indptr, indices = _incidence(passage_index, code_index, n_passages, n_codes)
     row_of_entry = np.repeat(np.arange(n_passages, dtype=np.int64), np.diff(indptr))
     # Each entry pairs with the entries after it in its row: k codes give k*(k-1)/2 pairs.
@@ -335,9 +585,19 @@ def _pair_arrays(passage_index, code_index, passage_document, code_passages, n_t
     counts = np.diff(np.append(group_starts, total))
     documents = np.add.reduceat(new_document.astype(np.int64), group_starts) if total else np.zeros(0, dtype=np.int64)
     keys = pair_key[group_starts]
+    return {
+        "source_index": keys // n_codes,
+        "target_index": keys % n_codes,
+        "count": counts.astype(np.int64),
+        "documents": documents.astype(np.int64),
+        "example_index": pair_passage[group_starts],
+    }
 
-    source, target = keys // n_codes, keys % n_codes
-    n12 = counts.astype(float)
+
+def _with_measures(counts: dict[str, np.ndarray], code_passages: np.ndarray, n_total: int) -> dict[str, np.ndarray]:
+    """_pair_count_arrays' columns with each pair's measures, in _pairs' column order."""
+    source, target = counts["source_index"], counts["target_index"]
+    n12 = counts["count"].astype(float)
     n1, n2 = code_passages[source].astype(float), code_passages[target].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         npmi = np.log(n12 * n_total / (n1 * n2)) / -np.log(n12 / n_total)
@@ -345,12 +605,12 @@ def _pair_arrays(passage_index, code_index, passage_document, code_passages, n_t
     return {
         "source_index": source,
         "target_index": target,
-        "count": counts.astype(np.int64),
+        "count": counts["count"],
         "jaccard": n12 / (n1 + n2 - n12),
         "association": n12 * n_total / (n1 * n2),
         "npmi": npmi,
-        "documents": documents.astype(np.int64),
-        "example_index": pair_passage[group_starts],
+        "documents": counts["documents"],
+        "example_index": counts["example_index"],
     }
 
 

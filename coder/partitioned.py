@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, cooccurrence_counts
+from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, add_code_hashes, cooccurrence_counts
 from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
@@ -512,6 +512,10 @@ class SummaryStore:
             codes = pd.DataFrame({"code": [], "code_path": [], "label": [], "passages": [], "documents": []})
             return codes, pd.DataFrame({column: [] for column in _PAIR_COUNTS})
         return codes, pairs.to_pandas()
+
+    def code_hashes(self, numbers: Sequence[int]) -> dict[str, np.ndarray] | None:
+        """Each code's passage hashes summed over partitions `numbers` (cooccurrence.add_code_hashes)."""
+        return add_code_hashes(self._read("level-0", "codes", number) for number in numbers)
 
     def _path(self, group: str, kind: str, number: int) -> Path:
         return self.folder / group / f"{kind}-{number:05d}.arrow"

@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .codebook import load_codebook
-from .cooccurrence import Cooccurrence, build_cooccurrence, build_cooccurrence_matrix
+from .cooccurrence import (
+    Cooccurrence,
+    PairCounts,
+    build_cooccurrence,
+    build_cooccurrence_matrix,
+    read_pair_counts,
+    write_pair_counts,
+)
 from .corpus import DOCUMENTS_FILE, no_documents_error
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -276,6 +283,7 @@ def run_coding(
                 network = write_network_outputs(
                     counted, codebook, stage.folder, options=network_options,
                     total_passages=result.passage_count, documents=variables.table if variables is not None else None,
+                    pair_counts=(read_pair_counts(run.cache_path / PAIR_COUNTS_FILE) or True) if use_cache else False,
                 )
                 tables_written, comparison, not_compared = tables.result()
             written.update(tables_written)
@@ -285,6 +293,7 @@ def run_coding(
         save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
         graph = network.pop("graph", None)
         remember_presentation(run, graph=graph if use_cache else None, options=network_options, csv=csv)
+        remember_pair_counts(run, network.pop("pair_counts", None))
         run.prune_texts(result.corpus.documents)
         if extraction_cache is not None:
             extraction_cache.prune()
@@ -295,6 +304,26 @@ def run_coding(
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
                      document_variables=variables, not_compared=not_compared, coding_reused=reused is not None)
+
+
+# In the run's cache folder: the co-occurrence's counts, from which the next run recounts only changed codes' pairs.
+PAIR_COUNTS_FILE = "cooccurrence_counts.json"
+
+
+def remember_pair_counts(run: RunFolder, counts: PairCounts | None) -> None:
+    """Keep the run's co-occurrence counts in its cache folder for the next run (or remove the old ones)."""
+    path = run.cache_path / PAIR_COUNTS_FILE
+    try:
+        if counts is None or run.cache_path.is_symlink():
+            path.unlink(missing_ok=True)
+            return
+        run.cache_path.mkdir(parents=True, exist_ok=True)
+        write_pair_counts(counts, path)
+    except (OSError, ValueError):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass  # only costs counting every pair next time
 
 
 def _tables_and_changes(
@@ -354,6 +383,7 @@ def write_network_outputs(
     title: str | None = None,
     documents: pd.DataFrame | None = None,
     reduced: ReducedNetwork | None = None,
+    pair_counts: PairCounts | bool = False,
 ) -> dict[str, Any]:
     """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
     network.graphml and network.gexf.
@@ -366,6 +396,10 @@ def write_network_outputs(
     (codes drawn), "edge_count" (links drawn) and "pair_count" (rows of cooccurrence.csv), and
     the map's "graph" (networkx).
 
+    `pair_counts` True (or the last run's PairCounts, which spares counting again the pairs of the
+    codes whose passages did not change) adds the co-occurrence's counts for the next run under
+    "pair_counts" (None with a roll-up level).
+
     >>> options = NetworkOptions(level=1, measure="association")
     >>> written = write_network_outputs(segments, codebook, "outputs", options=options)  # doctest: +SKIP
     >>> written["html"]  # doctest: +SKIP
@@ -377,7 +411,9 @@ def write_network_outputs(
     if reduced is not None:
         cooccurrence = reduced.cooccurrence
     else:
-        cooccurrence = build_cooccurrence(segments, level=options.level, total_passages=total_passages, codebook=codebook)
+        cooccurrence = build_cooccurrence(
+            segments, level=options.level, total_passages=total_passages, codebook=codebook,
+            previous=pair_counts if isinstance(pair_counts, PairCounts) else None, with_counts=pair_counts is not False)
     graph = build_network(
         cooccurrence, codebook, measure=options.measure, min_count=options.min_count, top_edges=options.top_edges,
         hide_isolated=options.hide_isolated, seed=options.seed,
@@ -402,6 +438,8 @@ def write_network_outputs(
     write_gexf(graph, written["gexf"])
     written.update(code_count=graph.number_of_nodes(), edge_count=graph.number_of_edges(),
                    pair_count=len(cooccurrence.pairs), graph=graph)
+    if pair_counts is not False:
+        written["pair_counts"] = reduced.base.counts if reduced is not None else cooccurrence.counts
     return written
 
 

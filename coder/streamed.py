@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import CacheStats, RecodeCache, document_key
-from .cooccurrence import build_cooccurrence
+from .cooccurrence import build_cooccurrence, pair_counts_from_sums
 from .corpus import Corpus, CorpusFile, SkippedFile, no_documents_error, read_corpus
 from .diff import compare_with_previous, write_changes_csv
 from .errors import OutputError
@@ -288,7 +288,7 @@ def code_in_partitions(
     """
     from .recode import remember_coding
     from .reuse import remember_presentation
-    from .runner import RunReport, SegmentTally, _renamed_codes, write_network_outputs
+    from .runner import RunReport, SegmentTally, _renamed_codes, remember_pair_counts, write_network_outputs
 
     started = time.perf_counter()
     forced = check_encoding(encoding) if encoding else None
@@ -389,7 +389,7 @@ def code_in_partitions(
             network = write_network_outputs(
                 segments_to_frame([]), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,
-                reduced=reduced,
+                reduced=reduced, pair_counts=use_cache and engine == "local",
             )
             del reduced
             _release_memory(collect=True)
@@ -411,6 +411,7 @@ def code_in_partitions(
     if engine == "local":
         graph = network.pop("graph", None)
         remember_presentation(run, graph=graph if use_cache else None, options=network_options, csv=csv)
+        remember_pair_counts(run, network.pop("pair_counts", None))
     run.prune_texts(documents)
     if extraction_cache is not None:
         extraction_cache.prune()
@@ -699,7 +700,10 @@ def _reduced_network(stage: RunFolder, summaries: list[PartitionSummary], store:
     merged = {level: merge_cooccurrence(store.sums(level, numbers), level, total_passages=total_passages,
                                         codebook=codebook)
               for level in dict.fromkeys((None, *store.levels))}
-    base = merged[None]
+    # What the next run recounts only changed codes' pairs from (Cooccurrence.counts).
+    base = replace(merged[None], counts=pair_counts_from_sums(merged[None], store.code_hashes(numbers)))
+    if options.level is None:
+        merged[None] = base
     index = {code["id"]: position for position, code in enumerate(_codes(base.codes, codebook))}
     _release_memory(collect=True)
     listing = plan_listing(summaries, store, index, seed=options.seed)

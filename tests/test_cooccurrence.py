@@ -204,11 +204,179 @@ def test_cooccurrence_lexsort_path_for_huge_keys_gives_the_same_pairs(monkeypatc
 @pytest.mark.parametrize("level", [None, 1])
 @pytest.mark.parametrize("rows", [SMALL, SMALL.iloc[:0]], ids=["small", "empty"])
 def test_cooccurrence_counts_are_build_cooccurrences_counts(rows: pd.DataFrame, level: int | None):
-    """What a partition keeps: build_cooccurrence's coded codes, its pairs' counts and example passages (an Arrow
-    table), and its counted rows."""
-    built = build_cooccurrence(rows, level=level, codebook=SMALL_CODEBOOK)
+    """What a partition keeps: build_cooccurrence's coded codes (without a level, with their passage
+    hashes), its pairs' counts and example passages (an Arrow table), and its counted rows."""
+    from coder.cooccurrence import PASSAGE_HASH_COLUMNS, add_code_hashes
+
+    built = build_cooccurrence(rows, level=level, codebook=SMALL_CODEBOOK, with_counts=True)
     codes, pairs, counted = cooccurrence_counts(rows, level=level, codebook=SMALL_CODEBOOK)
+    if level is None:
+        hashes = add_code_hashes([codes])
+        assert [hashes[code].tolist() for code in built.counts.codes] == built.counts.hashes.tolist()
+        codes = codes.drop(columns=list(PASSAGE_HASH_COLUMNS))
     assert codes.values.tolist() == built.codes[built.codes["passages"] > 0].values.tolist()
     assert pairs.column_names == ["source", "target", "count", "documents", "example_document", "example_passage"]
     assert pairs.to_pylist() == built.pairs[pairs.column_names].to_dict("records")
     pd.testing.assert_frame_equal(counted, built.segments)
+
+
+def _counts_spy(monkeypatch_context) -> list[bool]:
+    """Record whether each build_cooccurrence with `previous` took the stored pairs (True) or counted all."""
+    import coder.cooccurrence
+
+    used: list[bool] = []
+    patched = coder.cooccurrence._patched_counts
+
+    def spy(*args, **kwargs):
+        result = patched(*args, **kwargs)
+        used.append(result is not None)
+        return result
+
+    monkeypatch_context.setattr(coder.cooccurrence, "_patched_counts", spy)
+    return used
+
+
+_ROWS = st.lists(st.tuples(st.sampled_from(["u", "v", "w", "区"]), st.integers(0, 4), st.sampled_from("abcdef")),
+                 max_size=40)
+
+
+@settings(max_examples=80, deadline=None)
+@given(before=_ROWS, edited=st.sets(st.sampled_from("abcdefg"), max_size=3), after=_ROWS,
+       rejected=st.sets(st.integers(0, 39), max_size=3))
+def test_cooccurrence_from_previous_counts_equals_counting_everything(before, edited, after, rejected):
+    """The last run's counts plus the edited codes' rows give exactly what counting every row gives."""
+    import coder.cooccurrence
+
+    old = frame(before) if before else None
+    if old is None:
+        return
+    kept = [row for row in before if row[2] not in edited]
+    new_rows = sorted(kept + [row for row in after if row[2] in edited], key=lambda row: (row[0], row[1]))
+    if not new_rows:
+        return
+    new = frame(new_rows, reviews={index: "reject" for index in rejected if index < len(new_rows)})
+    previous = build_cooccurrence(old, total_passages=50, with_counts=True).counts
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coder.cooccurrence, "_RECOUNT_SHARE", 1.0)
+        used = _counts_spy(patch)
+        result = build_cooccurrence(new, total_passages=50, previous=previous, with_counts=True)
+    expected = build_cooccurrence(new, total_passages=50, with_counts=True)
+    pd.testing.assert_frame_equal(result.pairs, expected.pairs)
+    pd.testing.assert_frame_equal(result.codes, expected.codes)
+    pd.testing.assert_frame_equal(result.counts.pairs, expected.counts.pairs)
+    assert result.counts.hashes.tolist() == expected.counts.hashes.tolist()
+    if expected.codes["code"].nunique() >= 2:
+        assert used == [True]
+
+
+def test_cooccurrence_counts_of_unchanged_codes_come_from_previous(tmp_path):
+    """Only the changed codes' pairs are counted again: a stored count of two unchanged codes is taken
+    as it is (here altered on purpose to show it), the changed code's pairs are counted."""
+    previous = build_cooccurrence(SMALL, total_passages=6, with_counts=True).counts
+    pairs = previous.pairs.copy()
+    altered = type(previous)(codes=previous.codes, passages=previous.passages, hashes=previous.hashes,
+                             pairs=pairs.assign(documents=pairs["count"]))
+    changed = SMALL[~((SMALL["code"] == "meeting") & (SMALL["passage"] == 0) & (SMALL["document"] == "d1"))]
+    result = build_cooccurrence(changed, total_passages=6, previous=altered).pairs
+    expected = build_cooccurrence(changed, total_passages=6).pairs
+    meeting = (result["source"] == "meeting") | (result["target"] == "meeting")
+    pd.testing.assert_frame_equal(result[meeting], expected[meeting])
+    others = result[~meeting].merge(altered.pairs, on=["source", "target"], suffixes=("", "_stored"))
+    assert others["documents"].tolist() == others["documents_stored"].tolist()
+
+
+@pytest.mark.parametrize("name", ["d1", "文件 ,\"q\"\\.txt"])
+def test_cooccurrence_counts_read_back_as_written(tmp_path, name):
+    from coder.cooccurrence import read_pair_counts, write_pair_counts
+
+    segments = SMALL.assign(document=[name if document == "d1" else document for document in SMALL["document"]])
+    counts = build_cooccurrence(segments, total_passages=6, with_counts=True).counts
+    write_pair_counts(counts, tmp_path / "counts.json")
+    read = read_pair_counts(tmp_path / "counts.json")
+    assert read.codes == counts.codes
+    assert read.passages.tolist() == counts.passages.tolist()
+    assert read.hashes.tolist() == counts.hashes.tolist()
+    assert read.pairs.astype(object).values.tolist() == counts.pairs.astype(object).values.tolist()
+    again = build_cooccurrence(segments, total_passages=6, previous=read)
+    pd.testing.assert_frame_equal(again.pairs, build_cooccurrence(segments, total_passages=6).pairs)
+
+
+@pytest.mark.parametrize("damage", ["byte changed", "cut short", "not json", "other format", "missing",
+                                    "count above the code's passages", "code not in the list", "wrong types"])
+def test_cooccurrence_damaged_counts_are_not_used(tmp_path, damage):
+    """A damaged or inconsistent counts file is never trusted: not read, or read and refused, the
+    pairs are counted from the rows."""
+    import hashlib
+    import json
+
+    import coder.cooccurrence
+    from coder.cooccurrence import read_pair_counts, write_pair_counts
+
+    path = tmp_path / "counts.json"
+    write_pair_counts(build_cooccurrence(SMALL, total_passages=6, with_counts=True).counts, path)
+    head, body = path.read_bytes().split(b"\n", 1)
+    data = json.loads(body)
+
+    def rewrite(data):  # a consistent checksum over edited content: only the checks on the content stop it
+        text = json.dumps(data, separators=(",", ":")).encode("ascii")
+        path.write_bytes(json.dumps({"format": 1, "checksum": hashlib.sha256(text).hexdigest()}).encode() + b"\n"
+                         + text + b"\n")
+
+    if damage == "byte changed":
+        path.write_bytes(head + b"\n" + body.replace(b'"count":[3', b'"count":[4'))
+    elif damage == "cut short":
+        path.write_bytes(path.read_bytes()[:-20])
+    elif damage == "not json":
+        path.write_bytes(b"\x00\xff not json")
+    elif damage == "other format":
+        path.write_bytes(head.replace(b'"format": 1', b'"format": 2') + b"\n" + body)
+    elif damage == "missing":
+        path.unlink()
+    elif damage == "count above the code's passages":
+        data["pairs"]["count"] = [count + 10 for count in data["pairs"]["count"]]
+        rewrite(data)
+    elif damage == "code not in the list":
+        data["pairs"]["source"][0] = "zzz"
+        rewrite(data)
+    elif damage == "wrong types":
+        data["pairs"]["count"][0] = "3"
+        rewrite(data)
+    read = read_pair_counts(path)
+    if damage == "count above the code's passages":
+        assert read is not None  # well-formed, but it does not fit the rows: not used
+        with pytest.MonkeyPatch.context() as patch:
+            used = _counts_spy(patch)
+            result = build_cooccurrence(SMALL, total_passages=6, previous=read)
+        assert used == [False]
+        pd.testing.assert_frame_equal(result.pairs, build_cooccurrence(SMALL, total_passages=6).pairs)
+    else:
+        assert read is None
+    assert coder.cooccurrence  # imported for the spy
+
+
+def test_cooccurrence_counts_of_another_corpus_are_not_taken():
+    """Counts kept by a run of other documents share no code's passages: every pair is counted again."""
+    other = build_cooccurrence(SMALL.assign(document=SMALL["document"] + "-other"), total_passages=6,
+                               with_counts=True).counts
+    with pytest.MonkeyPatch.context() as patch:
+        used = _counts_spy(patch)
+        result = build_cooccurrence(SMALL, total_passages=6, previous=other)
+    assert used == [False]
+    pd.testing.assert_frame_equal(result.pairs, build_cooccurrence(SMALL, total_passages=6).pairs)
+
+
+@pytest.mark.parametrize("moved", [("d1", 0, "d1", 3), ("d1", 0, "d2", 0), ("d2", 3, "d1", 1)])
+def test_cooccurrence_code_moved_to_other_passages_is_counted_again(moved):
+    """A code coding as many passages as before, but other ones, is a changed code (its hash says so)."""
+    document, passage, to_document, to_passage = moved
+    rows = [("d1", 0, "a"), ("d1", 0, "b"), ("d1", 1, "b"), ("d1", 1, "c"), ("d1", 3, "c"), ("d2", 0, "c"),
+            ("d2", 3, "a"), ("d2", 3, "c")]
+    before = frame(rows)
+    after = frame(sorted([(to_document, to_passage, code) if (doc, number) == (document, passage) and code == "a"
+                          else (doc, number, code) for doc, number, code in rows]))
+    previous = build_cooccurrence(before, total_passages=9, with_counts=True).counts
+    with pytest.MonkeyPatch.context() as patch:
+        used = _counts_spy(patch)
+        result = build_cooccurrence(after, total_passages=9, previous=previous)
+    assert used == [True]
+    pd.testing.assert_frame_equal(result.pairs, build_cooccurrence(after, total_passages=9).pairs)

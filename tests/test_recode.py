@@ -192,6 +192,67 @@ def test_recode_with_a_damaged_cache_codes_everything(history, damage):
     assert output_files(fast) == output_files(full)
 
 
+@pytest.mark.parametrize("edit", ["keyword added", "keyword removed", "code added", "code removed", "exclusion added",
+                                  "code renamed", "decision typed"])
+def test_recode_counts_only_the_changed_codes_pairs_and_matches_a_full_run(history, edit, monkeypatch):
+    """The co-occurrence of a recode comes from the last run's counts (.cache/cooccurrence_counts.json)
+    plus the changed codes' pairs, and equals a full run's; a review typed into segments.csv too."""
+    import coder.cooccurrence
+
+    corpus, codebook, fast, full = history
+    used: list[bool] = []
+    patched = coder.cooccurrence._patched_counts
+    monkeypatch.setattr(coder.cooccurrence, "_patched_counts",
+                        lambda *args, **kwargs: used.append(patched(*args, **kwargs) is not None) or patched(*args, **kwargs))
+    if edit == "decision typed":
+        _type_decision(fast / "segments.csv", "reject")
+        _type_decision(full / "segments.csv", "reject")
+    else:
+        _edit(codebook, edit)
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert used and all(used)
+    assert output_files(fast) == output_files(full)
+    assert (fast / ".cache" / "cooccurrence_counts.json").is_file()
+    assert not (full / ".cache" / "cooccurrence_counts.json").exists()
+
+
+def _type_decision(path: Path, decision: str) -> None:
+    """Type `decision` into the review cell of segments.csv's first row, as a reviewer in a spreadsheet."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    cells = lines[1].rstrip("\r\n").split(",")
+    cells[header.index("review")] = decision
+    lines[1] = ",".join(cells) + "\r\n"
+    path.write_text("".join(lines), encoding="utf-8-sig", newline="")
+
+
+@pytest.mark.parametrize("damage", ["byte changed", "another corpus's", "removed"])
+def test_recode_with_damaged_or_foreign_cooccurrence_counts_matches_a_full_run(history, tmp_path, damage):
+    corpus, codebook, fast, full = history
+    counts = fast / ".cache" / "cooccurrence_counts.json"
+    if damage == "byte changed":
+        data = counts.read_bytes()
+        counts.write_bytes(data[:-40] + bytes([data[-40] ^ 1]) + data[-39:])
+    elif damage == "another corpus's":
+        other = tmp_path / "other"
+        other.mkdir()
+        for number, path in enumerate(sorted(corpus.glob("*.txt"))[:3]):
+            (other / f"renamed-{number}.txt").write_bytes(path.read_bytes())
+        run_ok(other, codebook, tmp_path / "other-out")
+        shutil.copyfile(tmp_path / "other-out" / ".cache" / "cooccurrence_counts.json", counts)
+    else:
+        counts.unlink()
+    _edit(codebook, "keyword added")
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -101,6 +101,9 @@ def test_streamed_run_writes_the_files_of_the_whole_table(tmp_path: Path, monkey
         outputs[engine] = [_run(corpus, codebook, out, reviews, "--workers", workers)]
         files[engine] = output_files(out)
     assert files["streamed"] == files["memory"]
+    # The co-occurrence counts the next run starts from: summed over partitions, the same file.
+    counts = [tmp_path / engine / ".cache" / "cooccurrence_counts.json" for engine in ("memory", "streamed")]
+    assert counts[0].read_bytes() == counts[1].read_bytes()
     # A second run over the first: reviews (a typed decision, a file of them, a passage coded by
     # hand), a changed document: statuses, changes.csv, the review file rewritten.
     _reviews(tmp_path / "memory", reviews)
@@ -115,6 +118,7 @@ def test_streamed_run_writes_the_files_of_the_whole_table(tmp_path: Path, monkey
         files[engine] = output_files(tmp_path / engine)
         review_files[engine] = pd.read_csv(reviews, dtype=str).drop(columns="reviewed_at")  # the clock
     assert files["streamed"] == files["memory"]
+    assert counts[0].read_bytes() == counts[1].read_bytes()
     pd.testing.assert_frame_equal(review_files["streamed"], review_files["memory"])
     assert len(review_files["streamed"]) == 4  # the typed decision imported
     assert outputs["streamed"] == outputs["memory"]
@@ -137,11 +141,19 @@ def test_streamed_recode_after_a_streamed_run_equals_a_fresh_run(tmp_path: Path,
     assert old in codebook.read_text(encoding="utf-8")
     codebook.write_text(codebook.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
 
+    import coder.cooccurrence
+
+    used: list[bool] = []
+    patched = coder.cooccurrence._patched_counts
+    monkeypatch.setattr(coder.cooccurrence, "_patched_counts",
+                        lambda *args, **kwargs: used.append(patched(*args, **kwargs) is not None) or patched(*args, **kwargs))
     output = _run(corpus, codebook, tmp_path / "fast", reviews, "--workers", "1")
     _run(corpus, codebook, tmp_path / "full", reviews, "--workers", "1", "--no-cache")
 
     fast_path = "edited code(s) again in the" if edit == "keyword added" else "Reused the coding of the last run"
     assert fast_path in output
+    # Only the edited code's pairs counted (none after a label edit), from the streamed run's counts.
+    assert used == [True]
     assert output_files(tmp_path / "fast") == output_files(tmp_path / "full")
 
 
