@@ -541,7 +541,7 @@ class _Presentation:
             graph = self._networkx_graph()
             write_graphml(graph, folder / NETWORK_FILES["graphml"])
             write_gexf(graph, folder / NETWORK_FILES["gexf"])
-        stage.write_record(record)
+        stage.write_record(record, documents_as_in=self.run.run_path)  # its documents are the last run's
         written = table_file.result()  # last: the other files are written while Arrow writes it
         if written is None:
             _link(self.run.segments_parquet_path, stage.segments_parquet_path)

@@ -79,6 +79,35 @@ def test_runs_run_record_round_trip(extra):
     assert json.dumps(record.to_dict()) == json.dumps(data)
 
 
+@pytest.mark.parametrize("earlier", ["same documents", "other documents", "other passages", "no documents",
+                                     "damaged", "missing"])
+def test_runs_write_record_with_documents_as_in_writes_what_json_dumps_writes(tmp_path, earlier):
+    """The documents' text is taken from the earlier run.json only when they decode to the record's."""
+    documents = [{"path": f"doc_{number}.txt", "encoding": "utf-8", "sha256": f"{number:064x}", "passages": number}
+                 for number in range(3)] + [{"path": "é/中文.txt", "encoding": "gb18030", "sha256": "0" * 64, "passages": 2}]
+    data = {
+        "tool": "coder", "tool_version": "0.1.0", "started": "2026-11-24T12:00:00+00:00", "seconds": 1.5,
+        "corpus": "seeds", "corpus_absolute": "/data/seeds", "codebook": "codebook.yaml", "codebook_sha256": "abc",
+        "codebook_name": "Small", "unit": "sentence", "workers": 2, "counts": {"passages": 6, "segments_by_code": {"a": 1}},
+        "documents": documents, "skipped": [{"path": "b.bin", "reason": "binary"}],
+        "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)), "cache": {"documents_reused": 4},
+    }
+    record = RunRecord.from_dict(data, folder="out")
+    before = RunFolder(tmp_path / "before")
+    (tmp_path / "before").mkdir()
+    if earlier != "missing":
+        changed = {"same documents": documents, "other documents": documents[:-1], "no documents": [],
+                   "other passages": [*documents[:-1], {**documents[-1], "passages": 3}]}
+        before.write_record(RunRecord.from_dict({**data, "started": "2026-11-23T12:00:00+00:00",
+                                                 "documents": changed.get(earlier, documents)}, folder="before"))
+    if earlier == "damaged":
+        before.run_path.write_text(before.run_path.read_text(encoding="utf-8")[:-200], encoding="utf-8")
+    (tmp_path / "new").mkdir()
+    RunFolder(tmp_path / "new").write_record(record, documents_as_in=before.run_path)
+
+    assert (tmp_path / "new" / "run.json").read_bytes() == (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
 @pytest.mark.parametrize("codebook_file", [False, True])
 def test_runs_folder_codebook_and_passage_total(tmp_path, monkeypatch, codebook_file):
     named = tmp_path / "named.yaml"
