@@ -136,7 +136,15 @@ class CorpusFile:
     @property
     def is_text(self) -> bool:
         """A .txt or .md file (decoded, not extracted)."""
-        return self.file.suffix.lower() in TEXT_EXTENSIONS
+        return is_text_file(self.file.name)
+
+
+def is_text_file(file: str) -> bool:
+    """Is the file at the path `file` a .txt or .md file (decoded, not extracted)? Its suffix as
+    Path.suffix reads it, without making a Path (a corpus of thousands of files)."""
+    name = os.path.basename(file)
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:].lower() in TEXT_EXTENSIONS
 
 
 def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTENSIONS) -> Iterator[CorpusFile | SkippedFile]:
@@ -183,18 +191,21 @@ class StoredDocument(Document):
     >>> document = StoredDocument(CorpusFile("a.txt", Path("corpus/a.txt")), encoding="utf-8", sha256="...")  # doctest: +SKIP
     """
 
-    def __init__(self, entry: CorpusFile, *, encoding: str, sha256: str, forced_encoding: str | None = None):
-        # Document is a frozen dataclass: its fields are set as its own __init__ sets them.
-        for name, value in (("path", entry.path), ("encoding", encoding), ("format", "text"), ("pages", ()),
-                            ("removed", ()), ("warnings", ())):
-            object.__setattr__(self, name, value)
-        self.__dict__["sha256"] = sha256  # Document.sha256 is a cached_property: this is its value
-        self.__dict__["_entry"] = entry
-        self.__dict__["_forced_encoding"] = forced_encoding
+    def __init__(self, entry: CorpusFile | tuple[str, str], *, encoding: str, sha256: str,
+                 forced_encoding: str | None = None):
+        # `entry` may be (document path, file path): its CorpusFile (a Path) is made only if the text is read.
+        # Document is a frozen dataclass: its fields are set in the instance's __dict__, as object.__setattr__
+        # would set them, in one update (a rerun makes one per file). Document.sha256 is a cached_property:
+        # `sha256` is its value.
+        self.__dict__.update(path=entry.path if isinstance(entry, CorpusFile) else entry[0], encoding=encoding,
+                             format="text", pages=(), removed=(), warnings=(), sha256=sha256, _entry=entry,
+                             _forced_encoding=forced_encoding)
 
     @property  # type: ignore[override]
     def text(self) -> str:
-        entry: CorpusFile = self.__dict__["_entry"]
+        entry = self.__dict__["_entry"]
+        if not isinstance(entry, CorpusFile):
+            entry = CorpusFile(entry[0], Path(entry[1]))
         read = read_corpus_file(entry, encoding=self.__dict__["_forced_encoding"])
         if isinstance(read, SkippedFile) or read.sha256 != self.sha256:
             raise CorpusError(f"{entry.path}: the file changed while coder was running (its text is not the "

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .corpus import (
-    DEFAULT_EXTENSIONS, DOCUMENTS_FILE, Corpus, CorpusFile, Document, SkippedFile, StoredDocument, iter_corpus_files,
-    read_corpus_file, read_document,
+    DEFAULT_EXTENSIONS, DOCUMENTS_FILE, Corpus, CorpusFile, Document, SkippedFile, StoredDocument, is_text_file,
+    iter_corpus_files, read_corpus_file, read_document,
 )
 from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
@@ -179,14 +179,17 @@ def known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None = N
         documents: list[Document] = []
         for known in record.documents:
             # The stamps list regular files only (no links): the files corpus_entries would give.
-            entry = CorpusFile(str(known["path"]), Path(stamps.paths[str(known["path"])]))
-            if entry.is_text and "format" not in known:
+            relative = str(known["path"])
+            file = stamps.paths[relative]
+            if "format" not in known and is_text_file(file):
                 if not isinstance(known.get("encoding"), str):
                     return None
-                documents.append(StoredDocument(entry, encoding=str(known["encoding"]), sha256=str(known["sha256"]),
-                                                forced_encoding=forced))
+                # (document path, file): no Path per file unless its text is read
+                documents.append(StoredDocument((relative, file), encoding=known["encoding"],
+                                                sha256=str(known["sha256"]), forced_encoding=forced))
                 continue
-            read = read_corpus_file(entry, encoding=forced, extraction_cache=extraction_cache)  # PDF, Word, ...
+            read = read_corpus_file(CorpusFile(relative, Path(file)), encoding=forced,
+                                    extraction_cache=extraction_cache)  # PDF, Word, ...
             if isinstance(read, SkippedFile) or read.sha256 != known["sha256"]:
                 return None
             documents.append(read)

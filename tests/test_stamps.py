@@ -151,3 +151,24 @@ def test_stamps_not_kept_when_the_link_to_the_corpus_moved_while_it_was_read(tin
     assert not kept.exists()
     save_corpus_stamps(kept, take_corpus_stamps(link), read_corpus(link))
     assert kept.is_file()
+
+
+def test_stamps_known_corpus_gives_the_documents_reading_gives(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
+    """Its documents (StoredDocuments: no Path or text kept per file) are read_corpus's, and a file
+    changed since refuses its text."""
+    from coder.corpus import StoredDocument, read_corpus
+    from coder.errors import CorpusError
+
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
+    run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
+    known = stamps.known_corpus(run, tiny_corpus)
+
+    def shown(corpus):
+        return [(document.path, document.sha256, document.encoding, document.format, document.pages, document.text)
+                for document in corpus.documents]
+
+    assert all(isinstance(document, StoredDocument) for document in known.documents)
+    assert shown(known) == shown(read_corpus(tiny_corpus))
+    (tiny_corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="a.txt: the file changed while coder was running"):
+        known.documents[0].text
