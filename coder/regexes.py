@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 # Seconds one regex may spend on one passage; matching normally takes microseconds.
 REGEX_TIMEOUT = 2.0
 # Largest count in one repeat ({n}, {n,m}), and largest product of nested counts.
 MAX_REPEAT_COUNT = 65535
 _MAX_REPEAT_PRODUCT = 100_000
-_FLAGS = regex.IGNORECASE | regex.VERSION0
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 
 
@@ -43,9 +44,12 @@ def compile_regex(pattern: str) -> regex.Pattern:
     except (OverflowError, RecursionError):
         raise RegexProblem(f"a repeat count is above {MAX_REPEAT_COUNT} or groups are nested too deep.") from None
     _check_counts(tree, 1)
+    # Imported here: a codebook without regexes (and a run that loads one only to relabel) never needs it.
+    import regex
+
     try:
         re.compile(pattern, re.IGNORECASE)  # the rest of re's checks (group references, flags)
-        return regex.compile(pattern, _FLAGS)
+        return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
     except (re.error, regex.error) as error:
         raise RegexProblem(f"{error}.") from None
     except (OverflowError, RecursionError, MemoryError):

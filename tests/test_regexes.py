@@ -112,3 +112,16 @@ def test_regexes_cli_nested_quantifiers_end_quickly_and_lint_warns(tmp_path: Pat
             f"repeat, or make the inner one possessive (\\w++) or atomic (?>...).\n") in result.output
     result = runner.invoke(app, ["run", str(corpus), "--codebook", str(codebook), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("rules", "loaded"), [("keywords: [joint meeting]", False), ("regex: ['joint[- ]meetings?']", True)])
+def test_regexes_engine_loaded_only_for_a_codebook_with_regexes(rules, loaded):
+    """The `regex` module (a few hundredths of a second to import) is loaded by the first regex
+    compiled: a label edit of a codebook without regexes needs none."""
+    import subprocess
+    import sys
+
+    codebook = f"codes:\n  meeting:\n    {rules}\n"
+    script = f"import sys\nfrom coder import parse_codebook\nparse_codebook({codebook!r})\nprint('regex' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == f"{loaded}\n"
