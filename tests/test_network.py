@@ -5,6 +5,8 @@ from __future__ import annotations
 import networkx as nx
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
@@ -208,3 +210,32 @@ def test_network_empty_and_single_code(rows, nodes, edges):
 )
 def test_network_snippet_centres_on_the_first_match(text, words, width, expected):
     assert snippet(text, words, width=width) == expected
+
+
+_TRICKY = "aAsSkKſ\u212aiIİıßẞσΣςµΜé\u0301中文 -"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=_TRICKY, max_size=60), words=st.lists(st.text(alphabet=_TRICKY, max_size=4), max_size=6))
+def test_network_snippet_first_match_is_the_earliest_of_every_words_first_match(text, words):
+    """The bounded searches find what searching each word to its first match finds (case-insensitive,
+    Unicode: ſ, the Kelvin sign, dotted and dotless i, sharp s, final sigma, combining accents)."""
+    import re
+
+    from coder.network import _first_match
+
+    found = [match.span() for word in words if (match := re.compile(re.escape(word), re.IGNORECASE).search(text))]
+    assert _first_match(text, words) == (min(found) if found else (0, 0))
+
+
+@pytest.mark.parametrize("text, words, expected", [
+    ("xxAB ab", ["ab", "a"], (2, 3)),  # the same start: the shorter match
+    ("ſ and s", ["S", "and"], (0, 1)),  # long s matches s case-insensitively
+    ("\u212aelvin k", ["kelvin", "K"], (0, 1)),
+    ("中文 ok", ["ok", "文"], (1, 2)),
+    ("nothing", ["else", "other"], (0, 0)),
+])
+def test_network_snippet_first_match_by_hand(text, words, expected):
+    from coder.network import _first_match
+
+    assert _first_match(text, words) == expected
