@@ -515,30 +515,56 @@ def build_page(data: dict[str, Any], *, title: str, template: str = "page") -> s
     return before + script_json(data) + after
 
 
-def relabel_report(text: str, *, title: str, codes: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> str:
-    """The report page `text` as render_report wrote it, with the title `title` and the codes `codes`
-    makes of its codes (labels, descriptions, colours): the bytes render_report would write for that
-    data, made without reading the rest of it (passages, layouts, counts: most of a big report).
+def relabel_report(page: bytes, *, title: str, codes: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]) -> bytes:
+    """The report page `page` (its bytes) as render_report wrote it, with the title `title` and the codes
+    `codes` makes of its codes (labels, descriptions, colours): the bytes render_report would write for
+    that data, made without decoding the rest of it (passages, layouts, counts: most of a big report).
 
     Raises:
-        ValueError: `text` is not a report page as this version writes it.
+        ValueError: `page` is not a report page as this version writes it.
     """
-    start = text.index(_DATA_START) + len(_DATA_START)
-    end = text.index("</script>", start)
-    data = text[start:end]
-    spans = _leading_values(data, until="codes")
+    start = page.index(_DATA_START_BYTES) + len(_DATA_START_BYTES)
+    end = page.index(b"</script>", start)
+    head, spans = _leading_text(page, start, end, until="codes")
     old_title, (title_start, title_end) = spans["title"]
     old_codes, (codes_start, codes_end) = spans["codes"]
     before, after = _page_around_data(title=str(old_title), template="report")
-    if (text[:start] != before or text[end:] != after or data[title_start:title_end] != script_json(old_title)
-            or data[codes_start:codes_end] != script_json(old_codes)):
+    if (page[:start] != before.encode("utf-8") or page[end:] != after.encode("utf-8")
+            or head[title_start:title_end] != script_json(old_title) or head[codes_start:codes_end] != script_json(old_codes)):
         raise ValueError("report.html: not as this version writes it")
+
+    def at(position: int) -> int:  # a position in `head` as a position in `page`
+        return start + len(head[:position].encode("utf-8"))
+
     before, after = _page_around_data(title=title, template="report")
-    return (before + data[:title_start] + script_json(title) + data[title_end:codes_start] + script_json(codes(old_codes))
-            + data[codes_end:] + after)
+    return b"".join([before.encode("utf-8"), page[start:at(title_start)], script_json(title).encode("utf-8"),
+                     page[at(title_end):at(codes_start)], script_json(codes(old_codes)).encode("utf-8"),
+                     page[at(codes_end):end], after.encode("utf-8")])
+
+
+def _leading_text(page: bytes, start: int, end: int, *, until: str) -> tuple[str, dict[str, tuple[Any, tuple[int, int]]]]:
+    """The beginning of the JSON object `page[start:end]` decoded, as far as the value of the key `until`,
+    and its leading values (`_leading_values`). Decoded a piece at a time (from 64 KB, doubling)."""
+    size = 1 << 16
+    while True:
+        stop = min(start + size, end)
+        piece = page[start:stop]
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if stop == end or error.start < len(piece) - 3:
+                raise ValueError("report.html: not UTF-8") from None
+            text = piece[:error.start].decode("utf-8")  # a character cut at the piece's end
+        try:
+            return text, _leading_values(text, until=until)
+        except ValueError:  # a value cut at the piece's end, else not a report's data
+            if stop == end:
+                raise
+        size *= 2
 
 
 _DATA_START = '<script type="application/json" id="coder-data">'
+_DATA_START_BYTES = _DATA_START.encode("utf-8")
 _DATA_MARK = "<coder-data\x00>"  # in no asset, and no escaped title holds "<"
 
 

@@ -504,7 +504,7 @@ class _Presentation:
         graph.add_edges_from((source, target, attributes) for source, target, attributes in self.graph["edges"])
         return graph
 
-    def _page(self, colors: dict[str, str]) -> str:
+    def _page(self, colors: dict[str, str]) -> bytes:
         """The report page as the last run wrote it, with the new labels, descriptions, colours and title."""
         from .render import relabel_report
 
@@ -515,8 +515,8 @@ class _Presentation:
                             color=colors.get(code["path"][0], PALETTE[0]))
             return codes
 
-        text = (self.run.folder / NETWORK_FILES["report"]).read_bytes().decode("utf-8")  # line ends as written
-        return relabel_report(text, title=self.codebook.name or "Concept network", codes=relabelled)
+        page = (self.run.folder / NETWORK_FILES["report"]).read_bytes()  # line ends as written
+        return relabel_report(page, title=self.codebook.name or "Concept network", codes=relabelled)
 
     def write(self, stage: RunFolder, record: RunRecord, *, table_file: Future[Path | None]) -> dict[str, Path]:
         """Write the new run into `stage`: relabelled files written, the others linked, and segments.parquet
@@ -533,7 +533,7 @@ class _Presentation:
                 _link(self.run.folder / name, folder / name)
             else:
                 write_bytes(folder / name, content)
-        write_text(folder / NETWORK_FILES["report"], self.page)
+        write_bytes(folder / NETWORK_FILES["report"], self.page)
         if self.graphml is not None and self.gexf is not None:
             write_text(folder / NETWORK_FILES["graphml"], self.graphml)
             write_text(folder / NETWORK_FILES["gexf"], self.gexf)
