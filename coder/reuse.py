@@ -271,9 +271,12 @@ def present_again(
             )
             with run.staged() as stage:
                 run.keep_previous(into=stage)
-                written = work.write(stage, new_record, table_file=table_file)
+                # changes.csv and the result's frame while Arrow writes segments.parquet (work.write waits for it).
                 comparison = work.comparison(record, new_record)
-                written["changes"] = write_changes_csv(comparison, stage.changes_path)
+                changes = write_changes_csv(comparison, stage.changes_path)
+                frame = work.frame()
+                written = work.write(stage, new_record, table_file=table_file)
+                written["changes"] = changes
         finally:
             _remove_unused(table_file)
     run.remember_segments_file()
@@ -282,7 +285,7 @@ def present_again(
         extraction_cache.prune()
     _keep_presentation(run, work.graph, options=options, csv=csv)
     result = CodingResult(
-        corpus=read, codebook=codebook, segments=work.frame(),
+        corpus=read, codebook=codebook, segments=frame,
         passages={str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents},
         seconds=time.perf_counter() - started, reused=dict(new_record.cache or {}),
     )
