@@ -76,6 +76,8 @@ def recode_changed_codes(
 
     >>> recode_changed_codes(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     """
+    import pyarrow as pa
+
     from . import __version__
 
     started = time.perf_counter()
@@ -130,35 +132,42 @@ def recode_changed_codes(
         return None
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
-    # The candidates are searched in a second thread while this one reads the kept rows: the search
-    # (Arrow and the Aho-Corasick automaton) leaves the GIL, and so does most of reading Parquet.
+    # The candidates are searched in a second thread while this one reads the last run's rows: the
+    # search (RE2 in Arrow, numpy) leaves the GIL, and so does most of reading Parquet.
     with ThreadPoolExecutor(max_workers=1) as searcher:
         searching = searcher.submit(_candidates, _arrow_text(passages["text"]), needles) if to_match else None
-        kept = _kept_segments(tables["segments.parquet"], [code.id for code in codebook if code.id not in rematched])
+        table = _segment_rows(tables["segments.parquet"])
         candidates = searching.result() if searching is not None else None
-    if kept is None or (searching is not None and candidates is None):
+    if table is None or (searching is not None and candidates is None):
         return None  # not as `coder run` writes it, or a NUL inside a text: the candidates cannot be told
     matched_in = _match_candidates(documents, passages, codebook, to_match, candidates)
     if matched_in is None:
         return None
     found, passages_matched = matched_in
-    coded = pd.concat([kept, found], ignore_index=True) if len(found) else kept.reset_index(drop=True)
-    # Corpus order, then passage, then codebook order: a fresh run's order.
-    document_position = _positions(coded["document"], paths)
-    code_position = _positions(coded["code"], [code.id for code in codebook])
+    code_ids = [code.id for code in codebook]
+    # The tool's rows of the codes not matched again, kept as they are; the new rows of the others.
+    kept = np.flatnonzero(_kept_rows(table, [code_id for code_id in code_ids if code_id not in rematched]))
+    document_position = np.concatenate([_positions_arrow(table["document"], paths)[kept],
+                                        _positions(found["document"], paths)])
+    code_position = np.concatenate([_positions_arrow(table["code"], code_ids)[kept], _positions(found["code"], code_ids)])
+    passage = np.concatenate([table["passage"].to_numpy()[kept], found["passage"].to_numpy(dtype=np.int64)])
     if (document_position < 0).any():
         return None  # a segment of a document the corpus no longer has
-    ranked = np.lexsort((code_position, coded["passage"].to_numpy(), document_position))
-    coded = coded.iloc[ranked].reset_index(drop=True)
-    code_position, document_position = code_position[ranked], document_position[ranked]
-    coded = coded.assign(
-        code_path=np.array([code.code_path for code in codebook], dtype=object)[code_position],
-        label=np.array([code.label for code in codebook], dtype=object)[code_position], review="", note="",
-    )
-    passage = coded["passage"].to_numpy()
     if ((passage < 0) | (passage >= per_document[document_position])).any():
         return None  # a segment of a passage the table lacks
     position = first[document_position] + passage
+    # Corpus order, then passage, then codebook order: a fresh run's order. The last run's rows are
+    # in it already (as it wrote them): the new rows are merged in, else everything is sorted.
+    order = _merged_order(position * len(code_ids) + code_position, len(kept))
+    rows = np.concatenate([kept, table.num_rows + np.arange(len(found))])[order]
+    # One chunk per column before the take: taking from the chunks as read cost 2-3 times as much.
+    table = table.drop_columns(["source"])
+    coded = pa.concat_tables([table, _as_table(found, table.schema)]).combine_chunks().take(
+        pa.array(rows, type=pa.int64())).to_pandas()
+    del table
+    code_position, position = code_position[order], position[order]
+    coded = coded.assign(code_path=_strings([code.code_path for code in codebook], code_position),
+                         label=_strings([code.label for code in codebook], code_position), review="", note="")
     # Each text once, shared by its passage's rows (as reuse.py holds them): no hashing of every text.
     coded["text"] = pd.Series(passages["text"].to_numpy(dtype=object)[position], dtype=object)
     frame = add_page_column(coded[list(SEGMENT_COLUMNS)], documents)
@@ -189,12 +198,10 @@ def _positions(column: pd.Series, values: list[str]) -> np.ndarray:
 _KEPT_COLUMNS = ["segment_id", "document", "passage", "start", "end", "kind", "code", "hits", "matched", "fingerprint"]
 
 
-def _kept_segments(path: Path, codes: list[str]) -> pd.DataFrame | None:
-    """The rows of segments.parquet that the tool coded (not by hand: those come back with the
-    reviews) for `codes`, in _KEPT_COLUMNS; None when the file is not as `coder run` writes it.
-    Filtered in Arrow, before any row becomes pandas."""
+def _segment_rows(path: Path) -> Any:
+    """segments.parquet's _KEPT_COLUMNS and `source`, as an Arrow table; None when the file is not as
+    `coder run` writes it (other types, empty cells)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from .segments import SEGMENT_PARQUET_SCHEMA
@@ -205,11 +212,60 @@ def _kept_segments(path: Path, codes: list[str]) -> pd.DataFrame | None:
             return None
         if any(table[name].null_count for name in table.schema.names):
             return None
-        kept = table.filter(pc.and_(pc.not_equal(table["source"], "manual"),
-                                    pc.is_in(table["code"], value_set=pa.array(codes, type=pa.string()))))
-        return kept.drop_columns(["source"]).to_pandas()
+        return table
     except (pa.ArrowException, OSError, ValueError):
         return None
+
+
+def _kept_rows(table: Any, codes: list[str]) -> np.ndarray:
+    """Which rows of `_segment_rows` the tool coded (not by hand: those come back with the reviews)
+    for `codes`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kept = pc.and_(pc.not_equal(table["source"], "manual"),
+                   pc.is_in(table["code"], value_set=pa.array(codes, type=table.schema.field("code").type)))
+    return kept.to_numpy(zero_copy_only=False)
+
+
+def _positions_arrow(column: Any, values: list[str]) -> np.ndarray:
+    """Each cell's position in `values` (-1: not one of them), of an Arrow string column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        found = pc.index_in(column, value_set=pa.array(values, type=column.type))
+    except (pa.ArrowException, UnicodeError, TypeError):  # values Arrow refuses (lone surrogates)
+        return _positions(column.to_pandas(), values)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _merged_order(keys: np.ndarray, sorted_count: int) -> np.ndarray:
+    """The order that sorts `keys` (stable), whose first `sorted_count` are mostly in order already:
+    then the others are merged in (searchsorted), not everything sorted again."""
+    head = keys[:sorted_count]
+    if not (np.diff(head) > 0).all():
+        return np.argsort(keys, kind="stable")
+    tail_order = np.argsort(keys[sorted_count:], kind="stable")
+    tail = keys[sorted_count:][tail_order]
+    # Each new key after the old ones equal to it (a stable sort's place); keys are unique in practice.
+    places = np.searchsorted(head, tail, side="right")
+    return np.insert(np.arange(sorted_count), places, sorted_count + tail_order)
+
+
+def _as_table(frame: pd.DataFrame, schema: Any) -> Any:
+    """The rows of `_match_candidates` as an Arrow table of `schema`."""
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([pa.array(frame[field.name].tolist(), type=field.type) for field in schema], schema=schema)
+
+
+def _strings(values: list[str], positions: np.ndarray) -> pd.Series:
+    """A str column (pandas' Arrow-backed text) of the `values` at `positions`, taken in Arrow."""
+    import pyarrow as pa
+
+    array = pa.chunked_array([pa.array(values, type=pa.large_string()).take(pa.array(positions, type=pa.int64()))])
+    return pd.Series(pd.arrays.ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
 def _needles(codebook: Codebook) -> list[str] | None:
@@ -268,6 +324,10 @@ def _candidates(texts: Sequence[str] | Any, needles: list[str]) -> np.ndarray | 
     (one automaton pass over them all); None when a text holds the separator that keeps them apart."""
     if not len(texts) or not needles:
         return np.zeros(0, dtype=np.int64)
+    if len(needles) <= _REGEX_MAX_NEEDLES and all(char.isascii() or _is_han(char) for needle in needles for char in needle):
+        found = _search_gapped(texts, needles)
+        if found is not None:
+            return found
     if all(needle.isascii() for needle in needles):
         utf8 = _utf8_joined(texts)
         if utf8 is not None:
@@ -362,6 +422,81 @@ def _search(joined: bytes, needles: list[str], count: int) -> np.ndarray | None:
 _REGEX_MAX_NEEDLES = 320
 
 
+def _search_gapped(texts: Sequence[str] | Any, needles: list[str]) -> np.ndarray | None:
+    """`_candidates` of `needles` written in ASCII and Han ideographs, in one RE2 pass over the texts
+    as Arrow holds them: no squashed copy. Each needle's characters may have any run of gap
+    characters between them, as squashing removes them, and case is ignored; a character that folds
+    to one the needles use (full-width letters, the Kelvin sign, a traditional Han character) is one
+    more way to write that character. Folding character by character is folding the text: NFC
+    composes no character into ASCII or Han. Ignoring case may find a few more texts than squashing
+    does (it reads ſ as s), never fewer: the candidates stay a superset. None when Arrow cannot hold
+    the texts, RE2 refuses the expression, or a character folds to two that the needles use (then
+    the squashed texts it is)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        # Chunks as they are: combining them would copy every text.
+        array = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, type=pa.large_string())
+        if array.null_count or not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            return None
+    except (pa.ArrowException, UnicodeError, TypeError):
+        return None
+    gaps = {chr(byte) for byte in _ASCII_GAPS}
+    spelled: dict[str, set[str]] = {}  # a character of the needles -> the characters that fold to it
+    used = set("".join(needles))
+    for char in _non_ascii_chars_of(array):  # each as `_squashed` reads it
+        if char in _DASHES or char.isspace():
+            gaps.add(char)
+            continue
+        folded = fold_text(unicodedata.normalize("NFC", char))
+        if folded == char:
+            continue
+        replacement = "".join(letter for letter in folded if not (letter in _DASHES or letter.isspace()))
+        if not replacement:
+            gaps.add(char)
+        elif used.intersection(replacement):
+            if len(replacement) > 1:
+                return None
+            spelled.setdefault(replacement, set()).add(char)
+    gap = f"[{''.join(map(_regex_char, sorted(gaps)))}]*"
+    pattern = "|".join(gap.join(f"[{''.join(map(_regex_char, sorted({char, *spelled[char]})))}]" if char in spelled
+                                else _regex_char(char) for char in needle) for needle in needles)
+    try:
+        held = pc.match_substring_regex(array, pattern, ignore_case=True)
+    except pa.ArrowException:
+        return None
+    return np.flatnonzero(held.to_numpy(zero_copy_only=False))
+
+
+def _is_han(char: str) -> bool:
+    """A Han ideograph (with the extensions and compatibility ideographs): no NFC composition makes
+    one, so a text folded character by character finds it where the whole text folded does."""
+    point = ord(char)
+    return 0x3400 <= point <= 0x4DBF or 0x4E00 <= point <= 0x9FFF or 0xF900 <= point <= 0xFAFF or 0x20000 <= point <= 0x2FA1F
+
+
+def _regex_char(char: str) -> str:
+    """`char` as RE2 reads it literally: a letter or digit as it is, anything else as its code."""
+    return char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}"
+
+
+def _non_ascii_chars_of(array: Any) -> set[str]:
+    """The distinct characters above U+007F of an Arrow string array (or chunked array), from the
+    bytes of its data buffers: a sliced array may give a few more, which only widens the expression.
+    In numpy: the bytes above 0x7F (whole UTF-8 sequences), then each code point counted once."""
+    seen = np.zeros(0, dtype=np.int64)
+    for chunk in array.chunks if hasattr(array, "chunks") else [array]:
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        octets = np.frombuffer(data, dtype=np.uint8)
+        high = octets[octets >= 0x80].tobytes().decode("utf-8", "replace")
+        points = np.frombuffer(high.encode("utf-32-le"), dtype=np.uint32)
+        seen = np.union1d(seen, np.flatnonzero(np.bincount(points, minlength=1)))
+    return set(map(chr, seen.tolist()))
+
+
 def _search_regex(joined: bytes, ends: np.ndarray, needles: list[str]) -> np.ndarray | None:
     """`_search` with RE2: the pieces as an Arrow binary array over `joined` (each with the NUL after
     it, which no needle holds), one alternation of the needles; None when RE2 refuses it."""
@@ -396,8 +531,8 @@ def _match_candidates(
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
     chosen = candidates[passages["kind"].take(candidates).isin(list(codebook.code_kinds)).to_numpy()]
-    rows = passages.iloc[chosen]
-    stored = {column: rows[column].tolist() for column in ("document", "passage", "start", "end", "kind", "text")}
+    # Column by column: a frame's iloc took 5 times as long for these few rows.
+    stored = {column: passages[column].take(chosen).tolist() for column in ("document", "passage", "start", "end", "kind", "text")}
     by_document: dict[str, list[int]] = {}
     for position, path in enumerate(stored["document"]):
         by_document.setdefault(path, []).append(position)

@@ -261,9 +261,18 @@ def test_recode_with_damaged_or_foreign_cooccurrence_counts_matches_a_full_run(h
         "Cross-regional\n\ngovernance", "ΟΔΟΣ regional cooperations", "the summits", "protection-minded",
     ],
 )
-@pytest.mark.parametrize("codes", ["all", "no Chinese"])  # ASCII needles only: the bytes path
-def test_recode_candidates_hold_every_passage_the_matcher_codes(text, codes):
+# Needles in ASCII and Han: RE2 over the texts (or, with gapped False, the squashed texts); with Greek,
+# the squashed texts; ASCII only: RE2, or the bytes path.
+@pytest.mark.parametrize("codes", ["all", "no Greek", "no Chinese"])
+@pytest.mark.parametrize("gapped", [True, False])
+def test_recode_candidates_hold_every_passage_the_matcher_codes(monkeypatch, text, codes, gapped):
+    import coder.recode as recode
+
+    if not gapped:
+        monkeypatch.setattr(recode, "_search_gapped", lambda texts, needles: None)
     source = CODEBOOK.replace("[local protection, administrative barriers]", "[local protection, protection-*, οδος]")
+    if codes == "no Greek":
+        source = source.replace("[local protection, protection-*, οδος]", "[local protection, protection-*]")
     if codes == "no Chinese":
         source = source.replace("[local protection, protection-*, οδος]", "[local protection, protection-*]")
         source = source.replace("  chinese:\n    label: Chinese\n    keywords: [区域合作, 协同治理]\n", "")
@@ -295,11 +304,57 @@ def test_recode_candidates_are_the_same_from_strings_and_from_arrow_chunks(texts
 
 
 @pytest.mark.parametrize("texts", [["regional cooperation", "a\x00b", "regional cooperation"]])
-def test_recode_candidates_refuse_texts_holding_the_separator(texts):
+def test_recode_candidates_refuse_texts_holding_the_separator(monkeypatch, texts):
+    """The bytes path joins the texts with NULs: a NUL inside one leaves the pieces untold. RE2 reads
+    each text on its own."""
     import pyarrow as pa
 
+    import coder.recode as recode
+
+    assert _candidates(texts, ["regionalcooperation"]).tolist() == [0, 2]
+    monkeypatch.setattr(recode, "_search_gapped", lambda texts, needles: None)
     assert _candidates(texts, ["regionalcooperation"]) is None
     assert _candidates(pa.array(texts), ["regionalcooperation"]) is None
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [["Regional co-\noperation", "regional cooper- ation", "REGIONAL\tCOOPERATION", "ＲＥＧＩＯＮＡＬ ＣＯＯＰＥＲＡＴＩＯＮ",
+      "regional—cooperation", "regional\u00adcooperation", "REGIONAL\u212aCOOPERATION", "regional\u3000cooperation",
+      "regional’cooperation", "re gional co op er ation", "regional cooperatio", "regional, cooperation", "régional cooperation",
+      "区域 regional\u2003cooperation", "", "region al-\u2014 \ncoop", "İ ſ", "ﬁ regional cooperation"]],
+)
+@pytest.mark.parametrize("needles", [["regionalcooperation"], ["isfi", "s"], ["regional'cooperation", "coop"]])
+def test_recode_candidates_from_regex_are_those_of_the_squashed_texts(monkeypatch, texts, needles):
+    """RE2 over the texts as they are, gaps allowed between the needles' characters and look-alikes
+    read as the characters they fold to, finds the texts that squashing them finds."""
+    import pyarrow as pa
+
+    import coder.recode as recode
+
+    chunked = pa.chunked_array([pa.array(texts[:5], type=pa.string()), pa.array(texts[5:], type=pa.string())])
+    gapped = recode._search_gapped(chunked, needles)
+    squashed = recode._search(recode._squashed_ascii(recode._utf8_joined(texts), needles), needles, len(texts))
+    assert gapped is not None and gapped.tolist() == squashed.tolist()
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [["區域合作", "区域\n合作", "区域 合作机制", "區域—合作", "区域", "合作区域", "regional 区\u3000域合作", "协同治理", "協同\n治理",
+      "\uf9b5 区域合作", "", "regional cooperation", "ＲＥＧＩＯＮＡＬ cooperation", "区域合\u0301作"]],
+)
+@pytest.mark.parametrize("needles", [["区域合作"], ["区域合作", "协同治理", "regionalcooperation"], ["合作区"]])
+def test_recode_candidates_of_han_needles_from_regex_are_those_of_the_squashed_texts(texts, needles):
+    """Han needles (traditional characters fold to simplified, gaps between characters) are found by
+    RE2 in the texts that the squashed texts (composed and folded as matching reads them) hold them."""
+    import pyarrow as pa
+
+    import coder.recode as recode
+
+    gapped = recode._search_gapped(pa.array(texts, type=pa.large_string()), needles)
+    joined = "\x00".join(recode._squashed(text) for text in texts).encode("utf-8", "surrogatepass")
+    squashed = recode._search(joined, needles, len(texts))
+    assert gapped is not None and gapped.tolist() == squashed.tolist()
 
 
 @pytest.mark.parametrize(
@@ -359,3 +414,16 @@ def test_recode_needles_holding_another_are_left_out(needles, innermost):
     assert _innermost(needles) == innermost
     texts = [*needles, "no needle", "x" + "".join(needles) + "y", "abyz"]
     assert _candidates(texts, innermost).tolist() == _candidates(texts, needles).tolist()
+
+
+@pytest.mark.parametrize(
+    "keys, sorted_count",
+    [([1, 4, 9, 12, 3, 10, 0, 13], 4), ([1, 4, 9], 3), ([5, 2], 0), ([], 0), ([2, 1, 7, 0], 2), ([1, 3, 3, 2], 3)],
+)
+def test_recode_merged_order_is_a_stable_sort(keys, sorted_count):
+    """The new rows merged into the last run's (in order already) give the order a sort gives; a head
+    out of order is sorted with the rest."""
+    from coder.recode import _merged_order
+
+    keys = np.array(keys, dtype=np.int64)
+    assert _merged_order(keys, sorted_count).tolist() == np.argsort(keys, kind="stable").tolist()
