@@ -197,7 +197,9 @@ def run_coding(
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
                              recovered=recovered, coding_reused=True)
-        # The matcher's modules, needed from here on (a label or colour edit above imports none of them).
+        # The network's modules are imported beside the coding (networkx takes 0.3-0.4 s), the
+        # matcher's modules here: both are needed from here on (a label or colour edit imports neither).
+        _import_beside("networkx")
         from .pipeline import _corpus_bytes, code_corpus
         from .recode import recode_changed_codes
 
@@ -324,6 +326,23 @@ def remember_pair_counts(run: RunFolder, counts: PairCounts | None) -> None:
             path.unlink(missing_ok=True)
         except OSError:
             pass  # only costs counting every pair next time
+
+
+def _import_beside(*modules: str) -> None:
+    """Import `modules` in a second thread while this one goes on: much of what follows (reading
+    Parquet, Arrow, RE2, the coding processes) leaves the GIL. A module that fails to import fails
+    again where it is imported for use, with its error."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return
+
+    threading.Thread(target=load, name="coder-import").start()
 
 
 def _tables_and_changes(
