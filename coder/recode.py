@@ -531,8 +531,7 @@ def _match_candidates(
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
     chosen = candidates[passages["kind"].take(candidates).isin(list(codebook.code_kinds)).to_numpy()]
-    # Column by column: a frame's iloc took 5 times as long for these few rows.
-    stored = {column: passages[column].take(chosen).tolist() for column in ("document", "passage", "start", "end", "kind", "text")}
+    stored = {column: _taken(passages[column], chosen) for column in ("document", "passage", "start", "end", "kind", "text")}
     by_document: dict[str, list[int]] = {}
     for position, path in enumerate(stored["document"]):
         by_document.setdefault(path, []).append(position)
@@ -558,6 +557,25 @@ def _match_candidates(
                              passage.end, passage.kind, code_id, found.hits, join_matched(found.matched), fingerprint))
     frame = pd.DataFrame.from_records(rows, columns=columns)
     return frame.astype(integers), len(chosen)
+
+
+def _taken(column: pd.Series, positions: np.ndarray) -> list:
+    """The cells of `column` at the ascending `positions`, as Python values. Arrow text is taken chunk
+    by chunk: a take from the chunked array as a whole (and iloc, which makes it) cost 0.07 s for
+    1,448 of the 50 MB run's 79,034 passage texts, against 2 ms."""
+    import pyarrow as pa
+
+    if column.dtype != "str":
+        return column.to_numpy()[positions].tolist()
+    array = pa.array(column.array, from_pandas=True)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    bounds = np.cumsum([0, *(len(chunk) for chunk in chunks)])
+    split = np.searchsorted(positions, bounds)
+    values: list = []
+    for chunk, low, high, first in zip(chunks, split[:-1], split[1:], bounds[:-1]):
+        if high > low:
+            values.extend(chunk.take(pa.array(positions[low:high] - first, type=pa.int64())).to_pylist())
+    return values
 
 
 def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passage] | None:

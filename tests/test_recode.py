@@ -427,3 +427,19 @@ def test_recode_merged_order_is_a_stable_sort(keys, sorted_count):
 
     keys = np.array(keys, dtype=np.int64)
     assert _merged_order(keys, sorted_count).tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+@pytest.mark.parametrize("positions", [[], [0], [1, 2, 3], [0, 4, 5, 9], list(range(10))])
+def test_recode_taken_cells_are_those_of_the_column(positions):
+    """Cells taken chunk by chunk from Arrow text (and from numbers) are the column's at those positions."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from coder.recode import _taken
+
+    texts = [f"text {number}" for number in range(10)]
+    chunked = pa.chunked_array([pa.array(texts[:3]), pa.array(texts[3:4]), pa.array([], type=pa.string()), pa.array(texts[4:])])
+    column = pd.Series(pd.arrays.ArrowStringArray(chunked, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    chosen = np.array(positions, dtype=np.int64)
+    assert _taken(column, chosen) == [texts[position] for position in positions]
+    assert _taken(pd.Series(np.arange(10, 20)), chosen) == [10 + position for position in positions]
