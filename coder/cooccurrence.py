@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import OutputError
-from .files import write_bytes
+from .files import read_own_bytes, write_bytes
 from .models import Codebook, ancestor_at
 from .segments import drop_rejected, join_matched, split_matched
 
@@ -467,7 +467,7 @@ def read_pair_counts(path: str | Path) -> PairCounts | None:
     """The PairCounts write_pair_counts kept at `path`; None when missing, damaged, of another format or
     not a consistent table (it is then not used: the pairs are counted from the segments)."""
     try:
-        head, _, data = Path(path).read_bytes().partition(b"\n")
+        head, _, data = read_own_bytes(path).partition(b"\n")
         header = json.loads(head)
         data = data.removesuffix(b"\n")
         if (not isinstance(header, dict) or header.get("format") != _PAIR_COUNTS_FORMAT

@@ -10,6 +10,7 @@ import codecs
 import io
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from collections import Counter
@@ -385,6 +386,21 @@ def _neutral(text: str) -> str:
 
 def _restored(text: str) -> str:
     return text[1:] if _NEUTRALIZED.match(text) else text
+
+
+def read_own_bytes(path: str | Path) -> bytes:
+    """The bytes of the regular file at `path` itself: never through a link, never a device or a pipe.
+
+    For the files a run keeps for itself (`.cache/`, the staging manifest, stored texts): the folder may
+    have been shared, and a planted link to /dev/zero or a FIFO must cost nothing. Raises OSError otherwise.
+    """
+    if not hasattr(os, "O_NOFOLLOW") and Path(path).is_symlink():  # Windows: no O_NOFOLLOW
+        raise OSError(f"{path}: a link, not read")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    with open(os.open(path, flags), "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise OSError(f"{path}: not a regular file, not read")
+        return stream.read()
 
 
 def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.") -> bytes:

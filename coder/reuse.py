@@ -38,7 +38,7 @@ from .diff import SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, RunComparison, d
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import _neutral, write_bytes, write_text
+from .files import _neutral, read_own_bytes, write_bytes, write_text
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
 from .runs import (
@@ -226,7 +226,7 @@ def present_again(
 
     started = time.perf_counter()
     try:
-        kept = json.loads((run.cache_path / PRESENTED_FILE).read_text(encoding="utf-8"))
+        kept = json.loads(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
         if not (run.segments_parquet_path.is_file() and run.passages_parquet_path.is_file()
                 and isinstance(kept, dict) and kept.get("format") == _PRESENTED_FORMAT and kept.get("csv") == csv
                 and kept.get("options") == json.loads(json.dumps(asdict(options))) and kept.get("source") == _source_hash()

@@ -37,7 +37,7 @@ import pandas as pd
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv, write_csv_parts, write_text
+from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
@@ -470,7 +470,7 @@ class RunFolder:
     def segments_file_untouched(self) -> bool:
         """Is segments.csv exactly as the last run left it (so nothing was typed into it since)?"""
         try:
-            noted = json.loads((self.cache_path / WRITTEN_STAMP).read_text(encoding="utf-8"))
+            noted = json.loads(read_own_bytes(self.cache_path / WRITTEN_STAMP).decode("utf-8"))
             return isinstance(noted, dict) and noted.get(SEGMENTS_FILE) == _file_stamp(self.segments_path)
         except (OSError, ValueError):
             return False
@@ -856,7 +856,7 @@ class RunFolder:
     def _read_manifest(self) -> dict[str, list[str]] | None:
         path = self.staging_path / MANIFEST_FILE
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(read_own_bytes(path).decode("utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or not all(isinstance(data.get(key), list) for key in ("files", "remove")):

@@ -33,7 +33,7 @@ from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import display_name, write_text
+from .files import display_name, read_own_bytes, write_text
 
 if TYPE_CHECKING:
     from .runs import RunFolder
@@ -214,7 +214,7 @@ def stamps_match(
     from . import __version__
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_own_bytes(path).decode("utf-8"))
         if not (isinstance(data, dict) and data.get("format") == _FORMAT and data.get("tool_version") == __version__
                 and data.get("encoding") == (check_encoding(encoding) if encoding else None)
                 and data.get("extensions") == sorted(DEFAULT_EXTENSIONS)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from coder.errors import OutputError
-from coder.files import DecodeError, decode_text, read_table, write_csv
+from coder.files import DecodeError, decode_text, read_own_bytes, read_table, write_csv
 from conftest import invoke
 
 
@@ -168,3 +171,42 @@ def test_files_atomic_writes_without_proc_use_the_umask_read_at_import(tmp_path:
     if os.name == "posix":
         assert stat.S_IMODE((tmp_path / "file.txt").stat().st_mode) == 0o640
     assert (tmp_path / "file.txt").read_text(encoding="utf-8") == "x"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_files_read_own_bytes_reads_only_a_regular_file_itself(tmp_path: Path):
+    own = tmp_path / "own.json"
+    own.write_bytes(b"{}")
+    (tmp_path / "link.json").symlink_to(own)
+    os.mkfifo(tmp_path / "pipe.json")
+    assert read_own_bytes(own) == b"{}"
+    for planted in (tmp_path / "link.json", tmp_path / "pipe.json", Path("/dev/zero"), tmp_path):
+        with pytest.raises(OSError):
+            read_own_bytes(planted)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("name", ["presented.json", "segments_written.json", "corpus_stamps.json", "cooccurrence_counts.json"])
+def test_files_a_pipe_planted_in_the_run_cache_is_not_waited_on(tmp_path: Path, tiny_corpus: Path, tiny_codebook: Path, name):
+    """A named pipe in place of a file the run keeps for itself blocked the next run forever (opened to read)."""
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out).exit_code == 0
+    planted = out / ".cache" / name
+    planted.unlink(missing_ok=True)
+    os.mkfifo(planted)
+    text = tiny_codebook.read_text(encoding="utf-8")
+    label_edit = text.replace("label: Barriers", "label: Obstacles")
+    for edited in (label_edit, label_edit.replace("keywords: [barrier*]", "keywords: [barrier*, cooperation]")):
+        tiny_codebook.write_text(edited, encoding="utf-8")
+        results: list = []
+        runner = threading.Thread(target=lambda: results.append(
+            invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out)), daemon=True)
+        runner.start()
+        runner.join(30)
+        waited = runner.is_alive()
+        if waited and stat.S_ISFIFO(os.lstat(planted).st_mode):
+            with open(planted, "wb"):
+                pass  # let the blocked reader go
+            runner.join(10)
+        assert not waited, f"the run waited on the pipe planted as {name}"
+        assert results[0].exit_code == 0, results[0].output
