@@ -915,8 +915,12 @@ def _remove_path(path: Path) -> None:
 
 
 def _link_tree(source: Path, target: Path) -> None:
-    """Hard-link a file, or each file of a folder, at `target` (copy where links are not possible)."""
-    pairs = [(source, target)] if source.is_file() else [(file, target / file.name) for file in sorted(source.iterdir())]
+    """Hard-link a file, or each file of a folder, at `target` (copy where links are not possible).
+    Links, and anything but regular files and folders, are left out: never followed out of the run folder."""
+    if source.is_symlink() or not (source.is_file() or source.is_dir()):
+        return
+    pairs = [(source, target)] if source.is_file() else [
+        (file, target / file.name) for file in sorted(source.iterdir()) if file.is_file() and not file.is_symlink()]
     for origin, destination in pairs:
         destination.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(destination) as temporary:

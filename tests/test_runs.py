@@ -654,3 +654,24 @@ def test_runs_damaged_segment_data_of_the_previous_run_does_not_block_the_next(t
     again = coder_run(corpus, codebook, out)
     assert again.exit_code == 0 and "not compared" not in again.output
     assert (out / "changes.csv").is_file()
+
+
+@pytest.mark.parametrize("table", ["segments.parquet", "passages.parquet"])
+def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_corpus, tiny_codebook, table):
+    """The previous run's tables are linked into .previous/ for the comparison: a link planted in a
+    table's place (to a folder outside) was followed, and every file of that folder copied in."""
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never").exit_code == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not yours", encoding="utf-8")
+    if (out / table).is_dir():
+        shutil.rmtree(out / table)
+    else:
+        (out / table).unlink()
+    (out / table).symlink_to(outside, target_is_directory=True)
+    result = coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never")
+    assert result.exit_code == 0, result.output
+    assert not [path for path in out.rglob("secret.txt")]
+    assert (out / table).is_file() and not (out / table).is_symlink()
+    assert (outside / "secret.txt").read_text(encoding="utf-8") == "not yours"
