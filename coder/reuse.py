@@ -179,22 +179,14 @@ def remember_presentation(run: RunFolder, *, graph: Any, options: NetworkOptions
 
 def _keep_presentation(run: RunFolder, graph: dict[str, Any] | None, *, options: NetworkOptions, csv: CsvMode) -> None:
     """remember_presentation with the map's graph as exported, in plain data ({graph, nodes, edges})."""
-    path = run.cache_path / PRESENTED_FILE
-    try:
-        if graph is None or run.cache_path.is_symlink():
-            path.unlink(missing_ok=True)
-            return
+    def write(path: Path) -> None:
         data = {
             "format": _PRESENTED_FORMAT, "source": _source_hash(), "options": asdict(options), "csv": csv,
             "outputs": _output_stamps(run), "graph": graph,
         }
-        run.cache_path.mkdir(parents=True, exist_ok=True)
         write_text(path, json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n")
-    except (OSError, ValueError, TypeError):
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass  # only costs the full work next time
+
+    run.keep_cache_file(PRESENTED_FILE, None if graph is None else write)
 
 
 def present_again(

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -314,18 +315,7 @@ PAIR_COUNTS_FILE = "cooccurrence_counts.json"
 
 def remember_pair_counts(run: RunFolder, counts: PairCounts | None) -> None:
     """Keep the run's co-occurrence counts in its cache folder for the next run (or remove the old ones)."""
-    path = run.cache_path / PAIR_COUNTS_FILE
-    try:
-        if counts is None or run.cache_path.is_symlink():
-            path.unlink(missing_ok=True)
-            return
-        run.cache_path.mkdir(parents=True, exist_ok=True)
-        write_pair_counts(counts, path)
-    except (OSError, ValueError):
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass  # only costs counting every pair next time
+    run.keep_cache_file(PAIR_COUNTS_FILE, None if counts is None else functools.partial(write_pair_counts, counts))
 
 
 def _import_beside(*modules: str) -> None:

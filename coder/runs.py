@@ -454,6 +454,23 @@ class RunFolder:
             raise OutputError(f"{path}: missing column(s) {', '.join(missing)}. Pass a segments.csv written by `coder run`.")
         return segment_index(frame)
 
+    def keep_cache_file(self, name: str, write: Callable[[Path], Any] | None) -> None:
+        """Keep the file `name` in the cache folder for the next run: `write(path)` writes it, None
+        removes it, and so does a failure to write it (OSError, ValueError, TypeError): a missing file
+        only costs the next run the full work. Never written through a link planted as the folder."""
+        path = self.cache_path / name
+        try:
+            if write is None or self.cache_path.is_symlink():
+                path.unlink(missing_ok=True)
+                return
+            self.cache_path.mkdir(parents=True, exist_ok=True)
+            write(path)
+        except (OSError, ValueError, TypeError):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
     def remember_segments_file(self) -> None:
         """Note segments.csv as this run left it (size, modification and change times, inode), so
         the next run need not read an untouched file for typed decisions. Kept with the cache:
@@ -929,7 +946,6 @@ def _link_tree(source: Path, target: Path) -> None:
                 os.link(origin, temporary)
             except OSError:
                 shutil.copyfile(origin, temporary)
-
 
 
 _DOCUMENTS_KEY = '\n  "documents": '  # where run.json's documents start (the keys before it hold no list)
