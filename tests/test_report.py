@@ -448,3 +448,29 @@ def test_report_code_sets_count_each_documents_passages_by_their_codes(passages)
     codes = np.array([code for _, codes in passages for code in reversed(codes)], dtype=np.int64)
     documents = np.array([document for document, _ in passages], dtype=np.int64)
     assert _code_sets(passage_of_row, codes, documents, len(passages)) == expected
+
+
+@given(st.lists(st.lists(st.integers(0, 5), min_size=1, max_size=4), min_size=1, max_size=30), st.integers(1, 3))
+@settings(max_examples=200, deadline=None)
+def test_report_sample_takes_each_codes_first_distinct_passages(passages, per_code):
+    """_sample keeps the first SAMPLE_PER_CODE distinct passages of each code (a code repeated within a
+    passage counts once), as grouping the (passage, code) pairs by code does; nothing else when the cap
+    leaves no room for a random draw."""
+    import numpy as np
+
+    import coder.report
+    from coder.report import _sample
+
+    passage_of_row = np.repeat(np.arange(len(passages)), [len(codes) for codes in passages])
+    codes = np.array([code for codes in passages for code in codes], dtype=np.int64)
+    firsts: dict[int, list[int]] = {}
+    for passage, code in dict.fromkeys(zip(passage_of_row.tolist(), codes.tolist())):
+        if len(firsts.setdefault(code, [])) < per_code:
+            firsts[code].append(passage)
+    expected = sorted({passage for chosen in firsts.values() for passage in chosen})
+    saved = coder.report.PASSAGES_SHOWN, coder.report.SAMPLE_PER_CODE
+    coder.report.PASSAGES_SHOWN, coder.report.SAMPLE_PER_CODE = 0, per_code
+    try:
+        assert _sample(passage_of_row, codes, len(passages), seed=42).tolist() == expected
+    finally:
+        coder.report.PASSAGES_SHOWN, coder.report.SAMPLE_PER_CODE = saved
