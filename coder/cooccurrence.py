@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from .errors import OutputError
 from .files import read_own_bytes, write_bytes
+from .imports import LazyModule
 from .models import Codebook, ancestor_at
 from .segments import drop_rejected, join_matched, split_matched
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 CODE_COLUMNS = ("code", "code_path", "label", "passages", "documents")
 PAIR_COLUMNS = (

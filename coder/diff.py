@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .codebook import normalize_code_record, rule_from_record
 from .files import write_csv
 from .errors import OutputError
+from .imports import LazyModule
 from .models import normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
 from .segments import segment_id_numbers
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
 # changes.csv also lists the segments themselves, one row each, after the per-code rows.

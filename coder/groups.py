@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .errors import CoderError
 from .files import read_table
+from .imports import LazyModule
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 GROUP_COLUMNS = (
     "variable", "value", "code", "passages", "documents", "documents_share", "passages_share",

@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .cooccurrence import MEASURES, Cooccurrence
 from .errors import CoderError
 from .files import write_csv
+from .imports import LazyModule
 from .models import Codebook, Measure
 from .segments import split_matched
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -205,10 +207,11 @@ def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFra
     return codes.assign(_rank=rank).sort_values(["_rank", "code_path", "code"], kind="stable").drop(columns="_rank")
 
 
-def _top_level_codes(codes: pd.DataFrame, codebook: Codebook | None) -> dict[str, str]:
-    """Colour of each top-level code: the codebook's, else the next unused palette colour."""
+def _top_level_codes(codes: pd.DataFrame | None, codebook: Codebook | None) -> dict[str, str]:
+    """Colour of each top-level code (of the codebook, then of `codes`' paths): the codebook's, else the
+    next unused palette colour. Without `codes`, the codebook's codes only (then pandas is not needed)."""
     tops: dict[str, None] = dict.fromkeys(code.id for code in codebook.children(None)) if codebook is not None else {}
-    for path in codes["code_path"].astype(str):
+    for path in codes["code_path"].astype(str) if codes is not None else ():
         tops.setdefault(path.split("/")[0])  # a dict keeps first-seen order and finds a key at once
     colors: dict[str, str] = {}
     spare = iter(PALETTE * (len(tops) // len(PALETTE) + 1))

@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -26,7 +27,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -34,11 +34,14 @@ import pyarrow.parquet as pq
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
 from .codebook import codebook_hash, codebook_to_records
 from .corpus import Corpus, read_corpus
-from .diff import SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, RunComparison, diff_codebooks, write_changes_csv
+from .diff import (
+    CHANGES_COLUMNS, SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, CodebookChange, RunComparison, diff_codebooks,
+)
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .files import _neutral, read_own_bytes, write_bytes, write_text
+from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
 from .runs import (
@@ -59,6 +62,8 @@ from .segments import (
     SEGMENT_COLUMNS, SEGMENT_PARQUET_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
 )
 from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, known_corpus, save_corpus_stamps
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 __all__ = ["Presented", "present_again", "remember_presentation", "reuse_coding"]
 
@@ -240,7 +245,8 @@ def present_again(
     # segments.parquet is read, checked and written again (beside the last run's) by Arrow, which leaves
     # the GIL, in a second thread while this one checks the corpus and relabels the other files.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        segments = pool.submit(_segments_again, run, codebook, rows=int(record.counts.get("segments", -1)))
+        segments = pool.submit(_segments_again, run, codebook, rows=int(record.counts.get("segments", -1)),
+                               old_labels={code.id: code.label for code in stored})
         table_file = pool.submit(_write_beside, run.segments_parquet_path, segments)
         try:
             read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
@@ -263,12 +269,12 @@ def present_again(
             )
             with run.staged() as stage:
                 run.keep_previous(into=stage)
-                # changes.csv and the result's frame while Arrow writes segments.parquet (work.write waits for it).
+                # changes.csv while Arrow writes segments.parquet (work.write waits for it); the result's frame
+                # and the comparison's are built when first read (pandas only then).
                 comparison = work.comparison(record, new_record)
-                changes = write_changes_csv(comparison, stage.changes_path)
-                frame = work.frame()
+                write_bytes(stage.changes_path, _changes_csv(comparison.changes, work.code_counts))
                 written = work.write(stage, new_record, table_file=table_file)
-                written["changes"] = changes
+                written["changes"] = stage.changes_path
         finally:
             _remove_unused(table_file)
     run.remember_segments_file()
@@ -276,8 +282,8 @@ def present_again(
     if extraction_cache is not None:
         extraction_cache.prune()
     _keep_presentation(run, work.graph, options=options, csv=csv)
-    result = CodingResult(
-        corpus=read, codebook=codebook, segments=frame,
+    result = _LaterCodingResult(
+        corpus=read, codebook=codebook, segments=_Later(work.frame),
         passages={str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents},
         seconds=time.perf_counter() - started, reused=dict(new_record.cache or {}),
     )
@@ -295,9 +301,10 @@ class _Segments(NamedTuple):
     kept: bool  # the file holds this table already: kept as it is
 
 
-def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int) -> _Segments:
-    """The last run's segments.parquet under `codebook`'s labels. Raises ValueError (or an Arrow error)
-    when the file is not as a run without reviews wrote it, with `rows` rows of codes of `codebook`."""
+def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels: dict[str, str]) -> _Segments:
+    """The last run's segments.parquet under `codebook`'s labels (`old_labels`: the last run's). Raises
+    ValueError (or an Arrow error) when the file is not as a run without reviews wrote it, with `rows`
+    rows of codes of `codebook`."""
     parquet = pq.ParquetFile(run.segments_parquet_path)
     if not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA) or parquet.metadata.num_rows != rows:
         raise ValueError("segments.parquet: not as the last run wrote it")
@@ -309,28 +316,51 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int) -> _Segmen
         raise ValueError("segments.parquet: a code the codebook lacks")
     # Without reviews every row is the tool's, undecided.
     for column, value in (("source", "auto"), ("review", ""), ("note", "")):
-        if pc.any(pc.not_equal(table[column], value)).as_py():
+        if pc.unique(table[column]).to_pylist() not in ([value], []):
             raise ValueError(f"segments.parquet: {column} is not {value!r} throughout")
-    labels = pa.array([codebook[code].label for code in code_ids], type=pa.string()).take(codes.indices)
-    status = pa.DictionaryArray.from_arrays(pa.array(np.zeros(table.num_rows, dtype=np.int32)),
-                                            pa.array(["unchanged"])).cast(pa.string())
+    labels = _strings([codebook[code].label for code in code_ids]).take(codes.indices)
     # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
+    status = _strings(["unchanged"]).take(_zeros(table.num_rows))
     columns = {"label": labels, "status": status}
-    table = pa.table([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
-                     schema=SEGMENT_PARQUET_SCHEMA)
+    table = pa.Table.from_arrays([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
+                                 schema=SEGMENT_PARQUET_SCHEMA)
     # A colour or description edit after a run without new segments: the file holds these labels and
     # statuses already, so its bytes are those written again (write_parquet's bytes depend on the rows only).
+    # (A code with segments relabelled: the labels differ, unread.)
     kept = (parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA, check_metadata=True)
+            and all(old_labels.get(code) == codebook[code].label for code in code_ids)
             and parquet.read(columns=["status"])["status"].equals(table["status"])
             and parquet.read(columns=["label"])["label"].equals(table["label"]))
     # The comparison with the last run: per code in order of first row, its distinct segments.
     # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
-    ids = table["segment_id"].combine_chunks().dictionary_encode().indices.to_numpy().astype(np.int64)
-    code_numbers = codes.indices.to_numpy().astype(np.int64)
+    ids = _numbers(table["segment_id"].combine_chunks().dictionary_encode().indices).astype(np.int64)
+    code_numbers = _numbers(codes.indices).astype(np.int64)
     _, first = np.unique(ids * len(code_ids) + code_numbers, return_index=True)
     distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
-    order = pd.unique(code_numbers)  # codes in order of their first row
+    _, first_rows = np.unique(code_numbers, return_index=True)
+    order = code_numbers[np.sort(first_rows)]  # codes in order of their first row
     return _Segments(table, [(code_ids[number], int(distinct[number])) for number in order], kept)
+
+
+# pa.array() and Array.to_numpy() import pandas to ask whether their argument is a pandas object (0.3 s a
+# label edit does not need): these three go through the arrays' buffers.
+def _strings(values: list[str]) -> pa.Array:
+    """`values` as an Arrow string array."""
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+
+
+def _zeros(rows: int) -> pa.Array:
+    """`rows` zeros as an Arrow int32 array (indices into a one-value array)."""
+    return pa.Array.from_buffers(pa.int32(), rows, [None, pa.py_buffer(np.zeros(rows, dtype=np.int32))])
+
+
+def _numbers(indices: pa.Array) -> np.ndarray:
+    """The int32 indices of a dictionary-encoded array as numpy, a view of their buffer."""
+    if indices.type != pa.int32() or indices.null_count:
+        raise ValueError("segments.parquet: an empty code or segment id")
+    return np.frombuffer(indices.buffers()[1], dtype=np.int32)[indices.offset:indices.offset + len(indices)]
 
 
 def _write_beside(path: Path, segments: Future[_Segments]) -> Path | None:
@@ -402,7 +432,7 @@ class _Presentation:
                                                       {"source_label": "source", "target_label": "target"})
         cooccurrence = self.cooccurrence_csv or (run.folder / NETWORK_FILES["cooccurrence"]).read_bytes()
         self.pair_count = cooccurrence.count(b"\n") - 1
-        colors = _top_level_codes(pd.DataFrame({"code_path": pd.Series([], dtype=object)}), codebook)
+        colors = _top_level_codes(None, codebook)
         self.graph, changes = self._graph(graph, colors)
         self.page = self._page(colors)
         self.graphml = self.gexf = None  # None: written again by networkx
@@ -547,20 +577,67 @@ class _Presentation:
                 "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
 
     def comparison(self, old: RunRecord, new: RunRecord) -> RunComparison:
-        """What compare_with_previous finds: the codebook changes, and every segment unchanged."""
-        segments = pd.DataFrame({
-            "code": [code for code, _ in self.code_counts],
-            "segments_added": 0, "segments_removed": 0, "segments_unchanged": [count for _, count in self.code_counts],
-        }, columns=list(SEGMENT_DIFF_COLUMNS)).astype({"segments_added": int, "segments_removed": int,
-                                                     "segments_unchanged": int})
-        return RunComparison(old=old, new=new, changes=tuple(diff_codebooks(list(old.codebook_codes),
-                                                                            list(new.codebook_codes))),
-                             segments=segments, listed=pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS]))
+        """What compare_with_previous finds: the codebook changes, and every segment unchanged
+        (its frames built when first read)."""
+        def segments() -> pd.DataFrame:
+            return pd.DataFrame({
+                "code": [code for code, _ in self.code_counts],
+                "segments_added": 0, "segments_removed": 0, "segments_unchanged": [count for _, count in self.code_counts],
+            }, columns=list(SEGMENT_DIFF_COLUMNS)).astype({"segments_added": int, "segments_removed": int,
+                                                         "segments_unchanged": int})
+
+        return _LaterRunComparison(
+            old=old, new=new, changes=tuple(diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))),
+            segments=_Later(segments), listed=_Later(lambda: pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS])),
+        )
 
     def frame(self) -> pd.DataFrame:
         """The segments as RunReport.result shows them: segments.csv's columns but `text`."""
         frame = self.table.drop_columns(["fingerprint", "span_text"]).to_pandas()
         return frame[[column for column in (*SEGMENT_COLUMNS, "page") if column in frame.columns]]
+
+
+def _changes_csv(changes: tuple[CodebookChange, ...], code_counts: list[tuple[str, int]]) -> bytes:
+    """changes.csv as write_changes_csv writes it when no segment changed: a row per codebook change,
+    with its code's segments all unchanged."""
+    unchanged = dict(code_counts)
+    rows = [[*CHANGES_COLUMNS, *SEGMENT_CHANGE_COLUMNS]]
+    rows += [[_neutral(change.code), _neutral(change.change), _neutral(change.detail), "0", "0",
+              str(unchanged.get(change.code, 0)), "", "", "", ""]
+             for code in dict.fromkeys(change.code for change in changes)
+             for change in changes if change.code == code]
+    buffer = io.StringIO()
+    _csv.writer(buffer, lineterminator="\n").writerows(rows)  # LF: see write_changes_csv
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+class _Later:
+    """A field's value that `_built_when_read` builds when the field is first read: `build()`."""
+
+    def __init__(self, build: Callable[[], Any]):
+        self.build = build
+
+
+def _built_when_read(cls: type, *names: str) -> type:
+    """A subclass of the dataclass `cls` whose fields `names` may be given as `_Later(build)`: built when
+    first read, so that a label edit whose caller never reads them never imports pandas to build them."""
+    def field(name: str) -> property:
+        def read(self: Any) -> Any:
+            value = self.__dict__[name]
+            if isinstance(value, _Later):
+                value = self.__dict__[name] = value.build()
+            return value
+
+        def set(self: Any, value: Any) -> None:  # the dataclass's __init__ sets it
+            self.__dict__[name] = value
+
+        return property(read, set)
+
+    return type(f"_Later{cls.__name__}", (cls,), {"__module__": __name__, **{name: field(name) for name in names}})
+
+
+_LaterCodingResult = _built_when_read(CodingResult, "segments")
+_LaterRunComparison = _built_when_read(RunComparison, "segments", "listed")
 
 
 def _cell(value: str) -> str:
@@ -608,8 +685,9 @@ def _source_hash() -> str:
             return "?"
 
     root = Path(__file__).parent
-    # networkx and lxml wrote the graph files this run edits (reading their versions imports neither).
-    digest = hashlib.sha256(f"{sys.version}\x1f{pd.__version__}\x1f{pa.__version__}\x1f{np.__version__}\x1f"
+    # networkx and lxml wrote the graph files this run edits; reading their versions and pandas' imports none
+    # of them (a label edit needs none).
+    digest = hashlib.sha256(f"{sys.version}\x1f{version('pandas')}\x1f{pa.__version__}\x1f{np.__version__}\x1f"
                             f"{version('networkx')}\x1f{version('lxml')}".encode())
     for path in sorted(root.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:

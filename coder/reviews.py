@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
-
 from .errors import OutputError
 from .files import LOCK_FILE, atomic_path, folder_lock, read_table, write_csv
+from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, segment_id
 from .segments import normalize_decision
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 Review = Literal["accept", "reject", "add"]
 REVIEW_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "decision", "note", "text", "reviewed_at")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .codebook import load_codebook
 from .cooccurrence import (
@@ -32,6 +31,7 @@ from .errors import CoderError, OutputError
 from .files import LOCK_FILE, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .cache import remember_coding
+from .imports import LazyModule
 from .models import ENGINES, Codebook, CodingResult, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
 from .render import render_redirect, render_report, write_gexf, write_graphml
@@ -52,6 +52,8 @@ from .reviews import (
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
 from .segments import STATUSES, add_page_column, drop_rejected, segment_id_numbers
 from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 __all__ = [
     "NETWORK_FILES", "ReducedNetwork", "RunReport", "SegmentTally", "find_document_variables", "run_coding", "write_document_tables", "write_network_outputs",

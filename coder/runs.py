@@ -33,12 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
 from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
+from .imports import LazyModule
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
     from concurrent.futures import Future

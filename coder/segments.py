@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import OutputError
 from .files import atomic_path, display_name, read_table, write_csv
+from .imports import LazyModule
 from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
+
+pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 SEGMENT_COLUMNS = (
     "segment_id", "document", "passage", "start", "end", "kind", "code", "code_path", "label",
