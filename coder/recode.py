@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +76,6 @@ def recode_changed_codes(
 
     >>> recode_changed_codes(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     """
-    import pyarrow as pa
-
     from . import __version__
 
     started = time.perf_counter()
@@ -102,9 +100,37 @@ def recode_changed_codes(
                 return None
         except OSError:
             return None
-        fingerprints = cache.fingerprints(codebook)
+        # One thread beside this one: it reads passages.parquet while this one tells the changed codes
+        # and checks the corpus (reading Parquet leaves the GIL), then searches and matches the
+        # candidates while this one reads the last run's rows. Leaving the block waits for it: a
+        # table open in it must not stop the full run from replacing the file (Windows).
+        beside = ThreadPoolExecutor(max_workers=1)
+        with beside:
+            reading = beside.submit(_read_passages, tables["passages.parquet"])
+            fingerprints = cache.fingerprints(codebook)
+            cache.close()
+            return _recoded(run, corpus, codebook, tables, record, before, fingerprints, reading, beside,
+                            encoding=encoding, extraction_cache=extraction_cache, stamps=stamps, started=started)
     finally:
         cache.close()
+
+
+def _read_passages(path: Path) -> pd.DataFrame | None:
+    """passages.parquet's columns the recode reads; None when it cannot be read."""
+    try:
+        return read_parquet(path, columns=["document", "passage", "start", "end", "kind", "text"])
+    except CoderError:
+        return None
+
+
+def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dict[str, Path], record: Any,
+             before: dict[str, str], fingerprints: Any, reading: Future, beside: ThreadPoolExecutor, *,
+             encoding: str | None, extraction_cache: ExtractionCache | None, stamps: CorpusStamps | None,
+             started: float) -> CodingResult | None:
+    """recode_changed_codes once the tables are the noted ones: `reading` reads passages.parquet in
+    the thread `beside`."""
+    import pyarrow as pa
+
     changed = [code for code in codebook if before.get(code.id) != fingerprints.by_code[code.id]]
     to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
     if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
@@ -116,10 +142,8 @@ def recode_changed_codes(
     if corpus_read is None:
         return None
     documents = list(corpus_read.documents)
-    try:
-        passages = read_parquet(tables["passages.parquet"], columns=["document", "passage", "start", "end", "kind",
-                                                                     "text"])
-    except CoderError:
+    passages = reading.result()
+    if passages is None:
         return None
     # passages.parquet in corpus order, each document's passages numbered from 0, as run.json counts them.
     paths = [document.path for document in documents]
@@ -132,25 +156,28 @@ def recode_changed_codes(
         return None
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
-    # The candidates are searched in a second thread while this one reads the last run's rows: the
-    # search (RE2 in Arrow, numpy) leaves the GIL, and so does most of reading Parquet.
-    with ThreadPoolExecutor(max_workers=1) as searcher:
-        searching = searcher.submit(_candidates, _arrow_text(passages["text"]), needles) if to_match else None
-        table = _segment_rows(tables["segments.parquet"])
-        candidates = searching.result() if searching is not None else None
-    if table is None or (searching is not None and candidates is None):
-        return None  # not as `coder run` writes it, or a NUL inside a text: the candidates cannot be told
-    matched_in = _match_candidates(documents, passages, codebook, to_match, candidates)
-    if matched_in is None:
-        return None
-    found, passages_matched = matched_in
+    # The candidates are searched and matched in the other thread while this one reads the last run's
+    # rows and places those it keeps: the search (RE2 in Arrow, numpy), reading the candidates' files,
+    # reading Parquet and Arrow's compute functions leave the GIL. The other thread gets the columns
+    # as Series of their own.
+    columns = {name: passages[name] for name in ("document", "passage", "start", "end", "kind", "text")}
+    matching = beside.submit(_search_and_match, documents, columns, codebook, to_match, needles)
+    table = _segment_rows(tables["segments.parquet"])
+    if table is None:
+        return None  # not as `coder run` writes it
     code_ids = [code.id for code in codebook]
     # The tool's rows of the codes not matched again, kept as they are; the new rows of the others.
     kept = np.flatnonzero(_kept_rows(table, [code_id for code_id in code_ids if code_id not in rematched]))
-    document_position = np.concatenate([_positions_arrow(table["document"], paths)[kept],
-                                        _positions(found["document"], paths)])
-    code_position = np.concatenate([_positions_arrow(table["code"], code_ids)[kept], _positions(found["code"], code_ids)])
-    passage = np.concatenate([table["passage"].to_numpy()[kept], found["passage"].to_numpy(dtype=np.int64)])
+    kept_documents = _positions_arrow(table["document"], paths)[kept]
+    kept_codes = _positions_arrow(table["code"], code_ids)[kept]
+    kept_passages = table["passage"].to_numpy()[kept]
+    matched_in = matching.result()
+    if matched_in is None:
+        return None  # a NUL inside a text (the candidates cannot be told), or a passage not fitting its document
+    found, passages_matched = matched_in
+    document_position = np.concatenate([kept_documents, _positions(found["document"], paths)])
+    code_position = np.concatenate([kept_codes, _positions(found["code"], code_ids)])
+    passage = np.concatenate([kept_passages, found["passage"].to_numpy(dtype=np.int64)])
     if (document_position < 0).any():
         return None  # a segment of a document the corpus no longer has
     if ((passage < 0) | (passage >= per_document[document_position])).any():
@@ -515,9 +542,24 @@ def _search_regex(joined: bytes, ends: np.ndarray, needles: list[str]) -> np.nda
     return np.flatnonzero(held.to_numpy(zero_copy_only=False))
 
 
+def _search_and_match(
+    documents: Sequence[Document],
+    passages: Mapping[str, pd.Series],
+    codebook: Codebook,
+    to_match: list[Code],
+    needles: list[str],
+) -> tuple[pd.DataFrame, int] | None:
+    """`_match_candidates` of the passages holding one of `needles` (`_candidates`); None when the
+    candidates cannot be told (a NUL inside a text) or a stored passage does not fit its document."""
+    candidates = _candidates(_arrow_text(passages["text"]), needles) if to_match else None
+    if to_match and candidates is None:
+        return None
+    return _match_candidates(documents, passages, codebook, to_match, candidates)
+
+
 def _match_candidates(
     documents: Sequence[Document],
-    passages: pd.DataFrame,
+    passages: Mapping[str, pd.Series],
     codebook: Codebook,
     to_match: list[Code],
     candidates: np.ndarray | None,

@@ -443,3 +443,54 @@ def test_recode_taken_cells_are_those_of_the_column(positions):
     chosen = np.array(positions, dtype=np.int64)
     assert _taken(column, chosen) == [texts[position] for position in positions]
     assert _taken(pd.Series(np.arange(10, 20)), chosen) == [10 + position for position in positions]
+
+
+@pytest.mark.parametrize("failure", ["segment rows unreadable", "passages unreadable", "file changed while matching"])
+def test_recode_waits_for_its_second_thread_and_passes_on_its_error(history, monkeypatch, failure):
+    """passages.parquet is read, and the candidates matched, in a second thread: when the recode
+    gives up (None: the caller codes everything) that thread has finished (no file of the folder
+    left open in it), and an error raised in it (a corpus file changed under the run) is the recode's."""
+    import threading
+    import time
+
+    import coder.recode as recode
+    from coder.errors import CorpusError
+    from coder.runs import RunFolder
+    from coder.stamps import take_corpus_stamps
+
+    corpus, codebook, fast, _ = history
+    _edit(codebook, "keyword added")
+    started, finished, matching = [], [], threading.Event()
+
+    def slow(original, *, signal=None):
+        def wrapper(*args, **kwargs):
+            started.append(threading.current_thread() is not threading.main_thread())
+            if signal is not None:
+                signal.set()
+            time.sleep(0.3)  # still working when this thread's caller gives up
+            try:
+                return original(*args, **kwargs)
+            finally:
+                finished.append(True)
+        return wrapper
+
+    def unreadable(*args, **kwargs):
+        raise CorpusError("passages.parquet: cannot read it")
+
+    def changed(*args, **kwargs):
+        raise CorpusError("a.txt: the file changed while coder was running")
+
+    monkeypatch.setattr(recode, "_search_and_match", slow(recode._search_and_match, signal=matching))
+    monkeypatch.setattr(recode, "read_parquet", slow(unreadable if failure == "passages unreadable" else recode.read_parquet))
+    if failure == "segment rows unreadable":
+        monkeypatch.setattr(recode, "_segment_rows", lambda path: matching.wait(5) and None)
+    if failure == "file changed while matching":
+        monkeypatch.setattr(recode, "_match_candidates", changed)
+    arguments = (RunFolder(fast), corpus, load_codebook(codebook))
+    if failure == "file changed while matching":
+        with pytest.raises(CorpusError, match="changed while coder was running"):
+            recode.recode_changed_codes(*arguments, stamps=take_corpus_stamps(corpus))
+    else:
+        assert recode.recode_changed_codes(*arguments, stamps=take_corpus_stamps(corpus)) is None
+    # What the second thread began, it ended before the recode returned.
+    assert started and all(started) and len(finished) == len(started)
