@@ -290,10 +290,62 @@ def compare_runs(
     old_frame = old_index if old_index is not None else old_folder.read_segment_index()
     renamed = renamed_codes(changes)
     old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
+    alike = _codes_alike(old_keys, new_keys)
+    if alike:
+        # Only the other codes' segments compared row by row (a keyword recode changes one code of hundreds).
+        order = list(dict.fromkeys([*pd.unique(new_keys["code"]), *pd.unique(old_keys["code"])]))
+        others_old = ~old_keys["code"].isin(list(alike)).to_numpy()
+        others_new = ~new_keys["code"].isin(list(alike)).to_numpy()
+        old_keys, new_keys = old_keys[others_old].reset_index(drop=True), new_keys[others_new].reset_index(drop=True)
+        old_frame, new_frame = old_frame[others_old].reset_index(drop=True), new_frame[others_new].reset_index(drop=True)
     key_index = _key_numbers(old_keys, new_keys)
     segments = _count_changes(old_keys, new_keys, key_index)
+    if alike:
+        same = pd.DataFrame({"code": list(alike), "segments_added": 0, "segments_removed": 0,
+                             "segments_unchanged": list(alike.values())}, columns=list(SEGMENT_DIFF_COLUMNS))
+        segments = pd.concat([segments, same], ignore_index=True).set_index("code").loc[order].reset_index()
+        segments = segments.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
     listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index)
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments, listed=listed)
+
+
+def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> dict[str, int]:
+    """{code: its distinct segments} for the codes whose segment ids are the same in both runs
+    (`_segment_keys` rows), told per code by the rows, the ids repeated, and two 64-bit sums of a hash of
+    each id (equal sums of different ids: a chance of about 2**-128). A repeated id is one code's (the id
+    hashes the code): identical passages in one document. Nothing when an id is not of the usual form."""
+    new_numbers, old_numbers = segment_id_numbers(new_keys["key"]), segment_id_numbers(old_keys["key"])
+    if new_numbers is None or old_numbers is None or not len(new_numbers) or not len(old_numbers):
+        return {}
+    new_codes, names = pd.factorize(new_keys["code"])
+    position = {name: number for number, name in enumerate(names)}
+    old_index, old_names = pd.factorize(old_keys["code"])
+    old_codes = np.array([position.get(name, -1) for name in old_names], dtype=np.int64)[old_index]
+
+    def per_code(codes: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """(rows, hash sum, hash sum, rows repeating an earlier id) per code of the new run."""
+        known = codes >= 0
+        codes, numbers = codes[known], numbers[known]
+        sums = np.zeros((len(names), 4), dtype=np.uint64)
+        sums[:, 0] = np.bincount(codes, minlength=len(names))
+        with np.errstate(over="ignore"):
+            for column, odd in ((1, np.uint64(0x9E3779B97F4A7C15)), (2, np.uint64(0xC2B2AE3D27D4EB4F))):
+                np.add.at(sums[:, column], codes, _mix(numbers * odd))
+        again = pd.Series(numbers).duplicated().to_numpy()
+        sums[:, 3] = np.bincount(codes[again], minlength=len(names))
+        return sums
+
+    new_sums, old_sums = per_code(new_codes.astype(np.int64), new_numbers), per_code(old_codes, old_numbers)
+    alike = (new_sums == old_sums).all(axis=1) & (new_sums[:, 0] > 0)
+    return {str(names[number]): int(new_sums[number, 0] - new_sums[number, 3]) for number in np.flatnonzero(alike)}
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit moves about half the output bits."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return values ^ (values >> np.uint64(31))
 
 
 def _listed_segments(
@@ -337,7 +389,8 @@ def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str
         except OutputError:
             return pd.DataFrame(columns=columns)
         frame = frame.assign(segment_id=[normalize_segment_id(value) or str(value) for value in frame["segment_id"]])
-    rows = frame[frame["segment_id"].astype(str).isin(ids)][columns].drop_duplicates("segment_id")
+    # The four columns only: filtering the whole segments frame first copied every row's text too.
+    rows = frame.loc[frame["segment_id"].astype(str).isin(ids).to_numpy(), columns].drop_duplicates("segment_id")
     return rows.astype({"passage": str})
 
 

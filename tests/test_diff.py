@@ -255,3 +255,44 @@ def test_diff_codebooks_reports_morphology_and_rules(old, new, expected):
     from coder.diff import diff_codebooks
 
     assert [(change.code, change.change, change.detail) for change in diff_codebooks([old], [new])] == expected
+
+
+_RUN_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.integers(0, 2),
+                     st.sampled_from(["administrative_barrier", "market_barrier", "joint_meeting"]),
+                     st.sampled_from(["One.", "Two.", "Three."]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(old_rows=st.lists(_RUN_ROW, max_size=10), new_rows=st.lists(_RUN_ROW, max_size=10),
+       kept=st.lists(_RUN_ROW, min_size=1, max_size=6))
+def test_diff_compare_runs_codes_alike_are_the_row_by_row_comparison(old_rows, new_rows, kept):
+    """Codes whose segments are the same in both runs are counted without comparing their rows; the
+    comparison (counts, code order, listed segments) is the row-by-row one, rows repeated or not."""
+    import tempfile
+    from pathlib import Path
+
+    import coder.diff
+
+    with tempfile.TemporaryDirectory() as scratch:
+        old = write_run(Path(scratch) / "old", BASE_YAML, kept + old_rows)
+        new = write_run(Path(scratch) / "new", BASE_YAML, new_rows + kept, started="2026-11-24T13:00:00+00:00")
+        fast = compare_runs(old, new)
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(coder.diff, "_codes_alike", lambda old_keys, new_keys: {})
+            slow = compare_runs(old, new)
+    pd.testing.assert_frame_equal(fast.segments, slow.segments)
+    pd.testing.assert_frame_equal(fast.listed.reset_index(drop=True), slow.listed.reset_index(drop=True))
+    assert fast.table().values.tolist() == slow.table().values.tolist()
+
+
+@pytest.mark.parametrize("alike", [{"market_barrier": 1}])
+def test_diff_compare_runs_codes_alike_only_when_their_segments_are(tmp_path, alike):
+    from coder.diff import _codes_alike, _segment_keys
+
+    rows = [("a.txt", 0, "market_barrier", "One."), ("a.txt", 1, "joint_meeting", "Two.")]
+    edited = [rows[0], ("a.txt", 1, "joint_meeting", "Three.")]  # same count, another segment
+    old, new = segments_frame(rows), segments_frame(edited)
+    assert _codes_alike(_segment_keys(old, {}), _segment_keys(new, {})) == alike
+    twice = segments_frame([*edited, edited[0]])  # a segment listed twice (identical passages) counts once
+    assert _codes_alike(_segment_keys(twice, {}), _segment_keys(twice, {})) == {"market_barrier": 1, "joint_meeting": 1}
+    assert _codes_alike(_segment_keys(twice, {}), _segment_keys(new, {})) == {"joint_meeting": 1}
