@@ -44,6 +44,7 @@ from .files import _neutral, read_own_bytes, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
+from .parquet_columns import replace_columns
 from .runs import (
     CHANGES_FILE,
     CODE_COUNTS_FILE,
@@ -296,7 +297,7 @@ def present_again(
 class _Segments(NamedTuple):
     """segments.parquet as a label, colour or description edit leaves it."""
 
-    table: pa.Table  # the last run's rows with the new labels, every segment "unchanged"
+    columns: pa.Table  # label and status of the last run's rows: the new labels, every segment "unchanged"
     code_counts: list[tuple[str, int]]  # per code, in the order of its first row: its distinct segments
     kept: bool  # the file holds this table already: kept as it is
 
@@ -308,8 +309,8 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     parquet = pq.ParquetFile(run.segments_parquet_path)
     if not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA) or parquet.metadata.num_rows != rows:
         raise ValueError("segments.parquet: not as the last run wrote it")
-    # Every column but the two this edit sets anew (a third less to decode).
-    table = parquet.read(columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("label", "status")])
+    # The columns the checks, the labels and the comparison need (the others' bytes are copied: _write_beside).
+    table = parquet.read(columns=["segment_id", "code", "source", "review", "note"])
     codes = table["code"].combine_chunks().dictionary_encode()
     code_ids = codes.dictionary.to_pylist()
     if not all(code in codebook for code in code_ids):
@@ -321,16 +322,15 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     labels = _strings([codebook[code].label for code in code_ids]).take(codes.indices)
     # Every segment is the last run's, and nothing was decided: all are "unchanged" (runner._statuses).
     status = _strings(["unchanged"]).take(_zeros(table.num_rows))
-    columns = {"label": labels, "status": status}
-    table = pa.Table.from_arrays([columns[name] if name in columns else table[name] for name in SEGMENT_PARQUET_COLUMNS],
-                                 schema=SEGMENT_PARQUET_SCHEMA)
+    columns = pa.Table.from_arrays([labels, status], schema=pa.schema([SEGMENT_PARQUET_SCHEMA.field("label"),
+                                                                       SEGMENT_PARQUET_SCHEMA.field("status")]))
     # A colour or description edit after a run without new segments: the file holds these labels and
     # statuses already, so its bytes are those written again (write_parquet's bytes depend on the rows only).
     # (A code with segments relabelled: the labels differ, unread.)
     kept = (parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA, check_metadata=True)
             and all(old_labels.get(code) == codebook[code].label for code in code_ids)
-            and parquet.read(columns=["status"])["status"].equals(table["status"])
-            and parquet.read(columns=["label"])["label"].equals(table["label"]))
+            and parquet.read(columns=["status"])["status"].equals(columns["status"])
+            and parquet.read(columns=["label"])["label"].equals(columns["label"]))
     # The comparison with the last run: per code in order of first row, its distinct segments.
     # (A passage repeated in a document gives two rows one id: counted once, as diff_segments does.)
     ids = _numbers(table["segment_id"].combine_chunks().dictionary_encode().indices).astype(np.int64)
@@ -339,7 +339,7 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
     _, first_rows = np.unique(code_numbers, return_index=True)
     order = code_numbers[np.sort(first_rows)]  # codes in order of their first row
-    return _Segments(table, [(code_ids[number], int(distinct[number])) for number in order], kept)
+    return _Segments(columns, [(code_ids[number], int(distinct[number])) for number in order], kept)
 
 
 # pa.array() and Array.to_numpy() import pandas to ask whether their argument is a pandas object (0.3 s a
@@ -364,14 +364,27 @@ def _numbers(indices: pa.Array) -> np.ndarray:
 
 
 def _write_beside(path: Path, segments: Future[_Segments]) -> Path | None:
-    """Write the table of `segments` to a new file beside `path`, for the new run to move in; None
-    when the file at `path` is kept. Raises what `segments` raised, with nothing written."""
+    """Write segments.parquet at `path` with the columns of `segments` to a new file beside it, for the
+    new run to move in; None when the file at `path` is kept. Raises what `segments` raised, with
+    nothing written."""
     if segments.result().kept:
         return None
+    columns = segments.result().columns
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
-        return write_parquet(segments.result().table, name)
+        # The new columns written alone, the other columns' bytes copied around them: the file
+        # write_parquet writes for the whole table, without encoding sixteen columns again.
+        write_parquet(columns, name)
+        try:
+            data = replace_columns(path.read_bytes(), Path(name).read_bytes())
+        except ValueError:  # not laid out as replace_columns expects: the whole table written again
+            table = pq.ParquetFile(path).read()
+            for field in columns.schema:
+                table = table.set_column(table.schema.get_field_index(field.name), field, columns[field.name])
+            return write_parquet(table, name)
+        write_bytes(name, data)
+        return Path(name)
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
@@ -444,7 +457,7 @@ class _Presentation:
             self.gexf = relabel_gexf((folder / NETWORK_FILES["gexf"]).read_bytes().decode("utf-8"), changes)
         except ValueError:  # a value XML escapes (or a file not as expected): networkx writes the graph
             self.graphml = self.gexf = None
-        self.table, self.code_counts = segments.result()[:2]  # last: read meanwhile in the other thread
+        self.code_counts = segments.result().code_counts  # last: read meanwhile in the other thread
 
     def _code_counts(self, data: bytes) -> bytes:
         """code_counts.csv (code, code_path, label, one column per document) with the new labels."""
@@ -592,8 +605,10 @@ class _Presentation:
         )
 
     def frame(self) -> pd.DataFrame:
-        """The segments as RunReport.result shows them: segments.csv's columns but `text`."""
-        frame = self.table.drop_columns(["fingerprint", "span_text"]).to_pandas()
+        """The segments as RunReport.result shows them: segments.csv's columns but `text`, read from the
+        run's segments.parquet (when first asked for, after the run: `present_again`)."""
+        frame = pq.ParquetFile(self.run.segments_parquet_path).read(
+            columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("fingerprint", "span_text")]).to_pandas()
         return frame[[column for column in (*SEGMENT_COLUMNS, "page") if column in frame.columns]]
 
 

@@ -250,3 +250,28 @@ def test_reuse_recode_report_is_a_full_runs(tmp_path, edit):
     assert report.comparison.segments_added == report.comparison.segments_removed == 0
     write_changes_csv(report.comparison, tmp_path / "changes.csv")
     assert (tmp_path / "changes.csv").read_bytes() == (fast / "changes.csv").read_bytes()
+
+
+@pytest.mark.parametrize("edit", ["label"])
+def test_reuse_recode_writes_segments_whole_when_columns_cannot_be_replaced(tmp_path, monkeypatch, edit):
+    """A segments.parquet that parquet_columns cannot splice is written whole: the same outputs."""
+    import coder.reuse
+
+    def refuse(data: bytes, columns: bytes) -> bytes:
+        raise ValueError("Parquet: refused by the test")
+
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    shutil.copy(ROOT / "codebook.yaml", codebook)
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    for out in (fast, full):
+        run_ok(corpus, codebook, out, "--csv", "never")
+    inode = (fast / "passages.parquet").stat().st_ino
+    _edit_codebook(codebook, edit)
+    monkeypatch.setattr(coder.reuse, "replace_columns", refuse)
+
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert REUSED in output and (fast / "passages.parquet").stat().st_ino == inode
+    assert output_files(fast) == output_files(full)
