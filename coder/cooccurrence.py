@@ -60,27 +60,55 @@ def roll_up(segments: pd.DataFrame, codebook: Codebook | None = None, level: int
     frame = _with_columns(segments)
     if frame.empty:
         return frame
-    paths = frame["code_path"].astype(str).where(frame["code_path"].astype(str) != "", None)
-    if codebook is not None:
-        known = {code.id: code.code_path for code in codebook}
-        paths = paths.fillna(frame["code"].map(known))
-    paths = paths.fillna(frame["code"].astype(str))
-    parts = paths.str.split("/")
-    rolled_path = parts.map(lambda path: "/".join(path[:level]))
-    rolled = frame.assign(code=parts.map(lambda path: ancestor_at(path, level)), code_path=rolled_path)
+    # Each distinct (code_path, code) rolled up once, then taken per row: a big run has hundreds of
+    # thousands of rows and a few hundred codes (splitting every row's path took 0.6 s at 437,785 rows).
+    path_index, path_values = pd.factorize(frame["code_path"].astype(str), use_na_sentinel=False)
+    code_index, code_values = pd.factorize(frame["code"], use_na_sentinel=False)
+    pair_index, pairs = pd.factorize(path_index.astype(np.int64) * max(len(code_values), 1) + code_index)
+    known = {code.id: code.code_path for code in codebook} if codebook is not None else {}
+    rolled_codes, rolled_paths = [], []
+    for pair in pairs.tolist():
+        path, code = path_values[pair // max(len(code_values), 1)], code_values[pair % max(len(code_values), 1)]
+        parts = (path if path != "" else known.get(code, str(code))).split("/")
+        rolled_codes.append(ancestor_at(parts, level))
+        rolled_paths.append("/".join(parts[:level]))
+    rolled = frame.assign(code=pd.Series(np.array(rolled_codes, dtype=object)[pair_index], index=frame.index),
+                          code_path=pd.Series(np.array(rolled_paths, dtype=object)[pair_index], index=frame.index))
     changed = (rolled["code"] != frame["code"]).to_numpy()
     if changed.any():
         labels = {code.id: code.label for code in codebook} if codebook is not None else {}
-        moved = rolled.loc[changed, "code"]
-        rolled.loc[changed, "label"] = [labels.get(code, code) for code in moved]
+        moved, codes = pd.factorize(rolled.loc[changed, "code"], use_na_sentinel=False)  # each code's label once
+        rolled.loc[changed, "label"] = np.array([labels.get(code, code) for code in codes], dtype=object)[moved]
     keys = ["document", "passage", "code"]
     if not rolled.duplicated(keys).any():
         return rolled
-    merged = rolled.groupby(keys, sort=False, as_index=False).agg(
-        {column: "first" for column in rolled.columns if column not in keys and column != "matched"}
-        | {"matched": _join_matched}
-    )
+    grouped = rolled.groupby(keys, sort=False, as_index=False)
+    groups = grouped.ngroup()
+    if groups.isna().any():  # a row without a key (no group): as pandas' aggregation leaves it out
+        merged = grouped.agg({column: "first" for column in rolled.columns if column not in keys and column != "matched"}
+                             | {"matched": _join_matched})
+        return merged[list(rolled.columns)]
+    merged = grouped.agg({column: "first" for column in rolled.columns if column not in keys and column != "matched"})
+    merged["matched"] = _joined_per_group(rolled["matched"], groups.to_numpy(dtype=np.int64), len(merged))
     return merged[list(rolled.columns)]
+
+
+def _joined_per_group(matched: pd.Series, groups: np.ndarray, count: int) -> list[str]:
+    """_join_matched of each group's `matched` cells (rows in order), groups numbered 0..count-1: each
+    distinct cell split once, and only groups of several rows joined word by word (an aggregation calling
+    _join_matched made a Series per group: 7 s for 388,273 groups of a 50 MB run rolled up)."""
+    cells, distinct = pd.factorize(matched, use_na_sentinel=False)
+    words = [split_matched(value) for value in distinct]
+    order = np.argsort(groups, kind="stable")
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if count else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], len(order)]
+    alone = [join_matched(each) for each in words]
+    joined = [alone[cell] for cell in cells[order[starts]].tolist()]
+    for position in np.flatnonzero(ends - starts > 1).tolist():
+        rows = cells[order[starts[position]:ends[position]]].tolist()
+        joined[position] = join_matched(word for cell in rows for word in words[cell])
+    return joined
 
 
 def _join_matched(values: Iterable[str]) -> str:

@@ -380,3 +380,49 @@ def test_cooccurrence_code_moved_to_other_passages_is_counted_again(moved):
         result = build_cooccurrence(after, total_passages=9, previous=previous)
     assert used == [True]
     pd.testing.assert_frame_equal(result.pairs, build_cooccurrence(after, total_passages=9).pairs)
+
+
+def _rolled_row_by_row(segments: pd.DataFrame, codebook, level: int) -> pd.DataFrame:
+    """roll_up as it was written first, a Python call per row and per merged passage: the rule to keep."""
+    from coder.cooccurrence import _join_matched, _with_columns
+    from coder.models import ancestor_at
+
+    frame = _with_columns(segments)
+    paths = frame["code_path"].astype(str).where(frame["code_path"].astype(str) != "", None)
+    if codebook is not None:
+        paths = paths.fillna(frame["code"].map({code.id: code.code_path for code in codebook}))
+    parts = paths.fillna(frame["code"].astype(str)).str.split("/")
+    rolled = frame.assign(code=parts.map(lambda path: ancestor_at(path, level)),
+                          code_path=parts.map(lambda path: "/".join(path[:level])))
+    changed = (rolled["code"] != frame["code"]).to_numpy()
+    if changed.any():
+        labels = {code.id: code.label for code in codebook} if codebook is not None else {}
+        rolled.loc[changed, "label"] = [labels.get(code, code) for code in rolled.loc[changed, "code"]]
+    keys = ["document", "passage", "code"]
+    if not rolled.duplicated(keys).any():
+        return rolled
+    merged = rolled.groupby(keys, sort=False, as_index=False).agg(
+        {column: "first" for column in rolled.columns if column not in keys and column != "matched"}
+        | {"matched": _join_matched})
+    return merged[list(rolled.columns)]
+
+
+_ROLL_ROW = st.tuples(st.sampled_from(["d1", "d2"]), st.integers(0, 3),
+                      st.sampled_from(["admin", "local", "gov", "memo_a", "memo_b"]),
+                      st.sampled_from(["", "x", "y; x", "x;y", "z"]), st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(_ROLL_ROW, min_size=1, max_size=14), level=st.integers(1, 2), with_codebook=st.booleans())
+def test_cooccurrence_roll_up_is_the_row_by_row_rule(rows, level, with_codebook):
+    """Each distinct path rolled once, matched words joined per passage: the frame the row-by-row rule gives
+    (paths from code_path, else the codebook, else the id; children of one parent in a passage merged)."""
+    paths = {"memo_a": "memos/memo_a", "memo_b": "memos/sub/memo_b"}
+    segments = pd.DataFrame({
+        "document": [row[0] for row in rows], "passage": [row[1] for row in rows], "code": [row[2] for row in rows],
+        "code_path": [paths.get(row[2], "") if row[4] else "" for row in rows],
+        "label": [row[2].upper() for row in rows], "matched": [row[3] for row in rows],
+        "text": [f"{row[0]} {row[1]}" for row in rows], "review": "",
+    })
+    codebook = SMALL_CODEBOOK if with_codebook else None
+    pd.testing.assert_frame_equal(roll_up(segments, codebook, level), _rolled_row_by_row(segments, codebook, level))
