@@ -41,6 +41,13 @@ def replace_columns(data: bytes, columns: bytes) -> bytes:
 
     >>> replace_columns(Path("segments.parquet").read_bytes(), Path("labels.parquet").read_bytes())  # doctest: +SKIP
     """
+    try:
+        return _replaced(data, columns)
+    except (TypeError, IndexError, KeyError, AttributeError, OverflowError, RecursionError, struct.error) as problem:
+        raise ValueError(f"Parquet: a footer not as Arrow writes it ({type(problem).__name__})") from None
+
+
+def _replaced(data: bytes, columns: bytes) -> bytes:
     footer, footer_start = _footer(data)
     groups, new_groups = _row_groups(footer), _row_groups(_footer(columns)[0])
     if len(groups) != len(new_groups):

@@ -61,3 +61,26 @@ def test_parquet_columns_replace_columns_refuses_what_it_does_not_expect(tmp_pat
 
     with pytest.raises(ValueError, match="^Parquet: "):
         replace_columns(data, (tmp_path / "columns.parquet").read_bytes())
+
+
+def test_parquet_columns_replace_columns_meets_any_damaged_footer_with_value_error(tmp_path, monkeypatch):
+    """A footer damaged anywhere (a field missing, a type changed, a count grown) is refused with
+    ValueError, which the label edit answers by writing the whole table: never another exception."""
+    monkeypatch.setattr(segments, "_ROW_GROUP_ROWS", 256)
+    write_parquet(_table(300, label="Old", status="unchanged"), tmp_path / "old.parquet")
+    write_parquet(_table(300, label="New", status="unchanged").select(["label"]), tmp_path / "columns.parquet")
+    data, columns = (tmp_path / "old.parquet").read_bytes(), (tmp_path / "columns.parquet").read_bytes()
+    footer_size = int.from_bytes(data[-8:-4], "little")
+    footer_start = len(data) - 8 - footer_size
+    random = __import__("random").Random(7)
+    outcomes = set()
+    for _ in range(400):
+        damaged = bytearray(data)
+        at = random.randrange(footer_start, len(data) - 8)
+        damaged[at] = random.randrange(256)
+        try:
+            replace_columns(bytes(damaged), columns)
+            outcomes.add("replaced")
+        except ValueError:
+            outcomes.add("refused")
+    assert "refused" in outcomes
