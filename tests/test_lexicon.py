@@ -144,3 +144,70 @@ def test_lexicon_release_lemma_tables_keeps_every_answer(word):
     release_lemma_tables()
     assert is_english_word(word)
     assert (word_forms(word), derived_forms(word), lemmas(word), english_words()) == before
+
+
+def _released_tables() -> None:
+    """Forget every table and answer made from them, as a fresh process has none."""
+    from coder.lexicon import release_lemma_tables
+
+    release_lemma_tables()
+    english_words.cache_clear()
+
+
+@pytest.mark.parametrize("words", [["cooperate", "meeting", "regional", "better", "was", "children", "data", "leaves",
+                                    "governance", "gover", "Meetings", "naïve", "", "o'clock", "合作"]])
+def test_lexicon_lemma_index_answers_as_the_tables(tmp_path, words):
+    """lemmas(), word_forms() and is_english_word() from a stored lemma index are the tables' answers
+    (the words above, and every 40th English word); without the tables in memory, none is decoded."""
+    import coder.lexicon as lexicon
+
+    words = words + sorted(english_words())[::40]
+    expected = [(lexicon.lemmas(word), lexicon.word_forms(word), is_english_word(word)) for word in words]
+    path = tmp_path / "lemma_index.txt"
+    path.write_bytes(lexicon.lemma_index_bytes())
+    _released_tables()
+    index = lexicon.read_lemma_index(path)
+    assert index is not None
+    with lexicon.attached_lemma_index(index):
+        answers = [(lexicon.lemmas(word), lexicon.word_forms(word), is_english_word(word)) for word in words]
+        assert not lexicon.lemma_tables_loaded()
+    assert answers == expected
+
+
+def _rewritten(data: bytes, **header) -> bytes:
+    """A lemma index with header fields replaced, its checksum still its lines'."""
+    import json
+
+    head, _, body = data.partition(b"\n")
+    return json.dumps({**json.loads(head), **header}).encode() + b"\n" + body
+
+
+@pytest.mark.parametrize("damage", ["sound", "missing", "empty", "not JSON", "cut short", "a byte changed",
+                                    "a line removed", "other format", "other tables", "a link to a sound index",
+                                    "a folder"])
+def test_lexicon_lemma_index_not_sound_is_not_read(tmp_path, damage):
+    """An index that is damaged (checksum), of another format, or made from other tables (another
+    spacy-lookups-data: stale or foreign) is not read, nor one behind a link; a sound one is."""
+    import os
+
+    import coder.lexicon as lexicon
+
+    sound = lexicon.lemma_index_bytes()
+    path = tmp_path / "lemma_index.txt"
+    body_start = sound.index(b"\n") + 1
+    written = {
+        "sound": sound, "empty": b"", "not JSON": b"lemma index\n" + sound[body_start:],
+        "cut short": sound[: len(sound) // 2],
+        "a byte changed": sound[:-10] + bytes([sound[-10] ^ 1]) + sound[-9:],
+        "a line removed": sound[:body_start] + sound[sound.index(b"\n", body_start) + 1:],
+        "other format": _rewritten(sound, format=2),
+        "other tables": _rewritten(sound, tables="0" * 64),
+    }
+    if damage in written:
+        path.write_bytes(written[damage])
+    elif damage == "a link to a sound index":
+        (tmp_path / "elsewhere.txt").write_bytes(sound)
+        os.symlink(tmp_path / "elsewhere.txt", path)
+    elif damage == "a folder":
+        path.mkdir()
+    assert (lexicon.read_lemma_index(path) is not None) is (damage == "sound")
