@@ -15,7 +15,6 @@ import importlib.util
 import json
 import re
 import unicodedata
-from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -187,7 +186,7 @@ def release_lemma_tables() -> None:
 #
 # A keyword edit asks the tables about a few words, and decoding them costs 0.1 s of a recode (JSON and
 # sets over 100,000 words). A run keeps what lemmas(), word_forms() and is_english_word() read from
-# them in its cache folder (`write_lemma_index`): sorted lines, searched by bisection. The file names
+# them in its cache folder (`cache.keep_lemma_index`): sorted lines, searched by bisection. The file names
 # the tables it was made from (a digest of their files as installed) and holds a checksum of its
 # lines: another version's, a damaged or a foreign index is not used (the tables are read, and the
 # next run that has them writes the index again).
@@ -234,19 +233,30 @@ class _LoadedTables(_LemmaSource):
 
 
 class LemmaIndex(_LemmaSource):
-    """The lines of a stored lemma index (`write_lemma_index`), each `kind TAB key... TAB values`,
-    sorted: a key is found by bisection. Kinds: L form lemma (lookup), F lemma forms... (inverse),
-    X pos form lemmas... (exceptions), W pos word (index), E word (english_words)."""
+    """The lines of a stored lemma index (`lemma_index_bytes`), each `kind TAB key... TAB values`,
+    sorted: a key is found by bisection over the bytes (no object per line). Kinds: L form lemma
+    (lookup), F lemma forms... (inverse), X pos form lemmas... (exceptions), W pos word (index),
+    E word (english_words)."""
 
-    def __init__(self, lines: list[bytes], rules: dict[str, list[list[str]]]):
-        self._lines = lines
+    def __init__(self, body: bytes, rules: dict[str, list[list[str]]]):
+        self._body = body  # the lines, each ended by a line break
         self._rules = rules
 
     def _values(self, *key: str) -> list[str] | None:
         prefix = ("\t".join(key) + "\t").encode("utf-8", "surrogatepass")
-        position = bisect_left(self._lines, prefix)
-        if position < len(self._lines) and self._lines[position].startswith(prefix):
-            return self._lines[position][len(prefix):].decode("utf-8", "surrogatepass").split("\t")
+        body, width = self._body, len(prefix)
+        # Line starts: every line starting before `low` is below `prefix`, none starting at `high` or after.
+        low, high = 0, len(body)
+        while low < high:
+            start = body.rfind(b"\n", 0, (low + high) // 2) + 1
+            start = max(start, low)
+            end = body.index(b"\n", start)
+            if body[start:min(end, start + width)] < prefix:
+                low = end + 1
+            else:
+                high = start
+        if low < len(body) and body.startswith(prefix, low):
+            return body[low + width:body.index(b"\n", low)].decode("utf-8", "surrogatepass").split("\t")
         return None
 
     def lemma(self, word: str) -> str | None:
@@ -318,10 +328,9 @@ def read_lemma_index(path: str | Path) -> LemmaIndex | None:
                 isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
                 for pair in pairs) for pairs in rules.values())):
             return None
-        lines = body.split(b"\n")
-        if lines.pop() != b"":
+        if body and not body.endswith(b"\n"):
             return None
-        return LemmaIndex(lines, rules)
+        return LemmaIndex(body, rules)
     except (OSError, ValueError, UnicodeError):
         return None
 
