@@ -18,6 +18,34 @@ ROOT = Path(__file__).resolve().parent.parent
 REUSED = "Reused the coding of the last run"
 
 
+def _seeds(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the bundled seeds and codebook (runs lock the codebook's folder; tests edit both)."""
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    shutil.copy(ROOT / "codebook.yaml", codebook)
+    return corpus, codebook
+
+
+def _cold_runs(corpus: Path, codebook: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """Two cold runs (no CSV views): `fast` to recode with the cache, `full` to recode with --no-cache."""
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    for out in (fast, full):
+        run_ok(corpus, codebook, out, "--csv", "never")
+    return fast, full
+
+
+def _run_loading(corpus: Path, codebook: Path, out: Path, names: tuple[str, ...], *options: str) -> subprocess.CompletedProcess:
+    """A `coder run` into `out` in a fresh interpreter, which prints the sorted list of `names` it loaded."""
+    arguments = ["coder", "run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--csv", "never", *options]
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = {arguments!r}\n"
+        "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
+        f"print(sorted(name for name in {names!r} if name in sys.modules))\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+
+
 def _edit_codebook(path: Path, edit: str) -> None:
     text = path.read_text(encoding="utf-8")
     edits = {
@@ -68,9 +96,7 @@ KEPT = ("passages.parquet", "code_counts_long.csv", "cooccurrence_matrix.csv", "
     ],
 )
 def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, corpus_edit, reused, csv_mode):
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    corpus, codebook = _seeds(tmp_path)
     fast, full = tmp_path / "fast", tmp_path / "full"
     run_ok(corpus, codebook, fast, "--csv", csv_mode)
     run_ok(corpus, codebook, full, "--csv", csv_mode)
@@ -100,9 +126,7 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
 
 
 def test_reuse_recode_relabels_segments(tmp_path):
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    corpus, codebook = _seeds(tmp_path)
     out = tmp_path / "out"
     run_ok(corpus, codebook, out)
     _edit_codebook(codebook, "label")
@@ -120,16 +144,12 @@ def test_reuse_recode_relabels_segments(tmp_path):
      "presented.json damaged", "presented.json removed", "second edit", "passage repeated in a document"],
 )
 def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    corpus, codebook = _seeds(tmp_path)
     if damage == "passage repeated in a document":  # two segments with one id: the comparison counts it once
         path = sorted(corpus.glob("*.txt"))[0]
         repeated = "A party building alliance for joint construction.\n\n"
         path.write_text(repeated + path.read_text(encoding="utf-8") + "\n\n" + repeated, encoding="utf-8")
-    fast, full = tmp_path / "fast", tmp_path / "full"
-    for out in (fast, full):
-        run_ok(corpus, codebook, out, "--csv", "never")
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
     if damage.endswith("edited"):
         path = fast / damage.split()[0]
         path.write_bytes(path.read_bytes().replace(b"Party-building alliance", b"Party-building alliancE"))
@@ -159,12 +179,8 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
 def test_reuse_recode_keeps_the_files_an_edit_leaves_alone(tmp_path, edit):
     """After a label edit, a colour or description edit keeps segments.parquet and the CSVs (links to the
     last run's files, not written again) and still gives a full run's outputs."""
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
-    fast, full = tmp_path / "fast", tmp_path / "full"
-    for out in (fast, full):
-        run_ok(corpus, codebook, out, "--csv", "never")
+    corpus, codebook = _seeds(tmp_path)
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
     _edit_codebook(codebook, "label")
     run_ok(corpus, codebook, fast, "--csv", "never")  # every segment "unchanged" from here on
     run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
@@ -184,19 +200,11 @@ def test_reuse_recode_keeps_the_files_an_edit_leaves_alone(tmp_path, edit):
 def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
     """A label or colour edit redoes only what shows them: networkx, scipy, pyvis, spaCy, jieba and the
     matcher's own modules (matching, passages, pipeline, recode) stay unloaded."""
-    corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    (corpus, codebook), out = _seeds(tmp_path), tmp_path / "out"
     run_ok(corpus, codebook, out, "--csv", "never")
     _edit_codebook(codebook, edit)
-    script = (
-        "import runpy, sys\n"
-        f"sys.argv = ['coder', 'run', {str(corpus)!r}, '--codebook', {str(codebook)!r}, '--out', {str(out)!r}, '--csv', 'never']\n"
-        "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
-        "print(sorted(name for name in ('networkx', 'scipy', 'pyvis', 'spacy', 'jieba', 'coder.matching',"
-        " 'coder.passages', 'coder.pipeline', 'coder.recode') if name in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = _run_loading(corpus, codebook, out, ("networkx", "scipy", "pyvis", "spacy", "jieba", "coder.matching",
+                                                  "coder.passages", "coder.pipeline", "coder.recode"))
     assert REUSED in result.stderr
     assert result.stdout == "[]\n"
 
@@ -205,20 +213,11 @@ def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
 def test_reuse_recode_quiet_imports_no_pandas(tmp_path, edit):
     """`coder run --quiet` after a label or colour edit never imports pandas (0.3 s, a third of the edit's
     time): nothing it writes needs a frame, and pyarrow imports it for pa.array() and to_numpy()."""
-    corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    (corpus, codebook), out = _seeds(tmp_path), tmp_path / "out"
     run_ok(corpus, codebook, out, "--csv", "never")
     _edit_codebook(codebook, edit)
     inode = (out / "passages.parquet").stat().st_ino
-    script = (
-        "import runpy, sys\n"
-        f"sys.argv = ['coder', 'run', {str(corpus)!r}, '--codebook', {str(codebook)!r}, '--out', {str(out)!r},"
-        " '--csv', 'never', '--quiet']\n"
-        "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
-        "print(sorted(name for name in ('pandas', 'coder.recode') if name in sys.modules))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    result = _run_loading(corpus, codebook, out, ("pandas", "coder.recode"), "--quiet")
     assert result.stdout == "[]\n"
     assert (out / "passages.parquet").stat().st_ino == inode  # the edit was redone from the last run's files
 
@@ -230,9 +229,7 @@ def test_reuse_recode_report_is_a_full_runs(tmp_path, edit):
     from coder.diff import write_changes_csv
     from coder.runner import run_coding
 
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
+    corpus, codebook = _seeds(tmp_path)
     fast, full = tmp_path / "fast", tmp_path / "full"
     for out in (fast, full):
         run_coding(corpus, codebook, out, csv="never")
@@ -260,12 +257,8 @@ def test_reuse_recode_writes_segments_whole_when_columns_cannot_be_replaced(tmp_
     def refuse(data: bytes, columns: bytes) -> bytes:
         raise ValueError("Parquet: refused by the test")
 
-    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
-    shutil.copytree(ROOT / "seeds", corpus)
-    shutil.copy(ROOT / "codebook.yaml", codebook)
-    fast, full = tmp_path / "fast", tmp_path / "full"
-    for out in (fast, full):
-        run_ok(corpus, codebook, out, "--csv", "never")
+    corpus, codebook = _seeds(tmp_path)
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
     inode = (fast / "passages.parquet").stat().st_ino
     _edit_codebook(codebook, edit)
     monkeypatch.setattr(coder.reuse, "replace_columns", refuse)
