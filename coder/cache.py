@@ -757,7 +757,6 @@ def remember_coding(run: RunFolder, codebook: Codebook) -> None:
         cache.forget_coding()
     finally:
         cache.close()
-    keep_lemma_index(run)
 
 
 def keep_lemma_index(run: RunFolder, *, decode: bool = False) -> None:

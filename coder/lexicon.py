@@ -324,9 +324,7 @@ def read_lemma_index(path: str | Path) -> LemmaIndex | None:
                 or header.get("checksum") != hashlib.sha256(body).hexdigest()):
             return None
         rules = header.get("rules")
-        if not (isinstance(rules, dict) and all(isinstance(pairs, list) and all(
-                isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
-                for pair in pairs) for pairs in rules.values())):
+        if not _are_rules(rules):
             return None
         if body and not body.endswith(b"\n"):
             return None
@@ -346,9 +344,7 @@ def lemma_index_bytes() -> bytes | None:
     if not all(_fits_lines(_table(name)) for name in ("lemma_lookup", "lemma_exc", "lemma_index")):
         return None
     rules = _table("lemma_rules")
-    if not (isinstance(rules, dict) and all(isinstance(pairs, list) and all(
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
-            for pair in pairs) for pairs in rules.values())):
+    if not _are_rules(rules):
         return None
     lines: list[str] = []
     lines.extend(f"L\t{form}\t{lemma}" for form, lemma in _table("lemma_lookup").items())
@@ -362,6 +358,13 @@ def lemma_index_bytes() -> bytes | None:
     header = {"format": _INDEX_FORMAT, "tables": _tables_digest(), "checksum": hashlib.sha256(body).hexdigest(),
               "rules": rules}
     return json.dumps(header, ensure_ascii=True).encode("ascii") + b"\n" + body
+
+
+def _are_rules(rules: object) -> bool:
+    """`rules` is shaped as spaCy's lemma_rules table: part of speech -> [[old suffix, new suffix], ...]."""
+    return isinstance(rules, dict) and all(isinstance(pairs, list) and all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+        for pair in pairs) for pairs in rules.values())
 
 
 def _fits_lines(value: object) -> bool:
