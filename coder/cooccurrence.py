@@ -26,7 +26,7 @@ from .errors import OutputError
 from .files import read_own_bytes, write_bytes
 from .imports import LazyModule
 from .models import Codebook, ancestor_at
-from .segments import drop_rejected, join_matched, split_matched
+from .segments import HASH_MULTIPLIERS, drop_rejected, join_matched, mix64, split_matched
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -388,18 +388,10 @@ def _code_hashes(keys: _PassageKeys) -> np.ndarray:
     numbers[keys.passage_index] = _passage_numbers(keys.frame).astype(np.uint64)
     sums = np.zeros((len(keys.codes), 2), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for column, odd in enumerate((np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))):
-            passage_hashes = _mix(documents[keys.passage_documents, column] ^ (numbers * odd))
+        for column, odd in enumerate(HASH_MULTIPLIERS):
+            passage_hashes = mix64(documents[keys.passage_documents, column] ^ (numbers * odd))
             np.add.at(sums[:, column], keys.code_index, passage_hashes[keys.passage_index])
     return sums
-
-
-def _mix(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit moves about half the output bits."""
-    with np.errstate(over="ignore"):
-        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return values ^ (values >> np.uint64(31))
 
 
 def _patched_counts(keys: _PassageKeys, code_passages: np.ndarray, hashes: np.ndarray,

@@ -14,7 +14,7 @@ from .errors import OutputError
 from .imports import LazyModule
 from .models import normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
-from .segments import segment_id_numbers
+from .segments import HASH_MULTIPLIERS, mix64, segment_id_numbers
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -329,8 +329,8 @@ def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> dict[str, in
         sums = np.zeros((len(names), 4), dtype=np.uint64)
         sums[:, 0] = np.bincount(codes, minlength=len(names))
         with np.errstate(over="ignore"):
-            for column, odd in ((1, np.uint64(0x9E3779B97F4A7C15)), (2, np.uint64(0xC2B2AE3D27D4EB4F))):
-                np.add.at(sums[:, column], codes, _mix(numbers * odd))
+            for column, odd in enumerate(HASH_MULTIPLIERS, start=1):
+                np.add.at(sums[:, column], codes, mix64(numbers * odd))
         again = pd.Series(numbers).duplicated().to_numpy()
         sums[:, 3] = np.bincount(codes[again], minlength=len(names))
         return sums
@@ -338,14 +338,6 @@ def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame) -> dict[str, in
     new_sums, old_sums = per_code(new_codes.astype(np.int64), new_numbers), per_code(old_codes, old_numbers)
     alike = (new_sums == old_sums).all(axis=1) & (new_sums[:, 0] > 0)
     return {str(names[number]): int(new_sums[number, 0] - new_sums[number, 3]) for number in np.flatnonzero(alike)}
-
-
-def _mix(values: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit moves about half the output bits."""
-    with np.errstate(over="ignore"):
-        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return values ^ (values >> np.uint64(31))
 
 
 def _listed_segments(

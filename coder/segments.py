@@ -453,6 +453,19 @@ def is_rejected(value: object) -> bool:
         return False
 
 
+# Two odd multipliers (the golden ratio's, murmur3's) give two independent 64-bit hashes of one number:
+# per-code sums of both tell sets of passages or segments apart (cooccurrence, diff).
+HASH_MULTIPLIERS = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, element-wise on uint64: every input bit moves about half the output bits."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return values ^ (values >> np.uint64(31))
+
+
 def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
     """Segment ids as `coder run` writes them ("s" + 16 lower-case hex digits) as uint64, read from
     the Arrow buffers in a few numpy passes; None when one is of another form, or missing.
