@@ -621,9 +621,7 @@ def _changes_csv(changes: tuple[CodebookChange, ...], code_counts: list[tuple[st
               str(unchanged.get(change.code, 0)), "", "", "", ""]
              for code in dict.fromkeys(change.code for change in changes)
              for change in changes if change.code == code]
-    buffer = io.StringIO()
-    _csv.writer(buffer, lineterminator="\n").writerows(rows)  # LF: see write_changes_csv
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return _csv_bytes(rows, line_end="\n")  # LF: see write_changes_csv
 
 
 class _Later:
@@ -662,10 +660,10 @@ def _cell(value: str) -> str:
     return buffer.getvalue()
 
 
-def _csv_bytes(rows: list[list[str]]) -> bytes:
-    """Rows of text cells as files.write_csv writes them: UTF-8 with BOM, CRLF."""
+def _csv_bytes(rows: list[list[str]], *, line_end: str = "\r\n") -> bytes:
+    """Rows of text cells as files.write_csv writes them: UTF-8 with BOM, CRLF (or `line_end`)."""
     buffer = io.StringIO()
-    _csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    _csv.writer(buffer, lineterminator=line_end).writerows(rows)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
