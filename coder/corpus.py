@@ -294,6 +294,11 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
                 continue
             found.append((display_name(prefix + name), base / name))
     found.sort(key=lambda item: item[0])
+    for (name, first), (same, second) in zip(found, found[1:]):
+        if name == same:  # a control character escaped in one name, typed as that escape in the other
+            one, other = sorted((first.name, second.name))
+            raise CorpusError(f"{name}: two files show as this name ({one!a} and {other!a}), so the outputs"
+                              " could not tell them apart. Rename one of them.")
     yield from found
 
 

@@ -363,3 +363,23 @@ def test_corpus_text_file_told_from_its_path_as_path_suffix_tells_it(name):
     expected = Path(name).suffix.lower() in (".txt", ".md")
     assert is_text_file(os.path.join("corpus", *name.split("/"))) is expected
     assert CorpusFile(name, Path("corpus", name)).is_text is expected
+
+
+def test_corpus_two_files_shown_as_one_name_stop_the_run_with_a_message(tmp_path: Path):
+    """A line break in one file's name is shown as the two characters `\\n`; a second file whose name holds
+    those two characters would be the same document in every output: the run stops and names both."""
+    from conftest import invoke
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "new\nline.txt").write_text("A joint meeting.\n", encoding="utf-8")
+    (corpus / "new\\nline.txt").write_text("Another joint meeting.\n", encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  joint_meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+
+    with pytest.raises(CorpusError, match=r"^new\\nline\.txt: two files show as this name"):
+        read_corpus(corpus)
+    result = invoke("run", corpus, "--codebook", codebook, "--out", tmp_path / "out", "--workers", "1")
+    assert result.exit_code == 1
+    assert "two files show as this name ('new\\nline.txt' and 'new\\\\nline.txt')" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out" / "segments.csv").exists()
