@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder.codebook import codebook_to_records, parse_codebook
@@ -265,6 +265,7 @@ _RUN_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt"]), st.integers(0, 2),
 @settings(max_examples=40, deadline=None)
 @given(old_rows=st.lists(_RUN_ROW, max_size=10), new_rows=st.lists(_RUN_ROW, max_size=10),
        kept=st.lists(_RUN_ROW, min_size=1, max_size=6))
+@example(old_rows=[], new_rows=[("a.txt", 0, "joint_meeting", "One.")], kept=[("b.txt", 1, "market_barrier", "Two.")])
 def test_diff_compare_runs_codes_alike_are_the_row_by_row_comparison(old_rows, new_rows, kept):
     """Codes whose segments are the same in both runs are counted without comparing their rows; the
     comparison (counts, code order, listed segments) is the row-by-row one, rows repeated or not."""
@@ -277,12 +278,15 @@ def test_diff_compare_runs_codes_alike_are_the_row_by_row_comparison(old_rows, n
         old = write_run(Path(scratch) / "old", BASE_YAML, kept + old_rows)
         new = write_run(Path(scratch) / "new", BASE_YAML, new_rows + kept, started="2026-11-24T13:00:00+00:00")
         fast = compare_runs(old, new)
+        # As `coder run` compares: the new run's segments in hand (the added ones' details taken from them).
+        given = compare_runs(old, new, new_segments=segments_frame(new_rows + kept))
         with pytest.MonkeyPatch.context() as patched:
-            patched.setattr(coder.diff, "_codes_alike", lambda old_keys, new_keys: {})
+            patched.setattr(coder.diff, "_codes_alike", lambda old_keys, new_keys, numbers=None: {})
             slow = compare_runs(old, new)
-    pd.testing.assert_frame_equal(fast.segments, slow.segments)
-    pd.testing.assert_frame_equal(fast.listed.reset_index(drop=True), slow.listed.reset_index(drop=True))
-    assert fast.table().values.tolist() == slow.table().values.tolist()
+    for each in (fast, given):
+        pd.testing.assert_frame_equal(each.segments, slow.segments)
+        pd.testing.assert_frame_equal(each.listed.reset_index(drop=True), slow.listed.reset_index(drop=True))
+        assert each.table().values.tolist() == slow.table().values.tolist()
 
 
 @pytest.mark.parametrize("alike", [{"market_barrier": 1}])
