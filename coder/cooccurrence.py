@@ -145,6 +145,9 @@ def _as_text(column: pd.Series) -> pd.Series:
             return (column if "" in categories else column.cat.add_categories([""])).fillna("")
     if column.dtype == "str" and not column.hasnans:
         return column  # already text: astype(str) would copy every cell (4 columns, every level, every partition)
+    # Strings only, none missing (a keyword recode's passage texts): one pass, not a second for hasnans.
+    if column.dtype == object and len(column) and pd.api.types.infer_dtype(column, skipna=False) == "string":
+        return column
     if column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
         # Already strings (a reused run's columns): astype(str) would build an Arrow copy of every
         # cell, seconds on a big run, for the same values.
@@ -422,8 +425,9 @@ def _patched_counts(keys: _PassageKeys, code_passages: np.ndarray, hashes: np.nd
     # The pairs of two unchanged codes, as stored, their first passage found among these keys.
     pairs = previous.pairs
     position = {name: index for index, name in enumerate(names)}
-    source = np.array([position.get(code, -1) for code in pairs["source"]], dtype=np.int64)
-    target = np.array([position.get(code, -1) for code in pairs["target"]], dtype=np.int64)
+    # tolist(): a list of Python strings at once (iterating the Arrow-backed column made a scalar per value)
+    source = np.array([position.get(code, -1) for code in pairs["source"].tolist()], dtype=np.int64)
+    target = np.array([position.get(code, -1) for code in pairs["target"].tolist()], dtype=np.int64)
     kept = (source >= 0) & (target >= 0)
     kept[kept] = same[source[kept]] & same[target[kept]]
     count = pairs["count"].to_numpy()[kept]
@@ -667,8 +671,8 @@ def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jac
     codes = [str(code) for code in cooccurrence.codes["code"]]
     position = {code: index for index, code in enumerate(codes)}
     values = np.zeros((len(codes), len(codes)), dtype=np.int64 if measure in ("count", "documents") else float)
-    for source, target, value in zip(cooccurrence.pairs["source"], cooccurrence.pairs["target"],
-                                     cooccurrence.pairs[measure]):
+    for source, target, value in zip(cooccurrence.pairs["source"].tolist(), cooccurrence.pairs["target"].tolist(),
+                                     cooccurrence.pairs[measure].tolist()):
         if source in position and target in position:
             values[position[source], position[target]] = values[position[target], position[source]] = value
     for code, passages in zip(codes, cooccurrence.codes["passages"]):

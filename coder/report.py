@@ -153,7 +153,7 @@ def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, opti
     graph.add_nodes_from(_ordered_codes(cooccurrence.codes, codebook)["code"])
     pairs = _kept_pairs(cooccurrence.pairs, measure=options.measure, min_count=options.min_count,
                         top_edges=options.top_edges)
-    graph.add_weighted_edges_from(zip(pairs["source"], pairs["target"], pairs["weight"]))
+    graph.add_weighted_edges_from(zip(pairs["source"].tolist(), pairs["target"].tolist(), pairs["weight"].tolist()))
     _add_communities(graph, seed=options.seed)
     return graph
 
@@ -170,7 +170,7 @@ def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions)
         ranked = ranked.head(limit)
     layout = nx.Graph()
     layout.add_nodes_from(graph.nodes)
-    layout.add_edges_from(zip(ranked["source"], ranked["target"]))
+    layout.add_edges_from(zip(ranked["source"].tolist(), ranked["target"].tolist()))
     return layout
 
 

@@ -544,9 +544,11 @@ def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *
         if index is not None:
             from .models import segment_id_from_fingerprint
 
-            moved = index[index["code"].isin(list(renamed))]
-            before = [index["segment_id"], [segment_id_from_fingerprint(fingerprint, renamed[code])
-                                            for fingerprint, code in zip(moved["fingerprint"], moved["code"])]]
+            before = [index["segment_id"]]
+            if renamed:  # filtering 437,785 rows by code for no renamed code took 0.005-0.02 s
+                moved = index[index["code"].isin(list(renamed))]
+                before.append([segment_id_from_fingerprint(fingerprint, renamed[code])
+                               for fingerprint, code in zip(moved["fingerprint"], moved["code"])])
     # Statuses as numbers into STATUSES until the end: a Python string per row cost 0.26 s at 440,000 rows.
     decided = {"accept": STATUSES.index("accepted"), "reject": STATUSES.index("rejected"), "add": STATUSES.index("added")}
     if run.has_record():

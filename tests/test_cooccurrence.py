@@ -173,6 +173,20 @@ def test_cooccurrence_passage_numbers_read_as_text():
     assert build_cooccurrence(segments, total_passages=6).pairs["count"].tolist() == [3, 1, 1]
 
 
+@pytest.mark.parametrize("texts, expected", [
+    (["one", "two"], ["one", "two"]),  # strings only: the column as it is
+    (["one", None], ["one", ""]),
+    (["one", float("nan")], ["one", ""]),
+    (["one", 2], ["one", "2"]),
+    ([None, None], ["", ""]),
+])
+def test_cooccurrence_example_texts_of_object_columns_are_strings_blank_for_missing(texts, expected):
+    """A keyword recode's passage texts come as a column of Python strings: kept as they are, and
+    missing cells still blank, other values as text."""
+    segments = SMALL.head(2).assign(text=pd.Series(texts, dtype=object))
+    assert build_cooccurrence(segments).segments["text"].tolist() == expected
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("uvw"), st.integers(-2, 4), st.sampled_from("abcde")), max_size=40))
 def test_cooccurrence_matches_brute_force_counting(rows):
