@@ -223,6 +223,24 @@ def build_counts_long(
     return counts
 
 
+def build_counts_long_from_cells(cells: np.ndarray, documents: Sequence[str], codes: Sequence[str]) -> pd.DataFrame:
+    """code_counts_long.csv without document variables from code_counts.csv's cells (codes x `documents`,
+    `segments.count_code_cells`), as `build_counts_long` builds it from the same segments when
+    count_code_cells says its cells hold it: without counting the segments again.
+
+    >>> build_counts_long_from_cells(np.array([[2, 0], [1, 1]]), ["a", "b"], ["x", "y"]).values.tolist()
+    [['a', 'x', 2], ['a', 'y', 1], ['b', 'y', 1]]
+    """
+    by_document = np.asarray(cells).T
+    document, code = np.nonzero(by_document)  # document by document, codes in the codebook's order
+    # Categories: each name turned into a CSV field once, as the text columns of build_counts_long are.
+    return pd.DataFrame({
+        "document": pd.Categorical.from_codes(document, categories=list(documents)),
+        "code": pd.Categorical.from_codes(code, categories=list(codes)),
+        "passages": by_document[document, code].astype(np.int64),
+    })
+
+
 def build_group_counts(
     segments: pd.DataFrame,
     variables: DocumentVariables,

@@ -554,9 +554,11 @@ class RunFolder:
 
     def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto",
                       partitions: Sequence[Sequence[str]] | None = None,
-                      passages_file: Path | None = None, background: bool = False) -> dict[str, Path]:
+                      passages_file: Path | None = None, background: bool = False,
+                      code_counts: bool = True) -> dict[str, Path]:
         """Write segments.parquet, passages.parquet, code_counts.csv and run.json, and with `csv` (see
         CsvMode) segments.csv and passages.csv, each atomically; returns what was written.
+        `code_counts` False: the caller writes code_counts.csv (it keeps its place among the keys).
 
         `result.segments` may carry a `fingerprint` column (the passage's passage_fingerprint()),
         which goes into segments.parquet for comparing runs. `partitions` (the document paths of
@@ -600,7 +602,9 @@ class RunFolder:
                     written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
                                                                 self.passages_parquet_path)
             documents = [document.path for document in result.corpus.documents]
-            if background:  # code_counts.csv in a thread of its own too: the caller's network starts at once
+            if not code_counts:
+                pass
+            elif background:  # code_counts.csv in a thread of its own too: the caller's network starts at once
                 self.write_in_background(_write_code_counts, result.segments, result.codebook, documents,
                                          written["code_counts"])
             else:

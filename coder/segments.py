@@ -540,6 +540,14 @@ def code_count_cells(frame: pd.DataFrame, codebook: Codebook,
                      documents: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """build_code_counts' numbers without its frame: the (codes + 1) x documents cells (the last row,
     passages with any code), and its `total` and `total_with_children` columns."""
+    return count_code_cells(frame, codebook, documents)[:3]
+
+
+def count_code_cells(frame: pd.DataFrame, codebook: Codebook,
+                     documents: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """`code_count_cells`, and whether its cells hold code_counts_long.csv too (`build_counts_long_from_cells`):
+    every row has a code of the codebook, a document and a passage, and the documents of `documents`
+    come in its order (`build_counts_long` lists documents in the order the rows give them)."""
     ids = [code.id for code in codebook]
     # Integer keys once (a big run has hundreds of thousands of rows, a few hundred codes and
     # thousands of documents); every count below is a bincount over them.
@@ -577,9 +585,12 @@ def code_count_cells(frame: pd.DataFrame, codebook: Codebook,
     known = document_column >= 0
     any_counts[document_column[known]] = per_document[known]
     coded = len(passage_document)
+    listed_columns = document_column[document_column >= 0]
+    long_too = bool((code_row >= 0).all() and (np.diff(listed_columns) > 0).all() and (code_index >= 0).all()
+                    and (document_index >= 0).all() and (passage_index >= 0).all())
     return (np.vstack([values, any_counts[None, :]]),
             np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
-            np.append(with_children, coded))
+            np.append(with_children, coded), long_too)
 
 
 def code_counts_table(codebook: Codebook, documents: list[str], block: np.ndarray, *, total: np.ndarray,

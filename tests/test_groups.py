@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from coder.files import read_table
 from coder.groups import DocumentVariables, page_variables, read_document_variables, select_documents
@@ -228,3 +230,36 @@ def test_groups_counts_long_leaves_out_documents_the_corpus_no_longer_has(tmp_pa
     expected = {"d1.txt": [["d1.txt", "a", "1"], ["d1.txt", "b", "1"]], "d2.txt": [["d2.txt", "a", "1"]]}
     assert read_table(tmp_path / "code_counts_long.csv").values.tolist() == [
         row for document in documents for row in expected[document]]
+
+
+_COUNTED_ROW = st.tuples(st.sampled_from(["d1.txt", "d2.txt", "=d3.txt", "gone.txt"]), st.integers(0, 2),
+                         st.sampled_from(["a", "b", "c", "not_in_codebook"]), st.sampled_from(["", "reject"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_COUNTED_ROW, max_size=14), documents=st.permutations(["d1.txt", "d2.txt", "=d3.txt", "d4.txt"]))
+@example(rows=[("d2.txt", 0, "a", ""), ("d1.txt", 0, "a", "")], documents=["d1.txt", "d2.txt", "=d3.txt", "d4.txt"])
+@example(rows=[("d1.txt", 0, "not_in_codebook", ""), ("d1.txt", 1, "a", "")], documents=["d1.txt", "d2.txt", "=d3.txt", "d4.txt"])
+def test_groups_count_tables_are_the_tables_counted_apart(tmp_path_factory, rows, documents):
+    """code_counts.csv and code_counts_long.csv from one count (`write_count_tables`) are byte for byte
+    those counted apart (build_code_counts, write_document_tables): rows in or out of corpus order, codes
+    the codebook lacks, rejected rows, documents the corpus no longer has, a formula-like name."""
+    from coder.codebook import parse_codebook
+    from coder.files import write_csv
+    from coder.runner import write_count_tables, write_document_tables
+    from coder.runs import RunFolder
+    from coder.segments import build_code_counts, drop_rejected
+
+    codebook = parse_codebook(CODEBOOK)
+    segments = pd.DataFrame({"document": pd.array([row[0] for row in rows], dtype="str"),
+                             "passage": pd.array([row[1] for row in rows], dtype="int64"),
+                             "code": pd.array([row[2] for row in rows], dtype="str"),
+                             "review": pd.array([row[3] for row in rows], dtype="str")})
+    counted = drop_rejected(segments)
+    passages = dict.fromkeys(documents, 3)
+    one, apart = RunFolder(tmp_path_factory.mktemp("one")), RunFolder(tmp_path_factory.mktemp("apart"))
+    write_count_tables(counted, codebook, one, variables=None, passages_by_document=passages)
+    write_csv(build_code_counts(counted, codebook, documents), apart.code_counts_path)
+    write_document_tables(counted, codebook, apart, variables=None, passages_by_document=passages)
+    for name in ("code_counts.csv", "code_counts_long.csv"):
+        assert (one.folder / name).read_bytes() == (apart.folder / name).read_bytes(), name

@@ -229,6 +229,7 @@ def test_runs_code_counts_failing_in_its_writer_thread_leaves_previous_set_whole
     """code_counts.csv is written in a thread of its own beside the network: its error is the run's."""
     import threading
 
+    import coder.runner
     import coder.runs
 
     corpus, codebook, out = two_runs
@@ -243,6 +244,7 @@ def test_runs_code_counts_failing_in_its_writer_thread_leaves_previous_set_whole
         return write_csv(frame, path, **options)
 
     monkeypatch.setattr(coder.runs, "write_csv", fail_for_code_counts)
+    monkeypatch.setattr(coder.runner, "write_csv", fail_for_code_counts)  # `coder run` writes it with the other counts
     result = coder_run(corpus, codebook, out)
     assert result.exit_code == 1
     assert result.output == (f"Error: code_counts.csv: No space left on device. The run was not saved: {out} still "
