@@ -248,13 +248,14 @@ def _summary(report) -> str:
     from .diff import render_comparison
 
     result = report.result
-    counted = report.counted_segments
-    counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
-    counted_total, segment_total = len(counted), len(result.segments)
-    added = int(result.segments["source"].eq("manual").sum()) if "source" in result.segments.columns else 0
-    if report.tally is not None:  # the Dask engine: the segments stay in the run folder
+    if report.tally is not None:  # the segments stay in the run folder
         counts, segment_total, added = report.tally.counted_by_code, report.tally.segments, report.tally.added
-        counted_total = sum(counts.values())
+    else:
+        counted = report.counted_segments
+        counts = counted.groupby("code", sort=False).size().to_dict() if len(counted) else {}
+        segment_total = len(result.segments)
+        added = int(result.segments["source"].eq("manual").sum()) if "source" in result.segments.columns else 0
+    counted_total = sum(counts.values())
     lines: list[str] = []
     if report.recovered == "finished":
         lines.append(f"Finished saving the run stopped in {display_name(report.out_dir)} before this one "
@@ -282,7 +283,7 @@ def _summary(report) -> str:
     if not len(result.codebook):
         lines.append("Warning: the codebook has no codes.")
     if report.coding_reused:
-        lines.append(f"Reused the coding of the last run ({len(result.segments)} segment(s)): the documents and "
+        lines.append(f"Reused the coding of the last run ({segment_total} segment(s)): the documents and "
                      f"every code's keywords and rules are as they were, nothing was matched again.")
     elif "passages_matched" in result.reused:
         lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "

@@ -229,7 +229,8 @@ class RunComparison:
     old: RunRecord
     new: RunRecord
     changes: tuple[CodebookChange, ...]
-    segments: pd.DataFrame  # SEGMENT_DIFF_COLUMNS
+    # per code (new run's first, then the old run's): (segments added, removed, unchanged)
+    segments: dict[str, tuple[int, int, int]]
     # one row per segment added or removed: code, change, SEGMENT_CHANGE_COLUMNS
     listed: pd.DataFrame | None = None
 
@@ -242,35 +243,33 @@ class RunComparison:
         return frame[columns]
 
     def table(self) -> pd.DataFrame:
-        """One row per (code, change) with that code's segment counts; codes whose segments
-        changed without a codebook change get a row with change "segments only"."""
-        counts = self.segments.set_index("code")
+        """`table_rows()` as a frame (CHANGES_COLUMNS)."""
+        return pd.DataFrame(self.table_rows(), columns=list(CHANGES_COLUMNS))
+
+    def table_rows(self) -> list[tuple[str, str, str, int, int, int]]:
+        """One row per (code, change) with that code's segment counts (CHANGES_COLUMNS); codes whose
+        segments changed without a codebook change get a row with change "segments only"."""
         rows = []
-        order = list(dict.fromkeys([*(change.code for change in self.changes), *self.segments["code"]]))
         by_code: dict[str, list[CodebookChange]] = {}
         for change in self.changes:
             by_code.setdefault(change.code, []).append(change)
-        for code in order:
-            added, removed, unchanged = (
-                (int(counts.at[code, "segments_added"]), int(counts.at[code, "segments_removed"]),
-                 int(counts.at[code, "segments_unchanged"])) if code in counts.index else (0, 0, 0)
-            )
+        for code in dict.fromkeys([*by_code, *self.segments]):
+            added, removed, unchanged = self.segments.get(code, (0, 0, 0))
             entries = by_code.get(code)
             if not entries:
                 if not added and not removed:
                     continue
                 entries = [CodebookChange(code, "segments only", "")]
-            for entry in entries:
-                rows.append((code, entry.change, entry.detail, added, removed, unchanged))
-        return pd.DataFrame(rows, columns=list(CHANGES_COLUMNS))
+            rows += [(code, entry.change, entry.detail, added, removed, unchanged) for entry in entries]
+        return rows
 
     @property
     def segments_added(self) -> int:
-        return int(self.segments["segments_added"].sum())
+        return sum(added for added, _, _ in self.segments.values())
 
     @property
     def segments_removed(self) -> int:
-        return int(self.segments["segments_removed"].sum())
+        return sum(removed for _, removed, _ in self.segments.values())
 
 
 def compare_runs(
@@ -316,7 +315,9 @@ def compare_runs(
         segments = pd.concat([segments, same], ignore_index=True).set_index("code").loc[order].reset_index()
         segments = segments.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
     listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index)
-    return RunComparison(old=old, new=new, changes=tuple(changes), segments=segments, listed=listed)
+    counts = {str(code): (int(added), int(removed), int(unchanged))
+              for code, added, removed, unchanged in segments.itertuples(index=False, name=None)}
+    return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed)
 
 
 def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame,
@@ -432,23 +433,22 @@ def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
 
 def render_comparison(comparison: RunComparison) -> str:
     """The comparison as plain text lines for the terminal: per code, +added -removed and why."""
-    table = comparison.table()
+    rows = comparison.table_rows()
     when = f" ({comparison.old.started})" if comparison.old.started else ""
-    if table.empty:
+    if not rows:
         return f"No changes since the previous run{when}: same codebook rules, same segments."
     lines = [
         f"Since the previous run{when}: {comparison.segments_added} segments added, "
         f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
     ]
-    width = max(len(code) for code in table["code"])
-    for code, rows in table.groupby("code", sort=False):
-        first = rows.iloc[0]
-        counts = f"+{first.segments_added} -{first.segments_removed} ({first.segments_unchanged} unchanged)"
-        lines.append(f"  {code:<{width}}  {counts}")
-        for row in rows.itertuples(index=False):
-            if row.change != "segments only":
-                detail = f": {row.detail}" if row.detail else ""
-                lines.append(f"  {'':<{width}}    {row.change}{detail}")
+    width = max(len(code) for code, *_ in rows)
+    shown = None
+    for code, change, detail, added, removed, unchanged in rows:  # a code's rows follow one another
+        if code != shown:
+            shown = code
+            lines.append(f"  {code:<{width}}  +{added} -{removed} ({unchanged} unchanged)")
+        if change != "segments only":
+            lines.append(f"  {'':<{width}}    {change}{f': {detail}' if detail else ''}")
     return "\n".join(lines)
 
 

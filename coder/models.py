@@ -382,7 +382,7 @@ class CodingResult:
 
     corpus: Corpus
     codebook: Codebook
-    segments: pd.DataFrame  # the columns of segments.csv
+    segments: pd.DataFrame | None  # the columns of segments.csv; None: they stay in the run folder (coder.reuse)
     passages: dict[str, int]  # passages per document
     seconds: float = 0.0
     # every passage, coded or not: PASSAGE_COLUMNS (passages.csv), in corpus order

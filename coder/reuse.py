@@ -19,7 +19,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -35,7 +34,7 @@ from .cache import _matching_key  # what code_fingerprints() reads; labels are n
 from .codebook import codebook_hash, codebook_to_records
 from .corpus import Corpus, read_corpus
 from .diff import (
-    CHANGES_COLUMNS, SEGMENT_CHANGE_COLUMNS, SEGMENT_DIFF_COLUMNS, CodebookChange, RunComparison, diff_codebooks,
+    CHANGES_COLUMNS, SEGMENT_CHANGE_COLUMNS, RunComparison, diff_codebooks,
 )
 from .errors import CoderError
 from .extract.cache import ExtractionCache
@@ -60,7 +59,7 @@ from .runs import (
     wants_csv,
 )
 from .segments import (
-    SEGMENT_COLUMNS, SEGMENT_PARQUET_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
+    SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
 )
 from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, known_corpus, save_corpus_stamps
 
@@ -161,12 +160,14 @@ _ANY_CODE_ROW = b"(any code),,passages with at least one code,"  # code_counts.c
 
 @dataclass(frozen=True)
 class Presented:
-    """What `present_again` did: the run's result (segments without text) and what it wrote."""
+    """What `present_again` did: the run's result (its segments stay in the folder: `segments` is None)
+    and what it wrote."""
 
     result: CodingResult
     written: dict[str, Path]
     network: dict[str, Any]
     comparison: RunComparison
+    segments_by_code: dict[str, int]  # every segment, per code (without reviews, all count)
 
 
 def remember_presentation(run: RunFolder, *, graph: Any, options: NetworkOptions, csv: CsvMode) -> None:
@@ -215,7 +216,7 @@ def present_again(
     Holds only for a run like the last one: no review file, no document variables, no extracted
     documents, no segments.csv, the same options and tool, every output file as that run left it
     (`remember_presentation`) and the corpus unchanged (`corpus_unchanged`). The outputs are exactly
-    those of a full run; `Presented.result.segments` has no `text` column (read it from the folder).
+    those of a full run; `Presented.result.segments` is None (read them from the folder).
     Call it with the folder locked.
 
     >>> present_again(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"), codebook_path="codebook.yaml")  # doctest: +SKIP
@@ -270,10 +271,9 @@ def present_again(
             )
             with run.staged() as stage:
                 run.keep_previous(into=stage)
-                # changes.csv while Arrow writes segments.parquet (work.write waits for it); the result's frame
-                # and the comparison's are built when first read (pandas only then).
+                # changes.csv while Arrow writes segments.parquet (work.write waits for it).
                 comparison = work.comparison(record, new_record)
-                write_bytes(stage.changes_path, _changes_csv(comparison.changes, work.code_counts))
+                write_bytes(stage.changes_path, _changes_csv(comparison))
                 written = work.write(stage, new_record, table_file=table_file)
                 written["changes"] = stage.changes_path
         finally:
@@ -283,15 +283,16 @@ def present_again(
     if extraction_cache is not None:
         extraction_cache.prune()
     _keep_presentation(run, work.graph, options=options, csv=csv)
-    result = _LaterCodingResult(
-        corpus=read, codebook=codebook, segments=_Later(work.frame),
+    result = CodingResult(
+        corpus=read, codebook=codebook, segments=None,
         passages={str(entry["path"]): int(entry.get("passages", 0)) for entry in record.documents},
         seconds=time.perf_counter() - started, reused=dict(new_record.cache or {}),
     )
     written = {key: run.folder / path.name for key, path in written.items()}
     network = {key: run.folder / name for key, name in NETWORK_FILES.items()}
     network.update(code_count=len(work.graph["nodes"]), edge_count=len(work.graph["edges"]), pair_count=work.pair_count)
-    return Presented(result=result, written=written, network=network, comparison=comparison)
+    return Presented(result=result, written=written, network=network, comparison=comparison,
+                     segments_by_code=work.segments_by_code)
 
 
 class _Segments(NamedTuple):
@@ -299,6 +300,7 @@ class _Segments(NamedTuple):
 
     columns: pa.Table  # label and status of the last run's rows: the new labels, every segment "unchanged"
     code_counts: list[tuple[str, int]]  # per code, in the order of its first row: its distinct segments
+    rows_by_code: dict[str, int]  # per code: its rows
     kept: bool  # the file holds this table already: kept as it is
 
 
@@ -339,7 +341,8 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     distinct = np.bincount(code_numbers[first], minlength=len(code_ids))
     _, first_rows = np.unique(code_numbers, return_index=True)
     order = code_numbers[np.sort(first_rows)]  # codes in order of their first row
-    return _Segments(columns, [(code_ids[number], int(distinct[number])) for number in order], kept)
+    rows_by_code = dict(zip(code_ids, np.bincount(code_numbers, minlength=len(code_ids)).tolist()))
+    return _Segments(columns, [(code_ids[number], int(distinct[number])) for number in order], rows_by_code, kept)
 
 
 # pa.array() and Array.to_numpy() import pandas to ask whether their argument is a pandas object (0.3 s a
@@ -457,7 +460,8 @@ class _Presentation:
             self.gexf = relabel_gexf((folder / NETWORK_FILES["gexf"]).read_bytes().decode("utf-8"), changes)
         except ValueError:  # a value XML escapes (or a file not as expected): networkx writes the graph
             self.graphml = self.gexf = None
-        self.code_counts = segments.result().code_counts  # last: read meanwhile in the other thread
+        # last: read meanwhile in the other thread
+        self.code_counts, self.segments_by_code = segments.result().code_counts, segments.result().rows_by_code
 
     def _code_counts(self, data: bytes) -> bytes:
         """code_counts.csv (code, code_path, label, one column per document) with the new labels."""
@@ -590,67 +594,17 @@ class _Presentation:
                 "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
 
     def comparison(self, old: RunRecord, new: RunRecord) -> RunComparison:
-        """What compare_with_previous finds: the codebook changes, and every segment unchanged
-        (its frames built when first read)."""
-        def segments() -> pd.DataFrame:
-            return pd.DataFrame({
-                "code": [code for code, _ in self.code_counts],
-                "segments_added": 0, "segments_removed": 0, "segments_unchanged": [count for _, count in self.code_counts],
-            }, columns=list(SEGMENT_DIFF_COLUMNS)).astype({"segments_added": int, "segments_removed": int,
-                                                         "segments_unchanged": int})
-
-        return _LaterRunComparison(
-            old=old, new=new, changes=tuple(diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))),
-            segments=_Later(segments), listed=_Later(lambda: pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS])),
-        )
-
-    def frame(self) -> pd.DataFrame:
-        """The segments as RunReport.result shows them: segments.csv's columns but `text`, read from the
-        run's segments.parquet (when first asked for, after the run: `present_again`)."""
-        frame = pq.ParquetFile(self.run.segments_parquet_path).read(
-            columns=[name for name in SEGMENT_PARQUET_COLUMNS if name not in ("fingerprint", "span_text")]).to_pandas()
-        return frame[[column for column in (*SEGMENT_COLUMNS, "page") if column in frame.columns]]
+        """What compare_with_previous finds: the codebook changes, and every segment unchanged."""
+        return RunComparison(old=old, new=new, changes=tuple(diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))),
+                             segments={code: (0, 0, count) for code, count in self.code_counts})
 
 
-def _changes_csv(changes: tuple[CodebookChange, ...], code_counts: list[tuple[str, int]]) -> bytes:
-    """changes.csv as write_changes_csv writes it when no segment changed: a row per codebook change,
-    with its code's segments all unchanged."""
-    unchanged = dict(code_counts)
+def _changes_csv(comparison: RunComparison) -> bytes:
+    """changes.csv as write_changes_csv writes it for a comparison that lists no segment."""
     rows = [[*CHANGES_COLUMNS, *SEGMENT_CHANGE_COLUMNS]]
-    rows += [[_neutral(change.code), _neutral(change.change), _neutral(change.detail), "0", "0",
-              str(unchanged.get(change.code, 0)), "", "", "", ""]
-             for code in dict.fromkeys(change.code for change in changes)
-             for change in changes if change.code == code]
+    rows += [[_neutral(code), _neutral(change), _neutral(detail), str(added), str(removed), str(unchanged), "", "", "", ""]
+             for code, change, detail, added, removed, unchanged in comparison.table_rows()]
     return _csv_bytes(rows, line_end="\n")  # LF: see write_changes_csv
-
-
-class _Later:
-    """A field's value that `_built_when_read` builds when the field is first read: `build()`."""
-
-    def __init__(self, build: Callable[[], Any]):
-        self.build = build
-
-
-def _built_when_read(cls: type, *names: str) -> type:
-    """A subclass of the dataclass `cls` whose fields `names` may be given as `_Later(build)`: built when
-    first read, so that a label edit whose caller never reads them never imports pandas to build them."""
-    def field(name: str) -> property:
-        def read(self: Any) -> Any:
-            value = self.__dict__[name]
-            if isinstance(value, _Later):
-                value = self.__dict__[name] = value.build()
-            return value
-
-        def set(self: Any, value: Any) -> None:  # the dataclass's __init__ sets it
-            self.__dict__[name] = value
-
-        return property(read, set)
-
-    return type(f"_Later{cls.__name__}", (cls,), {"__module__": __name__, **{name: field(name) for name in names}})
-
-
-_LaterCodingResult = _built_when_read(CodingResult, "segments")
-_LaterRunComparison = _built_when_read(RunComparison, "segments", "listed")
 
 
 def _cell(value: str) -> str:

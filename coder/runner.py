@@ -82,7 +82,8 @@ class ReducedNetwork:
 @dataclass(frozen=True)
 class SegmentTally:
     """What the terminal summary counts, for a run whose segments stay in its folder (a partitioned
-    run: the Dask engine, or the local engine on a corpus over STREAMED_MIN_BYTES)."""
+    run: the Dask engine, or the local engine on a corpus over STREAMED_MIN_BYTES; an edit of labels,
+    colours or descriptions that rewrote only the files showing them)."""
 
     segments: int  # every segment, rejected and hand-coded ones included
     counted_by_code: dict[str, int]  # segments that count (not rejected), per code
@@ -109,14 +110,14 @@ class RunReport:
     coding_reused: bool = False  # the last run's coding taken over (only labels, colours, descriptions changed)
     # why the segments could not be compared with the previous run's (its segment data is damaged)
     not_compared: str | None = None
-    # A partitioned run: the segments are in the run folder only (result.segments is empty); their counts.
+    # The segments are in the run folder only (result.segments is empty, or None after a label edit); their counts.
     tally: SegmentTally | None = None
 
     @property
-    def counted_segments(self) -> pd.DataFrame:  # empty for a partitioned run: see `tally`
-        """Segments that count: everything the reviewer has not rejected."""
+    def counted_segments(self) -> pd.DataFrame | None:  # see `tally` when the segments stay in the folder
+        """Segments that count: everything the reviewer has not rejected (None with `result.segments`)."""
         frame = self.result.segments
-        return drop_rejected(frame)
+        return None if frame is None else drop_rejected(frame)
 
 
 def run_coding(
@@ -198,9 +199,11 @@ def run_coding(
         ) if use_cache and reviews is None and not imported and variables is None else None
         if presented is not None:
             remember_coding(run, codebook)  # its segments.parquet holds the same coding under new labels
+            tally = SegmentTally(segments=sum(presented.segments_by_code.values()),
+                                 counted_by_code=presented.segments_by_code, added=0)
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
-                             recovered=recovered, coding_reused=True)
+                             recovered=recovered, coding_reused=True, tally=tally)
         # The network's modules are imported beside the coding (networkx takes 0.3-0.4 s), the
         # matcher's modules here: both are needed from here on (a label or colour edit imports neither).
         _import_beside("networkx")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -209,25 +210,28 @@ def test_reuse_recode_loads_no_graph_or_language_library(tmp_path, edit):
     assert result.stdout == "[]\n"
 
 
+@pytest.mark.parametrize("quiet", [("--quiet",), ()])
 @pytest.mark.parametrize("edit", ["label", "colour"])
-def test_reuse_recode_quiet_imports_no_pandas(tmp_path, edit):
-    """`coder run --quiet` after a label or colour edit never imports pandas (0.3 s, a third of the edit's
-    time): nothing it writes needs a frame, and pyarrow imports it for pa.array() and to_numpy()."""
+def test_reuse_recode_imports_no_pandas(tmp_path, edit, quiet):
+    """`coder run` after a label or colour edit never imports pandas (0.3 s, a third of the edit's time),
+    with its summary or without: nothing it writes or prints needs a frame, and pyarrow imports it for
+    pa.array() and to_numpy()."""
     (corpus, codebook), out = _seeds(tmp_path), tmp_path / "out"
     run_ok(corpus, codebook, out, "--csv", "never")
     _edit_codebook(codebook, edit)
     inode = (out / "passages.parquet").stat().st_ino
-    result = _run_loading(corpus, codebook, out, ("pandas", "coder.recode"), "--quiet")
+    result = _run_loading(corpus, codebook, out, ("pandas", "coder.recode"), *quiet)
     assert result.stdout == "[]\n"
+    assert (REUSED in result.stderr) is not quiet
     assert (out / "passages.parquet").stat().st_ino == inode  # the edit was redone from the last run's files
 
 
 @pytest.mark.parametrize("edit", ["label", "formula label", "colour"])
 def test_reuse_recode_report_is_a_full_runs(tmp_path, edit):
-    """run_coding's report after a label or colour edit (its segments and comparison built when first read)
-    shows what a full run's shows, and its comparison writes the changes.csv the run wrote."""
+    """run_coding's report after a label or colour edit counts what a full run's counts (its segments stay
+    in the folder: `tally`), and its comparison writes the changes.csv the run wrote."""
     from coder.diff import write_changes_csv
-    from coder.runner import run_coding
+    from coder.runner import SegmentTally, run_coding
 
     corpus, codebook = _seeds(tmp_path)
     fast, full = tmp_path / "fast", tmp_path / "full"
@@ -239,14 +243,33 @@ def test_reuse_recode_report_is_a_full_runs(tmp_path, edit):
     expected = run_coding(corpus, codebook, full, csv="never", use_cache=False)
 
     assert report.coding_reused and (fast / "changes.csv").read_bytes() == (full / "changes.csv").read_bytes()
-    # segments.csv's columns but text (read it from the folder)
-    columns = [column for column in expected.result.segments.columns if column in report.result.segments.columns]
-    assert "text" not in report.result.segments.columns and "label" in columns and len(columns) >= 13
-    pd.testing.assert_frame_equal(report.result.segments[columns], expected.result.segments[columns])
+    assert report.result.segments is None and report.counted_segments is None
+    counted = expected.counted_segments
+    assert report.tally == SegmentTally(segments=len(expected.result.segments), added=0,
+                                        counted_by_code=counted.groupby("code", sort=False).size().to_dict())
     pd.testing.assert_frame_equal(report.comparison.table(), expected.comparison.table())
     assert report.comparison.segments_added == report.comparison.segments_removed == 0
     write_changes_csv(report.comparison, tmp_path / "changes.csv")
     assert (tmp_path / "changes.csv").read_bytes() == (fast / "changes.csv").read_bytes()
+
+
+@pytest.mark.parametrize("edit", ["label", "colour"])
+def test_reuse_recode_summary_is_a_full_runs(tmp_path, edit):
+    """The terminal summary after a label or colour edit (printed from counts, no segment table) counts
+    and compares as a full run's does; only the line saying the coding was reused is its own."""
+    corpus, codebook = _seeds(tmp_path)
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
+    _edit_codebook(codebook, edit)
+    inode = (fast / "passages.parquet").stat().st_ino
+
+    shown = {out: run_ok(corpus, codebook, out, "--csv", "never", *options)
+             for out, options in ((fast, ()), (full, ("--no-cache",)))}
+
+    assert (fast / "passages.parquet").stat().st_ino == inode  # the edit was redone from the last run's files
+    lines = {out: re.sub(r"\(\d{4}-\d\d-\d\dT[^)]*\)|in \d+\.\d\ds", "", text.replace(str(out), "OUT")).splitlines()
+             for out, text in shown.items()}
+    assert [line for line in lines[fast] if not line.startswith(REUSED)] == lines[full]
+    assert "Segments per code:" in lines[full] and any(line.startswith("Since the previous run") for line in lines[full])
 
 
 @pytest.mark.parametrize("edit", ["label"])
