@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
-from coder.network import NODE_COLUMNS, PALETTE, build_network, network_tables, snippet
+from coder.network import NODE_COLUMNS, PALETTE, build_network, head_per_group, network_tables, snippet
 from conftest import SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, segment_frame
 
 
@@ -239,3 +239,19 @@ def test_network_snippet_first_match_by_hand(text, words, expected):
     from coder.network import _first_match
 
     assert _first_match(text, words) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from("abcdef")), max_size=60), st.integers(0, 4))
+def test_network_head_per_group_keeps_what_groupby_head_keeps(groups, count):
+    frame = pd.DataFrame({"group": pd.Series(groups, dtype=object)})
+    expected = frame.groupby("group", sort=False).head(count).index.tolist()
+    assert head_per_group(frame["group"], count).tolist() == expected
+
+
+@pytest.mark.parametrize("groups", [70_000])
+def test_network_head_per_group_with_more_groups_than_a_short_holds(groups):
+    """Past 2**15 groups the keys are sorted as they are (as 16-bit numbers, two groups would be one)."""
+    values = pd.Series([f"g{number % groups}" for number in range(3 * groups)])
+    kept = head_per_group(values, 2)
+    assert kept.tolist() == list(range(2 * groups))

@@ -2,10 +2,12 @@ import json
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder.codebook import codebook_to_records, parse_codebook
 from coder.errors import OutputError
-from coder.runs import RunFolder, RunRecord, read_run
+from coder.runs import RunFolder, RunRecord, _record_text, read_run
 
 CODEBOOK_YAML = """
 name: Small
@@ -106,6 +108,26 @@ def test_runs_write_record_with_documents_as_in_writes_what_json_dumps_writes(tm
     RunFolder(tmp_path / "new").write_record(record, documents_as_in=before.run_path)
 
     assert (tmp_path / "new" / "run.json").read_bytes() == (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+_PLAIN = st.one_of(st.text(), st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
+                   st.booleans(), st.none())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.dictionaries(st.text(), _PLAIN, max_size=5),
+                          st.dictionaries(st.text(), st.lists(_PLAIN, max_size=2), max_size=2)), max_size=6))
+def test_runs_record_text_is_what_json_dumps_writes(documents):
+    """run.json's documents are written by one C encoder call and its separators turned into line breaks:
+    the same text as json.dumps with indent 2, for any plain documents ("}", quotes, control characters
+    and line separators in keys and values), and as usual for any others (lists in them, empty ones)."""
+    data = {
+        "tool": "coder", "tool_version": "0.1.0", "started": "2026-11-24T12:00:00+00:00", "seconds": 1.5,
+        "corpus": "seeds", "corpus_absolute": "/data/seeds", "codebook": "codebook.yaml", "codebook_sha256": "abc",
+        "codebook_name": "Small", "unit": "sentence", "workers": 2, "counts": {"passages": 6},
+        "documents": documents, "skipped": [], "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)),
+    }
+    assert _record_text(RunRecord.from_dict(data, folder="out")) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 @pytest.mark.parametrize("codebook_file", [False, True])
