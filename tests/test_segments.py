@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder import parse_codebook
@@ -54,6 +54,36 @@ def test_segments_code_counts_roll_up_children_and_count_passages_once():
     cells, total, total_with_children = code_count_cells(frame, CODEBOOK, ["a.txt", "b.txt", "c.txt"])
     assert (cells.tolist(), total.tolist(), total_with_children.tolist()) == (
         counts[["a.txt", "b.txt", "c.txt"]].values.tolist(), counts["total"].tolist(), counts["total_with_children"].tolist())
+
+
+FLAT_CODEBOOK = parse_codebook("codes:\n  child: [x]\n  other: [y]\n  alone: [z]\n")
+_COUNT_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt", "gone.txt"]), st.integers(0, 3),
+                       st.sampled_from(["parent", "child", "other", "alone", "unknown"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.lists(_COUNT_ROW, max_size=16), nested=st.booleans())
+@example(rows=[("a.txt", 0, "child"), ("a.txt", 0, "other"), ("gone.txt", 1, "child"), ("a.txt", 2, "unknown")],
+         nested=False)
+def test_segments_code_count_cells_are_the_passages_counted_one_by_one(rows, nested):
+    """Each cell, total and total_with_children counted by hand: distinct passages per code and document,
+    a code's descendants' passages rolled up (a flat codebook rolls up nothing), documents not listed
+    left out of the cells, codes the codebook lacks counted only in "(any code)"."""
+    codebook = CODEBOOK if nested else FLAT_CODEBOOK
+    documents = ["a.txt", "b.txt", "c.txt"]
+    frame = pd.DataFrame({"document": pd.array([row[0] for row in rows], dtype="str"),
+                          "passage": pd.array([row[1] for row in rows], dtype="int64"),
+                          "code": pd.array([row[2] for row in rows], dtype="str")})
+    cells, total, total_with_children = code_count_cells(frame, codebook, documents)
+    ids = [code.id for code in codebook]
+    passages = {(document, passage) for document, passage, code in rows}  # coded by any code, known or not
+    expected_cells = [[len({(d, p) for d, p, c in rows if c == code and d == document}) for document in documents]
+                      for code in ids]
+    expected_cells.append([len({(d, p) for d, p, c in rows if d == document}) for document in documents])
+    rolled = [len({(d, p) for d, p, c in rows if c in ids and code in codebook[c].path}) for code in ids]
+    assert cells.tolist() == expected_cells
+    assert total.tolist() == [sum(row) for row in expected_cells[:-1]] + [len(passages)]
+    assert total_with_children.tolist() == rolled + [len(passages)]
 
 
 @pytest.mark.parametrize("documents", [None, set(), {"b.txt"}, {"a.txt", "b.txt", "missing.txt"}])
