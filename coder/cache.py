@@ -759,26 +759,6 @@ def remember_coding(run: RunFolder, codebook: Codebook) -> None:
         cache.close()
 
 
-def keep_lemma_index(run: RunFolder, *, decode: bool = False) -> None:
-    """Keep a lemma index in the run's cache folder for the next keyword edit (lexicon.read_lemma_index),
-    when the folder holds no sound one and this process has decoded the English tables (a recode
-    whose index was not sound) or `decode` (a run that coded every document: its coding processes
-    decoded them, and 0.4 s more here saves each keyword edit the 0.1 s of decoding them)."""
-    from .lexicon import LEMMA_INDEX_FILE, lemma_index_bytes, lemma_tables_loaded, read_lemma_index, release_lemma_tables
-
-    loaded = lemma_tables_loaded()
-    if not (loaded or decode) or read_lemma_index(run.cache_path / LEMMA_INDEX_FILE) is not None:
-        return
-    from .files import write_bytes
-
-    try:
-        data = lemma_index_bytes()
-    finally:
-        if not loaded:
-            release_lemma_tables()  # as they were: a coding run's memory does not keep them
-    run.keep_cache_file(LEMMA_INDEX_FILE, None if data is None else lambda path: write_bytes(path, data))
-
-
 def _tables(run: RunFolder) -> dict[str, Path] | None:
     """segments.parquet and passages.parquet of the run, when both are single files."""
     tables = {"segments.parquet": run.segments_parquet_path, "passages.parquet": run.passages_parquet_path}

@@ -10,14 +10,12 @@ both ask "is this CJK" through `CJK_CHARS`.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.util
 import json
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from functools import cache, lru_cache
 from importlib.resources import files
 from math import log
@@ -80,9 +78,6 @@ def is_english_word(word: str) -> bool:
     >>> is_english_word("Meetings"), is_english_word("gover")
     (True, False)
     """
-    index = _attached_index()
-    if index is not None and not english_words.cache_info().currsize:
-        return index.is_english(word.lower())
     return word.lower() in english_words()
 
 
@@ -95,25 +90,25 @@ def lemmas(word: str) -> frozenset[str]:
     """
     word = word.lower()
     found = {word}
-    source = _lemma_source()
-    lemma = source.lemma(word)
-    if lemma is not None:
-        found.add(lemma)
+    lookup = _table("lemma_lookup")
+    if word in lookup:
+        found.add(lookup[word])
     for pos in _PARTS_OF_SPEECH:
-        found.update(_rule_lemmas(word, pos, source))
+        found.update(_rule_lemmas(word, pos))
     return frozenset(found)
 
 
-def _rule_lemmas(word: str, pos: str, source: _LemmaSource) -> list[str]:
+def _rule_lemmas(word: str, pos: str) -> list[str]:
     """spaCy's rule lemmatizer for one part of speech (spacy.lang.en.lemmatizer, without a tagger)."""
-    exceptions = source.exceptions(pos, word)
+    index = _table("lemma_index").get(pos, {})
+    exceptions = _table("lemma_exc").get(pos, {}).get(word, [])
     forms, oov_forms = [], []
-    for old, new in source.rules(pos):
+    for old, new in _table("lemma_rules").get(pos, []):
         if word.endswith(old):
             form = word[: len(word) - len(old)] + new
             if not form:
                 continue
-            if source.indexed(pos, form) or not form.isalpha():
+            if form in index or not form.isalpha():
                 forms.append(form)
             else:
                 oov_forms.append(form)
@@ -146,13 +141,12 @@ def word_forms(word: str) -> frozenset[str]:
         return frozenset({word})
     targets = lemmas(word)
     candidates = set(targets)
-    source = _lemma_source()
     for lemma in targets:
-        candidates.update(source.forms(lemma))
+        candidates.update(_inverse_tables().get(lemma, ()))
         for pos in _PARTS_OF_SPEECH:
-            if pos == "adj" and not source.indexed("adj", lemma):
+            if pos == "adj" and lemma not in _table("lemma_index")["adj"]:
                 continue  # "meetinger" is no word: comparatives only for known adjectives
-            for old, new in source.rules(pos):
+            for old, new in _table("lemma_rules").get(pos, []):
                 if lemma.endswith(new):
                     candidates.add(lemma[: len(lemma) - len(new)] + old)
     return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
@@ -180,232 +174,6 @@ def release_lemma_tables() -> None:
         english_words()  # passages ask it: made while its table is here
     for cached in (_table, _inverse_tables, _known_words, lemmas, word_forms, derived_words, derived_forms):
         cached.cache_clear()
-
-
-# --- where the lemma answers come from: the tables, or the stored index -----------------------------
-#
-# A keyword edit asks the tables about a few words, and decoding them costs 0.1 s of a recode (JSON and
-# sets over 100,000 words). A run keeps what lemmas(), word_forms() and is_english_word() read from
-# them in its cache folder (`cache.keep_lemma_index`): sorted lines, searched by bisection. The file names
-# the tables it was made from (a digest of their files as installed) and holds a checksum of its
-# lines: another version's, a damaged or a foreign index is not used (the tables are read, and the
-# next run that has them writes the index again).
-
-_TABLE_NAMES = ("lemma_lookup", "lemma_rules", "lemma_index", "lemma_exc")
-LEMMA_INDEX_FILE = "lemma_index.txt"
-_INDEX_FORMAT = 1
-
-
-class _LemmaSource:
-    """What the lemma functions ask of the English tables (the tables in memory: `_LoadedTables`)."""
-
-    def lemma(self, word: str) -> str | None:  # the lookup table's lemma of `word`
-        raise NotImplementedError
-
-    def forms(self, lemma: str) -> Iterable[str]:  # the lookup and exception tables' forms of `lemma`
-        raise NotImplementedError
-
-    def exceptions(self, pos: str, word: str) -> list[str]:
-        raise NotImplementedError
-
-    def indexed(self, pos: str, word: str) -> bool:  # `word` in the rule lemmatizer's index for `pos`
-        raise NotImplementedError
-
-    def rules(self, pos: str) -> list[list[str]]:
-        raise NotImplementedError
-
-
-class _LoadedTables(_LemmaSource):
-    def lemma(self, word: str) -> str | None:
-        return _table("lemma_lookup").get(word)
-
-    def forms(self, lemma: str) -> Iterable[str]:
-        return _inverse_tables().get(lemma, ())
-
-    def exceptions(self, pos: str, word: str) -> list[str]:
-        return _table("lemma_exc").get(pos, {}).get(word, [])
-
-    def indexed(self, pos: str, word: str) -> bool:
-        return word in _table("lemma_index").get(pos, ())
-
-    def rules(self, pos: str) -> list[list[str]]:
-        return _table("lemma_rules").get(pos, [])
-
-
-class LemmaIndex(_LemmaSource):
-    """The lines of a stored lemma index (`lemma_index_bytes`), each `kind TAB key... TAB values`,
-    sorted: a key is found by bisection over the bytes (no object per line). Kinds: L form lemma
-    (lookup), F lemma forms... (inverse), X pos form lemmas... (exceptions), W pos word (index),
-    E word (english_words)."""
-
-    def __init__(self, body: bytes, rules: dict[str, list[list[str]]]):
-        self._body = body  # the lines, each ended by a line break
-        self._rules = rules
-
-    def _values(self, *key: str) -> list[str] | None:
-        prefix = ("\t".join(key) + "\t").encode("utf-8", "surrogatepass")
-        body, width = self._body, len(prefix)
-        # Line starts: every line starting before `low` is below `prefix`, none starting at `high` or after.
-        low, high = 0, len(body)
-        while low < high:
-            start = body.rfind(b"\n", 0, (low + high) // 2) + 1
-            start = max(start, low)
-            end = body.index(b"\n", start)
-            if body[start:min(end, start + width)] < prefix:
-                low = end + 1
-            else:
-                high = start
-        if low < len(body) and body.startswith(prefix, low):
-            return body[low + width:body.index(b"\n", low)].decode("utf-8", "surrogatepass").split("\t")
-        return None
-
-    def lemma(self, word: str) -> str | None:
-        found = self._values("L", word)
-        return found[0] if found is not None else None
-
-    def forms(self, lemma: str) -> Iterable[str]:
-        return self._values("F", lemma) or ()
-
-    def exceptions(self, pos: str, word: str) -> list[str]:
-        return self._values("X", pos, word) or []
-
-    def indexed(self, pos: str, word: str) -> bool:
-        return self._values("W", pos, word) is not None
-
-    def is_english(self, word: str) -> bool:
-        return self._values("E", word) is not None
-
-    def rules(self, pos: str) -> list[list[str]]:
-        return self._rules.get(pos, [])
-
-
-_ATTACHED: list[LemmaIndex] = []  # the index lemma answers come from while the tables are not loaded
-
-
-def _attached_index() -> LemmaIndex | None:
-    """The attached index, unless the tables are in memory (then they answer: a dict is faster)."""
-    if not _ATTACHED or _table.cache_info().currsize:
-        return None
-    return _ATTACHED[-1]
-
-
-def _lemma_source() -> _LemmaSource:
-    return _attached_index() or _LOADED
-
-
-_LOADED = _LoadedTables()
-
-
-@lru_cache(maxsize=1)
-def _tables_digest() -> str:
-    """What names the English tables as installed: sha256 of their files' bytes, with the index format."""
-    digest = hashlib.sha256(f"coder lemma index {_INDEX_FORMAT}\n".encode())
-    for name in _TABLE_NAMES:
-        data = (files("spacy_lookups_data") / "data" / f"en_{name}.json.gz").read_bytes()
-        digest.update(f"{name} {len(data)}\n".encode())
-        digest.update(data)
-    return digest.hexdigest()
-
-
-def read_lemma_index(path: str | Path) -> LemmaIndex | None:
-    """The lemma index at `path`, when it is one this version wrote from the tables installed and
-    its lines are whole (checksum); else None (missing, a link, damaged, another format or tables).
-
-    >>> read_lemma_index("outputs/.cache/lemma_index.txt")  # doctest: +SKIP
-    """
-    from .files import read_own_bytes
-
-    try:
-        data = read_own_bytes(path)
-        head, separator, body = data.partition(b"\n")
-        header = json.loads(head)
-        if (not separator or not isinstance(header, dict) or header.get("format") != _INDEX_FORMAT
-                or header.get("tables") != _tables_digest()
-                or header.get("checksum") != hashlib.sha256(body).hexdigest()):
-            return None
-        rules = header.get("rules")
-        if not _are_rules(rules):
-            return None
-        if body and not body.endswith(b"\n"):
-            return None
-        return LemmaIndex(body, rules)
-    except (OSError, ValueError, UnicodeError):
-        return None
-
-
-def lemma_tables_loaded() -> bool:
-    """True when this process holds the English tables (then writing an index costs no decoding)."""
-    return bool(_table.cache_info().currsize)
-
-
-def lemma_index_bytes() -> bytes | None:
-    """A lemma index of the tables installed, as `read_lemma_index` reads it; None when a key or
-    value would not fit a line (a tab or line break in it)."""
-    if not all(_fits_lines(_table(name)) for name in ("lemma_lookup", "lemma_exc", "lemma_index")):
-        return None
-    rules = _table("lemma_rules")
-    if not _are_rules(rules):
-        return None
-    lines: list[str] = []
-    lines.extend(f"L\t{form}\t{lemma}" for form, lemma in _table("lemma_lookup").items())
-    lines.extend(f"F\t{lemma}\t" + "\t".join(sorted(forms)) for lemma, forms in _inverse_tables().items())
-    lines.extend(f"X\t{pos}\t{form}\t" + "\t".join(lemma_list)
-                 for pos, by_form in _table("lemma_exc").items() for form, lemma_list in by_form.items())
-    lines.extend(f"W\t{pos}\t{word}\t" for pos, words in _table("lemma_index").items() for word in words)
-    lines.extend(f"E\t{word}\t" for word in english_words())
-    lines.sort()
-    body = ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
-    header = {"format": _INDEX_FORMAT, "tables": _tables_digest(), "checksum": hashlib.sha256(body).hexdigest(),
-              "rules": rules}
-    return json.dumps(header, ensure_ascii=True).encode("ascii") + b"\n" + body
-
-
-def _are_rules(rules: object) -> bool:
-    """`rules` is shaped as spaCy's lemma_rules table: part of speech -> [[old suffix, new suffix], ...]."""
-    return isinstance(rules, dict) and all(isinstance(pairs, list) and all(
-        isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
-        for pair in pairs) for pairs in rules.values())
-
-
-def _fits_lines(value: object) -> bool:
-    """Every string in `value` (a table: dicts of dicts, lists or frozensets of strings) is one a line can
-    hold and give back (not empty, no tab or line break), every list is not empty; no other types."""
-    strings: list[str] = []
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            strings.extend(item)
-            pending.extend(item.values())
-        elif isinstance(item, (list, frozenset)):
-            if not item:
-                return False
-            if all(type(part) is str for part in item):
-                strings.extend(item)
-            else:
-                pending.extend(item)
-        elif type(item) is str:
-            strings.append(item)
-        else:
-            return False
-    if not all(type(string) is str and string for string in strings):
-        return False
-    joined = "".join(strings)
-    return "\t" not in joined and "\n" not in joined and "\r" not in joined
-
-
-@contextmanager
-def attached_lemma_index(index: LemmaIndex | None) -> Iterator[None]:
-    """Within the block, lemmas(), word_forms() and is_english_word() answer from `index` (None:
-    from the tables) unless the tables are loaded. Their answers are the same either way."""
-    if index is None:
-        yield
-        return
-    _ATTACHED.append(index)
-    try:
-        yield
-    finally:
-        _ATTACHED.remove(index)
 
 
 # --- derivation (opt-in: `~word` or `morphology: derivational`) -----------------------------------

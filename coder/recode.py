@@ -41,14 +41,7 @@ from .cache import RecodeCache, _tables, remember_coding
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .lexicon import (
-    LEMMA_INDEX_FILE,
-    attached_lemma_index,
-    compose_text,
-    fold_text,
-    lemma_tables_loaded,
-    read_lemma_index,
-)
+from .lexicon import compose_text, fold_text
 from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook
 from .models import Code, Codebook, Document, Passage, join_matched, passage_fingerprint, segment_id_from_fingerprint
 from .passages import _readable, split_passages
@@ -112,10 +105,7 @@ def recode_changed_codes(
         # candidates while this one reads the last run's rows. Leaving the block waits for it: a
         # table open in it must not stop the full run from replacing the file (Windows).
         beside = ThreadPoolExecutor(max_workers=1)
-        # The edited codes' word forms (and the English words of passages rejoined across a line
-        # break) from the lemma index the last run kept, not from the tables (0.1 s to decode).
-        index = None if lemma_tables_loaded() else read_lemma_index(run.cache_path / LEMMA_INDEX_FILE)
-        with beside, attached_lemma_index(index):
+        with beside:
             reading = beside.submit(_read_passages, tables["passages.parquet"])
             fingerprints = cache.fingerprints(codebook)
             cache.close()

@@ -30,7 +30,7 @@ from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
 from .files import LOCK_FILE, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
-from .cache import keep_lemma_index, remember_coding
+from .cache import remember_coding
 from .imports import LazyModule
 from .models import ENGINES, Codebook, CodingResult, Engine, NetworkOptions
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
@@ -299,7 +299,6 @@ def run_coding(
         if use_cache:
             run.remember_segments_file()
             remember_coding(run, codebook)
-            keep_lemma_index(run, decode=reused is None and recoded is None)
         save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
         graph = network.pop("graph", None)
         remember_presentation(run, graph=graph if use_cache else None, options=network_options, csv=csv)

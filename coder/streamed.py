@@ -286,7 +286,6 @@ def code_in_partitions(
     keeps what the next recode needs; a Dask run keeps them as folders of parts.
     `result.segments` of the report is empty; `tally` counts them.
     """
-    from .cache import keep_lemma_index
     from .recode import remember_coding
     from .reuse import remember_presentation
     from .runner import RunReport, SegmentTally, _renamed_codes, remember_pair_counts, write_network_outputs
@@ -408,7 +407,6 @@ def code_in_partitions(
     if engine == "local":
         if use_cache:
             remember_coding(run, codebook)
-            keep_lemma_index(run, decode=True)
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if engine == "local":
         graph = network.pop("graph", None)

@@ -494,35 +494,3 @@ def test_recode_waits_for_its_second_thread_and_passes_on_its_error(history, mon
         assert recode.recode_changed_codes(*arguments, stamps=take_corpus_stamps(corpus)) is None
     # What the second thread began, it ended before the recode returned.
     assert started and all(started) and len(finished) == len(started)
-
-
-@pytest.mark.parametrize("index", ["sound", "damaged", "other tables", "removed"])
-def test_recode_reads_the_lemma_index_only_when_sound(history, index):
-    """A run keeps a lemma index in .cache; a keyword edit reads the new keyword's forms from it and
-    decodes no table. A damaged index, or one of other tables, is not used: the tables are decoded,
-    the outputs are a full run's all the same, and the index is written again."""
-    import json
-
-    import coder.lexicon as lexicon
-
-    corpus, codebook, fast, full = history
-    path = fast / ".cache" / lexicon.LEMMA_INDEX_FILE
-    assert lexicon.read_lemma_index(path) is not None
-    if index == "damaged":
-        path.write_bytes(path.read_bytes()[:-100])
-    elif index == "other tables":
-        head, _, body = path.read_bytes().partition(b"\n")
-        path.write_bytes(json.dumps({**json.loads(head), "tables": "0" * 64}).encode() + b"\n" + body)
-    elif index == "removed":
-        path.unlink()
-    _edit(codebook, "keyword added")
-    lexicon.release_lemma_tables()  # as in a new process
-    lexicon.english_words.cache_clear()
-
-    output = run_ok(corpus, codebook, fast)
-    assert lexicon.lemma_tables_loaded() is (index != "sound")
-    run_ok(corpus, codebook, full, "--no-cache")
-
-    assert FAST in output
-    assert output_files(fast) == output_files(full)
-    assert lexicon.read_lemma_index(path) is not None
