@@ -14,7 +14,7 @@ from .errors import OutputError
 from .imports import LazyModule
 from .models import normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
-from .segments import HASH_MULTIPLIERS, mix64, segment_id_numbers
+from .segments import HASH_MULTIPLIERS, mix64, segment_id_numbers, segment_ids_among
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -401,21 +401,8 @@ def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str
             return pd.DataFrame(columns=columns)
         frame = frame.assign(segment_id=[normalize_segment_id(value) or str(value) for value in frame["segment_id"]])
     # The four columns only: filtering the whole segments frame first copied every row's text too.
-    rows = frame.loc[_among(frame["segment_id"].astype(str), ids), columns].drop_duplicates("segment_id")
+    rows = frame.loc[segment_ids_among(frame["segment_id"].astype(str), [list(ids)]), columns].drop_duplicates("segment_id")
     return rows.astype({"passage": str})
-
-
-def _among(values: pd.Series, ids: set[str]) -> np.ndarray:
-    """Whether each of `values` is one of `ids`, hashed in Arrow (pandas' isin on Arrow text makes a
-    scalar of each id first: 0.03 s for 2,600 ids)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        array = pa.array(values.array, from_pandas=True)
-        return pc.is_in(array, value_set=pa.array(list(ids), type=array.type)).to_numpy(zero_copy_only=False)
-    except (pa.ArrowException, UnicodeError, TypeError):  # text Arrow refuses (lone surrogates): the slow way
-        return values.astype(object).isin(ids).to_numpy()
 
 
 def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:

@@ -50,7 +50,7 @@ from .reviews import (
     write_reviews,
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, build_run_record, wants_csv
-from .segments import STATUSES, add_page_column, drop_rejected, segment_id_numbers
+from .segments import STATUSES, add_page_column, drop_rejected, segment_ids_among
 from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -575,7 +575,7 @@ def _statuses(segments: pd.DataFrame, run: RunFolder, renamed: dict[str, str], *
     # Statuses as numbers into STATUSES until the end: a Python string per row cost 0.26 s at 440,000 rows.
     decided = {"accept": STATUSES.index("accepted"), "reject": STATUSES.index("rejected"), "add": STATUSES.index("added")}
     if run.has_record():
-        statuses = np.where(_isin(segments["segment_id"], before), STATUSES.index("unchanged"), STATUSES.index("new"))
+        statuses = np.where(segment_ids_among(segments["segment_id"], before), STATUSES.index("unchanged"), STATUSES.index("new"))
     else:
         statuses = np.full(len(segments), STATUSES.index("new"))
     # Each distinct review cell read once: a big run has hundreds of thousands of rows and a handful of spellings.
@@ -593,35 +593,3 @@ def _status_series(statuses: np.ndarray, index: pd.Index) -> pd.Series:
 
     array = pa.chunked_array([pa.array(STATUSES, type=pa.large_string()).take(pa.array(statuses, type=pa.int64()))])
     return pd.Series(pd.arrays.ArrowStringArray(array, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), index=index)
-
-
-def _isin(values: pd.Series, within: list[Any]) -> np.ndarray:
-    """Whether each segment id is one of the ids of the columns `within`: as numbers when all are
-    well-formed (`segment_id_numbers`; 437,785 ids in each: 0.12-0.16 -> 0.05-0.07 s CPU), else hashed in
-    Arrow (a Python set of 400,000 ids, and a lookup per row, took over a second)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not within:
-        return np.zeros(len(values), dtype=bool)
-    numbers = segment_id_numbers(values)
-    known = [segment_id_numbers(column) for column in within] if numbers is not None else [None]
-    if all(column is not None for column in known):  # ids as numbers: an int64 hash table, not one of strings
-        return pd.Series(numbers).isin(np.concatenate(known)).to_numpy()
-    try:
-        value_set = pa.concat_arrays([_string_array(column) for column in within])
-        return pc.is_in(_string_array(values), value_set=value_set).to_numpy(zero_copy_only=False)
-    except (pa.ArrowException, UnicodeError, TypeError):  # text Arrow refuses (lone surrogates): the slow way
-        known = {value for column in within for value in column}
-        return values.astype(object).isin(known).to_numpy()
-
-
-def _string_array(values: Any) -> Any:
-    import pyarrow as pa
-
-    array = pa.array(values, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type != pa.string():
-        array = array.cast(pa.string())  # large_string, or an empty column of nulls
-    return array

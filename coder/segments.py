@@ -507,6 +507,35 @@ def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
     return np.frombuffer(bytes.fromhex(digits.tobytes().decode("ascii")), dtype=">u8").astype(np.uint64)
 
 
+
+def segment_ids_among(values: pd.Series, within: Sequence[Sequence[str] | pd.Series]) -> np.ndarray:
+    """Whether each segment id is one of the ids of the columns `within`: as numbers when all are
+    well-formed (`segment_id_numbers`; 437,785 ids in each: 0.12-0.16 -> 0.05-0.07 s CPU), else hashed in
+    Arrow (a Python set of 400,000 ids, and a lookup per row, took over a second)."""
+    import pyarrow.compute as pc
+
+    if not within:
+        return np.zeros(len(values), dtype=bool)
+    numbers = segment_id_numbers(values)
+    known = [segment_id_numbers(column) for column in within] if numbers is not None else [None]
+    if all(column is not None for column in known):  # ids as numbers: an int64 hash table, not one of strings
+        return pd.Series(numbers).isin(np.concatenate(known)).to_numpy()
+    try:
+        value_set = pa.concat_arrays([_string_array(column) for column in within])
+        return pc.is_in(_string_array(values), value_set=value_set).to_numpy(zero_copy_only=False)
+    except (pa.ArrowException, UnicodeError, TypeError):  # text Arrow refuses (lone surrogates): the slow way
+        known = {value for column in within for value in column}
+        return values.astype(object).isin(known).to_numpy()
+
+
+def _string_array(values: object) -> pa.Array:
+    array = pa.array(values, from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.string():
+        array = array.cast(pa.string())  # large_string, or an empty column of nulls
+    return array
+
 def drop_rejected(segments: pd.DataFrame) -> pd.DataFrame:
     """The segments whose `review` does not say rejected (all of them without a review column).
 

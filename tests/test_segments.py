@@ -233,11 +233,11 @@ def test_segments_segment_id_numbers_read_a_sliced_chunked_array():
        st.lists(st.text(max_size=18), max_size=3))
 def test_segments_statuses_and_changes_tell_ids_apart_as_strings_do(new, old, others):
     from coder.diff import _key_numbers
-    from coder.runner import _isin
+    from coder.segments import segment_ids_among
 
     new_ids = pd.Series([f"s{number:016x}" for number in new] + others, dtype=object)
     old_ids = pd.Series([f"s{number:016x}" for number in old + new[:3]], dtype=object)
-    assert _isin(new_ids, [old_ids]).tolist() == [value in set(old_ids) for value in new_ids]
+    assert segment_ids_among(new_ids, [old_ids]).tolist() == [value in set(old_ids) for value in new_ids]
     numbers = _key_numbers(pd.DataFrame({"key": old_ids}), pd.DataFrame({"key": new_ids}))
     expected = pd.factorize(pd.concat([new_ids, old_ids], ignore_index=True), use_na_sentinel=False)[0]
     assert np.array_equal(numbers, expected)
