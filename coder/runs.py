@@ -601,13 +601,8 @@ class RunFolder:
                 elif result.passage_table is not None:
                     written["passages_parquet"] = write_parquet(passages_to_arrow(result.passage_table),
                                                                 self.passages_parquet_path)
-            documents = [document.path for document in result.corpus.documents]
-            if not code_counts:
-                pass
-            elif background:  # code_counts.csv in a thread of its own too: the caller's network starts at once
-                self.write_in_background(_write_code_counts, result.segments, result.codebook, documents,
-                                         written["code_counts"])
-            else:
+            if code_counts:
+                documents = [document.path for document in result.corpus.documents]
                 _write_code_counts(result.segments, result.codebook, documents, written["code_counts"])
             if self.write_texts(result.corpus.documents):
                 written["texts"] = self.texts_path
