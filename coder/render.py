@@ -259,10 +259,22 @@ def script_json(data: Any) -> str:
     '{"t": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026\\\\u2028"}'
     """
     text = json.dumps(data, ensure_ascii=False)
-    for character, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                              ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for character, escape in _SCRIPT_ESCAPES:
         text = text.replace(character, escape)
     return text
+
+
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+def _script_json_bytes(data: Any) -> bytes:
+    """script_json(data) as UTF-8, escaped in the bytes: there each character is a byte search (memchr),
+    where a text holding Chinese is two bytes a character and each of five searches took 6 ms for a
+    big report. A character's bytes never occur across two characters in UTF-8, so the escapes are the same."""
+    encoded = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    for character, escape in _SCRIPT_ESCAPES:
+        encoded = encoded.replace(character.encode("utf-8"), escape.encode("ascii"))
+    return encoded
 
 
 def _asset(name: str) -> str:
@@ -497,7 +509,11 @@ def render_report(data: dict[str, Any], path: str | Path) -> None:
 
     >>> render_report(report_data(segments, codebook), "outputs/report.html")  # doctest: +SKIP
     """
-    write_text(path, build_page(data, title=str(data.get("title", "Concept network")), template="report"))
+    before, after = _page_around_data(title=str(data.get("title", "Concept network")), template="report")
+    data_bytes = _script_json_bytes(data)  # build_page's text in bytes (write_text encoded it): cheaper escapes
+    with atomic_open(path, "wb") as stream:
+        for piece in (before.encode("utf-8"), data_bytes, after.encode("utf-8")):
+            stream.write(piece)
 
 
 def render_redirect(path: str | Path, *, target: str = "report.html") -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import coder.render
@@ -300,6 +300,25 @@ def test_render_script_json_never_closes_the_script_element(data):
     text = script_json(data)
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
     assert json.loads(text) == data
+
+
+_PAGE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("<>&\u2028\u2029\"\\"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["title", "codes", "passages", "x"]),
+                       st.recursive(_PAGE_TEXT | st.integers() | st.floats(allow_nan=False),
+                                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_PAGE_TEXT, inner, max_size=2)),
+                       min_size=1))
+@example({"title": "</script> & 区", "codes": [{"label": "\u2028\u2029<b>"}], "passages": [[0, "a > b", [1.5]]]})
+def test_render_report_bytes_are_the_page_text_as_utf8(tmp_path_factory, data):
+    """render_report escapes the data in its UTF-8 bytes: the bytes of build_page's text."""
+    from coder.render import build_page, render_report
+
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    render_report(data, path)
+    assert path.read_bytes() == build_page(data, title=str(data.get("title", "Concept network")),
+                                           template="report").encode("utf-8")
 
 
 @pytest.mark.parametrize("command", ["run", "network"])
