@@ -246,21 +246,23 @@ def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None 
             fields.append((None, pc.binary_join(pa.ListArray.from_arrays(offsets, cells), ",")))
             position = stop
             continue
+        if dtypes[position] == np.float64:
+            # A run of float columns at once, as integers (cooccurrence_matrix.csv is a float column per code).
+            stop = position
+            while stop < len(dtypes) and dtypes[stop] == np.float64:
+                stop += 1
+            texts = _float_fields(frame.iloc[:, position:stop].to_numpy(dtype=np.float64).ravel(), float_format)
+            if texts is None:
+                return None
+            width = stop - position
+            if width > 1:
+                offsets = pa.array(np.arange(0, len(frame) * width + 1, width, dtype=np.int32))
+                texts = pc.binary_join(pa.ListArray.from_arrays(offsets, texts), ",")
+            fields.append((None, texts))
+            position = stop
+            continue
         values, dtype = frame.iloc[:, position], dtypes[position]
         position += 1
-        if dtype == np.float64:
-            # As pandas writes floats: numpy's str() of each and blank for NaN, or `float_format % value`.
-            numbers = values.to_numpy()
-            missing = np.isnan(numbers)
-            if float_format is None:
-                texts = numbers.astype(str)
-                texts[missing] = ""
-            elif missing.any():
-                return None  # pandas' own blank for a formatted NaN
-            else:
-                texts = np.array([float_format % number for number in numbers.tolist()], dtype=str)
-            fields.append((None, pa.array(texts, type=pa.string())))
-            continue
         if dtype == np.bool_:
             fields.append((None, pa.array(np.where(values.to_numpy(), "True", "False"), type=pa.string())))
             continue
@@ -287,6 +289,26 @@ def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None 
         codes = np.asarray(codes, dtype=np.int64)
         fields.append((np.where(codes < 0, len(encoded), codes), table))
     return fields
+
+
+def _float_fields(numbers, float_format: str | None):
+    """As pandas writes floats: numpy's str() of each and blank for NaN, or `float_format % value`
+    (None for a NaN then: pandas writes its own blank). Each distinct value is formatted once
+    (told apart by its bits, so 0.0 and -0.0 keep their texts): a matrix of codes holds few."""
+    import numpy as np
+    import pyarrow as pa
+
+    missing = np.isnan(numbers)
+    if float_format is None:
+        texts = numbers.astype(str)
+        texts[missing] = ""
+    elif missing.any():
+        return None
+    else:
+        distinct, inverse = np.unique(numbers.view(np.int64), return_inverse=True)
+        texts = np.array([float_format % number for number in distinct.view(np.float64).tolist()],
+                         dtype=str)[inverse.reshape(-1)]
+    return pa.array(texts, type=pa.string())
 
 
 def write_csv_parts(frames: Iterable[pd.DataFrame], path: str | Path) -> Path:

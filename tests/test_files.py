@@ -123,6 +123,29 @@ def test_files_write_csv_bytes_are_pandas_own(tmp_path_factory, rows, kind, line
 
 
 
+_FLOAT = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0.0, -0.0, 0.1, 1e16, 1e-5, 0.1234565])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 4), st.lists(st.lists(_FLOAT, min_size=5, max_size=5), min_size=1, max_size=10),
+       st.sampled_from([None, "%.10g", "%.3f"]))
+def test_files_write_csv_runs_of_float_columns_are_pandas_own(tmp_path_factory, width, rows, float_format):
+    """Float columns side by side (a co-occurrence matrix) are written as one block, each distinct value
+    formatted once: the bytes pandas' to_csv writes, 0.0 and -0.0 apart."""
+    import io
+
+    frame = pd.DataFrame({"code": [f"c{number}" for number in range(len(rows))]})
+    for column in range(width):
+        frame[f"f{column}"] = [row[column] for row in rows]
+    frame["count"] = range(len(rows))
+    frame["share"] = [row[4] for row in rows]
+    path = tmp_path_factory.mktemp("csv") / "table.csv"
+    write_csv(frame, path, float_format=float_format)
+    expected = io.StringIO()
+    frame.to_csv(expected, index=False, lineterminator="\r\n", float_format=float_format)
+    assert path.read_bytes() == ("\ufeff" + expected.getvalue()).encode()
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="Linux states the umask in /proc")
 @pytest.mark.parametrize("umask", [0o022, 0o027], ids=["022", "027"])
 def test_files_atomic_writes_follow_the_umask_without_setting_it(tmp_path: Path, monkeypatch, umask: int):
