@@ -284,8 +284,14 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
         return
     # Positions found on the code column alone: the rows themselves (with their text) only for the few kept.
     codes = segments["code"]
-    on_map = np.flatnonzero(codes.isin(list(graph.nodes)).to_numpy())
-    kept = segments.iloc[on_map[head_per_group(codes.iloc[on_map], examples)]]
+    keys = cooccurrence.passage_keys
+    if keys is not None and keys.frame is segments and codes.dtype == "str":
+        # The codes' numbers, not their names: a row's code is on the map when its number's name is a node
+        on_map = np.flatnonzero(np.array([code in graph for code in keys.codes], dtype=bool)[keys.code_index])
+        kept = segments.iloc[on_map[head_per_group(keys.code_index[on_map], examples)]]
+    else:
+        on_map = np.flatnonzero(codes.isin(list(graph.nodes)).to_numpy())
+        kept = segments.iloc[on_map[head_per_group(codes.iloc[on_map], examples)]]
     for row in kept.itertuples(index=False):
         graph.nodes[row.code]["examples"].append(_example(row.document, row.passage, row.text, row.matched))
     wanted = pairs[["source", "target", "example_document", "example_passage"]]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .cooccurrence import Cooccurrence, build_cooccurrence
+from .cooccurrence import Cooccurrence, _PassageKeys, build_cooccurrence
 from .models import Codebook, NetworkOptions
 from .network import (  # the map's own rules
     PALETTE,
@@ -56,6 +56,7 @@ def report_data(
     cooccurrence: Cooccurrence | None = None,
     rolled: dict[int, Cooccurrence] | None = None,
     listing: tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None] | None = None,
+    network: nx.Graph | None = None,
 ) -> dict[str, Any]:
     """The report page's data: codes, passages with their codes and matched words, layouts per level.
 
@@ -71,6 +72,8 @@ def report_data(
     level when the caller has built it already (it is not built twice). A partitioned run (the Dask
     engine, coder.partitioned) holds no segment table: it passes every level's co-occurrence in
     `rolled` and the passage data (`_passages`' result) in `listing`, reduced across partitions.
+    `network` is build_network's graph of that `cooccurrence` with these `options` (isolated codes
+    kept), when the caller has built it: the communities of every code are its own (not found twice).
 
     >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
     >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
@@ -95,12 +98,13 @@ def report_data(
             at_level = rolled[level]
         else:
             at_level = build_cooccurrence(segments, level=level, total_passages=total_passages, codebook=codebook)
-        graph = _community_graph(at_level, codebook, options)
+        # build_network drew the same links on the same codes, in the same order: the same communities
+        graph = network if level == ALL_CODES and network is not None else _community_graph(at_level, codebook, options)
         positions = _layout(_layout_graph(graph, at_level.pairs, options), options.seed)
         layouts[str(level)] = {node: [round(x, 1), round(y, 1)] for node, (x, y) in positions.items()}
         communities[str(level)] = {node: int(data["community"]) for node, data in graph.nodes(data=True)}
     names, passages, words, sets, sample = listing if listing is not None else _passages(
-        base.segments, index, seed=options.seed)
+        base.segments, index, seed=options.seed, keys=base.passage_keys)
     return {
         "title": title,
         "total_passages": int(base.total_passages),
@@ -175,7 +179,7 @@ def _layout_graph(graph: nx.Graph, pairs: pd.DataFrame, options: NetworkOptions)
 
 
 def _passages(
-    frame: pd.DataFrame, index: dict[str, int], *, seed: int = 42
+    frame: pd.DataFrame, index: dict[str, int], *, seed: int = 42, keys: _PassageKeys | None = None
 ) -> tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None]:
     """Documents, the listed passages, the matched words they refer to by number, the code sets
     with their passage counts, and how the listed passages were sampled (None: all are listed).
@@ -183,15 +187,23 @@ def _passages(
     A passage record is [document number, passage number, text, [code numbers], [[word numbers]
     per code]]; the text is cut around the matched words past PASSAGE_CHARACTERS. A code set is
     [document number, number of passages, [code numbers, ascending]], in document order.
+
+    `keys`, when given, are build_cooccurrence's keys of `frame` (its `segments`): its documents and codes
+    are then not factorized again, and its rows code each passage once.
     """
     if frame.empty:
         return [], [], [], [], None
     # Integer keys once, then arrays: a big run has hundreds of thousands of rows but only the
     # listed passages need Python objects (and only they need their text).
-    document_index, document_names = pd.factorize(frame["document"].astype(str), sort=True)
+    if keys is not None and keys.frame is frame:
+        document_index, document_names, code_names, code_uniques = (
+            keys.document_index, keys.documents, keys.code_index, keys.codes)
+    else:
+        keys = None
+        document_index, document_names = pd.factorize(frame["document"].astype(str), sort=True)
+        code_names, code_uniques = pd.factorize(frame["code"].astype(str))
     names = [str(name) for name in document_names]
     passage_numbers = frame["passage"].astype(int).to_numpy(dtype=np.int64)
-    code_names, code_uniques = pd.factorize(frame["code"].astype(str))
     code_numbers = np.array([index[str(code)] for code in code_uniques], dtype=np.int64)[code_names]
     matched_index, matched_uniques = pd.factorize(frame["matched"], use_na_sentinel=False)
     # Words are numbered as first met row by row: a matched cell first met later adds its new words later.
@@ -214,7 +226,7 @@ def _passages(
     chosen = np.arange(len(starts))
     sample = None
     if len(starts) > PASSAGES_SHOWN:
-        chosen = _sample(passage_of_row, sorted_codes, len(starts), seed=seed)
+        chosen = _sample(passage_of_row, sorted_codes, len(starts), seed=seed, distinct=keys is not None)
         sample = {"shown": len(chosen), "coded": len(starts), "seed": seed, "per_code": SAMPLE_PER_CODE}
     first_rows = order[starts[chosen]]
     texts = frame["text"].take(first_rows).tolist()  # the listed passages' texts, in one call
@@ -264,13 +276,18 @@ def _code_sets(passage_of_row: np.ndarray, codes: np.ndarray, passage_documents:
             zip(ranked_documents[starts].tolist(), numbers.tolist(), code_lists.to_pylist())]
 
 
-def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: int) -> np.ndarray:
+def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: int,
+            distinct: bool = False) -> np.ndarray:
     """The passages the page lists past PASSAGES_SHOWN: the first SAMPLE_PER_CODE of each code (so
     every code has examples), then passages drawn at random with `seed` up to PASSAGES_SHOWN; in
-    document order. Rows are given in passage order, as passage positions and code numbers."""
-    # Each (passage, code) once, as one integer key (a frame's drop_duplicates hashed rows of two columns).
-    key = passage_of_row.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes
-    first_rows = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
+    document order. Rows are given in passage order, as passage positions and code numbers;
+    `distinct` when no two rows hold the same passage and code."""
+    if distinct:
+        first_rows = np.arange(len(codes))
+    else:
+        # Each (passage, code) once, as one integer key (a frame's drop_duplicates hashed rows of two columns).
+        key = passage_of_row.astype(np.int64) * (int(codes.max(initial=0)) + 1) + codes
+        first_rows = np.flatnonzero(~pd.Series(key).duplicated().to_numpy())
     per_code = first_rows[head_per_group(codes[first_rows], SAMPLE_PER_CODE)]
     chosen = np.zeros(count, dtype=bool)
     chosen[passage_of_row[per_code]] = True

@@ -440,3 +440,31 @@ def test_cooccurrence_roll_up_is_the_row_by_row_rule(rows, level, with_codebook)
     })
     codebook = SMALL_CODEBOOK if with_codebook else None
     pd.testing.assert_frame_equal(roll_up(segments, codebook, level), _rolled_row_by_row(segments, codebook, level))
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from("uvw"), st.integers(-2, 4), st.sampled_from("abcde")), min_size=1,
+                     max_size=40),
+       ordered=st.booleans())
+def test_cooccurrence_shortcuts_for_rows_in_order_and_few_cells_count_the_same(rows, ordered):
+    """Rows in (document, passage, code) order are ranked without hashing, and each code's documents marked
+    in a table: the same keys and tables as hashing them (rows out of order, or repeated, take that way)."""
+    import numpy as np
+
+    import coder.cooccurrence
+
+    # A label per passage: a code's label is its first row's
+    segments = segment_frame(sorted(rows) if ordered else rows, label=lambda document, passage, code: f"{code} {passage}")
+    fast = build_cooccurrence(segments, total_passages=60, with_counts=True)
+    first = segments.drop_duplicates("code").set_index("code")["label"]
+    assert fast.codes["label"].tolist() == [first[code] for code in fast.codes["code"]]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coder.cooccurrence, "_ascending", lambda values, strictly=False: False)
+        patch.setattr(coder.cooccurrence, "_DOCUMENT_CODE_CELLS", 0)
+        plain = build_cooccurrence(segments, total_passages=60, with_counts=True)
+    pd.testing.assert_frame_equal(fast.codes, plain.codes)
+    pd.testing.assert_frame_equal(fast.pairs, plain.pairs)
+    pd.testing.assert_frame_equal(fast.segments, plain.segments)
+    for name in ("document_index", "passage_index", "code_index", "passage_documents", "documents"):
+        assert np.array_equal(getattr(fast.passage_keys, name), getattr(plain.passage_keys, name)), name
+        assert getattr(fast.passage_keys, name).dtype == getattr(plain.passage_keys, name).dtype, name

@@ -255,3 +255,19 @@ def test_network_head_per_group_with_more_groups_than_a_short_holds(groups):
     values = pd.Series([f"g{number % groups}" for number in range(3 * groups)])
     kept = head_per_group(values, 2)
     assert kept.tolist() == list(range(2 * groups))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3"]), st.integers(0, 4), st.sampled_from(["admin", "local", "gov", "memo"])),
+                min_size=1, max_size=30),
+       st.sampled_from([{}, {"min_count": 2, "top_edges": 1}, {"hide_isolated": True, "min_count": 2}]))
+def test_network_examples_found_by_code_numbers_are_the_ones_found_by_name(rows, options):
+    """build_network takes each code's example rows by the co-occurrence's code numbers: the examples
+    (and link examples) it takes by the rows' code names."""
+    from dataclasses import replace
+
+    counted = build_cooccurrence(frame(rows), total_passages=40)
+    graph, plain = (build_network(tables, SMALL_CODEBOOK, examples=2, **options)
+                    for tables in (counted, replace(counted, passage_keys=None)))
+    assert list(graph.nodes(data=True)) == list(plain.nodes(data=True))
+    assert list(graph.edges(data=True)) == list(plain.edges(data=True))

@@ -474,3 +474,48 @@ def test_report_sample_takes_each_codes_first_distinct_passages(passages, per_co
         assert _sample(passage_of_row, codes, len(passages), seed=42).tolist() == expected
     finally:
         coder.report.PASSAGES_SHOWN, coder.report.SAMPLE_PER_CODE = saved
+
+
+_PAGE_ROWS = st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3"]), st.integers(0, 5),
+                                st.sampled_from(["admin", "local", "gov"])), min_size=1, max_size=40)
+
+
+@given(_PAGE_ROWS, st.sampled_from([0, 3, 5_000]))
+@settings(max_examples=100, deadline=None)
+def test_report_passages_from_the_cooccurrence_keys_are_the_plain_ones(rows, shown):
+    """_passages given build_cooccurrence's keys of its rows (documents and codes not factorized again, no
+    repeated (passage, code) to drop) lists the same passages, words, code sets and sample as without."""
+    import coder.report
+    from coder.cooccurrence import build_cooccurrence
+    from coder.report import _passages
+
+    counted = build_cooccurrence(frame(rows), codebook=CODEBOOK)
+    index = {code: position for position, code in enumerate(["gov", "local", "admin", "barriers"])}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coder.report, "PASSAGES_SHOWN", shown)
+        assert _passages(counted.segments, index, keys=counted.passage_keys) == _passages(counted.segments, index)
+
+
+@given(_PAGE_ROWS, st.sampled_from([NetworkOptions(), NetworkOptions(min_count=1, top_edges=None),
+                                    NetworkOptions(measure="npmi", min_count=1, seed=7)]))
+@settings(max_examples=60, deadline=None)
+def test_report_communities_taken_from_the_network_are_the_pages_own(rows, options):
+    """report_data given build_network's graph takes its communities: the data it computes without it."""
+    from coder.cooccurrence import build_cooccurrence
+    from coder.network import build_network
+
+    counted = build_cooccurrence(frame(rows), total_passages=50, codebook=CODEBOOK)
+    graph = build_network(counted, CODEBOOK, measure=options.measure, min_count=options.min_count,
+                          top_edges=options.top_edges, seed=options.seed)
+    assert (report_data(frame(rows), CODEBOOK, options=options, total_passages=50, cooccurrence=counted, network=graph)
+            == report_data(frame(rows), CODEBOOK, options=options, total_passages=50))
+
+
+@pytest.mark.parametrize("options", [NetworkOptions(hide_isolated=True, min_count=1), NetworkOptions(level=1, min_count=1)])
+def test_report_written_with_hidden_codes_or_a_level_computes_its_own_communities(tmp_path, options):
+    """The map's graph lacks the codes it hides, and is drawn at another level: the page's communities are
+    then computed apart, as report_data does."""
+    rows = [("d1", 0, "admin"), ("d1", 0, "gov"), ("d1", 1, "admin"), ("d2", 0, "local"), ("d2", 1, "gov")]  # local alone
+    write_network_outputs(frame(rows), CODEBOOK, tmp_path, options=options, total_passages=9)
+    assert page_data(tmp_path / "report.html") == json.loads(json.dumps(
+        report_data(frame(rows), CODEBOOK, options=options, total_passages=9, title=CODEBOOK.name)))
