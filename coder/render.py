@@ -18,6 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,11 +268,36 @@ def script_json(data: Any) -> str:
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
-def _script_json_bytes(data: Any) -> bytes:
-    """script_json(data) as UTF-8, escaped in the bytes: there each character is a byte search (memchr),
-    where a text holding Chinese is two bytes a character and each of five searches took 6 ms for a
-    big report. A character's bytes never occur across two characters in UTF-8, so the escapes are the same."""
-    encoded = json.dumps(data, ensure_ascii=False).encode("utf-8")
+@dataclass(frozen=True)
+class JsonText:
+    """A value of a page's data given as its JSON text (json.dumps' own, ASCII, none of the characters
+    script_json escapes): render_report writes it as it is."""
+
+    text: bytes
+
+
+def _script_json_bytes(data: Any) -> list[bytes]:
+    """script_json(data) as UTF-8, in pieces, escaped in the bytes: there each character is a byte search
+    (memchr), where a text holding Chinese is two bytes a character and each of five searches took 6 ms
+    for a big report. A character's bytes never occur across two characters in UTF-8, so the escapes are
+    the same. A dict's JsonText values are written as they are, between its other items as json.dumps
+    joins them."""
+    if not (isinstance(data, dict) and any(isinstance(value, JsonText) for value in data.values())):
+        return [_escaped(json.dumps(data, ensure_ascii=False).encode("utf-8"))]
+    pieces = []
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"page data: key {key!r} is not a string")
+        pieces.append(_escaped(json.dumps(key, ensure_ascii=False).encode("utf-8")) + b": ")
+        pieces.append(value.text if isinstance(value, JsonText) else
+                      _escaped(json.dumps(value, ensure_ascii=False).encode("utf-8")))
+        pieces.append(b", ")
+    pieces[0] = b"{" + pieces[0]
+    pieces[-1] = b"}"
+    return pieces
+
+
+def _escaped(encoded: bytes) -> bytes:
     for character, escape in _SCRIPT_ESCAPES:
         encoded = encoded.replace(character.encode("utf-8"), escape.encode("ascii"))
     return encoded
@@ -510,9 +536,9 @@ def render_report(data: dict[str, Any], path: str | Path) -> None:
     >>> render_report(report_data(segments, codebook), "outputs/report.html")  # doctest: +SKIP
     """
     before, after = _page_around_data(title=str(data.get("title", "Concept network")), template="report")
-    data_bytes = _script_json_bytes(data)  # build_page's text in bytes (write_text encoded it): cheaper escapes
+    data_pieces = _script_json_bytes(data)  # build_page's text in bytes (write_text encoded it): cheaper escapes
     with atomic_open(path, "wb") as stream:
-        for piece in (before.encode("utf-8"), data_bytes, after.encode("utf-8")):
+        for piece in (before.encode("utf-8"), *data_pieces, after.encode("utf-8")):
             stream.write(piece)
 
 

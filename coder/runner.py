@@ -471,7 +471,8 @@ def write_network_outputs(
     else:
         page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
                            title=title or name, cooccurrence=cooccurrence,
-                           network=graph if cooccurrence.level is None and not options.hide_isolated else None)
+                           network=graph if cooccurrence.level is None and not options.hide_isolated else None,
+                           sets_as_json=True)
     render_report(page, written["report"])
     render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])

@@ -352,3 +352,18 @@ def test_render_layout_puts_codes_without_links_in_a_grid_and_is_spectral_when_l
     grid = [positions[f"i{number}"] for number in range(isolated)]
     assert all(y >= spread + 240 for _, y in grid)
     assert len(set(grid)) == isolated
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(_PAGE_TEXT, st.recursive(_PAGE_TEXT | st.integers(), lambda inner: st.lists(inner, max_size=3)),
+                       min_size=1, max_size=5),
+       st.lists(st.lists(st.integers(0, 10**6), max_size=4), max_size=4))
+def test_render_report_writes_json_text_values_where_json_dumps_puts_them(tmp_path_factory, data, numbers):
+    """A JsonText value of the page's data is written as it is, between the other items as json.dumps
+    joins them: the page of the same data with the value itself."""
+    from coder.render import JsonText, build_page, render_report
+
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    render_report({**data, "sets": JsonText(json.dumps(numbers).encode("ascii"))}, path)
+    assert path.read_bytes() == build_page({**data, "sets": numbers}, title=str(data.get("title", "Concept network")),
+                                           template="report").encode("utf-8")

@@ -498,7 +498,7 @@ def test_report_passages_from_the_cooccurrence_keys_are_the_plain_ones(rows, sho
 
 @given(_PAGE_ROWS, st.sampled_from([NetworkOptions(), NetworkOptions(min_count=1, top_edges=None),
                                     NetworkOptions(measure="npmi", min_count=1, seed=7)]))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 def test_report_communities_taken_from_the_network_are_the_pages_own(rows, options):
     """report_data given build_network's graph takes its communities: the data it computes without it."""
     from coder.cooccurrence import build_cooccurrence
@@ -519,3 +519,34 @@ def test_report_written_with_hidden_codes_or_a_level_computes_its_own_communitie
     write_network_outputs(frame(rows), CODEBOOK, tmp_path, options=options, total_passages=9)
     assert page_data(tmp_path / "report.html") == json.loads(json.dumps(
         report_data(frame(rows), CODEBOOK, options=options, total_passages=9, title=CODEBOOK.name)))
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.integers(0, 300), min_size=1, max_size=5)), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_report_code_sets_as_json_are_json_dumps_of_the_lists(passages):
+    """_code_sets' JSON text, written in Arrow, is json.dumps of the lists it gives otherwise."""
+    import numpy as np
+
+    from coder.report import _code_sets
+
+    passages = sorted(passages, key=lambda passage: passage[0])
+    passage_of_row = np.repeat(np.arange(len(passages)), [len(codes) for _, codes in passages]).astype(np.int64)
+    codes = np.array([code for _, codes in passages for code in codes], dtype=np.int64)
+    documents = np.array([document for document, _ in passages], dtype=np.int64)
+    arguments = (passage_of_row, codes, documents, len(passages))
+    assert _code_sets(*arguments, as_json=True).text == json.dumps(_code_sets(*arguments)).encode("ascii")
+
+
+@given(_PAGE_ROWS | st.just([]))
+@settings(max_examples=20, deadline=None)
+def test_report_page_with_code_sets_as_json_is_the_plain_page(tmp_path_factory, rows):
+    """render_report writes the code sets given as JSON text where json.dumps put the lists: the same page."""
+    from coder.render import JsonText, render_report
+
+    segments = frame(rows) if rows else frame(SMALL_ROWS).iloc[:0]
+    folder = tmp_path_factory.mktemp("pages")
+    quick = report_data(segments, CODEBOOK, total_passages=50, sets_as_json=True)
+    assert isinstance(quick["sets"], JsonText)
+    render_report(quick, folder / "quick.html")
+    render_report(report_data(segments, CODEBOOK, total_passages=50), folder / "plain.html")
+    assert (folder / "quick.html").read_bytes() == (folder / "plain.html").read_bytes()
