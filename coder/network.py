@@ -348,6 +348,11 @@ def _text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+# The characters beyond ASCII that re.IGNORECASE matches with an ASCII letter (İ ı ſ K, found by trying every
+# code point); İ is also the one character whose lower() is longer.
+_LIKE_ASCII_LETTERS = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
 @lru_cache(maxsize=8192)
 def _word_pattern(word: str) -> re.Pattern[str]:
     # re's own cache keeps 512 patterns: a big codebook's matched words overflow it, compiled again for each passage
@@ -376,8 +381,9 @@ def snippet(text: str, words: list[str], *, width: int = SNIPPET_CHARACTERS) -> 
     """
     if len(text) <= width:
         return text
-    if text.isascii() and all(word.isascii() for word in words):
-        # ASCII both sides: case-insensitive matching is lower() and find(), a C loop (same spans as the regex)
+    if all(word.isascii() for word in words) and (text.isascii() or not _LIKE_ASCII_LETTERS.search(text)):
+        # ASCII words in a text without the four look-alikes: case-insensitive matching is lower() and find(),
+        # a C loop (same spans as the regex; lower() keeps the text's length)
         lowered = text.lower()
         found = [(start, start + len(word)) for word in words if (start := lowered.find(word.lower())) != -1]
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
@@ -271,3 +271,24 @@ def test_network_examples_found_by_code_numbers_are_the_ones_found_by_name(rows,
                     for tables in (counted, replace(counted, passage_keys=None)))
     assert list(graph.nodes(data=True)) == list(plain.nodes(data=True))
     assert list(graph.edges(data=True)) == list(plain.edges(data=True))
+
+
+_SNIPPET_TEXT = st.text(alphabet=st.sampled_from("abkis KIS-区域é\u0130\u0131\u017f\u212a"), min_size=30, max_size=90)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SNIPPET_TEXT, st.lists(st.text(alphabet=st.sampled_from("abkisKIS -"), min_size=1, max_size=3), max_size=3))
+@example("x" * 20 + "\u017f" + "tate policy" + "y" * 20, ["state"])
+@example("x" * 20 + "\u212aey " + "key" + "y" * 20, ["key"])
+@example("区" * 20 + "\u0130" * 3 + "i" + "y" * 20, ["i"])
+def test_network_snippet_finds_ascii_words_in_other_text_as_the_regex_does(text, words):
+    """ASCII words in a text beyond ASCII are found with lower() and find() unless the text holds a character
+    re.IGNORECASE matches with an ASCII letter: the snippet the case-insensitive regex search cuts."""
+    import re
+
+    import coder.network
+
+    quick = snippet(text, words, width=20)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(coder.network, "_LIKE_ASCII_LETTERS", re.compile("[\\s\\S]"))  # every such text by the regex
+        assert quick == snippet(text, words, width=20)
