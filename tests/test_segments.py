@@ -224,6 +224,20 @@ def test_segments_segment_id_numbers_of_no_ids_are_none_at_all(ids):
     assert segment_id_numbers(ids).tolist() == []
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="s0123456789abcdefAFgx \u00e9", min_size=15, max_size=18), max_size=6))
+@example(["s0123456789abcdef", "s0123456789abcdes"])  # the prefix where a digit goes
+@example(["s0123456789abcdef", "ss123456789abcdef"])
+@example(["s00000000000000ff", "s0123456789abcdef"])
+def test_segments_segment_id_numbers_read_the_ids_of_the_usual_form_only(ids):
+    well_formed = all(len(value) == 17 and value[0] == "s" and all(char in "0123456789abcdef" for char in value[1:])
+                      for value in ids)
+    numbers = segment_id_numbers(pd.Series(ids, dtype="str"))
+    assert (numbers is not None) is well_formed
+    if well_formed:
+        assert numbers.tolist() == [int(value[1:], 16) for value in ids]
+
+
 def test_segments_segment_id_numbers_read_a_sliced_chunked_array():
     array = pa.chunked_array([["s0000000000000001", "s0000000000000002"], ["s0000000000000003"]]).slice(1)
     assert segment_id_numbers(array).tolist() == [2, 3]
