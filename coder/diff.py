@@ -12,7 +12,7 @@ from .codebook import normalize_code_record, rule_from_record
 from .files import write_csv
 from .errors import OutputError
 from .imports import LazyModule
-from .models import normalize_segment_id, segment_id_from_fingerprint
+from .models import UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
 from .segments import HASH_MULTIPLIERS, mix64, segment_id_numbers, segment_ids_among
 
@@ -274,12 +274,14 @@ class RunComparison:
 
 def compare_runs(
     old_run: str | Path | RunFolder, new_run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
-    old_index: pd.DataFrame | None = None,
+    old_index: pd.DataFrame | None = None, unchanged: UnchangedCodes | None = None,
 ) -> RunComparison:
     """Compare two run folders (or run.json paths): codebook changes and segments per code.
 
     `new_segments` is the new run's segments frame, and `old_index` the old run's
-    `RunFolder.read_segment_index()`, when the caller holds them already.
+    `RunFolder.read_segment_index()`, when the caller holds them already. `unchanged` (a recode's,
+    whose segments `new_segments` are and whose `previous_index` is `old_index`) names the codes
+    whose rows are the old run's as they were: only the other codes' rows are compared one by one.
 
     >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
     >>> print(render_comparison(comparison))  # doctest: +SKIP
@@ -291,22 +293,38 @@ def compare_runs(
     new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
     old_frame = old_index if old_index is not None else old_folder.read_segment_index()
     renamed = renamed_codes(changes)
-    old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
-    # The ids as numbers once for every step below (0.02-0.03 s each at 437,785 ids).
-    numbers = segment_id_numbers(old_keys["key"]), segment_id_numbers(new_keys["key"])
-    alike = _codes_alike(old_keys, new_keys, numbers=numbers)
-    if alike:
-        # Only the other codes' segments compared row by row (a keyword recode changes one code of hundreds).
-        order = list(dict.fromkeys([*pd.unique(new_keys["code"]), *pd.unique(old_keys["code"])]))
-        others_old = ~old_keys["code"].isin(list(alike)).to_numpy()
-        others_new = ~new_keys["code"].isin(list(alike)).to_numpy()
-        old_keys, new_keys = old_keys[others_old].reset_index(drop=True), new_keys[others_new].reset_index(drop=True)
-        old_frame, new_frame = old_frame[others_old].reset_index(drop=True), new_frame[others_new].reset_index(drop=True)
-        numbers = tuple(None if values is None else values[others]
-                        for values, others in zip(numbers, (others_old, others_new)))
-        if new_segments is not None and len(new_segments) == len(others_new):
-            # The new run's rows the listed segments can come from: those of the codes compared row by row.
-            new_segments = new_segments[others_new]
+    known = old_segments = None
+    if (unchanged is not None and not renamed and new_segments is not None and old_frame is unchanged.previous_index
+            and len(new_frame) == len(unchanged.codes)):
+        known = _known_alike(unchanged, new_frame["segment_id"])
+    if known is not None:
+        # Only the other codes' rows compared row by row, found without comparing the unchanged codes' rows.
+        alike, order, others_old, others_new, new_numbers = known
+        old_frame = old_frame.take(others_old).reset_index(drop=True)
+        new_frame = new_frame.take(others_new).reset_index(drop=True)
+        new_segments = new_segments.take(others_new)
+        old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
+        numbers = segment_id_numbers(old_keys["key"]), new_numbers[others_new]
+        order += [code for code in pd.unique(old_keys["code"]) if code not in order]
+        # The removed segments' details from the rows the recode read, not from the whole run read again.
+        old_segments = _previous_rows(unchanged, others_old) if numbers[0] is not None else None
+    else:
+        old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
+        # The ids as numbers once for every step below (0.02-0.03 s each at 437,785 ids).
+        numbers = segment_id_numbers(old_keys["key"]), segment_id_numbers(new_keys["key"])
+        alike = _codes_alike(old_keys, new_keys, numbers=numbers)
+        if alike:
+            # Only the other codes' segments compared row by row (a keyword recode changes one code of hundreds).
+            order = list(dict.fromkeys([*pd.unique(new_keys["code"]), *pd.unique(old_keys["code"])]))
+            others_old = ~old_keys["code"].isin(list(alike)).to_numpy()
+            others_new = ~new_keys["code"].isin(list(alike)).to_numpy()
+            old_keys, new_keys = old_keys[others_old].reset_index(drop=True), new_keys[others_new].reset_index(drop=True)
+            old_frame, new_frame = old_frame[others_old].reset_index(drop=True), new_frame[others_new].reset_index(drop=True)
+            numbers = tuple(None if values is None else values[others]
+                            for values, others in zip(numbers, (others_old, others_new)))
+            if new_segments is not None and len(new_segments) == len(others_new):
+                # The new run's rows the listed segments can come from: those of the codes compared row by row.
+                new_segments = new_segments[others_new]
     key_index = _key_numbers(old_keys, new_keys, numbers)
     segments = _count_changes(old_keys, new_keys, key_index)
     if alike:
@@ -314,10 +332,52 @@ def compare_runs(
                              "segments_unchanged": list(alike.values())}, columns=list(SEGMENT_DIFF_COLUMNS))
         segments = pd.concat([segments, same], ignore_index=True).set_index("code").loc[order].reset_index()
         segments = segments.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
-    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index)
-    counts = {str(code): (int(added), int(removed), int(unchanged))
-              for code, added, removed, unchanged in segments.itertuples(index=False, name=None)}
+    listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index,
+                              old_segments=old_segments)
+    counts = {str(code): (int(added), int(removed), int(kept))
+              for code, added, removed, kept in segments.itertuples(index=False, name=None)}
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed)
+
+
+def _known_alike(unchanged: UnchangedCodes, new_ids: pd.Series) -> tuple[
+        dict[str, int], list[str], np.ndarray, np.ndarray, np.ndarray] | None:
+    """What `_codes_alike` and the code order of `compare_runs` give, from a recode's `unchanged`
+    codes (`new_ids`: the new run's segment ids): {code: its distinct segments} for the unchanged
+    codes with segments, the new run's codes in order of appearance, the positions of the other
+    rows (old run, new run), and the new run's ids as numbers. None when the ids are not of the
+    usual form or the unchanged codes' rows are not as many in both runs."""
+    numbers = segment_id_numbers(new_ids)
+    if numbers is None:
+        return None
+    flags = np.append(unchanged.unchanged, False)  # the last: a code not in the codebook (position -1)
+    same_new, same_old = flags[unchanged.codes], flags[unchanged.previous_codes]
+    rows = np.bincount(unchanged.codes[same_new], minlength=len(flags))
+    if not np.array_equal(rows, np.bincount(unchanged.previous_codes[same_old], minlength=len(flags))):
+        return None
+    # A repeated id is one code's (the id hashes the code): identical passages in one document.
+    again = pd.Series(numbers[same_new]).duplicated().to_numpy()
+    distinct = rows - np.bincount(unchanged.codes[same_new][again], minlength=len(flags))
+    alike = {unchanged.code_ids[code]: int(distinct[code]) for code in np.flatnonzero(rows)}
+    order = [unchanged.code_ids[code] for code in pd.unique(unchanged.codes)]
+    return alike, order, np.flatnonzero(~same_old), np.flatnonzero(~same_new), numbers
+
+
+def _previous_rows(unchanged: UnchangedCodes, positions: np.ndarray) -> pd.DataFrame | None:
+    """segment_id, document, passage and text of the old run's rows at `positions` of the recode's
+    `previous_index`, as `_segment_details` reads them from that run's folder; None when a row has a
+    text of its own (then the folder it is)."""
+    texts = unchanged.passage_texts
+    if texts is None:
+        return None
+    documents, passages = unchanged.previous_documents[positions], unchanged.previous_passages[positions]
+    starts = unchanged.passage_starts
+    shown = (documents >= 0) & (passages >= 0)  # a row of a passage passages.parquet holds: its text, else none
+    shown[shown] = passages[shown] < starts[documents[shown] + 1] - starts[documents[shown]]
+    text = np.full(len(positions), "", dtype=object)
+    text[shown] = texts[starts[documents[shown]] + passages[shown]]
+    index = unchanged.previous_index.take(positions)
+    return pd.DataFrame({"segment_id": index["segment_id"].array, "document": index["document"].array,
+                         "passage": passages, "text": text})
 
 
 def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame,
@@ -361,10 +421,12 @@ def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame,
 
 def _listed_segments(
     old_folder: RunFolder, new_folder: RunFolder, old_frame: pd.DataFrame, new_frame: pd.DataFrame,
-    old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None, key_index: np.ndarray,
+    old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None, key_index: np.ndarray, *,
+    old_segments: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The added and removed segments themselves, with their document, passage and text (the keys:
-    `_segment_keys` of each frame, numbered by `_key_numbers`)."""
+    `_segment_keys` of each frame, numbered by `_key_numbers`; the details from the frames
+    `new_segments` and `old_segments`, else from the run folders)."""
     # Integer isin over the key numbers (Series.isin on Arrow strings, or a Python set of them,
     # loops over 400,000 ids in Python; np.isin sorts).
     fresh, before = pd.Series(key_index[:len(new_keys)]), key_index[len(new_keys):]
@@ -377,7 +439,7 @@ def _listed_segments(
     removed = old_keys[~old_found]
     parts = []
     for change, rows, folder, frame in (("segment added", added, new_folder, new_segments),
-                                        ("segment removed", removed, old_folder, None)):
+                                        ("segment removed", removed, old_folder, old_segments)):
         if rows.empty:
             continue
         details = _segment_details(folder, frame, set(rows["segment_id"]))
@@ -440,13 +502,15 @@ def render_comparison(comparison: RunComparison) -> str:
 
 
 def compare_with_previous(run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
-                          old_index: pd.DataFrame | None = None) -> RunComparison | None:
+                          old_index: pd.DataFrame | None = None,
+                          unchanged: UnchangedCodes | None = None) -> RunComparison | None:
     """Compare the run in a folder with the one `RunFolder.keep_previous` kept; None on a first run.
-    `old_index` is that run's segment index when the caller read it before it was kept.
+    `old_index` is that run's segment index when the caller read it before it was kept; `unchanged`
+    as `compare_runs` takes it.
 
     >>> compare_with_previous("outputs")  # doctest: +SKIP
     """
     folder = run if isinstance(run, RunFolder) else RunFolder(run)
     if not folder.previous.has_record():
         return None
-    return compare_runs(folder.previous, folder, new_segments=new_segments, old_index=old_index)
+    return compare_runs(folder.previous, folder, new_segments=new_segments, old_index=old_index, unchanged=unchanged)

@@ -11,6 +11,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from .corpus import Corpus
@@ -375,6 +376,24 @@ class NetworkOptions:
     seed: int = 42
 
 
+@dataclass(frozen=True, eq=False)
+class UnchangedCodes:
+    """The codes whose segments a recode took as they were from the last run's segments.parquet
+    (coder.recode): their rows are that run's rows of them, all of them, so the statuses and the
+    comparison with that run need only look at the other codes' rows."""
+
+    previous_index: pd.DataFrame  # that file's segment index (as RunFolder.read_segment_index reads it)
+    code_ids: tuple[str, ...]  # the codebook's codes, which the positions below number
+    unchanged: np.ndarray  # bool per code of code_ids: its rows are the last run's, unchanged
+    codes: np.ndarray  # each segment row's code: its position in code_ids
+    previous_codes: np.ndarray  # each previous_index row's code: its position in code_ids, -1 if not there
+    previous_documents: np.ndarray  # each previous_index row's document: its position in the corpus, -1 if not there
+    previous_passages: np.ndarray  # each previous_index row's passage number in its document
+    passage_starts: np.ndarray  # each corpus document's first passage in passage_texts, then their count
+    # the last run's passage texts (passages.parquet's, objects); None: a row has a text of its own (span_text)
+    passage_texts: np.ndarray | None
+
+
 @dataclass(frozen=True)
 class CodingResult:
     """Everything `coder run` learns from one pass over the corpus (coder.pipeline codes it; a
@@ -390,6 +409,8 @@ class CodingResult:
     reused: dict[str, int] = field(default_factory=dict)  # what the recode cache saved
     # passage_fingerprint() of each segment row's passage, aligned with `segments` (for the index)
     fingerprints: pd.Series | None = field(default=None, compare=False)
+    # a recode's segments of the codes it did not match again (their statuses and changes are known)
+    unchanged: UnchangedCodes | None = field(default=None, compare=False)
 
     @property
     def passage_count(self) -> int:

@@ -43,10 +43,12 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .lexicon import compose_text, fold_text
 from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook
-from .models import Code, Codebook, Document, Passage, join_matched, passage_fingerprint, segment_id_from_fingerprint
+from .models import (
+    Code, Codebook, Document, Passage, UnchangedCodes, join_matched, passage_fingerprint, segment_id_from_fingerprint,
+)
 from .passages import _readable, split_passages
 from .pipeline import CodingResult
-from .runs import RunFolder, _file_stamp
+from .runs import RunFolder, _file_stamp, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
 from .stamps import CorpusStamps, known_corpus
 
@@ -166,11 +168,16 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     if table is None:
         return None  # not as `coder run` writes it
     code_ids = [code.id for code in codebook]
-    # The tool's rows of the codes not matched again, kept as they are; the new rows of the others.
-    kept = np.flatnonzero(_kept_rows(table, [code_id for code_id in code_ids if code_id not in rematched]))
-    kept_documents = _positions_arrow(table["document"], paths)[kept]
-    kept_codes = _positions_arrow(table["code"], code_ids)[kept]
-    kept_passages = table["passage"].to_numpy()[kept]
+    # The tool's rows (not those coded by hand: they come back with the reviews) of the codes not
+    # matched again, kept as they are; the new rows of the others.
+    previous_codes = _positions_arrow(table["code"], code_ids)
+    by_hand = _by_hand(table)
+    keeps = np.array([code_id not in rematched for code_id in code_ids] + [False])  # the last: a code not in the codebook
+    kept = np.flatnonzero(keeps[previous_codes] & ~by_hand)
+    previous_documents, previous_passages = _positions_arrow(table["document"], paths), table["passage"].to_numpy()
+    kept_documents = previous_documents[kept]
+    kept_codes = previous_codes[kept]
+    kept_passages = previous_passages[kept]
     matched_in = matching.result()
     if matched_in is None:
         return None  # a NUL inside a text (the candidates cannot be told), or a passage not fitting its document
@@ -187,8 +194,10 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     # in it already (as it wrote them): the new rows are merged in, else everything is sorted.
     order = _merged_order(position * len(code_ids) + code_position, len(kept))
     rows = np.concatenate([kept, table.num_rows + np.arange(len(found))])[order]
+    previous_index = segment_index_of_table(table)
+    texts_known = table["span_text"].null_count == table.num_rows  # no row has a text of its own: each shows its passage's
     # One chunk per column before the take: taking from the chunks as read cost 2-3 times as much.
-    table = table.drop_columns(["source"])
+    table = table.drop_columns(["source", "span_text"])
     coded = pa.concat_tables([table, _as_table(found, table.schema)]).combine_chunks().take(
         pa.array(rows, type=pa.int64())).to_pandas()
     del table
@@ -196,8 +205,15 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     coded = coded.assign(code_path=_strings([code.code_path for code in codebook], code_position),
                          label=_strings([code.label for code in codebook], code_position), review="", note="")
     # Each text once, shared by its passage's rows (as reuse.py holds them): no hashing of every text.
-    coded["text"] = pd.Series(passages["text"].to_numpy(dtype=object)[position], dtype=object)
+    texts = passages["text"].to_numpy(dtype=object)
+    coded["text"] = pd.Series(texts[position], dtype=object)
     frame = add_page_column(coded[list(SEGMENT_COLUMNS)], documents)
+    # The codes kept whole: a kept code with a row coded by hand has fewer rows now.
+    keeps[previous_codes[by_hand]] = False
+    unchanged = UnchangedCodes(
+        previous_index=previous_index, code_ids=tuple(code_ids), unchanged=keeps[:-1], codes=code_position,
+        previous_codes=previous_codes, previous_documents=previous_documents, previous_passages=previous_passages,
+        passage_starts=np.append(first, len(passages)), passage_texts=texts if texts_known else None)
     matched = len(documents) * len(to_match)
     return CodingResult(
         corpus=corpus_read, codebook=codebook, segments=frame, passages=counts,
@@ -205,7 +221,7 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
         reused={"documents_reused": len(documents), "documents_new": 0,
                 "codes_reused": len(documents) * len(codebook) - matched, "codes_matched": matched,
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
-        fingerprints=coded["fingerprint"], passage_table=passages,
+        fingerprints=coded["fingerprint"], passage_table=passages, unchanged=unchanged,
     )
 
 
@@ -226,33 +242,29 @@ _KEPT_COLUMNS = ["segment_id", "document", "passage", "start", "end", "kind", "c
 
 
 def _segment_rows(path: Path) -> Any:
-    """segments.parquet's _KEPT_COLUMNS and `source`, as an Arrow table; None when the file is not as
-    `coder run` writes it (other types, empty cells)."""
+    """segments.parquet's _KEPT_COLUMNS, `source` and `span_text`, as an Arrow table; None when the
+    file is not as `coder run` writes it (other types, empty cells but in `span_text`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from .segments import SEGMENT_PARQUET_SCHEMA
 
     try:
-        table = pq.read_table(path, columns=[*_KEPT_COLUMNS, "source"])
+        table = pq.read_table(path, columns=[*_KEPT_COLUMNS, "source", "span_text"])
         if not all(table.schema.field(name).type == SEGMENT_PARQUET_SCHEMA.field(name).type for name in table.schema.names):
             return None
-        if any(table[name].null_count for name in table.schema.names):
+        if any(table[name].null_count for name in table.schema.names if name != "span_text"):
             return None
         return table
     except (pa.ArrowException, OSError, ValueError):
         return None
 
 
-def _kept_rows(table: Any, codes: list[str]) -> np.ndarray:
-    """Which rows of `_segment_rows` the tool coded (not by hand: those come back with the reviews)
-    for `codes`."""
-    import pyarrow as pa
+def _by_hand(table: Any) -> np.ndarray:
+    """Which rows of `_segment_rows` were coded by hand."""
     import pyarrow.compute as pc
 
-    kept = pc.and_(pc.not_equal(table["source"], "manual"),
-                   pc.is_in(table["code"], value_set=pa.array(codes, type=table.schema.field("code").type)))
-    return kept.to_numpy(zero_copy_only=False)
+    return pc.equal(table["source"], "manual").to_numpy(zero_copy_only=False)
 
 
 def _positions_arrow(column: Any, values: list[str]) -> np.ndarray:

@@ -1059,6 +1059,14 @@ def read_run(run: str | Path) -> RunRecord:
     return RunFolder.at(run).record()
 
 
+def segment_index_of_table(table: Any) -> pd.DataFrame:
+    """`RunFolder.read_segment_index()` of a run whose segments.parquet was read already as the Arrow
+    `table` (holding the index's columns): the same frame, without reading the file again."""
+    from .segments import segments_of_table
+
+    return segments_of_table(table, _INDEX_COLUMNS)
+
+
 def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
     """The compact form of a segments frame that comparisons need (see SEGMENT_INDEX_FILE)."""
     if "fingerprint" in frame.columns:

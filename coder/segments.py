@@ -324,6 +324,11 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
             table = table.filter(pc.is_in(table["document"], value_set=chosen))
     except (pa.ArrowException, OSError, ValueError) as problem:
         raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
+    return _frame_of_table(table)
+
+
+def _frame_of_table(table: pa.Table) -> pd.DataFrame:
+    """A table read from Parquet as `read_parquet` gives it."""
     frame = table.to_pandas()
     for name in frame.columns:
         if name in _INTEGER_COLUMNS:
@@ -371,9 +376,21 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
             text[own] = frame["span_text"].to_numpy()[own]
         frame.insert(frame.columns.get_loc("matched") + 1 if "matched" in frame.columns else len(frame.columns),
                      "text", text)
-    order = [name for name in (*OUTPUT_COLUMNS[:3], *OUTPUT_COLUMNS[3:5], "page", *OUTPUT_COLUMNS[5:], "fingerprint")
-             if name in frame.columns and (name in wanted or name == "text")]
-    return frame[order]
+    return frame[_output_order(frame.columns, [*wanted, "text"])]
+
+
+def segments_of_table(table: pa.Table, columns: Sequence[str]) -> pd.DataFrame:
+    """`read_segments_parquet(path, columns=columns)` of segments.parquet's rows read already as the
+    Arrow `table` (which holds `columns`: neither text nor page)."""
+    frame = _frame_of_table(table.select([name for name in SEGMENT_PARQUET_COLUMNS if name in columns]))
+    return frame[_output_order(frame.columns, columns)]
+
+
+def _output_order(present: Iterable[str], wanted: Collection[str]) -> list[str]:
+    """The columns of `present` that are `wanted`, in segments.csv's order (fingerprint last)."""
+    present = set(present)
+    return [name for name in (*OUTPUT_COLUMNS[:3], *OUTPUT_COLUMNS[3:5], "page", *OUTPUT_COLUMNS[5:], "fingerprint")
+            if name in present and name in wanted]
 
 
 def rows_with_segment_ids(ids: pd.Series, wanted: Collection[str]) -> np.ndarray:

@@ -300,3 +300,76 @@ def test_diff_compare_runs_codes_alike_only_when_their_segments_are(tmp_path, al
     twice = segments_frame([*edited, edited[0]])  # a segment listed twice (identical passages) counts once
     assert _codes_alike(_segment_keys(twice, {}), _segment_keys(twice, {})) == {"market_barrier": 1, "joint_meeting": 1}
     assert _codes_alike(_segment_keys(twice, {}), _segment_keys(new, {})) == {"joint_meeting": 1}
+
+
+_CODE_IDS = ("barriers", "administrative_barrier", "market_barrier", "joint_meeting")
+
+
+def _unchanged_codes(old_index, new_segments, untouched, old_texts):
+    """What a recode knows of the rows it kept: every code of `untouched` has the same rows in both runs."""
+    import numpy as np
+
+    from coder.models import UnchangedCodes
+
+    # Each row read as the last passage of a document of its own, showing the text segments.csv holds for it.
+    passages = [passage for _, passage, _, _ in old_texts]
+    texts = [text for *_, passage, _, row_text in old_texts for text in [*[""] * passage, row_text]]
+    return UnchangedCodes(
+        previous_index=old_index, code_ids=_CODE_IDS, unchanged=np.array([code in untouched for code in _CODE_IDS]),
+        codes=np.array([_CODE_IDS.index(code) for code in new_segments["code"]], dtype=np.int64),
+        previous_codes=np.array([_CODE_IDS.index(code) for code in old_index["code"]], dtype=np.int64),
+        previous_documents=np.arange(len(old_texts)), previous_passages=np.array(passages, dtype=np.int64),
+        passage_starts=np.cumsum([0, *(passage + 1 for passage in passages)]), passage_texts=np.array(texts, dtype=object))
+
+
+@settings(max_examples=40, deadline=None)
+@given(old_rows=st.lists(_RUN_ROW, max_size=10), new_rows=st.lists(_RUN_ROW, max_size=10),
+       kept=st.lists(_RUN_ROW, min_size=1, max_size=6))
+@example(old_rows=[("a.txt", 0, "joint_meeting", "One.")], new_rows=[],
+         kept=[("b.txt", 1, "market_barrier", "Two."), ("b.txt", 2, "market_barrier", "Two.")])
+def test_diff_compare_runs_with_unchanged_codes_is_the_row_by_row_comparison(old_rows, new_rows, kept):
+    """A recode's unchanged codes (their rows the same in both runs) are counted without comparing their
+    rows, the removed segments' details come from the rows it read: the comparison is the row-by-row one."""
+    import tempfile
+    from pathlib import Path
+
+    import coder.diff
+
+    untouched = {code for *_, code, _ in kept} - {code for *_, code, _ in old_rows + new_rows}
+    with tempfile.TemporaryDirectory() as scratch:
+        old = write_run(Path(scratch) / "old", BASE_YAML, kept + old_rows)
+        new = write_run(Path(scratch) / "new", BASE_YAML, new_rows + kept, started="2026-11-24T13:00:00+00:00")
+        old_index, new_segments = RunFolder(old).read_segment_index(), segments_frame(new_rows + kept)
+        unchanged = _unchanged_codes(old_index, new_segments, untouched, kept + old_rows)
+        known = compare_runs(old, new, new_segments=new_segments, old_index=old_index, unchanged=unchanged)
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(coder.diff, "_codes_alike", lambda old_keys, new_keys, numbers=None: {})
+            slow = compare_runs(old, new)
+    assert list(known.segments.items()) == list(slow.segments.items())  # the order too
+    assert known.listed.astype(str).values.tolist() == slow.listed.astype(str).values.tolist()
+    assert known.table().values.tolist() == slow.table().values.tolist()
+
+
+@pytest.mark.parametrize("case", ["rows not as many", "another index"])
+def test_diff_compare_runs_refuses_unchanged_codes_it_cannot_vouch_for(tmp_path, case):
+    """Unchanged codes whose rows are not as many in both runs, or given with another index than the
+    one compared, are not taken: every row is compared. So are ids not as coder writes them."""
+    import coder.diff
+
+    rows = [("a.txt", 0, "market_barrier", "One."), ("a.txt", 1, "joint_meeting", "Two.")]
+    lost = [("a.txt", 2, "market_barrier", "Three.")]  # market_barrier lost a segment: a false claim
+    old = write_run(tmp_path / "old", BASE_YAML, rows + lost)
+    new = write_run(tmp_path / "new", BASE_YAML, rows, started="2026-11-24T13:00:00+00:00")
+    old_index, new_segments = RunFolder(old).read_segment_index(), segments_frame(rows)
+    claimed = {"market_barrier", "joint_meeting"} if case == "rows not as many" else {"joint_meeting"}
+    unchanged = _unchanged_codes(old_index if case != "another index" else old_index.copy(), new_segments, claimed,
+                                 rows + lost)
+    taken: list = []
+    known_alike = coder.diff._known_alike
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(coder.diff, "_known_alike", lambda *args: taken.append(known_alike(*args)) or taken[-1])
+        comparison = compare_runs(old, new, new_segments=new_segments, old_index=old_index, unchanged=unchanged)
+    assert taken == ([] if case == "another index" else [None])
+    assert comparison.segments == compare_runs(old, new, new_segments=new_segments).segments
+    assert comparison.segments["market_barrier"] == (0, 1, 1)
+    assert known_alike(unchanged, new_segments["segment_id"].str.upper()) is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import output_files, run_ok
+from conftest import invoke, output_files, run_ok
 
 from coder.codebook import load_codebook
 from coder.lexicon import fold_text
@@ -494,3 +494,78 @@ def test_recode_waits_for_its_second_thread_and_passes_on_its_error(history, mon
         assert recode.recode_changed_codes(*arguments, stamps=take_corpus_stamps(corpus)) is None
     # What the second thread began, it ended before the recode returned.
     assert started and all(started) and len(finished) == len(started)
+
+
+def _spied(monkeypatch, taken: list[str]) -> None:
+    """Note in `taken` each call of the steps that a recode's unchanged codes spare looking rows up."""
+    import coder.diff
+    import coder.runner
+
+    for module, name in ((coder.diff, "_known_alike"), (coder.diff, "_previous_rows"),
+                         (coder.runner, "_statuses_beside_unchanged")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *args, original=original, name=name: taken.append(name) or original(*args))
+
+
+@pytest.mark.parametrize("edit", [edit for edit in EDITS if edit not in NOT_FAST])
+def test_recode_statuses_and_changes_of_unchanged_codes_are_those_looked_up(history, edit, monkeypatch):
+    """The rows of the codes a recode leaves alone are the last run's: their statuses and changes are
+    not looked up row by row, and the outputs are those of the same recode looking every row up (and
+    of a full run). Not with a renamed code (its ids change)."""
+    import coder.recode
+
+    corpus, codebook, fast, full = history
+    taken: list[str] = []
+    _spied(monkeypatch, taken)
+    _edit(codebook, edit)
+
+    run_ok(corpus, codebook, fast)
+    assert sorted(taken) == ([] if edit == "code renamed" else ["_known_alike", "_previous_rows", "_statuses_beside_unchanged"])
+    taken.clear()
+    monkeypatch.setattr(coder.recode, "UnchangedCodes", lambda **fields: None)  # the recode vouches for no code
+    output = run_ok(corpus, codebook, full)
+
+    assert FAST in output and taken == []
+    assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize("reviews", ["kept", "removed"])
+def test_recode_after_hand_coding_matches_a_full_run(history, tmp_path, reviews, monkeypatch):
+    """A reviewer coded part of a passage by hand with a code the edit leaves alone (its row has a text
+    of its own). With the review file the recode looks every row up (hand-coded rows come in among the
+    others); with the file removed, that code lost a row: it is not among the unchanged codes."""
+    corpus, codebook, fast, full = history
+    document = "hyphens.txt"
+    text = (corpus / document).read_text(encoding="utf-8")
+    start = text.index("A joint meeting room")
+    (tmp_path / "added.csv").write_text(
+        f"document,code,review,note,start,end\n{document},integration,add,by hand,{start},{start + 20}\n", encoding="utf-8")
+    result = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook, "--reviews",
+                    tmp_path / "reviews.csv", "--run", fast)
+    assert result.exit_code == 0, result.output
+    for folder in (fast, full):
+        run_ok(corpus, codebook, folder)
+    assert ",integration," in (fast / "segments.csv").read_text(encoding="utf-8-sig").split("by hand")[0].splitlines()[-1]
+    if reviews == "removed":
+        (tmp_path / "reviews.csv").unlink()
+    _edit(codebook, "keyword added")
+    seen: list = []
+    import coder.diff
+
+    known_alike = coder.diff._known_alike
+    monkeypatch.setattr(coder.diff, "_known_alike", lambda unchanged, ids: seen.append(unchanged) or known_alike(unchanged, ids))
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert output_files(fast) == output_files(full)
+    if reviews == "kept":
+        assert seen == []
+    else:
+        (unchanged,) = seen
+        assert not unchanged.unchanged[unchanged.code_ids.index("integration")]
+        assert unchanged.unchanged[unchanged.code_ids.index("governance")]
+        assert unchanged.passage_texts is None  # the hand-coded row's own text: removed rows' texts from the folder
+        changes = (fast / "changes.csv").read_text(encoding="utf-8-sig")
+        assert "integration,segments only,,0,1," in changes and "A joint meeting room" in changes

@@ -699,3 +699,20 @@ def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_c
     assert not [path for path in out.rglob("secret.txt")]
     assert (out / table).is_file() and not (out / table).is_symlink()
     assert (outside / "secret.txt").read_text(encoding="utf-8") == "not yours"
+
+
+@pytest.mark.parametrize("columns", [["segment_id", "code", "document", "fingerprint", "passage", "source", "span_text"]])
+def test_runs_segment_index_of_table_is_the_index_read(tiny_corpus, tiny_codebook, tmp_path, columns):
+    """A recode hands the statuses and the comparison the segment index of the rows it read: the frame
+    `read_segment_index` reads (columns, order, types)."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from conftest import invoke
+
+    from coder.runs import segment_index_of_table
+
+    out = tmp_path / "out"
+    assert invoke("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out, "-q").exit_code == 0
+    run = RunFolder(out)
+    pd.testing.assert_frame_equal(segment_index_of_table(pq.read_table(run.segments_parquet_path, columns=columns)),
+                                  run.read_segment_index())
