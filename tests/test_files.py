@@ -233,3 +233,69 @@ def test_files_a_pipe_planted_in_the_run_cache_is_not_waited_on(tmp_path: Path, 
             runner.join(10)
         assert not waited, f"the run waited on the pipe planted as {name}"
         assert results[0].exit_code == 0, results[0].output
+
+
+_INTEGER = st.one_of(st.integers(0, 9), st.integers(0, 9), st.integers(-10**18, 10**18),
+                     st.sampled_from([10, 99, 100, -1, -9, -10, 2**63 - 1, -2**63]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 40), st.data(), st.sampled_from(["\r\n", "\n"]),
+       st.sampled_from([None, "before", "after", "both"]), st.sampled_from([None, 7, 64]))
+def test_files_write_csv_integer_runs_are_pandas_own(tmp_path_factory, rows, width, data, line_end, text, chunk_cells):
+    """Runs of integer columns (code_counts.csv: one per document) are written as bytes made in numpy
+    (`_integer_lines`): exactly what pandas' to_csv writes, for one-digit, negative, big and extreme
+    values, every integer width, text columns around them and tables cut into chunks of rows."""
+    import io
+
+    import numpy as np
+
+    from coder import files
+
+    values = np.array(data.draw(st.lists(_INTEGER, min_size=rows * width, max_size=rows * width)), dtype=np.int64)
+    frame = pd.DataFrame(values.reshape(rows, width), columns=[f"doc {column}" for column in range(width)])
+    for position, dtype in enumerate(data.draw(st.lists(st.sampled_from(
+            ["int8", "int16", "int32", "uint8", "uint16", "uint32", "uint64"]), max_size=min(width, 4)))):
+        limits = np.iinfo(dtype)
+        frame[frame.columns[position]] = frame.iloc[:, position].clip(max(limits.min, -2**63), min(limits.max, 2**63 - 1)).astype(dtype)
+    if text in ("before", "both"):
+        frame.insert(0, "code", [f"=code {row}" if row % 2 else "a,\"b\"" for row in range(rows)])
+    if text in ("after", "both"):
+        frame["label"] = [f"label\n{row}" for row in range(rows)]
+    path = tmp_path_factory.mktemp("integers") / "table.csv"
+    with pytest.MonkeyPatch.context() as patch:
+        if chunk_cells is not None:
+            patch.setattr(files, "_CSV_CHUNK_CELLS", chunk_cells)
+        write_csv(frame, path, line_end=line_end)
+    expected = io.StringIO()
+    files.neutralize_formulas(frame).to_csv(expected, index=False, lineterminator=line_end)
+    assert path.read_bytes() == ("\ufeff" + expected.getvalue()).encode()
+
+
+@pytest.mark.parametrize("block", [
+    [[0]], [[7, 0, 3]], [[10], [-1], [0]], [[2**63 - 1, -2**63, 0], [5, 123456789, -40]], [[0, 0], [0, 0]],
+])
+def test_files_integer_lines_are_str_joined_by_commas(block):
+    import numpy as np
+
+    from coder.files import _integer_lines
+
+    lines = _integer_lines(np.array(block, dtype=np.int64))
+    assert lines.to_pylist() == [",".join(str(value) for value in row) for row in block]
+    transposed = np.asfortranarray(np.array(block, dtype=np.int64))  # as a table's columns come
+    assert _integer_lines(transposed).to_pylist() == lines.to_pylist()
+
+
+@pytest.mark.parametrize("parts", [[3, 1, 4]])
+def test_files_write_csv_parts_are_the_table_of_the_parts(tmp_path: Path, parts):
+    """write_csv_parts: one header and one byte order mark, the parts' rows in order, as write_csv of them together."""
+    import numpy as np
+
+    from coder.files import write_csv_parts
+
+    frames = [pd.DataFrame({"code": [f"c{size}-{row}" for row in range(size)], "a": np.arange(size) * 11 - 5,
+                            "b": np.arange(size) % 3}) for size in parts]
+    write_csv_parts(frames, tmp_path / "parts.csv")
+    write_csv(pd.concat(frames, ignore_index=True), tmp_path / "whole.csv")
+    assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "parts.csv").read_bytes().count("\ufeff".encode()) == 1
