@@ -333,6 +333,12 @@ def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[objec
     if header:
         csv.writer(stream, lineterminator=line_end).writerow([str(column) for column in frame.columns.tolist()])
     stream.flush()  # the header (and the byte order mark) before the rows' bytes
+    # The last field carries the line end, so a chunk's lines take one join: a text column's distinct
+    # values, a float or boolean column's fields or an integer run's rows (`_integer_lines`) end with it.
+    *fields, (codes, table) = fields
+    if not isinstance(table, np.ndarray):
+        table = pc.binary_join_element_wise(table, "", line_end)
+    fields.append((codes, table))
     rows = len(frame)
     # Rows at a time, about _CSV_CHUNK_CELLS cells: a chunk's text is taken and joined at once (segments.csv
     # holds each passage's text).
@@ -340,11 +346,11 @@ def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[objec
     step = max(1, min(_CSV_CHUNK_CELLS // cells_per_row, _CSV_CHUNK_ROWS))
     for start in range(0, rows, step):
         stop = min(rows, start + step)
-        columns = [_integer_lines(table[start:stop]) if isinstance(table, np.ndarray)  # type: ignore[index]
+        columns = [_integer_lines(table[start:stop], end=line_end if position == len(fields) - 1 else "")  # type: ignore[index]
+                   if isinstance(table, np.ndarray)
                    else table.slice(start, stop - start) if codes is None else table.take(codes[start:stop])  # type: ignore[union-attr,index]
-                   for codes, table in fields]
-        lines = pc.binary_join_element_wise(*columns, "", line_end) if len(columns) == 1 else \
-            pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, ","), "", line_end)
+                   for position, (codes, table) in enumerate(fields)]
+        lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
         stream.buffer.write(_string_bytes(lines))  # type: ignore[attr-defined]
 
 
@@ -356,11 +362,12 @@ def _string_bytes(strings) -> memoryview:
     return memoryview(strings.buffers()[2])[int(offsets[0]):int(offsets[-1])]
 
 
-def _integer_lines(block: np.ndarray):
-    """Each row of an integer matrix as its cells' str() joined by commas (an Arrow string array), made
-    as bytes in numpy: every cell written as one digit and a comma, then the cells outside 0-9 (from
-    Arrow's cast) put in their places and each row's last comma taken out. code_counts.csv's 2.5 million
-    cells, mostly 0, took 0.05-0.2 s CPU each cast to text and joined in Arrow; this, 0.02 s.
+def _integer_lines(block: np.ndarray, *, end: str = ""):
+    """Each row of an integer matrix as its cells' str() joined by commas, then `end` (ASCII: a line
+    end), as an Arrow string array made as bytes in numpy: every cell written as one digit, commas
+    between and `end` after, then the other characters of the cells outside 0-9 (from Arrow's cast of
+    those alone) inserted. code_counts.csv's 2.5 million cells, mostly 0, took 0.05-0.2 s CPU each cast
+    to text and joined in Arrow; this, 0.02 s.
 
     >>> _integer_lines(np.array([[3, 0, -12], [10, 7, 9]])).to_pylist()
     ['3,0,-12', '10,7,9']
@@ -370,13 +377,17 @@ def _integer_lines(block: np.ndarray):
     import pyarrow.compute as pc
 
     rows, width = block.shape
+    ending = np.frombuffer(end.encode("ascii"), dtype=np.uint8)
+    line = 2 * width - 1 + len(ending)  # a line's bytes when every cell is one digit
+    text = np.empty((rows, line), dtype=np.uint8)
     # uint8 first, in the block's own order: a table's columns come transposed (a column's cells together).
     digits = block.astype(np.uint8)
     digits += ord("0")
-    text = np.empty((rows, width, 2), dtype=np.uint8)
-    text[:, :, 0] = digits
-    text[:, :, 1] = ord(",")
+    text[:, 0:2 * width:2] = digits
+    text[:, 1:2 * width - 1:2] = ord(",")
+    text[:, 2 * width - 1:] = ending
     text = text.reshape(-1)
+    line_lengths = np.full(rows, line, dtype=np.int64)
     other = np.flatnonzero((block.astype(np.int64, copy=False).view(np.uint64) > 9).ravel())  # negatives too
     if other.size:
         other_rows, other_columns = np.divmod(other, width)
@@ -384,18 +395,16 @@ def _integer_lines(block: np.ndarray):
         offsets = np.frombuffer(written.buffers()[1], dtype=np.int32, count=len(written) + 1)
         characters = np.frombuffer(written.buffers()[2], dtype=np.uint8, count=int(offsets[-1]))
         starts, lengths = offsets[:-1], np.diff(offsets)
-        text[2 * other] = characters[starts]
-        # Each text's other characters go in after its first.
+        first = other_rows * line + 2 * other_columns
+        text[first] = characters[starts]
+        # Each text's other characters go in after its first (np.insert keeps the order of those given one place).
         extra = lengths - 1
         within = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra)
-        text = np.insert(text, np.repeat(2 * other + 1, extra), characters[np.repeat(starts + 1, extra) + within])
-        added = np.bincount(other_rows, weights=extra, minlength=rows).astype(np.int64)
-    else:
-        added = np.zeros(rows, dtype=np.int64)
-    row_ends = np.cumsum(2 * width + added)  # one past each row's last comma
+        text = np.insert(text, np.repeat(first + 1, extra), characters[np.repeat(starts + 1, extra) + within])
+        line_lengths += np.bincount(other_rows, weights=extra, minlength=rows).astype(np.int64)
     line_offsets = np.zeros(rows + 1, dtype=np.int32)
-    line_offsets[1:] = row_ends - np.arange(1, rows + 1)
-    return pa.StringArray.from_buffers(rows, pa.py_buffer(line_offsets), pa.py_buffer(np.delete(text, row_ends - 1)))
+    np.cumsum(line_lengths, out=line_offsets[1:])
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(line_offsets), pa.py_buffer(text))
 
 
 # A cell a spreadsheet would run as a formula (CSV injection): one that starts with = + - @, a tab or

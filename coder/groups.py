@@ -231,13 +231,16 @@ def build_counts_long_from_cells(cells: np.ndarray, documents: Sequence[str], co
     >>> build_counts_long_from_cells(np.array([[2, 0], [1, 1]]), ["a", "b"], ["x", "y"]).values.tolist()
     [['a', 'x', 2], ['a', 'y', 1], ['b', 'y', 1]]
     """
-    by_document = np.asarray(cells).T
-    document, code = np.nonzero(by_document)  # document by document, codes in the codebook's order
+    cells = np.asarray(cells)
+    # Document by document, codes in the codebook's order: the non-zero cells found in a transposed copy
+    # of which cells are not zero (a byte each), not in the transposed cells themselves (strided reads of
+    # 20 MB at 50 MB of corpus: twice the time).
+    document, code = np.divmod(np.flatnonzero(np.ascontiguousarray((cells != 0).T)), max(cells.shape[0], 1))
     # Categories: each name turned into a CSV field once, as the text columns of build_counts_long are.
     return pd.DataFrame({
         "document": pd.Categorical.from_codes(document, categories=list(documents)),
         "code": pd.Categorical.from_codes(code, categories=list(codes)),
-        "passages": by_document[document, code].astype(np.int64),
+        "passages": cells[code, document].astype(np.int64),
     })
 
 

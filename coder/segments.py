@@ -598,19 +598,25 @@ def count_code_cells(frame: pd.DataFrame, codebook: Codebook,
     # Integer keys once (a big run has hundreds of thousands of rows, a few hundred codes and
     # thousands of documents); every count below is a bincount over them.
     document_index, document_names = pd.factorize(frame["document"])
-    passage_index, _ = pd.factorize(frame["passage"])
     code_index, code_names = pd.factorize(frame["code"])
-    span = int(passage_index.max()) + 1 if len(frame) else 1
-    passage_of_row = pd.factorize(document_index.astype(np.int64) * span + passage_index)[0].astype(np.int64)
     n_codes = max(len(code_names), 1)
-    unique_rows = pd.unique(passage_of_row * n_codes + code_index)  # one per passage and code
+    passage_of_row = _passage_runs(document_index, frame["passage"])
+    if passage_of_row is not None and len(code_names) < 2**15 and (code_index >= 0).all():
+        unique_rows = _distinct_pairs(passage_of_row, code_index, n_codes)
+        passages_known = True
+    else:
+        passage_index, _ = pd.factorize(frame["passage"])
+        span = int(passage_index.max()) + 1 if len(frame) else 1
+        passage_of_row = pd.factorize(document_index.astype(np.int64) * span + passage_index)[0].astype(np.int64)
+        unique_rows = pd.unique(passage_of_row * n_codes + code_index)  # one per passage and code
+        passages_known = bool((passage_index >= 0).all())
     row_passage, row_code = np.divmod(unique_rows, n_codes)
     passage_document = np.zeros(int(passage_of_row.max()) + 1 if len(frame) else 0, dtype=np.int64)
     passage_document[passage_of_row] = document_index
     column_of = {document: position for position, document in enumerate(documents)}
     row_of = {code: position for position, code in enumerate(ids)}
-    document_column = np.array([column_of.get(name, -1) for name in document_names], dtype=np.int64)
-    code_row = np.array([row_of.get(name, -1) for name in code_names], dtype=np.int64)
+    document_column = np.array([column_of.get(name, -1) for name in document_names.tolist()], dtype=np.int64)
+    code_row = np.array([row_of.get(name, -1) for name in code_names.tolist()], dtype=np.int64)
     cell_row, cell_column = code_row[row_code], document_column[passage_document[row_passage]]
     listed = (cell_row >= 0) & (cell_column >= 0)
     # The codes' cells and, as the last row, the passages with any code: one array, no copy of its 20 MB
@@ -621,7 +627,7 @@ def count_code_cells(frame: pd.DataFrame, codebook: Codebook,
     values = block[:-1]
     # A passage counts once for each code on its path: its own code and every ancestor.
     ancestors = [[row_of[ancestor] for ancestor in (codebook[name].path if name in codebook else (name,))
-                  if ancestor in row_of] for name in code_names]
+                  if ancestor in row_of] for name in code_names.tolist()]
     if all(each == [row] for each, row in zip(ancestors, code_row.tolist()) if each):
         # No code here has an ancestor: each (passage, code) pair is its code's own, counted once already.
         with_children = np.bincount(cell_row[cell_row >= 0], minlength=len(ids)).astype(np.int64, copy=False)
@@ -640,10 +646,40 @@ def count_code_cells(frame: pd.DataFrame, codebook: Codebook,
     coded = len(passage_document)
     listed_columns = document_column[document_column >= 0]
     long_too = bool((code_row >= 0).all() and (np.diff(listed_columns) > 0).all() and (code_index >= 0).all()
-                    and (document_index >= 0).all() and (passage_index >= 0).all())
+                    and (document_index >= 0).all() and passages_known)
     return (block,
             np.append(values.sum(axis=1) if documents else np.zeros(len(ids), dtype=np.int64), coded),
             np.append(with_children, coded), long_too)
+
+
+def _passage_runs(document_index: np.ndarray, passages: pd.Series) -> np.ndarray | None:
+    """Each row's passage numbered from 0 in row order, when the rows come document by document and,
+    within a document, in passage order (as a run's segment table does): the passage changes where the
+    row's document or passage number does. None for rows in another order or passages that are not
+    integers (then they are factorized: two hash passes over every row, 0.02-0.04 s at 437,785 rows)."""
+    values = passages.to_numpy()
+    if not len(values) or values.dtype.kind != "i":
+        return None
+    next_document = np.diff(document_index)
+    if (next_document < 0).any():  # factorize numbers documents as first seen: a document seen again
+        return None
+    next_passage = np.diff(values)
+    if (next_passage[next_document == 0] < 0).any():
+        return None
+    runs = np.zeros(len(values), dtype=np.int64)
+    np.cumsum((next_document != 0) | (next_passage != 0), out=runs[1:])
+    return runs
+
+
+def _distinct_pairs(passage_of_row: np.ndarray, code_index: np.ndarray, n_codes: int) -> np.ndarray:
+    """The distinct (passage, code) pairs as passage * n_codes + code, for passages numbered in row order
+    (`_passage_runs`) and fewer than 2**15 codes: the rows put code by code (a stable sort of 16-bit keys
+    is numpy's radix sort) keep their passage order, so a pair seen twice is a row beside its twin."""
+    order = np.argsort(code_index.astype(np.int16), kind="stable")
+    codes, passages = code_index[order].astype(np.int64), passage_of_row[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (codes[1:] != codes[:-1]) | (passages[1:] != passages[:-1])
+    return passages[first] * n_codes + codes[first]
 
 
 def code_counts_table(codebook: Codebook, documents: list[str], block: np.ndarray, *, total: np.ndarray,

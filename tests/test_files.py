@@ -275,15 +275,16 @@ def test_files_write_csv_integer_runs_are_pandas_own(tmp_path_factory, rows, wid
 @pytest.mark.parametrize("block", [
     [[0]], [[7, 0, 3]], [[10], [-1], [0]], [[2**63 - 1, -2**63, 0], [5, 123456789, -40]], [[0, 0], [0, 0]],
 ])
-def test_files_integer_lines_are_str_joined_by_commas(block):
+@pytest.mark.parametrize("end", ["", "\n", "\r\n"])
+def test_files_integer_lines_are_str_joined_by_commas(block, end):
     import numpy as np
 
     from coder.files import _integer_lines
 
-    lines = _integer_lines(np.array(block, dtype=np.int64))
-    assert lines.to_pylist() == [",".join(str(value) for value in row) for row in block]
+    lines = _integer_lines(np.array(block, dtype=np.int64), end=end)
+    assert lines.to_pylist() == [",".join(str(value) for value in row) + end for row in block]
     transposed = np.asfortranarray(np.array(block, dtype=np.int64))  # as a table's columns come
-    assert _integer_lines(transposed).to_pylist() == lines.to_pylist()
+    assert _integer_lines(transposed, end=end).to_pylist() == lines.to_pylist()
 
 
 @pytest.mark.parametrize("parts", [[3, 1, 4]])

@@ -61,20 +61,30 @@ _COUNT_ROW = st.tuples(st.sampled_from(["a.txt", "b.txt", "gone.txt"]), st.integ
                        st.sampled_from(["parent", "child", "other", "alone", "unknown"]))
 
 
-@settings(max_examples=80, deadline=None)
-@given(rows=st.lists(_COUNT_ROW, max_size=16), nested=st.booleans())
+@settings(max_examples=120, deadline=None)
+@given(rows=st.lists(_COUNT_ROW, max_size=16), nested=st.booleans(), in_order=st.booleans())
 @example(rows=[("a.txt", 0, "child"), ("a.txt", 0, "other"), ("gone.txt", 1, "child"), ("a.txt", 2, "unknown")],
-         nested=False)
-def test_segments_code_count_cells_are_the_passages_counted_one_by_one(rows, nested):
+         nested=False, in_order=False)
+@example(rows=[("a.txt", 0, "child"), ("a.txt", 0, "other"), ("a.txt", 0, "child"), ("a.txt", 1, "child"),
+               ("b.txt", 1, "child"), ("b.txt", 1, "other"), ("b.txt", 1, "other")], nested=False, in_order=True)
+def test_segments_code_count_cells_are_the_passages_counted_one_by_one(rows, nested, in_order):
     """Each cell, total and total_with_children counted by hand: distinct passages per code and document,
     a code's descendants' passages rolled up (a flat codebook rolls up nothing), documents not listed
-    left out of the cells, codes the codebook lacks counted only in "(any code)"."""
+    left out of the cells, codes the codebook lacks counted only in "(any code)". Rows `in_order`
+    (document by document, passages in order, as a run's table comes; a code twice in one passage
+    too) are numbered by their passage runs, other rows factorized."""
+    from coder.segments import _passage_runs
+
+    if in_order:
+        rows = sorted(rows, key=lambda row: (row[0], row[1]))
     codebook = CODEBOOK if nested else FLAT_CODEBOOK
     documents = ["a.txt", "b.txt", "c.txt"]
     frame = pd.DataFrame({"document": pd.array([row[0] for row in rows], dtype="str"),
                           "passage": pd.array([row[1] for row in rows], dtype="int64"),
                           "code": pd.array([row[2] for row in rows], dtype="str")})
     cells, total, total_with_children = code_count_cells(frame, codebook, documents)
+    if in_order and rows:
+        assert _passage_runs(pd.factorize(frame["document"])[0], frame["passage"]) is not None
     ids = [code.id for code in codebook]
     passages = {(document, passage) for document, passage, code in rows}  # coded by any code, known or not
     expected_cells = [[len({(d, p) for d, p, c in rows if c == code and d == document}) for document in documents]
