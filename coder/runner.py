@@ -469,15 +469,17 @@ def write_network_outputs(
     write_csv(build_cooccurrence_matrix(cooccurrence, measure=options.measure).round(6), written["matrix"],
               float_format="%.10g")
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
+    base = reduced.base if reduced is not None else cooccurrence
+    # The map drew the report's own codes and links (its tables, no code hidden): the page takes its communities
+    network = graph if (cooccurrence.level is None and not options.hide_isolated and cooccurrence.codes is base.codes
+                        and cooccurrence.pairs is base.pairs) else None
     if reduced is not None:
         page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
                            title=title or name, cooccurrence=reduced.base, rolled=reduced.rolled,
-                           listing=reduced.listing)
+                           listing=reduced.listing, network=network)
     else:
         page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
-                           title=title or name, cooccurrence=cooccurrence,
-                           network=graph if cooccurrence.level is None and not options.hide_isolated else None,
-                           sets_as_json=True)
+                           title=title or name, cooccurrence=cooccurrence, network=network, sets_as_json=True)
     render_report(page, written["report"])
     render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])
