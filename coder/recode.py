@@ -103,9 +103,9 @@ def recode_changed_codes(
         except OSError:
             return None
         # One thread beside this one: it reads passages.parquet while this one tells the changed codes
-        # and checks the corpus (reading Parquet leaves the GIL), then searches and matches the
-        # candidates while this one reads the last run's rows. Leaving the block waits for it: a
-        # table open in it must not stop the full run from replacing the file (Windows).
+        # (reading Parquet leaves the GIL), searches the passages while this one checks the corpus,
+        # then matches the candidates while this one reads the last run's rows. Leaving the block
+        # waits for it: a table open in it must not stop the full run from replacing the file (Windows).
         beside = ThreadPoolExecutor(max_workers=1)
         with beside:
             reading = beside.submit(_read_passages, tables["passages.parquet"])
@@ -117,12 +117,22 @@ def recode_changed_codes(
         cache.close()
 
 
-def _read_passages(path: Path) -> pd.DataFrame | None:
-    """passages.parquet's columns the recode reads; None when it cannot be read."""
+def _read_passages(path: Path) -> tuple[pd.DataFrame, Any] | None:
+    """passages.parquet's columns the recode reads, and their texts for `_candidates` (`_arrow_text`,
+    made here: the search runs in this thread while the other one reads the frame); None when the
+    file cannot be read."""
     try:
-        return read_parquet(path, columns=["document", "passage", "start", "end", "kind", "text"])
+        passages = read_parquet(path, columns=["document", "passage", "start", "end", "kind", "text"])
     except CoderError:
         return None
+    return passages, _arrow_text(passages["text"])
+
+
+def _search_passages(reading: Future, needles: list[str]) -> np.ndarray | None:
+    """`_candidates` of `needles` among the passages `reading` read (done: it ran before in this
+    thread); None when they cannot be told."""
+    read = reading.result()
+    return None if read is None else _candidates(read[1], needles)
 
 
 def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dict[str, Path], record: Any,
@@ -140,13 +150,16 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
     if needles is None:
         return None
+    # The search (RE2 in Arrow: it leaves the GIL) runs while this thread checks the corpus.
+    searching = beside.submit(_search_passages, reading, needles)
     corpus_read = known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
     if corpus_read is None:
         return None
     documents = list(corpus_read.documents)
-    passages = reading.result()
-    if passages is None:
+    read = reading.result()
+    if read is None:
         return None
+    passages = read[0]
     # passages.parquet in corpus order, each document's passages numbered from 0, as run.json counts them.
     paths = [document.path for document in documents]
     passage_document = _positions(passages["document"], paths)
@@ -158,12 +171,11 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
         return None
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
-    # The candidates are searched and matched in the other thread while this one reads the last run's
-    # rows and places those it keeps: the search (RE2 in Arrow, numpy), reading the candidates' files,
-    # reading Parquet and Arrow's compute functions leave the GIL. The other thread gets the columns
-    # as Series of their own.
+    # The candidates are matched in the other thread while this one reads the last run's rows and
+    # places those it keeps: reading the candidates' files, reading Parquet and Arrow's compute
+    # functions leave the GIL. The other thread gets the columns as Series of their own.
     columns = {name: passages[name] for name in ("document", "passage", "start", "end", "kind", "text")}
-    matching = beside.submit(_search_and_match, documents, columns, codebook, to_match, needles)
+    matching = beside.submit(_search_and_match, documents, columns, codebook, to_match, searching)
     table = _segment_rows(tables["segments.parquet"])
     if table is None:
         return None  # not as `coder run` writes it
@@ -559,11 +571,12 @@ def _search_and_match(
     passages: Mapping[str, pd.Series],
     codebook: Codebook,
     to_match: list[Code],
-    needles: list[str],
+    searching: Future,
 ) -> tuple[pd.DataFrame, int] | None:
-    """`_match_candidates` of the passages holding one of `needles` (`_candidates`); None when the
-    candidates cannot be told (a NUL inside a text) or a stored passage does not fit its document."""
-    candidates = _candidates(_arrow_text(passages["text"]), needles) if to_match else None
+    """`_match_candidates` of the passages `searching` found (`_search_passages`, done: it ran before in this
+    thread); None when the candidates cannot be told (a NUL inside a text) or a stored passage does
+    not fit its document."""
+    candidates = searching.result() if to_match else None
     if to_match and candidates is None:
         return None
     return _match_candidates(documents, passages, codebook, to_match, candidates)
@@ -592,25 +605,37 @@ def _match_candidates(
     documents_by_path = {document.path: document for document in documents}
     matcher = compile_codebook(Codebook(codes=tuple(to_match), unit=codebook.unit, code_kinds=codebook.code_kinds))
     order = {code.id: position for position, code in enumerate(to_match)}
-    rows: list[tuple] = []
+    views: list[Passage] = []
     for path, positions in by_document.items():
         document = documents_by_path.get(path)
         if document is None:
             return None
-        views = _views(document, [tuple(stored[column][position] for column in ("passage", "start", "end", "kind", "text"))
-                                  for position in positions], unit=codebook.unit)
-        if views is None:
+        found_views = _views(document, [tuple(stored[column][position] for column in ("passage", "start", "end", "kind", "text"))
+                                        for position in positions], unit=codebook.unit)
+        if found_views is None:
             return None
-        for passage, counted in zip(views, matcher.count_in_passages(views)):
-            if not counted:
-                continue
-            fingerprint = passage_fingerprint(path, passage.text)
-            for code_id in sorted(counted, key=order.__getitem__):
-                found = counted[code_id]
-                rows.append((segment_id_from_fingerprint(fingerprint, code_id), path, passage.index, passage.start,
-                             passage.end, passage.kind, code_id, found.hits, join_matched(found.matched), fingerprint))
+        views.extend(found_views)
+    # The views counted a few documents' worth at a time (no match crosses a passage: each passage's
+    # result is the one its document alone gives, as the pipeline codes a few documents at once):
+    # 0.08 s against 0.10 s a document at a time, and 0.11 s all at once, for the 50 MB benchmark's
+    # 2,436 candidates in 2,164 documents.
+    counts = [counted for first in range(0, len(views), _COUNTED_TOGETHER)
+              for counted in matcher.count_in_passages(views[first:first + _COUNTED_TOGETHER])]
+    rows: list[tuple] = []
+    for passage, counted in zip(views, counts):
+        if not counted:
+            continue
+        path = passage.document
+        fingerprint = passage_fingerprint(path, passage.text)
+        for code_id in sorted(counted, key=order.__getitem__):
+            found = counted[code_id]
+            rows.append((segment_id_from_fingerprint(fingerprint, code_id), path, passage.index, passage.start,
+                         passage.end, passage.kind, code_id, found.hits, join_matched(found.matched), fingerprint))
     frame = pd.DataFrame.from_records(rows, columns=columns)
     return frame.astype(integers), len(chosen)
+
+
+_COUNTED_TOGETHER = 32  # passages per call of count_in_passages
 
 
 def _taken(column: pd.Series, positions: np.ndarray) -> list:
