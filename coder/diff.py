@@ -275,6 +275,7 @@ class RunComparison:
 def compare_runs(
     old_run: str | Path | RunFolder, new_run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
     old_index: pd.DataFrame | None = None, unchanged: UnchangedCodes | None = None,
+    records: tuple[RunRecord, RunRecord] | None = None,
 ) -> RunComparison:
     """Compare two run folders (or run.json paths): codebook changes and segments per code.
 
@@ -282,13 +283,14 @@ def compare_runs(
     `RunFolder.read_segment_index()`, when the caller holds them already. `unchanged` (a recode's,
     whose segments `new_segments` are and whose `previous_index` is `old_index`) names the codes
     whose rows are the old run's as they were: only the other codes' rows are compared one by one.
+    `records`: the two runs' records as their run.json files read, when the caller holds them.
 
     >>> comparison = compare_runs("outputs/.previous", "outputs")  # doctest: +SKIP
     >>> print(render_comparison(comparison))  # doctest: +SKIP
     """
     old_folder = old_run if isinstance(old_run, RunFolder) else RunFolder.at(old_run)
     new_folder = new_run if isinstance(new_run, RunFolder) else RunFolder.at(new_run)
-    old, new = old_folder.record(), new_folder.record()
+    old, new = records if records is not None else (old_folder.record(), new_folder.record())
     changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
     new_frame = segment_index(new_segments) if new_segments is not None else new_folder.read_segment_index()
     old_frame = old_index if old_index is not None else old_folder.read_segment_index()
@@ -503,14 +505,16 @@ def render_comparison(comparison: RunComparison) -> str:
 
 def compare_with_previous(run: str | Path | RunFolder, *, new_segments: pd.DataFrame | None = None,
                           old_index: pd.DataFrame | None = None,
-                          unchanged: UnchangedCodes | None = None) -> RunComparison | None:
+                          unchanged: UnchangedCodes | None = None,
+                          records: tuple[RunRecord, RunRecord] | None = None) -> RunComparison | None:
     """Compare the run in a folder with the one `RunFolder.keep_previous` kept; None on a first run.
     `old_index` is that run's segment index when the caller read it before it was kept; `unchanged`
-    as `compare_runs` takes it.
+    and `records` as `compare_runs` takes them.
 
     >>> compare_with_previous("outputs")  # doctest: +SKIP
     """
     folder = run if isinstance(run, RunFolder) else RunFolder(run)
     if not folder.previous.has_record():
         return None
-    return compare_runs(folder.previous, folder, new_segments=new_segments, old_index=old_index, unchanged=unchanged)
+    return compare_runs(folder.previous, folder, new_segments=new_segments, old_index=old_index, unchanged=unchanged,
+                        records=records)

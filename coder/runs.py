@@ -29,7 +29,7 @@ import signal
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -156,6 +156,14 @@ class RunRecord:
         if self.document_variables is not None:
             data["document_variables"] = self.document_variables
         return data
+
+    def as_read_back(self, folder: str | Path) -> RunRecord:
+        """The record as `RunFolder(folder).record()` reads it once it is written there, without
+        encoding and decoding its documents: built from the plain values `build_run_record` gives
+        them, which read back equal."""
+        data = self.to_dict()
+        data["documents"] = []
+        return replace(RunRecord.from_dict(json.loads(json.dumps(data)), folder=str(folder)), documents=self.documents)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, folder: str = "", source: str = RUN_FILE) -> RunRecord:
@@ -293,6 +301,7 @@ class RunFolder:
         self.segments_parquet_path = Path(segments) if parquet else self.folder / SEGMENTS_PARQUET_FILE  # type: ignore[arg-type]
         self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
         self._record: RunRecord | None = None
+        self._record_stamp: tuple[int, int, int, int] | None = None  # run.json's when `_record` was read from it
         self._writing: list[Any] = []  # files write_outputs(background=True) left writing: wait_for_writes()
 
     @classmethod
@@ -349,8 +358,26 @@ class RunFolder:
             self._record = self._read_record()
         return self._record
 
+    def record_if_unchanged(self) -> RunRecord | None:
+        """The record `record` read already, while run.json is still the file it read (the same
+        size, times and inode); None when none was read or the file has changed since."""
+        if self._record is None or self._record_stamp is None:
+            return None
+        try:
+            status = os.stat(self.run_path)
+        except OSError:
+            return None
+        stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        return self._record if stamp == self._record_stamp else None
+
     def _read_record(self) -> RunRecord:
         path = self.run_path
+        self._record_stamp = None
+        try:
+            status = os.stat(path)  # before reading: a file changed meanwhile has another stamp
+            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+        except OSError:
+            stamp = None
         if not path.is_file():
             raise OutputError(
                 f"{path}: no run.json found. Pass a folder written by `coder run --out FOLDER` "
@@ -362,7 +389,9 @@ class RunFolder:
             raise OutputError(f"{path}:{error.lineno}: run.json is not valid JSON ({error.msg}). Run `coder run` again to rewrite it.")
         if not isinstance(data, dict):
             raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
-        return RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
+        record = RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
+        self._record_stamp = stamp
+        return record
 
     def has_segments(self) -> bool:
         """True when the run has segment data: segments.csv or segments.parquet."""
@@ -709,7 +738,7 @@ class RunFolder:
         """Write run.json (atomically). `documents_as_in`: a run.json this version wrote whose
         documents are `record`'s: their text is taken from it rather than encoded again."""
         write_text(self.run_path, _record_text(record, documents_as_in=documents_as_in))
-        self._record = None
+        self._record = self._record_stamp = None
         return self.run_path
 
     def write_segment_index(self, frame: pd.DataFrame) -> Path:  # runs before segments.parquet; kept for tests of them

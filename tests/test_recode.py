@@ -3,6 +3,7 @@ exactly what a fresh run gives."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -569,3 +570,33 @@ def test_recode_after_hand_coding_matches_a_full_run(history, tmp_path, reviews,
         assert unchanged.passage_texts is None  # the hand-coded row's own text: removed rows' texts from the folder
         changes = (fast / "changes.csv").read_text(encoding="utf-8-sig")
         assert "integration,segments only,,0,1," in changes and "A joint meeting room" in changes
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_recode_compares_with_the_records_it_holds_as_with_those_read_again(history, held, monkeypatch):
+    """A recode hands the comparison the last run's record it read already and its own as written:
+    run.json is parsed once (three times when the last run's file changed since it was read), and
+    changes.csv and the printed comparison are those of the records read from the files."""
+    from coder.runs import RunFolder
+
+    corpus, codebook, fast, full = history
+    read: list[str] = []
+    read_record = RunFolder._read_record
+    monkeypatch.setattr(RunFolder, "_read_record", lambda self: read.append(str(self.run_path)) or read_record(self))
+    if not held:
+        monkeypatch.setattr(RunFolder, "record_if_unchanged", lambda self: None)
+    _edit(codebook, "keyword added")
+
+    output = run_ok(corpus, codebook, fast)
+    assert len(read) == (1 if held else 3)
+    monkeypatch.undo()
+    monkeypatch.setattr(RunFolder, "record_if_unchanged", lambda self: None)
+    reference = run_ok(corpus, codebook, full)  # the same recode, reading both records from their files
+
+    assert FAST in output and output_files(fast) == output_files(full)
+    assert (fast / "changes.csv").read_bytes() == (full / "changes.csv").read_bytes()
+    started = json.loads((fast / ".previous" / "run.json").read_text(encoding="utf-8"))["started"]
+    assert f"Since the previous run ({started}): " in output
+    shown, expected = (text[text.index("Since the previous run"):].split("): ", 1)[1] for text in
+                       (output.replace(str(fast), str(full)), reference))
+    assert shown == expected

@@ -716,3 +716,43 @@ def test_runs_segment_index_of_table_is_the_index_read(tiny_corpus, tiny_codeboo
     run = RunFolder(out)
     pd.testing.assert_frame_equal(segment_index_of_table(pq.read_table(run.segments_parquet_path, columns=columns)),
                                   run.read_segment_index())
+
+
+def test_runs_record_as_read_back_is_the_record_read_from_its_file(tmp_path):
+    """A record built by a run, as the folder it is written to reads it back (rules, morphology and
+    a Chinese keyword in its codebook; documents with warnings)."""
+    codebook = parse_codebook(CODEBOOK_YAML.replace("codes:\n", "codes:\n  rules_code:\n    label: 规则\n"
+                                                    "    morphology: derivational\n    keywords: [区域合作]\n"
+                                                    "    rules:\n      - near: [[a, b], [c]]\n        within: 3\n", 1))
+    record = RunRecord(tool_version="0.1.0", started="2026-11-24T12:00:00+00:00", seconds=1.5, corpus="seeds",
+                       codebook="codebook.yaml", codebook_sha256="abc", unit="sentence", workers=2,
+                       counts={"passages": 6, "segments_by_code": {"a": 1}},
+                       documents=({"path": "é/中文.txt", "encoding": "gb18030", "sha256": "0" * 64, "passages": 2,
+                                   "warnings": ["odd bytes"]},),
+                       skipped=({"path": "b.bin", "reason": "binary"},),
+                       codebook_codes=tuple(codebook_to_records(codebook)), cache={"documents_reused": 1})
+    folder = RunFolder(tmp_path)
+    folder.write_record(record)
+
+    assert record.as_read_back(tmp_path) == folder.record()
+
+
+@pytest.mark.parametrize("change", ["none", "rewritten alike", "removed", "never read", "damaged"])
+def test_runs_record_if_unchanged_only_while_run_json_is_the_file_read(tmp_path, change):
+    run = RunFolder(write_run(tmp_path / "r"))
+    if change == "damaged":
+        run.run_path.write_text("{", encoding="utf-8")
+        with pytest.raises(OutputError):
+            run.record()
+        assert run.record_if_unchanged() is None
+        return
+    if change != "never read":
+        record = run.record()
+    text = run.run_path.read_bytes()
+    if change == "rewritten alike":
+        run.run_path.unlink()
+        run.run_path.write_bytes(text)  # another file, the same text
+    elif change == "removed":
+        run.run_path.unlink()
+
+    assert run.record_if_unchanged() is (record if change == "none" else None)
