@@ -73,14 +73,16 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
     files: dict[str, tuple[int, int, int, int]] = {}
     paths: dict[str, str] = {}
     try:
-        for relative, path in _corpus_files(root):
-            if relative == DOCUMENTS_FILE and root.is_dir():
-                continue  # not a document: read_corpus skips it too
-            status = os.lstat(path)
-            if not stat.S_ISREG(status.st_mode):
+        found = _corpus_files(root)
+        if root.is_dir():  # documents.csv is not a document: read_corpus skips it too
+            found = [(relative, path) for relative, path in found if relative != DOCUMENTS_FILE]
+        lstat, is_regular = os.lstat, stat.S_ISREG
+        for relative, path in found:
+            status = lstat(path)
+            if not is_regular(status.st_mode):
                 return None  # a link may point elsewhere tomorrow with the same stamp
             files[relative] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
-            paths[relative] = path
+        paths = dict(found)
     except (OSError, CoderError, ValueError):
         return None
     return CorpusStamps(root=resolved, taken=taken, files=files, paths=paths)
@@ -98,7 +100,12 @@ def _corpus_files(root: Path) -> list[tuple[str, str]]:
         subfolders[:] = [name for name in subfolders if not name.startswith(".")]
         prefix = os.path.relpath(folder, top).replace(os.sep, "/")
         prefix = "" if prefix == "." else prefix + "/"
-        found.extend((display_name(prefix + name), os.path.join(folder, name)) for name in names if not name.startswith("."))
+        names = [name for name in names if not name.startswith(".")]
+        start = folder if folder.endswith(os.sep) else folder + os.sep  # os.path.join's, without its checks per file
+        relatives = [prefix + name for name in names] if prefix else names
+        if display_name("/".join(relatives)) != "/".join(relatives):  # a name to escape ("/" is never escaped)
+            relatives = [display_name(relative) for relative in relatives]
+        found.extend(zip(relatives, [start + name for name in names]))
     found.sort(key=lambda item: item[0])
     return found
 

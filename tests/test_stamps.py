@@ -172,3 +172,21 @@ def test_stamps_known_corpus_gives_the_documents_reading_gives(tiny_corpus, tiny
     (tiny_corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="a.txt: the file changed while coder was running"):
         known.documents[0].text
+
+
+@pytest.mark.parametrize("names", [["a.txt", "sub/b.md", "sub/deeper/c.txt", ".hidden.txt", "sub/.d.txt", "new\nline.txt",
+                                    "sub/\x1b[2J.txt", "documents.csv", "\u202egnp.txt"]])
+def test_stamps_list_the_files_the_corpus_reader_lists(tmp_path, names):
+    corpus = tmp_path / "corpus"
+    for name in names:
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text("Text.\n", encoding="utf-8")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "x.txt").write_text("Not read.\n", encoding="utf-8")
+    from coder.corpus import iter_corpus_files
+
+    listed = [(relative, str(path)) for relative, path in iter_corpus_files(corpus)]
+    assert stamps._corpus_files(corpus) == listed
+    taken = take_corpus_stamps(corpus)
+    assert list(taken.files) == [relative for relative, _ in listed if relative != "documents.csv"]
+    assert taken.paths == {relative: path for relative, path in listed if relative != "documents.csv"}
