@@ -22,6 +22,7 @@ import stat
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,7 @@ __all__ = [
 CORPUS_STAMPS_FILE = "corpus_stamps.json"  # in the run's cache folder
 RACY_NANOSECONDS = 2_000_000_000
 _EXTRACTED_ENDINGS = tuple(EXTRACTED_EXTENSIONS)
-_FORMAT = 1
+_FORMAT = 2  # 2: the files' stamps, hashes, formats and skip reasons as columns
 
 
 @dataclass(frozen=True)
@@ -115,22 +116,38 @@ def save_corpus_stamps(
 ) -> None:
     """Keep `stamps` with what reading the corpus gave (each document's hash, each skipped file's
     reason) at `path`. Without stamps, or when they and the corpus read do not list the same
-    files (one came or went meanwhile), the file is removed: the next run reads the corpus."""
+    files (one came or went meanwhile), the file is removed: the next run reads the corpus. A file
+    that holds all this already, stamped earlier and with no stamp in its racy window, is kept."""
     path = Path(path)
     try:
-        entries = {document.path: {"sha256": document.sha256, "format": document.format} for document in corpus.documents}
-        entries.update({skipped.path: {"skipped": skipped.reason} for skipped in corpus.skipped})
-        if (stamps is None or entries.keys() != stamps.files.keys() or path.parent.is_symlink()
+        files = list(stamps.files) if stamps is not None else []
+        if not corpus.skipped and [document.path for document in corpus.documents] == files:
+            listed_alike = True  # the common case, without a dict of every file
+            hashes = [document.sha256 for document in corpus.documents]
+            formats = [document.format for document in corpus.documents]
+            reasons: list[str | None] = [None] * len(files)
+        else:
+            found = {document.path: (document.sha256, document.format, None) for document in corpus.documents}
+            found.update({skipped.path: (None, None, skipped.reason) for skipped in corpus.skipped})
+            listed_alike = stamps is not None and found.keys() == stamps.files.keys()
+            columns = [found[relative] for relative in files] if listed_alike else []
+            hashes, formats, reasons = ([column[index] for column in columns] for index in range(3))
+        if (stamps is None or not listed_alike or path.parent.is_symlink()
                 or os.path.realpath(corpus.root) != stamps.root):  # a link to the corpus moved while it was read
             path.unlink(missing_ok=True)
             return
         from . import __version__
 
-        data = {
-            "format": _FORMAT, "tool_version": __version__, "root": stamps.root, "taken": stamps.taken,
-            "encoding": check_encoding(encoding) if encoding else None, "extensions": sorted(DEFAULT_EXTENSIONS),
-            "files": [[relative, *stamp, entries[relative]] for relative, stamp in stamps.files.items()],
-        }
+        header = {"format": _FORMAT, "tool_version": __version__, "root": stamps.root,
+                  "encoding": check_encoding(encoding) if encoding else None, "extensions": sorted(DEFAULT_EXTENSIONS)}
+        columns = {"files": files, "stamps": list(chain.from_iterable(stamps.files.values())), "sha256": hashes,
+                   "formats": formats, "skipped": reasons}
+        kept = _read_kept_stamps(path) if path.is_file() else None
+        if (kept is not None and kept.header == header and kept.columns == columns and kept.taken <= stamps.taken
+                and _newest_stamp(columns["stamps"]) < kept.taken - RACY_NANOSECONDS):
+            # Only `taken` would change: every file is told the same way under the older one.
+            return
+        data = {**header, "taken": stamps.taken, **columns}
         path.parent.mkdir(parents=True, exist_ok=True)
         write_text(path, json.dumps(data, ensure_ascii=False) + "\n")
     except (OSError, CoderError):
@@ -138,6 +155,46 @@ def save_corpus_stamps(
             path.unlink(missing_ok=True)
         except OSError:
             pass  # only costs reading the corpus next time
+
+
+@dataclass(frozen=True)
+class _KeptStamps:
+    """A stamp file as `save_corpus_stamps` writes it, its types checked."""
+
+    header: dict  # format, tool version, root, encoding and extensions
+    taken: int
+    columns: dict[str, list]  # files, stamps (4 numbers a file), sha256, formats, skipped (one a file)
+
+
+_COLUMNS = ("files", "stamps", "sha256", "formats", "skipped")
+_HEADER = ("format", "tool_version", "root", "encoding", "extensions")
+
+
+def _read_kept_stamps(path: str | Path) -> _KeptStamps | None:
+    """The stamp file at `path`, or None when it is missing, damaged, or not one `save_corpus_stamps`
+    writes (each file a document, with its hash and format, or skipped, with its reason)."""
+    try:
+        data = json.loads(read_own_bytes(path).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(data, dict) and data.keys() == {*_HEADER, "taken", *_COLUMNS}
+            and type(data["taken"]) is int and all(type(data[name]) is list for name in _COLUMNS)):
+        return None
+    files, numbers, hashes, formats, reasons = (data[name] for name in _COLUMNS)
+    text_or_none = {str, type(None)}
+    if not (len(numbers) == 4 * len(files) and len(hashes) == len(formats) == len(reasons) == len(files)
+            and {*map(type, files)} <= {str} and {*map(type, numbers)} <= {int} and {*map(type, hashes)} <= text_or_none
+            and {*map(type, formats)} <= text_or_none and {*map(type, reasons)} <= text_or_none
+            and [sha256 is None for sha256 in hashes] == [reason is not None for reason in reasons]
+            == [kind is None for kind in formats]):
+        return None
+    return _KeptStamps(header={name: data[name] for name in _HEADER}, taken=data["taken"],
+                       columns={name: data[name] for name in _COLUMNS})
+
+
+def _newest_stamp(numbers: list[int]) -> int:
+    """The latest modification or change time among stamps laid out 4 numbers a file (-1 for none)."""
+    return max(max(numbers[1::4], default=-1), max(numbers[2::4], default=-1))
 
 
 def corpus_unchanged(
@@ -220,49 +277,48 @@ def stamps_match(
     ((path, sha256), in corpus order) and skipped files ((path, reason))."""
     from . import __version__
 
+    kept = _read_kept_stamps(path)
     try:
-        data = json.loads(read_own_bytes(path).decode("utf-8"))
-        if not (isinstance(data, dict) and data.get("format") == _FORMAT and data.get("tool_version") == __version__
-                and data.get("encoding") == (check_encoding(encoding) if encoding else None)
-                and data.get("extensions") == sorted(DEFAULT_EXTENSIONS)
-                and data.get("root") == os.path.realpath(corpus) and isinstance(data.get("taken"), int)):
-            return False
-        kept: dict[str, tuple[tuple[int, int, int, int], dict]] = {}
-        for relative, size, mtime, ctime, inode, entry in data["files"]:
-            if not (type(relative) is str and type(size) is int and type(mtime) is int and type(ctime) is int
-                    and type(inode) is int and type(entry) is dict):
-                return False
-            kept[relative] = ((size, mtime, ctime, inode), entry)
-        taken = data["taken"]
-    except (OSError, ValueError, TypeError, KeyError, CoderError):
+        forced = check_encoding(encoding) if encoding else None
+    except CoderError:
         return False
+    if kept is None or kept.header != {"format": _FORMAT, "tool_version": __version__, "root": os.path.realpath(corpus),
+                                       "encoding": forced, "extensions": sorted(DEFAULT_EXTENSIONS)}:
+        return False
+    files, numbers, hashes = kept.columns["files"], kept.columns["stamps"], kept.columns["sha256"]
     expected = list(documents)
     expected_skipped = dict(skipped)
     # The stamps must describe the same run as run.json: the same documents, hashes and skipped files.
-    if ([(relative, entry.get("sha256")) for relative, (_, entry) in kept.items() if "sha256" in entry] != expected
-            or {relative: entry.get("skipped") for relative, (_, entry) in kept.items() if "skipped" in entry}
-            != expected_skipped or len(kept) != len(expected) + len(expected_skipped)):
+    if ([(relative, sha256) for relative, sha256 in zip(files, hashes) if sha256 is not None] != expected
+            or {relative: reason for relative, reason in zip(files, kept.columns["skipped"]) if reason is not None}
+            != expected_skipped or len(files) != len(expected) + len(expected_skipped)):
         return False
     if now is None or now.root != os.path.realpath(corpus):
         now = take_corpus_stamps(corpus)
-    if now is None or list(now.files) != list(kept):
+    if now is None or list(now.files) != files:
         return False
-    settled = taken - RACY_NANOSECONDS
-    for relative, stamp in now.files.items():
-        old_stamp, entry = kept[relative]
-        if (stamp == old_stamp and old_stamp[1] < settled and old_stamp[2] < settled
-                and not relative[-8:].lower().endswith(_EXTRACTED_ENDINGS)):
-            continue  # the common case, told without splitting the name
+    settled = kept.taken - RACY_NANOSECONDS
+    if (list(chain.from_iterable(now.files.values())) == numbers and _newest_stamp(numbers) < settled
+            and not _any_extracted(files)):
+        return True  # the common case, told in lists rather than file by file
+    for index, (relative, stamp) in enumerate(now.files.items()):
+        old_stamp = tuple(numbers[4 * index:4 * index + 4])
         extracted = os.path.splitext(relative)[1].lower() in EXTRACTED_EXTENSIONS
-        racy = max(old_stamp[1], old_stamp[2]) >= taken - RACY_NANOSECONDS
+        racy = max(old_stamp[1], old_stamp[2]) >= settled
         if stamp == old_stamp and not racy and not extracted:
             continue
-        if "sha256" not in entry:
+        if hashes[index] is None:
             return False  # a skipped file changed: why it is skipped may have changed too
-        if not _same_text(Path(corpus), Path(now.paths[relative]), relative, entry["sha256"], encoding=encoding,
+        if not _same_text(Path(corpus), Path(now.paths[relative]), relative, hashes[index], encoding=encoding,
                           extraction_cache=extraction_cache):
             return False
     return True
+
+
+def _any_extracted(files: list[str]) -> bool:
+    """Might one of `files` be extracted (PDF, Word, ...)? A newline in a name can only make it seem so."""
+    names = "\n".join(files).lower() + "\n"
+    return any(ending + "\n" in names for ending in _EXTRACTED_ENDINGS)
 
 
 def _same_text(corpus: Path, file_path: Path, relative: str, sha256: str, *, encoding: str | None,

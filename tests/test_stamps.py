@@ -30,8 +30,16 @@ def _run(corpus: Path, codebook: Path, out: Path, *options: str) -> RunFolder:
     return RunFolder(out)
 
 
+def _file_by_file(monkeypatch, way: str) -> None:
+    """Check the stamps file by file, as when a file might be extracted, rather than as whole lists."""
+    if way == "file by file":
+        monkeypatch.setattr(stamps, "_any_extracted", lambda files: True)
+
+
+@pytest.mark.parametrize("way", ["lists", "file by file"])
 @pytest.mark.parametrize("racy", [True, False])
-def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, racy):
+def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, racy, way):
+    _file_by_file(monkeypatch, way)
     if not racy:
         monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # trust every stamp: nothing read again
         monkeypatch.setattr(stamps, "read_document", lambda *args, **kwargs: pytest.fail("read a file"))
@@ -44,9 +52,12 @@ def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, 
 @pytest.mark.parametrize(
     "edit",
     ["changed text", "same size, time put back", "new document", "removed document", "renamed document",
-     "new skipped file", "link", "encoding", "damaged stamps", "no-cache run", "other corpus"],
+     "new skipped file", "link", "encoding", "damaged stamps", "size as a float", "hash missing",
+     "no-cache run", "other corpus"],
 )
-def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, edit):
+@pytest.mark.parametrize("way", ["lists", "file by file"])
+def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, edit, way):
+    _file_by_file(monkeypatch, way)
     monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # stamps alone must notice
     out = tmp_path / "out"
     run = _run(tiny_corpus, tiny_codebook, out)
@@ -73,6 +84,14 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
         encoding = "cp1252"
     elif edit == "damaged stamps":
         (out / ".cache" / CORPUS_STAMPS_FILE).write_text('{"format": 1, "files": [', encoding="utf-8")
+    elif edit in ("size as a float", "hash missing"):  # not what a run writes, though 4907.0 == 4907
+        path = out / ".cache" / CORPUS_STAMPS_FILE
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if edit == "size as a float":
+            data["stamps"][0] = float(data["stamps"][0])
+        else:
+            data["sha256"][1] = None
+        path.write_text(json.dumps(data), encoding="utf-8")
     elif edit == "no-cache run":
         run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
         assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
@@ -82,7 +101,10 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
     assert corpus_unchanged(RunFolder(out), corpus, encoding=encoding) is False
 
 
-def test_stamps_touched_document_is_read_again_and_still_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch):
+@pytest.mark.parametrize("way", ["lists", "file by file"])
+def test_stamps_touched_document_is_read_again_and_still_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch,
+                                                                     way):
+    _file_by_file(monkeypatch, way)
     monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # as if the corpus was written long before
     run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
     read = []
@@ -94,7 +116,9 @@ def test_stamps_touched_document_is_read_again_and_still_unchanged(tiny_corpus, 
     assert read == ["a.txt"]  # the other file, with its old stamp, is not read
 
 
-def test_stamps_recently_changed_file_is_read_again(tiny_corpus, tiny_codebook, tmp_path):
+@pytest.mark.parametrize("way", ["lists", "file by file"])
+def test_stamps_recently_changed_file_is_read_again(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, way):
+    _file_by_file(monkeypatch, way)
     # A change in the same clock tick as the stamp leaves the stamp as it was: a file changed within
     # two seconds of its stamp is read again ("racily clean", as git calls it).
     run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
@@ -103,7 +127,7 @@ def test_stamps_recently_changed_file_is_read_again(tiny_corpus, tiny_codebook, 
     path = tmp_path / "out" / ".cache" / CORPUS_STAMPS_FILE
     data = json.loads(path.read_text(encoding="utf-8"))
     now = take_corpus_stamps(tiny_corpus)
-    data["files"] = [[relative, *now.files[relative], entry] for relative, *_, entry in data["files"]]
+    data["stamps"] = [number for relative in data["files"] for number in now.files[relative]]
     path.write_text(json.dumps(data), encoding="utf-8")
 
     assert corpus_unchanged(run, tiny_corpus) is False
@@ -190,3 +214,46 @@ def test_stamps_list_the_files_the_corpus_reader_lists(tmp_path, names):
     taken = take_corpus_stamps(corpus)
     assert list(taken.files) == [relative for relative, _ in listed if relative != "documents.csv"]
     assert taken.paths == {relative: path for relative, path in listed if relative != "documents.csv"}
+
+
+@pytest.mark.parametrize("edit", ["none", "touched", "changed", "new document", "racy", "later taken", "damaged",
+                                  "other encoding"])
+def test_stamps_file_kept_only_when_nothing_but_taken_would_change(tiny_corpus, tmp_path, monkeypatch, edit):
+    """save_corpus_stamps leaves the file as it is when it would write the same files, stamps and hashes
+    under a newer `taken`, none of them stamped within the racy window of the kept one; else it writes."""
+    from coder.corpus import read_corpus
+    from coder.stamps import save_corpus_stamps
+
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
+    kept = tmp_path / "cache" / CORPUS_STAMPS_FILE
+    save_corpus_stamps(kept, take_corpus_stamps(tiny_corpus), read_corpus(tiny_corpus))
+    before = json.loads(kept.read_text(encoding="utf-8"))
+    encoding = None
+    if edit == "touched":
+        os.utime(tiny_corpus / "a.txt", ns=(1, 10**9))
+    elif edit == "changed":
+        (tiny_corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
+    elif edit == "new document":
+        (tiny_corpus / "c.txt").write_text("A joint meeting.\n", encoding="utf-8")
+    elif edit == "racy":  # a file stamped within the kept file's window: a newer `taken` tells it otherwise
+        monkeypatch.setattr(stamps, "RACY_NANOSECONDS", 2_000_000_000)
+    elif edit == "later taken":  # a kept `taken` past the new one would trust more stamps than this run's
+        kept.write_text(json.dumps({**before, "taken": before["taken"] + 10**12}), encoding="utf-8")
+        before = json.loads(kept.read_text(encoding="utf-8"))
+    elif edit == "damaged":
+        kept.write_text(json.dumps({**before, "sha256": before["sha256"][:-1]}), encoding="utf-8")
+        before = json.loads(kept.read_text(encoding="utf-8"))
+    elif edit == "other encoding":
+        encoding = "utf-8"
+    now = take_corpus_stamps(tiny_corpus)
+    save_corpus_stamps(kept, now, read_corpus(tiny_corpus, encoding=encoding), encoding=encoding)
+    after = json.loads(kept.read_text(encoding="utf-8"))
+
+    if edit == "none":
+        assert after == before
+        assert now.taken > before["taken"]
+    else:
+        assert after["taken"] == now.taken
+        assert after["stamps"] == [number for stamp in now.files.values() for number in stamp]
+        assert after["files"] == list(now.files)
+        assert after["encoding"] == encoding
