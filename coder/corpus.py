@@ -142,6 +142,8 @@ class CorpusFile:
 def is_text_file(file: str) -> bool:
     """Is the file at the path `file` a .txt or .md file (decoded, not extracted)? Its suffix as
     Path.suffix reads it, without making a Path (a corpus of thousands of files)."""
+    if file.endswith(".txt") and file[-5:-4] not in ("", "/", "\\", ":"):
+        return True  # most corpora: no basename per file (a known corpus asks for each of thousands)
     name = os.path.basename(file)
     dot = name.rfind(".")
     return 0 < dot < len(name) - 1 and name[dot:].lower() in TEXT_EXTENSIONS

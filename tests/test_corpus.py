@@ -352,12 +352,13 @@ def test_corpus_real_paths_resolved_once_per_folder_are_realpaths(hostile_corpus
 
 
 @pytest.mark.parametrize("name", ["a.txt", "a.TXT", "notes.md", "a.pdf", "a.tar.txt", "a.", "a", ".txt", "..txt",
-                                  "a.txt.", "folder.txt/a", "folder/a.md"])
+                                  "a.txt.", "folder.txt/a", "folder/a.md", "folder/.txt", "a:.txt", "a b.txt"])
 def test_corpus_text_file_told_from_its_path_as_path_suffix_tells_it(name):
     from coder.corpus import CorpusFile, is_text_file
 
     expected = Path(name).suffix.lower() in (".txt", ".md")
     assert is_text_file(os.path.join("corpus", *name.split("/"))) is expected
+    assert is_text_file(name) is expected
     assert CorpusFile(name, Path("corpus", name)).is_text is expected
 
 
