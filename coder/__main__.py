@@ -1,5 +1,5 @@
 """`python -m coder` runs the command-line interface."""
 
-from .cli import app
+from .cli import main
 
-app(prog_name="coder")
+main()

@@ -844,3 +844,35 @@ def agree(
         for note in notes:
             _say(f"Note: {note}")
         _say(f"Agreement written to {target}")
+
+
+def main() -> None:
+    """The `coder` command (the installed script and `python -m coder`): the app, then a quick exit.
+
+    When a command has finished, every file it wrote is closed (each where it is written); what the
+    interpreter's teardown would still do is free the memory of a large run object by object, which
+    the process gives back at once when it ends: 0.05-0.1 s after a recode of the 50 MB benchmark.
+    So the process ends as Python's own exit would, without that: the output streams flushed, the
+    threads joined, the exit handlers run, then the exit status. A SystemExit carrying a message
+    (not a status) takes Python's usual way.
+    """
+    try:
+        app(prog_name="coder")
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            _end_process(stop.code or 0)
+        raise
+
+
+def _end_process(status: int) -> None:
+    """End the process with `status` after what Python's exit does first (Py_FinalizeEx's order)."""
+    import threading
+
+    threading._shutdown()  # joins the threads that are not daemons, as the interpreter does first
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 120  # a closed pipe: Python's own exit says 120 when flushing fails
+    os._exit(status)

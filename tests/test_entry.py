@@ -1,0 +1,84 @@
+"""The `coder` process itself (`python -m coder`, the installed script): exit statuses, output, files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def coder(*arguments: str, cwd: Path = REPO, script: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m coder ARGUMENTS` in a fresh process (or `script`, run as python -c), from this checkout."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-c", script] if script else [sys.executable, "-m", "coder", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", cwd=cwd, env=environment,
+                          timeout=300)
+
+
+def test_entry_version_and_help_print_whole_and_exit_0():
+    version = coder("--version")
+    assert (version.returncode, version.stderr) == (0, "")
+    assert version.stdout.startswith("coder ") and version.stdout.endswith("\n")
+    helped = coder("--help")
+    assert helped.returncode == 0
+    assert "Usage:" in helped.stdout and "run" in helped.stdout and helped.stdout.endswith("\n")
+
+
+def test_entry_errors_keep_their_status_and_message(tmp_path: Path):
+    missing = coder("run", str(tmp_path / "nowhere"), "--codebook", str(REPO / "codebook.yaml"), "--out",
+                    str(tmp_path / "out"), "--quiet")
+    assert missing.returncode == 1
+    assert "nowhere" in missing.stderr and "Traceback" not in missing.stderr
+    unknown = coder("run", "--no-such-option")
+    assert unknown.returncode == 2 and "No such option" in unknown.stderr
+
+
+def test_entry_run_writes_every_output_and_its_summary(tmp_path: Path):
+    """The process ends quickly after a run: everything it wrote is whole, the printed summary too."""
+    out = tmp_path / "out"
+    done = coder("run", str(REPO / "seeds"), "--codebook", str(REPO / "codebook.yaml"), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "report.html" in done.stderr  # the summary (on stderr, beside the progress bar)
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["counts"]["segments"] > 0
+    assert (out / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("status", [0, 3])
+def test_entry_joins_threads_and_runs_exit_handlers_before_it_ends(tmp_path: Path, status: int):
+    """What Python's exit does first still happens: a thread that is not a daemon finishes, atexit
+    handlers run (a file they write is whole), buffered output is flushed; the status is the command's."""
+    marker = tmp_path / "marker.txt"
+    script = (
+        "import atexit, sys, threading, time\n"
+        "import coder.cli as cli\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        f"    open({str(marker)!r}, 'a', encoding='utf-8').write('thread\\n')\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'a', encoding='utf-8').write('atexit\\n'))\n"
+        "@cli.app.command('probe')\n"
+        "def probe() -> None:\n"
+        "    threading.Thread(target=late).start()\n"
+        "    sys.stdout.write('x' * 200_000)\n"  # more than a pipe holds
+        "    sys.stdout.write('end')\n"  # left in the stream's buffer: flushed at the end
+        f"    raise SystemExit({status})\n"
+        "sys.argv = ['coder', 'probe']\n"
+        "cli.main()\n"
+    )
+    ended = coder(script=script)
+    assert ended.returncode == status, ended.stderr
+    assert ended.stdout == "x" * 200_000 + "end"
+    assert marker.read_text(encoding="utf-8") == "thread\natexit\n"
+
+
+def test_entry_a_message_exit_takes_pythons_way():
+    script = "import sys\nimport coder.cli as cli\n@cli.app.command('probe')\ndef probe() -> None:\n    raise SystemExit('stopped: a message')\nsys.argv = ['coder', 'probe']\ncli.main()\n"
+    ended = coder(script=script)
+    assert ended.returncode == 1 and "stopped: a message" in ended.stderr
