@@ -36,12 +36,13 @@ def _cold_runs(corpus: Path, codebook: Path, tmp_path: Path) -> tuple[Path, Path
 
 
 def _run_loading(corpus: Path, codebook: Path, out: Path, names: tuple[str, ...], *options: str) -> subprocess.CompletedProcess:
-    """A `coder run` into `out` in a fresh interpreter, which prints the sorted list of `names` it loaded."""
-    arguments = ["coder", "run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--csv", "never", *options]
+    """A `coder run` into `out` in a fresh interpreter, which prints the sorted list of `names` it loaded
+    (the app itself: `python -m coder` would end the process before the list is printed)."""
+    arguments = ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--csv", "never", *options]
     script = (
-        "import runpy, sys\n"
-        f"sys.argv = {arguments!r}\n"
-        "try:\n    runpy.run_module('coder', run_name='__main__')\nexcept SystemExit as stop:\n    assert not stop.code\n"
+        "import sys\nfrom coder.cli import app\n"
+        f"sys.argv = ['coder', *{arguments!r}]\n"
+        "try:\n    app(prog_name='coder')\nexcept SystemExit as stop:\n    assert not stop.code\n"
         f"print(sorted(name for name in {names!r} if name in sys.modules))\n"
     )
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
