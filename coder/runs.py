@@ -301,7 +301,7 @@ class RunFolder:
         self.segments_parquet_path = Path(segments) if parquet else self.folder / SEGMENTS_PARQUET_FILE  # type: ignore[arg-type]
         self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
         self._record: RunRecord | None = None
-        self._record_stamp: tuple[int, int, int, int] | None = None  # run.json's when `_record` was read from it
+        self._record_stamp: list[int] | None = None  # run.json's when `_record` was read from it
         self._writing: list[Any] = []  # files write_outputs(background=True) left writing: wait_for_writes()
 
     @classmethod
@@ -364,18 +364,16 @@ class RunFolder:
         if self._record is None or self._record_stamp is None:
             return None
         try:
-            status = os.stat(self.run_path)
+            stamp = _file_stamp(self.run_path)
         except OSError:
             return None
-        stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
         return self._record if stamp == self._record_stamp else None
 
     def _read_record(self) -> RunRecord:
         path = self.run_path
         self._record_stamp = None
         try:
-            status = os.stat(path)  # before reading: a file changed meanwhile has another stamp
-            stamp = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
+            stamp = _file_stamp(path)  # before reading: a file changed meanwhile has another stamp
         except OSError:
             stamp = None
         if not path.is_file():
