@@ -351,14 +351,14 @@ def _known_alike(unchanged: UnchangedCodes, new_ids: pd.Series) -> tuple[
     numbers = segment_id_numbers(new_ids)
     if numbers is None:
         return None
-    flags = np.append(unchanged.unchanged, False)  # the last: a code not in the codebook (position -1)
-    same_new, same_old = flags[unchanged.codes], flags[unchanged.previous_codes]
-    rows = np.bincount(unchanged.codes[same_new], minlength=len(flags))
-    if not np.array_equal(rows, np.bincount(unchanged.previous_codes[same_old], minlength=len(flags))):
+    same_new, same_old = unchanged.kept_rows, unchanged.kept_previous_rows
+    size = len(unchanged.code_ids)
+    rows = np.bincount(unchanged.codes[same_new], minlength=size)
+    if not np.array_equal(rows, np.bincount(unchanged.previous_codes[same_old], minlength=size)):
         return None
     # A repeated id is one code's (the id hashes the code): identical passages in one document.
     again = pd.Series(numbers[same_new]).duplicated().to_numpy()
-    distinct = rows - np.bincount(unchanged.codes[same_new][again], minlength=len(flags))
+    distinct = rows - np.bincount(unchanged.codes[same_new][again], minlength=size)
     alike = {unchanged.code_ids[code]: int(distinct[code]) for code in np.flatnonzero(rows)}
     order = [unchanged.code_ids[code] for code in pd.unique(unchanged.codes)]
     return alike, order, np.flatnonzero(~same_old), np.flatnonzero(~same_new), numbers

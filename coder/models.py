@@ -393,6 +393,21 @@ class UnchangedCodes:
     # the last run's passage texts (passages.parquet's, objects); None: a row has a text of its own (span_text)
     passage_texts: np.ndarray | None
 
+    @cached_property
+    def kept_rows(self) -> np.ndarray:
+        """Whether each segment row is of an unchanged code (a row's code -1, not in the codebook: no)."""
+        return self._of_unchanged_code(self.codes)
+
+    @cached_property
+    def kept_previous_rows(self) -> np.ndarray:
+        """Whether each previous_index row is of an unchanged code."""
+        return self._of_unchanged_code(self.previous_codes)
+
+    def _of_unchanged_code(self, codes: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return np.append(self.unchanged, False)[codes]  # the appended False: position -1
+
 
 @dataclass(frozen=True)
 class CodingResult:

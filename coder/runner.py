@@ -602,9 +602,8 @@ def _statuses_beside_unchanged(ids: pd.Series, unchanged: UnchangedCodes) -> np.
     """New or unchanged (positions in STATUSES) of each segment `ids` of a recode: the rows of its
     unchanged codes are the last run's; the others' ids are looked up among the last run's rows of the
     codes not unchanged (an id hashes its code: it cannot be an unchanged code's)."""
-    flags = np.append(unchanged.unchanged, False)  # the last: a code not in the codebook (position -1)
-    others = np.flatnonzero(~flags[unchanged.codes])
-    before = unchanged.previous_index["segment_id"].take(np.flatnonzero(~flags[unchanged.previous_codes]))
+    others = np.flatnonzero(~unchanged.kept_rows)
+    before = unchanged.previous_index["segment_id"].take(np.flatnonzero(~unchanged.kept_previous_rows))
     statuses = np.full(len(ids), STATUSES.index("unchanged"))
     statuses[others] = np.where(segment_ids_among(ids.take(others), [before]), STATUSES.index("unchanged"),
                                 STATUSES.index("new"))
