@@ -192,13 +192,19 @@ def code_fingerprints(codebook: Codebook, *, word_automaton: Mapping[str, bool] 
         _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in tied)) for tied in ties
     ]
     by_code = {
-        code.id: _hash(
-            environment(), code.keywords, code.regex, code.exclude, codebook.code_kinds, *_settings(code),
-            [digest for digest, tied in zip(shared, ties) if code.id in tied],
-        )[:16]
+        code.id: _code_fingerprint(code, codebook.code_kinds, [digest for digest, tied in zip(shared, ties) if code.id in tied])
         for code in codebook
     }
     return Fingerprints(by_code=by_code, ties=ties, word_automaton=automaton)
+
+
+def untied_fingerprint(code: Code, code_kinds: object) -> str:
+    """The fingerprint `code_fingerprints` gives `code` when it is tied to no other code."""
+    return _code_fingerprint(code, code_kinds, [])
+
+
+def _code_fingerprint(code: Code, code_kinds: object, tie_digests: list[str]) -> str:
+    return _hash(environment(), code.keywords, code.regex, code.exclude, code_kinds, *_settings(code), tie_digests)[:16]
 
 
 def _matching_key(codebook: Codebook) -> str:

@@ -289,7 +289,7 @@ def _summary(report) -> str:
                      f"every code's keywords and rules are as they were, nothing was matched again.")
     elif "passages_matched" in result.reused:
         lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "
-                     f"{result.reused['passages_matched']} passage(s) that hold one of their terms; the other "
+                     f"{result.reused['passages_matched']} passage(s) where an edited term can match; the other "
                      f"codes' segments are the last run's (the documents are as they were).")
     elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "

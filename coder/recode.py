@@ -15,6 +15,11 @@ cache does), and only in the passages of passages.parquet that can hold one of t
 2. The real matcher then runs on the candidates' views (the document text of the passage's span,
    checked against the stored text; else the document is split again).
 
+A code whose only edit is keywords added or removed (tied to no other code, its last definition
+read from run.json and checked against its noted fingerprint) is matched again only in the
+passages that hold one of those keywords' literals; its other rows are the last run's
+(`_keyword_edits` says why that is what a fresh run gives).
+
 Which codes changed is told by their fingerprints (`cache.code_fingerprints`, which hold the
 environment and everything that decides a code's matches) against those the recode cache noted
 for the tables the last run wrote (`remember_coding`); the tables must carry the stamps it noted.
@@ -147,7 +152,9 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
     if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
         return None  # most codes changed, or a regex: every passage is a candidate; the full run it is
-    needles = _needles(Codebook(codes=tuple(to_match), unit=codebook.unit))
+    # A code whose only edit is keywords added or removed changes only where one of those can match.
+    edits = _keyword_edits(record, changed, fingerprints, before, codebook)
+    needles = _needles(Codebook(codes=tuple(edits.get(code.id, code) for code in to_match), unit=codebook.unit))
     if needles is None:
         return None
     # The search (RE2 in Arrow: it leaves the GIL) runs while this thread checks the corpus.
@@ -185,8 +192,22 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     previous_codes = _positions_arrow(table["code"], code_ids)
     by_hand = _by_hand(table)
     keeps = np.array([code_id not in rematched for code_id in code_ids] + [False])  # the last: a code not in the codebook
-    kept = np.flatnonzero(keeps[previous_codes] & ~by_hand)
     previous_documents, previous_passages = _positions_arrow(table["document"], paths), table["passage"].to_numpy()
+    kept_rows = keeps[previous_codes]
+    if edits:
+        # A code with keywords added or removed keeps its rows outside the candidates (the passages
+        # where one of those can match): there, a fresh run finds what the last run found.
+        candidates = searching.result()
+        if candidates is None:
+            return None
+        searched = np.zeros(len(passages) + 1, dtype=bool)  # the last: a row of a document the corpus lacks
+        searched[candidates] = True
+        known = previous_documents >= 0
+        row_passages = np.where(known, first[np.where(known, previous_documents, 0)] + previous_passages, len(passages))
+        row_passages[(row_passages < 0) | (row_passages > len(passages))] = len(passages)
+        edited = np.array([code_id in edits for code_id in code_ids] + [False])
+        kept_rows = kept_rows | (edited[previous_codes] & ~searched[row_passages])
+    kept = np.flatnonzero(kept_rows & ~by_hand)
     kept_documents = previous_documents[kept]
     kept_codes = previous_codes[kept]
     kept_passages = previous_passages[kept]
@@ -235,6 +256,43 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
         fingerprints=coded["fingerprint"], passage_table=passages, unchanged=unchanged,
     )
+
+
+def _keyword_edits(record: Any, changed: list[Code], fingerprints: Any, before: dict[str, str],
+                   codebook: Codebook) -> dict[str, Code]:
+    """Per changed code whose only edit since the last run is keywords added or removed, and which is
+    tied to no other code then or now: the code with only those keywords (and no exclusions or rules).
+
+    Matching such a code in a passage where none of those keywords can match finds what the last run
+    found there: every step after the automata (exclusions, rules, overlaps) works passage by passage
+    on the hits, and a keyword not in the passage adds none. The last run's definition of the code is
+    its copy in run.json, taken only when it gives the fingerprint the recode cache noted.
+    """
+    from .cache import untied_fingerprint
+    from .codebook import codebook_from_records
+
+    tied = frozenset().union(*fingerprints.ties)
+    wanted = {code.id for code in changed if code.id not in tied}
+    if not wanted:
+        return {}
+    stored = {entry.get("id"): entry for entry in record.codebook_codes if entry.get("id") in wanted}
+    edits: dict[str, Code] = {}
+    for code in changed:
+        if code.id not in stored:
+            continue
+        try:
+            previous = codebook_from_records([stored[code.id]], unit=codebook.unit)[code.id]
+        except (CoderError, KeyError, TypeError, ValueError):
+            continue
+        if (untied_fingerprint(previous, codebook.code_kinds) != before.get(code.id)
+                or (previous.regex, previous.exclude, previous.morphology, previous.rules)
+                != (code.regex, code.exclude, code.morphology, code.rules)):
+            continue
+        added = [keyword for keyword in code.keywords if keyword not in previous.keywords]
+        removed = [keyword for keyword in previous.keywords if keyword not in code.keywords]
+        edits[code.id] = Code(id=code.id, label=code.label, path=code.path, keywords=tuple(dict.fromkeys(added + removed)),
+                              morphology=code.morphology)
+    return edits
 
 
 def _positions(column: pd.Series, values: list[str]) -> np.ndarray:

@@ -75,6 +75,14 @@ EDITS = {
                           "label: Governance (all)\n    keywords: [governance, governments]"),
     "code renamed": ("  barriers:\n", "  obstacles:\n"),
     "regex edited": ("'party[- ]driven'", "'party[- ]led'"),
+    "keyword inside another added": ("[party building alliance, joint construction]",
+                                     "[party building alliance, joint construction, building alliance, construction]"),
+    "keyword swapped": ("[local protection, administrative barriers]", "[local protection, market barriers]"),
+    "keywords reordered": ("[party building alliance, joint construction]", "[joint construction, party building alliance]"),
+    "keyword added beside an exclusion": ("[joint meeting, coordination council, summit*]",
+                                          "[joint meeting, coordination council, summit*, meeting room, meeting]"),
+    "keyword added and exclusion added": ("keywords: [governance]",
+                                          "keywords: [governance, mechanisms]\n    exclude: [regional governance]"),
 }
 # Edits that only the full run may code: a regex is matched in every passage.
 NOT_FAST = {"regex edited"}
@@ -600,3 +608,57 @@ def test_recode_compares_with_the_records_it_holds_as_with_those_read_again(hist
     shown, expected = (text[text.index("Since the previous run"):].split("): ", 1)[1] for text in
                        (output.replace(str(fast), str(full)), reference))
     assert shown == expected
+
+
+# Edits of keywords only, each of a code tied to no other: matched again only where an added or
+# removed keyword can match.
+KEYWORD_EDITS = {"keyword added": "cooperation", "keyword removed": "meeting",
+                 "keyword swapped": "barriers", "keyword added beside an exclusion": "meeting"}
+
+
+def _passages_matched(output: str) -> int:
+    return int(output.split(FAST)[1].split()[0])
+
+
+@pytest.mark.parametrize("edit", list(KEYWORD_EDITS))
+def test_recode_after_a_keyword_edit_matches_only_where_an_edited_keyword_can(history, edit, monkeypatch):
+    """The code is matched in fewer passages than when every one of its keywords is looked for, and
+    the outputs are a full run's both ways."""
+    import coder.recode
+
+    corpus, codebook, fast, full = history
+    narrowed = fast.parent / "narrowed"
+    run_ok(corpus, codebook, narrowed)
+    _edit(codebook, edit)
+
+    with_edits = run_ok(corpus, codebook, narrowed)
+    monkeypatch.setattr(coder.recode, "_keyword_edits", lambda *args: {})
+    without_edits = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert _passages_matched(with_edits) < _passages_matched(without_edits)
+    assert output_files(narrowed) == output_files(full) == output_files(fast)
+
+
+def test_recode_of_a_keyword_edit_reads_only_the_codes_it_can_vouch_for(history):
+    """The last definition of a code comes from run.json only when it gives the fingerprint the
+    recode cache noted: a stored copy edited by hand (here, with a keyword the code never had) makes
+    the code be matched in every passage that holds one of its keywords."""
+    corpus, codebook, fast, full = history
+    checked = fast.parent / "checked"
+    run_ok(corpus, codebook, checked)
+    for folder in (fast, full):
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        for code in record["codebook_codes"]:
+            if code["id"] == "cooperation":
+                code["keywords"].append("municipal twinning")
+        (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    _edit(codebook, "keyword added")
+
+    output = run_ok(corpus, codebook, fast)
+    narrowed = run_ok(corpus, codebook, checked)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+    # Taken as the last definition, the copy would have left the code's segments as they were.
+    assert FAST in output and _passages_matched(output) > _passages_matched(narrowed)
