@@ -15,9 +15,9 @@ cache does), and only in the passages of passages.parquet that can hold one of t
 2. The real matcher then runs on the candidates' views (the document text of the passage's span,
    checked against the stored text; else the document is split again).
 
-A code whose only edit is keywords added or removed (tied to no other code, its last definition
-read from run.json and checked against its noted fingerprint) is matched again only in the
-passages that hold one of those keywords' literals; its other rows are the last run's
+A code whose only edit is keywords or exclusions added or removed (tied to no other code, its last
+definition read from run.json and checked against its noted fingerprint) is matched again only in
+the passages that hold one of those terms' literals; its other rows are the last run's
 (`_keyword_edits` says why that is what a fresh run gives).
 
 Which codes changed is told by their fingerprints (`cache.code_fingerprints`, which hold the
@@ -260,13 +260,15 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
 
 def _keyword_edits(record: Any, changed: list[Code], fingerprints: Any, before: dict[str, str],
                    codebook: Codebook) -> dict[str, Code]:
-    """Per changed code whose only edit since the last run is keywords added or removed, and which is
-    tied to no other code then or now: the code with only those keywords (and no exclusions or rules).
+    """Per changed code whose only edit since the last run is keywords or exclusions added or removed,
+    and which is tied to no other code then or now: a code whose keywords are those terms (and with no
+    exclusions or rules), whose needles find every passage where one of them can match.
 
-    Matching such a code in a passage where none of those keywords can match finds what the last run
+    Matching such a code in a passage where none of those terms can match finds what the last run
     found there: every step after the automata (exclusions, rules, overlaps) works passage by passage
-    on the hits, and a keyword not in the passage adds none. The last run's definition of the code is
-    its copy in run.json, taken only when it gives the fingerprint the recode cache noted.
+    on the hits, and a term not in the passage adds none (an exclusion phrase is compiled as a keyword
+    is, only flagged). The last run's definition of the code is its copy in run.json, taken only when
+    it gives the fingerprint the recode cache noted.
     """
     from .cache import untied_fingerprint
     from .codebook import codebook_from_records
@@ -285,14 +287,16 @@ def _keyword_edits(record: Any, changed: list[Code], fingerprints: Any, before: 
         except (CoderError, KeyError, TypeError, ValueError):
             continue
         if (untied_fingerprint(previous, codebook.code_kinds) != before.get(code.id)
-                or (previous.regex, previous.exclude, previous.morphology, previous.rules)
-                != (code.regex, code.exclude, code.morphology, code.rules)):
+                or (previous.regex, previous.morphology, previous.rules) != (code.regex, code.morphology, code.rules)):
             continue
-        added = [keyword for keyword in code.keywords if keyword not in previous.keywords]
-        removed = [keyword for keyword in previous.keywords if keyword not in code.keywords]
-        edits[code.id] = Code(id=code.id, label=code.label, path=code.path, keywords=tuple(dict.fromkeys(added + removed)),
+        terms = [*_added_or_removed(previous.keywords, code.keywords), *_added_or_removed(previous.exclude, code.exclude)]
+        edits[code.id] = Code(id=code.id, label=code.label, path=code.path, keywords=tuple(dict.fromkeys(terms)),
                               morphology=code.morphology)
     return edits
+
+
+def _added_or_removed(before: tuple[str, ...], after: tuple[str, ...]) -> list[str]:
+    return [term for term in after if term not in before] + [term for term in before if term not in after]
 
 
 def _positions(column: pd.Series, values: list[str]) -> np.ndarray:

@@ -81,6 +81,7 @@ EDITS = {
     "keywords reordered": ("[party building alliance, joint construction]", "[joint construction, party building alliance]"),
     "keyword added beside an exclusion": ("[joint meeting, coordination council, summit*]",
                                           "[joint meeting, coordination council, summit*, meeting room, meeting]"),
+    "exclusion removed": ("    exclude: [joint meeting room]\n", ""),
     "keyword added and exclusion added": ("keywords: [governance]",
                                           "keywords: [governance, mechanisms]\n    exclude: [regional governance]"),
 }
@@ -610,9 +611,10 @@ def test_recode_compares_with_the_records_it_holds_as_with_those_read_again(hist
     assert shown == expected
 
 
-# Edits of keywords only, each of a code tied to no other: matched again only where an added or
-# removed keyword can match.
-KEYWORD_EDITS = {"keyword added": "cooperation", "keyword removed": "meeting",
+# Edits of keywords or exclusions only, each of a code tied to no other: matched again only where an
+# added or removed term can match.
+KEYWORD_EDITS = {"keyword added": "cooperation", "keyword removed": "meeting", "exclusion added": "governance",
+                 "exclusion removed": "meeting", "keyword added and exclusion added": "governance",
                  "keyword swapped": "barriers", "keyword added beside an exclusion": "meeting"}
 
 
