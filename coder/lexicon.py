@@ -14,6 +14,7 @@ import importlib.util
 import json
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
@@ -116,12 +117,27 @@ def _rule_lemmas(word: str, pos: str) -> list[str]:
     return forms or oov_forms[:1] or [word]
 
 
+def _lemma_forms(lemma: str) -> frozenset[str]:
+    """The surface forms the lookup and exception tables give `lemma`."""
+    forms, their_lemmas = _forms_by_lemma()
+    start = bisect_left(their_lemmas, lemma)
+    end = bisect_right(their_lemmas, lemma, lo=start)
+    return frozenset(forms[start:end]).union(_exception_forms().get(lemma, ()))
+
+
 @lru_cache(maxsize=1)
-def _inverse_tables() -> dict[str, set[str]]:
-    """lemma -> surface forms known to the lookup and exception tables."""
+def _forms_by_lemma() -> tuple[list[str], list[str]]:
+    """The lookup table's forms ordered by their lemmas, and those lemmas, for bisect: 4 ms (the table
+    is nearly in that order already, which Timsort finds) where a dict of every lemma's forms takes 11."""
+    table = _table("lemma_lookup")
+    forms = sorted(table, key=table.__getitem__)
+    return forms, list(map(table.__getitem__, forms))
+
+
+@lru_cache(maxsize=1)
+def _exception_forms() -> dict[str, set[str]]:
+    """lemma -> surface forms, over the exception tables (6,000 forms)."""
     inverse: dict[str, set[str]] = defaultdict(set)
-    for form, lemma in _table("lemma_lookup").items():
-        inverse[lemma].add(form)
     for by_form in _table("lemma_exc").values():
         for form, lemma_list in by_form.items():
             for lemma in lemma_list:
@@ -142,7 +158,7 @@ def word_forms(word: str) -> frozenset[str]:
     targets = lemmas(word)
     candidates = set(targets)
     for lemma in targets:
-        candidates.update(_inverse_tables().get(lemma, ()))
+        candidates.update(_lemma_forms(lemma))
         for pos in _PARTS_OF_SPEECH:
             if pos == "adj" and lemma not in _table("lemma_index")["adj"]:
                 continue  # "meetinger" is no word: comparatives only for known adjectives
@@ -172,7 +188,8 @@ def release_lemma_tables() -> None:
     """
     if _table.cache_info().currsize:
         english_words()  # passages ask it: made while its table is here
-    for cached in (_table, _inverse_tables, _known_words, lemmas, word_forms, derived_words, derived_forms):
+    for cached in (_table, _forms_by_lemma, _exception_forms, _known_words, lemmas, word_forms, derived_words,
+                   derived_forms):
         cached.cache_clear()
 
 

@@ -144,3 +144,133 @@ def test_lexicon_release_lemma_tables_keeps_every_answer(word):
     release_lemma_tables()
     assert is_english_word(word)
     assert (word_forms(word), derived_forms(word), lemmas(word), english_words()) == before
+
+
+# --- word forms: a lemma's forms found by bisect, against the whole inverted tables ---------------
+
+
+def _whole_inverse() -> dict[str, set[str]]:
+    """lemma -> surface forms of the lookup and exception tables, inverted whole (as word_forms()
+    found them until 4 December 2026): the oracle."""
+    from coder import lexicon
+
+    inverse: dict[str, set[str]] = {}
+    for form, lemma in lexicon._table("lemma_lookup").items():
+        inverse.setdefault(lemma, set()).add(form)
+    for by_form in lexicon._table("lemma_exc").values():
+        for form, lemma_list in by_form.items():
+            for lemma in lemma_list:
+                inverse.setdefault(lemma, set()).add(form)
+    return inverse
+
+
+def _oracle_word_forms(word: str, inverse: dict[str, set[str]]) -> frozenset[str]:
+    """word_forms() as it was written over the whole inverse."""
+    from coder import lexicon
+
+    word = word.lower()
+    if not word.isalpha() or not word.isascii():
+        return frozenset({word})
+    targets = lexicon.lemmas(word)
+    candidates = set(targets)
+    for lemma in targets:
+        candidates.update(inverse.get(lemma, ()))
+        for pos in ("noun", "verb", "adj"):
+            if pos == "adj" and lemma not in lexicon._table("lemma_index")["adj"]:
+                continue
+            for old, new in lexicon._table("lemma_rules").get(pos, []):
+                if lemma.endswith(new):
+                    candidates.add(lemma[: len(lemma) - len(new)] + old)
+    return frozenset(form for form in candidates if form and not targets.isdisjoint(lexicon.lemmas(form)))
+
+
+def _oracle_derived_words(word: str, inverse: dict[str, set[str]]) -> frozenset[str]:
+    """derived_words() over the whole inverse."""
+    from coder import lexicon
+
+    word = word.lower()
+    if not word.isalpha() or not word.isascii():
+        return frozenset()
+    stems = {word, *([word[:-1]] if word.endswith("e") else []), *([word[:-1] + "i"] if word.endswith("y") else [])}
+    forms = _oracle_word_forms(word, inverse)
+    return frozenset(candidate for stem in stems for suffix in lexicon.DERIVATIONAL_SUFFIXES
+                     if (candidate := stem + suffix) != word and candidate in lexicon._known_words()
+                     and candidate not in forms)
+
+
+def _words_from_the_tables() -> list[str]:
+    """~3,000 words: forms and lemmas of the lookup table, irregular forms and their lemmas, words of
+    the rule index, words with apostrophes, hyphens or non-ASCII letters, capitals, and non-words."""
+    from coder import lexicon
+
+    lookup = lexicon._table("lemma_lookup")
+    exceptions = [(form, lemma) for by_form in lexicon._table("lemma_exc").values()
+                  for form, lemma_list in by_form.items() for lemma in lemma_list]
+    index = sorted(word for words in lexicon._table("lemma_index").values() for word in words)
+    words = [*list(lookup)[::41], *list(lookup.values())[::43], *[form for form, _ in exceptions][::13],
+             *[lemma for _, lemma in exceptions][::17], *index[::211]]
+    words += [word for word in lookup if "'" in word][:40] + [word for word in lookup if not word.isascii()]
+    words += [word for word in lookup if word != word.lower()][::20]
+    words += ["went", "better", "mice", "cooperate", "meeting", "meetinger", "gover", "zzzq", "governance", "co-operate"]
+    return list(dict.fromkeys(words))
+
+
+def test_lexicon_lemma_forms_equal_the_whole_inverse():
+    # Every lemma of the tables, and words that are no lemma: the forms found by bisect are the
+    # forms the whole inverse holds.
+    from coder import lexicon
+
+    inverse = _whole_inverse()
+    lookup = lexicon._table("lemma_lookup")
+    for lemma in [*inverse, *list(lookup)[::7], "gover", "zzzq", "", "A", "\u00e9t\u00e9"]:
+        assert lexicon._lemma_forms(lemma) == frozenset(inverse.get(lemma, ())), lemma
+
+
+def test_lexicon_word_forms_equal_the_whole_inverse():
+    # word_forms() and derived_forms() made by bisect over the lookup table ordered by lemma, as they
+    # were made from the whole inverted tables, for every kind of word the tables hold.
+    from coder import lexicon
+
+    lexicon.release_lemma_tables()
+    inverse = _whole_inverse()
+    words = _words_from_the_tables()
+    assert len(words) > 2500
+    for word in words:
+        assert lexicon.word_forms(word) == _oracle_word_forms(word, inverse), word
+    for word in words[::5]:
+        derived = _oracle_derived_words(word, inverse)
+        assert lexicon.derived_words(word) == derived, word
+        assert lexicon.derived_forms(word) == _oracle_word_forms(word, inverse).union(
+            *(_oracle_word_forms(other, inverse) for other in derived)), word
+    lexicon.release_lemma_tables()
+
+
+@pytest.mark.parametrize(("word", "expected"), [
+    ("went", {"go", "goes", "going", "gone", "went"}),
+    ("mice", {"mice", "mouse", "mouses"}),
+    ("cooperation", {"cooperation", "cooperations"}),
+])
+def test_lexicon_word_forms_of_irregular_and_regular_words(word, expected):
+    from coder import lexicon
+
+    assert expected <= lexicon.word_forms(word)
+
+
+def test_lexicon_release_lemma_tables_forgets_every_table_and_form():
+    from coder import lexicon
+
+    lexicon.word_forms("cooperation")
+    lexicon.derived_forms("cooperate")
+    lexicon.release_lemma_tables()
+    cached = [name for name in dir(lexicon) if hasattr(getattr(lexicon, name), "cache_info")]
+    kept = {"english_words", "chinese_dictionary", "_fold_table", "_fold_chars", "_jieba_dictionary"}
+    assert {"_table", "_forms_by_lemma", "_exception_forms", "word_forms"} <= set(cached)
+    assert {name for name in cached if getattr(lexicon, name).cache_info().currsize} <= kept
+
+
+def test_lexicon_doctests():
+    import doctest
+
+    from coder import lexicon
+
+    assert doctest.testmod(lexicon).failed == 0
