@@ -269,6 +269,7 @@ def present_again(
                 cache={"documents_reused": len(record.documents), "documents_new": 0,
                        "codes_reused": len(record.documents) * len(codebook), "codes_matched": 0},
             )
+            new_record = run.with_documents_text_kept(new_record)  # its documents are the last run's
             with run.staged() as stage:
                 run.keep_previous(into=stage)
                 # changes.csv while Arrow writes segments.parquet (work.write waits for it).
@@ -278,7 +279,7 @@ def present_again(
                 written["changes"] = stage.changes_path
         finally:
             _remove_unused(table_file)
-    run.remember_segments_file()
+    run.remember_written_files()
     save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, read, encoding=encoding)
     if extraction_cache is not None:
         extraction_cache.prune()
@@ -583,7 +584,7 @@ class _Presentation:
             graph = self._networkx_graph()
             write_graphml(graph, folder / NETWORK_FILES["graphml"])
             write_gexf(graph, folder / NETWORK_FILES["gexf"])
-        stage.write_record(record, documents_as_in=self.run.run_path)  # its documents are the last run's
+        stage.write_record(record)
         written = table_file.result()  # last: the other files are written while Arrow writes it
         if written is None:
             _link(self.run.segments_parquet_path, stage.segments_parquet_path)

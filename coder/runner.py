@@ -273,6 +273,8 @@ def run_coding(
         if variables is not None:
             variables = variables.matched(document.path for document in result.corpus.documents)
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
+        if use_cache:  # its documents are most often the last run's: their text is copied, not encoded again
+            record = run.with_documents_text_kept(record)
         not_compared = None
         with run.staged() as stage:
             # The last run's record as read already (while its run.json is the file read) and this
@@ -306,7 +308,7 @@ def run_coding(
                 tables_written, comparison, not_compared = tables.result()
             written.update(tables_written)
         if use_cache:
-            run.remember_segments_file()
+            run.remember_written_files()
             remember_coding(run, codebook)
         save_corpus_stamps(run.cache_path / CORPUS_STAMPS_FILE, stamps, result.corpus, encoding=encoding)
         graph = network.pop("graph", None)

@@ -53,7 +53,7 @@ PASSAGES_PARQUET_FILE = "passages.parquet"
 CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
-WRITTEN_STAMP = "segments_written.json"  # in CACHE_FOLDER: segments.csv as the last run left it
+WRITTEN_STAMP = "segments_written.json"  # in CACHE_FOLDER: segments.csv and run.json as the last run left them
 TEXTS_FOLDER = "texts"
 EXTRACTION_CACHE_FOLDER = ".extracted"
 # Runs before segments.parquet: a compact copy of what a comparison needs (ids, codes, documents,
@@ -127,6 +127,8 @@ class RunRecord:
     encoding: str | None = None  # --encoding, when the run forced one
     document_variables: dict[str, Any] | None = None  # {"path": documents.csv, "variables": [...]}
     folder: str = ""
+    # The documents as run.json writes them, copied from the last run's (RunFolder.with_documents_text_kept).
+    documents_text: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """run.json's contents, in the order `coder run` writes them."""
@@ -499,26 +501,67 @@ class RunFolder:
             except OSError:
                 pass
 
-    def remember_segments_file(self) -> None:
-        """Note segments.csv as this run left it (size, modification and change times, inode), so
-        the next run need not read an untouched file for typed decisions. Kept with the cache:
-        without the note, the next run reads the file."""
-        stamp = self.cache_path / WRITTEN_STAMP
+    def remember_written_files(self) -> None:
+        """Note segments.csv and run.json as this run left them (size, modification and change times,
+        inode) with the environment that wrote them (`cache.environment`): the next run need not read
+        an untouched segments.csv for typed decisions, and may copy run.json's documents as they are
+        written (`with_documents_text_kept`). Kept with the cache: without the note, the next run reads
+        segments.csv and encodes the documents."""
+        from .cache import environment
+
+        def write(path: Path) -> None:
+            written = {name: _file_stamp(file) for name, file in ((SEGMENTS_FILE, self.segments_path),
+                                                                  (RUN_FILE, self.run_path)) if file.is_file()}
+            write_text(path, json.dumps({"environment": environment(), **written}) + "\n")
+
+        self.keep_cache_file(WRITTEN_STAMP, write)
+
+    def _written_note(self) -> dict[str, Any]:
+        """The note `remember_written_files` left ({} when there is none, or it is damaged)."""
         try:
-            if not self.segments_path.is_file() or self.cache_path.is_symlink():
-                stamp.unlink(missing_ok=True)
-                return
-            write_text(stamp, json.dumps({SEGMENTS_FILE: _file_stamp(self.segments_path)}) + "\n")
-        except OSError:
-            pass  # only costs reading segments.csv next time
+            noted = json.loads(read_own_bytes(self.cache_path / WRITTEN_STAMP).decode("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return noted if isinstance(noted, dict) else {}
 
     def segments_file_untouched(self) -> bool:
         """Is segments.csv exactly as the last run left it (so nothing was typed into it since)?"""
         try:
-            noted = json.loads(read_own_bytes(self.cache_path / WRITTEN_STAMP).decode("utf-8"))
-            return isinstance(noted, dict) and noted.get(SEGMENTS_FILE) == _file_stamp(self.segments_path)
-        except (OSError, ValueError):
+            return self._written_note().get(SEGMENTS_FILE) == _file_stamp(self.segments_path)
+        except OSError:
             return False
+
+    def with_documents_text_kept(self, record: RunRecord) -> RunRecord:
+        """`record` carrying its documents as this folder's run.json writes them, when they are that
+        run's documents (`record()` read them) and the file is still the one a run in this environment
+        wrote (`remember_written_files`): writing `record` then copies them instead of encoding 8,000
+        documents again. Else `record` as it is.
+
+        >>> run.with_documents_text_kept(record).documents_text is not None  # doctest: +SKIP
+        True
+        """
+        from .cache import environment
+
+        last = self._record
+        if not record.documents or last is None or self._record_stamp is None:
+            return record
+        noted = self._written_note()
+        # Written by this environment, and read by record(): the same file, its text as this version writes it.
+        if noted.get(RUN_FILE) != self._record_stamp or noted.get("environment") != environment():
+            return record
+        if record.documents != last.documents:  # same version: equal documents are written alike
+            return record
+        try:
+            text = read_own_bytes(self.run_path).decode("utf-8")
+            if _file_stamp(self.run_path) != self._record_stamp:
+                return record  # changed while read
+        except (OSError, ValueError):
+            return record
+        start = text.find(_DOCUMENTS_KEY)
+        end = text.find(_SKIPPED_KEY, start)
+        if start < 0 or end < 0:
+            return record
+        return replace(record, documents_text=text[start + len(_DOCUMENTS_KEY):end])
 
     def read_written_reviews(self) -> dict[str, tuple[str, str]] | None:
         """{segment id: (review, note)} as the last run wrote them into segments.csv; None when
@@ -732,10 +775,9 @@ class RunFolder:
             documents.append(document)
         return Corpus(root=corpus.root, documents=tuple(documents), skipped=corpus.skipped)
 
-    def write_record(self, record: RunRecord, *, documents_as_in: Path | None = None) -> Path:
-        """Write run.json (atomically). `documents_as_in`: a run.json this version wrote whose
-        documents are `record`'s: their text is taken from it rather than encoded again."""
-        write_text(self.run_path, _record_text(record, documents_as_in=documents_as_in))
+    def write_record(self, record: RunRecord) -> Path:
+        """Write run.json (atomically)."""
+        write_text(self.run_path, _record_text(record))
         self._record = self._record_stamp = None
         return self.run_path
 
@@ -976,24 +1018,16 @@ def _link_tree(source: Path, target: Path) -> None:
 
 
 _DOCUMENTS_KEY = '\n  "documents": '  # where run.json's documents start (the keys before it hold no list)
+_SKIPPED_KEY = ',\n  "skipped": '  # and where they end (no text holds a line break: strings escape it)
 
 
-def _record_text(record: RunRecord, *, documents_as_in: Path | None = None) -> str:
+def _record_text(record: RunRecord) -> str:
     """run.json's text: json.dumps with indent 2, whose Python encoder spends most of its time on the
-    documents (about 0.15 s for 8,000 of them). With `documents_as_in`, a run.json whose documents
-    decode to `record`'s, their text is copied from it: json.dumps writes equal values the same way.
-    Else the documents are written by `_documents_text` (the C encoder) where they are plain."""
+    documents (about 0.15 s for 8,000 of them). They are `record.documents_text` when it holds them
+    already (`RunFolder.with_documents_text_kept`), else written by `_documents_text` (the C encoder)
+    where they are plain."""
     data = record.to_dict()
-    kept = None
-    if documents_as_in is not None and data["documents"]:
-        try:
-            old = documents_as_in.read_text(encoding="utf-8")
-            start = old.index(_DOCUMENTS_KEY) + len(_DOCUMENTS_KEY)
-            documents, end = json.JSONDecoder().raw_decode(old, start)
-            if documents == data["documents"]:
-                kept = old[start:end]
-        except (OSError, ValueError):
-            pass  # encoded as usual
+    kept = record.documents_text if data["documents"] else None
     if kept is None:
         kept = _documents_text(data["documents"])
     if kept is None:

@@ -403,7 +403,7 @@ def code_in_partitions(
     finally:
         _remove_path(folder)
     if use_cache:
-        run.remember_segments_file()
+        run.remember_written_files()
     if engine == "local":
         if use_cache:
             remember_coding(run, codebook)

@@ -9,6 +9,8 @@ from coder.codebook import codebook_to_records, parse_codebook
 from coder.errors import OutputError
 from coder.runs import RunFolder, RunRecord, _record_text, read_run
 
+from conftest import run_ok
+
 CODEBOOK_YAML = """
 name: Small
 unit: sentence
@@ -81,10 +83,12 @@ def test_runs_run_record_round_trip(extra):
     assert json.dumps(record.to_dict()) == json.dumps(data)
 
 
-@pytest.mark.parametrize("earlier", ["same documents", "other documents", "other passages", "no documents",
-                                     "damaged", "missing"])
-def test_runs_write_record_with_documents_as_in_writes_what_json_dumps_writes(tmp_path, earlier):
-    """The documents' text is taken from the earlier run.json only when they decode to the record's."""
+@pytest.mark.parametrize("earlier", ["same documents", "other documents", "other passages", "no note",
+                                     "note of another environment", "rewritten since", "rewritten once read"])
+def test_runs_documents_text_kept_only_from_the_run_json_this_environment_wrote(tmp_path, earlier):
+    """A record whose documents are the last run's takes their text from its run.json only when that
+    file is the one `remember_written_files` noted, as `record()` read it; either way run.json is what
+    json.dumps writes (a run.json rewritten with escapes decodes to the same documents, not the same text)."""
     documents = [{"path": f"doc_{number}.txt", "encoding": "utf-8", "sha256": f"{number:064x}", "passages": number}
                  for number in range(3)] + [{"path": "é/中文.txt", "encoding": "gb18030", "sha256": "0" * 64, "passages": 2}]
     data = {
@@ -94,20 +98,56 @@ def test_runs_write_record_with_documents_as_in_writes_what_json_dumps_writes(tm
         "documents": documents, "skipped": [{"path": "b.bin", "reason": "binary"}],
         "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)), "cache": {"documents_reused": 4},
     }
-    record = RunRecord.from_dict(data, folder="out")
-    before = RunFolder(tmp_path / "before")
+    changed = {"other documents": documents[:-1], "other passages": [*documents[:-1], {**documents[-1], "passages": 3}]}
     (tmp_path / "before").mkdir()
-    if earlier != "missing":
-        changed = {"same documents": documents, "other documents": documents[:-1], "no documents": [],
-                   "other passages": [*documents[:-1], {**documents[-1], "passages": 3}]}
-        before.write_record(RunRecord.from_dict({**data, "started": "2026-11-23T12:00:00+00:00",
-                                                 "documents": changed.get(earlier, documents)}, folder="before"))
-    if earlier == "damaged":
-        before.run_path.write_text(before.run_path.read_text(encoding="utf-8")[:-200], encoding="utf-8")
     (tmp_path / "new").mkdir()
-    RunFolder(tmp_path / "new").write_record(record, documents_as_in=before.run_path)
+    before = RunFolder(tmp_path / "before")
+    before.write_record(RunRecord.from_dict({**data, "started": "2026-11-23T12:00:00+00:00",
+                                             "documents": changed.get(earlier, documents)}, folder="before"))
+    if earlier != "no note":
+        before.remember_written_files()
+    if earlier == "rewritten since":  # the same documents, escaped
+        before.run_path.write_text(json.dumps(json.loads(before.run_path.read_text(encoding="utf-8")), indent=2),
+                                   encoding="utf-8")
+    if earlier == "note of another environment":
+        note = before.cache_path / "segments_written.json"
+        note.write_text(note.read_text(encoding="utf-8").replace('"environment": "', '"environment": "other '),
+                        encoding="utf-8")
+    last = RunFolder(tmp_path / "before")
+    last.record()
+    if earlier == "rewritten once read":
+        last.run_path.write_text(last.run_path.read_text(encoding="utf-8").replace("doc_0", "doc_9"), encoding="utf-8")
+    record = last.with_documents_text_kept(RunRecord.from_dict(data, folder="out"))
+    RunFolder(tmp_path / "new").write_record(record)
 
+    assert (record.documents_text is not None) is (earlier == "same documents")
     assert (tmp_path / "new" / "run.json").read_bytes() == (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def test_runs_keyword_recode_copies_the_documents_text_a_fresh_run_writes(tiny_corpus, tiny_codebook, tmp_path,
+                                                                        monkeypatch):
+    """A recode of an unchanged corpus copies the documents into run.json as the last run wrote them (none is
+    encoded again): the text a fresh run writes."""
+    from coder import runs
+
+    fast, fresh = tmp_path / "fast", tmp_path / "fresh"
+    run_ok(tiny_corpus, tiny_codebook, fast)
+    tiny_codebook.write_text(tiny_codebook.read_text(encoding="utf-8").replace("[barrier*]", "[barrier*, cooperation]"),
+                             encoding="utf-8")
+    encoded, encode = [], runs._documents_text
+    monkeypatch.setattr(runs, "_documents_text", lambda documents: encoded.append(len(documents)) or encode(documents))
+    assert "edited code(s) again in the" in run_ok(tiny_corpus, tiny_codebook, fast)
+    assert encoded == []
+    run_ok(tiny_corpus, tiny_codebook, fresh)
+    assert encoded == [2]
+
+    def parts(folder):
+        text = (folder / "run.json").read_text(encoding="utf-8")
+        head, documents = text.split('\n  "documents": ')
+        documents, tail = documents.split(',\n  "skipped": ')
+        return documents, {key: value for key, value in json.loads(text).items() if key not in ("started", "seconds", "cache")}
+
+    assert parts(fast) == parts(fresh)
 
 
 _PLAIN = st.one_of(st.text(), st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
