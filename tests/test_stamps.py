@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from coder import stamps
 from coder.runs import RunFolder
 from coder.stamps import CORPUS_STAMPS_FILE, corpus_unchanged, take_corpus_stamps
 
-from conftest import invoke
+from conftest import invoke, output_files, run_ok
 
 
 def _copy(corpus: Path, to: Path) -> Path:
@@ -36,6 +37,30 @@ def _file_by_file(monkeypatch, way: str) -> None:
         monkeypatch.setattr(stamps, "_any_extracted", lambda files: True)
 
 
+_LINES = ("files", "sha256", "formats", "stamps", "inodes")  # after the header's line
+
+
+def _stamp_data(text: str) -> dict:
+    """A stamp file's header and columns, as one dict."""
+    header, *lines, end = text.split("\n")
+    return {**json.loads(header), **dict(zip(_LINES, lines))}
+
+
+def _stamp_text(data: dict) -> str:
+    """A stamp file holding `data` (as `_stamp_data` gives it), its keys in their order."""
+    header = {key: value for key, value in data.items() if key not in _LINES}
+    return "\n".join([json.dumps(header, ensure_ascii=False), *(data[name] for name in _LINES), ""])
+
+
+def _edited(**changes):
+    """A damage: the stamp file with `changes` (values, or functions of the value) made to its data."""
+    def edit(text: str) -> str:
+        data = _stamp_data(text)
+        return _stamp_text({**data, **{key: change(data[key]) if callable(change) else change
+                                       for key, change in changes.items()}})
+    return edit
+
+
 @pytest.mark.parametrize("way", ["lists", "file by file"])
 @pytest.mark.parametrize("racy", [True, False])
 def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, racy, way):
@@ -52,7 +77,7 @@ def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, 
 @pytest.mark.parametrize(
     "edit",
     ["changed text", "same size, time put back", "new document", "removed document", "renamed document",
-     "new skipped file", "link", "encoding", "damaged stamps", "size as a float", "hash missing",
+     "new skipped file", "link", "encoding", "damaged stamps", "a number short", "hash missing",
      "no-cache run", "other corpus"],
 )
 @pytest.mark.parametrize("way", ["lists", "file by file"])
@@ -84,14 +109,14 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
         encoding = "cp1252"
     elif edit == "damaged stamps":
         (out / ".cache" / CORPUS_STAMPS_FILE).write_text('{"format": 1, "files": [', encoding="utf-8")
-    elif edit in ("size as a float", "hash missing"):  # not what a run writes, though 4907.0 == 4907
+    elif edit in ("a number short", "hash missing"):  # not what a run writes
         path = out / ".cache" / CORPUS_STAMPS_FILE
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if edit == "size as a float":
-            data["stamps"][0] = float(data["stamps"][0])
+        data = _stamp_data(path.read_text(encoding="utf-8"))
+        if edit == "a number short":
+            data["stamps"] = base64.b64encode(base64.b64decode(data["stamps"])[:-8]).decode()
         else:
-            data["sha256"][1] = None
-        path.write_text(json.dumps(data), encoding="utf-8")
+            data["sha256"] = data["sha256"][:65]
+        path.write_text(_stamp_text(data), encoding="utf-8")
     elif edit == "no-cache run":
         run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
         assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
@@ -125,10 +150,11 @@ def test_stamps_recently_changed_file_is_read_again(tiny_corpus, tiny_codebook, 
     document = tiny_corpus / "a.txt"
     document.write_text(document.read_text(encoding="utf-8").replace("Mayors", "Rulers"), encoding="utf-8")
     path = tmp_path / "out" / ".cache" / CORPUS_STAMPS_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _stamp_data(path.read_text(encoding="utf-8"))
     now = take_corpus_stamps(tiny_corpus)
-    data["stamps"] = [number for relative in data["files"] for number in now.files[relative]]
-    path.write_text(json.dumps(data), encoding="utf-8")
+    numbers, inodes = stamps._packed_stamps(now.files[relative] for relative in data["files"].split("\0"))
+    data.update(stamps=stamps._base64(numbers), inodes=stamps._base64(inodes))
+    path.write_text(_stamp_text(data), encoding="utf-8")
 
     assert corpus_unchanged(run, tiny_corpus) is False
 
@@ -227,7 +253,7 @@ def test_stamps_file_kept_only_when_nothing_but_taken_would_change(tiny_corpus, 
     monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
     kept = tmp_path / "cache" / CORPUS_STAMPS_FILE
     save_corpus_stamps(kept, take_corpus_stamps(tiny_corpus), read_corpus(tiny_corpus))
-    before = json.loads(kept.read_text(encoding="utf-8"))
+    before = _stamp_data(kept.read_text(encoding="utf-8"))
     encoding = None
     if edit == "touched":
         os.utime(tiny_corpus / "a.txt", ns=(1, 10**9))
@@ -238,22 +264,116 @@ def test_stamps_file_kept_only_when_nothing_but_taken_would_change(tiny_corpus, 
     elif edit == "racy":  # a file stamped within the kept file's window: a newer `taken` tells it otherwise
         monkeypatch.setattr(stamps, "RACY_NANOSECONDS", 2_000_000_000)
     elif edit == "later taken":  # a kept `taken` past the new one would trust more stamps than this run's
-        kept.write_text(json.dumps({**before, "taken": before["taken"] + 10**12}), encoding="utf-8")
-        before = json.loads(kept.read_text(encoding="utf-8"))
+        kept.write_text(_stamp_text({**before, "taken": before["taken"] + 10**12}), encoding="utf-8")
+        before = _stamp_data(kept.read_text(encoding="utf-8"))
     elif edit == "damaged":
-        kept.write_text(json.dumps({**before, "sha256": before["sha256"][:-1]}), encoding="utf-8")
-        before = json.loads(kept.read_text(encoding="utf-8"))
+        kept.write_text(_stamp_text({**before, "sha256": before["sha256"][:-1]}), encoding="utf-8")
+        before = _stamp_data(kept.read_text(encoding="utf-8"))
     elif edit == "other encoding":
         encoding = "utf-8"
     now = take_corpus_stamps(tiny_corpus)
     save_corpus_stamps(kept, now, read_corpus(tiny_corpus, encoding=encoding), encoding=encoding)
-    after = json.loads(kept.read_text(encoding="utf-8"))
+    after = _stamp_data(kept.read_text(encoding="utf-8"))
 
     if edit == "none":
         assert after == before
         assert now.taken > before["taken"]
     else:
         assert after["taken"] == now.taken
-        assert after["stamps"] == [number for stamp in now.files.values() for number in stamp]
-        assert after["files"] == list(now.files)
+        written = stamps._read_kept_stamps(kept)
+        assert written.stamp_list() == list(now.files.values())
+        assert written.files() == list(now.files)
         assert after["encoding"] == encoding
+
+
+_DAMAGES = {
+    "truncated": lambda text: text[: len(text) // 2],
+    "not an object": lambda text: "[]\n" + text.split("\n", 1)[1],
+    "a line more": lambda text: text + "\n",
+    "extra key": _edited(extra=1),
+    "format 2": _edited(format=2),
+    "format 2's file": lambda text: json.dumps({**_stamp_data(text), "format": 2, "files": ["a.txt", "sub/b.md"],
+                                                "stamps": [1, 2, 3, 4] * 2, "sha256": ["0" * 64] * 2,
+                                                "formats": ["text"] * 2, "skipped": [None, None]}) + "\n",
+    "taken a float": _edited(taken=1.5),
+    "an inode short": _edited(inodes=lambda column: base64.b64encode(base64.b64decode(column)[:-8]).decode()),
+    "a byte more": _edited(stamps=lambda column: base64.b64encode(base64.b64decode(column) + b"\0").decode()),
+    "a hash short": _edited(sha256=lambda column: column[1:]),
+    "a format more": _edited(formats=lambda column: column + "\0text"),
+    "a file more": _edited(files=lambda column: column + "\0c.txt"),
+    "skipped past the files": _edited(skipped=[[7, "binary"]]),
+    "skipped twice": _edited(skipped=[[0, "binary"], [0, "binary"]]),
+    "skipped not a pair": _edited(skipped=[[0]]),
+    "stamps not base64": _edited(stamps=lambda column: "@@@@" + column[4:]),
+    "a hash not 64 long": _edited(sha256=lambda column: column[:63] + "\0" + column[65:] + "0"),
+}
+# Damage told only once the columns are compared with the corpus's, or taken apart: the file reads.
+_TOLD_LATER = {"stamps not base64", "a hash not 64 long"}
+
+
+@pytest.mark.parametrize("damage", list(_DAMAGES))
+def test_stamps_damaged_foreign_or_old_stamp_files_are_not_read(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, damage):
+    """A stamp file that is not exactly what this format writes (damaged, truncated, of format 2, a column
+    the wrong length or type) is refused: the corpus is read as usual, and the run writes the file again."""
+    monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
+    out = tmp_path / "out"
+    run = _run(tiny_corpus, tiny_codebook, out)
+    path = out / ".cache" / CORPUS_STAMPS_FILE
+    assert stamps._read_kept_stamps(path) is not None and corpus_unchanged(run, tiny_corpus) is True
+    path.write_text(_DAMAGES[damage](path.read_text(encoding="utf-8")), encoding="utf-8")
+
+    assert (stamps._read_kept_stamps(path) is None) is (damage not in _TOLD_LATER)
+    assert corpus_unchanged(RunFolder(out), tiny_corpus) is False
+    if damage in _TOLD_LATER:
+        with pytest.raises(ValueError):
+            kept = stamps._read_kept_stamps(path)
+            kept.stamp_list(), kept.hashes()
+    _run(tiny_corpus, tiny_codebook, out)
+    assert corpus_unchanged(RunFolder(out), tiny_corpus) is True
+
+
+@pytest.mark.parametrize("numbers", [
+    [(5, 10**18, 10**18 + 1, 7), (0, -10**9, 0, 2**64 - 1)],  # a file from before 1970, an inode past 2**63
+    [(2**63 - 1, -2**63, 2**63 - 1, 0), (1, 2, 3, 4)],
+])
+@pytest.mark.parametrize("skipped", [False, True])
+def test_stamps_saved_and_read_back_alike(tiny_corpus, tmp_path, numbers, skipped):
+    """Every stamp (signed times, unsigned inodes, the extremes of 8 bytes) and the skipped files' places
+    and reasons read back as saved; a number past 8 bytes keeps no stamps."""
+    from coder.corpus import read_corpus
+    from coder.stamps import CorpusStamps, save_corpus_stamps
+
+    if skipped:
+        (tiny_corpus / "notes.doc").write_bytes(b"old word file")
+    corpus = read_corpus(tiny_corpus)
+    taken = take_corpus_stamps(tiny_corpus)
+    files = dict(zip(taken.files, numbers + [(9, 9, 9, 9)]))
+    path = tmp_path / "cache" / CORPUS_STAMPS_FILE
+    save_corpus_stamps(path, CorpusStamps(root=taken.root, taken=taken.taken, files=files), corpus)
+    kept = stamps._read_kept_stamps(path)
+
+    assert (kept.files(), kept.stamp_list()) == (list(files), list(files.values()))
+    assert kept.hashes() == [document.sha256 for document in corpus.documents]
+    assert {kept.files()[index]: reason for index, reason in kept.skipped.items()} == {
+        item.path: item.reason for item in corpus.skipped}
+    save_corpus_stamps(path, CorpusStamps(root=taken.root, taken=taken.taken,
+                                          files={**files, "a.txt": (2**64, 0, 0, 0)}), corpus)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "format 2"])
+def test_stamps_damaged_stamps_recode_writes_what_a_fresh_run_writes(tiny_corpus, tiny_codebook, tmp_path, damage):
+    """A keyword edit recoded with a refused stamp file reads the corpus and gives what a run without the
+    cache gives, and keeps good stamps for the next run."""
+    out, full = tmp_path / "out", tmp_path / "full"
+    for folder in (out, full):
+        _run(tiny_corpus, tiny_codebook, folder)
+    path = out / ".cache" / CORPUS_STAMPS_FILE
+    path.write_text(_DAMAGES[damage](path.read_text(encoding="utf-8")), encoding="utf-8")
+    tiny_codebook.write_text(tiny_codebook.read_text(encoding="utf-8").replace("[barrier*]", "[barrier*, cooperation]"),
+                             encoding="utf-8")
+    run_ok(tiny_corpus, tiny_codebook, out)
+    run_ok(tiny_corpus, tiny_codebook, full, "--no-cache")
+
+    assert output_files(out) == output_files(full)
+    assert stamps._read_kept_stamps(path) is not None
