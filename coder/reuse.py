@@ -225,6 +225,19 @@ def present_again(
 
     started = time.perf_counter()
     try:
+        record = run.record()
+        stored = run.stored_codebook()
+    except (OSError, ValueError, CoderError):
+        return None
+    forced = check_encoding(encoding) if encoding else None
+    if (record.tool_version != __version__ or record.unit != codebook.unit or record.encoding != forced
+            or record.reviews is not None or record.document_variables is not None or not record.documents
+            or not _only_presentation_changed(stored, codebook)
+            or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()
+            or wants_csv(csv, int(record.counts.get("segments", -1)))):
+        return None
+    # The note (the map's graph is most of it) is read only now: an edit of keywords or rules stops above.
+    try:
         kept = json.loads(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
         if not (run.segments_parquet_path.is_file() and run.passages_parquet_path.is_file()
                 and isinstance(kept, dict) and kept.get("format") == _PRESENTED_FORMAT and kept.get("csv") == csv
@@ -233,16 +246,7 @@ def present_again(
                 and set(kept["outputs"]) <= _PRESENTED_FILES | {CHANGES_FILE}
                 and kept["outputs"] == _output_stamps(run)):
             return None
-        record = run.record()
-        stored = run.stored_codebook()
     except (OSError, ValueError, CoderError):
-        return None
-    forced = check_encoding(encoding) if encoding else None
-    if (record.tool_version != __version__ or record.unit != codebook.unit or record.encoding != forced
-            or record.reviews is not None or record.document_variables is not None or not record.documents
-            or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()
-            or wants_csv(csv, int(record.counts.get("segments", -1)))
-            or not _only_presentation_changed(stored, codebook)):
         return None
     # segments.parquet is read, checked and written again (beside the last run's) by Arrow, which leaves
     # the GIL, in a second thread while this one checks the corpus and relabels the other files.

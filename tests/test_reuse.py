@@ -292,3 +292,22 @@ def test_reuse_recode_writes_segments_whole_when_columns_cannot_be_replaced(tmp_
 
     assert REUSED in output and (fast / "passages.parquet").stat().st_ino == inode
     assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize("edit, read", [("keyword", False), ("label", True)])
+def test_reuse_note_is_read_only_when_only_the_presentation_changed(tmp_path, monkeypatch, edit, read):
+    """A keyword edit is told from the codebooks alone: the note of the map's graph (presented.json) is not
+    parsed for a run that cannot reuse it."""
+    from coder import reuse
+
+    corpus, codebook = _seeds(tmp_path)
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
+    _edit_codebook(codebook, edit)
+    names = []
+    monkeypatch.setattr(reuse, "read_own_bytes", lambda path: names.append(Path(path).name) or Path(path).read_bytes())
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert ("presented.json" in names) is read
+    assert (REUSED in output) is read
+    assert output_files(fast) == output_files(full)
