@@ -23,6 +23,8 @@ from importlib.resources import files
 from math import log
 from pathlib import Path
 
+from .imports import LazyPattern
+
 __all__ = [
     "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "ChineseDictionary", "chinese_dictionary",
     "compose_text", "contains_cjk", "derived_forms", "derived_words", "english_words", "fold_text", "is_cjk",
@@ -38,7 +40,7 @@ CJK_CHARS = (
     "\u31a0-\u31bf\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
     "\U00030000-\U000323af"
 )
-_CJK = re.compile(f"[{CJK_CHARS}]")
+_CJK = LazyPattern(f"[{CJK_CHARS}]")  # 1-2 ms to compile: on first use
 
 _PARTS_OF_SPEECH = ("noun", "verb", "adj")
 
@@ -267,7 +269,7 @@ MARK_CHARS = "".join(
     re.escape(char) for block in _bmp_blocks(0x300) if not block.isalpha()
     for char in block if unicodedata.category(char).startswith("M")
 )
-_MARK = re.compile(f"[{MARK_CHARS}]")
+_MARK = LazyPattern(f"[{MARK_CHARS}]")
 APOSTROPHES = "'\u2019\u2018\u02bc"
 
 
@@ -390,7 +392,7 @@ def is_mark(char: str) -> bool:
 
 # jieba's own patterns (jieba/__init__.py, 0.42.1): the blocks it segments, the separators it keeps,
 # and the single letters and digits it joins into one word.
-_JIEBA_BLOCK = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")
+_JIEBA_BLOCK = LazyPattern("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)")
 _JIEBA_SKIP = re.compile("(\r\n|\\s)")
 _JIEBA_ENGLISH = re.compile("[a-zA-Z0-9]")
 

@@ -39,6 +39,7 @@ import ahocorasick_rs
 
 from . import regexes
 from .errors import RegexTimeoutError
+from .imports import LazyPattern
 from .lexicon import (
     CJK_CHARS,
     MARK_CHARS,
@@ -56,22 +57,24 @@ from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Seg
 from .passages import rejoins_hyphenated
 from .regexes import compile_regex
 
-_CJK_RUN = re.compile(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
+# The patterns holding the CJK or the combining-mark class take 1-3 ms each to compile: on first use
+# (a keyword recode that matches a few ASCII phrases needs none of them).
+_CJK_RUN = LazyPattern(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
 _SPACE = re.compile("\\s")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
 # A word character: a letter or digit that is not CJK (CJK runs are handled by segmentation), or a
 # combining mark (Arabic vowel marks, Devanagari vowel signs: part of the letter's word).
 _W = f"(?:[^\\W_{CJK_CHARS}]|[{MARK_CHARS}])"
-_WORD = re.compile(f"{_W}+")
-_WORD_TAIL = re.compile(f"{_W}*")
+_WORD = LazyPattern(f"{_W}+")
+_WORD_TAIL = LazyPattern(f"{_W}*")
 # A keyword word keeps its inner apostrophes and periods (don't, O'Brien, U.S., Ph.D.).
-_KEYWORD_WORD = re.compile(f"{_W}+(?:['.]{_W}+)*\\.?")
+_KEYWORD_WORD = LazyPattern(f"{_W}+(?:['.]{_W}+)*\\.?")
 # `self-*`: the words before a hyphen and a final star.
 _HYPHEN_WILDCARD = re.compile("^(.*[^\\s\\-\u2010\u2011])[-\u2010\u2011]\\*$")
 # What may stand between two words of a keyword: spaces, line breaks, hyphens and dashes.
 _GAP_CHARS = "\\s\\-\u00ad\u2010\u2011\u2012\u2013\u2014"
 # The next word of a phrase; group 1 is set when a possessive ("mayors' joint meeting") came between.
-_NEXT_WORD = re.compile(f"('s?)?[{_GAP_CHARS}]+({_W}+)((?:['.]{_W}+)*\\.?)")
+_NEXT_WORD = LazyPattern(f"('s?)?[{_GAP_CHARS}]+({_W}+)((?:['.]{_W}+)*\\.?)")
 _POSSESSIVE = re.compile("'s?$")
 # A run of what may stand between two words of a keyword; lint normalises keywords with it too.
 GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
@@ -185,8 +188,9 @@ _HYPHEN_BREAKS = tuple(
     for hyphen in ("-", "\u2010", "\u2011", "\u00ad")
 )
 _LETTER_BEFORE_BREAK = re.compile(_BREAK_LETTER)
-# Every gap character but the space (none lies above U+3000), and a run of two or more spaces.
-_GAP_SINGLES = tuple(char for char in map(chr, range(0x3001)) if char != " " and GAP_RUN.fullmatch(char))
+# Every gap character but the space (none lies above U+3000), in code point order (one search of the
+# characters up to U+3000: 1 ms less than a match each), and a run of two or more spaces.
+_GAP_SINGLES = tuple("".join(GAP_RUN.findall("".join(map(chr, range(0x3001))))).replace(" ", ""))
 _SPACE_RUN = re.compile("(  +)")  # a run of spaces, kept by split()
 _APOSTROPHES = ("'",)  # typographic apostrophes are folded to ' (lexicon.fold_text)
 _MAX_NEEDLES = 4096  # per keyword; beyond that (long phrases of many-form words) the trie path is used
@@ -862,7 +866,7 @@ _PIECE = 4096  # characters of an unpunctuated clause segmented at a time (jieba
 _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stays flat)
 
 
-_LETTER_OR_DIGIT = re.compile(f"[^\\W_{CJK_CHARS}]")
+_LETTER_OR_DIGIT = LazyPattern(f"[^\\W_{CJK_CHARS}]")
 
 
 def _non_ascii_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
@@ -1016,7 +1020,7 @@ def _near_hits(firsts: list[_Hit], seconds: list[_Hit], lower: str, *, within: i
 
 # What the distance of a near rule counts: words and runs of CJK text (as _WORD and _CJK_RUN find
 # them, in one pass), or non-space characters when one of the two hits is Chinese.
-_WORD_OR_CJK_RUN = re.compile(f"{_WORD.pattern}|{_CJK_RUN.pattern}")
+_WORD_OR_CJK_RUN = LazyPattern(f"{_WORD.pattern}|{_CJK_RUN.pattern}")
 _NON_SPACE = re.compile("\\S")
 
 

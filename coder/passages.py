@@ -76,14 +76,18 @@ from bisect import bisect_left
 from functools import lru_cache
 from itertools import accumulate
 
+from .imports import LazyPattern
 from .lexicon import CJK_CHARS, is_cjk, is_english_word
 from .models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
 
 # --- debris -------------------------------------------------------------------------------
+# A pattern that takes 0.2 ms or more to compile (the CJK class alone takes 1 ms, the label and
+# author patterns 2-5 ms) is a LazyPattern, compiled when first used: a keyword recode splits
+# none of its documents, or a few.
 _H = r"[^\S\n]"  # horizontal whitespace: any whitespace but a line break
-_PAGE_NUMBER = re.compile(
+_PAGE_NUMBER = LazyPattern(
     rf"""{_H}*(?:
         [-–—]{_H}*\d{{1,4}}{_H}*[-–—]                                  # - 12 -
       | (?:page|p\.){_H}*\d{{1,4}}(?:{_H}*(?:/|of){_H}*\d{{1,4}})?      # Page 3, Page 3 of 40
@@ -106,12 +110,12 @@ _CLOSERS = "\"'”’)]）」』】"
 # Latin terminators count only before whitespace, a capital or an opening quote (so not in
 # 2.1.3, 3.5% or www.example.com); the match takes the following whitespace, so it ends
 # where the next sentence starts.
-_SENTENCE_END = re.compile(
+_SENTENCE_END = LazyPattern(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
 _TERMINATOR_CHARS = ".!?。！？…"
 _LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
-_CJK_TERMINATOR = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
 )
@@ -123,13 +127,13 @@ _CLAUSE_MARK = re.compile(r"[;；，,、]")
 # --- double spacing -------------------------------------------------------------------------
 _FULL_LINE_MIN = 15
 # A line starting like this starts something of its own: a numbered heading or a front-matter label.
-_LINE_LABEL = re.compile(
+_LINE_LABEL = LazyPattern(
     r"[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|第[一二三四五六七八九十百\d]+[章节部篇]|"
     r"(?:摘\s*要|关\s*键\s*[词字]|關\s*鍵\s*[詞字]|中[图圖]分[类類][号號]|文[献獻][标標]识[码碼]|文[献獻][标標]識[码碼]|文章[编編][号號]|收稿日期|基金[项項目资資]|作者[简簡]介|参考文献|參考文獻)"
 )
 
 # --- passage kinds ----------------------------------------------------------------------------
-_CJK_RE = re.compile(f"[{CJK_CHARS}]")
+_CJK_RE = LazyPattern(f"[{CJK_CHARS}]")
 _CJK_CLASS = f"[{CJK_CHARS}]"
 # A front-matter or apparatus line starts a passage of its own (see the module docstring).
 _LEAD = r"[\s•·■◎□●○◆◇▪※★☆]*"  # bullets and author marks before a line's label
@@ -151,7 +155,7 @@ _LATIN_KIND_LABELS = (
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
 )
-_LABEL = re.compile(
+_LABEL = LazyPattern(
     _LEAD + _OPEN + "(?:"
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
     + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
@@ -168,11 +172,11 @@ _END_OF_REFERENCES = re.compile(r"\s*(?:附\s*录|附\s*錄|致\s*谢|致\s*謝|
 _REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
 _CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
 # Numbered headings: 第一章, 一、, （一）, 1. / 1.1 / 2.1.2., I. / IV.
-_NUMBERED_HEADING = re.compile(
+_NUMBERED_HEADING = LazyPattern(
     r"\s*(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇]|[一二三四五六七八九十]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
     r"|\d{1,2}(?:\.\d{1,2}){0,3}\.?(?=\s*[A-Z" + CJK_CHARS + r"])|[IVX]{1,5}\.(?=\s+[A-Z]))\s*\S"
 )
-_HEADING_WORDS = re.compile(
+_HEADING_WORDS = LazyPattern(
     r"\s*(?:引\s*言|前\s*言|导\s*言|導\s*言|绪\s*论|緒\s*論|结\s*语|結\s*語|结\s*论|結\s*論|结束语|余\s*论|"
     r"introduction|conclusions?|discussion|background|literature\s+review|methods?|methodology|results?|"
     r"concluding\s+remarks)\s*[:：]?\s*",
@@ -180,22 +184,22 @@ _HEADING_WORDS = re.compile(
 )
 _SENTENCE_INSIDE = re.compile(r"[。！？；;]|[.!?](?=\s+[A-Z])")
 _DATE_ONLY = re.compile(r"[\s\d:/.,年月日-]*|[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s*\d{4}|\d{1,2}\s+[A-Z][a-z]{2,8}\.?\s+\d{4}")
-_FIELD = re.compile(rf"\s*(?:[A-Za-z][A-Za-z /]{{1,20}}|{_CJK_CLASS}{{2,6}})\s*[:：]")
+_FIELD = LazyPattern(rf"\s*(?:[A-Za-z][A-Za-z /]{{1,20}}|{_CJK_CLASS}{{2,6}})\s*[:：]")
 _DATE_PREFIX = r"(?:\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*)?"
 _CJK_NAME = rf"{_CJK_CLASS}(?:\s?{_CJK_CLASS}){{1,3}}[\d*,，]*"
-_CJK_AUTHORS = re.compile(
+_CJK_AUTHORS = LazyPattern(
     rf"{_LEAD}{_DATE_PREFIX}(?:作\s*者\s*[:：]?\s*)?(?:{_CJK_NAME}(?:[\s,，、;；]+{_CJK_NAME}){{0,7}}|{_CJK_CLASS}{{5,12}})\s*"
 )
-_MARKED = re.compile(r"[■◎□◆◇★☆]|\d{4}-\d{1,2}-\d{1,2}|作\s*者|\S[\s,，、;；]+\S")
-_NOT_NAMES = re.compile(r"[的之与與和在了是对對及于於为為以年月日第中个個下上]")
+_MARKED = LazyPattern(r"[■◎□◆◇★☆]|\d{4}-\d{1,2}-\d{1,2}|作\s*者|\S[\s,，、;；]+\S")
+_NOT_NAMES = LazyPattern(r"[的之与與和在了是对對及于於为為以年月日第中个個下上]")
 _DATE_START = re.compile(r"\s*\d{4}-")
 _LATIN_NAME = r"[A-Z][a-z]+(?:[-'][A-Za-z]+)?(?:\s+[A-Z]\.)*(?:\s+[A-Z][a-z]+(?:-[a-z]+)?){1,2}[\d*†]*"
-_LATIN_AUTHORS = re.compile(rf"\s*{_LATIN_NAME}(?:\s*(?:,|;|\band\b|&)\s*{_LATIN_NAME}){{1,7}}\s*")
+_LATIN_AUTHORS = LazyPattern(rf"\s*{_LATIN_NAME}(?:\s*(?:,|;|\band\b|&)\s*{_LATIN_NAME}){{1,7}}\s*")
 _BY_LINE = re.compile(r"\s*By\s+[A-Z][a-z]+\s+[A-Z]")
 _INSTITUTION = re.compile(
     r"大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校|科学院|科學院|University|Institute|College|Academy|School of|Department of|Faculty of"
 )
-_AFFILIATION_SHAPE = re.compile(rf"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{{6}}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
+_AFFILIATION_SHAPE = LazyPattern(rf"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{{6}}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
 
 # The lines that may hold a label, a heading, a references heading, a reference entry or a
 # "By ..." line: those tests' own patterns as a lookahead after each line break (a superset:
@@ -218,7 +222,7 @@ _SPECIAL_HEADS = frozenset(
 )
 # "CN 11-1234", "By A. Author", and roman section numbers ("IV. Results")
 _SPECIAL_TWO = frozenset({"CN", "Cn", "cN", "cn", "By"} | {first + second for first in "IVX" for second in "IVX."})
-_SPECIAL_START = re.compile(_SPECIAL_PREFIX, re.MULTILINE)
+_SPECIAL_START = LazyPattern(_SPECIAL_PREFIX, re.MULTILINE)
 
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
 

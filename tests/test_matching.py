@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from coder import parse_codebook
 from coder.lexicon import contains_cjk, lemmas, word_forms
 from coder.matching import (
+    GAP_RUN,
     _CJK_RUN,
+    _GAP_SINGLES,
     _WORD,
     _Hit,
     _apply_exclusions,
@@ -152,6 +154,12 @@ def test_matching_compiled_codebook_supports_len_and_in():
     compiled = compile_codebook(parse_codebook("codes:\n  a: [x]\n  b:\n    codes:\n      c: [y]"))
     assert (len(compiled), "c" in compiled, "z" in compiled) == (3, True, False)
 
+
+
+@pytest.mark.parametrize("highest", [0x10FFFF])
+def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(highest):
+    every = tuple(char for char in map(chr, range(highest + 1)) if char != " " and GAP_RUN.fullmatch(char))
+    assert _GAP_SINGLES == every and "\t" in every and "\u2014" in every
 
 @pytest.mark.parametrize(("keyword", "text", "expected"), [
     ("governance", "regional gover-\nnance works", ["gover- nance"]),
