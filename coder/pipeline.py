@@ -9,10 +9,7 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
-from multiprocessing import get_context
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -45,6 +42,8 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     import pandas as pd
     import pyarrow as pa
 
@@ -689,6 +688,10 @@ def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | No
 
 
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+    # Imported here: a run that starts no coding processes (a recode) never needs multiprocessing (3-5 ms).
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     # No cache file yet (a first run into this folder): every document will need every code, and
     # the cache will hold only what this run writes (see _start_worker).
     new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
@@ -861,6 +864,8 @@ def code_batches(
         for batch in batches:
             yield _code_items(batch, encoding, codebook, compiled=compiled, cache=cache)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
     _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
     pool = _start_pool(workers, codebook, cache_dir)
     try:

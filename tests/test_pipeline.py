@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -346,7 +349,7 @@ def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_
     # compiles the codebook (and reads the Chinese dictionary) as it starts, before its first batch,
     # and never asks the cache for an entry (it will hold only this run's own documents).
     arguments = []
-    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", lambda **options: arguments.append(options["initargs"])
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", lambda **options: arguments.append(options["initargs"])
                         or type("Pool", (), {"submit": lambda self, *task: None})())
     codebook = load_codebook(tiny_codebook)
     cache_dir = tmp_path / ".cache"
@@ -381,3 +384,14 @@ def test_pipeline_worker_whose_start_up_compile_fails_reports_it_on_its_first_ba
 
     with pytest.raises(RuntimeError, match="cannot compile"):
         pipeline._code_batch(list(corpus_entries(tiny_corpus)), None)
+
+
+@pytest.mark.parametrize("modules", [["coder.cli", "coder.runner", "coder.pipeline", "coder.recode", "coder.streamed"]])
+def test_pipeline_import_loads_no_multiprocessing_until_a_pool_starts(modules):
+    # A recode starts no coding processes: multiprocessing and the process pool (3-5 ms) wait for the first pool.
+    script = (
+        f"import sys\nimport {', '.join(modules)}\n"
+        "print(sorted(name for name in ('multiprocessing', 'concurrent.futures.process') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
