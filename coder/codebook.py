@@ -13,6 +13,7 @@ import yaml
 
 from .errors import CodebookError, CoderError
 from .files import write_text
+from .imports import LazyPattern
 from .models import CODED_KINDS, MORPHOLOGIES, PASSAGE_KINDS, UNITS, Code, Codebook, Rule
 from .regexes import RegexProblem, compile_regex
 
@@ -20,7 +21,7 @@ TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip
 CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "morphology", "rules", "codes")
 RULE_KINDS = ("near", "all")
 RULE_KEYS = (*RULE_KINDS, "within", "not")
-_CJK_TEXT = re.compile("[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_TEXT = LazyPattern("[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")  # 2 ms to compile: on first use
 # Deepest YAML nesting read (a code at level n sits about 2n deep), and deepest code hierarchy an
 # importer builds: recursive readers and writers stop far below Python's recursion limit.
 MAX_YAML_DEPTH = 100
