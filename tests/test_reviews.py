@@ -1,16 +1,26 @@
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from coder.errors import OutputError
 from coder.files import read_table
 from coder.models import segment_id
 from coder.reviews import (
+    _START,
     REVIEW_COLUMNS,
+    _normalized,
+    _normalized_start,
+    _PresentIds,
+    _rows_by_passage_text,
     apply_reviews,
+    attach_reviews,
     default_reviews_path,
+    explain_detached,
     import_reviews,
     precision_by_code,
     read_reviews,
@@ -421,3 +431,108 @@ def test_reviews_backup_keeps_previous_good_copy(tmp_path, rounds, monkeypatch):
         import_reviews(write_csv(frame, tmp_path / "s.csv"), path, now=NOW)
     assert backup.read_bytes() == good
     assert [name.name for name in tmp_path.iterdir() if name.name.endswith(".tmp")] == []
+
+
+# --- the review path's cost follows the review file, not the run (same results as before) ---------
+
+WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2028\u3000"
+TRICKY = WHITESPACE + "abcAB.-\u00df\u1e9e\u0130\u0131\u03a3\u03c3\u03c2\ufb01\u212a\u0149"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(alphabet=TRICKY, max_size=160), st.text(max_size=160)))
+@example(text="\n" * 50 + " Cross-regional governance and government cooperation")  # the start is past the first characters
+@example(text=" " * 44 + "Cross-regional governance and government cooperation")  # 20 characters of it there
+@example(text="\u0149" * 30)  # casefold makes each of these two characters
+def test_reviews_normalized_is_the_regex_form_and_its_start_is_its_first_characters(text):
+    assert _normalized(text) == re.sub(r"\s+", " ", text).strip().casefold()
+    assert _normalized_start(text) == _normalized(text)[:_START]
+
+
+PASSAGES = [
+    "Cross-regional governance and government cooperation is an important way.",
+    "Cross-regional governance and government cooperation is an important road.",  # the same start
+    "CROSS-REGIONAL   governance and government\ncooperation is an important way.",  # the same normalized
+    "Short one.", "short  ONE.", "",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(range(len(PASSAGES))),
+                               st.text(alphabet=WHITESPACE, max_size=90)), min_size=1, max_size=12),
+       asked=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(range(len(PASSAGES)))), max_size=4),
+       dtype=st.sampled_from([object, "str"]))
+@example(rows=[("a", 0, "\t" * 70), ("a", 1, "")], asked=[("a", 0)], dtype=object)
+def test_reviews_rows_by_passage_text_finds_what_normalizing_every_row_finds(rows, asked, dtype):
+    frame = pd.DataFrame({"code": [code for code, _, _ in rows],
+                          "text": pd.Series([space + PASSAGES[number] for _, number, space in rows], dtype=dtype)})
+    wanted = {(code, _normalized(PASSAGES[number])) for code, number in asked}
+    expected: dict = {}
+    for position, (code, text) in enumerate(zip(frame["code"], frame["text"])):
+        if (code, _normalized(text)) in wanted:
+            expected.setdefault((code, _normalized(text)), []).append(position)
+    assert _rows_by_passage_text(frame, wanted) == expected
+
+
+@pytest.mark.parametrize("asked, later, expected", [(["s1", "s9"], ["s2", "s8"], [True, False, True, False])])
+def test_reviews_present_ids_answers_ids_asked_first_and_later(asked, later, expected):
+    present = _PresentIds(pd.Series(["s1", "s2", "s3"], dtype="str"), asked)
+    assert [identifier in present for identifier in asked + later] == expected
+    present.add("s8")
+    assert "s8" in present
+
+
+MOVED = [
+    ("new.txt", 0, "barrier", "Red tape slows the joint projects."),
+    ("new.txt", 1, "meeting", "The joint meeting agreed on a plan."),
+    ("new.txt", 2, "barrier", "Twice said."),
+    ("other.txt", 0, "barrier", "Twice said."),
+    ("other.txt", 1, "meeting", "Kept where it was."),
+]
+
+
+def review_entry(document, passage, code, text, decision="accept"):
+    return {"segment_id": segment_id(document, text, code), "document": document, "passage": str(passage), "start": "0",
+            "end": str(len(text)), "code": code, "decision": decision, "note": "", "text": text, "reviewed_at": "x"}
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_reviews_decisions_follow_a_renamed_document_only_to_one_passage(dtype):
+    segments = make_segments(MOVED).astype({"segment_id": dtype, "document": dtype, "code": dtype, "text": dtype})
+    reviews = pd.DataFrame([
+        review_entry("old.txt", 0, "barrier", "Red tape slows the joint projects."),  # followed
+        review_entry("old.txt", 1, "meeting", "THE joint   meeting agreed\non a plan.", "reject"),  # followed: same text
+        review_entry("old.txt", 2, "barrier", "Twice said."),  # in two places: never guessed
+        review_entry("old.txt", 3, "barrier", "Nowhere now."),  # gone
+        review_entry("old.txt", 0, "meeting", "Red tape slows the joint projects."),  # the text, under another code
+        review_entry("other.txt", 1, "meeting", "Kept where it was."),  # attached by its id
+    ], columns=list(REVIEW_COLUMNS))
+    applied = attach_reviews(segments, reviews)
+    assert applied.followed == 2
+    assert applied.reviews[["document", "passage"]].values.tolist() == [
+        ["new.txt", "0"], ["new.txt", "1"], ["old.txt", "2"], ["old.txt", "3"], ["old.txt", "0"], ["other.txt", "1"]]
+    assert applied.reviews["segment_id"].tolist()[:2] == segments["segment_id"].tolist()[:2]
+    assert applied.detached["segment_id"].tolist() == reviews["segment_id"].tolist()[2:5]
+    assert applied.segments["review"].tolist() == ["accept", "reject", "", "", "accept"]
+
+
+@pytest.mark.parametrize("given_names", [False, True])
+def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
+    segments = make_segments([("a.txt", 0, "barrier", "Red tape slows the joint projects."),
+                              ("b.txt", 0, "meeting", "Meetings are held.")])
+    detached = pd.DataFrame([
+        review_entry("a.txt", 0, "retired", "Red tape slows the joint projects."),
+        review_entry("z.txt", 0, "barrier", "Red tape slows the joint projects."),
+        review_entry("a.txt", 3, "barrier", "Typed by hand.", "add"),
+        review_entry("a.txt", 0, "meeting", "red  TAPE slows the joint projects."),
+        review_entry("a.txt", 1, "barrier", "Meetings are held."),  # coded, but in another document
+    ], columns=list(REVIEW_COLUMNS))
+    names = {"codes": ["barrier", "meeting"], "documents": ["a.txt", "b.txt"]} if given_names else {}
+    explained = explain_detached(detached, segments, **names)
+    assert explained["why"].tolist() == [
+        "code 'retired' is not in the codebook: `coder review reattach retired NEW_CODE`",
+        "the document is not in the corpus (renamed or removed, and its passage text is not found elsewhere)",
+        "the passage text is no longer in the document",
+        "the code no longer codes this passage (its keywords changed)",
+        "no code codes this passage now, or its text changed",
+    ]
