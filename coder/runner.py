@@ -551,17 +551,22 @@ def _with_manual_rows(result: CodingResult, applied: AppliedReviews) -> CodingRe
     segments = applied.segments
     fingerprints = result.fingerprints
     manual = segments["source"].eq("manual")
-    if manual.any() and fingerprints is not None:
-        extra = [passage_fingerprint(document, text) for document, text in zip(segments.loc[manual, "document"],
-                                                                              segments.loc[manual, "text"])]
-        fingerprints = pd.Series([*fingerprints.to_numpy(), *extra])
-    if manual.any():
-        order = {document.path: position for position, document in enumerate(result.corpus.documents)}
-        keys = segments.assign(_document=segments["document"].map(order).fillna(len(order)), _row=range(len(segments)))
-        ranked = keys.sort_values(["_document", "passage", "_row"], kind="stable").index
-        segments = segments.loc[ranked].reset_index(drop=True)
-        if fingerprints is not None:
-            fingerprints = fingerprints.iloc[list(ranked)].reset_index(drop=True)
+    if not manual.any():
+        return replace(result, segments=segments, fingerprints=fingerprints)
+    if fingerprints is not None:
+        added = pd.Series([passage_fingerprint(document, text) for document, text in zip(segments.loc[manual, "document"],
+                                                                                          segments.loc[manual, "text"])])
+        # Appended as a column (a Python string per row, and a column made of them, took 0.17 s at 437,785 rows).
+        fingerprints = pd.concat([fingerprints.astype(added.dtype), added], ignore_index=True)
+    # In corpus order by (document, passage, row): each distinct document's place looked up once, the
+    # rows ordered in numpy (a dict lookup per row and pandas' sort of three columns took 0.5 s).
+    order = {document.path: position for position, document in enumerate(result.corpus.documents)}
+    numbers, documents = pd.factorize(segments["document"])
+    places = np.array([order.get(document, len(order)) for document in documents] + [len(order)])[numbers]
+    ranked = np.lexsort((np.arange(len(segments)), segments["passage"].to_numpy(), places))
+    segments = segments.take(ranked).reset_index(drop=True)
+    if fingerprints is not None:
+        fingerprints = fingerprints.take(ranked).reset_index(drop=True)
     return replace(result, segments=segments, fingerprints=fingerprints)
 
 

@@ -561,3 +561,35 @@ def test_review_loop_statuses_from_decisions_sources_and_the_last_run(has_record
     kept = "unchanged" if has_record else "new"  # s1 and s5 were in the last run
     assert statuses.tolist() == [kept, "accepted", "rejected", "added", kept, "new", "added"]
     assert str(statuses.dtype) == "str"
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_review_loop_hand_coded_rows_sorted_in_with_their_fingerprints(dtype):
+    from coder.corpus import Corpus
+    from coder.models import CodingResult, Document, passage_fingerprint
+    from coder.partitioned import _with_manual  # the order of a partitioned run, pandas-sorted
+    from coder.reviews import AppliedReviews
+    from coder.runner import _with_manual_rows
+
+    documents = (Document("a.txt", ""), Document("b.txt", ""), Document("c.txt", ""))
+
+    def rows(places, source):
+        return pd.DataFrame({
+            "document": pd.Series([document for document, _ in places], dtype=dtype),
+            "passage": [passage for _, passage in places],
+            "text": [f"{document} {passage} {source} {number}" for number, (document, passage) in enumerate(places)],
+            "source": source,
+        })
+
+    tool = rows([("a.txt", 0), ("a.txt", 2), ("b.txt", 1), ("b.txt", 1), ("c.txt", 0)], "auto")
+    manual = rows([("b.txt", 1), ("z.txt", 0), ("a.txt", 1), ("c.txt", 3), ("a.txt", 0)], "manual")
+    fingerprints = pd.Series([passage_fingerprint(document, text) for document, text in zip(tool["document"], tool["text"])])
+    result = CodingResult(corpus=Corpus("corpus", documents), codebook=None, segments=tool, passages={},
+                          fingerprints=fingerprints)
+    applied = AppliedReviews(pd.concat([tool, manual], ignore_index=True), pd.DataFrame(), pd.DataFrame())
+    done = _with_manual_rows(result, applied)
+    expected = _with_manual(tool, manual, documents)
+    pd.testing.assert_frame_equal(done.segments, expected)
+    assert done.fingerprints.tolist() == [passage_fingerprint(document, text)
+                                          for document, text in zip(expected["document"], expected["text"])]
+    assert done.fingerprints.dtype == pd.Series(done.fingerprints.tolist()).dtype
