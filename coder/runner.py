@@ -237,8 +237,8 @@ def run_coding(
             raise no_documents_error(corpus, result.corpus)
         passages_kept = recoded is not None and result is recoded  # its passage table is passages.parquet's
         # The recode's rows of the codes it did not match again are the last run's: the statuses and the
-        # comparison look only at the others' (not with reviews: hand-coded rows come in among them).
-        unchanged = result.unchanged if passages_kept and reviews is None else None
+        # comparison look only at the others' (not when hand-coded rows come in among them, below).
+        unchanged = result.unchanged if passages_kept else None
         renamed = _renamed_codes(run, codebook)
         orphans = precision = None
         carried = followed = 0
@@ -251,6 +251,8 @@ def run_coding(
             followed = applied.followed
             if not applied.reviews.equals(reviews):
                 write_reviews(applied.reviews, reviews_file)  # decisions now under their new code ids and documents
+            if applied.segments["source"].eq("manual").any():
+                unchanged = None
             result = _with_manual_rows(result, applied)
             orphans = explain_detached(applied.detached, result.segments, codes=[code.id for code in codebook],
                                        documents=[document.path for document in result.corpus.documents])

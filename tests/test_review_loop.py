@@ -593,3 +593,41 @@ def test_review_loop_hand_coded_rows_sorted_in_with_their_fingerprints(dtype):
     assert done.fingerprints.tolist() == [passage_fingerprint(document, text)
                                           for document, text in zip(expected["document"], expected["text"])]
     assert done.fingerprints.dtype == pd.Series(done.fingerprints.tolist()).dtype
+
+
+@pytest.mark.parametrize("hand_coded", [False, True])
+def test_review_loop_keyword_recode_with_decisions_looks_up_only_the_edited_codes(project, hand_coded, monkeypatch):
+    """With decisions but no passage coded by hand, a keyword recode's rows of the codes it leaves alone
+    are the last run's: their statuses and changes are not looked up row by row. A hand-coded passage
+    comes in among the rows: every row is looked up. Either way the outputs are a full run's."""
+    import coder.diff
+    import coder.runner
+    from conftest import output_files, run_ok
+
+    corpus, codebook, fast, full = project / "corpus", project / "codebook.yaml", project / "fast", project / "full"
+    run_ok(corpus, codebook, fast, "--workers", "1")
+    rows = [{"segment_id": row["segment_id"], "document": row["document"], "passage": row["passage"], "code": row["code"],
+             "decision": "reject" if row["code"] == "barriers" else "accept", "note": "", "text": row["text"]}
+            for row in csv.DictReader(io.StringIO((fast / "segments.csv").read_text(encoding="utf-8-sig")))]
+    rows.append({**rows[0], "segment_id": segment_id("gone.txt", "Gone.", "barriers"), "document": "gone.txt",
+                 "code": "barriers", "text": "Gone."})
+    if hand_coded:
+        rows.append({"segment_id": segment_id("a.txt", "Nothing here.", "hand_only"), "document": "a.txt", "passage": "2",
+                     "code": "hand_only", "decision": "add", "note": "by hand", "text": "Nothing here."})
+    pd.DataFrame(rows).to_csv(project / "reviews.csv", index=False)
+    for folder in (fast, full):
+        run_ok(corpus, codebook, folder, "--workers", "1")
+    codebook.write_text(CODEBOOK.replace("keywords: [joint meeting]", "keywords: [joint meeting, mayors]"), encoding="utf-8")
+    taken: list[str] = []
+    for module, name in ((coder.diff, "_known_alike"), (coder.runner, "_statuses_beside_unchanged")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *args, original=original, name=name: taken.append(name) or original(*args))
+
+    output = run_ok(corpus, codebook, fast, "--workers", "1")
+    run_ok(corpus, codebook, full, "--workers", "1", "--no-cache")
+
+    assert "edited code(s) again in the" in output
+    assert sorted(taken) == ([] if hand_coded else ["_known_alike", "_statuses_beside_unchanged"])
+    assert output_files(fast) == output_files(full)
+    statuses = [row["status"] for row in csv.DictReader(io.StringIO((fast / "segments.csv").read_text(encoding="utf-8-sig")))]
+    assert {"accepted", "rejected"} <= set(statuses) and ("added" in statuses) is hand_coded
