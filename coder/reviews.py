@@ -936,7 +936,10 @@ def precision_counts(segments: pd.DataFrame) -> pd.DataFrame:
     """Per code (sorted): automatic segments, accepted, rejected, added; sums of these over parts of a
     run (the Dask engine's partitions) give the whole run's, for `precision_from_counts`."""
     source = segments["source"] if "source" in segments.columns else pd.Series(AUTO, index=segments.index)
-    review = segments["review"].astype(str).str.strip().str.casefold()
+    # Each distinct review cell read once: a large run has hundreds of thousands of rows and a handful of
+    # spellings (casefolding every row took 0.07 s at 437,785 rows).
+    cells, distinct = pd.factorize(segments["review"], use_na_sentinel=False)
+    review = pd.Series(distinct).astype(str).str.strip().str.casefold()
     spellings = {}
     for value in pd.unique(review):
         try:
@@ -944,12 +947,12 @@ def precision_counts(segments: pd.DataFrame) -> pd.DataFrame:
         except ValueError:
             spellings[value] = ""
     decided = review.map(spellings)
-    manual = source.eq(MANUAL)
+    manual = source.eq(MANUAL).to_numpy(dtype=bool)
     table = pd.DataFrame({
         "code": segments["code"].astype(str),
         "segments": ~manual,
-        "accepted": ~manual & decided.isin(("accept", "add")),
-        "rejected": ~manual & decided.eq("reject"),
+        "accepted": ~manual & decided.isin(("accept", "add")).to_numpy(dtype=bool)[cells],
+        "rejected": ~manual & decided.eq("reject").to_numpy(dtype=bool)[cells],
         "added": manual,
     }).groupby("code", sort=True).sum().reset_index()
     return table

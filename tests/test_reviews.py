@@ -22,7 +22,9 @@ from coder.reviews import (
     default_reviews_path,
     explain_detached,
     import_reviews,
+    normalize_review,
     precision_by_code,
+    precision_counts,
     read_reviews,
     review_status,
     write_reviews,
@@ -536,3 +538,29 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
         "the code no longer codes this passage (its keywords changed)",
         "no code codes this passage now, or its text changed",
     ]
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_reviews_precision_counts_read_each_spelling_as_a_row_would(dtype):
+    cells = ["", " Yes ", "X", "bogus", None, "ADD", "reject", "", "ok", "n"]
+    sources = ["auto", "auto", "auto", "auto", "auto", "manual", "auto", "manual", "auto", "auto"]
+    segments = pd.DataFrame({"code": ["b", "a", "b", "a", "b", "a", "a", "b", "b", "a"],
+                             "review": pd.Series(cells, dtype=dtype), "source": sources})
+
+    def decided(cell):
+        try:
+            return normalize_review(str(cell).strip().casefold()) or "" if cell is not None else ""
+        except ValueError:
+            return ""
+
+    expected = {}
+    for code, cell, source in zip(segments["code"], cells, sources):
+        counts = expected.setdefault(code, [0, 0, 0, 0])
+        automatic = source != "manual"
+        counts[0] += automatic
+        counts[1] += automatic and decided(cell) in ("accept", "add")
+        counts[2] += automatic and decided(cell) == "reject"
+        counts[3] += not automatic
+    table = precision_counts(segments)
+    assert {row[0]: list(row[1:]) for row in table.itertuples(index=False)} == expected
+    assert table.columns.tolist() == ["code", "segments", "accepted", "rejected", "added"]
