@@ -27,7 +27,7 @@ from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, add_c
 from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
-from .reviews import MANUAL, _normalized, attach_reviews, precision_counts
+from .reviews import _START, MANUAL, _normalized, _normalized_start, attach_reviews, precision_counts
 from .segments import add_page_column, code_count_cells, code_counts_table, drop_rejected, split_matched
 
 _DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
@@ -142,9 +142,12 @@ def finish_partition(
     if plan.reviews is not None:
         asked = _asked(frame, passages, plan.reviews)
         decisions = plan.reviews.reviews if reviews is None else reviews
-        ids = frame["segment_id"].astype(str)
-        # Only the decisions on this partition's rows: none of them is lost here, so none moves.
-        frame = attach_reviews(frame, decisions[decisions["segment_id"].isin(set(ids))]).segments
+        ids = set(frame["segment_id"].astype(str))
+        # Only the decisions on this partition's rows: none of them is lost here, so none moves. Each
+        # decision looked up in the rows' ids (pandas' isin would make an Arrow scalar of every id).
+        on_rows = np.fromiter((segment_id in ids for segment_id in decisions["segment_id"]), dtype=bool,
+                              count=len(decisions))
+        frame = attach_reviews(frame, decisions[on_rows]).segments
         if manual is not None and len(manual):
             frame = _with_manual(frame, manual, documents)
     frame = add_page_column(frame.drop(columns="page", errors="ignore"), documents)
@@ -195,28 +198,40 @@ def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dic
     """The driver's questions about the review file, answered for this partition's rows."""
     ids = frame["segment_id"].astype(str)
     present = frozenset(ids[ids.isin(plan.asked)])
-    texts = passages.set_index(["document", "passage"])["text"] if len(passages) else None
+    texts: dict[tuple[str, int], str] = (
+        dict(zip(zip(passages["document"].tolist(), passages["passage"].tolist()), passages["text"].tolist()))
+        if len(passages) else {})
     normalized: dict[tuple[str, int], str] = {}
+    starts: dict[tuple[str, int], str] = {}
 
     def text_of(document: str, passage: int) -> str:
         key = (document, passage)
         if key not in normalized:
-            normalized[key] = _normalized(texts.get(key, "")) if texts is not None else ""
+            normalized[key] = _normalized(texts.get(key, ""))
         return normalized[key]
+
+    def start_of(document: str, passage: int) -> str:
+        key = (document, passage)
+        if key not in starts:
+            starts[key] = _normalized_start(texts.get(key, ""))
+        return starts[key]
 
     candidates = None
     follow_codes = {code for code, _ in plan.follow}
+    # A row's passage is normalized whole only when the start of its normalized text is a followed one's.
+    follow_starts = {(code, text[:_START]) for code, text in plan.follow}
     rows = frame[frame["code"].isin(follow_codes)] if follow_codes else frame.iloc[:0]
     if len(rows):
-        keep = [(code, text_of(document, passage)) in plan.follow
-                for code, document, passage in zip(rows["code"], rows["document"], rows["passage"])]
+        keep = [(code, start_of(document, passage)) in follow_starts and (code, text_of(document, passage)) in plan.follow
+                for code, document, passage in zip(rows["code"].tolist(), rows["document"].tolist(), rows["passage"].tolist())]
         chosen = rows[np.asarray(keep, dtype=bool)]
         candidates = chosen[["segment_id", "document", "passage", "start", "end", "code"]].assign(
-            text=[texts.get((document, passage), "") for document, passage in zip(chosen["document"], chosen["passage"])])
+            text=[texts.get((document, passage), "")
+                  for document, passage in zip(chosen["document"].tolist(), chosen["passage"].tolist())])
     entry_documents = {document for document, _ in plan.entries}
     coded = frame[frame["document"].isin(entry_documents)][["document", "passage"]].drop_duplicates()
     coded_texts = frozenset(key for key in ((document, text_of(document, passage))
-                                            for document, passage in zip(coded["document"], coded["passage"]))
+                                            for document, passage in zip(coded["document"].tolist(), coded["passage"].tolist()))
                             if key in plan.entries)
     return {"present": present, "candidates": candidates, "coded_texts": coded_texts}
 

@@ -564,3 +564,49 @@ def test_reviews_precision_counts_read_each_spelling_as_a_row_would(dtype):
     table = precision_counts(segments)
     assert {row[0]: list(row[1:]) for row in table.itertuples(index=False)} == expected
     assert table.columns.tolist() == ["code", "segments", "accepted", "rejected", "added"]
+
+
+def _asked_row_by_row(frame: pd.DataFrame, passages: pd.DataFrame, plan) -> dict:
+    """partitioned._asked as it was: every row of a followed code normalized whole (the oracle)."""
+    from coder.reviews import _normalized
+
+    texts = {(document, int(passage)): text for document, passage, text in
+             zip(passages["document"], passages["passage"], passages["text"])}
+    follow_codes = {code for code, _ in plan.follow}
+    keep = [code in follow_codes and (code, _normalized(texts.get((document, int(passage)), ""))) in plan.follow
+            for code, document, passage in zip(frame["code"], frame["document"], frame["passage"])]
+    chosen = frame[keep]
+    coded = {(document, _normalized(texts.get((document, int(passage)), "")))
+             for document, passage in zip(frame["document"], frame["passage"])}
+    return {"candidates": sorted(chosen["segment_id"]), "coded_texts": frozenset(coded & plan.entries)}
+
+
+_PASSAGE_TEXTS = st.sampled_from([
+    "Joint meeting of the two cities", "joint   MEETING of the two cities", "Joint meeting of the two towns",
+    " " * 70 + "Joint meeting of the two cities", "Straße und Kooperation", "STRASSE UND KOOPERATION", "", "区域 合作",
+])
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_PASSAGE_TEXTS, min_size=1, max_size=8), followed=st.lists(_PASSAGE_TEXTS, max_size=3),
+       codes=st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=8))
+def test_reviews_partition_answers_what_normalizing_every_row_answers(texts, followed, codes):
+    """A partition compares passages by the start of their normalized text first: it finds the
+    rows a lost decision may follow and the coded texts of the decisions' documents that comparing
+    every row's whole normalized text finds."""
+    from coder.partitioned import ReviewPlan, _asked
+    from coder.reviews import _normalized
+
+    passages = pd.DataFrame({"document": ["d.txt"] * len(texts), "passage": range(len(texts)), "text": texts})
+    rows = [(f"s{index:016x}", "d.txt", index % len(texts), 0, 1, code) for index, code in enumerate(codes)]
+    frame = pd.DataFrame(rows, columns=["segment_id", "document", "passage", "start", "end", "code"])
+    plan = ReviewPlan(reviews=pd.DataFrame(), asked=frozenset(),
+                      follow=frozenset(("a", _normalized(text)) for text in followed),
+                      entries=frozenset(("d.txt", _normalized(text)) for text in followed))
+
+    asked = _asked(frame, passages, plan)
+    expected = _asked_row_by_row(frame, passages, plan)
+
+    found = [] if asked["candidates"] is None else sorted(asked["candidates"]["segment_id"])
+    assert found == expected["candidates"]
+    assert asked["coded_texts"] == expected["coded_texts"]
