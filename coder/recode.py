@@ -152,7 +152,7 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
     if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
         return None  # most codes changed, or a regex: every passage is a candidate; the full run it is
-    # A code whose only edit is keywords added or removed changes only where one of those can match.
+    # A code whose only edit is keywords or exclusions added or removed changes only where one of those can match.
     edits = _keyword_edits(record, changed, fingerprints, before, codebook)
     needles = _needles(Codebook(codes=tuple(edits.get(code.id, code) for code in to_match), unit=codebook.unit))
     if needles is None:
@@ -195,8 +195,8 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     previous_documents, previous_passages = _positions_arrow(table["document"], paths), table["passage"].to_numpy()
     kept_rows = keeps[previous_codes]
     if edits:
-        # A code with keywords added or removed keeps its rows outside the candidates (the passages
-        # where one of those can match): there, a fresh run finds what the last run found.
+        # A code with keywords or exclusions added or removed keeps its rows outside the candidates (the
+        # passages where one of those can match): there, a fresh run finds what the last run found.
         candidates = searching.result()
         if candidates is None:
             return None
