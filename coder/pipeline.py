@@ -21,7 +21,7 @@ from .corpus import (
     SkippedFile,
     StoredDocument,
     corpus_entries,
-    iter_corpus_files,
+    listed_files,
     read_corpus,
     read_corpus_file,
 )
@@ -481,7 +481,7 @@ def code_corpus(
     pool = None
     entries: list[Document | CorpusFile | SkippedFile] | None = None
     forced = None
-    if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus) >= _PARALLEL_MIN_CHARS:
+    if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) >= _PARALLEL_MIN_CHARS:
         # Start the workers before the corpus is listed: they import and compile meanwhile.
         pool = _start_pool(workers, codebook, cache_dir)
         try:
@@ -633,12 +633,22 @@ def _text_array(columns: PassageColumns) -> pa.Array:
     return array
 
 
-def _corpus_bytes(path: str | Path) -> int:
-    """Bytes of the corpus's files, without reading them."""
+def _corpus_bytes(path: str | Path, *, past: int | None = None) -> int:
+    """Bytes of the corpus's text files, without reading them; with `past`, counted only until they are
+    more than that (whether a corpus is large enough asks a stat of a few of its files, not of all)."""
     try:
-        return sum(file.stat().st_size for _, file in iter_corpus_files(path, (".txt", ".md")))
-    except (OSError, CoderError):
+        files = listed_files(path, (".txt", ".md"))
+        total = 0
+        for _, file, _ in files:
+            try:
+                total += os.stat(file).st_size
+            except OSError:
+                continue  # reading it reports the problem (a link to nothing, a file gone)
+            if past is not None and total > past:
+                break
+    except CoderError:
         return 0  # read_corpus will report the problem
+    return total
 
 
 # The pool start_coding_processes() started, with the arguments it was started with, until the
@@ -660,7 +670,7 @@ def start_coding_processes(corpus: str | Path, codebook: Codebook, *, workers: i
     """
     workers = workers or os.cpu_count() or 1
     stop_coding_processes()
-    if workers <= 1 or _corpus_bytes(corpus) < _PARALLEL_MIN_CHARS:
+    if workers <= 1 or _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) < _PARALLEL_MIN_CHARS:
         return False
     arguments = _pool_arguments(workers, codebook, cache_dir)
     _early_pool.append((arguments, _spawn_pool(*arguments)))

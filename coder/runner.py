@@ -216,7 +216,7 @@ def run_coding(
         # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                                        stamps=stamps) if use_cache and reused is None else None
-        if reused is None and recoded is None and _corpus_bytes(corpus) > STREAMED_MIN_BYTES:
+        if reused is None and recoded is None and _corpus_bytes(corpus, past=STREAMED_MIN_BYTES) > STREAMED_MIN_BYTES:
             # A large corpus coded in partitions, each finished and written as it arrives (coder.streamed).
             from .streamed import code_in_partitions, code_partitions_locally
 

@@ -351,6 +351,48 @@ def test_corpus_real_paths_resolved_once_per_folder_are_realpaths(hostile_corpus
     assert [_real_path(file, folders) for file in files] == [os.path.realpath(file) for file in files]
 
 
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and pipes as POSIX makes them")
+@pytest.mark.parametrize("through", ["folder", "link to the folder", "the relative path"])
+def test_corpus_entries_check_only_links_and_others_and_skip_what_a_check_of_every_file_skips(
+        hostile_corpus: Path, tmp_path: Path, monkeypatch, through):
+    # corpus_entries looks at a file only when its folder's entry is not a regular file (a link, a pipe):
+    # every entry must be what checking every file's real path and type gives.
+    from coder.corpus import DEFAULT_EXTENSIONS, CorpusFile, _not_plain_file, corpus_entries, listed_files
+
+    (hostile_corpus / "sub").mkdir()
+    (hostile_corpus / "sub" / "b.txt").write_text("b", encoding="utf-8")
+    (hostile_corpus / "sub" / "up.txt").symlink_to("../a.txt")
+    (hostile_corpus / "sub" / "out.txt").symlink_to(tmp_path / "secret.txt")
+    os.mkfifo(hostile_corpus / "sub" / "pipe.md")
+    (hostile_corpus / "dangling.txt").symlink_to("nowhere.txt")
+    (hostile_corpus / "folder link").symlink_to(hostile_corpus / "sub", target_is_directory=True)
+    (hostile_corpus / ".hidden").mkdir()
+    (hostile_corpus / ".hidden" / "c.txt").write_text("c", encoding="utf-8")
+    (hostile_corpus / "notes.doc").write_text("d", encoding="utf-8")
+    root = hostile_corpus
+    if through == "link to the folder":
+        root = tmp_path / "corpus link"
+        root.symlink_to(hostile_corpus, target_is_directory=True)
+    elif through == "the relative path":
+        monkeypatch.chdir(tmp_path)
+        root = Path("corpus")
+    inside = os.path.realpath(root)
+    expected = []
+    for relative, file in iter_corpus_files(root):
+        problem = _not_plain_file(file, inside)
+        if problem is None and file.suffix.lower() not in DEFAULT_EXTENSIONS:
+            problem = f"unsupported file type {file.suffix}"
+        expected.append(CorpusFile(relative, file) if problem is None else SkippedFile(relative, problem))
+    assert list(corpus_entries(root)) == expected
+    assert [entry.path for entry in expected if isinstance(entry, SkippedFile)] == [
+        "notes.doc", "passwd.txt", "pipe.txt", "sub/out.txt", "sub/pipe.md"]  # a link to nothing: reading it says why
+    plain = {relative for relative, _, regular in listed_files(root) if regular}
+    assert plain == {"a.txt", "caf\\xe9.txt", "forged\\n  skipped evil.txt: fake.txt", "notes.doc", "red\\x1b[31m.txt",
+                     "sub/b.txt"}
+    assert [(relative, str(file)) for relative, file in iter_corpus_files(root)] == [
+        (relative, file) for relative, file, _ in listed_files(root)]
+
+
 @pytest.mark.parametrize("name", ["a.txt", "a.TXT", "notes.md", "a.pdf", "a.tar.txt", "a.", "a", ".txt", "..txt",
                                   "a.txt.", "folder.txt/a", "folder/a.md", "folder/.txt", "a:.txt", "a b.txt"])
 def test_corpus_text_file_told_from_its_path_as_path_suffix_tells_it(name):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -323,6 +324,22 @@ def test_pipeline_coding_processes_started_early_code_the_run(tiny_corpus: Path,
     early = code_corpus(tiny_corpus, load_codebook(tiny_codebook), workers=2)
     assert len(spawned) == 1 and not pipeline._early_pool  # the run took them, started none of its own
     pd.testing.assert_frame_equal(_frame(early), _frame(serial))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links as POSIX makes them")
+@pytest.mark.parametrize(("past", "counted"), [(None, 30), (0, 10), (10, 20), (15, 20), (29, 30), (30, 30), (1000, 30)])
+def test_pipeline_corpus_bytes_counted_until_past_the_size_asked(tmp_path: Path, past, counted):
+    # Whether a corpus is large enough stats its files (in corpus order) only until it is: the answer is
+    # the same as counting all of them.
+    for name in ("a.txt", "b.md", "c.txt"):
+        (tmp_path / name).write_bytes(b"x" * 10)
+    (tmp_path / "d.pdf").write_bytes(b"x" * 100)  # only text files count
+    (tmp_path / "b.txt").symlink_to("nowhere.txt")  # a link to nothing counts nothing (reading it says why)
+    (tmp_path / ".hidden.txt").write_bytes(b"x" * 100)
+    assert pipeline._corpus_bytes(tmp_path, past=past) == counted
+    total = pipeline._corpus_bytes(tmp_path)
+    for limit in (0, 10, 20, 29, 30, 31):
+        assert (pipeline._corpus_bytes(tmp_path, past=limit) > limit) is (total > limit)
 
 
 def test_pipeline_coding_processes_started_early_but_not_taken_are_stopped(tiny_corpus: Path, tiny_codebook: Path,
