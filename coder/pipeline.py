@@ -683,13 +683,15 @@ def stop_coding_processes() -> None:
         _early_pool.pop()[1].shutdown(cancel_futures=True)
 
 
-def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+def _start_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None, *,
+                new_cache: bool | None = None) -> ProcessPoolExecutor:
+    """The early pool of these arguments, else a new one (`new_cache`: see _spawn_pool)."""
     if _early_pool:
         arguments, pool = _early_pool.pop()
         if arguments == _pool_arguments(workers, codebook, cache_dir):
             return pool
         pool.shutdown(cancel_futures=True)
-    return _spawn_pool(workers, codebook, cache_dir)
+    return _spawn_pool(workers, codebook, cache_dir, new_cache)
 
 
 def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> tuple[int, Codebook, Path | None]:
@@ -697,14 +699,18 @@ def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | No
     return workers, codebook, Path(cache_dir) if cache_dir is not None else None
 
 
-def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None) -> ProcessPoolExecutor:
+def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
+                new_cache: bool | None = None) -> ProcessPoolExecutor:
+    """A pool of `workers` coding processes, started now. `new_cache`: the cache in `cache_dir` held
+    nothing when the run began (None: it has no file now)."""
     # Imported here: a run that starts no coding processes (a recode) never needs multiprocessing (3-5 ms).
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
     # No cache file yet (a first run into this folder): every document will need every code, and
     # the cache will hold only what this run writes (see _start_worker).
-    new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
+    if new_cache is None:
+        new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
         initargs=(codebook, cache_dir, new_cache),
@@ -821,6 +827,11 @@ def _start_worker(codebook: Codebook, cache_dir: str | Path | None, new_cache: b
         try:
             compiled = compile_codebook(codebook)
             compiled.read_dictionary()
+            if new_cache:
+                # A new cache holds no fingerprints for this process to read: computed here, while the
+                # lemma tables are loaded (0.02 s; 0.17 s without), so that the main process need not
+                # store them before sending the first batches (code_batches' `meanwhile`).
+                _fingerprints(codebook)
         except Exception:  # noqa: BLE001 - compiled again for the first batch, whose error the run reports
             compiled = None  # (an error here would only stop the process, with no reason given)
     _worker_state["compiled"] = compiled
@@ -860,16 +871,21 @@ def trim_heap() -> None:
 def code_batches(
     batches: Sequence[Sequence[Document | CorpusFile]], codebook: Codebook, *, workers: int,
     cache: RecodeCache | None, cache_dir: str | Path | None, encoding: str | None, ahead: int = 2,
+    new_cache: bool | None = None, meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[tuple[SegmentColumns, dict[str, int], CacheStats, Pending, PassageColumns, list[tuple]]]:
     """Each batch coded (text files read where it is coded), in batch order: on `workers` spawned
     processes, at most `ahead` batches per process sent before the caller takes the next result
     (what waits for the caller is bounded, however many batches); in this process for one worker
     or one batch, with `cache` (the caller's writer; the processes open `cache_dir` read-only).
+    `new_cache`: the cache held nothing when the run began (see _spawn_pool). `meanwhile` is called
+    once the first batches are sent, while they are coded (in this process: before them).
 
     Raises:
         CoderError: a coding process stopped (killed, out of memory) or could not start.
     """
     if workers <= 1 or len(batches) <= 1:
+        if meanwhile is not None:
+            meanwhile()
         compiled = None if cache is not None else compile_codebook(codebook)
         for batch in batches:
             yield _code_items(batch, encoding, codebook, compiled=compiled, cache=cache)
@@ -877,10 +893,13 @@ def code_batches(
     from concurrent.futures.process import BrokenProcessPool
 
     _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
-    pool = _start_pool(workers, codebook, cache_dir)
+    pool = _start_pool(workers, codebook, cache_dir, new_cache=new_cache)
     try:
         waiting = iter(batches)
         running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
+        if meanwhile is not None:
+            meanwhile()
+            _release_compile_memory()  # what it read of the lemma tables: only the workers compile
         while running:
             try:
                 coded = running.popleft().result()

@@ -168,14 +168,19 @@ def code_partitions_locally(
     def code(items: list[Any], plan: PartitionPlan, folder: Path,
              receive: Callable[[PartitionSummary], PartitionSummary]) -> CodedPartitions:
         partitions = partition_documents(items, LOCAL_PARTITION_BYTES, length=_item_length)
+        # No cache file yet (a cold run): the coding processes compute the fingerprints as they start, so
+        # this process stores them while the first partitions are coded, not before sending them (0.2 s).
+        new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
         cache = RecodeCache(cache_dir) if cache_dir is not None else None
-        if cache is not None:
+        if cache is not None and not new_cache:
             _fingerprints(codebook, cache)  # stored before any worker looks for them
         stats = CacheStats()
         summaries: list[PartitionSummary] = []
         done = 0
         coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
-                             cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER)
+                             cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER,
+                             new_cache=new_cache,
+                             meanwhile=(lambda: _fingerprints(codebook, cache)) if new_cache else None)
         # A partition's part files are encoded and compressed, and its summary's row-sized parts stored
         # (`receive`), in a second thread (Arrow's writers leave the GIL) while this one finishes the next
         # partition; one partition's at a time, so what waits to be written is one partition's rows.

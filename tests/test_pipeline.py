@@ -385,6 +385,54 @@ def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_
         assert (cache is None and reads is None) or cache.new is not reads
 
 
+@pytest.mark.parametrize("new_cache", [True, False])
+def test_pipeline_workers_of_a_new_cache_hold_the_fingerprints_the_cache_stores(tiny_codebook: Path, tmp_path: Path,
+                                                                                monkeypatch, new_cache):
+    # A worker of a new cache computes the fingerprints as it starts (the main process stores them while
+    # the first batches are coded): they must be those the cache stores, which the next run reads.
+    monkeypatch.setattr(pipeline, "_worker_state", {})
+    monkeypatch.setattr(pipeline, "_fingerprint_cache", {})
+    codebook = load_codebook(tiny_codebook)
+    pipeline._start_worker(codebook, tmp_path / "worker", new_cache)
+    held = pipeline._fingerprint_cache.get(id(codebook))
+    assert (held is not None) is new_cache
+    if new_cache:
+        stored = coder.cache.RecodeCache(tmp_path / "main").fingerprints(codebook)
+        assert held[0] is codebook
+        assert (held[1].by_code, held[1].ties, held[1].word_automaton) == (
+            stored.by_code, stored.ties, stored.word_automaton)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pipeline_code_batches_calls_meanwhile_once_the_first_batches_are_sent(tiny_codebook: Path, monkeypatch,
+                                                                               workers):
+    from coder.models import Document
+
+    codebook = load_codebook(tiny_codebook)
+    events = []
+
+    class Pool:
+        def submit(self, function, batch, encoding):
+            events.append(("sent", batch[0].path))
+            future = concurrent.futures.Future()
+            future.set_result(pipeline._code_items(batch, encoding, codebook, compiled=None, cache=None))
+            return future
+
+        def shutdown(self, **options):
+            events.append(("stopped",))
+
+    monkeypatch.setattr(pipeline, "_start_pool", lambda *arguments, **options: Pool())
+    batches = [[Document(f"{number}.txt", "A joint meeting.")] for number in range(6)]
+    for coded in pipeline.code_batches(batches, codebook, workers=workers, cache=None, cache_dir=None, encoding=None,
+                                       ahead=2, meanwhile=lambda: events.append(("meanwhile",))):
+        events.append(("taken", len(coded[0])))
+    if workers == 1:  # in this process: before the first batch
+        assert events == [("meanwhile",), *[("taken", 1)] * 6]
+    else:
+        assert events[:5] == [("sent", "0.txt"), ("sent", "1.txt"), ("sent", "2.txt"), ("sent", "3.txt"), ("meanwhile",)]
+        assert events.count(("meanwhile",)) == 1 and events[-1] == ("stopped",) and events.count(("taken", 1)) == 6
+
+
 def test_pipeline_worker_whose_start_up_compile_fails_reports_it_on_its_first_batch(tiny_corpus: Path,
                                                                                    tiny_codebook: Path, monkeypatch):
     # An exception in a pool's initializer only stops the process (BrokenProcessPool, no reason):
