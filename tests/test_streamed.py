@@ -323,3 +323,20 @@ def test_streamed_pair_sums_add_counts_and_keep_the_first_example() -> None:
         {"source": "a", "target": "c", "count": 1, "documents": 1, "example_document": "x.txt", "example_passage": 0},
         {"source": "b", "target": "c", "count": 2, "documents": 1, "example_document": "z.txt", "example_passage": 4},
     ]
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_streamed_entries_go_to_the_workers_by_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             relative: bool) -> None:
+    # A worker may run in another folder: each file goes to it by its absolute path (an entry of a corpus
+    # given by its absolute path as it is, not copied).
+    from coder.corpus import CorpusFile
+    from coder.models import Document
+
+    monkeypatch.chdir(tmp_path)
+    entry = CorpusFile("a.txt", Path("corpus/a.txt") if relative else tmp_path / "corpus" / "a.txt")
+    shared = streamed._shared(entry)
+    assert shared == CorpusFile("a.txt", tmp_path / "corpus" / "a.txt")
+    assert (shared is entry) is not relative
+    document = Document("b.txt", "text")
+    assert streamed._shared(document) is document
