@@ -39,7 +39,7 @@ import ahocorasick_rs
 
 from . import regexes
 from .errors import RegexTimeoutError
-from .imports import LazyPattern
+from .imports import LazyModule, LazyPattern
 from .lexicon import (
     CJK_CHARS,
     MARK_CHARS,
@@ -104,6 +104,18 @@ class _DocumentHits(NamedTuple):
     joined: str
     positions: list[int] | None
     hits: list[list[_Hit]]
+
+
+class _RawHits(NamedTuple):
+    """CompiledCodebook._raw_hits(): one document's passages joined and every hit in them."""
+
+    views: list[str]
+    view_starts: list[int]
+    joined: str
+    lower: str  # composed and folded: the hits' offsets are offsets into it
+    positions: list[int] | None  # offsets of `lower` in `joined`; None when they are the same
+    phrases: _PhraseMatches | None  # the phrase automaton's matches, as arrays: before `raw`
+    raw: list[_Hit]
 
 
 class _Hit(NamedTuple):
@@ -291,6 +303,7 @@ class CompiledCodebook:
     def __init__(self, codebook: Codebook):
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
+        self._code_numbers = {code_id: number for number, code_id in enumerate(self.codes)}
         latin, cjk, hyphen, self._rule_lists = _compile_keywords(codebook)
         self._rules = {code.id: code.rules for code in codebook if code.rules}
         self._compile_hyphen(hyphen)
@@ -303,19 +316,23 @@ class CompiledCodebook:
     def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
         """One automaton over every literal spelling of the keywords; returns the keywords left to
         the word trie (a wildcard before the last word, or too many spellings)."""
-        # needle -> its owners, each (code, rule, exclusion, term, wildcard): one tuple per pattern,
-        # shared by its needles (a 300-code codebook spells 41,000 needles).
-        needle_owners: dict[str, list[tuple[str, str, bool, int, bool]]] = defaultdict(list)
+        # needle -> its owners, as indexes into _phrase_owners: one owner per pattern, shared by its
+        # needles (a 300-code codebook spells 41,000 needles).
+        needle_owners: dict[str, list[int]] = defaultdict(list)
+        self._phrase_owners: list[tuple[str, str, bool, int, bool]] = []  # (code, rule, exclusion, term, wildcard)
         fallback: list[_Pattern] = []
         for pattern in latin:
             needles = _phrase_needles(pattern)
             if needles is None:
                 fallback.append(pattern)
-            else:
-                owner = (pattern.code, pattern.rule, pattern.exclusion, pattern.term, isinstance(pattern.words[-1], str))
-                for needle, _ in needles:
-                    needle_owners[needle].append(owner)
-        self._needle_owners = [tuple(owners) for owners in needle_owners.values()]
+                continue
+            owner = len(self._phrase_owners)
+            self._phrase_owners.append((pattern.code, pattern.rule, pattern.exclusion, pattern.term,
+                                        isinstance(pattern.words[-1], str)))
+            for needle, _ in needles:
+                needle_owners[needle].append(owner)
+        self._needle_owner_lists = list(needle_owners.values())
+        self._phrase_table: _PhraseTable | None = None  # numpy arrays, made on the first match
         # A small codebook (a recode of a few edited codes) first checks that every word of some
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
         self._phrase_gate = None
@@ -324,11 +341,18 @@ class CompiledCodebook:
             position = {word: index for index, word in enumerate(gate_words)}
             self._phrase_gate = ahocorasick_rs.AhoCorasick(gate_words)
             self._gate_needles = [frozenset(position[word] for word in needle.split(" ")) for needle in needle_owners]
-        self._phrase_automaton = (
-            ahocorasick_rs.AhoCorasick(list(needle_owners), matchkind=ahocorasick_rs.MatchKind.Standard)
-            if needle_owners
-            else None
-        )
+        # Needles of Latin-1 characters (no "?", which stands for every other character) are searched
+        # for in the text encoded one byte a character: no UTF-8 copy, offsets are character offsets.
+        self._phrase_bytes = all(needle.isascii() or max(needle) <= "\xff" for needle in needle_owners) \
+            and not any("?" in needle for needle in needle_owners)
+        if not needle_owners:
+            self._phrase_automaton = None
+        elif self._phrase_bytes:
+            self._phrase_automaton = ahocorasick_rs.BytesAhoCorasick(
+                [needle.encode("latin-1") for needle in needle_owners], matchkind=ahocorasick_rs.MatchKind.Standard)
+        else:
+            self._phrase_automaton = ahocorasick_rs.AhoCorasick(list(needle_owners),
+                                                                matchkind=ahocorasick_rs.MatchKind.Standard)
         return fallback
 
     def _compile_hyphen(self, hyphen: list[_HyphenPrefix]) -> None:
@@ -459,62 +483,50 @@ class CompiledCodebook:
         owner = [number for number, document in enumerate(documents) for _ in document]  # passage position -> document
         if self._regexes:
             return _grouped(passages, self.count_in_passages(passages), owner, len(documents))
-        views, view_starts, joined, lower, positions, raw = self._raw_hits(passages)
+        views, view_starts, joined, lower, positions, phrases, raw = self._raw_hits(passages)
         if positions is not None or self._has_exclusions or self._rules:
-            document = self._distributed(views, view_starts, joined, lower, positions, raw)
+            document = self._distributed(views, view_starts, joined, lower, positions, self._with_phrases(phrases, raw))
             if positions is not None:  # NFC moved offsets: count what find_in_passages() finds
                 return _grouped(passages, [_count(found) for found in self._finish(passages, document)], owner,
                                 len(documents))
             # Each passage's hits are sorted (as below) and without overlaps already.
-            raw = [hit for hits in document.hits for hit in hits]
-        elif len(raw) > 1:
-            # Sorted once as _drop_overlaps() sorts each passage's hits, by start and longest first
-            # (two stable sorts on C-level keys: no hit crosses a passage, so each passage's hits
-            # come in the same order).
-            raw.sort(key=_HIT_END, reverse=True)
-            raw.sort(key=_HIT_START)
-        # Overlaps dropped as _drop_overlaps() drops them: a code's last kept end lies in an earlier
-        # passage or before the hit, so `ends` needs no reset between passages. A code's kept hits
-        # do not overlap, so it meets them in the order count_in_passages() counts them.
-        grouped: list[dict[str, list[tuple[int, int, str]]]] = [{} for _ in documents]
-        current: dict[str, tuple[int, list[str]]] = {}  # code -> (its passage's position, matched words so far)
-        ends: dict[str, int] = {}  # code -> end of its last kept hit
-        words: dict[str, str] = {}  # matched text -> its words as matched_words() writes them
-        count = len(view_starts)
-        position, next_start = 0, view_starts[1] if count > 1 else len(joined) + 1
-        for code, start, end, _, _, _ in raw:
-            if start < ends.get(code, -1):
-                continue
-            ends[code] = end
-            if start >= next_start:
-                position = bisect_right(view_starts, start) - 1
-                next_start = view_starts[position + 1] if position + 1 < count else len(joined) + 1
-            text = joined[start:end]
-            word = words.get(text)
-            if word is None:
-                word = words[text] = " ".join(text.split())
-            state = current.get(code)
-            if state is not None:
-                if state[0] == position:
-                    state[1].append(word)
-                    continue
-                at = state[0]
-                _add_cell(grouped[owner[at]], code, passages[at].index, state[1])
-            current[code] = (position, [word])
-        for code, (at, matched) in current.items():
-            _add_cell(grouped[owner[at]], code, passages[at].index, matched)
-        return grouped
+            phrases, raw = None, [hit for hits in document.hits for hit in hits]
+        np = _np
+        numbers = self._code_numbers
+        codes = [np.array([numbers[hit.code] for hit in raw], dtype=np.int64)]
+        starts = [np.array([hit.start for hit in raw], dtype=np.int64)]
+        ends = [np.array([hit.end for hit in raw], dtype=np.int64)]
+        if phrases is not None:
+            codes.insert(0, self._phrase_table.codes[phrases.owners])  # type: ignore[union-attr]
+            starts.insert(0, phrases.starts)
+            ends.insert(0, phrases.ends)
+        return _segments_of_hits(np.concatenate(codes), np.concatenate(starts), np.concatenate(ends),
+                                 codes_by_number=list(self.codes), passages=passages, owner=owner, documents=len(documents),
+                                 joined=joined, view_starts=view_starts)
 
     def _document_hits(self, passages: Sequence[Passage]) -> _DocumentHits:
         """Every automaton run once over the joined passages; each passage's keyword and rule hits
         after exclusions and overlaps, with offsets into the composed, folded text."""
-        return self._distributed(*self._raw_hits(passages))
+        views, view_starts, joined, lower, positions, phrases, raw = self._raw_hits(passages)
+        return self._distributed(views, view_starts, joined, lower, positions, self._with_phrases(phrases, raw))
 
-    def _raw_hits(self, passages: Sequence[Passage]) -> tuple[list[str], list[int], str, str, list[int] | None, list[_Hit]]:
+    def _with_phrases(self, phrases: _PhraseMatches | None, raw: list[_Hit]) -> list[_Hit]:
+        """The phrase matches as _Hits (as _phrase_hits() makes them), then `raw`."""
+        if phrases is None:
+            return raw
+        owners = self._phrase_owners
+        new_hit = tuple.__new__
+        hits = [new_hit(_Hit, (owner[0], start, end, owner[1], owner[2], owner[3]))
+                for owner, start, end in zip(map(owners.__getitem__, phrases.owners.tolist()),
+                                             phrases.starts.tolist(), phrases.ends.tolist())]
+        hits.extend(raw)
+        return hits
+
+    def _raw_hits(self, passages: Sequence[Passage]) -> _RawHits:
         """Every automaton run once over the joined passages: the views, their offsets in the joined
         text, the joined text, the composed and folded text, its offsets in the joined text (None when
         NFC changed nothing), and every hit (offsets into the folded text), before exclusions, rules
-        and overlaps."""
+        and overlaps: the phrase matches as arrays, the others as _Hits after them."""
         views = [passage.view for passage in passages]
         joined = _SEPARATOR.join(views)
         view_starts = []  # each passage's offset in `joined`
@@ -532,8 +544,9 @@ class CompiledCodebook:
             composed, positions = compose_text(joined)
             lower = fold_text(composed, separator=_SEPARATOR)
         raw: list[_Hit] = []
+        phrases = None
         if self._phrase_automaton is not None:
-            raw.extend(self._find_phrases(lower, composed))
+            phrases, raw = self._find_phrases(lower, composed)
         if self._latin_automaton is not None:
             raw.extend(self._find_latin(lower))
         if self._hyphen_regex is not None:
@@ -542,7 +555,7 @@ class CompiledCodebook:
             # Only the passages with a character beyond ASCII can hold a CJK run (none crosses the
             # separator); their offsets hold in `lower` unless NFC moved them.
             raw.extend(self._find_cjk(lower, None if positions is not None else _non_ascii_spans(views, view_starts)))
-        return views, view_starts, joined, lower, positions, raw
+        return _RawHits(views, view_starts, joined, lower, positions, phrases, raw)
 
     def _distributed(self, views: list[str], view_starts: list[int], joined: str, lower: str,
                      positions: list[int] | None, raw: list[_Hit]) -> _DocumentHits:
@@ -610,14 +623,16 @@ class CompiledCodebook:
                 raise RegexTimeoutError(code_id, pattern, passage.document, passage.index, timeout) from None
         return hits
 
-    def _find_phrases(self, lower: str, view: str) -> list[_Hit]:
-        """Keyword matches found as literal phrases; also across words hyphenated at a line end."""
+    def _find_phrases(self, lower: str, view: str) -> tuple[_PhraseMatches | None, list[_Hit]]:
+        """Keyword matches found as literal phrases (_phrase_matches()), then those across words
+        hyphenated at a line end."""
         breaks = _hyphen_breaks(lower)
         if self._phrase_gate is not None and not breaks:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
-                return []
-        found = self._phrase_hits(lower)
+                return None, []
+        matches = self._phrase_matches(lower)
+        found: list[_Hit] = []
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
         while breaks:
             # "gover-\nnance": match the passage again with its breaks removed, keeping only the
@@ -640,45 +655,80 @@ class CompiledCodebook:
                 after = bisect_right(break_starts, start)  # the first break after the match's start
                 if after < len(here) and here[after][1] < end:
                     found.append(hit._replace(start=passage_start + start, end=passage_start + end))
-        return found
+        return matches, found
 
     def _phrase_hits(self, lower: str) -> list[_Hit]:
         """Keyword matches in the text with every run of gap characters read as one space."""
+        return self._with_phrases(self._phrase_matches(lower), [])
+
+    def _phrase_matches(self, lower: str) -> _PhraseMatches | None:
+        """_phrase_hits() as arrays, in the same order; None when there are none.
+
+        The automaton runs over the text with every gap character a space and every run of spaces
+        one space; the matches' word-boundary tests, owners and offsets in `lower` are then worked
+        out for all of them at once (numpy), not match by match.
+        """
+        table = self._phrase_table
+        if table is None:
+            table = self._phrase_table = _PhraseTable(self)
+        np = _np
         text = lower
-        for char in _GAP_SINGLES:  # each gap character is a space, then each run of spaces one space
+        for char in table.gap_chars:  # each gap character is a space (those below U+0100 in bytes, below)
             if char in text:
                 text = text.replace(char, " ")
-        squeezed = None
-        if "  " in text:
-            # _Squeeze(runs, kept=1), inlined and computed from the pieces' lengths: squeezed[i] is the
-            # offset of run i's one space in the new text, removed[i] the spaces dropped before it, so
-            # a position p of the new text is p + removed[bisect_left(squeezed, p)] in the old.
-            pieces = _SPACE_RUN.split(text)
-            between = pieces[0::2]
-            text = " ".join(between)
-            squeezed = list(accumulate(map((1).__add__, map(len, between)), initial=-1))
-            del squeezed[0], squeezed[-1]
-            removed = list(accumulate(map((-1).__add__, map(len, pieces[1::2])), initial=0))
-        length = len(text)
-        word_char = _WORD_CHARS
-        owners = self._needle_owners
-        new_hit = tuple.__new__  # _Hit(...) without the NamedTuple's Python-level __new__
-        found: list[_Hit] = []
-        for needle, start, end in self._phrase_automaton.find_matches_as_indexes(text, overlapping=True):  # type: ignore[union-attr]
-            if start and word_char[text[start - 1]]:
-                continue
-            for code, rule, exclusion, term, wildcard in owners[needle]:
-                stop = end
-                if wildcard:
-                    stop = _WORD_TAIL.match(text, end).end()  # type: ignore[union-attr]
-                elif end < length and word_char[text[end]]:
-                    continue
-                if squeezed is not None:
-                    found.append(new_hit(_Hit, (code, start + removed[bisect_left(squeezed, start)],
-                                                stop + removed[bisect_left(squeezed, stop - 1)], rule, exclusion, term)))
-                else:
-                    found.append(new_hit(_Hit, (code, start, stop, rule, exclusion, term)))
-        return found
+        if self._phrase_bytes:
+            # One byte a character: Latin-1 as itself, every other character "?" (no needle holds one).
+            data = text.encode("latin-1", "replace").translate(_GAP_BYTES)
+            codes = np.frombuffer(data, np.uint8)
+        else:
+            codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+        # origin[p]: the offset in `lower` of position p of the text with each run of spaces one space.
+        origin = None
+        if (b"  " in data) if self._phrase_bytes else ("  " in text):
+            space = codes == 32
+            keep = np.ones(len(codes), dtype=bool)
+            np.logical_not(space[1:] & space[:-1], out=keep[1:])  # a run keeps its first space
+            origin = np.flatnonzero(keep)
+            codes = codes[keep]
+            if self._phrase_bytes:
+                data = codes.tobytes()
+            else:
+                text = _SPACE_RUN.sub(" ", text)
+        if not self._phrase_bytes:
+            codes = np.where(codes < 256, codes, _UNKNOWN_BYTE).astype(np.uint8)
+        found = self._phrase_automaton.find_matches_as_indexes(  # type: ignore[union-attr]
+            data if self._phrase_bytes else text, overlapping=True)
+        if not found:
+            return None
+        matches = np.array(found, dtype=np.int64)
+        needles, starts, ends = matches[:, 0], matches[:, 1], matches[:, 2]
+        length = len(codes)
+        # A match must start a word: no word character before it.
+        starts_word = ~table.word_flags(codes, starts - 1, starts > 0, lower, origin)
+        # Its owners, in order, each needle's one after the other.
+        counts = table.counts[needles]
+        if table.single:
+            owners = table.first[needles]
+        else:
+            starts_word, ends, starts = np.repeat(starts_word, counts), np.repeat(ends, counts), np.repeat(starts, counts)
+            first = np.repeat(table.first[needles], counts)
+            owners = table.flat[first + np.arange(len(first)) - np.repeat(np.cumsum(counts) - counts, counts)]
+        wildcard = table.wildcard[owners]
+        # A keyword whose last word is no wildcard must end a word too.
+        keep = starts_word & (wildcard | ~table.word_flags(codes, np.minimum(ends, length - 1), ends < length, lower, origin))
+        if not keep.all():
+            owners, starts, ends, wildcard = owners[keep], starts[keep], ends[keep], wildcard[keep]
+        if not len(owners):
+            return None
+        if origin is not None:
+            starts = origin[starts]
+            ends = origin[ends - 1] + 1
+        if wildcard.any():
+            # The rest of the word the wildcard's prefix begins: word characters, none of them squeezed.
+            tail = _WORD_TAIL.match
+            places = np.flatnonzero(wildcard)
+            ends[places] = [tail(lower, end).end() for end in ends[places].tolist()]  # type: ignore[union-attr]
+        return _PhraseMatches(owners, starts, ends)
 
     def _continuations(self, word: str) -> _Node | None:
         """The patterns whose first word matches `word`, as a trie over their further words."""
@@ -937,6 +987,58 @@ class _WordChars(dict):
 _WORD_CHARS = _WordChars()
 
 
+# numpy, imported on the first phrase match (a label or colour edit never matches).
+_np = LazyModule("numpy")
+_UNKNOWN_BYTE = ord("?")  # a character beyond Latin-1 in the text the phrase automaton reads
+# The gap characters below U+0100, as _phrase_matches() reads them: spaces.
+_GAP_BYTES = bytes.maketrans(bytes(ord(char) for char in _GAP_SINGLES if char < "\u0100"),
+                             b" " * sum(char < "\u0100" for char in _GAP_SINGLES))
+
+
+class _PhraseMatches(NamedTuple):
+    """Keyword matches found as literal phrases, as numpy arrays: each match's owner (an index into
+    CompiledCodebook._phrase_owners) and its [start, end) in the text matched."""
+
+    owners: object
+    starts: object
+    ends: object
+
+
+class _PhraseTable:
+    """The phrase automaton's needles and owners as numpy arrays (made on the first match)."""
+
+    def __init__(self, compiled: CompiledCodebook):
+        np = _np
+        lists = compiled._needle_owner_lists
+        self.counts = np.array([len(owners) for owners in lists], dtype=np.int64)
+        self.single = bool((self.counts == 1).all())
+        self.first = np.array([owners[0] for owners in lists], dtype=np.int64)
+        if not self.single:
+            self.first = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        self.flat = np.array([owner for owners in lists for owner in owners], dtype=np.int64)
+        owners = compiled._phrase_owners
+        self.wildcard = np.array([owner[4] for owner in owners], dtype=bool)
+        self.codes = np.array([compiled._code_numbers[owner[0]] for owner in owners], dtype=np.int64)
+        # Gap characters the text holds as characters: those beyond Latin-1 when it is read in bytes.
+        self.gap_chars = tuple(char for char in _GAP_SINGLES if char >= "\u0100") if compiled._phrase_bytes \
+            else _GAP_SINGLES
+        # Is byte b a word character? "?" stands for characters beyond Latin-1 too: looked up in the text.
+        self.word_bytes = np.array([_is_word_char(chr(byte)) for byte in range(256)], dtype=bool)
+
+    def word_flags(self, codes, places, valid, lower: str, origin) -> object:  # noqa: ANN001 (numpy arrays)
+        """Is the character at each of `places` of the matched text (where `valid`) a word character?
+        `codes` holds its bytes ("?" also for a character beyond Latin-1: read in `lower`, at origin[place])."""
+        np = _np
+        found = codes[places]
+        unknown = np.flatnonzero((found == _UNKNOWN_BYTE) & valid)
+        found = self.word_bytes[found] & valid
+        if len(unknown):
+            at = places[unknown] if origin is None else origin[places[unknown]]
+            word_char = _WORD_CHARS
+            found[unknown] = [word_char[lower[place]] for place in at.tolist()]
+        return found
+
+
 def _count(found: list[tuple[int, int, str, str, str]]) -> dict[str, CodeMatches]:
     """One passage's matches (find()'s order) counted by code, as matches_by_code() groups them."""
     texts_by_code: dict[str, list[str]] = {}
@@ -955,6 +1057,96 @@ def _grouped(passages: Sequence[Passage], counted: list[dict[str, CodeMatches]],
         for code_id, (hits, matched) in found.items():
             _add_segment(grouped[number], code_id, passage.index, hits, matched)
     return grouped
+
+
+def _segments_of_hits(codes, starts, ends, *, codes_by_number: list[str], passages: Sequence[Passage],  # noqa: ANN001
+                      owner: list[int], documents: int, joined: str,
+                      view_starts: list[int]) -> list[dict[str, list[tuple[int, int, str]]]]:
+    """segment_hits_by_document()'s result from every hit of the joined passages, in the order found:
+    each hit's code (its number in `codes_by_number`) and [start, end) in `joined` (numpy arrays).
+
+    What counting each passage's matches gives: per passage and code, the leftmost-longest of
+    overlapping hits kept (_drop_overlaps()), then the code's hits and distinct matched words. The
+    hits are sorted, overlaps found and cells cut for all of them at once; the rows are then made
+    in the order a pass over the sorted hits would make them (each code's passage finished when the
+    code's next hit lies in a later one, the last ones in order of the codes' first hits), so the
+    dicts are the same, key order too.
+    """
+    np = _np
+    grouped: list[dict[str, list[tuple[int, int, str]]]] = [{} for _ in range(documents)]
+    count = len(starts)
+    if not count:
+        return grouped
+    # Sorted as _drop_overlaps() sorts each passage's hits: by start, longest first, then as found (no
+    # hit crosses a passage, so each passage's hits come in the same order); rank: each hit's place.
+    order = np.lexsort((-ends, starts))
+    rank = np.empty(count, dtype=np.int64)
+    rank[order] = np.arange(count)
+    # Each code's hits together, in that order: a hit that starts before the end of the code's last
+    # kept one is dropped (a code's last kept end lies in an earlier passage or before the hit).
+    by_code = order[np.argsort(codes[order], kind="stable")]
+    code, start, end = codes[by_code], starts[by_code], ends[by_code]
+    same_code = code[1:] == code[:-1]
+    overlapping = np.flatnonzero(same_code & (start[1:] < end[:-1]))
+    if len(overlapping):
+        keep = np.ones(count, dtype=bool)
+        firsts = np.flatnonzero(np.concatenate([[True], ~same_code]))  # where each code's hits begin
+        bounds = np.append(firsts, count)
+        start_list, end_list = start.tolist(), end.tolist()
+        for group in np.unique(np.searchsorted(firsts, overlapping, side="right") - 1).tolist():
+            last = -1
+            for index in range(bounds[group], bounds[group + 1]):
+                if start_list[index] < last:
+                    keep[index] = False
+                else:
+                    last = end_list[index]
+        by_code, code, start, end = by_code[keep], code[keep], start[keep], end[keep]
+        same_code = code[1:] == code[:-1]
+    position = np.searchsorted(np.array(view_starts, dtype=np.int64), start, side="right") - 1
+    # A cell: a code's hits in one passage.
+    new_cell = np.concatenate([[True], ~same_code | (position[1:] != position[:-1])])
+    cell_first = np.flatnonzero(new_cell)
+    cell_stop = np.append(cell_first[1:], len(code))
+    # When a pass over the sorted hits would finish each cell: at the code's next hit (in a later
+    # passage), or after the last hit, in order of the codes' first kept hits.
+    kept_rank = rank[by_code]
+    following = cell_stop.copy()
+    following[-1] = 0
+    next_same = np.append(same_code, False)[cell_stop - 1]  # the cell's code has a later cell
+    code_first = np.flatnonzero(np.concatenate([[True], ~same_code]))
+    first_of_cell = code_first[np.searchsorted(code_first, cell_first, side="right") - 1]
+    finished = np.where(next_same, kept_rank[np.minimum(following, len(code) - 1)], count + kept_rank[first_of_cell])
+    texts = [joined[a:b] for a, b in zip(start.tolist(), end.tolist())]
+    words = list(map(_MatchedWords().__getitem__, texts))
+    firsts_list, stops_list = cell_first.tolist(), cell_stop.tolist()
+    cell_codes = code[cell_first].tolist()
+    cell_positions = position[cell_first].tolist()
+    separator = MATCHED_SEPARATOR
+    for cell in np.argsort(finished, kind="stable").tolist():
+        first, stop = firsts_list[cell], stops_list[cell]
+        if stop - first == 1:
+            matched = words[first]  # join_matched() of one word
+        else:
+            found = words[first:stop]
+            matched = separator.join(dict.fromkeys(found)) if "" not in found else join_matched(found)
+        at = cell_positions[cell]
+        rows = grouped[owner[at]]
+        code_id = codes_by_number[cell_codes[cell]]
+        row = (passages[at].index, stop - first, matched)
+        found_rows = rows.get(code_id)
+        if found_rows is None:
+            rows[code_id] = [row]
+        else:
+            found_rows.append(row)
+    return grouped
+
+
+class _MatchedWords(dict):
+    """matched text -> its words as matched_words() writes them (whitespace runs one space)."""
+
+    def __missing__(self, text: str) -> str:
+        self[text] = words = " ".join(text.split())
+        return words
 
 
 def _add_cell(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, words: list[str]) -> None:
