@@ -476,6 +476,8 @@ class ChineseDictionary:
 
     def frequencies(self, text: str) -> dict[str, int]:
         """The word table, complete for every word that begins with a character of `text`."""
+        if self._loaded.issuperset(text):  # the usual case once a few runs are read: no set built
+            return self._frequencies
         missing = set(text).difference(self._loaded)
         if missing:
             table = self._frequencies

@@ -60,6 +60,7 @@ from .regexes import compile_regex
 # The patterns holding the CJK or the combining-mark class take 1-3 ms each to compile: on first use
 # (a keyword recode that matches a few ASCII phrases needs none of them).
 _CJK_RUN = LazyPattern(f"[{CJK_CHARS}](?:\\s*[{CJK_CHARS}])*")
+_MAYBE_CJK = re.compile(f"[{CJK_CHARS[0]}-\U0010ffff]")  # at or above the first CJK character
 _SPACE = re.compile("\\s")
 _CJK_CLAUSE_BREAK = re.compile(r"[，。、；：！？,.;:!?（）()「」『』“”\"'《》【】\s]")
 # A word character: a letter or digit that is not CJK (CJK runs are handled by segmentation), or a
@@ -85,7 +86,6 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 _SEPARATOR = "\x00"
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
-_HIT_START, _HIT_END = itemgetter(1), itemgetter(2)
 
 
 class CodeMatches(NamedTuple):
@@ -554,7 +554,7 @@ class CompiledCodebook:
         if self._cjk_automaton is not None and not ascii_only and contains_cjk(joined):
             # Only the passages with a character beyond ASCII can hold a CJK run (none crosses the
             # separator); their offsets hold in `lower` unless NFC moved them.
-            raw.extend(self._find_cjk(lower, None if positions is not None else _non_ascii_spans(views, view_starts)))
+            raw.extend(self._find_cjk(lower, None if positions is not None else _cjk_spans(views, view_starts)))
         return _RawHits(views, view_starts, joined, lower, positions, phrases, raw)
 
     def _distributed(self, views: list[str], view_starts: list[int], joined: str, lower: str,
@@ -919,13 +919,17 @@ _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stay
 _LETTER_OR_DIGIT = LazyPattern(f"[^\\W_{CJK_CHARS}]")
 
 
-def _non_ascii_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
-    """The [start, end] spans of the joined views (each at its offset in `view_starts`) that are not
-    all ASCII, neighbours merged: a third of the benchmark corpus's text (English passages) is
-    not scanned for CJK runs. str.isascii() reads a flag the string keeps: no scan."""
+def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
+    """The [start, end] spans of the joined views (each at its offset in `view_starts`) that may hold
+    CJK text, neighbours merged: not all ASCII (str.isascii() reads a flag the string keeps: no scan),
+    and holding a character at or above the first CJK one, which a one-range class finds 3-4 times
+    faster than the CJK class finds runs (no character below it folds or composes to a CJK one).
+    A third of the benchmark corpus's text is ASCII, another 40% other text beyond ASCII (English
+    with dashes and quotes): neither is scanned for CJK runs."""
     spans: list[list[int]] = []
+    maybe_cjk = _MAYBE_CJK.search
     for view, start in zip(views, view_starts):
-        if view.isascii():
+        if view.isascii() or maybe_cjk(view) is None:
             continue
         if spans and spans[-1][1] + len(_SEPARATOR) == start:
             spans[-1][1] = start + len(view)

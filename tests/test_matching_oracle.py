@@ -1,8 +1,9 @@
 """Matching's fast paths against the plain algorithms they replaced, kept here as an oracle.
 
 `_Oracle` is a CompiledCodebook whose phrase matching (a Python loop over the automaton's matches
-of the str text, a bisect per offset) and segment grouping (a pass over the sorted _Hits) are those
-of main before the numpy versions. Every generated document must give the same hits, in the same
+of the str text, a bisect per offset) and segment grouping (a pass over the sorted _Hits) are
+those of main before the numpy versions, and whose Chinese matching scans every passage for CJK
+runs (not only those _cjk_spans() lets through). Every generated document must give the same hits, in the same
 order, and the same segment dicts, key order included.
 """
 
@@ -19,27 +20,32 @@ from hypothesis import strategies as st
 
 from coder import parse_codebook
 from coder.matching import (
+    _CJK_RUN,
     _GAP_SINGLES,
     _SEPARATOR,
+    _SPACE,
     _SPACE_RUN,
     _WORD_CHARS,
     _WORD_TAIL,
     CompiledCodebook,
     _add_cell,
     _compile_keywords,
+    _crossed,
     _count,
     _grouped,
     _hyphen_breaks,
     _Hit,
     _phrase_needles,
     _rejoins,
+    _Segmentation,
     _Squeeze,
 )
 from coder.models import Passage
 
 
 class _Oracle(CompiledCodebook):
-    """main's phrase matching and segment grouping (before numpy), on the same compiled keywords."""
+    """main's phrase matching, segment grouping (before numpy) and CJK runs (an automaton
+    call per run), on the same compiled keywords."""
 
     def __init__(self, codebook):
         super().__init__(codebook)
@@ -113,6 +119,43 @@ class _Oracle(CompiledCodebook):
                     found.append(_Hit(code, start, stop, rule, exclusion, term))
         return found
 
+    def _find_cjk(self, lower, spans=None):
+        # Every run of the text, whatever `spans` leave out: main scanned each passage beyond ASCII.
+        for run in _CJK_RUN.finditer(lower):
+            text = run.group()
+            if len(text) < self._shortest:
+                continue
+            offset = run.start()
+            if _SPACE.search(text) is None:
+                compact, positions = text, None
+            else:
+                positions = [offset + index for index, char in enumerate(text) if not char.isspace()]
+                compact = "".join(char for char in text if not char.isspace())
+            hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)
+            words = None
+            segmentation = None
+            for term_index, start, end in hits:
+                term = self._cjk_terms[term_index]
+                if not term.wildcard:
+                    if words is None:
+                        words = self._chinese_dictionary().frequencies(compact)
+                    doubtful = (_crossed(words, compact, start, self._longest)
+                                or _crossed(words, compact, end, self._longest))
+                if term.wildcard or doubtful:
+                    if segmentation is None:
+                        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
+                    if term.wildcard:
+                        end = segmentation.word_end(start, end)
+                        if end is None:
+                            continue
+                    elif not segmentation.is_word(start, end):
+                        continue
+                if positions is None:
+                    yield _Hit(term.code, offset + start, offset + end, term.rule, term.exclusion, term.index)
+                else:
+                    yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion,
+                               term.index)
+
     def segment_hits_by_document(self, documents):
         passages = [passage for document in documents for passage in document]
         owner = [number for number, document in enumerate(documents) for _ in document]
@@ -169,6 +212,10 @@ _CODEBOOKS = {
         "  d:\n    rules:\n      - near: [[party, 联席], [meeting*, governance]]\n        within: 3\n"
         "      - all: [[building], [côte, 会议]]\n        not: [nance]\n"
     ),
+    "chinese": (
+        "codes:\n  a: [协同治理, 联盟, 印度, 联席会议]\n  b: [党建联盟, 印度尼西亚, '治理*', 会议]\n  c: [跨域协同治理, 'party']\n"
+        "  d:\n    keywords: [联席, '会*']\n    exclude: [联席会议]\n"
+    ),
     # A keyword beyond Latin-1: the automaton reads the str.
     "beyond Latin-1": (
         "codes:\n  a: ['party building', 'москва', 'ελλάδα meeting']\n  b: ['joint meeting', 'meeting*', '联席会议']\n"
@@ -179,7 +226,8 @@ _FRAGMENTS = [
     "party", "parties", "building", "buildings", "joint", "meeting", "meetings", "meet", "ings", "gover", "nance",
     "governance", "build", "self", "interest", "part", "Party", "MEETING", "Côte", "Co\u0302te", "café", "society",
     "naïve", "U.S.", "policy", "mayors'", "mayor's", "œuvre", "Москва", "москвы", "Ελλάδα", "ж", "é", "?", "??",
-    "联席", "会议", "联席会议", "召开", "中国", "x", "3",
+    "联席", "会议", "联席会议", "召开", "中国", "x", "3", "协同", "治理", "协同治理", "跨域", "党建", "联盟", "印度",
+    "尼西亚", "印度尼西亚", "各地推进", "。", "，", "会", "参加区域",
 ]
 _GAPS = [" ", "  ", "   ", "\n", " \n ", "-", " - ", "-\n", "- ", "\u00ad", ", ", ". ", "\t", "\u2009", "\u00a0",
          " \u2014 ", "\u3000", "", "?", " ? "]
@@ -230,6 +278,8 @@ def test_matching_oracle_phrase_hits_are_mains_in_the_same_order(codebook, texts
     ("keywords", "жparty building, 中国party building, partyж, party中国, ?party?"),  # beyond Latin-1 at the edges
     ("beyond Latin-1", "Москва  и ελλάδα   meeting; Москвы partying"),
     ("exclusions and rules", "joint meeting, party building near 联席 governance"),
+    ("chinese", "各地推进跨域协同治理与党建联盟建设，印度尼西亚和印度 代表\n参加区域协同 治理论坛联盟。联席会议 party 联 席会议"),
+    ("chinese", "召开联席会议。联席"),
 ])
 def test_matching_oracle_agrees_on_edge_texts(codebook, text):
     parsed = parse_codebook(_CODEBOOKS[codebook])
@@ -261,3 +311,19 @@ def test_matching_oracle_agrees_on_the_seeds_and_the_devset(unit):
                 group = documents[start:start + 5]
                 assert [list(hits.items()) for hits in fast.segment_hits_by_document(group)] == \
                     [list(hits.items()) for hits in oracle.segment_hits_by_document(group)]
+
+
+@pytest.mark.parametrize("below", [0x2E80])
+def test_matching_no_cjk_below_the_first_cjk_character_even_folded(below):
+    # _cjk_spans() skips a passage without a character at or above CJK_CHARS[0]: right only while no
+    # CJK character lies below it and nothing below it composes or folds into one.
+    import unicodedata
+
+    from coder.lexicon import CJK_CHARS, compose_text, contains_cjk, fold_text
+
+    assert ord(CJK_CHARS[0]) == below
+    text = "".join(chr(point) for point in range(below) if not 0xD800 <= point < 0xE000)
+    assert not contains_cjk(text)
+    assert not contains_cjk(fold_text(compose_text(text)[0]))
+    assert not any(contains_cjk(fold_text(unicodedata.normalize("NFC", char))) for char in text)
+    assert contains_cjk(chr(below))
