@@ -290,5 +290,37 @@ def test_network_snippet_finds_ascii_words_in_other_text_as_the_regex_does(text,
 
     quick = snippet(text, words, width=20)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(coder.network, "_LIKE_ASCII_LETTERS", re.compile("[\\s\\S]"))  # every such text by the regex
+        patch.setattr(coder.network, "_holds_like_ascii_letters", lambda text: True)  # every such text by the regex
         assert quick == snippet(text, words, width=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.text(alphabet=_TRICKY + "区域合作党", max_size=60),
+       words=st.lists(st.text(alphabet=_TRICKY + "区域合作党", max_size=4), max_size=6))
+@example("区域 and 合作 AND", ["合作", "and"])
+@example("x区域合作", ["区域合作", "x区"])
+def test_network_snippet_first_found_is_the_first_match_where_it_answers(text, words):
+    """Found with str.find (ASCII words in the lower-cased text, words of characters without case as
+    written), the first match is the case-insensitive regex search's, wherever lower() keeps the text's
+    length; words of other characters (é, σ, ß) are left to the regex."""
+    from coder.network import _first_found, _first_match, _holds_like_ascii_letters
+
+    if _holds_like_ascii_letters(text):
+        return  # snippet asks the regex
+    found = _first_found(text, words)
+    assert (found is None) is any(not word.isascii() and not word.lower() == word == word.upper() for word in words)
+    assert found in (None, _first_match(text, words))
+
+
+def test_network_snippet_words_without_case_are_matched_by_re_as_written():
+    """A character with no case (lower() and upper() give it back) is one re.IGNORECASE matches only as
+    itself, over every code point: no case of it (`unicode_iscased`) and no other character folding to it."""
+    import re._casefix
+    import sys
+
+    import _sre
+
+    caseless = [point for point in range(sys.maxunicode + 1)
+                if not 0xD800 <= point <= 0xDFFF and chr(point).lower() == chr(point) == chr(point).upper()]
+    assert len(caseless) > 100_000  # Chinese among them
+    assert not [point for point in caseless if _sre.unicode_iscased(point) or point in re._casefix._EXTRA_CASES]
