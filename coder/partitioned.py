@@ -244,7 +244,10 @@ def summarize(
     """The counts of one partition's finished segments (statuses, reviews and pages applied)."""
     paths = [document.path for document in documents]
     counted = drop_rejected(frame)
-    counted = counted[counted["document"].isin(paths)] if len(counted) else counted
+    # Rows of documents not in the partition, if any: asked of the few distinct names (pandas' isin on Arrow
+    # text makes a scalar of each row's document).
+    if len(counted) and not set(pd.unique(counted["document"])) <= set(paths):
+        counted = counted[counted["document"].isin(paths)]
     # code_counts.csv's numbers for these documents (its cells and two totals), not its frame.
     cells, code_totals, code_totals_with_children = code_count_cells(counted, codebook, paths)
     ids = [code.id for code in codebook]
@@ -258,13 +261,17 @@ def summarize(
     examples = shown.groupby("code", sort=False).head(plan.examples)[["document", "passage", "code"]] \
         if len(shown) else pd.DataFrame({"document": [], "passage": [], "code": []})
     words, code_sets, coded_by_document, first_passages = _report_parts(rows[None])
+    by_code = frame.groupby("code", sort=False).size().to_dict() if len(frame) else {}
     return PartitionSummary(
         number=number, documents=tuple(paths),
         passages={},  # filled by the caller, who split the documents
         segments=len(frame),
-        by_code=frame.groupby("code", sort=False).size().to_dict() if len(frame) else {},
-        coded_passages=len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
-        counted_by_code=counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
+        by_code=by_code,
+        # Every row counts (none rejected, none of another document): the cells' passages with any code.
+        coded_passages=int(code_totals[-1]) if counted is frame else
+        len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
+        counted_by_code=by_code if counted is frame else
+        counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
         added=int(frame["source"].eq(MANUAL).sum()) if "source" in frame.columns else 0,
         code_counts=CellCounts.from_dense(cells.astype(np.int64)),
         code_totals=code_totals.astype(np.int64), code_totals_with_children=code_totals_with_children.astype(np.int64),

@@ -340,3 +340,45 @@ def test_streamed_entries_go_to_the_workers_by_absolute_path(tmp_path: Path, mon
     assert (shared is entry) is not relative
     document = Document("b.txt", "text")
     assert streamed._shared(document) is document
+
+
+@pytest.mark.parametrize("shape", ["as coded", "rejected rows", "out of order", "another document", "one document",
+                                   "empty", "an uncoded document"])
+def test_streamed_summary_counts_rows_and_passages_as_the_rows_say(shape: str) -> None:
+    # A partition's rows per code, rows that count per code and coded passages: taken from the code counts'
+    # cells when every row counts, which must give what counting the rows gives, whatever their shape.
+    import numpy as np
+
+    from coder import load_codebook
+    from coder.models import Document
+    from coder.partitioned import PartitionPlan, finish_partition, summarize
+    from coder.pipeline import code_documents
+    from coder.segments import drop_rejected
+
+    codebook = load_codebook(REPO / "codebook.yaml")
+    documents = [Document(path.name, path.read_text(encoding="utf-8")) for path in sorted((REPO / "seeds").glob("*.txt"))[:4]]
+    frame, _, _, _, passages = code_documents(documents, codebook)
+    plan = PartitionPlan(levels=(), network_level=None, examples=3, previous_ids=np.zeros(0, dtype=np.uint64),
+                         compared=False, reviews=None)
+    frame, _ = finish_partition(frame, pd.DataFrame(passages, columns=["document", "passage", "start", "end", "kind",
+                                                                       "text"]), documents, codebook, plan, 0)
+    assert len(frame) > 20 and frame["document"].nunique() == 4
+    if shape == "rejected rows":
+        frame.loc[[0, 5, 6], "review"] = "reject"
+    elif shape == "out of order":
+        frame = frame.iloc[::-1].reset_index(drop=True)
+    elif shape == "another document":
+        frame.loc[3, "document"] = "not in the partition.txt"
+    elif shape == "one document":
+        frame = frame[frame["document"] == documents[1].path].reset_index(drop=True)
+    elif shape == "empty":
+        frame = frame.iloc[:0]
+    elif shape == "an uncoded document":
+        documents = [*documents, Document("uncoded.txt", "Nothing to code here.")]
+    summary = summarize(frame, documents, codebook, plan, 0)
+    counted = drop_rejected(frame)
+    counted = counted[counted["document"].isin([document.path for document in documents])]
+    assert summary.by_code == (frame.groupby("code", sort=False).size().to_dict() if len(frame) else {})
+    assert summary.counted_by_code == (counted.groupby("code", sort=False).size().to_dict() if len(counted) else {})
+    assert summary.coded_passages == len(frame[["document", "passage"]].drop_duplicates())
+    assert type(summary.coded_passages) is int
