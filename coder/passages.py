@@ -296,6 +296,7 @@ def _heading(line: str, previous: str | None, *, short: bool = True) -> bool:
 # --- readable text ------------------------------------------------------------------------
 # Only line breaks are examined (the text between them is never scanned), which keeps this fast.
 _LINE_BREAK = re.compile(r"\n\s*")
+_SPACE_BEFORE_SPACE = re.compile(" (?= )")
 _WORD_BEFORE_HYPHEN = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?=-$)")
 _LATIN_WORD_AT_END = re.compile(r"(?<![A-Za-z])[A-Za-z]+$")
 _WORD_AT_START = re.compile(r"[^\W\d_]+")
@@ -337,14 +338,17 @@ def split_passages_noting_plain_text(
         return [], []
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
+    # Blanking keeps every line break where it was: the view's lines start where the text's do.
+    view_lines = lines if view is text else view.split("\n")
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
-        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds))
+        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines, starts=starts)
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
             spans = _packed_spans(view, blocks, max_chars)
+    breaks = _joinable_breaks(view_lines, starts)
     passages: list[Passage] = []
     plain: list[bool] = []
     for start, end, kind in spans:
@@ -356,14 +360,20 @@ def split_passages_noting_plain_text(
                 continue
             start, end = trimmed
         raw = view[start:end]
-        readable, joined = _readable_text(raw)
+        flat = raw.replace("\n", " ")
+        first = bisect_left(breaks, start)
+        if first == len(breaks) or breaks[first] >= end:  # no line break in it can join words
+            readable, joined = _collapsed(flat), False
+        else:
+            inside = breaks[first : bisect_left(breaks, end, first)]
+            readable, joined = _readable_text(raw, [offset - start for offset in inside])
         passages.append(
             Passage(
                 document=document.path,
                 index=len(passages),
                 start=start,
                 end=end,
-                view=raw.replace("\n", " "),
+                view=flat,
                 text=readable,
                 kind=kind,
             )
@@ -515,7 +525,8 @@ def _paragraph_lines(
 
 
 def _blocks(
-    view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool
+    view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool, *,
+    view_lines: list[str] | None = None, starts: list[int] | None = None,
 ) -> list[tuple[int, int, PassageKind]]:
     """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind.
 
@@ -526,7 +537,7 @@ def _blocks(
     in_front, in_references = True, False
     front_end = None  # the first block after the front matter
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
-    ordered = _special_lines(view)
+    ordered = _special_lines(view, view_lines, starts)
     special = set(ordered)
     for lines in paragraphs:
         if not (in_front or in_references or carried) and (
@@ -612,10 +623,14 @@ def _blocks(
     return [(start, end, kind) for start, end, kind, _ in blocks]
 
 
-def _special_lines(view: str) -> list[int]:
+def _special_lines(view: str, lines: list[str] | None = None, starts: list[int] | None = None) -> list[int]:
     """The offsets of the lines that may hold a label, a heading or a reference, ascending (a
-    superset: only these lines are tested one by one; the other lines of a body paragraph run on)."""
-    lines = view.split("\n")
+    superset: only these lines are tested one by one; the other lines of a body paragraph run on).
+
+    `lines` and `starts`: the view's lines and where each starts, when the caller has them.
+    """
+    if lines is None:
+        lines = view.split("\n")
     # A cheap look at the first characters first: a line starting with ASCII characters that start
     # none of the patterns is not special (non-ASCII starts are all looked at: case-insensitive
     # matching lets "ſ", "ı", "K"... stand for ASCII letters). Lines starting with spaces are
@@ -627,7 +642,8 @@ def _special_lines(view: str) -> list[int]:
     ]
     if not flagged:
         return []
-    starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
+    if starts is None:
+        starts = list(accumulate(map((1).__add__, map(len, lines)), initial=0))
     match = _SPECIAL_START.match
     special = []
     for number in flagged:
@@ -894,13 +910,20 @@ def _readable(raw: str) -> str:
     return _readable_text(raw)[0]
 
 
-def _readable_text(raw: str) -> tuple[str, bool]:
-    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`)."""
+def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool]:
+    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`).
+
+    `breaks`: the offsets in `raw` of the line breaks that may join words, when the caller knows them
+    (`_joinable_breaks` of the document's lines); else they are looked for here.
+    """
     if "\n" not in raw:
         return " ".join(raw.split()), False
+    if breaks is None:
+        lines = raw.split("\n")
+        breaks = _joinable_breaks(lines, list(accumulate(map((1).__add__, map(len, lines)), initial=0)))
     pieces: list[str] = []
     position = 0
-    for start in _joinable_breaks(raw):
+    for start in breaks:
         match = _LINE_BREAK.match(raw, start)
         end = match.end()
         before = raw[max(position, start - _WINDOW) : start]
@@ -933,13 +956,15 @@ def _readable_text(raw: str) -> tuple[str, bool]:
     return " ".join("".join(pieces).split()), True
 
 
-def _joinable_breaks(raw: str) -> list[int]:
-    """Offsets of the line breaks in `raw` that `_readable` may remove: after a hyphen or a CJK
-    character (trailing spaces allowed) or right after a Latin letter (a superset: any character
-    from U+2E80 on stands for a CJK one); no other break can join, so the rest are left to the
-    final whitespace collapse without looking at them."""
-    lines = raw.split("\n")
-    del lines[-1]  # no line break after it
+def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
+    """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
+    after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
+    superset: any character from U+2E80 on stands for a CJK one); no other break can join, so the
+    rest are left to the final whitespace collapse without looking at them.
+
+    A passage starting inside a line flags what its whole line flags: its first character is not a
+    space, so the line's last character and its last one before trailing spaces are the passage's.
+    """
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
@@ -947,10 +972,21 @@ def _joinable_breaks(raw: str) -> list[int]:
             or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
         )
     ]
-    if not flagged:
-        return []
-    ends = list(accumulate(map((1).__add__, map(len, lines))))  # just past each line's break
-    return [ends[number] - 1 for number in flagged]
+    if flagged and flagged[-1] == len(lines) - 1:
+        del flagged[-1]  # no line break after the last line
+    return [starts[number + 1] - 1 for number in flagged]
+
+
+def _collapsed(flat: str) -> str:
+    """`" ".join(flat.split())` for a passage's view (no line breaks, no space at either end).
+
+    A printable string holds no whitespace but the space (every other whitespace character is a
+    control or a separator), so its runs of spaces are all there is to collapse, which one
+    substitution does without a string per word.
+    """
+    if not flat.isprintable():
+        return " ".join(flat.split())
+    return _SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat
 
 
 def rejoins_hyphenated(first: str, second: str) -> bool:
