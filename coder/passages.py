@@ -114,7 +114,6 @@ _SENTENCE_END = LazyPattern(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
 _TERMINATOR_CHARS = ".!?。！？…"
-_LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
 _CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _ABBREVIATIONS = frozenset(
     ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
@@ -415,13 +414,22 @@ def sentence_boundaries(view: str) -> list[int]:
 
 def _terminators(view: str) -> list[int]:
     """Offsets of every sentence terminator character in `view`, ascending (one fast scan per
-    character present: a character class makes the regex engine test every position)."""
-    present = [char for char in _TERMINATOR_CHARS if char in view]
-    if not present:
-        return []
-    if len(present) == 1:
-        return [match.start() for match in _LITERALS[present[0]].finditer(view)]
-    return sorted([match.start() for char in present for match in _LITERALS[char].finditer(view)])
+    character present: a character class makes the regex engine test every position; str.find
+    makes no match object)."""
+    offsets: list[int] = []
+    present = 0
+    find = view.find
+    for char in _TERMINATOR_CHARS:
+        offset = find(char)
+        if offset < 0:
+            continue
+        present += 1
+        while offset >= 0:
+            offsets.append(offset)
+            offset = find(char, offset + 1)
+    if present > 1:
+        offsets.sort()
+    return offsets
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -917,7 +925,7 @@ def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool
     (`_joinable_breaks` of the document's lines); else they are looked for here.
     """
     if "\n" not in raw:
-        return " ".join(raw.split()), False
+        return _collapsed(raw), False
     if breaks is None:
         lines = raw.split("\n")
         breaks = _joinable_breaks(lines, list(accumulate(map((1).__add__, map(len, lines)), initial=0)))
@@ -940,8 +948,8 @@ def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool
                 joined = "" if rejoins_hyphenated(first.group(), second.group()) else "-"
                 cut -= 1
         elif len(stripped) == len(before):  # no space before the break: maybe a word cut in two
-            first = _LATIN_WORD_AT_END.search(before)
             second = _LOWER_WORD_AT_START.match(after)
+            first = _LATIN_WORD_AT_END.search(before) if second else None
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
         if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
@@ -951,7 +959,7 @@ def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool
             pieces.append(joined)
             position = end
     if not pieces:
-        return " ".join(raw.split()), False
+        return _collapsed(raw.replace("\n", " ")), False
     pieces.append(raw[position:])
     return " ".join("".join(pieces).split()), True
 
@@ -978,15 +986,15 @@ def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
 
 
 def _collapsed(flat: str) -> str:
-    """`" ".join(flat.split())` for a passage's view (no line breaks, no space at either end).
+    """`" ".join(flat.split())`, faster on a passage's view.
 
-    A printable string holds no whitespace but the space (every other whitespace character is a
-    control or a separator), so its runs of spaces are all there is to collapse, which one
-    substitution does without a string per word.
+    A printable string holds no whitespace but the space (every other whitespace character, the
+    line break too, is a control or a separator), so its runs of spaces are all there is to
+    collapse, which one substitution does without a string per word.
     """
     if not flat.isprintable():
         return " ".join(flat.split())
-    return _SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat
+    return (_SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat).strip(" ")
 
 
 def rejoins_hyphenated(first: str, second: str) -> bool:
