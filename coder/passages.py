@@ -104,6 +104,7 @@ _LEADING_PIPE = re.compile(rf"^{_H}*(\|)(?={_H}|$)", re.MULTILINE)
 _TRAILING_PIPE = re.compile(rf"(?<={_H})(\|){_H}*$", re.MULTILINE)
 
 _BLANK, _PAGE, _TEXT = 0, 1, 2
+_new_object = object.__new__
 
 # --- sentences ----------------------------------------------------------------------------
 _CLOSERS = "\"'”’)]）」』】"
@@ -348,6 +349,9 @@ def split_passages_noting_plain_text(
         else:
             spans = _packed_spans(view, blocks, max_chars)
     breaks = _joinable_breaks(view_lines, starts)
+    flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
+    printable = flat_view.isprintable()  # and then printable too: see _collapsed
+    path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
     for start, end, kind in spans:
@@ -358,25 +362,23 @@ def split_passages_noting_plain_text(
             if trimmed is None:
                 continue
             start, end = trimmed
-        raw = view[start:end]
-        flat = raw.replace("\n", " ")
+        flat = flat_view[start:end]
         first = bisect_left(breaks, start)
         if first == len(breaks) or breaks[first] >= end:  # no line break in it can join words
-            readable, joined = _collapsed(flat), False
+            if printable:  # _collapsed(flat) on a span without spaces at its ends
+                readable = _SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat
+            else:
+                readable = _collapsed(flat)
+            joined = False
         else:
             inside = breaks[first : bisect_left(breaks, end, first)]
-            readable, joined = _readable_text(raw, [offset - start for offset in inside])
-        passages.append(
-            Passage(
-                document=document.path,
-                index=len(passages),
-                start=start,
-                end=end,
-                view=flat,
-                text=readable,
-                kind=kind,
-            )
-        )
+            readable, joined = _readable_text(view[start:end], [offset - start for offset in inside])
+        # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
+        # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
+        passage = _new_object(Passage)
+        passage.__dict__.update(document=path, index=len(passages), start=start, end=end, view=flat, text=readable,
+                                kind=kind)
+        passages.append(passage)
         plain.append(not joined)
     return passages, plain
 

@@ -104,3 +104,18 @@ def test_passages_oracle_whitespace_and_breaks(text):
     _assert_same(text, units=("paragraph",), max_chars=(1200, 7))
     assert _readable(text) == before._readable(text)
     assert sentence_boundaries(text) == before.sentence_boundaries(text)
+
+
+@pytest.mark.parametrize("text", ["First line\nsame paragraph.\n\nSecond.", "gover-\nnance\n\n治理\n区域"])
+def test_passages_are_the_dataclass_as_its_init_makes_it(text):
+    # The splitter sets a Passage's fields in its __dict__ (no __init__ call per passage): the same
+    # fields in the same order (pickles alike), and nothing the class would do on construction skipped.
+    from dataclasses import fields
+
+    from coder.models import Passage
+
+    assert not hasattr(Passage, "__post_init__")
+    for passage in split_passages_noting_plain_text(Document("doc.txt", text))[0]:
+        made = Passage(**{field.name: getattr(passage, field.name) for field in fields(Passage)})
+        assert list(vars(passage).items()) == list(vars(made).items())
+        assert passage == made and hash(passage) == hash(made)
