@@ -296,7 +296,7 @@ def _heading(line: str, previous: str | None, *, short: bool = True) -> bool:
 # --- readable text ------------------------------------------------------------------------
 # Only line breaks are examined (the text between them is never scanned), which keeps this fast.
 _LINE_BREAK = re.compile(r"\n\s*")
-_SPACE_BEFORE_SPACE = re.compile(" (?= )")
+_lstrip = str.lstrip
 _WORD_BEFORE_HYPHEN = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?=-$)")
 _LATIN_WORD_AT_END = re.compile(r"(?<![A-Za-z])[A-Za-z]+$")
 _WORD_AT_START = re.compile(r"[^\W\d_]+")
@@ -366,7 +366,7 @@ def split_passages_noting_plain_text(
         first = bisect_left(breaks, start)
         if first == len(breaks) or breaks[first] >= end:  # no line break in it can join words
             if printable:  # _collapsed(flat) on a span without spaces at its ends
-                readable = _SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat
+                readable = _collapsed_spaces(flat) if "  " in flat else flat
             else:
                 readable = _collapsed(flat)
             joined = False
@@ -992,11 +992,20 @@ def _collapsed(flat: str) -> str:
 
     A printable string holds no whitespace but the space (every other whitespace character, the
     line break too, is a control or a separator), so its runs of spaces are all there is to
-    collapse, which one substitution does without a string per word.
+    collapse: see _collapsed_spaces.
     """
     if not flat.isprintable():
         return " ".join(flat.split())
-    return (_SPACE_BEFORE_SPACE.sub("", flat) if "  " in flat else flat).strip(" ")
+    return (_collapsed_spaces(flat) if "  " in flat else flat).strip(" ")
+
+
+def _collapsed_spaces(flat: str) -> str:
+    """Every run of spaces in a string of no other whitespace made one space, but a space at its end.
+
+    Split at double spaces, a run leaves pieces that are empty or start with one space: without
+    them, joined with one space. A string per run of spaces, not per word as str.split makes.
+    """
+    return " ".join(filter(None, map(_lstrip, flat.split("  "))))
 
 
 def rejoins_hyphenated(first: str, second: str) -> bool:

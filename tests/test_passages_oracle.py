@@ -119,3 +119,14 @@ def test_passages_are_the_dataclass_as_its_init_makes_it(text):
         made = Passage(**{field.name: getattr(passage, field.name) for field in fields(Passage)})
         assert list(vars(passage).items()) == list(vars(made).items())
         assert passage == made and hash(passage) == hash(made)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.sampled_from([" ", "  ", "   ", "a", "bc", "\u00a0", "\t", "\n", "治", "e\u0301", "\u200b"]),
+                     max_size=40).map("".join))
+def test_passages_collapsed_is_split_and_join(text):
+    from coder.passages import _collapsed, _collapsed_spaces
+
+    assert _collapsed(text) == " ".join(text.split())
+    if text.isprintable() and text == text.strip():
+        assert _collapsed_spaces(text) == " ".join(text.split())
