@@ -224,6 +224,22 @@ _SPECIAL_HEADS = frozenset(
 _SPECIAL_TWO = frozenset({"CN", "Cn", "cN", "cn", "By"} | {first + second for first in "IVX" for second in "IVX."})
 _SPECIAL_START = LazyPattern(_SPECIAL_PREFIX, re.MULTILINE)
 
+
+class _FirstCharacters(dict):
+    """A line's first three characters -> may the line be special (_special_lines' cheap look),
+    remembered: one dictionary look-up a line instead of four tests. At most _REMEMBERED of them."""
+
+    def __missing__(self, head: str) -> bool:
+        may = bool(head) and (head[0] in _SPECIAL_ASCII_FIRST or head.lower() in _SPECIAL_HEADS
+                              or head[:2] in _SPECIAL_TWO or not head.isascii())
+        if len(self) < _REMEMBERED:
+            self[head] = may
+        return may
+
+
+_REMEMBERED = 20_000
+_MAY_START_SPECIAL = _FirstCharacters()
+
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
 
 
@@ -645,11 +661,8 @@ def _special_lines(view: str, lines: list[str] | None = None, starts: list[int] 
     # none of the patterns is not special (non-ASCII starts are all looked at: case-insensitive
     # matching lets "ſ", "ı", "K"... stand for ASCII letters). Lines starting with spaces are
     # looked at past them below.
-    flagged = [
-        number for number, line in enumerate(lines)
-        if line and (line[0] in _SPECIAL_ASCII_FIRST or line[:3].lower() in _SPECIAL_HEADS or line[:2] in _SPECIAL_TWO
-                     or not line[:3].isascii())
-    ]
+    may_start_special = _MAY_START_SPECIAL
+    flagged = [number for number, line in enumerate(lines) if may_start_special[line[:3]]]
     if not flagged:
         return []
     if starts is None:
@@ -737,13 +750,14 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
     single = len(singles)
     if 2 * single <= gaps:
         return False
-    # Most often the lowercase starts alone settle it (an English paste): count those first.
-    lowercase = sum(
-        1 for previous, number in singles
-        if lines[previous].rstrip()[-1] not in _TERMINAL and lines[number].lstrip()[0].islower()
-    )
-    if 2 * lowercase > single:
-        return True
+    # Most often the lowercase starts alone settle it (an English paste): count those first, until
+    # they are more than half (2 * lowercase > single).
+    lowercase, half = 0, single // 2
+    for previous, number in singles:
+        if lines[number].lstrip()[0].islower() and lines[previous].rstrip()[-1] not in _TERMINAL:
+            lowercase += 1
+            if lowercase > half:
+                return True
     if full is None:
         full = _full_line_length(lines, kinds)
     inside_sentence = after_full = inside_after_full = 0

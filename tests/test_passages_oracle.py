@@ -130,3 +130,16 @@ def test_passages_collapsed_is_split_and_join(text):
     assert _collapsed(text) == " ".join(text.split())
     if text.isprintable() and text == text.strip():
         assert _collapsed_spaces(text) == " ".join(text.split())
+
+
+@pytest.mark.parametrize("remembered", [50])
+def test_passages_special_lines_past_the_remembered_first_characters(remembered, monkeypatch):
+    # Once _REMEMBERED first characters are remembered, the others are still looked at, not remembered.
+    import coder.passages as passages
+
+    monkeypatch.setattr(passages, "_MAY_START_SPECIAL", passages._FirstCharacters())
+    monkeypatch.setattr(passages, "_REMEMBERED", remembered)
+    text = "\n".join([chr(0x4E00 + number) + "摘要: a" for number in range(60)] + ["1. Introduction", "Abstract: b", "zzz line"])
+    assert passages._special_lines(text) == before._special_lines(text)
+    assert len(passages._MAY_START_SPECIAL) == remembered
+    _assert_same(text)
