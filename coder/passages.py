@@ -356,6 +356,7 @@ def split_passages_noting_plain_text(
     view = _blank_debris(text, lines, starts, page_numbers)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
+    flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
@@ -363,9 +364,8 @@ def split_passages_noting_plain_text(
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
-            spans = _packed_spans(view, blocks, max_chars)
+            spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
     breaks = _joinable_breaks(view_lines, starts)
-    flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
     printable = flat_view.isprintable()  # and then printable too: see _collapsed
     path = document.path
     passages: list[Passage] = []
@@ -379,23 +379,24 @@ def split_passages_noting_plain_text(
                 continue
             start, end = trimmed
         flat = flat_view[start:end]
+        rejoined = None
         first = bisect_left(breaks, start)
-        if first == len(breaks) or breaks[first] >= end:  # no line break in it can join words
-            if printable:  # _collapsed(flat) on a span without spaces at its ends
-                readable = _collapsed_spaces(flat) if "  " in flat else flat
-            else:
-                readable = _collapsed(flat)
-            joined = False
-        else:
+        if first < len(breaks) and breaks[first] < end:  # a line break in it may join words
             inside = breaks[first : bisect_left(breaks, end, first)]
-            readable, joined = _readable_text(view[start:end], [offset - start for offset in inside])
+            rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
+        if rejoined is not None:
+            readable = " ".join(rejoined.split())
+        elif printable:  # _collapsed(flat), which has no spaces at its ends
+            readable = _collapsed_spaces(flat) if "  " in flat else flat
+        else:
+            readable = _collapsed(flat)
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
         # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
         passage = _new_object(Passage)
         passage.__dict__.update(document=path, index=len(passages), start=start, end=end, view=flat, text=readable,
                                 kind=kind)
         passages.append(passage)
-        plain.append(not joined)
+        plain.append(rejoined is None)
     return passages, plain
 
 
@@ -828,13 +829,12 @@ def _after_abbreviation(view: str, dot: int) -> bool:
     if dot == 0:
         return False
     last = view[dot - 1]
-    if not last.isdecimal():  # a section number ends in a digit: only the word test can say yes
-        if last != "." and last not in _ASCII_LETTERS:
-            return False  # no word ends here
-        if dot > _LONGEST_ABBREVIATION and (tail := view[dot - _LONGEST_ABBREVIATION - 1 : dot]).isascii() and tail.isalpha():
-            return False  # a word longer than every abbreviation (and than an initial)
-    if _SECTION_NUMBER.search(view, max(0, dot - 12), dot):
-        return True  # a section number: "1. Introduction", "2.2.1. The regional economics"
+    if last.isdecimal():  # a section number ("1. Introduction", "2.2.1. The regional economics"); no word ends in a digit
+        return _SECTION_NUMBER.search(view, max(0, dot - 12), dot) is not None
+    if last != "." and last not in _ASCII_LETTERS:
+        return False  # no word ends here (and no section number)
+    if dot > _LONGEST_ABBREVIATION and (tail := view[dot - _LONGEST_ABBREVIATION - 1 : dot]).isascii() and tail.isalpha():
+        return False  # a word longer than every abbreviation (and than an initial)
     match = _WORD_BEFORE.search(view, max(0, dot - 12), dot)
     if match is None:
         return False
@@ -845,8 +845,11 @@ def _after_abbreviation(view: str, dot: int) -> bool:
 
 
 def _packed_spans(
-    view: str, blocks: list[tuple[int, int, PassageKind]], max_chars: int
+    view: str, blocks: list[tuple[int, int, PassageKind]], max_chars: int, *, flat_view: str | None = None
 ) -> Iterator[tuple[int, int, PassageKind]]:
+    """`flat_view`: the view with its line breaks as spaces, when the caller has it."""
+    if flat_view is None:
+        flat_view = view.replace("\n", " ")
     for start, end, kind in blocks:
         trimmed = _trim(view, start, end)
         if trimmed is None:
@@ -855,7 +858,7 @@ def _packed_spans(
         if end - start <= max_chars:
             yield start, end, kind
             continue
-        paragraph = view[start:end].replace("\n", " ")
+        paragraph = flat_view[start:end]
         cuts = [0, *sentence_boundaries(paragraph), len(paragraph)]
         chunk = 0
         for left, right in zip(cuts, cuts[1:]):
@@ -934,17 +937,20 @@ def _readable(raw: str) -> str:
     return _readable_text(raw)[0]
 
 
-def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool]:
-    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`).
-
-    `breaks`: the offsets in `raw` of the line breaks that may join words, when the caller knows them
-    (`_joinable_breaks` of the document's lines); else they are looked for here.
-    """
+def _readable_text(raw: str) -> tuple[str, bool]:
+    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`)."""
     if "\n" not in raw:
         return _collapsed(raw), False
-    if breaks is None:
-        lines = raw.split("\n")
-        breaks = _joinable_breaks(lines, list(accumulate(map((1).__add__, map(len, lines)), initial=0)))
+    lines = raw.split("\n")
+    rejoined = _rejoined(raw, _joinable_breaks(lines, list(accumulate(map((1).__add__, map(len, lines)), initial=0))))
+    if rejoined is None:
+        return _collapsed(raw.replace("\n", " ")), False
+    return " ".join(rejoined.split()), True
+
+
+def _rejoined(raw: str, breaks: list[int]) -> str | None:
+    """`raw` with the line breaks at `breaks` (offsets in it, those `_joinable_breaks` finds) that join
+    words removed (with the hyphen or the spaces before them), or None if none of them does."""
     pieces: list[str] = []
     position = 0
     for start in breaks:
@@ -975,9 +981,9 @@ def _readable_text(raw: str, breaks: list[int] | None = None) -> tuple[str, bool
             pieces.append(joined)
             position = end
     if not pieces:
-        return _collapsed(raw.replace("\n", " ")), False
+        return None
     pieces.append(raw[position:])
-    return " ".join("".join(pieces).split()), True
+    return "".join(pieces)
 
 
 def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
