@@ -213,6 +213,37 @@ def test_streamed_partition_statuses_from_decisions_sources_and_the_last_run(com
     assert _statuses(frame, plan) == [kept, "accepted", "rejected", "added", kept, "new", "added", "accepted"]
 
 
+@pytest.mark.parametrize("collect, freed", [("none", set()), ("young", {"young"}), ("all", {"young", "old"})])
+def test_streamed_release_memory_collects_the_cycles_asked(collect: str, freed: set[str]) -> None:
+    """The end stages free their own reference cycles (young: made since the last collection) without
+    walking every object that lives to the end of the run; one full collection frees older ones too."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    def cycle() -> tuple[Node, weakref.ref]:
+        node = Node()
+        node.self = node
+        return node, weakref.ref(node)
+
+    enabled = gc.isenabled()
+    gc.disable()  # no collection but the ones asked
+    try:
+        old, old_ref = cycle()
+        gc.collect()  # the old cycle, alive, moves to the oldest generation
+        del old
+        young, young_ref = cycle()
+        del young
+        streamed._release_memory(collect=collect)
+        assert {name for name, ref in (("old", old_ref), ("young", young_ref)) if ref() is None} == freed
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
+
+
 @pytest.mark.parametrize("empty", [False, True])
 def test_streamed_summary_store_gives_back_what_the_driver_no_longer_holds(tmp_path: Path, empty: bool) -> None:
     from collections import Counter
