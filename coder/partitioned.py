@@ -28,7 +28,14 @@ from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
 from .reviews import _START, MANUAL, _normalized, _normalized_start, attach_reviews, precision_counts
-from .segments import add_page_column, code_count_cells, code_counts_table, drop_rejected, split_matched
+from .segments import (
+    add_page_column,
+    code_count_cells,
+    code_counts_table,
+    drop_rejected,
+    segment_id_numbers_or_zero,
+    split_matched,
+)
 
 _DECIDED = {"accept": "accepted", "reject": "rejected", "add": "added"}
 # The columns a pair of codes keeps per partition; the measures are computed once, from the sums.
@@ -169,7 +176,7 @@ def _with_manual(frame: pd.DataFrame, manual: pd.DataFrame, documents: Sequence[
 def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
     """runner._statuses for one partition, the earlier run's ids given as numbers."""
     if plan.compared:
-        known = np.isin(segment_id_numbers(frame["segment_id"]), plan.previous_ids)
+        known = np.isin(segment_id_numbers_or_zero(frame["segment_id"]), plan.previous_ids)
         statuses = np.where(known, "unchanged", "new").astype(object)
     else:
         statuses = np.full(len(frame), "new", dtype=object)
@@ -182,16 +189,6 @@ def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
         statuses[rows] = words[cells[rows]]
     statuses[frame["source"].eq(MANUAL).to_numpy(dtype=bool)] = "added"
     return statuses.tolist()
-
-
-def segment_id_numbers(ids: Sequence[str] | pd.Series) -> np.ndarray:
-    """Segment ids ("s" + 16 hex digits) as uint64; an id of another form as 0, which no id of a run is."""
-    values = pd.Series(ids, dtype=object).astype(str)
-    numbers = np.zeros(len(values), dtype=np.uint64)
-    wellformed = values.str.fullmatch(r"s[0-9a-f]{16}").to_numpy(dtype=bool)
-    if wellformed.any():
-        numbers[wellformed] = [int(value[1:], 16) for value in values[wellformed]]
-    return numbers
 
 
 def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dict[str, Any]:

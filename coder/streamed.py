@@ -67,7 +67,6 @@ from .partitioned import (
     merge_cooccurrence,
     merge_counts_long,
     plan_listing,
-    segment_id_numbers,
 )
 from .pipeline import (
     CodingResult,
@@ -108,6 +107,7 @@ from .segments import (
     read_parquet,
     read_passages_parquet,
     read_segments_parquet,
+    segment_id_numbers_or_zero,
     segments_to_frame,
     write_parquet,
     write_segments_parquet,
@@ -501,7 +501,7 @@ def _previous_ids(run: RunFolder, renamed: dict[str, str]) -> np.ndarray:
             index = run.read_segment_index()
         except OutputError:
             return empty
-        return np.unique(np.concatenate([segment_id_numbers(index["segment_id"]), _renamed_ids(index, renamed)]))
+        return np.unique(np.concatenate([segment_id_numbers_or_zero(index["segment_id"]), _renamed_ids(index, renamed)]))
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -512,7 +512,7 @@ def _previous_ids(run: RunFolder, renamed: dict[str, str]) -> np.ndarray:
         for file in files:
             for batch in pq.ParquetFile(file).iter_batches(columns=["segment_id", "code", "fingerprint"]):
                 index = batch.to_pandas()
-                numbers += [segment_id_numbers(index["segment_id"]), _renamed_ids(index, renamed)]
+                numbers += [segment_id_numbers_or_zero(index["segment_id"]), _renamed_ids(index, renamed)]
     except (pa.ArrowException, OSError, ValueError):
         return empty  # damaged: as runner._statuses, every segment is new
     return np.unique(np.concatenate(numbers)) if numbers else empty
@@ -522,7 +522,7 @@ def _renamed_ids(index: pd.DataFrame, renamed: dict[str, str]) -> np.ndarray:
     if not renamed:
         return np.zeros(0, dtype=np.uint64)
     moved = index[index["code"].isin(list(renamed))]
-    return segment_id_numbers([segment_id_from_fingerprint(fingerprint, renamed[code])
+    return segment_id_numbers_or_zero([segment_id_from_fingerprint(fingerprint, renamed[code])
                                for fingerprint, code in zip(moved["fingerprint"], moved["code"])])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from coder.segments import (
     read_segments_csv,
     rows_with_segment_ids,
     segment_id_numbers,
+    segment_id_numbers_or_zero,
     segments_to_frame,
     split_matched,
     write_segments_csv,
@@ -273,3 +275,16 @@ def test_segments_rows_with_segment_ids_read_ids_as_normalize_segment_id_does(dt
     assert rows_with_segment_ids(ids, {"s0123456789abcdef"}).tolist() == [True, True, False, False, False]
     assert rows_with_segment_ids(ids, {"5.10941E+15"}).tolist() == [False, False, False, True, False]
     assert rows_with_segment_ids(ids, set()).tolist() == [False] * 5
+
+
+@pytest.mark.parametrize("ids", [
+    ["s000000000000000f", "s0000000000000010"],
+    ["s000000000000000f", "S000000000000000F", None, "s00000000000000zz", "", "s000000000000000f0", "s0000000000000010"],
+    pd.Series(["s00000000000000ab", float("nan"), "s00000000000000cd"], dtype=object, index=[5, 3, 9]),
+])
+def test_segments_segment_id_numbers_or_zero_reads_each_id_of_the_usual_form_and_zeroes_the_rest(ids):
+    expected = [int(value[1:], 16) if isinstance(value, str) and re.fullmatch(r"s[0-9a-f]{16}", value) else 0
+                for value in list(ids)]
+    numbers = segment_id_numbers_or_zero(ids)
+    assert numbers.dtype == np.uint64
+    assert numbers.tolist() == expected

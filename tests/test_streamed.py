@@ -199,7 +199,8 @@ def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: py
 def test_streamed_partition_statuses_from_decisions_sources_and_the_last_run(compared):
     import numpy as np
 
-    from coder.partitioned import PartitionPlan, _statuses, segment_id_numbers
+    from coder.partitioned import PartitionPlan, _statuses
+    from coder.segments import segment_id_numbers_or_zero
 
     ids = [f"s{number:016x}" for number in range(1, 9)]
     frame = pd.DataFrame({
@@ -207,7 +208,7 @@ def test_streamed_partition_statuses_from_decisions_sources_and_the_last_run(com
         "review": ["", " Accept", "REJECT", "add", None, "maybe", "", "\u00a0accept\u00a0"],
         "source": ["auto", "auto", "auto", "auto", "auto", "auto", "manual", "auto"],
     })
-    plan = PartitionPlan(levels=(), network_level=None, examples=3, previous_ids=np.sort(segment_id_numbers(ids[:5:4])),
+    plan = PartitionPlan(levels=(), network_level=None, examples=3, previous_ids=np.sort(segment_id_numbers_or_zero(ids[:5:4])),
                          compared=compared, reviews=None)
     kept = "unchanged" if compared else "new"  # the first and the fifth were in the last run
     assert _statuses(frame, plan) == [kept, "accepted", "rejected", "added", kept, "new", "added", "accepted"]
