@@ -366,7 +366,7 @@ def split_passages_noting_plain_text(
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
     breaks = _joinable_breaks(view_lines, starts)
-    printable = flat_view.isprintable()  # and then printable too: see _collapsed
+    printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
@@ -384,12 +384,7 @@ def split_passages_noting_plain_text(
         if first < len(breaks) and breaks[first] < end:  # a line break in it may join words
             inside = breaks[first : bisect_left(breaks, end, first)]
             rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
-        if rejoined is not None:
-            readable = " ".join(rejoined.split())
-        elif printable:  # _collapsed(flat), which has no spaces at its ends
-            readable = _collapsed_spaces(flat) if "  " in flat else flat
-        else:
-            readable = _collapsed(flat)
+        readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
         # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
         passage = _new_object(Passage)
@@ -933,19 +928,13 @@ def _sentencizer():
 
 
 def _readable(raw: str) -> str:
-    """The reviewer's text: `raw` is the blanked span with its line breaks still in place."""
-    return _readable_text(raw)[0]
-
-
-def _readable_text(raw: str) -> tuple[str, bool]:
-    """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`)."""
+    """The reviewer's text: `raw` is the blanked span with its line breaks still in place (as
+    split_passages_noting_plain_text makes each passage's text, from the document's breaks)."""
     if "\n" not in raw:
-        return _collapsed(raw), False
+        return _collapsed(raw)
     lines = raw.split("\n")
     rejoined = _rejoined(raw, _joinable_breaks(lines, list(accumulate(map((1).__add__, map(len, lines)), initial=0))))
-    if rejoined is None:
-        return _collapsed(raw.replace("\n", " ")), False
-    return " ".join(rejoined.split()), True
+    return " ".join(rejoined.split()) if rejoined is not None else _collapsed(raw.replace("\n", " "))
 
 
 def _rejoined(raw: str, breaks: list[int]) -> str | None:
@@ -1007,14 +996,15 @@ def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
     return [starts[number + 1] - 1 for number in flagged]
 
 
-def _collapsed(flat: str) -> str:
-    """`" ".join(flat.split())`, faster on a passage's view.
+def _collapsed(flat: str, *, printable: bool = False) -> str:
+    """`" ".join(flat.split())`, faster on a passage's view (`printable`: known to be printable, a
+    slice of a printable document's view).
 
     A printable string holds no whitespace but the space (every other whitespace character, the
     line break too, is a control or a separator), so its runs of spaces are all there is to
     collapse: see _collapsed_spaces.
     """
-    if not flat.isprintable():
+    if not (printable or flat.isprintable()):
         return " ".join(flat.split())
     return (_collapsed_spaces(flat) if "  " in flat else flat).strip(" ")
 
