@@ -1153,11 +1153,6 @@ class _MatchedWords(dict):
         return words
 
 
-def _add_cell(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, words: list[str]) -> None:
-    """One segment of segment_hits(): `words` are a code's matched words in one passage, in order."""
-    _add_segment(grouped, code, index, len(words), dict.fromkeys(words))
-
-
 def _add_segment(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, hits: int,
                  matched: Collection[str]) -> None:
     """Append (passage index, hits, matched cell) to `code`'s segments; `matched` holds distinct words."""

@@ -28,7 +28,7 @@ from coder.matching import (
     _WORD_CHARS,
     _WORD_TAIL,
     CompiledCodebook,
-    _add_cell,
+    _add_segment,
     _compile_keywords,
     _crossed,
     _count,
@@ -191,10 +191,10 @@ class _Oracle(CompiledCodebook):
                     state[1].append(word)
                     continue
                 at = state[0]
-                _add_cell(grouped[owner[at]], code, passages[at].index, state[1])
+                _add_segment(grouped[owner[at]], code, passages[at].index, len(state[1]), dict.fromkeys(state[1]))
             current[code] = (position, [word])
         for code, (at, matched) in current.items():
-            _add_cell(grouped[owner[at]], code, passages[at].index, matched)
+            _add_segment(grouped[owner[at]], code, passages[at].index, len(matched), dict.fromkeys(matched))
         return grouped
 
 
