@@ -699,6 +699,12 @@ def _pool_arguments(workers: int, codebook: Codebook, cache_dir: str | Path | No
     return workers, codebook, Path(cache_dir) if cache_dir is not None else None
 
 
+def _new_cache(cache_dir: str | Path | None) -> bool:
+    """No cache file yet (a first run into this folder): every document will need every code, and
+    the cache will hold only what this run writes (see _start_worker)."""
+    return cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
+
+
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
                 new_cache: bool | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` coding processes, started now. `new_cache`: the cache in `cache_dir` held
@@ -707,10 +713,8 @@ def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
-    # No cache file yet (a first run into this folder): every document will need every code, and
-    # the cache will hold only what this run writes (see _start_worker).
     if new_cache is None:
-        new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
+        new_cache = _new_cache(cache_dir)
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
         initargs=(codebook, cache_dir, new_cache),

@@ -74,6 +74,7 @@ from .pipeline import (
     _entries_to_code,
     _fingerprints,
     _item_length,
+    _new_cache,
     _passage_table,
     _segment_frame,
     code_batches,
@@ -170,7 +171,7 @@ def code_partitions_locally(
         partitions = partition_documents(items, LOCAL_PARTITION_BYTES, length=_item_length)
         # No cache file yet (a cold run): the coding processes compute the fingerprints as they start, so
         # this process stores them while the first partitions are coded, not before sending them (0.2 s).
-        new_cache = cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
+        new_cache = _new_cache(cache_dir)
         cache = RecodeCache(cache_dir) if cache_dir is not None else None
         if cache is not None and not new_cache:
             _fingerprints(codebook, cache)  # stored before any worker looks for them
