@@ -330,7 +330,7 @@ def test_render_cli_network_options_reject_unknown_choices(command, option, valu
     result = invoke(command, option, value)
     words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # rich wraps the message in a box
     assert result.exit_code == 2
-    assert f"Invalid value for '{option}': Value error, '{value}' is not one of {choices}." in words
+    assert f"Invalid value for '{option}': '{value}' is not one of {choices}." in words
 
 
 @pytest.mark.parametrize(("linked", "isolated", "layout"), [
