@@ -259,10 +259,7 @@ def script_json(data: Any) -> str:
     >>> script_json({"t": "</script><b>&\\u2028"})
     '{"t": "\\\\u003c/script\\\\u003e\\\\u003cb\\\\u003e\\\\u0026\\\\u2028"}'
     """
-    text = json.dumps(data, ensure_ascii=False)
-    for character, escape in _SCRIPT_ESCAPES:
-        text = text.replace(character, escape)
-    return text
+    return _escaped(json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass")).decode("utf-8", "surrogatepass")
 
 
 _SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
