@@ -49,9 +49,11 @@ from .runs import (
     CODE_COUNTS_FILE,
     CODE_COUNTS_LONG_FILE,
     NETWORK_FILES,
+    PASSAGES_FILE,
     PASSAGES_PARQUET_FILE,
     RUN_FILE,
     RUN_FILES,
+    SEGMENTS_FILE,
     SEGMENTS_PARQUET_FILE,
     RunFolder,
     RunRecord,
@@ -155,6 +157,8 @@ _KEPT = (PASSAGES_PARQUET_FILE, CODE_COUNTS_LONG_FILE, NETWORK_FILES["matrix"], 
 # Every file a run without reviews, document variables, extracted texts or CSV views consists of.
 _PRESENTED_FILES = frozenset({RUN_FILE, SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, CODE_COUNTS_FILE,
                               CODE_COUNTS_LONG_FILE, *NETWORK_FILES.values()})
+# segments.csv and passages.csv, with `--csv` views.
+_CSV_VIEWS = frozenset({SEGMENTS_FILE, PASSAGES_FILE})
 _ANY_CODE_ROW = b"(any code),,passages with at least one code,"  # code_counts.csv's last row (segments.build_code_counts)
 
 
@@ -214,9 +218,11 @@ def present_again(
     passages. None (nothing written) when anything else may differ from the last run: then run as usual.
 
     Holds only for a run like the last one: no review file, no document variables, no extracted
-    documents, no segments.csv, the same options and tool, every output file as that run left it
-    (`remember_presentation`) and the corpus unchanged (`corpus_unchanged`). The outputs are exactly
-    those of a full run; `Presented.result.segments` is None (read them from the folder).
+    documents, the same options and tool, every output file as that run left it
+    (`remember_presentation`) and the corpus unchanged (`corpus_unchanged`). With `--csv` views,
+    segments.csv is written again from the new segments.parquet (it shows labels, and statuses
+    against the run before) and passages.csv is copied. The outputs are exactly those of a full
+    run; `Presented.result.segments` is None (read them from the folder).
     Call it with the folder locked.
 
     >>> present_again(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"), codebook_path="codebook.yaml")  # doctest: +SKIP
@@ -233,17 +239,17 @@ def present_again(
     if (record.tool_version != __version__ or record.unit != codebook.unit or record.encoding != forced
             or record.reviews is not None or record.document_variables is not None or not record.documents
             or not _only_presentation_changed(stored, codebook)
-            or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()
-            or wants_csv(csv, int(record.counts.get("segments", -1)))):
+            or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()):
         return None
+    files = _PRESENTED_FILES | (_CSV_VIEWS if wants_csv(csv, int(record.counts.get("segments", -1))) else frozenset())
     # The note (the map's graph is most of it) is read only now: an edit of keywords or rules stops above.
     try:
         kept = json.loads(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
         if not (run.segments_parquet_path.is_file() and run.passages_parquet_path.is_file()
                 and isinstance(kept, dict) and kept.get("format") == _PRESENTED_FORMAT and kept.get("csv") == csv
                 and kept.get("options") == json.loads(json.dumps(asdict(options))) and kept.get("source") == _source_hash()
-                and isinstance(kept.get("outputs"), dict) and set(kept["outputs"]) >= _PRESENTED_FILES
-                and set(kept["outputs"]) <= _PRESENTED_FILES | {CHANGES_FILE}
+                and isinstance(kept.get("outputs"), dict) and set(kept["outputs"]) >= files
+                and set(kept["outputs"]) <= files | {CHANGES_FILE}
                 and kept["outputs"] == _output_stamps(run)):
             return None
     except (OSError, ValueError, CoderError):
@@ -594,7 +600,17 @@ class _Presentation:
             _link(self.run.segments_parquet_path, stage.segments_parquet_path)
         else:
             os.replace(written, stage.segments_parquet_path)
-        return {"code_counts": stage.code_counts_path, "run": stage.run_path,
+        views = (self.run.folder / SEGMENTS_FILE).is_file()
+        if views:
+            from .segments import write_segments_csv
+
+            # What a full run writes: the rows of the new segments.parquet with their passages' texts.
+            # passages.csv shows no code: copied, not linked (a file a person may open and save in place).
+            write_segments_csv(stage.read_segments(), folder / SEGMENTS_FILE)
+            shutil.copyfile(self.run.folder / PASSAGES_FILE, folder / PASSAGES_FILE)
+        return {**({"segments": folder / SEGMENTS_FILE} if views else {}),
+                "code_counts": stage.code_counts_path, "run": stage.run_path,
+                **({"passages": folder / PASSAGES_FILE} if views else {}),
                 "segments_parquet": stage.segments_parquet_path, "passages_parquet": stage.passages_parquet_path,
                 "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
 

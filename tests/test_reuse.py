@@ -118,13 +118,48 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
 
     assert (REUSED in output) is reused
     assert output_files(fast) == output_files(full)
-    # Only a run like the last one (no CSV views, no reviews) keeps files rather than writing them again.
-    kept = reused and csv_mode == "never" and corpus_edit != "reviews"
+    # Only a run like the last one (no reviews) keeps files rather than writing them again; with CSV
+    # views too (segments.csv is written again from segments.parquet, passages.csv copied).
+    kept = reused and corpus_edit != "reviews"
     assert {name: (fast / name).stat().st_ino for name in KEPT} == inodes if kept else True
     assert (inodes["passages.parquet"] == (fast / "passages.parquet").stat().st_ino) is kept
     if corpus_edit == "reviews":
         statuses = RunFolder(fast).read_segments()[["status", "review", "note"]].head(1).to_dict("records")
         assert statuses == [{"status": "rejected", "review": "reject", "note": "not this one"}]
+
+
+@pytest.mark.parametrize("edit", ["label", "colour"])
+def test_reuse_edit_with_csv_views_writes_them_anew_and_a_decision_typed_after_still_counts(tmp_path, edit):
+    """With segments.csv and passages.csv (a run of at most 100,000 segments), a label or colour edit
+    still takes the shortcut: segments.csv is written again (labels, and every status `unchanged`
+    now), passages.csv copied, neither linked to the last run's file. What is typed into segments.csv
+    after such a run is imported by the next run, as after a full run."""
+    import csv
+
+    corpus, codebook = _seeds(tmp_path)
+    out = tmp_path / "out"
+    run_ok(corpus, codebook, out)
+    inodes = {name: (out / name).stat().st_ino for name in ("segments.csv", "passages.csv", "passages.parquet")}
+    _edit_codebook(codebook, edit)
+
+    output = run_ok(corpus, codebook, out)
+
+    assert REUSED in output and (out / "passages.parquet").stat().st_ino == inodes["passages.parquet"]  # the shortcut
+    assert all((out / name).stat().st_ino != inodes[name] for name in ("segments.csv", "passages.csv"))
+    assert re.search(r"Results in .*segments\.csv, code_counts\.csv, run\.json, passages\.csv, segments\.parquet", output)
+    with open(out / "segments.csv", encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    header = rows[0]
+    assert {row[header.index("status")] for row in rows[1:]} == {"unchanged"}
+    assert ("Party alliances (renamed)" in {row[header.index("label")] for row in rows[1:]}) is (edit == "label")
+    rows[1][header.index("review")], rows[1][header.index("note")] = "reject", "typed after the shortcut"
+    with open(out / "segments.csv", "w", encoding="utf-8-sig", newline="") as stream:
+        csv.writer(stream, lineterminator="\r\n").writerows(rows)
+
+    run_ok(corpus, codebook, out)
+
+    rejected = RunFolder(out).read_segments().query("review == 'reject'")
+    assert rejected[["segment_id", "note", "status"]].values.tolist() == [[rows[1][0], "typed after the shortcut", "rejected"]]
 
 
 def test_reuse_recode_relabels_segments(tmp_path):
