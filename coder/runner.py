@@ -518,6 +518,12 @@ def import_typed_decisions(
 
     reports = []
     sources: list[tuple[Path, dict[str, tuple[str, str]] | None]] = []
+    # The folder may have been shared: a link where the run wrote a file is not followed (it could point
+    # anywhere), nor replaced while it may hold what someone typed. It has to go first.
+    for own in (run.segments_path, *(() if workbook is not None else (run.workbook_path,))):
+        if own.is_symlink():
+            raise OutputError(f"{own}: a link, not the file coder wrote; decisions are read only from that file. "
+                              "Remove the link (or copy what it points to in its place) and run again.")
     # A file exactly as the last run left it holds nothing typed: not read at all.
     if run.segments_path.is_file() and not run.segments_file_untouched():
         sources.append((run.segments_path, run.read_written_reviews()))

@@ -796,3 +796,28 @@ def test_runs_record_if_unchanged_only_while_run_json_is_the_file_read(tmp_path,
         run.run_path.unlink()
 
     assert run.record_if_unchanged() is (record if change == "none" else None)
+
+
+@pytest.mark.parametrize("name", ["segments.csv", "the workbook"])
+def test_runs_a_link_planted_where_decisions_are_read_stops_the_run_unread(tmp_path, tiny_corpus, tiny_codebook, name):
+    """segments.csv (and the exported workbook) are read for the decisions typed into them: a link
+    planted in their place is neither followed (it could point at any file) nor silently replaced
+    (it may stand for someone's typing). The run stops, names it, and changes nothing."""
+    from coder.runs import WORKBOOK_FILE
+
+    name = WORKBOOK_FILE if name == "the workbook" else name
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
+    outside = tmp_path / "outside.csv"
+    outside.write_text("segment_id,review\nsnot_yours,reject\n", encoding="utf-8")
+    (out / name).unlink(missing_ok=True)
+    (out / name).symlink_to(outside)
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file() and not path.is_symlink()}
+
+    result = coder_run(tiny_corpus, tiny_codebook, out)
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{name}: a link, not the file coder wrote" in " ".join(result.output.split())
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file() and not path.is_symlink()} == before
+    assert (out / name).is_symlink() and not (tiny_codebook.parent / "reviews.csv").exists()
+    assert outside.read_text(encoding="utf-8") == "segment_id,review\nsnot_yours,reject\n"
