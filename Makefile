@@ -35,7 +35,7 @@ bench: $(TEST_STAMP)
 # (FUZZ_EXAMPLES=... to change). Without make:
 #   CODER_FUZZ_EXAMPLES=2000 python -m pytest -q -p no:cacheprovider tests/test_cache.py -k property
 FUZZ_EXAMPLES ?= 2000
-fuzz: $(STAMP)
+fuzz: $(TEST_STAMP)
 	CODER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_cache.py -k property
 
 # Headless Chromium for the browser tests, from Debian's packages (needs root, as in CI).
