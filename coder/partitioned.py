@@ -176,7 +176,7 @@ def _with_manual(frame: pd.DataFrame, manual: pd.DataFrame, documents: Sequence[
 def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
     """runner._statuses for one partition, the earlier run's ids given as numbers."""
     if plan.compared:
-        known = np.isin(segment_id_numbers_or_zero(frame["segment_id"]), plan.previous_ids)
+        known = _in_sorted(segment_id_numbers_or_zero(frame["segment_id"]), plan.previous_ids)
         statuses = np.where(known, "unchanged", "new").astype(object)
     else:
         statuses = np.full(len(frame), "new", dtype=object)
@@ -189,6 +189,17 @@ def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
         statuses[rows] = words[cells[rows]]
     statuses[frame["source"].eq(MANUAL).to_numpy(dtype=bool)] = "added"
     return statuses.tolist()
+
+
+def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `sorted_values` (sorted, as `np.unique` gives them): a binary search
+    each. np.isin sorts both together on every call, and a partition's rows against a whole earlier
+    run's ids took 0.2 s (12 s of a 50 MB run that had an earlier run to compare with)."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=bool)
+    positions = np.searchsorted(sorted_values, values)
+    np.minimum(positions, len(sorted_values) - 1, out=positions)
+    return sorted_values[positions] == values
 
 
 def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dict[str, Any]:

@@ -415,3 +415,23 @@ def test_streamed_summary_counts_rows_and_passages_as_the_rows_say(shape: str) -
     assert summary.counted_by_code == (counted.groupby("code", sort=False).size().to_dict() if len(counted) else {})
     assert summary.coded_passages == len(frame[["document", "passage"]].drop_duplicates())
     assert type(summary.coded_passages) is int
+
+
+@pytest.mark.parametrize("earlier", [[], [0], [5], [2**64 - 1], [1, 3, 5, 7, 2**63, 2**64 - 1]])
+def test_streamed_statuses_tell_the_last_runs_ids_as_np_isin_does(earlier: list[int]) -> None:
+    """A partition's ids are looked up in the last run's (sorted once) by binary search, not by np.isin,
+    which sorted both on every partition: ids before the first, past the last, between and equal."""
+    import numpy as np
+
+    from coder.partitioned import _in_sorted
+
+    previous = np.unique(np.array(earlier, dtype=np.uint64))
+    rng = np.random.default_rng(7)
+    values = np.concatenate([np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 2**63, 2**64 - 2, 2**64 - 1], dtype=np.uint64),
+                             rng.integers(0, 2**64 - 1, size=500, dtype=np.uint64, endpoint=True), previous[::-1]])
+
+    found = _in_sorted(values, previous)
+
+    assert found.dtype == bool and found.tolist() == np.isin(values, previous).tolist()
+    assert found.sum() >= len(previous)
+    assert _in_sorted(np.zeros(0, dtype=np.uint64), previous).tolist() == []
