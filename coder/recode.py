@@ -22,7 +22,8 @@ the passages that hold one of those terms' literals; its other rows are the last
 
 Which codes changed is told by their fingerprints (`cache.code_fingerprints`, which hold the
 environment and everything that decides a code's matches) against those the recode cache noted
-for the tables the last run wrote (`remember_coding`); the tables must carry the stamps it noted.
+for the tables the last run wrote (`remember_coding`); the tables must carry the stamps it noted, or
+failing that (a copied or synced folder), the same size and SHA-256.
 The documents must be the last run's by their files' stamps (`stamps.corpus_unchanged`); text
 files are then not read, but for the candidates' documents. Anything unexpected (no note, other
 stamps, another unit or encoding, a changed document, a code with a regex, most codes changed)
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cache import RecodeCache, _tables, remember_coding
+from .cache import RecodeCache, _tables, noted_tables_unchanged, remember_coding
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
@@ -53,7 +54,7 @@ from .models import (
 )
 from .passages import _readable, split_passages
 from .pipeline import CodingResult
-from .runs import RunFolder, _file_stamp, segment_index_of_table
+from .runs import RunFolder, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
 from .stamps import CorpusStamps, known_corpus
 
@@ -101,12 +102,12 @@ def recode_changed_codes(
         noted = cache.noted_coding()
         if noted is None:
             return None
-        noted_stamps, before = noted
         try:
-            if noted_stamps != {name: _file_stamp(path) for name, path in tables.items()}:
+            if not noted_tables_unchanged(noted, tables):
                 return None
         except OSError:
             return None
+        before = noted.by_code
         # One thread beside this one: it reads passages.parquet while this one tells the changed codes
         # (reading Parquet leaves the GIL), searches the passages while this one checks the corpus,
         # then matches the candidates while this one reads the last run's rows. Leaving the block

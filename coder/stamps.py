@@ -5,7 +5,8 @@ before it reads the corpus, and keeps them beside the hash of each document's de
 (`save_corpus_stamps`, in the run's `.cache/`). The next run asks `corpus_unchanged`: True only
 when the same files are there under the same names, none is a link or anything but a regular
 file, the options that decide how a file is read are the same (tool version, forced encoding,
-extensions), and every file has its stamp, or failing that, the same hash when read again.
+extensions), and every file has its stamp, or failing that, the same hash when read again (every
+file of a corpus that was moved or copied elsewhere).
 
 A file changed within `RACY_NANOSECONDS` of the moment its stamp was taken may change again
 without a new stamp (file times are coarse), so it is read again, as git does with "racily clean"
@@ -375,9 +376,13 @@ def stamps_match(
         forced = check_encoding(encoding) if encoding else None
     except CoderError:
         return False
-    if kept is None or kept.header != {"format": _FORMAT, "tool_version": __version__, "root": os.path.realpath(corpus),
-                                       "encoding": forced, "extensions": sorted(DEFAULT_EXTENSIONS)}:
+    root = os.path.realpath(corpus)
+    if kept is None or {**kept.header, "root": root} != {"format": _FORMAT, "tool_version": __version__, "root": root,
+                                                         "encoding": forced, "extensions": sorted(DEFAULT_EXTENSIONS)}:
         return False
+    # A corpus moved or copied elsewhere (the project folder on another drive) has the same names but
+    # other files: each is read again and told by its text's hash.
+    moved = kept.header["root"] != root
     paths, hashes = documents
     expected_skipped = dict(skipped)
     # The stamps must describe the same run as run.json: the same documents, hashes and skipped files,
@@ -394,7 +399,7 @@ def stamps_match(
             return False
     except TypeError:  # a path or hash in run.json that is not text
         return False
-    if now is None or now.root != os.path.realpath(corpus):
+    if now is None or now.root != root:
         now = take_corpus_stamps(corpus)
     if now is None or len(now.files) != _count(kept.columns["files"]) or _SEPARATOR.join(now.files) != kept.columns["files"]:
         return False
@@ -403,7 +408,7 @@ def stamps_match(
         numbers, inodes = _packed_stamps(now.files.values())
     except OverflowError:
         return False
-    if (_base64(numbers) == kept.columns["stamps"] and _base64(inodes) == kept.columns["inodes"]
+    if (not moved and _base64(numbers) == kept.columns["stamps"] and _base64(inodes) == kept.columns["inodes"]
             and _newest_stamp(numbers) < settled and not _any_extracted(kept.columns["files"])):
         return True  # the common case, told in whole columns rather than file by file
     try:
@@ -416,7 +421,7 @@ def stamps_match(
         racy = max(old_stamp[1], old_stamp[2]) >= settled
         skipped_file = index in kept.skipped
         documents_before += not skipped_file
-        if stamp == old_stamp and not racy and not extracted:
+        if stamp == old_stamp and not racy and not extracted and not moved:
             continue
         if skipped_file:
             return False  # a skipped file changed: why it is skipped may have changed too

@@ -120,8 +120,11 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
     elif edit == "no-cache run":
         run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
         assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
-    elif edit == "other corpus":
+    elif edit == "other corpus":  # a copy elsewhere, one file's text other with its size and times kept
         corpus = _copy(tiny_corpus, tmp_path / "copy")
+        copied = corpus / "a.txt"
+        copied.write_text(document.read_text(encoding="utf-8").replace("Mayors", "Rulers"), encoding="utf-8")
+        os.utime(copied, ns=(document.stat().st_atime_ns, document.stat().st_mtime_ns))
 
     assert corpus_unchanged(RunFolder(out), corpus, encoding=encoding) is False
 
@@ -173,7 +176,8 @@ def test_stamps_skipped_files_keep_their_reasons(tiny_corpus, tiny_codebook, tmp
 def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_moves(tiny_corpus, tiny_codebook,
                                                                                        tmp_path, monkeypatch):
     """A corpus named through a link to its folder (a shortcut to a shared drive) keeps its stamps, so a
-    recode does not read it again; pointing the link at another folder with the same files is a change."""
+    recode does not read it again; pointing the link at another folder is a change unless every file
+    read there gives the same text (a copy of the same files)."""
     monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)
     link = tmp_path / "corpus link"
     link.symlink_to(tiny_corpus, target_is_directory=True)
@@ -183,7 +187,15 @@ def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_
     assert corpus_unchanged(run, link) is True
 
     link.unlink()
-    link.symlink_to(_copy(tiny_corpus, tmp_path / "copy"), target_is_directory=True)
+    copy = _copy(tiny_corpus, tmp_path / "copy")
+    link.symlink_to(copy, target_is_directory=True)
+    read = []
+    reading = stamps.read_document
+    monkeypatch.setattr(stamps, "read_document", lambda path, **kwargs: read.append(path) or reading(path, **kwargs))
+    assert corpus_unchanged(run, link) is True
+    assert sorted(read) == sorted(link / path.relative_to(copy) for path in copy.rglob("*") if path.is_file())  # every file
+
+    (copy / "a.txt").write_text((copy / "a.txt").read_text(encoding="utf-8") + "More.\n", encoding="utf-8")
     assert corpus_unchanged(run, link) is False
 
 
