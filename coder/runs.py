@@ -44,6 +44,8 @@ pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs
 if TYPE_CHECKING:  # the pipeline pulls in spaCy; `coder diff` and `coder network` never need it
     from concurrent.futures import Future
 
+    import numpy as np
+
     from .pipeline import CodingResult
 
 RUN_FILE = "run.json"
@@ -461,13 +463,24 @@ class RunFolder:
             return Path(record.corpus_absolute)
         return path
 
-    def read_segment_index(self) -> pd.DataFrame:
+    def read_segment_index(self, *, columns: Sequence[str] = _INDEX_COLUMNS, rows: np.ndarray | None = None) -> pd.DataFrame:
         """The compact segment index (segment_id, code, document, fingerprint), from segments.parquet,
-        else .segments_index.csv (earlier runs) when present and sound, else computed from segments.csv."""
+        else .segments_index.csv (earlier runs) when present and sound, else computed from segments.csv.
+        `columns`: only those of the index; `rows` (a mask of the index's rows): only those rows,
+        which from segments.parquet are read a row group at a time."""
         if self.segments_parquet_path.exists():
             from .segments import read_segments_parquet
 
-            return read_segments_parquet(self.segments_parquet_path, columns=list(_INDEX_COLUMNS))
+            return read_segments_parquet(self.segments_parquet_path, columns=list(columns), rows=rows)
+        frame = self._read_whole_segment_index()[list(columns)]
+        if rows is None:
+            return frame
+        if len(rows) != len(frame):
+            raise OutputError(f"{self.folder}: its segments changed while they were compared. Run the command again.")
+        return frame[rows].reset_index(drop=True)
+
+    def _read_whole_segment_index(self) -> pd.DataFrame:
+        """read_segment_index() of a run with no segments.parquet."""
         if self.index_path.is_file():
             try:
                 frame = read_table(self.index_path)[list(_INDEX_COLUMNS)]

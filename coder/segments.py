@@ -301,9 +301,11 @@ def _parquet_files(path: Path) -> list[Path]:
 
 
 def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
-                 documents: Collection[str] | None = None) -> pd.DataFrame:
+                 documents: Collection[str] | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64;
-    with `documents`, only the rows of those documents (chosen before the rows become a frame).
+    with `documents`, only the rows of those documents (chosen before the rows become a frame); with
+    `rows` (a mask of the table's rows), only those rows, read a row group at a time (the whole table
+    is never in memory).
 
     Raises OutputError naming the file when it is missing or not Parquet.
     """
@@ -312,10 +314,16 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     if not files:
         raise OutputError(f"{display_name(path)}: no such Parquet table. Run `coder run` first.")
     tables = []
+    offset = 0  # the table's rows in the files before
     try:
         for file in files:
-            table = pq.read_table(file, columns=list(columns) if columns is not None else None)
+            if rows is None:
+                table = pq.read_table(file, columns=list(columns) if columns is not None else None)
+            else:
+                table, offset = _chosen_rows(pq.ParquetFile(file), columns, rows, offset)
             tables.append(table)
+        if rows is not None and offset != len(rows):
+            raise ValueError("the rows asked are not the table's")
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         if documents is not None:
             import pyarrow.compute as pc
@@ -325,6 +333,25 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     except (pa.ArrowException, OSError, ValueError) as problem:
         raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
     return _frame_of_table(table)
+
+
+def _chosen_rows(file: pq.ParquetFile, columns: Sequence[str] | None, rows: np.ndarray,
+                 offset: int) -> tuple[pa.Table, int]:
+    """The rows of `file` that `rows` (a mask over the whole table, whose row `offset` is the file's
+    first) marks, read a row group at a time; and the table's row after the file's last."""
+    tables = []
+    for group in range(file.num_row_groups):
+        size = file.metadata.row_group(group).num_rows
+        if offset + size > len(rows):
+            raise ValueError("the rows asked are not the table's")
+        mask = rows[offset:offset + size]
+        if mask.any():
+            tables.append(file.read_row_group(group, columns=list(columns) if columns is not None else None)
+                          .filter(pa.array(mask, type=pa.bool_())))
+        offset += size
+    chosen = pa.concat_tables(tables) if tables else file.schema_arrow.empty_table().select(
+        list(columns) if columns is not None else file.schema_arrow.names)
+    return chosen, offset
 
 
 def _frame_of_table(table: pa.Table) -> pd.DataFrame:
@@ -340,13 +367,14 @@ def _frame_of_table(table: pa.Table) -> pd.DataFrame:
 
 def read_segments_parquet(path: str | Path, *, passages: str | Path | None = None,
                           columns: Sequence[str] | None = None,
-                          segment_ids: Collection[str] | None = None) -> pd.DataFrame:
+                          segment_ids: Collection[str] | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
     """Read segments.parquet into segments.csv's columns (as `read_segments_csv` gives them);
     with `passages` (passages.parquet), each row's `text` joins from its passage.
 
     `columns` reads only those (plus what the text join needs); without paged documents there is
     no `page` column, as in segments.csv. `segment_ids` keeps only the rows whose id is one of them
-    (`rows_with_segment_ids`), before any text is joined.
+    (`rows_with_segment_ids`), before any text is joined. `rows` (a mask of the table's rows) reads
+    only those, a row group at a time (`read_parquet`).
 
     >>> read_segments_parquet("outputs/segments.parquet", passages="outputs/passages.parquet").columns[:3].tolist()  # doctest: +SKIP
     ['segment_id', 'document', 'passage']
@@ -358,7 +386,7 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
                                                                                ("document", "passage", "span_text"))]
     if segment_ids is not None and "segment_id" not in reading:
         reading = [name for name in SEGMENT_PARQUET_COLUMNS if name in reading or name == "segment_id"]
-    frame = read_parquet(path, columns=reading)
+    frame = read_parquet(path, columns=reading, rows=rows)
     if segment_ids is not None:
         # Only these rows' texts are joined (a run's every text, as strings, took seconds and gigabytes).
         frame = frame[rows_with_segment_ids(frame["segment_id"], segment_ids)]

@@ -373,3 +373,48 @@ def test_diff_compare_runs_refuses_unchanged_codes_it_cannot_vouch_for(tmp_path,
     assert comparison.segments == compare_runs(old, new, new_segments=new_segments).segments
     assert comparison.segments["market_barrier"] == (0, 1, 1)
     assert known_alike(unchanged, new_segments["segment_id"].str.upper()) is None
+
+
+@pytest.mark.parametrize("edit", ["keyword added", "document removed", "nothing"])
+def test_diff_compare_runs_read_from_folders_lean_is_the_comparison_of_whole_indexes(tmp_path, edit, monkeypatch):
+    """Two runs compared from their folders read only ids and codes, then the other columns of the rows
+    compared one by one (a row group at a time); the comparison is the one made from both whole
+    indexes in hand. A table that changed between the two reads is refused, not compared."""
+    import shutil
+
+    import coder.diff
+    from conftest import REPO, run_ok
+
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(REPO / "seeds", corpus)
+    codebook.write_text((REPO / "codebook.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    old, new = tmp_path / "old", tmp_path / "new"
+    run_ok(corpus, codebook, old)
+    if edit == "keyword added":
+        text = codebook.read_text(encoding="utf-8")
+        codebook.write_text(text.replace("      - party building alliance\n", "      - party building alliance\n      - governance\n", 1),
+                            encoding="utf-8")
+    elif edit == "document removed":
+        sorted(corpus.glob("*.txt"))[0].unlink()
+    run_ok(corpus, codebook, new)
+    old_run, new_run = RunFolder(old), RunFolder(new)
+
+    lean = compare_runs(old_run, new_run)
+    whole = compare_runs(old_run, new_run, old_index=old_run.read_segment_index())
+
+    assert list(lean.segments.items()) == list(whole.segments.items())
+    pd.testing.assert_frame_equal(lean.listed.reset_index(drop=True), whole.listed.reset_index(drop=True))
+    assert render_comparison(lean) == render_comparison(whole)
+    if edit != "nothing":
+        assert len(lean.listed) > 0
+
+    reading = RunFolder.read_segment_index
+
+    def one_row_short(self, *, columns=("segment_id", "code", "document", "fingerprint"), rows=None):
+        frame = reading(self, columns=columns, rows=rows)
+        return frame.iloc[1:] if rows is not None else frame
+
+    monkeypatch.setattr(RunFolder, "read_segment_index", one_row_short)
+    if edit == "keyword added":  # codes alike beside the edited one: its rows read again
+        with pytest.raises(coder.diff.OutputError, match="changed while they were compared"):
+            compare_runs(old_run, new_run)

@@ -288,3 +288,30 @@ def test_segments_segment_id_numbers_or_zero_reads_each_id_of_the_usual_form_and
     numbers = segment_id_numbers_or_zero(ids)
     assert numbers.dtype == np.uint64
     assert numbers.tolist() == expected
+
+
+@pytest.mark.parametrize("layout", ["one file, row groups of 3", "a folder of parts"])
+def test_segments_read_parquet_chosen_rows_are_the_table_filtered(tmp_path, layout):
+    """read_parquet with a mask reads only those rows, a row group at a time, across part files, and
+    gives what reading the whole table then filtering it gives; a mask of another length is refused."""
+    import pyarrow.parquet as pq
+
+    from coder.segments import read_parquet
+
+    table = pa.table({"segment_id": [f"s{number:016x}" for number in range(10)],
+                      "document": [f"d{number % 3}.txt" for number in range(10)], "passage": list(range(10))})
+    path = tmp_path / "table.parquet"
+    if layout == "a folder of parts":
+        path.mkdir()
+        for part, (start, stop) in enumerate([(0, 4), (4, 4), (4, 10)]):  # one part empty
+            pq.write_table(table.slice(start, stop - start), path / f"part-{part:03d}.parquet", row_group_size=2)
+    else:
+        pq.write_table(table, path, row_group_size=3)
+    whole = read_parquet(path, columns=["segment_id", "passage"])
+    for mask in (np.zeros(10, dtype=bool), np.ones(10, dtype=bool), np.arange(10) % 3 == 1,
+                 np.array([True] + [False] * 8 + [True])):
+        chosen = read_parquet(path, columns=["segment_id", "passage"], rows=mask)
+        pd.testing.assert_frame_equal(chosen, whole[mask].reset_index(drop=True))
+    for wrong in (np.ones(9, dtype=bool), np.ones(11, dtype=bool)):
+        with pytest.raises(OutputError, match="cannot read it as Parquet"):
+            read_parquet(path, rows=wrong)
