@@ -757,3 +757,24 @@ def test_cache_passages_encoded_with_plain_flags_are_the_same_bytes(text):
     fingerprints = passage_fingerprints("d.txt", [passage.text for passage in passages])
     assert cache_module._encode_passages(document, passages, fingerprints, plain) == cache_module._encode_passages(
         document, passages, fingerprints)
+
+
+def test_cache_table_digest_reads_the_file_itself_never_through_a_link(tmp_path):
+    """The digest that tells a copied run's tables is of the run's own file: a link planted in its
+    place (it could point at a device or a pipe) is not followed."""
+    import hashlib
+    import os
+
+    from coder.cache import file_digest
+
+    table = tmp_path / "segments.parquet"
+    table.write_bytes(b"PAR1 rows PAR1")
+    assert file_digest(table) == hashlib.sha256(b"PAR1 rows PAR1").hexdigest()
+    link = tmp_path / "passages.parquet"
+    link.symlink_to(table)
+    with pytest.raises(OSError):
+        file_digest(link)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.parquet")
+        with pytest.raises(OSError):
+            file_digest(tmp_path / "pipe.parquet")
