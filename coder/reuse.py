@@ -241,7 +241,8 @@ def present_again(
             or not _only_presentation_changed(stored, codebook)
             or any("format" in entry or "text" in entry for entry in record.documents) or run.texts_path.exists()):
         return None
-    files = _PRESENTED_FILES | (_CSV_VIEWS if wants_csv(csv, int(record.counts.get("segments", -1))) else frozenset())
+    views = wants_csv(csv, int(record.counts.get("segments", -1)))
+    files = _PRESENTED_FILES | (_CSV_VIEWS if views else frozenset())
     # The note (the map's graph is most of it) is read only now: an edit of keywords or rules stops above.
     try:
         kept = json.loads(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
@@ -266,7 +267,7 @@ def present_again(
             if read is None:
                 return None
             try:
-                work = _Presentation(run, record, stored, codebook, kept["graph"], segments)
+                work = _Presentation(run, record, stored, codebook, kept["graph"], segments, views=views)
             except (OSError, ValueError, KeyError, TypeError, IndexError, CoderError, pa.ArrowException):
                 return None  # something kept is not what the last run wrote: do the full work
             new_record = replace(
@@ -444,8 +445,8 @@ class _Presentation:
     """
 
     def __init__(self, run: RunFolder, record: RunRecord, stored: Codebook, codebook: Codebook, graph: dict,
-                 segments: Future[_Segments]):
-        self.run, self.codebook = run, codebook
+                 segments: Future[_Segments], *, views: bool):
+        self.run, self.codebook, self.views = run, codebook, views  # views: segments.csv and passages.csv
         self.old_raw = {code.id: code.label for code in stored}
         self.old_labels = {code.id: _neutral(code.label) for code in stored}  # as written into a CSV
         self.labels = {code.id: _neutral(code.label) for code in codebook}
@@ -600,17 +601,16 @@ class _Presentation:
             _link(self.run.segments_parquet_path, stage.segments_parquet_path)
         else:
             os.replace(written, stage.segments_parquet_path)
-        views = (self.run.folder / SEGMENTS_FILE).is_file()
-        if views:
+        if self.views:
             from .segments import write_segments_csv
 
             # What a full run writes: the rows of the new segments.parquet with their passages' texts.
             # passages.csv shows no code: copied, not linked (a file a person may open and save in place).
             write_segments_csv(stage.read_segments(), folder / SEGMENTS_FILE)
             shutil.copyfile(self.run.folder / PASSAGES_FILE, folder / PASSAGES_FILE)
-        return {**({"segments": folder / SEGMENTS_FILE} if views else {}),
+        return {**({"segments": folder / SEGMENTS_FILE} if self.views else {}),
                 "code_counts": stage.code_counts_path, "run": stage.run_path,
-                **({"passages": folder / PASSAGES_FILE} if views else {}),
+                **({"passages": folder / PASSAGES_FILE} if self.views else {}),
                 "segments_parquet": stage.segments_parquet_path, "passages_parquet": stage.passages_parquet_path,
                 "code_counts_long": folder / CODE_COUNTS_LONG_FILE}
 
