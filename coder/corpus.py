@@ -170,12 +170,20 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
         if problem:
             yield SkippedFile(relative, problem)
             continue
-        suffix = file_path.suffix.lower()
-        if suffix not in wanted:
-            what = f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
-            yield SkippedFile(relative, what)
+        unsupported = unsupported_type(file_path, wanted)
+        if unsupported:
+            yield SkippedFile(relative, unsupported)
             continue
         yield CorpusFile(relative, file_path)
+
+
+def unsupported_type(file: Path, wanted: frozenset[str] = frozenset(DEFAULT_EXTENSIONS)) -> str | None:
+    """Why `corpus_entries` skips `file` for its type (its suffix not one of `wanted`, lower case
+    with the dot), or None when it is read."""
+    suffix = file.suffix.lower()
+    if suffix in wanted:
+        return None
+    return f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
 
 
 def read_corpus_file(entry: CorpusFile, *, encoding: str | None = None,

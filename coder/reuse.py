@@ -63,7 +63,7 @@ from .runs import (
 from .segments import (
     SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
 )
-from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, known_corpus, save_corpus_stamps
+from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, changed_corpus, corpus_unchanged, known_corpus, save_corpus_stamps
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -108,6 +108,13 @@ def reuse_coding(
         return None
     corpus_read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
                                     stamps=stamps)
+    # Else only the files whose stamps changed are read again (a file touched, a document added).
+    changes = changed_corpus(run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache) if (
+        corpus_read is None and stamps is not None) else None
+    if changes is not None:
+        if not changes.unchanged:
+            return None
+        corpus_read = changes.corpus
     try:
         corpus_read = corpus_read or read_corpus(corpus, encoding=encoding, extraction_cache=extraction_cache)
     except CoderError:
@@ -254,6 +261,11 @@ def present_again(
                 and kept["outputs"] == _output_stamps(run)):
             return None
     except (OSError, ValueError, CoderError):
+        return None
+    # A corpus changed since (told by its stamps, ~0.01 s at 8,376 files) stops here, before the
+    # second thread below reads and writes segments.parquet for nothing.
+    if stamps is None or not corpus_unchanged(run, corpus, encoding=encoding, extraction_cache=extraction_cache,
+                                              now=stamps):
         return None
     # segments.parquet is read, checked and written again (beside the last run's) by Arrow, which leaves
     # the GIL, in a second thread while this one checks the corpus and relabels the other files.

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from .corpus import (
     DEFAULT_EXTENSIONS, DOCUMENTS_FILE, Corpus, CorpusFile, Document, SkippedFile, StoredDocument, is_text_file,
-    iter_corpus_files, read_corpus_file, read_document,
+    iter_corpus_files, read_corpus_file, read_document, unsupported_type,
 )
 from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from .runs import RunFolder
 
 __all__ = [
-    "CORPUS_STAMPS_FILE", "CorpusStamps", "corpus_unchanged", "known_corpus", "save_corpus_stamps", "take_corpus_stamps",
+    "CORPUS_STAMPS_FILE", "CorpusChanges", "CorpusStamps", "changed_corpus", "corpus_unchanged", "known_corpus",
+    "save_corpus_stamps", "take_corpus_stamps",
 ]
 
 CORPUS_STAMPS_FILE = "corpus_stamps.json"  # in the run's cache folder
@@ -369,36 +370,13 @@ def stamps_match(
 ) -> bool:
     """`corpus_unchanged` against the stamps kept at `path` and an expected list of documents
     ((paths, sha256 hashes), in corpus order) and skipped files ((path, reason))."""
-    from . import __version__
-
-    kept = _read_kept_stamps(path)
-    try:
-        forced = check_encoding(encoding) if encoding else None
-    except CoderError:
+    kept = _kept_for(path, corpus, encoding)
+    if kept is None or not _describe_alike(kept, documents, skipped):
         return False
     root = os.path.realpath(corpus)
-    if kept is None or {**kept.header, "root": root} != {"format": _FORMAT, "tool_version": __version__, "root": root,
-                                                         "encoding": forced, "extensions": sorted(DEFAULT_EXTENSIONS)}:
-        return False
     # A corpus moved or copied elsewhere (the project folder on another drive) has the same names but
     # other files: each is read again and told by its text's hash.
     moved = kept.header["root"] != root
-    paths, hashes = documents
-    expected_skipped = dict(skipped)
-    # The stamps must describe the same run as run.json: the same documents, hashes and skipped files,
-    # told by the columns whole (no name holds _SEPARATOR when as many are joined as the column holds).
-    try:
-        if kept.skipped or expected_skipped:
-            files = kept.files()
-            if ([relative for index, relative in enumerate(files) if index not in kept.skipped] != paths
-                    or {files[index]: reason for index, reason in kept.skipped.items()} != expected_skipped):
-                return False
-        elif len(paths) != _count(kept.columns["files"]) or _SEPARATOR.join(paths) != kept.columns["files"]:
-            return False
-        if len(hashes) != _count(kept.columns["sha256"]) or _SEPARATOR.join(hashes) != kept.columns["sha256"]:
-            return False
-    except TypeError:  # a path or hash in run.json that is not text
-        return False
     if now is None or now.root != root:
         now = take_corpus_stamps(corpus)
     if now is None or len(now.files) != _count(kept.columns["files"]) or _SEPARATOR.join(now.files) != kept.columns["files"]:
@@ -429,6 +407,104 @@ def stamps_match(
                           encoding=encoding, extraction_cache=extraction_cache):
             return False
     return True
+
+
+def _kept_for(path: str | Path, corpus: str | Path, encoding: str | None) -> _KeptStamps | None:
+    """The stamp file at `path` when it was written by this version, with these options (forced
+    encoding, extensions), for a corpus at any root; else None."""
+    from . import __version__
+
+    kept = _read_kept_stamps(path)
+    try:
+        forced = check_encoding(encoding) if encoding else None
+    except CoderError:
+        return None
+    root = os.path.realpath(corpus)
+    if kept is None or {**kept.header, "root": root} != {"format": _FORMAT, "tool_version": __version__, "root": root,
+                                                         "encoding": forced, "extensions": sorted(DEFAULT_EXTENSIONS)}:
+        return None
+    return kept
+
+
+def _describe_alike(kept: _KeptStamps, documents: tuple[list[str], list[str]], skipped: Iterable[tuple[str, str]]) -> bool:
+    """Do the stamps `kept` describe the same run as run.json: the same documents ((paths, hashes)),
+    and skipped files ((path, reason))? Told by the columns whole (no name holds _SEPARATOR when as
+    many are joined as the column holds)."""
+    paths, hashes = documents
+    expected_skipped = dict(skipped)
+    try:
+        if kept.skipped or expected_skipped:
+            files = kept.files()
+            if ([relative for index, relative in enumerate(files) if index not in kept.skipped] != paths
+                    or {files[index]: reason for index, reason in kept.skipped.items()} != expected_skipped):
+                return False
+        elif len(paths) != _count(kept.columns["files"]) or _SEPARATOR.join(paths) != kept.columns["files"]:
+            return False
+        return len(hashes) == _count(kept.columns["sha256"]) and _SEPARATOR.join(hashes) == kept.columns["sha256"]
+    except TypeError:  # a path or hash in run.json that is not text
+        return False
+
+
+@dataclass(frozen=True)
+class CorpusChanges:
+    """The corpus as reading it now gives it, told against the last run's documents."""
+
+    corpus: Corpus  # the text files the last run read unchanged are StoredDocuments (read when asked for)
+    kept: tuple[bool, ...]  # per document of `corpus`: the last run had it, under its path, with the same text
+
+    @property
+    def unchanged(self) -> bool:
+        return all(self.kept)
+
+
+def changed_corpus(run: RunFolder, corpus: str | Path, *, stamps: CorpusStamps, encoding: str | None = None,
+                   extraction_cache: ExtractionCache | None = None) -> CorpusChanges | None:
+    """The corpus as a fresh read gives it now, each document told kept or not against the run in
+    `run`, reading only the files that are new, whose stamp changed (or was taken in its racy window),
+    that the last run skipped, or that are extracted (PDF, Word, ...: through `extraction_cache`). A
+    file read again with the text it had is kept. `stamps`: the corpus files' stamps this run took
+    before reading anything. None when the last run's stamps are missing, were taken of a corpus at
+    another root, or do not describe its run.json.
+
+    >>> changed_corpus(RunFolder("outputs"), "seeds", stamps=take_corpus_stamps("seeds"))  # doctest: +SKIP
+    """
+    kept_stamps = _kept_for(run.cache_path / CORPUS_STAMPS_FILE, corpus, encoding)
+    root = os.path.realpath(corpus)
+    if kept_stamps is None or kept_stamps.header["root"] != root or stamps.root != root:
+        return None
+    forced = check_encoding(encoding) if encoding else None
+    try:
+        record = run.record()
+        known = {str(entry["path"]): entry for entry in record.documents}
+        documents = ([str(entry["path"]) for entry in record.documents], [str(entry["sha256"]) for entry in record.documents])
+        skipped_before = [(str(entry["path"]), str(entry["reason"])) for entry in record.skipped]
+        if not _describe_alike(kept_stamps, documents, skipped_before):
+            return None
+        stamped = dict(zip(kept_stamps.files(), kept_stamps.stamp_list()))
+    except (CoderError, KeyError, TypeError, ValueError):
+        return None
+    settled = kept_stamps.taken - RACY_NANOSECONDS
+    read: list[Document] = []
+    kept: list[bool] = []
+    skipped: list[SkippedFile] = []
+    for relative, stamp in stamps.files.items():
+        file = stamps.paths[relative]
+        before, entry = stamped.get(relative), known.get(relative)
+        if (entry is not None and stamp == before and max(before[1], before[2]) < settled and is_text_file(file)
+                and isinstance(entry.get("encoding"), str) and "format" not in entry):
+            read.append(StoredDocument((relative, file), encoding=entry["encoding"], sha256=str(entry["sha256"]),
+                                       forced_encoding=forced))
+            kept.append(True)
+            continue
+        unsupported = unsupported_type(Path(file))
+        document = SkippedFile(relative, unsupported) if unsupported else read_corpus_file(
+            CorpusFile(relative, Path(file)), encoding=forced, extraction_cache=extraction_cache)
+        if isinstance(document, SkippedFile):
+            skipped.append(document)
+            continue
+        read.append(document)
+        kept.append(entry is not None and document.sha256 == entry["sha256"])
+    return CorpusChanges(corpus=Corpus(root=str(corpus), documents=tuple(read), skipped=tuple(skipped)), kept=tuple(kept))
 
 
 def _any_extracted(files: str) -> bool:

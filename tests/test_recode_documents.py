@@ -1,0 +1,210 @@
+"""`coder run` after documents were added, changed or removed codes only those documents, and gives
+exactly what a fresh run gives."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import output_files, run_ok
+from make_documents import docx_bytes
+from test_recode import CODEBOOK
+
+from coder.runs import RunFolder
+from coder.stamps import changed_corpus, take_corpus_stamps
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def history(tmp_path):
+    """A corpus, the test codebook, and two run folders coded once each: `fast` (with the cache) and
+    `full` (coded again without it, the reference)."""
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    (corpus / "empty.txt").write_bytes(b"")  # skipped: an empty file
+    (corpus / "guide.docx").write_bytes(docx_bytes(["Regional cooperation of the two provinces.",
+                                                    "A joint meeting of the county governments."]))
+    codebook.write_text(CODEBOOK, encoding="utf-8")
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    _settle()
+    return corpus, codebook, fast, full
+
+
+def _settle() -> None:
+    """Past the two seconds in which a file's stamp cannot vouch for it (stamps.RACY_NANOSECONDS)."""
+    time.sleep(2.1)
+
+
+@pytest.fixture
+def taken(monkeypatch) -> list[dict]:
+    """What each call of recode_changed_documents returned: its cache counts, or {} for None."""
+    import coder.recode_documents
+
+    calls: list[dict] = []
+    original = coder.recode_documents.recode_changed_documents
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        calls.append({} if result is None else result.reused)
+        return result
+
+    monkeypatch.setattr(coder.recode_documents, "recode_changed_documents", spy)
+    return calls
+
+
+def _first(corpus: Path) -> Path:
+    return sorted(path for path in corpus.glob("*.txt") if path.name != "empty.txt")[0]
+
+
+CHANGES = {
+    "document added last": lambda corpus: (corpus / "zz_new.txt").write_text(
+        "Cross-regional cooperation of governments.\n\nA joint meeting was held.\n", encoding="utf-8"),
+    "document added first": lambda corpus: (corpus / "aa_new.txt").write_text(
+        "Party building alliance and joint construction.\n", encoding="utf-8"),
+    "document changed": lambda corpus: _first(corpus).write_text(
+        _first(corpus).read_text(encoding="utf-8") + "\n\nRegional cooperation again: a joint meeting.\n",
+        encoding="utf-8"),
+    "document removed": lambda corpus: _first(corpus).unlink(),
+    "skipped file now read": lambda corpus: (corpus / "empty.txt").write_text("Regional integration.\n",
+                                                                              encoding="utf-8"),
+    "document now skipped": lambda corpus: _first(corpus).write_bytes(b""),
+    "Word document changed": lambda corpus: (corpus / "guide.docx").write_bytes(docx_bytes(
+        ["Regional cooperation of the three provinces.", "Local protection stood in the way."])),
+    "several at once": lambda corpus: (
+        (corpus / "zz_new.txt").write_text("Administrative barriers.\n", encoding="utf-8"),
+        _first(corpus).unlink(),
+        sorted(corpus.glob("*.txt"))[-2].write_text("区域合作 and 协同治理.\n", encoding="utf-8")),
+}
+# How many documents each change leaves to code again.
+CODED = {"document added last": 1, "document added first": 1, "document changed": 1, "document removed": 0,
+         "skipped file now read": 1, "document now skipped": 0, "Word document changed": 1, "several at once": 2}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_rerun_after_documents_changed_codes_only_them_and_matches_a_full_run(history, taken, change):
+    corpus, codebook, fast, full = history
+    CHANGES[change](corpus)
+
+    run_ok(corpus, codebook, fast)
+    assert len(taken) == 1 and taken[0]["documents_new"] == CODED[change], taken
+    assert taken[0]["documents_reused"] >= 4
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+
+
+def test_rerun_after_documents_changed_twice_matches_a_full_run(history, taken):
+    corpus, codebook, fast, full = history
+    for change in ("document added first", "document changed", "document removed"):
+        CHANGES[change](corpus)
+        run_ok(corpus, codebook, fast)
+        run_ok(corpus, codebook, full, "--no-cache")
+        assert output_files(fast) == output_files(full), change
+        _settle()
+    assert [calls["documents_new"] for calls in taken] == [1, 1, 0]
+
+
+def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history, taken, tmp_path):
+    """A decision in the review file (on a document kept and on the changed one) and one typed into
+    segments.csv come back as a full run brings them back."""
+    corpus, codebook, fast, full = history
+    lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    changed = _first(corpus).name
+    on_changed = next(row for row in rows if row["document"] == changed)
+    on_kept = next(row for row in rows if row["document"] != changed)
+    (tmp_path / "reviews.csv").write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{on_changed['segment_id']},{changed},{on_changed['code']},reject,not this one,x,\n"
+        f"{on_kept['segment_id']},{on_kept['document']},{on_kept['code']},accept,a good one,x,\n", encoding="utf-8")
+    typed = [line for line in lines if line.split(",")[0] == rows[-1]["segment_id"]][0]
+    for folder in (fast, full):
+        text = (folder / "segments.csv").read_text(encoding="utf-8-sig")
+        (folder / "segments.csv").write_text(
+            text.replace(typed, typed.replace(",,,auto", ",reject,typed here,auto")), encoding="utf-8-sig")
+    CHANGES["document changed"](corpus)
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert taken and taken[0]["documents_new"] == 1
+    assert output_files(fast) == output_files(full)
+    segments = (fast / "segments.csv").read_text(encoding="utf-8-sig")
+    assert ",accepted,accept,a good one," in segments
+    assert "typed here" in segments
+
+
+@pytest.mark.parametrize("also", ["keyword added", "corpus moved", "another encoding", "no cache note"])
+def test_rerun_codes_everything_when_more_than_the_documents_changed(history, taken, tmp_path, also):
+    corpus, codebook, fast, full = history
+    CHANGES["document added last"](corpus)
+    options: tuple[str, ...] = ()
+    if also == "keyword added":
+        codebook.write_text(CODEBOOK.replace("[regional integration]", "[regional integration, integration]"),
+                            encoding="utf-8")
+    elif also == "corpus moved":
+        moved = tmp_path / "moved"
+        shutil.copytree(corpus, moved)
+        shutil.rmtree(corpus)
+        moved.rename(corpus)  # the same path, other files: only their texts can tell them
+    elif also == "another encoding":
+        options = ("--encoding", "utf-8")
+    else:
+        (fast / ".cache" / "recode.sqlite").unlink()
+
+    run_ok(corpus, codebook, fast, *options)
+    run_ok(corpus, codebook, full, "--no-cache", *options)
+
+    assert taken == [{}] or (also == "corpus moved" and taken[0].get("documents_new") == 1)
+    assert output_files(fast) == output_files(full)
+
+
+def test_rerun_of_a_large_corpus_codes_in_partitions(history, taken, monkeypatch):
+    """Past STREAMED_MIN_BYTES the rerun codes in partitions (its memory stays flat), through the recode cache."""
+    import coder.runner
+
+    corpus, codebook, fast, full = history
+    monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
+    CHANGES["document added last"](corpus)
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert taken == []
+    assert output_files(fast) == output_files(full)
+
+
+def test_changed_corpus_tells_documents_kept_by_stamp_or_text(history):
+    corpus, codebook, fast, _ = history
+    names = sorted(path.name for path in corpus.glob("*.txt") if path.name != "empty.txt")
+    touched, changed, removed = corpus / names[0], corpus / names[1], corpus / names[2]
+    os.utime(touched, ns=(time.time_ns(), time.time_ns()))  # a new stamp, the same text
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nMore.\n", encoding="utf-8")
+    removed.unlink()
+    (corpus / "new.md").write_text("A new note.\n", encoding="utf-8")
+    (corpus / "notes.xyz").write_text("not a document type\n", encoding="utf-8")
+
+    changes = changed_corpus(RunFolder(fast), corpus, stamps=take_corpus_stamps(corpus))
+
+    assert changes is not None
+    kept = dict(zip([document.path for document in changes.corpus.documents], changes.kept))
+    assert kept[names[0]] is True and kept[names[1]] is False and kept["new.md"] is False
+    assert names[2] not in kept
+    assert kept["guide.docx"] is True  # extracted again, the same text
+    assert sum(kept.values()) == len(kept) - 2
+    assert [(item.path, item.reason) for item in changes.corpus.skipped] == [
+        ("empty.txt", "empty file"), ("notes.xyz", "unsupported file type .xyz")]
+    # The documents in a fresh read's order, with its hashes.
+    from coder.corpus import read_corpus
+
+    fresh = read_corpus(corpus)
+    assert [(document.path, document.sha256) for document in changes.corpus.documents] == [
+        (document.path, document.sha256) for document in fresh.documents]
+    assert changes.corpus.skipped == fresh.skipped
