@@ -266,6 +266,8 @@ def _summary(report) -> str:
         lines.append(f"Removed the unfinished files of a run stopped in {display_name(report.out_dir)}; "
                      f"the outputs before it were whole.")
     lines += [imported.render() for imported in report.imported]
+    if report.reviews_missed:
+        lines.append(f"Warning: {report.reviews_missed}")
     if report.document_variables is not None:
         lines += report.document_variables.warnings()
     lines += [
@@ -291,6 +293,11 @@ def _summary(report) -> str:
         lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "
                      f"{result.reused['passages_matched']} passage(s) where an edited term can match; the other "
                      f"codes' segments are the last run's (the documents are as they were).")
+    elif "documents_gone" in result.reused:
+        gone = result.reused["documents_gone"]
+        lines.append(f"Coded {result.reused['documents_new']} new or changed document(s) and took the other "
+                     f"{result.reused['documents_reused']} from the last run (the codebook matches as it did)"
+                     + (f"; {gone} of its document(s) are gone or skipped now." if gone else "."))
     elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")

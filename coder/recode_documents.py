@@ -54,7 +54,8 @@ def recode_changed_documents(
     by coding only the documents that are new or changed since; None when that cannot be vouched for.
 
     `stamps`: the corpus files' stamps this run took before reading anything (`take_corpus_stamps`).
-    `CodingResult.reused` counts as the recode cache would: the kept documents reused, the others new.
+    `CodingResult.reused` counts as the recode cache would (the kept documents reused, the others new),
+    and the last run's documents no longer coded (`documents_gone`: removed, or skipped now).
 
     >>> recode_changed_documents(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"),
     ...                          stamps=take_corpus_stamps("seeds"))  # doctest: +SKIP
@@ -205,6 +206,6 @@ def _assembled(changes: CorpusChanges, codebook: Codebook, record: Any, reading:
         corpus=changes.corpus, codebook=codebook, segments=frame, passages=counts,
         seconds=time.perf_counter() - started,
         reused={"documents_reused": reused, "documents_new": new, "codes_reused": reused * len(code_ids),
-                "codes_matched": new * len(code_ids)},
+                "codes_matched": new * len(code_ids), "documents_gone": len(set(old_paths) - set(paths))},
         fingerprints=coded["fingerprint"], passage_table=passages,
     )

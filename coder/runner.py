@@ -28,7 +28,7 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, folder_lock, write_csv
+from .files import LOCK_FILE, display_name, folder_lock, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .cache import remember_coding
 from .imports import LazyModule
@@ -112,6 +112,8 @@ class RunReport:
     not_compared: str | None = None
     # The segments are in the run folder only (result.segments is empty, or None after a label edit); their counts.
     tally: SegmentTally | None = None
+    # Why decisions the last run applied were not applied this time (its review file is not this run's).
+    reviews_missed: str | None = None
 
     @property
     def counted_segments(self) -> pd.DataFrame | None:  # see `tally` when the segments stay in the folder
@@ -188,6 +190,7 @@ def run_coding(
         # review file first (or the run stops before changing anything, naming the conflicting rows).
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+        missed = _reviews_missed(run, reviews_file) if reviews is None and reviews_path is None else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         reused = None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
@@ -203,7 +206,7 @@ def run_coding(
                                  counted_by_code=presented.segments_by_code, added=0)
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
-                             recovered=recovered, coding_reused=True, tally=tally)
+                             recovered=recovered, coding_reused=True, tally=tally, reviews_missed=missed)
         # The network's modules are imported beside the coding (networkx takes 0.3-0.4 s), the
         # matcher's modules here: both are needed from here on (a label or colour edit imports neither).
         _import_beside("networkx")
@@ -230,14 +233,14 @@ def run_coding(
             from .streamed import code_in_partitions, code_partitions_locally
 
             cache_dir = run.cache_path if use_cache else None
-            return code_in_partitions(
+            return replace(code_in_partitions(
                 corpus, codebook_path, run, codebook=codebook, variables=variables, reviews=reviews,
                 reviews_file=reviews_file, imported=imported, recovered=recovered, extraction_cache=extraction_cache,
                 stamps=stamps, workers=workers, use_cache=use_cache, network_options=network_options,
                 encoding=encoding, csv=csv, engine="local",
                 code_partitions=code_partitions_locally(codebook, workers=workers, cache_dir=cache_dir,
                                                         progress=progress),
-            )
+            ), reviews_missed=missed)
         result = reused or recoded or redone or code_corpus(
             corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,
             encoding=encoding, extraction_cache=extraction_cache,
@@ -334,7 +337,31 @@ def run_coding(
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
-                     document_variables=variables, not_compared=not_compared, coding_reused=reused is not None)
+                     document_variables=variables, not_compared=not_compared, coding_reused=reused is not None,
+                     reviews_missed=missed)
+
+
+def _reviews_missed(run: RunFolder, reviews_file: Path) -> str | None:
+    """Why the decisions the last run in `run` applied are not applied now, when it applied some from
+    a review file that is still there but is not `reviews_file` (the codebook was read from another
+    folder); else None. (run.json keeps that file's path as it was given: a relative one is looked
+    for from here, and a file not found says nothing.)"""
+    try:
+        applied = run.record().reviews if run.has_record() else None
+    except CoderError:
+        return None
+    if not isinstance(applied, dict) or not isinstance(applied.get("path"), str) or not applied.get("decisions"):
+        return None
+    last = Path(applied["path"])
+    decisions = applied["decisions"]
+    try:
+        if not last.is_file() or last.resolve() == reviews_file.resolve():
+            return None
+    except OSError:
+        return None
+    return (f"no review file at {display_name(reviews_file)} (beside the codebook), but the last run in "
+            f"{display_name(run.folder)} applied {decisions} decision(s) from {display_name(last)}; this run "
+            f"applied none. Pass --reviews {display_name(last)} to apply them.")
 
 
 # In the run's cache folder: the co-occurrence's counts, from which the next run recounts only changed codes' pairs.

@@ -84,6 +84,8 @@ CHANGES = {
 # How many documents each change leaves to code again.
 CODED = {"document added last": 1, "document added first": 1, "document changed": 1, "document removed": 0,
          "skipped file now read": 1, "document now skipped": 0, "Word document changed": 1, "several at once": 2}
+# How many of the last run's documents each change leaves uncoded (removed, or skipped now).
+GONE = {"document removed": 1, "document now skipped": 1, "several at once": 1}
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -91,9 +93,13 @@ def test_rerun_after_documents_changed_codes_only_them_and_matches_a_full_run(hi
     corpus, codebook, fast, full = history
     CHANGES[change](corpus)
 
-    run_ok(corpus, codebook, fast)
+    output = run_ok(corpus, codebook, fast)
     assert len(taken) == 1 and taken[0]["documents_new"] == CODED[change], taken
     assert taken[0]["documents_reused"] >= 4
+    gone = GONE.get(change, 0)
+    assert (f"Coded {CODED[change]} new or changed document(s) and took the other {taken[0]['documents_reused']} "
+            "from the last run (the codebook matches as it did)"
+            + (f"; {gone} of its document(s) are gone or skipped now." if gone else ".")) in output
     run_ok(corpus, codebook, full, "--no-cache")
 
     assert output_files(fast) == output_files(full)

@@ -631,3 +631,28 @@ def test_review_loop_keyword_recode_with_decisions_looks_up_only_the_edited_code
     assert output_files(fast) == output_files(full)
     statuses = [row["status"] for row in csv.DictReader(io.StringIO((fast / "segments.csv").read_text(encoding="utf-8-sig")))]
     assert {"accepted", "rejected"} <= set(statuses) and ("added" in statuses) is hand_coded
+
+
+def test_review_loop_codebook_read_from_another_folder_warns_of_the_decisions_left_behind(project, tmp_path):
+    """The review file is the one beside the codebook: a codebook copied elsewhere and run from there
+    applies no decisions, and the run says which file the last run's came from."""
+    coder_run(project)
+    first = segments_of(project).iloc[0]
+    (project / "reviews.csv").write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{first['segment_id']},{first['document']},{first['code']},reject,,,\n", encoding="utf-8")
+    assert "Warning" not in coder_run(project).stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    moved = invoke("run", str(project / "corpus"), "--codebook", str(elsewhere / "codebook.yaml"),
+                   "--out", str(project / "out"), "--workers", "1")
+    assert moved.exit_code == 0, moved.output
+    assert (f"Warning: no review file at {elsewhere / 'reviews.csv'} (beside the codebook), but the last run in "
+            f"{project / 'out'} applied 1 decision(s) from {project / 'reviews.csv'}; this run applied none. "
+            f"Pass --reviews {project / 'reviews.csv'} to apply them.") in moved.stderr
+    assert segments_of(project)["review"].eq("").all()
+    given = invoke("run", str(project / "corpus"), "--codebook", str(elsewhere / "codebook.yaml"), "--out",
+                   str(project / "out"), "--workers", "1", "--reviews", str(project / "reviews.csv"))
+    assert given.exit_code == 0 and "Warning" not in given.stderr
+    assert segments_of(project)["review"].tolist().count("reject") == 1
