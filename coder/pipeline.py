@@ -178,12 +178,22 @@ class PassageColumns:
 
 def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
     """The batch's segments frame (_FRAME_COLUMNS), built column by column in Arrow."""
+    if not len(columns):  # as a frame built from no rows has always been: object columns
+        return empty_segment_frame()
+    return segment_table(columns, codebook).to_pandas()
+
+
+def empty_segment_frame() -> pd.DataFrame:
+    """A batch's segments frame with no rows (_FRAME_COLUMNS)."""
+    return _empty_frame(_FRAME_COLUMNS, ("passage", "start", "end", "hits"))
+
+
+def segment_table(columns: SegmentColumns, codebook: Codebook) -> pa.Table:
+    """The batch's segments (_FRAME_COLUMNS) as an Arrow table, text as pandas stores its str columns."""
     import numpy as np
     import pyarrow as pa
 
     rows = len(columns)
-    if not rows:  # as a frame built from no rows has always been: object columns
-        return _empty_frame(_FRAME_COLUMNS, ("passage", "start", "end", "hits"))
     text = pa.large_string()  # as pandas stores its str columns
     codes = list(codebook)
 
@@ -215,7 +225,7 @@ def _segment_frame(columns: SegmentColumns, codebook: Codebook) -> pd.DataFrame:
         "fingerprint": fixed_width(columns.fingerprint_data, _FINGERPRINT_WIDTH, columns.fingerprint),
     }
     assert tuple(arrays) == _FRAME_COLUMNS
-    return pa.table(arrays).to_pandas()
+    return pa.table(arrays)
 
 
 def _empty_frame(columns: Sequence[str], integers: Sequence[str]) -> pd.DataFrame:
@@ -603,11 +613,21 @@ def passage_texts(segments: pd.DataFrame, passages: pd.DataFrame) -> pd.Categori
 
 def _passage_table(columns: PassageColumns) -> pd.DataFrame:
     """The batch's passages as a frame of PASSAGE_COLUMNS, built column by column in Arrow."""
+    if not len(columns):
+        return empty_passage_frame()
+    return passage_arrow(columns).to_pandas()
+
+
+def empty_passage_frame() -> pd.DataFrame:
+    """A batch's passages frame with no rows (PASSAGE_COLUMNS)."""
+    return _empty_frame(PASSAGE_COLUMNS, ("passage", "start", "end"))
+
+
+def passage_arrow(columns: PassageColumns) -> pa.Table:
+    """The batch's passages (PASSAGE_COLUMNS) as an Arrow table, text as pandas stores its str columns."""
     import numpy as np
     import pyarrow as pa
 
-    if not len(columns):
-        return _empty_frame(PASSAGE_COLUMNS, ("passage", "start", "end"))
     text = pa.large_string()
 
     def numbers(values: array) -> pa.Array:
@@ -617,7 +637,7 @@ def _passage_table(columns: PassageColumns) -> pd.DataFrame:
         "document": pa.array(columns.documents, type=text).take(numbers(columns.document)),
         "passage": numbers(columns.passage), "start": numbers(columns.start), "end": numbers(columns.end),
         "kind": pa.array(columns.kind, type=text), "text": _text_array(columns),
-    }).to_pandas()
+    })
 
 
 def _text_array(columns: PassageColumns) -> pa.Array:

@@ -223,8 +223,7 @@ def run_coding(
         large = reused is None and recoded is None and _corpus_bytes(corpus, past=STREAMED_MIN_BYTES) > STREAMED_MIN_BYTES
         # Some documents added, changed or removed, the codebook matching as before: only those documents
         # coded, the others' rows taken from the last run's tables. It holds the whole segment table, as a
-        # cold run below STREAMED_MIN_BYTES does: a large corpus is coded in partitions instead (50 MB:
-        # 3.4-4.0 s against 15.6 s, but 750-950 MB against 420 MB at the peak).
+        # cold run below STREAMED_MIN_BYTES does; a large corpus is done in partitions instead (below).
         redone = recode_changed_documents(
             run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache, workers=workers,
         ) if use_cache and reused is None and recoded is None and not large else None
@@ -232,14 +231,21 @@ def run_coding(
             # A large corpus coded in partitions, each finished and written as it arrives (coder.streamed).
             from .streamed import code_in_partitions, code_partitions_locally
 
+            from .recode_documents import code_partitions_from_last_run
+
             cache_dir = run.cache_path if use_cache else None
+            # Documents added, changed or removed, the codebook matching as before: only those coded, the
+            # others' rows read from the last run's tables a partition at a time.
+            engine_here = code_partitions_from_last_run(
+                run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
+                progress=progress) if use_cache and reused is None and recoded is None else None
             return replace(code_in_partitions(
                 corpus, codebook_path, run, codebook=codebook, variables=variables, reviews=reviews,
                 reviews_file=reviews_file, imported=imported, recovered=recovered, extraction_cache=extraction_cache,
                 stamps=stamps, workers=workers, use_cache=use_cache, network_options=network_options,
                 encoding=encoding, csv=csv, engine="local",
-                code_partitions=code_partitions_locally(codebook, workers=workers, cache_dir=cache_dir,
-                                                        progress=progress),
+                code_partitions=engine_here or code_partitions_locally(codebook, workers=workers, cache_dir=cache_dir,
+                                                                       progress=progress),
             ), reviews_missed=missed)
         result = reused or recoded or redone or code_corpus(
             corpus, codebook, workers=workers, cache_dir=run.cache_path if use_cache else None, progress=progress,

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import output_files, run_ok
+from conftest import invoke, output_files, run_ok
 from make_documents import docx_bytes
 from test_recode import CODEBOOK
 
@@ -172,18 +172,111 @@ def test_rerun_codes_everything_when_more_than_the_documents_changed(history, ta
     assert output_files(fast) == output_files(full)
 
 
-def test_rerun_of_a_large_corpus_codes_in_partitions(history, taken, monkeypatch):
-    """Past STREAMED_MIN_BYTES the rerun codes in partitions (its memory stays flat), through the recode cache."""
+@pytest.fixture
+def partitioned(monkeypatch) -> list[dict]:
+    """A corpus past 1,000 bytes coded in partitions of about 2,000 bytes; what each engine made by
+    code_partitions_from_last_run returned as cache counts ({} for no engine)."""
+    import coder.recode_documents
     import coder.runner
 
-    corpus, codebook, fast, full = history
     monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
+    monkeypatch.setattr(coder.recode_documents, "_PARTITION_BYTES", 2_000)
+    calls: list[dict] = []
+    original = coder.recode_documents.code_partitions_from_last_run
+
+    def spy(*args, **kwargs):
+        engine = original(*args, **kwargs)
+        if engine is None:
+            calls.append({})
+            return None
+
+        def code(*arguments):
+            coded = engine(*arguments)
+            calls.append(coded.reused)
+            return coded
+
+        return code
+
+    monkeypatch.setattr(coder.recode_documents, "code_partitions_from_last_run", spy)
+    return calls
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_rerun_of_a_large_corpus_reads_the_kept_documents_a_partition_at_a_time(history, taken, partitioned, change):
+    """Past STREAMED_MIN_BYTES the rerun goes in partitions (its memory stays flat): the kept documents'
+    rows are read from the last run's tables, the others coded; the files are a full run's."""
+    corpus, codebook, fast, full = history
+    CHANGES[change](corpus)
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert taken == []  # not the in-memory path
+    assert len(partitioned) == 1 and partitioned[0]["documents_new"] == CODED[change], partitioned
+    assert partitioned[0]["documents_gone"] == GONE.get(change, 0)
+    assert "from the last run (the codebook matches as it did)" in output
+    assert output_files(fast) == output_files(full)
+
+
+def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(history, partitioned, tmp_path):
+    corpus, codebook, fast, full = history
+    lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    changed = _first(corpus).name
+    on_changed = next(row for row in rows if row["document"] == changed)
+    on_kept = next(row for row in rows if row["document"] != changed)
+    (tmp_path / "reviews.csv").write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{on_changed['segment_id']},{changed},{on_changed['code']},reject,not this one,x,\n"
+        f"{on_kept['segment_id']},{on_kept['document']},{on_kept['code']},accept,a good one,x,\n", encoding="utf-8")
+    (tmp_path / "added.csv").write_text("document,passage,code,review,note\n"
+                                        f"{on_kept['document']},{on_kept['passage']},barriers,add,coded by hand\n",
+                                        encoding="utf-8")
+    imported = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook,
+                      "--reviews", tmp_path / "reviews.csv", "--run", fast)
+    assert imported.exit_code == 0, imported.output
+    CHANGES["document changed"](corpus)
+    CHANGES["document added first"](corpus)
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert partitioned and partitioned[0]["documents_new"] == 2
+    assert output_files(fast) == output_files(full)
+    segments = (fast / "segments.csv").read_text(encoding="utf-8-sig")
+    assert ",accepted,accept,a good one," in segments and "coded by hand" in segments
+
+
+@pytest.mark.parametrize("damage", ["passages out of order", "a cell empty", "a code the codebook lacks"])
+def test_rerun_of_a_large_corpus_codes_everything_when_the_tables_are_not_as_written(history, partitioned, damage):
+    """Tables that do not look as `coder run` writes them (noted anew, so the cache vouches for them)
+    are not read from: the whole corpus is coded, as a full run."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from coder.cache import remember_coding
+    from coder.codebook import load_codebook
+
+    corpus, codebook, fast, full = history
+    for folder in (fast, full):  # both alike: the comparison with the last run is then alike too
+        if damage == "passages out of order":
+            table = pq.read_table(folder / "passages.parquet")
+            pq.write_table(table.take(pa.array(list(reversed(range(table.num_rows))))), folder / "passages.parquet")
+        else:
+            table = pq.read_table(folder / "segments.parquet")
+            column = "kind" if damage == "a cell empty" else "code"
+            values = table[column].to_pylist()
+            values[0] = None if damage == "a cell empty" else "not_a_code"
+            table = table.set_column(table.schema.get_field_index(column), column, pa.array(values, type=pa.string()))
+            pq.write_table(table, folder / "segments.parquet")
+    remember_coding(RunFolder(fast), load_codebook(codebook))
     CHANGES["document added last"](corpus)
 
     run_ok(corpus, codebook, fast)
     run_ok(corpus, codebook, full, "--no-cache")
 
-    assert taken == []
+    assert partitioned == [{}]
     assert output_files(fast) == output_files(full)
 
 
