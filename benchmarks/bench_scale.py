@@ -21,8 +21,8 @@ fresh process, timed wall-clock from start to exit, on the coding benchmark's co
 5. `coder run --engine dask` with a LocalCluster of 2 workers against the local cold run, when
    the engine exists.
 6. A rerun into the cold run's folder after one document was added to the corpus (written in and
-   removed after): reported, not a target. Every document is coded again through the recode cache
-   and the segments are compared with the last run's.
+   removed after): reported, not a target. Only that document is coded; the others' rows are read
+   from the last run's tables a partition at a time, and the segments are compared with the last run's.
 
 The machine's load, its cores and the versions are printed before and after. On a shared
 machine compare ratios, not seconds.
@@ -448,7 +448,7 @@ def dask_part(args, corpus: Path, codebook: Path, cold: ProcessRun | None) -> Ro
 
 def rerun_part(args, corpus: Path, codebook: Path, out: Path, cold: ProcessRun | None) -> Row:
     """Row 11: a run into the cold run's folder after one document was added to the corpus. Not a
-    target: every document is coded again (through the recode cache) and compared with the last run;
+    target: only that document is coded (coder.recode_documents), and the run compared with the last one;
     reported so that this path's cost is seen (a lookup there once made it 1.5x a cold run)."""
     name = TARGETS[10]
     if args.skip_recode or cold is None:

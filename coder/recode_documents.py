@@ -267,15 +267,23 @@ def code_partitions_from_last_run(
         summaries = []
         done = 0
         coder = _FreshCoder(codebook, plan.encoding)
-        # A partition's part files are written in a second thread while this one builds the next (as the local engine).
-        writer = ThreadPoolExecutor(max_workers=1)
+        kept_items = [[kept.get(item.path) is not None and _sha256_of(item) in (None, kept[item.path])
+                       for item in partition] for partition in partitions]
+
+        def rows(number: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
+            return _partition_rows(last, codebook, coder, partitions[number], kept_items[number],
+                                   record_documents=last.documents)
+
+        # The next partition's rows are read (Arrow, mostly without the GIL) in one thread, and a finished
+        # partition's part files written in another, while this one finishes a partition (its reviews and
+        # statuses, its summary). The reader alone touches the tables.
+        reader, writer = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
         writing: Future | None = None
+        reading: Future | None = reader.submit(rows, 0) if partitions else None
         try:
             for number, partition in enumerate(partitions):
-                kept_items = [kept.get(_path_of(item)) is not None and _sha256_of(item) in (None, kept[_path_of(item)])
-                              for item in partition]
-                frame, passages, counts, read = _partition_rows(
-                    last, codebook, coder, partition, kept_items, record_documents=last.documents)
+                frame, passages, counts, read = reading.result()  # type: ignore[union-attr]
+                reading = reader.submit(rows, number + 1) if number + 1 < len(partitions) else None
                 documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
                 frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
                 summary.passages, summary.read = counts, dict(read)
@@ -284,7 +292,7 @@ def code_partitions_from_last_run(
                 writing = writer.submit(_write_received, frame, passages, folder, summary, receive)
                 del frame, passages
                 summaries.append(summary)
-                reused = sum(kept_items)
+                reused = sum(kept_items[number])
                 stats.documents_reused += reused
                 stats.documents_new += len(documents) - reused
                 _release_memory()
@@ -294,6 +302,8 @@ def code_partitions_from_last_run(
             if writing is not None:
                 writing.result()
         finally:
+            # Nothing left reading the tables or writing into a folder the caller removes.
+            reader.shutdown(wait=True, cancel_futures=True)
             writer.shutdown(wait=True)
             last.close()
         counted = stats.as_dict()
@@ -302,10 +312,6 @@ def code_partitions_from_last_run(
         return CodedPartitions(partitions=partitions, summaries=summaries, reused=counted)
 
     return code
-
-
-def _path_of(item: Any) -> str:
-    return item.path
 
 
 def _sha256_of(item: Any) -> str | None:
@@ -355,11 +361,12 @@ class _TableRows:
             while start < end:
                 group = int(np.searchsorted(self.starts, start, side="right")) - 1
                 if self.group[0] != group:
-                    self.group = (group, self.file.read_row_group(group, columns=self.columns).cast(schema))
+                    self.group = (group, self.file.read_row_group(group, columns=self.columns))
                 stop = min(end, int(self.starts[group + 1]))
                 pieces.append(self.group[1].slice(start - int(self.starts[group]), stop - start))
                 start = stop
-        return pa.concat_tables(pieces) if pieces else schema.empty_table()
+        # Cast only the rows taken (a row group of 256,000 segments cast whole was a copy of it held throughout).
+        return pa.concat_tables(pieces).cast(schema) if pieces else schema.empty_table()
 
     def nulls(self) -> bool:
         """Might a column hold a null? (Told by each row group's statistics; none kept: maybe.)"""
@@ -417,13 +424,16 @@ class _LastRun:
                     or not np.array_equal(lean["passage"].to_numpy(), np.arange(len(document)) - first[document])
                     or per_document.tolist() != [entry.get("passages") for entry in record.documents]):
                 raise ValueError("passages not in corpus order")
-            lean = pq.read_table(tables["segments.parquet"], columns=["document", "code", "source"])
-            document = _positions_arrow(lean["document"], paths)
+            # The segments' documents and codes a batch at a time: what is kept is a number per row.
+            documents, code_ids = [], [code.id for code in codebook]
+            for batch in segments.file.iter_batches(batch_size=65_536, columns=["document", "code", "source"]):
+                lean = pa.Table.from_batches([batch])
+                documents.append(_positions_arrow(lean["document"], paths))
+                if (_positions_arrow(lean["code"], code_ids)[~_by_hand(lean)] < 0).any():
+                    raise ValueError("a code the codebook lacks")
+            document = np.concatenate(documents) if documents else np.zeros(0, dtype=np.int64)
             if (document < 0).any() or (np.diff(document) < 0).any():
                 raise ValueError("segments not in corpus order")
-            tools = ~_by_hand(lean)
-            if (_positions_arrow(lean["code"], [code.id for code in codebook])[tools] < 0).any():
-                raise ValueError("a code the codebook lacks")
             bounds = np.searchsorted(document, np.arange(len(paths) + 1)).astype(np.int64)
         except (pa.ArrowException, OSError, ValueError, KeyError):
             for rows in (passages, segments):
