@@ -56,7 +56,7 @@ from .passages import _readable, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
-from .stamps import CorpusStamps, known_corpus
+from .stamps import CorpusStamps, corpus_unchanged, known_corpus
 
 __all__ = ["recode_changed_codes", "remember_coding"]
 
@@ -96,6 +96,12 @@ def recode_changed_codes(
         return None
     if (record.tool_version != __version__ or record.unit != codebook.unit
             or record.encoding != (check_encoding(encoding) if encoding else None)):
+        return None
+    # Documents added, changed or removed (told by the stamps, ~0.01 s at 8,376 files; not asked here of a
+    # corpus with extracted documents, which it would read twice): stop before passages.parquet is read
+    # for nothing (its text held ~120 MB more through a 100 MB rerun).
+    if (stamps is not None and not any("format" in entry for entry in record.documents)
+            and not corpus_unchanged(run, corpus, encoding=encoding, now=stamps)):
         return None
     cache = RecodeCache(run.cache_path)
     try:
