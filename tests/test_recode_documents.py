@@ -307,3 +307,16 @@ def test_changed_corpus_tells_documents_kept_by_stamp_or_text(history):
     assert [(document.path, document.sha256) for document in changes.corpus.documents] == [
         (document.path, document.sha256) for document in fresh.documents]
     assert changes.corpus.skipped == fresh.skipped
+
+
+def test_rerun_of_a_large_corpus_mostly_changed_codes_on_every_core(history, partitioned):
+    """Most of the corpus new or changed: the local engine's coding processes code it, not this process alone."""
+    corpus, codebook, fast, full = history
+    for path in sorted(corpus.glob("*.txt"))[1:]:
+        path.write_text(path.read_text(encoding="utf-8") + "\n\nA joint meeting.\n", encoding="utf-8")
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert partitioned == [{}]
+    assert output_files(fast) == output_files(full)
