@@ -170,8 +170,6 @@ def _assembled(changes: CorpusChanges, codebook: Codebook, record: Any, reading:
     # Each of the last run's documents: its position in this corpus when kept, else -1 (the last: -1 for -1).
     position_now = {path: index for index, (path, kept) in enumerate(zip(paths, changes.kept)) if kept}
     now_of_old = np.array([position_now.get(path, -1) for path in old_paths] + [-1], dtype=np.int64)
-    if len(set(position_now)) != sum(changes.kept):
-        return None
     # Passages: the kept documents' from the last run, the fresh ones' as coded, in corpus order.
     kept_passages = now_of_old[old_document] >= 0
     fresh_passages = passages_to_arrow(fresh.passage_table)
@@ -345,6 +343,8 @@ class _FreshCoder:
         from .pipeline import _code_rows, _read_items, passage_arrow, segment_table
 
         documents, read = _read_items(items, self.encoding)
+        if not documents:  # each skipped (an empty file)
+            return None, None, {}, read
         if self.compiled is None:
             self.compiled = compile_codebook(self.codebook)
         rows, counts, _, _, passage_columns = _code_rows(documents, self.codebook, compiled=self.compiled)
