@@ -320,3 +320,32 @@ def test_rerun_of_a_large_corpus_mostly_changed_codes_on_every_core(history, par
 
     assert partitioned == [{}]
     assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize("way", ["in memory", "in partitions"])
+def test_rerun_after_documents_changed_with_document_variables_matches_a_full_run(tmp_path, taken, monkeypatch, way):
+    """documents.csv beside the corpus (not a document): counts by group and the long table as a full run's."""
+    import coder.runner
+
+    if way == "in partitions":
+        monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    shutil.copytree(ROOT / "seeds", corpus)
+    names = sorted(path.name for path in corpus.glob("*.txt"))
+    (corpus / "documents.csv").write_text(
+        "document,region\n" + "".join(f"{name},{'east' if index % 2 else 'west'}\n" for index, name in enumerate(names)),
+        encoding="utf-8")
+    codebook.write_text(CODEBOOK, encoding="utf-8")
+    fast, full = tmp_path / "fast", tmp_path / "full"
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    _settle()
+    (corpus / names[1]).write_text("Regional cooperation and a joint meeting.\n", encoding="utf-8")
+    (corpus / "zz_new.txt").write_text("Local protection: administrative barriers.\n", encoding="utf-8")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert "Coded 2 new or changed document(s)" in output
+    assert (fast / "code_counts_by_group.csv").is_file()
+    assert output_files(fast) == output_files(full)
