@@ -74,6 +74,7 @@ CHANGES = {
     "skipped file now read": lambda corpus: (corpus / "empty.txt").write_text("Regional integration.\n",
                                                                               encoding="utf-8"),
     "document now skipped": lambda corpus: _first(corpus).write_bytes(b""),
+    "document renamed": lambda corpus: _first(corpus).rename(corpus / "zz_renamed.txt"),
     "Word document changed": lambda corpus: (corpus / "guide.docx").write_bytes(docx_bytes(
         ["Regional cooperation of the three provinces.", "Local protection stood in the way."])),
     "several at once": lambda corpus: (
@@ -82,10 +83,10 @@ CHANGES = {
         sorted(corpus.glob("*.txt"))[-2].write_text("区域合作 and 协同治理.\n", encoding="utf-8")),
 }
 # How many documents each change leaves to code again.
-CODED = {"document added last": 1, "document added first": 1, "document changed": 1, "document removed": 0,
+CODED = {"document renamed": 1, "document added last": 1, "document added first": 1, "document changed": 1, "document removed": 0,
          "skipped file now read": 1, "document now skipped": 0, "Word document changed": 1, "several at once": 2}
 # How many of the last run's documents each change leaves uncoded (removed, or skipped now).
-GONE = {"document removed": 1, "document now skipped": 1, "several at once": 1}
+GONE = {"document renamed": 1, "document removed": 1, "document now skipped": 1, "several at once": 1}
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -116,9 +117,10 @@ def test_rerun_after_documents_changed_twice_matches_a_full_run(history, taken):
     assert [calls["documents_new"] for calls in taken] == [1, 1, 0]
 
 
-def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history, taken, tmp_path):
-    """A decision in the review file (on a document kept and on the changed one) and one typed into
-    segments.csv come back as a full run brings them back."""
+@pytest.mark.parametrize("change", ["document changed", "document renamed"])
+def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history, taken, tmp_path, change):
+    """A decision in the review file (on a document kept and on the changed one, or on the renamed one,
+    which follows its passage) and one typed into segments.csv come back as a full run brings them back."""
     corpus, codebook, fast, full = history
     lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
@@ -135,7 +137,7 @@ def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history
         text = (folder / "segments.csv").read_text(encoding="utf-8-sig")
         (folder / "segments.csv").write_text(
             text.replace(typed, typed.replace(",,,auto", ",reject,typed here,auto")), encoding="utf-8-sig")
-    CHANGES["document changed"](corpus)
+    CHANGES[change](corpus)
 
     run_ok(corpus, codebook, fast)
     run_ok(corpus, codebook, full, "--no-cache")
@@ -218,7 +220,8 @@ def test_rerun_of_a_large_corpus_reads_the_kept_documents_a_partition_at_a_time(
     assert output_files(fast) == output_files(full)
 
 
-def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(history, partitioned, tmp_path):
+@pytest.mark.parametrize("change", ["document changed", "document renamed"])
+def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(history, partitioned, tmp_path, change):
     corpus, codebook, fast, full = history
     lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
@@ -236,7 +239,7 @@ def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(h
     imported = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook,
                       "--reviews", tmp_path / "reviews.csv", "--run", fast)
     assert imported.exit_code == 0, imported.output
-    CHANGES["document changed"](corpus)
+    CHANGES[change](corpus)
     CHANGES["document added first"](corpus)
 
     run_ok(corpus, codebook, fast)
