@@ -212,7 +212,7 @@ def run_coding(
         _import_beside("networkx")
         from .pipeline import _corpus_bytes, code_corpus
         from .recode import recode_changed_codes
-        from .recode_documents import recode_changed_documents
+        from .recode_documents import code_partitions_from_last_run, recode_changed_documents
 
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
         reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
@@ -230,8 +230,6 @@ def run_coding(
         if large:
             # A large corpus coded in partitions, each finished and written as it arrives (coder.streamed).
             from .streamed import code_in_partitions, code_partitions_locally
-
-            from .recode_documents import code_partitions_from_last_run
 
             cache_dir = run.cache_path if use_cache else None
             # Documents added, changed or removed, the codebook matching as before: only those coded, the
