@@ -236,6 +236,22 @@ def test_segments_segment_id_numbers_of_no_ids_are_none_at_all(ids):
     assert segment_id_numbers(ids).tolist() == []
 
 
+@pytest.mark.parametrize("last", ["s00000000000000ff", "s00000000000000fF", None])
+def test_segments_segment_id_numbers_read_a_chunked_column_a_chunk_at_a_time(last):
+    """A column as read from Parquet (a chunk per row group, an empty one among them): each chunk's
+    ids read alike, and one id of another form in a later chunk refuses the whole column."""
+    import pyarrow as pa
+
+    chunks = [["s0000000000000000", "s0123456789abcdef"], [], ["sffffffffffffffff", last]]
+    column = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(chunk, type=pa.large_string())
+                                                                    for chunk in chunks])))
+    numbers = segment_id_numbers(column)
+    if last == "s00000000000000ff":
+        assert numbers.tolist() == [0, 0x0123456789ABCDEF, 0xFFFFFFFFFFFFFFFF, 0xFF]
+    else:
+        assert numbers is None
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet="s0123456789abcdefAFgx \u00e9", min_size=15, max_size=18), max_size=6))
 @example(["s0123456789abcdef", "s0123456789abcdes"])  # the prefix where a digit goes
