@@ -31,7 +31,8 @@ import pandas as pd
 
 from .cache import RecodeCache, _tables, noted_tables_unchanged
 from .corpus import Corpus
-from .errors import CoderError
+from .errors import CoderError, OutputError
+from .files import display_name
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .models import Codebook, CodingResult
@@ -358,6 +359,7 @@ class _TableRows:
     def __init__(self, path: Path, columns: list[str]):
         import pyarrow.parquet as pq
 
+        self.path = path
         self.file = pq.ParquetFile(path)
         self.columns = columns
         sizes = [self.file.metadata.row_group(group).num_rows for group in range(self.file.metadata.num_row_groups)]
@@ -365,7 +367,8 @@ class _TableRows:
         self.group: tuple[int, Any] = (-1, None)
 
     def take(self, ranges: list[tuple[int, int]], schema: Any) -> Any:
-        """The rows of `ranges` ((start, end), ascending), cast to `schema`."""
+        """The rows of `ranges` ((start, end), ascending), cast to `schema`. Raises OutputError naming
+        the file when a row group cannot be read (damaged since it was checked)."""
         import pyarrow as pa
 
         pieces = []
@@ -373,7 +376,11 @@ class _TableRows:
             while start < end:
                 group = int(np.searchsorted(self.starts, start, side="right")) - 1
                 if self.group[0] != group:
-                    self.group = (group, self.file.read_row_group(group, columns=self.columns))
+                    try:
+                        self.group = (group, self.file.read_row_group(group, columns=self.columns))
+                    except (pa.ArrowException, OSError) as problem:
+                        raise OutputError(f"{display_name(self.path)}: cannot read it as Parquet ({problem}). "
+                                          "Run `coder run --no-cache` to code every document again.") from None
                 stop = min(end, int(self.starts[group + 1]))
                 pieces.append(self.group[1].slice(start - int(self.starts[group]), stop - start))
                 start = stop

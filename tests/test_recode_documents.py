@@ -352,3 +352,26 @@ def test_rerun_after_documents_changed_with_document_variables_matches_a_full_ru
     assert "Coded 2 new or changed document(s)" in output
     assert (fast / "code_counts_by_group.csv").is_file()
     assert output_files(fast) == output_files(full)
+
+
+def test_a_row_group_damaged_after_its_check_stops_the_run_naming_the_file(tmp_path):
+    """The tables are checked (footer, types, statistics) before the partitions are read; a data page
+    found damaged later (a disk error under an unchanged stamp) is an OutputError naming the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from coder.errors import OutputError
+    from coder.recode_documents import _TableRows
+
+    path = tmp_path / "segments.parquet"
+    pq.write_table(pa.table({"document": [f"doc {number}" for number in range(2000)]}), path, compression="zstd")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 3
+    data[middle:middle + 200] = b"\xff" * 200  # inside the column chunk, the footer left whole
+    path.write_bytes(bytes(data))
+    rows = _TableRows(path, ["document"])
+    try:
+        with pytest.raises(OutputError, match=r"segments\.parquet: cannot read it as Parquet"):
+            rows.take([(0, 2000)], pa.schema([("document", pa.large_string())]))
+    finally:
+        rows.close()
