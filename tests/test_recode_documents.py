@@ -117,21 +117,28 @@ def test_rerun_after_documents_changed_twice_matches_a_full_run(history, taken):
     assert [calls["documents_new"] for calls in taken] == [1, 1, 0]
 
 
-@pytest.mark.parametrize("change", ["document changed", "document renamed"])
-def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history, taken, tmp_path, change):
-    """A decision in the review file (on a document kept and on the changed one, or on the renamed one,
-    which follows its passage) and one typed into segments.csv come back as a full run brings them back."""
-    corpus, codebook, fast, full = history
-    lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+def _decisions_filed(corpus: Path, run: Path, reviews: Path) -> tuple[list[str], list[dict[str, str]], dict[str, str]]:
+    """Write `reviews` with a decision on a segment of the first document (reject) and on one of
+    another (accept), from the run's segments.csv; its lines, its rows, and the accepted row."""
+    lines = (run / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
     changed = _first(corpus).name
     on_changed = next(row for row in rows if row["document"] == changed)
     on_kept = next(row for row in rows if row["document"] != changed)
-    (tmp_path / "reviews.csv").write_text(
+    reviews.write_text(
         "segment_id,document,code,decision,note,text,reviewed_at\n"
         f"{on_changed['segment_id']},{changed},{on_changed['code']},reject,not this one,x,\n"
         f"{on_kept['segment_id']},{on_kept['document']},{on_kept['code']},accept,a good one,x,\n", encoding="utf-8")
+    return lines, rows, on_kept
+
+
+@pytest.mark.parametrize("change", ["document changed", "document renamed"])
+def test_rerun_after_documents_changed_keeps_reviews_and_typed_decisions(history, taken, tmp_path, change):
+    """A decision in the review file (on a document kept and on the changed one, or on the renamed one,
+    which follows its passage) and one typed into segments.csv come back as a full run brings them back."""
+    corpus, codebook, fast, full = history
+    lines, rows, _ = _decisions_filed(corpus, fast, tmp_path / "reviews.csv")
     typed = [line for line in lines if line.split(",")[0] == rows[-1]["segment_id"]][0]
     for folder in (fast, full):
         text = (folder / "segments.csv").read_text(encoding="utf-8-sig")
@@ -223,16 +230,7 @@ def test_rerun_of_a_large_corpus_reads_the_kept_documents_a_partition_at_a_time(
 @pytest.mark.parametrize("change", ["document changed", "document renamed"])
 def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(history, partitioned, tmp_path, change):
     corpus, codebook, fast, full = history
-    lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
-    header = lines[0].split(",")
-    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    changed = _first(corpus).name
-    on_changed = next(row for row in rows if row["document"] == changed)
-    on_kept = next(row for row in rows if row["document"] != changed)
-    (tmp_path / "reviews.csv").write_text(
-        "segment_id,document,code,decision,note,text,reviewed_at\n"
-        f"{on_changed['segment_id']},{changed},{on_changed['code']},reject,not this one,x,\n"
-        f"{on_kept['segment_id']},{on_kept['document']},{on_kept['code']},accept,a good one,x,\n", encoding="utf-8")
+    _, _, on_kept = _decisions_filed(corpus, fast, tmp_path / "reviews.csv")
     (tmp_path / "added.csv").write_text("document,passage,code,review,note\n"
                                         f"{on_kept['document']},{on_kept['passage']},barriers,add,coded by hand\n",
                                         encoding="utf-8")
