@@ -84,19 +84,11 @@ def recode_changed_codes(
 
     >>> recode_changed_codes(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     """
-    from . import __version__
-
     started = time.perf_counter()
-    tables = _tables(run)
-    if tables is None or not run.has_record():
+    last = last_run_record(run, codebook, encoding=encoding)
+    if last is None:
         return None
-    try:
-        record = run.record()
-    except CoderError:
-        return None
-    if (record.tool_version != __version__ or record.unit != codebook.unit
-            or record.encoding != (check_encoding(encoding) if encoding else None)):
-        return None
+    record, tables = last
     # Documents added, changed or removed (told by the stamps, ~0.01 s at 8,376 files; not asked here of a
     # corpus with extracted documents, which it would read twice): stop before passages.parquet is read
     # for nothing (its text held ~120 MB more through a 100 MB rerun).
@@ -127,6 +119,39 @@ def recode_changed_codes(
                             encoding=encoding, extraction_cache=extraction_cache, stamps=stamps, started=started)
     finally:
         cache.close()
+
+
+def last_run_record(run: RunFolder, codebook: Codebook, *, encoding: str | None) -> tuple[Any, dict[str, Path]] | None:
+    """The record of the run in `run` and its two tables (single files), when this version wrote
+    them with `codebook`'s unit and the same forced encoding; else None. What every recode from the
+    last run's tables asks first."""
+    from . import __version__
+
+    tables = _tables(run)
+    if tables is None or not run.has_record():
+        return None
+    try:
+        record = run.record()
+    except CoderError:
+        return None
+    if (record.tool_version != __version__ or record.unit != codebook.unit
+            or record.encoding != (check_encoding(encoding) if encoding else None)):
+        return None
+    return record, tables
+
+
+def passage_bounds(documents: np.ndarray, passages: np.ndarray, counts: list[Any]) -> np.ndarray | None:
+    """Where each document's rows of a passages.parquet lie ([bounds[i], bounds[i + 1])), when the
+    table is in corpus order and each document's passages are numbered from 0, as many as run.json
+    counts (`counts`); else None. `documents`: each row's document, its position in corpus order
+    (-1: not one of them); `passages`: each row's passage number."""
+    per_document = np.bincount(documents[documents >= 0], minlength=len(counts))
+    bounds = np.concatenate([[0], np.cumsum(per_document)]).astype(np.int64)
+    if ((documents < 0).any() or (np.diff(documents) < 0).any()
+            or not np.array_equal(passages, np.arange(len(documents)) - bounds[documents])
+            or per_document.tolist() != list(counts)):
+        return None
+    return bounds
 
 
 def _read_passages(path: Path) -> tuple[pd.DataFrame, Any] | None:
@@ -176,13 +201,11 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     passages = read[0]
     # passages.parquet in corpus order, each document's passages numbered from 0, as run.json counts them.
     paths = [document.path for document in documents]
-    passage_document = _positions(passages["document"], paths)
-    per_document = np.bincount(passage_document[passage_document >= 0], minlength=len(paths))
-    first = np.concatenate([[0], np.cumsum(per_document)[:-1]]).astype(np.int64)
-    if ((passage_document < 0).any() or (np.diff(passage_document) < 0).any()
-            or not np.array_equal(passages["passage"].to_numpy(), np.arange(len(passages)) - first[passage_document])
-            or per_document.tolist() != [entry.get("passages") for entry in record.documents]):
+    bounds = passage_bounds(_positions(passages["document"], paths), passages["passage"].to_numpy(),
+                            [entry.get("passages") for entry in record.documents])
+    if bounds is None:
         return None
+    first, per_document = bounds[:-1], np.diff(bounds)
     counts = dict(zip(paths, per_document.tolist()))
     rematched = {code.id for code in to_match}
     # The candidates are matched in the other thread while this one reads the last run's rows and
@@ -253,7 +276,7 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     unchanged = UnchangedCodes(
         previous_index=previous_index, code_ids=tuple(code_ids), unchanged=keeps[:-1], codes=code_position,
         previous_codes=previous_codes, previous_documents=previous_documents, previous_passages=previous_passages,
-        passage_starts=np.append(first, len(passages)), passage_texts=texts if texts_known else None)
+        passage_starts=bounds, passage_texts=texts if texts_known else None)
     matched = len(documents) * len(to_match)
     return CodingResult(
         corpus=corpus_read, codebook=codebook, segments=frame, passages=counts,

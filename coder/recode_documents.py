@@ -22,6 +22,7 @@ which reads the kept documents' rows a partition at a time, so that its memory s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .cache import RecodeCache, _tables, noted_tables_unchanged
+from .cache import RecodeCache, noted_tables_unchanged
 from .corpus import Corpus
-from .errors import CoderError, OutputError
+from .errors import OutputError
 from .files import display_name
 from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding
 from .models import Codebook, CodingResult
-from .recode import _KEPT_COLUMNS, _as_table, _by_hand, _merged_order, _positions, _positions_arrow, _strings
+from .recode import (
+    _KEPT_COLUMNS, _as_table, _by_hand, _merged_order, _positions, _positions_arrow, _segment_rows, _strings,
+    last_run_record, passage_bounds,
+)
 from .runs import RunFolder
 from .segments import PASSAGE_PARQUET_COLUMNS, SEGMENT_COLUMNS, add_page_column
 from .stamps import CorpusChanges, CorpusStamps, changed_corpus
@@ -53,19 +56,21 @@ def recode_changed_documents(
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
     workers: int | None = None,
+    corpus_changes: Callable[[], CorpusChanges | None] | None = None,
 ) -> CodingResult | None:
     """The CodingResult a fresh run of `codebook` over `corpus` gives, built from the run in `run`
     by coding only the documents that are new or changed since; None when that cannot be vouched for.
 
-    `stamps`: the corpus files' stamps this run took before reading anything (`take_corpus_stamps`).
-    `CodingResult.reused` counts as the recode cache would (the kept documents reused, the others new),
+    `stamps`: the corpus files' stamps this run took before reading anything (`take_corpus_stamps`);
+    `corpus_changes`: as `reuse.reuse_coding` takes it. `CodingResult.reused` counts as the recode cache would (the kept documents reused, the others new),
     and the last run's documents no longer coded (`documents_gone`: removed, or skipped now).
 
     >>> recode_changed_documents(RunFolder("outputs"), "seeds", load_codebook("codebook.yaml"),
     ...                          stamps=take_corpus_stamps("seeds"))  # doctest: +SKIP
     """
     started = time.perf_counter()
-    vouched = _vouched_changes(run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)
+    vouched = _vouched_changes(run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
+                               corpus_changes=corpus_changes)
     if vouched is None:
         return None
     record, tables, changes = vouched
@@ -80,25 +85,20 @@ def recode_changed_documents(
 
 def _vouched_changes(run: RunFolder, corpus: str | Path, codebook: Codebook, *, stamps: CorpusStamps | None,
                      encoding: str | None, extraction_cache: ExtractionCache | None,
+                     corpus_changes: Callable[[], CorpusChanges | None] | None,
                      ) -> tuple[Any, dict[str, Path], CorpusChanges] | None:
-    """The last run's record, its two tables and the corpus told against it, when the tables hold the
-    coding of `codebook` as it matches now (by the recode cache's note) and the run was made by this
-    version with this unit and encoding; else None."""
-    from . import __version__
-
-    tables = _tables(run)
-    if stamps is None or tables is None or not run.has_record():
+    """The last run's record, its two tables and the corpus told against it (`corpus_changes()` when
+    given: computed once for every path that asks), when the tables hold the coding of `codebook` as it
+    matches now (by the recode cache's note) and the run was made by this version with this unit and
+    encoding; else None."""
+    last = last_run_record(run, codebook, encoding=encoding) if stamps is not None else None
+    if last is None:
         return None
-    try:
-        record = run.record()
-    except CoderError:
-        return None
-    if (record.tool_version != __version__ or record.unit != codebook.unit
-            or record.encoding != (check_encoding(encoding) if encoding else None)):
-        return None
+    record, tables = last
     if not _codes_as_noted(run, codebook, tables):
         return None
-    changes = changed_corpus(run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)
+    changes = corpus_changes() if corpus_changes is not None else changed_corpus(
+        run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)  # type: ignore[arg-type]
     return None if changes is None else (record, tables, changes)
 
 
@@ -117,23 +117,22 @@ def _codes_as_noted(run: RunFolder, codebook: Codebook, tables: dict[str, Path])
 
 
 def _read_tables(tables: dict[str, Path]) -> tuple[Any, Any] | None:
-    """passages.parquet whole and segments.parquet's _KEPT_COLUMNS and `source`, as Arrow tables;
-    None when either is not as `coder run` writes it."""
+    """passages.parquet whole and segments.parquet's _KEPT_COLUMNS and `source` (recode._segment_rows),
+    as Arrow tables; None when either is not as `coder run` writes it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .segments import PASSAGE_PARQUET_SCHEMA, SEGMENT_PARQUET_SCHEMA
+    from .segments import PASSAGE_PARQUET_SCHEMA
 
     try:
         passages = pq.read_table(tables["passages.parquet"], columns=list(PASSAGE_PARQUET_COLUMNS))
-        segments = pq.read_table(tables["segments.parquet"], columns=[*_KEPT_COLUMNS, "source"])
     except (pa.ArrowException, OSError, ValueError):
         return None
-    for table, schema in ((passages, PASSAGE_PARQUET_SCHEMA), (segments, SEGMENT_PARQUET_SCHEMA)):
-        if any(table.schema.field(name).type != schema.field(name).type or table[name].null_count
-               for name in table.schema.names):
-            return None
-    return passages, segments
+    if any(passages.schema.field(name).type != PASSAGE_PARQUET_SCHEMA.field(name).type or passages[name].null_count
+           for name in passages.schema.names):
+        return None
+    segments = _segment_rows(tables["segments.parquet"])
+    return None if segments is None else (passages, segments.drop_columns(["span_text"]))
 
 
 def _code_fresh(changes: CorpusChanges, codebook: Codebook, *, workers: int | None) -> CodingResult:
@@ -162,11 +161,8 @@ def _assembled(changes: CorpusChanges, codebook: Codebook, record: Any, reading:
     old_paths = [str(entry.get("path")) for entry in record.documents]
     # The last run's passages: in its corpus order, each document's numbered from 0, as run.json counts them.
     old_document = _positions_arrow(old_passages["document"], old_paths)
-    per_old = np.bincount(old_document[old_document >= 0], minlength=len(old_paths))
-    old_first = np.concatenate([[0], np.cumsum(per_old)[:-1]]).astype(np.int64)
-    if ((old_document < 0).any() or (np.diff(old_document) < 0).any()
-            or not np.array_equal(old_passages["passage"].to_numpy(), np.arange(len(old_document)) - old_first[old_document])
-            or per_old.tolist() != [entry.get("passages") for entry in record.documents]):
+    if passage_bounds(old_document, old_passages["passage"].to_numpy(),
+                      [entry.get("passages") for entry in record.documents]) is None:
         return None
     # Each of the last run's documents: its position in this corpus when kept, else -1 (the last: -1 for -1).
     position_now = {path: index for index, (path, kept) in enumerate(zip(paths, changes.kept)) if kept}
@@ -243,6 +239,7 @@ def code_partitions_from_last_run(
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
     progress: Any = None,
+    corpus_changes: Callable[[], CorpusChanges | None] | None = None,
 ) -> Any:
     """An engine for a partitioned run (coder.streamed.CodePartitions) that codes only the documents
     added or changed since the run in `run`, the others' rows read from its tables a partition at a
@@ -252,7 +249,8 @@ def code_partitions_from_last_run(
 
     >>> engine = code_partitions_from_last_run(RunFolder("outputs"), "archive", codebook, stamps=stamps)  # doctest: +SKIP
     """
-    vouched = _vouched_changes(run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)
+    vouched = _vouched_changes(run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
+                               corpus_changes=corpus_changes)
     if vouched is None:
         return None
     record, tables, changes = vouched
@@ -270,7 +268,7 @@ def code_partitions_from_last_run(
     def code(items: list[Any], plan: Any, folder: Path, receive: Any) -> Any:
         from .cache import CacheStats
         from .pipeline import _corpus_read, _item_length, partition_documents
-        from .streamed import CodedPartitions, _release_memory, _write_received
+        from .streamed import CodedPartitions, PartitionWriter, _release_memory
         from .partitioned import finish_partition
 
         partitions = partition_documents(items, _PARTITION_BYTES, length=_item_length)
@@ -282,40 +280,35 @@ def code_partitions_from_last_run(
                        for item in partition] for partition in partitions]
 
         def rows(number: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
-            return _partition_rows(last, codebook, coder, partitions[number], kept_items[number],
-                                   record_documents=last.documents)
+            return _partition_rows(last, codebook, coder, partitions[number], kept_items[number])
 
         # The next partition's rows are read (Arrow, mostly without the GIL) in one thread, and a finished
-        # partition's part files written in another, while this one finishes a partition (its reviews and
-        # statuses, its summary). The reader alone touches the tables.
-        reader, writer = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
-        writing: Future | None = None
+        # partition's part files written in another (PartitionWriter), while this one finishes a partition
+        # (its reviews and statuses, its summary). The reader alone touches the tables.
+        reader = ThreadPoolExecutor(max_workers=1)
         reading: Future | None = reader.submit(rows, 0) if partitions else None
         try:
-            for number, partition in enumerate(partitions):
-                frame, passages, counts, read = reading.result()  # type: ignore[union-attr]
-                reading = reader.submit(rows, number + 1) if number + 1 < len(partitions) else None
-                documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
-                frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
-                summary.passages, summary.read = counts, dict(read)
-                if writing is not None:
-                    writing.result()
-                writing = writer.submit(_write_received, frame, passages, folder, summary, receive)
-                del frame, passages
-                summaries.append(summary)
-                reused = sum(kept_items[number])
-                stats.documents_reused += reused
-                stats.documents_new += len(documents) - reused
-                _release_memory()
-                done += len(partition)
-                if progress:
-                    progress(done, len(items))
-            if writing is not None:
-                writing.result()
+            with PartitionWriter(folder, receive) as writer:
+                for number, partition in enumerate(partitions):
+                    frame, passages, counts, read = reading.result()  # type: ignore[union-attr]
+                    reading = reader.submit(rows, number + 1) if number + 1 < len(partitions) else None
+                    documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
+                    frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
+                    summary.passages, summary.read = counts, dict(read)
+                    writer.write(frame, passages, summary)
+                    del frame, passages
+                    summaries.append(summary)
+                    reused = sum(kept_items[number])
+                    stats.documents_reused += reused
+                    stats.documents_new += len(documents) - reused
+                    _release_memory()
+                    done += len(partition)
+                    if progress:
+                        progress(done, len(items))
+                writer.wait()
         finally:
-            # Nothing left reading the tables or writing into a folder the caller removes.
+            # Nothing left reading the tables (the writer waited as its block closed).
             reader.shutdown(wait=True, cancel_futures=True)
-            writer.shutdown(wait=True)
             last.close()
         counted = stats.as_dict()
         counted.update(codes_reused=stats.documents_reused * len(codebook), codes_matched=stats.documents_new * len(codebook),
@@ -436,12 +429,9 @@ class _LastRun:
                         or rows.nulls()):
                     raise ValueError("not as coder run writes it")
             lean = pq.read_table(tables["passages.parquet"], columns=["document", "passage"])
-            document = _positions_arrow(lean["document"], paths)
-            per_document = np.bincount(document[document >= 0], minlength=len(paths))
-            first = np.concatenate([[0], np.cumsum(per_document)]).astype(np.int64)
-            if ((document < 0).any() or (np.diff(document) < 0).any()
-                    or not np.array_equal(lean["passage"].to_numpy(), np.arange(len(document)) - first[document])
-                    or per_document.tolist() != [entry.get("passages") for entry in record.documents]):
+            first = passage_bounds(_positions_arrow(lean["document"], paths), lean["passage"].to_numpy(),
+                                   [entry.get("passages") for entry in record.documents])
+            if first is None:
                 raise ValueError("passages not in corpus order")
             # The segments' documents and codes a batch at a time: what is kept is a number per row.
             documents, code_ids = [], [code.id for code in codebook]
@@ -466,8 +456,8 @@ class _LastRun:
         self.segments.close()
 
 
-def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, partition: list[Any], kept: list[bool], *,
-                    record_documents: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
+def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, partition: list[Any],
+                    kept: list[bool]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
     """One partition's segments frame (_FRAME_COLUMNS, as the local engine's) and passages frame
     (PASSAGE_COLUMNS), its passages per document and what reading its text files found: the kept
     documents' rows from the last run's tables, the others coded here; in corpus order, then passage,
@@ -491,7 +481,7 @@ def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, part
             index = last.position[item.path]
             counts[item.path] = int(last.passage_bounds[index + 1] - last.passage_bounds[index])
             if isinstance(item, CorpusFile):
-                entry = record_documents[index]
+                entry = last.documents[index]
                 read.append((item.path, (entry["encoding"], entry["sha256"], 0)))
     fresh_segments, fresh_passages, fresh_counts, fresh_read = coder.code(
         [item for item, keep in zip(partition, kept) if not keep]) if not all(kept) else (None, None, {}, [])

@@ -19,6 +19,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -63,7 +64,9 @@ from .runs import (
 from .segments import (
     SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
 )
-from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, changed_corpus, corpus_unchanged, known_corpus, save_corpus_stamps
+from .stamps import (
+    CORPUS_STAMPS_FILE, CorpusChanges, CorpusStamps, changed_corpus, corpus_unchanged, known_corpus, save_corpus_stamps,
+)
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -78,9 +81,12 @@ def reuse_coding(
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
     stamps: CorpusStamps | None = None,
+    corpus_changes: Callable[[], CorpusChanges | None] | None = None,
 ) -> CodingResult | None:
     """The coding of the run in `run` under `codebook`'s labels, when coding `corpus` again would
     find exactly its segments; None when anything that decides a match changed (then code as usual).
+    `corpus_changes`: gives `stamps.changed_corpus` of this run, computed once for every path that
+    asks (else it is computed here when needed).
 
     The corpus is not split or matched. With `stamps` (taken before, `take_corpus_stamps`) that show
     the files unchanged and no extracted documents, it is not read either: the documents are
@@ -109,8 +115,11 @@ def reuse_coding(
     corpus_read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
                                     stamps=stamps)
     # Else only the files whose stamps changed are read again (a file touched, a document added).
-    changes = changed_corpus(run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache) if (
-        corpus_read is None and stamps is not None) else None
+    if corpus_read is None and stamps is not None:
+        changes = corpus_changes() if corpus_changes is not None else changed_corpus(
+            run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)
+    else:
+        changes = None
     if changes is not None:
         if not changes.unchanged:
             return None

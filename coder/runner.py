@@ -51,7 +51,7 @@ from .reviews import (
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, RunRecord, build_run_record, wants_csv
 from .segments import STATUSES, add_page_column, drop_rejected, segment_ids_among
-from .stamps import CORPUS_STAMPS_FILE, save_corpus_stamps, take_corpus_stamps
+from .stamps import CORPUS_STAMPS_FILE, changed_corpus, save_corpus_stamps, take_corpus_stamps
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -214,9 +214,14 @@ def run_coding(
         from .recode import recode_changed_codes
         from .recode_documents import code_partitions_from_last_run, recode_changed_documents
 
+        # The corpus told against the last run's documents (only the files whose stamps changed read
+        # again), once, for whichever path below asks first.
+        corpus_changes = functools.cache(functools.partial(
+            changed_corpus, run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
+        )) if stamps is not None else None
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
         reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
-                              stamps=stamps) if use_cache else None
+                              stamps=stamps, corpus_changes=corpus_changes) if use_cache else None
         # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                                        stamps=stamps) if use_cache and reused is None else None
@@ -226,6 +231,7 @@ def run_coding(
         # cold run below STREAMED_MIN_BYTES does; a large corpus is done in partitions instead (below).
         redone = recode_changed_documents(
             run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache, workers=workers,
+            corpus_changes=corpus_changes,
         ) if use_cache and reused is None and recoded is None and not large else None
         if large:
             # A large corpus coded in partitions, each finished and written as it arrives (coder.streamed).
@@ -236,7 +242,7 @@ def run_coding(
             # others' rows read from the last run's tables a partition at a time.
             engine_here = code_partitions_from_last_run(
                 run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
-                progress=progress) if use_cache and reused is None and recoded is None else None
+                progress=progress, corpus_changes=corpus_changes) if use_cache and reused is None and recoded is None else None
             return replace(code_in_partitions(
                 corpus, codebook_path, run, codebook=codebook, variables=variables, reviews=reviews,
                 reviews_file=reviews_file, imported=imported, recovered=recovered, extraction_cache=extraction_cache,

@@ -182,12 +182,7 @@ def code_partitions_locally(
                              cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER,
                              new_cache=new_cache,
                              meanwhile=(lambda: _fingerprints(codebook, cache)) if new_cache else None)
-        # A partition's part files are encoded and compressed, and its summary's row-sized parts stored
-        # (`receive`), in a second thread (Arrow's writers leave the GIL) while this one finishes the next
-        # partition; one partition's at a time, so what waits to be written is one partition's rows.
-        writer = ThreadPoolExecutor(max_workers=1)
-        writing: Future | None = None
-        try:
+        with PartitionWriter(folder, receive) as writer:
             for number, (partition, batch) in enumerate(zip(partitions, coded)):
                 rows, counts, batch_stats, pending, passage_columns, read = batch
                 del batch
@@ -199,19 +194,14 @@ def code_partitions_locally(
                 del rows, passage_columns
                 frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
                 summary.passages, summary.read = counts, dict(read)
-                if writing is not None:
-                    writing.result()  # the previous partition's parts, and their error if any
-                writing = writer.submit(_write_received, frame, passages, folder, summary, receive)
+                writer.write(frame, passages, summary)
                 del frame, passages
                 summaries.append(summary)
                 _release_memory()
                 done += len(partition)
                 if progress:
                     progress(done, len(items))
-            if writing is not None:
-                writing.result()
-        finally:
-            writer.shutdown(wait=True)  # nothing left writing into a folder the caller removes
+            writer.wait()
 
         def finish(documents: Sequence[Document]) -> None:
             if cache is not None:
@@ -223,6 +213,35 @@ def code_partitions_locally(
                                reused=stats.as_dict() if cache_dir is not None else {}, finish=finish)
 
     return code
+
+
+class PartitionWriter:
+    """A finished partition's part files encoded and compressed, and its summary's row-sized parts
+    stored (`receive`), in a second thread (Arrow's writers leave the GIL) while the caller goes on
+    to the next partition; one partition's at a time, so what waits to be written is one partition's
+    rows. Leaving the `with` block waits for the writing (nothing left writing into a folder the
+    caller removes)."""
+
+    def __init__(self, folder: Path, receive: Callable[[PartitionSummary], PartitionSummary]):
+        self.folder, self.receive = folder, receive
+        self._writer = ThreadPoolExecutor(max_workers=1)
+        self._writing: Future | None = None
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self._writer.shutdown(wait=True)
+
+    def write(self, frame: pd.DataFrame, passages: pd.DataFrame, summary: PartitionSummary) -> None:
+        """Write this partition once the previous one is written (its error, if any, is raised here)."""
+        self.wait()
+        self._writing = self._writer.submit(_write_received, frame, passages, self.folder, summary, self.receive)
+
+    def wait(self) -> None:
+        """Wait for the partition being written; raises its error."""
+        if self._writing is not None:
+            self._writing.result()
 
 
 class _SharedPartitions(Sequence):
