@@ -12,9 +12,9 @@ from .codebook import normalize_code_record, rule_from_record
 from .files import display_name, write_csv
 from .errors import OutputError
 from .imports import LazyModule
-from .models import UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
+from .models import SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
-from .segments import HASH_MULTIPLIERS, mix64, segment_id_numbers, segment_ids_among
+from .segments import HASH_MULTIPLIERS, mix64, numbered_codes, segment_id_numbers, segment_ids_among
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -297,11 +297,18 @@ def compare_runs(
     # first only their ids and codes; the other columns only for the rows compared one by one below.
     # A full rerun of a 100 MB corpus held both runs' whole index, 875,736 rows each: 550 MB more.
     lean = new_segments is None and old_index is None and not renamed
+    # Both runs' segment tables, their ids as numbers and codes as indices (12 bytes a row), when they
+    # are: the ids as text are then made only for the segments listed as added or removed.
+    numbered = _numbered_keys(old_folder, new_folder) if lean else None
     lean_columns = ["segment_id", "code"]
-    new_frame = (segment_index(new_segments) if new_segments is not None
-                 else new_folder.read_segment_index(columns=lean_columns) if lean else new_folder.read_segment_index())
-    old_frame = (old_index if old_index is not None
-                 else old_folder.read_segment_index(columns=lean_columns) if lean else old_folder.read_segment_index())
+    if numbered is not None:
+        (old_keys, old_numbers), (new_keys, new_numbers) = numbered
+        old_frame = new_frame = None
+    else:
+        new_frame = (segment_index(new_segments) if new_segments is not None
+                     else new_folder.read_segment_index(columns=lean_columns) if lean else new_folder.read_segment_index())
+        old_frame = (old_index if old_index is not None
+                     else old_folder.read_segment_index(columns=lean_columns) if lean else old_folder.read_segment_index())
     known = old_segments = None
     if (unchanged is not None and not renamed and new_segments is not None and old_frame is unchanged.previous_index
             and len(new_frame) == len(unchanged.codes)):
@@ -318,9 +325,12 @@ def compare_runs(
         # The removed segments' details from the rows the recode read, not from the whole run read again.
         old_segments = _previous_rows(unchanged, others_old) if numbers[0] is not None else None
     else:
-        old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
-        # The ids as numbers once for every step below (0.02-0.03 s each at 437,785 ids).
-        numbers = segment_id_numbers(old_keys["key"]), segment_id_numbers(new_keys["key"])
+        if numbered is not None:
+            numbers = old_numbers, new_numbers
+        else:
+            old_keys, new_keys = _segment_keys(old_frame, renamed), _segment_keys(new_frame, {})
+            # The ids as numbers once for every step below (0.02-0.03 s each at 437,785 ids).
+            numbers = segment_id_numbers(old_keys["key"]), segment_id_numbers(new_keys["key"])
         alike = _codes_alike(old_keys, new_keys, numbers=numbers)
         if alike:
             # Only the other codes' segments compared row by row (a keyword recode changes one code of hundreds).
@@ -328,7 +338,9 @@ def compare_runs(
             others_old = ~old_keys["code"].isin(list(alike)).to_numpy()
             others_new = ~new_keys["code"].isin(list(alike)).to_numpy()
             old_keys, new_keys = old_keys[others_old].reset_index(drop=True), new_keys[others_new].reset_index(drop=True)
-            if lean:
+            if numbered is not None:
+                pass  # the listed segments' ids come from their numbers
+            elif lean:
                 old_frame = _index_rows(old_folder, others_old, old_keys["key"])
                 new_frame = _index_rows(new_folder, others_new, new_keys["key"])
             else:
@@ -338,7 +350,7 @@ def compare_runs(
             if new_segments is not None and len(new_segments) == len(others_new):
                 # The new run's rows the listed segments can come from: those of the codes compared row by row.
                 new_segments = new_segments[others_new]
-        elif lean:
+        elif lean and numbered is None:
             old_frame, new_frame = old_folder.read_segment_index(), new_folder.read_segment_index()
     key_index = _key_numbers(old_keys, new_keys, numbers)
     segments = _count_changes(old_keys, new_keys, key_index)
@@ -348,7 +360,7 @@ def compare_runs(
         segments = pd.concat([segments, same], ignore_index=True).set_index("code").loc[order].reset_index()
         segments = segments.astype({"segments_added": int, "segments_removed": int, "segments_unchanged": int})
     listed = _listed_segments(old_folder, new_folder, old_frame, new_frame, old_keys, new_keys, new_segments, key_index,
-                              old_segments=old_segments)
+                              old_segments=old_segments, numbers=numbers if numbered is not None else None)
     counts = {str(code): (int(added), int(removed), int(kept))
               for code, added, removed, kept in segments.itertuples(index=False, name=None)}
     return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed)
@@ -446,21 +458,25 @@ def _codes_alike(old_keys: pd.DataFrame, new_keys: pd.DataFrame,
 def _listed_segments(
     old_folder: RunFolder, new_folder: RunFolder, old_frame: pd.DataFrame, new_frame: pd.DataFrame,
     old_keys: pd.DataFrame, new_keys: pd.DataFrame, new_segments: pd.DataFrame | None, key_index: np.ndarray, *,
-    old_segments: pd.DataFrame | None = None,
+    old_segments: pd.DataFrame | None = None, numbers: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """The added and removed segments themselves, with their document, passage and text (the keys:
     `_segment_keys` of each frame, numbered by `_key_numbers`; the details from the frames
-    `new_segments` and `old_segments`, else from the run folders)."""
+    `new_segments` and `old_segments`, else from the run folders). Without the two frames, the ids
+    are made from `numbers` (the keys' ids as numbers, old then new)."""
     # Integer isin over the key numbers (Series.isin on Arrow strings, or a Python set of them,
     # loops over 400,000 ids in Python; np.isin sorts).
     fresh, before = pd.Series(key_index[:len(new_keys)]), key_index[len(new_keys):]
     new_found, old_found = fresh.isin(before).to_numpy(), pd.Series(before).isin(fresh).to_numpy()
     if new_found.all() and old_found.all():
         return pd.DataFrame(columns=["code", "change", *SEGMENT_CHANGE_COLUMNS])
-    old_keys = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).array if len(old_frame) else [])
-    new_keys = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).array if len(new_frame) else [])
-    added = new_keys[~new_found]
-    removed = old_keys[~old_found]
+    if numbers is not None:
+        added = new_keys[~new_found].assign(segment_id=_ids_of_numbers(numbers[1][~new_found]))
+        removed = old_keys[~old_found].assign(segment_id=_ids_of_numbers(numbers[0][~old_found]))
+    else:
+        added = new_keys.assign(segment_id=new_frame["segment_id"].astype(str).array if len(new_frame) else [])[~new_found]
+        removed = old_keys.assign(segment_id=old_frame["segment_id"].astype(str).array if len(old_frame) else [])[~old_found]
+    added, removed = (rows.astype({"code": str}) for rows in (added, removed))
     parts = []
     for change, rows, folder, frame in (("segment added", added, new_folder, new_segments),
                                         ("segment removed", removed, old_folder, old_segments)):
@@ -473,6 +489,31 @@ def _listed_segments(
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _ids_of_numbers(numbers: np.ndarray) -> list[str]:
+    """Segment ids as `coder run` writes them, from their `segment_id_numbers`."""
+    return [f"{SEGMENT_ID_PREFIX}{number:016x}" for number in numbers.tolist()]
+
+
+def _numbered_keys(old_folder: RunFolder, new_folder: RunFolder) -> tuple[
+        tuple[pd.DataFrame, np.ndarray], tuple[pd.DataFrame, np.ndarray]] | None:
+    """Each run's (code, key) rows as `_segment_keys` gives them, the codes categorical over one set of
+    names and the keys the ids as numbers, with those numbers: read from segments.parquet a row
+    group at a time (`segments.numbered_codes`). None when a run has no segments.parquet or an id is
+    not of the usual form."""
+    names: dict[str, int] = {}
+    read = []
+    for folder in (old_folder, new_folder):
+        if not folder.segments_parquet_path.exists():
+            return None
+        found = numbered_codes(folder.segments_parquet_path, names)
+        if found is None:
+            return None
+        read.append(found)
+    categories = list(names)
+    return tuple((pd.DataFrame({"code": pd.Categorical.from_codes(codes, categories=categories), "key": numbers}),
+                  numbers) for numbers, codes in read)
 
 
 def _segment_details(folder: RunFolder, frame: pd.DataFrame | None, ids: set[str]) -> pd.DataFrame:

@@ -13,7 +13,7 @@ them for people.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -301,11 +301,14 @@ def _parquet_files(path: Path) -> list[Path]:
 
 
 def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
-                 documents: Collection[str] | None = None, rows: np.ndarray | None = None) -> pd.DataFrame:
+                 documents: Collection[str] | None = None, rows: np.ndarray | None = None,
+                 keep: Callable[[pa.Table], np.ndarray] | None = None, positions: bool = False) -> pd.DataFrame:
     """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64;
-    with `documents`, only the rows of those documents (chosen before the rows become a frame); with
-    `rows` (a mask of the table's rows), only those rows, read a row group at a time (the whole table
-    is never in memory).
+    with `documents`, only the rows of those documents; with `rows` (a mask of the table's rows), only
+    those rows; with `keep` (a row group's table -> a mask of its rows, asked of the `columns` read), only
+    the rows it keeps. Whichever of the three is given, the table is read a row group at a time and
+    chosen before it becomes a frame: the whole table is never in memory. `positions`: the frame's
+    index is each row's position in the whole table (as filtering a frame of it would leave it).
 
     Raises OutputError naming the file when it is missing or not Parquet.
     """
@@ -313,41 +316,64 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     files = _parquet_files(path) if path.exists() else []
     if not files:
         raise OutputError(f"{display_name(path)}: no such Parquet table. Run `coder run` first.")
-    tables = []
+    if documents is not None:
+        keep = _of_documents(documents, keep)
+    tables, chosen = [], []
     offset = 0  # the table's rows in the files before
     try:
         for file in files:
-            if rows is None:
+            if rows is None and keep is None:
                 table = pq.read_table(file, columns=list(columns) if columns is not None else None)
+                chosen.append(np.arange(offset, offset + table.num_rows))
+                offset += table.num_rows
             else:
-                table, offset = _chosen_rows(pq.ParquetFile(file), columns, rows, offset)
+                table, offset = _chosen_rows(pq.ParquetFile(file), columns, rows, offset, keep, chosen)
             tables.append(table)
         if rows is not None and offset != len(rows):
             raise ValueError("the rows asked are not the table's")
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
-        if documents is not None:
-            import pyarrow.compute as pc
-
-            chosen = pa.array(sorted(documents), type=table.schema.field("document").type)
-            table = table.filter(pc.is_in(table["document"], value_set=chosen))
     except (pa.ArrowException, OSError, ValueError) as problem:
         raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
-    return _frame_of_table(table)
+    frame = _frame_of_table(table)
+    if positions:
+        frame.index = pd.Index(np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64))
+    return frame
 
 
-def _chosen_rows(file: pq.ParquetFile, columns: Sequence[str] | None, rows: np.ndarray,
-                 offset: int) -> tuple[pa.Table, int]:
+def _of_documents(documents: Collection[str], keep: Callable[[pa.Table], np.ndarray] | None
+                  ) -> Callable[[pa.Table], np.ndarray]:
+    """A `read_parquet` keep: the rows of these documents (and those `keep` keeps)."""
+    import pyarrow.compute as pc
+
+    chosen = sorted(documents)
+
+    def of_documents(table: pa.Table) -> np.ndarray:
+        column = table["document"]
+        mask = pc.is_in(column, value_set=pa.array(chosen, type=column.type)).to_numpy(zero_copy_only=False)
+        return mask & keep(table) if keep is not None else mask
+
+    return of_documents
+
+
+def _chosen_rows(file: pq.ParquetFile, columns: Sequence[str] | None, rows: np.ndarray | None,
+                 offset: int, keep: Callable[[pa.Table], np.ndarray] | None = None,
+                 chosen: list[np.ndarray] | None = None) -> tuple[pa.Table, int]:
     """The rows of `file` that `rows` (a mask over the whole table, whose row `offset` is the file's
-    first) marks, read a row group at a time; and the table's row after the file's last."""
+    first; None: every row) marks and `keep` keeps, read a row group at a time; and the table's row
+    after the file's last. `chosen` gains the positions of the rows taken."""
     tables = []
     for group in range(file.num_row_groups):
         size = file.metadata.row_group(group).num_rows
-        if offset + size > len(rows):
+        if rows is not None and offset + size > len(rows):
             raise ValueError("the rows asked are not the table's")
-        mask = rows[offset:offset + size]
+        mask = rows[offset:offset + size] if rows is not None else np.ones(size, dtype=bool)
         if mask.any():
-            tables.append(file.read_row_group(group, columns=list(columns) if columns is not None else None)
-                          .filter(pa.array(mask, type=pa.bool_())))
+            table = file.read_row_group(group, columns=list(columns) if columns is not None else None)
+            if keep is not None:
+                mask = mask & np.asarray(keep(table), dtype=bool)
+            tables.append(table.filter(pa.array(mask, type=pa.bool_())))
+            if chosen is not None:
+                chosen.append(offset + np.flatnonzero(mask))
         offset += size
     chosen = pa.concat_tables(tables) if tables else file.schema_arrow.empty_table().select(
         list(columns) if columns is not None else file.schema_arrow.names)
@@ -386,17 +412,19 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
                                                                                ("document", "passage", "span_text"))]
     if segment_ids is not None and "segment_id" not in reading:
         reading = [name for name in SEGMENT_PARQUET_COLUMNS if name in reading or name == "segment_id"]
-    frame = read_parquet(path, columns=reading, rows=rows)
-    if segment_ids is not None:
-        # Only these rows' texts are joined (a run's every text, as strings, took seconds and gigabytes).
-        frame = frame[rows_with_segment_ids(frame["segment_id"], segment_ids)]
+    # Only these rows, chosen a row group at a time, and only their texts joined (a run's every text, as
+    # strings, took seconds and gigabytes; a 100 MB run's every id and text read to list 1 segment: +150 MB).
+    keep = None if segment_ids is None else (
+        lambda table: rows_with_segment_ids(_frame_of_table(table.select(["segment_id"]))["segment_id"], segment_ids))
+    frame = read_parquet(path, columns=reading, rows=rows, keep=keep, positions=segment_ids is not None)
     if "page" in frame.columns:
         if frame["page"].isna().all():
             frame = frame.drop(columns="page")
         else:
             frame["page"] = frame["page"].fillna("").astype(str)
     if with_text:
-        texts = read_parquet(passages, columns=["document", "passage", "text"])
+        texts = read_parquet(passages, columns=["document", "passage", "text"],
+                             documents=set(frame["document"]) if segment_ids is not None or rows is not None else None)
         keys = pd.MultiIndex.from_frame(frame[["document", "passage"]])
         text = texts.set_index(["document", "passage"])["text"].reindex(keys).fillna("").to_numpy()
         if "span_text" in frame.columns:
@@ -522,7 +550,9 @@ def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
     [15, 16]
     """
     try:
-        array = pa.array(ids.array if isinstance(ids, pd.Series) else ids, from_pandas=True)
+        # An Arrow column is taken as it is: pa.array walks a ChunkedArray value by value (1.5 s at 875,000 ids).
+        array = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(
+            ids.array if isinstance(ids, pd.Series) else ids, from_pandas=True)
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
     except (pa.ArrowException, UnicodeError, TypeError, ValueError):
@@ -551,6 +581,43 @@ def segment_id_numbers(ids: pd.Series | Sequence[str]) -> np.ndarray | None:
         return None
     return np.frombuffer(bytes.fromhex(data.translate(None, prefixes[:1]).decode("ascii")), dtype=">u8").astype(np.uint64)
 
+
+
+def numbered_codes(path: str | Path, names: dict[str, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """segments.parquet's segment ids as numbers (`segment_id_numbers`) and its codes as indices into
+    `names` ({code: index}, which gains the codes it meets), read a batch at a time: 12 bytes a row,
+    where the two columns as text took ~110 MB more at 875,000 rows. None when an id is not in
+    the form `coder run` writes.
+
+    Raises OutputError naming the file when it is missing or not Parquet.
+    """
+    import pyarrow.compute as pc
+
+    path = Path(path)
+    files = _parquet_files(path) if path.exists() else []
+    if not files:
+        raise OutputError(f"{display_name(path)}: no such Parquet table. Run `coder run` first.")
+    numbers, codes = [], []
+    try:
+        for file in files:
+            # Batches of a row group, decoded in this thread: whole row groups (256,000 rows) decoded by
+            # Arrow's threads held ~50 MB more at the peak.
+            for rows in pq.ParquetFile(file).iter_batches(batch_size=65_536, columns=["segment_id", "code"],
+                                                          use_threads=False):
+                found = segment_id_numbers(rows["segment_id"])
+                if found is None:
+                    return None
+                encoded = pc.dictionary_encode(pc.fill_null(rows["code"], ""))
+                known = np.array([names.setdefault(str(name), len(names)) for name in encoded.dictionary.to_pylist()],
+                                 dtype=np.int32)
+                numbers.append(found)
+                codes.append(known[encoded.indices.to_numpy(zero_copy_only=False)] if len(known) else
+                             np.zeros(0, dtype=np.int32))
+    except (pa.ArrowException, OSError, ValueError, KeyError) as problem:
+        raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
+    if not numbers:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
+    return np.concatenate(numbers), np.concatenate(codes)
 
 
 def segment_id_numbers_or_zero(ids: pd.Series | Sequence[str]) -> np.ndarray:

@@ -377,9 +377,11 @@ def test_diff_compare_runs_refuses_unchanged_codes_it_cannot_vouch_for(tmp_path,
 
 @pytest.mark.parametrize("edit", ["keyword added", "document removed", "nothing"])
 def test_diff_compare_runs_read_from_folders_lean_is_the_comparison_of_whole_indexes(tmp_path, edit, monkeypatch):
-    """Two runs compared from their folders read only ids and codes, then the other columns of the rows
-    compared one by one (a row group at a time); the comparison is the one made from both whole
-    indexes in hand. A table that changed between the two reads is refused, not compared."""
+    """Two runs compared from their folders read only ids (as numbers) and codes (as indices), a row group
+    at a time, and make the ids as text only for the segments listed; the comparison is the one made
+    from both whole indexes in hand. Read as text (a run without segments.parquet), only ids and
+    codes, then the other columns of the rows compared one by one: a table that changed between the
+    two reads is refused, not compared."""
     import shutil
 
     import coder.diff
@@ -399,16 +401,25 @@ def test_diff_compare_runs_read_from_folders_lean_is_the_comparison_of_whole_ind
     run_ok(corpus, codebook, new)
     old_run, new_run = RunFolder(old), RunFolder(new)
 
-    lean = compare_runs(old_run, new_run)
+    index_reads = []
+    reading = RunFolder.read_segment_index
+    with monkeypatch.context() as patched:
+        patched.setattr(RunFolder, "read_segment_index",
+                        lambda self, **options: index_reads.append(options) or reading(self, **options))
+        lean = compare_runs(old_run, new_run)
     whole = compare_runs(old_run, new_run, old_index=old_run.read_segment_index())
+    with monkeypatch.context() as patched:  # the same from the ids and codes read as text (a run without Parquet)
+        patched.setattr(coder.diff, "_numbered_keys", lambda *folders: None)
+        lean_as_text = compare_runs(old_run, new_run)
 
-    assert list(lean.segments.items()) == list(whole.segments.items())
-    pd.testing.assert_frame_equal(lean.listed.reset_index(drop=True), whole.listed.reset_index(drop=True))
-    assert render_comparison(lean) == render_comparison(whole)
+    assert index_reads == []  # ids as numbers and codes as indices, a row group at a time: no index as text
+    for comparison in (lean, lean_as_text):
+        assert list(comparison.segments.items()) == list(whole.segments.items())
+        pd.testing.assert_frame_equal(comparison.listed.reset_index(drop=True), whole.listed.reset_index(drop=True))
+        assert render_comparison(comparison) == render_comparison(whole)
     if edit != "nothing":
         assert len(lean.listed) > 0
-
-    reading = RunFolder.read_segment_index
+    monkeypatch.setattr(coder.diff, "_numbered_keys", lambda *folders: None)
 
     def one_row_short(self, *, columns=("segment_id", "code", "document", "fingerprint"), rows=None):
         frame = reading(self, columns=columns, rows=rows)

@@ -331,3 +331,42 @@ def test_segments_read_parquet_chosen_rows_are_the_table_filtered(tmp_path, layo
     for wrong in (np.ones(9, dtype=bool), np.ones(11, dtype=bool)):
         with pytest.raises(OutputError, match="cannot read it as Parquet"):
             read_parquet(path, rows=wrong)
+    # Rows chosen by what they hold (documents, or a keep asked of each row group), with or without a mask,
+    # are the whole table filtered; `positions` keeps each row's position in the table as the index.
+    whole = read_parquet(path)
+    odd = np.arange(10) % 2 == 1
+    keep_odd_passages = lambda rows: (rows["passage"].to_numpy() % 2 == 1)  # noqa: E731
+    for options, expected in (
+        ({"documents": {"d1.txt", "missing.txt"}}, whole["document"].eq("d1.txt").to_numpy()),
+        ({"documents": set()}, np.zeros(10, dtype=bool)),
+        ({"keep": keep_odd_passages}, odd),
+        ({"keep": keep_odd_passages, "documents": {"d0.txt"}}, odd & whole["document"].eq("d0.txt").to_numpy()),
+        ({"keep": keep_odd_passages, "rows": np.arange(10) < 5}, odd & (np.arange(10) < 5)),
+    ):
+        chosen = read_parquet(path, **options)
+        pd.testing.assert_frame_equal(chosen, whole[expected].reset_index(drop=True))
+        pd.testing.assert_frame_equal(read_parquet(path, positions=True, **options), whole[expected])
+
+
+def test_segments_numbered_codes_are_the_ids_as_numbers_and_the_codes_as_indices(tmp_path):
+    """segments.parquet's ids and codes read a batch at a time as numbers and indices into the names
+    met (shared across calls), as the whole columns read as text give them; None for an id of another form."""
+    import pyarrow.parquet as pq
+
+    from coder.segments import numbered_codes
+
+    codes = ["b", "a", "b", None, "c"] * 30_000  # more rows than a batch
+    table = pa.table({"segment_id": [f"s{number * 7919:016x}" for number in range(len(codes))], "code": codes})
+    path = tmp_path / "segments.parquet"
+    pq.write_table(table, path, row_group_size=100_000)
+    names = {"c": 0}
+    numbers, indices = numbered_codes(path, names)
+    assert numbers.dtype == np.uint64 and numbers.tolist() == [number * 7919 for number in range(len(codes))]
+    assert names == {"c": 0, "b": 1, "a": 2, "": 3}
+    assert [list(names)[index] for index in indices[:5]] == ["b", "a", "b", "", "c"]
+    assert len(indices) == len(codes)
+    pq.write_table(table.set_column(0, "segment_id", pa.array(["S" + value[1:] for value in table["segment_id"].to_pylist()])),
+                   path)
+    assert numbered_codes(path, {}) is None
+    with pytest.raises(OutputError, match="no such Parquet table"):
+        numbered_codes(tmp_path / "missing.parquet", {})
