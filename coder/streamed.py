@@ -423,6 +423,7 @@ def code_in_partitions(
             del reduced
             _release_memory(collect="young")
             written.update(_write_document_tables(stage, summaries, store, codebook, variables, result.passages))
+            _release_memory(collect="young")
             try:
                 comparison = compare_with_previous(stage)
             except OutputError as error:

@@ -82,3 +82,17 @@ def test_entry_a_message_exit_takes_pythons_way():
     script = "import sys\nimport coder.cli as cli\n@cli.app.command('probe')\ndef probe() -> None:\n    raise SystemExit('stopped: a message')\nsys.argv = ['coder', 'probe']\ncli.main()\n"
     ended = coder(script=script)
     assert ended.returncode == 1 and "stopped: a message" in ended.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc settings")
+def test_entry_bounds_the_c_heap_for_itself_and_its_processes_unless_the_environment_says_otherwise():
+    """A `coder` process sets glibc's arenas and mapping threshold for itself (mallopt) and, through the
+    environment, for the coding processes it spawns; values the user set stay as they are."""
+    show = ("import os, coder.cli;"
+            "print(os.environ['MALLOC_ARENA_MAX'], os.environ['MALLOC_MMAP_THRESHOLD_'])")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
+    found = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, env=environment, check=True)
+    assert found.stdout.split() == ["2", str(4 * 2**20)]
+    found = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, check=True,
+                           env={**environment, "MALLOC_ARENA_MAX": "4"})
+    assert found.stdout.split() == ["4", str(4 * 2**20)]
