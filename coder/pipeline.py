@@ -888,7 +888,7 @@ def trim_heap() -> None:
     """Give the C library's freed heap back to the system (glibc's malloc_trim; elsewhere nothing)."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # not glibc; Windows' loader takes no None
         pass
 
 

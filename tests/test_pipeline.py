@@ -460,3 +460,24 @@ def test_pipeline_import_loads_no_multiprocessing_until_a_pool_starts(modules):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("loader_error", [TypeError("LoadLibrary() argument 1 must be str, not None"),
+                                          OSError("no such library"), AttributeError("malloc_trim")])
+def test_pipeline_trim_heap_and_the_heap_settings_do_nothing_where_the_c_library_is_not_glibc(monkeypatch, loader_error):
+    """Windows' loader refuses CDLL(None) with a TypeError, macOS's libc has no malloc_trim or mallopt:
+    the run goes on without them, and the settings still reach the environment of spawned processes."""
+    import ctypes
+
+    import coder.cli
+    from coder.pipeline import trim_heap
+
+    def refuse(*args, **kwargs):
+        raise loader_error
+
+    monkeypatch.setattr(ctypes, "CDLL", refuse)
+    for name in coder.cli._MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    trim_heap()
+    coder.cli._bound_the_heap()
+    assert all(name in os.environ for name in coder.cli._MALLOC_SETTINGS)
