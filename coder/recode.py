@@ -55,7 +55,7 @@ from .models import (
 from .passages import _readable, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, segment_index_of_table
-from .segments import SEGMENT_COLUMNS, add_page_column, read_parquet
+from .segments import SEGMENT_COLUMNS, add_page_column, distinct_sorted, read_parquet
 from .stamps import CorpusStamps, corpus_unchanged, known_corpus
 
 __all__ = ["recode_changed_codes", "remember_coding"]
@@ -556,7 +556,7 @@ def _search(joined: bytes, needles: list[str], count: int) -> np.ndarray | None:
     automaton = ahocorasick_rs.BytesAhoCorasick([needle.encode("utf-8", "surrogatepass") for needle in needles])
     # Non-overlapping is enough: a match skipped for overlapping a reported one lies in the same text.
     starts = np.array([start for _, start, _ in automaton.find_matches_as_indexes(joined)], dtype=np.int64)
-    return np.unique(np.searchsorted(ends, starts))  # the NULs before a match: its piece
+    return distinct_sorted(np.searchsorted(ends, starts))  # the NULs before a match: its piece
 
 
 # Up to this many ASCII needles, one regular expression (RE2, in Arrow) finds the pieces holding one

@@ -370,3 +370,14 @@ def test_segments_numbered_codes_are_the_ids_as_numbers_and_the_codes_as_indices
     assert numbered_codes(path, {}) is None
     with pytest.raises(OutputError, match="no such Parquet table"):
         numbered_codes(tmp_path / "missing.parquet", {})
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**64 - 1), max_size=200), st.sampled_from([np.uint64, np.int64]))
+@settings(max_examples=60, deadline=None)
+def test_segments_distinct_sorted_is_np_unique(values, dtype):
+    from coder.segments import distinct_sorted
+
+    array = np.array(values, dtype=np.uint64).astype(dtype)
+    found = distinct_sorted(array)
+    assert found.dtype == array.dtype
+    assert found.tolist() == np.unique(array).tolist()
