@@ -324,7 +324,8 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
         for file in files:
             if rows is None and keep is None:
                 table = pq.read_table(file, columns=list(columns) if columns is not None else None)
-                chosen.append(np.arange(offset, offset + table.num_rows))
+                if positions:
+                    chosen.append(np.arange(offset, offset + table.num_rows))
                 offset += table.num_rows
             else:
                 table, offset = _chosen_rows(pq.ParquetFile(file), columns, rows, offset, keep, chosen)
