@@ -450,6 +450,17 @@ def dask_part(args, corpus: Path, codebook: Path, cold: ProcessRun | None) -> Ro
                "ratio: dask throughput / local throughput", cpu_ratio=cold.cpu / run.cpu)
 
 
+def rerun_with_a_document_added(corpus: Path, codebook: Path, out: Path, *, workers: int | None) -> ProcessRun:
+    """`coder run` into `out` with ADDED_DOCUMENT written into `corpus` for it (removed after, whatever happens)."""
+    added = corpus / ADDED_DOCUMENT
+    added.write_text("An added interview: regional cooperation and joint meetings of the two provinces.\n",
+                     encoding="utf-8")
+    try:
+        return coder_run(corpus, codebook, out, workers=workers)
+    finally:
+        added.unlink(missing_ok=True)
+
+
 def rerun_part(args, corpus: Path, codebook: Path, out: Path, cold: ProcessRun | None) -> Row:
     """Row 11: a run into the cold run's folder after one document was added to the corpus. Not a
     target: only that document is coded (coder.recode_documents), and the run compared with the last one;
@@ -457,13 +468,7 @@ def rerun_part(args, corpus: Path, codebook: Path, out: Path, cold: ProcessRun |
     name = TARGETS[10]
     if args.skip_recode or cold is None:
         return not_measured(name, "report", "--skip-recode" if args.skip_recode else "needs the cold run")
-    added = corpus / ADDED_DOCUMENT
-    added.write_text("An added interview: regional cooperation and joint meetings of the two provinces.\n",
-                     encoding="utf-8")
-    try:
-        run = coder_run(corpus, codebook, out, workers=args.workers)
-    finally:
-        added.unlink(missing_ok=True)
+    run = rerun_with_a_document_added(corpus, codebook, out, workers=args.workers)
     print(f"rerun  : one document added: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU, peak RSS of the tree"
           f" {run.peak_rss_mb:.0f} MB (cold {cold.wall:.1f} s wall, {cold.cpu:.1f} s CPU)")
     return Row(name, f"{run.wall:.1f} s", f"{cold.wall:.1f} s cold", run.wall / cold.wall, "report", None,
@@ -479,13 +484,7 @@ def rerun_memory_part(args, codebook: Path) -> Row:
         return not_measured(name, goal, "--skip-memory")
     largest = max(args.memory_megabytes)
     corpus, out = corpus_folder(largest, data=args.data), args.data / f"scale_out_{largest:g}mb"
-    added = corpus / ADDED_DOCUMENT
-    added.write_text("An added interview: regional cooperation and joint meetings of the two provinces.\n",
-                     encoding="utf-8")
-    try:
-        run = coder_run(corpus, codebook, out, workers=args.workers)
-    finally:
-        added.unlink(missing_ok=True)
+    run = rerun_with_a_document_added(corpus, codebook, out, workers=args.workers)
     print(f"memory : {largest:g} MB corpus, rerun after one document added: peak RSS of the process tree"
           f" {run.peak_rss_mb:.0f} MB; {run.wall:.1f} s wall, {run.cpu:.1f} s CPU")
     return Row(name, f"{run.peak_rss_mb:.0f} MB", f"{largest:g} MB corpus", None, goal, run.peak_rss_mb < 500)
