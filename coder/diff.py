@@ -300,15 +300,16 @@ def compare_runs(
     # Both runs' segment tables, their ids as numbers and codes as indices (12 bytes a row), when they
     # are: the ids as text are then made only for the segments listed as added or removed.
     numbered = _numbered_keys(old_folder, new_folder) if lean else None
+    lean_as_text = lean and numbered is None  # ids and codes read as text, the rest for the rows compared
     lean_columns = ["segment_id", "code"]
     if numbered is not None:
         (old_keys, old_numbers), (new_keys, new_numbers) = numbered
         old_frame = new_frame = None
     else:
         new_frame = (segment_index(new_segments) if new_segments is not None
-                     else new_folder.read_segment_index(columns=lean_columns) if lean else new_folder.read_segment_index())
+                     else new_folder.read_segment_index(columns=lean_columns) if lean_as_text else new_folder.read_segment_index())
         old_frame = (old_index if old_index is not None
-                     else old_folder.read_segment_index(columns=lean_columns) if lean else old_folder.read_segment_index())
+                     else old_folder.read_segment_index(columns=lean_columns) if lean_as_text else old_folder.read_segment_index())
     known = old_segments = None
     if (unchanged is not None and not renamed and new_segments is not None and old_frame is unchanged.previous_index
             and len(new_frame) == len(unchanged.codes)):
@@ -338,19 +339,17 @@ def compare_runs(
             others_old = ~old_keys["code"].isin(list(alike)).to_numpy()
             others_new = ~new_keys["code"].isin(list(alike)).to_numpy()
             old_keys, new_keys = old_keys[others_old].reset_index(drop=True), new_keys[others_new].reset_index(drop=True)
-            if numbered is not None:
-                pass  # the listed segments' ids come from their numbers
-            elif lean:
+            if lean_as_text:
                 old_frame = _index_rows(old_folder, others_old, old_keys["key"])
                 new_frame = _index_rows(new_folder, others_new, new_keys["key"])
-            else:
+            elif numbered is None:  # (numbered: the listed segments' ids are made from their numbers)
                 old_frame, new_frame = old_frame[others_old].reset_index(drop=True), new_frame[others_new].reset_index(drop=True)
             numbers = tuple(None if values is None else values[others]
                             for values, others in zip(numbers, (others_old, others_new)))
             if new_segments is not None and len(new_segments) == len(others_new):
                 # The new run's rows the listed segments can come from: those of the codes compared row by row.
                 new_segments = new_segments[others_new]
-        elif lean and numbered is None:
+        elif lean_as_text:
             old_frame, new_frame = old_folder.read_segment_index(), new_folder.read_segment_index()
     key_index = _key_numbers(old_keys, new_keys, numbers)
     segments = _count_changes(old_keys, new_keys, key_index)

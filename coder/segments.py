@@ -334,11 +334,15 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
             raise ValueError("the rows asked are not the table's")
         table = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
     except (pa.ArrowException, OSError, ValueError) as problem:
-        raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
+        raise _unreadable(path, problem)
     frame = _frame_of_table(table)
     if positions:
         frame.index = pd.Index(np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64))
     return frame
+
+
+def _unreadable(path: Path, problem: Exception) -> OutputError:
+    return OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
 
 
 def _of_documents(documents: Collection[str], keep: Callable[[pa.Table], np.ndarray] | None
@@ -628,7 +632,7 @@ def numbered_codes(path: str | Path, names: dict[str, int]) -> tuple[np.ndarray,
                 codes.append(known[encoded.indices.to_numpy(zero_copy_only=False)] if len(known) else
                              np.zeros(0, dtype=np.int32))
     except (pa.ArrowException, OSError, ValueError, KeyError) as problem:
-        raise OutputError(f"{display_name(path)}: cannot read it as Parquet ({problem}). Run `coder run` again to rewrite it.")
+        raise _unreadable(path, problem)
     if not numbers:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
     return np.concatenate(numbers), np.concatenate(codes)
