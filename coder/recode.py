@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -180,15 +181,10 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     the thread `beside`."""
     import pyarrow as pa
 
-    changed = [code for code in codebook if before.get(code.id) != fingerprints.by_code[code.id]]
-    to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
-    if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
-        return None  # most codes changed, or a regex: every passage is a candidate; the full run it is
-    # A code whose only edit is keywords or exclusions added or removed changes only where one of those can match.
-    edits = _keyword_edits(record, changed, fingerprints, before, codebook)
-    needles = _needles(Codebook(codes=tuple(edits.get(code.id, code) for code in to_match), unit=codebook.unit))
-    if needles is None:
+    plan = plan_rematch(record, codebook, before, fingerprints)
+    if plan is None:
         return None
+    to_match, edits, needles = plan.to_match, plan.edits, plan.needles
     # The search (RE2 in Arrow: it leaves the GIL) runs while this thread checks the corpus.
     searching = beside.submit(_search_passages, reading, needles)
     corpus_read = known_corpus(run, corpus, encoding=encoding, extraction_cache=extraction_cache, stamps=stamps)
@@ -207,7 +203,6 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
         return None
     first, per_document = bounds[:-1], np.diff(bounds)
     counts = dict(zip(paths, per_document.tolist()))
-    rematched = {code.id for code in to_match}
     # The candidates are matched in the other thread while this one reads the last run's rows and
     # places those it keeps: reading the candidates' files, reading Parquet and Arrow's compute
     # functions leave the GIL. The other thread gets the columns as Series of their own.
@@ -221,7 +216,7 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     # matched again, kept as they are; the new rows of the others.
     previous_codes = _positions_arrow(table["code"], code_ids)
     by_hand = _by_hand(table)
-    keeps = np.array([code_id not in rematched for code_id in code_ids] + [False])  # the last: a code not in the codebook
+    keeps = plan.keeps.copy()
     previous_documents, previous_passages = _positions_arrow(table["document"], paths), table["passage"].to_numpy()
     kept_rows = keeps[previous_codes]
     if edits:
@@ -235,8 +230,7 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
         known = previous_documents >= 0
         row_passages = np.where(known, first[np.where(known, previous_documents, 0)] + previous_passages, len(passages))
         row_passages[(row_passages < 0) | (row_passages > len(passages))] = len(passages)
-        edited = np.array([code_id in edits for code_id in code_ids] + [False])
-        kept_rows = kept_rows | (edited[previous_codes] & ~searched[row_passages])
+        kept_rows = kept_rows | (plan.edited[previous_codes] & ~searched[row_passages])
     kept = np.flatnonzero(kept_rows & ~by_hand)
     kept_documents = previous_documents[kept]
     kept_codes = previous_codes[kept]
@@ -285,6 +279,46 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
                 "codes_reused": len(documents) * len(codebook) - matched, "codes_matched": matched,
                 "codes_edited": len(to_match), "passages_matched": passages_matched},
         fingerprints=coded["fingerprint"], passage_table=passages, unchanged=unchanged,
+    )
+
+
+@dataclass(frozen=True)
+class RematchPlan:
+    """Which codes a recode after a codebook edit matches again, and where.
+
+    `to_match`: the codes whose matching changed and those tied to them, in codebook order. `edits`:
+    of those, the codes whose only edit is keywords or exclusions added or removed (`_keyword_edits`),
+    matched again only where one of those terms can match. `needles`: the literals a passage holds
+    where a code of `to_match` can match (an edited code's: only its added or removed terms).
+    `keeps` and `edited` have one entry per codebook code, then one for a code the codebook lacks: are
+    the last run's rows of that code kept whole; are they kept outside the passages holding a needle?
+    """
+
+    to_match: list[Code]
+    edits: dict[str, Code]
+    needles: list[str]
+    keeps: np.ndarray
+    edited: np.ndarray
+
+
+def plan_rematch(record: Any, codebook: Codebook, before: dict[str, str], fingerprints: Any) -> RematchPlan | None:
+    """What to match again of `codebook`, coded last as the run `record` says with the code fingerprints
+    `before` (the recode cache's note), its fingerprints being `fingerprints` now; None when most codes
+    changed or one to match has a regex (every passage is a candidate: the full run it is), or a needle
+    would be empty."""
+    changed = [code for code in codebook if before.get(code.id) != fingerprints.by_code[code.id]]
+    to_match = fingerprints.codes_to_match(codebook, changed) if changed else []
+    if 2 * len(to_match) > len(codebook) or any(code.regex for code in to_match):
+        return None
+    edits = _keyword_edits(record, changed, fingerprints, before, codebook)
+    needles = _needles(Codebook(codes=tuple(edits.get(code.id, code) for code in to_match), unit=codebook.unit))
+    if needles is None:
+        return None
+    rematched = {code.id for code in to_match}
+    return RematchPlan(
+        to_match=to_match, edits=edits, needles=needles,
+        keeps=np.array([code.id not in rematched for code in codebook] + [False]),
+        edited=np.array([code.id in edits for code in codebook] + [False]),
     )
 
 
@@ -626,18 +660,22 @@ def _regex_char(char: str) -> str:
 
 def _non_ascii_chars_of(array: Any) -> set[str]:
     """The distinct characters above U+007F of an Arrow string array (or chunked array), from the
-    bytes of its data buffers: a sliced array may give a few more, which only widens the expression.
-    In numpy: the bytes above 0x7F (whole UTF-8 sequences), then each code point counted once."""
-    seen = np.zeros(0, dtype=np.int64)
+    bytes of its data buffers, only the part its texts span (a slice of a table's row group shares the
+    whole group's buffer). In numpy: the bytes above 0x7F (whole UTF-8 sequences), then each code point
+    counted once."""
+    import pyarrow as pa
+
+    high = []  # each chunk's bytes above 0x7F: whole UTF-8 sequences, as a text's bytes end where a character does
     for chunk in array.chunks if hasattr(array, "chunks") else [array]:
         data = chunk.buffers()[2]
-        if data is None:
+        if data is None or not len(chunk):
             continue
-        octets = np.frombuffer(data, dtype=np.uint8)
-        high = octets[octets >= 0x80].tobytes().decode("utf-8", "replace")
-        points = np.frombuffer(high.encode("utf-32-le"), dtype=np.uint32)
-        seen = np.union1d(seen, np.flatnonzero(np.bincount(points, minlength=1)))
-    return set(map(chr, seen.tolist()))
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+        octets = np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+        high.append(octets[octets >= 0x80].tobytes())
+    points = np.frombuffer(b"".join(high).decode("utf-8", "replace").encode("utf-32-le"), dtype=np.uint32)
+    return set(map(chr, np.flatnonzero(np.bincount(points, minlength=1)).tolist())) if len(points) else set()
 
 
 def _search_regex(joined: bytes, ends: np.ndarray, needles: list[str]) -> np.ndarray | None:

@@ -100,6 +100,11 @@ def _edit(path: Path, edit: str) -> None:
 def history(tmp_path):
     """A corpus, the test codebook, and two run folders coded once each: `fast` (with the cache)
     and `full` (recoded without it, the reference)."""
+    return make_history(tmp_path)
+
+
+def make_history(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """The `history` fixture's corpus, codebook and two run folders."""
     corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
     shutil.copytree(ROOT / "seeds", corpus)
     (corpus / "hyphens.txt").write_text(
@@ -694,3 +699,19 @@ def test_recode_of_a_keyword_edit_reads_only_the_codes_it_can_vouch_for(history)
     assert output_files(fast) == output_files(full)
     # Taken as the last definition, the copy would have left the code's segments as they were.
     assert FAST in output and _passages_matched(output) > _passages_matched(narrowed)
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_non_ascii_characters_are_those_of_the_texts_a_slice_or_chunks_hold(large):
+    """A table's slice shares its row group's whole data buffer: only the slice's texts count."""
+    import pyarrow as pa
+
+    from coder.recode import _non_ascii_chars_of
+
+    texts = ["plain", "区域合作", "Straße", "ＲＥＧＩＯＮ", "", "naïve – dash", "協同"]
+    array = pa.array(texts, type=pa.large_string() if large else pa.string())
+    for start, stop in [(0, 7), (1, 3), (3, 6), (4, 5), (6, 7)]:
+        wanted = {char for text in texts[start:stop] for char in text if ord(char) > 0x7F}
+        assert _non_ascii_chars_of(array.slice(start, stop - start)) == wanted
+    chunked = pa.chunked_array([array.slice(1, 1), array.slice(5, 2), array.slice(0, 1)])
+    assert _non_ascii_chars_of(chunked) == set("区域合作–ï協同")
