@@ -313,6 +313,12 @@ def _summary(report) -> str:
     if report.coding_reused:
         lines.append(f"Reused the coding of the last run ({segment_total} segment(s)): the documents and "
                      f"every code's keywords and rules are as they were, nothing was matched again.")
+    elif "passages_matched" in result.reused and "documents_gone" in result.reused:
+        gone = result.reused["documents_gone"]
+        lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "
+                     f"{result.reused['passages_matched']} passage(s) where an edited term can match, coded "
+                     f"{result.reused['documents_new']} new or changed document(s), and took the rest from the last run"
+                     + (f"; {gone} of its document(s) are gone or skipped now." if gone else "."))
     elif "passages_matched" in result.reused:
         lines.append(f"Matched {result.reused['codes_edited']} edited code(s) again in the "
                      f"{result.reused['passages_matched']} passage(s) where an edited term can match; the other "

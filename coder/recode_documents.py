@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from .files import display_name
 from .extract.cache import ExtractionCache
 from .models import Codebook, CodingResult
 from .recode import (
-    _KEPT_COLUMNS, _as_table, _by_hand, _merged_order, _positions, _positions_arrow, _segment_rows, _strings,
-    last_run_record, passage_bounds,
+    _KEPT_COLUMNS, RematchPlan, _as_table, _by_hand, _candidates, _match_candidates, _merged_order, _positions,
+    _positions_arrow, _segment_rows, _strings, last_run_record, passage_bounds, plan_rematch,
 )
 from .runs import RunFolder
 from .segments import PASSAGE_PARQUET_COLUMNS, SEGMENT_COLUMNS, add_page_column
@@ -73,7 +74,7 @@ def recode_changed_documents(
                                corpus_changes=corpus_changes)
     if vouched is None:
         return None
-    record, tables, changes = vouched
+    record, tables, changes, _ = vouched
     # The two tables are read in a thread beside this one while it codes the new documents: reading
     # Parquet leaves the GIL. Leaving the block waits for it: a table open in it must not stop the
     # full run from replacing the file (Windows).
@@ -85,33 +86,42 @@ def recode_changed_documents(
 
 def _vouched_changes(run: RunFolder, corpus: str | Path, codebook: Codebook, *, stamps: CorpusStamps | None,
                      encoding: str | None, extraction_cache: ExtractionCache | None,
-                     corpus_changes: Callable[[], CorpusChanges | None] | None,
-                     ) -> tuple[Any, dict[str, Path], CorpusChanges] | None:
-    """The last run's record, its two tables and the corpus told against it (`corpus_changes()` when
-    given: computed once for every path that asks), when the tables hold the coding of `codebook` as it
-    matches now (by the recode cache's note) and the run was made by this version with this unit and
-    encoding; else None."""
+                     corpus_changes: Callable[[], CorpusChanges | None] | None, codes_may_change: bool = False,
+                     ) -> tuple[Any, dict[str, Path], CorpusChanges, RematchPlan | None] | None:
+    """The last run's record, its two tables, the corpus told against it (`corpus_changes()` when
+    given: computed once for every path that asks) and what to match again of `codebook` (None: every
+    code matches as it did), when the tables hold a coding the recode cache noted, made by this
+    version with this unit and encoding; else None. Without `codes_may_change`, the noted coding must
+    be `codebook`'s as it matches now."""
     last = last_run_record(run, codebook, encoding=encoding) if stamps is not None else None
     if last is None:
         return None
     record, tables = last
-    if not _codes_as_noted(run, codebook, tables):
+    noted = _noted_fingerprints(run, codebook, tables)
+    if noted is None:
         return None
+    before, fingerprints = noted
+    plan = None
+    if fingerprints.by_code != before:
+        plan = plan_rematch(record, codebook, before, fingerprints) if codes_may_change else None
+        if plan is None:
+            return None
     changes = corpus_changes() if corpus_changes is not None else changed_corpus(
         run, corpus, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache)  # type: ignore[arg-type]
-    return None if changes is None else (record, tables, changes)
+    return None if changes is None else (record, tables, changes, plan)
 
 
-def _codes_as_noted(run: RunFolder, codebook: Codebook, tables: dict[str, Path]) -> bool:
-    """Do `tables` hold the coding of `codebook`'s codes, as the recode cache noted it?"""
+def _noted_fingerprints(run: RunFolder, codebook: Codebook, tables: dict[str, Path]) -> tuple[dict[str, str], Any] | None:
+    """The code fingerprints the recode cache noted for `tables` (None: no note, or other tables) and
+    `codebook`'s now."""
     cache = RecodeCache(run.cache_path)
     try:
         noted = cache.noted_coding()
         if noted is None or not noted_tables_unchanged(noted, tables):
-            return False
-        return cache.fingerprints(codebook).by_code == noted.by_code
+            return None
+        return noted.by_code, cache.fingerprints(codebook)
     except OSError:
-        return False
+        return None
     finally:
         cache.close()
 
@@ -250,16 +260,16 @@ def code_partitions_from_last_run(
     >>> engine = code_partitions_from_last_run(RunFolder("outputs"), "archive", codebook, stamps=stamps)  # doctest: +SKIP
     """
     vouched = _vouched_changes(run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
-                               corpus_changes=corpus_changes)
+                               corpus_changes=corpus_changes, codes_may_change=True)
     if vouched is None:
         return None
-    record, tables, changes = vouched
+    record, tables, changes, rematch = vouched
     # Sizes of text: a text file's bytes, an extracted document's characters (a Word file's bytes are mostly not text).
     sizes = [len(document.text) if document.is_extracted else stamps.files[document.path][0]  # type: ignore[union-attr]
              for document in changes.corpus.documents]
     if sum(size for size, keep in zip(sizes, changes.kept) if not keep) > _MAX_FRESH_SHARE * sum(sizes):
         return None
-    last = _LastRun.read(tables, record, codebook)
+    last = _LastRun.read(tables, record, codebook, codes_known=rematch is None)
     if last is None:
         return None
     kept = {document.path: document.sha256 for document, keep in zip(changes.corpus.documents, changes.kept) if keep}
@@ -274,13 +284,13 @@ def code_partitions_from_last_run(
         partitions = partition_documents(items, _PARTITION_BYTES, length=_item_length)
         stats = CacheStats()
         summaries = []
-        done = 0
+        done = matched_again = 0
         coder = _FreshCoder(codebook, plan.encoding)
         kept_items = [[kept.get(item.path) is not None and _sha256_of(item) in (None, kept[item.path])
                        for item in partition] for partition in partitions]
 
-        def rows(number: int) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
-            return _partition_rows(last, codebook, coder, partitions[number], kept_items[number])
+        def rows(number: int) -> _PartitionRows:
+            return _partition_rows(last, codebook, coder, partitions[number], kept_items[number], rematch=rematch)
 
         # The next partition's rows are read (Arrow, mostly without the GIL) in one thread, and a finished
         # partition's part files written in another (PartitionWriter), while this one finishes a partition
@@ -290,17 +300,17 @@ def code_partitions_from_last_run(
         try:
             with PartitionWriter(folder, receive) as writer:
                 for number, partition in enumerate(partitions):
-                    frame, passages, counts, read = reading.result()  # type: ignore[union-attr]
+                    taken = reading.result()  # type: ignore[union-attr]
                     reading = reader.submit(rows, number + 1) if number + 1 < len(partitions) else None
-                    documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
-                    frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
-                    summary.passages, summary.read = counts, dict(read)
-                    writer.write(frame, passages, summary)
-                    del frame, passages
+                    documents = list(_corpus_read(Path(), partition, dict(taken.read), plan.encoding).documents)
+                    frame, summary = finish_partition(taken.segments, taken.passages, documents, codebook, plan, number)
+                    summary.passages, summary.read = taken.counts, dict(taken.read)
+                    writer.write(frame, taken.passages, summary)
+                    del frame, taken.segments, taken.passages
                     summaries.append(summary)
-                    reused = sum(kept_items[number])
-                    stats.documents_reused += reused
-                    stats.documents_new += len(documents) - reused
+                    stats.documents_reused += taken.reused
+                    stats.documents_new += len(documents) - taken.reused
+                    matched_again += taken.passages_matched
                     _release_memory()
                     done += len(partition)
                     if progress:
@@ -311,8 +321,12 @@ def code_partitions_from_last_run(
             reader.shutdown(wait=True, cancel_futures=True)
             last.close()
         counted = stats.as_dict()
-        counted.update(codes_reused=stats.documents_reused * len(codebook), codes_matched=stats.documents_new * len(codebook),
+        edited = len(rematch.to_match) if rematch is not None else 0
+        counted.update(codes_reused=stats.documents_reused * (len(codebook) - edited),
+                       codes_matched=stats.documents_new * len(codebook) + stats.documents_reused * edited,
                        documents_gone=gone)
+        if rematch is not None:
+            counted.update(codes_edited=edited, passages_matched=matched_again)
         return CodedPartitions(partitions=partitions, summaries=summaries, reused=counted)
 
     return code
@@ -407,10 +421,10 @@ class _LastRun:
         self.segments, self.segment_bounds = segments, segment_bounds
 
     @classmethod
-    def read(cls, tables: dict[str, Path], record: Any, codebook: Codebook) -> _LastRun | None:
+    def read(cls, tables: dict[str, Path], record: Any, codebook: Codebook, *, codes_known: bool = True) -> _LastRun | None:
         """The tables of the run whose record is `record`, checked as `coder run` writes them: each in
         corpus order, the passages numbered from 0 in each document as run.json counts them, no cell
-        empty, every row of the tool's of a code of `codebook`. None otherwise."""
+        empty, and (`codes_known`) every row of the tool's of a code of `codebook`. None otherwise."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -438,7 +452,7 @@ class _LastRun:
             for batch in segments.file.iter_batches(batch_size=65_536, columns=["document", "code", "source"]):
                 lean = pa.Table.from_batches([batch])
                 documents.append(_positions_arrow(lean["document"], paths))
-                if (_positions_arrow(lean["code"], code_ids)[~_by_hand(lean)] < 0).any():
+                if codes_known and (_positions_arrow(lean["code"], code_ids)[~_by_hand(lean)] < 0).any():
                     raise ValueError("a code the codebook lacks")
             document = np.concatenate(documents) if documents else np.zeros(0, dtype=np.int64)
             if (document < 0).any() or (np.diff(document) < 0).any():
@@ -456,12 +470,26 @@ class _LastRun:
         self.segments.close()
 
 
+@dataclass
+class _PartitionRows:
+    """One partition's rows for finish_partition: its segments frame (_FRAME_COLUMNS, as the local
+    engine's) and passages frame (PASSAGE_COLUMNS), its passages per document, what reading its text
+    files found, how many of its documents' rows came from the last run, and how many of their
+    passages were matched again (a codebook edit's candidates)."""
+
+    segments: pd.DataFrame
+    passages: pd.DataFrame
+    counts: dict[str, int]
+    read: list[tuple]
+    reused: int = 0
+    passages_matched: int = 0
+
+
 def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, partition: list[Any],
-                    kept: list[bool]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[tuple]]:
-    """One partition's segments frame (_FRAME_COLUMNS, as the local engine's) and passages frame
-    (PASSAGE_COLUMNS), its passages per document and what reading its text files found: the kept
-    documents' rows from the last run's tables, the others coded here; in corpus order, then passage,
-    then codebook order."""
+                    kept: list[bool], *, rematch: RematchPlan | None = None) -> _PartitionRows:
+    """One partition's rows: the kept documents' rows from the last run's tables (with `rematch`, those
+    of the codes it matches again replaced where they can match now), the others coded here; in corpus
+    order, then passage, then codebook order."""
     import pyarrow as pa
 
     from .corpus import CorpusFile
@@ -483,14 +511,34 @@ def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, part
             if isinstance(item, CorpusFile):
                 entry = last.documents[index]
                 read.append((item.path, (entry["encoding"], entry["sha256"], 0)))
+    old_passages = last.passages.take([(int(last.passage_bounds[index]), int(last.passage_bounds[index + 1]))
+                                       for index in old], passage_schema)
+    # Segments: the tool's rows of the kept documents (then the fresh ones, merged in order).
+    old_rows = last.segments.take([(int(last.segment_bounds[index]), int(last.segment_bounds[index + 1]))
+                                   for index in old], segment_schema)
+    old_rows = old_rows.filter(pa.array(~_by_hand(old_rows)))
+    code_ids = [code.id for code in codebook]
+    code_position = _positions_arrow(old_rows["code"], code_ids)
+    in_order = old_rows.num_rows  # the last run's rows, in order: any others are merged in
+    matched_again = 0
+    if rematch is not None:
+        redone = _rematched(rematch, codebook, [item for item, keep in zip(partition, kept) if keep],
+                            [last.documents[index] for index in old], np.diff(last.passage_bounds)[old],
+                            old_passages, old_rows, code_position, encoding=coder.encoding)
+        if redone is None:  # a kept document's stored passages no longer fit its text: the partition coded afresh
+            return _partition_rows(last, codebook, coder, partition, [False] * len(partition))
+        keep, found, matched_again = redone
+        old_rows, code_position = old_rows.filter(pa.array(keep)), code_position[keep]
+        in_order = old_rows.num_rows
+        if found is not None and len(found):
+            old_rows = pa.concat_tables([old_rows, _as_table(found.assign(source="auto"), old_rows.schema)])
+            code_position = np.concatenate([code_position, _positions(found["code"], code_ids)])
     fresh_segments, fresh_passages, fresh_counts, fresh_read = coder.code(
         [item for item, keep in zip(partition, kept) if not keep]) if not all(kept) else (None, None, {}, [])
     counts.update(fresh_counts)
     read.extend(fresh_read)
     counts = {item.path: counts[item.path] for item in partition if item.path in counts}  # in corpus order
     # Passages: each document's come from one table, in order; a stable sort by the document's place.
-    old_passages = last.passages.take([(int(last.passage_bounds[index]), int(last.passage_bounds[index + 1]))
-                                       for index in old], passage_schema)
     places = [np.repeat([slot[last.paths[index]] for index in old], np.diff(last.passage_bounds)[old]).astype(np.int64)]
     tables = [old_passages]
     if fresh_passages is not None:
@@ -501,12 +549,6 @@ def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, part
         passages = pa.concat_tables(tables).take(pa.array(np.argsort(place, kind="stable"), type=pa.int64())).to_pandas()
     else:
         passages = empty_passage_frame()
-    # Segments: the tool's rows of the kept documents, then the fresh ones, merged in order.
-    old_rows = last.segments.take([(int(last.segment_bounds[index]), int(last.segment_bounds[index + 1]))
-                                   for index in old], segment_schema)
-    old_rows = old_rows.filter(pa.array(~_by_hand(old_rows)))
-    code_ids = [code.id for code in codebook]
-    code_position = _positions_arrow(old_rows["code"], code_ids)
 
     def by_code(values: list[str]) -> Any:
         return pa.array(values, type=text).take(pa.array(code_position, type=pa.int64()))
@@ -532,8 +574,53 @@ def _partition_rows(last: _LastRun, codebook: Codebook, coder: _FreshCoder, part
         tables.append(fresh_segments.cast(kept_table.schema))
         keys.append(keys_of(fresh_segments, _positions_arrow(fresh_segments["code"], code_ids)))
     key = np.concatenate(keys)
+    reused = len(old)
     if not key.size:
-        return empty_segment_frame(), passages, counts, read
-    order = _merged_order(key, kept_table.num_rows)
+        return _PartitionRows(empty_segment_frame(), passages, counts, read, reused, matched_again)
+    order = _merged_order(key, in_order)
     frame = pa.concat_tables(tables).take(pa.array(order, type=pa.int64())).to_pandas()
-    return frame, passages, counts, read
+    return _PartitionRows(frame, passages, counts, read, reused, matched_again)
+
+
+def _rematched(rematch: RematchPlan, codebook: Codebook, items: list[Any], entries: list[dict], passage_counts: np.ndarray,
+               passages: Any, rows: Any, code_position: np.ndarray, *, encoding: str | None,
+               ) -> tuple[np.ndarray, pd.DataFrame | None, int] | None:
+    """A codebook edit in one partition's kept documents (`items`, their run.json `entries`, each with
+    `passage_counts` of the Arrow `passages`, whose segment `rows` are of the codes at `code_position`),
+    as recode.recode_changed_codes does it for a whole corpus: which rows are kept, the new rows of the
+    codes matched again where they can match (recode._match_candidates' columns), and how many passages
+    that was. None when a candidate's document is not the text the last run coded, or its stored
+    passages do not fit it."""
+    import pyarrow as pa
+
+    from .pipeline import _read_items
+
+    keep = rematch.keeps[code_position]
+    if not rematch.to_match or not passages.num_rows:
+        return keep, None, 0
+    # The texts as one array: the table holds a piece of a row group per document (thousands of chunks).
+    candidates = _candidates(passages["text"].combine_chunks(), rematch.needles)
+    if candidates is None:
+        return None
+    if rematch.edits:
+        # An edited code keeps its rows outside the candidates: there a fresh run finds what the last run found.
+        searched = np.zeros(passages.num_rows + 1, dtype=bool)  # the last: a row of no passage of the table
+        searched[candidates] = True
+        first = np.concatenate([[0], np.cumsum(passage_counts)[:-1]]).astype(np.int64)
+        row_passage = first[_positions_arrow(rows["document"], [item.path for item in items])] + rows["passage"].to_numpy()
+        row_passage[(row_passage < 0) | (row_passage >= passages.num_rows)] = passages.num_rows
+        keep = keep | (rematch.edited[code_position] & ~searched[row_passage])
+    if not len(candidates):
+        return keep, None, 0
+    held = set(passages["document"].take(pa.array(candidates, type=pa.int64())).to_pylist())
+    chosen = [(item, entry) for item, entry in zip(items, entries) if item.path in held]
+    documents, _ = _read_items([item for item, _ in chosen], encoding)
+    by_path = {document.path: document for document in documents}
+    if any(item.path not in by_path or by_path[item.path].sha256 != entry.get("sha256") for item, entry in chosen):
+        return None
+    columns = {name: passages[name].to_pandas() for name in ("document", "passage", "start", "end", "kind", "text")}
+    matched = _match_candidates(documents, columns, codebook, rematch.to_match, candidates)
+    if matched is None:
+        return None
+    found, count = matched
+    return keep, found, count

@@ -65,6 +65,11 @@ __all__ = [
 # peak stays near 525 MB up to 20 MB; below it, the whole segment table in memory peaks lower and
 # runs a little faster (the benchmark corpus, 2 workers: 431, 470, 502 MB at 5, 10, 20 MB).
 STREAMED_MIN_BYTES = 20_000_000
+# After a codebook edit, a corpus of at most this many bytes of text files is recoded with the last run's
+# tables in memory (recode.recode_changed_codes: 2.5-2.7 s at 50 MB, against 13-15 s cold, but a peak
+# that grows with the corpus: 690 MB at 50 MB, 1,060-1,130 MB at 100 MB); a larger one partition by
+# partition (recode_documents.code_partitions_from_last_run), whose peak stays flat as a cold run's.
+RECODE_IN_MEMORY_MAX_BYTES = 64_000_000
 
 
 @dataclass(frozen=True)
@@ -222,9 +227,11 @@ def run_coding(
         # A label, colour or description edit: the last run's segments, relabelled, without matching.
         reused = reuse_coding(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                               stamps=stamps, corpus_changes=corpus_changes) if use_cache else None
-        # Some codes' keywords or rules edited: only those codes matched again, only where they can match.
+        # Some codes' keywords or rules edited: only those codes matched again, only where they can match
+        # (past RECODE_IN_MEMORY_MAX_BYTES, in partitions below).
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
-                                       stamps=stamps) if use_cache and reused is None else None
+                                       stamps=stamps) if use_cache and reused is None and not _corpus_bytes(
+            corpus, past=RECODE_IN_MEMORY_MAX_BYTES) > RECODE_IN_MEMORY_MAX_BYTES else None
         large = reused is None and recoded is None and _corpus_bytes(corpus, past=STREAMED_MIN_BYTES) > STREAMED_MIN_BYTES
         # Some documents added, changed or removed, the codebook matching as before: only those documents
         # coded, the others' rows taken from the last run's tables. It holds the whole segment table, as a
@@ -238,8 +245,9 @@ def run_coding(
             from .streamed import code_in_partitions, code_partitions_locally
 
             cache_dir = run.cache_path if use_cache else None
-            # Documents added, changed or removed, the codebook matching as before: only those coded, the
-            # others' rows read from the last run's tables a partition at a time.
+            # Documents added, changed or removed, or some codes' matching edited (or both): only the new
+            # documents coded and the edited codes matched again, the rest read from the last run's tables a
+            # partition at a time.
             engine_here = code_partitions_from_last_run(
                 run, corpus, codebook, stamps=stamps, encoding=encoding, extraction_cache=extraction_cache,
                 progress=progress, corpus_changes=corpus_changes) if use_cache and reused is None and recoded is None else None

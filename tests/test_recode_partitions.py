@@ -1,0 +1,154 @@
+"""A codebook edit on a large corpus (past runner.STREAMED_MIN_BYTES) is recoded partition by partition,
+with or without documents added, changed or removed at the same time: only the new documents coded and
+the edited codes matched again where they can match, the rest read from the last run's tables, and the
+files are exactly a fresh run's."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+from conftest import output_files, run_ok
+from test_recode import EDITS, FAST, NOT_FAST, _edit, make_history
+
+import coder.recode_documents
+import coder.runner
+
+# Edits of one code's words, and of the codes themselves, for the runs that change only the codebook.
+CODEBOOK_ONLY = ["keyword added", "keyword removed", "exclusion added", "code removed", "Chinese keyword added",
+                 "regex edited"]
+TOGETHER = "took the rest from the last run"
+
+
+@pytest.fixture
+def partitioned(monkeypatch) -> list[dict]:
+    """The test corpus coded in partitions of about 2,000 bytes, and every codebook edit recoded in
+    partitions (not with the last run's tables in memory); what each engine made by
+    code_partitions_from_last_run returned as cache counts ({} for no engine)."""
+    monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
+    monkeypatch.setattr(coder.runner, "RECODE_IN_MEMORY_MAX_BYTES", 1_000)
+    monkeypatch.setattr(coder.recode_documents, "_PARTITION_BYTES", 2_000)
+    calls: list[dict] = []
+    original = coder.recode_documents.code_partitions_from_last_run
+
+    def spy(*args, **kwargs):
+        engine = original(*args, **kwargs)
+        if engine is None:
+            calls.append({})
+            return None
+
+        def code(*arguments):
+            coded = engine(*arguments)
+            calls.append(coded.reused)
+            return coded
+
+        return code
+
+    monkeypatch.setattr(coder.recode_documents, "code_partitions_from_last_run", spy)
+    return calls
+
+
+def _settle() -> None:
+    """Past the two seconds in which a file's stamp cannot vouch for it (stamps.RACY_NANOSECONDS)."""
+    time.sleep(2.1)
+
+
+@pytest.fixture
+def history(partitioned, tmp_path):
+    """test_recode's corpus (the seeds and a messy document) and codebook, coded in partitions into
+    `fast` (with the cache) and `full` (the reference)."""
+    made = make_history(tmp_path)
+    _settle()
+    partitioned.clear()
+    return made
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_codebook_edited_and_a_document_added_recodes_in_partitions_as_a_full_run(history, partitioned, edit):
+    corpus, codebook, fast, full = history
+    _edit(codebook, edit)
+    (corpus / "zz_new.txt").write_text("Cross-regional cooperation of governments.\n\nA joint meeting and a "
+                                       "coordination council were held.\n\n区域合作 and governance.\n", encoding="utf-8")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+    if edit in NOT_FAST:  # a regex is matched in every passage: the full run it is
+        assert partitioned[0] == {}
+        return
+    assert len(partitioned) == 1 and partitioned[0]["documents_new"] == 1, partitioned
+    assert partitioned[0]["codes_edited"] >= (edit not in ("code removed", "keywords reordered"))
+    assert TOGETHER in output
+
+
+@pytest.mark.parametrize("edit", CODEBOOK_ONLY)
+def test_codebook_edited_on_a_large_corpus_recodes_in_partitions_as_a_full_run(history, partitioned, monkeypatch,
+                                                                                 edit):
+    corpus, codebook, fast, full = history
+    in_memory = fast.parent / "in_memory"
+    shutil.copytree(fast, in_memory)  # the same tables (by their SHA-256: a copy has other stamps)
+    _edit(codebook, edit)
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+    monkeypatch.setattr(coder.runner, "RECODE_IN_MEMORY_MAX_BYTES", 10**9)
+    whole = run_ok(corpus, codebook, in_memory)
+
+    assert output_files(fast) == output_files(full) == output_files(in_memory)
+    if edit in NOT_FAST:
+        assert partitioned[0] == {} and FAST not in output
+        return
+    assert TOGETHER in output and partitioned[0]["documents_new"] == 0 and partitioned[0]["documents_reused"] >= 5
+    # The same codes matched again in the same passages as the recode that holds the tables in memory.
+    assert _matched_again(output) == _matched_again(whole) == (partitioned[0]["codes_edited"],
+                                                               partitioned[0]["passages_matched"])
+
+
+def _matched_again(output: str) -> tuple[int, int]:
+    """(codes, passages) of `coder run`'s line "Matched N edited code(s) again in the M passage(s)"."""
+    found = re.search(r"Matched (\d+) edited code\(s\) again in the (\d+) passage\(s\)", output)
+    assert found is not None, output
+    return int(found[1]), int(found[2])
+
+
+def test_codebook_edits_in_a_row_recode_in_partitions_as_a_full_run(history, partitioned):
+    corpus, codebook, fast, full = history
+    for edit in ("keyword added", "exclusion added", "code removed"):
+        _edit(codebook, edit)
+        (corpus / f"zz_{edit.replace(' ', '_')}.txt").write_text(f"Regional cooperation, {edit}.\n", encoding="utf-8")
+        run_ok(corpus, codebook, fast)
+        run_ok(corpus, codebook, full, "--no-cache")
+        assert output_files(fast) == output_files(full)
+        _settle()
+    assert [call.get("codes_edited", 0) > 0 for call in partitioned] == [True, True, False]
+
+
+def test_a_kept_document_whose_passages_no_longer_fit_is_coded_afresh(history, partitioned, monkeypatch):
+    """When a candidate's stored passages cannot be matched again (recode._match_candidates says None),
+    its partition is coded afresh: the files are still a full run's."""
+    corpus, codebook, fast, full = history
+    monkeypatch.setattr(coder.recode_documents, "_match_candidates", lambda *args, **kwargs: None)
+    _edit(codebook, "exclusion added")  # in 11 of the 68 passages
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+    assert partitioned[0]["documents_new"] > 0 and partitioned[0]["codes_edited"] == 1
+
+
+def test_codebook_edit_recodes_in_memory_below_the_limit(tmp_path, monkeypatch):
+    """Up to RECODE_IN_MEMORY_MAX_BYTES a codebook edit is recoded with the last run's tables in memory."""
+    monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
+    corpus, codebook, fast, full = make_history(tmp_path)
+    assert sum(path.stat().st_size for path in corpus.rglob("*.txt")) < coder.runner.RECODE_IN_MEMORY_MAX_BYTES
+    _edit(codebook, "keyword added")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output and TOGETHER not in output
+    assert output_files(fast) == output_files(full)
