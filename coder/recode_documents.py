@@ -379,7 +379,7 @@ class _TableRows:
         import pyarrow as pa
 
         pieces = []
-        for start, end in ranges:
+        for start, end in _joined_ranges(ranges):
             while start < end:
                 group = int(np.searchsorted(self.starts, start, side="right")) - 1
                 if self.group[0] != group:
@@ -408,6 +408,22 @@ class _TableRows:
     def close(self) -> None:
         self.group = (-1, None)
         self.file.close()
+
+
+def _joined_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`ranges` with each that starts where the one before ends joined to it: consecutive documents'
+    rows taken as one piece, not a piece each (a partition of 1,000 documents was 1,000 chunks).
+
+    >>> _joined_ranges([(0, 3), (3, 5), (7, 9), (9, 9), (9, 12)])
+    [(0, 5), (7, 12)]
+    """
+    joined: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if joined and joined[-1][1] == start:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 class _LastRun:
