@@ -10,7 +10,7 @@ import shutil
 import time
 
 import pytest
-from conftest import output_files, run_ok
+from conftest import invoke, output_files, run_ok
 from test_recode import EDITS, FAST, NOT_FAST, _edit, make_history
 
 import coder.recode_documents
@@ -152,3 +152,58 @@ def test_codebook_edit_recodes_in_memory_below_the_limit(tmp_path, monkeypatch):
 
     assert FAST in output and TOGETHER not in output
     assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize("edit", ["exclusion added", "code removed"])
+def test_codebook_edited_with_reviews_and_hand_coding_recodes_in_partitions_as_a_full_run(history, partitioned,
+                                                                                           tmp_path, edit):
+    """Decisions in the review file (one on a row of the edited code), and a passage coded by hand, come
+    back as a full run brings them back."""
+    corpus, codebook, fast, full = history
+    lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
+    edited = next(row for row in rows if row["code"] == {"exclusion added": "governance", "code removed": "integration"}[edit])
+    other = next(row for row in rows if row["code"] == "alliance")
+    (tmp_path / "reviews.csv").write_text(
+        "segment_id,document,code,decision,note,text,reviewed_at\n"
+        f"{edited['segment_id']},{edited['document']},{edited['code']},reject,not this one,x,\n"
+        f"{other['segment_id']},{other['document']},{other['code']},accept,a good one,x,\n", encoding="utf-8")
+    (tmp_path / "added.csv").write_text("document,passage,code,review,note\n"
+                                        f"{other['document']},{other['passage']},barriers,add,coded by hand\n",
+                                        encoding="utf-8")
+    imported = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook,
+                      "--reviews", tmp_path / "reviews.csv", "--run", fast)
+    assert imported.exit_code == 0, imported.output
+    _edit(codebook, edit)
+    (corpus / "aa_new.txt").write_text("Party building alliance and joint construction of governance.\n",
+                                       encoding="utf-8")
+
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert partitioned[0]["documents_new"] == 1 and "codes_edited" in partitioned[0]
+    assert output_files(fast) == output_files(full)
+    segments = (fast / "segments.csv").read_text(encoding="utf-8-sig")
+    assert ",accepted,accept,a good one," in segments and "coded by hand" in segments
+
+
+def test_codebook_edited_matches_again_in_a_kept_word_document(history, partitioned):
+    """A kept document whose text was extracted (a .docx) is matched again from its extracted text."""
+    from make_documents import docx_bytes
+
+    corpus, codebook, fast, full = history
+    (corpus / "guide.docx").write_bytes(docx_bytes(["Regional governance of the two provinces.",
+                                                    "A joint meeting on cross-regional governance mechanisms."]))
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+    _settle()
+    partitioned.clear()
+    _edit(codebook, "exclusion added")  # "regional governance" excluded from governance
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert output_files(fast) == output_files(full)
+    assert partitioned[0]["documents_new"] == 0 and partitioned[0]["codes_edited"] == 1, partitioned
+    assert _matched_again(output)[1] > 0
