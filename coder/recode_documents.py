@@ -17,14 +17,19 @@ Two ways, as a cold run of the same corpus goes: `recode_changed_documents` for 
 in memory (up to runner.STREAMED_MIN_BYTES), which holds the whole segment table too; and
 `code_partitions_from_last_run`, an engine of the partitioned run (coder.streamed) for a larger one,
 which reads the kept documents' rows a partition at a time, so that its memory stays flat.
+
+The engine also takes a codebook edit, with documents changed or not (`recode.plan_rematch`: the
+codes whose matching changed, and where they can match now): in each partition the edited codes are
+matched again in the kept documents' candidate passages, as `recode.recode_changed_codes` does for a
+whole corpus held in memory, and a partition whose stored passages no longer fit is coded afresh.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -306,11 +311,11 @@ def code_partitions_from_last_run(
                     frame, summary = finish_partition(taken.segments, taken.passages, documents, codebook, plan, number)
                     summary.passages, summary.read = taken.counts, dict(taken.read)
                     writer.write(frame, taken.passages, summary)
-                    del frame, taken.segments, taken.passages
                     summaries.append(summary)
                     stats.documents_reused += taken.reused
                     stats.documents_new += len(documents) - taken.reused
                     matched_again += taken.passages_matched
+                    del frame, taken
                     _release_memory()
                     done += len(partition)
                     if progress:
