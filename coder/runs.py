@@ -489,7 +489,9 @@ class RunFolder:
                 pass  # damaged: fall back to segments.csv
         path = self.folder / SEGMENTS_FILE
         if not path.is_file():
-            raise OutputError(f"{path}: segments.csv not found beside run.json. Run `coder run` again to write it.")
+            raise OutputError(f"{display_name(self.folder)}: no segment table beside run.json (neither segments.parquet nor"
+                              " segments.csv; a link in their place is neither kept nor followed). Run `coder run`"
+                              " again to write one.")
         wanted = ["segment_id", "code", "document", "text"]
         frame = read_table(path)
         missing = [column for column in wanted if column not in frame.columns]

@@ -739,6 +739,9 @@ def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_c
     assert not [path for path in out.rglob("secret.txt")]
     assert (out / table).is_file() and not (out / table).is_symlink()
     assert (outside / "secret.txt").read_text(encoding="utf-8") == "not yours"
+    if table == "segments.parquet":  # the last run's segments not kept: the warning says why
+        assert "Warning: not compared with the previous run" in result.output
+        assert "no segment table beside run.json" in result.output and "a link in their place" in result.output
 
 
 @pytest.mark.parametrize("columns", [["segment_id", "code", "document", "fingerprint", "passage", "source", "span_text"]])
