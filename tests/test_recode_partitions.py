@@ -154,7 +154,7 @@ def test_codebook_edit_recodes_in_memory_below_the_limit(tmp_path, monkeypatch):
     assert output_files(fast) == output_files(full)
 
 
-@pytest.mark.parametrize("edit", ["exclusion added", "code removed"])
+@pytest.mark.parametrize("edit", ["exclusion added", "code removed", "code renamed"])
 def test_codebook_edited_with_reviews_and_hand_coding_recodes_in_partitions_as_a_full_run(history, partitioned,
                                                                                            tmp_path, edit):
     """Decisions in the review file (one on a row of the edited code), and a passage coded by hand, come
@@ -163,7 +163,8 @@ def test_codebook_edited_with_reviews_and_hand_coding_recodes_in_partitions_as_a
     lines = (fast / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
-    edited = next(row for row in rows if row["code"] == {"exclusion added": "governance", "code removed": "integration"}[edit])
+    edited_code = {"exclusion added": "governance", "code removed": "integration", "code renamed": "barriers"}[edit]
+    edited = next(row for row in rows if row["code"] == edited_code)
     other = next(row for row in rows if row["code"] == "alliance")
     (tmp_path / "reviews.csv").write_text(
         "segment_id,document,code,decision,note,text,reviewed_at\n"
