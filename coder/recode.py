@@ -218,19 +218,16 @@ def _recoded(run: RunFolder, corpus: str | Path, codebook: Codebook, tables: dic
     by_hand = _by_hand(table)
     keeps = plan.keeps.copy()
     previous_documents, previous_passages = _positions_arrow(table["document"], paths), table["passage"].to_numpy()
-    kept_rows = keeps[previous_codes]
+    candidates = row_passages = None
     if edits:
         # A code with keywords or exclusions added or removed keeps its rows outside the candidates (the
-        # passages where one of those can match): there, a fresh run finds what the last run found.
+        # passages where one of those can match).
         candidates = searching.result()
         if candidates is None:
             return None
-        searched = np.zeros(len(passages) + 1, dtype=bool)  # the last: a row of a document the corpus lacks
-        searched[candidates] = True
-        known = previous_documents >= 0
-        row_passages = np.where(known, first[np.where(known, previous_documents, 0)] + previous_passages, len(passages))
-        row_passages[(row_passages < 0) | (row_passages > len(passages))] = len(passages)
-        kept_rows = kept_rows | (plan.edited[previous_codes] & ~searched[row_passages])
+        known = previous_documents >= 0  # else a row of a document the corpus lacks: of no passage
+        row_passages = np.where(known, first[np.where(known, previous_documents, 0)] + previous_passages, -1)
+    kept_rows = plan.kept_rows(previous_codes, row_passages, candidates, len(passages))
     kept = np.flatnonzero(kept_rows & ~by_hand)
     kept_documents = previous_documents[kept]
     kept_codes = previous_codes[kept]
@@ -299,6 +296,20 @@ class RematchPlan:
     needles: list[str]
     keeps: np.ndarray
     edited: np.ndarray
+
+    def kept_rows(self, codes: np.ndarray, passages: np.ndarray | None, candidates: np.ndarray | None,
+                  count: int) -> np.ndarray:
+        """Which of the last run's rows are kept: those of a code not matched again, and an edited code's
+        outside the `candidates` (there a fresh run finds what the last run found). `codes`: each row's
+        code position (-1: a code the codebook lacks); with `edits`, `passages`: each row's position among
+        the `count` passages searched (any other: none of them)."""
+        kept = self.keeps[codes]
+        if not self.edits:
+            return kept
+        searched = np.zeros(count + 1, dtype=bool)  # the last: a row of no passage searched
+        searched[candidates] = True
+        outside = np.where((passages >= 0) & (passages < count), passages, count)
+        return kept | (self.edited[codes] & ~searched[outside])
 
 
 def plan_rematch(record: Any, codebook: Codebook, before: dict[str, str], fingerprints: Any) -> RematchPlan | None:

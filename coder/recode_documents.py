@@ -108,7 +108,9 @@ def _vouched_changes(run: RunFolder, corpus: str | Path, codebook: Codebook, *, 
     before, fingerprints = noted
     plan = None
     if fingerprints.by_code != before:
-        plan = plan_rematch(record, codebook, before, fingerprints) if codes_may_change else None
+        if not codes_may_change:
+            return None
+        plan = plan_rematch(record, codebook, before, fingerprints)
         if plan is None:
             return None
     changes = corpus_changes() if corpus_changes is not None else changed_corpus(
@@ -616,21 +618,17 @@ def _rematched(rematch: RematchPlan, codebook: Codebook, items: list[Any], entri
 
     from .pipeline import _read_items
 
-    keep = rematch.keeps[code_position]
     if not rematch.to_match or not passages.num_rows:
-        return keep, None, 0
+        return rematch.keeps[code_position], None, 0
     # The texts as one array: the table holds a piece of a row group per document (thousands of chunks).
     candidates = _candidates(passages["text"].combine_chunks(), rematch.needles)
     if candidates is None:
         return None
-    if rematch.edits:
-        # An edited code keeps its rows outside the candidates: there a fresh run finds what the last run found.
-        searched = np.zeros(passages.num_rows + 1, dtype=bool)  # the last: a row of no passage of the table
-        searched[candidates] = True
+    row_passages = None
+    if rematch.edits:  # each row's passage among the table's: its document's first, then its number
         first = np.concatenate([[0], np.cumsum(passage_counts)[:-1]]).astype(np.int64)
-        row_passage = first[_positions_arrow(rows["document"], [item.path for item in items])] + rows["passage"].to_numpy()
-        row_passage[(row_passage < 0) | (row_passage >= passages.num_rows)] = passages.num_rows
-        keep = keep | (rematch.edited[code_position] & ~searched[row_passage])
+        row_passages = first[_positions_arrow(rows["document"], [item.path for item in items])] + rows["passage"].to_numpy()
+    keep = rematch.kept_rows(code_position, row_passages, candidates, passages.num_rows)
     if not len(candidates):
         return keep, None, 0
     held = set(passages["document"].take(pa.array(candidates, type=pa.int64())).to_pylist())

@@ -216,7 +216,7 @@ def run_coding(
         # The network's modules are imported beside the coding (networkx takes 0.3-0.4 s), the
         # matcher's modules here: both are needed from here on (a label or colour edit imports neither).
         _import_beside("networkx")
-        from .pipeline import _corpus_bytes, code_corpus
+        from .pipeline import code_corpus
         from .recode import recode_changed_codes
         from .recode_documents import code_partitions_from_last_run, recode_changed_documents
 
@@ -233,7 +233,7 @@ def run_coding(
         recoded = recode_changed_codes(run, corpus, codebook, encoding=encoding, extraction_cache=extraction_cache,
                                        stamps=stamps) if use_cache and reused is None and not _text_bytes(
             corpus, stamps, past=RECODE_IN_MEMORY_MAX_BYTES) > RECODE_IN_MEMORY_MAX_BYTES else None
-        large = reused is None and recoded is None and _corpus_bytes(corpus, past=STREAMED_MIN_BYTES) > STREAMED_MIN_BYTES
+        large = reused is None and recoded is None and _text_bytes(corpus, stamps, past=STREAMED_MIN_BYTES) > STREAMED_MIN_BYTES
         # Some documents added, changed or removed, the codebook matching as before: only those documents
         # coded, the others' rows taken from the last run's tables. It holds the whole segment table, as a
         # cold run below STREAMED_MIN_BYTES does; a large corpus is done in partitions instead (below).

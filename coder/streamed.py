@@ -102,6 +102,7 @@ from .runs import (
     wants_csv,
 )
 from .segments import (
+    _parquet_files,
     distinct_sorted,
     drop_rejected,
     join_parquet_parts,
@@ -528,14 +529,12 @@ def _previous_ids(run: RunFolder, renamed: dict[str, str]) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = run.segments_parquet_path
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     numbers = []
     # The ids read as numbers from Arrow's buffers; codes and fingerprints only when a code was renamed
     # (every batch made a frame of the three columns as text: 0.25-0.29 s at 437,000 segments).
     columns = ["segment_id", "code", "fingerprint"] if renamed else ["segment_id"]
     try:
-        for file in files:
+        for file in _parquet_files(run.segments_parquet_path):
             for batch in pq.ParquetFile(file).iter_batches(columns=columns):
                 found = None if renamed else segment_id_numbers(batch.column(0))
                 if found is None:
