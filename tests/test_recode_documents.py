@@ -185,6 +185,11 @@ def test_rerun_codes_everything_when_more_than_the_documents_changed(history, ta
 def partitioned(monkeypatch) -> list[dict]:
     """A corpus past 1,000 bytes coded in partitions of about 2,000 bytes; what each engine made by
     code_partitions_from_last_run returned as cache counts ({} for no engine)."""
+    return partitions_watched(monkeypatch)
+
+
+def partitions_watched(monkeypatch) -> list[dict]:
+    """The `partitioned` fixture's settings and its list of what each engine returned."""
     import coder.recode_documents
     import coder.runner
 

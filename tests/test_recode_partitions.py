@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
 from conftest import invoke, output_files, run_ok
 from test_recode import EDITS, FAST, NOT_FAST, _edit, make_history
+from test_recode_documents import _settle, partitions_watched
 
 import coder.recode_documents
 import coder.runner
@@ -27,32 +27,8 @@ def partitioned(monkeypatch) -> list[dict]:
     """The test corpus coded in partitions of about 2,000 bytes, and every codebook edit recoded in
     partitions (not with the last run's tables in memory); what each engine made by
     code_partitions_from_last_run returned as cache counts ({} for no engine)."""
-    monkeypatch.setattr(coder.runner, "STREAMED_MIN_BYTES", 1_000)
     monkeypatch.setattr(coder.runner, "RECODE_IN_MEMORY_MAX_BYTES", 1_000)
-    monkeypatch.setattr(coder.recode_documents, "_PARTITION_BYTES", 2_000)
-    calls: list[dict] = []
-    original = coder.recode_documents.code_partitions_from_last_run
-
-    def spy(*args, **kwargs):
-        engine = original(*args, **kwargs)
-        if engine is None:
-            calls.append({})
-            return None
-
-        def code(*arguments):
-            coded = engine(*arguments)
-            calls.append(coded.reused)
-            return coded
-
-        return code
-
-    monkeypatch.setattr(coder.recode_documents, "code_partitions_from_last_run", spy)
-    return calls
-
-
-def _settle() -> None:
-    """Past the two seconds in which a file's stamp cannot vouch for it (stamps.RACY_NANOSECONDS)."""
-    time.sleep(2.1)
+    return partitions_watched(monkeypatch)
 
 
 @pytest.fixture
