@@ -113,3 +113,22 @@ def test_bench_scale_prints_every_target(tmp_path, capsys):
     assert [line.split("  ")[0] for line in table.splitlines()[2:2 + len(rows)]] == list(bench_scale.TARGETS)
     assert all(row.status == "-" for row in rows)
     assert "load average before: " in output and "load average after: " in output
+
+
+def test_bench_scale_repeated_recode_times_each_edit_from_the_same_folder(tmp_path):
+    codebook = tmp_path / "codebook.yaml"
+    bench_scale.build_codebook(codebook)
+    unedited = codebook.read_text(encoding="utf-8")
+    corpus, out = bench_scale.corpus_folder(0.02, data=tmp_path), tmp_path / "out"
+    bench_scale.coder_run(corpus, codebook, out, workers=1)
+
+    run, walls = bench_scale.repeated_recode(corpus, codebook, out, {"keyword": "cooperation regional"},
+                                             workers=1, repeats=2)
+
+    edited = codebook.read_text(encoding="utf-8")
+    assert edited.count('"cooperation regional"') == unedited.count('"cooperation regional"') + 1  # added once
+    assert len(walls) == 2 and run.wall == sorted(walls)[1]
+    # Undone and done again in place, the folder ends as a fresh run with the edited codebook.
+    fresh = tmp_path / "fresh"
+    bench_scale.coder_run(corpus, codebook, fresh, workers=1, extra=("--no-cache",))
+    assert (out / "code_counts.csv").read_bytes() == (fresh / "code_counts.csv").read_bytes()
