@@ -381,3 +381,27 @@ def test_segments_distinct_sorted_is_np_unique(values, dtype):
     found = distinct_sorted(array)
     assert found.dtype == array.dtype
     assert found.tolist() == np.unique(array).tolist()
+
+
+
+@pytest.mark.parametrize("pieces", [[0], [5, 0, 700], [0, 256, 256, 1], [300, 0, 300, 99], [1] * 9])
+def test_join_parquet_parts_writes_the_bytes_of_the_whole_table(tmp_path, monkeypatch, pieces):
+    """Part files of any size (empty ones among them, before and after the first with rows) joined:
+    the bytes write_parquet writes for the whole table, its row groups included."""
+    import pyarrow as pa
+
+    from coder import segments
+
+    monkeypatch.setattr(segments, "_ROW_GROUP_ROWS", 256)
+    rows = sum(pieces)
+    whole = pa.table({"document": [f"doc {row // 40}" for row in range(rows)], "passage": list(range(rows)),
+                      "code": [f"c{row % 7}" for row in range(rows)]})
+    parts, start = [], 0
+    for number, piece in enumerate(pieces):
+        parts.append(segments.write_parquet(whole.slice(start, piece), tmp_path / "parts" / f"part-{number:05d}.parquet"))
+        start += piece
+    segments.join_parquet_parts(parts, tmp_path / "joined.parquet")
+    segments.write_parquet(whole, tmp_path / "whole.parquet")
+
+    assert (tmp_path / "joined.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["joined.parquet", "parts", "whole.parquet"]
