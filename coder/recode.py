@@ -651,10 +651,34 @@ def _search_gapped(texts: Sequence[str] | Any, needles: list[str]) -> np.ndarray
     pattern = "|".join(gap.join(f"[{''.join(map(_regex_char, sorted({char, *spelled[char]})))}]" if char in spelled
                                 else _regex_char(char) for char in needle) for needle in needles)
     try:
-        held = pc.match_substring_regex(array, pattern, ignore_case=True)
+        held = _matching_texts(array, pattern)
     except pa.ArrowException:
         return None
-    return np.flatnonzero(held.to_numpy(zero_copy_only=False))
+    return np.flatnonzero(held)
+
+
+# Past this many bytes of text, the search runs in two threads, half the texts each (RE2 in Arrow
+# leaves the GIL): the 50 MB benchmark's 79,034 passages, 0.10 -> 0.07 s. A partition of the
+# partitioned recode (1 MB) is searched in one.
+_SEARCH_SPLIT_BYTES = 8_000_000
+
+
+def _matching_texts(array: Any, pattern: str) -> np.ndarray:
+    """Which texts of `array` hold a match of `pattern` (case ignored), as booleans."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        size = sum(chunk.buffers()[2].size for chunk in array.chunks if chunk.buffers()[2] is not None)
+    else:
+        size = array.buffers()[2].size if array.buffers()[2] is not None else 0
+    if size < _SEARCH_SPLIT_BYTES or len(array) < 2:
+        return pc.match_substring_regex(array, pattern, ignore_case=True).to_numpy(zero_copy_only=False)
+    half = len(array) // 2
+    with ThreadPoolExecutor(max_workers=1) as other:
+        second = other.submit(pc.match_substring_regex, array.slice(half), pattern, ignore_case=True)
+        first = pc.match_substring_regex(array.slice(0, half), pattern, ignore_case=True)
+        return np.concatenate([first.to_numpy(zero_copy_only=False), second.result().to_numpy(zero_copy_only=False)])
 
 
 def _is_han(char: str) -> bool:

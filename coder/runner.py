@@ -213,12 +213,15 @@ def run_coding(
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
                              recovered=recovered, coding_reused=True, tally=tally, reviews_missed=missed)
-        # The network's modules are imported beside the coding (networkx takes 0.3-0.4 s), the
-        # matcher's modules here: both are needed from here on (a label or colour edit imports neither).
-        _import_beside("networkx")
+        # The matcher's modules here, the network's beside the coding (networkx takes 0.3-0.4 s): both are
+        # needed from here on (a label or colour edit imports neither). networkx only once pandas is in:
+        # two imports at once take turns at the GIL, and the recode waited for pandas (50 MB keyword
+        # recode, 2.69 -> 2.56 s, 8 runs each).
         from .pipeline import code_corpus
         from .recode import recode_changed_codes
         from .recode_documents import code_partitions_from_last_run, recode_changed_documents
+
+        _import_beside("networkx")
 
         # The corpus told against the last run's documents (only the files whose stamps changed read
         # again), once, for whichever path below asks first.

@@ -370,12 +370,16 @@ def test_recode_candidates_refuse_texts_holding_the_separator(monkeypatch, texts
       "区域 regional\u2003cooperation", "", "region al-\u2014 \ncoop", "İ ſ", "ﬁ regional cooperation"]],
 )
 @pytest.mark.parametrize("needles", [["regionalcooperation"], ["isfi", "s"], ["regional'cooperation", "coop"]])
-def test_recode_candidates_from_regex_are_those_of_the_squashed_texts(monkeypatch, texts, needles):
+@pytest.mark.parametrize("split", [False, True])
+def test_recode_candidates_from_regex_are_those_of_the_squashed_texts(monkeypatch, texts, needles, split):
     """RE2 over the texts as they are, gaps allowed between the needles' characters and look-alikes
-    read as the characters they fold to, finds the texts that squashing them finds."""
+    read as the characters they fold to, finds the texts that squashing them finds; in one thread, or
+    half the texts in each of two (`split`, as past _SEARCH_SPLIT_BYTES)."""
     import pyarrow as pa
 
     import coder.recode as recode
+
+    monkeypatch.setattr(recode, "_SEARCH_SPLIT_BYTES", 0 if split else 10**12)
 
     chunked = pa.chunked_array([pa.array(texts[:5], type=pa.string()), pa.array(texts[5:], type=pa.string())])
     gapped = recode._search_gapped(chunked, needles)
