@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
+from .cache import tables_vouched_for
 from .codebook import codebook_hash, codebook_to_records
 from .corpus import Corpus, read_corpus
 from .diff import (
@@ -62,7 +63,7 @@ from .runs import (
     wants_csv,
 )
 from .segments import (
-    SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
+    SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, check_parquet_size, read_parquet, write_parquet,
 )
 from .stamps import (
     CORPUS_STAMPS_FILE, CorpusChanges, CorpusStamps, changed_corpus, corpus_unchanged, known_corpus, save_corpus_stamps,
@@ -111,6 +112,10 @@ def reuse_coding(
     # The key of every code's fingerprint at once (ids, terms, rules, kinds, the tool's own source),
     # without compiling either codebook.
     if _matching_key(stored) != _matching_key(codebook):
+        return None
+    # Its tables as the run left them: a table written since (by hand, by another tool, copied from
+    # another run) is not that run's coding, and is not read (a planted one could cost any memory).
+    if not tables_vouched_for(run):
         return None
     corpus_read = _unchanged_corpus(run, record, corpus, encoding=encoding, extraction_cache=extraction_cache,
                                     stamps=stamps)
@@ -344,6 +349,7 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     parquet = pq.ParquetFile(run.segments_parquet_path)
     if not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA) or parquet.metadata.num_rows != rows:
         raise ValueError("segments.parquet: not as the last run wrote it")
+    check_parquet_size(run.segments_parquet_path, parquet.metadata)
     # The columns the checks, the labels and the comparison need (the others' bytes are copied: _write_beside).
     table = parquet.read(columns=["segment_id", "code", "source", "review", "note"])
     codes = table["code"].combine_chunks().dictionary_encode()

@@ -293,6 +293,27 @@ def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: 
             write_parquet(passages_to_arrow(passages), folder / "passages.parquet" / name))
 
 
+# A table file someone else left in a run folder may hold a few KB that decode into gigabytes (a
+# column of one repeated character compresses ~30,000 to 1). The tool's own tables decode into at
+# most ~12 times their size (the benchmark's generated text; real text ~3-4 times): a file whose
+# columns, by its own account, decode into more than this many times its size, and more than the
+# floor, is not read.
+_PARQUET_MAX_EXPANSION = 100
+_PARQUET_EXPANSION_FLOOR = 64_000_000
+
+
+def check_parquet_size(file: Path, metadata: pq.FileMetaData | None = None) -> None:
+    """Raise ValueError when the Parquet file's columns would decode into far more than a table coder
+    writes could (_PARQUET_MAX_EXPANSION times its size, past _PARQUET_EXPANSION_FLOOR bytes)."""
+    metadata = metadata if metadata is not None else pq.read_metadata(file)
+    decoded = sum(metadata.row_group(group).column(column).total_uncompressed_size
+                  for group in range(metadata.num_row_groups) for column in range(metadata.num_columns))
+    size = file.stat().st_size
+    if decoded > max(_PARQUET_EXPANSION_FLOOR, _PARQUET_MAX_EXPANSION * size):
+        raise ValueError(f"its columns would take {decoded / 1e6:,.0f} MB from {size / 1e3:,.0f} KB on disk, "
+                         "more than a table coder writes ever does")
+
+
 def _parquet_files(path: Path) -> list[Path]:
     """The files of a Parquet table: the file itself, or a folder's part files in name order."""
     if path.is_dir():
@@ -322,6 +343,7 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     offset = 0  # the table's rows in the files before
     try:
         for file in files:
+            check_parquet_size(file)
             if rows is None and keep is None:
                 table = pq.read_table(file, columns=list(columns) if columns is not None else None)
                 if positions:
@@ -618,6 +640,7 @@ def numbered_codes(path: str | Path, names: dict[str, int]) -> tuple[np.ndarray,
     numbers, codes = [], []
     try:
         for file in files:
+            check_parquet_size(file)
             # Batches of a row group, decoded in this thread: whole row groups (256,000 rows) decoded by
             # Arrow's threads held ~50 MB more at the peak.
             for rows in pq.ParquetFile(file).iter_batches(batch_size=65_536, columns=["segment_id", "code"],

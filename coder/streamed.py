@@ -103,6 +103,7 @@ from .runs import (
 )
 from .segments import (
     _parquet_files,
+    check_parquet_size,
     distinct_sorted,
     drop_rejected,
     join_parquet_parts,
@@ -535,6 +536,7 @@ def _previous_ids(run: RunFolder, renamed: dict[str, str]) -> np.ndarray:
     columns = ["segment_id", "code", "fingerprint"] if renamed else ["segment_id"]
     try:
         for file in _parquet_files(run.segments_parquet_path):
+            check_parquet_size(file)
             for batch in pq.ParquetFile(file).iter_batches(columns=columns):
                 found = None if renamed else segment_id_numbers(batch.column(0))
                 if found is None:

@@ -212,6 +212,30 @@ def test_reuse_recode_checks_what_it_keeps(tmp_path, damage):
     assert ((fast / "passages.parquet").stat().st_ino == inode) is (damage in ("second edit", "passage repeated in a document"))
 
 
+@pytest.mark.parametrize("edit", [None, "label"])
+def test_reuse_recode_never_takes_a_segment_table_written_since(tmp_path, edit):
+    """A segments.parquet written since the run (rows dropped by another tool, say) is not the run's
+    coding: the next run, edit or none, codes again and finds what a fresh run finds."""
+    import pyarrow.parquet as pq
+
+    corpus, codebook = _seeds(tmp_path)
+    fast, full = _cold_runs(corpus, codebook, tmp_path)
+    table = pq.read_table(fast / "segments.parquet")
+    pq.write_table(table.slice(0, table.num_rows - 5), fast / "segments.parquet")
+    if edit:
+        _edit_codebook(codebook, edit)
+
+    output = run_ok(corpus, codebook, fast, "--csv", "never")
+    run_ok(corpus, codebook, full, "--csv", "never", "--no-cache")
+
+    assert REUSED not in output
+    coded = [RunFolder(out).read_segments().drop(columns="status") for out in (fast, full)]
+    pd.testing.assert_frame_equal(coded[0], coded[1])
+    assert len(coded[0]) == table.num_rows
+    for name in ("code_counts.csv", "cooccurrence.csv", "report.html"):
+        assert (fast / name).read_bytes() == (full / name).read_bytes()
+
+
 @pytest.mark.parametrize("edit", ["colour", "description"])
 def test_reuse_recode_keeps_the_files_an_edit_leaves_alone(tmp_path, edit):
     """After a label edit, a colour or description edit keeps segments.parquet and the CSVs (links to the

@@ -744,6 +744,36 @@ def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_c
         assert "no segment table beside run.json" in result.output and "a link in their place" in result.output
 
 
+def test_runs_a_parquet_table_that_decodes_into_gigabytes_is_not_read(tmp_path, tiny_corpus, tiny_codebook):
+    """A segments.parquet left in a run folder whose 8 KB decode into 80 MB (a cell of one repeated
+    character; 300 MB of such cells cost a run 1.6 GB and 6 s, 3 GB got it killed) is not read: the run
+    goes on without comparing (the warning says why); a command reading it stops, naming the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never").exit_code == 0
+    table = pq.read_table(out / "segments.parquet")
+    ids = table["segment_id"].to_pylist()
+    ids[0] = "a" * 80_000_000
+    table = table.set_column(table.schema.get_field_index("segment_id"), "segment_id", pa.array(ids, type=pa.string()))
+    pq.write_table(table, out / "segments.parquet", compression="zstd")
+    del table, ids
+    assert (out / "segments.parquet").stat().st_size < 100_000
+
+    result = coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never")
+
+    assert result.exit_code == 0, result.output
+    assert "Warning: not compared with the previous run" in result.output
+    assert "more than a table coder writes ever does" in result.output
+    assert pq.read_metadata(out / "segments.parquet").num_rows == RunFolder(out).record().counts["segments"]
+    network = invoke("network", out / ".previous", "--out", tmp_path / "network")
+    assert network.exit_code == 1
+    assert "segments.parquet: cannot read it as Parquet (its columns would take 80 MB" in network.output
+    assert "Traceback" not in network.output
+
+
 @pytest.mark.parametrize("columns", [["segment_id", "code", "document", "fingerprint", "passage", "source", "span_text"]])
 def test_runs_segment_index_of_table_is_the_index_read(tiny_corpus, tiny_codebook, tmp_path, columns):
     """A recode hands the statuses and the comparison the segment index of the rows it read: the frame

@@ -405,3 +405,27 @@ def test_join_parquet_parts_writes_the_bytes_of_the_whole_table(tmp_path, monkey
 
     assert (tmp_path / "joined.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["joined.parquet", "parts", "whole.parquet"]
+
+
+def test_check_parquet_size_refuses_only_what_decodes_into_far_more_than_its_size(tmp_path, monkeypatch):
+    """Past the floor, a file whose columns decode into more than _PARQUET_MAX_EXPANSION times its size
+    is refused; text that compresses as text does (or anything under the floor) is not."""
+    import random
+
+    import pyarrow as pa
+
+    from coder import segments
+
+    monkeypatch.setattr(segments, "_PARQUET_EXPANSION_FLOOR", 1_000_000)
+    words = [f"word{number}" for number in range(5000)]
+    chooser = random.Random(7)
+    prose = pa.table({"text": [" ".join(chooser.choices(words, k=400)) for _ in range(1000)]})  # ~3 MB
+    repeated = pa.table({"text": ["a" * 3_000_000]})
+    small = pa.table({"text": ["a" * 900_000]})
+    for name, table in (("prose", prose), ("repeated", repeated), ("small", small)):
+        segments.write_parquet(table, tmp_path / f"{name}.parquet")
+
+    segments.check_parquet_size(tmp_path / "prose.parquet")
+    segments.check_parquet_size(tmp_path / "small.parquet")
+    with pytest.raises(ValueError, match="would take 3 MB from 1 KB on disk"):
+        segments.check_parquet_size(tmp_path / "repeated.parquet")
