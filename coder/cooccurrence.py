@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import OutputError
-from .files import read_own_bytes, write_bytes
+from .files import json_from, read_own_bytes, write_bytes
 from .imports import LazyModule
 from .models import Codebook, ancestor_at
 from .segments import HASH_MULTIPLIERS, drop_rejected, join_matched, mix64, split_matched
@@ -532,12 +532,12 @@ def read_pair_counts(path: str | Path) -> PairCounts | None:
     not a consistent table (it is then not used: the pairs are counted from the segments)."""
     try:
         head, _, data = read_own_bytes(path).partition(b"\n")
-        header = json.loads(head)
+        header = json_from(head)
         data = data.removesuffix(b"\n")
         if (not isinstance(header, dict) or header.get("format") != _PAIR_COUNTS_FORMAT
                 or header.get("checksum") != hashlib.sha256(data).hexdigest()):
             return None
-        body = json.loads(data)
+        body = json_from(data)
         codes, passages, hashes, pairs = body["codes"], body["passages"], body["hashes"], body["pairs"]
         if not (isinstance(codes, list) and all(isinstance(code, str) for code in codes) and codes == sorted(set(codes))
                 and isinstance(passages, list) and len(passages) == len(codes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import json
 import os
 import re
 import stat
@@ -17,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import CoderError, OutputError
 from .imports import LazyPattern
@@ -487,6 +488,15 @@ def read_own_bytes(path: str | Path) -> bytes:
         if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
             raise OSError(f"{path}: not a regular file, not read")
         return stream.read()
+
+
+def json_from(data: bytes | str) -> Any:
+    """json.loads for files the folder may hold from someone else: JSON nested too deeply for the
+    parser (a few KB of brackets) is a ValueError, as any other malformed JSON is, not a RecursionError."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.") -> bytes:

@@ -621,7 +621,6 @@ def _search_gapped(texts: Sequence[str] | Any, needles: list[str]) -> np.ndarray
     the texts, RE2 refuses the expression, or a character folds to two that the needles use (then
     the squashed texts it is)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
         # Chunks as they are: combining them would copy every text.

@@ -41,7 +41,7 @@ from .diff import (
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import _neutral, read_own_bytes, write_bytes, write_text
+from .files import _neutral, json_from, read_own_bytes, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
@@ -266,7 +266,7 @@ def present_again(
     files = _PRESENTED_FILES | (_CSV_VIEWS if views else frozenset())
     # The note (the map's graph is most of it) is read only now: an edit of keywords or rules stops above.
     try:
-        kept = json.loads(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
+        kept = json_from(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
         if not (run.segments_parquet_path.is_file() and run.passages_parquet_path.is_file()
                 and isinstance(kept, dict) and kept.get("format") == _PRESENTED_FORMAT and kept.get("csv") == csv
                 and kept.get("options") == json.loads(json.dumps(asdict(options))) and kept.get("source") == _source_hash()

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
+from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
 from .imports import LazyModule
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
@@ -389,6 +389,8 @@ class RunFolder:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as error:
             raise OutputError(f"{path}:{error.lineno}: run.json is not valid JSON ({error.msg}). Run `coder run` again to rewrite it.")
+        except RecursionError:
+            raise OutputError(f"{path}: run.json is nested too deeply to be a run's record. Run `coder run` again to rewrite it.") from None
         if not isinstance(data, dict):
             raise OutputError(f"{path}: run.json must hold a JSON object. Run `coder run` again to rewrite it.")
         record = RunRecord.from_dict(data, folder=str(path.parent), source=str(path))
@@ -534,7 +536,7 @@ class RunFolder:
     def _written_note(self) -> dict[str, Any]:
         """The note `remember_written_files` left ({} when there is none, or it is damaged)."""
         try:
-            noted = json.loads(read_own_bytes(self.cache_path / WRITTEN_STAMP).decode("utf-8"))
+            noted = json_from(read_own_bytes(self.cache_path / WRITTEN_STAMP).decode("utf-8"))
         except (OSError, ValueError):
             return {}
         return noted if isinstance(noted, dict) else {}
@@ -957,7 +959,7 @@ class RunFolder:
     def _read_manifest(self) -> dict[str, list[str]] | None:
         path = self.staging_path / MANIFEST_FILE
         try:
-            data = json.loads(read_own_bytes(path).decode("utf-8"))
+            data = json_from(read_own_bytes(path).decode("utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or not all(isinstance(data.get(key), list) for key in ("files", "remove")):

@@ -39,7 +39,7 @@ from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import display_name, read_own_bytes, write_text
+from .files import display_name, json_from, read_own_bytes, write_text
 
 if TYPE_CHECKING:
     from .runs import RunFolder
@@ -262,7 +262,7 @@ def _read_kept_stamps(path: str | Path) -> _KeptStamps | None:
     with its hash and format, or skipped with its reason)."""
     try:
         lines = read_own_bytes(path).decode("utf-8").split("\n")
-        data = json.loads(lines[0])
+        data = json_from(lines[0])
         if not (len(lines) == len(_COLUMNS) + 2 and lines[-1] == "" and isinstance(data, dict)
                 and data.keys() == {"taken", *_HEADER, "skipped"} and data["format"] == _FORMAT
                 and type(data["taken"]) is int and type(data["skipped"]) is list):

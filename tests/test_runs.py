@@ -744,6 +744,29 @@ def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_c
         assert "no segment table beside run.json" in result.output and "a link in their place" in result.output
 
 
+@pytest.mark.parametrize("name", [".cache/presented.json", ".cache/cooccurrence_counts.json", ".cache/corpus_stamps.json",
+                                  ".cache/segments_written.json", "run.json"])
+def test_runs_json_nested_too_deeply_in_a_run_folder_is_damage_not_a_crash(tmp_path, tiny_corpus, tiny_codebook, name):
+    """A file of the run folder holding JSON nested deeper than the parser goes (200,000 brackets) ended
+    a run or a command with a RecursionError and its traceback: a file the run keeps for itself is
+    read as damaged (the run goes on), run.json is named in the message and written anew."""
+    from conftest import invoke
+
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never").exit_code == 0
+    (out / name).write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    if name == "run.json":
+        network = invoke("network", out, "--out", tmp_path / "network")
+        assert network.exit_code == 1 and "Traceback" not in network.output
+        assert "run.json is nested too deeply to be a run's record" in network.output
+
+    result = coder_run(tiny_corpus, tiny_codebook, out, "--csv", "never")
+
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert RunFolder(out).record().counts["segments"] > 0  # run.json written anew
+
+
 def test_runs_a_parquet_table_that_decodes_into_gigabytes_is_not_read(tmp_path, tiny_corpus, tiny_codebook):
     """A segments.parquet left in a run folder whose 8 KB decode into 80 MB (a cell of one repeated
     character; 300 MB of such cells cost a run 1.6 GB and 6 s, 3 GB got it killed) is not read: the run

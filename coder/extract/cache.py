@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..files import atomic_open, read_own_bytes
+from ..files import atomic_open, json_from, read_own_bytes
 from . import ExtractedText, Removed
 
 _FORMAT = 1
@@ -43,7 +43,7 @@ class ExtractionCache:
     def get(self, key: str) -> ExtractedText | None:
         self.used.add(key)
         try:
-            data = json.loads(read_own_bytes(self._path(key)).decode("utf-8"))
+            data = json_from(read_own_bytes(self._path(key)).decode("utf-8"))
             return ExtractedText(
                 text=data["text"],
                 format=data["format"],
