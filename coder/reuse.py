@@ -349,9 +349,10 @@ def _segments_again(run: RunFolder, codebook: Codebook, *, rows: int, old_labels
     parquet = pq.ParquetFile(run.segments_parquet_path)
     if not parquet.schema_arrow.equals(SEGMENT_PARQUET_SCHEMA) or parquet.metadata.num_rows != rows:
         raise ValueError("segments.parquet: not as the last run wrote it")
-    check_parquet_size(run.segments_parquet_path, parquet.metadata)
     # The columns the checks, the labels and the comparison need (the others' bytes are copied: _write_beside).
-    table = parquet.read(columns=["segment_id", "code", "source", "review", "note"])
+    columns = ["segment_id", "code", "source", "review", "note"]
+    check_parquet_size(run.segments_parquet_path, parquet.metadata, columns=columns)
+    table = parquet.read(columns=columns)
     codes = table["code"].combine_chunks().dictionary_encode()
     code_ids = codes.dictionary.to_pylist()
     if not all(code in codebook for code in code_ids):

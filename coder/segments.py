@@ -293,25 +293,53 @@ def write_segments_part(segments: pd.DataFrame, passages: pd.DataFrame, folder: 
             write_parquet(passages_to_arrow(passages), folder / "passages.parquet" / name))
 
 
-# A table file someone else left in a run folder may hold a few KB that decode into gigabytes (a
-# column of one repeated character compresses ~30,000 to 1). The tool's own tables decode into at
-# most ~12 times their size (the benchmark's generated text; real text ~3-4 times): a file whose
-# columns, by its own account, decode into more than this many times its size, and more than the
+# A table file someone else left in a run folder may hold a few KB that decode into gigabytes: a column
+# of one repeated character compresses ~30,000 to 1, and a dictionary-encoded column may repeat one
+# long value on every row (2 MB on disk, 12 GB decoded: a rerun took 236 s and 23 GB). The tool's own
+# tables decode into at most ~12 times their size (the benchmark's generated text; real text ~3-4
+# times): a file whose columns decode into more than this many times its size, and more than the
 # floor, is not read.
 _PARQUET_MAX_EXPANSION = 100
 _PARQUET_EXPANSION_FLOOR = 64_000_000
 
 
-def check_parquet_size(file: Path, metadata: pq.FileMetaData | None = None) -> None:
-    """Raise ValueError when the Parquet file's columns would decode into far more than a table coder
-    writes could (_PARQUET_MAX_EXPANSION times its size, past _PARQUET_EXPANSION_FLOOR bytes)."""
+def check_parquet_size(file: Path, metadata: pq.FileMetaData | None = None, *,
+                       columns: Collection[str] | None = None) -> None:
+    """Raise ValueError when the Parquet file's `columns` (default: all) would decode into far more than
+    a table coder writes could (_PARQUET_MAX_EXPANSION times its size, past _PARQUET_EXPANSION_FLOOR
+    bytes): first by the pages' sizes its footer gives, then, for a text column with a dictionary, by
+    the lengths of the values its rows point to (read as the dictionary and the indices, what the
+    file holds, never decoded)."""
+    import pyarrow.compute as pc
+
     metadata = metadata if metadata is not None else pq.read_metadata(file)
-    decoded = sum(metadata.row_group(group).column(column).total_uncompressed_size
-                  for group in range(metadata.num_row_groups) for column in range(metadata.num_columns))
     size = file.stat().st_size
-    if decoded > max(_PARQUET_EXPANSION_FLOOR, _PARQUET_MAX_EXPANSION * size):
-        raise ValueError(f"its columns would take {decoded / 1e6:,.0f} MB from {size / 1e3:,.0f} KB on disk, "
-                         "more than a table coder writes ever does")
+    budget = max(_PARQUET_EXPANSION_FLOOR, _PARQUET_MAX_EXPANSION * size)
+    schema, groups = metadata.schema, range(metadata.num_row_groups)
+    chosen = [index for index in range(metadata.num_columns) if columns is None or schema.column(index).path in columns]
+
+    def over(decoded: int) -> ValueError:
+        return ValueError(f"its columns would take {decoded / 1e6:,.0f} MB or more from {size / 1e3:,.0f} KB on disk, "
+                          "more than a table coder writes ever does")
+
+    paged = {index: sum(metadata.row_group(group).column(index).total_uncompressed_size for group in groups)
+             for index in chosen}
+    if sum(paged.values()) > budget:
+        raise over(sum(paged.values()))
+    coded = [index for index in chosen if schema.column(index).physical_type == "BYTE_ARRAY" and any(
+        "DICTIONARY" in encoding for group in groups for encoding in metadata.row_group(group).column(index).encodings)]
+    if not coded:
+        return
+    decoded = sum(paged[index] for index in chosen if index not in coded)
+    names = [schema.column(index).path for index in coded]
+    parquet = pq.ParquetFile(file, read_dictionary=names)
+    for group in groups:
+        for column in parquet.read_row_group(group, columns=names, use_threads=False).columns:
+            for chunk in column.chunks:
+                decoded += int(pc.sum(pc.take(pc.binary_length(chunk.dictionary), chunk.indices)).as_py() or 0) \
+                    if pa.types.is_dictionary(chunk.type) else chunk.nbytes
+            if decoded > budget:
+                raise over(decoded)
 
 
 def _parquet_files(path: Path) -> list[Path]:
@@ -343,7 +371,7 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     offset = 0  # the table's rows in the files before
     try:
         for file in files:
-            check_parquet_size(file)
+            check_parquet_size(file, columns=columns)
             if rows is None and keep is None:
                 table = pq.read_table(file, columns=list(columns) if columns is not None else None)
                 if positions:
@@ -640,7 +668,7 @@ def numbered_codes(path: str | Path, names: dict[str, int]) -> tuple[np.ndarray,
     numbers, codes = [], []
     try:
         for file in files:
-            check_parquet_size(file)
+            check_parquet_size(file, columns=("segment_id", "code"))
             # Batches of a row group, decoded in this thread: whole row groups (256,000 rows) decoded by
             # Arrow's threads held ~50 MB more at the peak.
             for rows in pq.ParquetFile(file).iter_batches(batch_size=65_536, columns=["segment_id", "code"],

@@ -536,7 +536,7 @@ def _previous_ids(run: RunFolder, renamed: dict[str, str]) -> np.ndarray:
     columns = ["segment_id", "code", "fingerprint"] if renamed else ["segment_id"]
     try:
         for file in _parquet_files(run.segments_parquet_path):
-            check_parquet_size(file)
+            check_parquet_size(file, columns=columns)
             for batch in pq.ParquetFile(file).iter_batches(columns=columns):
                 found = None if renamed else segment_id_numbers(batch.column(0))
                 if found is None:

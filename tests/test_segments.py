@@ -427,5 +427,31 @@ def test_check_parquet_size_refuses_only_what_decodes_into_far_more_than_its_siz
 
     segments.check_parquet_size(tmp_path / "prose.parquet")
     segments.check_parquet_size(tmp_path / "small.parquet")
-    with pytest.raises(ValueError, match="would take 3 MB from 1 KB on disk"):
+    with pytest.raises(ValueError, match="would take 3 MB or more from 1 KB on disk"):
         segments.check_parquet_size(tmp_path / "repeated.parquet")
+
+
+@pytest.mark.parametrize("arrow_schema", [True, False])
+def test_check_parquet_size_counts_what_a_dictionary_column_decodes_into(tmp_path, monkeypatch, arrow_schema):
+    """A text column stored as a dictionary of one long value and a row pointing at it, many times: small
+    on disk and in its pages (2 MB), 12 GB once decoded (a rerun took 236 s and 23 GB of memory). Its
+    rows are counted from the dictionary and the indices, never decoded; the columns asked only."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from coder import segments
+
+    rows = 3000
+    value = os.urandom(200_000).hex()  # 400 KB that does not compress: 1.2 GB over the rows
+    table = pa.table({"document": pa.array([f"d{row}" for row in range(rows)]),
+                      "matched": pa.DictionaryArray.from_arrays(pa.array([0] * rows, type=pa.int32()), pa.array([value]))})
+    pq.write_table(table, tmp_path / "bomb.parquet", compression="zstd", store_schema=arrow_schema)
+    assert (tmp_path / "bomb.parquet").stat().st_size < 500_000
+
+    with pytest.raises(ValueError, match="would take 1,2[0-9]{2} MB or more from"):
+        segments.check_parquet_size(tmp_path / "bomb.parquet")
+    segments.check_parquet_size(tmp_path / "bomb.parquet", columns=["document"])
+    with pytest.raises(segments.OutputError, match="bomb.parquet: cannot read it as Parquet"):
+        segments.read_parquet(tmp_path / "bomb.parquet")
