@@ -372,3 +372,37 @@ def test_an_archive_that_unpacks_to_gigabytes_is_refused_before_it_is_read(suffi
 @pytest.mark.parametrize(("count", "text"), [("3", "a   b"), ("x", "a b"), ("-2", "a b"), ("99999999999", "a" + " " * 1000 + "b")])
 def test_odt_space_counts_are_read_safely(count, text):
     assert extract_bytes(_odt(f'<text:p>a<text:s text:c="{count}"/>b</text:p>'), ".odt").text == text
+
+
+def _pdf_bomb(megabytes: int) -> bytes:
+    """A PDF of about a megabyte whose one page's content stream unpacks to `megabytes` MB (a line of
+    text, then spaces)."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    stream = packer.compress(b"BT /F1 12 Tf 72 720 Td (Joint meeting of a party building alliance) Tj ET\n")
+    for _ in range(megabytes // 100):
+        stream += packer.compress(b" " * 100_000_000)
+    stream += packer.flush()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    data, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(data))
+        data += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    table = len(data)
+    data += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    return data + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+
+
+def test_a_pdf_whose_streams_unpack_to_gigabytes_is_refused_before_pdfium_reads_it():
+    """A 1.4 MB PDF whose page unpacked to 1.5 GB took 2.7 GB of memory to read; past 512 MB of
+    unpacked streams it is skipped with its reason. The same page, small, is read."""
+    data = _pdf_bomb(600)
+    assert len(data) < 1_000_000
+    with pytest.raises(ExtractionError, match="its compressed streams unpack to more than 512 MB.*hostile file"):
+        extract_bytes(data, ".pdf")
+    assert "Joint meeting of a party building alliance" in extract_bytes(_pdf_bomb(0), ".pdf").text
