@@ -591,3 +591,18 @@ def _sentence_cuts_by_finditer(view: str) -> list[int]:
 @settings(max_examples=300, deadline=None)
 def test_passages_sentence_boundaries_match_the_regex_tried_everywhere(view):
     assert sentence_boundaries(view) == _sentence_cuts_by_finditer(view)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .:\n\t\u3000\u00a0Xy1,")), max_size=600), st.integers(0, 600), st.integers(0, 600))
+def test_after_title_is_the_old_copy_and_strip_without_the_copy(view, start, length):
+    """_after_title tells a title-like block before a line without copying the block (it grows line by
+    line: a page of 100,000 short lines made that quadratic); what it tells is what copying and stripping
+    the block told."""
+    from coder.passages import _after_title, _is_title_like
+
+    block = [min(start, len(view)), min(start + length, len(view)), "body", False]
+    text = view[block[0]:block[1]].strip()
+    expected = len(text) <= 200 and text.count("\n") <= 4 and _is_title_like(text.replace("\n", " "))
+    assert _after_title(view, [block], None) is expected
+    assert _after_title(view, [], block) is expected
