@@ -359,7 +359,8 @@ def run_coding(
     return RunReport(result=result, out_dir=out_dir, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
-                     document_variables=variables, not_compared=not_compared, coding_reused=reused is not None,
+                     document_variables=variables, not_compared=run.named_once_in_place(not_compared),
+                     coding_reused=reused is not None,
                      reviews_missed=missed)
 
 

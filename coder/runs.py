@@ -893,6 +893,13 @@ class RunFolder:
                     done = done or "discarded"
         return done
 
+    def named_once_in_place(self, message: str | None) -> str | None:
+        """`message` (about a file of the staged run, such as the last run's kept in `.previous/`)
+        naming the file where it is once the run is in place, not in `.staging/`."""
+        if message is None:
+            return None
+        return message.replace(display_name(self.staging_path), display_name(self.folder))
+
     @contextmanager
     def staged(self) -> Iterator[RunFolder]:
         """A fresh .staging/ folder to write a whole run into; on success it replaces this folder's run.

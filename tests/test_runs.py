@@ -790,6 +790,9 @@ def test_runs_a_parquet_table_that_decodes_into_gigabytes_is_not_read(tmp_path, 
     assert result.exit_code == 0, result.output
     assert "Warning: not compared with the previous run" in result.output
     assert "more than a table coder writes ever does" in result.output
+    # The file named where it is after the run, not where it was while the run was staged.
+    assert f"{out / '.previous' / 'segments.parquet'}: cannot read it as Parquet" in result.output
+    assert ".staging" not in result.output and (out / ".previous" / "segments.parquet").is_file()
     assert pq.read_metadata(out / "segments.parquet").num_rows == RunFolder(out).record().counts["segments"]
     network = invoke("network", out / ".previous", "--out", tmp_path / "network")
     assert network.exit_code == 1
