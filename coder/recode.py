@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from dataclasses import dataclass
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
