@@ -188,6 +188,16 @@ def partitioned(monkeypatch) -> list[dict]:
     return partitions_watched(monkeypatch)
 
 
+def code_by_hand(row: dict[str, str], codebook: Path, run: Path, reviews: Path) -> None:
+    """Code the passage of `row` (its document and passage) with `barriers` by hand: a sheet beside
+    `reviews` imported into it with `coder review import` against the run in `run`."""
+    sheet = reviews.with_name("added.csv")
+    sheet.write_text(f"document,passage,code,review,note\n{row['document']},{row['passage']},barriers,add,coded by hand\n",
+                     encoding="utf-8")
+    imported = invoke("review", "import", sheet, "--codebook", codebook, "--reviews", reviews, "--run", run)
+    assert imported.exit_code == 0, imported.output
+
+
 def partitions_watched(monkeypatch) -> list[dict]:
     """The `partitioned` fixture's settings and its list of what each engine returned."""
     import coder.recode_documents
@@ -236,12 +246,7 @@ def test_rerun_of_a_large_corpus_reads_the_kept_documents_a_partition_at_a_time(
 def test_rerun_of_a_large_corpus_keeps_reviews_typed_decisions_and_hand_coding(history, partitioned, tmp_path, change):
     corpus, codebook, fast, full = history
     _, _, on_kept = _decisions_filed(corpus, fast, tmp_path / "reviews.csv")
-    (tmp_path / "added.csv").write_text("document,passage,code,review,note\n"
-                                        f"{on_kept['document']},{on_kept['passage']},barriers,add,coded by hand\n",
-                                        encoding="utf-8")
-    imported = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook,
-                      "--reviews", tmp_path / "reviews.csv", "--run", fast)
-    assert imported.exit_code == 0, imported.output
+    code_by_hand(on_kept, codebook, fast, tmp_path / "reviews.csv")
     CHANGES[change](corpus)
     CHANGES["document added first"](corpus)
 

@@ -9,9 +9,9 @@ import re
 import shutil
 
 import pytest
-from conftest import invoke, output_files, run_ok
+from conftest import output_files, run_ok
 from test_recode import EDITS, FAST, NOT_FAST, _edit, make_history
-from test_recode_documents import _settle, partitions_watched
+from test_recode_documents import _settle, code_by_hand, partitions_watched
 
 import coder.recode_documents
 import coder.runner
@@ -146,12 +146,7 @@ def test_codebook_edited_with_reviews_and_hand_coding_recodes_in_partitions_as_a
         "segment_id,document,code,decision,note,text,reviewed_at\n"
         f"{edited['segment_id']},{edited['document']},{edited['code']},reject,not this one,x,\n"
         f"{other['segment_id']},{other['document']},{other['code']},accept,a good one,x,\n", encoding="utf-8")
-    (tmp_path / "added.csv").write_text("document,passage,code,review,note\n"
-                                        f"{other['document']},{other['passage']},barriers,add,coded by hand\n",
-                                        encoding="utf-8")
-    imported = invoke("review", "import", tmp_path / "added.csv", "--codebook", codebook,
-                      "--reviews", tmp_path / "reviews.csv", "--run", fast)
-    assert imported.exit_code == 0, imported.output
+    code_by_hand(other, codebook, fast, tmp_path / "reviews.csv")
     _edit(codebook, edit)
     (corpus / "aa_new.txt").write_text("Party building alliance and joint construction of governance.\n",
                                        encoding="utf-8")
