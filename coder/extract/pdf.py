@@ -30,11 +30,11 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import ExtractedText, ExtractionError, Removed
+from .pdf_streams import unpacked_stream_bytes
 
 _EDGE_BAND = 0.15  # share of the page height where running headers and footers live
 _EDGE_ROWS = 2  # rows of text from each edge considered for headers and footers
@@ -82,38 +82,17 @@ class _Line:
     run_start: bool = False  # first line of a column or a full-width block
 
 
-# What the compressed streams of a PDF may unpack to, images aside (PDFium unpacks the page contents,
-# fonts and object streams to read the text): a 1.4 MB file whose one page unpacks to 1.5 GB of spaces
-# took 2.7 GB of memory, and ten times that would take the machine's.
+# What the compressed streams of a PDF may unpack to, images aside (pdf_streams): a 1.4 MB file whose
+# one page unpacks to 1.5 GB of spaces took 2.7 GB of memory, and ten times that would take the machine's.
 _MAX_UNPACKED_STREAM_BYTES = 512 * 1024 * 1024
-_STREAM_START = re.compile(rb"(?<!end)stream\r?\n")
-_CHUNK = 1 << 20
 
 
 def _check_streams(data: bytes, limit: int = _MAX_UNPACKED_STREAM_BYTES) -> None:
-    """Refuse a PDF whose Flate-compressed streams (not images) would unpack to more than `limit`
-    bytes: each is unpacked here a megabyte at a time and counted, never held. A stream that is not
-    Flate data is left to PDFium."""
-    unpacked = 0
-    for found in _STREAM_START.finditer(data):
-        head = data[max(0, found.start() - 4096):found.start()]
-        head = head[head.rfind(b"obj") + 3:] if b"obj" in head else head
-        if b"/FlateDecode" not in head or b"/Image" in head:
-            continue
-        inflater = zlib.decompressobj()
-        position = found.end()
-        try:
-            while position < len(data) and not inflater.eof and not inflater.unused_data:
-                unpacked += len(inflater.decompress(data[position:position + _CHUNK], _CHUNK))
-                position += _CHUNK
-                while inflater.unconsumed_tail and unpacked <= limit:
-                    unpacked += len(inflater.decompress(inflater.unconsumed_tail, _CHUNK))
-                if unpacked > limit:
-                    raise ExtractionError(
-                        f"its compressed streams unpack to more than {limit // 2**20} MB, more than a PDF's text "
-                        "needs: not read, as a damaged or hostile file")
-        except zlib.error:
-            continue
+    """Refuse a PDF whose streams (images aside) would unpack to more than `limit` bytes."""
+    if unpacked_stream_bytes(data, limit=limit) > limit:
+        raise ExtractionError(
+            f"its compressed streams unpack to more than {limit // 2**20} MB, more than a PDF's text "
+            "needs: not read, as a damaged or hostile file")
 
 
 def extract_pdf(data: bytes) -> ExtractedText:
@@ -284,15 +263,17 @@ def _edge_fragments(fragments: list[_Fragment], height: float) -> list[tuple[_Fr
     inside the outer band of the page; body text runs on without such a gap.
     """
     rows: list[list[_Fragment]] = []
+    extents: list[tuple[float, float]] = []  # each row's lowest bottom and highest top, kept as it grows
     for fragment in sorted(fragments, key=lambda f: -f.top):
         middle = (fragment.bottom + fragment.top) / 2
-        if rows and min(f.bottom for f in rows[-1]) <= middle <= max(f.top for f in rows[-1]):
+        if rows and extents[-1][0] <= middle <= extents[-1][1]:
             rows[-1].append(fragment)
+            extents[-1] = (min(extents[-1][0], fragment.bottom), max(extents[-1][1], fragment.top))
         else:
             rows.append([fragment])
+            extents.append((fragment.bottom, fragment.top))
     if len(rows) < 2:
         return []
-    extents = [(min(f.bottom for f in row), max(f.top for f in row)) for row in rows]
     found: list[tuple[_Fragment, str]] = []
     for where, order in (("top", range(len(rows))), ("bottom", range(len(rows) - 1, -1, -1))):
         order = list(order)
@@ -410,15 +391,15 @@ def _reading_order(fragments: list[_Fragment], page: int) -> list[_Line]:
 def _run_lines(run: list[_Fragment], page: int) -> list[_Line]:
     """Group a column's fragments into lines and mark where paragraphs start."""
     rows: list[list[_Fragment]] = []
+    low = high = 0.0  # the last row's lowest bottom and highest top, kept as it grows
     for fragment in sorted(run, key=lambda f: (-f.top, f.x0)):
-        if rows:
-            row = rows[-1]
-            low, high = min(f.bottom for f in row), max(f.top for f in row)
-            middle = (fragment.bottom + fragment.top) / 2
-            if low <= middle <= high:
-                row.append(fragment)
-                continue
+        middle = (fragment.bottom + fragment.top) / 2
+        if rows and low <= middle <= high:
+            rows[-1].append(fragment)
+            low, high = min(low, fragment.bottom), max(high, fragment.top)
+            continue
         rows.append([fragment])
+        low, high = fragment.bottom, fragment.top
     lines = []
     for row in rows:
         row.sort(key=lambda f: -f.x1 if _RTL.match(f.text) else f.x0)
