@@ -129,6 +129,16 @@ def test_extract_pdf_real_files_from_other_projects(name, pages, expected, remov
         assert 0 <= start <= end <= len(extracted.text)
 
 
+def test_extract_pdf_real_file_whose_stream_hung_the_bomb_check():
+    """pypdf's issue-301.pdf (a scanned page with a text layer): its 122 KB unpack to 1.2 MB, and the
+    check for compressed-stream bombs (a48e206) asked zlib for more after a stream's end, forever."""
+    name = "pypdf-issue-301.pdf"
+    if not (PDFS / name).is_file():
+        pytest.skip(f"{name} is not in {PDFS} (see tests/data/pdfs/SOURCES.md)")
+    extracted = extract_file(PDFS / name)
+    assert len(extracted.pages) == 1 and extracted.text.strip()
+
+
 @pytest.mark.parametrize("pages", [2, 3])
 def test_extract_pdf_page_spans_cover_the_text_in_order(pages):
     extracted = extract_bytes(long_pdf(pages), ".pdf")

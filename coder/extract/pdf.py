@@ -27,6 +27,7 @@ page by page:
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import re
 import statistics
@@ -54,6 +55,7 @@ _SENTENCE_END = re.compile(r"[.!?:;。！？：；…][\"'”’)）」』]*$")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @dataclass
@@ -337,21 +339,35 @@ def _gutters(fragments: list[_Fragment]) -> list[tuple[float, float]]:
         if fragment.x0 - reach >= min_gap:
             gaps.append((reach, fragment.x0))
         reach = max(reach, fragment.x1)
-    # Drop gaps until every column between them holds enough text to be a column.
-    while gaps:
-        bounds = [left, *[edge for gap in gaps for edge in gap], right]
-        columns = [(bounds[2 * i], bounds[2 * i + 1]) for i in range(len(gaps) + 1)]
-        weak = None
-        for i, (start, end) in enumerate(columns):
-            inside = [f for f in narrow if f.x0 >= start - 0.5 and f.x1 <= end + 0.5]
-            if len(inside) < _MIN_COLUMN_FRAGMENTS or end - start < _MIN_COLUMN_SHARE * width:
-                weak = i
+    # Drop gaps until every column between them holds enough text to be a column, from the left: a weak
+    # column merges into the next (its gap dropped), the last one into the one before. Columns left of a
+    # weak one stay as they were, and a column only grows (its count and width with it), so one pass
+    # does what asking every column again after each drop did (that was quadratic in the gaps).
+    starts = [fragment.x0 for fragment in narrow]
+
+    def weak(start: float, end: float) -> bool:
+        if end - start < _MIN_COLUMN_SHARE * width:
+            return True
+        inside = 0
+        for position in range(bisect.bisect_left(starts, start - 0.5), len(narrow)):
+            fragment = narrow[position]
+            if fragment.x0 > end + 0.5:
                 break
-        if weak is None:
-            return gaps
-        # Merge the weak column into a neighbour by dropping the gap beside it.
-        gaps.pop(weak - 1 if weak == len(gaps) else weak)
-    return []
+            if fragment.x1 <= end + 0.5:
+                inside += 1
+                if inside >= _MIN_COLUMN_FRAGMENTS:
+                    return False
+        return True
+
+    kept: list[tuple[float, float]] = []
+    start = left
+    for gap in gaps:
+        if not weak(start, gap[0]):
+            kept.append(gap)
+            start = gap[1]
+    if kept and weak(start, right):
+        kept.pop()
+    return kept
 
 
 def _reading_order(fragments: list[_Fragment], page: int) -> list[_Line]:
@@ -495,11 +511,13 @@ def _rejoin_hyphenated(lines: list[_Line], words: set[str]) -> None:
         if previous is not None and not line.paragraph:
             text = previous.text
             if len(text) >= 2 and text[-1] in _HYPHENS and text[-2].isalpha() and line.text[0].islower():
-                head = re.search(r"[^\W\d_]+$", text[:-1])
+                # The letters before the hyphen, matched from the end (a search for letters up to
+                # the end tried every start in a long run of letters: quadratic in the line).
+                head = _LETTERS.match(text[-2::-1])
                 token = line.text.split(maxsplit=1)
-                tail = re.match(r"[^\W\d_]+", token[0])
+                tail = _LETTERS.match(token[0])
                 if head and tail:
-                    first, second = head.group().lower(), tail.group().lower()
+                    first, second = head.group()[::-1].lower(), tail.group().lower()
                     keep = (
                         text[-1] not in _SOFT_HYPHENS
                         and f"{first}-{second}" in words
