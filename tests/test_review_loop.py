@@ -338,6 +338,43 @@ def test_review_loop_damaged_workbook_is_one_error_line(project, command, damage
     result = invoke(*args)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {book}: not a readable Excel workbook (")
+
+
+def _with_sheet(good: Path, book: Path, sheet: bytes) -> None:
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item.filename, sheet if item.filename == "xl/worksheets/sheet1.xml" else source.read(item.filename))
+
+
+def test_review_loop_workbook_bomb_is_refused_before_it_is_read(project):
+    """A 70 KB workbook whose one cell unpacks to 70 MB: refused by its parts' declared sizes before
+    openpyxl reads it (it held about seven times the XML: 0.6 MB of one 600 MB cell took 4 GB and 12 s)."""
+    coder_run(project)
+    good, book = project / "out" / "good.xlsx", project / "out" / "book.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(good)).exit_code == 0
+    _with_sheet(good, book, b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+                b'2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>' + b"a" * 70 * 2**20
+                + b"</t></is></c></row></sheetData></worksheet>")
+    assert book.stat().st_size < 200_000
+    result = invoke("review", "import", str(book), "--codebook", str(project / "codebook.yaml"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {book}: its 9 part(s) would unpack to 70 MB from ")
+    assert "more than a workbook holds: not read, as a damaged or hostile file." in result.stderr
+
+
+def test_review_loop_workbook_with_more_rows_than_excel_holds_is_refused(project, monkeypatch):
+    """A sheet longer than Excel's 1,048,576 rows is no workbook Excel saved: read up to there, then
+    refused (3,000,000 rows in 15 MB took 110 s and 0.8 GB; now 53 s and 0.4 GB). Here Excel holds 3 rows."""
+    from coder import files
+
+    coder_run(project)
+    book = project / "out" / "book.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+    assert len(pd.read_excel(book)) >= 3
+    monkeypatch.setattr(files, "_EXCEL_MAX_ROWS", 3)
+    result = invoke("review", "import", str(book), "--codebook", str(project / "codebook.yaml"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {book}: its first sheet has more rows than Excel holds (3): not read")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
 
 
