@@ -71,13 +71,7 @@ def _docx_text(document) -> ExtractedText:
         if isinstance(block, Paragraph):
             paragraphs.append(block.text)
         elif isinstance(block, Table):
-            for row in block.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    value = cell.text.strip()
-                    if not cells or value != cells[-1]:  # a merged cell repeats in every column it spans
-                        cells.append(value)
-                paragraphs.append("\t".join(cells))
+            paragraphs.extend(_table_rows(block))
     removed: list[Removed] = []
     for section in document.sections:
         for part, reason in ((section.header, "page header"), (section.footer, "page footer")):
@@ -87,6 +81,32 @@ def _docx_text(document) -> ExtractedText:
             if text and all(item.text != text for item in removed):
                 removed.append(Removed(page=None, text=text, reason=reason))
     return _finish(paragraphs, "docx", removed)
+
+
+def _table_rows(table) -> list[str]:
+    """Each row of a Word table as its cells' texts joined by tabs, a merged cell once: what python-docx's
+    row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
+    the text of a vertically merged cell by walking up the rows above, each time: a 37 KB file of one
+    cell spanning a billion columns, or of 3,000 merged rows, never finished. Here a cell that
+    continues a merge takes the text of the cell at its grid offset in the row above (none there: no
+    text, where python-docx refused the file)."""
+    from docx.table import _Cell
+
+    rows: list[str] = []
+    above: dict[int, str] = {}  # grid offset -> the text of the row above's cell starting there
+    for tr in table._tbl.tr_lst:
+        offset = tr.grid_before
+        here: dict[int, str] = {}
+        cells: list[str] = []
+        for tc in tr.tc_lst:
+            value = above.get(offset, "") if tc.vMerge == "continue" else _Cell(tc, table).text.strip()
+            here[offset] = value
+            if not cells or value != cells[-1]:  # a merged cell once, as row.cells' repeats were dropped
+                cells.append(value)
+            offset += tc.grid_span
+        rows.append("\t".join(cells))
+        above = here
+    return rows
 
 
 def extract_odt(data: bytes) -> ExtractedText:
