@@ -256,6 +256,9 @@ def test_extract_html_deeply_nested_page_keeps_its_text(depth):
         (".docx", b"not a zip", "not a readable .docx file"),
         (".odt", b"not a zip", "not a readable .odt file"),
         (".rtf", b"plain text", "not an RTF file"),
+        # striprtf's own errors on damage (an OverflowError and a ValueError escaped as tracebacks)
+        (".rtf", rb"{\rtf1\ansi \u99999999999999999999? Joint meeting}", r"damaged RTF \(OverflowError: .*save it again"),
+        (".rtf", rb"{\rtf1\ansi {\pict\bin x} Joint meeting}", r"damaged RTF \(ValueError: "),
         (".html", b"<html><body><script>var x;</script></body></html>", "the web page has no visible text"),
         (".xyz", b"", "unsupported file type .xyz"),
     ],
@@ -416,3 +419,21 @@ def test_a_pdf_whose_streams_unpack_to_gigabytes_is_refused_before_pdfium_reads_
     with pytest.raises(ExtractionError, match="its compressed streams unpack to more than 512 MB.*hostile file"):
         extract_bytes(data, ".pdf")
     assert "Joint meeting of a party building alliance" in extract_bytes(_pdf_bomb(0), ".pdf").text
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (KeyError("fonttbl"), r"odd\.rtf: cannot be read \(KeyError: 'fonttbl'\); open it and save it again"),
+    (RecursionError("maximum recursion depth exceeded"), r"odd\.rtf: nested or large beyond what can be read"),
+])
+def test_extract_file_turns_a_reader_librarys_own_error_into_a_skip(tmp_path, monkeypatch, error, message):
+    """A reader library meeting a file it cannot parse raises what its code hits first: the file is
+    skipped with that reason (an ExtractionError), and the run goes on, instead of a traceback."""
+    from coder.extract import office
+
+    def fails(data: bytes):
+        raise error
+
+    monkeypatch.setattr(office, "extract_rtf", fails)
+    (tmp_path / "odd.rtf").write_bytes(rb"{\rtf1 text}")
+    with pytest.raises(ExtractionError, match=message):
+        extract_file(tmp_path / "odd.rtf")

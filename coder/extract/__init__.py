@@ -99,6 +99,12 @@ def extract_file(path: str | Path, *, cache: ExtractionCache | None = None) -> E
         extracted = extract_bytes(data, path.suffix)
     except ExtractionError as error:
         raise ExtractionError(f"{path.name}: {error}") from None
+    except (RecursionError, MemoryError):
+        raise ExtractionError(f"{path.name}: nested or large beyond what can be read: not read, as a damaged or "
+                              "hostile file") from None
+    except Exception as error:  # a reader library's own error on a file it cannot parse: this file is skipped, not the run
+        raise ExtractionError(f"{path.name}: cannot be read ({type(error).__name__}: {str(error)[:80]}); open it and "
+                              "save it again, or save it in another format") from None
     return cache.put(key, extracted) if cache is not None and key is not None else extracted
 
 

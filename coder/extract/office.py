@@ -163,7 +163,11 @@ def extract_rtf(data: bytes) -> ExtractedText:
 
     if not data.lstrip().startswith(b"{\\rtf"):
         raise ExtractionError("not an RTF file (it does not start with {\\rtf): save it again as .rtf or .docx")
-    text = rtf_to_text(data.decode("latin-1"), errors="ignore")
+    try:
+        text = rtf_to_text(data.decode("latin-1"), errors="ignore")
+    except Exception as error:  # striprtf meets damage with whatever its code hits first (\u99999999999: OverflowError)
+        raise ExtractionError(f"damaged RTF ({type(error).__name__}: {str(error)[:80]}): open it in Word or LibreOffice "
+                              "and save it again as .rtf or .docx") from None
     return _finish(text.split("\n"), "rtf", [])
 
 
