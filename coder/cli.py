@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 
 from . import __version__
@@ -172,6 +173,36 @@ def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are 
     except KeyboardInterrupt:
         _say(f"Interrupted. {unchanged()}")
         raise typer.Exit(code=130)
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        raise
+    except Exception as error:  # a bug in coder: one line here, the traceback in a file for the report
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        kept = _traceback_file()
+        where = f"the traceback is in {kept}" if kept else f"run it again with {TRACEBACK_VARIABLE}=1 to see the traceback"
+        _say(f"Error: coder stopped on an internal error ({type(error).__name__}: {str(error)[:200]}). {unchanged()} "
+             f"This is a bug in coder: please report it ({where}).")
+        raise typer.Exit(code=1)
+
+
+# Set (to anything) to see an internal error's traceback instead of the one-line report.
+TRACEBACK_VARIABLE = "CODER_TRACEBACK"
+
+
+def _traceback_file() -> str | None:
+    """The exception being handled, its traceback written to a new file in the temporary folder; None
+    when it cannot be written."""
+    import tempfile
+    import traceback
+
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", prefix="coder-error-", suffix=".txt",
+                                         delete=False) as stream:
+            stream.write(f"coder {__version__}, Python {sys.version.split()[0]}, {sys.platform}\n\n")
+            stream.write(traceback.format_exc())
+            return stream.name
+    except OSError:
+        return None
 
 
 def _version(value: bool) -> None:

@@ -322,3 +322,33 @@ def test_cli_messages_escape_control_characters_in_names(tmp_path: Path):
     assert result.exit_code == 1
     assert result.output == (f"Error: {tmp_path}/evil\\x1b[2J\\nError: forged.csv: no such segments file. "
                              f"Run `coder run` first, or pass the path of a segments.csv.\n")
+
+
+def test_cli_internal_error_is_one_line_with_the_traceback_in_a_file(tiny_corpus: Path, tiny_codebook: Path,
+                                                                      tmp_path: Path, monkeypatch):
+    """A bug (here: the coding raising a TypeError) is one line naming it and saying what stayed as it
+    was, exit 1, and the traceback kept in a file for the report; CODER_TRACEBACK=1 shows it instead."""
+    import re
+
+    from coder import runner
+
+    def broken(*args, **kwargs):
+        raise TypeError("boom")
+
+    monkeypatch.setattr(runner, "run_coding", broken)
+    monkeypatch.delenv("CODER_TRACEBACK", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    found = re.fullmatch(r"Error: coder stopped on an internal error \(TypeError: boom\)\. .*This is a bug in coder: "
+                         r"please report it \(the traceback is in (.+coder-error-\w+\.txt)\)\.\n", result.output, re.S)
+    assert found, result.output
+    kept = Path(found.group(1)).read_text(encoding="utf-8")
+    assert "Traceback" in kept and 'raise TypeError("boom")' in kept
+    monkeypatch.setenv("CODER_TRACEBACK", "1")
+    shown = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
+    assert isinstance(shown.exception, TypeError)
