@@ -55,7 +55,12 @@ def merged_tables(draw):
 @settings(max_examples=300, deadline=None)
 @given(merged_tables())
 def test_table_rows_are_those_python_docx_gave(table):
-    assert _table_rows(table) == rows_by_python_docx(table)
+    try:
+        before = rows_by_python_docx(table)
+    except ValueError:  # a merge continuing under no cell: python-docx refused the file, now it is read
+        assert len(_table_rows(table)) == len(table._tbl.tr_lst)
+        return
+    assert _table_rows(table) == before
 
 
 def _docx(document_xml_fix) -> bytes:
