@@ -39,14 +39,22 @@ def load_codebook(path: str | Path) -> Codebook:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_CODEBOOK_BYTES + 1)  # /dev/zero, or a pipe that never ends, is not read forever
     except FileNotFoundError:
         raise CodebookError(f"{path}: codebook not found. Pass an existing file with --codebook.")
-    except UnicodeDecodeError as error:
-        raise CodebookError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}). Save the codebook as UTF-8.")
     except OSError as error:
         raise CodebookError(f"{path}: cannot read the codebook ({error.strerror}).")
+    if len(data) > MAX_CODEBOOK_BYTES:
+        raise CodebookError(f"{path}: larger than {MAX_CODEBOOK_BYTES // 2**20} MB, more than a codebook can be: not read.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CodebookError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}). Save the codebook as UTF-8.")
     return parse_codebook(text, source=str(path))
+
+
+MAX_CODEBOOK_BYTES = 64 * 1024 * 1024  # a codebook of a million keywords is about 20 MB
 
 
 def parse_codebook(text: str, *, source: str = "<codebook>") -> Codebook:

@@ -87,7 +87,8 @@ def _finish(tree: list[dict[str, Any]], report: list[str]) -> None:
 
 
 def _read_text(path: Path, report: list[str]) -> str:
-    data = read_bytes(path, error=CodebookError, missing="dictionary not found. Pass the path of a .yml, .dic or .cat file.")
+    data = read_bytes(path, error=CodebookError, missing="dictionary not found. Pass the path of a .yml, .dic or .cat file.",
+                      what="a dictionary")
     try:
         # Older LIWC and WordStat files are Windows-1252.
         text, encoding = decode_text(data, fallback="cp1252")

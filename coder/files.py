@@ -499,15 +499,31 @@ def json_from(data: bytes | str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.") -> bytes:
-    """The bytes of `path`; a missing or unreadable file raises `error` naming the file."""
+# What a file a command reads whole (a table, a codebook) may hold: past it, the file is refused
+# before it is read (a regular file) or once that much has come (a device or a pipe: /dev/zero never ends).
+MAX_READ_BYTES = 4 * 1024**3
+
+
+def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.",
+               limit: int = MAX_READ_BYTES, what: str = "a table") -> bytes:
+    """The bytes of `path`; a missing or unreadable file, or one larger than `limit` bytes, raises
+    `error` naming the file (`what` it was read as: "a codebook")."""
     path = Path(path)
+    if path.is_dir():  # Windows opens a folder with "permission denied"
+        raise error(f"{display_name(path)}: is a folder, not a file.")
     try:
-        return path.read_bytes()
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            data = stream.read(limit + 1) if size <= limit else None
     except FileNotFoundError:
         raise error(f"{display_name(path)}: {missing}")
+    except IsADirectoryError:
+        raise error(f"{display_name(path)}: is a folder, not a file.")
     except OSError as problem:
         raise error(f"{display_name(path)}: cannot read it ({problem.strerror or problem}).")
+    if data is None or len(data) > limit:
+        raise error(f"{display_name(path)}: larger than {limit / 2**20:,.0f} MB, more than {what} can be: not read.")
+    return data
 
 
 def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.DataFrame:

@@ -348,7 +348,8 @@ def _read_xml_bytes(path: Path) -> bytes:
         if size > MAX_XML_BYTES:
             raise CodebookError(f"{path}: {size:,} bytes, more than the {MAX_XML_BYTES:,} a codebook may have. "
                                 f"Is it a REFI-QDA codebook (.qdc)?")
-        return read_bytes(path, error=CodebookError, missing="file not found. Pass the path of a .qdc codebook or .qdpx project.")
+        return read_bytes(path, error=CodebookError, missing="file not found. Pass the path of a .qdc codebook or .qdpx project.",
+                          what="a codebook or project")
     try:
         with zipfile.ZipFile(path) as archive:
             members = [info for info in archive.infolist() if info.filename.lower().endswith(".qde")]

@@ -115,6 +115,23 @@ def test_codebook_missing_file(tmp_path: Path, name):
     assert str(error.value) == f"{tmp_path / name}: codebook not found. Pass an existing file with --codebook."
 
 
+def test_codebook_larger_than_a_codebook_can_be_is_not_read(tmp_path: Path, monkeypatch):
+    """A codebook is read up to MAX_CODEBOOK_BYTES and refused past it, so a device or a pipe that never
+    ends (--codebook /dev/zero read until memory ran out) is one error line."""
+    from coder import codebook
+
+    monkeypatch.setattr(codebook, "MAX_CODEBOOK_BYTES", 1000)
+    path = tmp_path / "cb.yaml"
+    path.write_text("codes:\n" + "".join(f"  c{number}: [word {number}]\n" for number in range(100)), encoding="utf-8")
+    with pytest.raises(CodebookError, match=r"cb\.yaml: larger than 0 MB, more than a codebook can be: not read\."):
+        load_codebook(path)
+    if Path("/dev/zero").exists():
+        with pytest.raises(CodebookError, match=r"^/dev/zero: larger than"):
+            load_codebook("/dev/zero")
+    monkeypatch.setattr(codebook, "MAX_CODEBOOK_BYTES", 10_000)
+    assert len(load_codebook(path)) == 100
+
+
 def test_codebook_reads_utf8_with_bom(tmp_path: Path):
     path = tmp_path / "cb.yaml"
     path.write_bytes("\ufeffcodes:\n  a: [联席会议]\n".encode("utf-8"))

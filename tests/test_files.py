@@ -300,3 +300,21 @@ def test_files_write_csv_parts_are_the_table_of_the_parts(tmp_path: Path, parts)
     write_csv(pd.concat(frames, ignore_index=True), tmp_path / "whole.csv")
     assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert (tmp_path / "parts.csv").read_bytes().count("\ufeff".encode()) == 1
+
+
+def test_read_bytes_refuses_a_file_larger_than_its_limit(tmp_path):
+    """A table is read whole: past the limit a regular file is refused by its size before it is read,
+    and a device or pipe (no size) once that much has come; up to it, every byte is read."""
+    from coder.errors import OutputError
+    from coder.files import read_bytes
+
+    table = tmp_path / "table.csv"
+    table.write_bytes(b"a,b\n" * 100)
+    assert read_bytes(table, limit=400) == b"a,b\n" * 100
+    with pytest.raises(OutputError, match=r"table\.csv: larger than 0 MB, more than a table can be: not read\."):
+        read_bytes(table, limit=399)
+    if Path("/dev/zero").exists():
+        with pytest.raises(OutputError, match=r"zero: larger than 1 MB, more than a table can be"):
+            read_bytes("/dev/zero", limit=2**20)
+    with pytest.raises(OutputError, match=r"is a folder, not a file"):
+        read_bytes(tmp_path)
