@@ -333,6 +333,8 @@ def test_decode_forced(data, encoding, result):
     [
         ("naïve".encode("latin-1"), "utf-8", r"cannot decode as utf-8: byte 2 \(0xef\) is not valid in it"),
         (b"abc", "klingon", "unknown encoding 'klingon'"),
+        (b"abc", "zlib", "'zlib' is not a text encoding"),  # an internal error before: bytes.decode refuses it
+        (b"abc", "rot13", "'rot13' is not a text encoding"),
     ],
 )
 def test_decode_forced_errors(data, encoding, message):

@@ -38,12 +38,19 @@ def check_encoding(name: str) -> str:
     Raises:
         ExtractionError: Python has no codec by that name.
     """
+    advice = "Use a Python codec name such as utf-8, cp1252, latin-1, gb18030, big5, shift_jis or cp1251"
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name)
     except LookupError:
-        raise ExtractionError(
-            f"unknown encoding {name!r}. Use a Python codec name such as utf-8, cp1252, latin-1, gb18030, big5, shift_jis or cp1251"
-        ) from None
+        raise ExtractionError(f"unknown encoding {name!r}. {advice}") from None
+    try:
+        b"a".decode(codec.name)  # zlib, hex, rot13, base64: codecs, but not from bytes to text
+    except UnicodeError:
+        pass  # a text encoding that does not take this byte alone (utf-16)
+    except LookupError:
+        raise ExtractionError(f"{name!r} is not a text encoding (it turns bytes into bytes, or text into text). "
+                              f"{advice}") from None
+    return codec.name
 
 
 def decode_forced(data: bytes, encoding: str) -> str:
