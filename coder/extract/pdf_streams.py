@@ -40,6 +40,8 @@ _A85_SPACES = b" \t\r\n\f\x00"
 _NOT_A85 = re.compile(rb"[^!-uz]")
 _LZW_CLEAR, _LZW_END, _LZW_MAX_CODES = 256, 257, 4096
 _MAX_NESTED_SNIFFED = 4
+_BODY_BYTES = 4096  # of an object holding a /Filter value: its start is the value
+_VERSIONS_READ = 64  # of an object written again and again: the last ones (an update appends the newest)
 
 
 class _PastLimit(Exception):
@@ -50,13 +52,14 @@ def unpacked_stream_bytes(data: bytes, *, limit: int) -> int:
     """Bytes the file's streams (images aside) unpack to, counted until the count passes `limit`
     (then it is returned as it stands)."""
     total = 0
-    objects: dict[tuple[bytes, bytes], list[bytes]] | None = None
+    objects: dict[tuple[bytes, bytes], list[int]] | None = None
 
     def bodies(number: bytes, generation: bytes) -> list[bytes]:
         nonlocal objects
         if objects is None:
-            objects = _object_bodies(data)
-        return objects.get((number.lstrip(b"0") or b"0", generation.lstrip(b"0") or b"0"), [])
+            objects = _object_starts(data)
+        starts = objects.get((number.lstrip(b"0") or b"0", generation.lstrip(b"0") or b"0"), [])
+        return [data[start:start + _BODY_BYTES] for start in starts[-_VERSIONS_READ:]]
 
     for head, start in _streams(data):
         head = _unescaped_names(head)
@@ -93,13 +96,13 @@ def _unescaped_names(text: bytes) -> bytes:
     return _NAME.sub(lambda name: _ESCAPE.sub(lambda escape: bytes([int(escape[1], 16)]), name[0]), text)
 
 
-def _object_bodies(data: bytes) -> dict[tuple[bytes, bytes], list[bytes]]:
-    """The first bytes of each numbered object's body, every version of it (an updated file appends new ones)."""
-    bodies: dict[tuple[bytes, bytes], list[bytes]] = {}
+def _object_starts(data: bytes) -> dict[tuple[bytes, bytes], list[int]]:
+    """Where each numbered object's body starts, every version of it (an updated file appends new
+    ones): positions, not bytes, so a file of a million tiny objects costs no more than its size."""
+    starts: dict[tuple[bytes, bytes], list[int]] = {}
     for found in _OBJECT.finditer(data):
-        key = (found[1].lstrip(b"0") or b"0", found[2].lstrip(b"0") or b"0")
-        bodies.setdefault(key, []).append(data[found.end():found.end() + 4096])
-    return bodies
+        starts.setdefault((found[1].lstrip(b"0") or b"0", found[2].lstrip(b"0") or b"0"), []).append(found.end())
+    return starts
 
 
 def _filter_chain(value: bytes, bodies: Callable[[bytes, bytes], list[bytes]], *, resolve: bool = True) -> list[bytes]:
