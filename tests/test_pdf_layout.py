@@ -8,31 +8,20 @@ are the old code, kept to check that the new gives the same on any page.
 
 from __future__ import annotations
 
-import statistics
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder.extract import pdf
-from coder.extract.pdf import _MIN_COLUMN_FRAGMENTS, _MIN_COLUMN_SHARE, _NARROW, _Fragment
+from coder.extract.pdf import _MIN_COLUMN_FRAGMENTS, _MIN_COLUMN_SHARE, _Fragment
 
 
 def gutters_before(fragments: list[_Fragment]) -> list[tuple[float, float]]:
-    left = min(f.x0 for f in fragments)
-    right = max(f.x1 for f in fragments)
+    """The old search for the gaps to keep (the candidate gaps are found as they were)."""
+    found = pdf._gaps_between_narrow(fragments)
+    if found is None:
+        return []
+    narrow, gaps, left, right = found
     width = right - left
-    if width <= 0:
-        return []
-    narrow = sorted((f for f in fragments if f.x1 - f.x0 < _NARROW * width), key=lambda f: f.x0)
-    if len(narrow) < 2 * _MIN_COLUMN_FRAGMENTS:
-        return []
-    min_gap = 0.5 * statistics.median(f.height for f in narrow)
-    gaps = []
-    reach = narrow[0].x1
-    for fragment in narrow[1:]:
-        if fragment.x0 - reach >= min_gap:
-            gaps.append((reach, fragment.x0))
-        reach = max(reach, fragment.x1)
     while gaps:
         bounds = [left, *[edge for gap in gaps for edge in gap], right]
         columns = [(bounds[2 * i], bounds[2 * i + 1]) for i in range(len(gaps) + 1)]

@@ -324,14 +324,23 @@ def _remove_running_lines(pages: list[tuple[list[_Fragment], float]]) -> list[Re
 
 
 def _gutters(fragments: list[_Fragment]) -> list[tuple[float, float]]:
+    found = _gaps_between_narrow(fragments)
+    return _column_gutters(*found) if found is not None else []
+
+
+def _gaps_between_narrow(
+    fragments: list[_Fragment],
+) -> tuple[list[_Fragment], list[tuple[float, float]], float, float] | None:
+    """The fragments narrow enough to sit in a column (sorted by x0), the gaps no narrow fragment
+    crosses, and the text's left and right edge; None when there are too few narrow fragments."""
     left = min(f.x0 for f in fragments)
     right = max(f.x1 for f in fragments)
     width = right - left
     if width <= 0:
-        return []
+        return None
     narrow = sorted((f for f in fragments if f.x1 - f.x0 < _NARROW * width), key=lambda f: f.x0)
     if len(narrow) < 2 * _MIN_COLUMN_FRAGMENTS:
-        return []
+        return None
     min_gap = 0.5 * statistics.median(f.height for f in narrow)
     gaps = []
     reach = narrow[0].x1
@@ -339,10 +348,18 @@ def _gutters(fragments: list[_Fragment]) -> list[tuple[float, float]]:
         if fragment.x0 - reach >= min_gap:
             gaps.append((reach, fragment.x0))
         reach = max(reach, fragment.x1)
-    # Drop gaps until every column between them holds enough text to be a column, from the left: a weak
-    # column merges into the next (its gap dropped), the last one into the one before. Columns left of a
-    # weak one stay as they were, and a column only grows (its count and width with it), so one pass
-    # does what asking every column again after each drop did (that was quadratic in the gaps).
+    return narrow, gaps, left, right
+
+
+def _column_gutters(narrow: list[_Fragment], gaps: list[tuple[float, float]], left: float,
+                    right: float) -> list[tuple[float, float]]:
+    """The gaps kept once every column between them holds enough text to be a column.
+
+    From the left: a weak column merges into the next (its gap dropped), the last one into the one
+    before. Columns left of a weak one stay as they were, and a column only grows (its count and width
+    with it), so one pass does what asking every column again after each drop did (that was quadratic
+    in the gaps)."""
+    width = right - left
     starts = [fragment.x0 for fragment in narrow]
 
     def weak(start: float, end: float) -> bool:
