@@ -394,23 +394,13 @@ def _pdf_bomb(megabytes: int) -> bytes:
     text, then spaces)."""
     import zlib
 
+    from test_pdf_streams import TEXT, pdf
+
     packer = zlib.compressobj(9)
-    stream = packer.compress(b"BT /F1 12 Tf 72 720 Td (Joint meeting of a party building alliance) Tj ET\n")
+    stream = packer.compress(TEXT)
     for _ in range(megabytes // 100):
         stream += packer.compress(b" " * 100_000_000)
-    stream += packer.flush()
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-               b" /Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    data, offsets = b"%PDF-1.4\n", []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(data))
-        data += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    table = len(data)
-    data += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % at for at in offsets)
-    return data + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return pdf(stream + packer.flush(), b"/Filter /FlateDecode")
 
 
 def test_a_pdf_whose_streams_unpack_to_gigabytes_is_refused_before_pdfium_reads_it():
