@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError, CoderError
-from .files import write_text
+from .files import read_bytes, write_text
 from .imports import LazyPattern
 from .models import CODED_KINDS, MORPHOLOGIES, PASSAGE_KINDS, UNITS, Code, Codebook, Rule
 from .regexes import RegexProblem, compile_regex
@@ -38,15 +38,9 @@ def load_codebook(path: str | Path) -> Codebook:
     ('joint meeting', ...)
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as stream:
-            data = stream.read(MAX_CODEBOOK_BYTES + 1)  # /dev/zero, or a pipe that never ends, is not read forever
-    except FileNotFoundError:
-        raise CodebookError(f"{path}: codebook not found. Pass an existing file with --codebook.")
-    except OSError as error:
-        raise CodebookError(f"{path}: cannot read the codebook ({error.strerror}).")
-    if len(data) > MAX_CODEBOOK_BYTES:
-        raise CodebookError(f"{path}: larger than {MAX_CODEBOOK_BYTES // 2**20} MB, more than a codebook can be: not read.")
+    # At most MAX_CODEBOOK_BYTES: /dev/zero, or a pipe that never ends, is not read forever.
+    data = read_bytes(path, error=CodebookError, missing="codebook not found. Pass an existing file with --codebook.",
+                      limit=MAX_CODEBOOK_BYTES, what="a codebook")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -517,8 +517,6 @@ def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missi
             data = stream.read(limit + 1) if size <= limit else None
     except FileNotFoundError:
         raise error(f"{display_name(path)}: {missing}")
-    except IsADirectoryError:
-        raise error(f"{display_name(path)}: is a folder, not a file.")
     except OSError as problem:
         raise error(f"{display_name(path)}: cannot read it ({problem.strerror or problem}).")
     if data is None or len(data) > limit:
