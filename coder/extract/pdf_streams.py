@@ -28,7 +28,9 @@ _NAME = re.compile(rb"/[^" + _DELIMITERS + rb"]*")
 _ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # PDFium takes the stream's data from the line after the keyword: "\r\n", "\n" or a lone "\r".
 _STREAM_START = re.compile(rb"(?<!end)stream[ \t\f\x00]*(?:\r\n|\r|\n)")
-_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^" + _DELIMITERS + rb"]*|\d+\s+\d+\s+R)")
+_FILTER_VALUE = re.compile(rb"\[[^\]]*\]|/[^" + _DELIMITERS + rb"]*")  # an array of filters, or one name
+_FILTER = re.compile(rb"/Filter\s*(" + _FILTER_VALUE.pattern + rb"|\d+\s+\d+\s+R)")
+_FILTER_PART = re.compile(rb"/[^" + _DELIMITERS + rb"]*|\d+\s+\d+\s+R")  # of an array: a name or a reference
 _IMAGE = re.compile(rb"/Subtype\s*/Image(?![^" + _DELIMITERS + rb"])")
 _REFERENCE = re.compile(rb"(\d+)\s+(\d+)\s+R")
 _OBJECT = re.compile(rb"(?<![0-9])(\d+)\s+(\d+)\s+obj")
@@ -58,7 +60,7 @@ def unpacked_stream_bytes(data: bytes, *, limit: int) -> int:
         nonlocal objects
         if objects is None:
             objects = _object_starts(data)
-        starts = objects.get((number.lstrip(b"0") or b"0", generation.lstrip(b"0") or b"0"), [])
+        starts = objects.get(_object_key(number, generation), [])
         return [data[start:start + _BODY_BYTES] for start in starts[-_VERSIONS_READ:]]
 
     for head, start in _streams(data):
@@ -101,8 +103,13 @@ def _object_starts(data: bytes) -> dict[tuple[bytes, bytes], list[int]]:
     ones): positions, not bytes, so a file of a million tiny objects costs no more than its size."""
     starts: dict[tuple[bytes, bytes], list[int]] = {}
     for found in _OBJECT.finditer(data):
-        starts.setdefault((found[1].lstrip(b"0") or b"0", found[2].lstrip(b"0") or b"0"), []).append(found.end())
+        starts.setdefault(_object_key(found[1], found[2]), []).append(found.end())
     return starts
+
+
+def _object_key(number: bytes, generation: bytes) -> tuple[bytes, bytes]:
+    """An object's number and generation as written, leading zeros aside (6 0 R is object 006 0)."""
+    return number.lstrip(b"0") or b"0", generation.lstrip(b"0") or b"0"
 
 
 def _filter_chain(value: bytes, bodies: Callable[[bytes, bytes], list[bytes]], *, resolve: bool = True) -> list[bytes]:
@@ -112,7 +119,7 @@ def _filter_chain(value: bytes, bodies: Callable[[bytes, bytes], list[bytes]], *
         return [_ABBREVIATIONS.get(value[1:], value[1:])]
     if value.startswith(b"["):
         chain: list[bytes] = []
-        for part in re.finditer(rb"/[^" + _DELIMITERS + rb"]*|(\d+)\s+(\d+)\s+R", value):
+        for part in _FILTER_PART.finditer(value):
             chain.extend(_filter_chain(part[0], bodies, resolve=resolve))
         return chain
     reference = _REFERENCE.fullmatch(value)
@@ -125,7 +132,7 @@ def _filter_chain(value: bytes, bodies: Callable[[bytes, bytes], list[bytes]], *
     chains = []
     for body in found:
         body = _unescaped_names(body.split(b"endobj", 1)[0]).strip()
-        head = re.match(rb"\[[^\]]*\]|/[^" + _DELIMITERS + rb"]*", body)
+        head = _FILTER_VALUE.match(body)
         chains.append(_filter_chain(head[0], bodies, resolve=False) if head else [])
     return max(chains, key=len)
 
