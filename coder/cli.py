@@ -249,7 +249,8 @@ def run(
 
     Example: coder run archive --engine dask --scheduler tcp://10.0.0.5:8786 --out outputs
     """
-    early = engine == "local" and not (cache and (out / CACHE_FOLDER).is_dir())
+    # A codebook that is not a regular file (a pipe, `<(...)`) can be read only once: by the run.
+    early = engine == "local" and codebook.is_file() and not (cache and (out / CACHE_FOLDER).is_dir())
     if early:
         # A cold run codes every document: its coding processes start (and import) while this one
         # imports pandas, pyarrow and networkx and lists the corpus (about 1-2 s each). A rerun the

@@ -380,7 +380,7 @@ def run_coding_distributed(
                 extra=(plan, str(folder) if parts == "workers" else None), receive=receive)
         return CodedPartitions(partitions=partitions, summaries=summaries)
 
-    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE):
+    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE, if_writable=True):
         recovered = run.recover()
         imported = import_typed_decisions(run, reviews_file)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None

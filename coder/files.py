@@ -78,23 +78,36 @@ def refuse_overwrite(path: str | Path, *, force: bool, option: str = "--out") ->
 
 
 @contextmanager
-def folder_lock(path: str | Path, *, timeout: float = 0) -> Iterator[None]:
+def folder_lock(
+    path: str | Path, *, timeout: float = 0, if_writable: bool = False, advice: str = "Choose a folder you can write in.",
+) -> Iterator[None]:
     """Hold the lock file `path` (created if missing) for the block; portable (`filelock`).
 
     The operating system releases the lock when its process ends, however it ends, so a
-    lock left by a killed process never blocks; the file itself stays, empty.
+    lock left by a killed process never blocks; the file itself stays, empty. With `if_writable`,
+    a folder that cannot take the lock file (read-only, or a pipe's /dev/fd) is not locked: no one
+    can write there either, and whatever later tries to gets its own error.
 
     Raises:
-        OutputError: another process holds it for longer than `timeout` seconds.
+        OutputError: another process holds it for longer than `timeout` seconds, or (without
+        `if_writable`) the folder cannot take the lock file.
     """
     from filelock import FileLock, Timeout
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = os.path.abspath(path)
     if key in _HELD:  # this process holds it already (a run imports typed decisions under its own lock)
         yield
         return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o666))
+    except OSError as error:
+        if if_writable:
+            yield
+            return
+        raise OutputError(f"{display_name(path.parent)}: cannot write in this folder "
+                          f"({error.strerror or error}). {advice}") from None
     lock = FileLock(path, timeout=timeout)
     try:
         lock.acquire()

@@ -190,7 +190,7 @@ def run_coding(
             corpus, codebook_path, run, codebook=codebook, variables=variables, reviews_file=reviews_file,
             workers=workers, scheduler=scheduler, use_cache=use_cache, network_options=network_options,
             progress=progress, encoding=encoding, csv=csv)
-    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE):
+    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE, if_writable=True):
         recovered = run.recover()
         # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
         # review file first (or the run stops before changing anything, naming the conflicting rows).
@@ -599,7 +599,11 @@ def import_typed_decisions(
     book = workbook if workbook is not None else run.workbook_path
     if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):
         sources.append((book, None))  # exported earlier: only what disagrees with nothing is taken
-    with folder_lock(reviews_path.parent / LOCK_FILE):  # as `coder review import` (a run holds it already)
+    if not sources:
+        return reports
+    advice = (f"The decisions typed into {sources[0][0].name} go to {display_name(reviews_path.name)} there: "
+              f"pass --reviews with a file in a folder you can write in.")
+    with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
         for path, written in sources:
             report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes)
             if report is not None:

@@ -880,3 +880,58 @@ def test_runs_a_link_planted_where_decisions_are_read_stops_the_run_unread(tmp_p
     assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file() and not path.is_symlink()} == before
     assert (out / name).is_symlink() and not (tiny_codebook.parent / "reviews.csv").exists()
     assert outside.read_text(encoding="utf-8") == "segment_id,review\nsnot_yours,reject\n"
+
+
+def run_with_piped_codebook(corpus, codebook_text, out, *extra):
+    """`coder run` with the codebook read from a pipe, as `--codebook <(...)` gives it in a shell."""
+    reading, writing = os.pipe()
+    os.write(writing, codebook_text.encode("utf-8"))  # a small codebook fits in the pipe's buffer
+    os.close(writing)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "coder", "run", str(corpus), "--codebook", f"/dev/fd/{reading}", "--out", str(out),
+             "--workers", "1", "--quiet", *extra], pass_fds=(reading,), capture_output=True, text=True, timeout=300)
+    finally:
+        os.close(reading)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd on this system")
+def test_runs_codebook_read_from_a_pipe_codes_as_from_its_file(tiny_corpus, tiny_codebook, tmp_path):
+    """A pipe can be read once: the run reads it, and the folder it sits in (which takes no files)
+    needs no lock while nothing is to be written there."""
+    assert coder_run(tiny_corpus, tiny_codebook, tmp_path / "from_file").exit_code == 0
+    result = run_with_piped_codebook(tiny_corpus, tiny_codebook.read_text(encoding="utf-8"), tmp_path / "from_pipe")
+    assert (result.returncode, result.stderr) == (0, "")
+    from_file = pd.read_parquet(tmp_path / "from_file" / "segments.parquet")
+    assert len(from_file) > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "from_pipe" / "segments.parquet"), from_file)
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd on this system")
+def test_runs_decisions_typed_with_a_piped_codebook_need_a_review_file_that_can_be_written(
+        tiny_corpus, tiny_codebook, tmp_path):
+    out, reviews = tmp_path / "out", tmp_path / "kept" / "reviews.csv"
+    codebook_text = tiny_codebook.read_text(encoding="utf-8")
+    assert run_with_piped_codebook(tiny_corpus, codebook_text, out).returncode == 0
+    typed = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    typed.loc[0, "review"] = "reject"
+    typed.to_csv(out / "segments.csv", index=False, encoding="utf-8-sig")
+    before = snapshot(out)
+    refused = run_with_piped_codebook(tiny_corpus, codebook_text, out)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Error: /dev/fd: cannot write in this folder (")  # the reason is the system's
+    assert refused.stderr.endswith("). The decisions typed into segments.csv go to reviews.csv there: pass --reviews "
+                                   "with a file in a folder you can write in.\n")
+    assert refused.stderr.count("\n") == 1 and snapshot(out) == before
+    kept = run_with_piped_codebook(tiny_corpus, codebook_text, out, "--reviews", str(reviews))
+    assert (kept.returncode, kept.stderr) == (0, "")
+    decisions = pd.read_csv(reviews, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert decisions[["segment_id", "decision"]].values.tolist() == [[typed.loc[0, "segment_id"], "reject"]]
+
+
+def test_runs_output_folder_that_cannot_be_made_is_one_error_line(tiny_corpus, tiny_codebook, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder", encoding="utf-8")
+    result = coder_run(tiny_corpus, tiny_codebook, tmp_path / "a_file" / "out")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {tmp_path / 'a_file' / 'out'}: cannot write in this folder (")
+    assert result.output.endswith("). Choose a folder you can write in.\n") and result.output.count("\n") == 1
