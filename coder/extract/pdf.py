@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import io
 import re
 import statistics
 from collections import defaultdict
@@ -97,6 +98,24 @@ def _check_streams(data: bytes, limit: int = _MAX_UNPACKED_STREAM_BYTES) -> None
             "needs: not read, as a damaged or hostile file")
 
 
+def _check_decrypted_streams(document, limit: int = _MAX_UNPACKED_STREAM_BYTES) -> None:
+    """`_check_streams` for an encrypted PDF, whose streams are ciphertext in the file: they are counted
+    in the copy PDFium saves without the encryption (still packed: saving unpacks none of them)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) == -1:
+        return
+    copy = io.BytesIO()
+    try:
+        document.save(copy, flags=pdfium_c.FPDF_REMOVE_SECURITY)
+    except pdfium.PdfiumError:
+        raise ExtractionError(
+            "encrypted PDF whose streams cannot be checked: open it, save a copy without the encryption "
+            "(or print it to PDF) and code that copy") from None
+    _check_streams(copy.getvalue(), limit)
+
+
 def extract_pdf(data: bytes) -> ExtractedText:
     """Extract the text layer of a PDF in reading order, with one (start, end) span per page.
 
@@ -118,6 +137,7 @@ def extract_pdf(data: bytes) -> ExtractedText:
             "damaged or not a PDF: PDFium cannot open it. Open it in a PDF reader and save a new copy (or print it to PDF)"
         ) from None
     try:
+        _check_decrypted_streams(document)
         pages: list[tuple[list[_Fragment], float]] = []
         removed: list[Removed] = []
         unreadable: set[int] = set()  # page numbers PDFium cannot load (a damaged page tree)

@@ -8,9 +8,9 @@ their own) through Flate, LZW, run-length, ASCII hex and ASCII 85, chained in an
 what comes out a megabyte at a time, holding none of it. Images are not counted: PDFium does not
 unpack them for the text.
 
-Not counted: the streams of an encrypted file (their bytes are ciphertext until PDFium decrypts
-them), and a filter given in an object that lies inside an object stream (then the stream is counted
-as Flate data when it is).
+The streams of an encrypted file are ciphertext here: `coder.extract.pdf` counts them in the copy
+PDFium saves without the encryption. Not counted: a filter given in an object that lies inside an
+object stream (then the stream is counted as Flate data when it is).
 """
 
 from __future__ import annotations
