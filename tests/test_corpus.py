@@ -248,6 +248,9 @@ def test_corpus_reads_extracted_formats_by_default(tmp_path, name):
          Document("a.txt", "Привет, мир. Это пример текста на русском языке, сохранённый в старой кодировке.", "cp1251")),
         ("caf\u00e9\r\n".encode("cp1252"), "latin-1", Document("a.txt", "caf\u00e9\n", "iso8859-1")),
         (codecs.BOM_UTF8 + "caf\u00e9".encode("utf-8"), "cp1252", Document("a.txt", "caf\u00e9", "utf-8-sig")),
+        # codecs that decode to surrogates: a pair is its character, a lone one U+FFFD (no UTF-8 file holds it)
+        (rb"\ud83d\ude00 and \ud83d", "unicode_escape", Document("a.txt", "\U0001f600 and \ufffd", "unicode-escape")),
+        (b"+2D3eAA- ok", "utf-7", Document("a.txt", "\U0001f600 ok", "utf-7")),
     ],
 )
 def test_corpus_forced_encoding(tmp_path, data, encoding, expected):

@@ -207,6 +207,9 @@ def test_extract_odt(body, text):
     [
         (rb"{\rtf1\ansi\ansicpg1252{\fonttbl{\f0 Times;}}\f0 Caf\'e9 joint meeting.\par Second \u8220?quoted\u8221? line.\par}",
          "Café joint meeting.\n\nSecond “quoted” line."),
+        # Word writes a character beyond U+FFFF as its UTF-16 surrogates; a lone one is no character
+        (rb"{\rtf1\ansi\uc1 the model \u-10179?\u-8704? works; \u-10179? alone.\par}", "the model \U0001f600 works; \ufffd alone."),
+        (rb"{\rtf1\ansi\uc1 \u-10131?\u-8384? ju\u-10131?\u-8383?\par}", "\U0002b740 ju\U0002b741"),  # CJK Extension D
     ],
 )
 def test_extract_rtf(data, text):

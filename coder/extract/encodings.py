@@ -53,6 +53,22 @@ def check_encoding(name: str) -> str:
     return codec.name
 
 
+_SURROGATE = LazyPattern("[\ud800-\udfff]")
+
+
+def whole_characters(text: str) -> str:
+    """`text` with UTF-16 surrogate pairs (RTF writes a character beyond U+FFFF as two `\\uN`; codecs
+    such as unicode_escape and utf-7 decode to them) joined into the characters they encode, and a
+    lone surrogate, which no UTF-8 file can hold, as U+FFFD.
+
+    >>> whole_characters("\\ud83d\\ude00 \\ud83d") == "\\U0001f600 \\ufffd"
+    True
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def decode_forced(data: bytes, encoding: str) -> str:
     """Decode with the encoding the user named, strictly.
 
@@ -67,7 +83,7 @@ def decode_forced(data: bytes, encoding: str) -> str:
             f"cannot decode as {name}: byte {error.start} (0x{data[error.start]:02x}) is not valid in it. "
             "Check the encoding, or leave out --encoding to let coder detect it"
         ) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    return whole_characters(text[1:] if text.startswith("\ufeff") else text)
 
 
 def detect_legacy(data: bytes) -> tuple[str, str] | None:

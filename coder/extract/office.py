@@ -19,6 +19,7 @@ import re
 import zipfile
 
 from . import ExtractedText, ExtractionError, Removed
+from .encodings import whole_characters
 
 # What one Word or OpenDocument archive may unpack to (its parts' declared sizes, which zipfile
 # never reads past): a real document is a few MB; a "zip bomb" of a few hundred KB is gigabytes.
@@ -168,7 +169,7 @@ def extract_rtf(data: bytes) -> ExtractedText:
     except Exception as error:  # striprtf meets damage with whatever its code hits first (\u99999999999: OverflowError)
         raise ExtractionError(f"damaged RTF ({type(error).__name__}: {str(error)[:80]}): open it in Word or LibreOffice "
                               "and save it again as .rtf or .docx") from None
-    return _finish(text.split("\n"), "rtf", [])
+    return _finish(whole_characters(text).split("\n"), "rtf", [])
 
 
 def _check_archive(data: bytes, kind: str) -> None:
