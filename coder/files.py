@@ -7,6 +7,7 @@ spreadsheet may have saved them and written the way Excel opens them (UTF-8 with
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import json
 import os
@@ -124,6 +125,34 @@ def folder_lock(
         lock.release()
 
 
+# The longest file name most file systems take (ext4, APFS, NTFS in UTF-16 units), in UTF-8 bytes.
+_NAME_BYTES = 255
+
+
+def fitting_name(name: str, suffix: str = "", *, limit: int = _NAME_BYTES) -> str:
+    """`name + suffix`, or, when that is longer than `limit` bytes, the start of `name`, "~", a hash
+    of the whole name, and `suffix`: a document named with 80 Chinese characters takes 240 bytes.
+
+    >>> fitting_name("report.pdf", ".txt")
+    'report.pdf.txt'
+    >>> len(fitting_name("长" * 84 + ".pdf", ".txt").encode())
+    255
+    """
+    wanted = f"{name}{suffix}"
+    if len(wanted.encode("utf-8", "surrogateescape")) <= limit:
+        return wanted
+    digest = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    room = limit - len((digest + suffix).encode("utf-8", "surrogateescape"))
+    start = name.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")  # whole characters only
+    return f"{start}{digest}{suffix}"
+
+
+def temporary_prefix(path: Path) -> str:
+    """The prefix of a temporary file beside `path` (mkstemp adds 8 characters and the suffix), short
+    enough for the file system whatever the length of `path`'s name."""
+    return "." + fitting_name(path.name, limit=_NAME_BYTES - 32) + "."
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path`; on success it replaces `path`, on error it is removed.
@@ -132,7 +161,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
     try:

@@ -41,7 +41,7 @@ from .diff import (
 from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
-from .files import _neutral, json_from, read_own_bytes, write_bytes, write_text
+from .files import _neutral, json_from, read_own_bytes, temporary_prefix, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
 from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
@@ -413,7 +413,7 @@ def _write_beside(path: Path, segments: Future[_Segments]) -> Path | None:
     if segments.result().kept:
         return None
     columns = segments.result().columns
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(handle)
     try:
         # The new columns written alone, the other columns' bytes copied around them: the file

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
+from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
 from .imports import LazyModule
 from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
@@ -339,8 +339,10 @@ class RunFolder:
     extraction_cache_path = _InFolder(EXTRACTION_CACHE_FOLDER)
 
     def text_path(self, document: str) -> Path:
-        """Where the extracted text of `document` (its path in the corpus) is kept."""
-        return self.texts_path / f"{document}.txt"
+        """Where the extracted text of `document` (its path in the corpus) is kept: texts/<document>.txt,
+        a name too long for the file system shortened (`files.fitting_name`)."""
+        folder, _, name = document.rpartition("/")
+        return self.texts_path / folder / fitting_name(name, ".txt")
 
     @property
     def previous(self) -> RunFolder:

@@ -935,3 +935,30 @@ def test_runs_output_folder_that_cannot_be_made_is_one_error_line(tiny_corpus, t
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {tmp_path / 'a_file' / 'out'}: cannot write in this folder (")
     assert result.output.endswith("). Choose a folder you can write in.\n") and result.output.count("\n") == 1
+
+
+def test_runs_documents_named_at_the_file_systems_limit_are_coded_and_their_texts_kept(tmp_path):
+    """CNKI titles make long names: 80 Chinese characters are 240 bytes, and texts/<name>.txt (or its
+    temporary file) passed the 255 bytes a file name may take, which stopped the run. The kept text's
+    name is shortened with a hash; every later command finds it there."""
+    corpus = tmp_path / "corpus"
+    (corpus / "子目录").mkdir(parents=True)
+    names = [("长三角区域合作治理研究" * 8)[:78] + ".rtf", "子目录/" + "长" * 82 + ".rtf", "x" * 251 + ".rtf"]
+    for name in names:
+        (corpus / name).write_bytes(rb"{\rtf1\ansi Cities hold joint meetings.\par}")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  meetings:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+    run = RunFolder(out)
+    kept = {name: run.text_path(name) for name in names}
+    assert all(path.read_text(encoding="utf-8") == "Cities hold joint meetings." for path in kept.values())
+    assert all(len(path.name.encode()) <= 255 for path in kept.values())
+    assert kept[names[0]].name == names[0] + ".txt"  # a name that fits is kept as it is
+    assert sorted(path.relative_to(out / "texts").as_posix() for path in (out / "texts").rglob("*.txt")) == sorted(
+        path.relative_to(out / "texts").as_posix() for path in kept.values())
+    assert [document.text for document in run.read_corpus().documents] == ["Cities hold joint meetings."] * 3
+    assert set(pd.read_parquet(out / "segments.parquet")["document"]) == set(names)
+    again = coder_run(corpus, codebook, out, "--no-cache")
+    assert again.exit_code == 0, again.output
