@@ -210,6 +210,9 @@ def test_extract_odt(body, text):
         # Word writes a character beyond U+FFFF as its UTF-16 surrogates; a lone one is no character
         (rb"{\rtf1\ansi\uc1 the model \u-10179?\u-8704? works; \u-10179? alone.\par}", "the model \U0001f600 works; \ufffd alone."),
         (rb"{\rtf1\ansi\uc1 \u-10131?\u-8384? ju\u-10131?\u-8383?\par}", "\U0002b740 ju\U0002b741"),  # CJK Extension D
+        # \line (Shift+Enter in Word) breaks a line inside its paragraph; two in a row end it
+        (rb"{\rtf1\ansi The collaborative\line governance model.\par {\i x}\i\line y\line2 z\line\line w\par}",
+         "The collaborative\ngovernance model.\n\nx\ny\nz\n\nw"),
     ],
 )
 def test_extract_rtf(data, text):
@@ -242,6 +245,30 @@ def test_extract_html_article_without_menus_and_footer(page):
 @pytest.mark.parametrize(("page", "text"), [("<html><body><p>Short note.</p></body></html>", "Short note.")])
 def test_extract_html_short_page_keeps_its_text(page, text):
     assert extract_bytes(page.encode(), ".htm").text == text
+
+
+ARTICLE = ("<html><head><meta charset='{charset}'></head><body><article><h1>Regional cooperation</h1>"
+           "<p>The mayors agreed that collaborative{br}governance of the river basin needs joint{br}meetings "
+           "every quarter, and the provinces set up a secretariat for them in the following year.</p>"
+           "<p>联席{br}会议制度是区域合作的重要机制。</p></article></body></html>")
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "gbk"])
+@pytest.mark.parametrize("br", ["<br>", "<BR/>", '<br clear="all" />'])
+def test_extract_html_line_break_stays_inside_its_paragraph(charset, br):
+    """A <br> is a line break inside a paragraph, as a single line break in a .txt file: it was made a
+    paragraph break, and "collaborative / governance" fell into two passages that no phrase could span."""
+    text = extract_bytes(ARTICLE.format(charset=charset, br=br).encode(charset), ".html").text
+    assert text.split("\n\n") == [
+        "Regional cooperation",
+        "The mayors agreed that collaborative\ngovernance of the river basin needs joint\nmeetings every quarter, "
+        "and the provinces set up a secretariat for them in the following year.",
+        "联席\n会议制度是区域合作的重要机制。"]
+
+
+def test_extract_html_two_line_breaks_end_a_paragraph():
+    page = "<html><body><div>First paragraph of the minutes.<br><br>Second one.<br> <br/>Third one.<br></div></body></html>"
+    assert extract_bytes(page.encode(), ".html").text == "First paragraph of the minutes.\n\nSecond one.\n\nThird one."
 
 
 @pytest.mark.parametrize("depth", [300, 1000])
@@ -368,6 +395,23 @@ def test_extract_file_cache_by_file_hash(tmp_path, monkeypatch, make):
     assert extract_file(path, cache=third) != first
     third.prune()
     assert [entry.stem for entry in (tmp_path / "cache").glob("*.json")] == list(third.used)
+
+
+def test_extract_file_cache_is_not_used_across_extractor_versions(tmp_path, monkeypatch):
+    """An output folder's cached texts were kept across a change to the extractors (a <br> read as a
+    line break, not a paragraph's end): a recode then gave the old text where a fresh run gave the new."""
+    import coder.extract.cache as extraction_cache
+
+    path = tmp_path / "page.html"
+    path.write_text("<html><body><p>Joint meetings of mayors are held.</p></body></html>", encoding="utf-8")
+    extract_file(path, cache=extraction_cache.ExtractionCache(tmp_path / "cache"))
+    extracted: list[str] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(extraction_cache, "_extractors", lambda: "another version of coder/extract")
+        patch.setattr("coder.extract.extract_bytes", lambda data, suffix: extracted.append(suffix) or ExtractedText(
+            text="extracted again", format="html"))
+        assert extract_file(path, cache=extraction_cache.ExtractionCache(tmp_path / "cache")).text == "extracted again"
+    assert extracted == [".html"]
 
 
 def _bomb(name: str, megabytes: int) -> bytes:

@@ -20,6 +20,7 @@ One module per family, each behind one function taking the file's bytes:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -69,6 +70,21 @@ class ExtractedText:
         '1-2'
         """
         return page_label(self.pages, start, end)
+
+
+def with_breaks(line: str, mark: str) -> str:
+    """`line` with the marks an extractor put for line breaks (HTML's <br>, RTF's \\line) read back:
+    one is a line break inside the paragraph, two or more in a row (`<br><br>`, as old pages write
+    paragraphs) a paragraph break; none at either end.
+
+    >>> with_breaks("joint#meetings  ## held# ", "#")
+    'joint\\nmeetings\\n\\nheld'
+    """
+    if mark not in line:
+        return line.strip()
+    paragraphs = ("\n".join(piece.strip() for piece in part.split(mark) if piece.strip())
+                  for part in re.split(rf"(?:\s*{mark}){{2,}}", line))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
 
 def is_extracted(path: str | Path) -> bool:

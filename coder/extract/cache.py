@@ -2,14 +2,18 @@
 
 One JSON file per extracted document version, `<folder>/<sha256 of the bytes>.json`, holding
 the text, page spans, removals and warnings (plain data: an output folder may come from
-someone else). The key also covers the extraction settings and the coder version, so an
-upgrade extracts again. Entries of files no longer in the corpus are pruned by the caller.
+someone else). The key also covers the extraction settings, the coder version, the extractors'
+own source and the versions of the libraries they read with, so a change to any of them extracts
+again (a recode then gives what a fresh run gives). Entries of files no longer in the corpus are
+pruned by the caller.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 from ..files import atomic_open, json_from, read_own_bytes
@@ -23,7 +27,27 @@ def file_key(data: bytes, *, suffix: str) -> str:
     from .. import __version__  # here: coder/__init__.py imports this module before defining it
 
     digest = hashlib.sha256(data).hexdigest()
-    return hashlib.sha256(f"{_FORMAT}\x1f{__version__}\x1f{suffix.lower()}\x1f{digest}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{_FORMAT}\x1f{__version__}\x1f{_extractors()}\x1f{suffix.lower()}\x1f{digest}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _extractors() -> str:
+    """The extractors' source (a development checkout changes without a version bump) and the
+    versions of the libraries they read with, hashed."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    try:
+        for path in sorted(package.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        digest.update(b"unreadable")  # an installed package cannot change under us without a version
+    for name in ("pypdfium2", "python-docx", "lxml", "trafilatura", "striprtf", "charset-normalizer"):
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?".encode())
+    return digest.hexdigest()
 
 
 class ExtractionCache:

@@ -10,8 +10,9 @@ Visible lines of the page that are not in the result are listed as removed.
 from __future__ import annotations
 
 import re
+import secrets
 
-from . import ExtractedText, ExtractionError, Removed
+from . import ExtractedText, ExtractionError, Removed, with_breaks
 
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template", "svg", "button")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt", "figcaption", "div", "section", "article")
@@ -25,11 +26,16 @@ def extract_html(data: bytes) -> ExtractedText:
     """
     import trafilatura
 
+    # A <br> breaks a line inside a paragraph, where trafilatura's text (and lxml's, which drops it) has
+    # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
+    mark = "brk" + secrets.token_hex(8)
+    data = _BREAK.sub(mark.encode("ascii"), data)
     article = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
-    visible = _visible_lines(data, skip_furniture=False)
+    visible = [with_breaks(line, mark) for line in _visible_lines(data, skip_furniture=False)]
     if not article or not article.strip():
         article = "\n".join(_visible_lines(data, skip_furniture=True))
-    paragraphs = [line.strip() for line in article.split("\n") if line.strip()]
+    paragraphs = [paragraph for line in article.split("\n") for paragraph in with_breaks(line, mark).split("\n\n")
+                  if paragraph]
     if not paragraphs:
         raise ExtractionError("the web page has no visible text")
     text = "\n\n".join(paragraphs)
@@ -40,6 +46,11 @@ def extract_html(data: bytes) -> ExtractedText:
         if line not in kept and line not in text
     )
     return ExtractedText(text=text, format="html", removed=removed)
+
+
+# <br>, <br/>, <BR clear="all">: in the bytes, so that the page's own encoding is left to trafilatura
+# (a '<' is never the second byte of a GBK, Big5 or Shift-JIS character; UTF-16 pages are left as they are).
+_BREAK = re.compile(rb"<br(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
 
 def _visible_lines(data: bytes, *, skip_furniture: bool) -> list[str]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import zipfile
 
-from . import ExtractedText, ExtractionError, Removed
+from . import ExtractedText, ExtractionError, Removed, with_breaks
 from .encodings import whole_characters
 
 # What one Word or OpenDocument archive may unpack to (its parts' declared sizes, which zipfile
@@ -154,6 +155,10 @@ def _odf_text(element) -> str:
     return "".join(parts)
 
 
+# RTF's \line control word (not an escaped backslash's text "\\line"), with its delimiting space.
+_LINE_BREAK = re.compile(r"(?<!\\)((?:\\\\)*)\\line(?![A-Za-z])(?:-?\d+)? ?")
+
+
 def extract_rtf(data: bytes) -> ExtractedText:
     """The text of a Rich Text Format (.rtf) file, one paragraph per \\par.
 
@@ -164,12 +169,18 @@ def extract_rtf(data: bytes) -> ExtractedText:
 
     if not data.lstrip().startswith(b"{\\rtf"):
         raise ExtractionError("not an RTF file (it does not start with {\\rtf): save it again as .rtf or .docx")
+    # \line breaks a line inside a paragraph, which striprtf writes as it writes \par: each is marked
+    # with a word no file holds (after an empty group, so no control word before it takes its letters).
+    mark = "brk" + secrets.token_hex(8)
+    source = _LINE_BREAK.sub(lambda found: found.group(1) + "{}" + mark, data.decode("latin-1"))
     try:
-        text = rtf_to_text(data.decode("latin-1"), errors="ignore")
+        text = rtf_to_text(source, errors="ignore")
     except Exception as error:  # striprtf meets damage with whatever its code hits first (\u99999999999: OverflowError)
         raise ExtractionError(f"damaged RTF ({type(error).__name__}: {str(error)[:80]}): open it in Word or LibreOffice "
                               "and save it again as .rtf or .docx") from None
-    return _finish(whole_characters(text).split("\n"), "rtf", [])
+    paragraphs = [paragraph for line in whole_characters(text).split("\n")
+                  for paragraph in with_breaks(line, mark).split("\n\n")]
+    return _finish(paragraphs, "rtf", [])
 
 
 def _check_archive(data: bytes, kind: str) -> None:
