@@ -291,6 +291,17 @@ def _is_author(line: str, *, after_title: bool, institution: bool = True) -> boo
     return False
 
 
+def _ends_references(line: str) -> bool:
+    """A paragraph opening with a short section heading or a label ("一、引言", "1. Introduction",
+    "Abstract:") and no citation mark ends a references section: the references heading was a table
+    of contents' line, or the file holds a second paper after the first one's references."""
+    stripped = line.strip()
+    label = _line_label(stripped)
+    if label is not None:
+        return label[0] in ("abstract", "keywords")
+    return len(stripped) <= 40 and not _CITATION.search(stripped) and _heading(stripped, None)
+
+
 def _heading(line: str, previous: str | None, *, short: bool = True) -> bool:
     """A section heading line: numbered and short, or a known heading word alone; conservative."""
     if len(line) > 80:
@@ -585,6 +596,8 @@ def _blocks(
                 continue
             kind: str | None = None
             runs_on = False
+            if in_references and first_of_paragraph and _ends_references(line):
+                in_references = False  # a table of contents' "References", or a second paper in the file
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
                     kind, in_references = "heading", False

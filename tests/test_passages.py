@@ -606,3 +606,23 @@ def test_after_title_is_the_old_copy_and_strip_without_the_copy(view, start, len
     expected = len(text) <= 200 and text.count("\n") <= 4 and _is_title_like(text.replace("\n", " "))
     assert _after_title(view, [block], None) is expected
     assert _after_title(view, [], block) is expected
+
+
+@pytest.mark.parametrize("text", [
+    # a thesis's table of contents lists its references heading
+    "目录\n一、引言\n二、联席会议制度\n参考文献\n\n一、引言\n\n本文研究长三角地区的联席会议制度与区域合作。\n\n参考文献\n\n"
+    "[1] 王五.联席会议与区域治理[J].管理世界,2019(3):1-10.",
+    "Contents\n1. Introduction\n2. Joint meetings\nReferences\n\n1. Introduction\n\nThis paper studies joint meetings.\n\n"
+    "References\n\n1. Smith, J. (2019). The joint meeting. Journal of Cooperation, 3, 1-10.",
+    # two papers in one file: the second one's abstract and body follow the first one's references
+    "References\n\n[1] Li, X. A paper title[J]. 2020.\n\nAbstract: This paper studies joint meetings.\n\n"
+    "1. Introduction\n\nThis paper studies joint meetings.\n\nReferences\n\n[1] Smith, J. The joint meeting. 2019.",
+])
+def test_passages_references_end_at_a_section_heading_or_a_label(text):
+    """Everything after a references heading was references, to the end of the file: a table of
+    contents' "References" line took the whole body out of coding, with no warning."""
+    passages = split_passages(Document("a.txt", text), unit="paragraph")
+    kinds = {passage.text: passage.kind for passage in passages}
+    assert kinds.get("本文研究长三角地区的联席会议制度与区域合作。", kinds.get("This paper studies joint meetings.")) == "body"
+    assert kinds.get("Abstract: This paper studies joint meetings.", "abstract") == "abstract"
+    assert [passage.kind for passage in passages[-2:]] == ["heading", "reference"]  # the real references
