@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import CorpusError
 from .extract import EXTRACTED_EXTENSIONS, ExtractionError, extract_file
 from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding, decode_forced, detect_legacy
+from .extract.encodings import check_encoding, decode_forced, detect_legacy, utf8_with_strays
 from .files import UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
 
@@ -444,6 +444,9 @@ def _read_text(file_path: Path, *, encoding: str | None = None) -> tuple[str, st
     except _Skip as skip:
         if skip.reason != UNDECODABLE:
             raise
+    mostly_utf8 = utf8_with_strays(data)
+    if mostly_utf8 is not None:
+        return mostly_utf8.replace("\r\n", "\n").replace("\r", "\n"), "utf-8+cp1252"
     legacy = detect_legacy(data)
     if legacy is None:
         raise _Skip(LEGACY_UNDECODABLE)

@@ -726,7 +726,23 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
 _IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
+
+
+# The 500 or so ideographs written most often in modern Chinese.
+_COMMON_HANZI = frozenset(
+    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后"
+    "多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还"
+    "因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结"
+    "解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级"
+    "少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领"
+    "七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每"
+    "目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影"
+    "算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准"
+    "精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听"
+    "该铁价严"
+)
 
 
 def _looks_like_chinese_text(text: str) -> bool:
@@ -763,4 +779,11 @@ def _looks_like_chinese_text(text: str) -> bool:
         return False
     # Chinese words are runs of ideographs; a mis-decoded accent is one ideograph among letters.
     in_runs = sum(len(run) for run in _IDEOGRAPH_RUN.findall(text)) if ideographs else 0
-    return in_runs >= 0.5 * ideographs
+    if in_runs < 0.5 * ideographs:
+        return False
+    # Korean (EUC-KR) read as GB18030 gives GB2312 ideographs too, in runs, but seldom the common ones
+    # (a fifth of them against three quarters and more in Chinese prose, half in a list of names, a
+    # third in traditional characters), and in runs of two to five between spaces, as Korean words are.
+    if ideographs >= 20 and sum(n for char, n in counts.items() if char in _COMMON_HANZI) < 0.35 * ideographs:
+        return len(_SPACE_BETWEEN_IDEOGRAPHS.findall(text)) < 0.1 * ideographs
+    return True

@@ -272,6 +272,32 @@ def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encod
     assert corpus.skipped == (SkippedFile("a.txt", reason),)
 
 
+KOREAN = "지역 간 협력 거버넌스는 중요한 연구 주제이다. 정부 간 공동 회의는 여러 지역에서 열렸다.\n"
+
+
+@pytest.mark.parametrize(("data", "text", "encoding"), [
+    # UTF-8 with a smart quote or an accent typed elsewhere in Windows-1252: read as Windows-1252 was
+    # whole ("coopÃ©ration", and "“regional cooperation”" as "‚Äúregional cooperation‚Äù" in Mac Icelandic)
+    ("La coopération régionale, café.\n".encode() * 3 + b"L\x92enqu\xeate.\n",
+     "La coopération régionale, café.\n" * 3 + "L’enquête.\n", "utf-8+cp1252"),
+    ("Interviewee said “regional cooperation” matters.".encode() + b" It\x92s true.\n",
+     "Interviewee said “regional cooperation” matters. It’s true.\n", "utf-8+cp1252"),
+    # Windows-1252 through and through stays Windows-1252
+    ("“Smart quotes” and cafés, l’enquête.\n".encode("cp1252"), "“Smart quotes” and cafés, l’enquête.\n", "cp1252"),
+    # Korean (EUC-KR) was read as GB18030: real ideographs, but not Chinese
+    (KOREAN.encode("euc-kr"), KOREAN, "cp949"),
+    ((KOREAN * 20).encode("euc-kr"), KOREAN * 20, "cp949"),
+    # ...while Chinese in GBK, traditional characters and a list of place names too, stays GB18030
+    ("2023年下半年生態環境聯防聯控座談會在宿松縣召開，兩地環保部門簽訂了合作協議。\n".encode("gbk"),
+     "2023年下半年生態環境聯防聯控座談會在宿松縣召開，兩地環保部門簽訂了合作協議。\n", "gb18030"),
+    ("长三角 珠三角 京津冀 粤港澳 成渝 长江中游 关中平原 北部湾 哈长 呼包鄂榆\n".encode("gbk"),
+     "长三角 珠三角 京津冀 粤港澳 成渝 长江中游 关中平原 北部湾 哈长 呼包鄂榆\n", "gb18030"),
+], ids=["utf8-cp1252-accents", "utf8-cp1252-quote", "cp1252", "euc-kr-line", "euc-kr-page", "gbk-traditional", "gbk-names"])
+def test_corpus_reads_what_legacy_files_hold_not_mojibake(tmp_path, data, text, encoding):
+    _write(tmp_path, {"a.txt": data})
+    assert read_corpus(tmp_path).documents == (Document("a.txt", text, encoding),)
+
+
 # --- hostile names and links (issue 9) -------------------------------------------------------------
 
 

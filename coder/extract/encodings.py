@@ -86,6 +86,32 @@ def decode_forced(data: bytes, encoding: str) -> str:
     return whole_characters(text[1:] if text.startswith("\ufeff") else text)
 
 
+# Stray bytes (surrogateescape's U+DC80-U+DCFF) read as the Windows-1252 characters they are; the five
+# bytes Windows-1252 leaves undefined stay unread.
+_STRAY_AS_CP1252 = {0xDC00 + byte: bytes([byte]).decode("cp1252") for byte in range(0x80, 0x100)
+                    if byte not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
+_STRAY = LazyPattern("[\udc80-\udcff]")
+
+
+def utf8_with_strays(data: bytes) -> str | None:
+    """UTF-8 text with a few bytes of Windows-1252 in it (a smart quote or an accent typed in another
+    program and pasted in), those bytes read as Windows-1252, one character each; None unless the
+    UTF-8 is unmistakable: more of its characters beyond ASCII than stray bytes, and at most one stray
+    byte in a thousand (and three in any file).
+
+    >>> utf8_with_strays("coopération régionale, café: ".encode() + b"l\\x92enqu\\xeate")
+    'coopération régionale, café: l’enquête'
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    strays = len(_STRAY.findall(text))
+    if not strays or strays > max(3, len(data) // 1000):
+        return None
+    beyond_ascii = sum(1 for char in text if char >= "\x80") - strays
+    if beyond_ascii <= strays or any(ord(char) not in _STRAY_AS_CP1252 for char in _STRAY.findall(text)):
+        return None
+    return text.translate(_STRAY_AS_CP1252)
+
+
 def detect_legacy(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) for bytes in a legacy encoding, or None if no encoding reads them cleanly.
 
