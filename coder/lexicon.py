@@ -287,10 +287,15 @@ def _opencc_characters(name: str) -> dict[str, str]:
     return table
 
 
+# CJK Radicals Supplement forms that stand for whole ideographs (no compatibility mapping).
+_RADICAL_FORMS = "⻓⻔⻢⻋⻅⻉⻜⻛⻩⻄⻘⻬⻰⻨⻮⻤⻚⻝⻟⻳⺠⺟⻆⻗⻙⻡⻥⻦⻧"
+_RADICAL_IDEOGRAPHS = "长门马车见贝飞风黄西青齐龙麦齿鬼页食食龟民母角雨韦首鱼鸟卤"
+
+
 @lru_cache(maxsize=1)
 def _fold_table() -> dict[int, str]:
     """Character -> one character: traditional Han to simplified (Taiwan and Hong Kong variants
-    first to OpenCC's standard form), full-width ASCII to ASCII, typographic apostrophes to ',
+    first to OpenCC's standard form), CJK radicals to the ideographs they stand for, full-width ASCII to ASCII, typographic apostrophes to ',
     dotted capital I to i, and the case folds that keep one character (ς -> σ, ſ -> s)."""
     table: dict[str, str] = {}
     variants = {**_opencc_characters("HKVariantsRev"), **_opencc_characters("TWVariantsRev")}
@@ -299,6 +304,12 @@ def _fold_table() -> dict[int, str]:
         target = simplified.get(variants.get(char, char), variants.get(char, char))
         if target != char:
             table[char] = target
+    # Radicals that Chinese PDFs give for the ideographs they look like (⾏政 for 行政, ⻓三角): the
+    # Kangxi radicals by their compatibility mapping, the supplement's simplified forms by name.
+    radicals = {char: unicodedata.normalize("NFKC", char) for char in map(chr, range(0x2F00, 0x2FD6))}
+    radicals.update(zip(_RADICAL_FORMS, _RADICAL_IDEOGRAPHS))
+    for char, ideograph in radicals.items():
+        table[char] = simplified.get(variants.get(ideograph, ideograph), variants.get(ideograph, ideograph))
     for point in range(0xFF01, 0xFF5F):  # ！ to ～: the full-width forms of ASCII ! to ~
         table[chr(point)] = chr(point - 0xFEE0)
     table["\u3000"] = " "  # ideographic space

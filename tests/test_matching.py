@@ -489,6 +489,9 @@ def test_matching_apostrophes_and_periods_inside_a_word_match_their_spelling(tmp
     (["côte"], "La Co\u0302te and la côte.", ["Co\u0302te", "côte"]),
     # Full-width Latin letters and digits read as ASCII, in the text and in keywords.
     (["CO2", "ＡＰＥＣ"], "ＣＯ２ emissions; APEC and ＡＰＥＣ.", ["ＣＯ２", "APEC", "ＡＰＥＣ"]),
+    # Radicals that Chinese PDFs give for the ideographs they look like (Kangxi ⾏ ⾼, supplement ⻓ ⻔).
+    (["行政壁垒", "高质量发展", "长三角", "门户"], "打破⾏政壁垒，推动⾼质量发展。⻓三角⻔户。",
+     ["⾏政壁垒", "⾼质量发展", "⻓三角", "⻔户"]),
     # Turkish dotted capital I: one character, offsets unshifted after it.
     (["istanbul", "izmir"], "İSTANBUL and İzmir, then istanbul.", ["İSTANBUL", "İzmir", "istanbul"]),
     # Combining marks belong to their word: Arabic vowel marks, Devanagari signs, Thai vowels.
