@@ -174,6 +174,32 @@ def test_extract_docx_body_paragraphs_and_tables(header):
     assert extracted.pages == ()
 
 
+def test_extract_docx_text_as_word_shows_it():
+    """python-docx reads a paragraph's runs and hyperlinks only: text in a tracked insertion, a smart
+    tag, a field or a content control was dropped (a whole paragraph in a content control); deleted text
+    stays out."""
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    body = ('<w:p><w:r><w:t xml:space="preserve">Mayors held </w:t></w:r><w:ins w:id="1" w:author="A" '
+            'w:date="2026-01-01T00:00:00Z"><w:r><w:t>a joint meeting</w:t></w:r></w:ins><w:del w:id="2" w:author="A" '
+            'w:date="2026-01-01T00:00:00Z"><w:r><w:delText> and a dinner</w:delText></w:r></w:del><w:r><w:t>.</w:t></w:r></w:p>'
+            '<w:p><w:smartTag w:uri="urn:x" w:element="place"><w:r><w:t>Guangxi</w:t></w:r></w:smartTag><w:r><w:t '
+            'xml:space="preserve"> and </w:t></w:r><w:fldSimple w:instr="REF x"><w:r><w:t>Guangdong</w:t></w:r></w:fldSimple></w:p>'
+            '<w:sdt><w:sdtContent><w:p><w:r><w:t>Regional cooperation in a content control.</w:t></w:r></w:p></w:sdtContent></w:sdt>')
+    source = zipfile.ZipFile(buffer)
+    edited = io.BytesIO()
+    with zipfile.ZipFile(edited, "w") as archive:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b"<w:body>" + body.encode())
+            archive.writestr(item, data)
+    assert extract_bytes(edited.getvalue(), ".docx").text == (
+        "Mayors held a joint meeting.\n\nGuangxi and Guangdong\n\nRegional cooperation in a content control.")
+
+
 def _odt(body: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -182,7 +208,8 @@ def _odt(body: str) -> bytes:
             "content.xml",
             '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
             'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+            'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0">'
             f"<office:body><office:text>{body}</office:text></office:body></office:document-content>",
         )
     return buffer.getvalue()
@@ -195,6 +222,13 @@ def _odt(body: str) -> bytes:
             '<text:h>Joint meetings</text:h><text:p>Two<text:s text:c="2"/>cities<text:line-break/>met.'
             '<text:note><text:note-body><text:p>A footnote.</text:p></text:note-body></text:note></text:p>',
             "Joint meetings\n\nTwo  cities\nmet.",
+        ),
+        (   # deleted text kept by change tracking, and comments, are no body text; a text box is read once
+            '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>Deleted: the joint '
+            'meeting.</text:p></text:deletion></text:changed-region></text:tracked-changes>'
+            '<text:p>Mayors met<office:annotation><text:p>Comment: a joint meeting?</text:p></office:annotation> twice.</text:p>'
+            '<text:p>See the box<draw:frame><draw:text-box><text:p>Box: joint meeting</text:p></draw:text-box></draw:frame>.</text:p>',
+            "Mayors met twice.\n\nSee the box.\n\nBox: joint meeting",
         ),
     ],
 )

@@ -66,14 +66,13 @@ def _docx_damage(error: Exception) -> str:
 
 def _docx_text(document) -> ExtractedText:
     from docx.table import Table
-    from docx.text.paragraph import Paragraph
 
     paragraphs: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
-            paragraphs.append(block.text)
-        elif isinstance(block, Table):
-            paragraphs.extend(_table_rows(block))
+    for block in _docx_blocks(document.element.body):
+        if block.tag == _W_P:
+            paragraphs.append(_docx_paragraph_text(block))
+        else:
+            paragraphs.extend(_table_rows(Table(block, document)))
     removed: list[Removed] = []
     for section in document.sections:
         for part, reason in ((section.header, "page header"), (section.footer, "page footer")):
@@ -85,6 +84,42 @@ def _docx_text(document) -> ExtractedText:
     return _finish(paragraphs, "docx", removed)
 
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W_P, _W_TBL = f"{{{_W}}}p", f"{{{_W}}}tbl"
+# Block containers whose paragraphs and tables Word shows in place: content controls, custom XML.
+_W_BLOCK_WRAPPERS = frozenset({f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}customXml"})
+# What Word shows of a run, as python-docx's Run.text reads it.
+_W_RUN_TEXT = frozenset(f"{{{_W}}}{name}" for name in ("t", "tab", "br", "cr", "noBreakHyphen", "ptab"))
+# Inside a paragraph, what Word does not show as its text: deleted and moved-away revisions, the
+# fallback copy of alternate content, and text boxes (paragraphs of their own).
+_W_NOT_SHOWN = frozenset({f"{{{_W}}}del", f"{{{_W}}}moveFrom", f"{{{_W}}}txbxContent",
+                          "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"})
+
+
+def _docx_blocks(container):
+    """The paragraphs and tables of a body or cell, in order, those inside content controls too."""
+    for child in container.iterchildren():
+        if child.tag in (_W_P, _W_TBL):
+            yield child
+        elif child.tag in _W_BLOCK_WRAPPERS:
+            yield from _docx_blocks(child)
+
+
+def _docx_paragraph_text(paragraph) -> str:
+    """A paragraph's text as Word shows it: its runs, those inside insertions, hyperlinks, smart tags,
+    fields and content controls too (python-docx reads only runs and hyperlinks), deleted text not."""
+    parts: list[str] = []
+    stack = list(reversed(paragraph))
+    while stack:  # depth first, in document order, without recursion (a deep file cannot overflow it)
+        element = stack.pop()
+        tag = element.tag
+        if tag in _W_RUN_TEXT:
+            parts.append(str(element))
+        elif tag not in _W_NOT_SHOWN and tag != _W_P and isinstance(tag, str):
+            stack.extend(reversed(element))
+    return "".join(parts)
+
+
 def _table_rows(table) -> list[str]:
     """Each row of a Word table as its cells' texts joined by tabs, a merged cell once: what python-docx's
     row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
@@ -92,8 +127,6 @@ def _table_rows(table) -> list[str]:
     cell spanning a billion columns, or of 3,000 merged rows, never finished. Here a cell that
     continues a merge takes the text of the cell at its grid offset in the row above (none there: no
     text, where python-docx refused the file)."""
-    from docx.table import _Cell
-
     rows: list[str] = []
     above: dict[int, str] = {}  # grid offset -> the text of the row above's cell starting there
     for tr in table._tbl.tr_lst:
@@ -101,7 +134,7 @@ def _table_rows(table) -> list[str]:
         here: dict[int, str] = {}
         cells: list[str] = []
         for tc in tr.tc_lst:
-            value = above.get(offset, "") if tc.vMerge == "continue" else _Cell(tc, table).text.strip()
+            value = above.get(offset, "") if tc.vMerge == "continue" else _cell_text(tc)
             here[offset] = value
             if not cells or value != cells[-1]:  # a merged cell once, as row.cells' repeats were dropped
                 cells.append(value)
@@ -109,6 +142,11 @@ def _table_rows(table) -> list[str]:
         rows.append("\t".join(cells))
         above = here
     return rows
+
+
+def _cell_text(tc) -> str:
+    """A table cell's paragraphs, as python-docx's cell.text joins them (nested tables left out)."""
+    return "\n".join(_docx_paragraph_text(block) for block in _docx_blocks(tc) if block.tag == _W_P).strip()
 
 
 def extract_odt(data: bytes) -> ExtractedText:
@@ -129,11 +167,17 @@ def extract_odt(data: bytes) -> ExtractedText:
     body = root.find(f"{{{_ODF_OFFICE}}}body")
     paragraphs: list[str] = []
     if body is not None:
-        note = f"{{{_ODF_TEXT}}}note"
         for element in body.iter(f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"):
-            if not any(ancestor.tag == note for ancestor in element.iterancestors()):
+            if not any(ancestor.tag in _ODF_NOT_BODY for ancestor in element.iterancestors()):
                 paragraphs.append(_odf_text(element))
     return _finish(paragraphs, "odt", [])
+
+
+# Paragraphs that are not body text: footnotes, comments, and the text of tracked changes (deleted
+# text, kept only to undo the deletion). A text box's paragraphs are read once, as paragraphs of their
+# own, not also inside the paragraph that anchors the box.
+_ODF_NOT_BODY = frozenset({f"{{{_ODF_TEXT}}}note", f"{{{_ODF_OFFICE}}}annotation", f"{{{_ODF_TEXT}}}tracked-changes"})
+_ODF_DRAWING = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
 
 
 def _odf_text(element) -> str:
@@ -147,8 +191,8 @@ def _odf_text(element) -> str:
             parts.append("\t")
         elif tag == "line-break":
             parts.append("\n")
-        elif tag in ("note", "annotation"):
-            pass  # footnotes and comments are not body text
+        elif tag in ("note", "annotation") or (isinstance(child.tag, str) and child.tag.startswith(f"{{{_ODF_DRAWING}}}")):
+            pass  # footnotes and comments are not body text; a frame's text is read as its own paragraphs
         else:
             parts.append(_odf_text(child))
         parts.append(child.tail or "")
