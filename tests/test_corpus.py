@@ -275,6 +275,17 @@ def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encod
 KOREAN = "지역 간 협력 거버넌스는 중요한 연구 주제이다. 정부 간 공동 회의는 여러 지역에서 열렸다.\n"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_corpus_utf16_without_a_byte_order_mark_is_named_with_the_option_that_reads_it(tmp_path, encoding):
+    data = "Joint meeting of the mayors.\r\n联席会议\r\n".encode(encoding)
+    _write(tmp_path, {"a.txt": data})
+    assert read_corpus(tmp_path).skipped == (SkippedFile("a.txt", (
+        f"cannot decode: NUL bytes, as UTF-16 text without a byte order mark has; it reads as {encoding}: "
+        f"pass --encoding {encoding}, or save it as UTF-8")),)
+    assert read_corpus(tmp_path, encoding=encoding).documents == (
+        Document("a.txt", "Joint meeting of the mayors.\n联席会议\n", encoding),)
+
+
 @pytest.mark.parametrize(("data", "text", "encoding"), [
     # UTF-8 with a smart quote or an accent typed elsewhere in Windows-1252: read as Windows-1252 was
     # whole ("coopÃ©ration", and "“regional cooperation”" as "‚Äúregional cooperation‚Äù" in Mac Icelandic)
