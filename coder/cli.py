@@ -416,10 +416,11 @@ def network(
     Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
     from .runner import import_typed_decisions, write_document_tables, write_network_outputs
-    from .runs import RunFolder
+    from .runs import NETWORK_OUTPUT_FILES, RunFolder
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
+        RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
         if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
             for imported in import_typed_decisions(run, review_file):

@@ -178,9 +178,15 @@ def run_coding(
         raise CoderError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}.")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
+    if Path(corpus).is_dir() and out_dir.resolve().is_relative_to(Path(corpus).resolve()):
+        where = ("the corpus folder" if out_dir.resolve() == Path(corpus).resolve()
+                 else f"inside the corpus folder {display_name(corpus)}")
+        raise OutputError(f"{display_name(out_dir)}: is {where}, so the next run would code its report and texts "
+                          f"as documents. Pass an --out folder outside the corpus.")
     codebook = load_codebook(codebook_path)
     variables = find_document_variables(corpus, documents_path)  # a bad sheet stops the run before coding
     run = RunFolder(out_dir)
+    run.refuse_others_files()  # `--out .` in a project folder must not replace the researcher's own files
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
     if engine == "dask":
         # Workers code, review and write each partition; the driver sums their counts (coder.distributed).

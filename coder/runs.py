@@ -21,6 +21,7 @@ has run. `.coder.lock` keeps two runs (and review imports) out of one folder at 
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import os
@@ -82,6 +83,8 @@ CODE_COUNTS_BY_GROUP_FILE = "code_counts_by_group.csv"
 # Every file one run consists of, beside run.json (renamed into place last) and in .previous/.
 RUN_FILES = (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, SEGMENTS_FILE, PASSAGES_FILE, CODE_COUNTS_FILE, SEGMENT_INDEX_FILE, CHANGES_FILE, *NETWORK_FILES.values(),
              CODE_COUNTS_LONG_FILE, CODE_COUNTS_BY_GROUP_FILE)
+# What `coder network --out FOLDER` writes there.
+NETWORK_OUTPUT_FILES = (*NETWORK_FILES.values(), CODE_COUNTS_LONG_FILE, CODE_COUNTS_BY_GROUP_FILE)
 PREVIOUS_FILES = (RUN_FILE, SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE, SEGMENTS_FILE, SEGMENT_INDEX_FILE)
 # `coder run --csv`: auto writes segments.csv and passages.csv when the run has at most
 # CSV_AUTO_MAX_SEGMENTS segments, a table a person can still read through and a spreadsheet opens
@@ -353,6 +356,25 @@ class RunFolder:
 
     def has_record(self) -> bool:
         return self.run_path.is_file()
+
+    def refuse_others_files(self, names: tuple[str, ...] = (*RUN_FILES, TEXTS_FOLDER)) -> None:
+        """Stop before writing into a folder that holds files of these names coder did not write.
+
+        A run folder (run.json, or a stopped run's staging) is coder's own. Elsewhere (`--out .` in a
+        project folder, a folder of earlier work) each file a run would replace or remove is checked
+        for what coder writes at its start; texts/ is coder's only when empty of anything else.
+
+        Raises:
+            OutputError: naming the files that would be lost.
+        """
+        if self.has_record() or self.staging_path.exists() or not self.folder.is_dir():
+            return
+        others = [name for name in names if (self.folder / name).exists() and not _written_by_coder(self.folder / name)]
+        if others:
+            shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+            raise OutputError(
+                f"{display_name(self.folder)}: holds {display_name(shown)}, which coder did not write (the folder has "
+                f"no run.json): the run would replace them. Choose another --out folder, or move them away.")
 
     def record(self) -> RunRecord:
         """run.json as a RunRecord (read once).
@@ -1045,6 +1067,43 @@ def _link_tree(source: Path, target: Path) -> None:
 
 _DOCUMENTS_KEY = '\n  "documents": '  # where run.json's documents start (the keys before it hold no list)
 _SKIPPED_KEY = ',\n  "skipped": '  # and where they end (no text holds a line break: strings escape it)
+
+
+# What each file coder writes starts with (its first line for a CSV, read with the BOM or as UTF-16
+# after a spreadsheet saved it again); a page or a graph holds the marker in its first megabyte (the
+# report inlines 220 KB of styles before it).
+_OWN_STARTS = {
+    CODE_COUNTS_FILE: ("code,code_path,label",), CODE_COUNTS_LONG_FILE: ("document,code,passages",),
+    CODE_COUNTS_BY_GROUP_FILE: ("code,",), NETWORK_FILES["codes"]: ("code,label,code_path",),
+    NETWORK_FILES["cooccurrence"]: ("source,target,source_label",), NETWORK_FILES["matrix"]: ("code,",),
+    PASSAGES_FILE: ("document\tpassage", "document,passage", "document;passage"),
+    CHANGES_FILE: ("code,change,detail",), SEGMENT_INDEX_FILE: ("",),
+}
+_OWN_MARKERS = {
+    SEGMENTS_FILE: b"segment_id", NETWORK_FILES["report"]: b'id="coder-', NETWORK_FILES["html"]: b"report.html",
+    NETWORK_FILES["graphml"]: b'attr.name="code_path"', NETWORK_FILES["gexf"]: b'title="code_path"',
+    SEGMENTS_PARQUET_FILE: b"PAR1", PASSAGES_PARQUET_FILE: b"PAR1",
+}
+
+
+def _written_by_coder(path: Path) -> bool:
+    """Does the file (or folder) at `path`, named as one coder writes, start as coder writes it?"""
+    if path.name == TEXTS_FOLDER:
+        return path.is_dir() and all(item.is_dir() or item.suffix == ".txt" for item in path.rglob("*"))
+    if not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1 << 20)
+    except OSError:
+        return False
+    if path.name in _OWN_MARKERS:
+        marker = _OWN_MARKERS[path.name]
+        return head.startswith(marker) if marker == b"PAR1" else (
+            marker in head or marker.decode().encode("utf-16-le") in head)
+    encoding = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+    first = head.decode(encoding, "ignore").split("\n", 1)[0].strip()
+    return any(first.startswith(start) for start in _OWN_STARTS.get(path.name, ("",)))
 
 
 def _record_text(record: RunRecord) -> str:

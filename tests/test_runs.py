@@ -962,3 +962,44 @@ def test_runs_documents_named_at_the_file_systems_limit_are_coded_and_their_text
     assert set(pd.read_parquet(out / "segments.parquet")["document"]) == set(names)
     again = coder_run(corpus, codebook, out, "--no-cache")
     assert again.exit_code == 0, again.output
+
+
+def test_runs_folder_of_the_researchers_own_files_is_refused_not_overwritten(tiny_corpus, tiny_codebook, tmp_path):
+    """`--out .` in a project folder replaced its codes.csv, report.html and segments.csv and deleted its
+    changes.csv. A folder without run.json whose files of those names coder did not write is refused,
+    untouched; a folder of coder's own outputs (a `coder network` folder too) is written again."""
+    project = tmp_path / "project"
+    project.mkdir()
+    mine = {"codes.csv": "my hand-made list of codes\n", "report.html": "<h1>Chapter 3 draft</h1>\n",
+            "changes.csv": "what I changed, by date\n", "segments.csv": "id,quote\n1,from NVivo\n", "notes.txt": "keep\n"}
+    for name, text in mine.items():
+        (project / name).write_text(text, encoding="utf-8")
+    result = coder_run(tiny_corpus, tiny_codebook, project)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {project}: holds segments.csv, changes.csv, codes.csv, report.html, which coder did "
+                             f"not write (the folder has no run.json): the run would replace them. Choose another --out "
+                             f"folder, or move them away.\n")
+    assert {path.name: path.read_text(encoding="utf-8") for path in project.iterdir() if path.name != ".coder.lock"} == mine
+    network = cli.invoke(app, ["network", str(tmp_path / "nowhere" / "segments.csv"), "--out", str(project)])
+    assert network.exit_code == 1 and "which coder did not write" in network.output
+    # coder's own outputs, without run.json: a network folder, written twice
+    out = tmp_path / "out"
+    assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
+    for _ in range(2):
+        again = cli.invoke(app, ["network", str(out / "segments.csv"), "--out", str(tmp_path / "network")])
+        assert again.exit_code == 0, again.output
+    (out / "run.json").unlink()  # a run folder whose run.json was lost is still recognised by its files
+    assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
+
+
+@pytest.mark.parametrize("inside", ["", "out", "deeper/out"])
+def test_runs_output_folder_inside_the_corpus_is_refused(tiny_corpus, tiny_codebook, inside):
+    """Outputs inside the corpus were read as documents by the next run: 5, 7, then 9 documents."""
+    out = tiny_corpus / inside if inside else tiny_corpus
+    before = sorted(path.relative_to(tiny_corpus) for path in tiny_corpus.rglob("*"))
+    result = coder_run(tiny_corpus, tiny_codebook, out)
+    assert result.exit_code == 1
+    where = "the corpus folder" if not inside else f"inside the corpus folder {tiny_corpus}"
+    assert result.output == (f"Error: {out}: is {where}, so the next run would code its report and texts as documents. "
+                             f"Pass an --out folder outside the corpus.\n")
+    assert sorted(path.relative_to(tiny_corpus) for path in tiny_corpus.rglob("*")) == before
