@@ -892,6 +892,7 @@ def agree(
     sample_sheet: Annotated[Path | None, typer.Option("--sample", help="The sample the gold coding came from: its passages count even where the gold file has no row.")] = None,
     whole_corpus: Annotated[bool, typer.Option("--whole-corpus", help="The gold file codes every passage of the corpus: passages it does not name count as uncoded.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap for the confidence intervals.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite agreement.csv in the --out folder if it exists.")] = False,
 ) -> None:
     """Compare the automatic coding with hand coding: precision, recall (with 95% bootstrap intervals), F1, kappa, alpha per code.
 
@@ -905,6 +906,8 @@ def agree(
     from .agreement import agreement_for_run, agreement_table, write_agreement
 
     with _user_errors():
+        if out is not None:  # a folder the user named may hold an agreement.csv of their own; the run folder's is coder's
+            refuse_overwrite(out / "agreement.csv", force=force, option="--out")
         agreement, notes = agreement_for_run(gold, segments_path=segments, level=level, sample_path=sample_sheet,
                                              whole_corpus=whole_corpus, seed=seed)
         target = write_agreement(agreement, (out if out is not None else segments.parent) / "agreement.csv")

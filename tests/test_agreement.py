@@ -270,6 +270,15 @@ def test_agreement_cli_with_spans_and_level(run_folder):
         "cooperation,2,2,1,1,1,1,0.5000,0.5000,0.5000,0.0000,0.1250",
         "barriers,0,2,0,2,0,2,0.0000,,0.0000,0.0000,-0.1667",
     ]
+    # A folder the user named keeps its agreement.csv unless --force (beside segments.csv it is the run's own)
+    written = (run_folder / "report" / "agreement.csv").read_bytes()
+    again = _agree("gold.csv", "--level", "2", "--out", "report", "--whole-corpus")
+    assert again.exit_code == 1
+    assert again.output == ("Error: report/agreement.csv: already exists. Pass --force to overwrite it, or choose "
+                            "another file with --out.\n")
+    assert (run_folder / "report" / "agreement.csv").read_bytes() == written
+    assert _agree("gold.csv", "--level", "2", "--out", "report", "--whole-corpus", "--force").exit_code == 0
+    assert (run_folder / "report" / "agreement.csv").read_bytes() != written
 
 
 def test_agreement_cli_unknown_code(run_folder):
