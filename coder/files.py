@@ -74,6 +74,8 @@ def refuse_overwrite(path: str | Path, *, force: bool, option: str = "--out") ->
     Traceback (most recent call last):
     coder.errors.OutputError: reviews.csv: already exists. Pass --force to overwrite it, or choose another file with --csv.
     """
+    if Path(path).is_dir():
+        raise OutputError(f"{display_name(path)}: is a folder, not a file. Choose a file name with {option}.")
     if not force and (Path(path).exists() or Path(path).is_symlink()):
         raise OutputError(f"{display_name(path)}: already exists. Pass --force to overwrite it, or choose another file with {option}.")
 
@@ -595,7 +597,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
                 io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as problem:
-        raise OutputError(f"{path}: cannot read it as a table ({problem}). Save it as CSV (UTF-8) and try again.")
+        reason = " ".join(str(problem).split())  # pandas ends some messages with a line break
+        raise OutputError(f"{path}: cannot read it as a table ({reason}). Save it as CSV (UTF-8) and try again.")
     frame = restore_formulas(frame.fillna(""))
     frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
     return frame

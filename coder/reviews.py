@@ -61,6 +61,12 @@ def empty_reviews() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=str) for column in REVIEW_COLUMNS})
 
 
+def _restore_advice(path: Path) -> str:
+    """ "Restore it from reviews.csv.bak. " when that backup exists, else nothing."""
+    backup = path.with_name(path.name + ".bak")
+    return f"Restore it from {backup.name}. " if backup.is_file() else ""
+
+
 def read_reviews(path: str | Path) -> pd.DataFrame:
     """Read the review file; a missing file is an empty review file (no decisions yet).
 
@@ -75,7 +81,7 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
     if "segment_id" not in frame.columns or "decision" not in frame.columns:
         raise OutputError(
             f"{path}: not a review file (it needs the columns {', '.join(REVIEW_COLUMNS)}). "
-            f"Restore it from {path.name}.bak or pass another file with --reviews."
+            f"{_restore_advice(path)}Pass another file with --reviews."
         )
     for column in REVIEW_COLUMNS:
         if column not in frame.columns:
@@ -95,7 +101,7 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
             if not (record["document"] and record["code"] and record["text"]):
                 raise OutputError(
                     f"{path}:{position + 2}: segment_id '{record['segment_id']}' is damaged and the line has no "
-                    f"document, code and text to find the segment by. Restore it from {path.name}.bak."
+                    f"document, code and text to find the segment by. {_restore_advice(path) or 'Correct the line.'}".rstrip()
                 )
             ids[position] = segment_id(record["document"], record["text"], record["code"])
     frame["segment_id"] = ids
@@ -536,9 +542,10 @@ def import_pending(
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
     if invalid:
         first = invalid[0]
+        row = int(typed.index[first.row - 2]) + 2  # the row in the file, not among the typed rows
         raise ReviewConflictError(
             f"{segments_file}: {len(invalid)} typed row(s) cannot be read, so the file was not replaced "
-            f"(first: {first.reason}). Correct them, or run `coder review import {segments_file}` to see every row."
+            f"(first, row {row}: {first.reason}). Correct them, or run `coder review import {segments_file}` to see every row."
         )
     existing = read_reviews(reviews_path)
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}

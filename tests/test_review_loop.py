@@ -693,3 +693,37 @@ def test_review_loop_codebook_read_from_another_folder_warns_of_the_decisions_le
                    str(project / "out"), "--workers", "1", "--reviews", str(project / "reviews.csv"))
     assert given.exit_code == 0 and "Warning" not in given.stderr
     assert segments_of(project)["review"].tolist().count("reject") == 1
+
+
+def test_review_loop_errors_name_the_row_in_one_line_and_offer_only_a_backup_that_exists(project):
+    coder_run(project)
+    segments = project / "out" / "segments.csv"
+    frame = segments_of(project)
+    frame.loc[3, "review"] = "?"
+    frame.to_csv(segments, index=False, encoding="utf-8-sig")
+    typed = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert typed.exit_code == 1
+    assert f"1 typed row(s) cannot be read, so the file was not replaced (first, row 5: '?' is not" in typed.output
+    # a row with more cells than the header (pandas' message ends in a line break)
+    lines = segments.read_text(encoding="utf-8-sig").splitlines()
+    segments.write_text("\n".join([*lines[:4], lines[4] + ",x,y,z", *lines[5:]]) + "\n", encoding="utf-8-sig")
+    ragged = invoke("review", "import", str(segments), "--reviews", str(project / "reviews.csv"))
+    assert ragged.exit_code == 1 and ragged.output.count("\n") == 1
+    assert "Expected 16 fields in line 5, saw 19). Save it as CSV (UTF-8) and try again." in ragged.output
+    # a file that is not a review file: its backup is offered only when there is one
+    notes = project / "notes.csv"
+    notes.write_text("my,notes\n1,2\n", encoding="utf-8")
+    frame.to_csv(segments, index=False, encoding="utf-8-sig")
+    wrong = invoke("review", "import", str(segments), "--reviews", str(notes))
+    assert wrong.exit_code == 1 and "Restore" not in wrong.output and wrong.output.endswith("Pass another file with --reviews.\n")
+    (project / "notes.csv.bak").write_text("segment_id,decision\n", encoding="utf-8")
+    backed = invoke("review", "import", str(segments), "--reviews", str(notes))
+    assert "Restore it from notes.csv.bak. Pass another file with --reviews." in backed.output
+
+
+def test_review_loop_a_folder_named_for_a_file_is_one_error_line_without_a_temporary_name(project, monkeypatch):
+    monkeypatch.chdir(project)
+    (project / "kwic_lines").mkdir()
+    result = invoke("kwic", "joint meeting", "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", "kwic_lines", "--force")
+    assert result.exit_code == 1
+    assert result.output == "Error: kwic_lines: is a folder, not a file. Choose a file name with --csv.\n"
