@@ -15,7 +15,7 @@ as `reviews.csv.bak`, itself replaced only once the new backup is complete.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Literal
 from .errors import OutputError
 from .files import LOCK_FILE, atomic_path, folder_lock, read_table, write_csv
 from .imports import LazyModule
-from .models import Document, Passage, normalize_segment_id, segment_id
+from .models import Document, Passage, normalize_segment_id, segment_id, segment_id_from_fingerprint
 from .segments import normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -601,8 +601,14 @@ def import_pending(
 # --- following the codebook --------------------------------------------------------------------
 
 
-def rename_codes(reviews: pd.DataFrame, renames: dict[str, str]) -> tuple[pd.DataFrame, int]:
+def rename_codes(
+    reviews: pd.DataFrame, renames: dict[str, str], fingerprints: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, int]:
     """The review entries with codes renamed old id -> new id (segment ids recomputed); how many moved.
+
+    A segment's new id comes from its passage's fingerprint in the last run (`fingerprints`: old
+    segment id -> fingerprint), else from the text the entry keeps, which a reviewer may have edited
+    in the spreadsheet (or a spreadsheet turned into a date).
 
     >>> frame = pd.DataFrame([{"segment_id": "s0", "document": "a.txt", "code": "old", "text": "T"}])
     >>> rename_codes(frame, {"old": "new"})[0]["code"].tolist()
@@ -613,10 +619,12 @@ def rename_codes(reviews: pd.DataFrame, renames: dict[str, str]) -> tuple[pd.Dat
     moved = reviews["code"].isin(list(renames))
     if not moved.any():
         return reviews, 0
+    fingerprints = fingerprints or {}
     frame = reviews.copy()
     frame.loc[moved, "code"] = frame.loc[moved, "code"].map(renames)
     frame.loc[moved, "segment_id"] = [
-        segment_id(document, text, code) if text else identifier
+        segment_id_from_fingerprint(fingerprints[identifier], code) if identifier in fingerprints
+        else segment_id(document, text, code) if text else identifier
         for identifier, document, text, code in frame.loc[moved, ["segment_id", "document", "text", "code"]].itertuples(index=False)
     ]
     return frame, int(moved.sum())

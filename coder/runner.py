@@ -283,7 +283,7 @@ def run_coding(
         orphans = precision = None
         carried = followed = 0
         if reviews is not None:
-            reviews_now, carried = rename_codes(reviews, renamed)
+            reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
             applied = attach_reviews(
                 result.segments, reviews_now, locator=PassageLocator(result.corpus.documents, unit=codebook.unit),
                 codebook=codebook,
@@ -615,6 +615,20 @@ def import_typed_decisions(
             if report is not None:
                 reports.append(report)
     return reports
+
+
+def renamed_fingerprints(run: RunFolder, renamed: dict[str, str]) -> dict[str, str]:
+    """{segment id: passage fingerprint} of the last run's segments of the renamed codes, which give
+    their decisions the new ids (`reviews.rename_codes`); {} when nothing was renamed or the run
+    folder's segments cannot be read."""
+    if not renamed or not run.has_segments():
+        return {}
+    try:
+        index = run.read_segment_index(columns=("segment_id", "code", "fingerprint"))
+    except (OutputError, OSError, ValueError, KeyError):
+        return {}
+    index = index[index["code"].isin(list(renamed))]
+    return dict(zip(index["segment_id"].astype(str), index["fingerprint"].astype(str)))
 
 
 def _renamed_codes(run: RunFolder, codebook) -> dict[str, str]:

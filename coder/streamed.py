@@ -317,7 +317,7 @@ def code_in_partitions(
     """
     from .recode import remember_coding
     from .reuse import remember_presentation
-    from .runner import RunReport, SegmentTally, _renamed_codes, remember_pair_counts, write_network_outputs
+    from .runner import RunReport, SegmentTally, _renamed_codes, remember_pair_counts, renamed_fingerprints, write_network_outputs
 
     started = time.perf_counter()
     forced = check_encoding(encoding) if encoding else None
@@ -339,7 +339,7 @@ def code_in_partitions(
     carried = 0
     locator = review_plan = reviews_now = None
     if reviews is not None and not reviews.empty:
-        reviews_now, carried = rename_codes(reviews, renamed)
+        reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
         locator = PassageLocator(read.documents, unit=codebook.unit)
         review_plan = _review_plan(reviews_now, locator, codebook)
     plan = PartitionPlan(

@@ -125,11 +125,18 @@ def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, 
 
 
 @pytest.mark.parametrize("new_id", ["obstacles"])
-def test_review_loop_decisions_follow_a_renamed_code(project, new_id):
+@pytest.mark.parametrize("text", ["as written", "edited", "deleted"])
+def test_review_loop_decisions_follow_a_renamed_code(project, new_id, text):
+    """The new ids come from the passages of the last run, not from the text kept with the decision:
+    a text cell edited in the spreadsheet (or turned into a date by it) left the decision detached."""
     coder_run(project)
     frame = segments_of(project)
     barrier = frame.index[frame["code"] == "barriers"]
     frame.loc[barrier, "review"] = ["accept", "reject"]
+    if text == "edited":
+        frame.loc[barrier, "text"] = frame.loc[barrier, "text"] + " [checked]"
+    elif text == "deleted":
+        frame = frame.drop(columns=["text"])
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
     codebook = project / "codebook.yaml"
