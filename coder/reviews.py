@@ -578,6 +578,12 @@ def import_pending(
                     f"{proposal.entry['code']}): {segments_file.name} says {decision}, {reviews_path.name} says {old['decision']}"
                 )
                 continue
+            if changed_since and note and old["note"] and note not in old["note"]:
+                new_note = f"{old['note']} / {note}"  # both notes kept: the review file's took one since
+            if decision == old["decision"]:
+                decision = ""  # not a new decision: only the note changed
+            if new_note == old["note"]:
+                note = ""
             old.update(decision=new_decision, note=new_note, reviewed_at=stamp)
         if decision == "add":
             added += 1

@@ -734,3 +734,27 @@ def test_review_loop_a_folder_named_for_a_file_is_one_error_line_without_a_tempo
     result = invoke("kwic", "joint meeting", "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", "kwic_lines", "--force")
     assert result.exit_code == 1
     assert result.output == "Error: kwic_lines: is a folder, not a file. Choose a file name with --csv.\n"
+
+
+def test_review_loop_a_note_typed_over_one_the_review_file_took_since_keeps_both(project):
+    """A colleague's note imported into the review file was replaced, silently, by a note typed into
+    segments.csv before the next run; a decision typed again as it was is not counted as new."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "first note"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    colleague = segments_of(project).iloc[[0]].copy()
+    colleague["note"] = "colleague: borderline, see p.3"
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", str(project / "colleague.csv"), "--reviews", str(project / "reviews.csv"),
+                      "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    mine = segments_of(project)
+    mine.loc[0, "note"] = "my own new note"
+    mine.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "Imported 0 decision(s), 1 note(s) typed into" in result.stderr
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert reviews[["decision", "note"]].values.tolist() == [["reject", "colleague: borderline, see p.3 / my own new note"]]
+    assert segments_of(project).loc[0, "note"] == "colleague: borderline, see p.3 / my own new note"
