@@ -280,7 +280,7 @@ def run_coding(
         # comparison look only at the others' (not when hand-coded rows come in among them, below).
         unchanged = result.unchanged if passages_kept else None
         renamed = _renamed_codes(run, codebook)
-        orphans = precision = None
+        orphans = precision = reviews_moved = None
         carried = followed = 0
         if reviews is not None:
             reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
@@ -289,8 +289,8 @@ def run_coding(
                 codebook=codebook,
             )
             followed = applied.followed
-            if not applied.reviews.equals(reviews):
-                write_reviews(applied.reviews, reviews_file)  # decisions now under their new code ids and documents
+            if not applied.reviews.equals(reviews):  # decisions now under their new code ids and documents
+                reviews_moved = functools.partial(write_reviews, applied.reviews, reviews_file)
             if applied.segments["source"].eq("manual").any():
                 unchanged = None
             result = _with_manual_rows(result, applied)
@@ -318,7 +318,7 @@ def run_coding(
         if use_cache:  # its documents are most often the last run's: their text is copied, not encoded again
             record = run.with_documents_text_kept(record)
         not_compared = None
-        with run.staged() as stage:
+        with run.staged(then=reviews_moved) as stage:  # the review file rewritten once the run is saved
             # The last run's record as read already (while its run.json is the file read) and this
             # run's: the comparison needs neither file parsed again (1.6 MB each at 50 MB).
             previous_record = run.record_if_unchanged()

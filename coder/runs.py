@@ -925,12 +925,14 @@ class RunFolder:
         return message.replace(display_name(self.staging_path), display_name(self.folder))
 
     @contextmanager
-    def staged(self) -> Iterator[RunFolder]:
+    def staged(self, *, then: Callable[[], None] | None = None) -> Iterator[RunFolder]:
         """A fresh .staging/ folder to write a whole run into; on success it replaces this folder's run.
 
         The staged folder's `.previous/` receives this folder's current run (hard links where
         possible). When the block fails, the staging folder is deleted and RunNotSaved (or the
-        KeyboardInterrupt) is raised: the files here are as they were.
+        KeyboardInterrupt) is raised: the files here are as they were. `then` runs once the run is
+        in place, with Ctrl-C held back as for the renames (the review file rewritten under renamed
+        codes: written before, an interrupted run left it rewritten beside the previous outputs).
 
         >>> with RunFolder("outputs").staged() as stage:  # doctest: +SKIP
         ...     stage.write_outputs(result, record)
@@ -953,6 +955,8 @@ class RunFolder:
             raise RunNotSaved(f"{self._problem(error)} {self.unchanged_note()}") from error
         with _interrupts_deferred():  # the renames take milliseconds; Ctrl-C then waits for them
             self._move_in(self._read_manifest() or {})
+            if then is not None:
+                then()
 
     def unchanged_note(self) -> str:
         """The sentence telling the user what a failed or interrupted run left here."""

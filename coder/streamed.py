@@ -381,11 +381,11 @@ def code_in_partitions(
                               seconds=time.perf_counter() - started, reused=coded.reused)
         for summary in summaries:
             result.passages.update(summary.passages)
-        applied_reviews, orphans, precision, followed = None, None, None, 0
+        applied_reviews, orphans, precision, followed, reviews_moved = None, None, None, 0, None
         if reviews is not None:
             applied_reviews = settled.reviews if settled is not None else reviews
-            if not applied_reviews.equals(reviews):
-                write_reviews(applied_reviews, reviews_file)  # decisions now under their new code ids and documents
+            if not applied_reviews.equals(reviews):  # decisions now under their new code ids and documents
+                reviews_moved = functools.partial(write_reviews, applied_reviews, reviews_file)
             orphans = _orphans(settled, codebook, documents)
             precision = _precision(summaries)
             followed = settled.followed if settled is not None else 0
@@ -403,7 +403,7 @@ def code_in_partitions(
             variables = variables.matched(document.path for document in documents)
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})
         not_compared = comparison = None
-        with run.staged() as stage:
+        with run.staged(then=reviews_moved) as stage:  # the review file rewritten once the run is saved
             run.keep_previous(into=stage)
             # The part files are joined into the staged run before the network is summed from them (the
             # join leaves them as they are). Joining in a second thread beside the network saved little

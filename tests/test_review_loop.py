@@ -758,3 +758,35 @@ def test_review_loop_a_note_typed_over_one_the_review_file_took_since_keeps_both
     reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert reviews[["decision", "note"]].values.tolist() == [["reject", "colleague: borderline, see p.3 / my own new note"]]
     assert segments_of(project).loc[0, "note"] == "colleague: borderline, see p.3 / my own new note"
+
+
+def test_review_loop_an_interrupted_run_leaves_the_review_file_as_it_was(project, monkeypatch):
+    """A run after a code's rename rewrote reviews.csv under the new id before it saved its outputs:
+    interrupted, it said the folder was unchanged, and with the rename undone the decisions were detached."""
+    import coder.runner
+
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame.index[frame["code"] == "barriers"], "review"] = ["accept", "reject"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    reviews = (project / "reviews.csv").read_bytes()
+    codebook = project / "codebook.yaml"
+    codebook.write_text(CODEBOOK.replace("  barriers:", "  obstacles:"), encoding="utf-8")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(coder.runner, "write_network_outputs", interrupted)
+        stopped = invoke("run", str(project / "corpus"), "--codebook", str(codebook), "--out", str(project / "out"),
+                         "--workers", "1")
+    assert stopped.exit_code == 130 and "Interrupted." in stopped.output
+    assert (project / "reviews.csv").read_bytes() == reviews
+    codebook.write_text(CODEBOOK, encoding="utf-8")  # the rename undone
+    undone = coder_run(project)
+    assert "detached" not in undone.output
+    assert segments_of(project).loc[lambda rows: rows["code"] == "barriers", "status"].tolist() == ["accepted", "rejected"]
+    codebook.write_text(CODEBOOK.replace("  barriers:", "  obstacles:"), encoding="utf-8")
+    coder_run(project)  # saved: the review file follows the rename
+    assert sorted(pd.read_csv(project / "reviews.csv", dtype=str, encoding="utf-8-sig")["code"]) == ["obstacles", "obstacles"]
