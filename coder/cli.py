@@ -529,8 +529,8 @@ def _passage_locator(run):
     return locate
 
 
-def _code_ids(codebook: Path, run=None) -> list[str] | None:
-    if codebook.is_file():
+def _code_ids(codebook: Path | None, run=None) -> list[str] | None:
+    if codebook is not None and codebook.is_file():
         return [code.id for code in load_codebook(codebook)]
     if run is not None and run.has_record():
         return [code["id"] for code in run.record().codebook_codes]
@@ -772,8 +772,8 @@ def export_qdc(
 def export_xlsx(
     segments: RunSegments = Path("outputs/segments.csv"),
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside the codebook, else the one the run used).")] = None,
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside --codebook when given, else the one the run used, else reviews.csv beside codebook.yaml).")] = None,
+    codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it (default: the run's).")] = None,
     force: ForceOption = False,
 ) -> None:
     """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
@@ -788,8 +788,10 @@ def export_xlsx(
         refuse_overwrite(out, force=force)
         run = RunFolder.of_segments(segments)
         frame = run.read_segments()
-        review_file = reviews or (_reviews_path(None, codebook) if codebook.is_file() else None) or _run_reviews_path(run) \
-            or _reviews_path(None, codebook)
+        # A workbook of a run goes back to the review file that run used, not to one beside some
+        # codebook.yaml in the current folder.
+        review_file = reviews or (_reviews_path(None, codebook) if codebook is not None else None) \
+            or _run_reviews_path(run) or _reviews_path(None, Path("codebook.yaml"))
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
             with folder_lock(review_file.parent / LOCK_FILE):
                 pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))

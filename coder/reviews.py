@@ -485,7 +485,7 @@ def _entry(entry: dict[str, str]) -> dict[str, str]:
 
 
 class ReviewConflictError(OutputError):
-    """Decisions typed into a segments file disagree with the review file; nothing was changed."""
+    """Decisions typed into a segments file disagree with the review file, or with each other; none of them were imported."""
 
 
 @dataclass(frozen=True)
@@ -552,13 +552,16 @@ def import_pending(
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
     conflicts: list[str] = []
+    disagreeing: list[str] = []  # rows of this file that give one segment different decisions
     decisions = noted = added = 0
     for identifier, rows in proposals.items():
         proposal = rows[-1]
         said = {item.decision for item in rows if item.decision}
         line = rows_by_position.get(proposal.row, proposal.row - 2) + 2
         if len(said) > 1:
-            conflicts.append(f"row {line} ({identifier}, {proposal.entry['code']}): rows of one segment say {' / '.join(sorted(said))}")
+            lines = ", ".join(str(rows_by_position.get(item.row, item.row - 2) + 2) for item in rows if item.decision)
+            disagreeing.append(f"rows {lines} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
+                               f"{proposal.entry['code']}): {' / '.join(sorted(said))}")
             continue
         decision, note = (said.pop() if said else ""), proposal.note
         before = written.get(identifier) if written is not None else None
@@ -591,9 +594,16 @@ def import_pending(
             decisions += 1
         if note:
             noted += 1
+    if disagreeing:
+        raise ReviewConflictError(
+            f"{segments_file}: {len(disagreeing)} segment(s) are given different decisions on rows of this file; "
+            f"none of its decisions were imported:\n  " + "\n  ".join(disagreeing[:20])
+            + (f"\n  ... and {len(disagreeing) - 20} more" if len(disagreeing) > 20 else "")
+            + f"\nMake those rows agree (or clear the cells of all but one) in {segments_file}, then run the command again."
+        )
     if conflicts:
         raise ReviewConflictError(
-            f"{segments_file}: {len(conflicts)} typed decision(s) conflict with {reviews_path}; nothing was changed:\n  "
+            f"{segments_file}: {len(conflicts)} typed decision(s) conflict with {reviews_path}; none of its decisions were imported:\n  "
             + "\n  ".join(conflicts[:20]) + (f"\n  ... and {len(conflicts) - 20} more" if len(conflicts) > 20 else "")
             + f"\nTo keep the spreadsheet's decisions run `coder review import {segments_file}`; to keep the "
             f"review file's, clear those cells in {segments_file}. Then run the command again."

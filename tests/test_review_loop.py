@@ -114,7 +114,7 @@ def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, 
     assert result.exit_code == 1
     segments = project / "out" / "segments.csv"
     assert result.stderr == (
-        f"Error: {segments}: 1 typed decision(s) conflict with {project / 'reviews.csv'}; nothing was changed:\n"
+        f"Error: {segments}: 1 typed decision(s) conflict with {project / 'reviews.csv'}; none of its decisions were imported:\n"
         f"  row 2 (a.txt, passage 0, joint_meeting): segments.csv says {typed}, reviews.csv says {filed}\n"
         f"To keep the spreadsheet's decisions run `coder review import {segments}`; to keep the review file's, "
         f"clear those cells in {segments}. Then run the command again.\n"
@@ -790,3 +790,46 @@ def test_review_loop_an_interrupted_run_leaves_the_review_file_as_it_was(project
     codebook.write_text(CODEBOOK.replace("  barriers:", "  obstacles:"), encoding="utf-8")
     coder_run(project)  # saved: the review file follows the rename
     assert sorted(pd.read_csv(project / "reviews.csv", dtype=str, encoding="utf-8-sig")["code"]) == ["obstacles", "obstacles"]
+
+
+def test_review_loop_workbook_decisions_go_to_the_review_file_of_its_run(project, tmp_path, monkeypatch):
+    """Without --codebook, `export xlsx` sent a workbook's typed decisions to a reviews.csv beside
+    whatever codebook.yaml the current folder held, not to the one the run used."""
+    from openpyxl import load_workbook
+
+    coder_run(project)
+    book = project / "out" / "segments.xlsx"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), "--force"]
+    assert invoke(*export).exit_code == 0
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    sheet.cell(row=2, column=[cell.value for cell in sheet[1]].index("review") + 1, value="reject")
+    workbook.save(book)
+    result = invoke(*export)
+    assert result.exit_code == 0, result.output
+    assert f"into {project / 'reviews.csv'} first." in result.output
+    assert not (elsewhere / "reviews.csv").exists()
+    assert pd.read_csv(project / "reviews.csv", dtype=str, encoding="utf-8-sig")["decision"].tolist() == ["reject"]
+
+
+def test_review_loop_rows_of_one_segment_that_disagree_are_named_with_what_to_do(project):
+    """Two rows of one segment saying accept and reject were reported as a conflict with a review file
+    that did not exist, one row named, with advice (`coder review import`) that refused them too."""
+    coder_run(project)
+    frame = segments_of(project)
+    doubled = pd.concat([frame, frame.iloc[[0]]], ignore_index=True)
+    doubled.loc[0, "review"], doubled.loc[len(doubled) - 1, "review"] = "accept", "reject"
+    doubled.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    row = frame.iloc[0]
+    assert result.stderr == (
+        f"Error: {project / 'out' / 'segments.csv'}: 1 segment(s) are given different decisions on rows of this file; none "
+        f"of its decisions were imported:\n  rows 2, {len(doubled) + 1} ({row['document']}, passage {row['passage']}, "
+        f"{row['code']}): accept / reject\nMake those rows agree (or clear the cells of all but one) in "
+        f"{project / 'out' / 'segments.csv'}, then run the command again.\n")
+    assert not (project / "reviews.csv").exists()
