@@ -84,6 +84,11 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
+# A hyphen after a letter (with the spaces of a line end after it) before a letter; the letters on
+# either side of it.
+_HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*(?=[^\W\d_])")
+_LETTERS = LazyPattern(r"[^\W\d_]*")
+_LETTERS_BEFORE = LazyPattern(r"[^\W\d_]+$")
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
 
@@ -332,6 +337,13 @@ class CompiledCodebook:
             for needle, _ in needles:
                 needle_owners[needle].append(owner)
         self._needle_owner_lists = list(needle_owners.values())
+        # The one-word spellings of the keywords' words ("cooperation", "intergovernmental"): a word
+        # the text hyphenates ("co-operation", "inter-\ngovernmental") is matched as one when its
+        # parts make one of them (_compound_breaks).
+        self._compound_words = frozenset(word for needle in needle_owners for word in needle.split(" ")
+                                         if len(word) >= 5 and word.isalpha())
+        # Their endings after a first letter: the word after a hyphen is looked up here first.
+        self._compound_tails = frozenset(word[cut:] for word in self._compound_words for cut in range(1, len(word)))
         self._phrase_table: _PhraseTable | None = None  # numpy arrays, made on the first match
         # A small codebook (a recode of a few edited codes) first checks that every word of some
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
@@ -627,13 +639,16 @@ class CompiledCodebook:
         """Keyword matches found as literal phrases (_phrase_matches()), then those across words
         hyphenated at a line end."""
         breaks = _hyphen_breaks(lower)
-        if self._phrase_gate is not None and not breaks:
+        compounds = self._compound_breaks(lower, view) if self._compound_words else []
+        if self._phrase_gate is not None and not breaks and not compounds:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
                 return None, []
         matches = self._phrase_matches(lower)
         found: list[_Hit] = []
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
+        if compounds:
+            breaks = sorted({*breaks, *compounds})
         while breaks:
             # "gover-\nnance": match the passage again with its breaks removed, keeping only the
             # matches across one (passage by passage: the rest of the document is not matched twice).
@@ -656,6 +671,25 @@ class CompiledCodebook:
                 if after < len(here) and here[after][1] < end:
                     found.append(hit._replace(start=passage_start + start, end=passage_start + end))
         return matches, found
+
+    def _compound_breaks(self, lower: str, view: str) -> list[tuple[int, int]]:
+        """The hyphens (with the line break after one at a line end) inside a word that the keywords
+        spell as one: "co-operation" for `cooperation`, "inter-\ngovernmental" for `intergovernmental`;
+        not before a capital ("Sino-American", as a line end's hyphen is kept before one)."""
+        if "-" not in lower and "\u2010" not in lower and "\u2011" not in lower:
+            return []
+        words, tails = self._compound_words, self._compound_tails
+        spans = []
+        for hyphen in _HYPHEN_IN_WORD.finditer(lower):  # a hyphen between letters, a line break after it or not
+            start, end = hyphen.span()
+            after = _LETTERS.match(lower, end).group()  # type: ignore[union-attr]
+            if after not in tails or view[end].isupper():
+                continue
+            before = _LETTERS_BEFORE.search(lower, max(0, start - 40), start)
+            if before is not None and before.group() + after in words and not (
+                    before.start() and _WORD_CHARS[lower[before.start() - 1]]):
+                spans.append((start, end))
+        return spans
 
     def _phrase_hits(self, lower: str) -> list[_Hit]:
         """Keyword matches in the text with every run of gap characters read as one space."""

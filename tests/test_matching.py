@@ -168,6 +168,12 @@ def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(hig
     ("governance", "gover\u00adnance", ["gover\u00adnance"]),
     ("governance", "Gover- Nance", []),
     ("governance", "gover-\n\u00f7nance governance", ["governance"]),  # ÷ is no letter
+    # a word the text hyphenates and the keyword spells as one: at a line end (where the rule keeps
+    # the hyphen of "inter-") or inside a line, not before a capital
+    ("intergovernmental cooperation", "inter-\ngovernmental cooperation", ["inter- governmental cooperation"]),
+    ("intergovernmental", "Inter-governmental and inter\u2010governmental", ["Inter-governmental", "inter\u2010governmental"]),
+    ("cooperation", "co-operation, co-\noperation, cooperation", ["co-operation", "co- operation", "cooperation"]),
+    ("cooperation", "Co-Operation, xco-operation, 3co-operation", []),
 ])
 def test_matching_words_hyphenated_at_a_line_end_are_rejoined(keyword, text, expected):
     assert matched([keyword], text) == expected

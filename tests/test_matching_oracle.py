@@ -61,12 +61,15 @@ class _Oracle(CompiledCodebook):
 
     def _find_phrases(self, lower, view):
         breaks = _hyphen_breaks(lower)
-        if self._phrase_gate is not None and not breaks:
+        compounds = self._compound_breaks(lower, view) if self._compound_words else []
+        if self._phrase_gate is not None and not breaks and not compounds:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
                 return None, []
         found = self._phrase_hits(lower)
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
+        if compounds:
+            breaks = sorted({*breaks, *compounds})
         while breaks:
             passage_start = lower.rfind(_SEPARATOR, 0, breaks[0][0]) + 1
             passage_end = lower.find(_SEPARATOR, breaks[0][1])
