@@ -84,6 +84,7 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
+_SPACED_DASH = LazyPattern(r"(?<=\s)(?:[\u2012-\u2014]+|--+)(?=\s)")
 # A hyphen after a letter (with the spaces of a line end after it) before a letter; the letters on
 # either side of it.
 _HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*(?=[^\W\d_])")
@@ -555,6 +556,10 @@ class CompiledCodebook:
         else:
             composed, positions = compose_text(joined)
             lower = fold_text(composed, separator=_SEPARATOR)
+        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower or " --" in lower:
+            # A dash between spaces is punctuation ("the party — building trust"), not a hyphen: it
+            # breaks a phrase as a comma does. Character for character, so offsets hold.
+            lower = _SPACED_DASH.sub(lambda dash: "," * len(dash.group()), lower)
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:
