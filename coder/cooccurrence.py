@@ -716,5 +716,5 @@ def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jac
     for code, passages in zip(codes, cooccurrence.codes["passages"]):
         values[position[code], position[code]] = passages
     matrix = pd.DataFrame(values, columns=codes)
-    matrix.insert(0, "code", codes)
+    matrix.insert(0, "code", codes, allow_duplicates=True)  # a code may be called "code" too
     return matrix

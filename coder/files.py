@@ -300,8 +300,11 @@ def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None 
                 return None
             width = stop - position
             if width > 1:
-                offsets = pa.array(np.arange(0, len(frame) * width + 1, width, dtype=np.int32))
-                texts = pc.binary_join(pa.ListArray.from_arrays(offsets, texts), ",")
+                if isinstance(texts, pa.ChunkedArray):  # past 2**24 cells (a matrix of 4,097 codes)
+                    texts = texts.combine_chunks()
+                offsets = pa.array(np.arange(0, len(frame) * width + 1, width, dtype=np.int64 if len(texts) >= 2**31 else np.int32))
+                lists = (pa.LargeListArray if len(texts) >= 2**31 else pa.ListArray).from_arrays(offsets, texts)
+                texts = pc.binary_join(lists, ",")
             fields.append((None, texts))
             position = stop
             continue

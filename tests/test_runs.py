@@ -1003,3 +1003,17 @@ def test_runs_output_folder_inside_the_corpus_is_refused(tiny_corpus, tiny_codeb
     assert result.output == (f"Error: {out}: is {where}, so the next run would code its report and texts as documents. "
                              f"Pass an --out folder outside the corpus.\n")
     assert sorted(path.relative_to(tiny_corpus) for path in tiny_corpus.rglob("*")) == before
+
+
+def test_runs_a_code_called_code_is_run(tmp_path):
+    """cooccurrence_matrix.csv's first column is `code`: a code of that id (a .qdc code named "Code"
+    imports as one) stopped the run with "cannot insert code, already exists"."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The joint meeting was held. Party building matters.\n", encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  code: [joint meeting]\n  other: [party building]\n", encoding="utf-8")
+    result = coder_run(corpus, codebook, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "cooccurrence_matrix.csv").read_text(encoding="utf-8-sig").splitlines() == [
+        "code,code,other", "code,1,1", "other,1,1"]
