@@ -150,9 +150,11 @@ def read_gold(path: str | Path) -> pd.DataFrame:
             value = str(row[column]).strip()
             if not value:
                 problems.append(f"{path}:{line}: `{column}` is empty.")
-            elif column in numbers and not value.isdigit():
+            elif column in numbers and not (value.isascii() and value.isdigit()):
                 problems.append(f"{path}:{line}: `{column}` is '{value}', not a whole number.")
-        if has_span and not has_passage and str(row["start"]).strip().isdigit() and str(row["end"]).strip().isdigit():
+            elif column in numbers and len(value) > 15:
+                problems.append(f"{path}:{line}: `{column}` is {value}, larger than any document's passages or characters.")
+        if has_span and not has_passage and all(_whole(row[column]) for column in ("start", "end")):
             if int(row["start"]) > int(row["end"]):
                 problems.append(f"{path}:{line}: start {row['start']} is after end {row['end']}.")
     if problems:
@@ -163,6 +165,12 @@ def read_gold(path: str | Path) -> pd.DataFrame:
         frame[column] = frame[column].astype(int)
     frame["code"] = frame["code"].map(lambda cell: [code.strip() for code in cell.split(";") if code.strip()] or [""])
     return frame.explode("code").reset_index(drop=True)
+
+
+def _whole(value: object) -> bool:
+    """A whole number read_gold accepts (ASCII digits, at most 15 of them)."""
+    text = str(value).strip()
+    return text.isascii() and text.isdigit() and len(text) <= 15
 
 
 def map_spans_to_passages(

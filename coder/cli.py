@@ -79,6 +79,7 @@ _bound_the_heap()
 
 
 # Network options, shared by `run` and `network`: declared once, gathered into NetworkOptions.
+_MAX_SEED = 2**32 - 1  # numpy's and networkx's random generators take seeds up to here
 _NETWORK = "Network options"
 _NETWORK_OPTIONS = {
     "level": Annotated[int | None, typer.Option(
@@ -96,7 +97,7 @@ _NETWORK_OPTIONS = {
     "color_by": Annotated[ColorBy, typer.Option(
         "--color-by", rich_help_panel=_NETWORK, help="Colour nodes by top-level code or by community.")],
     "seed": Annotated[int, typer.Option(
-        "--seed", rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")],
+        "--seed", min=0, max=_MAX_SEED, rich_help_panel=_NETWORK, help="Seed for communities and layout, so runs repeat.")],
 }
 
 
@@ -427,6 +428,7 @@ def network(
                 _say(imported.render())
         variables = _run_document_variables(run, documents, where)
         frame, loaded = run.read_segments(), run.codebook(codebook)
+        _refuse_unknown_codes(frame, loaded, run)
         passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
         total = run.passage_total()
         warnings = variables.matched(passages).warnings() if variables is not None else []
@@ -450,6 +452,20 @@ def network(
             _say(f"Results in {out}/: cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html, network.html, "
                  f"network.graphml, network.gexf, code_counts_long.csv"
                  + (", code_counts_by_group.csv" if variables is not None else ""))
+
+
+def _refuse_unknown_codes(frame, codebook, run) -> None:
+    """Stop when segments name codes the codebook lacks (an edited segments.csv, another codebook)."""
+    from .errors import OutputError
+
+    known = {code.id for code in codebook}
+    unknown = [code for code in dict.fromkeys(frame["code"].astype(str)) if code not in known]
+    if unknown:
+        row = int((frame["code"].astype(str) == unknown[0]).to_numpy().argmax()) + 2
+        shown = ", ".join(f"'{display_name(code)}'" for code in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        raise OutputError(f"{display_name(run.segments_path)}: {len(unknown)} code(s) the codebook does not have "
+                          f"({shown}; first on row {row}). Pass the codebook of the run with --codebook, or "
+                          f"correct the code column.")
 
 
 def _run_document_variables(run, documents: Path | None, where: list[str] | None):
@@ -858,7 +874,7 @@ def sample(
     size: Annotated[int, typer.Argument(min=1, help="How many passages to draw.")],
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to sample (run.json beside it).")] = Path("outputs/segments.csv"),
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The sheet to write (default: sample.csv beside segments.csv).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the random draw: the same seed draws the same sample.")] = 42,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=_MAX_SEED, help="Seed of the random draw: the same seed draws the same sample.")] = 42,
     by_code: Annotated[bool, typer.Option("--by-code", help="Share the coded half evenly among the codes.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite OUT if it exists.")] = False,
 ) -> None:
@@ -893,7 +909,7 @@ def agree(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
     sample_sheet: Annotated[Path | None, typer.Option("--sample", help="The sample the gold coding came from: its passages count even where the gold file has no row.")] = None,
     whole_corpus: Annotated[bool, typer.Option("--whole-corpus", help="The gold file codes every passage of the corpus: passages it does not name count as uncoded.")] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap for the confidence intervals.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=_MAX_SEED, help="Seed of the bootstrap for the confidence intervals.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Overwrite agreement.csv in the --out folder if it exists.")] = False,
 ) -> None:
     """Compare the automatic coding with hand coding: precision, recall (with 95% bootstrap intervals), F1, kappa, alpha per code.

@@ -283,11 +283,10 @@ def _cell(record: dict, column: str) -> str:
 
 
 def _whole(value: str) -> int | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return int(number) if number == int(number) and number >= 0 else None
+    """A cell's whole number (3, or 3.0 as a spreadsheet saves it); None for anything else: text,
+    fractions, negatives, nan, inf, or more digits than any passage or offset has."""
+    text = value.strip().removesuffix(".0")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
 
 
 def _read_proposals(
@@ -375,6 +374,9 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
     """Give a hand-coded row (review `add`) its passage text, offsets and segment id; a problem, or ""."""
     if not entry["document"] or not entry["code"]:
         return "an `add` row needs document and code, and passage (or start and end)."
+    for column in ("passage", "start", "end"):
+        if entry[column] and _whole(entry[column]) is None:
+            return f"`{column}` is '{entry[column]}', not a whole number of at most 15 digits."
     locator = located()
     start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
     span = start is not None and end is not None and end > start

@@ -112,7 +112,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         if column in frame.columns:
             numbers = pd.to_numeric(frame[column], errors="coerce")
             # 1.5 must not become passage 1: a fraction is as wrong as a word.
-            wrong = (numbers.isna() | (numbers != numbers.round())).to_numpy()
+            wrong = (numbers.isna() | (numbers != numbers.round()) | (numbers.abs() >= 2**53)).to_numpy()
             if wrong.any():
                 row = int(wrong.argmax())
                 raise OutputError(

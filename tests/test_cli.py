@@ -352,3 +352,46 @@ def test_cli_internal_error_is_one_line_with_the_traceback_in_a_file(tiny_corpus
     monkeypatch.setenv("CODER_TRACEBACK", "1")
     shown = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "out"))
     assert isinstance(shown.exception, TypeError)
+
+
+def _edited_segments(out: Path, row: int, column: str, value: str) -> Path:
+    segments = out / "segments.csv"
+    frame = pd.read_csv(segments, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.loc[row, column] = value
+    frame.to_csv(segments, index=False, encoding="utf-8-sig")
+    return segments
+
+
+def test_cli_hand_edited_numbers_and_codes_are_one_error_line_not_an_internal_error(tiny_corpus, tiny_codebook, tmp_path):
+    """Each of these ended in "coder stopped on an internal error": a code the codebook lacks given to
+    `network`, a passage of 23 digits in segments.csv or a gold file, a `nan` passage on an add row,
+    and a seed numpy cannot take."""
+    from conftest import run_ok
+
+    out = tmp_path / "out"
+    run_ok(tiny_corpus, tiny_codebook, out, "--workers", "1")
+    segments = _edited_segments(out, 0, "code", "nonexistent")
+    network = invoke("network", segments, "--codebook", tiny_codebook, "--out", tmp_path / "net")
+    assert network.exit_code == 1
+    assert network.output == (f"Error: {segments}: 1 code(s) the codebook does not have ('nonexistent'; first on row 2). "
+                              f"Pass the codebook of the run with --codebook, or correct the code column.\n")
+    run_ok(tiny_corpus, tiny_codebook, out, "--workers", "1")
+    _edited_segments(out, 0, "passage", "99999999999999999999999")
+    huge = invoke("network", segments, "--codebook", tiny_codebook, "--out", tmp_path / "net")
+    assert huge.exit_code == 1 and "column 'passage' must hold a whole number" in huge.output
+    gold = tmp_path / "gold.csv"
+    gold.write_text("document,passage,code\na.txt,99999999999999999999999,joint_meeting\n", encoding="utf-8")
+    agree = invoke("agree", gold, "--segments", out / "segments.csv", "--out", tmp_path / "agreement")
+    assert agree.exit_code == 1
+    assert agree.output == f"Error: {gold}:2: `passage` is 99999999999999999999999, larger than any document's passages or characters.\n"
+    added = tmp_path / "added.csv"
+    for value in ("nan", "inf", "2.7", "-3", "1e0"):
+        added.write_text(f"segment_id,document,passage,code,review\n,a.txt,{value},joint_meeting,add\n", encoding="utf-8")
+        result = invoke("review", "import", added, "--reviews", tmp_path / "reviews.csv", "--run", out)
+        assert result.exit_code == 0 and "Traceback" not in result.output and "internal error" not in result.output
+        assert f"row 2: `passage` is '{value}', not a whole number of at most 15 digits." in result.output
+    for command in (["network", segments, "--out", tmp_path / "net"], ["sample", "3", "--segments", segments],
+                    ["agree", gold, "--segments", segments]):
+        for seed in ("-1", "4294967296"):
+            result = invoke(*command, "--seed", seed)
+            assert result.exit_code == 2 and "is not in the range 0<=x<=4294967295" in result.output
