@@ -311,11 +311,12 @@ def test_lexicon_fold_table_holds_every_one_character_case_fold():
 
 
 def _non_case_entries() -> set[int]:
-    """The characters the fold table maps before its case folds (Han variants, full-width ASCII, the
-    ideographic space, apostrophes, İ): a case fold does not replace them."""
-    from coder.lexicon import APOSTROPHES, _opencc_characters
+    """The characters the fold table maps before its case folds (Han variants, CJK radicals, full-width
+    ASCII, the ideographic space, apostrophes, İ): a case fold does not replace them."""
+    from coder.lexicon import _RADICAL_FORMS, APOSTROPHES, _opencc_characters
 
     entries = {ord(char) for name in ("HKVariantsRev", "TWVariantsRev", "TSCharacters") for char in _opencc_characters(name)}
+    entries |= set(range(0x2F00, 0x2FD6)) | {ord(char) for char in _RADICAL_FORMS}
     entries |= set(range(0xFF01, 0xFF5F)) | {0x3000, 0x130} | {ord(char) for char in APOSTROPHES[1:]}
     return entries
 

@@ -80,7 +80,7 @@ def test_regexes_cli_huge_repeat_is_a_codebook_error_with_line(tmp_path: Path, p
 def test_regexes_cli_backtracking_regex_is_stopped_with_a_message(tmp_path: Path, short_timeout, command):
     corpus, codebook, out = _corpus(tmp_path, "a" * 40 + "b"), _codebook(tmp_path, BACKTRACKS), tmp_path / "out"
     out.mkdir()
-    (out / "segments.csv").write_bytes(b"earlier")
+    (out / "segments.csv").write_bytes(b"segment_id,earlier\n")  # an earlier run's (a file of another's stops the run first)
     args = {
         "run": ["run", str(corpus), "--codebook", str(codebook), "--out", str(out), "--no-cache"],
         "lint": ["lint", "--corpus", str(corpus), "--codebook", str(codebook)],
@@ -91,7 +91,7 @@ def test_regexes_cli_backtracking_regex_is_stopped_with_a_message(tmp_path: Path
     assert time.perf_counter() - started < 10
     assert result.exit_code == 1
     assert result.output == SLOW.format(owner="" if command == "kwic" else " of code 'greedy'")
-    assert (out / "segments.csv").read_bytes() == b"earlier"
+    assert (out / "segments.csv").read_bytes() == b"segment_id,earlier\n"
     # Nothing but the lock file (empty, kept between runs) joins it.
     assert sorted(path.name for path in out.iterdir() if path.name != ".coder.lock") == ["segments.csv"]
 
