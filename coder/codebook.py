@@ -17,6 +17,11 @@ from .imports import LazyPattern
 from .models import CODED_KINDS, MORPHOLOGIES, PASSAGE_KINDS, UNITS, Code, Codebook, Rule
 from .regexes import RegexProblem, compile_regex
 
+# What one keyword (or exclude phrase) may be: the automaton's cost grows with the square of a
+# keyword's length (30,000 characters took 27 s) and the word trie's depth with its words.
+MAX_KEYWORD_CHARACTERS = 1_000
+MAX_KEYWORD_WORDS = 100
+MAX_WITHIN = 1_000_000  # words between a `near` rule's two words
 TOP_LEVEL_KEYS = ("name", "description", "unit", "language", "code_kinds", "skip_kinds", "morphology", "codes")
 CODE_KEYS = ("label", "description", "color", "keywords", "regex", "exclude", "morphology", "rules", "codes")
 RULE_KINDS = ("near", "all")
@@ -181,7 +186,8 @@ class _Validator:
         if key is None:
             return CODED_KINDS
         kinds = []
-        for kind, item in self.string_list(fields[key], key, where="codebook"):
+        listed = self.string_list(fields[key], key, where="codebook")
+        for kind, item in listed:
             if kind not in PASSAGE_KINDS:
                 hint = difflib.get_close_matches(kind, PASSAGE_KINDS, n=1)
                 suggestion = f"Did you mean '{hint[0]}'? " if hint else ""
@@ -191,6 +197,9 @@ class _Validator:
                 kinds.append(kind)
         if key == "skip_kinds":
             return tuple(kind for kind in PASSAGE_KINDS if kind not in kinds)
+        if not listed:  # `code_kinds:` with every item commented out codes nothing
+            self.fail(fields[key], f"codebook: `code_kinds` is empty, so no passage would be coded. List the kinds "
+                                   f"to code ({', '.join(CODED_KINDS)} by default), or remove the key.")
         return tuple(kind for kind in PASSAGE_KINDS if kind in kinds)
 
     def mapping(self, node: yaml.MappingNode, allowed: tuple[str, ...], *, where: str) -> dict[str, yaml.Node]:
@@ -246,7 +255,11 @@ class _Validator:
     def keywords(self, node: yaml.Node | None, *, where: str, key: str = "keywords") -> tuple[str, ...]:
         keywords = self.string_list(node, key, where=where)
         for keyword, item in keywords:
-            if re.fullmatch(r"[\s*~\-]+", keyword) or re.search(r"\*\S", keyword):
+            if len(keyword) > MAX_KEYWORD_CHARACTERS or len(keyword.split()) > MAX_KEYWORD_WORDS:
+                self.fail(item, f"{where}: an entry of `{key}` of {len(keyword):,} characters and {len(keyword.split()):,} "
+                                f"words: at most {MAX_KEYWORD_CHARACTERS} characters and {MAX_KEYWORD_WORDS} words. "
+                                f"A long passage is no keyword; use a `near` or `all` rule, or a regex.")
+            elif re.fullmatch(r"[\s*~\-]+", keyword) or re.search(r"\*\S", keyword) or "*" in keyword.replace("~", "").split():
                 self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
             elif "~" in keyword[1:] or (keyword.startswith("~") and _CJK_TEXT.search(keyword)):
                 self.fail(item, f"{where}: keyword '{keyword}': `~` (derivations) goes once, before an English "
@@ -290,9 +303,9 @@ class _Validator:
                     lists = None
                 within_node = fields.get("within")
                 value = self.scalar(within_node, "within", where=where)
-                if value is None or not value.isdigit() or int(value) < 1:
+                if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_WITHIN:
                     self.fail(within_node or item, f"{where}: a `near` rule needs `within: N`, the most words (characters, "
-                                                   f"for Chinese) between its two words, a whole number of at least 1.")
+                                                   f"for Chinese) between its two words, a whole number from 1 to {MAX_WITHIN:,}.")
                     lists = None
                 else:
                     within = int(value)
@@ -370,7 +383,7 @@ class _Validator:
             color=color.lower() if color else None,
             keywords=keywords,
             regex=tuple(text for text, _ in regexes),
-            exclude=tuple(text for text, _ in self.string_list(fields.get("exclude"), "exclude", where=where)),
+            exclude=self.keywords(fields.get("exclude"), where=where, key="exclude"),
             line=line,
             morphology=morphology,  # type: ignore[arg-type]
             rules=self.rules(fields.get("rules"), where=where),

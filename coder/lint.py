@@ -362,7 +362,7 @@ def _claimed_and_near(
             if same_words or one_way or ratio >= near_ratio:
                 why = ("the same keyword" if same_words else
                        "the same up to inflection, one is enough" if mutual else
-                       "one matches the other (wildcard)" if one_way else f"similarity {ratio:.2f}")
+                       "one matches the other (a wildcard, or a hyphenated spelling)" if one_way else f"similarity {ratio:.2f}")
                 where = "" if first_code.id == second_code.id else f" of '{first_code.id}'"
                 findings.append(LintFinding(
                     "near duplicate", second_code.id, second_rule,

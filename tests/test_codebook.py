@@ -253,3 +253,26 @@ def test_codebook_libyaml_reads_the_bundled_codebook_as_the_python_parser(path):
     text = (Path(__file__).parent.parent / path).read_text(encoding="utf-8")
     assert _parse_with_libyaml(text, source=path) == _parse_with_python(text, source=path)
     assert _parse_with_libyaml(text, source=path) is not None or not yaml.__with_libyaml__
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # bounded cost: a 30,000-character keyword took 27 s to compile, 1,000 words overflowed the trie,
+    # and a `within` past 2**63 stopped the run with an internal error
+    ("codes:\n  foo: ['" + "a" * 1001 + "']\n", "2: code 'foo': an entry of `keywords` of 1,001 characters and 1 words: "
+     "at most 1000 characters and 100 words. A long passage is no keyword; use a `near` or `all` rule, or a regex."),
+    ("codes:\n  foo:\n    keywords: [x]\n    exclude: ['" + " ".join(["city"] * 101) + "']\n",
+     "4: code 'foo': an entry of `exclude` of 504 characters and 101 words"),
+    ("codes:\n  n:\n    rules:\n      - near: [[joint], [held]]\n        within: 9223372036854775808\n",
+     "5: code 'n': a `near` rule needs `within: N`, the most words (characters, for Chinese) between its two words, "
+     "a whole number from 1 to 1,000,000."),
+    # exclude phrases follow the keywords' rules: '*ing' and 'joint *' excluded nothing, silently
+    ("codes:\n  bar:\n    keywords: [joint meeting]\n    exclude: ['*ing', 'joint *']\n",
+     "4: code 'bar': keyword '*ing': `*` is only allowed at the end of a word, as in 'govern*'."),
+    # every item under code_kinds commented out: nothing would be coded, without a word
+    ("code_kinds:\ncodes:\n  foo: [joint meeting]\n", "1: codebook: `code_kinds` is empty, so no passage would be coded."),
+    ("code_kinds: []\ncodes:\n  foo: [joint meeting]\n", "1: codebook: `code_kinds` is empty, so no passage would be coded."),
+])
+def test_codebook_costly_or_silent_entries_are_errors_with_their_line(text, message):
+    with pytest.raises(CodebookError) as raised:
+        parse_codebook(text, source="book.yaml")
+    assert str(raised.value).startswith(f"book.yaml:{message}")

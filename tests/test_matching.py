@@ -718,7 +718,7 @@ def test_matching_exclusions_drop_what_any_overlapping_exclude_phrase_drops(raw)
 @pytest.mark.parametrize(("codebook", "message"), [
     ("codes:\n  c:\n    rules:\n      - near: [[a], [b]]\n",
      "codebook.yaml:4: code 'c': a `near` rule needs `within: N`, the most words (characters, for Chinese) between "
-     "its two words, a whole number of at least 1."),
+     "its two words, a whole number from 1 to 1,000,000."),
     ("codes:\n  c:\n    rules:\n      - near: [[a]]\n        within: 2\n",
      "codebook.yaml:4: code 'c': `near` takes two lists of words, as in `near: [[cooperat*], [mechanism]]`."),
     ("codes:\n  c:\n    rules:\n      - not: [a]\n",
