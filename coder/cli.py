@@ -635,7 +635,7 @@ def _load_passages(corpus: Path, unit: str) -> list:
 @app.command()
 def kwic(
     query: Annotated[str, typer.Argument(help="A keyword (same rules as the codebook, * wildcard), a /regex/, or a code id.")],
-    width: Annotated[int, typer.Option("--width", "-w", min=0, help="Characters of context on each side.")] = 40,
+    width: Annotated[int, typer.Option("--width", "-w", min=0, max=10_000, help="Characters of context on each side (at most 10,000).")] = 40,
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to search.")] = Path("seeds"),
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook, for code ids and the passage unit.")] = Path("codebook.yaml"),
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
@@ -895,6 +895,7 @@ def sample(
         target = out if out is not None else run.folder / "sample.csv"
         if target.exists() and not force:
             raise OutputError(f"{target}: already exists (a sample someone may be coding). Pass --force to replace it, or another --out.")
+        refuse_overwrite(target, force=True, option="--out")  # a folder, a device or a pipe, even with --force
         drawn = draw_sample(run.read_passages(), run.read_segments(), size, seed=seed, by_code=by_code)
         write_csv(drawn.sheet, target)
         _say(drawn.render())

@@ -76,6 +76,8 @@ def refuse_overwrite(path: str | Path, *, force: bool, option: str = "--out") ->
     """
     if Path(path).is_dir():
         raise OutputError(f"{display_name(path)}: is a folder, not a file. Choose a file name with {option}.")
+    if Path(path).exists() and not Path(path).is_file():  # a device or a pipe: --force would put a file in its place
+        raise OutputError(f"{display_name(path)}: is not a regular file (a device or a pipe). Choose a file name with {option}.")
     if not force and (Path(path).exists() or Path(path).is_symlink()):
         raise OutputError(f"{display_name(path)}: already exists. Pass --force to overwrite it, or choose another file with {option}.")
 

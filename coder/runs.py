@@ -324,6 +324,9 @@ class RunFolder:
         path = Path(segments_path)
         if path.is_dir() and path.suffix.lower() != ".parquet":
             return cls(path)
+        if not path.exists() and not any((path.parent / name).exists() for name in (RUN_FILE, SEGMENTS_PARQUET_FILE)):
+            raise OutputError(f"{display_name(path)}: no such segments file. Run `coder run` first, or pass the path of a "
+                              f"segments.csv.")  # as reading it says: not a missing /run.json beside it
         return cls(path.parent, segments=path)
 
     def __repr__(self) -> str:

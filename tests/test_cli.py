@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -396,3 +398,26 @@ def test_cli_hand_edited_numbers_and_codes_are_one_error_line_not_an_internal_er
         for seed in ("-1", "4294967296"):
             result = invoke(*command, "--seed", seed)
             assert result.exit_code == 2 and "is not in the range 0<=x<=4294967295" in result.output
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_cli_force_never_puts_a_file_in_place_of_a_pipe_or_a_folder(tiny_corpus, tiny_codebook, tmp_path):
+    """--force replaced a named pipe (as root, /dev/null itself) with a regular file; a folder named
+    for `sample --out` showed a temporary file's name."""
+    from conftest import run_ok
+
+    out = tmp_path / "out"
+    run_ok(tiny_corpus, tiny_codebook, out, "--workers", "1")
+    pipe, folder = tmp_path / "pipe", tmp_path / "folder"
+    os.mkfifo(pipe)
+    folder.mkdir()
+    for command in (["export", "qdc", "--codebook", tiny_codebook, "--out"], ["sample", "2", "--segments", out / "segments.csv", "--out"]):
+        for target, what in ((pipe, "is not a regular file (a device or a pipe)"), (folder, "is a folder, not a file")):
+            result = invoke(*command, target, "--force")
+            assert result.exit_code == 1
+            assert result.output == f"Error: {target}: {what}. Choose a file name with --out.\n"
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    missing = invoke("sample", "2", "--segments", tmp_path / "nowhere.csv")
+    assert missing.output == f"Error: {tmp_path / 'nowhere.csv'}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.\n"
+    wide = invoke("kwic", "joint meeting", "--corpus", tiny_corpus, "--codebook", tiny_codebook, "--width", "10001")
+    assert wide.exit_code == 2 and "0<=x<=10000" in wide.output
