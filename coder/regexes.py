@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ REGEX_TIMEOUT = 2.0
 MAX_REPEAT_COUNT = 65535
 _MAX_REPEAT_PRODUCT = 100_000
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+# Syntax the `regex` engine reads as features where Python's re reads text: fuzzy-match constraints
+# ({e<=1}, {i<=1,d<=1}, {e}) and POSIX classes ([[:alpha:]]).
+_FUZZY = re.compile(r"(?<!\\)\{[^{}\d]*\b[eisd]\b[^{}]*\}")
+_POSIX_CLASS = re.compile(r"\[\[:\^?[a-z]+:\]")
 
 
 class RegexProblem(ValueError):
@@ -37,8 +44,16 @@ def compile_regex(pattern: str) -> regex.Pattern:
     >>> compile_regex("joint[- ]conferences?").search("Joint conference").group()
     'Joint conference'
     """
+    if _FUZZY.search(pattern):
+        raise RegexProblem("`{e<=1}`-style braces are fuzzy matching in other regex engines but literal text in "
+                           "Python's re; write \\{ and \\} for the braces, or spell the variants out.")
+    if _POSIX_CLASS.search(pattern):
+        raise RegexProblem("POSIX classes such as [[:alpha:]] are not Python re syntax; use [^\\W\\d_] for a letter, "
+                           "\\d for a digit, \\s for a space.")
     try:
-        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+        with warnings.catch_warnings():  # re's FutureWarnings ("Possible nested set") name its own source lines
+            warnings.simplefilter("ignore", FutureWarning)
+            tree = _sre_parse.parse(pattern, re.IGNORECASE)
     except re.error as error:
         raise RegexProblem(f"{error}.") from None
     except (OverflowError, RecursionError):
@@ -48,8 +63,10 @@ def compile_regex(pattern: str) -> regex.Pattern:
     import regex
 
     try:
-        re.compile(pattern, re.IGNORECASE)  # the rest of re's checks (group references, flags)
-        return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            re.compile(pattern, re.IGNORECASE)  # the rest of re's checks (group references, flags)
+            return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
     except (re.error, regex.error) as error:
         raise RegexProblem(f"{error}.") from None
     except (OverflowError, RecursionError, MemoryError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -125,3 +126,24 @@ def test_regexes_engine_loaded_only_for_a_codebook_with_regexes(rules, loaded):
     script = f"import sys\nfrom coder import parse_codebook\nparse_codebook({codebook!r})\nprint('regex' in sys.modules)\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout == f"{loaded}\n"
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("(?:abc){e<=1}", "`{e<=1}`-style braces are fuzzy matching"),
+    ("colou?r{i<=1,d<=1}", "`{e<=1}`-style braces are fuzzy matching"),
+    ("[[:alpha:]]+ings", "POSIX classes such as [[:alpha:]] are not Python re syntax"),
+])
+def test_regexes_syntax_the_regex_engine_reads_otherwise_than_re_is_refused(pattern, problem):
+    """Checked with `re`, run with `regex`: `{e<=1}` matched fuzzily ("abd" for abc) and [[:alpha:]]
+    matched letters, where Python's re reads both as text, as the README promises; re's
+    FutureWarnings printed coder's own source lines."""
+    import warnings
+
+    from coder.regexes import RegexProblem, compile_regex
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RegexProblem, match=re.escape(problem)):
+            compile_regex(pattern)
+        assert compile_regex(r"\{data\}").search("a {data} b") and compile_regex("a{2,3}").search("aaa")
+        assert compile_regex("[[a-z]]").search("x]")  # a nested-looking set re reads (with a FutureWarning)
