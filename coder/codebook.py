@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .errors import CodebookError, CoderError
-from .files import read_bytes, write_text
+from .files import display_name, read_bytes, write_text
 from .imports import LazyPattern
 from .models import CODED_KINDS, MORPHOLOGIES, PASSAGE_KINDS, UNITS, Code, Codebook, Rule
 from .regexes import RegexProblem, compile_regex
@@ -331,7 +331,7 @@ class _Validator:
         return tuple(lists)
 
     def code_tree(self, node: yaml.Node, parents: tuple[str, ...]) -> None:
-        where = f"code '{parents[-1]}'" if parents else "codes"
+        where = f"code '{display_name(parents[-1])}'" if parents else "codes"
         if not isinstance(node, yaml.MappingNode):
             self.fail(node, f"{where}: `codes` must be a mapping of code ids to definitions.")
             return
@@ -342,7 +342,7 @@ class _Validator:
             self.code(str(key_node.value).strip(), key_node, value_node, parents)
 
     def code(self, code_id: str, key_node: yaml.Node, node: yaml.Node, parents: tuple[str, ...]) -> None:
-        where = f"code '{code_id}'"
+        where = f"code '{display_name(code_id)}'"
         if "/" in code_id:
             self.fail(key_node, f"{where}: '/' is not allowed in a code id (it separates code paths).")
         if code_id in self.seen:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import regexes
 from .errors import RegexTimeoutError
+from .files import display_name
 from .lexicon import contains_cjk, fold_text, is_cjk
 from .matching import GAP_RUN, CompiledCodebook, compile_codebook, fold_keyword
 from .models import Code, Codebook, Passage, Rule
@@ -58,15 +59,15 @@ class LintReport:
             if not found:
                 continue
             lines.append(f"{kind} ({len(found)}):")
-            for finding in found:
+            for finding in found:  # ids, keywords and their quotes in details may hold line breaks: escaped
                 rule = f" '{finding.rule}'" if finding.rule else ""
-                lines.append(f"  {finding.code}{rule}: {finding.detail}")
+                lines.append(display_name(f"  {finding.code}{rule}: {finding.detail}"))
         if len(self.keywords):
             lines.append("Keywords per code (passages, hits, share of the code's passages):")
             for code, rows in self.keywords.groupby("code", sort=False):
-                lines.append(f"  {code}")
+                lines.append(f"  {display_name(code)}")
                 for row in rows.itertuples(index=False):
-                    lines.append(f"    {row.passages:>5} {row.hits:>6} {row.share:>5.0%}  {row.rule}"
+                    lines.append(f"    {row.passages:>5} {row.hits:>6} {row.share:>5.0%}  {display_name(row.rule)}"
                                  + ("  (regex)" if row.kind == "regex" else "  (rule)" if row.kind == "rule" else ""))
         return "\n".join(lines)
 

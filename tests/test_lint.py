@@ -354,3 +354,21 @@ def test_lint_cli_unmatchable_shapes(tmp_path, monkeypatch, expected):
     documents = {"en.txt": "R&D and PPP模式 and co-operation and cooperation, 协同治理 && more.\n"}
     output = _lint_output(tmp_path, monkeypatch, SHAPES, documents)
     assert output.split("\n", 1)[1].split("one language")[0].split("no match")[0] == expected
+
+
+def test_lint_names_with_line_breaks_are_printed_escaped(tmp_path):
+    """A code id or keyword holding a line break printed a line of its own ("Error: all fine")."""
+    from conftest import invoke
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text('codes:\n  "x\\nError: all fine":\n    keywords: ["zzz\\nFORGED"]\n    regex: ["a("]\n', encoding="utf-8")
+    broken = invoke("lint", "--no-corpus", "--codebook", codebook)
+    assert broken.exit_code == 1 and broken.output.count("\n") == 1
+    assert "code 'x\\nError: all fine': invalid regex" in broken.output
+    codebook.write_text('codes:\n  "x\\nError: all fine":\n    keywords: ["zzz\\nFORGED"]\n', encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Nothing to see.\n", encoding="utf-8")
+    report = invoke("lint", "--corpus", corpus, "--codebook", codebook)
+    assert not any(line.startswith(("Error: all fine", "FORGED")) for line in report.output.splitlines())
+    assert "  x\\nError: all fine 'zzz\\nFORGED': matches nothing in 1 passages." in report.output
