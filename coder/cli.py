@@ -458,6 +458,8 @@ def _refuse_unknown_codes(frame, codebook, run) -> None:
     """Stop when segments name codes the codebook lacks (an edited segments.csv, another codebook)."""
     from .errors import OutputError
 
+    if codebook is None:  # no codebook (a segments file without its run): the codes are what it names
+        return
     known = {code.id for code in codebook}
     unknown = [code for code in dict.fromkeys(frame["code"].astype(str)) if code not in known]
     if unknown:

@@ -67,6 +67,7 @@ def test_files_decode_text_without_fallback_refuses_latin(data: bytes):
 def test_files_cli_unreadable_table_is_one_error_line(tmp_path: Path, monkeypatch, gold: bytes):
     monkeypatch.chdir(tmp_path)
     Path("gold.csv").write_bytes(gold)
+    Path("segments.csv").write_text("segment_id,document,passage,code\n", encoding="utf-8")  # a missing one is named first
     result = invoke("agree", "gold.csv", "--segments", "segments.csv")
     assert result.exit_code == 1
     assert result.output == (

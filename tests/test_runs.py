@@ -980,11 +980,11 @@ def test_runs_folder_of_the_researchers_own_files_is_refused_not_overwritten(tin
                              f"not write (the folder has no run.json): the run would replace them. Choose another --out "
                              f"folder, or move them away.\n")
     assert {path.name: path.read_text(encoding="utf-8") for path in project.iterdir() if path.name != ".coder.lock"} == mine
-    network = cli.invoke(app, ["network", str(tmp_path / "nowhere" / "segments.csv"), "--out", str(project)])
-    assert network.exit_code == 1 and "which coder did not write" in network.output
     # coder's own outputs, without run.json: a network folder, written twice
     out = tmp_path / "out"
     assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
+    network = cli.invoke(app, ["network", str(out / "segments.csv"), "--out", str(project)])
+    assert network.exit_code == 1 and "which coder did not write" in network.output
     for _ in range(2):
         again = cli.invoke(app, ["network", str(out / "segments.csv"), "--out", str(tmp_path / "network")])
         assert again.exit_code == 0, again.output
