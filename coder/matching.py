@@ -84,11 +84,18 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
-_SPACED_DASH = LazyPattern(r"(?<=\s)(?:[\u2012-\u2014]+|--+)(?=\s)")
-# A hyphen after a letter (with the spaces of a line end after it) before a letter; the letters on
-# either side of it.
-_HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*(?=[^\W\d_])")
-_LETTERS = LazyPattern(r"[^\W\d_]*")
+# A run of dashes before a space (searched from the dash, which is fast); _dash_as_comma checks the space before.
+_SPACED_DASH = LazyPattern(r"[\u2012-\u2014]+(?=\s)")
+_SPACED_HYPHENS = LazyPattern(r" --+(?=\s)")  # two hyphens or more, as typewriters wrote a dash
+
+
+def _dash_as_comma(dash: re.Match) -> str:
+    """A dash run between spaces as commas, one for one; any other dash run as it is."""
+    start = dash.start()
+    return "," * (dash.end() - start) if start and dash.string[start - 1].isspace() else dash.group()
+# A hyphen after a letter (with the spaces of a line end after it) and the letters after it; the
+# letters before it.
+_HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*([^\W\d_]+)")
 _LETTERS_BEFORE = LazyPattern(r"[^\W\d_]+$")
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
@@ -556,10 +563,12 @@ class CompiledCodebook:
         else:
             composed, positions = compose_text(joined)
             lower = fold_text(composed, separator=_SEPARATOR)
-        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower or " --" in lower:
-            # A dash between spaces is punctuation ("the party — building trust"), not a hyphen: it
-            # breaks a phrase as a comma does. Character for character, so offsets hold.
-            lower = _SPACED_DASH.sub(lambda dash: "," * len(dash.group()), lower)
+        # A dash between spaces is punctuation ("the party — building trust"), not a hyphen: it breaks
+        # a phrase as a comma does. Character for character, so offsets hold.
+        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower:
+            lower = _SPACED_DASH.sub(_dash_as_comma, lower)
+        if " --" in lower:
+            lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:
@@ -654,9 +663,12 @@ class CompiledCodebook:
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
         if compounds:
             breaks = sorted({*breaks, *compounds})
+        # "gover-\nnance": the passages with breaks matched again with their breaks removed, keeping only
+        # the matches across one (those passages only: the rest of the document is not matched twice),
+        # all in one call, joined by the separator no match crosses.
+        again: list[tuple[int, list[tuple[int, int]], _Squeeze, list[int]]] = []
+        texts: list[str] = []
         while breaks:
-            # "gover-\nnance": match the passage again with its breaks removed, keeping only the
-            # matches across one (passage by passage: the rest of the document is not matched twice).
             passage_start = lower.rfind(_SEPARATOR, 0, breaks[0][0]) + 1
             passage_end = lower.find(_SEPARATOR, breaks[0][1])
             if passage_end < 0:
@@ -668,10 +680,15 @@ class CompiledCodebook:
             for break_start, break_end in here:
                 pieces.append(text[position:break_start])
                 position = break_end
-            squeeze = _Squeeze(here, kept=0)
-            break_starts = [break_start for break_start, _ in here]
-            for hit in self._phrase_hits("".join(pieces) + text[position:]):
-                start, end = squeeze.unsqueeze(hit.start), squeeze.unsqueeze(hit.end - 1) + 1
+            texts.append("".join(pieces) + text[position:])
+            again.append((passage_start, here, _Squeeze(here, kept=0), [break_start for break_start, _ in here]))
+        if again:
+            offsets = list(accumulate((len(text) + len(_SEPARATOR) for text in texts[:-1]), initial=0))
+            for hit in self._phrase_hits(_SEPARATOR.join(texts)):
+                which = bisect_right(offsets, hit.start) - 1
+                passage_start, here, squeeze, break_starts = again[which]
+                first, last = hit.start - offsets[which], hit.end - 1 - offsets[which]
+                start, end = squeeze.unsqueeze(first), squeeze.unsqueeze(last) + 1
                 after = bisect_right(break_starts, start)  # the first break after the match's start
                 if after < len(here) and here[after][1] < end:
                     found.append(hit._replace(start=passage_start + start, end=passage_start + end))
@@ -686,9 +703,11 @@ class CompiledCodebook:
         words, tails = self._compound_words, self._compound_tails
         spans = []
         for hyphen in _HYPHEN_IN_WORD.finditer(lower):  # a hyphen between letters, a line break after it or not
-            start, end = hyphen.span()
-            after = _LETTERS.match(lower, end).group()  # type: ignore[union-attr]
-            if after not in tails or view[end].isupper():
+            after = hyphen.group(1)
+            if after not in tails:
+                continue
+            start, end = hyphen.start(), hyphen.start(1)
+            if view[end].isupper():
                 continue
             before = _LETTERS_BEFORE.search(lower, max(0, start - 40), start)
             if before is not None and before.group() + after in words and not (
