@@ -803,6 +803,9 @@ def export_xlsx(
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
+        if out.suffix.lower() != ".xlsx":  # a workbook under another name is refused when read back
+            raise CoderError(f"{display_name(out)}: the workbook's name must end in .xlsx, as Excel and `coder review "
+                              f"import` read it by. Choose a name like segments.xlsx with --out.")
         refuse_overwrite(out, force=force)
         run = RunFolder.of_segments(segments)
         frame = run.read_segments()

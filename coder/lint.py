@@ -38,6 +38,10 @@ class LintFinding:
     hits: int = 0
 
 
+# Findings about what a corpus holds, which a codebook checked alone cannot have.
+_CORPUS_KINDS = frozenset({"no match"})
+
+
 @dataclass(frozen=True)
 class LintReport:
     """Findings plus, per keyword and regex, how many passages and hits it brings to its code."""
@@ -51,7 +55,8 @@ class LintReport:
 
     def render(self) -> str:
         """Findings grouped by kind, then the keywords that carry each code, as plain text."""
-        lines = [f"Checked {len(self.keywords)} keywords and regexes against {self.passages} passages."]
+        lines = [f"Checked {len(self.keywords)} keywords and regexes against {self.passages} passages."
+                 if self.passages else f"Checked {len(self.keywords)} keywords and regexes (the codebook alone, no corpus)."]
         if not self.findings:
             lines.append("No problems found.")
         for kind in FINDING_KINDS:
@@ -101,6 +106,8 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
     findings.extend(_undefined_codes(codebook, rules, counts))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
+    if not counts.passages:  # the codebook alone (`--no-corpus`): what no text was there to show is no finding
+        findings = [finding for finding in findings if finding.kind not in _CORPUS_KINDS]
     findings.sort(key=lambda finding: order[finding.kind])
     return LintReport(findings=tuple(findings), keywords=_keyword_table(rules, counts), passages=counts.passages)
 

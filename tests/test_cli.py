@@ -268,13 +268,11 @@ def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_cor
     (["diff", "{out}", "{out}", "--csv", "{target}"], "--csv"),
     (["export", "qdpx", "--segments", "{out}/segments.csv", "--out", "{target}"], "--out"),
     (["export", "qdc", "--out", "{target}"], "--out"),
-    (["export", "xlsx", "--segments", "{out}/segments.csv", "--out", "{target}"], "--out"),
 ])
 def test_cli_named_files_are_never_overwritten_without_force(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, command, option):
     out = tmp_path / "out"
     assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
-    # (export xlsx reads the run's review file, reviews.csv beside its codebook: its target is another file)
-    target = tmp_path / ("notes.csv" if command[:2] == ["export", "xlsx"] else "reviews.csv")
+    target = tmp_path / "reviews.csv"  # (export xlsx: a workbook it replaces is read first; test_review_loop)
     target.write_bytes(b"my notes\r\n")
     args = [part.format(target=target, out=out) for part in command]
     if command[0] in ("kwic", "lint"):
@@ -421,3 +419,14 @@ def test_cli_force_never_puts_a_file_in_place_of_a_pipe_or_a_folder(tiny_corpus,
     assert missing.output == f"Error: {tmp_path / 'nowhere.csv'}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.\n"
     wide = invoke("kwic", "joint meeting", "--corpus", tiny_corpus, "--codebook", tiny_codebook, "--width", "10001")
     assert wide.exit_code == 2 and "0<=x<=10000" in wide.output
+
+
+def test_cli_export_xlsx_writes_only_a_name_ending_in_xlsx(tiny_corpus, tiny_codebook, tmp_path):
+    """A workbook written as x.csv was then refused by `review import x.csv` as binary data."""
+    from conftest import run_ok
+
+    run_ok(tiny_corpus, tiny_codebook, tmp_path / "out", "--workers", "1")
+    result = invoke("export", "xlsx", "--segments", tmp_path / "out" / "segments.csv", "--out", tmp_path / "book.csv")
+    assert result.exit_code == 1 and not (tmp_path / "book.csv").exists()
+    assert result.output == (f"Error: {tmp_path / 'book.csv'}: the workbook's name must end in .xlsx, as Excel and "
+                             f"`coder review import` read it by. Choose a name like segments.xlsx with --out.\n")
