@@ -259,7 +259,10 @@ class _Validator:
                 self.fail(item, f"{where}: an entry of `{key}` of {len(keyword):,} characters and {len(keyword.split()):,} "
                                 f"words: at most {MAX_KEYWORD_CHARACTERS} characters and {MAX_KEYWORD_WORDS} words. "
                                 f"A long passage is no keyword; use a `near` or `all` rule, or a regex.")
-            elif re.fullmatch(r"[\s*~\-]+", keyword) or re.search(r"\*\S", keyword) or "*" in keyword.replace("~", "").split():
+            elif re.fullmatch(r"[\s*~\-]+", keyword):
+                self.fail(item, f"{where}: keyword '{keyword}' has no word in it, only `*`, `~` or `-`: write the word, "
+                                f"as in 'govern*' or '~cooperate'.")
+            elif re.search(r"\*\S", keyword) or "*" in keyword.replace("~", "").split():
                 self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
             elif "~" in keyword[1:] or (keyword.startswith("~") and _CJK_TEXT.search(keyword)):
                 self.fail(item, f"{where}: keyword '{keyword}': `~` (derivations) goes once, before an English "

@@ -601,6 +601,11 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
             frame = pd.read_csv(
                 io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
             )
+            if not isinstance(frame.index, pd.RangeIndex):
+                # The first row has a cell more than the header: pandas took the first column for row
+                # names and moved every value one column left ("passage" read 'joint_meeting').
+                raise OutputError(f"{path}: row 2 has more cells than the header row (an extra comma?). "
+                                  f"Make it match the header, then try again.")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as problem:
         reason = " ".join(str(problem).split())  # pandas ends some messages with a line break
         raise OutputError(f"{path}: cannot read it as a table ({reason}). Save it as CSV (UTF-8) and try again.")

@@ -268,6 +268,9 @@ def test_codebook_libyaml_reads_the_bundled_codebook_as_the_python_parser(path):
     # exclude phrases follow the keywords' rules: '*ing' and 'joint *' excluded nothing, silently
     ("codes:\n  bar:\n    keywords: [joint meeting]\n    exclude: ['*ing', 'joint *']\n",
      "4: code 'bar': keyword '*ing': `*` is only allowed at the end of a word, as in 'govern*'."),
+    # a keyword of wildcards or tildes alone was told about `*` only
+    ("codes:\n  foo: ['~', '**']\n", "2: code 'foo': keyword '~' has no word in it, only `*`, `~` or `-`: write the "
+     "word, as in 'govern*' or '~cooperate'."),
     # every item under code_kinds commented out: nothing would be coded, without a word
     ("code_kinds:\ncodes:\n  foo: [joint meeting]\n", "1: codebook: `code_kinds` is empty, so no passage would be coded."),
     ("code_kinds: []\ncodes:\n  foo: [joint meeting]\n", "1: codebook: `code_kinds` is empty, so no passage would be coded."),

@@ -39,6 +39,10 @@ def test_files_read_table_what_spreadsheets_save(tmp_path: Path, data: bytes, ex
                                    "Save it as CSV UTF-8 and try again."),
     (b"", "the file is empty. Pass a table with a header row."),
     (b"\r\n \n", "the file is empty. Pass a table with a header row."),
+    # one cell more on the first row: pandas made the first column row names and shifted the values
+    # left, so a gold file's `passage` read 'joint_meeting'
+    (b"document,passage,code\na.txt,3,joint_meeting,extra\n",
+     "row 2 has more cells than the header row (an extra comma?). Make it match the header, then try again."),
 ])
 def test_files_read_table_errors_name_the_file(tmp_path: Path, data, message):
     path = tmp_path / "table.csv"
