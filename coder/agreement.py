@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CoderError, OutputError
+from .errors import CoderError, OutputError, first_lines
 from .files import read_table, write_csv
 from .models import Codebook, ancestor_at
 from .runs import RunFolder
@@ -158,7 +158,7 @@ def read_gold(path: str | Path) -> pd.DataFrame:
             if int(row["start"]) > int(row["end"]):
                 problems.append(f"{path}:{line}: start {row['start']} is after end {row['end']}.")
     if problems:
-        raise CoderError("\n".join(problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])))
+        raise CoderError("\n".join(first_lines(problems)))
     columns = ["document", "code", *numbers]
     frame = frame[columns].apply(lambda column: column.str.strip())
     for column in numbers:
@@ -201,7 +201,7 @@ def map_spans_to_passages(
             problems.append(f"{source}:{number}: span {start}-{end} of '{row['document']}' overlaps no passage.")
         rows.extend((row["document"], index, row["code"]) for index in hit)
     if problems:
-        raise CoderError("\n".join(problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])))
+        raise CoderError("\n".join(first_lines(problems)))
     return pd.DataFrame(rows, columns=["document", "passage", "code"]).drop_duplicates().reset_index(drop=True)
 
 
@@ -409,7 +409,7 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
             problems.append(f"code '{code}' is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
     problems = list(dict.fromkeys(problems))
     if problems:
-        shown = "\n  ".join(problems[:20]) + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        shown = "\n  ".join(first_lines(problems))
         raise CoderError(
             f"{source}: {len(problems)} row problem(s), nothing was scored:\n  {shown}\n"
             f"Use document paths and passage numbers from segments.csv and code ids of the codebook."

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+def first_lines(lines: list[str], limit: int = 20) -> list[str]:
+    """The first `limit` lines of a message's list, and "... and N more" when some are left out.
+
+    >>> first_lines(["a", "b", "c"], limit=2)
+    ['a', 'b', '... and 1 more']
+    """
+    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
 class CoderError(Exception):
     """A problem with the user's input; the CLI prints it as `Error: ...` and exits 1."""
 

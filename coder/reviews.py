@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .errors import OutputError
+from .errors import OutputError, first_lines
 from .files import LOCK_FILE, atomic_path, folder_lock, read_table, write_csv
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, segment_id, segment_id_from_fingerprint
@@ -118,12 +118,11 @@ def _fold_duplicates(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
             lines = ", ".join(str(position + 2) for position in rows.index)
             said = " / ".join(f"{decision or '(blank)'}" + (f" ({note})" if note else "")
                               for decision, note in zip(rows["decision"], rows["note"]))
-            problems.append(f"  {identifier} ({rows['code'].iloc[0]}, {rows['document'].iloc[0]}): lines {lines} say {said}")
+            problems.append(f"{identifier} ({rows['code'].iloc[0]}, {rows['document'].iloc[0]}): lines {lines} say {said}")
     if problems:
         raise OutputError(
             f"{path}: {len(problems)} segment(s) appear on several lines with different decisions "
-            f"(two review files pasted together?):\n" + "\n".join(problems[:20])
-            + (f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+            f"(two review files pasted together?):\n  " + "\n  ".join(first_lines(problems))
             + f"\nKeep one line per segment in {path} and run the command again."
         )
     return frame.drop_duplicates("segment_id", keep="first").reset_index(drop=True)
@@ -599,14 +598,13 @@ def import_pending(
     if disagreeing:
         raise ReviewConflictError(
             f"{segments_file}: {len(disagreeing)} segment(s) are given different decisions on rows of this file; "
-            f"none of its decisions were imported:\n  " + "\n  ".join(disagreeing[:20])
-            + (f"\n  ... and {len(disagreeing) - 20} more" if len(disagreeing) > 20 else "")
+            f"none of its decisions were imported:\n  " + "\n  ".join(first_lines(disagreeing))
             + f"\nMake those rows agree (or clear the cells of all but one) in {segments_file}, then run the command again."
         )
     if conflicts:
         raise ReviewConflictError(
             f"{segments_file}: {len(conflicts)} typed decision(s) conflict with {reviews_path}; none of its decisions were imported:\n  "
-            + "\n  ".join(conflicts[:20]) + (f"\n  ... and {len(conflicts) - 20} more" if len(conflicts) > 20 else "")
+            + "\n  ".join(first_lines(conflicts))
             + f"\nTo keep the spreadsheet's decisions run `coder review import {segments_file}`; to keep the "
             f"review file's, clear those cells in {segments_file}. Then run the command again."
         )
