@@ -93,10 +93,8 @@ def _dash_as_comma(dash: re.Match) -> str:
     """A dash run between spaces as commas, one for one; any other dash run as it is."""
     start = dash.start()
     return "," * (dash.end() - start) if start and dash.string[start - 1].isspace() else dash.group()
-# A hyphen after a letter (with the spaces of a line end after it) and the letters after it; the
-# letters before it.
+# A hyphen after a letter (with the spaces of a line end after it) and the letters after it.
 _HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*([^\W\d_]+)")
-_LETTERS_BEFORE = LazyPattern(r"[^\W\d_]+$")
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
 
@@ -709,9 +707,9 @@ class CompiledCodebook:
             start, end = hyphen.start(), hyphen.start(1)
             if view[end].isupper():
                 continue
-            before = _LETTERS_BEFORE.search(lower, max(0, start - 40), start)
-            if before is not None and before.group() + after in words and not (
-                    before.start() and _WORD_CHARS[lower[before.start() - 1]]):
+            before = _word_before(lower, start)
+            first = start - len(before)
+            if before + after in words and not (first and _WORD_CHARS[lower[first - 1]]):
                 spans.append((start, end))
         return spans
 
