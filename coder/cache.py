@@ -33,12 +33,11 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import __version__
-from .files import read_own_bytes
+from .files import package_versions, read_own_bytes, source_digest
 from .lexicon import contains_cjk
 from .models import PASSAGE_KINDS, Code, Codebook, Document, Passage
 
@@ -85,25 +84,13 @@ Pending = list[PendingEntry]
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
     """The package's own source, hashed: a development checkout changes without a version bump."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    try:
-        for path in sorted(package.rglob("*.py")):
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    except OSError:
-        digest.update(b"unreadable")  # an installed package cannot change under us without a version
-    return digest.hexdigest()
+    return source_digest(Path(__file__).resolve().parent, "**/*.py")
 
 
 @lru_cache(maxsize=1)
 def _library_versions() -> str:
-    versions = []
     # opencc-python-reimplemented's tables decide which traditional characters read as simplified.
-    for name in ("jieba", "spacy-lookups-data", "ahocorasick-rs", "opencc-python-reimplemented"):
-        try:
-            versions.append(f"{name}={metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name}=?")
+    versions = package_versions(("jieba", "spacy-lookups-data", "ahocorasick-rs", "opencc-python-reimplemented"))
     # str.lower(), \w and the CJK ranges follow the Unicode tables of this Python.
     versions.append(f"python={sys.version_info[0]}.{sys.version_info[1]} unicode={unicodedata.unidata_version}")
     return " ".join(versions)

@@ -129,6 +129,31 @@ def folder_lock(
         lock.release()
 
 
+def source_digest(folder: Path, pattern: str) -> str:
+    """The files of `folder` that `pattern` matches (each name relative to it, then its bytes), hashed:
+    a development checkout's code changes without a version bump."""
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(folder.glob(pattern)):
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
+    except OSError:
+        digest.update(b"unreadable")  # an installed package cannot change under us without a version
+    return digest.hexdigest()
+
+
+def package_versions(names: Iterable[str]) -> list[str]:
+    """"name=version" of each installed distribution named, "name=?" for one that is not installed."""
+    from importlib import metadata
+
+    versions = []
+    for name in names:
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=?")
+    return versions
+
+
 # The longest file name most file systems take (ext4, APFS, NTFS in UTF-16 units), in UTF-8 bytes.
 _NAME_BYTES = 255
 

@@ -13,10 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
-from ..files import atomic_open, json_from, read_own_bytes
+from ..files import atomic_open, json_from, package_versions, read_own_bytes, source_digest
 from . import ExtractedText, Removed
 
 _FORMAT = 1
@@ -35,19 +34,8 @@ def file_key(data: bytes, *, suffix: str) -> str:
 def _extractors() -> str:
     """The extractors' source (a development checkout changes without a version bump) and the
     versions of the libraries they read with, hashed."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    try:
-        for path in sorted(package.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    except OSError:
-        digest.update(b"unreadable")  # an installed package cannot change under us without a version
-    for name in ("pypdfium2", "python-docx", "lxml", "trafilatura", "striprtf", "charset-normalizer"):
-        try:
-            digest.update(f"{name}={metadata.version(name)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{name}=?".encode())
-    return digest.hexdigest()
+    versions = package_versions(("pypdfium2", "python-docx", "lxml", "trafilatura", "striprtf", "charset-normalizer"))
+    return f"{source_digest(Path(__file__).resolve().parent, '*.py')} {' '.join(versions)}"
 
 
 class ExtractionCache:
