@@ -710,7 +710,7 @@ def test_review_loop_errors_name_the_row_in_one_line_and_offer_only_a_backup_tha
     frame.to_csv(segments, index=False, encoding="utf-8-sig")
     typed = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
     assert typed.exit_code == 1
-    assert f"1 typed row(s) cannot be read, so the file was not replaced (first, row 5: '?' is not" in typed.output
+    assert "1 typed row(s) cannot be read, so the file was not replaced (first, row 5: '?' is not" in typed.output
     # a row with more cells than the header (pandas' message ends in a line break)
     lines = segments.read_text(encoding="utf-8-sig").splitlines()
     segments.write_text("\n".join([*lines[:4], lines[4] + ",x,y,z", *lines[5:]]) + "\n", encoding="utf-8-sig")
