@@ -21,6 +21,7 @@ One module per family, each behind one function taking the file's bytes:
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -70,6 +71,12 @@ class ExtractedText:
         '1-2'
         """
         return page_label(self.pages, start, end)
+
+
+def break_mark() -> str:
+    """A word no document holds (random each time), for an extractor to mark its line breaks with
+    before a library reads them as paragraph ends; `with_breaks` reads them back."""
+    return "brk" + secrets.token_hex(8)
 
 
 def with_breaks(line: str, mark: str) -> str:

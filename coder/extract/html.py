@@ -10,9 +10,8 @@ Visible lines of the page that are not in the result are listed as removed.
 from __future__ import annotations
 
 import re
-import secrets
 
-from . import ExtractedText, ExtractionError, Removed, with_breaks
+from . import ExtractedText, ExtractionError, Removed, break_mark, with_breaks
 
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template", "svg", "button")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt", "figcaption", "div", "section", "article")
@@ -28,7 +27,7 @@ def extract_html(data: bytes) -> ExtractedText:
 
     # A <br> breaks a line inside a paragraph, where trafilatura's text (and lxml's, which drops it) has
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
-    mark = "brk" + secrets.token_hex(8)
+    mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
     article = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
     visible = [with_breaks(line, mark) for line in _visible_lines(data, skip_furniture=False)]

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import io
 import re
-import secrets
 import zipfile
 
-from . import ExtractedText, ExtractionError, Removed, with_breaks
+from . import ExtractedText, ExtractionError, Removed, break_mark, with_breaks
 from .encodings import whole_characters
 
 # What one Word or OpenDocument archive may unpack to (its parts' declared sizes, which zipfile
@@ -65,14 +64,12 @@ def _docx_damage(error: Exception) -> str:
 
 
 def _docx_text(document) -> ExtractedText:
-    from docx.table import Table
-
     paragraphs: list[str] = []
     for block in _docx_blocks(document.element.body):
         if block.tag == _W_P:
             paragraphs.append(_docx_paragraph_text(block))
         else:
-            paragraphs.extend(_table_rows(Table(block, document)))
+            paragraphs.extend(_table_rows(block))
     removed: list[Removed] = []
     for section in document.sections:
         for part, reason in ((section.header, "page header"), (section.footer, "page footer")):
@@ -121,7 +118,7 @@ def _docx_paragraph_text(paragraph) -> str:
 
 
 def _table_rows(table) -> list[str]:
-    """Each row of a Word table as its cells' texts joined by tabs, a merged cell once: what python-docx's
+    """Each row of a Word table (its <w:tbl> element) as its cells' texts joined by tabs, a merged cell once: what python-docx's
     row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
     the text of a vertically merged cell by walking up the rows above, each time: a 37 KB file of one
     cell spanning a billion columns, or of 3,000 merged rows, never finished. Here a cell that
@@ -129,7 +126,7 @@ def _table_rows(table) -> list[str]:
     text, where python-docx refused the file)."""
     rows: list[str] = []
     above: dict[int, str] = {}  # grid offset -> the text of the row above's cell starting there
-    for tr in table._tbl.tr_lst:
+    for tr in table.tr_lst:
         offset = tr.grid_before
         here: dict[int, str] = {}
         cells: list[str] = []
@@ -215,7 +212,7 @@ def extract_rtf(data: bytes) -> ExtractedText:
         raise ExtractionError("not an RTF file (it does not start with {\\rtf): save it again as .rtf or .docx")
     # \line breaks a line inside a paragraph, which striprtf writes as it writes \par: each is marked
     # with a word no file holds (after an empty group, so no control word before it takes its letters).
-    mark = "brk" + secrets.token_hex(8)
+    mark = break_mark()
     source = _LINE_BREAK.sub(lambda found: found.group(1) + "{}" + mark, data.decode("latin-1"))
     try:
         text = rtf_to_text(source, errors="ignore")
