@@ -118,8 +118,8 @@ def _docx_paragraph_text(paragraph) -> str:
 
 
 def _table_rows(table) -> list[str]:
-    """Each row of a Word table (its <w:tbl> element) as its cells' texts joined by tabs, a merged cell once: what python-docx's
-    row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
+    """Each row of a Word table (its <w:tbl> element) as its cells' texts joined by tabs, a merged
+    cell once: what python-docx's row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
     the text of a vertically merged cell by walking up the rows above, each time: a 37 KB file of one
     cell spanning a billion columns, or of 3,000 merged rows, never finished. Here a cell that
     continues a merge takes the text of the cell at its grid offset in the row above (none there: no
