@@ -119,11 +119,11 @@ def _docx_paragraph_text(paragraph) -> str:
 
 def _table_rows(table) -> list[str]:
     """Each row of a Word table (its <w:tbl> element) as its cells' texts joined by tabs, a merged
-    cell once: what python-docx's row.cells gave, read in one pass. row.cells repeats a cell once per grid column it spans and finds
-    the text of a vertically merged cell by walking up the rows above, each time: a 37 KB file of one
-    cell spanning a billion columns, or of 3,000 merged rows, never finished. Here a cell that
-    continues a merge takes the text of the cell at its grid offset in the row above (none there: no
-    text, where python-docx refused the file)."""
+    cell once: what python-docx's row.cells gave, read in one pass. row.cells repeats a cell once per
+    grid column it spans and finds the text of a vertically merged cell by walking up the rows above,
+    each time: a 37 KB file of one cell spanning a billion columns, or of 3,000 merged rows, never
+    finished. Here a cell that continues a merge takes the text of the cell at its grid offset in the
+    row above (none there: no text, where python-docx refused the file)."""
     rows: list[str] = []
     above: dict[int, str] = {}  # grid offset -> the text of the row above's cell starting there
     for tr in table.tr_lst:
