@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CoderError, OutputError, first_lines
-from .files import read_table, write_csv
+from .files import MAX_DIGITS, read_table, whole_number, write_csv
 from .models import Codebook, ancestor_at
 from .runs import RunFolder
 
@@ -152,10 +152,11 @@ def read_gold(path: str | Path) -> pd.DataFrame:
                 problems.append(f"{path}:{line}: `{column}` is empty.")
             elif column in numbers and not (value.isascii() and value.isdigit()):
                 problems.append(f"{path}:{line}: `{column}` is '{value}', not a whole number.")
-            elif column in numbers and len(value) > 15:
+            elif column in numbers and len(value) > MAX_DIGITS:
                 problems.append(f"{path}:{line}: `{column}` is {value}, larger than any document's passages or characters.")
-        if has_span and not has_passage and all(_whole(row[column]) for column in ("start", "end")):
-            if int(row["start"]) > int(row["end"]):
+        start, end = (whole_number(str(row.get(column, "")).strip()) for column in ("start", "end"))
+        if has_span and not has_passage and start is not None and end is not None:
+            if start > end:
                 problems.append(f"{path}:{line}: start {row['start']} is after end {row['end']}.")
     if problems:
         raise CoderError("\n".join(first_lines(problems)))
@@ -165,12 +166,6 @@ def read_gold(path: str | Path) -> pd.DataFrame:
         frame[column] = frame[column].astype(int)
     frame["code"] = frame["code"].map(lambda cell: [code.strip() for code in cell.split(";") if code.strip()] or [""])
     return frame.explode("code").reset_index(drop=True)
-
-
-def _whole(value: object) -> bool:
-    """A whole number read_gold accepts (ASCII digits, at most 15 of them)."""
-    text = str(value).strip()
-    return text.isascii() and text.isdigit() and len(text) <= 15
 
 
 def map_spans_to_passages(

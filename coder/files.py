@@ -129,6 +129,21 @@ def folder_lock(
         lock.release()
 
 
+# The most digits a passage number or character offset typed into a table may have (a
+# quadrillion characters): past it, int64 and float columns no longer hold the number exactly.
+MAX_DIGITS = 15
+
+
+def whole_number(text: str) -> int | None:
+    """`text` as a whole number when it is ASCII digits, at most MAX_DIGITS of them; else None
+    (a word, a fraction, a sign, nan, inf, a number past any passage or offset).
+
+    >>> whole_number("12"), whole_number("1.5"), whole_number("９"), whole_number("9" * 16)
+    (12, None, None, None)
+    """
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS else None
+
+
 def source_digest(folder: Path, pattern: str) -> str:
     """The files of `folder` that `pattern` matches (each name relative to it, then its bytes), hashed:
     a development checkout's code changes without a version bump."""

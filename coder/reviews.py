@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Literal
 
 from .errors import OutputError, first_lines
-from .files import LOCK_FILE, atomic_path, folder_lock, read_table, write_csv
+from .files import (
+    LOCK_FILE,
+    MAX_DIGITS,
+    atomic_path,
+    folder_lock,
+    read_table,
+    whole_number,
+    write_csv,
+)
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, segment_id, segment_id_from_fingerprint
 from .segments import normalize_decision
@@ -284,8 +292,7 @@ def _cell(record: dict, column: str) -> str:
 def _whole(value: str) -> int | None:
     """A cell's whole number (3, or 3.0 as a spreadsheet saves it); None for anything else: text,
     fractions, negatives, nan, inf, or more digits than any passage or offset has."""
-    text = value.strip().removesuffix(".0")
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 15 else None
+    return whole_number(value.strip().removesuffix(".0"))
 
 
 def _read_proposals(
@@ -375,7 +382,7 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
         return "an `add` row needs document and code, and passage (or start and end)."
     for column in ("passage", "start", "end"):
         if entry[column] and _whole(entry[column]) is None:
-            return f"`{column}` is '{entry[column]}', not a whole number of at most 15 digits."
+            return f"`{column}` is '{entry[column]}', not a whole number of at most {MAX_DIGITS} digits."
     locator = located()
     start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
     span = start is not None and end is not None and end > start
