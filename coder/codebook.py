@@ -161,6 +161,8 @@ class _Validator:
             raise CodebookError(f"{self.source}:{root.start_mark.line + 1}: the codebook must be a mapping with a `codes:` key.")
         fields = self.mapping(root, TOP_LEVEL_KEYS, where="codebook")
         name = self.scalar(fields.get("name"), "name", where="codebook") or ""
+        self.scalar(fields.get("description"), "description", where="codebook")
+        self.languages(fields.get("language"))
         unit = self.scalar(fields.get("unit"), "unit", where="codebook") or "paragraph"
         if unit not in UNITS:
             self.fail(fields["unit"], f"unit '{unit}' is not one of {', '.join(UNITS)}.")
@@ -176,6 +178,15 @@ class _Validator:
             raise CodebookError(self.problems)
         return Codebook(codes=tuple(self.codes), name=name, unit=unit, source=self.source,  # type: ignore[arg-type]
                         code_kinds=code_kinds)
+
+    def languages(self, node: yaml.Node | None) -> None:
+        """`language:` is a note for people (matching reads English and Chinese by script): a name or
+        a list of names, checked so that a misplaced mapping or code is reported, not ignored."""
+        if isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self.scalar(item, "language", where="codebook")
+        else:
+            self.scalar(node, "language", where="codebook")
 
     def code_kinds(self, fields: dict[str, yaml.Node]) -> tuple[str, ...]:
         """The passage kinds to code, from `code_kinds:` (those) or `skip_kinds:` (all but those)."""

@@ -85,6 +85,18 @@ def test_codebook_bad_input_names_file_line_and_code(text, message):
     assert str(error.value) == message
 
 
+def test_codebook_top_level_notes_are_text():
+    """`language` (a name or a list of names) and `description` are notes for people; a mapping there
+    is a misplaced block and is reported, not ignored."""
+    assert parse_codebook("language: [en, zh]\ndescription: Regional governance\ncodes:\n  a: [x]\n").codes
+    assert parse_codebook("language: zh\ncodes:\n  a: [x]\n").codes
+    with pytest.raises(CodebookError) as error:
+        parse_codebook("language:\n  a: [meeting]\ndescription: [a, b]\ncodes:\n  c: [x]\n", source="cb.yaml")
+    assert sorted(error.value.problems) == [
+        "cb.yaml:2: codebook: `language` must be a single value, not a list or mapping.",
+        "cb.yaml:3: codebook: `description` must be a single value, not a list or mapping."]
+
+
 def test_codebook_reports_every_problem_at_once():
     with pytest.raises(CodebookError) as error:
         parse_codebook("codes:\n  a:\n    keyword: [x]\n  b:\n    regex: ['(']\n", source="cb.yaml")
