@@ -14,7 +14,8 @@ Assumptions about formats that have no published specification:
   indented lines ending in a weight such as `ABANDON* (1)`; nesting follows indentation.
   `_` joins the words of a phrase; entries with `@` (WordStat rules) cannot be expressed.
 - quanteda YAML: a mapping of category -> list of entries (or a single entry), or -> a
-  nested mapping of subcategories.
+  nested mapping of subcategories; a category named twice has the entries of both, as quanteda
+  merges them.
 """
 
 from __future__ import annotations
@@ -103,32 +104,59 @@ def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
     # An alias repeats a list inside a list: 600 bytes can stand for gigabytes of entries.
     check_yaml_shape(text, source=str(path), aliases=False)
     try:
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         raise CodebookError(f"{path}{line}: YAML syntax error ({getattr(error, 'problem', error)}). Check indentation and colons.")
-    if not isinstance(data, dict) or not data:
+    if not isinstance(root, yaml.MappingNode) or not root.value:
         raise CodebookError(f"{path}: a quanteda dictionary is a mapping of category names to lists of entries, for example `positive: [good, happ*]`.")
+    return _quanteda_categories(root, "", report)
 
-    def walk(mapping: dict[Any, Any], where: str) -> list[dict[str, Any]]:
-        nodes = []
-        for key, value in mapping.items():
-            node = _node(str(key))
-            if isinstance(value, dict):
-                node["children"] = walk(value, f"{where}{key} > ")
-            elif isinstance(value, list):
-                for item in value:
-                    if isinstance(item, (str, int, float)) and not isinstance(item, bool):
-                        node["entries"].append(str(item))
-                    else:
-                        report.append(f"category '{where}{key}': entry {item!r} is not a word or phrase; left out")
-            elif value is not None:
-                node["entries"].append(str(value))
-            nodes.append(node)
-        return nodes
 
-    return walk(data, "")
+def _quanteda_categories(mapping: yaml.MappingNode, where: str, report: list[str]) -> list[dict[str, Any]]:
+    """The categories of a mapping node, read from the nodes: entries keep the words as written (`yes`,
+    `no`, `on` stay words, not booleans), and a category named twice is one category with the
+    entries of both, as quanteda merges them (a mapping read into a dict kept only the last)."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for key, value in mapping.value:
+        if not isinstance(key, yaml.ScalarNode):
+            report.append(f"line {key.start_mark.line + 1}: a category name must be a single word or phrase; left out")
+            continue
+        name = key.value
+        node = nodes.get(name)
+        if node is None:
+            node = nodes[name] = _node(name)
+        else:
+            report.append(f"category '{where}{name}' is named again on line {key.start_mark.line + 1}; its entries are merged")
+        if isinstance(value, yaml.MappingNode):
+            node["children"] = _merged(node["children"], _quanteda_categories(value, f"{where}{name} > ", report))
+        elif isinstance(value, yaml.SequenceNode):
+            for item in value.value:
+                if isinstance(item, yaml.ScalarNode) and not _null(item):
+                    node["entries"].append(item.value)
+                elif not _null(item):
+                    report.append(f"category '{where}{name}': line {item.start_mark.line + 1} is a list or mapping, "
+                                  f"not a word or phrase; left out")
+        elif not _null(value):
+            node["entries"].append(value.value)
+    return list(nodes.values())
+
+
+def _null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")
+
+
+def _merged(earlier: list[dict[str, Any]], later: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Subcategories of a category named twice: those of the same name merged, in first-seen order."""
+    merged = {node["name"]: node for node in earlier}
+    for node in later:
+        if node["name"] in merged:
+            merged[node["name"]]["entries"].extend(node["entries"])
+            merged[node["name"]]["children"] = _merged(merged[node["name"]]["children"], node["children"])
+        else:
+            merged[node["name"]] = node
+    return list(merged.values())
 
 
 def _liwc(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:

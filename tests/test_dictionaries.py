@@ -67,6 +67,20 @@ def test_dictionaries_quanteda_yaml():
     ]
 
 
+def test_dictionaries_quanteda_repeated_category_keeps_both_lists(tmp_path):
+    """A category named twice keeps the entries of both (PyYAML's dict had kept only the last list),
+    and words YAML reads as booleans or numbers stay the words written."""
+    path = tmp_path / "d.yml"
+    path.write_text("assent:\n  - yes\n  - ok\nbarriers:\n  admin: [red tape]\nassent: [agree*, on, 2020]\n"
+                    "barriers:\n  admin: [permit delay]\n  local: [protectionism]\n", encoding="utf-8")
+    codebook, report = read_dictionary(path)
+    assert [(code.id, code.keywords) for code in codebook] == [
+        ("assent", ("yes", "ok", "agree*", "on", "2020")), ("barriers", ()),
+        ("admin", ("red tape", "permit delay")), ("local", ("protectionism",))]
+    assert report == ["category 'assent' is named again on line 6; its entries are merged",
+                      "category 'barriers' is named again on line 7; its entries are merged"]
+
+
 def test_dictionaries_liwc_2007_numbered_legend():
     codebook, report = read_dictionary(DATA / "liwc2007.dic")
     assert _codes(codebook) == [
