@@ -211,6 +211,7 @@ _HYPHEN_BREAKS = tuple(
     for hyphen in ("-", "\u2010", "\u2011", "\u00ad")
 )
 _LETTER_BEFORE_BREAK = re.compile(_BREAK_LETTER)
+_SUSPENDING_WORDS = "(?:and|or|nor|to|than|versus|vs)"  # "self- and co-regulation", "short- to mid-term"
 # Every gap character but the space (none lies above U+3000), in code point order (one search of the
 # characters up to U+3000: 1 ms less than a match each), and a run of two or more spaces.
 _GAP_SINGLES = tuple("".join(GAP_RUN.findall("".join(map(chr, range(0x3001))))).replace(" ", ""))
@@ -382,7 +383,11 @@ class CompiledCodebook:
         if hyphen:
             prefixes = sorted(self._hyphen_owners, key=len, reverse=True)
             alternatives = "|".join(f"[{_GAP_CHARS}]+".join(map(re.escape, prefix.split(" "))) for prefix in prefixes)
-            self._hyphen_regex = re.compile(f"(?<!{_W})({alternatives})[-\u2010\u2011]{_W}+")
+            # A hyphen that ended a line ("self-\ngovernance", a space in the passage's view) joins
+            # the next word, as a hyphen break does in keyword words; one before a conjunction
+            # ("self- and co-regulation") is a suspended hyphen.
+            self._hyphen_regex = re.compile(f"(?<!{_W})({alternatives})[-\u2010\u2011]"
+                                            f"(?:\\s+(?!{_SUSPENDING_WORDS}(?!{_W})))?{_W}+")
 
     def _compile_fallback(self, fallback: list[_Pattern]) -> None:
         """An automaton over the first words of the trie keywords; later words are walked."""

@@ -535,6 +535,15 @@ def test_matching_hyphen_wildcard_needs_more_letters(tmp_path, monkeypatch, keyw
     assert matches == expected
 
 
+def test_matching_hyphen_wildcard_across_a_line_end():
+    """A hyphen ending a line joins the word on the next line; a suspended hyphen does not."""
+    compiled = compile_codebook(parse_codebook("codes:\n  s: [self-*]\n"))
+    text = "Local self-\ngovernance and self-\n  reliance;\nself- and co-regulation, self- or peer-review."
+    document = Document(path="a.txt", text=text)
+    found = [match for passage in split_passages(document) for match in compiled.find(passage)]
+    assert [text[match.start:match.end] for match in found] == ["self-\ngovernance", "self-\n  reliance"]
+
+
 @pytest.mark.parametrize(("keywords", "text", "expected"), [
     (["联席会议", "区域合作"], "各市召開聯席會議，推動區域合作。", ["聯席會議", "區域合作"]),
     (["聯席會議", "區域*"], "各市召开联席会议，推动区域合作。", ["联席会议", "区域合作"]),
