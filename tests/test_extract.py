@@ -247,6 +247,10 @@ def test_extract_odt(body, text):
         # \line (Shift+Enter in Word) breaks a line inside its paragraph; two in a row end it
         (rb"{\rtf1\ansi The collaborative\line governance model.\par {\i x}\i\line y\line2 z\line\line w\par}",
          "The collaborative\ngovernance model.\n\nx\ny\nz\n\nw"),
+        # hidden text (\v) is not read, to \v0, the end of its group or \plain; \viewkind is no \v
+        (rb"{\rtf1\ansi\viewkind4 Joint {\v hidden meeting} talks.\par Mayors \v secret \u20320?\'e9\v0 met.\par"
+         rb" {\v\plain shown} again; {\*\fldinst {\v HYPERLINK}}end.\par}",
+         "Joint  talks.\n\nMayors met.\n\nshown again; end."),
     ],
 )
 def test_extract_rtf(data, text):

@@ -213,7 +213,8 @@ def extract_rtf(data: bytes) -> ExtractedText:
     # \line breaks a line inside a paragraph, which striprtf writes as it writes \par: each is marked
     # with a word no file holds (after an empty group, so no control word before it takes its letters).
     mark = break_mark()
-    source = _LINE_BREAK.sub(lambda found: found.group(1) + "{}" + mark, data.decode("latin-1"))
+    source = _without_hidden_text(data.decode("latin-1"))
+    source = _LINE_BREAK.sub(lambda found: found.group(1) + "{}" + mark, source)
     try:
         text = rtf_to_text(source, errors="ignore")
     except Exception as error:  # striprtf meets damage with whatever its code hits first (\u99999999999: OverflowError)
@@ -222,6 +223,38 @@ def extract_rtf(data: bytes) -> ExtractedText:
     paragraphs = [paragraph for line in whole_characters(text).split("\n")
                   for paragraph in with_breaks(line, mark).split("\n\n")]
     return _finish(paragraphs, "rtf", [])
+
+
+_HIDDEN_SWITCH = re.compile(r"\\v(?![a-z])")
+# The pieces hidden text is made of: a control word with its delimiting space, a control symbol
+# (\'hh among them), a brace, or a run of text.
+_RTF_PIECE = re.compile(r"\\[a-zA-Z]{1,32}(?:-?\d{1,10})? ?|\\'[0-9a-fA-F]{2}|\\[^a-zA-Z]|[{}]|[^\\{}]+|\\")
+_HIDING_WORD = re.compile(r"\\(v|plain)(-?\d+)? ?")
+
+
+def _without_hidden_text(source: str) -> str:
+    """RTF source without its hidden text (`\\v` ... `\\v0`, within its group; `\\plain` ends it too):
+    Word hides comments' anchors, index entries and notes to self that way, and striprtf would
+    write them out as text. Control words are kept, so fonts, code pages and \\uc still apply."""
+    if not _HIDDEN_SWITCH.search(source):
+        return source
+    kept: list[str] = []
+    hidden, stack = False, []
+    for piece in _RTF_PIECE.findall(source):
+        if piece == "{":
+            stack.append(hidden)
+        elif piece == "}":
+            hidden = stack.pop() if stack else False
+        elif piece[0] == "\\" and piece[1:2].isalpha():
+            word = _HIDING_WORD.fullmatch(piece)
+            if word:
+                hidden = word.group(1) == "v" and word.group(2) != "0"
+            elif hidden and piece.startswith("\\u") and piece[2:3] in "-0123456789":
+                continue  # a hidden Unicode character (its fallback text is hidden too)
+        elif hidden and piece != "\\*":
+            continue
+        kept.append(piece)
+    return "".join(kept)
 
 
 def _check_archive(data: bytes, kind: str) -> None:
