@@ -176,8 +176,8 @@ def test_extract_docx_body_paragraphs_and_tables(header):
 
 def test_extract_docx_text_as_word_shows_it():
     """python-docx reads a paragraph's runs and hyperlinks only: text in a tracked insertion, a smart
-    tag, a field or a content control was dropped (a whole paragraph in a content control); deleted text
-    stays out."""
+    tag, a field or a content control was dropped (a whole paragraph in a content control); deleted and
+    hidden text stay out."""
     import docx
 
     buffer = io.BytesIO()
@@ -187,7 +187,10 @@ def test_extract_docx_text_as_word_shows_it():
             'w:date="2026-01-01T00:00:00Z"><w:r><w:delText> and a dinner</w:delText></w:r></w:del><w:r><w:t>.</w:t></w:r></w:p>'
             '<w:p><w:smartTag w:uri="urn:x" w:element="place"><w:r><w:t>Guangxi</w:t></w:r></w:smartTag><w:r><w:t '
             'xml:space="preserve"> and </w:t></w:r><w:fldSimple w:instr="REF x"><w:r><w:t>Guangdong</w:t></w:r></w:fldSimple></w:p>'
-            '<w:sdt><w:sdtContent><w:p><w:r><w:t>Regional cooperation in a content control.</w:t></w:r></w:p></w:sdtContent></w:sdt>')
+            '<w:sdt><w:sdtContent><w:p><w:r><w:t>Regional cooperation in a content control.</w:t></w:r></w:p></w:sdtContent></w:sdt>'
+            # hidden text (Font > Hidden) is not shown; w:val="0" turns it off
+            '<w:p><w:r><w:t xml:space="preserve">Shown </w:t></w:r><w:r><w:rPr><w:vanish/></w:rPr><w:t>hidden joint meeting '
+            '</w:t></w:r><w:r><w:rPr><w:vanish w:val="0"/></w:rPr><w:t>text.</w:t></w:r></w:p>')
     source = zipfile.ZipFile(buffer)
     edited = io.BytesIO()
     with zipfile.ZipFile(edited, "w") as archive:
@@ -197,7 +200,8 @@ def test_extract_docx_text_as_word_shows_it():
                 data = data.replace(b"<w:body>", b"<w:body>" + body.encode())
             archive.writestr(item, data)
     assert extract_bytes(edited.getvalue(), ".docx").text == (
-        "Mayors held a joint meeting.\n\nGuangxi and Guangdong\n\nRegional cooperation in a content control.")
+        "Mayors held a joint meeting.\n\nGuangxi and Guangdong\n\nRegional cooperation in a content control.\n\n"
+        "Shown text.")
 
 
 def _odt(body: str) -> bytes:
@@ -265,6 +269,20 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Joint meetings
 <p>Local protection remains the main barrier, said the provincial secretary, who asked the delegates to remove it within two years.</p>
 </article></main>
 <footer><p>© 2021 Regional News. All rights reserved.</p></footer></body></html>"""
+
+
+@pytest.mark.parametrize("depth", [300, 3000])
+def test_extract_html_deeply_nested_page_is_read_whole(depth):
+    """libxml2 (and trafilatura with it) stopped reading at 256 nested elements and dropped the rest of
+    the page without a word: an editor's unclosed <span> in every paragraph lost 273 of 400 paragraphs."""
+    unclosed = "".join(f'<p><span style="color:red">Paragraph {number} on regional cooperation.' for number in range(400))
+    text = extract_bytes(f"<html><body>{unclosed}</body></html>".encode(), ".html").text
+    assert text.split("\n\n") == [f"Paragraph {number} on regional cooperation." for number in range(400)]
+    nested = ("<html><body><p>Intro on regional governance.</p>" + "<div class=x>" * depth + "<p>Mayors agreed on joint "
+              "meetings every quarter.</p>" + "</div>" * depth + "<p>Local protection is the main barrier.</p></body></html>")
+    assert extract_bytes(nested.encode(), ".html").text == (
+        "Intro on regional governance.\n\nMayors agreed on joint meetings every quarter.\n\n"
+        "Local protection is the main barrier.")
 
 
 @pytest.mark.parametrize("page", [PAGE])

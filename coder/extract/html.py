@@ -29,6 +29,8 @@ def extract_html(data: bytes) -> ExtractedText:
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
+    if _too_deep(data):
+        data = _flattened(data)
     article = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
     visible = [with_breaks(line, mark) for line in _visible_lines(data, skip_furniture=False)]
     if not article or not article.strip():
@@ -50,6 +52,37 @@ def extract_html(data: bytes) -> ExtractedText:
 # <br>, <br/>, <BR clear="all">: in the bytes, so that the page's own encoding is left to trafilatura
 # (a '<' is never the second byte of a GBK, Big5 or Shift-JIS character; UTF-16 pages are left as they are).
 _BREAK = re.compile(rb"<br(?:\s[^<>]*)?/?>", re.IGNORECASE)
+
+
+# Elements that only nest others (a page of a few thousand unclosed <div>s or <font>s): the blocks among
+# them become paragraph starts, the rest go (their text stays).
+_NESTING_BLOCKS = rb"div|section|article|main|blockquote|center"
+_NESTING_TAG = re.compile(rb"<(/?)(" + _NESTING_BLOCKS + rb"|span|font|b|i|em|strong|u|small|big)(?=[\s/>])[^<>]*>",
+                          re.IGNORECASE)
+_NESTING_BLOCK = re.compile(_NESTING_BLOCKS, re.IGNORECASE)
+_EMPTY_PARAGRAPHS = re.compile(rb"<p>(?:\s*<p>)+")
+_MAX_DEPTH = 256  # libxml2's limit without huge_tree, as trafilatura parses
+
+
+def _too_deep(data: bytes) -> bool:
+    """Whether the page nests deeper than trafilatura's parser reads: libxml2 drops everything after
+    that point, silently (the rest of the page, not only the deep part)."""
+    if data.count(b"<") < _MAX_DEPTH:
+        return False
+    import lxml.html
+
+    parser = lxml.html.HTMLParser()
+    try:
+        lxml.html.document_fromstring(data, parser=parser)
+    except (ValueError, lxml.etree.ParserError):
+        return False
+    return any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
+
+
+def _flattened(data: bytes) -> bytes:
+    """The page with its nesting elements undone: each block one a paragraph start, the others gone."""
+    flat = _NESTING_TAG.sub(lambda tag: b"<p>" if _NESTING_BLOCK.fullmatch(tag.group(2)) else b"", data)
+    return _EMPTY_PARAGRAPHS.sub(b"<p>", flat)
 
 
 def _visible_lines(data: bytes, *, skip_furniture: bool) -> list[str]:

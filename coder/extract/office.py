@@ -86,6 +86,7 @@ _W_P, _W_TBL = f"{{{_W}}}p", f"{{{_W}}}tbl"
 # Block containers whose paragraphs and tables Word shows in place: content controls, custom XML.
 _W_BLOCK_WRAPPERS = frozenset({f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}customXml"})
 # What Word shows of a run, as python-docx's Run.text reads it.
+_W_R, _W_VANISH, _W_VAL = f"{{{_W}}}r", f"{{{_W}}}rPr/{{{_W}}}vanish", f"{{{_W}}}val"
 _W_RUN_TEXT = frozenset(f"{{{_W}}}{name}" for name in ("t", "tab", "br", "cr", "noBreakHyphen", "ptab"))
 # Inside a paragraph, what Word does not show as its text: deleted and moved-away revisions, the
 # fallback copy of alternate content, and text boxes (paragraphs of their own).
@@ -112,9 +113,17 @@ def _docx_paragraph_text(paragraph) -> str:
         tag = element.tag
         if tag in _W_RUN_TEXT:
             parts.append(str(element))
+        elif tag == _W_R and _hidden_run(element):
+            continue
         elif tag not in _W_NOT_SHOWN and tag != _W_P and isinstance(tag, str):
             stack.extend(reversed(element))
     return "".join(parts)
+
+
+def _hidden_run(run) -> bool:
+    """Whether a run is hidden text (Font > Hidden, <w:vanish/>): Word shows and prints none of it."""
+    vanish = run.find(_W_VANISH)
+    return vanish is not None and vanish.get(_W_VAL, "true").lower() not in ("0", "false", "off")
 
 
 def _table_rows(table) -> list[str]:
