@@ -357,7 +357,7 @@ def _claimed_and_near(
             mutual = second in covers[first] and first in covers[second]
             one_way = second in covers[first] or first in covers[second]
             shared = len(rule_passages[first] & rule_passages[second])
-            counts = f"{hits[first]} and {hits[second]} hits, {shared} passages in common"
+            counts = f"hits: '{second_rule}' {hits[second]}, '{first_rule}' {hits[first]}; {shared} passages in common"
             if first_code.id != second_code.id and (same_words or mutual):
                 findings.append(LintFinding(
                     "claimed twice", second_code.id, second_rule,

@@ -77,12 +77,12 @@ def test_lint_finding_details(passages):
     )
     assert report.of_kind("claimed twice")[2] == LintFinding(
         "claimed twice", "gathering", "Summit",
-        "also a keyword of 'meeting' ('summit'): every hit codes both (1 and 1 hits, 1 passages in common). "
+        "also a keyword of 'meeting' ('summit'): every hit codes both (hits: 'Summit' 1, 'summit' 1; 1 passages in common). "
         "Keep it in one code, or rely on the hierarchy.",
         1, 1,
     )
     assert report.of_kind("near duplicate")[0].detail == (
-        "close to 'joint meeting': the same up to inflection, one is enough (2 and 2 hits, 2 passages in common)."
+        "close to 'joint meeting': the same up to inflection, one is enough (hits: 'joint meetings' 2, 'joint meeting' 2; 2 passages in common)."
     )
     assert findings_frame(report).shape == (9, 6)
     assert report.render().splitlines()[:3] == [
@@ -114,11 +114,13 @@ def test_lint_empty_corpus(passages):
 
 
 @pytest.mark.parametrize("keywords, detail", [
-    ("[govern*, governance]", "close to 'govern*': one matches the other (a wildcard, or a hyphenated spelling) (1 and 1 hits, 1 passages in common)."),
+    ("[govern*, governance]", "close to 'govern*': one matches the other (a wildcard, or a hyphenated spelling) (hits: 'governance' 1, 'govern*' 1; 1 passages in common)."),
     # `cooperation` matches "co-operation" too: the hyphenated keyword adds nothing
-    ("[cooperation, co-operation]", "close to 'cooperation': one matches the other (a wildcard, or a hyphenated spelling) (1 and 0 hits, 0 passages in common)."),
+    ("[cooperation, co-operation]", "close to 'cooperation': one matches the other (a wildcard, or a hyphenated spelling) (hits: 'co-operation' 0, 'cooperation' 1; 0 passages in common)."),
 ])
 def test_lint_near_duplicates_in_one_code(keywords, detail):
+    """Each count is named by its keyword: printed as "(1 and 0 hits)" after the other keyword's name, the
+    finding's own keyword's count came second and read as the other's."""
     text = "Good governance needs cooperation."
     codebook = parse_codebook(f"codes:\n  c:\n    description: d\n    keywords: {keywords}\n")
     report = lint_codebook(codebook, [Passage("a", 0, 0, len(text), text, text)])
