@@ -21,7 +21,7 @@ from . import __version__
 from .codebook import load_codebook
 from .errors import CoderError
 from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, refuse_overwrite
-from .models import ColorBy, CsvMode, Engine, Measure, NetworkOptions
+from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 app = typer.Typer(
     name="coder",
@@ -626,12 +626,16 @@ def review_reattach(
         _say(f"{path}: {moved} decision(s) moved from {old_code} to {new_code}. Run `coder run` to apply them.")
 
 
-def _load_passages(corpus: Path, unit: str) -> list:
+def _load_passages(corpus: Path, codebook: Codebook | None) -> list:
+    """The passages of the corpus that a run with `codebook` codes (of its `code_kinds`, in its unit)."""
     from .corpus import read_corpus
+    from .models import CODED_KINDS
     from .passages import split_passages
 
+    unit = codebook.unit if codebook is not None else "paragraph"
+    kinds = set(codebook.code_kinds if codebook is not None else CODED_KINDS)
     documents = read_corpus(corpus).documents
-    return [passage for document in documents for passage in split_passages(document, unit=unit)]
+    return [passage for document in documents for passage in split_passages(document, unit=unit) if passage.kind in kinds]
 
 
 @app.command()
@@ -660,7 +664,7 @@ def kwic(
         # Without a codebook a keyword or /regex/ still works; only code ids need one.
         loaded = load_codebook(codebook) if codebook.is_file() else None
         compiled = compile_codebook(loaded) if loaded is not None else None
-        passages = _load_passages(corpus, loaded.unit if loaded is not None else "paragraph")
+        passages = _load_passages(corpus, loaded)
         lines = find_kwic(passages, query, compiled=compiled, width=width)
         console = Console(highlight=False, soft_wrap=True)
         for line in lines:
@@ -690,7 +694,7 @@ def lint(
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
         loaded = load_codebook(codebook)
-        report = lint_codebook(loaded, [] if no_corpus else _load_passages(corpus, loaded.unit))
+        report = lint_codebook(loaded, [] if no_corpus else _load_passages(corpus, loaded))
         _show(report.render())
         if csv_path is not None:
             from .files import write_csv

@@ -40,7 +40,8 @@ def compile_query(query: str, *, compiled: CompiledCodebook | None = None) -> tu
     """The matcher for a query and the code ids whose hits count.
 
     A code id of `compiled` selects that code and its descendants; `/.../` is a regex; anything
-    else is a keyword under the codebook's matching rules (inflections, `*` wildcard, Chinese).
+    else is a keyword under the codebook's matching rules (inflections, `*` wildcard, Chinese, with
+    the words of `compiled` known to the Chinese segmenter, as in a run).
     """
     query = query.strip()
     if not query:
@@ -59,7 +60,9 @@ def compile_query(query: str, *, compiled: CompiledCodebook | None = None) -> tu
     except CodebookError as error:
         problem = str(error).split(": ", 2)[-1]
         raise CoderError(f"kwic: cannot use '{query}' as a query: {problem}")
-    return compile_codebook(codebook), {_QUERY_CODE}
+    # Chinese words are cut as the codebook's matching cuts them: 协同 is no word of 协同治理 there.
+    known_words = compiled.segmenter_words if compiled is not None else ()
+    return compile_codebook(codebook, known_words=known_words), {_QUERY_CODE}
 
 
 def kwic(

@@ -312,7 +312,7 @@ def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: boo
 class CompiledCodebook:
     """A codebook compiled for matching: build once with compile_codebook(), call find() many times."""
 
-    def __init__(self, codebook: Codebook):
+    def __init__(self, codebook: Codebook, *, known_words: Iterable[str] = ()):
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
         self._code_numbers = {code_id: number for number, code_id in enumerate(self.codes)}
@@ -322,7 +322,7 @@ class CompiledCodebook:
         self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
         fallback = self._compile_phrases(latin)
         self._compile_fallback(fallback)
-        self._compile_cjk(cjk)
+        self._compile_cjk(cjk, known_words)
         self._has_exclusions = any(code.exclude for code in codebook)
 
     def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
@@ -409,7 +409,7 @@ class CompiledCodebook:
         )
         self._word_cache: dict[str, _Node | None] = {}
 
-    def _compile_cjk(self, cjk: list[_CjkTerm]) -> None:
+    def _compile_cjk(self, cjk: list[_CjkTerm], known_words: Iterable[str]) -> None:
         """An automaton over the CJK terms; the Chinese dictionary is read on the first doubtful hit."""
         self._cjk_terms = cjk
         self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
@@ -417,7 +417,13 @@ class CompiledCodebook:
         self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
         self._shortest = min((len(term.term) for term in cjk), default=0)  # a shorter run holds no term
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
-        self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard}))
+        self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard} | set(known_words)))
+
+    @property
+    def segmenter_words(self) -> tuple[str, ...]:
+        """The Chinese words the segmenter is told of besides its dictionary: the codebook's whole terms.
+        A query matched as the codebook matches is compiled with them (`known_words`)."""
+        return self._cjk_words
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -1459,14 +1465,15 @@ def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> b
     return False
 
 
-def compile_codebook(codebook: Codebook) -> CompiledCodebook:
+def compile_codebook(codebook: Codebook, *, known_words: Iterable[str] = ()) -> CompiledCodebook:
     """Compile every keyword, exclusion and regex of `codebook` once, for fast repeated matching.
+    `known_words`: more Chinese words for the segmenter (another codebook's `segmenter_words`).
 
     >>> matcher = compile_codebook(load_codebook("codebook.yaml"))  # doctest: +SKIP
     >>> "joint_meeting" in matcher  # doctest: +SKIP
     True
     """
-    return CompiledCodebook(codebook)
+    return CompiledCodebook(codebook, known_words=known_words)
 
 
 def matched_words(matches: Iterable[Match]) -> tuple[str, ...]:

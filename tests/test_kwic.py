@@ -157,3 +157,24 @@ def test_kwic_cli_code_with_rules_shows_rule_hits(tmp_path, monkeypatch, code):
     assert [(row.match, text[row.start:row.end], row.rule) for row in lines.itertuples()] == [
         (word, word, "near(cooperat*|合作, mechanism|机制; 1)") for word in ("cooperation", "mechanism", "合作", "机制")
     ]
+
+
+def test_kwic_cli_searches_as_the_run_codes(tmp_path, monkeypatch):
+    """A Chinese keyword is cut into words knowing the codebook's terms (协同 is no word of 协同治理, as in
+    a run: kwic showed it there), and passages of kinds the run does not code (a funding line, the
+    references) are not searched, for a code or a keyword."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    text = ("推进协同治理。各方协同推进。\n\n基金项目: 国家社会科学基金“协同治理研究”(19BZZ001)\n\n"
+            "参考文献\n\n[1] 张三. 协同治理与区域合作[J]. 政治学研究, 2019(2): 1-10.\n")
+    (tmp_path / "corpus" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  governance: [协同治理]\n", encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
+    coded = pd.read_csv(tmp_path / "out" / "segments.csv", encoding="utf-8-sig")
+    assert coded["hits"].sum() == 1
+    for query, hits in (("governance", 1), ("协同治理", 1), ("协同", 1)):
+        result = invoke("kwic", query, "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", f"{hits}{len(query)}.csv")
+        assert result.exit_code == 0, result.output
+        lines = pd.read_csv(tmp_path / f"{hits}{len(query)}.csv", encoding="utf-8-sig", keep_default_na=False)
+        assert list(lines["passage"]) == [0] * hits, query
+    assert invoke("kwic", "协同", "--corpus", "corpus", "--codebook", "codebook.yaml").stdout.count("协同推进") == 1

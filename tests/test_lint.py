@@ -185,9 +185,12 @@ def test_lint_on_seeds_counts_match_independent_count(seed_report):
 @pytest.mark.parametrize("codebook_text", ["codes:\n  meeting:\n    keywords: [joint meeting, never ever here]\n"])
 def test_lint_cli_on_seeds(tmp_path, codebook_text):
     from coder.corpus import read_corpus
+    from coder.models import CODED_KINDS
     from coder.passages import split_passages
 
-    count = sum(len(split_passages(document)) for document in read_corpus(SEEDS).documents)
+    # the passages a run codes: not the funding lines and references (5 of the seeds' 63)
+    count = sum(passage.kind in CODED_KINDS for document in read_corpus(SEEDS).documents for passage in split_passages(document))
+    assert count == 58
     (tmp_path / "codebook.yaml").write_text(codebook_text, encoding="utf-8")
     result = invoke(
         "lint", "--corpus", str(SEEDS), "--codebook", str(tmp_path / "codebook.yaml"), "--csv", str(tmp_path / "k.csv"),
@@ -198,7 +201,7 @@ def test_lint_cli_on_seeds(tmp_path, codebook_text):
         "no match (1):",
         f"  meeting 'never ever here': matches nothing in {count} passages. Check the spelling or drop it.",
         "one language (1):",
-        "  meeting: code 'meeting' has English terms only; the corpus has Chinese passages (12): add Chinese terms.",
+        "  meeting: code 'meeting' has English terms only; the corpus has Chinese passages (8): add Chinese terms.",
         "no definition (1):",
         "  meeting: no description. Add `description:` so coders and reviewers know what the code means.",
     ]
