@@ -626,6 +626,25 @@ def review_reattach(
         _say(f"{path}: {moved} decision(s) moved from {old_code} to {new_code}. Run `coder run` to apply them.")
 
 
+def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None]) -> None:
+    """Refuse, even with --force, to write over a file the command reads (the hand coding itself)."""
+    for what, path in inputs.items():
+        if path is not None and target.exists() and path.exists() and os.path.samefile(target, path):
+            raise CoderError(f"{display_name(target)} is {what}: writing the results there would replace it. "
+                             f"Name another folder with --out, or move {what} away.")
+
+
+def _agreement_written_by_coder(path: Path) -> bool:
+    from .agreement import AGREEMENT_COLUMNS
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as file:
+            header = file.readline()
+    except OSError:
+        return False
+    return header.strip().split(",")[:len(AGREEMENT_COLUMNS)] == list(AGREEMENT_COLUMNS)
+
+
 def _load_passages(corpus: Path, codebook: Codebook | None) -> list:
     """The passages of the corpus that a run with `codebook` codes (of its `code_kinds`, in its unit)."""
     from .corpus import read_corpus
@@ -934,11 +953,15 @@ def agree(
     from .agreement import agreement_for_run, agreement_table, write_agreement
 
     with _user_errors():
-        if out is not None:  # a folder the user named may hold an agreement.csv of their own; the run folder's is coder's
-            refuse_overwrite(out / "agreement.csv", force=force, option="--out")
+        target = (out if out is not None else segments.parent) / "agreement.csv"
+        _refuse_replacing_inputs(target, {"the gold file": gold, "the --sample sheet": sample_sheet})
+        # A folder the user named may hold an agreement.csv of their own; the run folder's is coder's,
+        # unless it is not what coder writes there.
+        if out is not None or (target.exists() and not _agreement_written_by_coder(target)):
+            refuse_overwrite(target, force=force, option="--out")
         agreement, notes = agreement_for_run(gold, segments_path=segments, level=level, sample_path=sample_sheet,
                                              whole_corpus=whole_corpus, seed=seed)
-        target = write_agreement(agreement, (out if out is not None else segments.parent) / "agreement.csv")
+        target = write_agreement(agreement, target)
         console = Console()
         # Piped output defaults to 80 columns, which would cut the table's figures short.
         Console(width=max(console.width, 170)).print(agreement_table(agreement))

@@ -281,6 +281,24 @@ def test_agreement_cli_with_spans_and_level(run_folder):
     assert (run_folder / "report" / "agreement.csv").read_bytes() != written
 
 
+def test_agreement_cli_never_replaces_the_hand_coding(run_folder):
+    """The results were written over a gold file saved as outputs/agreement.csv (exit 0), and over a
+    file of that name beside segments.csv that coder had not written."""
+    gold = "document,passage,code\na.txt,0,joint_meeting\na.txt,1,\n"
+    (run_folder / "outputs" / "agreement.csv").write_text(gold, encoding="utf-8")
+    for extra in ([], ["--force"], ["--out", "outputs", "--force"]):
+        result = _agree("outputs/agreement.csv", *extra)
+        assert result.exit_code == 1, extra
+        assert result.output.startswith("Error: outputs/agreement.csv is the gold file: writing the results there would "
+                                        "replace it."), result.output
+    (run_folder / "gold.csv").write_text(gold, encoding="utf-8")
+    result = _agree("gold.csv")
+    assert result.exit_code == 1 and "already exists. Pass --force" in result.output
+    assert (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8") == gold
+    assert _agree("gold.csv", "--force").exit_code == 0
+    assert _agree("gold.csv").exit_code == 0  # coder's own agreement.csv is replaced as before
+
+
 def test_agreement_cli_unknown_code(run_folder):
     (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,Joint_Meeting\n", encoding="utf-8")
     result = _agree("gold.csv")
