@@ -160,7 +160,10 @@ def read_gold(path: str | Path) -> pd.DataFrame:
                 problems.append(f"{path}:{line}: start {row['start']} is after end {row['end']}.")
     if problems:
         raise CoderError("\n".join(first_lines(problems)))
-    columns = ["document", "code", *numbers]
+    # The passage's text, where the sheet has it (a `coder sample` sheet): it tells a passage moved by an
+    # edit of the corpus since the sheet was drawn.
+    texts = ["text"] if has_passage and "text" in frame.columns else []
+    columns = ["document", "code", *numbers, *texts]
     frame = frame[columns].apply(lambda column: column.str.strip())
     for column in numbers:
         frame[column] = frame[column].astype(int)
@@ -383,6 +386,47 @@ def bootstrap_intervals(
     return pd.DataFrame(result, columns=list(rows[0]))
 
 
+def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source: str) -> tuple[pd.DataFrame, int]:
+    """The sheet's rows with the passage numbers the run gives their texts, and how many moved.
+
+    A sheet (a gold file or a sample with `text`) drawn before the corpus changed names passages by
+    their old numbers: a paragraph added at the top of a document moves every one after it. A row
+    whose text is not that of its passage takes the number of the one passage of its document with
+    that text (whitespace ignored); a row whose text the document no longer holds stops the command,
+    all such rows listed, as its coding would be scored against another passage's."""
+    if "text" not in sheet.columns or not len(sheet):
+        return sheet, 0
+    normal = [" ".join(str(text).split()) for text in passages["text"]]
+    current = dict(zip(zip(passages["document"].astype(str), passages["passage"].astype(int)), normal))
+    places: dict[tuple[str, str], list[int]] = {}
+    for document, number, text in zip(passages["document"].astype(str), passages["passage"].astype(int), normal):
+        places.setdefault((document, text), []).append(number)
+    numbers: list[int] = []
+    moved: set[tuple[str, int]] = set()
+    lost: list[str] = []
+    for document, number, text in zip(sheet["document"], sheet["passage"], sheet["text"]):
+        text = " ".join(str(text).split())
+        if not text or current.get((document, int(number))) == text:
+            numbers.append(int(number))
+            continue
+        found = places.get((document, text), [])
+        if len(found) == 1:
+            numbers.append(found[0])
+            moved.add((document, int(number)))
+        else:
+            numbers.append(int(number))
+            lost.append(f"{document}, passage {number}: "
+                        + ("its text is in several passages now" if found else "its text is no longer in the document"))
+    lost = list(dict.fromkeys(lost))
+    if lost:
+        shown = "\n  ".join(first_lines(lost))
+        raise CoderError(
+            f"{source}: {len(lost)} passage(s) named have another text now, nothing was "
+            f"scored:\n  {shown}\nThe corpus changed since the sample was drawn: code these passages again in a new "
+            f"sample (coder sample), or clear their `text` cells if only the sheet's text was edited.")
+    return sheet.assign(passage=numbers).drop(columns="text"), len(moved)
+
+
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
                            source: str = "gold") -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
@@ -484,6 +528,11 @@ def agreement_for_run(
         if record.codebook_codes:
             codebook = run.stored_codebook()
         documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
+        if "text" in gold.columns:
+            gold, moved = follow_passage_texts(gold, run.read_passages(), source=str(gold_path))
+            if moved:
+                notes.append(f"{moved} passage(s) of the gold coding followed their text to a new passage number "
+                             f"(the corpus changed since the sample was drawn)")
         check_gold_against_run(gold, documents=documents or None, codes=[code.id for code in codebook] if codebook else None,
                                source=str(gold_path))
         passages_total = record.counts.get("passages")
@@ -516,8 +565,12 @@ def agreement_for_run(
             sample = read_table(sample_path)
             if not {"document", "passage"} <= set(sample.columns):
                 raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")
-            scope = sorted(set(scope) | {(str(document).strip(), int(float(passage))) for document, passage
-                                         in zip(sample["document"], sample["passage"]) if str(passage).strip()})
+            sample = sample[[bool(str(passage).strip()) for passage in sample["passage"]]]
+            sample = sample.assign(document=[str(document).strip() for document in sample["document"]],
+                                   passage=[int(float(passage)) for passage in sample["passage"]])
+            if "text" in sample.columns and record is not None:
+                sample, _ = follow_passage_texts(sample, run.read_passages(), source=str(sample_path))
+            scope = sorted(set(scope) | set(zip(sample["document"], sample["passage"])))
         inside = set(scope)
         predicted = predicted[[(str(document), int(passage)) in inside
                                for document, passage in zip(predicted["document"], predicted["passage"])]]

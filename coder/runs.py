@@ -633,6 +633,23 @@ class RunFolder:
         """The run's corpus, read again (for passages coded by hand and samples)."""
         return list(self.read_corpus().documents)
 
+    def _refuse_changed_corpus(self, documents: list) -> None:
+        """The corpus split again stands for the run's passages only while it holds the documents
+        the run read (run.json's hashes): an edited, added or removed file moves the passages."""
+        recorded = {str(item.get("path")): str(item.get("sha256") or "") for item in self.record().documents}
+        if not recorded:
+            return
+        found = {document.path: document.sha256 for document in documents}
+        changed = sorted(path for path in recorded.keys() & found.keys() if recorded[path] and recorded[path] != found[path])
+        added, removed = sorted(found.keys() - recorded.keys()), sorted(recorded.keys() - found.keys())
+        if changed or added or removed:
+            what = "; ".join(f"{label}: {', '.join(display_name(path) for path in paths[:3])}"
+                             + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+                             for label, paths in (("changed", changed), ("added", added), ("removed", removed)) if paths)
+            raise OutputError(
+                f"{display_name(self.folder)}: the run kept no passages table, and the corpus is no longer the one it "
+                f"coded ({what}). Run `coder run` again, then try this again.")
+
     def read_passages(self) -> pd.DataFrame:
         """Every passage of the run's corpus: document, passage, start, end, kind, text.
 
@@ -656,9 +673,11 @@ class RunFolder:
         from .passages import split_passages
 
         unit = self.record().unit if self.record().unit in ("paragraph", "sentence", "document") else "paragraph"
+        documents = self.documents()
+        self._refuse_changed_corpus(documents)
         rows = [
             (passage.document, passage.index, passage.start, passage.end, passage.kind, passage.text)
-            for document in self.documents()
+            for document in documents
             for passage in split_passages(document, unit=unit)  # type: ignore[arg-type]
         ]
         frame = pd.DataFrame(rows, columns=columns)

@@ -299,6 +299,50 @@ def test_agreement_cli_never_replaces_the_hand_coding(run_folder):
     assert _agree("gold.csv").exit_code == 0  # coder's own agreement.csv is replaced as before
 
 
+def test_agreement_cli_follows_passages_moved_by_a_corpus_edit(run_folder):
+    """A filled sample sheet names passages by number: after a paragraph was added at the top and the
+    run redone, every number pointed at the passage before it (F1 fell from 1.0 to 0.67, exit 0)."""
+    assert invoke("sample", "4", "--out", "sheet.csv").exit_code == 0
+    sheet = pd.read_csv(run_folder / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    codes = {"A joint meeting was held.": "joint_meeting", "Red tape everywhere.": "barriers",
+             "An agreement despite red tape.": "agreement;barriers", "Nothing here.": ""}
+    sheet["code"] = sheet["text"].map(codes)
+    sheet.to_csv(run_folder / "sheet.csv", index=False, encoding="utf-8-sig")
+    first = _agree("sheet.csv")
+    assert first.exit_code == 0, first.output
+    before = (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig")
+    corpus = run_folder / "corpus" / "a.txt"
+    corpus.write_text("A new opening paragraph.\n\n" + corpus.read_text(encoding="utf-8"), encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet").exit_code == 0
+    again = _agree("sheet.csv", "--sample", "sheet.csv")
+    assert again.exit_code == 0, again.output
+    assert "Note: 4 passage(s) of the gold coding followed their text to a new passage number" in again.output
+    assert (run_folder / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig") == before
+    # a passage whose text is gone cannot be scored against whatever holds its number now
+    corpus.write_text(corpus.read_text(encoding="utf-8").replace("Red tape everywhere.", "Red tape here and there."),
+                      encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet").exit_code == 0
+    lost = _agree("sheet.csv", "--force")
+    assert lost.exit_code == 1
+    assert lost.output.startswith("Error: sheet.csv: 1 passage(s) named have another text now, nothing was scored:\n"
+                                  "  a.txt, passage 1: its text is no longer in the document\n")
+
+
+def test_sample_without_passages_table_refuses_a_changed_corpus(run_folder):
+    """Without passages.parquet (an older run) the corpus is split again: after an edit its passages were
+    not the run's, and `sample` counted coded passages wrongly, silently."""
+    for name in ("passages.parquet", "passages.csv"):
+        (run_folder / "outputs" / name).unlink(missing_ok=True)
+    assert invoke("sample", "2", "--out", "one.csv").exit_code == 0
+    corpus = run_folder / "corpus" / "a.txt"
+    corpus.write_text("A new opening paragraph.\n\n" + corpus.read_text(encoding="utf-8"), encoding="utf-8")
+    (run_folder / "corpus" / "b.txt").write_text("Another joint meeting.\n", encoding="utf-8")
+    result = invoke("sample", "2", "--out", "two.csv")
+    assert (result.exit_code, result.output) == (1, (
+        "Error: outputs: the run kept no passages table, and the corpus is no longer the one it coded (changed: a.txt; "
+        "added: b.txt). Run `coder run` again, then try this again.\n"))
+
+
 def test_agreement_cli_unknown_code(run_folder):
     (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,Joint_Meeting\n", encoding="utf-8")
     result = _agree("gold.csv")
