@@ -12,7 +12,7 @@ from .codebook import normalize_code_record, rule_from_record
 from .files import display_name, write_csv
 from .errors import OutputError
 from .imports import LazyModule
-from .models import SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
+from .models import CODED_KINDS, SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
 from .segments import HASH_MULTIPLIERS, mix64, numbered_codes, segment_id_numbers, segment_ids_among
 
@@ -293,6 +293,7 @@ def compare_runs(
     old, new = records if records is not None else (old_folder.record(), new_folder.record())
     changes = diff_codebooks(list(old.codebook_codes), list(new.codebook_codes))
     renamed = renamed_codes(changes)
+    changes = [*_codebook_wide_changes(old, new), *changes]
     # Two runs read from their folders (no code renamed: no fingerprint needed to tell the ids apart):
     # first only their ids and codes; the other columns only for the rows compared one by one below.
     # A full rerun of a 100 MB corpus held both runs' whole index, 875,736 rows each: 550 MB more.
@@ -544,6 +545,20 @@ def write_changes_csv(comparison: RunComparison, path: str | Path) -> Path:
     return write_csv(table, path, line_end="\n")
 
 
+CODEBOOK_WIDE = "(codebook)"  # the `code` of a change to the whole codebook (no code id is empty)
+
+
+def _codebook_wide_changes(old: RunRecord, new: RunRecord) -> list[CodebookChange]:
+    """The passage unit and the coded passage kinds, which change every code's segments at once."""
+    changes = []
+    if old.unit and new.unit and old.unit != new.unit:
+        changes.append(CodebookChange(CODEBOOK_WIDE, "unit changed", f"{old.unit} -> {new.unit}"))
+    old_kinds, new_kinds = (record.code_kinds or CODED_KINDS for record in (old, new))
+    if set(old_kinds) != set(new_kinds):
+        changes.append(CodebookChange(CODEBOOK_WIDE, "coded kinds changed", f"{', '.join(old_kinds)} -> {', '.join(new_kinds)}"))
+    return changes
+
+
 def render_comparison(comparison: RunComparison) -> str:
     """The comparison as plain text lines for the terminal: per code, +added -removed and why."""
     rows = comparison.table_rows()
@@ -557,6 +572,9 @@ def render_comparison(comparison: RunComparison) -> str:
     width = max(len(code) for code, *_ in rows)
     shown = None
     for code, change, detail, added, removed, unchanged in rows:  # a code's rows follow one another
+        if code == CODEBOOK_WIDE:
+            lines.append(f"  codebook: {change}: {detail}")
+            continue
         if code != shown:
             shown = code
             lines.append(f"  {code:<{width}}  +{added} -{removed} ({unchanged} unchanged)")

@@ -38,7 +38,7 @@ from .codebook import codebook_from_records, codebook_hash, codebook_to_records,
 from .errors import CoderError, OutputError
 from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
 from .imports import LazyModule
-from .models import Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
+from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -131,6 +131,7 @@ class RunRecord:
     cache: dict[str, Any] | None = None
     encoding: str | None = None  # --encoding, when the run forced one
     document_variables: dict[str, Any] | None = None  # {"path": documents.csv, "variables": [...]}
+    code_kinds: tuple[str, ...] | None = None  # the codebook's coded passage kinds, when not the default
     folder: str = ""
     # The documents as run.json writes them, copied from the last run's (RunFolder.with_documents_text_kept).
     documents_text: str | None = field(default=None, compare=False, repr=False)
@@ -162,6 +163,8 @@ class RunRecord:
             data["encoding"] = self.encoding
         if self.document_variables is not None:
             data["document_variables"] = self.document_variables
+        if self.code_kinds is not None:
+            data["code_kinds"] = list(self.code_kinds)
         return data
 
     def as_read_back(self, folder: str | Path) -> RunRecord:
@@ -205,8 +208,15 @@ class RunRecord:
             cache=data["cache"] if isinstance(data.get("cache"), dict) else None,
             encoding=data["encoding"] if isinstance(data.get("encoding"), str) else None,
             document_variables=data["document_variables"] if isinstance(data.get("document_variables"), dict) else None,
+            code_kinds=_kinds_of(data.get("code_kinds")),
             folder=folder,
         )
+
+
+def _kinds_of(value: object) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(kind, str) for kind in value):
+        return tuple(value)
+    return None
 
 
 def build_run_record(
@@ -249,6 +259,7 @@ def build_run_record(
         reviews=reviews,
         cache=result.reused,
         encoding=encoding,
+        code_kinds=result.codebook.code_kinds if tuple(result.codebook.code_kinds) != tuple(CODED_KINDS) else None,
     )
 
 
@@ -475,7 +486,8 @@ class RunFolder:
     def stored_codebook(self, *, name: str = "") -> Codebook:
         """The copy of the codebook kept in run.json, as the run used it."""
         record = self.record()
-        return codebook_from_records(record.codebook_codes, name=name, unit=record.unit, source=str(self.run_path))
+        codebook = codebook_from_records(record.codebook_codes, name=name, unit=record.unit, source=str(self.run_path))
+        return replace(codebook, code_kinds=record.code_kinds) if record.code_kinds is not None else codebook
 
     def passage_total(self) -> int | None:
         """How many passages the run's corpus had (N for the measures); None when unknown."""

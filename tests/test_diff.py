@@ -429,3 +429,36 @@ def test_diff_compare_runs_read_from_folders_lean_is_the_comparison_of_whole_ind
     if edit == "keyword added":  # codes alike beside the edited one: its rows read again
         with pytest.raises(coder.diff.OutputError, match="changed while they were compared"):
             compare_runs(old_run, new_run)
+
+
+def test_diff_reports_unit_and_coded_kinds_edits(tmp_path, monkeypatch):
+    """A change of `unit` or `code_kinds` changes every code's segments: it was reported as "0 codebook
+    changes" and "segments only" (which says a document changed). Going back to the default kinds took
+    the label-only shortcut and kept the last run's segments: run.json did not keep the kinds."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text(
+        "Joint meetings were held. Red tape stayed.\n\nReferences\n\n[1] Li, X. Joint meetings in China[J]. 2019.\n",
+        encoding="utf-8")
+    base = "codes:\n  meeting: [joint meeting]\n  barrier: [red tape]\n"
+    codebook = tmp_path / "codebook.yaml"
+
+    def run(text, out="out", *extra):
+        codebook.write_text(text, encoding="utf-8")
+        result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", out, "--quiet", *extra)
+        assert result.exit_code == 0, result.output
+        return pd.read_parquet(tmp_path / out / "segments.parquet")[["document", "passage", "code", "hits"]]
+
+    run(base)
+    run("unit: sentence\n" + base)
+    assert invoke("diff", "out/.previous", "out").stdout.splitlines()[1] == "  codebook: unit changed: paragraph -> sentence"
+    every_kind = "code_kinds: [title, author, abstract, keywords, identifier, heading, reference, body]\n"
+    assert len(run(every_kind + base)) == 3  # the reference is coded too
+    lines = invoke("diff", "out/.previous", "out").stdout.splitlines()
+    assert lines[1] == "  codebook: unit changed: sentence -> paragraph"
+    assert lines[2].startswith("  codebook: coded kinds changed: ") and lines[2].endswith(
+        "-> title, author, abstract, keywords, identifier, heading, reference, body")
+    labelled = "codes:\n  meeting:\n    keywords: [joint meeting]\n    label: Meetings\n  barrier: [red tape]\n"
+    back = run(labelled)  # the default kinds again, and a label edit
+    assert back.equals(run(labelled, "fresh", "--no-cache"))
+    assert len(back) == 2
