@@ -638,8 +638,11 @@ class CompiledCodebook:
                 end -= base
                 matches.append((offset + start, offset + end, code, view[start:end], rule))
             if self._regexes:
-                matches.extend((offset + hit.start, offset + hit.end, hit.code, view[hit.start:hit.end], hit.rule)
-                               for hit in self._find_regexes(passage))
+                found_by_regex = self._find_regexes(passage)
+                if found_by_regex:
+                    matches.extend((offset + hit.start, offset + hit.end, hit.code, view[hit.start:hit.end], hit.rule)
+                                   for hit in found_by_regex)
+                    matches = _one_match_per_span(matches)
             if len(matches) > 1:
                 matches.sort(key=_POSITION)
             found.append(matches)
@@ -1444,6 +1447,20 @@ def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:
             continue
         ends[hit.code] = hit.end
         kept.append(hit)
+    return kept
+
+
+def _one_match_per_span(matches: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
+    """_drop_overlaps() of (start, end, code, text, rule) matches: a regex that matches what a keyword
+    of its code (or another of its regexes) matched is not a second hit there."""
+    ordered = sorted(matches, key=lambda match: (match[0], -match[1]))  # stable: the keyword's is kept
+    kept = []
+    ends: dict[str, int] = {}
+    for match in ordered:
+        if match[0] < ends.get(match[2], -1):
+            continue
+        ends[match[2]] = match[1]
+        kept.append(match)
     return kept
 
 

@@ -754,3 +754,20 @@ def test_matching_rules_and_morphology_are_validated_with_lines(tmp_path, monkey
     result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet")
     assert result.exit_code == 1
     assert result.output == f"Error: {message}\n"
+
+
+def test_matching_a_regex_and_a_keyword_of_one_code_count_a_span_once():
+    """README rule 10: overlapping matches of one code count once; a regex matching what a keyword of its
+    code matched was a second hit (hits 6 for 3 spans). Another code's regex still counts."""
+    codebook = parse_codebook(
+        "codes:\n  b:\n    keywords: [red tape, joint meeting]\n    regex: ['red tape', 'joint meetings?', 'tape']\n"
+        "  c:\n    regex: ['red tape']\n")
+    text = "The red tape was bad. Joint meetings and joint meeting."
+    document = Document(path="a.txt", text=text)
+    (passage,) = split_passages(document)
+    compiled = compile_codebook(codebook)
+    found = [(match.code, text[match.start:match.end], match.rule) for match in compiled.find(passage)]
+    assert found == [("b", "red tape", "red tape"), ("c", "red tape", "red tape"), ("b", "Joint meetings", "joint meeting"),
+                     ("b", "joint meeting", "joint meeting")]
+    counted = compiled.count_in_passages([passage])[0]
+    assert (counted["b"].hits, counted["c"].hits) == (3, 1)
