@@ -305,6 +305,12 @@ def _asset(name: str) -> str:
     return resources.files("coder").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+def vis_network_script() -> str:
+    """vis-network as the pages carry it: without its source map comment, for which a browser's
+    developer tools would ask the web for the .map file."""
+    return re.sub(r"\s*//# sourceMappingURL=\S*\s*$", "\n", _asset("vis-network.min.js"))
+
+
 def _layout(graph: nx.Graph, seed: int) -> dict[Any, tuple[float, float]]:
     """Positions in screen units: linked codes by networkx's spring layout (seeded, so runs
     repeat), codes without a link in a grid below them."""
@@ -626,7 +632,7 @@ def _leading_values(data: str, *, until: str) -> dict[str, tuple[Any, tuple[int,
 
 def _page_around_data(*, title: str, template: str) -> tuple[str, str]:
     """The HTML text of a page before and after its data."""
-    vis_js = _asset("vis-network.min.js")
+    vis_js = vis_network_script()
     app_js = _asset("tooltip.js") + "\n" + _asset(f"{template}.js")  # the shared tooltip, then the page
     hashes = " ".join(
         f"'sha256-{base64.b64encode(hashlib.sha256(script.encode('utf-8')).digest()).decode('ascii')}'"

@@ -64,7 +64,7 @@ def hover(driver, node_or_point) -> None:
 
     if isinstance(node_or_point, str):
         point = driver.execute_script(
-            "var n = window.coderNetwork; return n.canvasToDOM(n.getPosition(arguments[0]));", node_or_point)
+            "var n = window.coderNetwork; return n.canvasToDOM(n.getPosition(window.coderNode(arguments[0])));", node_or_point)
     else:
         point = node_or_point
     canvas = driver.find_element(By.CSS_SELECTOR, "#coder-network canvas")
@@ -119,7 +119,7 @@ def test_browser_node_tooltip_shows_markup_as_text(driver, tmp_path):
 def test_browser_edge_tooltip_shows_counts_and_example(driver, tmp_path):
     open_page(driver, tmp_path, SMALL)
     middle = driver.execute_script(
-        "var n = window.coderNetwork, a = n.getPosition('admin'), b = n.getPosition('gov');"
+        "var n = window.coderNetwork, a = n.getPosition(coderNode('admin')), b = n.getPosition(coderNode('gov'));"
         "return n.canvasToDOM({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2});"
     )
     hover(driver, middle)
@@ -141,12 +141,13 @@ def test_browser_click_highlights_neighbours_and_search_finds_a_code(driver, tmp
     hover(driver, "admin")
     ActionChains(driver).click().perform()
     colors = driver.execute_script(
-        "var d = window.coderNetwork.body.data.nodes; return ['admin', 'gov', 'local'].map(id => d.get(id).color);")
+        "var d = window.coderNetwork.body.data.nodes; return ['admin', 'gov', 'local'].map(id => d.get(coderNode(id)).color);")
     assert colors[0] == "#d62728" and colors[2] == "rgba(200,200,200,0.5)"
     assert colors[1] != "rgba(200,200,200,0.5)"
     search = driver.find_element(By.ID, "coder-search")
     search.send_keys("地方", Keys.ENTER)
-    assert driver.execute_script("return window.coderNetwork.getSelectedNodes()") == ["local"]
+    assert driver.execute_script("return window.coderNetwork.getSelectedNodes()") == [
+        driver.execute_script("return coderNode('local')")]
     assert console_problems(driver) == []
 
 
@@ -164,4 +165,25 @@ def test_browser_empty_maps_say_so(driver, tmp_path, rows, message):
         "var m = document.getElementById('coder-message'); return [m.hidden, m.textContent];")
     assert shown[0] is False
     assert shown[1].startswith(message)
+    assert console_problems(driver) == []
+
+
+def test_browser_codes_named_like_javascript_built_ins_are_drawn(driver, tmp_path):
+    """Code ids such as `constructor` or `__proto__` were keys of vis-network's plain objects: not drawn,
+    or the page stopped."""
+    names = ["__proto__", "constructor", "toString", "hasOwnProperty"]
+    frame = segment_frame([("d1", 0, names[0]), ("d1", 0, names[1]), ("d1", 1, names[2]), ("d1", 1, names[3]),
+                           ("d1", 1, names[1])], code_path=lambda document, passage, code: code)
+    from coder.codebook import parse_codebook
+
+    codebook = parse_codebook("codes:\n" + "".join(f"  {name}: [x{number}]\n" for number, name in enumerate(names)))
+    path = tmp_path / "network.html"
+    render_html(build_network(build_cooccurrence(frame), codebook, min_count=1), path)
+    open_drawn_page(driver, path, what="map")
+    drawn = driver.execute_script("return window.coderNetwork.body.data.nodes.get().map(n => n.code)")
+    assert sorted(drawn) == sorted(names)
+    points = driver.execute_script("return Object.values(window.coderNetwork.getPositions()).map(p => [p.x, p.y])")
+    assert len(points) == 4 and all(value == value for point in points for value in point)
+    hover(driver, "constructor")
+    assert "constructor" in tooltip(driver)["text"]
     assert console_problems(driver) == []

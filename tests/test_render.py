@@ -147,6 +147,7 @@ def test_render_html_is_self_contained_utf8_with_a_strict_policy(tmp_path):
     assert text.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
     assert re.findall(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", text, re.IGNORECASE) == []
     assert re.findall(r"<link\b|@import|url\(\s*['\"]?(?:https?:)?//", text, re.IGNORECASE) == []
+    assert "sourceMappingURL" not in text  # developer tools would ask for vis-network's .map file
     assert "default-src 'none'; script-src 'sha256-" in text
     assert "connect-src 'none'" in text
     assert "<title>Test &lt;b&gt;map&lt;/b&gt;</title>" in text
@@ -162,7 +163,7 @@ def test_render_html_never_carries_markup_from_data(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "<script>window.__pwned" not in text
     assert "<img src=x" not in text
-    vis_js = (Path(coder.render.__file__).parent / "assets" / "vis-network.min.js").read_text(encoding="utf-8")
+    vis_js = coder.render.vis_network_script()
     assert text.replace(vis_js, "").count("<script") == 3  # the JSON data block, vis-network, the page's own code
     data = page_data(text)
     admin = next(node for node in data["nodes"] if node["id"] == "admin")

@@ -247,7 +247,7 @@ def test_report_controls_change_what_is_drawn(driver, tmp_path, changes, nodes, 
     open_report(driver, written_report(tmp_path))
     before = driver.execute_script("return window.coderNetwork.canvas.frame.canvas.toDataURL()")
     driver.execute_script("window.coderReport.set(arguments[0])", changes)
-    drawn = driver.execute_script("return window.coderNetwork.body.data.nodes.getIds()")
+    drawn = driver.execute_script("return window.coderReport.drawnCodes()")
     assert sorted(drawn) == sorted(nodes)
     assert [link[:3] for link in driver.execute_script("return window.coderReport.drawnLinks()")] == links
     if changes not in ({}, {"min_count": 1, "top_edges": 1}):  # the same map, drawn the same
@@ -322,7 +322,7 @@ def test_report_clicking_a_link_lists_its_passages(driver, tmp_path):
 
     open_report(driver, written_report(tmp_path))
     point = driver.execute_script(
-        "var n = window.coderNetwork, a = n.getPosition('admin'), b = n.getPosition('gov');"
+        "var n = window.coderNetwork, r = window.coderReport, a = n.getPosition(r.node('admin')), b = n.getPosition(r.node('gov'));"
         "return n.canvasToDOM({x: (a.x + b.x) / 2, y: (a.y + b.y) / 2});")
     canvas = driver.find_element(By.CSS_SELECTOR, "#coder-network canvas")
     size = canvas.size
@@ -364,6 +364,42 @@ def test_report_markup_from_corpus_codebook_and_documents_never_runs(driver, tmp
                           "i.dispatchEvent(new Event('change'));")
     assert "Administrative barriers" in show(driver, "kwic")["text"]
     assert driver.execute_script(SAFE) == ["undefined", 0]
+    assert console_problems(driver) == []
+
+
+BUILT_IN_NAMES = ("__proto__", "hasOwnProperty", "toString", "valueOf", "constructor")
+
+
+@pytest.mark.browser
+def test_report_codes_and_values_named_like_javascript_built_ins(driver, tmp_path, monkeypatch):
+    """A code id, label or documents.csv value such as `constructor` was looked up as Object's own member:
+    the node was not drawn, the legend was empty, the matrix and frequencies threw. Two top-level codes
+    with one label were one legend entry, though each has its own colour."""
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("alpha beta gamma delta epsilon.\n\nalpha beta and gamma.\n", encoding="utf-8")
+    (tmp_path / "corpus" / "b.txt").write_text("alpha delta epsilon here.\n", encoding="utf-8")
+    (tmp_path / "documents.csv").write_text("document,region\na.txt,constructor\nb.txt,__proto__\n", encoding="utf-8")
+    words = ("alpha", "beta", "gamma", "delta", "epsilon")
+    codes = "".join(f"  {code}:\n    keywords: [{word}]\n    label: {'constructor' if code == 'toString' else 'Same'}\n"
+                    for code, word in zip(BUILT_IN_NAMES, words))
+    (tmp_path / "codebook.yaml").write_text("codes:\n" + codes, encoding="utf-8")
+    result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out", "--documents", "documents.csv")
+    assert result.exit_code == 0, result.output
+    open_report(driver, tmp_path / "out" / "report.html")
+    assert sorted(driver.execute_script("return window.coderReport.drawnCodes()")) == sorted(BUILT_IN_NAMES)
+    positions = driver.execute_script("return Object.values(window.coderNetwork.getPositions()).map(p => [p.x, p.y])")
+    assert all(value == value for point in positions for value in point)  # no NaN
+    legend = driver.execute_script("return Array.from(document.querySelectorAll('#coder-legend li')).map(l => l.textContent)")
+    assert sorted(legend) == ["Same — 1 code"] * 4 + ["constructor — 1 code"]
+    assert show(driver, "matrix")["cells"] == 25
+    driver.execute_script("var s = document.getElementById('coder-columns'); s.value = 'region'; s.dispatchEvent(new Event('change'));")
+    frequencies = show(driver, "frequencies")["text"]
+    assert "constructor" in frequencies and "__proto__" in frequencies
+    driver.execute_script("window.coderReport.set({group: 'region\\u0000constructor', min_count: 1})")
+    assert driver.execute_script("return window.coderReport.drawnLinks().length") > 0
     assert console_problems(driver) == []
 
 

@@ -1,7 +1,17 @@
 
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("coder-data").textContent);
+  // Objects without a prototype: a code id, label or documents.csv value such as "constructor" or
+  // "__proto__" is then a key like any other, never a built-in of Object.
+  var data = JSON.parse(document.getElementById("coder-data").textContent, function (key, value) {
+    return value && typeof value === "object" && !Array.isArray(value) ? Object.assign(Object.create(null), value) : value;
+  });
+  // A node is named by its place, never by its code id: vis-network keeps nodes in plain objects, where
+  // an id such as "__proto__" or "constructor" is not a key like the others.
+  var nodeOfCode = Object.create(null);
+  data.nodes.forEach(function (node, position) { node.code = node.id; node.id = "c" + position; nodeOfCode[node.code] = node.id; });
+  data.edges.forEach(function (edge) { edge.from = nodeOfCode[edge.from]; edge.to = nodeOfCode[edge.to]; });
+  window.coderNode = function (code) { return nodeOfCode[code]; };
   var container = document.getElementById("coder-network");
   var tooltip = document.getElementById("coder-tooltip");
   window.coderReady = false;
@@ -110,11 +120,11 @@
   }
   window.coderTooltips(network, container, tooltip, nodeTip, edgeTip);
 
-  var original = {};
+  var original = Object.create(null);
   data.nodes.forEach(function (node) { original[node.id] = node.color; });
   var highlighted = false;
   function highlight(id) {
-    var keep = {};
+    var keep = Object.create(null);
     keep[id] = true;
     network.getConnectedNodes(id).forEach(function (other) { keep[other] = true; });
     nodes.update(data.nodes.map(function (node) {
@@ -138,7 +148,7 @@
   function find() {
     var query = search.value.trim().toLowerCase();
     if (!query) { clear(); return; }
-    var found = data.nodes.filter(function (node) { return String(node.label).toLowerCase() === query || String(node.id).toLowerCase() === query; });
+    var found = data.nodes.filter(function (node) { return String(node.label).toLowerCase() === query || String(node.code).toLowerCase() === query; });
     if (!found.length) found = data.nodes.filter(function (node) { return String(node.label).toLowerCase().indexOf(query) >= 0; });
     if (!found.length) return;
     highlight(found[0].id);

@@ -2,7 +2,12 @@
   "use strict";
   // Every text from the corpus, the codebook or documents.csv reaches the page through
   // textContent, text nodes, property values or canvas text: never as markup.
-  var data = JSON.parse(document.getElementById("coder-data").textContent);
+  // Objects without a prototype: a code id, label or documents.csv value such as "constructor" or
+  // "__proto__" is then a key like any other, never a built-in of Object.
+  var data = JSON.parse(document.getElementById("coder-data").textContent, function (key, value) {
+    return value && typeof value === "object" && !Array.isArray(value) ? Object.assign(Object.create(null), value) : value;
+  });
+  var NONE = Object.freeze(Object.create(null));
   window.coderReady = false;
   var FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", Arial, "Noto Sans CJK SC", ' +
     '"Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
@@ -10,8 +15,12 @@
   var MAX_DRAWN = 50000, OVERLAP_MAX_CODES = 600;
   var MEASURE_NAMES = { jaccard: "Jaccard", association: "association strength", npmi: "NPMI", count: "count" };
   var codes = data.codes, M = codes.length;
-  var codeIndex = {};
+  var codeIndex = Object.create(null);
   codes.forEach(function (code, position) { codeIndex[code.id] = position; });
+  // The map's node of a code is named by the code's place, never by its id: vis-network keeps nodes in
+  // plain objects, where an id such as "__proto__" or "constructor" is not a key like the others.
+  function nodeOf(code) { return "c" + code; }
+  function codeOfNode(id) { return Number(String(id).slice(1)); }
   var state = {
     measure: data.defaults.measure, min_count: data.defaults.min_count, top_edges: data.defaults.top_edges,
     weak: data.defaults.weak, level: data.defaults.level, hide_isolated: data.defaults.hide_isolated,
@@ -84,7 +93,7 @@
     var cut = group.indexOf("\u0000"), values = data.variables[group.slice(0, cut)], wanted = group.slice(cut + 1);
     return data.documents.map(function (name, position) { return String(values[position]) === wanted; });
   }
-  var statsCache = {};
+  var statsCache = Object.create(null);
   function stats() {
     var key = state.level + "\u0000" + state.group;
     if (statsCache[key]) return statsCache[key];
@@ -154,7 +163,7 @@
   }
   function colourOf(code) {
     if (state.color_by === "community") {
-      var number = (data.communities[String(state.level)] || {})[codes[code].id] || 1;
+      var number = (data.communities[String(state.level)] || NONE)[codes[code].id] || 1;
       return data.palette[(number - 1) % data.palette.length];
     }
     return codes[code].color;
@@ -191,15 +200,15 @@
   window.coderNetwork = network;
   var measureContext = document.createElement("canvas").getContext("2d");
   measureContext.font = FONT_SIZE + "px " + FONT;
-  var drawn = { nodes: [], edges: {}, chosen: null, sizes: {} };
-  var placed = {};
+  var drawn = { nodes: [], edges: Object.create(null), chosen: null, sizes: Object.create(null) };
+  var placed = Object.create(null);
 
   function radius(passages, most) { return 6 + 22 * Math.sqrt(most > 0 ? passages / most : 0); }
   // Positions from the Python layout, pushed apart until no code's dot and label overlap another's.
   function positions(level, present, sizes) {
     var key = String(level);
     if (placed[key]) return placed[key];
-    var layout = data.layouts[key] || {}, boxes = present.map(function (code, position) {
+    var layout = data.layouts[key] || NONE, boxes = present.map(function (code, position) {
       var point = layout[codes[code].id] || [position * 40, 0], size = sizes[code];
       var half = Math.max(size, measureContext.measureText(codes[code].label).width / 2 + 3);
       return { code: code, x: point[0], y: point[1], half: half, up: size + 3, down: size + FONT_SIZE + 15 };
@@ -226,7 +235,7 @@
         if (!moved) break;
       }
     }
-    placed[key] = {};
+    placed[key] = Object.create(null);
     boxes.forEach(function (box) { placed[key][box.code] = [box.x, box.y]; });
     return placed[key];
   }
@@ -235,32 +244,32 @@
     var chosen = selection(), s = chosen.stats, shown = shownCodes(chosen);
     var most = 0;
     s.present.forEach(function (code) { most = Math.max(most, s.passages[code]); });
-    var sizes = {};
+    var sizes = Object.create(null);
     s.present.forEach(function (code) { sizes[code] = radius(s.passages[code], most); });
     var where = positions(state.level, s.present, sizes);
     var low = Infinity, high = -Infinity;
     chosen.strong.forEach(function (pair) { low = Math.min(low, weight(pair)); high = Math.max(high, weight(pair)); });
     function width(pair) { return high > low ? 1 + 8 * (weight(pair) - low) / (high - low) : 3; }
     var nodeRecords = shown.map(function (code) {
-      return { id: codes[code].id, label: codes[code].label, x: where[code][0], y: where[code][1], size: sizes[code],
+      return { id: nodeOf(code), label: codes[code].label, x: where[code][0], y: where[code][1], size: sizes[code],
                color: colourOf(code), font: { color: "#222222" } };
     });
     var edgeRecords = [];
-    drawn.edges = {};
+    drawn.edges = Object.create(null);
     chosen.weak.forEach(function (pair) {
       var id = "w" + (pair.a * M + pair.b);
       drawn.edges[id] = pair;
-      edgeRecords.push({ id: id, from: codes[pair.a].id, to: codes[pair.b].id, width: 1, dashes: [2, 4],
+      edgeRecords.push({ id: id, from: nodeOf(pair.a), to: nodeOf(pair.b), width: 1, dashes: [2, 4],
                          color: { color: "rgba(150,150,150,0.35)", highlight: "#333333", hover: "#333333" } });
     });
     chosen.strong.forEach(function (pair) {
       var id = "s" + (pair.a * M + pair.b);
       drawn.edges[id] = pair;
-      edgeRecords.push({ id: id, from: codes[pair.a].id, to: codes[pair.b].id, width: width(pair),
+      edgeRecords.push({ id: id, from: nodeOf(pair.a), to: nodeOf(pair.b), width: width(pair),
                          color: { color: "rgba(110,110,110,0.45)", highlight: "#333333", hover: "#333333" } });
     });
-    var visible = {};
-    shown.forEach(function (code) { visible[codes[code].id] = true; });
+    var visible = Object.create(null);
+    shown.forEach(function (code) { visible[nodeOf(code)] = true; });
     edgeRecords = edgeRecords.filter(function (edge) { return visible[edge.from] && visible[edge.to]; });
     var levelChanged = drawn.level !== state.level;
     nodes.clear(); edges.clear();
@@ -305,16 +314,20 @@
   function legend(shown) {
     var list = document.getElementById("coder-legend");
     list.replaceChildren();
-    var entries = [], byName = {};
+    var entries = [], byName = Object.create(null);
     shown.forEach(function (code) {
-      var name, colour = colourOf(code);
+      // One entry per colour group: a community, or a top-level code (by its id: two top-level codes
+      // may share a label, and each has its own colour).
+      var name, group, colour = colourOf(code);
       if (state.color_by === "community") {
-        name = "Community " + ((data.communities[String(state.level)] || {})[codes[code].id] || 1);
+        name = "Community " + ((data.communities[String(state.level)] || NONE)[codes[code].id] || 1);
+        group = name;
       } else {
-        name = codes[codeIndex[codes[code].path[0]]].label;
+        group = codes[code].path[0];
+        name = codes[codeIndex[group]].label;
       }
-      if (!byName[name]) { byName[name] = { name: name, colour: colour, count: 0 }; entries.push(byName[name]); }
-      byName[name].count++;
+      if (!byName[group]) { byName[group] = { name: name, colour: colour, count: 0 }; entries.push(byName[group]); }
+      byName[group].count++;
     });
     entries.forEach(function (entry) {
       var item = element("li"), swatch = element("span", null, "swatch");
@@ -360,7 +373,7 @@
   }
 
   function nodeTip(id) {
-    var s = drawn.chosen.stats, code = codeIndex[id], box = element("div");
+    var s = drawn.chosen.stats, code = codeOfNode(id), box = element("div");
     box.appendChild(element("h3", codes[code].label));
     box.appendChild(element("div", codes[code].path.map(function (part) { return codes[codeIndex[part]].label; }).join(" / "), "path"));
     if (codes[code].description) box.appendChild(element("p", codes[code].description));
@@ -389,11 +402,11 @@
 
   var highlighted = false;
   function highlight(id) {
-    var keep = {};
+    var keep = Object.create(null);
     keep[id] = true;
     network.getConnectedNodes(id).forEach(function (other) { keep[other] = true; });
     nodes.update(drawn.nodes.map(function (code) {
-      var nodeId = codes[code].id;
+      var nodeId = nodeOf(code);
       return { id: nodeId, color: keep[nodeId] ? colourOf(code) : "rgba(200,200,200,0.5)", font: { color: keep[nodeId] ? "#222222" : "#bbbbbb" } };
     }));
     network.selectNodes([id]);
@@ -401,12 +414,12 @@
   }
   function clear() {
     if (!highlighted) return;
-    nodes.update(drawn.nodes.map(function (code) { return { id: codes[code].id, color: colourOf(code), font: { color: "#222222" } }; }));
+    nodes.update(drawn.nodes.map(function (code) { return { id: nodeOf(code), color: colourOf(code), font: { color: "#222222" } }; }));
     network.unselectAll();
     highlighted = false;
   }
   network.on("click", function (event) {
-    if (event.nodes.length) { highlight(event.nodes[0]); showCode(codeIndex[event.nodes[0]]); }
+    if (event.nodes.length) { highlight(event.nodes[0]); showCode(codeOfNode(event.nodes[0])); }
     else if (event.edges.length) { clear(); var pair = drawn.edges[event.edges[0]]; showPassages(pair.a, pair.b); }
     else clear();
   });
@@ -566,13 +579,13 @@
   function drawCrosstab(s, list) {
     var byDocument = state.columns === "documents" || !data.variables[state.columns];
     var values = byDocument ? null : data.variables[state.columns];
-    var columnOf = {}, columns = [], counts = {}, note = [], keep = groupFilter(state.group);
+    var columnOf = Object.create(null), columns = [], counts = Object.create(null), note = [], keep = groupFilter(state.group);
     data.sets.forEach(function (set) {
       if (keep && !keep[set[0]]) return;
       var column = byDocument ? data.documents[set[0]] : String(values[set[0]]);
       if (!(column in columnOf)) { columnOf[column] = columns.length; columns.push({ name: column, passages: 0 }); }
       columns[columnOf[column]].passages += set[1];
-      var seen = {};
+      var seen = Object.create(null);
       set[2].forEach(function (code) {
         var target = s.roll[code];
         if (seen[target]) return;
@@ -656,9 +669,9 @@
     kwicInput.value = codes[code].label;
     if (state.view === "kwic") { drawKwic(); return; }
     if (state.view !== "map") showView("map");
-    if (nodes.get(codes[code].id)) {
-      highlight(codes[code].id);
-      network.focus(codes[code].id, { scale: 1.2, animation: false });
+    if (nodes.get(nodeOf(code))) {
+      highlight(nodeOf(code));
+      network.focus(nodeOf(code), { scale: 1.2, animation: false });
     }
     showCode(code);
   }
@@ -684,7 +697,7 @@
     var where = network.getPositions(), ids = Object.keys(where);
     var left = Infinity, top = Infinity, right = -Infinity, bottom = -Infinity;
     drawn.nodes.forEach(function (code) {
-      var point = where[codes[code].id], size = drawn.sizes[code], half = measureContext.measureText(codes[code].label).width / 2;
+      var point = where[nodeOf(code)], size = drawn.sizes[code], half = measureContext.measureText(codes[code].label).width / 2;
       left = Math.min(left, point.x - Math.max(size, half)); right = Math.max(right, point.x + Math.max(size, half));
       top = Math.min(top, point.y - size); bottom = Math.max(bottom, point.y + size + FONT_SIZE + 6);
     });
@@ -779,7 +792,7 @@
   // Label boxes as vis-network drew them, for the no-overlap check.
   function labelOverlaps() {
     var boxes = drawn.nodes.map(function (code) {
-      var body = network.body.nodes[codes[code].id], label = body.labelModule.size;
+      var body = network.body.nodes[nodeOf(code)], label = body.labelModule.size;
       return { left: Math.min(label.left, body.x - body.options.size), right: Math.max(label.left + label.width, body.x + body.options.size),
                top: Math.min(label.top, body.y - body.options.size), bottom: Math.max(label.top + label.height, body.y + body.options.size) };
     });
@@ -795,8 +808,13 @@
     state: state,
     set: function (changes) { Object.keys(changes).forEach(function (name) { state[name] = changes[name]; }); showControls(); update(); },
     show: showView,
+    node: function (codeId) { return nodeOf(codeIndex[codeId]); },
+    drawnCodes: function () { return nodes.getIds().map(function (id) { return codes[codeOfNode(id)].id; }); },
     drawnLinks: function () {
-      return edges.get().map(function (edge) { var pair = drawn.edges[edge.id]; return [edge.from, edge.to, pair.count, edge.width]; });
+      return edges.get().map(function (edge) {
+        var pair = drawn.edges[edge.id];
+        return [codes[codeOfNode(edge.from)].id, codes[codeOfNode(edge.to)].id, pair.count, edge.width];
+      });
     },
     labelOverlaps: labelOverlaps,
     png: png,
