@@ -398,7 +398,7 @@ def _summary(report) -> str:
 @_network_options
 def network(
     segments: Annotated[Path, typer.Argument(help="Coded segments CSV from `coder run` (rows reviewed as rejected are left out).")] = Path("outputs/segments.csv"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the network files.")] = Path("outputs"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for the network files (default: the folder of SEGMENTS; with --where, name one).")] = None,
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook (default: the one run.json names, else its copy in run.json).")] = None,
     options: NetworkOptions = NetworkOptions(),
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file that takes decisions typed into SEGMENTS (default: the one the run used).")] = None,
@@ -421,6 +421,7 @@ def network(
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
+        out = _network_folder(run, out, where)
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
         if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
@@ -452,6 +453,26 @@ def network(
             _say(f"Results in {out}/: cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html, network.html, "
                  f"network.graphml, network.gexf, code_counts_long.csv"
                  + (", code_counts_by_group.csv" if variables is not None else ""))
+
+
+def _network_folder(run, out: Path | None, where: list[str] | None) -> Path:
+    """Where `coder network` writes: the run's own folder unless told otherwise. Never another run's
+    folder, whose code_counts.csv and segments would then describe other passages than its network;
+    nor, for some documents (--where), the run's own, whose other files describe all of them."""
+    from .errors import OutputError
+
+    own = out is None or (out.exists() and run.folder.exists() and os.path.samefile(out, run.folder))
+    if where and own:
+        raise OutputError(f"--where draws the network of some documents: name a folder for it with --out (for example "
+                          f"--out {display_name(run.folder / 'subset')}), as the files of {display_name(run.folder)} "
+                          f"describe all of them.")
+    if out is None:
+        return run.folder
+    if not own and (out / "run.json").is_file():
+        raise OutputError(f"{display_name(out)}: holds another run (its run.json), whose files would then disagree with "
+                          f"its network. Choose another --out folder, or leave --out out to write beside "
+                          f"{display_name(run.segments_path)}.")
+    return out
 
 
 def _refuse_unknown_codes(frame, codebook, run) -> None:

@@ -263,3 +263,28 @@ def test_groups_count_tables_are_the_tables_counted_apart(tmp_path_factory, rows
     write_document_tables(counted, codebook, apart, variables=None, passages_by_document=passages)
     for name in ("code_counts.csv", "code_counts_long.csv"):
         assert (one.folder / name).read_bytes() == (apart.folder / name).read_bytes(), name
+
+
+def test_groups_network_never_writes_into_another_runs_folder(tmp_path: Path, monkeypatch) -> None:
+    """`coder network other/out/segments.csv` wrote into ./outputs (the default --out), replacing another run's
+    report and network beside its own segments; --where without --out left the run folder's codes.csv
+    counting some documents and its code_counts.csv all of them."""
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    other = tmp_path / "project"
+    (other / "outputs").mkdir(parents=True)
+    assert invoke("run", tmp_path / "corpus", "--codebook", tmp_path / "codebook.yaml", "--out", other / "outputs").exit_code == 0
+    before = {path.name: path.read_bytes() for path in (other / "outputs").iterdir() if path.is_file()}
+    monkeypatch.chdir(other)
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--measure", "count")
+    assert result.exit_code == 0, result.output
+    assert {path.name: path.read_bytes() for path in (other / "outputs").iterdir() if path.is_file()} == before
+    assert read_table(tmp_path / "out" / "cooccurrence.csv")["count"].tolist()  # written beside the segments read
+    refused = invoke("network", tmp_path / "out" / "segments.csv", "--out", "outputs")
+    assert refused.exit_code == 1
+    assert refused.output == ("Error: outputs: holds another run (its run.json), whose files would then disagree with its "
+                              f"network. Choose another --out folder, or leave --out out to write beside {tmp_path / 'out' / 'segments.csv'}.\n")
+    where = invoke("network", tmp_path / "out" / "segments.csv", "--where", "region=Yangtze")
+    assert where.exit_code == 1 and where.output.startswith("Error: --where draws the network of some documents: name a "
+                                                            "folder for it with --out")
+    assert {path.name: path.read_bytes() for path in (other / "outputs").iterdir() if path.is_file()} == before
