@@ -418,6 +418,7 @@ def network(
     """
     from .runner import import_typed_decisions, write_document_tables, write_network_outputs
     from .runs import NETWORK_OUTPUT_FILES, RunFolder
+    from .segments import check_review_cells
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
@@ -429,6 +430,8 @@ def network(
                 _say(imported.render())
         variables = _run_document_variables(run, documents, where)
         frame, loaded = run.read_segments(), run.codebook(codebook)
+        if review_file is None:  # the review cells are read as they are
+            check_review_cells(run.segments_path, frame)
         _refuse_unknown_codes(frame, loaded, run)
         passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
         total = run.passage_total()

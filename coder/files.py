@@ -638,8 +638,10 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
                 raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
             if not text.strip():
                 raise OutputError(f"{path}: the file is empty. Pass a table with a header row.")
+            separator = _sniff_separator(text)
+            _refuse_repeated_columns(path, text, separator)
             frame = pd.read_csv(
-                io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False, skip_blank_lines=True,
+                io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skip_blank_lines=True,
             )
             if not isinstance(frame.index, pd.RangeIndex):
                 # The first row has a cell more than the header: pandas took the first column for row
@@ -652,6 +654,21 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
     frame = restore_formulas(frame.fillna(""))
     frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
     return frame
+
+
+def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:
+    """A header naming a column twice: pandas reads the second as "document.1", and every later step
+    reads the first, whatever the user meant by the other."""
+    import csv
+
+    header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    names = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name and name in seen:
+            raise OutputError(f"{path}: the header names column '{name}' twice (columns {seen[name]} and {position}). "
+                              f"Rename or delete one, then try again.")
+        seen[name] = position
 
 
 def _read_workbook(path: Path) -> pd.DataFrame:

@@ -112,7 +112,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         if column in frame.columns:
             numbers = pd.to_numeric(frame[column], errors="coerce")
             # 1.5 must not become passage 1: a fraction is as wrong as a word.
-            wrong = (numbers.isna() | (numbers != numbers.round()) | (numbers.abs() >= 2**53)).to_numpy()
+            wrong = (numbers.isna() | (numbers != numbers.round()) | (numbers.abs() >= 2**53) | (numbers < 0)).to_numpy()
             if wrong.any():
                 row = int(wrong.argmax())
                 raise OutputError(
@@ -120,7 +120,27 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
                     f"'{frame[column].iloc[row]}'. Pass segments.csv as `coder run` wrote it."
                 )
             frame[column] = numbers.astype("int64")
+    for column in ("document", "code"):
+        blank = (frame[column].astype(str).str.strip() == "").to_numpy()
+        if blank.any():
+            raise OutputError(f"{path}: row {int(blank.argmax()) + 2}: `{column}` is blank. Every row names the document "
+                              f"and the code of a segment: fill it in or delete the row.")
     return frame
+
+
+def check_review_cells(path: str | Path, frame: pd.DataFrame) -> None:
+    """Stop unless every `review` cell of a segments table read as it is (no review file takes its
+    decisions) is blank or a decision: "rejct" or "Reject." had counted as accepted."""
+    from .reviews import normalize_review
+
+    if "review" not in frame.columns:
+        return
+    for row, value in enumerate(frame["review"].tolist()):
+        if str(value).strip():
+            try:
+                normalize_review(value)
+            except ValueError as problem:
+                raise OutputError(f"{display_name(path)}: row {row + 2}: {problem}") from None
 
 
 # --- Parquet: the segment data of record ------------------------------------------------------

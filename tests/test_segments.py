@@ -455,3 +455,34 @@ def test_check_parquet_size_counts_what_a_dictionary_column_decodes_into(tmp_pat
     segments.check_parquet_size(tmp_path / "bomb.parquet", columns=["document"])
     with pytest.raises(segments.OutputError, match="bomb.parquet: cannot read it as Parquet"):
         segments.read_parquet(tmp_path / "bomb.parquet")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda rows: rows[1].__setitem__(rows[0].index("code"), ""),
+     "row 2: `code` is blank. Every row names the document and the code of a segment: fill it in or delete the row."),
+    (lambda rows: rows[1].__setitem__(rows[0].index("passage"), "-1"),
+     "row 2: column 'passage' must hold a whole number, not '-1'. Pass segments.csv as `coder run` wrote it."),
+    (lambda rows: rows[0].__setitem__(rows[0].index("passage"), "document"),
+     "the header names column 'document' twice (columns 2 and 3). Rename or delete one, then try again."),
+    (lambda rows: rows[2].__setitem__(rows[0].index("review"), "rejct"),
+     "row 3: 'rejct' is not a review decision. Write accept (or yes, y, 1, ok, ✓), reject (or no, n, 0, x, ✗) or add "
+     "(to code a passage by hand), or leave it blank."),
+])
+def test_segments_standalone_file_edited_by_hand_is_refused_by_row(tmp_path, monkeypatch, edit, message):
+    """A segments.csv without its run, edited in a spreadsheet: a blank code was an internal error
+    (KeyError: ''), a repeated column name a network of nothing, "rejct" an accepted segment."""
+    import csv
+
+    from conftest import invoke, make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "Red tape again.\n\nA joint meeting on red tape.\n\nJoint meetings.\n"},
+                    "codes:\n  barrier: [red tape]\n  meeting: [joint meeting]\n")
+    source = tmp_path / "outputs" / "segments.csv"
+    rows = list(csv.reader(source.read_text(encoding="utf-8-sig").splitlines()))
+    edit(rows)
+    (tmp_path / "alone").mkdir()
+    with open(tmp_path / "alone" / "segments.csv", "w", encoding="utf-8-sig", newline="") as file:
+        csv.writer(file).writerows(rows)
+    result = invoke("network", tmp_path / "alone" / "segments.csv", "--out", tmp_path / "net")
+    assert (result.exit_code, result.output) == (1, f"Error: {tmp_path / 'alone' / 'segments.csv'}: {message}\n")
