@@ -501,6 +501,7 @@ def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name
     if not record.corpus or not record.codebook_codes:
         raise OutputError(f"{run.run_path}: no corpus path or codebook recorded. Run `coder run` again, then export.")
     corpus = run.read_corpus()
+    run.refuse_changed_corpus(list(corpus.documents), why="the export places each segment by the run's offsets")
     codebook = run.stored_codebook(name=Path(record.codebook).stem)
     rejected = int(sum(is_rejected(value) for value in frame.get("review", [])))
     written = build_qdpx(

@@ -645,22 +645,25 @@ class RunFolder:
         """The run's corpus, read again (for passages coded by hand and samples)."""
         return list(self.read_corpus().documents)
 
-    def _refuse_changed_corpus(self, documents: list) -> None:
-        """The corpus split again stands for the run's passages only while it holds the documents
-        the run read (run.json's hashes): an edited, added or removed file moves the passages."""
+    def refuse_changed_corpus(self, documents: list, *, why: str) -> None:
+        """Stop unless `documents` (read_corpus()'s) are the ones the run coded (run.json's hashes):
+        an edited, added or removed file moves every offset and passage after the edit. An extracted
+        document whose text comes from texts/ is as the run coded it, whatever its file became."""
         recorded = {str(item.get("path")): str(item.get("sha256") or "") for item in self.record().documents}
         if not recorded:
             return
         found = {document.path: document.sha256 for document in documents}
-        changed = sorted(path for path in recorded.keys() & found.keys() if recorded[path] and recorded[path] != found[path])
+        kept = {document.path for document in documents if document.is_extracted and self.text_path(document.path).is_file()}
+        changed = sorted(path for path in recorded.keys() & found.keys()
+                         if recorded[path] and recorded[path] != found[path] and path not in kept)
         added, removed = sorted(found.keys() - recorded.keys()), sorted(recorded.keys() - found.keys())
         if changed or added or removed:
             what = "; ".join(f"{label}: {', '.join(display_name(path) for path in paths[:3])}"
                              + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
                              for label, paths in (("changed", changed), ("added", added), ("removed", removed)) if paths)
             raise OutputError(
-                f"{display_name(self.folder)}: the run kept no passages table, and the corpus is no longer the one it "
-                f"coded ({what}). Run `coder run` again, then try this again.")
+                f"{display_name(self.folder)}: {why}, and the corpus is no longer the one it coded ({what}). "
+                f"Run `coder run` again, then try this again.")
 
     def read_passages(self) -> pd.DataFrame:
         """Every passage of the run's corpus: document, passage, start, end, kind, text.
@@ -686,7 +689,7 @@ class RunFolder:
 
         unit = self.record().unit if self.record().unit in ("paragraph", "sentence", "document") else "paragraph"
         documents = self.documents()
-        self._refuse_changed_corpus(documents)
+        self.refuse_changed_corpus(documents, why="the run kept no passages table")
         rows = [
             (passage.document, passage.index, passage.start, passage.end, passage.kind, passage.text)
             for document in documents

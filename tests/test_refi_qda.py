@@ -462,6 +462,18 @@ def test_refi_qda_cli_export_qdpx(run_folder):
     assert spans == [("en.txt", "A joint meeting was held."), ("zh.txt", "召开联席会议🙂。")]
 
 
+def test_refi_qda_cli_export_qdpx_refuses_a_corpus_edited_since_the_run(run_folder):
+    """The selections were placed by the run's offsets in the edited text: all 24 of a document shifted by
+    the 32 characters added at its top, in a file that passed the schema."""
+    document = run_folder / "corpus" / "en.txt"
+    document.write_text("Editor note added after the run.\n\n" + document.read_text(encoding="utf-8"), encoding="utf-8")
+    result = invoke("export", "qdpx")
+    assert (result.exit_code, result.output) == (1, (
+        "Error: outputs: the export places each segment by the run's offsets, and the corpus is no longer the one it "
+        "coded (changed: en.txt). Run `coder run` again, then try this again.\n"))
+    assert not (run_folder / "outputs" / "project.qdpx").exists()
+
+
 def test_refi_qda_cli_export_qdpx_without_run(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = invoke("export", "qdpx")
