@@ -250,6 +250,10 @@ def run(
 
     Example: coder run archive --engine dask --scheduler tcp://10.0.0.5:8786 --out outputs
     """
+    if scheduler is not None and engine != "dask":
+        with _user_errors():
+            raise CoderError("--scheduler names a Dask cluster: add --engine dask to code on it (without it, the run "
+                             "would be on this machine).")
     # A codebook that is not a regular file (a pipe, `<(...)`) can be read only once: by the run.
     early = engine == "local" and codebook.is_file() and not (cache and (out / CACHE_FOLDER).is_dir())
     if early:

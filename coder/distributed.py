@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import os
 import threading
 import time
@@ -168,18 +169,58 @@ def _client(scheduler: str | Client | None, workers: int | None) -> Iterator[Cli
         with cluster, Client(cluster) as client:
             yield client
         return
+    _check_scheduler(scheduler)
     try:
         client = Client(scheduler, timeout=_CONNECT_TIMEOUT)
-    except (OSError, TimeoutError, ValueError) as error:
+    except Exception as error:  # a scheduler that is not one fails in whatever distributed's code meets first
         raise DaskError(
-            f"could not reach the Dask scheduler at {scheduler} ({error}). Check the address (e.g. "
-            f"tcp://10.0.0.5:8786) and that the scheduler is running, or leave out --scheduler to use this machine."
+            f"could not reach the Dask scheduler at {scheduler} ({type(error).__name__}: {str(error)[:200]}). Check "
+            f"the address (e.g. tcp://10.0.0.5:8786) and that the scheduler is running, or leave out --scheduler to "
+            f"use this machine."
         )
     with client:
         if not client.scheduler_info().get("workers"):
             raise DaskError(f"the Dask scheduler at {scheduler} has no workers. Start workers with "
                             f"`dask worker {scheduler}` (with coder installed) and run again.")
         yield client
+
+
+_SCHEDULER_ADDRESS = re.compile(r"(?:(?P<scheme>[a-z][a-z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\[\]\s]+):(?P<port>\d{1,5})/?")
+_SCHEDULER_ANSWER_SECONDS = 10.0
+
+
+def _check_scheduler(address: str) -> None:
+    """A scheduler address is tcp://HOST:PORT (or tls://, or HOST:PORT), and over TCP something there
+    greets as a Dask scheduler does: on connecting, it sends its handshake, a frame count of a few.
+    A web server (a dashboard port) says nothing and distributed waited for ever; a service that sends
+    a banner had its bytes read as a frame count (MemoryError: 3 EiB)."""
+    import socket
+    import struct
+
+    found = _SCHEDULER_ADDRESS.fullmatch(address.strip())
+    if found is None or (found.group("scheme") or "tcp") not in ("tcp", "tls"):
+        raise DaskError(f"--scheduler {address}: write the scheduler's address as tcp://HOST:PORT (for example "
+                        f"tcp://10.0.0.5:8786, or tls://... for a cluster with TLS).")
+    if found.group("scheme") == "tls":
+        return  # encrypted: the greeting cannot be read here; distributed reports what goes wrong
+    host, port = found.group("host").strip("[]"), int(found.group("port"))
+    advice = "Check the address and that a Dask scheduler (`dask scheduler`) listens there (8786 by default)."
+    try:
+        with socket.create_connection((host, port), timeout=_SCHEDULER_ANSWER_SECONDS) as connection:
+            connection.settimeout(_SCHEDULER_ANSWER_SECONDS)
+            greeting = b""
+            while len(greeting) < 8:
+                part = connection.recv(8 - len(greeting))
+                if not part:
+                    break
+                greeting += part
+    except socket.timeout:
+        raise DaskError(f"--scheduler {address}: something listens there but sent nothing in "
+                        f"{_SCHEDULER_ANSWER_SECONDS:.0f} s, as a Dask scheduler does at once (a dashboard or web port?). {advice}")
+    except OSError as error:
+        raise DaskError(f"could not reach the Dask scheduler at {address} ({error.strerror or error}). {advice}")
+    if len(greeting) < 8 or not 0 < struct.unpack("<Q", greeting)[0] <= 64:
+        raise DaskError(f"--scheduler {address}: what answers there is not a Dask scheduler. {advice}")
 
 
 @dataclass(frozen=True)

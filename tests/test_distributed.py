@@ -199,10 +199,57 @@ def test_cli_run_unreachable_scheduler_leaves_the_earlier_run(tiny_corpus: Path,
                      "--scheduler", address)
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: could not reach the Dask scheduler at {address} (")
-    assert result.output.endswith("Check the address (e.g. tcp://10.0.0.5:8786) and that the scheduler is running, "
-                                  "or leave out --scheduler to use this machine.\n")
+    assert result.output.endswith("Check the address and that a Dask scheduler (`dask scheduler`) listens there (8786 "
+                                  "by default).\n")
     assert result.output.count("\n") == 1
     assert _outputs(out) == before
+
+
+@pytest.mark.parametrize("greeting, address, message", [
+    (None, "tcp://127.0.0.1:{port}", "something listens there but sent nothing in 0 s, as a Dask scheduler does at once"),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "127.0.0.1:{port}", "what answers there is not a Dask scheduler."),
+    (b"", "ucx://127.0.0.1:{port}", "write the scheduler's address as tcp://HOST:PORT"),
+    (b"", "inproc://x", "write the scheduler's address as tcp://HOST:PORT"),
+])
+def test_cli_run_scheduler_that_is_no_scheduler_is_named(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, greeting, address, message) -> None:
+    """A web server (a dashboard port) kept the run waiting for ever; a service sending a banner had its
+    bytes read as a frame count (MemoryError: 3 EiB), other schemes an internal TypeError."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted = []
+
+    def serve() -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        accepted.append(connection)
+        if greeting:
+            connection.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    monkeypatch.setattr(distributed, "_SCHEDULER_ANSWER_SECONDS", 0.3)
+    address = address.format(port=port)
+    result = invoke("run", str(tiny_corpus), "-c", str(tiny_codebook), "-o", str(tmp_path / "out"), "--engine", "dask",
+                    "--scheduler", address)
+    listener.close()
+    for connection in accepted:
+        connection.close()
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: --scheduler {address}: {message}"), result.output
+    assert result.output.count("\n") == 1
+    assert not (tmp_path / "out" / "run.json").exists()
+
+
+def test_cli_run_scheduler_without_the_dask_engine_is_refused(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path) -> None:
+    result = invoke("run", str(tiny_corpus), "-c", str(tiny_codebook), "-o", str(tmp_path / "out"),
+                    "--scheduler", "tcp://10.0.0.5:8786")
+    assert (result.exit_code, result.output) == (1, "Error: --scheduler names a Dask cluster: add --engine dask to code "
+                                                    "on it (without it, the run would be on this machine).\n")
 
 
 @pytest.mark.parametrize("problem", [RuntimeError("worker lost")])
