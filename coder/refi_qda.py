@@ -10,6 +10,7 @@ exclusive, into the exported source text, which is `Document.text` as UTF-8 with
 from __future__ import annotations
 
 import re
+import stat
 import uuid
 import zipfile
 from collections import Counter
@@ -24,7 +25,7 @@ from lxml import etree
 
 from .codebook import MAX_CODE_DEPTH, codebook_from_tree
 from .errors import CodebookError, OutputError
-from .files import atomic_path, read_bytes
+from .files import atomic_path, display_name, read_bytes
 from .models import Code, Codebook, Document, Segment
 from .segments import is_rejected
 
@@ -341,9 +342,14 @@ def _read_xml_bytes(path: Path) -> bytes:
     in bounded chunks: a small zip bomb never unpacks into memory.
     """
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError:
-        size = 0  # read_bytes says what is wrong
+        status = None  # read_bytes says what is wrong
+    if status is not None and not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode):
+        # /dev/zero took 23 GB before it was stopped; a pipe waits for ever.
+        raise CodebookError(f"{display_name(path)}: not a regular file (a device or a pipe). Pass the path of a .qdc "
+                            f"codebook or .qdpx project.")
+    size = status.st_size if status is not None else 0
     if not zipfile.is_zipfile(path):
         if size > MAX_XML_BYTES:
             raise CodebookError(f"{path}: {size:,} bytes, more than the {MAX_XML_BYTES:,} a codebook may have. "
@@ -355,7 +361,8 @@ def _read_xml_bytes(path: Path) -> bytes:
             members = [info for info in archive.infolist() if info.filename.lower().endswith(".qde")]
             if not members:
                 raise CodebookError(f"{path}: a zip file without a project.qde inside; is it a REFI-QDA project (.qdpx)?")
-            info = members[0]
+            # The standard's name first: another .qde (a backup inside the zip) only when it is missing.
+            info = next((member for member in members if member.filename.lower() == "project.qde"), members[0])
             packed = max(info.compress_size, 1)
             if info.file_size > MAX_XML_BYTES or (info.file_size > _CHUNK and info.file_size > MAX_ZIP_RATIO * packed):
                 raise CodebookError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from datetime import UTC, datetime
@@ -579,3 +580,25 @@ def test_refi_qda_import_qdc_reads_a_file_no_larger_than_the_cap(tmp_path, monke
         read_qdc(path)
     assert str(raised.value) == f"{path}: {path.stat().st_size:,} bytes, more than the 100 a codebook may have. " \
         "Is it a REFI-QDA codebook (.qdc)?"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_refi_qda_import_refuses_devices_and_pipes(tmp_path):
+    """`zero.qdc -> /dev/zero` grew to 23 GB before it was stopped, and a named pipe waited for ever."""
+    os.mkfifo(tmp_path / "pipe.qdc")
+    (tmp_path / "zero.qdc").symlink_to("/dev/zero")
+    for name in ("pipe.qdc", "zero.qdc"):
+        result = invoke("import", "qdc", str(tmp_path / name), "--out", str(tmp_path / "out.yaml"))
+        assert (result.exit_code, result.output) == (1, f"Error: {tmp_path / name}: not a regular file (a device or a pipe). "
+                                                        "Pass the path of a .qdc codebook or .qdpx project.\n")
+    assert not (tmp_path / "out.yaml").exists()
+
+
+def test_refi_qda_import_reads_project_qde_before_other_qde_members(tmp_path):
+    good = build_qdc(parse_codebook("codes:\n  kept: [x]\n"))
+    other = build_qdc(parse_codebook("codes:\n  backup: [x]\n"))
+    with zipfile.ZipFile(tmp_path / "p.qdpx", "w") as archive:
+        archive.writestr("backup/old.qde", other)
+        archive.writestr("project.qde", good)
+    codebook, _ = read_qdc(tmp_path / "p.qdpx")
+    assert [code.label for code in codebook] == ["kept"]
