@@ -560,6 +560,7 @@ class _IdMaker:
 
     def __init__(self) -> None:
         self.used: set[str] = set()
+        self.next_number: dict[str, int] = {}  # base -> the number to try first (20,000 repeats took 114 s)
 
     def make(self, base: str, parent: str | None) -> str:
         candidates = [base] + ([f"{parent}_{base}"] if parent else [])
@@ -567,9 +568,10 @@ class _IdMaker:
             if candidate not in self.used:
                 self.used.add(candidate)
                 return candidate
-        number = 2
+        number = self.next_number.get(base, 2)
         while f"{base}_{number}" in self.used:
             number += 1
+        self.next_number[base] = number + 1
         self.used.add(f"{base}_{number}")
         return f"{base}_{number}"
 

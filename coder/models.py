@@ -189,8 +189,14 @@ class Codebook:
     code_kinds: tuple[str, ...] = CODED_KINDS  # passages of other kinds are split but not coded
     _by_id: dict[str, Code] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
+    _children: dict[str | None, list[Code]] = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {code.id: code for code in self.codes})
+        children: dict[str | None, list[Code]] = {}
+        for code in self.codes:
+            children.setdefault(code.parent if code.depth > 1 else None, []).append(code)
+        object.__setattr__(self, "_children", children)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -206,9 +212,7 @@ class Codebook:
 
     def children(self, code_id: str | None) -> list[Code]:
         """The direct children of `code_id`, or the top-level codes for None."""
-        if code_id is None:
-            return [code for code in self.codes if code.depth == 1]
-        return [code for code in self.codes if code.parent == code_id]
+        return list(self._children.get(code_id, ()))
 
     def ancestor(self, code_id: str, level: int) -> str:
         """The id of `code_id`'s ancestor at depth `level` (1 = top level); itself if shallower."""
