@@ -2,8 +2,8 @@
 
 Entries map onto the codebook's keyword rules: a word, a phrase (entries with spaces), or a
 word with a trailing `*` (prefix wildcard) stays a keyword; a `*` at the start or inside a
-word, or a `?` (one character), becomes a regex; what cannot be expressed is left out and
-reported. Every import returns the codebook and a report of what it changed or left out.
+word, a `?` (one character), or punctuation a keyword reads as a break between words (`c++`,
+`R&D`) makes a regex; what cannot be expressed is left out and reported. Every import returns the codebook and a report of what it changed or left out.
 
 Assumptions about formats that have no published specification:
 - LIWC .dic: category legend between the first two lines that are just `%`, one
@@ -31,6 +31,10 @@ from .errors import CodebookError
 from .files import DecodeError, decode_text, read_bytes
 from .models import Codebook
 
+# Characters a keyword word may hold besides letters and digits (README matching rules 4-6); any
+# other is a break between words, so "c++" as a keyword would be the word "c".
+_BREAKING_PUNCTUATION = re.compile(r"[^\w\s'\u2019.\-]")
+_KEYWORD_WORDS = re.compile(r"[^\w'\u2019.\-]+")
 FORMATS = {".yml": "quanteda", ".yaml": "quanteda", ".dic": "liwc", ".cat": "wordstat"}
 _WEIGHTED = re.compile(r"^(?P<entry>.*?\S)\s*\((?P<weight>[-+]?\d+(?:\.\d+)?)\)\s*$")
 _CONDITIONAL = re.compile(r"\([^)]*\)[\d/]*|\S*/\S*|<[^>]*>")
@@ -49,12 +53,18 @@ def convert_entry(entry: str) -> tuple[str, str | None, str | None]:
         return "skip", None, None
     if not re.search(r"\w", text.replace("*", "").replace("?", "")):
         return "skip", None, f"'{entry}' has no letters or digits besides wildcards; left out"
-    if "?" not in text and not re.search(r"\*(?=\S)|(?:^|\s)\*", text):
+    punctuated = _BREAKING_PUNCTUATION.search(text.replace("*", "").replace("?", ""))
+    if "?" not in text and not re.search(r"\*(?=\S)|(?:^|\s)\*", text) and not punctuated:
         return "keyword", text, None
     parts = []
     for word in text.split(" "):
         parts.append("".join(r"\w*" if ch == "*" else r"\w" if ch == "?" else re.escape(ch) for ch in word))
+    # Whole words: no word character may touch the entry's ends (a lookaround beside "+" would never hold).
     pattern = r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)"
+    if punctuated:
+        return "regex", pattern, (f"'{entry}' has punctuation a keyword reads as a break between words "
+                                  f"(as a keyword it would match '{_KEYWORD_WORDS.sub(' ', text).strip()}'); "
+                                  f"written as regex {pattern}")
     return "regex", pattern, f"'{entry}' has a wildcard at the start or inside a word; written as regex {pattern}"
 
 
