@@ -209,10 +209,15 @@ def _liwc(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
         if "\t" in line:
             word, _, rest = line.partition("\t")
         else:
+            # Separated by spaces: the categories are the trailing ids, or else the trailing names (a line
+            # refers by one or the other): "at work 1 2" is the phrase "at work", even with a category "work".
             tokens = line.split()
             cut = len(tokens)
-            while cut > 1 and (tokens[cut - 1] in by_id or tokens[cut - 1].casefold() in by_name or _CONDITIONAL.fullmatch(tokens[cut - 1])):
+            while cut > 1 and (tokens[cut - 1] in by_id or _CONDITIONAL.fullmatch(tokens[cut - 1])):
                 cut -= 1
+            if cut == len(tokens):
+                while cut > 1 and tokens[cut - 1].casefold() in by_name:
+                    cut -= 1
             word, rest = " ".join(tokens[:cut]), " ".join(tokens[cut:])
         word = word.strip()
         conditional = _CONDITIONAL.findall(rest)

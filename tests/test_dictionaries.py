@@ -239,3 +239,14 @@ def test_dictionaries_cli_import_reads_utf16_liwc(tmp_path, monkeypatch, encodin
     assert (result.exit_code, result.output) == (0, "Wrote book.yaml: 2 code(s) from u.dic.\n")
     assert [(code.id, code.keywords) for code in load_codebook(tmp_path / "book.yaml")] == [
         ("posemo", ("happy",)), ("negemo", ("sad",))]
+
+
+def test_dictionaries_liwc_space_separated_phrase_keeps_its_last_word(tmp_path):
+    """`at work 1 2` with a category named "work" was the keyword "at" in both categories (and a note of a
+    repeated entry): trailing ids are the categories, names only on a line that gives no id."""
+    path = tmp_path / "d.dic"
+    path.write_text("%\n1\tposemo\n2\twork\n%\nat work 1 2\nhappy posemo\nboss 2\njob work\n", encoding="utf-8")
+    codebook, report = read_dictionary(path)
+    assert [(code.id, code.keywords) for code in codebook] == [("posemo", ("at work", "happy")),
+                                                               ("work", ("at work", "boss", "job"))]
+    assert report == []
