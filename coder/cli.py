@@ -690,7 +690,7 @@ def kwic(
     query: Annotated[str, typer.Argument(help="A keyword (same rules as the codebook, * wildcard), a /regex/, or a code id.")],
     width: Annotated[int, typer.Option("--width", "-w", min=0, max=10_000, help="Characters of context on each side (at most 10,000).")] = 40,
     corpus: Annotated[Path, typer.Option("--corpus", help="The documents to search.")] = Path("seeds"),
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook, for code ids and the passage unit.")] = Path("codebook.yaml"),
+    codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook, for code ids, the passage unit and the kinds coded (default: codebook.yaml, when there is one).")] = None,
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the lines as CSV here.")] = None,
     force: ForceOption = False,
 ) -> None:
@@ -708,8 +708,11 @@ def kwic(
     with _user_errors():
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
-        # Without a codebook a keyword or /regex/ still works; only code ids need one.
-        loaded = load_codebook(codebook) if codebook.is_file() else None
+        # Without a codebook a keyword or /regex/ still works; only code ids need one. One named with
+        # --codebook must be there.
+        if codebook is None and Path("codebook.yaml").is_file():
+            codebook = Path("codebook.yaml")
+        loaded = load_codebook(codebook) if codebook is not None else None
         compiled = compile_codebook(loaded) if loaded is not None else None
         passages = _load_passages(corpus, loaded)
         lines = find_kwic(passages, query, compiled=compiled, width=width)
@@ -721,6 +724,21 @@ def kwic(
             write_kwic_csv(lines, csv_path)
         _say(f"{len(lines)} hit(s) in {len({line.document for line in lines})} document(s)."
              + (f" Lines written to {display_name(csv_path)}" if csv_path is not None else ""))
+        _say(_kwic_reading(query.strip(), loaded))
+
+
+def _kwic_reading(query: str, codebook: Codebook | None) -> str:
+    """How kwic read the query: a code of the codebook, a regex or a keyword (with a close code id)."""
+    import difflib
+
+    if codebook is not None and query in codebook:
+        return f"Code '{display_name(query)}' with its child codes (a code id; for the word, search /{display_name(query)}/)."
+    if len(query) > 2 and query.startswith("/") and query.endswith("/"):
+        return f"The regex {display_name(query[1:-1])}."
+    close = difflib.get_close_matches(query, [code.id for code in codebook], n=1) if codebook is not None else []
+    hint = f" No code is called '{display_name(query)}': did you mean '{display_name(close[0])}'?" if close else ""
+    known = "" if codebook is not None else " (no codebook: code ids are not known)"
+    return f"The keyword '{display_name(query)}', as the codebook's keywords match{known}.{hint}"
 
 
 @app.command()

@@ -136,7 +136,8 @@ def test_kwic_cli_on_seeds(tmp_path, width):
         "delta city economic coordination council mayor's Joint Meeti"
         f"  intergovernmental_joint_meeting_thesis_2019.txt:{line.passage}\n"
     )
-    assert result.stderr == f"1 hit(s) in 1 document(s). Lines written to {tmp_path / 'kwic.csv'}\n"
+    assert result.stderr == (f"1 hit(s) in 1 document(s). Lines written to {tmp_path / 'kwic.csv'}\n"
+                             "The keyword 'coordination council', as the codebook's keywords match.\n")
     assert (tmp_path / "kwic.csv").read_text(encoding="utf-8-sig").splitlines()[0] == (
         "document,passage,start,end,left,match,right,code,rule"
     )
@@ -178,3 +179,23 @@ def test_kwic_cli_searches_as_the_run_codes(tmp_path, monkeypatch):
         lines = pd.read_csv(tmp_path / f"{hits}{len(query)}.csv", encoding="utf-8-sig", keep_default_na=False)
         assert list(lines["passage"]) == [0] * hits, query
     assert invoke("kwic", "协同", "--corpus", "corpus", "--codebook", "codebook.yaml").stdout.count("协同推进") == 1
+
+
+def test_kwic_cli_says_how_it_read_the_query(tmp_path, monkeypatch):
+    """A code id, a word and a mistyped code id looked alike in the output ("0 hit(s)"), and a missing
+    --codebook was ignored: the code id was searched as a word."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Barriers and red tape.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  barriers: [red tape]\n", encoding="utf-8")
+    said = {query: invoke("kwic", query, "--corpus", "corpus").stderr.splitlines()
+            for query in ("barriers", "barrier_s", "/red/", "Barriers")}
+    assert said["barriers"] == ["1 hit(s) in 1 document(s).",
+                                "Code 'barriers' with its child codes (a code id; for the word, search /barriers/)."]
+    assert said["barrier_s"] == ["0 hit(s) in 0 document(s).", "The keyword 'barrier_s', as the codebook's keywords "
+                                 "match. No code is called 'barrier_s': did you mean 'barriers'?"]
+    assert said["/red/"][1] == "The regex red."
+    assert said["Barriers"] == ["1 hit(s) in 1 document(s).", "The keyword 'Barriers', as the codebook's keywords match. "
+                                "No code is called 'Barriers': did you mean 'barriers'?"]
+    missing = invoke("kwic", "barriers", "--corpus", "corpus", "--codebook", "other.yaml")
+    assert missing.exit_code == 1 and missing.output.startswith("Error: other.yaml: ")
