@@ -491,7 +491,7 @@ def _legend(graph: nx.Graph, *, color_by: ColorBy) -> list[dict[str, Any]]:
 def _message(graph: nx.Graph, all_edges: int) -> str:
     """What the page says above the map when there is nothing, or not everything, to draw."""
     measure = graph.graph.get("measure", "jaccard")
-    if graph.number_of_nodes() == 0:
+    if not any(int(data.get("passages", 0) or 0) for _, data in graph.nodes(data=True)):
         return "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out)."
     if graph.number_of_edges() == 0:
         return (f"{graph.number_of_nodes()} code(s), but no two codes share a passage"

@@ -426,7 +426,10 @@ def test_report_labels_do_not_overlap_on_the_seeds(driver, seeds_report, changes
 @pytest.mark.parametrize("rows, codebook, message", [
     ([], None, "No coded passages: nothing to draw. Check the codebook's keywords, or the review column "
                "(rejected rows are left out)."),
-    ([], CODEBOOK, "3 codes, but no two codes share a passage: no links to draw."),
+    # codes that code nothing are on the map, but nothing was coded (it said "3 codes, but no two codes share a passage")
+    ([], CODEBOOK, "No coded passages: nothing to draw. Check the codebook's keywords, or the review column "
+                   "(rejected rows are left out)."),
+    ([("d1", 0, "admin")], CODEBOOK, "3 codes, but no two codes share a passage: no links to draw."),
     ([("d1", 0, "admin"), ("d1", 0, "gov")], CODEBOOK,
      "3 codes, but no two codes share 2 passages or more: no links to draw. Lower the minimum, or show weaker links faint."),
 ])

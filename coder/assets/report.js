@@ -290,7 +290,7 @@
       (state.group ? " (coded passages of the chosen documents)" : "") +
       " · node size: passages · link width: " + measure + (data.sample ? " · passage lists: " + sampleNote() : "");
     var message = "";
-    if (!s.present.length) message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out).";
+    if (!s.present.some(function (code) { return s.passages[code] > 0; })) message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out).";
     else if (!s.list.length) message = plural(s.present.length, "code") + ", but no two codes share a passage: no links to draw.";
     else if (!chosen.strong.length) message = plural(s.present.length, "code") + ", but no two codes share " + state.min_count +
       " passages or more: no links to draw. Lower the minimum, or show weaker links faint.";
