@@ -437,6 +437,10 @@ def network(
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
         _refuse_unknown_codes(frame, loaded, run)
+        deepest = max((code.depth for code in loaded), default=0) if loaded is not None else None
+        if options.level and deepest is not None and options.level > deepest:
+            raise CoderError(f"--level {options.level}: the codebook's codes go {deepest} level(s) deep. Pass --level "
+                              f"{deepest} or less (1 rolls codes up to the top level), or leave it out.")
         passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
         total = run.passage_total()
         warnings = variables.matched(passages).warnings() if variables is not None else []

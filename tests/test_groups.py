@@ -288,3 +288,11 @@ def test_groups_network_never_writes_into_another_runs_folder(tmp_path: Path, mo
     assert where.exit_code == 1 and where.output.startswith("Error: --where draws the network of some documents: name a "
                                                             "folder for it with --out")
     assert {path.name: path.read_bytes() for path in (other / "outputs").iterdir() if path.is_file()} == before
+
+
+def test_groups_network_level_deeper_than_the_codebook_is_refused(tmp_path: Path) -> None:
+    """`--level 5` on a one-level codebook was accepted and drew the codes as they are."""
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--level", "5")
+    assert (result.exit_code, result.output) == (1, "Error: --level 5: the codebook's codes go 1 level(s) deep. Pass "
+                                                    "--level 1 or less (1 rolls codes up to the top level), or leave it out.\n")
