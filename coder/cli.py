@@ -965,6 +965,7 @@ def sample(
     """
     from .errors import OutputError
     from .files import write_csv
+    from .models import CODED_KINDS
     from .runs import RunFolder
     from .sampling import draw_sample
 
@@ -974,7 +975,11 @@ def sample(
         if target.exists() and not force:
             raise OutputError(f"{target}: already exists (a sample someone may be coding). Pass --force to replace it, or another --out.")
         refuse_overwrite(target, force=True, option="--out")  # a folder, a device or a pipe, even with --force
-        drawn = draw_sample(run.read_passages(), run.read_segments(), size, seed=seed, by_code=by_code)
+        passages = run.read_passages()
+        # Only the kinds the run codes: a funding line or a reference hand-coded is a miss the tool cannot but make.
+        kinds = run.record().code_kinds or CODED_KINDS
+        passages = passages[passages["kind"].isin(list(kinds))].reset_index(drop=True)
+        drawn = draw_sample(passages, run.read_segments(), size, seed=seed, by_code=by_code)
         write_csv(drawn.sheet, target)
         _say(drawn.render())
         _say(f"Wrote {target}. Fill `code` for each passage, then: coder agree {target} --segments {segments}")

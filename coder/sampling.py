@@ -24,10 +24,13 @@ class Sample:
     sheet: pd.DataFrame  # SAMPLE_COLUMNS, sorted by document and passage
     strata: pd.DataFrame  # stratum, passages, drawn
     seed: int
+    asked: int = 0  # the size asked for (more than there are passages: all of them)
 
     def render(self) -> str:
         parts = ", ".join(f"{row.drawn} of {row.passages} {row.stratum}" for row in self.strata.itertuples(index=False))
-        return f"Drew {len(self.sheet)} passage(s) (seed {self.seed}): {parts}."
+        every = (f" Only {len(self.sheet)} passage(s) can be drawn, fewer than the {self.asked} asked for: the sample "
+                 f"holds them all." if self.asked > len(self.sheet) else "")
+        return f"Drew {len(self.sheet)} passage(s) (seed {self.seed}): {parts}.{every}"
 
 
 def draw_sample(
@@ -48,6 +51,7 @@ def draw_sample(
 
     if size < 1:
         raise CoderError(f"sample size {size}: draw at least 1 passage.")
+    asked = size
     rng = np.random.default_rng(seed)
     keys = list(zip(passages["document"].astype(str), passages["passage"].astype(int)))
     counted = drop_rejected(segments)
@@ -70,7 +74,6 @@ def draw_sample(
         pools = {code: [position for position in coded if code in coded_by[keys[position]]] for code in codes}
         order = {code: list(rng.permutation(pools[code])) for code in codes}
         taken: set[int] = set()
-        drawn = dict.fromkeys(codes, 0)
         # Round-robin over the codes: each takes its next passage not already drawn.
         while len(taken) < coded_share and any(order.values()):
             for code in codes:
@@ -78,9 +81,10 @@ def draw_sample(
                     order[code].pop(0)
                 if order[code] and len(taken) < coded_share:
                     taken.add(int(order[code].pop(0)))
-                    drawn[code] += 1
         chosen.extend(sorted(taken))
-        strata.extend((f"coded by {code}", len(pools[code]), drawn[code]) for code in sorted(codes))
+        # Per code, its passages in the sample: one drawn in another code's turn counts for it too.
+        strata.extend((f"coded by {code}", len(pools[code]), sum(position in taken for position in pools[code]))
+                      for code in sorted(codes))
     elif coded_share:
         chosen.extend(int(position) for position in rng.choice(coded, size=coded_share, replace=False))
         strata.append(("coded", len(coded), coded_share))
@@ -92,4 +96,5 @@ def draw_sample(
         sheet=sheet.reset_index(drop=True)[list(SAMPLE_COLUMNS)],
         strata=pd.DataFrame(strata, columns=["stratum", "passages", "drawn"]),
         seed=seed,
+        asked=asked,
     )

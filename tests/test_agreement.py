@@ -397,3 +397,26 @@ def test_agreement_bootstrap_intervals(seed):
     pd.testing.assert_frame_equal(first, again)
     low, high = first.set_index("code").loc["c", ["precision_low", "precision_high"]]
     assert 0.2 < low < 0.5 < high < 0.8
+
+
+def test_sample_counts_each_codes_passages_and_leaves_out_kinds_the_run_does_not_code(tmp_path, monkeypatch):
+    """`--by-code` printed "0 of 1 coded by b" for a passage drawn in another code's turn; a size past the
+    passages drew them all without a word; funding lines and references were drawn to be hand-coded,
+    though the run never codes them (a miss the tool cannot but make)."""
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "Alpha and beta.\n\nAlpha again.\n\nNothing.\n\nFunding: alpha fund (19BZZ001).\n\n"
+                                        "References\n\n[1] Li, X. Alpha beta[J]. 2019.\n"},
+                    "codes:\n  a: [alpha]\n  b: [beta]\n")
+    from coder.models import CODED_KINDS
+
+    passages = pd.read_parquet(run_folder_path := tmp_path / "outputs" / "passages.parquet")
+    coded_kinds = passages[passages["kind"].isin(list(CODED_KINDS))]
+    assert len(passages) > len(coded_kinds)  # the funding line and the reference are passages of their own
+    result = invoke("sample", "100", "--by-code", "--out", "sheet.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"Drew {len(coded_kinds)} passage(s) (seed 42): 2 of 2 coded by a, 1 of 1 coded by b, 2 of 2 uncoded. "
+        f"Only {len(coded_kinds)} passage(s) can be drawn, fewer than the 100 asked for: the sample holds them all.")
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert sorted(sheet["text"]) == sorted(coded_kinds["text"])
+    assert run_folder_path.is_file()
