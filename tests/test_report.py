@@ -257,6 +257,19 @@ def test_report_controls_change_what_is_drawn(driver, tmp_path, changes, nodes, 
 
 
 @pytest.mark.browser
+def test_report_faint_links_are_counted_and_said_to_be_cut(driver, tmp_path):
+    """With weaker links faint, the summary counted only the strong links, and the note implied every weak
+    link was drawn while only as many as --top-edges were."""
+    open_report(driver, written_report(tmp_path))
+    driver.execute_script("window.coderReport.set(arguments[0])", {"weak": "faint", "top_edges": 1})
+    summary = driver.execute_script("return document.getElementById('coder-summary').textContent")
+    assert summary.startswith("3 codes · 1 link drawn (and 1 weaker, faint) of 3 co-occurring pairs")
+    key = driver.execute_script("return document.getElementById('coder-explain').textContent")
+    assert "(the 1 strongest of 2 such links, as many as the strong ones)" in key
+    assert console_problems(driver) == []
+
+
+@pytest.mark.browser
 def test_report_form_controls_redraw_the_map(driver, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select

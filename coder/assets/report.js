@@ -152,7 +152,7 @@
     var strong = ranked(s.list.filter(function (pair) { return pair.count >= state.min_count; }));
     var weak = state.weak === "faint" ? ranked(s.list.filter(function (pair) { return pair.count < state.min_count; })) : [];
     return { stats: s, strong: strong.slice(0, Math.min(limit, MAX_DRAWN)), weak: weak.slice(0, Math.min(limit, MAX_DRAWN)),
-             eligible: strong.length };
+             eligible: strong.length, weakEligible: weak.length };
   }
   function shownCodes(chosen) {
     var s = chosen.stats;
@@ -285,7 +285,8 @@
   function describe(chosen, shown) {
     var s = chosen.stats, measure = MEASURE_NAMES[state.measure];
     document.getElementById("coder-summary").textContent =
-      plural(shown.length, "code") + " · " + plural(chosen.strong.length, "link") + " drawn of " +
+      plural(shown.length, "code") + " · " + plural(chosen.strong.length, "link") + " drawn" +
+      (chosen.weak.length ? " (and " + chosen.weak.length.toLocaleString("en") + " weaker, faint)" : "") + " of " +
       plural(s.list.length, "co-occurring pair") + " · N = " + plural(s.total, "passage") +
       (state.group ? " (coded passages of the chosen documents)" : "") +
       " · node size: passages · link width: " + measure + (data.sample ? " · passage lists: " + sampleNote() : "");
@@ -302,7 +303,9 @@
       (state.top_edges > 0 ? ", the " + state.top_edges + " strongest by " + measure : ", every one") +
       " (" + chosen.strong.length + " of the " + chosen.eligible + " that qualify). ";
     if (state.min_count > 1) explain += "A link resting on " + (state.min_count === 2 ? "one shared passage" : "fewer passages") +
-      " is " + (state.weak === "faint" ? "drawn faint and dashed, its width not weighted" : "not drawn") +
+      " is " + (state.weak === "faint" ? "drawn faint and dashed, its width not weighted" +
+        (chosen.weak.length < chosen.weakEligible ? " (the " + chosen.weak.length + " strongest of " + chosen.weakEligible +
+         " such links, as many as the strong ones)" : "") : "not drawn") +
       ": on so little evidence Jaccard or association can reach their maximum by chance. ";
     explain += "Width is " + measure + " among the links drawn; hover a link for its counts, click it to list its passages.";
     if (state.color_by === "community") explain += " Communities: Louvain on the default links at this level, found when the report was written.";
