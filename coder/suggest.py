@@ -504,7 +504,7 @@ def suggest_for_run(
     from .runs import RunFolder
     from .segments import is_rejected
 
-    folder = RunFolder(run)
+    folder = RunFolder.of_segments(run) if Path(run).is_file() else RunFolder(run)  # its segments.csv names it too
     if not folder.folder.is_dir():
         raise OutputError(f"{folder.folder}: no such run folder. Run `coder run --out {folder.folder}` first, or pass --run FOLDER.")
     folder.record()  # a folder without run.json is an error of its own
@@ -518,13 +518,13 @@ def suggest_for_run(
     documents = folder.read_corpus().documents  # extracted documents as the run coded them
     if not documents:
         raise CorpusError(f"{corpus_path}: the run's corpus holds no readable documents. Run `coder run` on a corpus with documents first.")
-    passages = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]
+    every_passage = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]
     family = {item.id for item in codebook if code in item.path}
     mine = frame[frame["code"].isin(family)]
     rejected_rows = mine["review"].map(is_rejected).astype(bool) if len(mine) else pd.Series(dtype=bool)
     coded = set(zip(mine.loc[~rejected_rows, "document"], mine.loc[~rejected_rows, "passage"].astype(int)))
     rejected = set(zip(mine.loc[rejected_rows, "document"], mine.loc[rejected_rows, "passage"].astype(int))) - coded
-    known = {(passage.document, passage.index): passage.text for passage in passages}
+    known = {(passage.document, passage.index): passage.text for passage in every_passage}
     stale = sorted({
         (document, int(index)) for document, index, text in zip(mine["document"], mine["passage"], mine["text"])
         if (document, int(index)) not in known or (text and known[(document, int(index))] != text)
@@ -535,6 +535,8 @@ def suggest_for_run(
             f"{folder.segments_path}: passage {index} of {document} is not in the corpus at {corpus_path} as the run saw it "
             f"({len(stale)} such passage(s)). Did the corpus change since the run? Run `coder run` again."
         )
+    # Only the kinds the run codes: a reference is no uncoded passage to suggest, nor evidence of a term.
+    passages = [passage for passage in every_passage if passage.kind in codebook.code_kinds]
     return suggest_for_code(passages, codebook, code, coded=coded, rejected=rejected, top=top, min_count=min_count, window=window)
 
 

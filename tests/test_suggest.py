@@ -252,3 +252,20 @@ def test_suggest_invariants_on_any_corpus(passage_words, coded_indexes, min_coun
         assert item.count_in >= min_count and item.score >= 3.84
         assert not matcher.find(Passage("", 0, 0, len(item.candidate), item.candidate, item.candidate))
     assert len(report.of_kind("term")) <= 5 and len(report.of_kind("passage")) <= 5
+
+
+def test_suggest_takes_a_segments_path_and_skips_kinds_the_run_does_not_code(tmp_path, monkeypatch):
+    """`--run out/segments.csv` said "no such run folder"; a reference line was offered as an uncoded
+    passage like the code's, though no run codes references."""
+    from conftest import invoke, make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "Joint meetings of mayors were held on river pollution.\n\n"
+                                        "Mayors discussed river pollution again.\n\nReferences\n\n"
+                                        "[1] Li, X. Mayors and river pollution[J]. 2019.\n"},
+                    "codes:\n  meeting: [joint meeting]\n")
+    result = invoke("suggest", "meeting", "--run", "outputs/segments.csv", "--out", "s.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("meeting: 1 of 3 passage(s) coded")
+    suggestions = (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
+    assert "Mayors discussed river pollution again." in suggestions and "[J]" not in suggestions
