@@ -702,6 +702,7 @@ def kwic(
 
     Example: coder kwic "joint meeting" --width 30 --csv kwic.csv
     """
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.text import Text
 
@@ -721,8 +722,10 @@ def kwic(
         passages = _load_passages(corpus, loaded)
         lines = find_kwic(passages, query, compiled=compiled, width=width)
         console = Console(highlight=False, soft_wrap=True)
+        # Aligned on the longest left context shown, not on --width: 10,000 spaces led every line.
+        align = min(width, max((cell_len(line.left) for line in lines), default=0))
         for line in lines:
-            left, match, right = format_kwic_line(line, width=width)
+            left, match, right = format_kwic_line(line, width=width, align=align)
             console.print(Text.assemble(left, (match, "bold red"), right, (f"  {line.document}:{line.passage}", "dim")))
         if csv_path is not None:
             write_kwic_csv(lines, csv_path)

@@ -117,16 +117,17 @@ def _passages(items: Iterable[Document | Passage], unit: Unit) -> Iterable[Passa
             yield from split_passages(item, unit=unit)
 
 
-def format_kwic_line(line: KwicLine, *, width: int = 40) -> tuple[str, str, str]:
-    """The three columns of a line for a terminal: left context right-aligned to `width` cells
-    (Chinese characters take two), the match, the right context cut to `width` cells."""
+def format_kwic_line(line: KwicLine, *, width: int = 40, align: int | None = None) -> tuple[str, str, str]:
+    """The three columns of a line for a terminal: left context right-aligned to `align` cells (default
+    `width`; Chinese characters take two) and cut to `width`, the match, the right context cut to `width`."""
     left = line.left
     while cell_len(left) > width:
         left = left[1:]
     right = line.right
     while cell_len(right) > width:
         right = right[:-1]
-    return " " * (width - cell_len(left)) + left, line.match, right
+    align = width if align is None else align
+    return " " * max(align - cell_len(left), 0) + left, line.match, right
 
 
 def write_kwic_csv(lines: list[KwicLine], path: str | Path) -> Path:

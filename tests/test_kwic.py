@@ -72,6 +72,15 @@ def test_kwic_format_aligns_by_cells(line, width, expected):
     assert format_kwic_line(line, width=width) == expected
 
 
+def test_kwic_cli_aligns_on_the_longest_context_not_on_the_width(tmp_path, monkeypatch):
+    """`--width 10000` led every line with up to 10,000 spaces: lines align on the longest left context."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting.\n\nThe mayors held a joint meeting.\n", encoding="utf-8")
+    result = invoke("kwic", "joint meeting", "--corpus", "corpus", "--width", "10000")
+    assert result.stdout.splitlines() == [" " * 16 + "A joint meeting.  a.txt:0", "The mayors held a joint meeting.  a.txt:1"]
+
+
 @pytest.mark.parametrize("name", ["kwic.csv"])
 def test_kwic_write_csv(tmp_path, name):
     lines = kwic([PASSAGE], "held", width=5)
