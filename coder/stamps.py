@@ -312,10 +312,11 @@ def corpus_unchanged(
         record = run.record()
         documents = (list(map(itemgetter("path"), record.documents)), list(map(itemgetter("sha256"), record.documents)))
         skipped = [(str(entry["path"]), str(entry["reason"])) for entry in record.skipped]
+        encodings = {str(entry["path"]): entry.get("encoding") for entry in record.documents}
     except (CoderError, KeyError, TypeError):
         return False
     return stamps_match(run.cache_path / CORPUS_STAMPS_FILE, corpus, documents=documents, skipped=skipped,
-                        encoding=encoding, extraction_cache=extraction_cache, now=now)
+                        encoding=encoding, extraction_cache=extraction_cache, now=now, encodings=encodings)
 
 
 def known_corpus(run: RunFolder, corpus: str | Path, *, encoding: str | None = None,
@@ -367,9 +368,11 @@ def stamps_match(
     encoding: str | None = None,
     extraction_cache: ExtractionCache | None = None,
     now: CorpusStamps | None = None,
+    encodings: dict[str, object] | None = None,
 ) -> bool:
     """`corpus_unchanged` against the stamps kept at `path` and an expected list of documents
-    ((paths, sha256 hashes), in corpus order) and skipped files ((path, reason))."""
+    ((paths, sha256 hashes), in corpus order) and skipped files ((path, reason)); a file read again
+    must also have the recorded encoding (`encodings`, by path), when given."""
     kept = _kept_for(path, corpus, encoding)
     if kept is None or not _describe_alike(kept, documents, skipped):
         return False
@@ -404,7 +407,8 @@ def stamps_match(
         if skipped_file:
             return False  # a skipped file changed: why it is skipped may have changed too
         if not _same_text(Path(corpus), Path(now.paths[relative]), relative, old_hashes[documents_before - 1],
-                          encoding=encoding, extraction_cache=extraction_cache):
+                          encoding=encoding, extraction_cache=extraction_cache,
+                          recorded_encoding=(encodings or {}).get(relative, _ANY)):
             return False
     return True
 
@@ -513,12 +517,18 @@ def _any_extracted(files: str) -> bool:
     return any(ending + _SEPARATOR in names for ending in _EXTRACTED_ENDINGS)
 
 
+_ANY = object()  # no encoding recorded to compare with
+
+
 def _same_text(corpus: Path, file_path: Path, relative: str, sha256: str, *, encoding: str | None,
-               extraction_cache: ExtractionCache | None) -> bool:
-    """Does the file read now give the document `relative` with the text whose hash is `sha256`?"""
+               extraction_cache: ExtractionCache | None, recorded_encoding: object = _ANY) -> bool:
+    """Does the file read now give the document `relative` with the text whose hash is `sha256` (and,
+    when one is recorded, in that encoding: a file saved again as GB18030 with the same text is read
+    as GB18030 from now on, and run.json must say so)?"""
     try:
         document = read_document(file_path, relative_to=corpus if corpus.is_dir() else None, encoding=encoding,
                                  extraction_cache=extraction_cache)
     except (CoderError, OSError, ValueError):
         return False
-    return document.path == relative and document.sha256 == sha256
+    return (document.path == relative and document.sha256 == sha256
+            and (recorded_encoding is _ANY or document.encoding == recorded_encoding))

@@ -389,3 +389,24 @@ def test_stamps_damaged_stamps_recode_writes_what_a_fresh_run_writes(tiny_corpus
 
     assert output_files(out) == output_files(full)
     assert stamps._read_kept_stamps(path) is not None
+
+
+def test_stamps_a_file_saved_again_in_another_encoding_is_recorded_so(tmp_path, monkeypatch):
+    """The same text saved again as GB18030 kept "encoding": "utf-8" in run.json after a rerun, where a
+    fresh run says gb18030 (the text's hash is the same, so its coding is still reused)."""
+    import json
+
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c").mkdir()
+    text = "区域合作与联席会议制度的研究。\n\nMore text on joint meetings.\n"
+    (tmp_path / "c" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "cb.yaml").write_text("codes:\n  m: [joint meeting, 联席会议]\n", encoding="utf-8")
+    assert invoke("run", "c", "--codebook", "cb.yaml", "--out", "o", "--quiet").exit_code == 0
+    (tmp_path / "c" / "a.txt").write_bytes(text.encode("gb18030"))
+    assert invoke("run", "c", "--codebook", "cb.yaml", "--out", "o", "--quiet").exit_code == 0
+    assert invoke("run", "c", "--codebook", "cb.yaml", "--out", "fresh", "--quiet", "--no-cache").exit_code == 0
+    rerun, fresh = (json.loads((tmp_path / folder / "run.json").read_text(encoding="utf-8")) for folder in ("o", "fresh"))
+    assert rerun["documents"] == fresh["documents"]
+    assert rerun["documents"][0]["encoding"] == "gb18030"
