@@ -255,7 +255,8 @@ def _wordstat(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
             while stack and stack[-1][0] >= indent:
                 stack.pop()
             if not stack:
-                report.append(f"line {number}: entry '{line}' comes before any category; left out")
+                where = "comes before any category" if not tree else "is not indented under a category"
+                report.append(f"line {number}: entry '{line}' {where}; left out")
                 continue
             entry = match.group("entry")
             if float(match.group("weight")) != 1:

@@ -114,6 +114,15 @@ def test_dictionaries_liwc_2015_nested_legend():
     assert report == []
 
 
+def test_dictionaries_wordstat_entry_outside_a_category_says_where(tmp_path):
+    path = tmp_path / "d.cat"
+    path.write_text("LOST (1)\nPOSITIVE\n    GOOD (1)\nSTRAY (1)\n", encoding="utf-8")
+    codebook, report = read_dictionary(path)
+    assert [(code.id, code.keywords) for code in codebook] == [("positive", ("good",))]
+    assert report == ["line 1: entry 'LOST (1)' comes before any category; left out",
+                      "line 4: entry 'STRAY (1)' is not indented under a category; left out"]
+
+
 def test_dictionaries_wordstat_cat():
     codebook, report = read_dictionary(DATA / "sentiment.cat")
     assert [(c.id, c.label, c.path, c.keywords) for c in codebook] == [
