@@ -174,7 +174,11 @@ def select_documents(variables: DocumentVariables, where: Sequence[str], documen
                                  f"Values of {name}: {', '.join(choices)}.")
         keep = {document for document in keep
                 if document in rows and rows[document][name] is not None and value_text(rows[document][name]) == wanted}
-    return [document for document in documents if document in keep]
+    chosen = [document for document in documents if document in keep]
+    if not chosen:  # each condition holds for some document, but not all of them for one
+        raise DocumentsError(f"--where {' --where '.join(where)}: no document has {' and '.join(where)} (several "
+                             f"--where must all hold). Leave one out, or draw each group with its own --out.")
+    return chosen
 
 
 def _values(column: pd.Series) -> list[str]:

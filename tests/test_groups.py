@@ -296,3 +296,14 @@ def test_groups_network_level_deeper_than_the_codebook_is_refused(tmp_path: Path
     result = invoke("network", tmp_path / "out" / "segments.csv", "--level", "5")
     assert (result.exit_code, result.output) == (1, "Error: --level 5: the codebook's codes go 1 level(s) deep. Pass "
                                                     "--level 1 or less (1 rolls codes up to the top level), or leave it out.\n")
+
+
+def test_groups_network_where_no_document_holds_every_condition(tmp_path: Path) -> None:
+    """`--where region=Yangtze --where region=Pearl` chose no document, exited 0 and wrote an empty report."""
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--where", "region=Yangtze", "--where", "region=Pearl",
+                    "--out", tmp_path / "group")
+    assert (result.exit_code, result.output) == (1, "Error: --where region=Yangtze --where region=Pearl: no document has "
+                                                    "region=Yangtze and region=Pearl (several --where must all hold). "
+                                                    "Leave one out, or draw each group with its own --out.\n")
+    assert not (tmp_path / "group").exists()
