@@ -169,7 +169,14 @@ def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are 
         raise typer.Exit(code=1)
     except OSError as error:  # a full disk, a folder that is a file, no permission: say which file
         where = f"{display_name(os.fsdecode(error.filename))}: " if error.filename else ""
-        _say(f"Error: {where}{error.strerror or error}. {unchanged()}")
+        reason = error.strerror or str(error)
+        if isinstance(error, (FileExistsError, NotADirectoryError)) and error.filename:
+            path = Path(os.fsdecode(error.filename))
+            blocking = next((place for place in (path, *path.parents) if place.is_file()), None)
+            if blocking is not None:  # "File exists" said nothing of a file in a folder's place
+                where = f"{display_name(blocking)}: "
+                reason = "is a file, where a folder is needed" + (f" (to write {display_name(path)})" if blocking != path else "")
+        _say(f"Error: {where}{reason}. {unchanged()}")
         raise typer.Exit(code=1)
     except KeyboardInterrupt:
         _say(f"Interrupted. {unchanged()}")

@@ -430,3 +430,17 @@ def test_cli_export_xlsx_writes_only_a_name_ending_in_xlsx(tiny_corpus, tiny_cod
     assert result.exit_code == 1 and not (tmp_path / "book.csv").exists()
     assert result.output == (f"Error: {tmp_path / 'book.csv'}: the workbook's name must end in .xlsx, as Excel and "
                              f"`coder review import` read it by. Choose a name like segments.xlsx with --out.\n")
+
+
+def test_cli_out_that_is_a_file_is_named_as_one(tmp_path, monkeypatch):
+    """`--out` naming a file (or a path through one) said only "File exists" or "Not a directory"."""
+    from conftest import make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "A joint meeting.\n"}, "codes:\n  m: [joint meeting]\n")
+    (tmp_path / "afile").write_text("mine", encoding="utf-8")
+    for out, written in (("afile", ""), ("afile/sub", " (to write afile/sub)")):
+        result = invoke("network", "outputs/segments.csv", "--out", out)
+        assert (result.exit_code, result.output) == (
+            1, f"Error: afile: is a file, where a folder is needed{written}. Earlier outputs are unchanged.\n")
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
