@@ -335,6 +335,9 @@ class RunFolder:
         path = Path(segments_path)
         if path.is_dir() and path.suffix.lower() != ".parquet":
             return cls(path)
+        if path.name.lower() in (PASSAGES_FILE, PASSAGES_PARQUET_FILE):
+            raise OutputError(f"{display_name(path)}: is the run's passages table, not its segments. Pass segments.csv "
+                              f"or segments.parquet (or the run's folder).")
         if not path.exists() and not any((path.parent / name).exists() for name in (RUN_FILE, SEGMENTS_PARQUET_FILE)):
             raise OutputError(f"{display_name(path)}: no such segments file. Run `coder run` first, or pass the path of a "
                               f"segments.csv.")  # as reading it says: not a missing /run.json beside it

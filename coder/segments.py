@@ -95,6 +95,8 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
     ['segment_id', 'document', 'passage']
     """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{display_name(path)}: not a file (a folder, a device or a pipe). Pass the path of a segments.csv.")
     if not path.is_file():
         raise OutputError(f"{display_name(path)}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
     frame = read_table(path)

@@ -444,3 +444,18 @@ def test_cli_out_that_is_a_file_is_named_as_one(tmp_path, monkeypatch):
         assert (result.exit_code, result.output) == (
             1, f"Error: afile: is a file, where a folder is needed{written}. Earlier outputs are unchanged.\n")
     assert (tmp_path / "afile").read_text(encoding="utf-8") == "mine"
+
+
+def test_cli_segments_argument_that_is_no_segments_file(tmp_path, monkeypatch):
+    """passages.parquet was taken as SEGMENTS (segments.csv beside it read silently); /dev/null was "no such file"."""
+    from conftest import make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "A joint meeting.\n"}, "codes:\n  m: [joint meeting]\n")
+    result = invoke("network", "outputs/passages.parquet", "--out", "net")
+    assert (result.exit_code, result.output) == (1, "Error: outputs/passages.parquet: is the run's passages table, not its "
+                                                    "segments. Pass segments.csv or segments.parquet (or the run's folder).\n")
+    if Path("/dev/null").exists():
+        result = invoke("network", "/dev/null", "--out", "net")
+        assert (result.exit_code, result.output) == (1, "Error: /dev/null: not a file (a folder, a device or a pipe). Pass the "
+                                                        "path of a segments.csv.\n")
