@@ -361,7 +361,9 @@ def _claimed_and_near(
             if first_code.id != second_code.id and (same_words or mutual):
                 findings.append(LintFinding(
                     "claimed twice", second_code.id, second_rule,
-                    f"also a keyword of '{first_code.id}' ('{first_rule}'): every hit codes both ({counts}). "
+                    f"also a keyword of '{first_code.id}' ('{first_rule}'): "
+                    + ("every hit codes both" if not (first_code.exclude or second_code.exclude)
+                       else "a hit codes both unless an exclude phrase of one vetoes it") + f" ({counts}). "
                     f"Keep it in one code, or rely on the hierarchy.",
                     shared, hits[second],
                 ))

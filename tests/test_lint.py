@@ -77,7 +77,8 @@ def test_lint_finding_details(passages):
     )
     assert report.of_kind("claimed twice")[2] == LintFinding(
         "claimed twice", "gathering", "Summit",
-        "also a keyword of 'meeting' ('summit'): every hit codes both (hits: 'Summit' 1, 'summit' 1; 1 passages in common). "
+        "also a keyword of 'meeting' ('summit'): a hit codes both unless an exclude phrase of one vetoes it "
+        "(hits: 'Summit' 1, 'summit' 1; 1 passages in common). "
         "Keep it in one code, or rely on the hierarchy.",
         1, 1,
     )
