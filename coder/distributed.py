@@ -214,7 +214,7 @@ def _check_scheduler(address: str) -> None:
                 if not part:
                     break
                 greeting += part
-    except socket.timeout:
+    except TimeoutError:  # socket.timeout
         raise DaskError(f"--scheduler {address}: something listens there but sent nothing in "
                         f"{_SCHEDULER_ANSWER_SECONDS:.0f} s, as a Dask scheduler does at once (a dashboard or web port?). {advice}")
     except OSError as error:
