@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
