@@ -393,14 +393,16 @@ def _read_xml_root(path: Path) -> etree._Element:
         raise CodebookError(f"{path}{line}: not well-formed XML ({error.msg}). Export the codebook again from the other tool.")
 
 
-def _codes_element(path: Path) -> etree._Element:
-    """The <Codes> element of a .qdc codebook or of the codebook in a .qdpx project, with at least one <Code>."""
+def _codebook_parts(path: Path) -> tuple[etree._Element, list[etree._Element]]:
+    """The <Codes> element (with at least one <Code>) and the <Set>s of a codebook or of a project's."""
     root = _read_xml_root(path)
+    holders = [root]  # a project keeps its <Sets> beside its <CodeBook>
     if _local(root) == "Project":
         books = _children(root, "CodeBook")
         if not books:
             raise CodebookError(f"{path}: the project has no <CodeBook>; nothing to import.")
         root = books[0]
+        holders.append(root)
     if _local(root) != "CodeBook":
         raise CodebookError(
             f"{path}: root element is <{_local(root)}>, not <CodeBook>. Pass a REFI-QDA codebook (.qdc) or project (.qdpx)."
@@ -408,7 +410,8 @@ def _codes_element(path: Path) -> etree._Element:
     codes_elements = _children(root, "Codes")
     if not codes_elements or not _children(codes_elements[0], "Code"):
         raise CodebookError(f"{path}: the codebook has no <Code> elements; nothing to import.")
-    return codes_elements[0]
+    sets = [element for holder in holders for group in _children(holder, "Sets") for element in _children(group, "Set")]
+    return codes_elements[0], sets
 
 
 def _check_code(path: Path, element: etree._Element, label: str, where: str, depth: int) -> None:
@@ -435,8 +438,12 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     >>> codebook, adjustments = read_qdc("exported.qdc")  # doctest: +SKIP
     """
     path = Path(path)
-    codes_element = _codes_element(path)
+    codes_element, sets = _codebook_parts(path)
     adjustments: list[str] = []
+    if sets:  # ATLAS.ti's code groups: no codebook.yaml counterpart, but not to be lost without a word
+        names = ", ".join(f"'{(element.get('name') or '').strip()[:60]}'" for element in sets[:5]) + (" ..." if len(sets) > 5 else "")
+        adjustments.append(f"{len(sets)} code set(s) ({names}) are not imported: a codebook.yaml has no sets; put "
+                           f"their codes under a parent code instead")
     guids: Counter[str] = Counter()
     counts = {"guid": 0, "no_color": 0}
 

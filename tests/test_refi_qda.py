@@ -602,3 +602,17 @@ def test_refi_qda_import_reads_project_qde_before_other_qde_members(tmp_path):
         archive.writestr("project.qde", good)
     codebook, _ = read_qdc(tmp_path / "p.qdpx")
     assert [code.label for code in codebook] == ["kept"]
+
+
+def test_refi_qda_import_lists_code_sets_it_leaves_out(tmp_path):
+    """ATLAS.ti's code groups (<Sets>) were dropped without a word."""
+    guid = "0b8f6e2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
+    (tmp_path / "groups.qdc").write_text(
+        '<?xml version="1.0" encoding="utf-8"?><CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="ATLAS.ti">'
+        f'<Codes><Code guid="{guid}" name="Joint meeting" isCodable="true"/></Codes>'
+        f'<Sets><Set guid="1b8f6e2a-1c2d-4e5f-8a9b-0c1d2e3f4a5b" name="Meetings"><MemberCode guid="{guid}"/></Set></Sets>'
+        '</CodeBook>', encoding="utf-8")
+    codebook, adjustments = read_qdc(tmp_path / "groups.qdc")
+    assert [code.label for code in codebook] == ["Joint meeting"]
+    assert "1 code set(s) ('Meetings') are not imported: a codebook.yaml has no sets; put their codes under a parent " \
+           "code instead" in adjustments
