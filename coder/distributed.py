@@ -289,7 +289,12 @@ def _code_partitions(
     except CoderError:
         raise  # a codebook regex that ran too long on a worker: the same message as on this machine
     except Exception as error:
-        raise DaskError(f"the Dask cluster failed while coding ({type(error).__name__}: {error}).")
+        # A worker killed or lost mid-task: distributed says "KilledWorker" or that a key is "already
+        # forgotten", which names none of what to do.
+        lost = type(error).__name__ in ("KilledWorker", "FutureCancelledError", "CancelledError") or "forgotten" in str(error)
+        advice = (" A worker stopped or was lost (out of memory, killed, or its machine went away): check the workers' "
+                  "logs and memory, then run again; the earlier outputs are unchanged." if lost else "")
+        raise DaskError(f"the Dask cluster failed while coding ({type(error).__name__}: {str(error)[:300]}).{advice}")
     return parts
 
 

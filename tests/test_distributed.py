@@ -252,9 +252,19 @@ def test_cli_run_scheduler_without_the_dask_engine_is_refused(tiny_corpus: Path,
                                                     "on it (without it, the run would be on this machine).\n")
 
 
-@pytest.mark.parametrize("problem", [RuntimeError("worker lost")])
+class KilledWorker(Exception):
+    """Named as distributed names a worker that died with its task."""
+
+
+@pytest.mark.parametrize("problem, message", [
+    (RuntimeError("worker lost"), "the Dask cluster failed while coding (RuntimeError: worker lost)."),
+    (KilledWorker("Attempted to run task 'code-3' on 3 different workers"),
+     "the Dask cluster failed while coding (KilledWorker: Attempted to run task 'code-3' on 3 different workers). A worker "
+     "stopped or was lost (out of memory, killed, or its machine went away): check the workers' logs and memory, then "
+     "run again; the earlier outputs are unchanged."),
+])
 def test_run_worker_failure_leaves_the_earlier_run(client, tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch, problem: Exception) -> None:
+                                                   monkeypatch: pytest.MonkeyPatch, problem: Exception, message: str) -> None:
     out = tmp_path / "out"
     run_coding(tiny_corpus, tiny_codebook, out)
     before = _outputs(out)
@@ -265,7 +275,7 @@ def test_run_worker_failure_leaves_the_earlier_run(client, tiny_corpus: Path, ti
     monkeypatch.setattr(distributed, "_code_partition", fail)
     with pytest.raises(distributed.DaskError) as raised:
         run_coding(tiny_corpus, tiny_codebook, out, engine="dask", scheduler=client)
-    assert str(raised.value) == "the Dask cluster failed while coding (RuntimeError: worker lost)."
+    assert str(raised.value) == message
     assert _outputs(out) == before
 
 
