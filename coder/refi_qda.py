@@ -449,6 +449,13 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
 
     def convert(element: etree._Element, where: str, depth: int) -> dict[str, Any]:
         name = (element.get("name") or "").strip()
+        if MAX_NAME_CHARS < len(name) <= MAX_DESCRIPTION_CHARS:  # `export qdc` writes the labels a codebook has
+            adjustments.append(f"{where}: a code name of {len(name):,} characters ('{name[:60]}...') cut to "
+                               f"{MAX_NAME_CHARS:,}; the whole name is kept as the start of its description")
+            element_description = f"{name}\n\n"
+            name = name[:MAX_NAME_CHARS].strip()
+        else:
+            element_description = ""
         label = name or "(unnamed)"
         _check_code(path, element, label, where, depth)
         if not name:
@@ -467,7 +474,7 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
         if element.get("color") is None:
             counts["no_color"] += 1
         descriptions = _children(element, "Description")
-        description = "".join(descriptions[0].itertext()).strip() if descriptions else ""
+        description = (element_description + ("".join(descriptions[0].itertext()).strip() if descriptions else "")).strip()
         return {
             "name": label,
             "description": description,

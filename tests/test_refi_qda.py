@@ -543,7 +543,7 @@ def _nested_codes(depth: int) -> str:
      "bytes, 100 times its packed size); not read. Export the project again from the other tool."),
     ("deep.qdc", "deep", "deep.qdc: code 'level 40' is nested more than 40 levels deep. Flatten the code hierarchy in "
      "the other tool and export again."),
-    ("long.qdc", "long", "long.qdc: a code name of 2,000 characters ('" + "x" * 60 + "...', in long.qdc); at most "
+    ("long.qdc", "long", "long.qdc: a code name of 100,001 characters ('" + "x" * 60 + "...', in long.qdc); at most "
      "1,000. Shorten it in the other tool and export again."),
     ("described.qdc", "described", "described.qdc: code 'a' has a description longer than 100,000 characters. "
      "Shorten it in the other tool and export again."),
@@ -561,7 +561,7 @@ def test_refi_qda_cli_import_qdc_is_bounded(tmp_path, monkeypatch, name, make, m
     elif make == "deep":
         path.write_bytes(_qdc(_nested_codes(200)))
     elif make == "long":
-        path.write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="{"x" * 2000}" isCodable="true"/>'))
+        path.write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="{"x" * 100_001}" isCodable="true"/>'))
     else:
         path.write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="a" isCodable="true">'
                               f'<Description>{"y" * 100_001}</Description></Code>'))
@@ -616,3 +616,14 @@ def test_refi_qda_import_lists_code_sets_it_leaves_out(tmp_path):
     assert [code.label for code in codebook] == ["Joint meeting"]
     assert "1 code set(s) ('Meetings') are not imported: a codebook.yaml has no sets; put their codes under a parent " \
            "code instead" in adjustments
+
+
+def test_refi_qda_import_cuts_a_long_name_and_keeps_it_whole_in_the_description(tmp_path):
+    """A label of 1,500 characters exported by `export qdc` was refused by `import qdc`."""
+    long = "Joint meetings " * 100
+    (tmp_path / "long.qdc").write_bytes(_qdc(f'<Code guid="{derive_guid("code", "a")}" name="{long}" isCodable="true">'
+                                             f'<Description>Meetings.</Description></Code>'))
+    codebook, adjustments = read_qdc(tmp_path / "long.qdc")
+    (code,) = codebook.codes
+    assert code.label == long.strip()[:1000].strip() and code.description == long.strip() + "\n\nMeetings."
+    assert adjustments[0].startswith("long.qdc: a code name of 1,499 characters ('Joint meetings")
