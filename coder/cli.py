@@ -867,6 +867,20 @@ def export_qdc(
         loaded = load_codebook(codebook)
         write_bytes_atomically(out, build_qdc(loaded))
         _say(f"Wrote {display_name(out)}: {len(loaded)} code(s).")
+        for line in _shared_sibling_labels(loaded):
+            _say(line)
+
+
+def _shared_sibling_labels(codebook: Codebook) -> list[str]:
+    """Warnings for codes under one parent that share a label: a REFI-QDA codebook names codes by their
+    label, and the other tool may take them for one code."""
+    seen: dict[tuple[str | None, str], list[str]] = {}
+    for code in codebook:
+        seen.setdefault((code.parent, code.label.casefold()), []).append(code.id)
+    return [f"Warning: codes {', '.join(repr(display_name(code)) for code in ids)} share the label "
+            f"'{display_name(codebook[ids[0]].label)}' under {repr(display_name(parent)) if parent else 'the top level'}: "
+            f"the other tool may merge them. Give each its own label."
+            for (parent, _), ids in seen.items() if len(ids) > 1]
 
 
 @export_app.command("xlsx")

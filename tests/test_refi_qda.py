@@ -627,3 +627,17 @@ def test_refi_qda_import_cuts_a_long_name_and_keeps_it_whole_in_the_description(
     (code,) = codebook.codes
     assert code.label == long.strip()[:1000].strip() and code.description == long.strip() + "\n\nMeetings."
     assert adjustments[0].startswith("long.qdc: a code name of 1,499 characters ('Joint meetings")
+
+
+def test_refi_qda_cli_export_qdc_warns_of_sibling_codes_sharing_a_label(tmp_path, monkeypatch):
+    """Two codes under one parent with one label exported without a word; a REFI-QDA tool names codes by label."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "codebook.yaml").write_text(
+        "codes:\n  a:\n    label: Same\n    keywords: [x]\n  b:\n    label: same\n    keywords: [y]\n"
+        "  p:\n    codes:\n      c: [z]\n      d: [w]\n", encoding="utf-8")
+    result = invoke("export", "qdc", "--out", "book.qdc")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "Wrote book.qdc: 5 code(s).",
+        "Warning: codes 'a', 'b' share the label 'Same' under the top level: the other tool may merge them. Give each "
+        "its own label."]
