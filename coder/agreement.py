@@ -417,14 +417,18 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
             numbers.append(int(number))
             lost.append(f"{document}, passage {number}: "
                         + ("its text is in several passages now" if found else "its text is no longer in the document"))
-    lost = list(dict.fromkeys(lost))
-    if lost:
-        shown = "\n  ".join(first_lines(lost))
-        raise CoderError(
-            f"{source}: {len(lost)} passage(s) named have another text now, nothing was "
-            f"scored:\n  {shown}\nThe corpus changed since the sample was drawn: code these passages again in a new "
-            f"sample (coder sample), or clear their `text` cells if only the sheet's text was edited.")
+    _stop_unless_none(source, lost, "passage(s) named have another text now",
+                      "The corpus changed since the sample was drawn: code these passages again in a new sample "
+                      "(coder sample), or clear their `text` cells if only the sheet's text was edited.")
     return sheet.assign(passage=numbers).drop(columns="text"), len(moved)
+
+
+def _stop_unless_none(source: str, problems: list[str], what: str, advice: str) -> None:
+    """One CoderError listing a sheet's problems (each once, the first 20), when it has any: nothing is scored."""
+    problems = list(dict.fromkeys(problems))
+    if problems:
+        shown = "\n  ".join(first_lines(problems))
+        raise CoderError(f"{source}: {len(problems)} {what}, nothing was scored:\n  {shown}\n{advice}")
 
 
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
@@ -446,13 +450,8 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
         if known_codes is not None and code and code not in known_codes:
             close = difflib.get_close_matches(code, known_codes, n=1)
             problems.append(f"code '{code}' is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    problems = list(dict.fromkeys(problems))
-    if problems:
-        shown = "\n  ".join(first_lines(problems))
-        raise CoderError(
-            f"{source}: {len(problems)} row problem(s), nothing was scored:\n  {shown}\n"
-            f"Use document paths and passage numbers from segments.csv and code ids of the codebook."
-        )
+    _stop_unless_none(source, problems, "row problem(s)",
+                      "Use document paths and passage numbers from segments.csv and code ids of the codebook.")
 
 
 def write_agreement(agreement: pd.DataFrame, path: str | Path) -> Path:
