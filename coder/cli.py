@@ -673,17 +673,6 @@ def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None]) -> No
                              f"Name another folder with --out, or move {what} away.")
 
 
-def _agreement_written_by_coder(path: Path) -> bool:
-    from .agreement import AGREEMENT_COLUMNS
-
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as file:
-            header = file.readline()
-    except OSError:
-        return False
-    return header.strip().split(",")[:len(AGREEMENT_COLUMNS)] == list(AGREEMENT_COLUMNS)
-
-
 def _load_passages(corpus: Path, codebook: Codebook | None) -> list:
     """The passages of the corpus that a run with `codebook` codes (of its `code_kinds`, in its unit)."""
     from .corpus import read_corpus
@@ -1030,13 +1019,14 @@ def agree(
     from rich.console import Console
 
     from .agreement import agreement_for_run, agreement_table, write_agreement
+    from .runs import AGREEMENT_FILE, written_by_coder
 
     with _user_errors():
-        target = (out if out is not None else segments.parent) / "agreement.csv"
+        target = (out if out is not None else segments.parent) / AGREEMENT_FILE
         _refuse_replacing_inputs(target, {"the gold file": gold, "the --sample sheet": sample_sheet})
         # A folder the user named may hold an agreement.csv of their own; the run folder's is coder's,
         # unless it is not what coder writes there.
-        if out is not None or (target.exists() and not _agreement_written_by_coder(target)):
+        if out is not None or (target.exists() and not written_by_coder(target)):
             refuse_overwrite(target, force=force, option="--out")
         agreement, notes = agreement_for_run(gold, segments_path=segments, level=level, sample_path=sample_sheet,
                                              whole_corpus=whole_corpus, seed=seed)

@@ -69,6 +69,8 @@ _INDEX_COLUMNS = ("segment_id", "code", "document", "fingerprint")
 _WRITTEN_COLUMNS = ("passage", "review", "note")
 WORKBOOK_FILE = "segments.xlsx"
 PASSAGES_FILE = "passages.csv"
+AGREEMENT_FILE = "agreement.csv"  # `coder agree` writes it beside segments.csv
+AGREEMENT_HEADER = "code,gold,predicted,tp,fp,fn,tn,precision,recall,f1,kappa,alpha"  # agreement.AGREEMENT_COLUMNS
 NETWORK_FILES = {
     "cooccurrence": "cooccurrence.csv",
     "codes": "codes.csv",
@@ -386,7 +388,7 @@ class RunFolder:
         """
         if self.has_record() or self.staging_path.exists() or not self.folder.is_dir():
             return
-        others = [name for name in names if (self.folder / name).exists() and not _written_by_coder(self.folder / name)]
+        others = [name for name in names if (self.folder / name).exists() and not written_by_coder(self.folder / name)]
         if others:
             shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
             raise OutputError(
@@ -1122,6 +1124,7 @@ _OWN_STARTS = {
     NETWORK_FILES["cooccurrence"]: ("source,target,source_label",), NETWORK_FILES["matrix"]: ("code,",),
     PASSAGES_FILE: ("document\tpassage", "document,passage", "document;passage"),
     CHANGES_FILE: ("code,change,detail",), SEGMENT_INDEX_FILE: ("",),
+    AGREEMENT_FILE: (AGREEMENT_HEADER,),
 }
 _OWN_MARKERS = {
     SEGMENTS_FILE: b"segment_id", NETWORK_FILES["report"]: b'id="coder-', NETWORK_FILES["html"]: b"report.html",
@@ -1130,7 +1133,7 @@ _OWN_MARKERS = {
 }
 
 
-def _written_by_coder(path: Path) -> bool:
+def written_by_coder(path: Path) -> bool:
     """Does the file (or folder) at `path`, named as one coder writes, start as coder writes it?"""
     if path.name == TEXTS_FOLDER:
         return path.is_dir() and all(item.is_dir() or item.suffix == ".txt" for item in path.rglob("*"))

@@ -299,6 +299,13 @@ def test_agreement_cli_never_replaces_the_hand_coding(run_folder):
     assert _agree("gold.csv").exit_code == 0  # coder's own agreement.csv is replaced as before
 
 
+def test_agreement_header_is_the_one_run_folders_recognise():
+    from coder.agreement import AGREEMENT_COLUMNS
+    from coder.runs import AGREEMENT_HEADER
+
+    assert AGREEMENT_HEADER == ",".join(AGREEMENT_COLUMNS)
+
+
 def test_agreement_cli_follows_passages_moved_by_a_corpus_edit(run_folder):
     """A filled sample sheet names passages by number: after a paragraph was added at the top and the
     run redone, every number pointed at the passage before it (F1 fell from 1.0 to 0.67, exit 0)."""
