@@ -702,7 +702,7 @@ def kwic(
     from rich.console import Console
     from rich.text import Text
 
-    from .kwic import format_kwic_line, write_kwic_csv
+    from .kwic import describe_query, format_kwic_line, write_kwic_csv
     from .kwic import kwic as find_kwic
     from .matching import compile_codebook
 
@@ -727,21 +727,7 @@ def kwic(
             write_kwic_csv(lines, csv_path)
         _say(f"{len(lines)} hit(s) in {len({line.document for line in lines})} document(s)."
              + (f" Lines written to {display_name(csv_path)}" if csv_path is not None else ""))
-        _say(_kwic_reading(query.strip(), loaded))
-
-
-def _kwic_reading(query: str, codebook: Codebook | None) -> str:
-    """How kwic read the query: a code of the codebook, a regex or a keyword (with a close code id)."""
-    import difflib
-
-    if codebook is not None and query in codebook:
-        return f"Code '{display_name(query)}' with its child codes (a code id; for the word, search /{display_name(query)}/)."
-    if len(query) > 2 and query.startswith("/") and query.endswith("/"):
-        return f"The regex {display_name(query[1:-1])}."
-    close = difflib.get_close_matches(query, [code.id for code in codebook], n=1) if codebook is not None else []
-    hint = f" No code is called '{display_name(query)}': did you mean '{display_name(close[0])}'?" if close else ""
-    known = "" if codebook is not None else " (no codebook: code ids are not known)"
-    return f"The keyword '{display_name(query)}', as the codebook's keywords match{known}.{hint}"
+        _say(describe_query(query, loaded))
 
 
 @app.command()
@@ -849,27 +835,15 @@ def export_qdc(
 
     Example: coder export qdc --codebook codebook.yaml --out codebook.qdc
     """
-    from .refi_qda import build_qdc, write_bytes_atomically
+    from .refi_qda import build_qdc, shared_sibling_labels, write_bytes_atomically
 
     with _user_errors():
         refuse_overwrite(out, force=force)
         loaded = load_codebook(codebook)
         write_bytes_atomically(out, build_qdc(loaded))
         _say(f"Wrote {display_name(out)}: {len(loaded)} code(s).")
-        for line in _shared_sibling_labels(loaded):
-            _say(line)
-
-
-def _shared_sibling_labels(codebook: Codebook) -> list[str]:
-    """Warnings for codes under one parent that share a label: a REFI-QDA codebook names codes by their
-    label, and the other tool may take them for one code."""
-    seen: dict[tuple[str | None, str], list[str]] = {}
-    for code in codebook:
-        seen.setdefault((code.parent, code.label.casefold()), []).append(code.id)
-    return [f"Warning: codes {', '.join(repr(display_name(code)) for code in ids)} share the label "
-            f"'{display_name(codebook[ids[0]].label)}' under {repr(display_name(parent)) if parent else 'the top level'}: "
-            f"the other tool may merge them. Give each its own label."
-            for (parent, _), ids in seen.items() if len(ids) > 1]
+        for line in shared_sibling_labels(loaded):
+            _say(f"Warning: {line}")
 
 
 @export_app.command("xlsx")

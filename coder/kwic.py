@@ -13,9 +13,9 @@ from rich.cells import cell_len
 
 from .codebook import parse_codebook
 from .errors import CodebookError, CoderError, RegexTimeoutError
-from .files import write_csv
+from .files import display_name, write_csv
 from .matching import CompiledCodebook, compile_codebook
-from .models import Document, Passage, Unit
+from .models import Codebook, Document, Passage, Unit
 
 _QUERY_CODE = "query"
 _SPACES = re.compile(r"\s+")
@@ -50,7 +50,7 @@ def compile_query(query: str, *, compiled: CompiledCodebook | None = None) -> tu
         codebook = compiled.codebook
         wanted = {code.id for code in codebook if query in code.path}
         return compiled, wanted
-    if len(query) > 2 and query.startswith("/") and query.endswith("/"):
+    if _is_regex(query):
         rule = {"regex": [query[1:-1]]}
     else:
         rule = {"keywords": [query]}
@@ -63,6 +63,30 @@ def compile_query(query: str, *, compiled: CompiledCodebook | None = None) -> tu
     # Chinese words are cut as the codebook's matching cuts them: 协同 is no word of 协同治理 there.
     known_words = compiled.segmenter_words if compiled is not None else ()
     return compile_codebook(codebook, known_words=known_words), {_QUERY_CODE}
+
+
+def _is_regex(query: str) -> bool:
+    return len(query) > 2 and query.startswith("/") and query.endswith("/")
+
+
+def describe_query(query: str, codebook: Codebook | None) -> str:
+    """How compile_query() reads `query` with `codebook`: a code, a regex or a keyword (naming a close
+    code id, as a mistyped one is searched as a word).
+
+    >>> describe_query("/red/", None)
+    'The regex red.'
+    """
+    import difflib
+
+    query = query.strip()
+    if codebook is not None and query in codebook:
+        return f"Code '{display_name(query)}' with its child codes (a code id; for the word, search /{display_name(query)}/)."
+    if _is_regex(query):
+        return f"The regex {display_name(query[1:-1])}."
+    close = difflib.get_close_matches(query, [code.id for code in codebook], n=1) if codebook is not None else []
+    hint = f" No code is called '{display_name(query)}': did you mean '{display_name(close[0])}'?" if close else ""
+    known = "" if codebook is not None else " (no codebook: code ids are not known)"
+    return f"The keyword '{display_name(query)}', as the codebook's keywords match{known}.{hint}"
 
 
 def kwic(

@@ -429,6 +429,18 @@ def _check_code(path: Path, element: etree._Element, label: str, where: str, dep
                             f"characters. Shorten it in the other tool and export again.")
 
 
+def shared_sibling_labels(codebook: Codebook) -> list[str]:
+    """Codes under one parent that share a label, a line each: a REFI-QDA codebook names codes by
+    their label, and the other tool may take them for one code."""
+    seen: dict[tuple[str | None, str], list[str]] = {}
+    for code in codebook:
+        seen.setdefault((code.parent, code.label.casefold()), []).append(code.id)
+    return [f"codes {', '.join(repr(display_name(code)) for code in ids)} share the label "
+            f"'{display_name(codebook[ids[0]].label)}' under {repr(display_name(parent)) if parent else 'the top level'}: "
+            f"the other tool may merge them. Give each its own label."
+            for (parent, _), ids in seen.items() if len(ids) > 1]
+
+
 def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     """Read a REFI-QDA codebook (.qdc, or the codebook of a .qdpx project) into a keyword-less Codebook.
 
