@@ -642,7 +642,7 @@ class CompiledCodebook:
                 if found_by_regex:
                     matches.extend((offset + hit.start, offset + hit.end, hit.code, view[hit.start:hit.end], hit.rule)
                                    for hit in found_by_regex)
-                    matches = _one_match_per_span(matches)
+                    matches = _drop_overlaps(matches, start=0, end=1, code=2)
             if len(matches) > 1:
                 matches.sort(key=_POSITION)
             found.append(matches)
@@ -1435,37 +1435,22 @@ class _Spans:
         return before > 0 and self.furthest[before - 1] > start
 
 
-def _drop_overlaps(raw: list[_Hit]) -> list[_Hit]:
-    """Per code, keep the leftmost-longest of overlapping keyword matches, so hits are not double-counted."""
+def _drop_overlaps(raw: list, *, code: int = 0, start: int = 1, end: int = 2) -> list:
+    """Per code, keep the leftmost-longest of overlapping matches, so hits are not double-counted: of
+    _Hits (code, start, end, ...), or of the (start, end, code, text, rule) tuples _finish() makes
+    (`code`, `start`, `end`: the fields' places), where a regex that matches what a keyword of its
+    code (or another of its regexes) matched is not a second hit there."""
     if len(raw) < 2:
         return raw
-    raw = sorted(raw, key=_leftmost_longest)  # stable: of two equal spans, the first found is kept
-    kept: list[_Hit] = []
+    raw = sorted(raw, key=lambda hit, start=start, end=end: (hit[start], -hit[end]))  # stable: the first found is kept
+    kept = []
     ends: dict[str, int] = {}  # code -> end of its last kept hit
     for hit in raw:
-        if hit.start < ends.get(hit.code, -1):
+        if hit[start] < ends.get(hit[code], -1):
             continue
-        ends[hit.code] = hit.end
+        ends[hit[code]] = hit[end]
         kept.append(hit)
     return kept
-
-
-def _one_match_per_span(matches: list[tuple[int, int, str, str, str]]) -> list[tuple[int, int, str, str, str]]:
-    """_drop_overlaps() of (start, end, code, text, rule) matches: a regex that matches what a keyword
-    of its code (or another of its regexes) matched is not a second hit there."""
-    ordered = sorted(matches, key=lambda match: (match[0], -match[1]))  # stable: the keyword's is kept
-    kept = []
-    ends: dict[str, int] = {}
-    for match in ordered:
-        if match[0] < ends.get(match[2], -1):
-            continue
-        ends[match[2]] = match[1]
-        kept.append(match)
-    return kept
-
-
-def _leftmost_longest(hit: _Hit) -> tuple[int, int]:
-    return hit.start, -hit.end
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:
