@@ -57,6 +57,18 @@ def normalize_review(value: object) -> Review | None:
     return normalize_decision(value)
 
 
+def decision_spellings(cells: pd.Series) -> tuple[dict[str, str], tuple[int, str] | None]:
+    """Each distinct cell of a decision column -> its decision ("" when blank), decided once per
+    spelling; and the first cell that is no decision, as (its position, why), or None."""
+    spellings: dict[str, str] = {}
+    for value in cells.unique():
+        try:
+            spellings[value] = normalize_review(value) or ""
+        except ValueError as error:
+            return spellings, (int((cells == value).to_numpy().argmax()), str(error))
+    return spellings, None
+
+
 def default_reviews_path(codebook: str | Path) -> Path:
     """The review file beside the codebook: `codebook.yaml` -> `reviews.csv` in the same folder."""
     return Path(codebook).parent / REVIEWS_FILE
@@ -95,13 +107,9 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
         if column not in frame.columns:
             frame[column] = ""
     frame = frame[list(REVIEW_COLUMNS)].reset_index(drop=True)
-    spellings: dict[str, str] = {}
-    for value in frame["decision"].unique():
-        try:
-            spellings[value] = normalize_review(value) or ""
-        except ValueError as error:
-            row = int((frame["decision"] == value).to_numpy().argmax()) + 2
-            raise OutputError(f"{path}:{row}: {error}")
+    spellings, wrong = decision_spellings(frame["decision"])
+    if wrong is not None:
+        raise OutputError(f"{path}:{wrong[0] + 2}: {wrong[1]}")
     frame["decision"] = frame["decision"].map(spellings)
     ids = [normalize_segment_id(value) for value in frame["segment_id"]]
     for position, (identifier, record) in enumerate(zip(ids, frame.to_dict("records"))):

@@ -133,16 +133,13 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
 def check_review_cells(path: str | Path, frame: pd.DataFrame) -> None:
     """Stop unless every `review` cell of a segments table read as it is (no review file takes its
     decisions) is blank or a decision: "rejct" or "Reject." had counted as accepted."""
-    from .reviews import normalize_review
+    from .reviews import decision_spellings
 
     if "review" not in frame.columns:
         return
-    for row, value in enumerate(frame["review"].tolist()):
-        if str(value).strip():
-            try:
-                normalize_review(value)
-            except ValueError as problem:
-                raise OutputError(f"{display_name(path)}: row {row + 2}: {problem}") from None
+    _, wrong = decision_spellings(frame["review"].reset_index(drop=True))
+    if wrong is not None:
+        raise OutputError(f"{display_name(path)}: row {wrong[0] + 2}: {wrong[1]}")
 
 
 # --- Parquet: the segment data of record ------------------------------------------------------
