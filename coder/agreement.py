@@ -8,6 +8,7 @@ kappa and alpha pooled over all (passage, code) units.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -510,6 +511,7 @@ def agreement_for_run(
     """
     segments_path = Path(segments_path)
     run = RunFolder.of_segments(segments_path)
+    read_passages = functools.cache(run.read_passages)  # the gold file and its sample may both need the table
     gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
     predicted = run.read_segments()
     if "source" in predicted.columns:  # passages coded by hand are not the tool's coding
@@ -528,7 +530,7 @@ def agreement_for_run(
             codebook = run.stored_codebook()
         documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
         if "text" in gold.columns:
-            gold, moved = follow_passage_texts(gold, run.read_passages(), source=str(gold_path))
+            gold, moved = follow_passage_texts(gold, read_passages(), source=str(gold_path))
             if moved:
                 notes.append(f"{moved} passage(s) of the gold coding followed their text to a new passage number "
                              f"(the corpus changed since the sample was drawn)")
@@ -539,7 +541,7 @@ def agreement_for_run(
             units = passages_total
         if "passage" not in gold.columns:
             try:
-                frame = run.read_passages()
+                frame = read_passages()
                 spans = list(zip(frame["document"], frame["passage"], frame["start"], frame["end"]))
                 if units is None:
                     units = len(spans)
@@ -568,7 +570,7 @@ def agreement_for_run(
             sample = sample.assign(document=[str(document).strip() for document in sample["document"]],
                                    passage=[int(float(passage)) for passage in sample["passage"]])
             if "text" in sample.columns and record is not None:
-                sample, _ = follow_passage_texts(sample, run.read_passages(), source=str(sample_path))
+                sample, _ = follow_passage_texts(sample, read_passages(), source=str(sample_path))
             scope = sorted(set(scope) | set(zip(sample["document"], sample["passage"])))
         inside = set(scope)
         predicted = predicted[[(str(document), int(passage)) in inside
