@@ -30,7 +30,7 @@ import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate, islice
 from operator import itemgetter
 from typing import NamedTuple
@@ -53,7 +53,7 @@ from .lexicon import (
     is_mark,
     word_forms,
 )
-from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched
+from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched, passage_fingerprint
 from .passages import rejoins_hyphenated
 from .regexes import compile_regex
 
@@ -1530,7 +1530,12 @@ def code_passages(passages: Iterable[Passage], compiled: CompiledCodebook) -> It
 
     >>> segments = list(code_passages(passages, compile_codebook(codebook)))  # doctest: +SKIP
     """
+    copies: dict[str, int] = {}  # passage_fingerprint() -> passages seen with it
     for passage in passages:
+        fingerprint = passage_fingerprint(passage.document, passage.text)
+        copy = copies.get(fingerprint, 0)
+        copies[fingerprint] = copy + 1
         matches = compiled.find(passage)
         if matches:
-            yield from segments_from_matches(passage, matches, compiled.codes)
+            segments = segments_from_matches(passage, matches, compiled.codes)
+            yield from (replace(segment, copy=copy) for segment in segments) if copy else segments

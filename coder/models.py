@@ -255,14 +255,42 @@ def passage_fingerprint(document: str, passage_text: str) -> str:
 def passage_fingerprints(document: str, passage_texts: Iterable[str]) -> list[str]:
     """passage_fingerprint() of each of a document's passage texts whose whitespace is normalised
     already, as split_passages() writes Passage.text (" ".join(text.split())): the same hashes
-    without splitting and joining every text again, or a cache entry per passage.
+    without splitting and joining every text again, or a cache entry per passage. `passage_texts` are
+    all the document's passages, in order: a text seen before is numbered (numbered_copies).
 
     >>> passage_fingerprints("a.txt", ["The joint meeting."]) == [passage_fingerprint("a.txt", "The joint meeting.")]
     True
     """
     prefix = f"{document}\x1f"
     sha1 = hashlib.sha1
-    return [sha1((prefix + text.casefold()).encode()).hexdigest() for text in passage_texts]
+    return numbered_copies([sha1((prefix + text.casefold()).encode()).hexdigest() for text in passage_texts])
+
+
+def numbered_copies(fingerprints: Sequence[str]) -> list[str]:
+    """The passage_fingerprint()s of passages in corpus order, each repeat of an earlier one (the same
+    text again in the same document: a running header, a repeated question) given its copy number,
+    so that identical passages get segment ids of their own. The first copy keeps the fingerprint it
+    has alone, and with it the segment ids (and review decisions) it had before.
+
+    >>> first, again = numbered_copies(["f" * 40, "f" * 40])
+    >>> first == "f" * 40, again == copy_fingerprint("f" * 40, 1)
+    (True, True)
+    """
+    fingerprints = list(fingerprints)
+    if len(set(fingerprints)) == len(fingerprints):
+        return fingerprints
+    seen: dict[str, int] = {}
+    for position, fingerprint in enumerate(fingerprints):
+        copies = seen.get(fingerprint, 0)
+        seen[fingerprint] = copies + 1
+        if copies:
+            fingerprints[position] = copy_fingerprint(fingerprint, copies)
+    return fingerprints
+
+
+def copy_fingerprint(fingerprint: str, copy: int) -> str:
+    """The fingerprint of copy number `copy` (1: the second) of a passage whose first copy has `fingerprint`."""
+    return hashlib.sha1(f"{fingerprint}\x1f{copy}".encode()).hexdigest()
 
 
 MATCHED_SEPARATOR = "; "
@@ -341,10 +369,12 @@ class Segment:
     text: str
     matches: tuple[Match, ...] = ()
     kind: str = "body"  # the passage's kind (PASSAGE_KINDS)
+    copy: int = 0  # how many passages of the document before this one have its text (numbered_copies)
 
     @property
     def segment_id(self) -> str:
-        return segment_id(self.document, self.text, self.code)
+        fingerprint = passage_fingerprint(self.document, self.text)
+        return segment_id_from_fingerprint(copy_fingerprint(fingerprint, self.copy) if self.copy else fingerprint, self.code)
 
 
 Measure = Literal["jaccard", "association", "npmi", "count"]

@@ -51,7 +51,8 @@ from .extract.encodings import check_encoding
 from .lexicon import compose_text, fold_text
 from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook
 from .models import (
-    Code, Codebook, Document, Passage, UnchangedCodes, join_matched, passage_fingerprint, segment_id_from_fingerprint,
+    Code, Codebook, Document, Passage, UnchangedCodes, join_matched, numbered_copies, passage_fingerprint,
+    segment_id_from_fingerprint,
 )
 from .passages import _readable, split_passages
 from .pipeline import CodingResult
@@ -761,8 +762,10 @@ def _match_candidates(
     integers = {"passage": "int64", "start": "int64", "end": "int64", "hits": "int64"}
     if not to_match:
         return pd.DataFrame({column: pd.Series(dtype=integers.get(column, object)) for column in columns}), 0
-    chosen = candidates[passages["kind"].take(candidates).isin(list(codebook.code_kinds)).to_numpy()]
+    coded_kind = passages["kind"].take(candidates).isin(list(codebook.code_kinds)).to_numpy()
+    chosen = candidates[coded_kind]
     stored = {column: _taken(passages[column], chosen) for column in ("document", "passage", "start", "end", "kind", "text")}
+    fingerprints = _candidate_fingerprints(passages, candidates, coded_kind)
     by_document: dict[str, list[int]] = {}
     for position, path in enumerate(stored["document"]):
         by_document.setdefault(path, []).append(position)
@@ -790,7 +793,7 @@ def _match_candidates(
         if not counted:
             continue
         path = passage.document
-        fingerprint = passage_fingerprint(path, passage.text)
+        fingerprint = fingerprints[path, passage.index]
         for code_id in sorted(counted, key=order.__getitem__):
             found = counted[code_id]
             rows.append((segment_id_from_fingerprint(fingerprint, code_id), path, passage.index, passage.start,
@@ -800,6 +803,19 @@ def _match_candidates(
 
 
 _COUNTED_TOGETHER = 32  # passages per call of count_in_passages
+
+
+def _candidate_fingerprints(passages: Mapping[str, pd.Series], candidates: np.ndarray,
+                            coded_kind: np.ndarray) -> dict[tuple[str, int], str]:
+    """{(document, passage): passage_fingerprint()} of the candidates of a coded kind, repeats numbered
+    as the pipeline numbers them among all the document's passages (`numbered_copies`). Every copy of
+    a text is a candidate when one is (they hold the same literals), whatever its kind, so numbering
+    among all candidates numbers as among all passages."""
+    documents, numbers = _taken(passages["document"], candidates), _taken(passages["passage"], candidates)
+    plain = [passage_fingerprint(document, text) for document, text in zip(documents, _taken(passages["text"], candidates))]
+    numbered = numbered_copies(plain)
+    return {(document, number): fingerprint
+            for document, number, fingerprint, coded in zip(documents, numbers, numbered, coded_kind.tolist()) if coded}
 
 
 def _taken(column: pd.Series, positions: np.ndarray) -> list:

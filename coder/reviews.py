@@ -32,7 +32,7 @@ from .files import (
     write_csv,
 )
 from .imports import LazyModule
-from .models import Document, Passage, normalize_segment_id, segment_id, segment_id_from_fingerprint
+from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
 from .segments import normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -183,6 +183,7 @@ class PassageLocator:
         self.documents = {document.path: document for document in documents}
         self.unit = unit
         self._passages: dict[str, list[Passage]] = {}
+        self._fingerprints: dict[str, list[str]] = {}
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -195,6 +196,12 @@ class PassageLocator:
     def passage(self, document: str, index: int) -> Passage | None:
         passages = self.passages(document)
         return passages[index] if 0 <= index < len(passages) else None
+
+    def fingerprint(self, document: str, index: int) -> str:
+        """passage_fingerprint() of a passage of the document, numbered when it repeats an earlier one (as a run numbers it)."""
+        if document not in self._fingerprints:
+            self._fingerprints[document] = passage_fingerprints(document, [passage.text for passage in self.passages(document)])
+        return self._fingerprints[document][index]
 
     def containing(self, document: str, offset: int) -> Passage | None:
         for passage in self.passages(document):
@@ -363,7 +370,7 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
         locator = located() if number is not None else None
         passage = locator.passage(entry["document"], number) if locator is not None else None  # type: ignore[arg-type]
         if passage is not None and (not entry["text"] or _same_start(entry["text"], passage.text)):
-            identifier = segment_id(entry["document"], passage.text, entry["code"])
+            identifier = segment_id_from_fingerprint(locator.fingerprint(entry["document"], passage.index), entry["code"])  # type: ignore[union-attr]
             entry.update(text=passage.text, start=str(passage.start), end=str(passage.end))
         elif entry["text"]:
             identifier = segment_id(entry["document"], entry["text"], entry["code"])

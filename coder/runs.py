@@ -38,7 +38,7 @@ from .codebook import codebook_from_records, codebook_hash, codebook_to_records,
 from .errors import CoderError, OutputError
 from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
 from .imports import LazyModule
-from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, passage_fingerprint
+from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, numbered_copies, passage_fingerprint
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -1264,11 +1264,24 @@ def segment_index(frame: pd.DataFrame) -> pd.DataFrame:
     """The compact form of a segments frame that comparisons need (see SEGMENT_INDEX_FILE)."""
     if "fingerprint" in frame.columns:
         return frame[list(_INDEX_COLUMNS)]
-    fingerprints = [passage_fingerprint(str(document), str(text)) for document, text in zip(frame["document"], frame["text"])]
+    fingerprints = _row_fingerprints(frame)
     return pd.DataFrame({
         "segment_id": _current_ids(frame["segment_id"]), "code": frame["code"].astype(str).to_numpy(),
         "document": frame["document"].astype(str).to_numpy(), "fingerprint": fingerprints,
     }, columns=list(_INDEX_COLUMNS))
+
+
+def _row_fingerprints(frame: pd.DataFrame) -> list[str]:
+    """passage_fingerprint() of each row's passage, a repeat of a text in its document numbered
+    (`numbered_copies`) among the frame's distinct passages in passage order."""
+    plain = [passage_fingerprint(str(document), str(text)) for document, text in zip(frame["document"], frame["text"])]
+    numbers = pd.to_numeric(frame["passage"], errors="coerce") if "passage" in frame.columns else None
+    if len(set(plain)) == len(plain) or numbers is None or numbers.isna().any():
+        return plain
+    passages = pd.DataFrame({"fingerprint": plain, "passage": numbers.to_numpy()})
+    distinct = passages.drop_duplicates().sort_values("passage", kind="stable")
+    numbered = dict(zip(zip(distinct["fingerprint"], distinct["passage"]), numbered_copies(distinct["fingerprint"].tolist())))
+    return [numbered[key] for key in zip(passages["fingerprint"], passages["passage"])]
 
 
 def _current_ids(ids: pd.Series) -> list[str]:
