@@ -652,17 +652,25 @@ def review_reattach(
     new_code: Annotated[str, typer.Argument(help="The code id of the codebook they belong to now.")],
     reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
     codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run: decisions still on its segments of OLD_CODE stay.")] = Path("outputs/segments.csv"),
 ) -> None:
-    """Move the decisions of code OLD_CODE to NEW_CODE (after a rename `coder diff` did not recognise).
+    """Move the decisions of code OLD_CODE to NEW_CODE (after a rename `coder diff` did not recognise,
+    or a code split in two). When OLD_CODE is still in the codebook, only its detached decisions move.
 
     Example: coder review reattach meeting joint_meeting
     """
     from .reviews import reattach
+    from .runs import RunFolder
 
     with _user_errors():
         path = _reviews_path(reviews, codebook)
-        moved = reattach(path, old_code, new_code, codes=_code_ids(codebook))
-        _say(f"{path}: {moved} decision(s) moved from {old_code} to {new_code}. Run `coder run` to apply them.")
+        # Without a run (none yet, or the default path is not one) every decision of OLD_CODE moves.
+        run = RunFolder.of_segments(segments) if segments.exists() or (segments.parent / "run.json").exists() else None
+        index = run.read_segment_index(columns=("segment_id", "fingerprint")) if run and run.has_segments() else None
+        done = reattach(path, old_code, new_code, codes=_code_ids(codebook),
+                        attached=set(index["segment_id"]) if index is not None else None,
+                        fingerprints=dict(zip(index["segment_id"], index["fingerprint"])) if index is not None else None)
+        _say(done.render(str(path), old_code, new_code))
 
 
 def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None]) -> None:

@@ -15,7 +15,7 @@ as `reviews.csv.bak`, itself replaced only once the new backup is complete.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -668,10 +668,36 @@ def rename_codes(
     return frame, int(moved.sum())
 
 
-def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: Sequence[str] | None = None) -> int:
-    """Move every review entry of code `old_code` to `new_code` in the review file; how many moved.
+@dataclass(frozen=True)
+class Reattached:
+    """What `reattach` did: entries moved, and entries it left with the old code, and why."""
 
-    >>> reattach("reviews.csv", "meeting", "joint_meeting")  # doctest: +SKIP
+    moved: int
+    attached: int = 0  # still on a segment of the old code (which is still in the codebook)
+    collisions: int = 0  # the new code has a decision of its own on that passage
+
+    def render(self, path: str, old_code: str, new_code: str) -> str:
+        head, advice = f"{path}: {self.moved} decision(s) moved from {old_code} to {new_code}.", "Run `coder run` to apply them."
+        stayed = []
+        if self.attached:
+            stayed.append(f"  {self.attached} decision(s) of {old_code} stay: {old_code} still codes their passages.")
+        if self.collisions:
+            stayed.append(f"  {self.collisions} decision(s) of {old_code} stay: {new_code} has a decision of its own on "
+                          f"that passage, which is kept (`coder review status` lists them as detached).")
+        return "\n".join([head, *stayed, advice]) if stayed else f"{head} {advice}"
+
+
+def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: Sequence[str] | None = None,
+             attached: Collection[str] | None = None, fingerprints: Mapping[str, str] | None = None) -> Reattached:
+    """Move the review entries of code `old_code` to `new_code` in the review file.
+
+    When `old_code` is still a code of the codebook (`codes`), the entries on segments the last run
+    has (`attached`, its segment ids) stay: only detached ones move. An entry whose passage already
+    has a decision of `new_code` stays too: the new code's own decision is never replaced.
+    `fingerprints` ({segment id: passage fingerprint} of the last run) give moved entries their new
+    ids; without one, an id is made from the entry's document and text.
+
+    >>> reattach("reviews.csv", "meeting", "joint_meeting").moved  # doctest: +SKIP
     3
     """
     reviews_path = Path(reviews_path)
@@ -681,13 +707,18 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
     if not reviews["code"].eq(old_code).any():
         known = ", ".join(sorted(set(reviews["code"]))) or "(none)"
         raise OutputError(f"{reviews_path}: no decisions for code '{old_code}'. Codes in the review file: {known}.")
-    frame, moved = rename_codes(reviews, {old_code: new_code})
-    if frame["segment_id"].duplicated().any():
-        frame = frame.drop_duplicates("segment_id", keep="last")
-        kept = reviews[~reviews["segment_id"].isin(frame["segment_id"])]
-        frame = pd.concat([frame, kept], ignore_index=True)  # never fewer entries than before
+    of_old = reviews["code"].eq(old_code)
+    staying = of_old & reviews["segment_id"].isin(list(attached)) if (
+        attached is not None and codes is not None and old_code in codes) else pd.Series(False, index=reviews.index)
+    moving = reviews[of_old & ~staying]
+    renamed, _ = rename_codes(moving, {old_code: new_code}, fingerprints=dict(fingerprints or {}))
+    taken = set(reviews.loc[~of_old, "segment_id"])
+    collides = renamed["segment_id"].isin(list(taken)) | renamed["segment_id"].duplicated()
+    frame = reviews.copy()
+    moved_rows = renamed[~collides.to_numpy()]
+    frame.loc[moved_rows.index, list(REVIEW_COLUMNS)] = moved_rows[list(REVIEW_COLUMNS)]
     write_reviews(frame, reviews_path)
-    return moved
+    return Reattached(moved=len(moved_rows), attached=int(staying.sum()), collisions=int(collides.sum()))
 
 
 # --- applying decisions ------------------------------------------------------------------------

@@ -833,3 +833,35 @@ def test_review_loop_rows_of_one_segment_that_disagree_are_named_with_what_to_do
         f"{row['code']}): accept / reject\nMake those rows agree (or clear the cells of all but one) in "
         f"{project / 'out' / 'segments.csv'}, then run the command again.\n")
     assert not (project / "reviews.csv").exists()
+
+
+def test_reattach_after_a_split_moves_only_the_detached_decisions(project):
+    """A code split in two (the old id keeps one half): reattach moves the decisions the new code took, not
+    those still on the old code's segments, and never replaces a decision the new code has of its own."""
+    split = CODEBOOK.replace("    keywords: [joint meeting]\n", "    keywords: [joint meeting]\n  held:\n    keywords: [held]\n")
+    (project / "codebook.yaml").write_text(split, encoding="utf-8")
+    coder_run(project)
+    frame = segments_of(project)
+    meetings = frame["code"].eq("joint_meeting")
+    frame.loc[meetings, ["review", "note"]] = [["accept", "a: mayors"], ["reject", "b: another"]]
+    frame.loc[frame["code"].eq("held"), ["review", "note"]] = ["accept", "held, typed on the new code"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    # The split: "Another joint meeting was held." now goes to `held` only.
+    (project / "codebook.yaml").write_text(split.replace("keywords: [joint meeting]", "keywords: [mayors held a joint meeting]"),
+                                           encoding="utf-8")
+    coder_run(project)
+    moved = invoke("review", "reattach", "joint_meeting", "held", "--codebook", str(project / "codebook.yaml"),
+                   "--segments", str(project / "out" / "segments.csv"))
+    assert moved.exit_code == 0, moved.output
+    assert moved.stderr.splitlines() == [
+        f"{project / 'reviews.csv'}: 0 decision(s) moved from joint_meeting to held.",
+        "  1 decision(s) of joint_meeting stay: joint_meeting still codes their passages.",
+        "  1 decision(s) of joint_meeting stay: held has a decision of its own on that passage, which is kept "
+        "(`coder review status` lists them as detached).",
+        "Run `coder run` to apply them.",
+    ]
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False)
+    assert sorted(zip(reviews["code"], reviews["decision"], reviews["note"])) == [
+        ("held", "accept", "held, typed on the new code"), ("held", "accept", "held, typed on the new code"),
+        ("joint_meeting", "accept", "a: mayors"), ("joint_meeting", "reject", "b: another")]
