@@ -493,14 +493,26 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
             merge.reviews[identifier] = {**_entry(entry), "decision": decision, "note": note, "reviewed_at": stamp}
             merge.added += 1
             continue
-        # A blank cell keeps what was decided before; it never withdraws a decision.
-        new_decision, new_note = decision or old["decision"], note or old["note"]
+        # A blank cell keeps what was decided before; it never withdraws a decision. A note beside
+        # another (a colleague's file) is added to it, never replacing it.
+        new_decision, new_note = decision or old["decision"], _joined_notes(old["note"], note)
         if new_decision == old["decision"] and new_note == old["note"]:
             merge.unchanged += 1
             continue
         merge.updated.append(DecisionChange(identifier, str(old["code"]), old["decision"], new_decision))
         old.update(decision=new_decision, note=new_note, reviewed_at=stamp)
     return merge
+
+
+def _joined_notes(old: str, new: str) -> str:
+    """The review file's note `old` with an imported note `new`: both, unless one holds the other.
+
+    >>> _joined_notes("A: clear case", "B: agree"), _joined_notes("A: clear", "A: clear case"), _joined_notes("x", "")
+    ('A: clear case / B: agree', 'A: clear case', 'x')
+    """
+    if not new or new in old:
+        return old
+    return new if not old or old in new else f"{old} / {new}"
 
 
 def _entry(entry: dict[str, str]) -> dict[str, str]:
@@ -586,7 +598,8 @@ def import_pending(
             disagreeing.append(f"rows {lines} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
                                f"{proposal.entry['code']}): {' / '.join(sorted(said))}")
             continue
-        decision, note = (said.pop() if said else ""), proposal.note
+        # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
+        decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
         if before is not None and (decision, note) == (before[0], before[1]):
             continue  # what the run wrote: nothing was typed here

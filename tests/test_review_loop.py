@@ -756,8 +756,10 @@ def test_review_loop_a_note_typed_over_one_the_review_file_took_since_keeps_both
     result = coder_run(project)
     assert "Imported 0 decision(s), 1 note(s) typed into" in result.stderr
     reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert reviews[["decision", "note"]].values.tolist() == [["reject", "colleague: borderline, see p.3 / my own new note"]]
-    assert segments_of(project).loc[0, "note"] == "colleague: borderline, see p.3 / my own new note"
+    # The colleague's import kept the first note too (it had replaced it).
+    both = "first note / colleague: borderline, see p.3 / my own new note"
+    assert reviews[["decision", "note"]].values.tolist() == [["reject", both]]
+    assert segments_of(project).loc[0, "note"] == both
 
 
 def test_review_loop_an_interrupted_run_leaves_the_review_file_as_it_was(project, monkeypatch):
@@ -865,3 +867,28 @@ def test_reattach_after_a_split_moves_only_the_detached_decisions(project):
     assert sorted(zip(reviews["code"], reviews["decision"], reviews["note"])) == [
         ("held", "accept", "held, typed on the new code"), ("held", "accept", "held, typed on the new code"),
         ("joint_meeting", "accept", "a: mayors"), ("joint_meeting", "reject", "b: another")]
+
+
+def test_two_reviewers_notes_are_both_kept_by_the_run_and_by_review_import(project):
+    coder_run(project)
+    frame = segments_of(project)
+    first, second = frame.index[:2]
+    a, b = frame.copy(), frame.copy()
+    a.loc[first, ["review", "note"]] = ["accept", "A: clear case"]
+    a.loc[second, "note"] = "A: only a note"
+    b.loc[first, ["review", "note"]] = ["accept", "B: agree, see p.3"]
+    b.loc[second, "review"] = "reject"
+    # Pasted together into segments.csv (header once): the run keeps every row's note.
+    pd.concat([a, b]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    after = segments_of(project)
+    assert after.loc[[first, second], ["review", "note"]].values.tolist() == [
+        ["accept", "A: clear case; B: agree, see p.3"], ["reject", "A: only a note"]]
+    # A colleague's file imported over notes the review file holds: both are kept.
+    c = segments_of(project)
+    c.loc[first, "note"] = "C: borderline"
+    c.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", str(project / "colleague.csv"), "--codebook", str(project / "codebook.yaml"))
+    assert imported.exit_code == 0, imported.output
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False).set_index("segment_id")
+    assert reviews.loc[frame.loc[first, "segment_id"], "note"] == "A: clear case; B: agree, see p.3 / C: borderline"
