@@ -26,6 +26,7 @@ from .files import (
     LOCK_FILE,
     MAX_DIGITS,
     atomic_path,
+    display_name,
     folder_lock,
     read_table,
     whole_number,
@@ -504,6 +505,49 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
     return merge
 
 
+def foreign_columns(table: pd.DataFrame, known: Collection[str]) -> list[str]:
+    """The columns of a segments file that are not `known` (what coder writes) and hold a cell that
+    is not blank: what a reviewer added, or a column of coder's renamed (`Decision` for `review`)."""
+    return [str(column) for column in table.columns if column not in known
+            and table[column].astype(str).str.strip().ne("").any()]
+
+
+def refuse_renamed_review_columns(path: Path, table: pd.DataFrame, foreign: list[str]) -> None:
+    """Stop when the file lacks `review` or `note` and other columns hold typed cells: a renamed
+    column, whose decisions or notes would be lost when the file is replaced."""
+    missing = [column for column in ("review", "note") if column not in table.columns]
+    if missing and foreign:
+        raise ReviewConflictError(
+            f"{display_name(path)}: has no {' or '.join(f'`{column}`' for column in missing)} column, and "
+            f"{', '.join(foreign)} hold typed cells; decisions are read only from `review`, notes only from `note`, "
+            f"so the file was not replaced. Rename the column(s) back (or move what they hold there), then run again."
+        )
+
+
+def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str]], path: Path) -> None:
+    """Stop when a typed row's segment_id is, in the run that wrote the file, a segment of another
+    document or code than the row shows: its decision would go to that other segment. A row coding
+    a passage by hand (`add`, a copied row with its code changed) is not one of these."""
+    if not {"segment_id", "document", "code"} <= set(typed.columns):
+        return
+    wrong = []
+    for position, identifier, document, code, review in zip(typed.index, typed["segment_id"], typed["document"],
+                                                            typed["code"], typed["review"]):
+        if str(review).strip().casefold() == "add":
+            continue
+        written = segments.get(normalize_segment_id(identifier))
+        if written is not None and written != (str(document).strip(), str(code).strip()):
+            wrong.append(f"row {int(position) + 2}: {identifier} is the segment of {written[1]} in {written[0]}, "
+                         f"but the row shows {str(code).strip()} in {str(document).strip()}")
+    if wrong:
+        raise ReviewConflictError(
+            f"{path}: {len(wrong)} typed row(s) carry the segment_id of another segment, so their decisions would "
+            f"go to that segment; the file was not replaced and nothing was imported:\n  " + "\n  ".join(first_lines(wrong))
+            + "\nWere the rows sorted without the segment_id column? Sort whole rows, or undo the sort. To code a "
+            "passage with another code, copy its row, change `code` and set review to `add`."
+        )
+
+
 def _joined_notes(old: str, new: str) -> str:
     """The review file's note `old` with an imported note `new`: both, unless one holds the other.
 
@@ -550,6 +594,8 @@ def import_pending(
     now: datetime | None = None,
     locate: Locate | None = None,
     codes: Sequence[str] | None = None,
+    segments: Mapping[str, tuple[str, str]] | None = None,
+    table: pd.DataFrame | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
     in the review file yet. None when nothing was typed.
@@ -557,12 +603,14 @@ def import_pending(
     `written` maps segment ids to the (review, note) the last run wrote in that file, so a cell
     the reviewer changed is told from one the review file changed since. A cell that disagrees
     with a review file entry that also changed is a conflict: ReviewConflictError names the rows
-    and nothing is written.
+    and nothing is written. `segments` maps the ids of the run that wrote the file to their
+    (document, code): a typed row whose id is another segment's (columns sorted without it, a code
+    typed over) stops the import too. `table`: the file, when the caller read it already.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
-    table = read_table(segments_file)
+    table = read_table(segments_file) if table is None else table
     if "review" not in table.columns:
-        return None
+        table = table.assign(review="")  # notes may still be typed
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
     typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
     if written is not None and "segment_id" in typed.columns and len(typed):
@@ -574,6 +622,8 @@ def import_pending(
         typed = typed[[not same for same in as_written]]
     if typed.empty:
         return None
+    if segments is not None:
+        _refuse_rows_of_other_segments(typed, segments, segments_file)
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
     if invalid:
         first = invalid[0]

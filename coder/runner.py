@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, display_name, folder_lock, write_csv
+from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .cache import remember_coding
 from .imports import LazyModule
@@ -44,14 +46,16 @@ from .reviews import (
     attach_reviews,
     default_reviews_path,
     explain_detached,
+    foreign_columns,
     import_pending,
     precision_by_code,
     read_reviews,
+    refuse_renamed_review_columns,
     rename_codes,
     write_reviews,
 )
 from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, RunRecord, build_run_record, wants_csv
-from .segments import STATUSES, add_page_column, drop_rejected, segment_ids_among
+from .segments import OUTPUT_COLUMNS, STATUSES, add_page_column, drop_rejected, segment_ids_among
 from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, changed_corpus, save_corpus_stamps, take_corpus_stamps
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -108,7 +112,7 @@ class RunReport:
     reviews_path: Path | None = None
     orphans: pd.DataFrame | None = None  # detached review entries, DETACHED_COLUMNS
     precision: pd.DataFrame | None = None
-    imported: tuple[PendingImport, ...] = ()  # decisions typed into the old outputs, imported first
+    imported: tuple[PendingImport | KeptCopy, ...] = ()  # decisions typed into the old outputs, imported first
     carried: int = 0  # decisions that followed a renamed code
     followed: int = 0  # decisions that followed their passage into a renamed document
     recovered: Recovery | None = None  # what this run did first about a run stopped in the same folder
@@ -579,7 +583,7 @@ def write_network_outputs(
 
 def import_typed_decisions(
     run: RunFolder, reviews_path: Path, *, codes: list[str] | None = None, workbook: Path | None = None,
-) -> list[PendingImport]:
+) -> list[PendingImport | KeptCopy]:
     """Import the decisions and notes typed into a run folder's segments.csv (and its exported
     workbook, when saved after the run) that the review file does not hold yet.
 
@@ -592,7 +596,8 @@ def import_typed_decisions(
         return PassageLocator(run.documents(), unit=run.record().unit or "paragraph")
 
     reports = []
-    sources: list[tuple[Path, dict[str, tuple[str, str]] | None]] = []
+    # Each file with what the last run wrote there: its (review, note) cells, its segments' (document, code).
+    sources: list[tuple[Path, dict[str, tuple[str, str]] | None, dict[str, tuple[str, str]] | None]] = []
     # The folder may have been shared: a link where the run wrote a file is not followed (it could point
     # anywhere), nor replaced while it may hold what someone typed. It has to go first.
     for own in (run.segments_path, *(() if workbook is not None else (run.workbook_path,))):
@@ -600,21 +605,54 @@ def import_typed_decisions(
             raise OutputError(f"{own}: a link, not the file coder wrote; decisions are read only from that file. "
                               "Remove the link (or copy what it points to in its place) and run again.")
     # A file exactly as the last run left it holds nothing typed: not read at all.
-    if run.segments_path.is_file() and not run.segments_file_untouched():
-        sources.append((run.segments_path, run.read_written_reviews()))
+    edited = run.segments_path.is_file() and not run.segments_file_untouched()
+    table = read_table(run.segments_path) if edited else None
+    foreign = foreign_columns(table, (*OUTPUT_COLUMNS, "page")) if table is not None else []
+    if table is not None:
+        refuse_renamed_review_columns(run.segments_path, table, foreign)
+        sources.append((run.segments_path, run.read_written_reviews(), run.read_written_segments() if run.has_segments() else None))
     book = workbook if workbook is not None else run.workbook_path
     if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):
-        sources.append((book, None))  # exported earlier: only what disagrees with nothing is taken
+        sources.append((book, None, None))  # exported earlier: only what disagrees with nothing is taken
     if not sources:
         return reports
     advice = (f"The decisions typed into {sources[0][0].name} go to {display_name(reviews_path.name)} there: "
               f"pass --reviews with a file in a folder you can write in.")
     with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
-        for path, written in sources:
-            report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes)
+        for path, written, segments in sources:
+            report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes, segments=segments,
+                                    table=table if path == run.segments_path else None)
             if report is not None:
                 reports.append(report)
+    if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
+        reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports
+
+
+@dataclass(frozen=True)
+class KeptCopy:
+    """A reviewed segments file kept as it was saved, for columns of the reviewer's own that the run drops."""
+
+    source: Path
+    copy: Path
+    columns: tuple[str, ...]
+
+    def render(self) -> str:
+        return (f"{display_name(self.source)}: column(s) {', '.join(self.columns)} are not coder's, and the new file will not "
+                f"have them: the file as you saved it is kept as {display_name(self.copy)}.")
+
+
+def _keep_edited_copy(path: Path, columns: list[str]) -> KeptCopy:
+    """Copy a reviewed segments file beside itself, under a name no run writes (segments.kept-<time>.csv)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    copy = path.with_name(f"{path.stem}.kept-{stamp}{path.suffix}")
+    number = 1
+    while copy.exists():
+        number += 1
+        copy = path.with_name(f"{path.stem}.kept-{stamp}-{number}{path.suffix}")
+    with atomic_path(copy) as temporary:
+        shutil.copyfile(path, temporary)
+    return KeptCopy(path, copy, tuple(columns))
 
 
 def renamed_fingerprints(run: RunFolder, renamed: dict[str, str]) -> dict[str, str]:

@@ -646,6 +646,14 @@ class RunFolder:
         ids = _current_ids(frame["segment_id"])
         return dict(zip(ids, zip(frame["review"], frame["note"])))
 
+    def read_written_segments(self) -> dict[str, tuple[str, str]] | None:
+        """{segment id: (document, code)} of the last run's segments; None when it cannot be read."""
+        try:
+            frame = self.read_segment_index(columns=("segment_id", "document", "code"))
+        except OutputError:
+            return None
+        return dict(zip(frame["segment_id"], zip(frame["document"], frame["code"])))
+
     def documents(self) -> list:
         """The run's corpus, read again (for passages coded by hand and samples)."""
         return list(self.read_corpus().documents)

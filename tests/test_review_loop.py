@@ -892,3 +892,62 @@ def test_two_reviewers_notes_are_both_kept_by_the_run_and_by_review_import(proje
     assert imported.exit_code == 0, imported.output
     reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False).set_index("segment_id")
     assert reviews.loc[frame.loc[first, "segment_id"], "note"] == "A: clear case; B: agree, see p.3 / C: borderline"
+
+
+@pytest.mark.parametrize("slip", ["sorted without segment_id", "code typed over"])
+def test_a_typed_row_whose_id_is_another_segments_stops_the_run(project, slip):
+    """Columns sorted without segment_id (or a code typed over an automatic row's): the decision would go to the
+    segment the id names, silently. The run stops, names the rows and keeps the file; nothing is imported."""
+    coder_run(project)
+    frame = segments_of(project)
+    if slip == "sorted without segment_id":
+        others = [column for column in frame.columns if column != "segment_id"]
+        frame[others] = frame[others].sort_values("code", kind="stable").to_numpy()
+        row = frame.index[frame["code"].eq("joint_meeting")][0]
+    else:
+        row = frame.index[frame["code"].eq("joint_meeting")][0]
+        frame.loc[row, "code"] = "hand_only"
+    frame.loc[row, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    saved = (project / "out" / "segments.csv").read_bytes()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert f"row {row + 2}: {frame.loc[row, 'segment_id']} is the segment of " in result.output
+    assert "carry the segment_id of another segment" in result.output and "Traceback" not in result.output
+    assert (project / "out" / "segments.csv").read_bytes() == saved
+    assert not (project / "reviews.csv").exists()
+
+
+def test_a_reviewers_own_columns_are_kept_in_a_copy_and_a_renamed_review_column_stops_the_run(project):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame["my_comment"] = ""
+    frame.loc[1, "my_comment"] = "compare with the 2019 report"
+    frame["Unnamed: 17"] = ""  # an empty column a spreadsheet adds is nothing to keep
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    saved = (project / "out" / "segments.csv").read_bytes()
+    result = coder_run(project)
+    kept = sorted((project / "out").glob("segments.kept-*.csv"))
+    assert len(kept) == 1 and kept[0].read_bytes() == saved
+    assert (f"out/segments.csv: column(s) my_comment are not coder's, and the new file will not have them: the file as "
+            f"you saved it is kept as out/{kept[0].name}.") in result.stderr.replace(str(project) + "/", "")
+    assert segments_of(project).loc[0, "review"] == "reject"
+    # `review` renamed: nothing it holds is read, so the run stops before replacing the file.
+    frame = segments_of(project).rename(columns={"review": "Decision"})
+    frame.loc[2, "Decision"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    saved = (project / "out" / "segments.csv").read_bytes()
+    stopped = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert stopped.exit_code == 1
+    assert "has no `review` column, and decision hold typed cells" in stopped.output
+    assert (project / "out" / "segments.csv").read_bytes() == saved
+
+
+def test_notes_typed_without_a_review_column_are_imported(project):
+    coder_run(project)
+    frame = segments_of(project).drop(columns="review")
+    frame.loc[0, "note"] = "a note, the review column deleted"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert segments_of(project).loc[0, "note"] == "a note, the review column deleted"
