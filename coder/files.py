@@ -672,7 +672,7 @@ def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:
 
 
 def _read_workbook(path: Path) -> pd.DataFrame:
-    """The first sheet of an .xlsx, all cells text; a damaged or foreign file is one OutputError."""
+    """The table sheet of an .xlsx (`_table_sheet`), all cells text; a damaged or foreign file is one OutputError."""
     import zipfile
     from xml.parsers.expat import ExpatError
     from xml.etree.ElementTree import ParseError
@@ -685,9 +685,11 @@ def _read_workbook(path: Path) -> pd.DataFrame:
         _check_workbook_size(path)
         with warnings.catch_warnings():  # openpyxl warns about parts it skips: the error below says it once
             warnings.simplefilter("ignore")
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
+            with pd.ExcelFile(path) as workbook:
+                sheet = _table_sheet(workbook)
+                frame = pd.read_excel(workbook, sheet_name=sheet, dtype=str, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
         if len(frame) >= _EXCEL_MAX_ROWS:
-            raise OutputError(f"{path}: its first sheet has more rows than Excel holds ({_EXCEL_MAX_ROWS:,}): not read, "
+            raise OutputError(f"{path}: its sheet {sheet!r} has more rows than Excel holds ({_EXCEL_MAX_ROWS:,}): not read, "
                               f"as a damaged or hostile file. Save it as CSV.")
         return frame
     except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError, ValueError,
@@ -707,6 +709,25 @@ def _read_workbook(path: Path) -> pd.DataFrame:
             f"{path}: not a readable Excel workbook ({type(problem).__name__}). Open it in Excel or "
             f"LibreOffice and save it again as .xlsx, or save it as CSV."
         )
+
+
+def _table_sheet(workbook: Any) -> str | int:
+    """The sheet of a workbook that holds the table: the one `coder export xlsx` names `segments`, else
+    the first whose header has a `segment_id` or `review` column, else the first. A reviewer may add a
+    sheet (a pivot, instructions) that the spreadsheet puts first."""
+    import pandas as pd
+
+    names = [str(name) for name in workbook.sheet_names]
+    if len(names) <= 1:
+        return names[0] if names else 0
+    for name in names:
+        if name.strip().casefold() == "segments":
+            return name
+    for name in names:
+        header = {str(column).strip().casefold() for column in pd.read_excel(workbook, sheet_name=name, nrows=0).columns}
+        if header & {"segment_id", "review"}:
+            return name
+    return names[0]
 
 
 # A workbook is a zip file of XML parts: what they may unpack to before openpyxl reads them (its

@@ -612,7 +612,10 @@ def import_typed_decisions(
         refuse_renamed_review_columns(run.segments_path, table, foreign)
         sources.append((run.segments_path, run.read_written_reviews(), run.read_written_segments() if run.has_segments() else None))
     book = workbook if workbook is not None else run.workbook_path
-    if book.is_file() and (not run.run_path.is_file() or book.stat().st_mtime > run.run_path.stat().st_mtime):
+    # Saved, or copied in (its change time: a copy keeping an older modification time, as `cp -p`, an
+    # unzipped archive or a sync client make, was skipped), after the last run.
+    if book.is_file() and (not run.run_path.is_file()
+                           or max(book.stat().st_mtime, book.stat().st_ctime) > run.run_path.stat().st_mtime):
         sources.append((book, None, None))  # exported earlier: only what disagrees with nothing is taken
     if not sources:
         return reports

@@ -381,7 +381,7 @@ def test_review_loop_workbook_with_more_rows_than_excel_holds_is_refused(project
     monkeypatch.setattr(files, "_EXCEL_MAX_ROWS", 3)
     result = invoke("review", "import", str(book), "--codebook", str(project / "codebook.yaml"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {book}: its first sheet has more rows than Excel holds (3): not read")
+    assert result.stderr.startswith(f"Error: {book}: its sheet 'segments' has more rows than Excel holds (3): not read")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
 
 
@@ -951,3 +951,46 @@ def test_notes_typed_without_a_review_column_are_imported(project):
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
     assert segments_of(project).loc[0, "note"] == "a note, the review column deleted"
+
+
+def test_a_workbook_with_a_sheet_added_before_the_segments_is_read_from_its_segments_sheet(project):
+    from openpyxl import load_workbook
+
+    coder_run(project)
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(project / "out" / "segments.xlsx")).exit_code == 0
+    book = project / "out" / "segments.xlsx"
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("review") + 1, value="reject")
+    sheet.cell(row=2, column=header.index("note") + 1, value="typed on the segments sheet")
+    pivot = workbook.create_sheet("Pivot", 0)
+    pivot.append(["code", "count"])
+    pivot.append(["joint_meeting", 2])
+    workbook.save(book)
+    result = coder_run(project)
+    assert "typed into" in result.stderr and "segments.xlsx" in result.stderr
+    assert segments_of(project).loc[0, ["review", "note"]].tolist() == ["reject", "typed on the segments sheet"]
+
+
+def test_a_reviewed_workbook_copied_in_with_an_older_time_is_read(project):
+    import os
+
+    from openpyxl import load_workbook
+
+    coder_run(project)
+    elsewhere = project / "from_colleague.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(elsewhere)).exit_code == 0
+    workbook = load_workbook(elsewhere)
+    sheet = workbook["segments"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("review") + 1, value="reject")
+    workbook.save(elsewhere)
+    coder_run(project)  # run.json is newer than the workbook now
+    old = (project / "out" / "run.json").stat().st_mtime - 3600
+    os.utime(elsewhere, (old, old))
+    (project / "out" / "segments.xlsx").write_bytes(elsewhere.read_bytes())
+    os.utime(project / "out" / "segments.xlsx", (old, old))  # as `cp -p` or unzipping keeps it
+    result = coder_run(project)
+    assert "segments.xlsx" in result.stderr
+    assert segments_of(project).loc[0, "review"] == "reject"
