@@ -34,7 +34,7 @@ from .files import (
 )
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
-from .segments import normalize_decision
+from .segments import decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -44,7 +44,7 @@ PRECISION_COLUMNS = ("code", "segments", "reviewed", "accepted", "rejected", "pr
 DETACHED_COLUMNS = ("document", "passage", "code", "decision", "note", "why")
 REVIEWS_FILE = "reviews.csv"
 MANUAL, AUTO = "manual", "auto"
-_ADD = frozenset({"add", "added", "manual"})
+_ADD = frozenset({"add", "added", "manual", "添加"})
 
 
 def normalize_review(value: object) -> Review | None:
@@ -53,7 +53,7 @@ def normalize_review(value: object) -> Review | None:
     >>> normalize_review("Add"), normalize_review("y")
     ('add', 'accept')
     """
-    if value is not None and str(value).strip().casefold() in _ADD:
+    if value is not None and decision_text(value) in _ADD:
         return "add"
     return normalize_decision(value)
 
@@ -524,7 +524,29 @@ def refuse_renamed_review_columns(path: Path, table: pd.DataFrame, foreign: list
         )
 
 
-def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str]], path: Path) -> None:
+def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path) -> None:
+    """Stop when `status` cells (coder's: what is left to review) were typed over: a decision typed
+    there is not read, and would be lost when the file is replaced."""
+    if not {"segment_id", "status"} <= set(table.columns):
+        return
+    typed = []
+    # A row showing another segment than its id is left to _refuse_rows_of_other_segments (a sort without the id).
+    shown = (zip(table["document"].astype(str).str.strip(), table["code"].astype(str).str.strip())
+             if {"document", "code"} <= set(table.columns) else iter(lambda: None, 0))
+    for position, identifier, status, row in zip(table.index, table["segment_id"], table["status"], shown):
+        written = segments.get(normalize_segment_id(identifier))
+        status = str(status).strip()
+        if written is not None and written[2] and status != written[2] and (row is None or row == written[:2]):
+            typed.append(f"row {int(position) + 2}: status is '{status}', the run wrote '{written[2]}'")
+    if typed:
+        raise ReviewConflictError(
+            f"{path}: {len(typed)} `status` cell(s) were changed; status is what coder writes (what is left to "
+            f"review), and decisions are read only from `review`, so the file was not replaced:\n  "
+            + "\n  ".join(first_lines(typed)) + "\nMove those decisions into `review`, then run again."
+        )
+
+
+def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path) -> None:
     """Stop when a typed row's segment_id is, in the run that wrote the file, a segment of another
     document or code than the row shows: its decision would go to that other segment. A row coding
     a passage by hand (`add`, a copied row with its code changed) is not one of these."""
@@ -536,7 +558,7 @@ def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, t
         if str(review).strip().casefold() == "add":
             continue
         written = segments.get(normalize_segment_id(identifier))
-        if written is not None and written != (str(document).strip(), str(code).strip()):
+        if written is not None and written[:2] != (str(document).strip(), str(code).strip()):
             wrong.append(f"row {int(position) + 2}: {identifier} is the segment of {written[1]} in {written[0]}, "
                          f"but the row shows {str(code).strip()} in {str(document).strip()}")
     if wrong:
@@ -594,7 +616,7 @@ def import_pending(
     now: datetime | None = None,
     locate: Locate | None = None,
     codes: Sequence[str] | None = None,
-    segments: Mapping[str, tuple[str, str]] | None = None,
+    segments: Mapping[str, tuple[str, str, str]] | None = None,
     table: pd.DataFrame | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
@@ -604,11 +626,14 @@ def import_pending(
     the reviewer changed is told from one the review file changed since. A cell that disagrees
     with a review file entry that also changed is a conflict: ReviewConflictError names the rows
     and nothing is written. `segments` maps the ids of the run that wrote the file to their
-    (document, code): a typed row whose id is another segment's (columns sorted without it, a code
-    typed over) stops the import too. `table`: the file, when the caller read it already.
+    (document, code, status): a typed row whose id is another segment's (columns sorted without it,
+    a code typed over), or a `status` cell typed over, stops the import too. `table`: the file,
+    when the caller read it already.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
+    if segments is not None:
+        _refuse_typed_statuses(table, segments, segments_file)
     if "review" not in table.columns:
         table = table.assign(review="")  # notes may still be typed
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)

@@ -597,7 +597,7 @@ def import_typed_decisions(
 
     reports = []
     # Each file with what the last run wrote there: its (review, note) cells, its segments' (document, code).
-    sources: list[tuple[Path, dict[str, tuple[str, str]] | None, dict[str, tuple[str, str]] | None]] = []
+    sources: list[tuple[Path, dict[str, tuple[str, str]] | None, dict[str, tuple[str, str, str]] | None]] = []
     # The folder may have been shared: a link where the run wrote a file is not followed (it could point
     # anywhere), nor replaced while it may hold what someone typed. It has to go first.
     for own in (run.segments_path, *(() if workbook is not None else (run.workbook_path,))):

@@ -646,13 +646,19 @@ class RunFolder:
         ids = _current_ids(frame["segment_id"])
         return dict(zip(ids, zip(frame["review"], frame["note"])))
 
-    def read_written_segments(self) -> dict[str, tuple[str, str]] | None:
-        """{segment id: (document, code)} of the last run's segments; None when it cannot be read."""
+    def read_written_segments(self) -> dict[str, tuple[str, str, str]] | None:
+        """{segment id: (document, code, status)} of the last run's segments (status "" when the table
+        does not hold it); None when they cannot be read."""
         try:
-            frame = self.read_segment_index(columns=("segment_id", "document", "code"))
+            if self.segments_parquet_path.exists():
+                from .segments import read_segments_parquet
+
+                frame = read_segments_parquet(self.segments_parquet_path, columns=["segment_id", "document", "code", "status"])
+            else:
+                frame = self.read_segment_index(columns=("segment_id", "document", "code")).assign(status="")
         except OutputError:
             return None
-        return dict(zip(frame["segment_id"], zip(frame["document"], frame["code"])))
+        return dict(zip(frame["segment_id"], zip(frame["document"], frame["code"], frame["status"])))
 
     def documents(self) -> list:
         """The run's corpus, read again (for passages coded by hand and samples)."""

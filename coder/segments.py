@@ -13,6 +13,7 @@ them for people.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -40,8 +41,10 @@ STATUSES = ("new", "unchanged", "accepted", "rejected", "added")
 _INTEGER_COLUMNS = ("passage", "start", "end", "hits")
 
 Decision = Literal["accept", "reject"]
-_ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "✓", "✔", "+"})
-_REJECT = frozenset({"reject", "rejected", "r", "n", "no", "0", "false", "x", "✗", "✘", "-"})
+_ACCEPT = frozenset({"accept", "accepted", "a", "y", "yes", "1", "true", "ok", "✓", "✔", "+", "✅", "☑",
+                     "接受", "同意", "是", "对", "保留", "确认"})
+_REJECT = frozenset({"reject", "rejected", "r", "n", "no", "0", "false", "x", "✗", "✘", "-", "❌", "✖", "❎",
+                     "拒绝", "不同意", "否", "错", "删除", "排除", "不是"})
 # What Excel and LibreOffice turn a typed 1/0/TRUE into when the column is re-saved.
 _NUMERIC = {"1.0": "1", "0.0": "0"}
 
@@ -564,6 +567,16 @@ def split_matched(value: object) -> list[str]:
 # --- review state ------------------------------------------------------------------------------
 
 
+def decision_text(value: object) -> str:
+    """A review cell as its spelling is looked up: full-width forms (an IME's ＹＥＳ) as ASCII, emoji
+    variation selectors (✔️ from a picker) dropped, stripped and case-folded.
+
+    >>> decision_text(" ＹＥＳ "), decision_text("✔\ufe0f")
+    ('yes', '✔')
+    """
+    return unicodedata.normalize("NFKC", str(value)).replace("\ufe0f", "").replace("\ufe0e", "").strip().casefold()
+
+
 def normalize_decision(value: object) -> Decision | None:
     """Read a reviewer's spelling of a decision: "accept", "reject", or None when blank.
 
@@ -574,7 +587,7 @@ def normalize_decision(value: object) -> Decision | None:
     """
     if value is None or (isinstance(value, float) and value != value):
         return None
-    text = str(value).strip().casefold()
+    text = decision_text(value)
     text = _NUMERIC.get(text, text)
     if not text:
         return None
@@ -583,8 +596,8 @@ def normalize_decision(value: object) -> Decision | None:
     if text in _REJECT:
         return "reject"
     raise ValueError(
-        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓), "
-        f"reject (or no, n, 0, x, ✗) or add (to code a passage by hand), or leave it blank."
+        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
+        f"reject (or no, n, 0, x, ✗, 拒绝) or add (to code a passage by hand), or leave it blank."
     )
 
 

@@ -994,3 +994,25 @@ def test_a_reviewed_workbook_copied_in_with_an_older_time_is_read(project):
     result = coder_run(project)
     assert "segments.xlsx" in result.stderr
     assert segments_of(project).loc[0, "review"] == "reject"
+
+
+@pytest.mark.parametrize("typed", ["rejected", "reject"])
+def test_a_decision_typed_into_status_stops_the_run(project, typed):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[1, "status"] = typed
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    saved = (project / "out" / "segments.csv").read_bytes()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert f"row 3: status is '{typed}', the run wrote 'new'" in result.output
+    assert (project / "out" / "segments.csv").read_bytes() == saved
+
+
+def test_decisions_in_chinese_and_from_an_emoji_picker_are_read(project):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[[0, 1, 2], "review"] = ["接受", "✔\ufe0f", "拒绝"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert segments_of(project).loc[[0, 1, 2], "review"].tolist() == ["accept", "accept", "reject"]
