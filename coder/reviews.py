@@ -540,9 +540,12 @@ def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str
             typed.append(f"row {int(position) + 2}: status is '{status}', the run wrote '{written[2]}'")
     if typed:
         raise ReviewConflictError(
-            f"{path}: {len(typed)} `status` cell(s) were changed; status is what coder writes (what is left to "
-            f"review), and decisions are read only from `review`, so the file was not replaced:\n  "
-            + "\n  ".join(first_lines(typed)) + "\nMove those decisions into `review`, then run again."
+            f"{path}: {len(typed)} `status` cell(s) are not what the last run wrote there, so the file was not replaced:\n  "
+            + "\n  ".join(first_lines(typed))
+            + "\nWas a decision typed into `status`? Decisions are read only from `review`: move it there. Or was the file "
+            "saved from an older run's segments.csv (a spreadsheet left open during a run)? Its cells would undo newer "
+            "decisions: type your changes into the current segments.csv, or take the file's decisions deliberately with "
+            "`coder review import FILE`. Then run again."
         )
 
 

@@ -1016,3 +1016,27 @@ def test_decisions_in_chinese_and_from_an_emoji_picker_are_read(project):
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
     assert segments_of(project).loc[[0, 1, 2], "review"].tolist() == ["accept", "accept", "reject"]
+
+
+def test_a_stale_copy_saved_over_segments_csv_does_not_undo_a_newer_decision(project):
+    """A spreadsheet left open during a run, then saved: its cells are what an older run wrote, and
+    the colleague's decision imported since would be reverted without a word."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    stale = segments_of(project)  # the reviewer's open window
+    colleague = stale.iloc[[0]].assign(review="reject", note="colleague: off topic")
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "colleague.csv"), "--codebook", str(project / "codebook.yaml")).exit_code == 0
+    coder_run(project)
+    assert segments_of(project).loc[0, "review"] == "reject"
+    stale.loc[3, "note"] = "typed in the stale window"
+    stale.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert "row 2: status is 'accepted', the run wrote 'rejected'" in result.output
+    assert "saved from an older run's segments.csv" in result.output
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False)
+    assert reviews["decision"].tolist() == ["reject"]
