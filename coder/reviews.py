@@ -621,6 +621,7 @@ def import_pending(
     codes: Sequence[str] | None = None,
     segments: Mapping[str, tuple[str, str, str]] | None = None,
     table: pd.DataFrame | None = None,
+    refuse_new: str | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
     in the review file yet. None when nothing was typed.
@@ -631,7 +632,8 @@ def import_pending(
     and nothing is written. `segments` maps the ids of the run that wrote the file to their
     (document, code, status): a typed row whose id is another segment's (columns sorted without it,
     a code typed over), or a `status` cell typed over, stops the import too. `table`: the file,
-    when the caller read it already.
+    when the caller read it already. `refuse_new`: the message to stop with, before writing, when
+    the review file does not exist yet.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
@@ -723,6 +725,8 @@ def import_pending(
         )
     if not (decisions or noted or added):
         return None
+    if refuse_new and not reviews_path.exists():
+        raise ReviewConflictError(refuse_new)
     write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
     return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added)
 

@@ -204,9 +204,13 @@ def run_coding(
         recovered = run.recover()
         # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
         # review file first (or the run stops before changing anything, naming the conflicting rows).
-        imported = import_typed_decisions(run, reviews_file)
+        # The last run's decisions came from another review file (the codebook moved): what was typed
+        # must not start a new one here, where none of them are.
+        elsewhere = _reviews_elsewhere(run, reviews_file) if not reviews_file.is_file() and reviews_path is None else None
+        missed = _reviews_missed(run, reviews_file, *elsewhere) if elsewhere else None
+        imported = import_typed_decisions(run, reviews_file, refuse_new=_new_review_file_refused(reviews_file, *elsewhere)
+                                          if elsewhere else None)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
-        missed = _reviews_missed(run, reviews_file) if reviews is None and reviews_path is None else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         reused = None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
@@ -374,11 +378,25 @@ def run_coding(
                      reviews_missed=missed)
 
 
-def _reviews_missed(run: RunFolder, reviews_file: Path) -> str | None:
-    """Why the decisions the last run in `run` applied are not applied now, when it applied some from
-    a review file that is still there but is not `reviews_file` (the codebook was read from another
-    folder); else None. (run.json keeps that file's path as it was given: a relative one is looked
-    for from here, and a file not found says nothing.)"""
+def _reviews_missed(run: RunFolder, reviews_file: Path, last: Path, decisions: int) -> str:
+    """Why the `decisions` the last run in `run` applied from `last` are not applied now."""
+    return (f"no review file at {display_name(reviews_file)} (beside the codebook), but the last run in "
+            f"{display_name(run.folder)} applied {decisions} decision(s) from {display_name(last)}; this run "
+            f"applied none. Pass --reviews {display_name(last)} to apply them.")
+
+
+def _new_review_file_refused(reviews_file: Path, last: Path, decisions: int) -> str:
+    """Why typed decisions are not imported into a new review file beside a codebook read from another folder."""
+    return (f"importing them would start a new review file, {display_name(reviews_file)}, beside the codebook, while "
+            f"the last run applied {decisions} decision(s) from {display_name(last)}. Pass --reviews {display_name(last)} "
+            f"(or copy that file beside the codebook), then run again; nothing was imported.")
+
+
+def _reviews_elsewhere(run: RunFolder, reviews_file: Path) -> tuple[Path, int] | None:
+    """The review file the last run in `run` applied decisions from and how many, when that file is
+    still there but is not `reviews_file` (the codebook was read from another folder); else None.
+    (run.json keeps that file's path as it was given: a relative one is looked for from here, and a
+    file not found says nothing.)"""
     try:
         applied = run.record().reviews if run.has_record() else None
     except CoderError:
@@ -392,9 +410,7 @@ def _reviews_missed(run: RunFolder, reviews_file: Path) -> str | None:
             return None
     except OSError:
         return None
-    return (f"no review file at {display_name(reviews_file)} (beside the codebook), but the last run in "
-            f"{display_name(run.folder)} applied {decisions} decision(s) from {display_name(last)}; this run "
-            f"applied none. Pass --reviews {display_name(last)} to apply them.")
+    return last, decisions
 
 
 # In the run's cache folder: the co-occurrence's counts, from which the next run recounts only changed codes' pairs.
@@ -583,12 +599,14 @@ def write_network_outputs(
 
 def import_typed_decisions(
     run: RunFolder, reviews_path: Path, *, codes: list[str] | None = None, workbook: Path | None = None,
+    refuse_new: str | None = None,
 ) -> list[PendingImport | KeptCopy]:
     """Import the decisions and notes typed into a run folder's segments.csv (and its exported
     workbook, when saved after the run) that the review file does not hold yet.
 
     Raises ReviewConflictError, before anything is written, when a typed cell disagrees with a
-    decision the review file took since.
+    decision the review file took since, or when `refuse_new` (why) and the review file is not
+    there yet: what was typed is not imported into a new one.
     """
     def locate() -> PassageLocator | None:
         if not run.has_record():
@@ -624,7 +642,8 @@ def import_typed_decisions(
     with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
         for path, written, segments in sources:
             report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes, segments=segments,
-                                    table=table if path == run.segments_path else None)
+                                    table=table if path == run.segments_path else None,
+                                    refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None)
             if report is not None:
                 reports.append(report)
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy

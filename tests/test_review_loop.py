@@ -1040,3 +1040,26 @@ def test_a_stale_copy_saved_over_segments_csv_does_not_undo_a_newer_decision(pro
     assert "saved from an older run's segments.csv" in result.output
     reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False)
     assert reviews["decision"].tolist() == ["reject"]
+
+
+def test_a_decision_typed_after_the_codebook_moved_does_not_start_a_second_review_file(project):
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "round 1"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    (project / "v2").mkdir()
+    (project / "v2" / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    frame = segments_of(project)
+    frame.loc[1, "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "v2" / "codebook.yaml"),
+                    "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert "importing them would start a new review file" in result.output and "Pass --reviews" in result.output
+    assert not (project / "v2" / "reviews.csv").exists()
+    assert segments_of(project).loc[1, "review"] == "accept"  # still there, for the run with --reviews
+    rerun = invoke("run", str(project / "corpus"), "--codebook", str(project / "v2" / "codebook.yaml"),
+                   "--out", str(project / "out"), "--reviews", str(project / "reviews.csv"))
+    assert rerun.exit_code == 0, rerun.output
+    assert segments_of(project).loc[[0, 1], "review"].tolist() == ["reject", "accept"]
