@@ -470,20 +470,25 @@ class ChineseDictionary:
     ['召开', '联席会议']
     """
 
-    def __init__(self, words: Iterable[str], *, frequency: int = 10**7):
+    def __init__(self, words: Iterable[str], *, frequency: int | None = None):
         self._file = _jieba_dictionary()
         self._extra: dict[str, list[str]] = defaultdict(list)
-        extra = list(words)
-        for word in extra:
-            if word:
-                self._extra[word[0]].append(word)
-        self._frequency = frequency
-        # jieba's add_word adds each word's frequency to the total, also for a word it already knew
-        self._log_total = log(self._file.total + frequency * len(extra))
         self._frequencies: dict[str, int] = {}  # word -> frequency; each prefix of a word -> 0 unless a word
         self._loaded: set[str] = set()
         self._weights: dict[str, float] = {}
         self._boundaries: dict[str, list[int]] = {}  # text -> boundaries(text), for recurring short clauses
+        extra = [word for word in dict.fromkeys(words) if word]
+        self._log_total = log(self._file.total)
+        # Each extra word's frequency: `frequency`, or what jieba's add_word(word) gives it (its own
+        # frequency in the dictionary, else just enough to be kept whole against its own parts), so
+        # that a codebook term is a word where the text reads so, and never outweighs the words
+        # around it ("我们党建立" stays 我们/党/建立 with the term 党建, where a frequency of 10**7 cut 党建/立).
+        self._extra_frequency = {word: frequency if frequency is not None else self._own_frequency(word) for word in extra}
+        for word in extra:
+            self._extra[word[0]].append(word)
+        # jieba's add_word adds each word's frequency to the total, also for a word it already knew
+        self._log_total = log(self._file.total + sum(self._extra_frequency.values()))
+        self._frequencies, self._loaded, self._weights, self._boundaries = {}, set(), {}, {}  # read without the extra words
 
     def frequencies(self, text: str) -> dict[str, int]:
         """The word table, complete for every word that begins with a character of `text`."""
@@ -499,11 +504,22 @@ class ChineseDictionary:
                 for prefix in {word[:end] for word in words for end in range(1, len(word))}.difference(words):
                     table.setdefault(prefix, 0)
                 for word in self._extra.get(char, ()):
-                    table[word] = self._frequency
+                    table[word] = self._extra_frequency[word]
                     for end in range(1, len(word)):
                         table.setdefault(word[:end], 0)
                 self._loaded.add(char)
         return self._frequencies
+
+    def _own_frequency(self, word: str) -> int:
+        """jieba's suggest_freq(word, tune=False) before any extra word is added: the product of its parts'
+        probabilities (as the dictionary cuts it) times the total, plus one, or the word's own
+        frequency in the dictionary when that is more."""
+        table = self.frequencies(word)
+        total = self._file.total
+        probability = 1.0
+        for piece in self._cut(word):
+            probability *= (table.get(piece) or 1) / total
+        return max(int(probability * total) + 1, table.get(word) or 1)
 
     def tokenize(self, text: str, HMM: bool = False) -> Iterator[tuple[str, int, int]]:  # noqa: N803 (jieba's name)
         """(word, start, end) of each word of `text`, as `jieba.Tokenizer.tokenize(text, HMM=False)`."""

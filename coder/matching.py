@@ -932,16 +932,39 @@ class _Segmentation:
         self.words: dict[str, int] | None = None  # the dictionary's word table, once a clause needs cutting
 
     def is_word(self, start: int, end: int) -> bool:
-        """True when [start, end) begins and ends on word boundaries."""
+        """True when [start, end) begins and ends on word boundaries, or where a compound word splits
+        cleanly (`_splits`): 机构 in 监督机构, 联席会议 in 市长联席会议, but not 印度 in 印度尼西亚."""
         bounds = self._bounds(start, end)
-        return start in bounds and end in bounds
+        return self._edge(bounds, start) and self._edge(bounds, end)
 
     def word_end(self, start: int, end: int) -> int | None:
-        """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one."""
+        """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one. A
+        word that begins inside the prefix and runs past it is not the prefix's: 党建* begins no word
+        in 我们党建立, cut 我们/党/建立, but 跨界* is 跨界 in 跨/界/治理."""
         bounds = self._bounds(start, end)
-        if start not in bounds:
+        if not self._edge(bounds, start):
             return None
-        return min(bound for bound in bounds if bound >= end)
+        word_end = min(bound for bound in bounds if bound >= end)
+        if word_end > end and max(bound for bound in bounds if bound < end) > start:
+            return None
+        return word_end
+
+    def _edge(self, bounds: frozenset[int], position: int) -> bool:
+        """Is `position` a word boundary, or inside a word that splits there into words (`_splits`)?"""
+        if position in bounds:
+            return True
+        before = max((bound for bound in bounds if bound < position), default=None)
+        after = min((bound for bound in bounds if bound > position), default=None)
+        if before is None or after is None:
+            return False
+        return self._splits(self.compact[before:position]) and self._splits(self.compact[position:after])
+
+    def _splits(self, part: str) -> bool:
+        """Does `part` (one side of a compound word) cut into dictionary words of two or more characters?"""
+        if self.words is None:
+            self.words = self.dictionary.frequencies(self.compact)
+        pieces = [piece for piece, _, _ in self.dictionary.tokenize(part)]
+        return all(len(piece) >= 2 and self.words.get(piece) for piece in pieces)
 
     def _bounds(self, start: int, end: int) -> frozenset[int]:
         """The boundaries of the pieces that hold [start, end), their own ends included."""

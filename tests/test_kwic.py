@@ -170,9 +170,9 @@ def test_kwic_cli_code_with_rules_shows_rule_hits(tmp_path, monkeypatch, code):
 
 
 def test_kwic_cli_searches_as_the_run_codes(tmp_path, monkeypatch):
-    """A Chinese keyword is cut into words knowing the codebook's terms (协同 is no word of 协同治理, as in
-    a run: kwic showed it there), and passages of kinds the run does not code (a funding line, the
-    references) are not searched, for a code or a keyword."""
+    """A Chinese keyword is cut into words knowing the codebook's terms, as in a run (协同 is a word of
+    the compound 协同治理, 协/同治 would not be), and passages of kinds the run does not code (a
+    funding line, the references) are not searched, for a code or a keyword."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corpus").mkdir()
     text = ("推进协同治理。各方协同推进。\n\n基金项目: 国家社会科学基金“协同治理研究”(19BZZ001)\n\n"
@@ -182,12 +182,12 @@ def test_kwic_cli_searches_as_the_run_codes(tmp_path, monkeypatch):
     assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
     coded = pd.read_csv(tmp_path / "out" / "segments.csv", encoding="utf-8-sig")
     assert coded["hits"].sum() == 1
-    for query, hits in (("governance", 1), ("协同治理", 1), ("协同", 1)):
+    for query, hits in (("governance", 1), ("协同治理", 1), ("协同", 2), ("同治", 0)):
         result = invoke("kwic", query, "--corpus", "corpus", "--codebook", "codebook.yaml", "--csv", f"{hits}{len(query)}.csv")
         assert result.exit_code == 0, result.output
         lines = pd.read_csv(tmp_path / f"{hits}{len(query)}.csv", encoding="utf-8-sig", keep_default_na=False)
         assert list(lines["passage"]) == [0] * hits, query
-    assert invoke("kwic", "协同", "--corpus", "corpus", "--codebook", "codebook.yaml").stdout.count("协同推进") == 1
+    assert invoke("kwic", "协同", "--corpus", "corpus", "--codebook", "codebook.yaml").stdout.count("协同推进") == 2
 
 
 def test_kwic_cli_says_how_it_read_the_query(tmp_path, monkeypatch):

@@ -67,9 +67,25 @@ def jieba_tokenizer():
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
+    ours = chinese_dictionary(_CODEBOOK_TERMS)
     for term in _CODEBOOK_TERMS:
-        tokenizer.add_word(term, freq=10**7)
+        tokenizer.add_word(term, freq=ours._extra_frequency[term])
     return tokenizer
+
+
+@pytest.mark.parametrize("term", [*_CODEBOOK_TERMS, "党建", "协同治理", "市长联席会议"])
+def test_lexicon_a_codebook_term_weighs_what_jieba_add_word_gives_it(term):
+    """Each term's frequency is jieba's own suggestion (add_word without a frequency), not one that
+    outweighs the words around it: 10**7 cut "我们党建立" as 我们/党建/立."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    reference = jieba.Tokenizer()
+    reference.initialize()
+    assert chinese_dictionary((term,))._extra_frequency[term] == reference.suggest_freq(term, False)
+    assert [word for word, _, _ in chinese_dictionary(("党建",)).tokenize("我们党建立了统一战线")][:3] == ["我们", "党", "建立"]
 
 
 def _seed_chinese() -> list[str]:
@@ -122,7 +138,7 @@ def test_lexicon_dictionary_file_reads_jiebas_word_table(jieba_tokenizer):
         theirs.pop(term)
         ours.pop(term, None)
     assert ours == theirs
-    assert dictionary_file.total == jieba_tokenizer.total - 10**7 * len(_CODEBOOK_TERMS)
+    assert dictionary_file.total == jieba_tokenizer.total - sum(chinese_dictionary(_CODEBOOK_TERMS)._extra_frequency.values())
 
 
 @pytest.mark.parametrize("terms", [("联席会议",)])

@@ -771,3 +771,25 @@ def test_matching_a_regex_and_a_keyword_of_one_code_count_a_span_once():
                      ("b", "joint meeting", "joint meeting")]
     counted = compiled.count_in_passages([passage])[0]
     assert (counted["b"].hits, counted["c"].hits) == (3, 1)
+
+
+@pytest.mark.parametrize("keywords, text, matched", [
+    (["党建"], "我们党建立了统一战线。", []),  # 我们/党/建立: a term never outweighs the words around it
+    (["党建*"], "党建立健全了制度。", []),
+    (["党建*"], "加强区域党建工作。", ["党建"]),
+    (["跨界*"], "克服跨界治理过程中的难题。", ["跨界"]),
+    (["共治"], "广州新华学院公共治理学院。", []),  # 公共/治理: 共治 splits no compound into words
+    (["机构"], "设立常设性环境协调监督机构。", ["机构"]),  # 监督机构 splits into 监督 and 机构
+    (["联席会议", "市长联席会议"], "市长联席会议在合肥召开。", ["联席会议", "市长联席会议"]),
+    (["协同", "协同治理"], "推进协同治理。", ["协同", "协同治理"]),
+    (["印度"], "印度尼西亚的区域合作。", []),
+])
+def test_chinese_terms_match_words_and_the_words_of_compounds(keywords, text, matched):
+    """A Chinese term matches a whole word, or a word of a compound that splits there into words of two or
+    more characters; another code's longer term does not take its matches (a parent's 联席会议 missed
+    every 市长联席会议 of its child)."""
+    codes = "".join(f"  c{index}:\n    keywords: ['{keyword}']\n" for index, keyword in enumerate(keywords))
+    compiled = compile_codebook(parse_codebook("codes:\n" + codes))
+    document = Document("a.txt", text)
+    found = sorted({text[match.start:match.end] for passage in split_passages(document) for match in compiled.find(passage)})
+    assert found == sorted(matched)
