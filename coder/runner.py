@@ -190,6 +190,7 @@ def run_coding(
     codebook = load_codebook(codebook_path)
     variables = find_document_variables(corpus, documents_path)  # a bad sheet stops the run before coding
     run = RunFolder(out_dir)
+    run.refuse_corpus_inside(corpus)  # `coder run texts --out .` deleted the documents
     run.refuse_others_files()  # `--out .` in a project folder must not replace the researcher's own files
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
     if engine == "dask":

@@ -379,15 +379,24 @@ class RunFolder:
     def refuse_others_files(self, names: tuple[str, ...] = (*RUN_FILES, TEXTS_FOLDER)) -> None:
         """Stop before writing into a folder that holds files of these names coder did not write.
 
-        A run folder (run.json, or a stopped run's staging) is coder's own. Elsewhere (`--out .` in a
+        A run folder (coder's run.json, or a stopped run's staging) is coder's own; a run.json of
+        another tool stops the run. Elsewhere (`--out .` in a
         project folder, a folder of earlier work) each file a run would replace or remove is checked
         for what coder writes at its start; texts/ is coder's only when empty of anything else.
 
         Raises:
             OutputError: naming the files that would be lost.
         """
-        if self.has_record() or self.staging_path.exists() or not self.folder.is_dir():
+        if self.staging_path.exists() or not self.folder.is_dir():
             return
+        if self.has_record():
+            # coder's run.json, or a damaged one beside a table coder wrote: a run folder, written anew.
+            if written_by_coder(self.run_path) or any(
+                    (self.folder / name).exists() and written_by_coder(self.folder / name) for name in RUN_FILES):
+                return
+            raise OutputError(
+                f"{display_name(self.run_path)}: a run.json coder did not write (it does not say \"tool\": \"coder\"): "
+                f"the run would replace it and the files beside it. Choose another --out folder, or move it away.")
         others = [name for name in names if (self.folder / name).exists() and not written_by_coder(self.folder / name)]
         if others:
             shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
@@ -848,12 +857,36 @@ class RunFolder:
         return len(extracted)
 
     def prune_texts(self, documents) -> None:
-        """Delete texts/ files of documents that are no longer extracted documents of the corpus."""
+        """Delete the texts/ files the previous run wrote (its run.json, now in .previous/, lists them)
+        of documents that are no longer extracted documents of the corpus. A file no run wrote (a
+        researcher's own transcripts kept in texts/) is never deleted."""
         keep = {self.text_path(document.path) for document in documents if document.is_extracted}
-        if self.texts_path.is_dir():
-            for path in self.texts_path.rglob("*.txt"):
-                if path not in keep:
+        try:
+            previous = self.previous.record().documents if self.previous.has_record() else []
+        except CoderError:
+            return  # which files the last run wrote cannot be told: none is deleted
+        for item in previous:
+            if isinstance(item, dict) and isinstance(item.get("path"), str) and item.get("text"):
+                path = self.text_path(item["path"])
+                if path not in keep and path.is_file() and not path.is_symlink():
                     path.unlink()
+
+    def refuse_corpus_inside(self, corpus: str | Path) -> None:
+        """Stop when the corpus folder is, or lies inside, a folder coder writes in this run folder
+        (texts/, .previous/, its caches): the run would replace or delete the documents."""
+        try:
+            corpus_path = Path(corpus).resolve()
+        except OSError:
+            return
+        for name in (TEXTS_FOLDER, PREVIOUS_FOLDER, STAGING_FOLDER, EXTRACTION_CACHE_FOLDER, CACHE_FOLDER,
+                     SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
+            owned = (self.folder / name).resolve()
+            if corpus_path == owned or corpus_path.is_relative_to(owned):
+                where = "is" if corpus_path == owned else "lies inside"
+                raise OutputError(
+                    f"{display_name(corpus)}: the corpus folder {where} {display_name(self.folder / name)}, which coder "
+                    f"writes (and deletes files in) in the --out folder {display_name(self.folder)}: the run would "
+                    f"replace or delete the documents. Move the documents to a folder of another name, or pass another --out.")
 
     def read_corpus(self):
         """The run's corpus as it was coded: its recorded --encoding, extracted documents with the
@@ -1143,14 +1176,14 @@ _OWN_STARTS = {
 _OWN_MARKERS = {
     SEGMENTS_FILE: b"segment_id", NETWORK_FILES["report"]: b'id="coder-', NETWORK_FILES["html"]: b"report.html",
     NETWORK_FILES["graphml"]: b'attr.name="code_path"', NETWORK_FILES["gexf"]: b'title="code_path"',
-    SEGMENTS_PARQUET_FILE: b"PAR1", PASSAGES_PARQUET_FILE: b"PAR1",
+    SEGMENTS_PARQUET_FILE: b"PAR1", PASSAGES_PARQUET_FILE: b"PAR1", RUN_FILE: b'"tool": "coder"',
 }
 
 
 def written_by_coder(path: Path) -> bool:
     """Does the file (or folder) at `path`, named as one coder writes, start as coder writes it?"""
-    if path.name == TEXTS_FOLDER:
-        return path.is_dir() and all(item.is_dir() or item.suffix == ".txt" for item in path.rglob("*"))
+    if path.name == TEXTS_FOLDER:  # a folder of .txt files may as well be someone's transcripts
+        return path.is_dir() and not path.is_symlink() and all(item.is_dir() for item in path.rglob("*"))
     if not path.is_file():
         return False
     try:

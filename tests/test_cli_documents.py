@@ -187,3 +187,42 @@ def test_cli_documents_kwic_reads_pdfs(documents: Path, tmp_path: Path, query):
     result = run("kwic", query, "--corpus", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--width", "10")
     assert result.exit_code == 0, result.output
     assert "report.pdf" in result.output and "notes.docx" in result.output and "page.html" in result.output
+
+
+def test_cli_documents_texts_no_run_wrote_are_never_deleted(documents: Path, tmp_path: Path):
+    """texts/ is where coder keeps extracted text, and prunes it; a file no run wrote there (a researcher's
+    own notes) is kept, and a corpus that is texts/ itself (`coder run texts --out .`) is refused: its
+    documents were deleted after the run."""
+    out = tmp_path / "out"
+    args = ("run", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(out), "--workers", "1")
+    assert run(*args).exit_code == 0
+    (out / "texts" / "my_notes.txt").write_text("notes of my own", encoding="utf-8")
+    (documents / "page.html").unlink()
+    assert run(*args).exit_code == 0
+    assert not (out / "texts" / "page.html.txt").exists()
+    assert (out / "texts" / "my_notes.txt").read_text(encoding="utf-8") == "notes of my own"
+
+    project = tmp_path / "project"
+    (project / "texts").mkdir(parents=True)
+    (project / "texts" / "interview.txt").write_text("The joint meeting was long.", encoding="utf-8")
+    refused = run("run", str(project / "texts"), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(project))
+    assert refused.exit_code == 1
+    assert "the corpus folder is" in refused.output and "a folder of another name" in refused.output
+    assert (project / "texts" / "interview.txt").is_file() and not (project / "run.json").exists()
+    # A folder with no run.json whose texts/ holds files is not coder's: those files would be replaced.
+    other = tmp_path / "other"
+    (other / "texts").mkdir(parents=True)
+    (other / "texts" / "notes.txt").write_text("mine", encoding="utf-8")
+    kept = run("run", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(other))
+    assert kept.exit_code == 1 and "holds texts, which coder did not write" in kept.output
+    assert (other / "texts" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_cli_documents_a_folder_with_another_tools_run_json_is_not_coders(documents: Path, tmp_path: Path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "run.json").write_text('{"name": "some other tool"}\n', encoding="utf-8")
+    (other / "report.html").write_text("<p>my report</p>", encoding="utf-8")
+    result = run("run", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(other))
+    assert result.exit_code == 1 and "a run.json coder did not write" in result.output
+    assert (other / "report.html").read_text(encoding="utf-8") == "<p>my report</p>"
