@@ -54,15 +54,18 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     text_index = columns.index("text") if "text" in columns else None
     matched_index = columns.index("matched") if "matched" in columns else None
-    for values in frame.itertuples(index=False, name=None):
+    for number, values in enumerate(frame.itertuples(index=False, name=None), start=2):
         row = [_cell_value(column, value) for column, value in zip(columns, values)]
         if text_index is not None and matched_index is not None:
             row[text_index] = _marked(str(row[text_index]), str(row[matched_index]))
         sheet.append(row)
-        for cell in sheet[sheet.max_row]:
-            if cell.data_type == "f":  # text that starts with "=" is text here, never a formula
-                cell.data_type = "s"
-                cell.quotePrefix = True
+        # Each cell by its place: sheet[sheet.max_row] scans every cell for the last row (4,470 rows took 17 s, 43,200 hours).
+        for place, value in enumerate(row, start=1):
+            if isinstance(value, str) and value.startswith("="):
+                cell = sheet.cell(row=number, column=place)
+                if cell.data_type == "f":  # text that starts with "=" is text here, never a formula
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
     for index, column in enumerate(columns, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = _WIDTHS.get(column, 10)
