@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CoderError, OutputError, first_lines
+from .errors import CoderError, OutputError, first_lines, quoted
 from .files import MAX_DIGITS, read_table, whole_number, write_csv
 from .models import Codebook, ancestor_at
 from .runs import RunFolder
@@ -152,7 +152,7 @@ def read_gold(path: str | Path) -> pd.DataFrame:
             if not value:
                 problems.append(f"{path}:{line}: `{column}` is empty.")
             elif column in numbers and not (value.isascii() and value.isdigit()):
-                problems.append(f"{path}:{line}: `{column}` is '{value}', not a whole number.")
+                problems.append(f"{path}:{line}: `{column}` is {quoted(value)}, not a whole number.")
             elif column in numbers and len(value) > MAX_DIGITS:
                 problems.append(f"{path}:{line}: `{column}` is {value}, larger than any document's passages or characters.")
         start, end = (whole_number(str(row.get(column, "")).strip()) for column in ("start", "end"))
@@ -265,13 +265,11 @@ def _check_gold_codes(gold: pd.DataFrame, paths: dict[str, str]) -> None:
     unknown = sorted(set(gold["code"].astype(str)) - set(paths) - {""})
     if not unknown:
         return
-    import difflib
-
     folded = {known.casefold(): known for known in paths}
     hints = []
     for code in unknown[:10]:
-        close = [folded[match] for match in difflib.get_close_matches(code.casefold(), list(folded), n=1)]
-        hints.append(f"'{code}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        close = [folded[match] for match in _close_matches(code.casefold(), list(folded))]
+        hints.append(quoted(code) + (f" (did you mean '{close[0]}'?)" if close else ""))
     raise CoderError(
         f"gold: code(s) not in the codebook: {', '.join(hints)}. Use the code ids of the codebook in the `code` column."
     )
@@ -436,21 +434,19 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
                            source: str = "gold") -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
     does not have (`documents` maps each document to its number of passages)."""
-    import difflib
-
     problems = []
     known_codes = list(codes) if codes is not None else None
     for line, row in enumerate(gold.to_dict("records"), start=2):
         document = str(row["document"])
         if documents is not None and document not in documents:
-            close = difflib.get_close_matches(document, list(documents), n=1)
-            problems.append(f"document '{document}' is not in the run" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            close = _close_matches(document, list(documents))
+            problems.append(f"document {quoted(document)} is not in the run" + (f" (did you mean '{close[0]}'?)" if close else ""))
         elif documents is not None and "passage" in row and not 0 <= int(row["passage"]) < documents[document]:
             problems.append(f"'{document}' has no passage {row['passage']} (it has {documents[document]}, from 0)")
         code = str(row["code"])
         if known_codes is not None and code and code not in known_codes:
-            close = difflib.get_close_matches(code, known_codes, n=1)
-            problems.append(f"code '{code}' is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            close = _close_matches(code, known_codes)
+            problems.append(f"code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
     _stop_unless_none(source, problems, "row problem(s)",
                       "Use document paths and passage numbers from segments.csv and code ids of the codebook.")
 
@@ -583,3 +579,10 @@ def agreement_for_run(
     agreement = agreement.merge(intervals, on="code", how="left") if len(intervals) else agreement.assign(
         **{column: float("nan") for column in INTERVAL_COLUMNS})
     return agreement, notes
+
+
+def _close_matches(value: str, known: list[str]) -> list[str]:
+    """difflib's closest name to `value`, for a value of a name's length (its cost grows with both)."""
+    import difflib
+
+    return difflib.get_close_matches(value, known, n=1) if len(value) <= 1000 else []

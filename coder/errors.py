@@ -12,6 +12,16 @@ def first_lines(lines: list[str], limit: int = 20) -> list[str]:
     return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])
 
 
+def quoted(value: object, limit: int = 80) -> str:
+    """A cell's value quoted for a message, cut when long (a whole transcript pasted into one cell).
+
+    >>> quoted("rejct"), quoted("x" * 100, limit=5)
+    ("'rejct'", "'xxxxx…' (100 characters)")
+    """
+    text = str(value)
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit]}…' ({len(text):,} characters)"
+
+
 class CoderError(Exception):
     """A problem with the user's input; the CLI prints it as `Error: ...` and exits 1."""
 

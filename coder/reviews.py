@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from .errors import OutputError, first_lines
+from .errors import OutputError, first_lines, quoted
 from .files import (
     LOCK_FILE,
     MAX_DIGITS,
@@ -348,7 +348,7 @@ def _read_proposals(
         entry = {column: _cell(record, column) for column in ("document", "passage", "start", "end", "code", "text")}
         entry.update(decision=decision, note=note)
         if known is not None and entry["code"] and entry["code"] not in known:
-            invalid.append(InvalidDecision(row, value, f"code '{entry['code']}' is not in the codebook; use a code id of the codebook."))
+            invalid.append(InvalidDecision(row, value, f"code {quoted(entry['code'])} is not in the codebook; use a code id of the codebook."))
             continue
         if decision == "add":
             problem = _resolve_added(entry, located)
@@ -398,7 +398,7 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
         return "an `add` row needs document and code, and passage (or start and end)."
     for column in ("passage", "start", "end"):
         if entry[column] and _whole(entry[column]) is None:
-            return f"`{column}` is '{entry[column]}', not a whole number of at most {MAX_DIGITS} digits."
+            return f"`{column}` is {quoted(entry[column])}, not a whole number of at most {MAX_DIGITS} digits."
     locator = located()
     start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
     span = start is not None and end is not None and end > start
@@ -797,7 +797,7 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
     """
     reviews_path = Path(reviews_path)
     if codes is not None and new_code not in codes:
-        raise OutputError(f"code '{new_code}' is not in the codebook. Pass a code id of the codebook as NEW.")
+        raise OutputError(f"code {quoted(new_code)} is not in the codebook. Pass a code id of the codebook as NEW.")
     reviews = read_reviews(reviews_path)
     if not reviews["code"].eq(old_code).any():
         known = ", ".join(sorted(set(reviews["code"]))) or "(none)"

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import OutputError
+from .errors import OutputError, quoted
 from .files import atomic_path, display_name, read_table, write_csv
 from .imports import LazyModule
 from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
@@ -596,7 +596,7 @@ def normalize_decision(value: object) -> Decision | None:
     if text in _REJECT:
         return "reject"
     raise ValueError(
-        f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
+        f"{quoted(value)} is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
         f"reject (or no, n, 0, x, ✗, 拒绝) or add (to code a passage by hand), or leave it blank."
     )
 
