@@ -403,9 +403,11 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
     numbers: list[int] = []
     moved: set[tuple[str, int]] = set()
     lost: list[str] = []
+    known = set(passages["document"].astype(str))
     for document, number, text in zip(sheet["document"], sheet["passage"], sheet["text"]):
         text = " ".join(str(text).split())
-        if not text or current.get((document, int(number))) == text:
+        # A document the run does not have is named as such when the rows are checked, not followed here.
+        if not text or document not in known or current.get((document, int(number))) == text:
             numbers.append(int(number))
             continue
         found = places.get((document, text), [])

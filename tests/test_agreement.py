@@ -427,3 +427,15 @@ def test_sample_counts_each_codes_passages_and_leaves_out_kinds_the_run_does_not
     sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
     assert sorted(sheet["text"]) == sorted(coded_kinds["text"])
     assert run_folder_path.is_file()
+
+
+def test_agreement_cli_names_a_document_the_run_does_not_have(run_folder):
+    """A sample sheet row naming a document not in the run (a typo, a Windows path) was reported as a
+    passage whose text is no longer in the document."""
+    assert invoke("sample", "2", "--out", "sheet.csv").exit_code == 0
+    sheet = pd.read_csv(run_folder / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    sheet["document"] = "nope.txt"
+    sheet.to_csv(run_folder / "sheet.csv", index=False, encoding="utf-8-sig")
+    result = _agree("sheet.csv", "--sample", "sheet.csv")
+    assert result.exit_code == 1
+    assert "document 'nope.txt' is not in the run" in result.output and "no longer in the document" not in result.output
