@@ -681,7 +681,7 @@ class RunFolder:
         if not recorded:
             return
         found = {document.path: document.sha256 for document in documents}
-        kept = {document.path for document in documents if document.is_extracted and self.text_path(document.path).is_file()}
+        kept = {document.path for document in documents if document.is_extracted and self.stored_text(document.path) is not None}
         changed = sorted(path for path in recorded.keys() & found.keys()
                          if recorded[path] and recorded[path] != found[path] and path not in kept)
         added, removed = sorted(found.keys() - recorded.keys()), sorted(recorded.keys() - found.keys())
@@ -899,11 +899,25 @@ class RunFolder:
         corpus = read_corpus(self.corpus_path(), encoding=record.encoding, extraction_cache=self.extraction_cache_path)
         documents = []
         for document in corpus.documents:
-            stored = self.text_path(document.path)
-            if document.is_extracted and stored.is_file():
-                document = replace(document, text=stored.read_text(encoding="utf-8"))
+            stored = self.stored_text(document.path) if document.is_extracted else None
+            if stored is not None:
+                document = replace(document, text=stored)
             documents.append(document)
         return Corpus(root=corpus.root, documents=tuple(documents), skipped=corpus.skipped)
+
+    def stored_text(self, document: str) -> str | None:
+        """texts/<document>.txt as the run wrote it; None when it is not there, or not a file of this
+        folder: a link (to /etc/passwd, say) anywhere on its way is never followed."""
+        path = self.text_path(document)
+        for place in (path, *path.parents):
+            if place == self.folder:
+                break
+            if place.is_symlink():
+                return None
+        try:
+            return read_own_bytes(path).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def write_record(self, record: RunRecord) -> Path:
         """Write run.json (atomically)."""

@@ -226,3 +226,20 @@ def test_cli_documents_a_folder_with_another_tools_run_json_is_not_coders(docume
     result = run("run", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(other))
     assert result.exit_code == 1 and "a run.json coder did not write" in result.output
     assert (other / "report.html").read_text(encoding="utf-8") == "<p>my report</p>"
+
+
+def test_cli_documents_a_link_planted_in_texts_is_never_read(documents: Path, tmp_path: Path):
+    """A run folder may come from someone else: a texts/ file replaced by a link to a private file was read
+    and packed into the .qdpx project (`coder export qdpx`)."""
+    out = tmp_path / "out"
+    assert run("run", str(documents), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(out), "--workers", "1").exit_code == 0
+    secret = tmp_path / "secret.txt"
+    secret.write_text("PRIVATE-LINE the joint meeting\n", encoding="utf-8")
+    stored = out / "texts" / "notes.docx.txt"
+    stored.unlink()
+    stored.symlink_to(secret)
+    project = tmp_path / "project.qdpx"
+    result = run("export", "qdpx", "--segments", str(out / "segments.csv"), "--out", str(project))
+    with zipfile.ZipFile(project) as archive:
+        assert not any(b"PRIVATE-LINE" in archive.read(name) for name in archive.namelist())
+    assert "Traceback" not in result.output
