@@ -561,6 +561,7 @@ def diff(
     with _user_errors():
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
+            _refuse_replacing_inputs(csv_path, {**_run_inputs(old_run), **_run_inputs(new_run)}, option="--csv")
         comparison = compare_runs(old_run, new_run)
         _show(render_comparison(comparison))
         if csv_path is not None:
@@ -673,12 +674,28 @@ def review_reattach(
         _say(done.render(str(path), old_code, new_code))
 
 
-def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None]) -> None:
-    """Refuse, even with --force, to write over a file the command reads (the hand coding itself)."""
+def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, option: str = "--out") -> None:
+    """Refuse, even with --force, to write over a file the command reads (the hand coding, the
+    codebook, a run's record and tables), or into the corpus folder (the next run would code it)."""
     for what, path in inputs.items():
-        if path is not None and target.exists() and path.exists() and os.path.samefile(target, path):
+        if path is None or not path.exists():
+            continue
+        if path.is_dir():
+            if target.resolve().is_relative_to(path.resolve()):
+                raise CoderError(f"{display_name(target)}: is inside {what}, whose every file a run codes. "
+                                 f"Choose a file elsewhere with {option}.")
+        elif target.exists() and os.path.samefile(target, path):
             raise CoderError(f"{display_name(target)} is {what}: writing the results there would replace it. "
-                             f"Name another folder with --out, or move {what} away.")
+                             f"Choose another place with {option} (--force never writes over it).")
+
+
+def _run_inputs(folder: Path) -> dict[str, Path | None]:
+    """The files of a run folder (or of the run a run.json or segments file belongs to) that commands read."""
+    from .runs import RUN_FILE, RunFolder
+
+    run = RunFolder(folder.parent if folder.is_file() or folder.name == RUN_FILE else folder)
+    return {f"a file of the run the command reads ({display_name(path)})": path
+            for path in (run.run_path, run.segments_path, run.segments_parquet_path, run.passages_path, run.passages_parquet_path)}
 
 
 def _load_passages(corpus: Path, codebook: Codebook | None) -> list:
@@ -717,6 +734,8 @@ def kwic(
     with _user_errors():
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
+            _refuse_replacing_inputs(csv_path, {"the codebook": codebook or Path("codebook.yaml"), "the corpus folder": corpus},
+                                     option="--csv")
         # Without a codebook a keyword or /regex/ still works; only code ids need one. One named with
         # --codebook must be there.
         if codebook is None and Path("codebook.yaml").is_file():
@@ -755,6 +774,8 @@ def lint(
     with _user_errors():
         if csv_path is not None:
             refuse_overwrite(csv_path, force=force, option="--csv")
+            _refuse_replacing_inputs(csv_path, {"the codebook": codebook, "the corpus folder": None if no_corpus else corpus},
+                                     option="--csv")
         loaded = load_codebook(codebook)
         report = lint_codebook(loaded, [] if no_corpus else _load_passages(corpus, loaded))
         _show(report.render())
@@ -826,6 +847,7 @@ def export_qdpx(
 
     with _user_errors():
         refuse_overwrite(out, force=force)
+        _refuse_replacing_inputs(out, _run_inputs(segments))
         result = export_run_qdpx(segments, path=out, project_name=name)
         _say(
             f"Wrote {display_name(result.path)}: {result.documents} document(s), {result.codes} code(s), "
@@ -847,6 +869,7 @@ def export_qdc(
 
     with _user_errors():
         refuse_overwrite(out, force=force)
+        _refuse_replacing_inputs(out, {"the codebook": codebook})
         loaded = load_codebook(codebook)
         write_bytes_atomically(out, build_qdc(loaded))
         _say(f"Wrote {display_name(out)}: {len(loaded)} code(s).")
@@ -875,6 +898,7 @@ def export_xlsx(
             raise CoderError(f"{display_name(out)}: the workbook's name must end in .xlsx, as Excel and `coder review "
                               f"import` read it by. Choose a name like segments.xlsx with --out.")
         refuse_overwrite(out, force=force)
+        _refuse_replacing_inputs(out, _run_inputs(segments))
         run = RunFolder.of_segments(segments)
         frame = run.read_segments()
         # A workbook of a run goes back to the review file that run used, not to one beside some

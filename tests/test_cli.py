@@ -459,3 +459,27 @@ def test_cli_segments_argument_that_is_no_segments_file(tmp_path, monkeypatch):
         result = invoke("network", "/dev/null", "--out", "net")
         assert (result.exit_code, result.output) == (1, "Error: /dev/null: not a file (a folder, a device or a pipe). Pass the "
                                                         "path of a segments.csv.\n")
+
+
+def test_cli_force_never_writes_over_what_the_command_reads(tmp_path, monkeypatch):
+    """--force is for the old output of the same name: kwic --csv over the codebook, or diff --csv over a
+    run's run.json, replaced the inputs the user had just named; a CSV written into the corpus folder
+    would be coded by the next run."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    codebook = "codes:\n  meeting:\n    keywords: [joint meeting]\n"
+    (tmp_path / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
+    record = (tmp_path / "out" / "run.json").read_bytes()
+    for args in (["kwic", "joint", "--corpus", "corpus", "--csv", "codebook.yaml", "--force"],
+                 ["lint", "--corpus", "corpus", "--csv", "codebook.yaml", "--force"],
+                 ["diff", "out", "out", "--csv", "out/run.json", "--force"],
+                 ["kwic", "joint", "--corpus", "corpus", "--csv", "corpus/kwic.csv"],
+                 ["export", "qdc", "--out", "codebook.yaml", "--force"]):
+        result = invoke(*args)
+        assert result.exit_code == 1, args
+        assert "Traceback" not in result.output and ("would replace it" in result.output or "inside the corpus" in result.output)
+    assert (tmp_path / "codebook.yaml").read_text(encoding="utf-8") == codebook
+    assert (tmp_path / "out" / "run.json").read_bytes() == record
+    assert not (tmp_path / "corpus" / "kwic.csv").exists()
