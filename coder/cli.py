@@ -434,6 +434,8 @@ def network(
     with _user_errors():
         run = RunFolder.of_segments(segments)
         out = _network_folder(run, out, where)
+        if run.has_record():  # the next run would code the report as a document
+            _refuse_replacing_inputs(out / "report.html", {"the run's corpus folder": run.corpus_path()})
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
         if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
@@ -683,7 +685,7 @@ def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, op
         if path.is_dir():
             if target.resolve().is_relative_to(path.resolve()):
                 raise CoderError(f"{display_name(target)}: is inside {what}, whose every file a run codes. "
-                                 f"Choose a file elsewhere with {option}.")
+                                 f"Choose a place outside it with {option}.")
         elif target.exists() and os.path.samefile(target, path):
             raise CoderError(f"{display_name(target)} is {what}: writing the results there would replace it. "
                              f"Choose another place with {option} (--force never writes over it).")

@@ -476,7 +476,8 @@ def test_cli_force_never_writes_over_what_the_command_reads(tmp_path, monkeypatc
                  ["lint", "--corpus", "corpus", "--csv", "codebook.yaml", "--force"],
                  ["diff", "out", "out", "--csv", "out/run.json", "--force"],
                  ["kwic", "joint", "--corpus", "corpus", "--csv", "corpus/kwic.csv"],
-                 ["export", "qdc", "--out", "codebook.yaml", "--force"]):
+                 ["export", "qdc", "--out", "codebook.yaml", "--force"],
+                 ["network", "out", "--out", "corpus"]):
         result = invoke(*args)
         assert result.exit_code == 1, args
         assert "Traceback" not in result.output and ("would replace it" in result.output or "inside the corpus" in result.output)
