@@ -480,7 +480,7 @@ def test_cli_force_never_writes_over_what_the_command_reads(tmp_path, monkeypatc
                  ["network", "out", "--out", "corpus"]):
         result = invoke(*args)
         assert result.exit_code == 1, args
-        assert "Traceback" not in result.output and ("would replace it" in result.output or "inside the corpus" in result.output)
+        assert "Traceback" not in result.output and ("would replace it" in result.output or "corpus folder, whose" in result.output)
     assert (tmp_path / "codebook.yaml").read_text(encoding="utf-8") == codebook
     assert (tmp_path / "out" / "run.json").read_bytes() == record
     assert not (tmp_path / "corpus" / "kwic.csv").exists()
