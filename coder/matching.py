@@ -673,6 +673,8 @@ class CompiledCodebook:
         matches = self._phrase_matches(lower)
         found: list[_Hit] = []
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
+        if breaks and matches is not None:
+            matches = _outside_rejoined(matches, breaks)
         if compounds:
             breaks = sorted({*breaks, *compounds})
         # "gover-\nnance": the passages with breaks matched again with their breaks removed, keeping only
@@ -1090,6 +1092,17 @@ _UNKNOWN_BYTE = ord("?")  # a character beyond Latin-1 in the text the phrase au
 # The gap characters below U+0100, as _phrase_matches() reads them: spaces.
 _GAP_BYTES = bytes.maketrans(bytes(ord(char) for char in _GAP_SINGLES if char < "\u0100"),
                              b" " * sum(char < "\u0100" for char in _GAP_SINGLES))
+
+
+def _outside_rejoined(matches: _PhraseMatches, breaks: list[tuple[int, int]]) -> _PhraseMatches:
+    """The matches that neither end where a word hyphenated at a line end breaks nor start after the
+    break: `region` is no whole word in "region-\nal", which reads "regional"."""
+    np = _np
+    starts, ends = np.array([start for start, _ in breaks]), np.array([end for _, end in breaks])
+    keep = ~(np.isin(matches.ends, starts) | np.isin(matches.starts, ends))
+    if keep.all():
+        return matches
+    return _PhraseMatches(matches.owners[keep], matches.starts[keep], matches.ends[keep])  # type: ignore[index]
 
 
 class _PhraseMatches(NamedTuple):

@@ -793,3 +793,17 @@ def test_chinese_terms_match_words_and_the_words_of_compounds(keywords, text, ma
     document = Document("a.txt", text)
     found = sorted({text[match.start:match.end] for passage in split_passages(document) for match in compiled.find(passage)})
     assert found == sorted(matched)
+
+
+@pytest.mark.parametrize("keyword, text, matched", [
+    ("region", "the region-\nal governments met", []),  # reads "regional": region is no whole word there
+    ("govern", "the local govern-\nments met", []),
+    ("region", "a region-\nwide plan for the cross-\nregional region", ["region", "region"]),  # region-wide keeps its hyphen
+    ("governance", "the gover-\nnance of rivers", ["gover-\nnance"]),
+    ("region", "a region- and nation-wide plan", ["region"]),  # a suspended hyphen, no line break
+])
+def test_a_word_hyphenated_at_a_line_end_is_one_word(keyword, text, matched):
+    compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: ['{keyword}']\n"))
+    document = Document("a.txt", text)
+    found = [text[match.start:match.end] for passage in split_passages(document) for match in compiled.find(passage)]
+    assert found == matched

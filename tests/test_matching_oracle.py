@@ -68,6 +68,9 @@ class _Oracle(CompiledCodebook):
                 return None, []
         found = self._phrase_hits(lower)
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
+        # No literal match ends where a rejoined word breaks, or starts after the break ("region-\nal").
+        cut_starts, cut_ends = {start for start, _ in breaks}, {end for _, end in breaks}
+        found = [hit for hit in found if hit.end not in cut_starts and hit.start not in cut_ends]
         if compounds:
             breaks = sorted({*breaks, *compounds})
         while breaks:
