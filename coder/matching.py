@@ -307,6 +307,16 @@ def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: boo
     pattern = _compile_latin(code, keyword, exclusion=exclusion, derivational=derivational, term=term)
     if pattern:
         compiled.latin.append(pattern)
+    # A word the keyword hyphenates matches the text's spelling as one too: `co-operation` codes
+    # "cooperation", as `cooperation` codes "co-operation" (the same code's overlapping hits count once).
+    joined = _INNER_HYPHEN.sub("", keyword)
+    if pattern and joined != keyword:
+        variant = _compile_latin(code, joined, exclusion=exclusion, derivational=derivational, term=term)
+        if variant:
+            compiled.latin.append(replace(variant, rule=keyword))
+
+
+_INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011](?=[^\W\d_])")  # a hyphen between two letters
 
 
 class CompiledCodebook:

@@ -807,3 +807,15 @@ def test_a_word_hyphenated_at_a_line_end_is_one_word(keyword, text, matched):
     document = Document("a.txt", text)
     found = [text[match.start:match.end] for passage in split_passages(document) for match in compiled.find(passage)]
     assert found == matched
+
+
+@pytest.mark.parametrize("keyword, text", [
+    ("co-operation", "Regional cooperation grew."),
+    ("cross-regional governance", "Crossregional governance grew."),
+    ("self-govern*", "Selfgoverning bodies grew."),
+])
+def test_a_hyphenated_keyword_matches_the_word_spelt_as_one(keyword, text):
+    """`cooperation` matched "co-operation", but `co-operation` missed "cooperation"."""
+    compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: ['{keyword}']\n"))
+    hits = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
+    assert [(match.rule, len(hits)) for match in hits] == [(keyword, 1)]
