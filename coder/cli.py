@@ -272,8 +272,8 @@ def run(
         try:
             start_coding_processes(corpus, load_codebook(codebook), workers=workers,
                                    cache_dir=out / CACHE_FOLDER if cache else None)
-        except CoderError:
-            pass  # the run itself reports what is wrong, in its own order
+        except Exception:  # noqa: BLE001 (a head start only: the run itself reports what is wrong, in its own order)
+            pass
     try:
         from .runner import run_coding
         from .runs import RunFolder

@@ -333,37 +333,43 @@ def _with_paths(listed: list[tuple[str, str, bool]]) -> Iterator[tuple[str, Path
 
 def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found: list[tuple[str, str, bool]]) -> None:
     """Add the files of `folder` and its subfolders to `found`, as os.walk lists them (a folder it cannot
-    list is passed over; folder links are not followed), hidden files and folders left out."""
-    try:
-        with os.scandir(folder) as listing:
-            entries = list(listing)
-    except OSError:
-        return
-    subfolders = []
-    for entry in entries:
-        name = entry.name
+    list is passed over; folder links are not followed), hidden files and folders left out. A loop,
+    not a recursion: folders nested a thousand deep are walked too."""
+    pending = [(folder, prefix)]
+    while pending:
+        folder, prefix = pending.pop()
         try:
-            is_folder = entry.is_dir()
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except OSError:
-            is_folder = False
-        if is_folder:
-            if not name.startswith("."):
-                subfolders.append(entry)
             continue
-        if name.startswith(".") or (wanted is not None and os.path.splitext(name)[1].lower() not in wanted):
-            continue
-        try:
-            plain = entry.is_file(follow_symlinks=False)
-        except OSError:
-            plain = False
-        found.append((display_name(prefix + name), entry.path, plain))
-    for entry in subfolders:
-        try:
-            link = entry.is_symlink()
-        except OSError:
-            link = True
-        if not link:
-            _walk_folder(entry.path, f"{prefix}{entry.name}/", wanted, found)
+        subfolders = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder:
+                if not name.startswith("."):
+                    subfolders.append(entry)
+                continue
+            if name.startswith(".") or (wanted is not None and os.path.splitext(name)[1].lower() not in wanted):
+                continue
+            try:
+                plain = entry.is_file(follow_symlinks=False)
+            except OSError:
+                plain = False
+            found.append((display_name(prefix + name), entry.path, plain))
+        walked = []
+        for entry in subfolders:
+            try:
+                link = entry.is_symlink()
+            except OSError:
+                link = True
+            if not link:
+                walked.append((entry.path, f"{prefix}{entry.name}/"))
+        pending.extend(reversed(walked))  # the first subfolder is walked next, whole, as a recursion would
 
 
 def read_document(

@@ -95,7 +95,7 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
                 return None  # a link may point elsewhere tomorrow with the same stamp
             files[relative] = (status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino)
         paths = dict(found)
-    except (OSError, CoderError, ValueError):
+    except (OSError, CoderError, ValueError, RecursionError):  # RecursionError: os.walk of folders ~1,000 deep (Python 3.11)
         return None
     return CorpusStamps(root=resolved, taken=taken, files=files, paths=paths)
 

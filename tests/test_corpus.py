@@ -462,3 +462,23 @@ def test_corpus_two_files_shown_as_one_name_stop_the_run_with_a_message(tmp_path
     assert result.exit_code == 1
     assert "two files show as this name ('new\\nline.txt' and 'new\\\\nline.txt')" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out" / "segments.csv").exists()
+
+
+def test_folders_nested_deeper_than_pythons_recursion_limit_are_read(tmp_path):
+    """A corpus with folders ~1,000 deep (a hostile zip, a folder copied into itself) stopped the run with a
+    RecursionError and its traceback: the walk is a loop."""
+    import sys
+
+    from coder.corpus import read_corpus
+
+    depth = sys.getrecursionlimit() + 100
+    deep = tmp_path / "corpus"
+    deep.mkdir()
+    (deep / "top.txt").write_text("joint meeting at the top\n", encoding="utf-8")
+    folder = deep
+    for _ in range(depth):  # os.makedirs recurses too
+        folder = folder / "d"
+        folder.mkdir()
+    (folder / "deep.txt").write_text("joint meeting deep down\n", encoding="utf-8")
+    paths = [document.path for document in read_corpus(deep).documents]
+    assert paths == ["d/" * depth + "deep.txt", "top.txt"] or paths == ["top.txt", "d/" * depth + "deep.txt"]
