@@ -480,5 +480,11 @@ def test_folders_nested_deeper_than_pythons_recursion_limit_are_read(tmp_path):
         folder = folder / "d"
         folder.mkdir()
     (folder / "deep.txt").write_text("joint meeting deep down\n", encoding="utf-8")
-    paths = [document.path for document in read_corpus(deep).documents]
-    assert paths == ["d/" * depth + "deep.txt", "top.txt"] or paths == ["top.txt", "d/" * depth + "deep.txt"]
+    try:
+        paths = [document.path for document in read_corpus(deep).documents]
+        assert paths == ["d/" * depth + "deep.txt", "top.txt"] or paths == ["top.txt", "d/" * depth + "deep.txt"]
+    finally:  # deepest first: shutil.rmtree (pytest's cleanup of old temporary folders) recurses too
+        (folder / "deep.txt").unlink()
+        while folder != deep:
+            folder.rmdir()
+            folder = folder.parent

@@ -266,12 +266,15 @@ def test_recode_counts_only_the_changed_codes_pairs_and_matches_a_full_run(histo
 
 def _type_decision(path: Path, decision: str) -> None:
     """Type `decision` into the review cell of segments.csv's first row, as a reviewer in a spreadsheet."""
-    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True)
-    header = lines[0].rstrip("\r\n").split(",")
-    cells = lines[1].rstrip("\r\n").split(",")
-    cells[header.index("review")] = decision
-    lines[1] = ",".join(cells) + "\r\n"
-    path.write_text("".join(lines), encoding="utf-8-sig", newline="")
+    import csv
+    import io
+
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    rows[1][rows[0].index("review")] = decision  # by the CSV's cells: a passage text may hold commas
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8-sig", newline="")
 
 
 @pytest.mark.parametrize("damage", ["byte changed", "another corpus's", "removed"])
