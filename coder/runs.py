@@ -860,6 +860,8 @@ class RunFolder:
         """Delete the texts/ files the previous run wrote (its run.json, now in .previous/, lists them)
         of documents that are no longer extracted documents of the corpus. A file no run wrote (a
         researcher's own transcripts kept in texts/) is never deleted."""
+        if not self.texts_path.is_dir():
+            return
         keep = {self.text_path(document.path) for document in documents if document.is_extracted}
         try:
             previous = self.previous.record().documents if self.previous.has_record() else []
