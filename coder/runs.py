@@ -402,7 +402,7 @@ class RunFolder:
             shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
             raise OutputError(
                 f"{display_name(self.folder)}: holds {display_name(shown)}, which coder did not write (the folder has "
-                f"no run.json): the run would replace them. Choose another --out folder, or move them away.")
+                f"no run.json): coder would replace them. Choose another --out folder, or move them away.")
 
     def record(self) -> RunRecord:
         """run.json as a RunRecord (read once).
@@ -1183,7 +1183,7 @@ _SKIPPED_KEY = ',\n  "skipped": '  # and where they end (no text holds a line br
 # report inlines 220 KB of styles before it).
 _OWN_STARTS = {
     CODE_COUNTS_FILE: ("code,code_path,label",), CODE_COUNTS_LONG_FILE: ("document,code,passages",),
-    CODE_COUNTS_BY_GROUP_FILE: ("code,",), NETWORK_FILES["codes"]: ("code,label,code_path",),
+    CODE_COUNTS_BY_GROUP_FILE: ("code,", "variable,value,code,"), NETWORK_FILES["codes"]: ("code,label,code_path",),
     NETWORK_FILES["cooccurrence"]: ("source,target,source_label",), NETWORK_FILES["matrix"]: ("code,",),
     PASSAGES_FILE: ("document\tpassage", "document,passage", "document;passage"),
     CHANGES_FILE: ("code,change,detail",), SEGMENT_INDEX_FILE: ("",),

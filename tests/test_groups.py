@@ -110,6 +110,9 @@ def test_groups_network_where(tmp_path: Path, where: list[str], matrix: list[lis
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == chosen
     assert read_table(tmp_path / "group" / "cooccurrence_matrix.csv").values.tolist() == matrix
+    # Drawn again into the same folder: its own code_counts_by_group.csv was "a file coder did not write".
+    again = invoke("network", tmp_path / "out" / "segments.csv", "--measure", "count", "--out", tmp_path / "group", *options)
+    assert again.exit_code == 0, again.output
 
 
 def test_groups_network_where_measures(tmp_path: Path) -> None:

@@ -977,7 +977,7 @@ def test_runs_folder_of_the_researchers_own_files_is_refused_not_overwritten(tin
     result = coder_run(tiny_corpus, tiny_codebook, project)
     assert result.exit_code == 1
     assert result.output == (f"Error: {project}: holds segments.csv, changes.csv, codes.csv, report.html, which coder did "
-                             f"not write (the folder has no run.json): the run would replace them. Choose another --out "
+                             f"not write (the folder has no run.json): coder would replace them. Choose another --out "
                              f"folder, or move them away.\n")
     assert {path.name: path.read_text(encoding="utf-8") for path in project.iterdir() if path.name != ".coder.lock"} == mine
     # coder's own outputs, without run.json: a network folder, written twice
