@@ -99,11 +99,21 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
         rows = ", ".join(str(int(index) + 2) for index in repeated.index)  # line 1 is the header
         names = ", ".join(dict.fromkeys(repeated["document"]))
         raise DocumentsError(f"{path}: rows {rows}: more than one row for {names}. Keep one row per document.")
+    taken = [str(name) for name in table.columns if str(name) in _COUNT_COLUMNS]
+    if taken:
+        raise DocumentsError(
+            f"{path}: column(s) {', '.join(taken)} have the name of a column of code_counts_long.csv, where each "
+            f"document's variables are written beside document, code and passages. Rename them (say, "
+            f"{taken[0]}_of_document)."
+        )
     columns = {"document": table["document"].reset_index(drop=True).astype(object)}
     for name in table.columns:
         if name != "document" and name:
             columns[name] = _typed(table[name])
     return DocumentVariables(path=str(path), table=pd.DataFrame(columns))
+
+
+_COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`
 
 
 def _typed(cells: pd.Series) -> pd.Series:

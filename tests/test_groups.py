@@ -310,3 +310,15 @@ def test_groups_network_where_no_document_holds_every_condition(tmp_path: Path) 
                                                     "region=Yangtze and region=Pearl (several --where must all hold). "
                                                     "Leave one out, or draw each group with its own --out.\n")
     assert not (tmp_path / "group").exists()
+
+
+@pytest.mark.parametrize("name", ["code", "passages"])
+def test_groups_a_variable_named_as_a_count_column_is_refused(tmp_path: Path, name: str) -> None:
+    """A participant `code` column became code_x and code_y in code_counts_long.csv, silently."""
+    from coder.errors import CoderError
+    from coder.groups import read_document_variables
+
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text(f"document,{name},year\na.txt,P01,2020\n", encoding="utf-8")
+    with pytest.raises(CoderError, match=f"column\\(s\\) {name} have the name of a column of code_counts_long.csv"):
+        read_document_variables(sheet)
