@@ -484,3 +484,15 @@ def test_cli_force_never_writes_over_what_the_command_reads(tmp_path, monkeypatc
     assert (tmp_path / "codebook.yaml").read_text(encoding="utf-8") == codebook
     assert (tmp_path / "out" / "run.json").read_bytes() == record
     assert not (tmp_path / "corpus" / "kwic.csv").exists()
+
+
+def test_cli_more_workers_than_cores_are_capped_with_a_note(tmp_path, monkeypatch):
+    """`-j 1000` for `-j 10` started a thousand processes."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    result = invoke("run", str(tmp_path / "corpus"), "-c", str(tmp_path / "codebook.yaml"), "-o", str(tmp_path / "out"),
+                    "--workers", "1000")
+    assert result.exit_code == 0, result.output
+    assert "Note: --workers 1000 is more than this machine's 2 core(s): using 2." in result.output
