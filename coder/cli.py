@@ -18,7 +18,7 @@ import click
 import typer
 
 from . import __version__
-from .codebook import load_codebook
+from .codebook import load_codebook, refuse_deeper_level
 from .errors import CoderError
 from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
@@ -451,10 +451,8 @@ def network(
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
         _refuse_unknown_codes(frame, loaded, run)
-        deepest = max((code.depth for code in loaded), default=0) if loaded is not None else None
-        if options.level and deepest is not None and options.level > deepest:
-            raise CoderError(f"--level {options.level}: the codebook's codes go {deepest} level(s) deep. Pass --level "
-                              f"{deepest} or less (1 rolls codes up to the top level), or leave it out.")
+        if loaded is not None:
+            refuse_deeper_level(loaded, options.level)
         passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
         total = run.passage_total()
         warnings = variables.matched(passages).warnings() if variables is not None else []

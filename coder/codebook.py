@@ -613,3 +613,11 @@ def codebook_from_tree(
 
     walk(tree, ())
     return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]
+
+
+def refuse_deeper_level(codebook: Codebook, level: int | None) -> None:
+    """Stop when `--level` asks for codes deeper than the codebook's go (nothing would roll up to them)."""
+    deepest = max((code.depth for code in codebook), default=0)
+    if level and level > deepest:
+        raise CoderError(f"--level {level}: the codebook's codes go {deepest} level(s) deep. Pass --level "
+                         f"{deepest} or less (1 rolls codes up to the top level), or leave it out.")

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .codebook import load_codebook
+from .codebook import load_codebook, refuse_deeper_level
 from .cooccurrence import (
     Cooccurrence,
     PairCounts,
@@ -188,6 +188,7 @@ def run_coding(
         raise OutputError(f"{display_name(out_dir)}: is {where}, so the next run would code its report and texts "
                           f"as documents. Pass an --out folder outside the corpus.")
     codebook = load_codebook(codebook_path)
+    refuse_deeper_level(codebook, network_options.level)
     variables = find_document_variables(corpus, documents_path)  # a bad sheet stops the run before coding
     run = RunFolder(out_dir)
     run.refuse_corpus_inside(corpus)  # `coder run texts --out .` deleted the documents

@@ -324,3 +324,19 @@ def test_network_snippet_words_without_case_are_matched_by_re_as_written():
                 if not 0xD800 <= point <= 0xDFFF and chr(point).lower() == chr(point) == chr(point).upper()]
     assert len(caseless) > 100_000  # Chinese among them
     assert not [point for point in caseless if _sre.unicode_iscased(point) or point in re._casefix._EXTRA_CASES]
+
+
+def test_run_level_deeper_than_the_codebook_is_refused_before_coding(tmp_path):
+    """`coder network --level 5` on a one-level codebook was refused; `coder run --level 5` drew a network
+    of nothing rolled up, silently."""
+    from conftest import invoke
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    result = invoke("run", str(tmp_path / "corpus"), "-c", str(tmp_path / "codebook.yaml"), "-o", str(tmp_path / "out"),
+                    "--level", "5")
+    assert result.exit_code == 1
+    assert result.output == ("Error: --level 5: the codebook's codes go 1 level(s) deep. Pass --level 1 or less "
+                             "(1 rolls codes up to the top level), or leave it out.\n")
+    assert not (tmp_path / "out").exists()
