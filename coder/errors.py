@@ -62,3 +62,19 @@ class RegexTimeoutError(CoderError):
             f"{self.passage} of '{self.document}' and was stopped. It backtracks without end on text that "
             f"almost matches: remove nested repeats such as (a+)+ or (\\w+\\s?)+, or make them atomic (?>...)."
         )
+
+
+class RegexBudgetError(CoderError):
+    """A codebook regex spent more than its time budget over many passages, each within its limit."""
+
+    def __init__(self, code: str, pattern: str, seconds: float, passages: int):
+        super().__init__(code, pattern, seconds, passages)
+        self.code, self.pattern, self.seconds, self.passages = code, pattern, seconds, passages
+
+    def __str__(self) -> str:
+        owner = f" of code '{self.code}'" if self.code else ""
+        return (
+            f"regex '{self.pattern}'{owner} spent more than {self.seconds:g} s on {self.passages:,} passages and was "
+            f"stopped: it backtracks on much of this corpus. Remove nested or overlapping repeats such as (a+)+ or "
+            f"(a|aa)+, or make them atomic (?>...)."
+        )

@@ -33,12 +33,13 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate, islice
 from operator import itemgetter
+from time import perf_counter
 from typing import NamedTuple
 
 import ahocorasick_rs
 
 from . import regexes
-from .errors import RegexTimeoutError
+from .errors import RegexBudgetError, RegexTimeoutError
 from .imports import LazyModule, LazyPattern
 from .lexicon import (
     CJK_CHARS,
@@ -330,6 +331,8 @@ class CompiledCodebook:
         self._rules = {code.id: code.rules for code in codebook if code.rules}
         self._compile_hyphen(hyphen)
         self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
+        self._regex_seconds = [0.0] * len(self._regexes)  # each regex's time so far (REGEX_BUDGET)
+        self._regex_passages = 0
         fallback = self._compile_phrases(latin)
         self._compile_fallback(fallback)
         self._compile_cjk(cjk, known_words)
@@ -659,16 +662,23 @@ class CompiledCodebook:
         return found
 
     def _find_regexes(self, passage: Passage) -> list[_Hit]:
-        """Regex matches on the passage as written, each regex stopped after REGEX_TIMEOUT seconds."""
+        """Regex matches on the passage as written, each regex stopped after REGEX_TIMEOUT seconds on
+        the passage, or when its time over all passages passes REGEX_BUDGET."""
         hits = []
         timeout = regexes.REGEX_TIMEOUT
-        for code_id, pattern, compiled in self._regexes:
+        spent = self._regex_seconds
+        for number, (code_id, pattern, compiled) in enumerate(self._regexes):
+            started = perf_counter()
             try:
                 for found in compiled.finditer(passage.view, timeout=timeout):
                     if found.end() > found.start():
                         hits.append(_Hit(code_id, found.start(), found.end(), pattern))
             except TimeoutError:
                 raise RegexTimeoutError(code_id, pattern, passage.document, passage.index, timeout) from None
+            spent[number] += perf_counter() - started
+            if spent[number] > regexes.REGEX_BUDGET:
+                raise RegexBudgetError(code_id, pattern, regexes.REGEX_BUDGET, self._regex_passages + 1)
+        self._regex_passages += 1
         return hits
 
     def _find_phrases(self, lower: str, view: str) -> tuple[_PhraseMatches | None, list[_Hit]]:

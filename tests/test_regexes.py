@@ -148,3 +148,20 @@ def test_regexes_syntax_the_regex_engine_reads_otherwise_than_re_is_refused(patt
             compile_regex(pattern)
         assert compile_regex(r"\{data\}").search("a {data} b") and compile_regex("a{2,3}").search("aaa")
         assert compile_regex("[[a-z]]").search("x]")  # a nested-looking set re reads (with a FutureWarning)
+
+
+def test_a_regex_slow_on_many_short_passages_is_stopped_by_its_budget(monkeypatch):
+    """Each of 100 short paragraphs took (a|aa)+$ about 0.5 s, under the 2 s limit per passage: a 3 KB file
+    kept a run busy for a minute, and a larger one for hours. The regex's time over all passages is bounded."""
+    from coder import parse_codebook, regexes
+    from coder.errors import RegexBudgetError
+    from coder.matching import compile_codebook
+    from coder.models import Document
+    from coder.passages import split_passages
+
+    monkeypatch.setattr(regexes, "REGEX_BUDGET", 0.05)
+    compiled = compile_codebook(parse_codebook('codes:\n  greedy:\n    regex: ["(a|aa)+$"]\n'))
+    document = Document("s.txt", "\n\n".join(["a" * 24 + "!"] * 200) + "\n")
+    with pytest.raises(RegexBudgetError, match=r"regex '\(a\|aa\)\+\$' of code 'greedy' spent more than 0.05 s on"):
+        for passage in split_passages(document):
+            compiled.find(passage)
