@@ -34,7 +34,7 @@ from .files import (
 )
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
-from .segments import decision_text, normalize_decision
+from .segments import _ADD_SPELLINGS, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -44,7 +44,7 @@ PRECISION_COLUMNS = ("code", "segments", "reviewed", "accepted", "rejected", "pr
 DETACHED_COLUMNS = ("document", "passage", "code", "decision", "note", "why")
 REVIEWS_FILE = "reviews.csv"
 MANUAL, AUTO = "manual", "auto"
-_ADD = frozenset({"add", "added", "manual", "添加"})
+_ADD = _ADD_SPELLINGS
 
 
 def normalize_review(value: object) -> Review | None:

@@ -1063,3 +1063,20 @@ def test_a_decision_typed_after_the_codebook_moved_does_not_start_a_second_revie
                    "--out", str(project / "out"), "--reviews", str(project / "reviews.csv"))
     assert rerun.exit_code == 0, rerun.output
     assert segments_of(project).loc[[0, 1], "review"].tolist() == ["reject", "accept"]
+
+
+def test_an_add_row_typed_with_passage_only_does_not_stop_other_commands(project):
+    """README step 4 invites a new row with document, passage and code; until the next run, review status,
+    export and sample refused segments.csv ("column 'start' must hold a whole number, not ''")."""
+    coder_run(project)
+    with (project / "out" / "segments.csv").open("a", encoding="utf-8", newline="") as handle:
+        handle.write("\r\n".join([",a.txt,2,,,,hand_only,,,,,,,add,typed by hand,"]) + "\r\n")
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert status.exit_code == 0, status.output
+    exported = invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"),
+                      "--out", str(project / "out" / "segments.xlsx"))
+    assert exported.exit_code == 0, exported.output
+    coder_run(project)
+    after = segments_of(project)
+    assert after.loc[after["code"].eq("hand_only"), ["document", "passage", "source"]].values.tolist() == [["a.txt", "2", "manual"]]
