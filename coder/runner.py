@@ -43,6 +43,7 @@ from .reviews import (
     AppliedReviews,
     PassageLocator,
     PendingImport,
+    ReviewConflictError,
     attach_reviews,
     default_reviews_path,
     explain_detached,
@@ -642,15 +643,34 @@ def import_typed_decisions(
     advice = (f"The decisions typed into {sources[0][0].name} go to {display_name(reviews_path.name)} there: "
               f"pass --reviews with a file in a folder you can write in.")
     with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
-        for path, written, segments in sources:
-            report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes, segments=segments,
-                                    table=table if path == run.segments_path else None,
-                                    refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None)
-            if report is not None:
-                reports.append(report)
+        # All sources or none: when the workbook conflicts with what segments.csv just gave the review file,
+        # the review file is put back as it was (the run stops having written nothing).
+        before = reviews_path.read_bytes() if len(sources) > 1 and reviews_path.is_file() else None
+        try:
+            for path, written, segments in sources:
+                report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes,
+                                        segments=segments, table=table if path == run.segments_path else None,
+                                        refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None)
+                if report is not None:
+                    reports.append(report)
+        except ReviewConflictError as conflict:
+            if reports:
+                _put_back(reviews_path, before)
+                raise ReviewConflictError(f"{conflict} (the decisions typed into {reports[0].source} are not imported "
+                                          f"either: {display_name(reviews_path)} is as it was)") from None
+            raise
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports
+
+
+def _put_back(path: Path, before: bytes | None) -> None:
+    """The review file as it was before an import that did not complete (None: there was none)."""
+    if before is None:
+        path.unlink(missing_ok=True)
+    else:
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(before)
 
 
 @dataclass(frozen=True)

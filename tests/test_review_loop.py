@@ -1080,3 +1080,27 @@ def test_an_add_row_typed_with_passage_only_does_not_stop_other_commands(project
     coder_run(project)
     after = segments_of(project)
     assert after.loc[after["code"].eq("hand_only"), ["document", "passage", "source"]].values.tolist() == [["a.txt", "2", "manual"]]
+
+
+def test_a_conflict_between_segments_csv_and_the_workbook_imports_neither(project):
+    """segments.csv's reject was imported, then the workbook's accept of the same segment conflicted with it:
+    the run stopped blaming reviews.csv, which held half of the import."""
+    from openpyxl import load_workbook
+
+    coder_run(project)
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"),
+                  "--out", str(project / "out" / "segments.xlsx")).exit_code == 0
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "typed in csv"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    book = project / "out" / "segments.xlsx"
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.cell(row=2, column=header.index("review") + 1, value="accept")
+    workbook.save(book)
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert "are not imported either" in result.output
+    assert not (project / "reviews.csv").exists()
+    assert segments_of(project).loc[0, "review"] == "reject"  # still typed there
