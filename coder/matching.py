@@ -95,7 +95,9 @@ def _dash_as_comma(dash: re.Match) -> str:
     start = dash.start()
     return "," * (dash.end() - start) if start and dash.string[start - 1].isspace() else dash.group()
 # A hyphen after a letter (with the spaces of a line end after it) and the letters after it.
-_HYPHEN_IN_WORD = LazyPattern(r"[-\u2010\u2011](?<=[^\W\d_].)\s*([^\W\d_]+)")
+# A hyphen, an en dash ("inter–governmental") or a soft hyphen (invisible, from hyphenated web pages) in a word.
+_IN_WORD_HYPHENS = "-\u2010\u2011\u2013\u00ad"
+_HYPHEN_IN_WORD = LazyPattern(rf"[{_IN_WORD_HYPHENS}](?<=[^\W\d_].)\s*([^\W\d_]+)")
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
 
@@ -732,7 +734,7 @@ class CompiledCodebook:
         """The hyphens (with the line break after one at a line end) inside a word that the keywords
         spell as one: "co-operation" for `cooperation`, "inter-\ngovernmental" for `intergovernmental`;
         not before a capital ("Sino-American", as a line end's hyphen is kept before one)."""
-        if "-" not in lower and "\u2010" not in lower and "\u2011" not in lower:
+        if not any(hyphen in lower for hyphen in _IN_WORD_HYPHENS):
             return []
         words, tails = self._compound_words, self._compound_tails
         spans = []

@@ -819,3 +819,12 @@ def test_a_hyphenated_keyword_matches_the_word_spelt_as_one(keyword, text):
     compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: ['{keyword}']\n"))
     hits = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
     assert [(match.rule, len(hits)) for match in hits] == [(keyword, 1)]
+
+
+@pytest.mark.parametrize("text", ["cross\u00adregional", "cross\u2013regional", "inter\u00adgovernmental ties"])
+def test_a_soft_hyphen_or_en_dash_inside_a_word_is_a_hyphen_for_a_one_word_keyword(text):
+    """A phrase keyword read them as hyphens, a one-word keyword missed them (`crossregional`)."""
+    keyword = "intergovernmental" if text.startswith("inter") else "crossregional"
+    compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: [{keyword}]\n"))
+    hits = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
+    assert len(hits) == 1
