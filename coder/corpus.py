@@ -305,8 +305,9 @@ def listed_files(path: str | Path, extensions: Iterable[str] | None = None) -> l
             return [(display_name(root.name), os.fspath(root), False)]
         return []
     if not root.is_dir():
+        what = "not a file or a folder (a device or a pipe)" if root.exists() else "no such file or folder"
         raise CorpusError(
-            f"{display_name(path)}: no such file or folder. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
+            f"{display_name(path)}: {what}. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
         )
     found: list[tuple[str, str, bool]] = []
     _walk_folder(os.fspath(root), "", wanted, found)
