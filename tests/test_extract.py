@@ -532,3 +532,12 @@ def test_extract_file_turns_a_reader_librarys_own_error_into_a_skip(tmp_path, mo
     (tmp_path / "odd.rtf").write_bytes(rb"{\rtf1 text}")
     with pytest.raises(ExtractionError, match=message):
         extract_file(tmp_path / "odd.rtf")
+
+
+@pytest.mark.parametrize(("suffix", "name"), [(".docx", "word/document.xml"), (".odt", "content.xml")])
+def test_an_archive_that_unpacks_to_hundreds_of_times_its_size_is_refused(suffix, name):
+    """Under the 256 MB limit but 300 times its size: 0.65 MB of .docx cost 4.3 GB and two minutes."""
+    data = _bomb(name, 100)
+    assert len(data) < 1_000_000
+    with pytest.raises(ExtractionError, match=r"would unpack to 100 MB from 0\.\d MB.*100 times the file's size"):
+        extract_bytes(data, suffix)
