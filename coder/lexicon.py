@@ -171,6 +171,11 @@ def word_forms(word: str) -> frozenset[str]:
     return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
 
 
+def is_known_noun(word: str) -> bool:
+    """Is `word` (lower case) a noun of spaCy's lookup tables ("meeting", "funding"; not "coordinating")?"""
+    return word in _table("lemma_index")["noun"]
+
+
 def lookup_lemma(word: str) -> str:
     """The one lemma spaCy's lookup lemmatizer gives `word` (lower case), else the word itself.
 

@@ -51,7 +51,9 @@ from .lexicon import (
     derived_forms,
     fold_text,
     is_cjk,
+    is_known_noun,
     is_mark,
+    lemmas,
     word_forms,
 )
 from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched, passage_fingerprint
@@ -176,11 +178,22 @@ def _keyword_tokens(part: str) -> list[str]:
     return tokens
 
 
+def _noun_forms(word: str) -> frozenset[str]:
+    """word_forms(), but a keyword word in -ing that the lexicon knows as a noun (meeting, building,
+    funding) and that is also a form of a verb reads as the noun: `meeting` matches "meeting" and
+    "meetings", not "met" or "the plan meets the standard" (write `meet` for those)."""
+    forms = word_forms(word)
+    word = word.lower()
+    if word.endswith("ing") and not lemmas(word) <= {word} and is_known_noun(word):
+        return frozenset(form for form in forms if form in (word, word + "s"))
+    return forms
+
+
 def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bool = False,
                    term: int = -1) -> _Pattern | None:
     if keyword.startswith("~"):
         derivational = True
-    forms_of = derived_forms if derivational else word_forms
+    forms_of = derived_forms if derivational else _noun_forms
     words: list[frozenset[str] | str] = []
     after_possessive: list[bool] = []
     possessive = False

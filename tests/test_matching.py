@@ -828,3 +828,17 @@ def test_a_soft_hyphen_or_en_dash_inside_a_word_is_a_hyphen_for_a_one_word_keywo
     compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: [{keyword}]\n"))
     hits = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
     assert len(hits) == 1
+
+
+@pytest.mark.parametrize("keyword, text, hits", [
+    ("meeting", "The mayors met. The plan meets national standards.", 0),  # the noun, not the verb's forms
+    ("meeting", "Joint meetings and a meeting.", 2),
+    ("meet", "The mayors met and will meet again.", 2),  # the verb keeps its forms
+    ("party building", "The party built a school.", 0),
+    ("coordinating", "They coordinated the plans.", 1),  # no noun: the verb's forms
+])
+def test_a_keyword_noun_in_ing_does_not_match_the_verbs_forms(keyword, text, hits):
+    """`meeting` coded "the plan meets national standards" (README rule 9's own example)."""
+    compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: ['{keyword}']\n"))
+    found = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
+    assert len(found) == hits
