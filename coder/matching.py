@@ -178,6 +178,25 @@ def _keyword_tokens(part: str) -> list[str]:
     return tokens
 
 
+_CJK_GAP = LazyPattern(f"(?<=[{CJK_CHARS}])\\s+(?=[{CJK_CHARS}])")
+
+
+def _without_cjk_gaps(view: str) -> tuple[str, list[int] | None]:
+    """A passage view as regexes read it: a line break (or spaces) between two CJK characters removed,
+    as Chinese has no spaces ("联席\n会议" reads 联席会议); with each kept character's place in the view,
+    or None when nothing was removed."""
+    if view.isascii() or _CJK_GAP.search(view) is None:
+        return view, None
+    places, pieces, position = [], [], 0
+    for gap in _CJK_GAP.finditer(view):
+        pieces.append(view[position:gap.start()])
+        places.extend(range(position, gap.start()))
+        position = gap.end()
+    pieces.append(view[position:])
+    places.extend(range(position, len(view)))
+    return "".join(pieces), places
+
+
 def _noun_forms(word: str) -> frozenset[str]:
     """word_forms(), but a keyword word in -ing that the lexicon knows as a noun (meeting, building,
     funding) and that is also a form of a verb reads as the noun: `meeting` matches "meeting" and
@@ -682,12 +701,14 @@ class CompiledCodebook:
         hits = []
         timeout = regexes.REGEX_TIMEOUT
         spent = self._regex_seconds
+        text, places = _without_cjk_gaps(passage.view)
         for number, (code_id, pattern, compiled) in enumerate(self._regexes):
             started = perf_counter()
             try:
-                for found in compiled.finditer(passage.view, timeout=timeout):
+                for found in compiled.finditer(text, timeout=timeout):
                     if found.end() > found.start():
-                        hits.append(_Hit(code_id, found.start(), found.end(), pattern))
+                        start, end = found.span() if places is None else (places[found.start()], places[found.end() - 1] + 1)
+                        hits.append(_Hit(code_id, start, end, pattern))
             except TimeoutError:
                 raise RegexTimeoutError(code_id, pattern, passage.document, passage.index, timeout) from None
             spent[number] += perf_counter() - started

@@ -842,3 +842,12 @@ def test_a_keyword_noun_in_ing_does_not_match_the_verbs_forms(keyword, text, hit
     compiled = compile_codebook(parse_codebook(f"codes:\n  c:\n    keywords: ['{keyword}']\n"))
     found = [match for passage in split_passages(Document("a.txt", text)) for match in compiled.find(passage)]
     assert len(found) == hits
+
+
+def test_a_chinese_regex_matches_across_a_line_break_as_keywords_do():
+    """A PDF paste breaks Chinese lines anywhere: `联席会议` as a keyword matched "联席\\n会议", as a regex it did not."""
+    compiled = compile_codebook(parse_codebook('codes:\n  r:\n    regex: ["联席会议", "提出了?[^。]{0,30}建议"]\n'))
+    text = "各地建立了联席\n会议制度。本文最后提\n出了促进合作的对策建\n议。joint\nmeeting"
+    found = [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
+             for match in compiled.find(passage)]
+    assert found == ["联席\n会议", "提\n出了促进合作的对策建\n议"]
