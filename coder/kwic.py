@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from .codebook import parse_codebook
 from .errors import CodebookError, CoderError, RegexTimeoutError
 from .files import display_name, write_csv
-from .matching import CompiledCodebook, compile_codebook
+from .matching import CompiledCodebook, compile_codebook, matched_text
 from .models import Codebook, Document, Passage, Unit
 
 _QUERY_CODE = "query"
@@ -125,7 +125,7 @@ def kwic(
             right = _SPACES.sub(" ", view[end:end + 2 * width]).rstrip()[:width] if width else ""
             lines.append(KwicLine(
                 document=passage.document, passage=passage.index, start=match.start, end=match.end,
-                left=left, match=_SPACES.sub(" ", match.text), right=right,
+                left=left, match=matched_text(match.text), right=right,
                 code=match.code if match.code != _QUERY_CODE else "", rule=match.rule,
             ))
     return lines

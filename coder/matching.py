@@ -57,7 +57,7 @@ from .lexicon import (
     word_forms,
 )
 from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched, passage_fingerprint
-from .passages import rejoins_hyphenated
+from .passages import _readable, rejoins_hyphenated
 from .regexes import compile_regex
 
 # The patterns holding the CJK or the combining-mark class take 1-3 ms each to compile: on first use
@@ -1308,11 +1308,17 @@ def _segments_of_hits(codes, starts, ends, *, codes_by_number: list[str], passag
 
 
 class _MatchedWords(dict):
-    """matched text -> its words as matched_words() writes them (whitespace runs one space)."""
+    """matched text -> its words as matched_words() writes them (`matched_text`)."""
 
     def __missing__(self, text: str) -> str:
-        self[text] = words = " ".join(text.split())
+        self[text] = words = matched_text(text)
         return words
+
+
+def matched_text(text: str) -> str:
+    """A match's words as the `matched` cell shows them: as the passage's readable text reads them
+    ("gover-\nnance" as governance, "党建\n联盟" as 党建联盟), other whitespace runs one space."""
+    return _readable(text) if "\n" in text else " ".join(text.split())
 
 
 def _add_segment(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, hits: int,
@@ -1571,8 +1577,8 @@ def compile_codebook(codebook: Codebook, *, known_words: Iterable[str] = ()) -> 
 
 
 def matched_words(matches: Iterable[Match]) -> tuple[str, ...]:
-    """The distinct matched source words, whitespace collapsed, in order of first appearance."""
-    return tuple(dict.fromkeys(" ".join(match.text.split()) for match in matches))
+    """The distinct matched source words (`matched_text`), in order of first appearance."""
+    return tuple(dict.fromkeys(matched_text(match.text) for match in matches))
 
 
 def matches_by_code(matches: Iterable[Match]) -> dict[str, list[Match]]:

@@ -851,3 +851,11 @@ def test_a_chinese_regex_matches_across_a_line_break_as_keywords_do():
     found = [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
              for match in compiled.find(passage)]
     assert found == ["联席\n会议", "提\n出了促进合作的对策建\n议"]
+
+
+def test_matched_words_read_as_the_passage_text_reads_them():
+    """`matched` showed "gover- nance" and "党建 联盟", which the passage's text (governance, 党建联盟) does not hold."""
+    from coder.matching import matched_text
+
+    assert [matched_text(text) for text in ("gover-\nnance", "党建\n联盟", "joint\nmeeting", "joint \t meeting")] == [
+        "governance", "党建联盟", "joint meeting", "joint meeting"]
