@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
@@ -34,7 +35,7 @@ from .files import (
 )
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
-from .segments import _ADD_SPELLINGS, decision_text, normalize_decision
+from .segments import ADD_SPELLINGS, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -44,7 +45,7 @@ PRECISION_COLUMNS = ("code", "segments", "reviewed", "accepted", "rejected", "pr
 DETACHED_COLUMNS = ("document", "passage", "code", "decision", "note", "why")
 REVIEWS_FILE = "reviews.csv"
 MANUAL, AUTO = "manual", "auto"
-_ADD = _ADD_SPELLINGS
+_ADD = ADD_SPELLINGS
 
 
 def normalize_review(value: object) -> Review | None:
@@ -532,7 +533,7 @@ def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str
     typed = []
     # A row showing another segment than its id is left to _refuse_rows_of_other_segments (a sort without the id).
     shown = (zip(table["document"].astype(str).str.strip(), table["code"].astype(str).str.strip())
-             if {"document", "code"} <= set(table.columns) else iter(lambda: None, 0))
+             if {"document", "code"} <= set(table.columns) else repeat(None))
     for position, identifier, status, row in zip(table.index, table["segment_id"], table["status"], shown):
         written = segments.get(normalize_segment_id(identifier))
         status = str(status).strip()

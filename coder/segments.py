@@ -115,7 +115,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         frame["page"] = frame["page"].astype(str).replace({"nan": ""}).str.removesuffix(".0")
     # A row a reviewer typed to code a passage by hand (review `add`, with document, passage and code
     # only, as the README invites) is no segment until `coder run` (or `review import`) places it.
-    pending = frame["review"].map(decision_text).isin(_ADD_SPELLINGS).to_numpy() & np.logical_or.reduce(
+    pending = frame["review"].map(decision_text).isin(ADD_SPELLINGS).to_numpy() & np.logical_or.reduce(
         [pd.to_numeric(frame[column], errors="coerce").isna().to_numpy() for column in _INTEGER_COLUMNS if column in frame.columns]
         or [np.zeros(len(frame), dtype=bool)])
     if pending.any():
@@ -574,7 +574,7 @@ def split_matched(value: object) -> list[str]:
 # --- review state ------------------------------------------------------------------------------
 
 
-_ADD_SPELLINGS = frozenset({"add", "added", "manual", "添加"})  # reviews._ADD: a passage coded by hand
+ADD_SPELLINGS = frozenset({"add", "added", "manual", "添加"})  # a review cell that codes a passage by hand
 
 
 def decision_text(value: object) -> str:
