@@ -195,6 +195,10 @@ def run_coding(
     run.refuse_corpus_inside(corpus)  # `coder run texts --out .` deleted the documents
     run.refuse_others_files()  # `--out .` in a project folder must not replace the researcher's own files
     reviews_file = Path(reviews_path) if reviews_path else default_reviews_path(codebook_path)
+    if reviews_file.is_dir() or (reviews_file.exists() and not reviews_file.is_file()):
+        # Read only when something was typed: a folder was otherwise passed over, its decisions never applied.
+        raise OutputError(f"{display_name(reviews_file)}: is not a file (a folder, a device or a pipe). Pass the review "
+                          f"file (reviews.csv) with --reviews.")
     if engine == "dask":
         # Workers code, review and write each partition; the driver sums their counts (coder.distributed).
         from .distributed import run_coding_distributed

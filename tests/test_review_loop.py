@@ -1104,3 +1104,11 @@ def test_a_conflict_between_segments_csv_and_the_workbook_imports_neither(projec
     assert "are not imported either" in result.output
     assert not (project / "reviews.csv").exists()
     assert segments_of(project).loc[0, "review"] == "reject"  # still typed there
+
+
+def test_reviews_naming_a_folder_is_refused_even_with_nothing_typed(project):
+    """--reviews FOLDER was passed over when nothing was typed: the run applied no decision, rc 0."""
+    (project / "decisions").mkdir()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out",
+                    str(project / "out"), "--reviews", str(project / "decisions"))
+    assert result.exit_code == 1 and "is not a file (a folder, a device or a pipe)" in result.output
