@@ -993,29 +993,34 @@ class _Segmentation:
         """True when [start, end) begins and ends on word boundaries, or where a compound word splits
         cleanly (`_splits`): 机构 in 监督机构, 联席会议 in 市长联席会议, but not 印度 in 印度尼西亚."""
         bounds = self._bounds(start, end)
-        return self._edge(bounds, start) and self._edge(bounds, end)
+        return self._edge(bounds, start, affixes=_CJK_PREFIXES) and self._edge(bounds, end, affixes=_CJK_SUFFIXES)
 
     def word_end(self, start: int, end: int) -> int | None:
         """For a wildcard prefix at [start, end): the end of the word it begins, if it begins one. A
         word that begins inside the prefix and runs past it is not the prefix's: 党建* begins no word
         in 我们党建立, cut 我们/党/建立, but 跨界* is 跨界 in 跨/界/治理."""
         bounds = self._bounds(start, end)
-        if not self._edge(bounds, start):
+        if not self._edge(bounds, start, affixes=_CJK_PREFIXES):
             return None
         word_end = min(bound for bound in bounds if bound >= end)
         if word_end > end and max(bound for bound in bounds if bound < end) > start:
             return None
         return word_end
 
-    def _edge(self, bounds: frozenset[int], position: int) -> bool:
-        """Is `position` a word boundary, or inside a word that splits there into words (`_splits`)?"""
+    def _edge(self, bounds: frozenset[int], position: int, *, affixes: frozenset[str]) -> bool:
+        """Is `position` a word boundary, or inside a word that splits there into words (`_splits`), or
+        into the term and one of the `affixes` outside it (领导 in 领导者, 区域 in 跨区域)?"""
         if position in bounds:
             return True
         before = max((bound for bound in bounds if bound < position), default=None)
         after = min((bound for bound in bounds if bound > position), default=None)
         if before is None or after is None:
             return False
-        return self._splits(self.compact[before:position]) and self._splits(self.compact[position:after])
+        left, right = self.compact[before:position], self.compact[position:after]
+        outside = left if affixes is _CJK_PREFIXES else right
+        if outside in affixes:
+            return self._splits(right if outside is left else left)
+        return self._splits(left) and self._splits(right)
 
     def _splits(self, part: str) -> bool:
         """Does `part` (one side of a compound word) cut into dictionary words of two or more characters?"""
@@ -1062,6 +1067,12 @@ class _Segmentation:
                 del self.bounds[next(iter(self.bounds))]
         return bounds
 
+
+# One character that makes a word of another as a prefix or a suffix (领导者 "leader", 合作性, 跨区域,
+# 非政府): a term is a word of the compound they make. Other single characters are not: 党建 is no word
+# of 党/建立, 共治 none of 公共治理.
+_CJK_SUFFIXES = frozenset("者们性化式型员家方制度率感力界论学法")
+_CJK_PREFIXES = frozenset("非超反跨副总泛")
 
 _PIECE = 4096  # characters of an unpunctuated clause segmented at a time (jieba builds a graph per piece)
 _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stays flat)

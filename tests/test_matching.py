@@ -783,6 +783,9 @@ def test_matching_a_regex_and_a_keyword_of_one_code_count_a_span_once():
     (["联席会议", "市长联席会议"], "市长联席会议在合肥召开。", ["联席会议", "市长联席会议"]),
     (["协同", "协同治理"], "推进协同治理。", ["协同", "协同治理"]),
     (["印度"], "印度尼西亚的区域合作。", []),
+    (["领导"], "作为推动者和领导者。", ["领导"]),  # a suffix that makes a word of it: 领导者 "leader"
+    (["区域合作"], "推进跨区域合作。", ["区域合作"]),  # a prefix: 跨区域
+    (["协作"], "经济协作办主任联席会。", []),  # 办 is no such affix: 协作办 is one word
 ])
 def test_chinese_terms_match_words_and_the_words_of_compounds(keywords, text, matched):
     """A Chinese term matches a whole word, or a word of a compound that splits there into words of two or
