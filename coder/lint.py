@@ -102,7 +102,7 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     findings.extend(_rule_findings(codebook, rules, counts, without_exclusions, passages))
     findings.extend(_one_language_codes(codebook, passages))
     if not counts.passages:
-        findings.extend(_possible_shadows(rules))
+        findings.extend(_possible_shadows(rules, without_exclusions))
     findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
     findings.extend(_undefined_codes(codebook, rules, counts))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
@@ -198,7 +198,7 @@ def _rule_findings(
         if kind == "keyword" and not raw and shape is None and counts.passages and contains_cjk(rule):
             if texts is None:
                 texts = [_compact(passage.text) for passage in passages]
-            inside = _inside_longer_term(rule, code, rules, texts)
+            inside = _inside_longer_term(rule, code, rules, texts, without_exclusions, rule_id)
         if shape is not None:
             findings.append(LintFinding("unmatchable shape", code.id, rule, shape))
         elif inside is not None:
@@ -439,26 +439,35 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", fold_text(text))
 
 
-def _longer_terms(keyword: str, rules: list[tuple[str, Code, str, str]]) -> list[tuple[str, str, Code]]:
-    """(folded term, term as written, code) for every longer CJK keyword of the codebook containing `keyword`."""
+def _longer_terms(keyword: str, rules: list[tuple[str, Code, str, str]], matcher: CompiledCodebook | None = None,
+                  rule_id: str = "") -> list[tuple[str, str, Code]]:
+    """(folded term, term as written, code) for every longer CJK keyword of the codebook containing `keyword`
+    where the keyword is no word of it (with `matcher`, lint's one code per rule, and the keyword's
+    `rule_id`): 联席会议 is a word of 市长联席会议 and matches there, 协同治理 none of 跨域协同治理."""
     folded = _compact(fold_keyword(keyword)).rstrip("*")
     longer = {}
     for _, code, kind, rule in rules:
         if kind != "keyword" or not contains_cjk(rule):
             continue
         term = _compact(fold_keyword(rule)).rstrip("*")
-        if len(term) > len(folded) and folded in term:
+        if len(term) > len(folded) and folded in term and not (matcher and _matches_in(matcher, rule_id, term)):
             longer.setdefault((term, code.id), (term, rule, code))
     return list(longer.values())
 
 
+def _matches_in(matcher: CompiledCodebook, rule_id: str, text: str) -> bool:
+    """Does the rule `rule_id` of lint's matcher match in `text` (a longer term, read alone)?"""
+    return any(match.code == rule_id for match in matcher.find(Passage("", 0, 0, len(text), text, text)))
+
+
 def _inside_longer_term(
-    keyword: str, code: Code, rules: list[tuple[str, Code, str, str]], texts: list[str]
+    keyword: str, code: Code, rules: list[tuple[str, Code, str, str]], texts: list[str],
+    matcher: CompiledCodebook | None = None, rule_id: str = "",
 ) -> str | None:
     """Why a Chinese keyword found in the corpus never matches: each occurrence lies inside a longer
     codebook term, which the segmenter (knowing every codebook term) keeps as one word."""
     folded = _compact(fold_keyword(keyword)).rstrip("*")
-    longer = _longer_terms(keyword, rules)
+    longer = _longer_terms(keyword, rules, matcher, rule_id)
     if not folded or not longer:
         return None
     occurrences = 0
@@ -491,13 +500,13 @@ def _inside_longer_term(
             f"which the segmenter keeps as one word; {fix}.")
 
 
-def _possible_shadows(rules: list[tuple[str, Code, str, str]]) -> list[LintFinding]:
+def _possible_shadows(rules: list[tuple[str, Code, str, str]], matcher: CompiledCodebook | None = None) -> list[LintFinding]:
     """Without a corpus: Chinese keywords inside a longer codebook term, which will not match where it occurs."""
     findings = []
-    for _, code, kind, rule in rules:
+    for rule_id, code, kind, rule in rules:
         if kind != "keyword" or not contains_cjk(rule):
             continue
-        for _, written, owner in _longer_terms(rule, rules):
+        for _, written, owner in _longer_terms(rule, rules, matcher, rule_id):
             whose = "this code" if owner.id == code.id else f"code {owner.id}"
             findings.append(LintFinding(
                 "possible shadow", code.id, rule,

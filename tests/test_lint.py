@@ -392,3 +392,10 @@ def test_lint_the_codebook_alone_lists_no_keyword_as_matching_nothing():
     assert result.output.startswith("Checked 262 keywords and regexes (the codebook alone, no corpus).\n")
     assert "no match" not in result.output and "matches nothing" not in result.output
     assert "near duplicate (" in result.output
+
+
+def test_lint_no_possible_shadow_where_the_shorter_term_is_a_word_of_the_longer():
+    """联席会议 is a word of 市长联席会议 and matches there: listing it as shadowed sent the user to fix nothing."""
+    codebook = parse_codebook("codes:\n  a:\n    description: d\n    keywords: [联席会议, 协同治理]\n"
+                              "  b:\n    description: d\n    keywords: [市长联席会议, 跨域协同治理]\n")
+    assert [finding.rule for finding in lint_codebook(codebook, []).of_kind("possible shadow")] == ["协同治理"]
