@@ -1,5 +1,6 @@
-"""coder/passages.py as it was at c077bbf, kept unchanged (but for these lines and absolute imports) as
-the oracle of tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
+"""coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
+6453888's end of a references section, a change of behaviour since, ported) as the oracle of
+tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
 from __future__ import annotations
@@ -206,6 +207,15 @@ def _is_author(line: str, *, after_title: bool, institution: bool = True) -> boo
         # name or names run together ("方浩伟", "曾凡军黄炜杨舜清") only right after a title.
         return cjk <= 16 and (_MARKED.search(core) is not None or after_title)
     return False
+
+
+def _ends_references(line: str) -> bool:
+    """As coder.passages has it since 6453888 (a change of behaviour after this copy was made)."""
+    stripped = line.strip()
+    label = _line_label(stripped)
+    if label is not None:
+        return label[0] in ("abstract", "keywords")
+    return len(stripped) <= 40 and not _CITATION.search(stripped) and _heading(stripped, None)
 
 
 def _heading(line: str, previous: str | None, *, short: bool = True) -> bool:
@@ -485,6 +495,8 @@ def _blocks(
                 continue
             kind: str | None = None
             runs_on = False
+            if in_references and first_of_paragraph and _ends_references(line):
+                in_references = False  # 6453888, ported: a table of contents' "References", or a second paper
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
                     kind, in_references = "heading", False

@@ -143,3 +143,9 @@ def test_passages_special_lines_past_the_remembered_first_characters(remembered,
     assert passages._special_lines(text) == before._special_lines(text)
     assert len(passages._MAY_START_SPECIAL) == remembered
     _assert_same(text)
+
+
+@pytest.mark.parametrize("text", ["References\n\nAbstract:", "References\n\n[1] Zhang. A. 2019.\n\n1. Introduction\n\nBody text here."])
+def test_passages_oracle_a_references_section_ends_at_a_label_or_heading(text):
+    """Hypothesis found "References\\n\\nAbstract:", where the copy (older than 6453888) kept reading references."""
+    _assert_same(text)
