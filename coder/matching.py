@@ -1017,9 +1017,9 @@ class _Segmentation:
         if before is None or after is None:
             return False
         left, right = self.compact[before:position], self.compact[position:after]
-        outside = left if affixes is _CJK_PREFIXES else right
+        outside, term_side = (left, right) if affixes is _CJK_PREFIXES else (right, left)
         if outside in affixes:
-            return self._splits(right if outside is left else left)
+            return self._splits(term_side)
         return self._splits(left) and self._splits(right)
 
     def _splits(self, part: str) -> bool:
