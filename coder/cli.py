@@ -318,6 +318,9 @@ def _progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int,
         yield update
 
 
+_LISTED_CODES = 60  # a run's summary lists at most this many codes' segments
+
+
 def _summary(report) -> str:
     from .reviews import render_precision
     from .diff import render_comparison
@@ -380,12 +383,18 @@ def _summary(report) -> str:
     elif result.reused.get("documents_reused"):
         lines.append(f"Reused {result.reused['documents_reused']} document(s) from the cache; "
                      f"matched {result.reused['codes_matched']} (document, code) pair(s) again.")
-    labels = {code.id: display_name(code.label) for code in result.codebook}
-    width = max((len(labels[code.id]) + 2 * (code.depth - 1) for code in result.codebook), default=10)
-    lines.append("Segments per code:")
-    for code in result.codebook:
-        name = "  " * (code.depth - 1) + labels[code.id]
-        lines.append(f"  {name:<{width}}  {counts.get(code.id, 0):>6}")
+    codes = list(result.codebook)
+    if len(codes) <= _LISTED_CODES:  # the codebook's tree
+        lines.append("Segments per code:")
+        shown = [("  " * (code.depth - 1) + display_name(code.label), code.id) for code in codes]
+    else:  # thousands of lines would bury the rest of the summary
+        lines.append(f"Segments per code, the {_LISTED_CODES} with most of {len(codes):,} "
+                     f"(code_counts.csv lists every code):")
+        codes.sort(key=lambda code: -counts.get(code.id, 0))  # stable: ties in codebook order
+        shown = [(display_name(code.label), code.id) for code in codes[:_LISTED_CODES]]
+    width = max((len(name) for name, _ in shown), default=10)
+    for name, code_id in shown:
+        lines.append(f"  {name:<{width}}  {counts.get(code_id, 0):>6}")
     if report.reviews_path is not None:
         rejected = segment_total - counted_total
         lines.append(f"Reviews from {report.reviews_path}: {rejected} rejected segment(s) left out of counts and network"
@@ -400,11 +409,13 @@ def _summary(report) -> str:
             lines.append(f"  {len(report.orphans)} decision(s) are detached: this run has no segment for them; "
                          f"they are kept in {report.reviews_path}. See `coder review status`.")
     if report.comparison is not None:
-        lines.append(render_comparison(report.comparison))
+        lines.append(render_comparison(report.comparison, most_codes=_LISTED_CODES))
     elif report.not_compared:
         lines.append(f"Warning: not compared with the previous run (no changes.csv): {report.not_compared}")
     if report.network:
         lines.append(f"Network: {report.network['code_count']} code(s), {report.network['edge_count']} link(s).")
+        if report.network.get("matrix_left_out"):
+            lines.append(report.network["matrix_left_out"])
     names = ", ".join(path.name for path in report.written.values())
     lines.append(f"Results in {display_name(report.out_dir)}/: {names}, report.html, network.html, network.graphml, network.gexf")
     return "\n".join(lines)
@@ -473,8 +484,10 @@ def network(
                 _say(f"{len(passages)} document(s) where {' and '.join(where)}.")
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
                  f"{written['pair_count']} co-occurring pair(s).")
-            _say(f"Results in {out}/: cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html, network.html, "
-                 f"network.graphml, network.gexf, code_counts_long.csv"
+            if written.get("matrix_left_out"):
+                _say(written["matrix_left_out"])
+            _say(f"Results in {out}/: cooccurrence.csv, {'cooccurrence_matrix.csv, ' if 'matrix' in written else ''}"
+                 f"codes.csv, report.html, network.html, network.graphml, network.gexf, code_counts_long.csv"
                  + (", code_counts_by_group.csv" if variables is not None else ""))
 
 

@@ -390,7 +390,8 @@ def _with_uncoded_codes(table: pd.DataFrame, codebook: Codebook, level: int | No
     present = set(table["code"])
     shown = {ancestor_at(code.path, level) if level else code.id for code in codebook}
     parents = {ancestor for code in codebook if code.id in shown for ancestor in code.path[:-1]}
-    missing = [code for code in codebook if code.id in shown - parents - present]
+    wanted = shown - parents - present  # once: in the comprehension it cost 7.5 s for 10,000 codes
+    missing = [code for code in codebook if code.id in wanted]
     if not missing:
         return table
     return pd.concat([table, pd.DataFrame({
@@ -696,9 +697,35 @@ def _incidence(passage_index, code_index, n_passages: int, n_codes: int) -> tupl
     return indptr, codes
 
 
-def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jaccard") -> pd.DataFrame:
+# cooccurrence_matrix.csv holds at most this many codes: it has codes**2 cells (10,000 codes wrote 200 MB of
+# zeros, and needed 800 MB to build), and a spreadsheet opens at most 16,384 columns.
+MATRIX_CODE_LIMIT = 2_000
+
+
+def matrix_codes(cooccurrence: Cooccurrence, *, limit: int = MATRIX_CODE_LIMIT) -> list[str] | None:
+    """The codes cooccurrence_matrix.csv holds: every code of the co-occurrence's table up to `limit`;
+    past it only the codes that code a passage, and None (no matrix) when those are more than `limit`.
+
+    >>> frame = pd.DataFrame({"document": ["d"] * 3, "passage": [0, 0, 1], "code": ["a", "b", "a"]})
+    >>> matrix_codes(build_cooccurrence(frame)), matrix_codes(build_cooccurrence(frame), limit=1)
+    (['a', 'b'], None)
+    """
+    table = cooccurrence.codes
+    if len(table) <= limit:
+        return [str(code) for code in table["code"]]
+    coded = table.loc[table["passages"].to_numpy() > 0, "code"]
+    return [str(code) for code in coded] if len(coded) <= limit else None
+
+
+MATRIX_LEFT_OUT = (f"cooccurrence_matrix.csv not written: more than {MATRIX_CODE_LIMIT:,} codes code passages "
+                   "(a matrix holds at most that many); cooccurrence.csv lists every pair.")
+
+
+def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jaccard",
+                              codes: list[str] | None = None) -> pd.DataFrame:
     """Codes by codes (cooccurrence_matrix.csv): the `measure` of each pair, 0 where two codes never
-    share a passage; the diagonal holds each code's passages.
+    share a passage; the diagonal holds each code's passages. `codes` (of the co-occurrence's table, in its
+    order) keeps to those; by default every code.
 
     >>> frame = pd.DataFrame({"document": ["d"] * 3, "passage": [0, 0, 1], "code": ["a", "b", "a"]})
     >>> build_cooccurrence_matrix(build_cooccurrence(frame), measure="count").values.tolist()
@@ -706,15 +733,17 @@ def build_cooccurrence_matrix(cooccurrence: Cooccurrence, *, measure: str = "jac
     """
     if measure not in (*MEASURES, "documents"):
         raise OutputError(f"measure '{measure}': choose one of {', '.join(MEASURES)}.")
-    codes = [str(code) for code in cooccurrence.codes["code"]]
+    if codes is None:
+        codes = [str(code) for code in cooccurrence.codes["code"]]
     position = {code: index for index, code in enumerate(codes)}
     values = np.zeros((len(codes), len(codes)), dtype=np.int64 if measure in ("count", "documents") else float)
     for source, target, value in zip(cooccurrence.pairs["source"].tolist(), cooccurrence.pairs["target"].tolist(),
                                      cooccurrence.pairs[measure].tolist()):
         if source in position and target in position:
             values[position[source], position[target]] = values[position[target], position[source]] = value
-    for code, passages in zip(codes, cooccurrence.codes["passages"]):
-        values[position[code], position[code]] = passages
+    for code, passages in zip(cooccurrence.codes["code"].astype(str).tolist(), cooccurrence.codes["passages"].tolist()):
+        if code in position:
+            values[position[code], position[code]] = passages
     matrix = pd.DataFrame(values, columns=codes)
     matrix.insert(0, "code", codes, allow_duplicates=True)  # a code may be called "code" too
     return matrix

@@ -559,8 +559,9 @@ def _codebook_wide_changes(old: RunRecord, new: RunRecord) -> list[CodebookChang
     return changes
 
 
-def render_comparison(comparison: RunComparison) -> str:
-    """The comparison as plain text lines for the terminal: per code, +added -removed and why."""
+def render_comparison(comparison: RunComparison, *, most_codes: int | None = None) -> str:
+    """The comparison as plain text lines for the terminal: per code, +added -removed and why; with
+    `most_codes`, the lines of that many codes at most (the rest counted, as changes.csv lists them)."""
     rows = comparison.table_rows()
     when = f" ({comparison.old.started})" if comparison.old.started else ""
     if not rows:
@@ -570,16 +571,21 @@ def render_comparison(comparison: RunComparison) -> str:
         f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
     ]
     width = max(len(code) for code, *_ in rows)
-    shown = None
+    shown, listed = None, 0
+    codes = len({code for code, *_ in rows if code != CODEBOOK_WIDE})
     for code, change, detail, added, removed, unchanged in rows:  # a code's rows follow one another
         if code == CODEBOOK_WIDE:
             lines.append(f"  codebook: {change}: {detail}")
             continue
         if code != shown:
-            shown = code
+            if most_codes is not None and listed == most_codes:
+                continue
+            shown, listed = code, listed + 1
             lines.append(f"  {code:<{width}}  +{added} -{removed} ({unchanged} unchanged)")
         if change != "segments only":
             lines.append(f"  {'':<{width}}    {change}{f': {detail}' if detail else ''}")
+    if listed < codes:
+        lines.append(f"  ... and {codes - listed:,} more code(s): changes.csv lists every change.")
     return "\n".join(lines)
 
 

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
 from .cache import tables_vouched_for
 from .codebook import codebook_hash, codebook_to_records
+from .cooccurrence import MATRIX_LEFT_OUT
 from .corpus import Corpus, read_corpus
 from .diff import (
     CHANGES_COLUMNS, SEGMENT_CHANGE_COLUMNS, RunComparison, diff_codebooks,
@@ -264,6 +265,8 @@ def present_again(
         return None
     views = wants_csv(csv, int(record.counts.get("segments", -1)))
     files = _PRESENTED_FILES | (_CSV_VIEWS if views else frozenset())
+    if not (run.folder / NETWORK_FILES["matrix"]).exists():  # left out (too many codes), as it will be again
+        files -= {NETWORK_FILES["matrix"]}
     # The note (the map's graph is most of it) is read only now: an edit of keywords or rules stops above.
     try:
         kept = json_from(read_own_bytes(run.cache_path / PRESENTED_FILE).decode("utf-8"))
@@ -327,7 +330,10 @@ def present_again(
         seconds=time.perf_counter() - started, reused=dict(new_record.cache or {}),
     )
     written = {key: run.folder / path.name for key, path in written.items()}
-    network = {key: run.folder / name for key, name in NETWORK_FILES.items()}
+    network: dict[str, Any] = {key: run.folder / name for key, name in NETWORK_FILES.items()}
+    if not network["matrix"].exists():
+        network.pop("matrix")
+        network["matrix_left_out"] = MATRIX_LEFT_OUT
     network.update(code_count=len(work.graph["nodes"]), edge_count=len(work.graph["edges"]), pair_count=work.pair_count)
     return Presented(result=result, written=written, network=network, comparison=comparison,
                      segments_by_code=work.segments_by_code)
@@ -607,7 +613,8 @@ class _Presentation:
 
         folder = stage.folder
         for name in _KEPT:
-            _link(self.run.folder / name, folder / name)
+            if name != NETWORK_FILES["matrix"] or (self.run.folder / name).exists():
+                _link(self.run.folder / name, folder / name)
         # None: the bytes the last run wrote (a colour or description edit), linked.
         for name, content in {CODE_COUNTS_FILE: self.code_counts_csv, NETWORK_FILES["codes"]: self.codes_csv,
                               NETWORK_FILES["cooccurrence"]: self.cooccurrence_csv}.items():

@@ -19,10 +19,12 @@ import numpy as np
 
 from .codebook import load_codebook, refuse_deeper_level
 from .cooccurrence import (
+    MATRIX_LEFT_OUT,
     Cooccurrence,
     PairCounts,
     build_cooccurrence,
     build_cooccurrence_matrix,
+    matrix_codes,
     read_pair_counts,
     write_pair_counts,
 )
@@ -577,9 +579,14 @@ def write_network_outputs(
     written: dict[str, Any] = {key: out_dir / name for key, name in NETWORK_FILES.items()}
     write_cooccurrence_csv(cooccurrence, graph, written["cooccurrence"])
     write_codes_csv(cooccurrence, graph, written["codes"])
-    # Rounded as cooccurrence.csv is; "%.10g" writes the diagonal's passage counts as whole numbers.
-    write_csv(build_cooccurrence_matrix(cooccurrence, measure=options.measure).round(6), written["matrix"],
-              float_format="%.10g")
+    shown = matrix_codes(cooccurrence)
+    if shown is None:  # no matrix: nor one of an earlier network left in the folder to be taken for this one's
+        written.pop("matrix").unlink(missing_ok=True)
+        written["matrix_left_out"] = MATRIX_LEFT_OUT
+    else:
+        # Rounded as cooccurrence.csv is; "%.10g" writes the diagonal's passage counts as whole numbers.
+        write_csv(build_cooccurrence_matrix(cooccurrence, measure=options.measure, codes=shown).round(6),
+                  written["matrix"], float_format="%.10g")
     name = codebook.name if codebook is not None and codebook.name else "Concept network"
     base = reduced.base if reduced is not None else cooccurrence
     # The map drew the report's own codes and links (its tables, no code hidden): the page takes its communities
