@@ -798,6 +798,8 @@ def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
     else:
         text, encoding = _strict(data, "utf-8"), "utf-8"
         if text is None:
+            text, encoding = utf8_with_gb18030_runs(data), "utf-8+gb18030"
+        if text is None:
             text, encoding = _strict(data, "gb18030"), "gb18030"
             if text is not None and not _looks_like_chinese_text(text):
                 text = None
@@ -806,6 +808,60 @@ def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
     if text is None:
         raise DecodeError(UNDECODABLE)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+# A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes
+# make a valid UTF-8 pair about one time in twelve), and a two-byte UTF-8 character at either end.
+_STRAY_RUN = LazyPattern("[\u0080-\u07ff]?[\udc80-\udcff]+(?:[\u0080-\uffff]{1,2}[\udc80-\udcff]+)*[\u0080-\u07ff]?")
+_CHINESE_RUN = LazyPattern("[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef\u2018-\u201d\u2026\u00b7]+")
+
+
+def utf8_with_gb18030_runs(data: bytes) -> str | None:
+    """UTF-8 text with some Chinese in GBK or GB18030 in it (text pasted from another file), each run
+    of those bytes read as GB18030; None unless every byte that is not UTF-8 lies in such a run and the
+    text has letters, punctuation or Chinese beyond ASCII outside them (at least 3, and one for every 50
+    bytes in them), which a file wholly in GBK, whose pairs only now and then look like UTF-8, has not.
+
+    >>> utf8_with_gb18030_runs("Café, résumé, naïve: ".encode() + "联席会议制度".encode("gbk"))
+    'Café, résumé, naïve: 联席会议制度'
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    pieces, at, in_runs = [], 0, 0
+    for run in _STRAY_RUN.finditer(text):
+        start, end = run.span()
+        reading = _chinese_reading(text[start:end])
+        if reading is None:  # the characters at its edges as the UTF-8 they are
+            start += not _is_stray(text[start])
+            end -= not _is_stray(text[end - 1])
+            reading = _chinese_reading(text[start:end])
+            if reading is None:
+                return None
+        pieces += [text[at:start], reading]
+        at = end
+        in_runs += len(text[start:end].encode("utf-8", "surrogateescape"))
+    pieces.append(text[at:])
+    if not in_runs:
+        return None
+    outside = sum(1 for piece in pieces[0::2] for char in piece if _UTF8_EVIDENCE.match(char))
+    return "".join(pieces) if outside >= max(3, in_runs / 50) else None
+
+
+# What a UTF-8 file holds beyond ASCII (accented letters, typographic punctuation, Chinese), and a GBK pair
+# that happens to be valid UTF-8 seldom gives (it reads as a Latin-1 symbol, Greek, Cyrillic, Hebrew, ...).
+_UTF8_EVIDENCE = LazyPattern("[\u00c0-\u024f\u2000-\ud7ff\ue000-\U0010ffff]")
+
+
+def _is_stray(char: str) -> bool:
+    return "\udc80" <= char <= "\udcff"
+
+
+def _chinese_reading(piece: str) -> str | None:
+    """The GB18030 reading of `piece`'s bytes when it is Chinese text only, else None."""
+    try:
+        reading = piece.encode("utf-8", "surrogateescape").decode("gb18030")
+    except UnicodeError:
+        return None
+    return reading if _CHINESE_RUN.fullmatch(reading) else None
 
 
 def _strict(data: bytes, encoding: str) -> str | None:

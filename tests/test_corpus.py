@@ -303,7 +303,16 @@ def test_corpus_utf16_without_a_byte_order_mark_is_named_with_the_option_that_re
      "2023年下半年生態環境聯防聯控座談會在宿松縣召開，兩地環保部門簽訂了合作協議。\n", "gb18030"),
     ("长三角 珠三角 京津冀 粤港澳 成渝 长江中游 关中平原 北部湾 哈长 呼包鄂榆\n".encode("gbk"),
      "长三角 珠三角 京津冀 粤港澳 成渝 长江中游 关中平原 北部湾 哈长 呼包鄂榆\n", "gb18030"),
-], ids=["utf8-cp1252-accents", "utf8-cp1252-quote", "cp1252", "euc-kr-line", "euc-kr-page", "gbk-traditional", "gbk-names"])
+    # UTF-8 with a few words of Chinese in GBK pasted in: read as GB18030 whole, the accents became ideographs
+    ("The café résumé, a naïve discussion of the ".encode() + "联席会议制度".encode("gbk") + b".\n",
+     "The café résumé, a naïve discussion of the 联席会议制度.\n", "utf-8+gb18030"),
+    ("长三角区域合作，“联席会议”制度。\n".encode() * 3 + "党建联盟与区域协同治理。\n".encode("gbk"),
+     "长三角区域合作，“联席会议”制度。\n" * 3 + "党建联盟与区域协同治理。\n", "utf-8+gb18030"),
+    # ...but a GBK file stays GB18030 whole, though some of its pairs read as UTF-8
+    (("区域党建联盟推动长三角一体化，联席会议制度逐步完善。" * 40 + "\n").encode("gbk"),
+     "区域党建联盟推动长三角一体化，联席会议制度逐步完善。" * 40 + "\n", "gb18030"),
+], ids=["utf8-cp1252-accents", "utf8-cp1252-quote", "cp1252", "euc-kr-line", "euc-kr-page", "gbk-traditional", "gbk-names",
+        "utf8-gbk-words", "utf8-gbk-paragraph", "gbk-with-utf8-looking-pairs"])
 def test_corpus_reads_what_legacy_files_hold_not_mojibake(tmp_path, data, text, encoding):
     _write(tmp_path, {"a.txt": data})
     assert read_corpus(tmp_path).documents == (Document("a.txt", text, encoding),)
