@@ -121,14 +121,24 @@ def kwic(
                 continue
             start, end = match.start - passage.start, match.end - passage.start
             view = passage.view
-            left = _SPACES.sub(" ", view[max(0, start - 2 * width):start]).lstrip()[-width:] if width else ""
-            right = _SPACES.sub(" ", view[end:end + 2 * width]).rstrip()[:width] if width else ""
+            left = _readable_context(view[max(0, start - 2 * width):start]).lstrip()[-width:] if width else ""
+            right = _readable_context(view[end:end + 2 * width]).rstrip()[:width] if width else ""
             lines.append(KwicLine(
                 document=passage.document, passage=passage.index, start=match.start, end=match.end,
                 left=left, match=matched_text(match.text), right=right,
                 code=match.code if match.code != _QUERY_CODE else "", rule=match.rule,
             ))
     return lines
+
+
+def _readable_context(view: str) -> str:
+    """A context cut from a passage's view as its readable text reads it ("co- ordination" broken at a
+    line end as coordination, runs of spaces as one), with one space at an edge that had any (the side
+    next to the match keeps its gap; the outer side is cut off by the caller)."""
+    text = matched_text(view)
+    if not text:
+        return " " if view else ""
+    return (" " if view[:1].isspace() else "") + text + (" " if view[-1:].isspace() else "")
 
 
 def _passages(items: Iterable[Document | Passage], unit: Unit) -> Iterable[Passage]:

@@ -521,7 +521,7 @@ class CompiledCodebook:
                 text = joined[start:end]
                 word = words.get(text)
                 if word is None:
-                    word = words[text] = " ".join(text.split())
+                    word = words[text] = matched_text(text)
                 matched = words_by_code.get(code_id)
                 if matched is None:
                     words_by_code[code_id] = [word]
@@ -1328,8 +1328,21 @@ class _MatchedWords(dict):
 
 def matched_text(text: str) -> str:
     """A match's words as the `matched` cell shows them: as the passage's readable text reads them
-    ("gover-\nnance" as governance, "党建\n联盟" as 党建联盟), other whitespace runs one space."""
+    ("gover-\nnance" as governance, "党建\n联盟" as 党建联盟), other whitespace runs one space.
+
+    A match is cut from the passage's view, where line breaks are spaces: there, the gaps the matcher
+    reads as no word break (after a hyphen before a letter, between two CJK characters) are taken
+    for the line breaks they stand for.
+
+    >>> matched_text("gover- nance"), matched_text("党建 联盟"), matched_text("joint  meetings")
+    ('governance', '党建联盟', 'joint meetings')
+    """
+    if "\n" not in text:
+        text = _VIEW_BREAK.sub("\n", text)
     return _readable(text) if "\n" in text else " ".join(text.split())
+
+
+_VIEW_BREAK = re.compile(f"(?<=-)\\s+(?=[^\\W\\d_])(?!{_SUSPENDING_WORDS}\\b)|(?<=[\u2e80-\U0010ffff])\\s+(?=[\u2e80-\U0010ffff])")
 
 
 def _add_segment(grouped: dict[str, list[tuple[int, int, str]]], code: str, index: int, hits: int,

@@ -25,7 +25,7 @@ CODEBOOK = parse_codebook(
     [
         ("joint meeting", 15, [
             KwicLine("a.txt", 3, 110, 124, "The first ", "joint meetings", " were held in 2", "", "joint meeting"),
-            KwicLine("a.txt", 3, 154, 168, "019. Later the ", "joint- meeting", " room was used.", "", "joint meeting"),
+            KwicLine("a.txt", 3, 154, 168, "019. Later the ", "joint-meeting", " room was used.", "", "joint meeting"),
         ]),
         ("/\\d{4}/", 10, [KwicLine("a.txt", 3, 138, 142, "e held in ", "2019", ". Later th", "", "\\d{4}")]),
         ("jo*", 0, [

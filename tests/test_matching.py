@@ -862,3 +862,28 @@ def test_matched_words_read_as_the_passage_text_reads_them():
 
     assert [matched_text(text) for text in ("gover-\nnance", "党建\n联盟", "joint\nmeeting", "joint \t meeting")] == [
         "governance", "党建联盟", "joint meeting", "joint meeting"]
+
+
+def test_matched_cells_of_a_whole_run_read_as_the_passage_text_reads_them(tmp_path):
+    """The test above called matched_text on raw text; the pipeline cuts matches from the passage's view,
+    where line breaks are spaces, so segments.csv and kwic still showed "gover- nance" and "党建 联盟"."""
+    from conftest import invoke, run_ok
+
+    from coder.files import read_table
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The mayors agreed on better gover-\nnance of the river and regional integra-\n"
+                                  "tion, with co-\nordination bodies. 三地成立的党建\n联盟开展活动。\n", encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  a:\n    keywords: [governance, regional integration, coordination, 党建联盟]\n",
+                        encoding="utf-8")
+    run_ok(corpus, codebook, tmp_path / "out")
+
+    segments = read_table(tmp_path / "out" / "segments.csv")
+    assert segments["matched"].tolist() == ["governance; regional integration; coordination; 党建联盟"]
+    assert all(word in segments["text"][0] for word in segments["matched"][0].split("; "))
+    shown = invoke("kwic", "党建联盟", "--corpus", corpus, "--codebook", codebook, "--csv", tmp_path / "kwic.csv")
+    assert shown.exit_code == 0, shown.output
+    line = read_table(tmp_path / "kwic.csv").iloc[0]
+    assert (line["match"], line["left"].endswith("with coordination bodies. 三地成立的")) == ("党建联盟", True)
