@@ -1221,7 +1221,7 @@ def _count(found: list[tuple[int, int, str, str, str]]) -> dict[str, CodeMatches
     texts_by_code: dict[str, list[str]] = {}
     for _, _, code_id, text, _ in found:
         texts_by_code.setdefault(code_id, []).append(text)
-    return {code_id: CodeMatches(len(texts), tuple(dict.fromkeys(" ".join(text.split()) for text in texts)))
+    return {code_id: CodeMatches(len(texts), tuple(dict.fromkeys(map(matched_text, texts))))
             for code_id, texts in texts_by_code.items()}
 
 
@@ -1337,6 +1337,8 @@ def matched_text(text: str) -> str:
     >>> matched_text("gover- nance"), matched_text("党建 联盟"), matched_text("joint  meetings")
     ('governance', '党建联盟', 'joint meetings')
     """
+    if "\u00ad" in text:  # a soft hyphen (or a zero-width character, read as one) shows nothing
+        text = text.replace("\u00ad", "")
     if "\n" not in text:
         text = _VIEW_BREAK.sub("\n", text)
     return _readable(text) if "\n" in text else " ".join(text.split())

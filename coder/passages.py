@@ -366,6 +366,9 @@ def split_passages_noting_plain_text(
         return [], []
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
+    shown = None  # with zero-width characters: the view they are left out of, for the readable text
+    if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
+        shown, view = view, _zero_width_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
     flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
@@ -397,6 +400,10 @@ def split_passages_noting_plain_text(
             inside = breaks[first : bisect_left(breaks, end, first)]
             rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
         readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
+        if shown is not None and _ZERO_WIDTH.search(shown, start, end) is not None:
+            readable, rejoined = _readable(_ZERO_WIDTH.sub("", shown[start:end])), ""
+            if not readable:
+                continue  # nothing but invisible characters
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
         # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
         passage = _new_object(Passage)
@@ -459,6 +466,24 @@ def _terminators(view: str) -> list[int]:
 
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+# Invisible characters a web page or a CMS leaves inside words (zero-width space, non-joiner and joiner,
+# word joiner, and a byte order mark where two files were joined): nothing to a reader.
+_ZERO_WIDTH = LazyPattern("[\u200b-\u200d\u2060\ufeff]")
+_ZERO_WIDTH_IN_CJK = LazyPattern(f"(?<=[{CJK_CHARS}])[\u200b-\u200d\u2060\ufeff]+(?=[{CJK_CHARS}])")
+
+
+def _zero_width_read(view: str) -> str:
+    """The view with each zero-width character read as what the matcher skips there: between CJK
+    characters a space (no word break in Chinese), elsewhere a soft hyphen (a word joined, or two words
+    hyphenated, as rule 6 reads one). Same length, so offsets hold.
+
+    >>> _zero_width_read("联\u200b席 co\u200boperation") == "联 席 co\u00adoperation"
+    True
+    """
+    view = _ZERO_WIDTH_IN_CJK.sub(lambda found: " " * len(found.group()), view)
+    return _ZERO_WIDTH.sub("\u00ad", view)
 
 
 def _blank_debris(text: str, lines: list[str] | None = None, starts: list[int] | None = None,

@@ -1,5 +1,5 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
-6453888's end of a references section, a change of behaviour since, ported) as the oracle of
+6453888's end of a references section and zero-width characters, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -13,6 +13,7 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
+from coder.passages import _ZERO_WIDTH, _zero_width_read  # ported since
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -281,6 +282,9 @@ def split_passages_noting_plain_text(
         return [], []
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
+    shown = None  # zero-width characters, ported: read as the matcher skips them, left out of the text
+    if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
+        shown, view = view, _zero_width_read(view)
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
@@ -301,6 +305,10 @@ def split_passages_noting_plain_text(
             start, end = trimmed
         raw = view[start:end]
         readable, joined = _readable_text(raw)
+        if shown is not None and _ZERO_WIDTH.search(shown, start, end) is not None:
+            readable, joined = _readable_text(_ZERO_WIDTH.sub("", shown[start:end]))[0], True
+            if not readable:
+                continue
         passages.append(
             Passage(
                 document=document.path,

@@ -887,3 +887,22 @@ def test_matched_cells_of_a_whole_run_read_as_the_passage_text_reads_them(tmp_pa
     assert shown.exit_code == 0, shown.output
     line = read_table(tmp_path / "kwic.csv").iloc[0]
     assert (line["match"], line["left"].endswith("with coordination bodies. 三地成立的")) == ("党建联盟", True)
+
+
+def test_zero_width_characters_inside_words_do_not_hide_them():
+    """U+200B/U+200D/U+2060 and a byte order mark inside a word (web pages, WeChat articles, two files
+    joined) blocked 联席会议, 党建联盟 and `collaborative governance`; the passage's text showed a space."""
+    compiled = compile_codebook(parse_codebook(
+        "codes:\n  jm: [联席会议, joint meeting]\n  pba: [党建联盟]\n  cg: [collaborative governance]\n"))
+    text = ("市长联\u200b席会议制度,党建\u200d联盟。\n\n"
+            "The collab\u200borative governance of the joint\u2060meeting.\n\n第二部分:党建\ufeff联盟。")
+    passages = split_passages(Document("a.txt", text))
+    found = [[(match.code, text[match.start:match.end]) for match in compiled.find(passage)] for passage in passages]
+    assert found == [
+        [("jm", "联\u200b席会议"), ("pba", "党建\u200d联盟")],
+        [("cg", "collab\u200borative governance"), ("jm", "joint\u2060meeting")],
+        [("pba", "党建\ufeff联盟")],
+    ]
+    assert [passage.text for passage in passages] == [
+        "市长联席会议制度,党建联盟。", "The collaborative governance of the jointmeeting.", "第二部分:党建联盟。"]
+    assert [len(passage.view) for passage in passages] == [passage.end - passage.start for passage in passages]
