@@ -178,7 +178,7 @@ def _keyword_tokens(part: str) -> list[str]:
     return tokens
 
 
-_CJK_GAP = LazyPattern(f"(?<=[{CJK_CHARS}])\\s+(?=[{CJK_CHARS}])")
+_CJK_GAP = LazyPattern(f"(?<=[{CJK_CHARS}])[^\\S\t]+(?=[{CJK_CHARS}])")  # not a tab: it splits cells
 
 
 def _without_cjk_gaps(view: str) -> tuple[str, list[int] | None]:
@@ -625,6 +625,8 @@ class CompiledCodebook:
             lower = _SPACED_DASH.sub(_dash_as_comma, lower)
         if " --" in lower:
             lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)
+        if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
+            lower = lower.replace("\t", ",")
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:

@@ -382,6 +382,8 @@ def split_passages_noting_plain_text(
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
     breaks = _joinable_breaks(view_lines, starts)
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
+    # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
+    matched_view = _row_ends_as_tabs(view, flat_view) if "\t" in view or " | " in view else flat_view
     path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
@@ -407,7 +409,8 @@ def split_passages_noting_plain_text(
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
         # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
         passage = _new_object(Passage)
-        passage.__dict__.update(document=path, index=len(passages), start=start, end=end, view=flat, text=readable,
+        passage.__dict__.update(document=path, index=len(passages), start=start, end=end,
+                                view=flat if matched_view is flat_view else matched_view[start:end], text=readable,
                                 kind=kind)
         passages.append(passage)
         plain.append(rejoined is None)
@@ -1022,6 +1025,38 @@ def _rejoined(raw: str, breaks: list[int]) -> str | None:
     return "".join(pieces)
 
 
+def _is_table_row(line: str) -> bool:
+    """A line of a table: cells split by tabs (as the Word and spreadsheet extractors write them) or by
+    pipes (Markdown, plain-text tables; the pipes at its ends are blanked in the view)."""
+    return "\t" in line or " | " in line
+
+
+def _row_breaks(view: str) -> list[int]:
+    """The offsets of the line breaks before and after a table's row (`_is_table_row`): a cell ends
+    there, and no word runs on across it.
+
+    >>> _row_breaks("a\tb\nc d\ne")
+    [3]
+    """
+    lines = view.split("\n")
+    tabbed = list(map(_is_table_row, lines))
+    ends = accumulate(len(line) + 1 for line in lines[:-1])  # each break's offset + 1
+    return [end - 1 for number, end in enumerate(ends) if tabbed[number] or tabbed[number + 1]]
+
+
+def _row_ends_as_tabs(view: str, flat_view: str) -> str:
+    """`flat_view` with the line breaks `_row_breaks` finds as tabs, which matching reads as a cell's
+    end, as across a tab in a row.
+
+    >>> _row_ends_as_tabs("a\tb\nc d\ne", "a\tb c d e")
+    'a\tb\tc d e'
+    """
+    chars = list(flat_view)
+    for offset in _row_breaks(view):
+        chars[offset] = "\t"
+    return "".join(chars)
+
+
 def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
     """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
     after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
@@ -1040,6 +1075,10 @@ def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
     ]
     if flagged and flagged[-1] == len(lines) - 1:
         del flagged[-1]  # no line break after the last line
+    if flagged and any(_is_table_row(lines[number]) or _is_table_row(lines[number + 1]) for number in flagged):
+        # a table row's end joins no words: 党建 | 联盟 are two cells
+        flagged = [number for number in flagged
+                   if not _is_table_row(lines[number]) and not _is_table_row(lines[number + 1])]
     return [starts[number + 1] - 1 for number in flagged]
 
 

@@ -1,5 +1,6 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
-6453888's end of a references section and zero-width characters, changes of behaviour since, ported) as the oracle of
+6453888's end of a references section, zero-width characters and table rows' ends, changes of behaviour
+since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -13,7 +14,7 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
-from coder.passages import _ZERO_WIDTH, _zero_width_read  # ported since
+from coder.passages import _ZERO_WIDTH, _row_breaks, _zero_width_read  # ported since
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -285,6 +286,7 @@ def split_passages_noting_plain_text(
     shown = None  # zero-width characters, ported: read as the matcher skips them, left out of the text
     if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
         shown, view = view, _zero_width_read(view)
+    row_breaks = _row_breaks(view) if "\t" in view or " | " in view else []
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
@@ -304,7 +306,8 @@ def split_passages_noting_plain_text(
                 continue
             start, end = trimmed
         raw = view[start:end]
-        readable, joined = _readable_text(raw)
+        rows = [offset - start for offset in row_breaks if start <= offset < end]  # ported: a row's end joins nothing
+        readable, joined = _readable_text(raw, rows)
         if shown is not None and _ZERO_WIDTH.search(shown, start, end) is not None:
             readable, joined = _readable_text(_ZERO_WIDTH.sub("", shown[start:end]))[0], True
             if not readable:
@@ -315,7 +318,7 @@ def split_passages_noting_plain_text(
                 index=len(passages),
                 start=start,
                 end=end,
-                view=raw.replace("\n", " "),
+                view="".join("\t" if offset in rows else char for offset, char in enumerate(raw.replace("\n", " "))),
                 text=readable,
                 kind=kind,
             )
@@ -848,13 +851,17 @@ def _readable(raw: str) -> str:
     return _readable_text(raw)[0]
 
 
-def _readable_text(raw: str) -> tuple[str, bool]:
+def _readable_text(raw: str, rows: list[int] | None = None) -> tuple[str, bool]:
     """_readable(raw), and whether a line break was removed (else the text is `" ".join(raw.split())`)."""
     if "\n" not in raw:
         return " ".join(raw.split()), False
+    if rows is None:
+        rows = _row_breaks(raw)
     pieces: list[str] = []
     position = 0
     for start in _joinable_breaks(raw):
+        if start in rows:
+            continue
         match = _LINE_BREAK.match(raw, start)
         end = match.end()
         before = raw[max(position, start - _WINDOW) : start]

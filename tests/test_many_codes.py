@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 from conftest import run_ok
 
-from coder.cooccurrence import MATRIX_CODE_LIMIT, build_cooccurrence, build_cooccurrence_matrix, matrix_codes
+from coder.cooccurrence import (
+    MATRIX_CODE_LIMIT,
+    build_cooccurrence,
+    build_cooccurrence_matrix,
+    matrix_codes,
+)
 from coder.files import read_table
 
 REUSED = "Reused the coding of the last run"

@@ -9,12 +9,12 @@ from hypothesis import strategies as st
 from coder import parse_codebook
 from coder.lexicon import contains_cjk, lemmas, word_forms
 from coder.matching import (
-    GAP_RUN,
     _CJK_RUN,
     _GAP_SINGLES,
     _WORD,
-    _Hit,
+    GAP_RUN,
     _apply_exclusions,
+    _Hit,
     _rule_hits,
     code_passages,
     compile_codebook,
@@ -197,7 +197,8 @@ _KEYWORDS = {"a": ["party building"], "b": ["joint meeting", "region"], "c": ["m
 
 
 def _reference_matches(text: str) -> set[tuple[str, int, int]]:
-    """Brute force: whole-word tokens in sequence, only spaces, line breaks and hyphens between them."""
+    """Brute force: whole-word tokens in sequence, only spaces, line breaks and hyphens between them
+    (a tab ends a table's cell)."""
     import re
 
     tokens = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", text)]
@@ -211,7 +212,7 @@ def _reference_matches(text: str) -> set[tuple[str, int, int]]:
                 if not all(token in word_forms(word) for (token, _, _), word in zip(window, words)):
                     continue
                 gaps = [text[window[j][2]:window[j + 1][1]] for j in range(len(window) - 1)]
-                if all(re.fullmatch(r"[\s\-]+", gap) for gap in gaps):
+                if all(re.fullmatch(r"[\s\-]+", gap) and "\t" not in gap for gap in gaps):
                     spans.append((window[0][1], window[-1][2]))
         kept_end = -1
         for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
@@ -453,7 +454,6 @@ def _code_through_cli(folder, codebook: str, text: str) -> tuple[list[tuple[int,
     """`coder run` and `coder kwic c` on one document: the segments (start, end, hits, matched)
     and the kwic matches, each checked to be the document's own text at its offsets."""
     import pandas as pd
-
     from conftest import invoke, make_run_folder
 
     make_run_folder(folder, {"doc.txt": text}, codebook)
@@ -906,3 +906,20 @@ def test_zero_width_characters_inside_words_do_not_hide_them():
     assert [passage.text for passage in passages] == [
         "市长联席会议制度,党建联盟。", "The collaborative governance of the jointmeeting.", "第二部分:党建联盟。"]
     assert [len(passage.view) for passage in passages] == [passage.end - passage.start for passage in passages]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("负责党建\t联盟成员单位\n联席\t会议室", []),  # Word table cells: a tab between them
+    ("县委组织部\t党建\n联盟成员\t五个", []),  # a row's end
+    ("| 项目 | 内容 |\n|---|---|\n| 党建 | 引领 |\n| 联盟 | 会议 |", []),  # a Markdown table
+    ("the joint\tmeeting room", []),
+    ("区域合作研究\n\n长三角区域合作不断深化，协同治理水平明显提升，各地成立党建\n联盟并定期召开联席会议，推动区域一体化发"
+     "展取得新\n的成效，区域合作不断深化，一体化发展取得新的成效。\n", ["党建\n联盟", "联席会议"]),  # a wrapped line joins
+    ("单位\t类别\n党建联盟\t联席会议", ["党建联盟", "联席会议"]),
+])
+def test_a_match_never_runs_across_table_cells(text, found):
+    """The tab coder writes between a Word table's cells (and a table row's end) was read as a wrapped
+    line: 联席 | 会议室 in two cells was coded 联席会议."""
+    compiled = compile_codebook(parse_codebook("codes:\n  a: [党建联盟, 联席会议, joint meeting]\n"))
+    assert [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
+            for match in compiled.find(passage)] == found

@@ -30,15 +30,16 @@ from coder.matching import (
     CompiledCodebook,
     _add_segment,
     _compile_keywords,
-    _crossed,
     _count,
+    _crossed,
     _grouped,
-    _hyphen_breaks,
     _Hit,
+    _hyphen_breaks,
     _phrase_needles,
     _rejoins,
     _Segmentation,
     _Squeeze,
+    matched_text,
 )
 from coder.models import Passage
 
@@ -190,7 +191,7 @@ class _Oracle(CompiledCodebook):
             if start >= next_start:
                 position = bisect_right(view_starts, start) - 1
                 next_start = view_starts[position + 1] if position + 1 < count else len(joined) + 1
-            word = " ".join(joined[start:end].split())
+            word = matched_text(joined[start:end])  # as the passage's text reads it (a change since, ported)
             state = current.get(code)
             if state is not None:
                 if state[0] == position:
