@@ -36,7 +36,7 @@ from pathlib import Path
 from .errors import CorpusError
 from .extract import EXTRACTED_EXTENSIONS, ExtractionError, extract_file
 from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding, decode_forced, detect_legacy, utf8_with_strays
+from .extract.encodings import check_encoding, decode_forced, detect_legacy, misread, utf8_with_strays
 from .files import BINARY, UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
 
@@ -466,10 +466,11 @@ def _decode(data: bytes) -> tuple[str, str]:
         text, encoding = decode_text(data)
     except DecodeError as problem:
         utf16 = _utf16_without_bom(data) if str(problem) == BINARY else None
-        if utf16 is not None:
-            raise _Skip(f"cannot decode: NUL bytes, as UTF-16 text without a byte order mark has; it reads as "
-                        f"{utf16}: pass --encoding {utf16}, or save it as UTF-8") from None
-        raise _Skip(str(problem))
+        if utf16 is None:
+            raise _Skip(str(problem))
+        # A Windows program's "Unicode" text saved without its byte order mark: one byte order reads
+        # it as text (--encoding would read every other file of the corpus as UTF-16 too).
+        text, encoding = data.decode(utf16).replace("\r\n", "\n").replace("\r", "\n"), utf16
     if not text.strip():
         raise _Skip(EMPTY)
     return text, encoding
@@ -477,8 +478,9 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 def _utf16_without_bom(data: bytes) -> str | None:
     """"utf-16-le" or "utf-16-be" when `data` reads as text in it (spaces or line ends, no NUL or other
-    control, more ASCII than the other byte order gives), as a file a Windows program saved without
-    its byte order mark does; else None."""
+    control, not `misread`, more
+    ASCII than the other byte order gives), as a file a Windows program saved without its byte order
+    mark does; else None."""
     if len(data) % 2:
         return None
     readings = []
@@ -488,7 +490,8 @@ def _utf16_without_bom(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
         if (len(text) >= 4 and any(char in " \t\n" for char in text)
-                and not any(char < " " and char not in "\t\n\r" for char in text)):
+                and not any(char < " " and char not in "\t\n\r" for char in text)
+                and misread(text) is None):
             readings.append((sum(char < "\x80" for char in text), name))
     return max(readings)[1] if readings else None
 

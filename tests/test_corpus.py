@@ -276,14 +276,25 @@ KOREAN = "지역 간 협력 거버넌스는 중요한 연구 주제이다. 정�
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_corpus_utf16_without_a_byte_order_mark_is_named_with_the_option_that_reads_it(tmp_path, encoding):
-    data = "Joint meeting of the mayors.\r\n联席会议\r\n".encode(encoding)
-    _write(tmp_path, {"a.txt": data})
-    assert read_corpus(tmp_path).skipped == (SkippedFile("a.txt", (
-        f"cannot decode: NUL bytes, as UTF-16 text without a byte order mark has; it reads as {encoding}: "
-        f"pass --encoding {encoding}, or save it as UTF-8")),)
-    assert read_corpus(tmp_path, encoding=encoding).documents == (
-        Document("a.txt", "Joint meeting of the mayors.\n联席会议\n", encoding),)
+def test_corpus_utf16_without_a_byte_order_mark_is_read_in_the_byte_order_that_reads_it(tmp_path, encoding):
+    """It was skipped, naming --encoding, which read every UTF-8 file of the corpus as UTF-16 too."""
+    _write(tmp_path, {"a.txt": "Joint meeting of the mayors.\r\n联席会议\r\n".encode(encoding),
+                      "b.txt": "The regional cooperation of the two cities.\n".encode()})
+    assert read_corpus(tmp_path).documents == (
+        Document("a.txt", "Joint meeting of the mayors.\n联席会议\n", encoding),
+        Document("b.txt", "The regional cooperation of the two cities.\n", "utf-8"))
+
+
+def test_corpus_a_forced_encoding_that_reads_a_file_as_no_text_skips_it(tmp_path):
+    """--encoding utf-16-le read a UTF-8 file as ideographs (湉整杲癯牥...) and coded them."""
+    english = "Regional cooperation and the joint meeting of the mayors of the delta.\n" * 4
+    chinese = "长三角区域合作不断深化，联席会议制度逐步完善，党建联盟推动协同治理。\n" * 4
+    _write(tmp_path, {"a.txt": "Joint meeting of the mayors.\n联席会议\n".encode("utf-16-le"),
+                      "en.txt": english.encode(), "zh.txt": chinese.encode()})
+    corpus = read_corpus(tmp_path, encoding="utf-16-le")
+    assert [document.path for document in corpus.documents] == ["a.txt"]
+    assert [(skipped.path, skipped.reason.split(":")[0]) for skipped in corpus.skipped] == [
+        ("en.txt", "does not read as text in utf-16-le"), ("zh.txt", "does not read as text in utf-16-le")]
 
 
 @pytest.mark.parametrize(("data", "text", "encoding"), [

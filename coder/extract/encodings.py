@@ -83,7 +83,33 @@ def decode_forced(data: bytes, encoding: str) -> str:
             f"cannot decode as {name}: byte {error.start} (0x{data[error.start]:02x}) is not valid in it. "
             "Check the encoding, or leave out --encoding to let coder detect it"
         ) from None
-    return whole_characters(text[1:] if text.startswith("\ufeff") else text)
+    text = whole_characters(text[1:] if text.startswith("\ufeff") else text)
+    wrong = misread(text)
+    if wrong is not None:
+        # UTF-8 read as UTF-16 decodes without an error, into ideographs no text is made of.
+        raise ExtractionError(f"does not read as text in {name}: {wrong} (it is in another encoding). "
+                              "Leave out --encoding to let coder detect it, or save it as UTF-8")
+    return text
+
+
+def misread(text: str) -> str | None:
+    """Why `text` reads as bytes decoded in the wrong encoding, or None: more private-use, unassigned or
+    lone surrogate characters than a slip lets by (2, and one in a thousand), or Chinese, Japanese or
+    Korean without the script's everyday characters.
+
+    >>> misread(("Regional cooperation and joint meetings of the mayors." * 2).encode("utf-8").decode("utf-16-le"))
+    "its Chinese, Japanese or Korean characters are not the script's everyday ones"
+    >>> misread("长三角区域合作与联席会议制度的建立和完善") is None
+    True
+    """
+    if text.isascii():
+        return None
+    unreadable = sum(1 for char in text if char >= "\ud800" and unicodedata.category(char) in ("Co", "Cn", "Cs"))
+    if unreadable > max(2, len(text) // 1000):
+        return f"{unreadable:,} of its characters are private-use or unassigned"
+    if not _plausible_east_asian(text):
+        return "its Chinese, Japanese or Korean characters are not the script's everyday ones"
+    return None
 
 
 # Stray bytes (surrogateescape's U+DC80-U+DCFF) read as the Windows-1252 characters they are; the five
