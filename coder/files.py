@@ -931,6 +931,13 @@ def _looks_like_chinese_text(text: str) -> bool:
     # Korean (EUC-KR) read as GB18030 gives GB2312 ideographs too, in runs, but seldom the common ones
     # (a fifth of them against three quarters and more in Chinese prose, half in a list of names, a
     # third in traditional characters), and in runs of two to five between spaces, as Korean words are.
-    if ideographs >= 20 and sum(n for char, n in counts.items() if char in _COMMON_HANZI) < 0.35 * ideographs:
+    common = sum(n for char, n in counts.items() if char in _COMMON_HANZI)
+    if ideographs >= 20 and common < 0.35 * ideographs:
         return len(_SPACE_BETWEEN_IDEOGRAPHS.findall(text)) < 0.1 * ideographs
-    return True
+    # A short text: a title or a line of Chinese holds one of the commonest ideographs (市长联席会议 four);
+    # a short Korean line read so ("공동회의 개최" as 傍悼雀狼 俺弥) seldom does.
+    if 4 <= ideographs < 20 and not common:
+        return False
+    # Japanese in EUC-JP reads as GB18030 with its kana right and its kanji wrong: Chinese has no kana.
+    kana = sum(n for char, n in counts.items() if "\u3040" <= char <= "\u30ff")
+    return kana <= 0.1 * ideographs

@@ -322,8 +322,18 @@ def test_corpus_a_forced_encoding_that_reads_a_file_as_no_text_skips_it(tmp_path
     # ...but a GBK file stays GB18030 whole, though some of its pairs read as UTF-8
     (("区域党建联盟推动长三角一体化，联席会议制度逐步完善。" * 40 + "\n").encode("gbk"),
      "区域党建联盟推动长三角一体化，联席会议制度逐步完善。" * 40 + "\n", "gb18030"),
+    # Short files, each one line: their best guess was Korean, Johab or UTF-16, Chinese, or Windows-1252
+    ("黨建聯盟\n".encode("big5"), "黨建聯盟\n", "big5"),
+    ("市長聯席會議\n".encode("big5"), "市長聯席會議\n", "big5"),
+    ("兩岸城市論壇\n".encode("big5"), "兩岸城市論壇\n", "big5"),
+    ("공동회의 개최.\n".encode("euc-kr"), "공동회의 개최.\n", "cp949"),
+    ("地方自治体の広域連携と共同会議の開催について。\n".encode("euc-jp"), "地方自治体の広域連携と共同会議の開催について。\n",
+     "euc_jis_2004"),
+    ("Współpraca międzygminna i wspólne posiedzenie burmistrzów w Łodzi.\n".encode("cp1250"),
+     "Współpraca międzygminna i wspólne posiedzenie burmistrzów w Łodzi.\n", "cp1250"),
 ], ids=["utf8-cp1252-accents", "utf8-cp1252-quote", "cp1252", "euc-kr-line", "euc-kr-page", "gbk-traditional", "gbk-names",
-        "utf8-gbk-words", "utf8-gbk-paragraph", "gbk-with-utf8-looking-pairs"])
+        "utf8-gbk-words", "utf8-gbk-paragraph", "gbk-with-utf8-looking-pairs", "big5-title", "big5-title-2", "big5-title-3",
+        "euc-kr-short", "euc-jp", "cp1250-polish"])
 def test_corpus_reads_what_legacy_files_hold_not_mojibake(tmp_path, data, text, encoding):
     _write(tmp_path, {"a.txt": data})
     assert read_corpus(tmp_path).documents == (Document("a.txt", text, encoding),)

@@ -154,12 +154,15 @@ def detect_legacy(data: bytes) -> tuple[str, str] | None:
         return western, "cp1252"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
     guess = None
-    if best is not None and best.chaos <= _MAX_CHAOS and best.encoding not in ("utf_8", "ascii"):
-        text = str(best)
-        if not _has_controls(text) and _plausible_east_asian(text):
-            guess = text, codecs.lookup(best.encoding).name
+    # Its readings best first: the first that reads as text (a short Big5 title's best was Korean).
+    for reading in from_bytes(data):
+        if reading.chaos > _MAX_CHAOS or reading.encoding in ("utf_8", "ascii"):
+            continue
+        text = str(reading)
+        if not _has_controls(text) and _plausible_east_asian(text) and _SYMBOL_IN_WORD.search(text) is None:
+            guess = text, codecs.lookup(reading.encoding).name
+            break
     # Many accents: Cyrillic or Greek bytes read as cp1252 look like that, so another script
     # wins; another Latin code page (cp1250, Mac Roman) does not beat Windows-1252.
     if western is not None and (guess is None or not _NON_LATIN.search(guess[0])):
@@ -175,7 +178,14 @@ def _accented_share(text: str) -> float:
     return sum(char.isalpha() for char in text if char >= "\x80") / max(letters, 1)
 
 
+# Symbols that stand between two letters only when the bytes were another code page's letters (cp1250's
+# ł ę Ł read as cp1252's ³ ê £: "Wspó³praca").
+_SYMBOL_IN_WORD = LazyPattern("(?<=[^\\W\\d_])[¹²³£¥¤¢§¶µ¦¨¯´¸¼½¾×÷°±¬](?=[^\\W\\d_])")
+
+
 def _is_western(text: str) -> bool:
+    if _SYMBOL_IN_WORD.search(text) is not None:
+        return False
     for char in set(text):
         if char < "\x80":
             if char < " " and char not in "\t\n\r\f":
@@ -197,15 +207,21 @@ def _has_controls(text: str) -> bool:
 # script patterns, like _NON_LATIN, take about 1 ms each to compile: only a legacy file needs them.)
 _COMMON = {
     "hangul": (LazyPattern(r"[\uac00-\ud7a3]"), frozenset("이다는의을를에가고하지기서한로도게사수니")),
-    "kana": (LazyPattern(r"[\u3040-\u30ff]"), frozenset("のにはをたがでてとしいるなかれもこす")),
+    "kana": (LazyPattern(r"[\u3040-\u30ff\uff66-\uff9d]"), frozenset("のにはをたがでてとしいるなかれもこす")),
     "han": (LazyPattern(r"[\u4e00-\u9fff]"), frozenset("的一是不了在人有我他這个們中来來上大为為和国國地到以说說时時要就出会會可也你对對生能而子那得于於着著下自之年过過发發后後作里裡用道行所然家种種事成方多经經么去法学學如都同现現当當没沒动動面起看定天分还還进進好小部其些主样樣理心她本前开開但因只从從想实實日军軍者意无無力它与與长長把机機十民第公此已工使情明性知全三又关關点點正业業外将將两兩高间間由问問很最重并並物手应應战戰向头頭文体體政美相见見被利什二等产產或新己制身果加西斯月话話合回特代内內信表化老给給世位次度门門任常先海通教儿兒原东東声聲提立及比员員解水名真论論处處走义義各入几幾口认認条條平系气氣题題活尔爾更别別打女变變四神总總何电電数數安少报報才结結反受目太量再感建务務做接必场場件计計管期市直德资資命山金指克许許统統区區保至队隊形社便空决決治展马馬科司五基眼书書非则則听聽白却界达達光放强強即像难難且权權思王象完设設式色路记記南品住告类類求据據程北边邊死张張该該交规規万萬取拉格望觉覺术術领領共确確传傳师師观觀清今切院让讓识識候带帶导導争爭运運笑飞飛风風步改收根干造言联聯持组組每济濟车車亲親极極林服快办辦议議往元英士证證近失转轉夫令准準布始怎呢存未远遠叫台单單影具罗羅字爱愛击擊流备備兵连連调調深商算质質团團集百需价價花党黨华華城石级級整府离離况況亚亞请請技际際约約示复復病息究线線似官火断斷精满滿支视視消越器容照须須九增研写寫称稱企八功吗嗎包片史委乎查轻輕易早曾除农農找装裝广廣显顯吧阿李标標谈談吃图圖念六引历歷首医醫局突专專费費号號尽盡另周较較注语語仅僅考落青随隨选選列武红紅响響虽雖推势勢参參希古众眾构構房半节節土投某案黑维維革划劃敌敵致陈陳律足态態护護七兴興派孩验驗责責营營星够夠章音跟志底站严嚴巴例防族供效续續施留讲講型料终終答紧緊黄黃绝絕奇察母京段依批群项項故按河米围圍江织織害斗鬥双雙境客纪紀采刻毛率")),
 }
 
 
 def _plausible_east_asian(text: str) -> bool:
     """False for Korean, Japanese or Chinese text without that script's everyday characters."""
-    for pattern, common in _COMMON.values():
-        letters = pattern.findall(text)
+    found = {script: pattern.findall(text) for script, (pattern, _) in _COMMON.items()}
+    if found["hangul"] and found["kana"] and len(found["hangul"]) + len(found["kana"]) < 20:
+        return False  # Korean has no kana, Japanese no hangul: a few of both are bytes misread (켠ヘ햜류)
+    for script, (_, common) in _COMMON.items():
+        letters = found[script]
         if len(letters) >= 20 and sum(char in common for char in letters) < 0.08 * len(letters):
+            return False
+        # A short text too (a title: 黨建聯盟 in Big5 read as Korean gave 켠ヘ햜류): at least one.
+        if 4 <= len(letters) < 20 and not any(char in common for char in letters):
             return False
     return True
