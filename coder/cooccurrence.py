@@ -617,22 +617,59 @@ def _no_pairs() -> dict[str, np.ndarray]:
             "example_index": np.zeros(0, dtype=np.int64)}
 
 
+_PairRuns = tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]  # pair counts, each pair's first and last document
+
+
+# Pairs of codes in one passage are made this many at a time (about 16 bytes each in each of a few arrays):
+# a passage of k codes has k*(k-1)/2, and a dictionary of thousands of codes gave 84 million in one piece.
+_PAIRS_AT_ONCE = 2_000_000
+
+
 def _pair_count_arrays(passage_index, code_index, passage_document, n_codes: int) -> dict[str, np.ndarray]:
     """Each pair of codes sharing a passage (code numbers, source < target, in that order), its
-    passages, documents and first shared passage (`example_index`): _pair_arrays without the measures."""
+    passages, documents and first shared passage (`example_index`): _pair_arrays without the measures.
+
+    The pairs are made for runs of passages of about _PAIRS_AT_ONCE pairs, whose counts are then added up
+    (memory grows with the pairs of codes, not with every passage's pairs)."""
     n_passages = len(passage_document)
     if n_codes < 2:
         return _no_pairs()
     indptr, indices = _incidence(passage_index, code_index, n_passages, n_codes)
-    row_of_entry = np.repeat(np.arange(n_passages, dtype=np.int64), np.diff(indptr))
+    per_row = np.diff(indptr)
+    pairs_per_row = per_row * (per_row - 1) // 2
+    ends = np.cumsum(pairs_per_row)
+    if not len(ends) or ends[-1] <= _PAIRS_AT_ONCE:
+        return _pair_counts_of_rows(indptr, indices, passage_document, n_codes, 0, n_passages)[0]
+    bounds = [0]
+    while bounds[-1] < n_passages:  # each run at least one passage, and about _PAIRS_AT_ONCE pairs
+        done = ends[bounds[-1] - 1] if bounds[-1] else 0
+        bounds.append(max(bounds[-1] + 1, int(np.searchsorted(ends, done + _PAIRS_AT_ONCE, side="right"))))
+    bounds[-1] = n_passages
+    added = None  # the runs so far, added up: what is held grows with the pairs, not with the runs
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        part = _pair_counts_of_rows(indptr, indices, passage_document, n_codes, start, stop)
+        added = part if added is None else _added_pair_counts([added, part], n_codes)
+    return added[0]
+
+
+def _pair_counts_of_rows(indptr: np.ndarray, indices: np.ndarray, passage_document: np.ndarray, n_codes: int,
+                         first: int, stop: int) -> _PairRuns:
+    """The pair counts of the passages first..stop-1, and each pair's first and last document there."""
+    n_passages = len(passage_document)
+    begin, end = int(indptr[first]), int(indptr[stop])
+    entries = indices[begin:end]
+    row_of_entry = np.repeat(np.arange(first, stop, dtype=np.int64), np.diff(indptr[first:stop + 1]))
     # Each entry pairs with the entries after it in its row: k codes give k*(k-1)/2 pairs.
-    after = indptr[row_of_entry + 1] - np.arange(len(indices)) - 1
+    after = indptr[row_of_entry + 1] - np.arange(begin, end) - 1
     total = int(after.sum())
-    left = np.repeat(np.arange(len(indices), dtype=np.int64), after)
+    if not total:
+        return _no_pairs(), np.zeros(0, dtype=passage_document.dtype), np.zeros(0, dtype=passage_document.dtype)
+    left = np.repeat(np.arange(len(entries), dtype=np.int64), after)
     starts = np.cumsum(after) - after
     right = left + 1 + (np.arange(total, dtype=np.int64) - np.repeat(starts, after))
-    pair_key = indices[left] * n_codes + indices[right]
+    pair_key = entries[left] * n_codes + entries[right]
     pair_passage = row_of_entry[left]
+    del left, right
     # One sort orders pairs, and within a pair its passages, hence its documents (passage
     # numbers were assigned in document order): counts, documents and the first passage fall out.
     if n_codes * n_codes * max(n_passages, 1) < _PACKED_KEY_LIMIT:
@@ -648,16 +685,49 @@ def _pair_count_arrays(passage_index, code_index, passage_document, n_codes: int
     new_document = new_pair.copy()
     new_document[1:] |= pair_document[1:] != pair_document[:-1]
     group_starts = np.flatnonzero(new_pair)
+    group_ends = np.append(group_starts[1:], total) - 1
     counts = np.diff(np.append(group_starts, total))
-    documents = np.add.reduceat(new_document.astype(np.int64), group_starts) if total else np.zeros(0, dtype=np.int64)
+    documents = np.add.reduceat(new_document.astype(np.int64), group_starts)
     keys = pair_key[group_starts]
-    return {
+    return ({
         "source_index": keys // n_codes,
         "target_index": keys % n_codes,
         "count": counts.astype(np.int64),
         "documents": documents.astype(np.int64),
         "example_index": pair_passage[group_starts],
-    }
+    }, pair_document[group_starts], pair_document[group_ends])
+
+
+def _added_pair_counts(parts: list[_PairRuns], n_codes: int) -> _PairRuns:
+    """The pair counts of consecutive runs of passages added up: counts summed, the first run's first
+    passage, documents summed less one where a pair's last document in a run is its first in the next
+    (a document cut between two runs); with each pair's first and last document."""
+    keys = np.concatenate([part["source_index"] * n_codes + part["target_index"] for part, _, _ in parts])
+    order = np.argsort(keys, kind="stable")  # stable: within a pair, the runs in passage order
+    keys = keys[order]
+
+    def joined(values) -> np.ndarray:
+        return np.concatenate(values)[order]
+
+    counts = joined([part["count"] for part, _, _ in parts])
+    documents = joined([part["documents"] for part, _, _ in parts])
+    examples = joined([part["example_index"] for part, _, _ in parts])
+    first_documents, last_documents = joined([first for _, first, _ in parts]), joined([last for _, _, last in parts])
+    new_pair = np.empty(len(keys), dtype=bool)
+    new_pair[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=new_pair[1:])
+    cut = np.zeros(len(keys), dtype=np.int64)
+    cut[1:] = (~new_pair[1:]) & (first_documents[1:] == last_documents[:-1])
+    group_starts = np.flatnonzero(new_pair)
+    group_ends = np.append(group_starts[1:], len(keys)) - 1
+    pair_keys = keys[group_starts]
+    return ({
+        "source_index": pair_keys // n_codes,
+        "target_index": pair_keys % n_codes,
+        "count": np.add.reduceat(counts, group_starts) if len(keys) else counts,
+        "documents": np.add.reduceat(documents - cut, group_starts) if len(keys) else documents,
+        "example_index": examples[group_starts],
+    }, first_documents[group_starts], last_documents[group_ends])
 
 
 def _with_measures(counts: dict[str, np.ndarray], code_passages: np.ndarray, n_total: int) -> dict[str, np.ndarray]:

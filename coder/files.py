@@ -442,7 +442,9 @@ def _write_fields(stream: IO[str], frame: pd.DataFrame, fields: list[tuple[objec
                    else table.slice(start, stop - start) if codes is None else table.take(codes[start:stop])  # type: ignore[union-attr,index]
                    for position, (codes, table) in enumerate(fields)]
         lines = pc.binary_join_element_wise(*columns, ",") if len(columns) > 1 else columns[0]
-        stream.buffer.write(_string_bytes(lines))  # type: ignore[attr-defined]
+        # Past 2 GB of text Arrow gives the lines in chunks (a codebook of thousands of codes' pairs)
+        for chunk in getattr(lines, "chunks", (lines,)):
+            stream.buffer.write(_string_bytes(chunk))  # type: ignore[attr-defined]
 
 
 def _string_bytes(strings) -> memoryview:

@@ -740,13 +740,15 @@ class CompiledCodebook:
         # all in one call, joined by the separator no match crosses.
         again: list[tuple[int, list[tuple[int, int]], _Squeeze, list[int]]] = []
         texts: list[str] = []
-        while breaks:
-            passage_start = lower.rfind(_SEPARATOR, 0, breaks[0][0]) + 1
-            passage_end = lower.find(_SEPARATOR, breaks[0][1])
+        taken = 0  # breaks[:taken] are done (a slice per passage, not the whole list scanned again)
+        while taken < len(breaks):
+            passage_start = lower.rfind(_SEPARATOR, 0, breaks[taken][0]) + 1
+            passage_end = lower.find(_SEPARATOR, breaks[taken][1])
             if passage_end < 0:
                 passage_end = len(lower)
-            here = [(start - passage_start, end - passage_start) for start, end in breaks if end <= passage_end]
-            breaks = breaks[len(here):]
+            last = bisect_right(breaks, (passage_end, passage_end), taken)
+            here = [(start - passage_start, end - passage_start) for start, end in breaks[taken:last]]
+            taken = last
             text = lower[passage_start:passage_end]
             pieces, position = [], 0
             for break_start, break_end in here:

@@ -7,7 +7,7 @@ import math
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder.cooccurrence import (
@@ -205,6 +205,25 @@ def test_cooccurrence_matches_brute_force_counting(rows):
     assert got == {pair: (count, len(documents[pair])) for pair, count in counts.items()}
     per_code = {code: sum(code in codes for codes in coded.values()) for code in {row[2] for row in rows}}
     assert dict(zip(result.codes["code"], result.codes["passages"])) == per_code
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("uvwx"), st.integers(0, 5), st.sampled_from("abcdef")), max_size=60),
+       st.integers(1, 12))
+@example(rows=[("u", 0, "a"), ("u", 0, "b"), ("u", 1, "a"), ("u", 1, "b")], at_once=1)  # one document, two runs
+def test_cooccurrence_pairs_made_a_few_passages_at_a_time_count_the_same(rows, at_once):
+    """A dictionary of thousands of codes made every passage's pairs in one piece (84 million, 9 GB):
+    now runs of passages are counted apart and added up, documents cut between runs counted once."""
+    from unittest import mock
+
+    import coder.cooccurrence
+
+    segments = frame(rows) if rows else pd.DataFrame(columns=list(SMALL.columns))
+    whole = build_cooccurrence(segments)
+    with mock.patch.object(coder.cooccurrence, "_PAIRS_AT_ONCE", at_once):
+        in_runs = build_cooccurrence(segments)
+    pd.testing.assert_frame_equal(in_runs.pairs, whole.pairs)
+    pd.testing.assert_frame_equal(in_runs.codes, whole.codes)
 
 
 def test_cooccurrence_lexsort_path_for_huge_keys_gives_the_same_pairs(monkeypatch):
