@@ -1054,10 +1054,14 @@ class RunFolder:
             _wait_quietly(stage)
             _remove(self.staging_path)
             raise
-        except Exception as error:
+        except (CoderError, OSError, MemoryError) as error:
             _wait_quietly(stage)
             _remove(self.staging_path)
             raise RunNotSaved(f"{self._problem(error)} {self.unchanged_note()}") from error
+        except Exception:  # a bug: reported as one, with its traceback (CODER_TRACEBACK), the stage gone
+            _wait_quietly(stage)
+            _remove(self.staging_path)
+            raise
         with _interrupts_deferred():  # the renames take milliseconds; Ctrl-C then waits for them
             self._move_in(self._read_manifest() or {})
             if then is not None:
