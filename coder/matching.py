@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate, islice
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from time import perf_counter
 from typing import NamedTuple
 
@@ -83,6 +83,11 @@ _POSSESSIVE = re.compile("'s?$")
 # A run of what may stand between two words of a keyword; lint normalises keywords with it too.
 GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 
+
+# Passages matched in one call at most (in characters of their views): a call holds several copies of
+# its text (joined, folded, flags per character), and one 48 MB document took 1.7 GB in one piece.
+_MATCHED_AT_ONCE = 4_000_000
+_VIEW = attrgetter("view")
 
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
@@ -547,6 +552,40 @@ class CompiledCodebook:
         """
         return self.segment_hits_by_document([passages])[0]
 
+    def _segment_hits_in_runs(self, documents: Sequence[Sequence[Passage]]) -> list[dict[str, list[tuple[int, int, str]]]]:
+        """segment_hits_by_document() for runs of passages of about _MATCHED_AT_ONCE characters at a time,
+        a document's cut between runs where it is longer: each document's segments, by code in the order
+        of the code's first segment, the same as in one call but for the order of the codes."""
+        merged: list[dict[str, list[tuple[int, int, str]]]] = [{} for _ in documents]
+        run: list[list[Passage]] = []  # pieces of documents
+        owners: list[int] = []
+        chars = 0
+
+        def match_run() -> None:
+            found_by_piece = self._segment_hits_at_once(run, [passage for piece in run for passage in piece])
+            for number, found in zip(owners, found_by_piece):
+                into = merged[number]
+                for code_id, rows in found.items():
+                    into.setdefault(code_id, []).extend(rows)
+
+        for number, document in enumerate(documents):
+            piece: list[Passage] = []
+            for passage in document:
+                if chars >= _MATCHED_AT_ONCE:
+                    if piece:
+                        run.append(piece)
+                        owners.append(number)
+                    match_run()
+                    run, owners, piece, chars = [], [], [], 0
+                piece.append(passage)
+                chars += len(passage.view)
+            if piece:
+                run.append(piece)
+                owners.append(number)
+        if run:
+            match_run()
+        return merged
+
     def segment_hits_by_document(self, documents: Sequence[Sequence[Passage]]) -> list[dict[str, list[tuple[int, int, str]]]]:
         """segment_hits() of each document's passages, with every automaton run once over all of them
         (a match never crosses a passage, so this is each document's result on its own): the
@@ -556,6 +595,13 @@ class CompiledCodebook:
         [3, 0]
         """
         passages = [passage for document in documents for passage in document]
+        if sum(map(len, map(_VIEW, passages))) > _MATCHED_AT_ONCE and len(passages) > 1:
+            return self._segment_hits_in_runs(documents)
+        return self._segment_hits_at_once(documents, passages)
+
+    def _segment_hits_at_once(self, documents: Sequence[Sequence[Passage]],
+                              passages: list[Passage]) -> list[dict[str, list[tuple[int, int, str]]]]:
+        """segment_hits_by_document() in one call; `passages` are the documents' passages, in order."""
         owner = [number for number, document in enumerate(documents) for _ in document]  # passage position -> document
         if self._regexes:
             return _grouped(passages, self.count_in_passages(passages), owner, len(documents))

@@ -923,3 +923,28 @@ def test_a_match_never_runs_across_table_cells(text, found):
     compiled = compile_codebook(parse_codebook("codes:\n  a: [党建联盟, 联席会议, joint meeting]\n"))
     assert [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
             for match in compiled.find(passage)] == found
+
+
+@pytest.mark.parametrize("at_once", [1, 50, 400])
+def test_segment_hits_of_long_documents_matched_a_run_of_passages_at_a_time_are_the_same(at_once):
+    """One 48 MB document was matched in one call, 1.7 GB; runs of passages of about _MATCHED_AT_ONCE
+    characters give every document the same segments (codes keyed in another order at most)."""
+    from unittest import mock
+
+    import coder.matching
+
+    compiled = compile_codebook(parse_codebook(
+        "codes:\n  jm: [joint meeting*, 联席会议]\n  pb:\n    keywords: [party building]\n    exclude: [party building site]\n"
+        "  rx:\n    regex: ['\\bregion\\w*']\n  rule:\n    rules:\n      - all: [[cooperation], [mayors]]\n"))
+    texts = [
+        "Joint meetings of the mayors.\n\nRegional cooperation of mayors.\n\nThe party building site.\n\n"
+        "Party building and joint meeting.\n\n长三角联席会议。\n\nNothing here.",
+        "One joint meeting.",
+        "Party-\nbuilding first.\n\nThen regional cooperation by the mayors.\n\n联席\n会议制度。" * 3,
+    ]
+    documents = [split_passages(Document(f"{number}.txt", text)) for number, text in enumerate(texts)]
+    whole = compiled.segment_hits_by_document(documents)
+    with mock.patch.object(coder.matching, "_MATCHED_AT_ONCE", at_once):
+        in_runs = compiled.segment_hits_by_document(documents)
+    assert [dict(sorted(found.items())) for found in in_runs] == [dict(sorted(found.items())) for found in whole]
+    assert all(whole)
