@@ -569,13 +569,15 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
+    # Lines that start a paragraph whatever comes before: a transcript's turns, a web paste's lines.
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()
     previous = -2
     for number in content:
         # A gap between content lines: in a double-spaced document only two or more blank lines
         # and no page number end a paragraph; else any blank line does.
-        if current and number - previous > 1 and (
+        if current and (number in own_lines or number - previous > 1 and (
             not double_spaced or (number - previous > 2 and _PAGE not in kinds[previous + 1 : number])
-        ):
+        )):
             paragraphs.append(current)
             current = []
         start = starts[number]
@@ -781,6 +783,40 @@ def _is_date(view: str, block: list) -> bool:
 
 def _is_field(view: str, block: list) -> bool:
     return block[2] == "body" and _FIELD.match(view, block[0], block[1]) is not None
+
+
+# A speaker's label at a line's start: "Interviewer:", "Q:", "Mayor Li:", "主持人：", "马流辉:", "问:".
+_SPEAKER = LazyPattern(r"[ \t]*((?:[A-Z][\w.'\-]*(?: [A-Z][\w.'\-]*){0,2}|[\u3400-\u9fff]{1,4}(?: ?[\u3400-\u9fff]{1,2})?))"
+                       r"[ \t]*[:：](?![/\d])")
+_LINE_END = frozenset(".!?。！？" + _CLOSERS)
+
+
+def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
+    """The text lines that start a paragraph of their own, the line before them being text too:
+
+    - in a transcript (a speaker's label, "Interviewer:" or "主持人:", starting three lines or more,
+      one label at least twice), each line starting with a label;
+    - in a web page pasted one paragraph a line (at least five lines with no blank line between,
+      four in five of them ending a sentence), each of those lines.
+    """
+    text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
+    following = [number for before, number in zip(text, text[1:]) if number == before + 1]
+    if not following:
+        return frozenset()
+    labelled = {}
+    for number in text:
+        found = _SPEAKER.match(lines[number])
+        if found is not None:
+            labelled[number] = found.group(1)
+    starts: set[int] = set()
+    if len(labelled) >= 3 and len(set(labelled.values())) < len(labelled):
+        starts.update(number for number in following if number in labelled)
+    if len(following) >= 4:
+        ended = [number for number in text if lines[number].rstrip()[-1:] in _LINE_END]
+        if 5 * len(ended) >= 4 * len(text):
+            ends = set(ended)
+            starts.update(number for number in following if number - 1 in ends)
+    return frozenset(starts)
 
 
 def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = None) -> bool:

@@ -1,6 +1,6 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
-6453888's end of a references section, zero-width characters and table rows' ends, changes of behaviour
-since, ported) as the oracle of
+6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns and
+web pastes' lines, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
-from coder.passages import _ZERO_WIDTH, _row_breaks, _zero_width_read  # ported since
+from coder.passages import _ZERO_WIDTH, _row_breaks, _turns, _zero_width_read  # ported since
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -452,13 +452,14 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes
     previous = -2
     for number in content:
         # A gap between content lines: in a double-spaced document only two or more blank lines
         # and no page number end a paragraph; else any blank line does.
-        if current and number - previous > 1 and (
+        if current and (number in own_lines or number - previous > 1 and (
             not double_spaced or (number - previous > 2 and _PAGE not in kinds[previous + 1 : number])
-        ):
+        )):
             paragraphs.append(current)
             current = []
         start = starts[number]

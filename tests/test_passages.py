@@ -30,7 +30,8 @@ def _rows(passages: list[Passage]) -> list[tuple]:
         ),
         (
             "  Indented\r\n\n \u00a0 \n\tTab start\n  and end  \n\n\n",
-            [(0, 2, 10, "Indented", "Indented"), (1, 18, 37, "Tab start   and end", "Tab start and end")],
+            # the line holding a tab is a table's row: its line break ends a cell, a tab in the view
+            [(0, 2, 10, "Indented", "Indented"), (1, 18, 37, "Tab start\t  and end", "Tab start and end")],
         ),
         ("One\n \nTwo\n\u3000\nThree", [(0, 0, 3, "One", "One"), (1, 6, 9, "Two", "Two"), (2, 12, 17, "Three", "Three")]),
         ("中文第一段\n第一段继续。\n\n第二段。", [(0, 0, 12, "中文第一段 第一段继续。", "中文第一段第一段继续。"), (1, 14, 18, "第二段。", "第二段。")]),
@@ -73,7 +74,7 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
     [
         (
             "| a | b |\n|---|:---:|\n| c | d |\n",
-            [(0, 2, 29, "a | b                 c | d", "a | b c | d")],
+            [(0, 2, 29, "a | b  \t           \t  c | d", "a | b c | d")],
         ),
         (
             "| one long line wrapped in pipes. |",
@@ -86,7 +87,7 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
         ("12\n\n- 12 -\n\nPage 3 of 40\n|---|\n", []),
         (
             "| Year | Meetings held across the two provinces |\n|------|------------------------------------------|\n| 2019 | 4 |",
-            [(0, 2, 112, "Year | Meetings held across the two provinces" + " " * 57 + "2019 | 4",
+            [(0, 2, 112, "Year | Meetings held across the two provinces  \t" + " " * 51 + "\t  2019 | 4",
               "Year | Meetings held across the two provinces 2019 | 4")],
         ),
         (
@@ -277,7 +278,10 @@ def _check_offsets(document: Document, passages: list[Passage]) -> None:
         assert len(passage.view) == passage.end - passage.start
         assert "\n" not in passage.view
         for source, shown in zip(span, passage.view):
-            assert shown == source or shown == " ", (span, passage.view)
+            # the same character, or blanked; a table row's line break is a tab (a cell ends), and a
+            # zero-width character a soft hyphen
+            assert (shown == source or shown == " " or (source, shown) == ("\n", "\t")
+                    or (source in "\u200b\u200c\u200d\u2060\ufeff" and shown == "\u00ad")), (span, passage.view)
         assert passage.text and passage.text == passage.text.strip()
         assert passage.start >= previous_end
         previous_end = passage.end
@@ -626,3 +630,30 @@ def test_passages_references_end_at_a_section_heading_or_a_label(text):
     assert kinds.get("本文研究长三角地区的联席会议制度与区域合作。", kinds.get("This paper studies joint meetings.")) == "body"
     assert kinds.get("Abstract: This paper studies joint meetings.", "abstract") == "abstract"
     assert [passage.kind for passage in passages[-2:]] == ["heading", "reference"]  # the real references
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a transcript without punctuation (speech recognition): each turn a passage
+    ("Interviewer: so tell me about the joint meeting\nMayor: we hold it every year with the other mayors\n"
+     "Interviewer: and the party building alliance\nMayor: that started in 2018",
+     ["Interviewer: so tell me about the joint meeting", "Mayor: we hold it every year with the other mayors",
+      "Interviewer: and the party building alliance", "Mayor: that started in 2018"]),
+    ("主持人:请各位谈谈区域发展难题?\n马流辉:跨区域合作需要制度保障\n主持人:金山和平湖怎么做\n张国权:我们与上海金山建立了联席会议制度",
+     ["主持人:请各位谈谈区域发展难题?", "马流辉:跨区域合作需要制度保障", "主持人:金山和平湖怎么做", "张国权:我们与上海金山建立了联席会议制度"]),
+    # a web page pasted a paragraph a line
+    ("The first paragraph of a web page ends here.\nThe second paragraph is about joint meetings.\n"
+     "A third one talks of party building.\nThe fourth ends the article.\nAnd a fifth says goodbye.",
+     ["The first paragraph of a web page ends here.", "The second paragraph is about joint meetings.",
+      "A third one talks of party building.", "The fourth ends the article.", "And a fifth says goodbye."]),
+    # ...but a paragraph wrapped in a PDF, with one label-like line start and a few sentence ends, stays one
+    ("Regional cooperation in the delta has grown over the years and the mayors\nhave met in joint meetings "
+     "every spring. The alliance of party committees\nbegan in 2018 with three counties.\nNote: this is a wrapped "
+     "paragraph from\na PDF with ordinary line ends and few sentence ends",
+     ["Regional cooperation in the delta has grown over the years and the mayors have met in joint meetings every "
+      "spring. The alliance of party committees began in 2018 with three counties. Note: this is a wrapped paragraph "
+      "from a PDF with ordinary line ends and few sentence ends"]),
+], ids=["transcript", "roundtable", "web-paste", "wrapped-paragraph"])
+def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expected):
+    """A transcript's turns and a web page pasted a paragraph a line were one passage (every turn coded
+    together, every code pair linked in the network)."""
+    assert [passage.text for passage in split_passages(_doc(text))] == expected
