@@ -97,6 +97,14 @@ _SPACED_DASH = LazyPattern(r"[\u2012-\u2014]+(?=\s)")
 _SPACED_HYPHENS = LazyPattern(r" --+(?=\s)")  # two hyphens or more, as typewriters wrote a dash
 
 
+# A web address, up to a space or a character no address holds unescaped (CJK text after it, quotes, brackets).
+_WEB_ADDRESS = LazyPattern("(?:[a-z][a-z0-9+.-]*://|www\\.)[^\\s\\x00\"'<>()\\[\\]{}\u2e80-\U0010ffff]+")
+
+
+def _blanked(found: re.Match) -> str:
+    return " " * (found.end() - found.start())
+
+
 def _dash_as_comma(dash: re.Match) -> str:
     """A dash run between spaces as commas, one for one; any other dash run as it is."""
     start = dash.start()
@@ -673,6 +681,8 @@ class CompiledCodebook:
             lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)
         if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
             lower = lower.replace("\t", ",")
+        if "://" in lower or "www." in lower:  # a web address is no prose: its words code nothing
+            lower = _WEB_ADDRESS.sub(_blanked, lower)
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:

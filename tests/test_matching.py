@@ -948,3 +948,12 @@ def test_segment_hits_of_long_documents_matched_a_run_of_passages_at_a_time_are_
         in_runs = compiled.segment_hits_by_document(documents)
     assert [dict(sorted(found.items())) for found in in_runs] == [dict(sorted(found.items())) for found in whole]
     assert all(whole)
+
+
+def test_words_of_a_web_address_code_nothing():
+    """`party-building-alliance` in a link's address was coded (probe H11); the text around it still is."""
+    compiled = compile_codebook(parse_codebook("codes:\n  a: [joint meeting, party building alliance, 联席会议]\n"))
+    text = ("See [市长联席会议](https://example.com/lianxi-huiyi-joint-meeting) and <https://example.org/party-building-"
+            "alliance>, www.party-building-alliance.cn/joint-meeting. The joint meeting was held. 见https://a.cn/x联席会议。")
+    assert [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
+            for match in compiled.find(passage)] == ["联席会议", "joint meeting", "联席会议"]
