@@ -100,3 +100,27 @@ def test_thousands_of_vertically_merged_rows_are_read_once():
 
     text = extracted(_docx(merged))
     assert text == "Joint meeting of a party building alliance." + "\n\na\tb" * 3001
+
+
+_MC = b'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+_BOX = b"<w:txbxContent><w:p><w:r><w:t>%s</w:t></w:r></w:p></w:txbxContent>"
+
+
+def test_text_boxes_and_nested_tables_are_read_once_each():
+    """Word's text boxes (a DrawingML one with its VML fallback, and a VML one alone) and a table
+    nested in a cell were dropped without a word (probe H4)."""
+    def boxed(xml: bytes) -> bytes:
+        drawing = (b'<w:r><mc:AlternateContent ' + _MC + b'><mc:Choice Requires="wps"><w:drawing><wps:txbx '
+                   b'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+                   + _BOX % b"Box: the joint meeting." + b'</wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict>'
+                   b'<v:textbox xmlns:v="urn:schemas-microsoft-com:vml">' + _BOX % b"Box: the joint meeting."
+                   + b"</v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r>")
+        vml = (b'<w:r><w:pict><v:textbox xmlns:v="urn:schemas-microsoft-com:vml">' + _BOX % "文本框:联席会议。".encode()
+               + b"</v:textbox></w:pict></w:r>")
+        xml = xml.replace(b"</w:t></w:r></w:p>", b"</w:t></w:r>" + drawing + vml + b"</w:p>", 1)
+        nested = (b"<w:tbl><w:tr><w:tc><w:p><w:r><w:t>inner x</w:t></w:r></w:p></w:tc>"
+                  b"<w:tc><w:p><w:r><w:t>inner y</w:t></w:r></w:p></w:tc></w:tr></w:tbl><w:p/>")
+        return xml.replace(b"<w:t>b</w:t></w:r></w:p>", b"<w:t>b</w:t></w:r></w:p>" + nested, 1)
+
+    assert extracted(_docx(boxed)) == ("Joint meeting of a party building alliance.\n\nBox: the joint meeting.\n\n"
+                                       "文本框:联席会议。\n\na\tb\ninner x\tinner y")

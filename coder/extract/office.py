@@ -69,9 +69,13 @@ def _docx_damage(error: Exception) -> str:
 
 def _docx_text(document) -> ExtractedText:
     paragraphs: list[str] = []
-    for block in _docx_blocks(document.element.body):
+    # Blocks to read, in order: the body's, and after a paragraph those of the text boxes anchored in it.
+    pending = list(reversed(list(_docx_blocks(document.element.body))))
+    while pending:
+        block = pending.pop()
         if block.tag == _W_P:
             paragraphs.append(_docx_paragraph_text(block))
+            pending.extend(reversed([inner for box in _text_boxes(block) for inner in _docx_blocks(box)]))
         else:
             paragraphs.extend(_table_rows(block))
     removed: list[Removed] = []
@@ -124,6 +128,25 @@ def _docx_paragraph_text(paragraph) -> str:
     return "".join(parts)
 
 
+_W_TEXT_BOX = f"{{{_W}}}txbxContent"
+
+
+def _text_boxes(paragraph) -> list:
+    """The text boxes (<w:txbxContent>, of a DrawingML shape or a VML one) a paragraph anchors, as Word
+    shows them: not the fallback copy of alternate content, nor in deleted text; not those inside
+    another text box (read with that box's paragraphs)."""
+    boxes = []
+    stack = list(reversed(paragraph))
+    while stack:
+        element = stack.pop()
+        tag = element.tag
+        if tag == _W_TEXT_BOX:
+            boxes.append(element)
+        elif tag not in _W_NOT_SHOWN and tag != _W_P and isinstance(tag, str):
+            stack.extend(reversed(element))
+    return boxes
+
+
 def _hidden_run(run) -> bool:
     """Whether a run is hidden text (Font > Hidden, <w:vanish/>): Word shows and prints none of it."""
     vanish = run.find(_W_VANISH)
@@ -155,8 +178,12 @@ def _table_rows(table) -> list[str]:
 
 
 def _cell_text(tc) -> str:
-    """A table cell's paragraphs, as python-docx's cell.text joins them (nested tables left out)."""
-    return "\n".join(_docx_paragraph_text(block) for block in _docx_blocks(tc) if block.tag == _W_P).strip()
+    """A table cell's paragraphs, as python-docx's cell.text joins them, and a table nested in it, a row
+    a line (python-docx leaves nested tables out)."""
+    lines = []
+    for block in _docx_blocks(tc):
+        lines.extend([_docx_paragraph_text(block)] if block.tag == _W_P else _table_rows(block))
+    return "\n".join(lines).strip()
 
 
 def extract_odt(data: bytes) -> ExtractedText:
