@@ -90,6 +90,7 @@ _H = r"[^\S\n]"  # horizontal whitespace: any whitespace but a line break
 _PAGE_NUMBER = LazyPattern(
     rf"""{_H}*(?:
         [-–—]{_H}*\d{{1,4}}{_H}*[-–—]                                  # - 12 -
+      | [·•・]{_H}*\d{{1,4}}{_H}*[·•・]                               # · 25 · (Chinese journals)
       | (?:page|p\.){_H}*\d{{1,4}}(?:{_H}*(?:/|of){_H}*\d{{1,4}})?      # Page 3, Page 3 of 40
       | \d{{1,4}}(?:{_H}*/{_H}*\d{{1,4}})?                             # 12, 12/40
       | 第{_H}*\d{{1,4}}{_H}*页(?:{_H}*[/,，]?{_H}*共{_H}*\d{{1,4}}{_H}*页)?  # 第3页 共40页

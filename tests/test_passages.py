@@ -85,6 +85,7 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
             [(0, 0, 25, "End of page    next page.", "End of page next page."), (1, 57, 62, "Last.", "Last.")],
         ),
         ("12\n\n- 12 -\n\nPage 3 of 40\n|---|\n", []),
+        ("12\n\n· 25 ·\n\n·25·\n", []),  # the page numbers of Chinese journals
         (
             "| Year | Meetings held across the two provinces |\n|------|------------------------------------------|\n| 2019 | 4 |",
             [(0, 2, 112, "Year | Meetings held across the two provinces  \t" + " " * 51 + "\t  2019 | 4",
@@ -95,7 +96,7 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
             [(0, 0, 39, "In 2020 the rate was 3.5% and |x| held.", "In 2020 the rate was 3.5% and |x| held.")],
         ),
     ],
-    ids=["markdown-table", "one-line-pipes", "page-numbers", "only-debris", "wide-table", "not-debris"],
+    ids=["markdown-table", "one-line-pipes", "page-numbers", "only-debris", "chinese-page-numbers", "wide-table", "not-debris"],
 )
 def test_passages_debris_blanked_with_exact_offsets(text, expected):
     passages = split_passages(_doc(text))
