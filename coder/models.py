@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 
 Unit = Literal["paragraph", "sentence", "document"]
 UNITS: tuple[str, ...] = ("paragraph", "sentence", "document")
-PassageKind = Literal["title", "author", "abstract", "keywords", "identifier", "heading", "reference", "body"]
-PASSAGE_KINDS: tuple[str, ...] = ("title", "author", "abstract", "keywords", "identifier", "heading", "reference", "body")
+PassageKind = Literal["title", "author", "abstract", "keywords", "identifier", "heading", "contents", "reference", "body"]
+PASSAGE_KINDS: tuple[str, ...] = ("title", "author", "abstract", "keywords", "identifier", "heading", "contents", "reference",
+                                  "body")
 # Identifier and classification lines (中图分类号, DOI, Received) and reference lists hold no claims
 # about the concepts, only names of other works and codes; keyword lines are the authors' own
 # summary of the topic, so they are coded.
-UNCODED_KINDS: tuple[str, ...] = ("identifier", "reference")
+UNCODED_KINDS: tuple[str, ...] = ("identifier", "contents", "reference")
 CODED_KINDS: tuple[str, ...] = tuple(kind for kind in PASSAGE_KINDS if kind not in UNCODED_KINDS)
 
 
@@ -96,7 +97,7 @@ class Passage:
     numbers) and line breaks are blanked out, so positions in `view` are positions in the
     source. `text` is the readable form shown to reviewers (whitespace collapsed, words
     hyphenated at a line end rejoined). `kind` says what part of the document it is: title,
-    author, abstract, keywords, identifier, heading, reference or body.
+    author, abstract, keywords, identifier, heading, contents (a table of contents), reference or body.
     """
 
     document: str

@@ -43,7 +43,7 @@ digits; a year such as "2020." still ends a sentence), not between digits (2.1.3
 next word starts with a lowercase letter.
 
 Passage kinds. Front matter and apparatus lines become passages of their own with a `kind`
-(title, author, abstract, keywords, identifier, heading, reference; the rest is body): a line
+(title, author, abstract, keywords, identifier, heading, contents, reference; the rest is body): a line
 starting with a label (摘要, 关键词, 中图分类号, DOI, 作者简介, Abstract, Keywords ...) starts a
 passage even inside a paragraph; in the front matter (up to the first heading or the first body
 passage of 200 characters holding a sentence) name, affiliation and journal issue lines do too,
@@ -686,8 +686,28 @@ def _blocks(
             # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
             label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
+    _mark_contents(view, blocks)
     _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks]
+
+
+# An entry of a table of contents: leaders (dots, ellipses, middle dots) and a page number or a roman one.
+_CONTENTS_ENTRY = LazyPattern(r"(?:\.{4,}|(?:\. ){3,}|…{2,}|·{4,}|⋯{2,})[ \t]*(?:\d{1,4}|[ivxlcdmIVXLCDM]{1,7})(?![\w.])")
+_CONTENTS_HEADING = LazyPattern(r"\s*(?:目\s*录|目\s*次|(?:table\s+of\s+)?contents)\s*[:：]?\s*", re.IGNORECASE)
+
+
+def _mark_contents(view: str, blocks: list[list]) -> None:
+    """A table of contents' blocks, kind `contents`: at least three entries (leaders and a page number,
+    "第一章 绪论……1", "Introduction ....... 3"), and its heading (目录, Contents) just before. Its
+    entries repeat the headings and the abstract's label: coded, every chapter title counted twice."""
+    for number, block in enumerate(blocks):
+        text = view[block[0]:block[1]]
+        if "." not in text and "…" not in text and "·" not in text and "⋯" not in text:
+            continue
+        if len(_CONTENTS_ENTRY.findall(text)) >= 3:
+            block[2] = "contents"
+            if number and _CONTENTS_HEADING.fullmatch(view[blocks[number - 1][0]:blocks[number - 1][1]]):
+                blocks[number - 1][2] = "contents"
 
 
 def _special_lines(view: str, lines: list[str] | None = None, starts: list[int] | None = None) -> list[int]:

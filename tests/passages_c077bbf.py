@@ -1,6 +1,6 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
-6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns and
-web pastes' lines, changes of behaviour since, ported) as the oracle of
+6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
+web pastes' lines and tables of contents, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
-from coder.passages import _ZERO_WIDTH, _row_breaks, _turns, _zero_width_read  # ported since
+from coder.passages import _ZERO_WIDTH, _mark_contents, _row_breaks, _turns, _zero_width_read  # ported since
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -567,6 +567,7 @@ def _blocks(
             # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
             label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
+    _mark_contents(view, blocks)  # ported: a table of contents
     _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks]
 

@@ -504,7 +504,7 @@ def test_passages_codebook_chooses_the_kinds_coded(tmp_path: Path, setting: str,
     [
         ("code_kinds: [body, abstracts]\n",
          "Error: {path}:1: codebook: `code_kinds`: unknown passage kind 'abstracts'. Did you mean 'abstract'? "
-         "Passage kinds: title, author, abstract, keywords, identifier, heading, reference, body.\n"),
+         "Passage kinds: title, author, abstract, keywords, identifier, heading, contents, reference, body.\n"),
         ("code_kinds: [body]\nskip_kinds: [reference]\n",
          "Error: {path}:2: codebook: give `code_kinds` or `skip_kinds`, not both.\n"),
         ("skip_kinds: body\n",
@@ -658,3 +658,21 @@ def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expecte
     """A transcript's turns and a web page pasted a paragraph a line were one passage (every turn coded
     together, every code pair linked in the network)."""
     assert [passage.text for passage in split_passages(_doc(text))] == expected
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("目 录\n\n摘 要……………………I\nABSTRACT…………………II\n第一章 绪论…………………1\n第二章 党建联盟……………12\n\n"
+     "摘 要\n\n联席会议成为跨区域协调的重要制度安排。\n\n第一章 绪论\n\n长三角城市经济协调会成立于1997年。",
+     ["contents", "contents", "abstract", "abstract", "heading", "body"]),
+    ("TABLE OF CONTENTS\n\nAbstract .................... ii\nChapter 1 Introduction .......... 1\n"
+     "1.1 Joint Meetings in China ....... 3\n\nABSTRACT\n\nThis thesis examines the mayors' joint meeting.",
+     ["contents", "contents", "abstract", "abstract"]),
+])
+def test_passages_a_table_of_contents_is_its_own_kind_and_not_coded(text, kinds):
+    """A thesis's table of contents was body (every chapter title coded twice, all codes in one passage),
+    or the abstract when its first entry was "Abstract"; "TABLE OF CONTENTS" was the title (probe H9)."""
+    passages = split_passages(_doc(text))
+    assert [passage.kind for passage in passages] == kinds
+    from coder import parse_codebook
+
+    assert "contents" not in parse_codebook("codes:\n  a: [x]\n").code_kinds
