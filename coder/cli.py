@@ -293,6 +293,12 @@ def run(
                 )
             if not quiet:
                 _say(_summary(report))
+                if csv == "auto" and not any(path.name == "segments.csv" for path in report.written.values()):
+                    from .runs import CSV_AUTO_MAX_SEGMENTS
+
+                    _say(f"No segments.csv or passages.csv: more than {CSV_AUTO_MAX_SEGMENTS:,} segments, more than a "
+                         "person reads through (--csv auto). The segments are in segments.parquet; `coder export xlsx` "
+                         "makes a workbook, and --csv always writes the CSV files.")
     finally:
         if early:
             from .pipeline import stop_coding_processes
