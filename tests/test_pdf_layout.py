@@ -139,3 +139,20 @@ def test_hyphenated_words_are_rejoined_as_before(texts, words):
     pdf._rejoin_hyphenated(new, words)
     rejoined_before(old, words)
     assert [line.text for line in new] == [line.text for line in old]
+
+
+def test_centred_title_lines_and_page_number_hide_no_gutter():
+    """py-pdf's multicolumn.pdf (a LaTeX article): its author and date lines, centred above two columns,
+    and its page number, centred below, crossed the gutter; the page was read across both columns,
+    line by line, word halves of the two columns rejoined into non-words (probe H10)."""
+    def line(x0, x1, top, text="a"):
+        return _Fragment(x0=x0, x1=x1, bottom=top - 10, top=top, text=text)
+
+    page = [line(156, 455, 687, "Two-Column Document"), line(277, 335, 655, "Your Name"),
+            line(265, 346, 631, "January 3, 2024"), line(72, 134, 596, "Abstract"), line(303, 308, 60, "1")]
+    page += [line(72, 300, 571 - 12 * row, f"left {row}") for row in range(30)]
+    page += [line(311, 539, 596 - 12 * row, f"right {row}") for row in range(30)]
+    assert pdf._gutters(page) == [(300, 311)]
+    texts = [line.text for line in pdf._reading_order(page, page=1)]
+    assert texts.index("left 29") < texts.index("right 0")
+    assert texts[:4] == ["Two-Column Document", "Your Name", "January 3, 2024", "Abstract"]

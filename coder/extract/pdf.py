@@ -32,7 +32,7 @@ import ctypes
 import io
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from . import ExtractedText, ExtractionError, Removed
@@ -43,6 +43,7 @@ _EDGE_ROWS = 2  # rows of text from each edge considered for headers and footers
 _REPEAT_SHARE = 0.4  # a header or footer is on at least this share of the pages
 _NARROW = 0.55  # fragments narrower than this share of the text width can sit in a column
 _MIN_COLUMN_SHARE = 0.18
+_CENTRED = 0.4  # a centred line narrower than this share of the text width is no column's
 _MIN_COLUMN_FRAGMENTS = 3
 
 _HYPHENS = "-\u2010\u00ad"
@@ -358,7 +359,14 @@ def _gaps_between_narrow(
     width = right - left
     if width <= 0:
         return None
-    narrow = sorted((f for f in fragments if f.x1 - f.x0 < _NARROW * width), key=lambda f: f.x0)
+    narrow = [f for f in fragments if f.x1 - f.x0 < _NARROW * width]
+    # A short line centred on the page, starting where no other line starts (a title block's author and
+    # date, a page number), sits across the gutter of two columns below it: it hides no gap (it is read
+    # as full width). A middle column's lines, centred too, start together.
+    middle = (left + right) / 2
+    starts = Counter(round(f.x0) for f in narrow)
+    narrow = sorted((f for f in narrow if not (f.x1 - f.x0 < _CENTRED * width and abs((f.x0 + f.x1) / 2 - middle) < 0.02 * width
+                                                and starts[round(f.x0)] == 1)), key=lambda f: f.x0)
     if len(narrow) < 2 * _MIN_COLUMN_FRAGMENTS:
         return None
     min_gap = 0.5 * statistics.median(f.height for f in narrow)
