@@ -541,3 +541,20 @@ def test_an_archive_that_unpacks_to_hundreds_of_times_its_size_is_refused(suffix
     assert len(data) < 1_000_000
     with pytest.raises(ExtractionError, match=r"would unpack to 100 MB from 0\.\d MB.*100 times the file's size"):
         extract_bytes(data, suffix)
+
+
+@pytest.mark.parametrize("next_page", ["Shanghai and Zhejiang to coordinate their plans for the river.",
+                                       "2003 and brought sixteen mayors together for the first time.",
+                                       "\u201cjoint meeting\u201d of the mayors, which meets every spring."])
+def test_a_sentence_running_over_a_page_break_after_a_full_line_is_one_paragraph(next_page):
+    """The next page starting with a capital, a digit or a quote ended the paragraph (probe H6); after a
+    full last line that ends no sentence, the sentence goes on."""
+    from make_documents import column_lines, pdf_bytes
+
+    full = "The delegates of the three provinces held a joint meeting with their colleagues from"
+    first = column_lines(["The regional governance literature has long discussed how neighbouring cities",
+                          "share the costs of public goods and services, and how they agree on them when",
+                          full], x=72)
+    second = column_lines([next_page, "The next sentence begins here and goes on for a while longer."], x=72)
+    text = extract_bytes(pdf_bytes([first, second]), ".pdf").text
+    assert f"{full}\n{next_page}" in text

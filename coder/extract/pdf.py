@@ -17,7 +17,8 @@ page by page:
 3. Paragraphs: a new paragraph starts after extra vertical space, at a change of font
    size, at a first-line indent, or after a short line that ends a sentence. Across a
    column or page break the paragraph goes on when the sentence does (no final
-   punctuation before, a lowercase letter or a CJK character after).
+   punctuation before, and a lowercase letter or a CJK character after, or a full line of
+   running text before: about as long as the document's lines, not a one-line block).
 4. Lines of a paragraph are joined with "\\n", except between two CJK characters (no space
    in Chinese); paragraphs with a blank line. A word hyphenated at a line or page end is
    rejoined on the first line ("gover-" + "nance" -> "governance"); the hyphen stays when
@@ -496,18 +497,28 @@ def _run_lines(run: list[_Fragment], page: int) -> list[_Line]:
 # --- lines -> text --------------------------------------------------------------------------
 
 
-def _continues_sentence(previous: str, following: str) -> bool:
+def _continues_sentence(previous: str, following: str, *, full: bool = False) -> bool:
+    """Does the sentence of `previous` (a column's or page's last line) go on in `following` (the next
+    one's first)? Not after a sentence's end; after a full line, whatever the next starts with (a
+    name, a year, a quote: "...held in" | "2003 and..."); else when it starts lowercase or CJK, or the
+    line ends in a hyphen."""
     if not previous or not following or _SENTENCE_END.search(previous):
         return False
     first = following[0]
-    return first.islower() or bool(_CJK.match(first)) or previous[-1] in _HYPHENS
+    return full or first.islower() or bool(_CJK.match(first)) or previous[-1] in _HYPHENS
 
 
 def _assemble(lines: list[_Line], page_count: int) -> tuple[str, tuple[tuple[int, int], ...]]:
-    for i, line in enumerate(lines):
+    for line in lines:
         line.text = line.text.strip()
+    # A full line: about as long as the document's lines are (a paragraph's last line is shorter).
+    lengths = sorted(len(line.text) for line in lines if line.text)
+    full = 0.8 * lengths[len(lengths) // 2] if lengths else 0
+    for i, line in enumerate(lines):
         if i and line.run_start and not line.paragraph:
-            line.paragraph = not _continues_sentence(lines[i - 1].text, line.text)
+            before = lines[i - 1].text  # a line of running text (not a one-line block, a title) as long as most
+            is_full = not lines[i - 1].run_start and len(before) >= full > 0
+            line.paragraph = not _continues_sentence(before, line.text, full=is_full)
     if lines:
         lines[0].paragraph = False
     all_text = "\n".join(line.text for line in lines)
