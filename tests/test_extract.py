@@ -558,3 +558,20 @@ def test_a_sentence_running_over_a_page_break_after_a_full_line_is_one_paragraph
     second = column_lines([next_page, "The next sentence begins here and goes on for a while longer."], x=72)
     text = extract_bytes(pdf_bytes([first, second]), ".pdf").text
     assert f"{full}\n{next_page}" in text
+
+
+def test_a_news_page_frame_is_removed_and_listed():
+    """A short news page kept its links to the previous and next articles (their titles coded), where the
+    page sits, the site's rights line and a cookie banner (probe H5); each is listed as removed."""
+    article = "".join(f"<p>{text}</p>" for text in (
+        "11月12日,两县开展跨省交界联席工作,进一步加强边界睦邻乡之间友好合作关系,巩固毗邻地区和睦共处成果。",
+        "两乡围绕边界党建共促、生态共治、治安联防等重点内容进行了深入交流,审议签订了友好协议。"))
+    page = ("<html><head><meta charset=\"utf-8\"></head><body><div>当前位置:首页 &gt; 联席会议</div><div class='TRS_Editor'>" + article + "</div>"
+            "<div class='pages'>上一篇:<a href='a.html'>区域党建一体化工作推进会召开</a> 下一篇:<a href='b.html'>协同治理论坛举行</a></div>"
+            "<div>We use cookies. Accept all cookies to read on.</div>"
+            "<div class='copy'>主办单位:某某县人民政府 版权所有 ICP备案号</div></body></html>").encode()
+    extracted = extract_bytes(page, ".html")
+    assert "上一篇" not in extracted.text and "版权所有" not in extracted.text and "cookies" not in extracted.text
+    assert "当前位置" not in extracted.text and "两乡围绕边界党建共促" in extracted.text
+    removed = {item.text for item in extracted.removed}
+    assert {"上一篇:区域党建一体化工作推进会召开 下一篇:协同治理论坛举行", "主办单位:某某县人民政府 版权所有 ICP备案号"} <= removed

@@ -37,16 +37,39 @@ def extract_html(data: bytes) -> ExtractedText:
         article = "\n".join(_visible_lines(data, skip_furniture=True))
     paragraphs = [paragraph for line in article.split("\n") for paragraph in with_breaks(line, mark).split("\n\n")
                   if paragraph]
+    boilerplate = [paragraph for paragraph in paragraphs if _is_boilerplate(paragraph)]
+    if boilerplate and len(boilerplate) < len(paragraphs):
+        paragraphs = [paragraph for paragraph in paragraphs if not _is_boilerplate(paragraph)]
     if not paragraphs:
         raise ExtractionError("the web page has no visible text")
     text = "\n\n".join(paragraphs)
-    kept = set(paragraphs)
+    kept, collapsed = set(paragraphs), _SPACES.sub(" ", text)  # visible lines have their spaces collapsed
     removed = tuple(
         Removed(page=None, text=line, reason="page furniture (menu, banner, sidebar or footer)")
         for line in dict.fromkeys(visible)
-        if line not in kept and line not in text
+        if line not in kept and line not in collapsed
     )
     return ExtractedText(text=text, format="html", removed=removed)
+
+
+_SPACES = re.compile(r"\s+")
+# Lines of a news page's frame that the article extractor keeps on short pages: links to the previous and
+# next articles (their titles, another article's words), where the page sits, the site's rights and
+# registration, cookie banners, print and share buttons. Only a short paragraph is taken for one.
+_BOILERPLATE = re.compile(
+    r"^\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|当前位置|您的位置|你的位置|所在位置|您现在的位置|"
+    r"you are here|previous article|next article)\s*[:：>»›]"
+    r"|版权所有|ICP\s*[备证]|公网安备|网站标识码|主办单位\s*[:：]|承办单位\s*[:：]|"
+    r"copyright\s*(?:©|\(c\))|all rights reserved|"
+    r"\bwe use cookies\b|\baccept (?:all )?cookies\b|\bcookie (?:policy|settings)\b|"
+    r"^\s*(?:【?打印(?:本页)?】?|【?关闭(?:窗口)?】?|分享到\s*[:：]?|print|share)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _is_boilerplate(paragraph: str) -> bool:
+    """A short paragraph of the page's frame (_BOILERPLATE), not the article's."""
+    return len(paragraph) <= 200 and _BOILERPLATE.search(paragraph) is not None
 
 
 # <br>, <br/>, <BR clear="all">: in the bytes, so that the page's own encoding is left to trafilatura
