@@ -796,7 +796,13 @@ def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
         if text is not None and "\x00" in text:  # UTF-32 LE also starts with FF FE
             raise DecodeError(UNDECODABLE)
     elif b"\x00" in data:
-        raise DecodeError(BINARY)
+        # A stray NUL or two in UTF-8 text (a copy from a terminal, a buggy exporter) is dropped: the
+        # whole document was skipped for one invisible byte. More, or without UTF-8 around them, is binary.
+        nuls = data.count(b"\x00")
+        text = _strict(data.replace(b"\x00", b""), "utf-8") if nuls <= max(2, len(data) // 10_000) else None
+        if text is None or not text.strip() or any(char < " " and char not in _ALLOWED_CONTROLS for char in text):
+            raise DecodeError(BINARY)
+        encoding = "utf-8"
     else:
         text, encoding = _strict(data, "utf-8"), "utf-8"
         if text is None:

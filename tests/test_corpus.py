@@ -275,6 +275,14 @@ def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encod
 KOREAN = "지역 간 협력 거버넌스는 중요한 연구 주제이다. 정부 간 공동 회의는 여러 지역에서 열렸다.\n"
 
 
+def test_corpus_a_stray_nul_in_utf8_text_is_dropped_not_the_document(tmp_path):
+    """One NUL byte in a UTF-8 file skipped the whole document as binary (probe H14a); a binary file still is."""
+    _write(tmp_path, {"a.txt": "长三角建立了市长联\x00席会议制度。\n".encode(), "b.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
+    corpus = read_corpus(tmp_path)
+    assert corpus.documents == (Document("a.txt", "长三角建立了市长联席会议制度。\n", "utf-8"),)
+    assert [skipped.path for skipped in corpus.skipped] == ["b.txt"]
+
+
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_corpus_utf16_without_a_byte_order_mark_is_read_in_the_byte_order_that_reads_it(tmp_path, encoding):
     """It was skipped, naming --encoding, which read every UTF-8 file of the corpus as UTF-16 too."""
