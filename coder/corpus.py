@@ -36,7 +36,13 @@ from pathlib import Path
 from .errors import CorpusError
 from .extract import EXTRACTED_EXTENSIONS, ExtractionError, extract_file
 from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding, decode_forced, detect_legacy, misread, utf8_with_strays
+from .extract.encodings import (
+    check_encoding,
+    decode_forced,
+    detect_legacy,
+    misread,
+    utf8_with_strays,
+)
 from .files import BINARY, UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
 
