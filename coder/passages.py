@@ -381,10 +381,11 @@ def split_passages_noting_plain_text(
             spans = _sentence_spans(view, blocks)
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
-    breaks = _joinable_breaks(view_lines, starts)
+    rows = _table_rows(lines) if "\t" in text or "|" in text else set()
+    breaks = _joinable_breaks(view_lines, starts, rows=rows)
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
-    matched_view = _row_ends_as_tabs(view, flat_view) if "\t" in view or " | " in view else flat_view
+    matched_view = _row_ends_as_tabs(flat_view, _row_break_offsets(lines, starts)) if rows else flat_view
     path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
@@ -1082,39 +1083,37 @@ def _rejoined(raw: str, breaks: list[int]) -> str | None:
     return "".join(pieces)
 
 
-def _is_table_row(line: str) -> bool:
-    """A line of a table: cells split by tabs (as the Word and spreadsheet extractors write them) or by
-    pipes (Markdown, plain-text tables; the pipes at its ends are blanked in the view)."""
-    return "\t" in line or " | " in line
+def _table_rows(lines: list[str]) -> set[int]:
+    """The numbers of the lines of a table: cells split by tabs (as the Word and spreadsheet extractors
+    write them), or a Markdown row, starting with a pipe (read in the text: the view blanks it)."""
+    return {number for number, line in enumerate(lines) if "\t" in line or line.lstrip().startswith("|")}
 
 
-def _row_breaks(view: str) -> list[int]:
-    """The offsets of the line breaks before and after a table's row (`_is_table_row`): a cell ends
-    there, and no word runs on across it.
+def _row_break_offsets(lines: list[str], starts: list[int]) -> list[int]:
+    """The offsets of the line breaks before and after a table's row (`_table_rows`): a cell ends there,
+    and no word runs on across it.
 
-    >>> _row_breaks("a\tb\nc d\ne")
+    >>> _row_break_offsets(["a\tb", "c d", "e"], [0, 4, 8])
     [3]
     """
-    lines = view.split("\n")
-    tabbed = list(map(_is_table_row, lines))
-    ends = accumulate(len(line) + 1 for line in lines[:-1])  # each break's offset + 1
-    return [end - 1 for number, end in enumerate(ends) if tabbed[number] or tabbed[number + 1]]
+    rows = _table_rows(lines)
+    return [starts[number + 1] - 1 for number in range(len(lines) - 1) if number in rows or number + 1 in rows]
 
 
-def _row_ends_as_tabs(view: str, flat_view: str) -> str:
-    """`flat_view` with the line breaks `_row_breaks` finds as tabs, which matching reads as a cell's
-    end, as across a tab in a row.
+def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
+    """`flat_view` with the line breaks at `offsets` (`_row_break_offsets`) as tabs, which matching reads
+    as a cell's end, as across a tab in a row.
 
-    >>> _row_ends_as_tabs("a\tb\nc d\ne", "a\tb c d e")
+    >>> _row_ends_as_tabs("a\tb c d e", [3])
     'a\tb\tc d e'
     """
     chars = list(flat_view)
-    for offset in _row_breaks(view):
+    for offset in offsets:
         chars[offset] = "\t"
     return "".join(chars)
 
 
-def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
+def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | None = None) -> list[int]:
     """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
     after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
     superset: any character from U+2E80 on stands for a CJK one); no other break can join, so the
@@ -1132,10 +1131,13 @@ def _joinable_breaks(lines: list[str], starts: list[int]) -> list[int]:
     ]
     if flagged and flagged[-1] == len(lines) - 1:
         del flagged[-1]  # no line break after the last line
-    if flagged and any(_is_table_row(lines[number]) or _is_table_row(lines[number + 1]) for number in flagged):
-        # a table row's end joins no words: 党建 | 联盟 are two cells
-        flagged = [number for number in flagged
-                   if not _is_table_row(lines[number]) and not _is_table_row(lines[number + 1])]
+    if flagged:
+        # a table row's end joins no words: 党建 | 联盟 are two cells (`rows`: the table's lines, as the
+        # text has them; else as these lines show them)
+        if rows is None:
+            rows = _table_rows(lines)
+        if rows:
+            flagged = [number for number in flagged if number not in rows and number + 1 not in rows]
     return [starts[number + 1] - 1 for number in flagged]
 
 

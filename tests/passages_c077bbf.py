@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
-from coder.passages import _ZERO_WIDTH, _mark_contents, _row_breaks, _turns, _zero_width_read  # ported since
+from coder.passages import _ZERO_WIDTH, _mark_contents, _row_break_offsets, _turns, _zero_width_read  # ported since
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -287,7 +287,7 @@ def split_passages_noting_plain_text(
     shown = None  # zero-width characters, ported: read as the matcher skips them, left out of the text
     if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
         shown, view = view, _zero_width_read(view)
-    row_breaks = _row_breaks(view) if "\t" in view or " | " in view else []
+    row_breaks = _row_break_offsets(lines, starts) if "\t" in text or "|" in text else []
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
@@ -859,7 +859,8 @@ def _readable_text(raw: str, rows: list[int] | None = None) -> tuple[str, bool]:
     if "\n" not in raw:
         return " ".join(raw.split()), False
     if rows is None:
-        rows = _row_breaks(raw)
+        raw_lines = raw.split("\n")
+        rows = _row_break_offsets(raw_lines, list(accumulate((len(line) + 1 for line in raw_lines), initial=0)))
     pieces: list[str] = []
     position = 0
     for start in _joinable_breaks(raw):

@@ -249,7 +249,7 @@ def test_passages_sentence_unit(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("\n | Title |\n\nBody line\nnext.\n\n12\n", [(0, 4, 28, "Title    Body line next.", "Title Body line next.")]),
+        ("\n | Title |\n\nBody line\nnext.\n\n12\n", [(0, 4, 28, "Title  \t Body line next.", "Title Body line next.")]),
         ("x", [(0, 0, 1, "x", "x")]),
     ],
 )
