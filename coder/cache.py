@@ -164,12 +164,14 @@ class Fingerprints:
         return codes
 
     def codes_to_match(self, codebook: Codebook, codes: Iterable[Code]) -> list[Code]:
-        """`codes` plus every code tied to one of them, in codebook order: matched together, they
-        see the same dictionary and automaton as a full run does."""
+        """`codes` plus every code of the shared word automaton when one of them is in it, in codebook
+        order: matched together, they see the automaton a full run does. Codes using Chinese need no
+        company: a matcher of some codes is told every Chinese term of the codebook (segmenter_words_of),
+        and a change of those terms changes every such code's fingerprint."""
         wanted = {code.id for code in codes}
-        for tied in self.ties:
-            if not tied.isdisjoint(wanted):
-                wanted |= tied
+        automaton = self.ties[1]
+        if not automaton.isdisjoint(wanted):
+            wanted |= automaton
         return [code for code in codebook if code.id in wanted]
 
 
@@ -186,8 +188,13 @@ def code_fingerprints(codebook: Codebook, *, word_automaton: Mapping[str, bool] 
     automaton = _word_automaton_codes(codebook, word_automaton)
     ties = (frozenset(code.id for code in codebook if _uses_chinese(code)),
             frozenset(code.id for code in codebook if automaton[_automaton_key(code)]))
+    # Chinese terms match under a segmentation that knows every Chinese term of the codebook: a code using
+    # Chinese depends on the others' Chinese terms only (an English keyword added to one of them changed
+    # every such code's fingerprint, and a keyword recode of the shipped codebook matched every code again).
+    chinese_terms = sorted({term for code_id in ties[0] for term in _terms(codebook[code_id]) if contains_cjk(term)})
     shared = [
-        _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in tied)) for tied in ties
+        _hash(chinese_terms),
+        _hash(sorted(_hash(_terms(codebook[code_id]), _settings(codebook[code_id])) for code_id in ties[1])),
     ]
     by_code = {
         code.id: _code_fingerprint(code, codebook.code_kinds, [digest for digest, tied in zip(shared, ties) if code.id in tied])

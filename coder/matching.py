@@ -341,6 +341,19 @@ def _compile_keywords(codebook: Codebook) -> _Keywords:
     return compiled
 
 
+def segmenter_words_of(codebook: Codebook) -> tuple[str, ...]:
+    """The Chinese words a matcher of `codebook` tells its segmenter of (`CompiledCodebook.segmenter_words`),
+    without compiling it: a matcher of some of its codes, given them as `known_words`, segments Chinese as
+    the whole codebook's matcher does (each word weighs what it weighs alone), so it finds what that one
+    finds for those codes."""
+    terms = [keyword for code in codebook
+             for keyword in (*code.keywords, *code.exclude,
+                             *(word for rule in code.rules for terms in (*rule.lists, rule.unless) for word in terms))
+             if contains_cjk(keyword)]
+    folded = (re.sub(r"\s+", "", fold_keyword(term)) for term in terms)
+    return tuple(sorted({word for word in folded if not word.endswith("*")}))
+
+
 def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
                  term: int = -1) -> None:
     if contains_cjk(keyword):

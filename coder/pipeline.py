@@ -27,7 +27,7 @@ from .corpus import (
 )
 from .errors import CoderError
 from .lexicon import release_lemma_tables
-from .matching import CompiledCodebook, compile_codebook
+from .matching import CompiledCodebook, compile_codebook, segmenter_words_of
 from .models import (  # noqa: F401 (CodingResult: imported from here too)
     Code,
     CodingResult,
@@ -464,7 +464,10 @@ def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
     found = _subset_matchers.get(key)
     if found is None or (key[0] == "every code" and found[0] is not codebook):
         _subset_matchers.clear()
-        found = _subset_matchers[key] = (codebook, compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit)))
+        # The codebook's every Chinese term told to the segmenter: the subset segments as the whole codebook does.
+        known = segmenter_words_of(codebook) if key[0] != "every code" else ()
+        found = _subset_matchers[key] = (codebook, compile_codebook(Codebook(codes=tuple(codes), unit=codebook.unit),
+                                                                    known_words=known))
     return found[1]
 
 

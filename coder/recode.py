@@ -49,7 +49,7 @@ from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .lexicon import compose_text, fold_text
-from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook
+from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook, segmenter_words_of
 from .models import (
     Code, Codebook, Document, Passage, UnchangedCodes, join_matched, numbered_copies, passage_fingerprint,
     segment_id_from_fingerprint,
@@ -770,7 +770,8 @@ def _match_candidates(
     for position, path in enumerate(stored["document"]):
         by_document.setdefault(path, []).append(position)
     documents_by_path = {document.path: document for document in documents}
-    matcher = compile_codebook(Codebook(codes=tuple(to_match), unit=codebook.unit, code_kinds=codebook.code_kinds))
+    matcher = compile_codebook(Codebook(codes=tuple(to_match), unit=codebook.unit, code_kinds=codebook.code_kinds),
+                               known_words=segmenter_words_of(codebook))  # Chinese segmented as in a full run
     order = {code.id: position for position, code in enumerate(to_match)}
     views: list[Passage] = []
     for path, positions in by_document.items():

@@ -668,7 +668,10 @@ def test_cache_fingerprints_tie_codes_that_share_a_dictionary():
     after = code_fingerprints(_codebook({"a": ["联盟"], "b": ["joint meeting"], "c": ["党建联盟", "印度"]}))
     assert before.by_code["a"] != after.by_code["a"]  # the dictionary changed
     assert before.by_code["b"] == after.by_code["b"]  # English matching does not use it
-    assert [code.id for code in before.codes_to_match(codebook, [codebook["c"]])] == ["a", "c"]
+    # matched alone: a matcher of some codes is told every Chinese term of the codebook
+    assert [code.id for code in before.codes_to_match(codebook, [codebook["c"]])] == ["c"]
+    english = code_fingerprints(_codebook({"a": ["联盟"], "b": ["joint meeting"], "c": ["党建联盟", "alliance"]}))
+    assert [code for code in before.by_code if before.by_code[code] != english.by_code[code]] == ["c"]
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -691,7 +694,10 @@ def test_cache_fingerprints_cover_script_folding(library):
 
 def test_cache_fingerprints_tie_codes_whose_rules_use_chinese():
     codebook = _codebook({"a": ["联盟"], "b": {"rules": (RULES[1],)}, "c": ["joint meeting"]})
-    assert [code.id for code in code_fingerprints(codebook).codes_to_match(codebook, [codebook["a"]])] == ["a", "b"]
+    assert [code.id for code in code_fingerprints(codebook).codes_to_match(codebook, [codebook["a"]])] == ["a"]
+    edited = _codebook({"a": ["联盟", "党建"], "b": {"rules": (RULES[1],)}, "c": ["joint meeting"]})
+    before, after = code_fingerprints(codebook).by_code, code_fingerprints(edited).by_code
+    assert [code for code in before if before[code] != after[code]] == ["a", "b"]  # one dictionary
 
 
 @pytest.mark.parametrize("sets", [[("a" * 16, "b" * 16), ("a" * 16, "b" * 16), ("c" * 16,), ("a" * 16, "b" * 16)]])
