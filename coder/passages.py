@@ -819,7 +819,8 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     - in a transcript (a speaker's label, "Interviewer:" or "主持人:", starting three lines or more,
       one label at least twice), each line starting with a label;
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
-      four in five of them ending a sentence), each of those lines.
+      two in three of them ending a sentence), each line (a title or a heading, which ends no
+      sentence, too).
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -834,10 +835,9 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     if len(labelled) >= 3 and len(set(labelled.values())) < len(labelled):
         starts.update(number for number in following if number in labelled)
     if len(following) >= 4:
-        ended = [number for number in text if lines[number].rstrip()[-1:] in _LINE_END]
-        if 5 * len(ended) >= 4 * len(text):
-            ends = set(ended)
-            starts.update(number for number in following if number - 1 in ends)
+        ended = sum(1 for number in text if lines[number].rstrip()[-1:] in _LINE_END)
+        if 3 * ended >= 2 * len(text):
+            starts.update(following)
     return frozenset(starts)
 
 

@@ -646,6 +646,11 @@ def test_passages_references_end_at_a_section_heading_or_a_label(text):
      "A third one talks of party building.\nThe fourth ends the article.\nAnd a fifth says goodbye.",
      ["The first paragraph of a web page ends here.", "The second paragraph is about joint meetings.",
       "A third one talks of party building.", "The fourth ends the article.", "And a fifth says goodbye."]),
+    # ...its title and a heading on lines of their own too (they end no sentence)
+    ("长三角三地召开联席会议\n11月12日,三地召开区域合作联席会议。\n会议审议了合作协议。\n各方表示将加强协作。\n"
+     "会议要求\n要进一步完善党建联盟机制。\n要加快推进一体化发展。\n要建立常态化沟通渠道。\n要推动协同治理。",
+     ["长三角三地召开联席会议", "11月12日,三地召开区域合作联席会议。", "会议审议了合作协议。", "各方表示将加强协作。",
+      "会议要求", "要进一步完善党建联盟机制。", "要加快推进一体化发展。", "要建立常态化沟通渠道。", "要推动协同治理。"]),
     # ...but a paragraph wrapped in a PDF, with one label-like line start and a few sentence ends, stays one
     ("Regional cooperation in the delta has grown over the years and the mayors\nhave met in joint meetings "
      "every spring. The alliance of party committees\nbegan in 2018 with three counties.\nNote: this is a wrapped "
@@ -653,7 +658,7 @@ def test_passages_references_end_at_a_section_heading_or_a_label(text):
      ["Regional cooperation in the delta has grown over the years and the mayors have met in joint meetings every "
       "spring. The alliance of party committees began in 2018 with three counties. Note: this is a wrapped paragraph "
       "from a PDF with ordinary line ends and few sentence ends"]),
-], ids=["transcript", "roundtable", "web-paste", "wrapped-paragraph"])
+], ids=["transcript", "roundtable", "web-paste", "web-paste-title", "wrapped-paragraph"])
 def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expected):
     """A transcript's turns and a web page pasted a paragraph a line were one passage (every turn coded
     together, every code pair linked in the network)."""
