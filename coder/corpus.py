@@ -469,7 +469,7 @@ def _read_text(file_path: Path, *, encoding: str | None = None) -> tuple[str, st
 
 def _decode(data: bytes) -> tuple[str, str]:
     try:
-        text, encoding = decode_text(data)
+        text, encoding = decode_text(data, stray_nuls=True)
     except DecodeError as problem:
         utf16 = _utf16_without_bom(data) if str(problem) == BINARY else None
         if utf16 is None:

@@ -774,13 +774,14 @@ class DecodeError(CoderError):
     """Bytes that are not text in any encoding `decode_text` tries; the message is the reason."""
 
 
-def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
+def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = False) -> tuple[str, str]:
     """The one decoder: (text with LF line ends and no BOM, encoding name).
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
     result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
-    what older spreadsheets and word lists are saved in).
+    what older spreadsheets and word lists are saved in). `stray_nuls`: a corpus's document may hold a
+    NUL byte or two in UTF-8 text, dropped; anything else with a NUL is binary.
 
     >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
     ('a\\nb\\nc', 'utf-8-sig')
@@ -796,10 +797,12 @@ def decode_text(data: bytes, *, fallback: str | None = None) -> tuple[str, str]:
         if text is not None and "\x00" in text:  # UTF-32 LE also starts with FF FE
             raise DecodeError(UNDECODABLE)
     elif b"\x00" in data:
-        # A stray NUL or two in UTF-8 text (a copy from a terminal, a buggy exporter) is dropped: the
-        # whole document was skipped for one invisible byte. More, or without UTF-8 around them, is binary.
+        # With `stray_nuls` (a corpus's documents), a stray NUL or two in UTF-8 text (a copy from a terminal,
+        # a buggy exporter) is dropped: the whole document was skipped for one invisible byte. More, without
+        # UTF-8 around them, or in a table or dictionary (read strictly), is binary.
         nuls = data.count(b"\x00")
-        text = _strict(data.replace(b"\x00", b""), "utf-8") if nuls <= max(2, len(data) // 10_000) else None
+        text = (_strict(data.replace(b"\x00", b""), "utf-8") if stray_nuls and nuls <= max(2, len(data) // 10_000)
+                else None)
         if text is None or not text.strip() or any(char < " " and char not in _ALLOWED_CONTROLS for char in text):
             raise DecodeError(BINARY)
         encoding = "utf-8"
