@@ -694,6 +694,7 @@ def _blocks(
 
 # An entry of a table of contents: leaders (dots, ellipses, middle dots) and a page number or a roman one.
 _CONTENTS_ENTRY = LazyPattern(r"(?:\.{4,}|(?:\. ){3,}|…{2,}|·{4,}|⋯{2,})[ \t]*(?:\d{1,4}|[ivxlcdmIVXLCDM]{1,7})(?![\w.])")
+_LEADERS = ("....", ". . .", "…", "····", "⋯")
 _CONTENTS_HEADING = LazyPattern(r"\s*(?:目\s*录|目\s*次|(?:table\s+of\s+)?contents)\s*[:：]?\s*", re.IGNORECASE)
 
 
@@ -702,10 +703,10 @@ def _mark_contents(view: str, blocks: list[list]) -> None:
     "第一章 绪论……1", "Introduction ....... 3"), and its heading (目录, Contents) just before. Its
     entries repeat the headings and the abstract's label: coded, every chapter title counted twice."""
     for number, block in enumerate(blocks):
-        text = view[block[0]:block[1]]
-        if "." not in text and "…" not in text and "·" not in text and "⋯" not in text:
+        # leaders first, found in place (the pattern over every paragraph cost a tenth of a run)
+        if all(view.find(leader, block[0], block[1]) < 0 for leader in _LEADERS):
             continue
-        if len(_CONTENTS_ENTRY.findall(text)) >= 3:
+        if len(_CONTENTS_ENTRY.findall(view, block[0], block[1])) >= 3:
             block[2] = "contents"
             if number and _CONTENTS_HEADING.fullmatch(view[blocks[number - 1][0]:blocks[number - 1][1]]):
                 blocks[number - 1][2] = "contents"
