@@ -323,3 +323,26 @@ def test_read_bytes_refuses_a_file_larger_than_its_limit(tmp_path):
             read_bytes("/dev/zero", limit=2**20)
     with pytest.raises(OutputError, match=r"is a folder, not a file"):
         read_bytes(tmp_path)
+
+
+def test_files_csv_lines_arrow_gives_in_chunks_are_written_chunk_by_chunk(tmp_path, monkeypatch):
+    """Past 2 GB of text Arrow returns a row chunk's joined lines as a chunked array (a codebook of 5,500
+    codes' cooccurrence.csv), whose buffers the writer read as one array's: the run crashed. The same
+    lines, split in chunks, give the same file."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from coder.files import write_csv
+
+    frame = pd.DataFrame({"source": ["a", "b", "c", "d"], "count": [1, 2, 3, 4], "jaccard": [0.5, 0.25, 1.0, 0.125]})
+    write_csv(frame, tmp_path / "whole.csv")
+    joined = pc.binary_join_element_wise
+
+    def in_chunks(*arrays):
+        lines = joined(*arrays)
+        return pa.chunked_array([lines.slice(0, 1), lines.slice(1)]) if isinstance(lines, pa.Array) else lines
+
+    monkeypatch.setattr(pc, "binary_join_element_wise", in_chunks)
+    write_csv(frame, tmp_path / "chunked.csv")
+    assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
