@@ -484,9 +484,8 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 def _utf16_without_bom(data: bytes) -> str | None:
     """"utf-16-le" or "utf-16-be" when `data` reads as text in it (spaces or line ends, no NUL or other
-    control, not `misread`, more
-    ASCII than the other byte order gives), as a file a Windows program saved without its byte order
-    mark does; else None."""
+    control, not `misread`, more ASCII than the other byte order gives), as a file a Windows program
+    saved without its byte order mark does; else None."""
     if len(data) % 2:
         return None
     readings = []

@@ -350,14 +350,18 @@ def segmenter_words_of(codebook: Codebook) -> tuple[str, ...]:
              for keyword in (*code.keywords, *code.exclude,
                              *(word for rule in code.rules for terms in (*rule.lists, rule.unless) for word in terms))
              if contains_cjk(keyword)]
-    folded = (re.sub(r"\s+", "", fold_keyword(term)) for term in terms)
-    return tuple(sorted({word for word in folded if not word.endswith("*")}))
+    return tuple(sorted({word for word in map(_folded_cjk, terms) if not word.endswith("*")}))
+
+
+def _folded_cjk(keyword: str) -> str:
+    """A CJK keyword as its term is matched: folded, no whitespace (a trailing "*" kept: a wildcard)."""
+    return re.sub(r"\s+", "", fold_keyword(keyword))
 
 
 def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
                  term: int = -1) -> None:
     if contains_cjk(keyword):
-        folded = re.sub(r"\s+", "", fold_keyword(keyword))
+        folded = _folded_cjk(keyword)
         compiled.cjk.append(_CjkTerm(code, exclusion, keyword, folded.rstrip("*"), folded.endswith("*"), term))
         return
     hyphen = _HYPHEN_WILDCARD.match(keyword.strip())

@@ -385,7 +385,7 @@ def split_passages_noting_plain_text(
     breaks = _joinable_breaks(view_lines, starts, rows=rows)
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
-    matched_view = _row_ends_as_tabs(flat_view, _row_break_offsets(lines, starts)) if rows else flat_view
+    matched_view = _row_ends_as_tabs(flat_view, _row_break_offsets(lines, starts, rows)) if rows else flat_view
     path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
@@ -1090,14 +1090,15 @@ def _table_rows(lines: list[str]) -> set[int]:
     return {number for number, line in enumerate(lines) if "\t" in line or line.lstrip().startswith("|")}
 
 
-def _row_break_offsets(lines: list[str], starts: list[int]) -> list[int]:
-    """The offsets of the line breaks before and after a table's row (`_table_rows`): a cell ends there,
-    and no word runs on across it.
+def _row_break_offsets(lines: list[str], starts: list[int], rows: set[int] | None = None) -> list[int]:
+    """The offsets of the line breaks before and after a table's row (`rows`, else `_table_rows`): a cell
+    ends there, and no word runs on across it.
 
     >>> _row_break_offsets(["a\tb", "c d", "e"], [0, 4, 8])
     [3]
     """
-    rows = _table_rows(lines)
+    if rows is None:
+        rows = _table_rows(lines)
     return [starts[number + 1] - 1 for number in range(len(lines) - 1) if number in rows or number + 1 in rows]
 
 
