@@ -97,12 +97,12 @@ def _cell_value(column: str, value: object) -> object:
 
 
 def cell_text(text: str) -> str:
-    """`text` as an .xlsx cell can hold it: control characters become spaces, lone surrogates and
+    r"""`text` as an .xlsx cell can hold it: control characters become spaces, lone surrogates and
     U+FFFE/U+FFFF become U+FFFD, and text over Excel's 32,767 UTF-16 units is cut, ending in "…"
     (segments keep their start and end offsets, so the whole passage can be read from the document).
 
     >>> cell_text("a\x00b\uffff"), len(cell_text("😀" * 20000).encode("utf-16-le")) // 2
-    ('a b\ufffd', 32767)
+    ('a b�', 32767)
     """
     text = _NON_CHARACTER.sub("\ufffd", _CONTROL.sub(" ", text))
     if len(text) <= CELL_LIMIT // 2 or _utf16_units(text) <= CELL_LIMIT:
