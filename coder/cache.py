@@ -300,13 +300,12 @@ def _encode_passages(document: Document, passages: list[Passage], fingerprints: 
     text (line breaks read as spaces; whitespace collapsed), which they mostly do. `plain`: which
     texts are known to be their views collapsed (split_passages_noting_plain_text); the others are compared."""
     rows = []
-    # A span of the text with line breaks read as spaces is a span of this: one replace per document.
-    flat = document.text.replace("\n", " ") if passages else ""
+    source = document.text  # (not a copy of it with line breaks as spaces: a document may be 100 MB)
     if plain is None or len(plain) != len(passages):
         plain = [False] * len(passages)
     for passage, known in zip(passages, plain):
         view = passage.view
-        if view == flat[passage.start:passage.end]:
+        if view == source[passage.start:passage.end].replace("\n", " "):
             view = None
         text = None if known or passage.text == " ".join(passage.view.split()) else passage.text
         rows.append([passage.start, passage.end, view, text, passage.kind])

@@ -449,7 +449,7 @@ def _read_text(file_path: Path, *, encoding: str | None = None) -> tuple[str, st
             text = decode_forced(data, encoding)
         except ExtractionError as error:
             raise _Skip(str(error))
-        if not text.strip():
+        if not text or text.isspace():  # (strip() would copy a whole document)
             raise _Skip(EMPTY)
         return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
     try:
@@ -477,7 +477,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         # A Windows program's "Unicode" text saved without its byte order mark: one byte order reads
         # it as text (--encoding would read every other file of the corpus as UTF-16 too).
         text, encoding = data.decode(utf16).replace("\r\n", "\n").replace("\r", "\n"), utf16
-    if not text.strip():
+    if not text or text.isspace():
         raise _Skip(EMPTY)
     return text, encoding
 

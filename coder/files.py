@@ -803,7 +803,7 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
         nuls = data.count(b"\x00")
         text = (_strict(data.replace(b"\x00", b""), "utf-8") if stray_nuls and nuls <= max(2, len(data) // 10_000)
                 else None)
-        if text is None or not text.strip() or any(char < " " and char not in _ALLOWED_CONTROLS for char in text):
+        if text is None or not text or text.isspace() or any(char < " " and char not in _ALLOWED_CONTROLS for char in text):
             raise DecodeError(BINARY)
         encoding = "utf-8"
     else:

@@ -365,6 +365,60 @@ def split_passages_noting_plain_text(
     text = document.text
     if not text or text.isspace():
         return [], []
+    if unit == "document" or len(text) <= _SPLIT_AT_ONCE:
+        return _split_part(text, document.path, unit, max_chars)[:2]
+    passages: list[Passage] = []
+    plain: list[bool] = []
+    state = _START
+    for begin, end in _parts(text):
+        part = _split_part(text[begin:end], document.path, unit, max_chars,
+                           offset=begin, first_index=len(passages), front=begin == 0, state=state)
+        passages += part[0]
+        plain += part[1]
+        state = part[2]
+    return passages, plain
+
+
+_BlockState = tuple[bool, str | None] | None  # see _blocks
+_START: _BlockState = (False, None)
+
+# A document longer than this is split in parts, cut at a paragraph break where it can be (see _parts),
+# each part split alone: the splitter's tables of a document's lines and views grow with it (an export
+# of a whole newspaper in one file), while a part's are bounded. A book is about a million characters.
+_SPLIT_AT_ONCE = 2_000_000
+# Where a part may end, best first: after two blank lines (a paragraph's end even if the document is double
+# spaced), a sentence and a blank line, a blank line, a line, a sentence, a word.
+_PART_ENDS = ("\n\n\n", ".\n\n", "。\n\n", "\n\n", ".\n", "。\n", "\n", ". ", "。", " ")
+
+
+def _parts(text: str, size: int | None = None) -> Iterator[tuple[int, int]]:
+    """(begin, end) of consecutive parts of `text`, each at most `size` characters (_SPLIT_AT_ONCE),
+    ending after the best of _PART_ENDS found in its second half.
+
+    >>> list(_parts("One one one.\\n\\nTwo.\\nThree three.", 20))
+    [(0, 14), (14, 31)]
+    """
+    size = size or _SPLIT_AT_ONCE
+    begin = 0
+    while len(text) - begin > size:
+        limit = begin + size
+        end = limit
+        for mark in _PART_ENDS:
+            found = text.rfind(mark, begin + size // 2, limit)
+            if found >= 0:
+                end = found + len(mark)
+                break
+        yield begin, end
+        begin = end
+    yield begin, len(text)
+
+
+def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int = 0, first_index: int = 0,
+                front: bool = True, state: _BlockState = None) -> tuple[list[Passage], list[bool], _BlockState]:
+    """The passages of `text`, a document's text or the part of it that starts at `offset`, numbered
+    from `first_index`; each passage's plain flag (see split_passages_noting_plain_text); and the state
+    the part ends in. `front`: the part starts the document, so it may hold front matter; `state`:
+    what the part before ended in (see _blocks)."""
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
     shown = None  # with zero-width characters: the view they are left out of, for the readable text
@@ -376,7 +430,8 @@ def split_passages_noting_plain_text(
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
-        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines, starts=starts)
+        blocks, state = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines,
+                                starts=starts, front=front, state=state)
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
@@ -386,7 +441,6 @@ def split_passages_noting_plain_text(
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
     matched_view = _row_ends_as_tabs(flat_view, _row_break_offsets(lines, starts, rows)) if rows else flat_view
-    path = document.path
     passages: list[Passage] = []
     plain: list[bool] = []
     for start, end, kind in spans:
@@ -411,12 +465,12 @@ def split_passages_noting_plain_text(
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
         # its __init__ sets them with object.__setattr__, in one update (one passage per 600 characters).
         passage = _new_object(Passage)
-        passage.__dict__.update(document=path, index=len(passages), start=start, end=end,
+        passage.__dict__.update(document=path, index=first_index + len(passages), start=offset + start, end=offset + end,
                                 view=flat if matched_view is flat_view else matched_view[start:end], text=readable,
                                 kind=kind)
         passages.append(passage)
         plain.append(rejoined is None)
-    return passages, plain
+    return passages, plain, state
 
 
 def sentence_boundaries(view: str) -> list[int]:
@@ -592,17 +646,22 @@ def _paragraph_lines(
 
 def _blocks(
     view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool, *,
-    view_lines: list[str] | None = None, starts: list[int] | None = None,
-) -> list[tuple[int, int, PassageKind]]:
-    """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind.
+    view_lines: list[str] | None = None, starts: list[int] | None = None, front: bool = True, state: _BlockState = None,
+) -> tuple[list[tuple[int, int, PassageKind]], _BlockState]:
+    """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind,
+    and the state the text ends in: in the references or not, and the kind a label alone in the last
+    paragraph gives the next one.
+
+    `front`: the text starts a document (else it is a later part of one, with no front matter);
+    `state`: the state the part before ended in.
 
     See the module docstring for the rules. Only a line's start is matched against the labels,
     and the front-matter tests run only until the body starts, so long documents cost little more.
     """
     blocks: list[list] = []  # [start, end, kind, runs on over the next lines]
-    in_front, in_references = True, False
+    in_front = front
+    in_references, carried = state or _START  # carried: a label alone in its paragraph ("摘要:") gives its kind to the next one
     front_end = None  # the first block after the front matter
-    carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
     ordered = _special_lines(view, view_lines, starts)
     special = set(ordered)
     for lines in paragraphs:
@@ -688,8 +747,8 @@ def _blocks(
             label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
     _mark_contents(view, blocks)
-    _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
-    return [(start, end, kind) for start, end, kind, _ in blocks]
+    _find_titles(view, blocks, 0 if not front else len(blocks) if front_end is None else front_end)
+    return [(start, end, kind) for start, end, kind, _ in blocks], (in_references, carried)
 
 
 # An entry of a table of contents: leaders (dots, ellipses, middle dots) and a page number or a roman one.
@@ -821,7 +880,8 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
       one label at least twice), each line starting with a label;
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
-      sentence, too).
+      sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
+      hyphen, or ends no sentence and this one starts with a lowercase letter.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -838,8 +898,14 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     if len(following) >= 4:
         ended = sum(1 for number in text if lines[number].rstrip()[-1:] in _LINE_END)
         if 3 * ended >= 2 * len(text):
-            starts.update(following)
+            starts.update(number for number in following if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
+
+
+def _continues(before: str, after: str) -> bool:
+    """Does a word or a sentence run on from the line `before` into the next line, `after`?"""
+    before, after = before.rstrip(), after.lstrip()
+    return bool(before) and bool(after) and before[-1] not in _LINE_END and (before[-1] in "-‐" or after[0].islower())
 
 
 def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = None) -> bool:
@@ -1094,7 +1160,7 @@ def _row_break_offsets(lines: list[str], starts: list[int], rows: set[int] | Non
     """The offsets of the line breaks before and after a table's row (`rows`, else `_table_rows`): a cell
     ends there, and no word runs on across it.
 
-    >>> _row_break_offsets(["a\tb", "c d", "e"], [0, 4, 8])
+    >>> _row_break_offsets(["a\\tb", "c d", "e"], [0, 4, 8])
     [3]
     """
     if rows is None:
@@ -1106,8 +1172,8 @@ def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
     """`flat_view` with the line breaks at `offsets` (`_row_break_offsets`) as tabs, which matching reads
     as a cell's end, as across a tab in a row.
 
-    >>> _row_ends_as_tabs("a\tb c d e", [3])
-    'a\tb\tc d e'
+    >>> _row_ends_as_tabs("a\\tb c d e", [3])
+    'a\\tb\\tc d e'
     """
     chars = list(flat_view)
     for offset in offsets:

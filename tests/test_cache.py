@@ -784,3 +784,22 @@ def test_cache_table_digest_reads_the_file_itself_never_through_a_link(tmp_path)
         os.mkfifo(tmp_path / "pipe.parquet")
         with pytest.raises(OSError):
             file_digest(tmp_path / "pipe.parquet")
+
+
+def test_cache_recode_of_a_document_split_in_parts_equals_a_fresh_run(tmp_path: Path, monkeypatch):
+    """A document longer than the splitter takes at once is split in parts; its cache entry still
+    gives a recode what a fresh run gives (passage offsets and numbers run on across the parts)."""
+    from coder import passages
+
+    monkeypatch.setattr(passages, "_SPLIT_AT_ONCE", 2000)
+    corpus = tmp_path / "corpus"
+    _write(corpus / "archive.txt", "\n\n".join(
+        f"County {n} held a joint meeting.\nThe party-building alliance of the cross-\nregional "
+        f"office grew. 党建联盟 met in 联席会议 {n}." for n in range(120)))
+    code_corpus(corpus, _codebook({"a": ["joint meeting"], "c": ["cross-regional office"]}), workers=1, cache_dir=tmp_path / "c")
+    codebook = _codebook({"a": ["joint meeting"], "b": ["党建联盟", "party-building alliance"], "c": ["cross-regional office"]})
+    recode = code_corpus(corpus, codebook, workers=1, cache_dir=tmp_path / "c")
+    assert recode.reused["documents_reused"] == 1
+    fresh = code_corpus(corpus, codebook, workers=1)
+    pd.testing.assert_frame_equal(recode.segments, fresh.segments)
+    assert fresh.segments["code"].value_counts().to_dict() == {"a": 120, "b": 120, "c": 120}

@@ -658,7 +658,12 @@ def test_passages_references_end_at_a_section_heading_or_a_label(text):
      ["Regional cooperation in the delta has grown over the years and the mayors have met in joint meetings every "
       "spring. The alliance of party committees began in 2018 with three counties. Note: this is a wrapped paragraph "
       "from a PDF with ordinary line ends and few sentence ends"]),
-], ids=["transcript", "roundtable", "web-paste", "web-paste-title", "wrapped-paragraph"])
+    # ...and in a web paste, a word broken at a line's end, or a sentence running on in lowercase, stays whole
+    ("County 1 held a joint meeting.\nThe party-building alliance of the cross-\nregional office grew.\n"
+     "County 2 held one.\nIts mayors met in the\nspring. It ended.\nCounty 3 did not.",
+     ["County 1 held a joint meeting.", "The party-building alliance of the cross-regional office grew.",
+      "County 2 held one.", "Its mayors met in the spring. It ended.", "County 3 did not."]),
+], ids=["transcript", "roundtable", "web-paste", "web-paste-title", "wrapped-paragraph", "web-paste-runs-on"])
 def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expected):
     """A transcript's turns and a web page pasted a paragraph a line were one passage (every turn coded
     together, every code pair linked in the network)."""
@@ -681,3 +686,58 @@ def test_passages_a_table_of_contents_is_its_own_kind_and_not_coded(text, kinds)
     from coder import parse_codebook
 
     assert "contents" not in parse_codebook("codes:\n  a: [x]\n").code_kinds
+
+
+# A document longer than the splitter takes at once (an archive exported as one file) is split in parts.
+
+def _paper(number: int) -> str:
+    return (
+        f"Regional cooperation {number}: joint meetings\n\nZhang Wei, Li Na\n\nAbstract: paper {number} studies joint meetings.\n\n"
+        + "\n\n".join(
+            f"Paragraph {number}.{p} on party-building alliances and joint meetings. The county and the "
+            f"city governments met again,\nand the cross-\nregional gover-\nnance office wrote minutes."
+            for p in range(6)
+        )
+        + "\n\nReferences\n\n"
+        + "\n".join(f"[{r}] Wang L. Collaborative governance in the region {r}. Journal of Policy, 2020." for r in range(1, 30))
+    )
+
+
+def _split_in_parts(text: str, size: int, monkeypatch) -> list[Passage]:
+    import coder.passages as passages
+
+    seen: list[int] = []
+    line_table = passages._line_table
+    monkeypatch.setattr(passages, "_SPLIT_AT_ONCE", size)
+    monkeypatch.setattr(passages, "_line_table", lambda part: seen.append(len(part)) or line_table(part))
+    split = split_passages(_doc(text))
+    assert len(seen) > 1 and max(seen) <= size
+    return split
+
+
+def test_a_long_document_is_split_in_bounded_parts_giving_the_same_passages(monkeypatch):
+    text = "\n\n".join(_paper(number) for number in range(12))
+    whole = split_passages(_doc(text))
+    parts = _split_in_parts(text, 4000, monkeypatch)
+    assert [(p.index, p.start, p.end, p.view, p.text, p.kind) for p in parts] == [
+        (p.index, p.start, p.end, p.view, p.text, p.kind) for p in whole
+    ]
+    assert [p.index for p in parts] == list(range(len(parts)))
+    assert sum("cross-regional governance office" in p.text for p in parts) == 12 * 6  # words rejoined across lines
+    assert [p.kind for p in parts if p.text.startswith("[")] == ["reference"] * 12 * 29
+
+
+def test_a_later_part_starts_in_the_references_the_part_before_ended_in(monkeypatch):
+    references = "\n".join(f"[{r}] Wang L. Joint meetings in county {r}. Journal of Policy, 2020." for r in range(1, 200))
+    text = "Joint meetings\n\nThe body. It says a lot about joint meetings and more.\n\nReferences\n\n" + references
+    parts = _split_in_parts(text, 3000, monkeypatch)
+    assert {p.kind for p in parts if p.text.startswith("[")} == {"reference"}
+    assert len([p for p in parts if p.text.startswith("[")]) == 199
+
+
+def test_a_later_part_has_no_front_matter(monkeypatch):
+    body = "\n\n".join(f"Joint meetings were held in county {n}, and party-building alliances grew there." for n in range(80))
+    text = body + "\n\nA Short Title Line\n\nZhang Wei, Li Na\n\nAbstract: joint meetings of the counties.\n\n" + body
+    kinds = {p.text: p.kind for p in _split_in_parts(text, 4000, monkeypatch)}
+    assert kinds["A Short Title Line"] == "body" and kinds["Zhang Wei, Li Na"] == "body"
+    assert kinds["Abstract: joint meetings of the counties."] == "abstract"
