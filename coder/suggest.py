@@ -518,6 +518,8 @@ def suggest_for_run(
     documents = folder.read_corpus().documents  # extracted documents as the run coded them
     if not documents:
         raise CorpusError(f"{corpus_path}: the run's corpus holds no readable documents. Run `coder run` on a corpus with documents first.")
+    # A file changed anywhere would give passages the run never saw as uncoded ones (not only where the code matched).
+    folder.refuse_changed_corpus(documents, why="suggest splits the corpus again to find what the code misses")
     every_passage = [passage for document in documents for passage in split_passages(document, unit=codebook.unit)]
     family = {item.id for item in codebook if code in item.path}
     mine = frame[frame["code"].isin(family)]

@@ -184,9 +184,24 @@ def test_suggest_corpus_changed_since_the_run(own_run: Path):
     (corpus / "english.txt").write_text(ENGLISH[-1] + "\n", encoding="utf-8")
     result = invoke("suggest", "joint_meeting", "--run", str(own_run))
     assert (result.exit_code, result.output) == (1, (
-        f"Error: {own_run / 'segments.csv'}: passage 0 of english.txt is not in the corpus at {corpus} as the run saw it "
-        "(6 such passage(s)). Did the corpus change since the run? Run `coder run` again.\n"
+        f"Error: {own_run}: suggest splits the corpus again to find what the code misses, and the corpus is no "
+        "longer the one it coded (changed: english.txt). Run `coder run` again, then try this again.\n"
     ))
+
+
+@pytest.mark.parametrize("change", ["appended", "added"])
+def test_suggest_refuses_a_corpus_changed_where_the_code_never_matched(own_run: Path, change: str):
+    """A paragraph added after the run, in passages the code does not match, was suggested as an uncoded
+    passage the run never saw (only the code's own segments were compared with the corpus)."""
+    corpus = own_run.parent / "corpus"
+    if change == "appended":
+        with (corpus / "english.txt").open("a", encoding="utf-8") as file:
+            file.write("\n\nMayors held a summit on river pollution and water quality.\n")
+    else:
+        (corpus / "new.txt").write_text("Mayors held a summit on river pollution and water quality.\n", encoding="utf-8")
+    result = invoke("suggest", "joint_meeting", "--run", str(own_run))
+    assert result.exit_code == 1
+    assert f"the corpus is no longer the one it coded ({'changed: english.txt' if change == 'appended' else 'added: new.txt'})" in result.output
 
 
 @pytest.fixture(scope="module")
