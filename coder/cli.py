@@ -238,7 +238,7 @@ def run(
     workers: Annotated[int | None, typer.Option("--workers", "-j", min=1, help="Processes to use (default: all cores).")] = None,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse unchanged work from earlier runs (kept in OUT/.cache).")] = True,
     csv: Annotated[CsvMode, typer.Option("--csv", help="Write segments.csv and passages.csv (views of the Parquet tables for people): auto when the run has at most 100,000 segments, always, or never.")] = "auto",
-    engine: Annotated[Engine, typer.Option("--engine", help="Where to code: local (processes on this machine) or dask (a Dask cluster; needs pip install \"coder[dask]\").")] = "local",
+    engine: Annotated[Engine, typer.Option("--engine", help="Where to code: local (processes on this machine) or dask (a Dask cluster; needs pip install \"coder\\[dask]\").")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the scheduler's address (tcp://HOST:8786); default: a local cluster of --workers processes.")] = None,
     options: NetworkOptions = NetworkOptions(),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,

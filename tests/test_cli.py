@@ -153,6 +153,16 @@ def test_cli_help(flag):
     assert "Example: coder run seeds --codebook codebook.yaml --out outputs" in result.output
 
 
+def test_cli_help_keeps_the_install_hint_whole():
+    """The help is Rich markup: "coder[dask]" lost its "[dask]" as a tag, and the hint installed nothing useful."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "250"})
+    assert 'needs pip install "coder[dask]")' in result.output
+
+
 def test_cli_bad_option_is_a_usage_error(tmp_path: Path):
     result = run("run", "--measure", "bogus")
     assert result.exit_code == 2
