@@ -19,7 +19,7 @@ import typer
 
 from . import __version__
 from .codebook import load_codebook, refuse_deeper_level
-from .errors import CoderError
+from .errors import CoderError, RegexBudgetError, RegexTimeoutError
 from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
@@ -157,15 +157,19 @@ def _command_group(help: str) -> typer.Typer:
 
 
 @contextmanager
-def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are unchanged.") -> Iterator[None]:
+def _user_errors(*, unchanged: Callable[[], str] = lambda: "Earlier outputs are unchanged.",
+                 coding: bool = False) -> Iterator[None]:
     """Turn CoderError into `Error: ...` on stderr and exit 1, never a traceback.
 
-    `unchanged` gives the sentence saying what an OSError or Ctrl-C left as it was.
+    `unchanged` gives the sentence saying what an OSError or Ctrl-C left as it was; `coding`: the
+    command codes a corpus, and says it for an error met while coding (a regex stopped) too.
     """
     try:
         yield
     except CoderError as error:
-        _say(f"Error: {error}")
+        # An error met while coding comes after a run began: say what it left (an error in the inputs
+        # stops the run before anything is read or written, and says which file).
+        _say(f"Error: {error}" + (f" {unchanged()}" if coding and isinstance(error, (RegexTimeoutError, RegexBudgetError)) else ""))
         raise typer.Exit(code=1)
     except OSError as error:  # a full disk, a folder that is a file, no permission: say which file
         where = f"{display_name(os.fsdecode(error.filename))}: " if error.filename else ""
@@ -284,7 +288,7 @@ def run(
         from .runs import RunFolder
 
         gc.freeze()  # the modules imported so far live as long as the process: no collection need walk them
-        with _user_errors(unchanged=RunFolder(out).unchanged_note):
+        with _user_errors(unchanged=RunFolder(out).unchanged_note, coding=True):
             with _progress_bar("Coding documents", enabled=not quiet) as progress:
                 report = run_coding(
                     corpus, codebook, out, workers=workers, reviews_path=reviews, use_cache=cache, progress=progress,
