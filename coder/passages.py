@@ -759,16 +759,30 @@ _CONTENTS_HEADING = LazyPattern(r"\s*(?:目\s*录|目\s*次|(?:table\s+of\s+)?co
 
 def _mark_contents(view: str, blocks: list[list]) -> None:
     """A table of contents' blocks, kind `contents`: at least three entries (leaders and a page number,
-    "第一章 绪论……1", "Introduction ....... 3"), and its heading (目录, Contents) just before. Its
-    entries repeat the headings and the abstract's label: coded, every chapter title counted twice."""
-    for number, block in enumerate(blocks):
+    "第一章 绪论……1", "Introduction ....... 3") in one block, or in a run of short blocks that are each
+    entries (a paste with a blank line between entries), and its heading (目录, Contents) just before.
+    Its entries repeat the headings and the abstract's label: coded, every chapter title counted twice."""
+    run: list[int] = []  # consecutive short blocks holding entries
+    entries = 0
+    for number, block in enumerate([*blocks, None]):
         # leaders first, found in place (the pattern over every paragraph cost a tenth of a run)
-        if all(view.find(leader, block[0], block[1]) < 0 for leader in _LEADERS):
-            continue
-        if len(_CONTENTS_ENTRY.findall(view, block[0], block[1])) >= 3:
-            block[2] = "contents"
-            if number and _CONTENTS_HEADING.fullmatch(view[blocks[number - 1][0]:blocks[number - 1][1]]):
-                blocks[number - 1][2] = "contents"
+        found = 0 if block is None or all(view.find(leader, block[0], block[1]) < 0 for leader in _LEADERS) \
+            else len(_CONTENTS_ENTRY.findall(view, block[0], block[1]))
+        if found and (found >= 3 or block[1] - block[0] <= _CONTENTS_ENTRY_BLOCK):
+            run.append(number)
+            entries += found
+            if found < 3 or block[1] - block[0] <= _CONTENTS_ENTRY_BLOCK:
+                continue  # a run of entries may go on
+        if entries >= 3:
+            for marked in run:
+                blocks[marked][2] = "contents"
+            before = run[0] - 1
+            if before >= 0 and _CONTENTS_HEADING.fullmatch(view[blocks[before][0]:blocks[before][1]]):
+                blocks[before][2] = "contents"
+        run, entries = [], 0
+
+
+_CONTENTS_ENTRY_BLOCK = 200  # at most this many characters, a block of one or two entries may be part of a run of them
 
 
 def _special_lines(view: str, lines: list[str] | None = None, starts: list[int] | None = None) -> list[int]:

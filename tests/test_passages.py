@@ -677,6 +677,10 @@ def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expecte
     ("TABLE OF CONTENTS\n\nAbstract .................... ii\nChapter 1 Introduction .......... 1\n"
      "1.1 Joint Meetings in China ....... 3\n\nABSTRACT\n\nThis thesis examines the mayors' joint meeting.",
      ["contents", "contents", "abstract", "abstract"]),
+    # a blank line between the entries (a paste): the entries were body, coded, and the last one the title
+    ("Table of Contents\n\nIntroduction ........ 1\n\nJoint meetings ........ 5\n\nConclusion ........ 9\n\n"
+     "Abstract: This paper studies joint meetings.\n\nSee page ........ 4 of the report for more.",
+     ["contents", "contents", "contents", "contents", "abstract", "body"]),
 ])
 def test_passages_a_table_of_contents_is_its_own_kind_and_not_coded(text, kinds):
     """A thesis's table of contents was body (every chapter title coded twice, all codes in one passage),
