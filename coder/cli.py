@@ -848,6 +848,14 @@ def suggest(
 # Commands that read a run name it the same way; run.json beside segments.csv supplies the rest.
 RunSegments = Annotated[Path, typer.Option("--segments", help="segments.csv of a run (run.json beside it).")]
 
+
+def _beside_run(segments: Path, name: str) -> Path:
+    """`name` in the folder of the run `segments` belongs to (an export's default: a workbook written to
+    outputs/ for another run's segments was read by outputs/'s next run, never by its own)."""
+    from .runs import RunFolder
+
+    return RunFolder.of_segments(segments).folder / name
+
 export_app = _command_group(
     "Export coding for NVivo, ATLAS.ti, MAXQDA and QualCoder (REFI-QDA).\n\n"
     "Example: coder export qdpx --out outputs/project.qdpx",
@@ -862,7 +870,7 @@ app.add_typer(import_app, name="import")
 
 @export_app.command("qdpx")
 def export_qdpx(
-    out: Annotated[Path, typer.Option("--out", "-o", help="The project file to write.")] = Path("outputs/project.qdpx"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The project file to write (default: project.qdpx in the run's folder).", show_default=False)] = None,
     segments: RunSegments = Path("outputs/segments.csv"),
     name: Annotated[str | None, typer.Option("--name", help="Project name shown in the other tool.")] = None,
     force: ForceOption = False,
@@ -874,6 +882,7 @@ def export_qdpx(
     from .refi_qda import export_run_qdpx
 
     with _user_errors():
+        out = out or _beside_run(segments, "project.qdpx")
         refuse_overwrite(out, force=force)
         _refuse_replacing_inputs(out, _run_inputs(segments))
         result = export_run_qdpx(segments, path=out, project_name=name)
@@ -908,7 +917,7 @@ def export_qdc(
 @export_app.command("xlsx")
 def export_xlsx(
     segments: RunSegments = Path("outputs/segments.csv"),
-    out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write.")] = Path("outputs/segments.xlsx"),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The workbook to write (default: segments.xlsx in the run's folder, where the next `coder run` of it reads the decisions typed in).", show_default=False)] = None,
     reviews: Annotated[Path | None, typer.Option("--reviews", help="Fill review/note from this review file (default: reviews.csv beside --codebook when given, else the one the run used, else reviews.csv beside codebook.yaml).")] = None,
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it (default: the run's).")] = None,
     force: ForceOption = False,
@@ -922,6 +931,7 @@ def export_xlsx(
     from .xlsx import write_segments_xlsx
 
     with _user_errors():
+        out = out or _beside_run(segments, "segments.xlsx")
         if out.suffix.lower() != ".xlsx":  # a workbook under another name is refused when read back
             raise CoderError(f"{display_name(out)}: the workbook's name must end in .xlsx, as Excel and `coder review "
                               f"import` read it by. Choose a name like segments.xlsx with --out.")

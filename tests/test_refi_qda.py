@@ -641,3 +641,16 @@ def test_refi_qda_cli_export_qdc_warns_of_sibling_codes_sharing_a_label(tmp_path
         "Wrote book.qdc: 5 code(s).",
         "Warning: codes 'a', 'b' share the label 'Same' under the top level: the other tool may merge them. Give each "
         "its own label."]
+
+
+@pytest.mark.parametrize(("command", "name"), [("qdpx", "project.qdpx"), ("xlsx", "segments.xlsx")])
+def test_an_export_of_another_run_goes_to_that_run_s_folder(run_folder, command, name):
+    """`export xlsx --segments X/segments.csv` wrote outputs/segments.xlsx: outputs/'s next run took the
+    decisions typed there, and X's never saw them."""
+    import shutil
+
+    shutil.copytree(run_folder / "outputs", run_folder / "round2")
+    result = invoke("export", command, "--segments", "round2/segments.csv")
+    assert result.exit_code == 0, result.output
+    assert (run_folder / "round2" / name).is_file() and not (run_folder / "outputs" / name).exists()
+    assert result.output.startswith(f"Wrote round2/{name}")
