@@ -427,7 +427,9 @@ def _summary(report) -> str:
         if report.network.get("matrix_left_out"):
             lines.append(report.network["matrix_left_out"])
     names = ", ".join(path.name for path in report.written.values())
-    lines.append(f"Results in {display_name(report.out_dir)}/: {names}, report.html, network.html, network.graphml, network.gexf")
+    network = ("cooccurrence.csv, " + ("" if (report.network or {}).get("matrix_left_out") else "cooccurrence_matrix.csv, ")
+               + "codes.csv, report.html, network.html, network.graphml, network.gexf")
+    lines.append(f"Results in {display_name(report.out_dir)}/: {names}, {network}")
     return "\n".join(lines)
 
 

@@ -163,6 +163,14 @@ def test_cli_help_keeps_the_install_hint_whole():
     assert 'needs pip install "coder[dask]")' in result.output
 
 
+def test_cli_run_names_every_file_it_wrote(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    listed = result.output.split(f"Results in {out}/: ")[1].strip().split(", ")
+    assert sorted(listed) == sorted(path.name for path in out.iterdir() if not path.name.startswith("."))
+
+
 def test_cli_bad_option_is_a_usage_error(tmp_path: Path):
     result = run("run", "--measure", "bogus")
     assert result.exit_code == 2
