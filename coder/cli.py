@@ -593,7 +593,7 @@ def diff(
             refuse_overwrite(csv_path, force=force, option="--csv")
             _refuse_replacing_inputs(csv_path, {**_run_inputs(old_run), **_run_inputs(new_run)}, option="--csv")
         comparison = compare_runs(old_run, new_run)
-        _show(render_comparison(comparison))
+        _show(render_comparison(comparison, old=display_name(old_run)))
         if csv_path is not None:
             write_changes_csv(comparison, csv_path)
             _say(f"Changes written to {display_name(csv_path)}")

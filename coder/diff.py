@@ -559,15 +559,16 @@ def _codebook_wide_changes(old: RunRecord, new: RunRecord) -> list[CodebookChang
     return changes
 
 
-def render_comparison(comparison: RunComparison, *, most_codes: int | None = None) -> str:
+def render_comparison(comparison: RunComparison, *, most_codes: int | None = None, old: str = "the previous run") -> str:
     """The comparison as plain text lines for the terminal: per code, +added -removed and why; with
-    `most_codes`, the lines of that many codes at most (the rest counted, as changes.csv lists them)."""
+    `most_codes`, the lines of that many codes at most (the rest counted, as changes.csv lists them).
+    `old` names the earlier run (`coder diff` names the folder it was given)."""
     rows = comparison.table_rows()
     when = f" ({comparison.old.started})" if comparison.old.started else ""
     if not rows:
-        return f"No changes since the previous run{when}: same codebook rules, same segments."
+        return f"No changes since {old}{when}: same codebook rules, same segments."
     lines = [
-        f"Since the previous run{when}: {comparison.segments_added} segments added, "
+        f"Since {old}{when}: {comparison.segments_added} segments added, "
         f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
     ]
     width = max(len(code) for code, *_ in rows)

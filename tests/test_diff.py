@@ -192,8 +192,8 @@ def test_diff_cli_diff(tmp_path, with_csv):
     new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
     result = invoke("diff", str(old), str(new), "--csv", str(tmp_path / "changes.csv"))
     assert result.exit_code == 0
-    assert result.stdout == (
-        "Since the previous run (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
+    assert result.stdout == (  # (two runs, not a run and the one before: the earlier one is named)
+        f"Since {old} (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.\n"
         "  administrative_barrier  +0 -1 (1 unchanged)\n"
         "                            keyword removed: bureaucracy\n"
     )
