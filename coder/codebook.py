@@ -265,18 +265,19 @@ class _Validator:
 
     def keywords(self, node: yaml.Node | None, *, where: str, key: str = "keywords") -> tuple[str, ...]:
         keywords = self.string_list(node, key, where=where)
+        noun = {"keywords": "keyword", "exclude": "exclude phrase"}.get(key, f"word of `{key}`")
         for keyword, item in keywords:
             if len(keyword) > MAX_KEYWORD_CHARACTERS or len(keyword.split()) > MAX_KEYWORD_WORDS:
                 self.fail(item, f"{where}: an entry of `{key}` of {len(keyword):,} characters and {len(keyword.split()):,} "
                                 f"words: at most {MAX_KEYWORD_CHARACTERS} characters and {MAX_KEYWORD_WORDS} words. "
                                 f"A long passage is no keyword; use a `near` or `all` rule, or a regex.")
             elif re.fullmatch(r"[\s*~\-]+", keyword):
-                self.fail(item, f"{where}: keyword '{keyword}' has no word in it, only `*`, `~` or `-`: write the word, "
+                self.fail(item, f"{where}: {noun} '{keyword}' has no word in it, only `*`, `~` or `-`: write the word, "
                                 f"as in 'govern*' or '~cooperate'.")
             elif re.search(r"\*\S", keyword) or "*" in keyword.replace("~", "").split():
-                self.fail(item, f"{where}: keyword '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
+                self.fail(item, f"{where}: {noun} '{keyword}': `*` is only allowed at the end of a word, as in 'govern*'.")
             elif "~" in keyword[1:] or (keyword.startswith("~") and _CJK_TEXT.search(keyword)):
-                self.fail(item, f"{where}: keyword '{keyword}': `~` (derivations) goes once, before an English "
+                self.fail(item, f"{where}: {noun} '{keyword}': `~` (derivations) goes once, before an English "
                                 f"keyword, as in '~cooperate'.")
         return tuple(text for text, _ in keywords)
 

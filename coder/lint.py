@@ -67,7 +67,7 @@ class LintReport:
             for finding in found:  # ids, keywords and their quotes in details may hold line breaks: escaped
                 rule = f" '{finding.rule}'" if finding.rule else ""
                 lines.append(display_name(f"  {finding.code}{rule}: {finding.detail}"))
-        if len(self.keywords):
+        if len(self.keywords) and self.passages:  # (counts of no corpus are no counts)
             lines.append("Keywords per code (passages, hits, share of the code's passages):")
             for code, rows in self.keywords.groupby("code", sort=False):
                 lines.append(f"  {display_name(code)}")
@@ -103,7 +103,8 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
     findings.extend(_one_language_codes(codebook, passages))
     if not counts.passages:
         findings.extend(_possible_shadows(rules, without_exclusions))
-    findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio))
+    findings.extend(_claimed_and_near(rules, without_exclusions, counts.hits, counts.rule_passages, near_ratio,
+                                      counted=bool(counts.passages)))
     findings.extend(_undefined_codes(codebook, rules, counts))
     order = {kind: position for position, kind in enumerate(FINDING_KINDS)}
     if not counts.passages:  # the codebook alone (`--no-corpus`): what no text was there to show is no finding
@@ -193,7 +194,9 @@ def _rule_findings(
     texts: list[str] | None = None
     for rule_id, code, kind, rule in rules:
         count, raw = counts.hits[rule_id], counts.raw_hits[rule_id]
-        shape = _unmatchable_shape(rule) if kind == "keyword" and not raw else None
+        shape = _unmatchable_shape(rule) if kind == "keyword" else None
+        if raw and shape != _EDGE_HYPHEN:  # it matches; but a dropped hyphen matches what it was meant to keep out
+            shape = None
         inside = None
         if kind == "keyword" and not raw and shape is None and counts.passages and contains_cjk(rule):
             if texts is None:
@@ -338,8 +341,10 @@ def _claimed_and_near(
     hits: dict[str, int],
     rule_passages: dict[str, set[tuple[str, int]]],
     near_ratio: float,
+    counted: bool = True,
 ) -> list[LintFinding]:
-    """Pairs of keywords that are the same (in two codes) or nearly the same."""
+    """Pairs of keywords that are the same (in two codes) or nearly the same; `counted`: there was a
+    corpus to count their hits in (without one, no counts are shown)."""
     keywords = [(rule_id, code, rule) for rule_id, code, kind, rule in rules if kind == "keyword"]
     by_id = {rule_id: (code, rule) for rule_id, code, rule in keywords}
     # covers[a] = keywords whose pattern matches the whole text of keyword a.
@@ -357,13 +362,14 @@ def _claimed_and_near(
             mutual = second in covers[first] and first in covers[second]
             one_way = second in covers[first] or first in covers[second]
             shared = len(rule_passages[first] & rule_passages[second])
-            counts = f"hits: '{second_rule}' {hits[second]}, '{first_rule}' {hits[first]}; {shared} passages in common"
+            counts = (f" (hits: '{second_rule}' {hits[second]}, '{first_rule}' {hits[first]}; {shared} passages in common)"
+                      if counted else "")
             if first_code.id != second_code.id and (same_words or mutual):
                 findings.append(LintFinding(
                     "claimed twice", second_code.id, second_rule,
                     f"also a keyword of '{first_code.id}' ('{first_rule}'): "
                     + ("every hit codes both" if not (first_code.exclude or second_code.exclude)
-                       else "a hit codes both unless an exclude phrase of one vetoes it") + f" ({counts}). "
+                       else "a hit codes both unless an exclude phrase of one vetoes it") + f"{counts}. "
                     f"Keep it in one code, or rely on the hierarchy.",
                     shared, hits[second],
                 ))
@@ -376,7 +382,7 @@ def _claimed_and_near(
                 where = "" if first_code.id == second_code.id else f" of '{first_code.id}'"
                 findings.append(LintFinding(
                     "near duplicate", second_code.id, second_rule,
-                    f"close to '{first_rule}'{where}: {why} ({counts}).", shared, hits[second],
+                    f"close to '{first_rule}'{where}: {why}{counts}.", shared, hits[second],
                 ))
     return findings
 
@@ -516,6 +522,10 @@ def _possible_shadows(rules: list[tuple[str, Code, str, str]], matcher: Compiled
     return findings
 
 
+_EDGE_HYPHEN = ("a leading or trailing hyphen is read as a break between words, so it is dropped, not required. "
+                "For words that begin with it write 'word-*'; otherwise drop the hyphen.")
+
+
 def _unmatchable_shape(keyword: str) -> str | None:
     """Why a keyword's shape can never match its own spelling, with the fix; None for a shape that can."""
     text = keyword.strip().lstrip("~")
@@ -533,8 +543,7 @@ def _unmatchable_shape(keyword: str) -> str | None:
         for part in parts:
             if part.startswith(("-", "\u2010", "\u2011")) or (part.endswith(("-", "\u2010", "\u2011"))
                                                                 and not part.endswith("-*")):
-                return ("a leading or trailing hyphen is read as a break between words, so it is dropped, not required. "
-                        "For words that begin with it write 'word-*'; otherwise drop the hyphen.")
+                return _EDGE_HYPHEN
             inner = {char for char in part.strip("-*") if not char.isalnum() and char not in _ALLOWED_PUNCTUATION
                      and char not in "-\u2010\u2011\u00ad" and not unicodedata.category(char).startswith("M")}
             if inner:

@@ -279,7 +279,7 @@ def test_codebook_libyaml_reads_the_bundled_codebook_as_the_python_parser(path):
      "a whole number from 1 to 1,000,000."),
     # exclude phrases follow the keywords' rules: '*ing' and 'joint *' excluded nothing, silently
     ("codes:\n  bar:\n    keywords: [joint meeting]\n    exclude: ['*ing', 'joint *']\n",
-     "4: code 'bar': keyword '*ing': `*` is only allowed at the end of a word, as in 'govern*'."),
+     "4: code 'bar': exclude phrase '*ing': `*` is only allowed at the end of a word, as in 'govern*'."),
     # a keyword of wildcards or tildes alone was told about `*` only
     ("codes:\n  foo: ['~', '**']\n", "2: code 'foo': keyword '~' has no word in it, only `*`, `~` or `-`: write the "
      "word, as in 'govern*' or '~cooperate'."),

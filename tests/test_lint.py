@@ -364,6 +364,12 @@ def test_lint_cli_unmatchable_shapes(tmp_path, monkeypatch, expected):
     assert output.split("\n", 1)[1].split("one language")[0].split("no match")[0] == expected
 
 
+def test_lint_reports_a_dropped_hyphen_with_a_corpus_too(tmp_path, monkeypatch):
+    """'-based' matched "based" in a corpus, and lint said nothing there, while --no-corpus warned."""
+    output = _lint_output(tmp_path, monkeypatch, SHAPES, {"en.txt": "A based approach, home-based care.\n"})
+    assert "  shapes '-based': a leading or trailing hyphen is read as a break between words" in output
+
+
 def test_lint_names_with_line_breaks_are_printed_escaped(tmp_path):
     """A code id or keyword holding a line break printed a line of its own ("Error: all fine")."""
     from conftest import invoke
@@ -399,3 +405,15 @@ def test_lint_no_possible_shadow_where_the_shorter_term_is_a_word_of_the_longer(
     codebook = parse_codebook("codes:\n  a:\n    description: d\n    keywords: [联席会议, 协同治理]\n"
                               "  b:\n    description: d\n    keywords: [市长联席会议, 跨域协同治理]\n")
     assert [finding.rule for finding in lint_codebook(codebook, []).of_kind("possible shadow")] == ["协同治理"]
+
+
+def test_lint_without_a_corpus_shows_no_counts(tmp_path):
+    """--no-corpus printed hit counts never measured ("hits: '党建*' 0, '党建联盟' 0") and a table of zeros."""
+    from conftest import invoke
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  a:\n    description: d\n    keywords: [党建*, 党建联盟]\n", encoding="utf-8")
+    result = invoke("lint", "--no-corpus", "--codebook", codebook)
+    assert result.exit_code == 0, result.output
+    assert "a '党建联盟': close to '党建*': one matches the other (a wildcard, or a hyphenated spelling).\n" in result.output
+    assert "hits" not in result.output and "Keywords per code" not in result.output
