@@ -373,7 +373,8 @@ def _summary(report) -> str:
     if not len(result.codebook):
         lines.append("Warning: the codebook has no codes.")
     if report.coding_reused:
-        lines.append(f"Reused the coding of the last run ({segment_total} segment(s)): the documents and "
+        including = f", {segment_total - counted_total} rejected among them" if segment_total != counted_total else ""
+        lines.append(f"Reused the coding of the last run ({segment_total} segment(s){including}): the documents and "
                      f"every code's keywords and rules are as they were, nothing was matched again.")
     elif "passages_matched" in result.reused and "documents_gone" in result.reused:
         gone = result.reused["documents_gone"]

@@ -117,6 +117,8 @@ def test_reuse_recode_after_edit_matches_a_full_run(tmp_path, codebook_edit, cor
     run_ok(corpus, codebook, full, "--csv", csv_mode, "--no-cache")
 
     assert (REUSED in output) is reused
+    if reused and corpus_edit == "reviews":  # its count says what the run's "coded segment(s)" left out
+        assert "segment(s), 1 rejected among them): the documents" in output
     assert output_files(fast) == output_files(full)
     # Only a run like the last one (no reviews) keeps files rather than writing them again; with CSV
     # views too (segments.csv is written again from segments.parquet, passages.csv copied).
