@@ -509,14 +509,23 @@ def read_segments_parquet(path: str | Path, *, passages: str | Path | None = Non
     if with_text:
         texts = read_parquet(passages, columns=["document", "passage", "text"],
                              documents=set(frame["document"]) if segment_ids is not None or rows is not None else None)
-        keys = pd.MultiIndex.from_frame(frame[["document", "passage"]])
-        text = texts.set_index(["document", "passage"])["text"].reindex(keys).fillna("").to_numpy()
-        if "span_text" in frame.columns:
-            own = frame["span_text"].notna().to_numpy()
-            text[own] = frame["span_text"].to_numpy()[own]
         frame.insert(frame.columns.get_loc("matched") + 1 if "matched" in frame.columns else len(frame.columns),
-                     "text", text)
+                     "text", _joined_texts(frame, texts))
     return frame[_output_order(frame.columns, [*wanted, "text"])]
+
+
+def _joined_texts(frame: pd.DataFrame, texts: pd.DataFrame) -> pd.Series:
+    """Each segment's text: its passage's (`texts`: document, passage, text), else its own `span_text`
+    (a part of a passage coded by hand), else "". The segments of a passage share its one Python string
+    (an object column): a string per segment, as Python or Arrow text, took a 50 MB run's 430,000
+    segments from 0.3 to 1.1-2.3 GB."""
+    positions = pd.MultiIndex.from_frame(texts[["document", "passage"]]).get_indexer(
+        pd.MultiIndex.from_frame(frame[["document", "passage"]]))
+    shared = np.append(texts["text"].to_numpy(dtype=object), "")[positions]  # position -1 (no passage): ""
+    if "span_text" in frame.columns:
+        own = frame["span_text"].notna().to_numpy()
+        shared[own] = frame["span_text"].to_numpy(dtype=object)[own]
+    return pd.Series(shared, dtype=object, index=frame.index)
 
 
 def segments_of_table(table: pa.Table, columns: Sequence[str]) -> pd.DataFrame:
