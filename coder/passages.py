@@ -386,9 +386,11 @@ _START: _BlockState = (False, None)
 # each part split alone: the splitter's tables of a document's lines and views grow with it (an export
 # of a whole newspaper in one file), while a part's are bounded. A book is about a million characters.
 _SPLIT_AT_ONCE = 2_000_000
-# Where a part may end, best first: after two blank lines (a paragraph's end even if the document is double
-# spaced), a sentence and a blank line, a blank line, a line, a sentence, a word.
-_PART_ENDS = ("\n\n\n", ".\n\n", "。\n\n", "\n\n", ".\n", "。\n", "\n", ". ", "。", " ")
+# Where a part may end, best first: after a sentence and two blank lines (a paragraph's end even if the
+# document is double spaced, where two blank lines around a page number may be inside a sentence), after
+# a sentence and a blank line, a blank line, a line, a sentence, a Chinese sentence or clause, a word.
+_PART_ENDS = (".\n\n\n", "。\n\n\n", ".\n\n", "。\n\n", "\n\n", ".\n", "。\n", "\n", ". ", "。", "！", "？", "．",
+              "；", "，", "、", " ")
 
 
 def _parts(text: str, size: int | None = None) -> Iterator[tuple[int, int]]:
@@ -752,23 +754,26 @@ def _blocks(
 
 
 # An entry of a table of contents: leaders (dots, ellipses, middle dots) and a page number or a roman one.
-_CONTENTS_ENTRY = LazyPattern(r"(?:\.{4,}|(?:\. ){3,}|…{2,}|·{4,}|⋯{2,})[ \t]*(?:\d{1,4}|[ivxlcdmIVXLCDM]{1,7})(?![\w.])")
+_CONTENTS_ENTRY = LazyPattern(r"(?:\.{4,}|(?:\. ){3,}|…{2,}|·{4,}|⋯{2,})[ \t]*(?:\d{1,4}|[ivxlcdmIVXLCDM]{1,7})(?![\w.])"
+                              r"(?=[ \t]*(?:\n|$)|[ \t]+[^\sa-z])")  # at a line's end, or before the next entry
 _LEADERS = ("....", ". . .", "…", "····", "⋯")
 _CONTENTS_HEADING = LazyPattern(r"\s*(?:目\s*录|目\s*次|(?:table\s+of\s+)?contents)\s*[:：]?\s*", re.IGNORECASE)
 
 
 def _mark_contents(view: str, blocks: list[list]) -> None:
-    """A table of contents' blocks, kind `contents`: at least three entries (leaders and a page number,
-    "第一章 绪论……1", "Introduction ....... 3") in one block, or in a run of short blocks that are each
-    entries (a paste with a blank line between entries), and its heading (目录, Contents) just before.
-    Its entries repeat the headings and the abstract's label: coded, every chapter title counted twice."""
+    """A table of contents' blocks, kind `contents`: at least three entries (leaders and a page number
+    ending a line or followed by the next entry, "第一章 绪论……1", "Introduction ....... 3") in a block
+    of them (at most _CONTENTS_ENTRY_BLOCK characters an entry), or in a run of short blocks that are
+    each entries (a paste with a blank line between entries), and its heading (目录, Contents) just
+    before. Its entries repeat the headings and the abstract's label: coded, every chapter title
+    counted twice. (An answer in a transcript with ". . . I mean" three times is not one.)"""
     run: list[int] = []  # consecutive short blocks holding entries
     entries = 0
     for number, block in enumerate([*blocks, None]):
         # leaders first, found in place (the pattern over every paragraph cost a tenth of a run)
         found = 0 if block is None or all(view.find(leader, block[0], block[1]) < 0 for leader in _LEADERS) \
             else len(_CONTENTS_ENTRY.findall(view, block[0], block[1]))
-        if found and (found >= 3 or block[1] - block[0] <= _CONTENTS_ENTRY_BLOCK):
+        if found and block[1] - block[0] <= found * _CONTENTS_ENTRY_BLOCK:
             run.append(number)
             entries += found
             if found < 3 or block[1] - block[0] <= _CONTENTS_ENTRY_BLOCK:
@@ -919,7 +924,12 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
 def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`?"""
     before, after = before.rstrip(), after.lstrip()
-    return bool(before) and bool(after) and before[-1] not in _LINE_END and (before[-1] in "-‐" or after[0].islower())
+    # (a heading is short: "E-government" may start the paragraph after it)
+    return bool(before) and bool(after) and before[-1] not in _LINE_END and (
+        before[-1] in "-‐" or (after[0].islower() and len(before) >= _WRAPPED_LINE))
+
+
+_WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste
 
 
 def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = None) -> bool:

@@ -659,10 +659,13 @@ def test_passages_references_end_at_a_section_heading_or_a_label(text):
       "spring. The alliance of party committees began in 2018 with three counties. Note: this is a wrapped paragraph "
       "from a PDF with ordinary line ends and few sentence ends"]),
     # ...and in a web paste, a word broken at a line's end, or a sentence running on in lowercase, stays whole
+    # (but a short heading before a paragraph starting in lowercase stays a line of its own)
     ("County 1 held a joint meeting.\nThe party-building alliance of the cross-\nregional office grew.\n"
-     "County 2 held one.\nIts mayors met in the\nspring. It ended.\nCounty 3 did not.",
+     "County 2 held one.\nIts mayors met in the hall of the county government every\nspring. It ended.\n"
+     "County 3 did not.\nOnline services\ne-government grew in the county.",
      ["County 1 held a joint meeting.", "The party-building alliance of the cross-regional office grew.",
-      "County 2 held one.", "Its mayors met in the spring. It ended.", "County 3 did not."]),
+      "County 2 held one.", "Its mayors met in the hall of the county government every spring. It ended.",
+      "County 3 did not.", "Online services", "e-government grew in the county."]),
 ], ids=["transcript", "roundtable", "web-paste", "web-paste-title", "wrapped-paragraph", "web-paste-runs-on"])
 def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expected):
     """A transcript's turns and a web page pasted a paragraph a line were one passage (every turn coded
@@ -681,6 +684,13 @@ def test_passages_speaker_turns_and_web_paste_lines_are_paragraphs(text, expecte
     ("Table of Contents\n\nIntroduction ........ 1\n\nJoint meetings ........ 5\n\nConclusion ........ 9\n\n"
      "Abstract: This paper studies joint meetings.\n\nSee page ........ 4 of the report for more.",
      ["contents", "contents", "contents", "contents", "abstract", "body"]),
+    # spaced ellipses in a transcript, before "I" (a roman one?) or a number, are no entries (probe J1)
+    ("Secretary: Well, we sit together . . . I mean, nobody wanted to at first. We held a joint meeting every "
+     "month . . . I think it helped, and . . . I would say it works, mostly.", ["body"]),
+    ("Li: It was . . . I liked it.\n\nWang: Well . . . I did not.\n\nZhao: Hmm . . . I am not sure about the alliance.",
+     ["body", "body", "body"]),
+    ("They must hold a joint meeting . . . 30 days after the request, and . . . 12 months later, with . . . 5 of "
+     "the 7 counties.", ["body"]),
 ])
 def test_passages_a_table_of_contents_is_its_own_kind_and_not_coded(text, kinds):
     """A thesis's table of contents was body (every chapter title coded twice, all codes in one passage),
@@ -745,3 +755,24 @@ def test_a_later_part_has_no_front_matter(monkeypatch):
     kinds = {p.text: p.kind for p in _split_in_parts(text, 4000, monkeypatch)}
     assert kinds["A Short Title Line"] == "body" and kinds["Zhang Wei, Li Na"] == "body"
     assert kinds["Abstract: joint meetings of the counties."] == "abstract"
+
+
+def test_a_long_chinese_text_without_full_stops_is_cut_between_clauses(monkeypatch):
+    """With no 。 and no line break, a part was cut at its hard limit, mid-word: 联席|会议 lost (probe J2)."""
+    sentence = "各地区建立联席会议制度、加强党建联盟合作，推动区域协同治理．"
+    text = sentence * 400
+    parts = _split_in_parts(text, 3000, monkeypatch)
+    assert sum(p.text.count("联席会议") for p in parts) == text.count("联席会议")
+    assert "".join(text[p.start:p.end] for p in parts) == text
+
+
+def test_a_double_spaced_paste_is_not_cut_at_a_page_break_inside_a_sentence(monkeypatch):
+    """In a double-spaced paste two blank lines around a page number are inside a sentence: a part cut
+    there left "gover-" and "nance" in two passages (probe J3)."""
+    page = "\n\n".join(["and the mayors held a joint meeting on the river to agree on a common plan"] * 30)
+    pages = [page + "\n\nand the cross-regional gover-\n\n\n" + str(number) + "\n\n\nnance office met again." for number in range(20)]
+    text = "\n\n\n".join(pages)
+    whole = split_passages(_doc(text))
+    parts = _split_in_parts(text, 4000, monkeypatch)
+    assert sum("cross-regional governance office" in p.text for p in parts) == sum(
+        "cross-regional governance office" in p.text for p in whole) == 20
