@@ -529,7 +529,8 @@ def export_run_qdpx(segments_path: str | Path, *, path: str | Path, project_name
     from .runs import RunFolder
 
     run = RunFolder.of_segments(segments_path)
-    frame = run.read_segments()
+    # (only what a selection needs: a Parquet-only run's texts and labels are most of its size in memory)
+    frame = run.read_segments(columns=["segment_id", "document", "start", "end", "code", "review", "note"])
     record = run.record()
     if not record.corpus or not record.codebook_codes:
         raise OutputError(f"{run.run_path}: no corpus path or codebook recorded. Run `coder run` again, then export.")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -220,32 +221,35 @@ def suggest_for_code(
     segmenter = chinese_dictionary(_cjk_terms(own_codebook))
     coded_keys, rejected_keys = set(coded), set(rejected)
 
+    # One pass: each passage's words are counted into the three lists' tallies, then let go (the words
+    # of every passage at once took 3 GB for a 50 MB corpus).
     texts: list[Passage] = []
-    tokens: list[list[_Token]] = []
-    masks: list[list[bool]] = []  # True for a token inside a hit of the code's own rules
     in_code: list[bool] = []
+    key_terms, collocates, similar = _KeyTerms(max_words), _Collocates(window), _Similar()
     hits = 0
-    for passage in passages:
-        text = passage.text
-        words = _tokenize(text, segmenter)
+    for index, passage in enumerate(passages):
+        words = _tokenize(passage.text, segmenter)
         spans = [(match.start, match.end) for match in own.find(_readable_passage(passage))]
         hits += len(spans)
+        mask = ([any(start < token.end and token.start < end for start, end in spans) for token in words]
+                if spans else [False] * len(words))  # True for a token inside a hit of the code's own rules
+        target = (passage.document, passage.index) in coded_keys
         texts.append(passage)
-        tokens.append(words)
-        masks.append([any(start < token.end and token.start < end for start, end in spans) for token in words]
-                     if spans else [False] * len(words))
-        in_code.append((passage.document, passage.index) in coded_keys)
+        in_code.append(target)
+        key_terms.add(index, words, mask, target)
+        collocates.add(index, words, mask)
+        similar.add(index, words, mask)
 
     notes = []
     if not any(in_code):
         notes.append(f"no passage is coded with '{code}' (or its child codes): there is nothing to compare.")
     covered = _Covered(own)
-    terms = _key_terms(texts, tokens, masks, in_code, covered, top=top, min_count=min_count, max_words=max_words)
-    collocates = _collocates(texts, tokens, masks, covered, top=top, min_count=min_count, window=window)
+    terms = key_terms.suggestions(texts, covered, top=top, min_count=min_count)
+    near = collocates.suggestions(texts, covered, top=top, min_count=min_count)
     excluded = [key in rejected_keys for key in ((passage.document, passage.index) for passage in texts)]
-    similar = _similar_passages(texts, tokens, masks, in_code, excluded, top=top)
+    alike = similar.suggestions(texts, in_code, excluded, top=top)
     return SuggestionReport(
-        code=code, suggestions=tuple(terms + collocates + similar), passages=len(texts),
+        code=code, suggestions=tuple(terms + near + alike), passages=len(texts),
         coded_passages=sum(in_code), keyword_hits=hits, notes=tuple(notes),
     )
 
@@ -288,44 +292,52 @@ def _g2(observed: Sequence[float], expected: Sequence[float]) -> float:
     return 2.0 * sum(o * math.log(o / e) for o, e in zip(observed, expected) if o > 0)
 
 
-def _key_terms(texts, tokens, masks, in_code, covered, *, top: int, min_count: int, max_words: int) -> list[Suggestion]:
-    counts: list[Counter[tuple[str, ...]]] = [Counter(), Counter()]  # reference, target
-    # Words are compared within their own script: a code coded mostly in Chinese texts must not
-    # make every common Chinese word "key" against English reference passages.
-    totals = {(side, cjk): 0 for side in (0, 1) for cjk in (False, True)}
-    surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
-    first: list[dict[tuple[str, ...], int]] = [{}, {}]
-    for index, (words, mask, target) in enumerate(zip(tokens, masks, in_code)):
+class _KeyTerms:
+    """Phrases more frequent in the code's passages than in the others (log-likelihood), tallied a passage at a time."""
+
+    def __init__(self, max_words: int):
+        self.max_words = max_words
+        self.counts: list[Counter[tuple[str, ...]]] = [Counter(), Counter()]  # reference, target
+        # Words are compared within their own script: a code coded mostly in Chinese texts must not
+        # make every common Chinese word "key" against English reference passages.
+        self.totals = {(side, cjk): 0 for side in (0, 1) for cjk in (False, True)}
+        self.surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+        self.first: list[dict[tuple[str, ...], int]] = [{}, {}]
+
+    def add(self, index: int, words: list[_Token], mask: list[bool], target: bool) -> None:
         side = int(target)
         for token, hidden in zip(words, mask):
             if not hidden:
-                totals[side, token.cjk] += 1
-        for gram in _grams(words, mask, max_words):
+                self.totals[side, token.cjk] += 1
+        for gram in _grams(words, mask, self.max_words):
             key = tuple(token.key for token in gram)
-            counts[side][key] += 1
-            surfaces[key][_phrase(gram, "surface")] += 1
-            first[side].setdefault(key, index)
-    rows = []
-    for key, count_in in counts[1].items():
-        count_out = counts[0].get(key, 0)
-        if count_in < min_count:
-            continue
-        cjk = contains_cjk(key[0])
-        total_in, total_out = totals[1, cjk], totals[0, cjk]
-        expected_in = total_in * (count_in + count_out) / (total_in + total_out)
-        if count_in <= expected_in:
-            continue
-        expected_out = total_out * (count_in + count_out) / (total_in + total_out)
-        score = _g2((count_in, count_out), (expected_in, expected_out))
-        if score < _SIGNIFICANT:
-            continue
-        effect = math.log2(((count_in or 0.5) / total_in) / ((count_out or 0.5) / max(total_out, 1)))
-        rows.append((key, count_in, count_out, score, effect))
-    fragments = _fragments({key: (count_in, count_out) for key, count_in, count_out, _, _ in rows})
-    # Show where adding the term would code something new; else where the code already has it.
-    return _strongest("term", rows, surfaces, texts, top=top,
-                      skip=lambda key, candidate: key in fragments or covered(candidate),
-                      example=lambda key: first[0].get(key, first[1][key]))
+            self.counts[side][key] += 1
+            self.surfaces[key][_phrase(gram, "surface")] += 1
+            self.first[side].setdefault(key, index)
+
+    def suggestions(self, texts, covered, *, top: int, min_count: int) -> list[Suggestion]:
+        counts, totals, first = self.counts, self.totals, self.first
+        rows = []
+        for key, count_in in counts[1].items():
+            count_out = counts[0].get(key, 0)
+            if count_in < min_count:
+                continue
+            cjk = contains_cjk(key[0])
+            total_in, total_out = totals[1, cjk], totals[0, cjk]
+            expected_in = total_in * (count_in + count_out) / (total_in + total_out)
+            if count_in <= expected_in:
+                continue
+            expected_out = total_out * (count_in + count_out) / (total_in + total_out)
+            score = _g2((count_in, count_out), (expected_in, expected_out))
+            if score < _SIGNIFICANT:
+                continue
+            effect = math.log2(((count_in or 0.5) / total_in) / ((count_out or 0.5) / max(total_out, 1)))
+            rows.append((key, count_in, count_out, score, effect))
+        fragments = _fragments({key: (count_in, count_out) for key, count_in, count_out, _, _ in rows})
+        # Show where adding the term would code something new; else where the code already has it.
+        return _strongest("term", rows, self.surfaces, texts, top=top,
+                          skip=lambda key, candidate: key in fragments or covered(candidate),
+                          example=lambda key: first[0].get(key, first[1][key]))
 
 
 def _grams(words: list[_Token], mask: list[bool], max_words: int) -> Iterable[list[_Token]]:
@@ -361,20 +373,26 @@ def _display(surfaces: Counter[str]) -> str:
     return min(surfaces.items(), key=lambda item: (-item[1], item[0]))[0]
 
 
-def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, window: int) -> list[Suggestion]:
-    frequency: Counter[str] = Counter()
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    near: Counter[str] = Counter()
-    first: dict[str, int] = {}
-    window_size = {False: 0, True: 0}  # per script, as for key terms
-    total = {False: 0, True: 0}
-    for index, (words, mask) in enumerate(zip(tokens, masks)):
+class _Collocates:
+    """Words near the code's own hits more often than chance (log-likelihood), tallied a passage at a time."""
+
+    def __init__(self, window: int):
+        self.window = window
+        self.frequency: Counter[str] = Counter()
+        self.surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+        self.near: Counter[str] = Counter()
+        self.first: dict[str, int] = {}
+        self.window_size = {False: 0, True: 0}  # per script, as for key terms
+        self.total = {False: 0, True: 0}
+
+    def add(self, index: int, words: list[_Token], mask: list[bool]) -> None:
+        window = self.window
         for token in words:
-            total[token.cjk] += 1
-            frequency[token.key] += 1
-            surfaces[token.key][token.surface] += 1
+            self.total[token.cjk] += 1
+            self.frequency[token.key] += 1
+            self.surfaces[token.key][token.surface] += 1
         if not any(mask):
-            continue
+            return
         inside = set()
         for position, hidden in enumerate(mask):
             if hidden:
@@ -382,28 +400,31 @@ def _collocates(texts, tokens, masks, covered, *, top: int, min_count: int, wind
         inside = {position for position in inside if not mask[position]}
         for position in sorted(inside):
             token = words[position]
-            window_size[token.cjk] += 1
-            near[token.key] += 1
+            self.window_size[token.cjk] += 1
+            self.near[token.key] += 1
             if token.content:
-                first.setdefault(token.key, index)
-    rows = []
-    for key, observed in near.items():
-        if observed < min_count or key not in first:
-            continue
-        cjk = contains_cjk(key)
-        row_total, column_total, size = window_size[cjk], frequency[key], total[cjk]
-        table = (observed, row_total - observed, column_total - observed, size - row_total - column_total + observed)
-        expected = (
-            row_total * column_total / size, row_total * (size - column_total) / size,
-            (size - row_total) * column_total / size, (size - row_total) * (size - column_total) / size,
-        )
-        if observed <= expected[0]:
-            continue
-        score = _g2(table, expected)
-        if score >= _SIGNIFICANT:
-            rows.append((key, observed, column_total - observed, score, math.log2(observed / expected[0])))
-    return _strongest("collocate", rows, surfaces, texts, top=top,
-                      skip=lambda key, candidate: covered(candidate), example=first.__getitem__)
+                self.first.setdefault(token.key, index)
+
+    def suggestions(self, texts, covered, *, top: int, min_count: int) -> list[Suggestion]:
+        frequency, first, window_size, total = self.frequency, self.first, self.window_size, self.total
+        rows = []
+        for key, observed in self.near.items():
+            if observed < min_count or key not in first:
+                continue
+            cjk = contains_cjk(key)
+            row_total, column_total, size = window_size[cjk], frequency[key], total[cjk]
+            table = (observed, row_total - observed, column_total - observed, size - row_total - column_total + observed)
+            expected = (
+                row_total * column_total / size, row_total * (size - column_total) / size,
+                (size - row_total) * column_total / size, (size - row_total) * (size - column_total) / size,
+            )
+            if observed <= expected[0]:
+                continue
+            score = _g2(table, expected)
+            if score >= _SIGNIFICANT:
+                rows.append((key, observed, column_total - observed, score, math.log2(observed / expected[0])))
+        return _strongest("collocate", rows, self.surfaces, texts, top=top,
+                          skip=lambda key, candidate: covered(candidate), example=first.__getitem__)
 
 
 def _strongest(kind, rows, surfaces, texts, *, top: int, skip, example) -> list[Suggestion]:
@@ -426,52 +447,63 @@ def _strongest(kind, rows, surfaces, texts, *, top: int, skip, example) -> list[
     return found
 
 
-def _similar_passages(texts, tokens, masks, in_code, excluded, *, top: int, shown_words: int = 5) -> list[Suggestion]:
-    if not any(in_code):
-        return []
-    vocabulary: dict[str, int] = {}
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    rows, columns, values = [], [], []
-    for index, (words, mask) in enumerate(zip(tokens, masks)):
+class _Similar:
+    """Uncoded passages whose words (tf-idf) are closest to the code's passages, from each passage's
+    word counts, kept as compact arrays a passage at a time."""
+
+    def __init__(self):
+        self.vocabulary: dict[str, int] = {}
+        self.surfaces: dict[str, Counter[str]] = defaultdict(Counter)
+        self.rows, self.columns, self.values = array("i"), array("i"), array("i")
+
+    def add(self, index: int, words: list[_Token], mask: list[bool]) -> None:
+        vocabulary = self.vocabulary
         counts = Counter(token.key for token, hidden in zip(words, mask) if token.content and not hidden)
         for token, hidden in zip(words, mask):
             if token.content and not hidden:
-                surfaces[token.key][token.surface] += 1
+                self.surfaces[token.key][token.surface] += 1
         for key, count in counts.items():
-            rows.append(index)
-            columns.append(vocabulary.setdefault(key, len(vocabulary)))
-            values.append(count)
-    if not vocabulary:
-        return []
-    counts = sparse.csr_matrix((values, (rows, columns)), shape=(len(texts), len(vocabulary)), dtype=float)
-    document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
-    idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1  # smoothed, as scikit-learn's default
-    weighted = counts.multiply(idf).tocsr()
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    norms[norms == 0] = 1
-    normalized = sparse.diags(1 / norms) @ weighted
-    target = np.flatnonzero(in_code)
-    centroid = np.asarray(normalized[target].mean(axis=0)).ravel()
-    length = np.linalg.norm(centroid)
-    if not length:
-        return []
-    centroid /= length
-    scores = normalized @ centroid
-    candidates = [index for index in range(len(texts)) if not in_code[index] and not excluded[index] and scores[index] > 0]
-    candidates.sort(key=lambda index: (-scores[index], texts[index].document, texts[index].index))
-    candidates = candidates[:top]
-    # Only the shown passages are compared with every coded one: all pairs would not fit in memory.
-    best = (normalized[candidates] @ normalized[target].T).max(axis=1).toarray().ravel() if candidates else []
-    names = {position: key for key, position in vocabulary.items()}
-    found = []
-    for rank, index in enumerate(candidates):
-        row = normalized[index]
-        shared = sorted(zip(row.indices, row.data * centroid[row.indices]), key=lambda item: (-item[1], names[item[0]]))
-        words = [_display(surfaces[names[column]]) for column, weight in shared[:shown_words] if weight > 0]
-        passage = texts[index]
-        found.append(Suggestion("passage", "; ".join(words), round(float(scores[index]), 3), round(float(best[rank]), 3),
-                                None, None, passage.document, passage.index, passage.text))
-    return found
+            self.rows.append(index)
+            self.columns.append(vocabulary.setdefault(key, len(vocabulary)))
+            self.values.append(count)
+
+    def suggestions(self, texts, in_code, excluded, *, top: int, shown_words: int = 5) -> list[Suggestion]:
+        vocabulary, surfaces = self.vocabulary, self.surfaces
+        if not any(in_code):
+            return []
+        if not vocabulary:
+            return []
+        counts = sparse.csr_matrix((np.frombuffer(self.values, dtype=np.int32).astype(float),
+                                    (np.frombuffer(self.rows, dtype=np.int32), np.frombuffer(self.columns, dtype=np.int32))),
+                                   shape=(len(texts), len(vocabulary)), dtype=float)
+        document_frequency = np.bincount(counts.indices, minlength=len(vocabulary))
+        idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1  # smoothed, as scikit-learn's default
+        weighted = counts.multiply(idf).tocsr()
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+        norms[norms == 0] = 1
+        normalized = sparse.diags(1 / norms) @ weighted
+        target = np.flatnonzero(in_code)
+        centroid = np.asarray(normalized[target].mean(axis=0)).ravel()
+        length = np.linalg.norm(centroid)
+        if not length:
+            return []
+        centroid /= length
+        scores = normalized @ centroid
+        candidates = [index for index in range(len(texts)) if not in_code[index] and not excluded[index] and scores[index] > 0]
+        candidates.sort(key=lambda index: (-scores[index], texts[index].document, texts[index].index))
+        candidates = candidates[:top]
+        # Only the shown passages are compared with every coded one: all pairs would not fit in memory.
+        best = (normalized[candidates] @ normalized[target].T).max(axis=1).toarray().ravel() if candidates else []
+        names = {position: key for key, position in vocabulary.items()}
+        found = []
+        for rank, index in enumerate(candidates):
+            row = normalized[index]
+            shared = sorted(zip(row.indices, row.data * centroid[row.indices]), key=lambda item: (-item[1], names[item[0]]))
+            words = [_display(surfaces[names[column]]) for column, weight in shared[:shown_words] if weight > 0]
+            passage = texts[index]
+            found.append(Suggestion("passage", "; ".join(words), round(float(scores[index]), 3), round(float(best[rank]), 3),
+                                    None, None, passage.document, passage.index, passage.text))
+        return found
 
 
 def _unknown_code(code: str, codebook: Codebook) -> str:
@@ -513,7 +545,7 @@ def suggest_for_run(
         raise OutputError(f"{folder.run_path}: names no codebook and keeps no copy of one. Run `coder run` again to rewrite it.")
     if code not in codebook:
         raise CoderError(_unknown_code(code, codebook))
-    frame = folder.read_segments()
+    frame = folder.read_segments(columns=["document", "passage", "code", "review", "text"])
     corpus_path = folder.corpus_path()
     documents = folder.read_corpus().documents  # extracted documents as the run coded them
     if not documents:
