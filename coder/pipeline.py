@@ -494,7 +494,7 @@ def code_corpus(
     pool = None
     entries: list[Document | CorpusFile | SkippedFile] | None = None
     forced = None
-    if workers > 1 and not isinstance(corpus, Corpus) and _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) >= _PARALLEL_MIN_CHARS:
+    if workers > 1 and not isinstance(corpus, Corpus) and _worth_workers(corpus):
         # Start the workers before the corpus is listed: they import and compile meanwhile.
         pool = _start_pool(workers, codebook, cache_dir)
         try:
@@ -674,6 +674,17 @@ def _corpus_bytes(path: str | Path, *, past: int | None = None) -> int:
     return total
 
 
+def _worth_workers(corpus: str | Path) -> bool:
+    """Is the corpus large enough for coding processes, and more than one file? (A single document is
+    coded in this process: two idle processes beside it held 140 MB of a 48 MB file's run.)"""
+    if _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) < _PARALLEL_MIN_CHARS:
+        return False
+    try:
+        return len(listed_files(corpus)) > 1
+    except CoderError:
+        return False  # read_corpus will report the problem
+
+
 # The pool start_coding_processes() started, with the arguments it was started with, until the
 # run's first _start_pool() takes it.
 _early_pool: list[tuple[tuple[int, Codebook, Path | None], ProcessPoolExecutor]] = []
@@ -693,7 +704,7 @@ def start_coding_processes(corpus: str | Path, codebook: Codebook, *, workers: i
     """
     workers = workers or os.cpu_count() or 1
     stop_coding_processes()
-    if workers <= 1 or _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) < _PARALLEL_MIN_CHARS:
+    if workers <= 1 or not _worth_workers(corpus):
         return False
     arguments = _pool_arguments(workers, codebook, cache_dir)
     _early_pool.append((arguments, _spawn_pool(*arguments)))

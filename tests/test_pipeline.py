@@ -360,6 +360,20 @@ def test_pipeline_coding_processes_started_early_but_not_taken_are_stopped(tiny_
     assert not pipeline._early_pool and early._shutdown_thread
 
 
+def test_pipeline_no_coding_processes_for_a_corpus_of_one_file(tiny_codebook: Path, tmp_path: Path, monkeypatch):
+    """A single document is coded in this process: two processes started beside it sat idle (140 MB of
+    a 48 MB file's run)."""
+    monkeypatch.setattr(pipeline, "_PARALLEL_MIN_CHARS", 0)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "archive.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    assert not pipeline.start_coding_processes(corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    assert not pipeline.start_coding_processes(corpus / "archive.txt", load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    (corpus / "second.txt").write_text("Another joint meeting.\n", encoding="utf-8")
+    assert pipeline.start_coding_processes(corpus, load_codebook(tiny_codebook), workers=2, cache_dir=None)
+    pipeline.stop_coding_processes()
+
+
 def test_pipeline_workers_compile_at_start_only_for_a_folder_without_cache(tiny_codebook: Path, tmp_path: Path,
                                                                            monkeypatch):
     # A first run into a folder (no cache file): every document needs every code, so each process
