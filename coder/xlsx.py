@@ -71,7 +71,9 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
         cells = [_cell_value(column, row.get(column)) for column in columns]
         if text_index is not None and matched_index is not None:
             cells[text_index] = _marked(str(cells[text_index]), str(cells[matched_index]))
-        sheet.append([_cell(sheet, value, alignment=wrapped if column in ("text", "note") else None)
+        # A plain value where nothing is styled: a styled cell object per cell took most of the time.
+        sheet.append([_cell(sheet, value, alignment=wrapped) if column in ("text", "note")
+                      else _cell(sheet, value) if isinstance(value, str) and value.startswith("=") else value
                       for column, value in zip(columns, cells)])
     _save_atomic(workbook, path)
     return path
