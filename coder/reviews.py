@@ -405,12 +405,22 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
     span = start is not None and end is not None and end > start
     if locator is not None and entry["document"] not in locator.documents:
         return f"document '{entry['document']}' is not in the corpus."
-    if span and (number is None or not entry["text"]) and locator is not None:
+    # A span (start and end) is taken as written unless the row names another passage than the one the span
+    # starts in (a row copied and its passage number changed). A span row of an exported run, carrying its
+    # passage and its own text, was made a hand coding of the whole passage on every import.
+    inside = locator.containing(entry["document"], start) if span and locator is not None else None  # type: ignore[arg-type]
+    if span and locator is not None and (number is None or not entry["text"] or inside is None or inside.index == number):
         source = locator.documents[entry["document"]].text
         if end > len(source):  # type: ignore[operator]
             return f"span {start}-{end} is past the end of '{entry['document']}' ({len(source)} characters)."
-        passage = locator.containing(entry["document"], start)  # type: ignore[arg-type]
-        entry.update(text=source[start:end], passage=str(passage.index) if passage else "")
+        if inside is None:  # it starts in the blank lines (or page furniture) before a passage: from that passage on
+            inside = next((passage for passage in locator.passages(entry["document"])
+                           if start < passage.start < end and not source[start:passage.start].strip()), None)  # type: ignore[operator]
+            if inside is None:
+                return (f"span {start}-{end} of '{entry['document']}' starts outside every passage (blank lines, page "
+                        f"numbers or table rules): give offsets inside a passage, or its passage number.")
+            start = inside.start
+        entry.update(text=source[start:end], passage=str(inside.index), start=str(start), end=str(end))
     elif number is not None and locator is not None:
         passage = locator.passage(entry["document"], number)
         if passage is None:

@@ -545,7 +545,7 @@ def suggest_for_run(
         raise OutputError(f"{folder.run_path}: names no codebook and keeps no copy of one. Run `coder run` again to rewrite it.")
     if code not in codebook:
         raise CoderError(_unknown_code(code, codebook))
-    frame = folder.read_segments(columns=["document", "passage", "code", "review", "text"])
+    frame = folder.read_segments(columns=["document", "passage", "code", "review", "text", "source"])
     corpus_path = folder.corpus_path()
     documents = folder.read_corpus().documents  # extracted documents as the run coded them
     if not documents:
@@ -559,14 +559,17 @@ def suggest_for_run(
     coded = set(zip(mine.loc[~rejected_rows, "document"], mine.loc[~rejected_rows, "passage"].astype(int)))
     rejected = set(zip(mine.loc[rejected_rows, "document"], mine.loc[rejected_rows, "passage"].astype(int))) - coded
     known = {(passage.document, passage.index): passage.text for passage in every_passage}
+    # (a span coded by hand holds its own text, a part of its passage's)
+    sources = mine["source"] if "source" in mine.columns else pd.Series("", index=mine.index)
     stale = sorted({
-        (document, int(index)) for document, index, text in zip(mine["document"], mine["passage"], mine["text"])
-        if (document, int(index)) not in known or (text and known[(document, int(index))] != text)
+        (document, int(index)) for document, index, text, source in zip(mine["document"], mine["passage"], mine["text"], sources)
+        if (document, int(index)) not in known or (text and source != "manual" and known[(document, int(index))] != text)
     })
     if stale:
         document, index = stale[0]
+        table = folder.segments_path if folder.segments_path.is_file() else folder.segments_parquet_path
         raise OutputError(
-            f"{folder.segments_path}: passage {index} of {document} is not in the corpus at {corpus_path} as the run saw it "
+            f"{table}: passage {index} of {document} is not in the corpus at {corpus_path} as the run saw it "
             f"({len(stale)} such passage(s)). Did the corpus change since the run? Run `coder run` again."
         )
     # Only the kinds the run codes: a reference is no uncoded passage to suggest, nor evidence of a term.

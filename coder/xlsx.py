@@ -52,7 +52,11 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(column, 10)
     sheet.freeze_panes = "A2"
-    sheet.auto_filter = AutoFilter(ref=f"A1:{get_column_letter(len(columns))}{max(rows + 1, 1)}")
+    area = f"A1:{get_column_letter(len(columns))}{max(rows + 1, 1)}"
+    sheet.auto_filter = AutoFilter(ref=area)
+    # The sheet's <dimension>, which the writer asks a sheet built in memory for: without it a reader in
+    # read-only mode (openpyxl's) knows no last row.
+    sheet.calculate_dimension = lambda: area
     review = get_column_letter(columns.index("review") + 1)
     validation = DataValidation(type="list", formula1='"accept,reject,add"', allow_blank=True, showErrorMessage=False)
     validation.promptTitle = "Review"

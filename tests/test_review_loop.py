@@ -1112,3 +1112,62 @@ def test_reviews_naming_a_folder_is_refused_even_with_nothing_typed(project):
     result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out",
                     str(project / "out"), "--reviews", str(project / "decisions"))
     assert result.exit_code == 1 and "is not a file (a folder, a device or a pipe)" in result.output
+
+
+@pytest.mark.parametrize("how", ["workbook", "note typed in segments.csv", "review import"])
+def test_a_hand_coded_span_stays_a_span_when_its_row_comes_back(project, how):
+    """A span coded by hand (start and end inside a passage) comes back in segments.csv and the workbook
+    with its passage and its own text: each import made it a second hand coding of the whole passage, and
+    a note typed on the span's row went to that new segment (probe K1)."""
+    coder_run(project)
+    start = CORPUS["a.txt"].index("local protection")
+    pd.DataFrame([{"document": "a.txt", "code": "hand_only", "review": "add", "note": "span",
+                   "start": str(start), "end": str(start + len("local protection"))}]).to_csv(
+        project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--reviews", str(project / "reviews.csv"), "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    if how == "workbook":
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
+    elif how == "note typed in segments.csv":
+        frame = segments_of(project)
+        frame.loc[frame["source"] == "manual", "note"] = "typed later"
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    else:
+        assert invoke("review", "import", str(project / "out" / "segments.csv"), "--codebook",
+                      str(project / "codebook.yaml"), "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert reviews[["document", "start", "end", "code", "decision"]].values.tolist() == [
+        ["a.txt", str(start), str(start + len("local protection")), "hand_only", "add"]]
+    assert reviews["note"].tolist() == ["typed later" if how == "note typed in segments.csv" else "span"]
+    manual = segments_of(project).query("source == 'manual'")
+    assert manual[["passage", "text"]].values.tolist() == [["1", "local protection"]]
+
+
+def test_a_hand_coded_span_starting_in_the_blank_lines_before_a_passage_codes_that_passage(project):
+    """A span from the blank line before a passage was taken, then detached as if its text had gone (probe K3)."""
+    coder_run(project)
+    start = CORPUS["a.txt"].index("\n\nAdministrative")
+    pd.DataFrame([{"document": "a.txt", "code": "hand_only", "review": "add", "start": str(start),
+                   "end": str(start + 30)}]).to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--reviews", str(project / "reviews.csv"), "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    manual = segments_of(project).query("source == 'manual'")
+    assert manual[["passage", "start", "text"]].values.tolist() == [["1", str(start + 2), "Administrative barriers rema"]]
+
+
+def test_suggest_takes_a_code_with_a_hand_coded_span(project):
+    """A span coded by hand holds its own text, not its passage's: suggest took that for a changed corpus
+    and refused the code and its parents (probe K2)."""
+    coder_run(project)
+    start = CORPUS["a.txt"].index("local protection")
+    pd.DataFrame([{"document": "a.txt", "code": "local_protection", "review": "add", "start": str(start),
+                   "end": str(start + len("local protection"))}]).to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--reviews", str(project / "reviews.csv"), "--run", str(project / "out")).exit_code == 0
+    coder_run(project, "--csv", "never")
+    for code in ("local_protection", "barriers"):
+        result = invoke("suggest", code, "--run", str(project / "out"), "--out", str(project / f"{code}.csv"), "--min-count", "1")
+        assert result.exit_code == 0, result.output

@@ -97,3 +97,11 @@ def test_xlsx_cli_export_with_reviews(tmp_path, decision):
     )
     sheet = load_workbook(out)["segments"]
     assert [sheet.cell(row, 12).value for row in (2, 3, 4)] == ["reject", None, None]
+
+
+@pytest.mark.parametrize("rows", [ROWS, []])
+def test_xlsx_states_its_size_for_readers_that_stream(tmp_path, rows):
+    """The workbook is written row by row; a streaming reader still learns its size (<dimension>)."""
+    path = write_segments_xlsx(frame_of(rows), tmp_path / "segments.xlsx")
+    sheet = load_workbook(path, read_only=True)["segments"]
+    assert (sheet.max_row, sheet.max_column, sheet.calculate_dimension()) == (len(rows) + 1, 13, f"A1:M{len(rows) + 1}")
