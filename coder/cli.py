@@ -855,9 +855,13 @@ RunSegments = Annotated[Path, typer.Option("--segments", help="segments.csv of a
 def _beside_run(segments: Path, name: str) -> Path:
     """`name` in the folder of the run `segments` belongs to (an export's default: a workbook written to
     outputs/ for another run's segments was read by outputs/'s next run, never by its own)."""
-    from .runs import RunFolder
+    from .runs import PREVIOUS_FOLDER, RunFolder
 
-    return RunFolder.of_segments(segments).folder / name
+    folder = RunFolder.of_segments(segments).folder
+    if folder.name == PREVIOUS_FOLDER:  # the next run replaces that folder, and a file filled in there with it
+        raise CoderError(f"{display_name(folder)}: the next `coder run` replaces this folder, and would delete {name} "
+                         f"written into it. Choose where to write it with --out.")
+    return folder / name
 
 export_app = _command_group(
     "Export coding for NVivo, ATLAS.ti, MAXQDA and QualCoder (REFI-QDA).\n\n"

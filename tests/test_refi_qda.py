@@ -654,3 +654,13 @@ def test_an_export_of_another_run_goes_to_that_run_s_folder(run_folder, command,
     assert result.exit_code == 0, result.output
     assert (run_folder / "round2" / name).is_file() and not (run_folder / "outputs" / name).exists()
     assert result.output.startswith(f"Wrote round2/{name}")
+
+
+@pytest.mark.parametrize("command", ["qdpx", "xlsx"])
+def test_an_export_of_the_previous_run_needs_out(run_folder, command):
+    """Written by default into outputs/.previous/, which the next run replaces: a workbook filled in there was lost."""
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "-q").exit_code == 0
+    result = invoke("export", command, "--segments", "outputs/.previous")
+    assert result.exit_code == 1
+    assert "the next `coder run` replaces this folder" in result.output and "--out" in result.output
+    assert invoke("export", command, "--segments", "outputs/.previous", "--out", f"previous.{command}").exit_code == 0
