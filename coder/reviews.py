@@ -428,6 +428,9 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
         if not entry["text"] or _normalized(entry["text"]) != _normalized(passage.text):
             entry.update(text=passage.text)
         entry.update(start=str(passage.start), end=str(passage.end))
+        # A passage repeated in the document (a running header, a repeated question) has an id per copy.
+        entry["segment_id"] = segment_id_from_fingerprint(locator.fingerprint(entry["document"], number), entry["code"])
+        return ""
     elif not entry["text"]:
         return ("an `add` row needs passage (or start and end) and the run whose corpus it names: run `coder run` "
                 "first, or name the run folder (`coder review import FILE --run OUT`).")
@@ -1022,14 +1025,17 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
         if found is None:
             continue
         document, passage, start, end, text = found
-        identifier = segment_id(document, text, entry["code"])
+        located = locator.passage(document, passage)
+        # A whole passage's id is its copy's (a repeated passage has one per copy); a span's, its text's.
+        identifier = (segment_id_from_fingerprint(locator.fingerprint(document, passage), entry["code"])
+                      if located is not None and (located.start, located.end) == (start, end)
+                      else segment_id(document, text, entry["code"]))
         if identifier != entry["segment_id"]:
             if identifier in present:
                 continue
             changes[index] = {"segment_id": identifier, "document": document}
         changes.setdefault(index, {}).update(passage=str(passage), start=str(start), end=str(end))
         code = codebook[entry["code"]]
-        located = locator.passage(document, passage)
         kind = located.kind if located is not None else "body"
         rows.append((identifier, document, passage, start, end, kind, code.id, code.code_path, code.label, 0, "", text,
                      "add", entry["note"]))
@@ -1049,6 +1055,8 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     # A span coded by offsets: the same text at the same place, else the same text elsewhere in the document.
     if source is not None and start is not None and end is not None:
         whole = [passage for passage in locator.passages(document) if passage.start == start and passage.end == end]
+        if whole and _normalized(whole[0].text) == _normalized(text):  # that passage, as it was (of its copies)
+            return (document, whole[0].index, whole[0].start, whole[0].end, whole[0].text)
         if not whole:
             if source.text[start:end] != text:
                 moved = source.text.find(text) if text else -1

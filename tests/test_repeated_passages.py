@@ -12,7 +12,8 @@ import pytest
 from coder import runner, streamed
 from coder.matching import code_passages, compile_codebook
 from coder.codebook import parse_codebook
-from coder.models import Document, copy_fingerprint, numbered_copies, passage_fingerprint, passage_fingerprints, segment_id
+from coder.models import (Document, copy_fingerprint, numbered_copies, passage_fingerprint, passage_fingerprints, segment_id,
+                          segment_id_from_fingerprint)
 from coder.passages import split_passages
 from coder.segments import read_segments_csv
 
@@ -111,3 +112,23 @@ def test_the_streamed_engine_numbers_copies_as_the_whole_table(project: Path, mo
     monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
     parts = _run(project, "parts", "--no-cache")
     pd.testing.assert_frame_equal(parts, whole)
+
+
+@pytest.mark.parametrize("by", ["passage", "start and end"])
+def test_a_passage_coded_by_hand_is_the_copy_the_row_names(project, by):
+    """An `add` row for the second copy of a repeated passage coded the first copy (its id was the text's,
+    and the passage was found by its text)."""
+    (project / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    _run(project)
+    second = split_passages(Document("a.txt", CORPUS["a.txt"]))[2]
+    row = {"document": "a.txt", "code": "hand", "review": "add"}
+    row.update({"passage": "2"} if by == "passage" else {"start": str(second.start), "end": str(second.end)})
+    pd.DataFrame([row]).to_csv(project / "added.csv", index=False)
+    result = invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                    "--run", str(project / "out"))
+    assert result.exit_code == 0, result.output
+    for _ in range(2):  # and again, unchanged
+        frame = _run(project)
+        hand = frame[frame["code"] == "hand"]
+        assert hand[["passage", "source"]].values.tolist() == [[2, "manual"]]
+        assert hand["segment_id"].tolist() == [segment_id_from_fingerprint(copy_fingerprint(passage_fingerprint("a.txt", REPEATED), 1), "hand")]
