@@ -69,10 +69,9 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     wrapped = Alignment(wrap_text=True, vertical="top")
     text_index = columns.index("text") if "text" in columns else None
     matched_index = columns.index("matched") if "matched" in columns else None
-    present = [column for column in columns if column in frame.columns]
-    for values in frame[present].itertuples(index=False, name=None):
-        row = dict(zip(present, values))
-        cells = [_cell_value(column, row.get(column)) for column in columns]
+    added = (None,) * (len(columns) - len(frame.columns))  # review and note, when the frame had none
+    for values in frame.itertuples(index=False, name=None):
+        cells = [_cell_value(column, value) for column, value in zip(columns, values + added)]
         if text_index is not None and matched_index is not None:
             cells[text_index] = _marked(str(cells[text_index]), str(cells[matched_index]))
         # A plain value where nothing is styled: a styled cell object per cell took most of the time.
