@@ -656,11 +656,15 @@ def _text_array(columns: PassageColumns) -> pa.Array:
     return array
 
 
-def _corpus_bytes(path: str | Path, *, past: int | None = None) -> int:
+def _corpus_bytes(path: str | Path, *, past: int | None = None, files: list[tuple[str, str, bool]] | None = None) -> int:
     """Bytes of the corpus's text files, without reading them; with `past`, counted only until they are
-    more than that (whether a corpus is large enough asks a stat of a few of its files, not of all)."""
+    more than that (whether a corpus is large enough asks a stat of a few of its files, not of all).
+    `files`: the corpus's files as `listed_files` gives them, when the caller has them."""
     try:
-        files = listed_files(path, (".txt", ".md"))
+        if files is None:
+            files = listed_files(path, _TEXT_FILES)
+        else:
+            files = [entry for entry in files if os.path.splitext(entry[1])[1].lower() in _TEXT_FILES]
         total = 0
         for _, file, _ in files:
             try:
@@ -677,13 +681,14 @@ def _corpus_bytes(path: str | Path, *, past: int | None = None) -> int:
 def _worth_workers(corpus: str | Path) -> bool:
     """Is the corpus large enough for coding processes, and more than one file? (A single document is
     coded in this process: two idle processes beside it held 140 MB of a 48 MB file's run.)"""
-    if _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS) < _PARALLEL_MIN_CHARS:
-        return False
     try:
-        return len(listed_files(corpus)) > 1
+        files = listed_files(corpus)  # (listed once: the text files' bytes are counted from it)
     except CoderError:
         return False  # read_corpus will report the problem
+    return len(files) > 1 and _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS, files=files) >= _PARALLEL_MIN_CHARS
 
+
+_TEXT_FILES = frozenset({".txt", ".md"})  # what the coding processes read themselves
 
 # The pool start_coding_processes() started, with the arguments it was started with, until the
 # run's first _start_pool() takes it.
