@@ -575,3 +575,53 @@ def test_a_news_page_frame_is_removed_and_listed():
     assert "当前位置" not in extracted.text and "两乡围绕边界党建共促" in extracted.text
     removed = {item.text for item in extracted.removed}
     assert {"上一篇:区域党建一体化工作推进会召开 下一篇:协同治理论坛举行", "主办单位:某某县人民政府 版权所有 ICP备案号"} <= removed
+
+
+HIDING_PAGE = """<html><head><meta charset="utf-8"></head><body><article><h1>Mayors agree on joint meetings</h1>
+<p>The mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step officials described as the start of cross-regional governance.</p>
+<p style="display: none !important">Party building alliance party building alliance collaborative governance</p>
+<div hidden><p>联席会议 党建联盟 协同治理</p></div>
+<p STYLE="visibility:hidden">Barriers barriers barriers</p>
+<p aria-hidden="true">Local protection remains the main barrier, said the provincial secretary, who asked the delegates to remove it within two years.</p>
+</article></body></html>"""
+
+
+def test_extract_html_leaves_out_what_the_page_hides():
+    """Text a page hides (keyword stuffing, a copy for another screen, a closed pop-up) was coded as if a
+    reader saw it: "party building alliance" twice in a display:none paragraph coded the article."""
+    extracted = extract_bytes(HIDING_PAGE.encode(), ".html")
+    assert extracted.text.split("\n\n") == [
+        "Mayors agree on joint meetings",
+        "The mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step officials "
+        "described as the start of cross-regional governance.",
+        # aria-hidden hides an element from screen readers, not from the eye
+        "Local protection remains the main barrier, said the provincial secretary, who asked the delegates to "
+        "remove it within two years."]
+    hidden = {removed.text for removed in extracted.removed if removed.reason.startswith("hidden")}
+    assert hidden == {"Party building alliance party building alliance collaborative governance", "联席会议 党建联盟 协同治理",
+                      "Barriers barriers barriers"}
+
+
+@pytest.mark.parametrize("hiding", ['<body style="display:none">', '<body><div style="visibility: hidden">'])
+def test_extract_html_keeps_a_page_its_script_reveals(hiding):
+    """A page hidden whole until its script runs (against a flash of unstyled content) is all text."""
+    page = HIDING_PAGE.replace("<body>", hiding)
+    text = extract_bytes(page.encode(), ".html").text
+    assert "The mayors of the two cities agreed on Tuesday" in text
+    assert "Local protection remains the main barrier" in text
+
+
+def test_extract_html_article_read_by_the_fallback_keeps_its_paragraphs():
+    """When trafilatura's fallback reads the page (here its main pass skipped an aria-hidden paragraph,
+    and the fallback's text was longer), it reads an <article> as one line: headline and paragraphs ran
+    together into one passage, and the headline was no title of its own."""
+    page = ("<html><body><article><h1>Regional cooperation</h1>"
+            "<p>The joint meeting agreed a plan for collaborative governance between the two provinces of the delta.</p>"
+            '<p aria-hidden="true">A quote read aloud elsewhere: collaborative governance takes a screen reader.</p>'
+            "<p>The barriers were administrative divisions and local protectionism across provincial borders.</p>"
+            "</article></body></html>")
+    assert extract_bytes(page.encode(), ".html").text.split("\n\n") == [
+        "Regional cooperation",
+        "The joint meeting agreed a plan for collaborative governance between the two provinces of the delta.",
+        "A quote read aloud elsewhere: collaborative governance takes a screen reader.",
+        "The barriers were administrative divisions and local protectionism across provincial borders."]

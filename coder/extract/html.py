@@ -4,7 +4,10 @@ trafilatura finds the main text (its boilerplate removal scores best among open-
 extractors in published comparisons and keeps headings, paragraphs and tables); a page
 too short for it to judge falls back to every visible paragraph outside <nav>, <header>,
 <footer>, <aside>, <form>, scripts and styles. Paragraphs are separated by a blank line.
-Visible lines of the page that are not in the result are listed as removed.
+Elements the page hides (the `hidden` attribute, an inline `display: none` or `visibility: hidden`)
+are no text a reader sees and go first, unless they hold most of the page's text (a page its script
+reveals). Visible lines of the page that are not in the result are listed as removed, and so are the
+hidden ones.
 """
 
 from __future__ import annotations
@@ -31,12 +34,19 @@ def extract_html(data: bytes) -> ExtractedText:
     data = _BREAK.sub(mark.encode("ascii"), data)
     if _too_deep(data):
         data = _flattened(data)
-    article = trafilatura.extract(data, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
-    visible = [with_breaks(line, mark) for line in _visible_lines(data, skip_furniture=False)]
+    page, hidden = data, []
+    if _HIDDEN_HINT.search(data):
+        tree = trafilatura.load_html(data)
+        if tree is not None:
+            hidden = [with_breaks(line, mark) for line in _drop_hidden(tree)]
+            page = tree
+    article = trafilatura.extract(page, include_comments=False, include_tables=True, favor_recall=True, deduplicate=False)
+    blocks = _visible_lines(data, skip_furniture=False, skip_hidden=bool(hidden))
+    visible = [with_breaks(line, mark) for line in blocks]
     if not article or not article.strip():
-        article = "\n".join(_visible_lines(data, skip_furniture=True))
-    paragraphs = [paragraph for line in article.split("\n") for paragraph in with_breaks(line, mark).split("\n\n")
-                  if paragraph]
+        article = "\n".join(_visible_lines(data, skip_furniture=True, skip_hidden=bool(hidden)))
+    paragraphs = [paragraph for line in _split_at_blocks(article.split("\n"), blocks)
+                  for paragraph in with_breaks(line, mark).split("\n\n") if paragraph]
     boilerplate = [paragraph for paragraph in paragraphs if _is_boilerplate(paragraph)]
     if boilerplate and len(boilerplate) < len(paragraphs):
         paragraphs = [paragraph for paragraph in paragraphs if not _is_boilerplate(paragraph)]
@@ -48,8 +58,64 @@ def extract_html(data: bytes) -> ExtractedText:
         Removed(page=None, text=line, reason="page furniture (menu, banner, sidebar or footer)")
         for line in dict.fromkeys(visible)
         if line not in kept and line not in collapsed
-    )
+    ) + tuple(Removed(page=None, text=line, reason="hidden on the page (hidden, display: none or visibility: hidden)")
+              for line in dict.fromkeys(hidden) if line not in kept)
     return ExtractedText(text=text, format="html", removed=removed)
+
+
+def _split_at_blocks(lines: list[str], blocks: list[str]) -> list[str]:
+    """`lines` with each line that is some of the page's consecutive `blocks` joined by spaces split
+    into them again: on a short page trafilatura reads an <article> as one line, its headline and
+    paragraphs run together into one passage.
+
+    >>> _split_at_blocks(["Mayors meet The two mayors met.", "Other"], ["Mayors meet", "The two mayors met.", "Other"])
+    ['Mayors meet', 'The two mayors met.', 'Other']
+    """
+    by_first_word: dict[str, list[int]] = {}
+    for number, block in enumerate(blocks):
+        by_first_word.setdefault(block.split(" ", 1)[0], []).append(number)
+    split: list[str] = []
+    for line in lines:
+        flat = _SPACES.sub(" ", line).strip()
+        found = None
+        for first in by_first_word.get(flat.split(" ", 1)[0], ()) if " " in flat else ():
+            position, last = len(blocks[first]), first + 1
+            while (position < len(flat) and last < len(blocks) and flat[position] == " "
+                   and flat.startswith(blocks[last], position + 1)):
+                position += 1 + len(blocks[last])
+                last += 1
+            if position == len(flat) and last - first > 1:
+                found = blocks[first:last]
+                break
+        split.extend(found or [line])
+    return split
+
+
+# Only a page that may hide something is parsed here before trafilatura reads it.
+_HIDDEN_HINT = re.compile(rb"display\s*:\s*none|visibility\s*:\s*hidden|\shidden(?=[\s=/>])", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_NEVER_HIDDEN = ("html", "head", "body")
+
+
+def _is_hidden(element) -> bool:  # noqa: ANN001 - an lxml element
+    return (element.tag not in _NEVER_HIDDEN
+            and (element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style") or "") is not None))
+
+
+def _drop_hidden(root) -> list[str]:  # noqa: ANN001 - an lxml tree
+    """Drop the elements `root` hides (the outermost of each nest), unless they hold half of its text
+    or more: a page hidden until its script shows it is all text a reader sees. Returns their text,
+    a line per block."""
+    hidden = [element for element in root.iter() if isinstance(element.tag, str) and _is_hidden(element)]
+    outermost = [element for element in hidden if not any(_is_hidden(above) for above in element.iterancestors())]
+    hidden_chars = sum(len(element.text_content().strip()) for element in outermost)
+    if not outermost or 2 * hidden_chars >= len(root.text_content().strip()):
+        return []
+    lines = [line for element in outermost for line in _block_lines(element)]
+    for element in outermost:
+        if element.getparent() is not None:
+            element.drop_tree()
+    return lines
 
 
 _SPACES = re.compile(r"\s+")
@@ -108,8 +174,9 @@ def _flattened(data: bytes) -> bytes:
     return _EMPTY_PARAGRAPHS.sub(b"<p>", flat)
 
 
-def _visible_lines(data: bytes, *, skip_furniture: bool) -> list[str]:
-    """Visible text of the page, one line per block element."""
+def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = False) -> list[str]:
+    """Visible text of the page, one line per block element (without what the page hides, when
+    `skip_hidden`: the elements `_drop_hidden` drops)."""
     import lxml.html
 
     # huge_tree: libxml2 otherwise stops at 256 nested elements and the page reads as empty (a saved page
@@ -122,7 +189,17 @@ def _visible_lines(data: bytes, *, skip_furniture: bool) -> list[str]:
     drop = ("script", "style", "noscript", "template", "head", *(_FURNITURE if skip_furniture else ()))
     for element in root.iter(*drop):
         element.drop_tree() if element.getparent() is not None else None
+    if skip_hidden:
+        _drop_hidden(root)
+    return _block_lines(root)
+
+
+def _block_lines(root) -> list[str]:  # noqa: ANN001 - an lxml element
+    """The text under `root`, one line per innermost block element (or `root`'s text when it has none)."""
     lines: list[str] = []
+    if not any(True for _ in root.iter(*_BLOCKS)):
+        text = re.sub(r"\s+", " ", root.text_content()).strip()
+        return [text] if text else []
     for element in root.iter(*_BLOCKS):
         # Only the innermost blocks: a <div> holding <p>s is read through its <p>s.
         if any(child.tag in _BLOCKS for child in element.iterdescendants()):
