@@ -10,12 +10,20 @@ can be shown, counted and reviewed in the original text. Three strings describe 
   end rejoined.
 
 Debris (blanked in `view`, never deleted): a table pipe at the start ("| ") or end (" |") of a
-line, a Markdown table rule line ("|---|---|"), and a lone page number on its own line
-("12", "- 12 -", "Page 3", "12/40", "第3页"). Web and PDF boilerplate lines are real text and stay.
+line, a Markdown table rule line ("|---|---|"), a lone page number on its own line
+("12", "- 12 -", "· 25 ·", "Page 3", "12/40", "第3页"), and the running header or footer of a PDF
+paste: a line of at least 10 letters or 4 CJK characters, ending no sentence, that comes back at
+least three times alike but for a number at its start or end ("116 Journal of Regional Governance", "中国行政管理
+2019年第5期"), at least twice and at half of its places at a page break: a page number beside it
+(blank lines and the other such lines between), or a page number at its own start or end with a
+sentence running on across it. A repeated line anywhere else, a numbered heading after a sentence's
+end, a repeated question, stays. Other web and PDF boilerplate lines are real text and stay.
 
 Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
 no-break spaces); single line breaks inside a paragraph are joined. A page-number line
-inside a paragraph does not end it. Double-spaced documents (PDF pastes where each text
+inside a paragraph does not end it, nor do blank lines around a page number or a running header
+when a sentence runs on across them (the line before ends no sentence, the line after starts
+with a lowercase letter, or in Chinese as below). Double-spaced documents (PDF pastes where each text
 line is followed by one blank line, as seeds/regional_cooperation_governance_paper.txt) are
 detected: at least 5 text lines, more than half of the gaps between text lines are exactly
 one blank line, and a sentence runs on across most of those gaps. A gap is inside a sentence
@@ -71,10 +79,12 @@ between words).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import accumulate
+from operator import methodcaller
 
 from .imports import LazyPattern
 from .lexicon import CJK_CHARS, is_cjk, is_english_word
@@ -607,7 +617,70 @@ def _classify_lines(lines: list[str]) -> tuple[list[int], list[int]]:
                 page_numbers.append(number)
             elif _NOTE_MARKER.fullmatch(line):
                 kinds[number] = _PAGE
+    running = _running_lines(lines, kinds)
+    if running:
+        for number in running:
+            kinds[number] = _PAGE
+        page_numbers = sorted([*page_numbers, *running])
     return kinds, page_numbers
+
+
+_WITHOUT_EDGE_NUMBERS = methodcaller("strip", "0123456789 \t\r\x0b\x0c\xa0\u3000")  # a header's page number
+_RUNNING_LINE_MAX = 120  # a running header or footer is one short line
+_RUNNING_REPEATS = 3
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+_SENTENCE_ENDS = frozenset(".!?。！？…")
+_EDGE_NUMBER = re.compile(r"^\s*\d{1,4}(?!\d)|(?<!\d)\d{1,4}\s*$")
+
+
+def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
+    """The lines of a PDF paste's running headers and footers ("Journal of Regional Governance",
+    "116 ZHANG: Collaborative Governance", "中国行政管理 2019年第5期"): a line of at least 10 letters or
+    4 CJK characters, ending no sentence, found at least three times alike but for the number at its
+    start or end (its page), at least twice and in half of them at a page break (_at_page_break)."""
+    keys = list(map(_WITHOUT_EDGE_NUMBERS, lines))  # C-level: no Python frame per line
+    counts = Counter(keys)
+    counts.pop("", None)
+    if not counts or max(counts.values()) < _RUNNING_REPEATS:
+        return []
+    repeated = {key for key, count in counts.items() if count >= _RUNNING_REPEATS and len(key) <= _RUNNING_LINE_MAX
+                and (len(_LATIN_LETTER.findall(key)) >= 10 or len(_CJK_RE.findall(key)) >= 4)}
+    if not repeated:
+        return []
+    # (a line ending a sentence is no header: a repeated question, a refrain)
+    at = [number for number, key in enumerate(keys) if key in repeated and kinds[number] == _TEXT
+          and lines[number].rstrip()[-1] not in _SENTENCE_ENDS]
+    skipped = set(at)
+    found: list[int] = []
+    for key in repeated:
+        numbers = [number for number in at if keys[number] == key]
+        breaks = sum(_at_page_break(lines, kinds, number, skipped) for number in numbers)
+        if breaks >= 2 and 2 * breaks >= len(numbers):
+            found.extend(numbers)
+    return sorted(found)
+
+
+def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set[int]) -> bool:
+    """Is line `number` at a page break: a page number among the lines around it (blank lines and the
+    other `skipped` lines passed over), or a page number of its own at its start or end with a
+    sentence running on across it, from the text line before to the one after? (A line a sentence
+    runs on across and no more is any line of a PDF paste.)"""
+    around: list[str] = []
+    for step in (-1, 1):
+        other = number + step
+        while 0 <= other < len(lines) and abs(other - number) <= 4 and (kinds[other] != _TEXT or other in skipped):
+            if kinds[other] == _PAGE:
+                return True
+            other += step
+        if not 0 <= other < len(lines) or kinds[other] != _TEXT:
+            return False
+        around.append(lines[other].strip())
+    before, after = around
+    if _EDGE_NUMBER.search(lines[number]) is None or before[-1] in _TERMINAL:
+        return False
+    if after[0].islower():
+        return True
+    return _is_wide(before[-1]) and _is_wide(after[0]) and _LINE_LABEL.match(after) is None
 
 
 def _line_kinds(lines: list[str]) -> list[int]:
@@ -629,11 +702,14 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
     # Lines that start a paragraph whatever comes before: a transcript's turns, a web paste's lines.
     own_lines = _turns(lines, kinds) if not double_spaced else frozenset()
+    # Lines after a page break (a page number or a running header between blank lines) that a sentence
+    # runs on into, with the page break's lines: no paragraph ends there.
+    page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
     previous = -2
     for number in content:
         # A gap between content lines: in a double-spaced document only two or more blank lines
         # and no page number end a paragraph; else any blank line does.
-        if current and (number in own_lines or number - previous > 1 and (
+        if current and (number in own_lines or number - previous > 1 and number not in page_break and (
             not double_spaced or (number - previous > 2 and _PAGE not in kinds[previous + 1 : number])
         )):
             paragraphs.append(current)
@@ -644,6 +720,25 @@ def _paragraph_lines(
     if current:
         paragraphs.append(current)
     return paragraphs, full, double_spaced
+
+
+def _page_breaks_inside(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
+    """The page-break lines (page numbers, running headers) and the text line after them, where a
+    sentence runs on from the text line before the break to the one after it (_runs_on)."""
+    inside: set[int] = set()
+    last_text = -1
+    pending: list[int] = []
+    for number, kind in enumerate(kinds):
+        if kind == _PAGE:
+            if last_text >= 0:
+                pending.append(number)
+        elif kind == _TEXT:
+            if pending and _runs_on(lines[last_text].strip(), lines[number].strip(), full):
+                inside.update(pending)
+                inside.add(number)
+            pending = []
+            last_text = number
+    return frozenset(inside)
 
 
 def _blocks(

@@ -1,6 +1,7 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
-web pastes' lines and tables of contents, changes of behaviour since, ported) as the oracle of
+web pastes' lines, tables of contents, running headers and page breaks inside a sentence, changes of
+behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -14,7 +15,8 @@ from itertools import accumulate
 
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
-from coder.passages import _ZERO_WIDTH, _mark_contents, _row_break_offsets, _turns, _zero_width_read  # ported since
+from coder.passages import (  # ported since
+    _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets, _running_lines, _turns, _zero_width_read)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -433,6 +435,11 @@ def _classify_lines(lines: list[str]) -> tuple[list[int], list[int]]:
                 page_numbers.append(number)
             elif _NOTE_MARKER.fullmatch(line):
                 kinds[number] = _PAGE
+    running = _running_lines(lines, kinds)  # ported: running headers and footers
+    if running:
+        for number in running:
+            kinds[number] = _PAGE
+        page_numbers = sorted([*page_numbers, *running])
     return kinds, page_numbers
 
 
@@ -454,11 +461,13 @@ def _paragraph_lines(
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
     own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes
+    # ported: a page break that a sentence runs on across
+    page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
     previous = -2
     for number in content:
         # A gap between content lines: in a double-spaced document only two or more blank lines
         # and no page number end a paragraph; else any blank line does.
-        if current and (number in own_lines or number - previous > 1 and (
+        if current and (number in own_lines or number - previous > 1 and number not in page_break and (
             not double_spaced or (number - previous > 2 and _PAGE not in kinds[previous + 1 : number])
         )):
             paragraphs.append(current)

@@ -776,3 +776,59 @@ def test_a_double_spaced_paste_is_not_cut_at_a_page_break_inside_a_sentence(monk
     parts = _split_in_parts(text, 4000, monkeypatch)
     assert sum("cross-regional governance office" in p.text for p in parts) == sum(
         "cross-regional governance office" in p.text for p in whole) == 20
+
+
+# A PDF paste's pages, each a wrapped paragraph running on into the next page, as a PDF viewer copies them.
+_PAGES = [
+    "The provinces set up a joint meeting to coordinate the governance of the river basin, and the",
+    "mayors met every quarter. The minutes show that the delegates agreed to continue the work of",
+    "the alliance. Barriers remained in the administrative divisions between the cities, and local",
+    "protection was the main one. The party building alliance was set up in two thousand and nine,",
+    "and its work has grown every year since then, with new members joining it from the west.",
+]
+_PROSE = " ".join(_PAGES)
+
+
+def _paste(header, *, blank: bool = False) -> str:
+    gap = "\n\n" if blank else "\n"
+    return "".join(page + (gap + header(number) + gap if number < len(_PAGES) - 1 else "\n")
+                   for number, page in enumerate(_PAGES))
+
+
+@pytest.mark.parametrize(("header", "blank"), [
+    (lambda number: f"{116 + number} Journal of Regional Governance", False),  # its page number in the line
+    (lambda number: f"Collaborative Governance in the Delta {116 + number}", True),  # between blank lines
+    (lambda number: f"{116 + number}\nJOURNAL OF REGIONAL GOVERNANCE", False),  # a page number beside it
+    (lambda number: f"Journal of Regional Governance\n\n{116 + number}", True),
+], ids=["number-in-line", "between-blank-lines", "beside-page-number", "footer-then-number"])
+def test_running_header_of_a_pdf_paste_is_debris(header, blank):
+    """A PDF viewer copies each page's running header with its text: "Collaborative Governance in the
+    Delta" was coded on every page break (the article's own title, so its own codes, four times more),
+    and between blank lines it cut the paragraph, and a sentence, at every page."""
+    text = _paste(header, blank=blank)
+    passages = split_passages(_doc(text))
+    assert [passage.text for passage in passages] == [_PROSE]
+    assert "Governance in the Delta" not in passages[0].view and "Journal" not in passages[0].view
+    assert text[passages[0].start:passages[0].end].endswith("from the west.")
+
+
+def test_chinese_running_header_is_debris():
+    lines = ["党建联盟是跨区域治理的重要机制，长三角地区的城市通过联席会议协调各方利益，", "推动了区域一体化的发展，形成了多方参与的合作格局，各地党组织共同开展活动，",
+             "建立了常态化的沟通机制，并在基层治理中发挥了重要作用，取得了明显的成效，", "为其他地区提供了可以借鉴的经验。"]
+    text = "".join(line + (f"\n· {25 + number} ·\n中国行政管理 2019年第5期\n" if number < 3 else "\n")
+                   for number, line in enumerate(lines))
+    passages = split_passages(_doc(text))
+    assert [passage.text for passage in passages] == ["".join(lines)]
+
+
+@pytest.mark.parametrize("text", [
+    # a line repeated in the text, no page break beside it: a refrain, a generated text's repeat
+    "".join(f"{page}\nmented a series of regional cooperation governance\n" for page in _PAGES),
+    # numbered headings after a sentence's end: not a page break
+    "".join(f"Question {number}\n{page} End of answer.\n\n" for number, page in enumerate(_PAGES, 1)),
+    # an interviewer's repeated question ends a sentence
+    "".join(f"Interviewer: Could you say more about the joint meetings?\n\n{page} Yes.\n\n" for page in _PAGES),
+], ids=["repeated-line", "numbered-headings", "repeated-question"])
+def test_repeated_lines_that_are_no_running_header_stay(text):
+    passages = split_passages(_doc(text))
+    assert " ".join(passage.text for passage in passages).split() == text.split()
