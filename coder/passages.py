@@ -1010,18 +1010,37 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     if len(labelled) >= 3 and len(set(labelled.values())) < len(labelled):
         starts.update(number for number in following if number in labelled)
     if len(following) >= 4:
-        ended = sum(1 for number in text if lines[number].rstrip()[-1:] in _LINE_END)
-        if 3 * ended >= 2 * len(text):
-            starts.update(number for number in following if not _continues(lines[number - 1], lines[number]))
+        # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
+        # one-line paragraphs, ends few of its lines, and stays whole.
+        for block in _runs_of_lines(text):
+            ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END)
+            if len(block) > 1 and 3 * ended >= 2 * len(block):
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
 
 
+def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
+    """The runs of consecutive numbers in `numbers` (sorted): the blocks of text lines with no blank line between."""
+    run: list[int] = []
+    for number in numbers:
+        if run and number != run[-1] + 1:
+            yield run
+            run = []
+        run.append(number)
+    if run:
+        yield run
+
+
 def _continues(before: str, after: str) -> bool:
-    """Does a word or a sentence run on from the line `before` into the next line, `after`?"""
+    """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
+    before ends in a hyphen or a comma (a Chinese one too), or it is a long line ending no sentence and
+    the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
+    sentence before a Chinese one: no more is told of a Chinese line.)"""
     before, after = before.rstrip(), after.lstrip()
+    if not before or not after or before[-1] in _LINE_END:
+        return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return bool(before) and bool(after) and before[-1] not in _LINE_END and (
-        before[-1] in "-‐" or (after[0].islower() and len(before) >= _WRAPPED_LINE))
+    return before[-1] in "-‐,，、;；" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste

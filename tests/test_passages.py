@@ -832,3 +832,36 @@ def test_chinese_running_header_is_debris():
 def test_repeated_lines_that_are_no_running_header_stay(text):
     passages = split_passages(_doc(text))
     assert " ".join(passage.text for passage in passages).split() == text.split()
+
+
+@pytest.mark.parametrize(("text", "wrapped"), [
+    ("长三角一体化示范区召开第三次理事会。\n\n会议听取了执委会关于一体化制度创新的工作汇报。\n\n三地党委组织部门共同签署了党建联盟合作协议。\n\n"
+     "与会代表就生态环境联保共治进行了交流。\n\n会议还审议了2024年重点工作安排。\n\n各方表示将继续深化合作。\n\n"
+     "会议由示范区执委会主任主持。\n\n"
+     "本文以长三角毗邻地区为例,分析了跨区域协同治理中的联席\n会议制度。研究发现,府际合作仍面临行政壁垒、利益分配不均等困境,\n"
+     "应当进一步完善党建联盟\n与联席会议的衔接机制,强化\n协调机构的作用。\n\n下一次会议将于2025年在苏州召开。",
+     "本文以长三角毗邻地区为例,分析了跨区域协同治理中的联席会议制度。"),
+    ("Regional News Digest.\n\nThe Yangtze River Delta mayors met in Hefei on Monday.\n\nOfficials agreed to remove "
+     "administrative barriers.\n\nThe council will report in June.\n\nAnalysts welcomed the decision.\n\n"
+     "Local officials also praised the plan.\n\nBusiness groups were not consulted.\n\nResidents said little.\n\n"
+     "The first intergovernmental joint meeting, convened in\n2003 by the mayors of sixteen cities and known as the Joint\n"
+     "Meeting of Mayors, was moved to Shanghai after the party\nbuilding alliance of the three provinces asked for a\n"
+     "Standing Secretariat to be set up.\n\nThe next meeting will be held in Nanjing.",
+     "The first intergovernmental joint meeting, convened in 2003 by the mayors of sixteen cities and known as the Joint "
+     "Meeting of Mayors, was moved to Shanghai"),
+], ids=["chinese", "english"])
+def test_a_wrapped_paragraph_among_one_line_paragraphs_stays_whole(text, wrapped):
+    """Among one-line paragraphs (a news digest, a Chinese web page) a paragraph wrapped in a PDF was cut at
+    each of its line ends, the web-paste rule being decided for the whole document: 联席 | 会议 fell into two
+    passages and was not coded, nor was "Joint / Meeting" (probe M1)."""
+    passages = split_passages(_doc(text))
+    assert sum(passage.text.startswith(wrapped) for passage in passages) == 1
+    assert len(passages) == text.count("\n\n") + 1
+
+
+def test_a_web_paste_line_ending_in_a_comma_runs_on():
+    text = ("三地召开区域合作联席会议。\n会议审议了合作协议。\n研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，\n应当完善党建联盟。\n"
+            "各方表示将加强协作。\n要推动协同治理。")
+    assert [passage.text for passage in split_passages(_doc(text))] == [
+        "三地召开区域合作联席会议。", "会议审议了合作协议。", "研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，应当完善党建联盟。",
+        "各方表示将加强协作。", "要推动协同治理。"]
