@@ -533,12 +533,6 @@ def _unmatchable_shape(keyword: str) -> str | None:
     if not any(char.isalnum() for char in text):
         return ("has no letters, digits or Chinese characters, and the matcher matches words only. "
                 "Use a regex for punctuation or symbols.")
-    if contains_cjk(text) and _has_latin(text) or contains_cjk(text) and any(char.isdigit() for char in text):
-        for part in parts:
-            if contains_cjk(part) and any(char.isalnum() and not is_cjk(char) for char in part):
-                return ("mixes Chinese characters with Latin letters or digits in one word; a Chinese keyword is "
-                        "matched inside runs of Chinese text only, so it never matches. Keep the Chinese part as the "
-                        "keyword, or a `near` rule joining the two parts.")
     if not contains_cjk(text):
         for part in parts:
             if part.startswith(("-", "\u2010", "\u2011")) or (part.endswith(("-", "\u2010", "\u2011"))

@@ -13,7 +13,10 @@ Matching rules (the README documents them for users):
 5. A trailing ``*`` makes a word a prefix wildcard; ``word-*`` needs a hyphen and more letters.
 6. Between the words of a keyword, any run of spaces, line breaks and hyphens is equivalent.
 7. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
-   of the codebook; whitespace and line breaks between CJK characters are ignored.
+   of the codebook; whitespace and line breaks between CJK characters are ignored. A keyword mixing
+   Chinese with Latin letters or digits (G60科创走廊, PM2.5污染, 党建 alliance) matches as written,
+   any whitespace allowed where Chinese meets Latin or between Chinese characters: its Latin ends are
+   whole words, its Chinese ends whole words under that segmentation.
 8. An ``exclude`` phrase suppresses the code's keyword and rule matches that overlap it.
 9. Rules (`near`, `all`, with `not`) report the words that make them hold.
 10. Regexes (Python syntax, case-insensitive) run on the passage as written, each stopped after
@@ -316,17 +319,34 @@ class _RuleList(NamedTuple):
     position: int
 
 
+class _MixedTerm(NamedTuple):
+    """A keyword mixing Chinese with Latin letters or digits: matched by a pattern over the folded text."""
+
+    code: str
+    exclusion: bool
+    rule: str
+    pattern: re.Pattern
+    probe: str  # its longest run of Latin letters and digits, folded: a text without it holds no match
+    cjk_start: bool  # it starts with a Chinese character: the match must start a Chinese word
+    cjk_end: bool  # it ends with one: the match must end a Chinese word (or, with `wildcard`, runs to its end)
+    wildcard: bool
+    needle: str  # folded, without whitespace or its "*": what a text holding a match holds, gaps removed
+    cjk_words: tuple[str, ...]  # its runs of Chinese characters, told to the segmenter
+    index: int = -1  # for a word of a rule's list: its index in CompiledCodebook._rule_lists
+
+
 class _Keywords(NamedTuple):
     latin: list[_Pattern]
     cjk: list[_CjkTerm]
     hyphen: list[_HyphenPrefix]
     rule_lists: list[_RuleList]
+    mixed: list[_MixedTerm]
 
 
 def _compile_keywords(codebook: Codebook) -> _Keywords:
     """Every keyword, exclude phrase and rule word of `codebook`: Latin word patterns, CJK terms,
     `word-*` prefixes, and the rule list each rule word belongs to."""
-    compiled = _Keywords([], [], [], [])
+    compiled = _Keywords([], [], [], [], [])
     for code in codebook:
         derivational = code.morphology == "derivational"
         for exclusion, keywords in ((False, code.keywords), (True, code.exclude)):
@@ -350,7 +370,48 @@ def segmenter_words_of(codebook: Codebook) -> tuple[str, ...]:
              for keyword in (*code.keywords, *code.exclude,
                              *(word for rule in code.rules for terms in (*rule.lists, rule.unless) for word in terms))
              if contains_cjk(keyword)]
-    return tuple(sorted({word for word in map(_folded_cjk, terms) if not word.endswith("*")}))
+    return tuple(sorted({word for term in terms for word in _segmenter_words(term)}))
+
+
+def _segmenter_words(keyword: str) -> tuple[str, ...]:
+    """The words a CJK keyword tells the segmenter of: the whole term (not a wildcard's prefix), or a
+    mixed keyword's runs of Chinese characters."""
+    folded = fold_keyword(keyword)
+    if _is_mixed(folded):
+        return tuple(run for run in _CJK_RUN_IN_KEYWORD.findall(folded) if len(run) > 1)
+    folded = re.sub(r"\s+", "", folded)
+    return () if folded.endswith("*") else (folded,)
+
+
+def _is_mixed(folded: str) -> bool:
+    """Does a folded keyword holding Chinese hold a Latin letter or a digit too?"""
+    return any(char.isalnum() and not is_cjk(char) for char in folded)
+
+
+_CJK_RUN_IN_KEYWORD = LazyPattern(f"[{CJK_CHARS}]+")
+_LATIN_OR_DIGIT = "0-9A-Za-z\u00c0-\u024f"  # what a mixed keyword's Latin end may not run on into
+
+
+def _mixed_term(code: str, exclusion: bool, keyword: str, folded: str, term: int) -> _MixedTerm:
+    """A mixed keyword's pattern: its runs of Chinese characters (any whitespace between them) and of
+    other words (any whitespace between two words), any whitespace between the runs."""
+    wildcard = folded.endswith("*")
+    folded = folded.rstrip("*").strip()
+    pieces = []
+    for run in re.findall(f"[{CJK_CHARS}]+|[^{CJK_CHARS}]+", folded):
+        if contains_cjk(run):
+            pieces.append(r"\s*".join(map(re.escape, run)))
+        elif run.split():
+            pieces.append(r"\s+".join(map(re.escape, run.split())))
+    cjk_start, cjk_end = is_cjk(folded[0]), is_cjk(folded[-1])
+    body = r"\s*".join(pieces)
+    if not cjk_start and folded[0].isalnum():
+        body = f"(?<![{_LATIN_OR_DIGIT}])" + body
+    if not cjk_end and folded[-1].isalnum():
+        body += f"[{_LATIN_OR_DIGIT}]*" if wildcard else f"(?![{_LATIN_OR_DIGIT}])"
+    latin_runs = re.findall(f"[{_LATIN_OR_DIGIT}]+", folded)
+    return _MixedTerm(code, exclusion, keyword, re.compile(body), max(latin_runs, key=len), cjk_start, cjk_end,
+                      wildcard, re.sub(r"\s+", "", folded), _segmenter_words(keyword), term)
 
 
 def _folded_cjk(keyword: str) -> str:
@@ -361,6 +422,9 @@ def _folded_cjk(keyword: str) -> str:
 def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
                  term: int = -1) -> None:
     if contains_cjk(keyword):
+        if _is_mixed(fold_keyword(keyword)):
+            compiled.mixed.append(_mixed_term(code, exclusion, keyword, fold_keyword(keyword), term))
+            return
         folded = _folded_cjk(keyword)
         compiled.cjk.append(_CjkTerm(code, exclusion, keyword, folded.rstrip("*"), folded.endswith("*"), term))
         return
@@ -391,7 +455,7 @@ class CompiledCodebook:
         self.codebook = codebook
         self.codes: dict[str, Code] = {code.id: code for code in codebook}
         self._code_numbers = {code_id: number for number, code_id in enumerate(self.codes)}
-        latin, cjk, hyphen, self._rule_lists = _compile_keywords(codebook)
+        latin, cjk, hyphen, self._rule_lists, self._mixed = _compile_keywords(codebook)
         self._rules = {code.id: code.rules for code in codebook if code.rules}
         self._compile_hyphen(hyphen)
         self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
@@ -494,7 +558,8 @@ class CompiledCodebook:
         self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
         self._shortest = min((len(term.term) for term in cjk), default=0)  # a shorter run holds no term
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
-        self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard} | set(known_words)))
+        self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard} | set(known_words)
+                                       | {word for term in self._mixed for word in term.cjk_words}))
 
     @property
     def segmenter_words(self) -> tuple[str, ...]:
@@ -708,6 +773,8 @@ class CompiledCodebook:
             raw.extend(self._find_latin(lower))
         if self._hyphen_regex is not None:
             raw.extend(self._find_hyphen(lower))
+        if self._mixed and not ascii_only:
+            raw.extend(self._find_mixed(lower))
         if self._cjk_automaton is not None and not ascii_only and contains_cjk(joined):
             # Only the passages with a character beyond ASCII can hold a CJK run (none crosses the
             # separator); their offsets hold in `lower` unless NFC moved them.
@@ -1035,6 +1102,42 @@ class CompiledCodebook:
                     yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion,
                                term.index)
 
+    def _find_mixed(self, lower: str) -> Iterator[_Hit]:
+        """The hits of the keywords mixing Chinese with Latin letters or digits (_MixedTerm)."""
+        for term in self._mixed:
+            if term.probe not in lower:
+                continue
+            for found in term.pattern.finditer(lower):
+                start, end = found.span()
+                if term.cjk_start and not self._starts_cjk_word(lower, start):
+                    continue
+                if term.cjk_end:
+                    end = self._cjk_word_end(lower, end, wildcard=term.wildcard)
+                    if end is None:
+                        continue
+                yield _Hit(term.code, start, end, term.rule, term.exclusion, term.index)
+
+    def _starts_cjk_word(self, lower: str, start: int) -> bool:
+        """Does a Chinese word start at `start`? The run of Chinese text holding it ends where the
+        keyword's Latin part begins, so the match's Chinese part runs to the run's end."""
+        compact, positions = _cjk_run_at(lower, start)
+        at = bisect_left(positions, start)
+        return at == 0 or _Segmentation(self._chinese_dictionary(), compact, self._longest).is_word(at, len(compact))
+
+    def _cjk_word_end(self, lower: str, end: int, *, wildcard: bool) -> int | None:
+        """`end`, if a Chinese word ends there, else None; with `wildcard`, the end of the word the
+        match's Chinese part begins. The run of Chinese text holding that part starts where the
+        keyword's Latin part ends, so the part starts the run."""
+        compact, positions = _cjk_run_at(lower, end - 1)
+        at = bisect_left(positions, end - 1) + 1
+        if at == len(compact) and not wildcard:
+            return end
+        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
+        if wildcard:
+            word_end = segmentation.word_end(0, at)
+            return None if word_end is None else positions[word_end - 1] + 1
+        return end if segmentation.is_word(0, at) else None
+
     def read_dictionary(self) -> None:
         """Read the Chinese dictionary now if the codebook has Chinese terms (else on their first
         doubtful match): a coding process does it while it waits for its first documents."""
@@ -1156,6 +1259,24 @@ _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stay
 
 
 _LETTER_OR_DIGIT = LazyPattern(f"[^\\W_{CJK_CHARS}]")
+
+
+def _run_start(lower: str, position: int) -> int:
+    """Where the run of Chinese text (whitespace between its characters) holding `position` starts."""
+    start = position
+    while start > 0 and (is_cjk(lower[start - 1]) or lower[start - 1].isspace()):
+        start -= 1
+    while not is_cjk(lower[start]):
+        start += 1
+    return start
+
+
+def _cjk_run_at(lower: str, position: int) -> tuple[str, list[int]]:
+    """The run of Chinese text holding `position` (a Chinese character), without its whitespace, and the
+    offset in `lower` of each of its characters."""
+    run = _CJK_RUN.match(lower, _run_start(lower, position))
+    positions = [run.start() + index for index, char in enumerate(run.group()) if not char.isspace()]  # type: ignore[union-attr]
+    return "".join(lower[index] for index in positions), positions
 
 
 def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:

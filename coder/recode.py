@@ -472,6 +472,7 @@ def _needles(codebook: Codebook) -> list[str] | None:
             first = pattern.words[0]
             needles.update([first] if isinstance(first, str) else first)
     needles.update(term.term for term in keywords.cjk if not term.exclusion)
+    needles.update(term.needle for term in keywords.mixed if not term.exclusion)
     needles.update(prefix.prefix for prefix in keywords.hyphen if not prefix.exclusion)
     squashed = {_squash(needle.replace(*_FINAL_SIGMA)) for needle in needles}
     if "" in squashed:

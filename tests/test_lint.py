@@ -347,12 +347,9 @@ SHAPES = """codes:
 
 
 @pytest.mark.parametrize("expected", [
-    "unmatchable shape (4):\n"
+    "unmatchable shape (3):\n"
     "  shapes '&&': has no letters, digits or Chinese characters, and the matcher matches words only. Use a regex "
     "for punctuation or symbols.\n"
-    "  shapes 'PPP模式': mixes Chinese characters with Latin letters or digits in one word; a Chinese keyword is "
-    "matched inside runs of Chinese text only, so it never matches. Keep the Chinese part as the keyword, or a "
-    "`near` rule joining the two parts.\n"
     "  shapes '-based': a leading or trailing hyphen is read as a break between words, so it is dropped, not "
     "required. For words that begin with it write 'word-*'; otherwise drop the hyphen.\n"
     "  shapes 'R&D': the matcher reads & as a break between words, so the keyword needs a space or hyphen there in "

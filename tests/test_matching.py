@@ -957,3 +957,29 @@ def test_words_of_a_web_address_code_nothing():
             "alliance>, www.party-building-alliance.cn/joint-meeting. The joint meeting was held. 见https://a.cn/x联席会议。")
     assert [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
             for match in compiled.find(passage)] == ["联席会议", "joint meeting", "联席会议"]
+
+
+MIXED_TEXT = ("长三角G60科创走廊建设加快推进。\n\n推广PPP模式。\n\n京津冀PM2.5污染严重，ＰＭ２．５污染也严重。\n\n"
+              "The 党建 alliance was formed in 2019, the 党建alliance again.\n\n"
+              "AG60科创走廊 and G600科创走廊 are other names.\n\n2019年党建联盟成立。\n\n"
+              "AI印度尼西亚的合作，AI印度的合作。")
+
+
+@pytest.mark.parametrize(("keyword", "matched"), [
+    ("G60科创走廊", [(0, "G60科创走廊")]),
+    ("PPP模式", [(1, "PPP模式")]),
+    ("pm2.5污染", [(2, "PM2.5污染"), (2, "ＰＭ２．５污染")]),
+    ("党建 alliance", [(3, "党建 alliance"), (3, "党建alliance")]),
+    ("2019年", [(5, "2019年")]),
+    ("G60科创*", [(0, "G60科创")]),  # the word 科创 begins
+    # a Chinese end must end (or start) a word: 印度 not in 印度尼西亚, as a Chinese keyword alone
+    ("AI印度", [(6, "AI印度")]),
+])
+def test_a_keyword_mixing_chinese_with_latin_or_digits_matches(keyword, matched):
+    """G60科创走廊, PPP模式 and PM2.5污染 loaded without a word and never matched, even spelled as in the text:
+    a Chinese keyword was matched inside runs of Chinese text only (probe M2)."""
+    codebook = parse_codebook(f"codes:\n  mixed: ['{keyword}']\n")
+    passages = split_passages(Document("a.txt", MIXED_TEXT))
+    found = [(passage.index, MIXED_TEXT[match.start:match.end])
+             for passage in passages for match in compile_codebook(codebook).find(passage)]
+    assert found == matched

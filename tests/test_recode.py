@@ -71,6 +71,7 @@ EDITS = {
                                       "  governance:\n"),
     "code removed": ("  integration:\n    label: Integration\n    keywords: [regional integration]\n", ""),
     "Chinese keyword added": ("[区域合作, 协同治理]", "[区域合作, 协同治理, 跨域治理]"),
+    "mixed-script keyword added": ("[区域合作, 协同治理]", "[区域合作, 协同治理, G60科创走廊, 区域合作 alliance*]"),
     "label and keyword": ("label: Governance\n    keywords: [governance]",
                           "label: Governance (all)\n    keywords: [governance, governments]"),
     "code renamed": ("  barriers:\n", "  obstacles:\n"),
@@ -111,7 +112,7 @@ def make_history(tmp_path: Path) -> tuple[Path, Path, Path, Path]:
         "Regional co-\noperation and inter-regional cooper- ation met local pro-\ntection.\n\n"
         "A joint meeting room is not a joint meeting.\n\nCross-regional   governance mechanisms: a "
         "coordination\ncouncil, a sum-\nmit, and ＲＥＧＩＯＮＡＬ ＣＯＯＰＥＲＡＴＩＯＮ.\n\n| Regional | cooperation |\n"
-        "|---|---|\n\n12\n\n區域合作 and 区域\n合作.\n", encoding="utf-8")
+        "|---|---|\n\n12\n\n區域合作 and 区域\n合作.\n\n长三角G60科创\n走廊 and the 区域合作alliances.\n", encoding="utf-8")
     codebook.write_text(CODEBOOK, encoding="utf-8")
     fast, full = tmp_path / "fast", tmp_path / "full"
     run_ok(corpus, codebook, fast)
