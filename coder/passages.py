@@ -152,6 +152,10 @@ _LEAD = r"[\s•·■◎□●○◆◇▪※★☆]*"  # bullets and author mar
 _OPEN = r"[\[【〔(（]?\s*"
 _CJK_END = r"(?:\s*[\]】〕)）]|\s*[:：]|\s|$)"  # 摘要: 摘要 text 【摘要】
 _LATIN_END = r"\s*[\]】〕)）]?\s*(?:[:：.—–-]|$)"  # Abstract: Abstract. ABSTRACT
+# ...and for an abstract's or keywords' label, a space before a capital: "ABSTRACT At present", "Key words Joint
+# Meeting; ..." (an English PDF paste); "Abstract concepts are..." is a sentence.
+_LATIN_SPACED_END = rf"(?:{_LATIN_END}|[^\S\n]+(?=(?-i:[A-Z])))"
+_SPACED_LABELS = ("abstract", "keywords")
 _CJK_KIND_LABELS = (
     ("abstract", r"(?:内容|內容)?(?:摘\s*要|提\s*要)|中文摘要"),
     ("keywords", r"[关關]\s*[键鍵]\s*[词字詞]|主[题題][词詞]"),
@@ -170,7 +174,8 @@ _LATIN_KIND_LABELS = (
 _LABEL = LazyPattern(
     _LEAD + _OPEN + "(?:"
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
-    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_SPACED_END if kind in _SPACED_LABELS else _LATIN_END}"
+                     for kind, pattern in _LATIN_KIND_LABELS)
     + ")",
     re.IGNORECASE,
 )

@@ -1,7 +1,7 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
-web pastes' lines, tables of contents, running headers and page breaks inside a sentence, changes of
-behaviour since, ported) as the oracle of
+web pastes' lines, tables of contents, running headers, page breaks inside a sentence and
+spaced English labels, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -16,7 +16,8 @@ from itertools import accumulate
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
-    _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets, _running_lines, _turns, _zero_width_read)
+    _LATIN_SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets,
+    _running_lines, _turns, _zero_width_read)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -98,7 +99,8 @@ _LATIN_KIND_LABELS = (
 _LABEL = LazyPattern(
     _LEAD + _OPEN + "(?:"
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
-    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_SPACED_END if kind in _SPACED_LABELS else _LATIN_END}"
+                     for kind, pattern in _LATIN_KIND_LABELS)  # ported: a label and a space before a capital
     + ")",
     re.IGNORECASE,
 )

@@ -865,3 +865,15 @@ def test_a_web_paste_line_ending_in_a_comma_runs_on():
     assert [passage.text for passage in split_passages(_doc(text))] == [
         "三地召开区域合作联席会议。", "会议审议了合作协议。", "研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，应当完善党建联盟。",
         "各方表示将加强协作。", "要推动协同治理。"]
+
+
+@pytest.mark.parametrize("label", ["ABSTRACT", "Abstract", "Abstract\u3000"])
+def test_an_english_label_followed_by_a_space_starts_its_passage(label):
+    """An English PDF paste writes "ABSTRACT At present" and "Key words Joint Meeting; ...": neither was read
+    as a label, and the keywords line was glued to the abstract, its terms coded with it (probe M5)."""
+    text = (f"Regional Party Building\n\n{label} At present, local governments rely on joint meetings to coordinate.\n"
+            "Key words Joint Meeting; Party Building Alliance; Collaborative Governance\n\n1. Introduction\n\n"
+            "Abstract concepts such as governance are hard to code.\n\nKeywords matter in coding.")
+    kinds = [(passage.kind, passage.text.split()[1]) for passage in split_passages(_doc(text))]
+    assert kinds == [("title", "Party"), ("abstract", "At"), ("keywords", "words"), ("heading", "Introduction"),
+                     ("body", "concepts"), ("body", "matter")]
