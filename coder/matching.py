@@ -96,7 +96,7 @@ _VIEW = attrgetter("view")
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
 # A run of dashes before a space (searched from the dash, which is fast); _dash_as_comma checks the space before.
-_SPACED_DASH = LazyPattern(r"[\u2012-\u2014]+(?=\s)")
+_SPACED_DASH = LazyPattern(r"[\u2012-\u2015]+")
 _SPACED_HYPHENS = LazyPattern(r" --+(?=\s)")  # two hyphens or more, as typewriters wrote a dash
 
 
@@ -109,9 +109,15 @@ def _blanked(found: re.Match) -> str:
 
 
 def _dash_as_comma(dash: re.Match) -> str:
-    """A dash run between spaces as commas, one for one; any other dash run as it is."""
-    start = dash.start()
-    return "," * (dash.end() - start) if start and dash.string[start - 1].isspace() else dash.group()
+    """A dash run between spaces, or holding an em dash or a horizontal bar (a parenthetical dash with
+    or without spaces: "the party—building on decades of reform—kept"), as commas, one for one;
+    any other dash run (an en dash between letters, "party–building") as it is."""
+    start, end, text = dash.start(), dash.end(), dash.string
+    run = dash.group()
+    spaced = start and text[start - 1].isspace() and end < len(text) and text[end].isspace()
+    if "\u2014" in run or "\u2015" in run or spaced:
+        return "," * (end - start)
+    return run
 # A hyphen after a letter (with the spaces of a line end after it) and the letters after it.
 # A hyphen, an en dash ("inter–governmental") or a soft hyphen (invisible, from hyphenated web pages) in a word.
 _IN_WORD_HYPHENS = "-\u2010\u2011\u2013\u00ad"
@@ -757,7 +763,7 @@ class CompiledCodebook:
             lower = fold_text(composed, separator=_SEPARATOR)
         # A dash between spaces is punctuation ("the party — building trust"), not a hyphen: it breaks
         # a phrase as a comma does. Character for character, so offsets hold.
-        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower:
+        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower or "\u2015" in lower:
             lower = _SPACED_DASH.sub(_dash_as_comma, lower)
         if " --" in lower:
             lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)

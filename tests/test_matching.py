@@ -174,9 +174,11 @@ def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(hig
     ("intergovernmental", "Inter-governmental and inter\u2010governmental", ["Inter-governmental", "inter\u2010governmental"]),
     ("cooperation", "co-operation, co-\noperation, cooperation", ["co-operation", "co- operation", "cooperation"]),
     ("cooperation", "Co-Operation, xco-operation, 3co-operation", []),
-    # a dash between spaces is punctuation, not a hyphen; an en or em dash between letters is one
+    # a dash between spaces is punctuation, not a hyphen, and so is an em dash (a parenthetical dash, spaced
+    # or not, probe M6); an en dash between letters is a hyphen
     ("party building", "the party \u2014 building trust; party \u2013 building; party -- building", []),
-    ("party building", "party\u2013building, party\u2014building", ["party\u2013building", "party\u2014building"]),
+    ("party building", "party\u2013building, the ruling party\u2014building on reform\u2014, party\u2015building",
+     ["party\u2013building"]),
 ])
 def test_matching_words_hyphenated_at_a_line_end_are_rejoined(keyword, text, expected):
     assert matched([keyword], text) == expected
