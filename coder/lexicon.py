@@ -171,6 +171,55 @@ def word_forms(word: str) -> frozenset[str]:
     return frozenset(form for form in candidates if form and not targets.isdisjoint(lemmas(form)))
 
 
+# British and American spellings: each ending, found, and the other spelling's ending, both ways (organise and
+# organize, labour and labor, centre and center, defence and defense, dialogue and dialog, travelled and
+# traveled, programme and program). A spelling counts only when spaCy's table knows it as an English word, so
+# "tour" gives no "tor", nor "filled" "filed".
+_SUFFIXES = "(e|es|ed|ing|ation|ations|er|ers)"
+_OUR_SUFFIXES = "(s|ed|ing|able|ably|ite|ites|er|ers|less|ful)?"
+_SPELLINGS = tuple((re.compile(pattern), replacement) for pattern, replacement in (
+    (rf"(?<=[a-z]{{3}})is{_SUFFIXES}$", r"iz\1"), (rf"(?<=[a-z]{{3}})iz{_SUFFIXES}$", r"is\1"),
+    (r"ys(e|es|ed|ing)$", r"yz\1"), (r"yz(e|es|ed|ing)$", r"ys\1"),
+    (rf"(?<=[a-z]{{3}})our{_OUR_SUFFIXES}$", r"or\1"), (rf"(?<=[a-z]{{3}})or{_OUR_SUFFIXES}$", r"our\1"),
+    (r"tre(s)?$", r"ter\1"), (r"ter(s)?$", r"tre\1"),
+    (r"ence(s)?$", r"ense\1"), (r"ense(s)?$", r"ence\1"),
+    (r"ogue(s)?$", r"og\1"), (r"og(s)?$", r"ogue\1"),
+    (r"(?<=[aeiou])ll(ed|ing|er|ers)$", r"l\1"), (r"(?<=[aeiou])l(ed|ing|er|ers)$", r"ll\1"),
+    (r"mme(s)?$", r"m\1"), (r"(?<=[a-z]{3})m(s)?$", r"mme\1"),
+))
+
+
+@cache
+def spelling_variants(word: str) -> frozenset[str]:
+    """`word` (lower case) in the other of British and American spelling, when spaCy's English table
+    knows that spelling (none for most words).
+
+    >>> sorted(spelling_variants("organisation")), sorted(spelling_variants("labor")), sorted(spelling_variants("tour"))
+    (['organization'], ['labour'], [])
+    """
+    word = word.lower()
+    if not word.isalpha() or not word.isascii() or len(word) < 4:
+        return frozenset()
+    known = english_words()
+    variants = set()
+    for pattern, replacement in _SPELLINGS:
+        if pattern.search(word):
+            variant = pattern.sub(replacement, word)
+            if variant != word and variant in known and _single_l_word(word, variant, known):
+                variants.add(variant)
+    return frozenset(variants)
+
+
+def _single_l_word(word: str, variant: str, known: frozenset[str]) -> bool:
+    """For travelled/traveled (and no other pair): the single-l spelling's word ("travel") is a word of
+    four letters or more, so that "filled" gives no "filed" nor "polling" "poling"."""
+    if word.replace("ll", "l") != variant and variant.replace("ll", "l") != word:
+        return True
+    single = min(word, variant, key=len)
+    found = re.match(r"(.*[aeiou]l)(?:ed|ing|er|ers)$", single)
+    return found is not None and len(found.group(1)) >= 4 and found.group(1) in known
+
+
 def is_known_noun(word: str) -> bool:
     """Is `word` (lower case) a noun of spaCy's lookup tables ("meeting", "funding"; not "coordinating")?"""
     return word in _table("lemma_index")["noun"]
@@ -197,7 +246,7 @@ def release_lemma_tables() -> None:
     if _table.cache_info().currsize:
         english_words()  # passages ask it: made while its table is here
     for cached in (_table, _forms_by_lemma, _exception_forms, _known_words, lemmas, word_forms, derived_words,
-                   derived_forms):
+                   derived_forms, spelling_variants):
         cached.cache_clear()
 
 

@@ -32,7 +32,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate, islice
 from operator import attrgetter, itemgetter
@@ -57,6 +57,7 @@ from .lexicon import (
     is_known_noun,
     is_mark,
     lemmas,
+    spelling_variants,
     word_forms,
 )
 from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched, passage_fingerprint
@@ -230,6 +231,14 @@ def _noun_forms(word: str) -> frozenset[str]:
     return forms
 
 
+def _spelled_forms(forms_of: Callable[[str], frozenset[str]], word: str) -> frozenset[str]:
+    """The forms of `word` and of its other spelling, British or American (lexicon.spelling_variants):
+    `organisation` matches "organizations", `labor` "labour"."""
+    forms = forms_of(word)
+    variants = spelling_variants(word)
+    return forms.union(*map(forms_of, variants)) if variants else forms
+
+
 def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bool = False,
                    term: int = -1) -> _Pattern | None:
     if keyword.startswith("~"):
@@ -247,7 +256,7 @@ def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bo
             last = position == len(tokens) - 1
             if words:
                 after_possessive.append(possessive)
-            words.append(token if (wildcard and last) else forms_of(token))
+            words.append(token if (wildcard and last) else _spelled_forms(forms_of, token))
             possessive = False
         possessive = next_possessive
     if not words:

@@ -985,3 +985,22 @@ def test_a_keyword_mixing_chinese_with_latin_or_digits_matches(keyword, matched)
     found = [(passage.index, MIXED_TEXT[match.start:match.end])
              for passage in passages for match in compile_codebook(codebook).find(passage)]
     assert found == matched
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("party organisation", "the party organization, party organisations", ["party organization", "party organisations"]),
+    ("alliance center", "an alliance centre and alliance centers", ["alliance centre", "alliance centers"]),
+    ("harmonise", "harmonized, harmonizing and harmonises", ["harmonized", "harmonizing", "harmonises"]),
+    ("labor", "labour and labourers", ["labour"]),
+    ("defence", "national defense", ["defense"]),
+    ("policy dialogue", "a policy dialog", ["policy dialog"]),
+    ("modelling", "modeling", ["modeling"]),
+    # a pair of two words is no spelling pair: tour and tor, filled and filed, polling and poling
+    ("tour", "the tor", []),
+    ("filled", "filed", []),
+    ("polling", "poling", []),
+])
+def test_british_and_american_spellings_match_each_other(keyword, text, expected):
+    """A British codebook lost every American spelling of its words, and the other way round: journals that
+    mix both (Chinese English-language ones do) lost hits without a word (probe M7)."""
+    assert matched([keyword], text) == expected
