@@ -282,21 +282,38 @@ def group_counts_from(
     codes: Sequence[str],
 ) -> pd.DataFrame:
     """build_group_counts from the passages each code codes per document (a Series on (code, document)),
-    as a partitioned run (the Dask engine) sums them without a segment table."""
+    as a partitioned run (the Dask engine) sums them without a segment table. One pass over those counts
+    per variable (it was one per value and code: minutes for a variable of 50 values on a big run)."""
     by_document = _rows(variables)
+    frame = per_code_document.rename("passages").reset_index() if len(per_code_document) else None
+    if frame is not None:
+        frame.columns = ["code", "document", "passages"]
+        frame["document"] = frame["document"].astype(str)
+        frame["code"] = frame["code"].astype(str)
     rows = []
     for name in variables.names:
-        for wanted in _values(variables.table[name]):
-            group = [document for document in passages_by_document
-                     if document in by_document and by_document[document][name] is not None
-                     and value_text(by_document[document][name]) == wanted]
+        value_of = {document: value_text(by_document[document][name]) for document in passages_by_document
+                    if document in by_document and by_document[document][name] is not None}
+        members: dict[str, list[str]] = {wanted: [] for wanted in _values(variables.table[name])}
+        for document, value in value_of.items():
+            if value in members:
+                members[value].append(document)
+        found: dict[tuple[str, str], tuple[int, int]] = {}
+        if frame is not None and value_of:
+            values = frame["document"].map(value_of)
+            grouped = frame[values.notna()].assign(value=values[values.notna()], coded=frame["passages"] > 0)
+            sums = grouped.groupby(["value", "code"], sort=False).agg(passages=("passages", "sum"),
+                                                                     documents=("coded", "sum"))
+            for (value, code), passages, documents in zip(sums.index, sums["passages"].tolist(),
+                                                          sums["documents"].tolist()):
+                found[value, code] = (int(passages), int(documents))
+        for wanted, group in members.items():
             group_passages = sum(passages_by_document[document] for document in group)
             for code in codes:
-                counts = per_code_document.get(code) if len(per_code_document) and code in per_code_document.index.get_level_values(0) else None
-                in_group = counts[counts.index.isin(group)] if counts is not None else pd.Series(dtype="int64")
-                passages, documents = int(in_group.sum()), int((in_group > 0).sum())
+                passages, documents = found.get((wanted, code), (0, 0))
                 rows.append((name, wanted, code, passages, documents,
                              round(documents / len(group), 6) if group else 0.0,
                              round(passages / group_passages, 6) if group_passages else 0.0,
                              len(group), group_passages))
     return pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
+

@@ -322,3 +322,51 @@ def test_groups_a_variable_named_as_a_count_column_is_refused(tmp_path: Path, na
     sheet.write_text(f"document,{name},year\na.txt,P01,2020\n", encoding="utf-8")
     with pytest.raises(CoderError, match=f"column\\(s\\) {name} have the name of a column of code_counts_long.csv"):
         read_document_variables(sheet)
+
+
+def _group_counts_by_definition(per_code_document, table, passages_by_document, codes):
+    """code_counts_by_group.csv's rows straight from their definition: a group is the corpus documents
+    with that value; a code's passages and documents in it are summed over them."""
+    from coder.groups import _values, value_text
+
+    rows = []
+    for name in [column for column in table.columns if column != "document"]:
+        value_of = {str(row["document"]): row[name] for row in table.to_dict("records") if not pd.isna(row[name])}
+        for wanted in _values(table[name]):
+            group = [document for document in passages_by_document
+                     if document in value_of and value_text(value_of[document]) == wanted]
+            group_passages = sum(passages_by_document[document] for document in group)
+            for code in codes:
+                counts = [per_code_document.get((code, document), 0) for document in group]
+                passages, documents = sum(counts), sum(count > 0 for count in counts)
+                rows.append((name, wanted, code, passages, documents,
+                             round(documents / len(group), 6) if group else 0.0,
+                             round(passages / group_passages, 6) if group_passages else 0.0,
+                             len(group), group_passages))
+    return rows
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_groups_counts_by_group_are_their_definition(data) -> None:
+    """group_counts_from summed each code's counts once per value and code (a scan of every count each
+    time): 192 s for a 50-value variable on 2,000 documents and 100 codes, where the run took 35 s
+    (probe O1). Now one pass a variable; its rows are still those of the definition."""
+    from coder.groups import group_counts_from
+
+    documents = [f"d{number}.txt" for number in range(data.draw(st.integers(1, 12)))]
+    codes = [f"c{number}" for number in range(data.draw(st.integers(1, 4)))]
+    counts = {(code, document): data.draw(st.integers(0, 4)) for code in codes for document in documents
+              if data.draw(st.booleans())}
+    listed = [document for document in documents if data.draw(st.booleans())] + ["gone.txt"]
+    table = pd.DataFrame({"document": listed,
+                          "year": data.draw(st.lists(st.sampled_from([2019, 2020.0, None]), min_size=len(listed),
+                                                     max_size=len(listed))),
+                          "region": data.draw(st.lists(st.sampled_from(["A", "B", None]), min_size=len(listed),
+                                                       max_size=len(listed)))})
+    passages = {document: data.draw(st.integers(1, 9)) for document in documents}
+    series = (pd.Series(list(counts.values()), index=pd.MultiIndex.from_tuples(list(counts), names=["code", "document"]))
+              if counts else pd.Series(dtype="int64"))
+    frame = group_counts_from(series, DocumentVariables("documents.csv", table), passages_by_document=passages,
+                              codes=codes)
+    assert list(frame.itertuples(index=False, name=None)) == _group_counts_by_definition(counts, table, passages, codes)
