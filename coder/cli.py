@@ -488,7 +488,8 @@ def network(
             passages = {document: passages[document] for document in chosen}
             total = sum(passages.values()) or None
         written = write_network_outputs(frame, loaded, out, options=options, total_passages=total,
-                                         documents=variables.table if variables is not None else None)
+                                         documents=variables.table if variables is not None else None,
+                                         passages_by_document=passages if variables is not None else None)
         write_document_tables(frame, loaded, RunFolder(out), variables=variables, passages_by_document=passages)
         if not quiet:
             for line in warnings:

@@ -58,6 +58,7 @@ def report_data(
     listing: tuple[list[str], list[list[Any]], list[str], list[list[Any]], dict[str, int] | None] | None = None,
     network: nx.Graph | None = None,
     sets_as_json: bool = False,
+    passages_by_document: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The report page's data: codes, passages with their codes and matched words, layouts per level.
 
@@ -76,6 +77,8 @@ def report_data(
     `network` is build_network's graph of that `cooccurrence` with these `options` (isolated codes
     kept), when the caller has built it: the communities of every code are its own (not found twice).
     `sets_as_json` gives `sets` as their JSON text (render.JsonText), which render_report writes as it is.
+    `passages_by_document` (every document of the corpus, coded or not) gives each group of documents its
+    passages, the N of the page's measures when the group is chosen, as `coder network --where` counts it.
 
     >>> frame = pd.DataFrame({"document": ["d", "d"], "passage": [0, 0], "code": ["a", "b"]})
     >>> data = report_data(frame, None, options=NetworkOptions(min_count=1))
@@ -119,6 +122,7 @@ def report_data(
         "codes": codes,
         "documents": names,
         "variables": _variables(documents, names),
+        "group_passages": _group_passages(documents, passages_by_document),
         "words": words,
         "sets": sets,
         "passages": passages,
@@ -328,6 +332,26 @@ def _sample(passage_of_row: np.ndarray, codes: np.ndarray, count: int, *, seed: 
         rest = np.flatnonzero(~chosen).tolist()
         chosen[random.Random(seed).sample(rest, min(len(rest), PASSAGES_SHOWN - taken))] = True
     return np.flatnonzero(chosen)
+
+
+def _group_passages(documents: pd.DataFrame | None, passages_by_document: dict[str, int] | None) -> dict[str, dict[str, int]]:
+    """{variable: {value: passages of the corpus documents with that value}}, the value spelt as the page
+    spells it (value_text); empty without a sheet or without the passages per document."""
+    if documents is None or "document" not in documents.columns or not passages_by_document:
+        return {}
+    from .groups import value_text
+
+    sheet = documents.drop_duplicates("document")
+    totals: dict[str, dict[str, int]] = {}
+    for column in sheet.columns:
+        if column == "document":
+            continue
+        found = totals.setdefault(str(column), {})
+        for document, value in zip(sheet["document"].astype(str), sheet[column]):
+            if document in passages_by_document and not pd.isna(value):
+                value = value.item() if hasattr(value, "item") else value
+                found[value_text(value)] = found.get(value_text(value), 0) + int(passages_by_document[document])
+    return totals
 
 
 def _variables(documents: pd.DataFrame | None, names: list[str]) -> dict[str, list[Any]]:

@@ -363,6 +363,7 @@ def run_coding(
                     counted, codebook, stage.folder, options=network_options,
                     total_passages=result.passage_count, documents=variables.table if variables is not None else None,
                     pair_counts=(read_pair_counts(run.cache_path / PAIR_COUNTS_FILE) or True) if use_cache else False,
+                    passages_by_document=result.passages if variables is not None else None,
                 )
                 tables_written, comparison, not_compared = tables.result()
             written.update(tables_written)
@@ -542,11 +543,13 @@ def write_network_outputs(
     documents: pd.DataFrame | None = None,
     reduced: ReducedNetwork | None = None,
     pair_counts: PairCounts | bool = False,
+    passages_by_document: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Write cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
     network.graphml and network.gexf.
 
-    `documents` (a `document` column plus document variables) gives the report's group selector.
+    `documents` (a `document` column plus document variables) gives the report's group selector, and
+    `passages_by_document` (every corpus document) each group's passages, the page's N for the group.
     `reduced` (the Dask engine, coder.partitioned) gives the co-occurrence of every level and the
     report's passage data already summed across partitions; `segments` is then not read.
 
@@ -595,10 +598,11 @@ def write_network_outputs(
     if reduced is not None:
         page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
                            title=title or name, cooccurrence=reduced.base, rolled=reduced.rolled,
-                           listing=reduced.listing, network=network)
+                           listing=reduced.listing, network=network, passages_by_document=passages_by_document)
     else:
         page = report_data(segments, codebook, options=options, total_passages=total_passages, documents=documents,
-                           title=title or name, cooccurrence=cooccurrence, network=network, sets_as_json=True)
+                           title=title or name, cooccurrence=cooccurrence, network=network, sets_as_json=True,
+                           passages_by_document=passages_by_document)
     render_report(page, written["report"])
     render_redirect(written["html"], target=written["report"].name)  # the old name keeps working: it opens report.html
     write_graphml(graph, written["graphml"])

@@ -423,6 +423,7 @@ def code_in_partitions(
                 segments_to_frame([]), codebook, stage.folder, options=network_options,
                 total_passages=result.passage_count, documents=variables.table if variables is not None else None,
                 reduced=reduced, pair_counts=use_cache and engine == "local",
+                passages_by_document=result.passages if variables is not None else None,
             )
             del reduced
             _release_memory(collect="young")

@@ -602,3 +602,26 @@ def test_report_page_with_code_sets_as_json_is_the_plain_page(tmp_path_factory, 
     render_report(quick, folder / "quick.html")
     render_report(report_data(segments, CODEBOOK, total_passages=50), folder / "plain.html")
     assert (folder / "quick.html").read_bytes() == (folder / "plain.html").read_bytes()
+
+
+def test_report_data_gives_each_group_its_passages_coded_or_not(tmp_path):
+    """The page's N for a group was its coded passages, where `coder network --where` takes all the group's
+    passages: on one link the page said association 1, NPMI 0 and --where 2.133, 0.772 (probe O2)."""
+    documents = pd.DataFrame({"document": ["d1", "d2", "d3"], "year": [2019, 2020, 2020.0], "region": ["A", None, "A"]})
+    write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=12, documents=documents,
+                          passages_by_document={"d1": 4, "d2": 3, "d3": 5})
+    assert page_data(tmp_path / "report.html")["group_passages"] == {"year": {"2019": 4, "2020": 8}, "region": {"A": 9}}
+
+
+@pytest.mark.browser
+def test_report_group_counts_its_documents_passages_and_offers_no_blank_group(driver, tmp_path):
+    documents = pd.DataFrame({"document": ["d1", "d3"], "year": [2019, 2020]})  # d2 has no row; d3 codes nothing
+    write_network_outputs(SMALL, CODEBOOK, tmp_path, total_passages=12, documents=documents,
+                          passages_by_document={"d1": 4, "d2": 3, "d3": 5})
+    open_report(driver, tmp_path / "report.html")
+    options = driver.execute_script("return Array.from(document.querySelectorAll('select[name=group] option')).map(o => o.textContent)")
+    assert options == ["all documents", "year = 2019"]  # not "year = " for d2 (probe O7); d3 codes nothing
+    driver.execute_script("window.coderReport.set({group: 'year\\u00002019', min_count: 1})")
+    summary = driver.execute_script("return document.getElementById('coder-summary').textContent")
+    assert "N = 4 passages (the chosen documents' passages)" in summary  # d1's 4, not its 3 coded ones
+    assert console_problems(driver) == []

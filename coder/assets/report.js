@@ -93,6 +93,11 @@
     var cut = group.indexOf("\u0000"), values = data.variables[group.slice(0, cut)], wanted = group.slice(cut + 1);
     return data.documents.map(function (name, position) { return String(values[position]) === wanted; });
   }
+  function groupPassages(group, counted) {
+    var cut = group.indexOf("\u0000"), totals = (data.group_passages || {})[group.slice(0, cut)];
+    var total = totals ? totals[group.slice(cut + 1)] : undefined;
+    return typeof total === "number" && total >= counted ? total : counted;
+  }
   var statsCache = Object.create(null);
   function stats() {
     var key = state.level + "\u0000" + state.group;
@@ -127,7 +132,9 @@
       }
     });
     data.passages.forEach(function (record, number) { if (!keep || keep[record[0]]) included.push(number); });
-    var total = keep ? counted : data.total_passages;
+    // A group's N is its documents' passages, coded or not, as `coder network --where` counts them (an older
+    // page, without them, counts its coded passages).
+    var total = keep ? groupPassages(state.group, counted) : data.total_passages;
     var list = Array.from(pairs.values());
     list.forEach(function (pair) {
       var n12 = pair.count, n1 = passages[pair.a], n2 = passages[pair.b];
@@ -288,7 +295,8 @@
       plural(shown.length, "code") + " · " + plural(chosen.strong.length, "link") + " drawn" +
       (chosen.weak.length ? " (and " + chosen.weak.length.toLocaleString("en") + " weaker, faint)" : "") + " of " +
       plural(s.list.length, "co-occurring pair") + " · N = " + plural(s.total, "passage") +
-      (state.group ? " (coded passages of the chosen documents)" : "") +
+      (state.group ? (data.group_passages && Object.keys(data.group_passages).length ? " (the chosen documents' passages)"
+                                                                               : " (coded passages of the chosen documents)") : "") +
       " · node size: passages · link width: " + measure + (data.sample ? " · passage lists: " + sampleNote() : "");
     var message = "";
     if (!s.present.some(function (code) { return s.passages[code] > 0; })) message = "No coded passages: nothing to draw. Check the codebook's keywords, or the review column (rejected rows are left out).";
@@ -740,7 +748,8 @@
     form.elements.group.appendChild(new Option("all documents", ""));
     variables.forEach(function (name) {
       var values = [];
-      data.variables[name].forEach(function (value) { if (values.indexOf(String(value)) < 0) values.push(String(value)); });
+      // (a document without a row in the sheet has "" here: it is in no group, as in code_counts_by_group.csv)
+      data.variables[name].forEach(function (value) { if (value !== "" && values.indexOf(String(value)) < 0) values.push(String(value)); });
       values.sort(function (a, b) { return a.localeCompare(b, undefined, { numeric: true }); });
       values.forEach(function (value) { form.elements.group.appendChild(new Option(name + " = " + value, name + "\u0000" + value)); });
     });
