@@ -625,3 +625,26 @@ def test_report_group_counts_its_documents_passages_and_offers_no_blank_group(dr
     summary = driver.execute_script("return document.getElementById('coder-summary').textContent")
     assert "N = 4 passages (the chosen documents' passages)" in summary  # d1's 4, not its 3 coded ones
     assert console_problems(driver) == []
+
+
+@pytest.mark.browser
+def test_report_codes_sharing_a_label_are_found_apart(driver, tmp_path):
+    """Two codes labelled "Other": Keyword in context and Find a code always took the first, and showed its
+    lines for the other (probe O3)."""
+    from coder import parse_codebook
+
+    codebook = parse_codebook("codes:\n  red: {label: Other, keywords: [red]}\n  blue: {label: other, keywords: [blue]}\n"
+                              "  green: {label: Green, keywords: [green]}\n")
+    rows = [("d1", 0, "red"), ("d1", 0, "green"), ("d1", 1, "blue"), ("d1", 2, "blue"), ("d2", 0, "blue")]
+    segments = segment_frame(rows, code_path=lambda document, passage, code: code,
+                             matched=lambda document, passage, code: code,
+                             text=lambda document, passage, code: f"The {code} one in {document}.")
+    write_network_outputs(segments, codebook, tmp_path, total_passages=5)
+    open_report(driver, tmp_path / "report.html")
+    names = driver.execute_script("return Array.from(document.querySelectorAll('#coder-codes option')).map(o => o.value)")
+    assert sorted(names) == ["Green", "Other (red)", "other (blue)"]
+    driver.execute_script("window.coderReport.show('kwic');"
+                          "var input = document.getElementById('coder-kwic-code'); input.value = 'other (blue)';"
+                          "input.dispatchEvent(new Event('change'));")
+    assert driver.execute_script("return document.getElementById('coder-kwic-note').textContent").startswith("other: 3 lines")
+    assert console_problems(driver) == []

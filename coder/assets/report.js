@@ -443,7 +443,7 @@
     box.appendChild(element("p", plural(s.passages[code], "passage") + " in " + plural(s.documents[code], "document")));
     var button = element("button", "Keyword in context");
     button.type = "button";
-    button.addEventListener("click", function () { showView("kwic"); kwicInput.value = codes[code].label; drawKwic(); });
+    button.addEventListener("click", function () { showView("kwic"); kwicInput.value = codeName(code); drawKwic(); });
     box.appendChild(button);
   }
   function showPassages(a, b) {
@@ -641,11 +641,19 @@
 
   // --- search and keyword in context --------------------------------------------------------------
   var kwicInput = document.getElementById("coder-kwic-code");
+  // A code's name in the search boxes: its label, and its id too when another code has the same label
+  // (two "Other" codes: the first was always the one found, its passages shown for the other).
+  var labelCount = Object.create(null);
+  codes.forEach(function (code) { var key = code.label.toLowerCase(); labelCount[key] = (labelCount[key] || 0) + 1; });
+  function codeName(code) {
+    return labelCount[codes[code].label.toLowerCase()] > 1 ? codes[code].label + " (" + codes[code].id + ")" : codes[code].label;
+  }
   function findCode(text) {
     var query = text.trim().toLowerCase(), s = stats();
     if (!query) return null;
-    var found = s.present.filter(function (code) { return codes[code].label.toLowerCase() === query || codes[code].id.toLowerCase() === query; });
-    if (!found.length) found = s.present.filter(function (code) { return codes[code].label.toLowerCase().indexOf(query) >= 0; });
+    var found = s.present.filter(function (code) { return codeName(code).toLowerCase() === query || codes[code].id.toLowerCase() === query; });
+    if (!found.length) found = s.present.filter(function (code) { return codes[code].label.toLowerCase() === query; });
+    if (!found.length) found = s.present.filter(function (code) { return codeName(code).toLowerCase().indexOf(query) >= 0; });
     return found.length ? found[0] : null;
   }
   function drawKwic() {
@@ -677,7 +685,7 @@
   function find() {
     var code = findCode(search.value);
     if (code === null) { clear(); return; }
-    kwicInput.value = codes[code].label;
+    kwicInput.value = codeName(code);
     if (state.view === "kwic") { drawKwic(); return; }
     if (state.view !== "map") showView("map");
     if (nodes.get(nodeOf(code))) {
@@ -691,7 +699,7 @@
   function fillCodeList() {
     var list = document.getElementById("coder-codes");
     list.replaceChildren();
-    stats().present.forEach(function (code) { list.appendChild(new Option(codes[code].label)); });
+    stats().present.forEach(function (code) { list.appendChild(new Option(codeName(code))); });
   }
 
   // --- export -------------------------------------------------------------------------------------
