@@ -146,12 +146,22 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
             if code not in found:
                 known = codebook[code] if codebook is not None and code in codebook else None
                 found[code] = {
-                    "id": code, "label": known.label if known else (str(row.label) if code == row.code else code),
+                    "id": code, "label": _isolated(known.label if known else (str(row.label) if code == row.code else code)),
                     "path": path[:depth], "description": known.description if known else "", "color": "",
                     "own": False,
                 }
         found[path[-1]]["own"] = True  # a code as coded, shown at level 0 (every code)
     return sorted(found.values(), key=lambda code: (order.get(code["id"], len(order)), "/".join(code["path"])))
+
+
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _isolated(label: str) -> str:
+    """A label holding a bidi control (an override a codebook left open) as an isolate (FSI ... PDI): the
+    page composes labels ("Barriers — Governance 123"), and an open U+202E turned what followed it around
+    ("Barriers ecnanrevoG — 321")."""
+    return f"\u2068{label}\u2069" if not _BIDI_CONTROLS.isdisjoint(label) else label
 
 
 def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, options: NetworkOptions) -> nx.Graph:

@@ -648,3 +648,15 @@ def test_report_codes_sharing_a_label_are_found_apart(driver, tmp_path):
                           "input.dispatchEvent(new Event('change'));")
     assert driver.execute_script("return document.getElementById('coder-kwic-note').textContent").startswith("other: 3 lines")
     assert console_problems(driver) == []
+
+
+def test_report_label_with_an_open_bidi_override_is_isolated(tmp_path):
+    """A label ending in an unclosed U+202E turned the text after it around where the page composes labels:
+    "Barriers \u202e — Governance 123" read "Barriers ecnanrevoG — 321" (probe O5)."""
+    from coder import parse_codebook
+
+    codebook = parse_codebook('codes:\n  a: {label: "Barriers \\u202e", keywords: [x]}\n  b: {label: Governance 123, keywords: [y]}\n')
+    segments = segment_frame([("d1", 0, "a"), ("d1", 0, "b")], code_path=lambda document, passage, code: code)
+    write_network_outputs(segments, codebook, tmp_path, total_passages=1)
+    labels = {code["id"]: code["label"] for code in page_data(tmp_path / "report.html")["codes"]}
+    assert labels == {"a": "\u2068Barriers \u202e\u2069", "b": "Governance 123"}
