@@ -6,6 +6,7 @@ It also owns the two tables of that graph: codes.csv and cooccurrence.csv.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,7 +185,7 @@ def _add_codes(graph: nx.Graph, codes: pd.DataFrame, codebook: Codebook | None) 
             level=len(path),
             top=top,
             top_label=codebook[top].label if codebook is not None and top in codebook else top,
-            color=tops[top],
+            color=code_color(path, tops, codebook),
             passages=int(row.passages),
             documents=int(row.documents),
         )
@@ -205,6 +206,17 @@ def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFra
     order = {code.id: position for position, code in enumerate(codebook)} if codebook is not None else {}
     rank = codes["code"].map(order).fillna(len(order)).astype(int)
     return codes.assign(_rank=rank).sort_values(["_rank", "code_path", "code"], kind="stable").drop(columns="_rank")
+
+
+def code_color(path: Sequence[str], tops: dict[str, str], codebook: Codebook | None) -> str:
+    """A code's colour (its `code_path` as a list): its own from the codebook, else its nearest parent's
+    below the top level, else its top-level code's (`tops`, _top_level_codes), else the palette's first.
+    A child code's `color` was accepted and not used."""
+    if codebook is not None:
+        for code in reversed(path[1:]):
+            if code in codebook and codebook[code].color:
+                return codebook[code].color  # type: ignore[return-value]
+    return tops.get(path[0], PALETTE[0])
 
 
 def _top_level_codes(codes: pd.DataFrame | None, codebook: Codebook | None) -> dict[str, str]:

@@ -23,6 +23,7 @@ from .network import (  # the map's own rules
     _kept_pairs,
     _ordered_codes,
     _top_level_codes,
+    code_color,
     head_per_group,
     snippet,
 )
@@ -91,7 +92,7 @@ def report_data(
     index = {code["id"]: position for position, code in enumerate(codes)}
     colors = _top_level_codes(base.codes, codebook)
     for code in codes:
-        code["color"] = colors.get(code["path"][0], PALETTE[0])
+        code["color"] = code_color(code["path"], colors, codebook)
     depth = max((len(code["path"]) for code in codes), default=1)
     levels = [*range(1, depth), ALL_CODES]
     layouts: dict[str, dict[str, list[float]]] = {}
@@ -146,7 +147,7 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
             if code not in found:
                 known = codebook[code] if codebook is not None and code in codebook else None
                 found[code] = {
-                    "id": code, "label": _isolated(known.label if known else (str(row.label) if code == row.code else code)),
+                    "id": code, "label": page_label(known.label if known else (str(row.label) if code == row.code else code)),
                     "path": path[:depth], "description": known.description if known else "", "color": "",
                     "own": False,
                 }
@@ -157,7 +158,7 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
 _BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _isolated(label: str) -> str:
+def page_label(label: str) -> str:
     """A label holding a bidi control (an override a codebook left open) as an isolate (FSI ... PDI): the
     page composes labels ("Barriers — Governance 123"), and an open U+202E turned what followed it around
     ("Barriers ecnanrevoG — 321")."""

@@ -45,7 +45,7 @@ from .extract.encodings import check_encoding
 from .files import _neutral, json_from, read_own_bytes, temporary_prefix, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
-from .network import PALETTE, _top_level_codes  # the map's colour rule, one definition
+from .network import _top_level_codes, code_color  # the map's colour rule, one definition
 from .parquet_columns import replace_columns
 from .runs import (
     CHANGES_FILE,
@@ -578,7 +578,8 @@ class _Presentation:
             if attributes["label"] != xml_text(self.old_raw[node]) or top != code.path[0]:
                 raise ValueError("presented.json: the graph is not the last run's")
             new = {"label": xml_text(code.label), "description": xml_text(code.description),
-                   "top_label": xml_text(self.codebook[top].label), "color": xml_text(colors[top])}
+                   "top_label": xml_text(self.codebook[top].label),
+                   "color": xml_text(code_color(code.path, colors, self.codebook))}
             changes.append((node, {name: (attributes[name], value) for name, value in new.items()}))
             attributes.update(new)
         return kept, changes
@@ -595,12 +596,13 @@ class _Presentation:
     def _page(self, colors: dict[str, str]) -> bytes:
         """The report page as the last run wrote it, with the new labels, descriptions, colours and title."""
         from .render import relabel_report
+        from .report import page_label
 
         def relabelled(codes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for code in codes:
                 known = self.codebook[code["id"]]
-                code.update(label=known.label, description=known.description,
-                            color=colors.get(code["path"][0], PALETTE[0]))
+                code.update(label=page_label(known.label), description=known.description,
+                            color=code_color(code["path"], colors, self.codebook))
             return codes
 
         page = (self.run.folder / NETWORK_FILES["report"]).read_bytes()  # line ends as written

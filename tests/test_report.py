@@ -660,3 +660,19 @@ def test_report_label_with_an_open_bidi_override_is_isolated(tmp_path):
     write_network_outputs(segments, codebook, tmp_path, total_passages=1)
     labels = {code["id"]: code["label"] for code in page_data(tmp_path / "report.html")["codes"]}
     assert labels == {"a": "\u2068Barriers \u202e\u2069", "b": "Governance 123"}
+
+
+def test_report_and_map_draw_a_child_codes_own_colour(tmp_path):
+    """A child code's `color` was accepted and the parent's drawn, with no word (probe O6)."""
+    from coder import parse_codebook
+
+    codebook = parse_codebook('codes:\n  parent:\n    color: "#ff0000"\n    keywords: [p]\n    codes:\n'
+                              '      own: {color: "#00aa00", keywords: [o], codes: {grandchild: {keywords: [g]}}}\n'
+                              '      plain: {keywords: [q]}\n')
+    rows = [("d1", 0, "parent"), ("d1", 0, "own"), ("d1", 1, "grandchild"), ("d1", 1, "plain")]
+    paths = {"parent": "parent", "own": "parent/own", "grandchild": "parent/own/grandchild", "plain": "parent/plain"}
+    segments = segment_frame(rows, code_path=lambda document, passage, code: paths[code])
+    written = write_network_outputs(segments, codebook, tmp_path, total_passages=2)
+    expected = {"parent": "#ff0000", "own": "#00aa00", "grandchild": "#00aa00", "plain": "#ff0000"}
+    assert {code["id"]: code["color"] for code in page_data(tmp_path / "report.html")["codes"]} == expected
+    assert dict(written["graph"].nodes(data="color")) == expected

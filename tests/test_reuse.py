@@ -57,6 +57,11 @@ def _edit_codebook(path: Path, edit: str) -> None:
         "keyword": ("      - joint construction\n", "      - joint construction\n      - standing alliance\n"),
         "name": ("name: ", "name: Renamed "),
         "formula label": ("label: Party-building alliance", "label: '=Party, \"alliances\"'"),
+        # a child's own colour (it was accepted and the parent's drawn, probe O6), and a label holding an open
+        # bidi override (an isolate on the page, probe O5): a presentation edit gives what a full run gives
+        "child colour": ("        label: Regional party-building integration\n",
+                         "        label: Regional party-building integration\n        color: \"#00aa00\"\n"),
+        "bidi label": ("label: Party-building alliance", "label: \"Party-building \\u202e alliance\""),
     }
     old, new = edits[edit]
     assert old in text
@@ -90,6 +95,8 @@ KEPT = ("passages.parquet", "code_counts_long.csv", "cooccurrence_matrix.csv", "
         ("description", None, True),
         ("name", None, True),
         ("formula label", None, True),
+        ("child colour", None, True),
+        ("bidi label", None, True),
         ("keyword", None, False),
         ("label", "touched document", True),
         ("label", "changed document", False),
