@@ -208,6 +208,16 @@ def _ordered_codes(codes: pd.DataFrame, codebook: Codebook | None) -> pd.DataFra
     return codes.assign(_rank=rank).sort_values(["_rank", "code_path", "code"], kind="stable").drop(columns="_rank")
 
 
+_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def page_label(label: str) -> str:
+    """A label holding a bidi control (an override a codebook left open) as an isolate (FSI ... PDI): the
+    page composes labels ("Barriers — Governance 123"), and an open U+202E turned what followed it around
+    ("Barriers ecnanrevoG — 321")."""
+    return f"\u2068{label}\u2069" if not _BIDI_CONTROLS.isdisjoint(label) else label
+
+
 def code_color(path: Sequence[str], tops: dict[str, str], codebook: Codebook | None) -> str:
     """A code's colour (its `code_path` as a list): its own from the codebook, else its nearest parent's
     below the top level, else its top-level code's (`tops`, _top_level_codes), else the palette's first.

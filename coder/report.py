@@ -25,6 +25,7 @@ from .network import (  # the map's own rules
     _top_level_codes,
     code_color,
     head_per_group,
+    page_label,
     snippet,
 )
 from .render import JsonText, _layout  # the map's seeded spring layout, one definition
@@ -153,16 +154,6 @@ def _codes(table: pd.DataFrame, codebook: Codebook | None) -> list[dict[str, Any
                 }
         found[path[-1]]["own"] = True  # a code as coded, shown at level 0 (every code)
     return sorted(found.values(), key=lambda code: (order.get(code["id"], len(order)), "/".join(code["path"])))
-
-
-_BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def page_label(label: str) -> str:
-    """A label holding a bidi control (an override a codebook left open) as an isolate (FSI ... PDI): the
-    page composes labels ("Barriers — Governance 123"), and an open U+202E turned what followed it around
-    ("Barriers ecnanrevoG — 321")."""
-    return f"\u2068{label}\u2069" if not _BIDI_CONTROLS.isdisjoint(label) else label
 
 
 def _community_graph(cooccurrence: Cooccurrence, codebook: Codebook | None, options: NetworkOptions) -> nx.Graph:

@@ -45,7 +45,7 @@ from .extract.encodings import check_encoding
 from .files import _neutral, json_from, read_own_bytes, temporary_prefix, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
-from .network import _top_level_codes, code_color  # the map's colour rule, one definition
+from .network import _top_level_codes, code_color, page_label  # the map's colour rule, one definition
 from .parquet_columns import replace_columns
 from .runs import (
     CHANGES_FILE,
@@ -596,7 +596,6 @@ class _Presentation:
     def _page(self, colors: dict[str, str]) -> bytes:
         """The report page as the last run wrote it, with the new labels, descriptions, colours and title."""
         from .render import relabel_report
-        from .report import page_label
 
         def relabelled(codes: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for code in codes:
