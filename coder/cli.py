@@ -479,7 +479,8 @@ def network(
             refuse_deeper_level(loaded, options.level)
         passages = run.passages_by_document() or {str(document): 0 for document in dict.fromkeys(frame["document"])}
         total = run.passage_total()
-        warnings = variables.matched(passages).warnings() if variables is not None else []
+        variables = variables.matched(passages) if variables is not None else None
+        warnings = variables.warnings() if variables is not None else []
         if where:
             from .groups import select_documents
 

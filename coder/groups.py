@@ -7,6 +7,7 @@ number is read as numbers. Everything else stays text, shown and written as data
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CoderError
-from .files import read_table
+from .files import display_name, read_table
 from .imports import LazyModule
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -49,14 +50,30 @@ class DocumentVariables:
         return [column for column in self.table.columns if column != "document"]
 
     def matched(self, documents: Iterable[str]) -> DocumentVariables:
-        """The same variables, with the corpus documents missing from the sheet and the rows naming none."""
+        """The same variables, each row naming its corpus document as the corpus names it (a Windows path
+        with backslashes, a name with a control or bidi character written as itself or as segments.csv
+        escapes it: `_spellings`), with the corpus documents missing from the sheet and the rows naming none.
+
+        Raises:
+            DocumentsError: two rows name one document.
+        """
         documents = list(documents)
-        listed = set(self.table["document"])
         corpus = set(documents)
+        names = [next((spelling for spelling in _spellings(name) if spelling in corpus), _slashed(name))
+                 for name in self.table["document"]]
+        seen: dict[str, str] = {}
+        for raw, name in zip(self.table["document"], names):
+            if name in corpus and name in seen:
+                raise DocumentsError(f"{self.path}: rows '{display_name(seen[name])}' and '{display_name(raw)}' both name "
+                                     f"{display_name(name)}. Keep one row per document.")
+            seen[name] = raw
+        listed = set(names)
+        table = self.table.assign(document=pd.Series(names, index=self.table.index, dtype=object))
         return replace(
             self,
+            table=table,
             missing=tuple(document for document in documents if document not in listed),
-            unknown=tuple(document for document in self.table["document"] if document not in corpus),
+            unknown=tuple(display_name(raw) for raw, name in zip(self.table["document"], names) if name not in corpus),
         )
 
     def warnings(self) -> list[str]:
@@ -92,9 +109,10 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
             f"{path}: no 'document' column (columns: {found}). Name the column holding each document's "
             f"path, as segments.csv writes it, 'document'."
         )
-    table = table.assign(document=table["document"].astype(str).str.strip().str.replace("\\", "/", regex=False))
+    # (the names as written: `matched` reads them against the corpus, backslashes as slashes or as escapes)
+    table = table.assign(document=table["document"].astype(str).str.strip())
     table = table[table["document"] != ""]
-    repeated = table[table["document"].duplicated(keep=False)]
+    repeated = table[table["document"].map(_slashed).duplicated(keep=False)]
     if len(repeated):
         rows = ", ".join(str(int(index) + 2) for index in repeated.index)  # line 1 is the header
         names = ", ".join(dict.fromkeys(repeated["document"]))
@@ -114,6 +132,22 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`
+# An escape as segments.csv writes a name's control or bidi character (files.display_name): "\\u202e", "\\x9c".
+_ESCAPE = re.compile(r"\\(?=x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])")
+
+
+def _slashed(name: str) -> str:
+    """A document's name with a Windows path's backslashes as slashes."""
+    return name.replace("\\", "/")
+
+
+def _spellings(name: str) -> list[str]:
+    """The names a documents.csv cell may mean, most literal first: as written; with backslashes as slashes;
+    with control and bidi characters escaped as segments.csv writes them, and the backslashes of no
+    escape as slashes."""
+    escaped = display_name(name)
+    pieces = _ESCAPE.split(escaped)
+    return list(dict.fromkeys([name, _slashed(name), escaped, "\\".join(_slashed(piece) for piece in pieces)]))
 
 
 def _typed(cells: pd.Series) -> pd.Series:

@@ -370,3 +370,21 @@ def test_groups_counts_by_group_are_their_definition(data) -> None:
     frame = group_counts_from(series, DocumentVariables("documents.csv", table), passages_by_document=passages,
                               codes=codes)
     assert list(frame.itertuples(index=False, name=None)) == _group_counts_by_definition(counts, table, passages, codes)
+
+
+@pytest.mark.parametrize("cell", ["a\\u202eb.txt", "a\u202eb.txt"])
+def test_groups_a_document_whose_name_segments_csv_escapes_gets_its_row(tmp_path: Path, cell: str) -> None:
+    """A name holding a bidi or control character is escaped in segments.csv ("a\\u202eb.txt"): written either
+    way in documents.csv, its backslash was made a slash and the row named no document (probe O4)."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text(f"document,region\n{cell},A\nsub\\plain.txt,B\n", encoding="utf-8")
+    variables = read_document_variables(sheet).matched(["a\\u202eb.txt", "sub/plain.txt"])
+    assert (variables.missing, variables.unknown) == ((), ())
+    assert page_variables(variables) == {"a\\u202eb.txt": {"region": "A"}, "sub/plain.txt": {"region": "B"}}
+
+
+def test_groups_two_rows_naming_one_document_are_refused(tmp_path: Path) -> None:
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text("document,region\na\u202eb.txt,A\na\\u202eb.txt,B\n", encoding="utf-8")
+    with pytest.raises(Exception, match="both name"):
+        read_document_variables(sheet).matched(["a\\u202eb.txt"])
