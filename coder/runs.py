@@ -25,6 +25,7 @@ import codecs
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import threading
@@ -860,7 +861,7 @@ class RunFolder:
         """Delete the texts/ files the previous run wrote (its run.json, now in .previous/, lists them)
         of documents that are no longer extracted documents of the corpus. A file no run wrote (a
         researcher's own transcripts kept in texts/) is never deleted."""
-        if not self.texts_path.is_dir():
+        if not self.texts_path.is_dir() or self.texts_path.is_symlink():
             return
         keep = {self.text_path(document.path) for document in documents if document.is_extracted}
         try:
@@ -868,9 +869,10 @@ class RunFolder:
         except CoderError:
             return  # which files the last run wrote cannot be told: none is deleted
         for item in previous:
-            if isinstance(item, dict) and isinstance(item.get("path"), str) and item.get("text"):
+            if isinstance(item, dict) and _own_name(item.get("path")) and item.get("text"):
                 path = self.text_path(item["path"])
-                if path not in keep and path.is_file() and not path.is_symlink():
+                if (path not in keep and _stays_in(self.texts_path, path.relative_to(self.texts_path).as_posix())
+                        and path.is_file() and not path.is_symlink()):
                     path.unlink()
 
     def refuse_corpus_inside(self, corpus: str | Path) -> None:
@@ -1007,6 +1009,9 @@ class RunFolder:
         Call it with the lock held.
         """
         done: Recovery | None = None
+        if self.staging_path.is_symlink():  # planted: the link goes, nothing is moved out of where it points
+            self.staging_path.unlink()
+            return "discarded"
         manifest = self._read_manifest()
         if manifest is not None:
             with _interrupts_deferred():
@@ -1108,6 +1113,8 @@ class RunFolder:
             return None
         if not isinstance(data, dict) or not all(isinstance(data.get(key), list) for key in ("files", "remove")):
             return None
+        if not all(_own_name(name) for key in ("files", "remove") for name in data[key]):
+            return None  # a name out of the folder: no manifest coder wrote (the staging is discarded)
         return data
 
     def _move_in(self, manifest: dict[str, list[str]]) -> None:
@@ -1131,11 +1138,14 @@ class RunFolder:
                 os.replace(source, target)
         listed = set(files)
         for table in tables:
+            if not _stays_in(self.folder, f"{table}/x"):
+                continue
             for path in (self.folder / table).glob("*.parquet"):
                 if f"{table}/{path.name}" not in listed:
                     path.unlink(missing_ok=True)
         for name in manifest.get("remove", []):
-            _remove_path(self.folder / name)
+            if _stays_in(self.folder, name):
+                _remove_path(self.folder / name)
         _remove(self.staging_path)
         self._record = None
 
@@ -1151,6 +1161,31 @@ def _prefixes(name: str) -> list[str]:
     """"a/b/c" -> ["a", "a/b", "a/b/c"]: the folders a staged file sits in, and itself."""
     parts = name.split("/")
     return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+
+
+def _own_name(name: object) -> bool:
+    """Is `name` one a run writes in its folder (a manifest's, a document's path in run.json): relative,
+    no empty, "." or ".." part, no drive (and no backslash on Windows)? Names from the folder's files
+    may come from someone else: nothing they name is deleted or moved outside the folder."""
+    if not isinstance(name, str) or not name or "\x00" in name or name.startswith("/") or _DRIVE.match(name):
+        return False
+    if os.sep == "\\" and "\\" in name:
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _stays_in(folder: Path, name: str) -> bool:
+    """No folder on the way from `folder` to `folder / name` (the last part aside) is a link: the path stays
+    in the folder, whatever a received folder planted."""
+    path = folder
+    for part in name.split("/")[:-1]:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return True
 
 
 def _remove_path(path: Path) -> None:

@@ -48,12 +48,17 @@ class ExtractionCache:
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
         self.used: set[str] = set()  # keys read or written: what a prune after the run keeps
+        # A link planted in place of the folder (a received run folder): never read, written or pruned
+        # through (a prune deleted every *.json file of the folder it pointed to).
+        self.linked = self.folder.is_symlink()
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.json"
 
     def get(self, key: str) -> ExtractedText | None:
         self.used.add(key)
+        if self.linked:
+            return None
         try:
             data = json_from(read_own_bytes(self._path(key)).decode("utf-8"))
             return ExtractedText(
@@ -75,6 +80,8 @@ class ExtractionCache:
             "removed": [{"page": item.page, "text": item.text, "reason": item.reason} for item in extracted.removed],
             "warnings": list(extracted.warnings),
         }
+        if self.linked:
+            return extracted
         with atomic_open(self._path(key)) as handle:
             json.dump(data, handle, ensure_ascii=False)
         return extracted
@@ -82,7 +89,7 @@ class ExtractionCache:
     def prune(self, keep: set[str] | None = None) -> None:
         """Delete the entries whose key is not in `keep` (by default: not used since this object was made)."""
         keep = self.used if keep is None else keep
-        if not self.folder.is_dir():
+        if self.linked or not self.folder.is_dir():
             return
         for path in self.folder.glob("*.json"):
             if path.stem not in keep:

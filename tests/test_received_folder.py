@@ -1,0 +1,101 @@
+"""A run folder may come from someone else (a colleague's project zip, a synced folder): the files coder
+keeps in it (the staging manifest, run.json, the texts/ and .extracted/ folders) are read as data, and
+nothing they name outside the folder is ever deleted, moved or written (probe N1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import run_ok
+
+CODEBOOK = "codes:\n  meeting:\n    keywords: [joint meeting]\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> dict[str, Path]:
+    """A corpus, a codebook, a run folder coded once, and the user's own files beside them."""
+    corpus, codebook, out, mine = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out", tmp_path / "mine"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The joint meeting was held.\n", encoding="utf-8")
+    codebook.write_text(CODEBOOK, encoding="utf-8")
+    (mine / "chapter").mkdir(parents=True)
+    for name in ("chapter/draft.txt", "data.csv", "notes.txt", "settings.json", "part-0.parquet"):
+        (mine / name).write_text(f"the user's {name}\n", encoding="utf-8")
+    run_ok(corpus, codebook, out)
+    return {"corpus": corpus, "codebook": codebook, "out": out, "mine": mine, "root": tmp_path}
+
+
+def _mine(project: dict[str, Path]) -> dict[str, str]:
+    return {path.relative_to(project["mine"]).as_posix(): path.read_text(encoding="utf-8")
+            for path in sorted(project["mine"].rglob("*")) if path.is_file()}
+
+
+def _rerun(project: dict[str, Path]) -> None:
+    before = _mine(project)
+    codebook = project["codebook"].read_bytes()
+    run_ok(project["corpus"], project["codebook"], project["out"])
+    assert _mine(project) == before
+    assert project["codebook"].read_bytes() == codebook
+
+
+@pytest.mark.parametrize("remove", ["{mine}/chapter", "../mine/data.csv", "../../{root_name}/mine/notes.txt"])
+def test_a_planted_manifest_removes_nothing_outside_the_folder(project, remove):
+    staging = project["out"] / ".staging"
+    staging.mkdir()
+    name = remove.format(mine=project["mine"], root_name=project["root"].name)
+    (staging / "manifest.json").write_text(json.dumps({"files": [], "remove": [name]}), encoding="utf-8")
+    _rerun(project)
+
+
+def test_a_planted_manifest_moves_no_file_over_the_users_codebook(project):
+    staging = project["out"] / ".staging"
+    (staging / "x").mkdir(parents=True)
+    (project["out"] / "codebook.yaml").write_text("codes:\n  planted: [x]\n", encoding="utf-8")
+    (staging / "manifest.json").write_text(json.dumps({"files": ["x/../../codebook.yaml"], "remove": []}),
+                                           encoding="utf-8")
+    _rerun(project)
+
+
+def test_a_staging_folder_planted_as_a_link_moves_nothing_out_of_where_it_points(project):
+    (project["mine"] / "manifest.json").write_text(json.dumps({"files": ["settings.json"], "remove": []}),
+                                                    encoding="utf-8")
+    (project["out"] / ".staging").symlink_to(project["mine"], target_is_directory=True)
+    before = _mine(project)
+    run_ok(project["corpus"], project["codebook"], project["out"])
+    assert _mine(project) == before
+
+
+def test_a_table_folder_planted_as_a_link_loses_no_part_where_it_points(project):
+    staging = project["out"] / ".staging"
+    staging.mkdir()
+    (project["out"] / "segments.parquet").unlink()
+    (project["out"] / "segments.parquet").symlink_to(project["mine"], target_is_directory=True)
+    (staging / "manifest.json").write_text(json.dumps(
+        {"files": ["segments.parquet/part-9.parquet"], "remove": ["segments.parquet/part-0.parquet"]}), encoding="utf-8")
+    _rerun(project)
+
+
+@pytest.mark.parametrize("path", ["{mine}/notes", "../mine/notes", "../../mine/notes"])
+def test_run_json_documents_delete_no_text_outside_texts(project, path):
+    (project["out"] / "texts").mkdir(exist_ok=True)
+    record = json.loads((project["out"] / "run.json").read_text(encoding="utf-8"))
+    record["documents"].append({"path": path.format(mine=project["mine"]), "text": "texts/x.txt"})
+    (project["out"] / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    _rerun(project)
+
+
+@pytest.mark.parametrize("folder", ["texts", ".extracted"])
+def test_a_folder_of_coders_planted_as_a_link_is_never_pruned_through(project, folder):
+    target = project["out"] / folder
+    if target.exists():
+        import shutil
+
+        shutil.rmtree(target)
+    target.symlink_to(project["mine"], target_is_directory=True)
+    record = json.loads((project["out"] / "run.json").read_text(encoding="utf-8"))
+    record["documents"].append({"path": "notes", "text": "texts/notes.txt"})
+    (project["out"] / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    _rerun(project)
