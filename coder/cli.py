@@ -980,6 +980,7 @@ def _add_import_command(name: str, module: str, reader: str, *, file_help: str, 
         from .codebook import write_codebook
 
         with _user_errors():
+            _refuse_replacing_inputs(out, {f"the file to import ({display_name(file)})": file})
             codebook, report = getattr(import_module(f".{module}", __package__), reader)(file)
             write_codebook(codebook, out, force=force)
             _say(f"Wrote {out}: {len(codebook)} code(s) from {file}.")
@@ -1038,6 +1039,8 @@ def sample(
     with _user_errors():
         run = RunFolder.of_segments(segments)
         target = out if out is not None else run.folder / "sample.csv"
+        # The run's own files (a decision typed into segments.csv, not yet imported) and the review file, even with --force.
+        _refuse_replacing_inputs(target, {**_run_inputs(run.folder), "the review file": _run_reviews_path(run)})
         if target.exists() and not force:
             raise OutputError(f"{target}: already exists (a sample someone may be coding). Pass --force to replace it, or another --out.")
         refuse_overwrite(target, force=True, option="--out")  # a folder, a device or a pipe, even with --force

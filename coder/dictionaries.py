@@ -121,6 +121,12 @@ def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
         raise CodebookError(f"{path}{line}: YAML syntax error ({getattr(error, 'problem', error)}). Check indentation and colons.")
     if not isinstance(root, yaml.MappingNode) or not root.value:
         raise CodebookError(f"{path}: a quanteda dictionary is a mapping of category names to lists of entries, for example `positive: [good, happ*]`.")
+    keys = {key.value for key, _ in root.value if isinstance(key, yaml.ScalarNode)}
+    codes = next((value for key, value in root.value if isinstance(key, yaml.ScalarNode) and key.value == "codes"), None)
+    if isinstance(codes, yaml.MappingNode) and keys & {"name", "unit", "description", "language", "code_kinds", "morphology"}:
+        # its `name` and `unit` became categories, its codes' keyword lists `..._keywords` ones (probe N2)
+        raise CodebookError(f"{path}: this is a coder codebook already (it has `codes:` and `{sorted(keys - {'codes'})[0]}:`), "
+                            f"not a quanteda dictionary. Use it as it is: coder run CORPUS --codebook {path}.")
     return _quanteda_categories(root, "", report)
 
 

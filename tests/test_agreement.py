@@ -439,3 +439,16 @@ def test_agreement_cli_names_a_document_the_run_does_not_have(run_folder):
     result = _agree("sheet.csv", "--sample", "sheet.csv")
     assert result.exit_code == 1
     assert "document 'nope.txt' is not in the run" in result.output and "no longer in the document" not in result.output
+
+
+@pytest.mark.parametrize("name", ["segments.csv", "segments.parquet", "run.json"])
+def test_sample_never_writes_over_a_file_of_its_run_even_with_force(run_folder, name):
+    """`coder sample --out outputs/segments.csv --force` replaced the run's segments.csv with a sample sheet:
+    a decision typed there and not yet imported was lost, and suggest, export and agree failed after (probe N2)."""
+    target = run_folder / "outputs" / name
+    if not target.exists():
+        pytest.skip(f"this run has no {name}")
+    before = target.read_bytes()
+    result = invoke("sample", "2", "--out", f"outputs/{name}", "--force")
+    assert result.exit_code == 1 and "--force never writes over it" in result.output
+    assert target.read_bytes() == before

@@ -259,3 +259,18 @@ def test_dictionaries_liwc_space_separated_phrase_keeps_its_last_word(tmp_path):
     assert [(code.id, code.keywords) for code in codebook] == [("posemo", ("at work", "happy")),
                                                                ("work", ("at work", "boss", "job"))]
     assert report == []
+
+
+def test_dictionaries_cli_import_never_writes_over_the_file_it_reads(tmp_path, monkeypatch):
+    """`coder import dictionary codebook.yaml --out codebook.yaml --force` replaced a hand-written codebook with
+    itself read as a quanteda dictionary (its `name` and `unit` as categories) (probe N2)."""
+    monkeypatch.chdir(tmp_path)
+    dictionary = tmp_path / "moral.yml"
+    dictionary.write_text("care: [kind*, protect]\nharm: [hurt*]\n", encoding="utf-8")
+    result = invoke("import", "dictionary", "moral.yml", "--out", "moral.yml", "--force")
+    assert result.exit_code == 1 and "--force never writes over it" in result.output
+    assert dictionary.read_text(encoding="utf-8") == "care: [kind*, protect]\nharm: [hurt*]\n"
+    codebook = Path(__file__).resolve().parent.parent / "codebook.yaml"
+    refused = invoke("import", "dictionary", str(codebook), "--out", "imported.yaml")
+    assert refused.exit_code == 1 and "this is a coder codebook already" in refused.output
+    assert not (tmp_path / "imported.yaml").exists()
