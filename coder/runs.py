@@ -203,7 +203,7 @@ class RunRecord:
             codebook_name=str(data.get("codebook_name") or ""),
             unit=str(data.get("unit", "")),
             workers=workers if isinstance(workers, int) else None,
-            counts=dict(data.get("counts") or {}),
+            counts=_counts_of(data.get("counts")),
             documents=tuple(item for item in data.get("documents") or [] if isinstance(item, dict)),
             skipped=tuple(item for item in data.get("skipped") or [] if isinstance(item, dict)),
             codebook_codes=tuple(normalize_code_record(code) for code in codes),
@@ -214,6 +214,22 @@ class RunRecord:
             code_kinds=_kinds_of(data.get("code_kinds")),
             folder=folder,
         )
+
+
+def _counts_of(value: object) -> dict[str, Any]:
+    """run.json's counts: whole numbers, and segments_by_code's; a damaged entry counts as unknown (a
+    string there stopped every command with an internal error, probe N5)."""
+    if not isinstance(value, dict):
+        return {}
+
+    def whole(number: object) -> bool:
+        return isinstance(number, int) and not isinstance(number, bool) and number >= 0
+
+    counts: dict[str, Any] = {str(name): number for name, number in value.items() if whole(number)}
+    by_code = value.get("segments_by_code")
+    if isinstance(by_code, dict):
+        counts["segments_by_code"] = {str(code): number for code, number in by_code.items() if whole(number)}
+    return counts
 
 
 def _kinds_of(value: object) -> tuple[str, ...] | None:
@@ -440,6 +456,9 @@ class RunFolder:
             )
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError:
+            raise OutputError(f"{path}: run.json is not UTF-8 text (damaged, or another file saved under its name). "
+                              f"Run `coder run` again to rewrite it.") from None
         except json.JSONDecodeError as error:
             raise OutputError(f"{path}:{error.lineno}: run.json is not valid JSON ({error.msg}). Run `coder run` again to rewrite it.")
         except RecursionError:

@@ -99,3 +99,22 @@ def test_a_folder_of_coders_planted_as_a_link_is_never_pruned_through(project, f
     record["documents"].append({"path": "notes", "text": "texts/notes.txt"})
     (project["out"] / "run.json").write_text(json.dumps(record), encoding="utf-8")
     _rerun(project)
+
+
+@pytest.mark.parametrize("damage", ["counts a string", "counts a fraction", "not UTF-8"])
+def test_a_damaged_run_json_is_named_or_read_around_never_an_internal_error(project, damage):
+    """A run.json whose counts were a string, or bytes that are not UTF-8, stopped every command, coder run
+    included, with "internal error ... a bug in coder", run.json unnamed (probe N5)."""
+    from conftest import invoke
+
+    path = project["out"] / "run.json"
+    if damage == "not UTF-8":
+        path.write_bytes(b"{\"counts\": \"\xf7\xfa\"}")
+    else:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["counts"] = "many" if damage == "counts a string" else {"passages": 1.5, "segments": "x"}
+        path.write_text(json.dumps(record), encoding="utf-8")
+    network = invoke("network", str(project["out"]))
+    assert "internal error" not in network.output
+    assert network.exit_code == 0 or ("run.json" in network.output and network.output.startswith("Error:")), network.output
+    run_ok(project["corpus"], project["codebook"], project["out"])
