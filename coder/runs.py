@@ -492,6 +492,7 @@ class RunFolder:
         """
         from .segments import read_segments_csv, read_segments_parquet, rows_with_segment_ids
 
+        self._refuse_linked(self.segments_path, self.segments_parquet_path, self.passages_parquet_path)
         if self._reads_parquet():
             passages = self.passages_parquet_path if self.passages_parquet_path.exists() else None
             frame = read_segments_parquet(self.segments_parquet_path, passages=passages, columns=columns,
@@ -504,6 +505,14 @@ class RunFolder:
         if segment_ids is not None:
             frame = frame[rows_with_segment_ids(frame["segment_id"], segment_ids)]
         return frame
+
+    def _refuse_linked(self, *paths: Path) -> None:
+        """Stop at a link where the run wrote one of its tables: the folder may have come from someone else,
+        and a link may point anywhere (export xlsx read another project's notes through one, probe N6)."""
+        for path in paths:
+            if path.is_symlink():
+                raise OutputError(f"{display_name(path)}: a link, not the file coder wrote; a run's tables are read only "
+                                  f"from its own files. Remove the link (or copy what it points to in its place) and run again.")
 
     def codebook(self, codebook_path: str | Path | None = None) -> Codebook | None:
         """The codebook the run used: `codebook_path` when given; else the file run.json names, if it
@@ -720,6 +729,7 @@ class RunFolder:
         corpus with the run's unit.
         """
         columns = ["document", "passage", "start", "end", "kind", "text"]
+        self._refuse_linked(self.passages_parquet_path, self.passages_path)
         if self.passages_parquet_path.exists():
             from .segments import read_passages_parquet
 

@@ -118,3 +118,20 @@ def test_a_damaged_run_json_is_named_or_read_around_never_an_internal_error(proj
     assert "internal error" not in network.output
     assert network.exit_code == 0 or ("run.json" in network.output and network.output.startswith("Error:")), network.output
     run_ok(project["corpus"], project["codebook"], project["out"])
+
+
+@pytest.mark.parametrize("command", [("export", "xlsx", "--segments", "{out}", "--out", "{root}/x.xlsx"),
+                                     ("review", "status", "--segments", "{out}/segments.csv")])
+def test_a_table_planted_as_a_link_is_not_read_through(project, command):
+    """`run` and `network` refused a segments.csv link; export xlsx and review status read through it (a
+    workbook came out holding another project's notes, probe N6)."""
+    from conftest import invoke
+
+    (project["mine"] / "segments.csv").write_text("segment_id,document,passage,code,note\ns1,a.txt,0,meeting,PRIVATE\n",
+                                                  encoding="utf-8")
+    run_ok(project["corpus"], project["codebook"], project["out"], "--csv", "always")
+    (project["out"] / "segments.csv").unlink()
+    (project["out"] / "segments.csv").symlink_to(project["mine"] / "segments.csv")
+    result = invoke(*[part.format(out=project["out"], root=project["root"]) for part in command])
+    assert result.exit_code == 1 and "a link, not the file coder wrote" in result.output, result.output
+    assert not (project["root"] / "x.xlsx").exists()
