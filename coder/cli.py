@@ -8,6 +8,7 @@ import functools
 import gc
 import inspect
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -707,6 +708,24 @@ def review_reattach(
         _say(done.render(str(path), old_code, new_code))
 
 
+_NOT_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]|^\.+')
+
+
+def _file_name_of(name: str, suffix: str) -> str:
+    """A file name made from `name` (a code id): what no file system takes in a name (\\ / : * ? " < > |,
+    control characters, leading dots) as "_", so a code id like "x\\..\\..\\data" names a file in the run
+    folder on Windows too, never a path out of it (probe N8); Windows' reserved names get a "_" after them."""
+    from .files import fitting_name
+
+    safe = _NOT_IN_FILE_NAMES.sub("_", name)
+    if safe.split(".")[0].upper() in _RESERVED_NAMES:
+        safe += "_"
+    return fitting_name(safe, suffix)
+
+
+_RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
+
+
 def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, option: str = "--out") -> None:
     """Refuse, even with --force, to write over a file the command reads (the hand coding, the
     codebook, a run's record and tables), or into the corpus folder (the next run would code it)."""
@@ -841,7 +860,7 @@ def suggest(
 
     with _user_errors():
         report = suggest_for_run(run, code, top=top, min_count=min_count, window=window)
-        target = out if out is not None else run / f"suggestions_{code}.csv"
+        target = out if out is not None else run / _file_name_of(f"suggestions_{code}", ".csv")
         write_suggestions_csv(report, target, force=out is None or force)
         if not quiet:
             _show(report.render())

@@ -284,3 +284,17 @@ def test_suggest_takes_a_segments_path_and_skips_kinds_the_run_does_not_code(tmp
     assert result.output.startswith("meeting: 1 of 3 passage(s) coded")
     suggestions = (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
     assert "Mayors discussed river pollution again." in suggestions and "[J]" not in suggestions
+
+
+def test_suggest_names_its_default_file_safely_whatever_the_code_id(tmp_path: Path, monkeypatch):
+    """The default file was RUN/suggestions_<code id>.csv, overwritten without --force: a code id like
+    'x\\..\\..\\data' would name a path out of the run folder on Windows (probe N8)."""
+    from conftest import make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    codebook = 'codes:\n  "x\\\\..\\\\..\\\\data":\n    keywords: [joint meeting]\n'
+    make_run_folder(tmp_path, {"a.txt": "A joint meeting was held.\n\nAnother joint meeting.\n"}, codebook)
+    result = invoke("suggest", "x\\..\\..\\data", "--run", "outputs")
+    assert result.exit_code == 0, result.output
+    written = [path.name for path in (tmp_path / "outputs").glob("suggestions_*.csv")]
+    assert written == ["suggestions_x_.._.._data.csv"]
