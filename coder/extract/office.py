@@ -22,8 +22,10 @@ from . import ExtractedText, ExtractionError, Removed, break_mark, with_breaks
 from .encodings import whole_characters
 
 # What one Word or OpenDocument archive may unpack to (its parts' declared sizes, which zipfile
-# never reads past): a real document is a few MB; a "zip bomb" of a few hundred KB is gigabytes.
-_MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+# never reads past): a real document is a few MB (a 300-page thesis's XML, 5-15 MB); a "zip bomb" of a
+# few hundred KB is gigabytes. Its XML costs about 15 times its size in memory: 192 MB of ordinary Word XML
+# (within the 256 MiB allowed before) took 2.9 GB and 108 s (probe N7); 64 MiB stays near 1 GB.
+_MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 _MAX_PARTS = 10_000
 # ... nor more than this many times its own size past a floor: Word's XML packs 5-20 times; 0.65 MB that
 # unpacked to 200 MB of XML (300 times) cost 4.3 GB of memory and two minutes.
