@@ -92,6 +92,11 @@ def _parse_with_python(text: str, *, source: str) -> Codebook:
     return _Validator(source).codebook(root)
 
 
+# Tags of a type beyond text (Python objects, bytes, a tag of one's own): `!!str` and the like stay.
+_REFUSED_TAGS = ("!", "tag:yaml.org,2002:python", "tag:yaml.org,2002:binary", "tag:yaml.org,2002:set",
+                 "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs", "tag:yaml.org,2002:timestamp")
+
+
 def check_yaml_shape(text: str, *, source: str, aliases: bool = True, loader: Any = yaml.SafeLoader) -> None:
     """Refuse YAML nested deeper than MAX_YAML_DEPTH (and, unless `aliases`, any `*alias`) before a
     recursive parser or loader sees it: the event stream is read without recursion.
@@ -113,6 +118,12 @@ def check_yaml_shape(text: str, *, source: str, aliases: bool = True, loader: An
                 raise CodebookError(
                     f"{source}:{event.start_mark.line + 1}: a YAML alias (*{event.anchor}) repeats other entries; "
                     f"aliases are not accepted here. Write the entries out in full.")
+            if str(getattr(event, "tag", None) or "").startswith(_REFUSED_TAGS):
+                # `!!python/object/apply:os.system [...]` loaded as a keyword list, in silence (nothing ran:
+                # the safe loader); a tag is no text a codebook needs (probe N9)
+                raise CodebookError(
+                    f"{source}:{event.start_mark.line + 1}: a YAML tag ({event.tag}) marks a value as a type; a "
+                    f"codebook holds text only. Remove the tag, or put the value in quotes.")
     except yaml.YAMLError:
         return
 

@@ -103,6 +103,10 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     ['year', 'region']
     """
     table = read_table(path)
+    blank = [position for position, name in enumerate(table.columns, 1) if _BLANK_HEADER.fullmatch(str(name).strip())]
+    if blank:  # pandas names a blank header cell "unnamed: N": it became a variable of that name (probe N10)
+        raise DocumentsError(f"{path}: column {blank[0]} has no name in the header row. Name each variable's column, "
+                             f"or delete the column.")
     if "document" not in table.columns:
         found = ", ".join(str(column) for column in table.columns) or "none"
         raise DocumentsError(
@@ -132,6 +136,7 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`
+_BLANK_HEADER = re.compile(r"|unnamed: \d+", re.IGNORECASE)
 # An escape as segments.csv writes a name's control or bidi character (files.display_name): "\\u202e", "\\x9c".
 _ESCAPE = re.compile(r"\\(?=x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])")
 

@@ -291,3 +291,16 @@ def test_codebook_costly_or_silent_entries_are_errors_with_their_line(text, mess
     with pytest.raises(CodebookError) as raised:
         parse_codebook(text, source="book.yaml")
     assert str(raised.value).startswith(f"book.yaml:{message}")
+
+
+@pytest.mark.parametrize("value", ['!!python/object/apply:os.system ["touch x"]', '!!binary "aGVsbG8="', "!mine [a, b]"])
+def test_codebook_refuses_a_yaml_tag_of_a_type_beyond_text(tmp_path, value):
+    """`c1: !!python/object/apply:os.system [...]` loaded as a keyword list in silence (nothing ran, the loader
+    is safe), and lint then spoke of the keyword 'touch x' (probe N9)."""
+    from coder.codebook import load_codebook
+    from coder.errors import CodebookError
+
+    path = tmp_path / "codebook.yaml"
+    path.write_text(f"codes:\n  c1: {value}\n", encoding="utf-8")
+    with pytest.raises(CodebookError, match=r"codebook\.yaml:2: a YAML tag"):
+        load_codebook(path)

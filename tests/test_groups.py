@@ -388,3 +388,13 @@ def test_groups_two_rows_naming_one_document_are_refused(tmp_path: Path) -> None
     sheet.write_text("document,region\na\u202eb.txt,A\na\\u202eb.txt,B\n", encoding="utf-8")
     with pytest.raises(Exception, match="both name"):
         read_document_variables(sheet).matched(["a\\u202eb.txt"])
+
+
+def test_groups_a_blank_header_cell_is_refused(tmp_path: Path) -> None:
+    """A blank header cell became a variable named 'unnamed: 1' in every count table (probe N10)."""
+    from coder.groups import DocumentsError
+
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text("document,\na.txt,1\nb.txt,2\n", encoding="utf-8")
+    with pytest.raises(DocumentsError, match="column 2 has no name"):
+        read_document_variables(sheet)

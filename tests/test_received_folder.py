@@ -135,3 +135,12 @@ def test_a_table_planted_as_a_link_is_not_read_through(project, command):
     result = invoke(*[part.format(out=project["out"], root=project["root"]) for part in command])
     assert result.exit_code == 1 and "a link, not the file coder wrote" in result.output, result.output
     assert not (project["root"] / "x.xlsx").exists()
+
+
+@pytest.mark.parametrize("folder", ["texts", ".previous", ".cache"])
+def test_network_never_writes_into_a_folder_the_run_keeps(project, folder):
+    """`coder network RUN --out RUN/texts` wrote its eight files into the run's texts/ (probe N11)."""
+    from conftest import invoke
+
+    result = invoke("network", str(project["out"]), "--out", str(project["out"] / folder / "map"))
+    assert result.exit_code == 1 and "a folder coder keeps for the run" in result.output
