@@ -676,3 +676,23 @@ def test_report_and_map_draw_a_child_codes_own_colour(tmp_path):
     expected = {"parent": "#ff0000", "own": "#00aa00", "grandchild": "#00aa00", "plain": "#ff0000"}
     assert {code["id"]: code["color"] for code in page_data(tmp_path / "report.html")["codes"]} == expected
     assert dict(written["graph"].nodes(data="color")) == expected
+
+
+@pytest.mark.browser
+def test_report_map_shortens_a_long_label_and_the_tables_keep_it(driver, tmp_path):
+    """A 415-character label ran across the whole map, and in Frequencies pushed the bars off the screen;
+    the side panel cut long unbroken text behind a scrollbar (probe O8)."""
+    from coder import parse_codebook
+
+    label = "Regional " * 46 + "end"
+    codebook = parse_codebook(f"codes:\n  long: {{label: '{label}', keywords: [x]}}\n  short: {{label: Short, keywords: [y]}}\n")
+    segments = segment_frame([("d1", 0, "long"), ("d1", 0, "short")], code_path=lambda document, passage, code: code)
+    write_network_outputs(segments, codebook, tmp_path, total_passages=1)
+    open_report(driver, tmp_path / "report.html")
+    labels = driver.execute_script("return window.coderNetwork.body.data.nodes.get().map(n => n.label)")
+    assert sorted(labels, key=len) == ["Short", label[:47] + "\u2026"]
+    driver.execute_script("window.coderReport.show('frequencies')")
+    cell = driver.execute_script("var td = document.querySelector('#coder-frequencies tbody td');"
+                                 "return [td.title, td.getBoundingClientRect().width, window.innerWidth]")
+    assert cell[0] == label and cell[1] < cell[2] / 2
+    assert driver.execute_script("return getComputedStyle(document.getElementById('coder-side')).overflowWrap") == "anywhere"

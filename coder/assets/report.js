@@ -98,6 +98,14 @@
     var total = totals ? totals[group.slice(cut + 1)] : undefined;
     return typeof total === "number" && total >= counted ? total : counted;
   }
+  // A label as the map draws it: at most MAP_LABEL characters (a 415-character label ran across the whole map);
+  // the tooltip, the side panel and the tables give it whole.
+  var MAP_LABEL = 48;
+  function mapLabel(label) {
+    var chars = Array.from(label);  // by characters, not UTF-16 units: no emoji cut in half
+    if (chars.length <= MAP_LABEL) return label;
+    return chars.slice(0, MAP_LABEL - 1).join("") + "\u2026" + (chars[0] === "\u2068" ? "\u2069" : "");  // an isolate stays closed
+  }
   var statsCache = Object.create(null);
   function stats() {
     var key = state.level + "\u0000" + state.group;
@@ -258,7 +266,7 @@
     chosen.strong.forEach(function (pair) { low = Math.min(low, weight(pair)); high = Math.max(high, weight(pair)); });
     function width(pair) { return high > low ? 1 + 8 * (weight(pair) - low) / (high - low) : 3; }
     var nodeRecords = shown.map(function (code) {
-      return { id: nodeOf(code), label: codes[code].label, x: where[code][0], y: where[code][1], size: sizes[code],
+      return { id: nodeOf(code), label: mapLabel(codes[code].label), x: where[code][0], y: where[code][1], size: sizes[code],
                color: colourOf(code), font: { color: "#222222" } };
     });
     var edgeRecords = [];
@@ -573,6 +581,7 @@
       swatch.style.background = codes[code].color;
       name.appendChild(swatch);
       name.appendChild(document.createTextNode(" " + codes[code].label));
+      name.title = codes[code].label;
       row.appendChild(name);
       [["passages", s.passages[code], most], ["documents", s.documents[code], mostDocuments]].forEach(function (entry) {
         var cell = element("td"), bar = element("span", null, "bar " + entry[0]);
