@@ -633,8 +633,10 @@ def _classify_lines(lines: list[str]) -> tuple[list[int], list[int]]:
 _WITHOUT_EDGE_NUMBERS = methodcaller("strip", "0123456789 \t\r\x0b\x0c\xa0\u3000")  # a header's page number
 _RUNNING_LINE_MAX = 120  # a running header or footer is one short line
 _RUNNING_REPEATS = 3
+_RUNNING_LINE_GAP = 10  # lines, at the least, between a running header and its next copy (the median gap)
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _SENTENCE_ENDS = frozenset(".!?。！？…")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _EDGE_NUMBER = re.compile(r"^\s*\d{1,4}(?!\d)|(?<!\d)\d{1,4}\s*$")
 
 
@@ -659,6 +661,12 @@ def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
     found: list[int] = []
     for key in repeated:
         numbers = [number for number in at if keys[number] == key]
+        if len(numbers) < _RUNNING_REPEATS:  # some of its copies end a sentence: a question, a refrain
+            continue
+        # Once a page, far apart: a table's row label or a list's line comes back every line or two.
+        gaps = sorted(later - earlier for earlier, later in zip(numbers, numbers[1:]))
+        if gaps[len(gaps) // 2] < _RUNNING_LINE_GAP:
+            continue
         breaks = sum(_at_page_break(lines, kinds, number, skipped) for number in numbers)
         if breaks >= 2 and 2 * breaks >= len(numbers):
             found.extend(numbers)
@@ -674,14 +682,15 @@ def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set
     for step in (-1, 1):
         other = number + step
         while 0 <= other < len(lines) and abs(other - number) <= 4 and (kinds[other] != _TEXT or other in skipped):
-            if kinds[other] == _PAGE:
+            if kinds[other] == _PAGE and _YEAR.fullmatch(lines[other].strip()) is None:  # a year is a table's cell
                 return True
             other += step
         if not 0 <= other < len(lines) or kinds[other] != _TEXT:
             return False
         around.append(lines[other].strip())
     before, after = around
-    if _EDGE_NUMBER.search(lines[number]) is None or before[-1] in _TERMINAL:
+    edge = _EDGE_NUMBER.search(lines[number])
+    if edge is None or _YEAR.fullmatch(edge.group().strip()) is not None or before[-1] in _TERMINAL:
         return False
     if after[0].islower():
         return True

@@ -779,19 +779,19 @@ def test_a_double_spaced_paste_is_not_cut_at_a_page_break_inside_a_sentence(monk
 
 
 # A PDF paste's pages, each a wrapped paragraph running on into the next page, as a PDF viewer copies them.
-_PAGES = [
-    "The provinces set up a joint meeting to coordinate the governance of the river basin, and the",
-    "mayors met every quarter. The minutes show that the delegates agreed to continue the work of",
-    "the alliance. Barriers remained in the administrative divisions between the cities, and local",
-    "protection was the main one. The party building alliance was set up in two thousand and nine,",
-    "and its work has grown every year since then, with new members joining it from the west.",
-]
-_PROSE = " ".join(_PAGES)
+# A PDF paste's pages, a wrapped paragraph running on from page to page, as a PDF viewer copies them: eleven
+# lines a page (a running header comes back once a page, far apart; a table's row label every line or two).
+_WORDS = ("the provinces set up a joint meeting to coordinate the governance of the river basin and the mayors met "
+          "every quarter while the delegates agreed to continue the work of the alliance although barriers remained "
+          "in the administrative divisions between the cities and local protection was the main one").split()
+_LINES = [" ".join(_WORDS[(number * 7 + shift) % len(_WORDS)] for shift in range(14)) for number in range(55)]
+_PAGES = ["\n".join(_LINES[page * 11:(page + 1) * 11]) for page in range(5)]
+_PROSE = " ".join(_LINES) + " ending here."
 
 
 def _paste(header, *, blank: bool = False) -> str:
     gap = "\n\n" if blank else "\n"
-    return "".join(page + (gap + header(number) + gap if number < len(_PAGES) - 1 else "\n")
+    return "".join(page + (gap + header(number) + gap if number < len(_PAGES) - 1 else " ending here.\n")
                    for number, page in enumerate(_PAGES))
 
 
@@ -806,32 +806,43 @@ def test_running_header_of_a_pdf_paste_is_debris(header, blank):
     Delta" was coded on every page break (the article's own title, so its own codes, four times more),
     and between blank lines it cut the paragraph, and a sentence, at every page."""
     text = _paste(header, blank=blank)
-    passages = split_passages(_doc(text))
+    passages = split_passages(_doc(text), max_chars=100_000)
     assert [passage.text for passage in passages] == [_PROSE]
     assert "Governance in the Delta" not in passages[0].view and "Journal" not in passages[0].view
-    assert text[passages[0].start:passages[0].end].endswith("from the west.")
+    assert text[passages[0].start:passages[0].end].endswith("ending here.")
 
 
 def test_chinese_running_header_is_debris():
-    lines = ["党建联盟是跨区域治理的重要机制，长三角地区的城市通过联席会议协调各方利益，", "推动了区域一体化的发展，形成了多方参与的合作格局，各地党组织共同开展活动，",
-             "建立了常态化的沟通机制，并在基层治理中发挥了重要作用，取得了明显的成效，", "为其他地区提供了可以借鉴的经验。"]
-    text = "".join(line + (f"\n· {25 + number} ·\n中国行政管理 2019年第5期\n" if number < 3 else "\n")
-                   for number, line in enumerate(lines))
-    passages = split_passages(_doc(text))
-    assert [passage.text for passage in passages] == ["".join(lines)]
+    sentence = "党建联盟是跨区域治理的重要机制长三角地区的城市通过联席会议协调各方利益推动了区域一体化的发展"
+    lines = [sentence[number % 7:] + sentence[:number % 7] for number in range(44)]
+    pages = ["\n".join(lines[page * 11:(page + 1) * 11]) for page in range(4)]
+    text = "".join(page + (f"\n· {25 + number} ·\n中国行政管理 2019年第5期\n" if number < 3 else "。\n")
+                   for number, page in enumerate(pages))
+    passages = split_passages(_doc(text), max_chars=100_000)
+    assert [passage.text for passage in passages] == ["".join(lines) + "。"]
 
 
-@pytest.mark.parametrize("text", [
+@pytest.mark.parametrize(("text", "repeated"), [
     # a line repeated in the text, no page break beside it: a refrain, a generated text's repeat
-    "".join(f"{page}\nmented a series of regional cooperation governance\n" for page in _PAGES),
+    ("".join(f"{page}\nmented a series of regional cooperation governance\n" for page in _PAGES),
+     "mented a series of regional cooperation governance"),
+    # a table pasted a cell a line, and a list of years: a row label every line or two, years beside it (probe P3)
+    ("Province\nType of meeting\nCount\n" + "".join(f"{province}\nProvincial joint meeting\n{count}\n" for province, count
+                                                    in (("Jiangsu", 12), ("Zhejiang", 9), ("Anhui", 7))),
+     "Provincial joint meeting"),
+    ("具体情况如下\n" + "".join(f"沪苏浙皖四省市联席会议 {year}\n" for year in (2018, 2019, 2020)) + "这些会议推动了区域党建联盟的形成。",
+     "沪苏浙皖四省市联席会议"),
+    ("1\n长三角地区主要领导座谈会\n2018年6月\n2\n长三角地区主要领导座谈会\n2019年5月\n3\n长三角地区主要领导座谈会\n2020年8月\n",
+     "长三角地区主要领导座谈会"),
     # numbered headings after a sentence's end: not a page break
-    "".join(f"Question {number}\n{page} End of answer.\n\n" for number, page in enumerate(_PAGES, 1)),
+    ("".join(f"Question {number}\n{page} End of answer.\n\n" for number, page in enumerate(_PAGES, 1)), "Question"),
     # an interviewer's repeated question ends a sentence
-    "".join(f"Interviewer: Could you say more about the joint meetings?\n\n{page} Yes.\n\n" for page in _PAGES),
-], ids=["repeated-line", "numbered-headings", "repeated-question"])
-def test_repeated_lines_that_are_no_running_header_stay(text):
-    passages = split_passages(_doc(text))
-    assert " ".join(passage.text for passage in passages).split() == text.split()
+    ("".join(f"Interviewer: Could you say more about the joint meetings?\n\n{page} Yes.\n\n" for page in _PAGES),
+     "Could you say more about the joint meetings?"),
+], ids=["repeated-line", "table", "list-of-years", "chinese-table", "numbered-headings", "repeated-question"])
+def test_repeated_lines_that_are_no_running_header_stay(text, repeated):
+    passages = split_passages(_doc(text), max_chars=100_000)
+    assert sum(passage.text.count(repeated) for passage in passages) == text.count(repeated)
 
 
 @pytest.mark.parametrize(("text", "wrapped"), [
