@@ -626,3 +626,32 @@ def test_extract_html_article_read_by_the_fallback_keeps_its_paragraphs():
         "The joint meeting agreed a plan for collaborative governance between the two provinces of the delta.",
         "A quote read aloud elsewhere: collaborative governance takes a screen reader.",
         "The barriers were administrative divisions and local protectionism across provincial borders."]
+
+
+@pytest.mark.parametrize("change", ["style", "script", "backface", "until-found", "overflow"])
+def test_extract_html_keeps_text_a_reader_sees(change):
+    """Probe P1-P2: a page revealed by its script, with 6.6 KB of inline CSS or a 20 KB JSON script, lost its
+    whole article (their text counted as the page's); `backface-visibility: hidden` (it shows its element) and
+    `hidden="until-found"` (a section the browser's search opens) were taken for hidden. trafilatura itself
+    drops an element whose style says "hidden" anywhere: a paragraph with `overflow-x: hidden` was lost, or
+    put at the end of the text by its fallback."""
+    article = ("<p>The mayors of Jiaxing, Suzhou and Huzhou met on Tuesday for the annual joint meeting of the three "
+               "cities, the fifth since the mechanism was set up in 2018.</p>"
+               "<p>They signed an agreement on sharing water-quality data along the Taipu River and on the lakes.</p>")
+    last = "<p>The next meeting will be held in Suzhou in the spring of next year.</p>"
+    head, body = "", f"<article><h1>Three mayors hold joint meeting</h1>{article}{last}</article>"
+    if change == "style":
+        head = "<style>" + ".x { color: red; }\n" * 400 + "</style>"
+        body = f'<div style="display:none" id="c"><article><h1>Three mayors hold joint meeting</h1>{article}{last}</article></div>'
+    elif change == "script":
+        head = '<script type="application/ld+json">' + '{"a": "' + "b" * 20_000 + '"}</script>'
+        body = f'<div style="display:none" id="c"><article><h1>Three mayors hold joint meeting</h1>{article}{last}</article></div>'
+    elif change == "backface":
+        body = body.replace(last, last.replace("<p>", '<p style="backface-visibility:hidden">'))
+    elif change == "overflow":
+        body = f'<div style="overflow:hidden">{body.replace(last, last.replace("<p>", "<p style=\'overflow-x: hidden\'>"))}</div>
+    else:
+        body = body.replace(last, f'<div hidden="until-found">{last}</div>')
+    page = f"<html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
+    text = extract_bytes(page.encode(), ".html").text
+    assert "annual joint meeting" in text and text.endswith("The next meeting will be held in Suzhou in the spring of next year.")
