@@ -649,7 +649,8 @@ def test_extract_html_keeps_text_a_reader_sees(change):
     elif change == "backface":
         body = body.replace(last, last.replace("<p>", '<p style="backface-visibility:hidden">'))
     elif change == "overflow":
-        body = f'<div style="overflow:hidden">{body.replace(last, last.replace("<p>", "<p style=\'overflow-x: hidden\'>"))}</div>
+        styled = last.replace("<p>", "<p style='overflow-x: hidden'>")
+        body = '<div style="overflow:hidden">' + body.replace(last, styled) + "</div>"
     else:
         body = body.replace(last, f'<div hidden="until-found">{last}</div>')
     page = f"<html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
