@@ -1050,6 +1050,8 @@ class RunFolder:
             _remove(self.staging_path)
             done = "discarded"
         for folder, names in ((self.folder, (RUN_FILE, *RUN_FILES)), (self.previous.folder, PREVIOUS_FILES)):
+            if folder.is_symlink():  # a .previous planted as a link: nothing is deleted where it points (probe P5)
+                continue
             for name in names:
                 for temporary in folder.glob(f".{_glob_escape(name)}.*.tmp"):
                     temporary.unlink(missing_ok=True)
@@ -1157,7 +1159,8 @@ class RunFolder:
         tables = {name.rsplit("/", 1)[0] for name in files if name.endswith(".parquet") and "/" in name}
         for name in files:
             source, target = self.staging_path / name, self.folder / name
-            if source.is_file():
+            # (a link inside .staging, .staging/texts -> elsewhere, moved a file of elsewhere in; probe P4)
+            if source.is_file() and not source.is_symlink() and _stays_in(self.staging_path, name):
                 for parent in _prefixes(name)[:-1]:
                     if (self.folder / parent).is_file() or (self.folder / parent).is_symlink():
                         (self.folder / parent).unlink()  # a file or a link where a folder of ours goes

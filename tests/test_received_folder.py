@@ -144,3 +144,25 @@ def test_network_never_writes_into_a_folder_the_run_keeps(project, folder):
 
     result = invoke("network", str(project["out"]), "--out", str(project["out"] / folder / "map"))
     assert result.exit_code == 1 and "a folder coder keeps for the run" in result.output
+
+
+def test_a_link_inside_a_planted_staging_moves_nothing_in_from_where_it_points(project):
+    """`.staging/texts -> elsewhere` with a manifest naming texts/notes.txt moved the user's file into the run
+    folder, out of its own (probe P4)."""
+    staging = project["out"] / ".staging"
+    staging.mkdir()
+    (staging / "texts").symlink_to(project["mine"], target_is_directory=True)
+    (staging / "manifest.json").write_text(json.dumps({"files": ["texts/notes.txt"], "remove": []}), encoding="utf-8")
+    _rerun(project)
+
+
+def test_a_previous_folder_planted_as_a_link_loses_no_file_where_it_points(project):
+    """The clean-up of a stopped run's temporary files followed a .previous link (probe P5)."""
+    import shutil
+
+    (project["mine"] / ".run.json.x1.tmp").write_text("the user's file\n", encoding="utf-8")
+    previous = project["out"] / ".previous"
+    if previous.exists():
+        shutil.rmtree(previous)
+    previous.symlink_to(project["mine"], target_is_directory=True)
+    _rerun(project)
