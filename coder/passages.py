@@ -152,10 +152,11 @@ _LEAD = r"[\s•·■◎□●○◆◇▪※★☆]*"  # bullets and author mar
 _OPEN = r"[\[【〔(（]?\s*"
 _CJK_END = r"(?:\s*[\]】〕)）]|\s*[:：]|\s|$)"  # 摘要: 摘要 text 【摘要】
 _LATIN_END = r"\s*[\]】〕)）]?\s*(?:[:：.—–-]|$)"  # Abstract: Abstract. ABSTRACT
-# ...and for an abstract's or keywords' label, a space before a capital: "ABSTRACT At present", "Key words Joint
-# Meeting; ..." (an English PDF paste); "Abstract concepts are..." is a sentence.
-_LATIN_SPACED_END = rf"(?:{_LATIN_END}|[^\S\n]+(?=(?-i:[A-Z])))"
-_SPACED_LABELS = ("abstract", "keywords")
+# ...and "Abstract" or "Key words" (not "Summary", which starts "Summary Report of ..." in a wrapped line) before
+# a space and a capital: "ABSTRACT At present", "Key words Joint Meeting; ..." (an English PDF paste);
+# "Abstract concepts are..." is a sentence.
+_SPACED_END = r"[^\S\n]+(?=(?-i:[A-Z]))"
+_SPACED_LABELS = (("abstract", r"abstract"), ("keywords", r"key\s*-?words?"))
 _CJK_KIND_LABELS = (
     ("abstract", r"(?:内容|內容)?(?:摘\s*要|提\s*要)|中文摘要"),
     ("keywords", r"[关關]\s*[键鍵]\s*[词字詞]|主[题題][词詞]"),
@@ -174,8 +175,8 @@ _LATIN_KIND_LABELS = (
 _LABEL = LazyPattern(
     _LEAD + _OPEN + "(?:"
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
-    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_SPACED_END if kind in _SPACED_LABELS else _LATIN_END}"
-                     for kind, pattern in _LATIN_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_spaced>{pattern}){_SPACED_END}" for kind, pattern in _SPACED_LABELS)
     + ")",
     re.IGNORECASE,
 )
@@ -265,7 +266,7 @@ def _line_label(line: str) -> tuple[str, bool] | None:
     match = _LABEL.match(line)
     if match is None:
         return None
-    kind = next(name for name, value in match.groupdict().items() if value is not None).removesuffix("_latin")
+    kind = next(name for name, value in match.groupdict().items() if value is not None).partition("_")[0]
     return kind, bool(line[match.end():].strip())
 
 

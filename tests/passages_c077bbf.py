@@ -16,7 +16,7 @@ from itertools import accumulate
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
-    _LATIN_SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets,
+    _SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets,
     _running_lines, _turns, _zero_width_read)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
@@ -99,8 +99,8 @@ _LATIN_KIND_LABELS = (
 _LABEL = LazyPattern(
     _LEAD + _OPEN + "(?:"
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
-    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_SPACED_END if kind in _SPACED_LABELS else _LATIN_END}"
-                     for kind, pattern in _LATIN_KIND_LABELS)  # ported: a label and a space before a capital
+    + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
+    + "|" + "|".join(f"(?P<{kind}_spaced>{pattern}){_SPACED_END}" for kind, pattern in _SPACED_LABELS)  # ported: spaced labels
     + ")",
     re.IGNORECASE,
 )
@@ -174,7 +174,7 @@ def _line_label(line: str) -> tuple[str, bool] | None:
     match = _LABEL.match(line)
     if match is None:
         return None
-    kind = next(name for name, value in match.groupdict().items() if value is not None).removesuffix("_latin")
+    kind = next(name for name, value in match.groupdict().items() if value is not None).partition("_")[0]
     return kind, bool(line[match.end():].strip())
 
 

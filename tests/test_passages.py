@@ -888,3 +888,11 @@ def test_an_english_label_followed_by_a_space_starts_its_passage(label):
     kinds = [(passage.kind, passage.text.split()[1]) for passage in split_passages(_doc(text))]
     assert kinds == [("title", "Party"), ("abstract", "At"), ("keywords", "words"), ("heading", "Introduction"),
                      ("body", "concepts"), ("body", "matter")]
+
+
+def test_a_wrapped_line_starting_summary_stays_in_its_paragraph():
+    """A PDF-wrapped line starting "Summary Report ..." cut its paragraph there, the rest made an abstract
+    (probe P6): "Summary" with a space is no label, only "Abstract" and "Key words" are."""
+    text = ("1. Introduction\n\nThe delegates discussed the findings of the\nSummary Report of the joint meeting, which "
+            "the\nsecretariat had sent to every member before the\nSummary Table was drawn up.\n")
+    assert [passage.kind for passage in split_passages(_doc(text))] == ["heading", "body"]
