@@ -79,11 +79,17 @@ def _split_at_blocks(lines: list[str], blocks: list[str]) -> list[str]:
     by_first_word: dict[str, list[int]] = {}
     for number, block in enumerate(blocks):
         by_first_word.setdefault(block.split(" ", 1)[0], []).append(number)
+    whole = set(blocks)
     split: list[str] = []
     for line in lines:
         flat = _SPACES.sub(" ", line).strip()
         found = None
-        for first in by_first_word.get(flat.split(" ", 1)[0], ()) if " " in flat else ():
+        if flat in whole or " " not in flat:  # a block as it is (most lines): nothing to split
+            split.append(line)
+            continue
+        for first in by_first_word.get(flat.split(" ", 1)[0], ()):
+            if not flat.startswith(blocks[first]):
+                continue
             position, last = len(blocks[first]), first + 1
             while (position < len(flat) and last < len(blocks) and flat[position] == " "
                    and flat.startswith(blocks[last], position + 1)):
