@@ -46,6 +46,11 @@ def load_codebook(path: str | Path) -> Codebook:
     # At most MAX_CODEBOOK_BYTES: /dev/zero, or a pipe that never ends, is not read forever.
     data = read_bytes(path, error=CodebookError, missing="codebook not found. Pass an existing file with --codebook.",
                       limit=MAX_CODEBOOK_BYTES, what="a codebook")
+    if len(data) >= 4 and (data[1::2].count(0) > len(data) // 4 or data[0::2].count(0) > len(data) // 4):
+        # UTF-16 without a byte order mark decodes as UTF-8 with a NUL every other byte: the YAML error named
+        # no line (probe N9)
+        raise CodebookError(f"{path}: saved as UTF-16 (a zero byte every other byte), not UTF-8. Save the codebook "
+                            f"as UTF-8 (in Notepad: Save As, Encoding UTF-8).")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

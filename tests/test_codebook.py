@@ -304,3 +304,15 @@ def test_codebook_refuses_a_yaml_tag_of_a_type_beyond_text(tmp_path, value):
     path.write_text(f"codes:\n  c1: {value}\n", encoding="utf-8")
     with pytest.raises(CodebookError, match=r"codebook\.yaml:2: a YAML tag"):
         load_codebook(path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_codebook_saved_as_utf16_is_named_so(tmp_path, encoding):
+    """Without a byte order mark, a UTF-16 codebook got a YAML error naming no line (probe N9)."""
+    from coder.codebook import load_codebook
+    from coder.errors import CodebookError
+
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes("codes:\n  meeting: [joint meeting, 联席会议]\n".encode(encoding))
+    with pytest.raises(CodebookError, match="saved as UTF-16"):
+        load_codebook(path)
