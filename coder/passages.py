@@ -1029,9 +1029,27 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END)
+            if len(block) > 1 and 3 * ended < 2 * len(block):
+                ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
                 starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
+
+
+def _headings_in(lines: list[str], block: list[int]) -> int:
+    """How many lines of a block read as a web page's heading: an English line ending no sentence, shorter
+    than 40 characters and than half the block's longest line, before a line starting with a capital or a
+    digit ("Background", "2010 Framework Agreement"), with no colon and no label ("Posted on:...",
+    "Abstract/Summary:..."): a paragraph wrapped in a PDF has lines of about one length."""
+    longest = max(len(lines[number].strip()) for number in block)
+    headings = 0
+    for number, after in zip(block, block[1:]):
+        line, next_line = lines[number].strip(), lines[after].lstrip()
+        if (line.isascii() and len(line) < _WRAPPED_LINE and 2 * len(line) < longest
+                and line[-1] not in _LINE_END and line[-1] not in "-‐,;" and ":" not in line
+                and (next_line[:1].isupper() or next_line[:1].isdigit()) and _line_label(line) is None):
+            headings += 1
+    return headings
 
 
 def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:

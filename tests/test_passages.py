@@ -896,3 +896,14 @@ def test_a_wrapped_line_starting_summary_stays_in_its_paragraph():
     text = ("1. Introduction\n\nThe delegates discussed the findings of the\nSummary Report of the joint meeting, which "
             "the\nsecretariat had sent to every member before the\nSummary Table was drawn up.\n")
     assert [passage.kind for passage in split_passages(_doc(text))] == ["heading", "body"]
+
+
+def test_a_web_paste_with_headings_keeps_a_paragraph_a_line():
+    """A page pasted a paragraph a line, with short headings ending no sentence, had too few sentence ends
+    for the rule: its paragraphs, and a heading with the paragraph after it, ran together (probe M3)."""
+    text = ("China portal\nThe first China Northeast Summit took place in Shenyang on April 16, 2010.\nBackground\n"
+            "The Northeast Revitalization Plan was issued in August 2007 by the State Council Leading Group.[2]\n"
+            "In September 2009, the State Council called for deeper regional cooperation.[3]\n"
+            "Similar mechanisms had been established in the Pearl River Delta and the Yangtze River Delta.\n"
+            "2010 Framework Agreement\nThe agreement of the first Summit contains 25 articles on cooperation.")
+    assert len(split_passages(_doc(text))) == 8
