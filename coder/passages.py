@@ -271,14 +271,29 @@ def _line_label(line: str) -> tuple[str, bool] | None:
 
 
 def _is_title_like(line: str) -> bool:
-    """Short, no sentence inside it, not ending in a clause mark, not a date or a "Field: value" line."""
+    """Short, no sentence inside it, not ending in a clause mark, not a date or a "Field: value" line, not
+    a web page's menu or breadcrumb (_is_chrome)."""
     stripped = line.strip()
     if not 4 <= len(stripped) <= 200 or stripped[-1] in ".。;；,，:：、" or _SENTENCE_INSIDE.search(stripped):
+        return False
+    if _is_chrome(stripped):
         return False
     if _DATE_ONLY.fullmatch(stripped) or _ISSUE.match(stripped):
         return False
     cjk = len(_CJK_RE.findall(stripped))
     return cjk >= 4 or len(stripped.split()) >= 3
+
+
+# Words of a web page's frame: a pasted menu, search box or breadcrumb before the abstract was taken for the
+# title ("Navbar Search Filter Mobile Enter search term Search", "网站首页 | 网站地图"), probe M4.
+_CHROME = LazyPattern(r"(?i)\b(?:search|menu|navbar|login|log in|sign in|sign up|register|home|filter|mobile|subscribe|"
+                      r"share|print|skip to (?:main )?content)\b|首页|首頁|网站地图|網站地圖|登录|登錄|注册|註冊|搜索|返回|打印|关闭|關閉")
+
+
+def _is_chrome(line: str) -> bool:
+    """Two words of a page's frame (or one, beside a | or > separator), in a short line."""
+    found = {match.group().lower() for match in _CHROME.finditer(line)}
+    return len(found) >= 2 or (len(found) == 1 and ("|" in line or ">" in line or "›" in line))
 
 
 def _is_author(line: str, *, after_title: bool, institution: bool = True) -> bool:
@@ -979,7 +994,8 @@ def _find_titles(view: str, blocks: list[list], front_end: int) -> None:
         if kind == "author" or (kind in ("abstract", "keywords") and not found):
             back = index - 1
             while back >= 0 and (blocks[back][2] == "identifier" or _is_date(view, blocks[back])
-                                 or (kind != "author" and _is_field(view, blocks[back]))):
+                                 or (kind != "author" and _is_field(view, blocks[back]))
+                                 or (blocks[back][2] == "body" and _is_chrome(view[blocks[back][0]:blocks[back][1]]))):
                 back -= 1
             if back >= 0 and blocks[back][2] == "body" and _is_title_like(view[blocks[back][0]:blocks[back][1]].replace("\n", " ")):
                 blocks[back][2] = "title"

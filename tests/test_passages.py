@@ -907,3 +907,14 @@ def test_a_web_paste_with_headings_keeps_a_paragraph_a_line():
             "Similar mechanisms had been established in the Pearl River Delta and the Yangtze River Delta.\n"
             "2010 Framework Agreement\nThe agreement of the first Summit contains 25 articles on cooperation.")
     assert len(split_passages(_doc(text))) == 8
+
+
+@pytest.mark.parametrize(("chrome", "title"), [
+    ("Navbar Search Filter Mobile Enter search term Search", "An Integrative Framework for Collaborative Governance"),
+    ("網站首頁 | 網站地圖", "城市跨域風險協同治理的模式與路徑"),
+])
+def test_a_pasted_menu_is_no_title(chrome, title):
+    """A page's menu or breadcrumb just before the abstract was made the title, and the real one body (probe M4)."""
+    text = f"{title}\n\n{chrome}\n\nAbstract: Collaborative governance draws from diverse realms of practice.\n"
+    kinds = {passage.text: passage.kind for passage in split_passages(_doc(text))}
+    assert kinds[chrome] == "body" and kinds[title] == "title"
