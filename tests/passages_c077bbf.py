@@ -1,7 +1,7 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
-web pastes' lines, tables of contents, running headers, page breaks inside a sentence and
-spaced English labels, changes of behaviour since, ported) as the oracle of
+web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
+spaced English labels and menus that are no title, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -16,7 +16,7 @@ from itertools import accumulate
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
-    _SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _mark_contents, _page_breaks_inside, _row_break_offsets,
+    _SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _is_chrome, _mark_contents, _page_breaks_inside, _row_break_offsets,
     _running_lines, _turns, _zero_width_read)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
@@ -182,6 +182,8 @@ def _is_title_like(line: str) -> bool:
     """Short, no sentence inside it, not ending in a clause mark, not a date or a "Field: value" line."""
     stripped = line.strip()
     if not 4 <= len(stripped) <= 200 or stripped[-1] in ".。;；,，:：、" or _SENTENCE_INSIDE.search(stripped):
+        return False
+    if _is_chrome(stripped):  # ported: a page's menu is no title
         return False
     if _DATE_ONLY.fullmatch(stripped) or _ISSUE.match(stripped):
         return False
@@ -652,7 +654,8 @@ def _find_titles(view: str, blocks: list[list], front_end: int) -> None:
         if kind == "author" or (kind in ("abstract", "keywords") and not found):
             back = index - 1
             while back >= 0 and (blocks[back][2] == "identifier" or _is_date(view, blocks[back])
-                                 or (kind != "author" and _is_field(view, blocks[back]))):
+                                 or (kind != "author" and _is_field(view, blocks[back]))
+                                 or (blocks[back][2] == "body" and _is_chrome(view[blocks[back][0]:blocks[back][1]]))):
                 back -= 1
             if back >= 0 and blocks[back][2] == "body" and _is_title_like(view[blocks[back][0]:blocks[back][1]].replace("\n", " ")):
                 blocks[back][2] = "title"
