@@ -341,7 +341,7 @@ class _MixedTerm(NamedTuple):
     exclusion: bool
     rule: str
     pattern: re.Pattern
-    probe: str  # its longest run of Latin letters and digits, folded: a text without it holds no match
+    probe: str  # its longest run of letters or digits beyond Chinese, folded: a text without it holds no match
     cjk_start: bool  # it starts with a Chinese character: the match must start a Chinese word
     cjk_end: bool  # it ends with one: the match must end a Chinese word (or, with `wildcard`, runs to its end)
     wildcard: bool
@@ -424,9 +424,11 @@ def _mixed_term(code: str, exclusion: bool, keyword: str, folded: str, term: int
         body = f"(?<![{_LATIN_OR_DIGIT}])" + body
     if not cjk_end and folded[-1].isalnum():
         body += f"[{_LATIN_OR_DIGIT}]*" if wildcard else f"(?![{_LATIN_OR_DIGIT}])"
-    latin_runs = re.findall(f"[{_LATIN_OR_DIGIT}]+", folded)
-    return _MixedTerm(code, exclusion, keyword, re.compile(body), max(latin_runs, key=len), cjk_start, cjk_end,
-                      wildcard, re.sub(r"\s+", "", folded), _segmenter_words(keyword), term)
+    # The longest run of letters or digits of another script (Latin, Greek, Cyrillic ...): a text holds it
+    # wherever the keyword matches.
+    other_runs = "".join(char if char.isalnum() and not is_cjk(char) else " " for char in folded).split()
+    return _MixedTerm(code, exclusion, keyword, re.compile(body), max(other_runs, key=len, default=""), cjk_start,
+                      cjk_end, wildcard, re.sub(r"\s+", "", folded), _segmenter_words(keyword), term)
 
 
 def _folded_cjk(keyword: str) -> str:

@@ -1004,3 +1004,13 @@ def test_british_and_american_spellings_match_each_other(keyword, text, expected
     """A British codebook lost every American spelling of its words, and the other way round: journals that
     mix both (Chinese English-language ones do) lost hits without a word (probe M7)."""
     assert matched([keyword], text) == expected
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("Москва会议", "В Москва会议 прошла.", ["Москва会议"]),
+    ("α粒子", "α粒子的研究", ["α粒子"]),
+])
+def test_a_keyword_mixing_chinese_with_another_script_compiles_and_matches(keyword, text, expected):
+    """Chinese with Greek or Cyrillic letters stopped the codebook's compiling (a ValueError: no Latin run to
+    look for first)."""
+    assert matched([keyword], text) == expected
