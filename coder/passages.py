@@ -14,10 +14,12 @@ line, a Markdown table rule line ("|---|---|"), a lone page number on its own li
 ("12", "- 12 -", "· 25 ·", "Page 3", "12/40", "第3页"), and the running header or footer of a PDF
 paste: a line of at least 10 letters or 4 CJK characters, ending no sentence, that comes back at
 least three times alike but for a number at its start or end ("116 Journal of Regional Governance", "中国行政管理
-2019年第5期"), at least twice and at half of its places at a page break: a page number beside it
-(blank lines and the other such lines between), or a page number at its own start or end with a
-sentence running on across it. A repeated line anywhere else, a numbered heading after a sentence's
-end, a repeated question, stays. Other web and PDF boilerplate lines are real text and stay.
+2019年第5期"), its copies at least 10 lines apart (the median gap: once a page), at least twice and
+at half of its places at a page break: a page number beside it (blank lines and the other such lines
+between), or a page number at its own start or end with a sentence running on across it (a year,
+19xx or 20xx, is no page number). A repeated line anywhere else, a table's row label or a list's
+line (copies a line or two apart), a numbered heading after a sentence's end, a repeated question,
+stays. Other web and PDF boilerplate lines are real text and stay.
 
 Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
 no-break spaces); single line breaks inside a paragraph are joined. A page-number line
