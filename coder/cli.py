@@ -512,7 +512,6 @@ def _network_folder(run, out: Path | None, where: list[str] | None) -> Path:
     folder, whose code_counts.csv and segments would then describe other passages than its network;
     nor, for some documents (--where), the run's own, whose other files describe all of them."""
     from .errors import OutputError
-    from .runs import EXTRACTION_CACHE_FOLDER, PREVIOUS_FOLDER, STAGING_FOLDER, TEXTS_FOLDER
 
     own = out is None or (out.exists() and run.folder.exists() and os.path.samefile(out, run.folder))
     if where and own:
@@ -521,12 +520,10 @@ def _network_folder(run, out: Path | None, where: list[str] | None) -> Path:
                           f"describe all of them.")
     if out is None:
         return run.folder
-    for name in (TEXTS_FOLDER, PREVIOUS_FOLDER, STAGING_FOLDER, EXTRACTION_CACHE_FOLDER, CACHE_FOLDER):
-        folder = run.folder / name
-        if out.resolve() == folder.resolve() or out.resolve().is_relative_to(folder.resolve()):
-            # the next run replaces or deletes what is there (probe N11)
-            raise OutputError(f"{display_name(out)}: is {display_name(folder)} or inside it, a folder coder keeps for the "
-                              f"run and replaces. Choose another --out folder.")
+    kept = run.kept_place_holding(out)  # the next run replaces or deletes what is there (probe N11)
+    if kept is not None:
+        raise OutputError(f"{display_name(out)}: is {display_name(kept[0])} or inside it, a folder coder keeps for the "
+                          f"run and replaces. Choose another --out folder.")
     if not own and (out / "run.json").is_file():
         raise OutputError(f"{display_name(out)}: holds another run (its run.json), whose files would then disagree with "
                           f"its network. Choose another --out folder, or leave --out out to write beside "

@@ -904,22 +904,31 @@ class RunFolder:
                         and path.is_file() and not path.is_symlink()):
                     path.unlink()
 
-    def refuse_corpus_inside(self, corpus: str | Path) -> None:
-        """Stop when the corpus folder is, or lies inside, a folder coder writes in this run folder
-        (texts/, .previous/, its caches): the run would replace or delete the documents."""
+    def kept_place_holding(self, path: str | Path) -> tuple[Path, bool] | None:
+        """The folder this run folder keeps for itself (texts/, .previous/, .staging/, its caches, a table of
+        parts) that `path` is or lies inside, and whether it is that folder itself; None for any other path.
+        The next run replaces or deletes what is there."""
         try:
-            corpus_path = Path(corpus).resolve()
+            resolved = Path(path).resolve()
         except OSError:
-            return
+            return None
         for name in (TEXTS_FOLDER, PREVIOUS_FOLDER, STAGING_FOLDER, EXTRACTION_CACHE_FOLDER, CACHE_FOLDER,
                      SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
             owned = (self.folder / name).resolve()
-            if corpus_path == owned or corpus_path.is_relative_to(owned):
-                where = "is" if corpus_path == owned else "lies inside"
-                raise OutputError(
-                    f"{display_name(corpus)}: the corpus folder {where} {display_name(self.folder / name)}, which coder "
-                    f"writes (and deletes files in) in the --out folder {display_name(self.folder)}: the run would "
-                    f"replace or delete the documents. Move the documents to a folder of another name, or pass another --out.")
+            if resolved == owned or resolved.is_relative_to(owned):
+                return self.folder / name, resolved == owned
+        return None
+
+    def refuse_corpus_inside(self, corpus: str | Path) -> None:
+        """Stop when the corpus folder is, or lies inside, a folder coder writes in this run folder
+        (texts/, .previous/, its caches): the run would replace or delete the documents."""
+        kept = self.kept_place_holding(corpus)
+        if kept is not None:
+            place, itself = kept
+            raise OutputError(
+                f"{display_name(corpus)}: the corpus folder {'is' if itself else 'lies inside'} {display_name(place)}, "
+                f"which coder writes (and deletes files in) in the --out folder {display_name(self.folder)}: the run "
+                f"would replace or delete the documents. Move the documents to a folder of another name, or pass another --out.")
 
     def read_corpus(self):
         """The run's corpus as it was coded: its recorded --encoding, extracted documents with the
@@ -1170,7 +1179,7 @@ class RunFolder:
                 os.replace(source, target)
         listed = set(files)
         for table in tables:
-            if not _stays_in(self.folder, f"{table}/x"):
+            if (self.folder / table).is_symlink() or not _stays_in(self.folder, table):
                 continue
             for path in (self.folder / table).glob("*.parquet"):
                 if f"{table}/{path.name}" not in listed:
