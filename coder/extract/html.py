@@ -125,14 +125,18 @@ def _shown_chars(element) -> int:  # noqa: ANN001 - an lxml element
     return sum(len(text.strip()) for text in element.xpath(f".//text()[not({_NO_TEXT})]"))
 
 
-def _drop_hidden(root) -> list[str]:  # noqa: ANN001 - an lxml tree
-    """Drop the elements `root` hides (the outermost of each nest), unless they hold half of its text
-    or more: a page hidden until its script shows it is all text a reader sees. Returns their text,
-    a line per block."""
+def _hidden_elements(root) -> list:  # noqa: ANN001 - an lxml tree
+    """The elements `root` hides, the outermost of each nest."""
     hidden = [element for element in root.iter() if isinstance(element.tag, str) and _is_hidden(element)]
-    outermost = [element for element in hidden if not any(_is_hidden(above) for above in element.iterancestors())]
-    hidden_chars = sum(_shown_chars(element) for element in outermost)
-    if not outermost or 2 * hidden_chars >= _shown_chars(root):
+    return [element for element in hidden if not any(_is_hidden(above) for above in element.iterancestors())]
+
+
+def _drop_hidden(root, *, share_decided: bool = False) -> list[str]:  # noqa: ANN001 - an lxml tree
+    """Drop the elements `root` hides, unless they hold half of its text or more: a page hidden until its
+    script shows it is all text a reader sees (`share_decided`: the page was judged so already).
+    Returns their text, a line per block."""
+    outermost = _hidden_elements(root)
+    if not outermost or (not share_decided and 2 * sum(map(_shown_chars, outermost)) >= _shown_chars(root)):
         return []
     lines = [line for element in outermost for line in _block_lines(element)]
     for element in outermost:
@@ -212,8 +216,8 @@ def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = Fal
     drop = ("script", "style", "noscript", "template", "head", *(_FURNITURE if skip_furniture else ()))
     for element in root.iter(*drop):
         element.drop_tree() if element.getparent() is not None else None
-    if skip_hidden:
-        _drop_hidden(root)
+    if skip_hidden:  # (whatever they hold of this tree: its scripts and furniture are gone, not the page's)
+        _drop_hidden(root, share_decided=True)
     return _block_lines(root)
 
 
