@@ -391,22 +391,17 @@ def _claimed_and_near(
 
 def _candidate_pairs(keywords: list[tuple[str, Code, str]], normalized: list[str], covers: dict[str, set[str]],
                      near_ratio: float) -> list[tuple[int, int]]:
-    """The pairs (i < j, in order) of keywords that may be a finding: the same once normalized, one matching
-    the other (`covers`), or similar enough that difflib's ratio may reach `near_ratio`. Every pair was
-    compared with difflib (4,000 keywords took 163 s, probe N3); a ratio is twice the matched characters
-    over both lengths, and no more characters match than the two strings share, so a pair whose shared
-    characters (counted in 64 buckets, which only counts more) fall short is left out, a row of pairs
-    at a time in numpy."""
+    """The pairs (i < j, in order) of keywords that may be a finding: one matching the other (`covers`), or
+    similar enough that difflib's ratio may reach `near_ratio` (the same once normalized among them). Every
+    pair was compared with difflib (4,000 keywords took 163 s, probe N3); a ratio is twice the matched
+    characters over both lengths, and no more characters match than the two strings share, so a pair whose
+    shared characters (counted in 64 buckets, which only counts more) fall short is left out, a row of
+    pairs at a time in numpy."""
     import numpy as np
 
     count = len(keywords)
     position_of = {rule_id: position for position, (rule_id, _, _) in enumerate(keywords)}
     pairs: set[tuple[int, int]] = set()
-    by_text: dict[str, list[int]] = defaultdict(list)
-    for position, text in enumerate(normalized):
-        by_text[text].append(position)
-    for same in by_text.values():
-        pairs.update((a, b) for index, a in enumerate(same) for b in same[index + 1:])
     for rule_id, covered in covers.items():
         for other in covered:
             if other in position_of and position_of[other] != position_of[rule_id]:
