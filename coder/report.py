@@ -341,7 +341,7 @@ def _group_passages(documents: pd.DataFrame | None, passages_by_document: dict[s
     spells it (value_text); empty without a sheet or without the passages per document."""
     if documents is None or "document" not in documents.columns or not passages_by_document:
         return {}
-    from .groups import value_text
+    from .groups import _plain, value_text
 
     sheet = documents.drop_duplicates("document")
     totals: dict[str, dict[str, int]] = {}
@@ -349,9 +349,8 @@ def _group_passages(documents: pd.DataFrame | None, passages_by_document: dict[s
         if column == "document":
             continue
         found = totals.setdefault(str(column), {})
-        for document, value in zip(sheet["document"].astype(str), sheet[column]):
-            if document in passages_by_document and not pd.isna(value):
-                value = value.item() if hasattr(value, "item") else value
+        for document, value in zip(sheet["document"].astype(str), map(_plain, sheet[column])):
+            if document in passages_by_document and value is not None:
                 found[value_text(value)] = found.get(value_text(value), 0) + int(passages_by_document[document])
     return totals
 
