@@ -439,8 +439,9 @@ def _folded_cjk(keyword: str) -> str:
 def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
                  term: int = -1) -> None:
     if contains_cjk(keyword):
-        if _is_mixed(fold_keyword(keyword)):
-            compiled.mixed.append(_mixed_term(code, exclusion, keyword, fold_keyword(keyword), term))
+        folded = fold_keyword(keyword)
+        if _is_mixed(folded):
+            compiled.mixed.append(_mixed_term(code, exclusion, keyword, folded, term))
             return
         folded = _folded_cjk(keyword)
         compiled.cjk.append(_CjkTerm(code, exclusion, keyword, folded.rstrip("*"), folded.endswith("*"), term))
