@@ -676,9 +676,11 @@ def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
     at = [number for number, key in enumerate(keys) if key in repeated and kinds[number] == _TEXT
           and lines[number].rstrip()[-1] not in _SENTENCE_ENDS]
     skipped = set(at)
+    copies: dict[str, list[int]] = {}  # each repeated line's copies, in one pass (not a pass per line)
+    for number in at:
+        copies.setdefault(keys[number], []).append(number)
     found: list[int] = []
-    for key in repeated:
-        numbers = [number for number in at if keys[number] == key]
+    for numbers in copies.values():
         if len(numbers) < _RUNNING_REPEATS:  # some of its copies end a sentence: a question, a refrain
             continue
         # Once a page, far apart: a table's row label or a list's line comes back every line or two.
