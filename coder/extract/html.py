@@ -126,9 +126,17 @@ def _shown_chars(element) -> int:  # noqa: ANN001 - an lxml element
 
 
 def _hidden_elements(root) -> list:  # noqa: ANN001 - an lxml tree
-    """The elements `root` hides, the outermost of each nest."""
-    hidden = [element for element in root.iter() if isinstance(element.tag, str) and _is_hidden(element)]
-    return [element for element in hidden if not any(_is_hidden(above) for above in element.iterancestors())]
+    """The elements `root` hides, the outermost of each nest, in document order: one walk of the tree that
+    does not enter a hidden element (asking every hidden element's ancestors took 12 s for 30,000 hidden
+    paragraphs 200 elements deep)."""
+    outermost, stack = [], [root]
+    while stack:
+        element = stack.pop()
+        if isinstance(element.tag, str) and _is_hidden(element):
+            outermost.append(element)
+        else:
+            stack.extend(reversed(element))
+    return outermost
 
 
 def _drop_hidden(root, *, share_decided: bool = False) -> list[str]:  # noqa: ANN001 - an lxml tree
