@@ -71,16 +71,27 @@ def _table(name: str) -> dict:
 
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
+    """The words spaCy's English tables know, lowercased: the lookup table's words and lemmas, and the
+    uninflected nouns, verbs and adjectives of the rule lemmatizer's index ("governance", which the
+    lookup table lacks) of five letters or more; its shorter ones are mostly letters and abbreviations
+    ("d", "o", "th"), which would make the halves of a broken word ("D o") two words."""
+    index = _table("lemma_index")
+    return _lookup_words() | frozenset(
+        word.lower() for pos in _PARTS_OF_SPEECH for word in index.get(pos, ()) if len(word) >= 5 and word.isalpha())
+
+
+@lru_cache(maxsize=1)
+def _lookup_words() -> frozenset[str]:
     """Words and lemmas of spaCy's English lemma lookup table, lowercased."""
     table = _table("lemma_lookup")
     return frozenset(word.lower() for word in table) | frozenset(lemma.lower() for lemma in table.values())
 
 
 def is_english_word(word: str) -> bool:
-    """True when `word` (any case) is in spaCy's English lemma lookup table.
+    """True when `word` (any case) is a word of spaCy's English tables (english_words()).
 
-    >>> is_english_word("Meetings"), is_english_word("gover")
-    (True, False)
+    >>> is_english_word("Meetings"), is_english_word("governance"), is_english_word("gover")
+    (True, True, False)
     """
     return word.lower() in english_words()
 
@@ -200,7 +211,7 @@ def spelling_variants(word: str) -> frozenset[str]:
     word = word.lower()
     if not word.isalpha() or not word.isascii() or len(word) < 4:
         return frozenset()
-    known = english_words()
+    known = _lookup_words()
     variants = set()
     for pattern, replacement in _SPELLINGS:
         if pattern.search(word):
@@ -245,7 +256,7 @@ def release_lemma_tables() -> None:
     """
     if _table.cache_info().currsize:
         english_words()  # passages ask it: made while its table is here
-    for cached in (_table, _forms_by_lemma, _exception_forms, _known_words, lemmas, word_forms, derived_words,
+    for cached in (_table, _lookup_words, _forms_by_lemma, _exception_forms, _known_words, lemmas, word_forms, derived_words,
                    derived_forms, spelling_variants):
         cached.cache_clear()
 
@@ -261,7 +272,7 @@ DERIVATIONAL_SUFFIXES = (
 
 @lru_cache(maxsize=1)
 def _known_words() -> frozenset[str]:
-    """english_words() plus the uninflected words of the rule lemmatizer's index (governance)."""
+    """english_words() plus every uninflected word of the rule lemmatizer's index, short ones too."""
     index = _table("lemma_index")
     return english_words() | frozenset(word.lower() for pos in _PARTS_OF_SPEECH for word in index.get(pos, ()))
 
