@@ -69,11 +69,13 @@ with one of the abbreviations above is joined to the next.
 Document unit. One passage: the whole text without surrounding whitespace and debris.
 
 Readable `text`: a word hyphenated at a line end is rejoined without the hyphen when the
-second part starts with a lowercase letter and either the joined word is in spaCy's English
-lemma lookup table (spacy-lookups-data) or neither part is ("gover-\\nnance" ->
-"governance"); otherwise the hyphen stays ("cross-\\nregional" -> "cross-regional"). A word
+second part starts with a lowercase letter and either the joined word is an English word or
+neither part is ("gover-\\nnance" and "gov-\\nernance" -> "governance"); otherwise the hyphen
+stays ("cross-\\nregional" -> "cross-regional"). English words are those of spaCy's lemma lookup
+table (spacy-lookups-data) and the nouns, verbs and adjectives of five letters or more of its rule
+index ("governance", "environmental": the lookup table lists only words that inflect). A word
 broken across lines without a hyphen, with no space before the break ("tri\\nggered"), is
-rejoined only when the joined word is in the table and at least one part is not. A line
+rejoined only when the joined word is an English word and at least one part is not. A line
 break between two CJK characters or CJK punctuation marks disappears (Chinese has no spaces
 between words).
 """
@@ -456,9 +458,9 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     what the part before ended in (see _blocks)."""
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
-    shown = None  # with zero-width characters: the view they are left out of, for the readable text
-    if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
-        shown, view = view, _zero_width_read(view)
+    shown = None  # with zero-width characters or pinyin glosses: the view they are left out of, for the readable text
+    if not view.isascii() and _UNREAD_HINT.search(view) is not None and _UNREAD.search(view) is not None:
+        shown, view = view, _unread_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
     flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
@@ -493,8 +495,8 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
             inside = breaks[first : bisect_left(breaks, end, first)]
             rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
         readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
-        if shown is not None and _ZERO_WIDTH.search(shown, start, end) is not None:
-            readable, rejoined = _readable(_ZERO_WIDTH.sub("", shown[start:end])), ""
+        if shown is not None and _UNREAD.search(shown, start, end) is not None:
+            readable, rejoined = _readable(_UNREAD.sub("", shown[start:end])), ""
             if not readable:
                 continue  # nothing but invisible characters
         # Passage is a frozen dataclass: its fields are set in the instance's __dict__, in the order
@@ -566,16 +568,27 @@ def _terminators(view: str) -> list[int]:
 # word joiner, and a byte order mark where two files were joined): nothing to a reader.
 _ZERO_WIDTH = LazyPattern("[\u200b-\u200d\u2060\ufeff]")
 _ZERO_WIDTH_IN_CJK = LazyPattern(f"(?<=[{CJK_CHARS}])[\u200b-\u200d\u2060\ufeff]+(?=[{CJK_CHARS}])")
+# The pinyin a content-farm mirror puts after a character, a syllable with a tone mark in brackets:
+# 聯(lián)席會(huì)議, 長(zhǎng)三角. Nothing to the text's words: read like a zero-width character.
+_TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
+_PINYIN_GLOSS_TEXT = f"[(（](?<=[{CJK_CHARS}][(（])[a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
+_PINYIN_GLOSS = LazyPattern(_PINYIN_GLOSS_TEXT)
+_UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_PINYIN_GLOSS_TEXT}")  # either of the above
+# A character without which a text holds neither: one scan of a class, a third of _UNREAD's time.
+_UNREAD_HINT = LazyPattern(f"[\u200b-\u200d\u2060\ufeff{_TONE_VOWELS}]")
 
 
-def _zero_width_read(view: str) -> str:
-    """The view with each zero-width character read as what the matcher skips there: between CJK
-    characters a space (no word break in Chinese), elsewhere a soft hyphen (a word joined, or two words
-    hyphenated, as rule 6 reads one). Same length, so offsets hold.
+def _unread_read(view: str) -> str:
+    """The view with what a reader does not read (_UNREAD) read as what the matcher skips there: a
+    pinyin gloss as spaces, and so a zero-width character between CJK characters (no word break in
+    Chinese); elsewhere a zero-width character as a soft hyphen (a word joined, or two words hyphenated,
+    as rule 6 reads one). Same length, so offsets hold.
 
-    >>> _zero_width_read("联\u200b席 co\u200boperation") == "联 席 co\u00adoperation"
+    >>> _unread_read("联\u200b席 co\u200boperation 聯(lián)席") == "联 席 co\u00adoperation 聯      席"
     True
     """
+    if "(" in view or "（" in view:
+        view = _PINYIN_GLOSS.sub(lambda found: " " * len(found.group()), view)
     view = _ZERO_WIDTH_IN_CJK.sub(lambda found: " " * len(found.group()), view)
     return _ZERO_WIDTH.sub("\u00ad", view)
 

@@ -16,8 +16,8 @@ from itertools import accumulate
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
-    _SPACED_END, _SPACED_LABELS, _ZERO_WIDTH, _is_chrome, _mark_contents, _page_breaks_inside, _row_break_offsets,
-    _running_lines, _turns, _zero_width_read)
+    _SPACED_END, _SPACED_LABELS, _UNREAD, _UNREAD_HINT, _is_chrome, _mark_contents, _page_breaks_inside,
+    _row_break_offsets, _running_lines, _turns, _unread_read)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -291,8 +291,8 @@ def split_passages_noting_plain_text(
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
     shown = None  # zero-width characters, ported: read as the matcher skips them, left out of the text
-    if not view.isascii() and _ZERO_WIDTH.search(view) is not None:
-        shown, view = view, _zero_width_read(view)
+    if not view.isascii() and _UNREAD_HINT.search(view) is not None and _UNREAD.search(view) is not None:
+        shown, view = view, _unread_read(view)
     row_breaks = _row_break_offsets(lines, starts) if "\t" in text or "|" in text else []
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
@@ -315,8 +315,8 @@ def split_passages_noting_plain_text(
         raw = view[start:end]
         rows = [offset - start for offset in row_breaks if start <= offset < end]  # ported: a row's end joins nothing
         readable, joined = _readable_text(raw, rows)
-        if shown is not None and _ZERO_WIDTH.search(shown, start, end) is not None:
-            readable, joined = _readable_text(_ZERO_WIDTH.sub("", shown[start:end]))[0], True
+        if shown is not None and _UNREAD.search(shown, start, end) is not None:
+            readable, joined = _readable_text(_UNREAD.sub("", shown[start:end]))[0], True
             if not readable:
                 continue
         passages.append(

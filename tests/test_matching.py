@@ -914,6 +914,24 @@ def test_zero_width_characters_inside_words_do_not_hide_them():
     assert [len(passage.view) for passage in passages] == [passage.end - passage.start for passage in passages]
 
 
+def test_pinyin_glosses_of_a_mirror_site_do_not_hide_words():
+    """Content-farm mirrors put pinyin after characters: 部際聯(lián)席會(huì)議 hid 联席会议, and 權(quán)責(zé)不清
+    its code (probe M9); the passage's text showed the pinyin. A bracket that is no tone-marked syllable
+    stays text: (a), (2015), (lian)."""
+    compiled = compile_codebook(parse_codebook(
+        "codes:\n  jm: [联席会议]\n  ur: [权责不清]\n  mt: [会议]\n"))
+    text = "部際聯(lián)席會(huì)議是協(xié)調機(jī)制,權(quán)責(zé)不清。\n\n會(a)議,會(2015)議,會(lian)議,會（huì）議。"
+    passages = split_passages(Document("a.txt", text))
+    found = [[(match.code, text[match.start:match.end]) for match in compiled.find(passage)] for passage in passages]
+    assert found == [
+        [("jm", "聯(lián)席會(huì)議"), ("mt", "會(huì)議"), ("ur", "權(quán)責(zé)不清")],
+        [("mt", "會（huì）議")],
+    ]
+    assert [passage.text for passage in passages] == [
+        "部際聯席會議是協調機制,權責不清。", "會(a)議,會(2015)議,會(lian)議,會議。"]
+    assert [len(passage.view) for passage in passages] == [passage.end - passage.start for passage in passages]
+
+
 @pytest.mark.parametrize(("text", "found"), [
     ("负责党建\t联盟成员单位\n联席\t会议室", []),  # Word table cells: a tab between them
     ("县委组织部\t党建\n联盟成员\t五个", []),  # a row's end
