@@ -1128,12 +1128,29 @@ def main() -> None:
     threads joined, the exit handlers run, then the exit status. A SystemExit carrying a message
     (not a status) takes Python's usual way.
     """
+    _forgiving_output()
     try:
         app(prog_name="coder")
     except SystemExit as stop:
         if stop.code is None or isinstance(stop.code, int):
             _end_process(stop.code or 0)
         raise
+
+
+def _forgiving_output() -> None:
+    """Standard output escapes what its encoding cannot hold (\\u8054), as standard error does.
+
+    Windows writes redirected output (`coder kwic 联席会议 > hits.txt`, a pipe, Jupyter's `!coder`)
+    in the ANSI code page (cp1252), strictly: a Chinese label stopped kwic, diff, lint and suggest
+    with an encoding error. The files a command writes are UTF-8 whatever the console's encoding.
+    """
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (OSError, ValueError):
+            pass  # a stream already written to in another way, or closed: left as it is
 
 
 def _end_process(status: int) -> None:

@@ -96,3 +96,23 @@ def test_entry_bounds_the_c_heap_for_itself_and_its_processes_unless_the_environ
     found = subprocess.run([sys.executable, "-c", show], capture_output=True, text=True, check=True,
                            env={**environment, "MALLOC_ARENA_MAX": "4"})
     assert found.stdout.split() == ["4", str(4 * 2**20)]
+
+
+def test_entry_output_a_windows_code_page_cannot_hold_is_escaped_not_a_crash(tmp_path: Path):
+    """Windows writes redirected output (`coder kwic 联席会议 > hits.txt`) in the ANSI code page, strictly:
+    a Chinese document name or label stopped kwic and lint with an encoding error, as an internal error."""
+    corpus = tmp_path / "语料"
+    corpus.mkdir()
+    (corpus / "报告一.txt").write_text("长三角联席会议制度。\n", encoding="utf-8")
+    codebook = tmp_path / "cb.yaml"
+    codebook.write_text("codes:\n  联席会议:\n    label: 政府间联席会议\n    keywords: [联席会议]\n", encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "cp1252"}
+    for arguments in (["kwic", "联席会议", "--corpus", str(corpus), "--codebook", str(codebook)],
+                      ["lint", "--codebook", str(codebook), "--corpus", str(corpus)]):
+        shown = subprocess.run([sys.executable, "-m", "coder", *arguments], capture_output=True, cwd=tmp_path,
+                               env=environment, timeout=300)
+        assert shown.returncode in (0, 1), shown.stderr  # lint may find something; never an internal error
+        assert b"internal error" not in shown.stderr and b"Traceback" not in shown.stderr
+    kwic = subprocess.run([sys.executable, "-m", "coder", "kwic", "联席会议", "--corpus", str(corpus), "--codebook",
+                           str(codebook)], capture_output=True, cwd=tmp_path, env=environment, timeout=300)
+    assert kwic.returncode == 0 and b"\\u8054\\u5e2d\\u4f1a\\u8bae" in kwic.stdout
