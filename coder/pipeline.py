@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import sys
 import time
 from array import array
 from collections import deque
@@ -744,6 +745,11 @@ def _new_cache(cache_dir: str | Path | None) -> bool:
     return cache_dir is not None and not (Path(cache_dir) / RecodeCache.FILE).exists()
 
 
+# Windows's process pools wait on at most 63 handles, two of them their own: 61 workers at most
+# (CPython refuses more, and a 64-thread workstation's default run asked for 64).
+MOST_WORKERS = 61 if sys.platform == "win32" else 1 << 16
+
+
 def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
                 new_cache: bool | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` coding processes, started now. `new_cache`: the cache in `cache_dir` held
@@ -754,6 +760,7 @@ def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
 
     if new_cache is None:
         new_cache = _new_cache(cache_dir)
+    workers = min(workers, MOST_WORKERS)
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
         initargs=(codebook, cache_dir, new_cache),

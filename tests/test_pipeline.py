@@ -495,3 +495,21 @@ def test_pipeline_trim_heap_and_the_heap_settings_do_nothing_where_the_c_library
     trim_heap()
     coder.cli._bound_the_heap()
     assert all(name in os.environ for name in coder.cli._MALLOC_SETTINGS)
+
+
+def test_pipeline_asks_windows_for_no_more_workers_than_it_allows(monkeypatch):
+    """CPython refuses a Windows process pool of more than 61 workers: on a 64-thread workstation the
+    default run (a worker per core) stopped with "max_workers must be <= 61" (probe R3)."""
+    asked = {}
+
+    class Pool:
+        def __init__(self, max_workers, **_):
+            asked["workers"], asked["started"] = max_workers, 0
+
+        def submit(self, *_):
+            asked["started"] += 1
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(pipeline, "MOST_WORKERS", 61)  # what win32 sets
+    pipeline._spawn_pool(64, parse_codebook("codes:\n  a: [x]\n"), None, new_cache=True)
+    assert asked == {"workers": 61, "started": 61}
