@@ -97,6 +97,7 @@ CSV_AUTO_MAX_SEGMENTS = 100_000
 STAGING_FOLDER = ".staging"
 # Written into .staging/ once every file of the new run is there: from then on the run is saved.
 MANIFEST_FILE = "manifest.json"
+_REPLACED_FOLDER = ".replaced"  # in .staging/: the files a run replaces, moved there before its own move in
 
 Recovery = Literal["finished", "discarded"]
 
@@ -1108,7 +1109,9 @@ class RunFolder:
             _remove(self.staging_path)
             raise
         with _interrupts_deferred():  # the renames take milliseconds; Ctrl-C then waits for them
-            self._move_in(self._read_manifest() or {})
+            manifest = self._read_manifest() or {}
+            self._make_way(manifest)
+            self._move_in(manifest)
             if then is not None:
                 then()
 
@@ -1156,6 +1159,48 @@ class RunFolder:
         if not all(_own_name(name) for key in ("files", "remove") for name in data[key]):
             return None  # a name out of the folder: no manifest coder wrote (the staging is discarded)
         return data
+
+    def _make_way(self, manifest: dict[str, list[str]]) -> None:
+        """Move the files the run replaces or removes into .staging/ first, and so find a file another
+        program holds (Windows refuses to rename a file open in Excel) before anything changed: the
+        files moved go back, the staging is deleted, and RunNotSaved says which file it was. The run
+        used to stop halfway through its renames, the folder holding new and old files together.
+
+        What was moved aside goes with .staging/ once the new files are in; a run stopped after this
+        step is finished by recover() as before (every new file is still in .staging/).
+        """
+        aside = self.staging_path / _REPLACED_FOLDER
+        moved: list[tuple[Path, Path]] = []
+        for name in [*manifest.get("files", []), *manifest.get("remove", [])]:
+            target = self.folder / name
+            if target.is_symlink() or not target.is_file() or not _stays_in(self.folder, name):
+                continue  # a link is replaced or removed, never moved; a folder of parts is not held so
+            held = aside / name
+            try:
+                held.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, held)
+            except OSError as error:
+                kept = self._put_back(moved)
+                if kept:
+                    _remove(self.staging_path)
+                where = display_name(target)
+                reason = error.strerror or str(error)
+                raise RunNotSaved(
+                    f"{where}: {reason}. Is it open in another program (Excel, R, a viewer)? Close it and run "
+                    f"again. {self.unchanged_note() if kept else 'Run coder again to finish writing the outputs.'}"
+                ) from error
+            moved.append((held, target))
+
+    @staticmethod
+    def _put_back(moved: list[tuple[Path, Path]]) -> bool:
+        """Rename each moved file back where it was; False when one could not be."""
+        back = True
+        for held, target in reversed(moved):
+            try:
+                os.replace(held, target)
+            except OSError:
+                back = False
+        return back
 
     def _move_in(self, manifest: dict[str, list[str]]) -> None:
         """Rename the staged files into place, delete the old run's extra files, remove .staging/.

@@ -295,6 +295,36 @@ def test_runs_failed_run_leaves_previous_set_whole(two_runs, monkeypatch, where,
     assert not (out / ".staging").exists()
 
 
+@pytest.mark.parametrize("held", ["segments.csv", "run.json", "report.html"])
+def test_runs_a_file_another_program_holds_leaves_previous_set_whole(two_runs, monkeypatch, held):
+    """Windows refuses to rename a file open in Excel (or R, or a viewer): the run stopped halfway
+    through its renames, report and counts new beside an old segments.csv and run.json, and said the
+    folder was unchanged (probe R4). It now finds the file before it changes anything."""
+    corpus, codebook, out = two_runs
+    before = snapshot(out)
+    locked = os.path.abspath(out / held)
+    renames = []
+    real_replace = os.replace
+
+    def replace(source, target, *args, **kwargs):
+        if os.path.abspath(source) == locked or os.path.abspath(target) == locked:
+            raise PermissionError(errno.EACCES, "The process cannot access the file because it is being used by "
+                                  "another process", str(source))
+        renames.append(target)
+        return real_replace(source, target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {out / held}: The process cannot access the file")
+    assert "Close it and run again. The run was not saved: " in result.output
+    assert result.output.endswith("still holds the previous run's outputs, unchanged.\n")
+    assert snapshot(out) == before and not (out / ".staging").exists() and renames
+    monkeypatch.setattr(os, "replace", real_replace)  # closed: the next run saves
+    assert coder_run(corpus, codebook, out).exit_code == 0
+    assert snapshot(out) != before and "mayors" in (out / "codes.csv").read_text(encoding="utf-8-sig")
+
+
 @pytest.mark.parametrize("problem", [OSError(errno.ENOSPC, "No space left on device", "code_counts.csv")])
 def test_runs_code_counts_failing_in_its_writer_thread_leaves_previous_set_whole(two_runs, monkeypatch, problem):
     """code_counts.csv is written in a thread of its own beside the network: its error is the run's."""
@@ -464,7 +494,7 @@ def _stop_before_renames(monkeypatch):
     def killed(self, manifest):
         raise Killed()
 
-    monkeypatch.setattr(RunFolder, "_move_in", killed)
+    monkeypatch.setattr(RunFolder, "_make_way", killed)
 
 
 def test_runs_kill_at_any_rename_leaves_old_or_new_set(two_runs, tmp_path, monkeypatch):
@@ -508,6 +538,27 @@ def test_runs_kill_at_any_rename_leaves_old_or_new_set(two_runs, tmp_path, monke
                 patch.setattr(coder.runs, "_remove", remove)
             with pytest.raises(Killed):
                 RunFolder(folder).recover()
+        assert RunFolder(folder).recover() == "finished"
+        assert snapshot(folder) == new, stop_after
+    # Stopped while the replaced files are moved aside (before the new ones go in): finished the same.
+    manifest = json.loads((out / ".staging" / "manifest.json").read_text())
+    asides = sum((out / name).is_file() for name in manifest["files"] + manifest["remove"])
+    assert asides >= 10
+    for stop_after in range(asides):
+        folder = tmp_path / f"aside{stop_after}"
+        shutil.copytree(out, folder)
+        done = []
+
+        def replace(source, target, done=done, stop_after=stop_after):
+            if len(done) == stop_after:
+                raise Killed()
+            done.append(source)
+            real_replace(source, target)
+
+        with monkeypatch.context() as patch:
+            patch.setattr(os, "replace", replace)
+            with pytest.raises(Killed):
+                RunFolder(folder)._make_way(manifest)
         assert RunFolder(folder).recover() == "finished"
         assert snapshot(folder) == new, stop_after
 
