@@ -21,7 +21,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook, refuse_deeper_level
 from .errors import CoderError, RegexBudgetError, RegexTimeoutError
-from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, refuse_overwrite
+from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, lies_in, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 app = typer.Typer(
@@ -737,7 +737,7 @@ def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, op
         if path is None or not path.exists():
             continue
         if path.is_dir():
-            if target.resolve().is_relative_to(path.resolve()):
+            if lies_in(target, path):
                 raise CoderError(f"{display_name(target)}: is inside {what}, whose every file a run codes. "
                                  f"Choose a place outside it with {option}.")
         elif target.exists() and os.path.samefile(target, path):

@@ -44,6 +44,40 @@ UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"
 BINARY = "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)"
 
 
+def lies_in(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """Is `path` the folder `folder` or inside it? Told by the file system where the places exist, not
+    by their spelling alone: a case-insensitive disk (macOS, Windows) holds `Seeds/out` inside `seeds`,
+    and a bind mount or junction shows one folder under two names.
+
+    >>> lies_in("seeds/out", "seeds"), lies_in("outputs", "seeds")
+    (True, False)
+    """
+    path, folder = Path(path).resolve(), Path(folder).resolve()
+    if path == folder or path.is_relative_to(folder):
+        return True
+    try:
+        folder_status = folder.stat()
+    except OSError:
+        return False
+    for place in (path, *path.parents):
+        try:
+            if os.path.samestat(place.stat(), folder_status):
+                return True
+        except OSError:
+            continue  # not there (yet): its parent may be
+    return False
+
+
+def same_place(path: str | os.PathLike, other: str | os.PathLike) -> bool:
+    """Do two names name one file or folder (by spelling, or by the file system where both exist)?"""
+    if Path(path).resolve() == Path(other).resolve():
+        return True
+    try:
+        return os.path.samestat(Path(path).stat(), Path(other).stat())
+    except OSError:
+        return False
+
+
 def display_name(name: str | os.PathLike) -> str:
     """A name the user does not control (a file name, a path, a label) made safe to print.
 

@@ -33,7 +33,7 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, atomic_path, display_name, folder_lock, read_table, write_csv
+from .files import LOCK_FILE, atomic_path, display_name, folder_lock, lies_in, read_table, same_place, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .cache import remember_coding
 from .imports import LazyModule
@@ -185,9 +185,8 @@ def run_coding(
         raise CoderError(f"engine {engine!r}: choose one of {', '.join(ENGINES)}.")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: is a file, not a folder. Pass another --out folder.")
-    if Path(corpus).is_dir() and out_dir.resolve().is_relative_to(Path(corpus).resolve()):
-        where = ("the corpus folder" if out_dir.resolve() == Path(corpus).resolve()
-                 else f"inside the corpus folder {display_name(corpus)}")
+    if Path(corpus).is_dir() and lies_in(out_dir, corpus):
+        where = "the corpus folder" if same_place(out_dir, corpus) else f"inside the corpus folder {display_name(corpus)}"
         raise OutputError(f"{display_name(out_dir)}: is {where}, so the next run would code its report and texts "
                           f"as documents. Pass an --out folder outside the corpus.")
     codebook = load_codebook(codebook_path)

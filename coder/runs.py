@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
-from .files import CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, read_own_bytes, read_table, write_csv, write_csv_parts, write_text
+from .files import (
+    CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, lies_in, read_own_bytes,
+    read_table, same_place, write_csv, write_csv_parts, write_text)
 from .imports import LazyModule
 from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, numbered_copies, passage_fingerprint
 
@@ -898,26 +900,29 @@ class RunFolder:
             previous = self.previous.record().documents if self.previous.has_record() else []
         except CoderError:
             return  # which files the last run wrote cannot be told: none is deleted
+        kept_files: set[tuple[int, int]] | None = None  # (device, inode) of each kept file, made when needed
         for item in previous:
             if isinstance(item, dict) and _own_name(item.get("path")) and item.get("text"):
                 path = self.text_path(item["path"])
                 if (path not in keep and _stays_in(self.texts_path, path.relative_to(self.texts_path).as_posix())
                         and path.is_file() and not path.is_symlink()):
-                    path.unlink()
+                    if kept_files is None:
+                        kept_files = {_identity(kept) for kept in keep} - {None}
+                    if _identity(path) not in kept_files:  # a document renamed by case only, on a disk that
+                        path.unlink()                       # ignores case: that name is the new file (probe R7)
 
     def kept_place_holding(self, path: str | Path) -> tuple[Path, bool] | None:
         """The folder this run folder keeps for itself (texts/, .previous/, .staging/, its caches, a table of
         parts) that `path` is or lies inside, and whether it is that folder itself; None for any other path.
         The next run replaces or deletes what is there."""
-        try:
-            resolved = Path(path).resolve()
-        except OSError:
-            return None
         for name in (TEXTS_FOLDER, PREVIOUS_FOLDER, STAGING_FOLDER, EXTRACTION_CACHE_FOLDER, CACHE_FOLDER,
                      SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
-            owned = (self.folder / name).resolve()
-            if resolved == owned or resolved.is_relative_to(owned):
-                return self.folder / name, resolved == owned
+            owned = self.folder / name
+            try:
+                if lies_in(path, owned):
+                    return owned, same_place(path, owned)
+            except OSError:
+                return None
         return None
 
     def refuse_corpus_inside(self, corpus: str | Path) -> None:
@@ -1272,6 +1277,15 @@ def _stays_in(folder: Path, name: str) -> bool:
         if path.is_symlink():
             return False
     return True
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode); None when it is not there."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _remove_path(path: Path) -> None:

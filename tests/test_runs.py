@@ -1077,6 +1077,57 @@ def test_runs_output_folder_inside_the_corpus_is_refused(tiny_corpus, tiny_codeb
     assert sorted(path.relative_to(tiny_corpus) for path in tiny_corpus.rglob("*")) == before
 
 
+@pytest.mark.parametrize("inside", ["", "out"])
+def test_runs_output_folder_inside_the_corpus_under_another_spelling_is_refused(tiny_corpus, tiny_codebook, monkeypatch,
+                                                                                 inside):
+    """A case-insensitive disk (macOS, Windows) holds `Corpus/out` inside `corpus`, and a bind mount or
+    junction one folder under two names; the check compared spellings, so `--out Seeds/out` passed and the
+    next run coded report.html as a document (probe R5). Here the file system says which folder is which."""
+    other = tiny_corpus.with_name(tiny_corpus.name.upper())
+    real_stat = Path.stat
+
+    def stat(self, *args, **kwargs):  # `other` is `tiny_corpus` to the disk, as on a case-insensitive one
+        spelled = str(self)
+        if spelled == str(other) or spelled.startswith(str(other) + os.sep):
+            self = Path(str(tiny_corpus) + spelled[len(str(other)):])
+        return real_stat(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    out = other / inside if inside else other
+    result = coder_run(tiny_corpus, tiny_codebook, out)
+    assert result.exit_code == 1
+    assert "so the next run would code its report and texts as documents" in result.output
+    assert ("is the corpus folder" in result.output) == (not inside)
+
+
+def test_runs_a_document_renamed_by_case_keeps_its_new_text_file(tmp_path, tiny_codebook, monkeypatch):
+    """On a disk that ignores case (macOS), `texts/Report.html.txt` of the last run and the new
+    `texts/report.html.txt` are one file: pruning the old name deleted the new text (probe R7). A hard link
+    stands for that here: two names, one file."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "Report.html").write_text("<html><body><p>The mayors held a joint meeting.</p></body></html>",
+                                        encoding="utf-8")
+    out = tmp_path / "out"
+    assert coder_run(corpus, tiny_codebook, out).exit_code == 0
+    (corpus / "Report.html").rename(corpus / "report.html")
+    real_prune, removed = RunFolder.prune_texts, []
+
+    def prune(self, documents):
+        (self.texts_path / "Report.html.txt").unlink()  # the last run's file: one name of the new one there
+        os.link(self.texts_path / "report.html.txt", self.texts_path / "Report.html.txt")
+        real_unlink = Path.unlink
+        with monkeypatch.context() as patch:
+            patch.setattr(Path, "unlink", lambda path, *args, **kwargs: (removed.append(path.name),
+                                                                          real_unlink(path, *args, **kwargs)))
+            real_prune(self, documents)
+
+    monkeypatch.setattr(RunFolder, "prune_texts", prune)
+    result = coder_run(corpus, tiny_codebook, out)
+    assert result.exit_code == 0, result.output
+    assert removed == [] and (out / "texts" / "report.html.txt").is_file()
+
+
 def test_runs_a_code_called_code_is_run(tmp_path):
     """cooccurrence_matrix.csv's first column is `code`: a code of that id (a .qdc code named "Code"
     imports as one) stopped the run with "cannot insert code, already exists"."""
