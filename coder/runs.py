@@ -285,6 +285,17 @@ def build_run_record(
     )
 
 
+def text_file_name(document: str) -> str:
+    """The file in a run folder that keeps the extracted text of `document` (its path in the corpus):
+    texts/<document>.txt, a name too long for the file system shortened (`files.fitting_name`).
+
+    >>> text_file_name("reports/2019.pdf")
+    'texts/reports/2019.pdf.txt'
+    """
+    folder, _, name = document.rpartition("/")
+    return f"{TEXTS_FOLDER}/{folder}/{fitting_name(name, '.txt')}" if folder else f"{TEXTS_FOLDER}/{fitting_name(name, '.txt')}"
+
+
 def _document_record(document: Document, passages: int) -> dict[str, Any]:
     """A document's entry in run.json; extracted documents also say from what, where their text
     is, how many pages they have and what the extraction removed (grouped by text and reason)."""
@@ -292,7 +303,7 @@ def _document_record(document: Document, passages: int) -> dict[str, Any]:
                               "passages": passages}
     if document.is_extracted:
         record["format"] = document.format
-        record["text"] = f"{TEXTS_FOLDER}/{document.path}.txt"
+        record["text"] = text_file_name(document.path)  # shortened as the file's name is (probe R13)
         if document.pages:
             record["pages"] = len(document.pages)
         removed: dict[tuple[str, str], list[int]] = {}
@@ -381,10 +392,8 @@ class RunFolder:
     extraction_cache_path = _InFolder(EXTRACTION_CACHE_FOLDER)
 
     def text_path(self, document: str) -> Path:
-        """Where the extracted text of `document` (its path in the corpus) is kept: texts/<document>.txt,
-        a name too long for the file system shortened (`files.fitting_name`)."""
-        folder, _, name = document.rpartition("/")
-        return self.texts_path / folder / fitting_name(name, ".txt")
+        """Where the extracted text of `document` (its path in the corpus) is kept (text_file_name)."""
+        return self.folder / text_file_name(document)
 
     @property
     def previous(self) -> RunFolder:

@@ -1032,6 +1032,9 @@ def test_runs_documents_named_at_the_file_systems_limit_are_coded_and_their_text
         path.relative_to(out / "texts").as_posix() for path in kept.values())
     assert [document.text for document in run.read_corpus().documents] == ["Cities hold joint meetings."] * 3
     assert set(pd.read_parquet(out / "segments.parquet")["document"]) == set(names)
+    # run.json names each file as it is (it named texts/<name>.txt for a shortened one too; probe R13)
+    recorded = {item["path"]: item["text"] for item in json.loads((out / "run.json").read_text())["documents"]}
+    assert all((out / recorded[name]).resolve() == kept[name].resolve() for name in names)
     again = coder_run(corpus, codebook, out, "--no-cache")
     assert again.exit_code == 0, again.output
 
