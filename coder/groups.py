@@ -8,6 +8,7 @@ number is read as numbers. Everything else stays text, shown and written as data
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,8 +60,21 @@ class DocumentVariables:
         """
         documents = list(documents)
         corpus = set(documents)
-        names = [next((spelling for spelling in _spellings(name) if spelling in corpus), _slashed(name))
-                 for name in self.table["document"]]
+        # A Mac's disk or zip names "Café.txt" decomposed (NFD), a name typed in the sheet composed (NFC):
+        # the same name to the eye, matched in the one form (probe R11).
+        composed: dict[str, str] = {}
+        for document in documents:
+            composed.setdefault(unicodedata.normalize("NFC", document), document)
+
+        def corpus_name(name: str) -> str:
+            spellings = _spellings(name)
+            found = next((spelling for spelling in spellings if spelling in corpus), None)
+            if found is None:
+                found = next((composed[key] for key in (unicodedata.normalize("NFC", spelling) for spelling in spellings)
+                              if key in composed), None)
+            return found if found is not None else _slashed(name)
+
+        names = [corpus_name(name) for name in self.table["document"]]
         seen: dict[str, str] = {}
         for raw, name in zip(self.table["document"], names):
             if name in corpus and name in seen:

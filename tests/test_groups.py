@@ -383,6 +383,19 @@ def test_groups_a_document_whose_name_segments_csv_escapes_gets_its_row(tmp_path
     assert page_variables(variables) == {"a\\u202eb.txt": {"region": "A"}, "sub/plain.txt": {"region": "B"}}
 
 
+def test_groups_a_name_a_mac_decomposes_gets_its_row(tmp_path: Path) -> None:
+    """A Mac's disk or zip gives "Café_Zürich.txt" decomposed (NFD); typed in documents.csv it is composed
+    (NFC): the row named no document, and the two warnings showed the same name (probe R11)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "Café_Zürich.txt")
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text("document,region\nCafé_Zürich.txt,A\n", encoding="utf-8")
+    variables = read_document_variables(sheet).matched([decomposed, "other.txt"])
+    assert (variables.missing, variables.unknown) == (("other.txt",), ())
+    assert page_variables(variables) == {decomposed: {"region": "A"}}
+
+
 def test_groups_two_rows_naming_one_document_are_refused(tmp_path: Path) -> None:
     sheet = tmp_path / "documents.csv"
     sheet.write_text("document,region\na\u202eb.txt,A\na\\u202eb.txt,B\n", encoding="utf-8")
