@@ -6,6 +6,7 @@ import atexit
 import dataclasses
 import functools
 import gc
+import hashlib
 import inspect
 import os
 import re
@@ -727,6 +728,21 @@ def _file_name_of(name: str, suffix: str) -> str:
     return fitting_name(safe, suffix)
 
 
+def _suggestions_file(run: Path, code: str) -> str:
+    """suggestions_CODE.csv, with a hash of the id when another code of the run's codebook would share
+    that file: ids that differ only in case (`Barrier`, `barrier`: one file on macOS and Windows) or in
+    characters no file name takes (`a:b`, `a_b`) (probe R12)."""
+    from .runs import RunFolder
+
+    name = _file_name_of(f"suggestions_{code}", ".csv")
+    codebook = RunFolder(run).codebook()
+    others = [other for other in (codebook.codes if codebook is not None else ()) if other.id != code]
+    if any(_file_name_of(f"suggestions_{other.id}", ".csv").casefold() == name.casefold() for other in others):
+        digest = hashlib.sha256(code.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        name = _file_name_of(f"suggestions_{code}~{digest}", ".csv")
+    return name
+
+
 _RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
 
 
@@ -864,7 +880,7 @@ def suggest(
 
     with _user_errors():
         report = suggest_for_run(run, code, top=top, min_count=min_count, window=window)
-        target = out if out is not None else run / _file_name_of(f"suggestions_{code}", ".csv")
+        target = out if out is not None else run / _suggestions_file(run, code)
         write_suggestions_csv(report, target, force=out is None or force)
         if not quiet:
             _show(report.render())

@@ -298,3 +298,21 @@ def test_suggest_names_its_default_file_safely_whatever_the_code_id(tmp_path: Pa
     assert result.exit_code == 0, result.output
     written = [path.name for path in (tmp_path / "outputs").glob("suggestions_*.csv")]
     assert written == ["suggestions_x_.._.._data.csv"]
+
+
+def test_suggest_gives_codes_that_would_share_a_file_a_file_each(tmp_path: Path, monkeypatch):
+    """`Barrier` and `barrier` are two codes, and on macOS and Windows suggestions_Barrier.csv and
+    suggestions_barrier.csv one file: the second command replaced the first's suggestions (probe R12).
+    So did `a:b` and `a_b` on every system."""
+    from conftest import make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    codebook = ('codes:\n  Barrier:\n    keywords: [joint meeting]\n  barrier:\n    keywords: [meeting]\n'
+                '  "a:b":\n    keywords: [joint]\n  a_b:\n    keywords: [held]\n  other:\n    keywords: [another]\n')
+    make_run_folder(tmp_path, {"a.txt": "A joint meeting was held.\n\nAnother joint meeting.\n"}, codebook)
+    for code in ("Barrier", "barrier", "a:b", "a_b", "other"):
+        result = invoke("suggest", code, "--run", "outputs")
+        assert result.exit_code == 0, result.output
+    written = sorted(path.name.casefold() for path in (tmp_path / "outputs").glob("suggestions_*.csv"))
+    assert len(written) == len(set(written)) == 5
+    assert "suggestions_other.csv" in written  # a code no other shares a file with keeps the plain name
