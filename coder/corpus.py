@@ -340,8 +340,10 @@ def _with_paths(listed: list[tuple[str, str, bool]]) -> Iterator[tuple[str, Path
 
 def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found: list[tuple[str, str, bool]]) -> None:
     """Add the files of `folder` and its subfolders to `found`, as os.walk lists them (a folder it cannot
-    list is passed over; folder links are not followed), hidden files and folders left out. A loop,
-    not a recursion: folders nested a thousand deep are walked too."""
+    list is passed over; folder links are not followed, nor a folder whose real path lies outside
+    `folder`: a Windows junction, which is no link to os.scandir), hidden files and folders left out.
+    A loop, not a recursion: folders nested a thousand deep are walked too."""
+    inside = os.path.join(os.path.realpath(folder), "")
     pending = [(folder, prefix)]
     while pending:
         folder, prefix = pending.pop()
@@ -374,7 +376,7 @@ def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found:
                 link = entry.is_symlink()
             except OSError:
                 link = True
-            if not link:
+            if not link and os.path.join(os.path.realpath(entry.path), "").startswith(inside):
                 walked.append((entry.path, f"{prefix}{entry.name}/"))
         pending.extend(reversed(walked))  # the first subfolder is walked next, whole, as a recursion would
 

@@ -9,6 +9,7 @@ from coder.corpus import (
     SkippedFile,
     decode_bytes,
     iter_corpus_files,
+    listed_files,
     read_corpus,
     read_document,
 )
@@ -526,3 +527,23 @@ def test_folders_nested_deeper_than_pythons_recursion_limit_are_read(tmp_path):
         while folder != deep:
             folder.rmdir()
             folder = folder.parent
+
+
+def test_corpus_a_folder_whose_real_path_is_outside_is_not_walked(tmp_path: Path, monkeypatch):
+    """A Windows junction (mklink /J, no admin rights needed) is no link to os.scandir, and the walk went
+    through it: files outside the corpus were coded (probe R10). Here os.path.realpath says where the
+    folder really is, as it does for a junction on Windows."""
+    corpus = tmp_path / "corpus"
+    (corpus / "notes").mkdir(parents=True)
+    (corpus / "kept").mkdir()
+    (corpus / "notes" / "private.txt").write_text("PRIVATE minutes of the joint meeting\n", encoding="utf-8")
+    (corpus / "kept" / "a.txt").write_text("A joint meeting.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Another.\n", encoding="utf-8")
+    real_realpath = os.path.realpath
+
+    def realpath(path, *args, **kwargs):
+        found = real_realpath(path, *args, **kwargs)
+        return str(tmp_path / "elsewhere" / "notes") if found == str(corpus / "notes") else found
+
+    monkeypatch.setattr(os.path, "realpath", realpath)
+    assert [name for name, _, _ in listed_files(corpus)] == ["b.txt", "kept/a.txt"]
