@@ -23,12 +23,15 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import shutil
 import signal
 import threading
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -253,6 +256,7 @@ def build_run_record(
     """The RunRecord of a finished coding: counts, documents, skipped files and the whole codebook."""
     from . import __version__
 
+    clashes = text_clashes(document.path for document in result.corpus.documents if document.is_extracted)
     frame = result.segments
     by_code = frame.groupby("code", sort=False).size().to_dict() if len(frame) else {}
     return RunRecord(
@@ -274,7 +278,7 @@ def build_run_record(
             "coded_passages": len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
             "segments_by_code": {code.id: int(by_code.get(code.id, 0)) for code in result.codebook},
         },
-        documents=tuple(_document_record(document, result.passages.get(document.path, 0))
+        documents=tuple(_document_record(document, result.passages.get(document.path, 0), clashes)
                         for document in result.corpus.documents),
         skipped=tuple({"path": skipped.path, "reason": skipped.reason} for skipped in result.corpus.skipped),
         codebook_codes=tuple(codebook_to_records(result.codebook)),
@@ -285,25 +289,61 @@ def build_run_record(
     )
 
 
-def text_file_name(document: str) -> str:
+def text_file_name(document: str, clashes: Collection[str] = ()) -> str:
     """The file in a run folder that keeps the extracted text of `document` (its path in the corpus):
     texts/<document>.txt, a name too long for the file system shortened (`files.fitting_name`).
 
-    >>> text_file_name("reports/2019.pdf")
-    'texts/reports/2019.pdf.txt'
+    A name that macOS, Windows or a USB disk cannot hold as it is (`a:b.html`, `CON.html`, a name ending
+    in a dot), or whose folded form (text_clashes) another document of the run shares (`Report.html` and
+    `report.html`, one file where case is not told apart), is made portable and given a hash of the
+    whole path: two documents never share a text file, on any disk (probe R6).
+
+    >>> text_file_name("reports/2019.pdf"), text_file_name("a:b.html").startswith("texts/a_b.html~")
+    ('texts/reports/2019.pdf.txt', True)
     """
-    folder, _, name = document.rpartition("/")
-    return f"{TEXTS_FOLDER}/{folder}/{fitting_name(name, '.txt')}" if folder else f"{TEXTS_FOLDER}/{fitting_name(name, '.txt')}"
+    *folders, name = document.split("/")
+    portable = [_portable_part(part) for part in (*folders, name)]
+    if portable != [*folders, name] or _folded(document) in clashes:
+        digest = hashlib.sha256(document.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        file = fitting_name(f"{portable[-1]}~{digest}", ".txt")
+    else:
+        file = fitting_name(name, ".txt")
+    return "/".join((TEXTS_FOLDER, *portable[:-1], file))
 
 
-def _document_record(document: Document, passages: int) -> dict[str, Any]:
+def text_clashes(documents: Iterable[str]) -> frozenset[str]:
+    """The folded names (case and Unicode form left out) that more than one of `documents` has."""
+    seen = Counter(_folded(document) for document in documents)
+    return frozenset(name for name, count in seen.items() if count > 1)
+
+
+def _folded(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _portable_part(part: str) -> str:
+    """One part of a path as every common file system takes it: \\ : * ? " < > |, control characters and
+    a trailing dot or space as "_", a name Windows reserves for a device (CON, nul.txt) after a "_"."""
+    safe = _NOT_PORTABLE.sub("_", part)
+    if safe.endswith((".", " ")):
+        safe = safe.rstrip(". ") + "_"
+    if safe.split(".")[0].upper() in _DEVICE_NAMES:
+        safe = "_" + safe
+    return safe
+
+
+_NOT_PORTABLE = re.compile(r'[\\:*?"<>|\x00-\x1f\x7f]')
+_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
+
+
+def _document_record(document: Document, passages: int, clashes: Collection[str] = ()) -> dict[str, Any]:
     """A document's entry in run.json; extracted documents also say from what, where their text
     is, how many pages they have and what the extraction removed (grouped by text and reason)."""
     record: dict[str, Any] = {"path": document.path, "encoding": document.encoding, "sha256": document.sha256,
                               "passages": passages}
     if document.is_extracted:
         record["format"] = document.format
-        record["text"] = text_file_name(document.path)  # shortened as the file's name is (probe R13)
+        record["text"] = text_file_name(document.path, clashes)  # the file's own name (probe R13)
         if document.pages:
             record["pages"] = len(document.pages)
         removed: dict[tuple[str, str], list[int]] = {}
@@ -391,9 +431,24 @@ class RunFolder:
     texts_path = _InFolder(TEXTS_FOLDER)
     extraction_cache_path = _InFolder(EXTRACTION_CACHE_FOLDER)
 
-    def text_path(self, document: str) -> Path:
-        """Where the extracted text of `document` (its path in the corpus) is kept (text_file_name)."""
-        return self.folder / text_file_name(document)
+    def text_path(self, document: str, clashes: Collection[str] = ()) -> Path:
+        """Where the extracted text of `document` (its path in the corpus) is written (text_file_name)."""
+        return self.folder / text_file_name(document, clashes)
+
+    def _recorded_text_path(self, document: str) -> Path:
+        """Where run.json says the run kept `document`'s text (a name of this folder's texts/ only), else
+        where text_path puts it."""
+        try:
+            documents = self.record().documents if self.has_record() else ()
+        except CoderError:
+            documents = ()
+        for item in documents:
+            if isinstance(item, dict) and item.get("path") == document:
+                name = item.get("text")
+                if _own_name(name) and name.startswith(f"{TEXTS_FOLDER}/") and (self.folder / name).is_file():
+                    return self.folder / name
+                break
+        return self.text_path(document)
 
     @property
     def previous(self) -> RunFolder:
@@ -894,8 +949,9 @@ class RunFolder:
     def write_texts(self, documents) -> int:
         """Write texts/<document>.txt (UTF-8) for every extracted document; returns how many."""
         extracted = [document for document in documents if document.is_extracted]
+        clashes = text_clashes(document.path for document in extracted)
         for document in extracted:
-            write_text(self.text_path(document.path), document.text)
+            write_text(self.text_path(document.path, clashes), document.text)
         return len(extracted)
 
     def prune_texts(self, documents) -> None:
@@ -904,7 +960,9 @@ class RunFolder:
         researcher's own transcripts kept in texts/) is never deleted."""
         if not self.texts_path.is_dir() or self.texts_path.is_symlink():
             return
-        keep = {self.text_path(document.path) for document in documents if document.is_extracted}
+        extracted = [document.path for document in documents if document.is_extracted]
+        clashes = text_clashes(extracted)
+        keep = {self.text_path(path, clashes) for path in extracted}
         try:
             previous = self.previous.record().documents if self.previous.has_record() else []
         except CoderError:
@@ -912,7 +970,9 @@ class RunFolder:
         kept_files: set[tuple[int, int]] | None = None  # (device, inode) of each kept file, made when needed
         for item in previous:
             if isinstance(item, dict) and _own_name(item.get("path")) and item.get("text"):
-                path = self.text_path(item["path"])
+                recorded = item["text"]
+                path = (self.folder / recorded if _own_name(recorded) and recorded.startswith(f"{TEXTS_FOLDER}/")
+                        and (self.folder / recorded).is_file() else self.text_path(item["path"]))
                 if (path not in keep and _stays_in(self.texts_path, path.relative_to(self.texts_path).as_posix())
                         and path.is_file() and not path.is_symlink()):
                     if kept_files is None:
@@ -965,7 +1025,7 @@ class RunFolder:
     def stored_text(self, document: str) -> str | None:
         """texts/<document>.txt as the run wrote it; None when it is not there, or not a file of this
         folder: a link (to /etc/passwd, say) anywhere on its way is never followed."""
-        path = self.text_path(document)
+        path = self._recorded_text_path(document)
         for place in (path, *path.parents):
             if place == self.folder:
                 break

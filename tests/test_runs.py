@@ -1131,6 +1131,35 @@ def test_runs_a_document_renamed_by_case_keeps_its_new_text_file(tmp_path, tiny_
     assert removed == [] and (out / "texts" / "report.html.txt").is_file()
 
 
+def test_runs_texts_of_documents_a_case_blind_or_windows_disk_would_mix_are_kept_apart(tmp_path, tiny_codebook):
+    """texts/ names were the corpus names: `Report.html` and `report.html` (a Linux corpus, written to a
+    Windows or macOS disk, WSL's /mnt/c) shared one file, so one document's offsets pointed into the
+    other's text, and `a:b.html` stopped the whole run there (probe R6). Each now has a file of its own,
+    named so any disk takes it; run.json names it, and later commands read it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    texts = {"Report.html": "The mayors held a joint meeting.", "report.html": "Party building alliances grew.",
+             "a:b.html": "A joint meeting of the two provinces.", "CON.html": "The joint meeting met again.",
+             "plain.html": "No clash here."}
+    for name, text in texts.items():
+        (corpus / name).write_text(f"<html><body><p>{text}</p></body></html>", encoding="utf-8")
+    out = tmp_path / "out"
+    result = coder_run(corpus, tiny_codebook, out)
+    assert result.exit_code == 0, result.output
+    recorded = {item["path"]: item["text"] for item in json.loads((out / "run.json").read_text())["documents"]}
+    assert recorded["plain.html"] == "texts/plain.html.txt"  # a name no disk minds is kept as it is
+    files = [recorded[name] for name in texts]
+    assert len({name.casefold() for name in files}) == len(texts)
+    assert not any(char in name.split("/", 1)[1] for name in files for char in ':*?"<>|\\')
+    assert not any(name.split("/")[-1].split(".")[0].upper() == "CON" for name in files)
+    assert {name: (out / recorded[name]).read_text(encoding="utf-8") for name in texts} == texts
+    run = RunFolder(out)
+    assert {document.path: document.text for document in run.read_corpus().documents} == texts
+    again = coder_run(corpus, tiny_codebook, out)  # a rerun keeps (and prunes nothing of) them
+    assert again.exit_code == 0, again.output
+    assert sorted(path.relative_to(out).as_posix() for path in (out / "texts").rglob("*.txt")) == sorted(files)
+
+
 def test_runs_a_code_called_code_is_run(tmp_path):
     """cooccurrence_matrix.csv's first column is `code`: a code of that id (a .qdc code named "Code"
     imports as one) stopped the run with "cannot insert code, already exists"."""
