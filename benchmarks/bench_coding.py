@@ -132,15 +132,21 @@ def spacy_baseline(texts: list[str]) -> float:
 
 
 CODER_PROBE = """
-import json, resource, sys, time
+import json, sys, time
 from coder import load_codebook
 from coder.pipeline import code_corpus
 codebook = load_codebook(sys.argv[1])
 started = time.perf_counter()
 result = code_corpus(sys.argv[2], codebook, workers=int(sys.argv[3]))
 seconds = time.perf_counter() - started
-# Upper bound: this process plus every worker at the largest worker's peak.
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + int(sys.argv[3]) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+# Upper bound: this process plus every worker at the largest worker's peak. No figure on Windows,
+# which has no `resource` module.
+try:
+    import resource
+except ImportError:
+    peak = None
+else:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + int(sys.argv[3]) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": seconds, "segments": len(result.segments), "passages": result.passage_count,
                   "peak_kb": peak}))
 """
@@ -152,6 +158,10 @@ def run_probe(probe: str, *arguments: object) -> dict:
         [sys.executable, "-c", probe, *map(str, arguments)], check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def _megabytes(kilobytes: float | None) -> str:
+    return "not measured here" if kilobytes is None else f"{kilobytes / 1024:.0f} MB"
 
 
 def main() -> None:
@@ -185,12 +195,12 @@ def main() -> None:
 
     print(f"corpus: {len(paths)} documents, {megabytes:.1f} MB; codebook: 300 codes, {len(keywords)} keywords")
     print(f"coder  : {coder_speed:8.2f} MB/s  ({coder['seconds']:.1f}s, {args.workers} workers, "
-          f"{coder['passages']} passages, {coder['segments']} segments, peak memory {coder['peak_kb'] / 1024:.0f} MB)")
+          f"{coder['passages']} passages, {coder['segments']} segments, peak memory {_megabytes(coder['peak_kb'])})")
     print(f"regex  : {regex_speed:8.2f} MB/s  (one alternation of the same keywords, timed on {sample_mb:.1f} MB)")
     print(f"spaCy  : {spacy_speed:8.2f} MB/s  (spacy.blank('en') tokenizer, one process)")
     print(f"ratio coder/regex: {coder_speed / regex_speed:.1f}x")
     print(f"ratio coder/spaCy: {coder_speed / spacy_speed:.1f}x")
-    print(f"peak memory: {coder['peak_kb'] / 1024:.0f} MB (an upper bound)")
+    print(f"peak memory: {_megabytes(coder['peak_kb'])} (an upper bound)")
     print("issue 12's targets (whole `coder run` against a spaCy PhraseMatcher peer and the tokenizer, "
           "memory of the process tree, output size, recodes): python benchmarks/bench_scale.py")
 

@@ -42,7 +42,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -54,6 +53,11 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+
+try:
+    import resource
+except ImportError:  # Windows: the CPU of the timed process tree is summed from psutil's samples instead
+    resource = None
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -118,8 +122,10 @@ class Row:
         return "PASS" if self.passed else "MISS" if self.passed is False else "-"
 
 
-def _tree_memory(root: psutil.Process, *, pss: bool) -> tuple[float, float | None]:
-    """Bytes resident in `root` and its descendants (RSS summed, and PSS summed when asked)."""
+def _tree_memory(root: psutil.Process, *, pss: bool,
+                 cpu: dict[int, float] | None = None) -> tuple[float, float | None]:
+    """Bytes resident in `root` and its descendants (RSS summed, and PSS summed when asked).
+    `cpu`, when given, gets each process's CPU seconds so far by pid."""
     try:
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
@@ -130,6 +136,9 @@ def _tree_memory(root: psutil.Process, *, pss: bool) -> tuple[float, float | Non
             rss += process.memory_info().rss
             if pss:
                 proportional += getattr(process.memory_full_info(), "pss", 0)
+            if cpu is not None:
+                times = process.cpu_times()
+                cpu[process.pid] = times.user + times.system
         except psutil.Error:
             continue  # a worker that just exited
     return rss, proportional
@@ -160,7 +169,10 @@ def use_bytecode_cache() -> str:
 def run_process(command: list[str], *, cwd: Path = ROOT) -> ProcessRun:
     """Run `command`, sampling its process tree's memory; raises with its output when it fails."""
     peak = {"rss": 0.0, "pss": None}
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Without `resource` (Windows), CPU seconds are the last sample of each process: a lower bound,
+    # short of what a process spent after its last sample (at most SAMPLE_SECONDS each).
+    sampled_cpu: dict[int, float] | None = {} if resource is None else None
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN) if resource is not None else None
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=RUN_ENVIRONMENT)
@@ -170,7 +182,7 @@ def run_process(command: list[str], *, cwd: Path = ROOT) -> ProcessRun:
         root = psutil.Process(process.pid)
         count = 0
         while not done.is_set():
-            rss, pss = _tree_memory(root, pss=count % PSS_EVERY == 0)
+            rss, pss = _tree_memory(root, pss=count % PSS_EVERY == 0, cpu=sampled_cpu)
             peak["rss"] = max(peak["rss"], rss)
             if pss is not None:
                 peak["pss"] = max(peak["pss"] or 0.0, pss)
@@ -183,8 +195,11 @@ def run_process(command: list[str], *, cwd: Path = ROOT) -> ProcessRun:
     wall = time.perf_counter() - started
     done.set()
     sampler.join()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
+    if resource is not None:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
+    else:
+        cpu = sum(sampled_cpu.values())
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} exited {process.returncode}:\n{output[-3000:]}")
     return ProcessRun(wall=wall, cpu=cpu, peak_rss_mb=peak["rss"] / 1e6,
@@ -313,7 +328,8 @@ def speed_part(args, corpus: Path, codebook: Path, out: Path, cold: ProcessRun, 
     tokenizer = peer_process(out, codebook, pairs_path, tokenizer_only=True)
     print(f"peer   : PhraseMatcher(LEMMA) over {peer['passages']} passages ({peer['characters'] / 1e6:.1f} M characters):"
           f" {peer['wall']:.1f} s wall, {peer['cpu']:.1f} s CPU (+{peer['setup_wall']:.1f} s building the pipeline,"
-          f" not counted), {peer['pairs']} (passage, code) pairs, peak {peer['peak_mb']:.0f} MB")
+          f" not counted), {peer['pairs']} (passage, code) pairs, peak "
+          f"{'not measured here' if peer['peak_mb'] is None else format(peer['peak_mb'], '.0f') + ' MB'}")
     print(f"spaCy  : blank('en').tokenizer.pipe over the same passages: {tokenizer['wall']:.1f} s wall,"
           f" {tokenizer['cpu']:.1f} s CPU, {tokenizer['tokens']} tokens")
     print(f"coder  : whole `coder run` {cold.wall:.1f} s wall, {cold.cpu:.1f} s CPU (all processes);"

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import resource
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -241,8 +240,17 @@ def main(argv: Sequence[str]) -> None:
             "matched": [matched for _, _, matched in found],
         })
         pairs.to_parquet(pairs_path, index=False)
-    figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_mb"] = _peak_mb()
     print(json.dumps(figures))
+
+
+def _peak_mb() -> float | None:
+    """This process's peak resident memory in MB; None where the `resource` module is missing (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
