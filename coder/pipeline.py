@@ -61,6 +61,7 @@ _SEGMENT_ID_WIDTH, _FINGERPRINT_WIDTH = 17, 40
 _PARALLEL_MIN_CHARS = 2_000_000
 # fork does not exist on Windows and is unsafe with threads on macOS; spawn works everywhere, so
 # every platform runs the same code (workers get the codebook through a picklable initialiser).
+# spawn imports the caller's script again in each worker: see refuse_script_rerun_in_worker().
 _START_METHOD = "spawn"
 _BATCH_CHARS = 1_000_000
 # At most this many bytes of files per batch when workers read them: a worker holds a batch's text,
@@ -472,6 +473,38 @@ def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
     return found[1]
 
 
+_GUARD_ADVICE = ('put the code that codes the corpus under `if __name__ == "__main__":` in your script: '
+                 "coder's worker processes are started with spawn, which runs the script's top level again "
+                 "in each of them")
+
+
+def refuse_script_rerun_in_worker(call: str) -> None:
+    """Raise CoderError when `call` runs in a coding process that is importing the caller's script.
+
+    spawn (_START_METHOD) starts each worker by running the main script's top level again; a script
+    that calls run_coding() or code_corpus() at top level, without the `__main__` guard, would
+    start workers from the workers. multiprocessing marks this phase with `_inheriting` (its own
+    check raises "An attempt has been made to start a new process before the current process has
+    finished its bootstrapping phase").
+    """
+    import sys
+
+    multiprocessing = sys.modules.get("multiprocessing")  # a spawned worker has always imported it
+    if multiprocessing is None or not getattr(multiprocessing.current_process(), "_inheriting", False):
+        return
+    # This worker stops here; its report to the terminal is the message alone, once per worker,
+    # not a traceback through multiprocessing's start-up.
+    sys.tracebacklimit = 0
+    raise CoderError(f"{call} ran again in a worker process while it imported your script. To fix it, "
+                     f"{_GUARD_ADVICE}. Corpora over 2 MB are coded by worker processes.")
+
+
+def _stopped_error(error: BaseException) -> CoderError:
+    return CoderError(f"a coding process stopped before it finished ({error}); the outputs were not changed. "
+                      "Check that the machine has memory to spare, or run with --workers 1. From a Python "
+                      f"script, {_GUARD_ADVICE}.")
+
+
 def code_corpus(
     corpus: str | Path | Corpus,
     codebook: Codebook,
@@ -487,9 +520,12 @@ def code_corpus(
     `encoding` and `extraction_cache` go to `read_corpus`. Segments of paged documents (PDFs)
     get a `page` column.
 
+    From a script, call it under `if __name__ == "__main__":` (see refuse_script_rerun_in_worker).
+
     >>> result = code_corpus("seeds", load_codebook("codebook.yaml"))  # doctest: +SKIP
     >>> result.segments[["document", "code", "hits"]].head()  # doctest: +SKIP
     """
+    refuse_script_rerun_in_worker("code_corpus()")
     started = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     pool = None
@@ -538,6 +574,8 @@ def code_corpus(
             pool = None
         compiled = None if cache else compile_codebook(codebook)
         results = (_code_items(batch, forced, codebook, compiled=compiled, cache=cache) for batch in batches)
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         for batch, (rows, batch_counts, batch_stats, pending, batch_passages, batch_read) in zip(batches, results):
             if cache is not None:
@@ -552,6 +590,8 @@ def code_corpus(
             done += len(batch)
             if progress:
                 progress(done, len(items))
+    except BrokenProcessPool as error:
+        raise _stopped_error(error) from None
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -758,6 +798,7 @@ def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    refuse_script_rerun_in_worker("a coder call that starts coding processes")
     if new_cache is None:
         new_cache = _new_cache(cache_dir)
     workers = min(workers, MOST_WORKERS)
@@ -954,8 +995,7 @@ def code_batches(
             try:
                 coded = running.popleft().result()
             except BrokenProcessPool as error:
-                raise CoderError(f"a coding process stopped before it finished ({error}); the outputs were not "
-                                 "changed. Check that the machine has memory to spare, or run with --workers 1.")
+                raise _stopped_error(error)
             for batch in islice(waiting, 1):
                 running.append(pool.submit(_code_batch, batch, encoding))
             yield coded

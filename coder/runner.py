@@ -174,11 +174,16 @@ def run_coding(
     Raises:
         CorpusError: no document could be read (the message lists what was skipped and why); the
             folder is left as it was.
+        CoderError: called at a script's top level without `if __name__ == "__main__":`, in a
+            worker process that spawn started (it runs the script again).
 
     >>> report = run_coding("seeds", "codebook.yaml", "outputs")  # doctest: +SKIP
     >>> sorted(report.written)  # doctest: +SKIP
     ['changes', 'code_counts', 'run', 'segments']
     """
+    from .pipeline import refuse_script_rerun_in_worker
+
+    refuse_script_rerun_in_worker("run_coding()")  # before the folder lock a worker would find taken
     out_dir = Path(out_dir)
     wants_csv(csv, 0)  # a bad mode stops the run before coding
     if engine not in ENGINES:

@@ -513,3 +513,33 @@ def test_pipeline_asks_windows_for_no_more_workers_than_it_allows(monkeypatch):
     monkeypatch.setattr(pipeline, "MOST_WORKERS", 61)  # what win32 sets
     pipeline._spawn_pool(64, parse_codebook("codes:\n  a: [x]\n"), None, new_cache=True)
     assert asked == {"workers": 61, "started": 61}
+
+
+@pytest.mark.parametrize("call", ['code_corpus("corpus", load_codebook("codebook.yaml"), workers=2)',
+                                  'run_coding("corpus", "codebook.yaml", "out", workers=2)'],
+                         ids=["code_corpus", "run_coding"])
+def test_pipeline_script_without_the_main_guard_stops_with_the_guard_named(tmp_path: Path, call):
+    """spawn runs a script's top level again in each worker: a script that codes a corpus big enough for
+    workers, without `if __name__ == "__main__":`, stops with a message naming the guard (probe R8), not
+    the bootstrapping RuntimeError, a folder lock held by itself, or a pool traceback from each worker."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    paragraph = "The mayors held a joint meeting on river governance and cross-border barriers.\n\n"
+    for number in range(3):  # 2.2 MB in all: over _PARALLEL_MIN_CHARS, so workers start
+        (corpus / f"d{number}.txt").write_text(paragraph * 9000, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    script = tmp_path / "analysis.py"
+    script.write_text(f"from coder import load_codebook, run_coding\nfrom coder.pipeline import code_corpus\n\n{call}\n",
+                      encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                            env=environment, timeout=120)
+    assert result.returncode == 1
+    name = call.split("(")[0]
+    worker = (f"coder.errors.CoderError: {name}() ran again in a worker process while it imported your script. To fix "
+              'it, put the code that codes the corpus under `if __name__ == "__main__":` in your script')
+    assert worker in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("coder.errors.CoderError: a coding process stopped before it finished")
+    assert 'From a Python script, put the code that codes the corpus under `if __name__ == "__main__":`' in result.stderr
+    assert result.stderr.count("Traceback") == 1  # the script's own; each worker shows the message alone
+    assert not (tmp_path / "out" / "segments.parquet").exists()
