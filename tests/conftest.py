@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -19,6 +20,35 @@ from coder.codebook import parse_codebook
 from coder.segments import SEGMENT_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def can_symlink() -> bool:
+    """Whether this OS and account may make symbolic links: Windows refuses them ([WinError 1314])
+    without Developer Mode or an administrator's rights. Tried once, in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            os.symlink(folder, os.path.join(folder, "link"), target_is_directory=True)
+        except (OSError, NotImplementedError):
+            return False
+    return True
+
+
+def require_posix_files() -> None:
+    """Skip the calling test or fixture unless this OS makes what a hostile POSIX folder holds: symbolic
+    links, named pipes (os.mkfifo) and names with a newline or a colon (Windows refuses all three)."""
+    if os.name != "posix" or not hasattr(os, "mkfifo") or not can_symlink():
+        pytest.skip("needs symbolic links, named pipes and names with a newline or a colon, as POSIX makes them")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs_symlinks: makes symbolic links (skipped where the OS or account refuses them)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("needs_symlinks") and not can_symlink():
+        pytest.skip("this OS or account cannot make symbolic links (on Windows: turn on Developer Mode)")
+
 
 TINY_CODEBOOK = """\
 name: Tiny

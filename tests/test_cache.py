@@ -426,6 +426,7 @@ def test_cache_cli_damaged_database_never_breaks_a_run(tiny_corpus: Path, tiny_c
 
 
 @pytest.mark.parametrize("where", ["file", "folder"])
+@pytest.mark.needs_symlinks
 def test_cache_never_writes_through_a_planted_link(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, where):
     target = tmp_path / "elsewhere"
     target.mkdir()
@@ -765,6 +766,7 @@ def test_cache_passages_encoded_with_plain_flags_are_the_same_bytes(text):
         document, passages, fingerprints)
 
 
+@pytest.mark.needs_symlinks
 def test_cache_table_digest_reads_the_file_itself_never_through_a_link(tmp_path):
     """The digest that tells a copied run's tables is of the run's own file: a link planted in its
     place (it could point at a device or a pipe) is not followed."""

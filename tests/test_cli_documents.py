@@ -228,6 +228,7 @@ def test_cli_documents_a_folder_with_another_tools_run_json_is_not_coders(docume
     assert (other / "report.html").read_text(encoding="utf-8") == "<p>my report</p>"
 
 
+@pytest.mark.needs_symlinks
 def test_cli_documents_a_link_planted_in_texts_is_never_read(documents: Path, tmp_path: Path):
     """A run folder may come from someone else: a texts/ file replaced by a link to a private file was read
     and packed into the .qdpx project (`coder export qdpx`)."""

@@ -15,6 +15,7 @@ from coder.corpus import (
 )
 from coder.errors import CorpusError
 from coder.models import Document
+from conftest import require_posix_files
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 CHINESE = "区域党建一体化驱动跨域协同治理：作用机制与实践框架。"
@@ -355,6 +356,7 @@ def test_corpus_reads_what_legacy_files_hold_not_mojibake(tmp_path, data, text, 
 def hostile_corpus(tmp_path: Path) -> Path:
     """A corpus with a link to a secret outside it, a pipe, and names that try to forge lines or
     reach the terminal, one of them not UTF-8."""
+    require_posix_files()
     secret = tmp_path / "secret.txt"
     secret.write_text("joint meeting of the password holders\n", encoding="utf-8")
     corpus = tmp_path / "corpus"

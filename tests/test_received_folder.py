@@ -59,6 +59,7 @@ def test_a_planted_manifest_moves_no_file_over_the_users_codebook(project):
     _rerun(project)
 
 
+@pytest.mark.needs_symlinks
 def test_a_staging_folder_planted_as_a_link_moves_nothing_out_of_where_it_points(project):
     (project["mine"] / "manifest.json").write_text(json.dumps({"files": ["settings.json"], "remove": []}),
                                                     encoding="utf-8")
@@ -68,6 +69,7 @@ def test_a_staging_folder_planted_as_a_link_moves_nothing_out_of_where_it_points
     assert _mine(project) == before
 
 
+@pytest.mark.needs_symlinks
 def test_a_table_folder_planted_as_a_link_loses_no_part_where_it_points(project):
     staging = project["out"] / ".staging"
     staging.mkdir()
@@ -88,6 +90,7 @@ def test_run_json_documents_delete_no_text_outside_texts(project, path):
 
 
 @pytest.mark.parametrize("folder", ["texts", ".extracted"])
+@pytest.mark.needs_symlinks
 def test_a_folder_of_coders_planted_as_a_link_is_never_pruned_through(project, folder):
     target = project["out"] / folder
     if target.exists():
@@ -122,6 +125,7 @@ def test_a_damaged_run_json_is_named_or_read_around_never_an_internal_error(proj
 
 @pytest.mark.parametrize("command", [("export", "xlsx", "--segments", "{out}", "--out", "{root}/x.xlsx"),
                                      ("review", "status", "--segments", "{out}/segments.csv")])
+@pytest.mark.needs_symlinks
 def test_a_table_planted_as_a_link_is_not_read_through(project, command):
     """`run` and `network` refused a segments.csv link; export xlsx and review status read through it (a
     workbook came out holding another project's notes, probe N6)."""
@@ -146,6 +150,7 @@ def test_network_never_writes_into_a_folder_the_run_keeps(project, folder):
     assert result.exit_code == 1 and "a folder coder keeps for the run" in result.output
 
 
+@pytest.mark.needs_symlinks
 def test_a_link_inside_a_planted_staging_moves_nothing_in_from_where_it_points(project):
     """`.staging/texts -> elsewhere` with a manifest naming texts/notes.txt moved the user's file into the run
     folder, out of its own (probe P4)."""
@@ -156,6 +161,7 @@ def test_a_link_inside_a_planted_staging_moves_nothing_in_from_where_it_points(p
     _rerun(project)
 
 
+@pytest.mark.needs_symlinks
 def test_a_previous_folder_planted_as_a_link_loses_no_file_where_it_points(project):
     """The clean-up of a stopped run's temporary files followed a .previous link (probe P5)."""
     import shutil

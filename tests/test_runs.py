@@ -793,6 +793,7 @@ def test_runs_damaged_segment_data_of_the_previous_run_does_not_block_the_next(t
 
 
 @pytest.mark.parametrize("table", ["segments.parquet", "passages.parquet"])
+@pytest.mark.needs_symlinks
 def test_runs_a_link_planted_as_a_parquet_table_is_not_followed(tmp_path, tiny_corpus, tiny_codebook, table):
     """The previous run's tables are linked into .previous/ for the comparison: a link planted in a
     table's place (to a folder outside) was followed, and every file of that folder copied in."""
@@ -930,6 +931,7 @@ def test_runs_record_if_unchanged_only_while_run_json_is_the_file_read(tmp_path,
 
 
 @pytest.mark.parametrize("name", ["segments.csv", "the workbook"])
+@pytest.mark.needs_symlinks
 def test_runs_a_link_planted_where_decisions_are_read_stops_the_run_unread(tmp_path, tiny_corpus, tiny_codebook, name):
     """segments.csv (and the exported workbook) are read for the decisions typed into them: a link
     planted in their place is neither followed (it could point at any file) nor silently replaced

@@ -77,8 +77,8 @@ def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, 
 @pytest.mark.parametrize(
     "edit",
     ["changed text", "same size, time put back", "new document", "removed document", "renamed document",
-     "new skipped file", "link", "encoding", "damaged stamps", "a number short", "hash missing",
-     "no-cache run", "other corpus"],
+     "new skipped file", pytest.param("link", marks=pytest.mark.needs_symlinks), "encoding", "damaged stamps",
+     "a number short", "hash missing", "no-cache run", "other corpus"],
 )
 @pytest.mark.parametrize("way", ["lists", "file by file"])
 def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook, tmp_path, monkeypatch, edit, way):
@@ -173,6 +173,7 @@ def test_stamps_skipped_files_keep_their_reasons(tiny_corpus, tiny_codebook, tmp
     assert corpus_unchanged(run, tiny_corpus) is False
 
 
+@pytest.mark.needs_symlinks
 def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_moves(tiny_corpus, tiny_codebook,
                                                                                        tmp_path, monkeypatch):
     """A corpus named through a link to its folder (a shortcut to a shared drive) keeps its stamps, so a
@@ -199,6 +200,7 @@ def test_stamps_corpus_reached_through_a_link_is_known_unchanged_until_the_link_
     assert corpus_unchanged(run, link) is False
 
 
+@pytest.mark.needs_symlinks
 def test_stamps_not_kept_when_the_link_to_the_corpus_moved_while_it_was_read(tiny_corpus, tmp_path):
     from coder.corpus import read_corpus
     from coder.stamps import save_corpus_stamps

@@ -313,6 +313,7 @@ def test_streamed_report_parts_follow_document_and_passage_order(order: list[int
 
 @pytest.mark.parametrize("planted", [".parts", ".staging", ".previous"])
 @pytest.mark.parametrize("on", [True, False], ids=["partitioned", "whole-table"])
+@pytest.mark.needs_symlinks
 def test_a_link_planted_in_the_output_folder_is_never_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 planted: str, on: bool) -> None:
     """An output folder may come from someone else: a link named like the run's folders (the partitioned
