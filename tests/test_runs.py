@@ -1105,6 +1105,7 @@ def test_runs_output_folder_inside_the_corpus_under_another_spelling_is_refused(
     assert ("is the corpus folder" in result.output) == (not inside)
 
 
+@pytest.mark.skipif(os.name != "posix", reason="names only a case-sensitive POSIX disk holds")
 def test_runs_a_document_renamed_by_case_keeps_its_new_text_file(tmp_path, tiny_codebook, monkeypatch):
     """On a disk that ignores case (macOS), `texts/Report.html.txt` of the last run and the new
     `texts/report.html.txt` are one file: pruning the old name deleted the new text (probe R7). A hard link
@@ -1133,6 +1134,7 @@ def test_runs_a_document_renamed_by_case_keeps_its_new_text_file(tmp_path, tiny_
     assert removed == [] and (out / "texts" / "report.html.txt").is_file()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="names only a case-sensitive POSIX disk holds")
 def test_runs_texts_of_documents_a_case_blind_or_windows_disk_would_mix_are_kept_apart(tmp_path, tiny_codebook):
     """texts/ names were the corpus names: `Report.html` and `report.html` (a Linux corpus, written to a
     Windows or macOS disk, WSL's /mnt/c) shared one file, so one document's offsets pointed into the
