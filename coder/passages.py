@@ -16,10 +16,14 @@ paste: a line of at least 10 letters or 4 CJK characters, ending no sentence, th
 least three times alike but for a number at its start or end ("116 Journal of Regional Governance", "中国行政管理
 2019年第5期"), its copies at least 10 lines apart (the median gap: once a page), at least twice and
 at half of its places at a page break: a page number beside it (blank lines and the other such lines
-between), or a page number at its own start or end with a sentence running on across it (a year,
-19xx or 20xx, is no page number). A repeated line anywhere else, a table's row label or a list's
-line (copies a line or two apart), a numbered heading after a sentence's end, a repeated question,
-stays. Other web and PDF boilerplate lines are real text and stay.
+between), or a page number at its own start or end, apart from the text by a space, with a sentence
+running on across it (a year, 19xx or 20xx, is no page number; nor are lone numbers that come more
+often than once in 10 lines, a table's cells; the numbers of a line's copies, when they differ, go up
+as pages do). A repeated line anywhere else, a table's row label or a list's line (copies a few lines
+apart, or numbers beside them that are cells), a numbered heading after a sentence's end or glued to
+its number ("对策建议1"), speaker labels ("Participant 1", "Participant 2"), a repeated question,
+stays. Other web and PDF boilerplate lines are real text and stay. (A refrain that ends no sentence,
+a numbered stanza's number after it, still reads as a footer: the two look alike.)
 
 Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
 no-break spaces); single line breaks inside a paragraph are joined. A page-number line
@@ -669,6 +673,7 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _SENTENCE_ENDS = frozenset(".!?。！？…")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _EDGE_NUMBER = re.compile(r"^\s*\d{1,4}(?!\d)|(?<!\d)\d{1,4}\s*$")
+_SPACED_EDGE_NUMBER = re.compile(r"^\s*\d{1,4}\s|\s\d{1,4}\s*$")
 
 
 def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
@@ -692,21 +697,30 @@ def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
     copies: dict[str, list[int]] = {}  # each repeated line's copies, in one pass (not a pass per line)
     for number in at:
         copies.setdefault(keys[number], []).append(number)
+    # Lone numbers closer than a page apart are a table's cells or a list's numbers, not page numbers.
+    pages = [number for number, kind in enumerate(kinds) if kind == _PAGE]
+    page_gaps = sorted(later - earlier for earlier, later in zip(pages, pages[1:]))
+    paged = not page_gaps or page_gaps[len(page_gaps) // 2] >= _RUNNING_LINE_GAP
     found: list[int] = []
     for numbers in copies.values():
         if len(numbers) < _RUNNING_REPEATS:  # some of its copies end a sentence: a question, a refrain
             continue
-        # Once a page, far apart: a table's row label or a list's line comes back every line or two.
+        # Once a page, far apart: a table's row label or a list's line comes back every few lines.
         gaps = sorted(later - earlier for earlier, later in zip(numbers, numbers[1:]))
         if gaps[len(gaps) // 2] < _RUNNING_LINE_GAP:
             continue
-        breaks = sum(_at_page_break(lines, kinds, number, skipped) for number in numbers)
+        # A page number of its own goes up from copy to copy ("Participant 1", "Participant 2" do not; an
+        # issue number the same in every copy is no page number, and the line may be a header still).
+        own = [int(edge.group()) for edge in map(_EDGE_NUMBER.search, (lines[number] for number in numbers)) if edge]
+        if len(set(own)) > 1 and (len(own) < len(numbers) or any(later <= earlier for earlier, later in zip(own, own[1:]))):
+            continue
+        breaks = sum(_at_page_break(lines, kinds, number, skipped, paged=paged) for number in numbers)
         if breaks >= 2 and 2 * breaks >= len(numbers):
             found.extend(numbers)
     return sorted(found)
 
 
-def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set[int]) -> bool:
+def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set[int], *, paged: bool = True) -> bool:
     """Is line `number` at a page break: a page number among the lines around it (blank lines and the
     other `skipped` lines passed over), or a page number of its own at its start or end with a
     sentence running on across it, from the text line before to the one after? (A line a sentence
@@ -715,14 +729,14 @@ def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set
     for step in (-1, 1):
         other = number + step
         while 0 <= other < len(lines) and abs(other - number) <= 4 and (kinds[other] != _TEXT or other in skipped):
-            if kinds[other] == _PAGE and _YEAR.fullmatch(lines[other].strip()) is None:  # a year is a table's cell
+            if paged and kinds[other] == _PAGE and _YEAR.fullmatch(lines[other].strip()) is None:  # a year is a table's cell
                 return True
             other += step
         if not 0 <= other < len(lines) or kinds[other] != _TEXT:
             return False
         around.append(lines[other].strip())
     before, after = around
-    edge = _EDGE_NUMBER.search(lines[number])
+    edge = _SPACED_EDGE_NUMBER.search(lines[number])  # "116 Journal of ...", not "对策建议1" (a numbered heading)
     if edge is None or _YEAR.fullmatch(edge.group().strip()) is not None or before[-1] in _TERMINAL:
         return False
     if after[0].islower():

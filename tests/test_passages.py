@@ -844,7 +844,25 @@ def test_chinese_running_header_is_debris():
     # an interviewer's repeated question ends a sentence
     ("".join(f"Interviewer: Could you say more about the joint meetings?\n\n{page} Yes.\n\n" for page in _PAGES),
      "Could you say more about the joint meetings?"),
-], ids=["repeated-line", "table", "list-of-years", "chinese-table", "numbered-headings", "repeated-question"])
+    # probe S: a table of five indicators a province, a cell a line (a label every 11 lines, a number beside
+    # it: lone numbers every other line are cells, not page numbers); a recognised speech's speaker labels
+    # ("Participant 1", "Participant 2": a page number goes up); numbered headings ("对策建议1": a number
+    # glued to the text is no page number) after list items without 。
+    ("Table 3 Indicators by province\n\n" + "".join(
+        f"{province}\n" + "".join(f"{label}\n{count}\n" for count, label in enumerate(
+            ("Joint meetings held", "Cooperation agreements signed", "Party building alliances formed",
+             "Cross-border projects", "Local protection cases"), start))
+        for province, start in (("Shanghai", 3), ("Jiangsu", 10), ("Zhejiang", 17), ("Anhui", 24))),
+     "Party building alliances formed"),
+    ("".join(f"Participant {speaker}\n" + "so we went to the joint meeting and then the county said that the "
+             "rivers and the permits were a matter for the province and not for us\n" * 10 + "\n"
+             for speaker in (1, 2, 1, 2, 1, 2)),
+     "Participant"),
+    ("".join(f"对策建议{number}\n" + "".join(f"建立健全跨区域第{number}{item}项制度安排，推动协同治理\n" for item in range(10))
+             for number in range(1, 5)),
+     "对策建议"),
+], ids=["repeated-line", "table", "list-of-years", "chinese-table", "numbered-headings", "repeated-question",
+        "table-of-five-indicators", "speaker-labels", "numbered-chinese-headings"])
 def test_repeated_lines_that_are_no_running_header_stay(text, repeated):
     passages = split_passages(_doc(text), max_chars=100_000)
     assert sum(passage.text.count(repeated) for passage in passages) == text.count(repeated)
