@@ -656,3 +656,18 @@ def test_extract_html_keeps_text_a_reader_sees(change):
     page = f"<html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
     text = extract_bytes(page.encode(), ".html").text
     assert "annual joint meeting" in text and text.endswith("The next meeting will be held in Suzhou in the spring of next year.")
+
+
+@pytest.mark.parametrize("frame", ["nav", "footer", "div"])
+def test_extract_html_a_revealed_article_outweighs_the_menu_around_it(frame):
+    """An article hidden until its script reveals it was dropped when the page's menu or footer links held
+    more text than it: the menu became the document, and nothing was coded (probe S F2). Links, menus,
+    headers, footers and sidebars are not what the share of hidden text is measured against."""
+    links = "".join(f"<li><a href='/s{number}'>Section number {number} of the provincial government portal news</a></li>"
+                    for number in range(40))
+    menu = f"<{frame}><ul>{links}</ul></{frame}>"
+    article = "".join(f"<p>Paragraph {number}: the two counties held a joint meeting on river pollution and roads.</p>"
+                      for number in range(8))
+    page = f"<html><body>{menu}<div id='art' style='display:none'><h1>Counties meet</h1>{article}</div></body></html>"
+    text = extract_bytes(page.encode(), ".html").text
+    assert text.count("joint meeting") == 8 and "Section number" not in text
