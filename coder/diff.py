@@ -505,7 +505,7 @@ def _numbered_keys(old_folder: RunFolder, new_folder: RunFolder) -> tuple[
     names: dict[str, int] = {}
     read = []
     for folder in (old_folder, new_folder):
-        if not folder.segments_parquet_path.exists():
+        if not folder.segments_parquet_path.exists() or folder.segments_parquet_path.is_symlink():
             return None
         found = numbered_codes(folder.segments_parquet_path, names)
         if found is None:

@@ -41,6 +41,7 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
 from .passages import split_passages, split_passages_noting_plain_text
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
+from .processes import GUARD_ADVICE, refuse_script_rerun_in_worker
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -473,36 +474,10 @@ def _compile_subset(codebook: Codebook, codes: list[Code]) -> CompiledCodebook:
     return found[1]
 
 
-_GUARD_ADVICE = ('put the code that codes the corpus under `if __name__ == "__main__":` in your script: '
-                 "coder's worker processes are started with spawn, which runs the script's top level again "
-                 "in each of them")
-
-
-def refuse_script_rerun_in_worker(call: str) -> None:
-    """Raise CoderError when `call` runs in a coding process that is importing the caller's script.
-
-    spawn (_START_METHOD) starts each worker by running the main script's top level again; a script
-    that calls run_coding() or code_corpus() at top level, without the `__main__` guard, would
-    start workers from the workers. multiprocessing marks this phase with `_inheriting` (its own
-    check raises "An attempt has been made to start a new process before the current process has
-    finished its bootstrapping phase").
-    """
-    import sys
-
-    multiprocessing = sys.modules.get("multiprocessing")  # a spawned worker has always imported it
-    if multiprocessing is None or not getattr(multiprocessing.current_process(), "_inheriting", False):
-        return
-    # This worker stops here; its report to the terminal is the message alone, once per worker,
-    # not a traceback through multiprocessing's start-up.
-    sys.tracebacklimit = 0
-    raise CoderError(f"{call} ran again in a worker process while it imported your script. To fix it, "
-                     f"{_GUARD_ADVICE}. Corpora over 2 MB are coded by worker processes.")
-
-
 def _stopped_error(error: BaseException) -> CoderError:
     return CoderError(f"a coding process stopped before it finished ({error}); the outputs were not changed. "
                       "Check that the machine has memory to spare, or run with --workers 1. From a Python "
-                      f"script, {_GUARD_ADVICE}.")
+                      f"script, {GUARD_ADVICE}.")
 
 
 def code_corpus(

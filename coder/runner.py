@@ -181,7 +181,7 @@ def run_coding(
     >>> sorted(report.written)  # doctest: +SKIP
     ['changes', 'code_counts', 'run', 'segments']
     """
-    from .pipeline import refuse_script_rerun_in_worker
+    from .processes import refuse_script_rerun_in_worker
 
     refuse_script_rerun_in_worker("run_coding()")  # before the folder lock a worker would find taken
     out_dir = Path(out_dir)

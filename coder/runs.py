@@ -618,7 +618,13 @@ class RunFolder:
         """The compact segment index (segment_id, code, document, fingerprint), from segments.parquet,
         else .segments_index.csv (earlier runs) when present and sound, else computed from segments.csv.
         `columns`: only those of the index; `rows` (a mask of the index's rows): only those rows,
-        which from segments.parquet are read a row group at a time."""
+        which from segments.parquet are read a row group at a time.
+
+        Raises:
+            OutputError: a link where the run wrote a segment table (a run folder received from someone
+                else: the run and diff compared with another project's table through one, probe S F3).
+        """
+        self._refuse_linked(self.segments_parquet_path, self.folder / SEGMENTS_FILE, self.index_path)
         if self.segments_parquet_path.exists():
             from .segments import read_segments_parquet
 

@@ -172,3 +172,23 @@ def test_a_previous_folder_planted_as_a_link_loses_no_file_where_it_points(proje
         shutil.rmtree(previous)
     previous.symlink_to(project["mine"], target_is_directory=True)
     _rerun(project)
+
+
+@pytest.mark.needs_symlinks
+def test_a_segments_parquet_planted_as_a_link_is_not_compared_with(project, tmp_path):
+    """`coder run` and `coder diff` compared with another project's segment table through a planted
+    segments.parquet link: statuses, changes.csv and the summary came from it (probe S F3)."""
+    from conftest import invoke
+
+    other = tmp_path / "other"
+    (tmp_path / "other_codebook.yaml").write_text("codes:\n  only:\n    keywords: [held]\n", encoding="utf-8")
+    run_ok(project["corpus"], tmp_path / "other_codebook.yaml", other)
+    (project["out"] / "segments.parquet").unlink()
+    (project["out"] / "segments.parquet").symlink_to(other / "segments.parquet")
+    diffed = invoke("diff", str(other), str(project["out"]))
+    assert diffed.exit_code == 1 and "a link, not the file coder wrote" in diffed.output, diffed.output
+    output = run_ok(project["corpus"], project["codebook"], project["out"])
+    assert "not compared with the previous run" in output
+    assert not (project["out"] / "changes.csv").exists() or "only" not in (project["out"] / "changes.csv").read_text(
+        encoding="utf-8-sig")
+    assert (other / "segments.parquet").is_file() and not (project["out"] / "segments.parquet").is_symlink()
