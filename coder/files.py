@@ -140,7 +140,9 @@ def folder_lock(
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o666))
+        if path.is_symlink():  # planted where coder's own lock file goes: never followed (probe S F5)
+            path.unlink()
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666))
     except OSError as error:
         if if_writable:
             yield

@@ -192,3 +192,15 @@ def test_a_segments_parquet_planted_as_a_link_is_not_compared_with(project, tmp_
     assert not (project["out"] / "changes.csv").exists() or "only" not in (project["out"] / "changes.csv").read_text(
         encoding="utf-8-sig")
     assert (other / "segments.parquet").is_file() and not (project["out"] / "segments.parquet").is_symlink()
+
+
+@pytest.mark.needs_symlinks
+def test_a_lock_file_planted_as_a_link_creates_nothing_where_it_points(project):
+    """A `.coder.lock` link made `coder run` create the file it points to, outside the folder, then fail
+    with "Too many levels of symbolic links", and so every later run (probe S F5)."""
+    target = project["mine"] / "created_by_coder"
+    lock = project["out"] / ".coder.lock"
+    lock.unlink(missing_ok=True)
+    lock.symlink_to(target)
+    _rerun(project)
+    assert not target.exists() and lock.is_file() and not lock.is_symlink()
