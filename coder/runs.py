@@ -393,6 +393,7 @@ class RunFolder:
         self.run_path = Path(run_file) if run_file is not None else self.folder / RUN_FILE
         self._record: RunRecord | None = None
         self._record_stamp: list[int] | None = None  # run.json's when `_record` was read from it
+        self._text_names: tuple[RunRecord, dict[str, str]] | None = None  # _recorded_text_names, for its record
         self._writing: list[Any] = []  # files write_outputs(background=True) left writing: wait_for_writes()
 
     @classmethod
@@ -438,17 +439,25 @@ class RunFolder:
     def _recorded_text_path(self, document: str) -> Path:
         """Where run.json says the run kept `document`'s text (a name of this folder's texts/ only), else
         where text_path puts it."""
-        try:
-            documents = self.record().documents if self.has_record() else ()
-        except CoderError:
-            documents = ()
-        for item in documents:
-            if isinstance(item, dict) and item.get("path") == document:
-                name = item.get("text")
-                if _own_name(name) and name.startswith(f"{TEXTS_FOLDER}/") and (self.folder / name).is_file():
-                    return self.folder / name
-                break
+        name = self._recorded_text_names().get(document)
+        if name is not None and _own_name(name) and name.startswith(f"{TEXTS_FOLDER}/") and (self.folder / name).is_file():
+            return self.folder / name
         return self.text_path(document)
+
+    def _recorded_text_names(self) -> dict[str, str]:
+        """run.json's `text` of each extracted document, by its path (one pass per record read: a later
+        command asks it once a document)."""
+        try:
+            record = self.record() if self.has_record() else None
+        except CoderError:
+            record = None
+        if record is None:
+            return {}
+        if self._text_names is None or self._text_names[0] is not record:
+            names = {item["path"]: item["text"] for item in record.documents
+                     if isinstance(item, dict) and isinstance(item.get("path"), str) and isinstance(item.get("text"), str)}
+            self._text_names = (record, names)
+        return self._text_names[1]
 
     @property
     def previous(self) -> RunFolder:
