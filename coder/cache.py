@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
 import sys
 import unicodedata
@@ -495,6 +496,8 @@ class RecodeCache:
                     raise _NotOurs  # the link itself is removed below, never what it points to
                 if self.writer:
                     self.folder.mkdir(parents=True, exist_ok=True)
+                    for part in (self.path, self.path.with_name(self.FILE + "-wal")):
+                        _unshared(part)
                 elif not self.path.is_file():
                     return None
                 connection = sqlite3.connect(self.path, timeout=_TIMEOUT)
@@ -825,3 +828,17 @@ def _tables(run: RunFolder) -> dict[str, Path] | None:
     if not all(path.is_file() and not path.is_symlink() for path in tables.values()):
         return None
     return tables
+
+
+def _unshared(path: Path) -> None:
+    """Make `path`, when another name shares its file (a hard-linked snapshot, `cp -al`, a backup tool's
+    link farm), a file of its own, so that writing the cache changes no other folder (probe S F6)."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_nlink < 2:
+            return
+    except OSError:
+        return
+    copy = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.copy2(path, copy)
+    os.replace(copy, path)
+

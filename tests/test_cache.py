@@ -805,3 +805,20 @@ def test_cache_recode_of_a_document_split_in_parts_equals_a_fresh_run(tmp_path: 
     fresh = code_corpus(corpus, codebook, workers=1)
     pd.testing.assert_frame_equal(recode.segments, fresh.segments)
     assert fresh.segments["code"].value_counts().to_dict() == {"a": 120, "b": 120, "c": 120}
+
+
+def test_cache_a_hard_linked_cache_is_written_as_a_file_of_its_own(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    """A snapshot made with hard links (`cp -al`, a backup tool's link farm) shares the cache's file: the
+    next run wrote it in place, and the snapshot's cache changed with it (probe S F6)."""
+    from conftest import run_ok
+
+    out = tmp_path / "out"
+    run_ok(tiny_corpus, tiny_codebook, out)
+    cache = out / ".cache" / "recode.sqlite"
+    snapshot = tmp_path / "snapshot.sqlite"
+    os.link(cache, snapshot)
+    before = snapshot.read_bytes()
+    tiny_codebook.write_text(tiny_codebook.read_text(encoding="utf-8") + "  mayors:\n    keywords: [mayors]\n",
+                             encoding="utf-8")
+    run_ok(tiny_corpus, tiny_codebook, out)
+    assert snapshot.read_bytes() == before and cache.stat().st_ino != snapshot.stat().st_ino
