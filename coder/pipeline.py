@@ -539,18 +539,22 @@ def code_corpus(
     cache = RecodeCache(cache_dir) if cache_dir and items else None
     if cache is not None:
         _fingerprints(codebook, cache)  # stored before any worker looks for them
+    from concurrent.futures.process import BrokenProcessPool
+
     if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
         _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
         pool = pool or _start_pool(workers, codebook, cache_dir)
-        results = pool.map(_code_batch, batches, [forced] * len(batches))
+        try:  # map submits every batch now: a pool broken while its workers started raises here
+            results = pool.map(_code_batch, batches, [forced] * len(batches))
+        except BrokenProcessPool as error:
+            pool.shutdown(cancel_futures=True)
+            raise _stopped_error(error) from None
     else:
         if pool is not None:
             pool.shutdown()
             pool = None
         compiled = None if cache else compile_codebook(codebook)
         results = (_code_items(batch, forced, codebook, compiled=compiled, cache=cache) for batch in batches)
-    from concurrent.futures.process import BrokenProcessPool
-
     try:
         for batch, (rows, batch_counts, batch_stats, pending, batch_passages, batch_read) in zip(batches, results):
             if cache is not None:
@@ -771,6 +775,7 @@ def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
     nothing when the run began (None: it has no file now)."""
     # Imported here: a run that starts no coding processes (a recode) never needs multiprocessing (3-5 ms).
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     from multiprocessing import get_context
 
     refuse_script_rerun_in_worker("a coder call that starts coding processes")
@@ -781,8 +786,11 @@ def _spawn_pool(workers: int, codebook: Codebook, cache_dir: str | Path | None,
         max_workers=workers, mp_context=get_context(_START_METHOD), initializer=_start_worker,
         initargs=(codebook, cache_dir, new_cache),
     )
-    for _ in range(workers):
-        pool.submit(int)  # each waiting task starts one more worker now, without waiting for it
+    try:
+        for _ in range(workers):
+            pool.submit(int)  # each waiting task starts one more worker now, without waiting for it
+    except BrokenProcessPool:
+        pass  # a worker stopped while starting: the first task given to the pool says so (_stopped_error)
     return pool
 
 
@@ -962,17 +970,21 @@ def code_batches(
     pool = _start_pool(workers, codebook, cache_dir, new_cache=new_cache)
     try:
         waiting = iter(batches)
-        running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
+        # A submit raises too once the pool is broken (a worker gone while it started): the same error.
+        try:
+            running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
+        except BrokenProcessPool as error:
+            raise _stopped_error(error) from None
         if meanwhile is not None:
             meanwhile()
             _release_compile_memory()  # what it read of the lemma tables: only the workers compile
         while running:
             try:
                 coded = running.popleft().result()
+                for batch in islice(waiting, 1):
+                    running.append(pool.submit(_code_batch, batch, encoding))
             except BrokenProcessPool as error:
-                raise _stopped_error(error)
-            for batch in islice(waiting, 1):
-                running.append(pool.submit(_code_batch, batch, encoding))
+                raise _stopped_error(error) from None
             yield coded
     finally:
         pool.shutdown(cancel_futures=True)
