@@ -720,10 +720,10 @@ def _file_name_of(name: str, suffix: str) -> str:
     """A file name made from `name` (a code id): what no file system takes in a name (\\ / : * ? " < > |,
     control characters, leading dots) as "_", so a code id like "x\\..\\..\\data" names a file in the run
     folder on Windows too, never a path out of it (probe N8); Windows' reserved names get a "_" after them."""
-    from .files import fitting_name
+    from .files import DEVICE_NAMES, fitting_name
 
     safe = _NOT_IN_FILE_NAMES.sub("_", name)
-    if safe.split(".")[0].upper() in _RESERVED_NAMES:
+    if safe.split(".")[0].upper() in DEVICE_NAMES:
         safe += "_"
     return fitting_name(safe, suffix)
 
@@ -741,9 +741,6 @@ def _suggestions_file(run: Path, code: str) -> str:
         digest = hashlib.sha256(code.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         name = _file_name_of(f"suggestions_{code}~{digest}", ".csv")
     return name
-
-
-_RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
 
 
 def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, option: str = "--out") -> None:

@@ -44,6 +44,10 @@ UNDECODABLE = "cannot decode: not UTF-8, UTF-16 or GB18030 text"
 BINARY = "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark)"
 
 
+# The names Windows keeps for devices, whatever follows a dot ("NUL.txt" is NUL): no file can take one.
+DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
+
+
 def lies_in(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """Is `path` the folder `folder` or inside it? Told by the file system where the places exist, not
     by their spelling alone: a case-insensitive disk (macOS, Windows) holds `Seeds/out` inside `seeds`,

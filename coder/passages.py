@@ -698,16 +698,14 @@ def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
     for number in at:
         copies.setdefault(keys[number], []).append(number)
     # Lone numbers closer than a page apart are a table's cells or a list's numbers, not page numbers.
-    pages = [number for number, kind in enumerate(kinds) if kind == _PAGE]
-    page_gaps = sorted(later - earlier for earlier, later in zip(pages, pages[1:]))
-    paged = not page_gaps or page_gaps[len(page_gaps) // 2] >= _RUNNING_LINE_GAP
+    page_gap = _median_gap([number for number, kind in enumerate(kinds) if kind == _PAGE])
+    paged = page_gap is None or page_gap >= _RUNNING_LINE_GAP
     found: list[int] = []
     for numbers in copies.values():
         if len(numbers) < _RUNNING_REPEATS:  # some of its copies end a sentence: a question, a refrain
             continue
         # Once a page, far apart: a table's row label or a list's line comes back every few lines.
-        gaps = sorted(later - earlier for earlier, later in zip(numbers, numbers[1:]))
-        if gaps[len(gaps) // 2] < _RUNNING_LINE_GAP:
+        if _median_gap(numbers) < _RUNNING_LINE_GAP:  # (three copies or more: never None)
             continue
         # A page number of its own goes up from copy to copy ("Participant 1", "Participant 2" do not; an
         # issue number the same in every copy is no page number, and the line may be a header still).
@@ -718,6 +716,13 @@ def _running_lines(lines: list[str], kinds: list[int]) -> list[int]:
         if breaks >= 2 and 2 * breaks >= len(numbers):
             found.extend(numbers)
     return sorted(found)
+
+
+def _median_gap(numbers: list[int]) -> int | None:
+    """The median of the gaps between ascending line numbers (the upper one of an even count); None for
+    fewer than two."""
+    gaps = sorted(later - earlier for earlier, later in zip(numbers, numbers[1:]))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
 def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set[int], *, paged: bool = True) -> bool:

@@ -541,21 +541,18 @@ def code_corpus(
         _fingerprints(codebook, cache)  # stored before any worker looks for them
     from concurrent.futures.process import BrokenProcessPool
 
-    if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
-        _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
-        pool = pool or _start_pool(workers, codebook, cache_dir)
-        try:  # map submits every batch now: a pool broken while its workers started raises here
-            results = pool.map(_code_batch, batches, [forced] * len(batches))
-        except BrokenProcessPool as error:
-            pool.shutdown(cancel_futures=True)
-            raise _stopped_error(error) from None
-    else:
-        if pool is not None:
-            pool.shutdown()
-            pool = None
-        compiled = None if cache else compile_codebook(codebook)
-        results = (_code_items(batch, forced, codebook, compiled=compiled, cache=cache) for batch in batches)
     try:
+        if workers > 1 and total_chars >= _PARALLEL_MIN_CHARS and len(batches) > 1:
+            _release_compile_memory()  # the fingerprints read the lemma tables; only the workers compile
+            pool = pool or _start_pool(workers, codebook, cache_dir)
+            # map submits every batch now: a pool broken while its workers started raises here already
+            results = pool.map(_code_batch, batches, [forced] * len(batches))
+        else:
+            if pool is not None:
+                pool.shutdown()
+                pool = None
+            compiled = None if cache else compile_codebook(codebook)
+            results = (_code_items(batch, forced, codebook, compiled=compiled, cache=cache) for batch in batches)
         for batch, (rows, batch_counts, batch_stats, pending, batch_passages, batch_read) in zip(batches, results):
             if cache is not None:
                 cache.write(pending)
@@ -970,21 +967,16 @@ def code_batches(
     pool = _start_pool(workers, codebook, cache_dir, new_cache=new_cache)
     try:
         waiting = iter(batches)
-        # A submit raises too once the pool is broken (a worker gone while it started): the same error.
-        try:
-            running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
-        except BrokenProcessPool as error:
-            raise _stopped_error(error) from None
+        running: deque = deque(pool.submit(_code_batch, batch, encoding) for batch in islice(waiting, workers * ahead))
         if meanwhile is not None:
             meanwhile()
             _release_compile_memory()  # what it read of the lemma tables: only the workers compile
         while running:
-            try:
-                coded = running.popleft().result()
-                for batch in islice(waiting, 1):
-                    running.append(pool.submit(_code_batch, batch, encoding))
-            except BrokenProcessPool as error:
-                raise _stopped_error(error) from None
+            coded = running.popleft().result()
+            for batch in islice(waiting, 1):
+                running.append(pool.submit(_code_batch, batch, encoding))
             yield coded
+    except BrokenProcessPool as error:  # from a result, or a submit once the pool is broken
+        raise _stopped_error(error) from None
     finally:
         pool.shutdown(cancel_futures=True)

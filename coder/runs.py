@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
 from .errors import CoderError, OutputError
 from .files import (
-    CACHE_FOLDER, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, lies_in, read_own_bytes,
-    read_table, same_place, write_csv, write_csv_parts, write_text)
+    CACHE_FOLDER, DEVICE_NAMES, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, lies_in,
+    read_own_bytes, read_table, same_place, write_csv, write_csv_parts, write_text)
 from .imports import LazyModule
 from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, numbered_copies, passage_fingerprint
 
@@ -327,13 +327,12 @@ def _portable_part(part: str) -> str:
     safe = _NOT_PORTABLE.sub("_", part)
     if safe.endswith((".", " ")):
         safe = safe.rstrip(". ") + "_"
-    if safe.split(".")[0].upper() in _DEVICE_NAMES:
+    if safe.split(".")[0].upper() in DEVICE_NAMES:
         safe = "_" + safe
     return safe
 
 
 _NOT_PORTABLE = re.compile(r'[\\:*?"<>|\x00-\x1f\x7f]')
-_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))})
 
 
 def _document_record(document: Document, passages: int, clashes: Collection[str] = ()) -> dict[str, Any]:
@@ -439,10 +438,7 @@ class RunFolder:
     def _recorded_text_path(self, document: str) -> Path:
         """Where run.json says the run kept `document`'s text (a name of this folder's texts/ only), else
         where text_path puts it."""
-        name = self._recorded_text_names().get(document)
-        if name is not None and _own_name(name) and name.startswith(f"{TEXTS_FOLDER}/") and (self.folder / name).is_file():
-            return self.folder / name
-        return self.text_path(document)
+        return _text_file_in(self.folder, self._recorded_text_names().get(document)) or self.text_path(document)
 
     def _recorded_text_names(self) -> dict[str, str]:
         """run.json's `text` of each extracted document, by its path (one pass per record read: a later
@@ -985,9 +981,7 @@ class RunFolder:
         kept_files: set[tuple[int, int]] | None = None  # (device, inode) of each kept file, made when needed
         for item in previous:
             if isinstance(item, dict) and _own_name(item.get("path")) and item.get("text"):
-                recorded = item["text"]
-                path = (self.folder / recorded if _own_name(recorded) and recorded.startswith(f"{TEXTS_FOLDER}/")
-                        and (self.folder / recorded).is_file() else self.text_path(item["path"]))
+                path = _text_file_in(self.folder, item["text"]) or self.text_path(item["path"])
                 if (path not in keep and _stays_in(self.texts_path, path.relative_to(self.texts_path).as_posix())
                         and path.is_file() and not path.is_symlink()):
                     if kept_files is None:
@@ -1361,6 +1355,13 @@ def _stays_in(folder: Path, name: str) -> bool:
         if path.is_symlink():
             return False
     return True
+
+
+def _text_file_in(folder: Path, name: object) -> Path | None:
+    """The file run.json names as a document's text (`text`), when it is a file of `folder`'s texts/."""
+    if _own_name(name) and name.startswith(f"{TEXTS_FOLDER}/") and (folder / name).is_file():
+        return folder / name
+    return None
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
