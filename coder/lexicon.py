@@ -221,6 +221,27 @@ def spelling_variants(word: str) -> frozenset[str]:
     return frozenset(variants)
 
 
+@cache
+def prefix_spelling_variants(prefix: str) -> frozenset[str]:
+    """The other spelling, British or American, of each English word `prefix` (lower case) begins,
+    where that spelling does not begin with `prefix`: the same words a wildcard `prefix*` misses.
+
+    >>> sorted(prefix_spelling_variants("organiz"))[:3], sorted(prefix_spelling_variants("organ"))
+    (['organisation', 'organisations', 'organise'], [])
+    """
+    if len(prefix) < 4 or not prefix.isalpha() or not prefix.isascii():
+        return frozenset()  # every spelling rule changes a word after its third letter
+    words = _sorted_english_words()
+    begun = words[bisect_left(words, prefix):bisect_left(words, prefix + "\uffff")]
+    return frozenset(variant for word in begun for variant in spelling_variants(word)
+                     if not variant.startswith(prefix))
+
+
+@lru_cache(maxsize=1)
+def _sorted_english_words() -> tuple[str, ...]:
+    return tuple(sorted(english_words()))
+
+
 def _single_l_word(word: str, variant: str, known: frozenset[str]) -> bool:
     """For travelled/traveled (and no other pair): the single-l spelling's word ("travel") is a word of
     four letters or more, so that "filled" gives no "filed" nor "polling" "poling"."""
@@ -257,7 +278,7 @@ def release_lemma_tables() -> None:
     if _table.cache_info().currsize:
         english_words()  # passages ask it: made while its table is here
     for cached in (_table, _lookup_words, _forms_by_lemma, _exception_forms, _known_words, lemmas, word_forms, derived_words,
-                   derived_forms, spelling_variants):
+                   derived_forms, spelling_variants, prefix_spelling_variants, _sorted_english_words):
         cached.cache_clear()
 
 

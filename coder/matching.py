@@ -57,6 +57,7 @@ from .lexicon import (
     is_known_noun,
     is_mark,
     lemmas,
+    prefix_spelling_variants,
     spelling_variants,
     word_forms,
 )
@@ -453,14 +454,24 @@ def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: boo
         return
     pattern = _compile_latin(code, keyword, exclusion=exclusion, derivational=derivational, term=term)
     if pattern:
-        compiled.latin.append(pattern)
+        compiled.latin.extend(_with_other_spellings(pattern))
     # A word the keyword hyphenates matches the text's spelling as one too: `co-operation` codes
     # "cooperation", as `cooperation` codes "co-operation" (the same code's overlapping hits count once).
     joined = _INNER_HYPHEN.sub("", keyword)
     if pattern and joined != keyword:
         variant = _compile_latin(code, joined, exclusion=exclusion, derivational=derivational, term=term)
         if variant:
-            compiled.latin.append(replace(variant, rule=keyword))
+            compiled.latin.extend(_with_other_spellings(replace(variant, rule=keyword)))
+
+
+def _with_other_spellings(pattern: _Pattern) -> list[_Pattern]:
+    """`pattern`, and for a wildcard the words it begins in their other spelling, British or American,
+    that it does not begin: `organiz*` also matches "organisations", `centre*` "centers"."""
+    stem = pattern.words[-1]
+    variants = prefix_spelling_variants(stem) if isinstance(stem, str) else None
+    if not variants:
+        return [pattern]
+    return [pattern, replace(pattern, words=(*pattern.words[:-1], variants))]
 
 
 _INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011](?=[^\W\d_])")  # a hyphen between two letters

@@ -1029,6 +1029,26 @@ def test_british_and_american_spellings_match_each_other(keyword, text, expected
 
 
 @pytest.mark.parametrize(("keyword", "text", "expected"), [
+    ("party organiz*", "party organisations and the party organizer", ["party organisations", "party organizer"]),
+    ("organis*", "organized labour, organising", ["organized", "organising"]),
+    ("service centre*", "service centers and a service centre", ["service centers", "service centre"]),
+    ("labour*", "labor unions, laboring", ["labor", "laboring"]),
+    ("analys*", "to analyze it", ["analyze"]),
+    # only the other spelling of words the wildcard begins: `organiz*` begins no "organism"
+    ("organiz*", "an organism", []),
+    ("organ*", "organisation and organization", ["organisation", "organization"]),
+])
+def test_a_wildcard_matches_the_other_spelling_of_the_words_it_begins(keyword, text, expected):
+    """`organization*` missed "party organisations" and `centre*` "centers", while `organization` matched
+    both spellings (probe S F10): a British wildcard lost the American texts' words."""
+    assert matched([keyword], text) == expected
+
+
+def test_an_exclusion_wildcard_excludes_the_other_spelling_too():
+    assert matched(["party*"], "party organisations; party building", exclude=["party organiz*"]) == ["party"]
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
     ("Москва会议", "В Москва会议 прошла.", ["Москва会议"]),
     ("α粒子", "α粒子的研究", ["α粒子"]),
 ])
