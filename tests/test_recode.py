@@ -64,6 +64,8 @@ EDITS = {
                       "[regional cooperation, intergovernmental cooperation, cross-regional cooperation]"),
     "wildcard keyword added": ("[local protection, administrative barriers]",
                                "[local protection, administrative barriers, market segment*, protection-*]"),
+    "wildcard of the other spelling added": ("[local protection, administrative barriers]",
+                                             "[local protection, administrative barriers, labour*, organisation*]"),
     "keyword removed": ("[joint meeting, coordination council, summit*]", "[joint meeting, summit*]"),
     "exclusion added": ("keywords: [governance]", "keywords: [governance]\n    exclude: [regional governance]"),
     "rule changed": ("within: 6", "within: 2"),
