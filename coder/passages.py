@@ -1052,6 +1052,10 @@ def _is_field(view: str, block: list) -> bool:
 _SPEAKER = LazyPattern(r"[ \t]*((?:[A-Z][\w.'\-]*(?: [A-Z][\w.'\-]*){0,2}|[\u3400-\u9fff]{1,4}(?: ?[\u3400-\u9fff]{1,2})?))"
                        r"[ \t]*[:：](?![/\d])")
 _LINE_END = frozenset(".!?。！？" + _CLOSERS)
+# A Chinese web paste's list items end in a semicolon ("一是…；二是…；"): lines ending one count as ended
+# when a block is told a paste or a wrapped paragraph, and still run on into the next line (_continues).
+# Not the English one: a Markdown list's items end in it, in a file whose paragraphs are wrapped.
+_LINE_END_IN_PASTE = _LINE_END | frozenset("；")
 
 
 def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
@@ -1080,7 +1084,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
-            ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END)
+            ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):

@@ -901,6 +901,22 @@ def test_a_web_paste_line_ending_in_a_comma_runs_on():
         "各方表示将加强协作。", "要推动协同治理。"]
 
 
+def test_a_chinese_web_paste_listing_items_ending_in_semicolons_keeps_a_paragraph_a_line():
+    """A pasted notice whose list items end in ；had too few lines ending 。 for the rule: the whole notice,
+    its title too, was one passage, and every item co-occurred with every other (probe S F12). The items,
+    one sentence, are one passage; a Markdown list's English ";" does not count (its paragraphs are wrapped)."""
+    text = ("关于加强跨区域协同治理的实施意见\n为推进长三角一体化发展，现提出如下意见。\n"
+            "一是建立健全联席会议制度，由两地轮流召集，每季度召开一次；\n二是推进党建联盟建设，组建联合党支部，开展共建活动；\n"
+            "三是破除行政壁垒，清理妨碍统一市场的规定；\n四是完善利益补偿机制，设立共同投资基金。\n"
+            "各地要结合实际，认真抓好落实。\n本意见自发布之日起施行。")
+    assert [passage.text[:6] for passage in split_passages(_doc(text))] == [
+        "关于加强跨区", "为推进长三角", "一是建立健全", "各地要结合实", "本意见自发布"]
+    markdown = ("1. splits every document into passages and matches the codebook against them\n"
+                "(case-insensitive; wildcards);\n- memory 374 MB at 10 MB;\n- the rerun 412 MB;\n- Dask 0.99x;\n"
+                "- cold 1.58x the peer;\n")
+    assert len(split_passages(_doc(markdown))) == 1
+
+
 @pytest.mark.parametrize("label", ["ABSTRACT", "Abstract", "Abstract\u3000"])
 def test_an_english_label_followed_by_a_space_starts_its_passage(label):
     """An English PDF paste writes "ABSTRACT At present" and "Key words Joint Meeting; ...": neither was read
