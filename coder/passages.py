@@ -51,10 +51,14 @@ longer than `max_chars` stays whole unless it is longer than `2 * max_chars`; th
 after the last clause mark (; ； ， , 、) before the limit, else at the last space, else at the
 limit. The sentence rule is a fast regular expression: after . ! ? (and closing quotes)
 followed by whitespace or directly by a capital letter ("the party.Party building"), after
-。！？ and after an ellipsis (… ……); not after common abbreviations (e.g. i.e. U.S. No.
-Vol. Dr. Mr. et al.), single initials or section numbers ("2.1." with parts of one or two
-digits; a year such as "2020." still ends a sentence), not between digits (2.1.3, 3.5%), and not when the
-next word starts with a lowercase letter.
+。！？ and after an ellipsis (… ……); not after common abbreviations (e.g. i.e. U.S. U.K. U.N. No.
+Nos. Vol. Vols. p. pp. Fig. Figs. Eq. Eqs. Ch. Chap. Sec. Dr. Mr. Mrs. Ms. Prof. Jr. Sr. St. Ed. Eds.
+et al. vs. cf. approx. est. ca. ibid. op. cit. esp. viz. resp. Jan. Feb. Aug. Sep. Sept. Oct. Nov.
+Dec.), single initials or section numbers ("2.1." with parts of one or two
+digits; a year such as "2020." still ends a sentence), not between digits (2.1.3, 3.5%), not when the
+next word starts with a lowercase letter, and not between a Chinese quotation and its attribution
+(“联席会议很有用！”他说。: a closing quote, then at most 8 CJK characters and 说, 道, 问, 表示, 指出,
+称, 强调, 介绍, 回答, 补充, 解释 or 坦言 before a comma, colon or 。).
 
 Passage kinds. Front matter and apparatus lines become passages of their own with a `kind`
 (title, author, abstract, keywords, identifier, heading, contents, reference; the rest is body): a line
@@ -67,8 +71,12 @@ and [1]-style citation lines, are references. The README's table gives each rule
 
 Sentence unit. spaCy's rule-based "sentencizer" on a blank English pipeline (no model),
 run on each paragraph's view after cutting at 。！？, so sentences never cross paragraphs
-and Chinese sentences are split even inside a run of CJK characters. A sentence that ends
-with one of the abbreviations above is joined to the next.
+and Chinese sentences are split even inside a run of CJK characters. Its cuts then follow the
+rule above: a sentence that ends with one of the abbreviations above, or with a comma, semicolon or colon
+after its period ("Li et al., 2018"), is joined to the next, as is one followed by a lowercase word
+or by a Chinese quotation's attribution, so "As Smith et al. (2019) showed, ...", "(est. 2015)"
+and "(2021, p. 12)." stay in their sentence; an opening bracket or quote that the sentencizer
+leaves after a sentence's end starts the next sentence ("It rose." / "(See Table 1.)").
 
 Document unit. One passage: the whole text without surrounding whitespace and debris.
 
@@ -135,8 +143,15 @@ _SENTENCE_END = LazyPattern(
 )
 _TERMINATOR_CHARS = ".!?。！？…"
 _CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+# A Chinese quotation's attribution after its closing quote: “联席会议很有用！”他说。
+_ATTRIBUTION = LazyPattern(rf"[{CJK_CHARS}]{{1,8}}?(?:说|道|问|表示|指出|称|强调|介绍|回答|补充|解释|坦言)[，,：:。]")
+_OPENERS = "\"'“‘([{（【「『《"
+# A comma, semicolon or colon right after a period: "Li et al., 2018"
+_CLAUSE_AFTER_END = re.compile(r"\s*[,;:，；：]")
 _ABBREVIATIONS = frozenset(
-    ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
+    ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx",
+     "p", "est", "ca", "eq", "eqs", "ch", "chap", "sec", "ibid", "op", "cit", "esp", "viz", "resp",
+     "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec"]
 )
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
@@ -541,6 +556,8 @@ def sentence_boundaries(view: str) -> list[int]:
                 continue  # "approx. five": probably not a sentence end
             if latin == "." and _after_abbreviation(view, match.start()):
                 continue
+        elif view[cut - 1] in _CLOSERS and _ATTRIBUTION.match(view, cut):
+            continue  # “联席会议很有用！”他说。
         cuts.append(cut)
     return cuts
 
@@ -1304,19 +1321,45 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
             for sent in doc.sents:
                 left, right = offset + sent.start_char, offset + sent.end_char
-                if spans and _ends_with_abbreviation(paragraph, spans[-1]):
-                    spans[-1] = (spans[-1][0], right)
-                else:
-                    spans.append((left, right))
+                if spans:
+                    cut = _sentence_cut(paragraph, spans[-1], left)
+                    if cut is None:
+                        spans[-1] = (spans[-1][0], right)
+                        continue
+                    spans[-1] = (spans[-1][0], cut[0])
+                    left = cut[1]
+                spans.append((left, right))
         for left, right in spans:
             yield start + left, start + right, kind
 
 
-def _ends_with_abbreviation(paragraph: str, span: tuple[int, int]) -> bool:
-    end = span[1]
-    while end > span[0] and paragraph[end - 1].isspace():
-        end -= 1
-    return end > span[0] and paragraph[end - 1] == "." and _after_abbreviation(paragraph, end - 1)
+def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> tuple[int, int] | None:
+    """Where the sentence `previous` ends and the next starts, `following` being where the sentencizer
+    starts it; None if no sentence ends there. The sentencizer leaves what follows a period in the
+    sentence before it unless it is a word: "et al. (" then "2019) showed"."""
+    first = previous[0]
+    terminator = previous[1] - 1
+    while terminator > first and not paragraph[terminator].isalnum() and paragraph[terminator] not in _TERMINATOR_CHARS:
+        terminator -= 1
+    mark = paragraph[terminator]
+    if mark in "。！？":
+        quoted = paragraph[previous[1] - 1] in _CLOSERS
+        return None if quoted and _ATTRIBUTION.match(paragraph, following) else (previous[1], following)
+    if mark not in ".!?":
+        return previous[1], following
+    end = terminator + 1
+    while end < following and (paragraph[end] in ".!?" or paragraph[end] in _CLOSERS and not paragraph[end - 1].isspace()):
+        end += 1
+    between = paragraph[end:following]
+    if (
+        _CLAUSE_AFTER_END.match(between)
+        or paragraph[following].islower()
+        or paragraph[end - 1] == "." and _after_abbreviation(paragraph, end - 1)
+    ):
+        return None  # "et al., 2018", "etc. and", "(est. 2015)"
+    if between.strip(_OPENERS + " "):
+        return previous[1], following  # not a sentence's end and an opening mark: "<!--"
+    return end, end + len(between) - len(between.lstrip())  # "It rose. (See Table 1.)"
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
-spaced English labels and menus that are no title, changes of behaviour since, ported) as the oracle of
+spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
+abbreviations and Chinese attributions, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -17,7 +18,7 @@ from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
     _SPACED_END, _SPACED_LABELS, _UNREAD, _UNREAD_HINT, _is_chrome, _mark_contents, _page_breaks_inside,
-    _row_break_offsets, _running_lines, _turns, _unread_read)
+    _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ATTRIBUTION, _sentence_cut)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -57,9 +58,6 @@ _SENTENCE_END = LazyPattern(
 _TERMINATOR_CHARS = ".!?。！？…"
 _LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
 _CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
-_ABBREVIATIONS = frozenset(
-    ["e.g", "i.e", "u.s", "u.k", "u.n", "no", "nos", "vol", "vols", "dr", "mr", "mrs", "ms", "prof", "al", "fig", "figs", "vs", "cf", "pp", "jr", "sr", "st", "ed", "eds", "approx"]
-)
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
@@ -361,6 +359,8 @@ def sentence_boundaries(view: str) -> list[int]:
                 continue  # "approx. five": probably not a sentence end
             if latin == "." and _after_abbreviation(view, match.start()):
                 continue
+        elif view[cut - 1] in _CLOSERS and _ATTRIBUTION.match(view, cut):
+            continue  # “联席会议很有用！”他说。
         cuts.append(cut)
     return cuts
 
@@ -838,19 +838,16 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
             for sent in doc.sents:
                 left, right = offset + sent.start_char, offset + sent.end_char
-                if spans and _ends_with_abbreviation(paragraph, spans[-1]):
-                    spans[-1] = (spans[-1][0], right)
-                else:
-                    spans.append((left, right))
+                if spans:
+                    cut = _sentence_cut(paragraph, spans[-1], left)
+                    if cut is None:
+                        spans[-1] = (spans[-1][0], right)
+                        continue
+                    spans[-1] = (spans[-1][0], cut[0])
+                    left = cut[1]
+                spans.append((left, right))
         for left, right in spans:
             yield start + left, start + right, kind
-
-
-def _ends_with_abbreviation(paragraph: str, span: tuple[int, int]) -> bool:
-    end = span[1]
-    while end > span[0] and paragraph[end - 1].isspace():
-        end -= 1
-    return end > span[0] and paragraph[end - 1] == "." and _after_abbreviation(paragraph, end - 1)
 
 
 @lru_cache(maxsize=1)

@@ -224,6 +224,7 @@ def test_passages_very_long_sentence_cut_at_clauses(text, max_chars, expected):
         ("1. Introduction. 2.2.1. The regional. In 2020. The end", [17, 38, 47]),
         ("approx. five cases. etc..It can", [25]),
         ("第一句。第二句！第三句？“引号。”下一句……后来", [4, 8, 12, 17, 22]),
+        ("“很有用！”他说。“会太多。”王主任表示，应当精简。“好。”随后开会。", [9, 26, 30]),
         ("No terminator here", []),
         ("Ends here.", []),
     ],
@@ -249,6 +250,35 @@ def test_passages_sentence_unit(text, expected):
     passages = split_passages(_doc(text), unit="sentence")
     assert [p.text for p in passages] == expected
     assert [text[p.start : p.end].replace("\n", " ") for p in passages] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "As Smith et al. (2019) showed, the joint meeting helped. Earlier work (Li et al., 2018; Wang et al. 2020) found it.",
+            ["As Smith et al. (2019) showed, the joint meeting helped.", "Earlier work (Li et al., 2018; Wang et al. 2020) found it."],
+        ),
+        (
+            "The alliance (est. 2015) met, according to Zhang et al. (2021, p. 12). Costs (approx. 5%, cf. Fig. 2) fell on Nov. 5.",
+            ["The alliance (est. 2015) met, according to Zhang et al. (2021, p. 12).", "Costs (approx. 5%, cf. Fig. 2) fell on Nov. 5."],
+        ),
+        ("Roads, bridges etc. and schools. (Ibid.) was cited.", ["Roads, bridges etc. and schools.", "(Ibid.) was cited."]),
+        ("It rose. (See Table 1.) Then it fell.", ["It rose.", "(See Table 1.)", "Then it fell."]),
+        ('He left. "Yes," she said. "Why?" he asked.', ["He left.", '"Yes," she said.', '"Why?" he asked.']),
+        ("As reported by Smith et al. The meeting was held.", ["As reported by Smith et al. The meeting was held."]),
+        ("“联席会议很有用！”他说。“会开得太多。”王主任表示，会议应当精简。", ["“联席会议很有用！”他说。", "“会开得太多。”王主任表示，会议应当精简。"]),
+        ("“联席会议很有用。”随后会议开始。他们说明了情况。", ["“联席会议很有用。”", "随后会议开始。", "他们说明了情况。"]),
+    ],
+    ids=["et-al-bracket-comma", "est-page-approx-month", "lowercase-next", "bracket-opens-next", "quotes", "et-al-then-capital",
+         "chinese-attribution", "chinese-no-attribution"],
+)
+def test_passages_sentence_unit_keeps_citations_and_quotations_whole(text, expected):
+    """A sentence is not cut inside "Author et al. (year)", "(est. 2015)", "p. 12" or before a lowercase word
+    (as the fast rule), an opening bracket or quote left after a sentence's end starts the next one, and a
+    Chinese quotation keeps its attribution (“……！”他说。)."""
+    passages = split_passages(_doc(text), unit="sentence")
+    assert [p.text for p in passages] == expected
 
 
 @pytest.mark.parametrize(
@@ -584,7 +614,7 @@ def test_passages_line_filter_keeps_every_label_heading_and_reference_line(path)
 
 def _sentence_cuts_by_finditer(view: str) -> list[int]:
     """The sentence rule as first written: the regex tried at every character, left to right."""
-    from coder.passages import _SENTENCE_END, _after_abbreviation
+    from coder.passages import _ATTRIBUTION, _CLOSERS, _SENTENCE_END, _after_abbreviation
 
     cuts = []
     for match in _SENTENCE_END.finditer(view):
@@ -593,11 +623,13 @@ def _sentence_cuts_by_finditer(view: str) -> list[int]:
             break
         if match.group(1) is not None and (view[cut].islower() or (match.group(1) == "." and _after_abbreviation(view, match.start()))):
             continue
+        if match.group(1) is None and view[cut - 1] in _CLOSERS and _ATTRIBUTION.match(view, cut):
+            continue
         cuts.append(cut)
     return cuts
 
 
-@given(st.text(alphabet=list(".!?。！？…\"'”)] \nAaBzZ3e.gNo中"), max_size=60))
+@given(st.text(alphabet=list(".!?。！？…\"'”)] \nAaBzZ3e.gNo中说，"), max_size=60))
 @settings(max_examples=300, deadline=None)
 def test_passages_sentence_boundaries_match_the_regex_tried_everywhere(view):
     assert sentence_boundaries(view) == _sentence_cuts_by_finditer(view)
