@@ -658,6 +658,34 @@ def test_extract_html_keeps_text_a_reader_sees(change):
     assert "annual joint meeting" in text and text.endswith("The next meeting will be held in Suzhou in the spring of next year.")
 
 
+FIGURE_PAGE = """<html><head><meta charset="utf-8"></head><body><article><h1>Two counties sign a river agreement</h1>
+<p>The two counties agreed to hold a monthly joint meeting on the shared river, officials said on Tuesday.</p>
+<p>Officials said it is necessary to strengthen the mechanism.<sup><a href="#fn1">1</a></sup> The river chiefs agreed.<sup>[2]</sup></p>
+<figure><img src="hall.png" alt="photo"><figcaption>The joint conference hall in Suzhou.</figcaption></figure>
+<p>The new hall covers 1,200 m<sup>2</sup> by the river.</p>
+<p style="font-size:0">党建联盟 党建联盟 党建联盟</p>
+<p STYLE="color: red; font-size: 0px !important">Party building alliance party building alliance</p>
+<div style="font-size:0"><span class="cell">Local protection persisted in both counties.</span></div>
+</article></body></html>"""
+
+
+def test_extract_html_figure_captions_footnote_markers_and_zero_font(tmp_path):
+    """Probe W12: a <figcaption> of the article was dropped as page furniture, a footnote marker was glued
+    to its sentence ("mechanism.1"), and keyword stuffing set in a zero font size (invisible) was coded. A
+    superscript that is no note marker (m²) stays, and so does text whose own element sets its size
+    again (font-size: 0 on a row of inline blocks only removes the gaps between them)."""
+    extracted = extract_bytes(FIGURE_PAGE.encode(), ".html")
+    assert extracted.text.split("\n\n") == [
+        "Two counties sign a river agreement",
+        "The two counties agreed to hold a monthly joint meeting on the shared river, officials said on Tuesday.",
+        "Officials said it is necessary to strengthen the mechanism. The river chiefs agreed.",
+        "The joint conference hall in Suzhou.",
+        "The new hall covers 1,200 m2 by the river.",
+        "Local protection persisted in both counties."]
+    hidden = {removed.text for removed in extracted.removed if removed.reason.startswith("hidden")}
+    assert hidden == {"党建联盟 党建联盟 党建联盟", "Party building alliance party building alliance"}
+
+
 @pytest.mark.parametrize("frame", ["nav", "footer", "div"])
 def test_extract_html_a_revealed_article_outweighs_the_menu_around_it(frame):
     """An article hidden until its script reveals it was dropped when the page's menu or footer links held

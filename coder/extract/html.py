@@ -4,10 +4,11 @@ trafilatura finds the main text (its boilerplate removal scores best among open-
 extractors in published comparisons and keeps headings, paragraphs and tables); a page
 too short for it to judge falls back to every visible paragraph outside <nav>, <header>,
 <footer>, <aside>, <form>, scripts and styles. Paragraphs are separated by a blank line.
-Elements the page hides (the `hidden` attribute, an inline `display: none` or `visibility: hidden`)
-are no text a reader sees and go first, unless they hold most of the page's text (a page its script
-reveals). Visible lines of the page that are not in the result are listed as removed, and so are the
-hidden ones.
+Elements the page hides (the `hidden` attribute, an inline `display: none` or `visibility: hidden`,
+or `font-size: 0` around plain text) are no text a reader sees and go first, unless they hold most of
+the page's text (a page its script reveals). Visible lines of the page that are not in the result are
+listed as removed, and so are the hidden ones. A figure's caption is a paragraph; note markers set as
+superscript numbers are left out.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def extract_html(data: bytes) -> ExtractedText:
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
+    data = _without_note_markers(_FIGURE.sub(_figure_as_division, data))
     if _too_deep(data):
         data = _flattened(data)
     page, hidden = data, []
@@ -63,8 +65,7 @@ def extract_html(data: bytes) -> ExtractedText:
         Removed(page=None, text=line, reason="page furniture (menu, banner, sidebar or footer)")
         for line in dict.fromkeys(visible)
         if line not in kept and line not in collapsed
-    ) + tuple(Removed(page=None, text=line, reason="hidden on the page (hidden, display: none or visibility: hidden)")
-              for line in dict.fromkeys(hidden) if line not in kept)
+    ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON) for line in dict.fromkeys(hidden) if line not in kept)
     return ExtractedText(text=text, format="html", removed=removed)
 
 
@@ -102,10 +103,13 @@ def _split_at_blocks(lines: list[str], blocks: list[str]) -> list[str]:
     return split
 
 
+_HIDDEN_REASON = "hidden on the page (hidden, display: none, visibility: hidden or font-size: 0)"
 # Only a page that may hide something is parsed here before trafilatura reads it.
-_HIDDEN_HINT = re.compile(rb"display\s*:\s*none|hidden", re.IGNORECASE)
+_HIDDEN_HINT = re.compile(rb"display\s*:\s*none|hidden|font-size\s*:\s*0", re.IGNORECASE)
 # (`backface-visibility: hidden` shows its element: a property's whole name, not its end; probe P2)
 _HIDDEN_STYLE = re.compile(r"(?<![\w-])(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
+_ZERO_FONT = re.compile(r"(?<![\w-])font-size\s*:\s*0*\.?0+(?:[a-z]{1,4}|%)?\s*(?:!\s*important\s*)?(?:;|$)",
+                        re.IGNORECASE)
 # Text a page never shows as text: what a share of the page's text leaves out (6.6 KB of inline CSS made a
 # page revealed by its script look mostly shown, and its hidden article was dropped; probe P1).
 _NO_TEXT = "ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
@@ -114,10 +118,20 @@ _NEVER_HIDDEN = ("html", "head", "body")
 
 def _is_hidden(element) -> bool:  # noqa: ANN001 - an lxml element
     hidden = element.get("hidden")
+    style = element.get("style") or ""
     return (element.tag not in _NEVER_HIDDEN
             # hidden="until-found": a collapsed section the browser's search opens, text a reader finds
             and ((hidden is not None and hidden.strip().lower() != "until-found")
-                 or _HIDDEN_STYLE.search(element.get("style") or "") is not None))
+                 or _HIDDEN_STYLE.search(style) is not None
+                 or (_ZERO_FONT.search(style) is not None and not _styled_inside(element))))
+
+
+def _styled_inside(element) -> bool:  # noqa: ANN001 - an lxml element
+    """Whether an element inside `element` has a class or a style, which may set the font size again: a
+    zero font size on a row of inline blocks only closes the gaps between them (keyword stuffing is plain
+    text in a zero font size)."""
+    return any(child.get("class") or child.get("style")
+               for child in element.iterdescendants() if isinstance(child.tag, str))
 
 
 def _shown_chars(element) -> int:  # noqa: ANN001 - an lxml element
@@ -181,6 +195,34 @@ _BOILERPLATE = re.compile(
 def _is_boilerplate(paragraph: str) -> bool:
     """A short paragraph of the page's frame (_BOILERPLATE), not the article's."""
     return len(paragraph) <= 200 and _BOILERPLATE.search(paragraph) is not None
+
+
+# trafilatura drops every <figure>, and with it the article's captions: read as a <div> holding a <p>,
+# a caption is a paragraph of the article.
+_FIGURE = re.compile(rb"<(/?)fig(?:ure|(caption))(?=[\s/>])", re.IGNORECASE)
+# A note marker set as a superscript (<sup><a href="#fn1">1</a></sup>, <sup>[2]</sup>) was glued to its
+# sentence, "the mechanism.1"; a number is a marker when it links to a note, is in brackets or follows
+# punctuation (m<sup>2</sup> stays).
+_SUPERSCRIPT = re.compile(
+    rb"<sup(?:\s[^<>]*)?>\s*(<a\s[^<>]*href\s*=\s*[\"']?#[^<>]*>)?\s*(\[\s*)?\d{1,3}(?:\s*[,-]\s*\d{1,3})*(\s*\])?\s*(?:</a>\s*)?</sup>",
+    re.IGNORECASE)
+_BEFORE_NOTE = tuple(mark.encode() for mark in ".,;:!?)\"'”。，；）」")  # (the CJK marks as a UTF-8 page writes them)
+
+
+def _figure_as_division(tag: re.Match) -> bytes:
+    """<figure> as <div>, <figcaption> as <p> (the closing tags too)."""
+    return b"<" + tag[1] + (b"p" if tag[2] else b"div")
+
+
+def _without_note_markers(data: bytes) -> bytes:
+    """The page without the superscript numbers that mark its notes (_SUPERSCRIPT)."""
+
+    def marker(match: re.Match) -> bytes:
+        linked, bracketed = match.group(1), match.group(2) and match.group(3)
+        note = linked or bracketed or data[max(0, match.start() - 3) : match.start()].endswith(_BEFORE_NOTE)
+        return b"" if note else match.group(0)
+
+    return _SUPERSCRIPT.sub(marker, data)
 
 
 # <br>, <br/>, <BR clear="all">: in the bytes, so that the page's own encoding is left to trafilatura
