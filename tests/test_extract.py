@@ -327,6 +327,24 @@ def test_extract_html_two_line_breaks_end_a_paragraph():
     assert extract_bytes(page.encode(), ".html").text == "First paragraph of the minutes.\n\nSecond one.\n\nThird one."
 
 
+@pytest.mark.parametrize(
+    ("opening", "closing"),
+    [("<table><tr><td>", "</td></tr></table>"), ("<ul><li>", "</li></ul>"), ("<dl><dd>", "</dd></dl>"),
+     ("<q>", "</q>"), ("<label>", "</label>")],
+    ids=["tables", "lists", "definitions", "quotes", "labels"])
+def test_extract_html_deep_tables_and_lists_keep_the_page(opening, closing):
+    """Probe W20: an article whose content sat 300 nested tables or lists deep lost it and everything after
+    it, listed as removed "page furniture"; the flattening of deep pages undid only <div>s and <span>s."""
+    page = ("<html><body><article><p>Intro: the joint meeting was held in Suzhou on Tuesday.</p>" + opening * 300
+            + "Deep cell: the party building alliance met." + closing * 300
+            + "<p>After the tables: local protection persisted in both counties.</p></article></body></html>")
+    extracted = extract_bytes(page.encode(), ".html")
+    assert extracted.text.split("\n\n") == [
+        "Intro: the joint meeting was held in Suzhou on Tuesday.", "Deep cell: the party building alliance met.",
+        "After the tables: local protection persisted in both counties."]
+    assert extracted.removed == ()
+
+
 @pytest.mark.parametrize("depth", [300, 1000])
 def test_extract_html_deeply_nested_page_keeps_its_text(depth):
     # A saved page with hundreds of unclosed <span>s: libxml2 stops at 256 levels unless told otherwise,

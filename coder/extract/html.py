@@ -230,12 +230,20 @@ def _without_note_markers(data: bytes) -> bytes:
 _BREAK = re.compile(rb"<br(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
 
-# Elements that only nest others (a page of a few thousand unclosed <div>s or <font>s): the blocks among
-# them become paragraph starts, the rest go (their text stays).
-_NESTING_BLOCKS = rb"div|section|article|main|blockquote|center"
-_NESTING_TAG = re.compile(rb"<(/?)(" + _NESTING_BLOCKS + rb"|span|font|b|i|em|strong|u|small|big)(?=[\s/>])[^<>]*>",
-                          re.IGNORECASE)
+# Elements that only nest others (a page of a few thousand unclosed <div>s or <font>s, or of tables and lists
+# nested hundreds deep): the blocks among them become paragraph starts, the rest go (their text stays).
+_NESTING_BLOCKS = rb"div|section|article|main|blockquote|center|td|th|li|dd|dt|caption"
+_NESTING_TAG = re.compile(rb"<(/?)(" + _NESTING_BLOCKS + rb"|span|font|b|i|em|strong|u|small|big"
+                          rb"|table|thead|tbody|tfoot|tr|ul|ol|dl)(?=[\s/>])[^<>]*>", re.IGNORECASE)
 _NESTING_BLOCK = re.compile(_NESTING_BLOCKS, re.IGNORECASE)
+# Any other element, when those were not all that nested (<q>, <label>, <object> ...): all but the page's
+# head and frame, the text it never shows, paragraphs and headings go, their text kept (blocks as paragraph
+# starts).
+_ANY_TAG = re.compile(rb"</?(?!(?:p|h[1-6]|pre|html|head|title|meta|link|base|body|script|style|noscript|template|textarea"
+                      rb"|nav|header|footer|aside|form|svg|button|select|option)(?=[\s/>]))([a-z][\w:-]*)(?=[\s/>])[^<>]*>",
+                      re.IGNORECASE)
+_ANY_BLOCK = re.compile(rb"address|details|dialog|dir|fieldset|figure|hgroup|hr|legend|menu|object|summary",
+                        re.IGNORECASE)
 _EMPTY_PARAGRAPHS = re.compile(rb"<p>(?:\s*<p>)+")
 _MAX_DEPTH = 256  # libxml2's limit without huge_tree, as trafilatura parses
 
@@ -256,8 +264,11 @@ def _too_deep(data: bytes) -> bool:
 
 
 def _flattened(data: bytes) -> bytes:
-    """The page with its nesting elements undone: each block one a paragraph start, the others gone."""
+    """The page with its nesting elements undone: each block one a paragraph start, the others gone; if
+    it is still too deep, every element but the page's frame and headings (_ANY_TAG) undone so."""
     flat = _NESTING_TAG.sub(lambda tag: b"<p>" if _NESTING_BLOCK.fullmatch(tag.group(2)) else b"", data)
+    if _too_deep(flat):
+        flat = _ANY_TAG.sub(lambda tag: b"<p>" if _ANY_BLOCK.fullmatch(tag.group(1)) else b"", flat)
     return _EMPTY_PARAGRAPHS.sub(b"<p>", flat)
 
 
