@@ -775,7 +775,10 @@ def _after_abbreviation(view: str, dot: int) -> bool:
     word = match.group(1)
     if len(word) == 1 and word.isupper():
         return True  # an initial: "L. P. Xu"
-    return word.lower() in _ABBREVIATIONS
+    word = word.lower()
+    if word == "al":  # "et al." ends a sentence before a capital: "... shown by Li et al. The meeting ..."
+        return not view[dot + 1 : dot + 8].lstrip()[:1].isupper()
+    return word in _ABBREVIATIONS
 
 
 def _packed_spans(
