@@ -687,7 +687,21 @@ FIGURE_PAGE = """<html><head><meta charset="utf-8"></head><body><article><h1>Two
 </article></body></html>"""
 
 
-def test_extract_html_figure_captions_footnote_markers_and_zero_font(tmp_path):
+@pytest.mark.parametrize("before", ["\n<noscript>Please enable JavaScript.</noscript>\n", "\n"])
+def test_extract_html_leaves_out_templates(before):
+    """A <template> is never shown (a script copies it), but trafilatura keeps its text: its keywords were
+    coded at the end of the article. After a <noscript> it was even listed as the page's furniture."""
+    page = (f"<html><body>{before}<template><p>Template text on joint meetings</p></template>\n<article><h1>Mayors "
+            "meet</h1><p>The mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step "
+            "officials described as the start of cross-regional governance.</p></article></body></html>")
+    extracted = extract_bytes(page.encode(), ".html")
+    assert extracted.text == (
+        "Mayors meet\n\nThe mayors of the two cities agreed on Tuesday to hold joint meetings every quarter, a step "
+        "officials described as the start of cross-regional governance.")
+    assert extracted.removed == ()
+
+
+def test_extract_html_figure_captions_footnote_markers_and_zero_font():
     """Probe W12: a <figcaption> of the article was dropped as page furniture, a footnote marker was glued
     to its sentence ("mechanism.1"), and keyword stuffing set in a zero font size (invisible) was coded. A
     superscript that is no note marker (m²) stays, and so does text whose own element sets its size

@@ -33,7 +33,7 @@ def extract_html(data: bytes) -> ExtractedText:
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
-    data = _without_note_markers(_FIGURE.sub(_figure_as_division, data))
+    data = _without_note_markers(_FIGURE.sub(_figure_as_division, _without_templates(data)))
     if _too_deep(data):
         data = _flattened(data)
     page, hidden = data, []
@@ -209,6 +209,23 @@ _SUPERSCRIPT = re.compile(
 _BEFORE_NOTE = tuple(mark.encode() for mark in ".,;:!?)\"'”。，；）」")  # (the CJK marks as a UTF-8 page writes them)
 
 
+# A <template> is never shown (a script copies it into the page), but trafilatura keeps its text.
+_TEMPLATE = re.compile(rb"<template(?=[\s/>])", re.IGNORECASE)
+_TEMPLATE_END = re.compile(rb"</template\s*>", re.IGNORECASE)
+
+
+def _without_templates(data: bytes) -> bytes:
+    """The page without its <template> elements (one pass: an unclosed one is left as it is)."""
+    kept, position = [], 0
+    while (start := _TEMPLATE.search(data, position)) is not None:
+        end = _TEMPLATE_END.search(data, start.end())
+        if end is None:
+            break
+        kept.append(data[position : start.start()])
+        position = end.end()
+    return b"".join(kept) + data[position:] if kept else data
+
+
 def _figure_as_division(tag: re.Match) -> bytes:
     """<figure> as <div>, <figcaption> as <p> (the closing tags too)."""
     return b"<" + tag[1] + (b"p" if tag[2] else b"div")
@@ -285,7 +302,8 @@ def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = Fal
     except (ValueError, lxml.etree.ParserError):
         return []
     drop = ("script", "style", "noscript", "template", "head", *(_FURNITURE if skip_furniture else ()))
-    for element in root.iter(*drop):
+    # (a list: dropping an element while iterating skipped the one after it, a <template> after a <noscript>)
+    for element in list(root.iter(*drop)):
         element.drop_tree() if element.getparent() is not None else None
     if skip_hidden:  # (whatever they hold of this tree: its scripts and furniture are gone, not the page's)
         _drop_hidden(root, share_decided=True)
