@@ -503,6 +503,7 @@ class CompiledCodebook:
         needle_owners: dict[str, list[int]] = defaultdict(list)
         self._phrase_owners: list[tuple[str, str, bool, int, bool]] = []  # (code, rule, exclusion, term, wildcard)
         fallback: list[_Pattern] = []
+        spellings: list[tuple[str, str, bool]] = []  # (code, needle, wildcard)
         for pattern in latin:
             needles = _phrase_needles(pattern)
             if needles is None:
@@ -511,16 +512,11 @@ class CompiledCodebook:
             owner = len(self._phrase_owners)
             self._phrase_owners.append((pattern.code, pattern.rule, pattern.exclusion, pattern.term,
                                         isinstance(pattern.words[-1], str)))
-            for needle, _ in needles:
+            for needle, wildcard in needles:
                 needle_owners[needle].append(owner)
+                spellings.append((pattern.code, needle, wildcard))
         self._needle_owner_lists = list(needle_owners.values())
-        # The one-word spellings of the keywords' words ("cooperation", "intergovernmental"): a word
-        # the text hyphenates ("co-operation", "inter-\ngovernmental") is matched as one when its
-        # parts make one of them (_compound_breaks).
-        self._compound_words = frozenset(word for needle in needle_owners for word in needle.split(" ")
-                                         if len(word) >= 5 and word.isalpha())
-        # Their endings after a first letter: the word after a hyphen is looked up here first.
-        self._compound_tails = frozenset(word[cut:] for word in self._compound_words for cut in range(1, len(word)))
+        self._joins = _CompoundJoins(spellings)
         self._phrase_table: _PhraseTable | None = None  # numpy arrays, made on the first match
         # A small codebook (a recode of a few edited codes) first checks that every word of some
         # keyword occurs at all: one fast scan that lets most passages skip the phrase work.
@@ -890,72 +886,59 @@ class CompiledCodebook:
 
     def _find_phrases(self, lower: str, view: str) -> tuple[_PhraseMatches | None, list[_Hit]]:
         """Keyword matches found as literal phrases (_phrase_matches()), then those across words
-        hyphenated at a line end."""
+        hyphenated at a line end, or hyphenated where a code's terms spell them as one."""
         breaks = _hyphen_breaks(lower)
-        compounds = self._compound_breaks(lower, view) if self._compound_words else []
+        compounds = self._compound_breaks(lower, view) if self._joins else []
         if self._phrase_gate is not None and not breaks and not compounds:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
                 return None, []
         matches = self._phrase_matches(lower)
-        found: list[_Hit] = []
         breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
         if breaks and matches is not None:
             matches = _outside_rejoined(matches, breaks)
-        if compounds:
-            breaks = sorted({*breaks, *compounds})
         # "gover-\nnance": the passages with breaks matched again with their breaks removed, keeping only
         # the matches across one (those passages only: the rest of the document is not matched twice),
         # all in one call, joined by the separator no match crosses.
-        again: list[tuple[int, list[tuple[int, int]], _Squeeze, list[int]]] = []
-        texts: list[str] = []
-        taken = 0  # breaks[:taken] are done (a slice per passage, not the whole list scanned again)
-        while taken < len(breaks):
-            passage_start = lower.rfind(_SEPARATOR, 0, breaks[taken][0]) + 1
-            passage_end = lower.find(_SEPARATOR, breaks[taken][1])
-            if passage_end < 0:
-                passage_end = len(lower)
-            last = bisect_right(breaks, (passage_end, passage_end), taken)
-            here = [(start - passage_start, end - passage_start) for start, end in breaks[taken:last]]
-            taken = last
-            text = lower[passage_start:passage_end]
-            pieces, position = [], 0
-            for break_start, break_end in here:
-                pieces.append(text[position:break_start])
-                position = break_end
-            texts.append("".join(pieces) + text[position:])
-            again.append((passage_start, here, _Squeeze(here, kept=0), [break_start for break_start, _ in here]))
+        again = _rejoined_texts(lower, breaks, compounds)
+        found: list[_Hit] = []
         if again:
-            offsets = list(accumulate((len(text) + len(_SEPARATOR) for text in texts[:-1]), initial=0))
-            for hit in self._phrase_hits(_SEPARATOR.join(texts)):
+            offsets = list(accumulate((len(rejoined.text) + len(_SEPARATOR) for rejoined in again[:-1]), initial=0))
+            for hit in self._phrase_hits(_SEPARATOR.join(rejoined.text for rejoined in again)):
                 which = bisect_right(offsets, hit.start) - 1
-                passage_start, here, squeeze, break_starts = again[which]
+                rejoined = again[which]
+                if (hit.code in rejoined.codes) is rejoined.others:
+                    continue
                 first, last = hit.start - offsets[which], hit.end - 1 - offsets[which]
-                start, end = squeeze.unsqueeze(first), squeeze.unsqueeze(last) + 1
-                after = bisect_right(break_starts, start)  # the first break after the match's start
-                if after < len(here) and here[after][1] < end:
-                    found.append(hit._replace(start=passage_start + start, end=passage_start + end))
+                start, end = rejoined.squeeze.unsqueeze(first), rejoined.squeeze.unsqueeze(last) + 1
+                after = bisect_right(rejoined.break_starts, start)  # the first break after the match's start
+                if after < len(rejoined.breaks) and rejoined.breaks[after][1] < end:
+                    found.append(hit._replace(start=rejoined.passage_start + start, end=rejoined.passage_start + end))
         return matches, found
 
-    def _compound_breaks(self, lower: str, view: str) -> list[tuple[int, int]]:
-        """The hyphens (with the line break after one at a line end) inside a word that the keywords
-        spell as one: "co-operation" for `cooperation`, "inter-\ngovernmental" for `intergovernmental`;
-        not before a capital ("Sino-American", as a line end's hyphen is kept before one)."""
+    def _compound_breaks(self, lower: str, view: str) -> list[tuple[int, int, frozenset[str]]]:
+        """The hyphens (with the line break after one at a line end) inside a word that some code's terms
+        spell as one (_CompoundJoins), with those codes: "co-operation" for `cooperation` or
+        `cooperat*`, "inter-\ngovernmental" for `intergovernmental`; not before a capital
+        ("Sino-American", as a line end's hyphen is kept before one)."""
         if not any(hyphen in lower for hyphen in _IN_WORD_HYPHENS):
             return []
-        words, tails = self._compound_words, self._compound_tails
+        joins = self._joins
         spans = []
         for hyphen in _HYPHEN_IN_WORD.finditer(lower):  # a hyphen between letters, a line break after it or not
             after = hyphen.group(1)
-            if after not in tails:
+            if not joins.may_join(after):
                 continue
             start, end = hyphen.start(), hyphen.start(1)
             if view[end].isupper():
                 continue
             before = _word_before(lower, start)
             first = start - len(before)
-            if before + after in words and not (first and _WORD_CHARS[lower[first - 1]]):
-                spans.append((start, end))
+            if first and _WORD_CHARS[lower[first - 1]]:
+                continue
+            owners = joins.owners(before, after)
+            if owners:
+                spans.append((start, end, owners))
         return spans
 
     def _phrase_hits(self, lower: str) -> list[_Hit]:
@@ -1363,6 +1346,111 @@ class _Squeeze:
         # A kept character stands at its run's start; a removed run shifts what follows it.
         before = bisect_left(self.starts, position + 1 - self.kept)
         return position + (self.removed[before - 1] if before else 0)
+
+
+class _CompoundJoins:
+    """Which codes read a word the text hyphenates ("co-operation", "inter-\ngovernmental") as one: those
+    whose terms spell the parts joined as a word (`cooperation`), or whose wildcard's prefix the joined
+    word begins, running on past the hyphen (`cooperat*`). Joined for those codes only, so a code's
+    matches depend on its own terms, as a recode of the edited codes alone needs. A word or prefix under
+    five letters joins nothing: such a word is too easily two parts that mean something else (co-op is
+    no coop), and such a prefix would join whole families of compounds (`reco*`: re-count, re-construct)."""
+
+    def __init__(self, spellings: Iterable[tuple[str, str, bool]]):
+        """`spellings`: (code, needle, whether its last word is a wildcard's prefix) of every keyword."""
+        words: dict[str, set[str]] = defaultdict(set)
+        stems: dict[str, set[str]] = defaultdict(set)
+        for code, needle, wildcard in spellings:
+            parts = needle.split(" ")
+            for index, word in enumerate(parts):
+                if len(word) >= 5 and word.isalpha():
+                    (stems if wildcard and index == len(parts) - 1 else words)[word].add(code)
+        self.words = {word: frozenset(codes) for word, codes in words.items()}
+        self.stems = {stem: frozenset(codes) for stem, codes in stems.items()}
+        # The endings of the words and prefixes after a first letter: the word after a hyphen is looked
+        # up here first (a prefix's ending begins it).
+        self.tails = frozenset(word[cut:] for word in self.words for cut in range(1, len(word)))
+        self.stem_tails = frozenset(stem[cut:] for stem in self.stems for cut in range(1, len(stem)))
+        self.stem_tail_lengths = sorted({len(tail) for tail in self.stem_tails})
+        self.stem_lengths = sorted({len(stem) for stem in self.stems})
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.stems)
+
+    def may_join(self, after: str) -> bool:
+        """Can the letters after a hyphen end a word, or carry on a prefix, that some code joins?"""
+        return after in self.tails or any(after[:length] in self.stem_tails
+                                          for length in self.stem_tail_lengths if length <= len(after))
+
+    def owners(self, before: str, after: str) -> frozenset[str]:
+        """The codes that join `before` and `after`, the letters on either side of a hyphen."""
+        joined = before + after
+        owners = self.words.get(joined, frozenset())
+        for length in self.stem_lengths:
+            if len(before) < length <= len(joined):
+                owners |= self.stems.get(joined[:length], frozenset())
+        return owners
+
+
+class _Rejoined(NamedTuple):
+    """One passage with some of its breaks removed, matched again by _find_phrases(): the matches across
+    one of them are kept for `codes` or, with `others`, for every code but those."""
+
+    text: str
+    passage_start: int  # the passage's offset in the text matched first
+    breaks: list[tuple[int, int]]  # the breaks removed, as offsets into the passage
+    break_starts: list[int]
+    squeeze: _Squeeze
+    codes: frozenset[str]
+    others: bool
+
+
+def _rejoined_texts(lower: str, breaks: list[tuple[int, int]],
+                    compounds: list[tuple[int, int, frozenset[str]]]) -> list[_Rejoined]:
+    """The passages of `lower` holding a break, each rejoined as a code alone would rejoin it: at every
+    word hyphenated at a line end (`breaks`), and at the compounds that code joins (`compounds`, with
+    their codes). The codes that join the same compounds of a passage share one text; those joining
+    none share the text rejoined at `breaks` only."""
+    owners: dict[tuple[int, int], frozenset[str] | None] = {(start, end): codes for start, end, codes in compounds}
+    owners.update(dict.fromkeys(breaks))  # a word broken at a line end is one word for every code
+    spans = sorted(owners)
+    texts: list[_Rejoined] = []
+    taken = 0  # spans[:taken] are done (a slice per passage, not the whole list scanned again)
+    while taken < len(spans):
+        passage_start = lower.rfind(_SEPARATOR, 0, spans[taken][0]) + 1
+        passage_end = lower.find(_SEPARATOR, spans[taken][1])
+        if passage_end < 0:
+            passage_end = len(lower)
+        last = bisect_right(spans, (passage_end, passage_end), taken)
+        here, taken = spans[taken:last], last
+        shared = [span for span in here if owners[span] is None]
+        joined_by: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for span in here:
+            for code in owners[span] or ():
+                joined_by[code].append(span)
+        codes_joining: dict[tuple[tuple[int, int], ...], set[str]] = defaultdict(set)
+        for code, joined in joined_by.items():
+            codes_joining[tuple(joined)].add(code)
+        passage = lower[passage_start:passage_end]
+        if shared:
+            texts.append(_rejoined(passage, passage_start, shared, codes=frozenset(joined_by), others=True))
+        for joined, codes in codes_joining.items():
+            texts.append(_rejoined(passage, passage_start, sorted([*shared, *joined]), codes=frozenset(codes),
+                                   others=False))
+    return texts
+
+
+def _rejoined(passage: str, passage_start: int, spans: list[tuple[int, int]], *, codes: frozenset[str],
+              others: bool) -> _Rejoined:
+    """`passage` without the `spans` (offsets in the text it starts at `passage_start` of)."""
+    here = [(start - passage_start, end - passage_start) for start, end in spans]
+    pieces, position = [], 0
+    for start, end in here:
+        pieces.append(passage[position:start])
+        position = end
+    pieces.append(passage[position:])
+    return _Rejoined("".join(pieces), passage_start, here, [start for start, _ in here], _Squeeze(here, kept=0),
+                     codes, others)
 
 
 def _is_word_char(char: str) -> bool:

@@ -185,6 +185,37 @@ def test_matching_words_hyphenated_at_a_line_end_are_rejoined(keyword, text, exp
     assert matched([keyword], text) == expected
 
 
+def _matched_by(codes: str, text: str, code: str) -> list[str]:
+    compiled = compile_codebook(parse_codebook("codes:\n  " + codes))
+    return [match.text for match in compiled.find(passage(text)) if match.code == code]
+
+
+@pytest.mark.parametrize(("code", "other", "text", "expected"), [
+    # probe S F14: a wildcard reads the hyphenated word its prefix runs into, whoever spells it as one
+    ("a: {keywords: [barrier*, cooperat*]}", "b: {keywords: [co-operation]}",
+     "Regional co-operation and local protection remain barriers.", ["co-operation", "barriers"]),
+    ("a: {keywords: [cooperat*]}", "b: {keywords: [cooperative]}", "co-operative, co-\noperating, co-op",
+     ["co-operative", "co- operating"]),
+    # a prefix under five letters joins nothing, as a word under five letters does
+    ("a: {keywords: [coop*]}", "b: {keywords: [cooperation]}", "co-operation", []),
+    ("a: {keywords: [operation], exclude: [coop*]}", "b: {keywords: [cooperation]}", "co-operation", ["operation"]),
+    ("a: {rules: [{near: [[coop*], [barrier*]], within: 3}]}", "b: {keywords: [cooperation]}",
+     "co-operation barriers", []),
+    # another code's join next to the code's own does not take the code's word boundary away
+    ("a: {keywords: [cooperation]}", "b: {keywords: [operation-minded]}", "co-operation-minded", ["co-operation"]),
+    ("a: {keywords: [operation-minded]}", "b: {keywords: [cooperation]}", "co-operation-minded", ["operation-minded"]),
+    # an exclusion joins for its own code only
+    ("a: {keywords: [operation]}", "b: {keywords: [operation], exclude: [cooperation]}", "co-operation",
+     ["operation"]),
+])
+def test_matching_hyphenated_words_join_by_the_codes_own_terms(code, other, text, expected):
+    """A code's matches across a hyphen inside a word are those it has alone: another code spelling the
+    joined word neither adds nor takes away any (probe S F14: a recode kept the untouched code's rows)."""
+    assert _matched_by(code, text, "a") == expected
+    assert _matched_by(f"{code}\n  {other}", text, "a") == expected
+    assert _matched_by(f"{other}\n  {code}", text, "a") == expected
+
+
 def test_matching_offsets_survive_squeezed_gaps_and_hyphen_breaks():
     compiled = compile_codebook(parse_codebook("codes:\n  c: [joint meeting, governance]"))
     text = "a  joint \n\n  meeting  and gover-\n  nance"

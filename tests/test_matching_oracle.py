@@ -62,7 +62,7 @@ class _Oracle(CompiledCodebook):
 
     def _find_phrases(self, lower, view):
         breaks = _hyphen_breaks(lower)
-        compounds = self._compound_breaks(lower, view) if self._compound_words else []
+        compounds = self._compound_breaks(lower, view) if self._joins else []
         if self._phrase_gate is not None and not breaks and not compounds:
             present = {index for index, _, _ in self._phrase_gate.find_matches_as_indexes(lower, overlapping=True)}
             if not any(words <= present for words in self._gate_needles):
@@ -72,8 +72,14 @@ class _Oracle(CompiledCodebook):
         # No literal match ends where a rejoined word breaks, or starts after the break ("region-\nal").
         cut_starts, cut_ends = {start for start, _ in breaks}, {end for _, end in breaks}
         found = [hit for hit in found if hit.end not in cut_starts and hit.start not in cut_ends]
-        if compounds:
-            breaks = sorted({*breaks, *compounds})
+        # Each code reads the text rejoined at the line ends' breaks and at the compounds it joins itself.
+        for code in self.codes:
+            joined = sorted({*breaks, *((start, end) for start, end, codes in compounds if code in codes)})
+            found.extend(hit for hit in self._rejoined_hits(lower, joined) if hit.code == code)
+        return None, found
+
+    def _rejoined_hits(self, lower, breaks):
+        found = []
         while breaks:
             passage_start = lower.rfind(_SEPARATOR, 0, breaks[0][0]) + 1
             passage_end = lower.find(_SEPARATOR, breaks[0][1])
@@ -93,7 +99,7 @@ class _Oracle(CompiledCodebook):
                 after = bisect_right(break_starts, start)
                 if after < len(here) and here[after][1] < end:
                     found.append(hit._replace(start=passage_start + start, end=passage_start + end))
-        return None, found
+        return found
 
     def _phrase_hits(self, lower):
         text = lower
@@ -223,6 +229,13 @@ _CODEBOOKS = {
         "codes:\n  a: [协同治理, 联盟, 印度, 联席会议]\n  b: [党建联盟, 印度尼西亚, '治理*', 会议]\n  c: [跨域协同治理, 'party']\n"
         "  d:\n    keywords: [联席, '会*']\n    exclude: [联席会议]\n"
     ),
+    # Words hyphenated inside a line that some codes join ("co-operation"), each for its own terms only.
+    "compounds": (
+        "codes:\n  a: ['cooperat*', 'party']\n  b: ['co-operation', 'operation-minded']\n"
+        "  c:\n    keywords: ['operation', 'minded']\n    exclude: ['coop*']\n"
+        "  d:\n    keywords: ['cooperation policy', 'governance']\n"
+        "    rules:\n      - near: [[cooperat*], [meeting*]]\n        within: 2\n"
+    ),
     # A keyword beyond Latin-1: the automaton reads the str.
     "beyond Latin-1": (
         "codes:\n  a: ['party building', 'москва', 'ελλάδα meeting']\n  b: ['joint meeting', 'meeting*', '联席会议']\n"
@@ -234,7 +247,8 @@ _FRAGMENTS = [
     "governance", "build", "self", "interest", "part", "Party", "MEETING", "Côte", "Co\u0302te", "café", "society",
     "naïve", "U.S.", "policy", "mayors'", "mayor's", "œuvre", "Москва", "москвы", "Ελλάδα", "ж", "é", "?", "??",
     "联席", "会议", "联席会议", "召开", "中国", "x", "3", "协同", "治理", "协同治理", "跨域", "党建", "联盟", "印度",
-    "尼西亚", "印度尼西亚", "各地推进", "。", "，", "会", "参加区域",
+    "尼西亚", "印度尼西亚", "各地推进", "。", "，", "会", "参加区域", "co", "operation", "cooperation", "minded",
+    "policy",
 ]
 _GAPS = [" ", "  ", "   ", "\n", " \n ", "-", " - ", "-\n", "- ", "\u00ad", ", ", ". ", "\t", "\u2009", "\u00a0",
          " \u2014 ", "\u3000", "", "?", " ? "]

@@ -442,6 +442,29 @@ def load_codebook_text(text: str):
         return load_codebook(path)
 
 
+@pytest.mark.parametrize(("first", "second"), [
+    # probe S F14: a code spelling "cooperation" made `cooperat*` read "co-operation" in the fresh run only
+    ("codes:\n  a: {keywords: [barrier*, cooperat*]}\n", "  b: {keywords: [co-operation]}\n"),
+    ("codes:\n  a: {keywords: [cooperation]}\n", "  b: {keywords: [operation-minded]}\n"),
+    ("codes:\n  a: {keywords: [coop*]}\n", "  b: {keywords: [cooperation, barriers]}\n"),
+])
+def test_recode_after_a_code_spelling_a_hyphenated_word_as_one_matches_a_full_run(tmp_path, first, second):
+    corpus, codebook, fast, full = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "fast", tmp_path / "full"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Regional co-operation and local protection remain barriers.\n\n"
+                                  "A co-operation-minded city.\n", encoding="utf-8")
+    codebook.write_text(first, encoding="utf-8")
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    codebook.write_text(first + second, encoding="utf-8")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert output_files(fast) == output_files(full)
+
+
 def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(history):
     corpus, codebook, fast, full = history
     for folder in (fast, full):  # without the CSV views: the label edit rewrites only what shows labels
