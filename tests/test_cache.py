@@ -25,8 +25,12 @@ from coder import cache as cache_module
 from coder import matching as matching_module
 from coder.cache import RecodeCache, code_fingerprints, document_key
 from coder.cli import app
+from coder.codebook import dump_codebook
+from coder.lexicon import contains_cjk
 from coder.models import Code, Codebook, Document, Rule
 from coder.pipeline import code_corpus
+from coder.runner import run_coding
+from coder.runs import RunFolder
 
 runner = CliRunner()
 
@@ -661,6 +665,61 @@ def test_cache_property_recode_equals_fresh_after_random_edits(property_corpus: 
         fresh = code_corpus(property_corpus, codebook, workers=1)
         pd.testing.assert_frame_equal(recode.segments, fresh.segments)
         assert recode.fingerprints.tolist() == fresh.fingerprints.tolist()
+
+
+_RUN_EXAMPLES = int(os.environ.get("CODER_FUZZ_RUN_EXAMPLES", "12"))
+_RUN_CODE_IDS = [*CODE_IDS, "f", "g", "h"]
+_ENGLISH_KEYWORDS = [keyword for keyword in KEYWORDS if not contains_cjk(keyword)]
+# Codebooks of more codes, none with a regex: an edit of a few of them is recoded by the plan (one
+# matching most codes again, or a code with a regex, is left to the full run).
+_run_codebook_spec = st.fixed_dictionaries({
+    "codes": st.dictionaries(st.sampled_from(_RUN_CODE_IDS), _code.map(lambda code: {**code, "regex": ()}),
+                             min_size=5, max_size=8),
+    "unit": st.sampled_from(["paragraph", "paragraph", "sentence"]),
+})
+
+
+@st.composite
+def _keyword_edited(draw, spec: dict) -> dict:
+    """`spec` after one edit the plan recodes alone: an English keyword or exclusion of one code added or
+    removed, or a code added or dropped."""
+    codes = {code_id: dict(code) for code_id, code in spec["codes"].items()}
+    code_id = draw(st.sampled_from(sorted(codes)))
+    code = codes[code_id]
+    action = draw(st.sampled_from(["add", "remove", "exclude", "new code", "drop code"]))
+    if action == "add":
+        code["keywords"] = tuple(dict.fromkeys((*code["keywords"], draw(st.sampled_from(_ENGLISH_KEYWORDS)))))
+    elif action == "remove" and code["keywords"]:
+        code["keywords"] = tuple(word for word in code["keywords"] if word != draw(st.sampled_from(code["keywords"])))
+    elif action == "exclude":
+        code["exclude"] = draw(st.lists(st.sampled_from(_ENGLISH_KEYWORDS), max_size=1).map(tuple))
+    elif action == "new code":
+        codes[draw(st.sampled_from(_RUN_CODE_IDS))] = {
+            "keywords": draw(st.lists(st.sampled_from(_ENGLISH_KEYWORDS), min_size=1, max_size=2, unique=True).map(tuple))}
+    elif action == "drop code" and len(codes) > 1:
+        del codes[code_id]
+    return {"codes": codes, "unit": spec["unit"]}
+
+
+@settings(max_examples=_RUN_EXAMPLES, derandomize=True, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), first=_run_codebook_spec)
+def test_cache_property_run_recode_equals_fresh_after_random_edits(property_corpus: Path, quick_segmenters,
+                                                                  tmp_path: Path, data, first):
+    """As above, through `run_coding`: a recode into the last run's folder matches only the changed codes
+    (and those tied to them) and keeps the other codes' rows, `recode_changed_codes`' plan."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    codebook, recoded, fresh = folder / "codebook.yaml", folder / "recoded", folder / "fresh"
+    spec = first
+    codebook.write_text(dump_codebook(_codebook(spec["codes"], spec["unit"])), encoding="utf-8")
+    run_coding(property_corpus, codebook, recoded, workers=1, csv="never")
+    for _ in range(3):
+        spec = data.draw(_keyword_edited(spec))
+        codebook.write_text(dump_codebook(_codebook(spec["codes"], spec["unit"])), encoding="utf-8")
+        run_coding(property_corpus, codebook, recoded, workers=1, csv="never")
+        run_coding(property_corpus, codebook, fresh, workers=1, csv="never", use_cache=False)
+        without_status = [RunFolder(out).read_segments().drop(columns="status") for out in (recoded, fresh)]
+        pd.testing.assert_frame_equal(*without_status)
 
 
 def test_cache_fingerprints_tie_codes_that_share_a_dictionary():
