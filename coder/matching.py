@@ -541,19 +541,23 @@ class CompiledCodebook:
         return fallback
 
     def _compile_hyphen(self, hyphen: list[_HyphenPrefix]) -> None:
-        """One regex over every `word-*` keyword: the words, a hyphen, and the rest of the word."""
+        """A regex per `word-*` prefix: the words, a hyphen, and the rest of the word; and one over
+        them all that finds where one of them may start."""
         self._hyphen_owners: dict[str, list[_HyphenPrefix]] = defaultdict(list)
         for keyword in hyphen:
             self._hyphen_owners[keyword.prefix].append(keyword)
         self._hyphen_regex = None
+        self._hyphen_patterns: list[tuple[str, re.Pattern]] = []
         if hyphen:
-            prefixes = sorted(self._hyphen_owners, key=len, reverse=True)
-            alternatives = "|".join(f"[{_GAP_CHARS}]+".join(map(re.escape, prefix.split(" "))) for prefix in prefixes)
+            spelled = {prefix: f"[{_GAP_CHARS}]+".join(map(re.escape, prefix.split(" "))) for prefix in self._hyphen_owners}
+            self._hyphen_regex = re.compile(f"(?<!{_W})(?=(?:{'|'.join(spelled.values())})[-\u2010\u2011])")
             # A hyphen that ended a line ("self-\ngovernance", a space in the passage's view) joins
             # the next word, as a hyphen break does in keyword words; one before a conjunction
             # ("self- and co-regulation") is a suspended hyphen.
-            self._hyphen_regex = re.compile(f"(?<!{_W})({alternatives})[-\u2010\u2011]"
-                                            f"(?:\\s+(?!{_SUSPENDING_WORDS}(?!{_W})))?{_W}+")
+            self._hyphen_patterns = [
+                (prefix, re.compile(f"{words}[-\u2010\u2011](?:\\s+(?!{_SUSPENDING_WORDS}(?!{_W})))?{_W}+"))
+                for prefix, words in spelled.items()
+            ]
 
     def _compile_fallback(self, fallback: list[_Pattern]) -> None:
         """An automaton over the first words of the trie keywords; later words are walked."""
@@ -1044,9 +1048,20 @@ class CompiledCodebook:
                     yield _Hit(pattern.code, start, stop, pattern.rule, pattern.exclusion, pattern.term)
 
     def _find_hyphen(self, lower: str) -> Iterator[_Hit]:
-        for found in self._hyphen_regex.finditer(lower):  # type: ignore[union-attr]
-            for keyword in self._hyphen_owners[GAP_RUN.sub(" ", found.group(1))]:
-                yield _Hit(keyword.code, found.start(), found.end(), keyword.rule, keyword.exclusion, keyword.term)
+        # Each prefix is matched where it starts, whatever other prefixes match there ("self help-*" in
+        # "self-help-groups" takes nothing from `self-*` or `help-*`), its own matches apart, as alone.
+        ends: dict[str, int] = {}  # prefix -> the end of its last match
+        for start in self._hyphen_regex.finditer(lower):  # type: ignore[union-attr]
+            position = start.start()
+            for prefix, pattern in self._hyphen_patterns:
+                if position < ends.get(prefix, 0):
+                    continue
+                found = pattern.match(lower, position)
+                if found is None:
+                    continue
+                ends[prefix] = found.end()
+                for keyword in self._hyphen_owners[prefix]:
+                    yield _Hit(keyword.code, position, found.end(), keyword.rule, keyword.exclusion, keyword.term)
 
     def _apply_rules(self, raw: list[_Hit], lower: str) -> list[_Hit]:
         """The keyword hits, plus the hits of every rule that holds; the rule words' own hits go."""

@@ -216,6 +216,19 @@ def test_matching_hyphenated_words_join_by_the_codes_own_terms(code, other, text
     assert _matched_by(f"{other}\n  {code}", text, "a") == expected
 
 
+@pytest.mark.parametrize(("code", "other", "text", "expected"), [
+    ("a: ['self-*']", "b: ['self help-*']", "Self-help-groups and self-help.", ["Self-help", "self-help"]),
+    ("a: ['help-*']", "b: ['self help-*']", "Self-help-groups and self-help.", ["help-groups"]),
+    ("a: ['self-*']", "b: ['self-*']", "self-self-help, self-\ngovernance", ["self-self", "self- governance"]),
+])
+def test_matching_hyphen_wildcards_match_whatever_another_codes_match(code, other, text, expected):
+    """A `word-*` keyword matches what it matches alone: another code's longer prefix matching at the same
+    place, or from inside the match, took its matches away (one regex over all of them)."""
+    assert _matched_by(code, text, "a") == expected
+    assert _matched_by(f"{code}\n  {other}", text, "a") == expected
+    assert _matched_by(f"{other}\n  {code}", text, "a") == expected
+
+
 def test_matching_offsets_survive_squeezed_gaps_and_hyphen_breaks():
     compiled = compile_codebook(parse_codebook("codes:\n  c: [joint meeting, governance]"))
     text = "a  joint \n\n  meeting  and gover-\n  nance"
@@ -1087,3 +1100,4 @@ def test_a_keyword_mixing_chinese_with_another_script_compiles_and_matches(keywo
     """Chinese with Greek or Cyrillic letters stopped the codebook's compiling (a ValueError: no Latin run to
     look for first)."""
     assert matched([keyword], text) == expected
+
