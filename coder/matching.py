@@ -584,11 +584,13 @@ class CompiledCodebook:
         self._cjk_terms = cjk
         self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
         self._dictionary: ChineseDictionary | None = None
-        self._longest = max([16, *(len(term.term) for term in cjk)])  # jieba's longest word is 16
         self._shortest = min((len(term.term) for term in cjk), default=0)  # a shorter run holds no term
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
         self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard} | set(known_words)
                                        | {word for term in self._mixed for word in term.cjk_words}))
+        # The longest word of the segmenter's dictionary (jieba's own are 16 at most), `known_words` among
+        # them: a matcher of some codes looks as far for a word spanning a hit as the codebook's does.
+        self._longest = max([16, *map(len, self._cjk_words)])
 
     @property
     def segmenter_words(self) -> tuple[str, ...]:

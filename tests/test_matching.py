@@ -18,8 +18,9 @@ from coder.matching import (
     _rule_hits,
     code_passages,
     compile_codebook,
+    segmenter_words_of,
 )
-from coder.models import Document, Passage, Rule
+from coder.models import Codebook, Document, Passage, Rule
 from coder.passages import split_passages
 
 
@@ -1101,3 +1102,15 @@ def test_a_keyword_mixing_chinese_with_another_script_compiles_and_matches(keywo
     look for first)."""
     assert matched([keyword], text) == expected
 
+
+@pytest.mark.parametrize(("codes", "text"), [
+    # the other code's term is longer than jieba's words and spans both ends of the hit
+    ("a: [发展计划]\n  b: [印度尼西亚共和国的国家发展计划部长会议]", "印度尼西亚共和国的国家发展计划部长会议召开。发展计划。"),
+    ("a: [发展计划]\n  b: ['印度尼西亚共和国的国家发展计划部长会议 alliance']", "印度尼西亚共和国的国家发展计划部长会议召开。"),
+])
+def test_matching_a_matcher_of_some_codes_told_the_codebooks_words_finds_what_the_codebooks_finds(codes, text):
+    """As a recode matches an edited code: alone, told the codebook's Chinese words (segmenter_words_of)."""
+    codebook = parse_codebook("codes:\n  " + codes)
+    alone = compile_codebook(Codebook(codes=(codebook["a"],), unit=codebook.unit), known_words=segmenter_words_of(codebook))
+    whole = compile_codebook(codebook)
+    assert alone.find(passage(text)) == [match for match in whole.find(passage(text)) if match.code == "a"]

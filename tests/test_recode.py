@@ -442,21 +442,36 @@ def load_codebook_text(text: str):
         return load_codebook(path)
 
 
-@pytest.mark.parametrize(("first", "second"), [
+_ENGLISH_CODES = "".join(f"  e{number}: {{keywords: [{keyword}]}}\n" for number, keyword in
+                         enumerate(["joint meeting", "local protection", "regional", "city"]))
+_LONG_TERM = "印度尼西亚共和国的国家发展计划部长会议"  # 19 characters, longer than jieba's words
+
+
+@pytest.mark.parametrize(("first", "second", "text"), [
     # probe S F14: a code spelling "cooperation" made `cooperat*` read "co-operation" in the fresh run only
-    ("codes:\n  a: {keywords: [barrier*, cooperat*]}\n", "  b: {keywords: [co-operation]}\n"),
-    ("codes:\n  a: {keywords: [cooperation]}\n", "  b: {keywords: [operation-minded]}\n"),
-    ("codes:\n  a: {keywords: [coop*]}\n", "  b: {keywords: [cooperation, barriers]}\n"),
+    ("codes:\n  a: {keywords: [barrier*, cooperat*]}\n", "  b: {keywords: [co-operation]}\n", None),
+    ("codes:\n  a: {keywords: [cooperation]}\n", "  b: {keywords: [operation-minded]}\n", None),
+    ("codes:\n  a: {keywords: [coop*]}\n", "  b: {keywords: [cooperation, barriers]}\n", None),
+    # a longer `word-*` prefix took a shorter one's matches in the fresh run only
+    (f"codes:\n  a: {{keywords: [self-*, help-*]}}\n{_ENGLISH_CODES}", "  b: {keywords: [self help-*]}\n",
+     "Self-help-groups met the city.\n"),
+    # a matcher of the edited code looked less far for a Chinese word spanning a hit than the codebook's
+    (f"codes:\n  x: {{keywords: [发展计划]}}\n  y: {{keywords: [{_LONG_TERM}]}}\n{_ENGLISH_CODES}",
+     "  x: {keywords: [发展计划, plan]}\n", f"{_LONG_TERM}召开。\n\n发展计划 and the city.\n"),
 ])
-def test_recode_after_a_code_spelling_a_hyphenated_word_as_one_matches_a_full_run(tmp_path, first, second):
+def test_recode_after_another_codes_terms_changed_matches_a_full_run(tmp_path, first, second, text):
+    """A code's matches depend on its own terms (or on the terms that tie it to others), so a recode of
+    the edited codes gives a fresh run's segments; `second` adds a code, or replaces one of the same id."""
     corpus, codebook, fast, full = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "fast", tmp_path / "full"
     corpus.mkdir()
-    (corpus / "a.txt").write_text("Regional co-operation and local protection remain barriers.\n\n"
-                                  "A co-operation-minded city.\n", encoding="utf-8")
+    (corpus / "a.txt").write_text(text or "Regional co-operation and local protection remain barriers.\n\n"
+                                          "A co-operation-minded city.\n", encoding="utf-8")
     codebook.write_text(first, encoding="utf-8")
     run_ok(corpus, codebook, fast)
     run_ok(corpus, codebook, full)
-    codebook.write_text(first + second, encoding="utf-8")
+    replaced = second.split(":")[0] + ":"
+    edited = "".join(second if line.startswith(replaced) else line for line in first.splitlines(keepends=True))
+    codebook.write_text(edited if edited != first else first + second, encoding="utf-8")
 
     output = run_ok(corpus, codebook, fast)
     run_ok(corpus, codebook, full, "--no-cache")
