@@ -1451,7 +1451,7 @@ def _rejoined_texts(lower: str, breaks: list[tuple[int, int]],
         passage = lower[passage_start:passage_end]
         if shared:
             texts.append(_rejoined(passage, passage_start, shared, codes=frozenset(joined_by), others=True))
-        for joined, codes in codes_joining.items():
+        for joined, codes in sorted(codes_joining.items()):  # in text order, not the sets' hash order
             texts.append(_rejoined(passage, passage_start, sorted([*shared, *joined]), codes=frozenset(codes),
                                    others=False))
     return texts
