@@ -930,12 +930,16 @@ class CompiledCodebook:
         if not any(hyphen in lower for hyphen in _IN_WORD_HYPHENS):
             return []
         joins = self._joins
+        tails, stem_edges, stem_edge_lengths = joins.tails, joins.stem_edges, joins.stem_edge_lengths
         spans = []
         for hyphen in _HYPHEN_IN_WORD.finditer(lower):  # a hyphen between letters, a line break after it or not
             after = hyphen.group(1)
-            if not joins.may_join(after):
-                continue
             start, end = hyphen.start(), hyphen.start(1)
+            # The word after the hyphen ends a word some code joins, or carries on a prefix.
+            if after not in tails:
+                edge = lower[start - 1] + after
+                if not any(edge[:length] in stem_edges for length in stem_edge_lengths):
+                    continue
             if view[end].isupper():
                 continue
             before = _word_before(lower, start)
@@ -1384,20 +1388,16 @@ class _CompoundJoins:
                     (stems if wildcard and index == len(parts) - 1 else words)[word].add(code)
         self.words = {word: frozenset(codes) for word, codes in words.items()}
         self.stems = {stem: frozenset(codes) for stem, codes in stems.items()}
-        # The endings of the words and prefixes after a first letter: the word after a hyphen is looked
-        # up here first (a prefix's ending begins it).
+        # The endings of the words after a first letter: the word after a hyphen is looked up here first.
         self.tails = frozenset(word[cut:] for word in self.words for cut in range(1, len(word)))
-        self.stem_tails = frozenset(stem[cut:] for stem in self.stems for cut in range(1, len(stem)))
-        self.stem_tail_lengths = sorted({len(tail) for tail in self.stem_tails})
+        # The same of the prefixes, each with the letter before it: the letter before a hyphen and the
+        # word after it begin one of these (a prefix's one-letter endings would let most hyphens through).
+        self.stem_edges = frozenset(stem[cut - 1:] for stem in self.stems for cut in range(1, len(stem)))
+        self.stem_edge_lengths = sorted({len(edge) for edge in self.stem_edges})
         self.stem_lengths = sorted({len(stem) for stem in self.stems})
 
     def __bool__(self) -> bool:
         return bool(self.words or self.stems)
-
-    def may_join(self, after: str) -> bool:
-        """Can the letters after a hyphen end a word, or carry on a prefix, that some code joins?"""
-        return after in self.tails or any(after[:length] in self.stem_tails
-                                          for length in self.stem_tail_lengths if length <= len(after))
 
     def owners(self, before: str, after: str) -> frozenset[str]:
         """The codes that join `before` and `after`, the letters on either side of a hyphen."""
