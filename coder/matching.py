@@ -15,8 +15,9 @@ Matching rules (the README documents them for users):
 7. Chinese (CJK) keywords match whole words under a jieba segmentation that knows every CJK term
    of the codebook; whitespace and line breaks between CJK characters are ignored. A keyword mixing
    Chinese with Latin letters or digits (G60科创走廊, PM2.5污染, 党建 alliance) matches as written,
-   any whitespace allowed where Chinese meets Latin or between Chinese characters: its Latin ends are
-   whole words, its Chinese ends whole words under that segmentation.
+   any whitespace allowed between Chinese characters, any gap of rule 6 where Chinese meets Latin or
+   between Latin words (_mixed_reading): its Latin ends are whole words, its Chinese ends whole words
+   under that segmentation.
 8. An ``exclude`` phrase suppresses the code's keyword and rule matches that overlap it.
 9. Rules (`near`, `all`, with `not`) report the words that make them hold.
 10. Regexes (Python syntax, case-insensitive) run on the passage as written, each stopped after
@@ -34,6 +35,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 from itertools import accumulate, islice
 from operator import attrgetter, itemgetter
 from time import perf_counter
@@ -336,17 +338,18 @@ class _RuleList(NamedTuple):
 
 
 class _MixedTerm(NamedTuple):
-    """A keyword mixing Chinese with Latin letters or digits: matched by a pattern over the folded text."""
+    """A keyword mixing Chinese with Latin letters or digits: found by its reading (_mixed_reading) in
+    the text's, then its ends checked."""
 
     code: str
     exclusion: bool
     rule: str
-    pattern: re.Pattern
-    probe: str  # its longest run of letters or digits beyond Chinese, folded: a text without it holds no match
+    needle: str  # its reading, without its "*": what the text's reading holds wherever it matches
+    latin_start: bool  # it starts with a word character: the match must start a word
+    latin_end: bool  # it ends with one: the match must end a word (or, with `wildcard`, runs to its end)
     cjk_start: bool  # it starts with a Chinese character: the match must start a Chinese word
     cjk_end: bool  # it ends with one: the match must end a Chinese word (or, with `wildcard`, runs to its end)
     wildcard: bool
-    needle: str  # folded, without whitespace or its "*": what a text holding a match holds, gaps removed
     cjk_words: tuple[str, ...]  # its runs of Chinese characters, told to the segmenter
     index: int = -1  # for a word of a rule's list: its index in CompiledCodebook._rule_lists
 
@@ -405,31 +408,73 @@ def _is_mixed(folded: str) -> bool:
 
 
 _CJK_RUN_IN_KEYWORD = LazyPattern(f"[{CJK_CHARS}]+")
-_LATIN_OR_DIGIT = "0-9A-Za-z\u00c0-\u024f"  # what a mixed keyword's Latin end may not run on into
 
 
 def _mixed_term(code: str, exclusion: bool, keyword: str, folded: str, term: int) -> _MixedTerm:
-    """A mixed keyword's pattern: its runs of Chinese characters (any whitespace between them) and of
-    other words (any whitespace between two words), any whitespace between the runs."""
+    """A mixed keyword: its reading, and which of its ends are Latin words and which Chinese ones."""
     wildcard = folded.endswith("*")
     folded = folded.rstrip("*").strip()
-    pieces = []
-    for run in re.findall(f"[{CJK_CHARS}]+|[^{CJK_CHARS}]+", folded):
-        if contains_cjk(run):
-            pieces.append(r"\s*".join(map(re.escape, run)))
-        elif run.split():
-            pieces.append(r"\s+".join(map(re.escape, run.split())))
-    cjk_start, cjk_end = is_cjk(folded[0]), is_cjk(folded[-1])
-    body = r"\s*".join(pieces)
-    if not cjk_start and folded[0].isalnum():
-        body = f"(?<![{_LATIN_OR_DIGIT}])" + body
-    if not cjk_end and folded[-1].isalnum():
-        body += f"[{_LATIN_OR_DIGIT}]*" if wildcard else f"(?![{_LATIN_OR_DIGIT}])"
-    # The longest run of letters or digits of another script (Latin, Greek, Cyrillic ...): a text holds it
-    # wherever the keyword matches.
-    other_runs = "".join(char if char.isalnum() and not is_cjk(char) else " " for char in folded).split()
-    return _MixedTerm(code, exclusion, keyword, re.compile(body), max(other_runs, key=len, default=""), cjk_start,
-                      cjk_end, wildcard, re.sub(r"\s+", "", folded), _segmenter_words(keyword), term)
+    needle, _ = _mixed_reading(folded)
+    return _MixedTerm(code, exclusion, keyword, needle, _WORD_CHARS[needle[0]], _WORD_CHARS[needle[-1]],
+                      is_cjk(needle[0]), is_cjk(needle[-1]), wildcard, _segmenter_words(keyword), term)
+
+
+def _mixed_reading(text: str) -> tuple[str, object]:
+    """`text` (folded) as mixed keywords are compared in it, with the offset in `text` of each of its
+    characters (a numpy array). A run of gap characters (spaces, line breaks, hyphens: what stands between
+    the words of a Latin keyword) is one space, but left out where Chinese meets other text, and left out
+    between two Chinese characters when it is whitespace only (a hyphen there stays a break). A keyword is
+    read the same way: `COVID-19疫情` and "COVID‐19 疫情" both read "covid 19疫情".
+
+    >>> _mixed_reading("covid-19 疫情")[0], _mixed_reading("党 建 - 联盟")[0]
+    ('covid 19疫情', '党建 联盟')
+    """
+    np = _np
+    tables = _reading_tables()
+    codes = np.frombuffer(text.encode("utf-32-le"), np.uint32)
+    bounded = np.minimum(codes, len(tables.gap) - 1)
+    gap = tables.gap[bounded]
+    if not gap.any():
+        return text, np.arange(len(codes))
+    edges = np.diff(gap.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    cjk_before = (starts > 0) & _is_cjk_code(codes[np.maximum(starts - 1, 0)])
+    cjk_after = (ends < len(codes)) & _is_cjk_code(codes[np.minimum(ends, len(codes) - 1)])
+    not_space = np.concatenate([[0], np.cumsum(gap & ~tables.space[bounded])])
+    spaces_only = not_space[ends] == not_space[starts]
+    one_space = starts[(cjk_before == cjk_after) & ~(cjk_before & spaces_only)]
+    keep = ~gap
+    keep[one_space] = True
+    reading = codes.copy()
+    reading[one_space] = ord(" ")
+    return reading[keep].tobytes().decode("utf-32-le"), np.flatnonzero(keep)
+
+
+class _ReadingTables(NamedTuple):
+    """numpy tables of _mixed_reading(): is a code point (up to the last entry) a gap character, is it
+    whitespace; and CJK_CHARS as sorted bounds (a CJK code point lies at an odd insertion place)."""
+
+    gap: object
+    space: object
+    cjk_bounds: object
+
+
+@cache
+def _reading_tables() -> _ReadingTables:
+    np = _np
+    gaps = [ord(char) for char in (" ", *_GAP_SINGLES)]
+    gap = np.zeros(max(gaps) + 2, dtype=bool)  # the last entry, False, stands for every code point above
+    gap[gaps] = True
+    space = gap.copy()
+    space[[code for code in gaps if not chr(code).isspace()]] = False
+    ranges = re.findall("(.)(?:-(.))?", CJK_CHARS)
+    bounds = [bound for first, last in ranges for bound in (ord(first), ord(last or first) + 1)]
+    return _ReadingTables(gap, space, np.array(bounds, dtype=np.uint32))
+
+
+def _is_cjk_code(codes: object) -> object:
+    """is_cjk() of each code point of a numpy array."""
+    return _np.searchsorted(_reading_tables().cjk_bounds, codes, side="right") % 2 == 1
 
 
 def _folded_cjk(keyword: str) -> str:
@@ -493,6 +538,7 @@ class CompiledCodebook:
         fallback = self._compile_phrases(latin)
         self._compile_fallback(fallback)
         self._compile_cjk(cjk, known_words)
+        self._compile_mixed()
         self._has_exclusions = any(code.exclude for code in codebook)
 
     def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
@@ -591,6 +637,14 @@ class CompiledCodebook:
         # The longest word of the segmenter's dictionary (jieba's own are 16 at most), `known_words` among
         # them: a matcher of some codes looks as far for a word spanning a hit as the codebook's does.
         self._longest = max([16, *map(len, self._cjk_words)])
+
+    def _compile_mixed(self) -> None:
+        """One automaton over the readings of the mixed keywords; each reading's keywords, by number."""
+        owners: dict[str, list[int]] = defaultdict(list)
+        for number, term in enumerate(self._mixed):
+            owners[term.needle].append(number)
+        self._mixed_owners = list(owners.values())
+        self._mixed_automaton = ahocorasick_rs.AhoCorasick(list(owners)) if owners else None
 
     @property
     def segmenter_words(self) -> tuple[str, ...]:
@@ -804,12 +858,14 @@ class CompiledCodebook:
             raw.extend(self._find_latin(lower))
         if self._hyphen_regex is not None:
             raw.extend(self._find_hyphen(lower))
-        if self._mixed and not ascii_only:
-            raw.extend(self._find_mixed(lower))
-        if self._cjk_automaton is not None and not ascii_only and contains_cjk(joined):
+        if (self._mixed or self._cjk_automaton is not None) and not ascii_only and contains_cjk(joined):
             # Only the passages with a character beyond ASCII can hold a CJK run (none crosses the
             # separator); their offsets hold in `lower` unless NFC moved them.
-            raw.extend(self._find_cjk(lower, None if positions is not None else _cjk_spans(views, view_starts)))
+            spans = None if positions is not None else _cjk_spans(views, view_starts)
+            if self._mixed:
+                raw.extend(self._find_mixed(lower, spans))
+            if self._cjk_automaton is not None:
+                raw.extend(self._find_cjk(lower, spans))
         return _RawHits(views, view_starts, joined, lower, positions, phrases, raw)
 
     def _distributed(self, views: list[str], view_starts: list[int], joined: str, lower: str,
@@ -1135,41 +1191,37 @@ class CompiledCodebook:
                     yield _Hit(term.code, positions[start], positions[end - 1] + 1, term.rule, term.exclusion,
                                term.index)
 
-    def _find_mixed(self, lower: str) -> Iterator[_Hit]:
-        """The hits of the keywords mixing Chinese with Latin letters or digits (_MixedTerm)."""
-        for term in self._mixed:
-            if term.probe not in lower:
-                continue
-            for found in term.pattern.finditer(lower):
-                start, end = found.span()
-                if term.cjk_start and not self._starts_cjk_word(lower, start):
-                    continue
-                if term.cjk_end:
-                    end = self._cjk_word_end(lower, end, wildcard=term.wildcard)
-                    if end is None:
+    def _find_mixed(self, lower: str, spans: list[list[int]] | None = None) -> list[_Hit]:
+        """The hits of the keywords mixing Chinese with Latin letters or digits (_MixedTerm) in `lower`, or
+        in its `spans` ([start, end] each): one automaton pass over the text's reading, then each hit's
+        ends checked; in the order of the keywords, then of the text."""
+        found: list[tuple[int, int, _Hit]] = []
+        length = len(lower)
+        for start, end in [[0, length]] if spans is None else spans:
+            text = _MixedText(lower, start, end, self._chinese_dictionary, self._longest)
+            for needle, first, last in self._mixed_automaton.find_matches_as_indexes(  # type: ignore[union-attr]
+                    text.reading, overlapping=True):
+                hit_start, hit_end = text.offset(first), text.offset(last - 1) + 1
+                for number in self._mixed_owners[needle]:
+                    term = self._mixed[number]
+                    if term.latin_start and hit_start and _WORD_CHARS[lower[hit_start - 1]]:
                         continue
-                yield _Hit(term.code, start, end, term.rule, term.exclusion, term.index)
-
-    def _starts_cjk_word(self, lower: str, start: int) -> bool:
-        """Does a Chinese word start at `start`? The run of Chinese text holding it ends where the
-        keyword's Latin part begins, so the match's Chinese part runs to the run's end."""
-        compact, positions = _cjk_run_at(lower, start)
-        at = bisect_left(positions, start)
-        return at == 0 or _Segmentation(self._chinese_dictionary(), compact, self._longest).is_word(at, len(compact))
-
-    def _cjk_word_end(self, lower: str, end: int, *, wildcard: bool) -> int | None:
-        """`end`, if a Chinese word ends there, else None; with `wildcard`, the end of the word the
-        match's Chinese part begins. The run of Chinese text holding that part starts where the
-        keyword's Latin part ends, so the part starts the run."""
-        compact, positions = _cjk_run_at(lower, end - 1)
-        at = bisect_left(positions, end - 1) + 1
-        if at == len(compact) and not wildcard:
-            return end
-        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
-        if wildcard:
-            word_end = segmentation.word_end(0, at)
-            return None if word_end is None else positions[word_end - 1] + 1
-        return end if segmentation.is_word(0, at) else None
+                    if term.cjk_start and not text.starts_word(first):
+                        continue
+                    term_end: int | None = hit_end
+                    if term.latin_end and term.wildcard:
+                        term_end = _WORD_TAIL.match(lower, hit_end).end()  # type: ignore[union-attr]
+                    elif term.latin_end:
+                        if hit_end < length and _WORD_CHARS[lower[hit_end]]:
+                            continue
+                    elif term.cjk_end:
+                        term_end = text.word_end(last, wildcard=term.wildcard)
+                        if term_end is None:
+                            continue
+                    found.append((number, hit_start, _Hit(term.code, hit_start, term_end, term.rule, term.exclusion,
+                                                          term.index)))
+        found.sort(key=itemgetter(0, 1))
+        return [hit for _, _, hit in found]
 
     def read_dictionary(self) -> None:
         """Read the Chinese dictionary now if the codebook has Chinese terms (else on their first
@@ -1294,22 +1346,59 @@ _PIECES_KEPT = 8  # segmented pieces remembered per run of CJK text (memory stay
 _LETTER_OR_DIGIT = LazyPattern(f"[^\\W_{CJK_CHARS}]")
 
 
-def _run_start(lower: str, position: int) -> int:
-    """Where the run of Chinese text (whitespace between its characters) holding `position` starts."""
-    start = position
-    while start > 0 and (is_cjk(lower[start - 1]) or lower[start - 1].isspace()):
-        start -= 1
-    while not is_cjk(lower[start]):
-        start += 1
-    return start
+class _MixedText:
+    """lower[start:end] as mixed keywords read it (_mixed_reading), with its runs of Chinese characters
+    segmented when a hit's Chinese end needs them, each run once (a long run holds many hits)."""
 
+    def __init__(self, lower: str, start: int, end: int, dictionary: Callable[[], ChineseDictionary],
+                 longest: int):
+        self.reading, places = _mixed_reading(lower[start:end])
+        self.places = places + start
+        self.dictionary = dictionary
+        self.longest = longest
+        self.runs: tuple[list[int], list[int]] | None = None  # the runs' starts and ends in the reading
+        self.segmentations: dict[int, _Segmentation] = {}  # run start -> its segmentation
 
-def _cjk_run_at(lower: str, position: int) -> tuple[str, list[int]]:
-    """The run of Chinese text holding `position` (a Chinese character), without its whitespace, and the
-    offset in `lower` of each of its characters."""
-    run = _CJK_RUN.match(lower, _run_start(lower, position))
-    positions = [run.start() + index for index, char in enumerate(run.group()) if not char.isspace()]  # type: ignore[union-attr]
-    return "".join(lower[index] for index in positions), positions
+    def offset(self, position: int) -> int:
+        """The offset in `lower` of the reading's character at `position`."""
+        return int(self.places[position])
+
+    def starts_word(self, position: int) -> bool:
+        """Does a Chinese word start at `position` (a Chinese character)? A keyword's Chinese start runs
+        to the end of its run of Chinese characters, where its Latin part begins."""
+        run_start, run_end, segmentation = self._run_at(position)
+        at = position - run_start
+        return at == 0 or segmentation.is_word(at, run_end - run_start)
+
+    def word_end(self, end: int, *, wildcard: bool) -> int | None:
+        """The offset in `lower` of `end` (just after a Chinese character) if a Chinese word ends there, else
+        None; with `wildcard`, of the end of the word the run's start begins (a keyword's Chinese end starts
+        its run of Chinese characters, after its Latin part)."""
+        run_start, run_end, segmentation = self._run_at(end - 1)
+        at = end - run_start
+        if at == run_end - run_start and not wildcard:
+            return self.offset(end - 1) + 1
+        if wildcard:
+            word_end = segmentation.word_end(0, at)
+            return None if word_end is None else self.offset(run_start + word_end - 1) + 1
+        return self.offset(end - 1) + 1 if segmentation.is_word(0, at) else None
+
+    def _run_at(self, position: int) -> tuple[int, int, _Segmentation]:
+        if self.runs is None:
+            np = _np
+            cjk = _is_cjk_code(np.frombuffer(self.reading.encode("utf-32-le"), np.uint32))
+            edges = np.diff(cjk.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+            self.runs = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+        starts, ends = self.runs
+        index = bisect_right(starts, position) - 1
+        run_start, run_end = starts[index], ends[index]
+        segmentation = self.segmentations.get(run_start)
+        if segmentation is None:
+            segmentation = _Segmentation(self.dictionary(), self.reading[run_start:run_end], self.longest)
+            self.segmentations[run_start] = segmentation
+            if len(self.segmentations) > _PIECES_KEPT:  # hits come in text order: forget the oldest run
+                del self.segmentations[next(iter(self.segmentations))]
+        return run_start, run_end, segmentation
 
 
 def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:

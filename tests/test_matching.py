@@ -1081,6 +1081,43 @@ def test_a_mixed_keyword_matches_as_before(keyword, text, expected):
 
 
 @pytest.mark.parametrize(("keyword", "text", "expected"), [
+    # a Latin end is a word's end as for Latin keywords: Greek and Cyrillic letters are letters
+    ("G60科创走廊", "ΑG60科创走廊 ЖG60科创走廊 _G60科创走廊", ["G60科创走廊"]),
+    ("科创走廊G60", "科创走廊G60Α 科创走廊G60ж", []),
+    # hyphens, dashes and line breaks between its Latin words as between a Latin keyword's words
+    ("COVID-19疫情", "COVID 19疫情，COVID\u201019疫情，COVID-\n19疫情",
+     ["COVID 19疫情", "COVID\u201019疫情", "COVID- 19疫情"]),
+    ("COVID 19疫情", "COVID-19疫情", ["COVID-19疫情"]),
+    # where Chinese meets Latin, a hyphen is a gap as a space is
+    ("G60科创走廊", "G60－科创走廊", ["G60－科创走廊"]),
+])
+def test_a_mixed_keyword_follows_the_latin_word_and_hyphen_rules(keyword, text, expected):
+    """`G60科创走廊` matched in "ΑG60科创走廊" where `G60` refuses "ΑG60", and `COVID-19疫情` missed "COVID 19疫情",
+    "COVID‐19疫情" and "COVID-\n19疫情", which `COVID-19` matches (probe S F9)."""
+    assert matched([keyword], text) == expected
+
+
+def test_mixed_keywords_read_the_text_once_whatever_their_number_and_length(monkeypatch):
+    """Each mixed keyword ran its own regex over the text: "党" * 999 + "a" took 183 s on a document of a
+    million 党 (probe S F4). The text is now read once for all of them, and each hit's ends checked."""
+    import coder.matching
+
+    keywords = [f"{'党' * 999}a", *(f"{'党' * 50}{number}a" for number in range(200))]
+    compiled = compile_codebook(parse_codebook(f"unit: document\ncodes:\n  c: {keywords!r}\n"))
+    text = "党" * 20_000 + "b a" + "党" * 50 + "7a"
+    read: list[int] = []
+    reading = coder.matching._mixed_reading
+
+    def counted(part):
+        read.append(len(part))
+        return reading(part)
+
+    monkeypatch.setattr(coder.matching, "_mixed_reading", counted)
+    assert [match.text for match in compiled.find(passage(text))] == [f"{'党' * 50}7a"]
+    assert sum(read) <= len(text)
+
+
+@pytest.mark.parametrize(("keyword", "text", "expected"), [
     ("party organisation", "the party organization, party organisations", ["party organization", "party organisations"]),
     ("alliance center", "an alliance centre and alliance centers", ["alliance centre", "alliance centers"]),
     ("harmonise", "harmonized, harmonizing and harmonises", ["harmonized", "harmonizing", "harmonises"]),
