@@ -1801,7 +1801,7 @@ def _rule_hits(rule: Rule, found: dict[int, list[_Hit]], lower: str) -> list[_Hi
 
 def _near_hits(firsts: list[_Hit], seconds: list[_Hit], lower: str, *, within: int) -> list[_Hit]:
     """The hits of either list with a hit of the other list at most `within` words away (characters,
-    when one of the two is Chinese) that does not overlap it; each span once.
+    when the end of either that faces the other is Chinese) that does not overlap it; each span once.
 
     The order is that of trying every pair, firsts outside: each near first, then its near seconds
     not listed yet. The pairs are not tried: a hit's partners lie in a window of the other list
@@ -1825,7 +1825,7 @@ def _near_hits(firsts: list[_Hit], seconds: list[_Hit], lower: str, *, within: i
 
 
 # What the distance of a near rule counts: words and runs of CJK text (as _WORD and _CJK_RUN find
-# them, in one pass), or non-space characters when one of the two hits is Chinese.
+# them, in one pass), or non-space characters when the end of either hit that faces the other is Chinese.
 _WORD_OR_CJK_RUN = LazyPattern(f"{_WORD.pattern}|{_CJK_RUN.pattern}")
 _NON_SPACE = re.compile("\\S")
 
@@ -1852,28 +1852,36 @@ class _Reach:
 
 
 class _NearList:
-    """The hits of one list of a near rule, Chinese and other hits apart, each part sorted by start
-    and by end: the hits near a given hit are two ranges of each part."""
+    """The hits of one list of a near rule, grouped by the script of their ends (is the first character
+    Chinese, is the last), each group sorted by start and by end: the hits near a given hit are two
+    ranges of each group."""
 
     def __init__(self, hits: list[_Hit], lower: str):
-        parts: dict[bool, list[tuple[int, _Hit]]] = {}
+        parts: dict[tuple[bool, bool], list[tuple[int, _Hit]]] = {}
         for index, hit in enumerate(hits):
-            parts.setdefault(contains_cjk(lower[hit.start:hit.end]), []).append((index, hit))
-        self.parts = [_NearPart(chinese, indexed) for chinese, indexed in parts.items()]
+            parts.setdefault(_chinese_ends(hit, lower), []).append((index, hit))
+        self.parts = [_NearPart(chinese_ends, indexed) for chinese_ends, indexed in parts.items()]
         self.lower = lower
 
     def first_near(self, hit: _Hit, reach: _Reach) -> int | None:
         """The index of the first hit of this list near `hit` (another list's), None if none is."""
-        chinese = contains_cjk(self.lower[hit.start:hit.end])
-        found = [index for part in self.parts if (index := part.first_near(hit, chinese, reach)) is not None]
+        chinese_start, chinese_end = _chinese_ends(hit, self.lower)
+        found = [index for part in self.parts
+                 if (index := part.first_near(hit, reach, chinese_start=chinese_start, chinese_end=chinese_end)) is not None]
         return min(found, default=None)
+
+
+def _chinese_ends(hit: _Hit, lower: str) -> tuple[bool, bool]:
+    """Are the first and the last character of `hit` Chinese? A gap is counted in characters when a
+    Chinese end faces it: a mixed keyword's Latin end (党建 alliance) faces English words."""
+    return is_cjk(lower[hit.start]), is_cjk(lower[hit.end - 1])
 
 
 class _NearPart:
     """Part of a near rule's list: its hits' indexes in the list, ordered by start and by end."""
 
-    def __init__(self, chinese: bool, indexed: list[tuple[int, _Hit]]):
-        self.chinese = chinese
+    def __init__(self, chinese_ends: tuple[bool, bool], indexed: list[tuple[int, _Hit]]):
+        self.chinese_start, self.chinese_end = chinese_ends
         by_start = sorted(indexed, key=lambda item: item[1].start)
         self.starts = [hit.start for _, hit in by_start]
         self.start_order = [index for index, _ in by_start]
@@ -1882,12 +1890,13 @@ class _NearPart:
         self.end_order = [index for index, _ in by_end]
         self.reaches: dict[bool, list[int]] = {}  # in end order, so also sorted
 
-    def first_near(self, hit: _Hit, chinese: bool, reach: _Reach) -> int | None:
-        chinese = chinese or self.chinese
+    def first_near(self, hit: _Hit, reach: _Reach, *, chinese_start: bool, chinese_end: bool) -> int | None:
         # After the hit: starting at its end at the earliest, at its reach at the latest.
+        chinese = chinese_end or self.chinese_start
         low, high = bisect_left(self.starts, hit.end), bisect_right(self.starts, reach(hit.end, chinese))
         after = min(self.start_order[low:high], default=None)
         # Before it: ending at its start at the latest, and reaching it.
+        chinese = self.chinese_end or chinese_start
         reaches = self.reaches.get(chinese)
         if reaches is None:
             reaches = self.reaches[chinese] = [reach(end, chinese) for end in self.ends]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder import parse_codebook
-from coder.lexicon import contains_cjk, lemmas, word_forms
+from coder.lexicon import is_cjk, lemmas, word_forms
 from coder.matching import (
     _CJK_RUN,
     _GAP_SINGLES,
@@ -650,8 +650,26 @@ def test_matching_rules_near_all_not(tmp_path, monkeypatch, text, expected):
     assert [(hits, matched) for _, _, hits, matched in segments] == expected
 
 
+@pytest.mark.parametrize(("text", "within", "expected"), [
+    ("党建 alliance and joint meeting", 2, ["党建 alliance", "joint meeting"]),
+    ("党建 alliance and the new joint meeting", 2, []),  # three words
+    ("joint meeting, then the 党建 alliance", 2, []),  # its Chinese end faces the gap: 8 characters
+    ("G60科创走廊 and the joint meeting", 2, []),  # as 科创走廊 alone: 6 characters
+    ("G60科创走廊 and the joint meeting", 6, ["G60科创走廊", "joint meeting"]),
+    ("party alliance and the joint meeting", 2, ["party alliance", "joint meeting"]),
+])
+def test_matching_near_rule_counts_words_where_a_mixed_keyword_is_latin(text, within, expected):
+    """`党建 alliance` counted the English words after it in characters, as a Chinese term does: within: 2
+    missed "党建 alliance and joint meeting" (probe S F8). A gap is counted in characters where a Chinese
+    end of either hit faces it, in words where both facing ends are not Chinese."""
+    codebook = parse_codebook("codes:\n  c:\n    rules:\n      - near: [[党建 alliance, G60科创走廊, party alliance], "
+                              f"[joint meeting]]\n        within: {within}\n")
+    assert [match.text for match in compile_codebook(codebook).find(passage(text))] == expected
+
+
 def _near_by_pairs(firsts: list[_Hit], seconds: list[_Hit], lower: str, within: int) -> list[tuple[int, int]]:
-    """The near rule as first written, the reference: every pair of hits tried, each gap read."""
+    """The near rule as first written, the reference: every pair of hits tried, each gap read (in characters
+    when the end of either hit that faces it is Chinese)."""
     near: dict[tuple[int, int], _Hit] = {}
     for first in firsts:
         for second in seconds:
@@ -659,7 +677,7 @@ def _near_by_pairs(firsts: list[_Hit], seconds: list[_Hit], lower: str, within: 
                 continue
             before, after = (first, second) if first.start < second.start else (second, first)
             gap = lower[before.end:after.start]
-            if contains_cjk(lower[before.start:before.end]) or contains_cjk(lower[after.start:after.end]):
+            if is_cjk(lower[before.end - 1]) or is_cjk(lower[after.start]):  # a Chinese end faces the gap
                 distance = sum(1 for char in gap if not char.isspace())
             else:
                 distance = len(_WORD.findall(gap)) + len(_CJK_RUN.findall(gap))
