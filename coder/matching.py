@@ -445,9 +445,10 @@ def _mixed_reading(text: str) -> tuple[str, object]:
     one_space = starts[(cjk_before == cjk_after) & ~(cjk_before & spaces_only)]
     keep = ~gap
     keep[one_space] = True
-    reading = codes.copy()
-    reading[one_space] = ord(" ")
-    return reading[keep].tobytes().decode("utf-32-le"), np.flatnonzero(keep)
+    places = np.flatnonzero(keep)
+    reading = codes[places]
+    reading[np.searchsorted(places, one_space)] = ord(" ")
+    return reading.tobytes().decode("utf-32-le"), places
 
 
 class _ReadingTables(NamedTuple):
@@ -1352,8 +1353,8 @@ class _MixedText:
 
     def __init__(self, lower: str, start: int, end: int, dictionary: Callable[[], ChineseDictionary],
                  longest: int):
-        self.reading, places = _mixed_reading(lower[start:end])
-        self.places = places + start
+        self.reading, self.places = _mixed_reading(lower[start:end])
+        self.start = start
         self.dictionary = dictionary
         self.longest = longest
         self.runs: tuple[list[int], list[int]] | None = None  # the runs' starts and ends in the reading
@@ -1361,7 +1362,7 @@ class _MixedText:
 
     def offset(self, position: int) -> int:
         """The offset in `lower` of the reading's character at `position`."""
-        return int(self.places[position])
+        return self.start + int(self.places[position])
 
     def starts_word(self, position: int) -> bool:
         """Does a Chinese word start at `position` (a Chinese character)? A keyword's Chinese start runs
