@@ -1198,29 +1198,28 @@ class CompiledCodebook:
         ends checked; in the order of the keywords, then of the text."""
         found: list[tuple[int, int, _Hit]] = []
         length = len(lower)
-        for start, end in [[0, length]] if spans is None else spans:
-            text = _MixedText(lower, start, end, self._chinese_dictionary, self._longest)
-            for needle, first, last in self._mixed_automaton.find_matches_as_indexes(  # type: ignore[union-attr]
-                    text.reading, overlapping=True):
-                hit_start, hit_end = text.offset(first), text.offset(last - 1) + 1
-                for number in self._mixed_owners[needle]:
-                    term = self._mixed[number]
-                    if term.latin_start and hit_start and _WORD_CHARS[lower[hit_start - 1]]:
+        text = _MixedText(lower, [[0, length]] if spans is None else spans, self._chinese_dictionary, self._longest)
+        for needle, first, last in self._mixed_automaton.find_matches_as_indexes(  # type: ignore[union-attr]
+                text.reading, overlapping=True):
+            hit_start, hit_end = text.offset(first), text.offset(last - 1) + 1
+            for number in self._mixed_owners[needle]:
+                term = self._mixed[number]
+                if term.latin_start and hit_start and _WORD_CHARS[lower[hit_start - 1]]:
+                    continue
+                if term.cjk_start and not text.starts_word(first):
+                    continue
+                term_end: int | None = hit_end
+                if term.latin_end and term.wildcard:
+                    term_end = _WORD_TAIL.match(lower, hit_end).end()  # type: ignore[union-attr]
+                elif term.latin_end:
+                    if hit_end < length and _WORD_CHARS[lower[hit_end]]:
                         continue
-                    if term.cjk_start and not text.starts_word(first):
+                elif term.cjk_end:
+                    term_end = text.word_end(last, wildcard=term.wildcard)
+                    if term_end is None:
                         continue
-                    term_end: int | None = hit_end
-                    if term.latin_end and term.wildcard:
-                        term_end = _WORD_TAIL.match(lower, hit_end).end()  # type: ignore[union-attr]
-                    elif term.latin_end:
-                        if hit_end < length and _WORD_CHARS[lower[hit_end]]:
-                            continue
-                    elif term.cjk_end:
-                        term_end = text.word_end(last, wildcard=term.wildcard)
-                        if term_end is None:
-                            continue
-                    found.append((number, hit_start, _Hit(term.code, hit_start, term_end, term.rule, term.exclusion,
-                                                          term.index)))
+                found.append((number, hit_start, _Hit(term.code, hit_start, term_end, term.rule, term.exclusion,
+                                                      term.index)))
         found.sort(key=itemgetter(0, 1))
         return [hit for _, _, hit in found]
 
@@ -1348,13 +1347,16 @@ _LETTER_OR_DIGIT = LazyPattern(f"[^\\W_{CJK_CHARS}]")
 
 
 class _MixedText:
-    """lower[start:end] as mixed keywords read it (_mixed_reading), with its runs of Chinese characters
-    segmented when a hit's Chinese end needs them, each run once (a long run holds many hits)."""
+    """The `spans` of `lower` ([start, end] each, in order) as mixed keywords read them (_mixed_reading),
+    joined by the separator no match crosses (one reading per call: a few documents' Chinese passages),
+    with its runs of Chinese characters segmented when a hit's Chinese end needs them, each run once."""
 
-    def __init__(self, lower: str, start: int, end: int, dictionary: Callable[[], ChineseDictionary],
+    def __init__(self, lower: str, spans: list[list[int]], dictionary: Callable[[], ChineseDictionary],
                  longest: int):
-        self.reading, self.places = _mixed_reading(lower[start:end])
-        self.start = start
+        pieces = [lower[start:end] for start, end in spans]
+        self.reading, self.places = _mixed_reading(_SEPARATOR.join(pieces))
+        self.piece_starts = list(accumulate((len(piece) + len(_SEPARATOR) for piece in pieces[:-1]), initial=0))
+        self.shifts = [start - piece_start for (start, _), piece_start in zip(spans, self.piece_starts)]
         self.dictionary = dictionary
         self.longest = longest
         self.runs: tuple[list[int], list[int]] | None = None  # the runs' starts and ends in the reading
@@ -1362,7 +1364,8 @@ class _MixedText:
 
     def offset(self, position: int) -> int:
         """The offset in `lower` of the reading's character at `position`."""
-        return self.start + int(self.places[position])
+        place = int(self.places[position])
+        return place + self.shifts[bisect_right(self.piece_starts, place) - 1]
 
     def starts_word(self, position: int) -> bool:
         """Does a Chinese word start at `position` (a Chinese character)? A keyword's Chinese start runs
