@@ -451,16 +451,16 @@ def network(
     """Rebuild the concept network from coded segments, without recoding.
 
     Writes cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html (network.html opens it),
-    network.graphml, network.gexf and code_counts_long.csv; with document variables,
-    code_counts_by_group.csv.
+    network.graphml, network.gexf, code_counts.csv and code_counts_long.csv; with document variables,
+    code_counts_by_group.csv. Rows reviewed as rejected are left out of every one of them.
 
     Example: coder network outputs/segments.csv --level 1 --measure association --min-count 2
 
     Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
-    from .runner import import_typed_decisions, write_document_tables, write_network_outputs
+    from .runner import import_typed_decisions, write_count_tables, write_network_outputs
     from .runs import NETWORK_OUTPUT_FILES, RunFolder
-    from .segments import check_review_cells
+    from .segments import check_review_cells, drop_rejected
 
     with _user_errors():
         run = RunFolder.of_segments(segments)
@@ -493,7 +493,8 @@ def network(
         written = write_network_outputs(frame, loaded, out, options=options, total_passages=total,
                                          documents=variables.table if variables is not None else None,
                                          passages_by_document=passages if variables is not None else None)
-        write_document_tables(frame, loaded, RunFolder(out), variables=variables, passages_by_document=passages)
+        # The count tables too, as the next run will write them: the folder's files agree (probe W4).
+        counts = write_count_tables(drop_rejected(frame), loaded, RunFolder(out), variables=variables, passages_by_document=passages)
         if not quiet:
             for line in warnings:
                 _say(line)
@@ -504,8 +505,8 @@ def network(
             if written.get("matrix_left_out"):
                 _say(written["matrix_left_out"])
             _say(f"Results in {out}/: cooccurrence.csv, {'cooccurrence_matrix.csv, ' if 'matrix' in written else ''}"
-                 f"codes.csv, report.html, network.html, network.graphml, network.gexf, code_counts_long.csv"
-                 + (", code_counts_by_group.csv" if variables is not None else ""))
+                 f"codes.csv, report.html, network.html, network.graphml, network.gexf, "
+                 + ", ".join(path.name for path in counts.values()))
 
 
 def _network_folder(run, out: Path | None, where: list[str] | None) -> Path:

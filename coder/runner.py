@@ -493,24 +493,28 @@ def find_document_variables(corpus: str | Path, documents_path: str | Path | Non
 
 
 def write_count_tables(
-    counted: pd.DataFrame, codebook: Codebook, run: RunFolder, *, variables: DocumentVariables | None,
+    counted: pd.DataFrame, codebook: Codebook | None, run: RunFolder, *, variables: DocumentVariables | None,
     passages_by_document: dict[str, int],
 ) -> dict[str, Path]:
     """code_counts.csv, code_counts_long.csv and (with variables) code_counts_by_group.csv of the
     segments that count (`counted`), the documents of `passages_by_document` in its order: both count
     tables from one count of the segments when it holds both (code_counts_long.csv took 0.1-0.2 s CPU
-    counting them again at 437,785 segments)."""
+    counting them again at 437,785 segments). Without a codebook there is no code_counts.csv (its
+    rows are the codebook's codes)."""
     from .groups import build_counts_long_from_cells
     from .segments import code_counts_table, count_code_cells
 
+    if codebook is None:
+        return write_document_tables(counted, None, run, variables=variables, passages_by_document=passages_by_document)
     documents = list(passages_by_document)
     cells, total, with_children, long_too = count_code_cells(counted, codebook, documents)
-    write_csv(code_counts_table(codebook, documents, cells, total=total, total_with_children=with_children),
-              run.code_counts_path)
+    written = {"code_counts": write_csv(code_counts_table(codebook, documents, cells, total=total,
+                                                          total_with_children=with_children), run.code_counts_path)}
     if variables is None and long_too and len(set(documents)) == len(documents):
-        return run.write_document_tables(
+        return written | run.write_document_tables(
             build_counts_long_from_cells(cells[:-1], documents, [code.id for code in codebook]), None)
-    return write_document_tables(counted, codebook, run, variables=variables, passages_by_document=passages_by_document)
+    return written | write_document_tables(counted, codebook, run, variables=variables,
+                                           passages_by_document=passages_by_document)
 
 
 def write_document_tables(

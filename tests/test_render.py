@@ -265,9 +265,10 @@ def test_render_cli_network_rebuilds_outputs(tmp_path):
     assert result.output == (
         "2 code(s), 1 link(s) drawn of 1 co-occurring pair(s).\n"
         f"Results in {tmp_path / 'net'}/: cooccurrence.csv, cooccurrence_matrix.csv, codes.csv, report.html, network.html, "
-        f"network.graphml, network.gexf, code_counts_long.csv\n"
+        f"network.graphml, network.gexf, code_counts.csv, code_counts_long.csv\n"
     )
-    assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted([*NETWORK_FILES.values(), "code_counts_long.csv"])
+    assert sorted(path.name for path in (tmp_path / "net").iterdir()) == sorted(
+        [*NETWORK_FILES.values(), "code_counts.csv", "code_counts_long.csv"])
     pairs = pd.read_csv(tmp_path / "net" / "cooccurrence.csv", encoding="utf-8-sig")
     # barriers (4 passages) with gov (4): 3 shared of N = 6 -> 3*6/16
     assert pairs[["source", "target", "count", "association"]].values.tolist() == [["barriers", "gov", 3, 1.125]]

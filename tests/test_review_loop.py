@@ -530,6 +530,28 @@ def test_review_loop_network_keeps_typed_decisions_too(project):
     assert reviews[["segment_id", "decision"]].values.tolist() == [[frame.loc[0, "segment_id"], "reject"]]
 
 
+@pytest.mark.parametrize("sheet", [None, "document,region\na.txt,East\nb.txt,West\n"])
+def test_review_loop_network_in_the_run_folder_rewrites_every_count_table(project, sheet):
+    """`coder network` after rejects typed into segments.csv left the run's code_counts.csv (and
+    code_counts_by_group.csv) counting them, beside a network and code_counts_long.csv that did not
+    (probe W4): every count table is now the one the next run writes."""
+    if sheet is not None:
+        (project / "corpus" / "documents.csv").write_text(sheet, encoding="utf-8")
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"] == "joint_meeting", "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("network", str(project / "out" / "segments.csv"))
+    assert result.exit_code == 0, result.output
+    tables = ["code_counts.csv", "code_counts_long.csv", *(["code_counts_by_group.csv"] if sheet else [])]
+    assert result.stderr.splitlines()[-1].endswith("network.gexf, " + ", ".join(tables))
+    after_network = {name: (project / "out" / name).read_bytes() for name in tables}
+    counts = pd.read_csv(project / "out" / "code_counts.csv", encoding="utf-8-sig").set_index("code")["total"]
+    assert counts["joint_meeting"] == 0
+    coder_run(project)  # the rejects now come from reviews.csv
+    assert {name: (project / "out" / name).read_bytes() for name in tables} == after_network
+
+
 @pytest.mark.parametrize("keep_time", [False, True])
 def test_review_loop_untouched_segments_file_is_not_read_again(project, monkeypatch, keep_time):
     """A rerun reads segments.csv for typed decisions only when the file changed since the last run
