@@ -35,7 +35,7 @@ from .files import (
 )
 from .imports import LazyModule
 from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
-from .segments import ADD_SPELLINGS, decision_text, normalize_decision
+from .segments import ADD_SPELLINGS, STATUSES, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -538,12 +538,15 @@ def refuse_renamed_review_columns(path: Path, table: pd.DataFrame, foreign: list
         )
 
 
-def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path) -> None:
+def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path,
+                           reviews_path: Path, *, held: Callable[[dict[str, str]], bool]) -> None:
     """Stop when `status` cells (coder's: what is left to review) were typed over: a decision typed
-    there is not read, and would be lost when the file is replaced."""
+    there is not read, and would be lost when the file is replaced. A file saved from an older run
+    (statuses coder wrote, but another run's) goes on once the review file `held` all it says."""
     if not {"segment_id", "status"} <= set(table.columns):
         return
     typed = []
+    older: dict[str, str] = {}  # segment id -> the status the file shows
     # A row showing another segment than its id is left to _refuse_rows_of_other_segments (a sort without the id).
     shown = (zip(table["document"].astype(str).str.strip(), table["code"].astype(str).str.strip())
              if {"document", "code"} <= set(table.columns) else repeat(None))
@@ -552,15 +555,36 @@ def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str
         status = str(status).strip()
         if written is not None and written[2] and status != written[2] and (row is None or row == written[:2]):
             typed.append(f"row {int(position) + 2}: status is '{status}', the run wrote '{written[2]}'")
-    if typed:
+            older[normalize_segment_id(identifier)] = status
+    if typed and not (set(older.values()) <= set(STATUSES) and held(older)):
         raise ReviewConflictError(
             f"{path}: {len(typed)} `status` cell(s) are not what the last run wrote there, so the file was not replaced:\n  "
             + "\n  ".join(first_lines(typed))
             + "\nWas a decision typed into `status`? Decisions are read only from `review`: move it there. Or was the file "
             "saved from an older run's segments.csv (a spreadsheet left open during a run)? Its cells would undo newer "
             "decisions: type your changes into the current segments.csv, or take the file's decisions deliberately with "
-            "`coder review import FILE`. Then run again."
+            f"`coder review import {path} --reviews {reviews_path}`, then run again."
         )
+
+
+_DECISION_OF_STATUS = {"accepted": "accept", "rejected": "reject", "added": "add"}
+
+
+def _review_file_holds(table: pd.DataFrame, statuses: dict[str, str], path: Path, reviews_path: Path, *,
+                       locate: Locate | None, codes: Sequence[str] | None) -> bool:
+    """Does the review file hold every decision and note typed into `table`, and the decision each of
+    `statuses` (segment id -> a status the file shows) says? Then replacing the file undoes nothing."""
+    if "review" not in table.columns:
+        return False
+    proposals, invalid = _read_proposals(table, path, locate=locate, codes=codes)
+    reviews = read_reviews(reviews_path)
+    entries = dict(zip(reviews["segment_id"], zip(reviews["decision"], reviews["note"])))
+    said = [(identifier, proposal.decision, proposal.note) for identifier, rows in proposals.items() for proposal in rows]
+    said += [(identifier, _DECISION_OF_STATUS[status], "") for identifier, status in statuses.items()
+             if status in _DECISION_OF_STATUS]
+    return not invalid and all(
+        identifier in entries and decision in ("", entries[identifier][0]) and note in entries[identifier][1]
+        for identifier, decision, note in said)
 
 
 def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path) -> None:
@@ -652,7 +676,8 @@ def import_pending(
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
     if segments is not None:
-        _refuse_typed_statuses(table, segments, segments_file)
+        _refuse_typed_statuses(table, segments, segments_file, reviews_path, held=lambda statuses: _review_file_holds(
+            table, statuses, segments_file, reviews_path, locate=locate, codes=codes))
     if "review" not in table.columns:
         table = table.assign(review="")  # notes may still be typed
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)

@@ -1064,6 +1064,28 @@ def test_a_stale_copy_saved_over_segments_csv_does_not_undo_a_newer_decision(pro
     assert reviews["decision"].tolist() == ["reject"]
 
 
+@pytest.mark.parametrize("typed", [("reject", "typed in the stale window")])
+def test_a_stale_copy_imported_as_the_error_advises_lets_the_run_go_on(project, typed):
+    """Following the stale-file error's advice (`coder review import FILE`, then run again) stopped
+    the next run with the same error (probe W19): once the review file holds every cell of the file,
+    replacing it undoes nothing, and the run goes on."""
+    coder_run(project)
+    stale = segments_of(project)  # the reviewer's open window; the next run writes "unchanged" statuses
+    coder_run(project)
+    stale.loc[0, ["review", "note"]] = typed
+    stale.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    refused = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                     "--out", str(project / "out"))
+    assert refused.exit_code == 1
+    advice = (f"`coder review import {project / 'out' / 'segments.csv'} --reviews {project / 'reviews.csv'}`, "
+              "then run again")
+    assert advice in " ".join(refused.output.split())
+    command = advice.split("`")[1].split()[1:]
+    assert invoke(*command).exit_code == 0
+    coder_run(project)
+    assert segments_of(project).loc[0, ["review", "note", "status"]].tolist() == [*typed, "rejected"]
+
+
 def test_a_decision_typed_after_the_codebook_moved_does_not_start_a_second_review_file(project):
     coder_run(project)
     frame = segments_of(project)
