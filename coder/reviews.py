@@ -660,6 +660,7 @@ def import_pending(
     segments: Mapping[str, tuple[str, str, str]] | None = None,
     table: pd.DataFrame | None = None,
     refuse_new: str | None = None,
+    imported_from: Mapping[str, Path] | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
     in the review file yet. None when nothing was typed.
@@ -671,7 +672,8 @@ def import_pending(
     (document, code, status): a typed row whose id is another segment's (columns sorted without it,
     a code typed over), or a `status` cell typed over, stops the import too. `table`: the file,
     when the caller read it already. `refuse_new`: the message to stop with, before writing, when
-    the review file does not exist yet.
+    the review file does not exist yet. `imported_from`: segment id -> the file whose typed decision
+    the review file took earlier in the same import, named as the other side of a conflict.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
@@ -705,7 +707,7 @@ def import_pending(
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
-    conflicts: list[str] = []
+    conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
     decisions = noted = added = 0
     for identifier, rows in proposals.items():
@@ -731,10 +733,12 @@ def import_pending(
                 continue
             changed_since = before is None or (old["decision"], old["note"]) != (before[0], before[1])
             if changed_since and decision and old["decision"] and decision != old["decision"]:
-                conflicts.append(
+                other = (imported_from or {}).get(identifier)
+                conflicts.append((other,
                     f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
-                    f"{proposal.entry['code']}): {segments_file.name} says {decision}, {reviews_path.name} says {old['decision']}"
-                )
+                    f"{proposal.entry['code']}): {segments_file.name} says {decision}, {(other or reviews_path).name} "
+                    f"says {old['decision']}"
+                ))
                 continue
             if changed_since and note and old["note"] and note not in old["note"]:
                 new_note = f"{old['note']} / {note}"  # both notes kept: the review file's took one since
@@ -756,11 +760,15 @@ def import_pending(
             + f"\nMake those rows agree (or clear the cells of all but one) in {segments_file}, then run the command again."
         )
     if conflicts:
+        others = list(dict.fromkeys(other for other, _ in conflicts))
+        advice = [f"Keep one decision of each: clear the cell of the one you do not want, in {segments_file} or in {other}."
+                  if other is not None else
+                  f"To keep the spreadsheet's decisions run `coder review import {segments_file} --reviews {reviews_path}`; "
+                  f"to keep the review file's, clear those cells in {segments_file}." for other in others]
         raise ReviewConflictError(
-            f"{segments_file}: {len(conflicts)} typed decision(s) conflict with {reviews_path}; none of its decisions were imported:\n  "
-            + "\n  ".join(first_lines(conflicts))
-            + f"\nTo keep the spreadsheet's decisions run `coder review import {segments_file}`; to keep the "
-            f"review file's, clear those cells in {segments_file}. Then run the command again."
+            f"{segments_file}: {len(conflicts)} typed decision(s) conflict with "
+            f"{' and '.join(str(other or reviews_path) for other in others)}; none of its decisions were imported:\n  "
+            + "\n  ".join(first_lines([line for _, line in conflicts])) + "\n" + " ".join(advice) + " Then run the command again."
         )
     if not (decisions or noted or added):
         return None

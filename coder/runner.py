@@ -669,22 +669,35 @@ def import_typed_decisions(
         # All sources or none: when the workbook conflicts with what segments.csv just gave the review file,
         # the review file is put back as it was (the run stops having written nothing).
         before = reviews_path.read_bytes() if len(sources) > 1 and reviews_path.is_file() else None
+        held = read_reviews(reviews_path) if len(sources) > 1 else None
+        imported_from: dict[str, Path] = {}  # a conflict with a decision just taken from segments.csv names that file
         try:
             for path, written, segments in sources:
                 report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes,
                                         segments=segments, table=table if path == run.segments_path else None,
-                                        refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None)
+                                        refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None,
+                                        imported_from=imported_from)
                 if report is not None:
                     reports.append(report)
+                    if held is not None:
+                        imported_from.update(dict.fromkeys(_decisions_changed(held, read_reviews(reviews_path)), path))
         except ReviewConflictError as conflict:
             if reports:
                 _put_back(reviews_path, before)
-                raise ReviewConflictError(f"{conflict} (the decisions typed into {reports[0].source} are not imported "
-                                          f"either: {display_name(reviews_path)} is as it was)") from None
+                kept = f"{display_name(reviews_path)} is as it was" if before is not None else "no review file was written"
+                raise ReviewConflictError(f"{conflict} (The decisions typed into {reports[0].source} are not imported "
+                                          f"either: {kept}.)") from None
             raise
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports
+
+
+def _decisions_changed(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:
+    """The segment ids whose decision the review file `after` gives otherwise than `before` did."""
+    earlier = dict(zip(before["segment_id"], before["decision"]))
+    return [identifier for identifier, decision in zip(after["segment_id"], after["decision"])
+            if earlier.get(identifier) != decision]
 
 
 def _put_back(path: Path, before: bytes | None) -> None:

@@ -116,8 +116,8 @@ def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, 
     assert result.stderr == (
         f"Error: {segments}: 1 typed decision(s) conflict with {project / 'reviews.csv'}; none of its decisions were imported:\n"
         f"  row 2 (a.txt, passage 0, joint_meeting): segments.csv says {typed}, reviews.csv says {filed}\n"
-        f"To keep the spreadsheet's decisions run `coder review import {segments}`; to keep the review file's, "
-        f"clear those cells in {segments}. Then run the command again.\n"
+        f"To keep the spreadsheet's decisions run `coder review import {segments} --reviews {project / 'reviews.csv'}`; "
+        f"to keep the review file's, clear those cells in {segments}. Then run the command again.\n"
     )
     after = {path.name: path.read_bytes() for path in (project / "out").iterdir() if path.is_file()}
     after["reviews.csv"] = (project / "reviews.csv").read_bytes()
@@ -1126,9 +1126,12 @@ def test_an_add_row_typed_with_passage_only_does_not_stop_other_commands(project
     assert after.loc[after["code"].eq("hand_only"), ["document", "passage", "source"]].values.tolist() == [["a.txt", "2", "manual"]]
 
 
-def test_a_conflict_between_segments_csv_and_the_workbook_imports_neither(project):
+@pytest.mark.parametrize("kept", ["reject", "accept"])
+def test_a_conflict_between_segments_csv_and_the_workbook_imports_neither(project, kept):
     """segments.csv's reject was imported, then the workbook's accept of the same segment conflicted with it:
-    the run stopped blaming reviews.csv, which held half of the import."""
+    the run stopped blaming reviews.csv, which held half of the import; then it blamed reviews.csv, which did
+    not exist, and its advice kept the other file's decision (probe W6). It names both files now, and
+    clearing the cell of the decision not wanted keeps the other."""
     from openpyxl import load_workbook
 
     coder_run(project)
@@ -1145,9 +1148,24 @@ def test_a_conflict_between_segments_csv_and_the_workbook_imports_neither(projec
     workbook.save(book)
     result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
     assert result.exit_code == 1
-    assert "are not imported either" in result.output
+    segments = project / "out" / "segments.csv"
+    assert result.output == (
+        f"Error: {book}: 1 typed decision(s) conflict with {segments}; none of its decisions were imported:\n"
+        f"  row 2 (a.txt, passage 0, joint_meeting): segments.xlsx says accept, segments.csv says reject\n"
+        f"Keep one decision of each: clear the cell of the one you do not want, in {book} or in {segments}. "
+        f"Then run the command again. (The decisions typed into {segments} are not imported either: no review "
+        f"file was written.)\n"
+    )
     assert not (project / "reviews.csv").exists()
     assert segments_of(project).loc[0, "review"] == "reject"  # still typed there
+    if kept == "reject":
+        sheet.cell(row=2, column=header.index("review") + 1).value = None
+        workbook.save(book)
+    else:
+        frame.loc[0, "review"] = ""
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert segments_of(project).loc[0, "review"] == kept
 
 
 def test_reviews_naming_a_folder_is_refused_even_with_nothing_typed(project):
