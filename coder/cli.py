@@ -136,6 +136,13 @@ DocumentsOption = Annotated[Path | None, typer.Option(
     "--documents", help="documents.csv: a `document` column and one column per variable (year, region, ...). "
                         "Default: documents.csv in the corpus folder (for `coder network`: the one the run used).")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite the file it writes if that file exists.")]
+# The review commands read a run's decisions with the run's codebook, as network and suggest do.
+RunCodebookOption = Annotated[Path | None, typer.Option(
+    "--codebook", "-c", help="The codebook (default: the one the run's run.json names, else codebook.yaml).",
+    show_default=False)]
+RunReviewsOption = Annotated[Path | None, typer.Option(
+    "--reviews", help="The review file (default: reviews.csv beside --codebook when given, else the one the run used, "
+                      "else reviews.csv beside codebook.yaml).", show_default=False)]
 
 
 def _say(message: str = "") -> None:
@@ -615,6 +622,24 @@ def _reviews_path(reviews: Path | None, codebook: Path) -> Path:
     return reviews if reviews is not None else default_reviews_path(codebook)
 
 
+def _run_review_file(reviews: Path | None, codebook: Path | None, run) -> Path:
+    """The review file of a run's decisions: --reviews; else the one beside --codebook; else the one
+    the run used, not one beside some codebook.yaml in the current folder; else that one."""
+    return reviews or (_reviews_path(None, codebook) if codebook is not None else None) \
+        or (_run_reviews_path(run) if run is not None else None) or _reviews_path(None, Path("codebook.yaml"))
+
+
+def _run_code_ids(codebook: Path | None, run) -> list[str] | None:
+    """The codes decisions are checked against: --codebook's; else the run's, as it ran (the copy in
+    run.json, which its segments name) and as the codebook file it names has them now; else
+    ./codebook.yaml's."""
+    if codebook is None and run is not None and run.has_record():
+        current = run.codebook()
+        return list(dict.fromkeys([*(code["id"] for code in run.record().codebook_codes),
+                                   *(code.id for code in current or ())]))
+    return _code_ids(codebook or Path("codebook.yaml"), run)
+
+
 def _passage_locator(run):
     """A lazy PassageLocator over the corpus of a run folder (None without run.json)."""
     from .reviews import PassageLocator
@@ -638,8 +663,8 @@ def _code_ids(codebook: Path | None, run=None) -> list[str] | None:
 @review_app.command("import")
 def review_import(
     file: Annotated[Path, typer.Argument(help="segments.csv (or .xlsx) with the review and note columns filled in.")],
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    reviews: RunReviewsOption = None,
+    codebook: RunCodebookOption = None,
     run_folder: Annotated[Path | None, typer.Option("--run", help="The run whose passages `add` rows name (default: FILE's folder if it holds run.json, else outputs).")] = None,
 ) -> None:
     """Merge the decisions typed into a segments file into the review file.
@@ -657,8 +682,8 @@ def review_import(
         run = RunFolder(run_folder) if run_folder is not None else RunFolder.of_segments(file)
         if run_folder is None and not run.has_record() and RunFolder("outputs").has_record():
             run = RunFolder("outputs")
-        report = import_reviews(file, _reviews_path(reviews, codebook), locate=_passage_locator(run),
-                                codes=_code_ids(codebook, run))
+        report = import_reviews(file, _run_review_file(reviews, codebook, run), locate=_passage_locator(run),
+                                codes=_run_code_ids(codebook, run))
         _say(report.render())
         if report.conflicts or report.invalid:
             _say(f"{len(report.conflicts)} conflicting and {len(report.invalid)} unreadable rows were not applied.")
@@ -666,8 +691,8 @@ def review_import(
 
 @review_app.command("status")
 def review_status_command(
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    reviews: RunReviewsOption = None,
+    codebook: RunCodebookOption = None,
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run, for precision and detached decisions.")] = Path("outputs/segments.csv"),
 ) -> None:
     """Count the decisions, list the detached ones (no segment in the last run) and why, precision and recall per code.
@@ -681,7 +706,7 @@ def review_status_command(
         run = RunFolder.of_segments(segments)
         frame = run.read_segments() if run.has_segments() else None
         documents = [item["path"] for item in run.record().documents] if run.has_record() else None
-        _show(review_status(_reviews_path(reviews, codebook), frame, codes=_code_ids(codebook, run),
+        _show(review_status(_run_review_file(reviews, codebook, run), frame, codes=_run_code_ids(codebook, run),
                                  documents=documents).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
@@ -691,8 +716,8 @@ def review_status_command(
 def review_reattach(
     old_code: Annotated[str, typer.Argument(help="The code id the detached decisions name.")],
     new_code: Annotated[str, typer.Argument(help="The code id of the codebook they belong to now.")],
-    reviews: Annotated[Path | None, typer.Option("--reviews", help="The review file (default: reviews.csv beside the codebook).")] = None,
-    codebook: Annotated[Path, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it.")] = Path("codebook.yaml"),
+    reviews: RunReviewsOption = None,
+    codebook: RunCodebookOption = None,
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the latest run: decisions still on its segments of OLD_CODE stay.")] = Path("outputs/segments.csv"),
 ) -> None:
     """Move the decisions of code OLD_CODE to NEW_CODE (after a rename `coder diff` did not recognise,
@@ -704,11 +729,11 @@ def review_reattach(
     from .runs import RunFolder
 
     with _user_errors():
-        path = _reviews_path(reviews, codebook)
         # Without a run (none yet, or the default path is not one) every decision of OLD_CODE moves.
         run = RunFolder.of_segments(segments) if segments.exists() or (segments.parent / "run.json").exists() else None
+        path = _run_review_file(reviews, codebook, run)
         index = run.read_segment_index(columns=("segment_id", "fingerprint")) if run and run.has_segments() else None
-        done = reattach(path, old_code, new_code, codes=_code_ids(codebook),
+        done = reattach(path, old_code, new_code, codes=_run_code_ids(codebook, run),
                         attached=set(index["segment_id"]) if index is not None else None,
                         fingerprints=dict(zip(index["segment_id"], index["fingerprint"])) if index is not None else None)
         _say(done.render(str(path), old_code, new_code))
@@ -987,8 +1012,7 @@ def export_xlsx(
         frame = run.read_segments()
         # A workbook of a run goes back to the review file that run used, not to one beside some
         # codebook.yaml in the current folder.
-        review_file = reviews or (_reviews_path(None, codebook) if codebook is not None else None) \
-            or _run_reviews_path(run) or _reviews_path(None, Path("codebook.yaml"))
+        review_file = _run_review_file(reviews, codebook, run)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
             with folder_lock(review_file.parent / LOCK_FILE):
                 pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))

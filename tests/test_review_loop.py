@@ -277,6 +277,43 @@ def test_review_loop_status_lists_detached_and_reattach_maps_them(project, old_c
         1, "Error: code 'nope' is not in the codebook. Pass a code id of the codebook as NEW.\n")
 
 
+@pytest.mark.parametrize("old_code, new_code", [("barriers", "obstacles")])
+def test_review_commands_of_a_run_use_its_codebook_and_review_file(project, monkeypatch, old_code, new_code):
+    """From a folder with a codebook.yaml of its own, `review status`, `reattach` and `import` of a run read
+    that codebook and the reviews.csv beside it (probe W7): status gave a deleted code's decision the wrong
+    reason (or none, from an empty review file), reattach refused a code of the run's codebook. They use
+    the codebook and the review file the run's run.json names now, as network and suggest do."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"] == old_code, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    edited = CODEBOOK.replace("  barriers:\n    label: Barriers\n    keywords: [barrier*]",
+                              f"  {new_code}:\n    label: Obstacles\n    keywords: [barrier*, obstacle]")
+    (project / "codebook.yaml").write_text(edited, encoding="utf-8")
+    coder_run(project)
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    segments = str(project / "out" / "segments.csv")
+    status = invoke("review", "status", "--segments", segments)
+    assert status.exit_code == 0, status.output
+    why = f"code '{old_code}' is not in the codebook: `coder review reattach {old_code} NEW_CODE`"
+    assert f"  a.txt, passage 1, {old_code}: reject; {why}" in status.stdout.splitlines()
+    moved = invoke("review", "reattach", old_code, new_code, "--segments", segments)
+    assert (moved.exit_code, moved.stderr) == (0, f"{project / 'reviews.csv'}: 2 decision(s) moved from {old_code} to "
+                                                  f"{new_code}. Run `coder run` to apply them.\n")
+    frame = segments_of(project)
+    frame.loc[frame["code"] == "joint_meeting", "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", segments)
+    assert imported.exit_code == 0, imported.output
+    assert imported.stderr.startswith(f"{segments}: 2 new, 0 changed, 0 unchanged review decisions -> "
+                                      f"{project / 'reviews.csv'} (4 in all).")
+    assert not (elsewhere / "reviews.csv").exists()
+
+
 def test_review_loop_status_column_and_changes_list_segments(project):
     coder_run(project)
     assert set(segments_of(project)["status"]) == {"new"}
