@@ -476,11 +476,13 @@ def network(
             _refuse_replacing_inputs(out / "report.html", {"the run's corpus folder": run.corpus_path()})
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
+        loaded = run.codebook(codebook)
         if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
-            for imported in import_typed_decisions(run, review_file):
+            codes = [code.id for code in loaded] if loaded is not None else None
+            for imported in import_typed_decisions(run, review_file, codes=codes):
                 _say(imported.render())
         variables = _run_document_variables(run, documents, where)
-        frame, loaded = run.read_segments(), run.codebook(codebook)
+        frame = run.read_segments()
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
         _refuse_unknown_codes(frame, loaded, run)

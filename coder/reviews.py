@@ -14,6 +14,7 @@ as `reviews.csv.bak`, itself replaced only once the new backup is complete.
 
 from __future__ import annotations
 
+import difflib
 import shutil
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -349,7 +350,10 @@ def _read_proposals(
         entry = {column: _cell(record, column) for column in ("document", "passage", "start", "end", "code", "text")}
         entry.update(decision=decision, note=note)
         if known is not None and entry["code"] and entry["code"] not in known:
-            invalid.append(InvalidDecision(row, value, f"code {quoted(entry['code'])} is not in the codebook; use a code id of the codebook."))
+            close = difflib.get_close_matches(entry["code"], codes, n=1) if len(entry["code"]) <= 1000 else []  # type: ignore[arg-type]
+            meant = f" (did you mean '{close[0]}'?)" if close else ""
+            invalid.append(InvalidDecision(row, value, f"code {quoted(entry['code'])} is not in the codebook{meant}; "
+                                                       f"use a code id of the codebook."))
             continue
         if decision == "add":
             problem = _resolve_added(entry, located)

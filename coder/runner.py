@@ -221,8 +221,8 @@ def run_coding(
         # must not start a new one here, where none of them are.
         elsewhere = _reviews_elsewhere(run, reviews_file) if not reviews_file.is_file() and reviews_path is None else None
         missed = _reviews_missed(run, reviews_file, *elsewhere) if elsewhere else None
-        imported = import_typed_decisions(run, reviews_file, refuse_new=_new_review_file_refused(reviews_file, *elsewhere)
-                                          if elsewhere else None)
+        imported = import_typed_decisions(run, reviews_file, codes=[code.id for code in codebook],
+                                          refuse_new=_new_review_file_refused(reviews_file, *elsewhere) if elsewhere else None)
         reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         reused = None
@@ -663,6 +663,8 @@ def import_typed_decisions(
         sources.append((book, None, None))  # exported earlier: only what disagrees with nothing is taken
     if not sources:
         return reports
+    if codes is not None:  # the rows name the last run's codes too (a code renamed since follows its decisions)
+        codes = [*codes, *_last_run_codes(run)]
     advice = (f"The decisions typed into {sources[0][0].name} go to {display_name(reviews_path.name)} there: "
               f"pass --reviews with a file in a folder you can write in.")
     with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
@@ -691,6 +693,14 @@ def import_typed_decisions(
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports
+
+
+def _last_run_codes(run: RunFolder) -> list[str]:
+    """The code ids of the codebook the run folder's last run used; none when its run.json cannot be read."""
+    try:
+        return [str(code["id"]) for code in run.record().codebook_codes] if run.has_record() else []
+    except OutputError:  # a damaged run.json must not stop the run that replaces it
+        return []
 
 
 def _decisions_changed(before: pd.DataFrame, after: pd.DataFrame) -> list[str]:

@@ -224,6 +224,28 @@ def test_review_loop_added_passage_counts_everywhere_and_survives_recodes(projec
     assert f'startPosition="{start}" endPosition="{start + len(text)}"' in project_xml
 
 
+@pytest.mark.parametrize("command", ["run", "network"])
+def test_a_hand_coded_row_with_a_misspelt_code_is_refused_with_the_nearest_code(project, command):
+    """A row typed into segments.csv with `add` and a misspelt code was imported without a word and
+    showed up only as a detached decision (probe W21): the run (and network) refuse it now, naming
+    the row and the code meant, and import nothing."""
+    coder_run(project)
+    frame = segments_of(project)
+    typo = frame.iloc[[0]].assign(code="joint_meting", review="add", passage="2")
+    pd.concat([frame, typo]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    segments = project / "out" / "segments.csv"
+    if command == "run":
+        result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                        "--out", str(project / "out"))
+    else:
+        result = invoke("network", str(segments))
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: {segments}: 1 typed row(s) cannot be read, so the file was not replaced (first, row {len(frame) + 2}: "
+        f"code 'joint_meting' is not in the codebook (did you mean 'joint_meeting'?); use a code id of the codebook.). "
+        f"Correct them, or run `coder review import {segments}` to see every row.\n"))
+    assert not (project / "reviews.csv").exists()
+
+
 def test_review_loop_precision_and_recall_in_summary_and_status(project):
     coder_run(project)
     frame = segments_of(project)
