@@ -821,10 +821,16 @@ class Reattached:
     moved: int
     attached: int = 0  # still on a segment of the old code (which is still in the codebook)
     collisions: int = 0  # the new code has a decision of its own on that passage
+    uncoded: tuple[str, ...] = ()  # moved onto passages the new code does not code in the last run ("a.txt, passage 0 (reject)")
 
     def render(self, path: str, old_code: str, new_code: str) -> str:
         head, advice = f"{path}: {self.moved} decision(s) moved from {old_code} to {new_code}.", "Run `coder run` to apply them."
         stayed = []
+        if self.uncoded:
+            them = "it" if len(self.uncoded) == 1 else "them"
+            stayed += [f"  {len(self.uncoded)} of them {new_code} does not code in the last run, so the next run leaves "
+                       f"{them} detached:", *(f"    {passage}" for passage in first_lines(list(self.uncoded))),
+                       f"  If another code codes {them} now, `coder review reattach {new_code} OTHER_CODE` moves {them} on."]
         if self.attached:
             stayed.append(f"  {self.attached} decision(s) of {old_code} stay: {old_code} still codes their passages.")
         if self.collisions:
@@ -864,7 +870,12 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
     moved_rows = renamed[~collides.to_numpy()]
     frame.loc[moved_rows.index, list(REVIEW_COLUMNS)] = moved_rows[list(REVIEW_COLUMNS)]
     write_reviews(frame, reviews_path)
-    return Reattached(moved=len(moved_rows), attached=int(staying.sum()), collisions=int(collides.sum()))
+    # A split's other half: the passage is not one of the new code's in the last run (hand codings need none).
+    outside = moved_rows[~moved_rows["segment_id"].isin(list(attached)) & moved_rows["decision"].ne("add")] \
+        if attached is not None else moved_rows.iloc[:0]
+    return Reattached(moved=len(moved_rows), attached=int(staying.sum()), collisions=int(collides.sum()),
+                      uncoded=tuple(f"{document}, passage {passage} ({decision or 'note'})" for document, passage, decision
+                                    in zip(outside["document"], outside["passage"], outside["decision"])))
 
 
 # --- applying decisions ------------------------------------------------------------------------

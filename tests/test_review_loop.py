@@ -950,6 +950,38 @@ def test_reattach_after_a_split_moves_only_the_detached_decisions(project):
         ("joint_meeting", "accept", "a: mayors"), ("joint_meeting", "reject", "b: another")]
 
 
+@pytest.mark.parametrize("halves", [("meeting_of_mayors", "meeting_held")])
+def test_reattach_after_a_split_names_the_moved_decisions_the_new_code_does_not_code(project, halves):
+    """A code split into two new ones (the old id removed): `reattach OLD FIRST` moved every decision,
+    those of the second half's passages too, and said only "2 decision(s) moved"; the next run left
+    one detached again (probe W8). It names those now, and how to move them on."""
+    first, second = halves
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"].eq("joint_meeting"), "review"] = ["accept", "reject"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    split = CODEBOOK.replace("  joint_meeting:\n    label: Joint meetings\n    keywords: [joint meeting]\n",
+                             f"  {first}:\n    keywords: [mayors held]\n  {second}:\n    keywords: [was held]\n")
+    (project / "codebook.yaml").write_text(split, encoding="utf-8")
+    coder_run(project)
+    moved = invoke("review", "reattach", "joint_meeting", first, "--segments", str(project / "out" / "segments.csv"))
+    assert moved.exit_code == 0, moved.output
+    assert moved.stderr.splitlines() == [
+        f"{project / 'reviews.csv'}: 2 decision(s) moved from joint_meeting to {first}.",
+        f"  1 of them {first} does not code in the last run, so the next run leaves it detached:",
+        "    b.txt, passage 0 (reject)",
+        f"  If another code codes it now, `coder review reattach {first} OTHER_CODE` moves it on.",
+        "Run `coder run` to apply them.",
+    ]
+    onward = invoke("review", "reattach", first, second, "--segments", str(project / "out" / "segments.csv"))
+    assert onward.exit_code == 0, onward.output
+    assert onward.stderr.splitlines()[0] == f"{project / 'reviews.csv'}: 1 decision(s) moved from {first} to {second}."
+    coder_run(project)
+    after = segments_of(project).set_index("code")
+    assert [after.loc[first, "review"], after.loc[second, "review"]] == ["accept", "reject"]
+
+
 def test_two_reviewers_notes_are_both_kept_by_the_run_and_by_review_import(project):
     coder_run(project)
     frame = segments_of(project)
