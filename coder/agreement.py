@@ -432,12 +432,32 @@ def _stop_unless_none(source: str, problems: list[str], what: str, advice: str) 
         raise CoderError(f"{source}: {len(problems)} {what}, nothing was scored:\n  {shown}\n{advice}")
 
 
+def resolve_code_labels(gold: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The gold rows with each code named by its label (as the report shows it) named by its id, and
+    those labels' ids. A cell that is a code's id stays as it is, as does a label two codes share.
+
+    >>> from coder.models import Code
+    >>> codebook = Codebook(codes=(Code(id="joint_meeting", label="Joint meeting", path=("joint_meeting",)),))
+    >>> resolve_code_labels(pd.DataFrame({"code": ["Joint meeting", ""]}), codebook)[1]
+    {'Joint meeting': 'joint_meeting'}
+    """
+    ids = {code.id for code in codebook}
+    coding: dict[str, list[str]] = {}
+    for code in codebook:
+        coding.setdefault(code.label, []).append(code.id)
+    labels = {label: found[0] for label, found in coding.items() if len(found) == 1 and label not in ids}
+    named = {cell: labels[cell] for cell in dict.fromkeys(gold["code"].astype(str)) if cell in labels}
+    return (gold.assign(code=gold["code"].astype(str).replace(named)) if named else gold), named
+
+
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
-                           source: str = "gold") -> None:
+                           source: str = "gold", labels: Mapping[str, str] | None = None) -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
-    does not have (`documents` maps each document to its number of passages)."""
+    does not have (`documents` maps each document to its number of passages). `labels` (code id ->
+    label) answer a label typed with other capitals or spaces with its code."""
     problems = []
     known_codes = list(codes) if codes is not None else None
+    by_label = {" ".join(label.split()).casefold(): code for code, label in (labels or {}).items() if label != code}
     for line, row in enumerate(gold.to_dict("records"), start=2):
         document = str(row["document"])
         if documents is not None and document not in documents:
@@ -447,8 +467,10 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
             problems.append(f"'{document}' has no passage {row['passage']} (it has {documents[document]}, from 0)")
         code = str(row["code"])
         if known_codes is not None and code and code not in known_codes:
-            close = _close_matches(code, known_codes)
-            problems.append(f"code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            labelled = by_label.get(" ".join(code.split()).casefold())
+            close = [labelled] if labelled else _close_matches(code, known_codes)
+            meant = f", labelled '{labels[labelled]}'" if labelled and labels else ""
+            problems.append(f"code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'{meant}?)" if close else ""))
     _stop_unless_none(source, problems, "row problem(s)",
                       "Use document paths and passage numbers from segments.csv and code ids of the codebook.")
 
@@ -532,8 +554,15 @@ def agreement_for_run(
             if moved:
                 notes.append(f"{moved} passage(s) of the gold coding followed their text to a new passage number "
                              f"(the corpus changed since the sample was drawn)")
+        if codebook is not None:
+            resolved, named = resolve_code_labels(gold, codebook)
+            if named:
+                shown = ", ".join(f"'{label}': {code}" for label, code in list(named.items())[:3])
+                notes.append(f"{int(gold['code'].isin(list(named)).sum())} gold row(s) name a code by its label, "
+                             f"read as its id ({shown}{', ...' if len(named) > 3 else ''})")
+            gold = resolved
         check_gold_against_run(gold, documents=documents or None, codes=[code.id for code in codebook] if codebook else None,
-                               source=str(gold_path))
+                               source=str(gold_path), labels={code.id: code.label for code in codebook} if codebook else None)
         passages_total = record.counts.get("passages")
         if isinstance(passages_total, int):
             units = passages_total

@@ -361,6 +361,41 @@ def test_agreement_cli_unknown_code(run_folder):
     )
 
 
+LABELLED_CODEBOOK = """\
+codes:
+  joint_meeting:
+    label: Intergovernmental joint meeting
+    keywords: [joint meeting]
+  barriers:
+    label: Red tape
+    keywords: [red tape]
+"""
+
+
+@pytest.mark.parametrize("cell, outcome", [
+    ("Intergovernmental joint meeting", 0),
+    ("intergovernmental  Joint meeting", "code 'intergovernmental  Joint meeting' is not in the codebook "
+                                         "(did you mean 'joint_meeting', labelled 'Intergovernmental joint meeting'?)"),
+])
+def test_agreement_cli_reads_a_code_named_by_its_label(tmp_path, monkeypatch, cell, outcome):
+    """A gold sheet naming a code by its label (as the report shows it) was refused with "did you mean
+    'intergovernmental_cooperation'?" (probe W9): the exact label is read as the code's id, and a label
+    typed otherwise is answered with the code whose label it is."""
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": "A joint meeting was held.\n\nRed tape everywhere.\n"}, LABELLED_CODEBOOK)
+    (tmp_path / "gold.csv").write_text(f"document,passage,code\na.txt,0,{cell}\na.txt,1,barriers\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    if outcome:
+        assert (result.exit_code, result.output) == (1, (
+            f"Error: gold.csv: 1 row problem(s), nothing was scored:\n  {outcome}\n"
+            "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"))
+        return
+    assert result.exit_code == 0, result.output
+    assert f"Note: 1 gold row(s) name a code by its label, read as its id ('{cell}': joint_meeting)" in result.output
+    lines = (tmp_path / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("joint_meeting,1,1,1,0,0,")
+
+
 def test_agreement_cli_scores_only_named_passages(run_folder):
     # The gold file names passages 0 and 1 only: passage 2 (coded by the tool) is not counted.
     (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\na.txt,1,\n", encoding="utf-8")
