@@ -596,8 +596,8 @@ app.add_typer(review_app, name="review")
 
 @app.command()
 def diff(
-    old_run: Annotated[Path, typer.Argument(help="The earlier run: its --out folder or its run.json.")],
-    new_run: Annotated[Path, typer.Argument(help="The later run: its --out folder or its run.json.")],
+    old_run: Annotated[Path, typer.Argument(help="The earlier run: its --out folder, its run.json or its segments.csv.")],
+    new_run: Annotated[Path, typer.Argument(help="The later run: its --out folder, its run.json or its segments.csv.")],
     csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the changes table (changes.csv) here.")] = None,
     force: ForceOption = False,
 ) -> None:

@@ -397,9 +397,21 @@ class RunFolder:
 
     @classmethod
     def at(cls, run: str | Path) -> RunFolder:
-        """The run in a folder, or the run whose run.json is at `run` (as `coder diff` takes them)."""
+        """The run in a folder, the run whose run.json is at `run` (under any name ending in .json), or
+        the run a segments file belongs to (as `coder diff` takes them).
+
+        Raises:
+            OutputError: for another file, which is none of these.
+        """
         path = Path(run)
-        return cls(path) if path.is_dir() else cls(path.parent, run_file=path)
+        if path.is_dir():
+            return cls(path)
+        if path.suffix.lower() in (".csv", ".parquet"):  # segments.csv, as every other command takes a run
+            return cls.of_segments(path)
+        if path.is_file() and path.suffix.lower() != ".json":
+            raise OutputError(f"{display_name(path)}: is not a run's folder, run.json or segments file. Pass the folder "
+                              f"written by `coder run --out FOLDER`, or its run.json or segments.csv.")
+        return cls(path.parent, run_file=path)
 
     @classmethod
     def of_segments(cls, segments_path: str | Path) -> RunFolder:

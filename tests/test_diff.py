@@ -204,6 +204,28 @@ def test_diff_cli_diff(tmp_path, with_csv):
                         f"{removed[0]},{removed[1]},{removed[3]}")
 
 
+@pytest.mark.parametrize("name", ["segments.csv", "run.json", "."])
+def test_diff_cli_takes_a_run_by_its_segments_file_too(tmp_path, name):
+    """`coder diff RUN RUN/segments.csv` said "segments.csv:1: run.json is not valid JSON ... Run `coder run`
+    again to rewrite it" (probe W10): a segments file names its run, as in every other command."""
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    new = write_run(tmp_path / "new", edit("[red tape, bureaucracy]", "[red tape]"), PASSAGES[:2] + PASSAGES[3:])
+    result = invoke("diff", str(old / name), str(new / name))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"Since {old / name} (2026-11-24T12:00:00+00:00): 0 segments added, 1 removed, 1 codebook changes.")
+
+
+@pytest.mark.parametrize("name", ["report.html"])
+def test_diff_cli_names_a_file_that_is_no_run(tmp_path, name):
+    old = write_run(tmp_path / "old", BASE_YAML, PASSAGES)
+    (old / name).write_text("<html></html>", encoding="utf-8")
+    result = invoke("diff", str(old / name), str(old))
+    assert (result.exit_code, result.stderr) == (1, (
+        f"Error: {old / name}: is not a run's folder, run.json or segments file. Pass the folder written by "
+        f"`coder run --out FOLDER`, or its run.json or segments.csv.\n"))
+
+
 @pytest.mark.parametrize("missing", ["nowhere"])
 def test_diff_cli_diff_missing_run(tmp_path, missing):
     result = invoke("diff", str(tmp_path / missing), str(tmp_path))
