@@ -56,6 +56,8 @@ CONVERT_HINT = (
     "--encoding), .pdf with a text layer, .docx, .odt, .rtf and .html. Save other files in one of "
     "these formats (Word: File > Save As > .docx; scans: run OCR, e.g. `ocrmypdf in.pdf out.pdf`)."
 )
+# Archives a corpus is sent in: each is skipped with how to read what it holds.
+ARCHIVE_EXTENSIONS = frozenset({".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz"})
 OUTSIDE = "links outside the corpus folder (not read)"
 NOT_A_FILE = "not a regular file (not read)"
 
@@ -189,6 +191,9 @@ def unsupported_type(file: Path, wanted: frozenset[str] = frozenset(DEFAULT_EXTE
     suffix = file.suffix.lower()
     if suffix in wanted:
         return None
+    if suffix in ARCHIVE_EXTENSIONS:
+        return (f"unsupported file type {suffix}: an archive, not opened. Extract its files into the corpus folder "
+                f"(or a folder of their own, and pass that) and run again")
     return f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
 
 

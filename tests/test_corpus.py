@@ -140,6 +140,18 @@ def test_corpus_single_unusable_file_is_skipped_not_an_error(tmp_path, name, rea
     assert read_corpus(path) == Corpus(root=str(path), documents=(), skipped=(SkippedFile(name, reason),))
 
 
+@pytest.mark.parametrize("name", ["bundle.zip", "texts.7z", "texts.tar.gz"])
+def test_corpus_an_archive_is_skipped_with_how_to_read_it(tmp_path, name):
+    """A .zip in the corpus (or as the corpus) was "unsupported file type .zip", and the advice to save
+    it in a format coder reads did not say to extract it (probe W11)."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / name).write_bytes(b"PK\x03\x04")
+    reason = (f"unsupported file type {Path(name).suffix}: an archive, not opened. Extract its files into the corpus "
+              f"folder (or a folder of their own, and pass that) and run again")
+    assert read_corpus(tmp_path / "c").skipped == (SkippedFile(name, reason),)
+    assert read_corpus(tmp_path / "c" / name).skipped == (SkippedFile(name, reason),)
+
+
 @pytest.mark.parametrize("missing", ["no_such_folder", "no_such_file.txt"])
 def test_corpus_missing_path_raises_corpus_error(tmp_path, missing):
     path = tmp_path / missing
