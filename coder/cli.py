@@ -503,7 +503,8 @@ def network(
                                          documents=variables.table if variables is not None else None,
                                          passages_by_document=passages if variables is not None else None)
         # The count tables too, as the next run will write them: the folder's files agree (probe W4).
-        counts = write_count_tables(drop_rejected(frame), loaded, RunFolder(out), variables=variables, passages_by_document=passages)
+        counts = write_count_tables(drop_rejected(frame), loaded, RunFolder(out), variables=variables,
+                                    passages_by_document=passages)
         if not quiet:
             for line in warnings:
                 _say(line)

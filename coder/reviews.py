@@ -350,7 +350,7 @@ def _read_proposals(
         entry = {column: _cell(record, column) for column in ("document", "passage", "start", "end", "code", "text")}
         entry.update(decision=decision, note=note)
         if known is not None and entry["code"] and entry["code"] not in known:
-            close = difflib.get_close_matches(entry["code"], codes, n=1) if len(entry["code"]) <= 1000 else []  # type: ignore[arg-type]
+            close = difflib.get_close_matches(entry["code"], list(codes or ()), n=1) if len(entry["code"]) <= 1000 else []
             meant = f" (did you mean '{close[0]}'?)" if close else ""
             invalid.append(InvalidDecision(row, value, f"code {quoted(entry['code'])} is not in the codebook{meant}; "
                                                        f"use a code id of the codebook."))
