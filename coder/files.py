@@ -16,13 +16,14 @@ import stat
 import tempfile
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .errors import CoderError, OutputError
 from .imports import LazyPattern
+from .models import normalize_segment_id, segment_id
 
 if TYPE_CHECKING:  # pandas loads on first use: coding workers read and match text without it
     import pandas as pd
@@ -658,44 +659,118 @@ def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missi
 def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.DataFrame:
     """The one CSV reader: a table as a spreadsheet may have saved it, every cell as text.
 
-    Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030 and Windows-1252 text, ",",
-    ";" or tab separators and any line ends; `.xlsx` workbooks too. Column names are
-    stripped and lower-cased; blank cells are "". Problems raise OutputError naming the file.
+    Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
+    (`_likeliest_encoding`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too.
+    Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
+    encoding read. Problems raise OutputError naming the file.
 
     >>> read_table("outputs/segments.csv").columns[:2].tolist()  # doctest: +SKIP
     ['segment_id', 'document']
     """
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        if not path.is_file():
+            raise OutputError(f"{path}: {missing}")
+        return _cleaned(_parsed(path, _read_workbook), encoding="")
+    data = read_bytes(path, missing=missing)
+    try:
+        text, encoding = decode_text(data)
+    except DecodeError as problem:
+        readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
+        frames = {encoding: _cleaned(_parsed(path, _read_text, text), encoding=encoding) for encoding, text in readings.items()}
+        likeliest = _likeliest_encoding(frames, data)
+        if likeliest is None:
+            raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
+        return frames[likeliest]
+    return _cleaned(_parsed(path, _read_text, text), encoding=encoding)
+
+
+def _parsed(path: Path, read: Callable[..., pd.DataFrame], *arguments: Any) -> pd.DataFrame:
     import pandas as pd
 
-    path = Path(path)
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm"):
-            if not path.is_file():
-                raise OutputError(f"{path}: {missing}")
-            frame = _read_workbook(path)
-        else:
-            try:
-                text, _ = decode_text(read_bytes(path, missing=missing), fallback="cp1252")
-            except DecodeError as problem:
-                raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
-            if not text.strip():
-                raise OutputError(f"{path}: the file is empty. Pass a table with a header row.")
-            separator = _sniff_separator(text)
-            _refuse_repeated_columns(path, text, separator)
-            frame = pd.read_csv(
-                io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skip_blank_lines=True,
-            )
-            if not isinstance(frame.index, pd.RangeIndex):
-                # The first row has a cell more than the header: pandas took the first column for row
-                # names and moved every value one column left ("passage" read 'joint_meeting').
-                raise OutputError(f"{path}: row 2 has more cells than the header row (an extra comma?). "
-                                  f"Make it match the header, then try again.")
+        return read(path, *arguments)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as problem:
         reason = " ".join(str(problem).split())  # pandas ends some messages with a line break
         raise OutputError(f"{path}: cannot read it as a table ({reason}). Save it as CSV (UTF-8) and try again.")
+
+
+def _read_text(path: Path, text: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if not text.strip():
+        raise OutputError(f"{path}: the file is empty. Pass a table with a header row.")
+    separator = _sniff_separator(text)
+    _refuse_repeated_columns(path, text, separator)
+    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skip_blank_lines=True)
+    if not isinstance(frame.index, pd.RangeIndex):
+        # The first row has a cell more than the header: pandas took the first column for row
+        # names and moved every value one column left ("passage" read 'joint_meeting').
+        raise OutputError(f"{path}: row 2 has more cells than the header row (an extra comma?). "
+                          f"Make it match the header, then try again.")
+    return frame
+
+
+def _cleaned(frame: pd.DataFrame, *, encoding: str) -> pd.DataFrame:
     frame = restore_formulas(frame.fillna(""))
     frame.columns = [str(column).strip().lstrip("\ufeff").strip().lower() for column in frame.columns]
+    frame.attrs["encoding"] = encoding
     return frame
+
+
+def table_encoding(frame: pd.DataFrame) -> str:
+    """The encoding `read_table` read a table's file in ("" for a workbook).
+
+    >>> table_encoding(read_table("segments.csv"))  # doctest: +SKIP
+    'utf-8-sig'
+    """
+    return frame.attrs.get("encoding", "")
+
+
+# --- tables saved in a legacy code page ------------------------------------------------------------
+
+# The single-byte code pages spreadsheets save "CSV" in: Excel on a Western Windows ("CSV (Comma
+# delimited)") and Excel for Mac ("Comma Separated Values", with CR line ends). Neither holds Chinese:
+# the spreadsheet writes "?" for each character it cannot encode.
+LEGACY_ENCODINGS = ("cp1252", "mac_roman")
+
+
+def _legacy_readings(data: bytes) -> dict[str, str]:
+    """{encoding: text with LF line ends} for each legacy code page that decodes `data`."""
+    readings = {}
+    for encoding in LEGACY_ENCODINGS:
+        text = _strict(data, encoding)
+        if text is not None:
+            readings[encoding] = text.replace("\r\n", "\n").replace("\r", "\n")
+    return readings
+
+
+def _likeliest_encoding(frames: dict[str, pd.DataFrame], data: bytes) -> str | None:
+    """Of a file's readings in legacy code pages, the one whose rows read back as coder wrote them (the
+    segment id is the hash of document, text and code) most often; between equals, Mac Roman for a
+    file with CR line ends only (as Excel for Mac saves), else Windows-1252. None when only Mac Roman
+    reads the file (it decodes any bytes) and nothing else speaks for it."""
+    scores = {encoding: int(rows_reading_back(frame).sum()) for encoding, frame in frames.items()}
+    best = [encoding for encoding in frames if scores[encoding] == max(scores.values(), default=0)]
+    mac_line_ends = b"\r" in data and b"\n" not in data
+    if "mac_roman" in best and (mac_line_ends or "cp1252" not in best):
+        return "mac_roman" if mac_line_ends or scores["mac_roman"] else None
+    return best[0] if best else None
+
+
+def rows_reading_back(frame: pd.DataFrame) -> pd.Series:
+    """For each row of a table coder wrote (segments.csv, reviews.csv): is its segment id the one its
+    document, text and code give? A row whose text or document name was decoded wrong, or lost
+    characters, does not; nor do rows of a repeated passage's later copies, whose ids are numbered.
+    All False when the table has not those columns."""
+    import pandas as pd
+
+    if not {"segment_id", "document", "code", "text"} <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    return pd.Series([
+        bool(text) and normalize_segment_id(identifier) == segment_id(str(document), str(text), str(code))
+        for identifier, document, code, text in zip(frame["segment_id"], frame["document"], frame["code"], frame["text"])
+    ], index=frame.index, dtype=bool)
 
 
 def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:

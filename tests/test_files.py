@@ -346,3 +346,18 @@ def test_files_csv_lines_arrow_gives_in_chunks_are_written_chunk_by_chunk(tmp_pa
     monkeypatch.setattr(pc, "binary_join_element_wise", in_chunks)
     write_csv(frame, tmp_path / "chunked.csv")
     assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n"])
+def test_files_read_table_takes_the_code_page_in_which_coders_rows_read_back(tmp_path: Path, line_end):
+    """Excel for Mac saves "Comma Separated Values" in Mac Roman: read as Windows-1252, "café" was "cafŽ"."""
+    from coder.files import table_encoding
+    from coder.models import segment_id
+
+    text = "The “joint meeting” at the café."
+    rows = [["segment_id", "document", "code", "text", "note"],
+            [segment_id("b.txt", text, "joint_meeting"), "b.txt", "joint_meeting", text, "naïve – “quoted”"]]
+    path = tmp_path / "segments.csv"
+    path.write_bytes(line_end.join(",".join(f'"{cell}"' for cell in row) for row in rows).encode("mac_roman"))
+    table = read_table(path)
+    assert (table_encoding(table), table.loc[0, "text"], table.loc[0, "note"]) == ("mac_roman", text, "naïve – “quoted”")

@@ -1324,3 +1324,47 @@ def test_suggest_takes_a_code_with_a_hand_coded_span(project):
     for code in ("local_protection", "barriers"):
         result = invoke("suggest", code, "--run", str(project / "out"), "--out", str(project / f"{code}.csv"), "--min-count", "1")
         assert result.exit_code == 0, result.output
+
+
+# --- files saved in a code page without Chinese (Excel's "CSV (Comma delimited)", Excel for Mac's CSV) ---
+
+MIXED_CORPUS = {
+    "甲.txt": "市长召开联席会议。\n\n行政壁垒依然存在。\n",
+    "b.txt": "The “joint meeting” at the café was held.\n\nThe barrier is high.\n",
+}
+MIXED_CODEBOOK = CODEBOOK.replace("[joint meeting]", "[joint meeting, 联席会议]").replace("[barrier*]", "[barrier*, 壁垒]")
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    """A project whose corpus holds a Chinese document (named in Chinese) and an English one with accents."""
+    (tmp_path / "codebook.yaml").write_text(MIXED_CODEBOOK, encoding="utf-8")
+    (tmp_path / "corpus").mkdir()
+    for name, text in MIXED_CORPUS.items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def save_in_code_page(frame: pd.DataFrame, path: Path, encoding: str, *, separator: str = ",", line_end: str = "\r\n") -> None:
+    """Save as Excel does in a code page: each character it cannot encode written as "?"."""
+    text = frame.to_csv(index=False, sep=separator, lineterminator=line_end)
+    path.write_bytes(text.encode(encoding, errors="replace"))
+
+
+def reviews_of(project: Path) -> dict[str, tuple[str, str]]:
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return {identifier: (decision, note) for identifier, decision, note in zip(reviews["segment_id"], reviews["decision"], reviews["note"])}
+
+
+@pytest.mark.parametrize("line_end", ["\r", "\r\n"])
+def test_an_excel_for_mac_csv_is_read_as_mac_roman(mixed, line_end):
+    """Excel for Mac's "Comma Separated Values" is Mac Roman: read as Windows-1252, a typed note became
+    "cafŽ Ð rŽsumŽ ÒquotedÓ na•ve". The reading under which coder's own cells read back is taken."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    row = int(frame.index[frame["document"] == "b.txt"][0])
+    frame.loc[row, ["review", "note"]] = ["reject", "café – résumé “quoted” naïve"]
+    save_in_code_page(frame, mixed / "out" / "segments.csv", "mac_roman", line_end=line_end)
+    coder_run(mixed)
+    assert reviews_of(mixed)[frame.loc[row, "segment_id"]] == ("reject", "café – résumé “quoted” naïve")
+
