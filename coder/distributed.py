@@ -429,7 +429,7 @@ def run_coding_distributed(
     with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE, if_writable=True):
         recovered = run.recover()
         imported = import_typed_decisions(run, reviews_file, codes=[code.id for code in codebook])
-        reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+        reviews = read_reviews(reviews_file, written=run.read_written_reviews) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.
         stamps = take_corpus_stamps(corpus) if use_cache else None

@@ -682,6 +682,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
         if likeliest is None:
             raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
         return frames[likeliest]
+    if encoding == "utf-8" and data.isascii():  # what Excel's "CSV (Comma delimited)" makes of Chinese and English
+        encoding = "ascii"
     return _cleaned(_parsed(path, _read_text, text), encoding=encoding)
 
 
@@ -719,7 +721,8 @@ def _cleaned(frame: pd.DataFrame, *, encoding: str) -> pd.DataFrame:
 
 
 def table_encoding(frame: pd.DataFrame) -> str:
-    """The encoding `read_table` read a table's file in ("" for a workbook).
+    """The encoding `read_table` read a table's file in: "ascii" for a file of ASCII only, without a byte
+    order mark; "" for a workbook.
 
     >>> table_encoding(read_table("segments.csv"))  # doctest: +SKIP
     'utf-8-sig'
@@ -733,6 +736,14 @@ def table_encoding(frame: pd.DataFrame) -> str:
 # delimited)") and Excel for Mac ("Comma Separated Values", with CR line ends). Neither holds Chinese:
 # the spreadsheet writes "?" for each character it cannot encode.
 LEGACY_ENCODINGS = ("cp1252", "mac_roman")
+# The encodings of a table that cannot hold Chinese, and how to say which the file was saved in: a file of
+# Chinese and English text saved as Windows-1252 is ASCII, Chinese and all turned into "?".
+LOSSY_ENCODINGS = (*LEGACY_ENCODINGS, "ascii")
+SAVED_AS = {
+    "cp1252": "as Windows-1252 (Excel's \"CSV (Comma delimited)\")",
+    "mac_roman": "as Mac Roman (Excel for Mac's \"Comma Separated Values\")",
+    "ascii": "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)",
+}
 
 
 def _legacy_readings(data: bytes) -> dict[str, str]:
@@ -771,6 +782,74 @@ def rows_reading_back(frame: pd.DataFrame) -> pd.Series:
         bool(text) and normalize_segment_id(identifier) == segment_id(str(document), str(text), str(code))
         for identifier, document, code, text in zip(frame["segment_id"], frame["document"], frame["code"], frame["text"])
     ], index=frame.index, dtype=bool)
+
+
+def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
+    """For each row of a table coder wrote, read in a code page without Chinese (LOSSY_ENCODINGS): does
+    its passage text show "??", or its document name "?", where its segment id says otherwise? Chinese
+    saved so is "?" for every character. All False when the table has not those columns."""
+    import pandas as pd
+
+    if not {"segment_id", "document", "code", "text"} <= set(frame.columns):
+        return pd.Series(False, index=frame.index)
+    shows = (frame["text"].astype(str).str.contains("??", regex=False)
+             | frame["document"].astype(str).str.contains("?", regex=False))
+    lost = pd.Series(False, index=frame.index)
+    if shows.any():
+        lost[shows] = ~rows_reading_back(frame[shows])
+    return lost
+
+
+def saved_as(text: str, encoding: str) -> str:
+    """`text` as a spreadsheet saving in the code page `encoding` writes it: each character the code page
+    cannot hold as "?", or as its compatibility form when the code page holds that (Windows' best-fit
+    mapping writes the full-width "，" as ",").
+
+    >>> saved_as("与主题无关，off topic", "cp1252")
+    '?????,off topic'
+    """
+    return "".join(_saved_character(char, encoding) for char in text)
+
+
+def _saved_character(char: str, encoding: str) -> str:
+    for candidate in (char, unicodedata.normalize("NFKC", char)):
+        if len(candidate) == 1:
+            try:
+                candidate.encode(encoding)
+                return candidate
+            except UnicodeEncodeError:
+                continue
+    return "?"
+
+
+def with_lost_characters_restored(saved: str, original: str, encoding: str) -> str:
+    """A cell saved in the code page `encoding`, with the characters that code page lost taken back from
+    `original`, the text the cell held before: where `saved` still reads as `original` saved so, it is
+    `original`; what was typed or changed there is kept. A cell changed where characters were lost
+    is both, `original / saved`: what was lost is not known.
+
+    >>> with_lost_characters_restored("????? (see p. 4)", "与主题无关", "cp1252")
+    '与主题无关 (see p. 4)'
+    >>> with_lost_characters_restored("??? (see p. 4)", "与主题无关", "cp1252")
+    '与主题无关 / ??? (see p. 4)'
+    """
+    lossy = saved_as(original, encoding)
+    if lossy == original or not saved:
+        return saved
+    if saved == lossy:
+        return original
+    from difflib import SequenceMatcher
+
+    lost = {position for position, (char, written) in enumerate(zip(original, lossy)) if char != written}
+    pieces, aligned = [], set()
+    for operation, start, end, saved_start, saved_end in SequenceMatcher(None, lossy, saved, autojunk=False).get_opcodes():
+        pieces.append(original[start:end] if operation == "equal" else saved[saved_start:saved_end])
+        if operation == "equal":
+            aligned |= lost & set(range(start, end))
+    if aligned == lost:
+        return "".join(pieces)
+    # Changed where characters were lost: which of them the "?" left stand for, nothing tells. Both are kept.
+    return f"{original} / {saved}" if len(aligned) >= 2 else saved
 
 
 def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:

@@ -19,6 +19,7 @@ import shutil
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from itertools import repeat
 from pathlib import Path
 from typing import Literal
@@ -26,12 +27,18 @@ from typing import Literal
 from .errors import OutputError, first_lines, quoted
 from .files import (
     LOCK_FILE,
+    LOSSY_ENCODINGS,
     MAX_DIGITS,
+    SAVED_AS,
     atomic_path,
     display_name,
     folder_lock,
     read_table,
+    rows_with_lost_characters,
+    saved_as,
+    table_encoding,
     whole_number,
+    with_lost_characters_restored,
     write_csv,
 )
 from .imports import LazyModule
@@ -90,12 +97,14 @@ def _restore_advice(path: Path) -> str:
     return f"Restore it from {backup.name}. " if backup.is_file() else ""
 
 
-def read_reviews(path: str | Path) -> pd.DataFrame:
+def read_reviews(path: str | Path, *, written: Callable[[], Mapping[str, tuple[str, str]] | None] | None = None) -> pd.DataFrame:
     """Read the review file; a missing file is an empty review file (no decisions yet).
 
     Ids written before the "s" prefix are read in the current form; lines that repeat an entry
     word for word (two reviewers' files pasted together) are read once; lines that give one
-    segment different decisions are an OutputError naming them.
+    segment different decisions are an OutputError naming them. So is a file saved in a code page
+    that lost characters (`_refuse_lost_characters`); `written` gives the (review, note) the last run
+    wrote into segments.csv to tell such a note by, asked only of a file saved so.
     """
     path = Path(path)
     if not path.exists():
@@ -109,6 +118,7 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
     for column in REVIEW_COLUMNS:
         if column not in frame.columns:
             frame[column] = ""
+    _refuse_lost_characters(path, frame, written)
     frame = frame[list(REVIEW_COLUMNS)].reset_index(drop=True)
     spellings, wrong = decision_spellings(frame["decision"])
     if wrong is not None:
@@ -125,6 +135,48 @@ def read_reviews(path: str | Path) -> pd.DataFrame:
             ids[position] = segment_id(record["document"], record["text"], record["code"])
     frame["segment_id"] = ids
     return _fold_duplicates(frame, path)
+
+
+def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
+                            written: Callable[[], Mapping[str, tuple[str, str]] | None] | None) -> None:
+    """Stop when the review file was saved in a code page that lost characters (Excel's "CSV (Comma
+    delimited)" writes each Chinese character as "?"): lines whose passage text or document shows "?"
+    where the segment id says otherwise, or whose note is, saved so, its note in the backup or in the
+    last run's segments.csv (`written`). Read, its notes would be taken as they now are, and the next
+    write would keep them so."""
+    encoding = table_encoding(frame)
+    if encoding not in LOSSY_ENCODINGS:
+        return
+    damaged = rows_with_lost_characters(frame)
+    notes_before = _backup_notes(path)
+    notes_before.update((identifier, note) for identifier, (_, note) in ((written() if written else None) or {}).items() if note)
+    for position, identifier, note in zip(frame.index, frame["segment_id"], frame["note"]):
+        before = notes_before.get(normalize_segment_id(identifier), "")
+        if before and note != before and note == saved_as(before, encoding):
+            damaged[position] = True
+    if damaged.any():
+        first = int(damaged.to_numpy().argmax()) + 2
+        backup = path.with_name(path.name + ".bak")
+        restore = f"restore it from {backup.name}" if backup.is_file() else "restore it from a backup"
+        raise OutputError(
+            f"{path}:{first}: saved {SAVED_AS[encoding]}, which cannot hold Chinese and most other characters: "
+            f"{int(damaged.sum())} line(s) show \"?\" in their place in the passage text, document or note, and a note "
+            f"read so would replace the one you wrote. Nothing was read. If the file is "
+            f"still open in your spreadsheet, save it again as \"CSV UTF-8\"; otherwise {restore}, redo your "
+            f"change and save it as \"CSV UTF-8\"."
+        )
+
+
+def _backup_notes(path: Path) -> dict[str, str]:
+    """{segment id: note} of the review file's backup (reviews.csv.bak); empty when it cannot be read."""
+    backup = path.with_name(path.name + ".bak")
+    try:
+        frame = read_table(backup) if backup.is_file() else None
+    except OutputError:
+        return {}
+    if frame is None or not {"segment_id", "note"} <= set(frame.columns):
+        return {}
+    return {normalize_segment_id(identifier): note for identifier, note in zip(frame["segment_id"], frame["note"]) if note}
 
 
 def _fold_duplicates(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -270,6 +322,7 @@ class ImportReport:
     invalid: tuple[InvalidDecision, ...]
     total: int
     backup: str | None
+    lost: LostCharacters | None = None
 
     def render(self) -> str:
         """A short human summary for the terminal."""
@@ -288,7 +341,78 @@ class ImportReport:
             )
         for invalid in self.invalid:
             lines.append(f"  row {invalid.row}: {invalid.reason}")
+        if self.lost is not None:
+            lines.append(self.lost.render())
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class LostCharacters:
+    """A reviewed file saved in a code page without characters coder or the reviewer wrote there (Excel's
+    "CSV (Comma delimited)" writes each Chinese character as "?"): how many rows show it, and how many
+    notes were kept as they were before rather than imported so."""
+
+    source: str
+    encoding: str
+    rows: int
+    kept: int
+
+    def render(self) -> str:
+        kept = f" {self.kept} note(s) were kept as they were before, not imported with \"?\"." if self.kept else ""
+        return (f"Warning: {self.source} was saved {SAVED_AS[self.encoding]}, which cannot hold Chinese and "
+                f"most other characters: {self.rows} row(s) show \"?\" in their place.{kept} Save it as \"CSV UTF-8\" "
+                f"next time: Chinese typed into it is lost in any other CSV.")
+
+
+def lost_characters(table: pd.DataFrame, source: str | Path, *, kept: pd.Series | None = None) -> LostCharacters | None:
+    """What a table read in a code page without Chinese (`table_encoding`) lost: rows whose passage text
+    or document shows "?" where their segment id says otherwise, or whose note was kept (`kept`, by
+    row); None when it was read in another encoding or nothing shows the loss."""
+    encoding = table_encoding(table)
+    if encoding not in LOSSY_ENCODINGS:
+        return None
+    kept = pd.Series(False, index=table.index) if kept is None else kept
+    rows = int((rows_with_lost_characters(table) | kept).sum())
+    return LostCharacters(str(source), encoding, rows, int(kept.sum())) if rows else None
+
+
+def _notes_restored(table: pd.DataFrame, notes_before: Mapping[str, str]) -> tuple[pd.DataFrame, pd.Series | None]:
+    """`table` (read in a code page without Chinese) with each note's lost characters taken back from the
+    note its segment had before (`notes_before`: segment id -> note), and which rows' notes that
+    changed (None: none could). A note typed there is kept as typed (`with_lost_characters_restored`)."""
+    encoding = table_encoding(table)
+    if encoding not in LOSSY_ENCODINGS or not {"segment_id", "note"} <= set(table.columns):
+        return table, None
+    notes = [with_lost_characters_restored(str(note), notes_before.get(normalize_segment_id(identifier), ""), encoding)
+             for identifier, note in zip(table["segment_id"], table["note"])]
+    kept = pd.Series([new != str(old) for new, old in zip(notes, table["note"])], index=table.index, dtype=bool)
+    restored = table.assign(note=notes)
+    restored.attrs["encoding"] = encoding
+    return restored, kept
+
+
+def _coder_cells_restored(table: pd.DataFrame, locate: Locate | None, *, encoding: str) -> pd.DataFrame:
+    """`table` (read in `encoding`, a code page without Chinese) with the document names and passage texts
+    coder wrote there taken back from the corpus (`locate`) where the code page lost characters of them: a
+    decision filed with "?.txt" and "????" could not follow its passage when its segment id changes."""
+    lost = rows_with_lost_characters(table) if encoding in LOSSY_ENCODINGS else None
+    if lost is None or not lost.any() or locate is None or (locator := locate()) is None:
+        return table
+    names: dict[str, list[str]] = {}
+    for name in locator.documents:
+        names.setdefault(saved_as(name, encoding), []).append(name)
+    documents, texts = table["document"].astype(str).copy(), table["text"].astype(str).copy()
+    for position in table.index[lost]:
+        shown = documents[position].strip()
+        candidates = [shown] if shown in locator.documents else names.get(shown, [])
+        if len(candidates) != 1:  # two names saved alike (甲.txt, 乙.txt): which, nothing tells
+            continue
+        documents[position] = candidates[0]
+        number = _whole(str(table.at[position, "passage"])) if "passage" in table.columns else None
+        passage = locator.passage(candidates[0], number) if number is not None else None
+        if passage is not None and saved_as(passage.text, encoding) == " ".join(texts[position].split()):
+            texts[position] = passage.text
+    return table.assign(document=documents, text=texts)
 
 
 @dataclass(frozen=True)
@@ -465,11 +589,14 @@ def import_reviews(
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
-    table = read_table(segments_file)
-    proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
+    locate = cache(locate) if locate is not None else None
+    read = read_table(segments_file)
+    table = _coder_cells_restored(read, locate, encoding=table_encoding(read))
     # Locked from reading to writing: a second import at once would lose one side's decisions.
     with folder_lock(reviews_path.parent / LOCK_FILE):
         existing = read_reviews(reviews_path)
+        table, kept = _notes_restored(table, dict(zip(existing["segment_id"], existing["note"])))
+        proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
         merge = _merge_proposals(existing, proposals, stamp)
         result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
         changed = merge.added or merge.updated
@@ -477,7 +604,7 @@ def import_reviews(
     return ImportReport(
         reviews_path=str(reviews_path), source=str(segments_file), added=merge.added, updated=tuple(merge.updated),
         unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),
-        backup=str(backup) if backup else None,
+        backup=str(backup) if backup else None, lost=lost_characters(read, segments_file, kept=kept),
     )
 
 
@@ -591,10 +718,12 @@ def _review_file_holds(table: pd.DataFrame, statuses: dict[str, str], path: Path
         for identifier, decision, note in said)
 
 
-def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path) -> None:
+def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path, *,
+                                   encoding: str = "") -> None:
     """Stop when a typed row's segment_id is, in the run that wrote the file, a segment of another
     document or code than the row shows: its decision would go to that other segment. A row coding
-    a passage by hand (`add`, a copied row with its code changed) is not one of these."""
+    a passage by hand (`add`, a copied row with its code changed) is not one of these; nor a row whose
+    document name shows "?" for the characters the file's legacy code page (`encoding`) lost."""
     if not {"segment_id", "document", "code"} <= set(typed.columns):
         return
     wrong = []
@@ -603,7 +732,9 @@ def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, t
         if str(review).strip().casefold() == "add":
             continue
         written = segments.get(normalize_segment_id(identifier))
-        if written is not None and written[:2] != (str(document).strip(), str(code).strip()):
+        shown = (str(document).strip(), str(code).strip())
+        if written is not None and written[:2] != shown and (
+                encoding not in LOSSY_ENCODINGS or (saved_as(written[0], encoding), written[1]) != shown):
             wrong.append(f"row {int(position) + 2}: {identifier} is the segment of {written[1]} in {written[0]}, "
                          f"but the row shows {str(code).strip()} in {str(document).strip()}")
     if wrong:
@@ -636,21 +767,28 @@ class ReviewConflictError(OutputError):
 
 @dataclass(frozen=True)
 class PendingImport:
-    """Decisions and notes typed into a segments file that the review file did not hold yet."""
+    """Decisions and notes typed into a segments file that the review file did not hold yet, and what
+    the file lost when it was saved in a code page without Chinese (`lost`)."""
 
     source: str
     reviews_path: str
     decisions: int
     notes: int
     added: int  # passages coded by hand
+    lost: LostCharacters | None = None
 
     def render(self) -> str:
-        parts = [f"{self.decisions} decision(s)"]
-        if self.added:
-            parts.append(f"{self.added} hand-coded passage(s)")
-        if self.notes:
-            parts.append(f"{self.notes} note(s)")
-        return f"Imported {', '.join(parts)} typed into {self.source} into {self.reviews_path} first."
+        lines = []
+        if self.decisions or self.notes or self.added:
+            parts = [f"{self.decisions} decision(s)"]
+            if self.added:
+                parts.append(f"{self.added} hand-coded passage(s)")
+            if self.notes:
+                parts.append(f"{self.notes} note(s)")
+            lines.append(f"Imported {', '.join(parts)} typed into {self.source} into {self.reviews_path} first.")
+        if self.lost is not None:
+            lines.append(self.lost.render())
+        return "\n".join(lines)
 
 
 def import_pending(
@@ -681,6 +819,14 @@ def import_pending(
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
+    kept = None
+    if table_encoding(table) in LOSSY_ENCODINGS:
+        # The notes the file showed before it was saved: what the run wrote there, else the review file's.
+        existing = read_reviews(reviews_path)
+        notes_before = dict(zip(existing["segment_id"], existing["note"]))
+        notes_before.update((identifier, note) for identifier, (_, note) in (written or {}).items())
+        table, kept = _notes_restored(table, notes_before)
+    lost = lost_characters(table, segments_file, kept=kept)
     if segments is not None:
         _refuse_typed_statuses(table, segments, segments_file, reviews_path, held=lambda statuses: _review_file_holds(
             table, statuses, segments_file, reviews_path, locate=locate, codes=codes))
@@ -696,9 +842,11 @@ def import_pending(
         ]
         typed = typed[[not same for same in as_written]]
     if typed.empty:
-        return None
+        return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if segments is not None:
-        _refuse_rows_of_other_segments(typed, segments, segments_file)
+        _refuse_rows_of_other_segments(typed, segments, segments_file, encoding=table_encoding(table))
+    locate = cache(locate) if locate is not None else None
+    typed = _coder_cells_restored(typed, locate, encoding=table_encoding(table))
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
     if invalid:
         first = invalid[0]
@@ -775,11 +923,11 @@ def import_pending(
             + "\n  ".join(first_lines([line for _, line in conflicts])) + "\n" + " ".join(advice) + " Then run the command again."
         )
     if not (decisions or noted or added):
-        return None
+        return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if refuse_new and not reviews_path.exists():
         raise ReviewConflictError(refuse_new)
     write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
-    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added)
+    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost)
 
 
 # --- following the codebook --------------------------------------------------------------------

@@ -223,7 +223,7 @@ def run_coding(
         missed = _reviews_missed(run, reviews_file, *elsewhere) if elsewhere else None
         imported = import_typed_decisions(run, reviews_file, codes=[code.id for code in codebook],
                                           refuse_new=_new_review_file_refused(reviews_file, *elsewhere) if elsewhere else None)
-        reviews = read_reviews(reviews_file) if reviews_file.is_file() else None
+        reviews = read_reviews(reviews_file, written=run.read_written_reviews) if reviews_file.is_file() else None
         extraction_cache = ExtractionCache(run.extraction_cache_path) if use_cache else None
         reused = None
         # Before anything reads the corpus: a file changed after this moment has a newer stamp.

@@ -348,6 +348,23 @@ def test_files_csv_lines_arrow_gives_in_chunks_are_written_chunk_by_chunk(tmp_pa
     assert (tmp_path / "chunked.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
 
 
+@pytest.mark.parametrize(("saved", "original", "encoding", "expected"), [
+    ("?????", "与主题无关", "cp1252", "与主题无关"),  # only what the code page lost
+    ("?????,off topic", "与主题无关，off topic", "ascii", "与主题无关，off topic"),  # "，" saved as ","
+    ("????? (see p. 4)", "与主题无关", "cp1252", "与主题无关 (see p. 4)"),  # typed beside it
+    ("?????, see p. 4", "与主题无关, see p. 3", "cp1252", "与主题无关, see p. 4"),  # changed beside it
+    ("??? (see p. 4)", "与主题无关", "cp1252", "与主题无关 / ??? (see p. 4)"),  # changed where characters were lost
+    ("off topic?", "与主题无关", "cp1252", "off topic?"),  # typed over
+    ("", "与主题无关", "cp1252", ""),  # cleared
+    ("why?", "why?", "cp1252", "why?"),  # nothing lost
+    ("caf? ok", "café", "ascii", "café ok"),  # a Latin letter plain ASCII lost
+])
+def test_files_with_lost_characters_restored(saved, original, encoding, expected):
+    from coder.files import with_lost_characters_restored
+
+    assert with_lost_characters_restored(saved, original, encoding) == expected
+
+
 @pytest.mark.parametrize("line_end", ["\r", "\r\n"])
 def test_files_read_table_takes_the_code_page_in_which_coders_rows_read_back(tmp_path: Path, line_end):
     """Excel for Mac saves "Comma Separated Values" in Mac Roman: read as Windows-1252, "café" was "cafŽ"."""

@@ -1356,6 +1356,100 @@ def reviews_of(project: Path) -> dict[str, tuple[str, str]]:
     return {identifier: (decision, note) for identifier, decision, note in zip(reviews["segment_id"], reviews["decision"], reviews["note"])}
 
 
+def chinese_row(frame: pd.DataFrame) -> int:
+    return int(frame.index[frame["document"] == "甲.txt"][0])
+
+
+WINDOWS_1252 = "as Windows-1252 (Excel's \"CSV (Comma delimited)\")"
+PLAIN_ASCII = "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)"  # no letter beyond ASCII was left
+
+
+@pytest.mark.parametrize(("english", "latin_note", "saved"), [
+    (MIXED_CORPUS["b.txt"], "café: check", WINDOWS_1252),
+    ("The joint meeting was held.\n", "", PLAIN_ASCII),
+    ("The joint meeting was held.\n", "check the date", PLAIN_ASCII),
+])
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_a_windows_1252_save_keeps_the_chinese_notes_it_turned_into_question_marks(mixed, english, latin_note, saved,
+                                                                                    separator):
+    """Excel's "CSV (Comma delimited)" writes each Chinese character as "?": a note read so would replace
+    the reviewer's note. It is kept as it was; a decision and a Latin note typed in the same save are imported."""
+    (mixed / "corpus" / "b.txt").write_text(english, encoding="utf-8")
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    first = chinese_row(frame)
+    frame.loc[first, ["review", "note"]] = ["reject", "与主题无关"]
+    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    accepted, noted = [index for index in frame.index if index != first][:2]
+    frame.loc[accepted, "review"] = "accept"
+    frame.loc[noted, "note"] = latin_note
+    save_in_code_page(frame, mixed / "out" / "segments.csv", "cp1252", separator=separator)
+    result = coder_run(mixed)
+    reviews = reviews_of(mixed)
+    assert reviews[frame.loc[first, "segment_id"]] == ("reject", "与主题无关")
+    assert reviews[frame.loc[accepted, "segment_id"]][0] == "accept"
+    assert reviews.get(frame.loc[noted, "segment_id"], ("", ""))[1] == latin_note
+    chinese_rows = int((frame["document"] == "甲.txt").sum())
+    assert (f"Warning: {mixed / 'out' / 'segments.csv'} was saved {saved}, which cannot hold Chinese and most other "
+            f"characters: {chinese_rows} row(s) show \"?\" in their place. 1 note(s) were kept as they were before, not "
+            f"imported with \"?\". Save it as \"CSV UTF-8\" next time: Chinese typed into it is lost in any other CSV."
+            ) in result.stderr.splitlines()
+    assert segments_of(mixed).loc[first, "note"] == "与主题无关"
+
+
+@pytest.mark.parametrize(("how", "saved", "kept"), [
+    ("run", "????? (see p. 4)", "与主题无关 (see p. 4)"),  # typed beside the lost characters: both
+    ("run", "??? (see p. 4)", "与主题无关 / ??? (see p. 4)"),  # changed where characters were lost: which, nothing tells
+    ("run", "off topic", "off topic"),  # typed over: the new note
+    ("review import", "????? (see p. 4)", "与主题无关 (see p. 4)"),
+    ("review import", "??? (see p. 4)", "与主题无关 / ??? (see p. 4)"),
+    ("review import", "off topic", "与主题无关 / off topic"),  # an imported note is added to the one filed, as always
+])
+def test_a_note_edited_in_a_windows_1252_save_keeps_what_was_lost_and_what_was_typed(mixed, how, saved, kept):
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    first = chinese_row(frame)
+    frame.loc[first, ["review", "note"]] = ["reject", "与主题无关"]
+    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    save_in_code_page(frame.assign(note=frame["note"].where(frame.index != first, saved)),
+                      mixed / "edited.csv", "cp1252")
+    if how == "run":
+        (mixed / "out" / "segments.csv").write_bytes((mixed / "edited.csv").read_bytes())
+        coder_run(mixed)
+    else:
+        result = invoke("review", "import", str(mixed / "edited.csv"), "--codebook", str(mixed / "codebook.yaml"),
+                        "--run", str(mixed / "out"))
+        assert result.exit_code == 0, result.output
+        assert "Warning: " in result.output
+    assert reviews_of(mixed)[frame.loc[first, "segment_id"]] == ("reject", kept)
+
+
+def test_a_review_file_saved_as_windows_1252_stops_the_run_before_it_loses_a_note(mixed):
+    """reviews.csv opened in Excel (a row deleted, to withdraw a decision) and saved as "CSV": its Chinese
+    notes are "?". The run stops naming the file and line, and changes neither the file nor its backup."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    frame.loc[frame.index[:3], ["review", "note"]] = [["reject", "备注1"], ["accept", "备注2"], ["accept", "ok"]]
+    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(mixed)
+    reviews = pd.read_csv(mixed / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    save_in_code_page(reviews.drop(index=2), mixed / "reviews.csv", "cp1252", separator=";")
+    saved = (mixed / "reviews.csv").read_bytes()
+    backup = (mixed / "reviews.csv.bak").read_bytes() if (mixed / "reviews.csv.bak").exists() else None
+    result = invoke("run", str(mixed / "corpus"), "--codebook", str(mixed / "codebook.yaml"), "--out", str(mixed / "out"))
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {mixed / 'reviews.csv'}:2: saved {WINDOWS_1252}, which cannot hold "
+                                    f"Chinese and most other characters: ")
+    assert "save it again as \"CSV UTF-8\"" in result.output
+    assert (mixed / "reviews.csv").read_bytes() == saved
+    assert ((mixed / "reviews.csv.bak").read_bytes() if (mixed / "reviews.csv.bak").exists() else None) == backup
+    assert segments_of(mixed).loc[frame.index[:2], "note"].tolist() == ["备注1", "备注2"]
+
+
 @pytest.mark.parametrize("line_end", ["\r", "\r\n"])
 def test_an_excel_for_mac_csv_is_read_as_mac_roman(mixed, line_end):
     """Excel for Mac's "Comma Separated Values" is Mac Roman: read as Windows-1252, a typed note became
@@ -1368,3 +1462,22 @@ def test_an_excel_for_mac_csv_is_read_as_mac_roman(mixed, line_end):
     coder_run(mixed)
     assert reviews_of(mixed)[frame.loc[row, "segment_id"]] == ("reject", "café – résumé “quoted” naïve")
 
+
+@pytest.mark.parametrize("how", ["run", "review import"])
+def test_a_decision_typed_in_a_windows_1252_save_is_filed_with_coders_document_and_text(mixed, how):
+    """A decision typed on a row of 甲.txt in a "CSV (Comma delimited)" save: the review file took "?.txt" and
+    "?????????" from the row, and the decision could not follow its passage when its id changed."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    rows = frame.index[frame["document"] == "甲.txt"]
+    frame.loc[rows, "review"] = "accept"
+    save_in_code_page(frame, mixed / "edited.csv", "cp1252")
+    if how == "run":
+        (mixed / "out" / "segments.csv").write_bytes((mixed / "edited.csv").read_bytes())
+        coder_run(mixed)
+    else:
+        result = invoke("review", "import", str(mixed / "edited.csv"), "--codebook", str(mixed / "codebook.yaml"),
+                        "--run", str(mixed / "out"))
+        assert result.exit_code == 0, result.output
+    reviews = pd.read_csv(mixed / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert reviews[["document", "text", "decision"]].values.tolist() == frame.loc[rows, ["document", "text", "review"]].values.tolist()
