@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CoderError
-from .files import display_name, read_table
+from .files import LOSSY_ENCODINGS, SAVED_AS, display_name, read_table, table_encoding
 from .imports import LazyModule
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -117,6 +117,7 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     ['year', 'region']
     """
     table = read_table(path)
+    _refuse_lost_characters(path, table)
     blank = [position for position, name in enumerate(table.columns, 1) if _BLANK_HEADER.fullmatch(str(name).strip())]
     if blank:  # pandas names a blank header cell "unnamed: N": it became a variable of that name (probe N10)
         raise DocumentsError(f"{path}: column {blank[0]} has no name in the header row. Name each variable's column, "
@@ -147,6 +148,28 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
         if name != "document" and name:
             columns[name] = _typed(table[name])
     return DocumentVariables(path=str(path), table=pd.DataFrame(columns))
+
+
+def _refuse_lost_characters(path: str | Path, table: pd.DataFrame) -> None:
+    """Stop when documents.csv was saved in a code page without the characters of its names or values
+    (Excel's "CSV (Comma delimited)" writes each Chinese character as "?"): 长三角 and 珠三角 would both
+    read as ???, one group. A lone "?" is a value (unknown); two together are a lost word."""
+    encoding = table_encoding(table)
+    if encoding not in LOSSY_ENCODINGS:
+        return
+    lost = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
+            if "??" in str(name) or str(name).strip() == "?"]
+    for name in table.columns:
+        rows = table.index[table[name].astype(str).str.contains("??", regex=False)]
+        if len(rows):
+            lost.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
+                        f"'{display_name(table[name][rows[0]])}')")
+    if lost:
+        raise DocumentsError(
+            f"{path}: saved {SAVED_AS[encoding]}, which cannot hold Chinese and most other characters: "
+            f"{'; '.join(lost)} show \"?\" in their place, and values that differed would read as one. "
+            f"Save it as \"CSV UTF-8\" and run again."
+        )
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`

@@ -411,3 +411,31 @@ def test_groups_a_blank_header_cell_is_refused(tmp_path: Path) -> None:
     sheet.write_text("document,\na.txt,1\nb.txt,2\n", encoding="utf-8")
     with pytest.raises(DocumentsError, match="column 2 has no name"):
         read_document_variables(sheet)
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "mac_roman"])
+@pytest.mark.parametrize("other", ["", "São Paulo"])  # without it, the file saved is plain ASCII
+def test_groups_a_sheet_saved_in_a_code_page_without_chinese_is_refused(tmp_path: Path, encoding, other) -> None:
+    """Excel's "CSV (Comma delimited)" writes 长三角, 珠三角 and 京津冀 all as ???: one group, silently (probe W15)."""
+    from coder.groups import DocumentsError
+
+    sheet = tmp_path / "documents.csv"
+    text = f"document,区域,city\r\nd1.txt,长三角,{other}\r\nd2.txt,珠三角,x\r\nd3.txt,京津冀,y\r\n"
+    sheet.write_bytes(text.encode(encoding, errors="replace"))
+    with pytest.raises(DocumentsError) as error:
+        read_document_variables(sheet)
+    assert str(error.value).startswith(f"{sheet}: saved as ")
+    assert str(error.value).endswith(
+        "which cannot hold Chinese and most other characters: column 2 is named '??'; 3 cell(s) of column '??' "
+        "(first, row 2: '???') show \"?\" in their place, and values that differed would read as one. "
+        "Save it as \"CSV UTF-8\" and run again.")
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
+def test_groups_a_sheet_in_a_code_page_with_a_lone_question_mark_is_read(tmp_path: Path, encoding) -> None:
+    """A lone "?" is a value (not known), and a Western sheet in Windows-1252 loses nothing."""
+    sheet = tmp_path / "documents.csv"
+    city = "São Paulo" if encoding == "cp1252" else "Sao Paulo"
+    sheet.write_bytes(f"document,city,founded\r\nd1.txt,{city},?\r\nd2.txt,Lyon,43\r\n".encode(encoding))
+    assert page_variables(read_document_variables(sheet)) == {
+        "d1.txt": {"city": city, "founded": "?"}, "d2.txt": {"city": "Lyon", "founded": "43"}}
