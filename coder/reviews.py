@@ -349,46 +349,63 @@ class ImportReport:
 @dataclass(frozen=True)
 class LostCharacters:
     """A reviewed file saved in a code page without characters coder or the reviewer wrote there (Excel's
-    "CSV (Comma delimited)" writes each Chinese character as "?"): how many rows show it, and how many
-    notes were kept as they were before rather than imported so."""
+    "CSV (Comma delimited)" writes each Chinese character as "?"): how many rows show it, how many notes
+    were kept as they were before rather than imported so, and the lines of notes typed there that
+    show "??" (Chinese typed and lost, as likely as not)."""
 
     source: str
     encoding: str
     rows: int
     kept: int
+    retype: tuple[int, ...] = ()
 
     def render(self) -> str:
         kept = f" {self.kept} note(s) were kept as they were before, not imported with \"?\"." if self.kept else ""
+        retype = (f" The note(s) typed on line(s) {', '.join(first_lines([str(line) for line in self.retype], 10))} "
+                  f"show \"??\": retype what was lost there." if self.retype else "")
         return (f"Warning: {self.source} was saved {SAVED_AS[self.encoding]}, which cannot hold Chinese and "
-                f"most other characters: {self.rows} row(s) show \"?\" in their place.{kept} Save it as \"CSV UTF-8\" "
-                f"next time: Chinese typed into it is lost in any other CSV.")
+                f"most other characters: {self.rows} row(s) show \"?\" in their place.{kept}{retype} Save it as "
+                f"\"CSV UTF-8\" next time: Chinese typed into it is lost in any other CSV.")
 
 
-def lost_characters(table: pd.DataFrame, source: str | Path, *, kept: pd.Series | None = None) -> LostCharacters | None:
+@dataclass(frozen=True)
+class _RestoredNotes:
+    """A table's notes with what its code page lost taken back (`_notes_restored`), by row: which notes
+    that changed, and which typed notes still show "??"."""
+
+    table: pd.DataFrame
+    kept: pd.Series
+    retype: pd.Series
+
+
+def lost_characters(table: pd.DataFrame, source: str | Path, *, notes: _RestoredNotes | None = None) -> LostCharacters | None:
     """What a table read in a code page without Chinese (`table_encoding`) lost: rows whose passage text
-    or document shows "?" where their segment id says otherwise, or whose note was kept (`kept`, by
-    row); None when it was read in another encoding or nothing shows the loss."""
+    or document shows "?" where their segment id says otherwise, or whose note was kept or shows "??"
+    (`notes`); None when it was read in another encoding or nothing shows the loss."""
     encoding = table_encoding(table)
     if encoding not in LOSSY_ENCODINGS:
         return None
-    kept = pd.Series(False, index=table.index) if kept is None else kept
-    rows = int((rows_with_lost_characters(table) | kept).sum())
-    return LostCharacters(str(source), encoding, rows, int(kept.sum())) if rows else None
+    none = pd.Series(False, index=table.index)
+    kept, retype = (notes.kept, notes.retype) if notes is not None else (none, none)
+    rows = int((rows_with_lost_characters(table) | kept | retype).sum())
+    lines = tuple(int(position) + 2 for position in table.index[retype])
+    return LostCharacters(str(source), encoding, rows, int(kept.sum()), lines) if rows else None
 
 
-def _notes_restored(table: pd.DataFrame, notes_before: Mapping[str, str]) -> tuple[pd.DataFrame, pd.Series | None]:
+def _notes_restored(table: pd.DataFrame, notes_before: Mapping[str, str]) -> _RestoredNotes | None:
     """`table` (read in a code page without Chinese) with each note's lost characters taken back from the
-    note its segment had before (`notes_before`: segment id -> note), and which rows' notes that
-    changed (None: none could). A note typed there is kept as typed (`with_lost_characters_restored`)."""
+    note its segment had before (`notes_before`: segment id -> note); None when it has no notes or was
+    read in another encoding. A note typed there is kept as typed (`with_lost_characters_restored`)."""
     encoding = table_encoding(table)
     if encoding not in LOSSY_ENCODINGS or not {"segment_id", "note"} <= set(table.columns):
-        return table, None
-    notes = [with_lost_characters_restored(str(note), notes_before.get(normalize_segment_id(identifier), ""), encoding)
-             for identifier, note in zip(table["segment_id"], table["note"])]
-    kept = pd.Series([new != str(old) for new, old in zip(notes, table["note"])], index=table.index, dtype=bool)
+        return None
+    before = [notes_before.get(normalize_segment_id(identifier), "") for identifier in table["segment_id"]]
+    notes = [with_lost_characters_restored(str(note), old, encoding) for note, old in zip(table["note"], before)]
+    kept = pd.Series([new != str(saved) for new, saved in zip(notes, table["note"])], index=table.index, dtype=bool)
+    retype = pd.Series(["??" in new and new != old for new, old in zip(notes, before)], index=table.index, dtype=bool)
     restored = table.assign(note=notes)
     restored.attrs["encoding"] = encoding
-    return restored, kept
+    return _RestoredNotes(restored, kept, retype)
 
 
 def _coder_cells_restored(table: pd.DataFrame, locate: Locate | None, *, encoding: str) -> pd.DataFrame:
@@ -595,7 +612,8 @@ def import_reviews(
     # Locked from reading to writing: a second import at once would lose one side's decisions.
     with folder_lock(reviews_path.parent / LOCK_FILE):
         existing = read_reviews(reviews_path)
-        table, kept = _notes_restored(table, dict(zip(existing["segment_id"], existing["note"])))
+        notes = _notes_restored(table, dict(zip(existing["segment_id"], existing["note"])))
+        table = notes.table if notes is not None else table
         proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
         merge = _merge_proposals(existing, proposals, stamp)
         result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
@@ -604,7 +622,7 @@ def import_reviews(
     return ImportReport(
         reviews_path=str(reviews_path), source=str(segments_file), added=merge.added, updated=tuple(merge.updated),
         unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),
-        backup=str(backup) if backup else None, lost=lost_characters(read, segments_file, kept=kept),
+        backup=str(backup) if backup else None, lost=lost_characters(read, segments_file, notes=notes),
     )
 
 
@@ -819,14 +837,15 @@ def import_pending(
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
-    kept = None
+    notes = None
     if table_encoding(table) in LOSSY_ENCODINGS:
         # The notes the file showed before it was saved: what the run wrote there, else the review file's.
         existing = read_reviews(reviews_path)
         notes_before = dict(zip(existing["segment_id"], existing["note"]))
         notes_before.update((identifier, note) for identifier, (_, note) in (written or {}).items())
-        table, kept = _notes_restored(table, notes_before)
-    lost = lost_characters(table, segments_file, kept=kept)
+        notes = _notes_restored(table, notes_before)
+        table = notes.table if notes is not None else table
+    lost = lost_characters(table, segments_file, notes=notes)
     if segments is not None:
         _refuse_typed_statuses(table, segments, segments_file, reviews_path, held=lambda statuses: _review_file_holds(
             table, statuses, segments_file, reviews_path, locate=locate, codes=codes))

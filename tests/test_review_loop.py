@@ -1481,3 +1481,24 @@ def test_a_decision_typed_in_a_windows_1252_save_is_filed_with_coders_document_a
         assert result.exit_code == 0, result.output
     reviews = pd.read_csv(mixed / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert reviews[["document", "text", "decision"]].values.tolist() == frame.loc[rows, ["document", "text", "review"]].values.tolist()
+
+
+@pytest.mark.parametrize("how", ["run", "review import"])
+def test_a_chinese_note_typed_into_a_windows_1252_save_is_named_by_its_line(mixed, how):
+    """A note typed in Chinese and saved as "CSV (Comma delimited)" is "????" in the file: nothing can bring it
+    back, but the warning names its line so that it can be typed again."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    row = chinese_row(frame)
+    frame.loc[row, "note"] = "新的备注"
+    save_in_code_page(frame, mixed / "edited.csv", "cp1252")
+    if how == "run":
+        (mixed / "out" / "segments.csv").write_bytes((mixed / "edited.csv").read_bytes())
+        output = coder_run(mixed).stderr
+    else:
+        result = invoke("review", "import", str(mixed / "edited.csv"), "--codebook", str(mixed / "codebook.yaml"),
+                        "--run", str(mixed / "out"))
+        assert result.exit_code == 0, result.output
+        output = result.output
+    warning = next(line for line in output.splitlines() if line.startswith("Warning: "))
+    assert f' The note(s) typed on line(s) {row + 2} show "??": retype what was lost there.' in warning
