@@ -677,7 +677,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
         text, encoding = decode_text(data)
     except DecodeError as problem:
         readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
-        frames = {encoding: _cleaned(_parsed(path, _read_text, text), encoding=encoding) for encoding, text in readings.items()}
+        frames = {encoding: _cleaned(_parsed(path, _read_text, text), encoding=encoding)
+                  for encoding, text in readings.items()}
         likeliest = _likeliest_encoding(frames, data)
         if likeliest is None:
             raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")

@@ -97,7 +97,9 @@ def _restore_advice(path: Path) -> str:
     return f"Restore it from {backup.name}. " if backup.is_file() else ""
 
 
-def read_reviews(path: str | Path, *, written: Callable[[], Mapping[str, tuple[str, str]] | None] | None = None) -> pd.DataFrame:
+def read_reviews(
+    path: str | Path, *, written: Callable[[], Mapping[str, tuple[str, str]] | None] | None = None,
+) -> pd.DataFrame:
     """Read the review file; a missing file is an empty review file (no decisions yet).
 
     Ids written before the "s" prefix are read in the current form; lines that repeat an entry
@@ -149,7 +151,8 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
         return
     damaged = rows_with_lost_characters(frame)
     notes_before = _backup_notes(path)
-    notes_before.update((identifier, note) for identifier, (_, note) in ((written() if written else None) or {}).items() if note)
+    last_run = (written() if written is not None else None) or {}
+    notes_before.update((identifier, note) for identifier, (_, note) in last_run.items() if note)
     for position, identifier, note in zip(frame.index, frame["segment_id"], frame["note"]):
         before = notes_before.get(normalize_segment_id(identifier), "")
         if before and note != before and note == saved_as(before, encoding):
@@ -378,7 +381,9 @@ class _RestoredNotes:
     retype: pd.Series
 
 
-def lost_characters(table: pd.DataFrame, source: str | Path, *, notes: _RestoredNotes | None = None) -> LostCharacters | None:
+def lost_characters(
+    table: pd.DataFrame, source: str | Path, *, notes: _RestoredNotes | None = None,
+) -> LostCharacters | None:
     """What a table read in a code page without Chinese (`table_encoding`) lost: rows whose passage text
     or document shows "?" where their segment id says otherwise, or whose note was kept or shows "??"
     (`notes`); None when it was read in another encoding or nothing shows the loss."""
