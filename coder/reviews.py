@@ -1289,9 +1289,28 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     if not matches:
         matches = locator.find(text)  # the document was renamed
         if len(matches) != 1:
-            return None
+            return _span_in_renamed_document(text, locator) if source is None and start is not None else None
     passage = matches[0]
     return (passage.document, passage.index, passage.start, passage.end, passage.text)
+
+
+def _span_in_renamed_document(text: str, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
+    """A span of a document no longer in the corpus, where its text appears once in the corpus (the
+    document renamed or moved), as a decision follows its passage text; None when it is not there, or twice."""
+    if not text.strip():
+        return None
+    found = []
+    for document in locator.documents.values():
+        position = document.text.find(text)
+        if position >= 0:
+            found.append((document.path, position))
+            if len(found) > 1 or document.text.find(text, position + 1) >= 0:
+                return None  # in several places: never guessed
+    if not found:
+        return None
+    document, start = found[0]
+    passage = locator.containing(document, start)
+    return (document, passage.index, start, start + len(text), text) if passage is not None else None
 
 
 def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: Iterable[str] | None = None,
@@ -1312,7 +1331,8 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
         if entry["code"] not in known_codes:
             why = f"code '{entry['code']}' is not in the codebook: `coder review reattach {entry['code']} NEW_CODE`"
         elif entry["document"] not in known_documents:
-            why = "the document is not in the corpus (renamed or removed, and its passage text is not found elsewhere)"
+            what = "text" if entry["decision"] == "add" else "passage text"
+            why = f"the document is not in the corpus (renamed or removed, and its {what} is not found once elsewhere)"
         elif entry["decision"] == "add":
             why = "the passage text is no longer in the document"
         elif (entry["document"], _normalized(entry["text"])) in coded_texts:

@@ -1311,6 +1311,37 @@ def test_a_hand_coded_span_starting_in_the_blank_lines_before_a_passage_codes_th
     assert manual[["passage", "start", "text"]].values.tolist() == [["1", str(start + 2), "Administrative barriers rema"]]
 
 
+@pytest.mark.parametrize("moved_to, follows", [("theses/a.txt", True), ("renamed.txt", True), (None, False)])
+def test_a_hand_coded_span_follows_its_document_into_a_subfolder(project, moved_to, follows):
+    """A span coded by hand stayed with the document's old name when the file was moved into a subfolder
+    (passage adds and decisions followed), detached as if its text were gone (probe W3)."""
+    coder_run(project)
+    start = CORPUS["a.txt"].index("local protection")
+    span = {"document": "a.txt", "code": "hand_only", "review": "add", "note": "span",
+            "start": str(start), "end": str(start + len("local protection"))}
+    pd.DataFrame([span]).to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    if moved_to is None:  # its text twice in the corpus: never guessed
+        (project / "corpus" / "c.txt").write_text("Local protection.\n\nAnd local protection again.\n", encoding="utf-8")
+        moved_to = "renamed.txt"
+    (project / "corpus" / moved_to).parent.mkdir(exist_ok=True)
+    (project / "corpus" / "a.txt").rename(project / "corpus" / moved_to)
+    for _ in range(2):  # and again, from the review file it rewrote
+        coder_run(project)
+        manual = segments_of(project).query("source == 'manual'")
+        expected = [[moved_to, "1", str(start), "local protection", "add"]] if follows else []
+        assert manual[["document", "passage", "start", "text", "review"]].values.tolist() == expected
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    if follows:
+        assert "No detached decisions" in status.stdout
+    else:
+        assert ("a.txt, passage 1, hand_only: add \"span\"; the document is not in the corpus (renamed or removed, "
+                "and its text is not found once elsewhere)") in status.stdout
+
+
 def test_suggest_takes_a_code_with_a_hand_coded_span(project):
     """A span coded by hand holds its own text, not its passage's: suggest took that for a changed corpus
     and refused the code and its parents (probe K2)."""

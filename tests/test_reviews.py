@@ -299,9 +299,9 @@ def test_reviews_precision_by_code(tmp_path, decisions):
         f"{tmp_path / 'reviews.csv'}: 4 entries: 3 accepted, 1 rejected.",
         "2 decision(s) are detached: the last run has no segment for them (kept):",
         "  b.txt, passage 0, barrier: accept; the document is not in the corpus (renamed or removed, and its "
-        "passage text is not found elsewhere)",
+        "passage text is not found once elsewhere)",
         "  c.txt, passage 1, meeting: accept; the document is not in the corpus (renamed or removed, and its "
-        "passage text is not found elsewhere)",
+        "passage text is not found once elsewhere)",
     ]
 
 
@@ -533,7 +533,7 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
     explained = explain_detached(detached, segments, **names)
     assert explained["why"].tolist() == [
         "code 'retired' is not in the codebook: `coder review reattach retired NEW_CODE`",
-        "the document is not in the corpus (renamed or removed, and its passage text is not found elsewhere)",
+        "the document is not in the corpus (renamed or removed, and its passage text is not found once elsewhere)",
         "the passage text is no longer in the document",
         "the code no longer codes this passage (its keywords changed)",
         "no code codes this passage now, or its text changed",
