@@ -686,7 +686,7 @@ def review_import(
         if run_folder is None and not run.has_record() and RunFolder("outputs").has_record():
             run = RunFolder("outputs")
         report = import_reviews(file, _run_review_file(reviews, codebook, run), locate=_passage_locator(run),
-                                codes=_run_code_ids(codebook, run))
+                                codes=_run_code_ids(codebook, run), passages=run.read_passages_if_any)
         _say(report.render())
         if report.conflicts or report.invalid:
             _say(f"{len(report.conflicts)} conflicting and {len(report.invalid)} unreadable rows were not applied.")

@@ -15,6 +15,7 @@ as `reviews.csv.bak`, itself replaced only once the new backup is complete.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import shutil
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,13 +43,25 @@ from .files import (
     write_csv,
 )
 from .imports import LazyModule
-from .models import Document, Passage, normalize_segment_id, passage_fingerprints, segment_id, segment_id_from_fingerprint
+from .models import (
+    Document,
+    Passage,
+    copy_fingerprint,
+    normalize_segment_id,
+    passage_fingerprint,
+    passage_fingerprints,
+    segment_id,
+    segment_id_from_fingerprint,
+    segment_ids_from_fingerprints,
+)
 from .segments import ADD_SPELLINGS, STATUSES, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 Review = Literal["accept", "reject", "add"]
-REVIEW_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "decision", "note", "text", "reviewed_at")
+# `context`: for a decision on a passage repeated in its document, the passages around its copy (passage_context).
+REVIEW_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "decision", "note", "text", "reviewed_at",
+                  "context")
 PRECISION_COLUMNS = ("code", "segments", "reviewed", "accepted", "rejected", "precision", "added", "recall")
 DETACHED_COLUMNS = ("document", "passage", "code", "decision", "note", "why")
 REVIEWS_FILE = "reviews.csv"
@@ -261,6 +274,10 @@ class PassageLocator:
             self._fingerprints[document] = passage_fingerprints(document, [passage.text for passage in self.passages(document)])
         return self._fingerprints[document][index]
 
+    def context(self, document: str, index: int) -> str:
+        """passage_context() of a passage of the document."""
+        return passage_context(self.passages(document), index)
+
     def containing(self, document: str, offset: int) -> Passage | None:
         for passage in self.passages(document):
             if passage.start <= offset < passage.end:
@@ -272,6 +289,21 @@ class PassageLocator:
         names = [document] if document is not None else list(self.documents)
         wanted = _normalized(text)
         return [passage for name in names for passage in self.passages(name) if _normalized(passage.text) == wanted]
+
+
+def passage_context(passages: Sequence[Passage], index: int) -> str:
+    """What tells a copy of a repeated passage from the others: short hashes of the passage before it and
+    the passage after it (whitespace and case ignored; "" before the first and after the last).
+
+    >>> passages = [Passage("a.txt", number, 0, 0, text, text) for number, text in enumerate(["Q1", "Yes.", "Q2", "Yes."])]
+    >>> passage_context(passages, 1) != passage_context(passages, 3)
+    True
+    """
+    return _context(passages[index - 1].text if index > 0 else "", passages[index + 1].text if index + 1 < len(passages) else "")
+
+
+def _context(before: str, after: str) -> str:
+    return "-".join(hashlib.sha1(_normalized(text).encode()).hexdigest()[:8] for text in (before, after))
 
 
 def _normalized(text: str) -> str:
@@ -512,6 +544,36 @@ def _read_proposals(
     return proposals, invalid
 
 
+def _record_copy_contexts(proposals: dict[str, list[_Proposal]], passages: Callable[[], pd.DataFrame | None] | None,
+                          ran: Container[str] | None = None) -> None:
+    """Give each decision typed on a passage repeated in its document the context of its copy (passage_context),
+    from the passages table of the run that wrote the rows (RunFolder.read_passages) where the passage is as the
+    row shows it: a copy added before it since that run would otherwise take it by its number. `ran`: that run's
+    segment ids, when known (a repeated passage's second copy is among them)."""
+    entries = [proposal.entry for rows in proposals.values() for proposal in rows
+               if proposal.decision != "add" and proposal.entry["text"] and _whole(proposal.entry["passage"]) is not None]
+    if ran is not None:
+        entries = [entry for entry in entries if segment_id_from_fingerprint(
+            copy_fingerprint(passage_fingerprint(entry["document"], entry["text"]), 1), entry["code"]) in ran]
+    table = passages() if entries and passages is not None else None
+    if table is None or table.empty:
+        return
+    table = table[table["document"].isin(list({entry["document"] for entry in entries}))]
+    for document, rows in table.sort_values(["document", "passage"]).groupby("document", sort=False):
+        texts = rows["text"].astype(str).tolist()
+        normalized = [_normalized(text) for text in texts]
+        places = {number: (position, start, end) for position, (number, start, end)
+                  in enumerate(zip(rows["passage"].tolist(), rows["start"].tolist(), rows["end"].tolist()))}
+        for entry in (entry for entry in entries if entry["document"] == document):
+            position, start, end = places.get(_whole(entry["passage"]), (None, None, None))
+            if position is None or (start, end) != (_whole(entry["start"]), _whole(entry["end"])) \
+                    or normalized[position] != _normalized(entry["text"]):
+                continue  # not the run's passage: the next run learns the copy from where its id is
+            if normalized.count(normalized[position]) > 1:
+                entry["context"] = _context(texts[position - 1] if position else "",
+                                            texts[position + 1] if position + 1 < len(texts) else "")
+
+
 def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], PassageLocator | None]) -> str:
     """Give a reviewed row its segment id: its own, else from (document, passage text, code),
     else from (document, passage, code) in the corpus. Returns a problem, or "" when found."""
@@ -595,6 +657,7 @@ def import_reviews(
     now: datetime | None = None,
     locate: Locate | None = None,
     codes: Sequence[str] | None = None,
+    passages: Callable[[], pd.DataFrame | None] | None = None,
 ) -> ImportReport:
     """Merge the decisions a reviewer typed into segments.csv (or .xlsx) into the review file.
 
@@ -602,8 +665,9 @@ def import_reviews(
     reported and not applied, unreadable decisions are reported by row. A blank review cell
     never removes a decision. A row whose id a spreadsheet damaged is found by its document,
     passage text (or passage number) and code. Rows with review `add` code a passage by hand:
-    `locate` gives the corpus to find it in. Writes the review file atomically, never with
-    fewer entries.
+    `locate` gives the corpus to find it in; `passages` the passages table of the run that wrote
+    the file, which tells copies of a repeated passage apart. Writes the review file atomically,
+    never with fewer entries.
 
     >>> report = import_reviews("outputs/segments.csv", "reviews.csv")  # doctest: +SKIP
     >>> report.added, report.total  # doctest: +SKIP
@@ -620,6 +684,7 @@ def import_reviews(
         notes = _notes_restored(table, dict(zip(existing["segment_id"], existing["note"])))
         table = notes.table if notes is not None else table
         proposals, invalid = _read_proposals(table, segments_file, locate=locate, codes=codes)
+        _record_copy_contexts(proposals, passages)
         merge = _merge_proposals(existing, proposals, stamp)
         result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
         changed = merge.added or merge.updated
@@ -826,6 +891,7 @@ def import_pending(
     table: pd.DataFrame | None = None,
     refuse_new: str | None = None,
     imported_from: Mapping[str, Path] | None = None,
+    passages: Callable[[], pd.DataFrame | None] | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
     in the review file yet. None when nothing was typed.
@@ -839,6 +905,8 @@ def import_pending(
     when the caller read it already. `refuse_new`: the message to stop with, before writing, when
     the review file does not exist yet. `imported_from`: segment id -> the file whose typed decision
     the review file took earlier in the same import, named as the other side of a conflict.
+    `passages`: the passages table of the run that wrote the file (RunFolder.read_passages), to tell
+    copies of a repeated passage apart.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
@@ -872,6 +940,7 @@ def import_pending(
     locate = cache(locate) if locate is not None else None
     typed = _coder_cells_restored(typed, locate, encoding=table_encoding(table))
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
+    _record_copy_contexts(proposals, passages, segments)
     if invalid:
         first = invalid[0]
         row = int(typed.index[first.row - 2]) + 2  # the row in the file, not among the typed rows
@@ -1103,8 +1172,11 @@ def attach_reviews(
     if reviews.empty:
         return AppliedReviews(frame, reviews.copy(), reviews)
     ids = frame["segment_id"].astype(str)
-    present = _PresentIds(ids, reviews["segment_id"])
     reviews = reviews.copy()
+    copies = copy_ids(reviews)
+    present = _PresentIds(ids, [*reviews["segment_id"], *copies["first"], *copies["second"]])
+    if locator is not None:
+        place_on_copies(reviews, locator, present, copies)
     followed = _follow_moved_passages(reviews, frame, present)
     manual = _manual_rows(reviews, present, locator, codebook) if locator is not None and codebook is not None else None
     if manual is not None and len(manual):  # their ids are in `present` already
@@ -1172,6 +1244,102 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
                         "start": str(row["start"]), "end": str(row["end"])}
     _set_cells(reviews, moves)
     return len(moves)
+
+
+def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:
+    """For each decision, the segment ids of the `first` and `second` copy of its passage in its document
+    ("" for passages coded by hand): a run with the first codes the passage with the decision's code, a run
+    with the second holds it twice, and place_on_copies puts the decision on its copy."""
+    copies = pd.DataFrame({"first": "", "second": ""}, index=reviews.index, dtype=object)
+    decided = reviews["decision"].ne("add") & reviews["text"].fillna("").astype(str).ne("")
+    fingerprints = [passage_fingerprint(str(document), str(text))
+                    for document, text in zip(reviews.loc[decided, "document"], reviews.loc[decided, "text"])]
+    codes = reviews.loc[decided, "code"].astype(str).tolist()
+    copies.loc[decided, "first"] = segment_ids_from_fingerprints(fingerprints, codes)
+    copies.loc[decided, "second"] = segment_ids_from_fingerprints(
+        [copy_fingerprint(fingerprint, 1) for fingerprint in fingerprints], codes)
+    return copies
+
+
+def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Container[str],
+                    copies: pd.DataFrame | None = None) -> int:
+    """Put each decision on a passage repeated in its document (a repeated answer, a running header) on the copy
+    it was taken on, told by the passages around it (its `context`) before its order; returns how many moved.
+
+    A copy's segment id numbers it among the copies (the second, the third), so a copy added or removed before
+    it gave its decision to a neighbouring copy. A decision on a repeated passage keeps the context of its
+    copy and follows that context; a copy whose passage before or after was edited keeps its decision by
+    its number. One whose copy is not found, or not told apart, while its id is another copy's, gets an id
+    of no segment: it is detached (explain_detached says why), never put on another copy; it comes back
+    when its copy does. Changes `reviews` in place; `present`: the run's ids, asked about `copies`' (copy_ids)
+    too (attach_reviews' _PresentIds, or a set); a copy a decision moves to is added to it.
+    """
+    copies = copy_ids(reviews) if copies is None else copies
+    contexts = reviews["context"].fillna("").astype(str) if "context" in reviews.columns else pd.Series("", index=reviews.index)
+    examined: dict[str, list[object]] = {}
+    for index in reviews.index[copies["second"].ne("")]:
+        document = str(reviews.at[index, "document"])
+        if document in locator.documents and (contexts[index] or copies.at[index, "second"] in present):
+            examined.setdefault(document, []).append(index)
+    changes: dict[object, dict[str, object]] = {}
+    moved = 0
+    for document, indexes in examined.items():
+        numbers_by_text: dict[str, list[int]] = {}
+        for passage in locator.passages(document):
+            numbers_by_text.setdefault(_normalized(passage.text), []).append(passage.index)
+        wanted: dict[object, int | None] = {}
+        ids: dict[object, dict[int, str]] = {}
+        for index in indexes:
+            numbers = numbers_by_text.get(_normalized(reviews.at[index, "text"]), [])
+            ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), str(reviews.at[index, "code"]))
+                          for number in numbers}
+            here = next((number for number, identifier in ids[index].items() if identifier == reviews.at[index, "segment_id"]), None)
+            wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers})
+        targets = [ids[index][number] for index, number in wanted.items() if number is not None]
+        for index, number in wanted.items():
+            current = reviews.at[index, "segment_id"]
+            target = ids[index][number] if number is not None else None
+            if target is not None and target != current and targets.count(target) > 1:
+                target = None  # two decisions of one code want this copy: neither is guessed
+            if target is None:
+                if current in ids[index].values():  # on another copy now: detached, under an id of no segment
+                    changes[index] = {"segment_id": _detached_copy_id(current, contexts[index])}
+                continue
+            passage = locator.passage(document, number)  # type: ignore[arg-type]
+            change: dict[str, object] = {"context": locator.context(document, number)}  # type: ignore[arg-type]
+            if target != current:
+                change.update(segment_id=target, passage=str(number), start=str(passage.start), end=str(passage.end))  # type: ignore[union-attr]
+                moved += 1
+                if copies.at[index, "first"] in present:  # the code codes this text: every copy of it
+                    present.add(target)  # type: ignore[attr-defined]
+            if change != {"context": contexts[index]}:
+                changes[index] = change
+    if changes and "context" not in reviews.columns:
+        reviews["context"] = ""
+    _set_cells(reviews, changes)
+    return moved
+
+
+def _copy_of(context: str, here: int | None, around: dict[int, str]) -> int | None:
+    """Which copy (passage number) a decision is on: the one whose context is the decision's, else the one
+    whose passage before or after is the decision's; the copy its id names (`here`) when it is one of those.
+    A decision without a context stays on `here`. None when no copy is it, or several are."""
+    if not context:
+        return here
+    before, after = context.split("-", 1) if "-" in context else (context, "")
+    same = [number for number, found in around.items() if found == context]
+    half = [number for number, found in around.items() if found.startswith(before + "-") or found.endswith("-" + after)]
+    for candidates in (same, half):
+        if here in candidates:
+            return here
+        if candidates:
+            return candidates[0] if len(candidates) == 1 else None
+    return None
+
+
+def _detached_copy_id(identifier: str, context: str) -> str:
+    """The id of a decision whose copy of a repeated passage is not found: no segment has it."""
+    return segment_id_from_fingerprint(hashlib.sha1(f"{identifier}\x1f{context}".encode()).hexdigest(), "detached copy")
 
 
 def _set_cells(reviews: pd.DataFrame, changes: dict[object, dict[str, object]]) -> None:
@@ -1335,12 +1503,19 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
             why = f"the document is not in the corpus (renamed or removed, and its {what} is not found once elsewhere)"
         elif entry["decision"] == "add":
             why = "the passage text is no longer in the document"
+        elif (entry["document"], _normalized(entry["text"])) in coded_texts and _is_text(entry.get("context")):
+            why = ("its passage repeats in the document and the copy it was on is not found by the passages around "
+                   "it (copies added or removed beside it, or those passages edited), or not told apart from another")
         elif (entry["document"], _normalized(entry["text"])) in coded_texts:
             why = "the code no longer codes this passage (its keywords changed)"
         else:
             why = "no code codes this passage now, or its text changed"
         rows.append((entry["document"], entry["passage"], entry["code"], entry["decision"] or "(note)", entry["note"], why))
     return pd.DataFrame(rows, columns=list(DETACHED_COLUMNS))
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and value != ""
 
 
 def _among(column: pd.Series, values: set[str]) -> set[str]:

@@ -677,6 +677,7 @@ def import_typed_decisions(
             for path, written, segments in sources:
                 report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes,
                                         segments=segments, table=table if path == run.segments_path else None,
+                                        passages=run.read_passages_if_any,
                                         refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None,
                                         imported_from=imported_from)
                 if report is not None:

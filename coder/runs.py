@@ -846,6 +846,13 @@ class RunFolder:
         frame = pd.DataFrame(rows, columns=columns)
         return frame.astype({"passage": "int64", "start": "int64", "end": "int64"})
 
+    def read_passages_if_any(self) -> pd.DataFrame | None:
+        """read_passages(), or None when the folder holds no run or its passages cannot be read as it coded them."""
+        try:
+            return self.read_passages() if self.has_record() else None
+        except (CoderError, OSError):
+            return None
+
     # --- writing ---------------------------------------------------------------------------------
 
     def write_outputs(self, result: CodingResult, record: RunRecord, *, csv: CsvMode = "auto",

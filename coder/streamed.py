@@ -88,7 +88,9 @@ from .reviews import (
     _locate_added,
     _manual_rows,
     _normalized,
+    copy_ids,
     explain_detached,
+    place_on_copies,
     precision_from_counts,
     rename_codes,
     write_reviews,
@@ -372,6 +374,8 @@ def code_in_partitions(
             coded.finish(documents)
         by_path = {document.path: document for document in documents}
         partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
+        if entries is not None and locator is not None:  # the text files too, read again where asked
+            locator = PassageLocator(documents, unit=codebook.unit)
         settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
                                   store) if review_plan is not None else None
         if settled is not None:
@@ -563,7 +567,8 @@ def _renamed_ids(index: pd.DataFrame, renamed: dict[str, str]) -> np.ndarray:
 
 def _review_plan(reviews: pd.DataFrame, locator: PassageLocator, codebook: Codebook) -> ReviewPlan:
     """What the partitions must report for the driver to apply the review file as attach_reviews does."""
-    asked = set(reviews["segment_id"].astype(str))
+    copies = copy_ids(reviews)  # whether a decided passage repeats, and is coded, in its document
+    asked = set(reviews["segment_id"].astype(str)) | (set(copies["first"]) | set(copies["second"])) - {""}
     for _, entry in reviews[reviews["decision"].eq("add")].iterrows():
         if entry["code"] in codebook:
             found = _locate_added(entry, locator)
@@ -599,6 +604,7 @@ def _settle_reviews(
     present |= set(candidates["segment_id"])
     reviews = reviews.reset_index(drop=True).copy()
     before = reviews.copy()
+    place_on_copies(reviews, locator, present)
     followed = _follow_moved_passages(reviews, candidates, present)
     manual = _manual_rows(reviews, present, locator, codebook)
     manual = manual.assign(fingerprint=[passage_fingerprint(document, text)
@@ -609,7 +615,8 @@ def _settle_reviews(
     summaries = list(summaries)
     for number in sorted({part_of[document] for document in touched if document in part_of}):
         frame, passages = _read_part(folder, number)
-        frame = frame.drop(columns=["status", "span_text"], errors="ignore")
+        # Decided again from the review file: a decision that moved to another copy leaves its old row blank.
+        frame = frame.drop(columns=["status", "span_text"], errors="ignore").assign(review="", note="")
         mine = manual[manual["document"].isin([document.path for document in partitions[number]])]
         frame, summary = finish_partition(frame, passages, partitions[number], codebook, plan, number,
                                           reviews=reviews, manual=mine.reset_index(drop=True))

@@ -3,6 +3,7 @@ twice) are segments of their own: each has its id, its review decision, and `dif
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -132,3 +133,109 @@ def test_a_passage_coded_by_hand_is_the_copy_the_row_names(project, by):
         hand = frame[frame["code"] == "hand"]
         assert hand[["passage", "source"]].values.tolist() == [[2, "manual"]]
         assert hand["segment_id"].tolist() == [segment_id_from_fingerprint(copy_fingerprint(passage_fingerprint("a.txt", REPEATED), 1), "hand")]
+
+
+ANSWER = "A: We hold a joint meeting every quarter."
+TRANSCRIPT = (f"Q: First, the county.\n\n{ANSWER}\n\nQ: Second, the city.\n\n{ANSWER}\n\n"
+              f"Q: Third, the province.\n\n{ANSWER}\n")
+DECISIONS = {"Q: First, the county.": ("accept", "county level"), "Q: Second, the city.": ("reject", "city level: off topic"),
+             "Q: Third, the province.": ("accept", "province level")}
+EDITS = {
+    "a copy added before the first": ("Q: First", f"Q: Opening.\n\n{ANSWER}\n\nQ: First"),
+    "a copy added between two": ("Q: Third", f"Q: Aside.\n\n{ANSWER}\n\nQ: Third"),
+    "a question reworded": ("Q: Second, the city.", "Q: Second, the city government."),
+    "a copy removed": (f"Q: First, the county.\n\n{ANSWER}\n\n", ""),
+}
+
+
+def _decisions_by_question(frame: pd.DataFrame, text: str) -> dict[str, tuple[str, str]]:
+    """{the question before each coded answer: its (review, note)} in a run's segments."""
+    passages = split_passages(Document("focus.txt", text))
+    answers = frame[(frame["document"] == "focus.txt") & (frame["code"] == "meeting")]
+    return {passages[passage - 1].text: (review, note)
+            for passage, review, note in zip(answers["passage"], answers["review"], answers["note"])}
+
+
+@pytest.fixture
+def transcript(project: Path) -> Path:
+    (project / "corpus" / "focus.txt").write_text(TRANSCRIPT, encoding="utf-8")
+    return project
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_a_decision_on_a_repeated_answer_stays_with_its_copy_when_copies_change(
+    transcript: Path, edit: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same answer after three questions: one more copy before the first gave every decision to the copy
+    before its own, the "off topic" reject to the county answer, silently (probe W14)."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = DECISIONS[passages[segments.at[index, "passage"] - 1].text]
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), TRANSCRIPT) == DECISIONS
+    old, new = EDITS[edit]
+    text = TRANSCRIPT.replace(old, new, 1)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    expected = dict(DECISIONS)
+    if edit == "a question reworded":  # the copies as they were: each keeps its decision
+        expected["Q: Second, the city government."] = expected.pop("Q: Second, the city.")
+    elif edit == "a copy removed":  # its decision is detached, not given to the copy after it
+        del expected["Q: First, the county."]
+    else:
+        expected["Q: Opening." if "Opening" in new else "Q: Aside."] = ("", "")
+    recoded = _run(transcript)
+    assert _decisions_by_question(recoded, text) == expected
+    record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["reviews"]["orphaned"] == (1 if edit == "a copy removed" else 0)
+    fresh = _run(transcript, "fresh", "--no-cache")
+    pd.testing.assert_frame_equal(recoded.drop(columns="status"), fresh.drop(columns="status"))
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    if edit == "a copy removed":
+        assert ("focus.txt, passage 1, meeting: accept \"county level\"; its passage repeats in the document and the "
+                "copy it was on is not found by the passages around it") in status.stdout
+    else:
+        assert "No detached decisions" in status.stdout
+
+
+def test_decisions_of_earlier_versions_on_copies_learn_their_copy_and_keep_it(transcript: Path) -> None:
+    """A review file written before decisions kept the passages around their copy: the next run on the same
+    corpus puts each on the copy its id numbers, and from then on it follows that copy."""
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    answers = segments[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]
+    pd.DataFrame([
+        {"segment_id": identifier, "document": "focus.txt", "passage": str(passage), "start": str(start), "end": str(end),
+         "code": "meeting", "decision": DECISIONS[passages[passage - 1].text][0],
+         "note": DECISIONS[passages[passage - 1].text][1], "text": ANSWER, "reviewed_at": "2026-12-01T00:00:00+00:00"}
+        for identifier, passage, start, end in zip(answers["segment_id"], answers["passage"], answers["start"], answers["end"])
+    ]).to_csv(transcript / "reviews.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), TRANSCRIPT) == DECISIONS
+    old, new = EDITS["a copy added before the first"]
+    text = TRANSCRIPT.replace(old, new, 1)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    assert _decisions_by_question(_run(transcript), text) == {**DECISIONS, "Q: Opening.": ("", "")}
+
+
+@pytest.mark.parametrize("edit", ["a copy added before the first", "a copy removed"])
+def test_decisions_typed_on_copies_go_to_their_copy_when_the_transcript_changed_before_the_next_run(
+    transcript: Path, edit: str
+) -> None:
+    """Decisions typed into segments.csv, then a copy added to the transcript, then `coder run`: the ids
+    typed number the copies of the run that wrote the file, whose passages table tells them apart."""
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = DECISIONS[passages[segments.at[index, "passage"] - 1].text]
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    old, new = EDITS[edit]
+    text = TRANSCRIPT.replace(old, new, 1)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    expected = {**DECISIONS, "Q: Opening.": ("", "")} if new else {
+        question: decision for question, decision in DECISIONS.items() if question != "Q: First, the county."}
+    assert _decisions_by_question(_run(transcript), text) == expected

@@ -138,10 +138,10 @@ def test_reviews_import_adds_new_decisions(tmp_path, reviews_name):
     assert reviews.to_dict("records") == [
         {"segment_id": frame.loc[0, "segment_id"], "document": "a.txt", "passage": "0", "start": "0",
          "end": str(len(BASE[0][3])), "code": "barrier", "decision": "accept",
-         "note": "clear case", "text": BASE[0][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
+         "note": "clear case", "text": BASE[0][3], "reviewed_at": "2026-11-24T12:00:00+00:00", "context": ""},
         {"segment_id": frame.loc[2, "segment_id"], "document": "b.txt", "passage": "0", "start": "0",
          "end": str(len(BASE[2][3])), "code": "barrier", "decision": "reject",
-         "note": "", "text": BASE[2][3], "reviewed_at": "2026-11-24T12:00:00+00:00"},
+         "note": "", "text": BASE[2][3], "reviewed_at": "2026-11-24T12:00:00+00:00", "context": ""},
     ]
     assert (tmp_path / reviews_name).read_bytes().startswith(b"\xef\xbb\xbfsegment_id,document,passage,start,end,code,decision")
 
