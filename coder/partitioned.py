@@ -27,7 +27,7 @@ from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, add_c
 from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
-from .reviews import _START, MANUAL, _normalized, _normalized_start, attach_reviews, precision_counts
+from .reviews import _START, MANUAL, _folded, _normalized, _normalized_start, attach_reviews, precision_counts
 from .segments import (
     add_page_column,
     code_count_cells,
@@ -55,6 +55,8 @@ class ReviewPlan:
     asked: frozenset[str]  # segment ids the driver must know are coded (decisions, hand-coded candidates)
     follow: frozenset[tuple[str, str]]  # (code, normalised text) of decisions that may have lost their segment
     entries: frozenset[tuple[str, str]]  # (document, normalised text) of every decision
+    # (document, code, folded text) of the decisions in `follow`: a passage edited where the matcher reads no change
+    edited: frozenset[tuple[str, str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,10 @@ def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dic
     follow_starts = {(code, text[:_START]) for code, text in plan.follow}
     rows = frame[frame["code"].isin(follow_codes)] if follow_codes else frame.iloc[:0]
     if len(rows):
-        keep = [(code, start_of(document, passage)) in follow_starts and (code, text_of(document, passage)) in plan.follow
+        edited_pairs = {(document, code) for document, code, _ in plan.edited}
+        keep = [((code, start_of(document, passage)) in follow_starts and (code, text_of(document, passage)) in plan.follow)
+                or ((document, code) in edited_pairs
+                    and (document, code, _folded(texts.get((document, passage), ""))) in plan.edited)
                 for code, document, passage in zip(rows["code"].tolist(), rows["document"].tolist(), rows["passage"].tolist())]
         chosen = rows[np.asarray(keep, dtype=bool)]
         candidates = chosen[["segment_id", "document", "passage", "start", "end", "code"]].assign(

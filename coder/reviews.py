@@ -43,6 +43,7 @@ from .files import (
     write_csv,
 )
 from .imports import LazyModule
+from .lexicon import fold_text
 from .models import (
     Document,
     Passage,
@@ -284,11 +285,13 @@ class PassageLocator:
                 return passage
         return None
 
-    def find(self, text: str, *, document: str | None = None) -> list[Passage]:
-        """Passages whose text is `text` (whitespace and case ignored): in `document`, else anywhere."""
+    def find(self, text: str, *, document: str | None = None, folded: bool = False) -> list[Passage]:
+        """Passages whose text is `text` (whitespace and case ignored; `folded`: read as the matcher reads
+        it, see _folded): in `document`, else anywhere."""
         names = [document] if document is not None else list(self.documents)
-        wanted = _normalized(text)
-        return [passage for name in names for passage in self.passages(name) if _normalized(passage.text) == wanted]
+        compared = _folded if folded else _normalized
+        wanted = compared(text)
+        return [passage for name in names for passage in self.passages(name) if compared(passage.text) == wanted]
 
 
 def passage_context(passages: Sequence[Passage], index: int) -> str:
@@ -304,6 +307,16 @@ def passage_context(passages: Sequence[Passage], index: int) -> str:
 
 def _context(before: str, after: str) -> str:
     return "-".join(hashlib.sha1(_normalized(text).encode()).hexdigest()[:8] for text in (before, after))
+
+
+def _folded(text: str) -> str:
+    """_normalized(text) as the matcher reads it: traditional and simplified characters, full and half
+    width, one (lexicon.fold_text). A passage whose 並 became 并 is the passage it was.
+
+    >>> _folded("河湖長聯席會議 並舉行") == _folded("河湖长联席会议 并举行")
+    True
+    """
+    return fold_text(_normalized(text))
 
 
 def _normalized(text: str) -> str:
@@ -1221,18 +1234,24 @@ def _missing(identifiers: pd.Series, present: Container[str]) -> pd.Series:
 
 
 def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: Container[str]) -> int:
-    """Entries whose id is gone but whose passage text and code a segment of another document has
-    (the document was renamed): point them at that segment. Changes `reviews` in place, and adds the
-    segments they now name to `present` (a set, or attach_reviews' _PresentIds)."""
+    """Entries whose id is gone but whose passage text and code one segment has (the document was renamed),
+    else one segment of their document whose text the matcher reads the same (a character corrected, 並 -> 并):
+    point them at that segment. Changes `reviews` in place, and adds the segments they now name to `present`
+    (a set, or attach_reviews' _PresentIds). Returns how many moved into another document."""
     lost = reviews.index[_missing(reviews["segment_id"], present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
     if not len(lost) or frame.empty:
         return 0
     wanted = {(reviews.at[index, "code"], _normalized(reviews.at[index, "text"])) for index in lost}
     keys = _rows_by_passage_text(frame, wanted)
+    unmatched = [index for index in lost if (reviews.at[index, "code"], _normalized(reviews.at[index, "text"])) not in keys]
+    edited = _rows_by_folded_text(frame, {(reviews.at[index, "document"], reviews.at[index, "code"]) for index in unmatched})
     taken = set(reviews["segment_id"])
     moves: dict[object, dict[str, object]] = {}
+    followed = 0
     for index in lost:
         matches = keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), [])
+        if not matches:  # its passage edited where the matcher reads no change (並 -> 并), in its own document
+            matches = edited.get((reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"])), [])
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
@@ -1240,10 +1259,11 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
             continue
         taken.add(row["segment_id"])
         present.add(row["segment_id"])  # type: ignore[attr-defined]
+        followed += row["document"] != reviews.at[index, "document"]
         moves[index] = {"segment_id": row["segment_id"], "document": row["document"], "passage": str(row["passage"]),
                         "start": str(row["start"]), "end": str(row["end"])}
     _set_cells(reviews, moves)
-    return len(moves)
+    return followed
 
 
 def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -1383,6 +1403,21 @@ def _rows_by_passage_text(frame: pd.DataFrame, wanted: set[tuple[str, str]]) -> 
     return keys
 
 
+def _rows_by_folded_text(frame: pd.DataFrame, wanted: set[tuple[str, str]]) -> dict[tuple[str, str, str], list[int]]:
+    """{(document, code, _folded text): positions of the rows of `frame` with them}, for the rows of the
+    (document, code) pairs `wanted` only."""
+    import numpy as np
+
+    if not wanted:
+        return {}
+    rows = np.flatnonzero(frame["document"].isin(list({document for document, _ in wanted})).to_numpy())
+    keys: dict[tuple[str, str, str], list[int]] = {}
+    for row, document, code, text in zip(rows, frame["document"].take(rows), frame["code"].take(rows), frame["text"].take(rows)):
+        if (str(document), str(code)) in wanted:
+            keys.setdefault((str(document), str(code), _folded(text)), []).append(int(row))
+    return keys
+
+
 def _normalized_start(text: object) -> str:
     """`_normalized(text)[:_START]`, from the text's first _START_CHARACTERS characters when they hold it.
 
@@ -1454,6 +1489,8 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
             passage = locator.containing(document, start)
             return (document, passage.index if passage else 0, start, end, text) if passage else None
     matches = locator.find(text, document=document) if source is not None else []
+    if not matches and source is not None:  # a character corrected where the matcher reads no change (並 -> 并)
+        matches = locator.find(text, document=document, folded=True)
     if not matches:
         matches = locator.find(text)  # the document was renamed
         if len(matches) != 1:

@@ -84,6 +84,7 @@ from .pipeline import (
 from .reviews import (
     DETACHED_COLUMNS,
     PassageLocator,
+    _folded,
     _follow_moved_passages,
     _locate_added,
     _manual_rows,
@@ -578,6 +579,8 @@ def _review_plan(reviews: pd.DataFrame, locator: PassageLocator, codebook: Codeb
     return ReviewPlan(
         reviews=reviews, asked=frozenset(asked),
         follow=frozenset((str(code), _normalized(text)) for code, text in zip(movable["code"], movable["text"])),
+        edited=frozenset((str(document), str(code), _folded(text))
+                         for document, code, text in zip(movable["document"], movable["code"], movable["text"])),
         entries=frozenset((str(document), _normalized(text)) for document, text in zip(reviews["document"], reviews["text"])),
     )
 

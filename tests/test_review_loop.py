@@ -1533,3 +1533,31 @@ def test_a_chinese_note_typed_into_a_windows_1252_save_is_named_by_its_line(mixe
         output = result.output
     warning = next(line for line in output.splitlines() if line.startswith("Warning: "))
     assert f' The note(s) typed on line(s) {row + 2} show "??": retype what was lost there.' in warning
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_decisions_follow_a_passage_corrected_where_the_matcher_reads_no_change(project, monkeypatch, engine):
+    """Two characters of a traditional-Chinese passage normalised (並 -> 并, 設 -> 设, as the matcher itself
+    reads them): every decision and hand coding on the passage was detached (probe W5)."""
+    if engine == "streamed":
+        from coder import runner, streamed
+
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    (project / "codebook.yaml").write_text(CODEBOOK.replace("[joint meeting]", "[joint meeting, 联席会议]"), encoding="utf-8")
+    text = "兩省設有聯席會議制度，並定期舉行會議。\n\n這是另一段。\n"
+    (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
+    coder_run(project)
+    pd.DataFrame([{"document": "c.txt", "passage": "0", "code": "joint_meeting", "review": "reject", "note": "not a meeting"},
+                  {"document": "c.txt", "passage": "1", "code": "hand_only", "review": "add", "note": "by hand"}]).to_csv(
+        project / "decided.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "decided.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    (project / "corpus" / "c.txt").write_text(text.replace("並", "并").replace("設", "设").replace("這", "这"), encoding="utf-8")
+    for _ in range(2):  # and again, from the review file it rewrote
+        result = coder_run(project)
+        assert "detached" not in result.stderr
+        rows = segments_of(project).query("document == 'c.txt'")
+        assert rows[["passage", "code", "review", "note"]].values.tolist() == [
+            ["0", "joint_meeting", "reject", "not a meeting"], ["1", "hand_only", "add", "by hand"]]
