@@ -1251,7 +1251,8 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
     for index in lost:
         matches = keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), [])
         if not matches:  # its passage edited where the matcher reads no change (並 -> 并), in its own document
-            matches = edited.get((reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"])), [])
+            key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
+            matches = edited.get(key, [])
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
@@ -1311,9 +1312,10 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
         ids: dict[object, dict[int, str]] = {}
         for index in indexes:
             numbers = numbers_by_text.get(_normalized(reviews.at[index, "text"]), [])
-            ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), str(reviews.at[index, "code"]))
-                          for number in numbers}
-            here = next((number for number, identifier in ids[index].items() if identifier == reviews.at[index, "segment_id"]), None)
+            code = str(reviews.at[index, "code"])
+            ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
+            here = next((number for number, identifier in ids[index].items()
+                         if identifier == reviews.at[index, "segment_id"]), None)
             wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers})
         targets = [ids[index][number] for index, number in wanted.items() if number is not None]
         for index, number in wanted.items():
@@ -1325,10 +1327,10 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
                 if current in ids[index].values():  # on another copy now: detached, under an id of no segment
                     changes[index] = {"segment_id": _detached_copy_id(current, contexts[index])}
                 continue
-            passage = locator.passage(document, number)  # type: ignore[arg-type]
-            change: dict[str, object] = {"context": locator.context(document, number)}  # type: ignore[arg-type]
+            passage = locator.passages(document)[number]  # type: ignore[index]
+            change: dict[str, object] = {"context": locator.context(document, passage.index)}
             if target != current:
-                change.update(segment_id=target, passage=str(number), start=str(passage.start), end=str(passage.end))  # type: ignore[union-attr]
+                change.update(segment_id=target, passage=str(passage.index), start=str(passage.start), end=str(passage.end))
                 moved += 1
                 if copies.at[index, "first"] in present:  # the code codes this text: every copy of it
                     present.add(target)  # type: ignore[attr-defined]
