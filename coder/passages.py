@@ -54,8 +54,8 @@ followed by whitespace or directly by a capital letter ("the party.Party buildin
 。！？ and after an ellipsis (… ……); not after common abbreviations (e.g. i.e. U.S. U.K. U.N. No.
 Nos. Vol. Vols. p. pp. Fig. Figs. Eq. Eqs. Ch. Chap. Sec. Dr. Mr. Mrs. Ms. Prof. Jr. Sr. St. Ed. Eds.
 et al. vs. cf. approx. est. ca. ibid. op. cit. esp. viz. resp. Jan. Feb. Aug. Sep. Sept. Oct. Nov.
-Dec.; "et al." only when the next word does not start with a capital: "by Li et al. The meeting"
-is two sentences), single initials or section numbers ("2.1." with parts of one or two
+Dec.; "et al.", "op. cit.", "ibid.", "ca.", "est." and "resp." only when the next word does not start
+with a capital: "by Li et al. The meeting" is two sentences), single initials or section numbers ("2.1." with parts of one or two
 digits; a year such as "2020." still ends a sentence), not between digits (2.1.3, 3.5%), not when the
 next word starts with a lowercase letter, and not between a Chinese quotation and its attribution
 (“联席会议很有用！”他说。: a closing quote, then at most 8 CJK characters and 说, 道, 问, 表示, 指出,
@@ -154,6 +154,9 @@ _ABBREVIATIONS = frozenset(
      "p", "est", "ca", "eq", "eqs", "ch", "chap", "sec", "ibid", "op", "cit", "esp", "viz", "resp",
      "jan", "feb", "aug", "sep", "sept", "oct", "nov", "dec"]
 )
+# Those a sentence often ends with: they end it before a capital ("Smith, op. cit. The meeting followed."),
+# not before a bracket, a digit, a comma or a lowercase word ("Li et al. (2019)", "ca. 1990").
+_ABBREVIATIONS_ENDING_SENTENCES = frozenset(["al", "ibid", "cit", "ca", "est", "resp"])
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _NON_SPACE = re.compile(r"\S")
@@ -1257,7 +1260,7 @@ def _after_abbreviation(view: str, dot: int) -> bool:
     if len(word) == 1 and word.isupper():
         return True  # an initial: "L. P. Xu"
     word = word.lower()
-    if word == "al":  # "et al." ends a sentence before a capital: "... shown by Li et al. The meeting ..."
+    if word in _ABBREVIATIONS_ENDING_SENTENCES:  # "... shown by Li et al. The meeting ...", "Ibid. The ..."
         return not view[dot + 1 : dot + 8].lstrip()[:1].isupper()
     return word in _ABBREVIATIONS
 

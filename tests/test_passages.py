@@ -224,6 +224,7 @@ def test_passages_very_long_sentence_cut_at_clauses(text, max_chars, expected):
         ("1. Introduction. 2.2.1. The regional. In 2020. The end", [17, 38, 47]),
         ("approx. five cases. etc..It can", [25]),
         ("Li et al. (2019) and Wang et al. 2020 agree with Zhang et al. The end", [62]),
+        ("See Smith, op. cit. The end. Ibid. Then ca. 1990 it rose.", [20, 29, 35]),
         ("第一句。第二句！第三句？“引号。”下一句……后来", [4, 8, 12, 17, 22]),
         ("“很有用！”他说。“会太多。”王主任表示，应当精简。“好。”随后开会。", [9, 26, 30]),
         ("No terminator here", []),
@@ -268,11 +269,13 @@ def test_passages_sentence_unit(text, expected):
         ("It rose. (See Table 1.) Then it fell.", ["It rose.", "(See Table 1.)", "Then it fell."]),
         ('He left. "Yes," she said. "Why?" he asked.', ["He left.", '"Yes," she said.', '"Why?" he asked.']),
         ("As reported by Smith et al. The meeting was held.", ["As reported by Smith et al.", "The meeting was held."]),
+        ("Smith, op. cit. The joint meeting followed. Ibid. The alliance met (ca. 1990).",
+         ["Smith, op. cit.", "The joint meeting followed.", "Ibid.", "The alliance met (ca. 1990)."]),
         ("“联席会议很有用！”他说。“会开得太多。”王主任表示，会议应当精简。", ["“联席会议很有用！”他说。", "“会开得太多。”王主任表示，会议应当精简。"]),
         ("“联席会议很有用。”随后会议开始。他们说明了情况。", ["“联席会议很有用。”", "随后会议开始。", "他们说明了情况。"]),
     ],
     ids=["et-al-bracket-comma", "est-page-approx-month", "lowercase-next", "bracket-opens-next", "quotes", "et-al-then-capital",
-         "chinese-attribution", "chinese-no-attribution"],
+         "op-cit-ibid-then-capital", "chinese-attribution", "chinese-no-attribution"],
 )
 def test_passages_sentence_unit_keeps_citations_and_quotations_whole(text, expected):
     """A sentence is not cut inside "Author et al. (year)", "(est. 2015)", "p. 12" or before a lowercase word
