@@ -44,6 +44,7 @@ class DocumentVariables:
     table: pd.DataFrame
     missing: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    lost: str = ""  # a plain-ASCII sheet's cells showing "??": what may have been Chinese (_lost_characters)
 
     @property
     def names(self) -> list[str]:
@@ -99,6 +100,8 @@ class DocumentVariables:
         if self.unknown:
             lines.append(f"Warning: {self.path}: {len(self.unknown)} row(s) name no document of the corpus: "
                          f"{', '.join(self.unknown)}")
+        if self.lost:
+            lines.append(f"Warning: {self.path}: {self.lost}")
         return lines
 
     def values(self, document: str) -> dict[str, Any]:
@@ -117,7 +120,7 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     ['year', 'region']
     """
     table = read_table(path)
-    _refuse_lost_characters(path, table)
+    lost = _lost_characters(path, table)
     blank = [position for position, name in enumerate(table.columns, 1) if _BLANK_HEADER.fullmatch(str(name).strip())]
     if blank:  # pandas names a blank header cell "unnamed: N": it became a variable of that name (probe N10)
         raise DocumentsError(f"{path}: column {blank[0]} has no name in the header row. Name each variable's column, "
@@ -147,29 +150,37 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     for name in table.columns:
         if name != "document" and name:
             columns[name] = _typed(table[name])
-    return DocumentVariables(path=str(path), table=pd.DataFrame(columns))
+    return DocumentVariables(path=str(path), table=pd.DataFrame(columns), lost=lost)
 
 
-def _refuse_lost_characters(path: str | Path, table: pd.DataFrame) -> None:
+def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
     """Stop when documents.csv was saved in a code page without the characters of its names or values
     (Excel's "CSV (Comma delimited)" writes each Chinese character as "?"): 长三角 and 珠三角 would both
-    read as ???, one group. A lone "?" is a value (unknown); two together are a lost word."""
+    read as ???, one group. A lone "?" is a value (unknown); two together are a lost word. A sheet of
+    plain ASCII may be a UTF-8 file whose "??" was typed ("year: ??"): its cells give a warning, returned,
+    and only a column named "??" (no one names a column so) stops it."""
     encoding = table_encoding(table)
     if encoding not in LOSSY_ENCODINGS:
-        return
-    lost = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
-            if "??" in str(name) or str(name).strip() == "?"]
+        return ""
+    headers = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
+               if "??" in str(name) or str(name).strip() == "?"]
+    cells = []
     for name in table.columns:
         rows = table.index[table[name].astype(str).str.contains("??", regex=False)]
         if len(rows):
-            lost.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
-                        f"'{display_name(table[name][rows[0]])}')")
-    if lost:
+            cells.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
+                         f"'{display_name(table[name][rows[0]])}')")
+    if not headers and not cells:
+        return ""
+    if headers or encoding != "ascii":
         raise DocumentsError(
             f"{path}: saved {SAVED_AS[encoding]}, which cannot hold Chinese and most other characters: "
-            f"{'; '.join(lost)} show \"?\" in their place, and values that differed would read as one. "
+            f"{'; '.join(headers + cells)} show \"?\" in their place, and values that differed would read as one. "
             f"Save it as \"CSV UTF-8\" and run again."
         )
+    return (f"{'; '.join(cells)} show \"??\". If the sheet was saved {SAVED_AS[encoding]}, Chinese and most other "
+            f"characters were lost there, and values that differed read as one: save it as \"CSV UTF-8\". "
+            f"A \"??\" typed as a value is read as it is.")
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`

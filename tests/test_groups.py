@@ -431,6 +431,19 @@ def test_groups_a_sheet_saved_in_a_code_page_without_chinese_is_refused(tmp_path
         "Save it as \"CSV UTF-8\" and run again.")
 
 
+def test_groups_a_plain_ascii_sheet_with_a_double_question_mark_is_read_with_a_warning(tmp_path: Path) -> None:
+    """A plain-ASCII sheet (an English project's, or UTF-8 without a BOM) holding "??" (a year not known) stopped
+    every run as a lossy save (probe BB5): nothing was lost, and saving it as UTF-8 gave the same bytes. Its cells
+    are read, with a warning that names them; a column named "??" still stops it (as in the test above)."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_bytes(b"document,region,year\r\nd1.txt,???,??\r\nd2.txt,east,2019\r\n")
+    variables = read_document_variables(sheet)
+    assert page_variables(variables) == {"d1.txt": {"region": "???", "year": "??"}, "d2.txt": {"region": "east", "year": "2019"}}
+    warning, = variables.matched(["d1.txt", "d2.txt"]).warnings()
+    assert warning.startswith(f"Warning: {sheet}: 1 cell(s) of column 'region' (first, row 2: '???'); 1 cell(s) of "
+                              "column 'year' (first, row 2: '??') show \"??\". If the sheet was saved as plain ASCII")
+
+
 @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
 def test_groups_a_sheet_in_a_code_page_with_a_lone_question_mark_is_read(tmp_path: Path, encoding) -> None:
     """A lone "?" is a value (not known), and a Western sheet in Windows-1252 loses nothing."""
