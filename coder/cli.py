@@ -583,6 +583,8 @@ def _run_reviews_path(run) -> Path | None:
     record = run.record()
     if record.reviews and record.reviews.get("path"):
         return Path(record.reviews["path"])
+    if record.review_file:  # --reviews, before a decision was in it
+        return Path(record.review_file)
     return default_reviews_path(record.codebook) if record.codebook else None
 
 

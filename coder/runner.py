@@ -332,7 +332,8 @@ def run_coding(
             "added": int(segments["source"].eq("manual").sum()),
         }
         record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
-                                  reviews=review_counts, encoding=check_encoding(encoding) if encoding else None)
+                                  reviews=review_counts, review_file=reviews_file,
+                                  encoding=check_encoding(encoding) if encoding else None)
         if variables is not None:
             variables = variables.matched(document.path for document in result.corpus.documents)
             record = replace(record, document_variables={"path": variables.path, "variables": variables.names})

@@ -137,6 +137,7 @@ class RunRecord:
     skipped: tuple[dict[str, Any], ...] = ()
     codebook_codes: tuple[dict[str, Any], ...] = ()
     reviews: dict[str, Any] | None = None
+    review_file: str | None = None  # where the run looked for decisions (--reviews), applied or not yet there
     cache: dict[str, Any] | None = None
     encoding: str | None = None  # --encoding, when the run forced one
     document_variables: dict[str, Any] | None = None  # {"path": documents.csv, "variables": [...]}
@@ -166,6 +167,8 @@ class RunRecord:
         }
         if self.reviews is not None:
             data["reviews"] = self.reviews
+        if self.review_file is not None:
+            data["review_file"] = self.review_file
         if self.cache is not None:
             data["cache"] = self.cache
         if self.encoding is not None:
@@ -214,6 +217,7 @@ class RunRecord:
             skipped=tuple(item for item in data.get("skipped") or [] if isinstance(item, dict)),
             codebook_codes=tuple(normalize_code_record(code) for code in codes),
             reviews=data["reviews"] if isinstance(data.get("reviews"), dict) else None,
+            review_file=data["review_file"] if isinstance(data.get("review_file"), str) else None,
             cache=data["cache"] if isinstance(data.get("cache"), dict) else None,
             encoding=data["encoding"] if isinstance(data.get("encoding"), str) else None,
             document_variables=data["document_variables"] if isinstance(data.get("document_variables"), dict) else None,
@@ -251,6 +255,7 @@ def build_run_record(
     corpus_path: str | Path,
     workers: int | None = None,
     reviews: dict[str, Any] | None = None,
+    review_file: str | Path | None = None,
     encoding: str | None = None,
 ) -> RunRecord:
     """The RunRecord of a finished coding: counts, documents, skipped files and the whole codebook."""
@@ -283,6 +288,7 @@ def build_run_record(
         skipped=tuple({"path": skipped.path, "reason": skipped.reason} for skipped in result.corpus.skipped),
         codebook_codes=tuple(codebook_to_records(result.codebook)),
         reviews=reviews,
+        review_file=str(review_file) if review_file is not None else None,
         cache=result.reused,
         encoding=encoding,
         code_kinds=result.codebook.code_kinds if tuple(result.codebook.code_kinds) != tuple(CODED_KINDS) else None,

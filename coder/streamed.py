@@ -402,7 +402,7 @@ def code_in_partitions(
             "orphaned": len(orphans) if orphans is not None else 0, "added": tally.added,
         }
         record = build_run_record(result, codebook_path=codebook_path, corpus_path=corpus, workers=workers,
-                                  reviews=review_counts, encoding=forced)
+                                  reviews=review_counts, review_file=reviews_file, encoding=forced)
         record = replace(record, counts=_record_counts(summaries, store, result, codebook))
         if variables is not None:
             variables = variables.matched(document.path for document in documents)

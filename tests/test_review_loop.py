@@ -336,6 +336,28 @@ def test_review_commands_of_a_run_use_its_codebook_and_review_file(project, monk
     assert not (elsewhere / "reviews.csv").exists()
 
 
+def test_review_import_of_a_run_takes_its_reviews_option_before_a_decision_was_in_it(project, monkeypatch):
+    """A first run with --reviews naming a file not there yet recorded no review file: `coder review import` of its
+    segments.csv (the advice of export xlsx) wrote to the reviews.csv beside the codebook, and every later run with
+    --reviews left that decision out (probe BB7). run.json names the file the run looked for."""
+    chosen = project / "decisions" / "team.csv"
+    chosen.parent.mkdir()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--reviews", str(chosen))
+    assert result.exit_code == 0, result.output
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(project / "typed.csv", index=False, encoding="utf-8-sig")
+    monkeypatch.chdir(project / "decisions")
+    imported = invoke("review", "import", str(project / "typed.csv"), "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    assert chosen.is_file() and not (project / "reviews.csv").exists()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--reviews", str(chosen))
+    assert result.exit_code == 0, result.output
+    assert segments_of(project).loc[0, "review"] == "reject"
+
+
 def test_review_loop_status_column_and_changes_list_segments(project):
     coder_run(project)
     assert set(segments_of(project)["status"]) == {"new"}
