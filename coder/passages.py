@@ -1073,10 +1073,12 @@ def _is_field(view: str, block: list) -> bool:
 _SPEAKER = LazyPattern(r"[ \t]*((?:[A-Z][\w.'\-]*(?: [A-Z][\w.'\-]*){0,2}|[\u3400-\u9fff]{1,4}(?: ?[\u3400-\u9fff]{1,2})?))"
                        r"[ \t]*[:：](?![/\d])")
 _LINE_END = frozenset(".!?。！？" + _CLOSERS)
-# A Chinese web paste's list items end in a semicolon ("一是…；二是…；"): lines ending one count as ended
-# when a block is told a paste or a wrapped paragraph, and still run on into the next line (_continues).
-# Not the English one: a Markdown list's items end in it, in a file whose paragraphs are wrapped.
-_LINE_END_IN_PASTE = _LINE_END | frozenset("；")
+# A Chinese web paste's list items end in a semicolon ("一是…；二是…；"), its salutation and lead-in in a colon
+# ("各有关单位：", "通知如下："): lines ending one count as ended when a block is told a paste or a wrapped
+# paragraph, and still run on into the next (_continues), as a speaker's label on a line of its own ("问：")
+# does. Not the English marks: a Markdown list's items end in ";", its lead-ins in ":", in a file whose
+# paragraphs are wrapped.
+_LINE_END_IN_PASTE = _LINE_END | frozenset("；：")
 
 
 def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
@@ -1143,14 +1145,14 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
 
 def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
-    before ends in a hyphen or a comma (a Chinese one too), or it is a long line ending no sentence and
+    before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
     the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
     sentence before a Chinese one: no more is told of a Chinese line.)"""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return before[-1] in "-‐,，、;；" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
+    return before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste

@@ -947,6 +947,9 @@ def test_a_chinese_web_paste_listing_items_ending_in_semicolons_keeps_a_paragrap
             "各地要结合实际，认真抓好落实。\n本意见自发布之日起施行。")
     assert [passage.text[:6] for passage in split_passages(_doc(text))] == [
         "关于加强跨区", "为推进长三角", "一是建立健全", "各地要结合实", "本意见自发布"]
+    notice = ("关于加强跨域党建联盟建设的通知\n各有关单位：\n为进一步推动区域协同发展，现就有关事项通知如下：\n"
+              "一是建立联席会议制度，由两地轮流召集；\n二是推进党建联盟建设；\n三是破除行政壁垒。\n特此通知。")
+    assert [passage.text[:6] for passage in split_passages(_doc(notice))] == ["关于加强跨域", "各有关单位：", "特此通知。"]
     markdown = ("1. splits every document into passages and matches the codebook against them\n"
                 "(case-insensitive; wildcards);\n- memory 374 MB at 10 MB;\n- the rerun 412 MB;\n- Dask 0.99x;\n"
                 "- cold 1.58x the peer;\n")
