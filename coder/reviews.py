@@ -251,9 +251,11 @@ class PassageLocator:
     >>> locator.passage("a.txt", 3).text  # doctest: +SKIP
     """
 
-    def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph"):
+    def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph", earlier: Iterable[str] = ()):
         self.documents = {document.path: document for document in documents}
         self.unit = unit
+        # The documents of the run before: a document gone since can have been renamed only to one new since.
+        self.earlier = frozenset(earlier)
         self._passages: dict[str, list[Passage]] = {}
         self._fingerprints: dict[str, list[str]] = {}
 
@@ -1503,11 +1505,15 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
 
 def _span_in_renamed_document(text: str, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
     """A span of a document no longer in the corpus, where its text appears once in the corpus (the
-    document renamed or moved), as a decision follows its passage text; None when it is not there, or twice."""
+    document renamed or moved), as a decision follows its passage text; None when it is not there, or twice.
+    Only documents new since the run before are looked in: a document that was there then is not the gone
+    one renamed, and a short span of a deleted interview would land in any report that says it once."""
     if not text.strip():
         return None
     found = []
     for document in locator.documents.values():
+        if document.path in locator.earlier:
+            continue
         position = document.text.find(text)
         if position >= 0:
             found.append((document.path, position))

@@ -306,8 +306,8 @@ def run_coding(
         if reviews is not None:
             reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
             applied = attach_reviews(
-                result.segments, reviews_now, locator=PassageLocator(result.corpus.documents, unit=codebook.unit),
-                codebook=codebook,
+                result.segments, reviews_now, codebook=codebook,
+                locator=PassageLocator(result.corpus.documents, unit=codebook.unit, earlier=_last_run_documents(run)),
             )
             followed = applied.followed
             if not applied.reviews.equals(reviews):  # decisions now under their new code ids and documents
@@ -695,6 +695,14 @@ def import_typed_decisions(
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports
+
+
+def _last_run_documents(run: RunFolder) -> list[str]:
+    """The documents of the run before in the run folder; none when its run.json cannot be read."""
+    try:
+        return [str(entry.get("path")) for entry in run.record().documents] if run.has_record() else []
+    except CoderError:
+        return []
 
 
 def _last_run_codes(run: RunFolder) -> list[str]:

@@ -320,7 +320,15 @@ def code_in_partitions(
     """
     from .recode import remember_coding
     from .reuse import remember_presentation
-    from .runner import RunReport, SegmentTally, _renamed_codes, remember_pair_counts, renamed_fingerprints, write_network_outputs
+    from .runner import (
+        RunReport,
+        SegmentTally,
+        _last_run_documents,
+        _renamed_codes,
+        remember_pair_counts,
+        renamed_fingerprints,
+        write_network_outputs,
+    )
 
     started = time.perf_counter()
     forced = check_encoding(encoding) if encoding else None
@@ -343,7 +351,7 @@ def code_in_partitions(
     locator = review_plan = reviews_now = None
     if reviews is not None and not reviews.empty:
         reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
-        locator = PassageLocator(read.documents, unit=codebook.unit)
+        locator = PassageLocator(read.documents, unit=codebook.unit, earlier=_last_run_documents(run))
         review_plan = _review_plan(reviews_now, locator, codebook)
     plan = PartitionPlan(
         levels=tuple(range(1, max((code.depth for code in codebook), default=1))),
@@ -376,7 +384,7 @@ def code_in_partitions(
         by_path = {document.path: document for document in documents}
         partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
         if entries is not None and locator is not None:  # the text files too, read again where asked
-            locator = PassageLocator(documents, unit=codebook.unit)
+            locator = PassageLocator(documents, unit=codebook.unit, earlier=locator.earlier)
         settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
                                   store) if review_plan is not None else None
         if settled is not None:

@@ -1364,6 +1364,25 @@ def test_a_hand_coded_span_follows_its_document_into_a_subfolder(project, moved_
                 "and its text is not found once elsewhere)") in status.stdout
 
 
+def test_a_hand_coded_span_of_a_deleted_document_does_not_land_in_another_one(project):
+    """A span of a document deleted (not renamed) moved into another document that held its text once, and was
+    counted there without a word (probe BB12). A document of the run before is not the gone one renamed: the
+    span is detached, with its reason."""
+    (project / "corpus" / "c.txt").write_text("A report: local protection persisted.\n", encoding="utf-8")
+    coder_run(project)
+    start = CORPUS["a.txt"].index("local protection")
+    pd.DataFrame([{"document": "a.txt", "code": "hand_only", "review": "add", "note": "span", "start": str(start),
+                   "end": str(start + len("local protection"))}]).to_csv(project / "added.csv", index=False,
+                                                                         encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    (project / "corpus" / "a.txt").unlink()
+    result = coder_run(project)
+    assert segments_of(project).query("source == 'manual'").empty
+    assert "detached" in result.stderr
+
+
 def test_suggest_takes_a_code_with_a_hand_coded_span(project):
     """A span coded by hand holds its own text, not its passage's: suggest took that for a changed corpus
     and refused the code and its parents (probe K2)."""
