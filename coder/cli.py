@@ -634,6 +634,14 @@ def _run_review_file(reviews: Path | None, codebook: Path | None, run) -> Path:
         or (_run_reviews_path(run) if run is not None else None) or _reviews_path(None, Path("codebook.yaml"))
 
 
+def _same_file(first: Path | None, second: Path) -> bool:
+    """Do two paths name one file (which need not exist yet)?"""
+    try:
+        return first is not None and first.resolve() == second.resolve()
+    except OSError:
+        return False
+
+
 def _run_code_ids(codebook: Path | None, run) -> list[str] | None:
     """The codes decisions are checked against: --codebook's; else the run's, as it ran (the copy in
     run.json, which its segments name) and as the codebook file it names has them now; else
@@ -737,6 +745,8 @@ def review_reattach(
         # Without a run (none yet, or the default path is not one) every decision of OLD_CODE moves.
         run = RunFolder.of_segments(segments) if segments.exists() or (segments.parent / "run.json").exists() else None
         path = _run_review_file(reviews, codebook, run)
+        if run is not None and not _same_file(_run_reviews_path(run), path):
+            run = None  # a run of another review file (./outputs of another project): its segments tell nothing
         index = run.read_segment_index(columns=("segment_id", "fingerprint")) if run and run.has_segments() else None
         done = reattach(path, old_code, new_code, codes=_run_code_ids(codebook, run),
                         attached=set(index["segment_id"]) if index is not None else None,

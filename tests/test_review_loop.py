@@ -266,7 +266,17 @@ def test_review_loop_precision_and_recall_in_summary_and_status(project):
 
 
 @pytest.mark.parametrize("old_code, new_code", [("barriers", "obstacles")])
-def test_review_loop_status_lists_detached_and_reattach_maps_them(project, old_code, new_code):
+@pytest.mark.parametrize("where", ["here", "beside another project's outputs"])
+def test_review_loop_status_lists_detached_and_reattach_maps_them(project, tmp_path_factory, monkeypatch, old_code,
+                                                                  new_code, where):
+    """`reattach` without --segments looks at ./outputs/segments.csv: a run there of another review file (the
+    clean clone's seeds run of `make run`) said the moved decisions' code coded none of them."""
+    if where != "here":
+        other = tmp_path_factory.mktemp("other")
+        (other / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+        assert invoke("run", str(project / "corpus"), "--codebook", str(other / "codebook.yaml"),
+                      "--out", str(other / "outputs")).exit_code == 0
+        monkeypatch.chdir(other)
     coder_run(project)
     frame = segments_of(project)
     frame.loc[frame["code"] == old_code, ["review", "note"]] = [["reject", "too vague"], ["accept", ""]]
