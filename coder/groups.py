@@ -197,10 +197,14 @@ def _slashed(name: str) -> str:
 def _spellings(name: str) -> list[str]:
     """The names a documents.csv cell may mean, most literal first: as written; with backslashes as slashes;
     with control and bidi characters escaped as segments.csv writes them, and the backslashes of no
-    escape as slashes."""
+    escape as slashes; each without a leading "./" (a list made with `find .` in the corpus)."""
     escaped = display_name(name)
     pieces = _ESCAPE.split(escaped)
-    return list(dict.fromkeys([name, _slashed(name), escaped, "\\".join(_slashed(piece) for piece in pieces)]))
+    spellings = [name, _slashed(name), escaped, "\\".join(_slashed(piece) for piece in pieces)]
+    return list(dict.fromkeys([*spellings, *(_HERE.sub("", spelling) for spelling in spellings)]))
+
+
+_HERE = re.compile(r"^(?:\./+)+")  # "./a.txt", "././en/a.txt"
 
 
 def _typed(cells: pd.Series) -> pd.Series:

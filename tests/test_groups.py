@@ -396,6 +396,16 @@ def test_groups_a_name_a_mac_decomposes_gets_its_row(tmp_path: Path) -> None:
     assert page_variables(variables) == {decomposed: {"region": "A"}}
 
 
+def test_groups_a_name_listed_with_a_leading_dot_slash_gets_its_row(tmp_path: Path) -> None:
+    """A sheet made from `find .` in the corpus writes "./en/a.txt" (and Windows ".\\b.txt"): every row named no
+    document, and the whole sheet was left out of the groups with two warnings (probe W17)."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text("document,region\n./en/a.txt,A\n.\\b.txt,B\n", encoding="utf-8")
+    variables = read_document_variables(sheet).matched(["en/a.txt", "b.txt"])
+    assert (variables.missing, variables.unknown) == ((), ())
+    assert page_variables(variables) == {"en/a.txt": {"region": "A"}, "b.txt": {"region": "B"}}
+
+
 def test_groups_two_rows_naming_one_document_are_refused(tmp_path: Path) -> None:
     sheet = tmp_path / "documents.csv"
     sheet.write_text("document,region\na\u202eb.txt,A\na\\u202eb.txt,B\n", encoding="utf-8")
