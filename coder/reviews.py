@@ -105,9 +105,14 @@ def empty_reviews() -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series(dtype=str) for column in REVIEW_COLUMNS})
 
 
+def _backup_path(path: Path) -> Path:
+    """Where write_reviews keeps the review file before it: reviews.csv.bak beside reviews.csv."""
+    return path.with_name(path.name + ".bak")
+
+
 def _restore_advice(path: Path) -> str:
     """ "Restore it from reviews.csv.bak. " when that backup exists, else nothing."""
-    backup = path.with_name(path.name + ".bak")
+    backup = _backup_path(path)
     return f"Restore it from {backup.name}. " if backup.is_file() else ""
 
 
@@ -173,7 +178,7 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
             damaged[position] = True
     if damaged.any():
         first = int(damaged.to_numpy().argmax()) + 2
-        backup = path.with_name(path.name + ".bak")
+        backup = _backup_path(path)
         restore = f"restore it from {backup.name}" if backup.is_file() else "restore it from a backup"
         raise OutputError(
             f"{path}:{first}: saved {SAVED_AS[encoding]}, which cannot hold Chinese and most other characters: "
@@ -186,7 +191,7 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
 
 def _backup_notes(path: Path) -> dict[str, str]:
     """{segment id: note} of the review file's backup (reviews.csv.bak); empty when it cannot be read."""
-    backup = path.with_name(path.name + ".bak")
+    backup = _backup_path(path)
     try:
         frame = read_table(backup) if backup.is_file() else None
     except OutputError:
@@ -234,7 +239,7 @@ def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
     frame = reviews.reindex(columns=list(REVIEW_COLUMNS)).fillna("").astype(str)
     backup = None
     if before is not None:
-        backup = path.with_name(path.name + ".bak")
+        backup = _backup_path(path)
         with atomic_path(backup) as temporary:
             shutil.copyfile(path, temporary)
     write_csv(frame, path)
