@@ -18,7 +18,8 @@ from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
     _SPACED_END, _SPACED_LABELS, _UNREAD, _UNREAD_HINT, _is_chrome, _mark_contents, _page_breaks_inside,
-    _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ATTRIBUTION, _sentence_cut)
+    _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ABBREVIATIONS_ENDING_SENTENCES, _ATTRIBUTION,
+    _sentence_cut)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -776,7 +777,7 @@ def _after_abbreviation(view: str, dot: int) -> bool:
     if len(word) == 1 and word.isupper():
         return True  # an initial: "L. P. Xu"
     word = word.lower()
-    if word == "al":  # "et al." ends a sentence before a capital: "... shown by Li et al. The meeting ..."
+    if word in _ABBREVIATIONS_ENDING_SENTENCES:  # "... shown by Li et al. The meeting ...", "Ibid. The ..."
         return not view[dot + 1 : dot + 8].lstrip()[:1].isupper()
     return word in _ABBREVIATIONS
 

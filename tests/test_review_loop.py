@@ -42,14 +42,18 @@ def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def write_project(folder: Path, codebook: str, corpus: dict[str, str]) -> Path:
+    """A project folder: codebook.yaml and corpus/ with `corpus`'s documents."""
+    (folder / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    (folder / "corpus").mkdir()
+    for name, text in corpus.items():
+        (folder / "corpus" / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in CORPUS.items():
-        (corpus / name).write_text(text, encoding="utf-8")
-    return tmp_path
+    return write_project(tmp_path, CODEBOOK, CORPUS)
 
 
 def coder_run(project: Path, *extra: str):
@@ -503,11 +507,7 @@ FIVE = {f"d{number}.txt": f"A joint meeting in city {number}.\n\nThe barrier sta
 
 @pytest.fixture
 def five(tmp_path: Path) -> Path:
-    (tmp_path / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
-    (tmp_path / "corpus").mkdir()
-    for name, text in FIVE.items():
-        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
-    coder_run(tmp_path)
+    coder_run(write_project(tmp_path, CODEBOOK, FIVE))
     return tmp_path
 
 
@@ -1420,11 +1420,7 @@ MIXED_CODEBOOK = CODEBOOK.replace("[joint meeting]", "[joint meeting, 联席会�
 @pytest.fixture
 def mixed(tmp_path: Path) -> Path:
     """A project whose corpus holds a Chinese document (named in Chinese) and an English one with accents."""
-    (tmp_path / "codebook.yaml").write_text(MIXED_CODEBOOK, encoding="utf-8")
-    (tmp_path / "corpus").mkdir()
-    for name, text in MIXED_CORPUS.items():
-        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
-    return tmp_path
+    return write_project(tmp_path, MIXED_CODEBOOK, MIXED_CORPUS)
 
 
 def save_in_code_page(frame: pd.DataFrame, path: Path, encoding: str, *, separator: str = ",", line_end: str = "\r\n") -> None:
