@@ -884,11 +884,11 @@ def _read_workbook(path: Path) -> pd.DataFrame:
             warnings.simplefilter("ignore")
             with pd.ExcelFile(path) as workbook:
                 sheet = _table_sheet(workbook)
-                frame = pd.read_excel(workbook, sheet_name=sheet, dtype=str, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
+                frame = pd.read_excel(workbook, sheet_name=sheet, dtype=object, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
         if len(frame) >= _EXCEL_MAX_ROWS:
             raise OutputError(f"{path}: its sheet {sheet!r} has more rows than Excel holds ({_EXCEL_MAX_ROWS:,}): not read, "
                               f"as a damaged or hostile file. Save it as CSV.")
-        return frame
+        return frame.apply(lambda column: column.map(cell_shown)) if len(frame.columns) else frame
     except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError, ValueError,
             AttributeError, NotImplementedError) as problem:
         first = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
@@ -906,6 +906,33 @@ def _read_workbook(path: Path) -> pd.DataFrame:
             f"{path}: not a readable Excel workbook ({type(problem).__name__}). Open it in Excel or "
             f"LibreOffice and save it again as .xlsx, or save it as CSV."
         )
+
+
+def cell_shown(value: Any) -> str:
+    """A workbook cell as text, as the researcher typed it and the sheet shows it: a date without the
+    midnight time Excel stores with it (2019-03-27, not 2019-03-27 00:00:00), a time to the minute or
+    second, a whole number without ".0" (a number cell is a float to Excel: 1, not 1.0).
+
+    >>> import datetime
+    >>> [cell_shown(value) for value in (datetime.datetime(2019, 3, 27), datetime.datetime(2019, 3, 27, 14, 30), 1.0, 2.5, "x")]
+    ['2019-03-27', '2019-03-27 14:30', '1', '2.5', 'x']
+    """
+    import datetime
+
+    if value is None or value != value:  # (NaN, NaT: a blank cell)
+        return ""
+    if isinstance(value, datetime.datetime):  # pandas' Timestamp too
+        if value.microsecond >= 500_000:  # a time Excel stored as a fraction of a day, a hair short of the second
+            value = value + datetime.timedelta(microseconds=1_000_000 - value.microsecond)
+        value = value.replace(microsecond=0)
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M" if value.second == 0 else "%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
 
 
 def _table_sheet(workbook: Any) -> str | int:

@@ -360,6 +360,18 @@ def _document_record(document: Document, passages: int, clashes: Collection[str]
     return record
 
 
+def _whole_numbers_shown(counts_long: pd.DataFrame) -> pd.DataFrame:
+    """code_counts_long.csv's table with a number variable's whole values written as the by-group table,
+    --where and the report spell them (1, not 1.0), in a column holding 2.5 too (read as float)."""
+    floats = [column for column in counts_long.columns if pd.api.types.is_float_dtype(counts_long[column].dtype)]
+    if not floats:
+        return counts_long
+    from .groups import value_text
+
+    return counts_long.assign(**{str(column): counts_long[column].map(lambda value: "" if pd.isna(value) else value_text(value))
+                                 .astype(object) for column in floats})
+
+
 # --- the folder ----------------------------------------------------------------------------------
 
 
@@ -967,8 +979,8 @@ class RunFolder:
         code_counts_by_group.csv; removes a by-group table left by an earlier run without variables."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / CODE_COUNTS_LONG_FILE
-        written = {"code_counts_long": write_csv(counts_long, path) if isinstance(counts_long, pd.DataFrame)
-                   else write_csv_parts(counts_long, path)}
+        written = {"code_counts_long": write_csv(_whole_numbers_shown(counts_long), path)
+                   if isinstance(counts_long, pd.DataFrame) else write_csv_parts(counts_long, path)}
         by_group_path = self.folder / CODE_COUNTS_BY_GROUP_FILE
         if by_group is not None:
             written["code_counts_by_group"] = write_csv(by_group, by_group_path)

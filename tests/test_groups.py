@@ -462,3 +462,44 @@ def test_groups_a_sheet_in_a_code_page_with_a_lone_question_mark_is_read(tmp_pat
     sheet.write_bytes(f"document,city,founded\r\nd1.txt,{city},?\r\nd2.txt,Lyon,43\r\n".encode(encoding))
     assert page_variables(read_document_variables(sheet)) == {
         "d1.txt": {"city": city, "founded": "?"}, "d2.txt": {"city": "Lyon", "founded": "43"}}
+
+
+def _xlsx_sheet(path: Path, rows: list[list[object]]) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["documents.xlsx"])
+def test_groups_xlsx_dates_and_numbers_read_as_the_sheet_shows_them(tmp_path: Path, name: str) -> None:
+    """A documents.xlsx's date cell is the date typed (2019-03-27, not 2019-03-27 00:00:00), a time is kept
+    when it is not midnight, and a number column's whole values are 1 in every table, not 1.0 (probe W17)."""
+    import datetime
+
+    _corpus(tmp_path, sheet=None)
+    sheet = _xlsx_sheet(tmp_path / name, [
+        ["document", "published", "score"],
+        ["d1.txt", datetime.datetime(2019, 3, 27), 1.0],
+        ["d2.txt", datetime.datetime(2019, 3, 27), 2.5],
+        ["d3.txt", datetime.datetime(2019, 3, 28, 14, 30), 1.0],
+        ["d4.txt", datetime.date(2019, 3, 28), 2.5],
+    ])
+    result = _run(tmp_path, "--documents", sheet)
+    assert result.exit_code == 0, result.output
+    long = read_table(tmp_path / "out" / "code_counts_long.csv")
+    assert long.drop_duplicates("document")[["document", "published", "score"]].values.tolist() == [
+        ["d1.txt", "2019-03-27", "1"], ["d2.txt", "2019-03-27", "2.5"], ["d3.txt", "2019-03-28 14:30", "1"],
+    ]
+    groups = read_table(tmp_path / "out" / "code_counts_by_group.csv")
+    assert list(dict.fromkeys(zip(groups["variable"], groups["value"]))) == [
+        ("published", "2019-03-27"), ("published", "2019-03-28 14:30"), ("published", "2019-03-28"),
+        ("score", "1"), ("score", "2.5"),
+    ]
+    chosen = invoke("network", tmp_path / "out" / "segments.csv", "--where", "published=2019-03-27",
+                    "--where", "score=1", "--out", tmp_path / "group")
+    assert chosen.exit_code == 0, chosen.output
+    assert chosen.output.splitlines()[0] == "1 document(s) where published=2019-03-27 and score=1."
