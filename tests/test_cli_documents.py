@@ -244,3 +244,52 @@ def test_cli_documents_a_link_planted_in_texts_is_never_read(documents: Path, tm
     with zipfile.ZipFile(project) as archive:
         assert not any(b"PRIVATE-LINE" in archive.read(name) for name in archive.namelist())
     assert "Traceback" not in result.output
+
+
+MARKDOWN = """---
+title: 会议纪要
+---
+## 一、背景
+
+The joint **meeting** was held in [Shanghai](https://example.org/shanghai_(city)).
+
+- 各市召开**联席会议**
+- Local protection ![map of local protection](map.png) remained.
+"""
+
+
+@pytest.mark.parametrize("name", ["notes.md", "notes.markdown"])
+def test_cli_documents_markdown_codes_its_prose_with_offsets_into_its_text(tmp_path: Path, name: str):
+    """A Markdown file is coded on its rendered prose, as a web page on its article (probe W16): `joint
+    **meeting**` is a match of "joint meeting", `## 一、背景` a heading passage of its own, no # or URL in
+    a passage; start and end point into OUT/texts/<document>.txt, as an .html document's do. The same
+    text in a .txt file is read as it is."""
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / name).write_text(MARKDOWN, encoding="utf-8")
+    (folder / "plain.txt").write_text(MARKDOWN, encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run("run", str(folder), "--codebook", str(tmp_path / "codebook.yaml"), "--out", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    text = (out / "texts" / f"{name}.txt").read_text(encoding="utf-8")
+    assert text == ("一、背景\n\nThe joint meeting was held in Shanghai.\n\n各市召开联席会议\n\n"
+                    "Local protection map of local protection remained.")
+    frame = _segments(out)
+    coded = frame[frame["document"] == name]
+    assert coded[["code", "matched", "text"]].values.tolist() == [
+        ["joint_meeting", "joint meeting", "The joint meeting was held in Shanghai."],
+        ["joint_meeting", "联席会议", "各市召开联席会议"],
+        ["barriers", "Local protection; local protection", "Local protection map of local protection remained."],
+    ]
+    assert [text[int(start):int(end)] for start, end in coded[["start", "end"]].values] == coded["text"].tolist()
+    passages = pd.read_csv(out / "passages.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert passages[passages["document"] == name][["kind", "text"]].values.tolist()[0] == ["heading", "一、背景"]
+    record = {document["path"]: document for document in json.loads((out / "run.json").read_text(encoding="utf-8"))["documents"]}
+    assert (record[name]["format"], record[name]["text"], record[name]["encoding"]) == ("markdown", f"texts/{name}.txt", "utf-8")
+    assert record[name]["removed"] == [{"reason": "front matter (metadata)", "text": "title: 会议纪要", "pages": []}]
+    # The .txt file: its own bytes, offsets into the file, markup and all; no text written for it.
+    plain = frame[frame["document"] == "plain.txt"]
+    source = (folder / "plain.txt").read_text(encoding="utf-8")
+    assert [source[int(start):int(end)] for start, end in plain[["start", "end"]].values][0].startswith("- 各市召开**联席会议**")
+    assert "format" not in record["plain.txt"] and not (out / "texts" / "plain.txt.txt").exists()
