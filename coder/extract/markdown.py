@@ -280,31 +280,36 @@ def _render_spans(text: str) -> str:
         return text
     text = _without_comments(text)
     pieces: list[str] = []
-    runs = [(match.start(), match.end()) for match in _BACKTICKS.finditer(text)] if "`" in text else []
+    # The backtick runs' starts and ends in two lists of numbers, not a list of pairs: millions of tuples
+    # make the garbage collector walk them again and again (1.25 million code spans took 7 times as long as 0.3 million).
+    starts, ends = [], []
+    for match in _BACKTICKS.finditer(text) if "`" in text else ():
+        starts.append(match.start())
+        ends.append(match.end())
     # Each opening run of n backticks closes at the next run of exactly n: the runs of each length are
     # looked through once, left to right (100,000 unmatched backticks take one pass, not one each).
     by_length: dict[int, list[int]] = {}
-    for number, (start, end) in enumerate(runs):
+    for number, (start, end) in enumerate(zip(starts, ends)):
         by_length.setdefault(end - start, []).append(number)
     next_of: dict[int, int] = {}  # a length's position in by_length, moved on as the runs are passed
     position, number = 0, 0
-    while number < len(runs):
-        start, end = runs[number]
+    while number < len(starts):
+        start, end = starts[number], ends[number]
         same = by_length[end - start]
         at = next_of.get(end - start, 0)
         while at < len(same) and same[at] <= number:
             at += 1
         next_of[end - start] = at
         closing = same[at] if at < len(same) else None
-        if closing is None or _ITEM_END in text[end:runs[closing][0]]:  # (no code span across two list items)
+        if closing is None or _ITEM_END in text[end:starts[closing]]:  # (no code span across two list items)
             number += 1
             continue
         pieces.append(_SPAN.sub(_span, text[position:start]))
-        content = text[end:runs[closing][0]].replace("\n", " ")
+        content = text[end:starts[closing]].replace("\n", " ")
         if len(content) > 2 and content[0] == " " and content[-1] == " " and content.strip():
             content = content[1:-1]
         pieces.append(content.translate(_PROTECTED))
-        position = runs[closing][1]
+        position = ends[closing]
         number = closing + 1
     pieces.append(_SPAN.sub(_span, text[position:]))
     text = _EMPHASIS.sub("", "".join(pieces))
