@@ -422,7 +422,7 @@ class RunFolder:
             OutputError: for another file, which is none of these.
         """
         path = Path(run)
-        if path.is_dir():
+        if path.is_dir() and path.suffix.lower() != ".parquet":  # a Dask run's segments.parquet is a folder of parts
             return cls(path)
         if path.suffix.lower() in (".csv", ".parquet"):  # segments.csv, as every other command takes a run
             return cls.of_segments(path)

@@ -536,7 +536,8 @@ def suggest_for_run(
     from .runs import RunFolder
     from .segments import is_rejected
 
-    folder = RunFolder.of_segments(run) if Path(run).is_file() else RunFolder(run)  # its segments.csv names it too
+    # Its folder, run.json, segments.csv or segments.parquet (a file, or a Dask run's folder of parts).
+    folder = RunFolder.at(run) if Path(run).exists() else RunFolder(run)
     if not folder.folder.is_dir():
         raise OutputError(f"{folder.folder}: no such run folder. Run `coder run --out {folder.folder}` first, or pass --run FOLDER.")
     folder.record()  # a folder without run.json is an error of its own

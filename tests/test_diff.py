@@ -484,3 +484,31 @@ def test_diff_reports_unit_and_coded_kinds_edits(tmp_path, monkeypatch):
     back = run(labelled)  # the default kinds again, and a label edit
     assert back.equals(run(labelled, "fresh", "--no-cache"))
     assert len(back) == 2
+
+
+def test_diff_and_suggest_take_a_dask_runs_segments_folder(tmp_path):
+    """A Dask run's segments.parquet is a folder of part files: `coder diff` and `coder suggest --run`
+    took it for a run folder and asked for segments.parquet/run.json (probe HH4), where every other
+    command reads it as the run's segments."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("The joint meeting met.\n\nRed tape and bureaucracy slowed the joint meeting.\n",
+                                  encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(BASE_YAML, encoding="utf-8")
+    runs = {}
+    for name in ("old", "dask"):
+        result = invoke("run", str(corpus), "--codebook", str(codebook), "--out", str(tmp_path / name), "--csv", "never")
+        assert result.exit_code == 0, result.output
+        runs[name] = tmp_path / name
+    single = runs["dask"] / "segments.parquet"
+    part = tmp_path / "part-00000.parquet"
+    single.rename(part)
+    single.mkdir()
+    part.rename(single / "part-00000.parquet")
+
+    result = invoke("diff", str(runs["old"]), str(single))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"No changes since {runs['old']} (")
+    result = invoke("suggest", "joint_meeting", "--run", str(single), "--out", str(tmp_path / "suggestions.csv"))
+    assert result.exit_code == 0, result.output
