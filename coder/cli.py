@@ -11,10 +11,11 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -24,6 +25,9 @@ from .codebook import load_codebook, refuse_deeper_level
 from .errors import CoderError, RegexBudgetError, RegexTimeoutError
 from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, lies_in, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
+
+if TYPE_CHECKING:
+    from .corpus import SkippedFile
 
 app = typer.Typer(
     name="coder",
@@ -340,6 +344,23 @@ def _progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int,
 _LISTED_CODES = 60  # a run's summary lists at most this many codes' segments
 
 
+
+# Skipped files named one a line up to this many; past it, the rest are counted by reason (run.json
+# lists every one), so a scraped corpus of many failed pages does not bury the run's summary.
+_SKIPPED_SHOWN = 20
+
+
+def _skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
+    """'  skipped PATH: REASON' for the first files, then '  ... and N more: REASON' for each reason."""
+    lines = [f"  skipped {display_name(item.path)}: {display_name(item.reason)}" for item in skipped[:_SKIPPED_SHOWN]]
+    rest = Counter(item.reason for item in skipped[_SKIPPED_SHOWN:])
+    for reason, count in rest.most_common():
+        lines.append(f"  ... and {count} more skipped: {display_name(reason)}")
+    if rest:
+        lines.append("  (run.json lists every skipped file under \"skipped\")")
+    return lines
+
+
 def _summary(report) -> str:
     from .reviews import render_precision
     from .diff import render_comparison
@@ -370,8 +391,7 @@ def _summary(report) -> str:
         f"{result.passage_count} passage(s) ({result.codebook.unit}), {counted_total} coded segment(s) "
         f"in {result.seconds:.2f}s.",
     ]
-    for skipped in result.corpus.skipped:
-        lines.append(f"  skipped {display_name(skipped.path)}: {display_name(skipped.reason)}")
+    lines += _skipped_lines(result.corpus.skipped)
     extracted = [document for document in result.corpus.documents if document.is_extracted]
     if extracted:
         lines.append(f"Extracted the text of {len(extracted)} document(s) into {report.out_dir / 'texts'} "

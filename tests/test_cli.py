@@ -93,6 +93,23 @@ def test_cli_run_reports_skipped_files_and_keeps_going(tiny_corpus: Path, tiny_c
     assert "Traceback" not in result.output
 
 
+def test_cli_run_counts_skipped_files_past_twenty_by_reason(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path):
+    """A scraped corpus of 750 failed pages printed 750 'skipped' lines and buried the summary (probe HH8):
+    twenty are named, the rest counted by reason, and run.json still lists every one."""
+    for number in range(23):
+        (tiny_corpus / f"empty{number:02d}.txt").write_text("", encoding="utf-8")
+    for number in range(3):
+        (tiny_corpus / f"scan{number}.pdf").write_bytes(b"%PDF-1.4")
+    out = tmp_path / "out"
+    result = run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    named = [line for line in result.output.splitlines() if line.startswith("  skipped ")]
+    assert len(named) == 20
+    assert "  ... and 3 more skipped: empty file" in result.output.splitlines()
+    assert any(line.startswith("  ... and 3 more skipped: damaged or not a PDF") for line in result.output.splitlines())
+    assert len(json.loads((out / "run.json").read_text(encoding="utf-8"))["skipped"]) == 26
+
+
 @pytest.mark.parametrize(("codebook_text", "message"), [
     ("codes:\n  a:\n    keyword: [x]\n", "codebook.yaml:3: code 'a': unknown key 'keyword'. Did you mean 'keywords'?"),
     ("codes:\n  a:\n    regex: ['(']\n", "codebook.yaml:3: code 'a': invalid regex '(': missing ), unterminated subpattern at position 0."),
