@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 # Seconds one regex may spend on one passage; matching normally takes microseconds.
 REGEX_TIMEOUT = 2.0
-# Seconds one regex may spend in all, over the passages one process matches: a pattern that takes a
-# second on each of many short passages (never over REGEX_TIMEOUT) would otherwise cost hours.
+# CPU seconds one regex may spend in all, over the passages one process matches: a pattern that takes a
+# second on each of many short passages (never over REGEX_TIMEOUT) would otherwise cost hours. CPU, not
+# wall time: on a loaded machine the waits for a core would stop a cheap regex over a large corpus.
 REGEX_BUDGET = 60.0
 # Largest count in one repeat ({n}, {n,m}), and largest product of nested counts.
 MAX_REPEAT_COUNT = 65535

@@ -153,6 +153,34 @@ def test_regexes_syntax_the_regex_engine_reads_otherwise_than_re_is_refused(patt
         assert compile_regex("[[a-z]]").search("x]")  # a nested-looking set re reads (with a FutureWarning)
 
 
+def test_a_cheap_regex_on_a_loaded_machine_stays_within_its_budget(monkeypatch):
+    """The budget counted wall time: on a machine busy with other work, `coder suggest` over a 27 MB corpus
+    stopped a linear regex of the shipped codebook ('joint[- ]conferences?', 0.2 s of CPU in all) as one
+    that "backtracks" (probe HH1). Time the process waits for a core, here a sleep inside each call, is
+    not the regex's."""
+    import time
+
+    from coder import parse_codebook, regexes
+    from coder.matching import compile_codebook
+    from coder.models import Document
+    from coder.passages import split_passages
+
+    class WaitingForACore:
+        def __init__(self, compiled):
+            self.compiled = compiled
+
+        def finditer(self, text, **options):
+            time.sleep(0.01)
+            return self.compiled.finditer(text, **options)
+
+    monkeypatch.setattr(regexes, "REGEX_BUDGET", 0.05)
+    compiled = compile_codebook(parse_codebook('codes:\n  joint:\n    regex: ["joint[- ]conferences?"]\n'))
+    compiled._regexes = [(code, pattern, WaitingForACore(regex)) for code, pattern, regex in compiled._regexes]
+    document = Document("s.txt", "\n\n".join(["A joint conference met."] * 20) + "\n")
+    found = [compiled.find(passage) for passage in split_passages(document)]
+    assert [len(matches) for matches in found] == [1] * 20
+
+
 def test_a_regex_slow_on_many_short_passages_is_stopped_by_its_budget(monkeypatch):
     """Each of 100 short paragraphs took (a|aa)+$ about 0.5 s, under the 2 s limit per passage: a 3 KB file
     kept a run busy for a minute, and a larger one for hours. The regex's time over all passages is bounded."""
