@@ -699,6 +699,8 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
                                blank_pages=paged and table == SEGMENTS_PARQUET_FILE)
         parts = RunFolder(folder)
     else:
+        if paged:
+            _fill_blank_pages(folder / SEGMENTS_PARQUET_FILE, numbers)
         for table in (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
             os.replace(folder / table, stage.folder / table)
         parts = stage
@@ -720,6 +722,20 @@ def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSumm
         written["texts"] = stage.texts_path
     stage.write_record(record)
     return written
+
+
+def _fill_blank_pages(segments_folder: Path, numbers: list[int]) -> None:
+    """A part whose documents have no pages holds a null `page`; in a run with paged documents the
+    joined table holds "" there (join_parquet_parts' `blank_pages`), so the part files that stay a
+    folder (the Dask engine's) are written again with "" too: one kind of empty, as the local engine's."""
+    import pyarrow.parquet as pq
+
+    for number in numbers:
+        part = segments_folder / _part_name(number)
+        if pq.read_table(part, columns=["page"]).column(0).null_count:
+            filled = part.with_name(part.name + ".filled")
+            join_parquet_parts([part], filled, blank_pages=True)
+            os.replace(filled, part)
 
 
 def _csv_segments(frame: pd.DataFrame, paged: bool) -> pd.DataFrame:
