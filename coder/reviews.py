@@ -1066,13 +1066,40 @@ def rename_codes(
         return reviews, 0
     fingerprints = fingerprints or {}
     frame = reviews.copy()
+    frame.loc[moved, "segment_id"] = [_renamed_id(entry, renames[entry["code"]], fingerprints)
+                                      for entry in frame.loc[moved].to_dict("records")]
     frame.loc[moved, "code"] = frame.loc[moved, "code"].map(renames)
-    frame.loc[moved, "segment_id"] = [
-        segment_id_from_fingerprint(fingerprints[identifier], code) if identifier in fingerprints
-        else segment_id(document, text, code) if text else identifier
-        for identifier, document, text, code in frame.loc[moved, ["segment_id", "document", "text", "code"]].itertuples(index=False)
-    ]
     return frame, int(moved.sum())
+
+
+def _renamed_id(entry: dict, code: str, fingerprints: Mapping[str, str]) -> str:
+    """The segment id of review entry `entry` under code `code`: from its passage's fingerprint in the last run,
+    else from its document and text, on the copy its id numbers when the passage repeats in its document."""
+    identifier, text = entry["segment_id"], entry.get("text") or ""
+    if identifier in fingerprints:
+        return segment_id_from_fingerprint(fingerprints[identifier], code)
+    if not isinstance(text, str) or not text:
+        return identifier
+    fingerprint = passage_fingerprint(str(entry["document"]), text)
+    numbered = _numbered_copy(identifier, fingerprint, str(entry["code"]), str(entry.get("passage", "")))
+    if numbered is None and isinstance(context := entry.get("context"), str) and context:
+        # A decision on a copy not found in a run (detached): it keeps being one, and place_on_copies puts it on
+        # its copy by its context when that copy is back, as it would have under the code it had.
+        return _detached_copy_id(segment_id_from_fingerprint(fingerprint, code), context)
+    return segment_id_from_fingerprint(numbered or fingerprint, code)
+
+
+def _numbered_copy(identifier: str, fingerprint: str, code: str, passage: str) -> str | None:
+    """The fingerprint of the copy of a passage (first copy: `fingerprint`) whose segment id with `code` is
+    `identifier`, or None when none is. A copy numbered k is passage k or later, so the copies up to the
+    entry's passage number are tried, and at least the first 64."""
+    if segment_id_from_fingerprint(fingerprint, code) == identifier:
+        return fingerprint
+    for copy in range(1, max(whole_number(passage) or 0, 63) + 1):
+        numbered = copy_fingerprint(fingerprint, copy)
+        if segment_id_from_fingerprint(numbered, code) == identifier:
+            return numbered
+    return None
 
 
 @dataclass(frozen=True)
@@ -1083,6 +1110,7 @@ class Reattached:
     attached: int = 0  # still on a segment of the old code (which is still in the codebook)
     collisions: int = 0  # the new code has a decision of its own on that passage
     uncoded: tuple[str, ...] = ()  # moved onto passages the new code does not code in the last run ("a.txt, passage 0 (reject)")
+    copies_gone: tuple[str, ...] = ()  # moved, on a copy of a repeated passage the last run did not find
 
     def render(self, path: str, old_code: str, new_code: str) -> str:
         head, advice = f"{path}: {self.moved} decision(s) moved from {old_code} to {new_code}.", "Run `coder run` to apply them."
@@ -1092,6 +1120,10 @@ class Reattached:
             stayed += [f"  {len(self.uncoded)} of them {new_code} does not code in the last run, so the next run leaves "
                        f"{them} detached:", *(f"    {passage}" for passage in first_lines(list(self.uncoded))),
                        f"  If another code codes {them} now, `coder review reattach {new_code} OTHER_CODE` moves {them} on."]
+        if self.copies_gone:
+            stayed += [f"  {len(self.copies_gone)} of them were on a copy of a passage repeated in its document that the "
+                       f"last run did not find, so the next run leaves them detached until that copy is back:",
+                       *(f"    {passage}" for passage in first_lines(list(self.copies_gone)))]
         if self.attached:
             stayed.append(f"  {self.attached} decision(s) of {old_code} stay: {old_code} still codes their passages.")
         if self.collisions:
@@ -1134,9 +1166,24 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
     # A split's other half: the passage is not one of the new code's in the last run (hand codings need none).
     outside = moved_rows[~moved_rows["segment_id"].isin(list(attached)) & moved_rows["decision"].ne("add")] \
         if attached is not None else moved_rows.iloc[:0]
+    copy_gone = pd.Series([_on_a_copy_not_found(entry) for entry in outside.to_dict("records")], index=outside.index, dtype=bool)
+
+    def listed(rows: pd.DataFrame) -> tuple[str, ...]:
+        return tuple(f"{document}, passage {passage} ({decision or 'note'})"
+                     for document, passage, decision in zip(rows["document"], rows["passage"], rows["decision"]))
+
     return Reattached(moved=len(moved_rows), attached=int(staying.sum()), collisions=int(collides.sum()),
-                      uncoded=tuple(f"{document}, passage {passage} ({decision or 'note'})" for document, passage, decision
-                                    in zip(outside["document"], outside["passage"], outside["decision"])))
+                      uncoded=listed(outside[~copy_gone]), copies_gone=listed(outside[copy_gone]))
+
+
+def _on_a_copy_not_found(entry: dict) -> bool:
+    """Whether a review entry is a decision on a copy of a repeated passage that a run did not find (place_on_copies
+    gave it an id of no segment, and _renamed_id kept it one)."""
+    context, text = entry.get("context"), entry.get("text")
+    if not (isinstance(context, str) and context and isinstance(text, str) and text):
+        return False
+    first = segment_id_from_fingerprint(passage_fingerprint(str(entry["document"]), text), str(entry["code"]))
+    return entry["segment_id"] == _detached_copy_id(first, context)
 
 
 # --- applying decisions ------------------------------------------------------------------------

@@ -239,3 +239,46 @@ def test_decisions_typed_on_copies_go_to_their_copy_when_the_transcript_changed_
     expected = {**DECISIONS, "Q: Opening.": ("", "")} if new else {
         question: decision for question, decision in DECISIONS.items() if question != "Q: First, the county."}
     assert _decisions_by_question(_run(transcript), text) == expected
+
+
+def _typed_on_copies(project: Path) -> None:
+    """Run, type DECISIONS on the answer's three copies in segments.csv, run again (the review file takes them)."""
+    segments = _run(project)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = DECISIONS[passages[segments.at[index, "passage"] - 1].text]
+    segments.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(project), TRANSCRIPT) == DECISIONS
+
+
+@pytest.mark.parametrize("edit", ["none", "a copy added before the first", "a copy removed"])
+def test_reattach_moves_the_decision_of_every_copy_to_its_copy(transcript: Path, edit: str) -> None:
+    """`reattach OLD NEW` gave every copy's decision the first copy's id: one moved, and the others "stay: NEW
+    has a decision of its own on that passage", which NEW had not; they stayed detached for good (probe BB10)."""
+    _typed_on_copies(transcript)
+    # Replaced by a code with other keywords: not a rename `coder diff` recognises, so the decisions are detached.
+    (transcript / "codebook.yaml").write_text(CODEBOOK.replace("meeting:\n    keywords: [joint meeting]",
+                                                               "gathering:\n    keywords: [meeting]"), encoding="utf-8")
+    text = TRANSCRIPT.replace(*EDITS[edit], 1) if edit in EDITS else TRANSCRIPT
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    _run(transcript)
+    moved = invoke("review", "reattach", "meeting", "gathering", "--segments", transcript / "out" / "segments.csv")
+    assert moved.exit_code == 0, moved.output
+    head = f"{transcript / 'reviews.csv'}: 3 decision(s) moved from meeting to gathering."
+    if edit == "a copy removed":  # the county answer's decision moves too, and stays detached, saying why
+        assert moved.stderr.splitlines() == [
+            head, "  1 of them were on a copy of a passage repeated in its document that the last run did not find, so "
+                  "the next run leaves them detached until that copy is back:", "    focus.txt, passage 1 (accept)",
+            "Run `coder run` to apply them."]
+    else:
+        assert moved.stderr == f"{head} Run `coder run` to apply them.\n"
+    recoded = _run(transcript).replace({"code": {"gathering": "meeting"}})
+    expected = {"a copy added before the first": {**DECISIONS, "Q: Opening.": ("", "")}, "none": DECISIONS,
+                "a copy removed": {question: decision for question, decision in DECISIONS.items() if "county" not in question}}
+    assert _decisions_by_question(recoded, text) == expected[edit]
+    status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
+    if edit == "a copy removed":
+        assert ("focus.txt, passage 1, gathering: accept \"county level\"; its passage repeats in the document and the "
+                "copy it was on is not found by the passages around it") in status.stdout, status.stdout
+    else:
+        assert "No detached decisions" in status.stdout, status.stdout
