@@ -566,14 +566,15 @@ def _read_proposals(
 
 def _record_copy_contexts(proposals: dict[str, list[_Proposal]], passages: Callable[[], pd.DataFrame | None] | None,
                           ran: Container[str] | None = None) -> None:
-    """Give each decision typed on a passage repeated in its document the context of its copy (passage_context),
+    """Give each decision (or whole passage coded by hand) typed on a passage repeated in its document the context
+    of its copy (passage_context),
     from the passages table of the run that wrote the rows (RunFolder.read_passages) where the passage is as the
     row shows it: a copy added before it since that run would otherwise take it by its number. `ran`: that run's
     segment ids, when known (a repeated passage's second copy is among them)."""
     entries = [proposal.entry for rows in proposals.values() for proposal in rows
-               if proposal.decision != "add" and proposal.entry["text"] and _whole(proposal.entry["passage"]) is not None]
-    if ran is not None:
-        entries = [entry for entry in entries if segment_id_from_fingerprint(
+               if proposal.entry["text"] and _whole(proposal.entry["passage"]) is not None]
+    if ran is not None:  # (a passage coded by hand with a code of its own has no segment in that run to tell)
+        entries = [entry for entry in entries if entry["decision"] == "add" or segment_id_from_fingerprint(
             copy_fingerprint(passage_fingerprint(entry["document"], entry["text"]), 1), entry["code"]) in ran]
     table = passages() if entries and passages is not None else None
     if table is None or table.empty:
@@ -1085,7 +1086,7 @@ def _renamed_id(entry: dict, code: str, fingerprints: Mapping[str, str]) -> str:
     if numbered is None and isinstance(context := entry.get("context"), str) and context:
         # A decision on a copy not found in a run (detached): it keeps being one, and place_on_copies puts it on
         # its copy by its context when that copy is back, as it would have under the code it had.
-        return _detached_copy_id(segment_id_from_fingerprint(fingerprint, code), context)
+        return _detached_copy_id(identifier, context)
     return segment_id_from_fingerprint(numbered or fingerprint, code)
 
 
@@ -1166,7 +1167,7 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
     # A split's other half: the passage is not one of the new code's in the last run (hand codings need none).
     outside = moved_rows[~moved_rows["segment_id"].isin(list(attached)) & moved_rows["decision"].ne("add")] \
         if attached is not None else moved_rows.iloc[:0]
-    copy_gone = pd.Series([_on_a_copy_not_found(entry) for entry in outside.to_dict("records")], index=outside.index, dtype=bool)
+    copy_gone = pd.Series([_is_detached_copy(entry) for entry in outside.to_dict("records")], index=outside.index, dtype=bool)
 
     def listed(rows: pd.DataFrame) -> tuple[str, ...]:
         return tuple(f"{document}, passage {passage} ({decision or 'note'})"
@@ -1176,14 +1177,14 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
                       uncoded=listed(outside[~copy_gone]), copies_gone=listed(outside[copy_gone]))
 
 
-def _on_a_copy_not_found(entry: dict) -> bool:
-    """Whether a review entry is a decision on a copy of a repeated passage that a run did not find (place_on_copies
-    gave it an id of no segment, and _renamed_id kept it one)."""
+def _is_detached_copy(entry: Mapping) -> bool:
+    """Whether a review entry is on a copy of a repeated passage that a run did not find: it has a context, and
+    its id numbers no copy of its text (place_on_copies gave it an id of no segment, and _renamed_id kept it one)."""
     context, text = entry.get("context"), entry.get("text")
     if not (isinstance(context, str) and context and isinstance(text, str) and text):
         return False
-    first = segment_id_from_fingerprint(passage_fingerprint(str(entry["document"]), text), str(entry["code"]))
-    return entry["segment_id"] == _detached_copy_id(first, context)
+    fingerprint = passage_fingerprint(str(entry["document"]), text)
+    return _numbered_copy(str(entry["segment_id"]), fingerprint, str(entry["code"]), str(entry.get("passage", ""))) is None
 
 
 # --- applying decisions ------------------------------------------------------------------------
@@ -1322,11 +1323,11 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
 
 
 def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:
-    """For each decision, the segment ids of the `first` and `second` copy of its passage in its document
-    ("" for passages coded by hand): a run with the first codes the passage with the decision's code, a run
-    with the second holds it twice, and place_on_copies puts the decision on its copy."""
+    """For each decision and passage coded by hand, the segment ids of the `first` and `second` copy of its
+    passage in its document ("" without a text): a run with the first codes the passage with the entry's code,
+    a run with the second holds it twice, and place_on_copies puts the entry on its copy."""
     copies = pd.DataFrame({"first": "", "second": ""}, index=reviews.index, dtype=object)
-    decided = reviews["decision"].ne("add") & reviews["text"].fillna("").astype(str).ne("")
+    decided = reviews["text"].fillna("").astype(str).ne("")
     fingerprints = [passage_fingerprint(str(document), str(text))
                     for document, text in zip(reviews.loc[decided, "document"], reviews.loc[decided, "text"])]
     codes = reviews.loc[decided, "code"].astype(str).tolist()
@@ -1338,8 +1339,9 @@ def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:
 
 def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Container[str],
                     copies: pd.DataFrame | None = None) -> int:
-    """Put each decision on a passage repeated in its document (a repeated answer, a running header) on the copy
-    it was taken on, told by the passages around it (its `context`) before its order; returns how many moved.
+    """Put each decision (and passage coded by hand) on a passage repeated in its document (a repeated answer, a
+    running header) on the copy it was taken on, told by the passages around it (its `context`) before its order;
+    returns how many moved.
 
     A copy's segment id numbers it among the copies (the second, the third), so a copy added or removed before
     it gave its decision to a neighbouring copy. A decision on a repeated passage keeps the context of its
@@ -1383,7 +1385,8 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
                 continue
             passage = locator.passages(document)[number]  # type: ignore[index]
             change: dict[str, object] = {"context": locator.context(document, passage.index)}
-            if target != current:
+            if target != current or (reviews.at[index, "decision"] == "add" and  # _manual_rows finds it by its offsets
+                                      (reviews.at[index, "start"], reviews.at[index, "end"]) != (str(passage.start), str(passage.end))):
                 change.update(segment_id=target, passage=str(passage.index), start=str(passage.start), end=str(passage.end))
                 moved += 1
                 if copies.at[index, "first"] in present:  # the code codes this text: every copy of it
@@ -1500,6 +1503,8 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
         entry = reviews.loc[index]
         if entry["segment_id"] in present or entry["code"] not in codebook:
             continue  # the tool codes it too (the automatic row is kept), or the code is gone
+        if _is_detached_copy(entry):
+            continue  # its copy of a repeated passage is not found (place_on_copies): never put on another copy
         found = _locate_added(entry, locator)
         if found is None:
             continue
@@ -1514,11 +1519,15 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
                 continue
             changes[index] = {"segment_id": identifier, "document": document}
         changes.setdefault(index, {}).update(passage=str(passage), start=str(start), end=str(end))
+        if located is not None and (located.start, located.end) == (start, end) and len(locator.find(text, document=document)) > 1:
+            changes[index]["context"] = locator.context(document, passage)  # a copy: place_on_copies keeps it on it
         code = codebook[entry["code"]]
         kind = located.kind if located is not None else "body"
         rows.append((identifier, document, passage, start, end, kind, code.id, code.code_path, code.label, 0, "", text,
                      "add", entry["note"]))
         present.add(identifier)
+    if changes and "context" not in reviews.columns:
+        reviews["context"] = ""
     _set_cells(reviews, changes)
     frame = pd.DataFrame.from_records(rows, columns=list(SEGMENT_COLUMNS))
     frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
@@ -1598,9 +1607,10 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
         elif entry["document"] not in known_documents:
             what = "text" if entry["decision"] == "add" else "passage text"
             why = f"the document is not in the corpus (renamed or removed, and its {what} is not found once elsewhere)"
-        elif entry["decision"] == "add":
+        elif entry["decision"] == "add" and not _is_detached_copy(entry):
             why = "the passage text is no longer in the document"
-        elif (entry["document"], _normalized(entry["text"])) in coded_texts and _is_text(entry.get("context")):
+        elif entry["decision"] == "add" or (
+                (entry["document"], _normalized(entry["text"])) in coded_texts and _is_text(entry.get("context"))):
             why = ("its passage repeats in the document and the copy it was on is not found by the passages around "
                    "it (copies added or removed beside it, or those passages edited), or not told apart from another")
         elif (entry["document"], _normalized(entry["text"])) in coded_texts:

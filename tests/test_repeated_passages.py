@@ -282,3 +282,50 @@ def test_reattach_moves_the_decision_of_every_copy_to_its_copy(transcript: Path,
                 "copy it was on is not found by the passages around it") in status.stdout, status.stdout
     else:
         assert "No detached decisions" in status.stdout, status.stdout
+
+
+def _hand_coded_by_question(frame: pd.DataFrame, text: str) -> dict[str, tuple[str, str]]:
+    """{the question before each passage coded `hand`: its (review, note)} in a run's segments."""
+    passages = split_passages(Document("focus.txt", text))
+    rows = frame[(frame["document"] == "focus.txt") & (frame["code"] == "hand")]
+    return {passages[passage - 1].text: (review, note) for passage, review, note in zip(rows["passage"], rows["review"], rows["note"])}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("edit", ["a copy added before the first", "a copy removed", "a question added at the top",
+                                  "its own copy removed"])
+def test_a_passage_coded_by_hand_on_a_repeated_answer_stays_on_its_copy(
+    transcript: Path, edit: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The city answer's row copied, its code set to `hand` and its review to `add`: after a copy of the answer
+    was added above, the hand coding sat on the new first copy, after the opening question, for good (probe BB8)."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    segments = _run(transcript)
+    city = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting") & (segments["passage"] == 3)]
+    segments.loc[city, ["review", "note"]] = ["reject", "city level: off topic"]
+    added = segments.loc[city].assign(code="hand", review="add", note="city, by hand", segment_id="")
+    pd.concat([segments, added]).to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    expected = {"Q: Second, the city.": ("add", "city, by hand")}
+    assert _hand_coded_by_question(_run(transcript), TRANSCRIPT) == expected
+    old, new = {**EDITS, "a question added at the top": ("Q: First", "Q: Opening.\n\nQ: First"),
+                "its own copy removed": (f"{ANSWER}\n\nQ: Third", "Q: Third")}[edit]
+    text = TRANSCRIPT.replace(old, new, 1)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    gone = edit == "its own copy removed"
+    for _ in range(2):  # and again, from the review file the run rewrote
+        recoded = _run(transcript)
+        assert _hand_coded_by_question(recoded, text) == ({} if gone else expected)
+        assert _decisions_by_question(recoded, text).get("Q: Second, the city.") == (
+            None if gone else ("reject", "city level: off topic"))
+    fresh = _run(transcript, "fresh", "--no-cache")
+    pd.testing.assert_frame_equal(recoded.drop(columns="status"), fresh.drop(columns="status"))
+    status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
+    if gone:  # detached, saying why, never put on the county or province answer
+        assert ('focus.txt, passage 3, hand: add "city, by hand"; its passage repeats in the document and the copy it '
+                'was on is not found by the passages around it') in status.stdout, status.stdout
+    else:
+        assert "No detached decisions" in status.stdout, status.stdout
+
