@@ -1245,7 +1245,7 @@ def attach_reviews(
     present = _PresentIds(ids, [*reviews["segment_id"], *copies["first"], *copies["second"]])
     if locator is not None:
         place_on_copies(reviews, locator, present, copies)
-    followed = _follow_moved_passages(reviews, frame, present)
+    followed = _follow_moved_passages(reviews, frame, present, locator)
     manual = _manual_rows(reviews, present, locator, codebook) if locator is not None and codebook is not None else None
     if manual is not None and len(manual):  # their ids are in `present` already
         frame = pd.concat([frame, manual], ignore_index=True)
@@ -1288,11 +1288,15 @@ def _missing(identifiers: pd.Series, present: Container[str]) -> pd.Series:
     return pd.Series([identifier not in present for identifier in identifiers], index=identifiers.index, dtype=bool)
 
 
-def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: Container[str]) -> int:
+def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: Container[str],
+                           locator: PassageLocator | None = None) -> int:
     """Entries whose id is gone but whose passage text and code one segment has (the document was renamed),
     else one segment of their document whose text the matcher reads the same (a character corrected, 並 -> 并):
-    point them at that segment. Changes `reviews` in place, and adds the segments they now name to `present`
-    (a set, or attach_reviews' _PresentIds). Returns how many moved into another document."""
+    point them at that segment. Where several of its document's passages read the same (a repeated answer
+    corrected throughout, or a passage corrected to read as another), the one with the passages around it that
+    the entry's copy had (its `context`; `locator`: the run's corpus). Changes `reviews` in
+    place, and adds the segments they now name to `present` (a set, or attach_reviews' _PresentIds). Returns
+    how many moved into another document."""
     lost = reviews.index[_missing(reviews["segment_id"], present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
     if not len(lost) or frame.empty:
         return 0
@@ -1308,6 +1312,8 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         if not matches:  # its passage edited where the matcher reads no change (並 -> 并), in its own document
             key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
             matches = edited.get(key, [])
+            if len(matches) > 1 and locator is not None:
+                matches = _by_context(reviews, index, frame, matches, locator)
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
@@ -1318,8 +1324,25 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         followed += row["document"] != reviews.at[index, "document"]
         moves[index] = {"segment_id": row["segment_id"], "document": row["document"], "passage": str(row["passage"]),
                         "start": str(row["start"]), "end": str(row["end"])}
+        if locator is not None and len(locator.find(str(row["text"]), document=str(row["document"]))) > 1:
+            moves[index]["context"] = locator.context(str(row["document"]), int(row["passage"]))  # a copy: place_on_copies keeps it there
+    if any("context" in move for move in moves.values()) and "context" not in reviews.columns:
+        reviews["context"] = ""
     _set_cells(reviews, moves)
     return followed
+
+
+def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, matches: list[int],
+                locator: PassageLocator) -> list[int]:
+    """Of the rows `matches` (passages of one document that read as entry `index`'s), the one its copy is, told by
+    the passages around it (_copy_of); none when none is, or several are."""
+    context = reviews.at[index, "context"] if "context" in reviews.columns else ""
+    if not isinstance(context, str) or not context:
+        return []
+    rows = {int(frame.iloc[match]["passage"]): match for match in matches}
+    document = str(frame.iloc[matches[0]]["document"])
+    number = _copy_of(context, None, {number: locator.context(document, number) for number in rows})
+    return [rows[number]] if number is not None else []
 
 
 def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:

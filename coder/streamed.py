@@ -616,7 +616,7 @@ def _settle_reviews(
     reviews = reviews.reset_index(drop=True).copy()
     before = reviews.copy()
     place_on_copies(reviews, locator, present)
-    followed = _follow_moved_passages(reviews, candidates, present)
+    followed = _follow_moved_passages(reviews, candidates, present, locator)
     manual = _manual_rows(reviews, present, locator, codebook)
     manual = manual.assign(fingerprint=[passage_fingerprint(document, text)
                                         for document, text in zip(manual["document"], manual["text"])])

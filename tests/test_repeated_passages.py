@@ -329,3 +329,31 @@ def test_a_passage_coded_by_hand_on_a_repeated_answer_stays_on_its_copy(
     else:
         assert "No detached decisions" in status.stdout, status.stdout
 
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_a_character_corrected_in_every_copy_keeps_each_decision_on_its_copy(
+    transcript: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """並 replaced by 并 throughout a transcript (search and replace): each copy of the answer reads as the other
+    copies do, and every decision on them was detached, though its context told its copy (probe BB13)."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    traditional = TRANSCRIPT.replace(ANSWER, f"{ANSWER} 並且準時。")
+    (transcript / "corpus" / "focus.txt").write_text(traditional, encoding="utf-8")
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", traditional))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = DECISIONS[passages[segments.at[index, "passage"] - 1].text]
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), traditional) == DECISIONS
+    text = traditional.replace("並", "并")
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        recoded = _run(transcript)
+        assert _decisions_by_question(recoded, text) == DECISIONS
+    fresh = _run(transcript, "fresh", "--no-cache")
+    pd.testing.assert_frame_equal(recoded.drop(columns="status"), fresh.drop(columns="status"))
+    status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
+    assert "No detached decisions" in status.stdout, status.stdout
+
