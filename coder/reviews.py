@@ -256,11 +256,16 @@ class PassageLocator:
     >>> locator.passage("a.txt", 3).text  # doctest: +SKIP
     """
 
-    def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph", earlier: Iterable[str] = ()):
+    def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph", earlier: Iterable[str] = (),
+                 earlier_passages: Callable[[], pd.DataFrame | None] | None = None):
         self.documents = {document.path: document for document in documents}
         self.unit = unit
         # The documents of the run before: a document gone since can have been renamed only to one new since.
         self.earlier = frozenset(earlier)
+        # The passages table of the run before (RunFolder.read_passages_if_any), read when first asked.
+        self._earlier_passages = earlier_passages
+        self._earlier_table: pd.DataFrame | None = None
+        self._earlier_texts: dict[str, dict[int, tuple[int, int, str]]] = {}
         self._passages: dict[str, list[Passage]] = {}
         self._fingerprints: dict[str, list[str]] = {}
 
@@ -285,6 +290,30 @@ class PassageLocator:
     def context(self, document: str, index: int) -> str:
         """passage_context() of a passage of the document."""
         return passage_context(self.passages(document), index)
+
+    def earlier_context(self, document: str, passage: object, start: object, end: object, text: object) -> str:
+        """passage_context() of a passage as the run before had it, named as a review entry names it (its passage
+        number, start and end in that run, and its text); "" when that run's passages table does not show it so.
+        A decision kept without a context whose passage repeats now (a copy added since, or another passage
+        corrected to read as it) is told from the other copies by where it was."""
+        if self._earlier_passages is None or not isinstance(text, str):
+            return ""
+        if self._earlier_table is None:
+            table = self._earlier_passages()
+            self._earlier_table = table if table is not None else pd.DataFrame(columns=["document", "passage", "start", "end", "text"])
+        if document not in self._earlier_texts:
+            rows = self._earlier_table[self._earlier_table["document"].astype(str) == document]
+            self._earlier_texts[document] = {int(number): (int(first), int(last), str(words)) for number, first, last, words
+                                             in zip(rows["passage"], rows["start"], rows["end"], rows["text"])}
+        passages = self._earlier_texts[document]
+        number = whole_number(str(passage))
+        if number is None or number not in passages:
+            return ""
+        first, last, words = passages[number]
+        if (str(first), str(last)) != (str(start), str(end)) or _normalized(words) != _normalized(text):
+            return ""
+        return _context(passages[number - 1][2] if number - 1 in passages else "",
+                        passages[number + 1][2] if number + 1 in passages else "")
 
     def containing(self, document: str, offset: int) -> Passage | None:
         for passage in self.passages(document):
@@ -1294,7 +1323,7 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
     else one segment of their document whose text the matcher reads the same (a character corrected, 並 -> 并):
     point them at that segment. Where several of its document's passages read the same (a repeated answer
     corrected throughout, or a passage corrected to read as another), the one with the passages around it that
-    the entry's copy had (its `context`; `locator`: the run's corpus). Changes `reviews` in
+    the entry's copy had (its `context`, else where the run before had it: `locator`). Changes `reviews` in
     place, and adds the segments they now name to `present` (a set, or attach_reviews' _PresentIds). Returns
     how many moved into another document."""
     lost = reviews.index[_missing(reviews["segment_id"], present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
@@ -1337,7 +1366,8 @@ def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, match
     """Of the rows `matches` (passages of one document that read as entry `index`'s), the one its copy is, told by
     the passages around it (_copy_of); none when none is, or several are."""
     context = reviews.at[index, "context"] if "context" in reviews.columns else ""
-    if not isinstance(context, str) or not context:
+    context = context if isinstance(context, str) and context else _earlier_context(reviews, index, locator)
+    if not context:
         return []
     rows = {int(frame.iloc[match]["passage"]): match for match in matches}
     document = str(frame.iloc[matches[0]]["document"])
@@ -1375,7 +1405,9 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
     too (attach_reviews' _PresentIds, or a set); a copy a decision moves to is added to it.
     """
     copies = copy_ids(reviews) if copies is None else copies
-    contexts = reviews["context"].fillna("").astype(str) if "context" in reviews.columns else pd.Series("", index=reviews.index)
+    kept = (reviews["context"].fillna("").astype(str) if "context" in reviews.columns
+            else pd.Series("", index=reviews.index, dtype=object))
+    contexts = kept.copy()
     examined: dict[str, list[object]] = {}
     for index in reviews.index[copies["second"].ne("")]:
         document = str(reviews.at[index, "document"])
@@ -1390,6 +1422,8 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
         wanted: dict[object, int | None] = {}
         ids: dict[object, dict[int, str]] = {}
         for index in indexes:
+            if not contexts[index]:  # kept before its passage repeated (or by an earlier version): where it was
+                contexts[index] = _earlier_context(reviews, index, locator)
             numbers = numbers_by_text.get(_normalized(reviews.at[index, "text"]), [])
             code = str(reviews.at[index, "code"])
             ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
@@ -1414,12 +1448,18 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
                 moved += 1
                 if copies.at[index, "first"] in present:  # the code codes this text: every copy of it
                     present.add(target)  # type: ignore[attr-defined]
-            if change != {"context": contexts[index]}:
+            if change != {"context": kept[index]}:
                 changes[index] = change
     if changes and "context" not in reviews.columns:
         reviews["context"] = ""
     _set_cells(reviews, changes)
     return moved
+
+
+def _earlier_context(reviews: pd.DataFrame, index: object, locator: PassageLocator) -> str:
+    """locator.earlier_context() of review entry `index`, by the passage, start and end it keeps."""
+    entry = reviews.loc[index]
+    return locator.earlier_context(str(entry["document"]), entry["passage"], entry["start"], entry["end"], entry["text"])
 
 
 def _copy_of(context: str, here: int | None, around: dict[int, str]) -> int | None:

@@ -307,7 +307,8 @@ def run_coding(
             reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
             applied = attach_reviews(
                 result.segments, reviews_now, codebook=codebook,
-                locator=PassageLocator(result.corpus.documents, unit=codebook.unit, earlier=_last_run_documents(run)),
+                locator=PassageLocator(result.corpus.documents, unit=codebook.unit, earlier=_last_run_documents(run),
+                                       earlier_passages=run.read_passages_if_any),
             )
             followed = applied.followed
             if not applied.reviews.equals(reviews):  # decisions now under their new code ids and documents

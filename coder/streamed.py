@@ -351,7 +351,8 @@ def code_in_partitions(
     locator = review_plan = reviews_now = None
     if reviews is not None and not reviews.empty:
         reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
-        locator = PassageLocator(read.documents, unit=codebook.unit, earlier=_last_run_documents(run))
+        locator = PassageLocator(read.documents, unit=codebook.unit, earlier=_last_run_documents(run),
+                                 earlier_passages=run.read_passages_if_any)
         review_plan = _review_plan(reviews_now, locator, codebook)
     plan = PartitionPlan(
         levels=tuple(range(1, max((code.depth for code in codebook), default=1))),
@@ -384,7 +385,8 @@ def code_in_partitions(
         by_path = {document.path: document for document in documents}
         partitions = [[by_path[item.path] for item in partition if item.path in by_path] for partition in partitions]
         if entries is not None and locator is not None:  # the text files too, read again where asked
-            locator = PassageLocator(documents, unit=codebook.unit, earlier=locator.earlier)
+            locator = PassageLocator(documents, unit=codebook.unit, earlier=locator.earlier,
+                                     earlier_passages=run.read_passages_if_any)
         settled = _settle_reviews(summaries, partitions, folder, codebook, plan, reviews_now, locator,
                                   store) if review_plan is not None else None
         if settled is not None:

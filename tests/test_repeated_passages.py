@@ -357,3 +357,22 @@ def test_a_character_corrected_in_every_copy_keeps_each_decision_on_its_copy(
     status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
     assert "No detached decisions" in status.stdout, status.stdout
 
+
+def test_decisions_of_earlier_versions_keep_their_copy_when_one_is_added_before_the_first_new_run(transcript: Path) -> None:
+    """A review file written before `context` (its passage, start and end those of the last run), then a copy added
+    above before the first run of this version: every decision went to the copy before its own, and that wrong
+    copy's context was kept from then on (probe BB3). The last run's passages table tells the copies apart."""
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    answers = segments[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]
+    pd.DataFrame([
+        {"segment_id": identifier, "document": "focus.txt", "passage": str(passage), "start": str(start), "end": str(end),
+         "code": "meeting", "decision": DECISIONS[passages[passage - 1].text][0],
+         "note": DECISIONS[passages[passage - 1].text][1], "text": ANSWER, "reviewed_at": "2026-12-01T00:00:00+00:00"}
+        for identifier, passage, start, end in zip(answers["segment_id"], answers["passage"], answers["start"], answers["end"])
+    ]).to_csv(transcript / "reviews.csv", index=False, encoding="utf-8-sig")
+    old, new = EDITS["a copy added before the first"]
+    text = TRANSCRIPT.replace(old, new, 1)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _decisions_by_question(_run(transcript), text) == {**DECISIONS, "Q: Opening.": ("", "")}

@@ -1608,3 +1608,36 @@ def test_decisions_follow_a_passage_corrected_where_the_matcher_reads_no_change(
         rows = segments_of(project).query("document == 'c.txt'")
         assert rows[["passage", "code", "review", "note"]].values.tolist() == [
             ["0", "joint_meeting", "reject", "not a meeting"], ["1", "hand_only", "add", "by hand"]]
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_a_passage_corrected_to_read_as_another_keeps_its_decision_and_the_other_its_own(project, monkeypatch, engine):
+    """並 -> 并 corrected in a passage that then reads exactly as a later passage of its document: the later
+    passage's accept went to the corrected one, and the corrected one's reject was detached (probe BB2)."""
+    if engine == "streamed":
+        from coder import runner, streamed
+
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    (project / "codebook.yaml").write_text(CODEBOOK.replace("[joint meeting]", "[joint meeting, 开展合作]"), encoding="utf-8")
+    text = "两地並开展合作。\n\n这是另一段。\n\n两地并开展合作。\n"
+    (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
+    coder_run(project)
+    pd.DataFrame([{"document": "c.txt", "passage": "0", "code": "joint_meeting", "review": "reject", "note": "p0"},
+                  {"document": "c.txt", "passage": "2", "code": "joint_meeting", "review": "accept", "note": "p2"}]).to_csv(
+        project / "decided.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "decided.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    coder_run(project)
+    (project / "corpus" / "c.txt").write_text(text.replace("並", "并"), encoding="utf-8")
+    for _ in range(2):  # and again, from the review file it rewrote
+        result = coder_run(project)
+        assert "detached" not in result.stderr
+        rows = segments_of(project).query("document == 'c.txt'")
+        assert rows[["passage", "code", "review", "note"]].values.tolist() == [
+            ["0", "joint_meeting", "reject", "p0"], ["2", "joint_meeting", "accept", "p2"]]
+    recoded = segments_of(project).drop(columns="status")
+    assert invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out",
+                  str(project / "fresh"), "--no-cache").exit_code == 0
+    fresh = pd.read_csv(project / "fresh" / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(recoded, fresh.drop(columns="status"))
