@@ -92,8 +92,11 @@ GAP_RUN = re.compile(f"[{_GAP_CHARS}]+")
 
 
 # Passages matched in one call at most (in characters of their views): a call holds several copies of
-# its text (joined, folded, flags per character), and one 48 MB document took 1.7 GB in one piece.
-_MATCHED_AT_ONCE = 4_000_000
+# its text (joined, folded, flags per character), and one 48 MB document took 1.7 GB in one piece. At
+# 4 million characters a coding process holding one 5 MB file peaked at 183 MB (97 MB started, 102 MB
+# with a batch of small files), at 500,000 at 144 MB, no slower; a group of small documents
+# (_GROUP_CHARS in pipeline.py) is one call either way.
+_MATCHED_AT_ONCE = 500_000
 _VIEW = attrgetter("view")
 
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it

@@ -543,3 +543,39 @@ def test_pipeline_script_without_the_main_guard_stops_with_the_guard_named(tmp_p
     assert 'From a Python script, put the code that codes the corpus under `if __name__ == "__main__":`' in result.stderr
     assert result.stderr.count("Traceback") == 1  # the script's own; each worker shows the message alone
     assert not (tmp_path / "out" / "segments.parquet").exists()
+
+
+@pytest.mark.parametrize("at_once", [1, 120, 700])
+@pytest.mark.parametrize("cached", [False, True])
+def test_pipeline_a_long_document_matched_in_slices_gives_the_segments_of_one_call(tmp_path: Path, monkeypatch,
+                                                                                     at_once, cached):
+    """A long document is matched a slice of passages at a time (matching._MATCHED_AT_ONCE characters, so
+    that a worker holding a 5 MB file stays near one holding small ones): the same segments, passages and
+    offsets as one call, the keywords at the end of a slice's last passage and the start of the next one's
+    included, and rules whose words fall in two passages on either side of a cut coding neither."""
+    import coder.matching
+
+    codebook = parse_codebook(
+        "codes:\n  jm: [joint meeting*, 联席会议]\n  pb:\n    keywords: [party building]\n"
+        "    exclude: [party building site]\n  rule:\n    rules:\n      - near: [[cooperation], [mayors]]\n"
+        "        within: 3\n      - all: [[regional], [protection]]\n")
+    paragraphs = []
+    for number in range(60):
+        paragraphs += [f"Joint meeting {number} opened. Words of filler to lengthen the passage, then the mayors.",
+                       f"Cooperation came next, paragraph {number}, ending on a joint meeting",
+                       f"Party building {number} and the party building site; regional\nprotection, and regional.",
+                       f"长三角联席会议第{number}次。Protection alone, then party-\nbuilding."]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "long.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    cache = (lambda name: tmp_path / name) if cached else (lambda name: None)
+    whole = code_corpus(corpus, codebook, workers=1, cache_dir=cache("whole"))
+    monkeypatch.setattr(coder.matching, "_MATCHED_AT_ONCE", at_once)
+    sliced = code_corpus(corpus, codebook, workers=1, cache_dir=cache("sliced"))
+    pd.testing.assert_frame_equal(sliced.segments, whole.segments)
+    pd.testing.assert_frame_equal(sliced.passage_table, whole.passage_table)
+    text = (corpus / "long.txt").read_text(encoding="utf-8")
+    assert all(text[start:end].startswith(("Joint", "Cooperation", "Party", "长三角"))
+               for start, end in zip(whole.segments["start"], whole.segments["end"]))
+    counts = whole.segments.groupby("code")["passage"].count().to_dict()
+    assert counts == {"jm": 180, "pb": 120, "rule": 60}
