@@ -996,3 +996,15 @@ def test_a_pasted_menu_is_no_title(chrome, title):
     text = f"{title}\n\n{chrome}\n\nAbstract: Collaborative governance draws from diverse realms of practice.\n"
     kinds = {passage.text: passage.kind for passage in split_passages(_doc(text))}
     assert kinds[chrome] == "body" and kinds[title] == "title"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab \t|联", max_size=40), st.data())
+def test_passages_row_ends_as_tabs_puts_a_tab_at_each_offset_and_nothing_else(flat_view, data):
+    from coder.passages import _row_ends_as_tabs
+
+    offsets = sorted(data.draw(st.sets(st.integers(0, max(len(flat_view) - 1, 0)))) if flat_view else [])
+    expected = list(flat_view)
+    for offset in offsets:
+        expected[offset] = "\t"
+    assert _row_ends_as_tabs(flat_view, offsets) == "".join(expected)
