@@ -27,12 +27,16 @@ fresh process, timed wall-clock from start to exit, on the coding benchmark's co
    memory, as for the cold runs (target: < 500 MB, the issue's bound on a run). Then the rare
    keyword added (to a copy of the codebook) and that folder run again: the peak of a keyword
    recode past runner.RECODE_IN_MEMORY_MAX_BYTES, done partition by partition (< 500 MB).
+8. With --large-documents: the largest --memory-megabytes corpus's documents joined into files of
+   --large-document-megabytes (5 MB: a policy compilation, a long transcript, a newspaper archive in
+   one file), run cold: its tree's peak against the smallest corpus's (< 500 MB, <= 1.1x).
 
 The machine's load, its cores and the versions are printed before and after. On a shared
 machine compare ratios, not seconds.
 
     python benchmarks/bench_scale.py [--megabytes 50] [--memory-megabytes 10 100] [--quick]
         [--skip-speed] [--skip-peer] [--skip-memory] [--skip-recode] [--skip-dask]
+        [--large-documents [--large-document-megabytes 5]]
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ TARGETS = (
     "rerun after one document added / cold",
     "peak memory, rerun of largest corpus",
     "peak memory, keyword recode of largest corpus",
+    "peak memory, large documents / smallest corpus",
 )
 # Written into the corpus for the rerun row, and removed after it (and before the cold run, should an
 # interrupted benchmark have left it).
@@ -444,7 +449,8 @@ def repeated_recode(corpus: Path, codebook: Path, out: Path, edit: dict, *, work
 
 
 def memory_part(args, codebook: Path) -> list[Row]:
-    """Rows 3-5: cold runs of each --memory-megabytes corpus, the process tree sampled."""
+    """Rows 3-5: cold runs of each --memory-megabytes corpus, the process tree sampled (the smallest
+    corpus's run kept in args.smallest_run for row 14)."""
     names = TARGETS[2:5]
     if args.skip_memory:
         return [not_measured(name, goal, "--skip-memory") for name, goal in zip(names, ("< 500 MB", "< 500 MB", "<= 1.1x"))]
@@ -460,6 +466,7 @@ def memory_part(args, codebook: Path) -> list[Row]:
               f" {run.wall:.1f} s wall, {run.cpu:.1f} s CPU")
         peaks[megabytes] = run
     small, large = min(peaks), max(peaks)
+    args.smallest_run = (small, peaks[small])
     return [
         Row(names[0], f"{peaks[small].peak_rss_mb:.0f} MB", f"{small:g} MB corpus", None, "< 500 MB",
             peaks[small].peak_rss_mb < 500),
@@ -539,6 +546,56 @@ def rerun_memory_part(args, codebook: Path) -> list[Row]:
             for run_name, run in zip(names, (rerun, recode))]
 
 
+def build_large_documents(folder: Path, source: Path, *, megabytes: float) -> Path:
+    """`source`'s documents, in name order, joined by a blank line into files of at least `megabytes`
+    MB each (the last one shorter), written once into `folder`."""
+    if folder.exists():
+        return folder
+    building = folder.with_name(folder.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    target = int(megabytes * 1_000_000)
+    parts: list[str] = []
+    size = number = 0
+    for path in sorted(source.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        parts.append(text)
+        size += len(text.encode("utf-8"))
+        if size >= target:
+            (building / f"large_{number:03d}.txt").write_text("\n".join(parts), encoding="utf-8")
+            parts, size, number = [], 0, number + 1
+    if parts:
+        (building / f"large_{number:03d}.txt").write_text("\n".join(parts), encoding="utf-8")
+    building.rename(folder)
+    return folder
+
+
+def large_documents_part(args, codebook: Path) -> Row:
+    """Row 14: a cold run of the largest --memory-megabytes corpus's text in files of
+    --large-document-megabytes, its tree's peak against the smallest corpus's cold run (row 3)."""
+    name, goal = TARGETS[13], "<= 1.1x"
+    if not args.large_documents:
+        return not_measured(name, goal, "needs --large-documents")
+    if getattr(args, "smallest_run", None) is None:
+        return not_measured(name, goal, "--skip-memory")
+    largest = max(args.memory_megabytes)
+    source = corpus_folder(largest, data=args.data)
+    corpus = build_large_documents(args.data / f"large_documents_{largest:g}mb_{args.large_document_megabytes:g}mb",
+                                   source, megabytes=args.large_document_megabytes)
+    out = args.data / "scale_out_large_documents"
+    shutil.rmtree(out, ignore_errors=True)
+    run = coder_run(corpus, codebook, out, workers=args.workers)
+    files = len(list(corpus.glob("*.txt")))
+    print(f"memory : {largest:g} MB corpus in {files} files of {args.large_document_megabytes:g} MB: peak RSS of the"
+          f" process tree {run.peak_rss_mb:.0f} MB; {run.wall:.1f} s wall, {run.cpu:.1f} s CPU", flush=True)
+    small, small_run = args.smallest_run
+    shutil.rmtree(out, ignore_errors=True)
+    return Row(name, f"{run.peak_rss_mb:.0f} MB", f"{small_run.peak_rss_mb:.0f} MB ({small:g} MB, small files)",
+               run.peak_rss_mb / small_run.peak_rss_mb, goal,
+               run.peak_rss_mb <= 1.1 * small_run.peak_rss_mb and run.peak_rss_mb < 500,
+               f"{largest:g} MB in {files} files of {args.large_document_megabytes:g} MB; goal also < 500 MB")
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=float, help="corpus for speed, output size and recodes (default 50)")
@@ -549,6 +606,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=DATA, help="where corpora and output folders go")
     for part in ("speed", "peer", "memory", "recode", "dask"):
         parser.add_argument(f"--skip-{part}", action="store_true")
+    parser.add_argument("--large-documents", action="store_true",
+                        help="also the largest memory corpus's text in files of --large-document-megabytes (row 14)")
+    parser.add_argument("--large-document-megabytes", type=float, default=5.0)
     args = parser.parse_args(argv)
     if args.megabytes is None:
         args.megabytes = 5.0 if args.quick else 50.0
@@ -593,6 +653,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     memory = memory_part(args, codebook)
     rows += memory
     rerun_memory = rerun_memory_part(args, codebook)  # before the recodes edit the codebook
+    large_documents = large_documents_part(args, codebook)
     rows.append(output)
     recode = recode_part(args, corpus, codebook, args.data / f"scale_out_{args.megabytes:g}mb", cold) if cold else [
         not_measured(name, goal, "--skip-speed") for name, goal in zip(TARGETS[6:9], ("<= 0.2x", "<= 0.1x", "<= 0.1x"))]
@@ -600,6 +661,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     rows.append(dask_part(args, corpus, codebook, cold))
     rows.append(rerun_part(args, corpus, codebook, args.data / f"scale_out_{args.megabytes:g}mb", cold))
     rows += rerun_memory
+    rows.append(large_documents)
     print(f"load average after: {load()}")
     print()
     print(format_table(rows))

@@ -132,3 +132,19 @@ def test_bench_scale_repeated_recode_times_each_edit_from_the_same_folder(tmp_pa
     fresh = tmp_path / "fresh"
     bench_scale.coder_run(corpus, codebook, fresh, workers=1, extra=("--no-cache",))
     assert (out / "code_counts.csv").read_bytes() == (fresh / "code_counts.csv").read_bytes()
+
+
+@pytest.mark.parametrize("megabytes", [0.00006])
+def test_bench_scale_large_documents_hold_the_corpus_text_in_order(tmp_path, megabytes):
+    source = tmp_path / "corpus"
+    source.mkdir()
+    texts = [f"Document {number}: a joint meeting.\n" for number in range(7)]
+    for number, text in enumerate(texts):
+        (source / f"doc_{number:05d}.txt").write_text(text, encoding="utf-8")
+
+    folder = bench_scale.build_large_documents(tmp_path / "large", source, megabytes=megabytes)
+
+    files = sorted(folder.glob("*.txt"))
+    assert [path.name for path in files] == ["large_000.txt", "large_001.txt", "large_002.txt"]
+    assert "\n".join(path.read_text(encoding="utf-8") for path in files) == "\n".join(texts)
+    assert all(len(path.read_bytes()) >= 60 for path in files[:-1])
