@@ -1008,3 +1008,77 @@ def test_passages_row_ends_as_tabs_puts_a_tab_at_each_offset_and_nothing_else(fl
     for offset in offsets:
         expected[offset] = "\t"
     assert _row_ends_as_tabs(flat_view, offsets) == "".join(expected)
+
+
+_ZH_NEWS = [
+    "5月15日，由上海市崇明区委组织部发起的崇启海毗邻党建联盟签约仪式在东平镇社区党群服务中心举行，三地组织部门负责人出席会议并讲话，"
+    "海门市海永镇党委作了交流发言。",
+    "长期以来，崇启海三地地缘相接、语言相通、文化相近，独特的区位优势为三地党建工作的融合联动提供了良好条件，"
+    "建立毗邻党建联盟是打破行政壁垒、推动区域协同发展的顺势之举。",
+    "据了解，三地将围绕中心大局，建立联席会议制度，每年轮流召集一次，共同研究跨区域治理中的难题，"
+    "并提出完善利益补偿机制、加快交通互联互通等建议，实现三地常态交流、互促共荣。",
+]
+_EN_NEWS = [
+    "The environmental departments of 11 Chinese provinces have joined hands to fight cross-border pollution, "
+    "signing an agreement to protect the environment.",
+    "The 11 provinces are Sichuan, Ningxia, Xinjiang, Qinghai, Shaanxi, Gansu, Henan, Shanxi, Hubei, Chongqing "
+    "and Inner Mongolia.",
+    "According to the agreement, the parties will hold a joint meeting every year, share monitoring data on rivers "
+    "that cross their borders and work together to handle environmental emergencies.",
+    "In addition, the parties will set up a platform to mutually recognise their inspections, so that an "
+    "enterprise found polluting in one province cannot move its plant across the border to escape them.",
+]
+
+
+@pytest.mark.parametrize("lines", [
+    ["2020-05-18 10:58:09 来源：南通网", *_ZH_NEWS, "南通日报社 2009-2016 版权所有", "免责声明：本网站所刊登、转载的各种图片、稿件是为传播更多信息"],
+    ["沪苏浙皖举办长三角城市群党建联建会议", *_ZH_NEWS],
+    _EN_NEWS,
+    ["Eleven provinces join hands", *_EN_NEWS[:2]],
+], ids=["chinese-with-source-and-footer", "chinese-headline", "english", "english-headline-three-lines"])
+def test_a_short_news_item_pasted_a_paragraph_a_line_keeps_its_paragraphs(lines):
+    """A short news item pasted a paragraph a line, no blank line between (a headline or a source line, three
+    paragraphs, a copyright footer), was one passage, too short for the web-paste rule (five lines) and, with its
+    footer, under two sentence ends in three: a meeting in its first paragraph co-occurred with the
+    recommendations of its third (probe HH7). A line too wide for any hard-wrapped text (120 columns) that ends a
+    sentence is a paragraph of its own; the footer's two short lines stay together."""
+    text = "\n".join(lines)
+    document = _doc(text)
+    passages = split_passages(document)
+    expected = lines[:-2] + ["\n".join(lines[-2:])] if "版权所有" in text else lines
+    assert [text[passage.start:passage.end] for passage in passages] == expected  # the offsets point at the lines
+
+
+@pytest.mark.parametrize("text", [
+    # an English PDF's column: lines of 90-110 characters, two of four ending a sentence by chance
+    "Regional cooperation in the Yangtze River Delta has grown over two decades of joint meetings and agreements.\n"
+    "The mayors of sixteen cities first met in 1997 and have met every spring since, each year in another city\n"
+    "of the delta, to agree on transport, the environment and the sharing of data between their offices.\n"
+    "The party-building alliance of the three provinces followed in 2018, with joint branches in villages.",
+    # a Chinese PDF's column: 45-49 characters (90-98 columns) a line, two ending 。 by chance
+    "长三角城市经济协调会成立于1997年，是长三角地区最早的跨区域合作机制之一，由各城市市长轮流召集。\n"
+    "会议每年召开一次，审议合作专题并签订协议，推动交通、环保和信息共享等领域的合作，也为其他城\n"
+    "市群提供了可以借鉴的经验。近年来，三省一市又建立了党建联盟，组建跨省联合党支部，开展共建活动。\n"
+    "这些机制依靠各地的自愿合作，缺乏法律约束，利益补偿机制也有待完善。",
+    # a README paragraph wrapped at 100, one line drifting to 130 characters and ending a sentence
+    "The splitter reads each document once and cuts it into passages, paragraphs by default, keeping\n"
+    "the offsets of every passage in the document's text, so that a match can be shown where it is. A passage is the "
+    "unit of co-occurrence.\nTwo codes found in one passage are linked in the network, and the link's weight counts "
+    "the passages\nthat hold both of them.",
+], ids=["english-pdf", "chinese-pdf", "readme-line-too-long"])
+def test_a_wrapped_paragraph_with_lines_ending_sentences_stays_one_passage(text):
+    assert len(split_passages(_doc(text))) == 1
+
+
+@pytest.mark.parametrize("text", [
+    # a list of long items, one a line: one passage, as the paste rule leaves a short document's list
+    "Highlights\n\n• " + "\n• ".join(_EN_NEWS[1:]),
+    # a transcript's turn and the paragraph its speaker goes on with: the turn, as the transcript rule reads it
+    "Interviewer: How did the joint meeting start?\nMayor Li: " + _EN_NEWS[2] + "\n" + _EN_NEWS[3]
+    + "\nInterviewer: And the alliance?",
+], ids=["list", "transcript"])
+def test_long_lines_of_a_list_or_a_turn_stay_together(text):
+    """A list's items and a transcript's turns keep the rules they had: the paragraph-a-line rule for long lines
+    (test_a_short_news_item_pasted_a_paragraph_a_line_keeps_its_paragraphs) leaves them."""
+    assert [passage.text[:10] for passage in split_passages(_doc(text))] == (
+        ["Highlights", "• The 11 p"] if text.startswith("Highlights") else ["Interviewe", "Mayor Li: ", "Interviewe"])
