@@ -636,16 +636,60 @@ def json_from(data: bytes | str) -> Any:
 MAX_READ_BYTES = 4 * 1024**3
 
 
+# The names a shell gives the pipe of `--codebook <(...)` or `cat x | coder ... /dev/stdin`: the one
+# place a pipe is read (a named pipe elsewhere, a file someone left in a folder, may wait for ever).
+_SHELL_PIPES = re.compile(r"^/(dev/fd/[0-9]+|dev/stdin|proc/self/fd/[0-9]+)$")
+
+
+def special_file_kind(mode: int) -> str | None:
+    """What a file that is no regular file or folder is ("a named pipe", "a device", "a socket"); None for those."""
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
+def not_a_file(path: str | Path, kind: str) -> str:
+    """The message for reading a named pipe, a device or a socket where a file is read."""
+    return f"{display_name(path)}: is {kind}, not a regular file: not read. Pass the path of a file saved on disk."
+
+
+def refuse_special_file(path: str | Path, *, error: type[CoderError] = OutputError) -> None:
+    """Raise `error` when `path` is a named pipe, a device or a socket (after links); a missing file passes."""
+    try:
+        kind = special_file_kind(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return
+    if kind is not None:
+        raise error(not_a_file(path, kind))
+
+
 def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missing: str = "file not found.",
                limit: int = MAX_READ_BYTES, what: str = "a table") -> bytes:
     """The bytes of `path`; a missing or unreadable file, or one larger than `limit` bytes, raises
-    `error` naming the file (`what` it was read as: "a codebook")."""
+    `error` naming the file (`what` it was read as: "a codebook").
+
+    A named pipe, a device or a socket is refused by what it is, before a byte is read (probe S F7:
+    `review import` of a segments.csv that was a pipe waited for ever, /dev/zero took 4 GB), except
+    the pipe a shell names /dev/fd/N or /dev/stdin (`--codebook <(...)`), read up to `limit`.
+    """
     path = Path(path)
     if path.is_dir():  # Windows opens a folder with "permission denied"
         raise error(f"{display_name(path)}: is a folder, not a file.")
     try:
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
+        # Never waits in open(): a named pipe with no writer opens at once when O_NONBLOCK is asked.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(descriptor, "rb") as stream:
+            status = os.fstat(stream.fileno())
+            kind = special_file_kind(status.st_mode)
+            if kind is not None and not (kind == "a named pipe" and _SHELL_PIPES.match(os.fspath(path))):
+                raise error(not_a_file(path, kind))
+            if kind is not None:
+                os.set_blocking(stream.fileno(), True)  # the shell's pipe: its writer may not have written yet
+            size = status.st_size
             data = stream.read(limit + 1) if size <= limit else None
     except FileNotFoundError:
         raise error(f"{display_name(path)}: {missing}")
@@ -669,6 +713,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.") -> pd.Data
     """
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
+        refuse_special_file(path)
         if not path.is_file():
             raise OutputError(f"{path}: {missing}")
         return _cleaned(_parsed(path, _read_workbook), encoding="")

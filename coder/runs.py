@@ -42,7 +42,7 @@ from .codebook import codebook_from_records, codebook_hash, codebook_to_records,
 from .errors import CoderError, OutputError
 from .files import (
     CACHE_FOLDER, DEVICE_NAMES, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, lies_in,
-    read_own_bytes, read_table, same_place, write_csv, write_csv_parts, write_text)
+    read_own_bytes, read_table, refuse_special_file, same_place, write_csv, write_csv_parts, write_text)
 from .imports import LazyModule
 from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, numbered_copies, passage_fingerprint
 
@@ -551,6 +551,7 @@ class RunFolder:
             stamp = _file_stamp(path)  # before reading: a file changed meanwhile has another stamp
         except OSError:
             stamp = None
+        refuse_special_file(path)
         if not path.is_file():
             raise OutputError(
                 f"{path}: no run.json found. Pass a folder written by `coder run --out FOLDER` "

@@ -13,6 +13,7 @@ them for people.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import OutputError, quoted
-from .files import atomic_path, display_name, read_table, write_csv
+from .files import atomic_path, display_name, read_table, special_file_kind, write_csv
 from .imports import LazyModule
 from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
 
@@ -341,6 +342,9 @@ def check_parquet_size(file: Path, metadata: pq.FileMetaData | None = None, *,
     file holds, never decoded)."""
     import pyarrow.compute as pc
 
+    kind = special_file_kind(os.stat(file).st_mode)
+    if kind is not None:  # a named pipe waits for ever in read_metadata (probe S F7)
+        raise ValueError(f"it is {kind}, not a regular file")
     metadata = metadata if metadata is not None else pq.read_metadata(file)
     size = file.stat().st_size
     budget = max(_PARQUET_EXPANSION_FLOOR, _PARQUET_MAX_EXPANSION * size)

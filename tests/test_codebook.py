@@ -137,8 +137,8 @@ def test_codebook_larger_than_a_codebook_can_be_is_not_read(tmp_path: Path, monk
     path.write_text("codes:\n" + "".join(f"  c{number}: [word {number}]\n" for number in range(100)), encoding="utf-8")
     with pytest.raises(CodebookError, match=r"cb\.yaml: larger than 0 MB, more than a codebook can be: not read\."):
         load_codebook(path)
-    if Path("/dev/zero").exists():
-        with pytest.raises(CodebookError, match=r"^/dev/zero: larger than"):
+    if Path("/dev/zero").exists():  # a device is refused by what it is, before a byte is read
+        with pytest.raises(CodebookError, match=r"^/dev/zero: is a device, not a regular file: not read\."):
             load_codebook("/dev/zero")
     monkeypatch.setattr(codebook, "MAX_CODEBOOK_BYTES", 10_000)
     assert len(load_codebook(path)) == 100

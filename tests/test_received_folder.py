@@ -5,6 +5,11 @@ nothing they name outside the folder is ever deleted, moved or written (probe N1
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -204,3 +209,67 @@ def test_a_lock_file_planted_as_a_link_creates_nothing_where_it_points(project):
     lock.symlink_to(target)
     _rerun(project)
     assert not target.exists() and lock.is_file() and not lock.is_symlink()
+
+
+@contextmanager
+def _never_waiting_on(pipe: Path) -> Iterator[None]:
+    """While the block runs, open `pipe` for writing every second: a reader waiting in open() then reads
+    nothing and goes on, so that this test of code that waits on a pipe fails instead of waiting for ever."""
+    done = threading.Event()
+
+    def open_for_writing() -> None:
+        while not done.wait(1):
+            try:
+                os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:  # no reader yet (ENXIO)
+                pass
+
+    thread = threading.Thread(target=open_for_writing, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@pytest.mark.parametrize(("planted", "command"), [
+    ("out/segments.csv", ("review", "import", "{out}/segments.csv", "--codebook", "{codebook}")),
+    ("out/segments.parquet", ("diff", "{out}", "{out}")),
+    ("out/passages.parquet", ("sample", "2", "--segments", "{out}/segments.csv")),
+    ("out/run.json", ("diff", "{out}", "{out}")),
+    ("codebook.yaml", ("kwic", "joint", "--corpus", "{corpus}", "--codebook", "{codebook}")),
+    ("reviews.csv", ("review", "status", "--segments", "{out}/segments.csv", "--codebook", "{codebook}")),
+    ("documents.csv", ("network", "{out}", "--documents", "{root}/documents.csv", "--out", "{root}/net")),
+    ("gold.csv", ("agree", "{root}/gold.csv", "--segments", "{out}/segments.csv")),
+    ("book.xlsx", ("review", "import", "{root}/book.xlsx", "--codebook", "{codebook}")),
+])
+def test_a_named_pipe_where_a_file_is_read_is_named_never_waited_on(project, planted, command):
+    """`coder review import OUT/segments.csv` waited for ever when segments.csv was a named pipe (probe S F7),
+    and so did diff, sample, kwic, review status, network and agree on a pipe in place of the run's tables,
+    run.json, the codebook, the review file, documents.csv or the gold coding."""
+    from conftest import invoke, require_posix_files
+
+    require_posix_files()
+    pipe = project["root"] / planted
+    pipe.unlink(missing_ok=True)
+    os.mkfifo(pipe)
+    with _never_waiting_on(pipe):
+        result = invoke(*[part.format(out=project["out"], codebook=project["codebook"], corpus=project["corpus"],
+                                      root=project["root"]) for part in command])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {pipe}: ") and "is a named pipe, not a regular file" in result.output, \
+        result.output
+    assert stat.S_ISFIFO(os.lstat(pipe).st_mode)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+@pytest.mark.parametrize("command", [("review", "import", "/dev/zero", "--codebook", "{codebook}"),
+                                     ("kwic", "joint", "--corpus", "{corpus}", "--codebook", "/dev/zero")])
+def test_a_device_where_a_file_is_read_is_named_not_read(project, command):
+    """`review import /dev/zero` (or a segments.csv linked to it) read 4 GB before it stopped (probe S F7)."""
+    from conftest import invoke
+
+    result = invoke(*[part.format(codebook=project["codebook"], corpus=project["corpus"]) for part in command])
+    assert (result.exit_code, result.output) == (
+        1, "Error: /dev/zero: is a device, not a regular file: not read. Pass the path of a file saved on disk.\n")
