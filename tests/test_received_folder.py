@@ -273,3 +273,63 @@ def test_a_device_where_a_file_is_read_is_named_not_read(project, command):
     result = invoke(*[part.format(codebook=project["codebook"], corpus=project["corpus"]) for part in command])
     assert (result.exit_code, result.output) == (
         1, "Error: /dev/zero: is a device, not a regular file: not read. Pass the path of a file saved on disk.\n")
+
+
+@pytest.fixture
+def received(tmp_path: Path, monkeypatch) -> dict[str, Path]:
+    """A run folder coded elsewhere (its run.json names the codebook, the review file and documents.csv
+    there, outside the folder the user works in and the one holding the run), with a decision typed into
+    its segments.csv; the working directory is the user's project."""
+    from conftest import invoke
+
+    elsewhere, project = tmp_path / "elsewhere", tmp_path / "project"
+    (elsewhere / "corpus").mkdir(parents=True)
+    (project / "theirs").mkdir(parents=True)
+    (elsewhere / "corpus" / "a.txt").write_text("The joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (elsewhere / "codebook.yaml").write_text(CODEBOOK, encoding="utf-8")
+    (elsewhere / "documents.csv").write_text("document,region\na.txt,north\n", encoding="utf-8")
+    out = project / "theirs" / "out"
+    result = invoke("run", elsewhere / "corpus", "--codebook", elsewhere / "codebook.yaml", "--out", out,
+                    "--documents", elsewhere / "documents.csv", "--csv", "always", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    (elsewhere / "codebook.yaml").write_text("codes:\n  meeting: [x]\napi_token: secret\n", encoding="utf-8")
+    segments = (out / "segments.csv").read_text(encoding="utf-8-sig").splitlines()
+    header = segments[0].split(",")
+    cells = segments[1].split(",")
+    cells[header.index("review")] = "reject"
+    (out / "segments.csv").write_text("\n".join([segments[0], ",".join(cells), *segments[2:]]) + "\n", encoding="utf-8")
+    monkeypatch.chdir(project)
+    return {"elsewhere": elsewhere, "project": project, "out": out}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_received_run_json_names_no_file_outside_the_project_to_read_write_or_lock(received):
+    """A received run.json naming a codebook, a review file and documents.csv outside the folder: `network`
+    read that codebook (echoing its keys in errors), imported the typed decision into that review file and
+    created a .coder.lock beside it (probe S F13). Now such a file is neither read nor written: the copy of
+    the codebook in run.json stands in, the typed decision counts as it is, and the commands that write
+    decisions ask for --reviews."""
+    from conftest import invoke
+
+    before = _files(received["elsewhere"])
+    network = invoke("network", "theirs/out")
+    assert network.exit_code == 0, network.output
+    assert "api_token" not in network.output and "code_counts_by_group.csv" not in network.output
+    # the typed reject counts as it is: one of the two passages
+    assert "meeting,meeting,meeting,1,1,1" in (received["out"] / "code_counts.csv").read_text(encoding="utf-8-sig")
+    message = (f"Error: theirs/out/run.json: names the review file {received['elsewhere'] / 'reviews.csv'}, outside the "
+               f"current folder and the one holding theirs/out (a run folder may come from someone else): not read or "
+               f"written. Pass the review file to use with --reviews (for example --reviews reviews.csv).\n")
+    for command in (("review", "import", "theirs/out/segments.csv"), ("review", "status", "--segments", "theirs/out/segments.csv"),
+                    ("review", "reattach", "meeting", "gathering", "--segments", "theirs/out/segments.csv"),
+                    ("export", "xlsx", "--segments", "theirs/out/segments.csv", "--out", "book.xlsx")):
+        result = invoke(*command)
+        assert (result.exit_code, " ".join(result.output.split())) == (1, " ".join(message.split())), result.output
+    assert _files(received["elsewhere"]) == before
+    imported = invoke("review", "import", "theirs/out/segments.csv", "--reviews", "reviews.csv")
+    assert imported.exit_code == 0, imported.output
+    assert "reject" in (received["project"] / "reviews.csv").read_text(encoding="utf-8-sig")
+    assert _files(received["elsewhere"]) == before
