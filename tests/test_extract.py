@@ -774,3 +774,29 @@ def test_extract_markdown_hostile_input_is_read_without_recursion(hostile):
     extracted = extract_bytes(hostile.encode("utf-8"), ".md")
     assert extracted.format == "markdown"
     assert len(extracted.text) <= len(hostile)
+
+
+@pytest.mark.parametrize(("spans", "fallback"), [(60, True), (50, False)])
+def test_extract_html_paragraph_of_many_inline_elements_is_read_without_trafilatura(monkeypatch, spans, fallback):
+    """trafilatura's time grows with the square of the <span>s in one paragraph (20,000: 38 s, 40,000: 213 s;
+    probe S F11): past MAX_INLINE_CHILDREN (50 here) the page is read by coder's own reader, which keeps
+    out the menu as trafilatura does, and the document's warnings say so."""
+    import trafilatura
+
+    from coder.extract import html
+
+    calls = []
+    extract = trafilatura.extract
+    monkeypatch.setattr(html, "MAX_INLINE_CHILDREN", 50)
+    monkeypatch.setattr(trafilatura, "extract", lambda *args, **kwargs: calls.append(1) or extract(*args, **kwargs))
+    words = "".join(f"<span>word{number} </span>" for number in range(spans))
+    page = (f"<html><body><nav><a href='/'>Home</a> <a href='/a'>About us</a></nav><article><h1>Joint meetings</h1>"
+            f"<p>The mayors agreed on joint meetings every quarter, officials said on Tuesday.</p><p>{words}</p>"
+            f"</article></body></html>")
+    extracted = extract_bytes(page.encode("utf-8"), ".html")
+    assert extracted.text.split("\n\n") == ["Joint meetings", "The mayors agreed on joint meetings every quarter, "
+                                            "officials said on Tuesday.", " ".join(f"word{n}" for n in range(spans))]
+    assert (len(calls), extracted.warnings) == ((0, (
+        f"one paragraph holds {spans} inline elements (<span>, <a>, <font> ...), more than 50: read without "
+        f"trafilatura, whose time grows with their square; menus and footers outside <nav>, <header>, <footer> and "
+        f"<aside> may be in its text",)) if fallback else (1, ()))
