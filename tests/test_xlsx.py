@@ -105,3 +105,49 @@ def test_xlsx_states_its_size_for_readers_that_stream(tmp_path, rows):
     path = write_segments_xlsx(frame_of(rows), tmp_path / "segments.xlsx")
     sheet = load_workbook(path, read_only=True)["segments"]
     assert (sheet.max_row, sheet.max_column, sheet.calculate_dimension()) == (len(rows) + 1, 13, f"A1:M{len(rows) + 1}")
+
+
+@pytest.mark.parametrize("limit", [3])
+def test_xlsx_more_segments_than_a_sheet_holds_is_one_error_and_no_file(tmp_path, monkeypatch, limit):
+    """Past Excel's 1,048,576 rows a sheet is a damaged file to Excel: the export stops before writing
+    anything (tried with a sheet of `limit` rows)."""
+    from typer.testing import CliRunner
+
+    from coder import xlsx
+    from coder.cli import app
+
+    monkeypatch.setattr(xlsx, "EXCEL_MAX_ROWS", limit)
+    frame_of(ROWS).to_csv(tmp_path / "segments.csv", index=False, encoding="utf-8-sig")
+    result = CliRunner().invoke(app, ["export", "xlsx", "--segments", str(tmp_path / "segments.csv"),
+                                      "--out", str(tmp_path / "segments.xlsx")])
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: {tmp_path / 'segments.xlsx'}: 3 segments, more than an Excel sheet holds (2 under its header): no "
+        f"workbook written. Review segments.csv instead (it has the same columns), or export a run of fewer documents.\n"))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["segments.csv"]
+    monkeypatch.setattr(xlsx, "EXCEL_MAX_ROWS", limit + 1)
+    assert load_workbook(write_segments_xlsx(frame_of(ROWS), tmp_path / "fits.xlsx"))["segments"].max_row == 4
+
+
+@pytest.mark.parametrize("text", ["  <b>&amp;</b> \"q\" 'a'\r\n\tend  ", "=1+1", "== 2 joint"])
+def test_xlsx_cells_read_back_as_written(tmp_path, text):
+    """The workbook's XML is written directly: what needs escaping, spaces at the ends, a line break, and
+    text that looks like a formula come back as they were, as text."""
+    frame = frame_of([("a.txt", 0, 0, "c", 1, "joint", text, "")]).assign(note=text, label=text)
+    sheet = load_workbook(write_segments_xlsx(frame, tmp_path / "x.xlsx"), rich_text=True)["segments"]
+    for column in ("H", "K", "M"):  # label, text, note
+        value = sheet[f"{column}2"].value
+        assert ("".join(getattr(part, "text", part) for part in value) if isinstance(value, CellRichText) else value) == text
+        assert sheet[f"{column}2"].data_type != "f"
+    assert read_table(tmp_path / "x.xlsx")[["label", "text", "note"]].iloc[0].tolist() == [text] * 3
+
+
+@pytest.mark.parametrize("slice_rows", [1, 2])
+def test_xlsx_rows_written_a_slice_at_a_time_read_back_in_order(tmp_path, monkeypatch, slice_rows):
+    """The sheet is written a slice of rows at a time (the whole table's cells at once held 2.5 GB for
+    433,000 segments): each row keeps its number and its cells."""
+    from coder import xlsx
+
+    monkeypatch.setattr(xlsx, "_ROWS_A_SLICE", slice_rows)
+    sheet = load_workbook(write_segments_xlsx(frame_of(ROWS), tmp_path / "x.xlsx"))["segments"]
+    assert [[sheet.cell(row, column).value for column in (2, 3, 12)] for row in (2, 3, 4)] == [
+        ["a.txt", 0, None], ["b.txt", 3, "reject"], ["c.txt", 1, None]]
