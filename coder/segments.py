@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import OutputError, quoted
-from .files import atomic_path, display_name, read_table, special_file_kind, write_csv
+from .files import atomic_path, display_name, read_table, special_file_kind, table_encoding, write_csv
 from .imports import LazyModule
 from .models import MATCHED_SEPARATOR, SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
 
@@ -138,6 +138,43 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         if blank.any():
             raise OutputError(f"{path}: row {int(blank.argmax()) + 2}: `{column}` is blank. Every row names the document "
                               f"and the code of a segment: fill it in or delete the row.")
+    return frame
+
+
+# What a reviewer types into segments.csv, and the cells that place each row on its segment: when the
+# latter read as the run wrote them, row for row, the file's other cells are the Parquet tables' too.
+TYPED_COLUMNS = ("review", "note")
+PLACING_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "status", "source")
+
+
+def read_typed_cells(path: str | Path) -> pd.DataFrame | None:
+    """segments.csv's placing and typed cells only (TYPED_COLUMNS and what places a row), every cell as
+    text; None when the file is not read so: a legacy code page (told from its `text` cells, see
+    `files.read_table`), a column missing, or anything `read_segments_csv` would refuse or repair."""
+    wanted = (*PLACING_COLUMNS, *TYPED_COLUMNS)
+    try:
+        frame = read_table(path, columns=wanted)
+    except OutputError:
+        return None
+    if table_encoding(frame) not in ("utf-8-sig", "utf-8", "utf-16") or set(frame.columns) != set(wanted):
+        return None
+    return frame
+
+
+def with_typed_cells(frame: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame | None:
+    """`frame` (the run's segments as read from Parquet, with every placing column) with the review and
+    note cells of `typed` (`read_typed_cells`); None unless `typed` has the same rows in the same order,
+    each placed as in `frame`: a row added, deleted, moved or changed there is read from the file whole."""
+    if len(typed) != len(frame):
+        return None
+    for column in PLACING_COLUMNS:
+        written = frame[column]
+        written = written.astype("int64").astype(str) if column in _INTEGER_COLUMNS else written.astype(str)
+        if not np.array_equal(written.to_numpy(dtype=object), typed[column].to_numpy(dtype=object)):
+            return None
+    frame = frame.copy()
+    for column in TYPED_COLUMNS:
+        frame[column] = typed[column].to_numpy(dtype=object)
     return frame
 
 

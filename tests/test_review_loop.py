@@ -1641,3 +1641,61 @@ def test_a_passage_corrected_to_read_as_another_keeps_its_decision_and_the_other
                   str(project / "fresh"), "--no-cache").exit_code == 0
     fresh = pd.read_csv(project / "fresh" / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     pd.testing.assert_frame_equal(recoded, fresh.drop(columns="status"))
+
+
+def _typed(frame: pd.DataFrame, edit: str) -> pd.DataFrame:
+    """segments.csv as a reviewer left it: `edit` says how."""
+    frame = frame.copy()
+    barrier = frame.index[frame["code"] == "barriers"]
+    frame.loc[barrier, "review"] = ["reject", "accept"]
+    frame.loc[barrier[0], "note"] = {"crlf note": "line one\r\nline two", "formula note": "'=not a formula"}.get(edit, "off topic")
+    if edit == "sorted":
+        frame = frame.sort_values("code", kind="stable")
+    elif edit == "row added":
+        frame = pd.concat([frame, frame.loc[[barrier[0]]].assign(code="hand_only", segment_id="", review="add")])
+    elif edit == "row deleted":
+        frame = frame.drop(index=frame.index[-1])
+    elif edit == "status typed over":
+        frame.loc[barrier[1], "status"] = "reject"
+    return frame
+
+
+@pytest.mark.parametrize("edit, how", [
+    ("nothing", "untouched"), ("nothing", "utf-8-sig,"), ("decisions", "utf-8-sig,"), ("crlf note", "utf-8-sig,"),
+    ("formula note", "utf-8-sig,"), ("sorted", "utf-8-sig,"), ("row added", "utf-8-sig,"), ("row deleted", "utf-8-sig,"),
+    ("status typed over", "utf-8-sig,"), ("decisions", "cp1252;"), ("decisions", "utf-16\t"), ("decisions", "reordered"),
+])
+def test_review_loop_run_with_parquet_reads_segments_csv_as_typed(project, edit, how):
+    """A run with its Parquet tables takes from segments.csv only its typed cells (probe HH2: the whole file cost
+    later commands 3-4 times the memory); what a command sees is still exactly what the file holds."""
+    from coder.runs import RunFolder
+    from coder.segments import read_segments_csv
+
+    coder_run(project)
+    path = project / "out" / "segments.csv"
+    if how != "untouched":
+        save_as_spreadsheet(_typed(segments_of(project), edit), path, how)
+    frame = RunFolder(project / "out").read_segments()
+    pd.testing.assert_frame_equal(frame.reset_index(drop=True), read_segments_csv(path).reset_index(drop=True),
+                                  check_dtype=False)
+
+
+@pytest.mark.parametrize("parquet", [True, False])
+def test_review_loop_network_counts_a_rejection_typed_into_segments_csv(project, parquet):
+    """A rejection typed into segments.csv and not yet imported leaves the counts of `coder network`, with the run's
+    Parquet tables beside it or segments.csv alone (a run folder of an older version, a copied file)."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"] == "joint_meeting", "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    if not parquet:
+        for name in ("segments.parquet", "passages.parquet"):
+            (project / "out" / name).unlink()
+    result = invoke("network", str(project / "out" / "segments.csv"), "--reviews", str(project / "reviews.csv"))
+    assert result.exit_code == 0, result.output
+    counts = pd.read_csv(project / "out" / "code_counts.csv", dtype=str, keep_default_na=False)
+    assert counts.loc[counts["code"] == "joint_meeting", "total"].tolist() == ["0"]
+    status = invoke("review", "status", "--reviews", str(project / "reviews.csv"), "--codebook",
+                    str(project / "codebook.yaml"), "--segments", str(project / "out" / "segments.csv"))
+    assert status.exit_code == 0, status.output
+    assert "joint_meeting" in status.stdout
