@@ -23,7 +23,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook, refuse_deeper_level
 from .errors import CoderError, RegexBudgetError, RegexTimeoutError
-from .files import CACHE_FOLDER, LOCK_FILE, display_name, folder_lock, lies_in, refuse_overwrite
+from .files import CACHE_FOLDER, display_name, lies_in, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 if TYPE_CHECKING:
@@ -1064,7 +1064,7 @@ def export_xlsx(
 
     Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
     """
-    from .reviews import apply_reviews, import_pending, read_reviews
+    from .reviews import apply_reviews, import_pending, read_reviews, review_file_lock
     from .runs import RunFolder
     from .xlsx import write_segments_xlsx
 
@@ -1081,7 +1081,7 @@ def export_xlsx(
         # codebook.yaml in the current folder.
         review_file = _run_review_file(reviews, codebook, run)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
-            with folder_lock(review_file.parent / LOCK_FILE):
+            with review_file_lock(review_file):
                 pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
             if pending is not None:
                 _say(pending.render())

@@ -38,7 +38,6 @@ import pandas as pd
 from .corpus import Corpus, read_corpus
 from .errors import CoderError
 from .extract.cache import ExtractionCache
-from .files import LOCK_FILE, folder_lock
 from .groups import DocumentVariables
 from .matching import CompiledCodebook, compile_codebook
 from .models import Codebook, CsvMode, Document, NetworkOptions
@@ -52,7 +51,7 @@ from .pipeline import (
     partition_documents,
     passage_texts,
 )
-from .reviews import read_reviews
+from .reviews import read_reviews, review_file_lock
 from .runs import RunFolder
 from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
 from .stamps import take_corpus_stamps
@@ -426,7 +425,7 @@ def run_coding_distributed(
                 extra=(plan, str(folder) if parts == "workers" else None), receive=receive)
         return CodedPartitions(partitions=partitions, summaries=summaries)
 
-    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE, if_writable=True):
+    with run.locked(), review_file_lock(reviews_file, if_writable=True):
         recovered = run.recover()
         imported = import_typed_decisions(run, reviews_file, codes=[code.id for code in codebook])
         reviews = read_reviews(reviews_file, written=run.read_written_reviews) if reviews_file.is_file() else None

@@ -124,6 +124,7 @@ def refuse_overwrite(path: str | Path, *, force: bool, option: str = "--out") ->
 @contextmanager
 def folder_lock(
     path: str | Path, *, timeout: float = 0, if_writable: bool = False, advice: str = "Choose a folder you can write in.",
+    busy: str | None = None,
 ) -> Iterator[None]:
     """Hold the lock file `path` (created if missing) for the block; portable (`filelock`).
 
@@ -133,7 +134,8 @@ def folder_lock(
     can write there either, and whatever later tries to gets its own error.
 
     Raises:
-        OutputError: another process holds it for longer than `timeout` seconds, or (without
+        OutputError: another process holds it for longer than `timeout` seconds (`busy`, when given, is
+        the message), or (without
         `if_writable`) the folder cannot take the lock file.
     """
     from filelock import FileLock, Timeout
@@ -158,6 +160,8 @@ def folder_lock(
     try:
         lock.acquire()
     except Timeout:
+        if busy is not None:  # what the lock guards, said by its owner
+            raise OutputError(busy) from None
         raise OutputError(
             f"{display_name(path.parent)}: another coder command (`coder run` or `coder review import`) is "
             f"writing here right now (it holds {display_name(path.name)}). Wait for it to finish, then try again."

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from itertools import repeat
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -114,6 +115,20 @@ def _restore_advice(path: Path) -> str:
     """ "Restore it from reviews.csv.bak. " when that backup exists, else nothing."""
     backup = _backup_path(path)
     return f"Restore it from {backup.name}. " if backup.is_file() else ""
+
+
+def review_file_lock(reviews_path: str | Path, *, if_writable: bool = False,
+                     advice: str = "Choose a folder you can write in."):
+    """Hold the lock of the review file's folder (`files.folder_lock`) while it is read and written. Held
+    by another command, the error names the review file and its folder: "." (the codebook's folder,
+    named as typed) read as the run's output folder (probe HH6)."""
+    path = Path(reviews_path)
+    folder = Path(os.path.abspath(path.parent))
+    busy = (f"{display_name(path.name)} in {display_name(folder)} is being updated by another coder command right now "
+            f"(a `coder run` with this review file, from its start to its end, or a `coder review import`; it holds "
+            f"{display_name(folder / LOCK_FILE)}). Runs that share a review file take turns, so that neither loses "
+            f"a decision the other imports: wait for it to finish, then try again.")
+    return folder_lock(path.parent / LOCK_FILE, if_writable=if_writable, advice=advice, busy=busy)
 
 
 def read_reviews(
@@ -729,7 +744,7 @@ def import_reviews(
     read = read_table(segments_file)
     table = _coder_cells_restored(read, locate, encoding=table_encoding(read))
     # Locked from reading to writing: a second import at once would lose one side's decisions.
-    with folder_lock(reviews_path.parent / LOCK_FILE):
+    with review_file_lock(reviews_path):
         existing = read_reviews(reviews_path)
         notes = _notes_restored(table, dict(zip(existing["segment_id"], existing["note"])))
         table = notes.table if notes is not None else table

@@ -33,7 +33,7 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
-from .files import LOCK_FILE, atomic_path, display_name, folder_lock, lies_in, read_table, same_place, write_csv
+from .files import atomic_path, display_name, lies_in, read_table, same_place, write_csv
 from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
 from .cache import remember_coding
 from .imports import LazyModule
@@ -54,6 +54,7 @@ from .reviews import (
     precision_by_code,
     read_reviews,
     refuse_renamed_review_columns,
+    review_file_lock,
     rename_codes,
     write_reviews,
 )
@@ -213,7 +214,7 @@ def run_coding(
             corpus, codebook_path, run, codebook=codebook, variables=variables, reviews_file=reviews_file,
             workers=workers, scheduler=scheduler, use_cache=use_cache, network_options=network_options,
             progress=progress, encoding=encoding, csv=csv)
-    with run.locked(), folder_lock(reviews_file.parent / LOCK_FILE, if_writable=True):
+    with run.locked(), review_file_lock(reviews_file, if_writable=True):
         recovered = run.recover()
         # Nothing typed is lost: what a reviewer typed into the outputs this run replaces goes into the
         # review file first (or the run stops before changing anything, naming the conflicting rows).
@@ -669,7 +670,7 @@ def import_typed_decisions(
         codes = [*codes, *_last_run_codes(run)]
     advice = (f"The decisions typed into {sources[0][0].name} go to {display_name(reviews_path.name)} there: "
               f"pass --reviews with a file in a folder you can write in.")
-    with folder_lock(reviews_path.parent / LOCK_FILE, advice=advice):  # as `coder review import` (a run holds it already)
+    with review_file_lock(reviews_path, advice=advice):  # as `coder review import` (a run holds it already)
         # All sources or none: when the workbook conflicts with what segments.csv just gave the review file,
         # the review file is put back as it was (the run stops having written nothing).
         before = reviews_path.read_bytes() if len(sources) > 1 and reviews_path.is_file() else None

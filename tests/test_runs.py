@@ -611,6 +611,30 @@ def test_runs_second_run_into_a_locked_folder_stops(two_runs):
     assert snapshot(out) == before
 
 
+@pytest.mark.parametrize("codebook_folder", ["."])
+def test_runs_run_beside_a_run_of_the_same_codebook_names_the_review_file(tmp_path, monkeypatch, codebook_folder):
+    """A run of another corpus into another folder, with the codebook of a run going on, is refused because they
+    share the review file: the message said `.: another coder command ... is writing here`, "." being the
+    codebook's folder, which read as the output folder (probe HH6)."""
+    from filelock import FileLock
+
+    from conftest import invoke
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Mayors held a joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("name: T\ncodes:\n  joint_meeting:\n    keywords: [joint meeting]\n",
+                                            encoding="utf-8")
+    with FileLock(tmp_path / ".coder.lock", timeout=0):  # what the first run holds for its whole run
+        result = invoke("run", "corpus", "--codebook", f"{codebook_folder}/codebook.yaml", "--out", "other", "--quiet")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: reviews.csv in {tmp_path} is being updated by another coder command right now "
+                             f"(a `coder run` with this review file, from its start to its end, or a `coder review "
+                             f"import`; it holds {tmp_path / '.coder.lock'}). Runs that share a review file take turns, "
+                             f"so that neither loses a decision the other imports: wait for it to finish, then try again.\n")
+    assert not (tmp_path / "other" / "run.json").exists()
+
+
 def test_runs_lock_of_a_killed_process_does_not_block(two_runs):
     corpus, codebook, out = two_runs
     holder = subprocess.Popen(
@@ -635,8 +659,10 @@ def test_runs_review_import_waits_for_no_one_while_a_folder_is_locked(tmp_path):
     with FileLock(tmp_path / ".coder.lock", timeout=0):
         result = cli.invoke(app, ["review", "import", str(segments), "--reviews", str(reviews)])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {tmp_path}: another coder command (`coder run` or `coder review import`) is "
-                             f"writing here right now (it holds .coder.lock). Wait for it to finish, then try again.\n")
+    assert result.output == (f"Error: reviews.csv in {tmp_path} is being updated by another coder command right now "
+                             f"(a `coder run` with this review file, from its start to its end, or a `coder review "
+                             f"import`; it holds {tmp_path / '.coder.lock'}). Runs that share a review file take turns, "
+                             f"so that neither loses a decision the other imports: wait for it to finish, then try again.\n")
     assert not reviews.exists()
     assert cli.invoke(app, ["review", "import", str(segments), "--reviews", str(reviews)]).exit_code == 0
     assert reviews.is_file()
