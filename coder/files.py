@@ -727,7 +727,10 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     data = read_bytes(path, missing=missing)
     fast = _read_utf8_columns(path, data, columns) if columns is not None else None
     if fast is not None:
-        return _cleaned(fast, encoding="utf-8-sig")
+        header = fast.attrs["header"]
+        fast = _cleaned(fast, encoding="utf-8-sig")
+        fast.attrs["header"] = header  # every column the file has, read or not
+        return fast
     try:
         text, encoding = decode_text(data)
     except DecodeError as problem:
@@ -771,6 +774,7 @@ def _read_utf8_columns(path: Path, data: bytes, columns: Collection[str]) -> pd.
     except (pa.ArrowException, ValueError):
         return None
     frame = table.to_pandas()
+    frame.attrs["header"] = [_column_name(name) for name in _header_names(header, separator)]
     for column in frame.columns:  # as decode_text gives every line end
         values = frame[column].astype(str)
         if values.str.contains("\r", regex=False).any():

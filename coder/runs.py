@@ -636,6 +636,27 @@ class RunFolder:
             return None  # the file itself is then what the run left to read
         return frame if typed is None else with_typed_cells(frame, typed)
 
+    def segments_file_holds_nothing_typed(self) -> bool:
+        """Is segments.csv as the last run left it, or does it hold, in coder's columns only, the rows the run
+        wrote in its order with the review and note cells it wrote (a copy of the folder, a sync client's
+        rewrite, a spreadsheet's save without a change)? Then nothing can have been typed into it. Told
+        from the Parquet tables and the file's placing and typed cells (`segments.read_typed_cells`)."""
+        from .segments import (OUTPUT_COLUMNS, PLACING_COLUMNS, TYPED_COLUMNS, cells_as_written, read_segments_parquet,
+                               read_typed_cells)
+
+        if self.segments_file_untouched():
+            return True
+        if not self.segments_parquet_path.exists() or self.segments_path.suffix.lower() != ".csv":
+            return False
+        typed = read_typed_cells(self.segments_path)
+        if typed is None or not set(typed.attrs.get("header", ["?"])) <= {*OUTPUT_COLUMNS, "page"}:
+            return False
+        try:
+            written = read_segments_parquet(self.segments_parquet_path, columns=[*PLACING_COLUMNS, *TYPED_COLUMNS])
+        except OutputError:
+            return False
+        return cells_as_written(written, typed, (*PLACING_COLUMNS, *TYPED_COLUMNS))
+
     def _refuse_linked(self, *paths: Path) -> None:
         """Stop at a link where the run wrote one of its tables: the folder may have come from someone else,
         and a link may point anywhere (export xlsx read another project's notes through one, probe N6)."""

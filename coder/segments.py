@@ -165,17 +165,25 @@ def with_typed_cells(frame: pd.DataFrame, typed: pd.DataFrame) -> pd.DataFrame |
     """`frame` (the run's segments as read from Parquet, with every placing column) with the review and
     note cells of `typed` (`read_typed_cells`); None unless `typed` has the same rows in the same order,
     each placed as in `frame`: a row added, deleted, moved or changed there is read from the file whole."""
-    if len(typed) != len(frame):
+    if not cells_as_written(frame, typed, PLACING_COLUMNS):
         return None
-    for column in PLACING_COLUMNS:
-        written = frame[column]
-        written = written.astype("int64").astype(str) if column in _INTEGER_COLUMNS else written.astype(str)
-        if not np.array_equal(written.to_numpy(dtype=object), typed[column].to_numpy(dtype=object)):
-            return None
     frame = frame.copy()
     for column in TYPED_COLUMNS:
         frame[column] = typed[column].to_numpy(dtype=object)
     return frame
+
+
+def cells_as_written(frame: pd.DataFrame, typed: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Do `typed`'s cells (text, as `read_typed_cells` reads them) of `columns` read, row for row, as the
+    run wrote `frame`'s (as read from Parquet)?"""
+    if len(typed) != len(frame):
+        return False
+    for column in columns:
+        written = frame[column]
+        written = written.astype("int64").astype(str) if column in _INTEGER_COLUMNS else written.astype(str)
+        if not np.array_equal(written.to_numpy(dtype=object), typed[column].to_numpy(dtype=object)):
+            return False
+    return True
 
 
 def check_review_cells(path: str | Path, frame: pd.DataFrame) -> None:

@@ -1699,3 +1699,30 @@ def test_review_loop_network_counts_a_rejection_typed_into_segments_csv(project,
                     str(project / "codebook.yaml"), "--segments", str(project / "out" / "segments.csv"))
     assert status.exit_code == 0, status.output
     assert "joint_meeting" in status.stdout
+
+
+@pytest.mark.parametrize("edit", ["nothing", "decisions", "own column", "status typed over"])
+def test_review_loop_copied_run_folder_imports_what_was_typed(project, edit):
+    """A run folder copied (or synced) holds a segments.csv the run did not leave: `network` tells from its typed
+    cells whether anything was typed (reading the whole 103 MB file for nothing cost 770 MB, probe HH2); what was
+    typed is imported, a column of the reviewer's kept, a status typed over refused, as before."""
+    import shutil
+
+    coder_run(project)
+    frame = segments_of(project)
+    if edit == "decisions":
+        frame.loc[frame["code"] == "joint_meeting", "review"] = "reject"
+    elif edit == "own column":
+        frame = frame.assign(mine="checked")
+    if edit != "nothing":
+        frame = _typed(frame, "status typed over") if edit == "status typed over" else frame
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    shutil.copytree(project / "out", project / "copy")
+    result = invoke("network", str(project / "copy" / "segments.csv"), "--reviews", str(project / "reviews.csv"))
+    if edit == "status typed over":
+        assert result.exit_code == 1 and "status" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    assert ("Imported 2 decision(s)" in result.output) == (edit == "decisions")
+    assert (project / "reviews.csv").is_file() == (edit == "decisions")
+    assert bool(list((project / "copy").glob("segments.kept-*.csv"))) == (edit == "own column")
