@@ -502,7 +502,6 @@ def network(
             for imported in import_typed_decisions(run, review_file, codes=codes):
                 _say(imported.render())
         variables = _run_document_variables(run, documents, where)
-        outside = _outside_document_variables(run) if documents is None else None
         frame = run.read_segments()
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
@@ -529,9 +528,6 @@ def network(
         if not quiet:
             for line in warnings:
                 _say(line)
-            if outside is not None:
-                _say(f"Note: {display_name(run.run_path)} names the document variables {display_name(outside)}, outside the "
-                     f"current folder and the one holding {display_name(run.folder)}: not read. Pass --documents to count by group.")
             if where:
                 _say(f"{len(passages)} document(s) where {' and '.join(where)}.")
             _say(f"{written['code_count']} code(s), {written['edge_count']} link(s) drawn of "
@@ -596,14 +592,6 @@ def _run_document_variables(run, documents: Path | None, where: list[str] | None
                                  f"(a `document` column and one column per variable).")
         return None
     return read_document_variables(documents)
-
-
-def _outside_document_variables(run) -> Path | None:
-    """The documents.csv run.json names when it lies outside the project (`RunFolder.names_outside`), left unread."""
-    if not run.has_record() or not run.record().document_variables:
-        return None
-    recorded = Path(str(run.record().document_variables.get("path", "")))
-    return recorded if str(recorded) not in ("", ".") and run.names_outside(recorded) else None
 
 
 def _run_reviews_path(run) -> Path | None:

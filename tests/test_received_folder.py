@@ -318,9 +318,6 @@ def test_a_received_run_json_names_no_file_outside_the_project_to_read_write_or_
     network = invoke("network", "theirs/out")
     assert network.exit_code == 0, network.output
     assert "api_token" not in network.output and "code_counts_by_group.csv" not in network.output
-    assert (f"Note: theirs/out/run.json names the document variables {received['elsewhere'] / 'documents.csv'}, outside "
-            f"the current folder and the one holding theirs/out: not read. Pass --documents to count by group.\n"
-            ) in network.output
     # the typed reject counts as it is: one of the two passages
     assert "meeting,meeting,meeting,1,1,1" in (received["out"] / "code_counts.csv").read_text(encoding="utf-8-sig")
     message = (f"Error: theirs/out/run.json: names the review file {received['elsewhere'] / 'reviews.csv'}, outside the "
