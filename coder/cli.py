@@ -585,7 +585,7 @@ def _run_document_variables(run, documents: Path | None, where: list[str] | None
 
     if documents is None and run.has_record() and run.record().document_variables:
         recorded = Path(str(run.record().document_variables.get("path", "")))
-        documents = recorded if not run.names_outside(recorded) and recorded.is_file() else None
+        documents = recorded if recorded.is_file() else None
     if documents is None:
         if where:
             raise DocumentsError(f"--where {where[0]}: no document variables. Pass --documents documents.csv "
@@ -595,13 +595,7 @@ def _run_document_variables(run, documents: Path | None, where: list[str] | None
 
 
 def _run_reviews_path(run) -> Path | None:
-    """The review file a run applied (run.json says), else the one beside its codebook; None without run.json,
-    or when that file lies outside the project (`RunFolder.names_outside`): it is then neither read nor written."""
-    path = _named_reviews_path(run)
-    return path if path is not None and not run.names_outside(path) else None
-
-
-def _named_reviews_path(run) -> Path | None:
+    """The review file a run applied (run.json says), else the one beside its codebook; None without run.json."""
     from .reviews import default_reviews_path
 
     if not run.has_record():
@@ -655,21 +649,7 @@ def _reviews_path(reviews: Path | None, codebook: Path) -> Path:
 
 def _run_review_file(reviews: Path | None, codebook: Path | None, run) -> Path:
     """The review file of a run's decisions: --reviews; else the one beside --codebook; else the one
-    the run used, not one beside some codebook.yaml in the current folder; else that one.
-
-    Raises:
-        OutputError: the run used a review file outside the project (its run.json may come from someone
-        else, probe S F13): --reviews has to name the file.
-    """
-    from .errors import OutputError
-
-    if reviews is None and codebook is None and run is not None:
-        named = _named_reviews_path(run)
-        if named is not None and run.names_outside(named):
-            raise OutputError(
-                f"{display_name(run.run_path)}: names the review file {display_name(named)}, outside the current folder "
-                f"and the one holding {display_name(run.folder)} (a run folder may come from someone else): not read or "
-                f"written. Pass the review file to use with --reviews (for example --reviews reviews.csv).")
+    the run used, not one beside some codebook.yaml in the current folder; else that one."""
     return reviews or (_reviews_path(None, codebook) if codebook is not None else None) \
         or (_run_reviews_path(run) if run is not None else None) or _reviews_path(None, Path("codebook.yaml"))
 

@@ -673,21 +673,9 @@ class RunFolder:
         if not self.has_record():
             return None
         record = self.record()
-        if record.codebook and not self.names_outside(record.codebook) and Path(record.codebook).is_file():
+        if record.codebook and Path(record.codebook).is_file():
             return load_codebook(record.codebook)
         return self.stored_codebook() if record.codebook_codes else None
-
-    def names_outside(self, name: str | os.PathLike) -> bool:
-        """Does a file run.json names (the codebook, the review file, documents.csv) lie outside both the
-        current folder and the folder holding the run folder? A run folder may come from someone else, whose
-        run.json can name any file (probe S F13): such a file is never written, locked or read for the run;
-        the copy of the codebook kept in run.json stands in for the codebook.
-
-        >>> RunFolder("outputs").names_outside("/etc/passwd")  # doctest: +SKIP
-        True
-        """
-        path = Path(name)
-        return not (lies_in(path, Path.cwd()) or lies_in(path, self.folder.resolve().parent))
 
     def stored_codebook(self, *, name: str = "") -> Codebook:
         """The copy of the codebook kept in run.json, as the run used it."""
