@@ -1070,20 +1070,15 @@ def test_a_wrapped_paragraph_with_lines_ending_sentences_stays_one_passage(text)
     assert len(split_passages(_doc(text))) == 1
 
 
-@pytest.mark.parametrize(("text", "expected"), [
+@pytest.mark.parametrize("text", [
     # a list of long items, one a line: one passage, as the paste rule leaves a short document's list
-    ("Highlights\n\n• " + "\n• ".join(_EN_NEWS[1:]), ["Highlights", "• The 11 p"]),
+    "Highlights\n\n• " + "\n• ".join(_EN_NEWS[1:]),
     # a transcript's turn and the paragraph its speaker goes on with: the turn, as the transcript rule reads it
-    ("Interviewer: How did the joint meeting start?\nMayor Li: " + _EN_NEWS[2] + "\n" + _EN_NEWS[3]
-     + "\nInterviewer: And the alliance?", ["Interviewe", "Mayor Li: ", "Interviewe"]),
-    # a table's rows, long cells ending in a full stop: one passage, tab-separated or Markdown (three rows: the
-    # paste rule, five lines and more, cuts a longer one at each row as before)
-    ("Measure\tWhat the agreement says." + "".join(f"\nRow {number}\t{line}" for number, line in enumerate(_EN_NEWS[:2])),
-     ["Measure Wh"]),
-    ("| Measure | What the agreement says." + "".join(f"\n| Row {number} | {line}" for number, line in enumerate(_EN_NEWS[:2])),
-     ["Measure | "]),
-], ids=["list", "transcript", "table", "markdown-table"])
-def test_long_lines_of_a_list_a_turn_or_a_table_stay_together(text, expected):
-    """A list's items, a transcript's turns and a table's rows keep the rules they had: the paragraph-a-line
-    rule for long lines (test_a_short_news_item_pasted_a_paragraph_a_line_keeps_its_paragraphs) leaves them."""
-    assert [passage.text[:10] for passage in split_passages(_doc(text))] == expected
+    "Interviewer: How did the joint meeting start?\nMayor Li: " + _EN_NEWS[2] + "\n" + _EN_NEWS[3]
+    + "\nInterviewer: And the alliance?",
+], ids=["list", "transcript"])
+def test_long_lines_of_a_list_or_a_turn_stay_together(text):
+    """A list's items and a transcript's turns keep the rules they had: the paragraph-a-line rule for long lines
+    (test_a_short_news_item_pasted_a_paragraph_a_line_keeps_its_paragraphs) leaves them."""
+    assert [passage.text[:10] for passage in split_passages(_doc(text))] == (
+        ["Highlights", "• The 11 p"] if text.startswith("Highlights") else ["Interviewe", "Mayor Li: ", "Interviewe"])
