@@ -1092,9 +1092,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
       sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
-      hyphen, or ends no sentence and this one starts with a lowercase letter;
-    - in a block of any size, but not in a transcript: a line too wide for hard-wrapped text that
-      starts and ends a sentence, and the line after it (_long_paragraph_lines).
+      hyphen, or ends no sentence and this one starts with a lowercase letter.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -1106,8 +1104,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         if found is not None:
             labelled[number] = found.group(1)
     starts: set[int] = set()
-    transcript = len(labelled) >= 3 and len(set(labelled.values())) < len(labelled)
-    if transcript:
+    if len(labelled) >= 3 and len(set(labelled.values())) < len(labelled):
         starts.update(number for number in following if number in labelled)
     if len(following) >= 4:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
@@ -1118,49 +1115,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
                 starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
-    if not transcript:
-        starts.update(_long_paragraph_lines(lines, following))
     return frozenset(starts)
-
-
-# A line at least this wide (a CJK character two columns, as a terminal shows it) is wider than any
-# hard-wrapped text: a PDF's column gives 40-111 characters a line (five real PDFs measured; 115 at
-# most in the development set's English PDF paste), a Chinese one 30-51 characters (97 columns), a
-# Markdown or README file 72-110. Only a paragraph left unwrapped, a web page's, is wider.
-_PARAGRAPH_LINE_WIDTH = 120
-_WIDE_CHAR = LazyPattern(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef]")
-# A list's item: a bullet or a dash before a space, a number before a dot or a bracket ("1.", "2)", "(3)", "4、"), ①.
-_LIST_ITEM = re.compile(
-    r"(?:[•·▪●○◆◇■□◦‣⁃※★☆*+\-–—][^\S\n]|\d{1,3}[.)、．](?!\d)|[（(]\d{1,3}[)）]|[\u2460-\u2473])"
-)
-
-
-def _long_paragraph_lines(lines: list[str], following: list[int]) -> Iterator[int]:
-    """The text lines (`following`: those after a text line) that start a paragraph beside a line that is a
-    web page's paragraph of its own, in a block of any size (see _turns): a line ending a sentence, at least
-    _PARAGRAPH_LINE_WIDTH columns wide, that starts a sentence too: it is the first of its block, or the line
-    before it ends a sentence, or is short (under 40 characters or half its length) and runs on into it in
-    no way (_continues): a headline, a source line. It starts a passage (but after a lead-in's colon or an
-    abstract's or keywords' label, which run on into it), and so does the line after it. Not a list's item
-    ("• ...", "1. ..."): a list of long items stays one passage, as the paste rule above leaves it."""
-    wanted = set(following)
-    for number in following:
-        before = lines[number - 1].strip()
-        if before[-1:] not in _LINE_END or 2 * len(before) < _PARAGRAPH_LINE_WIDTH or "\t" in before or before[0] == "|":
-            continue  # (a table's row keeps its own rules)
-        if len(before) + len(_WIDE_CHAR.findall(before)) < _PARAGRAPH_LINE_WIDTH or _LIST_ITEM.match(before):
-            continue
-        if number - 1 in wanted:  # not the block's first line: a sentence must not run on into it
-            earlier = lines[number - 2].strip()
-            if earlier[-1] not in _LINE_END and (
-                (len(earlier) >= _WRAPPED_LINE and 2 * len(earlier) >= len(before)) or _continues(earlier, before)
-            ):
-                continue  # a hard-wrapped paragraph's line a bit too long ("... with the code" / "of its own.")
-            if not (earlier[-1] == ":" or (label := _line_label(earlier)) is not None and label[0] in _CONTINUES):
-                # (a lead-in, "The agreement says:" or "材料 1:", and an abstract's label's line,
-                # "Abstract/Summary:PDF Full Text Request", run on into it: its paragraph ends with it)
-                yield number - 1
-        yield number
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:

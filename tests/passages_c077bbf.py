@@ -1,7 +1,6 @@
 """coder/passages.py as it was at c077bbf, kept unchanged (but for these lines, absolute imports and
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
-web pastes' lines (a line too wide for hard-wrapped text, a paragraph of its own in a block of any
-size, too: HH7), tables of contents, running headers, page breaks inside a sentence,
+web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
@@ -466,7 +465,7 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
-    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes, long lines
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes
     # ported: a page break that a sentence runs on across
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
     previous = -2
