@@ -10,10 +10,9 @@ relative name with control characters and the bytes of a non-UTF-8 name escaped
 
 PDF, Word (.docx), OpenDocument (.odt), RTF and HTML files are extracted by `coder.extract`
 (text layer in reading order, page spans, running headers removed); the extracted text is what
-is coded, and an `ExtractionCache` keeps it by file hash. A Markdown file (.md, .markdown) is
-decoded as a text file is, then its prose is extracted (`extract.markdown`): that is what is coded.
+is coded, and an `ExtractionCache` keeps it by file hash.
 
-Text files (.txt, and .md before it is read as Markdown): `files.decode_text` without a fallback: a UTF-8 byte order mark
+Text files (.txt, .md): `files.decode_text` without a fallback: a UTF-8 byte order mark
 ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030
 ("gb18030", a superset of GBK and GB2312) but only if the result looks like Chinese text: a
 Latin-1 or binary file must not turn into rare CJK characters. Bytes with NUL and no UTF-16
@@ -44,11 +43,10 @@ from .extract.encodings import (
     misread,
     utf8_with_strays,
 )
-from .extract.markdown import render_markdown
 from .files import BINARY, UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
 
-TEXT_EXTENSIONS: tuple[str, ...] = (".txt",)  # decoded as they are (.md is decoded so, then read as Markdown)
+TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
 DEFAULT_EXTENSIONS: tuple[str, ...] = (*TEXT_EXTENSIONS, *EXTRACTED_EXTENSIONS)
 EMPTY = "empty file"
 LEGACY_UNDECODABLE = "cannot decode: not UTF-8, UTF-16, GB18030 or a legacy encoding coder recognises"
@@ -145,12 +143,12 @@ class CorpusFile:
 
     @property
     def is_text(self) -> bool:
-        """A .txt file (decoded, not extracted)."""
+        """A .txt or .md file (decoded, not extracted)."""
         return is_text_file(self.file.name)
 
 
 def is_text_file(file: str) -> bool:
-    """Is the file at the path `file` a .txt file (decoded, not extracted)? Its suffix as
+    """Is the file at the path `file` a .txt or .md file (decoded, not extracted)? Its suffix as
     Path.suffix reads it, without making a Path (a corpus of thousands of files)."""
     if file.endswith(".txt") and file[-5:-4] not in ("", "/", "\\", ":"):
         return True  # most corpora: no basename per file (a known corpus asks for each of thousands)
@@ -412,22 +410,13 @@ def read_document(
     try:
         return _read(file_path, relative, encoding=check_encoding(encoding) if encoding else None, cache=cache)
     except _Skip as skip:
-        if EXTRACTED_EXTENSIONS.get(file_path.suffix.lower()) not in (None, "markdown"):  # (a .md file is decoded as text)
+        if file_path.suffix.lower() in EXTRACTED_EXTENSIONS:
             raise CorpusError(f"{display_name(file_path)}: {skip.reason}.")
         raise CorpusError(f"{display_name(file_path)}: {skip.reason}. Save it as UTF-8 text (or remove it from the corpus).")
 
 
 def _read(file_path: Path, relative: str, *, encoding: str | None, cache: ExtractionCache | None) -> Document:
-    suffix = file_path.suffix.lower()
-    if EXTRACTED_EXTENSIONS.get(suffix) == "markdown":
-        # Decoded as a .txt file is (a forced encoding too), then read as Markdown: its prose is the text coded.
-        source, found = _read_text(file_path, encoding=encoding)
-        rendered = render_markdown(source)
-        if not rendered.text.strip():
-            raise _Skip("no text: only Markdown markup")
-        return Document(path=relative, text=rendered.text, encoding=found, format=rendered.format,
-                        removed=rendered.removed)
-    if suffix in EXTRACTED_EXTENSIONS:
+    if file_path.suffix.lower() in EXTRACTED_EXTENSIONS:
         try:
             extracted = extract_file(file_path, cache=cache)
         except ExtractionError as error:

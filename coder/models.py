@@ -41,7 +41,7 @@ class Removed:
 class Document:
     """A decoded source file: `text` has no BOM and LF line ends; all offsets point into it.
 
-    For a PDF, Word, OpenDocument, RTF, HTML or Markdown file, `text` is the extracted text (`format`
+    For a PDF, Word, OpenDocument, RTF or HTML file, `text` is the extracted text (`format`
     says which), `pages` the (start, end) span of each PDF page in it, `removed` what the
     extraction left out and `warnings` what it could not read.
     """
@@ -49,7 +49,7 @@ class Document:
     path: str  # relative to the corpus folder, with "/"
     text: str
     encoding: str = "utf-8"
-    format: str = "text"  # "text", or the extracted format: "pdf", "docx", "odt", "rtf", "html", "markdown"
+    format: str = "text"  # "text", or the extracted format: "pdf", "docx", "odt", "rtf", "html"
     pages: tuple[tuple[int, int], ...] = ()
     removed: tuple[Removed, ...] = ()
     warnings: tuple[str, ...] = ()  # what the extraction could not do ("page 3: no text layer ...")

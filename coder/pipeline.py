@@ -705,7 +705,7 @@ def _worth_workers(corpus: str | Path) -> bool:
     return len(files) > 1 and _corpus_bytes(corpus, past=_PARALLEL_MIN_CHARS, files=files) >= _PARALLEL_MIN_CHARS
 
 
-_TEXT_FILES = frozenset({".txt", ".md"})  # files whose bytes are about their text (a .md is read here, a .txt by the coding processes)
+_TEXT_FILES = frozenset({".txt", ".md"})  # what the coding processes read themselves
 
 # The pool start_coding_processes() started, with the arguments it was started with, until the
 # run's first _start_pool() takes it.

@@ -107,7 +107,7 @@ def test_corpus_reads_nested_folders_sorted_with_slash_paths(tmp_path, extension
         documents=(
             Document("A.txt", "upper", "utf-8-sig"),
             Document("a/b/c.TXT", "\u6cbb\u7406", "gb18030"),
-            Document("a/z.md", "nested", "utf-8", format="markdown"),  # decoded, then read as Markdown
+            Document("a/z.md", "nested", "utf-8"),
             Document("b.txt", "second", "utf-8"),
             # Windows-1252 (here Latin-1 bytes, which read the same) is detected.
             Document("latin.txt", "caf\u00e9 r\u00e9sum\u00e9", "cp1252"),
@@ -130,10 +130,7 @@ def test_corpus_single_file_is_named_by_its_file_name(tmp_path, name):
     path = tmp_path / "sub" / name
     path.write_bytes(b"line one\r\nline two\r\n")
     corpus = read_corpus(path)
-    # (a Markdown file's text is its prose: its paragraph's lines, without the line end after them)
-    document = Document(name, "line one\nline two", "utf-8", format="markdown") if name.endswith(".md") else \
-        Document(name, "line one\nline two\n", "utf-8")
-    assert corpus == Corpus(root=str(path), documents=(document,), skipped=())
+    assert corpus == Corpus(root=str(path), documents=(Document(name, "line one\nline two\n", "utf-8"),), skipped=())
 
 
 @pytest.mark.parametrize(("name", "reason"), [("slides.pptx", "unsupported file type .pptx"), ("empty.txt", "empty file")])
@@ -494,7 +491,7 @@ def test_corpus_entries_check_only_links_and_others_and_skip_what_a_check_of_eve
 def test_corpus_text_file_told_from_its_path_as_path_suffix_tells_it(name):
     from coder.corpus import CorpusFile, is_text_file
 
-    expected = Path(name).suffix.lower() == ".txt"  # (a .md file is decoded, then read as Markdown: extracted)
+    expected = Path(name).suffix.lower() in (".txt", ".md")
     assert is_text_file(os.path.join("corpus", *name.split("/"))) is expected
     assert is_text_file(name) is expected
     assert CorpusFile(name, Path("corpus", name)).is_text is expected

@@ -733,50 +733,6 @@ def test_extract_html_a_revealed_article_outweighs_the_menu_around_it(frame):
     assert text.count("joint meeting") == 8 and "Section number" not in text
 
 
-@pytest.mark.parametrize("source, text", [
-    ("## 一、背景\n\n各市召开联席会议。", "一、背景\n\n各市召开联席会议。"),
-    ("Title\n=====\nThe joint **meeting** met.", "Title\n\nThe joint meeting met."),
-    ("# Minutes #\nA joint __meeting__, *twice*; ~~once~~.", "Minutes\n\nA joint meeting, twice; once."),
-    ("See [the minutes](https://example.org/m_(1) \"Minutes\") and [notes][n].\n\n[n]: https://example.org/n",
-     "See the minutes and notes."),
-    ("![the joint meeting hall](hall.png) <https://example.org>", "the joint meeting hall https://example.org"),
-    ("Use `joint **meeting**` and ``a ` tick``.", "Use joint **meeting** and a ` tick."),
-    ("```python\nprint('joint meeting')  # **kept**\n```\nAfter.", "print('joint meeting')  # **kept**\n\nAfter."),
-    ("- first *item*\n- [x] second\n  goes on\n\n1. one\n2. two", "first item\n\nsecond\ngoes on\n\none\n\ntwo"),
-    ("| Region | Year |\n|:--|--:|\n| **Yangtze** | 2020 |\n| Pearl \\| Delta | 2021 |",
-     "Region\tYear\n\nYangtze\t2020\n\nPearl | Delta\t2021"),
-    ("> quoted **joint meeting**\n>> deeper", "quoted joint meeting\ndeeper"),
-    ("snake_case and 2 * 3 stay; \\*escaped\\* too &amp; &lt;b&gt;.", "snake_case and 2 * 3 stay; *escaped* too & <b>."),
-    ("a<br>b <span class=\"x\">c</span><!-- note -->\n\n***\n\nd", "a\nb c\n\nd"),
-])
-def test_extract_markdown_prose_without_markup(source, text):
-    """A .md file reads as its rendered prose (probe W16): headings their own paragraphs without #s,
-    emphasis markers gone, link and image text kept without their addresses, code as written."""
-    extracted = extract_bytes(source.encode("utf-8"), ".md")
-    assert (extracted.text, extracted.format) == (text, "markdown")
-
-
-@pytest.mark.parametrize("suffix", [".md", ".markdown", ".MD"])
-def test_extract_markdown_front_matter_is_removed_and_listed(suffix):
-    extracted = extract_bytes("---\ntitle: 会议纪要\ndate: 2019-03-27\n---\n# 会议\n正文。\n".encode("utf-8"), suffix)
-    assert extracted.text == "会议\n\n正文。"
-    assert extracted.removed == (Removed(page=None, text="title: 会议纪要\ndate: 2019-03-27", reason="front matter (metadata)"),)
-
-
-@pytest.mark.parametrize("hostile", [">" * 1_000_000, "[" * 1_000_000, "`" * 100_000, "x " + "`" * 100_000, "`a" * 500_000,
-                                     "*_" * 500_000, "[a](" * 250_000, "<!--" * 250_000, "&#" * 500_000, "![" * 500_000,
-                                     "".join("  " * (depth % 300) + "- a\n" for depth in range(20_000)),
-                                     "|a|b|\n|-|-|\n" + "|*x*|y|\n" * 120_000])
-def test_extract_markdown_hostile_input_is_read_in_linear_time(hostile):
-    """1 MB of what makes a Markdown reader recurse or backtrack: done in seconds (5 MB of each takes
-    1-9 s, about four times 1.25 MB's: benchmarks in the commit), never a RecursionError."""
-    import time
-
-    start = time.perf_counter()
-    extract_bytes(hostile.encode("utf-8"), ".md")
-    assert time.perf_counter() - start < 20
-
-
 @pytest.mark.parametrize(("spans", "fallback"), [(60, True), (50, False)])
 def test_extract_html_paragraph_of_many_inline_elements_is_read_without_trafilatura(monkeypatch, spans, fallback):
     """trafilatura's time grows with the square of the <span>s in one paragraph (20,000: 38 s, 40,000: 213 s;

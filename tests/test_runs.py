@@ -1092,9 +1092,6 @@ def test_runs_folder_of_the_researchers_own_files_is_refused_not_overwritten(tin
         again = cli.invoke(app, ["network", str(out / "segments.csv"), "--out", str(tmp_path / "network")])
         assert again.exit_code == 0, again.output
     (out / "run.json").unlink()  # a run folder whose run.json was lost is still recognised by its files
-    # (but for texts/, coder's only when empty without run.json: here it holds sub/b.md's extracted text, as it
-    # would a PDF's)
-    shutil.rmtree(out / "texts")
     assert coder_run(tiny_corpus, tiny_codebook, out).exit_code == 0
 
 

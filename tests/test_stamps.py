@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from coder import stamps
-from coder.extract import is_extracted
 from coder.runs import RunFolder
 from coder.stamps import CORPUS_STAMPS_FILE, corpus_unchanged, take_corpus_stamps
 
@@ -68,10 +67,7 @@ def test_stamps_unchanged_corpus_is_known_unchanged(tiny_corpus, tiny_codebook, 
     _file_by_file(monkeypatch, way)
     if not racy:
         monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # trust every stamp: nothing read again
-        # (a Markdown file, extracted, is read again as a PDF or a web page is: only text files are trusted)
-        real = stamps.read_document
-        monkeypatch.setattr(stamps, "read_document", lambda path, **kwargs: real(path, **kwargs)
-                            if is_extracted(path) else pytest.fail("read a file"))
+        monkeypatch.setattr(stamps, "read_document", lambda *args, **kwargs: pytest.fail("read a file"))
     run = _run(tiny_corpus, tiny_codebook, tmp_path / "out")
 
     assert corpus_unchanged(run, tiny_corpus) is True
@@ -145,7 +141,7 @@ def test_stamps_touched_document_is_read_again_and_still_unchanged(tiny_corpus, 
     (tiny_corpus / "a.txt").touch()
 
     assert corpus_unchanged(run, tiny_corpus) is True
-    assert read == ["a.txt", "b.md"]  # no other text file, with its old stamp; the Markdown file is extracted
+    assert read == ["a.txt"]  # the other file, with its old stamp, is not read
 
 
 @pytest.mark.parametrize("way", ["lists", "file by file"])
@@ -235,8 +231,7 @@ def test_stamps_known_corpus_gives_the_documents_reading_gives(tiny_corpus, tiny
         return [(document.path, document.sha256, document.encoding, document.format, document.pages, document.text)
                 for document in corpus.documents]
 
-    assert all(isinstance(document, StoredDocument) for document in known.documents if document.path.endswith(".txt"))
-    assert [document.format for document in known.documents if not document.path.endswith(".txt")] == ["markdown"]
+    assert all(isinstance(document, StoredDocument) for document in known.documents)
     assert shown(known) == shown(read_corpus(tiny_corpus))
     (tiny_corpus / "a.txt").write_text("Changed.\n", encoding="utf-8")
     with pytest.raises(CorpusError, match="a.txt: the file changed while coder was running"):

@@ -1,4 +1,4 @@
-"""Stage 1: extract the text of a PDF, Word, OpenDocument, RTF, HTML or Markdown file, with page spans.
+"""Stage 1: extract the text of a PDF, Word, OpenDocument, RTF or HTML file, with page spans.
 
 The text a document is coded on is the text this stage returns: offsets in segments.csv,
 kwic and the REFI-QDA export point into it, so it is stored beside the outputs. What the
@@ -10,7 +10,6 @@ One module per family, each behind one function taking the file's bytes:
 - `pdf.py`: PDF text layer with pypdfium2 (PDFium), reading order, headers and hyphens;
 - `html.py`: saved web pages, the article text with trafilatura;
 - `office.py`: DOCX (python-docx), ODT (its content.xml, with lxml) and RTF (striprtf);
-- `markdown.py`: Markdown's prose without its markup (a small CommonMark reader, linear time);
 - `encodings.py`: plain text in legacy encodings (charset-normalizer) or a forced one;
 - `cache.py`: extracted texts kept by the hash of the file, so a PDF is read once per change.
 
@@ -33,7 +32,7 @@ from ..models import Removed, page_label
 if TYPE_CHECKING:
     from .cache import ExtractionCache
 
-Format = Literal["pdf", "docx", "odt", "rtf", "html", "markdown"]
+Format = Literal["pdf", "docx", "odt", "rtf", "html"]
 
 #: File extensions this stage reads, and the format each one is.
 EXTRACTED_EXTENSIONS: dict[str, Format] = {
@@ -44,8 +43,6 @@ EXTRACTED_EXTENSIONS: dict[str, Format] = {
     ".html": "html",
     ".htm": "html",
     ".xhtml": "html",
-    ".md": "markdown",
-    ".markdown": "markdown",
 }
 
 
@@ -98,7 +95,7 @@ def with_breaks(line: str, mark: str) -> str:
 
 
 def is_extracted(path: str | Path) -> bool:
-    """True if the file's extension is one this stage reads (PDF, DOCX, ODT, RTF, HTML, Markdown)."""
+    """True if the file's extension is one this stage reads (PDF, DOCX, ODT, RTF, HTML)."""
     return Path(path).suffix.lower() in EXTRACTED_EXTENSIONS
 
 
@@ -152,10 +149,6 @@ def extract_bytes(data: bytes, suffix: str) -> ExtractedText:
         from .html import extract_html
 
         return extract_html(data)
-    if kind == "markdown":
-        from .markdown import extract_markdown
-
-        return extract_markdown(data)
     from . import office
 
     return {"docx": office.extract_docx, "odt": office.extract_odt, "rtf": office.extract_rtf}[kind](data)
