@@ -934,11 +934,13 @@ def suggest(
 
     Example: coder suggest joint_meeting --run outputs --top 10 --out joint_meeting_suggestions.csv
     """
+    from .runs import RunFolder
     from .suggest import suggest_for_run, write_suggestions_csv
 
     with _user_errors():
         report = suggest_for_run(run, code, top=top, min_count=min_count, window=window)
-        target = out if out is not None else run / _suggestions_file(run, code)
+        folder = RunFolder.at(run).folder if run.exists() else run  # --run may name its segments file or run.json
+        target = out if out is not None else folder / _suggestions_file(folder, code)
         write_suggestions_csv(report, target, force=out is None or force)
         if not quiet:
             _show(report.render())

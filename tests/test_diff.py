@@ -510,5 +510,9 @@ def test_diff_and_suggest_take_a_dask_runs_segments_folder(tmp_path):
     result = invoke("diff", str(runs["old"]), str(single))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"No changes since {runs['old']} (")
-    result = invoke("suggest", "joint_meeting", "--run", str(single), "--out", str(tmp_path / "suggestions.csv"))
-    assert result.exit_code == 0, result.output
+    for named in (single, runs["dask"] / "run.json"):
+        result = invoke("suggest", "joint_meeting", "--run", str(named))
+        assert result.exit_code == 0, result.output
+        assert (runs["dask"] / "suggestions_joint_meeting.csv").is_file()  # in the run's folder, not in the table's
+        (runs["dask"] / "suggestions_joint_meeting.csv").unlink()
+    assert [path.name for path in single.iterdir()] == ["part-00000.parquet"]
