@@ -794,7 +794,7 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
             continue
         # A blank cell keeps what was decided before; it never withdraws a decision. A note beside
         # another (a colleague's file) is added to it, never replacing it.
-        new_decision, new_note = decision or old["decision"], _joined_notes(old["note"], note)
+        new_decision, new_note = decision or old["decision"], _joined_notes(old["note"], _untruncated(note, old["note"]))
         if new_decision == old["decision"] and new_note == old["note"]:
             merge.unchanged += 1
             continue
@@ -897,6 +897,17 @@ def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, t
             + "\nWere the rows sorted without the segment_id column? Sort whole rows, or undo the sort. To code a "
             "passage with another code, copy its row, change `code` and set review to `add`."
         )
+
+
+def _untruncated(note: str, *whole: str) -> str:
+    """The note `note` was cut from, when it is one of `whole` as `export xlsx` cut it to fit an Excel
+    cell (xlsx.cell_text: 32,767 UTF-16 units, ending in "…"): read back from the workbook, the cut note
+    is not an edit (probe KK8: two round trips replaced a 36,000-character note by its first 26,214)."""
+    if not note.endswith("\u2026"):
+        return note
+    from .xlsx import cell_text
+
+    return next((full for full in whole if len(full) >= len(note) and cell_text(full) == note), note)
 
 
 def _joined_notes(old: str, new: str) -> str:
@@ -1032,6 +1043,7 @@ def import_pending(
         # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
         decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
+        note = _untruncated(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
         if before is not None and (decision, note) == (before[0], before[1]):
             continue  # what the run wrote: nothing was typed here
         old = merged.get(identifier)

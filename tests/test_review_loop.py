@@ -1726,3 +1726,22 @@ def test_review_loop_copied_run_folder_imports_what_was_typed(project, edit):
     assert ("Imported 2 decision(s)" in result.output) == (edit == "decisions")
     assert (project / "reviews.csv").is_file() == (edit == "decisions")
     assert bool(list((project / "copy").glob("segments.kept-*.csv"))) == (edit == "own column")
+
+
+def test_a_note_too_long_for_a_workbook_cell_survives_runs_that_read_the_workbook(project):
+    """export xlsx cuts a note over Excel's 32,767 UTF-16 units; the next run read the workbook's cut
+    note as typed and kept "whole / cut", then the cut note alone (probe KK8)."""
+    from coder.reviews import read_reviews
+
+    coder_run(project)
+    long_note = "长注释😀" * 9000
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", long_note]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    for _ in range(2):
+        book = project / "out" / "segments.xlsx"
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--force").exit_code == 0
+        assert book.is_file()
+        coder_run(project)
+        assert read_reviews(project / "reviews.csv")["note"].tolist() == [long_note]

@@ -151,3 +151,26 @@ def test_xlsx_rows_written_a_slice_at_a_time_read_back_in_order(tmp_path, monkey
     sheet = load_workbook(write_segments_xlsx(frame_of(ROWS), tmp_path / "x.xlsx"))["segments"]
     assert [[sheet.cell(row, column).value for column in (2, 3, 12)] for row in (2, 3, 4)] == [
         ["a.txt", 0, None], ["b.txt", 3, "reject"], ["c.txt", 1, None]]
+
+
+def test_xlsx_a_note_too_long_for_a_cell_survives_round_trips(tmp_path):
+    """A note over Excel's 32,767 UTF-16 units is cut in the workbook; importing the workbook untouched
+    made the note "whole / cut", and the next round trip the cut note alone (probe KK8)."""
+    from typer.testing import CliRunner
+
+    from coder.cli import app
+
+    long_note = "长注释😀" * 9000
+    frame = frame_of(ROWS).assign(review="")
+    frame.to_csv(tmp_path / "segments.csv", index=False, encoding="utf-8-sig")
+    frame.assign(review=["reject", "", ""], note=[long_note, "", ""]).to_csv(tmp_path / "reviewed.csv", index=False,
+                                                                            encoding="utf-8-sig")
+    import_reviews(tmp_path / "reviewed.csv", tmp_path / "reviews.csv")
+    for _ in range(2):
+        out = tmp_path / "segments.xlsx"
+        result = CliRunner().invoke(app, ["export", "xlsx", "--segments", str(tmp_path / "segments.csv"), "--out",
+                                          str(out), "--reviews", str(tmp_path / "reviews.csv"), "--force"])
+        assert result.exit_code == 0, result.output
+        assert load_workbook(out)["segments"]["M2"].value.endswith("…")
+        import_reviews(out, tmp_path / "reviews.csv")
+        assert read_reviews(tmp_path / "reviews.csv")["note"].tolist() == [long_note]
