@@ -584,7 +584,7 @@ def _run_document_variables(run, documents: Path | None, where: list[str] | None
     from .groups import DocumentsError, read_document_variables
 
     if documents is None and run.has_record() and run.record().document_variables:
-        recorded = Path(str(run.record().document_variables.get("path", "")))
+        recorded = run.named_path(str(run.record().document_variables.get("path", "")))
         documents = recorded if recorded.is_file() else None
     if documents is None:
         if where:
@@ -602,10 +602,10 @@ def _run_reviews_path(run) -> Path | None:
         return None
     record = run.record()
     if record.reviews and record.reviews.get("path"):
-        return Path(record.reviews["path"])
+        return run.named_path(record.reviews["path"])
     if record.review_file:  # --reviews, before a decision was in it
-        return Path(record.review_file)
-    return default_reviews_path(record.codebook) if record.codebook else None
+        return run.named_path(record.review_file)
+    return default_reviews_path(run.named_path(record.codebook)) if record.codebook else None
 
 
 # --- the research loop: diff, review, kwic, lint ------------------------------------------------

@@ -308,6 +308,7 @@ def present_again(
                 codebook_codes=tuple(codebook_to_records(codebook)), encoding=forced,
                 cache={"documents_reused": len(record.documents), "documents_new": 0,
                        "codes_reused": len(record.documents) * len(codebook), "codes_matched": 0},
+                started_in=os.getcwd(),
             )
             new_record = run.with_documents_text_kept(new_record)  # its documents are the last run's
             with run.staged() as stage:

@@ -142,6 +142,10 @@ class RunRecord:
     encoding: str | None = None  # --encoding, when the run forced one
     document_variables: dict[str, Any] | None = None  # {"path": documents.csv, "variables": [...]}
     code_kinds: tuple[str, ...] | None = None  # the codebook's coded passage kinds, when not the default
+    # The folder `coder run` started in, absolute: the relative paths above (codebook, review file,
+    # documents.csv) are relative to it. run.json keeps it relative to the run folder, so a command
+    # run from anywhere, or the project moved whole, finds those files again (probe KK6).
+    started_in: str | None = None
     folder: str = ""
     # The documents as run.json writes them, copied from the last run's (RunFolder.with_documents_text_kept).
     documents_text: str | None = field(default=None, compare=False, repr=False)
@@ -177,6 +181,8 @@ class RunRecord:
             data["document_variables"] = self.document_variables
         if self.code_kinds is not None:
             data["code_kinds"] = list(self.code_kinds)
+        if self.started_in is not None:
+            data["started_in"] = self.started_in
         return data
 
     def as_read_back(self, folder: str | Path) -> RunRecord:
@@ -222,6 +228,7 @@ class RunRecord:
             encoding=data["encoding"] if isinstance(data.get("encoding"), str) else None,
             document_variables=data["document_variables"] if isinstance(data.get("document_variables"), dict) else None,
             code_kinds=_kinds_of(data.get("code_kinds")),
+            started_in=_started_in(data.get("started_in"), folder),
             folder=folder,
         )
 
@@ -292,7 +299,17 @@ def build_run_record(
         cache=result.reused,
         encoding=encoding,
         code_kinds=result.codebook.code_kinds if tuple(result.codebook.code_kinds) != tuple(CODED_KINDS) else None,
+        started_in=os.getcwd(),
     )
+
+
+def _started_in(value: Any, folder: str) -> str | None:
+    """run.json's `started_in` (relative to the run folder, as written) as an absolute folder."""
+    if not isinstance(value, str) or not value:
+        return None
+    if os.path.isabs(value) or not folder:
+        return value
+    return os.path.normpath(os.path.join(os.path.abspath(folder), value))
 
 
 def text_file_name(document: str, clashes: Collection[str] = ()) -> str:
@@ -673,9 +690,18 @@ class RunFolder:
         if not self.has_record():
             return None
         record = self.record()
-        if record.codebook and Path(record.codebook).is_file():
-            return load_codebook(record.codebook)
+        named = self.named_path(record.codebook) if record.codebook else None
+        if named is not None and named.is_file():
+            return load_codebook(named)
         return self.stored_codebook() if record.codebook_codes else None
+
+    def named_path(self, name: str | os.PathLike) -> Path:
+        """A file run.json names (the codebook, the review file, documents.csv): a relative name is
+        relative to the folder the run started in, wherever this command runs (probe KK6: from inside
+        the run folder, the review file was looked for, and created, beside it)."""
+        path = Path(name)
+        started_in = self.record().started_in if self.has_record() else None
+        return path if path.is_absolute() or not started_in else Path(os.path.normpath(Path(started_in) / path))
 
     def stored_codebook(self, *, name: str = "") -> Codebook:
         """The copy of the codebook kept in run.json, as the run used it."""
@@ -1133,7 +1159,8 @@ class RunFolder:
 
     def write_record(self, record: RunRecord) -> Path:
         """Write run.json (atomically)."""
-        write_text(self.run_path, _record_text(record))
+        home = self.folder.parent if self.folder.name == STAGING_FOLDER else self.folder  # where run.json will lie
+        write_text(self.run_path, _record_text(record, home))
         self._record = self._record_stamp = None
         return self.run_path
 
@@ -1526,12 +1553,17 @@ def written_by_coder(path: Path) -> bool:
     return any(first.startswith(start) for start in _OWN_STARTS.get(path.name, ("",)))
 
 
-def _record_text(record: RunRecord) -> str:
+def _record_text(record: RunRecord, folder: Path) -> str:
     """run.json's text: json.dumps with indent 2, whose Python encoder spends most of its time on the
     documents (about 0.15 s for 8,000 of them). They are `record.documents_text` when it holds them
     already (`RunFolder.with_documents_text_kept`), else written by `_documents_text` (the C encoder)
     where they are plain."""
     data = record.to_dict()
+    if data.get("started_in") and os.path.isabs(data["started_in"]):
+        try:
+            data["started_in"] = Path(os.path.relpath(data["started_in"], os.path.abspath(folder))).as_posix()
+        except ValueError:  # another drive (Windows): kept absolute
+            pass
     kept = record.documents_text if data["documents"] else None
     if kept is None:
         kept = _documents_text(data["documents"])

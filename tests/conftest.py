@@ -106,10 +106,12 @@ def run_ok(corpus: Path, codebook: Path, out: Path, *options: str) -> str:
     return result.output
 
 
-def output_files(folder: Path, *, run_fields_ignored: tuple[str, ...] = ("started", "seconds", "cache")) -> dict[str, bytes]:
+def output_files(folder: Path, *, run_fields_ignored: tuple[str, ...] = ("started", "seconds", "cache", "started_in")
+                 ) -> dict[str, bytes]:
     """Every output a run folder holds, by relative path (not the caches or the lock), with run.json
     re-serialised without `run_fields_ignored` (by default the clock and the cache counts, which a
-    `--no-cache` run cannot share)."""
+    `--no-cache` run cannot share, and where the run started, relative to a folder compared with one
+    elsewhere)."""
     files = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)

@@ -1745,3 +1745,35 @@ def test_a_note_too_long_for_a_workbook_cell_survives_runs_that_read_the_workboo
         assert book.is_file()
         coder_run(project)
         assert read_reviews(project / "reviews.csv")["note"].tolist() == [long_note]
+
+
+@pytest.mark.parametrize("where", ["inside the run folder", "the project moved"])
+def test_commands_find_the_files_a_run_named_relative_to_where_it_started(tmp_path, monkeypatch, where):
+    """run.json names the codebook, review file and documents.csv as `coder run` was given them, relative to
+    the folder it started in; from inside the run folder a review command looked for reviews.csv there,
+    imported typed decisions into a stray new file, and `network .` dropped the counts by group (probe KK6)."""
+    (tmp_path / "project").mkdir()
+    project = write_project(tmp_path / "project", CODEBOOK, CORPUS)
+    (project / "documents.csv").write_text("document,region\na.txt,east\nb.txt,west\n", encoding="utf-8")
+    monkeypatch.chdir(project)
+    result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--documents", "documents.csv",
+                    "--workers", "1")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv("outputs/segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv("outputs/segments.csv", index=False, encoding="utf-8-sig")
+    if where == "the project moved":
+        project = project.rename(tmp_path / "moved")
+        monkeypatch.chdir(tmp_path)
+        run = project / "outputs"
+    else:
+        monkeypatch.chdir(project / "outputs")
+        run = Path(".")
+    result = invoke("review", "import", str(run / "segments.csv"))
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(project / "reviews.csv", encoding="utf-8-sig")) == 1
+    assert not (project / "outputs" / "reviews.csv").exists() and not (tmp_path / "reviews.csv").exists()
+    status = invoke("review", "status", "--segments", str(run / "segments.csv"))
+    assert status.exit_code == 0 and "1 reject" in status.output, status.output
+    assert invoke("network", str(run)).exit_code == 0
+    assert (project / "outputs" / "code_counts_by_group.csv").is_file()

@@ -167,7 +167,7 @@ def test_runs_record_text_is_what_json_dumps_writes(documents):
         "codebook_name": "Small", "unit": "sentence", "workers": 2, "counts": {"passages": 6},
         "documents": documents, "skipped": [], "codebook_codes": codebook_to_records(parse_codebook(CODEBOOK_YAML)),
     }
-    assert _record_text(RunRecord.from_dict(data, folder="out")) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    assert _record_text(RunRecord.from_dict(data, folder="out"), Path("out")) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 @pytest.mark.parametrize("codebook_file", [False, True])
