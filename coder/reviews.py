@@ -95,18 +95,8 @@ def decision_spellings(cells: pd.Series) -> tuple[dict[str, str], tuple[int, str
 
 
 def default_reviews_path(codebook: str | Path) -> Path:
-    """The review file beside the codebook: `codebook.yaml` -> `reviews.csv` in the same folder. A
-    codebook read from a pipe or a device (`--codebook /dev/stdin`, `<(...)`) has no folder of its own:
-    reviews.csv in the current folder, not /dev/reviews.csv, which a reboot empties (probe KK10)."""
-    path = Path(codebook)
-    if path.parent.as_posix() in _STREAM_FOLDERS or (path.exists() and not path.is_file() and not path.is_dir()):
-        return Path(REVIEWS_FILE)
-    return path.parent / REVIEWS_FILE
-
-
-# Where a codebook given as a stream lies (`/dev/stdin`, `<(...)` as /dev/fd/63): /dev/stdin redirected from
-# a file is a regular file, so the folder tells.
-_STREAM_FOLDERS = ("/dev", "/dev/fd", "/proc/self/fd")
+    """The review file beside the codebook: `codebook.yaml` -> `reviews.csv` in the same folder."""
+    return Path(codebook).parent / REVIEWS_FILE
 
 
 # --- the review file -----------------------------------------------------------------------

@@ -1,4 +1,3 @@
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -611,17 +610,3 @@ def test_reviews_partition_answers_what_normalizing_every_row_answers(texts, fol
     found = [] if asked["candidates"] is None else sorted(asked["candidates"]["segment_id"])
     assert found == expected["candidates"]
     assert asked["coded_texts"] == expected["coded_texts"]
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
-def test_a_codebook_read_from_a_pipe_or_device_keeps_its_review_file_in_the_current_folder(tmp_path):
-    """`--codebook /dev/stdin` put the review file at /dev/reviews.csv, which a reboot empties (probe KK10)."""
-    from coder.reviews import default_reviews_path
-
-    pipe = tmp_path / "codebook.yaml"
-    os.mkfifo(pipe)
-    assert default_reviews_path(pipe) == Path("reviews.csv")
-    assert default_reviews_path("/dev/null") == Path("reviews.csv")
-    assert default_reviews_path("/dev/stdin") == Path("reviews.csv")  # a regular file when redirected from one
-    assert default_reviews_path("/dev/fd/63") == Path("reviews.csv")  # bash's <(...)
-    assert default_reviews_path(tmp_path / "project" / "codebook.yaml") == tmp_path / "project" / "reviews.csv"
