@@ -203,10 +203,9 @@ def test_a_decision_on_a_repeated_answer_stays_with_its_copy_when_copies_change(
         assert "No detached decisions" in status.stdout
 
 
-def test_decisions_of_earlier_versions_on_copies_learn_their_copy_and_keep_it(transcript: Path) -> None:
-    """A review file written before decisions kept the passages around their copy: the next run on the same
-    corpus puts each on the copy its id numbers, and from then on it follows that copy."""
-    segments = _run(transcript)
+def _write_review_file_of_an_earlier_version(transcript: Path, segments: pd.DataFrame) -> None:
+    """reviews.csv as a version before `context` wrote it: each answer's decision on its copy, by id,
+    passage, start and end, with no passages around it."""
     passages = split_passages(Document("focus.txt", TRANSCRIPT))
     answers = segments[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]
     pd.DataFrame([
@@ -215,6 +214,12 @@ def test_decisions_of_earlier_versions_on_copies_learn_their_copy_and_keep_it(tr
          "note": DECISIONS[passages[passage - 1].text][1], "text": ANSWER, "reviewed_at": "2026-12-01T00:00:00+00:00"}
         for identifier, passage, start, end in zip(answers["segment_id"], answers["passage"], answers["start"], answers["end"])
     ]).to_csv(transcript / "reviews.csv", index=False, encoding="utf-8-sig")
+
+
+def test_decisions_of_earlier_versions_on_copies_learn_their_copy_and_keep_it(transcript: Path) -> None:
+    """A review file written before decisions kept the passages around their copy: the next run on the same
+    corpus puts each on the copy its id numbers, and from then on it follows that copy."""
+    _write_review_file_of_an_earlier_version(transcript, _run(transcript))
     assert _decisions_by_question(_run(transcript), TRANSCRIPT) == DECISIONS
     old, new = EDITS["a copy added before the first"]
     text = TRANSCRIPT.replace(old, new, 1)
@@ -362,15 +367,7 @@ def test_decisions_of_earlier_versions_keep_their_copy_when_one_is_added_before_
     """A review file written before `context` (its passage, start and end those of the last run), then a copy added
     above before the first run of this version: every decision went to the copy before its own, and that wrong
     copy's context was kept from then on (probe BB3). The last run's passages table tells the copies apart."""
-    segments = _run(transcript)
-    passages = split_passages(Document("focus.txt", TRANSCRIPT))
-    answers = segments[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]
-    pd.DataFrame([
-        {"segment_id": identifier, "document": "focus.txt", "passage": str(passage), "start": str(start), "end": str(end),
-         "code": "meeting", "decision": DECISIONS[passages[passage - 1].text][0],
-         "note": DECISIONS[passages[passage - 1].text][1], "text": ANSWER, "reviewed_at": "2026-12-01T00:00:00+00:00"}
-        for identifier, passage, start, end in zip(answers["segment_id"], answers["passage"], answers["start"], answers["end"])
-    ]).to_csv(transcript / "reviews.csv", index=False, encoding="utf-8-sig")
+    _write_review_file_of_an_earlier_version(transcript, _run(transcript))
     old, new = EDITS["a copy added before the first"]
     text = TRANSCRIPT.replace(old, new, 1)
     (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")

@@ -1582,24 +1582,33 @@ def test_a_chinese_note_typed_into_a_windows_1252_save_is_named_by_its_line(mixe
     assert f' The note(s) typed on line(s) {row + 2} show "??": retype what was lost there.' in warning
 
 
-@pytest.mark.parametrize("engine", ["whole table", "streamed"])
-def test_decisions_follow_a_passage_corrected_where_the_matcher_reads_no_change(project, monkeypatch, engine):
-    """Two characters of a traditional-Chinese passage normalised (並 -> 并, 設 -> 设, as the matcher itself
-    reads them): every decision and hand coding on the passage was detached (probe W5)."""
+def _use_engine(monkeypatch, engine: str) -> None:
+    """`coder run` codes with the whole-table engine, or ("streamed") partition by partition, small ones."""
     if engine == "streamed":
         from coder import runner, streamed
 
         monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
         monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+
+
+def _import_decisions(project: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    """`coder review import` of (passage, code, review, note) rows on c.txt, into the run's review file."""
+    pd.DataFrame([{"document": "c.txt", "passage": passage, "code": code, "review": review, "note": note}
+                  for passage, code, review, note in rows]).to_csv(project / "decided.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "decided.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_decisions_follow_a_passage_corrected_where_the_matcher_reads_no_change(project, monkeypatch, engine):
+    """Two characters of a traditional-Chinese passage normalised (並 -> 并, 設 -> 设, as the matcher itself
+    reads them): every decision and hand coding on the passage was detached (probe W5)."""
+    _use_engine(monkeypatch, engine)
     (project / "codebook.yaml").write_text(CODEBOOK.replace("[joint meeting]", "[joint meeting, 联席会议]"), encoding="utf-8")
     text = "兩省設有聯席會議制度，並定期舉行會議。\n\n這是另一段。\n"
     (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
     coder_run(project)
-    pd.DataFrame([{"document": "c.txt", "passage": "0", "code": "joint_meeting", "review": "reject", "note": "not a meeting"},
-                  {"document": "c.txt", "passage": "1", "code": "hand_only", "review": "add", "note": "by hand"}]).to_csv(
-        project / "decided.csv", index=False, encoding="utf-8-sig")
-    assert invoke("review", "import", str(project / "decided.csv"), "--codebook", str(project / "codebook.yaml"),
-                  "--run", str(project / "out")).exit_code == 0
+    _import_decisions(project, [("0", "joint_meeting", "reject", "not a meeting"), ("1", "hand_only", "add", "by hand")])
     coder_run(project)
     (project / "corpus" / "c.txt").write_text(text.replace("並", "并").replace("設", "设").replace("這", "这"), encoding="utf-8")
     for _ in range(2):  # and again, from the review file it rewrote
@@ -1614,20 +1623,12 @@ def test_decisions_follow_a_passage_corrected_where_the_matcher_reads_no_change(
 def test_a_passage_corrected_to_read_as_another_keeps_its_decision_and_the_other_its_own(project, monkeypatch, engine):
     """並 -> 并 corrected in a passage that then reads exactly as a later passage of its document: the later
     passage's accept went to the corrected one, and the corrected one's reject was detached (probe BB2)."""
-    if engine == "streamed":
-        from coder import runner, streamed
-
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(monkeypatch, engine)
     (project / "codebook.yaml").write_text(CODEBOOK.replace("[joint meeting]", "[joint meeting, 开展合作]"), encoding="utf-8")
     text = "两地並开展合作。\n\n这是另一段。\n\n两地并开展合作。\n"
     (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
     coder_run(project)
-    pd.DataFrame([{"document": "c.txt", "passage": "0", "code": "joint_meeting", "review": "reject", "note": "p0"},
-                  {"document": "c.txt", "passage": "2", "code": "joint_meeting", "review": "accept", "note": "p2"}]).to_csv(
-        project / "decided.csv", index=False, encoding="utf-8-sig")
-    assert invoke("review", "import", str(project / "decided.csv"), "--codebook", str(project / "codebook.yaml"),
-                  "--run", str(project / "out")).exit_code == 0
+    _import_decisions(project, [("0", "joint_meeting", "reject", "p0"), ("2", "joint_meeting", "accept", "p2")])
     coder_run(project)
     (project / "corpus" / "c.txt").write_text(text.replace("並", "并"), encoding="utf-8")
     for _ in range(2):  # and again, from the review file it rewrote
