@@ -969,10 +969,7 @@ def with_lost_characters_restored(saved: str, original: str, encoding: str) -> s
 def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:
     """A header naming a column twice: pandas reads the second as "document.1", and every later step
     reads the first, whatever the user meant by the other."""
-    import csv
-
-    header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
-    names = [name.strip().lstrip("\ufeff").strip().lower() for name in header]
+    names = [_column_name(name) for name in _header_names(text, separator)]
     seen: dict[str, int] = {}
     for position, name in enumerate(names, start=1):
         if name and name in seen:
