@@ -207,6 +207,10 @@ def _spellings(name: str) -> list[str]:
 _HERE = re.compile(r"^(?:\./+)+")  # "./a.txt", "././en/a.txt"
 
 
+# Whole numbers from here up are not all exact as floats (2**53), nor as Int64 past 2**63: such a column is text.
+_EXACT_WHOLE = 2**53
+
+
 def _typed(cells: pd.Series) -> pd.Series:
     """A column's cells: numbers when every non-empty cell is one (whole numbers as Int64), else text; blank is missing."""
     text = cells.astype(str).str.strip().reset_index(drop=True)
@@ -214,6 +218,8 @@ def _typed(cells: pd.Series) -> pd.Series:
     numbers = pd.to_numeric(filled, errors="coerce")
     if len(filled) and numbers.notna().all():
         whole = bool((numbers == numbers.round()).all())
+        if whole and bool((numbers.abs() >= _EXACT_WHOLE).any()):
+            return text.where(text != "", None).astype(object)  # a 20-digit identifier: no number holds it exactly
         column = pd.to_numeric(text.where(text != "", None), errors="coerce")
         return column.round().astype("Int64") if whole else column.astype("float64")
     return text.where(text != "", None).astype(object)

@@ -503,3 +503,14 @@ def test_groups_xlsx_dates_and_numbers_read_as_the_sheet_shows_them(tmp_path: Pa
                     "--where", "score=1", "--out", tmp_path / "group")
     assert chosen.exit_code == 0, chosen.output
     assert chosen.output.splitlines()[0] == "1 document(s) where published=2019-03-27 and score=1."
+
+
+@pytest.mark.parametrize("big", ["100000000000000000000", "1e20", "9007199254740993"])
+def test_groups_a_whole_number_too_large_to_hold_exactly_is_read_as_text(tmp_path: Path, big: str) -> None:
+    """A 20-digit identifier in documents.csv stopped the run on an internal error (Int64 cannot hold it), and
+    past 2**53 a float would change its digits: such a column is text, selected as written."""
+    path = tmp_path / "documents.csv"
+    path.write_text(f"document,record\na.txt,{big}\nb.txt,7\n", encoding="utf-8")
+    variables = read_document_variables(path)
+    assert page_variables(variables) == {"a.txt": {"record": big}, "b.txt": {"record": "7"}}
+    assert select_documents(variables, [f"record={big}"], ["a.txt", "b.txt"]) == ["a.txt"]
