@@ -992,7 +992,7 @@ def _read_workbook(path: Path) -> pd.DataFrame:
         _check_workbook_size(path)
         with warnings.catch_warnings():  # openpyxl warns about parts it skips: the error below says it once
             warnings.simplefilter("ignore")
-            with pd.ExcelFile(path) as workbook:
+            with pd.ExcelFile(_load_workbook(path), engine="openpyxl") as workbook:
                 sheet = _table_sheet(workbook)
                 frame = pd.read_excel(workbook, sheet_name=sheet, dtype=object, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
         if len(frame) >= _EXCEL_MAX_ROWS:
@@ -1016,6 +1016,32 @@ def _read_workbook(path: Path) -> pd.DataFrame:
             f"{path}: not a readable Excel workbook ({type(problem).__name__}). Open it in Excel or "
             f"LibreOffice and save it again as .xlsx, or save it as CSV."
         )
+
+
+def _load_workbook(path: Path) -> Any:
+    """The workbook as pandas loads it with openpyxl (read only, values, no links), its shared strings as
+    spelt: openpyxl drops each "x005F_" from them, so a typed "_x000D_" (saved by Excel as "_x005F_x000D_")
+    read as a carriage return (saved as "_x000D_"). `cell_shown` reads the escapes."""
+    from openpyxl.cell.text import Text
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    class Reader(ExcelReader):
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is None:
+                return
+            item = f"{{{SHEET_MAIN_NS}}}si"
+            with self.archive.open(part.PartName[1:]) as source:
+                for _, node in iterparse(source):
+                    if node.tag == item:
+                        self.shared_strings.append(Text.from_tree(node).content)
+                        node.clear()
+
+    reader = Reader(path, read_only=True, data_only=True, keep_links=False)
+    reader.read()
+    return reader.wb
 
 
 def cell_shown(value: Any) -> str:
@@ -1042,7 +1068,31 @@ def cell_shown(value: Any) -> str:
         return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
+    if isinstance(value, str) and "_x" in value:
+        return _unescaped(value)
     return str(value)
+
+
+# "_xHHHH_" in a cell's text spells the character U+HHHH (ECMA-376 Part 1, 22.9.2.19 ST_Xstring): Excel saves
+# a carriage return as "_x000D_" and a typed "_x000D_" as "_x005F_x000D_" (as `coder export xlsx` writes it,
+# xlsx._escaped); openpyxl hands both over as spelt. They are read as LibreOffice reads them: "_" and the
+# characters an XML file cannot hold (control characters, UTF-16 halves, U+FFFE, U+FFFF), the only ones a
+# spreadsheet spells so. A "_x0041_" from a program that wrote it unescaped (pandas; `export xlsx` before
+# probe KK13) is the text that was typed, as LibreOffice shows it (the spec would read "A").
+_XSTRING = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff]|[Dd][89A-Fa-f][0-9A-Fa-f]{2}|[Ff]{3}[EeFf])_")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unescaped(text: str) -> str:
+    r"""A cell's text as the spreadsheet shows it, its "_xHHHH_" escapes read left to right.
+
+    >>> _unescaped("_x005F_x0041_ _x000D_ _xD83D__xDE00_ _x0041_ _X005F_ _x00")
+    '_x0041_ \r 😀 _x0041_ _X005F_ _x00'
+    """
+    text = _XSTRING.sub(lambda match: chr(int(match.group(1), 16)), text)
+    if _SURROGATE.search(text) is not None:  # "_xD83D__xDE00_": one character spelt as its UTF-16 halves
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def _table_sheet(workbook: Any) -> str | int:

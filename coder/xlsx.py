@@ -240,10 +240,40 @@ def _text_cell(text: str, style: int, *, marked: str = "") -> str:
         style = style + 2 if style == _WRAPPED else _QUOTED if style == 0 else style
     attributes = f' s="{style}" t="inlineStr">' if style else ' t="inlineStr">'
     if runs is None:
-        return f"{attributes}<is>{_t(text)}</is></c>"
+        return f"{attributes}<is>{_t(_escaped(text))}</is></c>"
+    if "_x" in text:
+        runs = _escaped_runs(text, runs)
     return attributes + "<is>" + "".join(
         f'<r><rPr><b val="1"/><color rgb="00C00000"/></rPr>{_t(part)}</r>' if match else f"<r>{_t(part)}</r>"
         for part, match in runs) + "</is></c>"
+
+
+# A spreadsheet reads "_xHHHH_" in a cell's text as the character U+HHHH (ECMA-376 Part 1, 22.9.2.19
+# ST_Xstring): text that holds one literally ("_x000D_", "_x0041_") is written with its "_" as "_x005F_",
+# as Excel writes it. Every "_" that begins one is, overlapping ones too: "_x0041_x0042_" escaped only at
+# its start would show "_x0041B".
+_XSTRING = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def _escaped(text: str) -> str:
+    r"""`text` as a cell's XML spells it for a spreadsheet to show `text` (`files.cell_shown` reads it back).
+
+    >>> _escaped("_x0041_ and _x00"), _escaped("_X0041_")
+    ('_x005F_x0041_ and _x00', '_X0041_')
+    """
+    return _XSTRING.sub("_x005F_", text) if "_x" in text else text
+
+
+def _escaped_runs(text: str, runs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """The runs of `text` (`_match_runs`), each escaped as `_escaped` escapes the whole: a matched word may
+    cut a "_xHHHH_" in two, and a reader that joins the runs (openpyxl, so `coder review import`) reads it whole."""
+    starts = {match.start() for match in _XSTRING.finditer(text)}
+    escaped, position = [], 0
+    for part, match in runs:
+        escaped.append(("".join("_x005F_" if position + index in starts else char for index, char in enumerate(part))
+                        if any(position <= start < position + len(part) for start in starts) else part, match))
+        position += len(part)
+    return escaped
 
 
 def _t(text: str) -> str:

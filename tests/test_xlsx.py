@@ -174,3 +174,69 @@ def test_xlsx_a_note_too_long_for_a_cell_survives_round_trips(tmp_path):
         assert load_workbook(out)["segments"]["M2"].value.endswith("…")
         import_reviews(out, tmp_path / "reviews.csv")
         assert read_reviews(tmp_path / "reviews.csv")["note"].tolist() == [long_note]
+
+
+@pytest.mark.parametrize("text", ["_x0041_", "_x005F_", "_X0041_", "_x00", "_x000D_ and _x000d_", "召开_x4E2D_会议",
+                                  "_x0041_x0042_", "Item_x0020_Cover x0041"])
+def test_xlsx_text_that_spells_an_escape_is_shown_and_read_back_as_written(tmp_path, text):
+    """A spreadsheet reads "_xHHHH_" in a cell as the character U+HHHH (ECMA-376 ST_Xstring): the workbook
+    escapes its "_" (probe KK13), so Excel shows the text, and a note read back is the note written, in a
+    cell cut into runs by a matched word too."""
+    from openpyxl.utils.escape import unescape  # the spec's reading, every "_xHHHH_" a character
+
+    frame = frame_of([("a.txt", 0, 0, "c", 1, "x0041", text, "accept")]).assign(note=text, label=text)
+    path = write_segments_xlsx(frame, tmp_path / "x.xlsx")
+    sheet = load_workbook(path)["segments"]
+    assert [unescape(sheet[f"{column}2"].value) for column in ("H", "K", "M")] == [text] * 3
+    assert read_table(path)[["label", "text", "note"]].iloc[0].tolist() == [text] * 3
+    import_reviews(path, tmp_path / "reviews.csv")
+    assert read_reviews(tmp_path / "reviews.csv")["note"].tolist() == [text]
+
+
+@pytest.mark.parametrize(("spelt", "shown"), [
+    ("_x005F_x000D_", "_x000D_"), ("a_x000D_b", "a\rb"), ("_x005F_x0041_x005F_x0042_", "_x0041_x0042_"),
+    ("_x005F_x0041_x0042_", "_x0041_x0042_"), ("_x0041_ ax005F_b", "_x0041_ ax005F_b"), ("_xD83D__xDE00_", "😀")])
+def test_xlsx_cells_a_spreadsheet_saved_read_as_it_shows_them(tmp_path, spelt, shown):
+    """A workbook Excel or LibreOffice saved spells a carriage return "_x000D_" and a typed "_x000D_"
+    "_x005F_x000D_", in its shared strings; openpyxl dropped every "x005F_" from them, so both read as
+    "_x000D_". Read as LibreOffice shows them: "_x0041_" that no program escaped stays as typed."""
+    path = _saved_with_shared_strings(tmp_path / "saved.xlsx", [["segment_id", "review", "note"], ["s1", "accept", spelt]])
+    assert read_table(path)["note"].tolist() == [shown]
+
+
+def _saved_with_shared_strings(path, rows):
+    """A workbook of text cells as Excel and LibreOffice save one: each cell an index into xl/sharedStrings.xml
+    (openpyxl and `export xlsx` write the text in the cell)."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    relationships = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    strings = [text for row in rows for text in row]
+    cells = iter(range(len(strings)))
+    sheet = "".join(f'<row r="{number}">' + "".join(
+        f'<c r="{chr(65 + column)}{number}" t="s"><v>{next(cells)}</v></c>' for column in range(len(row))) + "</row>"
+        for number, row in enumerate(rows, start=1))
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kind}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{relationships}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{relationships}"><sheets>'
+        '<sheet name="segments" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{relationships}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{relationships}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{sheet}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}" count="{len(strings)}" uniqueCount="{len(strings)}">'
+        + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings) + "</sst>",
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return path
