@@ -90,9 +90,8 @@ def _source_digest() -> str:
 
 @lru_cache(maxsize=1)
 def _library_versions() -> str:
-    # opencc-python-reimplemented's tables decide which traditional characters read as simplified;
-    # spaCy's English stop words, which words a passage's text keeps apart at a line end.
-    versions = package_versions(("jieba", "spacy-lookups-data", "ahocorasick-rs", "opencc-python-reimplemented", "spacy"))
+    # opencc-python-reimplemented's tables decide which traditional characters read as simplified.
+    versions = package_versions(("jieba", "spacy-lookups-data", "ahocorasick-rs", "opencc-python-reimplemented"))
     # str.lower(), \w and the CJK ranges follow the Unicode tables of this Python.
     versions.append(f"python={sys.version_info[0]}.{sys.version_info[1]} unicode={unicodedata.unidata_version}")
     return " ".join(versions)

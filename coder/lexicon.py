@@ -22,14 +22,13 @@ from functools import cache, lru_cache
 from importlib.resources import files
 from math import log
 from pathlib import Path
-from typing import Literal
 
 from .imports import LazyPattern
 
 __all__ = [
     "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "ChineseDictionary", "chinese_dictionary",
     "compose_text", "contains_cjk", "derived_forms", "derived_words", "english_words", "fold_text", "is_cjk",
-    "is_english_word", "is_mark", "lemmas", "lookup_lemma", "release_lemma_tables", "stop_words", "word_forms",
+    "is_english_word", "is_mark", "lemmas", "lookup_lemma", "release_lemma_tables", "word_forms",
 ]
 
 # The one definition of "CJK" (a character written without spaces between words): CJK and
@@ -86,23 +85,6 @@ def _lookup_words() -> frozenset[str]:
     """Words and lemmas of spaCy's English lemma lookup table, lowercased."""
     table = _table("lemma_lookup")
     return frozenset(word.lower() for word in table) | frozenset(lemma.lower() for lemma in table.values())
-
-
-@lru_cache(maxsize=2)
-def stop_words(language: Literal["en", "zh"] = "en") -> frozenset[str]:
-    """spaCy's stop word list of `language`: English "the", "in", "over" (function words, which the lemma
-    tables, of words that inflect, lack), Chinese "的", "了".
-
-    >>> {"over", "the"} <= stop_words("en"), "的" in stop_words("zh")
-    (True, True)
-    """
-    # `import spacy.lang.en.stop_words` imports all of spaCy first (2 s); the list files import
-    # nothing, so they are loaded on their own.
-    root = Path(importlib.util.find_spec("spacy").origin).parent / "lang"  # type: ignore[union-attr, arg-type]
-    spec = importlib.util.spec_from_file_location(f"_coder_stop_words_{language}", root / language / "stop_words.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return frozenset(module.STOP_WORDS)
 
 
 def is_english_word(word: str) -> bool:

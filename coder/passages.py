@@ -88,10 +88,9 @@ stays ("cross-\\nregional" -> "cross-regional"). English words are those of spaC
 table (spacy-lookups-data) and the nouns, verbs and adjectives of five letters or more of its rule
 index ("governance", "environmental": the lookup table lists only words that inflect). A word
 broken across lines without a hyphen, with no space before the break ("tri\\nggered"), is
-rejoined only when the joined word is an English word and at least one part is not, a function
-word (spaCy's English stop words: "or", "over", "in") counting as a word ("accept\\nor" stays
-"accept or", not "acceptor"). A line break between two CJK characters or CJK punctuation marks
-disappears (Chinese has no spaces between words).
+rejoined only when the joined word is an English word and at least one part is not. A line
+break between two CJK characters or CJK punctuation marks disappears (Chinese has no spaces
+between words).
 """
 
 from __future__ import annotations
@@ -105,7 +104,7 @@ from itertools import accumulate
 from operator import methodcaller
 
 from .imports import LazyPattern
-from .lexicon import CJK_CHARS, is_cjk, is_english_word, stop_words
+from .lexicon import CJK_CHARS, is_cjk, is_english_word
 from .models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -1529,13 +1528,5 @@ def rejoins_hyphenated(first: str, second: str) -> bool:
 
 
 def _rejoin_broken(first: str, second: str) -> bool:
-    """"tri" + "ggered" -> True; "the" + "model", "a" + "round" and "over" + "all" -> False.
-
-    A function word ("or", "over", "in") is a word though the lemma tables lack it: "accept\nor" was
-    "acceptor", "in\nform" "inform" (probe KK14).
-    """
-    return is_english_word(first + second) and not (_is_word(first) and _is_word(second))
-
-
-def _is_word(word: str) -> bool:
-    return is_english_word(word) or word.lower() in stop_words("en")
+    """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False."""
+    return is_english_word(first + second) and not (is_english_word(first) and is_english_word(second))

@@ -44,7 +44,7 @@ from scipy import sparse
 from .errors import CoderError, CorpusError, OutputError
 from .files import write_csv
 # The matcher's Chinese dictionary (jieba's words and segmentation), shared with matching.
-from .lexicon import CJK_CHARS, chinese_dictionary, contains_cjk, lookup_lemma, stop_words
+from .lexicon import CJK_CHARS, chinese_dictionary, contains_cjk, lookup_lemma
 from .matching import CompiledCodebook, compile_codebook
 from .models import Code, Codebook, Passage
 
@@ -146,7 +146,18 @@ class _Token:
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     """spaCy's English and Chinese stop word lists."""
-    return stop_words("en") | stop_words("zh")
+    import importlib.util
+
+    # `import spacy.lang.en.stop_words` imports all of spaCy first (2 s); the two list files
+    # import nothing, so they are loaded on their own.
+    root = Path(importlib.util.find_spec("spacy").origin).parent / "lang"  # type: ignore[union-attr, arg-type]
+    words: set[str] = set()
+    for language in ("en", "zh"):
+        spec = importlib.util.spec_from_file_location(f"_coder_stop_words_{language}", root / language / "stop_words.py")
+        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        words.update(module.STOP_WORDS)
+    return frozenset(words)
 
 
 def _tokenize(text: str, segmenter) -> list[_Token]:

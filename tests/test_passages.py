@@ -75,28 +75,6 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
 
 
 @pytest.mark.parametrize(
-    ("text", "readable"),
-    [
-        # two words whose letters also spell one ("acceptor", "overall"): a function word ("or", "over",
-        # "the") is a word though spaCy's lemma tables, of words that inflect, lack it (probe KK14)
-        ("accept\nor reject", "accept or reject"),
-        ("power over\nall regions", "power over all regions"),
-        ("and so\non.", "and so on."),
-        ("documents in\nform of notices", "documents in form of notices"),
-        ("one of\nten members", "one of ten members"),
-        ("see\nthe map", "see the map"),
-        ("the\nre-election", "the re-election"),
-        ("区域合作的regional\ncooperation机制", "区域合作的regional cooperation机制"),
-        ("tri\nggered by the coope-\nration", "triggered by the cooperation"),
-    ],
-)
-def test_passages_text_keeps_words_apart_at_line_end(text, readable):
-    (passage,) = split_passages(_doc(text))
-    assert (passage.start, passage.end, passage.text) == (0, len(text), readable)
-    assert passage.view == text.replace("\n", " ")
-
-
-@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (
