@@ -18,6 +18,7 @@ import difflib
 import hashlib
 import shutil
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -117,13 +118,25 @@ def _restore_advice(path: Path) -> str:
     return f"Restore it from {backup.name}. " if backup.is_file() else ""
 
 
+def _in_device_folder(folder: Path) -> bool:
+    """Is `folder` /dev or under it? A codebook read as /dev/stdin or /dev/fd/63 (a shell's pipe) puts the
+    default review file there, where a reboot empties what was written (probe KK10)."""
+    return os.name == "posix" and (folder == Path("/dev") or Path("/dev") in folder.parents)
+
+
 def review_file_lock(reviews_path: str | Path, *, if_writable: bool = False,
-                     advice: str = "Choose a folder you can write in."):
+                     advice: str = "Pass --reviews with a file in a folder you can write in."):
     """Hold the lock of the review file's folder (`files.folder_lock`) while it is read and written. Held
     by another command, the error names the review file and its folder: "." (the codebook's folder,
-    named as typed) read as the run's output folder (probe HH6)."""
+    named as typed) read as the run's output folder (probe HH6). A folder under /dev is refused as one
+    that cannot be written (a piped codebook's /dev/fd or /dev/stdin): with `if_writable`, not locked."""
     path = Path(reviews_path)
     folder = Path(os.path.abspath(path.parent))
+    if _in_device_folder(folder):
+        if if_writable:
+            return nullcontext()
+        raise OutputError(f"{display_name(path.parent)}: cannot write in this folder (a device folder, which a "
+                          f"reboot empties). {advice}")
     busy = (f"{display_name(path.name)} in {display_name(folder)} is being updated by another coder command right now "
             f"(a `coder run` with this review file, from its start to its end, or a `coder review import`; it holds "
             f"{display_name(folder / LOCK_FILE)}). Runs that share a review file take turns, so that neither loses "

@@ -1019,11 +1019,43 @@ def test_runs_decisions_typed_with_a_piped_codebook_need_a_review_file_that_can_
     before = snapshot(out)
     refused = run_with_piped_codebook(tiny_corpus, codebook_text, out)
     assert refused.returncode == 1
-    assert refused.stderr.startswith("Error: /dev/fd: cannot write in this folder (")  # the reason is the system's
+    assert refused.stderr.startswith("Error: /dev/fd: cannot write in this folder (")  # a device folder
     assert refused.stderr.endswith("). The decisions typed into segments.csv go to reviews.csv there: pass --reviews "
                                    "with a file in a folder you can write in.\n")
     assert refused.stderr.count("\n") == 1 and snapshot(out) == before
     kept = run_with_piped_codebook(tiny_corpus, codebook_text, out, "--reviews", str(reviews))
+    assert (kept.returncode, kept.stderr) == (0, "")
+    decisions = pd.read_csv(reviews, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert decisions[["segment_id", "decision"]].values.tolist() == [[typed.loc[0, "segment_id"], "reject"]]
+
+
+def run_with_codebook_on_stdin(corpus, codebook, out, *extra):
+    """`coder run CORPUS --codebook /dev/stdin < codebook.yaml`: stdin redirected from the file."""
+    with open(codebook, "rb") as stdin:
+        return subprocess.run(
+            [sys.executable, "-m", "coder", "run", str(corpus), "--codebook", "/dev/stdin", "--out", str(out),
+             "--workers", "1", "--quiet", *extra], stdin=stdin, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/stdin"), reason="no /dev/stdin on this system")
+@pytest.mark.parametrize("codebook_path", ["/dev/stdin"])
+def test_runs_decisions_typed_with_a_codebook_under_dev_need_a_review_file_outside_it(
+        tiny_corpus, tiny_codebook, tmp_path, codebook_path):
+    """--codebook /dev/stdin < codebook.yaml imported typed decisions into /dev/reviews.csv, which a reboot
+    empties (probe KK10), where /dev is writable (as root): refused as a pipe's /dev/fd is, until --reviews."""
+    out, reviews = tmp_path / "out", tmp_path / "kept" / "reviews.csv"
+    first = run_with_codebook_on_stdin(tiny_corpus, tiny_codebook, out)
+    assert (first.returncode, first.stderr) == (0, "")
+    typed = pd.read_csv(out / "segments.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    typed.loc[0, "review"] = "reject"
+    typed.to_csv(out / "segments.csv", index=False, encoding="utf-8-sig")
+    before = snapshot(out)
+    refused = run_with_codebook_on_stdin(tiny_corpus, tiny_codebook, out)
+    assert (refused.returncode, refused.stderr) == (
+        1, "Error: /dev: cannot write in this folder (a device folder, which a reboot empties). The decisions typed "
+           "into segments.csv go to reviews.csv there: pass --reviews with a file in a folder you can write in.\n")
+    assert snapshot(out) == before
+    kept = run_with_codebook_on_stdin(tiny_corpus, tiny_codebook, out, "--reviews", str(reviews))
     assert (kept.returncode, kept.stderr) == (0, "")
     decisions = pd.read_csv(reviews, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert decisions[["segment_id", "decision"]].values.tolist() == [[typed.loc[0, "segment_id"], "reject"]]
