@@ -643,6 +643,79 @@ def test_review_loop_network_in_the_run_folder_rewrites_every_count_table(projec
     assert {name: (project / "out" / name).read_bytes() for name in tables} == after_network
 
 
+def counts_of(project: Path) -> dict[str, int]:
+    counts = pd.read_csv(project / "out" / "code_counts.csv", encoding="utf-8-sig")
+    return dict(zip(counts["code"], counts["total"]))
+
+
+def reviews_file_of(project: Path) -> pd.DataFrame:
+    return pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("command", ["network", "run"])
+def test_review_loop_a_cleared_review_cell_withdraws_the_decision_everywhere(project, command):
+    """Rejects typed into segments.csv, imported by a run, then cleared there: `coder network` counted the
+    segments again while reviews.csv (and `review status`) kept the rejects and the next run wrote them
+    back into segments.csv (probe KK19). A cell coder wrote a decision into and the reviewer cleared
+    withdraws that decision, in the review file (its note kept), the counts, the status and segments.csv."""
+    coder_run(project)
+    base = counts_of(project)
+    frame = segments_of(project)
+    rows = frame.index[frame["code"] == "joint_meeting"]
+    frame.loc[rows, "review"] = "reject"
+    frame.loc[rows[0], "note"] = "not a meeting"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert counts_of(project)["joint_meeting"] == 0
+    cleared = segments_of(project)
+    assert cleared.loc[cleared["code"] == "joint_meeting", "review"].tolist() == ["reject"] * len(rows)
+    cleared.loc[cleared["code"] == "joint_meeting", "review"] = ""
+    cleared.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    if command == "network":
+        result = invoke("network", str(project / "out"))
+        assert result.exit_code == 0, result.output
+    else:
+        result = coder_run(project)
+    assert result.stderr.splitlines()[0] == (
+        f"Withdrew {len(rows)} decision(s) from {project / 'reviews.csv'}: their review cell was cleared in "
+        f"{project / 'out' / 'segments.csv'} (the file before is kept as reviews.csv.bak).")
+    assert counts_of(project) == base
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [
+        [frame.loc[rows[0], "segment_id"], "", "not a meeting"],
+        *([identifier, "", ""] for identifier in frame.loc[rows[1:], "segment_id"])]
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    assert status.output.splitlines()[0] == (
+        f"{project / 'reviews.csv'}: {len(rows)} entries: 0 accepted, 0 rejected, 1 with a note only, "
+        f"{len(rows) - 1} withdrawn.")
+    coder_run(project)
+    after = segments_of(project)
+    assert after.loc[after["code"] == "joint_meeting", "review"].tolist() == [""] * len(rows)
+    assert counts_of(project) == base
+
+
+def test_review_loop_network_counts_a_decision_the_review_file_took_as_the_next_run_does(project):
+    """A reject typed into segments.csv and imported by `coder network`, then cleared: the run had written no
+    decision there, so the cleared cell is no edit and the review file's reject stands (as a typed cell's
+    conflict is settled by clearing it). `coder network` counted the segment by the blank cell (probe KK19):
+    it now counts by the review file, as the next run does, so the counts, the file and status agree."""
+    coder_run(project)
+    frame = segments_of(project)
+    first = frame.index[frame["code"] == "joint_meeting"][0]
+    frame.loc[first, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert invoke("network", str(project / "out")).exit_code == 0
+    rejected = counts_of(project)
+    frame.loc[first, "review"] = ""
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("network", str(project / "out"))
+    assert result.exit_code == 0, result.output
+    assert counts_of(project) == rejected
+    assert reviews_file_of(project)[["segment_id", "decision"]].values.tolist() == [[frame.loc[first, "segment_id"], "reject"]]
+    coder_run(project)
+    assert counts_of(project) == rejected
+    assert segments_of(project).loc[first, "review"] == "reject"
+
+
 @pytest.mark.parametrize("keep_time", [False, True])
 def test_review_loop_untouched_segments_file_is_not_read_again(project, monkeypatch, keep_time):
     """A rerun reads segments.csv for typed decisions only when the file changed since the last run
