@@ -326,14 +326,7 @@ class PassageLocator:
         corrected to read as it) is told from the other copies by where it was."""
         if self._earlier_passages is None or not isinstance(text, str):
             return ""
-        if self._earlier_table is None:
-            table = self._earlier_passages()
-            self._earlier_table = table if table is not None else pd.DataFrame(columns=["document", "passage", "start", "end", "text"])
-        if document not in self._earlier_texts:
-            rows = self._earlier_table[self._earlier_table["document"].astype(str) == document]
-            self._earlier_texts[document] = {int(number): (int(first), int(last), str(words)) for number, first, last, words
-                                             in zip(rows["passage"], rows["start"], rows["end"], rows["text"])}
-        passages = self._earlier_texts[document]
+        passages = self._earlier_of(document)
         number = whole_number(str(passage))
         if number is None or number not in passages:
             return ""
@@ -342,6 +335,27 @@ class PassageLocator:
             return ""
         return _context(passages[number - 1][2] if number - 1 in passages else "",
                         passages[number + 1][2] if number + 1 in passages else "")
+
+    def earlier_copy_contexts(self, document: str, text: object) -> set[str]:
+        """passage_context() of every copy of `text` in the document as the run before had it; none when that
+        run's passages table is not at hand."""
+        if self._earlier_passages is None or not isinstance(text, str):
+            return set()
+        passages, wanted = self._earlier_of(document), _normalized(text)
+        return {_context(passages[number - 1][2] if number - 1 in passages else "",
+                         passages[number + 1][2] if number + 1 in passages else "")
+                for number, (_, _, words) in passages.items() if _normalized(words) == wanted}
+
+    def _earlier_of(self, document: str) -> dict[int, tuple[int, int, str]]:
+        """{passage number: (start, end, text)} of the document in the run before's passages table."""
+        if self._earlier_table is None:
+            table = self._earlier_passages() if self._earlier_passages is not None else None
+            self._earlier_table = table if table is not None else pd.DataFrame(columns=["document", "passage", "start", "end", "text"])
+        if document not in self._earlier_texts:
+            rows = self._earlier_table[self._earlier_table["document"].astype(str) == document]
+            self._earlier_texts[document] = {int(number): (int(first), int(last), str(words)) for number, first, last, words
+                                             in zip(rows["passage"], rows["start"], rows["end"], rows["text"])}
+        return self._earlier_texts[document]
 
     def containing(self, document: str, offset: int) -> Passage | None:
         for passage in self.passages(document):
@@ -1494,15 +1508,24 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
             numbers_by_text.setdefault(_normalized(passage.text), []).append(passage.index)
         wanted: dict[object, int | None] = {}
         ids: dict[object, dict[int, str]] = {}
+        # The copies as they were, by the passages around them: the last run's, and the decisions' own.
+        earlier: dict[str, set[str]] = {}
         for index in indexes:
             if not contexts[index]:  # kept before its passage repeated (or by an earlier version): where it was
                 contexts[index] = _earlier_context(reviews, index, locator)
+        for index in indexes:
+            text = _normalized(reviews.at[index, "text"])
+            if text not in earlier:
+                earlier[text] = locator.earlier_copy_contexts(document, reviews.at[index, "text"]) | {
+                    contexts[other] for other in indexes if contexts[other] and _normalized(reviews.at[other, "text"]) == text}
+        for index in indexes:
             numbers = numbers_by_text.get(_normalized(reviews.at[index, "text"]), [])
             code = str(reviews.at[index, "code"])
             ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
             here = next((number for number, identifier in ids[index].items()
                          if identifier == reviews.at[index, "segment_id"]), None)
-            wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers})
+            wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers},
+                                     earlier=earlier[_normalized(reviews.at[index, "text"])])
         targets = [ids[index][number] for index, number in wanted.items() if number is not None]
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
@@ -1535,15 +1558,26 @@ def _earlier_context(reviews: pd.DataFrame, index: object, locator: PassageLocat
     return locator.earlier_context(str(entry["document"]), entry["passage"], entry["start"], entry["end"], entry["text"])
 
 
-def _copy_of(context: str, here: int | None, around: dict[int, str]) -> int | None:
+def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = ()) -> int | None:
     """Which copy (passage number) a decision is on: the one whose context is the decision's, else the one
     whose passage before or after is the decision's; the copy its id names (`here`) when it is one of those.
-    A decision without a context stays on `here`. None when no copy is it, or several are."""
+    A decision without a context stays on `here`. None when no copy is it, or several are.
+
+    Another copy than `here` sharing one side only is not taken when its other side is that side of a copy
+    as it was (`earlier`, contexts): it is that copy, its own neighbour gone, not this one with a neighbour
+    edited. A copy deleted with its question left its answer after (or before) at another copy, which took
+    the deleted copy's decision (probe KK5)."""
     if not context:
         return here
     before, after = context.split("-", 1) if "-" in context else (context, "")
     same = [number for number, found in around.items() if found == context]
     half = [number for number, found in around.items() if found.startswith(before + "-") or found.endswith("-" + after)]
+    if here not in half:
+        befores = {known.split("-", 1)[0] for known in earlier}
+        afters = {known.split("-", 1)[1] for known in earlier if "-" in known}
+        half = [number for number in half if not (
+            around[number].split("-", 1)[0] in befores if around[number].endswith("-" + after)
+            else around[number].split("-", 1)[-1] in afters)]
     for candidates in (same, half):
         if here in candidates:
             return here

@@ -203,6 +203,45 @@ def test_a_decision_on_a_repeated_answer_stays_with_its_copy_when_copies_change(
         assert "No detached decisions" in status.stdout
 
 
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("decided, removed", [
+    ({"Q: Second, the city.": ("reject", "city level: off topic")}, "Q: Second, the city."),
+    ({"Q: First, the county.": ("accept", "county level"), "Q: Third, the province.": ("reject", "province: off topic")},
+     "Q: Third, the province."),
+])
+def test_a_copy_deleted_with_its_question_leaves_its_decision_detached_not_on_another_copy(
+    transcript: Path, decided: dict, removed: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One copy of the repeated answer deleted together with its question: the copy next to the gap shares a
+    neighbour with it (the next question, or the document's end), and took its decision, over no decision of
+    its own or beside another copy's (probe KK5). The decision is detached, and every other copy keeps its own."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = decided.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), TRANSCRIPT) == {question: decided.get(question, ("", ""))
+                                                                    for question in DECISIONS}
+    text = "\n\n".join(f"{question}\n\n{ANSWER}" for question in DECISIONS if question != removed) + "\n"
+    assert TRANSCRIPT == "\n\n".join(f"{question}\n\n{ANSWER}" for question in DECISIONS) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    recoded = _run(transcript)
+    assert _decisions_by_question(recoded, text) == {question: decided.get(question, ("", ""))
+                                                     for question in DECISIONS if question != removed}
+    record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    decision, note = decided[removed]
+    number = passages[[passage.text for passage in passages].index(removed) + 1].index
+    assert (f"focus.txt, passage {number}, meeting: {decision} \"{note}\"; its passage repeats in the document and the "
+            f"copy it was on is not found by the passages around it") in status.stdout
+    assert _decisions_by_question(_run(transcript), text) == _decisions_by_question(recoded, text)  # and again
+
+
 def _write_review_file_of_an_earlier_version(transcript: Path, segments: pd.DataFrame) -> None:
     """reviews.csv as a version before `context` wrote it: each answer's decision on its copy, by id,
     passage, start and end, with no passages around it."""
