@@ -37,7 +37,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from itertools import accumulate, islice
-from operator import attrgetter, itemgetter
+from operator import attrgetter, itemgetter, methodcaller
 from time import thread_time
 from typing import NamedTuple
 
@@ -102,8 +102,7 @@ _VIEW = attrgetter("view")
 # Joins the passages of a document for one automaton pass: no keyword, word or gap run crosses it
 # (it is neither a word character nor a space or hyphen) and no CJK run does.
 _SEPARATOR = "\x00"
-# A run of dashes before a space (searched from the dash, which is fast); _dash_as_comma checks the space before.
-_SPACED_DASH = LazyPattern(r"[\u2012-\u2015]+")
+_DASHES = "\u2012\u2013\u2014\u2015"
 _SPACED_HYPHENS = LazyPattern(r" --+(?=\s)")  # two hyphens or more, as typewriters wrote a dash
 
 
@@ -115,21 +114,55 @@ def _blanked(found: re.Match) -> str:
     return " " * (found.end() - found.start())
 
 
-def _dash_as_comma(dash: re.Match) -> str:
-    """A dash run between spaces, or holding an em dash or a horizontal bar (a parenthetical dash with
-    or without spaces: "the party—building on decades of reform—kept"), as commas, one for one;
-    any other dash run (an en dash between letters, "party–building") as it is."""
-    start, end, text = dash.start(), dash.end(), dash.string
-    run = dash.group()
-    spaced = start and text[start - 1].isspace() and end < len(text) and text[end].isspace()
-    if "\u2014" in run or "\u2015" in run or spaced:
-        return "," * (end - start)
-    return run
+def _dashes_as_commas(text: str) -> str:
+    """Each dash run between spaces, or holding an em dash or a horizontal bar (a parenthetical dash
+    with or without spaces: "the party—building on decades of reform—kept"), as commas, one for one;
+    any other dash run (an en dash between letters, "party–building") as it is.
+
+    The dashes are found with str.find, not a regex: a character class scanned over a long text of
+    few dashes costs a regex far more than the dashes themselves.
+    """
+    places = []
+    for dash in _DASHES:
+        place = text.find(dash)
+        while place >= 0:
+            places.append(place)
+            place = text.find(dash, place + 1)
+    places.sort()
+    pieces = []
+    copied = 0  # the end of the text copied so far
+    length = len(text)
+    index = 0
+    while index < len(places):
+        start = places[index]
+        end = start + 1
+        index += 1
+        while index < len(places) and places[index] == end:
+            end += 1
+            index += 1
+        run = text[start:end]
+        spaced = start and text[start - 1].isspace() and end < length and text[end].isspace()
+        if "\u2014" in run or "\u2015" in run or spaced:
+            pieces.append(text[copied:start])
+            pieces.append("," * (end - start))
+            copied = end
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
+
+
 # A hyphen after a letter (with the spaces of a line end after it) and the letters after it.
 # A hyphen, an en dash ("inter–governmental") or a soft hyphen (invisible, from hyphenated web pages) in a word.
 _IN_WORD_HYPHENS = "-\u2010\u2011\u2013\u00ad"
-_HYPHEN_IN_WORD = LazyPattern(rf"[{_IN_WORD_HYPHENS}](?<=[^\W\d_].)\s*([^\W\d_]+)")
+# One pattern per hyphen, as _HYPHEN_BREAKS: a literal first character is searched for quickly, where
+# a class of them is tried at every character. A match holds no other hyphen, so merged they are what
+# one pattern over all the hyphens finds.
+_HYPHENS_IN_WORD = tuple(
+    (hyphen, LazyPattern(rf"{hyphen}(?<=[^\W\d_].)\s*([^\W\d_]+)")) for hyphen in _IN_WORD_HYPHENS
+)
 _POSITION = itemgetter(0, 1, 2)  # a match's (start, end, code): the order of find()'s result
+_MATCH_START = methodcaller("start")
 _HIT_POSITION = itemgetter(1, 2, 0)  # the same order of _Hits: (start, end, code)
 
 
@@ -846,8 +879,7 @@ class CompiledCodebook:
             lower = fold_text(composed, separator=_SEPARATOR)
         # A dash between spaces is punctuation ("the party — building trust"), not a hyphen: it breaks
         # a phrase as a comma does. Character for character, so offsets hold.
-        if "\u2012" in lower or "\u2013" in lower or "\u2014" in lower or "\u2015" in lower:
-            lower = _SPACED_DASH.sub(_dash_as_comma, lower)
+        lower = _dashes_as_commas(lower)
         if " --" in lower:
             lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)
         if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
@@ -992,7 +1024,7 @@ class CompiledCodebook:
         joins = self._joins
         tails, stem_edges, stem_edge_lengths = joins.tails, joins.stem_edges, joins.stem_edge_lengths
         spans = []
-        for hyphen in _HYPHEN_IN_WORD.finditer(lower):  # a hyphen between letters, a line break after it or not
+        for hyphen in _hyphens_in_words(lower):  # a hyphen between letters, a line break after it or not
             after = hyphen.group(1)
             start, end = hyphen.start(), hyphen.start(1)
             # The word after the hyphen ends a word some code joins, or carries on a prefix.
@@ -1784,6 +1816,16 @@ def _add_segment(grouped: dict[str, list[tuple[int, int, str]]], code: str, inde
         grouped[code] = [(index, hits, cell)]
     else:
         rows.append((index, hits, cell))
+
+
+def _hyphens_in_words(lower: str) -> list[re.Match]:
+    """A hyphen between letters (a line break after it or not) and the letters after it, in text order."""
+    found: list[re.Match] = []
+    for hyphen, pattern in _HYPHENS_IN_WORD:
+        if hyphen in lower:
+            found.extend(pattern.finditer(lower))
+    found.sort(key=_MATCH_START)
+    return found
 
 
 def _hyphen_breaks(lower: str) -> list[tuple[int, int]]:
