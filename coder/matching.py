@@ -152,6 +152,28 @@ def _dashes_as_commas(text: str) -> str:
     return "".join(pieces)
 
 
+def _typed_dashes_as_commas(text: str) -> str:
+    """Each typed dash (_SPACED_HYPHENS) as commas after its space, one for one. Matched only where
+    str.find meets " --": a regex sub copies and scans the whole text for a few dashes."""
+    pieces = []
+    copied = 0  # the end of the text copied so far
+    place = text.find(" --")
+    while place >= 0:
+        dashes = _SPACED_HYPHENS.match(text, place)
+        if dashes is None:
+            place = text.find(" --", place + 1)
+            continue
+        end = dashes.end()
+        pieces.append(text[copied:place])
+        pieces.append(" " + "," * (end - place - 1))
+        copied = end
+        place = text.find(" --", end)
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
+
+
 # A hyphen after a letter (with the spaces of a line end after it) and the letters after it.
 # A hyphen, an en dash ("inter–governmental") or a soft hyphen (invisible, from hyphenated web pages) in a word.
 _IN_WORD_HYPHENS = "-\u2010\u2011\u2013\u00ad"
@@ -613,14 +635,20 @@ class CompiledCodebook:
         # for in the text encoded one byte a character: no UTF-8 copy, offsets are character offsets.
         self._phrase_bytes = all(needle.isascii() or max(needle) <= "\xff" for needle in needle_owners) \
             and not any("?" in needle for needle in needle_owners)
+        # A contiguous NFA: the same matches in the same order as the default (non-contiguous) one, found
+        # ~10% faster in a third of the memory (40,000 needles: 2 MB, not 5.5); a DFA, faster still,
+        # took 30 MB and 0.07 s more to build in every coding process.
+        contiguous = ahocorasick_rs.Implementation.ContiguousNFA
         if not needle_owners:
             self._phrase_automaton = None
         elif self._phrase_bytes:
             self._phrase_automaton = ahocorasick_rs.BytesAhoCorasick(
-                [needle.encode("latin-1") for needle in needle_owners], matchkind=ahocorasick_rs.MatchKind.Standard)
+                [needle.encode("latin-1") for needle in needle_owners], matchkind=ahocorasick_rs.MatchKind.Standard,
+                implementation=contiguous)
         else:
             self._phrase_automaton = ahocorasick_rs.AhoCorasick(list(needle_owners),
-                                                                matchkind=ahocorasick_rs.MatchKind.Standard)
+                                                                matchkind=ahocorasick_rs.MatchKind.Standard,
+                                                                implementation=contiguous)
         return fallback
 
     def _compile_hyphen(self, hyphen: list[_HyphenPrefix]) -> None:
@@ -881,7 +909,7 @@ class CompiledCodebook:
         # a phrase as a comma does. Character for character, so offsets hold.
         lower = _dashes_as_commas(lower)
         if " --" in lower:
-            lower = _SPACED_HYPHENS.sub(lambda dashes: " " + "," * (len(dashes.group()) - 1), lower)
+            lower = _typed_dashes_as_commas(lower)
         if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
             lower = lower.replace("\t", ",")
         if "://" in lower or "www." in lower:  # a web address is no prose: its words code nothing

@@ -482,7 +482,7 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
     shown = None  # with zero-width characters or pinyin glosses: the view they are left out of, for the readable text
-    if not view.isascii() and _UNREAD_HINT.search(view) is not None and _UNREAD.search(view) is not None:
+    if not view.isascii() and any(char in view for char in _UNREAD_HINTS) and _UNREAD.search(view) is not None:
         shown, view = view, _unread_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
@@ -602,8 +602,9 @@ _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_GLOSS_TEXT = f"[(（](?<=[{CJK_CHARS}][(（])[a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
 _PINYIN_GLOSS = LazyPattern(_PINYIN_GLOSS_TEXT)
 _UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_PINYIN_GLOSS_TEXT}")  # either of the above
-# A character without which a text holds neither: one scan of a class, a third of _UNREAD's time.
-_UNREAD_HINT = LazyPattern(f"[\u200b-\u200d\u2060\ufeff{_TONE_VOWELS}]")
+# The characters without which a text holds neither: each searched for with `in` (a fast C scan),
+# a quarter of the time of one regex scanning their class.
+_UNREAD_HINTS = "\u200b\u200c\u200d\u2060\ufeff" + _TONE_VOWELS
 
 
 def _unread_read(view: str) -> str:

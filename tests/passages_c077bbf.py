@@ -17,12 +17,14 @@ from itertools import accumulate
 from coder.imports import LazyPattern
 from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
 from coder.passages import (  # ported since
-    _SPACED_END, _SPACED_LABELS, _UNREAD, _UNREAD_HINT, _is_chrome, _mark_contents, _page_breaks_inside,
+    _SPACED_END, _SPACED_LABELS, _TONE_VOWELS, _UNREAD, _is_chrome, _mark_contents, _page_breaks_inside,
     _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ABBREVIATIONS_ENDING_SENTENCES, _ATTRIBUTION,
     _sentence_cut)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
+
+_UNREAD_HINT = LazyPattern(f"[\u200b-\u200d\u2060\ufeff{_TONE_VOWELS}]")  # as coder.passages had it
 
 # --- debris -------------------------------------------------------------------------------
 # A pattern that takes 0.2 ms or more to compile (the CJK class alone takes 1 ms, the label and
