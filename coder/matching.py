@@ -599,6 +599,7 @@ class CompiledCodebook:
         self._compile_cjk(cjk, known_words)
         self._compile_mixed()
         self._has_exclusions = any(code.exclude for code in codebook)
+        self._words_of_matches = _MatchedWords()
 
     def _compile_phrases(self, latin: list[_Pattern]) -> list[_Pattern]:
         """One automaton over every literal spelling of the keywords; returns the keywords left to
@@ -864,7 +865,7 @@ class CompiledCodebook:
             ends.insert(0, phrases.ends)
         return _segments_of_hits(np.concatenate(codes), np.concatenate(starts), np.concatenate(ends),
                                  codes_by_number=list(self.codes), passages=passages, owner=owner, documents=len(documents),
-                                 joined=joined, view_starts=view_starts)
+                                 joined=joined, view_starts=view_starts, words_of=self._matched_words())
 
     def _document_hits(self, passages: Sequence[Passage]) -> _DocumentHits:
         """Every automaton run once over the joined passages; each passage's keyword and rule hits
@@ -1285,6 +1286,13 @@ class CompiledCodebook:
                                                       term.index)))
         found.sort(key=itemgetter(0, 1))
         return [hit for _, _, hit in found]
+
+    def _matched_words(self) -> _MatchedWords:
+        """Matched texts' words, remembered from call to call (the same phrases recur in every
+        document), forgotten when there are _REMEMBERED_MATCHES of them."""
+        if len(self._words_of_matches) > _REMEMBERED_MATCHES:
+            self._words_of_matches = _MatchedWords()
+        return self._words_of_matches
 
     def read_dictionary(self) -> None:
         """Read the Chinese dictionary now if the codebook has Chinese terms (else on their first
@@ -1725,8 +1733,8 @@ def _grouped(passages: Sequence[Passage], counted: list[dict[str, CodeMatches]],
 
 
 def _segments_of_hits(codes, starts, ends, *, codes_by_number: list[str], passages: Sequence[Passage],  # noqa: ANN001
-                      owner: list[int], documents: int, joined: str,
-                      view_starts: list[int]) -> list[dict[str, list[tuple[int, int, str]]]]:
+                      owner: list[int], documents: int, joined: str, view_starts: list[int],
+                      words_of: _MatchedWords | None = None) -> list[dict[str, list[tuple[int, int, str]]]]:
     """segment_hits_by_document()'s result from every hit of the joined passages, in the order found:
     each hit's code (its number in `codes_by_number`) and [start, end) in `joined` (numpy arrays).
 
@@ -1782,7 +1790,7 @@ def _segments_of_hits(codes, starts, ends, *, codes_by_number: list[str], passag
     first_of_cell = code_first[np.searchsorted(code_first, cell_first, side="right") - 1]
     finished = np.where(next_same, kept_rank[np.minimum(following, len(code) - 1)], count + kept_rank[first_of_cell])
     texts = [joined[a:b] for a, b in zip(start.tolist(), end.tolist())]
-    words = list(map(_MatchedWords().__getitem__, texts))
+    words = list(map((_MatchedWords() if words_of is None else words_of).__getitem__, texts))
     firsts_list, stops_list = cell_first.tolist(), cell_stop.tolist()
     cell_codes = code[cell_first].tolist()
     cell_positions = position[cell_first].tolist()
@@ -1804,6 +1812,9 @@ def _segments_of_hits(codes, starts, ends, *, codes_by_number: list[str], passag
         else:
             found_rows.append(row)
     return grouped
+
+
+_REMEMBERED_MATCHES = 100_000
 
 
 class _MatchedWords(dict):

@@ -953,6 +953,8 @@ def _mark_contents(view: str, blocks: list[list]) -> None:
     each entries (a paste with a blank line between entries), and its heading (目录, Contents) just
     before. Its entries repeat the headings and the abstract's label: coded, every chapter title
     counted twice. (An answer in a transcript with ". . . I mean" three times is not one.)"""
+    if not any(leader in view for leader in _LEADERS):
+        return  # no block holds an entry (most documents): one scan of the view per leader, not per block
     run: list[int] = []  # consecutive short blocks holding entries
     entries = 0
     for number, block in enumerate([*blocks, None]):
