@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,11 +13,15 @@ from coder.lexicon import is_cjk, lemmas, word_forms
 from coder.matching import (
     _CJK_RUN,
     _GAP_SINGLES,
+    _IN_WORD_HYPHENS,
     _WORD,
     GAP_RUN,
     _apply_exclusions,
+    _dashes_as_commas,
     _Hit,
+    _hyphens_in_words,
     _rule_hits,
+    _typed_dashes_as_commas,
     code_passages,
     compile_codebook,
     segmenter_words_of,
@@ -1195,3 +1201,37 @@ def test_matching_a_matcher_of_some_codes_told_the_codebooks_words_finds_what_th
     alone = compile_codebook(Codebook(codes=(codebook["a"],), unit=codebook.unit), known_words=segmenter_words_of(codebook))
     whole = compile_codebook(codebook)
     assert alone.find(passage(text)) == [match for match in whole.find(passage(text)) if match.code == "a"]
+
+
+# --- the str.find scans against the whole-text regexes they replaced ------------------------------
+
+_DASH_TEXTS = st.text(alphabet=" \n\t-\u2010\u2011\u2012\u2013\u2014\u2015\u00ad\u3000,aZé中", max_size=40)
+
+
+def _dash_as_comma(dash):
+    """The callback of the regex sub _dashes_as_commas() replaced."""
+    start, end, text = dash.start(), dash.end(), dash.string
+    run = dash.group()
+    spaced = start and text[start - 1].isspace() and end < len(text) and text[end].isspace()
+    return "," * (end - start) if "\u2014" in run or "\u2015" in run or spaced else run
+
+
+@pytest.mark.parametrize("pattern", [r"[\u2012-\u2015]+"])
+@given(text=_DASH_TEXTS)
+@settings(max_examples=500, deadline=None)
+def test_matching_dashes_as_commas_is_the_regex_sub(pattern, text):
+    assert _dashes_as_commas(text) == re.sub(pattern, _dash_as_comma, text)
+
+
+@pytest.mark.parametrize("pattern", [r" --+(?=\s)"])
+@given(text=_DASH_TEXTS)
+@settings(max_examples=500, deadline=None)
+def test_matching_typed_dashes_as_commas_is_the_regex_sub(pattern, text):
+    assert _typed_dashes_as_commas(text) == re.sub(pattern, lambda dashes: " " + "," * (len(dashes.group()) - 1), text)
+
+
+@pytest.mark.parametrize("pattern", [rf"[{_IN_WORD_HYPHENS}](?<=[^\W\d_].)\s*([^\W\d_]+)"])
+@given(text=_DASH_TEXTS)
+@settings(max_examples=500, deadline=None)
+def test_matching_hyphens_in_words_are_the_one_patterns(pattern, text):
+    assert [found.span(1) for found in _hyphens_in_words(text)] == [found.span(1) for found in re.finditer(pattern, text)]
