@@ -110,8 +110,37 @@ _SPACED_HYPHENS = LazyPattern(r" --+(?=\s)")  # two hyphens or more, as typewrit
 _WEB_ADDRESS = LazyPattern("(?:[a-z][a-z0-9+.-]*://|www\\.)[^\\s\\x00\"'<>()\\[\\]{}\u2e80-\U0010ffff]+")
 
 
-def _blanked(found: re.Match) -> str:
-    return " " * (found.end() - found.start())
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789+.-")  # what a scheme's letters run over
+
+
+def _web_addresses_blanked(text: str) -> str:
+    """Each web address (_WEB_ADDRESS) as spaces, one for one: what the regex's sub makes, with the
+    regex tried only where an address may start. An address holds "://" or "www." at its start; so
+    the leftmost one starts in the run of scheme characters before the first of them (or at it), and
+    nowhere before: the regex scanning a long text from every letter took ~12 ms per 150,000 characters."""
+    pieces = []
+    copied = 0  # the end of the text copied so far
+    position = 0  # no address starts before it
+    match = _WEB_ADDRESS.match
+    while True:
+        found = [place for place in (text.find("://", position), text.find("www.", position)) if place >= 0]
+        if not found:
+            break
+        place = min(found)
+        first = place
+        while first > position and text[first - 1] in _SCHEME_CHARS:
+            first -= 1
+        address = next(filter(None, (match(text, start) for start in range(first, place + 1))), None)
+        if address is None:
+            position = place + 1
+            continue
+        pieces.append(text[copied:address.start()])
+        pieces.append(" " * (address.end() - address.start()))
+        copied = position = address.end()
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
 
 
 def _dashes_as_commas(text: str) -> str:
@@ -914,7 +943,7 @@ class CompiledCodebook:
         if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
             lower = lower.replace("\t", ",")
         if "://" in lower or "www." in lower:  # a web address is no prose: its words code nothing
-            lower = _WEB_ADDRESS.sub(_blanked, lower)
+            lower = _web_addresses_blanked(lower)
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:

@@ -14,6 +14,7 @@ from coder.matching import (
     _CJK_RUN,
     _GAP_SINGLES,
     _IN_WORD_HYPHENS,
+    _WEB_ADDRESS,
     _WORD,
     GAP_RUN,
     _apply_exclusions,
@@ -22,6 +23,7 @@ from coder.matching import (
     _hyphens_in_words,
     _rule_hits,
     _typed_dashes_as_commas,
+    _web_addresses_blanked,
     code_passages,
     compile_codebook,
     segmenter_words_of,
@@ -1235,3 +1237,11 @@ def test_matching_typed_dashes_as_commas_is_the_regex_sub(pattern, text):
 @settings(max_examples=500, deadline=None)
 def test_matching_hyphens_in_words_are_the_one_patterns(pattern, text):
     assert [found.span(1) for found in _hyphens_in_words(text)] == [found.span(1) for found in re.finditer(pattern, text)]
+
+
+@pytest.mark.parametrize("alphabet", [["a", "w", ".", ":", "/", "://", "www.", " ", "h", "1", "+", "-", "中", "\x00", "(", "W"]])
+@given(data=st.data())
+@settings(max_examples=500, deadline=None)
+def test_matching_web_addresses_blanked_is_the_regex_sub(alphabet, data):
+    text = "".join(data.draw(st.lists(st.sampled_from(alphabet), max_size=20)))
+    assert _web_addresses_blanked(text) == _WEB_ADDRESS.sub(lambda found: " " * (found.end() - found.start()), text)
