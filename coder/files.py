@@ -7,6 +7,7 @@ spreadsheet may have saved them and written the way Excel opens them (UTF-8 with
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import io
 import json
@@ -992,13 +993,15 @@ def _read_workbook(path: Path) -> pd.DataFrame:
         _check_workbook_size(path)
         with warnings.catch_warnings():  # openpyxl warns about parts it skips: the error below says it once
             warnings.simplefilter("ignore")
-            with pd.ExcelFile(_load_workbook(path), engine="openpyxl") as workbook:
+            loaded, escaped = _load_workbook(path)
+            with pd.ExcelFile(loaded, engine="openpyxl") as workbook:
                 sheet = _table_sheet(workbook)
                 frame = pd.read_excel(workbook, sheet_name=sheet, dtype=object, keep_default_na=False, nrows=_EXCEL_MAX_ROWS)
         if len(frame) >= _EXCEL_MAX_ROWS:
             raise OutputError(f"{path}: its sheet {sheet!r} has more rows than Excel holds ({_EXCEL_MAX_ROWS:,}): not read, "
                               f"as a damaged or hostile file. Save it as CSV.")
-        return frame.apply(lambda column: column.map(cell_shown)) if len(frame.columns) else frame
+        shown = functools.partial(cell_shown, escaped=escaped)
+        return frame.apply(lambda column: column.map(shown)) if len(frame.columns) else frame
     except (zipfile.BadZipFile, ParseError, ExpatError, KeyError, EOFError, TypeError, IndexError, ValueError,
             AttributeError, NotImplementedError) as problem:
         first = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
@@ -1018,10 +1021,11 @@ def _read_workbook(path: Path) -> pd.DataFrame:
         )
 
 
-def _load_workbook(path: Path) -> Any:
+def _load_workbook(path: Path) -> tuple[Any, bool]:
     """The workbook as pandas loads it with openpyxl (read only, values, no links), its shared strings as
     spelt: openpyxl drops each "x005F_" from them, so a typed "_x000D_" (saved by Excel as "_x005F_x000D_")
-    read as a carriage return (saved as "_x000D_"). `cell_shown` reads the escapes."""
+    read as a carriage return (saved as "_x000D_"). `cell_shown` reads the escapes, unless the second value,
+    whether the workbook's text is escaped (`_escapes_text`), is False."""
     from openpyxl.cell.text import Text
     from openpyxl.reader.excel import ExcelReader
     from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
@@ -1041,13 +1045,36 @@ def _load_workbook(path: Path) -> Any:
 
     reader = Reader(path, read_only=True, data_only=True, keep_links=False)
     reader.read()
-    return reader.wb
+    return reader.wb, _escapes_text(reader.archive)
 
 
-def cell_shown(value: Any) -> str:
+# The AppVersion `coder export xlsx` writes in the workbook's docProps/app.xml beside Application "coder"
+# since it escapes text (probe KK13). Before, it wrote the Application alone and every text as it is: a
+# "_x000D_" in such a workbook is the seven characters coder wrote (probe LL2), though a spreadsheet
+# shows a line break. A spreadsheet (or openpyxl) that saves the workbook writes its own app.xml.
+ESCAPING_APP_VERSION = "2.0000"
+_EXTENDED_PROPERTIES = "{http://schemas.openxmlformats.org/officeDocument/2006/extended-properties}"
+
+
+def _escapes_text(archive: Any) -> bool:
+    """False for a workbook `coder export xlsx` wrote before it escaped text, and never saved since: its
+    docProps/app.xml names Application "coder" and no AppVersion. True for every other workbook: those
+    coder writes now, and those Excel, LibreOffice or a script saved."""
+    from openpyxl.xml.functions import fromstring  # (defusedxml when installed, as openpyxl reads the rest)
+
+    try:
+        properties = fromstring(archive.read("docProps/app.xml"))
+    except (KeyError, SyntaxError, ValueError):  # no such part, or not XML: not coder's (openpyxl never reads it)
+        return True
+    application = properties.findtext(f"{_EXTENDED_PROPERTIES}Application")
+    return application != "coder" or properties.find(f"{_EXTENDED_PROPERTIES}AppVersion") is not None
+
+
+def cell_shown(value: Any, *, escaped: bool = True) -> str:
     """A workbook cell as text, as the researcher typed it and the sheet shows it: a date without the
     midnight time Excel stores with it (2019-03-27, not 2019-03-27 00:00:00), a time to the minute or
-    second, a whole number without ".0" (a number cell is a float to Excel: 1, not 1.0).
+    second, a whole number without ".0" (a number cell is a float to Excel: 1, not 1.0), text with its
+    "_xHHHH_" escapes read (`_unescaped`) unless `escaped` is False (a workbook that wrote text as it is).
 
     >>> import datetime
     >>> [cell_shown(value) for value in (datetime.datetime(2019, 3, 27), datetime.datetime(2019, 3, 27, 14, 30), 1.0, 2.5, "x")]
@@ -1068,7 +1095,7 @@ def cell_shown(value: Any) -> str:
         return value.strftime("%H:%M" if value.second == 0 else "%H:%M:%S")
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return str(int(value))
-    if isinstance(value, str) and "_x" in value:
+    if escaped and isinstance(value, str) and "_x" in value:
         return _unescaped(value)
     return str(value)
 
@@ -1077,8 +1104,9 @@ def cell_shown(value: Any) -> str:
 # a carriage return as "_x000D_" and a typed "_x000D_" as "_x005F_x000D_" (as `coder export xlsx` writes it,
 # xlsx._escaped); openpyxl hands both over as spelt. They are read as LibreOffice reads them: "_" and the
 # characters an XML file cannot hold (control characters, UTF-16 halves, U+FFFE, U+FFFF), the only ones a
-# spreadsheet spells so. A "_x0041_" from a program that wrote it unescaped (pandas; `export xlsx` before
-# probe KK13) is the text that was typed, as LibreOffice shows it (the spec would read "A").
+# spreadsheet spells so. A "_x0041_" from a program that wrote it unescaped (pandas) is the text that was
+# typed, as LibreOffice shows it (the spec would read "A"); a workbook `export xlsx` wrote before probe
+# KK13 is read with no escapes at all (`_escapes_text`).
 _XSTRING = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff]|[Dd][89A-Fa-f][0-9A-Fa-f]{2}|[Ff]{3}[EeFf])_")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

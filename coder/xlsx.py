@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.theme import theme_xml
 
 from .errors import OutputError
-from .files import atomic_path, display_name
+from .files import ESCAPING_APP_VERSION, atomic_path, display_name
 from .segments import split_matched
 
 SHEET_TITLE = "segments"
@@ -103,10 +103,13 @@ _PARTS = {
         'core-properties" Target="docProps/core.xml"/>'
         f'<Relationship Id="rId3" Type="{_RELATIONSHIPS}/extended-properties" Target="docProps/app.xml"/>'
         '</Relationships>'),
+    # Names coder and the version of its writing that escapes text (files.ESCAPING_APP_VERSION): a workbook
+    # written before it names coder alone and holds its text as it is; a spreadsheet that saves the workbook
+    # writes its own app.xml.
     "docProps/app.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
-        '<Application>coder</Application></Properties>'),
+        f'<Application>coder</Application><AppVersion>{ESCAPING_APP_VERSION}</AppVersion></Properties>'),
     "docProps/core.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '

@@ -284,3 +284,18 @@ def requests_leaving(driver, *, allowed: tuple[str, ...] = ("file:", "data:")) -
 
 def console_problems(driver) -> list[dict]:
     return [entry for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
+
+
+def written_as_before_escapes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`write_segments_xlsx` as `export xlsx` wrote it from 85b5e97 until probe KK13 (85402d4): each text as
+    it is, and a docProps/app.xml that names coder without an AppVersion."""
+    from coder import xlsx
+
+    monkeypatch.setattr(xlsx, "_escaped", lambda text: text)
+    monkeypatch.setattr(xlsx, "_escaped_runs", lambda text, runs: runs)
+    monkeypatch.setitem(xlsx._PARTS, "docProps/app.xml", OLD_APP_XML)
+
+
+OLD_APP_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
+               '<Application>coder</Application></Properties>')

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from coder.cli import app
 from coder.models import segment_id
+from conftest import written_as_before_escapes
 
 CODEBOOK = """\
 name: Loop
@@ -1851,3 +1852,22 @@ def test_commands_find_the_files_a_run_named_relative_to_where_it_started(tmp_pa
     assert status.exit_code == 0 and "1 reject" in status.output, status.output
     assert invoke("network", str(run)).exit_code == 0
     assert (project / "outputs" / "code_counts_by_group.csv").is_file()
+
+
+@pytest.mark.parametrize("notes", [["_x005F_", "tab\there\nnewline _x0009_", "see _x000D_ and _x0000_"]])
+def test_a_workbook_exported_before_escapes_changes_no_note_when_the_run_reads_it(project, monkeypatch, notes):
+    """Export, upgrade coder, run again: the run read the untouched workbook's "_x005F_" as "_" and a tail
+    "_x0009_" as a tab it then stripped, and replaced the notes in the review file (probe LL2)."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[: len(notes) - 1, ["review", "note"]] = [["accept", note] for note in notes]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    reviews = (project / "reviews.csv").read_bytes()
+    with monkeypatch.context() as patched:
+        written_as_before_escapes(patched)
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
+    result = coder_run(project)
+    assert "typed into" not in result.stderr
+    assert (project / "reviews.csv").read_bytes() == reviews
+    assert segments_of(project)["note"].tolist()[: len(notes)] == notes

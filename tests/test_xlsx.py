@@ -7,6 +7,7 @@ from coder.models import segment_id
 from coder.files import read_table
 from coder.reviews import import_reviews, read_reviews
 from coder.xlsx import write_segments_xlsx
+from conftest import written_as_before_escapes
 
 COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
            "hits", "matched", "text", "review", "note"]
@@ -204,9 +205,10 @@ def test_xlsx_cells_a_spreadsheet_saved_read_as_it_shows_them(tmp_path, spelt, s
     assert read_table(path)["note"].tolist() == [shown]
 
 
-def _saved_with_shared_strings(path, rows):
+def _saved_with_shared_strings(path, rows, *, app=None):
     """A workbook of text cells as Excel and LibreOffice save one: each cell an index into xl/sharedStrings.xml
-    (openpyxl and `export xlsx` write the text in the cell)."""
+    (openpyxl and `export xlsx` write the text in the cell); `app`: the properties its docProps/app.xml
+    names, and dc:creator coder in docProps/core.xml (the part a spreadsheet keeps)."""
     import zipfile
     from xml.sax.saxutils import escape
 
@@ -236,7 +238,49 @@ def _saved_with_shared_strings(path, rows):
         "xl/sharedStrings.xml": f'<sst xmlns="{main}" count="{len(strings)}" uniqueCount="{len(strings)}">'
         + "".join(f"<si><t>{escape(text)}</t></si>" for text in strings) + "</sst>",
     }
+    if app is not None:
+        parts["_rels/.rels"] = parts["_rels/.rels"].replace("</Relationships>", (
+            f'<Relationship Id="rId2" Type="{relationships}/extended-properties" Target="docProps/app.xml"/>'
+            '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+            'core-properties" Target="docProps/core.xml"/></Relationships>'))
+        parts["docProps/app.xml"] = (
+            f'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">{app}</Properties>')
+        parts["docProps/core.xml"] = (
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>coder</dc:creator></cp:coreProperties>')
     with zipfile.ZipFile(path, "w") as archive:
         for name, text in parts.items():
             archive.writestr(name, text)
     return path
+
+
+OLD_EXPORT_TEXTS = ["_x005F_", "_x0000_ and _xD800_ and _xFFFF_", "see _x000D_ and _x0041_x0042_",
+                    "@SUM(1) -2 +3 _x005F_x0041_", "tab\there\nnewline _x0009_", "box_x0012_memo.txt"]
+
+
+@pytest.mark.parametrize("text", OLD_EXPORT_TEXTS)
+def test_xlsx_a_workbook_exported_before_escapes_reads_as_written(tmp_path, monkeypatch, text):
+    """A workbook `export xlsx` wrote before it escaped text holds "_x000D_" as those seven characters; read
+    as a spreadsheet reads it, an untouched export changed notes on import, a NUL among them (probe LL2)."""
+    written_as_before_escapes(monkeypatch)
+    frame = frame_of([(text, 0, 0, "c", 1, "x0041", text, "accept")]).assign(note=text, label=text)
+    path = write_segments_xlsx(frame, tmp_path / "old.xlsx")
+    assert read_table(path)[["document", "label", "text", "note"]].iloc[0].tolist() == [text] * 4
+    import_reviews(path, tmp_path / "reviews.csv")
+    assert read_reviews(tmp_path / "reviews.csv")[["document", "note"]].iloc[0].tolist() == [text] * 2
+
+
+@pytest.mark.parametrize(("app", "shown"), [
+    (None, "_x000D_ \r"),
+    ('<Application>LibreOffice/7.4.7.2$Linux_X86_64 LibreOffice_project/40$Build-2</Application>'
+     '<AppVersion>15.0000</AppVersion>', "_x000D_ \r"),  # a coder export LibreOffice saved: dc:creator still coder
+    ("<Application>Microsoft Excel</Application><AppVersion>16.0300</AppVersion>", "_x000D_ \r"),
+    ("<Application>coder</Application><AppVersion>2.0000</AppVersion>", "_x000D_ \r"),  # `export xlsx` now
+    ("<Application>coder</Application>", "_x005F_x000D_ _x000D_"),  # `export xlsx` before escapes, never saved since
+])
+def test_xlsx_escapes_read_unless_coder_wrote_the_workbook_before_it_escaped_text(tmp_path, app, shown):
+    """Which writer the workbook's docProps/app.xml names tells how its text is spelt: Excel, LibreOffice
+    and `export xlsx` escape it, and each writes its own app.xml when it saves the workbook."""
+    path = _saved_with_shared_strings(tmp_path / "saved.xlsx", [["segment_id", "note"], ["s1", "_x005F_x000D_ _x000D_"]],
+                                      app=app)
+    assert read_table(path)["note"].tolist() == [shown]
