@@ -34,6 +34,7 @@ from .files import (
     MAX_DIGITS,
     SAVED_AS,
     atomic_path,
+    cell_shown,
     display_name,
     folder_lock,
     read_table,
@@ -821,7 +822,7 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
             continue
         # A blank cell keeps what was decided before; it never withdraws a decision. A note beside
         # another (a colleague's file) is added to it, never replacing it.
-        new_decision, new_note = decision or old["decision"], _joined_notes(old["note"], _untruncated(note, old["note"]))
+        new_decision, new_note = decision or old["decision"], _joined_notes(old["note"], _as_written(note, old["note"]))
         if new_decision == old["decision"] and new_note == old["note"]:
             merge.unchanged += 1
             continue
@@ -926,15 +927,25 @@ def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, t
         )
 
 
-def _untruncated(note: str, *whole: str) -> str:
-    """The note `note` was cut from, when it is one of `whole` as `export xlsx` cut it to fit an Excel
-    cell (xlsx.cell_text: 32,767 UTF-16 units, ending in "…"): read back from the workbook, the cut note
-    is not an edit (probe KK8: two round trips replaced a 36,000-character note by its first 26,214)."""
-    if not note.endswith("\u2026"):
+def _as_written(note: str, *whole: str) -> str:
+    """The note of `whole` that `note` was read from, when `note` is it as `export xlsx` wrote it in a
+    cell: cut to fit an Excel cell (xlsx.cell_text: 32,767 UTF-16 units, ending in "…"), or, written before
+    the workbook escaped text and saved since by a spreadsheet or a script, read as they read it, a
+    "_x000D_" a carriage return. Read back so, the note is not an edit (probe KK8: two round trips replaced a
+    36,000-character note by its first 26,214; probe LL2: "_x005F_x0041_" by "_x0041_")."""
+    if not note.endswith("\u2026") and not any("_x" in full for full in whole):
         return note
     from .xlsx import cell_text
 
-    return next((full for full in whole if len(full) >= len(note) and cell_text(full) == note), note)
+    for full in whole:
+        written = cell_text(full) if full and full != note else None
+        if written is None:
+            continue
+        if note.endswith("\u2026") and len(full) >= len(note) and written == note:
+            return full
+        if "_x" in written and cell_shown(written).strip() == note:
+            return full
+    return note
 
 
 def _joined_notes(old: str, new: str) -> str:
@@ -1084,7 +1095,7 @@ def import_pending(
         # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
         decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
-        note = _untruncated(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
+        note = _as_written(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
         if before is not None and (decision, note) == (before[0], before[1]):
             continue  # what the run wrote: nothing was typed here
         old = merged.get(identifier)

@@ -284,3 +284,19 @@ def test_xlsx_escapes_read_unless_coder_wrote_the_workbook_before_it_escaped_tex
     path = _saved_with_shared_strings(tmp_path / "saved.xlsx", [["segment_id", "note"], ["s1", "_x005F_x000D_ _x000D_"]],
                                       app=app)
     assert read_table(path)["note"].tolist() == [shown]
+
+
+@pytest.mark.parametrize("text", OLD_EXPORT_TEXTS[:-1])
+def test_xlsx_an_export_from_before_escapes_saved_since_keeps_the_notes_it_was_given(tmp_path, monkeypatch, text):
+    """Saved by a script (openpyxl) or a spreadsheet, an export written before escapes is read as a spreadsheet
+    shows it, "_x000D_" a carriage return: a note that reads as the note it was given is that note (probe LL2)."""
+    with monkeypatch.context() as patched:
+        written_as_before_escapes(patched)
+        path = write_segments_xlsx(frame_of([("a.txt", 0, 0, "c", 1, "", "a passage", "")]).assign(note=text),
+                                   tmp_path / "old.xlsx")
+    import_reviews(path, tmp_path / "reviews.csv")
+    workbook = load_workbook(path)
+    workbook["segments"]["L2"] = "reject"
+    workbook.save(path)
+    import_reviews(path, tmp_path / "reviews.csv")
+    assert read_reviews(tmp_path / "reviews.csv")[["decision", "note"]].iloc[0].tolist() == ["reject", text]
