@@ -182,15 +182,21 @@ def _statuses(frame: pd.DataFrame, plan: PartitionPlan) -> list[str]:
         statuses = np.where(known, "unchanged", "new").astype(object)
     else:
         statuses = np.full(len(frame), "new", dtype=object)
-    # The decision word of each distinct review cell (mostly one: blank), taken for every row.
-    cells, distinct = pd.factorize(frame["review"].astype(object), use_na_sentinel=False)
-    words = pd.Series(distinct, dtype=object).map(str).str.strip().str.casefold().map(_DECIDED).to_numpy(dtype=object)
-    decided = pd.notna(words)
-    if decided.any():
+    # The decision word of each distinct review cell (mostly one: blank), taken for every row; the rows
+    # numbered by cell only when a cell decides (a cold run's are all blank).
+    if pd.notna(_decision_words(pd.unique(frame["review"]))).any():
+        cells, distinct = pd.factorize(frame["review"].astype(object), use_na_sentinel=False)
+        words = _decision_words(distinct)
+        decided = pd.notna(words)
         rows = decided[cells]
         statuses[rows] = words[cells[rows]]
     statuses[frame["source"].eq(MANUAL).to_numpy(dtype=bool)] = "added"
     return statuses.tolist()
+
+
+def _decision_words(cells: Any) -> np.ndarray:
+    """The status each review cell decides ("accepted", "rejected", "added"), else NaN."""
+    return pd.Series(cells, dtype=object).map(str).str.strip().str.casefold().map(_DECIDED).to_numpy(dtype=object)
 
 
 def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
@@ -261,6 +267,9 @@ def summarize(
     # text makes a scalar of each row's document).
     if len(counted) and not set(pd.unique(counted["document"])) <= set(paths):
         counted = counted[counted["document"].isin(paths)]
+    every_row_counts = counted is frame
+    # Only the columns the counts read: each row selection below takes every column it is given.
+    counted = counted[[column for column in _COUNTED_COLUMNS if column in counted.columns]]
     # code_counts.csv's numbers for these documents (its cells and two totals), not its frame.
     cells, code_totals, code_totals_with_children = code_count_cells(counted, codebook, paths)
     ids = [code.id for code in codebook]
@@ -281,9 +290,9 @@ def summarize(
         segments=len(frame),
         by_code=by_code,
         # Every row counts (none rejected, none of another document): the cells' passages with any code.
-        coded_passages=int(code_totals[-1]) if counted is frame else
+        coded_passages=int(code_totals[-1]) if every_row_counts else
         len(frame[["document", "passage"]].drop_duplicates()) if len(frame) else 0,
-        counted_by_code=by_code if counted is frame else
+        counted_by_code=by_code if every_row_counts else
         counted.groupby("code", sort=False).size().to_dict() if len(counted) else {},
         added=int(frame["source"].eq(MANUAL).sum()) if "source" in frame.columns else 0,
         code_counts=CellCounts.from_dense(cells.astype(np.int64)),
@@ -294,6 +303,10 @@ def summarize(
         precision=precision_counts(frame) if plan.reviews is not None and len(frame) else None,
         present=present, candidates=candidates, coded_texts=coded_texts,
     )
+
+
+# What summarize's counts read of a counted row (cooccurrence_counts, code_count_cells, build_counts_long).
+_COUNTED_COLUMNS = ("document", "passage", "code", "code_path", "label", "matched", "review")
 
 
 def _report_parts(frame: pd.DataFrame) -> tuple[list[str], Counter, dict[str, int], pd.DataFrame]:
