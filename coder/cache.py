@@ -538,10 +538,12 @@ class RecodeCache:
             connection.executemany("INSERT INTO meta VALUES (?, ?)",
                                    [("schema", str(_SCHEMA)), ("environment", environment())])
 
-    def fingerprints(self, codebook: Codebook) -> Fingerprints:
+    def fingerprints(self, codebook: Codebook, *, computed: Fingerprints | None = None) -> Fingerprints:
         """code_fingerprints(codebook), stored with the matching part of the codebook as key: a
         run whose codes match as the last run's did (only labels, colours or descriptions
-        changed) needs no keyword compiled to tell that nothing needs matching again."""
+        changed) needs no keyword compiled to tell that nothing needs matching again. `computed`:
+        code_fingerprints(codebook) computed elsewhere (a coding process), used when no earlier
+        codebook's are stored (which would give the same fingerprints compiling fewer codes)."""
         key = _matching_key(codebook)
         db = self._db()
         earlier: dict[str, bool] = {}  # the last codebook's codes: those still spelled the same are not compiled
@@ -557,7 +559,8 @@ class RecodeCache:
                 self._fail()
             except Exception:  # noqa: BLE001 - malformed: computed afresh below
                 pass
-        fingerprints = code_fingerprints(codebook, word_automaton=earlier)
+        fingerprints = computed if computed is not None and not earlier else \
+            code_fingerprints(codebook, word_automaton=earlier)
         db = self._db() if self.writer else None
         if db is not None:
             try:

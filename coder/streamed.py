@@ -202,7 +202,8 @@ def code_partitions_locally(
         coded = code_batches(_SharedPartitions(partitions), codebook, workers=workers, cache=cache,
                              cache_dir=cache_dir, encoding=plan.encoding, ahead=_AHEAD_PER_WORKER,
                              new_cache=new_cache,
-                             meanwhile=(lambda: _fingerprints(codebook, cache)) if new_cache else None)
+                             meanwhile=(lambda computed: _fingerprints(codebook, cache, computed=computed))
+                             if new_cache else None)
         # Text files have no pages: a paged document is one read here already (PDF, Word).
         paged = any(isinstance(item, Document) and item.pages for item in items)
         joins = {table: ParquetJoin(folder / _JOINED_FOLDER / table, blank_pages=paged and table == SEGMENTS_PARQUET_FILE)

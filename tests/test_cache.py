@@ -881,3 +881,16 @@ def test_cache_a_hard_linked_cache_is_written_as_a_file_of_its_own(tiny_corpus: 
                              encoding="utf-8")
     run_ok(tiny_corpus, tiny_codebook, out)
     assert snapshot.read_bytes() == before and cache.stat().st_ino != snapshot.stat().st_ino
+
+
+@pytest.mark.parametrize("computed_elsewhere", [True, False])
+def test_cache_stores_fingerprints_a_coding_process_computed_as_its_own(tmp_path: Path, computed_elsewhere: bool) -> None:
+    """A new cache given the fingerprints a coding process computed stores what it would have computed:
+    a later run reads them back and finds every code current."""
+    codebook = Codebook(codes=(Code(id="meeting", label="meeting", path=("meeting",), keywords=("joint meeting",)),
+                               Code(id="trade", label="trade", path=("trade",), keywords=("trad*",))))
+    expected = code_fingerprints(codebook)
+    given = code_fingerprints(codebook) if computed_elsewhere else None
+    assert RecodeCache(tmp_path).fingerprints(codebook, computed=given).by_code == expected.by_code
+    again = RecodeCache(tmp_path).fingerprints(codebook)
+    assert (again.by_code, again.ties, again.word_automaton) == (expected.by_code, expected.ties, expected.word_automaton)

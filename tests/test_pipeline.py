@@ -417,6 +417,39 @@ def test_pipeline_workers_of_a_new_cache_hold_the_fingerprints_the_cache_stores(
             stored.by_code, stored.ties, stored.word_automaton)
 
 
+@pytest.mark.parametrize("new_cache, asked", [(True, True), (False, False)])
+def test_pipeline_code_batches_gives_meanwhile_the_fingerprints_a_coding_process_computed(
+        tiny_codebook: Path, monkeypatch, new_cache, asked):
+    """A new cache: the coding processes computed the code fingerprints as they started; one sends its copy
+    (asked before the batches), and `meanwhile` gets it; else meanwhile gets None (read or computed here)."""
+    from coder.cache import code_fingerprints
+    from coder.models import Document
+
+    codebook = load_codebook(tiny_codebook)
+    events, given = [], []
+
+    class Pool:
+        def submit(self, function, *arguments):
+            events.append(function.__name__)
+            future = concurrent.futures.Future()
+            if function is pipeline._worker_fingerprints:
+                future.set_result(code_fingerprints(codebook))
+            else:
+                future.set_result(pipeline._code_items(*arguments, codebook, compiled=None, cache=None))
+            return future
+
+        def shutdown(self, **options):
+            pass
+
+    monkeypatch.setattr(pipeline, "_start_pool", lambda *arguments, **options: Pool())
+    batches = [[Document(f"{number}.txt", "A joint meeting.")] for number in range(3)]
+    list(pipeline.code_batches(batches, codebook, workers=2, cache=None, cache_dir=None, encoding=None,
+                               new_cache=new_cache, meanwhile=given.append))
+    assert events == ["_worker_fingerprints"] * asked + ["_code_batch"] * 3
+    assert [None if found is None else found.by_code for found in given] == \
+        [code_fingerprints(codebook).by_code if asked else None]
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_pipeline_code_batches_calls_meanwhile_once_the_first_batches_are_sent(tiny_codebook: Path, monkeypatch,
                                                                                workers):
@@ -438,7 +471,7 @@ def test_pipeline_code_batches_calls_meanwhile_once_the_first_batches_are_sent(t
     monkeypatch.setattr(pipeline, "_start_pool", lambda *arguments, **options: Pool())
     batches = [[Document(f"{number}.txt", "A joint meeting.")] for number in range(6)]
     for coded in pipeline.code_batches(batches, codebook, workers=workers, cache=None, cache_dir=None, encoding=None,
-                                       ahead=2, meanwhile=lambda: events.append(("meanwhile",))):
+                                       ahead=2, meanwhile=lambda computed: events.append(("meanwhile",))):
         events.append(("taken", len(coded[0])))
     if workers == 1:  # in this process: before the first batch
         assert events == [("meanwhile",), *[("taken", 1)] * 6]
