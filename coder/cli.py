@@ -485,7 +485,6 @@ def network(
 
     Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
-    from .reviews import apply_reviews, read_reviews
     from .runner import import_typed_decisions, write_count_tables, write_network_outputs
     from .runs import NETWORK_OUTPUT_FILES, RunFolder
     from .segments import check_review_cells, drop_rejected
@@ -506,11 +505,6 @@ def network(
         frame = run.read_segments()
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
-        elif review_file.is_file():
-            # Counted as the next run counts: by the review file, which took what was typed just now. A cell
-            # cleared where the run wrote no decision is no edit, and a decision the file holds still counts
-            # (probe KK19: segments.csv's blank cell made the network count a rejected segment again).
-            frame, _ = apply_reviews(frame, read_reviews(review_file, written=run.read_written_reviews))
         _refuse_unknown_codes(frame, loaded, run)
         if loaded is not None:
             refuse_deeper_level(loaded, options.level)

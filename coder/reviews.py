@@ -978,7 +978,6 @@ class PendingImport:
     notes: int
     added: int  # passages coded by hand
     lost: LostCharacters | None = None
-    withdrawn: int = 0  # decisions the run wrote into the file whose cell the reviewer cleared
 
     def render(self) -> str:
         lines = []
@@ -989,9 +988,6 @@ class PendingImport:
             if self.notes:
                 parts.append(f"{self.notes} note(s)")
             lines.append(f"Imported {', '.join(parts)} typed into {self.source} into {self.reviews_path} first.")
-        if self.withdrawn:
-            lines.append(f"Withdrew {self.withdrawn} decision(s) from {self.reviews_path}: their review cell was cleared in "
-                         f"{self.source} (the file before is kept as {_backup_path(Path(self.reviews_path)).name}).")
         if self.lost is not None:
             lines.append(self.lost.render())
         return "\n".join(lines)
@@ -1015,9 +1011,7 @@ def import_pending(
     in the review file yet. None when nothing was typed.
 
     `written` maps segment ids to the (review, note) the last run wrote in that file, so a cell
-    the reviewer changed is told from one the review file changed since. A cell the run wrote
-    accept or reject and the reviewer cleared withdraws that decision, when the review file still
-    holds it (the entry stays, with its note, and no decision). A cell that disagrees
+    the reviewer changed is told from one the review file changed since. A cell that disagrees
     with a review file entry that also changed is a conflict: ReviewConflictError names the rows
     and nothing is written. `segments` maps the ids of the run that wrote the file to their
     (document, code, status): a typed row whose id is another segment's (columns sorted without it,
@@ -1045,7 +1039,6 @@ def import_pending(
     if "review" not in table.columns:
         table = table.assign(review="")  # notes may still be typed
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
-    cleared = _cleared_decisions(table, written)
     typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
     if written is not None and "segment_id" in typed.columns and len(typed):
         # Cells exactly as the run wrote them were not typed: leave them out before reading any row.
@@ -1054,7 +1047,7 @@ def import_pending(
             for identifier, review, note in zip(typed["segment_id"], typed["review"], notes[typed.index])
         ]
         typed = typed[[not same for same in as_written]]
-    if typed.empty and not cleared:
+    if typed.empty:
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if segments is not None:
         _refuse_rows_of_other_segments(typed, segments, segments_file, encoding=table_encoding(table))
@@ -1072,13 +1065,6 @@ def import_pending(
     existing = read_reviews(reviews_path)
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
-    withdrawn = 0
-    for identifier, decision in cleared.items():
-        # Only a decision the review file holds as the run wrote it: one it took since wins over a blank cell.
-        entry = merged.get(identifier)
-        if entry is not None and entry["decision"] == decision:
-            entry.update(decision="", reviewed_at=stamp)
-            withdrawn += 1
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
     conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
@@ -1144,31 +1130,12 @@ def import_pending(
             f"{' and '.join(str(other or reviews_path) for other in others)}; none of its decisions were imported:\n  "
             + "\n  ".join(first_lines([line for _, line in conflicts])) + "\n" + " ".join(advice) + " Then run the command again."
         )
-    if not (decisions or noted or added or withdrawn):
+    if not (decisions or noted or added):
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if refuse_new and not reviews_path.exists():
         raise ReviewConflictError(refuse_new)
     write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
-    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost, withdrawn)
-
-
-def _cleared_decisions(table: pd.DataFrame, written: Mapping[str, tuple[str, str]] | None) -> dict[str, str]:
-    """{segment id: decision} of the rows whose review cell the run wrote accept or reject and the reviewer
-    cleared: that decision withdrawn (probe KK19: a cleared cell was read as nothing typed, so the review
-    file kept the decision and the next run wrote it back, while `coder network` counted the segment). A
-    row deleted, or a file the run did not write (`written` None: a workbook, a colleague's copy), withdraws
-    nothing; neither does a cleared `add`, a passage coded by hand."""
-    if not written or "segment_id" not in table.columns or not len(table):
-        return {}
-    empty = table["review"].astype(str).str.strip() == ""
-    decided = {normalize_segment_id(raw) for raw in table.loc[~empty, "segment_id"]}  # another row of it says one
-    cleared = {}
-    for raw in table.loc[empty, "segment_id"]:
-        identifier = normalize_segment_id(raw)
-        before = written.get(identifier) if identifier and identifier not in decided else None
-        if before is not None and str(before[0]).strip() in ("accept", "reject"):
-            cleared[identifier] = str(before[0]).strip()
-    return cleared
+    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost)
 
 
 # --- following the codebook --------------------------------------------------------------------
@@ -1907,7 +1874,6 @@ class ReviewStatus:
     notes_only: int
     detached: pd.DataFrame | None = None  # DETACHED_COLUMNS; None when no segments were given
     precision: pd.DataFrame | None = None
-    withdrawn: int = 0  # entries left with neither a decision nor a note (a cleared review cell withdrew it)
 
     @property
     def orphans(self) -> int | None:
@@ -1917,8 +1883,7 @@ class ReviewStatus:
         lines = [
             f"{self.reviews_path}: {self.entries} entries: {self.accepted} accepted, {self.rejected} rejected"
             + (f", {self.added} added by hand" if self.added else "")
-            + (f", {self.notes_only} with a note only" if self.notes_only else "")
-            + (f", {self.withdrawn} withdrawn" if self.withdrawn else "") + "."
+            + (f", {self.notes_only} with a note only" if self.notes_only else "") + "."
         ]
         if self.detached is not None and not len(self.detached):
             lines.append("No detached decisions: each has its segment in the last run.")
@@ -1946,7 +1911,7 @@ def review_status(
     return ReviewStatus(
         reviews_path=str(reviews_path), entries=len(reviews),
         accepted=int(reviews["decision"].eq("accept").sum()), rejected=int(reviews["decision"].eq("reject").sum()),
-        added=int(reviews["decision"].eq("add").sum()), notes_only=int((reviews["decision"].eq("") & reviews["note"].ne("")).sum()),
-        detached=detached, precision=precision, withdrawn=int((reviews["decision"].eq("") & reviews["note"].eq("")).sum()),
+        added=int(reviews["decision"].eq("add").sum()), notes_only=int(reviews["decision"].eq("").sum()),
+        detached=detached, precision=precision,
     )
 
