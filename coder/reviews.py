@@ -120,9 +120,17 @@ def _restore_advice(path: Path) -> str:
 
 
 def _in_device_folder(folder: Path) -> bool:
-    """Is `folder` /dev or under it? A codebook read as /dev/stdin or /dev/fd/63 (a shell's pipe) puts the
-    default review file there, where a reboot empties what was written (probe KK10)."""
-    return os.name == "posix" and (folder == Path("/dev") or Path("/dev") in folder.parents)
+    """Is `folder` /dev or under it, links followed? A codebook read as /dev/stdin or /dev/fd/63 (a shell's
+    pipe) puts the default review file there, where a reboot empties what was written (probe KK10).
+    /dev/shm, a folder of files like /tmp, is not a device folder (probe NN8)."""
+    if os.name != "posix":
+        return False
+    device, shared_memory = Path("/dev"), Path("/dev/shm")
+    for spelling in (folder, Path(os.path.realpath(folder))):
+        if (spelling == device or device in spelling.parents) and not (
+                spelling == shared_memory or shared_memory in spelling.parents):
+            return True
+    return False
 
 
 def review_file_lock(reviews_path: str | Path, *, if_writable: bool = False,

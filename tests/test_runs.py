@@ -222,6 +222,7 @@ import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from typer.testing import CliRunner  # noqa: E402
@@ -1059,6 +1060,25 @@ def test_runs_decisions_typed_with_a_codebook_under_dev_need_a_review_file_outsi
     assert (kept.returncode, kept.stderr) == (0, "")
     decisions = pd.read_csv(reviews, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert decisions[["segment_id", "decision"]].values.tolist() == [[typed.loc[0, "segment_id"], "reject"]]
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm") or os.name != "posix", reason="no /dev/shm on this system")
+def test_runs_review_file_is_refused_in_dev_through_a_link_but_kept_in_dev_shm(tmp_path):
+    """A review file in a folder linked to /dev was made there (probe NN7); one in /dev/shm, a folder of files
+    like /tmp, named with --reviews, was refused as a device folder (probe NN8)."""
+    from coder.reviews import review_file_lock
+
+    (tmp_path / "linked").symlink_to("/dev")
+    with pytest.raises(OutputError, match="cannot write in this folder"):
+        with review_file_lock(tmp_path / "linked" / "reviews.csv"):
+            pass
+    shared = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        with review_file_lock(shared / "reviews.csv"):
+            (shared / "reviews.csv").write_text("kept", encoding="utf-8")
+        assert (shared / "reviews.csv").read_text(encoding="utf-8") == "kept"
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_runs_output_folder_that_cannot_be_made_is_one_error_line(tiny_corpus, tiny_codebook, tmp_path):
