@@ -22,6 +22,7 @@ from coder.matching import (
     _Hit,
     _hyphens_in_words,
     _rule_hits,
+    _segments_of_hits,
     _typed_dashes_as_commas,
     _web_addresses_blanked,
     code_passages,
@@ -417,6 +418,42 @@ def test_matching_segment_hits_of_several_documents_in_one_call_are_each_one_s(c
             start += len(text) + 2
         split.append(passages)
     assert compiled.segment_hits_by_document(split) == [compiled.segment_hits(passages) for passages in split]
+
+
+@pytest.mark.parametrize(("codebook", "text", "codes"), [
+    # meeting* (b), meeting (a, d) match "meetings" at one span: found by the automaton as written, by
+    # the rejoining pass hyphenated (in a line or at a line end); the codes come in one order.
+    ("codes:\n  b: ['meeting*']\n  a: [meeting]\n  d: [meeting]\n", "meetings", ["a", "b", "d"]),
+    ("codes:\n  b: ['meeting*']\n  a: [meeting]\n  d: [meeting]\n", "meet-ings", ["a", "b", "d"]),
+    ("codes:\n  b: ['meeting*']\n  a: [meeting]\n  d: [meeting]\n", "meet-\nings", ["a", "b", "d"]),
+    ("codes:\n  c: ['part*']\n  a: [party]\n", "party", ["a", "c"]),
+    ("codes:\n  d: ['会*']\n  b: [会议]\n", "会议", ["b", "d"]),
+    # A longer match at the same start comes first, whatever its code.
+    ("codes:\n  a: [party]\n  b: [party building]\n", "party building", ["b", "a"]),
+])
+def test_matching_segment_hits_codes_tied_at_one_span_in_code_order(codebook, text, codes):
+    # Hits of several codes at one span are ordered by code, as find() sorts matches (start, end, code):
+    # not by which pass or automaton needle found them first.
+    compiled = compile_codebook(parse_codebook(codebook))
+    passage = Passage(document="doc.txt", index=0, start=0, end=len(text), view=text.replace("\n", " "),
+                      text=" ".join(text.split()))
+    assert list(compiled.segment_hits([passage])) == codes
+
+
+@given(hits=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 12), st.integers(1, 4)), max_size=30))
+@settings(max_examples=100, deadline=None)
+def test_matching_segments_of_hits_sort_alike_where_the_one_key_would_overflow(hits):
+    # Offsets too large for one int64 key (start, longest first, code) are sorted with np.lexsort.
+    import numpy as np
+
+    codes = np.array([code for code, _, _ in hits], dtype=np.int64)
+    starts = np.array([start for _, start, _ in hits], dtype=np.int64)
+    ends = starts + np.array([length for _, _, length in hits], dtype=np.int64)
+    passage = Passage(document="doc.txt", index=0, start=0, end=0, view="", text="")
+    found = [_segments_of_hits(codes, starts + shift, ends + shift, codes_by_number=["a", "b", "c", "d"],
+                               passages=[passage], owner=[0], documents=1, joined="", view_starts=[0])
+             for shift in (0, 2**61)]
+    assert [list(grouped[0].items()) for grouped in found[1:]] == [list(found[0][0].items())]
 
 
 @pytest.mark.parametrize("corpus", ["seeds", "benchmarks/devset/texts"])

@@ -1,9 +1,9 @@
 """Matching's fast paths against the plain algorithms they replaced, kept here as an oracle.
 
 `_Oracle` is a CompiledCodebook whose phrase matching (a Python loop over the automaton's matches
-of the str text, a bisect per offset) and segment grouping (a pass over the sorted _Hits) are
-those of main before the numpy versions, and whose Chinese matching scans every passage for CJK
-runs (not only those _cjk_spans() lets through). Every generated document must give the same hits, in the same
+of the str text, a bisect per offset) and segment grouping (a pass over the _Hits sorted by start,
+longest first, then code) are those of main before the numpy versions, and whose Chinese matching
+scans every passage for CJK runs (not only those _cjk_spans() lets through). Every generated document must give the same hits, in the same
 order, and the same segment dicts, key order included.
 """
 
@@ -182,9 +182,8 @@ class _Oracle(CompiledCodebook):
                 return _grouped(passages, [_count(found) for found in self._finish(passages, document)], owner,
                                 len(documents))
             raw = [hit for hits in document.hits for hit in hits]
-        elif len(raw) > 1:
-            raw.sort(key=lambda hit: hit.end, reverse=True)
-            raw.sort(key=lambda hit: hit.start)
+        # By start, longest first, then by code (as find() sorts matches), whichever pass found them.
+        raw.sort(key=lambda hit: (hit.start, -hit.end, hit.code))
         grouped = [{} for _ in documents]
         current = {}
         ends = {}
@@ -301,6 +300,11 @@ def test_matching_oracle_phrase_hits_are_mains_in_the_same_order(codebook, texts
     ("exclusions and rules", "joint meeting, party building near 联席 governance"),
     ("chinese", "各地推进跨域协同治理与党建联盟建设，印度尼西亚和印度 代表\n参加区域协同 治理论坛联盟。联席会议 party 联 席会议"),
     ("chinese", "召开联席会议。联席"),
+    # Codes matching one span (meeting*, meeting, meeting): ties by code, whichever pass found them.
+    ("keywords", "meet-ings"),
+    ("keywords", "meet-\nings and meetings"),
+    ("keywords", "party"),
+    ("chinese", "会议"),
 ])
 def test_matching_oracle_agrees_on_edge_texts(codebook, text):
     parsed = parse_codebook(_CODEBOOKS[codebook])
