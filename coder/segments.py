@@ -17,7 +17,7 @@ import os
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -290,102 +290,39 @@ def join_parquet_parts(parts: Sequence[str | Path], path: str | Path, *, blank_p
 
     >>> join_parquet_parts(sorted(Path("parts").glob("*.parquet")), "outputs/segments.parquet")  # doctest: +SKIP
     """
+    import pyarrow.compute as pc
+
     # The schema of a part with rows: pandas' metadata says the types of its columns, which an empty part lacks.
     schema = next((pq.read_schema(part) for part in parts if pq.read_metadata(part).num_rows),
                   pq.read_schema(parts[0]))
-    joined = ParquetJoin(path, blank_pages=blank_pages, schema=schema)
-    try:
-        for part in parts:
-            joined.add(pq.read_table(part))
-    except BaseException:
-        joined.abandon()
-        raise
-    return joined.close()
+    held: list[pa.Table] = []
+    rows, group = 0, _row_group_rows(schema)
 
-
-class ParquetJoin:
-    """join_parquet_parts with the parts' tables given as they come (a run joins each partition's as it
-    is written, beside the coding, not after it): the same row groups, so the same bytes.
-
-    Without a `schema`, the first table with rows gives it (as join_parquet_parts reads it from the
-    first part file with rows); a join given no rows then has none to write and `close` returns None.
-    """
-
-    def __init__(self, path: str | Path, *, blank_pages: bool = False, schema: pa.Schema | None = None):
-        self.path, self.blank_pages, self.schema = Path(path), blank_pages, schema
-        self._held: list[pa.Table] = []
-        self._rows = 0
-        self._wrote = False
-        self._opened: tuple[Any, Path, pq.ParquetWriter] | None = None
-
-    def add(self, table: pa.Table) -> None:
-        """The next part's table."""
-        if self.schema is None:
-            if not table.num_rows:
-                return  # no rows to write, and not the schema to write them with
-            self.schema = table.schema
-        self._held.append(self._cast(table))
-        self._rows += self._held[-1].num_rows
-        group = _row_group_rows(self.schema)
-        while self._rows >= group:
-            table = pa.concat_tables(self._held)
-            block = table.slice(0, group).combine_chunks()
-            self._held, self._rows = [table.slice(group)], self._rows - group
-            del table  # the parts written, but for the rest of the last one
-            self._writer().write_table(block, row_group_size=group)
-            self._wrote = True
-            del block
-            pa.default_memory_pool().release_unused()  # else the pool keeps a row group's worth per row group
-
-    def close(self) -> Path | None:
-        """Write what is left and put the file in place; None when no schema was ever known (no rows given)."""
-        if self.schema is None:
-            return None
-        try:
-            if self._rows or not self._wrote:
-                self._writer().write_table(pa.concat_tables(self._held).combine_chunks() if self._held
-                                           else self.schema.empty_table(), row_group_size=_row_group_rows(self.schema))
-            self._held = []
-            context, _, writer = self._opened  # type: ignore[misc]
-            writer.close()
-        except BaseException:
-            self.abandon()
-            raise
-        self._opened = None
-        context.__exit__(None, None, None)
-        return self.path
-
-    def abandon(self) -> None:
-        """Stop, leaving no file (nor a temporary one) behind."""
-        self._held = []
-        if self._opened is not None:
-            context, _, writer = self._opened
-            self._opened = None
-            try:
-                writer.close()
-            finally:
-                context.__exit__(OSError, OSError("abandoned"), None)  # removes the temporary file
-
-    def _writer(self) -> pq.ParquetWriter:
-        if self._opened is None:
-            context = atomic_path(self.path)
-            temporary = context.__enter__()
-            try:
-                writer = pq.ParquetWriter(temporary, self.schema, compression=_COMPRESSION)
-            except BaseException:
-                context.__exit__(OSError, OSError("not opened"), None)
-                raise
-            self._opened = (context, temporary, writer)
-        return self._opened[2]
-
-    def _cast(self, table: pa.Table) -> pa.Table:
-        import pyarrow.compute as pc
-
-        table = table.replace_schema_metadata(self.schema.metadata)
-        if self.blank_pages and "page" in table.column_names:
+    def take(table: pa.Table) -> pa.Table:
+        table = table.replace_schema_metadata(schema.metadata)
+        if blank_pages and "page" in table.column_names:
             table = table.set_column(table.schema.get_field_index("page"), "page",
                                      pc.fill_null(table["page"], pa.scalar("", type=_TEXT)))
-        return table.cast(self.schema)
+        return table.cast(schema)
+
+    with atomic_path(path) as temporary, pq.ParquetWriter(temporary, schema, compression=_COMPRESSION) as writer:
+        wrote = False
+        for part in parts:
+            held.append(take(pq.read_table(part)))
+            rows += held[-1].num_rows
+            while rows >= group:
+                table = pa.concat_tables(held)
+                block = table.slice(0, group).combine_chunks()
+                held, rows = [table.slice(group)], rows - group
+                del table  # the parts written, but for the rest of the last one
+                writer.write_table(block, row_group_size=group)
+                wrote = True
+                del block
+                pa.default_memory_pool().release_unused()  # else the pool keeps a row group's worth per row group
+        if rows or not wrote:
+            writer.write_table(pa.concat_tables(held).combine_chunks() if held else schema.empty_table(),
+                               row_group_size=group)
+    return Path(path)
 
 
 def write_segments_parquet(frame: pd.DataFrame, path: str | Path, *, passages: pd.DataFrame | None = None) -> Path:

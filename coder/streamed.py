@@ -109,14 +109,12 @@ from .segments import (
     check_parquet_size,
     distinct_sorted,
     drop_rejected,
-    ParquetJoin,
     join_parquet_parts,
     passages_to_arrow,
     read_parquet,
     read_passages_parquet,
     read_segments_parquet,
     segment_id_numbers,
-    segments_parquet_table,
     segment_id_numbers_or_zero,
     segments_to_frame,
     write_parquet,
@@ -158,18 +156,6 @@ class CodedPartitions:
     # Called with the run's documents once they are known (the local engine prunes the recode cache to
     # them then: a key per document held through the coding was ~150 bytes a file).
     finish: Callable[[Sequence[Document]], None] | None = None
-    # segments.parquet and passages.parquet joined from the parts as they were written (local engine),
-    # for a run whose paged documents (`blank_pages`) were as assumed and whose parts stayed as written.
-    joined: JoinedParts | None = None
-
-
-@dataclass(frozen=True)
-class JoinedParts:
-    """The run's two Parquet files, joined beside the coding from each partition's tables (ParquetJoin)."""
-
-    files: dict[str, Path]  # SEGMENTS_PARQUET_FILE and PASSAGES_PARQUET_FILE -> the joined file
-    numbers: tuple[int, ...]  # the partitions joined, in order
-    blank_pages: bool  # what the join assumed of paged documents
 
 
 # An engine: code these corpus entries in partitions under this plan, write each partition's part
@@ -204,36 +190,26 @@ def code_partitions_locally(
                              new_cache=new_cache,
                              meanwhile=(lambda computed: _fingerprints(codebook, cache, computed=computed))
                              if new_cache else None)
-        # Text files have no pages: a paged document is one read here already (PDF, Word).
-        paged = any(isinstance(item, Document) and item.pages for item in items)
-        joins = {table: ParquetJoin(folder / _JOINED_FOLDER / table, blank_pages=paged and table == SEGMENTS_PARQUET_FILE)
-                 for table in (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE)}
-        try:
-            with PartitionWriter(folder, receive, joins=joins) as writer:
-                for number, (partition, batch) in enumerate(zip(partitions, coded)):
-                    rows, counts, batch_stats, pending, passage_columns, read = batch
-                    del batch
-                    if cache is not None:
-                        cache.write(pending)
-                    stats.add(batch_stats)
-                    documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
-                    frame, passages = _segment_frame(rows, codebook), _passage_table(passage_columns)
-                    del rows, passage_columns
-                    frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
-                    summary.passages, summary.read = counts, dict(read)
-                    writer.write(frame, passages, summary)
-                    del frame, passages
-                    summaries.append(summary)
-                    _release_memory()
-                    done += len(partition)
-                    if progress:
-                        progress(done, len(items))
-                writer.wait()
-            joined = _joined_parts(joins, len(partitions), paged)
-        except BaseException:
-            for join in joins.values():
-                join.abandon()
-            raise
+        with PartitionWriter(folder, receive) as writer:
+            for number, (partition, batch) in enumerate(zip(partitions, coded)):
+                rows, counts, batch_stats, pending, passage_columns, read = batch
+                del batch
+                if cache is not None:
+                    cache.write(pending)
+                stats.add(batch_stats)
+                documents = list(_corpus_read(Path(), partition, dict(read), plan.encoding).documents)
+                frame, passages = _segment_frame(rows, codebook), _passage_table(passage_columns)
+                del rows, passage_columns
+                frame, summary = finish_partition(frame, passages, documents, codebook, plan, number)
+                summary.passages, summary.read = counts, dict(read)
+                writer.write(frame, passages, summary)
+                del frame, passages
+                summaries.append(summary)
+                _release_memory()
+                done += len(partition)
+                if progress:
+                    progress(done, len(items))
+            writer.wait()
 
         def finish(documents: Sequence[Document]) -> None:
             if cache is not None:
@@ -242,7 +218,7 @@ def code_partitions_locally(
                 cache.close()  # folds SQLite's write-ahead log into the cache file
 
         return CodedPartitions(partitions=partitions, summaries=summaries,
-                               reused=stats.as_dict() if cache_dir is not None else {}, finish=finish, joined=joined)
+                               reused=stats.as_dict() if cache_dir is not None else {}, finish=finish)
 
     return code
 
@@ -254,9 +230,8 @@ class PartitionWriter:
     rows. Leaving the `with` block waits for the writing (nothing left writing into a folder the
     caller removes)."""
 
-    def __init__(self, folder: Path, receive: Callable[[PartitionSummary], PartitionSummary], *,
-                 joins: dict[str, ParquetJoin] | None = None):
-        self.folder, self.receive, self.joins = folder, receive, joins
+    def __init__(self, folder: Path, receive: Callable[[PartitionSummary], PartitionSummary]):
+        self.folder, self.receive = folder, receive
         self._writer = ThreadPoolExecutor(max_workers=1)
         self._writing: Future | None = None
 
@@ -269,8 +244,7 @@ class PartitionWriter:
     def write(self, frame: pd.DataFrame, passages: pd.DataFrame, summary: PartitionSummary) -> None:
         """Write this partition once the previous one is written (its error, if any, is raised here)."""
         self.wait()
-        self._writing = self._writer.submit(_write_received, frame, passages, self.folder, summary, self.receive,
-                                            self.joins)
+        self._writing = self._writer.submit(_write_received, frame, passages, self.folder, summary, self.receive)
 
     def wait(self) -> None:
         """Wait for the partition being written; raises its error."""
@@ -451,10 +425,8 @@ def code_in_partitions(
             # join leaves them as they are). Joining in a second thread beside the network saved little
             # wall and raised a 100 MB run's peak by about 40 MB (366 -> 397-415 MB): the two stages'
             # data alive together.
-            # The joined files only if no partition was finished again from its parts (a moved decision).
             written = _write_outputs(stage, folder, summaries, store, result, record, csv=csv,
-                                     segments=tally.segments, joined=engine == "local",
-                                     prejoined=coded.joined if settled is None else None)
+                                     segments=tally.segments, joined=engine == "local")
             # A full collection once (what the coding left to the oldest generation), then after each later
             # stage only the objects made since: a stage's cycles are young. A full collection after each
             # freed nothing more in the 50 MB run and walked the 90,000-215,000 objects that live to the
@@ -526,44 +498,20 @@ def _part_name(number: int) -> str:
     return f"part-{number:05d}.parquet"
 
 
-def _write_part(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, number: int, *,
-                joins: dict[str, ParquetJoin] | None = None) -> dict[str, Path]:
-    """A partition's segments.parquet and passages.parquet part files, under `folder`; each table
-    also added to its file's `joins` (the partitions given in order)."""
+def _write_part(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, number: int) -> dict[str, Path]:
+    """A partition's segments.parquet and passages.parquet part files, under `folder`."""
     paths = {table: folder / table / _part_name(number) for table in (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE)}
-    tables = {SEGMENTS_PARQUET_FILE: segments_parquet_table(frame, passages=passages),
-              PASSAGES_PARQUET_FILE: passages_to_arrow(passages)}
-    for table, path in paths.items():
+    for path in paths.values():
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_parquet(tables[table], path)
-    if joins is not None:
-        _join_part(joins, tables)
+    write_segments_parquet(frame, paths[SEGMENTS_PARQUET_FILE], passages=passages)
+    write_parquet(passages_to_arrow(passages), paths[PASSAGES_PARQUET_FILE])
     return paths
 
 
-def _join_part(joins: dict[str, ParquetJoin], tables: dict[str, Any]) -> None:
-    """The next partition's tables added to the joined files."""
-    for table, join in joins.items():
-        join.add(tables[table])
-
-
-# In PARTS_FOLDER: the run's Parquet files joined as the parts are written (ParquetJoin).
-_JOINED_FOLDER = ".joined"
-
-
-def _joined_parts(joins: dict[str, ParquetJoin], partitions: int, blank_pages: bool) -> JoinedParts | None:
-    """The joins of a local run's parts closed (None when a join had no rows: joined from the part files then)."""
-    files = {table: join.close() for table, join in joins.items()}
-    if any(path is None for path in files.values()):
-        return None
-    return JoinedParts(files=files, numbers=tuple(range(partitions)), blank_pages=blank_pages)  # type: ignore[arg-type]
-
-
 def _write_received(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, summary: PartitionSummary,
-                   receive: Callable[[PartitionSummary], PartitionSummary],
-                   joins: dict[str, ParquetJoin] | None = None) -> None:
-    """A finished partition's part files written (and joined), then its summary handed to `receive` (which stores it)."""
-    _write_part(frame, passages, folder, summary.number, joins=joins)
+                   receive: Callable[[PartitionSummary], PartitionSummary]) -> None:
+    """A finished partition's part files written, then its summary handed to `receive` (which stores it)."""
+    _write_part(frame, passages, folder, summary.number)
     receive(summary)
 
 
@@ -740,24 +688,18 @@ def _record_counts(summaries: list[PartitionSummary], store: SummaryStore, resul
 
 
 def _write_outputs(stage: RunFolder, folder: Path, summaries: list[PartitionSummary], store: SummaryStore,
-                   result: CodingResult, record, *, csv: CsvMode, segments: int, joined: bool,
-                   prejoined: JoinedParts | None = None) -> dict[str, Path]:
-    """RunFolder.write_outputs for a partitioned run: the parts joined into one file each (`joined`;
-    moved in from `prejoined` when it joined these parts) or moved in as folders, code_counts.csv
-    summed, the CSVs (small runs only) read back from the parts, run.json."""
+                   result: CodingResult, record, *, csv: CsvMode, segments: int, joined: bool) -> dict[str, Path]:
+    """RunFolder.write_outputs for a partitioned run: the parts joined into one file each (`joined`)
+    or moved in as folders, code_counts.csv summed, the CSVs (small runs only) read back from the
+    parts, run.json."""
     written: dict[str, Path] = {}
     stage.folder.mkdir(parents=True, exist_ok=True)
     numbers = [summary.number for summary in summaries]
     paged = any(document.pages for document in result.corpus.documents)
     if joined:
         for table in (SEGMENTS_PARQUET_FILE, PASSAGES_PARQUET_FILE):
-            blank_pages = paged and table == SEGMENTS_PARQUET_FILE
-            if (prejoined is not None and prejoined.numbers == tuple(numbers) and prejoined.blank_pages == paged
-                    and prejoined.files[table].is_file()):
-                os.replace(prejoined.files[table], stage.folder / table)
-            else:
-                join_parquet_parts([folder / table / _part_name(number) for number in numbers], stage.folder / table,
-                                   blank_pages=blank_pages)
+            join_parquet_parts([folder / table / _part_name(number) for number in numbers], stage.folder / table,
+                               blank_pages=paged and table == SEGMENTS_PARQUET_FILE)
         parts = RunFolder(folder)
     else:
         if paged:

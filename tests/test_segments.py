@@ -407,58 +407,6 @@ def test_join_parquet_parts_writes_the_bytes_of_the_whole_table(tmp_path, monkey
     assert sorted(path.name for path in tmp_path.iterdir()) == ["joined.parquet", "parts", "whole.parquet"]
 
 
-@pytest.mark.parametrize("pieces", [[5, 0, 700], [0, 0, 3], [0, 256, 256, 1], [300, 0, 300, 99], [1] * 9])
-def test_segments_parquet_join_of_tables_writes_the_bytes_of_the_part_files_join(tmp_path, monkeypatch, pieces):
-    """A ParquetJoin given the parts' tables as they come (a run joins each partition's as it writes
-    it): the bytes join_parquet_parts writes from the part files."""
-    import pyarrow as pa
-
-    from coder import segments
-
-    monkeypatch.setattr(segments, "_ROW_GROUP_ROWS", 256)
-    rows = sum(pieces)
-    whole = pa.table({"document": [f"doc {row // 40}" for row in range(rows)], "passage": list(range(rows)),
-                      "code": [f"c{row % 7}" for row in range(rows)]})
-    join = segments.ParquetJoin(tmp_path / "joined.parquet")
-    parts, start = [], 0
-    for number, piece in enumerate(pieces):
-        parts.append(segments.write_parquet(whole.slice(start, piece), tmp_path / "parts" / f"part-{number:05d}.parquet"))
-        join.add(whole.slice(start, piece))
-        start += piece
-    assert join.close() == tmp_path / "joined.parquet"
-    segments.join_parquet_parts(parts, tmp_path / "from_files.parquet")
-
-    assert (tmp_path / "joined.parquet").read_bytes() == (tmp_path / "from_files.parquet").read_bytes()
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["from_files.parquet", "joined.parquet", "parts"]
-
-
-@pytest.mark.parametrize("given", [[], [0, 0]])
-def test_segments_parquet_join_of_no_rows_writes_nothing(tmp_path, given):
-    """A ParquetJoin given no rows knows no schema: no file (nor a temporary one), and close says so."""
-    import pyarrow as pa
-
-    from coder import segments
-
-    join = segments.ParquetJoin(tmp_path / "joined.parquet")
-    for rows in given:
-        join.add(pa.table({"code": ["c"] * rows}))
-    assert join.close() is None
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("rows", [0, 300])
-def test_segments_parquet_join_abandoned_leaves_no_file(tmp_path, monkeypatch, rows):
-    import pyarrow as pa
-
-    from coder import segments
-
-    monkeypatch.setattr(segments, "_ROW_GROUP_ROWS", 256)
-    join = segments.ParquetJoin(tmp_path / "joined.parquet")
-    join.add(pa.table({"code": ["c"] * rows}))
-    join.abandon()
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_check_parquet_size_refuses_only_what_decodes_into_far_more_than_its_size(tmp_path, monkeypatch):
     """Past the floor, a file whose columns decode into more than _PARQUET_MAX_EXPANSION times its size
     is refused; text that compresses as text does (or anything under the floor) is not."""

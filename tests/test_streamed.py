@@ -162,7 +162,7 @@ def test_streamed_recode_after_a_streamed_run_equals_a_fresh_run(tmp_path: Path,
     ("finish_partition", CoderError("codebook regex 'x' ran too long")),
     ("finish_partition", OSError("disk full")),
     ("_write_part", OSError("disk full")),  # in the second thread, beside the next partition's finishing
-    ("_join_part", OSError("disk full")),  # the joined files, written beside the coding
+    ("join_parquet_parts", OSError("disk full")),
 ])
 def test_streamed_failure_leaves_the_earlier_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, generated: Path,
                                                  step: str, problem: Exception) -> None:
