@@ -15,9 +15,9 @@ from conftest import invoke, output_files, run_ok
 from coder.codebook import load_codebook
 from coder.lexicon import fold_text
 from coder.matching import compile_codebook
-from coder.models import Document
+from coder.models import Code, Codebook, Document
 from coder.passages import split_passages
-from coder.recode import _candidates, _innermost, _needles
+from coder.recode import _candidates, _innermost, _needles, _views
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = "edited code(s) again in the"
@@ -478,6 +478,47 @@ def test_recode_after_another_codes_terms_changed_matches_a_full_run(tmp_path, f
 
     assert FAST in output
     assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize(("keywords", "text"), [
+    # probe PP1: the line break before a row with a tab is a cell's end (a tab in the view the split
+    # makes); the recode rebuilt the view with a space there, so its www matched where the fresh run's did not
+    ("[www]", "www.\n war \t"),
+    ("[joint meeting]", "The joint\nmeeting\tx\n"),  # `joint` ends one row, `meeting` starts the next
+    ("[joint meeting]", "x\tjoint\nmeeting of cities\n"),
+])
+def test_recode_after_a_rename_matches_a_full_run_at_table_rows(tmp_path, keywords, text):
+    """A renamed code is matched again in the stored passages' views: those the split makes, where a
+    table row's line breaks are tabs."""
+    corpus, codebook, fast, full = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "fast", tmp_path / "full"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(text, encoding="utf-8")
+    codebook.write_text(f"codes:\n  gov: {{keywords: {keywords}}}\n  other: {{keywords: [regional]}}\n", encoding="utf-8")
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    codebook.write_text(f"codes:\n  gov2: {{keywords: {keywords}}}\n  other: {{keywords: [regional]}}\n", encoding="utf-8")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert output_files(fast) == output_files(full)
+
+
+@pytest.mark.parametrize("text", [
+    "www.\n war \t", "The joint\nmeeting\tx\n", "x\tjoint\nmeeting\n\ny | z\nw\n\n| a | b |\njoint\nmeeting\n",
+    "joint\nmeeting\n\nwww.a.cn\tjoint\nmeeting here\n",
+])
+def test_recode_views_are_those_of_the_split(text):
+    """The views the recode rebuilds from passages.parquet's rows are the split's, and a matcher counts the
+    same in both (the recode's and the fresh run's way to the same passages)."""
+    document = Document("a.txt", text)
+    passages = split_passages(document)
+    views = _views(document, [(passage.index, passage.start, passage.end, passage.kind, passage.text)
+                              for passage in passages], unit="paragraph")
+    assert views == passages
+    compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("www", "joint meeting")),)))
+    assert compiled.count_in_passages(views) == compiled.count_in_passages(passages)
 
 
 def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(history):
