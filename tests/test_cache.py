@@ -542,7 +542,7 @@ KEYWORDS = [
     "coordinated regional* cooperation", "ordinated* regional",
     "联盟", "党建联盟", "印度", "印度尼西亚", "协同治理", "跨域协同治理", "治理", "协同", "联席会议", "联席",
     "会议", "区域党建一体化", "党建", "区域合作", "合作", "壁垒", "行政壁垒", "联盟*", "协同*",
-    "~cooperate", "~fragment", "self-*", "區域合作", "聯席*",
+    "~cooperate", "~fragment", "self-*", "區域合作", "聯席*", "www",
 ]
 RULES = [
     Rule("near", (("cooperat*",), ("cit*", "meeting")), within=3),
@@ -612,10 +612,21 @@ def _codebook(codes: dict, unit: str = "paragraph") -> Codebook:
     ), unit=unit)  # type: ignore[arg-type]
 
 
+# Table rows (tabs, and the line breaks before and after a row, which the split's views hold as tabs)
+# and web addresses beside them: probe PP1, where the recode rebuilt such views with spaces.
+TABLE_CORPUS = {
+    "table.txt": (
+        "Mayors of the joint\nmeeting\tregional cooperation\nwww.\n war \t\n\n"
+        "www.example.org\tjoint meeting; www.\tco-\noperation\n\n"
+        "The joint meeting room\nsite | www.a.cn | barriers\nregional\ncooperation\n"
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def property_corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("property") / "corpus"
-    for name, text in PROPERTY_CORPUS.items():
+    for name, text in {**PROPERTY_CORPUS, **TABLE_CORPUS}.items():
         _write(folder / name, text)
     return folder
 
