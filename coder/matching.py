@@ -944,10 +944,12 @@ class CompiledCodebook:
         lower = _dashes_as_commas(lower)
         if " --" in lower:
             lower = _typed_dashes_as_commas(lower)
-        if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
-            lower = lower.replace("\t", ",")
+        # Addresses before tabs: a tab ends an address as a space does; read as a comma first, it let
+        # "www." run on into the next cell and blank its words (probe PP1).
         if "://" in lower or "www." in lower:  # a web address is no prose: its words code nothing
             lower = _web_addresses_blanked(lower)
+        if "\t" in lower:  # a tab splits a table's cells (and fields): no phrase or Chinese word runs across it
+            lower = lower.replace("\t", ",")
         raw: list[_Hit] = []
         phrases = None
         if self._phrase_automaton is not None:

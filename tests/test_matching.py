@@ -1091,6 +1091,24 @@ def test_words_of_a_web_address_code_nothing():
             for match in compiled.find(passage)] == ["联席会议", "joint meeting", "联席会议"]
 
 
+@pytest.mark.parametrize(("text", "matched"), [
+    # probe PP1: a tab (or a table row's line break, a tab in the view) ends an address as a space does;
+    # read as the comma it stands for, "www." ran on over it and took the next cell's words
+    ("www.\n war \t", ["www"]),
+    ("www.\twar", ["www"]),
+    ("www. war", ["www"]),
+    ("see www.example.org\tjoint meeting\n", ["joint meeting"]),
+    ("https://example.org/x\tjoint meeting", ["joint meeting"]),
+    ("a\twww.joint-meeting.org\tb", []),
+])
+def test_matching_web_address_ends_at_a_tab(text, matched):
+    compiled = compile_codebook(parse_codebook("codes:\n  a: [www, joint meeting]\n"))
+    passages = split_passages(Document("a.txt", text))
+    assert [text[match.start:match.end] for passage in passages for match in compiled.find(passage)] == matched
+    assert [sorted(counted) for counted in compiled.count_in_passages(passages)] == [["a"] if matched else []]
+    assert compiled.segment_hits_by_document([passages]) == [{"a": [(0, len(matched), matched[0])]} if matched else {}]
+
+
 MIXED_TEXT = ("长三角G60科创走廊建设加快推进。\n\n推广PPP模式。\n\n京津冀PM2.5污染严重，ＰＭ２．５污染也严重。\n\n"
               "The 党建 alliance was formed in 2019, the 党建alliance again.\n\n"
               "AG60科创走廊 and G600科创走廊 are other names.\n\n2019年党建联盟成立。\n\n"
