@@ -473,6 +473,12 @@ def _parts(text: str, size: int | None = None) -> Iterator[tuple[int, int]]:
     yield begin, len(text)
 
 
+def may_hold_table_rows(text: str) -> bool:
+    """Whether the split may read a line of `text` as a table's row (a tab or a pipe in it), whose line
+    breaks its views hold as tabs (cell ends) where the readable text has spaces."""
+    return "\t" in text or "|" in text
+
+
 def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int = 0, first_index: int = 0,
                 front: bool = True, state: _BlockState = None) -> tuple[list[Passage], list[bool], _BlockState]:
     """The passages of `text`, a document's text or the part of it that starts at `offset`, numbered
@@ -496,7 +502,7 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
             spans = _sentence_spans(view, blocks)
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
-    rows = _table_rows(lines) if "\t" in text or "|" in text else set()
+    rows = _table_rows(lines) if may_hold_table_rows(text) else set()
     breaks = _joinable_breaks(view_lines, starts, rows=rows)
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).

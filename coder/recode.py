@@ -54,7 +54,7 @@ from .models import (
     Code, Codebook, Document, Passage, UnchangedCodes, join_matched, numbered_copies, passage_fingerprint,
     segment_id_from_fingerprint,
 )
-from .passages import _readable, split_passages
+from .passages import _readable, may_hold_table_rows, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, distinct_sorted, read_parquet
@@ -851,7 +851,7 @@ def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passag
     where the fresh run did not). None when the split does not give the stored passages.
     """
     text = document.text
-    if "\t" not in text and "|" not in text:
+    if not may_hold_table_rows(text):
         passages = []
         for index, start, end, kind, readable in stored:
             raw = text[start:end]
