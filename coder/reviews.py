@@ -1499,19 +1499,20 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
         for index in indexes:
             if not contexts[index]:  # kept before its passage repeated (or by an earlier version): where it was
                 contexts[index] = _earlier_context(reviews, index, locator)
+        texts = {index: _normalized(reviews.at[index, "text"]) for index in indexes}
         for index in indexes:
-            text = _normalized(reviews.at[index, "text"])
-            if text not in earlier:
-                earlier[text] = locator.earlier_copy_contexts(document, reviews.at[index, "text"]) | {
-                    contexts[other] for other in indexes if contexts[other] and _normalized(reviews.at[other, "text"]) == text}
+            if texts[index] not in earlier:
+                earlier[texts[index]] = locator.earlier_copy_contexts(document, reviews.at[index, "text"])
+            if contexts[index]:
+                earlier[texts[index]].add(contexts[index])
         for index in indexes:
-            numbers = numbers_by_text.get(_normalized(reviews.at[index, "text"]), [])
+            numbers = numbers_by_text.get(texts[index], [])
             code = str(reviews.at[index, "code"])
             ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
             here = next((number for number, identifier in ids[index].items()
                          if identifier == reviews.at[index, "segment_id"]), None)
             wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers},
-                                     earlier=earlier[_normalized(reviews.at[index, "text"])])
+                                     earlier=earlier[texts[index]])
         targets = [ids[index][number] for index, number in wanted.items() if number is not None]
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
