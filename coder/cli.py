@@ -237,7 +237,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(
+def app_options(
     version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None,
 ) -> None:
     """Code a corpus of documents against a YAML codebook."""

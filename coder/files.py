@@ -584,8 +584,6 @@ def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _text_cells_matching(frame: pd.DataFrame, pattern: re.Pattern[str]) -> Iterator[tuple[object, pd.Series, pd.Series]]:
     """(column, its values, which cells start with `pattern`) for each text column where any does."""
-    import pandas as pd
-
     # Columns that may hold text, found from the dtypes at once (code_counts.csv has thousands of
     # number columns), then asked as before.
     candidates = [position for position, dtype in enumerate(frame.dtypes) if dtype.kind not in "iufcbmM"]
@@ -1107,7 +1105,7 @@ def cell_shown(value: Any, *, escaped: bool = True) -> str:
 # spreadsheet spells so. A "_x0041_" from a program that wrote it unescaped (pandas) is the text that was
 # typed, as LibreOffice shows it (the spec would read "A"); a workbook `export xlsx` wrote before probe
 # KK13 is read with no escapes at all (`_escapes_text`).
-_XSTRING = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff]|[Dd][89A-Fa-f][0-9A-Fa-f]{2}|[Ff]{3}[EeFf])_")
+_SPREADSHEET_ESCAPE = re.compile(r"_x(00[01][0-9A-Fa-f]|005[Ff]|[Dd][89A-Fa-f][0-9A-Fa-f]{2}|[Ff]{3}[EeFf])_")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -1117,7 +1115,7 @@ def _unescaped(text: str) -> str:
     >>> _unescaped("_x005F_x0041_ _x000D_ _xD83D__xDE00_ _x0041_ _X005F_ _x00")
     '_x0041_ \r 😀 _x0041_ _X005F_ _x00'
     """
-    text = _XSTRING.sub(lambda match: chr(int(match.group(1), 16)), text)
+    text = _SPREADSHEET_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
     if _SURROGATE.search(text) is not None:  # "_xD83D__xDE00_": one character spelt as its UTF-16 halves
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text

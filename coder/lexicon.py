@@ -59,7 +59,7 @@ def contains_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str) -> dict:
     """One of spaCy's English lemma tables: lemma_lookup, lemma_rules, lemma_index, lemma_exc."""
     resource = files("spacy_lookups_data") / "data" / f"en_{name}.json.gz"

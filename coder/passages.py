@@ -244,7 +244,7 @@ _BY_LINE = re.compile(r"\s*By\s+[A-Z][a-z]+\s+[A-Z]")
 _INSTITUTION = re.compile(
     r"大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校|科学院|科學院|University|Institute|College|Academy|School of|Department of|Faculty of"
 )
-_AFFILIATION_SHAPE = LazyPattern(rf"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{{6}}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
+_AFFILIATION_SHAPE = LazyPattern(r"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3])|.*\b\d{6}\b|.*(?:大学|大學|学院|學院|研究院|研究所|研究中心|党校|黨校)[\s\d,，;；)）]*$|\s*(?:School|Department|Faculty|Institute|College|University)\s+of\b")
 
 # The lines that may hold a label, a heading, a references heading, a reference entry or a
 # "By ..." line: those tests' own patterns as a lookahead after each line break (a superset:

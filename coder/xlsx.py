@@ -6,7 +6,7 @@ import functools
 import re
 import time
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +58,7 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
     try:
         with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for name, text in _PARTS.items():
                 archive.writestr(name, text.replace("{area}", _absolute(area)).replace("{now}", now))
             archive.writestr("xl/theme/theme1.xml", theme_xml)  # the fonts and colours Excel's own files name
@@ -185,7 +185,7 @@ def _write_sheet(stream, frame: pd.DataFrame, columns: list[str], letters: list[
         f'<dataValidations count="1"><dataValidation type="list" allowBlank="1" showErrorMessage="0" '
         f'showInputMessage="1" promptTitle="Review" prompt="{_PROMPT}" sqref="{review}2:{review}{max(rows + 1, 2)}">'
         '<formula1>"accept,reject,add"</formula1></dataValidation></dataValidations></worksheet>'
-    ).encode("utf-8"))
+    ).encode())
 
 
 def _rows_xml(frame: pd.DataFrame, columns: list[str], letters: list[str], *, first: int) -> str:
@@ -255,7 +255,7 @@ def _text_cell(text: str, style: int, *, marked: str = "") -> str:
 # ST_Xstring): text that holds one literally ("_x000D_", "_x0041_") is written with its "_" as "_x005F_",
 # as Excel writes it. Every "_" that begins one is, overlapping ones too: "_x0041_x0042_" escaped only at
 # its start would show "_x0041B".
-_XSTRING = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+_ESCAPE_START = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 
 
 def _escaped(text: str) -> str:
@@ -264,13 +264,13 @@ def _escaped(text: str) -> str:
     >>> _escaped("_x0041_ and _x00"), _escaped("_X0041_")
     ('_x005F_x0041_ and _x00', '_X0041_')
     """
-    return _XSTRING.sub("_x005F_", text) if "_x" in text else text
+    return _ESCAPE_START.sub("_x005F_", text) if "_x" in text else text
 
 
 def _escaped_runs(text: str, runs: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """The runs of `text` (`_match_runs`), each escaped as `_escaped` escapes the whole: a matched word may
     cut a "_xHHHH_" in two, and a reader that joins the runs (openpyxl, so `coder review import`) reads it whole."""
-    starts = {match.start() for match in _XSTRING.finditer(text)}
+    starts = {match.start() for match in _ESCAPE_START.finditer(text)}
     escaped, position = [], 0
     for part, match in runs:
         escaped.append(("".join("_x005F_" if position + index in starts else char for index, char in enumerate(part))

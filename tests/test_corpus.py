@@ -301,7 +301,7 @@ def test_corpus_a_stray_nul_in_utf8_text_is_dropped_not_the_document(tmp_path):
 def test_corpus_utf16_without_a_byte_order_mark_is_read_in_the_byte_order_that_reads_it(tmp_path, encoding):
     """It was skipped, naming --encoding, which read every UTF-8 file of the corpus as UTF-16 too."""
     _write(tmp_path, {"a.txt": "Joint meeting of the mayors.\r\n联席会议\r\n".encode(encoding),
-                      "b.txt": "The regional cooperation of the two cities.\n".encode()})
+                      "b.txt": b"The regional cooperation of the two cities.\n"})
     assert read_corpus(tmp_path).documents == (
         Document("a.txt", "Joint meeting of the mayors.\n联席会议\n", encoding),
         Document("b.txt", "The regional cooperation of the two cities.\n", "utf-8"))

@@ -210,8 +210,8 @@ _LIWC = "%\n1\tposemo\n2\tnegemo\n%\nhappy\t1\nsad\t2\n"
 
 
 @pytest.mark.parametrize(("name", "data", "message"), [
-    ("bomb.yml", ("a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n").encode(),
+    ("bomb.yml", (b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                  b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"),
      "bomb.yml:2: a YAML alias (*a) repeats other entries; aliases are not accepted here. Write the entries out in full."),
     ("deep.yml", ("".join("  " * level + f"k{level}:\n" for level in range(300)) + "  " * 300 + "- word\n").encode(),
      "deep.yml:101: nested more than 100 levels deep. Flatten the hierarchy to fewer levels."),

@@ -113,8 +113,6 @@ def test_network_betweenness_is_sampled_above_the_budget(monkeypatch):
 
 @pytest.mark.parametrize("isolated", [0, 30])
 def test_network_betweenness_searches_linked_codes_only_and_equals_networkx(monkeypatch, isolated):
-    import coder.network
-
     rows = [("d", passage, code) for passage, pair in enumerate(["ab", "bc", "cd", "be", "ef", "fa"]) for code in pair]
     codebook = parse_codebook("codes:\n" + "".join(f"  {code}: [{code}]\n" for code in "abcdef")
                               + "".join(f"  unused_{number}: [u{number}]\n" for number in range(isolated)))
@@ -284,8 +282,6 @@ _SNIPPET_TEXT = st.text(alphabet=st.sampled_from("abkis KIS-区域é\u0130\u0131
 def test_network_snippet_finds_ascii_words_in_other_text_as_the_regex_does(text, words):
     """ASCII words in a text beyond ASCII are found with lower() and find() unless the text holds a character
     re.IGNORECASE matches with an ASCII letter: the snippet the case-insensitive regex search cuts."""
-    import re
-
     import coder.network
 
     quick = snippet(text, words, width=20)
