@@ -263,6 +263,8 @@ class CacheEntry:
     # Which passages' texts are their views with the whitespace collapsed, when split_passages_noting_plain_text says so.
     plain: list[bool] | None = None
     stored: bool = False  # are the passages in the cache already (only the hits need writing)?
+    # A document coded a part at a time (its passages not kept): the rows its passages are stored as (passage_rows).
+    rows: list[list] | None = None
     matched: set[str] = field(default_factory=set)  # fingerprints matched in this run, to be stored
 
 
@@ -300,6 +302,12 @@ def _encode_passages(document: Document, passages: list[Passage], fingerprints: 
     passage_fingerprint()s run together}; view and text are null when they follow from the document
     text (line breaks read as spaces; whitespace collapsed), which they mostly do. `plain`: which
     texts are known to be their views collapsed (split_passages_noting_plain_text); the others are compared."""
+    return _encode_passage_rows(passage_rows(document, passages, plain), fingerprints)
+
+
+def passage_rows(document: Document, passages: list[Passage], plain: list[bool] | None = None) -> list[list]:
+    """The rows _encode_passages stores for `passages` (all of a document's, or a part's: a row
+    depends on its passage and the document's text alone)."""
     rows = []
     source = document.text  # (not a copy of it with line breaks as spaces: a document may be 100 MB)
     if plain is None or len(plain) != len(passages):
@@ -310,7 +318,11 @@ def _encode_passages(document: Document, passages: list[Passage], fingerprints: 
             view = None
         text = None if known or passage.text == " ".join(passage.view.split()) else passage.text
         rows.append([passage.start, passage.end, view, text, passage.kind])
-    if len(fingerprints) != len(passages) or not all(len(fingerprint) == 40 for fingerprint in fingerprints):
+    return rows
+
+
+def _encode_passage_rows(rows: list[list], fingerprints: list[str]) -> bytes:
+    if len(fingerprints) != len(rows) or not all(len(fingerprint) == 40 for fingerprint in fingerprints):
         raise ValueError("a passage fingerprint is missing")
     return _dumps({"passages": rows, "fingerprints": "".join(fingerprints)})
 
@@ -631,6 +643,17 @@ class RecodeCache:
             return None
         return NotedCoding(stamps=stamps, by_code=by_code, digests=digests)
 
+    def holds(self, key: str) -> bool:
+        """Whether the cache has passages stored under `key` (load() may still find them unusable)."""
+        db = None if self.new else self._db()
+        if db is None:
+            return False
+        try:
+            return db.execute("SELECT 1 FROM passages WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error:
+            self._fail()
+            return False
+
     def load(self, key: str, document: Document) -> CacheEntry | None:
         """The document's entry, checked against it; None when missing, unreadable or malformed."""
         db = None if self.new else self._db()
@@ -684,7 +707,8 @@ class RecodeCache:
         were: then one blob of the current code set replaces its old one."""
         current = entry.codes if current is None else current
         try:
-            passages = None if entry.stored else _encode_passages(document, entry.passages, entry.fingerprints, entry.plain)
+            passages = None if entry.stored else _encode_passage_rows(entry.rows, entry.fingerprints) \
+                if entry.rows is not None else _encode_passages(document, entry.passages, entry.fingerprints, entry.plain)
             if entry.stored and 2 * len(entry.matched) <= len(current):
                 self._pending.append(PendingEntry(
                     key, None, None, "", None, tuple((fingerprint, _dumps(entry.hits.get(fingerprint, [])))

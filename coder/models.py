@@ -262,9 +262,15 @@ def passage_fingerprints(document: str, passage_texts: Iterable[str]) -> list[st
     >>> passage_fingerprints("a.txt", ["The joint meeting."]) == [passage_fingerprint("a.txt", "The joint meeting.")]
     True
     """
+    return numbered_copies(passage_hashes(document, passage_texts))
+
+
+def passage_hashes(document: str, passage_texts: Iterable[str]) -> list[str]:
+    """passage_fingerprints() before copies are numbered: each text's hash alone (what a document
+    coded a part at a time gathers, part by part, to number them once)."""
     prefix = f"{document}\x1f"
     sha1 = hashlib.sha1
-    return numbered_copies([sha1((prefix + text.casefold()).encode()).hexdigest() for text in passage_texts])
+    return [sha1((prefix + text.casefold()).encode()).hexdigest() for text in passage_texts]
 
 
 def numbered_copies(fingerprints: Sequence[str]) -> list[str]:

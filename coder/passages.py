@@ -416,25 +416,51 @@ def split_passages_noting_plain_text(
     >>> split_passages_noting_plain_text(Document("a.txt", "gover-\\nnance\\n\\nSecond  one."))[1]
     [False, True]
     """
+    passages: list[Passage] = []
+    plain: list[bool] = []
+    for part in split_passages_in_parts(document, unit=unit, max_chars=max_chars):
+        passages += part[0]
+        plain += part[1]
+    return passages, plain
+
+
+def split_passages_in_parts(
+    document: Document, *, unit: Unit = "paragraph", max_chars: int = 1200
+) -> Iterator[tuple[list[Passage], list[bool]]]:
+    """split_passages_noting_plain_text() a part at a time: a document longer than _SPLIT_AT_ONCE
+    in the parts it is split in anyway (see _parts), numbered and placed as in the whole document, so
+    that a caller can code each part and let its passages go; a shorter one in one part. The parts'
+    passages joined are split_passages_noting_plain_text()'s.
+
+    >>> [[p.text for p in part] for part, _ in split_passages_in_parts(Document("a.txt", "One.\\n\\nTwo."))]
+    [['One.', 'Two.']]
+    """
     if unit not in UNITS:
         raise ValueError(f"unit must be 'paragraph', 'sentence' or 'document', not {unit!r}")
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, not {max_chars}")
+    return _split_in_parts(document, unit, max_chars)
+
+
+def splits_in_parts(document: Document, unit: Unit) -> bool:
+    """Whether split_passages_in_parts() gives `document` in more than one part (a document longer than
+    _SPLIT_AT_ONCE, unless its unit is the document)."""
+    return unit != "document" and len(document.text) > _SPLIT_AT_ONCE
+
+
+def _split_in_parts(document: Document, unit: Unit, max_chars: int) -> Iterator[tuple[list[Passage], list[bool]]]:
     text = document.text
     if not text or text.isspace():
-        return [], []
+        return
     if unit == "document" or len(text) <= _SPLIT_AT_ONCE:
-        return _split_part(text, document.path, unit, max_chars)[:2]
-    passages: list[Passage] = []
-    plain: list[bool] = []
-    state = _START
+        yield _split_part(text, document.path, unit, max_chars)[:2]
+        return
+    state, count = _START, 0
     for begin, end in _parts(text):
-        part = _split_part(text[begin:end], document.path, unit, max_chars,
-                           offset=begin, first_index=len(passages), front=begin == 0, state=state)
-        passages += part[0]
-        plain += part[1]
-        state = part[2]
-    return passages, plain
+        passages, plain, state = _split_part(text[begin:end], document.path, unit, max_chars,
+                                             offset=begin, first_index=count, front=begin == 0, state=state)
+        count += len(passages)
+        yield passages, plain
 
 
 _BlockState = tuple[bool, str | None] | None  # see _blocks

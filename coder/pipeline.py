@@ -15,7 +15,16 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .cache import CacheEntry, CacheStats, Fingerprints, Pending, RecodeCache, code_fingerprints, document_key
+from .cache import (
+    CacheEntry,
+    CacheStats,
+    Fingerprints,
+    Pending,
+    RecodeCache,
+    code_fingerprints,
+    document_key,
+)
+from .cache import passage_rows as cached_passage_rows
 from .corpus import (
     Corpus,
     CorpusFile,
@@ -35,10 +44,12 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
     Codebook,
     Document,
     Passage,
+    numbered_copies,
     passage_fingerprints,
+    passage_hashes,
     segment_ids_from_fingerprints,
 )
-from .passages import split_passages, split_passages_noting_plain_text
+from .passages import split_passages, split_passages_in_parts, split_passages_noting_plain_text, splits_in_parts
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .processes import GUARD_ADVICE, refuse_script_rerun_in_worker
@@ -145,8 +156,9 @@ class PassageColumns:
         self.kind: list[str] = []
         self.text: list[str] = []
         # After pack(): the texts as one UTF-8 buffer and its offsets (`text` emptied).
-        self.text_data: bytes | None = None
+        self.text_data: bytearray | None = None
         self.text_offsets = array("q")
+        self.unpackable = False  # a text UTF-8 cannot hold was met: all stay strings
 
     def __len__(self) -> int:
         return len(self.passage)
@@ -154,24 +166,34 @@ class PassageColumns:
     def pack(self) -> None:
         """Hold the texts as one UTF-8 buffer with offsets, as Arrow stores text: the worker sends one
         bytes object instead of a string per passage, and the main process wraps it without a copy
-        per passage. Text UTF-8 cannot hold (lone surrogates) stays as it is."""
+        per passage. Texts added since the last pack are appended to the buffer (a document coded a
+        part at a time packs each part's). Text UTF-8 cannot hold (lone surrogates) stays as it is,
+        and so do all the texts with it."""
+        if self.unpackable:
+            return
         try:
             encoded = [text.encode("utf-8") for text in self.text]
         except UnicodeEncodeError:
+            self.text, self.text_data, self.text_offsets = self.texts(), None, array("q")
+            self.unpackable = True
             return
-        offsets = array("q", [0])
-        total = 0
+        if self.text_data is None:
+            self.text_data, self.text_offsets = bytearray(), array("q", [0])
+        offsets = self.text_offsets
+        total = offsets[-1]
         for piece in encoded:
             total += len(piece)
             offsets.append(total)
-        self.text_data, self.text_offsets, self.text = b"".join(encoded), offsets, []
+        self.text_data += b"".join(encoded)
+        self.text = []
 
     def texts(self) -> list[str]:
         """The passages' texts, packed or not."""
         if self.text_data is None:
             return self.text
         data, offsets = self.text_data, self.text_offsets
-        return [data[offsets[row]:offsets[row + 1]].decode("utf-8") for row in range(len(self))]
+        return [bytes(data[offsets[row]:offsets[row + 1]]).decode("utf-8")
+                for row in range(len(offsets) - 1)] + self.text
 
     def as_rows(self) -> list[tuple[str, int, int, int, str, str]]:
         """The passages as rows of PASSAGE_COLUMNS."""
@@ -254,7 +276,10 @@ def _code_rows(
     passage_rows = PassageColumns()
     counts: dict[str, int] = {}
     kinds = frozenset(codebook.code_kinds)
-    for group in _matching_groups(documents):
+    for group in _matching_groups(documents, codebook.unit):
+        if len(group) == 1 and splits_in_parts(group[0], codebook.unit) and _code_in_parts(
+                rows, passage_rows, counts, group[0], codebook, compiled, cache, stats, order):
+            continue
         if cache is None:
             split = [split_passages(document, unit=codebook.unit) for document in group]
             coded = _hits_by_document(split, compiled, kinds)  # type: ignore[arg-type]
@@ -274,11 +299,18 @@ def _code_rows(
 _GROUP_DOCUMENTS, _GROUP_CHARS = 16, 128_000
 
 
-def _matching_groups(documents: Sequence[Document]) -> Iterator[list[Document]]:
-    """Consecutive documents, at most _GROUP_DOCUMENTS and about _GROUP_CHARS characters a group."""
+def _matching_groups(documents: Sequence[Document], unit: str = "paragraph") -> Iterator[list[Document]]:
+    """Consecutive documents, at most _GROUP_DOCUMENTS and about _GROUP_CHARS characters a group; a
+    document split in parts (splits_in_parts) in a group of its own."""
     group: list[Document] = []
     chars = 0
     for document in documents:
+        if splits_in_parts(document, unit):  # type: ignore[arg-type]
+            if group:
+                yield group
+            yield [document]
+            group, chars = [], 0
+            continue
         group.append(document)
         chars += len(document.text)
         if len(group) >= _GROUP_DOCUMENTS or chars >= _GROUP_CHARS:
@@ -286,6 +318,59 @@ def _matching_groups(documents: Sequence[Document]) -> Iterator[list[Document]]:
             group, chars = [], 0
     if group:
         yield group
+
+
+def _code_in_parts(
+    rows: SegmentColumns, passage_rows: PassageColumns, counts: dict[str, int], document: Document,
+    codebook: Codebook, compiled: CompiledCodebook | None, cache: RecodeCache | None, stats: CacheStats,
+    order: dict[str, int],
+) -> bool:
+    """Code a document that is split in parts a part at a time (split_passages_in_parts), adding its
+    rows as _add_document_rows does, byte for byte: each part's passages are matched, put in the
+    rows and let go, where the whole document's passages (each with its view and readable text) were
+    held until it was coded (a 50 MB file's coding process peaked at ~620 MB). What the document
+    needs whole is small: its passages' fingerprints (copies are numbered across the document), its
+    hits, and the rows its cache entry stores. False, with nothing done, when the cache holds an entry
+    for it (a recode reads the entry's passages whole)."""
+    key = None
+    if cache is not None:
+        key = document_key(document, unit=codebook.unit)
+        if cache.holds(key):
+            return False
+    kinds = frozenset(codebook.code_kinds)
+    matcher = compiled if compiled is not None else _compile_subset(codebook, list(codebook))
+    first = len(passage_rows)
+    number = len(passage_rows.documents)
+    passage_rows.documents.append(document.path)
+    hashes: list[str] = []
+    stored: list[list] | None = [] if cache is not None else None
+    hits: dict[str, CodeHits] = {}
+    for passages, plain in split_passages_in_parts(document, unit=codebook.unit):
+        hashes += passage_hashes(document.path, [passage.text for passage in passages])
+        if stored is not None:
+            stored += cached_passage_rows(document, passages, plain)
+        for code_id, found in _hits_by_document([passages], matcher, kinds)[0].items():
+            hits.setdefault(code_id, []).extend(found)
+        passage_rows.document.extend([number] * len(passages))
+        passage_rows.passage.extend([passage.index for passage in passages])
+        passage_rows.start.extend([passage.start for passage in passages])
+        passage_rows.end.extend([passage.end for passage in passages])
+        passage_rows.kind.extend([passage.kind for passage in passages])
+        passage_rows.text.extend([passage.text for passage in passages])
+        passage_rows.pack()
+        del passages, plain
+    fingerprints = numbered_copies(hashes)  # passage_fingerprints() of the whole document's texts
+    del hashes
+    if cache is not None:
+        stats.documents_new += 1
+        stats.codes_matched += len(codebook)
+        entry = CacheEntry(passages=[], fingerprints=fingerprints, rows=stored)
+        hits = _cached_result(document, codebook, cache, order, key, entry, list(codebook), matcher,  # type: ignore[arg-type]
+                              fresh=hits)[1]
+    counts[document.path] = len(passage_rows) - first
+    spans = (passage_rows.start[first:], passage_rows.end[first:], passage_rows.kind[first:])
+    _add_segment_rows(rows, document, spans, fingerprints, hits, order)  # type: ignore[arg-type]
+    return True
 
 
 def _add_document_rows(
@@ -325,14 +410,20 @@ def _add_segment_rows(
         return
     # Column by column: a few C-level passes over the rows instead of nine appends per row.
     passage_indexes, positions, code_ids, counts, matched = zip(*found)
-    coded = list(map(passages.__getitem__, passage_indexes))
     passage_fingerprints = list(map(fingerprints.__getitem__, passage_indexes))
     rows.document.extend([number] * len(found))
     rows.segment_id.extend(segment_ids_from_fingerprints(passage_fingerprints, code_ids))
     rows.passage.extend(passage_indexes)
-    rows.start.extend(map(_START, coded))
-    rows.end.extend(map(_END, coded))
-    rows.kind.extend(map(_KIND, coded))
+    if isinstance(passages, tuple):  # (starts, ends, kinds) of the passages, from _code_in_parts
+        starts, ends, kinds = passages
+        rows.start.extend(map(starts.__getitem__, passage_indexes))
+        rows.end.extend(map(ends.__getitem__, passage_indexes))
+        rows.kind.extend(map(kinds.__getitem__, passage_indexes))
+    else:
+        coded = list(map(passages.__getitem__, passage_indexes))
+        rows.start.extend(map(_START, coded))
+        rows.end.extend(map(_END, coded))
+        rows.kind.extend(map(_KIND, coded))
     rows.code.extend(positions)
     rows.hits.extend(counts)
     rows.matched.extend(map(rows.cells.setdefault, matched, matched))

@@ -612,3 +612,77 @@ def test_pipeline_a_long_document_matched_in_slices_gives_the_segments_of_one_ca
                for start, end in zip(whole.segments["start"], whole.segments["end"]))
     counts = whole.segments.groupby("code")["passage"].count().to_dict()
     assert counts == {"jm": 180, "pb": 120, "rule": 60}
+
+
+def _long_document() -> coder.Document:
+    """The seeds (English and Chinese, a double-spaced paste, references) joined five times with a
+    table and a repeated question: longer than a few parts of 3,000 characters, passages repeated
+    across the parts, the references running on over a cut."""
+    seeds = [path.read_text(encoding="utf-8") for path in sorted((Path(__file__).parents[1] / "seeds").glob("*.txt"))]
+    table = "| city | joint meeting |\n|---|---|\n| Nanning\t| party building |\n"
+    question = "Interviewer: How often does the joint meeting meet?\n"
+    text = "\n\n".join(f"{question}\n{table}\n{seed}" for _ in range(5) for seed in seeds)
+    return coder.Document("long.txt", text)
+
+
+@pytest.mark.parametrize("cached", [False, True])
+@pytest.mark.parametrize("unit", ["paragraph", "sentence"])
+def test_pipeline_a_long_document_coded_a_part_at_a_time_gives_the_same_rows(tmp_path: Path, monkeypatch, cached, unit):
+    """A document split in parts is coded a part at a time (pipeline._code_in_parts): its segment
+    rows, passage rows, counts and recode cache entry are those of coding its passages whole."""
+    from coder import passages
+
+    monkeypatch.setattr(passages, "_SPLIT_AT_ONCE", 3000)
+    document = _long_document()
+    assert passages.splits_in_parts(document, unit) and len(document.text) > 20 * 3000
+    codebook = load_codebook(Path(__file__).parents[1] / "codebook.yaml")
+    codebook = coder.models.Codebook(codes=codebook.codes, unit=unit)
+
+    def coded(in_parts: bool, folder: str):
+        monkeypatch.setattr(pipeline, "splits_in_parts", passages.splits_in_parts if in_parts else lambda *_: False)
+        cache = coder.cache.RecodeCache(tmp_path / folder, new=True) if cached else None
+        small = coder.Document("small.txt", "The joint meeting met.\n\nAgain the joint meeting.")
+        rows, counts, stats, pending, passage_rows = pipeline._code_rows([small, document, small], codebook,
+                                                                        compiled=None if cached else
+                                                                        pipeline.compile_codebook(codebook),
+                                                                        cache=cache)
+        return (pipeline._segment_frame(rows, codebook), counts, stats.as_dict(), pending, passage_rows.as_rows())
+
+    calls = []
+    real = pipeline._code_in_parts
+    monkeypatch.setattr(pipeline, "_code_in_parts", lambda *args: calls.append(1) or real(*args))
+    whole, in_parts = coded(False, "whole"), coded(True, "parts")
+    assert calls == [1]
+    pd.testing.assert_frame_equal(in_parts[0], whole[0])
+    assert len(whole[0]) > 100 and whole[0]["passage"].max() > 50
+    assert in_parts[1:3] == whole[1:3]
+    assert in_parts[3] == whole[3]  # the cache entries, byte for byte
+    assert in_parts[4] == whole[4]
+    long = whole[0][whole[0]["document"] == "long.txt"]
+    # Repeated passages (numbered copies across the parts) and cache entries to compare.
+    assert len(set(long["segment_id"])) == len(long) and len(set(long["fingerprint"])) < len(long)
+    assert not cached or len({entry.key for entry in whole[3]}) == 2
+
+
+def test_pipeline_a_long_document_is_not_held_as_passages_while_coded(monkeypatch):
+    """Coding a document split in parts holds one part's passages (views and readable texts) at a
+    time: what coding it allocates beyond the rows it returns stays a small multiple of its length
+    (holding every passage at once was ~11 bytes a character here; a part at a time ~1.5)."""
+    import tracemalloc
+
+    from coder import passages
+
+    monkeypatch.setattr(passages, "_SPLIT_AT_ONCE", 20_000)
+    seeds = [path.read_text(encoding="utf-8") for path in sorted((Path(__file__).parents[1] / "seeds").glob("*.txt"))]
+    document = coder.Document("long.txt", "\n\n".join(seeds * 20))
+    codebook = load_codebook(Path(__file__).parents[1] / "codebook.yaml")
+    compiled = pipeline.compile_codebook(codebook)
+    pipeline._code_rows([coder.Document("warm.txt", "The joint meeting met.")], codebook, compiled=compiled)
+    tracemalloc.start()
+    try:
+        coded = pipeline._code_rows([document], codebook, compiled=compiled)
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(coded[0]) > 1000
+    assert peak - held < 4 * len(document.text)
