@@ -397,13 +397,15 @@ def _context(before: str, after: str) -> str:
 
 
 def _folded(text: str) -> str:
-    """_normalized(text) as the matcher reads it: traditional and simplified characters, full and half
-    width, one (lexicon.fold_text). A passage whose 並 became 并 is the passage it was.
+    """_normalized(text) as the matcher reads it, traditional and simplified characters, full and half
+    width, one (lexicon.fold_text), and without its whitespace. A passage whose 並 became 并 is the
+    passage it was, and so is one whose text a new coder reads with a space more or less at a line end
+    ("acceptor" and "accept or": the matcher reads the document, whose characters did not change).
 
-    >>> _folded("河湖長聯席會議 並舉行") == _folded("河湖长联席会议 并举行")
-    True
+    >>> _folded("河湖長聯席會議 並舉行") == _folded("河湖长联席会议 并举行"), _folded("accept or") == _folded("Acceptor")
+    (True, True)
     """
-    return fold_text(_normalized(text))
+    return "".join(fold_text(_normalized(text)).split())
 
 
 def _normalized(text: str) -> str:
@@ -1393,7 +1395,8 @@ def _missing(identifiers: pd.Series, present: Container[str]) -> pd.Series:
 def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: Container[str],
                            locator: PassageLocator | None = None) -> int:
     """Entries whose id is gone but whose passage text and code one segment has (the document was renamed),
-    else one segment of their document whose text the matcher reads the same (a character corrected, 並 -> 并):
+    else one segment of their document whose text the matcher reads the same (a character corrected, 並 -> 并,
+    or a space more or less at a line end, as a new coder reads it: _folded):
     point them at that segment. Where several of its document's passages read the same (a repeated answer
     corrected throughout, or a passage corrected to read as another), the one with the passages around it that
     the entry's copy had (its `context`, else where the run before had it: `locator`). Changes `reviews` in
@@ -1700,7 +1703,7 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     # A span coded by offsets: the same text at the same place, else the same text elsewhere in the document.
     if source is not None and start is not None and end is not None:
         whole = [passage for passage in locator.passages(document) if passage.start == start and passage.end == end]
-        if whole and _normalized(whole[0].text) == _normalized(text):  # that passage, as it was (of its copies)
+        if whole and _folded(whole[0].text) == _folded(text):  # that passage, as it was (of its copies)
             return (document, whole[0].index, whole[0].start, whole[0].end, whole[0].text)
         if not whole:
             if source.text[start:end] != text:
