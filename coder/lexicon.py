@@ -28,7 +28,7 @@ from .imports import LazyPattern
 __all__ = [
     "APOSTROPHES", "CJK_CHARS", "DERIVATIONAL_SUFFIXES", "MARK_CHARS", "ChineseDictionary", "chinese_dictionary",
     "compose_text", "contains_cjk", "derived_forms", "derived_words", "english_words", "fold_text", "is_cjk",
-    "is_english_word", "is_mark", "lemmas", "lookup_lemma", "release_lemma_tables", "word_forms",
+    "is_english_word", "is_mark", "is_whole_word", "lemmas", "lookup_lemma", "release_lemma_tables", "word_forms",
 ]
 
 # The one definition of "CJK" (a character written without spaces between words): CJK and
@@ -94,6 +94,39 @@ def is_english_word(word: str) -> bool:
     (True, True, False)
     """
     return word.lower() in english_words()
+
+
+# The English words of two letters. The lemma tables' own two-letter entries are mostly
+# abbreviations ("ed", "pl"): counted as words, they kept the halves of a cut word apart ("us ed").
+_SHORT_WORDS = frozenset("am an as at be by do go he if in is it me my no of on or so to up us we".split())
+# The function words of spaCy's English stop list that its lemma tables, of words that inflect, lack,
+# written out: the list also holds tokenizer pieces ("re", "ca", "n't"), which are no words.
+_FUNCTION_WORDS = frozenset("""
+    across afterwards again against all almost along already although always among amongst any anyhow
+    anyone anything anyway anywhere around before below beside besides between beyond both cannot during
+    each either else elsewhere ever everyone everything everywhere for formerly from hence her here
+    hereby herein hereupon hers herself him his however indeed into its itself latterly many moreover
+    mostly myself namely never nevertheless next none nor now off once only onto our ours ourselves over
+    per perhaps quite rather really same she should since some somehow something sometimes such than the
+    their themselves then thence thereafter thereby therefore therein thereupon they though throughout
+    thus too toward towards unless upon very via what when whence whenever whereafter whereas whereby
+    wherein whereupon wherever whether which whither who whoever whom whose with within without yet your
+    yours
+""".split())
+
+
+def is_whole_word(word: str) -> bool:
+    """Does `word` (any case) stand alone in English text: a word of two letters that is one ("in",
+    "us", not "ed"), a function word ("the", "over"), or another word of english_words(), letters as it
+    has them (most letters: a passage's "no\\nt" stays "no t", as it was)?
+
+    >>> is_whole_word("over"), is_whole_word("The"), is_whole_word("ed"), is_whole_word("government")
+    (True, True, False, True)
+    """
+    word = word.lower()
+    if len(word) == 2:
+        return word in _SHORT_WORDS
+    return word in _FUNCTION_WORDS or word in english_words()
 
 
 @cache

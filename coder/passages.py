@@ -88,7 +88,9 @@ stays ("cross-\\nregional" -> "cross-regional"). English words are those of spaC
 table (spacy-lookups-data) and the nouns, verbs and adjectives of five letters or more of its rule
 index ("governance", "environmental": the lookup table lists only words that inflect). A word
 broken across lines without a hyphen, with no space before the break ("tri\\nggered"), is
-rejoined only when the joined word is an English word and at least one part is not. A line
+rejoined only when the joined word is an English word and at least one part is not, a function
+word counting as a word ("accept\\nor" stays "accept or") and a two-letter abbreviation as none
+("us\\ned" is "used"). A line
 break between two CJK characters or CJK punctuation marks disappears (Chinese has no spaces
 between words).
 """
@@ -104,7 +106,7 @@ from itertools import accumulate
 from operator import methodcaller
 
 from .imports import LazyPattern
-from .lexicon import CJK_CHARS, is_cjk, is_english_word
+from .lexicon import CJK_CHARS, is_cjk, is_english_word, is_whole_word
 from .models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -1563,5 +1565,9 @@ def rejoins_hyphenated(first: str, second: str) -> bool:
 
 
 def _rejoin_broken(first: str, second: str) -> bool:
-    """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False."""
-    return is_english_word(first + second) and not (is_english_word(first) and is_english_word(second))
+    """"tri" + "ggered" and "us" + "ed" -> True; "the" + "model", "a" + "round" and "accept" + "or" -> False.
+
+    The parts are words as is_whole_word reads them: the lemma tables lack function words ("accept\nor"
+    read as "acceptor") and hold abbreviations ("us\ned" stayed "us ed") (probes KK14, LL3).
+    """
+    return is_english_word(first + second) and not (is_whole_word(first) and is_whole_word(second))

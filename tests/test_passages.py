@@ -75,6 +75,34 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
 
 
 @pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        # two words whose letters also spell one: a function word ("or", "over", "the") is a word though
+        # spaCy's lemma tables, of words that inflect, lack it (probe KK14)
+        ("accept\nor reject", "accept or reject"),
+        ("power over\nall regions", "power over all regions"),
+        ("and so\non.", "and so on."),
+        ("documents in\nform of notices", "documents in form of notices"),
+        ("one of\nten members", "one of ten members"),
+        ("see\nthe map", "see the map"),
+        ("the GPL's\nin force", "the GPL's in force"),
+        # a two-letter abbreviation of the tables ("ed", "pl") is not a word; "re" and "ca", tokenizer
+        # pieces of spaCy's stop list, are none either (probe LL3)
+        ("it was design\ned by", "it was designed by"),
+        ("it was us\ned by", "it was used by"),
+        ("the re\nport and the ca\nuse", "the report and the cause"),
+        ("what a\nre they", "what are they"),
+        ("区域合作的regional\ncooperation机制", "区域合作的regional cooperation机制"),
+        ("tri\nggered by the coope-\nration", "triggered by the cooperation"),
+    ],
+)
+def test_passages_text_keeps_words_apart_at_line_end(text, readable):
+    (passage,) = split_passages(_doc(text))
+    assert (passage.start, passage.end, passage.text) == (0, len(text), readable)
+    assert passage.view == text.replace("\n", " ")
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         (
