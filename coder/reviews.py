@@ -1407,16 +1407,24 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         return 0
     wanted = {(reviews.at[index, "code"], _normalized(reviews.at[index, "text"])) for index in lost}
     keys = _rows_by_passage_text(frame, wanted)
-    unmatched = [index for index in lost if (reviews.at[index, "code"], _normalized(reviews.at[index, "text"])) not in keys]
+    documents = frame["document"].astype(str).tolist()
+
+    def elsewhere(index: object) -> bool:  # no row of its own document has its text: renamed, or edited in place
+        return all(documents[row] != reviews.at[index, "document"]
+                   for row in keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), []))
+
+    unmatched = [index for index in lost if elsewhere(index)]
     edited = _rows_by_folded_text(frame, {(reviews.at[index, "document"], reviews.at[index, "code"]) for index in unmatched})
     taken = set(reviews["segment_id"])
     moves: dict[object, dict[str, object]] = {}
     followed = 0
     for index in lost:
         matches = keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), [])
-        if not matches:  # its passage edited where the matcher reads no change (並 -> 并), in its own document
-            key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
-            matches = edited.get(key, [])
+        # its passage edited where the matcher reads no change (並 -> 并, a space at a line end), in its own
+        # document: before the same text in another document (a copy of it there is not this passage)
+        key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
+        if elsewhere(index) and edited.get(key):
+            matches = edited[key]
             if len(matches) > 1 and locator is not None:
                 matches = _by_context(reviews, index, frame, matches, locator)
         if len(matches) != 1:

@@ -1817,6 +1817,8 @@ def test_decisions_follow_their_passages_when_a_new_coder_reads_a_line_end_with_
             "Between the copies.\n\n"
             "The joint meeting, and so\non.\n")
     (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
+    # another document reads as c.txt's first passage did: that passage is still in c.txt, not there
+    (project / "corpus" / "d.txt").write_text("The joint meeting may acceptor reject barriers.\n", encoding="utf-8")
     decided = [["0", "barriers", "reject", "not a barrier"], ["0", "joint_meeting", "accept", "p0"],
                ["1", "barriers", "accept", "p1"], ["2", "local_protection", "accept", "kept"],
                ["3", "hand_only", "add", "by hand"], ["6", "joint_meeting", "reject", "second copy"]]
@@ -1836,4 +1838,5 @@ def test_decisions_follow_their_passages_when_a_new_coder_reads_a_line_end_with_
         assert "detached" not in result.stderr
         rows = segments_of(project).query("document == 'c.txt'")
         assert rows[["passage", "code", "review", "note"]].values.tolist() == before.drop(columns="text").values.tolist()
+        assert segments_of(project).query("document == 'd.txt'")["review"].tolist() == ["", ""]
         assert "accept or" in rows["text"].iloc[0] and "in form" in rows.query("passage == '3'")["text"].iloc[0]
