@@ -303,6 +303,7 @@ class PassageLocator:
         self._earlier_passages = earlier_passages
         self._earlier_table: pd.DataFrame | None = None
         self._earlier_texts: dict[str, dict[int, tuple[int, int, str]]] = {}
+        self._earlier_contexts: dict[str, dict[str, list[int]]] = {}
         self._passages: dict[str, list[Passage]] = {}
         self._fingerprints: dict[str, list[str]] = {}
 
@@ -354,6 +355,31 @@ class PassageLocator:
         return {_context(passages[number - 1][2] if number - 1 in passages else "",
                          passages[number + 1][2] if number + 1 in passages else "")
                 for number, (_, _, words) in passages.items() if _normalized(words) == wanted}
+
+    def context_now(self, document: str, context: str) -> str:
+        """passage_context() now of the one passage that had `context` in the run before, when it and the
+        passages around it are where they were and read as they did but for whitespace (_folded: a new coder
+        reads a line end with a space more or less); "" otherwise. A copy's context names its neighbours' text
+        with its spaces, and a decision kept one before its neighbours' text changed so."""
+        if self._earlier_passages is None or not context:
+            return ""
+        passages = self._earlier_of(document)
+        if document not in self._earlier_contexts:  # {context: its passage numbers}, for the document's calls
+            by_context: dict[str, list[int]] = {}
+            for number in passages:
+                by_context.setdefault(_context(passages[number - 1][2] if number - 1 in passages else "",
+                                               passages[number + 1][2] if number + 1 in passages else ""), []).append(number)
+            self._earlier_contexts[document] = by_context
+        found = self._earlier_contexts[document].get(context, [])
+        if len(found) != 1:
+            return ""
+        number = found[0]
+        for near in (number - 1, number, number + 1):
+            then, now = passages.get(near), self.passage(document, near) if near >= 0 else None
+            if (then is None) != (now is None) or (now is not None and (
+                    (now.start, now.end) != then[:2] or _folded(now.text) != _folded(then[2]))):  # type: ignore[index]
+                return ""
+        return self.context(document, number)
 
     def _earlier_of(self, document: str) -> dict[int, tuple[int, int, str]]:
         """{passage number: (start, end, text)} of the document in the run before's passages table."""
@@ -1455,7 +1481,8 @@ def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, match
         return []
     rows = {int(frame.iloc[match]["passage"]): match for match in matches}
     document = str(frame.iloc[matches[0]]["document"])
-    number = _copy_of(context, None, {number: locator.context(document, number) for number in rows})
+    around = {number: locator.context(document, number) for number in rows}
+    number = _copy_of(_context_now(context, around, document, locator), None, around)
     return [rows[number]] if number is not None else []
 
 
@@ -1522,7 +1549,8 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
             ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
             here = next((number for number, identifier in ids[index].items()
                          if identifier == reviews.at[index, "segment_id"]), None)
-            wanted[index] = _copy_of(contexts[index], here, {number: locator.context(document, number) for number in numbers},
+            around = {number: locator.context(document, number) for number in numbers}
+            wanted[index] = _copy_of(_context_now(contexts[index], around, document, locator), here, around,
                                      earlier=earlier[texts[index]])
         targets = [ids[index][number] for index, number in wanted.items() if number is not None]
         for index, number in wanted.items():
@@ -1554,6 +1582,14 @@ def _earlier_context(reviews: pd.DataFrame, index: object, locator: PassageLocat
     """locator.earlier_context() of review entry `index`, by the passage, start and end it keeps."""
     entry = reviews.loc[index]
     return locator.earlier_context(str(entry["document"]), entry["passage"], entry["start"], entry["end"], entry["text"])
+
+
+def _context_now(context: str, around: dict[int, str], document: str, locator: PassageLocator) -> str:
+    """`context`, or, when no copy (`around`: their contexts) has it, what the copy that had it in the run before
+    has now (PassageLocator.context_now), if any."""
+    if not context or context in around.values():
+        return context
+    return locator.context_now(document, context) or context
 
 
 def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = ()) -> int | None:

@@ -1840,3 +1840,34 @@ def test_decisions_follow_their_passages_when_a_new_coder_reads_a_line_end_with_
         assert rows[["passage", "code", "review", "note"]].values.tolist() == before.drop(columns="text").values.tolist()
         assert segments_of(project).query("document == 'd.txt'")["review"].tolist() == ["", ""]
         assert "accept or" in rows["text"].iloc[0] and "in form" in rows.query("passage == '3'")["text"].iloc[0]
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_decisions_stay_on_their_copies_when_a_new_coder_reads_the_passages_around_them_with_a_space_more(
+        project, monkeypatch, engine):
+    """The same upgrade (see above) on a repeated answer: a copy is told by the text of the passages around it, and
+    the second copy's both changed ("accept\\nor", "over\\nall"), so its reject was detached."""
+    from coder import cache, passages
+    from coder.lexicon import is_english_word
+
+    _use_engine(monkeypatch, engine)
+    text = ("Q: Do you meet?\n\nA: The joint meeting, yes.\n\nQ: Members may accept\nor reject it?\n\n"
+            "A: The joint meeting, yes.\n\nQ: And power over\nall?\n\nA: The joint meeting, yes.\n")
+    (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
+    decided = [["1", "joint_meeting", "accept", "first"], ["3", "joint_meeting", "reject", "second"],
+               ["5", "joint_meeting", "accept", "third"]]
+    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: is_english_word(first + second))
+    monkeypatch.setattr(cache, "_source_digest", lambda: "the coder before")
+    coder_run(project)
+    _import_decisions(project, [tuple(row) for row in decided])
+    coder_run(project)
+    assert segments_of(project).query("document == 'c.txt'")[["passage", "code", "review", "note"]].values.tolist() == decided
+    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: False)
+    monkeypatch.setattr(cache, "_source_digest", lambda: "the new coder")
+    for _ in range(2):
+        result = coder_run(project)
+        assert "detached" not in result.stderr
+        rows = segments_of(project).query("document == 'c.txt'")
+        assert rows[["passage", "code", "review", "note"]].values.tolist() == decided
+        shown = pd.read_csv(project / "out" / "passages.csv", dtype=str, keep_default_na=False).query("document == 'c.txt'")
+        assert shown["text"].tolist()[2] == "Q: Members may accept or reject it?"
