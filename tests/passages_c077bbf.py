@@ -15,7 +15,7 @@ from functools import lru_cache
 from itertools import accumulate
 
 from coder.imports import LazyPattern
-from coder.lexicon import CJK_CHARS, is_cjk, is_english_word
+from coder.lexicon import CJK_CHARS, is_cjk, is_english_word, is_whole_word  # is_whole_word: ported since
 from coder.passages import (  # ported since
     _SPACED_END, _SPACED_LABELS, _TONE_VOWELS, _UNREAD, _is_chrome, _mark_contents, _page_breaks_inside,
     _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ABBREVIATIONS_ENDING_SENTENCES, _ATTRIBUTION,
@@ -944,5 +944,5 @@ def rejoins_hyphenated(first: str, second: str) -> bool:
 
 
 def _rejoin_broken(first: str, second: str) -> bool:
-    """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False."""
-    return is_english_word(first + second) and not (is_english_word(first) and is_english_word(second))
+    """"tri" + "ggered" -> True; "the" + "model" and "a" + "round" -> False (ported since: is_whole_word)."""
+    return is_english_word(first + second) and not (is_whole_word(first) and is_whole_word(second))

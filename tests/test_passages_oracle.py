@@ -59,6 +59,7 @@ def test_passages_oracle_benchmark_corpus(sample):
 # wide and odd spaces, abbreviations and sentence ends.
 _PIECES = [
     "word", "Word", "the", "model", "gover-", "nance", "cross-", "regional", "tri", "ggered", "a", "round",
+    "over", "all", "us", "ed",
     " ", "  ", "\t", "\u00a0", "\u3000", "\u2009", "\u200b", "\r", "\r\n", "\x0c", "\x1c", "\x85", "\u2028",
     "\n", "\n", "\n", "\n\n", "\n \n", "\n\n\n", " \n", "-\n", "\n12\n", "\n- 3 -\n", "Page 4", "\n第3页\n", "\n[1]①\n",
     "| ", " |", "|", "|---|---|", "\n| a | b |\n",
