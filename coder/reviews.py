@@ -1433,10 +1433,10 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         return 0
     wanted = {(reviews.at[index, "code"], _normalized(reviews.at[index, "text"])) for index in lost}
     keys = _rows_by_passage_text(frame, wanted)
-    documents = frame["document"].astype(str).tolist()
+    documents = frame["document"]
 
     def elsewhere(index: object) -> bool:  # no row of its own document has its text: renamed, or edited in place
-        return all(documents[row] != reviews.at[index, "document"]
+        return all(str(documents.iat[row]) != reviews.at[index, "document"]
                    for row in keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), []))
 
     unmatched = [index for index in lost if elsewhere(index)]
