@@ -1487,6 +1487,29 @@ def _row_break_offsets(lines: list[str], starts: list[int], rows: set[int] | Non
     return [starts[number + 1] - 1 for number in range(len(lines) - 1) if number in rows or number + 1 in rows]
 
 
+def row_breaks_within(text: str, start: int, end: int) -> list[int] | None:
+    """The offsets of the line breaks in `text`[start:end] that the split reads as a table row's cell
+    ends (`_row_break_offsets` of the document's lines), told from the two lines beside each break
+    alone: no split of the whole document. None for a text split in parts (longer than
+    _SPLIT_AT_ONCE), whose parts' lines need not be the document's.
+
+    >>> row_breaks_within("a\\tb\\nc d\\ne", 0, 9)
+    [3]
+    """
+    if len(text) > _SPLIT_AT_ONCE:
+        return None
+    offsets = []
+    line_start = text.rfind("\n", 0, start) + 1
+    cut = text.find("\n", start, end)
+    while cut >= 0:
+        following = text.find("\n", cut + 1)
+        if _table_rows([text[line_start:cut], text[cut + 1:following if following >= 0 else len(text)]]):
+            offsets.append(cut)
+        line_start = cut + 1
+        cut = text.find("\n", line_start, end)
+    return offsets
+
+
 def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
     """`flat_view` with the line breaks at `offsets` (`_row_break_offsets`) as tabs, which matching reads
     as a cell's end, as across a tab in a row.

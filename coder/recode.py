@@ -37,7 +37,7 @@ import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ from .models import (
     Code, Codebook, Document, Passage, UnchangedCodes, join_matched, numbered_copies, passage_fingerprint,
     segment_id_from_fingerprint,
 )
-from .passages import _readable, may_hold_table_rows, split_passages
+from .passages import _readable, _row_ends_as_tabs, may_hold_table_rows, row_breaks_within, split_passages
 from .pipeline import CodingResult
 from .runs import RunFolder, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, distinct_sorted, read_parquet
@@ -843,25 +843,33 @@ def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passag
     """The stored passages ((passage, start, end, kind, text) of passages.parquet) of `document` as
     Passages with their views.
 
-    A view is the document text of the span with line breaks as spaces unless the split blanked
-    debris in it (table pipes, page numbers); then the stored text is not the span's readable
-    text, and the document is split again. So is a document that may hold a table's row (a tab or
-    a pipe, the split's own test): the split's views have tabs at a row's line breaks, where the
-    readable text has spaces (probe PP1: "www.\n war \t" read as "www.  war", coded `www`
-    where the fresh run did not). None when the split does not give the stored passages.
+    A view is the document text of the span with line breaks as spaces, but those the split reads as
+    a table row's cell ends (a line with a tab, or starting with a pipe, on either side: probe PP1),
+    which are tabs (`row_breaks_within`, the split's rule on the lines beside each break). When the
+    split blanked debris in the span (table pipes, page numbers), the stored text is not the span's
+    readable text, and the document is split again; so is a document split in parts. The text is read
+    once (a StoredDocument reads its file at each `text`). None when the split does not give the
+    stored passages.
     """
     text = document.text
-    if not may_hold_table_rows(text):
-        passages = []
-        for index, start, end, kind, readable in stored:
-            raw = text[start:end]
-            if not (0 <= start < end <= len(text)) or _readable(raw) != readable:
+    tables = may_hold_table_rows(text)
+    passages = []
+    for index, start, end, kind, readable in stored:
+        raw = text[start:end]
+        if not (0 <= start < end <= len(text)) or _readable(raw) != readable:
+            break
+        view = raw.replace("\n", " ")
+        if tables and "\n" in raw:
+            breaks = row_breaks_within(text, start, end)
+            if breaks is None:
                 break
-            passages.append(Passage(document=document.path, index=index, start=start, end=end,
-                                    view=raw.replace("\n", " "), text=readable, kind=kind))
-        else:
-            return passages
-    split = split_passages(document, unit=unit)  # type: ignore[arg-type]
+            view = _row_ends_as_tabs(view, [offset - start for offset in breaks])
+        passages.append(Passage(document=document.path, index=index, start=start, end=end, view=view,
+                                text=readable, kind=kind))
+    else:
+        return passages
+    kept = {field.name: getattr(document, field.name) for field in fields(Document) if field.name != "text"}
+    split = split_passages(Document(**kept, text=text), unit=unit)  # type: ignore[arg-type]
     chosen = []
     for index, start, end, kind, readable in stored:
         if not 0 <= index < len(split):

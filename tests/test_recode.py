@@ -10,11 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import invoke, output_files, run_ok
 
 from coder.codebook import load_codebook
 from coder.lexicon import fold_text
 from coder.matching import compile_codebook
+from coder.corpus import StoredDocument
 from coder.models import Code, Codebook, Document
 from coder.passages import split_passages
 from coder.recode import _candidates, _innermost, _needles, _views
@@ -519,6 +522,43 @@ def test_recode_views_are_those_of_the_split(text):
     assert views == passages
     compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("www", "joint meeting")),)))
     assert compiled.count_in_passages(views) == compiled.count_in_passages(passages)
+
+
+# Pieces of table documents: cells split by tabs, Markdown rows and rules, words a line break may join
+# (hyphens, CJK), page numbers, blank lines, web addresses.
+_TABLE_PIECES = ["joint", "meeting", "www.", "a.cn", "\t", "|", "| a | b |", "|---|---|", "\n", "\n", "\n\n", " ",
+                 "gover-", "nance", "党建", "联盟", "12", "-", "  "]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(st.lists(st.sampled_from(_TABLE_PIECES), max_size=40), st.sampled_from(["paragraph", "sentence"]))
+def test_recode_views_of_table_documents_are_those_of_the_split(pieces, unit):
+    """The recode's views, told for a table's rows from the lines beside each line break (no split of
+    the document), are the split's, read from a document holding tabs and pipes or from its file."""
+    text = "".join(pieces)
+    document = Document("a.txt", text)
+    passages = split_passages(document, unit=unit)
+    stored = [(passage.index, passage.start, passage.end, passage.kind, passage.text) for passage in passages]
+    assert _views(document, stored, unit=unit) == passages
+
+
+def test_recode_views_read_a_stored_document_once(tmp_path, monkeypatch):
+    """A document whose text the run did not keep (StoredDocument) is read once for its views, also when
+    it is split again (a page number blanked in a table document)."""
+    import coder.corpus as corpus_module
+
+    text = "x\tjoint\nmeeting\n\n12\n\njoint\nmeeting | y\n"
+    path = tmp_path / "a.txt"
+    path.write_text(text, encoding="utf-8")
+    stored_document = StoredDocument(("a.txt", str(path)), encoding="utf-8", sha256=Document("a.txt", text).sha256)
+    reads = []
+    read = corpus_module.read_corpus_file
+    monkeypatch.setattr(corpus_module, "read_corpus_file", lambda *args, **kwargs: reads.append(1) or read(*args, **kwargs))
+    passages = split_passages(Document("a.txt", text))
+    stored = [(passage.index, passage.start, passage.end, passage.kind, "?" + passage.text) for passage in passages[:1]]
+    reads.clear()
+    assert _views(stored_document, stored, unit="paragraph") is None  # not the split's text: split again, told apart
+    assert len(reads) == 1
 
 
 def test_recode_after_a_label_edit_then_a_keyword_edit_matches_a_full_run(history):
