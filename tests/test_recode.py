@@ -527,7 +527,7 @@ def test_recode_views_are_those_of_the_split(text):
 # Pieces of table documents: cells split by tabs, Markdown rows and rules, words a line break may join
 # (hyphens, CJK), page numbers, blank lines, web addresses.
 _TABLE_PIECES = ["joint", "meeting", "www.", "a.cn", "\t", "|", "| a | b |", "|---|---|", "\n", "\n", "\n\n", " ",
-                 "gover-", "nance", "党建", "联盟", "12", "-", "  "]
+                 "gover-", "gover", "nance", "党建", "联盟", "12", "-", "  "]
 
 
 @settings(max_examples=300, derandomize=True, deadline=None, database=None)
