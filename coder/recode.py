@@ -846,19 +846,19 @@ def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passag
     A view is the document text of the span with line breaks as spaces, but those the split reads as
     a table row's cell ends (a line with a tab, or starting with a pipe, on either side: probe PP1),
     which are tabs (`row_breaks_within`, the split's rule on the lines beside each break). When the
-    split blanked debris in the span (table pipes, page numbers), the stored text is neither the span's
-    text with its whitespace collapsed nor its readable text, and the document is split again; so is a document split in parts. The text is read
-    once (a StoredDocument reads its file at each `text`). None when the split does not give the
-    stored passages.
+    split blanked debris in the span (table pipes, page numbers), the stored text is neither the
+    span's text with its whitespace collapsed nor its readable text, and the document is split
+    again; so is a document split in parts. The text is read once (a StoredDocument reads its file
+    at each `text`). None when the split does not give the stored passages.
     """
     text = document.text
     tables = may_hold_table_rows(text)
     passages = []
     for index, start, end, kind, readable in stored:
         raw = text[start:end]
-        # The split rejoined no word in it, and blanked nothing (the readable text is the span's, whitespace
-        # collapsed); else the readable text it gives again: _readable's test for broken words reads
-        # spaCy's English words (about 0.05 s to make), which most recodes then need not.
+        # The stored text is the span's with its whitespace collapsed (the split rejoined no word and
+        # blanked nothing there), else the span's readable text: _readable, which looks at each line's
+        # end for words to rejoin, only for the passages where the split rejoined or blanked something.
         if not (0 <= start < end <= len(text)) or (" ".join(raw.split()) != readable and _readable(raw) != readable):
             break
         view = raw.replace("\n", " ")

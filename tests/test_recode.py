@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import invoke, output_files, run_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import invoke, output_files, run_ok
 
 from coder.codebook import load_codebook
+from coder.corpus import StoredDocument
 from coder.lexicon import fold_text
 from coder.matching import compile_codebook
-from coder.corpus import StoredDocument
 from coder.models import Code, Codebook, Document
 from coder.passages import split_passages
 from coder.recode import _candidates, _innermost, _needles, _views
@@ -553,7 +553,8 @@ def test_recode_views_read_a_stored_document_once(tmp_path, monkeypatch):
     stored_document = StoredDocument(("a.txt", str(path)), encoding="utf-8", sha256=Document("a.txt", text).sha256)
     reads = []
     read = corpus_module.read_corpus_file
-    monkeypatch.setattr(corpus_module, "read_corpus_file", lambda *args, **kwargs: reads.append(1) or read(*args, **kwargs))
+    monkeypatch.setattr(corpus_module, "read_corpus_file",
+                        lambda *args, **kwargs: reads.append(1) or read(*args, **kwargs))
     passages = split_passages(Document("a.txt", text))
     stored = [(passage.index, passage.start, passage.end, passage.kind, "?" + passage.text) for passage in passages[:1]]
     reads.clear()
