@@ -485,6 +485,7 @@ def network(
 
     Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
+    from .reviews import applied_as_the_next_run, read_reviews
     from .runner import import_typed_decisions, write_count_tables, write_network_outputs
     from .runs import NETWORK_OUTPUT_FILES, RunFolder
     from .segments import check_review_cells, drop_rejected
@@ -505,6 +506,9 @@ def network(
         frame = run.read_segments()
         if review_file is None:  # the review cells are read as they are
             check_review_cells(run.segments_path, frame)
+        elif review_file.is_file():  # counted by the review file that took what was typed, as the next run counts
+            frame = applied_as_the_next_run(frame, read_reviews(review_file, written=run.read_written_reviews),
+                                            run.read_written_reviews())
         _refuse_unknown_codes(frame, loaded, run)
         if loaded is not None:
             refuse_deeper_level(loaded, options.level)
@@ -740,7 +744,8 @@ def review_status_command(
         frame = run.read_segments() if run.has_segments() else None
         documents = [item["path"] for item in run.record().documents] if run.has_record() else None
         _show(review_status(_run_review_file(reviews, codebook, run), frame, codes=_run_code_ids(codebook, run),
-                                 documents=documents).render())
+                                 documents=documents, written=run.read_written_reviews() if frame is not None else None
+                                 ).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
 

@@ -1350,6 +1350,48 @@ def apply_reviews(
     return applied.segments, applied.detached
 
 
+def applied_as_the_next_run(
+    segments: pd.DataFrame, reviews: pd.DataFrame, written: Mapping[str, tuple[str, str]] | None,
+) -> pd.DataFrame:
+    """A run folder's segments (as RunFolder.read_segments reads them, cells typed since and all) with the
+    review file applied as the next run applies it (`coder network` after its import, `coder review status`).
+
+    A row the run wrote (its id in `written`, RunFolder.read_written_reviews) whose cells are as the run
+    wrote them, or blank, shows the review file's decision and note, blank where the file has none
+    (withdrawn, or its entry deleted): a cleared cell keeps what was decided, and says nothing else (probe
+    KK19: network counted a cleared reject again; a reject withdrawn in the review file stayed rejected). A
+    decision typed since shows as typed, as the next run imports it. A hand-coded row the file no longer adds
+    is left out. Rows typed since (a passage coded by hand) are filled as apply_reviews fills them."""
+    import numpy as np
+
+    applied = attach_reviews(segments, reviews)
+    frame = applied.segments
+    if not written or frame.empty:
+        return frame
+    ids = frame["segment_id"].astype(str)
+    ran = ids.isin(list(written)).to_numpy(dtype=bool)
+    if not ran.any():
+        return frame
+    cells = (segments["review"] if "review" in segments.columns else pd.Series("", index=segments.index)
+             ).fillna("").astype(str).str.strip()
+    notes = (segments["note"] if "note" in segments.columns else pd.Series("", index=segments.index)
+             ).fillna("").astype(str).str.strip()
+    cells, notes = cells.to_numpy()[ran], notes.to_numpy()[ran]
+    as_written = np.fromiter((written.get(identifier) == (review, note) for identifier, review, note
+                              in zip(ids[ran], cells, notes)), dtype=bool, count=int(ran.sum()))
+    typed = ~as_written & (cells != "")
+    spellings, _ = decision_spellings(pd.Series(cells[typed], dtype=object))
+    by_id = applied.reviews.drop_duplicates("segment_id", keep="last").set_index("segment_id")
+    decisions = np.array(ids[ran].map(by_id["decision"]).fillna(""), dtype=object)  # a copy: set below
+    decisions[typed] = [spellings.get(cell, cell) for cell in cells[typed]]
+    manual = frame["source"].eq(MANUAL).to_numpy(dtype=bool)[ran]
+    frame.loc[ran, "review"] = np.where(manual | (decisions != "add"), decisions, "accept")
+    filed = ids[ran].map(by_id["note"]).fillna("").to_numpy(dtype=object)
+    frame.loc[ran, "note"] = np.where(~as_written & (notes != ""), notes, filed)
+    gone = frame.index[ran][manual & (decisions != "add")]
+    return frame.drop(index=gone).reset_index(drop=True) if len(gone) else frame
+
+
 def attach_reviews(
     segments: pd.DataFrame,
     reviews: pd.DataFrame,
@@ -1955,15 +1997,16 @@ class ReviewStatus:
 
 def review_status(
     reviews_path: str | Path, segments: pd.DataFrame | None = None, *, codes: Iterable[str] | None = None,
-    documents: Iterable[str] | None = None,
+    documents: Iterable[str] | None = None, written: Mapping[str, tuple[str, str]] | None = None,
 ) -> ReviewStatus:
-    """Summarise the review file; against a run's segments also its detached entries and precision."""
+    """Summarise the review file; against a run's segments also its detached entries and precision, counted
+    as the next run counts them (`written`: what that run wrote in their review cells, applied_as_the_next_run)."""
     reviews = read_reviews(reviews_path)
     detached = precision = None
     if segments is not None:
-        filled, lost = apply_reviews(segments, reviews)
+        _, lost = apply_reviews(segments, reviews)
         detached = explain_detached(lost, segments, codes=codes, documents=documents)
-        precision = precision_by_code(filled)
+        precision = precision_by_code(applied_as_the_next_run(segments, reviews, written))
     return ReviewStatus(
         reviews_path=str(reviews_path), entries=len(reviews),
         accepted=int(reviews["decision"].eq("accept").sum()), rejected=int(reviews["decision"].eq("reject").sum()),

@@ -1871,3 +1871,52 @@ def test_decisions_stay_on_their_copies_when_a_new_coder_reads_the_passages_arou
         assert rows[["passage", "code", "review", "note"]].values.tolist() == decided
         shown = pd.read_csv(project / "out" / "passages.csv", dtype=str, keep_default_na=False).query("document == 'c.txt'")
         assert shown["text"].tolist()[2] == "Q: Members may accept or reject it?"
+
+
+COUNT_TABLES = ("code_counts.csv", "code_counts_long.csv", "cooccurrence.csv")
+
+
+def count_tables(project: Path) -> dict[str, bytes]:
+    return {name: (project / "out" / name).read_bytes() for name in COUNT_TABLES}
+
+
+def reviews_file_of(project: Path) -> pd.DataFrame:
+    return pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@pytest.mark.parametrize("scenario", ["typed, network, cleared", "imported by a run, cleared",
+                                      "withdrawn in reviews.csv", "deleted from reviews.csv"])
+def test_review_loop_network_counts_as_the_next_run_does(project, scenario):
+    """`coder network` counted rejects by segments.csv's cells, not by the review file it had just imported
+    into (probe KK19 (a)): rejects typed and imported (by network or a run), then the cells cleared, were
+    counted again by network, while the review file, `review status` and the next run kept them; a decision
+    withdrawn in reviews.csv stayed rejected in network's counts while the next run counted the segment.
+    Network now applies the review file as the next run does; a blank cell keeps what was decided."""
+    coder_run(project)
+    frame = segments_of(project)
+    rows = frame.index[frame["code"] == "joint_meeting"]
+    frame.loc[rows, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert invoke("network", str(project / "out")).exit_code == 0
+    if scenario != "typed, network, cleared":
+        coder_run(project)
+        frame = segments_of(project)
+        assert frame.loc[rows, "review"].tolist() == ["reject"] * len(rows)
+    if scenario in ("typed, network, cleared", "imported by a run, cleared"):
+        frame.loc[rows, "review"] = ""
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    else:
+        reviews = reviews_file_of(project)
+        reviews = reviews.iloc[1:] if scenario == "deleted from reviews.csv" else reviews.assign(
+            decision=["", *reviews["decision"][1:]])
+        reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
+    result = invoke("network", str(project / "out"))
+    assert result.exit_code == 0, result.output
+    after_network = count_tables(project)
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    coder_run(project)
+    assert count_tables(project) == after_network
+    assert invoke("review", "status", "--segments", str(project / "out" / "segments.csv")).output == status.output
+    rejected = 1 if scenario in ("withdrawn in reviews.csv", "deleted from reviews.csv") else 0
+    counts = pd.read_csv(project / "out" / "code_counts.csv", encoding="utf-8-sig").set_index("code")["total"]
+    assert counts["joint_meeting"] == rejected
