@@ -498,7 +498,8 @@ def network(
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
         loaded = run.codebook(codebook)
-        if review_file is not None and run.segments_path.is_file():  # keep what was typed, as `coder run` does
+        # Keep what was typed, as `coder run` does: in segments.csv, or the workbook (a run with --csv never has only it).
+        if review_file is not None and (run.segments_path.is_file() or run.workbook_path.is_file()):
             codes = [code.id for code in loaded] if loaded is not None else None
             for imported in import_typed_decisions(run, review_file, codes=codes):
                 _say(imported.render())

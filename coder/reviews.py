@@ -58,11 +58,11 @@ from .models import (
     segment_id_from_fingerprint,
     segment_ids_from_fingerprints,
 )
-from .segments import ADD_SPELLINGS, STATUSES, decision_text, normalize_decision
+from .segments import ADD_SPELLINGS, STATUSES, WITHDRAW_SPELLINGS, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
-Review = Literal["accept", "reject", "add"]
+Review = Literal["accept", "reject", "add", "withdraw"]
 # `context`: for a decision on a passage repeated in its document, the passages around its copy (passage_context).
 REVIEW_COLUMNS = ("segment_id", "document", "passage", "start", "end", "code", "decision", "note", "text", "reviewed_at",
                   "context")
@@ -74,13 +74,16 @@ _ADD = ADD_SPELLINGS
 
 
 def normalize_review(value: object) -> Review | None:
-    """A review cell: accept, reject, add (a passage coded by hand) or None when blank.
+    """A review cell: accept, reject, add (a passage coded by hand), withdraw (the decision taken removed: a
+    blank cell keeps it) or None when blank.
 
-    >>> normalize_review("Add"), normalize_review("y")
-    ('add', 'accept')
+    >>> normalize_review("Add"), normalize_review("y"), normalize_review(" Withdraw ")
+    ('add', 'accept', 'withdraw')
     """
     if value is not None and decision_text(value) in _ADD:
         return "add"
+    if value is not None and decision_text(value) in WITHDRAW_SPELLINGS:
+        return "withdraw"
     return normalize_decision(value)
 
 
@@ -181,7 +184,7 @@ def read_reviews(
     spellings, wrong = decision_spellings(frame["decision"])
     if wrong is not None:
         raise OutputError(f"{path}:{wrong[0] + 2}: {wrong[1]}")
-    frame["decision"] = frame["decision"].map(spellings)
+    frame["decision"] = frame["decision"].map(spellings).replace({"withdraw": ""})  # typed there: no decision
     ids = [normalize_segment_id(value) for value in frame["segment_id"]]
     for position, (identifier, record) in enumerate(zip(ids, frame.to_dict("records"))):
         if not identifier:  # an id a spreadsheet mangled: the passage text still names the segment
@@ -852,6 +855,15 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
         decision = decisions.pop() if decisions else ""
         note = "; ".join(dict.fromkeys(proposal.note for proposal in rows if proposal.note))
         old = merge.reviews.get(identifier)
+        if decision == "withdraw":  # the decision removed, the entry and its note kept
+            if old is not None and old["decision"]:
+                merge.updated.append(DecisionChange(identifier, str(old["code"]), old["decision"], ""))
+                old.update(decision="", note=_joined_notes(old["note"], _as_written(note, old["note"])), reviewed_at=stamp)
+                continue
+            decision = ""  # nothing to withdraw: a note typed beside it is a note
+            if not note:
+                merge.unchanged += old is not None
+                continue
         if old is None:
             merge.reviews[identifier] = {**_entry(entry), "decision": decision, "note": note, "reviewed_at": stamp}
             merge.added += 1
@@ -1014,6 +1026,7 @@ class PendingImport:
     notes: int
     added: int  # passages coded by hand
     lost: LostCharacters | None = None
+    withdrawn: int = 0  # decisions removed by a review cell typed `withdraw`
 
     def render(self) -> str:
         lines = []
@@ -1024,6 +1037,9 @@ class PendingImport:
             if self.notes:
                 parts.append(f"{self.notes} note(s)")
             lines.append(f"Imported {', '.join(parts)} typed into {self.source} into {self.reviews_path} first.")
+        if self.withdrawn:
+            lines.append(f"Withdrew {self.withdrawn} decision(s) from {self.reviews_path}: their review cell says withdraw "
+                         f"in {self.source} (the file before is kept as {_backup_path(Path(self.reviews_path)).name}).")
         if self.lost is not None:
             lines.append(self.lost.render())
         return "\n".join(lines)
@@ -1104,7 +1120,7 @@ def import_pending(
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
     conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
-    decisions = noted = added = 0
+    decisions = noted = added = withdrawn = 0
     for identifier, rows in proposals.items():
         proposal = rows[-1]
         said = {item.decision for item in rows if item.decision}
@@ -1121,6 +1137,27 @@ def import_pending(
         if before is not None and (decision, note) == (before[0], before[1]):
             continue  # what the run wrote: nothing was typed here
         old = merged.get(identifier)
+        if decision == "withdraw":
+            if old is not None and old["decision"]:
+                # Taken since the run wrote the cell, or just now from another file (segments.csv, then the workbook).
+                if (before is not None and old["decision"] != before[0]) or identifier in (imported_from or {}):
+                    other = (imported_from or {}).get(identifier)
+                    conflicts.append((other,
+                        f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
+                        f"{proposal.entry['code']}): {segments_file.name} says withdraw, {(other or reviews_path).name} "
+                        f"says {old['decision']}"
+                    ))
+                    continue
+                changed_since = before is None or old["note"] != before[1]
+                new_note = (f"{old['note']} / {note}" if changed_since and note and old["note"] and note not in old["note"]
+                            else note or old["note"])
+                noted += new_note != old["note"]
+                old.update(decision="", note=new_note, reviewed_at=stamp)
+                withdrawn += 1
+                continue
+            decision = ""  # no decision to withdraw: a note typed beside it is a note
+            if not note:
+                continue
         if old is None:
             merged[identifier] = {**_entry(proposal.entry), "decision": decision, "note": note, "reviewed_at": stamp}
         else:
@@ -1166,12 +1203,12 @@ def import_pending(
             f"{' and '.join(str(other or reviews_path) for other in others)}; none of its decisions were imported:\n  "
             + "\n  ".join(first_lines([line for _, line in conflicts])) + "\n" + " ".join(advice) + " Then run the command again."
         )
-    if not (decisions or noted or added):
+    if not (decisions or noted or added or withdrawn):
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if refuse_new and not reviews_path.exists():
         raise ReviewConflictError(refuse_new)
     write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
-    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost)
+    return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost, withdrawn)
 
 
 # --- following the codebook --------------------------------------------------------------------
@@ -1288,11 +1325,17 @@ def reattach(reviews_path: str | Path, old_code: str, new_code: str, *, codes: S
         attached is not None and codes is not None and old_code in codes) else pd.Series(False, index=reviews.index)
     moving = reviews[of_old & ~staying]
     renamed, _ = rename_codes(moving, {old_code: new_code}, fingerprints=dict(fingerprints or {}))
-    taken = set(reviews.loc[~of_old, "segment_id"])
+    empty = holding_nothing(reviews) & ~of_old  # the new code's withdrawn entries: a moved decision takes their place
+    taken = set(reviews.loc[~of_old & ~empty, "segment_id"])
     collides = renamed["segment_id"].isin(list(taken)) | renamed["segment_id"].duplicated()
     frame = reviews.copy()
     moved_rows = renamed[~collides.to_numpy()]
-    frame.loc[moved_rows.index, list(REVIEW_COLUMNS)] = moved_rows[list(REVIEW_COLUMNS)]
+    # A decision moving onto the new code's withdrawn entry goes into that entry's line; its own line is left
+    # holding nothing (the file never shrinks).
+    withdrawn = dict(zip(frame.loc[empty, "segment_id"], frame.index[empty]))
+    into = [withdrawn.get(identifier, index) for index, identifier in zip(moved_rows.index, moved_rows["segment_id"])]
+    frame.loc[[index for index, line in zip(moved_rows.index, into) if index != line], ["decision", "note"]] = ""
+    frame.loc[into, list(REVIEW_COLUMNS)] = moved_rows[list(REVIEW_COLUMNS)].to_numpy()
     write_reviews(frame, reviews_path)
     # A split's other half: the passage is not one of the new code's in the last run (hand codings need none).
     outside = moved_rows[~moved_rows["segment_id"].isin(list(attached)) & moved_rows["decision"].ne("add")] \
@@ -1382,11 +1425,11 @@ def applied_as_the_next_run(
     typed = ~as_written & (cells != "")
     spellings, _ = decision_spellings(pd.Series(cells[typed], dtype=object))
     by_id = applied.reviews.drop_duplicates("segment_id", keep="last").set_index("segment_id")
-    decisions = np.array(ids[ran].map(by_id["decision"]).fillna(""), dtype=object)  # a copy: set below
+    decisions = np.array(ids[ran].map(by_id["decision"]).astype(object).fillna(""), dtype=object)  # a copy: set below
     decisions[typed] = [spellings.get(cell, cell) for cell in cells[typed]]
     manual = frame["source"].eq(MANUAL).to_numpy(dtype=bool)[ran]
     frame.loc[ran, "review"] = np.where(manual | (decisions != "add"), decisions, "accept")
-    filed = ids[ran].map(by_id["note"]).fillna("").to_numpy(dtype=object)
+    filed = ids[ran].map(by_id["note"]).astype(object).fillna("").to_numpy(dtype=object)
     frame.loc[ran, "note"] = np.where(~as_written & (notes != ""), notes, filed)
     gone = frame.index[ran][manual & (decisions != "add")]
     return frame.drop(index=gone).reset_index(drop=True) if len(gone) else frame
@@ -1430,8 +1473,14 @@ def attach_reviews(
     notes = ids[known].map(by_id["note"]).fillna("")
     frame.loc[known, "review"] = decisions.where(decisions != "", frame.loc[known, "review"])
     frame.loc[known, "note"] = notes.where(notes != "", frame.loc[known, "note"])
-    detached = reviews[_missing(reviews["segment_id"], present)].reset_index(drop=True)
+    detached = reviews[_missing(reviews["segment_id"], present) & ~holding_nothing(reviews)].reset_index(drop=True)
     return AppliedReviews(frame, detached, reviews, followed)
+
+
+def holding_nothing(reviews: pd.DataFrame) -> pd.Series:
+    """Entries with neither a decision nor a note (a decision withdrawn): they are no detached decisions (probe
+    NN10), nor a decision of their own that `reattach` keeps (NN11)."""
+    return reviews["decision"].fillna("").astype(str).eq("") & reviews["note"].fillna("").astype(str).str.strip().eq("")
 
 
 class _PresentIds:
@@ -1972,6 +2021,7 @@ class ReviewStatus:
     notes_only: int
     detached: pd.DataFrame | None = None  # DETACHED_COLUMNS; None when no segments were given
     precision: pd.DataFrame | None = None
+    withdrawn: int = 0  # entries holding neither a decision nor a note (a decision withdrawn)
 
     @property
     def orphans(self) -> int | None:
@@ -1981,7 +2031,8 @@ class ReviewStatus:
         lines = [
             f"{self.reviews_path}: {self.entries} entries: {self.accepted} accepted, {self.rejected} rejected"
             + (f", {self.added} added by hand" if self.added else "")
-            + (f", {self.notes_only} with a note only" if self.notes_only else "") + "."
+            + (f", {self.notes_only} with a note only" if self.notes_only else "")
+            + (f", {self.withdrawn} withdrawn" if self.withdrawn else "") + "."
         ]
         if self.detached is not None and not len(self.detached):
             lines.append("No detached decisions: each has its segment in the last run.")
@@ -2002,6 +2053,7 @@ def review_status(
     """Summarise the review file; against a run's segments also its detached entries and precision, counted
     as the next run counts them (`written`: what that run wrote in their review cells, applied_as_the_next_run)."""
     reviews = read_reviews(reviews_path)
+    empty = holding_nothing(reviews)
     detached = precision = None
     if segments is not None:
         _, lost = apply_reviews(segments, reviews)
@@ -2010,7 +2062,7 @@ def review_status(
     return ReviewStatus(
         reviews_path=str(reviews_path), entries=len(reviews),
         accepted=int(reviews["decision"].eq("accept").sum()), rejected=int(reviews["decision"].eq("reject").sum()),
-        added=int(reviews["decision"].eq("add").sum()), notes_only=int(reviews["decision"].eq("").sum()),
-        detached=detached, precision=precision,
+        added=int(reviews["decision"].eq("add").sum()), notes_only=int((reviews["decision"].eq("") & ~empty).sum()),
+        detached=detached, precision=precision, withdrawn=int(empty.sum()),
     )
 

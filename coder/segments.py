@@ -633,6 +633,7 @@ def split_matched(value: object) -> list[str]:
 
 
 ADD_SPELLINGS = frozenset({"add", "added", "manual", "添加"})  # a review cell that codes a passage by hand
+WITHDRAW_SPELLINGS = frozenset({"withdraw", "withdrawn", "撤回"})  # a review cell that removes the decision taken
 
 
 def decision_text(value: object) -> str:
@@ -665,7 +666,8 @@ def normalize_decision(value: object) -> Decision | None:
         return "reject"
     raise ValueError(
         f"{quoted(value)} is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
-        f"reject (or no, n, 0, x, ✗, 拒绝) or add (to code a passage by hand), or leave it blank."
+        f"reject (or no, n, 0, x, ✗, 拒绝), add (to code a passage by hand) or withdraw (to remove the decision "
+        f"taken), or leave it blank."
     )
 
 

@@ -91,6 +91,7 @@ from .reviews import (
     _normalized,
     copy_ids,
     explain_detached,
+    holding_nothing,
     place_on_copies,
     precision_from_counts,
     rename_codes,
@@ -641,7 +642,7 @@ def _settle_reviews(
         summaries[number] = summary
     coded_texts = frozenset().union(*(summary.coded_texts for summary in summaries))
     coded_texts |= {(str(document), _normalized(text)) for document, text in zip(manual["document"], manual["text"])}
-    detached = reviews[~reviews["segment_id"].isin(present)].reset_index(drop=True)
+    detached = reviews[~reviews["segment_id"].isin(present) & ~holding_nothing(reviews)].reset_index(drop=True)
     return _Settled(summaries=summaries, reviews=reviews, detached=detached, coded_texts=coded_texts,
                     followed=followed)
 

@@ -154,7 +154,7 @@ _PARTS = {
         '</styleSheet>'),
 }
 _HEADER, _WRAPPED, _QUOTED = 1, 2, 3
-_PROMPT = "accept or reject (y/n also work); add on a new row codes a passage by hand"
+_PROMPT = "accept or reject (y/n also work); add on a new row codes a passage by hand; withdraw removes a decision"
 _ROWS_A_SLICE = 5000
 
 
@@ -184,7 +184,7 @@ def _write_sheet(stream, frame: pd.DataFrame, columns: list[str], letters: list[
         f'</sheetData><autoFilter ref="{area}"/>'
         f'<dataValidations count="1"><dataValidation type="list" allowBlank="1" showErrorMessage="0" '
         f'showInputMessage="1" promptTitle="Review" prompt="{_PROMPT}" sqref="{review}2:{review}{max(rows + 1, 2)}">'
-        '<formula1>"accept,reject,add"</formula1></dataValidation></dataValidations></worksheet>'
+        '<formula1>"accept,reject,add,withdraw"</formula1></dataValidation></dataValidations></worksheet>'
     ).encode())
 
 

@@ -1920,3 +1920,175 @@ def test_review_loop_network_counts_as_the_next_run_does(project, scenario):
     rejected = 1 if scenario in ("withdrawn in reviews.csv", "deleted from reviews.csv") else 0
     counts = pd.read_csv(project / "out" / "code_counts.csv", encoding="utf-8-sig").set_index("code")["total"]
     assert counts["joint_meeting"] == rejected
+
+
+def type_into_workbook(book: Path, rows, value: str) -> None:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    review = [cell.value for cell in sheet[1]].index("review") + 1
+    for row in rows:
+        sheet.cell(row=row + 2, column=review, value=value)
+    workbook.save(book)
+
+
+@pytest.mark.parametrize("command", ["run", "network"])
+@pytest.mark.parametrize("where", ["segments.csv", "workbook", "workbook, --csv never"])
+def test_review_loop_withdraw_typed_in_a_review_cell_removes_the_decision_everywhere(project, where, command):
+    """A blank cell keeps what was decided (probe NN1/NN2: a cleared cell cannot be told from a deleted column
+    or a stale file), so a decision is withdrawn by typing `withdraw` in its review cell (KK19 (b)): the
+    review file keeps the entry and its note with no decision, the run says how many it withdrew, the counts,
+    network and `review status` count the segment again, and the next run writes the cell blank."""
+    extra = ("--csv", "never") if where.endswith("never") else ()
+    coder_run(project, *extra)
+    base = count_tables(project)
+    book = project / "out" / "segments.xlsx"
+    export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), "--force"]
+    if extra:
+        assert invoke(*export).exit_code == 0
+        frame = pd.read_excel(book, dtype=str, keep_default_na=False)
+    else:
+        frame = segments_of(project)
+    rows = frame.index[frame["code"] == "joint_meeting"]
+    assert len(rows) == 2
+    if extra:
+        type_into_workbook(book, rows, "reject")
+    else:
+        frame.loc[rows, "review"] = "reject"
+        frame.loc[rows[0], "note"] = "not a meeting"
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project, *extra)
+    rejected = count_tables(project)
+    assert rejected != base
+    if where == "segments.csv":
+        frame = segments_of(project)
+        frame.loc[rows, "review"] = [" Withdraw", "WITHDRAW "]
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+        source = project / "out" / "segments.csv"
+    else:
+        assert invoke(*export).exit_code == 0
+        type_into_workbook(book, rows, "withdraw")
+        source = book
+    result = invoke("network", str(project / "out")) if command == "network" else coder_run(project, *extra)
+    assert result.exit_code == 0, result.output
+    reviews_path = project / "reviews.csv"
+    assert (f"Withdrew 2 decision(s) from {reviews_path}: their review cell says withdraw in {source} (the file "
+            f"before is kept as reviews.csv.bak).") in result.stderr.splitlines()
+    assert count_tables(project) == base
+    notes = ["not a meeting", ""] if not extra else ["", ""]
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [
+        [identifier, "", note] for identifier, note in zip(frame.loc[rows, "segment_id"], notes)]
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    assert status.output.splitlines()[0] == (
+        f"{reviews_path}: 2 entries: 0 accepted, 0 rejected, " + ("1 with a note only, 1 withdrawn." if not extra
+                                                                  else "2 withdrawn."))
+    again = coder_run(project, *extra)
+    assert "Withdrew" not in again.stderr
+    assert count_tables(project) == base
+    if not extra:
+        assert segments_of(project).loc[rows, "review"].tolist() == ["", ""]
+    assert invoke("review", "status", "--segments", str(project / "out" / "segments.csv")).output == status.output
+
+
+def test_review_loop_withdraw_over_a_decision_the_review_file_took_since_stops_the_run(project):
+    """`withdraw` typed where the review file took another decision since the run wrote the cell is a conflict,
+    as a typed decision is: nothing is withdrawn, and the message says how to keep either side."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    reviews = reviews_file_of(project)
+    reviews.loc[0, "decision"] = "accept"  # a colleague's decision, taken since
+    reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    before = (project / "reviews.csv").read_bytes()
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1] == "  row 2 (a.txt, passage 0, joint_meeting): segments.csv says withdraw, reviews.csv says accept"
+    assert (project / "reviews.csv").read_bytes() == before
+    imported = invoke("review", "import", str(project / "out" / "segments.csv"))
+    assert imported.exit_code == 0, imported.output
+    assert f"  changed {frame.loc[0, 'segment_id']} (joint_meeting): accept -> (none)" in imported.stderr.splitlines()
+    assert reviews_file_of(project)[["decision"]].values.tolist() == [[""]]
+    coder_run(project)
+    assert segments_of(project).loc[0, "review"] == ""
+
+
+def test_review_loop_withdraw_where_nothing_was_decided_adds_nothing_and_reads_as_blank_in_the_review_file(project):
+    """`withdraw` on a segment without a decision withdraws nothing and adds no entry (a note typed beside it
+    is a note); typed into reviews.csv's decision column, it is no decision."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[[0, 1], "review"] = ["withdrawn", "撤回"]
+    frame.loc[1, "note"] = "looked at it"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "Withdrew" not in result.stderr
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [
+        [frame.loc[1, "segment_id"], "", "looked at it"]]
+    reviews = reviews_file_of(project)
+    reviews.loc[0, "decision"] = "Withdraw"
+    reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    assert status.exit_code == 0, status.output
+    assert status.output.splitlines()[0].endswith("1 entries: 0 accepted, 0 rejected, 1 with a note only.")
+
+
+def test_review_loop_withdrawn_entries_are_no_detached_decisions(project):
+    """An entry left with neither a decision nor a note (withdrawn) whose segment is gone was listed as a detached
+    decision "(note)" and counted in run.json's orphans (probe NN10)."""
+    coder_run(project)
+    frame = segments_of(project)
+    rows = frame.index[frame["document"].eq("b.txt")]
+    frame.loc[rows, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[rows[0], "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    (project / "corpus" / "b.txt").unlink()
+    result = coder_run(project)
+    record = (project / "out" / "run.json").read_text(encoding="utf-8")
+    assert f'"orphaned": {len(rows) - 1}' in record
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    assert f"{len(rows) - 1} decision(s) are detached" in status.output
+    assert "(note)" not in status.output
+
+
+def test_reattach_moves_a_decision_onto_the_new_codes_withdrawn_entry(project):
+    """A withdrawn entry of the new code holds nothing: `reattach` put the old code's decision aside as if the new
+    code had "a decision of its own" there (probe NN11). It now takes that entry's place."""
+    split = CODEBOOK.replace("    keywords: [joint meeting]\n", "    keywords: [joint meeting]\n  held:\n    keywords: [held]\n")
+    (project / "codebook.yaml").write_text(split, encoding="utf-8")
+    coder_run(project)
+    frame = segments_of(project)
+    meetings = frame["code"].eq("joint_meeting")
+    frame.loc[meetings, ["review", "note"]] = [["accept", "a: mayors"], ["reject", "b: another"]]
+    frame.loc[frame["code"].eq("held"), "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["code"].eq("held"), "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    (project / "codebook.yaml").write_text(split.replace("keywords: [joint meeting]", "keywords: [mayors held a joint meeting]"),
+                                           encoding="utf-8")
+    coder_run(project)
+    moved = invoke("review", "reattach", "joint_meeting", "held", "--codebook", str(project / "codebook.yaml"),
+                   "--segments", str(project / "out" / "segments.csv"))
+    assert moved.exit_code == 0, moved.output
+    assert moved.stderr.splitlines()[:2] == [
+        f"{project / 'reviews.csv'}: 1 decision(s) moved from joint_meeting to held.",
+        "  1 decision(s) of joint_meeting stay: joint_meeting still codes their passages."]
+    reviews = reviews_file_of(project)
+    assert sorted(zip(reviews["code"], reviews["decision"], reviews["note"])) == [
+        ("held", "", ""), ("held", "reject", "b: another"), ("joint_meeting", "", ""), ("joint_meeting", "accept", "a: mayors")]
+    coder_run(project)
+    after = segments_of(project)
+    assert after.loc[after["code"].eq("held") & after["document"].eq("b.txt"), "review"].tolist() == ["reject"]
+    assert "No detached decisions" in invoke("review", "status", "--segments", str(project / "out" / "segments.csv")).output

@@ -83,7 +83,8 @@ def test_reviews_normalize_decision_rejects_unknown(value):
         normalize_decision(value)
     assert str(error.value) == (
         f"'{value}' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
-        f"reject (or no, n, 0, x, ✗, 拒绝) or add (to code a passage by hand), or leave it blank."
+        f"reject (or no, n, 0, x, ✗, 拒绝), add (to code a passage by hand) or withdraw (to remove the decision "
+        f"taken), or leave it blank."
     )
 
 
@@ -197,7 +198,8 @@ def test_reviews_import_reports_invalid_rows(tmp_path, bad):
     assert report.added == 1
     assert report.render().splitlines()[-1] == (
         f"  row 3: '{bad}' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), "
-        f"reject (or no, n, 0, x, ✗, 拒绝) or add (to code a passage by hand), or leave it blank."
+        f"reject (or no, n, 0, x, ✗, 拒绝), add (to code a passage by hand) or withdraw (to remove the decision "
+        f"taken), or leave it blank."
     )
 
 
@@ -348,8 +350,8 @@ def test_reviews_cli_import_and_status(tmp_path, decisions):
     reviews = tmp_path / "reviews.csv"
     assert result.stderr.splitlines() == [
         f"{segments}: 2 new, 0 changed, 0 unchanged review decisions -> {reviews} (2 in all).",
-        "  row 3: 'maybe' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), reject (or no, n, 0, x, ✗, 拒绝) "
-        "or add (to code a passage by hand), or leave it blank.",
+        "  row 3: 'maybe' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), reject (or no, n, 0, x, ✗, 拒绝), "
+        "add (to code a passage by hand) or withdraw (to remove the decision taken), or leave it blank.",
         "0 conflicting and 1 unreadable rows were not applied.",
     ]
     status = runner.invoke(app, ["review", "status", "--reviews", str(reviews), "--segments", str(segments)])

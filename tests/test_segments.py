@@ -465,8 +465,8 @@ def test_check_parquet_size_counts_what_a_dictionary_column_decodes_into(tmp_pat
     (lambda rows: rows[0].__setitem__(rows[0].index("passage"), "document"),
      "the header names column 'document' twice (columns 2 and 3). Rename or delete one, then try again."),
     (lambda rows: rows[2].__setitem__(rows[0].index("review"), "rejct"),
-     "row 3: 'rejct' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), reject (or no, n, 0, x, ✗, 拒绝) or add "
-     "(to code a passage by hand), or leave it blank."),
+     "row 3: 'rejct' is not a review decision. Write accept (or yes, y, 1, ok, ✓, 接受), reject (or no, n, 0, x, ✗, 拒绝), add "
+     "(to code a passage by hand) or withdraw (to remove the decision taken), or leave it blank."),
 ])
 def test_segments_standalone_file_edited_by_hand_is_refused_by_row(tmp_path, monkeypatch, edit, message):
     """A segments.csv without its run, edited in a spreadsheet: a blank code was an internal error

@@ -52,7 +52,7 @@ def test_xlsx_reopened_with_openpyxl(tmp_path, rows):
     assert sheet["K4"].value == "No matched words  here."
     assert sheet["L3"].value == "reject"
     validations = sheet.data_validations.dataValidation
-    assert [(v.type, v.formula1, str(v.sqref)) for v in validations] == [("list", '"accept,reject,add"', "L2:L4")]
+    assert [(v.type, v.formula1, str(v.sqref)) for v in validations] == [("list", '"accept,reject,add,withdraw"', "L2:L4")]
 
 
 @pytest.mark.parametrize("decision", ["y"])
