@@ -352,12 +352,19 @@ class PassageLocator:
     def earlier_copy_contexts(self, document: str, text: object) -> set[str]:
         """passage_context() of every copy of `text` in the document as the run before had it; none when that
         run's passages table is not at hand."""
+        return set(self.earlier_copy_order(document, text) or ())
+
+    def earlier_copy_order(self, document: str, text: object) -> list[str] | None:
+        """passage_context() of each copy of `text` in the document as the run before had it, first copy first;
+        None when that run's passages table is not at hand or does not hold the document."""
         if self._earlier_passages is None or not isinstance(text, str):
-            return set()
+            return None
         passages, wanted = self._earlier_of(document), _normalized(text)
-        return {_context(passages[number - 1][2] if number - 1 in passages else "",
+        if not passages:
+            return None
+        return [_context(passages[number - 1][2] if number - 1 in passages else "",
                          passages[number + 1][2] if number + 1 in passages else "")
-                for number, (_, _, words) in passages.items() if _normalized(words) == wanted}
+                for number, (_, _, words) in sorted(passages.items()) if _normalized(words) == wanted]
 
     def context_now(self, document: str, context: str) -> str:
         """passage_context() now of the one passage that had `context` in the run before, when it and the
@@ -1625,13 +1632,15 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
         ids: dict[object, dict[int, str]] = {}
         # The copies as they were, by the passages around them: the last run's, and the decisions' own.
         earlier: dict[str, set[str]] = {}
+        order: dict[str, list[str] | None] = {}  # the copies as the last run had them, in order
         for index in indexes:
             if not contexts[index]:  # kept before its passage repeated (or by an earlier version): where it was
                 contexts[index] = _earlier_context(reviews, index, locator)
         texts = {index: _normalized(reviews.at[index, "text"]) for index in indexes}
         for index in indexes:
             if texts[index] not in earlier:
-                earlier[texts[index]] = locator.earlier_copy_contexts(document, reviews.at[index, "text"])
+                order[texts[index]] = locator.earlier_copy_order(document, reviews.at[index, "text"])
+                earlier[texts[index]] = set(order[texts[index]] or ())
             if contexts[index]:
                 earlier[texts[index]].add(contexts[index])
         for index in indexes:
@@ -1642,7 +1651,7 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
                          if identifier == reviews.at[index, "segment_id"]), None)
             around = {number: locator.context(document, number) for number in numbers}
             wanted[index] = _copy_of(_context_now(contexts[index], around, document, locator), here, around,
-                                     earlier=earlier[texts[index]])
+                                     earlier=earlier[texts[index]], earlier_order=order[texts[index]])
         targets = [ids[index][number] for index, number in wanted.items() if number is not None]
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
@@ -1683,7 +1692,8 @@ def _context_now(context: str, around: dict[int, str], document: str, locator: P
     return locator.context_now(document, context) or context
 
 
-def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = ()) -> int | None:
+def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = (),
+             earlier_order: Sequence[str] | None = None) -> int | None:
     """Which copy (passage number) a decision is on: the one whose context is the decision's, else the one
     whose passage before or after is the decision's; the copy its id names (`here`) when it is one of those.
     A decision without a context stays on `here`. None when no copy is it, or several are.
@@ -1691,12 +1701,24 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
     Another copy than `here` sharing one side only is not taken when its other side is that side of a copy
     as it was (`earlier`, contexts): it is that copy, its own neighbour gone, not this one with a neighbour
     edited. A copy deleted with its question left its answer after (or before) at another copy, which took
-    the deleted copy's decision (probe KK5)."""
+    the deleted copy's decision (probe KK5).
+
+    When `here` shares one side and another copy the other (a copy added right after it, or copies deleted,
+    added or swapped around it), the passages around them cannot tell which it is; its number can, only when
+    the copies before it are those before it in the run before (`earlier_order`, their contexts in order):
+    else the copy its id numbers may be another, and it was given the decision (probe NN9)."""
     if not context:
         return here
     before, after = context.split("-", 1) if "-" in context else (context, "")
     same = [number for number, found in around.items() if found == context]
     half = [number for number, found in around.items() if found.startswith(before + "-") or found.endswith("-" + after)]
+    if here in half and not same:
+        # Rivals: other copies sharing one side, but not those as a copy was in the run before (that copy, unchanged).
+        rivals = [number for number in half if number != here and around[number] not in earlier]
+        ahead = [around[number] for number in sorted(around) if number < here]
+        if rivals and (earlier_order is None or len(earlier_order) <= len(ahead)
+                       or list(earlier_order[:len(ahead)]) != ahead):
+            return None
     if here not in half:
         befores = {known.split("-", 1)[0] for known in earlier}
         afters = {known.split("-", 1)[1] for known in earlier if "-" in known}

@@ -412,3 +412,46 @@ def test_decisions_of_earlier_versions_keep_their_copy_when_one_is_added_before_
     (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
     for _ in range(2):  # and again, from the review file the run rewrote
         assert _decisions_by_question(_run(transcript), text) == {**DECISIONS, "Q: Opening.": ("", "")}
+
+
+QUESTIONS = list(DECISIONS)
+REORDERED = {
+    # The first copy deleted with its question, a copy added with a new question after the second's.
+    "one copy deleted, another added": [QUESTIONS[1], "Q: An aside, the township.", QUESTIONS[2]],
+    "two blocks swapped": [QUESTIONS[0], QUESTIONS[2], QUESTIONS[1]],
+}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("decided", ["all", "second", "third"])
+@pytest.mark.parametrize("edit", list(REORDERED))
+def test_a_decision_whose_copy_is_not_told_apart_after_copies_moved_is_detached_not_put_on_another(
+    transcript: Path, edit: str, decided: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies deleted and added, or Q/A blocks swapped: a copy sharing only its passage before with a decision's
+    copy and another sharing only its passage after are both it, as far as the passages around them tell. The
+    copy its id numbers won, though copies before it had changed: the reject of the second answer went to a new
+    copy, the third's to the second's (probe NN9). Such a decision is now detached, never put on another copy;
+    each is on its own copy or detached, and every other copy keeps its own."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    chosen = {"all": QUESTIONS, "second": QUESTIONS[1:2], "third": QUESTIONS[2:]}[decided]
+    decisions = {question: DECISIONS[question] for question in chosen}
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = decisions.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), TRANSCRIPT) == {question: decisions.get(question, ("", ""))
+                                                                    for question in QUESTIONS}
+    text = "\n\n".join(f"{question}\n\n{ANSWER}" for question in REORDERED[edit]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    placed = _decisions_by_question(_run(transcript), text)
+    assert set(placed) == set(REORDERED[edit])
+    wrong = {question: shown for question, shown in placed.items() if shown not in (("", ""), decisions.get(question))}
+    assert wrong == {}
+    kept = [question for question, shown in placed.items() if shown != ("", "")]
+    record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["reviews"]["orphaned"] == len(decisions) - len(kept)
+    assert _decisions_by_question(_run(transcript), text) == placed  # and again
