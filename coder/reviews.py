@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import shutil
+from collections import Counter
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -1643,20 +1644,28 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
                 earlier[texts[index]] = set(order[texts[index]] or ())
             if contexts[index]:
                 earlier[texts[index]].add(contexts[index])
+        # A text's copies, their contexts and their ids by code, once for all its decisions.
+        arounds: dict[str, dict[int, str]] = {}
+        ids_by_code: dict[tuple[str, str], dict[int, str]] = {}
         for index in indexes:
             numbers = numbers_by_text.get(texts[index], [])
             code = str(reviews.at[index, "code"])
-            ids[index] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code) for number in numbers}
-            here = next((number for number, identifier in ids[index].items()
-                         if identifier == reviews.at[index, "segment_id"]), None)
-            around = {number: locator.context(document, number) for number in numbers}
+            if (texts[index], code) not in ids_by_code:
+                ids_by_code[texts[index], code] = {number: segment_id_from_fingerprint(locator.fingerprint(document, number), code)
+                                                   for number in numbers}
+            ids[index] = ids_by_code[texts[index], code]
+            current = reviews.at[index, "segment_id"]
+            here = next((number for number, identifier in ids[index].items() if identifier == current), None)
+            if texts[index] not in arounds:
+                arounds[texts[index]] = {number: locator.context(document, number) for number in numbers}
+            around = arounds[texts[index]]
             wanted[index] = _copy_of(_context_now(contexts[index], around, document, locator), here, around,
                                      earlier=earlier[texts[index]], earlier_order=order[texts[index]])
-        targets = [ids[index][number] for index, number in wanted.items() if number is not None]
+        targets = Counter(ids[index][number] for index, number in wanted.items() if number is not None)
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
             target = ids[index][number] if number is not None else None
-            if target is not None and target != current and targets.count(target) > 1:
+            if target is not None and target != current and targets[target] > 1:
                 target = None  # two decisions of one code want this copy: neither is guessed
             if target is None:
                 if current in ids[index].values():  # on another copy now: detached, under an id of no segment
@@ -1711,7 +1720,8 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
         return here
     before, after = context.split("-", 1) if "-" in context else (context, "")
     same = [number for number, found in around.items() if found == context]
-    half = [number for number, found in around.items() if found.startswith(before + "-") or found.endswith("-" + after)]
+    starts, ends = before + "-", "-" + after
+    half = [number for number, found in around.items() if found.startswith(starts) or found.endswith(ends)]
     if here in half and not same:
         # Rivals: other copies sharing one side, but not those as a copy was in the run before (that copy, unchanged).
         rivals = [number for number in half if number != here and around[number] not in earlier]
