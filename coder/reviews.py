@@ -308,6 +308,7 @@ class PassageLocator:
         self._earlier_table: pd.DataFrame | None = None
         self._earlier_texts: dict[str, dict[int, tuple[int, int, str]]] = {}
         self._earlier_contexts: dict[str, dict[str, list[int]]] = {}
+        self._earlier_normalized: dict[str, Counter[str]] = {}
         self._passages: dict[str, list[Passage]] = {}
         self._fingerprints: dict[str, list[str]] = {}
 
@@ -391,6 +392,18 @@ class PassageLocator:
                     (now.start, now.end) != then[:2] or _folded(now.text) != _folded(then[2]))):  # type: ignore[index]
                 return ""
         return self.context(document, number)
+
+    def held_before(self, document: str, text: str) -> int | None:
+        """How many passages of the document read `text` (_normalized) in the run before; None when its passages
+        table is not at hand."""
+        if self._earlier_passages is None:
+            return None
+        passages = self._earlier_of(document)
+        if self._earlier_table is None or self._earlier_table.empty:
+            return None
+        if document not in self._earlier_normalized:
+            self._earlier_normalized[document] = Counter(_normalized(words) for _, _, words in passages.values())
+        return self._earlier_normalized[document][_normalized(text)]
 
     def _earlier_of(self, document: str) -> dict[int, tuple[int, int, str]]:
         """{passage number: (start, end, text)} of the document in the run before's passages table."""
@@ -1524,7 +1537,8 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
     or a space more or less at a line end, as a new coder reads it: _folded):
     point them at that segment. Where several of its document's passages read the same (a repeated answer
     corrected throughout, or a passage corrected to read as another), the one with the passages around it that
-    the entry's copy had (its `context`, else where the run before had it: `locator`). Changes `reviews` in
+    the entry's copy had (its `context`, else where the run before had it: `locator`); never one the run before had
+    reading so already (_there_before: another passage, not this one read again). Changes `reviews` in
     place, and adds the segments they now name to `present` (a set, or attach_reviews' _PresentIds). Returns
     how many moved into another document."""
     lost = reviews.index[_missing(reviews["segment_id"], present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
@@ -1548,14 +1562,15 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         # its passage edited where the matcher reads no change (並 -> 并, a space at a line end), in its own
         # document: before the same text in another document (a copy of it there is not this passage)
         key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
-        if elsewhere(index) and edited.get(key):
+        read_again = elsewhere(index) and bool(edited.get(key))
+        if read_again:
             matches = edited[key]
             if len(matches) > 1 and locator is not None:
                 matches = _by_context(reviews, index, frame, matches, locator)
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
-        if row["segment_id"] in taken:
+        if row["segment_id"] in taken or (read_again and _there_before(row, locator)):
             continue
         taken.add(row["segment_id"])
         present.add(row["segment_id"])  # type: ignore[attr-defined]
@@ -1568,6 +1583,19 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         reviews["context"] = ""
     _set_cells(reviews, moves)
     return followed
+
+
+def _there_before(row: pd.Series, locator: PassageLocator | None) -> bool:
+    """Whether a passage that reads as a lost decision's but for whitespace or 並/并 was there in the run before,
+    reading as it does now: another passage of its document ("at a round table" beside "at around table"), not
+    the decision's own read again, and the decision stays detached (probe RR1). Told by the run before's passages
+    table (as many of the document's passages read so then as now: none is new), else by the row's `status` (a
+    run's segments, as review status and network read them)."""
+    document, text = str(row["document"]), str(row["text"])
+    held = locator.held_before(document, text) if locator is not None else None
+    if held is None:
+        return str(row.get("status", "")) == "unchanged"
+    return held >= len(locator.find(text, document=document))  # type: ignore[union-attr]
 
 
 def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, matches: list[int],

@@ -1873,6 +1873,55 @@ def test_decisions_stay_on_their_copies_when_a_new_coder_reads_the_passages_arou
         assert shown["text"].tolist()[2] == "Q: Members may accept or reject it?"
 
 
+_TWINS = {  # (codebook, text, decided (passage, code), the codebook edited or None, the text edited)
+    "a keyword removed": (
+        "  seating:\n    keywords: [round, around]\n",
+        "Intro.\n\nThe delegates sat at a round table.\n\nThe delegates sat at around table.\n\nClosing.\n",
+        ("1", "seating"), "  seating:\n    keywords: [around]\n", None),
+    "its paragraph deleted": (
+        "", "The joint meeting sat at a round table.\n\nThe joint meeting sat at around table.\n",
+        ("0", "joint_meeting"), None, "The joint meeting sat at around table.\n"),
+    "its sentence deleted": (
+        "  lianxi:\n    keywords: [联席会议]\n",
+        "本文研究区域合作。两省于 2019 年召开联席会议。\n\n此后合作加深。两省于2019年召开联席会议。\n",
+        ("1", "lianxi"), None, "本文研究区域合作。\n\n此后合作加深。两省于2019年召开联席会议。\n"),
+}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("case", list(_TWINS))
+def test_a_decision_whose_passage_is_gone_stays_detached_beside_a_passage_that_differs_only_in_spaces(
+        project, monkeypatch, engine, case):
+    """A passage decided, and another of its document that reads the same but for spaces ("a round"/"around",
+    "2019 年"/"2019年"), there before and never reviewed: when the decided one's segment went (its keyword
+    removed, it deleted), its reject moved onto the other, review status said nothing was detached, and the
+    review file was rewritten to point there (probe RR1)."""
+    _use_engine(monkeypatch, engine)
+    codes, text, (passage, code), edited_codes, edited_text = _TWINS[case]
+    codebook = CODEBOOK.replace("codes:\n", "codes:\n" + codes, 1)
+    if case == "its sentence deleted":
+        codebook = codebook.replace("name: Loop\n", "name: Loop\nunit: sentence\n")
+    (project / "codebook.yaml").write_text(codebook, encoding="utf-8")
+    (project / "corpus" / "c.txt").write_text(text, encoding="utf-8")
+    coder_run(project)
+    _import_decisions(project, [(passage, code, "reject", "not this one")])
+    coder_run(project)
+    assert segments_of(project).query("document == 'c.txt' and code == @code")["review"].tolist() == ["reject", ""]
+    if edited_codes:
+        (project / "codebook.yaml").write_text(codebook.replace(codes, edited_codes), encoding="utf-8")
+    if edited_text:
+        (project / "corpus" / "c.txt").write_text(edited_text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file it wrote
+        result = coder_run(project)
+        assert "1 decision(s) are detached" in result.stderr
+        assert segments_of(project).query("document == 'c.txt' and code == @code")["review"].tolist() == [""]
+        reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        assert reviews[["passage", "code", "decision"]].values.tolist() == [[passage, code, "reject"]]
+        status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                        "--segments", str(project / "out" / "segments.csv"))
+        assert status.exit_code == 0 and "1 decision(s) are detached" in status.output, status.output
+
+
 COUNT_TABLES = ("code_counts.csv", "code_counts_long.csv", "cooccurrence.csv")
 
 
