@@ -1589,13 +1589,13 @@ def _there_before(row: pd.Series, locator: PassageLocator | None) -> bool:
     """Whether a passage that reads as a lost decision's but for whitespace or 並/并 was there in the run before,
     reading as it does now: another passage of its document ("at a round table" beside "at around table"), not
     the decision's own read again, and the decision stays detached (probe RR1). Told by the run before's passages
-    table (as many of the document's passages read so then as now: none is new), else by the row's `status` (a
-    run's segments, as review status and network read them)."""
+    table: as many of the document's passages read so then as now (none is new). Without a locator (review
+    status, network, export: a run's segments, the last run having followed what it could) always."""
+    if locator is None:
+        return True
     document, text = str(row["document"]), str(row["text"])
-    held = locator.held_before(document, text) if locator is not None else None
-    if held is None:
-        return str(row.get("status", "")) == "unchanged"
-    return held >= len(locator.find(text, document=document))  # type: ignore[union-attr]
+    held = locator.held_before(document, text)
+    return held is not None and held >= len(locator.find(text, document=document))
 
 
 def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, matches: list[int],

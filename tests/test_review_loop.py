@@ -1878,6 +1878,10 @@ _TWINS = {  # (codebook, text, decided (passage, code), the codebook edited or N
         "  seating:\n    keywords: [round, around]\n",
         "Intro.\n\nThe delegates sat at a round table.\n\nThe delegates sat at around table.\n\nClosing.\n",
         ("1", "seating"), "  seating:\n    keywords: [around]\n", None),
+    "a keyword replaced": (
+        "  seating:\n    keywords: [round]\n",
+        "Intro.\n\nThe delegates sat at a round table.\n\nThe delegates sat at around table.\n\nClosing.\n",
+        ("1", "seating"), "  seating:\n    keywords: [around]\n", None),
     "its paragraph deleted": (
         "", "The joint meeting sat at a round table.\n\nThe joint meeting sat at around table.\n",
         ("0", "joint_meeting"), None, "The joint meeting sat at around table.\n"),
@@ -1906,7 +1910,7 @@ def test_a_decision_whose_passage_is_gone_stays_detached_beside_a_passage_that_d
     coder_run(project)
     _import_decisions(project, [(passage, code, "reject", "not this one")])
     coder_run(project)
-    assert segments_of(project).query("document == 'c.txt' and code == @code")["review"].tolist() == ["reject", ""]
+    assert segments_of(project).query("document == 'c.txt' and code == @code")["review"].tolist()[0] == "reject"
     if edited_codes:
         (project / "codebook.yaml").write_text(codebook.replace(codes, edited_codes), encoding="utf-8")
     if edited_text:
