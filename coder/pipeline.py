@@ -163,6 +163,15 @@ class PassageColumns:
     def __len__(self) -> int:
         return len(self.passage)
 
+    def extend(self, number: int, passages: Sequence[Passage]) -> None:
+        """Add passages of the document numbered `number` (its index in `documents`)."""
+        self.document.extend([number] * len(passages))
+        self.passage.extend([passage.index for passage in passages])
+        self.start.extend([passage.start for passage in passages])
+        self.end.extend([passage.end for passage in passages])
+        self.kind.extend([passage.kind for passage in passages])
+        self.text.extend([passage.text for passage in passages])
+
     def pack(self) -> None:
         """Hold the texts as one UTF-8 buffer with offsets, as Arrow stores text: the worker sends one
         bytes object instead of a string per passage, and the main process wraps it without a copy
@@ -351,12 +360,7 @@ def _code_in_parts(
             stored += cached_passage_rows(document, passages, plain)
         for code_id, found in _hits_by_document([passages], matcher, kinds)[0].items():
             hits.setdefault(code_id, []).extend(found)
-        passage_rows.document.extend([number] * len(passages))
-        passage_rows.passage.extend([passage.index for passage in passages])
-        passage_rows.start.extend([passage.start for passage in passages])
-        passage_rows.end.extend([passage.end for passage in passages])
-        passage_rows.kind.extend([passage.kind for passage in passages])
-        passage_rows.text.extend([passage.text for passage in passages])
+        passage_rows.extend(number, passages)
         passage_rows.pack()
         del passages, plain
     fingerprints = numbered_copies(hashes)  # passage_fingerprints() of the whole document's texts
@@ -382,12 +386,7 @@ def _add_document_rows(
     _add_segment_rows(rows, document, passages, fingerprints, hits, order)
     number = len(passage_rows.documents)
     passage_rows.documents.append(document.path)
-    passage_rows.document.extend([number] * len(passages))
-    passage_rows.passage.extend([passage.index for passage in passages])
-    passage_rows.start.extend([passage.start for passage in passages])
-    passage_rows.end.extend([passage.end for passage in passages])
-    passage_rows.kind.extend([passage.kind for passage in passages])
-    passage_rows.text.extend([passage.text for passage in passages])
+    passage_rows.extend(number, passages)
 
 
 def _add_segment_rows(

@@ -1032,6 +1032,12 @@ def _entry(entry: dict[str, str]) -> dict[str, str]:
     return {column: entry.get(column, "") for column in REVIEW_COLUMNS}
 
 
+def _conflict_line(proposal: _Proposal, line: object, file_name: str, said: str, other_name: str, other_said: str) -> str:
+    """One conflict of a typed cell with the review file (or another file of the same import), as the error lists it."""
+    return (f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
+            f"{proposal.entry['code']}): {file_name} says {said}, {other_name} says {other_said}")
+
+
 class ReviewConflictError(OutputError):
     """Decisions typed into a segments file disagree with the review file, or with each other; none of them were imported."""
 
@@ -1163,11 +1169,8 @@ def import_pending(
                 # Taken since the run wrote the cell, or just now from another file (segments.csv, then the workbook).
                 if (before is not None and old["decision"] != before[0]) or identifier in (imported_from or {}):
                     other = (imported_from or {}).get(identifier)
-                    conflicts.append((other,
-                        f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
-                        f"{proposal.entry['code']}): {segments_file.name} says withdraw, {(other or reviews_path).name} "
-                        f"says {old['decision']}"
-                    ))
+                    conflicts.append((other, _conflict_line(proposal, line, segments_file.name, "withdraw",
+                                                            (other or reviews_path).name, old["decision"])))
                     continue
                 changed_since = before is None or old["note"] != before[1]
                 new_note = (f"{old['note']} / {note}" if changed_since and note and old["note"] and note not in old["note"]
@@ -1188,11 +1191,8 @@ def import_pending(
             changed_since = before is None or (old["decision"], old["note"]) != (before[0], before[1])
             if changed_since and decision and old["decision"] and decision != old["decision"]:
                 other = (imported_from or {}).get(identifier)
-                conflicts.append((other,
-                    f"row {line} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
-                    f"{proposal.entry['code']}): {segments_file.name} says {decision}, {(other or reviews_path).name} "
-                    f"says {old['decision']}"
-                ))
+                conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,
+                                                        (other or reviews_path).name, old["decision"])))
                 continue
             if changed_since and note and old["note"] and note not in old["note"]:
                 new_note = f"{old['note']} / {note}"  # both notes kept: the review file's took one since

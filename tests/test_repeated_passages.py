@@ -148,6 +148,15 @@ EDITS = {
 }
 
 
+def _type_decisions_on_answers(transcript: Path, decisions: dict[str, tuple[str, str]]) -> None:
+    """Run, then type (review, note) on each answer of TRANSCRIPT by the question before it, as a reviewer would."""
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = decisions.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+
+
 def _decisions_by_question(frame: pd.DataFrame, text: str) -> dict[str, tuple[str, str]]:
     """{the question before each coded answer: its (review, note)} in a run's segments."""
     passages = split_passages(Document("focus.txt", text))
@@ -218,11 +227,8 @@ def test_a_copy_deleted_with_its_question_leaves_its_decision_detached_not_on_an
     if engine == "streamed":
         monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
         monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
-    segments = _run(transcript)
+    _type_decisions_on_answers(transcript, decided)
     passages = split_passages(Document("focus.txt", TRANSCRIPT))
-    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
-        segments.loc[index, ["review", "note"]] = decided.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
-    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     assert _decisions_by_question(_run(transcript), TRANSCRIPT) == {question: decided.get(question, ("", ""))
                                                                     for question in DECISIONS}
     text = "\n\n".join(f"{question}\n\n{ANSWER}" for question in DECISIONS if question != removed) + "\n"
@@ -438,11 +444,7 @@ def test_a_decision_whose_copy_is_not_told_apart_after_copies_moved_is_detached_
         monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
     chosen = {"all": QUESTIONS, "second": QUESTIONS[1:2], "third": QUESTIONS[2:]}[decided]
     decisions = {question: DECISIONS[question] for question in chosen}
-    segments = _run(transcript)
-    passages = split_passages(Document("focus.txt", TRANSCRIPT))
-    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
-        segments.loc[index, ["review", "note"]] = decisions.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
-    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    _type_decisions_on_answers(transcript, decisions)
     assert _decisions_by_question(_run(transcript), TRANSCRIPT) == {question: decisions.get(question, ("", ""))
                                                                     for question in QUESTIONS}
     text = "\n\n".join(f"{question}\n\n{ANSWER}" for question in REORDERED[edit]) + "\n"
