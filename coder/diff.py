@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +11,20 @@ import numpy as np
 
 from .codebook import normalize_code_record, rule_from_record
 from .files import display_name, write_csv
-from .errors import OutputError
+from .errors import CoderError, OutputError
 from .imports import LazyModule
 from .models import CODED_KINDS, SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
 from .runs import RunFolder, RunRecord, segment_index
-from .segments import HASH_MULTIPLIERS, mix64, numbered_codes, segment_id_numbers, segment_ids_among
+from .segments import HASH_MULTIPLIERS, mix64, numbered_codes, read_parquet, segment_id_numbers, segment_ids_among
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
 CHANGES_COLUMNS = ("code", "change", "detail", "segments_added", "segments_removed", "segments_unchanged")
 # changes.csv also lists the segments themselves, one row each, after the per-code rows.
 SEGMENT_CHANGE_COLUMNS = ("segment_id", "document", "passage", "text")
+# A segment removed and one added of the same code, document and passage text but for whitespace (a newer coder
+# reads a line end with a space more or less, or the document's spacing was edited): one segment, its id changed.
+RESPACED = "segment respaced"
 
 
 # --- comparing codebooks -----------------------------------------------------------------------
@@ -231,15 +235,21 @@ class RunComparison:
     changes: tuple[CodebookChange, ...]
     # per code (new run's first, then the old run's): (segments added, removed, unchanged)
     segments: dict[str, tuple[int, int, int]]
-    # one row per segment added or removed: code, change, SEGMENT_CHANGE_COLUMNS
+    # one row per segment added, removed or respaced: code, change, SEGMENT_CHANGE_COLUMNS (and detail, when respaced)
     listed: pd.DataFrame | None = None
+    # per code, its segments respaced (RESPACED): counted as unchanged, not as added and removed
+    respaced: dict[str, int] = field(default_factory=dict)
+    # of them, those of a document that did not change (this coder reads it so)
+    respaced_as_read: int = 0
 
     def segment_rows(self) -> pd.DataFrame:
-        """The segments added and removed, as changes.csv rows (change "segment added"/"segment removed")."""
+        """The segments added, removed and respaced, as changes.csv rows (change "segment added", "segment removed",
+        RESPACED: the new segment, its detail naming the old one)."""
         columns = [*CHANGES_COLUMNS, *SEGMENT_CHANGE_COLUMNS]
         if self.listed is None or self.listed.empty:
             return pd.DataFrame(columns=columns)
-        frame = self.listed.assign(detail="", segments_added="", segments_removed="", segments_unchanged="")
+        frame = self.listed.assign(segments_added="", segments_removed="", segments_unchanged="")
+        frame["detail"] = frame["detail"].fillna("") if "detail" in frame.columns else ""
         return frame[columns]
 
     def table(self) -> pd.DataFrame:
@@ -256,10 +266,12 @@ class RunComparison:
         for code in dict.fromkeys([*by_code, *self.segments]):
             added, removed, unchanged = self.segments.get(code, (0, 0, 0))
             entries = by_code.get(code)
+            respaced = self.respaced.get(code, 0)
             if not entries:
-                if not added and not removed:
-                    continue
-                entries = [CodebookChange(code, "segments only", "")]
+                entries = [CodebookChange(code, "segments only", "")] if added or removed else []
+            if respaced:
+                entries = [*entries, CodebookChange(code, "segments respaced",
+                                                    f"{respaced} whose passage reads the same but for whitespace")]
             rows += [(code, entry.change, entry.detail, added, removed, unchanged) for entry in entries]
         return rows
 
@@ -270,6 +282,10 @@ class RunComparison:
     @property
     def segments_removed(self) -> int:
         return sum(removed for _, removed, _ in self.segments.values())
+
+    @property
+    def segments_respaced(self) -> int:
+        return sum(self.respaced.values())
 
 
 def compare_runs(
@@ -363,7 +379,88 @@ def compare_runs(
                               old_segments=old_segments, numbers=numbers if numbered is not None else None)
     counts = {str(code): (int(added), int(removed), int(kept))
               for code, added, removed, kept in segments.itertuples(index=False, name=None)}
-    return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed)
+    respaced: dict[str, int] = {}
+    as_read = 0
+    if not _codebook_wide_changes(old, new):  # (a unit changed: every passage is another)
+        listed, respaced, as_read = _respaced(listed, old_folder, new_folder, _document_hashes(old), _document_hashes(new))
+        for code, pairs in respaced.items():
+            added, removed, kept = counts[code]
+            counts[code] = (added - pairs, removed - pairs, kept + pairs)
+    return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed, respaced=respaced,
+                         respaced_as_read=as_read)
+
+
+def _document_hashes(record: RunRecord) -> dict[str, str]:
+    return {str(entry.get("path")): str(entry.get("sha256") or "") for entry in record.documents}
+
+
+def _passage_texts(folder: RunFolder, documents: list[str]) -> Counter[tuple[str, str]] | None:
+    """How many passages of each of `documents` read each text (whitespace runs as one space) in the run in `folder`;
+    None when its passages.parquet cannot be read."""
+    try:
+        frame = read_parquet(folder.passages_parquet_path, columns=["document", "text"], documents=documents)
+    except (CoderError, OSError):
+        return None
+    return Counter((str(document), " ".join(str(text).split())) for document, text in zip(frame["document"], frame["text"]))
+
+
+def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder, old_hashes: dict[str, str],
+              new_hashes: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """The listed segments with each segment removed and one added of the same code and document whose passage texts
+    differ only in whitespace made one row, RESPACED (the added one; its detail names the removed one's id); per code,
+    how many; of them, how many in a document whose file did not change (`old_hashes`, `new_hashes`: sha256 by path).
+    Several such of one code, document and text are paired in passage order. Only a passage whose text changed is
+    respaced: fewer of its document's passages read its old text now than before, and more its new text (the runs'
+    passages.parquet). Two passages that were both there ("a round table", "around table": a keyword moved from one
+    to the other) stay a segment removed and one added, and so does every pair when those tables cannot be read."""
+    if listed.empty:
+        return listed, {}, 0
+    added, removed = (listed[listed["change"].eq(change)] for change in ("segment added", "segment removed"))
+    both = set(added["document"]) & set(removed["document"])  # only where a segment went and one came
+    added, removed = (rows[rows["document"].isin(list(both)) & rows["text"].astype(str).ne("")]
+                      .drop_duplicates(["code", "segment_id"]) for rows in (added, removed))
+    if added.empty or removed.empty:
+        return listed, {}, 0
+    key = ["code", "document", "squeezed", "copy"]
+
+    def keyed(rows: pd.DataFrame) -> pd.DataFrame:
+        rows = rows.assign(squeezed=rows["text"].astype(str).str.replace(r"\s+", "", regex=True),
+                           number=pd.to_numeric(rows["passage"], errors="coerce"))
+        rows = rows.sort_values("number", kind="stable")
+        return rows.assign(copy=rows.groupby(["code", "document", "squeezed"], sort=False).cumcount())
+
+    pairs = keyed(added).reset_index().merge(keyed(removed)[[*key, "segment_id", "text"]], on=key, suffixes=("", "_old"))
+    if pairs.empty:
+        return listed, {}, 0
+    documents = list(dict.fromkeys(pairs["document"]))
+    before, now = _passage_texts(old_folder, documents), _passage_texts(new_folder, documents)
+    if before is None or now is None:
+        return listed, {}, 0
+
+    def changed(document: str, old_text: str, new_text: str) -> bool:
+        old_text, new_text = (" ".join(text.split()) for text in (old_text, new_text))
+        return now[document, old_text] < before[document, old_text] and now[document, new_text] > before[document, new_text]
+
+    pairs = pairs[[changed(document, old_text, new_text) for document, old_text, new_text
+                   in zip(pairs["document"], pairs["text_old"].astype(str), pairs["text"].astype(str))]]
+    if pairs.empty:
+        return listed, {}, 0
+    unchanged = [bool(new_hashes.get(document)) and new_hashes.get(document) == old_hashes.get(document)
+                 for document in pairs["document"]]
+    reason = ["read with a space more or less by this coder, its document unchanged" if same
+              else "the same passage but for whitespace" for same in unchanged]
+    details = pd.Series([f"{why}; was {old_id}" for why, old_id in zip(reason, pairs["segment_id_old"])],
+                        index=pairs["index"].to_numpy())
+    # the pairs' removed rows go; their added rows become RESPACED (a row repeating one's id goes)
+    gone, came = set(zip(pairs["code"], pairs["segment_id_old"])), set(zip(pairs["code"], pairs["segment_id"]))
+    kept = [not ((change == "segment removed" and (code, identifier) in gone)
+                 or (change == "segment added" and (code, identifier) in came and row not in details.index))
+            for row, code, change, identifier in zip(listed.index, listed["code"], listed["change"], listed["segment_id"])]
+    result = listed[kept].copy()
+    result["detail"] = ""
+    result.loc[details.index, "change"] = RESPACED
+    result.loc[details.index, "detail"] = details
+    return result, {str(code): int(count) for code, count in pairs["code"].value_counts(sort=False).items()}, sum(unchanged)
 
 
 def _index_rows(folder: RunFolder, rows: np.ndarray, ids: pd.Series) -> pd.DataFrame:
@@ -571,6 +668,15 @@ def render_comparison(comparison: RunComparison, *, most_codes: int | None = Non
         f"Since {old}{when}: {comparison.segments_added} segments added, "
         f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
     ]
+    if comparison.segments_respaced:
+        respaced, as_read = comparison.segments_respaced, comparison.respaced_as_read
+        why = ("this coder reads their passages with a space more or less (their documents are unchanged)"
+               if as_read == respaced else
+               f"their passages read the same but for whitespace ({as_read} of them in unchanged documents, which this "
+               "coder reads with a space more or less)" if as_read else
+               "their passages read the same but for whitespace (their documents' spacing was edited)")
+        lines.append(f"  {respaced} segment(s) respaced: {why}. Counted as unchanged; changes.csv lists them as "
+                     f"'{RESPACED}'.")
     width = max(len(code) for code, *_ in rows)
     shown, listed = None, 0
     codes = len({code for code, *_ in rows if code != CODEBOOK_WIDE})

@@ -516,3 +516,98 @@ def test_diff_and_suggest_take_a_dask_runs_segments_folder(tmp_path):
         assert (runs["dask"] / "suggestions_joint_meeting.csv").is_file()  # in the run's folder, not in the table's
         (runs["dask"] / "suggestions_joint_meeting.csv").unlink()
     assert [path.name for path in single.iterdir()] == ["part-00000.parquet"]
+
+
+def test_diff_a_segment_whose_passage_reads_the_same_but_for_whitespace_is_respaced_not_added_and_removed(tmp_path):
+    """A passage of the same document and code read with a space more or less ("acceptor" -> "accept or": a newer
+    coder, or a spacing edit) gave a segment removed and one added, with no reason (probe RR3). Such a pair is one
+    segment respaced: counted as unchanged, listed as RESPACED with the old id. A passage edited otherwise, and a
+    keyword moved from a passage to another there before that reads the same but for spaces ("a round table",
+    "around table"), stay segments removed and added."""
+    from coder.diff import RESPACED
+    from conftest import run_ok
+
+    corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
+    corpus.mkdir()
+    texts = {"a.txt": "The joint meeting may acceptor reject it.\n\nOther.\n",
+             "b.txt": "The joint meeting of any other name.\n",
+             "c.txt": "Intro.\n\nThey sat at a round table.\n\nThey sat at around table.\n"}
+    for name, text in texts.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    codebook.write_text("codes:\n  meeting: [joint meeting]\n  seating: [round]\n", encoding="utf-8")
+    run_ok(corpus, codebook, out)
+    (corpus / "a.txt").write_text("The joint meeting may accept or reject it.\n\nOther.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("The joint meeting of another name.\n", encoding="utf-8")
+    codebook.write_text("codes:\n  meeting: [joint meeting]\n  seating: [around]\n", encoding="utf-8")
+    run_ok(corpus, codebook, out)
+    comparison = compare_with_previous(out)
+    assert comparison.table().values.tolist() == [
+        ["seating", "keyword added", "around", 1, 1, 0],
+        ["seating", "keyword removed", "round", 1, 1, 0],
+        ["meeting", "segments only", "", 1, 1, 1],
+        ["meeting", "segments respaced", "1 whose passage reads the same but for whitespace", 1, 1, 1],
+    ]
+    assert render_comparison(comparison).splitlines()[:2] == [
+        f"Since the previous run ({comparison.old.started}): 2 segments added, 2 removed, 2 codebook changes.",
+        "  1 segment(s) respaced: their passages read the same but for whitespace (their documents' spacing was edited)."
+        " Counted as unchanged; changes.csv lists them as 'segment respaced'."]
+    frame = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(frame.columns) == [*CHANGES_COLUMNS, "segment_id", "document", "passage", "text"]
+    listed = frame[frame["segment_id"] != ""][["code", "change", "detail", "segment_id", "document", "passage"]]
+    was = segment_id("a.txt", "The joint meeting may acceptor reject it.", "meeting")
+    assert sorted(listed.values.tolist()) == sorted([
+        ["meeting", RESPACED, f"the same passage but for whitespace; was {was}",
+         segment_id("a.txt", "The joint meeting may accept or reject it.", "meeting"), "a.txt", "0"],
+        ["meeting", "segment added", "", segment_id("b.txt", "The joint meeting of another name.", "meeting"), "b.txt", "0"],
+        ["meeting", "segment removed", "", segment_id("b.txt", "The joint meeting of any other name.", "meeting"), "b.txt", "0"],
+        ["seating", "segment added", "", segment_id("c.txt", "They sat at around table.", "seating"), "c.txt", "2"],
+        ["seating", "segment removed", "", segment_id("c.txt", "They sat at a round table.", "seating"), "c.txt", "1"],
+    ])
+    # the counts still add up: the new run's segments are the added and unchanged ones
+    segments = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert {code: added + unchanged for code, (added, _, unchanged) in comparison.segments.items()} == \
+        segments["code"].value_counts().to_dict()
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_diff_the_first_run_of_a_coder_that_reads_a_line_end_with_a_space_more_says_so(tmp_path, monkeypatch, engine):
+    """The first run after an upgrade whose passage text keeps a space at a line end ("accept\\nor" was "acceptor")
+    printed "N segments added, N removed" and listed them as added and removed, though no document and no codebook
+    changed (probe RR3). It says they are respaced, as this coder reads their unchanged documents."""
+    import coder
+    from coder import cache, passages, runner, streamed
+    from coder.diff import RESPACED
+    from coder.lexicon import is_english_word
+
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Members may accept\nor reject the joint meeting.\n\nRed tape stays.\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("A joint meeting of power over\nall members.\n\nNothing else.\n", encoding="utf-8")
+    codebook.write_text(BASE_YAML, encoding="utf-8")
+    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: is_english_word(first + second))
+    monkeypatch.setattr(cache, "_source_digest", lambda: "the coder before")
+    run_ok = lambda: invoke("run", corpus, "--codebook", codebook, "--out", tmp_path / "out", "--workers", "1")  # noqa: E731
+    assert run_ok().exit_code == 0
+    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: False)  # the new coder: apart
+    monkeypatch.setattr(cache, "_source_digest", lambda: "the new coder")
+    monkeypatch.setattr(coder, "__version__", coder.__version__ + "+new")  # (a version's coding is not reused by the next)
+    result = run_ok()
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    since = next(number for number, line in enumerate(lines) if line.startswith("Since the previous run"))
+    assert lines[since].endswith(": 0 segments added, 0 removed, 0 codebook changes.")
+    assert lines[since + 1] == ("  2 segment(s) respaced: this coder reads their passages with a space more or less "
+                                "(their documents are unchanged). Counted as unchanged; changes.csv lists them as "
+                                "'segment respaced'.")
+    frame = pd.read_csv(tmp_path / "out" / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    listed = frame[frame["segment_id"] != ""]
+    assert listed["change"].tolist() == [RESPACED, RESPACED]
+    assert sorted(listed["text"]) == ["A joint meeting of power over all members.",
+                                      "Members may accept or reject the joint meeting."]
+    assert all(detail.startswith("read with a space more or less by this coder, its document unchanged; was s")
+               for detail in listed["detail"])
+    assert frame[frame["segment_id"] == ""][["code", "change", "segments_added", "segments_removed"]].values.tolist() == [
+        ["joint_meeting", "segments respaced", "0", "0"]]
