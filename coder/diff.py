@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .codebook import normalize_code_record, rule_from_record
-from .files import display_name, write_csv
+from .files import display_name, whole_number, write_csv
 from .errors import CoderError, OutputError
 from .imports import LazyModule
 from .models import CODED_KINDS, SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
@@ -415,25 +415,39 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
     to the other) stay a segment removed and one added, and so does every pair when those tables cannot be read."""
     if listed.empty:
         return listed, {}, 0
-    added, removed = (listed[listed["change"].eq(change)] for change in ("segment added", "segment removed"))
-    both = set(added["document"]) & set(removed["document"])  # only where a segment went and one came
-    added, removed = (rows[rows["document"].isin(list(both)) & rows["text"].astype(str).ne("")]
-                      .drop_duplicates(["code", "segment_id"]) for rows in (added, removed))
-    if added.empty or removed.empty:
+    listed = listed.reset_index(drop=True)
+    # Python lists of the columns: iterating over an Arrow-backed column makes each value alone (3 times as long)
+    changes, codes = listed["change"].astype(str).tolist(), listed["code"].astype(str).tolist()
+    documents = listed["document"].astype(str).tolist()
+    both = ({(code, document) for change, code, document in zip(changes, codes, documents) if change == "segment added"}
+            & {(code, document) for change, code, document in zip(changes, codes, documents) if change == "segment removed"})
+    if not both:  # only where a code's segment went and one came
         return listed, {}, 0
-    key = ["code", "document", "squeezed", "copy"]
+    # (code, document, text without whitespace) -> [(row, id, text)], each (code, id) once, for either side
+    sides: dict[str, dict[tuple[str, str, str], list[tuple[int, str, str]]]] = {"segment added": {}, "segment removed": {}}
+    seen: set[tuple[str, str, str]] = set()
+    ids = listed["segment_id"].astype(str).tolist()
+    for row, change, code, document, identifier, text in zip(range(len(listed)), changes, codes, documents, ids,
+                                                             listed["text"].tolist()):
+        if (code, document) not in both or change not in sides or not isinstance(text, str) or not text \
+                or (change, code, identifier) in seen:
+            continue
+        seen.add((change, code, identifier))
+        sides[change].setdefault((code, document, "".join(text.split())), []).append((row, identifier, text))
+    added, removed = sides["segment added"], sides["segment removed"]
+    passages = listed["passage"].astype(str).tolist()
 
-    def keyed(rows: pd.DataFrame) -> pd.DataFrame:
-        rows = rows.assign(squeezed=rows["text"].astype(str).str.replace(r"\s+", "", regex=True),
-                           number=pd.to_numeric(rows["passage"], errors="coerce"))
-        rows = rows.sort_values("number", kind="stable")
-        return rows.assign(copy=rows.groupby(["code", "document", "squeezed"], sort=False).cumcount())
+    def in_order(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:  # by passage number
+        return sorted(rows, key=lambda found: (whole_number(passages[found[0]]) or 0, found[0]))
 
-    pairs = keyed(added).reset_index().merge(keyed(removed)[[*key, "segment_id", "text"]], on=key, suffixes=("", "_old"))
-    if pairs.empty:
+    candidates = []  # (code, document, row of the added one, its text, the removed one's id and text), in passage order
+    for key in added.keys() & removed.keys():
+        candidates += [(key[0], key[1], new[0], new[2], old[1], old[2])
+                       for new, old in zip(in_order(added[key]), in_order(removed[key]))]
+    if not candidates:
         return listed, {}, 0
-    documents = list(dict.fromkeys(pairs["document"]))
-    before, now = _passage_texts(old_folder, documents), _passage_texts(new_folder, documents)
+    before, now = (_passage_texts(folder, list(dict.fromkeys(document for _, document, *_ in candidates)))
+                   for folder in (old_folder, new_folder))
     if before is None or now is None:
         return listed, {}, 0
 
@@ -441,10 +455,12 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
         old_text, new_text = (" ".join(text.split()) for text in (old_text, new_text))
         return now[document, old_text] < before[document, old_text] and now[document, new_text] > before[document, new_text]
 
-    pairs = pairs[[changed(document, old_text, new_text) for document, old_text, new_text
-                   in zip(pairs["document"], pairs["text_old"].astype(str), pairs["text"].astype(str))]]
+    pairs = pd.DataFrame([(code, document, row, old_id) for code, document, row, new_text, old_id, old_text in candidates
+                          if changed(document, old_text, new_text)], columns=["code", "document", "index", "segment_id_old"])
     if pairs.empty:
         return listed, {}, 0
+    pairs = pairs.sort_values("index", kind="stable")
+    pairs = pairs.assign(segment_id=[ids[row] for row in pairs["index"]])
     unchanged = [bool(new_hashes.get(document)) and new_hashes.get(document) == old_hashes.get(document)
                  for document in pairs["document"]]
     reason = ["read with a space more or less by this coder, its document unchanged" if same
@@ -453,9 +469,10 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
                         index=pairs["index"].to_numpy())
     # the pairs' removed rows go; their added rows become RESPACED (a row repeating one's id goes)
     gone, came = set(zip(pairs["code"], pairs["segment_id_old"])), set(zip(pairs["code"], pairs["segment_id"]))
+    respaced = set(details.index)
     kept = [not ((change == "segment removed" and (code, identifier) in gone)
-                 or (change == "segment added" and (code, identifier) in came and row not in details.index))
-            for row, code, change, identifier in zip(listed.index, listed["code"], listed["change"], listed["segment_id"])]
+                 or (change == "segment added" and (code, identifier) in came and row not in respaced))
+            for row, code, change, identifier in zip(range(len(listed)), codes, changes, ids)]
     result = listed[kept].copy()
     result["detail"] = ""
     result.loc[details.index, "change"] = RESPACED
