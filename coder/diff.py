@@ -25,6 +25,7 @@ SEGMENT_CHANGE_COLUMNS = ("segment_id", "document", "passage", "text")
 # A segment removed and one added of the same code, document and passage text but for whitespace (a newer coder
 # reads a line end with a space more or less, or the document's spacing was edited): one segment, its id changed.
 RESPACED = "segment respaced"
+RESPACED_DETAIL = "its document unchanged, read with a space more or less by the other run's coder version"
 
 
 # --- comparing codebooks -----------------------------------------------------------------------
@@ -239,8 +240,6 @@ class RunComparison:
     listed: pd.DataFrame | None = None
     # per code, its segments respaced (RESPACED): counted as unchanged, not as added and removed
     respaced: dict[str, int] = field(default_factory=dict)
-    # of them, those of a document that did not change (this coder reads it so)
-    respaced_as_read: int = 0
 
     def segment_rows(self) -> pd.DataFrame:
         """The segments added, removed and respaced, as changes.csv rows (change "segment added", "segment removed",
@@ -380,14 +379,12 @@ def compare_runs(
     counts = {str(code): (int(added), int(removed), int(kept))
               for code, added, removed, kept in segments.itertuples(index=False, name=None)}
     respaced: dict[str, int] = {}
-    as_read = 0
     if not _codebook_wide_changes(old, new):  # (a unit changed: every passage is another)
-        listed, respaced, as_read = _respaced(listed, old_folder, new_folder, _document_hashes(old), _document_hashes(new))
+        listed, respaced = _respaced(listed, old_folder, new_folder, _document_hashes(old), _document_hashes(new))
         for code, pairs in respaced.items():
             added, removed, kept = counts[code]
             counts[code] = (added - pairs, removed - pairs, kept + pairs)
-    return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed, respaced=respaced,
-                         respaced_as_read=as_read)
+    return RunComparison(old=old, new=new, changes=tuple(changes), segments=counts, listed=listed, respaced=respaced)
 
 
 def _document_hashes(record: RunRecord) -> dict[str, str]:
@@ -405,24 +402,28 @@ def _passage_texts(folder: RunFolder, documents: list[str]) -> Counter[tuple[str
 
 
 def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder, old_hashes: dict[str, str],
-              new_hashes: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int], int]:
+              new_hashes: dict[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
     """The listed segments with each segment removed and one added of the same code and document whose passage texts
-    differ only in whitespace made one row, RESPACED (the added one; its detail names the removed one's id); per code,
-    how many; of them, how many in a document whose file did not change (`old_hashes`, `new_hashes`: sha256 by path).
-    Several such of one code, document and text are paired in passage order. Only a passage whose text changed is
-    respaced: fewer of its document's passages read its old text now than before, and more its new text (the runs'
-    passages.parquet). Two passages that were both there ("a round table", "around table": a keyword moved from one
-    to the other) stay a segment removed and one added, and so does every pair when those tables cannot be read."""
+    differ only in whitespace made one row, RESPACED (the added one; its detail names the removed one's id), where the
+    document's file did not change (`old_hashes`, `new_hashes`: sha256 by path), so that only the two runs' readers
+    differ; per code, how many. An edited document's pairs stay removed and added: a space there can change the words
+    ("a round table" -> "around table", "will inform" -> "will in form"; probe UU3). Several such of one code, document
+    and text are paired in passage order. Only a passage whose text changed is respaced: fewer of its document's
+    passages read its old text now than before, and more its new text (the runs' passages.parquet). Two passages that
+    were both there ("a round table", "around table": a keyword moved from one to the other) stay a segment removed
+    and one added, and so does every pair when those tables cannot be read."""
     if listed.empty:
-        return listed, {}, 0
+        return listed, {}
     listed = listed.reset_index(drop=True)
     # Python lists of the columns: iterating over an Arrow-backed column makes each value alone (3 times as long)
     changes, codes = listed["change"].astype(str).tolist(), listed["code"].astype(str).tolist()
     documents = listed["document"].astype(str).tolist()
     both = ({(code, document) for change, code, document in zip(changes, codes, documents) if change == "segment added"}
             & {(code, document) for change, code, document in zip(changes, codes, documents) if change == "segment removed"})
+    both = {(code, document) for code, document in both
+            if new_hashes.get(document) and new_hashes.get(document) == old_hashes.get(document)}
     if not both:  # only where a code's segment went and one came
-        return listed, {}, 0
+        return listed, {}
     # (code, document, text without whitespace) -> [(row, id, text)], each (code, id) once, for either side
     sides: dict[str, dict[tuple[str, str, str], list[tuple[int, str, str]]]] = {"segment added": {}, "segment removed": {}}
     seen: set[tuple[str, str, str]] = set()
@@ -445,11 +446,11 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
         candidates += [(key[0], key[1], new[0], new[2], old[1], old[2])
                        for new, old in zip(in_order(added[key]), in_order(removed[key]))]
     if not candidates:
-        return listed, {}, 0
+        return listed, {}
     before, now = (_passage_texts(folder, list(dict.fromkeys(document for _, document, *_ in candidates)))
                    for folder in (old_folder, new_folder))
     if before is None or now is None:
-        return listed, {}, 0
+        return listed, {}
 
     def changed(document: str, old_text: str, new_text: str) -> bool:
         old_text, new_text = (" ".join(text.split()) for text in (old_text, new_text))
@@ -458,14 +459,10 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
     pairs = pd.DataFrame([(code, document, row, old_id) for code, document, row, new_text, old_id, old_text in candidates
                           if changed(document, old_text, new_text)], columns=["code", "document", "index", "segment_id_old"])
     if pairs.empty:
-        return listed, {}, 0
+        return listed, {}
     pairs = pairs.sort_values("index", kind="stable")
     pairs = pairs.assign(segment_id=[ids[row] for row in pairs["index"]])
-    unchanged = [bool(new_hashes.get(document)) and new_hashes.get(document) == old_hashes.get(document)
-                 for document in pairs["document"]]
-    reason = ["read with a space more or less by this coder, its document unchanged" if same
-              else "the same passage but for whitespace" for same in unchanged]
-    details = pd.Series([f"{why}; was {old_id}" for why, old_id in zip(reason, pairs["segment_id_old"])],
+    details = pd.Series([f"{RESPACED_DETAIL}; was {old_id}" for old_id in pairs["segment_id_old"]],
                         index=pairs["index"].to_numpy())
     # the pairs' removed rows go; their added rows become RESPACED (a row repeating one's id goes)
     gone, came = set(zip(pairs["code"], pairs["segment_id_old"])), set(zip(pairs["code"], pairs["segment_id"]))
@@ -477,7 +474,7 @@ def _respaced(listed: pd.DataFrame, old_folder: RunFolder, new_folder: RunFolder
     result["detail"] = ""
     result.loc[details.index, "change"] = RESPACED
     result.loc[details.index, "detail"] = details
-    return result, {str(code): int(count) for code, count in pairs["code"].value_counts(sort=False).items()}, sum(unchanged)
+    return result, {str(code): int(count) for code, count in pairs["code"].value_counts(sort=False).items()}
 
 
 def _index_rows(folder: RunFolder, rows: np.ndarray, ids: pd.Series) -> pd.DataFrame:
@@ -686,14 +683,9 @@ def render_comparison(comparison: RunComparison, *, most_codes: int | None = Non
         f"{comparison.segments_removed} removed, {len(comparison.changes)} codebook changes."
     ]
     if comparison.segments_respaced:
-        respaced, as_read = comparison.segments_respaced, comparison.respaced_as_read
-        why = ("this coder reads their passages with a space more or less (their documents are unchanged)"
-               if as_read == respaced else
-               f"their passages read the same but for whitespace ({as_read} of them in unchanged documents, which this "
-               "coder reads with a space more or less)" if as_read else
-               "their passages read the same but for whitespace (their documents' spacing was edited)")
-        lines.append(f"  {respaced} segment(s) respaced: {why}. Counted as unchanged; changes.csv lists them as "
-                     f"'{RESPACED}'.")
+        lines.append(f"  {comparison.segments_respaced} segment(s) respaced: their documents are unchanged, and the two "
+                     "runs' coder versions read their passages with a space more or less. Counted as unchanged; "
+                     f"changes.csv lists them as '{RESPACED}'.")
     width = max(len(code) for code, *_ in rows)
     shown, listed = None, 0
     codes = len({code for code, *_ in rows if code != CODEBOOK_WIDE})

@@ -518,51 +518,42 @@ def test_diff_and_suggest_take_a_dask_runs_segments_folder(tmp_path):
     assert [path.name for path in single.iterdir()] == ["part-00000.parquet"]
 
 
-def test_diff_a_segment_whose_passage_reads_the_same_but_for_whitespace_is_respaced_not_added_and_removed(tmp_path):
-    """A passage of the same document and code read with a space more or less ("acceptor" -> "accept or": a newer
-    coder, or a spacing edit) gave a segment removed and one added, with no reason (probe RR3). Such a pair is one
-    segment respaced: counted as unchanged, listed as RESPACED with the old id. A passage edited otherwise, and a
-    keyword moved from a passage to another there before that reads the same but for spaces ("a round table",
-    "around table"), stay segments removed and added."""
-    from coder.diff import RESPACED
+def test_diff_a_space_edited_into_a_document_is_a_segment_removed_and_one_added(tmp_path):
+    """Respaced is a reader's difference, not an edit's: in an edited document a space changes the words ("a round
+    table" -> "around table", "will inform" -> "will in form", "1 000" -> "1000"), and 5a77357 counted such pairs as
+    unchanged, 'the same passage but for whitespace', the summary saying "0 segments added, 0 removed" (probe UU3).
+    They stay a segment removed and one added; so does a keyword moved from one passage to another there before."""
     from conftest import run_ok
 
     corpus, codebook, out = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "out"
     corpus.mkdir()
-    texts = {"a.txt": "The joint meeting may acceptor reject it.\n\nOther.\n",
-             "b.txt": "The joint meeting of any other name.\n",
+    texts = {"a.txt": "They sat at a round table.\n\nThe budget is 1 000 yuan.\n\nThe joint meeting will inform them.\n",
              "c.txt": "Intro.\n\nThey sat at a round table.\n\nThey sat at around table.\n"}
     for name, text in texts.items():
         (corpus / name).write_text(text, encoding="utf-8")
-    codebook.write_text("codes:\n  meeting: [joint meeting]\n  seating: [round]\n", encoding="utf-8")
+    codebook.write_text("codes:\n  seating: [table]\n  budget: [budget]\n  meeting: [joint meeting]\n  round: [round]\n",
+                        encoding="utf-8")
     run_ok(corpus, codebook, out)
-    (corpus / "a.txt").write_text("The joint meeting may accept or reject it.\n\nOther.\n", encoding="utf-8")
-    (corpus / "b.txt").write_text("The joint meeting of another name.\n", encoding="utf-8")
-    codebook.write_text("codes:\n  meeting: [joint meeting]\n  seating: [around]\n", encoding="utf-8")
+    (corpus / "a.txt").write_text(
+        "They sat at around table.\n\nThe budget is 1000 yuan.\n\nThe joint meeting will in form them.\n", encoding="utf-8")
+    codebook.write_text("codes:\n  seating: [table]\n  budget: [budget]\n  meeting: [joint meeting]\n  round: [around]\n",
+                        encoding="utf-8")
     run_ok(corpus, codebook, out)
     comparison = compare_with_previous(out)
+    assert comparison.respaced == {}
     assert comparison.table().values.tolist() == [
-        ["seating", "keyword added", "around", 1, 1, 0],
-        ["seating", "keyword removed", "round", 1, 1, 0],
-        ["meeting", "segments only", "", 1, 1, 1],
-        ["meeting", "segments respaced", "1 whose passage reads the same but for whitespace", 1, 1, 1],
+        ["round", "keyword added", "around", 2, 2, 0],
+        ["round", "keyword removed", "round", 2, 2, 0],
+        ["seating", "segments only", "", 1, 1, 2],
+        ["budget", "segments only", "", 1, 1, 0],
+        ["meeting", "segments only", "", 1, 1, 0],
     ]
-    assert render_comparison(comparison).splitlines()[:2] == [
-        f"Since the previous run ({comparison.old.started}): 2 segments added, 2 removed, 2 codebook changes.",
-        "  1 segment(s) respaced: their passages read the same but for whitespace (their documents' spacing was edited)."
-        " Counted as unchanged; changes.csv lists them as 'segment respaced'."]
+    assert render_comparison(comparison).splitlines()[0] == (
+        f"Since the previous run ({comparison.old.started}): 5 segments added, 5 removed, 2 codebook changes.")
     frame = pd.read_csv(out / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    assert list(frame.columns) == [*CHANGES_COLUMNS, "segment_id", "document", "passage", "text"]
-    listed = frame[frame["segment_id"] != ""][["code", "change", "detail", "segment_id", "document", "passage"]]
-    was = segment_id("a.txt", "The joint meeting may acceptor reject it.", "meeting")
-    assert sorted(listed.values.tolist()) == sorted([
-        ["meeting", RESPACED, f"the same passage but for whitespace; was {was}",
-         segment_id("a.txt", "The joint meeting may accept or reject it.", "meeting"), "a.txt", "0"],
-        ["meeting", "segment added", "", segment_id("b.txt", "The joint meeting of another name.", "meeting"), "b.txt", "0"],
-        ["meeting", "segment removed", "", segment_id("b.txt", "The joint meeting of any other name.", "meeting"), "b.txt", "0"],
-        ["seating", "segment added", "", segment_id("c.txt", "They sat at around table.", "seating"), "c.txt", "2"],
-        ["seating", "segment removed", "", segment_id("c.txt", "They sat at a round table.", "seating"), "c.txt", "1"],
-    ])
+    listed = frame[frame["segment_id"] != ""]
+    assert sorted(listed["change"].value_counts().items()) == [("segment added", 5), ("segment removed", 5)]
+    assert set(listed["detail"]) == {""}
     # the counts still add up: the new run's segments are the added and unchanged ones
     segments = pd.read_csv(out / "segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert {code: added + unchanged for code, (added, _, unchanged) in comparison.segments.items()} == \
@@ -599,15 +590,16 @@ def test_diff_the_first_run_of_a_coder_that_reads_a_line_end_with_a_space_more_s
     lines = result.output.splitlines()
     since = next(number for number, line in enumerate(lines) if line.startswith("Since the previous run"))
     assert lines[since].endswith(": 0 segments added, 0 removed, 0 codebook changes.")
-    assert lines[since + 1] == ("  2 segment(s) respaced: this coder reads their passages with a space more or less "
-                                "(their documents are unchanged). Counted as unchanged; changes.csv lists them as "
-                                "'segment respaced'.")
+    assert lines[since + 1] == ("  2 segment(s) respaced: their documents are unchanged, and the two runs' coder "
+                                "versions read their passages with a space more or less. Counted as unchanged; "
+                                "changes.csv lists them as 'segment respaced'.")
     frame = pd.read_csv(tmp_path / "out" / "changes.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     listed = frame[frame["segment_id"] != ""]
     assert listed["change"].tolist() == [RESPACED, RESPACED]
     assert sorted(listed["text"]) == ["A joint meeting of power over all members.",
                                       "Members may accept or reject the joint meeting."]
-    assert all(detail.startswith("read with a space more or less by this coder, its document unchanged; was s")
+    assert all(detail.startswith("its document unchanged, read with a space more or less by the other run's coder "
+                                 "version; was s")
                for detail in listed["detail"])
     assert frame[frame["segment_id"] == ""][["code", "change", "segments_added", "segments_removed"]].values.tolist() == [
         ["joint_meeting", "segments respaced", "0", "0"]]
