@@ -57,10 +57,6 @@ class ReviewPlan:
     entries: frozenset[tuple[str, str]]  # (document, normalised text) of every decision
     # (document, code, folded text) of the decisions in `follow`: a passage edited where the matcher reads no change
     edited: frozenset[tuple[str, str, str]] = frozenset()
-    # (code, folded text) of the decisions in `follow` whose document is not in the corpus (renamed, and read by a new
-    # coder with a space more or less), looked for in the documents new since the run before, `fresh`
-    renamed: frozenset[tuple[str, str]] = frozenset()
-    fresh: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -243,12 +239,9 @@ def _asked(frame: pd.DataFrame, passages: pd.DataFrame, plan: ReviewPlan) -> dic
     rows = frame[frame["code"].isin(follow_codes)] if follow_codes else frame.iloc[:0]
     if len(rows):
         edited_pairs = {(document, code) for document, code, _ in plan.edited}
-        renamed_codes = {code for code, _ in plan.renamed}
         keep = [((code, start_of(document, passage)) in follow_starts and (code, text_of(document, passage)) in plan.follow)
                 or ((document, code) in edited_pairs
                     and (document, code, _folded(texts.get((document, passage), ""))) in plan.edited)
-                or (code in renamed_codes and document in plan.fresh
-                    and (code, _folded(texts.get((document, passage), ""))) in plan.renamed)
                 for code, document, passage in zip(rows["code"].tolist(), rows["document"].tolist(), rows["passage"].tolist())]
         chosen = rows[np.asarray(keep, dtype=bool)]
         candidates = chosen[["segment_id", "document", "passage", "start", "end", "code"]].assign(

@@ -1538,10 +1538,7 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
     point them at that segment. Where several of its document's passages read the same (a repeated answer
     corrected throughout, or a passage corrected to read as another), the one with the passages around it that
     the entry's copy had (its `context`, else where the run before had it: `locator`); never one the run before had
-    reading so already (_there_before: another passage, not this one read again). An entry whose document is not
-    in the corpus (`locator`) and whose text is nowhere as it was follows the one segment of the documents new since
-    the run before that reads as it but for whitespace and 並/并 (its document renamed in the round a new coder reads
-    a line end with a space more or less; a document there before is not the renamed one). Changes `reviews` in
+    reading so already (_there_before: another passage, not this one read again). Changes `reviews` in
     place, and adds the segments they now name to `present` (a set, or attach_reviews' _PresentIds). Returns
     how many moved into another document."""
     lost = reviews.index[_missing(reviews["segment_id"], present) & reviews["text"].astype(bool) & reviews["decision"].ne("add")]
@@ -1557,13 +1554,6 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
 
     unmatched = [index for index in lost if elsewhere(index)]
     edited = _rows_by_folded_text(frame, {(reviews.at[index, "document"], reviews.at[index, "code"]) for index in unmatched})
-    # its document gone from the corpus and its text nowhere as it was: renamed in the round a new coder reads a line
-    # end in it with a space more or less (probe RR2); looked for in the documents new since the run before only
-    fresh = new_documents(locator) if locator is not None else set()
-    gone = {index for index in unmatched if fresh and reviews.at[index, "document"] not in locator.documents  # type: ignore[union-attr]
-            and not keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])))}
-    respaced = _rows_by_code_and_folded_text(frame, {(reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
-                                                      for index in gone}, fresh)
     taken = set(reviews["segment_id"])
     moves: dict[object, dict[str, object]] = {}
     followed = 0
@@ -1577,9 +1567,6 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
             matches = edited[key]
             if len(matches) > 1 and locator is not None:
                 matches = _by_context(reviews, index, frame, matches, locator)
-        renamed = not matches and not read_again and index in gone
-        if renamed:  # the one passage of the documents new since the run before that reads so but for whitespace
-            matches = respaced.get((reviews.at[index, "code"], _folded(reviews.at[index, "text"])), [])
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
@@ -1845,29 +1832,6 @@ def _rows_by_folded_text(frame: pd.DataFrame, wanted: set[tuple[str, str]]) -> d
     return keys
 
 
-def new_documents(locator: PassageLocator) -> set[str]:
-    """The corpus's documents that the run before did not have; none when no run before is known (then no document
-    can be told to be new)."""
-    return {path for path in locator.documents if path not in locator.earlier} if locator.earlier else set()
-
-
-def _rows_by_code_and_folded_text(frame: pd.DataFrame, wanted: set[tuple[str, str]],
-                                  documents: Collection[str]) -> dict[tuple[str, str], list[int]]:
-    """{(code, _folded text): positions of the rows of `frame` with them}, for the pairs `wanted` only, in `documents`."""
-    import numpy as np
-
-    if not wanted or not documents:
-        return {}
-    rows = np.flatnonzero((frame["document"].isin(list(documents)) & frame["code"].isin(list({code for code, _ in wanted})))
-                          .to_numpy())
-    keys: dict[tuple[str, str], list[int]] = {}
-    for row, code, text in zip(rows, frame["code"].take(rows), frame["text"].take(rows)):
-        key = (str(code), _folded(text))
-        if key in wanted:
-            keys.setdefault(key, []).append(int(row))
-    return keys
-
-
 def _normalized_start(text: object) -> str:
     """`_normalized(text)[:_START]`, from the text's first _START_CHARACTERS characters when they hold it.
 
@@ -1949,9 +1913,6 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
         matches = locator.find(text, document=document, folded=True)
     if not matches:
         matches = locator.find(text)  # the document was renamed
-        if not matches and source is None:  # and a new coder reads a line end in it with a space more or less
-            matches = [passage for document in new_documents(locator)
-                       for passage in locator.find(text, document=document, folded=True)]
         if len(matches) != 1:
             return _span_in_renamed_document(text, locator) if source is None and start is not None else None
     passage = matches[0]

@@ -28,7 +28,7 @@ import functools
 import gc
 import os
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -355,7 +355,7 @@ def code_in_partitions(
         reviews_now, carried = rename_codes(reviews, renamed, renamed_fingerprints(run, renamed))
         locator = PassageLocator(read.documents, unit=codebook.unit, earlier=_last_run_documents(run),
                                  earlier_passages=run.read_passages_if_any)
-        review_plan = _review_plan(reviews_now, locator, codebook, {item.path for item in items})
+        review_plan = _review_plan(reviews_now, locator, codebook)
     plan = PartitionPlan(
         levels=tuple(range(1, max((code.depth for code in codebook), default=1))),
         network_level=network_options.level, examples=_EXAMPLES, previous_ids=_previous_ids(run, renamed),
@@ -578,9 +578,8 @@ def _renamed_ids(index: pd.DataFrame, renamed: dict[str, str]) -> np.ndarray:
 # --- review decisions across partitions ----------------------------------------------------------
 
 
-def _review_plan(reviews: pd.DataFrame, locator: PassageLocator, codebook: Codebook, paths: Collection[str]) -> ReviewPlan:
-    """What the partitions must report for the driver to apply the review file as attach_reviews does (`paths`:
-    the corpus's documents)."""
+def _review_plan(reviews: pd.DataFrame, locator: PassageLocator, codebook: Codebook) -> ReviewPlan:
+    """What the partitions must report for the driver to apply the review file as attach_reviews does."""
     copies = copy_ids(reviews)  # whether a decided passage repeats, and is coded, in its document
     asked = set(reviews["segment_id"].astype(str)) | (set(copies["first"]) | set(copies["second"])) - {""}
     for _, entry in reviews[reviews["decision"].eq("add")].iterrows():
@@ -589,15 +588,11 @@ def _review_plan(reviews: pd.DataFrame, locator: PassageLocator, codebook: Codeb
             if found is not None:  # the segment a hand-coded passage becomes, unless the tool codes it too
                 asked.add(segment_id(found[0], found[4], entry["code"]))
     movable = reviews[reviews["text"].astype(bool) & reviews["decision"].ne("add")]
-    fresh = {path for path in paths if path not in locator.earlier} if locator.earlier else set()  # as new_documents
     return ReviewPlan(
         reviews=reviews, asked=frozenset(asked),
         follow=frozenset((str(code), _normalized(text)) for code, text in zip(movable["code"], movable["text"])),
         edited=frozenset((str(document), str(code), _folded(text))
                          for document, code, text in zip(movable["document"], movable["code"], movable["text"])),
-        renamed=frozenset((str(code), _folded(text)) for document, code, text
-                          in zip(movable["document"], movable["code"], movable["text"]) if fresh and document not in paths),
-        fresh=frozenset(fresh),
         entries=frozenset((str(document), _normalized(text)) for document, text in zip(reviews["document"], reviews["text"])),
     )
 

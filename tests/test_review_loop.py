@@ -1873,62 +1873,6 @@ def test_decisions_stay_on_their_copies_when_a_new_coder_reads_the_passages_arou
         assert shown["text"].tolist()[2] == "Q: Members may accept or reject it?"
 
 
-_RENAMED_TEXT = ("The joint meeting may accept\nor reject barriers.\n\n"
-                 "Barriers hold power over\nall members.\n\n"
-                 "Local protection stays as it was.\n\n"
-                 "Notices in\nform of a joint meeting.\n")
-
-
-@pytest.mark.parametrize("engine", ["whole table", "streamed"])
-@pytest.mark.parametrize("case", ["renamed", "renamed beside a twin there before", "renamed beside a new twin",
-                                  "removed beside a twin there before"])
-def test_decisions_follow_a_document_renamed_when_a_new_coder_reads_a_line_end_in_it_with_a_space_more(
-        project, monkeypatch, engine, case):
-    """The upgrade above, with the decided document renamed in the same round: the decisions on passages whose text
-    changed only in whitespace were detached ("the document is not in the corpus"), as the whitespace-insensitive
-    follow was tried only in the decision's own document and the rename's only with the text as it was (probe RR2).
-    They follow the one passage of the documents new since the run before that reads so: a document there before
-    is not the renamed one, and two new ones reading so are not told apart."""
-    from coder import cache, passages
-    from coder.lexicon import is_english_word
-
-    _use_engine(monkeypatch, engine)
-    twin = "The joint meeting may accept or reject barriers.\n"  # c.txt's first passage as the new coder reads it
-    (project / "corpus" / "c.txt").write_text(_RENAMED_TEXT, encoding="utf-8")
-    if case.endswith("there before"):
-        (project / "corpus" / "d.txt").write_text(twin, encoding="utf-8")
-    decided = [["0", "barriers", "reject", "not a barrier"], ["0", "joint_meeting", "accept", "p0"],
-               ["1", "barriers", "accept", "p1"], ["2", "local_protection", "accept", "kept"],
-               ["3", "hand_only", "add", "by hand"]]
-    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: is_english_word(first + second))
-    monkeypatch.setattr(cache, "_source_digest", lambda: "the coder before")
-    coder_run(project)
-    _import_decisions(project, [tuple(row) for row in decided])
-    coder_run(project)
-    assert "acceptor" in segments_of(project).query("document == 'c.txt'")["text"].iloc[0]
-    (project / "corpus" / "c.txt").rename(project / "corpus" / "r.txt")
-    if case.startswith("removed"):
-        (project / "corpus" / "r.txt").unlink()
-    if case.endswith("a new twin"):
-        (project / "corpus" / "d.txt").write_text(twin, encoding="utf-8")
-    monkeypatch.setattr(passages, "_rejoin_broken", lambda first, second: False)  # the new coder: apart
-    monkeypatch.setattr(cache, "_source_digest", lambda: "the new coder")
-    follow = {"renamed": decided, "renamed beside a twin there before": decided,
-              "renamed beside a new twin": decided[2:], "removed beside a twin there before": []}[case]
-    for _ in range(2):  # and again, from the review file it rewrote
-        result = coder_run(project)
-        frame = segments_of(project)
-        rows = frame.query("document == 'r.txt' and review != ''")
-        assert sorted(rows[["passage", "code", "review", "note"]].values.tolist()) == sorted(follow)
-        assert frame.query("document == 'd.txt'")["review"].tolist() == ([] if case == "renamed" else ["", ""])
-        assert ("detached" in result.stderr) == (follow != decided)
-        reviews = reviews_file_of(project)
-        assert sorted(reviews.query("document == 'r.txt'")["note"]) == sorted(note for *_, note in follow)
-        assert len(reviews) == len(decided)
-        if follow:
-            assert "accept or" in frame.query("document == 'r.txt'")["text"].iloc[0]
-
-
 _TWINS = {  # (codebook, text, decided (passage, code), the codebook edited or None, the text edited)
     "a keyword removed": (
         "  seating:\n    keywords: [round, around]\n",
