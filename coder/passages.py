@@ -520,9 +520,14 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
         shown, view = view, _unread_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
+    rows = _table_rows(lines) if may_hold_table_rows(text) else set()
+    length = len(text)
+    # Only the view is read below: when debris was blanked (the view a copy), a part's text (a slice of
+    # the document's, 1-4 bytes a character) is let go here, not held beside the passages made from it.
+    del text
     flat_view = view.replace("\n", " ")  # each passage's view is a slice of it
     if unit == "document":
-        spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
+        spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, length, "body")])
     else:
         blocks, state = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines,
                                 starts=starts, front=front, state=state)
@@ -530,14 +535,15 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
             spans = _sentence_spans(view, blocks)
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
-    rows = _table_rows(lines) if may_hold_table_rows(text) else set()
     breaks = _joinable_breaks(view_lines, starts, rows=rows)
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
-    # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
-    matched_view = _row_ends_as_tabs(flat_view, _row_break_offsets(lines, starts, rows)) if rows else flat_view
+    row_breaks = _row_break_offsets(lines, starts, rows) if rows else None
     # The line tables (each line a string, twice when debris was blanked) are not read below: a 2 MB
-    # part's were a fifth of what splitting it held while its passages were made.
+    # part's were a fifth of what splitting it held while its passages were made; let go before a
+    # table's view is made beside them.
     del lines, starts, kinds, page_numbers, view_lines
+    # The views matching reads: a table row's line breaks as tabs (the readable text has spaces there).
+    matched_view = _row_ends_as_tabs(flat_view, row_breaks) if row_breaks is not None else flat_view
     passages: list[Passage] = []
     plain: list[bool] = []
     for start, end, kind in spans:

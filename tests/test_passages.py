@@ -810,6 +810,38 @@ def test_a_long_document_is_split_in_bounded_parts_giving_the_same_passages(monk
     assert [p.kind for p in parts if p.text.startswith("[")] == ["reference"] * 12 * 29
 
 
+def test_splitting_a_part_lets_its_text_and_line_tables_go_before_making_its_views(monkeypatch):
+    """A part whose debris is blanked (page numbers) and whose table rows get a view of their own: the
+    part's text slice is not held beside its view, nor the line tables beside the rows' view. Splitting
+    such a part peaked at ~8 bytes a character here, ~6.2 after."""
+    import tracemalloc
+
+    import coder.passages as passages
+
+    monkeypatch.setattr(passages, "_SPLIT_AT_ONCE", 200_000)
+    page = ("Paragraph {n} on party-building alliances and joint meetings. "
+            + "The county and the city governments met again and the office wrote minutes. " * 14
+            + "\n\n{n}\n\n| county | joint meetings | 2019 |\n\n")
+    text = "".join(page.format(n=n) for n in range(1500))
+    list(passages.split_passages_in_parts(_doc(page.format(n=1) * 3)))  # lazy tables loaded before measuring
+    parts = passages.split_passages_in_parts(_doc(text))
+    peaks = []
+    tracemalloc.start()
+    try:
+        while True:
+            tracemalloc.reset_peak()
+            held = tracemalloc.get_traced_memory()[0]
+            part = next(parts, None)
+            if part is None:
+                break
+            peaks.append(tracemalloc.get_traced_memory()[1] - held)
+            del part
+    finally:
+        tracemalloc.stop()
+    assert len(peaks) > 5
+    assert max(peaks) < 7 * passages._SPLIT_AT_ONCE
+
+
 def test_a_later_part_starts_in_the_references_the_part_before_ended_in(monkeypatch):
     references = "\n".join(f"[{r}] Wang L. Joint meetings in county {r}. Journal of Policy, 2020." for r in range(1, 200))
     text = "Joint meetings\n\nThe body. It says a lot about joint meetings and more.\n\nReferences\n\n" + references
