@@ -311,6 +311,9 @@ class PassageLocator:
         self._earlier_normalized: dict[str, Counter[str]] = {}
         self._passages: dict[str, list[Passage]] = {}
         self._fingerprints: dict[str, list[str]] = {}
+        self._sides_before: dict[str, frozenset[str]] = {}
+        self._folded_before: dict[str, dict[str, set[str]]] = {}
+        self._neighbours: dict[str, _Neighbours] = {}
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -368,7 +371,7 @@ class PassageLocator:
                          passages[number + 1][2] if number + 1 in passages else "")
                 for number, (_, _, words) in sorted(passages.items()) if _normalized(words) == wanted]
 
-    def context_now(self, document: str, context: str) -> str:
+    def context_now(self, document: str, context: str, *, as_before: bool = False) -> str:
         """passage_context() now of the one passage that had `context` in the run before, when it and the
         passages around it are where they were and read as they did but for whitespace (_folded: a new coder
         reads a line end with a space more or less); "" otherwise. A copy's context names its neighbours' text
@@ -391,7 +394,44 @@ class PassageLocator:
             if (then is None) != (now is None) or (now is not None and (
                     (now.start, now.end) != then[:2] or _folded(now.text) != _folded(then[2]))):  # type: ignore[index]
                 return ""
-        return self.context(document, number)
+        return self.context_as_before(document, number) if as_before else self.context(document, number)
+
+    def side_as_before(self, document: str, index: int) -> str:
+        """How a context names a passage of the document now (_side; "" past its edge), but as the run before named
+        it when it reads as one of that run's passages but for whitespace or 並/并 (_folded; a line re-wrapped, as
+        a new extraction of a PDF gives) and as no other: a copy's neighbour re-wrapped is the neighbour it had."""
+        passage = self.passage(document, index) if index >= 0 else None
+        if passage is None:
+            return _side("")
+        side = _side(passage.text)
+        if self._earlier_passages is None or side in self.sides_before(document):
+            return side
+        if document not in self._folded_before:
+            texts: dict[str, set[str]] = {}
+            for _, _, words in self._earlier_of(document).values():
+                texts.setdefault(_folded(words), set()).add(_normalized(words))
+            self._folded_before[document] = texts
+        was = self._folded_before[document].get(_folded(passage.text), set())
+        return _side(next(iter(was))) if len(was) == 1 else side
+
+    def context_as_before(self, document: str, index: int) -> str:
+        """passage_context() of a passage of the document, its neighbours named as side_as_before() names them."""
+        return f"{self.side_as_before(document, index - 1)}-{self.side_as_before(document, index + 1)}"
+
+    def sides_before(self, document: str) -> frozenset[str]:
+        """The short hashes (_side) of the document's passages in the run before; none without its passages table."""
+        if document not in self._sides_before:
+            earlier = self._earlier_of(document) if self._earlier_passages is not None else {}
+            self._sides_before[document] = frozenset(_side(words) for _, _, words in earlier.values())
+        return self._sides_before[document]
+
+    def neighbours(self, document: str) -> _Neighbours:
+        """What a copy's neighbour in the document can be, now and in the run before (_copy_of)."""
+        if document not in self._neighbours:
+            count = len(self.passages(document))
+            now = frozenset([_side(""), *(self.side_as_before(document, index) for index in range(count))])
+            self._neighbours[document] = _Neighbours(now, self.sides_before(document))
+        return self._neighbours[document]
 
     def held_before(self, document: str, text: str) -> int | None:
         """How many passages of the document read `text` (_normalized) in the run before; None when its passages
@@ -443,7 +483,12 @@ def passage_context(passages: Sequence[Passage], index: int) -> str:
 
 
 def _context(before: str, after: str) -> str:
-    return "-".join(hashlib.sha1(_normalized(text).encode()).hexdigest()[:8] for text in (before, after))
+    return f"{_side(before)}-{_side(after)}"
+
+
+def _side(text: str) -> str:
+    """How a context names a passage: a short hash of its text (whitespace and case ignored; "" the document's edge)."""
+    return hashlib.sha1(_normalized(text).encode()).hexdigest()[:8]
 
 
 def _folded(text: str) -> str:
@@ -1684,11 +1729,12 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
             ids[index] = ids_by_code[texts[index], code]
             current = reviews.at[index, "segment_id"]
             here = next((number for number, identifier in ids[index].items() if identifier == current), None)
-            if texts[index] not in arounds:
-                arounds[texts[index]] = {number: locator.context(document, number) for number in numbers}
+            if texts[index] not in arounds:  # its neighbours named as the run before named them (a line re-wrapped)
+                arounds[texts[index]] = {number: locator.context_as_before(document, number) for number in numbers}
             around = arounds[texts[index]]
-            wanted[index] = _copy_of(_context_now(contexts[index], around, document, locator), here, around,
-                                     earlier=earlier[texts[index]], earlier_order=order[texts[index]])
+            context = _context_now(contexts[index], around, document, locator, as_before=True)
+            wanted[index] = _copy_of(context, here, around, earlier=earlier[texts[index]], earlier_order=order[texts[index]],
+                                     neighbours=lambda: locator.neighbours(document))
         targets = Counter(ids[index][number] for index, number in wanted.items() if number is not None)
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
@@ -1721,16 +1767,18 @@ def _earlier_context(reviews: pd.DataFrame, index: object, locator: PassageLocat
     return locator.earlier_context(str(entry["document"]), entry["passage"], entry["start"], entry["end"], entry["text"])
 
 
-def _context_now(context: str, around: dict[int, str], document: str, locator: PassageLocator) -> str:
+def _context_now(context: str, around: dict[int, str], document: str, locator: PassageLocator, *,
+                 as_before: bool = False) -> str:
     """`context`, or, when no copy (`around`: their contexts) has it, what the copy that had it in the run before
-    has now (PassageLocator.context_now), if any."""
+    has now (PassageLocator.context_now; `as_before`: its neighbours named as in side_as_before), if any."""
     if not context or context in around.values():
         return context
-    return locator.context_now(document, context) or context
+    return locator.context_now(document, context, as_before=as_before) or context
 
 
 def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = (),
-             earlier_order: Sequence[str] | None = None) -> int | None:
+             earlier_order: Sequence[str] | None = None,
+             neighbours: Callable[[], _Neighbours] | None = None) -> int | None:
     """Which copy (passage number) a decision is on: the one whose context is the decision's, else the one
     whose passage before or after is the decision's; the copy its id names (`here`) when it is one of those.
     A decision without a context stays on `here`. None when no copy is it, or several are.
@@ -1743,7 +1791,14 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
     When `here` shares one side and another copy the other (a copy added right after it, or copies deleted,
     added or swapped around it), the passages around them cannot tell which it is; its number can, only when
     the copies before it are those before it in the run before (`earlier_order`, their contexts in order):
-    else the copy its id numbers may be another, and it was given the decision (probe NN9)."""
+    else the copy its id numbers may be another, and it was given the decision (probe NN9). Nor is its number
+    any evidence when it shares one side alone: it is told as any other copy.
+
+    A copy sharing one side only is taken (`neighbours`: the passages of the document now and in the run before)
+    only when the decision's copy may be it, its other neighbour gone from the document (edited or deleted) or the
+    copy's a passage the run before had (moved there), and no other copy of the run before, not found now, may
+    be it with its neighbours edited or deleted. Blocks swapped or moved and a neighbour edited (a question
+    reworded, or a line re-wrapped) gave a copy that had lost its neighbours the decision of another (probe TT1)."""
     if not context:
         return here
     before, after = context.split("-", 1) if "-" in context else (context, "")
@@ -1754,21 +1809,44 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
         # Rivals: other copies sharing one side, but not those as a copy was in the run before (that copy, unchanged).
         rivals = [number for number in half if number != here and around[number] not in earlier]
         ahead = [around[number] for number in sorted(around) if number < here]
-        if rivals and (earlier_order is None or len(earlier_order) <= len(ahead)
-                       or list(earlier_order[:len(ahead)]) != ahead):
+        in_order = (earlier_order is not None and len(earlier_order) > len(ahead)
+                    and list(earlier_order[:len(ahead)]) == ahead)
+        if rivals and not in_order:
             return None
+        if earlier_order is not None and not in_order:
+            here = None
     if here not in half:
         befores = {known.split("-", 1)[0] for known in earlier}
         afters = {known.split("-", 1)[1] for known in earlier if "-" in known}
         half = [number for number in half if not (
             around[number].split("-", 1)[0] in befores if around[number].endswith("-" + after)
             else around[number].split("-", 1)[-1] in afters)]
+        if neighbours is not None:
+            others = [known for known in earlier if known != context and known not in around.values()]
+            half = [number for number in half if _may_be(context, around[number], neighbours(), moved=True)
+                    and not any(_may_be(other, around[number], neighbours()) for other in others)]
     for candidates in (same, half):
         if here in candidates:
             return here
         if candidates:
             return candidates[0] if len(candidates) == 1 else None
     return None
+
+
+@dataclass(frozen=True)
+class _Neighbours:
+    """What a copy's neighbour can be: the short hashes (_side) of a document's passages now (as side_as_before
+    names them, and its edge) and of those the run before had (none without its passages table)."""
+
+    now: frozenset[str]
+    before: frozenset[str]
+
+
+def _may_be(was: str, now: str, neighbours: _Neighbours, *, moved: bool = False) -> bool:
+    """Whether the copy whose context was `was` may be the one whose context is `now`: on each side the neighbour
+    it had, or another where the one it had is in the document no more; `moved`: or a passage the run before had."""
+    return all(then == found or then not in neighbours.now or (moved and found in neighbours.before)
+               for then, found in zip(was.split("-", 1), now.split("-", 1)))
 
 
 def _detached_copy_id(identifier: str, context: str) -> str:

@@ -148,10 +148,11 @@ EDITS = {
 }
 
 
-def _type_decisions_on_answers(transcript: Path, decisions: dict[str, tuple[str, str]]) -> None:
-    """Run, then type (review, note) on each answer of TRANSCRIPT by the question before it, as a reviewer would."""
+def _type_decisions_on_answers(transcript: Path, decisions: dict[str, tuple[str, str]], text: str = "") -> None:
+    """Run, then type (review, note) on each answer of the transcript (`text`, else TRANSCRIPT) by the question
+    before it, as a reviewer would."""
     segments = _run(transcript)
-    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    passages = split_passages(Document("focus.txt", text or TRANSCRIPT))
     for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
         segments.loc[index, ["review", "note"]] = decisions.get(passages[segments.at[index, "passage"] - 1].text, ("", ""))
     segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
@@ -457,3 +458,57 @@ def test_a_decision_whose_copy_is_not_told_apart_after_copies_moved_is_detached_
     record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
     assert record["reviews"]["orphaned"] == len(decisions) - len(kept)
     assert _decisions_by_question(_run(transcript), text) == placed  # and again
+
+
+WRAPPED = ["Q: First, the county gover nance.", "Q: Second, the city gover nance.", "Q: Third, the province gover nance."]
+
+
+def _rewrapped(question: str) -> str:
+    """The question as a new extraction of the PDF gives it: a line break where a space was inside a word,
+    which the passage split joins ("gover\nnance" reads "governance"): a change in whitespace only."""
+    return question.replace("gover nance", "gover\nnance")
+
+
+MOVED_AND_EDITED = {
+    "blocks 2 and 3 swapped, the first question re-wrapped": [_rewrapped(WRAPPED[0]), WRAPPED[2], WRAPPED[1]],
+    "blocks 2 and 3 swapped, the moved question re-wrapped": [WRAPPED[0], _rewrapped(WRAPPED[2]), WRAPPED[1]],
+    "blocks 2 and 3 swapped, the moved question reworded": [WRAPPED[0], WRAPPED[2].replace("gover nance", "affairs"),
+                                                             WRAPPED[1]],
+    "the second block deleted, one added before the first": ["Q: An aside, the township.", WRAPPED[0], WRAPPED[2]],
+}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("decided", ["all", "second", "third"])
+@pytest.mark.parametrize("edit", list(MOVED_AND_EDITED))
+def test_a_decision_whose_copy_moved_beside_an_edited_neighbour_is_detached_not_put_on_another(
+    transcript: Path, edit: str, decided: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Q/A blocks swapped (or one deleted and another added) and a question beside them edited, if only re-wrapped:
+    a copy whose neighbour changed so shared one side alone with another copy's decision, and the copy its id
+    numbers, or the one whose other neighbour no copy had, took that decision silently (probe TT1). Each decision
+    is on its own copy or detached and reported, and stays so on a rerun."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in WRAPPED) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    chosen = {"all": WRAPPED, "second": WRAPPED[1:2], "third": WRAPPED[2:]}[decided]
+    decisions = {question: (decision, f"{question[3:9]}: {decision}") for question, decision
+                 in zip(WRAPPED, ["accept", "reject", "reject"]) if question in chosen}
+    _type_decisions_on_answers(transcript, decisions, before)
+    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", "")) for question in WRAPPED}
+    text = "\n\n".join(f"{question}\n\n{ANSWER}" for question in MOVED_AND_EDITED[edit]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+
+    def by_block(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:  # keyed by the question's first words
+        return {question.split(",")[0]: shown for question, shown in _decisions_by_question(frame, text).items()}
+
+    placed = by_block(_run(transcript))
+    wrong = {question: shown for question, shown in placed.items()
+             if shown != ("", "") and shown != {asked.split(",")[0]: made for asked, made in decisions.items()}.get(question)}
+    assert wrong == {}
+    kept = [question for question, shown in placed.items() if shown != ("", "")]
+    record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+    assert record["reviews"]["orphaned"] == len(decisions) - len(kept)
+    assert by_block(_run(transcript)) == placed  # and again
