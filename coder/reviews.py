@@ -1073,6 +1073,19 @@ def _joined_notes(old: str, new: str) -> str:
     return new if not old or old in new else f"{old} / {new}"
 
 
+def _both_kept(old: str, new: str) -> bool:
+    """Whether a note typed where the review file's may have changed since (or a workbook, which does not say what
+    it showed) is kept beside that note, not in its place: when neither holds the other. One that holds the review
+    file's note is that note edited, and replaces it, losing nothing: a workbook's note edited so was appended to
+    itself ("n1 / n1 edited", where segments.csv's edit replaced it; probe TT3). A note no longer holding the
+    other (rewritten, or changed by a spreadsheet's re-save, LL6) is kept beside it.
+
+    >>> _both_kept("n1", "n1 edited"), _both_kept("n1 edited", "n1"), _both_kept("n1", "other"), _both_kept("", "n1")
+    (False, False, True, False)
+    """
+    return bool(old and new) and new not in old and old not in new
+
+
 def _entry(entry: dict[str, str]) -> dict[str, str]:
     return {column: entry.get(column, "") for column in REVIEW_COLUMNS}
 
@@ -1218,7 +1231,7 @@ def import_pending(
                                                             (other or reviews_path).name, old["decision"])))
                     continue
                 changed_since = before is None or old["note"] != before[1]
-                new_note = (f"{old['note']} / {note}" if changed_since and note and old["note"] and note not in old["note"]
+                new_note = (f"{old['note']} / {note}" if changed_since and _both_kept(old["note"], note)
                             else note or old["note"])
                 noted += new_note != old["note"]
                 old.update(decision="", note=new_note, reviewed_at=stamp)
@@ -1239,7 +1252,7 @@ def import_pending(
                 conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,
                                                         (other or reviews_path).name, old["decision"])))
                 continue
-            if changed_since and note and old["note"] and note not in old["note"]:
+            if changed_since and _both_kept(old["note"], note):
                 new_note = f"{old['note']} / {note}"  # both notes kept: the review file's took one since
             if decision == old["decision"]:
                 decision = ""  # not a new decision: only the note changed

@@ -2113,6 +2113,42 @@ def test_review_loop_withdrawn_entries_are_no_detached_decisions(project):
     assert "(note)" not in status.output
 
 
+def type_cells_into_workbook(book: Path, row: int, **cells: str) -> None:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    header = [cell.value for cell in sheet[1]]
+    for column, value in cells.items():
+        sheet.cell(row=row + 2, column=header.index(column) + 1, value=value)
+    workbook.save(book)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    ({"note": "n1 edited"}, ("reject", "n1 edited")),
+    ({"review": "withdraw", "note": "n1 edited"}, ("", "n1 edited")),
+    ({"note": "rewritten"}, ("reject", "n1 / rewritten")),  # a workbook does not say what it showed: both kept
+])
+def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(project, edit, expected):
+    """A `--csv never` run's workbook showing the note "n1", the cell edited to "n1 edited": the review file's note
+    became "n1 / n1 edited", where the same edit in segments.csv replaces it (probe TT3). A note that holds the
+    one it was is that note edited; one that does not (rewritten, or changed by a spreadsheet's re-save) is
+    still kept beside it, nothing lost."""
+    coder_run(project, "--csv", "never")
+    book = project / "out" / "segments.xlsx"
+    export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), "--force"]
+    assert invoke(*export).exit_code == 0
+    frame = pd.read_excel(book, dtype=str, keep_default_na=False)
+    row = int(frame.index[frame["code"] == "joint_meeting"][0])
+    type_cells_into_workbook(book, row, review="reject", note="n1")
+    coder_run(project, "--csv", "never")
+    assert reviews_file_of(project)[["decision", "note"]].values.tolist() == [["reject", "n1"]]
+    assert invoke(*export).exit_code == 0
+    type_cells_into_workbook(book, row, **edit)
+    coder_run(project, "--csv", "never")
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [[frame.loc[row, "segment_id"], *expected]]
+
+
 def test_reattach_moves_a_decision_onto_the_new_codes_withdrawn_entry(project):
     """A withdrawn entry of the new code holds nothing: `reattach` put the old code's decision aside as if the new
     code had "a decision of its own" there (probe NN11). It now takes that entry's place."""
