@@ -262,20 +262,20 @@ def _fold_duplicates(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame.drop_duplicates("segment_id", keep="first").reset_index(drop=True)
 
 
-def write_reviews(reviews: pd.DataFrame, path: str | Path) -> Path | None:
+def write_reviews(reviews: pd.DataFrame, path: str | Path, *, removed: int = 0) -> Path | None:
     """Replace the review file atomically, keeping the old one as `<name>.bak`.
 
     Refuses (OutputError) to write fewer entries than the file on disk holds: a review file only
-    grows. The backup is itself written to a temporary file first, so the previous good backup
-    stays until the new one is complete. Returns the backup path, or None when there was no
-    file before.
+    grows, but for the `removed` entries a reviewer withdrew (passages coded by hand). The backup
+    is itself written to a temporary file first, so the previous good backup stays until the new
+    one is complete. Returns the backup path, or None when there was no file before.
     """
     path = Path(path)
     before = read_reviews(path) if path.exists() else None
-    if before is not None and len(reviews) < len(before):
+    if before is not None and len(reviews) < len(before) - removed:
         raise OutputError(
             f"{path}: refusing to write {len(reviews)} review entries over {len(before)} "
-            f"({len(before) - len(reviews)} would be lost). The review file is left unchanged."
+            f"({len(before) - removed - len(reviews)} would be lost). The review file is left unchanged."
         )
     frame = reviews.reindex(columns=list(REVIEW_COLUMNS)).fillna("").astype(str)
     backup = None
@@ -672,6 +672,7 @@ class _Proposal:
     decision: str
     note: str
     entry: dict[str, str]
+    source: str = ""  # the row's `source` cell: manual for a passage coded by hand, as a run writes it
 
 
 Locate = Callable[[], PassageLocator | None]
@@ -737,7 +738,8 @@ def _read_proposals(
         if problem:
             invalid.append(InvalidDecision(row, value, problem))
             continue
-        proposals.setdefault(entry["segment_id"], []).append(_Proposal(row, decision, note, entry))
+        proposal = _Proposal(row, decision, note, entry, _cell(record, "source"))
+        proposals.setdefault(entry["segment_id"], []).append(proposal)
     return proposals, invalid
 
 
@@ -886,7 +888,8 @@ def import_reviews(
         merge = _merge_proposals(existing, proposals, stamp)
         result = pd.DataFrame(list(merge.reviews.values()), columns=list(REVIEW_COLUMNS)).fillna("")
         changed = merge.added or merge.updated
-        backup = write_reviews(result, reviews_path) if changed or not reviews_path.exists() else None
+        backup = (write_reviews(result, reviews_path, removed=merge.removed) if changed or not reviews_path.exists()
+                  else None)
     return ImportReport(
         reviews_path=str(reviews_path), source=str(segments_file), added=merge.added, updated=tuple(merge.updated),
         unchanged=merge.unchanged, conflicts=tuple(merge.conflicts), invalid=tuple(invalid), total=len(result),
@@ -901,6 +904,7 @@ class _Merge:
     reviews: dict[str, dict[str, str]]  # segment_id -> review record
     added: int = 0
     unchanged: int = 0
+    removed: int = 0  # passages coded by hand whose `add` was withdrawn: their entries are gone
     updated: list[DecisionChange] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
 
@@ -924,6 +928,10 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
         if decision == "withdraw":  # the decision removed, the entry and its note kept
             if old is not None and old["decision"]:
                 merge.updated.append(DecisionChange(identifier, str(old["code"]), old["decision"], ""))
+                if _coded_by_hand_alone(old, rows[-1], None):
+                    del merge.reviews[identifier]
+                    merge.removed += 1
+                    continue
                 old.update(decision="", note=_joined_notes(old["note"], _as_written(note, old["note"])), reviewed_at=stamp)
                 continue
             decision = ""  # nothing to withdraw: a note typed beside it is a note
@@ -1086,6 +1094,19 @@ def _both_kept(old: str, new: str) -> bool:
     return bool(old and new) and new not in old and old not in new
 
 
+def _coded_by_hand_alone(entry: Mapping[str, str], proposal: _Proposal, written: tuple[str, str] | None) -> bool:
+    """Whether a withdrawn entry is a passage coded by hand that the tool does not code: its row's `source` says
+    manual, else the run wrote the row as `add` (`written`; None: the file does not say). Withdrawn, it codes
+    nothing and no segment can show its note: it leaves the review file, note and all (the file before is kept
+    as its .bak), as the row leaves segments.csv. Kept as a note, it was listed as a detached decision whose
+    code's keywords changed (probe TT2). One the tool codes too (its row says auto) keeps its note there."""
+    if entry["decision"] != "add":
+        return False
+    if proposal.source:
+        return proposal.source.casefold() == MANUAL
+    return written is None or written[0] == "add"
+
+
 def _entry(entry: dict[str, str]) -> dict[str, str]:
     return {column: entry.get(column, "") for column in REVIEW_COLUMNS}
 
@@ -1205,7 +1226,7 @@ def import_pending(
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
     conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
-    decisions = noted = added = withdrawn = 0
+    decisions = noted = added = withdrawn = removed = 0
     for identifier, rows in proposals.items():
         proposal = rows[-1]
         said = {item.decision for item in rows if item.decision}
@@ -1230,12 +1251,16 @@ def import_pending(
                     conflicts.append((other, _conflict_line(proposal, line, segments_file.name, "withdraw",
                                                             (other or reviews_path).name, old["decision"])))
                     continue
+                withdrawn += 1
+                if _coded_by_hand_alone(old, proposal, before):
+                    del merged[identifier]
+                    removed += 1
+                    continue
                 changed_since = before is None or old["note"] != before[1]
                 new_note = (f"{old['note']} / {note}" if changed_since and _both_kept(old["note"], note)
                             else note or old["note"])
                 noted += new_note != old["note"]
                 old.update(decision="", note=new_note, reviewed_at=stamp)
-                withdrawn += 1
                 continue
             decision = ""  # no decision to withdraw: a note typed beside it is a note
             if not note:
@@ -1286,7 +1311,8 @@ def import_pending(
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if refuse_new and not reviews_path.exists():
         raise ReviewConflictError(refuse_new)
-    write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path)
+    write_reviews(pd.DataFrame(list(merged.values()), columns=list(REVIEW_COLUMNS)).fillna(""), reviews_path,
+                  removed=removed)
     return PendingImport(str(segments_file), str(reviews_path), decisions, noted, added, lost, withdrawn)
 
 

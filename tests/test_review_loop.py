@@ -2113,6 +2113,46 @@ def test_review_loop_withdrawn_entries_are_no_detached_decisions(project):
     assert "(note)" not in status.output
 
 
+@pytest.mark.parametrize("where", ["segments.csv", "workbook", "review import"])
+def test_review_loop_a_passage_coded_by_hand_withdrawn_with_its_note_is_no_detached_decision(project, where):
+    """A passage coded by hand (`add`) with a note, then `withdraw` typed in its review cell: the entry stayed
+    as a note on no segment, listed as a detached decision whose code's keywords changed (probe TT2).
+    Withdrawn, the hand coding is gone, note and all (the file before is kept as reviews.csv.bak)."""
+    coder_run(project)
+    frame = segments_of(project)
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code="hand_only", review="add", note="by hand",
+                                                                      segment_id="")
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "add", "by hand"]]
+    frame = segments_of(project)
+    hand = frame.index[frame["code"] == "hand_only"]
+    assert frame.loc[hand, ["review", "note"]].values.tolist() == [["add", "by hand"]]
+    if where == "segments.csv":
+        frame.loc[hand, "review"] = "withdraw"
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    elif where == "workbook":
+        book = project / "out" / "segments.xlsx"
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book),
+                      "--force").exit_code == 0
+        type_into_workbook(book, hand, "withdraw")
+    else:
+        frame.loc[hand].assign(review="withdraw").to_csv(project / "withdrawn.csv", index=False, encoding="utf-8-sig")
+        imported = invoke("review", "import", str(project / "withdrawn.csv"), "--codebook", str(project / "codebook.yaml"),
+                          "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+        assert imported.exit_code == 0, imported.output
+        assert f"changed {frame.loc[hand[0], 'segment_id']} (hand_only): add -> (none)" in imported.stderr
+    result = coder_run(project)
+    if where != "review import":
+        assert "Withdrew 1 decision(s)" in result.stderr
+    assert "detached" not in result.stderr
+    assert '"orphaned": 0' in (project / "out" / "run.json").read_text(encoding="utf-8")
+    assert reviews_file_of(project)["code"].tolist() == []
+    assert "hand_only" not in segments_of(project)["code"].tolist()
+    status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+    assert "No detached decisions" in status.stdout and "keywords" not in status.stdout, status.stdout
+
+
 def type_cells_into_workbook(book: Path, row: int, **cells: str) -> None:
     from openpyxl import load_workbook
 
