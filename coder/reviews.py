@@ -1094,6 +1094,13 @@ def _both_kept(old: str, new: str) -> bool:
     return bool(old and new) and new not in old and old not in new
 
 
+def _shown(decision: str, written: tuple[str, str] | None) -> str:
+    """A review file's decision as the run wrote it in its cell (`written`): `add` on a passage the tool codes with
+    that code too shows as accept. Compared as stored, a cell typed over it was taken for one over a decision the
+    review file took since: a conflict."""
+    return "accept" if decision == "add" and written is not None and written[0] == "accept" else decision
+
+
 def _coded_by_hand_alone(entry: Mapping[str, str], proposal: _Proposal, written: tuple[str, str] | None) -> bool:
     """Whether a withdrawn entry is a passage coded by hand that the tool does not code: its row's `source` says
     manual, else the run wrote the row as `add` (`written`; None: the file does not say). Withdrawn, it codes
@@ -1246,7 +1253,7 @@ def import_pending(
         if decision == "withdraw":
             if old is not None and old["decision"]:
                 # Taken since the run wrote the cell, or just now from another file (segments.csv, then the workbook).
-                if (before is not None and old["decision"] != before[0]) or identifier in (imported_from or {}):
+                if (before is not None and _shown(old["decision"], before) != before[0]) or identifier in (imported_from or {}):
                     other = (imported_from or {}).get(identifier)
                     conflicts.append((other, _conflict_line(proposal, line, segments_file.name, "withdraw",
                                                             (other or reviews_path).name, old["decision"])))
@@ -1263,15 +1270,15 @@ def import_pending(
                 old.update(decision="", note=new_note, reviewed_at=stamp)
                 continue
             decision = ""  # no decision to withdraw: a note typed beside it is a note
-            if not note:
-                continue
+            if not note or (before is not None and note == before[1]):
+                continue  # the note the run wrote (its entry withdrawn since, by `coder network`, say)
         if old is None:
             merged[identifier] = {**_entry(proposal.entry), "decision": decision, "note": note, "reviewed_at": stamp}
         else:
             new_decision, new_note = decision or old["decision"], note or old["note"]
             if (new_decision, new_note) == (old["decision"], old["note"]):
                 continue
-            changed_since = before is None or (old["decision"], old["note"]) != (before[0], before[1])
+            changed_since = before is None or (_shown(old["decision"], before), old["note"]) != (before[0], before[1])
             if changed_since and decision and old["decision"] and decision != old["decision"]:
                 other = (imported_from or {}).get(identifier)
                 conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,

@@ -2113,24 +2113,32 @@ def test_review_loop_withdrawn_entries_are_no_detached_decisions(project):
     assert "(note)" not in status.output
 
 
-@pytest.mark.parametrize("where", ["segments.csv", "workbook", "review import"])
+@pytest.mark.parametrize("where", ["segments.csv", "segments.csv, network first", "workbook", "review import",
+                                   "a passage the tool codes too"])
 def test_review_loop_a_passage_coded_by_hand_withdrawn_with_its_note_is_no_detached_decision(project, where):
     """A passage coded by hand (`add`) with a note, then `withdraw` typed in its review cell: the entry stayed
     as a note on no segment, listed as a detached decision whose code's keywords changed (probe TT2).
-    Withdrawn, the hand coding is gone, note and all (the file before is kept as reviews.csv.bak)."""
+    Withdrawn, the hand coding is gone, note and all (the file before is kept as reviews.csv.bak); one on a
+    passage the tool codes with that code too keeps its note there."""
     coder_run(project)
     frame = segments_of(project)
-    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code="hand_only", review="add", note="by hand",
+    code = "joint_meeting" if where == "a passage the tool codes too" else "hand_only"
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code=code, review="add", note="by hand",
                                                                       segment_id="")
     pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
-    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "add", "by hand"]]
+    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "add", "by hand"]]
     frame = segments_of(project)
-    hand = frame.index[frame["code"] == "hand_only"]
-    assert frame.loc[hand, ["review", "note"]].values.tolist() == [["add", "by hand"]]
-    if where == "segments.csv":
+    hand = frame.index[(frame["code"] == code) & (frame["note"] == "by hand")]
+    assert frame.loc[hand, ["review", "note"]].values.tolist() == [["add" if code == "hand_only" else "accept", "by hand"]]
+    if where.startswith("segments.csv") or where == "a passage the tool codes too":
         frame.loc[hand, "review"] = "withdraw"
         frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+        if where.endswith("network first"):
+            network = invoke("network", str(project / "out"))
+            assert network.exit_code == 0, network.output
+            assert "Withdrew 1 decision(s)" in network.stderr
+            assert reviews_file_of(project)["code"].tolist() == []
     elif where == "workbook":
         book = project / "out" / "segments.xlsx"
         assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book),
@@ -2143,14 +2151,35 @@ def test_review_loop_a_passage_coded_by_hand_withdrawn_with_its_note_is_no_detac
         assert imported.exit_code == 0, imported.output
         assert f"changed {frame.loc[hand[0], 'segment_id']} (hand_only): add -> (none)" in imported.stderr
     result = coder_run(project)
-    if where != "review import":
+    if where not in ("review import", "segments.csv, network first"):
         assert "Withdrew 1 decision(s)" in result.stderr
     assert "detached" not in result.stderr
     assert '"orphaned": 0' in (project / "out" / "run.json").read_text(encoding="utf-8")
-    assert reviews_file_of(project)["code"].tolist() == []
-    assert "hand_only" not in segments_of(project)["code"].tolist()
     status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
     assert "No detached decisions" in status.stdout and "keywords" not in status.stdout, status.stdout
+    if code == "joint_meeting":  # the tool's segment keeps the note, with no decision
+        assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "", "by hand"]]
+        assert segments_of(project).loc[hand, ["review", "note"]].values.tolist() == [["", "by hand"]]
+    else:
+        assert reviews_file_of(project)["code"].tolist() == []
+        assert "hand_only" not in segments_of(project)["code"].tolist()
+
+
+def test_review_loop_a_reject_typed_over_a_hand_coding_the_tool_also_codes_is_no_conflict(project):
+    """`add` typed on a segment the tool codes: the review file says add, the cell shows accept. A reject typed
+    there later was taken for one over a decision the review file took since, and stopped the run."""
+    coder_run(project)
+    frame = segments_of(project)
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(review="add", note="by hand", segment_id="")
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    frame = segments_of(project)
+    row = frame.index[frame["note"] == "by hand"]
+    assert frame.loc[row, "review"].tolist() == ["accept"]
+    frame.loc[row, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert reviews_file_of(project)[["decision", "note"]].values.tolist() == [["reject", "by hand"]]
 
 
 def type_cells_into_workbook(book: Path, row: int, **cells: str) -> None:
