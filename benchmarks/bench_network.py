@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coder.cooccurrence import build_cooccurrence
-from coder.network import build_network
 from coder.models import NetworkOptions
+from coder.network import build_network
 from coder.render import render_html, render_report
 from coder.report import report_data
 

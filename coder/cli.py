@@ -362,8 +362,8 @@ def _skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
 
 
 def _summary(report) -> str:
-    from .reviews import render_precision
     from .diff import render_comparison
+    from .reviews import render_precision
 
     result = report.result
     if report.tally is not None:  # the segments stay in the run folder

@@ -10,12 +10,25 @@ from typing import Any
 import numpy as np
 
 from .codebook import normalize_code_record, rule_from_record
-from .files import display_name, whole_number, write_csv
 from .errors import CoderError, OutputError
+from .files import display_name, whole_number, write_csv
 from .imports import LazyModule
-from .models import CODED_KINDS, SEGMENT_ID_PREFIX, UnchangedCodes, normalize_segment_id, segment_id_from_fingerprint
+from .models import (
+    CODED_KINDS,
+    SEGMENT_ID_PREFIX,
+    UnchangedCodes,
+    normalize_segment_id,
+    segment_id_from_fingerprint,
+)
 from .runs import RunFolder, RunRecord, segment_index
-from .segments import HASH_MULTIPLIERS, mix64, numbered_codes, read_parquet, segment_id_numbers, segment_ids_among
+from .segments import (
+    HASH_MULTIPLIERS,
+    mix64,
+    numbered_codes,
+    read_parquet,
+    segment_id_numbers,
+    segment_ids_among,
+)
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 

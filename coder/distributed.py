@@ -55,8 +55,15 @@ from .reviews import read_reviews, review_file_lock
 from .runs import RunFolder
 from .segments import SEGMENT_COLUMNS, add_page_column, segments_to_frame
 from .stamps import take_corpus_stamps
-from .streamed import PARTS_MODES, CodedPartitions, PartsMode, _shared, _write_part, code_in_partitions
-from .streamed import PARTS_FOLDER  # noqa: F401 (where the part files are written, for callers)
+from .streamed import (
+    PARTS_FOLDER,  # noqa: F401 (where the part files are written, for callers)
+    PARTS_MODES,
+    CodedPartitions,
+    PartsMode,
+    _shared,
+    _write_part,
+    code_in_partitions,
+)
 
 if TYPE_CHECKING:
     from distributed import Client

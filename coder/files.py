@@ -27,6 +27,7 @@ from .imports import LazyPattern
 from .models import normalize_segment_id, segment_id
 
 if TYPE_CHECKING:  # pandas loads on first use: coding workers read and match text without it
+    import numpy as np
     import pandas as pd
 
 # Characters a terminal acts on or a reader cannot see, shown as escapes in names: C0 and C1
@@ -403,7 +404,7 @@ def _csv_fields(frame: pd.DataFrame, line_end: str, *, float_format: str | None 
             continue
         if isinstance(dtype, pd.CategoricalDtype):
             codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
-        elif pd.api.types.is_string_dtype(dtype) or dtype == object:
+        elif pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
             codes, uniques = pd.factorize(values)
         else:
             return None
@@ -979,11 +980,10 @@ def _refuse_repeated_columns(path: Path, text: str, separator: str) -> None:
 
 def _read_workbook(path: Path) -> pd.DataFrame:
     """The table sheet of an .xlsx (`_table_sheet`), all cells text; a damaged or foreign file is one OutputError."""
-    import zipfile
-    from xml.parsers.expat import ExpatError
-    from xml.etree.ElementTree import ParseError
-
     import warnings
+    import zipfile
+    from xml.etree.ElementTree import ParseError
+    from xml.parsers.expat import ExpatError
 
     import pandas as pd
 
@@ -1058,7 +1058,9 @@ def _escapes_text(archive: Any) -> bool:
     """False for a workbook `coder export xlsx` wrote before it escaped text, and never saved since: its
     docProps/app.xml names Application "coder" and no AppVersion. True for every other workbook: those
     coder writes now, and those Excel, LibreOffice or a script saved."""
-    from openpyxl.xml.functions import fromstring  # (defusedxml when installed, as openpyxl reads the rest)
+    from openpyxl.xml.functions import (
+        fromstring,  # (defusedxml when installed, as openpyxl reads the rest)
+    )
 
     try:
         properties = fromstring(archive.read("docProps/app.xml"))

@@ -63,7 +63,17 @@ from .lexicon import (
     spelling_variants,
     word_forms,
 )
-from .models import MATCHED_SEPARATOR, Code, Codebook, Match, Passage, Rule, Segment, join_matched, passage_fingerprint
+from .models import (
+    MATCHED_SEPARATOR,
+    Code,
+    Codebook,
+    Match,
+    Passage,
+    Rule,
+    Segment,
+    join_matched,
+    passage_fingerprint,
+)
 from .passages import _readable, rejoins_hyphenated
 from .regexes import compile_regex
 

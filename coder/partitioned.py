@@ -23,11 +23,25 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .cooccurrence import PAIR_COLUMNS, Cooccurrence, _with_uncoded_codes, add_code_hashes, cooccurrence_counts
+from .cooccurrence import (
+    PAIR_COLUMNS,
+    Cooccurrence,
+    _with_uncoded_codes,
+    add_code_hashes,
+    cooccurrence_counts,
+)
 from .groups import build_counts_long
 from .models import Codebook, Document
 from .report import PASSAGE_CHARACTERS, PASSAGES_SHOWN, SAMPLE_PER_CODE
-from .reviews import _START, MANUAL, _folded, _normalized, _normalized_start, attach_reviews, precision_counts
+from .reviews import (
+    _START,
+    MANUAL,
+    _folded,
+    _normalized,
+    _normalized_start,
+    attach_reviews,
+    precision_counts,
+)
 from .segments import (
     add_page_column,
     code_count_cells,

@@ -98,9 +98,9 @@ between words).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
-from bisect import bisect_left
 from functools import lru_cache
 from itertools import accumulate
 from operator import methodcaller

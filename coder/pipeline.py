@@ -36,12 +36,14 @@ from .corpus import (
     read_corpus_file,
 )
 from .errors import CoderError
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
 from .lexicon import release_lemma_tables
 from .matching import CompiledCodebook, compile_codebook, segmenter_words_of
 from .models import (  # noqa: F401 (CodingResult: imported from here too)
     Code,
-    CodingResult,
     Codebook,
+    CodingResult,
     Document,
     Passage,
     numbered_copies,
@@ -49,9 +51,12 @@ from .models import (  # noqa: F401 (CodingResult: imported from here too)
     passage_hashes,
     segment_ids_from_fingerprints,
 )
-from .passages import split_passages, split_passages_in_parts, split_passages_noting_plain_text, splits_in_parts
-from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding
+from .passages import (
+    split_passages,
+    split_passages_in_parts,
+    split_passages_noting_plain_text,
+    splits_in_parts,
+)
 from .processes import GUARD_ADVICE, refuse_script_rerun_in_worker
 
 if TYPE_CHECKING:
@@ -673,9 +678,9 @@ def code_corpus(
         cache.prune({document_key(document, unit=codebook.unit) for document in documents},
                     fingerprints=_fingerprints(codebook).by_code.values())
         cache.close()  # folds SQLite's write-ahead log into the cache file
-    from .segments import add_page_column
-
     import pandas as pd
+
+    from .segments import add_page_column
 
     passage_table = pd.concat(passage_frames, ignore_index=True) if passage_frames else _passage_table(PassageColumns())
     del passage_frames

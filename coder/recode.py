@@ -49,12 +49,31 @@ from .errors import CoderError
 from .extract.cache import ExtractionCache
 from .extract.encodings import check_encoding
 from .lexicon import compose_text, fold_text
-from .matching import _GAP_SINGLES, _compile_keywords, _phrase_needles, compile_codebook, segmenter_words_of
+from .matching import (
+    _GAP_SINGLES,
+    _compile_keywords,
+    _phrase_needles,
+    compile_codebook,
+    segmenter_words_of,
+)
 from .models import (
-    Code, Codebook, Document, Passage, UnchangedCodes, join_matched, numbered_copies, passage_fingerprint,
+    Code,
+    Codebook,
+    Document,
+    Passage,
+    UnchangedCodes,
+    join_matched,
+    numbered_copies,
+    passage_fingerprint,
     segment_id_from_fingerprint,
 )
-from .passages import _readable, _row_ends_as_tabs, may_hold_table_rows, row_breaks_within, split_passages
+from .passages import (
+    _readable,
+    _row_ends_as_tabs,
+    may_hold_table_rows,
+    row_breaks_within,
+    split_passages,
+)
 from .pipeline import CodingResult
 from .runs import RunFolder, segment_index_of_table
 from .segments import SEGMENT_COLUMNS, add_page_column, distinct_sorted, read_parquet

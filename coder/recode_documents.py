@@ -39,12 +39,24 @@ import pandas as pd
 from .cache import RecodeCache, noted_tables_unchanged
 from .corpus import Corpus
 from .errors import OutputError
-from .files import display_name
 from .extract.cache import ExtractionCache
+from .files import display_name
 from .models import Codebook, CodingResult
 from .recode import (
-    _KEPT_COLUMNS, RematchPlan, _as_table, _by_hand, _candidates, _match_candidates, _merged_order, _positions,
-    _positions_arrow, _segment_rows, _strings, last_run_record, passage_bounds, plan_rematch,
+    _KEPT_COLUMNS,
+    RematchPlan,
+    _as_table,
+    _by_hand,
+    _candidates,
+    _match_candidates,
+    _merged_order,
+    _positions,
+    _positions_arrow,
+    _segment_rows,
+    _strings,
+    last_run_record,
+    passage_bounds,
+    plan_rematch,
 )
 from .runs import RunFolder
 from .segments import PASSAGE_PARQUET_COLUMNS, SEGMENT_COLUMNS, add_page_column
@@ -284,9 +296,9 @@ def code_partitions_from_last_run(
 
     def code(items: list[Any], plan: Any, folder: Path, receive: Any) -> Any:
         from .cache import CacheStats
+        from .partitioned import finish_partition
         from .pipeline import _corpus_read, _item_length, partition_documents
         from .streamed import CodedPartitions, PartitionWriter, _release_memory
-        from .partitioned import finish_partition
 
         partitions = partition_documents(items, _PARTITION_BYTES, length=_item_length)
         stats = CacheStats()

@@ -31,13 +31,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .cache import _matching_key  # what code_fingerprints() reads; labels are not in it
-from .cache import tables_vouched_for
+from .cache import (
+    _matching_key,  # what code_fingerprints() reads; labels are not in it
+    tables_vouched_for,
+)
 from .codebook import codebook_hash, codebook_to_records
 from .cooccurrence import MATRIX_LEFT_OUT
 from .corpus import Corpus, read_corpus
 from .diff import (
-    CHANGES_COLUMNS, SEGMENT_CHANGE_COLUMNS, RunComparison, diff_codebooks,
+    CHANGES_COLUMNS,
+    SEGMENT_CHANGE_COLUMNS,
+    RunComparison,
+    diff_codebooks,
 )
 from .errors import CoderError
 from .extract.cache import ExtractionCache
@@ -45,7 +50,11 @@ from .extract.encodings import check_encoding
 from .files import _neutral, json_from, read_own_bytes, temporary_prefix, write_bytes, write_text
 from .imports import LazyModule
 from .models import Code, Codebook, CodingResult, CsvMode, NetworkOptions
-from .network import _top_level_codes, code_color, page_label  # the map's colour rule, one definition
+from .network import (  # the map's colour rule, one definition
+    _top_level_codes,
+    code_color,
+    page_label,
+)
 from .parquet_columns import replace_columns
 from .runs import (
     CHANGES_FILE,
@@ -64,10 +73,20 @@ from .runs import (
     wants_csv,
 )
 from .segments import (
-    SEGMENT_COLUMNS, SEGMENT_PARQUET_SCHEMA, add_page_column, read_parquet, write_parquet,
+    SEGMENT_COLUMNS,
+    SEGMENT_PARQUET_SCHEMA,
+    add_page_column,
+    read_parquet,
+    write_parquet,
 )
 from .stamps import (
-    CORPUS_STAMPS_FILE, CorpusChanges, CorpusStamps, changed_corpus, corpus_unchanged, known_corpus, save_corpus_stamps,
+    CORPUS_STAMPS_FILE,
+    CorpusChanges,
+    CorpusStamps,
+    changed_corpus,
+    corpus_unchanged,
+    known_corpus,
+    save_corpus_stamps,
 )
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none

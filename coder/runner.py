@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .cache import remember_coding
 from .codebook import load_codebook, refuse_deeper_level
 from .cooccurrence import (
     MATRIX_LEFT_OUT,
@@ -29,13 +30,17 @@ from .cooccurrence import (
     write_pair_counts,
 )
 from .corpus import DOCUMENTS_FILE, no_documents_error
-from .extract.cache import ExtractionCache
-from .extract.encodings import check_encoding
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
+from .extract.cache import ExtractionCache
+from .extract.encodings import check_encoding
 from .files import atomic_path, display_name, lies_in, read_table, same_place, write_csv
-from .groups import DocumentVariables, build_counts_long, build_group_counts, read_document_variables
-from .cache import remember_coding
+from .groups import (
+    DocumentVariables,
+    build_counts_long,
+    build_group_counts,
+    read_document_variables,
+)
 from .imports import LazyModule
 from .models import ENGINES, Codebook, CodingResult, Engine, NetworkOptions, UnchangedCodes
 from .network import build_network, write_codes_csv, write_cooccurrence_csv
@@ -54,13 +59,27 @@ from .reviews import (
     precision_by_code,
     read_reviews,
     refuse_renamed_review_columns,
-    review_file_lock,
     rename_codes,
+    review_file_lock,
     write_reviews,
 )
-from .runs import NETWORK_FILES, CsvMode, Recovery, RunFolder, RunRecord, build_run_record, wants_csv
+from .runs import (
+    NETWORK_FILES,
+    CsvMode,
+    Recovery,
+    RunFolder,
+    RunRecord,
+    build_run_record,
+    wants_csv,
+)
 from .segments import OUTPUT_COLUMNS, STATUSES, add_page_column, drop_rejected, segment_ids_among
-from .stamps import CORPUS_STAMPS_FILE, CorpusStamps, changed_corpus, save_corpus_stamps, take_corpus_stamps
+from .stamps import (
+    CORPUS_STAMPS_FILE,
+    CorpusStamps,
+    changed_corpus,
+    save_corpus_stamps,
+    take_corpus_stamps,
+)
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 

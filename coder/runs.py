@@ -38,13 +38,42 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .codebook import codebook_from_records, codebook_hash, codebook_to_records, load_codebook, normalize_code_record
+from .codebook import (
+    codebook_from_records,
+    codebook_hash,
+    codebook_to_records,
+    load_codebook,
+    normalize_code_record,
+)
 from .errors import CoderError, OutputError
 from .files import (
-    CACHE_FOLDER, DEVICE_NAMES, LOCK_FILE, atomic_path, display_name, fitting_name, folder_lock, json_from, lies_in,
-    read_own_bytes, read_table, refuse_special_file, same_place, write_csv, write_csv_parts, write_text)
+    CACHE_FOLDER,
+    DEVICE_NAMES,
+    LOCK_FILE,
+    atomic_path,
+    display_name,
+    fitting_name,
+    folder_lock,
+    json_from,
+    lies_in,
+    read_own_bytes,
+    read_table,
+    refuse_special_file,
+    same_place,
+    write_csv,
+    write_csv_parts,
+    write_text,
+)
 from .imports import LazyModule
-from .models import CODED_KINDS, Codebook, CsvMode, Document, normalize_segment_id, numbered_copies, passage_fingerprint
+from .models import (
+    CODED_KINDS,
+    Codebook,
+    CsvMode,
+    Document,
+    normalize_segment_id,
+    numbered_copies,
+    passage_fingerprint,
+)
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -634,7 +663,13 @@ class RunFolder:
         when it must be read whole (no Parquet tables, an older run's file, rows added, deleted,
         sorted or changed, a legacy code page). A 103 MB segments.csv cost `network`, `sample` and
         `review status` 860-910 MB and 77-93 s against 225-277 MB and 4-16 s from Parquet (probe HH2)."""
-        from .segments import TYPED_COLUMNS, PLACING_COLUMNS, read_segments_parquet, read_typed_cells, with_typed_cells
+        from .segments import (
+            PLACING_COLUMNS,
+            TYPED_COLUMNS,
+            read_segments_parquet,
+            read_typed_cells,
+            with_typed_cells,
+        )
 
         if not (self.segments_parquet_path.exists() and self.passages_parquet_path.exists()
                 and self.segments_path.is_file()) or self.segments_path.suffix.lower() != ".csv":
@@ -658,8 +693,14 @@ class RunFolder:
         wrote in its order with the review and note cells it wrote (a copy of the folder, a sync client's
         rewrite, a spreadsheet's save without a change)? Then nothing can have been typed into it. Told
         from the Parquet tables and the file's placing and typed cells (`segments.read_typed_cells`)."""
-        from .segments import (OUTPUT_COLUMNS, PLACING_COLUMNS, TYPED_COLUMNS, cells_as_written, read_segments_parquet,
-                               read_typed_cells)
+        from .segments import (
+            OUTPUT_COLUMNS,
+            PLACING_COLUMNS,
+            TYPED_COLUMNS,
+            cells_as_written,
+            read_segments_parquet,
+            read_typed_cells,
+        )
 
         if self.segments_file_untouched():
             return True

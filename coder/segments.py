@@ -24,9 +24,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import OutputError, quoted
-from .files import atomic_path, display_name, read_table, special_file_kind, table_encoding, write_csv
+from .files import (
+    atomic_path,
+    display_name,
+    read_table,
+    special_file_kind,
+    table_encoding,
+    write_csv,
+)
 from .imports import LazyModule
-from .models import SEGMENT_ID_PREFIX, Codebook, Document, Segment, join_matched, normalize_segment_id
+from .models import (
+    SEGMENT_ID_PREFIX,
+    Codebook,
+    Document,
+    Segment,
+    join_matched,
+    normalize_segment_id,
+)
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 

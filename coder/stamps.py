@@ -32,8 +32,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .corpus import (
-    DEFAULT_EXTENSIONS, DOCUMENTS_FILE, Corpus, CorpusFile, Document, SkippedFile, StoredDocument, is_text_file,
-    iter_corpus_files, read_corpus_file, read_document, unsupported_type,
+    DEFAULT_EXTENSIONS,
+    DOCUMENTS_FILE,
+    Corpus,
+    CorpusFile,
+    Document,
+    SkippedFile,
+    StoredDocument,
+    is_text_file,
+    iter_corpus_files,
+    read_corpus_file,
+    read_document,
+    unsupported_type,
 )
 from .errors import CoderError
 from .extract import EXTRACTED_EXTENSIONS

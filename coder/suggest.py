@@ -43,6 +43,7 @@ from scipy import sparse
 
 from .errors import CoderError, CorpusError, OutputError
 from .files import write_csv
+
 # The matcher's Chinese dictionary (jieba's words and segmentation), shared with matching.
 from .lexicon import CJK_CHARS, chinese_dictionary, contains_cjk, lookup_lemma
 from .matching import CompiledCodebook, compile_codebook

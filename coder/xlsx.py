@@ -6,7 +6,7 @@ import functools
 import re
 import time
 import zipfile
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd

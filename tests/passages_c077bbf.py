@@ -9,18 +9,36 @@ views, texts, kinds and plain-text flags on every input. Its rules are told in c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from bisect import bisect_left
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import accumulate
 
 from coder.imports import LazyPattern
-from coder.lexicon import CJK_CHARS, is_cjk, is_english_word, is_whole_word  # is_whole_word: ported since
-from coder.passages import (  # ported since
-    _SPACED_END, _SPACED_LABELS, _TONE_VOWELS, _UNREAD, _is_chrome, _mark_contents, _page_breaks_inside,
-    _row_break_offsets, _running_lines, _turns, _unread_read, _ABBREVIATIONS, _ABBREVIATIONS_ENDING_SENTENCES, _ATTRIBUTION,
-    _sentence_cut)
+from coder.lexicon import (  # is_whole_word: ported since
+    CJK_CHARS,
+    is_cjk,
+    is_english_word,
+    is_whole_word,
+)
 from coder.models import UNITS, Document, Passage, PassageKind, Unit
+from coder.passages import (  # ported since
+    _ABBREVIATIONS,
+    _ABBREVIATIONS_ENDING_SENTENCES,
+    _ATTRIBUTION,
+    _SPACED_END,
+    _SPACED_LABELS,
+    _TONE_VOWELS,
+    _UNREAD,
+    _is_chrome,
+    _mark_contents,
+    _page_breaks_inside,
+    _row_break_offsets,
+    _running_lines,
+    _sentence_cut,
+    _turns,
+    _unread_read,
+)
 
 __all__ = ["sentence_boundaries", "split_passages"]
 

@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import invoke, make_run_folder
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from coder.agreement import (
 )
 from coder.codebook import parse_codebook
 from coder.errors import CoderError
-from conftest import invoke, make_run_folder
 
 N = None
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: nominal data,

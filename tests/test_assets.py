@@ -8,7 +8,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-
 from conftest import chromium_driver
 
 ASSETS = Path(str(resources.files("coder").joinpath("assets")))

@@ -7,11 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from coder.cooccurrence import build_cooccurrence
-from coder.network import build_network
-from coder.render import render_html
-
 from conftest import (
     HOSTILE_CODEBOOK,
     PWNED_IMG,
@@ -23,6 +18,10 @@ from conftest import (
     requests_leaving,
     segment_frame,
 )
+
+from coder.cooccurrence import build_cooccurrence
+from coder.network import build_network
+from coder.render import render_html
 
 pytestmark = pytest.mark.browser
 

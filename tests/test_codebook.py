@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder import CodebookError, dump_codebook, load_codebook, parse_codebook
-from conftest import invoke
 
 GOOD = """\
 name: Cross-regional governance

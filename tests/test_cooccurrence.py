@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+from conftest import SMALL_CODEBOOK, SMALL_ROWS, segment_frame
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from coder.cooccurrence import (
     roll_up,
 )
 from coder.errors import OutputError
-from conftest import SMALL_CODEBOOK, SMALL_ROWS, segment_frame
 
 
 def frame(rows: list[tuple[str, int, str]], reviews: dict[int, str] | None = None) -> pd.DataFrame:

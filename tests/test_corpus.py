@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import require_posix_files
 
 from coder.corpus import (
     Corpus,
@@ -15,7 +16,6 @@ from coder.corpus import (
 )
 from coder.errors import CorpusError
 from coder.models import Document
-from conftest import require_posix_files
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 CHINESE = "区域党建一体化驱动跨域协同治理：作用机制与实践框架。"
@@ -450,7 +450,13 @@ def test_corpus_entries_check_only_links_and_others_and_skip_what_a_check_of_eve
         hostile_corpus: Path, tmp_path: Path, monkeypatch, through):
     # corpus_entries looks at a file only when its folder's entry is not a regular file (a link, a pipe):
     # every entry must be what checking every file's real path and type gives.
-    from coder.corpus import DEFAULT_EXTENSIONS, CorpusFile, _not_plain_file, corpus_entries, listed_files
+    from coder.corpus import (
+        DEFAULT_EXTENSIONS,
+        CorpusFile,
+        _not_plain_file,
+        corpus_entries,
+        listed_files,
+    )
 
     (hostile_corpus / "sub").mkdir()
     (hostile_corpus / "sub" / "b.txt").write_text("b", encoding="utf-8")

@@ -6,12 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import invoke
 
-from coder.codebook import load_codebook
+from coder.codebook import load_codebook, write_codebook
 from coder.dictionaries import convert_entry, read_dictionary
 from coder.errors import CodebookError
-from coder.codebook import write_codebook
-from conftest import invoke
 
 DATA = Path(__file__).parent / "data" / "dictionaries"
 

@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import invoke
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,6 @@ from coder.diff import (
 )
 from coder.models import segment_id
 from coder.runs import RunFolder
-from conftest import invoke
 
 BASE_YAML = """
 name: Test
@@ -406,8 +406,9 @@ def test_diff_compare_runs_read_from_folders_lean_is_the_comparison_of_whole_ind
     two reads is refused, not compared."""
     import shutil
 
-    import coder.diff
     from conftest import REPO, run_ok
+
+    import coder.diff
 
     corpus, codebook = tmp_path / "corpus", tmp_path / "codebook.yaml"
     shutil.copytree(REPO / "seeds", corpus)

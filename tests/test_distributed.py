@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, invoke
 
 from coder import distributed
 from coder.codebook import load_codebook
@@ -17,8 +18,6 @@ from coder.pipeline import code_corpus
 from coder.runner import run_coding
 from coder.runs import RunFolder
 from coder.segments import read_parquet
-
-from conftest import REPO, invoke
 
 distributed_module = pytest.importorskip("distributed")
 sys.path.insert(0, str(REPO / "benchmarks"))

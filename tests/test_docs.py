@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import typer
+from conftest import invoke
 
 from coder.cli import app
-from conftest import invoke
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

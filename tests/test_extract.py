@@ -4,11 +4,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from coder.errors import CorpusError
-from coder.extract import ExtractedText, ExtractionError, Removed, extract_bytes, extract_file, is_extracted
-from coder.extract.encodings import check_encoding, decode_forced, detect_legacy
-
 from make_documents import (
     chinese_pdf,
     docx_bytes,
@@ -18,6 +13,17 @@ from make_documents import (
     running_header_pdf,
     two_column_pdf,
 )
+
+from coder.errors import CorpusError
+from coder.extract import (
+    ExtractedText,
+    ExtractionError,
+    Removed,
+    extract_bytes,
+    extract_file,
+    is_extracted,
+)
+from coder.extract.encodings import check_encoding, decode_forced, detect_legacy
 
 # Real PDFs from other projects' test suites are not committed (files brought from public
 # repositories stay out of this repository); tests/data/pdfs/SOURCES.md says where each comes

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import invoke
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coder.errors import OutputError
 from coder.files import DecodeError, decode_text, read_own_bytes, read_table, write_csv
-from conftest import invoke
 
 
 @pytest.mark.parametrize("frame", [pd.DataFrame({"code": ["barrier", "区域"], "hits": [2, 1]})])
@@ -79,9 +81,6 @@ def test_files_cli_unreadable_table_is_one_error_line(tmp_path: Path, monkeypatc
         "Save it as CSV UTF-8 and try again.\n"
     )
 
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @settings(max_examples=200, deadline=None)

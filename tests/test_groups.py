@@ -12,12 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import invoke
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder.files import read_table
-from coder.groups import DocumentVariables, page_variables, read_document_variables, select_documents
-from conftest import invoke
+from coder.groups import (
+    DocumentVariables,
+    page_variables,
+    read_document_variables,
+    select_documents,
+)
 
 CODEBOOK = "codes:\n  a:\n    keywords: [apple]\n  b:\n    keywords: [berry]\n  c:\n    keywords: [cherry]\n"
 FOUR = {

@@ -3,13 +3,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import invoke
 
 from coder.codebook import parse_codebook
 from coder.errors import CoderError
 from coder.kwic import KwicLine, format_kwic_line, kwic, write_kwic_csv
 from coder.matching import compile_codebook
 from coder.models import Passage
-from conftest import invoke
 
 TEXT = "The first joint meetings were held in 2019.\nLater the joint-\nmeeting room was used. 召开联席会议研究。"
 PASSAGE = Passage("a.txt", 3, 100, 100 + len(TEXT), TEXT.replace("\n", " "), " ".join(TEXT.split()))

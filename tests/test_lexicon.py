@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coder.lexicon import ChineseDictionary, chinese_dictionary, contains_cjk, english_words, is_cjk, is_english_word
+from coder.lexicon import (
+    ChineseDictionary,
+    chinese_dictionary,
+    contains_cjk,
+    english_words,
+    is_cjk,
+    is_english_word,
+)
 from coder.models import Document
 from coder.passages import split_passages
 
@@ -154,7 +161,7 @@ def test_lexicon_chinese_dictionary_loads_no_numpy(terms):
 
 @pytest.mark.parametrize("word", ["cooperate", "meeting"])
 def test_lexicon_release_lemma_tables_keeps_every_answer(word):
-    from coder.lexicon import release_lemma_tables, word_forms, derived_forms, lemmas
+    from coder.lexicon import derived_forms, lemmas, release_lemma_tables, word_forms
 
     before = (word_forms(word), derived_forms(word), lemmas(word), english_words())
     release_lemma_tables()

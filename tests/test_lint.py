@@ -2,13 +2,13 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
 from coder.lint import KEYWORD_COLUMNS, LintFinding, findings_frame, lint_codebook
 from coder.models import Passage
-from conftest import invoke
 
 CODEBOOK = parse_codebook("""
 codes:

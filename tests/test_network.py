@@ -5,14 +5,21 @@ from __future__ import annotations
 import networkx as nx
 import pandas as pd
 import pytest
+from conftest import SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, segment_frame
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
-from coder.network import NODE_COLUMNS, PALETTE, build_network, head_per_group, network_tables, snippet
-from conftest import SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, segment_frame
+from coder.network import (
+    NODE_COLUMNS,
+    PALETTE,
+    build_network,
+    head_per_group,
+    network_tables,
+    snippet,
+)
 
 
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
@@ -311,10 +318,9 @@ def test_network_snippet_first_found_is_the_first_match_where_it_answers(text, w
 def test_network_snippet_words_without_case_are_matched_by_re_as_written():
     """A character with no case (lower() and upper() give it back) is one re.IGNORECASE matches only as
     itself, over every code point: no case of it (`unicode_iscased`) and no other character folding to it."""
+    import _sre
     import re._casefix
     import sys
-
-    import _sre
 
     caseless = [point for point in range(sys.maxunicode + 1)
                 if not 0xD800 <= point <= 0xDFFF and chr(point).lower() == chr(point) == chr(point).upper()]

@@ -628,8 +628,15 @@ TRICKY_LINES = "\n".join([
     "path", [None, *sorted(SEEDS.glob("*.txt")), *sorted(DEVSET.glob("*.txt"))], ids=lambda path: getattr(path, "name", "tricky")
 )
 def test_passages_line_filter_keeps_every_label_heading_and_reference_line(path):
-    from coder.passages import (_BY_LINE, _REFERENCE_ENTRY, _REFERENCES_HEADING, _blank_debris, _heading, _line_label,
-                                _special_lines)
+    from coder.passages import (
+        _BY_LINE,
+        _REFERENCE_ENTRY,
+        _REFERENCES_HEADING,
+        _blank_debris,
+        _heading,
+        _line_label,
+        _special_lines,
+    )
 
     view = _blank_debris(TRICKY_LINES if path is None else read_document(path).text)
     special = set(_special_lines(view))

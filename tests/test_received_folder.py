@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import run_ok
 
 CODEBOOK = "codes:\n  meeting:\n    keywords: [joint meeting]\n"

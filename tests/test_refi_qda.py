@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xmlschema
+from conftest import invoke, make_run_folder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -28,7 +29,6 @@ from coder.refi_qda import (
     normalize_color,
     read_qdc,
 )
-from conftest import invoke, make_run_folder
 
 SCHEMAS = Path(__file__).resolve().parent / "data" / "refi-qda"  # copies of ../shared/refi-qda (MIT, see SOURCES.md)
 NS = {"q": "urn:QDA-XML:project:1.0", "c": "urn:QDA-XML:codebook:1.0"}

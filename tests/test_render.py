@@ -8,14 +8,24 @@ import re
 import networkx as nx
 import pandas as pd
 import pytest
+from conftest import (
+    HOSTILE_CODEBOOK,
+    PWNED_IMG,
+    PWNED_SCRIPT,
+    SMALL_CODEBOOK,
+    SMALL_PATHS,
+    SMALL_ROWS,
+    invoke,
+    segment_frame,
+)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import coder.render
 from coder.cooccurrence import build_cooccurrence
 from coder.errors import CoderError
-from coder.network import build_network
 from coder.models import NetworkOptions
+from coder.network import build_network
 from coder.render import (
     export_graph,
     highlight,
@@ -27,7 +37,7 @@ from coder.render import (
     write_graphml,
 )
 from coder.runner import NETWORK_FILES, write_network_outputs
-from conftest import HOSTILE_CODEBOOK, PWNED_IMG, PWNED_SCRIPT, SMALL_CODEBOOK, SMALL_PATHS, SMALL_ROWS, invoke, segment_frame
+
 
 def frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
     return segment_frame(

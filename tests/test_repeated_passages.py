@@ -9,16 +9,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import invoke
 
 from coder import runner, streamed
-from coder.matching import code_passages, compile_codebook
 from coder.codebook import parse_codebook
-from coder.models import (Document, copy_fingerprint, numbered_copies, passage_fingerprint, passage_fingerprints, segment_id,
-                          segment_id_from_fingerprint)
+from coder.matching import code_passages, compile_codebook
+from coder.models import (
+    Document,
+    copy_fingerprint,
+    numbered_copies,
+    passage_fingerprint,
+    passage_fingerprints,
+    segment_id,
+    segment_id_from_fingerprint,
+)
 from coder.passages import split_passages
 from coder.segments import read_segments_csv
-
-from conftest import invoke
 
 REPEATED = "The joint meeting was held in Shanghai."
 CORPUS = {

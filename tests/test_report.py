@@ -11,12 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from coder.models import NetworkOptions
-from coder.report import report_data
-from coder.runner import write_network_outputs
 from conftest import (
     HOSTILE_CODEBOOK,
     PWNED_IMG,
@@ -30,6 +24,12 @@ from conftest import (
     segment_frame,
 )
 from conftest import requests_leaving as requests_leaving_page
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coder.models import NetworkOptions
+from coder.report import report_data
+from coder.runner import write_network_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 

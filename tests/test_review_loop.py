@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import written_as_before_escapes
 from typer.testing import CliRunner
 
 from coder.cli import app
 from coder.models import segment_id
-from conftest import written_as_before_escapes
 
 CODEBOOK = """\
 name: Loop
@@ -758,9 +758,10 @@ def test_review_loop_keyword_recode_with_decisions_looks_up_only_the_edited_code
     """With decisions but no passage coded by hand, a keyword recode's rows of the codes it leaves alone
     are the last run's: their statuses and changes are not looked up row by row. A hand-coded passage
     comes in among the rows: every row is looked up. Either way the outputs are a full run's."""
+    from conftest import output_files, run_ok
+
     import coder.diff
     import coder.runner
-    from conftest import output_files, run_ok
 
     corpus, codebook, fast, full = project / "corpus", project / "codebook.yaml", project / "fast", project / "full"
     run_ok(corpus, codebook, fast, "--workers", "1")
@@ -2105,7 +2106,7 @@ def test_review_loop_withdrawn_entries_are_no_detached_decisions(project):
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
     (project / "corpus" / "b.txt").unlink()
-    result = coder_run(project)
+    coder_run(project)
     record = (project / "out" / "run.json").read_text(encoding="utf-8")
     assert f'"orphaned": {len(rows) - 1}' in record
     status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))

@@ -2,14 +2,13 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import run_ok
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder.codebook import codebook_to_records, parse_codebook
 from coder.errors import OutputError
 from coder.runs import RunFolder, RunRecord, _record_text, read_run
-
-from conftest import run_ok
 
 CODEBOOK_YAML = """
 name: Small
@@ -617,9 +616,8 @@ def test_runs_run_beside_a_run_of_the_same_codebook_names_the_review_file(tmp_pa
     """A run of another corpus into another folder, with the codebook of a run going on, is refused because they
     share the review file: the message said `.: another coder command ... is writing here`, "." being the
     codebook's folder, which read as the output folder (probe HH6)."""
-    from filelock import FileLock
-
     from conftest import invoke
+    from filelock import FileLock
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corpus").mkdir()

@@ -8,12 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import invoke, output_files, run_ok
 
 from coder import stamps
 from coder.runs import RunFolder
 from coder.stamps import CORPUS_STAMPS_FILE, corpus_unchanged, take_corpus_stamps
-
-from conftest import invoke, output_files, run_ok
 
 
 def _copy(corpus: Path, to: Path) -> Path:
@@ -85,7 +84,7 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
     _file_by_file(monkeypatch, way)
     monkeypatch.setattr(stamps, "RACY_NANOSECONDS", -10**18)  # stamps alone must notice
     out = tmp_path / "out"
-    run = _run(tiny_corpus, tiny_codebook, out)
+    _run(tiny_corpus, tiny_codebook, out)
     document = tiny_corpus / "a.txt"
     encoding = None
     corpus = tiny_corpus
@@ -118,7 +117,7 @@ def test_stamps_any_change_or_doubt_is_not_unchanged(tiny_corpus, tiny_codebook,
             data["sha256"] = data["sha256"][:65]
         path.write_text(_stamp_text(data), encoding="utf-8")
     elif edit == "no-cache run":
-        run = _run(tiny_corpus, tiny_codebook, out, "--no-cache")
+        _run(tiny_corpus, tiny_codebook, out, "--no-cache")
         assert not (out / ".cache" / CORPUS_STAMPS_FILE).exists()
     elif edit == "other corpus":  # a copy elsewhere, one file's text other with its size and times kept
         corpus = _copy(tiny_corpus, tmp_path / "copy")

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, invoke, output_files
 
 from coder import partitioned, runner, streamed
 from coder.errors import CoderError
 from coder.runs import RunFolder
-
-from conftest import REPO, invoke, output_files
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from bench_coding import build_codebook, build_corpus  # noqa: E402

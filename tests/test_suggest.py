@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from coder.codebook import parse_codebook
 from coder.matching import compile_codebook
 from coder.models import Passage
 from coder.suggest import SUGGESTION_COLUMNS, suggest_for_code
-from conftest import REPO, invoke
 
 CODEBOOK = """\
 name: Rivers

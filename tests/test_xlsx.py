@@ -1,13 +1,13 @@
 import pandas as pd
 import pytest
+from conftest import written_as_before_escapes
 from openpyxl import load_workbook
 from openpyxl.cell.rich_text import CellRichText
 
-from coder.models import segment_id
 from coder.files import read_table
+from coder.models import segment_id
 from coder.reviews import import_reviews, read_reviews
 from coder.xlsx import write_segments_xlsx
-from conftest import written_as_before_escapes
 
 COLUMNS = ["segment_id", "document", "passage", "start", "end", "code", "code_path", "label",
            "hits", "matched", "text", "review", "note"]
