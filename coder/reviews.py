@@ -928,7 +928,7 @@ def _merge_proposals(existing: pd.DataFrame, proposals: dict[str, list[_Proposal
         if decision == "withdraw":  # the decision removed, the entry and its note kept
             if old is not None and old["decision"]:
                 merge.updated.append(DecisionChange(identifier, str(old["code"]), old["decision"], ""))
-                if _coded_by_hand_alone(old, rows[-1], None):
+                if _coded_by_hand_alone(old, rows[-1], None, _as_written(note, old["note"])):
                     del merge.reviews[identifier]
                     merge.removed += 1
                     continue
@@ -1101,17 +1101,20 @@ def _shown(decision: str, written: tuple[str, str] | None) -> str:
     return "accept" if decision == "add" and written is not None and written[0] == "accept" else decision
 
 
-def _coded_by_hand_alone(entry: Mapping[str, str], proposal: _Proposal, written: tuple[str, str] | None) -> bool:
-    """Whether a withdrawn entry is a passage coded by hand that the tool does not code: its row's `source` says
-    manual, else the run wrote the row as `add` (`written`; None: the file does not say). Withdrawn, it codes
-    nothing and no segment can show its note: it leaves the review file, note and all (the file before is kept
-    as its .bak), as the row leaves segments.csv. Kept as a note, it was listed as a detached decision whose
-    code's keywords changed (probe TT2). One the tool codes too (its row says auto) keeps its note there."""
-    if entry["decision"] != "add":
+def _coded_by_hand_alone(entry: Mapping[str, str], proposal: _Proposal, written: tuple[str, str] | None,
+                         note: str) -> bool:
+    """Whether a withdrawn entry is a passage coded by hand that the tool does not code, `note` (typed beside the
+    withdraw) adding nothing to its note: its row's `source` says manual, else the run wrote the row as `add`
+    (`written`; None: the file does not say, and the entry stays). Withdrawn, it codes nothing and no segment can
+    show its note: it leaves the review file, note and all (the file before is kept as its .bak), as the row
+    leaves segments.csv. Kept as a note, it was listed as a detached decision whose code's keywords changed (probe
+    TT2). One the tool codes too (its row says auto), one whose file does not say (an import without `source`:
+    probe VV2) and one given a new note with the withdraw (VV3) keep their note."""
+    if entry["decision"] != "add" or (note and note != entry["note"]):
         return False
     if proposal.source:
         return proposal.source.casefold() == MANUAL
-    return written is None or written[0] == "add"
+    return written is not None and written[0] == "add"
 
 
 def _entry(entry: dict[str, str]) -> dict[str, str]:
@@ -1259,7 +1262,7 @@ def import_pending(
                                                             (other or reviews_path).name, old["decision"])))
                     continue
                 withdrawn += 1
-                if _coded_by_hand_alone(old, proposal, before):
+                if _coded_by_hand_alone(old, proposal, before, note):
                     del merged[identifier]
                     removed += 1
                     continue

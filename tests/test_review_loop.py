@@ -2166,6 +2166,36 @@ def test_review_loop_a_passage_coded_by_hand_withdrawn_with_its_note_is_no_detac
         assert "hand_only" not in segments_of(project)["code"].tolist()
 
 
+@pytest.mark.parametrize("where", ["review import without source", "a new note typed beside it"])
+def test_review_loop_a_withdrawn_hand_coding_keeps_a_note_it_cannot_be_sure_of(project, where):
+    """cd68fd7 removed a withdrawn hand coding's entry, note and all, also where the import file has no `source`
+    column to say the tool does not code the passage (the tool coded it: its note was lost; probe VV2), and where
+    a new note was typed with the withdraw (in no file after the run, not even the .bak; VV3). Both keep the note."""
+    coder_run(project)
+    frame = segments_of(project)
+    code = "joint_meeting" if where.startswith("review import") else "hand_only"
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code=code, review="add", note="by hand",
+                                                                      segment_id="")
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    frame = segments_of(project)
+    hand = frame.index[(frame["code"] == code) & (frame["note"] == "by hand")]
+    if where.startswith("review import"):
+        columns = ["segment_id", "document", "passage", "code", "text", "review", "note"]
+        frame.loc[hand, columns].assign(review="withdraw").to_csv(project / "withdrawn.csv", index=False,
+                                                                  encoding="utf-8-sig")
+        imported = invoke("review", "import", str(project / "withdrawn.csv"), "--codebook", str(project / "codebook.yaml"),
+                          "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+        assert imported.exit_code == 0, imported.output
+        kept = "by hand"
+    else:
+        frame.loc[hand, ["review", "note"]] = ["withdraw", "coded by mistake, see memo 14"]
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+        kept = "coded by mistake, see memo 14"
+    coder_run(project)
+    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "", kept]]
+
+
 def test_review_loop_a_reject_typed_over_a_hand_coding_the_tool_also_codes_is_no_conflict(project):
     """`add` typed on a segment the tool codes: the review file says add, the cell shows accept. A reject typed
     there later was taken for one over a decision the review file took since, and stopped the run."""
