@@ -1081,17 +1081,28 @@ def _joined_notes(old: str, new: str) -> str:
     return new if not old or old in new else f"{old} / {new}"
 
 
-def _both_kept(old: str, new: str) -> bool:
-    """Whether a note typed where the review file's may have changed since (or a workbook, which does not say what
-    it showed) is kept beside that note, not in its place: when neither holds the other. One that holds the review
-    file's note is that note edited, and replaces it, losing nothing: a workbook's note edited so was appended to
-    itself ("n1 / n1 edited", where segments.csv's edit replaced it; probe TT3). A note no longer holding the
-    other (rewritten, or changed by a spreadsheet's re-save, LL6) is kept beside it.
+def _note_typed(old: str, new: str, changed_since: bool) -> str:
+    """The review file's note once `new` is typed over a cell that showed `old`, or over one the review file's note
+    may have changed since (`changed_since`; a workbook, which does not say what it showed, always may). Then a note
+    that holds the review file's is that note edited, and replaces it, losing nothing (a workbook's "n1" edited to
+    "n1 edited" was appended to itself: probe TT3); one that the review file's holds is a cell left as it was, or
+    cut, and keeps the review file's (a colleague's note imported since, "n1 / B: agree", was cut back to the
+    stale cell's "n1": VV4); one holding neither (rewritten, or changed by a spreadsheet's re-save, LL6) is kept
+    beside it. A blank cell keeps the note.
 
-    >>> _both_kept("n1", "n1 edited"), _both_kept("n1 edited", "n1"), _both_kept("n1", "other"), _both_kept("", "n1")
-    (False, False, True, False)
+    >>> _note_typed("n1", "n1 edited", True), _note_typed("n1 / B: agree", "n1", True), _note_typed("n1", "other", True)
+    ('n1 edited', 'n1 / B: agree', 'n1 / other')
+    >>> _note_typed("n1 long", "n1", False), _note_typed("n1", "", True)
+    ('n1', 'n1')
     """
-    return bool(old and new) and new not in old and old not in new
+    if not new:
+        return old
+    if changed_since and old:
+        if new in old:
+            return old
+        if old not in new:
+            return f"{old} / {new}"
+    return new
 
 
 def _shown(decision: str, written: tuple[str, str] | None) -> str:
@@ -1267,8 +1278,7 @@ def import_pending(
                     removed += 1
                     continue
                 changed_since = before is None or old["note"] != before[1]
-                new_note = (f"{old['note']} / {note}" if changed_since and _both_kept(old["note"], note)
-                            else note or old["note"])
+                new_note = _note_typed(old["note"], note, changed_since)
                 noted += new_note != old["note"]
                 old.update(decision="", note=new_note, reviewed_at=stamp)
                 continue
@@ -1287,8 +1297,9 @@ def import_pending(
                 conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,
                                                         (other or reviews_path).name, old["decision"])))
                 continue
-            if changed_since and _both_kept(old["note"], note):
-                new_note = f"{old['note']} / {note}"  # both notes kept: the review file's took one since
+            new_note = _note_typed(old["note"], note, changed_since)
+            if (new_decision, new_note) == (old["decision"], old["note"]):
+                continue  # a cell the review file's note holds, as it was
             if decision == old["decision"]:
                 decision = ""  # not a new decision: only the note changed
             if new_note == old["note"]:

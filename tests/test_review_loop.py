@@ -2249,6 +2249,32 @@ def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(pr
     assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [[frame.loc[row, "segment_id"], *expected]]
 
 
+def test_review_loop_a_workbook_cell_left_as_it_was_keeps_a_note_imported_since(project):
+    """A `--csv never` run's workbook showing "n1"; a colleague's note imported since ("n1 / B: agree"); the
+    workbook saved with another row edited. Its cell still reads "n1", which the review file's note holds: it cut
+    the colleague's note away with no message (probe VV4). The review file's note stays."""
+    coder_run(project, "--csv", "never")
+    book = project / "out" / "segments.xlsx"
+    export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), "--force"]
+    assert invoke(*export).exit_code == 0
+    frame = pd.read_excel(book, dtype=str, keep_default_na=False)
+    rows = [int(row) for row in frame.index[frame["code"] == "joint_meeting"][:2]]
+    type_cells_into_workbook(book, rows[0], review="reject", note="n1")
+    coder_run(project, "--csv", "never")
+    assert invoke(*export).exit_code == 0
+    colleague = project / "colleague.xlsx"
+    colleague.write_bytes(book.read_bytes())
+    type_cells_into_workbook(colleague, rows[0], note="B: agree")
+    imported = invoke("review", "import", str(colleague), "--codebook", str(project / "codebook.yaml"),
+                      "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    assert reviews_file_of(project)["note"].tolist() == ["n1 / B: agree"]
+    type_cells_into_workbook(book, rows[1], review="accept")
+    coder_run(project, "--csv", "never")
+    notes = reviews_file_of(project).set_index("segment_id")["note"]
+    assert notes[frame.loc[rows[0], "segment_id"]] == "n1 / B: agree"
+
+
 def test_reattach_moves_a_decision_onto_the_new_codes_withdrawn_entry(project):
     """A withdrawn entry of the new code holds nothing: `reattach` put the old code's decision aside as if the new
     code had "a decision of its own" there (probe NN11). It now takes that entry's place."""
