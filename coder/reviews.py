@@ -1085,10 +1085,10 @@ def _note_typed(old: str, new: str, changed_since: bool) -> str:
     """The review file's note once `new` is typed over a cell that showed `old`, or over one the review file's note
     may have changed since (`changed_since`; a workbook, which does not say what it showed, always may). Then a note
     that holds the review file's is that note edited, and replaces it, losing nothing (a workbook's "n1" edited to
-    "n1 edited" was appended to itself: probe TT3); one that the review file's holds is a cell left as it was, or
-    cut, and keeps the review file's (a colleague's note imported since, "n1 / B: agree", was cut back to the
-    stale cell's "n1": VV4); one holding neither (rewritten, or changed by a spreadsheet's re-save, LL6) is kept
-    beside it. A blank cell keeps the note.
+    "n1 edited" was appended to itself: probe TT3); one that is the review file's, or whole notes of it, is a cell
+    left as it was, or cut, and keeps the review file's (a colleague's note imported since, "n1 / B: agree", was cut
+    back to the stale cell's "n1": VV4); one holding neither (rewritten, or changed by a spreadsheet's re-save, LL6)
+    is kept beside it. A blank cell keeps the note.
 
     >>> _note_typed("n1", "n1 edited", True), _note_typed("n1 / B: agree", "n1", True), _note_typed("n1", "other", True)
     ('n1 edited', 'n1 / B: agree', 'n1 / other')
@@ -1098,11 +1098,21 @@ def _note_typed(old: str, new: str, changed_since: bool) -> str:
     if not new:
         return old
     if changed_since and old:
-        if new in old:
+        if _joined_in(new, old):
             return old
         if old not in new:
             return f"{old} / {new}"
     return new
+
+
+def _joined_in(note: str, notes: str) -> bool:
+    """Is `note` the whole of `notes`, or whole notes of it as the review file joins them (" / ")? Not a piece of a
+    word or of a note: "clear" over "unclear", or "ok" over "look again", is a note typed (probe WW1).
+
+    >>> _joined_in("n1", "n1 / B: agree"), _joined_in("B: agree", "n1 / B: agree"), _joined_in("clear", "unclear")
+    (True, True, False)
+    """
+    return note == notes or notes.startswith(f"{note} / ") or notes.endswith(f" / {note}") or f" / {note} / " in notes
 
 
 def _shown(decision: str, written: tuple[str, str] | None) -> str:

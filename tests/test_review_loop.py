@@ -2228,6 +2228,7 @@ def type_cells_into_workbook(book: Path, row: int, **cells: str) -> None:
     ({"note": "n1 edited"}, ("reject", "n1 edited")),
     ({"review": "withdraw", "note": "n1 edited"}, ("", "n1 edited")),
     ({"note": "rewritten"}, ("reject", "n1 / rewritten")),  # a workbook does not say what it showed: both kept
+    ({"note": "n"}, ("reject", "n1 / n")),  # a piece of the note is a note typed, not the cell as it was (WW1)
 ])
 def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(project, edit, expected):
     """A `--csv never` run's workbook showing the note "n1", the cell edited to "n1 edited": the review file's note
