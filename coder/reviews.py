@@ -2116,6 +2116,10 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
                 (entry["document"], _normalized(entry["text"])) in coded_texts and _is_text(entry.get("context"))):
             why = ("its passage repeats in the document and the copy it was on is not found by the passages around "
                    "it (copies added or removed beside it, or those passages edited), or not told apart from another")
+        elif not entry["decision"] and (entry["document"], _normalized(entry["text"])) in coded_texts:
+            # a note alone: its decision withdrawn, perhaps a hand coding's, which the code never coded (probe WW2)
+            why = ("a note without a decision, on a passage the code does not code (a hand coding withdrawn, or its "
+                   "keywords changed): delete its row in the review file if it is not wanted")
         elif (entry["document"], _normalized(entry["text"])) in coded_texts:
             why = "the code no longer codes this passage (its keywords changed)"
         else:

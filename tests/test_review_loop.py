@@ -2194,6 +2194,9 @@ def test_review_loop_a_withdrawn_hand_coding_keeps_a_note_it_cannot_be_sure_of(p
         kept = "coded by mistake, see memo 14"
     coder_run(project)
     assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "", kept]]
+    if code == "hand_only":  # the note, on no segment, is listed as detached: not for keywords changed (WW2)
+        status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
+        assert "a note without a decision, on a passage the code does not code (a hand coding withdrawn" in status.stdout
 
 
 def test_review_loop_a_reject_typed_over_a_hand_coding_the_tool_also_codes_is_no_conflict(project):

@@ -530,6 +530,7 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
         review_entry("a.txt", 3, "barrier", "Typed by hand.", "add"),
         review_entry("a.txt", 0, "meeting", "red  TAPE slows the joint projects."),
         review_entry("a.txt", 1, "barrier", "Meetings are held."),  # coded, but in another document
+        {**review_entry("a.txt", 0, "meeting", "Red tape slows the joint projects.", ""), "note": "n"},  # (WW2)
     ], columns=list(REVIEW_COLUMNS))
     names = {"codes": ["barrier", "meeting"], "documents": ["a.txt", "b.txt"]} if given_names else {}
     explained = explain_detached(detached, segments, **names)
@@ -539,6 +540,8 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
         "the passage text is no longer in the document",
         "the code no longer codes this passage (its keywords changed)",
         "no code codes this passage now, or its text changed",
+        "a note without a decision, on a passage the code does not code (a hand coding withdrawn, or its keywords "
+        "changed): delete its row in the review file if it is not wanted",
     ]
 
 
