@@ -1071,27 +1071,32 @@ def _as_written(note: str, *whole: str) -> str:
 
 
 def _joined_notes(old: str, new: str) -> str:
-    """The review file's note `old` with an imported note `new`: both, unless one holds the other.
+    """The review file's note `old` with an imported note `new`: both, unless `new` is `old` or whole notes of it,
+    or is `old` added to (_note_typed, which a run's import uses too: compared as substrings, "clear" over "unclear"
+    was dropped and "disagree" replaced "agree", probe WW8).
 
     >>> _joined_notes("A: clear case", "B: agree"), _joined_notes("A: clear", "A: clear case"), _joined_notes("x", "")
     ('A: clear case / B: agree', 'A: clear case', 'x')
+    >>> _joined_notes("unclear", "clear"), _joined_notes("agree", "disagree")
+    ('unclear / clear', 'agree / disagree')
     """
-    if not new or new in old:
-        return old
-    return new if not old or old in new else f"{old} / {new}"
+    return _note_typed(old, new, True)
 
 
 def _note_typed(old: str, new: str, changed_since: bool) -> str:
     """The review file's note once `new` is typed over a cell that showed `old`, or over one the review file's note
     may have changed since (`changed_since`; a workbook, which does not say what it showed, always may). Then a note
-    that holds the review file's is that note edited, and replaces it, losing nothing (a workbook's "n1" edited to
-    "n1 edited" was appended to itself: probe TT3); one that is the review file's, or whole notes of it, is a cell
-    left as it was, or cut, and keeps the review file's (a colleague's note imported since, "n1 / B: agree", was cut
-    back to the stale cell's "n1": VV4); one holding neither (rewritten, or changed by a spreadsheet's re-save, LL6)
-    is kept beside it. A blank cell keeps the note.
+    that is the review file's added to (_added_to) is that note edited, and replaces it, losing nothing (a workbook's
+    "n1" edited to "n1 edited" was appended to itself: probe TT3); one that is the review file's, or whole notes of
+    it, is a cell left as it was, or cut, and keeps the review file's (a colleague's note imported since,
+    "n1 / B: agree", was cut back to the stale cell's "n1": VV4); any other (rewritten, changed by a spreadsheet's
+    re-save, LL6, or one that holds the review file's only as a piece of a word: "disagree" over a colleague's
+    "agree", "不相关" over "相关", WW3) is kept beside it. A blank cell keeps the note.
 
     >>> _note_typed("n1", "n1 edited", True), _note_typed("n1 / B: agree", "n1", True), _note_typed("n1", "other", True)
     ('n1 edited', 'n1 / B: agree', 'n1 / other')
+    >>> _note_typed("agree", "disagree", True), _note_typed("ok", "not ok", True), _note_typed("相关", "不相关", True)
+    ('agree / disagree', 'ok / not ok', '相关 / 不相关')
     >>> _note_typed("n1 long", "n1", False), _note_typed("n1", "", True)
     ('n1', 'n1')
     """
@@ -1100,9 +1105,19 @@ def _note_typed(old: str, new: str, changed_since: bool) -> str:
     if changed_since and old:
         if _joined_in(new, old):
             return old
-        if old not in new:
+        if not _added_to(new, old):
             return f"{old} / {new}"
     return new
+
+
+def _added_to(note: str, old: str) -> bool:
+    """Is `note` the note `old` with more written after it ("n1" -> "n1 edited", "n1, checked", "相关，待讨论"), not
+    one that merely holds it ("disagree" over "agree", "相关内容" over "相关")?
+
+    >>> _added_to("n1, checked", "n1"), _added_to("agree", "agree"), _added_to("disagree", "agree"), _added_to("ok?", "ok")
+    (True, True, False, True)
+    """
+    return note.startswith(old) and (len(note) == len(old) or not note[len(old)].isalnum() or not old[-1].isalnum())
 
 
 def _joined_in(note: str, notes: str) -> bool:
@@ -1130,8 +1145,9 @@ def _coded_by_hand_alone(entry: Mapping[str, str], proposal: _Proposal, written:
     show its note: it leaves the review file, note and all (the file before is kept as its .bak), as the row
     leaves segments.csv. Kept as a note, it was listed as a detached decision whose code's keywords changed (probe
     TT2). One the tool codes too (its row says auto), one whose file does not say (an import without `source`:
-    probe VV2) and one given a new note with the withdraw (VV3) keep their note."""
-    if entry["decision"] != "add" or (note and note != entry["note"]):
+    probe VV2), one given a new note with the withdraw (VV3) and one whose note the withdrawing cell did not show
+    (a colleague's, imported since: the cell blank, or the run wrote another note there; WW4) keep their note."""
+    if entry["decision"] != "add" or note != entry["note"] and (note or written is None or written[1] != entry["note"]):
         return False
     if proposal.source:
         return proposal.source.casefold() == MANUAL

@@ -2311,3 +2311,64 @@ def test_reattach_moves_a_decision_onto_the_new_codes_withdrawn_entry(project):
     after = segments_of(project)
     assert after.loc[after["code"].eq("held") & after["document"].eq("b.txt"), "review"].tolist() == ["reject"]
     assert "No detached decisions" in invoke("review", "status", "--segments", str(project / "out" / "segments.csv")).output
+
+
+@pytest.mark.parametrize("where", ["segments.csv", "workbook"])
+def test_review_loop_a_note_typed_over_a_colleagues_note_that_holds_it_as_a_piece_is_kept_beside_it(project, where):
+    """A colleague's notes ("agree", "相关", "ok") imported since the run; the reviewer's cells showed none, and they
+    type "disagree", "不相关", "not ok": each replaced the colleague's note, which holds only as a piece of a word
+    (probe WW3, regression of 4cb19d5). Both are kept; a note that is the colleague's added to still replaces it."""
+    coder_run(project)
+    frame = segments_of(project)
+    colleague = frame.copy()
+    colleague.loc[:3, "note"] = ["agree", "相关", "ok", "B: check"]
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", str(project / "colleague.csv"), "--codebook", str(project / "codebook.yaml"),
+                      "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    typed = ["disagree", "不相关", "not ok", "B: check, A: done"]
+    if where == "segments.csv":
+        frame.loc[:3, "note"] = typed
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    else:
+        book = project / "out" / "segments.xlsx"
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book),
+                      "--force").exit_code == 0
+        shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+        for identifier, note in zip(frame.loc[:3, "segment_id"], typed):
+            type_cells_into_workbook(book, int(shown.index[shown["segment_id"] == identifier][0]), note=note)
+    coder_run(project)
+    notes = dict(zip(reviews_file_of(project)["segment_id"], reviews_file_of(project)["note"]))
+    assert [notes[identifier] for identifier in frame.loc[:3, "segment_id"]] == [
+        "agree / disagree", "相关 / 不相关", "ok / not ok", "B: check, A: done"]
+
+
+@pytest.mark.parametrize("where", ["segments.csv", "workbook"])
+def test_review_loop_withdrawing_a_hand_coding_keeps_a_note_imported_since(project, where):
+    """A passage coded by hand, no note; a colleague's note on it imported since; the reviewer's cell showed no
+    note and they type withdraw. The entry left the review file with the colleague's note, only in the .bak until
+    the next write (probe WW4, regression of cd68fd7). The note is kept, its decision withdrawn."""
+    coder_run(project)
+    frame = segments_of(project)
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code="hand_only", review="add", segment_id="")
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    frame = segments_of(project)
+    hand = frame.index[frame["code"] == "hand_only"]
+    if where == "workbook":
+        book = project / "out" / "segments.xlsx"
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+    colleague = frame.copy()
+    colleague.loc[hand, "note"] = "B: keep it (memo 7)"
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", str(project / "colleague.csv"), "--codebook", str(project / "codebook.yaml"),
+                      "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    if where == "segments.csv":
+        frame.loc[hand, "review"] = "withdraw"
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    else:
+        shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+        type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), review="withdraw")
+    coder_run(project)
+    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "", "B: keep it (memo 7)"]]
