@@ -363,7 +363,7 @@ def _skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
 
 def _summary(report) -> str:
     from .diff import render_comparison
-    from .reviews import render_precision
+    from .reviews import detached_count, render_precision
 
     result = report.result
     if report.tally is not None:  # the segments stay in the run folder
@@ -446,7 +446,7 @@ def _summary(report) -> str:
         if report.precision is not None and len(report.precision):
             lines.append(render_precision(report.precision))
         if report.orphans is not None and len(report.orphans):
-            lines.append(f"  {len(report.orphans)} decision(s) are detached: this run has no segment for them; "
+            lines.append(f"  {detached_count(report.orphans['decision'].ne('(note)'))} detached: this run has no segment for them; "
                          f"they are kept in {report.reviews_path}. See `coder review status`.")
     if report.comparison is not None:
         lines.append(render_comparison(report.comparison, most_codes=_LISTED_CODES))

@@ -1016,9 +1016,16 @@ def _review_file_holds(table: pd.DataFrame, statuses: dict[str, str], path: Path
     said = [(identifier, proposal.decision, proposal.note) for identifier, rows in proposals.items() for proposal in rows]
     said += [(identifier, _DECISION_OF_STATUS[status], "") for identifier, status in statuses.items()
              if status in _DECISION_OF_STATUS]
-    return not invalid and all(
-        identifier in entries and decision in ("", entries[identifier][0]) and note in entries[identifier][1]
-        for identifier, decision, note in said)
+    return not invalid and all(_holds(entries.get(identifier), decision, note) for identifier, decision, note in said)
+
+
+def _holds(entry: tuple[str, str] | None, decision: str, note: str) -> bool:
+    """Does a review file entry's (decision, note), None when there is none, hold a typed decision and note? A
+    withdraw is held where no decision is (imported, the entry kept without one, or a hand coding's gone): once
+    `coder review import` took an older file's withdraw, as the run's message said, every run stopped (probe WW9)."""
+    if decision == "withdraw":
+        return entry is None or not entry[0] and note in entry[1]
+    return entry is not None and decision in ("", entry[0]) and note in entry[1]
 
 
 def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path, *,
@@ -2126,22 +2133,33 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
         elif entry["document"] not in known_documents:
             what = "text" if entry["decision"] == "add" else "passage text"
             why = f"the document is not in the corpus (renamed or removed, and its {what} is not found once elsewhere)"
+        elif not entry["decision"]:
+            # a note alone: its decision withdrawn, perhaps a hand coding's, which the code never coded (probes WW2,
+            # WW10: its copy "not found", or its text "changed", were false for such a note)
+            why = ("a note without a decision, on a passage the code does not code now (a hand coding withdrawn, its "
+                   "keywords or the passage changed): delete its row in the review file if it is not wanted")
         elif entry["decision"] == "add" and not _is_detached_copy(entry):
             why = "the passage text is no longer in the document"
         elif entry["decision"] == "add" or (
                 (entry["document"], _normalized(entry["text"])) in coded_texts and _is_text(entry.get("context"))):
             why = ("its passage repeats in the document and the copy it was on is not found by the passages around "
                    "it (copies added or removed beside it, or those passages edited), or not told apart from another")
-        elif not entry["decision"] and (entry["document"], _normalized(entry["text"])) in coded_texts:
-            # a note alone: its decision withdrawn, perhaps a hand coding's, which the code never coded (probe WW2)
-            why = ("a note without a decision, on a passage the code does not code (a hand coding withdrawn, or its "
-                   "keywords changed): delete its row in the review file if it is not wanted")
         elif (entry["document"], _normalized(entry["text"])) in coded_texts:
             why = "the code no longer codes this passage (its keywords changed)"
         else:
             why = "no code codes this passage now, or its text changed"
         rows.append((entry["document"], entry["passage"], entry["code"], entry["decision"] or "(note)", entry["note"], why))
     return pd.DataFrame(rows, columns=list(DETACHED_COLUMNS))
+
+
+def detached_count(decided: pd.Series) -> str:
+    """"3 decision(s) are", "2 decision(s) and 1 note(s) without a decision are": detached entries told by
+    `decided` (one bool each), a note kept alone not counted as a decision (probe WW10)."""
+    notes = int((~decided.astype(bool)).sum())
+    decisions = len(decided) - notes
+    if not notes:
+        return f"{decisions} decision(s) are"
+    return (f"{decisions} decision(s) and " if decisions else "") + f"{notes} note(s) without a decision are"
 
 
 def _is_text(value: object) -> bool:
@@ -2265,7 +2283,8 @@ class ReviewStatus:
         if self.detached is not None and not len(self.detached):
             lines.append("No detached decisions: each has its segment in the last run.")
         if self.detached is not None and len(self.detached):
-            lines.append(f"{len(self.detached)} decision(s) are detached: the last run has no segment for them (kept):")
+            lines.append(f"{detached_count(self.detached['decision'].ne('(note)'))} detached: the last run has no segment "
+                         f"for them (kept):")
             for row in self.detached.itertuples(index=False):
                 note = f" \"{row.note}\"" if row.note else ""
                 lines.append(f"  {row.document}, passage {row.passage or '?'}, {row.code}: {row.decision}{note}; {row.why}")

@@ -2196,7 +2196,7 @@ def test_review_loop_a_withdrawn_hand_coding_keeps_a_note_it_cannot_be_sure_of(p
     assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "", kept]]
     if code == "hand_only":  # the note, on no segment, is listed as detached: not for keywords changed (WW2)
         status = invoke("review", "status", "--segments", str(project / "out" / "segments.csv"))
-        assert "a note without a decision, on a passage the code does not code (a hand coding withdrawn" in status.stdout
+        assert "a note without a decision, on a passage the code does not code now (a hand coding withdrawn" in status.stdout
 
 
 def test_review_loop_a_reject_typed_over_a_hand_coding_the_tool_also_codes_is_no_conflict(project):
@@ -2372,3 +2372,30 @@ def test_review_loop_withdrawing_a_hand_coding_keeps_a_note_imported_since(proje
         type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), review="withdraw")
     coder_run(project)
     assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "", "B: keep it (memo 7)"]]
+
+
+def test_review_loop_a_withdraw_from_an_older_file_taken_by_review_import_lets_the_next_run_go_on(project):
+    """A withdraw typed into a segments.csv saved from an older run's file: the run stops, as it should, and says to
+    take the file's decisions with `coder review import`. Once that was done every later run still stopped, the
+    review file holding no `withdraw` (probe WW9). Now the run goes on, the decision withdrawn, its note kept."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "unclear"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    older = segments_of(project)
+    current = older.copy()
+    current.loc[1, "review"] = "accept"
+    current.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    older.loc[0, "review"] = "withdraw"
+    older.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    stopped = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                     "--out", str(project / "out"), "--workers", "1")
+    assert stopped.exit_code != 0 and "older run" in stopped.output
+    imported = invoke("review", "import", str(project / "out" / "segments.csv"), "--reviews", str(project / "reviews.csv"))
+    assert imported.exit_code == 0, imported.output
+    coder_run(project)
+    entries = reviews_file_of(project).set_index("segment_id")
+    assert entries.loc[older.loc[0, "segment_id"], ["decision", "note"]].tolist() == ["", "unclear"]
+    assert entries.loc[older.loc[1, "segment_id"], "decision"] == "accept"

@@ -531,6 +531,9 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
         review_entry("a.txt", 0, "meeting", "red  TAPE slows the joint projects."),
         review_entry("a.txt", 1, "barrier", "Meetings are held."),  # coded, but in another document
         {**review_entry("a.txt", 0, "meeting", "Red tape slows the joint projects.", ""), "note": "n"},  # (WW2)
+        {**review_entry("a.txt", 0, "barrier", "Red tape slows the joint projects.", ""), "note": "n",
+         "context": "ab12-cd34"},  # a note alone on a repeated passage: not a copy lost (WW10)
+        {**review_entry("a.txt", 2, "barrier", "Never coded.", ""), "note": "n"},  # nor a text changed (WW10)
     ], columns=list(REVIEW_COLUMNS))
     names = {"codes": ["barrier", "meeting"], "documents": ["a.txt", "b.txt"]} if given_names else {}
     explained = explain_detached(detached, segments, **names)
@@ -540,9 +543,17 @@ def test_reviews_explain_detached_looks_at_the_entries_documents(given_names):
         "the passage text is no longer in the document",
         "the code no longer codes this passage (its keywords changed)",
         "no code codes this passage now, or its text changed",
-        "a note without a decision, on a passage the code does not code (a hand coding withdrawn, or its keywords "
-        "changed): delete its row in the review file if it is not wanted",
+        *["a note without a decision, on a passage the code does not code now (a hand coding withdrawn, its keywords or "
+          "the passage changed): delete its row in the review file if it is not wanted"] * 3,
     ]
+
+
+def test_reviews_detached_notes_are_not_counted_as_decisions():
+    from coder.reviews import detached_count
+
+    assert detached_count(pd.Series([True, True])) == "2 decision(s) are"
+    assert detached_count(pd.Series([True, False, False])) == "1 decision(s) and 2 note(s) without a decision are"
+    assert detached_count(pd.Series([False])) == "1 note(s) without a decision are"
 
 
 @pytest.mark.parametrize("dtype", [object, "str"])
