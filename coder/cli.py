@@ -1040,6 +1040,9 @@ def export_xlsx(
 
     Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
     """
+    import secrets
+
+    from .files import same_place
     from .reviews import apply_reviews, import_pending, read_reviews, review_file_lock
     from .runs import RunFolder
     from .xlsx import write_segments_xlsx
@@ -1058,12 +1061,16 @@ def export_xlsx(
         review_file = _run_review_file(reviews, codebook, run)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
             with review_file_lock(review_file):
-                pending = import_pending(out, review_file, locate=_passage_locator(run), codes=_code_ids(codebook, run))
+                pending = import_pending(out, review_file, written=run.read_workbook_written(out),
+                                         locate=_passage_locator(run), codes=_code_ids(codebook, run))
             if pending is not None:
                 _say(pending.render())
         if reviews is not None or review_file.is_file():
             frame, _ = apply_reviews(frame, read_reviews(review_file))
-        write_segments_xlsx(frame, out)
+        identifier = secrets.token_hex(16)
+        write_segments_xlsx(frame, out, identifier=identifier)
+        if same_place(out, run.workbook_path):  # the workbook the folder's next run reads: what it showed noted
+            run.remember_workbook(identifier, frame)
         _say(f"Wrote {display_name(out)}: {len(frame)} segment(s). Fill `review` (accept/reject, or add on a new row) and "
              f"import it with `coder review import {display_name(out)}`.")
 

@@ -1070,6 +1070,37 @@ def _escapes_text(archive: Any) -> bool:
     return application != "coder" or properties.find(f"{_EXTENDED_PROPERTIES}AppVersion") is not None
 
 
+# The custom document property naming a workbook `coder export xlsx` wrote (xlsx.write_segments_xlsx): Excel,
+# LibreOffice and openpyxl keep it when they save the workbook, a workbook written anew has another or none.
+WORKBOOK_PROPERTY = "coder workbook"
+_PROPERTIES_MAX_BYTES = 1024 * 1024
+
+
+def workbook_carries(path: str | Path, identifier: str) -> bool:
+    """Does the workbook at `path` carry `identifier` (WORKBOOK_PROPERTY) in its document properties?
+    False for any file that is not such a workbook, unreadable or a link.
+
+    >>> workbook_carries("outputs/segments.xlsx", "0f3a9c1e")  # doctest: +SKIP
+    True
+    """
+    import zipfile
+
+    if not identifier or not re.fullmatch(r"[0-9a-f]+", identifier):
+        return False
+    pattern = re.compile(rf'name=["\']{re.escape(WORKBOOK_PROPERTY)}["\'][^>]*>\s*<(?:\w+:)?lpwstr\b[^>]*>{identifier}</'.encode())
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a link, a pipe someone left: never opened
+            return False
+        with zipfile.ZipFile(path) as archive:
+            for part in archive.infolist():
+                if part.filename.lower().startswith("docprops/") and part.file_size <= _PROPERTIES_MAX_BYTES:
+                    if pattern.search(archive.read(part)) is not None:
+                        return True
+    except (OSError, ValueError, zipfile.BadZipFile, NotImplementedError, EOFError, RuntimeError):
+        return False
+    return False
+
+
 def cell_shown(value: Any, *, escaped: bool = True) -> str:
     """A workbook cell as text, as the researcher typed it and the sheet shows it: a date without the
     midnight time Excel stores with it (2019-03-27, not 2019-03-27 00:00:00), a time to the minute or

@@ -1092,7 +1092,7 @@ def _joined_notes(old: str, new: str) -> str:
 
 def _note_typed(old: str, new: str, changed_since: bool) -> str:
     """The review file's note once `new` is typed over a cell that showed `old`, or over one the review file's note
-    may have changed since (`changed_since`; a workbook, which does not say what it showed, always may). Then a note
+    may have changed since (`changed_since`; a workbook with no record of what it showed, always may). Then a note
     that is the review file's added to (_added_to) is that note edited, and replaces it, losing nothing (a workbook's
     "n1" edited to "n1 edited" was appended to itself: probe TT3); one that is the review file's, or whole notes of
     it, is a cell left as it was, or cut, and keeps the review file's (a colleague's note imported since,

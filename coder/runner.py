@@ -683,7 +683,8 @@ def import_typed_decisions(
     # unzipped archive or a sync client make, was skipped), after the last run.
     if book.is_file() and (not run.run_path.is_file()
                            or max(book.stat().st_mtime, book.stat().st_ctime) > run.run_path.stat().st_mtime):
-        sources.append((book, None, None))  # exported earlier: only what disagrees with nothing is taken
+        # Its cells as `coder export xlsx` wrote them, edited since or not; None: every cell counts as typed.
+        sources.append((book, run.read_workbook_written(book), None))
     if not sources:
         return reports
     if codes is not None:  # the rows name the last run's codes too (a code renamed since follows its decisions)

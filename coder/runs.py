@@ -60,6 +60,7 @@ from .files import (
     read_table,
     refuse_special_file,
     same_place,
+    workbook_carries,
     write_csv,
     write_csv_parts,
     write_text,
@@ -92,6 +93,11 @@ CODE_COUNTS_FILE = "code_counts.csv"
 CHANGES_FILE = "changes.csv"
 PREVIOUS_FOLDER = ".previous"
 WRITTEN_STAMP = "segments_written.json"  # in CACHE_FOLDER: segments.csv and run.json as the last run left them
+# In CACHE_FOLDER: the review and note cells `coder export xlsx` wrote into the folder's segments.xlsx, with the
+# name that workbook carries (files.workbook_carries). Past WORKBOOK_WRITTEN_MAX_BYTES (a million rows with
+# notes of 200 characters) it is not read: the workbook is read as one that does not say what it showed.
+WORKBOOK_WRITTEN = "workbook_written.json"
+WORKBOOK_WRITTEN_MAX_BYTES = 256 * 1024 * 1024
 TEXTS_FOLDER = "texts"
 EXTRACTION_CACHE_FOLDER = ".extracted"
 # Runs before segments.parquet: a compact copy of what a comparison needs (ids, codes, documents,
@@ -907,6 +913,54 @@ class RunFolder:
             return None
         ids = _current_ids(frame["segment_id"])
         return dict(zip(ids, zip(frame["review"], frame["note"])))
+
+    def remember_workbook(self, identifier: str, frame: pd.DataFrame) -> None:
+        """Note the review and note cells of `frame`, which `coder export xlsx` just wrote into this folder's
+        segments.xlsx as the workbook named `identifier` (probes WW5, WW6): the next run imports from it only
+        the cells changed since, as from segments.csv. Kept with the cache: without the note, every cell of
+        the workbook counts as typed."""
+        def cells(column: str) -> list[str]:
+            if column not in frame.columns:
+                return [""] * len(frame)
+            return ["" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
+                    for value in frame[column].tolist()]
+
+        def write(path: Path) -> None:
+            shown = {segment: [review, note] for segment, review, note
+                     in zip(cells("segment_id"), cells("review"), cells("note")) if segment}
+            write_text(path, json.dumps({"workbook": identifier, "cells": shown}, ensure_ascii=False) + "\n")
+
+        self.keep_cache_file(WORKBOOK_WRITTEN, write)
+
+    def read_workbook_written(self, path: str | Path | None = None) -> dict[str, tuple[str, str]] | None:
+        """{segment id: (review, note)} as `coder export xlsx` wrote them into the workbook at `path` (by
+        default this folder's segments.xlsx), edited since or not; None when it was not written so: no note
+        (an older version, another folder's workbook copied in), one of another workbook, or one that
+        cannot be read.
+
+        >>> run.read_workbook_written()  # doctest: +SKIP
+        {'s8a49053fe39cbae8': ('reject', 'not a meeting'), ...}
+        """
+        book = Path(path) if path is not None else self.workbook_path
+        if not same_place(book, self.workbook_path):
+            return None
+        record = self.cache_path / WORKBOOK_WRITTEN
+        try:
+            if record.stat().st_size > WORKBOOK_WRITTEN_MAX_BYTES:
+                return None
+            noted = json_from(read_own_bytes(record).decode("utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(noted, dict) or not isinstance(noted.get("cells"), dict) \
+                or not isinstance(noted.get("workbook"), str) or not workbook_carries(book, noted["workbook"]):
+            return None
+        shown = {}
+        for identifier, cell in noted["cells"].items():
+            if not (isinstance(cell, list) and len(cell) == 2 and all(isinstance(value, str) for value in cell)):
+                return None
+            if normalize_segment_id(identifier):
+                shown[normalize_segment_id(identifier)] = (cell[0], cell[1])
+        return shown
 
     def read_written_segments(self) -> dict[str, tuple[str, str, str]] | None:
         """{segment id: (document, code, status)} of the last run's segments (status "" when the table

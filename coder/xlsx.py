@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import secrets
 import time
 import zipfile
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.theme import theme_xml
 
 from .errors import OutputError
-from .files import ESCAPING_APP_VERSION, atomic_path, display_name
+from .files import ESCAPING_APP_VERSION, WORKBOOK_PROPERTY, atomic_path, display_name
 from .segments import split_matched
 
 SHEET_TITLE = "segments"
@@ -28,12 +29,14 @@ _WIDTHS = {"segment_id": 18, "document": 28, "code": 22, "code_path": 30, "label
 _NUMBERS = ("passage", "start", "end", "hits")
 
 
-def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
+def write_segments_xlsx(frame: pd.DataFrame, path: str | Path, *, identifier: str | None = None) -> Path:
     """Write segments to an .xlsx a reviewer can filter, read and fill in.
 
     The header is bold, frozen and filterable; the passage text is wrapped with the matched
     words in bold red; `review` has a drop-down (accept / reject; other spellings such as
-    y / n are still accepted by `coder review import`). Written atomically.
+    y / n are still accepted by `coder review import`). Written atomically. `identifier` (hex digits; by
+    default a new random one) names this workbook in its custom document properties, which spreadsheets
+    keep when they save it (`files.workbook_carries`).
 
     Raises:
         OutputError: more segments than an Excel sheet holds (EXCEL_MAX_ROWS, the header's row among
@@ -56,11 +59,15 @@ def write_segments_xlsx(frame: pd.DataFrame, path: str | Path) -> Path:
     area = f"A1:{last}{max(rows + 1, 1)}"
     review = get_column_letter(columns.index("review") + 1)
     letters = [get_column_letter(index) for index in range(1, len(columns) + 1)]
+    identifier = identifier or secrets.token_hex(16)
+    if re.fullmatch(r"[0-9a-f]{1,64}", identifier) is None:
+        raise ValueError(f"identifier {identifier!r}: expected up to 64 hex digits")
     try:
         with atomic_path(path) as temporary, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for name, text in _PARTS.items():
-                archive.writestr(name, text.replace("{area}", _absolute(area)).replace("{now}", now))
+                archive.writestr(name, text.replace("{area}", _absolute(area)).replace("{now}", now)
+                                 .replace("{identifier}", identifier))
             archive.writestr("xl/theme/theme1.xml", theme_xml)  # the fonts and colours Excel's own files name
             sheet = zipfile.ZipInfo("xl/worksheets/sheet1.xml", date_time=time.localtime()[:6])
             sheet.compress_type = zipfile.ZIP_DEFLATED
@@ -94,6 +101,8 @@ _PARTS = {
         '<Override PartName="/docProps/core.xml" ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
         '<Override PartName="/docProps/app.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.extended-properties+xml"/>'
+        '<Override PartName="/docProps/custom.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml"/>'
         '</Types>'),
     "_rels/.rels": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -102,6 +111,7 @@ _PARTS = {
         '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
         'core-properties" Target="docProps/core.xml"/>'
         f'<Relationship Id="rId3" Type="{_RELATIONSHIPS}/extended-properties" Target="docProps/app.xml"/>'
+        f'<Relationship Id="rId4" Type="{_RELATIONSHIPS}/custom-properties" Target="docProps/custom.xml"/>'
         '</Relationships>'),
     # Names coder and the version of its writing that escapes text (files.ESCAPING_APP_VERSION): a workbook
     # written before it names coder alone and holds its text as it is; a spreadsheet that saves the workbook
@@ -110,6 +120,14 @@ _PARTS = {
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties">'
         f'<Application>coder</Application><AppVersion>{ESCAPING_APP_VERSION}</AppVersion></Properties>'),
+    # The workbook's name for itself: a run folder's record of what its segments.xlsx showed is of the
+    # workbook carrying it (runs.RunFolder.read_workbook_written), edited and saved since or not.
+    "docProps/custom.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="2" name="{WORKBOOK_PROPERTY}">'
+        '<vt:lpwstr>{identifier}</vt:lpwstr></property></Properties>'),
     "docProps/core.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '

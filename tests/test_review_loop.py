@@ -461,7 +461,7 @@ def test_review_loop_workbook_bomb_is_refused_before_it_is_read(project):
     assert book.stat().st_size < 200_000
     result = invoke("review", "import", str(book), "--codebook", str(project / "codebook.yaml"))
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {book}: its 9 part(s) would unpack to 70 MB from ")
+    assert result.stderr.startswith(f"Error: {book}: its 10 part(s) would unpack to 70 MB from ")
     assert "more than a workbook holds: not read, as a damaged or hostile file." in result.stderr
 
 
@@ -2045,26 +2045,33 @@ def test_review_loop_withdraw_typed_in_a_review_cell_removes_the_decision_everyw
     assert invoke("review", "status", "--segments", str(project / "out" / "segments.csv")).output == status.output
 
 
-def test_review_loop_withdraw_over_a_decision_the_review_file_took_since_stops_the_run(project):
+@pytest.mark.parametrize("where", ["segments.csv", "segments.xlsx"])
+def test_review_loop_withdraw_over_a_decision_the_review_file_took_since_stops_the_run(project, where):
     """`withdraw` typed where the review file took another decision since the run wrote the cell is a conflict,
-    as a typed decision is: nothing is withdrawn, and the message says how to keep either side."""
+    as a typed decision is: nothing is withdrawn, and the message says how to keep either side. So it is in the
+    workbook `coder export xlsx` wrote, which says what it showed (WW5)."""
     coder_run(project)
     frame = segments_of(project)
     frame.loc[0, "review"] = "reject"
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
+    if where == "segments.xlsx":
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
     reviews = reviews_file_of(project)
     reviews.loc[0, "decision"] = "accept"  # a colleague's decision, taken since
     reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
     frame = segments_of(project)
-    frame.loc[0, "review"] = "withdraw"
-    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    if where == "segments.xlsx":
+        type_into_workbook(project / "out" / where, [0], "withdraw")
+    else:
+        frame.loc[0, "review"] = "withdraw"
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     before = (project / "reviews.csv").read_bytes()
     result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"), "--out", str(project / "out"))
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[1] == "  row 2 (a.txt, passage 0, joint_meeting): segments.csv says withdraw, reviews.csv says accept"
+    assert result.stderr.splitlines()[1] == f"  row 2 (a.txt, passage 0, joint_meeting): {where} says withdraw, reviews.csv says accept"
     assert (project / "reviews.csv").read_bytes() == before
-    imported = invoke("review", "import", str(project / "out" / "segments.csv"))
+    imported = invoke("review", "import", str(project / "out" / where))
     assert imported.exit_code == 0, imported.output
     assert f"  changed {frame.loc[0, 'segment_id']} (joint_meeting): accept -> (none)" in imported.stderr.splitlines()
     assert reviews_file_of(project)[["decision"]].values.tolist() == [[""]]
@@ -2227,17 +2234,21 @@ def type_cells_into_workbook(book: Path, row: int, **cells: str) -> None:
     workbook.save(book)
 
 
-@pytest.mark.parametrize("edit, expected", [
-    ({"note": "n1 edited"}, ("reject", "n1 edited")),
-    ({"review": "withdraw", "note": "n1 edited"}, ("", "n1 edited")),
-    ({"note": "rewritten"}, ("reject", "n1 / rewritten")),  # a workbook does not say what it showed: both kept
-    ({"note": "n"}, ("reject", "n1 / n")),  # a piece of the note is a note typed, not the cell as it was (WW1)
+@pytest.mark.parametrize("edit, expected, unrecorded", [
+    ({"note": "n1 edited"}, ("reject", "n1 edited"), ("reject", "n1 edited")),
+    ({"review": "withdraw", "note": "n1 edited"}, ("", "n1 edited"), ("", "n1 edited")),
+    # Edited where the review file's note is as the workbook showed it, the cell replaces it, as in segments.csv;
+    # a workbook that does not say what it showed (no record: an older export) keeps both.
+    ({"note": "rewritten"}, ("reject", "rewritten"), ("reject", "n1 / rewritten")),
+    ({"note": "n"}, ("reject", "n"), ("reject", "n1 / n")),  # a piece of the note is a note typed (WW1)
 ])
-def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(project, edit, expected):
+@pytest.mark.parametrize("recorded", [True, False])
+def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(project, edit, expected, unrecorded,
+                                                                              recorded):
     """A `--csv never` run's workbook showing the note "n1", the cell edited to "n1 edited": the review file's note
     became "n1 / n1 edited", where the same edit in segments.csv replaces it (probe TT3). A note that holds the
     one it was is that note edited; one that does not (rewritten, or changed by a spreadsheet's re-save) is
-    still kept beside it, nothing lost."""
+    kept beside it when the workbook does not say what it showed (WW5)."""
     coder_run(project, "--csv", "never")
     book = project / "out" / "segments.xlsx"
     export = ["export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), "--force"]
@@ -2248,6 +2259,9 @@ def test_review_loop_a_note_edited_in_the_workbook_replaces_the_note_it_holds(pr
     coder_run(project, "--csv", "never")
     assert reviews_file_of(project)[["decision", "note"]].values.tolist() == [["reject", "n1"]]
     assert invoke(*export).exit_code == 0
+    if not recorded:
+        (project / "out" / ".cache" / "workbook_written.json").unlink(missing_ok=True)
+        expected = unrecorded
     type_cells_into_workbook(book, row, **edit)
     coder_run(project, "--csv", "never")
     assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == [[frame.loc[row, "segment_id"], *expected]]
@@ -2277,6 +2291,94 @@ def test_review_loop_a_workbook_cell_left_as_it_was_keeps_a_note_imported_since(
     coder_run(project, "--csv", "never")
     notes = reviews_file_of(project).set_index("segment_id")["note"]
     assert notes[frame.loc[rows[0], "segment_id"]] == "n1 / B: agree"
+
+
+@pytest.mark.parametrize("workbook", ["untouched", "another row typed in it"])
+def test_review_loop_a_workbook_nobody_typed_into_does_not_undo_a_withdraw(project, workbook):
+    """`coder export xlsx` after a run, then `withdraw` typed in segments.csv on a reject and on a passage coded by
+    hand: the run withdrew both, then imported the workbook's `reject` and `add` as newly typed, both decisions back
+    (probe WW5; the workbook did not say what it showed). It notes what it wrote: only cells changed since count,
+    in a workbook saved with another row typed too."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "not a meeting"]
+    added = frame.iloc[[0]].assign(code="hand_only", review="add", note="by hand", segment_id="")
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    book = project / "out" / "segments.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
+    frame = segments_of(project)
+    hand = frame.index[frame["code"] == "hand_only"]
+    other = int(frame.index[frame["code"] == "barriers"][0])
+    if workbook != "untouched":
+        type_into_workbook(book, [other], "accept")
+    frame.loc[[0, *hand], "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "Withdrew 2 decision(s)" in result.stderr.splitlines()[0]
+    imported = [line for line in result.stderr.splitlines() if "segments.xlsx" in line]
+    assert imported == ([] if workbook == "untouched" else [
+        f"Imported 1 decision(s) typed into {book} into {project / 'reviews.csv'} first."])
+    expected = [[frame.loc[0, "segment_id"], "", "not a meeting"]]
+    if workbook != "untouched":
+        expected.append([frame.loc[other, "segment_id"], "accept", ""])
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == expected
+    assert "hand_only" not in segments_of(project)["code"].tolist()
+    again = invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--force")
+    assert again.exit_code == 0, again.output  # it reads the workbook it replaces the same way
+    assert "Imported" not in again.stderr
+    assert reviews_file_of(project)[["segment_id", "decision", "note"]].values.tolist() == expected
+
+
+@pytest.mark.parametrize("note", ["first draft: not about meetings, see memo 3", "memo " * 8000])
+def test_review_loop_a_note_shortened_in_segments_csv_stays_short_beside_an_exported_workbook(project, note):
+    """`coder export xlsx` after a run, then a note shortened in segments.csv, as README step 6 advises: the
+    workbook nobody typed into brought the whole note back, "typed into out/segments.xlsx" (probe WW6). A note
+    over a cell's limit, cut in the workbook, is the note it was written from."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", note]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
+    frame = segments_of(project)
+    frame.loc[0, "note"] = "not about meetings"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "segments.xlsx" not in result.stderr
+    assert reviews_file_of(project)[["decision", "note"]].values.tolist() == [["reject", "not about meetings"]]
+
+
+@pytest.mark.parametrize("record", ["another workbook's", "none (an older version)", "damaged"])
+def test_review_loop_a_workbook_without_its_record_counts_every_cell_as_typed(project, record):
+    """The folder's record of what its segments.xlsx showed is of the workbook carrying its name: a workbook copied
+    in from elsewhere is read as one that does not say what it showed, every cell typed, as before WW5, and so is one
+    whose record is missing or damaged (never a traceback). Here `reject` typed in a colleague's workbook, a cell
+    the folder's own record says showed `reject` (before a withdraw), is imported."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    book, colleague = project / "out" / "segments.xlsx", project / "colleague.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv")).exit_code == 0
+    book.unlink()  # its record stays
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert reviews_file_of(project)["decision"].tolist() == [""]
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(colleague)).exit_code == 0
+    type_into_workbook(colleague, [0], "reject")
+    book.write_bytes(colleague.read_bytes())
+    kept = project / "out" / ".cache" / "workbook_written.json"
+    if record.startswith("none"):
+        kept.unlink(missing_ok=True)
+    elif record == "damaged":
+        kept.write_bytes(b'{"workbook": [')
+    result = coder_run(project)
+    assert f"Imported 1 decision(s) typed into {book} into {project / 'reviews.csv'} first." in result.stderr.splitlines()
+    assert reviews_file_of(project)["decision"].tolist() == ["reject"]
 
 
 def test_reattach_moves_a_decision_onto_the_new_codes_withdrawn_entry(project):
@@ -2320,6 +2422,9 @@ def test_review_loop_a_note_typed_over_a_colleagues_note_that_holds_it_as_a_piec
     (probe WW3, regression of 4cb19d5). Both are kept; a note that is the colleague's added to still replaces it."""
     coder_run(project)
     frame = segments_of(project)
+    book = project / "out" / "segments.xlsx"
+    if where == "workbook":  # exported before the colleague's notes came: its cells show none
+        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
     colleague = frame.copy()
     colleague.loc[:3, "note"] = ["agree", "相关", "ok", "B: check"]
     colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
@@ -2331,9 +2436,6 @@ def test_review_loop_a_note_typed_over_a_colleagues_note_that_holds_it_as_a_piec
         frame.loc[:3, "note"] = typed
         frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     else:
-        book = project / "out" / "segments.xlsx"
-        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book),
-                      "--force").exit_code == 0
         shown = pd.read_excel(book, dtype=str, keep_default_na=False)
         for identifier, note in zip(frame.loc[:3, "segment_id"], typed):
             type_cells_into_workbook(book, int(shown.index[shown["segment_id"] == identifier][0]), note=note)

@@ -1252,3 +1252,24 @@ def test_runs_a_code_called_code_is_run(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "cooccurrence_matrix.csv").read_text(encoding="utf-8-sig").splitlines() == [
         "code,code,other", "code,1,1", "other,1,1"]
+
+
+@pytest.mark.parametrize("record, expected", [
+    (None, {"s0123456789abcdef": ("reject", "a note")}),
+    (b'{"workbook": "0f3a9c1e", "cells": {"s0123456789abcdef": ["reject"]}}', None),
+    (b'{"workbook": "0f3a9c1e", "cells": [', None),
+    (b'{"workbook": "ffff", "cells": {}}', None),
+])
+def test_runs_the_workbook_record_is_used_only_whole_and_for_its_workbook(tmp_path, record, expected):
+    """The review and note cells `export xlsx` wrote into a folder's segments.xlsx (probes WW5, WW6): a record of
+    another workbook, or one that cannot be read, is none (every cell of the workbook then counts as typed)."""
+    from coder.xlsx import write_segments_xlsx
+
+    run = RunFolder(tmp_path)
+    frame = pd.DataFrame({"segment_id": ["s0123456789abcdef"], "text": ["t"], "review": ["reject"], "note": [" a note "]})
+    write_segments_xlsx(frame, run.workbook_path, identifier="0f3a9c1e")
+    run.remember_workbook("0f3a9c1e", frame)
+    if record is not None:
+        (run.cache_path / "workbook_written.json").write_bytes(record)
+    assert run.read_workbook_written() == expected
+    assert run.read_workbook_written(tmp_path / "elsewhere.xlsx") is None

@@ -300,3 +300,23 @@ def test_xlsx_an_export_from_before_escapes_saved_since_keeps_the_notes_it_was_g
     workbook.save(path)
     import_reviews(path, tmp_path / "reviews.csv")
     assert read_reviews(tmp_path / "reviews.csv")[["decision", "note"]].iloc[0].tolist() == ["reject", text]
+
+
+@pytest.mark.parametrize("saved_by", ["nothing", "openpyxl", "pandas"])
+def test_xlsx_a_workbook_carries_its_name_when_saved_again(tmp_path, saved_by):
+    """The name `export xlsx` gives a workbook (its custom document properties) stays when a spreadsheet saves it,
+    so the run folder's record of what it showed still applies (probe WW5); a workbook written anew has none."""
+    from coder.files import workbook_carries
+
+    path = write_segments_xlsx(frame_of(ROWS), tmp_path / "segments.xlsx", identifier="0f3a9c1e")
+    if saved_by == "openpyxl":
+        workbook = load_workbook(path)
+        workbook["segments"]["L2"] = "accept"
+        workbook.save(path)
+    elif saved_by == "pandas":
+        read_table(path).to_excel(path, index=False, sheet_name="segments")
+    assert workbook_carries(path, "0f3a9c1e") is (saved_by != "pandas")
+    assert workbook_carries(path, "0f3a9c1f") is False
+    assert workbook_carries(tmp_path / "missing.xlsx", "0f3a9c1e") is False
+    with pytest.raises(ValueError):
+        write_segments_xlsx(frame_of(ROWS), tmp_path / "other.xlsx", identifier='"/><x')
