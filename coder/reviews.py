@@ -973,12 +973,14 @@ def refuse_renamed_review_columns(path: Path, table: pd.DataFrame, foreign: list
 
 
 def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str, str, str]], path: Path,
-                           reviews_path: Path, *, held: Callable[[dict[str, str]], bool]) -> None:
+                           reviews_path: Path, *, held: Callable[[dict[str, str]], bool]) -> bool:
     """Stop when `status` cells (coder's: what is left to review) were typed over: a decision typed
     there is not read, and would be lost when the file is replaced. A file saved from an older run
-    (statuses coder wrote, but another run's) goes on once the review file `held` all it says."""
+    (statuses coder wrote, but another run's) goes on once the review file `held` all it says: True then, and
+    nothing in it is imported (its stale note "n1" cut a colleague's "n1 / B: agree" the review file holds, probe
+    XX8)."""
     if not {"segment_id", "status"} <= set(table.columns):
-        return
+        return False
     typed = []
     older: dict[str, str] = {}  # segment id -> the status the file shows
     # A row showing another segment than its id is left to _refuse_rows_of_other_segments (a sort without the id).
@@ -999,6 +1001,7 @@ def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str
             "decisions: type your changes into the current segments.csv, or take the file's decisions deliberately with "
             f"`coder review import {path} --reviews {reviews_path}`, then run again."
         )
+    return bool(typed)
 
 
 _DECISION_OF_STATUS = {"accepted": "accept", "rejected": "reject", "added": "add"}
@@ -1245,9 +1248,10 @@ def import_pending(
         notes = _notes_restored(table, notes_before)
         table = notes.table if notes is not None else table
     lost = lost_characters(table, segments_file, notes=notes)
-    if segments is not None:
-        _refuse_typed_statuses(table, segments, segments_file, reviews_path, held=lambda statuses: _review_file_holds(
-            table, statuses, segments_file, reviews_path, locate=locate, codes=codes))
+    if segments is not None and _refuse_typed_statuses(
+            table, segments, segments_file, reviews_path,
+            held=lambda statuses: _review_file_holds(table, statuses, segments_file, reviews_path, locate=locate, codes=codes)):
+        return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if "review" not in table.columns:
         table = table.assign(review="")  # notes may still be typed
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
@@ -1294,8 +1298,13 @@ def import_pending(
         decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
         note = _as_written(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
-        if before is not None and (decision, note) == (before[0], before[1]):
-            continue  # what the run wrote: nothing was typed here
+        if before is not None:
+            # A cell as the run wrote it was not typed, whatever the other cell of its row holds: a workbook's
+            # `reject` still as exported, its note edited, undid a withdraw typed in segments.csv (probe XX10), and
+            # its note as exported came back beside one shortened in segments.csv since (XX4).
+            decision, note = ("" if decision == before[0] else decision), ("" if note == before[1] else note)
+            if not decision and not note:
+                continue  # what the run wrote: nothing was typed here
         old = merged.get(identifier)
         if decision == "withdraw":
             if old is not None and old["decision"]:
@@ -1324,13 +1333,15 @@ def import_pending(
             new_decision, new_note = decision or old["decision"], note or old["note"]
             if (new_decision, new_note) == (old["decision"], old["note"]):
                 continue
-            changed_since = before is None or (_shown(old["decision"], before), old["note"]) != (before[0], before[1])
-            if changed_since and decision and old["decision"] and decision != old["decision"]:
+            # Told apart: a decision typed over one the review file took since is a conflict, not one over a note
+            # taken since (a colleague's note imported, the cell's `accept` as it was: probe XX2).
+            decided_since = before is None or _shown(old["decision"], before) != before[0]
+            if decided_since and decision and old["decision"] and decision != old["decision"]:
                 other = (imported_from or {}).get(identifier)
                 conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,
                                                         (other or reviews_path).name, old["decision"])))
                 continue
-            new_note = _note_typed(old["note"], note, changed_since)
+            new_note = _note_typed(old["note"], note, before is None or old["note"] != before[1])
             if (new_decision, new_note) == (old["decision"], old["note"]):
                 continue  # a cell the review file's note holds, as it was
             if decision == old["decision"]:

@@ -932,6 +932,18 @@ class RunFolder:
 
         self.keep_cache_file(WORKBOOK_WRITTEN, write)
 
+    def remember_workbook_cells(self, table: pd.DataFrame) -> None:
+        """Note the review and note cells of `table`, this folder's segments.xlsx as an import just read it, under
+        the name its record gives it: imported, they are no longer typed. Left as it was, a decision typed there
+        and imported, then withdrawn in segments.csv, came back when the workbook was saved again (probe XX1),
+        and a withdraw typed over it later was a conflict with itself (XX9). Nothing when there is no record."""
+        try:
+            noted = json_from(read_own_bytes(self.cache_path / WORKBOOK_WRITTEN).decode("utf-8"))
+        except (OSError, ValueError):
+            return
+        if isinstance(noted, dict) and isinstance(noted.get("workbook"), str):
+            self.remember_workbook(noted["workbook"], table)
+
     def read_workbook_written(self, path: str | Path | None = None) -> dict[str, tuple[str, str]] | None:
         """{segment id: (review, note)} as `coder export xlsx` wrote them into the workbook at `path` (by
         default this folder's segments.xlsx), edited since or not; None when it was not written so: no note

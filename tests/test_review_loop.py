@@ -100,8 +100,9 @@ def test_review_loop_typed_decisions_survive_a_rerun(project, how):
         assert "Imported" not in coder_run(project).stderr
 
 
-@pytest.mark.parametrize("typed, filed", [("accept", "reject")])
+@pytest.mark.parametrize("typed, filed", [("withdraw", "accept")])
 def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, filed):
+    """The run wrote `reject`; the review file took `accept` since; `withdraw` typed over the cell's `reject`."""
     coder_run(project)
     frame = segments_of(project)
     frame.loc[0, "review"] = "reject"
@@ -2501,3 +2502,141 @@ def test_review_loop_a_withdraw_from_an_older_file_taken_by_review_import_lets_t
     entries = reviews_file_of(project).set_index("segment_id")
     assert entries.loc[older.loc[0, "segment_id"], ["decision", "note"]].tolist() == ["", "unclear"]
     assert entries.loc[older.loc[1, "segment_id"], "decision"] == "accept"
+
+
+@pytest.mark.parametrize("where", ["segments.csv", "workbook"])
+def test_review_loop_a_decision_typed_where_only_the_note_changed_since_is_no_conflict(project, where):
+    """The cell showed `accept`; a colleague's note imported since, the decision as it was; `reject` typed there
+    stopped the run as a conflict with the review file's `accept`, as if that decision had been taken since (probe
+    XX2). It is taken, and both notes kept."""
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, "review"] = "accept"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    book = project / "out" / "segments.xlsx"
+    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+    colleague = segments_of(project)
+    colleague.loc[0, "note"] = "B: fine"
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    imported = invoke("review", "import", str(project / "colleague.csv"), "--codebook", str(project / "codebook.yaml"),
+                      "--reviews", str(project / "reviews.csv"), "--run", str(project / "out"))
+    assert imported.exit_code == 0, imported.output
+    if where == "segments.csv":
+        frame = segments_of(project)
+        frame.loc[0, ["review", "note"]] = ["reject", "A: not a meeting"]
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    else:
+        shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+        row = int(shown.index[shown["segment_id"] == frame.loc[0, "segment_id"]][0])
+        type_cells_into_workbook(book, row, review="reject", note="A: not a meeting")
+    coder_run(project)
+    assert reviews_file_of(project)[["decision", "note"]].values.tolist() == [["reject", "B: fine / A: not a meeting"]]
+
+
+def _export(project: Path, *extra: str) -> Path:
+    book = project / "out" / "segments.xlsx"
+    exported = invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book), *extra)
+    assert exported.exit_code == 0, exported.output
+    return book
+
+
+def _type_into_row(book: Path, identifier: str, **cells: str) -> None:
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["segment_id"] == identifier][0]), **cells)
+
+
+def _typed_in_csv(project: Path, identifier: str, **cells: str) -> None:
+    frame = segments_of(project)
+    for column, value in cells.items():
+        frame.loc[frame["segment_id"] == identifier, column] = value
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+
+
+def _entry_of(project: Path, identifier: str) -> list[str]:
+    entries = reviews_file_of(project)
+    return entries.loc[entries["segment_id"] == identifier, ["decision", "note"]].values.tolist()
+
+
+@pytest.mark.parametrize("then", ["export again", "workbook saved again"])
+def test_review_loop_a_decision_imported_from_the_workbook_and_withdrawn_since_stays_withdrawn(project, then):
+    """`reject` typed in the exported workbook and imported by a run; withdrawn in segments.csv since. Re-exporting
+    (as the README advises) or saving the workbook again brought the decision back, the workbook's record still
+    naming the cell as exported, empty (probe XX1). An import notes the cells it read."""
+    coder_run(project)
+    identifier = segments_of(project).loc[0, "segment_id"]
+    other = segments_of(project).loc[1, "segment_id"]
+    book = _export(project)
+    _type_into_row(book, identifier, review="reject", note="wb")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["reject", "wb"]]
+    _typed_in_csv(project, identifier, review="withdraw")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["", "wb"]]
+    if then == "export again":
+        _export(project, "--force")
+    else:
+        _type_into_row(book, other, note="later note")
+        coder_run(project)
+        assert _entry_of(project, other) == [["", "later note"]]
+    assert _entry_of(project, identifier) == [["", "wb"]]
+
+
+@pytest.mark.parametrize("csv", ["never", "auto"])
+def test_review_loop_a_withdraw_typed_in_the_workbook_over_its_own_imported_decision_is_no_conflict(project, csv):
+    """`reject` typed in the workbook and imported; `withdraw` typed in the same cell later stopped the run as a
+    conflict with the review file's `reject`, the decision the workbook itself gave (probe XX9, regression of the
+    workbook's record)."""
+    coder_run(project, "--csv", csv)
+    identifier = segments_of(project).loc[0, "segment_id"] if csv == "auto" else None
+    book = _export(project)
+    if identifier is None:
+        identifier = pd.read_excel(book, dtype=str, keep_default_na=False).loc[0, "segment_id"]
+    _type_into_row(book, identifier, review="reject", note="wb")
+    coder_run(project, "--csv", csv)
+    _type_into_row(book, identifier, review="withdraw")
+    coder_run(project, "--csv", csv)
+    assert _entry_of(project, identifier) == [["", "wb"]]
+
+
+@pytest.mark.parametrize("typed_in_workbook", [{"review": "withdraw"}, {"note": "n1, checked"}])
+def test_review_loop_a_workbook_cell_as_exported_does_not_undo_segments_csv(project, typed_in_workbook):
+    """One cell of a workbook row typed, the other as exported: the one as exported was read as typed too. A note
+    shortened in segments.csv since came back beside the exported one when `withdraw` was typed in the workbook
+    (probe XX4); a `withdraw` typed in segments.csv was undone by the exported `reject` when the row's note was
+    edited in the workbook (XX10)."""
+    coder_run(project)
+    identifier = segments_of(project).loc[0, "segment_id"]
+    _typed_in_csv(project, identifier, review="reject", note="first thought, long version")
+    coder_run(project)
+    book = _export(project)
+    if "review" in typed_in_workbook:
+        _typed_in_csv(project, identifier, note="final")
+        expected = [["", "final"]]
+    else:
+        _typed_in_csv(project, identifier, review="withdraw")
+        expected = [["", "n1, checked"]]
+    _type_into_row(book, identifier, **typed_in_workbook)
+    coder_run(project)
+    assert _entry_of(project, identifier) == expected
+
+
+def test_review_loop_an_older_file_the_review_file_holds_imports_nothing(project):
+    """A segments.csv saved from an older run's file (another decision's status tells it) whose every cell the
+    review file holds goes on, as it should; its stale note "n1" then replaced the review file's "n1 / B: agree",
+    a colleague's note imported since (probe XX8). Nothing in it is imported."""
+    coder_run(project)
+    identifier, other = segments_of(project).loc[:1, "segment_id"]
+    _typed_in_csv(project, identifier, review="accept", note="n1")
+    coder_run(project)
+    stale = (project / "out" / "segments.csv").read_bytes()
+    colleague = segments_of(project)
+    colleague.loc[colleague["segment_id"] == identifier, "note"] = "B: agree"
+    colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "colleague.csv"), "--reviews", str(project / "reviews.csv")).exit_code == 0
+    _typed_in_csv(project, other, review="reject")
+    coder_run(project)
+    (project / "out" / "segments.csv").write_bytes(stale)
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["accept", "n1 / B: agree"]]
+    assert _entry_of(project, other) == [["reject", ""]]

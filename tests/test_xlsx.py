@@ -320,3 +320,21 @@ def test_xlsx_a_workbook_carries_its_name_when_saved_again(tmp_path, saved_by):
     assert workbook_carries(tmp_path / "missing.xlsx", "0f3a9c1e") is False
     with pytest.raises(ValueError):
         write_segments_xlsx(frame_of(ROWS), tmp_path / "other.xlsx", identifier='"/><x')
+
+
+@pytest.mark.parametrize("decoys, carried", [(0, True), (10, True), (20_000, False)])
+def test_xlsx_a_workbook_name_is_looked_for_near_the_property_only(tmp_path, decoys, carried):
+    """docProps/custom.xml with the property's name written many times, left open, before the name itself: one
+    pattern over the whole part backtracked over each (1 MB: 30 s a part, probe XX3). The value is looked for in
+    the 1 KB after the first 64 places the property's name is; past them the workbook does not say its name."""
+    import zipfile
+
+    from coder.files import workbook_carries
+
+    path = tmp_path / "book.xlsx"
+    body = ('<?xml version="1.0"?><Properties>' + 'name="coder workbook" ' * decoys
+            + '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="coder workbook">'
+            '<vt:lpwstr>0f3a9c1e</vt:lpwstr></property></Properties>')
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("docProps/custom.xml", body)
+    assert workbook_carries(path, "0f3a9c1e") is carried
