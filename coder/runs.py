@@ -925,8 +925,10 @@ class RunFolder:
             return ["" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
                     for value in frame[column].tolist()]
 
-        def write(path: Path) -> None:
-            shown = {segment: [review, note] for segment, review, note
+        from .xlsx import cell_characters
+
+        def write(path: Path) -> None:  # a note as the cell holds it: a vertical tab as a space (probe XX7)
+            shown = {segment: [review, cell_characters(note).strip()] for segment, review, note
                      in zip(cells("segment_id"), cells("review"), cells("note")) if segment}
             write_text(path, json.dumps({"workbook": identifier, "cells": shown}, ensure_ascii=False) + "\n")
 

@@ -314,8 +314,7 @@ def cell_text(text: str) -> str:
     >>> cell_text("a\x00b\uffff"), len(cell_text("😀" * 20000).encode("utf-16-le")) // 2
     ('a b�', 32767)
     """
-    if _UNSAFE.search(text) is not None:
-        text = _NON_CHARACTER.sub("\ufffd", _CONTROL.sub(" ", text))
+    text = cell_characters(text)
     if len(text) <= CELL_LIMIT // 2 or _utf16_units(text) <= CELL_LIMIT:
         return text
     units, cut = 0, 0
@@ -325,6 +324,15 @@ def cell_text(text: str) -> str:
             break
         cut = position + 1
     return text[:cut] + "…"
+
+
+def cell_characters(text: str) -> str:
+    r"""`text` with the characters an .xlsx cell cannot hold replaced, as cell_text replaces them (its length kept).
+
+    >>> cell_characters("tab	herevt")
+    'tab	here vt'
+    """
+    return _NON_CHARACTER.sub("\ufffd", _CONTROL.sub(" ", text)) if _UNSAFE.search(text) is not None else text
 
 
 def _utf16_units(text: str) -> int:

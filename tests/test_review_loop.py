@@ -2640,3 +2640,17 @@ def test_review_loop_an_older_file_the_review_file_holds_imports_nothing(project
     coder_run(project)
     assert _entry_of(project, identifier) == [["accept", "n1 / B: agree"]]
     assert _entry_of(project, other) == [["reject", ""]]
+
+
+def test_review_loop_a_note_a_cell_cannot_hold_is_no_typed_note_in_an_untouched_workbook(project):
+    """A note with a vertical tab (a Word line break) is exported as a space; the workbook's record kept the tab,
+    so a workbook nobody touched counted as typed and the note became "tab\\there vt" (probe XX7)."""
+    coder_run(project)
+    identifier, other = segments_of(project).loc[:1, "segment_id"]
+    _typed_in_csv(project, identifier, review="reject", note="tab\there\x0bvt")
+    coder_run(project)
+    book = _export(project)
+    _type_into_row(book, other, review="accept")
+    result = coder_run(project)
+    assert "note(s) typed" not in result.stderr
+    assert _entry_of(project, identifier) == [["reject", "tab\there\x0bvt"]]
