@@ -314,6 +314,7 @@ class PassageLocator:
         self._sides_before: dict[str, frozenset[str]] = {}
         self._folded_before: dict[str, dict[str, set[str]]] = {}
         self._neighbours: dict[str, _Neighbours] = {}
+        self._deletions: dict[str, _Deletions | None] = {}
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -379,13 +380,7 @@ class PassageLocator:
         if self._earlier_passages is None or not context:
             return ""
         passages = self._earlier_of(document)
-        if document not in self._earlier_contexts:  # {context: its passage numbers}, for the document's calls
-            by_context: dict[str, list[int]] = {}
-            for number in passages:
-                by_context.setdefault(_context(passages[number - 1][2] if number - 1 in passages else "",
-                                               passages[number + 1][2] if number + 1 in passages else ""), []).append(number)
-            self._earlier_contexts[document] = by_context
-        found = self._earlier_contexts[document].get(context, [])
+        found = self._earlier_numbers(document).get(context, [])
         if len(found) != 1:
             return ""
         number = found[0]
@@ -395,6 +390,33 @@ class PassageLocator:
                     (now.start, now.end) != then[:2] or _folded(now.text) != _folded(then[2]))):  # type: ignore[index]
                 return ""
         return self.context_as_before(document, number) if as_before else self.context(document, number)
+
+    def kept_by_deletion(self, document: str, context: str, index: int) -> bool | None:
+        """Whether passage `index` of the document now may be the one passage that had `context` in the run before,
+        passages deleted around it: the passages both runs read (by text, in order) before it now are some of those
+        before it then, and so after it. None when that cannot be told: no passages table of the run before, no
+        one passage had `context` then, or passages moved since (those both runs read are not, in order, some of
+        the run before's). A copy whose neighbour now was beyond its other neighbour then is another copy."""
+        if self._earlier_passages is None or not context:
+            return None
+        if document not in self._deletions:
+            self._deletions[document] = _Deletions.of(
+                [(number, _normalized(words)) for number, (_, _, words) in sorted(self._earlier_of(document).items())],
+                [(passage.index, _normalized(passage.text)) for passage in self.passages(document)])
+        deletions, found = self._deletions[document], self._earlier_numbers(document).get(context, [])
+        if deletions is None or len(found) != 1:
+            return None
+        return deletions.keeps(found[0], index)
+
+    def _earlier_numbers(self, document: str) -> dict[str, list[int]]:
+        """{passage_context(): the numbers of the passages that had it} of the document in the run before."""
+        if document not in self._earlier_contexts:
+            passages, by_context = self._earlier_of(document), dict[str, list[int]]()
+            for number in passages:
+                by_context.setdefault(_context(passages[number - 1][2] if number - 1 in passages else "",
+                                               passages[number + 1][2] if number + 1 in passages else ""), []).append(number)
+            self._earlier_contexts[document] = by_context
+        return self._earlier_contexts[document]
 
     def side_as_before(self, document: str, index: int) -> str:
         """How a context names a passage of the document now (_side; "" past its edge), but as the run before named
@@ -1838,7 +1860,8 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
             around = arounds[texts[index]]
             context = _context_now(contexts[index], around, document, locator, as_before=True)
             wanted[index] = _copy_of(context, here, around, earlier=earlier[texts[index]], earlier_order=order[texts[index]],
-                                     neighbours=lambda: locator.neighbours(document))
+                                     neighbours=lambda: locator.neighbours(document),
+                                     kept=lambda number, was=contexts[index]: locator.kept_by_deletion(document, was, number))
         targets = Counter(ids[index][number] for index, number in wanted.items() if number is not None)
         for index, number in wanted.items():
             current = reviews.at[index, "segment_id"]
@@ -1882,7 +1905,8 @@ def _context_now(context: str, around: dict[int, str], document: str, locator: P
 
 def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier: Collection[str] = (),
              earlier_order: Sequence[str] | None = None,
-             neighbours: Callable[[], _Neighbours] | None = None) -> int | None:
+             neighbours: Callable[[], _Neighbours] | None = None,
+             kept: Callable[[int], bool | None] | None = None) -> int | None:
     """Which copy (passage number) a decision is on: the one whose context is the decision's, else the one
     whose passage before or after is the decision's; the copy its id names (`here`) when it is one of those.
     A decision without a context stays on `here`. None when no copy is it, or several are.
@@ -1896,7 +1920,12 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
     added or swapped around it), the passages around them cannot tell which it is; its number can, only when
     the copies before it are those before it in the run before (`earlier_order`, their contexts in order):
     else the copy its id numbers may be another, and it was given the decision (probe NN9). Nor is its number
-    any evidence when it shares one side alone: it is told as any other copy.
+    any evidence when it shares one side alone: it is told as any other copy. Nor when passages were only
+    deleted (or edited) around the copies and `here` cannot be the decision's copy so (`kept`: its neighbour
+    now lay beyond the decision's copy then): it is another copy, unchanged, sharing with the decision's a
+    passage that sits beside many copies (a filler line, "Q: Okay.", after every answer). A Q/A block deleted
+    with its filler gave the next answer, which its id numbers now, the deleted copy's decision, over that
+    answer's own (probe VV1).
 
     A copy sharing one side only is taken (`neighbours`: the passages of the document now and in the run before)
     only when the decision's copy may be it, its other neighbour gone from the document (edited or deleted) or the
@@ -1917,7 +1946,7 @@ def _copy_of(context: str, here: int | None, around: dict[int, str], *, earlier:
                     and list(earlier_order[:len(ahead)]) == ahead)
         if rivals and not in_order:
             return None
-        if earlier_order is not None and not in_order:
+        if (earlier_order is not None and not in_order) or (kept is not None and kept(here) is False):
             here = None
     if here not in half:
         befores = {known.split("-", 1)[0] for known in earlier}
@@ -1951,6 +1980,50 @@ def _may_be(was: str, now: str, neighbours: _Neighbours, *, moved: bool = False)
     it had, or another where the one it had is in the document no more; `moved`: or a passage the run before had."""
     return all(then == found or then not in neighbours.now or (moved and found in neighbours.before)
                for then, found in zip(was.split("-", 1), now.split("-", 1)))
+
+
+@dataclass(frozen=True)
+class _Deletions:
+    """A document's passages now as the run before's with passages deleted, edited or new (by text, whitespace
+    and case ignored): those both runs read, by position in each, and how far into the run before's a run of them
+    reaches when each is taken as early (`ends`) or as late (`starts`) as it can be."""
+
+    earlier: dict[int, int]  # passage number then: its position among those both runs read
+    now: dict[int, int]  # passage number now: likewise
+    ends: list[int]  # ends[k]: the fewest of the run before's (shared) passages that hold the first k now, in order
+    starts: list[int]  # starts[k]: the latest position from which the run before's hold those from the k-th on
+
+    @classmethod
+    def of(cls, then: Sequence[tuple[int, str]], now: Sequence[tuple[int, str]]) -> _Deletions | None:
+        """From (passage number, _normalized text) of each passage then and now; None when the passages both read
+        are not, in order, some of the run before's: passages moved."""
+        both = {text for _, text in then} & {text for _, text in now}
+        then, now = [kept for kept in then if kept[1] in both], [kept for kept in now if kept[1] in both]
+        old, new = [text for _, text in then], [text for _, text in now]
+        ends, at = [0], 0
+        for text in new:
+            while at < len(old) and old[at] != text:
+                at += 1
+            if at == len(old):
+                return None
+            at += 1
+            ends.append(at)
+        starts, at = [len(old)], len(old)
+        for text in reversed(new):
+            at -= 1
+            while old[at] != text:
+                at -= 1
+            starts.append(at)
+        return cls({number: position for position, (number, _) in enumerate(then)},
+                   {number: position for position, (number, _) in enumerate(now)}, ends, starts[::-1])
+
+    def keeps(self, then: int, now: int) -> bool | None:
+        """Whether passage `then` of the run before may be passage `now`, those both read before it now being some
+        of those before it then, in order, and so after it; None when either is not read by both."""
+        if then not in self.earlier or now not in self.now:
+            return None
+        position, place = self.earlier[then], self.now[now]
+        return self.ends[place] <= position and self.starts[place + 1] >= position + 1
 
 
 def _detached_copy_id(identifier: str, context: str) -> str:

@@ -518,3 +518,69 @@ def test_a_decision_whose_copy_moved_beside_an_edited_neighbour_is_detached_not_
     record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
     assert record["reviews"]["orphaned"] == len(decisions) - len(kept)
     assert by_block(_run(transcript)) == placed  # and again
+
+
+FILLERS = {"after the answer": "Q: Okay.", "before the answer": "A: Well, let me think."}
+# The block deleted: the second of three when the filler follows each answer, the first when it comes before it.
+FILLED_DELETED = {"after the answer": QUESTIONS[1], "before the answer": QUESTIONS[0]}
+
+
+def _filled(questions: list[str], where: str) -> str:
+    """The transcript with a filler line in each Q/A block, after the answer or between question and answer."""
+    filler = FILLERS[where]
+    blocks = [[question, ANSWER, filler] if where == "after the answer" else [question, filler, ANSWER] for question in questions]
+    return "\n\n".join("\n\n".join(block) for block in blocks) + "\n"
+
+
+def _decisions_by_block(frame: pd.DataFrame, text: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """{(the question of each coded answer's block, its code): (review, note)} of a run's decided segments."""
+    passages = split_passages(Document("focus.txt", text))
+    rows = frame[(frame["document"] == "focus.txt") & frame["review"].astype(bool)]
+    asked = {passage.index: next(earlier.text for earlier in reversed(passages[:passage.index]) if earlier.text in QUESTIONS)
+             for passage in passages if passage.text == ANSWER}
+    return {(asked[passage], code): (review, note) for passage, code, review, note
+            in zip(rows["passage"], rows["code"], rows["review"], rows["note"])}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("other", ["no decision", "a decision of the same code", "a decision of another code"])
+@pytest.mark.parametrize("where", list(FILLERS))
+def test_a_copy_deleted_beside_a_repeated_filler_leaves_its_decision_detached_not_on_the_next_copy(
+    transcript: Path, where: str, other: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A filler line ("Q: Okay.") beside every copy of the repeated answer, and one Q/A block deleted with its
+    filler: the copy the deleted one's id now numbers (the next answer) shares the filler side of its context,
+    and took its reject silently, though its full context is the one it had in the run before (it is that copy,
+    unchanged), and over that copy's own decision, which was detached instead (probe VV1). The decision is
+    detached and reported; every other copy keeps its own."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  quarterly:\n    keywords: [quarter]\n", encoding="utf-8")
+    before = _filled(QUESTIONS, where)
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    deleted = FILLED_DELETED[where]
+    following = QUESTIONS[QUESTIONS.index(deleted) + 1]
+    decisions = {(deleted, "meeting"): ("reject", "off topic")}
+    if other != "no decision":
+        decisions[following, "meeting" if other == "a decision of the same code" else "quarterly"] = ("accept", "its own")
+    segments = _run(transcript)
+    asked = {passage.index: passage.text for passage in split_passages(Document("focus.txt", before))}
+    for index in segments.index[segments["document"] == "focus.txt"]:
+        question = next(asked[number] for number in range(segments.at[index, "passage"], -1, -1) if asked[number] in QUESTIONS)
+        segments.loc[index, ["review", "note"]] = decisions.get((question, segments.at[index, "code"]), ("", ""))
+    segments.to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_block(_run(transcript), before) == decisions
+    text = _filled([question for question in QUESTIONS if question != deleted], where)
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    kept = {key: shown for key, shown in decisions.items() if key[0] != deleted}
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _decisions_by_block(_run(transcript), text) == kept
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    number = [passage.text for passage in split_passages(Document("focus.txt", before))].index(deleted) + (
+        1 if where == "after the answer" else 2)
+    assert (f"focus.txt, passage {number}, meeting: reject \"off topic\"; its passage repeats in the document and the "
+            f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
