@@ -584,3 +584,36 @@ def test_a_copy_deleted_beside_a_repeated_filler_leaves_its_decision_detached_no
         1 if where == "after the answer" else 2)
     assert (f"focus.txt, passage {number}, meeting: reject \"off topic\"; its passage repeats in the document and the "
             f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("decided", ["the deleted copy", "both copies"])
+@pytest.mark.parametrize("deleted", QUESTIONS[:2])
+def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_decision_detached_not_on_the_other(
+    transcript: Path, deleted: str, decided: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given twice and one Q/A block deleted: place_on_copies detached the decision of the deleted copy,
+    and the follow by text put it on the one copy left, the other answer, silently (probe VV1, the filler case's
+    two-copy end: a copy left alone is no longer told from the others by its number)."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
+    _type_decisions_on_answers(transcript, decisions, before)
+    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", ""))
+                                                                for question in QUESTIONS[:2]}
+    text = before.replace(f"{deleted}\n\n{ANSWER}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{ANSWER}", "")
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    left = next(question for question in QUESTIONS[:2] if question != deleted)
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _decisions_by_question(_run(transcript), text) == {left: decisions.get(left, ("", ""))}
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    number = 1 if deleted == QUESTIONS[0] else 3
+    decision, note = DECISIONS[deleted]
+    assert (f"focus.txt, passage {number}, meeting: {decision} \"{note}\"; its passage repeats in the document and the "
+            f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
