@@ -329,8 +329,8 @@ def cell_text(text: str) -> str:
 def cell_characters(text: str) -> str:
     r"""`text` with the characters an .xlsx cell cannot hold replaced, as cell_text replaces them (its length kept).
 
-    >>> cell_characters("tab	herevt")
-    'tab	here vt'
+    >>> cell_characters("tab\there\x0bvt")
+    'tab\there vt'
     """
     return _NON_CHARACTER.sub("\ufffd", _CONTROL.sub(" ", text)) if _UNSAFE.search(text) is not None else text
 
