@@ -88,6 +88,57 @@ def normalize_review(value: object) -> Review | None:
     return normalize_decision(value)
 
 
+def written_cell_keys(frame: pd.DataFrame) -> list[str]:
+    """Each row's key among the cells a run or an export wrote (`written`): its segment id, else, for a row that
+    codes a passage by hand and has none (typed into a workbook), its document, code, passage, start and end: an
+    `add` row typed there was read again on every import, and brought back a hand coding withdrawn since (probe
+    YY1)."""
+    def column(name: str) -> list[str]:
+        if name not in frame.columns:
+            return [""] * len(frame)
+        return ["" if value is None or value != value else str(value).strip() for value in frame[name].tolist()]
+
+    keys = []
+    for identifier, *place in zip(column("segment_id"), column("document"), column("code"), column("passage"),
+                                  column("start"), column("end")):
+        keys.append(normalize_segment_id(identifier) or ("add:" + "\x1f".join(place) if any(place) else ""))
+    return keys
+
+
+def written_cell(review: object, note: object) -> tuple[str, str]:
+    """A row's (review, note) as compared with what was written there: the decision as coder spells it ("Reject",
+    "n" and "拒绝" are "reject": compared as typed, a row whose note was edited took its spelled decision again,
+    probe YY3), both stripped."""
+    text = "" if review is None or review != review else str(review).strip()
+    try:
+        text = normalize_review(text) or "" if text else ""
+    except ValueError:
+        pass  # not a decision: compared as it is
+    return text, "" if note is None or note != note else str(note).strip()
+
+
+def workbook_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """{key (written_cell_keys): [review, note]} of a workbook's rows as written or read (written_cell); rows of one
+    segment (two reviewers' sheets pasted together) as an import joins them: their decision, their notes "; "-joined
+    (the last row alone made the first one's cells typed again, probe YY2); a note as the cell holds it (a vertical
+    tab a space: kept, the untouched cell counted as typed, XX7)."""
+    from .xlsx import cell_characters
+
+    reviews = frame["review"].tolist() if "review" in frame.columns else [""] * len(frame)
+    notes = frame["note"].tolist() if "note" in frame.columns else [""] * len(frame)
+    rows: dict[str, list[tuple[str, str]]] = {}
+    for key, review, note in zip(written_cell_keys(frame), reviews, notes):
+        if key:
+            decision, text = written_cell(review, note)
+            rows.setdefault(key, []).append((decision, cell_characters(text).strip()))
+    cells = {}
+    for key, cell in rows.items():
+        decisions = {review for review, _ in cell if review}
+        cells[key] = [decisions.pop() if len(decisions) == 1 else cell[-1][0],
+                      "; ".join(dict.fromkeys(note for _, note in cell if note))]
+    return cells
+
+
 def decision_spellings(cells: pd.Series) -> tuple[dict[str, str], tuple[int, str] | None]:
     """Each distinct cell of a decision column -> its decision ("" when blank), decided once per
     spelling; and the first cell that is no decision, as (its position, why), or None."""
@@ -1162,6 +1213,17 @@ def _joined_in(note: str, notes: str) -> bool:
     return note == notes or notes.startswith(f"{note} / ") or notes.endswith(f" / {note}") or f" / {note} / " in notes
 
 
+def _note_changed(note: str, written: str) -> bool:
+    """Is the review file's `note` another than the one written in the cell (`written`), a workbook's cell holding
+    it with the characters it cannot hold as spaces? Else a vertical tab made the cell's note one changed since,
+    and a note edited there was kept beside it instead of replacing it (probe YY5)."""
+    if note == written:
+        return False
+    from .xlsx import cell_characters
+
+    return cell_characters(note).strip() != written
+
+
 def _shown(decision: str, written: tuple[str, str] | None) -> str:
     """A review file's decision as the run wrote it in its cell (`written`): `add` on a passage the tool codes with
     that code too shows as accept. Compared as stored, a cell typed over it was taken for one over a decision the
@@ -1279,11 +1341,9 @@ def import_pending(
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
     typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
     if written is not None and "segment_id" in typed.columns and len(typed):
-        # Cells exactly as the run wrote them were not typed: leave them out before reading any row.
-        as_written = [
-            written.get(normalize_segment_id(identifier)) == (str(review).strip(), str(note).strip())
-            for identifier, review, note in zip(typed["segment_id"], typed["review"], notes[typed.index])
-        ]
+        # Cells as the run wrote them were not typed: leave them out before reading any row.
+        as_written = [written.get(key) == written_cell(review, note)
+                      for key, review, note in zip(written_cell_keys(typed), typed["review"], notes[typed.index])]
         typed = typed[[not same for same in as_written]]
     if typed.empty:
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
@@ -1341,7 +1401,7 @@ def import_pending(
                     del merged[identifier]
                     removed += 1
                     continue
-                changed_since = before is None or old["note"] != before[1]
+                changed_since = before is None or _note_changed(old["note"], before[1])
                 new_note = _note_typed(old["note"], note, changed_since)
                 noted += new_note != old["note"]
                 old.update(decision="", note=new_note, reviewed_at=stamp)
@@ -1363,7 +1423,7 @@ def import_pending(
                 conflicts.append((other, _conflict_line(proposal, line, segments_file.name, decision,
                                                         (other or reviews_path).name, old["decision"])))
                 continue
-            new_note = _note_typed(old["note"], note, before is None or old["note"] != before[1])
+            new_note = _note_typed(old["note"], note, before is None or _note_changed(old["note"], before[1]))
             if (new_decision, new_note) == (old["decision"], old["note"]):
                 continue  # a cell the review file's note holds, as it was
             if decision == old["decision"]:

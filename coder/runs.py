@@ -919,18 +919,10 @@ class RunFolder:
         segments.xlsx as the workbook named `identifier` (probes WW5, WW6): the next run imports from it only
         the cells changed since, as from segments.csv. Kept with the cache: without the note, every cell of
         the workbook counts as typed."""
-        def cells(column: str) -> list[str]:
-            if column not in frame.columns:
-                return [""] * len(frame)
-            return ["" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
-                    for value in frame[column].tolist()]
+        from .reviews import workbook_cells
 
-        from .xlsx import cell_characters
-
-        def write(path: Path) -> None:  # a note as the cell holds it: a vertical tab as a space (probe XX7)
-            shown = {segment: [review, cell_characters(note).strip()] for segment, review, note
-                     in zip(cells("segment_id"), cells("review"), cells("note")) if segment}
-            write_text(path, json.dumps({"workbook": identifier, "cells": shown}, ensure_ascii=False) + "\n")
+        def write(path: Path) -> None:
+            write_text(path, json.dumps({"workbook": identifier, "cells": workbook_cells(frame)}, ensure_ascii=False) + "\n")
 
         self.keep_cache_file(WORKBOOK_WRITTEN, write)
 
@@ -972,7 +964,9 @@ class RunFolder:
         for identifier, cell in noted["cells"].items():
             if not (isinstance(cell, list) and len(cell) == 2 and all(isinstance(value, str) for value in cell)):
                 return None
-            if normalize_segment_id(identifier):
+            if identifier.startswith("add:"):  # a row coding a passage by hand, with no segment id (probe YY1)
+                shown[identifier] = (cell[0], cell[1])
+            elif normalize_segment_id(identifier):
                 shown[normalize_segment_id(identifier)] = (cell[0], cell[1])
         return shown
 

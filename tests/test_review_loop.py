@@ -2654,3 +2654,76 @@ def test_review_loop_a_note_a_cell_cannot_hold_is_no_typed_note_in_an_untouched_
     result = coder_run(project)
     assert "note(s) typed" not in result.stderr
     assert _entry_of(project, identifier) == [["reject", "tab\there\x0bvt"]]
+
+
+def _append_to_workbook(book: Path, **cells: str) -> None:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    header = [cell.value for cell in sheet[1]]
+    sheet.append([cells.get(column, "") for column in header])
+    workbook.save(book)
+
+
+@pytest.mark.parametrize("copies", ["one row", "two rows of one segment"])
+def test_review_loop_rows_typed_into_the_workbook_are_imported_once(project, copies):
+    """Rows typed in the workbook, imported by a run, then withdrawn in segments.csv: read again when the workbook
+    was saved again, a hand coding's `add` row (it has no segment id: probe YY1) and a segment's two rows (two
+    reviewers' sheets pasted together, the record keeping the last: YY2) brought the decision back."""
+    coder_run(project)
+    frame = segments_of(project)
+    first, other = frame.loc[0], frame.loc[1]
+    book = _export(project)
+    if copies == "one row":
+        _append_to_workbook(book, document=first["document"], passage=first["passage"], code="hand_only",
+                            review="add", note="by hand")
+    else:
+        _type_into_row(book, first["segment_id"], review="reject", note="A: no")
+        _append_to_workbook(book, **{**{column: str(first[column]) for column in frame.columns},
+                                     "review": "reject", "note": "B: no"})
+    coder_run(project)
+    entries = reviews_file_of(project)
+    assert entries[["decision", "note"]].values.tolist() == ([["add", "by hand"]] if copies == "one row"
+                                                             else [["reject", "A: no; B: no"]])
+    identifier = entries.loc[0, "segment_id"]
+    _typed_in_csv(project, identifier, review="withdraw")
+    coder_run(project)
+    _type_into_row(book, other["segment_id"], note="later")  # the workbook saved again
+    coder_run(project)
+    kept = reviews_file_of(project)
+    assert kept.loc[kept["segment_id"] == identifier, ["decision", "note"]].values.tolist() == (
+        [] if copies == "one row" else [["", "A: no; B: no"]])
+
+
+@pytest.mark.parametrize("spelled", ["Reject", "n", "拒绝"])
+def test_review_loop_a_decision_spelled_otherwise_in_the_workbook_is_read_as_coder_spells_it(project, spelled):
+    """`Reject`, `n` or `拒绝` typed in the workbook and imported; its record kept the spelling, so the imported
+    cell was not the decision as written: withdraw typed over it stopped the run as a conflict (probe YY4), and a
+    withdraw typed in segments.csv was undone once the row's note was edited (YY3)."""
+    coder_run(project)
+    identifier = segments_of(project).loc[0, "segment_id"]
+    book = _export(project)
+    _type_into_row(book, identifier, review=spelled, note="wb")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["reject", "wb"]]
+    _typed_in_csv(project, identifier, review="withdraw")
+    _type_into_row(book, identifier, note="wb, checked")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["", "wb, checked"]]
+    _type_into_row(book, identifier, review="accept")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["accept", "wb, checked"]]
+
+
+def test_review_loop_a_note_with_a_vertical_tab_edited_in_the_workbook_replaces_it(project):
+    """A note with a vertical tab, shown in the workbook with a space: ", checked" added there kept both notes,
+    the review file's counted as changed since (probe YY5)."""
+    coder_run(project)
+    identifier = segments_of(project).loc[0, "segment_id"]
+    _typed_in_csv(project, identifier, review="reject", note="tab\x0bhere")
+    coder_run(project)
+    book = _export(project)
+    _type_into_row(book, identifier, note="tab here, checked")
+    coder_run(project)
+    assert _entry_of(project, identifier) == [["reject", "tab here, checked"]]
