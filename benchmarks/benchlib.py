@@ -17,7 +17,9 @@ from coder.runner import run_coding
 started = time.perf_counter()
 report = run_coding(sys.argv[1], sys.argv[2], sys.argv[3], workers=int(sys.argv[4]))
 total = time.perf_counter() - started
-print(json.dumps({"total": total, "coding": report.result.seconds, "segments": len(report.result.segments),
+# a run that reuses the last coding keeps the segments in its folder (result.segments None; tally counts them)
+segments = report.tally.segments if report.result.segments is None else len(report.result.segments)
+print(json.dumps({"total": total, "coding": report.result.seconds, "segments": segments,
                   "reused": report.result.reused, "imported": len(report.imported)}))
 """
 
