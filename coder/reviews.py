@@ -1940,7 +1940,10 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
             if target is not None and target != current and targets[target] > 1:
                 target = None  # two decisions of one code want this copy: neither is guessed
             if target is None:
-                if current in ids[index].values():  # on another copy now: detached, under an id of no segment
+                if current in ids[index].values() or (kept[index] and reviews.at[index, "decision"] == "add" and ids[index]):
+                    # on another copy now, or (coded by hand, on a copy) its copy gone where its text is still in the
+                    # document, which _manual_rows would find by text on another copy (probe YY7): detached, under
+                    # an id of no segment
                     changes[index] = {"segment_id": _detached_copy_id(current, contexts[index])}
                 continue
             passage = locator.passages(document)[number]  # type: ignore[index]

@@ -617,3 +617,36 @@ def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_decision_det
     decision, note = DECISIONS[deleted]
     assert (f"focus.txt, passage {number}, meeting: {decision} \"{note}\"; its passage repeats in the document and the "
             f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("deleted", QUESTIONS[:2])
+def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_hand_coding_detached_not_on_the_other(
+    transcript: Path, deleted: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given twice, a passage coded by hand (`add`) on one copy, and that copy's Q/A block deleted:
+    place_on_copies found no copy of its, and _manual_rows found its text on the other answer and put the hand
+    coding there, silently (probe YY7; decisions were detached, 1d0ee04)."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    segments = _run(transcript)
+    number = 1 if deleted == QUESTIONS[0] else 3
+    answer = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")
+                            & (segments["passage"] == number)]
+    added = segments.loc[answer].assign(code="hand", review="add", note="by hand", segment_id="")
+    pd.concat([segments, added]).to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _hand_coded_by_question(_run(transcript), before) == {deleted: ("add", "by hand")}
+    text = before.replace(f"{deleted}\n\n{ANSWER}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{ANSWER}", "")
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _hand_coded_by_question(_run(transcript), text) == {}
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    assert (f'focus.txt, passage {number}, hand: add "by hand"; its passage repeats in the document and the '
+            f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
