@@ -88,21 +88,25 @@ def normalize_review(value: object) -> Review | None:
     return normalize_decision(value)
 
 
-def written_cell_keys(frame: pd.DataFrame) -> list[str]:
-    """Each row's key among the cells a run or an export wrote (`written`): its segment id, else, for a row that
-    codes a passage by hand and has none (typed into a workbook), its document, code, passage, start and end: an
-    `add` row typed there was read again on every import, and brought back a hand coding withdrawn since (probe
-    YY1)."""
+def written_cell_keys(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """Each row's keys among the cells a run or an export wrote (`written`): its segment id, and its place: its
+    document, code, passage, start and end, by which a row coding a passage by hand is noted (workbook_cells). An
+    `add` row typed into a workbook has no id: it was read again on every import, and brought back a hand coding
+    withdrawn since (probe YY1); a row copied with its code changed to code the passage by hand keeps the id of the
+    row it was copied from, and the two were noted as one (ZZ1)."""
     def column(name: str) -> list[str]:
         if name not in frame.columns:
             return [""] * len(frame)
         return ["" if value is None or value != value else str(value).strip() for value in frame[name].tolist()]
 
-    keys = []
-    for identifier, *place in zip(column("segment_id"), column("document"), column("code"), column("passage"),
-                                  column("start"), column("end")):
-        keys.append(normalize_segment_id(identifier) or ("add:" + "\x1f".join(place) if any(place) else ""))
-    return keys
+    return [(normalize_segment_id(identifier), "add:" + "\x1f".join(place) if any(place) else "")
+            for identifier, *place in zip(column("segment_id"), column("document"), column("code"),
+                                          column("passage"), column("start"), column("end"))]
+
+
+def _as_written_in(written: Mapping[str, tuple[str, str]], keys: tuple[str, str], cell: tuple[str, str]) -> bool:
+    """Is a row's `cell` (written_cell) the one written under one of its `keys` (written_cell_keys)?"""
+    return any(key and written.get(key) == cell for key in keys)
 
 
 def written_cell(review: object, note: object) -> tuple[str, str]:
@@ -127,9 +131,10 @@ def workbook_cells(frame: pd.DataFrame) -> dict[str, list[str]]:
     reviews = frame["review"].tolist() if "review" in frame.columns else [""] * len(frame)
     notes = frame["note"].tolist() if "note" in frame.columns else [""] * len(frame)
     rows: dict[str, list[tuple[str, str]]] = {}
-    for key, review, note in zip(written_cell_keys(frame), reviews, notes):
+    for (identifier, place), review, note in zip(written_cell_keys(frame), reviews, notes):
+        decision, text = written_cell(review, note)
+        key = place if decision == "add" or not identifier else identifier
         if key:
-            decision, text = written_cell(review, note)
             rows.setdefault(key, []).append((decision, cell_characters(text).strip()))
     cells = {}
     for key, cell in rows.items():
@@ -1342,8 +1347,8 @@ def import_pending(
     typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
     if written is not None and "segment_id" in typed.columns and len(typed):
         # Cells as the run wrote them were not typed: leave them out before reading any row.
-        as_written = [written.get(key) == written_cell(review, note)
-                      for key, review, note in zip(written_cell_keys(typed), typed["review"], notes[typed.index])]
+        as_written = [_as_written_in(written, keys, written_cell(review, note))
+                      for keys, review, note in zip(written_cell_keys(typed), typed["review"], notes[typed.index])]
         typed = typed[[not same for same in as_written]]
     if typed.empty:
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
@@ -1364,6 +1369,7 @@ def import_pending(
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
+    places = [place for _, place in written_cell_keys(typed)] if written is not None else []
     conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
     decisions = noted = added = withdrawn = removed = 0
@@ -1379,6 +1385,8 @@ def import_pending(
         # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
         decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
+        if before is None and decision == "add" and written is not None:  # noted by its place (ZZ2: a note edited on
+            before = written.get(places[proposal.row - 2])  # a hand coding's add row was kept beside the one it was)
         note = _as_written(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
         if before is not None:
             # A cell as the run wrote it was not typed, whatever the other cell of its row holds: a workbook's

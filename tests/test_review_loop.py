@@ -2727,3 +2727,40 @@ def test_review_loop_a_note_with_a_vertical_tab_edited_in_the_workbook_replaces_
     _type_into_row(book, identifier, note="tab here, checked")
     coder_run(project)
     assert _entry_of(project, identifier) == [["reject", "tab here, checked"]]
+
+
+def test_review_loop_a_row_copied_in_the_workbook_to_code_by_hand_keeps_its_own_record(project):
+    """README step 4 in the workbook: a row copied, its code changed and `add` typed (it keeps the segment id of
+    the row it was copied from), `reject` typed on that row. The record noted both under the id, as `add`: once the
+    reject was withdrawn in segments.csv, the workbook saved again brought it back (probe ZZ1)."""
+    coder_run(project)
+    frame = segments_of(project)
+    first, other = frame.loc[0], frame.loc[1]
+    book = _export(project)
+    _type_into_row(book, first["segment_id"], review="reject")
+    _append_to_workbook(book, **{**{column: str(first[column]) for column in frame.columns},
+                                 "code": "hand_only", "review": "add", "note": "by hand"})
+    coder_run(project)
+    assert _entry_of(project, first["segment_id"]) == [["reject", ""]]
+    _typed_in_csv(project, first["segment_id"], review="withdraw")
+    coder_run(project)
+    _type_into_row(book, other["segment_id"], note="later")
+    coder_run(project)
+    assert _entry_of(project, first["segment_id"]) == [["", ""]]
+    assert reviews_file_of(project).query("code == 'hand_only'")[["decision", "note"]].values.tolist() == [["add", "by hand"]]
+
+
+def test_review_loop_a_note_rewritten_on_a_hand_coding_row_of_the_workbook_replaces_it(project):
+    """An `add` row typed into the workbook (no segment id) with the note "n1", imported; the note rewritten there
+    to "other": the row's cells were looked up by the hand coding's id, not found, and "n1 / other" kept both, where
+    segments.csv replaces it (probe ZZ2)."""
+    coder_run(project)
+    first = segments_of(project).loc[0]
+    book = _export(project)
+    _append_to_workbook(book, document=first["document"], passage=first["passage"], code="hand_only", review="add",
+                        note="n1")
+    coder_run(project)
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), note="other")
+    coder_run(project)
+    assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "add", "other"]]
