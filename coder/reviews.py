@@ -914,7 +914,8 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
     elif number is not None and locator is not None:
         passage = locator.passage(entry["document"], number)
         if passage is None:
-            return f"'{entry['document']}' has no passage {number} (it has {len(locator.passages(entry['document']))})."
+            count = len(locator.passages(entry['document']))  # "no passage 3 (it has 3)" read as a contradiction
+            return f"'{entry['document']}' has no passage {number} (it has {count}, numbered from 0)."
         if not entry["text"] or _normalized(entry["text"]) != _normalized(passage.text):
             entry.update(text=passage.text)
         entry.update(start=str(passage.start), end=str(passage.end))

@@ -2764,3 +2764,16 @@ def test_review_loop_a_note_rewritten_on_a_hand_coding_row_of_the_workbook_repla
     type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), note="other")
     coder_run(project)
     assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [["hand_only", "add", "other"]]
+
+
+def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are_numbered(project):
+    """"'a.txt' has no passage 3 (it has 3)" read as a contradiction: passages are numbered from 0."""
+    coder_run(project)
+    frame = segments_of(project)
+    row = frame.iloc[[0]].assign(code="hand_only", review="add", segment_id="", passage="99", start="", end="", text="")
+    pd.concat([frame, row]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--workers", "1")
+    assert result.exit_code != 0
+    assert f"'{frame.loc[0, 'document']}' has no passage 99 (it has " in result.output
+    assert ", numbered from 0)." in result.output
