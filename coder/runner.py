@@ -679,16 +679,16 @@ def import_typed_decisions(
         refuse_renamed_review_columns(run.segments_path, table, foreign)
         sources.append((run.segments_path, run.read_written_reviews(), run.read_written_segments() if run.has_segments() else None))
     book = workbook if workbook is not None else run.workbook_path
-    book_table = None
+    book_record = book_table = None
     # Saved, or copied in (its change time: a copy keeping an older modification time, as `cp -p`, an
     # unzipped archive or a sync client make, was skipped), after the last run.
     if book.is_file() and (not run.run_path.is_file()
                            or max(book.stat().st_mtime, book.stat().st_ctime) > run.run_path.stat().st_mtime):
-        # Its cells as `coder export xlsx` wrote them, or as the last import read them, edited since or not;
-        # None: every cell counts as typed.
-        book_written = run.read_workbook_written(book)
-        book_table = read_table(book) if book_written is not None else None
-        sources.append((book, book_written, None))
+        # Its name and cells as `coder export xlsx` wrote them, or as the last import read them, edited since or
+        # not; None: every cell counts as typed.
+        book_record = run.read_workbook_record(book)
+        book_table = read_table(book) if book_record is not None else None
+        sources.append((book, book_record[1] if book_record is not None else None, None))
     if not sources:
         return reports
     if codes is not None:  # the rows name the last run's codes too (a code renamed since follows its decisions)
@@ -719,8 +719,11 @@ def import_typed_decisions(
                 raise ReviewConflictError(f"{conflict} (The decisions typed into {reports[0].source} are not imported "
                                           f"either: {kept}.)") from None
             raise
-    if book_table is not None:  # its cells imported: the next import takes only those typed after (probes XX1, XX9)
-        run.remember_workbook_cells(book_table)
+    if book_record is not None:
+        # Its cells imported, the next import takes only those typed after: left as exported, a decision typed there,
+        # imported and withdrawn in segments.csv since, came back when the workbook was saved again (probe XX1), and
+        # withdraw typed over it later was a conflict with itself (XX9).
+        run.remember_workbook(book_record[0], book_table)
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports

@@ -926,27 +926,21 @@ class RunFolder:
 
         self.keep_cache_file(WORKBOOK_WRITTEN, write)
 
-    def remember_workbook_cells(self, table: pd.DataFrame) -> None:
-        """Note the review and note cells of `table`, this folder's segments.xlsx as an import just read it, under
-        the name its record gives it: imported, they are no longer typed. Left as it was, a decision typed there
-        and imported, then withdrawn in segments.csv, came back when the workbook was saved again (probe XX1),
-        and a withdraw typed over it later was a conflict with itself (XX9). Nothing when there is no record."""
-        try:
-            noted = json_from(read_own_bytes(self.cache_path / WORKBOOK_WRITTEN).decode("utf-8"))
-        except (OSError, ValueError):
-            return
-        if isinstance(noted, dict) and isinstance(noted.get("workbook"), str):
-            self.remember_workbook(noted["workbook"], table)
-
     def read_workbook_written(self, path: str | Path | None = None) -> dict[str, tuple[str, str]] | None:
         """{segment id: (review, note)} as `coder export xlsx` wrote them into the workbook at `path` (by
-        default this folder's segments.xlsx), edited since or not; None when it was not written so: no note
-        (an older version, another folder's workbook copied in), one of another workbook, or one that
-        cannot be read.
+        default this folder's segments.xlsx), or as the last import read them, edited since or not; None when it
+        was not written so: no note (an older version, another folder's workbook copied in), one of another
+        workbook, or one that cannot be read.
 
         >>> run.read_workbook_written()  # doctest: +SKIP
         {'s8a49053fe39cbae8': ('reject', 'not a meeting'), ...}
         """
+        record = self.read_workbook_record(path)
+        return record[1] if record is not None else None
+
+    def read_workbook_record(self, path: str | Path | None = None) -> tuple[str, dict[str, tuple[str, str]]] | None:
+        """The name the workbook at `path` carries and read_workbook_written()'s cells, read once: an import
+        notes under that name the cells it read (remember_workbook)."""
         book = Path(path) if path is not None else self.workbook_path
         if not same_place(book, self.workbook_path):
             return None
@@ -964,11 +958,11 @@ class RunFolder:
         for identifier, cell in noted["cells"].items():
             if not (isinstance(cell, list) and len(cell) == 2 and all(isinstance(value, str) for value in cell)):
                 return None
-            if identifier.startswith("add:"):  # a row coding a passage by hand, with no segment id (probe YY1)
-                shown[identifier] = (cell[0], cell[1])
-            elif normalize_segment_id(identifier):
-                shown[normalize_segment_id(identifier)] = (cell[0], cell[1])
-        return shown
+            # a row coding a passage by hand is noted by its place, "add:..." (reviews.written_cell_keys)
+            key = identifier if identifier.startswith("add:") else normalize_segment_id(identifier)
+            if key:
+                shown[key] = (cell[0], cell[1])
+        return noted["workbook"], shown
 
     def read_written_segments(self) -> dict[str, tuple[str, str, str]] | None:
         """{segment id: (document, code, status)} of the last run's segments (status "" when the table
