@@ -34,6 +34,13 @@ CORPUS = {
 CODEBOOK = "codes:\n  meeting:\n    keywords: [joint meeting]\n  barrier:\n    keywords: [barrier*]\n"
 
 
+def _use_engine(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"streamed": the run codes the corpus in partitions of 100 bytes, as a large corpus is; else the whole table."""
+    if engine == "streamed":
+        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
+        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     corpus = tmp_path / "corpus"
@@ -185,9 +192,7 @@ def test_a_decision_on_a_repeated_answer_stays_with_its_copy_when_copies_change(
 ) -> None:
     """The same answer after three questions: one more copy before the first gave every decision to the copy
     before its own, the "off topic" reject to the county answer, silently (probe W14)."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     segments = _run(transcript)
     passages = split_passages(Document("focus.txt", TRANSCRIPT))
     for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
@@ -231,9 +236,7 @@ def test_a_copy_deleted_with_its_question_leaves_its_decision_detached_not_on_an
     """One copy of the repeated answer deleted together with its question: the copy next to the gap shares a
     neighbour with it (the next question, or the document's end), and took its decision, over no decision of
     its own or beside another copy's (probe KK5). The decision is detached, and every other copy keeps its own."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     _type_decisions_on_answers(transcript, decided)
     passages = split_passages(Document("focus.txt", TRANSCRIPT))
     assert _decisions_by_question(_run(transcript), TRANSCRIPT) == {question: decided.get(question, ("", ""))
@@ -356,9 +359,7 @@ def test_a_passage_coded_by_hand_on_a_repeated_answer_stays_on_its_copy(
 ) -> None:
     """The city answer's row copied, its code set to `hand` and its review to `add`: after a copy of the answer
     was added above, the hand coding sat on the new first copy, after the opening question, for good (probe BB8)."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
     segments = _run(transcript)
     city = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting") & (segments["passage"] == 3)]
@@ -393,9 +394,7 @@ def test_a_character_corrected_in_every_copy_keeps_each_decision_on_its_copy(
 ) -> None:
     """並 replaced by 并 throughout a transcript (search and replace): each copy of the answer reads as the other
     copies do, and every decision on them was detached, though its context told its copy (probe BB13)."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     traditional = TRANSCRIPT.replace(ANSWER, f"{ANSWER} 並且準時。")
     (transcript / "corpus" / "focus.txt").write_text(traditional, encoding="utf-8")
     segments = _run(transcript)
@@ -446,9 +445,7 @@ def test_a_decision_whose_copy_is_not_told_apart_after_copies_moved_is_detached_
     copy its id numbers won, though copies before it had changed: the reject of the second answer went to a new
     copy, the third's to the second's (probe NN9). Such a decision is now detached, never put on another copy;
     each is on its own copy or detached, and every other copy keeps its own."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     chosen = {"all": QUESTIONS, "second": QUESTIONS[1:2], "third": QUESTIONS[2:]}[decided]
     decisions = {question: DECISIONS[question] for question in chosen}
     _type_decisions_on_answers(transcript, decisions)
@@ -494,9 +491,7 @@ def test_a_decision_whose_copy_moved_beside_an_edited_neighbour_is_detached_not_
     a copy whose neighbour changed so shared one side alone with another copy's decision, and the copy its id
     numbers, or the one whose other neighbour no copy had, took that decision silently (probe TT1). Each decision
     is on its own copy or detached and reported, and stays so on a rerun."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in WRAPPED) + "\n"
     (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
     chosen = {"all": WRAPPED, "second": WRAPPED[1:2], "third": WRAPPED[2:]}[decided]
@@ -553,9 +548,7 @@ def test_a_copy_deleted_beside_a_repeated_filler_leaves_its_decision_detached_no
     and took its reject silently, though its full context is the one it had in the run before (it is that copy,
     unchanged), and over that copy's own decision, which was detached instead (probe VV1). The decision is
     detached and reported; every other copy keeps its own."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     (transcript / "codebook.yaml").write_text(CODEBOOK + "  quarterly:\n    keywords: [quarter]\n", encoding="utf-8")
     before = _filled(QUESTIONS, where)
     (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
@@ -595,9 +588,7 @@ def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_decision_det
     """The answer given twice and one Q/A block deleted: place_on_copies detached the decision of the deleted copy,
     and the follow by text put it on the one copy left, the other answer, silently (probe VV1, the filler case's
     two-copy end: a copy left alone is no longer told from the others by its number)."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n"
     (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
     decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
@@ -627,9 +618,7 @@ def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_hand_coding_
     """The answer given twice, a passage coded by hand (`add`) on one copy, and that copy's Q/A block deleted:
     place_on_copies found no copy of its, and _manual_rows found its text on the other answer and put the hand
     coding there, silently (probe YY7; decisions were detached, 1d0ee04)."""
-    if engine == "streamed":
-        monkeypatch.setattr(runner, "STREAMED_MIN_BYTES", -1)
-        monkeypatch.setattr(streamed, "LOCAL_PARTITION_BYTES", 100)
+    _use_engine(engine, monkeypatch)
     (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
     before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n"
     (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")

@@ -1939,6 +1939,15 @@ def reviews_file_of(project: Path) -> pd.DataFrame:
     return pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+def _code_by_hand(project: Path, code: str, **cells: str) -> None:
+    """The first joint_meeting passage coded by hand with `code` (its row copied in segments.csv, review `add`,
+    `cells` typed beside), and the run that imports it."""
+    frame = segments_of(project)
+    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code=code, review="add", segment_id="", **cells)
+    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+
+
 @pytest.mark.parametrize("scenario", ["typed, network, cleared", "imported by a run, cleared",
                                       "withdrawn in reviews.csv", "deleted from reviews.csv"])
 def test_review_loop_network_counts_as_the_next_run_does(project, scenario):
@@ -2130,12 +2139,8 @@ def test_review_loop_a_passage_coded_by_hand_withdrawn_with_its_note_is_no_detac
     Withdrawn, the hand coding is gone, note and all (the file before is kept as reviews.csv.bak); one on a
     passage the tool codes with that code too keeps its note there."""
     coder_run(project)
-    frame = segments_of(project)
     code = "joint_meeting" if where == "a passage the tool codes too" else "hand_only"
-    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code=code, review="add", note="by hand",
-                                                                      segment_id="")
-    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(project)
+    _code_by_hand(project, code, note="by hand")
     assert reviews_file_of(project)[["code", "decision", "note"]].values.tolist() == [[code, "add", "by hand"]]
     frame = segments_of(project)
     hand = frame.index[(frame["code"] == code) & (frame["note"] == "by hand")]
@@ -2180,12 +2185,8 @@ def test_review_loop_a_withdrawn_hand_coding_keeps_a_note_it_cannot_be_sure_of(p
     column to say the tool does not code the passage (the tool coded it: its note was lost; probe VV2), and where
     a new note was typed with the withdraw (in no file after the run, not even the .bak; VV3). Both keep the note."""
     coder_run(project)
-    frame = segments_of(project)
     code = "joint_meeting" if where.startswith("review import") else "hand_only"
-    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code=code, review="add", note="by hand",
-                                                                      segment_id="")
-    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(project)
+    _code_by_hand(project, code, note="by hand")
     frame = segments_of(project)
     hand = frame.index[(frame["code"] == code) & (frame["note"] == "by hand")]
     if where.startswith("review import"):
@@ -2211,10 +2212,7 @@ def test_review_loop_a_reject_typed_over_a_hand_coding_the_tool_also_codes_is_no
     """`add` typed on a segment the tool codes: the review file says add, the cell shows accept. A reject typed
     there later was taken for one over a decision the review file took since, and stopped the run."""
     coder_run(project)
-    frame = segments_of(project)
-    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(review="add", note="by hand", segment_id="")
-    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(project)
+    _code_by_hand(project, "joint_meeting", note="by hand")
     frame = segments_of(project)
     row = frame.index[frame["note"] == "by hand"]
     assert frame.loc[row, "review"].tolist() == ["accept"]
@@ -2425,7 +2423,7 @@ def test_review_loop_a_note_typed_over_a_colleagues_note_that_holds_it_as_a_piec
     frame = segments_of(project)
     book = project / "out" / "segments.xlsx"
     if where == "workbook":  # exported before the colleague's notes came: its cells show none
-        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+        _export(project)
     colleague = frame.copy()
     colleague.loc[:3, "note"] = ["agree", "相关", "ok", "B: check"]
     colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
@@ -2452,15 +2450,11 @@ def test_review_loop_withdrawing_a_hand_coding_keeps_a_note_imported_since(proje
     note and they type withdraw. The entry left the review file with the colleague's note, only in the .bak until
     the next write (probe WW4, regression of cd68fd7). The note is kept, its decision withdrawn."""
     coder_run(project)
-    frame = segments_of(project)
-    added = frame[frame["code"] == "joint_meeting"].iloc[[0]].assign(code="hand_only", review="add", segment_id="")
-    pd.concat([frame, added]).to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(project)
+    _code_by_hand(project, "hand_only")
     frame = segments_of(project)
     hand = frame.index[frame["code"] == "hand_only"]
     if where == "workbook":
-        book = project / "out" / "segments.xlsx"
-        assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+        book = _export(project)
     colleague = frame.copy()
     colleague.loc[hand, "note"] = "B: keep it (memo 7)"
     colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
@@ -2514,8 +2508,7 @@ def test_review_loop_a_decision_typed_where_only_the_note_changed_since_is_no_co
     frame.loc[0, "review"] = "accept"
     frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
     coder_run(project)
-    book = project / "out" / "segments.xlsx"
-    assert invoke("export", "xlsx", "--segments", str(project / "out" / "segments.csv"), "--out", str(book)).exit_code == 0
+    book = _export(project)
     colleague = segments_of(project)
     colleague.loc[0, "note"] = "B: fine"
     colleague.to_csv(project / "colleague.csv", index=False, encoding="utf-8-sig")
