@@ -627,9 +627,30 @@ def read_own_bytes(path: str | Path) -> bytes:
         return stream.read()
 
 
-def json_from(data: bytes | str) -> Any:
+# What reading a JSON note may cost in memory (json_from): a value is about 100 bytes of Python objects
+# however short its text ("[]," is three), so a note of 256 MB of empty lists would take some 9 GB.
+JSON_MAX_COST = 1024**3
+_JSON_VALUE_BYTES = 100
+
+
+def json_from(data: bytes | str, *, max_cost: int | None = None) -> Any:
     """json.loads for files the folder may hold from someone else: JSON nested too deeply for the
-    parser (a few KB of brackets) is a ValueError, as any other malformed JSON is, not a RecursionError."""
+    parser (a few KB of brackets) is a ValueError, as any other malformed JSON is, not a RecursionError;
+    so is JSON whose values would cost more than `max_cost` (JSON_MAX_COST) bytes of memory, counted before
+    it is parsed (probe XX6).
+
+    >>> json_from('{"cells": {"s1": ["reject", ""]}}')
+    {'cells': {'s1': ['reject', '']}}
+    >>> json_from("[" + "[]," * 2000 + "[]]", max_cost=100_000)
+    Traceback (most recent call last):
+    ...
+    ValueError: JSON that would take about 406,204 bytes to read, past 100,000
+    """
+    comma, colon, bracket, brace = (",", ":", "[", "{") if isinstance(data, str) else (b",", b":", b"[", b"{")
+    values = data.count(comma) + data.count(colon) + data.count(bracket) + data.count(brace)
+    cost, max_cost = len(data) + values * _JSON_VALUE_BYTES, max_cost or JSON_MAX_COST
+    if cost > max_cost:
+        raise ValueError(f"JSON that would take about {cost:,} bytes to read, past {max_cost:,}")
     try:
         return json.loads(data)
     except RecursionError:

@@ -1254,6 +1254,26 @@ def test_runs_a_code_called_code_is_run(tmp_path):
         "code,code,other", "code,1,1", "other,1,1"]
 
 
+def test_runs_a_planted_record_of_many_small_values_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """A folder may come from someone else: a workbook record of empty lists cost about 24 times its size once
+    parsed (256 MB of it, several GB), checked only after (probe XX6). What it would cost is counted first."""
+    import json
+
+    import coder.files
+
+    run = RunFolder(tmp_path)
+    run.remember_workbook("0f3a9c1e", pd.DataFrame({"segment_id": ["s0123456789abcdef"], "review": ["reject"],
+                                                    "note": [""]}))
+    planted = b'{"workbook": "0f3a9c1e", "cells": {"s0123456789abcdef": [' + b"[]," * 50_000 + b"[]]}}"
+    (run.cache_path / "workbook_written.json").write_bytes(planted)
+    monkeypatch.setattr(coder.files, "JSON_MAX_COST", 1_000_000)
+    parsed = []
+    monkeypatch.setattr(coder.files.json, "loads", lambda data: parsed.append(len(data)) or json.JSONDecoder().decode(
+        data.decode() if isinstance(data, bytes) else data))
+    assert run.read_workbook_record() is None
+    assert parsed == []
+
+
 @pytest.mark.parametrize("record, expected", [
     (None, {"s0123456789abcdef": ("reject", "a note")}),
     (b'{"workbook": "0f3a9c1e", "cells": {"s0123456789abcdef": ["reject"]}}', None),
