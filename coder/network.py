@@ -326,18 +326,17 @@ def _add_examples(graph: nx.Graph, cooccurrence: Cooccurrence, pairs: pd.DataFra
     wanted = wanted[drawn]
     # Only the example passages' documents are looked up: an index over every segment of a big run
     # (hundreds of thousands of rows) cost a second for the few dozen links a map draws.
+    # A dict of those few rows: reindexing by a MultiIndex of Arrow strings recoded its levels, 0.15 s at 50 MB.
     near = shown[segments["document"].isin(pd.unique(wanted["example_document"]))]
-    lookup = near.set_index(["document", "passage", "code"])[["text", "matched"]]
-    lookup = lookup[~lookup.index.duplicated()]
-    keys_source = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["source"]])
-    keys_target = pd.MultiIndex.from_arrays([wanted["example_document"], wanted["example_passage"], wanted["target"]])
-    left = lookup.reindex(keys_source)
-    right = lookup.reindex(keys_target)
-    for row, (text, matched_source), matched_target in zip(
-        wanted.itertuples(index=False), left.itertuples(index=False, name=None), right["matched"].to_numpy()
-    ):
+    lookup: dict[tuple[str, int, str], tuple[object, object]] = {}
+    for document, passage, code, text, matched in zip(*(near[column].tolist() for column in near.columns)):
+        lookup.setdefault((document, passage, code), (text, matched))
+    missing = (np.nan, np.nan)
+    for row in wanted.itertuples(index=False):
         if not graph.has_edge(row.source, row.target):
             continue
+        text, matched_source = lookup.get((row.example_document, row.example_passage, row.source), missing)
+        matched_target = lookup.get((row.example_document, row.example_passage, row.target), missing)[1]
         matched = f"{matched_source}; {matched_target}"
         graph.edges[row.source, row.target]["example"] = _example(
             row.example_document, row.example_passage, text, matched
