@@ -830,8 +830,18 @@ def _run_inputs(folder: Path) -> dict[str, Path | None]:
     from .runs import RUN_FILE, RunFolder
 
     run = RunFolder(folder.parent if folder.is_file() or folder.name == RUN_FILE else folder)
-    return {f"a file of the run the command reads ({display_name(path)})": path
-            for path in (run.run_path, run.segments_path, run.segments_parquet_path, run.passages_path, run.passages_parquet_path)}
+    inputs: dict[str, Path | None] = {
+        f"a file of the run the command reads ({display_name(path)})": path
+        for path in (run.run_path, run.segments_path, run.segments_parquet_path, run.passages_path, run.passages_parquet_path)}
+    # What the user wrote by hand that the run names: its codebook and review file (probe AB5).
+    try:
+        record = run.record() if run.has_record() else None
+        if record is not None and record.codebook:
+            inputs["the run's codebook"] = run.named_path(record.codebook)
+        inputs["the run's review file"] = _run_reviews_path(run)
+    except CoderError:
+        pass  # an unreadable run.json: the command reading it says so
+    return inputs
 
 
 def _load_passages(corpus: Path, codebook: Codebook | None) -> list:
@@ -947,6 +957,8 @@ def suggest(
         report = suggest_for_run(run, code, top=top, min_count=min_count, window=window)
         folder = RunFolder.at(run).folder if run.exists() else run  # --run may name its segments file or run.json
         target = out if out is not None else folder / _suggestions_file(folder, code)
+        # The run's own files, its codebook and review file, even with --force (probe AB5).
+        _refuse_replacing_inputs(target, _run_inputs(folder))
         write_suggestions_csv(report, target, force=out is None or force)
         if not quiet:
             _show(report.render())

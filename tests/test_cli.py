@@ -306,7 +306,7 @@ def test_cli_uncoded_codes_are_listed_with_zero_and_drawn_unless_hidden(tiny_cor
 def test_cli_named_files_are_never_overwritten_without_force(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path, command, option):
     out = tmp_path / "out"
     assert run("run", str(tiny_corpus), "--codebook", str(tiny_codebook), "--out", str(out)).exit_code == 0
-    target = tmp_path / "reviews.csv"  # (export xlsx: a workbook it replaces is read first; test_review_loop)
+    target = tmp_path / "mine.csv"  # (export xlsx: a workbook it replaces is read first; test_review_loop)
     target.write_bytes(b"my notes\r\n")
     args = [part.format(target=target, out=out) for part in command]
     if command[0] in ("kwic", "lint"):

@@ -152,6 +152,22 @@ def test_suggest_keeps_a_file_named_with_out_unless_force(shared_run: Path, tmp_
     assert read_suggestions(out).columns.tolist() == list(SUGGESTION_COLUMNS)
 
 
+@pytest.mark.parametrize("name, what", [("segments.csv", "a file of the run the command reads ("),
+                                        ("codebook.yaml", "the run's codebook"), ("reviews.csv", "the run's review file")])
+def test_suggest_never_writes_over_the_run_it_reads_even_with_force(own_run: Path, name: str, what: str):
+    """--out with --force replaced the run's segments.csv (a decision typed there, not yet imported, lost) and
+    the codebook the run names, where every other command refuses them (probe AB5)."""
+    target = own_run / name if name == "segments.csv" else own_run.parent / name
+    if not target.exists():
+        target.write_text("segment_id,decision\nsabc,reject\n", encoding="utf-8")
+    before = target.read_bytes()
+    result = invoke("suggest", "joint_meeting", "--run", str(own_run), "--out", str(target), "--force", "--quiet")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {target} is {what}")
+    assert "writing the results there would replace it." in result.output
+    assert target.read_bytes() == before
+
+
 @pytest.mark.parametrize("code, message", [
     ("joint_meting", "Error: unknown code 'joint_meting'. Did you mean 'joint_meeting'?\n"),
     ("trust", "Error: unknown code 'trust'. Codes: joint_meeting, barriers.\n"),
