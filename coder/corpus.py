@@ -168,7 +168,11 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
     wanted = _normalise_extensions(extensions)
     inside = os.path.realpath(root) if root.is_dir() else None
     folders: dict[str, str] = {}  # folder -> its real path, resolved once
-    for relative, file_path, plain in _with_paths(listed_files(root)):
+    run_folders: list[str] = []
+    listed = listed_files(root, run_folders=run_folders)
+    for folder in run_folders:
+        yield SkippedFile(folder, RUN_FOLDER_SKIPPED)
+    for relative, file_path, plain in _with_paths(listed):
         if relative == DOCUMENTS_FILE and root.is_dir():
             continue  # the document variables beside the corpus, not a document of it
         # A regular file that is no link, met in a folder walked without following links, is inside the
@@ -177,6 +181,9 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
         problem = None if plain and inside is not None else _not_plain_file(file_path, inside, folders)
         if problem:
             yield SkippedFile(relative, problem)
+            continue
+        if file_path.name.startswith("~$"):  # read as a damaged .docx, with advice to save it again (probe AB7)
+            yield SkippedFile(relative, OWNER_FILE_SKIPPED)
             continue
         unsupported = unsupported_type(file_path, wanted)
         if unsupported:
@@ -300,14 +307,16 @@ def iter_corpus_files(path: str | Path, extensions: Iterable[str] | None = None)
         yield relative, file_path
 
 
-def listed_files(path: str | Path, extensions: Iterable[str] | None = None) -> list[tuple[str, str, bool]]:
+def listed_files(path: str | Path, extensions: Iterable[str] | None = None, *,
+                 run_folders: list[str] | None = None) -> list[tuple[str, str, bool]]:
     """iter_corpus_files' files as (relative path, file path as a string, `plain`): `plain` when its
     folder's entry says it is a regular file and no link (told by the entry's type, without a stat per
     file; False for a corpus of one file). No Path per file: a corpus of thousands of files is listed
-    more than once a run.
+    more than once a run. A folder a `coder run` wrote (is_run_folder) is left out, and its relative
+    path ("outputs/") added to `run_folders`.
 
     Raises:
-        CorpusError: `path` does not exist, or two files show as one name.
+        CorpusError: `path` does not exist, is a folder a run wrote, or two files show as one name.
     """
     root = Path(path)
     wanted = None if extensions is None else _normalise_extensions(extensions)
@@ -320,8 +329,11 @@ def listed_files(path: str | Path, extensions: Iterable[str] | None = None) -> l
         raise CorpusError(
             f"{display_name(path)}: {what}. Pass a folder of documents (.txt, .md, .pdf, .docx, .odt, .rtf, .html) or one document file."
         )
+    if is_run_folder(os.fspath(root)):
+        raise CorpusError(f"{display_name(path)}: holds the outputs of a `coder run` (its run.json), not documents. "
+                          "Pass the folder of the documents the run coded.")
     found: list[tuple[str, str, bool]] = []
-    _walk_folder(os.fspath(root), "", wanted, found)
+    _walk_folder(os.fspath(root), "", wanted, found, [] if run_folders is None else run_folders)
     found.sort(key=lambda item: item[0])
     for (name, first, _), (same, second, _) in zip(found, found[1:]):
         if name == same:  # a control character escaped in one name, typed as that escape in the other
@@ -343,10 +355,30 @@ def _with_paths(listed: list[tuple[str, str, bool]]) -> Iterator[tuple[str, Path
         yield relative, parent / name, plain
 
 
-def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found: list[tuple[str, str, bool]]) -> None:
+OWNER_FILE_SKIPPED = "an Office lock file (~$: the document is open in Word or Excel), not a document"
+# Why a folder a run wrote is not read as part of the corpus (probe AB2).
+RUN_FOLDER_SKIPPED = ("a folder `coder run` wrote (its run.json): its report, map and texts/ (a copy of every PDF, Word "
+                      "and web page read) are outputs, not documents; not read")
+
+
+def is_run_folder(folder: str) -> bool:
+    """Does `folder` hold the run.json a `coder run` writes ("tool": "coder" in its first lines)? A corpus
+    folder holding an earlier run's outputs (`coder run project` after `--out project/outputs`) coded the
+    report, the map and a second copy of every extracted document (probe AB2)."""
+    try:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+        with open(os.open(os.path.join(folder, "run.json"), flags), "rb") as stream:
+            return stat.S_ISREG(os.fstat(stream.fileno()).st_mode) and b'"tool": "coder"' in stream.read(256)
+    except OSError:
+        return False
+
+
+def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found: list[tuple[str, str, bool]],
+                 run_folders: list[str]) -> None:
     """Add the files of `folder` and its subfolders to `found`, as os.walk lists them (a folder it cannot
     list is passed over; folder links are not followed, nor a folder whose real path lies outside
-    `folder`: a Windows junction, which is no link to os.scandir), hidden files and folders left out.
+    `folder`: a Windows junction, which is no link to os.scandir), hidden files and folders left out,
+    and so are folders a run wrote (is_run_folder), added to `run_folders`.
     A loop, not a recursion: folders nested a thousand deep are walked too."""
     inside = os.path.join(os.path.realpath(folder), "")
     pending = [(folder, prefix)]
@@ -358,6 +390,9 @@ def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found:
         except OSError:
             continue
         subfolders = []
+        if prefix and any(entry.name == "run.json" for entry in entries) and is_run_folder(folder):
+            run_folders.append(display_name(prefix))
+            continue
         for entry in entries:
             name = entry.name
             try:

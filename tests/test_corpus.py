@@ -124,6 +124,34 @@ def test_corpus_reads_nested_folders_sorted_with_slash_paths(tmp_path, extension
     assert [document.path for document in corpus] == ["A.txt", "a/b/c.TXT", "a/z.md", "b.txt", "latin.txt"]
 
 
+def test_corpus_a_folder_a_run_wrote_is_skipped_not_coded(tmp_path, tiny_codebook):
+    """`coder run project` after `coder run project/data --out project/outputs` coded the first run's report,
+    map and texts/ (a second copy of every extracted document) as documents, silently (probe AB2)."""
+    from conftest import invoke
+
+    project = tmp_path / "project"
+    _write(project, {"data/a.txt": b"The joint meeting was held.\n"})
+    assert invoke("run", str(project / "data"), "--codebook", str(tiny_codebook), "--out", str(project / "outputs"),
+                  "--quiet").exit_code == 0
+    corpus = read_corpus(project)
+    assert [document.path for document in corpus] == ["data/a.txt"]
+    assert corpus.skipped[0].path == "outputs/"
+    assert corpus.skipped[0].reason.startswith("a folder `coder run` wrote (its run.json)")
+    assert [relative for relative, _ in iter_corpus_files(project)] == ["data/a.txt"]
+    result = invoke("run", str(project), "--codebook", str(tiny_codebook), "--out", str(tmp_path / "again"))
+    assert result.exit_code == 0, result.output
+    assert "skipped outputs/: a folder `coder run` wrote" in result.output
+    with pytest.raises(CorpusError, match="holds the outputs of a `coder run`"):
+        read_corpus(project / "outputs")
+    (project / "data" / "~$a.docx").write_bytes(b"\x0bJane Doe" + b"\x00" * 40)  # Word's lock file (probe AB7)
+    assert read_corpus(project).skipped[-1] == SkippedFile(
+        "data/~$a.docx", "an Office lock file (~$: the document is open in Word or Excel), not a document")
+    (project / "elsewhere").mkdir()  # a run.json of another tool is a file like any other
+    (project / "elsewhere" / "run.json").write_text('{"tool": "other"}', encoding="utf-8")
+    (project / "elsewhere" / "b.txt").write_text("Party building.", encoding="utf-8")
+    assert [document.path for document in read_corpus(project)] == ["data/a.txt", "elsewhere/b.txt"]
+
+
 @pytest.mark.parametrize("name", ["interview 1.txt", ".hidden.md"])
 def test_corpus_single_file_is_named_by_its_file_name(tmp_path, name):
     (tmp_path / "sub").mkdir()
