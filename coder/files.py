@@ -1242,6 +1242,9 @@ class DecodeError(CoderError):
     """Bytes that are not text in any encoding `decode_text` tries; the message is the reason."""
 
 
+_ZERO_WIDTH_SPACE = "\u200b".encode()
+
+
 def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = False) -> tuple[str, str]:
     """The one decoder: (text with LF line ends and no BOM, encoding name).
 
@@ -1249,7 +1252,7 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
     result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
     what older spreadsheets and word lists are saved in). `stray_nuls`: a corpus's document may hold a
-    NUL byte or two in UTF-8 text, dropped; anything else with a NUL is binary.
+    NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.
 
     >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
     ('a\\nb\\nc', 'utf-8-sig')
@@ -1266,12 +1269,15 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
             raise DecodeError(UNDECODABLE)
     elif b"\x00" in data:
         # With `stray_nuls` (a corpus's documents), a stray NUL or two in UTF-8 text (a copy from a terminal,
-        # a buggy exporter) is dropped: the whole document was skipped for one invisible byte. More, without
+        # a buggy exporter) is read as a zero-width space, which matching reads through ("联\x00席会议" codes
+        # 联席会议) and which keeps every offset after it pointing into the file (dropped, each NUL moved them
+        # one character, probe AB3): the whole document was skipped for one invisible byte. More, without
         # UTF-8 around them, or in a table or dictionary (read strictly), is binary.
         nuls = data.count(b"\x00")
-        text = (_strict(data.replace(b"\x00", b""), "utf-8") if stray_nuls and nuls <= max(2, len(data) // 10_000)
-                else None)
-        if text is None or not text or text.isspace() or any(char < " " and char not in _ALLOWED_CONTROLS for char in text):
+        text = (_strict(data.replace(b"\x00", _ZERO_WIDTH_SPACE), "utf-8")
+                if stray_nuls and nuls <= max(2, len(data) // 10_000) else None)
+        if text is None or not text or text.replace("\u200b", "").isspace() or any(
+                char < " " and char not in _ALLOWED_CONTROLS for char in text):
             raise DecodeError(BINARY)
         encoding = "utf-8"
     else:

@@ -317,12 +317,24 @@ def test_corpus_undecodable_text_is_skipped_never_mojibake(tmp_path, data, encod
 KOREAN = "지역 간 협력 거버넌스는 중요한 연구 주제이다. 정부 간 공동 회의는 여러 지역에서 열렸다.\n"
 
 
-def test_corpus_a_stray_nul_in_utf8_text_is_dropped_not_the_document(tmp_path):
-    """One NUL byte in a UTF-8 file skipped the whole document as binary (probe H14a); a binary file still is."""
-    _write(tmp_path, {"a.txt": "长三角建立了市长联\x00席会议制度。\n".encode(), "b.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
-    corpus = read_corpus(tmp_path)
-    assert corpus.documents == (Document("a.txt", "长三角建立了市长联席会议制度。\n", "utf-8"),)
+def test_corpus_a_stray_nul_in_utf8_text_is_read_through_not_the_document(tmp_path, tiny_codebook):
+    """One NUL byte in a UTF-8 file skipped the whole document as binary (probe H14a); a binary file still is.
+    It is read as a zero-width space, which matching reads through: dropped, it moved every offset after it
+    one character off the file (probe AB3)."""
+    import pandas as pd
+    from conftest import invoke
+
+    text = "长三角建立了市长联\x00席会议制度。\n\nThe joint\x00 meeting was held.\n"
+    _write(tmp_path / "c", {"a.txt": text.encode(), "b.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
+    corpus = read_corpus(tmp_path / "c")
+    assert corpus.documents == (Document("a.txt", text.replace("\x00", "\u200b"), "utf-8"),)
     assert [skipped.path for skipped in corpus.skipped] == ["b.txt"]
+    tiny_codebook.write_text("codes:\n  jm: [joint meeting, 联席会议]\n", encoding="utf-8")
+    assert invoke("run", tmp_path / "c", "--codebook", tiny_codebook, "--out", tmp_path / "o", "-q").exit_code == 0
+    segments = pd.read_csv(tmp_path / "o" / "segments.csv", encoding="utf-8-sig")
+    assert segments["matched"].tolist() == ["联席会议", "joint meeting"]
+    assert [text[start:end].replace("\x00", "") for start, end in zip(segments["start"], segments["end"])] == [
+        "长三角建立了市长联席会议制度。", "The joint meeting was held."]
 
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
