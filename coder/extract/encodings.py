@@ -163,11 +163,44 @@ def detect_legacy(data: bytes) -> tuple[str, str] | None:
         if not _has_controls(text) and _plausible_east_asian(text) and _SYMBOL_IN_WORD.search(text) is None:
             guess = text, codecs.lookup(reading.encoding).name
             break
+    if guess is None or guess[1] in _GREEK_ENCODINGS:
+        guess = _greek_reading(data) or guess
     # Many accents: Cyrillic or Greek bytes read as cp1252 look like that, so another script
     # wins; another Latin code page (cp1250, Mac Roman) does not beat Windows-1252.
     if western is not None and (guess is None or not _NON_LATIN.search(guess[0])):
         return western, "cp1252"
     return guess
+
+
+_GREEK_ENCODINGS = ("cp1253", "iso8859-7")
+
+
+def _greek_reading(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for Greek in Windows-1253 or ISO 8859-7, which charset-normalizer reads as
+    Cyrillic that is no text (three sentences of Greek were skipped, probe AB6): of the readings whose
+    letters past ASCII are all Greek, without control characters, the one with the most letters (the two
+    differ in a few places: ISO 8859-7's Ά is Windows-1253's ¶).
+
+    >>> _greek_reading("Η κοινή συνεδρίαση. Άνθρωποι.".encode("cp1253"))
+    ('Η κοινή συνεδρίαση. Άνθρωποι.', 'cp1253')
+    >>> _greek_reading("Η κοινή συνεδρίαση. Άνθρωποι.".encode("iso8859-7"))
+    ('Η κοινή συνεδρίαση. Άνθρωποι.', 'iso8859-7')
+    """
+    readings = []
+    for encoding in _GREEK_ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        letters = [char for char in text if char >= "\x80" and char.isalpha()]
+        if (letters and not _has_controls(text) and all("\u0370" <= char <= "\u03ff" for char in letters)
+                and _SYMBOL_IN_WORD.search(text) is None and _FINAL_SIGMA_IN_WORD.search(text) is None):
+            readings.append((len(letters), -len(readings), text, encoding))
+    return max(readings)[2:] if readings else None
+
+
+# Greek writes ς only at a word's end; Cyrillic read as Greek puts it inside words (т, the same byte).
+_FINAL_SIGMA_IN_WORD = LazyPattern("ς(?=[^\\W\\d_])")
 
 
 _NON_LATIN = LazyPattern(r"[\u0370-\u03ff\u0400-\u052f\u0590-\u08ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]")
