@@ -231,7 +231,7 @@ def _odt(body: str) -> bytes:
         (
             '<text:h>Joint meetings</text:h><text:p>Two<text:s text:c="2"/>cities<text:line-break/>met.'
             '<text:note><text:note-body><text:p>A footnote.</text:p></text:note-body></text:note></text:p>',
-            "Joint meetings\n\nTwo  cities\nmet.",
+            "Joint meetings\n\nTwo  cities\nmet.\n\nA footnote.",  # a note after the body (it was left out, probe AB10)
         ),
         (   # deleted text kept by change tracking, and comments, are no body text; a text box is read once
             '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>Deleted: the joint '
@@ -244,6 +244,49 @@ def _odt(body: str) -> bytes:
 )
 def test_extract_odt(body, text):
     assert extract_bytes(_odt(body), ".odt").text == text
+
+
+def test_extract_odt_lists_comments_as_removed():
+    extracted = extract_bytes(_odt('<text:p>Mayors met<office:annotation><text:p>Comment: a joint meeting?</text:p>'
+                                   '</office:annotation> twice.</text:p>'), ".odt")
+    assert extracted.removed == (Removed(page=None, text="Comment: a joint meeting?", reason="comment"),)
+
+
+def test_extract_docx_reads_footnotes_and_endnotes_after_the_body_and_lists_comments():
+    """A keyword only in a Word footnote was missed without a trace, and comments were not listed (probe AB10)."""
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    relationship = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    def note(kind, number, text, kind_attribute=""):
+        return f'<w:{kind} w:id="{number}"{kind_attribute}><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:{kind}>'
+    separator = note("footnote", -1, "", ' w:type="separator"')
+    parts = {
+        "footnotes": f'<w:footnotes xmlns:w="{w}">{separator}{note("footnote", 1, "First footnote on governance.")}'
+                     "</w:footnotes>",
+        "endnotes": f'<w:endnotes xmlns:w="{w}">{note("endnote", 1, "An endnote.")}</w:endnotes>',
+        "comments": f'<w:comments xmlns:w="{w}">{note("comment", 0, "Reviewer: a joint meeting?")}</w:comments>',
+    }
+    body = (f'<w:document xmlns:w="{w}"><w:body><w:p><w:r><w:t>Body text.</w:t></w:r>'
+            f'<w:r><w:footnoteReference w:id="1"/></w:r></w:p></w:body></w:document>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml",
+                         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                         '<Default Extension="xml" ContentType="application/xml"/>'
+                         '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                         'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        archive.writestr("_rels/.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         f'<Relationship Id="rId1" Type="{relationship}officeDocument" Target="word/document.xml"/></Relationships>')
+        archive.writestr("word/_rels/document.xml.rels",
+                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         + "".join(f'<Relationship Id="r{name}" Type="{relationship}{name}" Target="{name}.xml"/>'
+                                   for name in parts) + "</Relationships>")
+        archive.writestr("word/document.xml", body)
+        for name, xml in parts.items():
+            archive.writestr(f"word/{name}.xml", xml)
+    extracted = extract_bytes(buffer.getvalue(), ".docx")
+    assert extracted.text == "Body text.\n\nFirst footnote on governance.\n\nAn endnote."
+    assert extracted.removed == (Removed(page=None, text="Reviewer: a joint meeting?", reason="comment"),)
 
 
 @pytest.mark.parametrize(
