@@ -246,6 +246,16 @@ def test_extract_odt(body, text):
     assert extract_bytes(_odt(body), ".odt").text == text
 
 
+@pytest.mark.parametrize("suffix, data", [
+    (".odt", _odt("<text:p>The ﬁnancial plan was eﬃcient and ﬂexible.</text:p>")),
+    (".html", "<html><body><article><p>The ﬁnancial plan was eﬃcient and ﬂexible.</p></article></body></html>".encode()),
+])
+def test_extract_reads_latin_ligatures_as_their_letters(suffix, data):
+    """Text copied from a PDF into a Word file or a web page holds ﬁ, ﬂ, ﬃ as one character each: "ﬁnancial"
+    was no match for `financial` (probe AB4)."""
+    assert extract_bytes(data, suffix).text == "The financial plan was efficient and flexible."
+
+
 def test_extract_odt_lists_comments_as_removed():
     extracted = extract_bytes(_odt('<text:p>Mayors met<office:annotation><text:p>Comment: a joint meeting?</text:p>'
                                    '</office:annotation> twice.</text:p>'), ".odt")

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -148,10 +149,28 @@ def extract_bytes(data: bytes, suffix: str) -> ExtractedText:
     if kind == "html":
         from .html import extract_html
 
-        return extract_html(data)
+        return _letters_for_ligatures(extract_html(data))
     from . import office
 
-    return {"docx": office.extract_docx, "odt": office.extract_odt, "rtf": office.extract_rtf}[kind](data)
+    return _letters_for_ligatures(
+        {"docx": office.extract_docx, "odt": office.extract_odt, "rtf": office.extract_rtf}[kind](data))
+
+
+# Latin ligatures as one character each (ﬁ U+FB01 ...), which text copied from a PDF into a Word file or a
+# web page holds: "ﬁnancial" is no word "financial" to the matcher (probe AB4). The PDF reader gives letters.
+_LIGATURES = {chr(code): unicodedata.normalize("NFKC", chr(code)) for code in range(0xFB00, 0xFB07)}
+
+
+def _letters_for_ligatures(extracted: ExtractedText) -> ExtractedText:
+    """`extracted` with each Latin ligature its letters (a format without pages: offsets are into this text).
+
+    >>> _letters_for_ligatures(ExtractedText("The ﬁnancial plan was eﬃcient.", "docx")).text
+    'The financial plan was efficient.'
+    """
+    text = extracted.text
+    if text.isascii() or not any(ligature in text for ligature in _LIGATURES):
+        return extracted
+    return replace(extracted, text=text.translate(str.maketrans(_LIGATURES)))
 
 
 __all__ = [
