@@ -37,7 +37,7 @@ class DocumentVariables:
     """The variables of each document: `table` has a `document` column, then one column per variable.
 
     `missing` lists corpus documents the sheet has no row for; `unknown` lists sheet rows naming
-    no document of the corpus (both filled by `matched`).
+    no document of the corpus (both filled by `matched`, which leaves the latter out of `table`).
     """
 
     path: str
@@ -84,6 +84,9 @@ class DocumentVariables:
             seen[name] = raw
         listed = set(names)
         table = self.table.assign(document=pd.Series(names, index=self.table.index, dtype=object))
+        # Only the rows of corpus documents: a row naming none made its values groups of no document (a share
+        # 0.0 in code_counts_by_group.csv, a value --where offered; probe AB9). It is warned about.
+        table = table[[name in corpus for name in names]]
         return replace(
             self,
             table=table,

@@ -163,6 +163,18 @@ def test_groups_sheet_mismatch_is_reported(tmp_path: Path, sheet: str, warnings:
     assert [line for line in lines if line.startswith("Warning")] == [line.format(sheet=path) for line in warnings]
 
 
+def test_groups_a_row_naming_no_document_makes_no_group(tmp_path: Path) -> None:
+    """A row naming no document of the corpus is warned about and left out of the groups, as README says: its value
+    was a group of no document (shares 0.0 in code_counts_by_group.csv) and a value --where offered (probe AB9)."""
+    _corpus(tmp_path, "document,region\nd1.txt,Yangtze\nd2.txt,Yangtze\nd3.txt,Pearl\nd4.txt,Pearl\nd9.txt,Ghost\n")
+    assert _run(tmp_path).exit_code == 0
+    by_group = pd.read_csv(tmp_path / "out" / "code_counts_by_group.csv", encoding="utf-8-sig")
+    assert "Ghost" not in set(by_group.astype(str).to_numpy().ravel())
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--where", "region=Ghost", "--out", tmp_path / "group")
+    assert (result.exit_code, result.output) == (
+        1, "Error: --where region=Ghost: no document has region=Ghost. Values of region: Yangtze, Pearl.\n")
+
+
 @pytest.mark.parametrize("sheet, message", [
     ("name,region\nd1.txt,Yangtze\n",
      "Error: {sheet}: no 'document' column (columns: name, region). Name the column holding each document's "
