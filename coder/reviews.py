@@ -371,6 +371,7 @@ class PassageLocator:
         self._folded_before: dict[str, dict[str, set[str]]] = {}
         self._neighbours: dict[str, _Neighbours] = {}
         self._deletions: dict[str, _Deletions | None] = {}
+        self._deletions_across: dict[tuple[str, str], _Deletions | None] = {}
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -460,6 +461,21 @@ class PassageLocator:
                 [(number, _normalized(words)) for number, (_, _, words) in sorted(self._earlier_of(document).items())],
                 [(passage.index, _normalized(passage.text)) for passage in self.passages(document)])
         deletions, found = self._deletions[document], self._earlier_numbers(document).get(context, [])
+        if deletions is None or len(found) != 1:
+            return None
+        return deletions.keeps(found[0], index)
+
+    def kept_across(self, was: str, document: str, context: str, index: int) -> bool | None:
+        """kept_by_deletion() for passage `index` of `document` now as the passage of document `was` that had
+        `context` in the run before: the document renamed, or a passage of it read again (並 -> 并), its passages
+        compared as the matcher reads them (_folded)."""
+        if self._earlier_passages is None or not context:
+            return None
+        if (was, document) not in self._deletions_across:
+            self._deletions_across[was, document] = _Deletions.of(
+                [(number, _folded(words)) for number, (_, _, words) in sorted(self._earlier_of(was).items())],
+                [(passage.index, _folded(passage.text)) for passage in self.passages(document)])
+        deletions, found = self._deletions_across[was, document], self._earlier_numbers(was).get(context, [])
         if deletions is None or len(found) != 1:
             return None
         return deletions.keeps(found[0], index)
@@ -1805,8 +1821,13 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         read_again = elsewhere(index) and bool(edited.get(key))
         if read_again:
             matches = edited[key]
-            if len(matches) > 1 and locator is not None:
-                matches = _by_context(reviews, index, frame, matches, locator)
+        on_a_copy = _on_a_copy(reviews, index) and elsewhere(index)
+        if locator is not None and matches and ((len(matches) > 1 and read_again) or on_a_copy):
+            # several passages read as its, or it was on a copy (the copy left, or one in the document renamed, may be
+            # another copy: probes YY6, YY8): the one its copy is, by the passages around it
+            matches = _by_context(reviews, index, frame, matches, locator)
+        elif on_a_copy:
+            continue  # no corpus to tell its copy (review status, network: the last run followed what it could)
         if len(matches) != 1:
             continue  # the text is gone, or it is in several places: leave it detached, never guess
         row = frame.iloc[matches[0]]
@@ -1851,17 +1872,57 @@ def _there_before(row: pd.Series, locator: PassageLocator | None) -> bool:
 
 def _by_context(reviews: pd.DataFrame, index: object, frame: pd.DataFrame, matches: list[int],
                 locator: PassageLocator) -> list[int]:
-    """Of the rows `matches` (passages of one document that read as entry `index`'s), the one its copy is, told by
-    the passages around it (_copy_of); none when none is, or several are."""
-    context = reviews.at[index, "context"] if "context" in reviews.columns else ""
-    context = context if isinstance(context, str) and context else _earlier_context(reviews, index, locator)
-    if not context:
+    """Of the rows `matches` (passages that read as entry `index`'s), the one its copy is, told by the passages
+    around it (_copy_elsewhere); none when none is, or several are, or they are in several documents."""
+    documents = {str(frame.iloc[match]["document"]) for match in matches}
+    if len(documents) != 1:
         return []
     rows = {int(frame.iloc[match]["passage"]): match for match in matches}
-    document = str(frame.iloc[matches[0]]["document"])
-    around = {number: locator.context(document, number) for number in rows}
-    number = _copy_of(_context_now(context, around, document, locator), None, around)
+    number = _copy_elsewhere(reviews.loc[index], documents.pop(), sorted(rows), locator)
     return [rows[number]] if number is not None else []
+
+
+def _copy_elsewhere(entry: pd.Series, document: str, numbers: list[int], locator: PassageLocator) -> int | None:
+    """Of passages `numbers` of `document` that read as review entry `entry`'s, the copy it was on, where its id names
+    none of them: its document renamed to `document`, or its passage read again (並 -> 并, `document` its own).
+    Told as place_on_copies tells a copy in its own document (_copy_of): by the passages around it (its `context`,
+    else where the run before had it), the copy its id numbers among its copies then, and those copies as the run
+    before had them in its document; None when none is, or several are, or `document` is another that the run
+    before had (its copy was not found in it then, when that run's passages could tell). A copy deleted as the
+    copy left was corrected, or as the document was renamed, gave its decision to the copy left, found once by its
+    text (probe YY6; a hand coding likewise, YY7), and the copies of a renamed document were not told apart at all
+    (YY8)."""
+    was, text = str(entry["document"]), entry["text"]
+    if document != was and document in locator.earlier:
+        return None  # a document the run before had: it was not followed into it then, when that run could tell
+    context = entry.get("context")
+    if not (isinstance(context, str) and context):
+        context = locator.earlier_context(was, entry["passage"], entry["start"], entry["end"], text)
+    if not context:
+        return None
+    around = {number: locator.context_as_before(document, number) for number in numbers}
+    if document == was:
+        context = _context_now(context, around, document, locator, as_before=True)
+    order = locator.earlier_copy_order(was, text)
+    # the copy its id numbers, when the run before had those copies (its number then)
+    copy = _copy_number(str(entry["segment_id"]), passage_fingerprint(was, str(text)), str(entry["code"]),
+                        str(entry.get("passage", ""))) if order else None
+    here = numbers[copy] if copy is not None and copy < len(numbers) else None
+    neighbours = _Neighbours(locator.neighbours(document).now, locator.sides_before(was))
+    return _copy_of(context, here, around, earlier={*(order or ()), context}, earlier_order=order,
+                    neighbours=lambda: neighbours,
+                    kept=lambda number: locator.kept_across(was, document, context, number))
+
+
+def _copy_number(identifier: str, fingerprint: str, code: str, passage: str) -> int | None:
+    """Which copy of its passage (0: the first) segment id `identifier` with `code` numbers (_numbered_copy)."""
+    numbered = _numbered_copy(identifier, fingerprint, code, passage)
+    if numbered is None:
+        return None
+    if numbered == fingerprint:
+        return 0
+    return next(copy for copy in range(1, max(whole_number(passage) or 0, 63) + 1)
+                if copy_fingerprint(fingerprint, copy) == numbered)
 
 
 def copy_ids(reviews: pd.DataFrame) -> pd.DataFrame:
@@ -2247,12 +2308,22 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
             passage = locator.containing(document, start)
             return (document, passage.index if passage else 0, start, end, text) if passage else None
     matches = locator.find(text, document=document) if source is not None else []
+    elsewhere = not matches
     if not matches and source is not None:  # a character corrected where the matcher reads no change (並 -> 并)
         matches = locator.find(text, document=document, folded=True)
     if not matches:
         matches = locator.find(text)  # the document was renamed
-        if len(matches) != 1:
+        if len(matches) != 1 and not (matches and _is_text(entry.get("context"))):
             return _span_in_renamed_document(text, locator) if source is None and start is not None else None
+    if elsewhere and matches and _is_text(entry.get("context")):
+        # on a copy of a repeated passage: the copy it was on, not the one copy left (probe YY7, its document
+        # renamed) nor any (YY8)
+        if len({passage.document for passage in matches}) != 1:
+            return None
+        number = _copy_elsewhere(entry, matches[0].document, [passage.index for passage in matches], locator)
+        if number is None:
+            return None
+        matches = [passage for passage in matches if passage.index == number]
     passage = matches[0]
     return (passage.document, passage.index, passage.start, passage.end, passage.text)
 

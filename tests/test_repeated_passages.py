@@ -639,3 +639,112 @@ def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_hand_coding_
                     "--segments", transcript / "out" / "segments.csv")
     assert (f'focus.txt, passage {number}, hand: add "by hand"; its passage repeats in the document and the '
             f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
+
+
+CORRECTED = f"{ANSWER} 並且準時。"  # the answer as a transcript spells it before 並 is corrected to 并
+
+
+def _coded_by_question(frame: pd.DataFrame, text: str, document: str, code: str) -> dict[str, tuple[str, str]]:
+    """{the question before each passage of `document` coded `code`: its (review, note)} in a run's segments."""
+    passages = split_passages(Document(document, text))
+    rows = frame[(frame["document"] == document) & (frame["code"] == code) & frame["review"].astype(bool)]
+    return {passages[passage - 1].text: (review, note) for passage, review, note in zip(rows["passage"], rows["review"], rows["note"])}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("edit", ["the copy left corrected", "the document renamed"])
+@pytest.mark.parametrize("decided", ["the deleted copy", "both copies"])
+@pytest.mark.parametrize("deleted", QUESTIONS[:2])
+def test_a_copy_deleted_as_the_copy_left_is_corrected_or_its_document_renamed_leaves_its_decision_detached(
+    transcript: Path, deleted: str, decided: str, edit: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given twice and one Q/A block deleted while, in the same edit, the copy left was corrected (並 ->
+    并) or the document renamed: the follow by text put the deleted copy's decision on the one copy left, and that
+    copy's own decision was detached, silently: the copy left was found by its text without its context compared
+    (probe YY6). The deleted copy's decision is detached, and the copy left keeps its own."""
+    _use_engine(engine, monkeypatch)
+    before = "\n\n".join(f"{question}\n\n{CORRECTED}" for question in QUESTIONS[:2]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
+    _type_decisions_on_answers(transcript, decisions, before)
+    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", ""))
+                                                                for question in QUESTIONS[:2]}
+    text = before.replace(f"{deleted}\n\n{CORRECTED}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{CORRECTED}", "")
+    document = "focus.txt"
+    if edit == "the copy left corrected":
+        text = text.replace("並", "并")
+    else:
+        (transcript / "corpus" / "focus.txt").unlink()
+        document = "renamed.txt"
+    (transcript / "corpus" / document).write_text(text, encoding="utf-8")
+    left = next(question for question in QUESTIONS[:2] if question != deleted)
+    expected = {left: decisions[left]} if left in decisions else {}
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _coded_by_question(_run(transcript), text, document, "meeting") == expected
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    number = 1 if deleted == QUESTIONS[0] else 3
+    decision, note = DECISIONS[deleted]
+    assert f"focus.txt, passage {number}, meeting: {decision} \"{note}\"; " in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("deleted", QUESTIONS[:2])
+def test_a_copy_deleted_as_its_document_is_renamed_leaves_its_hand_coding_detached_not_on_the_other(
+    transcript: Path, deleted: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given twice (a filler after each), a passage coded by hand on one copy, and that copy's Q/A block
+    deleted while the document was renamed: _manual_rows found its text once in the renamed document, on the other
+    answer, and put the hand coding there, silently (probe YY7, renamed; 28c2836 covered the same document)."""
+    _use_engine(engine, monkeypatch)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    before = _filled(QUESTIONS[:2], "after the answer")
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    segments = _run(transcript)
+    number = 1 if deleted == QUESTIONS[0] else 4
+    answer = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")
+                            & (segments["passage"] == number)]
+    added = segments.loc[answer].assign(code="hand", review="add", note="by hand", segment_id="")
+    pd.concat([segments, added]).to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _hand_coded_by_question(_run(transcript), before) == {deleted: ("add", "by hand")}
+    text = _filled([question for question in QUESTIONS[:2] if question != deleted], "after the answer")
+    (transcript / "corpus" / "focus.txt").unlink()
+    (transcript / "corpus" / "renamed.txt").write_text(text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _coded_by_question(_run(transcript), text, "renamed.txt", "hand") == {}
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 1
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    assert f'focus.txt, passage {number}, hand: add "by hand"; ' in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+def test_decisions_and_hand_codings_on_copies_follow_a_renamed_document_to_their_copy(
+    transcript: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transcript renamed, its text unchanged: each copy of the repeated answer has the passages around it it had,
+    yet every decision and hand coding on a copy was detached, as its text is in the renamed document more than
+    once (probe YY8). Each follows to its copy, told by the passages around it."""
+    _use_engine(engine, monkeypatch)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    segments = _run(transcript)
+    passages = split_passages(Document("focus.txt", TRANSCRIPT))
+    for index in segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]:
+        segments.loc[index, ["review", "note"]] = DECISIONS[passages[segments.at[index, "passage"] - 1].text]
+    city = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting") & (segments["passage"] == 3)]
+    added = segments.loc[city].assign(code="hand", review="add", note="city, by hand", segment_id="")
+    pd.concat([segments, added]).to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    assert _decisions_by_question(_run(transcript), TRANSCRIPT) == DECISIONS
+    (transcript / "corpus" / "focus.txt").rename(transcript / "corpus" / "renamed.txt")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        recoded = _run(transcript)
+        assert _coded_by_question(recoded, TRANSCRIPT, "renamed.txt", "meeting") == DECISIONS
+        assert _coded_by_question(recoded, TRANSCRIPT, "renamed.txt", "hand") == {
+            "Q: Second, the city.": ("add", "city, by hand")}
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == 0
+    status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
+    assert "No detached decisions" in status.stdout, status.stdout
