@@ -1961,7 +1961,10 @@ def place_on_copies(reviews: pd.DataFrame, locator: PassageLocator, present: Con
     examined: dict[str, list[object]] = {}
     for index in reviews.index[copies["second"].ne("")]:
         document = str(reviews.at[index, "document"])
-        if document in locator.documents and (contexts[index] or copies.at[index, "second"] in present):
+        if document in locator.documents and (contexts[index] or copies.at[index, "second"] in present or (
+                # coded by hand with a code that codes no copy, its passage given once when it was kept (no
+                # context) and repeated now: _manual_rows put it on the first copy by its text (probe ZZ5)
+                reviews.at[index, "decision"] == "add" and len(locator.find(str(reviews.at[index, "text"]), document=document)) > 1)):
             examined.setdefault(document, []).append(index)
     changes: dict[object, dict[str, object]] = {}
     moved = 0

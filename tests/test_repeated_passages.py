@@ -746,5 +746,32 @@ def test_decisions_and_hand_codings_on_copies_follow_a_renamed_document_to_their
             "Q: Second, the city.": ("add", "city, by hand")}
         record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
         assert record["reviews"]["orphaned"] == 0
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("opening", ["Q: First, the towns.", "Q: First, the county."])
+def test_a_passage_coded_by_hand_while_it_was_given_once_stays_on_it_when_a_copy_is_added_before(
+    transcript: Path, opening: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given once, coded by hand (`add`, kept without a context) and rejected, then a Q/A block with the
+    same answer inserted before it: the reject followed its copy (the second now), the hand coding went to the new
+    first copy, silently (probe ZZ5; `opening` as long as the question it precedes, or not)."""
+    _use_engine(engine, monkeypatch)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    before = f"Q: Second, the city.\n\n{ANSWER}\n\nQ: Third, the province.\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    segments = _run(transcript)
+    answer = segments.index[(segments["document"] == "focus.txt") & (segments["code"] == "meeting")]
+    segments.loc[answer, ["review", "note"]] = ["reject", "off topic"]
+    added = segments.loc[answer].assign(code="hand", review="add", note="by hand", segment_id="")
+    pd.concat([segments, added]).to_csv(transcript / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    city = {"Q: Second, the city.": ("add", "by hand")}
+    assert _hand_coded_by_question(_run(transcript), before) == city
+    text = f"{opening}\n\n{ANSWER}\n\n{before}"
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    for _ in range(2):  # and again, from the review file the run rewrote
+        recoded = _run(transcript)
+        assert _hand_coded_by_question(recoded, text) == city
+        assert _decisions_by_question(recoded, text) == {opening: ("", ""), "Q: Second, the city.": ("reject", "off topic")}
     status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
     assert "No detached decisions" in status.stdout, status.stdout
