@@ -412,6 +412,23 @@ class PassageLocator:
         return _context(passages[number - 1][2] if number - 1 in passages else "",
                         passages[number + 1][2] if number + 1 in passages else "")
 
+    def earlier_host(self, document: str, passage: object, start: int, end: int,
+                     text: str) -> tuple[int, str, str, int] | None:
+        """(start, text, passage_context(), which copy of its text it is, from 0) of passage `passage` of the
+        document as the run before had it, when it holds the span `start`-`end` reading `text` and is more than it
+        (a passage coded by hand in part); else None."""
+        if self._earlier_passages is None:
+            return None
+        passages, number = self._earlier_of(document), whole_number(str(passage))
+        if number is None or number not in passages:
+            return None
+        first, last, words = passages[number]
+        if not (first <= start < end <= last) or (first, last) == (start, end) or _normalized(text) not in _normalized(words):
+            return None
+        copy = sum(1 for other, (_, _, read) in passages.items() if other < number and _normalized(read) == _normalized(words))
+        return first, words, _context(passages[number - 1][2] if number - 1 in passages else "",
+                                      passages[number + 1][2] if number + 1 in passages else ""), copy
+
     def earlier_copy_contexts(self, document: str, text: object) -> set[str]:
         """passage_context() of every copy of `text` in the document as the run before had it; none when that
         run's passages table is not at hand."""
@@ -2260,9 +2277,14 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
         entry = reviews.loc[index]
         if entry["segment_id"] in present or entry["code"] not in codebook:
             continue  # the tool codes it too (the automatic row is kept), or the code is gone
-        if _is_detached_copy(entry):
+        on_copy = _span_on_its_copy(entry, locator)
+        if isinstance(on_copy, str):  # a span on a copy of a repeated passage not found: detached, as place_on_copies does
+            if not _is_detached_copy(entry):
+                changes[index] = {"segment_id": _detached_copy_id(str(entry["segment_id"]), on_copy), "context": on_copy}
+            continue
+        if on_copy is None and _is_detached_copy(entry):
             continue  # its copy of a repeated passage is not found (place_on_copies): never put on another copy
-        found = _locate_added(entry, locator)
+        found = _locate_added(entry, locator) if on_copy is None else on_copy[0]
         if found is None:
             continue
         document, passage, start, end, text = found
@@ -2278,6 +2300,8 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
         changes.setdefault(index, {}).update(passage=str(passage), start=str(start), end=str(end))
         if located is not None and (located.start, located.end) == (start, end) and len(locator.find(text, document=document)) > 1:
             changes[index]["context"] = locator.context(document, passage)  # a copy: place_on_copies keeps it on it
+        elif located is not None and (on_copy is not None or len(locator.find(located.text, document=document)) > 1):
+            changes[index]["context"] = locator.context(document, passage)  # a span on a copy: _span_on_its_copy keeps it there
         code = codebook[entry["code"]]
         kind = located.kind if located is not None else "body"
         rows.append((identifier, document, passage, start, end, kind, code.id, code.code_path, code.label, 0, "", text,
@@ -2290,6 +2314,58 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
     frame = frame.astype({column: "int64" for column in ("passage", "start", "end", "hits")})
     frame["source"] = MANUAL
     return frame
+
+
+def _span_on_its_copy(entry: pd.Series, locator: PassageLocator) -> tuple[tuple[str, int, int, int, str], str] | str | None:
+    """A span coded by hand (start and end, part of a passage) on a copy of a passage repeated in its document:
+    ((document, passage, start, end, text) on its copy now, that copy's context), or the context of its copy when
+    that copy is not found (it is detached); None when it is on no copy (_locate_added finds it by its offsets,
+    else its text). Its copy is told as place_on_copies tells a decision's, by the passages around the copy as the
+    run before had it (or its `context`); found by its text alone, the span went to the first copy, where copies
+    were added before its own or its own was deleted (probe ZZ6)."""
+    document, text = str(entry["document"]), str(entry["text"])
+    start, end = _whole(str(entry["start"])), _whole(str(entry["end"]))
+    source = locator.documents.get(document)
+    stored = entry.get("context")
+    stored = stored if isinstance(stored, str) else ""
+    if source is None or start is None or end is None or end <= start or not text.strip():
+        return None
+    passages = locator.passages(document)
+    host = locator.earlier_host(document, entry["passage"], start, end, text)
+    offset: int | None = None
+    if host is not None:
+        first, words, context, copy = host
+        context = stored or context
+        copies = [passage.index for passage in passages if _normalized(passage.text) == _normalized(words)]
+        order = locator.earlier_copy_order(document, words)
+        if not stored and len(copies) < 2 and len(order or ()) < 2:
+            return None  # its passage does not repeat
+        around = {number: locator.context_as_before(document, number) for number in copies}
+        here = copies[copy] if copy < len(copies) else None  # the copy a decision's id would number
+        number = _copy_of(_context_now(context, around, document, locator, as_before=True), here, around,
+                          earlier={*(order or ()), context}, earlier_order=order,
+                          neighbours=lambda: locator.neighbours(document),
+                          kept=lambda number: locator.kept_by_deletion(document, context, number))
+        offset = start - first
+    elif stored and not locator.find(text, document=document):
+        # a span (no passage reads as it) where the run before had it is not known (it was detached, or that run's
+        # passages table is not at hand): only the copy with its context
+        holding = [passage.index for passage in passages if text in source.text[passage.start:passage.end]]
+        if not holding:
+            return None  # its text is gone from the document
+        same = [number for number in holding if locator.context(document, number) == stored]
+        number, context = (same[0] if len(same) == 1 else None), stored
+    else:
+        return None
+    if number is None:
+        return context
+    passage = passages[number]
+    at = passage.start + offset if offset is not None else -1
+    if offset is None or source.text[at:at + len(text)] != text:
+        at = source.text.find(text, passage.start, passage.end)
+        if at < 0:
+            return context  # its copy no longer holds it
+    return (document, number, at, at + len(text), text), locator.context(document, number)
 
 
 def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:

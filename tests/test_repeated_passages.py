@@ -775,3 +775,56 @@ def test_a_passage_coded_by_hand_while_it_was_given_once_stays_on_it_when_a_copy
         assert _decisions_by_question(recoded, text) == {opening: ("", ""), "Q: Second, the city.": ("reject", "off topic")}
     status = invoke("review", "status", "--segments", transcript / "out" / "segments.csv")
     assert "No detached decisions" in status.stdout, status.stdout
+
+
+def _hand_coded_spans(frame: pd.DataFrame, text: str) -> dict[str, tuple[str, str, str]]:
+    """{the question before each span coded `hand`: (its text, review, note)} in a run's segments."""
+    passages = split_passages(Document("focus.txt", text))
+    rows = frame[(frame["document"] == "focus.txt") & (frame["code"] == "hand")]
+    for passage, start, end, words in zip(rows["passage"], rows["start"], rows["end"], rows["text"]):
+        assert text[start:end] == words and passages[passage].start <= start < end <= passages[passage].end
+    return {passages[passage - 1].text: (words, review, note)
+            for passage, words, review, note in zip(rows["passage"], rows["text"], rows["review"], rows["note"])}
+
+
+@pytest.mark.parametrize("engine", ["whole table", "streamed"])
+@pytest.mark.parametrize("edit", ["its block deleted", "the other block deleted", "a copy added at the front"])
+@pytest.mark.parametrize("coded", QUESTIONS[:2])
+def test_a_span_coded_by_hand_on_a_repeated_answer_stays_on_its_copy(
+    transcript: Path, coded: str, edit: str, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer given twice and part of one copy coded by hand by its start and end: the span was kept without a
+    context and put by its text on the first copy, both when its Q/A block was deleted (it is detached) and when a
+    copy was added at the front (probe ZZ6)."""
+    _use_engine(engine, monkeypatch)
+    (transcript / "codebook.yaml").write_text(CODEBOOK + "  hand:\n    description: by hand\n", encoding="utf-8")
+    before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n\nQ: Thanks.\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    segments = _run(transcript)
+    number = 1 if coded == QUESTIONS[0] else 3
+    answer = segments[(segments["document"] == "focus.txt") & (segments["code"] == "meeting") & (segments["passage"] == number)]
+    start = int(answer["start"].iloc[0]) + len("A: We hold ")
+    row = {column: "" for column in segments.columns}
+    row.update(document="focus.txt", start=str(start), end=str(start + len("a joint meeting")), code="hand",
+               review="add", note="span")
+    pd.concat([segments.astype(str), pd.DataFrame([row])]).to_csv(transcript / "out" / "segments.csv", index=False,
+                                                                     encoding="utf-8-sig")
+    assert _hand_coded_spans(_run(transcript), before) == {coded: ("a joint meeting", "add", "span")}
+    deleted = {"its block deleted": coded, "the other block deleted": next(q for q in QUESTIONS[:2] if q != coded)}.get(edit)
+    if deleted is None:
+        text = f"Q: Opening.\n\n{ANSWER}\n\n{before}"
+    else:
+        text = before.replace(f"{deleted}\n\n{ANSWER}\n\n", "")
+    (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
+    gone = deleted == coded
+    for _ in range(2):  # and again, from the review file the run rewrote
+        assert _hand_coded_spans(_run(transcript), text) == ({} if gone else {coded: ("a joint meeting", "add", "span")})
+        record = json.loads((transcript / "out" / "run.json").read_text(encoding="utf-8"))
+        assert record["reviews"]["orphaned"] == (1 if gone else 0)
+    status = invoke("review", "status", "--codebook", transcript / "codebook.yaml",
+                    "--segments", transcript / "out" / "segments.csv")
+    if gone:
+        assert (f'focus.txt, passage {number}, hand: add "span"; its passage repeats in the document and the '
+                f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
+    else:
+        assert "No detached decisions" in status.stdout, status.stdout
