@@ -165,24 +165,11 @@ def detect_legacy(data: bytes) -> tuple[str, str] | None:
             break
     if guess is None or guess[1] in _GREEK_ENCODINGS:
         guess = _greek_reading(data) or guess
-    if guess is None or guess[1] in _CYRILLIC_ENCODINGS:
-        guess = _cyrillic_reading(data) or guess
     # Many accents: Cyrillic or Greek bytes read as cp1252 look like that, so another script
     # wins; another Latin code page (cp1250, Mac Roman) does not beat Windows-1252.
     if western is not None and (guess is None or not _NON_LATIN.search(guess[0])):
         return western, "cp1252"
     return guess
-
-
-def _reads_as_words(text: str, letters: list[str]) -> bool:
-    """Does a reading of a single-byte code page, whose `letters` past ASCII are given, read as words: no
-    control characters, no symbol inside a word, few other characters past ASCII (quotes, dashes, №), and
-    words, not one run of letters (random bytes read in any Cyrillic code page are letters and box lines), and
-    more of them than ASCII letters?"""
-    others = sum(char >= "\x80" for char in text) - len(letters)
-    latin = sum(char.isalpha() for char in text if char < "\x80")  # more: a Western text's accents read as Cyrillic
-    return (len(letters) > latin and others <= max(2, len(letters) // 20) and (len(letters) < 20 or " " in text or "\n" in text)
-            and not _has_controls(text) and _SYMBOL_IN_WORD.search(text) is None)
 
 
 _GREEK_ENCODINGS = ("cp1253", "iso8859-7")
@@ -206,39 +193,10 @@ def _greek_reading(data: bytes) -> tuple[str, str] | None:
         except UnicodeDecodeError:
             continue
         letters = [char for char in text if char >= "\x80" and char.isalpha()]
-        if (_reads_as_words(text, letters) and all("\u0370" <= char <= "\u03ff" for char in letters)
-                and _FINAL_SIGMA_IN_WORD.search(text) is None):
+        if (letters and not _has_controls(text) and all("\u0370" <= char <= "\u03ff" for char in letters)
+                and _SYMBOL_IN_WORD.search(text) is None and _FINAL_SIGMA_IN_WORD.search(text) is None):
             readings.append((len(letters), -len(readings), text, encoding))
     return max(readings)[2:] if readings else None
-
-
-_CYRILLIC_ENCODINGS = ("cp1251", "koi8-r", "iso8859-5", "mac-cyrillic", "cp866")
-# A capital right after a small letter: Russian in one Cyrillic code page read in another swaps them.
-_CAPITAL_IN_WORD = LazyPattern("[а-яёђ-џ][А-ЯЁЂ-Џ]")
-
-
-def _cyrillic_reading(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding) for Russian and other Cyrillic text in a legacy code page, where charset-normalizer's
-    reading garbled it: Windows-1251 read as Mac Cyrillic turned its capitals into symbols ("—овместное ...
-    ћоскве"), a short KOI8-R sentence was skipped. Of the readings whose letters past ASCII are all Cyrillic,
-    without control characters or a symbol inside a word: the one with the fewest capitals after a small
-    letter inside a word (another code page's reading swaps the cases), then the most letters.
-
-    >>> _cyrillic_reading("Совместное заседание прошло в Москве.".encode("cp1251"))
-    ('Совместное заседание прошло в Москве.', 'cp1251')
-    >>> _cyrillic_reading("Совместное заседание мэров.".encode("koi8-r"))
-    ('Совместное заседание мэров.', 'koi8-r')
-    """
-    readings = []
-    for encoding in _CYRILLIC_ENCODINGS:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        letters = [char for char in text if char >= "\x80" and char.isalpha()]
-        if _reads_as_words(text, letters) and all("\u0400" <= char <= "\u04ff" for char in letters):
-            readings.append((-len(_CAPITAL_IN_WORD.findall(text)), len(letters), -len(readings), text, encoding))
-    return max(readings)[3:] if readings else None
 
 
 # Greek writes ς only at a word's end; Cyrillic read as Greek puts it inside words (т, the same byte).
