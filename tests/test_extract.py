@@ -481,6 +481,18 @@ def test_detect_legacy_encodings(text, encoding, detected):
     assert detect_legacy(text.encode(encoding)) == (text, detected)
 
 
+@pytest.mark.parametrize("data", [
+    "Выборы мэра. Выборы мэра.".encode("koi8-r"), "Совместное заседание областей.".encode("iso8859-5"),
+    ("聯席會議\n" * 3).encode("big5"),
+])
+def test_other_scripts_are_not_read_as_greek(data):
+    """Russian in KOI8-R or ISO 8859-5, or a short Big5 line, read as Greek letters ("βΐΔΦΕΤ", "Αp®u·|Δ³") is no
+    Greek: capitals after small letters inside words, ASCII letters and symbols among them (probe AC)."""
+    from coder.extract.encodings import _greek_reading
+
+    assert _greek_reading(data) is None
+
+
 @pytest.mark.parametrize("data", [bytes(range(128, 256)) * 3, b"\x81\x8d\x8f\x90\x9d" * 20])
 def test_detect_legacy_refuses_mojibake(data):
     assert detect_legacy(data) is None

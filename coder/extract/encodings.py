@@ -193,14 +193,21 @@ def _greek_reading(data: bytes) -> tuple[str, str] | None:
         except UnicodeDecodeError:
             continue
         letters = [char for char in text if char >= "\x80" and char.isalpha()]
-        if (letters and not _has_controls(text) and all("\u0370" <= char <= "\u03ff" for char in letters)
-                and _SYMBOL_IN_WORD.search(text) is None and _FINAL_SIGMA_IN_WORD.search(text) is None):
+        others = sum(char >= "\x80" for char in text) - len(letters)
+        latin = sum(char.isalpha() for char in text if char < "\x80")
+        # Greek words, not other bytes read as Greek letters: more Greek letters than ASCII ones, few other
+        # characters past ASCII (a short Big5 line gave "Αp®u·|Δ³"), ς only at a word's end and no capital after
+        # a small letter inside a word (KOI8-R Russian gave "βΐΔΦΕΤ"; probe AC).
+        if (len(letters) > latin and others <= max(2, len(letters) // 20) and not _has_controls(text)
+                and all("\u0370" <= char <= "\u03ff" for char in letters) and _SYMBOL_IN_WORD.search(text) is None
+                and _FINAL_SIGMA_IN_WORD.search(text) is None and _GREEK_CAPITAL_IN_WORD.search(text) is None):
             readings.append((len(letters), -len(readings), text, encoding))
     return max(readings)[2:] if readings else None
 
 
 # Greek writes ς only at a word's end; Cyrillic read as Greek puts it inside words (т, the same byte).
 _FINAL_SIGMA_IN_WORD = LazyPattern("ς(?=[^\\W\\d_])")
+_GREEK_CAPITAL_IN_WORD = LazyPattern("[\u0390\u03ac-\u03ce][\u0386\u0388-\u038a\u038c\u038e\u038f\u0391-\u03ab]")
 
 
 _NON_LATIN = LazyPattern(r"[\u0370-\u03ff\u0400-\u052f\u0590-\u08ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]")
