@@ -2,8 +2,9 @@
 
 Entries map onto the codebook's keyword rules: a word, a phrase (entries with spaces), or a
 word with a trailing `*` (prefix wildcard) stays a keyword; a `*` at the start or inside a
-word, a `?` (one character), or punctuation a keyword reads as a break between words (`c++`,
-`R&D`) makes a regex; what cannot be expressed is left out and reported. Every import returns the codebook and a report of what it changed or left out.
+word, a `?` (one character), or punctuation a keyword reads as a break between words (`(c`: a
+bracket, comma or quote at a word's end) makes a regex; symbols (`c++`, `R&D`) stay in a keyword, which
+matches them as written; what cannot be expressed is left out and reported. Every import returns the codebook and a report of what it changed or left out.
 
 Assumptions about formats that have no published specification:
 - LIWC .dic: category legend between the first two lines that are just `%`, one
@@ -29,10 +30,12 @@ import yaml
 from .codebook import MAX_CODE_DEPTH, check_yaml_shape, codebook_from_tree
 from .errors import CodebookError
 from .files import DecodeError, decode_text, read_bytes
+from .matching import symbol_parts
 from .models import Codebook
 
 # Characters a keyword word may hold besides letters and digits (README matching rules 4-6); any
-# other is a break between words, so "c++" as a keyword would be the word "c".
+# other is a symbol a keyword matches as written (`c++`), but punctuation at a word's ends ("(c") is a
+# break between words: such an entry is a regex.
 _BREAKING_PUNCTUATION = re.compile(r"[^\w\s'\u2019.\-]")
 _KEYWORD_WORDS = re.compile(r"[^\w'\u2019.\-]+")
 FORMATS = {".yml": "quanteda", ".yaml": "quanteda", ".dic": "liwc", ".cat": "wordstat"}
@@ -53,7 +56,9 @@ def convert_entry(entry: str) -> tuple[str, str | None, str | None]:
         return "skip", None, None
     if not re.search(r"\w", text.replace("*", "").replace("?", "")):
         return "skip", None, f"'{entry}' has no letters or digits besides wildcards; left out"
-    punctuated = _BREAKING_PUNCTUATION.search(text.replace("*", "").replace("?", ""))
+    # `c++`, `R&D*`: a keyword holding a symbol matches it as written (matching rule 4); punctuation at a
+    # word's end ("(c") is a break between words.
+    punctuated = _BREAKING_PUNCTUATION.search(text.replace("*", "").replace("?", "")) and not symbol_parts(text)
     if "?" not in text and not re.search(r"\*(?=\S)|(?:^|\s)\*", text) and not punctuated:
         return "keyword", text, None
     parts = []

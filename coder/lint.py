@@ -16,7 +16,7 @@ from . import regexes
 from .errors import RegexTimeoutError
 from .files import display_name
 from .lexicon import contains_cjk, fold_text, is_cjk
-from .matching import GAP_RUN, CompiledCodebook, compile_codebook, fold_keyword
+from .matching import GAP_RUN, CompiledCodebook, compile_codebook, fold_keyword, symbol_parts
 from .models import Code, Codebook, Passage, Rule
 from .regexes import has_nested_quantifier
 
@@ -574,7 +574,7 @@ def _unmatchable_shape(keyword: str) -> str | None:
                 return _EDGE_HYPHEN
             inner = {char for char in part.strip("-*") if not char.isalnum() and char not in _ALLOWED_PUNCTUATION
                      and char not in "-\u2010\u2011\u00ad" and not unicodedata.category(char).startswith("M")}
-            if inner:
+            if inner and not symbol_parts(keyword):  # `C++`, `AT&T` match as written (matching rule 4)
                 marks = " ".join(sorted(inner))
                 return (f"the matcher reads {marks} as a break between words, so the keyword needs a space or hyphen "
                         f"there in the text and never matches its own spelling. Use a regex (e.g. "

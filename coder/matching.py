@@ -451,18 +451,31 @@ class _MixedTerm(NamedTuple):
     index: int = -1  # for a word of a rule's list: its index in CompiledCodebook._rule_lists
 
 
+class _SymbolTerm(NamedTuple):
+    """A keyword holding a symbol the word matcher reads as a break between words (`C++`, `C#`, `50%`,
+    `$100`, `.NET`, `AT&T`): matched as written, by a pattern over the folded text (_symbol_pattern)."""
+
+    code: str
+    exclusion: bool
+    rule: str
+    pattern: str  # the regex _symbol_pattern() makes of it
+    needle: str  # its longest part holding a symbol, folded: every match holds it
+    term: int = -1
+
+
 class _Keywords(NamedTuple):
     latin: list[_Pattern]
     cjk: list[_CjkTerm]
     hyphen: list[_HyphenPrefix]
     rule_lists: list[_RuleList]
     mixed: list[_MixedTerm]
+    symbol: list[_SymbolTerm]
 
 
 def _compile_keywords(codebook: Codebook) -> _Keywords:
     """Every keyword, exclude phrase and rule word of `codebook`: Latin word patterns, CJK terms,
     `word-*` prefixes, and the rule list each rule word belongs to."""
-    compiled = _Keywords([], [], [], [], [])
+    compiled = _Keywords([], [], [], [], [], [])
     for code in codebook:
         derivational = code.morphology == "derivational"
         for exclusion, keywords in ((False, code.keywords), (True, code.exclude)):
@@ -580,8 +593,85 @@ def _folded_cjk(keyword: str) -> str:
     return re.sub(r"\s+", "", fold_keyword(keyword))
 
 
+_PLAIN_PART = LazyPattern(f"{_W}+(?:['.]{_W}+)*\\.?")  # a keyword word the word matcher reads as written
+# Punctuation at either end of a keyword word stays a break between words, as in the text: `joint meeting,`
+# is `joint meeting`, `"PPP"` is `PPP`. Every other character but a letter, digit or mark is a symbol.
+# A keyword of letters, digits, spaces, apostrophes, periods, hyphens and wildcards only, found at once
+# (a period or apostrophe only after a letter or digit, a `*` at a word's end: `.net` takes the long way).
+_WORDS_ONLY = LazyPattern("~?(?:[^\\W_]|[ \\-]|(?<=[^\\W_])[.']|(?<=[^\\W_.'])\\*(?![^ \\-]))*")
+_EDGE_PUNCTUATION = ",;:!?\"()[]{}\u201c\u201d\u00ab\u00bb"
+
+
+def _symbol_keyword_parts(keyword: str) -> list[tuple[str, bool]]:
+    """A Latin keyword's parts (between spaces and hyphens), folded, without the punctuation at their
+    ends or their trailing `*`: (part, wildcard) each."""
+    parts = []
+    for part in _split_keyword(keyword.strip().lstrip("~")):
+        wildcard = part.endswith("*")
+        part = part.rstrip("*").strip(_EDGE_PUNCTUATION)
+        if part or (wildcard and parts):  # ("", True): the `-*` of `C++-*`
+            parts.append((part, wildcard))
+    return parts
+
+
+def symbol_parts(keyword: str) -> list[str]:
+    """The parts (between spaces and hyphens) of a Latin keyword that hold a symbol the word matcher
+    would read as a break between words (anything but letters, digits, marks, apostrophes, periods
+    inside or after a word, a trailing `*`, and punctuation at a part's ends: `c++`, `c#`, `50%`, `$100`,
+    `.net`, `at&t`), folded; [] for a keyword of words only, a Chinese one, or one without a letter or
+    digit (it matches nothing).
+
+    >>> symbol_parts("C++ programmer"), symbol_parts("R & D"), symbol_parts("U.S. mayors'"), symbol_parts("self-*")
+    (['c++'], ['&'], [], [])
+    """
+    if _WORDS_ONLY.fullmatch(keyword) or contains_cjk(keyword) or not any(char.isalnum() for char in keyword):
+        return []
+    return [part for part, _ in _symbol_keyword_parts(keyword)
+            if part and not _PLAIN_PART.fullmatch(_POSSESSIVE.sub("", part))]
+
+
+def _symbol_term(code: str, keyword: str, *, exclusion: bool, derivational: bool, term: int) -> _SymbolTerm:
+    return _SymbolTerm(code, exclusion, keyword, _symbol_pattern(keyword, derivational=derivational),
+                       max(symbol_parts(keyword), key=len), term)
+
+
+def _symbol_pattern(keyword: str, *, derivational: bool) -> str:
+    """A keyword holding a symbol (symbol_parts) as a regex over the folded text: its parts with a symbol
+    as written, its other words in every form (rules 2-3), any run of spaces, line breaks and hyphens
+    between parts (rule 6), a trailing `*` the rest of the word (rule 5); no letter or digit (nor a
+    period or apostrophe and one) may touch either end, so the keyword is a whole word (rule 4).
+
+    >>> [found.group() for found in re.finditer(_symbol_pattern("C++", derivational=False), "vitamin c, c#, c++.")]
+    ['c++']
+    >>> re.findall(_symbol_pattern("C++-*", derivational=False), "c++ and c++-based")
+    ['c++-based']
+    """
+    if keyword.strip().startswith("~"):
+        derivational = True
+    forms_of = derived_forms if derivational else _noun_forms
+    pieces = []
+    for part, wildcard in _symbol_keyword_parts(keyword):
+        if not part:  # `C++-*`: a hyphen and more letters (rule 5)
+            pieces[-1] += f"[-\u2010\u2011]{_W}+"
+            continue
+        if _PLAIN_PART.fullmatch(part):
+            period = part.endswith(".") and "." not in part[:-1]  # "etc." reads "etc" (rule 4)
+            word = part[:-1] if period else part
+            forms = sorted(_spelled_forms(forms_of, word) | {word}, key=lambda form: (-len(form), form))
+            piece = re.escape(word) if wildcard else "(?:" + "|".join(map(re.escape, forms)) + ")"
+            piece += "\\.?" if period else ""
+        else:
+            piece = re.escape(part)
+        pieces.append(piece + (f"{_W}*" if wildcard else ""))
+    return f"(?<!{_W})(?<!{_W}['.])" + f"[{_GAP_CHARS}]+".join(pieces) + f"(?!{_W})(?!['.]{_W})"
+
+
 def _compile_one(compiled: _Keywords, code: str, keyword: str, *, exclusion: bool, derivational: bool,
                  term: int = -1) -> None:
+    if symbol_parts(keyword):
+        # `C++` is no keyword `c` (probe AB1): a symbol the word matcher drops is matched as written.
+        compiled.symbol.append(_symbol_term(code, keyword, exclusion=exclusion, derivational=derivational, term=term))
+        return
     if contains_cjk(keyword):
         folded = fold_keyword(keyword)
         if _is_mixed(folded):
@@ -630,7 +720,8 @@ class CompiledCodebook:
         # come in find()'s order (_POSITION), not in the order the passes found them.
         self._codes_by_number = sorted(self.codes)
         self._code_numbers = {code_id: number for number, code_id in enumerate(self._codes_by_number)}
-        latin, cjk, hyphen, self._rule_lists, self._mixed = _compile_keywords(codebook)
+        latin, cjk, hyphen, self._rule_lists, self._mixed, symbol = _compile_keywords(codebook)
+        self._compile_symbols(symbol)
         self._rules = {code.id: code.rules for code in codebook if code.rules}
         self._compile_hyphen(hyphen)
         self._regexes = [(code.id, pattern, compile_regex(pattern)) for code in codebook for pattern in code.regex]
@@ -712,6 +803,23 @@ class CompiledCodebook:
                 (prefix, re.compile(f"{words}[-\u2010\u2011](?:\\s+(?!{_SUSPENDING_WORDS}(?!{_W})))?{_W}+"))
                 for prefix, words in spelled.items()
             ]
+
+    def _compile_symbols(self, symbol: list[_SymbolTerm]) -> None:
+        """A regex per keyword holding a symbol (one per pattern, shared by the keywords that spell it)."""
+        owners: dict[tuple[str, str], list[_SymbolTerm]] = defaultdict(list)
+        for keyword in symbol:
+            owners[keyword.pattern, keyword.needle].append(keyword)
+        self._symbols = [(needle, re.compile(pattern), keywords) for (pattern, needle), keywords in owners.items()]
+
+    def _find_symbols(self, lower: str) -> Iterator[_Hit]:
+        """Hits of the keywords holding a symbol, in the folded text."""
+        for needle, compiled, keywords in self._symbols:
+            if needle not in lower:
+                continue
+            for found in compiled.finditer(lower):
+                start, end = found.span()
+                for keyword in keywords:
+                    yield _Hit(keyword.code, start, end, keyword.rule, keyword.exclusion, keyword.term)
 
     def _compile_fallback(self, fallback: list[_Pattern]) -> None:
         """An automaton over the first words of the trie keywords; later words are walked."""
@@ -968,6 +1076,8 @@ class CompiledCodebook:
             raw.extend(self._find_latin(lower))
         if self._hyphen_regex is not None:
             raw.extend(self._find_hyphen(lower))
+        if self._symbols:
+            raw.extend(self._find_symbols(lower))
         if (self._mixed or self._cjk_automaton is not None) and not ascii_only and contains_cjk(joined):
             # Only the passages with a character beyond ASCII can hold a CJK run (none crosses the
             # separator); their offsets hold in `lower` unless NFC moved them.

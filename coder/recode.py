@@ -493,6 +493,7 @@ def _needles(codebook: Codebook) -> list[str] | None:
     needles.update(term.term for term in keywords.cjk if not term.exclusion)
     needles.update(term.needle for term in keywords.mixed if not term.exclusion)
     needles.update(prefix.prefix for prefix in keywords.hyphen if not prefix.exclusion)
+    needles.update(term.needle for term in keywords.symbol if not term.exclusion)  # `c++`: its part with the symbol
     squashed = {_squash(needle.replace(*_FINAL_SIGMA)) for needle in needles}
     if "" in squashed:
         return None

@@ -31,11 +31,11 @@ def _codes(codebook):
         ("colo?r", ("regex", r"(?<!\w)colo\wr(?!\w)", r"'colo?r' has a wildcard at the start or inside a word; written as regex (?<!\w)colo\wr(?!\w)")),
         ("*", ("skip", None, "'*' has no letters or digits besides wildcards; left out")),
         ("", ("skip", None, None)),
-        # punctuation a keyword reads as a break: "c++" was the keyword "c", matching every "c"
-        ("c++", ("regex", r"(?<!\w)c\+\+(?!\w)", "'c++' has punctuation a keyword reads as a break between words "
-                 r"(as a keyword it would match 'c'); written as regex (?<!\w)c\+\+(?!\w)")),
-        ("R&D*", ("regex", r"(?<!\w)R\&D\w*(?!\w)", "'R&D*' has punctuation a keyword reads as a break between words "
-                  r"(as a keyword it would match 'R D'); written as regex (?<!\w)R\&D\w*(?!\w)")),
+        # a keyword matches its symbols as written (probe AB1); a bracket at a word's end is a break
+        ("c++", ("keyword", "c++", None)),
+        ("R&D*", ("keyword", "R&D*", None)),
+        ("(c", ("regex", r"(?<!\w)\(c(?!\w)", "'(c' has punctuation a keyword reads as a break between words "
+                r"(as a keyword it would match 'c'); written as regex (?<!\w)\(c(?!\w)")),
         ("don't", ("keyword", "don't", None)),
         ("U.S.", ("keyword", "U.S.", None)),
         ("co-operation", ("keyword", "co-operation", None)),

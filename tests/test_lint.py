@@ -349,18 +349,27 @@ SHAPES = """codes:
 
 
 @pytest.mark.parametrize("expected", [
-    "unmatchable shape (3):\n"
+    "unmatchable shape (2):\n"
     "  shapes '&&': has no letters, digits or Chinese characters, and the matcher matches words only. Use a regex "
     "for punctuation or symbols.\n"
     "  shapes '-based': a leading or trailing hyphen is read as a break between words, so it is dropped, not "
     "required. For words that begin with it write 'word-*'; otherwise drop the hyphen.\n"
-    "  shapes 'R&D': the matcher reads & as a break between words, so the keyword needs a space or hyphen there in "
-    "the text and never matches its own spelling. Use a regex (e.g. 'R\\&D') or spell it as words.\n"
-])
+])  # `R&D` matches as written (probe AB1): no finding
 def test_lint_cli_unmatchable_shapes(tmp_path, monkeypatch, expected):
     documents = {"en.txt": "R&D and PPP模式 and co-operation and cooperation, 协同治理 && more.\n"}
     output = _lint_output(tmp_path, monkeypatch, SHAPES, documents)
     assert output.split("\n", 1)[1].split("one language")[0].split("no match")[0] == expected
+
+
+def test_lint_counts_keywords_with_symbols_where_they_are_spelt(tmp_path):
+    """Probe AB1: lint listed `C++` with the hits of every "C", and called `AT&T` unmatchable without a corpus."""
+    codebook = parse_codebook('codes:\n  tech:\n    description: d\n    keywords: ["C++", "AT&T", "50%"]\n')
+    texts = ["Take vitamin C daily.", "C++ and AT&T.", "AT and T, 50 or 50%."]
+    report = lint_codebook(codebook, [Passage("a", index, 0, len(text), text, text) for index, text in enumerate(texts)])
+    assert report.keywords.set_index("rule")[["passages", "hits"]].to_dict("index") == {
+        "C++": {"passages": 1, "hits": 1}, "AT&T": {"passages": 1, "hits": 1}, "50%": {"passages": 1, "hits": 1}}
+    assert not report.of_kind("unmatchable shape")
+    assert not lint_codebook(codebook, []).of_kind("unmatchable shape")
 
 
 def test_lint_reports_a_dropped_hyphen_with_a_corpus_too(tmp_path, monkeypatch):

@@ -586,6 +586,80 @@ def test_matching_apostrophes_and_periods_inside_a_word_match_their_spelling(tmp
     assert segments == [(0, len(text), len(expected), "; ".join(dict.fromkeys(expected)))]
 
 
+# Probe AB1: `C++` was the keyword `c` (it coded "Take vitamin C daily." and the C of "C#"), `50%` matched
+# "50", `$100` "100", `.NET` "NET"; `AT&T` and `R&D` never matched their own spelling.
+SYMBOL_TEXT = ("Take vitamin C daily.\n\nThe C# team.\n\nWe write C++ and c++ code, not C++11.\n\n"
+               "Growth was 50 and 150% or 50 %.\n\nGrowth was 50%.\n\nIt cost 100, $1000, US$100 or $100.50.\n\n"
+               "It cost $100.\n\nThe NET result; ASP.NET.\n\nBuilt on .NET today.\n\nAT and T; R and D; R D.\n\n"
+               "AT&T funds R&D.\n\nR & D.\n")
+
+
+@pytest.mark.parametrize(("keyword", "expected"), [
+    ("C++", ["We write C++ and c++ code, not C++11."]),
+    ("C#", ["The C# team."]),
+    ("50%", ["Growth was 50%."]),
+    ("$100", ["It cost $100."]),
+    (".NET", ["Built on .NET today."]),
+    ("AT&T", ["AT&T funds R&D."]),
+    ("R&D", ["AT&T funds R&D."]),
+    ("R & D", ["R & D."]),
+    ("vitamin C", ["Take vitamin C daily."]),  # a keyword of words is as before
+])
+def test_matching_keywords_with_symbols_match_as_written(tmp_path, monkeypatch, keyword, expected):
+    """A keyword holding a symbol codes the passages that spell it, whole, in any case; not the bare word."""
+    import pandas as pd
+    from conftest import make_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"doc.txt": SYMBOL_TEXT}, _keywords_codebook([keyword]))
+    frame = pd.read_csv(tmp_path / "outputs" / "segments.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert frame["text"].tolist() == expected
+
+
+@pytest.mark.parametrize(("keywords", "text", "expected"), [
+    # words beside the symbol part keep rules 2 and 6: inflected, any gap between them
+    (["C++ programmer"], "Two C++ programmers; a C++-programmer; C programmers; C++ programming.",
+     ["C++ programmers", "C++-programmer"]),
+    (["R&D*"], "R&Ds and R&D-heavy firms; R and D.", ["R&Ds", "R&D"]),  # a trailing * runs to the word's end
+    (["C++-*"], "C++ and C++-based code", ["C++-based"]),
+    (["~C++ cooperate"], "C++ cooperation", ["C++ cooperation"]),
+    (["AT&T"], "ＡＴ&Ｔ and at&t", ["ＡＴ&Ｔ", "at&t"]),  # folded as any keyword
+])
+def test_matching_keywords_with_symbols_keep_the_other_rules(tmp_path, monkeypatch, keywords, text, expected):
+    monkeypatch.chdir(tmp_path)
+    _, matches = _code_through_cli(tmp_path, _keywords_codebook(keywords), text)
+    assert matches == expected
+
+
+def test_matching_keywords_with_symbols_in_exclusions_and_rules(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    codebook = ('codes:\n  c:\n    keywords: [C++, C#]\n    exclude: ["C# minor"]\n'
+                '    rules:\n      - near: [["$100"], [budget]]\n        within: 2\n')
+    text = "C# minor and C++; a $100 budget, not 100 budget; C#."
+    _, matches = _code_through_cli(tmp_path, codebook, text)
+    assert matches == ["C++", "$100", "budget", "C#"]
+
+
+def test_matching_keywords_with_symbols_recode_as_a_fresh_run(tmp_path):
+    """Keywords with a symbol added to a code: the recode matches them where a fresh run does (it looks
+    for them only in the passages that hold their symbol part)."""
+    from conftest import output_files, run_ok
+
+    corpus, codebook, fast, full = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "fast", tmp_path / "full"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(SYMBOL_TEXT, encoding="utf-8")
+    codebook.write_text("codes:\n  a: {keywords: [vitamin]}\n  b: {keywords: [growth]}\n", encoding="utf-8")
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    codebook.write_text('codes:\n  a: {keywords: [vitamin, "C++", "$100", ".NET"]}\n  b: {keywords: [growth]}\n',
+                        encoding="utf-8")
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+    assert "edited code(s) again in the" in output
+    assert output_files(fast) == output_files(full)
+    assert "We write C++ and c++ code, not C++11." in (fast / "segments.csv").read_text(encoding="utf-8-sig")
+
+
 @pytest.mark.parametrize(("keywords", "text", "expected"), [
     # NFC: a decomposed ô (o + U+0302) in the text; offsets stay in the text as written.
     (["côte"], "La Co\u0302te and la côte.", ["Co\u0302te", "côte"]),
