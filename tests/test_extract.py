@@ -231,7 +231,7 @@ def _odt(body: str) -> bytes:
         (
             '<text:h>Joint meetings</text:h><text:p>Two<text:s text:c="2"/>cities<text:line-break/>met.'
             '<text:note><text:note-body><text:p>A footnote.</text:p></text:note-body></text:note></text:p>',
-            "Joint meetings\n\nTwo  cities\nmet.\n\nA footnote.",  # a note after the body (it was left out, probe AB10)
+            "Joint meetings\n\nTwo  cities\nmet.",  # the footnote listed as removed (test below)
         ),
         (   # deleted text kept by change tracking, and comments, are no body text; a text box is read once
             '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>Deleted: the joint '
@@ -256,14 +256,24 @@ def test_extract_reads_latin_ligatures_as_their_letters(suffix, data):
     assert extract_bytes(data, suffix).text == "The financial plan was efficient and flexible."
 
 
-def test_extract_odt_lists_comments_as_removed():
-    extracted = extract_bytes(_odt('<text:p>Mayors met<office:annotation><text:p>Comment: a joint meeting?</text:p>'
-                                   '</office:annotation> twice.</text:p>'), ".odt")
-    assert extracted.removed == (Removed(page=None, text="Comment: a joint meeting?", reason="comment"),)
+def test_extract_odt_lists_notes_and_comments_as_removed():
+    """Footnotes and comments were left out without a trace (probe AB10); a note inside a tracked deletion is
+    no note of the document (probe AC)."""
+    extracted = extract_bytes(_odt(
+        '<text:tracked-changes><text:changed-region text:id="c1"><text:deletion><text:p>Deleted<text:note>'
+        '<text:note-body><text:p>Deleted note: the joint meeting was cancelled.</text:p></text:note-body></text:note>'
+        '</text:p></text:deletion></text:changed-region></text:tracked-changes>'
+        '<text:p>Mayors met<office:annotation><text:p>Comment: a joint meeting?</text:p></office:annotation> twice.'
+        '<text:note text:note-class="footnote"><text:note-citation>1</text:note-citation><text:note-body><text:p>'
+        'Smith (2010), Joint meeting records.</text:p></text:note-body></text:note></text:p>'), ".odt")
+    assert extracted.text == "Mayors met twice."
+    assert extracted.removed == (Removed(page=None, text="Comment: a joint meeting?", reason="comment"),
+                                 Removed(page=None, text="Smith (2010), Joint meeting records.", reason="footnote"))
 
 
-def test_extract_docx_reads_footnotes_and_endnotes_after_the_body_and_lists_comments():
-    """A keyword only in a Word footnote was missed without a trace, and comments were not listed (probe AB10)."""
+def test_extract_docx_lists_footnotes_endnotes_and_comments_as_removed():
+    """A keyword only in a Word footnote was missed without a trace, and comments were not listed (probe AB10).
+    Read after the body, a cited title in a footnote was coded, and a note could change the body's kinds (AC)."""
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
     relationship = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
     def note(kind, number, text, kind_attribute=""):
@@ -295,8 +305,10 @@ def test_extract_docx_reads_footnotes_and_endnotes_after_the_body_and_lists_comm
         for name, xml in parts.items():
             archive.writestr(f"word/{name}.xml", xml)
     extracted = extract_bytes(buffer.getvalue(), ".docx")
-    assert extracted.text == "Body text.\n\nFirst footnote on governance.\n\nAn endnote."
-    assert extracted.removed == (Removed(page=None, text="Reviewer: a joint meeting?", reason="comment"),)
+    assert extracted.text == "Body text."
+    assert extracted.removed == (Removed(page=None, text="First footnote on governance.", reason="footnote"),
+                                 Removed(page=None, text="An endnote.", reason="endnote"),
+                                 Removed(page=None, text="Reviewer: a joint meeting?", reason="comment"))
 
 
 @pytest.mark.parametrize(

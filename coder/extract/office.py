@@ -80,9 +80,7 @@ def _docx_text(document) -> ExtractedText:
             pending.extend(reversed([inner for box in _text_boxes(block) for inner in _docx_blocks(box)]))
         else:
             paragraphs.extend(_table_rows(block))
-    notes, comments = _docx_notes(document)
-    paragraphs.extend(notes)
-    removed: list[Removed] = [Removed(page=None, text=text, reason="comment") for text in comments]
+    removed: list[Removed] = _docx_notes(document)
     for section in document.sections:
         for part, reason in ((section.header, "page header"), (section.footer, "page footer")):
             if part.is_linked_to_previous:
@@ -95,20 +93,18 @@ def _docx_text(document) -> ExtractedText:
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W_P, _W_TBL = f"{{{_W}}}p", f"{{{_W}}}tbl"
-_NOTE_PARTS = ("/footnotes", "/endnotes")  # the ends of their relationship types
 _W_TYPE = f"{{{_W}}}type"
 
 
-def _docx_notes(document) -> tuple[list[str], list[str]]:
-    """The paragraphs of a Word file's footnotes, then of its endnotes, in the order they are stored (the
-    order of their marks), read after the body as a printed book's notes are; and its comments' texts,
-    listed as removed (a reviewer's remarks, not the document's). Both were left out without a trace: a
-    keyword only in a footnote was missed (probe AB10)."""
+def _docx_notes(document) -> list[Removed]:
+    """A Word file's footnotes, endnotes and comments, listed as removed (each note's or comment's text): they
+    were left out without a trace (probe AB10). They are not coded: a footnote is mostly a citation, whose
+    cited title would code a claim the text does not make, read after the body it took the reference list's
+    kind or made the body's last passage a title (probe AC); a comment is a reviewer's remark."""
     from docx.oxml.parser import parse_xml
 
-    notes: list[str] = []
-    comments: list[str] = []
-    for kind in (*_NOTE_PARTS, "/comments"):
+    removed: list[Removed] = []
+    for kind, reason in (("/footnotes", "footnote"), ("/endnotes", "endnote"), ("/comments", "comment")):
         for relationship in document.part.rels.values():
             if relationship.is_external or not relationship.reltype.endswith(kind):
                 continue
@@ -116,12 +112,12 @@ def _docx_notes(document) -> tuple[list[str], list[str]]:
             for note in root.iterchildren():
                 if note.get(_W_TYPE) in ("separator", "continuationSeparator", "continuationNotice"):
                     continue
-                texts = [_docx_paragraph_text(paragraph) for paragraph in note.iter(_W_P)]
-                if kind == "/comments":
-                    comments.append("\n".join(text.strip() for text in texts if text.strip()))
-                else:
-                    notes.extend(texts)
-    return notes, [text for text in comments if text]
+                text = "\n".join(line.strip() for line in map(_docx_paragraph_text, note.iter(_W_P)) if line.strip())
+                if text:
+                    removed.append(Removed(page=None, text=text, reason=reason))
+    return removed
+
+
 # Block containers whose paragraphs and tables Word shows in place: content controls, custom XML.
 _W_BLOCK_WRAPPERS = frozenset({f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}customXml"})
 # What Word shows of a run, as python-docx's Run.text reads it.
@@ -234,27 +230,29 @@ def extract_odt(data: bytes) -> ExtractedText:
         raise ExtractionError(f"not a readable .odt file ({error}): save it again as .odt or .docx") from None
     body = root.find(f"{{{_ODF_OFFICE}}}body")
     paragraphs: list[str] = []
-    notes: list[str] = []  # footnotes and endnotes, read after the body (probe AB10)
-    comments: dict[object, list[str]] = {}
+    # Footnotes, endnotes and comments, listed as removed as a Word file's are (probe AB10); not those inside
+    # tracked deletions (probe AC).
+    notes: dict[object, list[str]] = {}
     if body is not None:
         for element in body.iter(f"{{{_ODF_TEXT}}}p", f"{{{_ODF_TEXT}}}h"):
-            outside = next((ancestor for ancestor in element.iterancestors() if ancestor.tag in _ODF_NOT_BODY), None)
-            if outside is None:
+            outside = [ancestor for ancestor in element.iterancestors() if ancestor.tag in _ODF_NOT_BODY]
+            if not outside:
                 paragraphs.append(_odf_text(element))
-            elif outside.tag == _ODF_NOTE:
-                notes.append(_odf_text(element))
-            elif outside.tag == _ODF_ANNOTATION:
-                comments.setdefault(outside, []).append(_odf_text(element).strip())
-    removed = [Removed(page=None, text="\n".join(text for text in texts if text), reason="comment")
-               for texts in comments.values() if any(texts)]
-    return _finish(paragraphs + notes, "odt", removed)
+            elif not any(ancestor.tag == _ODF_TRACKED for ancestor in outside):
+                notes.setdefault(outside[0], []).append(_odf_text(element).strip())
+    removed = [Removed(page=None, text="\n".join(text for text in texts if text),
+                       reason="comment" if note.tag == _ODF_ANNOTATION else
+                       "endnote" if note.get(f"{{{_ODF_TEXT}}}note-class") == "endnote" else "footnote")
+               for note, texts in notes.items() if any(texts)]
+    return _finish(paragraphs, "odt", removed)
 
 
 # Paragraphs that are not body text: footnotes, comments, and the text of tracked changes (deleted
 # text, kept only to undo the deletion). A text box's paragraphs are read once, as paragraphs of their
 # own, not also inside the paragraph that anchors the box.
 _ODF_NOTE, _ODF_ANNOTATION = f"{{{_ODF_TEXT}}}note", f"{{{_ODF_OFFICE}}}annotation"
-_ODF_NOT_BODY = frozenset({_ODF_NOTE, _ODF_ANNOTATION, f"{{{_ODF_TEXT}}}tracked-changes"})
+_ODF_TRACKED = f"{{{_ODF_TEXT}}}tracked-changes"
+_ODF_NOT_BODY = frozenset({_ODF_NOTE, _ODF_ANNOTATION, _ODF_TRACKED})
 _ODF_DRAWING = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
 
 
