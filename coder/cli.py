@@ -1072,8 +1072,10 @@ def export_xlsx(
         # codebook.yaml in the current folder.
         review_file = _run_review_file(reviews, codebook, run)
         if out.is_file():  # a workbook a reviewer may have filled in: keep what was typed there first
+            record = run.read_workbook_record(out)  # its cells, and the entries its rows typed by place became
             with review_file_lock(review_file):
-                pending = import_pending(out, review_file, written=run.read_workbook_written(out),
+                pending = import_pending(out, review_file, written=record[1] if record is not None else None,
+                                         entries=record[2] if record is not None else None,
                                          locate=_passage_locator(run), codes=_code_ids(codebook, run))
             if pending is not None:
                 _say(pending.render())

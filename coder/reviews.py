@@ -801,9 +801,12 @@ def _whole(value: str) -> int | None:
 
 
 def _read_proposals(
-    table: pd.DataFrame, source: Path, *, locate: Locate | None, codes: Sequence[str] | None
+    table: pd.DataFrame, source: Path, *, locate: Locate | None, codes: Sequence[str] | None,
+    placed: Mapping[int, Mapping[str, str]] | None = None,
 ) -> tuple[dict[str, list[_Proposal]], list[InvalidDecision]]:
-    """The rows of a reviewed table that say something, keyed by segment id, and the rows that cannot be read."""
+    """The rows of a reviewed table that say something, keyed by segment id, and the rows that cannot be read.
+    `placed`: {row number: review file entry} of rows whose entry the workbook's record names (import_pending):
+    their passage is that entry's, wherever it moved, not found again by the row's stale number (probe ZZ3)."""
     if "review" not in table.columns:
         raise OutputError(
             f"{source}: needs a review column (found: {', '.join(table.columns)}). "
@@ -842,7 +845,11 @@ def _read_proposals(
             invalid.append(InvalidDecision(row, value, f"code {quoted(entry['code'])} is not in the codebook{meant}; "
                                                        f"use a code id of the codebook."))
             continue
-        if decision == "add":
+        if placed is not None and row in placed:
+            entry.update({column: str(placed[row].get(column) or "") for column in
+                          ("segment_id", "document", "passage", "start", "end", "code", "text")})
+            problem = ""
+        elif decision == "add":
             problem = _resolve_added(entry, located)
         else:
             problem = _resolve_reviewed(entry, _cell(record, "segment_id"), located)
@@ -1344,6 +1351,8 @@ def import_pending(
     refuse_new: str | None = None,
     imported_from: Mapping[str, Path] | None = None,
     passages: Callable[[], pd.DataFrame | None] | None = None,
+    entries: Mapping[str, str] | None = None,
+    placed: dict[str, str] | None = None,
 ) -> PendingImport | None:
     """Before a command replaces a reviewed segments file: import what was typed there and is not
     in the review file yet. None when nothing was typed.
@@ -1358,7 +1367,11 @@ def import_pending(
     the review file does not exist yet. `imported_from`: segment id -> the file whose typed decision
     the review file took earlier in the same import, named as the other side of a conflict.
     `passages`: the passages table of the run that wrote the file (RunFolder.read_passages), to tell
-    copies of a repeated passage apart.
+    copies of a repeated passage apart. `entries`: {place ("add:...", written_cell_keys): segment id} of the
+    review file's entries that rows noted by their place became when an import took them (the workbook's
+    record): such a row's cells go to its entry while the review file has it, its passage number read again
+    coded the passage now at that number after its passage moved, the hand coding left as it was (probe ZZ3).
+    `placed`, when given, is filled with the same for the rows of this file.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
@@ -1390,7 +1403,16 @@ def import_pending(
         _refuse_rows_of_other_segments(typed, segments, segments_file, encoding=table_encoding(table))
     locate = cache(locate) if locate is not None else None
     typed = _coder_cells_restored(typed, locate, encoding=table_encoding(table))
-    proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes)
+    keys = written_cell_keys(typed) if written is not None else []
+    entries = entries or {}
+    existing = read_reviews(reviews_path) if entries and keys else None
+    recorded: dict[int, dict] = {}  # row number -> the entry the record says it became, still in the review file
+    if existing is not None and len(existing):
+        held = {record["segment_id"]: record for record in existing.to_dict("records")}
+        recorded = {position + 2: held[entries[place]] for position, (_, place) in enumerate(keys)
+                    if place in entries and entries[place] in held}
+    proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes,
+                                         placed=recorded)
     _record_copy_contexts(proposals, passages, segments)
     if invalid:
         first = invalid[0]
@@ -1399,11 +1421,11 @@ def import_pending(
             f"{segments_file}: {len(invalid)} typed row(s) cannot be read, so the file was not replaced "
             f"(first, row {row}: {first.reason}). Correct them, or run `coder review import {segments_file}` to see every row."
         )
-    existing = read_reviews(reviews_path)
+    existing = read_reviews(reviews_path) if existing is None else existing
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     rows_by_position = {position + 2: original for position, original in enumerate(typed.index)}
-    places = [place for _, place in written_cell_keys(typed)] if written is not None else []
+    places = [place for _, place in keys]
     conflicts: list[tuple[Path | None, str]] = []  # (the other file, or None: the review file's own decision)
     disagreeing: list[str] = []  # rows of this file that give one segment different decisions
     decisions = noted = added = withdrawn = removed = 0
@@ -1419,8 +1441,9 @@ def import_pending(
         # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
         decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
         before = written.get(identifier) if written is not None else None
-        if before is None and decision == "add" and written is not None:  # noted by its place (ZZ2: a note edited on
-            before = written.get(places[proposal.row - 2])  # a hand coding's add row was kept beside the one it was)
+        if written is not None and (proposal.row in recorded or (before is None and decision == "add")):
+            # Noted by its place (ZZ2: a note edited on a hand coding's add row was kept beside the one it was).
+            before = written.get(places[proposal.row - 2])
         note = _as_written(note, before[1] if before is not None else "", (merged.get(identifier) or {}).get("note") or "")
         if before is not None:
             # A cell as the run wrote it was not typed, whatever the other cell of its row holds: a workbook's
@@ -1479,6 +1502,12 @@ def import_pending(
             decisions += 1
         if note:
             noted += 1
+    if placed is not None and keys:  # each row noted by its place (workbook_cells): the entry it is now
+        for identifier, rows in proposals.items():
+            for item in rows:
+                raw, place = keys[item.row - 2]
+                if place and (item.decision == "add" or not raw) and identifier in merged:
+                    placed[place] = identifier
     if disagreeing:
         raise ReviewConflictError(
             f"{segments_file}: {len(disagreeing)} segment(s) are given different decisions on rows of this file; "

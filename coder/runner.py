@@ -701,13 +701,18 @@ def import_typed_decisions(
         before = reviews_path.read_bytes() if len(sources) > 1 and reviews_path.is_file() else None
         held = read_reviews(reviews_path) if len(sources) > 1 else None
         imported_from: dict[str, Path] = {}  # a conflict with a decision just taken from segments.csv names that file
+        # The review file's entries the workbook's rows noted by their place became: those of the record, and those
+        # this import takes (a cell edited there later goes to its entry, its passage moved since or not: probe ZZ3).
+        placed = dict(book_record[2]) if book_record is not None else {}
         try:
             for path, written, segments in sources:
                 report = import_pending(path, reviews_path, written=written, locate=locate, codes=codes, segments=segments,
                                         table=table if path == run.segments_path else book_table if path == book else None,
                                         passages=run.read_passages_if_any,
                                         refuse_new=f"{path}: holds typed decisions or notes; {refuse_new}" if refuse_new else None,
-                                        imported_from=imported_from)
+                                        imported_from=imported_from,
+                                        entries=book_record[2] if path == book and book_record is not None else None,
+                                        placed=placed if path == book else None)
                 if report is not None:
                     reports.append(report)
                     if held is not None:
@@ -723,7 +728,7 @@ def import_typed_decisions(
         # Its cells imported, the next import takes only those typed after: left as exported, a decision typed there,
         # imported and withdrawn in segments.csv since, came back when the workbook was saved again (probe XX1), and
         # withdraw typed over it later was a conflict with itself (XX9).
-        run.remember_workbook(book_record[0], book_table)
+        run.remember_workbook(book_record[0], book_table, placed)
     if foreign:  # the run rewrites the file with its own columns: the reviewer's are kept in a copy
         reports.append(_keep_edited_copy(run.segments_path, foreign))
     return reports

@@ -32,7 +32,7 @@ import signal
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -914,15 +914,21 @@ class RunFolder:
         ids = _current_ids(frame["segment_id"])
         return dict(zip(ids, zip(frame["review"], frame["note"])))
 
-    def remember_workbook(self, identifier: str, frame: pd.DataFrame) -> None:
+    def remember_workbook(self, identifier: str, frame: pd.DataFrame, entries: Mapping[str, str] | None = None) -> None:
         """Note the review and note cells of `frame`, which `coder export xlsx` just wrote into this folder's
         segments.xlsx as the workbook named `identifier` (probes WW5, WW6): the next run imports from it only
         the cells changed since, as from segments.csv. Kept with the cache: without the note, every cell of
-        the workbook counts as typed."""
+        the workbook counts as typed. `entries`: {place ("add:..."): segment id} of the review file's entry each
+        row noted by its place became when an import took it (reviews.import_pending), for the rows `frame` still
+        has: a cell edited there later goes to that entry, wherever its passage moved since (probe ZZ3)."""
         from .reviews import workbook_cells
 
         def write(path: Path) -> None:
-            write_text(path, json.dumps({"workbook": identifier, "cells": workbook_cells(frame)}, ensure_ascii=False) + "\n")
+            cells = workbook_cells(frame)
+            noted: dict[str, object] = {"workbook": identifier, "cells": cells}
+            if entries:
+                noted["entries"] = {place: entry for place, entry in entries.items() if place in cells}
+            write_text(path, json.dumps(noted, ensure_ascii=False) + "\n")
 
         self.keep_cache_file(WORKBOOK_WRITTEN, write)
 
@@ -938,9 +944,13 @@ class RunFolder:
         record = self.read_workbook_record(path)
         return record[1] if record is not None else None
 
-    def read_workbook_record(self, path: str | Path | None = None) -> tuple[str, dict[str, tuple[str, str]]] | None:
-        """The name the workbook at `path` carries and read_workbook_written()'s cells, read once: an import
-        notes under that name the cells it read (remember_workbook)."""
+    def read_workbook_record(
+        self, path: str | Path | None = None,
+    ) -> tuple[str, dict[str, tuple[str, str]], dict[str, str]] | None:
+        """The name the workbook at `path` carries, read_workbook_written()'s cells and the entries of the review
+        file its rows noted by their place became ({"add:...": segment id}; none in a record written before they
+        were noted, or when they cannot be read), read once: an import notes under that name the cells it read
+        (remember_workbook)."""
         book = Path(path) if path is not None else self.workbook_path
         if not same_place(book, self.workbook_path):
             return None
@@ -962,7 +972,12 @@ class RunFolder:
             key = identifier if identifier.startswith("add:") else normalize_segment_id(identifier)
             if key:
                 shown[key] = (cell[0], cell[1])
-        return noted["workbook"], shown
+        entries: dict[str, str] = {}
+        if isinstance(noted.get("entries"), dict):
+            for place, entry in noted["entries"].items():
+                if place in shown and place.startswith("add:") and isinstance(entry, str) and normalize_segment_id(entry):
+                    entries[place] = normalize_segment_id(entry)
+        return noted["workbook"], shown, entries
 
     def read_written_segments(self) -> dict[str, tuple[str, str, str]] | None:
         """{segment id: (document, code, status)} of the last run's segments (status "" when the table

@@ -2770,3 +2770,29 @@ def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are
     assert result.exit_code != 0
     assert f"'{frame.loc[0, 'document']}' has no passage 99 (it has " in result.output
     assert ", numbered from 0)." in result.output
+
+
+@pytest.mark.parametrize("typed", [{"note": "other"}, {"review": "withdraw"}])
+def test_review_loop_a_hand_coding_row_of_the_workbook_edited_after_its_passage_moved_edits_that_hand_coding(
+        project, typed):
+    """An `add` row typed into the workbook by passage number (no segment id, no text), imported; a paragraph
+    inserted at the start of its document since, the run moved the hand coding to its passage, now the next one.
+    The row's note edited in the same workbook (it still says the old number) coded the passage now at that number
+    with the note, the hand coding keeping its old one, silently; `withdraw` typed there withdrew nothing (probe
+    ZZ3). The record notes the entry the row became, and the row's cells go to that entry."""
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n1")
+    coder_run(project)
+    (project / "corpus" / "a.txt").write_text("A new first paragraph.\n\n" + CORPUS["a.txt"], encoding="utf-8")
+    coder_run(project)
+    assert reviews_file_of(project)[["code", "passage", "note"]].values.tolist() == [["hand_only", "3", "n1"]]
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), **typed)
+    coder_run(project)
+    hand = reviews_file_of(project).query("code == 'hand_only'")
+    if "note" in typed:
+        assert hand[["passage", "decision", "note"]].values.tolist() == [["3", "add", "other"]]
+    else:
+        assert hand.empty
+    assert segments_of(project).query("code == 'hand_only'")["passage"].tolist() == ([] if hand.empty else ["3"])

@@ -1293,3 +1293,27 @@ def test_runs_the_workbook_record_is_used_only_whole_and_for_its_workbook(tmp_pa
         (run.cache_path / "workbook_written.json").write_bytes(record)
     assert run.read_workbook_written() == expected
     assert run.read_workbook_written(tmp_path / "elsewhere.xlsx") is None
+
+
+def test_runs_the_workbook_record_keeps_the_entries_its_rows_by_place_became(tmp_path):
+    """A row coding a passage by hand typed into the workbook is noted by its place, and the entry it became with it
+    (probe ZZ3); a record written before (no entries), or entries that are not ids or of no row noted, give none."""
+    import json
+
+    from coder.xlsx import write_segments_xlsx
+
+    run = RunFolder(tmp_path)
+    place = "add:a.txt\x1fhand_only\x1f2\x1f\x1f"
+    frame = pd.DataFrame({"segment_id": ["s0123456789abcdef", ""], "document": ["a.txt", "a.txt"],
+                          "code": ["barriers", "hand_only"], "passage": ["1", "2"], "review": ["", "add"],
+                          "note": ["", "n1"]})
+    write_segments_xlsx(frame, run.workbook_path, identifier="0f3a9c1e")
+    run.remember_workbook("0f3a9c1e", frame, {place: "s86d39bec7602c9fb", "add:gone": "s0000000000000000"})
+    name, cells, entries = run.read_workbook_record()
+    assert (name, cells[place], entries) == ("0f3a9c1e", ("add", "n1"), {place: "s86d39bec7602c9fb"})
+    record = run.cache_path / "workbook_written.json"
+    noted = json.loads(record.read_text(encoding="utf-8"))
+    for damaged in (None, {place: "not an id"}, [place]):
+        record.write_text(json.dumps({**{key: value for key, value in noted.items() if key != "entries"},
+                                      **({"entries": damaged} if damaged is not None else {})}), encoding="utf-8")
+        assert run.read_workbook_record() == ("0f3a9c1e", cells, {})
