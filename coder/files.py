@@ -1262,6 +1262,8 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
     """
     if data.startswith(codecs.BOM_UTF8):
         text, encoding = _strict(data[len(codecs.BOM_UTF8):], "utf-8"), "utf-8-sig"
+        if stray_nuls and text is not None and "\x00" in text and text.count("\x00") <= max(2, len(data) // 10_000):
+            text = text.replace("\x00", "\u200b")  # as below without a byte order mark (probe AC, NUL1)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # The "utf-16" codec reads the byte order mark and drops it.
         text, encoding = _strict(data, "utf-16"), "utf-16"

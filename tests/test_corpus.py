@@ -325,15 +325,17 @@ def test_corpus_a_stray_nul_in_utf8_text_is_read_through_not_the_document(tmp_pa
     from conftest import invoke
 
     text = "长三角建立了市长联\x00席会议制度。\n\nThe joint\x00 meeting was held.\n"
-    _write(tmp_path / "c", {"a.txt": text.encode(), "b.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"})
+    _write(tmp_path / "c", {"a.txt": text.encode(), "b.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+                            "c.txt": codecs.BOM_UTF8 + "市长召开了联\x00席会议。\n".encode()})  # a BOM too (probe AC)
     corpus = read_corpus(tmp_path / "c")
-    assert corpus.documents == (Document("a.txt", text.replace("\x00", "\u200b"), "utf-8"),)
+    assert corpus.documents == (Document("a.txt", text.replace("\x00", "\u200b"), "utf-8"),
+                                Document("c.txt", "市长召开了联\u200b席会议。\n", "utf-8-sig"))
     assert [skipped.path for skipped in corpus.skipped] == ["b.txt"]
     tiny_codebook.write_text("codes:\n  jm: [joint meeting, 联席会议]\n", encoding="utf-8")
     assert invoke("run", tmp_path / "c", "--codebook", tiny_codebook, "--out", tmp_path / "o", "-q").exit_code == 0
     segments = pd.read_csv(tmp_path / "o" / "segments.csv", encoding="utf-8-sig")
-    assert segments["matched"].tolist() == ["联席会议", "joint meeting"]
-    assert [text[start:end].replace("\x00", "") for start, end in zip(segments["start"], segments["end"])] == [
+    assert segments["matched"].tolist() == ["联席会议", "joint meeting", "联席会议"]
+    assert [text[start:end].replace("\x00", "") for start, end in zip(segments["start"][:2], segments["end"][:2])] == [
         "长三角建立了市长联席会议制度。", "The joint meeting was held."]
 
 
