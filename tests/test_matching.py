@@ -624,6 +624,14 @@ def test_matching_keywords_with_symbols_match_as_written(tmp_path, monkeypatch, 
     (["C++-*"], "C++ and C++-based code", ["C++-based"]),
     (["~C++ cooperate"], "C++ cooperation", ["C++ cooperation"]),
     (["AT&T"], "ＡＴ&Ｔ and at&t", ["ＡＴ&Ｔ", "at&t"]),  # folded as any keyword
+    # a possessive after it, or a possessive word in it, as any keyword (probe AD1)
+    (["AT&T", "R&D"], "AT&T's profits, AT&T’s shares and R&D's share; AT&Tx.", ["AT&T", "AT&T", "R&D"]),
+    (["mayors' C++"], "a mayor's C++ code and the mayors' C++ code", ["mayor's C++", "mayors' C++"]),
+    (["C++ programmer"], "a C++ programmer's job", ["C++ programmer"]),
+    # a word hyphenated in the keyword matches the text's one-word spelling too (probe AD2)
+    (["co-operation $100"], "cooperation $100 only; co-operation $100 too", ["cooperation $100", "co-operation $100"]),
+    # its needle everywhere, matches tried where it is: as many as a search through the text finds (probe AD4)
+    (["50%"], "50%50% 50% x50% 50%.50% (50%) " * 3, ["50%"] * 12),
 ])
 def test_matching_keywords_with_symbols_keep_the_other_rules(tmp_path, monkeypatch, keywords, text, expected):
     monkeypatch.chdir(tmp_path)
