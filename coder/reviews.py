@@ -1409,8 +1409,11 @@ def import_pending(
     recorded: dict[int, dict] = {}  # row number -> the entry the record says it became, still in the review file
     if existing is not None and len(existing):
         held = {record["segment_id"]: record for record in existing.to_dict("records")}
+        # Only an entry of the row's code: a record pointing elsewhere (damaged, or planted in a shared folder)
+        # put the row's note on another code's decision (probe AD5).
         recorded = {position + 2: held[entries[place]] for position, (_, place) in enumerate(keys)
-                    if place in entries and entries[place] in held}
+                    if place in entries and entries[place] in held
+                    and held[entries[place]]["code"] == (place.split("\x1f") + ["", ""])[1]}
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes,
                                          placed=recorded)
     _record_copy_contexts(proposals, passages, segments)

@@ -2772,6 +2772,33 @@ def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are
     assert ", numbered from 0)." in result.output
 
 
+def test_review_loop_a_record_pointing_a_hand_coding_row_at_another_codes_decision_is_not_followed(project):
+    """The workbook's record says which hand coding a row coded by hand became (ZZ3); a record pointing the row at
+    a decision of another code (damaged, or planted in a shared folder) put the row's note on that decision, the
+    hand coding keeping its old note (probe AD5)."""
+    import json
+
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n1")
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["code"] == "barriers"][0]), review="reject")
+    coder_run(project)
+    reviews = reviews_file_of(project)
+    rejected = reviews.loc[reviews["code"] == "barriers", "segment_id"].iloc[0]
+    record_path = project / "out" / ".cache" / "workbook_written.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    assert len(record["entries"]) == 1
+    record["entries"] = dict.fromkeys(record["entries"], rejected)
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), note="other")
+    coder_run(project)
+    reviews = reviews_file_of(project)
+    assert reviews.loc[reviews["code"] == "barriers", ["decision", "note"]].values.tolist() == [["reject", ""]]
+    assert reviews.loc[reviews["code"] == "hand_only", "note"].tolist() == ["other"]
+
+
 @pytest.mark.parametrize("typed", [{"note": "other"}, {"review": "withdraw"}])
 def test_review_loop_a_hand_coding_row_of_the_workbook_edited_after_its_passage_moved_edits_that_hand_coding(
         project, typed):
