@@ -1394,9 +1394,16 @@ def import_pending(
     typed = table[(table["review"].astype(str).str.strip() != "") | (notes.astype(str).str.strip() != "")]
     if written is not None and "segment_id" in typed.columns and len(typed):
         # Cells as the run wrote them were not typed: leave them out before reading any row.
-        as_written = [_as_written_in(written, keys, written_cell(review, note))
-                      for keys, review, note in zip(written_cell_keys(typed), typed["review"], notes[typed.index])]
-        typed = typed[[not same for same in as_written]]
+        row_keys = written_cell_keys(typed)
+        cells = [written_cell(review, note) for review, note in zip(typed["review"], notes[typed.index])]
+        as_written = [_as_written_in(written, keys, cell) for keys, cell in zip(row_keys, cells)]
+        # Rows of one segment or place are read together, as workbook_cells notes them: a second row typed beside
+        # one as written (a hand coding's add row with another note) replaced its note instead of joining it
+        # (probe AD7).
+        groups = [place if cell[0] == "add" or not identifier else identifier
+                  for (identifier, place), cell in zip(row_keys, cells)]
+        changed = {group for group, same in zip(groups, as_written) if not same and group}
+        typed = typed[[not same or group in changed for group, same in zip(groups, as_written)]]
     if typed.empty:
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if segments is not None:

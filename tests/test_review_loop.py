@@ -2772,6 +2772,22 @@ def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are
     assert ", numbered from 0)." in result.output
 
 
+def test_review_loop_a_second_hand_coding_row_for_one_passage_keeps_both_notes(project):
+    """An `add` row imported (note n1), then a second `add` row for the same passage and code typed beside it in the
+    workbook (note n2): the import read the second row alone, and n2 replaced n1, silently. Rows of one passage
+    coded by hand are read together, as rows of one segment are: every note is kept (probe AD7)."""
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n1")
+    coder_run(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n2")
+    coder_run(project)
+    assert reviews_file_of(project).query("code == 'hand_only'")[["decision", "note"]].values.tolist() == [
+        ["add", "n1; n2"]]
+    coder_run(project)  # and nothing more on the next run
+    assert reviews_file_of(project).query("code == 'hand_only'")["note"].tolist() == ["n1; n2"]
+
+
 def test_review_loop_a_record_pointing_a_hand_coding_row_at_another_codes_decision_is_not_followed(project):
     """The workbook's record says which hand coding a row coded by hand became (ZZ3); a record pointing the row at
     a decision of another code (damaged, or planted in a shared folder) put the row's note on that decision, the
