@@ -1239,6 +1239,27 @@ def _note_typed(old: str, new: str, changed_since: bool) -> str:
     return new
 
 
+def _entry_of_place(entry: Mapping[str, str], place: str) -> bool:
+    """Is `entry` of the review file a hand coding of the document and code a row's `place` names
+    (written_cell_keys: "add:document\x1fcode\x1fpassage\x1fstart\x1fend")?"""
+    document, code = (place.removeprefix("add:").split("\x1f") + ["", ""])[:2]
+    return entry.get("decision") == "add" and entry.get("document") == document and entry.get("code") == code
+
+
+def _rows_taken_out(before: tuple[str, str] | None, cells: list[tuple[str, str]]) -> bool:
+    """Are `cells` (written_cell) the rows of one segment or place as workbook_cells noted them (`before`: their
+    decision, their notes "; "-joined), less some rows deleted since: each row's decision theirs and its note one
+    of theirs?
+
+    >>> _rows_taken_out(("accept", "A: ok; B: agree"), [("accept", "A: ok")]), _rows_taken_out(("add", "n1"), [("add", "n2")])
+    (True, False)
+    """
+    if before is None or not cells:
+        return False
+    parts = set(before[1].split("; ")) if before[1] else set()
+    return all(decision == before[0] and (not note or note in parts) for decision, note in cells)
+
+
 def _added_to(note: str, old: str) -> bool:
     """Is `note` the note `old` with more written after it ("n1" -> "n1 edited", "n1, checked", "相关，待讨论"), not
     one that merely holds it ("disagree" over "agree", "相关内容" over "相关")?
@@ -1402,8 +1423,15 @@ def import_pending(
         # (probe AD7).
         groups = [place if cell[0] == "add" or not identifier else identifier
                   for (identifier, place), cell in zip(row_keys, cells)]
-        changed = {group for group, same in zip(groups, as_written) if not same and group}
-        typed = typed[[not same or group in changed for group, same in zip(groups, as_written)]]
+        members: dict[str, list[tuple[str, str]]] = {}
+        for group, same, cell in zip(groups, as_written, cells):
+            if group:
+                members.setdefault(group, []).append(cell)
+        # A group whose rows are the written ones less some deleted (a pasted row taken out again) is not typed:
+        # the rows left read as the joined note shortened, which cut the deleted row's note (probe AE4).
+        changed = {group for group, same in zip(groups, as_written)
+                   if not same and group and not _rows_taken_out(written.get(group), members[group])}
+        typed = typed[[group in changed if group else not same for group, same in zip(groups, as_written)]]
     if typed.empty:
         return PendingImport(str(segments_file), str(reviews_path), 0, 0, 0, lost) if lost is not None else None
     if segments is not None:
@@ -1416,11 +1444,12 @@ def import_pending(
     recorded: dict[int, dict] = {}  # row number -> the entry the record says it became, still in the review file
     if existing is not None and len(existing):
         held = {record["segment_id"]: record for record in existing.to_dict("records")}
-        # Only an entry of the row's code: a record pointing elsewhere (damaged, or planted in a shared folder)
-        # put the row's note on another code's decision (probe AD5).
+        # Only a hand coding of the row's document and code: a record pointing elsewhere (damaged, or planted in a
+        # shared folder) put the row's note on another code's decision or another document's hand coding (probes
+        # AD5, AE6).
         recorded = {position + 2: held[entries[place]] for position, (_, place) in enumerate(keys)
                     if place in entries and entries[place] in held
-                    and held[entries[place]]["code"] == (place.split("\x1f") + ["", ""])[1]}
+                    and _entry_of_place(held[entries[place]], place)}
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes,
                                          placed=recorded)
     _record_copy_contexts(proposals, passages, segments)
@@ -1448,8 +1477,11 @@ def import_pending(
             disagreeing.append(f"rows {lines} ({proposal.entry['document']}, passage {proposal.entry['passage'] or '?'}, "
                                f"{proposal.entry['code']}): {' / '.join(sorted(said))}")
             continue
-        # Rows of one segment (two reviewers' sheets pasted together): every note is kept.
-        decision, note = (said.pop() if said else ""), "; ".join(dict.fromkeys(item.note for item in rows if item.note))
+        # Rows of one segment (two reviewers' sheets pasted together): every note is kept, once: a row's note that
+        # another row's adds to ("A: ok" beside "A: ok / B: agree") is in that one (probe AE5).
+        notes = list(dict.fromkeys(item.note for item in rows if item.note))
+        notes = [note for note in notes if not any(other != note and _added_to(other, note) for other in notes)]
+        decision, note = (said.pop() if said else ""), "; ".join(notes)
         before = written.get(identifier) if written is not None else None
         if written is not None and (proposal.row in recorded or (before is None and decision == "add")):
             # Noted by its place (ZZ2: a note edited on a hand coding's add row was kept beside the one it was).

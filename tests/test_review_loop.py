@@ -2786,6 +2786,33 @@ def test_review_loop_a_second_hand_coding_row_for_one_passage_keeps_both_notes(p
         ["add", "n1; n2"]]
     coder_run(project)  # and nothing more on the next run
     assert reviews_file_of(project).query("code == 'hand_only'")["note"].tolist() == ["n1; n2"]
+    # The second row deleted again: the row left read as the joined note shortened, and n2 was cut (probe AE4).
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(book)
+    sheet = workbook["segments"]
+    sheet.delete_rows(sheet.max_row)
+    workbook.save(book)
+    coder_run(project)
+    assert reviews_file_of(project).query("code == 'hand_only'")["note"].tolist() == ["n1; n2"]
+
+
+def test_review_loop_a_pasted_row_whose_note_adds_to_the_untouched_one_is_that_note(project):
+    """A segment's row left as exported ("A: ok") and a copy of it pasted with the note added to ("A: ok / B: agree"):
+    the notes were joined as "A: ok; A: ok / B: agree" (probe AE5)."""
+    coder_run(project)
+    frame = segments_of(project)
+    first = frame.index[frame["code"] == "joint_meeting"][0]
+    frame.loc[first, ["review", "note"]] = ["accept", "A: ok"]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    book = _export(project)
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    row = shown[shown["note"] == "A: ok"].iloc[0].to_dict()
+    _append_to_workbook(book, **{**row, "note": "A: ok / B: agree"})
+    coder_run(project)
+    reviews = reviews_file_of(project)
+    assert reviews.loc[reviews["code"] == "joint_meeting", "note"].tolist() == ["A: ok / B: agree"]
 
 
 def test_review_loop_a_record_pointing_a_hand_coding_row_at_another_codes_decision_is_not_followed(project):
@@ -2813,6 +2840,29 @@ def test_review_loop_a_record_pointing_a_hand_coding_row_at_another_codes_decisi
     reviews = reviews_file_of(project)
     assert reviews.loc[reviews["code"] == "barriers", ["decision", "note"]].values.tolist() == [["reject", ""]]
     assert reviews.loc[reviews["code"] == "hand_only", "note"].tolist() == ["other"]
+
+
+def test_review_loop_a_record_pointing_a_hand_coding_row_at_another_documents_hand_coding_is_not_followed(project):
+    """The same, pointing at a hand coding of the same code in another document: the note went there (probe AE6)."""
+    import json
+
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n1")
+    _append_to_workbook(book, document="b.txt", passage="1", code="hand_only", review="add", note="m1")
+    coder_run(project)
+    reviews = reviews_file_of(project)
+    other = reviews.loc[reviews["document"] == "b.txt", "segment_id"].iloc[0]
+    record_path = project / "out" / ".cache" / "workbook_written.json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["entries"] = {place: other for place in record["entries"]}
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[(shown["code"] == "hand_only") & (shown["document"] == "a.txt")][0]),
+                             note="other")
+    coder_run(project)
+    reviews = reviews_file_of(project).query("code == 'hand_only'")
+    assert dict(zip(reviews["document"], reviews["note"])) == {"a.txt": "other", "b.txt": "m1"}
 
 
 @pytest.mark.parametrize("typed", [{"note": "other"}, {"review": "withdraw"}])
