@@ -836,9 +836,13 @@ def _run_inputs(folder: Path) -> dict[str, Path | None]:
     # What the user wrote by hand that the run names: its codebook and review file (probe AB5).
     try:
         record = run.record() if run.has_record() else None
+        # Named with their paths: diff merges two runs' inputs, and one name kept only the second run's (probe AF3).
         if record is not None and record.codebook:
-            inputs["the run's codebook"] = run.named_path(record.codebook)
-        inputs["the run's review file"] = _run_reviews_path(run)
+            codebook = run.named_path(record.codebook)
+            inputs[f"the run's codebook ({display_name(codebook)})"] = codebook
+        reviews = _run_reviews_path(run)
+        if reviews is not None:
+            inputs[f"the run's review file ({display_name(reviews)})"] = reviews
     except CoderError:
         pass  # an unreadable run.json: the command reading it says so
     return inputs

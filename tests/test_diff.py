@@ -604,3 +604,23 @@ def test_diff_the_first_run_of_a_coder_that_reads_a_line_end_with_a_space_more_s
                for detail in listed["detail"])
     assert frame[frame["segment_id"] == ""][["code", "change", "segments_added", "segments_removed"]].values.tolist() == [
         ["joint_meeting", "segments respaced", "0", "0"]]
+
+
+@pytest.mark.parametrize("target", ["v1/codebook.yaml", "v1/reviews.csv", "v2/codebook.yaml", "v2/reviews.csv"])
+def test_diff_csv_never_writes_over_either_runs_codebook_or_review_file(tmp_path, target):
+    """--csv with --force wrote changes.csv over the OLD run's codebook and review file: both runs' inputs were
+    gathered under one name each, and the second run's replaced the first's (probe AF3)."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "a.txt").write_text("The apple is red.\n\nA pear is here.\n", encoding="utf-8")
+    for folder, keywords in (("v1", "[apple]"), ("v2", "[apple, pear]")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "codebook.yaml").write_text(f"codes:\n  apple: {keywords}\n", encoding="utf-8")
+        (tmp_path / folder / "reviews.csv").write_text("segment_id,code,decision\n", encoding="utf-8")
+        result = invoke("run", tmp_path / "c", "--codebook", tmp_path / folder / "codebook.yaml",
+                        "--out", tmp_path / f"round_{folder}", "--quiet")
+        assert result.exit_code == 0, result.output
+    before = (tmp_path / target).read_bytes()
+    result = invoke("diff", tmp_path / "round_v1", tmp_path / "round_v2", "--csv", tmp_path / target, "--force")
+    assert result.exit_code == 1
+    assert "writing the results there would replace it" in result.output
+    assert (tmp_path / target).read_bytes() == before
