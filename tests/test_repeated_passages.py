@@ -579,6 +579,18 @@ def test_a_copy_deleted_beside_a_repeated_filler_leaves_its_decision_detached_no
             f"copy it was on is not found by the passages around it") in status.stdout, status.stdout
 
 
+def _two_copies_decided(transcript: Path, answer: str, deleted: str, decided: str) -> tuple[str, str, dict]:
+    """The transcript of the first two questions, each answered `answer`; the decisions typed on the copy answering
+    `deleted` (or on both copies) and run; (that text, the text with `deleted`'s Q/A block taken out, the decisions)."""
+    before = "\n\n".join(f"{question}\n\n{answer}" for question in QUESTIONS[:2]) + "\n"
+    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
+    decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
+    _type_decisions_on_answers(transcript, decisions, before)
+    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", ""))
+                                                                for question in QUESTIONS[:2]}
+    return before, before.replace(f"{deleted}\n\n{answer}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{answer}", ""), decisions
+
+
 @pytest.mark.parametrize("engine", ["whole table", "streamed"])
 @pytest.mark.parametrize("decided", ["the deleted copy", "both copies"])
 @pytest.mark.parametrize("deleted", QUESTIONS[:2])
@@ -589,13 +601,7 @@ def test_a_copy_deleted_where_the_answer_was_given_twice_leaves_its_decision_det
     and the follow by text put it on the one copy left, the other answer, silently (probe VV1, the filler case's
     two-copy end: a copy left alone is no longer told from the others by its number)."""
     _use_engine(engine, monkeypatch)
-    before = "\n\n".join(f"{question}\n\n{ANSWER}" for question in QUESTIONS[:2]) + "\n"
-    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
-    decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
-    _type_decisions_on_answers(transcript, decisions, before)
-    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", ""))
-                                                                for question in QUESTIONS[:2]}
-    text = before.replace(f"{deleted}\n\n{ANSWER}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{ANSWER}", "")
+    before, text, decisions = _two_copies_decided(transcript, ANSWER, deleted, decided)
     (transcript / "corpus" / "focus.txt").write_text(text, encoding="utf-8")
     left = next(question for question in QUESTIONS[:2] if question != deleted)
     for _ in range(2):  # and again, from the review file the run rewrote
@@ -663,13 +669,7 @@ def test_a_copy_deleted_as_the_copy_left_is_corrected_or_its_document_renamed_le
     copy's own decision was detached, silently: the copy left was found by its text without its context compared
     (probe YY6). The deleted copy's decision is detached, and the copy left keeps its own."""
     _use_engine(engine, monkeypatch)
-    before = "\n\n".join(f"{question}\n\n{CORRECTED}" for question in QUESTIONS[:2]) + "\n"
-    (transcript / "corpus" / "focus.txt").write_text(before, encoding="utf-8")
-    decisions = {question: DECISIONS[question] for question in QUESTIONS[:2] if decided == "both copies" or question == deleted}
-    _type_decisions_on_answers(transcript, decisions, before)
-    assert _decisions_by_question(_run(transcript), before) == {question: decisions.get(question, ("", ""))
-                                                                for question in QUESTIONS[:2]}
-    text = before.replace(f"{deleted}\n\n{CORRECTED}\n\n" if deleted == QUESTIONS[0] else f"\n\n{deleted}\n\n{CORRECTED}", "")
+    before, text, decisions = _two_copies_decided(transcript, CORRECTED, deleted, decided)
     document = "focus.txt"
     if edit == "the copy left corrected":
         text = text.replace("並", "并")
