@@ -33,6 +33,7 @@ def extract_html(data: bytes) -> ExtractedText:
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
+    data, invisible = _marked_invisible(data)
     data = _without_note_markers(_FIGURE.sub(_figure_as_division, _without_templates(data)))
     if _too_deep(data):
         data = _flattened(data)
@@ -75,7 +76,60 @@ def extract_html(data: bytes) -> ExtractedText:
         for line in dict.fromkeys(visible)
         if line not in kept and line not in collapsed
     ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON) for line in dict.fromkeys(hidden) if line not in kept)
+    if invisible:
+        text = _read_back(text, invisible)
+        removed = tuple(Removed(page=line.page, text=_read_back(line.text, invisible), reason=line.reason)
+                        for line in removed)
     return ExtractedText(text=text, format="html", removed=removed, warnings=warnings)
+
+
+# Characters a page or CMS puts inside words that no reader sees (zero-width space, non-joiner and joiner,
+# word joiner, zero-width no-break space, soft hyphen), as characters or entities. trafilatura deletes them
+# ("joint&#8203;meeting" -> "jointmeeting", no keyword found; probe AG1): each is marked with a word no page
+# holds, read back after extraction, where matching reads through it as it does in a .txt file.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE_ENTITY = re.compile(
+    rb"&(?:#(?:0*(8203|8204|8205|8288|65279|173)|[xX]0*(200[bBcCdD]|2060|[fF][eE][fF][fF]|[aA][dD]))"
+    rb"|(ZeroWidthSpace|zwnj|zwj|NoBreak|shy));")
+_ENTITY_NAMES = {b"ZeroWidthSpace": "\u200b", b"zwnj": "\u200c", b"zwj": "\u200d", b"NoBreak": "\u2060",
+                 b"shy": "\u00ad"}
+_INVISIBLE_UTF8 = re.compile(b"|".join(re.escape(char.encode()) for char in _INVISIBLE))
+
+
+def _marked_invisible(data: bytes) -> tuple[bytes, dict[str, str]]:
+    """`data` with each invisible character inside its text (entity, or UTF-8 character in a page that
+    is UTF-8) replaced by a mark, and the marks with the characters they stand for; a byte order mark at
+    the start stays.
+
+    >>> page, marks = _marked_invisible("<p>joint&#8203;meeting co\u00adop</p>".encode())
+    >>> [marks[mark] for mark in re.findall(r"brk[0-9a-f]{16}", page.decode())] == ["\u200b", "\u00ad"]
+    True
+    """
+    if not any(hint in data for hint in (b"&", b"\xe2\x80", b"\xe2\x81", b"\xef\xbb\xbf", b"\xc2\xad")):
+        return data, {}
+    marks = {char: break_mark() for char in _INVISIBLE}
+
+    def entity(match: re.Match[bytes]) -> bytes:
+        number, hexadecimal, name = match.groups()
+        char = chr(int(number)) if number else chr(int(hexadecimal, 16)) if hexadecimal else _ENTITY_NAMES[name]
+        return marks[char].encode("ascii")
+
+    bom = data[:3] if data.startswith(b"\xef\xbb\xbf") else b""
+    body = _INVISIBLE_ENTITY.sub(entity, data[len(bom):])
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:  # another encoding: its bytes are not these characters
+        pass
+    else:
+        body = _INVISIBLE_UTF8.sub(lambda match: marks[match.group().decode()].encode("ascii"), body)
+    used = {mark: char for char, mark in marks.items() if mark.encode("ascii") in body}
+    return bom + body, used
+
+
+def _read_back(text: str, marks: dict[str, str]) -> str:
+    for mark, char in marks.items():
+        text = text.replace(mark, char)
+    return text
 
 
 # trafilatura's time grows with the square of the inline elements one paragraph holds (one <p> of 20,000
