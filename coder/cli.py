@@ -1188,7 +1188,7 @@ def agree(
     gold: Annotated[Path, typer.Argument(help="Hand coding: CSV with document,passage,code or document,start,end,code (a filled `coder sample` sheet).")],
     segments: Annotated[Path, typer.Option("--segments", help="segments.csv of the run to check.")] = Path("outputs/segments.csv"),
     level: Annotated[int | None, typer.Option("--level", min=1, help="Compare codes rolled up to this depth (1 = top level).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for agreement.csv (default: beside segments.csv).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder for agreement.csv (default: the run folder, beside segments.csv).")] = None,
     sample_sheet: Annotated[Path | None, typer.Option("--sample", help="The sample the gold coding came from: its passages count even where the gold file has no row.")] = None,
     whole_corpus: Annotated[bool, typer.Option("--whole-corpus", help="The gold file codes every passage of the corpus: passages it does not name count as uncoded.")] = False,
     seed: Annotated[int, typer.Option("--seed", min=0, max=_MAX_SEED, help="Seed of the bootstrap for the confidence intervals.")] = 0,
@@ -1207,7 +1207,10 @@ def agree(
     from .runs import AGREEMENT_FILE, written_by_coder
 
     with _user_errors():
-        target = (out if out is not None else segments.parent) / AGREEMENT_FILE
+        # In the run folder when --segments names it (as `coder sample` writes there), else beside segments.csv;
+        # a segments.parquet may be a folder of parts.
+        run_folder = segments if segments.is_dir() and segments.suffix.lower() != ".parquet" else segments.parent
+        target = (out if out is not None else run_folder) / AGREEMENT_FILE
         _refuse_replacing_inputs(target, {"the gold file": gold, "the --sample sheet": sample_sheet})
         # A folder the user named may hold an agreement.csv of their own; the run folder's is coder's,
         # unless it is not what coder writes there.

@@ -487,3 +487,13 @@ def test_sample_never_writes_over_a_file_of_its_run_even_with_force(run_folder, 
     result = invoke("sample", "2", "--out", f"outputs/{name}", "--force")
     assert result.exit_code == 1 and "--force never writes over it" in result.output
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("segments", ["outputs", "outputs/segments.csv"])
+def test_agreement_cli_writes_into_the_run_folder(run_folder, segments):
+    """`--segments outputs` (the run folder) wrote agreement.csv into its parent, not into the run folder (probe AF1)."""
+    (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\na.txt,1,\n", encoding="utf-8")
+    result = _agree("gold.csv", "--segments", segments)
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("Agreement written to outputs/agreement.csv\n")
+    assert (run_folder / "outputs" / "agreement.csv").is_file() and not (run_folder / "agreement.csv").exists()
