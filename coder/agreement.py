@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CoderError, OutputError, first_lines, quoted
-from .files import MAX_DIGITS, read_table, whole_number, write_csv
+from .files import read_table, table_encoding, whole_number, write_csv
 from .models import Codebook, ancestor_at
 from .runs import RunFolder
 
@@ -129,12 +130,15 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     """Read GOLD.csv: columns document, code and either passage or start and end (UTF-8, BOM allowed).
 
     A `code` cell may name several codes separated by ";"; a blank one says the passage was
-    read and has no code (a filled-in `coder sample` sheet is a gold file).
+    read and has no code (a filled-in `coder sample` sheet is a gold file). Rows blank in every
+    cell (what a spreadsheet leaves of cleared rows) are skipped. The index is each row's place
+    in the file: its line is the index + 2.
 
     >>> gold = read_gold("gold.csv")  # doctest: +SKIP
     """
     path = Path(path)
     frame = read_table(path, missing="gold coding not found. Pass a CSV with columns document, passage, code.")
+    encoding = table_encoding(frame)
     has_passage = "passage" in frame.columns
     has_span = "start" in frame.columns and "end" in frame.columns
     missing = [column for column in ("document", "code") if column not in frame.columns]
@@ -143,19 +147,21 @@ def read_gold(path: str | Path) -> pd.DataFrame:
             f"{path}: the header must name document, code and either passage or start and end "
             f"(found: {', '.join(frame.columns)}). For example: document,passage,code"
         )
+    frame = frame[[any(str(cell).strip() for cell in row) for row in frame.itertuples(index=False)]]
+    if not len(frame):
+        raise CoderError(f"{path}: the header has no rows under it: nothing to score. Add a row for each passage "
+                         f"you coded (document,passage,code), or fill in the `code` cells of a `coder sample` sheet.")
     problems = []
     numbers = ["passage"] if has_passage else ["start", "end"]
-    for offset, row in enumerate(frame.to_dict("records")):
-        line = offset + 2
-        for column in ("document", *numbers):
-            value = str(row[column]).strip()
-            if not value:
-                problems.append(f"{path}:{line}: `{column}` is empty.")
-            elif column in numbers and not (value.isascii() and value.isdigit()):
-                problems.append(f"{path}:{line}: `{column}` is {quoted(value)}, not a whole number.")
-            elif column in numbers and len(value) > MAX_DIGITS:
-                problems.append(f"{path}:{line}: `{column}` is {value}, larger than any document's passages or characters.")
-        start, end = (whole_number(str(row.get(column, "")).strip()) for column in ("start", "end"))
+    for position, row in zip(frame.index, frame.to_dict("records")):
+        line = position + 2
+        if not str(row["document"]).strip():
+            problems.append(f"{path}:{line}: `document` is empty.")
+        for column in numbers:
+            problem = _number_problem(str(row[column]).strip())
+            if problem:
+                problems.append(f"{path}:{line}: `{column}` {problem}.")
+        start, end = (_whole(str(row.get(column, "")).strip()) for column in ("start", "end"))
         if has_span and not has_passage and start is not None and end is not None:
             if start > end:
                 problems.append(f"{path}:{line}: start {row['start']} is after end {row['end']}.")
@@ -164,12 +170,40 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     # The passage's text, where the sheet has it (a `coder sample` sheet): it tells a passage moved by an
     # edit of the corpus since the sheet was drawn.
     texts = ["text"] if has_passage and "text" in frame.columns else []
-    columns = ["document", "code", *numbers, *texts]
+    # A span beside a passage number is checked against it (check_spans_name_their_passages).
+    spans = ["start", "end"] if has_passage and has_span else []
+    columns = ["document", "code", *numbers, *texts, *spans]
     frame = frame[columns].apply(lambda column: column.str.strip())
+    frame["document"] = frame["document"].str.replace(_HERE, "", regex=True)
     for column in numbers:
-        frame[column] = frame[column].astype(int)
+        frame[column] = frame[column].map(_whole)
+    for column in spans:
+        frame[column] = frame[column].map(lambda cell: _whole(cell) if not _number_problem(cell) else None).astype(object)
     frame["code"] = frame["code"].map(lambda cell: [code.strip() for code in cell.split(";") if code.strip()] or [""])
-    return frame.explode("code").reset_index(drop=True)
+    frame = frame.explode("code")
+    frame.attrs["encoding"] = encoding  # what the sheet was saved in tells a text that lost characters
+    return frame
+
+
+_HERE = re.compile(r"^(?:\./+)+")  # "./a.txt", as a list made with `find .` in the corpus names it
+
+
+def _whole(cell: str) -> int | None:
+    """A passage number or offset as a spreadsheet may write it ("3", "3.0"); None when it is not one."""
+    return whole_number(cell.split(".")[0] if re.fullmatch(r"[0-9]+\.0*", cell) else cell)
+
+
+def _number_problem(cell: str) -> str:
+    """Why a cell is not a passage number or character offset ("" when it is one)."""
+    if not cell:
+        return "is empty"
+    if _whole(cell) is not None:
+        return ""
+    if re.fullmatch(r"[0-9]+(?:\.0*)?", cell):
+        return f"is {cell}, larger than any document's passages or characters"
+    if re.fullmatch(r"[-\u2212]\s*[0-9]+(?:\.[0-9]*)?", cell):
+        return f"is {cell}: passages and characters are numbered from 0, so it must be 0 or more"
+    return f"is {quoted(cell)}, not a whole number"
 
 
 def map_spans_to_passages(
@@ -186,7 +220,8 @@ def map_spans_to_passages(
     for document, index, start, end in passages:
         by_document.setdefault(document, []).append((start, end, index))
     rows, problems = [], []
-    for number, row in enumerate(gold.to_dict("records"), start=2):
+    for position, row in zip(gold.index, gold.to_dict("records")):
+        number = int(position) + 2  # read_gold's index is the row's place in the file
         spans = by_document.get(row["document"])
         if spans is None:
             problems.append(f"{source}:{number}: document '{row['document']}' has no passages (is it in the corpus?).")

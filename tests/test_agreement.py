@@ -183,6 +183,10 @@ def test_agreement_span_in_unknown_document():
         ("\ufeffdocument,passage,code\na.txt,0,x\na.txt, 2 ,y\n", [["a.txt", "x", 0], ["a.txt", "y", 2]]),
         ("Document;Start;End;Code\nb.txt;3;9;z\n", [["b.txt", "z", 3, 9]]),
         ("document,code,start,end,note\n报告.txt,x,0,4,ok\n", [["报告.txt", "x", 0, 4]]),
+        # Excel's rows of cleared cells are skipped (they stopped agree: "`document` is empty", probe AF5)
+        ("document,passage,code\r\na.txt,0,x\r\n,,\r\n , ,\r\n", [["a.txt", "x", 0]]),
+        # "1.0" is passage 1, and "./a.txt" is a.txt, as documents.csv reads it (probe AF lesser points)
+        ("document,passage,code\n./a.txt,1.0,x\n", [["a.txt", "x", 1]]),
     ],
 )
 def test_agreement_read_gold_shapes(tmp_path, content, expected):
@@ -197,6 +201,15 @@ def test_agreement_read_gold_shapes(tmp_path, content, expected):
         ("document,code\na,x\n", "{path}: the header must name document, code and either passage or start and end (found: document, code). For example: document,passage,code"),
         ("document,passage,code\na,one,x\n,1,x\n", "{path}:2: `passage` is 'one', not a whole number.\n{path}:3: `document` is empty."),
         ("document,start,end,code\na,9,3,x\n", "{path}:2: start 9 is after end 3."),
+        # a header and no rows was "scored": exit 0, an empty agreement.csv (probe AF4)
+        ("document,passage,code\n", "{path}: the header has no rows under it: nothing to score. Add a row for each "
+         "passage you coded (document,passage,code), or fill in the `code` cells of a `coder sample` sheet."),
+        ("document,passage,code\n,,\n", "{path}: the header has no rows under it: nothing to score. Add a row for each "
+         "passage you coded (document,passage,code), or fill in the `code` cells of a `coder sample` sheet."),
+        # -1 and 1.5 were both "not a whole number"
+        ("document,passage,code\na,-1,x\na,1.5,x\n,,\na,,x\n", "{path}:2: `passage` is -1: passages and characters are "
+         "numbered from 0, so it must be 0 or more.\n{path}:3: `passage` is '1.5', not a whole number.\n"
+         "{path}:5: `passage` is empty."),
     ],
 )
 def test_agreement_read_gold_errors(tmp_path, content, message):
