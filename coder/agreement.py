@@ -18,7 +18,16 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import CoderError, OutputError, first_lines, quoted
-from .files import read_table, table_encoding, whole_number, write_csv
+from .files import (
+    LEGACY_ENCODINGS,
+    LOSSY_ENCODINGS,
+    SAVED_AS,
+    read_table,
+    saved_as,
+    table_encoding,
+    whole_number,
+    write_csv,
+)
 from .models import Codebook, ancestor_at
 from .runs import RunFolder
 
@@ -420,16 +429,22 @@ def bootstrap_intervals(
     return pd.DataFrame(result, columns=list(rows[0]))
 
 
-def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source: str) -> tuple[pd.DataFrame, int]:
-    """The sheet's rows with the passage numbers the run gives their texts, and how many moved.
+def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source: str,
+                         encoding: str = "") -> tuple[pd.DataFrame, int, int]:
+    """The sheet's rows with the passage numbers the run gives their texts, how many moved, and how
+    many texts lost characters to the code page the sheet was saved in (`encoding`, as read).
 
     A sheet (a gold file or a sample with `text`) drawn before the corpus changed names passages by
     their old numbers: a paragraph added at the top of a document moves every one after it. A row
     whose text is not that of its passage takes the number of the one passage of its document with
     that text (whitespace ignored); a row whose text the document no longer holds stops the command,
-    all such rows listed, as its coding would be scored against another passage's."""
+    all such rows listed, as its coding would be scored against another passage's.
+
+    A sheet saved in a code page without Chinese (Excel's "CSV (Comma delimited)") shows "?" for each
+    character it lost: a row whose text is its passage's text saved so keeps its number, unless other
+    rows show the corpus changed, when which passage a "?" stands for cannot be told and it stops."""
     if "text" not in sheet.columns or not len(sheet):
-        return sheet, 0
+        return sheet, 0, 0
     normal = [" ".join(str(text).split()) for text in passages["text"]]
     current = dict(zip(zip(passages["document"].astype(str), passages["passage"].astype(int)), normal))
     places: dict[tuple[str, str], list[int]] = {}
@@ -437,6 +452,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
         places.setdefault((document, text), []).append(number)
     numbers: list[int] = []
     moved: set[tuple[str, int]] = set()
+    garbled: set[tuple[str, int]] = set()
     lost: list[str] = []
     known = set(passages["document"].astype(str))
     for document, number, text in zip(sheet["document"], sheet["passage"], sheet["text"]):
@@ -445,18 +461,46 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
         if not text or document not in known or current.get((document, int(number))) == text:
             numbers.append(int(number))
             continue
+        if _saved_in_code_page(current.get((document, int(number))), text, encoding):
+            numbers.append(int(number))
+            garbled.add((document, int(number)))
+            continue
         found = places.get((document, text), [])
         if len(found) == 1:
             numbers.append(found[0])
             moved.add((document, int(number)))
+        elif not found and any(_saved_in_code_page(original, text, encoding) for (name, _), original in current.items()
+                               if name == document):
+            numbers.append(int(number))  # its text saved so is elsewhere in the document: the message says why
+            moved.add((document, int(number)))
+            garbled.add((document, int(number)))
         else:
             numbers.append(int(number))
             lost.append(f"{document}, passage {number}: "
                         + ("its text is in several passages now" if found else "its text is no longer in the document"))
+    saved = f"The sheet was saved {SAVED_AS.get(encoding, 'in a code page')}, which cannot hold Chinese and most other characters"
+    if garbled and (moved or lost):
+        raise CoderError(
+            f"{source}: {saved}: {len(garbled)} row(s) show \"?\" in their `text` in place of such characters, and "
+            f"{len(moved) + len(lost)} row(s) name passages whose text has moved or is gone, so the corpus changed since "
+            f"the sample was drawn and which passage each \"?\" row means cannot be told. "
+            f"Nothing was scored. Save the sheet as \"CSV UTF-8\" and run again, or code these passages again in "
+            f"a new sample (coder sample).")
     _stop_unless_none(source, lost, "passage(s) named have another text now",
                       "The corpus changed since the sample was drawn: code these passages again in a new sample "
-                      "(coder sample), or clear their `text` cells if only the sheet's text was edited.")
-    return sheet.assign(passage=numbers).drop(columns="text"), len(moved)
+                      "(coder sample), or clear their `text` cells if only the sheet's text was edited."
+                      + (f" {saved}: save it as \"CSV UTF-8\"." if encoding in LOSSY_ENCODINGS
+                         and any("?" in str(text) for text in sheet["text"]) else ""))
+    return sheet.assign(passage=numbers).drop(columns="text"), len(moved), len(garbled)
+
+
+def _saved_in_code_page(original: str | None, text: str, encoding: str) -> bool:
+    """Is `text` a passage's text `original` as a sheet saved in `encoding` (read so) writes it, with "?"
+    for the characters lost? A sheet of ASCII only was saved in a code page that may hold more."""
+    if original is None or encoding not in LOSSY_ENCODINGS or "?" not in text:
+        return False
+    pages = LEGACY_ENCODINGS + ("ascii",) if encoding == "ascii" else (encoding,)
+    return any(saved_as(original, page) == text for page in pages)
 
 
 def _stop_unless_none(source: str, problems: list[str], what: str, advice: str) -> None:
@@ -585,10 +629,15 @@ def agreement_for_run(
             codebook = run.stored_codebook()
         documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
         if "text" in gold.columns:
-            gold, moved = follow_passage_texts(gold, read_passages(), source=str(gold_path))
+            encoding = table_encoding(gold)
+            gold, moved, garbled = follow_passage_texts(gold, read_passages(), source=str(gold_path), encoding=encoding)
             if moved:
                 notes.append(f"{moved} passage(s) of the gold coding followed their text to a new passage number "
                              f"(the corpus changed since the sample was drawn)")
+            if garbled:
+                notes.append(f"{gold_path} was saved {SAVED_AS[encoding]}: {garbled} passage(s) show \"?\" in their text "
+                             f"for the characters it cannot hold; the rest of each text and its passage number agree with "
+                             f"the run, so they were scored. Save the sheet as \"CSV UTF-8\" to keep its text")
         if codebook is not None:
             resolved, named = resolve_code_labels(gold, codebook)
             if named:
@@ -626,13 +675,15 @@ def agreement_for_run(
         scope = sorted({(str(document), int(passage)) for document, passage in zip(gold["document"], gold["passage"])})
         if sample_path is not None:
             sample = read_table(sample_path)
+            sample_encoding = table_encoding(sample)
             if not {"document", "passage"} <= set(sample.columns):
                 raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")
             sample = sample[[bool(str(passage).strip()) for passage in sample["passage"]]]
             sample = sample.assign(document=[str(document).strip() for document in sample["document"]],
                                    passage=[int(float(passage)) for passage in sample["passage"]])
             if "text" in sample.columns and record is not None:
-                sample, _ = follow_passage_texts(sample, read_passages(), source=str(sample_path))
+                sample, *_ = follow_passage_texts(sample, read_passages(), source=str(sample_path),
+                                                  encoding=sample_encoding)
             scope = sorted(set(scope) | set(zip(sample["document"], sample["passage"])))
         inside = set(scope)
         predicted = predicted[[(str(document), int(passage)) in inside

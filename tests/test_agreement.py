@@ -510,3 +510,36 @@ def test_agreement_cli_writes_into_the_run_folder(run_folder, segments):
     assert result.exit_code == 0, result.output
     assert result.output.endswith("Agreement written to outputs/agreement.csv\n")
     assert (run_folder / "outputs" / "agreement.csv").is_file() and not (run_folder / "agreement.csv").exists()
+
+
+def test_agreement_cli_reads_a_sheet_saved_in_a_code_page(tmp_path, monkeypatch):
+    """A sample sheet saved by Excel as "CSV (Comma delimited)" (Windows-1252: each Chinese character "?")
+    stopped agree with "The corpus changed since the sample was drawn", which it had not (probe AF2)."""
+    monkeypatch.chdir(tmp_path)
+    corpus = "Joint meeting of the two cities.\n\n两地召开联席会议。\n\nNothing here.\n"
+    make_run_folder(tmp_path, {"a.txt": corpus}, "codes:\n  jm: [joint meeting, 联席会议]\n")
+    assert invoke("sample", "3", "--out", "sheet.csv").exit_code == 0
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    sheet["code"] = ["jm" if "ee" in text or "会" in text else "" for text in sheet["text"]]
+    sheet.to_csv(tmp_path / "utf8.csv", index=False, encoding="utf-8-sig")
+    sheet.to_csv(tmp_path / "ansi.csv", index=False, encoding="cp1252", errors="replace")
+    assert "???" in (tmp_path / "ansi.csv").read_text(encoding="cp1252")
+    assert invoke("agree", "utf8.csv", "--out", "utf8").exit_code == 0
+    result = invoke("agree", "ansi.csv", "--out", "ansi")
+    assert result.exit_code == 0, result.output
+    assert ('Note: ansi.csv was saved as plain ASCII (Excel\'s "CSV (Comma delimited)", say): 1 passage(s) show "?" in '
+            "their text for the characters it cannot hold; the rest of each text and its passage number agree with the "
+            'run, so they were scored. Save the sheet as "CSV UTF-8" to keep its text\n') in result.output
+    assert (tmp_path / "ansi" / "agreement.csv").read_bytes() == (tmp_path / "utf8" / "agreement.csv").read_bytes()
+    # After the corpus changed, which passage a row of "?" means cannot be told: the message says why.
+    (tmp_path / "corpus" / "a.txt").write_text("A new opening paragraph.\n\n" + corpus, encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet").exit_code == 0
+    changed = invoke("agree", "ansi.csv", "--out", "ansi", "--force")
+    assert changed.exit_code == 1
+    assert changed.output == (
+        'Error: ansi.csv: The sheet was saved as plain ASCII (Excel\'s "CSV (Comma delimited)", say), which cannot hold '
+        'Chinese and most other characters: 1 row(s) show "?" in their `text` in place of such characters, and 3 row(s) '
+        "name passages whose text has moved or is gone, so the corpus changed since the sample was drawn and which "
+        'passage each "?" row means cannot be told. Nothing was scored. Save the sheet as "CSV UTF-8" and run again, '
+        "or code these passages again in a new sample (coder sample).\n")
+    assert invoke("agree", "utf8.csv", "--out", "utf8", "--force").exit_code == 0
