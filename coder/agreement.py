@@ -503,6 +503,35 @@ def _saved_in_code_page(original: str | None, text: str, encoding: str) -> bool:
     return any(saved_as(original, page) == text for page in pages)
 
 
+def check_spans_name_their_passages(gold: pd.DataFrame, passages: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """The gold rows without their start and end, once every row that gives both a passage and a span
+    has them name the same passage: the span overlaps it. A row with a `text` is placed by its text
+    (a sample sheet's span is the one of the corpus it was drawn from). Raises one CoderError listing
+    the rows that disagree, by line: which of the two was meant, nothing tells."""
+    if not {"passage", "start", "end"} <= set(gold.columns):
+        return gold
+    spans = {(str(document), int(passage)): (int(start), int(end)) for document, passage, start, end
+             in zip(passages["document"], passages["passage"], passages["start"], passages["end"])}
+    texts = gold["text"] if "text" in gold.columns else pd.Series("", index=gold.index)
+    problems = []
+    for position, document, passage, start, end, text in zip(
+            gold.index, gold["document"], gold["passage"], gold["start"], gold["end"], texts):
+        place = spans.get((str(document), int(passage)))
+        if place is None or start is None or end is None or str(text).strip():
+            continue  # a passage the run does not have is named when the rows are checked
+        first, last = place
+        if not ((first < end and start < last) or (start == end and first <= start < last)):
+            named = [str(number) for (name, number), (low, high) in spans.items() if name == str(document)
+                     and ((low < end and start < high) or (start == end and low <= start < high))]
+            where = f"passage {', '.join(named)}" if named else "no passage"
+            problems.append(f"{source}:{int(position) + 2}: passage {passage} of '{document}' is characters {first}-{last}, "
+                            f"but start-end {start}-{end} is {where}. Keep one of them (clear the other cells), or "
+                            f"make them agree.")
+    if problems:
+        raise CoderError("\n".join(first_lines(list(dict.fromkeys(problems)))))
+    return gold.drop(columns=["start", "end"])
+
+
 def _stop_unless_none(source: str, problems: list[str], what: str, advice: str) -> None:
     """One CoderError listing a sheet's problems (each once, the first 20), when it has any: nothing is scored."""
     problems = list(dict.fromkeys(problems))
@@ -612,6 +641,7 @@ def agreement_for_run(
     run = RunFolder.of_segments(segments_path)
     read_passages = functools.cache(run.read_passages)  # the gold file and its sample may both need the table
     gold = read_gold(gold_path)  # the user's own file first: its problems are the likelier ones
+    encoding = table_encoding(gold)
     predicted = run.read_segments()
     if "source" in predicted.columns:  # passages coded by hand are not the tool's coding
         predicted = predicted[predicted["source"].astype(str) != "manual"]
@@ -628,8 +658,12 @@ def agreement_for_run(
         if record.codebook_codes:
             codebook = run.stored_codebook()
         documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
+        if {"passage", "start", "end"} <= set(gold.columns):
+            try:
+                gold = check_spans_name_their_passages(gold, read_passages(), source=str(gold_path))
+            except OutputError as error:  # the run's passages cannot be read: scored by passage, as before
+                notes.append(f"cannot read the run's passages ({error}): the start and end of the gold rows were not checked")
         if "text" in gold.columns:
-            encoding = table_encoding(gold)
             gold, moved, garbled = follow_passage_texts(gold, read_passages(), source=str(gold_path), encoding=encoding)
             if moved:
                 notes.append(f"{moved} passage(s) of the gold coding followed their text to a new passage number "

@@ -543,3 +543,20 @@ def test_agreement_cli_reads_a_sheet_saved_in_a_code_page(tmp_path, monkeypatch)
         'passage each "?" row means cannot be told. Nothing was scored. Save the sheet as "CSV UTF-8" and run again, '
         "or code these passages again in a new sample (coder sample).\n")
     assert invoke("agree", "utf8.csv", "--out", "utf8", "--force").exit_code == 0
+
+
+@pytest.mark.parametrize("row, outcome", [
+    ("a.txt,0,27,47,barriers", "Error: gold.csv:2: passage 0 of 'a.txt' is characters 0-25, but start-end 27-47 is "
+                               "passage 1. Keep one of them (clear the other cells), or make them agree.\n"),
+    ("a.txt,1,27,47,barriers", None),
+    ("a.txt,1,,,barriers", None),
+])
+def test_agreement_cli_refuses_a_passage_and_a_span_that_disagree(run_folder, row, outcome):
+    """A row whose passage and start/end named different passages was scored by its passage, the span
+    ignored without a word (probe AF6)."""
+    (run_folder / "gold.csv").write_text(f"document,passage,start,end,code\n{row}\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    if outcome is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert (result.exit_code, result.output) == (1, outcome)
