@@ -558,6 +558,11 @@ def resolve_code_labels(gold: pd.DataFrame, codebook: Codebook) -> tuple[pd.Data
     return (gold.assign(code=gold["code"].astype(str).replace(named)) if named else gold), named
 
 
+# What else people type between codes: a comma, the full-width comma and semicolon of a Chinese input
+# method, the enumeration comma.
+_OTHER_SEPARATORS = re.compile(r"[,\uff0c\uff1b\u3001]")
+
+
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
                            source: str = "gold", labels: Mapping[str, str] | None = None) -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
@@ -576,6 +581,12 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
         code = str(row["code"])
         if known_codes is not None and code and code not in known_codes:
             labelled = by_label.get(" ".join(code.split()).casefold())
+            parts = [part.strip() for part in _OTHER_SEPARATORS.split(code) if part.strip()]
+            if not labelled and len(parts) > 1 and all(part in known_codes or " ".join(part.split()).casefold() in by_label
+                                                       for part in parts):
+                problems.append(f"code {quoted(code)} is not in the codebook (separate codes with ';': "
+                                f"'{';'.join(parts)}')")
+                continue
             close = [labelled] if labelled else _close_matches(code, known_codes)
             meant = f", labelled '{labels[labelled]}'" if labelled and labels else ""
             problems.append(f"code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'{meant}?)" if close else ""))

@@ -560,3 +560,14 @@ def test_agreement_cli_refuses_a_passage_and_a_span_that_disagree(run_folder, ro
         assert result.exit_code == 0, result.output
     else:
         assert (result.exit_code, result.output) == (1, outcome)
+
+
+@pytest.mark.parametrize("cell", ["joint_meeting, barriers", "joint_meeting\uff1bbarriers", "joint_meeting\u3001barriers"])
+def test_agreement_cli_says_how_to_separate_codes(run_folder, cell):
+    """`apple, pear` or the full-width `apple；pear` got "did you mean 'apple'?" (probe AF, lesser points)."""
+    (run_folder / "gold.csv").write_text(f'document,passage,code\na.txt,0,"{cell}"\n', encoding="utf-8")
+    result = _agree("gold.csv")
+    assert (result.exit_code, result.output) == (1, (
+        "Error: gold.csv: 1 row problem(s), nothing was scored:\n"
+        f"  code {chr(39)}{cell}{chr(39)} is not in the codebook (separate codes with ';': 'joint_meeting;barriers')\n"
+        "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"))
