@@ -22,7 +22,7 @@ from .regexes import has_nested_quantifier
 
 KEYWORD_COLUMNS = ("code", "kind", "rule", "passages", "hits", "excluded_hits", "share")
 FINDING_KINDS = ("nested quantifier", "unmatchable shape", "inside a longer term", "no match", "shadowed",
-                 "claimed twice", "near duplicate", "one language", "no definition", "possible shadow")
+                 "idle exclusion", "claimed twice", "near duplicate", "one language", "no definition", "possible shadow")
 _SEPARATOR = "::"
 
 
@@ -100,6 +100,7 @@ def lint_codebook(codebook: Codebook, passages: Iterable[Passage], *, near_ratio
         raise RegexTimeoutError(owner, error.pattern, error.document, error.passage, error.seconds) from None
     findings = _nested_quantifiers(rules)
     findings.extend(_rule_findings(codebook, rules, counts, without_exclusions, passages))
+    findings.extend(_idle_exclusions(codebook, rules, without_exclusions))
     findings.extend(_one_language_codes(codebook, passages))
     if not counts.passages:
         findings.extend(_possible_shadows(rules, without_exclusions))
@@ -329,6 +330,58 @@ def _contained_exclusions(
             if matches:
                 found[rule_id] = matches[0].rule  # the exclude phrase as written
     return found
+
+
+def _idle_exclusions(
+    codebook: Codebook, rules: list[tuple[str, Code, str, str]], compiled: CompiledCodebook
+) -> list[LintFinding]:
+    """Exclude phrases that veto nothing: no keyword of their code matches inside them or overlapping them
+    (a keyword's first words the phrase's last ones, or its last words the phrase's first ones) and no rule
+    shares a word with them, so what they were written against is still coded; a regex of the code that
+    matches there is named, since exclusions do not apply to regexes (probe AG5: "correspondence should be
+    addressed" held back nothing from `\\bshould\\b`)."""
+    findings = []
+    for code in codebook:
+        own = {rule_id: (kind, rule) for rule_id, owner, kind, rule in rules if owner.id == code.id}
+        for phrase in code.exclude:
+            inside = {match.code for match in compiled.find(_as_passage(phrase)) if match.code in own}
+            if any(own[rule_id][0] != "regex" for rule_id in inside) or any(
+                    _overlaps(compiled, rule_id, rule, phrase) if kind == "keyword" else
+                    kind == "rule" and bool(_words(phrase) & _words(rule))
+                    for rule_id, (kind, rule) in own.items()):
+                continue
+            regexes_there = [own[rule_id][1] for rule_id in sorted(inside)]
+            detail = "no keyword or rule of the code matches inside it, so it holds nothing back"
+            if regexes_there:
+                detail += (f"; the regex '{regexes_there[0]}' matches there, and exclusions do not apply to regexes: "
+                           f"write the exception into the regex, e.g. a lookbehind (?<!...)")
+            else:
+                detail += ". Drop it, or add to the code the keyword it was meant to hold back"
+            findings.append(LintFinding("idle exclusion", code.id, phrase, detail + "."))
+    return findings
+
+
+def _overlaps(compiled: CompiledCodebook, rule_id: str, keyword: str, phrase: str) -> bool:
+    """Can the keyword match across an edge of `phrase` (its first words after the phrase's last, or its
+    last words before the phrase's first), or does the phrase lie inside it (reported as shadowed)?"""
+    words = keyword.replace("*", " ").split()
+    if phrase.casefold() in keyword.casefold():
+        return True
+    for cut in range(1, len(words)):
+        before, after = " ".join(words[:cut]), " ".join(words[cut:])
+        for text, start, end in ((f"{phrase} {after}", 0, len(phrase)),
+                                 (f"{before} {phrase}", len(before) + 1, len(before) + 1 + len(phrase))):
+            passage = Passage("", 0, 0, len(text), text, text)
+            if any(match.code == rule_id and match.start < end and match.end > start for match in compiled.find(passage)):
+                return True
+    return False
+
+
+def _words(text: str) -> set[str]:
+    """The words of a rule or phrase, folded, and its Chinese characters one by one."""
+    folded = fold_text(text)
+    return {word for word in re.findall(r"[^\W\d_]+|\d+", folded) if not contains_cjk(word)} | {
+        char for char in folded if is_cjk(char)}
 
 
 def _normalized(keyword: str) -> str:

@@ -443,3 +443,25 @@ def test_lint_candidate_pairs_hold_every_similar_pair(texts, near_ratio):
         for second in range(first + 1, len(texts)):
             if difflib.SequenceMatcher(None, texts[first], texts[second]).ratio() >= near_ratio:
                 assert (first, second) in pairs
+
+
+@pytest.mark.parametrize(("exclude", "idle"), [
+    ("correspondence should be addressed", "the regex '\\bshould\\b' matches there"),  # probe AG5
+    ("strong suggestion", "Drop it"),              # "policy suggestion" cannot run into it
+    ("the recommendation letter", None),           # the keyword matches inside it
+    ("we recommend", None),                        # ... or runs over its edge
+    ("policy", None),                              # "policy suggestion" starts in it
+    ("对策研究", None),
+])
+def test_lint_names_an_exclusion_that_holds_nothing_back(exclude, idle):
+    codebook = parse_codebook(f"""
+codes:
+  recommendations:
+    description: proposals
+    keywords: [recommend*, policy suggestion, 对策]
+    regex: ['\\bshould\\b']
+    exclude: ['{exclude}']
+""")
+    findings = lint_codebook(codebook, []).of_kind("idle exclusion")
+    assert [finding.rule for finding in findings] == ([exclude] if idle else [])
+    assert idle is None or idle in findings[0].detail
