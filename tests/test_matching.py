@@ -1049,6 +1049,16 @@ def test_a_chinese_regex_matches_across_a_line_break_as_keywords_do():
     assert found == ["联席\n会议", "提\n出了促进合作的对策建\n议"]
 
 
+@pytest.mark.parametrize(("text", "found"), [
+    ("要進(jìn)一步加強合作。", "進(jìn)一步加強"), ("召开联\u200b席会议。", "联\u200b席会议"), ("召开联席\u2060会议。", "联席\u2060会议")])
+def test_a_chinese_regex_reads_through_pinyin_glosses_and_zero_width_characters(text, found):
+    """README (regexes): the pinyin glosses and zero-width characters of rule 6 read as nothing between
+    Chinese characters for a regex too (probe AG4: the shipped codebook relies on it)."""
+    compiled = compile_codebook(parse_codebook('codes:\n  r:\n    regex: ["進一步加強", "联席会议"]\n'))
+    assert [text[match.start:match.end] for passage in split_passages(Document("a.txt", text))
+            for match in compiled.find(passage)] == [found]
+
+
 def test_matched_words_read_as_the_passage_text_reads_them():
     """`matched` showed "gover- nance" and "党建 联盟", which the passage's text (governance, 党建联盟) does not hold."""
     from coder.matching import matched_text
