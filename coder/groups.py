@@ -408,6 +408,8 @@ def group_counts_from(
                                                           sums["documents"].tolist()):
                 found[value, code] = (int(passages), int(documents))
         for wanted, group in members.items():
+            if not group:  # a value of documents left out (--where region=East: West), not a group of 0 documents
+                continue
             group_passages = sum(passages_by_document[document] for document in group)
             for code in codes:
                 passages, documents = found.get((wanted, code), (0, 0))

@@ -133,6 +133,27 @@ def test_groups_network_where_measures(tmp_path: Path) -> None:
     assert sorted(set(long["document"])) == ["d1.txt", "d2.txt"]
 
 
+@pytest.mark.parametrize("where", [["region=Yangtze"]])
+def test_groups_network_where_writes_no_group_it_left_out(tmp_path: Path, where: list[str]) -> None:
+    """code_counts_by_group.csv under --where region=Yangtze had rows for Pearl, a group of no chosen
+    document (group_documents 0, every share 0.0), as if it had been counted (probe AF, lesser points)."""
+    assert _run(_corpus(tmp_path)).exit_code == 0
+    options = [part for condition in where for part in ("--where", condition)]
+    result = invoke("network", tmp_path / "out" / "segments.csv", "--out", tmp_path / "group", *options)
+    assert result.exit_code == 0, result.output
+    assert _rows(tmp_path / "group" / "code_counts_by_group.csv") == [
+        ["region", "Yangtze", "a", "3", "2", "1.0", "0.6", "2", "5"],
+        ["region", "Yangtze", "b", "3", "2", "1.0", "0.6", "2", "5"],
+        ["region", "Yangtze", "c", "1", "1", "0.5", "0.2", "2", "5"],
+        ["year", "2020", "a", "2", "1", "1.0", "1.0", "1", "2"],
+        ["year", "2020", "b", "1", "1", "1.0", "0.5", "1", "2"],
+        ["year", "2020", "c", "0", "0", "0.0", "0.0", "1", "2"],
+        ["year", "2021", "a", "1", "1", "1.0", "0.333333", "1", "3"],
+        ["year", "2021", "b", "2", "1", "1.0", "0.666667", "1", "3"],
+        ["year", "2021", "c", "1", "1", "1.0", "0.333333", "1", "3"],
+    ]
+
+
 @pytest.mark.parametrize("where, message", [
     ("regio=Yangtze", "Error: --where regio=Yangtze: {sheet} has no variable 'regio'. Variables: region, year.\n"),
     ("region=Yellow", "Error: --where region=Yellow: no document has region=Yellow. Values of region: Yangtze, Pearl.\n"),
@@ -352,6 +373,8 @@ def _group_counts_by_definition(per_code_document, table, passages_by_document, 
         for wanted in _values(table[name]):
             group = [document for document in passages_by_document
                      if document in value_of and value_text(value_of[document]) == wanted]
+            if not group:  # a value of no document counted (one --where left out) is no group
+                continue
             group_passages = sum(passages_by_document[document] for document in group)
             for code in codes:
                 counts = [per_code_document.get((code, document), 0) for document in group]
