@@ -843,6 +843,9 @@ def _run_inputs(folder: Path) -> dict[str, Path | None]:
         reviews = _run_reviews_path(run)
         if reviews is not None:
             inputs[f"the run's review file ({display_name(reviews)})"] = reviews
+        if record is not None and record.corpus:  # a .txt written there is coded by the next run, as kwic --csv refuses
+            corpus = run.corpus_path()
+            inputs[f"the run's corpus folder ({display_name(corpus)})"] = corpus
     except CoderError:
         pass  # an unreadable run.json: the command reading it says so
     return inputs

@@ -520,6 +520,28 @@ def test_cli_force_never_writes_over_what_the_command_reads(tmp_path, monkeypatc
     assert not (tmp_path / "corpus" / "kwic.csv").exists()
 
 
+@pytest.mark.parametrize("command, option", [
+    (["sample", "2", "--segments", "out/segments.csv", "--out", "corpus/sample.txt"], "--out"),
+    (["diff", "out", "out", "--csv", "corpus/changes.txt"], "--csv"),
+    (["suggest", "meeting", "--run", "out", "--out", "corpus/suggestions.txt", "--quiet"], "--out"),
+    (["export", "qdpx", "--segments", "out/segments.csv", "--out", "corpus/project.qdpx"], "--out"),
+    (["export", "xlsx", "--segments", "out/segments.csv", "--out", "corpus/segments.xlsx"], "--out"),
+])
+def test_cli_commands_reading_a_run_never_write_into_its_corpus_folder(tmp_path, monkeypatch, command, option):
+    """kwic --csv refused a place inside the corpus folder; sample, diff, suggest and export wrote there, and
+    the next run coded a .txt so written as a document (suggest: "corpus changed: added") (probe AF)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
+    result = invoke(*command, "--force")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {command[command.index(option) + 1]}: is inside the run's corpus folder (corpus), whose every file "
+           f"a run codes. Choose a place outside it with {option}.\n")
+    assert sorted(path.name for path in (tmp_path / "corpus").iterdir()) == ["a.txt"]
+
+
 def test_cli_more_workers_than_cores_are_capped_with_a_note(tmp_path, monkeypatch):
     """`-j 1000` for `-j 10` started a thousand processes."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
