@@ -494,7 +494,7 @@ def network(
         run = RunFolder.of_segments(segments)
         out = _network_folder(run, out, where)
         if run.has_record():  # the next run would code the report as a document
-            _refuse_replacing_inputs(out / "report.html", {"the run's corpus folder": run.corpus_path()})
+            _refuse_replacing_inputs(out / "report.html", {"the run's corpus folder": run.corpus_path()}, run_files=False)
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
         loaded = run.codebook(codebook)
@@ -810,9 +810,11 @@ def _suggestions_file(run: Path, code: str) -> str:
     return name
 
 
-def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, option: str = "--out") -> None:
+def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, option: str = "--out",
+                             run_files: bool = True) -> None:
     """Refuse, even with --force, to write over a file the command reads (the hand coding, the
-    codebook, a run's record and tables), or into the corpus folder (the next run would code it)."""
+    codebook, a run's record and tables), or into the corpus folder (the next run would code it);
+    with `run_files`, over what a run writes in its folder (`_refuse_run_files`)."""
     for what, path in inputs.items():
         if path is None or not path.exists():
             continue
@@ -823,6 +825,26 @@ def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, op
         elif target.exists() and os.path.samefile(target, path):
             raise CoderError(f"{display_name(target)} is {what}: writing the results there would replace it. "
                              f"Choose another place with {option} (--force never writes over it).")
+    if run_files:
+        _refuse_run_files(target, option=option)
+
+
+def _refuse_run_files(target: Path, *, option: str) -> None:
+    """Refuse, even with --force, a file of a name a run writes in a run folder (code_counts.csv,
+    report.html, ...: the next run writes it again, and until then the folder's files disagree), and
+    a place the run keeps for itself (texts/, .previous/, its caches), whatever the run the command reads."""
+    from .runs import RUN_FILE, RUN_FILES, RunFolder
+
+    own = {name.casefold() for name in (RUN_FILE, *RUN_FILES)}  # one file on a disk that ignores case
+    if (target.parent / RUN_FILE).is_file() and target.name.casefold() in own:
+        raise CoderError(f"{display_name(target)}: is {target.name}, a file the run in {display_name(target.parent)} "
+                         f"writes: writing the results there would replace the run's own. Choose another name "
+                         f"with {option} (--force never writes over it).")
+    for folder in (*target.parents, *(() if target.is_absolute() else Path.cwd().parents)):
+        kept = RunFolder(folder).kept_place_holding(target) if (folder / RUN_FILE).is_file() else None
+        if kept is not None:
+            raise CoderError(f"{display_name(target)}: lies inside {display_name(kept[0])}, a folder coder keeps for "
+                             f"the run and replaces. Choose a place outside it with {option}.")
 
 
 def _run_inputs(folder: Path) -> dict[str, Path | None]:

@@ -542,6 +542,42 @@ def test_cli_commands_reading_a_run_never_write_into_its_corpus_folder(tmp_path,
     assert sorted(path.name for path in (tmp_path / "corpus").iterdir()) == ["a.txt"]
 
 
+@pytest.mark.parametrize("command, target, option", [
+    (["suggest", "meeting", "--run", "out", "--quiet"], "out/code_counts.csv", "--out"),
+    (["suggest", "meeting", "--run", "out", "--quiet"], "other/code_counts.csv", "--out"),
+    (["sample", "2", "--segments", "out/segments.csv"], "out/cooccurrence.csv", "--out"),
+    (["diff", "out", "other"], "out/report.html", "--csv"),
+    (["export", "qdpx", "--segments", "out/segments.csv"], "out/network.gexf", "--out"),
+    (["export", "qdc", "--codebook", "codebook.yaml"], "out/network.graphml", "--out"),
+    (["kwic", "joint", "--corpus", "corpus"], "out/codes.csv", "--csv"),
+    (["lint", "--corpus", "corpus"], "out/Code_Counts_Long.csv", "--csv"),
+    (["suggest", "meeting", "--run", "out", "--quiet"], "out/texts/a.txt", "--out"),
+    (["sample", "2", "--segments", "out/segments.csv"], "out/.previous/sample.csv", "--out"),
+])
+def test_cli_no_command_writes_over_a_runs_own_files_even_with_force(tmp_path, monkeypatch, command, target, option):
+    """suggest --out run1/code_counts.csv --force replaced one of the run's own tables (only its record, segment
+    and passage tables were kept), so the run folder's files disagreed until the next run (probe AF). A file of a
+    name a run writes in a run folder, and the folders a run keeps (texts/, .previous/), are refused."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    for folder in ("out", "other"):
+        assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", folder, "--quiet").exit_code == 0
+    (tmp_path / "out" / "texts").mkdir()
+    (tmp_path / "out" / "texts" / "a.txt").write_text("the text of a.pdf\n", encoding="utf-8")
+    before = {path: path.read_bytes() for folder in ("out", "other") for path in (tmp_path / folder).rglob("*")
+              if path.is_file() and ".cache" not in path.parts}
+    result = invoke(*command, option, target, "--force")
+    name = Path(target).name
+    assert (result.exit_code, result.output) == (1, (
+        f"Error: {target}: lies inside {Path(target).parent}, a folder coder keeps for the run and replaces. Choose a "
+        f"place outside it with {option}.\n" if Path(target).parent.name in ("texts", ".previous") else
+        f"Error: {target}: is {name}, a file the run in {Path(target).parent} writes: writing the results there "
+        f"would replace the run's own. Choose another name with {option} (--force never writes over it).\n"))
+    assert {path: path.read_bytes() for path in before} == before
+
+
 def test_cli_more_workers_than_cores_are_capped_with_a_note(tmp_path, monkeypatch):
     """`-j 1000` for `-j 10` started a thousand processes."""
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
