@@ -384,6 +384,8 @@ def _summary(report) -> str:
     lines += [imported.render() for imported in report.imported]
     if report.reviews_missed:
         lines.append(f"Warning: {report.reviews_missed}")
+    if report.leftover:
+        lines.append(f"Warning: {report.leftover}")
     if report.document_variables is not None:
         lines += report.document_variables.warnings()
     lines += [

@@ -147,6 +147,8 @@ class RunReport:
     tally: SegmentTally | None = None
     # Why decisions the last run applied were not applied this time (its review file is not this run's).
     reviews_missed: str | None = None
+    # Why the run folder's .staging/ could not be deleted (the run is saved all the same).
+    leftover: str | None = None
 
     @property
     def counted_segments(self) -> pd.DataFrame | None:  # see `tally` when the segments stay in the folder
@@ -259,7 +261,8 @@ def run_coding(
                                  counted_by_code=presented.segments_by_code, added=0)
             return RunReport(result=presented.result, out_dir=out_dir, written=presented.written,
                              network=presented.network, comparison=presented.comparison, imported=tuple(imported),
-                             recovered=recovered, coding_reused=True, tally=tally, reviews_missed=missed)
+                             recovered=recovered, coding_reused=True, tally=tally, reviews_missed=missed,
+                             leftover=run.leftover)
         # The matcher's modules here, the network's beside the coding (networkx takes 0.3-0.4 s): both are
         # needed from here on (a label or colour edit imports neither). networkx only once pandas is in:
         # two imports at once take turns at the GIL, and the recode waited for pandas (50 MB keyword
@@ -411,7 +414,7 @@ def run_coding(
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
                      document_variables=variables, not_compared=run.named_once_in_place(not_compared),
                      coding_reused=reused is not None,
-                     reviews_missed=missed)
+                     reviews_missed=missed, leftover=run.leftover)
 
 
 def _reviews_missed(run: RunFolder, reviews_file: Path, last: Path, decisions: int) -> str:

@@ -29,6 +29,8 @@ import os
 import re
 import shutil
 import signal
+import stat
+import sys
 import threading
 import unicodedata
 from collections import Counter
@@ -464,6 +466,8 @@ class RunFolder:
         self._record_stamp: list[int] | None = None  # run.json's when `_record` was read from it
         self._text_names: tuple[RunRecord, dict[str, str]] | None = None  # _recorded_text_names, for its record
         self._writing: list[Any] = []  # files write_outputs(background=True) left writing: wait_for_writes()
+        # Why .staging/ could not be deleted after a run it held was in place, or before one: a warning.
+        self.leftover: str | None = None
 
     @classmethod
     def at(cls, run: str | Path) -> RunFolder:
@@ -1365,8 +1369,14 @@ class RunFolder:
                 self._move_in(manifest)
             done = "finished"
         elif self.staging_path.exists():
-            _remove(self.staging_path)
+            self._discard_staging()
             done = "discarded"
+        for left in self.folder.glob(f"{STAGING_FOLDER}-left-*"):  # set aside by an earlier run: try again
+            if left.name.removeprefix(f"{STAGING_FOLDER}-left-").isdigit() and left.is_dir():
+                try:
+                    _remove(left)
+                except OSError:
+                    pass
         for folder, names in ((self.folder, (RUN_FILE, *RUN_FILES)), (self.previous.folder, PREVIOUS_FILES)):
             if folder.is_symlink():  # a .previous planted as a link: nothing is deleted where it points (probe P5)
                 continue
@@ -1397,7 +1407,10 @@ class RunFolder:
         ...     stage.write_outputs(result, record)
         """
         if self.staging_path.exists():
-            _remove(self.staging_path)
+            stuck = self._discard_staging()
+            if stuck is not None and self.staging_path.exists():
+                raise OutputError(f"{stuck}. Close the program that holds it, or delete the folder by hand, and run "
+                                  f"again. {self.unchanged_note()}")
         stage = RunFolder(self.staging_path)
         try:
             self.staging_path.mkdir(parents=True)
@@ -1540,8 +1553,34 @@ class RunFolder:
         for name in manifest.get("remove", []):
             if _stays_in(self.folder, name):
                 _remove_path(self.folder / name)
-        _remove(self.staging_path)
         self._record = None
+        # The run is in place: a file left in .staging/ (of those it replaced) that cannot be deleted is a
+        # warning, not a failed run (probe AH5).
+        self._discard_staging()
+
+    def _discard_staging(self) -> str | None:
+        """Delete .staging/, which holds no run to finish. When a file in it cannot be deleted (another
+        program holds it), rename the folder aside so that it stops no later run; `leftover` says so.
+        Returns why it could not be deleted, None when it went."""
+        try:
+            _remove(self.staging_path)
+            return None
+        except OSError as error:
+            where = f"{display_name(os.fsdecode(error.filename))}: " if error.filename else ""
+            problem = f"{where}{error.strerror or error}"
+        names = (self.folder / f"{STAGING_FOLDER}-left-{number}" for number in range(1, 1000))
+        aside = next((name for name in names if not name.exists() and not name.is_symlink()), None)
+        cannot = f"{display_name(self.staging_path)} could not be deleted ({problem})"
+        try:
+            if aside is None:
+                raise OSError("no free name")
+            os.replace(self.staging_path, aside)
+        except OSError:
+            self.leftover = f"{cannot}. It holds no outputs, only files of an earlier run; delete it by hand."
+            return cannot
+        self.leftover = (f"{cannot}; it was renamed {display_name(aside)}. It holds no outputs, only files of an "
+                         f"earlier run; delete it by hand.")
+        return cannot
 
 
 def _write_code_counts(segments: pd.DataFrame, codebook: Codebook, documents: list[str], path: Path) -> Path:
@@ -1734,9 +1773,24 @@ def _remove(folder: Path) -> None:
     if folder.is_symlink():  # planted where a folder of ours goes: the link goes, never what it points to
         folder.unlink()
         return
-    shutil.rmtree(folder, ignore_errors=True)
-    if folder.exists():  # something in it is read-only: say which file
-        shutil.rmtree(folder)
+    # A read-only file (Windows refuses to delete one; a segments.csv the user marked read-only is moved
+    # into .staging/.replaced/ by the next run) has the flag cleared; any other error names its file.
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=_deleted_writable)
+    else:
+        shutil.rmtree(folder, onerror=lambda function, path, info: _deleted_writable(function, path, info[1]))
+
+
+def _deleted_writable(function: Callable[..., Any], path: str, error: BaseException) -> None:
+    """shutil.rmtree's error handler: delete a read-only file or folder again with its write bit set;
+    re-raise any other error."""
+    if not isinstance(error, PermissionError) or function not in (os.unlink, os.remove, os.rmdir):
+        raise error
+    try:
+        os.chmod(path, os.lstat(path).st_mode | stat.S_IWRITE)
+    except OSError:
+        raise error from None
+    function(path)
 
 
 def _glob_escape(name: str) -> str:

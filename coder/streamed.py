@@ -472,7 +472,8 @@ def code_in_partitions(
     return RunReport(result=result, out_dir=run.folder, written=written, network=network, comparison=comparison,
                      reviews_path=reviews_file if reviews is not None else None, orphans=orphans, precision=precision,
                      imported=tuple(imported), carried=carried, followed=followed, recovered=recovered,
-                     document_variables=variables, not_compared=run.named_once_in_place(not_compared), tally=tally)
+                     document_variables=variables, not_compared=run.named_once_in_place(not_compared), tally=tally,
+                     leftover=run.leftover)
 
 
 def _release_memory(*, collect: Literal["none", "young", "all"] = "none") -> None:

@@ -598,6 +598,102 @@ def test_runs_next_run_removes_leftovers_of_a_killed_run(two_runs):
     assert os.stat(out / ".previous" / "segments.parquet").st_nlink == 1  # no orphaned copy holds the old file
 
 
+def _windows_deletes(patch, *, held=None, folder_renamed=True):
+    """os.unlink and os.replace as on Windows: a file without its write bit (Properties > Read-only,
+    `attrib +r`) can be renamed but not deleted or replaced. `held` (a function of the path): a file
+    that cannot be deleted; with `folder_renamed` False, a folder holding one cannot be renamed either
+    (another program has it open)."""
+    import stat
+
+    unlink, replace = os.unlink, os.replace
+
+    def refused(path, dir_fd=None):
+        try:
+            status = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            return False
+        return stat.S_ISREG(status.st_mode) and not status.st_mode & stat.S_IWUSR or (
+            held is not None and held(Path(path)))
+
+    def windows_unlink(path, *, dir_fd=None):
+        if refused(path, dir_fd):
+            raise PermissionError(errno.EACCES, "Access is denied", str(path))
+        return unlink(path, dir_fd=dir_fd)
+
+    def windows_replace(source, target, *args, **kwargs):
+        if refused(target) or (not folder_renamed and any(held(path) for path in Path(source).rglob("*"))):
+            raise PermissionError(errno.EACCES, "Access is denied", str(target))
+        return replace(source, target, *args, **kwargs)
+
+    patch.setattr(shutil, "_use_fd_functions", False)  # rmtree by whole paths, as on Windows
+    patch.setattr(os, "unlink", windows_unlink)
+    patch.setattr(os, "remove", windows_unlink)
+    patch.setattr(os, "replace", windows_replace)
+
+
+@pytest.mark.parametrize("read_only", ["segments.csv", "report.html"])
+def test_runs_read_only_output_on_windows_is_replaced_and_later_runs_go_on(two_runs, monkeypatch, read_only):
+    """A segments.csv the user marked read-only was moved into .staging/.replaced/, the new outputs moved
+    in, and then .staging/ could not be deleted (Windows deletes no read-only file): the run said "The run
+    was not saved: ... unchanged", which was false, and every later run stopped on it (probe AH5)."""
+    corpus, codebook, out = two_runs
+    (out / read_only).chmod(0o444)
+    _windows_deletes(monkeypatch)
+    for _ in range(2):
+        result = coder_run(corpus, codebook, out)
+        assert result.exit_code == 0, result.output
+        assert "Error" not in result.output and "Warning" not in result.output
+        assert not (out / ".staging").exists()
+        assert "mayors" in (out / "codes.csv").read_text(encoding="utf-8-sig")
+
+
+def test_runs_staging_left_read_only_by_an_earlier_version_is_removed(two_runs, monkeypatch):
+    """The .staging/ such a run left (its manifest gone or not) stops the next run no more."""
+    corpus, codebook, out = two_runs
+    (out / ".staging" / ".replaced").mkdir(parents=True)
+    (out / ".staging" / ".replaced" / "segments.csv").write_text("old", encoding="utf-8")
+    (out / ".staging" / ".replaced" / "segments.csv").chmod(0o444)
+    _windows_deletes(monkeypatch)
+    result = coder_run(corpus, codebook, out)
+    assert result.exit_code == 0, result.output
+    assert not (out / ".staging").exists()
+
+
+@pytest.mark.parametrize("folder_renamed", [True, False])
+def test_runs_staging_that_cannot_be_deleted_after_the_run_is_a_warning(two_runs, monkeypatch, folder_renamed):
+    """A file in .staging/.replaced/ another program holds: the run is saved and says so, with a warning
+    naming the folder left; the next run is not stopped by it when the folder could be renamed aside,
+    and says truly that nothing changed when even that is impossible."""
+    corpus, codebook, out = two_runs
+    stuck = out / ".staging" / ".replaced" / "report.html"
+    with monkeypatch.context() as patch:
+        _windows_deletes(patch, held=lambda path: path.name == "report.html" and path.parent.name == ".replaced",
+                         folder_renamed=folder_renamed)
+        result = coder_run(corpus, codebook, out)
+        assert result.exit_code == 0, result.output
+        assert "mayors" in (out / "codes.csv").read_text(encoding="utf-8-sig")
+        if folder_renamed:
+            assert (f"Warning: {out / '.staging'} could not be deleted ({stuck}: Access is denied); it was renamed "
+                    f"{out / '.staging-left-1'}. It holds no outputs, only files of an earlier run; delete it by hand.\n"
+                    ) in result.output
+            assert not (out / ".staging").exists() and (out / ".staging-left-1" / ".replaced" / "report.html").is_file()
+        else:
+            assert (f"Warning: {out / '.staging'} could not be deleted ({stuck}: Access is denied). It holds no "
+                    f"outputs, only files of an earlier run; delete it by hand.\n") in result.output
+            before = snapshot(out)
+            result = coder_run(corpus, codebook, out)
+            assert result.exit_code == 1
+            assert result.output == (
+                f"Error: {out / '.staging'} could not be deleted ({stuck}: Access is denied). Close the program that "
+                f"holds it, or delete the folder by hand, and run again. The run was not saved: {out} still holds the "
+                f"previous run's outputs, unchanged.\n")
+            assert snapshot(out) == before
+    result = coder_run(corpus, codebook, out)  # closed: the next run saves, and removes what was left
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    assert not (out / ".staging").exists() and not (out / ".staging-left-1").exists()
+
+
 def test_runs_second_run_into_a_locked_folder_stops(two_runs):
     from filelock import FileLock
 
