@@ -198,6 +198,10 @@ def unsupported_type(file: Path, wanted: frozenset[str] = frozenset(DEFAULT_EXTE
     suffix = file.suffix.lower()
     if suffix in wanted:
         return None
+    trimmed = file.name.rstrip()
+    if trimmed != file.name and Path(trimmed).suffix.lower() in wanted:  # made in Finder; the space cannot be seen
+        blank = "a space" if file.name.endswith(" ") else "white space"
+        return f"the name ends in {blank} ({file.name!r}): rename the file {trimmed!r} to have it read"
     if suffix in ARCHIVE_EXTENSIONS:
         return (f"unsupported file type {suffix}: an archive, not opened. Extract its files into the corpus folder "
                 f"(or a folder of their own, and pass that) and run again")

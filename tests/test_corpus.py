@@ -168,6 +168,19 @@ def test_corpus_single_unusable_file_is_skipped_not_an_error(tmp_path, name, rea
     assert read_corpus(path) == Corpus(root=str(path), documents=(), skipped=(SkippedFile(name, reason),))
 
 
+@pytest.mark.parametrize(("name", "reason"), [
+    ("report.txt ", "the name ends in a space ('report.txt '): rename the file 'report.txt' to have it read"),
+    ("scan.PDF\u00a0", "the name ends in white space ('scan.PDF\\xa0'): rename the file 'scan.PDF' to have it read"),
+    ("notes.xyz ", "unsupported file type .xyz "),
+])
+def test_corpus_name_ending_in_a_space_says_so(tmp_path, name, reason):
+    """"report.txt " (easy to make renaming in Finder) was skipped as "unsupported file type .txt ", the
+    space unseen: the message read as if .txt were not read (probe AH7)."""
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / name).write_text("governance", encoding="utf-8")
+    assert read_corpus(tmp_path / "c").skipped == (SkippedFile(name, reason),)
+
+
 @pytest.mark.parametrize("name", ["bundle.zip", "texts.7z", "texts.tar.gz"])
 def test_corpus_an_archive_is_skipped_with_how_to_read_it(tmp_path, name):
     """A .zip in the corpus (or as the corpus) was "unsupported file type .zip", and the advice to save
