@@ -54,8 +54,20 @@ def load_codebook(path: str | Path) -> Codebook:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise CodebookError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}). Save the codebook as UTF-8.")
-    return parse_codebook(text, source=str(path))
+        # Notepad's "ANSI" (Windows-1252, GBK): the line, not a byte offset, as every codebook error (probe AH8)
+        line, column = _line_and_column(data[:error.start].decode("utf-8-sig"))
+        raise CodebookError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[error.start]:02X} in column {column}; saved in another "
+            f"encoding, such as Notepad's \"ANSI\"). Save the codebook as UTF-8 (in Notepad: Save As, Encoding "
+            f"UTF-8).") from None
+    # Old DOS editors end a file with Ctrl-Z (0x1A), which YAML refuses as a character
+    return parse_codebook(text.rstrip("\x1a") if text.endswith("\x1a") else text, source=str(path))
+
+
+def _line_and_column(before: str) -> tuple[int, int]:
+    """The line and column (from 1) of the character after `before`, as YAML counts lines."""
+    lines = re.split("\r\n|\r|\n|\x85|\u2028|\u2029", before)
+    return len(lines), len(lines[-1]) + 1
 
 
 MAX_CODEBOOK_BYTES = 64 * 1024 * 1024  # a codebook of a million keywords is about 20 MB
@@ -92,6 +104,10 @@ def _parse_with_python(text: str, *, source: str) -> Codebook:
         if error.context_mark and mark and error.context_mark.line != mark.line and error.context:
             started = f" It starts on line {error.context_mark.line + 1} ({error.context})."
         raise CodebookError(f"{source}{line}: YAML syntax error: {_explain_yaml(problem)}{started}")
+    except yaml.reader.ReaderError as error:  # a control character: its position, without a line, said nothing
+        line, column = _line_and_column(text[:error.position])
+        raise CodebookError(f"{source}:{line}: the character U+{error.character:04X} (column {column}) is a control "
+                            f"character YAML does not allow. Delete it.") from None
     except yaml.YAMLError as error:
         raise CodebookError(f"{source}: YAML syntax error: {error}")
     return _Validator(source).codebook(root)

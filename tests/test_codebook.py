@@ -316,3 +316,31 @@ def test_codebook_saved_as_utf16_is_named_so(tmp_path, encoding):
     path.write_bytes("codes:\n  meeting: [joint meeting, 联席会议]\n".encode(encoding))
     with pytest.raises(CodebookError, match="saved as UTF-16"):
         load_codebook(path)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ("name: Test\r\ncodes:\r\n  gov:\r\n    keywords: [governance, région]\r\n".encode("cp1252"),
+     "codebook.yaml:4: not UTF-8 text (byte 0xE9 in column 29; saved in another encoding, such as Notepad's \"ANSI\"). "
+     "Save the codebook as UTF-8 (in Notepad: Save As, Encoding UTF-8)."),
+    ("codes:\r  管理:\r    keywords: [管理]\r".encode("gbk"),
+     "codebook.yaml:2: not UTF-8 text (byte 0xB9 in column 3; saved in another encoding, such as Notepad's \"ANSI\"). "
+     "Save the codebook as UTF-8 (in Notepad: Save As, Encoding UTF-8)."),
+    (b"codes:\n  gov:\n    keywords: [gov\x07ernance]\n",
+     "codebook.yaml:3: the character U+0007 (column 19) is a control character YAML does not allow. Delete it."),
+])
+def test_codebook_not_utf8_or_control_character_names_its_line(tmp_path, data, message):
+    """A codebook Notepad saved as "ANSI" (Windows-1252, GBK) was refused "at byte 56", and a control
+    character "at position 27": no line, where every other codebook error names one (probe AH8)."""
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(data)
+    with pytest.raises(CodebookError) as raised:
+        load_codebook(path)
+    assert str(raised.value) == f"{path}{message.removeprefix(path.name)}"
+
+
+@pytest.mark.parametrize("end", [b"\x1a", b"\r\n\x1a"])
+def test_codebook_ending_in_ctrl_z_is_read(tmp_path, end):
+    """Old DOS editors end a file with Ctrl-Z (0x1A): YAML refused it, naming a position, not a line (probe AH8)."""
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(b"codes:\r\n  gov:\r\n    keywords: [governance]" + end)
+    assert [code.keywords for code in load_codebook(path)] == [("governance",)]
