@@ -23,7 +23,7 @@ import typer
 from . import __version__
 from .codebook import load_codebook, refuse_deeper_level
 from .errors import CoderError, RegexBudgetError, RegexTimeoutError
-from .files import CACHE_FOLDER, display_name, lies_in, refuse_overwrite
+from .files import CACHE_FOLDER, command_argument, display_name, lies_in, refuse_overwrite
 from .models import Codebook, ColorBy, CsvMode, Engine, Measure, NetworkOptions
 
 if TYPE_CHECKING:
@@ -1117,7 +1117,7 @@ def export_xlsx(
         if same_place(out, run.workbook_path):  # the workbook the folder's next run reads: what it showed noted
             run.remember_workbook(identifier, frame)
         _say(f"Wrote {display_name(out)}: {len(frame)} segment(s). Fill `review` (accept/reject, or add on a new row) and "
-             f"import it with `coder review import {display_name(out)}`.")
+             f"import it with `coder review import {command_argument(out)}`.")
 
 
 def _add_import_command(name: str, module: str, reader: str, *, file_help: str, doc: str) -> None:
@@ -1207,7 +1207,7 @@ def sample(
         drawn = draw_sample(passages, run.read_segments(), size, seed=seed, by_code=by_code)
         write_csv(drawn.sheet, target)
         _say(drawn.render())
-        _say(f"Wrote {target}. Fill `code` for each passage, then: coder agree {target} --segments {segments}")
+        _say(f"Wrote {target}. Fill `code` for each passage, then: coder agree {command_argument(target)} --segments {command_argument(segments)}")
 
 
 @app.command()

@@ -29,7 +29,7 @@ import yaml
 
 from .codebook import MAX_CODE_DEPTH, check_yaml_shape, codebook_from_tree
 from .errors import CodebookError
-from .files import DecodeError, decode_text, read_bytes
+from .files import DecodeError, command_argument, decode_text, read_bytes
 from .matching import symbol_parts
 from .models import Codebook
 
@@ -131,7 +131,7 @@ def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:
     if isinstance(codes, yaml.MappingNode) and keys & {"name", "unit", "description", "language", "code_kinds", "morphology"}:
         # its `name` and `unit` became categories, its codes' keyword lists `..._keywords` ones (probe N2)
         raise CodebookError(f"{path}: this is a coder codebook already (it has `codes:` and `{sorted(keys - {'codes'})[0]}:`), "
-                            f"not a quanteda dictionary. Use it as it is: coder run CORPUS --codebook {path}.")
+                            f"not a quanteda dictionary. Use it as it is: coder run CORPUS --codebook {command_argument(path)}.")
     return _quanteda_categories(root, "", report)
 
 

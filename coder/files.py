@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shlex
 import stat
 import tempfile
 import unicodedata
@@ -97,6 +98,27 @@ def display_name(name: str | os.PathLike) -> str:
     a\\nb\\x1b[2J.txt caf\\xe9.txt
     """
     return _UNPRINTABLE.sub(_escape_character, os.fspath(name) if not isinstance(name, str) else name)
+
+
+def command_argument(value: str | os.PathLike, *, windows: bool | None = None) -> str:
+    """A path or name as it goes into a command printed for the user to copy: quoted when a shell
+    would split or read it otherwise (a space, as in "My Documents" or "Research Project"), as
+    display_name shows it. Single quotes for a POSIX shell (shlex.quote); double quotes on Windows,
+    where PowerShell and cmd both take them (`windows`: default, this system).
+
+    >>> command_argument("outputs/segments.csv"), command_argument("my outputs/segments.xlsx", windows=False)
+    ('outputs/segments.csv', "'my outputs/segments.xlsx'")
+    >>> print(command_argument("my outputs/segments.xlsx", windows=True))
+    "my outputs/segments.xlsx"
+    """
+    text = display_name(value)
+    windows = os.name == "nt" if windows is None else windows
+    if _PLAIN_ARGUMENT.fullmatch(text) and (windows or "\\" not in text):  # a POSIX shell reads \ as an escape
+        return text
+    return f'"{text}"' if windows else shlex.quote(text)  # a Windows path holds no double quote
+
+
+_PLAIN_ARGUMENT = re.compile(r"[\w@%+=:,./\\-]+")  # no shell splits or expands these (letters of any script)
 
 
 def _escape_character(match: re.Match) -> str:

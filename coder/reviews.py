@@ -36,6 +36,7 @@ from .files import (
     SAVED_AS,
     atomic_path,
     cell_shown,
+    command_argument,
     display_name,
     folder_lock,
     read_table,
@@ -1118,7 +1119,7 @@ def _refuse_typed_statuses(table: pd.DataFrame, segments: Mapping[str, tuple[str
             + "\nWas a decision typed into `status`? Decisions are read only from `review`: move it there. Or was the file "
             "saved from an older run's segments.csv (a spreadsheet left open during a run)? Its cells would undo newer "
             "decisions: type your changes into the current segments.csv, or take the file's decisions deliberately with "
-            f"`coder review import {path} --reviews {reviews_path}`, then run again."
+            f"`coder review import {command_argument(path)} --reviews {command_argument(reviews_path)}`, then run again."
         )
     return bool(typed)
 
@@ -1458,7 +1459,7 @@ def import_pending(
         row = int(typed.index[first.row - 2]) + 2  # the row in the file, not among the typed rows
         raise ReviewConflictError(
             f"{segments_file}: {len(invalid)} typed row(s) cannot be read, so the file was not replaced "
-            f"(first, row {row}: {first.reason}). Correct them, or run `coder review import {segments_file}` to see every row."
+            f"(first, row {row}: {first.reason}). Correct them, or run `coder review import {command_argument(segments_file)}` to see every row."
         )
     existing = read_reviews(reviews_path) if existing is None else existing
     merged = {record["segment_id"]: dict(record) for record in existing.to_dict("records")}
@@ -1560,7 +1561,7 @@ def import_pending(
         others = list(dict.fromkeys(other for other, _ in conflicts))
         advice = [f"Keep one decision of each: clear the cell of the one you do not want, in {segments_file} or in {other}."
                   if other is not None else
-                  f"To keep the spreadsheet's decisions run `coder review import {segments_file} --reviews {reviews_path}`; "
+                  f"To keep the spreadsheet's decisions run `coder review import {command_argument(segments_file)} --reviews {command_argument(reviews_path)}`; "
                   f"to keep the review file's, clear those cells in {segments_file}." for other in others]
         raise ReviewConflictError(
             f"{segments_file}: {len(conflicts)} typed decision(s) conflict with "
@@ -1652,7 +1653,7 @@ class Reattached:
             them = "it" if len(self.uncoded) == 1 else "them"
             stayed += [f"  {len(self.uncoded)} of them {new_code} does not code in the last run, so the next run leaves "
                        f"{them} detached:", *(f"    {passage}" for passage in first_lines(list(self.uncoded))),
-                       f"  If another code codes {them} now, `coder review reattach {new_code} OTHER_CODE` moves {them} on."]
+                       f"  If another code codes {them} now, `coder review reattach {command_argument(new_code)} OTHER_CODE` moves {them} on."]
         if self.copies_gone:
             stayed += [f"  {len(self.copies_gone)} of them were on a copy of a passage repeated in its document that the "
                        f"last run did not find, so the next run leaves them detached until that copy is back:",
@@ -2517,7 +2518,7 @@ def explain_detached(detached: pd.DataFrame, segments: pd.DataFrame, *, codes: I
     rows = []
     for entry in entries:
         if entry["code"] not in known_codes:
-            why = f"code '{entry['code']}' is not in the codebook: `coder review reattach {entry['code']} NEW_CODE`"
+            why = f"code '{entry['code']}' is not in the codebook: `coder review reattach {command_argument(entry['code'])} NEW_CODE`"
         elif entry["document"] not in known_documents:
             what = "text" if entry["decision"] == "add" else "passage text"
             why = f"the document is not in the corpus (renamed or removed, and its {what} is not found once elsewhere)"

@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import sparse
 
 from .errors import CoderError, CorpusError, OutputError
-from .files import write_csv
+from .files import command_argument, write_csv
 
 # The matcher's Chinese dictionary (jieba's words and segmentation), shared with matching.
 from .lexicon import CJK_CHARS, chinese_dictionary, contains_cjk, lookup_lemma
@@ -540,7 +540,7 @@ def suggest_for_run(
     # Its folder, run.json, segments.csv or segments.parquet (a file, or a Dask run's folder of parts).
     folder = RunFolder.at(run) if Path(run).exists() else RunFolder(run)
     if not folder.folder.is_dir():
-        raise OutputError(f"{folder.folder}: no such run folder. Run `coder run --out {folder.folder}` first, or pass --run FOLDER.")
+        raise OutputError(f"{folder.folder}: no such run folder. Run `coder run --out {command_argument(folder.folder)}` first, or pass --run FOLDER.")
     folder.record()  # a folder without run.json is an error of its own
     codebook = folder.codebook()
     if codebook is None:

@@ -588,3 +588,39 @@ def test_cli_more_workers_than_cores_are_capped_with_a_note(tmp_path, monkeypatc
                     "--workers", "1000")
     assert result.exit_code == 0, result.output
     assert "Note: --workers 1000 is more than this machine's 2 core(s): using 2." in result.output
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the commands are quoted for PowerShell and cmd there")
+@pytest.mark.parametrize("folder", ["my outputs"])
+def test_cli_printed_commands_quote_paths_with_spaces(tiny_corpus: Path, tiny_codebook: Path, tmp_path: Path,
+                                                      monkeypatch, folder: str):
+    """`coder review import my outputs/segments.xlsx`, as export xlsx printed it, failed when pasted with
+    a usage error: paths with spaces ("My Documents", OneDrive) were never quoted (probe AH11)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    out = Path(folder)
+    assert run("run", tiny_corpus, "--codebook", tiny_codebook, "--out", out).exit_code == 0
+    exported = run("export", "xlsx", "--segments", out / "segments.csv")
+    assert exported.exit_code == 0, exported.output
+    assert exported.output.endswith("import it with `coder review import 'my outputs/segments.xlsx'`.\n")
+    sampled = run("sample", "2", "--segments", out / "segments.csv", "--out", out / "sample sheet.csv")
+    assert sampled.exit_code == 0, sampled.output
+    assert sampled.output.endswith("then: coder agree 'my outputs/sample sheet.csv' --segments 'my outputs/segments.csv'\n")
+    pasted = shlex.split(exported.output.rsplit("`", 2)[1])
+    assert pasted[:1] == ["coder"] and run(*pasted[1:]).exit_code == 0
+
+
+@pytest.mark.parametrize(("value", "windows", "shown"), [
+    ("outputs/segments.csv", False, "outputs/segments.csv"),
+    ("联席会议/out", False, "联席会议/out"),
+    ("my outputs/segments.xlsx", False, "'my outputs/segments.xlsx'"),
+    ("it's/out", False, "'it'\"'\"'s/out'"),
+    ("C:\\Users\\me\\out", False, "'C:\\Users\\me\\out'"),
+    ("C:\\Users\\me\\out", True, "C:\\Users\\me\\out"),
+    ("C:\\Users\\me\\My Documents\\out", True, '"C:\\Users\\me\\My Documents\\out"'),
+])
+def test_cli_command_argument_quotes_for_the_shell(value: str, windows: bool, shown: str):
+    from coder.files import command_argument
+
+    assert command_argument(value, windows=windows) == shown
