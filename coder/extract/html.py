@@ -14,6 +14,7 @@ superscript numbers are left out.
 from __future__ import annotations
 
 import re
+import secrets
 
 from . import ExtractedText, ExtractionError, Removed, break_mark, with_breaks
 
@@ -41,7 +42,7 @@ def extract_html(data: bytes) -> ExtractedText:
     if _HIDDEN_HINT.search(data):
         tree = trafilatura.load_html(data)
         if tree is not None:
-            hidden = [with_breaks(line, mark) for line in _drop_hidden(tree)]
+            hidden = [with_breaks(_read_back(line, invisible, mark), mark) for line in _drop_hidden(tree)]
             # trafilatura discards every element whose style says "hidden" anywhere: `overflow: hidden` (a
             # common wrapper of the article), `backface-visibility: hidden`. What is left is shown.
             for element in tree.iter():
@@ -58,10 +59,13 @@ def extract_html(data: bytes) -> ExtractedText:
     else:
         article = trafilatura.extract(page, include_comments=False, include_tables=True, favor_recall=True,
                                       deduplicate=False)
-    blocks = _visible_lines(data, skip_furniture=False, skip_hidden=bool(hidden))
+        article = article and _read_back(article, invisible, mark)
+    blocks = [_read_back(line, invisible, mark)
+              for line in _visible_lines(data, skip_furniture=False, skip_hidden=bool(hidden))]
     visible = [with_breaks(line, mark) for line in blocks]
     if not article or not article.strip():
-        article = "\n".join(_visible_lines(data, skip_furniture=True, skip_hidden=bool(hidden)))
+        article = _read_back("\n".join(_visible_lines(data, skip_furniture=True, skip_hidden=bool(hidden))),
+                             invisible, mark)
     paragraphs = [paragraph for line in _split_at_blocks(article.split("\n"), blocks)
                   for paragraph in with_breaks(line, mark).split("\n\n") if paragraph]
     boilerplate = [paragraph for paragraph in paragraphs if _is_boilerplate(paragraph)]
@@ -76,23 +80,21 @@ def extract_html(data: bytes) -> ExtractedText:
         for line in dict.fromkeys(visible)
         if line not in kept and line not in collapsed
     ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON) for line in dict.fromkeys(hidden) if line not in kept)
-    if invisible:
-        text = _read_back(text, invisible)
-        removed = tuple(Removed(page=line.page, text=_read_back(line.text, invisible), reason=line.reason)
-                        for line in removed)
     return ExtractedText(text=text, format="html", removed=removed, warnings=warnings)
 
 
 # Characters a page or CMS puts inside words that no reader sees (zero-width space, non-joiner and joiner,
-# word joiner, zero-width no-break space, soft hyphen), as characters or entities. trafilatura deletes them
+# word joiner, zero-width no-break space), as characters or entities. trafilatura deletes them
 # ("joint&#8203;meeting" -> "jointmeeting", no keyword found; probe AG1): each is marked with a word no page
-# holds, read back after extraction, where matching reads through it as it does in a .txt file.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# holds and read back after extraction where it stands between two letters or digits (inside a word, where
+# matching reads through it as in a .txt file); elsewhere (a paragraph's start, after a full stop, between
+# two <br>) it is left out, as before (probe AI). A soft hyphen is left to trafilatura, which deletes it:
+# "co&shy;op&shy;er&shy;a&shy;tion" reads "cooperation", as a browser shows it.
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_ENTITY = re.compile(
-    rb"&(?:#(?:0*(8203|8204|8205|8288|65279|173)|[xX]0*(200[bBcCdD]|2060|[fF][eE][fF][fF]|[aA][dD]))"
-    rb"|(ZeroWidthSpace|zwnj|zwj|NoBreak|shy));")
-_ENTITY_NAMES = {b"ZeroWidthSpace": "\u200b", b"zwnj": "\u200c", b"zwj": "\u200d", b"NoBreak": "\u2060",
-                 b"shy": "\u00ad"}
+    rb"&(?:#(?:0*(8203|8204|8205|8288|65279)|[xX]0*(200[bBcCdD]|2060|[fF][eE][fF][fF]))"
+    rb"|(ZeroWidthSpace|zwnj|zwj|NoBreak));")
+_ENTITY_NAMES = {b"ZeroWidthSpace": "\u200b", b"zwnj": "\u200c", b"zwj": "\u200d", b"NoBreak": "\u2060"}
 _INVISIBLE_UTF8 = re.compile(b"|".join(re.escape(char.encode()) for char in _INVISIBLE))
 
 
@@ -101,13 +103,13 @@ def _marked_invisible(data: bytes) -> tuple[bytes, dict[str, str]]:
     is UTF-8) replaced by a mark, and the marks with the characters they stand for; a byte order mark at
     the start stays.
 
-    >>> page, marks = _marked_invisible("<p>joint&#8203;meeting co\u00adop</p>".encode())
-    >>> [marks[mark] for mark in re.findall(r"brk[0-9a-f]{16}", page.decode())] == ["\u200b", "\u00ad"]
+    >>> page, marks = _marked_invisible("<p>joint&#8203;meeting co\u2060op</p>".encode())
+    >>> [marks[mark] for mark in re.findall(r"zw[0-9a-f]{16}", page.decode())] == ["\u200b", "\u2060"]
     True
     """
-    if not any(hint in data for hint in (b"&", b"\xe2\x80", b"\xe2\x81", b"\xef\xbb\xbf", b"\xc2\xad")):
+    if not any(hint in data for hint in (b"&", b"\xe2\x80", b"\xe2\x81", b"\xef\xbb\xbf")):
         return data, {}
-    marks = {char: break_mark() for char in _INVISIBLE}
+    marks = {char: "zw" + secrets.token_hex(8) for char in _INVISIBLE}
 
     def entity(match: re.Match[bytes]) -> bytes:
         number, hexadecimal, name = match.groups()
@@ -126,10 +128,29 @@ def _marked_invisible(data: bytes) -> tuple[bytes, dict[str, str]]:
     return bom + body, used
 
 
-def _read_back(text: str, marks: dict[str, str]) -> str:
-    for mark, char in marks.items():
-        text = text.replace(mark, char)
-    return text
+def _read_back(text: str, marks: dict[str, str], break_mark: str) -> str:
+    """`text` with each run of `marks` read back as its characters where it stands between two letters or
+    digits (not a line break's mark), and left out elsewhere.
+
+    >>> marks = {"zw1": "\u200b", "zw2": "\u2060"}
+    >>> _read_back("zw1Joint jointzw1zw2meeting, zw2 held.zw1 Itzw2brk9", marks, "brk9")
+    'Joint joint\\u200b\\u2060meeting, held. Itbrk9'
+    """
+    if not marks:
+        return text
+    run = re.compile("(?:" + "|".join(map(re.escape, marks)) + ")+( ?)")
+    mark = re.compile("|".join(map(re.escape, marks)))
+
+    def read(found: re.Match[str]) -> str:
+        start, space = found.start(), found.group(1)
+        end = found.end() - len(space)
+        inside_word = (start > 0 and text[start - 1].isalnum() and not text.endswith(break_mark, 0, start)
+                       and end < len(text) and text[end].isalnum() and not text.startswith(break_mark, end))
+        if inside_word:
+            return mark.sub(lambda one: marks[one.group()], text[start:end]) + space
+        return "" if start == 0 or text[start - 1].isspace() else space  # no space doubled where it goes
+
+    return run.sub(read, text)
 
 
 # trafilatura's time grows with the square of the inline elements one paragraph holds (one <p> of 20,000

@@ -123,7 +123,6 @@ _W_BLOCK_WRAPPERS = frozenset({f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}
 # What Word shows of a run, as python-docx's Run.text reads it.
 _W_R, _W_VANISH, _W_VAL = f"{{{_W}}}r", f"{{{_W}}}rPr/{{{_W}}}vanish", f"{{{_W}}}val"
 _W_RUN_TEXT = frozenset(f"{{{_W}}}{name}" for name in ("t", "tab", "br", "cr", "noBreakHyphen", "ptab"))
-_W_SOFT_HYPHEN = f"{{{_W}}}softHyphen"  # Word's optional hyphen, which python-docx leaves out (probe AG1)
 # Inside a paragraph, what Word does not show as its text: deleted and moved-away revisions, the
 # fallback copy of alternate content, and text boxes (paragraphs of their own).
 _W_NOT_SHOWN = frozenset({f"{{{_W}}}del", f"{{{_W}}}moveFrom", f"{{{_W}}}txbxContent",
@@ -149,8 +148,6 @@ def _docx_paragraph_text(paragraph) -> str:
         tag = element.tag
         if tag in _W_RUN_TEXT:
             parts.append(str(element))
-        elif tag == _W_SOFT_HYPHEN:
-            parts.append("\u00ad")
         elif tag == _W_R and _hidden_run(element):
             continue
         elif tag not in _W_NOT_SHOWN and tag != _W_P and isinstance(tag, str):
