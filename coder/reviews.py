@@ -918,6 +918,18 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     )
 
 
+def _no_passage(document: str, number: int, locator: PassageLocator) -> str:
+    """Why a row naming passage `number` of `document` is not read: the passages it has ("no passage 3 (it has 3)"
+    read as a contradiction, as they are numbered from 0).
+
+    >>> _no_passage("a.txt", 3, PassageLocator([Document("a.txt", "One.\\n\\nTwo.\\n\\nThree.")]))
+    "'a.txt' has no passage 3 (it has passages 0-2)."
+    """
+    count = len(locator.passages(document))
+    has = "no passages" if not count else "only passage 0" if count == 1 else f"passages 0-{count - 1}"
+    return f"'{document}' has no passage {number} (it has {has})."
+
+
 def _same_start(cell: str, text: str) -> bool:
     """True when a cell shows `text`, perhaps cut short with "…" (as a workbook cell over Excel's limit)."""
     cell, text = _normalized(cell).rstrip("…"), _normalized(text)
@@ -955,8 +967,7 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
     elif number is not None and locator is not None:
         passage = locator.passage(entry["document"], number)
         if passage is None:
-            count = len(locator.passages(entry['document']))  # "no passage 3 (it has 3)" read as a contradiction
-            return f"'{entry['document']}' has no passage {number} (it has {count}, numbered from 0)."
+            return _no_passage(entry["document"], number, locator)
         if not entry["text"] or _normalized(entry["text"]) != _normalized(passage.text):
             entry.update(text=passage.text)
         entry.update(start=str(passage.start), end=str(passage.end))

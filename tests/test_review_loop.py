@@ -2760,7 +2760,8 @@ def test_review_loop_a_note_rewritten_on_a_hand_coding_row_of_the_workbook_repla
 
 
 def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are_numbered(project):
-    """"'a.txt' has no passage 3 (it has 3)" read as a contradiction: passages are numbered from 0."""
+    """"'a.txt' has no passage 3 (it has 3)" read as a contradiction: passages are numbered from 0, and the message
+    says which there are ("it has 3, numbered from 0" still had the reader count; probe ZZ, low)."""
     coder_run(project)
     frame = segments_of(project)
     row = frame.iloc[[0]].assign(code="hand_only", review="add", segment_id="", passage="99", start="", end="", text="")
@@ -2768,8 +2769,7 @@ def test_review_loop_a_hand_coding_of_a_passage_past_the_last_names_how_they_are
     result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
                     "--out", str(project / "out"), "--workers", "1")
     assert result.exit_code != 0
-    assert f"'{frame.loc[0, 'document']}' has no passage 99 (it has " in result.output
-    assert ", numbered from 0)." in result.output
+    assert f"row 7: '{frame.loc[0, 'document']}' has no passage 99 (it has passages 0-2).)" in result.output
 
 
 def test_review_loop_a_second_hand_coding_row_for_one_passage_keeps_both_notes(project):
