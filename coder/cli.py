@@ -687,7 +687,7 @@ def _passage_locator(run):
     def locate():
         if not run.has_record():
             return None
-        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph")
+        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph", recorded_texts=run.recorded_texts)
 
     return locate
 

@@ -355,9 +355,13 @@ class PassageLocator:
     """
 
     def __init__(self, documents: Iterable[Document], *, unit: str = "paragraph", earlier: Iterable[str] = (),
-                 earlier_passages: Callable[[], pd.DataFrame | None] | None = None):
+                 earlier_passages: Callable[[], pd.DataFrame | None] | None = None,
+                 recorded_texts: Callable[[], Mapping[str, str]] | None = None):
         self.documents = {document.path: document for document in documents}
         self.unit = unit
+        # {document: sha256 of its text} as the runs in the folder recorded them (RunFolder.recorded_texts), read
+        # when first asked: which document a gone one was renamed to.
+        self._recorded_texts = recorded_texts
         # The documents of the run before: a document gone since can have been renamed only to one new since.
         self.earlier = frozenset(earlier)
         # The passages table of the run before (RunFolder.read_passages_if_any), read when first asked.
@@ -373,6 +377,15 @@ class PassageLocator:
         self._neighbours: dict[str, _Neighbours] = {}
         self._deletions: dict[str, _Deletions | None] = {}
         self._deletions_across: dict[tuple[str, str], _Deletions | None] = {}
+
+    def renamed_to(self, document: str) -> str | None:
+        """The one document of the corpus holding, unchanged, the text a run recorded for `document`, now gone
+        from it (renamed); None when it is not gone, or no run recorded it, or its text is not there once."""
+        if document in self.documents or self._recorded_texts is None:
+            return None
+        text = self._recorded_texts().get(document)
+        found = [path for path, source in self.documents.items() if text and source.sha256 == text]
+        return found[0] if len(found) == 1 else None
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -910,12 +923,29 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     if identifier:
         entry["segment_id"] = identifier
         return ""
+    if not raw_id and entry["document"] and entry["code"]:
+        # The row names its segment, by a passage not found: say which (not "no document, code and text": AD6).
+        locator = located()
+        if locator is not None and entry["document"] not in locator.documents:
+            return _not_in_corpus(entry["document"], locator)
+        number = _whole(entry["passage"])
+        if locator is not None and number is not None:
+            return _no_passage(entry["document"], number, locator)
     if not raw_id:
         return "no segment_id, and no document, code and text (or passage) to find the segment by."
     return (
         f"segment_id '{raw_id}' is not an id written by `coder run` (a spreadsheet may have turned it into "
         f"a number), and the row has no document, code and text to find the segment by. Copy the id from segments.csv."
     )
+
+
+def _not_in_corpus(document: str, locator: PassageLocator) -> str:
+    """Why a row naming `document` is not read: not in the corpus, and where it went when it was renamed."""
+    renamed = locator.renamed_to(document)
+    if renamed is None:
+        return f"document '{document}' is not in the corpus."
+    return (f"document '{document}' is not in the corpus: it was renamed to '{renamed}' (the same text). "
+            f"Write '{renamed}' in the row's document cell.")
 
 
 def _no_passage(document: str, number: int, locator: PassageLocator) -> str:
@@ -947,7 +977,7 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
     start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
     span = start is not None and end is not None and end > start
     if locator is not None and entry["document"] not in locator.documents:
-        return f"document '{entry['document']}' is not in the corpus."
+        return _not_in_corpus(entry["document"], locator)
     # A span (start and end) is taken as written unless the row names another passage than the one the span
     # starts in (a row copied and its passage number changed). A span row of an exported run, carrying its
     # passage and its own text, was made a hand coding of the whole passage on every import.
@@ -1258,6 +1288,34 @@ def _entry_of_place(entry: Mapping[str, str], place: str) -> bool:
     return entry.get("decision") == "add" and entry.get("document") == document and entry.get("code") == code
 
 
+def _recorded_entry(held: Mapping[str, dict], identifier: str, place: str, locate: Locate | None) -> dict | None:
+    """The review file's entry (of `held`: segment id -> entry) that a row noted by its `place` became, as the
+    workbook's record names it (`identifier`): that hand coding of the place's document and code; else, the document
+    gone from the corpus, the one hand coding of its code whose passage had that id in it (the document renamed:
+    the row's cells stopped every run, probe AD6); None when there is none, or several."""
+    if identifier in held:
+        return held[identifier] if _entry_of_place(held[identifier], place) else None
+    document, code = (place.removeprefix("add:").split("\x1f") + ["", ""])[:2]
+    locator = locate() if locate is not None else None
+    if locator is None or document in locator.documents:
+        return None
+    found = [entry for entry in held.values() if entry.get("decision") == "add" and entry.get("code") == code
+             and entry.get("document") != document and _id_in(entry, document, locator) == identifier]
+    return found[0] if len(found) == 1 else None
+
+
+def _id_in(entry: Mapping[str, str], document: str, locator: PassageLocator) -> str:
+    """The segment id a hand coding (a review entry) had in `document`, its text there as it is now: numbered as
+    the copy of its passage it is when it is on a repeated one (it has a context)."""
+    text, code = str(entry.get("text") or ""), str(entry.get("code") or "")
+    number = _whole(str(entry.get("passage") or ""))
+    passages = locator.passages(str(entry.get("document") or ""))
+    if _is_text(entry.get("context")) and number is not None and number < len(passages) \
+            and _normalized(passages[number].text) == _normalized(text):
+        return segment_id_from_fingerprint(passage_fingerprints(document, [passage.text for passage in passages])[number], code)
+    return segment_id(document, text, code)
+
+
 def _rows_taken_out(before: tuple[str, str] | None, cells: list[tuple[str, str]]) -> bool:
     """Are `cells` (written_cell) the rows of one segment or place as workbook_cells noted them (`before`: their
     decision, their notes "; "-joined), less some rows deleted since: each row's decision theirs and its note one
@@ -1459,9 +1517,9 @@ def import_pending(
         # Only a hand coding of the row's document and code: a record pointing elsewhere (damaged, or planted in a
         # shared folder) put the row's note on another code's decision or another document's hand coding (probes
         # AD5, AE6).
-        recorded = {position + 2: held[entries[place]] for position, (_, place) in enumerate(keys)
-                    if place in entries and entries[place] in held
-                    and _entry_of_place(held[entries[place]], place)}
+        became = {place: _recorded_entry(held, entries[place], place, locate) for _, place in keys if place in entries}
+        recorded = {position + 2: became[place] for position, (_, place) in enumerate(keys)
+                    if became.get(place) is not None}
     proposals, invalid = _read_proposals(typed.reset_index(drop=True), segments_file, locate=locate, codes=codes,
                                          placed=recorded)
     _record_copy_contexts(proposals, passages, segments)

@@ -662,7 +662,7 @@ def import_typed_decisions(
     def locate() -> PassageLocator | None:
         if not run.has_record():
             return None
-        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph")
+        return PassageLocator(run.documents(), unit=run.record().unit or "paragraph", recorded_texts=run.recorded_texts)
 
     reports = []
     # Each file with what the last run wrote there: its (review, note) cells, its segments' (document, code).

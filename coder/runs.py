@@ -1001,6 +1001,19 @@ class RunFolder:
         """The run's corpus, read again (for passages coded by hand and samples)."""
         return list(self.read_corpus().documents)
 
+    def recorded_texts(self) -> dict[str, str]:
+        """{document: sha256 of its text} as this run and the run before it (in .previous/) recorded them, this
+        run's first; {} when neither run.json can be read."""
+        texts: dict[str, str] = {}
+        for run in (self.previous, self):
+            try:
+                documents = run.record().documents if run.has_record() else ()
+            except CoderError:  # a damaged run.json names no document
+                continue
+            texts.update((item["path"], item["sha256"]) for item in documents if isinstance(item, dict)
+                         and isinstance(item.get("path"), str) and isinstance(item.get("sha256"), str))
+        return texts
+
     def refuse_changed_corpus(self, documents: list, *, why: str) -> None:
         """Stop unless `documents` (read_corpus()'s) are the ones the run coded (run.json's hashes):
         an edited, added or removed file moves every offset and passage after the edit. An extracted

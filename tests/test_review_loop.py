@@ -2889,3 +2889,53 @@ def test_review_loop_a_hand_coding_row_of_the_workbook_edited_after_its_passage_
     else:
         assert hand.empty
     assert segments_of(project).query("code == 'hand_only'")["passage"].tolist() == ([] if hand.empty else ["3"])
+
+
+@pytest.mark.parametrize("typed", [{"note": "other"}, {"review": "withdraw"}])
+@pytest.mark.parametrize("repeated", [False, True])
+def test_review_loop_a_hand_coding_row_of_the_workbook_edited_after_its_document_was_renamed_edits_that_hand_coding(
+        project, typed, repeated):
+    """An `add` row typed into the workbook, imported; its document renamed since (a.txt -> c.txt), the run moved
+    the hand coding to c.txt. The row's note edited in the same workbook (it still says a.txt) stopped every run
+    ("document 'a.txt' is not in the corpus"), and `withdraw` typed there too ("no segment_id, and no document, code
+    and text"): the record's entry was looked for under a.txt only (probe AD6). The row's cells go to the hand
+    coding its entry became, on the second copy of a repeated passage too."""
+    if repeated:
+        (project / "corpus" / "a.txt").write_text("Nothing here.\n\nMayors held a joint meeting.\n\nNothing here.\n",
+                                                  encoding="utf-8")
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review="add", note="n1")
+    coder_run(project)
+    (project / "corpus" / "a.txt").rename(project / "corpus" / "c.txt")
+    coder_run(project)
+    assert reviews_file_of(project)[["document", "code", "note"]].values.tolist() == [["c.txt", "hand_only", "n1"]]
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[shown["code"] == "hand_only"][0]), **typed)
+    coder_run(project)
+    hand = reviews_file_of(project).query("code == 'hand_only'")
+    if "note" in typed:
+        assert hand[["document", "passage", "decision", "note"]].values.tolist() == [["c.txt", "2", "add", "other"]]
+    else:
+        assert hand.empty
+    assert segments_of(project).query("code == 'hand_only'")["document"].tolist() == ([] if hand.empty else ["c.txt"])
+
+
+@pytest.mark.parametrize("review", ["add", "withdraw"])
+@pytest.mark.parametrize("renamed", ["before the run", "before the last run"])
+def test_review_loop_a_row_typed_on_a_renamed_document_is_refused_naming_its_new_name(project, review, renamed):
+    """A row coding a passage by hand (or withdrawing it) typed into the workbook on a.txt, renamed c.txt since,
+    the record holding no entry for it: refused, as before, but saying where the document went; `withdraw` was
+    refused with "no segment_id, and no document, code and text", which points the wrong way (probe AD6)."""
+    coder_run(project)
+    book = _export(project)
+    (project / "corpus" / "a.txt").rename(project / "corpus" / "c.txt")
+    if renamed == "before the last run":
+        coder_run(project)
+    _append_to_workbook(book, document="a.txt", passage="2", code="hand_only", review=review, note="n1")
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--workers", "1")
+    assert result.exit_code == 1
+    assert ("row 7: document 'a.txt' is not in the corpus: it was renamed to 'c.txt' (the same text). "
+            "Write 'c.txt' in the row's document cell.)") in result.output
+
