@@ -15,7 +15,7 @@ import pandas as pd
 from . import regexes
 from .errors import RegexTimeoutError
 from .files import display_name
-from .lexicon import contains_cjk, fold_text, is_cjk
+from .lexicon import CJK_CHARS, contains_cjk, fold_text, is_cjk
 from .matching import GAP_RUN, CompiledCodebook, compile_codebook, fold_keyword, symbol_parts
 from .models import Code, Codebook, Passage, Rule
 from .regexes import has_nested_quantifier
@@ -335,53 +335,101 @@ def _contained_exclusions(
 def _idle_exclusions(
     codebook: Codebook, rules: list[tuple[str, Code, str, str]], compiled: CompiledCodebook
 ) -> list[LintFinding]:
-    """Exclude phrases that veto nothing: no keyword of their code matches inside them or overlapping them
-    (a keyword's first words the phrase's last ones, or its last words the phrase's first ones) and no rule
-    shares a word with them, so what they were written against is still coded; a regex of the code that
-    matches there is named, since exclusions do not apply to regexes (probe AG5: "correspondence should be
-    addressed" held back nothing from `\\bshould\\b`)."""
+    """Exclude phrases that veto nothing: no keyword or rule word of their code matches inside them, around
+    them or across one of their edges, so what they were written against is still coded; a regex of the
+    code that matches there is named, since exclusions do not apply to regexes (probe AG5: "correspondence
+    should be addressed" held back nothing from `\\bshould\\b`). The check is conservative: a phrase is
+    idle only when no text built from it and a term (_overlap_texts) shows a veto, no wildcard word of one
+    begins a word of the other and no Chinese term meets it at an edge (probes AI3-AI5)."""
+    terms = _vetoable_terms(codebook)
+    phrases = [(code, phrase) for code in codebook for phrase in code.exclude]
+    oracle = compile_codebook(Codebook(codes=tuple(
+        Code(id=f"t{index}", label=term, path=(f"t{index}",), keywords=(term,), morphology=code.morphology)
+        for index, (code, term) in enumerate(terms)
+    ) + tuple(
+        Code(id=f"p{index}", label=phrase, path=(f"p{index}",), keywords=(phrase,), morphology=code.morphology)
+        for index, (code, phrase) in enumerate(phrases)
+    ), unit=codebook.unit))
     findings = []
-    for code in codebook:
+    for index, (code, phrase) in enumerate(phrases):
         own = {rule_id: (kind, rule) for rule_id, owner, kind, rule in rules if owner.id == code.id}
-        for phrase in code.exclude:
-            inside = {match.code for match in compiled.find(_as_passage(phrase)) if match.code in own}
-            if any(own[rule_id][0] != "regex" for rule_id in inside) or any(
-                    _overlaps(compiled, rule_id, rule, phrase) if kind == "keyword" else
-                    kind == "rule" and bool(_words(phrase) & _words(rule))
-                    for rule_id, (kind, rule) in own.items()):
-                continue
-            regexes_there = [own[rule_id][1] for rule_id in sorted(inside)]
-            detail = "no keyword or rule of the code matches inside it, so it holds nothing back"
-            if regexes_there:
-                detail += (f"; the regex '{regexes_there[0]}' matches there, and exclusions do not apply to regexes: "
-                           f"write the exception into the regex, e.g. a lookbehind (?<!...)")
-            else:
-                detail += ". Drop it, or add to the code the keyword it was meant to hold back"
-            findings.append(LintFinding("idle exclusion", code.id, phrase, detail + "."))
+        inside = {match.code for match in compiled.find(_as_passage(phrase)) if match.code in own}
+        own_terms = {f"t{number}": term for number, (owner, term) in enumerate(terms) if owner.id == code.id}
+        if any(_may_meet(term, phrase) for term in own_terms.values()) or _vetoes(
+                oracle, f"p{index}", set(own_terms), _overlap_texts(phrase, list(own_terms.values()))):
+            continue
+        regexes_there = [own[rule_id][1] for rule_id in sorted(inside) if own[rule_id][0] == "regex"]
+        detail = "no keyword or rule of the code matches inside it, so it holds nothing back"
+        if regexes_there:
+            detail += (f"; the regex '{regexes_there[0]}' matches there, and exclusions do not apply to regexes: "
+                       f"write the exception into the regex, e.g. a lookbehind (?<!...)")
+        else:
+            detail += ". Drop it, or add to the code the keyword it was meant to hold back"
+        findings.append(LintFinding("idle exclusion", code.id, phrase, detail + "."))
     return findings
 
 
-def _overlaps(compiled: CompiledCodebook, rule_id: str, keyword: str, phrase: str) -> bool:
-    """Can the keyword match across an edge of `phrase` (its first words after the phrase's last, or its
-    last words before the phrase's first), or does the phrase lie inside it (reported as shadowed)?"""
-    words = keyword.replace("*", " ").split()
-    if phrase.casefold() in keyword.casefold():
-        return True
-    for cut in range(1, len(words)):
-        before, after = " ".join(words[:cut]), " ".join(words[cut:])
-        for text, start, end in ((f"{phrase} {after}", 0, len(phrase)),
-                                 (f"{before} {phrase}", len(before) + 1, len(before) + 1 + len(phrase))):
-            passage = Passage("", 0, 0, len(text), text, text)
-            if any(match.code == rule_id and match.start < end and match.end > start for match in compiled.find(passage)):
+def _vetoable_terms(codebook: Codebook) -> list[tuple[Code, str]]:
+    """Every keyword and rule word (of its lists and its `not` list) of every code: what an exclusion vetoes."""
+    return [(code, term) for code in codebook for term in dict.fromkeys((
+        *code.keywords, *(word for rule in code.rules for words in (*rule.lists, rule.unless) for word in words)))]
+
+
+# Where a term may be cut to run across an edge of a phrase: after a run of spaces or hyphens, and
+# between two characters of which one is Chinese.
+_TERM_CUT = re.compile(f"(?<=[{CJK_CHARS}])(?=.)|(?<=.)(?=[{CJK_CHARS}])|[\\s\\-\u2010\u2011]+", re.DOTALL)
+_WORD_OR_PREFIX = re.compile(r"[^\W\d_]+\*?|\d+\*?")
+
+
+def _overlap_texts(phrase: str, terms: list[str]) -> list[str]:
+    """Short texts where a term may meet the phrase: each alone, the phrase with a wildcard word spelled
+    as a term's word it begins, and a term's first part before the phrase or its last part after it."""
+    phrase_texts = [_literal(phrase)]
+    for term in terms:
+        for wildcard in re.findall(r"([^\W\d_]+)\*", fold_text(phrase)):
+            phrase_texts.extend(_literal(fold_text(phrase).replace(f"{wildcard}*", word, 1))
+                                for word in _WORD_OR_PREFIX.findall(fold_text(term)) if word.startswith(wildcard))
+    texts = list(phrase_texts)
+    for term in map(_literal, terms):
+        texts.append(term)
+        for cut in _TERM_CUT.finditer(term):
+            texts.extend(f"{term[:cut.end()]}{text}" for text in phrase_texts)
+            texts.extend(f"{text}{term[cut.start():]}" for text in phrase_texts)
+    return list(dict.fromkeys(texts))
+
+
+def _literal(keyword: str) -> str:
+    """A keyword as text it matches: its wildcards and derivation mark dropped."""
+    return keyword.lstrip("~").replace("*", "").strip()
+
+
+def _vetoes(oracle: CompiledCodebook, phrase_id: str, term_ids: set[str], texts: list[str]) -> bool:
+    """In one of `texts`, does a hit of the phrase overlap a hit of one of the terms?"""
+    text = " | ".join(texts)  # no keyword runs across a bar
+    matches = oracle.find(_as_passage(text))
+    vetoing = [(match.start, match.end) for match in matches if match.code == phrase_id]
+    return any(match.code in term_ids and match.start < end and match.end > start
+               for match in matches for start, end in vetoing)
+
+
+def _may_meet(term: str, phrase: str) -> bool:
+    """Can the term meet the phrase in text that _overlap_texts() does not build? When a wildcard word of
+    one begins a word of the other, when one is a Chinese wildcard and the other holds Chinese, or when a
+    Chinese term's end is the phrase's start (or the reverse): where the words fall is the segmenter's call."""
+    term, phrase = fold_text(term.lstrip("~")), fold_text(phrase.lstrip("~"))
+    for wildcards, words in ((term, phrase), (phrase, term)):
+        prefixes = [word[:-1] for word in _WORD_OR_PREFIX.findall(wildcards) if word.endswith("*")]
+        for word in _WORD_OR_PREFIX.findall(words):
+            if any(word.startswith(prefix) or word.endswith("*") and prefix.startswith(word[:-1]) for prefix in prefixes):
                 return True
-    return False
-
-
-def _words(text: str) -> set[str]:
-    """The words of a rule or phrase, folded, and its Chinese characters one by one."""
-    folded = fold_text(text)
-    return {word for word in re.findall(r"[^\W\d_]+|\d+", folded) if not contains_cjk(word)} | {
-        char for char in folded if is_cjk(char)}
+    if not (contains_cjk(term) and contains_cjk(phrase)):
+        return False
+    if "*" in term or "*" in phrase:
+        return True
+    term, phrase = _literal(term), _literal(phrase)
+    shared = [first[-size:] for first, second in ((term, phrase), (phrase, term))
+              for size in range(1, min(len(term), len(phrase))) if first[-size:] == second[:size]]
+    return any(map(contains_cjk, shared))
 
 
 def _normalized(keyword: str) -> str:

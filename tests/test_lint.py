@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from coder.codebook import parse_codebook
 from coder.lint import KEYWORD_COLUMNS, LintFinding, findings_frame, lint_codebook
+from coder.matching import compile_codebook
 from coder.models import Passage
 
 CODEBOOK = parse_codebook("""
@@ -465,3 +466,31 @@ codes:
     findings = lint_codebook(codebook, []).of_kind("idle exclusion")
     assert [finding.rule for finding in findings] == ([exclude] if idle else [])
     assert idle is None or idle in findings[0].detail
+
+
+def _coded(codebook, text):
+    return [(match.start, match.end, match.code) for match in compile_codebook(codebook).find(Passage("t.txt", 0, 0, len(text), text, text))]
+
+
+@pytest.mark.parametrize(("terms", "exclude", "text"), [
+    ("keywords: [administrative barrier]", "admin*", "The administrative barrier was high."),  # probe AI3
+    ("keywords: [联席会议]", "联席*", "联席会议召开了。"),
+    ("keywords: [administrative barrier]", "the admin*", "the administrative barrier"),
+    ("rules: [{near: [[cooperat*], [mechanism]], within: 5}]", "cooperative society",  # probe AI4
+     "A cooperative society mechanism is here."),
+    ("rules: [{near: [[network], [mechanism]], within: 5}]", "mechanisms of action", "The mechanisms of action of the network."),
+    ("keywords: [联席会议]", "会议室", "联席会议室很大。"),  # probe AI5
+    ("keywords: [self-government]", "government agency", "The self-government agency met."),
+    ("keywords: [区域合作]", "跨区域", "跨区域合作"),
+    ("keywords: [co-operation]", "cooperation agreement", "the co-operation agreement"),
+    ("keywords: ['~govern']", "government agency", "a government agency"),
+    ("keywords: [barrier]", "admin*", "an administrative barrier"),  # idle: they never overlap
+    ("keywords: [合作]", "合作社", "农民合作社"),  # idle: 合作 is no word in 合作社
+    ("rules: [{near: [[network], [mechanism]], within: 5}]", "near all", "near all network mechanism"),
+])
+def test_lint_calls_an_exclusion_idle_only_when_it_vetoes_nothing(terms, exclude, text):
+    without = parse_codebook(f"codes:\n  c:\n    description: d\n    {terms}\n")
+    codebook = parse_codebook(f"codes:\n  c:\n    description: d\n    {terms}\n    exclude: ['{exclude}']\n")
+    vetoes = _coded(codebook, text) != _coded(without, text)
+    idle = [finding.rule for finding in lint_codebook(codebook, []).of_kind("idle exclusion")]
+    assert idle == ([] if vetoes else [exclude])
