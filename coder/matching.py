@@ -461,6 +461,11 @@ class _SymbolTerm(NamedTuple):
     pattern: str  # the regex _symbol_pattern() makes of it
     needle: str  # its longest part holding a symbol, folded: every match holds it
     term: int = -1
+    # Where a match may start, seen from its needle (_symbol_approach): the runs of gap characters between
+    # them (0: the match starts with its needle), and a regex of how the word before the first run starts;
+    # None where that is not known (a word form holding a space or hyphen): the text is searched through.
+    gap_runs: int | None = 0
+    first_word_start: str = ""
 
 
 class _Keywords(NamedTuple):
@@ -631,8 +636,19 @@ def symbol_parts(keyword: str) -> list[str]:
 
 
 def _symbol_term(code: str, keyword: str, *, exclusion: bool, derivational: bool, term: int) -> _SymbolTerm:
-    return _SymbolTerm(code, exclusion, keyword, _symbol_pattern(keyword, derivational=derivational),
-                       max(symbol_parts(keyword), key=len), term)
+    pieces = _symbol_pieces(keyword, derivational=derivational)
+    needle = max(symbol_parts(keyword), key=len)
+    return _SymbolTerm(code, exclusion, keyword, _joined_pieces(pieces), needle, term,
+                       *_symbol_approach(pieces, needle))
+
+
+class _SymbolPiece(NamedTuple):
+    """One part of a keyword holding a symbol, as _symbol_pattern() matches it."""
+
+    regex: str  # the part: its forms, or its symbol as written (and the rest of a word, for a trailing `*`)
+    start: str  # what each of its matches starts with: its forms, its word or its symbol (a cheap regex)
+    hyphen_words: int  # `-*` after it: a hyphen and a word each
+    spaced: bool  # one of its forms holds a space or a hyphen
 
 
 def _symbol_pattern(keyword: str, *, derivational: bool) -> str:
@@ -646,14 +662,19 @@ def _symbol_pattern(keyword: str, *, derivational: bool) -> str:
     >>> re.findall(_symbol_pattern("C++-*", derivational=False), "c++ and c++-based")
     ['c++-based']
     """
+    return _joined_pieces(_symbol_pieces(keyword, derivational=derivational))
+
+
+def _symbol_pieces(keyword: str, *, derivational: bool) -> list[_SymbolPiece]:
     if keyword.strip().startswith("~"):
         derivational = True
     forms_of = derived_forms if derivational else _noun_forms
-    pieces = []
+    pieces: list[_SymbolPiece] = []
     for part, wildcard in _symbol_keyword_parts(keyword):
         if not part:  # `C++-*`: a hyphen and more letters (rule 5)
-            pieces[-1] += f"[-\u2010\u2011]{_W}+"
+            pieces[-1] = pieces[-1]._replace(hyphen_words=pieces[-1].hyphen_words + 1)
             continue
+        spaced = False
         possessive = bool(_POSSESSIVE.search(part)) and _PLAIN_PART.fullmatch(_POSSESSIVE.sub("", part)) is not None
         if possessive:  # `mayors' C++` codes "mayor's C++", as `mayors' joint meeting` does (rule 6; probe AD1)
             part = _POSSESSIVE.sub("", part)
@@ -661,15 +682,33 @@ def _symbol_pattern(keyword: str, *, derivational: bool) -> str:
             period = part.endswith(".") and "." not in part[:-1]  # "etc." reads "etc" (rule 4)
             word = part[:-1] if period else part
             forms = sorted(_spelled_forms(forms_of, word) | {word}, key=lambda form: (-len(form), form))
-            piece = re.escape(word) if wildcard else "(?:" + "|".join(map(re.escape, forms)) + ")"
+            piece = start = re.escape(word) if wildcard else "(?:" + "|".join(map(re.escape, forms)) + ")"
             piece += "\\.?" if period else ""
             piece += "(?:'s?)?" if possessive else ""
+            spaced = not wildcard and any(GAP_RUN.search(form) for form in forms)
         else:
-            piece = re.escape(part)
-        pieces.append(piece + (f"{_W}*" if wildcard else ""))
+            piece = start = re.escape(part)
+        pieces.append(_SymbolPiece(piece + (f"{_W}*" if wildcard else ""), start, 0, spaced))
+    return pieces
+
+
+def _joined_pieces(pieces: list[_SymbolPiece]) -> str:
     # Nothing of a word may follow, but a possessive ("AT&T's", "programmers'"), as after any keyword (probe AD1).
-    return (f"{_SYMBOL_START}" + f"[{_GAP_CHARS}]+".join(pieces)
+    return (f"{_SYMBOL_START}"
+            + f"[{_GAP_CHARS}]+".join(piece.regex + f"[-\u2010\u2011]{_W}+" * piece.hyphen_words for piece in pieces)
             + f"(?!{_W})(?!\\.{_W})(?!'(?!s?(?!{_W})){_W})")
+
+
+def _symbol_approach(pieces: list[_SymbolPiece], needle: str) -> tuple[int | None, str]:
+    """How a match of the pieces is found from its needle (the first piece that starts with it, as written):
+    the runs of gap characters before that piece, each after a word of no gap character (every form of
+    every piece before it is one), and what the first of those words starts with; (None, "") where a form
+    before it holds a space or hyphen."""
+    written = re.escape(needle)
+    place = next((index for index, piece in enumerate(pieces) if piece.regex in (written, written + f"{_W}*")), None)
+    if place is None or any(piece.spaced for piece in pieces[:place]):
+        return None, ""
+    return sum(1 + piece.hyphen_words for piece in pieces[:place]), pieces[0].start if place else ""
 
 
 _SYMBOL_START = f"(?<!{_W})(?<!{_W}['.])"  # no letter or digit, nor one and a period or apostrophe, before it
@@ -721,6 +760,66 @@ def _with_other_spellings(pattern: _Pattern) -> list[_Pattern]:
 
 
 _INNER_HYPHEN = re.compile(r"(?<=[^\W\d_])[-\u2010\u2011](?=[^\W\d_])")  # a hyphen between two letters
+
+
+class _SymbolSearch(NamedTuple):
+    """A compiled pattern of keywords holding a symbol, and how its matches are found from its needle."""
+
+    needle: str
+    regex: re.Pattern
+    keywords: list[_SymbolTerm]
+    gap_runs: int | None  # _SymbolTerm.gap_runs: None, search through the text
+    back_to_first_word: re.Pattern | None  # over the reversed text, from a needle back across gap_runs runs
+    first_word_starts: re.Pattern | None  # finds each place the first word may start (a lookahead)
+
+
+def _symbol_search(keywords: list[_SymbolTerm]) -> _SymbolSearch:
+    first = keywords[0]
+    back = starts = None
+    if first.gap_runs:  # each run read whole (possessive): a gap run, then the word before it, and so on
+        gap, other = f"[{_GAP_CHARS}]", f"[^{_GAP_CHARS}]"
+        back = re.compile(f"(?:{gap}++{other}++){{{first.gap_runs - 1}}}{gap}++({other}++)")
+        # Neither _SYMBOL_START nor _W (the pattern tries them): each took 20 ms to compile.
+        starts = re.compile(f"(?=(?:{first.first_word_start}))")
+    return _SymbolSearch(first.needle, re.compile(first.pattern), keywords, first.gap_runs, back, starts)
+
+
+def _places(text: str, needle: str, *, most: int) -> list[int] | None:
+    """Where `needle` starts in `text` (overlapping ones too); None where that is more than `most` places."""
+    places: list[int] = []
+    position = text.find(needle)
+    while position >= 0:
+        if len(places) == most:
+            return None
+        places.append(position)
+        position = text.find(needle, position + 1)
+    return places
+
+
+def _symbol_matches(search: _SymbolSearch, lower: str, needles: list[int], backwards: str | None) -> list[re.Match]:
+    """What search.regex.finditer(lower) finds, the regex tried only where a match may start. A match holds
+    the needle (at one of `needles`) and, before it, gap_runs runs of gap characters, each after a word of
+    none: read back from each needle across that many runs (in the reversed text), it can only start in the
+    word before the first run, where that word's forms start. Those starts, tried in order and skipped
+    inside the last match, give finditer's matches (probe AE3)."""
+    starts: Iterable[int] = needles
+    if search.gap_runs:
+        found_starts = set()
+        length = len(lower)
+        for needle in needles:
+            back = search.back_to_first_word.match(backwards, length - needle)
+            if back is None:
+                continue
+            word_start, word_end = length - back.end(1), length - back.start(1)
+            found_starts.update(start.start() for start in search.first_word_starts.finditer(lower, word_start, word_end))
+        starts = sorted(found_starts)
+    matches, free = [], 0
+    for start in starts:
+        found = search.regex.match(lower, start) if start >= free else None
+        if found is not None:
+            matches.append(found)
+            free = found.end()
+    return matches
 
 
 class CompiledCodebook:
@@ -819,34 +918,34 @@ class CompiledCodebook:
 
     def _compile_symbols(self, symbol: list[_SymbolTerm]) -> None:
         """A regex per keyword holding a symbol (one per pattern, shared by the keywords that spell it), and
-        whether its matches start with its needle (`C++`, `50%`, `$100 grant`: most do)."""
+        how its matches are found from its needle (_SymbolSearch)."""
         owners: dict[tuple[str, str], list[_SymbolTerm]] = defaultdict(list)
         for keyword in symbol:
             owners[keyword.pattern, keyword.needle].append(keyword)
-        self._symbols = [(needle, re.compile(pattern), keywords, pattern.startswith(_SYMBOL_START + re.escape(needle)))
-                         for (pattern, needle), keywords in owners.items()]
+        self._symbols = [_symbol_search(keywords) for keywords in owners.values()]
 
     def _find_symbols(self, lower: str) -> Iterator[_Hit]:
-        """Hits of the keywords holding a symbol, in the folded text: a pattern that starts with its needle is
-        tried where the needle is (str.find), not searched for through the whole text, which cost 0.1 s per
-        keyword per 2 MB where its needle is common (probe AD4); the same matches as finditer's."""
-        for needle, compiled, keywords, anchored in self._symbols:
-            if needle not in lower:
+        """Hits of the keywords holding a symbol, in the folded text: a pattern is tried only where a match
+        may start, found from where its needle is (str.find), not searched for through the whole text,
+        which cost 0.1 s per keyword per 2 MB where its needle is common (probes AD4, AE3); the same
+        matches as finditer's."""
+        backwards = None  # the text reversed, read back from a needle (once, for every pattern that needs it)
+        for search in self._symbols:
+            if search.needle not in lower:
                 continue
-            if anchored:
-                matches = []
-                position, free = lower.find(needle), 0
-                while position >= 0:
-                    found = compiled.match(lower, position) if position >= free else None
-                    if found is not None:
-                        matches.append(found)
-                        free = max(found.end(), position + 1)
-                    position = lower.find(needle, position + 1)
+            # Where the needle is in every few characters, finditer is the faster (about 5 µs a needle
+            # against 0.1-0.5 µs a character), and it finds the same.
+            most = max(64, len(lower) // 32)
+            needles = None if search.gap_runs is None else _places(lower, search.needle, most=most)
+            if needles is None:
+                matches: Iterable[re.Match] = search.regex.finditer(lower)
             else:
-                matches = compiled.finditer(lower)
+                if search.gap_runs and backwards is None:
+                    backwards = lower[::-1]
+                matches = _symbol_matches(search, lower, needles, backwards)
             for found in matches:
                 start, end = found.span()
-                for keyword in keywords:
+                for keyword in search.keywords:
                     yield _Hit(keyword.code, start, end, keyword.rule, keyword.exclusion, keyword.term)
 
     def _compile_fallback(self, fallback: list[_Pattern]) -> None:

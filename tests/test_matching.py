@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import random
 import re
+import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coder import parse_codebook
+from coder.errors import CoderError
 from coder.lexicon import is_cjk, lemmas, word_forms
 from coder.matching import (
     _CJK_RUN,
@@ -666,6 +670,126 @@ def test_matching_keywords_with_symbols_recode_as_a_fresh_run(tmp_path):
     assert "edited code(s) again in the" in output
     assert output_files(fast) == output_files(full)
     assert "We write C++ and c++ code, not C++11." in (fast / "segments.csv").read_text(encoding="utf-8-sig")
+
+
+class _Tried:
+    """A compiled pattern that records the places of `text` it is tried at (where a match may start)."""
+
+    def __init__(self, regex: re.Pattern, text: str, starts: set[int]):
+        self.regex, self.text, self.starts = regex, text, starts
+
+    def _record(self, string: str, places: range) -> None:
+        if string is self.text:
+            self.starts.update(places)
+
+    def match(self, string, pos=0, endpos=sys.maxsize):
+        self._record(string, range(pos, pos + 1))
+        return self.regex.match(string, pos, endpos)
+
+    def search(self, string, pos=0, endpos=sys.maxsize):
+        self._record(string, range(pos, min(endpos, len(string)) + 1))
+        return self.regex.search(string, pos, endpos)
+
+    def finditer(self, string, pos=0, endpos=sys.maxsize):
+        self._record(string, range(pos, min(endpos, len(string)) + 1))
+        return self.regex.finditer(string, pos, endpos)
+
+    def __getattr__(self, name):
+        return getattr(self.regex, name)
+
+
+@pytest.mark.parametrize("keyword", ["about 50%", "US $100", "co-operation $100", "mayors' C++", "vitamin C++*",
+                                     "C# at&t-* C++"])
+def test_matching_keywords_with_symbols_tried_only_near_their_symbol_part(keyword):
+    """A keyword holding a symbol is tried only in the words before its symbol part, even where other
+    words come first in it (`about 50%`), not searched for through the whole text: 0.1 s per keyword per
+    2 MB where its symbol part is common (probe AE3; benchmarks/bench_symbols.py)."""
+    compiled = compile_codebook(parse_codebook(f"codes:\n  k: [{json.dumps(keyword)}]\n"))
+    text = ("the budget rose by about 5 points, us 10 ... " * 200
+            + "about 50%; us $100; co-operation $100, cooperation $100; mayor's c++ vitamins c++x c# at&t-x c++")
+    starts: set[int] = set()
+    compiled._symbols = [entry._make(_Tried(item, text, starts) if isinstance(item, re.Pattern) else item
+                                     for item in entry) if hasattr(entry, "_make")
+                         else tuple(_Tried(item, text, starts) if isinstance(item, re.Pattern) else item
+                                    for item in entry)
+                         for entry in compiled._symbols]
+    hits = [text[hit.start:hit.end] for hit in compiled._find_symbols(text)]
+    assert len(hits) == (2 if keyword == "co-operation $100" else 1)
+    assert starts and min(starts) > len(text) - 120
+
+
+_RANDOM_WORDS = ["about", "abouts", "us", "u", "mayor", "mayors", "mayor's", "mayors'", "vitamin", "vitamins", "co",
+                 "operation", "cooperation", "co-operation", "self", "x", "xs", "asp", "net", "etc", "o'brien", "a"]
+_RANDOM_SYMBOLS = ["50%", "$100", "c++", "c#", "at&t", "r&d", ".net", "#a#b", "#a", "a_b", "5%"]
+_RANDOM_GAPS = [" ", " ", " ", "  ", "\n", "-", "\u2010", " - ", "\u00ad", "\u2013", "\n\n", " \u2014 ", "-\n"]
+_RANDOM_GLUE = ["", "'", "'s", ".", ",", "(", ")", "中文", "x", "_", "\u0301", "..", "''", "5", "$", "%", "+", "#"]
+
+
+def _random_symbol_text(rng: random.Random, keywords: list[str]) -> str:
+    """Random words, symbols and glue, and the keywords spelt with other forms, gaps, glue and tails."""
+    pieces = []
+    for _ in range(rng.randint(1, 20)):
+        draw = rng.random()
+        if draw < 0.4:
+            for part in GAP_RUN.split(rng.choice(keywords).lstrip("~")):
+                part = part.rstrip("*") + (rng.choice(["", "x", "5", "-x", "-"]) if part.endswith("*") else "")
+                part += rng.choice(["s", "'s", "'", ".", "x", "%", "+"]) if rng.random() < 0.2 else ""
+                part = (rng.choice(["x", "(", "'", ".", "中", "_", "#", "$"]) if rng.random() < 0.1 else "") + part
+                pieces += [part, rng.choice(_RANDOM_GAPS) if rng.random() < 0.9 else rng.choice(_RANDOM_GLUE)]
+        else:
+            pieces.append(rng.choice(_RANDOM_SYMBOLS) if draw < 0.6 else rng.choice(_RANDOM_WORDS) if draw < 0.9
+                          else rng.choice(_RANDOM_GLUE))
+        pieces.append(rng.choice(_RANDOM_GAPS) if rng.random() < 0.7 else rng.choice(_RANDOM_GLUE))
+    return "".join(pieces)
+
+
+def _random_symbol_keyword(rng: random.Random) -> str:
+    """A random keyword the codebook takes (a `*` only at a word's end): words and symbols, `*`, `-*`, `~`."""
+    while True:
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            part = rng.choice(_RANDOM_SYMBOLS) if rng.random() < 0.4 else rng.choice(_RANDOM_WORDS)
+            part += "*" if rng.random() < 0.15 else ""
+            part += "-*" if rng.random() < 0.1 else ""
+            parts.append(part)
+        keyword = ("~" if rng.random() < 0.1 else "") + (" " if rng.random() < 0.8 else "-").join(parts)
+        try:
+            parse_codebook(f"codes:\n  k: [{json.dumps(keyword)}]\n")
+        except CoderError:
+            continue
+        return keyword
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_matching_keywords_with_symbols_found_near_their_symbol_part_as_through_the_text(seed):
+    """Random keywords holding symbols, with words, wildcards, `-*` and possessives before and after their
+    symbol part, over random texts of the same words and symbols and of the keywords, glued, hyphenated,
+    across line breaks: _find_symbols() finds what each pattern's finditer() over the whole text finds,
+    with words before the symbol part too (probe AE3)."""
+    rng, after_words = random.Random(seed), 0
+    for _ in range(3):
+        keywords = [_random_symbol_keyword(rng) for _ in range(12)]
+        lines = ["codes:"] + [f"  k{index}: [{json.dumps(keyword)}]" for index, keyword in enumerate(keywords)]
+        compiled = compile_codebook(parse_codebook("\n".join(lines)))
+        assert any(search.gap_runs for search in compiled._symbols)
+        for _ in range(100):
+            lower = _random_symbol_text(rng, keywords).lower()
+            after_words += sum(1 for search in compiled._symbols if search.gap_runs and search.needle in lower
+                               for _ in search.regex.finditer(lower))
+            expected = [_Hit(keyword.code, *found.span(), keyword.rule, keyword.exclusion, keyword.term)
+                        for search in compiled._symbols if search.needle in lower
+                        for found in search.regex.finditer(lower) for keyword in search.keywords]
+            assert list(compiled._find_symbols(lower)) == expected, (keywords, lower)
+    assert after_words > 20, after_words
+
+
+@pytest.mark.parametrize(("keyword", "gap_runs"), [
+    ("C++", 0), ("C++ programmer", 0), ("about 50%", 1), ("US $100", 1), ("co-operation $100", 2),
+    ("mayors' C++", 1), ("x-* y C++", 3), ("C# C++-*", 1),
+])
+def test_matching_keywords_with_symbols_gap_runs_before_their_symbol_part(keyword, gap_runs):
+    compiled = compile_codebook(parse_codebook(f"codes:\n  k: [{json.dumps(keyword)}]\n"))
+    assert compiled._symbols[0].gap_runs == gap_runs
 
 
 @pytest.mark.parametrize(("keywords", "text", "expected"), [
