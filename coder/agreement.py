@@ -187,7 +187,9 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     for column in numbers:
         frame[column] = frame[column].map(_whole)
     for column in spans:
-        frame[column] = frame[column].map(lambda cell: _whole(cell) if not _number_problem(cell) else None).astype(object)
+        # A Series of its own, as `.map` makes the blank cells' None NaN beside numbers (probe AI6).
+        frame[column] = pd.Series([_whole(cell) if not _number_problem(cell) else None for cell in frame[column]],
+                                  index=frame.index, dtype=object)
     frame["code"] = frame["code"].map(lambda cell: [code.strip() for code in cell.split(";") if code.strip()] or [""])
     frame = frame.explode("code")
     frame.attrs["encoding"] = encoding  # what the sheet was saved in tells a text that lost characters

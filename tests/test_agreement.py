@@ -550,6 +550,8 @@ def test_agreement_cli_reads_a_sheet_saved_in_a_code_page(tmp_path, monkeypatch)
                                "passage 1. Keep one of them (clear the other cells), or make them agree.\n"),
     ("a.txt,1,27,47,barriers", None),
     ("a.txt,1,,,barriers", None),
+    # blank start and end beside a row that has them were read as NaN: "start-end nan-nan is no passage" (probe AI6)
+    ("a.txt,0,0,25,joint_meeting\na.txt,1,,,barriers", None),
 ])
 def test_agreement_cli_refuses_a_passage_and_a_span_that_disagree(run_folder, row, outcome):
     """A row whose passage and start/end named different passages was scored by its passage, the span
