@@ -444,7 +444,8 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
 
     A sheet saved in a code page without Chinese (Excel's "CSV (Comma delimited)") shows "?" for each
     character it lost: a row whose text is its passage's text saved so keeps its number, unless other
-    rows show the corpus changed, when which passage a "?" stands for cannot be told and it stops."""
+    rows of its document show the document changed, when which passage a "?" stands for cannot be told
+    and it stops."""
     if "text" not in sheet.columns or not len(sheet):
         return sheet, 0, 0
     normal = [" ".join(str(text).split()) for text in passages["text"]]
@@ -456,6 +457,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
     moved: set[tuple[str, int]] = set()
     garbled: set[tuple[str, int]] = set()
     lost: list[str] = []
+    gone: set[tuple[str, int]] = set()
     known = set(passages["document"].astype(str))
     for document, number, text in zip(sheet["document"], sheet["passage"], sheet["text"]):
         text = " ".join(str(text).split())
@@ -478,16 +480,21 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
             garbled.add((document, int(number)))
         else:
             numbers.append(int(number))
+            gone.add((document, int(number)))
             lost.append(f"{document}, passage {number}: "
                         + ("its text is in several passages now" if found else "its text is no longer in the document"))
     saved = f"The sheet was saved {SAVED_AS.get(encoding, 'in a code page')}, which cannot hold Chinese and most other characters"
-    if garbled and (moved or lost):
+    advice = ("Nothing was scored. Save the sheet as \"CSV UTF-8\" and run again, or code these passages again in "
+              "a new sample (coder sample).")
+    # Only a "?" row's own document tells whether its number still names its passage (probe AI11).
+    changed = {document for document, _ in moved | gone} & {document for document, _ in garbled}
+    unplaced = {row for row in garbled if row[0] in changed}
+    if unplaced:
         raise CoderError(
-            f"{source}: {saved}: {len(garbled)} row(s) show \"?\" in their `text` in place of such characters, and "
-            f"{len(moved) + len(lost)} row(s) name passages whose text has moved or is gone, so the corpus changed since "
-            f"the sample was drawn and which passage each \"?\" row means cannot be told. "
-            f"Nothing was scored. Save the sheet as \"CSV UTF-8\" and run again, or code these passages again in "
-            f"a new sample (coder sample).")
+            f"{source}: {saved}: {len(unplaced)} row(s) show \"?\" in their `text` in place of such characters, and "
+            f"{sum(1 for row in moved | gone if row[0] in changed)} row(s) name passages whose text has moved or is "
+            f"gone, so the corpus changed since the sample was drawn and which passage each \"?\" row means cannot be "
+            f"told. {advice}")
     _stop_unless_none(source, lost, "passage(s) named have another text now",
                       "The corpus changed since the sample was drawn: code these passages again in a new sample "
                       "(coder sample), or clear their `text` cells if only the sheet's text was edited."

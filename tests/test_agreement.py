@@ -545,6 +545,31 @@ def test_agreement_cli_reads_a_sheet_saved_in_a_code_page(tmp_path, monkeypatch)
     assert invoke("agree", "utf8.csv", "--out", "utf8", "--force").exit_code == 0
 
 
+def _sheet_saved_in_cp1252(path, rows):
+    """A sample sheet as Excel's "CSV (Comma delimited)" saves it: each Chinese character "?"."""
+    frame = pd.DataFrame(rows, columns=["document", "passage", "text", "code"])
+    frame.to_csv(path, index=False, encoding="cp1252", errors="replace")
+
+
+def test_agreement_cli_places_question_mark_rows_by_their_own_document(tmp_path, monkeypatch):
+    """The "?" rows of a sheet saved in a code page were refused ("which passage each "?" row means cannot be
+    told") when another document had changed and its rows followed their text (probe AI11)."""
+    monkeypatch.chdir(tmp_path)
+    english = "Joint meeting of the committees was held.\n\nNothing here.\n"
+    make_run_folder(tmp_path, {"zh.txt": "两地召开联席会议。\n\n没有。\n", "en.txt": english},
+                    "codes:\n  jm: [joint meeting, 联席会议]\n")
+    _sheet_saved_in_cp1252(tmp_path / "sheet.csv", [("zh.txt", 0, "两地召开联席会议。", "jm"),
+                                                   ("en.txt", 0, "Joint meeting of the committees was held.", "jm")])
+    (tmp_path / "corpus" / "en.txt").write_text("A new opening paragraph.\n\n" + english, encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet").exit_code == 0
+    result = invoke("agree", "sheet.csv")
+    assert result.exit_code == 0, result.output
+    assert "Note: 1 passage(s) of the gold coding followed their text to a new passage number" in result.output
+    assert "1 passage(s) show \"?\" in their text" in result.output
+    lines = (tmp_path / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("jm,2,2,2,0,0,0,1.0000,1.0000,1.0000")
+
+
 @pytest.mark.parametrize("row, outcome", [
     ("a.txt,0,27,47,barriers", "Error: gold.csv:2: passage 0 of 'a.txt' is characters 0-25, but start-end 27-47 is "
                                "passage 1. Keep one of them (clear the other cells), or make them agree.\n"),
