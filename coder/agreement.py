@@ -444,8 +444,8 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
 
     A sheet saved in a code page without Chinese (Excel's "CSV (Comma delimited)") shows "?" for each
     character it lost: a row whose text is its passage's text saved so keeps its number, unless other
-    rows of its document show the document changed, when which passage a "?" stands for cannot be told
-    and it stops."""
+    rows of its document show the document changed, or another passage of it saves to the same text:
+    then which passage a "?" stands for cannot be told and it stops."""
     if "text" not in sheet.columns or not len(sheet):
         return sheet, 0, 0
     normal = [" ".join(str(text).split()) for text in passages["text"]]
@@ -456,6 +456,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
     numbers: list[int] = []
     moved: set[tuple[str, int]] = set()
     garbled: set[tuple[str, int]] = set()
+    alike: set[tuple[str, int]] = set()
     lost: list[str] = []
     gone: set[tuple[str, int]] = set()
     known = set(passages["document"].astype(str))
@@ -468,6 +469,9 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
         if _saved_in_code_page(current.get((document, int(number))), text, encoding):
             numbers.append(int(number))
             garbled.add((document, int(number)))
+            if any(_saved_in_code_page(original, text, encoding) for (name, other), original in current.items()
+                   if name == document and other != int(number)):
+                alike.add((document, int(number)))  # a passage moved to its number would show the same "?"s
             continue
         found = places.get((document, text), [])
         if len(found) == 1:
@@ -495,6 +499,13 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
             f"{sum(1 for row in moved | gone if row[0] in changed)} row(s) name passages whose text has moved or is "
             f"gone, so the corpus changed since the sample was drawn and which passage each \"?\" row means cannot be "
             f"told. {advice}")
+    if alike:  # after an edit, the passage now at its number may be another one (probe AI7)
+        shown = "; ".join(f"{document}, passage {number}" for document, number in sorted(alike)[:5])
+        raise CoderError(
+            f"{source}: {saved}: {len(alike)} row(s) show \"?\" in their `text` in place of such characters, and so "
+            f"saved their text is that of other passages of their document too ({shown}{'; ...' if len(alike) > 5 else ''}"
+            f"): if the document changed since the sample was drawn, another passage may hold a row's number now, so "
+            f"which passage each means cannot be told. {advice}")
     _stop_unless_none(source, lost, "passage(s) named have another text now",
                       "The corpus changed since the sample was drawn: code these passages again in a new sample "
                       "(coder sample), or clear their `text` cells if only the sheet's text was edited."

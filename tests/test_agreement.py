@@ -570,6 +570,27 @@ def test_agreement_cli_places_question_mark_rows_by_their_own_document(tmp_path,
     assert lines[1].startswith("jm,2,2,2,0,0,0,1.0000,1.0000,1.0000")
 
 
+def test_agreement_cli_refuses_question_mark_rows_other_passages_share(tmp_path, monkeypatch):
+    """A sheet saved in a code page, after a paragraph of the same length was added at the top: each row's "?"
+    text is also the new passage's at its old number, and every row was scored against the passage before its
+    own, with a note that its number agrees with the run (probe AI7)."""
+    monkeypatch.chdir(tmp_path)
+    corpus = "区域合作治理的联席会议制度。\n\n行政壁垒阻碍了区域协同发展。\n"
+    make_run_folder(tmp_path, {"a.txt": corpus}, "codes:\n  jm: [联席会议]\n  barriers: [行政壁垒]\n")
+    _sheet_saved_in_cp1252(tmp_path / "sheet.csv", [("a.txt", 0, "区域合作治理的联席会议制度。", "jm"),
+                                                   ("a.txt", 1, "行政壁垒阻碍了区域协同发展。", "barriers")])
+    (tmp_path / "corpus" / "a.txt").write_text("我们研究了长三角地区的发展。\n\n" + corpus, encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "outputs", "--quiet").exit_code == 0
+    result = invoke("agree", "sheet.csv")
+    assert (result.exit_code, result.output) == (1, (
+        'Error: sheet.csv: The sheet was saved as plain ASCII (Excel\'s "CSV (Comma delimited)", say), which cannot '
+        'hold Chinese and most other characters: 2 row(s) show "?" in their `text` in place of such characters, and so '
+        "saved their text is that of other passages of their document too (a.txt, passage 0; a.txt, passage 1): if the "
+        "document changed since the sample was drawn, another passage may hold a row's number now, so which passage "
+        'each means cannot be told. Nothing was scored. Save the sheet as "CSV UTF-8" and run again, or code these '
+        "passages again in a new sample (coder sample).\n"))
+
+
 @pytest.mark.parametrize("row, outcome", [
     ("a.txt,0,27,47,barriers", "Error: gold.csv:2: passage 0 of 'a.txt' is characters 0-25, but start-end 27-47 is "
                                "passage 1. Keep one of them (clear the other cells), or make them agree.\n"),
