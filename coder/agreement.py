@@ -146,7 +146,8 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     >>> gold = read_gold("gold.csv")  # doctest: +SKIP
     """
     path = Path(path)
-    frame = read_table(path, missing="gold coding not found. Pass a CSV with columns document, passage, code.")
+    frame = read_table(path, missing="gold coding not found. Pass a CSV with columns document, passage, code.",
+                       blank_rows=True)  # an empty line counts, as a spreadsheet numbers its rows (probe AI13)
     encoding = table_encoding(frame)
     has_passage = "passage" in frame.columns
     has_span = "start" in frame.columns and "end" in frame.columns
@@ -586,30 +587,33 @@ _OTHER_SEPARATORS = re.compile(r"[,\uff0c\uff1b\u3001]")
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
                            source: str = "gold", labels: Mapping[str, str] | None = None) -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
-    does not have (`documents` maps each document to its number of passages). `labels` (code id ->
-    label) answer a label typed with other capitals or spaces with its code."""
+    does not have (`documents` maps each document to its number of passages), by line (read_gold's
+    index is each row's place in the file). `labels` (code id -> label) answer a label typed with
+    other capitals or spaces with its code."""
     problems = []
     known_codes = list(codes) if codes is not None else None
     by_label = {" ".join(label.split()).casefold(): code for code, label in (labels or {}).items() if label != code}
-    for line, row in enumerate(gold.to_dict("records"), start=2):
+    for position, row in zip(gold.index, gold.to_dict("records")):
+        where = f"{source}:{int(position) + 2}: "
         document = str(row["document"])
         if documents is not None and document not in documents:
             close = _close_matches(document, list(documents))
-            problems.append(f"document {quoted(document)} is not in the run" + (f" (did you mean '{close[0]}'?)" if close else ""))
+            problems.append(f"{where}document {quoted(document)} is not in the run"
+                            + (f" (did you mean '{close[0]}'?)" if close else ""))
         elif documents is not None and "passage" in row and not 0 <= int(row["passage"]) < documents[document]:
-            problems.append(f"'{document}' has no passage {row['passage']} (it has {documents[document]}, from 0)")
+            problems.append(f"{where}'{document}' has no passage {row['passage']} (it has {documents[document]}, from 0)")
         code = str(row["code"])
         if known_codes is not None and code and code not in known_codes:
             labelled = by_label.get(" ".join(code.split()).casefold())
             parts = [part.strip() for part in _OTHER_SEPARATORS.split(code) if part.strip()]
             if not labelled and len(parts) > 1 and all(part in known_codes or " ".join(part.split()).casefold() in by_label
                                                        for part in parts):
-                problems.append(f"code {quoted(code)} is not in the codebook (separate codes with ';': "
+                problems.append(f"{where}code {quoted(code)} is not in the codebook (separate codes with ';': "
                                 f"'{';'.join(parts)}')")
                 continue
             close = [labelled] if labelled else _close_matches(code, known_codes)
             meant = f", labelled '{labels[labelled]}'" if labelled and labels else ""
-            problems.append(f"code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'{meant}?)" if close else ""))
+            problems.append(f"{where}code {quoted(code)} is not in the codebook" + (f" (did you mean '{close[0]}'{meant}?)" if close else ""))
     _stop_unless_none(source, problems, "row problem(s)",
                       "Use document paths and passage numbers from segments.csv and code ids of the codebook.")
 

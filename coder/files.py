@@ -749,7 +749,7 @@ def read_bytes(path: str | Path, *, error: type[CoderError] = OutputError, missi
 
 
 def read_table(path: str | Path, *, missing: str = "file not found.",
-               columns: Collection[str] | None = None) -> pd.DataFrame:
+               columns: Collection[str] | None = None, blank_rows: bool = False) -> pd.DataFrame:
     """The one CSV reader: a table as a spreadsheet may have saved it, every cell as text.
 
     Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
@@ -757,7 +757,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
     encoding read. `columns` (names as read: lower-cased) keeps only those the file has, which for a
     text file that decodes as it is (not a legacy code page, told from every cell) are the only ones
-    parsed. Problems raise OutputError naming the file.
+    parsed. With `blank_rows`, an empty line of a text file is a row of blank cells, as a workbook's
+    empty row is: each row's index + 2 is its line. Problems raise OutputError naming the file.
 
     >>> read_table("outputs/segments.csv").columns[:2].tolist()  # doctest: +SKIP
     ['segment_id', 'document']
@@ -769,7 +770,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
             raise OutputError(f"{path}: {missing}")
         return _only(_cleaned(_parsed(path, _read_workbook), encoding=""), columns)
     data = read_bytes(path, missing=missing)
-    fast = _read_utf8_columns(path, data, columns) if columns is not None else None
+    fast = _read_utf8_columns(path, data, columns) if columns is not None and not blank_rows else None
     if fast is not None:
         header = fast.attrs["header"]
         fast = _cleaned(fast, encoding="utf-8-sig")
@@ -779,7 +780,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
         text, encoding = decode_text(data)
     except DecodeError as problem:
         readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
-        frames = {encoding: _cleaned(_parsed(path, _read_text, text), encoding=encoding)
+        frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
                   for encoding, text in readings.items()}
         likeliest = _likeliest_encoding(frames, data)
         if likeliest is None:
@@ -788,7 +789,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     if encoding == "utf-8" and data.isascii():  # what Excel's "CSV (Comma delimited)" makes of Chinese and English
         encoding = "ascii"
     del data  # a large file's bytes need not stay beside its text while it is parsed
-    return _cleaned(_parsed(path, _read_text, text, columns), encoding=encoding)
+    return _cleaned(_parsed(path, _read_text, text, columns, blank_rows), encoding=encoding)
 
 
 def _read_utf8_columns(path: Path, data: bytes, columns: Collection[str]) -> pd.DataFrame | None:
@@ -853,7 +854,7 @@ def _parsed(path: Path, read: Callable[..., pd.DataFrame], *arguments: Any) -> p
         raise OutputError(f"{path}: cannot read it as a table ({reason}). Save it as CSV (UTF-8) and try again.")
 
 
-def _read_text(path: Path, text: str, columns: Collection[str] | None = None) -> pd.DataFrame:
+def _read_text(path: Path, text: str, columns: Collection[str] | None = None, blank_rows: bool = False) -> pd.DataFrame:
     import pandas as pd
 
     if not text.strip():
@@ -861,7 +862,7 @@ def _read_text(path: Path, text: str, columns: Collection[str] | None = None) ->
     separator = _sniff_separator(text)
     _refuse_repeated_columns(path, text, separator)
     usecols = None if columns is None else (lambda name: _column_name(name) in columns)
-    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skip_blank_lines=True,
+    frame = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False, skip_blank_lines=not blank_rows,
                         usecols=usecols)
     if not isinstance(frame.index, pd.RangeIndex):
         # The first row has a cell more than the header: pandas took the first column for row

@@ -210,6 +210,8 @@ def test_agreement_read_gold_shapes(tmp_path, content, expected):
         ("document,passage,code\na,-1,x\na,1.5,x\n,,\na,,x\n", "{path}:2: `passage` is -1: passages and characters are "
          "numbered from 0, so it must be 0 or more.\n{path}:3: `passage` is '1.5', not a whole number.\n"
          "{path}:5: `passage` is empty."),
+        # an empty line was dropped before rows were numbered: every later line was named one too early (probe AI13)
+        ("document,passage,code\na,0,x\n\na,one,x\n", "{path}:4: `passage` is 'one', not a whole number."),
     ],
 )
 def test_agreement_read_gold_errors(tmp_path, content, message):
@@ -369,7 +371,7 @@ def test_agreement_cli_unknown_code(run_folder):
     assert (result.exit_code, result.output) == (
         1,
         "Error: gold.csv: 1 row problem(s), nothing was scored:\n"
-        "  code 'Joint_Meeting' is not in the codebook (did you mean 'joint_meeting'?)\n"
+        "  gold.csv:2: code 'Joint_Meeting' is not in the codebook (did you mean 'joint_meeting'?)\n"
         "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n",
     )
 
@@ -400,7 +402,7 @@ def test_agreement_cli_reads_a_code_named_by_its_label(tmp_path, monkeypatch, ce
     result = _agree("gold.csv")
     if outcome:
         assert (result.exit_code, result.output) == (1, (
-            f"Error: gold.csv: 1 row problem(s), nothing was scored:\n  {outcome}\n"
+            f"Error: gold.csv: 1 row problem(s), nothing was scored:\n  gold.csv:2: {outcome}\n"
             "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"))
         return
     assert result.exit_code == 0, result.output
@@ -424,14 +426,16 @@ def test_agreement_cli_scores_only_named_passages(run_folder):
 
 
 def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
+    """Each problem names its line (they named none), and an empty line counts (probe AI13)."""
     (run_folder / "gold.csv").write_text(
-        "document,passage,code\na.txt,0,joint_meeting\nb.txt,0,barriers\na.txt,9,barriers\na.txt,1,nope\n", encoding="utf-8")
+        "document,passage,code\na.txt,0,joint_meeting\n\nb.txt,0,barriers\na.txt,9,barriers\na.txt,1,nope\n",
+        encoding="utf-8")
     result = _agree("gold.csv")
     assert (result.exit_code, result.output) == (1, (
         "Error: gold.csv: 3 row problem(s), nothing was scored:\n"
-        "  document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
-        "  'a.txt' has no passage 9 (it has 4, from 0)\n"
-        "  code 'nope' is not in the codebook\n"
+        "  gold.csv:4: document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
+        "  gold.csv:5: 'a.txt' has no passage 9 (it has 4, from 0)\n"
+        "  gold.csv:6: code 'nope' is not in the codebook\n"
         "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"
     ))
 
@@ -617,5 +621,5 @@ def test_agreement_cli_says_how_to_separate_codes(run_folder, cell):
     result = _agree("gold.csv")
     assert (result.exit_code, result.output) == (1, (
         "Error: gold.csv: 1 row problem(s), nothing was scored:\n"
-        f"  code {chr(39)}{cell}{chr(39)} is not in the codebook (separate codes with ';': 'joint_meeting;barriers')\n"
+        f"  gold.csv:2: code {chr(39)}{cell}{chr(39)} is not in the codebook (separate codes with ';': 'joint_meeting;barriers')\n"
         "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"))
