@@ -743,16 +743,25 @@ def agreement_for_run(
     else:
         scope = sorted({(str(document), int(passage)) for document, passage in zip(gold["document"], gold["passage"])})
         if sample_path is not None:
-            sample = read_table(sample_path)
+            sample = read_table(sample_path, blank_rows=True)  # an empty line counts: errors name lines
             sample_encoding = table_encoding(sample)
             if not {"document", "passage"} <= set(sample.columns):
                 raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")
             sample = sample[[bool(str(passage).strip()) for passage in sample["passage"]]]
-            sample = sample.assign(document=[str(document).strip() for document in sample["document"]],
-                                   passage=[int(float(passage)) for passage in sample["passage"]])
+            # Checked as the gold file's: 'abc' was an internal error, -1 and 99999 counted as passages (probe AI12).
+            problems = [f"{sample_path}:{int(position) + 2}: `passage` {_number_problem(str(passage).strip())}."
+                        for position, passage in zip(sample.index, sample["passage"])
+                        if _number_problem(str(passage).strip())]
+            if problems:
+                raise CoderError("\n".join(first_lines(problems)))
+            sample = sample.assign(document=[_HERE.sub("", str(document).strip()) for document in sample["document"]],
+                                   passage=[_whole(str(passage).strip()) for passage in sample["passage"]])
             if "text" in sample.columns and record is not None:
                 sample, *_ = follow_passage_texts(sample, read_passages(), source=str(sample_path),
                                                   encoding=sample_encoding)
+            if record is not None:
+                check_gold_against_run(sample.assign(code=""), documents=documents or None, codes=None,
+                                       source=str(sample_path))
             scope = sorted(set(scope) | set(zip(sample["document"], sample["passage"])))
         inside = set(scope)
         predicted = predicted[[(str(document), int(passage)) in inside

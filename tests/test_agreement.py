@@ -440,6 +440,29 @@ def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
     ))
 
 
+@pytest.mark.parametrize("content, outcome", [
+    ("a.txt,abc\n", "Error: sample.csv:3: `passage` is 'abc', not a whole number.\n"),
+    ("a.txt,-1\n", "Error: sample.csv:3: `passage` is -1: passages and characters are numbered from 0, so it must be 0 "
+                   "or more.\n"),
+    ("a.txt,99999\nb.txt,1\n", "Error: sample.csv: 2 row problem(s), nothing was scored:\n"
+     "  sample.csv:3: 'a.txt' has no passage 99999 (it has 4, from 0)\n"
+     "  sample.csv:4: document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
+     "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"),
+    ("./a.txt,3.0\n", None),
+])
+def test_agreement_cli_checks_the_sample_sheets_passages(run_folder, content, outcome):
+    """--sample's passage cells were never checked: 'abc' was an internal error, and passages -1 or 99999
+    that the document lacks were scored as agreeing "no code" passages (probe AI12)."""
+    (run_folder / "gold.csv").write_text("document,passage,code\na.txt,0,joint_meeting\n", encoding="utf-8")
+    (run_folder / "sample.csv").write_text(f"document,passage\n\n{content}", encoding="utf-8")
+    result = _agree("gold.csv", "--sample", "sample.csv")
+    if outcome is None:
+        assert result.exit_code == 0, result.output
+        assert "Note: scored the 2 passage(s) the gold coding names and its sample" in result.output
+    else:
+        assert (result.exit_code, result.output) == (1, outcome)
+
+
 @pytest.mark.parametrize("seed", [0])
 def test_agreement_bootstrap_intervals(seed):
     from coder.agreement import bootstrap_intervals
