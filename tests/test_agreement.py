@@ -434,7 +434,7 @@ def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
     assert (result.exit_code, result.output) == (1, (
         "Error: gold.csv: 3 row problem(s), nothing was scored:\n"
         "  gold.csv:4: document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
-        "  gold.csv:5: 'a.txt' has no passage 9 (it has 4, from 0)\n"
+        "  gold.csv:5: 'a.txt' has no passage 9 (it has passages 0-3)\n"
         "  gold.csv:6: code 'nope' is not in the codebook\n"
         "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"
     ))
@@ -445,7 +445,7 @@ def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
     ("a.txt,-1\n", "Error: sample.csv:3: `passage` is -1: passages and characters are numbered from 0, so it must be 0 "
                    "or more.\n"),
     ("a.txt,99999\nb.txt,1\n", "Error: sample.csv: 2 row problem(s), nothing was scored:\n"
-     "  sample.csv:3: 'a.txt' has no passage 99999 (it has 4, from 0)\n"
+     "  sample.csv:3: 'a.txt' has no passage 99999 (it has passages 0-3)\n"
      "  sample.csv:4: document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
      "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"),
     ("./a.txt,3.0\n", None),
