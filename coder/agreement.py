@@ -29,6 +29,7 @@ from .files import (
     write_csv,
 )
 from .models import Codebook, ancestor_at
+from .names import AmbiguousNameError, DocumentNames
 from .runs import RunFolder
 
 AGREEMENT_COLUMNS = (
@@ -584,6 +585,24 @@ def resolve_code_labels(gold: pd.DataFrame, codebook: Codebook) -> tuple[pd.Data
 _OTHER_SEPARATORS = re.compile(r"[,\uff0c\uff1b\u3001]")
 
 
+def named_as_in_run(gold: pd.DataFrame, documents: Iterable[str], *, source: str) -> pd.DataFrame:
+    """The gold rows, each naming its document as the run does: a name typed composed ("Café.txt") for a Mac's
+    decomposed one, with "\\" for "/" or a leading "./" (`names.DocumentNames`; probes AH2, AH3). A name of no
+    document is left as typed, for check_gold_against_run to say so; one that reads as two stops, by line."""
+    known = DocumentNames(documents)
+    named, problems = [], []
+    for line, document in zip(gold.index + 2, gold["document"].astype(str)):
+        try:
+            found = known.find(document)
+        except AmbiguousNameError as error:
+            problems.append(f"{source}:{line}: document {error}.")
+            found = None
+        named.append(found if found is not None else document)
+    if problems:
+        raise CoderError("\n".join(first_lines(list(dict.fromkeys(problems)))))
+    return gold.assign(document=named)
+
+
 def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] | None, codes: Iterable[str] | None,
                            source: str = "gold", labels: Mapping[str, str] | None = None) -> None:
     """Raise one CoderError listing every gold row that names a document, passage or code the run
@@ -695,6 +714,7 @@ def agreement_for_run(
         if record.codebook_codes:
             codebook = run.stored_codebook()
         documents = {str(item.get("path")): int(item.get("passages") or 0) for item in record.documents}
+        gold = named_as_in_run(gold, documents, source=str(gold_path))
         if {"passage", "start", "end"} <= set(gold.columns):
             try:
                 gold = check_spans_name_their_passages(gold, read_passages(), source=str(gold_path))

@@ -8,7 +8,6 @@ number is read as numbers. Everything else stays text, shown and written as data
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from .errors import CoderError
 from .files import LOSSY_ENCODINGS, SAVED_AS, display_name, read_table, table_encoding
 from .imports import LazyModule
+from .names import AmbiguousNameError, DocumentNames, slashed
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
 
@@ -44,6 +44,7 @@ class DocumentVariables:
     table: pd.DataFrame
     missing: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    recased: tuple[str, ...] = ()  # rows naming a document in other capitals, each "'typed' as 'name'"
     lost: str = ""  # a plain-ASCII sheet's cells showing "??": what may have been Chinese (_lost_characters)
 
     @property
@@ -54,7 +55,7 @@ class DocumentVariables:
     def matched(self, documents: Iterable[str]) -> DocumentVariables:
         """The same variables, each row naming its corpus document as the corpus names it (a Windows path
         with backslashes, a name with a control or bidi character written as itself or as segments.csv
-        escapes it: `_spellings`), with the corpus documents missing from the sheet and the rows naming none.
+        escapes it: `names.DocumentNames`), with the corpus documents missing from the sheet and the rows naming none.
 
         Raises:
             DocumentsError: two rows name one document.
@@ -62,18 +63,21 @@ class DocumentVariables:
         documents = list(documents)
         corpus = set(documents)
         # A Mac's disk or zip names "Café.txt" decomposed (NFD), a name typed in the sheet composed (NFC):
-        # the same name to the eye, matched in the one form (probe R11).
-        composed: dict[str, str] = {}
-        for document in documents:
-            composed.setdefault(unicodedata.normalize("NFC", document), document)
+        # the same name to the eye, matched in the one form (probe R11). "report.txt" for the file
+        # "Report.txt" is one file on Windows and macOS: taken, with a warning, when no other reads so (AH12).
+        known = DocumentNames(documents)
+        recased: list[str] = []
 
         def corpus_name(name: str) -> str:
-            spellings = _spellings(name)
-            found = next((spelling for spelling in spellings if spelling in corpus), None)
-            if found is None:
-                found = next((composed[key] for key in (unicodedata.normalize("NFC", spelling) for spelling in spellings)
-                              if key in composed), None)
-            return found if found is not None else _slashed(name)
+            try:
+                found = known.find(name)
+                if found is None:
+                    found = known.find_in_any_case(name)
+                    if found is not None:
+                        recased.append(f"'{display_name(name)}' as '{display_name(found)}'")
+            except AmbiguousNameError as error:
+                raise DocumentsError(f"{self.path}: {error}.") from None
+            return found if found is not None else slashed(name)
 
         names = [corpus_name(name) for name in self.table["document"]]
         seen: dict[str, str] = {}
@@ -92,6 +96,7 @@ class DocumentVariables:
             table=table,
             missing=tuple(document for document in documents if document not in listed),
             unknown=tuple(display_name(raw) for raw, name in zip(self.table["document"], names) if name not in corpus),
+            recased=tuple(recased),
         )
 
     def warnings(self) -> list[str]:
@@ -103,6 +108,9 @@ class DocumentVariables:
         if self.unknown:
             lines.append(f"Warning: {self.path}: {len(self.unknown)} row(s) name no document of the corpus: "
                          f"{', '.join(self.unknown)}")
+        if self.recased:
+            lines.append(f"Warning: {self.path}: {len(self.recased)} row(s) name a document in other capitals, read as "
+                         f"that document (Windows and macOS open either name as one file): {', '.join(self.recased)}")
         if self.lost:
             lines.append(f"Warning: {self.path}: {self.lost}")
         return lines
@@ -137,7 +145,7 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     # (the names as written: `matched` reads them against the corpus, backslashes as slashes or as escapes)
     table = table.assign(document=table["document"].astype(str).str.strip())
     table = table[table["document"] != ""]
-    repeated = table[table["document"].map(_slashed).duplicated(keep=False)]
+    repeated = table[table["document"].map(slashed).duplicated(keep=False)]
     if len(repeated):
         rows = ", ".join(str(int(index) + 2) for index in repeated.index)  # line 1 is the header
         names = ", ".join(dict.fromkeys(repeated["document"]))
@@ -188,26 +196,6 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`
 _BLANK_HEADER = re.compile(r"|unnamed: \d+", re.IGNORECASE)
-# An escape as segments.csv writes a name's control or bidi character (files.display_name): "\\u202e", "\\x9c".
-_ESCAPE = re.compile(r"\\(?=x[0-9a-f]{2}|u[0-9a-f]{4}|[nrt])")
-
-
-def _slashed(name: str) -> str:
-    """A document's name with a Windows path's backslashes as slashes."""
-    return name.replace("\\", "/")
-
-
-def _spellings(name: str) -> list[str]:
-    """The names a documents.csv cell may mean, most literal first: as written; with backslashes as slashes;
-    with control and bidi characters escaped as segments.csv writes them, and the backslashes of no
-    escape as slashes; each without a leading "./" (a list made with `find .` in the corpus)."""
-    escaped = display_name(name)
-    pieces = _ESCAPE.split(escaped)
-    spellings = [name, _slashed(name), escaped, "\\".join(_slashed(piece) for piece in pieces)]
-    return list(dict.fromkeys([*spellings, *(_HERE.sub("", spelling) for spelling in spellings)]))
-
-
-_HERE = re.compile(r"^(?:\./+)+")  # "./a.txt", "././en/a.txt"
 
 
 # Whole numbers from here up are not all exact as floats (2**53), nor as Int64 past 2**63: such a column is text.

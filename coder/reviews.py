@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Container, Iterable, Mapping, 
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from itertools import repeat
 from pathlib import Path
 from typing import Literal
@@ -60,6 +60,7 @@ from .models import (
     segment_id_from_fingerprint,
     segment_ids_from_fingerprints,
 )
+from .names import AmbiguousNameError, DocumentNames
 from .segments import ADD_SPELLINGS, STATUSES, WITHDRAW_SPELLINGS, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -386,6 +387,11 @@ class PassageLocator:
         text = self._recorded_texts().get(document)
         found = [path for path, source in self.documents.items() if text and source.sha256 == text]
         return found[0] if len(found) == 1 else None
+
+    @cached_property
+    def names(self) -> DocumentNames:
+        """The corpus documents, found by a name typed in a workbook (NFC or NFD, "\\" for "/", "./")."""
+        return DocumentNames(self.documents)
 
     def passages(self, document: str) -> list[Passage]:
         if document not in self._passages:
@@ -911,6 +917,9 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     else from (document, passage, code) in the corpus. Returns a problem, or "" when found."""
     identifier = normalize_segment_id(raw_id)
     if not identifier and entry["document"] and entry["code"]:
+        problem = _named_as_in_corpus(entry, located())
+        if problem:
+            return problem
         # The passage as the corpus has it first (a workbook cell may hold a cut text), else the row's text.
         number = _whole(entry["passage"])
         locator = located() if number is not None else None
@@ -960,6 +969,21 @@ def _no_passage(document: str, number: int, locator: PassageLocator) -> str:
     return f"'{document}' has no passage {number} (it has {has})."
 
 
+def _named_as_in_corpus(entry: dict[str, str], locator: PassageLocator | None) -> str:
+    """Give a typed row the name its document has in the corpus: "Café.txt" typed for a Mac's decomposed name,
+    "sub\\a.txt" as Explorer copies it, "./a.txt" (probes AH1, AH2). Returns a problem, or "" (a name of no
+    document is left as typed, for the caller to say so)."""
+    if locator is None:
+        return ""
+    try:
+        found = locator.names.find(entry["document"])
+    except AmbiguousNameError as error:
+        return f"document {error}."
+    if found is not None:
+        entry["document"] = found
+    return ""
+
+
 def _same_start(cell: str, text: str) -> bool:
     """True when a cell shows `text`, perhaps cut short with "…" (as a workbook cell over Excel's limit)."""
     cell, text = _normalized(cell).rstrip("…"), _normalized(text)
@@ -974,6 +998,9 @@ def _resolve_added(entry: dict[str, str], located: Callable[[], PassageLocator |
         if entry[column] and _whole(entry[column]) is None:
             return f"`{column}` is {quoted(entry[column])}, not a whole number of at most {MAX_DIGITS} digits."
     locator = located()
+    problem = _named_as_in_corpus(entry, locator)
+    if problem:
+        return problem
     start, end, number = _whole(entry["start"]), _whole(entry["end"]), _whole(entry["passage"])
     span = start is not None and end is not None and end > start
     if locator is not None and entry["document"] not in locator.documents:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import pandas as pd
 import pytest
@@ -646,3 +647,21 @@ def test_agreement_cli_says_how_to_separate_codes(run_folder, cell):
         "Error: gold.csv: 1 row problem(s), nothing was scored:\n"
         f"  gold.csv:2: code {chr(39)}{cell}{chr(39)} is not in the codebook (separate codes with ';': 'joint_meeting;barriers')\n"
         "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"))
+
+
+@pytest.mark.parametrize(("file", "typed"), [
+    (unicodedata.normalize("NFD", "Café.txt"), "Café.txt"),
+    ("Café.txt", unicodedata.normalize("NFD", "Café.txt")),
+    ("sub/a.txt", "sub\\a.txt"),
+    ("sub/a.txt", ".\\sub\\a.txt"),
+])
+def test_agreement_a_document_typed_as_a_mac_or_windows_user_types_it_is_scored(tmp_path, monkeypatch, file, typed):
+    """A gold file typed "Café.txt" for a Mac's decomposed name was refused: "document 'Café.txt' is not in the run
+    (did you mean 'Café.txt'?)"; "sub\\a.txt" as Explorer copies it likewise (probes AH3, AH2)."""
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {file: "A joint meeting was held.\n\nRed tape everywhere.\n"}, RUN_CODEBOOK)
+    (tmp_path / "gold.csv").write_text(f"document,passage,code\n{typed},0,joint_meeting\n{typed},1,\n", encoding="utf-8")
+    result = _agree("gold.csv")
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1].startswith("joint_meeting,1,1,1,0,0,1,")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -2939,3 +2940,33 @@ def test_review_loop_a_row_typed_on_a_renamed_document_is_refused_naming_its_new
     assert ("row 7: document 'a.txt' is not in the corpus: it was renamed to 'c.txt' (the same text). "
             "Write 'c.txt' in the row's document cell.)") in result.output
 
+
+_NFD, _NFC = unicodedata.normalize("NFD", "Café.txt"), "Café.txt"
+
+
+@pytest.mark.parametrize("file, typed", [(_NFD, _NFC), (_NFC, _NFD), ("sub/a.txt", "sub\\a.txt"),
+                                         ("sub/a.txt", "./sub/a.txt")])
+@pytest.mark.parametrize("row", ["add", "reject with no segment_id"])
+def test_review_loop_a_row_naming_its_document_as_a_mac_or_windows_user_types_it_is_read(tmp_path, file, typed, row):
+    """A row typed into segments.csv naming "Café.txt" for a Mac's decomposed name (the two look the same) stopped
+    the run: "document 'Café.txt' is not in the corpus"; "sub\\a.txt" as Explorer copies it likewise, though
+    documents.csv reads both (probes AH1, AH2)."""
+    project = write_project(tmp_path, CODEBOOK, {})
+    (project / "corpus" / file).parent.mkdir(parents=True, exist_ok=True)
+    (project / "corpus" / file).write_text(CORPUS["a.txt"], encoding="utf-8")
+    coder_run(project)
+    frame = segments_of(project)
+    name = frame.loc[0, "document"]
+    typed_row = dict.fromkeys(frame.columns, "")
+    if row == "add":
+        typed_row.update(document=typed, passage="2", code="hand_only", review="add", note="typed by hand")
+    else:
+        typed_row.update(document=typed, passage="0", code="joint_meeting", review="reject", note="typed by hand")
+        frame = frame[frame["code"] != "joint_meeting"]
+    pd.concat([frame, pd.DataFrame([typed_row])]).to_csv(project / "out" / "segments.csv", index=False,
+                                                          encoding="utf-8-sig")
+    coder_run(project)
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert reviews[["document", "note"]].values.tolist() == [[name, "typed by hand"]]
+    after = segments_of(project)
+    assert after.loc[after["note"] == "typed by hand", "review"].tolist() == [row.split()[0]]
