@@ -2970,3 +2970,52 @@ def test_review_loop_a_row_naming_its_document_as_a_mac_or_windows_user_types_it
     assert reviews[["document", "note"]].values.tolist() == [[name, "typed by hand"]]
     after = segments_of(project)
     assert after.loc[after["note"] == "typed by hand", "review"].tolist() == [row.split()[0]]
+
+
+@pytest.mark.parametrize("old_name, new_name", [(_NFD, _NFC), ("Report.txt", "report.txt")])
+def test_review_loop_decisions_stay_when_a_name_changes_only_in_form_or_case(tmp_path, old_name, new_name):
+    """A Mac project copied to Windows or Linux: "Café.txt" decomposed becomes composed; or "Report.txt" is renamed
+    "report.txt", one file on Windows and macOS. A decision on a passage whose text another document has too was
+    detached ("the document is not in the corpus"), and with a Mac's name every segment id changed (probe AH4)."""
+    shared = "Regional governance works."
+    project = write_project(tmp_path, CODEBOOK.replace("[barrier*]", "[barrier*, governance]"),
+                            {old_name: f"{shared}\n\nMayors held a joint meeting.\n", "other.txt": f"{shared}\n"})
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["document"] != "other.txt", "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    before = segments_of(project)
+    (project / "corpus" / old_name).rename(project / "corpus" / new_name)
+    coder_run(project)
+    after = segments_of(project)
+    rejected = after.loc[after["review"] == "reject", ["document", "code", "text"]].values.tolist()
+    assert rejected == [[new_name, "barriers", shared], [new_name, "joint_meeting", "Mayors held a joint meeting."]]
+    if old_name == _NFD:  # one name in every output: the ids stay
+        assert after["segment_id"].tolist() == before["segment_id"].tolist()
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert "No detached decisions: each has its segment in the last run." in status.stdout
+
+
+def test_review_loop_decisions_of_an_earlier_version_naming_a_mac_name_decomposed_are_followed(tmp_path):
+    """A run before document names were composed filed "Café.txt" decomposed, as a Mac's disk has it, with its
+    segment ids: the next run names it composed, and each decision follows its passage, one whose text another
+    document has too as well (probe AH4)."""
+    shared = "Regional governance works."
+    project = write_project(tmp_path, CODEBOOK.replace("[barrier*]", "[barrier*, governance]"),
+                            {_NFD: f"{shared}\n\nMayors held a joint meeting.\n", "other.txt": f"{shared}\n"})
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[frame["document"] != "other.txt", "review"] = "reject"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    # as an earlier version filed them: the name as the disk has it, the ids made from it
+    reviews["document"] = _NFD
+    reviews["segment_id"] = [segment_id(_NFD, text, code) for text, code in zip(reviews["text"], reviews["code"])]
+    reviews.to_csv(project / "reviews.csv", index=False, encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "  2 decision(s) followed their passage into a renamed document." in result.stderr.splitlines()
+    after = segments_of(project)
+    assert after.loc[after["review"] == "reject", "document"].tolist() == [_NFC, _NFC]
