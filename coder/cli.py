@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -361,6 +361,20 @@ def _skipped_lines(skipped: Sequence[SkippedFile]) -> list[str]:
     return lines
 
 
+def _one_file_elsewhere_lines(documents: Iterable[str]) -> list[str]:
+    """A warning naming documents whose names differ only in capitals (or Unicode form), one file on Windows and
+    macOS: there one of them disappears or overwrites the other when the folder is copied, zipped or synced (AH6)."""
+    from .names import one_file_on_windows_and_macos
+
+    groups = one_file_on_windows_and_macos(documents)
+    if not groups:
+        return []
+    shown = "; ".join(" and ".join(display_name(name) for name in names) for names in groups[:3])
+    more = f"; and {len(groups) - 3} more" if len(groups) > 3 else ""
+    return [f"Warning: {len(groups)} set(s) of documents have names that differ only in capitals or Unicode form, "
+            f"one file on Windows and macOS: {shown}{more}. Rename one of each before the folder is copied there."]
+
+
 def _summary(report) -> str:
     from .diff import render_comparison
     from .reviews import detached_count, render_precision
@@ -394,6 +408,7 @@ def _summary(report) -> str:
         f"in {result.seconds:.2f}s.",
     ]
     lines += _skipped_lines(result.corpus.skipped)
+    lines += _one_file_elsewhere_lines(document.path for document in result.corpus.documents)
     extracted = [document for document in result.corpus.documents if document.is_extracted]
     if extracted:
         lines.append(f"Extracted the text of {len(extracted)} document(s) into {report.out_dir / 'texts'} "

@@ -650,3 +650,23 @@ def test_corpus_two_files_whose_names_differ_only_in_unicode_form_stop_the_run(t
     with pytest.raises(CorpusError, match=r"^Café\.txt: two files show as this name \('Cafe\\u0301\.txt' and "
                                           r"'Caf\\xe9\.txt'\) \(one composed, one decomposed as a Mac writes it"):
         read_corpus(tmp_path)
+
+
+@pytest.mark.parametrize("names, shown", [
+    (("r.txt", "R.txt"), "R.txt and r.txt"),
+    (("sub/a.txt", "Sub/a.txt", "b.txt"), "Sub/a.txt and sub/a.txt"),
+])
+def test_corpus_names_differing_only_in_capitals_are_warned_of(tmp_path: Path, names: tuple[str, ...], shown: str):
+    """Linux keeps "r.txt" and "R.txt" apart; Windows and macOS hold one of them, and a copy there loses the other.
+    They were coded without a word (probe AH6)."""
+    from conftest import invoke
+
+    for name in names:
+        (tmp_path / "corpus" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "corpus" / name).write_text("A joint meeting.\n", encoding="utf-8")
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text("codes:\n  joint_meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    result = invoke("run", tmp_path / "corpus", "--codebook", codebook, "--out", tmp_path / "out", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert (f"Warning: 1 set(s) of documents have names that differ only in capitals or Unicode form, one file on "
+            f"Windows and macOS: {shown}. Rename one of each before the folder is copied there.") in result.output
