@@ -176,8 +176,9 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
     listed = listed_files(root, run_folders=run_folders)
     for folder in run_folders:
         yield SkippedFile(folder, RUN_FOLDER_SKIPPED)
+    sheet = document_variables_name(relative for relative, _, _ in listed) if root.is_dir() else None
     for relative, file_path, plain in _with_paths(listed):
-        if relative == DOCUMENTS_FILE and root.is_dir():
+        if relative == sheet:
             continue  # the document variables beside the corpus, not a document of it
         # A regular file that is no link, met in a folder walked without following links, is inside the
         # corpus folder: only the others are looked at (a lstat, a stat and a real path per file took
@@ -194,6 +195,20 @@ def corpus_entries(path: str | Path, *, extensions: Iterable[str] = DEFAULT_EXTE
             yield SkippedFile(relative, unsupported)
             continue
         yield CorpusFile(relative, file_path)
+
+
+def document_variables_name(names: Iterable[str]) -> str | None:
+    """Of the names of a corpus folder's files (relative, with "/"), the one of its document variables:
+    documents.csv at the top, else the one file there named so in other capitals ("Documents.csv", as Excel
+    and Finder users name it, which Windows and macOS open as documents.csv; probe AH9); None for none.
+
+    >>> document_variables_name(["a.txt", "Documents.csv"]), document_variables_name(["sub/documents.csv"])
+    ('Documents.csv', None)
+    """
+    found = [name for name in names if "/" not in name and name.casefold() == DOCUMENTS_FILE]
+    if DOCUMENTS_FILE in found:
+        return DOCUMENTS_FILE
+    return found[0] if len(found) == 1 else None
 
 
 def unsupported_type(file: Path, wanted: frozenset[str] = frozenset(DEFAULT_EXTENSIONS)) -> str | None:

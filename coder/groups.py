@@ -45,6 +45,7 @@ class DocumentVariables:
     missing: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
     recased: tuple[str, ...] = ()  # rows naming a document in other capitals, each "'typed' as 'name'"
+    misnamed: bool = False  # found as "Documents.csv" (other capitals) in the corpus folder, read as documents.csv
     lost: str = ""  # a plain-ASCII sheet's cells showing "??": what may have been Chinese (_lost_characters)
 
     @property
@@ -108,6 +109,9 @@ class DocumentVariables:
         if self.unknown:
             lines.append(f"Warning: {self.path}: {len(self.unknown)} row(s) name no document of the corpus: "
                          f"{', '.join(self.unknown)}")
+        if self.misnamed:
+            lines.append(f"Warning: {self.path}: read as the document variables, as Windows and macOS read it; "
+                         f"name it documents.csv")
         if self.recased:
             lines.append(f"Warning: {self.path}: {len(self.recased)} row(s) name a document in other capitals, read as "
                          f"that document (Windows and macOS open either name as one file): {', '.join(self.recased)}")

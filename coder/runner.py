@@ -29,7 +29,7 @@ from .cooccurrence import (
     read_pair_counts,
     write_pair_counts,
 )
-from .corpus import DOCUMENTS_FILE, no_documents_error
+from .corpus import DOCUMENTS_FILE, document_variables_name, no_documents_error
 from .diff import RunComparison, compare_with_previous, write_changes_csv
 from .errors import CoderError, OutputError
 from .extract.cache import ExtractionCache
@@ -510,10 +510,14 @@ def _tables_and_changes(
 def find_document_variables(corpus: str | Path, documents_path: str | Path | None = None) -> DocumentVariables | None:
     """The document variables `documents_path` names, else those of documents.csv in the corpus folder, else None."""
     if documents_path is None:
-        beside = Path(corpus) / DOCUMENTS_FILE
-        if not (Path(corpus).is_dir() and beside.is_file()):
+        try:
+            name = document_variables_name(os.listdir(corpus)) if Path(corpus).is_dir() else None
+        except OSError:
+            name = None
+        if name is None or not (Path(corpus) / name).is_file():
             return None
-        documents_path = beside
+        variables = read_document_variables(Path(corpus) / name)
+        return replace(variables, misnamed=True) if name != DOCUMENTS_FILE else variables
     return read_document_variables(documents_path)
 
 

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING
 
 from .corpus import (
     DEFAULT_EXTENSIONS,
-    DOCUMENTS_FILE,
     Corpus,
     CorpusFile,
     Document,
     SkippedFile,
     StoredDocument,
+    document_variables_name,
     is_text_file,
     iter_corpus_files,
     read_corpus_file,
@@ -97,7 +97,8 @@ def take_corpus_stamps(corpus: str | Path) -> CorpusStamps | None:
     try:
         found = _corpus_files(root)
         if root.is_dir():  # documents.csv is not a document: read_corpus skips it too
-            found = [(relative, path) for relative, path in found if relative != DOCUMENTS_FILE]
+            sheet = document_variables_name(relative for relative, _ in found)
+            found = [(relative, path) for relative, path in found if relative != sheet]
         lstat, is_regular = os.lstat, stat.S_ISREG
         for relative, path in found:
             status = lstat(path)

@@ -554,3 +554,42 @@ def test_groups_a_whole_number_too_large_to_hold_exactly_is_read_as_text(tmp_pat
     variables = read_document_variables(path)
     assert page_variables(variables) == {"a.txt": {"record": big}, "b.txt": {"record": "7"}}
     assert select_documents(variables, [f"record={big}"], ["a.txt", "b.txt"]) == ["a.txt"]
+
+
+@pytest.mark.parametrize("name", ["Documents.csv", "DOCUMENTS.CSV"])
+def test_groups_a_sheet_named_in_other_capitals_is_read_with_a_warning(tmp_path: Path, name: str) -> None:
+    """"Documents.csv" at the corpus top was listed as skipped ("unsupported file type .csv") and not read on
+    Linux, while Windows and macOS open it as documents.csv and read it: one project, two outputs (probe AH9)."""
+    _corpus(tmp_path, sheet=None)
+    (tmp_path / "corpus" / name).write_text(SHEET, encoding="utf-8")
+    result = invoke("run", tmp_path / "corpus", "--codebook", tmp_path / "codebook.yaml", "--out", tmp_path / "out",
+                    "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith(("Warning", "  skipped"))] == [
+        f"Warning: {tmp_path / 'corpus' / name}: read as the document variables, as Windows and macOS read it; "
+        f"name it documents.csv"]
+    assert {tuple(row[:2]) for row in _rows(tmp_path / "out" / "code_counts_by_group.csv")} >= {
+        ("region", "Pearl"), ("region", "Yangtze"), ("year", "2020")}
+    run = json.loads((tmp_path / "out" / "run.json").read_text(encoding="utf-8"))
+    assert run["skipped"] == []
+
+
+@pytest.mark.parametrize("files, typed, found", [
+    (["Report.txt", "b.txt"], "report.txt", "Report.txt"),
+    (["Report.txt", "REPORT.txt"], "report.txt", None),  # two read so: which, nothing tells
+])
+def test_groups_a_row_naming_a_document_in_other_capitals(tmp_path: Path, files: list[str], typed: str,
+                                                          found: str | None) -> None:
+    """A row "report.txt" for the file "Report.txt" (one file on Windows and macOS) named no document and was left
+    out of the groups (probe AH12): the one document it reads as is taken, with a warning naming both."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text(f"document,region\n{typed},A\n", encoding="utf-8")
+    variables = read_document_variables(sheet).matched(files)
+    if found is None:
+        assert (variables.unknown, variables.warnings()[-1]) == (
+            (typed,), f"Warning: {sheet}: 1 row(s) name no document of the corpus: {typed}")
+        return
+    assert page_variables(variables) == {found: {"region": "A"}}
+    assert variables.warnings()[-1] == (f"Warning: {sheet}: 1 row(s) name a document in other capitals, read as that "
+                                        f"document (Windows and macOS open either name as one file): "
+                                        f"'{typed}' as '{found}'")
