@@ -917,12 +917,12 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     else from (document, passage, code) in the corpus. Returns a problem, or "" when found."""
     identifier = normalize_segment_id(raw_id)
     if not identifier and entry["document"] and entry["code"]:
-        problem = _named_as_in_corpus(entry, located())
-        if problem:
-            return problem
         # The passage as the corpus has it first (a workbook cell may hold a cut text), else the row's text.
         number = _whole(entry["passage"])
         locator = located() if number is not None else None
+        problem = _named_as_in_corpus(entry, locator)
+        if problem:
+            return problem
         passage = locator.passage(entry["document"], number) if locator is not None else None  # type: ignore[arg-type]
         if passage is not None and (not entry["text"] or _same_start(entry["text"], passage.text)):
             identifier = segment_id_from_fingerprint(locator.fingerprint(entry["document"], passage.index), entry["code"])  # type: ignore[union-attr]
