@@ -1318,16 +1318,20 @@ def _entry_of_place(entry: Mapping[str, str], place: str) -> bool:
 def _recorded_entry(held: Mapping[str, dict], identifier: str, place: str, locate: Locate | None) -> dict | None:
     """The review file's entry (of `held`: segment id -> entry) that a row noted by its `place` became, as the
     workbook's record names it (`identifier`): that hand coding of the place's document and code; else, the document
-    gone from the corpus, the one hand coding of its code whose passage had that id in it (the document renamed:
-    the row's cells stopped every run, probe AD6); None when there is none, or several."""
+    gone from the corpus, renamed (a run recorded its text, now the text of one document only), the one hand
+    coding of its code in the document it became whose passage had that id in it (the row's cells stopped every
+    run, probe AD6); None when there is none, or several, or the document is not known to be renamed (another
+    document sharing the passage is not where it went: a note went to b.txt's hand coding, probe AJ1)."""
     if identifier in held:
         return held[identifier] if _entry_of_place(held[identifier], place) else None
     document, code = (place.removeprefix("add:").split("\x1f") + ["", ""])[:2]
     locator = locate() if locate is not None else None
     if locator is None or document in locator.documents:
         return None
+    renamed = locator.renamed_to(document)
     found = [entry for entry in held.values() if entry.get("decision") == "add" and entry.get("code") == code
-             and entry.get("document") != document and _id_in(entry, document, locator) == identifier]
+             and renamed is not None and entry.get("document") == renamed
+             and _id_in(entry, document, locator) == identifier]
     return found[0] if len(found) == 1 else None
 
 

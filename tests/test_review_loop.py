@@ -2922,6 +2922,35 @@ def test_review_loop_a_hand_coding_row_of_the_workbook_edited_after_its_document
     assert segments_of(project).query("code == 'hand_only'")["document"].tolist() == ([] if hand.empty else ["c.txt"])
 
 
+@pytest.mark.parametrize("typed", [{"note": "edited on the a.txt row"}, {"review": "withdraw"}])
+def test_review_loop_an_old_workbook_row_of_a_renamed_document_never_edits_another_documents_hand_coding(
+        tmp_path, typed):
+    """a.txt and b.txt share a passage, each coded by hand; a.txt renamed c.txt (its hand coding followed) and
+    that hand coding withdrawn. A note or withdraw typed on the workbook's old a.txt row went to b.txt's hand
+    coding, silently (probe AJ1, of a3ab657): the row is refused, and b.txt's hand coding stays as it was."""
+    project = write_project(tmp_path, CODEBOOK, {"a.txt": "Nothing here.\n\nThe shared passage of both.\n",
+                                                 "b.txt": "Something else.\n\nThe shared passage of both.\n"})
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="1", code="hand_only", review="add", note="note of a")
+    _append_to_workbook(book, document="b.txt", passage="1", code="hand_only", review="add", note="note of b")
+    coder_run(project)
+    (project / "corpus" / "a.txt").rename(project / "corpus" / "c.txt")
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[(frame["code"] == "hand_only") & (frame["document"] == "c.txt"), "review"] = "withdraw"
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    assert reviews_file_of(project)[["document", "decision", "note"]].values.tolist() == [["b.txt", "add", "note of b"]]
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[(shown["code"] == "hand_only") & (shown["document"] == "a.txt")][0]),
+                             **typed)
+    result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                    "--out", str(project / "out"), "--workers", "1")
+    assert result.exit_code == 1 and "document 'a.txt' is not in the corpus" in result.output
+    assert reviews_file_of(project)[["document", "decision", "note"]].values.tolist() == [["b.txt", "add", "note of b"]]
+
+
 @pytest.mark.parametrize("review", ["add", "withdraw"])
 @pytest.mark.parametrize("renamed", ["before the run", "before the last run"])
 def test_review_loop_a_row_typed_on_a_renamed_document_is_refused_naming_its_new_name(project, review, renamed):
