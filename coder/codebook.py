@@ -61,7 +61,9 @@ def load_codebook(path: str | Path) -> Codebook:
             f"encoding, such as Notepad's \"ANSI\"). Save the codebook as UTF-8 (in Notepad: Save As, Encoding "
             f"UTF-8).") from None
     # Old DOS editors end a file with Ctrl-Z (0x1A), which YAML refuses as a character
-    return parse_codebook(text.rstrip("\x1a") if text.endswith("\x1a") else text, source=str(path))
+    # (after it, or before a last line break: probe AJ7)
+    end = text.rstrip("\r\n")
+    return parse_codebook(end.rstrip("\x1a") + text[len(end):] if end.endswith("\x1a") else text, source=str(path))
 
 
 def _line_and_column(before: str) -> tuple[int, int]:

@@ -338,7 +338,7 @@ def test_codebook_not_utf8_or_control_character_names_its_line(tmp_path, data, m
     assert str(raised.value) == f"{path}{message.removeprefix(path.name)}"
 
 
-@pytest.mark.parametrize("end", [b"\x1a", b"\r\n\x1a"])
+@pytest.mark.parametrize("end", [b"\x1a", b"\r\n\x1a", b"\x1a\r\n", b"\r\n\x1a\r\n"])
 def test_codebook_ending_in_ctrl_z_is_read(tmp_path, end):
     """Old DOS editors end a file with Ctrl-Z (0x1A): YAML refused it, naming a position, not a line (probe AH8)."""
     path = tmp_path / "codebook.yaml"
