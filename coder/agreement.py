@@ -769,7 +769,16 @@ def agreement_for_run(
             sample_encoding = table_encoding(sample)
             if not {"document", "passage"} <= set(sample.columns):
                 raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")
-            sample = sample[[bool(str(passage).strip()) for passage in sample["passage"]]]
+            # Rows blank in every cell (an empty line, Excel's ",,") are no rows; a row with its passage cell
+            # cleared is an error: left out, it took a true negative from the scores (probe AJ5).
+            sample = sample[[any(str(cell).strip() for cell in row if cell is not None and cell == cell)
+                             for row in sample.itertuples(index=False)]]
+            cleared = [f"{sample_path}:{int(position) + 2}: `passage` is empty (the row's document "
+                       f"'{str(document).strip()}'); write the passage number back, or delete the row."
+                       for position, document, passage in zip(sample.index, sample["document"], sample["passage"])
+                       if not str(passage).strip() or passage != passage]
+            if cleared:
+                raise CoderError("\n".join(first_lines(cleared)))
             # Checked as the gold file's: 'abc' was an internal error, -1 and 99999 counted as passages (probe AI12).
             problems = [f"{sample_path}:{int(position) + 2}: `passage` {_number_problem(str(passage).strip())}."
                         for position, passage in zip(sample.index, sample["passage"])

@@ -450,6 +450,9 @@ def test_agreement_cli_rejects_unknown_documents_passages_and_codes(run_folder):
      "  sample.csv:4: document 'b.txt' is not in the run (did you mean 'a.txt'?)\n"
      "Use document paths and passage numbers from segments.csv and code ids of the codebook.\n"),
     ("./a.txt,3.0\n", None),
+    ("./a.txt,3.0\n,\n", None),  # a row of blank cells is no row
+    ("a.txt,\n", "Error: sample.csv:3: `passage` is empty (the row's document 'a.txt'); write the passage number back, "
+                 "or delete the row.\n"),  # it was left out, a true negative fewer (probe AJ5)
 ])
 def test_agreement_cli_checks_the_sample_sheets_passages(run_folder, content, outcome):
     """--sample's passage cells were never checked: 'abc' was an internal error, and passages -1 or 99999
