@@ -104,17 +104,22 @@ def command_argument(value: str | os.PathLike, *, windows: bool | None = None) -
     """A path or name as it goes into a command printed for the user to copy: quoted when a shell
     would split or read it otherwise (a space, as in "My Documents" or "Research Project"), as
     display_name shows it. Single quotes for a POSIX shell (shlex.quote); double quotes on Windows,
-    where PowerShell and cmd both take them (`windows`: default, this system).
+    where PowerShell and cmd both take them, single quotes (PowerShell's literal) for a path holding `$`
+    or a backtick (`windows`: default, this system).
 
     >>> command_argument("outputs/segments.csv"), command_argument("my outputs/segments.xlsx", windows=False)
     ('outputs/segments.csv', "'my outputs/segments.xlsx'")
     >>> print(command_argument("my outputs/segments.xlsx", windows=True))
     "my outputs/segments.xlsx"
+    >>> print(command_argument("C:/Users/li/$work/out", windows=True))  # PowerShell expands $ in double quotes
+    'C:/Users/li/$work/out'
     """
     text = display_name(value)
     windows = os.name == "nt" if windows is None else windows
     if _PLAIN_ARGUMENT.fullmatch(text) and (windows or "\\" not in text):  # a POSIX shell reads \ as an escape
         return text
+    if windows and ("$" in text or "`" in text):  # PowerShell reads these inside double quotes (probe AJ6)
+        return "'" + text.replace("'", "''") + "'"
     return f'"{text}"' if windows else shlex.quote(text)  # a Windows path holds no double quote
 
 
