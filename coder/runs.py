@@ -768,12 +768,17 @@ class RunFolder:
         return int(passages) if isinstance(passages, (int, float)) and passages > 0 else None
 
     def corpus_path(self) -> Path:
-        """The run's corpus folder: as recorded, or its absolute form when run from another folder."""
+        """The run's corpus folder: the recorded path read from the folder the run started in (as its
+        codebook is), else its absolute form, else the path as recorded. Read from the current folder
+        first, a run of `coder run . --out ../out` took the folder a later command ran in for its corpus
+        (probe AJ3: export xlsx refused out/segments.xlsx as inside it, suggest saw every document moved)."""
         record = self.record()
-        path = Path(record.corpus)
-        if not path.exists() and record.corpus_absolute and Path(record.corpus_absolute).exists():
-            return Path(record.corpus_absolute)
-        return path
+        recorded = Path(record.corpus)
+        candidates = [self.named_path(recorded)] if record.started_in else []
+        candidates += [Path(record.corpus_absolute)] if record.corpus_absolute else []
+        found = next((path for path in [*candidates, recorded] if path.exists()), self.named_path(recorded))
+        # Named as recorded when that is the same folder (a command run where the run was), as its messages did.
+        return recorded if os.path.abspath(recorded) == os.path.abspath(found) else found
 
     def read_segment_index(self, *, columns: Sequence[str] = _INDEX_COLUMNS, rows: np.ndarray | None = None) -> pd.DataFrame:
         """The compact segment index (segment_id, code, document, fingerprint), from segments.parquet,

@@ -542,6 +542,26 @@ def test_cli_commands_reading_a_run_never_write_into_its_corpus_folder(tmp_path,
     assert sorted(path.name for path in (tmp_path / "corpus").iterdir()) == ["a.txt"]
 
 
+@pytest.mark.parametrize("command, written", [
+    (["export", "xlsx", "--segments", "out/segments.csv"], "out/segments.xlsx"),
+    (["sample", "2", "--segments", "out/segments.csv"], "out/sample.csv"),
+    (["diff", "out", "out", "--csv", "changes.csv"], "changes.csv"),
+])
+def test_cli_a_run_of_a_relative_corpus_is_read_from_where_it_started(tmp_path, monkeypatch, command, written):
+    """`coder run . --out ../out` inside the corpus folder, then a command from the folder above: the
+    recorded "." was read from that folder, so every default output was refused as inside the run's
+    corpus folder (probe AJ3)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "docs")
+    assert invoke("run", ".", "--codebook", "../codebook.yaml", "--out", "../out").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*command)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / written).is_file()
+
+
 @pytest.mark.parametrize("command, target, option", [
     (["suggest", "meeting", "--run", "out", "--quiet"], "out/code_counts.csv", "--out"),
     (["suggest", "meeting", "--run", "out", "--quiet"], "other/code_counts.csv", "--out"),

@@ -204,6 +204,20 @@ def test_runs_folder_corpus_path_falls_back_to_absolute(tmp_path, recorded):
     assert RunFolder(write_run(tmp_path / "other", corpus=str(corpus))).corpus_path() == corpus
 
 
+@pytest.mark.parametrize("recorded", [".", "docs"])
+def test_runs_folder_corpus_path_is_read_from_where_the_run_started(tmp_path, monkeypatch, recorded):
+    """A relative corpus is the one the run coded, not the same name read from where a command runs: "."
+    named the current folder, which every command then refused to write in (probe AJ3)."""
+    started, elsewhere = (tmp_path / "docs", tmp_path) if recorded == "." else (tmp_path, tmp_path / "docs")
+    (tmp_path / "docs" / "docs").mkdir(parents=True)  # a folder of the recorded name where the command runs
+    run = RunFolder(write_run(tmp_path / "out", corpus=recorded, corpus_absolute=str(started / recorded),
+                              started_in=os.path.relpath(started, tmp_path / "out")))
+    monkeypatch.chdir(elsewhere)
+    assert run.corpus_path() == tmp_path / "docs"
+    monkeypatch.chdir(started)
+    assert run.corpus_path() == Path(recorded)  # named as typed where the run started
+
+
 @pytest.mark.parametrize("name", ["out"])
 def test_runs_folder_layout(tmp_path, name):
     run = RunFolder(tmp_path / name)

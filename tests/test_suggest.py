@@ -302,6 +302,20 @@ def test_suggest_takes_a_segments_path_and_skips_kinds_the_run_does_not_code(tmp
     assert "Mayors discussed river pollution again." in suggestions and "[J]" not in suggestions
 
 
+def test_suggest_reads_a_relative_corpus_from_where_the_run_started(tmp_path, monkeypatch):
+    """`coder run . --out ../out` inside the corpus folder, then suggest from the folder above: "." was
+    read from there, and suggest said the corpus changed (added: docs/a.txt; removed: a.txt) (probe AJ3)."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "docs")
+    assert invoke("run", ".", "--codebook", "../codebook.yaml", "--out", "../out").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    result = invoke("suggest", "meeting", "--run", "out", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "suggestions_meeting.csv").is_file()
+
+
 def test_suggest_names_its_default_file_safely_whatever_the_code_id(tmp_path: Path, monkeypatch):
     """The default file was RUN/suggestions_<code id>.csv, overwritten without --force: a code id like
     'x\\..\\..\\data' would name a path out of the run folder on Windows (probe N8)."""
