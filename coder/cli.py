@@ -654,8 +654,8 @@ def diff(
 
     with _user_errors():
         if csv_path is not None:
-            refuse_overwrite(csv_path, force=force, option="--csv")
             _refuse_replacing_inputs(csv_path, {**_run_inputs(old_run), **_run_inputs(new_run)}, option="--csv")
+            refuse_overwrite(csv_path, force=force, option="--csv")
         comparison = compare_runs(old_run, new_run)
         _show(render_comparison(comparison, old=display_name(old_run)))
         if csv_path is not None:
@@ -831,7 +831,8 @@ def _refuse_replacing_inputs(target: Path, inputs: dict[str, Path | None], *, op
                              run_files: bool = True) -> None:
     """Refuse, even with --force, to write over a file the command reads (the hand coding, the
     codebook, a run's record and tables), or into the corpus folder (the next run would code it);
-    with `run_files`, over what a run writes in its folder (`_refuse_run_files`)."""
+    with `run_files`, over what a run writes in its folder (`_refuse_run_files`). Called before
+    refuse_overwrite, whose advice is to pass --force, which this then refused (probe AJ4)."""
     for what, path in inputs.items():
         if path is None or not path.exists():
             continue
@@ -925,9 +926,9 @@ def kwic(
 
     with _user_errors():
         if csv_path is not None:
-            refuse_overwrite(csv_path, force=force, option="--csv")
             _refuse_replacing_inputs(csv_path, {"the codebook": codebook or Path("codebook.yaml"), "the corpus folder": corpus},
                                      option="--csv")
+            refuse_overwrite(csv_path, force=force, option="--csv")
         # Without a codebook a keyword or /regex/ still works; only code ids need one. One named with
         # --codebook must be there.
         if codebook is None and Path("codebook.yaml").is_file():
@@ -965,9 +966,9 @@ def lint(
 
     with _user_errors():
         if csv_path is not None:
-            refuse_overwrite(csv_path, force=force, option="--csv")
             _refuse_replacing_inputs(csv_path, {"the codebook": codebook, "the corpus folder": None if no_corpus else corpus},
                                      option="--csv")
+            refuse_overwrite(csv_path, force=force, option="--csv")
         loaded = load_codebook(codebook)
         report = lint_codebook(loaded, [] if no_corpus else _load_passages(corpus, loaded))
         _show(report.render())
@@ -1055,8 +1056,8 @@ def export_qdpx(
 
     with _user_errors():
         out = out or _beside_run(segments, "project.qdpx")
-        refuse_overwrite(out, force=force)
         _refuse_replacing_inputs(out, _run_inputs(segments))
+        refuse_overwrite(out, force=force)
         result = export_run_qdpx(segments, path=out, project_name=name)
         _say(
             f"Wrote {display_name(result.path)}: {result.documents} document(s), {result.codes} code(s), "
@@ -1077,8 +1078,8 @@ def export_qdc(
     from .refi_qda import build_qdc, shared_sibling_labels, write_bytes_atomically
 
     with _user_errors():
-        refuse_overwrite(out, force=force)
         _refuse_replacing_inputs(out, {"the codebook": codebook})
+        refuse_overwrite(out, force=force)
         loaded = load_codebook(codebook)
         write_bytes_atomically(out, build_qdc(loaded))
         _say(f"Wrote {display_name(out)}: {len(loaded)} code(s).")
@@ -1110,8 +1111,8 @@ def export_xlsx(
         if out.suffix.lower() != ".xlsx":  # a workbook under another name is refused when read back
             raise CoderError(f"{display_name(out)}: the workbook's name must end in .xlsx, as Excel and `coder review "
                               f"import` read it by. Choose a name like segments.xlsx with --out.")
-        refuse_overwrite(out, force=force)
         _refuse_replacing_inputs(out, _run_inputs(segments))
+        refuse_overwrite(out, force=force)
         run = RunFolder.of_segments(segments)
         frame = run.read_segments()
         # A workbook of a run goes back to the review file that run used, not to one beside some

@@ -574,10 +574,12 @@ def test_cli_a_run_of_a_relative_corpus_is_read_from_where_it_started(tmp_path, 
     (["suggest", "meeting", "--run", "out", "--quiet"], "out/texts/a.txt", "--out"),
     (["sample", "2", "--segments", "out/segments.csv"], "out/.previous/sample.csv", "--out"),
 ])
-def test_cli_no_command_writes_over_a_runs_own_files_even_with_force(tmp_path, monkeypatch, command, target, option):
+@pytest.mark.parametrize("force", [True, False])
+def test_cli_no_command_writes_over_a_runs_own_files_even_with_force(tmp_path, monkeypatch, command, target, option, force):
     """suggest --out run1/code_counts.csv --force replaced one of the run's own tables (only its record, segment
     and passage tables were kept), so the run folder's files disagreed until the next run (probe AF). A file of a
-    name a run writes in a run folder, and the folders a run keeps (texts/, .previous/), are refused."""
+    name a run writes in a run folder, and the folders a run keeps (texts/, .previous/), are refused. Without
+    --force the same refusal: lint, kwic and export said "Pass --force", which was then refused (probe AJ4)."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
@@ -588,7 +590,7 @@ def test_cli_no_command_writes_over_a_runs_own_files_even_with_force(tmp_path, m
     (tmp_path / "out" / "texts" / "a.txt").write_text("the text of a.pdf\n", encoding="utf-8")
     before = {path: path.read_bytes() for folder in ("out", "other") for path in (tmp_path / folder).rglob("*")
               if path.is_file() and ".cache" not in path.parts}
-    result = invoke(*command, option, target, "--force")
+    result = invoke(*command, option, target, *(["--force"] if force else []))
     name = Path(target).name
     assert (result.exit_code, result.output) == (1, (
         f"Error: {target}: lies inside {Path(target).parent}, a folder coder keeps for the run and replaces. Choose a "
