@@ -5,10 +5,8 @@ and folders (names starting with ".") are ignored; files with other extensions, 
 that cannot be read, are listed in `Corpus.skipped` with the reason, never a crash. Folder links
 are not followed, and a file (or a file link) that resolves outside the corpus folder is skipped
 unread, so `passwd.txt -> /etc/passwd` is never coded or exported. A document's path is its
-relative name, composed (NFC: a Mac's decomposed "Café.txt" is named as Windows and Linux name it,
-so a project copied off a Mac keeps its segment ids), with control characters and the bytes of a
-non-UTF-8 name escaped (`files.display_name`), so it can be written to any output and printed safely.
-The file is read from its own path.
+relative name with control characters and the bytes of a non-UTF-8 name escaped
+(`files.display_name`), so it can be written to any output and printed safely.
 
 PDF, Word (.docx), OpenDocument (.odt), RTF and HTML files are extracted by `coder.extract`
 (text layer in reading order, page spans, running headers removed); the extracted text is what
@@ -31,7 +29,6 @@ from __future__ import annotations
 import codecs
 import os
 import stat
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +45,6 @@ from .extract.encodings import (
 )
 from .files import BINARY, UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
-from .names import document_name
 
 TEXT_EXTENSIONS: tuple[str, ...] = (".txt", ".md")
 DEFAULT_EXTENSIONS: tuple[str, ...] = (*TEXT_EXTENSIONS, *EXTRACTED_EXTENSIONS)
@@ -345,7 +341,7 @@ def listed_files(path: str | Path, extensions: Iterable[str] | None = None, *,
     wanted = None if extensions is None else _normalise_extensions(extensions)
     if root.is_file():
         if wanted is None or root.suffix.lower() in wanted:
-            return [(document_name(root.name), os.fspath(root), False)]
+            return [(display_name(root.name), os.fspath(root), False)]
         return []
     if not root.is_dir():
         what = "not a file or a folder (a device or a pipe)" if root.exists() else "no such file or folder"
@@ -361,9 +357,7 @@ def listed_files(path: str | Path, extensions: Iterable[str] | None = None, *,
     for (name, first, _), (same, second, _) in zip(found, found[1:]):
         if name == same:  # a control character escaped in one name, typed as that escape in the other
             one, other = sorted((os.path.basename(first), os.path.basename(second)))
-            how = (" (one composed, one decomposed as a Mac writes it: one file on a Mac or Windows)"
-                   if unicodedata.normalize("NFC", one) == unicodedata.normalize("NFC", other) else "")
-            raise CorpusError(f"{name}: two files show as this name ({one!a} and {other!a}){how}, so the outputs"
+            raise CorpusError(f"{name}: two files show as this name ({one!a} and {other!a}), so the outputs"
                               " could not tell them apart. Rename one of them.")
     return found
 
@@ -434,7 +428,7 @@ def _walk_folder(folder: str, prefix: str, wanted: frozenset[str] | None, found:
                 plain = entry.is_file(follow_symlinks=False)
             except OSError:
                 plain = False
-            found.append((document_name(prefix + name), entry.path, plain))
+            found.append((display_name(prefix + name), entry.path, plain))
         walked = []
         for entry in subfolders:
             try:
@@ -463,9 +457,9 @@ def read_document(
     """
     file_path = Path(file_path)
     if relative_to is None:
-        relative = document_name(file_path.name)
+        relative = display_name(file_path.name)
     else:
-        relative = document_name(file_path.relative_to(relative_to).as_posix())
+        relative = display_name(file_path.relative_to(relative_to).as_posix())
     cache = ExtractionCache(extraction_cache) if isinstance(extraction_cache, (str, Path)) else extraction_cache
     try:
         return _read(file_path, relative, encoding=check_encoding(encoding) if encoding else None, cache=cache)

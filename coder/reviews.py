@@ -60,7 +60,7 @@ from .models import (
     segment_id_from_fingerprint,
     segment_ids_from_fingerprints,
 )
-from .names import AmbiguousNameError, DocumentNames, same_file_key
+from .names import AmbiguousNameError, DocumentNames
 from .segments import ADD_SPELLINGS, STATUSES, WITHDRAW_SPELLINGS, decision_text, normalize_decision
 
 pd = LazyModule("pandas")  # imported on first use: a label or colour edit needs none
@@ -2002,12 +2002,8 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
     taken = set(reviews["segment_id"])
     moves: dict[object, dict[str, object]] = {}
     followed = 0
-    present_documents: set[str] | None = None
     for index in lost:
         matches = keys.get((reviews.at[index, "code"], _normalized(reviews.at[index, "text"])), [])
-        if len(matches) > 1:
-            present_documents = present_documents if present_documents is not None else set(documents.astype(str))
-            matches = _in_the_same_file(matches, str(reviews.at[index, "document"]), documents, present_documents)
         # its passage edited where the matcher reads no change (並 -> 并, a space at a line end), in its own
         # document: before the same text in another document (a copy of it there is not this passage)
         key = (reviews.at[index, "document"], reviews.at[index, "code"], _folded(reviews.at[index, "text"]))
@@ -2039,19 +2035,6 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
         reviews["context"] = ""
     _set_cells(reviews, moves)
     return followed
-
-
-def _in_the_same_file(matches: list[int], document: str, documents: pd.Series, present: Container[str]) -> list[int]:
-    """Of the rows `matches` (passages reading as a lost entry's), those of the document whose name differs from the
-    entry's gone `document` only in Unicode form or capitals (`names.same_file_key`): a Mac's decomposed "Café.txt"
-    copied to Windows or Linux, or a run of an earlier version that named it so, or "Report.txt" renamed
-    "report.txt", is the same file to its user; the passage in another document was detached (probe AH4). All of
-    them when there is none, or its document is still there."""
-    if document in present:
-        return matches
-    key = same_file_key(document)
-    same = [row for row in matches if same_file_key(str(documents.iat[row])) == key]
-    return same or matches
 
 
 def _on_a_copy(reviews: pd.DataFrame, index: object) -> bool:

@@ -624,34 +624,6 @@ def test_corpus_a_folder_whose_real_path_is_outside_is_not_walked(tmp_path: Path
     assert [name for name, _, _ in listed_files(corpus)] == ["b.txt", "kept/a.txt"]
 
 
-@pytest.mark.parametrize("folder", ["", "Zürich/"])
-def test_corpus_a_mac_decomposed_name_is_the_document_named_composed(tmp_path: Path, folder: str):
-    """A Mac writes "Café.txt" decomposed (NFD); copied to Windows or Linux it is composed (NFC). The document
-    kept the form of the disk, so every segment id changed with the copy (probe AH4): it is named composed, and
-    the file read from its own path."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFD", f"{folder}Café.txt")
-    (tmp_path / decomposed).parent.mkdir(parents=True, exist_ok=True)
-    (tmp_path / decomposed).write_text("A joint meeting.\n", encoding="utf-8")
-    corpus = read_corpus(tmp_path)
-    assert [(document.path, document.text) for document in corpus.documents] == [
-        (f"{folder}Café.txt", "A joint meeting.\n")]
-    assert read_document(tmp_path / decomposed).path == "Café.txt"
-
-
-def test_corpus_two_files_whose_names_differ_only_in_unicode_form_stop_the_run(tmp_path: Path):
-    """Linux keeps "Café.txt" composed and decomposed as two files; a Mac or Windows holds one. Named composed,
-    they would be one document: the run stops, names both, and says why."""
-    import unicodedata
-
-    (tmp_path / "Café.txt").write_text("one\n", encoding="utf-8")
-    (tmp_path / unicodedata.normalize("NFD", "Café.txt")).write_text("two\n", encoding="utf-8")
-    with pytest.raises(CorpusError, match=r"^Café\.txt: two files show as this name \('Cafe\\u0301\.txt' and "
-                                          r"'Caf\\xe9\.txt'\) \(one composed, one decomposed as a Mac writes it"):
-        read_corpus(tmp_path)
-
-
 @pytest.mark.parametrize("names, shown", [
     (("r.txt", "R.txt"), "R.txt and r.txt"),
     (("sub/a.txt", "Sub/a.txt", "b.txt"), "Sub/a.txt and sub/a.txt"),
