@@ -68,19 +68,25 @@ class DocumentVariables:
         # "Report.txt" is one file on Windows and macOS: taken, with a warning, when no other reads so (AH12).
         known = DocumentNames(documents)
         recased: list[str] = []
+        try:
+            exact = [known.find(name) for name in self.table["document"]]
+        except AmbiguousNameError as error:
+            raise DocumentsError(f"{self.path}: {error}.") from None
+        named = set(exact) - {None}
 
-        def corpus_name(name: str) -> str:
-            try:
-                found = known.find(name)
-                if found is None:
+        def corpus_name(name: str, found: str | None) -> str:
+            if found is None:
+                try:
                     found = known.find_in_any_case(name)
-                    if found is not None:
-                        recased.append(f"'{display_name(name)}' as '{display_name(found)}'")
-            except AmbiguousNameError as error:
-                raise DocumentsError(f"{self.path}: {error}.") from None
+                except AmbiguousNameError as error:
+                    raise DocumentsError(f"{self.path}: {error}.") from None
+                if found in named:  # another row names it as it is: this one names a file gone (probe AK8)
+                    found = None
+                elif found is not None:
+                    recased.append(f"'{display_name(name)}' as '{display_name(found)}'")
             return found if found is not None else slashed(name)
 
-        names = [corpus_name(name) for name in self.table["document"]]
+        names = [corpus_name(name, found) for name, found in zip(self.table["document"], exact)]
         seen: dict[str, str] = {}
         for raw, name in zip(self.table["document"], names):
             if name in corpus and name in seen:

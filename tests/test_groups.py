@@ -593,3 +593,13 @@ def test_groups_a_row_naming_a_document_in_other_capitals(tmp_path: Path, files:
     assert variables.warnings()[-1] == (f"Warning: {sheet}: 1 row(s) name a document in other capitals, read as that "
                                         f"document (Windows and macOS open either name as one file): "
                                         f"'{typed}' as '{found}'")
+
+
+def test_groups_a_row_in_other_capitals_beside_a_row_naming_the_document_names_a_file_gone(tmp_path: Path) -> None:
+    """Rows "report.txt" (a file deleted since) and "Report.txt", the corpus holding Report.txt: both were taken
+    as Report.txt and the run stopped, "two rows name one document", where the earlier version ran (probe AK8)."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_text("document,year\nreport.txt,2020\nReport.txt,2021\n", encoding="utf-8")
+    variables = read_document_variables(sheet).matched(["Report.txt"])
+    assert page_variables(variables) == {"Report.txt": {"year": 2021}}
+    assert variables.unknown == ("report.txt",)
