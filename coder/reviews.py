@@ -2445,6 +2445,7 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
 
     rows = []
     changes: dict[object, dict[str, object]] = {}
+    held = set(reviews["segment_id"].astype(str))  # another entry's id is never taken: two entries with one id
     for index in reviews.index[reviews["decision"].eq("add")]:
         entry = reviews.loc[index]
         if entry["segment_id"] in present or entry["code"] not in codebook:
@@ -2466,8 +2467,8 @@ def _manual_rows(reviews: pd.DataFrame, present: Container[str], locator: Passag
                       if located is not None and (located.start, located.end) == (start, end)
                       else segment_id(document, text, entry["code"]))
         if identifier != entry["segment_id"]:
-            if identifier in present:
-                continue
+            if identifier in present or identifier in held:
+                continue  # the tool codes it, or another entry holds it (its own hand coding, probe AJ2): detached
             changes[index] = {"segment_id": identifier, "document": document}
         changes.setdefault(index, {}).update(passage=str(passage), start=str(start), end=str(end))
         if located is not None and (located.start, located.end) == (start, end) and len(locator.find(text, document=document)) > 1:
@@ -2562,8 +2563,8 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     elsewhere = not matches
     if not matches and source is not None:  # a character corrected where the matcher reads no change (並 -> 并)
         matches = locator.find(text, document=document, folded=True)
-    if not matches:
-        matches = locator.find(text)  # the document was renamed
+    if not matches:  # the document was renamed: to one new since the run before (probe AJ2)
+        matches = [passage for passage in locator.find(text) if _may_be_renamed(document, passage.document, locator)]
         if len(matches) != 1 and not (matches and _is_text(entry.get("context"))):
             return _span_in_renamed_document(text, locator) if source is None and start is not None else None
     if elsewhere and matches and _is_text(entry.get("context")):
@@ -2577,6 +2578,14 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
         matches = [passage for passage in matches if passage.index == number]
     passage = matches[0]
     return (passage.document, passage.index, passage.start, passage.end, passage.text)
+
+
+def _may_be_renamed(gone: str, document: str, locator: PassageLocator) -> bool:
+    """Whether `document` can be `gone` renamed: a document new since the run before, or `gone` named in other
+    capitals or Unicode form (a Mac's decomposed "Café.txt"). A document the run before had is another one: a
+    hand coding of a deleted document moved onto its copy of the passage, silently, or onto its own hand coding
+    of it (probe AJ2)."""
+    return document not in locator.earlier or same_file_key(document) == same_file_key(gone)
 
 
 def _span_in_renamed_document(text: str, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
