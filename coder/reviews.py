@@ -2564,7 +2564,7 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     if not matches and source is not None:  # a character corrected where the matcher reads no change (並 -> 并)
         matches = locator.find(text, document=document, folded=True)
     if not matches:  # the document was renamed: to one new since the run before (probe AJ2)
-        matches = [passage for passage in locator.find(text) if _may_be_renamed(document, passage.document, locator)]
+        matches = [passage for passage in locator.find(text) if _may_be_renamed(passage.document, locator)]
         if len(matches) != 1 and not (matches and _is_text(entry.get("context"))):
             return _span_in_renamed_document(text, locator) if source is None and start is not None else None
     if elsewhere and matches and _is_text(entry.get("context")):
@@ -2580,12 +2580,12 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     return (passage.document, passage.index, passage.start, passage.end, passage.text)
 
 
-def _may_be_renamed(gone: str, document: str, locator: PassageLocator) -> bool:
-    """Whether `document` can be `gone` renamed: a document new since the run before, or `gone` named in other
-    capitals or Unicode form (a Mac's decomposed "Café.txt"). A document the run before had is another one: a
-    hand coding of a deleted document moved onto its copy of the passage, silently, or onto its own hand coding
-    of it (probe AJ2)."""
-    return document not in locator.earlier or same_file_key(document) == same_file_key(gone)
+def _may_be_renamed(document: str, locator: PassageLocator) -> bool:
+    """Whether `document` can be a gone document renamed: one new since the run before (a rename in capitals only
+    too: the new name is new). A document the run before had is another one, in other capitals too (two files
+    on Linux, probe AK4): a hand coding of a deleted document moved onto its copy of the passage, silently, or
+    onto its own hand coding of it (probe AJ2)."""
+    return document not in locator.earlier
 
 
 def _span_in_renamed_document(text: str, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
