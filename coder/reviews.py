@@ -2564,9 +2564,9 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     if not matches and source is not None:  # a character corrected where the matcher reads no change (並 -> 并)
         matches = locator.find(text, document=document, folded=True)
     if not matches:  # the document was renamed: to one new since the run before (probe AJ2)
-        matches = [passage for passage in locator.find(text) if _may_be_renamed(passage.document, locator)]
+        matches = [passage for passage in locator.find(text) if _may_be_renamed(document, passage.document, locator)]
         if len(matches) != 1 and not (matches and _is_text(entry.get("context"))):
-            return _span_in_renamed_document(text, locator) if source is None and start is not None else None
+            return _span_in_renamed_document(text, locator, gone=document) if source is None and start is not None else None
     if elsewhere and matches and _is_text(entry.get("context")):
         # on a copy of a repeated passage: the copy it was on, not the one copy left (probe YY7, its document
         # renamed) nor any (YY8)
@@ -2580,20 +2580,22 @@ def _locate_added(entry: pd.Series, locator: PassageLocator) -> tuple[str, int, 
     return (passage.document, passage.index, passage.start, passage.end, passage.text)
 
 
-def _may_be_renamed(document: str, locator: PassageLocator) -> bool:
-    """Whether `document` can be a gone document renamed: one new since the run before (a rename in capitals only
-    too: the new name is new). A document the run before had is another one, in other capitals too (two files
-    on Linux, probe AK4): a hand coding of a deleted document moved onto its copy of the passage, silently, or
-    onto its own hand coding of it (probe AJ2)."""
-    return document not in locator.earlier
+def _may_be_renamed(gone: str, document: str, locator: PassageLocator) -> bool:
+    """Whether `document` can be `gone` renamed: one new since the run before (a rename in capitals only too: the
+    new name is new), `gone` one the run before had. A document the run before had is another one, in other
+    capitals too (two files on Linux, probe AK4): a hand coding of a deleted document moved onto its copy of the
+    passage, silently, or onto its own hand coding of it (probe AJ2); and a document deleted runs ago is not
+    renamed into one added since: its hand coding of a consent paragraph moved into a new interview (AL2)."""
+    return document not in locator.earlier and (gone in locator.earlier or not locator.earlier)
 
 
-def _span_in_renamed_document(text: str, locator: PassageLocator) -> tuple[str, int, int, int, str] | None:
-    """A span of a document no longer in the corpus, where its text appears once in the corpus (the
+def _span_in_renamed_document(text: str, locator: PassageLocator, *, gone: str = "") -> tuple[str, int, int, int, str] | None:
+    """A span of `gone`, a document no longer in the corpus, where its text appears once in the corpus (the
     document renamed or moved), as a decision follows its passage text; None when it is not there, or twice.
-    Only documents new since the run before are looked in: a document that was there then is not the gone
-    one renamed, and a short span of a deleted interview would land in any report that says it once."""
-    if not text.strip():
+    Only documents new since the run before are looked in, and only while `gone` went since then
+    (_may_be_renamed): a document that was there then is not the gone one renamed, and a short span of a
+    deleted interview would land in any report that says it once."""
+    if not text.strip() or (locator.earlier and gone not in locator.earlier):
         return None
     found = []
     for document in locator.documents.values():

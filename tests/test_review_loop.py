@@ -3072,3 +3072,23 @@ def test_review_loop_a_hand_coding_of_a_renamed_document_never_takes_a_passage_c
     manual = segments_of(project).query("source == 'manual'")
     assert manual[["document", "passage", "note"]].values.tolist() == [["c.txt", "2", "note of c"]]
     assert reviews_file_of(project).query("code == 'hand_only'")["document"].tolist() == ["a.txt", "c.txt"]
+
+
+def test_review_loop_a_hand_coding_of_a_document_deleted_runs_ago_stays_out_of_a_new_one(tmp_path):
+    """a.txt, coded by hand on its consent paragraph, deleted (the hand coding detached, two runs); then a new
+    interview n.txt sharing only that paragraph: the hand coding moved onto n.txt, silently, its entry rewritten
+    (probe AL2). A document deleted runs ago is not renamed into one added since: it stays detached."""
+    consent = "Consent: I agree to be recorded."
+    project = write_project(tmp_path, CODEBOOK, {"a.txt": f"Interview A about pears.\n\n{consent}\n\nA talks.\n",
+                                                 "b.txt": "Interview B about plums.\n\nB talks.\n"})
+    coder_run(project)
+    book = _export(project)
+    _append_to_workbook(book, document="a.txt", passage="1", code="hand_only", review="add", note="coded in A")
+    coder_run(project)
+    (project / "corpus" / "a.txt").unlink()
+    coder_run(project)
+    coder_run(project)
+    (project / "corpus" / "n.txt").write_text(f"Interview N.\n\n{consent}\n\nN talks.\n", encoding="utf-8")
+    coder_run(project)
+    assert reviews_file_of(project)[["document", "code", "note"]].values.tolist() == [["a.txt", "hand_only", "coded in A"]]
+    assert segments_of(project).query("code == 'hand_only'").empty
