@@ -2024,9 +2024,6 @@ def _follow_moved_passages(reviews: pd.DataFrame, frame: pd.DataFrame, present: 
             continue  # the one copy of its passage left, which place_on_copies did not find to be its copy
         if row["segment_id"] in taken or (read_again and _there_before(row, locator)):
             continue
-        if (locator is not None and row["document"] != reviews.at[index, "document"]
-                and not _may_be_renamed(str(reviews.at[index, "document"]), str(row["document"]), locator)):
-            continue  # another document, or a deleted one's passage added since: not a rename (probe AL3)
         taken.add(row["segment_id"])
         present.add(row["segment_id"])  # type: ignore[attr-defined]
         followed += row["document"] != reviews.at[index, "document"]

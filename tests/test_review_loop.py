@@ -3092,28 +3092,3 @@ def test_review_loop_a_hand_coding_of_a_document_deleted_runs_ago_stays_out_of_a
     coder_run(project)
     assert reviews_file_of(project)[["document", "code", "note"]].values.tolist() == [["a.txt", "hand_only", "coded in A"]]
     assert segments_of(project).query("code == 'hand_only'").empty
-
-
-@pytest.mark.parametrize("other", ["there before", "added since"])
-def test_review_loop_a_decision_of_a_deleted_document_stays_off_another_documents_passage(tmp_path, other):
-    """a.txt's reject on a passage another document also says, a.txt deleted: the reject moved onto the other
-    document's segment, silently, whether that document was there all along or added two runs later (probe AL3):
-    it is no rename, and the decision stays detached."""
-    shared = "Mayors held a joint meeting."
-    corpus = {"a.txt": f"Interview A.\n\n{shared}\n", "b.txt": "Interview B.\n\nNothing here.\n"}
-    if other == "there before":
-        corpus["n.txt"] = f"Interview N.\n\n{shared}\n"
-    project = write_project(tmp_path, CODEBOOK, corpus)
-    coder_run(project)
-    frame = segments_of(project)
-    frame.loc[frame["document"] == "a.txt", "review"] = "reject"
-    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(project)
-    (project / "corpus" / "a.txt").unlink()
-    coder_run(project)
-    coder_run(project)
-    if other == "added since":
-        (project / "corpus" / "n.txt").write_text(f"Interview N.\n\n{shared}\n", encoding="utf-8")
-        coder_run(project)
-    assert segments_of(project).query("document == 'n.txt'")["review"].tolist() == [""]
-    assert reviews_file_of(project)[["document", "decision"]].values.tolist() == [["a.txt", "reject"]]
