@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import CoderError, OutputError, first_lines, quoted
+from .errors import CoderError, OutputError, first_lines, passages_held, quoted
 from .files import (
     LEGACY_ENCODINGS,
     LOSSY_ENCODINGS,
@@ -620,9 +620,7 @@ def check_gold_against_run(gold: pd.DataFrame, *, documents: Mapping[str, int] |
             problems.append(f"{where}document {quoted(document)} is not in the run"
                             + (f" (did you mean '{close[0]}'?)" if close else ""))
         elif documents is not None and "passage" in row and not 0 <= int(row["passage"]) < documents[document]:
-            count = documents[document]
-            has = "no passages" if not count else "only passage 0" if count == 1 else f"passages 0-{count - 1}"
-            problems.append(f"{where}'{document}' has no passage {row['passage']} (it has {has})")
+            problems.append(f"{where}'{document}' has no passage {row['passage']} (it has {passages_held(documents[document])})")
         code = str(row["code"])
         if known_codes is not None and code and code not in known_codes:
             labelled = by_label.get(" ".join(code.split()).casefold())

@@ -22,6 +22,16 @@ def quoted(value: object, limit: int = 80) -> str:
     return f"'{text}'" if len(text) <= limit else f"'{text[:limit]}…' ({len(text):,} characters)"
 
 
+def passages_held(count: int) -> str:
+    """What a message says a document holds when a row names a passage past its last: passages are numbered from
+    0, so "no passage 3 (it has 3)" read as a contradiction.
+
+    >>> passages_held(0), passages_held(1), passages_held(3)
+    ('no passages', 'only passage 0', 'passages 0-2')
+    """
+    return "no passages" if not count else "only passage 0" if count == 1 else f"passages 0-{count - 1}"
+
+
 class CoderError(Exception):
     """A problem with the user's input; the CLI prints it as `Error: ...` and exits 1."""
 

@@ -68,25 +68,22 @@ class DocumentVariables:
         # "Report.txt" is one file on Windows and macOS: taken, with a warning, when no other reads so (AH12).
         known = DocumentNames(documents)
         recased: list[str] = []
-        try:
-            exact = [known.find(name) for name in self.table["document"]]
-        except AmbiguousNameError as error:
-            raise DocumentsError(f"{self.path}: {error}.") from None
-        named = set(exact) - {None}
 
         def corpus_name(name: str, found: str | None) -> str:
             if found is None:
-                try:
-                    found = known.find_in_any_case(name)
-                except AmbiguousNameError as error:
-                    raise DocumentsError(f"{self.path}: {error}.") from None
+                found = known.find_in_any_case(name)
                 if found in named:  # another row names it as it is: this one names a file gone (probe AK8)
                     found = None
                 elif found is not None:
                     recased.append(f"'{display_name(name)}' as '{display_name(found)}'")
             return found if found is not None else slashed(name)
 
-        names = [corpus_name(name, found) for name, found in zip(self.table["document"], exact)]
+        try:
+            exact = [known.find(name) for name in self.table["document"]]
+            named = set(exact) - {None}
+            names = [corpus_name(name, found) for name, found in zip(self.table["document"], exact)]
+        except AmbiguousNameError as error:
+            raise DocumentsError(f"{self.path}: {error}.") from None
         seen: dict[str, str] = {}
         for raw, name in zip(self.table["document"], names):
             if name in corpus and name in seen:

@@ -1,4 +1,4 @@
-"""Document names: the name a corpus file has in every output, and the document a name typed by a person means.
+"""Document names: the document a name typed by a person means.
 
 A Mac names "Café.txt" decomposed (NFD) on its disk and in its zips; Windows and Linux keep what they are
 given, and a keyboard types it composed (NFC). Windows copies a path with backslashes, `find .` lists it
@@ -17,17 +17,6 @@ from .files import display_name
 
 class AmbiguousNameError(CoderError):
     """A typed name that reads as more than one document of the corpus."""
-
-
-def document_name(relative: str) -> str:
-    """The name of the document at `relative` (its path in the corpus, with "/") in every output: composed
-    (NFC), as Windows and Linux keep a name typed there, so a project copied off a Mac keeps its segment ids,
-    with control characters and the bytes of a non-UTF-8 name escaped (`files.display_name`).
-
-    >>> document_name("Cafe\\u0301.txt") == "Caf\\u00e9.txt"
-    True
-    """
-    return display_name(unicodedata.normalize("NFC", relative))
 
 
 def same_file_key(name: str) -> str:

@@ -28,7 +28,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
-from .errors import OutputError, first_lines, quoted
+from .errors import OutputError, first_lines, passages_held, quoted
 from .files import (
     LOCK_FILE,
     LOSSY_ENCODINGS,
@@ -964,9 +964,7 @@ def _no_passage(document: str, number: int, locator: PassageLocator) -> str:
     >>> _no_passage("a.txt", 3, PassageLocator([Document("a.txt", "One.\\n\\nTwo.\\n\\nThree.")]))
     "'a.txt' has no passage 3 (it has passages 0-2)."
     """
-    count = len(locator.passages(document))
-    has = "no passages" if not count else "only passage 0" if count == 1 else f"passages 0-{count - 1}"
-    return f"'{document}' has no passage {number} (it has {has})."
+    return f"'{document}' has no passage {number} (it has {passages_held(len(locator.passages(document)))})."
 
 
 def _named_as_in_corpus(entry: dict[str, str], locator: PassageLocator | None) -> str:
