@@ -56,6 +56,7 @@ from .lexicon import (
     derived_forms,
     fold_text,
     is_cjk,
+    is_english_word,
     is_known_noun,
     is_mark,
     lemmas,
@@ -1778,10 +1779,34 @@ def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
 
 
 def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
-    """Does the hyphenated line end at [start, end) split one word (passages' rule)?"""
+    """Does the hyphenated line end at [start, end) split one word (passages' rule)?
+
+    A soft hyphen is judged by the whole word its soft hyphens split, as a text pasted from a web page
+    hyphenates a word at every syllable: "co\u00adop\u00ader\u00ada\u00adtion" is "cooperation", and
+    "in\u00adter\u00adgov\u00adern\u00admen\u00adtal" one word too, split in more than two pieces not all of them
+    words. A zero-width character between two words, read as a soft hyphen, stays a break ("joint\u200bmeeting").
+    """
     before = _word_before(lower, start)
     after = _WORD_TAIL.match(view, end).group()  # type: ignore[union-attr]
-    return bool(before and after) and rejoins_hyphenated(before, after)
+    if not (before and after):
+        return False
+    if lower[start] != "\u00ad":
+        return rejoins_hyphenated(before, after)
+    pieces = [before, after]
+    first = start - len(before)
+    while first and view[first - 1] == "\u00ad" and (piece := _word_before(view, first - 1)):
+        pieces.insert(0, piece)
+        first -= len(piece) + 1
+    last = end + len(after)
+    while last < len(view) and view[last] == "\u00ad" and (piece := _WORD_TAIL.match(view, last + 1).group()):  # type: ignore[union-attr]
+        pieces.append(piece)
+        last += len(piece) + 1
+    if len(pieces) == 2:
+        return rejoins_hyphenated(before, after)
+    if not all(piece[0].islower() for piece in pieces[1:]):  # "Co\u00adOp": capitals start words
+        return False
+    pieces = [piece.lower() for piece in pieces]
+    return is_english_word("".join(pieces)) or not all(map(is_english_word, pieces))
 
 
 def _word_before(lower: str, end: int) -> str:

@@ -181,6 +181,12 @@ def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(hig
     ("collaborative governance", "collabo-\nrative gover-\nnance", ["collabo- rative gover- nance"]),
     ("cross-regional", "cross-\nregional", ["cross- regional"]),
     ("governance", "gover\u00adnance", ["gover\u00adnance"]),
+    # a word pasted from a web page with a soft hyphen at every syllable is one word
+    ("cooperation", "co\u00adop\u00ader\u00ada\u00adtion", ["co\u00adop\u00ader\u00ada\u00adtion"]),
+    ("intergovernmental cooperation", "In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion",
+     ["In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion"]),
+    ("joint meeting", "joint\u00admeeting\u00adroom", ["joint\u00admeeting"]),  # three words, not one
+    ("cooperation", "Co\u00adOp\u00ader\u00ada\u00adtion", []),
     ("governance", "Gover- Nance", []),
     ("governance", "gover-\n\u00f7nance governance", ["governance"]),  # ÷ is no letter
     # a word the text hyphenates and the keyword spells as one: at a line end (where the rule keeps
