@@ -635,16 +635,18 @@ def _terminators(view: str) -> list[int]:
 # Invisible characters a web page or a CMS leaves inside words (zero-width space, non-joiner and joiner,
 # word joiner, and a byte order mark where two files were joined): nothing to a reader.
 _ZERO_WIDTH = LazyPattern("[\u200b-\u200d\u2060\ufeff]")
-_ZERO_WIDTH_IN_CJK = LazyPattern(f"(?<=[{CJK_CHARS}])[\u200b-\u200d\u2060\ufeff]+(?=[{CJK_CHARS}])")
+# A soft hyphen between CJK characters (no word to hyphenate there) is as invisible as they are (probe AG2).
+_ZERO_WIDTH_IN_CJK = LazyPattern(f"(?<=[{CJK_CHARS}])[\u200b-\u200d\u2060\ufeff\u00ad]+(?=[{CJK_CHARS}])")
+_SOFT_HYPHEN_IN_CJK_TEXT = f"(?<=[{CJK_CHARS}])\u00ad+(?=[{CJK_CHARS}])"
 # The pinyin a content-farm mirror puts after a character, a syllable with a tone mark in brackets:
 # 聯(lián)席會(huì)議, 長(zhǎng)三角. Nothing to the text's words: read like a zero-width character.
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_GLOSS_TEXT = f"[(（](?<=[{CJK_CHARS}][(（])[a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
 _PINYIN_GLOSS = LazyPattern(_PINYIN_GLOSS_TEXT)
-_UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_PINYIN_GLOSS_TEXT}")  # either of the above
+_UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_SOFT_HYPHEN_IN_CJK_TEXT}|{_PINYIN_GLOSS_TEXT}")  # any of the above
 # The characters without which a text holds neither: each searched for with `in` (a fast C scan),
 # a quarter of the time of one regex scanning their class.
-_UNREAD_HINTS = "\u200b\u200c\u200d\u2060\ufeff" + _TONE_VOWELS
+_UNREAD_HINTS = "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _TONE_VOWELS
 
 
 def _unread_read(view: str) -> str:

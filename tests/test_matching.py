@@ -1244,6 +1244,17 @@ def test_zero_width_characters_inside_words_do_not_hide_them():
     assert [len(passage.view) for passage in passages] == [passage.end - passage.start for passage in passages]
 
 
+def test_a_soft_hyphen_between_chinese_characters_does_not_hide_a_word():
+    """A soft hyphen between two Chinese characters (a .txt or PDF paste) blocked 党建联盟 and 区域合作,
+    where a zero-width character in its place did not (probe AG2); the passage's text leaves it out too."""
+    compiled = compile_codebook(parse_codebook("codes:\n  pba: [党建联盟]\n  rc: [区域合作]\n  co: [cooperation]\n"))
+    text = "党\u00ad建联盟很好。\n\n推进区域\u00ad\u00ad合作与co\u00adoperation。"
+    passages = split_passages(Document("a.txt", text))
+    found = [[(match.code, text[match.start:match.end]) for match in compiled.find(passage)] for passage in passages]
+    assert found == [[("pba", "党\u00ad建联盟")], [("rc", "区域\u00ad\u00ad合作"), ("co", "co\u00adoperation")]]
+    assert [passage.text for passage in passages] == ["党建联盟很好。", "推进区域合作与co\u00adoperation。"]
+
+
 def test_pinyin_glosses_of_a_mirror_site_do_not_hide_words():
     """Content-farm mirrors put pinyin after characters: 部際聯(lián)席會(huì)議 hid 联席会议, and 權(quán)責(zé)不清
     its code (probe M9); the passage's text showed the pinyin. A bracket that is no tone-marked syllable
