@@ -145,6 +145,9 @@ def _quanteda_categories(mapping: yaml.MappingNode, where: str, report: list[str
             report.append(f"line {key.start_mark.line + 1}: a category name must be a single word or phrase; left out")
             continue
         name = key.value
+        if not name.strip():  # as `import qdc` names its nameless codes
+            report.append(f"line {key.start_mark.line + 1}: a category without a name, imported as '(unnamed)'")
+            name = "(unnamed)"
         node = nodes.get(name)
         if node is None:
             node = nodes[name] = _node(name)

@@ -88,6 +88,19 @@ def test_dictionaries_quanteda_repeated_category_keeps_both_lists(tmp_path):
                       "category 'barriers' is named again on line 7; its entries are merged"]
 
 
+def test_dictionaries_quanteda_category_without_a_name_is_reported(tmp_path):
+    """A category named "" became code `code`, labelled `code`, with no word in the report; `import qdc`
+    lists its nameless codes as '(unnamed)' (probe AN3)."""
+    path = tmp_path / "d.yml"
+    path.write_text('"": [orphan words]\nreal: [other]\nparent:\n  " ": [inner]\n', encoding="utf-8")
+    codebook, report = read_dictionary(path)
+    assert [(code.id, code.label, code.keywords) for code in codebook] == [
+        ("unnamed", "(unnamed)", ("orphan words",)), ("real", "real", ("other",)), ("parent", "parent", ()),
+        ("parent_unnamed", "(unnamed)", ("inner",))]
+    assert report[:2] == ["line 1: a category without a name, imported as '(unnamed)'",
+                          "line 4: a category without a name, imported as '(unnamed)'"]
+
+
 def test_dictionaries_liwc_2007_numbered_legend():
     codebook, report = read_dictionary(DATA / "liwc2007.dic")
     assert _codes(codebook) == [
