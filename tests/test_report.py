@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -696,3 +697,43 @@ def test_report_map_shortens_a_long_label_and_the_tables_keep_it(driver, tmp_pat
                                  "return [td.title, td.getBoundingClientRect().width, window.innerWidth]")
     assert cell[0] == label and cell[1] < cell[2] / 2
     assert driver.execute_script("return getComputedStyle(document.getElementById('coder-side')).overflowWrap") == "anywhere"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("label, text", [
+    ("x" * 1500, "Red tape here."),
+    ("Administrative barriers", "Red tape, see https://www.example.gov.cn/zhengce/content_" + "a" * 150 + ".htm now."),
+])
+def test_report_tooltip_with_a_long_unbroken_token_stays_inside_the_map(driver, tmp_path, label, text):
+    """A tooltip quoting a long URL or label overflowed its box: the map got a scrollbar and rescaled under
+    the pointer, and the click that followed missed the node (probe AN1)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from coder import parse_codebook
+
+    codebook = parse_codebook(f"codes:\n  admin: {{label: '{label}', keywords: [red tape]}}\n"
+                              f"  gov: {{label: Governance, keywords: [x]}}\n")
+    segments = segment_frame([("d1", 0, "admin"), ("d1", 0, "gov"), ("d1", 1, "admin")],
+                             code_path=lambda document, passage, code: code, matched="red tape",
+                             text=lambda document, passage, code: text)
+    write_network_outputs(segments, codebook, tmp_path, total_passages=2)
+    open_report(driver, tmp_path / "report.html")
+    canvas = driver.find_element(By.CSS_SELECTOR, "#coder-network canvas")
+    size = canvas.size
+    point = driver.execute_script(
+        "var n = window.coderNetwork; return n.canvasToDOM(n.getPosition(window.coderReport.node('admin')));")
+    ActionChains(driver).move_to_element_with_offset(canvas, 1 - size["width"] // 2, 1 - size["height"] // 2).perform()
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int(point["x"] - size["width"] / 2), int(point["y"] - size["height"] / 2)).perform()
+    deadline = time.monotonic() + 5
+    while driver.execute_script("return document.getElementById('coder-tooltip').hidden"):
+        assert time.monotonic() < deadline, "no tooltip appeared"
+        time.sleep(0.05)
+    view, tip = driver.execute_script(
+        "var v = document.getElementById('coder-view-map'), r = v.getBoundingClientRect(),"
+        " t = document.getElementById('coder-tooltip').getBoundingClientRect();"
+        "return [{scroll: v.scrollWidth, client: v.clientWidth, right: r.right, bottom: r.bottom},"
+        " {right: t.right, bottom: t.bottom}];")
+    assert view["scroll"] <= view["client"], "the tooltip widened the map: a scrollbar appeared"
+    assert tip["right"] <= view["right"] + 1 and tip["bottom"] <= view["bottom"] + 1
