@@ -31,6 +31,9 @@ _CJK_TEXT = LazyPattern("[\u2e80-\u2fdf\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\u
 # importer builds: recursive readers and writers stop far below Python's recursion limit.
 MAX_YAML_DEPTH = 100
 MAX_CODE_DEPTH = 40
+# Characters no label, description or keyword may hold (tab, line feed and carriage return may): NUL and
+# the C0 controls, which CSV readers and XML refuse, and the noncharacters U+FFFE and U+FFFF.
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _OTHER_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")  # YAML 1.1 line breaks besides CR and LF
 
@@ -272,13 +275,19 @@ class _Validator:
         return self.storable(node, str(node.value).strip(), key, where=where)
 
     def storable(self, node: yaml.Node, text: str, key: str, *, where: str) -> str | None:
-        """`text`, unless it holds a lone surrogate (a "\\ud800" escape), which no output file can store."""
+        """`text`, unless it holds a lone surrogate (a "\\ud800" escape), which no output file can store, or
+        a control character (a "\\x01" escape), which CSV readers and the report's SVG choke on."""
         surrogate = re.search("[\ud800-\udfff]", text)
-        if surrogate is None:
-            return text
-        self.fail(node, f"{where}: `{key}` holds a lone surrogate (\\u{ord(surrogate.group()):04x}), which no "
-                        f"file can store. Remove that escape.")
-        return None
+        if surrogate is not None:
+            self.fail(node, f"{where}: `{key}` holds a lone surrogate (\\u{ord(surrogate.group()):04x}), which no "
+                            f"file can store. Remove that escape.")
+            return None
+        control = CONTROL_CHARACTER.search(text)
+        if control is not None:
+            self.fail(node, f"{where}: `{key}` holds the control character U+{ord(control.group()):04X}, which "
+                            f"outputs cannot show. Remove that escape (a tab or a line break may stay).")
+            return None
+        return text
 
     def string_list(self, node: yaml.Node | None, key: str, *, where: str) -> list[tuple[str, yaml.Node]]:
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
@@ -624,7 +633,8 @@ def codebook_from_tree(
 
     def walk(nodes: Sequence[Mapping[str, Any]], parents: tuple[str, ...]) -> None:
         for node in nodes:
-            label = str(node.get("name") or "").strip()
+            text, unstorable = _storable_texts(node)
+            label = text["name"]
             if len(parents) >= MAX_CODE_DEPTH:
                 raise CodebookError(
                     f"{name or 'codebook'}: {what} '{label}' is nested more than {MAX_CODE_DEPTH} levels deep. "
@@ -633,21 +643,44 @@ def codebook_from_tree(
             code_id = ids.make(base, parents[-1] if parents else None)
             if code_id != base:
                 report.append(f"{what} '{label}': id '{base}' already used, so its id is '{code_id}'")
+            if unstorable:
+                report.append(f"{what} '{label}': {', '.join(unstorable)} replaced by a space (characters a "
+                              f"codebook cannot hold)")
             codes.append(
                 Code(
                     id=code_id,
                     label=label or code_id,
                     path=(*parents, code_id),
-                    description=str(node.get("description") or "").strip(),
+                    description=text["description"],
                     color=node.get("color"),
-                    keywords=tuple(node.get("keywords") or ()),
-                    regex=tuple(node.get("regex") or ()),
+                    keywords=text["keywords"],
+                    regex=text["regex"],
                 )
             )
             walk(node.get("children") or (), (*parents, code_id))
 
     walk(tree, ())
     return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]
+
+
+_UNSTORABLE = re.compile(CONTROL_CHARACTER.pattern[:-1] + "\ud800-\udfff]")  # and lone surrogates
+
+
+def _storable_texts(node: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """An imported code's name, description, keywords and regexes with each control character (or lone
+    surrogate) replaced by a space, as `parse_codebook` refuses them, and the characters replaced (U+0001, ...)."""
+    found: set[str] = set()
+
+    def clean(value: Any) -> str:
+        raw = str(value or "")
+        found.update(_UNSTORABLE.findall(raw))
+        return _UNSTORABLE.sub(" ", raw).strip()
+
+    keywords = (" ".join(clean(keyword).split()) for keyword in node.get("keywords") or ())
+    text = {"name": clean(node.get("name")), "description": clean(node.get("description")),
+            "keywords": tuple(keyword for keyword in keywords if keyword),
+            "regex": tuple(pattern for pattern in map(clean, node.get("regex") or ()) if pattern)}
+    return text, [f"U+{ord(character):04X}" for character in sorted(found)]
 
 
 def refuse_deeper_level(codebook: Codebook, level: int | None) -> None:

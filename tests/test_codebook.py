@@ -344,3 +344,28 @@ def test_codebook_ending_in_ctrl_z_is_read(tmp_path, end):
     path = tmp_path / "codebook.yaml"
     path.write_bytes(b"codes:\r\n  gov:\r\n    keywords: [governance]" + end)
     assert [code.keywords for code in load_codebook(path)] == [("governance",)]
+
+
+@pytest.mark.parametrize("field, value, shown", [
+    ("label", r"nul\0here", "U+0000"),
+    ("label", r"ctl\x01 label", "U+0001"),
+    ("description", r"unit\x1fseparator", "U+001F"),
+    ("description", r"not a character \ufffe", "U+FFFE"),
+    ("keywords", r'["red\x0btape"]', "U+000B"),
+])
+def test_codebook_control_character_is_refused_with_its_line_code_and_field(field, value, shown):
+    """NUL and other control characters in a label or description reached every CSV as they were, and made
+    the report's SVG export unreadable XML (probe AN2)."""
+    quoted = value if value.startswith("[") else f'"{value}"'
+    text = f"codes:\n  admin:\n    keywords: [red tape]\n  gov:\n    {field}: {quoted}\n"
+    if field != "keywords":
+        text += "    keywords: [governance]\n"
+    with pytest.raises(CodebookError) as raised:
+        parse_codebook(text, source="cb.yaml")
+    message = str(raised.value)
+    assert message.startswith(f"cb.yaml:5: code 'gov': `{field}` holds the control character {shown},"), message
+
+
+def test_codebook_description_keeps_tabs_and_line_breaks():
+    codebook = parse_codebook('codes:\n  gov:\n    description: "one\\ttwo\\nthree\\r\\nfour"\n    keywords: [x]\n')
+    assert codebook.codes[0].description == "one\ttwo\nthree\r\nfour"

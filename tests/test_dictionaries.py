@@ -88,6 +88,22 @@ def test_dictionaries_quanteda_repeated_category_keeps_both_lists(tmp_path):
                       "category 'barriers' is named again on line 7; its entries are merged"]
 
 
+@pytest.mark.parametrize("name, content", [
+    ("d.yml", b'"ctl\\x01name": ["wo\\x02rd", other]\n'),
+    ("d.dic", b"%\n1\tctl\x01name\n%\nwo\x02rd\t1\nother\t1\n"),
+])
+def test_dictionaries_control_characters_become_spaces_and_are_reported(tmp_path, name, content):
+    """A control character in a category or entry went into the codebook as it was, so writing it failed with
+    errors naming lines of a codebook never written (probe AN2)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    codebook, report = read_dictionary(path)
+    assert [(code.id, code.label, code.keywords) for code in codebook] == [("ctl_name", "ctl name", ("wo rd", "other"))]
+    assert report == ["category 'ctl name': U+0001, U+0002 replaced by a space (characters a codebook cannot hold)"]
+    written = write_codebook(codebook, tmp_path / "codebook.yaml")
+    assert [code.label for code in load_codebook(written)] == ["ctl name"]
+
+
 def test_dictionaries_quanteda_category_without_a_name_is_reported(tmp_path):
     """A category named "" became code `code`, labelled `code`, with no word in the report; `import qdc`
     lists its nameless codes as '(unnamed)' (probe AN3)."""

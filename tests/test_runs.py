@@ -481,16 +481,16 @@ def test_runs_failed_first_run_says_nothing_was_written(tiny_corpus, tiny_codebo
     assert snapshot(tmp_path / "out") == {}
 
 
-def test_runs_control_character_label_exports_graphml_and_gexf(tiny_corpus, tiny_codebook, tmp_path):
-    import networkx as nx
-
+def test_runs_control_character_label_is_a_codebook_error(tiny_corpus, tiny_codebook, tmp_path):
+    """A label holding "\\x01" or NUL reached segments.csv and codes.csv as it was, and made the report's SVG
+    export unreadable XML (probe AN2)."""
     text = tiny_codebook.read_text(encoding="utf-8").replace("label: Barriers", 'label: "Bar\\x01ri\\x1b[2Jers"')
     tiny_codebook.write_text(text, encoding="utf-8")
     result = coder_run(tiny_corpus, tiny_codebook, tmp_path / "out")
-    assert result.exit_code == 0, result.output
-    assert "  Bar\\x01ri\\x1b[2Jers " in result.output  # shown escaped, never sent to the terminal
-    assert nx.read_graphml(tmp_path / "out" / "network.graphml").nodes["barriers"]["label"] == "Bar\ufffdri\ufffd[2Jers"
-    assert nx.read_gexf(tmp_path / "out" / "network.gexf").nodes["barriers"]["label"] == "Bar\ufffdri\ufffd[2Jers"
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tiny_codebook}:10: code 'barriers': `label` holds the control character U+0001, "
+                             f"which outputs cannot show. Remove that escape (a tab or a line break may stay).\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_runs_lone_surrogate_label_is_a_codebook_error(tiny_corpus, tiny_codebook, tmp_path):
