@@ -1273,14 +1273,16 @@ class DecodeError(CoderError):
 _ZERO_WIDTH_SPACE = "\u200b".encode()
 
 
-def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = False) -> tuple[str, str]:
+def decode_text(data: bytes, *, legacy: bool = False, stray_nuls: bool = False) -> tuple[str, str]:
     """The one decoder: (text with LF line ends and no BOM, encoding name).
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
-    result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
-    what older spreadsheets and word lists are saved in). `stray_nuls`: a corpus's document may hold a
-    NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.
+    result reads as Chinese text; then, with `legacy` (dictionaries), the legacy encoding a corpus's
+    text file is read in (`decode_legacy`: Windows-1252 for Western text, Big5, Shift-JIS ...), never
+    Windows-1252 for bytes that do not read as Western text in it (a Big5 LIWC file became mojibake,
+    probe AN4). `stray_nuls`: a corpus's document may hold a NUL byte or two in UTF-8 text, read as
+    zero-width spaces; anything else with a NUL is binary.
 
     >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
     ('a\\nb\\nc', 'utf-8-sig')
@@ -1318,11 +1320,37 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
             text, encoding = _strict(data, "gb18030"), "gb18030"
             if text is not None and not _looks_like_chinese_text(text):
                 text = None
-            if text is None and fallback is not None:
-                text, encoding = _strict(data, fallback), fallback
+            if text is None and legacy:
+                text, encoding = decode_legacy(data)
     if text is None:
         raise DecodeError(UNDECODABLE)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+# Encodings an error names when bytes read clearly in none: those of the files people are sent most.
+_CANDIDATE_ENCODINGS = ("cp1252", "gb18030", "big5", "shift_jis", "euc_kr", "cp1251")
+
+
+def decode_legacy(data: bytes) -> tuple[str, str]:
+    """(text, encoding) for bytes that are not UTF-8, UTF-16 or Chinese in GB18030, decided as for a
+    corpus's text file (`extract.encodings.decode_legacy`).
+
+    >>> decode_legacy("Café, naïve “quotes”".encode("cp1252"))
+    ('Café, naïve “quotes”', 'cp1252')
+
+    Raises:
+        DecodeError: no encoding reads them clearly; the message names those that decode them.
+    """
+    from .extract.encodings import decode_legacy as decided
+
+    found = decided(data)
+    if found is None:
+        candidates = [name for name in _CANDIDATE_ENCODINGS if _strict(data, name) is not None]
+        if not candidates:
+            raise DecodeError(UNDECODABLE)
+        raise DecodeError(f"cannot decode: not UTF-8, and no encoding reads it clearly as text "
+                          f"(it decodes as {', '.join(candidates)}, each garbled)")
+    return found
 
 
 # A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes

@@ -55,12 +55,14 @@ def test_files_read_table_errors_name_the_file(tmp_path: Path, data, message):
     assert str(error.value) == f"{path}: {message}"
 
 
-@pytest.mark.parametrize(("data", "fallback", "expected"), [
-    ("café".encode("cp1252"), "cp1252", ("café", "cp1252")),
-    ("a\r\nb".encode("utf-16"), None, ("a\nb", "utf-16")),
+@pytest.mark.parametrize(("data", "legacy", "expected"), [
+    ("café".encode("cp1252"), True, ("café", "cp1252")),
+    ("a\r\nb".encode("utf-16"), False, ("a\nb", "utf-16")),
+    # a Big5 file was read as Windows-1252 mojibake (probe AN4): the legacy encoding a corpus's file is read in
+    ("正面情緒\r\n高興".encode("big5"), True, ("正面情緒\n高興", "big5")),
 ])
-def test_files_decode_text(data: bytes, fallback, expected):
-    assert decode_text(data, fallback=fallback) == expected
+def test_files_decode_text(data: bytes, legacy, expected):
+    assert decode_text(data, legacy=legacy) == expected
 
 
 @pytest.mark.parametrize("data", ["café".encode("cp1252")])
