@@ -758,7 +758,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     """The one CSV reader: a table as a spreadsheet may have saved it, every cell as text.
 
     Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
-    (`_likeliest_encoding`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too.
+    (`_likeliest_encoding`), and the other legacy encodings a corpus's text file is read in (Big5,
+    Shift-JIS ...: `decode_legacy`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too.
     Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
     encoding read. `columns` (names as read: lower-cased) keeps only those the file has, which for a
     text file that decodes as it is (not a legacy code page, told from every cell) are the only ones
@@ -784,13 +785,9 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     try:
         text, encoding = decode_text(data)
     except DecodeError as problem:
-        readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
-        frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
-                  for encoding, text in readings.items()}
-        likeliest = _likeliest_encoding(frames, data)
-        if likeliest is None:
+        if str(problem) != UNDECODABLE:
             raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
-        return _only(frames[likeliest], columns)
+        return _only(_read_legacy_table(path, data, blank_rows), columns)
     if encoding == "utf-8" and data.isascii():  # what Excel's "CSV (Comma delimited)" makes of Chinese and English
         encoding = "ascii"
     del data  # a large file's bytes need not stay beside its text while it is parsed
@@ -908,6 +905,28 @@ SAVED_AS = {
     "mac_roman": "as Mac Roman (Excel for Mac's \"Comma Separated Values\")",
     "ascii": "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)",
 }
+
+
+def _read_legacy_table(path: Path, data: bytes, blank_rows: bool) -> pd.DataFrame:
+    """A table in a legacy encoding: Windows-1252 or Mac Roman when its rows read back as coder wrote
+    them in one, or when the corpus's decision (`decode_legacy`) reads it as Latin text; else the
+    encoding that decision names (Excel on a Traditional-Chinese Windows saves "CSV" in Big5: read as
+    Windows-1252, 地區 became ¦a°ï, probe AN5). Raises OutputError when no encoding reads it clearly."""
+    from .extract.encodings import reads_as_latin
+
+    frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
+              for encoding, text in _legacy_readings(data).items()}
+    likeliest = _likeliest_encoding(frames, data)
+    if likeliest == "mac_roman" or likeliest is not None and rows_reading_back(frames[likeliest]).any():
+        return frames[likeliest]
+    try:
+        text, encoding = decode_legacy(data)
+    except DecodeError as problem:
+        raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8) and try again.")
+    if likeliest is None or (encoding not in LEGACY_ENCODINGS and not reads_as_latin(text)):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
+    return frames[likeliest]
 
 
 def _legacy_readings(data: bytes) -> dict[str, str]:

@@ -152,6 +152,11 @@ def decode_legacy(data: bytes) -> tuple[str, str] | None:
     return detect_legacy(data)
 
 
+def reads_as_latin(text: str) -> bool:
+    """Has `text` no letter of a script beyond Latin (Greek, Cyrillic, Hebrew, Arabic, Thai, Chinese, Japanese, Korean)?"""
+    return _NON_LATIN.search(text) is None
+
+
 def detect_legacy(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) for bytes in a legacy encoding, or None if no encoding reads them cleanly.
 
