@@ -12,14 +12,13 @@ PDF, Word (.docx), OpenDocument (.odt), RTF and HTML files are extracted by `cod
 (text layer in reading order, page spans, running headers removed); the extracted text is what
 is coded, and an `ExtractionCache` keeps it by file hash.
 
-Text files (.txt, .md): `files.decode_text`: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16
-LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of
-GBK and GB2312) but only if the result looks like Chinese text: a Latin-1 or binary file must not
-turn into rare CJK characters. Bytes with NUL and no UTF-16 byte order mark are binary. Then
-legacy encodings (`extract.encodings.decode_legacy`, the decision tables and dictionaries take
-too: UTF-8 with a few Windows-1252 bytes, Windows-1252 for Western text, else charset-normalizer's
-guess when it reads cleanly). With `encoding=` every text file without a byte order mark is
-decoded with that encoding, strictly.
+Text files (.txt, .md): `files.decode_text` without a fallback: a UTF-8 byte order mark
+("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"), strict UTF-8 ("utf-8"), then GB18030
+("gb18030", a superset of GBK and GB2312) but only if the result looks like Chinese text: a
+Latin-1 or binary file must not turn into rare CJK characters. Bytes with NUL and no UTF-16
+byte order mark are binary. Then legacy encodings (`extract.encodings.detect_legacy`:
+Windows-1252 for Western text, else charset-normalizer's guess when it reads cleanly). With
+`encoding=` every text file without a byte order mark is decoded with that encoding, strictly.
 
 Normalising changes only two things, so offsets into `Document.text` are stable: the byte
 order mark is removed, and CRLF and lone CR become LF. No Unicode normalisation is applied.
@@ -40,8 +39,9 @@ from .extract.cache import ExtractionCache
 from .extract.encodings import (
     check_encoding,
     decode_forced,
-    decode_legacy,
+    detect_legacy,
     misread,
+    utf8_with_strays,
 )
 from .files import BINARY, UNDECODABLE, DecodeError, decode_text, display_name
 from .models import Document
@@ -518,7 +518,10 @@ def _read_text(file_path: Path, *, encoding: str | None = None) -> tuple[str, st
     except _Skip as skip:
         if skip.reason != UNDECODABLE:
             raise
-    legacy = decode_legacy(data)
+    mostly_utf8 = utf8_with_strays(data)
+    if mostly_utf8 is not None:
+        return mostly_utf8.replace("\r\n", "\n").replace("\r", "\n"), "utf-8+cp1252"
+    legacy = detect_legacy(data)
     if legacy is None:
         raise _Skip(LEGACY_UNDECODABLE)
     text, found = legacy

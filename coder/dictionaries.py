@@ -106,18 +106,13 @@ def _read_text(path: Path, report: list[str]) -> str:
     data = read_bytes(path, error=CodebookError, missing="dictionary not found. Pass the path of a .yml, .dic or .cat file.",
                       what="a dictionary")
     try:
-        # Older LIWC and WordStat files are Windows-1252; Chinese LIWC (CLIWC) circulates in Big5.
-        text, encoding = decode_text(data, legacy=True)
+        # Older LIWC and WordStat files are Windows-1252.
+        text, encoding = decode_text(data, fallback="cp1252")
     except DecodeError as problem:
         raise CodebookError(f"{path}: {problem}. Save the dictionary as UTF-8 text and try again.")
-    if encoding not in ("utf-8", "utf-8-sig", "utf-16"):
-        report.append(f"{path.name}: not UTF-8; read as {_ENCODING_NAMES.get(encoding, encoding)}")
+    if encoding == "cp1252":
+        report.append(f"{path.name}: not UTF-8; read as Windows-1252")
     return text
-
-
-_ENCODING_NAMES = {"cp1252": "Windows-1252", "gb18030": "GB18030", "big5": "Big5", "cp932": "Shift-JIS",
-                   "shift_jis": "Shift-JIS", "utf-8+gb18030": "UTF-8 with some GB18030",
-                   "utf-8+cp1252": "UTF-8 with a few Windows-1252 bytes"}
 
 
 def _quanteda(path: Path, text: str, report: list[str]) -> list[dict[str, Any]]:

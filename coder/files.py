@@ -758,8 +758,7 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     """The one CSV reader: a table as a spreadsheet may have saved it, every cell as text.
 
     Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
-    (`_likeliest_encoding`), and the other legacy encodings a corpus's text file is read in (Big5,
-    Shift-JIS ...: `decode_legacy`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too.
+    (`_likeliest_encoding`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too.
     Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
     encoding read. `columns` (names as read: lower-cased) keeps only those the file has, which for a
     text file that decodes as it is (not a legacy code page, told from every cell) are the only ones
@@ -785,9 +784,13 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     try:
         text, encoding = decode_text(data)
     except DecodeError as problem:
-        if str(problem) != UNDECODABLE:
+        readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
+        frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
+                  for encoding, text in readings.items()}
+        likeliest = _likeliest_encoding(frames, data)
+        if likeliest is None:
             raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 and try again.")
-        return _only(_read_legacy_table(path, data, blank_rows), columns)
+        return _only(frames[likeliest], columns)
     if encoding == "utf-8" and data.isascii():  # what Excel's "CSV (Comma delimited)" makes of Chinese and English
         encoding = "ascii"
     del data  # a large file's bytes need not stay beside its text while it is parsed
@@ -905,28 +908,6 @@ SAVED_AS = {
     "mac_roman": "as Mac Roman (Excel for Mac's \"Comma Separated Values\")",
     "ascii": "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)",
 }
-
-
-def _read_legacy_table(path: Path, data: bytes, blank_rows: bool) -> pd.DataFrame:
-    """A table in a legacy encoding: Windows-1252 or Mac Roman when its rows read back as coder wrote
-    them in one, or when the corpus's decision (`decode_legacy`) reads it as Latin text; else the
-    encoding that decision names (Excel on a Traditional-Chinese Windows saves "CSV" in Big5: read as
-    Windows-1252, 地區 became ¦a°ï, probe AN5). Raises OutputError when no encoding reads it clearly."""
-    from .extract.encodings import reads_as_latin
-
-    frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
-              for encoding, text in _legacy_readings(data).items()}
-    likeliest = _likeliest_encoding(frames, data)
-    if likeliest == "mac_roman" or likeliest is not None and rows_reading_back(frames[likeliest]).any():
-        return frames[likeliest]
-    try:
-        text, encoding = decode_legacy(data)
-    except DecodeError as problem:
-        raise OutputError(f"{path}: {problem}. Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8) and try again.")
-    if likeliest is None or (encoding not in LEGACY_ENCODINGS and not reads_as_latin(text)):
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
-    return frames[likeliest]
 
 
 def _legacy_readings(data: bytes) -> dict[str, str]:
@@ -1292,16 +1273,14 @@ class DecodeError(CoderError):
 _ZERO_WIDTH_SPACE = "\u200b".encode()
 
 
-def decode_text(data: bytes, *, legacy: bool = False, stray_nuls: bool = False) -> tuple[str, str]:
+def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = False) -> tuple[str, str]:
     """The one decoder: (text with LF line ends and no BOM, encoding name).
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
-    result reads as Chinese text; then, with `legacy` (dictionaries), the legacy encoding a corpus's
-    text file is read in (`decode_legacy`: Windows-1252 for Western text, Big5, Shift-JIS ...), never
-    Windows-1252 for bytes that do not read as Western text in it (a Big5 LIWC file became mojibake,
-    probe AN4). `stray_nuls`: a corpus's document may hold a NUL byte or two in UTF-8 text, read as
-    zero-width spaces; anything else with a NUL is binary.
+    result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
+    what older spreadsheets and word lists are saved in). `stray_nuls`: a corpus's document may hold a
+    NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.
 
     >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
     ('a\\nb\\nc', 'utf-8-sig')
@@ -1339,37 +1318,11 @@ def decode_text(data: bytes, *, legacy: bool = False, stray_nuls: bool = False) 
             text, encoding = _strict(data, "gb18030"), "gb18030"
             if text is not None and not _looks_like_chinese_text(text):
                 text = None
-            if text is None and legacy:
-                text, encoding = decode_legacy(data)
+            if text is None and fallback is not None:
+                text, encoding = _strict(data, fallback), fallback
     if text is None:
         raise DecodeError(UNDECODABLE)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
-
-
-# Encodings an error names when bytes read clearly in none: those of the files people are sent most.
-_CANDIDATE_ENCODINGS = ("cp1252", "gb18030", "big5", "shift_jis", "euc_kr", "cp1251")
-
-
-def decode_legacy(data: bytes) -> tuple[str, str]:
-    """(text, encoding) for bytes that are not UTF-8, UTF-16 or Chinese in GB18030, decided as for a
-    corpus's text file (`extract.encodings.decode_legacy`).
-
-    >>> decode_legacy("Café, naïve “quotes”".encode("cp1252"))
-    ('Café, naïve “quotes”', 'cp1252')
-
-    Raises:
-        DecodeError: no encoding reads them clearly; the message names those that decode them.
-    """
-    from .extract.encodings import decode_legacy as decided
-
-    found = decided(data)
-    if found is None:
-        candidates = [name for name in _CANDIDATE_ENCODINGS if _strict(data, name) is not None]
-        if not candidates:
-            raise DecodeError(UNDECODABLE)
-        raise DecodeError(f"cannot decode: not UTF-8, and no encoding reads it clearly as text "
-                          f"(it decodes as {', '.join(candidates)}, each garbled)")
-    return found
 
 
 # A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes

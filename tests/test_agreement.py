@@ -196,14 +196,6 @@ def test_agreement_read_gold_shapes(tmp_path, content, expected):
     assert read_gold(path).values.tolist() == expected
 
 
-@pytest.mark.parametrize(("name", "encoding"), [("報告.txt", "cp950"), ("报告.txt", "gbk"), ("café.txt", "cp1252")])
-def test_agreement_read_gold_in_a_code_page(tmp_path, name, encoding):
-    """A gold file saved by Excel on a Traditional-Chinese Windows (Big5) was read as Windows-1252 (probe AN5)."""
-    path = tmp_path / "gold.csv"
-    path.write_bytes(f"document,passage,code,note\r\n{name},0,x,聯席會議 “ok”\r\n".encode(encoding, errors="replace"))
-    assert read_gold(path).values.tolist() == [[name, "x", 0]]
-
-
 @pytest.mark.parametrize(
     "content, message",
     [

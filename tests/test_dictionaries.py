@@ -200,28 +200,6 @@ def test_dictionaries_windows_1252_is_reported(tmp_path):
     assert report == ["old.dic: not UTF-8; read as Windows-1252"]
 
 
-@pytest.mark.parametrize(("encoding", "named"), [("big5", "Big5"), ("gbk", "GB18030"), ("shift_jis", "Shift-JIS")])
-def test_dictionaries_a_chinese_or_japanese_legacy_encoding_is_read(tmp_path, encoding, named):
-    """A LIWC file in Big5 (as Chinese LIWC circulates) became a codebook of mojibake, exit 0 (probe AN4)."""
-    words = {"big5": ("正面情緒", "高興", "快樂*"), "gbk": ("正面情绪", "高兴", "快乐*"),
-             "shift_jis": ("肯定的", "嬉しい", "楽し*")}[encoding]
-    path = tmp_path / "cliwc.dic"
-    path.write_bytes(f"%\r\n1\t{words[0]}\r\n%\r\n{words[1]}\t1\r\n{words[2]}\t1\r\n".encode(encoding))
-    codebook, report = read_dictionary(path)
-    assert [(code.label, code.keywords) for code in codebook] == [(words[0], words[1:])]
-    assert report == [f"cliwc.dic: not UTF-8; read as {named}"]
-
-
-def test_dictionaries_bytes_no_encoding_reads_are_refused(tmp_path):
-    path = tmp_path / "garbled.dic"
-    path.write_bytes(b"%\n1\tposemo\n%\n\xb2\xe9\xa9\xc1\xb0\xe0\xda\xdd\xf4\xd1\xbb\xad\xdf\xa4\xd2\xd8\xee\xa1\xfa\xda\t1\n")
-    with pytest.raises(CodebookError) as error:
-        read_dictionary(path)
-    assert str(error.value) == (
-        f"{path}: cannot decode: not UTF-8, and no encoding reads it clearly as text (it decodes as cp1252, gb18030, "
-        f"euc_kr, cp1251, each garbled). Save the dictionary as UTF-8 text and try again.")
-
-
 @pytest.mark.parametrize(
     "name, content, message",
     [

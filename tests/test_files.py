@@ -55,42 +55,12 @@ def test_files_read_table_errors_name_the_file(tmp_path: Path, data, message):
     assert str(error.value) == f"{path}: {message}"
 
 
-@pytest.mark.parametrize(("data", "legacy", "expected"), [
-    ("café".encode("cp1252"), True, ("café", "cp1252")),
-    ("a\r\nb".encode("utf-16"), False, ("a\nb", "utf-16")),
-    # a Big5 file was read as Windows-1252 mojibake (probe AN4): the legacy encoding a corpus's file is read in
-    ("正面情緒\r\n高興".encode("big5"), True, ("正面情緒\n高興", "big5")),
+@pytest.mark.parametrize(("data", "fallback", "expected"), [
+    ("café".encode("cp1252"), "cp1252", ("café", "cp1252")),
+    ("a\r\nb".encode("utf-16"), None, ("a\nb", "utf-16")),
 ])
-def test_files_decode_text(data: bytes, legacy, expected):
-    assert decode_text(data, legacy=legacy) == expected
-
-
-# Bytes that decode as Windows-1252, GB18030 and Windows-1251, and read as text in none of them.
-GARBLED = b"document,region\na.txt,\xb2\xe9\xa9\xc1\xb0\xe0\xda\xdd\xf4\xd1\xbb\xad\xdf\xa4\xd2\xd8\xee\xa1\xfa\xda\n"
-
-
-@pytest.mark.parametrize(("text", "encoding"), [
-    ("document,地區\r\na.txt,臺灣\r\nb.txt,香港\r\n", "cp950"),  # Excel on a Traditional-Chinese Windows
-    ("document,地区\r\na.txt,广东\r\nb.txt,广西\r\n", "gbk"),  # on a Simplified-Chinese one
-    ("document,région\r\na.txt,Köln “Straße” €5\r\nb.txt,café\r\n", "cp1252"),  # on a Western one
-])
-def test_files_read_table_reads_a_sheet_in_its_code_page(tmp_path: Path, text, encoding):
-    """A Big5 sheet was read as Windows-1252: 地區 became ¦a°ï (probe AN5)."""
-    path = tmp_path / "documents.csv"
-    path.write_bytes(text.encode(encoding))
-    table = read_table(path)
-    assert table.values.tolist() == [line.split(",") for line in text.splitlines()[1:]]
-    assert list(table.columns) == text.splitlines()[0].lower().split(",")
-
-
-def test_files_read_table_refuses_a_sheet_no_encoding_reads(tmp_path: Path):
-    path = tmp_path / "table.csv"
-    path.write_bytes(GARBLED)
-    with pytest.raises(OutputError) as error:
-        read_table(path)
-    assert str(error.value) == (
-        f"{path}: cannot decode: not UTF-8, and no encoding reads it clearly as text (it decodes as cp1252, "
-        f"gb18030, euc_kr, cp1251, each garbled). Save it as CSV UTF-8 (Excel: File > Save As > CSV UTF-8) and try again.")
+def test_files_decode_text(data: bytes, fallback, expected):
+    assert decode_text(data, fallback=fallback) == expected
 
 
 @pytest.mark.parametrize("data", ["café".encode("cp1252")])

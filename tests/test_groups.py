@@ -494,16 +494,6 @@ def test_groups_a_plain_ascii_sheet_with_a_double_question_mark_is_read_with_a_w
                               "column 'year' (first, row 2: '??') show \"??\". If the sheet was saved as plain ASCII")
 
 
-@pytest.mark.parametrize(("region", "places", "encoding"), [("地區", ("臺灣", "香港"), "cp950"), ("地区", ("广东", "广西"), "gbk"),
-                                                         ("région", ("Köln “Straße”", "€ café"), "cp1252")])
-def test_groups_a_sheet_saved_in_a_chinese_code_page_is_read(tmp_path: Path, region, places, encoding) -> None:
-    """Excel on a Traditional-Chinese Windows saves "CSV" in Big5 (cp950): read as Windows-1252, 地區 was ¦a°ï in
-    every count table and the report's Documents menu (probe AN5)."""
-    sheet = tmp_path / "documents.csv"
-    sheet.write_bytes(f"document,{region}\r\nd1.txt,{places[0]}\r\nd2.txt,{places[1]}\r\n".encode(encoding))
-    assert page_variables(read_document_variables(sheet)) == {"d1.txt": {region: places[0]}, "d2.txt": {region: places[1]}}
-
-
 @pytest.mark.parametrize("encoding", ["cp1252", "ascii"])
 def test_groups_a_sheet_in_a_code_page_with_a_lone_question_mark_is_read(tmp_path: Path, encoding) -> None:
     """A lone "?" is a value (not known), and a Western sheet in Windows-1252 loses nothing."""

@@ -138,25 +138,6 @@ def utf8_with_strays(data: bytes) -> str | None:
     return text.translate(_STRAY_AS_CP1252)
 
 
-def decode_legacy(data: bytes) -> tuple[str, str] | None:
-    """(text, encoding) for bytes that are not UTF-8, UTF-16 or Chinese in GB18030, or None: UTF-8 with a
-    few stray Windows-1252 bytes ("utf-8+cp1252", `utf8_with_strays`), else `detect_legacy`'s reading.
-    The one decision for a corpus's text files, tables (`files.read_table`) and dictionaries.
-
-    >>> decode_legacy("地區,臺灣".encode("big5"))
-    ('地區,臺灣', 'big5')
-    """
-    mostly_utf8 = utf8_with_strays(data)
-    if mostly_utf8 is not None:
-        return mostly_utf8, "utf-8+cp1252"
-    return detect_legacy(data)
-
-
-def reads_as_latin(text: str) -> bool:
-    """Has `text` no letter of a script beyond Latin (Greek, Cyrillic, Hebrew, Arabic, Thai, Chinese, Japanese, Korean)?"""
-    return _NON_LATIN.search(text) is None
-
-
 def detect_legacy(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) for bytes in a legacy encoding, or None if no encoding reads them cleanly.
 
