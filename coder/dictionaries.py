@@ -29,7 +29,7 @@ import yaml
 
 from .codebook import MAX_CODE_DEPTH, check_yaml_shape, codebook_from_tree
 from .errors import CodebookError
-from .files import DecodeError, command_argument, decode_text, read_bytes
+from .files import CHINESE_CODE_PAGES, DecodeError, command_argument, decode_text, read_bytes
 from .matching import symbol_parts
 from .models import Codebook
 
@@ -106,12 +106,14 @@ def _read_text(path: Path, report: list[str]) -> str:
     data = read_bytes(path, error=CodebookError, missing="dictionary not found. Pass the path of a .yml, .dic or .cat file.",
                       what="a dictionary")
     try:
-        # Older LIWC and WordStat files are Windows-1252.
-        text, encoding = decode_text(data, fallback="cp1252")
+        # Older LIWC and WordStat files are Windows-1252; Chinese LIWC circulates in Big5.
+        text, encoding = decode_text(data, fallback="cp1252", chinese_code_pages=True)
     except DecodeError as problem:
         raise CodebookError(f"{path}: {problem}. Save the dictionary as UTF-8 text and try again.")
     if encoding == "cp1252":
         report.append(f"{path.name}: not UTF-8; read as Windows-1252")
+    elif encoding in CHINESE_CODE_PAGES:
+        report.append(f"{path.name}: not UTF-8; read as {CHINESE_CODE_PAGES[encoding]}")
     return text
 
 

@@ -1273,13 +1273,15 @@ class DecodeError(CoderError):
 _ZERO_WIDTH_SPACE = "\u200b".encode()
 
 
-def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = False) -> tuple[str, str]:
+def decode_text(data: bytes, *, fallback: str | None = None, chinese_code_pages: bool = False,
+                stray_nuls: bool = False) -> tuple[str, str]:
     """The one decoder: (text with LF line ends and no BOM, encoding name).
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
-    result reads as Chinese text; then `fallback` (tables and dictionaries pass "cp1252",
-    what older spreadsheets and word lists are saved in). `stray_nuls`: a corpus's document may hold a
+    result reads as Chinese text; with `chinese_code_pages` (tables and dictionaries), Big5 ("cp950") or
+    GBK ("gbk") when exactly one reads it clearly as Chinese (`chinese_code_page_reading`), Big5 over a
+    GB18030 reading too; then `fallback` (dictionaries pass "cp1252", what older word lists are saved in). `stray_nuls`: a corpus's document may hold a
     NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.
 
     >>> decode_text(b"\\xef\\xbb\\xbfa\\r\\nb\\rc")
@@ -1318,11 +1320,50 @@ def decode_text(data: bytes, *, fallback: str | None = None, stray_nuls: bool = 
             text, encoding = _strict(data, "gb18030"), "gb18030"
             if text is not None and not _looks_like_chinese_text(text):
                 text = None
+            chinese = chinese_code_page_reading(data) if chinese_code_pages else None
+            if chinese is not None and (text is None or chinese[1] == "cp950"):
+                text, encoding = chinese
             if text is None and fallback is not None:
                 text, encoding = _strict(data, fallback), fallback
     if text is None:
         raise DecodeError(UNDECODABLE)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+# The code pages Excel on a Chinese Windows saves "CSV (Comma delimited)" in: Big5 in Taiwan and Hong Kong,
+# GBK in mainland China (a GBK file that reads as Chinese text is GB18030's already, see decode_text).
+CHINESE_CODE_PAGES = {"cp950": "Big5 (cp950)", "gbk": "GBK"}
+
+
+def chinese_code_page_reading(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) when exactly one of Big5 and GBK reads `data` clearly as Chinese (`_reads_as_chinese`),
+    else None: a table or word list then is read as before (Windows-1252).
+
+    >>> chinese_code_page_reading("document,地區\\na.txt,臺灣\\n".encode("cp950"))
+    ('document,地區\\na.txt,臺灣\\n', 'cp950')
+    >>> chinese_code_page_reading("it´s late, O´Neill´s".encode("cp1252")) is None
+    True
+    """
+    readings = [(text, encoding) for encoding in CHINESE_CODE_PAGES
+                if (text := _strict(data, encoding)) is not None and _reads_as_chinese(text)]
+    return readings[0] if len(readings) == 1 else None
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """True when `text` holds two ideographs or more, nothing beyond ASCII but ideographs and Chinese
+    punctuation, half its ideographs or more in runs of two or more, and nine in ten of them among the
+    commonest (`lexicon.common_hanzi`, traditional ones folded to simplified). Western text read in a
+    Chinese code page pairs an accented letter with the next byte: one ideograph among letters, most
+    often a rare one (it´s as Big5 is it愀s, Genève Gen鋦e)."""
+    if not _CHINESE_CODE_PAGE_TEXT.fullmatch(text):
+        return False
+    ideographs = [char for char in text if _IDEOGRAPH_ONE.match(char)]
+    if len(ideographs) < 2 or sum(map(len, _IDEOGRAPH_RUN.findall(text))) < 0.5 * len(ideographs):
+        return False
+    from .lexicon import common_hanzi, fold_text
+
+    common = common_hanzi()
+    return sum(char in common for char in fold_text("".join(ideographs))) >= 0.9 * len(ideographs)
 
 
 # A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes
@@ -1388,6 +1429,11 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
+_IDEOGRAPH_ONE = LazyPattern(f"[{_IDEOGRAPH}]")
+# What a Chinese sheet or word list holds beyond ASCII: ideographs and CJK, full-width and Big5 punctuation.
+_CHINESE_CODE_PAGE_TEXT = LazyPattern(
+    f"[\t\n\r\f\v\x20-\x7e{_IDEOGRAPH}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
+    "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
 _SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
 _IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 

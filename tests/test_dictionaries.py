@@ -200,6 +200,29 @@ def test_dictionaries_windows_1252_is_reported(tmp_path):
     assert report == ["old.dic: not UTF-8; read as Windows-1252"]
 
 
+@pytest.mark.parametrize(("encoding", "report"), [
+    ("cp950", ["cliwc.dic: not UTF-8; read as Big5 (cp950)"]),
+    ("gbk", []),  # GB18030, as before
+])
+def test_dictionaries_chinese_code_page_is_read_and_reported(tmp_path, encoding, report):
+    """A Chinese LIWC file circulates in Big5: read as Windows-1252, every word was mojibake (probe AN4)."""
+    path = tmp_path / "cliwc.dic"
+    path.write_bytes("%\n1\t正面情緒\n2\t負面情緒\n%\n高興\t1\n快樂*\t1\n悲傷\t2\n難過\t2\n".encode(encoding))
+    codebook, reported = read_dictionary(path)
+    assert [(code.label, code.keywords) for code in codebook] == [
+        ("正面情緒", ("高興", "快樂*")), ("負面情緒", ("悲傷", "難過"))]
+    assert reported == report
+
+
+def test_dictionaries_windows_1252_read_as_before_where_big5_decodes_it(tmp_path):
+    """´ and an accent pair with the next byte as Big5 ideographs (it愀): rare ones, so Windows-1252 (probe AQ4)."""
+    path = tmp_path / "old.dic"
+    path.write_bytes("%\n1\tposemo\n%\nit´s\t1\nO´Neill\t1\nGenève\t1\n".encode("cp1252"))
+    codebook, report = read_dictionary(path)
+    assert codebook["posemo"].keywords == ("it´s", "O´Neill", "Genève")
+    assert report == ["old.dic: not UTF-8; read as Windows-1252"]
+
+
 @pytest.mark.parametrize(
     "name, content, message",
     [
