@@ -35,6 +35,40 @@ def test_files_read_table_what_spreadsheets_save(tmp_path: Path, data: bytes, ex
     assert read_table(path).to_dict("records") == [{"code": "barrier", "note": expected}]
 
 
+@pytest.mark.parametrize(("encoding", "document", "region"), [
+    ("cp950", "報告.txt", "臺灣"),  # Excel's "CSV (Comma delimited)" on a Traditional-Chinese Windows (probe AN5)
+    ("cp950", "a.txt", "香港"),
+    ("gbk", "a.txt", "长三角区域"),
+])
+def test_files_read_table_reads_chinese_code_pages(tmp_path: Path, encoding: str, document: str, region: str):
+    from coder.files import table_encoding
+
+    path = tmp_path / "documents.csv"
+    path.write_bytes(f"document,地區\r\n{document},{region}\r\nb.txt,東京\r\n".encode(encoding))
+    table = read_table(path)
+    assert table.to_dict("records") == [{"document": document, "地區": region}, {"document": "b.txt", "地區": "東京"}]
+    assert table_encoding(table) in (encoding, "gb18030")
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    # Big5 reads ´ or an accent and the next byte as a rare ideograph (it愀 late, Gen鋦e愀, H幨鋝e愀), Mac
+    # Roman's ¿ and ’ in cp1252 as common ones, but alone among letters (鬨ncluir, don掐): read as before (probe AQ1)
+    ("document,note\na.txt,it´s late\n".encode("cp1252"), [["a.txt", "it´s late"]]),
+    ("document,passage,code\nGenève´s.txt,3,coop\n".encode("cp1252"), [["Genève´s.txt", "3", "coop"]]),
+    ("document,note\nd.txt,Hélène´s\n".encode("cp1252"), [["d.txt", "Hélène´s"]]),
+    ("name\nçà\n®\n€\né\n".encode("cp1252"), [["çà"], ["®"], ["€"], ["é"]]),
+    ("document,code\n¿incluir?.txt,coop\ndon’t.txt,coop\n".encode("mac_roman"),
+     [["Àincluir?.txt", "coop"], ["donÕt.txt", "coop"]]),
+])
+def test_files_read_table_windows_1252_read_as_before_where_big5_decodes_it(tmp_path: Path, data: bytes, expected):
+    from coder.files import table_encoding
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(data)
+    table = read_table(path)
+    assert (table_encoding(table), table.values.tolist()) == ("cp1252", expected)
+
+
 @pytest.mark.parametrize(("data", "message"), [
     (None, "file not found."),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "cannot decode: binary data (NUL bytes without a UTF-16 byte order mark). "

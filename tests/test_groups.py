@@ -504,6 +504,19 @@ def test_groups_a_sheet_in_a_code_page_with_a_lone_question_mark_is_read(tmp_pat
         "d1.txt": {"city": city, "founded": "?"}, "d2.txt": {"city": "Lyon", "founded": "43"}}
 
 
+@pytest.mark.parametrize(("encoding", "text"), [
+    ("cp950", "document,地區\r\nd1.txt,臺灣\r\nd2.txt,香港\r\n"),  # Excel on a Traditional-Chinese Windows
+    ("gbk", "document,地区\r\nd1.txt,长三角\r\nd2.txt,珠三角\r\n"),  # ... on a Simplified-Chinese one
+    ("cp1252", "document,note\r\nd1.txt,it´s late\r\nd2.txt,O´Neill\r\n"),  # Big5 decodes it too: it愀 late
+])
+def test_groups_a_sheet_in_a_chinese_code_page_is_read(tmp_path: Path, encoding, text) -> None:
+    """A Big5 sheet was read as Windows-1252: 地區 became ¦a°ï in every count table (probe AN5)."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_bytes(text.encode(encoding))
+    header, *rows = [line.split(",") for line in text.split("\r\n")[:-1]]
+    assert page_variables(read_document_variables(sheet)) == {row[0]: {header[1]: row[1]} for row in rows}
+
+
 def _xlsx_sheet(path: Path, rows: list[list[object]]) -> Path:
     from openpyxl import Workbook
 
