@@ -1095,10 +1095,12 @@ def code_batches(
             meanwhile(_sent_fingerprints(asked))
             _release_compile_memory()  # what it read of the lemma tables: only the workers compile
         while running:
-            coded = running.popleft().result()
+            # Handed on, not held here: a local would keep the batch's rows while the caller finishes
+            # them and while the next batch is waited for.
+            coded = [running.popleft().result()]
             for batch in islice(waiting, 1):
                 running.append(pool.submit(_code_batch, batch, encoding))
-            yield coded
+            yield coded.pop()
     except BrokenProcessPool as error:  # from a result, or a submit once the pool is broken
         raise _stopped_error(error) from None
     finally:

@@ -6,6 +6,7 @@ import concurrent.futures
 import os
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -478,6 +479,33 @@ def test_pipeline_code_batches_calls_meanwhile_once_the_first_batches_are_sent(t
     else:
         assert events[:5] == [("sent", "0.txt"), ("sent", "1.txt"), ("sent", "2.txt"), ("sent", "3.txt"), ("meanwhile",)]
         assert events.count(("meanwhile",)) == 1 and events[-1] == ("stopped",) and events.count(("taken", 1)) == 6
+
+
+def test_pipeline_code_batches_keeps_no_batch_it_handed_on(tiny_codebook: Path, monkeypatch):
+    """A batch a coding process sent back is the caller's alone once handed on: code_batches kept it in a
+    local while the caller finished it and while the next batch was waited for (a 5 MB document's rows
+    and passages, ~12 MB, held beside the next ones in the main process)."""
+    from coder.models import Document
+
+    codebook = load_codebook(tiny_codebook)
+
+    class Pool:
+        def submit(self, function, batch, encoding):
+            future = concurrent.futures.Future()
+            future.set_result(pipeline._code_items(batch, encoding, codebook, compiled=None, cache=None))
+            return future
+
+        def shutdown(self, **options):
+            pass
+
+    monkeypatch.setattr(pipeline, "_start_pool", lambda *arguments, **options: Pool())
+    batches = [[Document(f"{number}.txt", "A joint meeting.")] for number in range(3)]
+    coding = pipeline.code_batches(batches, codebook, workers=2, cache=None, cache_dir=None, encoding=None)
+    coded = next(coding)
+    rows = weakref.ref(coded[0])
+    del coded
+    assert rows() is None
+    assert len(list(coding)) == 2
 
 
 def test_pipeline_worker_whose_start_up_compile_fails_reports_it_on_its_first_batch(tiny_corpus: Path,
