@@ -245,7 +245,7 @@ class PartitionWriter:
     def write(self, frame: pd.DataFrame, passages: pd.DataFrame, summary: PartitionSummary) -> None:
         """Write this partition once the previous one is written (its error, if any, is raised here)."""
         self.wait()
-        self._writing = self._writer.submit(_write_received, frame, passages, self.folder, summary, self.receive)
+        self._writing = self._writer.submit(_write_received, [frame, passages], self.folder, summary, self.receive)
 
     def wait(self) -> None:
         """Wait for the partition being written; raises its error."""
@@ -510,11 +510,16 @@ def _write_part(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, numbe
     return paths
 
 
-def _write_received(frame: pd.DataFrame, passages: pd.DataFrame, folder: Path, summary: PartitionSummary,
+def _write_received(tables: list[pd.DataFrame], folder: Path, summary: PartitionSummary,
                    receive: Callable[[PartitionSummary], PartitionSummary]) -> None:
-    """A finished partition's part files written, then its summary handed to `receive` (which stores it)."""
+    """A finished partition's part files written (`tables`: its segments and passages, emptied here so
+    that they go once written), then its summary handed to `receive` (which stores it)."""
+    frame, passages = tables
+    tables.clear()
     _write_part(frame, passages, folder, summary.number)
+    del frame, passages
     receive(summary)
+    _release_memory()  # what writing the part files and storing the summary freed, while the next is coded
 
 
 def _write_files(summary: PartitionSummary, folder: Path) -> None:

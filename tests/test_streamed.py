@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import threading
 import typing
+import weakref
 from pathlib import Path
 
 import pandas as pd
@@ -435,3 +437,27 @@ def test_streamed_statuses_tell_the_last_runs_ids_as_np_isin_does(earlier: list[
     assert found.dtype == bool and found.tolist() == np.isin(values, previous).tolist()
     assert found.sum() >= len(previous)
     assert _in_sorted(np.zeros(0, dtype=np.uint64), previous).tolist() == []
+
+
+def test_streamed_partition_writer_releases_memory_once_a_partition_is_written(tmp_path: Path, monkeypatch):
+    """The writing thread gives the heap back once a partition's part files are written and its tables
+    let go, while the next partition is coded (they went only after the thread's call, and the heap
+    they freed stayed until this process finished the next partition)."""
+    frame, passages = pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"b": [3]})
+    tables = weakref.ref(frame), weakref.ref(passages)
+    released, written, dropped = [], [], threading.Event()
+
+    def write_part(*arguments):  # written once this thread's caller has let the tables go, as the run does
+        dropped.wait(5)
+        written.append(arguments[3])
+
+    monkeypatch.setattr(streamed, "_write_part", write_part)
+    monkeypatch.setattr(streamed, "_release_memory", lambda: released.append([table() is None for table in tables]))
+    summary = partitioned.PartitionSummary.__new__(partitioned.PartitionSummary)
+    summary.number = 7
+    with streamed.PartitionWriter(tmp_path, lambda given: given) as writer:
+        writer.write(frame, passages, summary)
+        del frame, passages
+        dropped.set()
+        writer.wait()
+    assert written == [7] and released == [[True, True]]
