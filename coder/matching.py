@@ -1778,6 +1778,9 @@ def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
     return spans
 
 
+_MOST_SYLLABLES = 24  # more soft-hyphenated pieces than a word has: not read as one word (and not walked further)
+
+
 def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
     """Does the hyphenated line end at [start, end) split one word (passages' rule)?
 
@@ -1792,16 +1795,22 @@ def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
         return False
     if lower[start] != "\u00ad":
         return rejoins_hyphenated(before, after)
-    pieces = [before, after]
+    earlier: list[str] = []
     first = start - len(before)
     while first and view[first - 1] == "\u00ad" and (piece := _word_before(view, first - 1)):
-        pieces.insert(0, piece)
+        earlier.append(piece)
         first -= len(piece) + 1
+        if len(earlier) > _MOST_SYLLABLES:
+            break
+    later: list[str] = []
     last = end + len(after)
     while last < len(view) and view[last] == "\u00ad" and (piece := _WORD_TAIL.match(view, last + 1).group()):  # type: ignore[union-attr]
-        pieces.append(piece)
+        later.append(piece)
         last += len(piece) + 1
-    if len(pieces) == 2:
+        if len(later) > _MOST_SYLLABLES:
+            break
+    pieces = [*reversed(earlier), before, after, *later]
+    if len(pieces) == 2 or len(pieces) > _MOST_SYLLABLES:  # a run of soft hyphens longer than any word's is no word
         return rejoins_hyphenated(before, after)
     if not all(piece[0].islower() for piece in pieces[1:]):  # "Co\u00adOp": capitals start words
         return False
