@@ -145,12 +145,7 @@ _SENTENCE_END = LazyPattern(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
 _TERMINATOR_CHARS = ".!?。！？…"
-# A Chinese sentence's end: 。！？, or one half-width ? or ! after a CJK character and before one or a line's end
-# (中文?中文; not "??", which stands for a character lost in a conversion: 引擎??缧姓); not a half-width period
-# (3.5, www.example.com, 1.2 亿).
-_CJK_TERMINATOR = LazyPattern(
-    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$)))[{re.escape(_CLOSERS)}]*"
-)
+_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 # A Chinese quotation's attribution after its closing quote: “联席会议很有用！”他说。
 _ATTRIBUTION = LazyPattern(rf"[{CJK_CHARS}]{{1,8}}?(?:说|道|问|表示|指出|称|强调|介绍|回答|补充|解释|坦言)[，,：:。]")
 _OPENERS = "\"'“‘([{（【「『《"
@@ -818,7 +813,7 @@ def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set
         return False
     if after[0].islower():
         return True
-    return all(_wide_at_break(before, after)) and _LINE_LABEL.match(after) is None
+    return _is_wide(before[-1]) and _is_wide(after[0]) and _LINE_LABEL.match(after) is None
 
 
 def _line_kinds(lines: list[str]) -> list[int]:
@@ -839,7 +834,7 @@ def _paragraph_lines(
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
     # Lines that start a paragraph whatever comes before: a transcript's turns, a web paste's lines.
-    own_lines = _turns(lines, kinds, full) if not double_spaced else frozenset()
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()
     # Lines after a page break (a page number or a running header between blank lines) that a sentence
     # runs on into, with the page break's lines: no paragraph ends there.
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
@@ -1134,7 +1129,7 @@ _LINE_END = frozenset(".!?。！？" + _CLOSERS)
 _LINE_END_IN_PASTE = _LINE_END | frozenset("；：")
 
 
-def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
+def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     """The text lines that start a paragraph of their own, the line before them being text too:
 
     - in a transcript (a speaker's label, "Interviewer:" or "主持人:", starting three lines or more,
@@ -1142,9 +1137,7 @@ def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
       sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
-      hyphen, or ends no sentence and this one starts with a lowercase letter, or is a full Chinese
-      line (`full`: the document's full line length) ending no sentence before a Chinese line. A block
-      whose lines are all full lines but the last, one running on so, is a paragraph wrapped in a PDF.
+      hyphen, or ends no sentence and this one starts with a lowercase letter.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -1162,32 +1155,12 @@ def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
-            if _is_wrapped_paragraph(lines, block, full):
-                continue
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number], full))
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
-
-
-def _is_wrapped_paragraph(lines: list[str], block: list[int], full: int) -> bool:
-    """Is a block of lines a Chinese paragraph wrapped in a PDF: every line but the last a full line, and
-    a sentence running on from one of them into the next (a PDF column ends a sentence at a line end now
-    and then: a short paragraph's lines may end one two times in three)? A web page's paragraphs, a line
-    each, differ in length and end sentences."""
-    if len(block) < 3 or any(not _is_full(lines[number].strip(), full) for number in block[:-1]):
-        return False
-    return any(_wraps_chinese(lines[number].strip(), lines[number + 1].strip(), full) for number in block[:-1])
-
-
-def _wraps_chinese(before: str, after: str, full: int) -> bool:
-    """Does a Chinese sentence run on from the full line `before` into the line `after`, as a PDF column
-    breaks it (联席 / 会议): `before` ends no sentence in a CJK character or mark, `after` starts with one
-    and is no heading or label ("一、引言", "摘要:")?"""
-    return (bool(before) and bool(after) and before[-1] not in _LINE_END_IN_PASTE and all(_wide_at_break(before, after))
-            and _is_full(before, full) and _LINE_LABEL.match(after) is None)
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:
@@ -1218,17 +1191,16 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
         yield run
 
 
-def _continues(before: str, after: str, full: int) -> bool:
+def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
     before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
-    the line after starts with a lowercase letter, or a Chinese one runs on (_wraps_chinese: a full line, as
-    long as the document's `full` line; a Chinese headline is shorter than a web paste's paragraphs)."""
+    the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
+    sentence before a Chinese one: no more is told of a Chinese line.)"""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return (before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
-            or _wraps_chinese(before.lstrip(), after.rstrip(), full))
+    return before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste
@@ -1266,8 +1238,7 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
             runs_on = False
         else:
             after = lines[number].lstrip()
-            runs_on = after[0].islower() or (is_full and _wide_at_break(before, after)[1]
-                                             and _LINE_LABEL.match(after.rstrip()) is None)
+            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
         inside_sentence += runs_on
         if is_full:
             after_full += 1
@@ -1304,29 +1275,12 @@ def _runs_on(before: str, after: str, full: int) -> bool:
         return False
     if after[0].islower():
         return True
-    return _wide_at_break(before, after)[1] and _is_full(before, full) and _LINE_LABEL.match(after) is None
+    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
 
 
 def _is_wide(char: str) -> bool:
     """A CJK character or CJK/full-width punctuation: no space is written next to these."""
     return is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
-
-
-# Chinese quotation marks, ellipsis and dash, which English writes too: wide beside a CJK character.
-_WIDE_BESIDE_CJK = frozenset("“”‘’…—")
-
-
-def _wide_at_break(before: str, after: str) -> tuple[bool, bool]:
-    """Are the last character of `before` and the first of `after`, on either side of a line break, wide
-    (_is_wide)? A quotation mark, an ellipsis or a dash (“ ” ‘ ’ … —) is when the character on its other
-    side, or across the break, is: 紧扣“高质量 / ”两个, not he said “ / foo”."""
-    last, first = before[-1], after[0]
-    last_wide, first_wide = _is_wide(last), _is_wide(first)
-    if last in _WIDE_BESIDE_CJK and not last_wide:
-        last_wide = first_wide or (len(before) > 1 and _is_wide(before[-2]))
-    if first in _WIDE_BESIDE_CJK:
-        first_wide = _is_wide(last) or (len(after) > 1 and _is_wide(after[1]))
-    return last_wide, first_wide
 
 
 def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
@@ -1418,7 +1372,7 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end) if m.end() < end), len(paragraph)]
+        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
@@ -1445,7 +1399,7 @@ def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> 
     while terminator > first and not paragraph[terminator].isalnum() and paragraph[terminator] not in _TERMINATOR_CHARS:
         terminator -= 1
     mark = paragraph[terminator]
-    if mark in "。！？" or mark in "?!" and is_cjk(paragraph[terminator - 1]):  # 中文?中文 (_CJK_TERMINATOR)
+    if mark in "。！？":
         quoted = paragraph[previous[1] - 1] in _CLOSERS
         return None if quoted and _ATTRIBUTION.match(paragraph, following) else (previous[1], following)
     if mark not in ".!?":
@@ -1511,7 +1465,7 @@ def _rejoined(raw: str, breaks: list[int]) -> str | None:
             first = _LATIN_WORD_AT_END.search(before) if second else None
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and all(_wide_at_break(stripped, after)):
+        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])
@@ -1585,7 +1539,7 @@ def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
 
 def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | None = None) -> list[int]:
     """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
-    after a hyphen, a CJK character or a mark that may be one (“ ” ‘ ’ … —; trailing spaces allowed) or right after a Latin letter (a
+    after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
     superset: any character from U+2E80 on stands for a CJK one); no other break can join, so the
     rest are left to the final whitespace collapse without looking at them.
 
@@ -1595,9 +1549,8 @@ def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | No
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
-            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace()) or last in _WIDE_BESIDE_CJK
-            or (last.isspace() and (tail := line.rstrip()[-1:]) != ""
-                and (tail == "-" or tail >= "\u2e80" or tail in _WIDE_BESIDE_CJK))
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
         )
     ]
     if flagged and flagged[-1] == len(lines) - 1:
