@@ -1345,25 +1345,48 @@ def chinese_code_page_reading(data: bytes) -> tuple[str, str] | None:
     True
     """
     readings = [(text, encoding) for encoding in CHINESE_CODE_PAGES
-                if (text := _strict(data, encoding)) is not None and _reads_as_chinese(text)]
+                if (text := _strict(data, encoding)) is not None and _reads_as_chinese(text, encoding)]
     return readings[0] if len(readings) == 1 else None
 
 
-def _reads_as_chinese(text: str) -> bool:
+def _reads_as_chinese(text: str, encoding: str) -> bool:
     """True when `text` holds two ideographs or more, nothing beyond ASCII but ideographs and Chinese
     punctuation, half its ideographs or more in runs of two or more, and nine in ten of them among the
-    commonest (`lexicon.common_hanzi`, traditional ones folded to simplified). Western text read in a
-    Chinese code page pairs an accented letter with the next byte: one ideograph among letters, most
-    often a rare one (it´s as Big5 is it愀s, Genève Gen鋦e)."""
+    commonest (`lexicon.common_hanzi`). Western text read in a Chinese code page pairs an accented letter with
+    the next byte: one ideograph among letters, most often a rare one (it´s as Big5 is it愀s, Genève Gen鋦e).
+    So a GBK reading counts only simplified characters of GB2312 (an accent and an ASCII letter make a
+    traditional one of GBK's extension: Bosnía Bosn韆), and a Big5 reading (traditional characters, folded to
+    simplified) is refused when every run of ideographs sits inside a Latin word (Big5 takes ASCII letters as
+    second bytes: YLÖJÄRVI YL烷麗VI) (probe AS1)."""
     if not _CHINESE_CODE_PAGE_TEXT.fullmatch(text):
         return False
-    ideographs = [char for char in text if _IDEOGRAPH_ONE.match(char)]
-    if len(ideographs) < 2 or sum(map(len, _IDEOGRAPH_RUN.findall(text))) < 0.5 * len(ideographs):
+    runs = [(run.group(), run.start(), run.end()) for run in _IDEOGRAPH_RUNS.finditer(text)]
+    ideographs = "".join(run for run, _, _ in runs)
+    if len(ideographs) < 2 or sum(len(run) for run, _, _ in runs if len(run) > 1) < 0.5 * len(ideographs):
+        return False
+    if encoding == "cp950" and all(_is_ascii_letter(text[start - 1:start]) and _is_ascii_letter(text[end:end + 1])
+                                   for _, start, end in runs):
         return False
     from .lexicon import common_hanzi, fold_text
 
     common = common_hanzi()
-    return sum(char in common for char in fold_text("".join(ideographs))) >= 0.9 * len(ideographs)
+    if encoding == "gbk":
+        found = sum(char in common and _in_gb2312(char) for char in ideographs)
+    else:
+        found = sum(char in common for char in fold_text(ideographs))
+    return found >= 0.9 * len(ideographs)
+
+
+def _is_ascii_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes
@@ -1429,12 +1452,12 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
 _IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
-_IDEOGRAPH_ONE = LazyPattern(f"[{_IDEOGRAPH}]")
 # What a Chinese sheet or word list holds beyond ASCII: ideographs and CJK, full-width and Big5 punctuation.
 _CHINESE_CODE_PAGE_TEXT = LazyPattern(
     f"[\t\n\r\f\v\x20-\x7e{_IDEOGRAPH}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
     "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
 _SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
+_IDEOGRAPH_RUNS = LazyPattern(f"[{_IDEOGRAPH}]+")
 _IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 
 

@@ -101,6 +101,9 @@ def test_files_decode_text(data: bytes, fallback, expected):
     ("高興\t1\n快樂*\t1\n".encode("cp950"), ("高興\t1\n快樂*\t1\n", "cp950")),  # GB18030 read it 蔼砍, е贾 (probe AN4)
     ("长三角区域\t1\n".encode("gbk"), ("长三角区域\t1\n", "gb18030")),
     ("it´s\t1\nO´Neill\t1\n".encode("cp1252"), ("it´s\t1\nO´Neill\t1\n", "cp1252")),  # not it愀s (probe AQ4)
+    # probe AS1, AS5: not GBK Bosn韆 og Herseg髒韓a (traditional forms of GBK's extension), nor Big5 YL烷麗VI
+    ("Bosnía og Hersegóvína\t1\n".encode("cp1252"), ("Bosnía og Hersegóvína\t1\n", "cp1252")),
+    ("YLÖJÄRVI\t1\n".encode("cp1252"), ("YLÖJÄRVI\t1\n", "cp1252")),
 ])
 def test_files_decode_text_chinese_code_pages(data: bytes, expected):
     assert decode_text(data, fallback="cp1252", chinese_code_pages=True) == expected
