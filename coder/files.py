@@ -1337,16 +1337,23 @@ CHINESE_CODE_PAGES = {"cp950": "Big5 (cp950)", "gbk": "GBK"}
 
 def chinese_code_page_reading(data: bytes) -> tuple[str, str] | None:
     """(text, encoding) when exactly one of Big5 and GBK reads `data` clearly as Chinese (`_reads_as_chinese`),
-    else None: a table or word list then is read as before (Windows-1252).
+    else None: a table or word list then is read as before (Windows-1252). Never for a file with CR line ends
+    only (Excel for Mac's Mac Roman), nor for one that reads as Korean (EUC-KR) or Japanese (EUC-JP,
+    Shift-JIS) text: their bytes read as Chinese too, and as Chinese that looks real (probe AS4, AS6).
 
     >>> chinese_code_page_reading("document,地區\\na.txt,臺灣\\n".encode("cp950"))
     ('document,地區\\na.txt,臺灣\\n', 'cp950')
     >>> chinese_code_page_reading("it´s late, O´Neill´s".encode("cp1252")) is None
     True
     """
+    if b"\r" in data and b"\n" not in data:
+        return None
     readings = [(text, encoding) for encoding in CHINESE_CODE_PAGES
                 if (text := _strict(data, encoding)) is not None and _reads_as_chinese(text, encoding)]
-    return readings[0] if len(readings) == 1 else None
+    if len(readings) != 1:
+        return None
+    # Two Big5 characters read as two Hangul one time in six (高雄 as 값땡): a Big5 reading yields to four or more.
+    return None if _reads_as_korean_or_japanese(data, 2 if readings[0][1] == "gbk" else 4) else readings[0]
 
 
 def _reads_as_chinese(text: str, encoding: str) -> bool:
@@ -1387,6 +1394,25 @@ def _in_gb2312(char: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _reads_as_korean_or_japanese(data: bytes, least: int) -> bool:
+    """True when `data` decodes as EUC-KR with nine in ten of its characters beyond ASCII Hangul, or as EUC-JP
+    or Shift-JIS with half of them kana, `least` of them or more: text no Chinese file holds so."""
+    for encoding, script in (("euc_kr", _HANGUL), ("euc_jp", _KANA), ("shift_jis", _KANA)):
+        text = _strict(data, encoding)
+        if text is None or text.isascii():
+            continue
+        beyond_ascii = "".join(_BEYOND_ASCII.findall(text))
+        share, found = 0.9 if encoding == "euc_kr" else 0.5, len(script.findall(beyond_ascii))
+        if found >= max(least, share * len(beyond_ascii)):
+            return True
+    return False
+
+
+_BEYOND_ASCII = LazyPattern("[^\x00-\x7f]+")
+_HANGUL = LazyPattern("[\uac00-\ud7a3]")
+_KANA = LazyPattern("[\u3041-\u309f\u30a0-\u30ff]")
 
 
 # A run of bytes that are not UTF-8, through at most two characters that are (a GBK character's two bytes

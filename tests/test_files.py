@@ -104,9 +104,25 @@ def test_files_decode_text(data: bytes, fallback, expected):
     # probe AS1, AS5: not GBK Bosn韆 og Herseg髒韓a (traditional forms of GBK's extension), nor Big5 YL烷麗VI
     ("Bosnía og Hersegóvína\t1\n".encode("cp1252"), ("Bosnía og Hersegóvína\t1\n", "cp1252")),
     ("YLÖJÄRVI\t1\n".encode("cp1252"), ("YLÖJÄRVI\t1\n", "cp1252")),
+    ("Færøyene\t1\rSØRØST-ASIA\t2\r".encode("cp1252"), ("Færøyene\t1\nSØRØST-ASIA\t2\n", "cp1252")),  # AS6
+    ("서울 인천\t1\n".encode("euc_kr"), ("서울 인천\t1\n".encode("euc_kr").decode("cp1252"), "cp1252")),  # AS4
+    ("高雄\t1\n".encode("cp950"), ("高雄\t1\n", "cp950")),  # two Hangul in EUC-KR (값땡), yet Big5
 ])
 def test_files_decode_text_chinese_code_pages(data: bytes, expected):
     assert decode_text(data, fallback="cp1252", chinese_code_pages=True) == expected
+
+
+@pytest.mark.parametrize(("value", "encoding"), [
+    ("Færøyene", "mac_roman"),  # Excel for Mac's CR line ends: not Big5 F駕篡ene (probe AS6)
+    ("Héréro", "mac_roman"),
+])
+def test_files_read_table_keeps_mac_roman_from_chinese(tmp_path: Path, value: str, encoding: str):
+    from coder.files import table_encoding
+
+    path = tmp_path / "documents.csv"
+    path.write_bytes(f"document,place\ra.txt,{value}\rb.txt,Oslo\r".encode(encoding))
+    table = read_table(path)
+    assert (table["place"].tolist(), table_encoding(table)) == ([value, "Oslo"], encoding)
 
 
 @pytest.mark.parametrize("data", ["café".encode("cp1252")])
