@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from .errors import CoderError
-from .files import LOSSY_ENCODINGS, SAVED_AS, display_name, read_table, table_encoding
+from .files import (
+    CHINESE_CODE_PAGES,
+    LOSSY_ENCODINGS,
+    SAVED_AS,
+    display_name,
+    read_table,
+    table_encoding,
+)
 from .imports import LazyModule
 from .names import AmbiguousNameError, DocumentNames, slashed
 
@@ -47,6 +54,7 @@ class DocumentVariables:
     recased: tuple[str, ...] = ()  # rows naming a document in other capitals, each "'typed' as 'name'"
     misnamed: bool = False  # found as "Documents.csv" (other capitals) in the corpus folder, read as documents.csv
     lost: str = ""  # a plain-ASCII sheet's cells showing "??": what may have been Chinese (_lost_characters)
+    code_page: str = ""  # the Chinese code page the sheet was read in, as CHINESE_CODE_PAGES names it ("Big5 (cp950)")
 
     @property
     def names(self) -> list[str]:
@@ -120,6 +128,9 @@ class DocumentVariables:
                          f"that document (Windows and macOS open either name as one file): {', '.join(self.recased)}")
         if self.lost:
             lines.append(f"Warning: {self.path}: {self.lost}")
+        if self.code_page:
+            lines.append(f"Warning: {self.path}: not UTF-8; read as {self.code_page}. If its names or values look "
+                         f"wrong, save it as \"CSV UTF-8\" and run again.")
         return lines
 
     def values(self, document: str) -> dict[str, Any]:
@@ -168,7 +179,8 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     for name in table.columns:
         if name != "document" and name:
             columns[name] = _typed(table[name])
-    return DocumentVariables(path=str(path), table=pd.DataFrame(columns), lost=lost)
+    return DocumentVariables(path=str(path), table=pd.DataFrame(columns), lost=lost,
+                             code_page=CHINESE_CODE_PAGES.get(table_encoding(table), ""))
 
 
 def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:

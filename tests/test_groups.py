@@ -616,3 +616,16 @@ def test_groups_a_row_in_other_capitals_beside_a_row_naming_the_document_names_a
     variables = read_document_variables(sheet).matched(["Report.txt"])
     assert page_variables(variables) == {"Report.txt": {"year": 2021}}
     assert variables.unknown == ("report.txt",)
+
+
+@pytest.mark.parametrize(("encoding", "named"), [("cp950", "Big5 (cp950)")])
+def test_groups_a_sheet_read_in_a_chinese_code_page_says_so(tmp_path: Path, encoding: str, named: str) -> None:
+    """A sheet read as Big5 (Excel's "CSV (Comma delimited)" on a Traditional-Chinese Windows) is read, and the run
+    says which code page it guessed, as `coder import dictionary` does: a Western sheet guessed wrong shows it."""
+    sheet = tmp_path / "documents.csv"
+    sheet.write_bytes("document,地區\r\nd1.txt,臺灣\r\nd2.txt,香港\r\n".encode(encoding))
+    variables = read_document_variables(sheet)
+    assert page_variables(variables) == {"d1.txt": {"地區": "臺灣"}, "d2.txt": {"地區": "香港"}}
+    assert variables.matched(["d1.txt", "d2.txt"]).warnings() == [
+        f"Warning: {sheet}: not UTF-8; read as {named}. If its names or values look wrong, save it as \"CSV UTF-8\" "
+        "and run again."]
