@@ -1367,30 +1367,32 @@ def _reads_as_chinese(text: str, encoding: str) -> bool:
     second bytes: YLÖJÄRVI YL烷麗VI) (probe AS1)."""
     if not _CHINESE_CODE_PAGE_TEXT.fullmatch(text):
         return False
-    runs = [(run.group(), run.start(), run.end()) for run in _IDEOGRAPH_RUNS.finditer(text)]
-    ideographs = "".join(run for run, _, _ in runs)
-    if len(ideographs) < 2 or sum(len(run) for run, _, _ in runs if len(run) > 1) < 0.5 * len(ideographs):
+    runs = _IDEOGRAPH_RUNS.findall(text)
+    ideographs = "".join(runs)
+    if len(ideographs) < 2 or sum(len(run) for run in runs if len(run) > 1) < 0.5 * len(ideographs):
         return False
-    if encoding == "cp950" and all(_is_ascii_letter(text[start - 1:start]) and _is_ascii_letter(text[end:end + 1])
-                                   for _, start, end in runs):
+    if encoding == "cp950" and not _IDEOGRAPHS_OUTSIDE_A_WORD.search(text):
         return False
-    from .lexicon import common_hanzi, fold_text
-
-    common = common_hanzi()
     if encoding == "gbk":
-        found = sum(char in common and _in_gb2312(char) for char in ideographs)
+        common = _common_gb2312()
     else:
-        found = sum(char in common for char in fold_text(ideographs))
-    return found >= 0.9 * len(ideographs)
+        from .lexicon import common_hanzi, fold_text
+
+        common, ideographs = common_hanzi(), fold_text(ideographs)
+    return sum(char in common for char in ideographs) >= 0.9 * len(ideographs)
 
 
-def _is_ascii_letter(char: str) -> bool:
-    return char.isascii() and char.isalpha()
+@functools.cache
+def _common_gb2312() -> frozenset[str]:
+    """The common ideographs (`lexicon.common_hanzi`) GB2312 holds."""
+    from .lexicon import common_hanzi
+
+    return frozenset(char for char in common_hanzi() if _encodes(char, "gb2312"))
 
 
-def _in_gb2312(char: str) -> bool:
+def _encodes(char: str, encoding: str) -> bool:
     try:
-        char.encode("gb2312")
+        char.encode(encoding)
     except UnicodeEncodeError:
         return False
     return True
@@ -1484,6 +1486,8 @@ _CHINESE_CODE_PAGE_TEXT = LazyPattern(
     "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
 _SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
 _IDEOGRAPH_RUNS = LazyPattern(f"[{_IDEOGRAPH}]+")
+# A run of ideographs with no ASCII letter on one side at least: not an accent inside a Latin word read as Big5.
+_IDEOGRAPHS_OUTSIDE_A_WORD = LazyPattern(f"(?<![A-Za-z{_IDEOGRAPH}])[{_IDEOGRAPH}]|[{_IDEOGRAPH}](?![A-Za-z{_IDEOGRAPH}])")
 _IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 
 
