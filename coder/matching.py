@@ -1304,7 +1304,8 @@ class CompiledCodebook:
             if not any(words <= present for words in self._gate_needles):
                 return None, []
         matches = self._phrase_matches(lower)
-        breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end)]
+        words: dict[int, bool | str] = {}
+        breaks = [(start, end) for start, end in breaks if _rejoins(lower, view, start, end, words)]
         if breaks and matches is not None:
             matches = _outside_rejoined(matches, breaks)
         # "gover-\nnance": the passages with breaks matched again with their breaks removed, keeping only
@@ -1778,44 +1779,64 @@ def _cjk_spans(views: list[str], view_starts: list[int]) -> list[list[int]]:
     return spans
 
 
-_MOST_SYLLABLES = 24  # more soft-hyphenated pieces than a word has: not read as one word (and not walked further)
+_MOST_SYLLABLES = 24  # more soft-hyphenated pieces than a word has: not read as one word
+_BY_ITS_PIECES = "by its pieces"  # a soft hyphen judged as a hyphen at a line end is: by the pieces beside it
+_LETTERS_OR_DIGITS = LazyPattern(f"[^\\W_{CJK_CHARS}]+")
 
 
-def _rejoins(lower: str, view: str, start: int, end: int) -> bool:
+def _rejoins(lower: str, view: str, start: int, end: int, words: dict[int, bool | str] | None = None) -> bool:
     """Does the hyphenated line end at [start, end) split one word (passages' rule)?
 
-    A soft hyphen is judged by the whole word its soft hyphens split, as a text pasted from a web page
-    hyphenates a word at every syllable: "co\u00adop\u00ader\u00ada\u00adtion" is "cooperation", and
-    "in\u00adter\u00adgov\u00adern\u00admen\u00adtal" one word too, split in more than two pieces not all of them
-    words. A zero-width character between two words, read as a soft hyphen, stays a break ("joint\u200bmeeting").
+    A soft hyphen between letters is judged by the whole word its soft hyphens split, as a text pasted
+    from a web page hyphenates a word at every syllable: "co\u00adop\u00ader\u00ada\u00adtion" is "cooperation",
+    and "in\u00adter\u00adgov\u00adern\u00admen\u00adtal" one word too, split in more than two pieces not all of
+    them words. A zero-width character between two words, read as a soft hyphen, stays a break
+    ("joint\u200bmeeting"). `words`, given, keeps each soft hyphen's judgement, so that a word's soft
+    hyphens walk it once, not once each.
     """
     before = _word_before(lower, start)
     after = _WORD_TAIL.match(view, end).group()  # type: ignore[union-attr]
     if not (before and after):
         return False
-    if lower[start] != "\u00ad":
+    if lower[start] != "\u00ad" or end != start + 1:
         return rejoins_hyphenated(before, after)
-    earlier: list[str] = []
-    first = start - len(before)
-    while first and view[first - 1] == "\u00ad" and (piece := _word_before(view, first - 1)):
-        earlier.append(piece)
-        first -= len(piece) + 1
-        if len(earlier) > _MOST_SYLLABLES:
+    whole = None if words is None else words.get(start)
+    if whole is None:
+        whole = _soft_hyphenated_word(view, start, words)
+    return rejoins_hyphenated(before, after) if whole is _BY_ITS_PIECES else bool(whole)
+
+
+def _soft_hyphenated_word(view: str, soft_hyphen: int, words: dict[int, bool | str] | None) -> bool | str:
+    """Is the word whose soft hyphen is at `soft_hyphen` one word (its pieces, letters or digits, each
+    between two soft hyphens)? _BY_ITS_PIECES when it has two pieces, or more than any word has."""
+    first = soft_hyphen
+    while (piece := _word_before(view, first)):
+        first -= len(piece)
+        if not (first >= 2 and view[first - 1] == "\u00ad" and _LETTER_OR_DIGIT.match(view, first - 2)):
             break
-    later: list[str] = []
-    last = end + len(after)
-    while last < len(view) and view[last] == "\u00ad" and (piece := _WORD_TAIL.match(view, last + 1).group()):  # type: ignore[union-attr]
-        later.append(piece)
-        last += len(piece) + 1
-        if len(later) > _MOST_SYLLABLES:
+        first -= 1
+    pieces: list[str] = []
+    soft_hyphens: list[int] = []
+    position = first
+    while (found := _LETTERS_OR_DIGITS.match(view, position)) is not None:
+        pieces.append(found.group())
+        position = found.end()
+        if position + 1 < len(view) and view[position] == "\u00ad" and _LETTER_OR_DIGIT.match(view, position + 1):
+            soft_hyphens.append(position)
+            position += 1
+        else:
             break
-    pieces = [*reversed(earlier), before, after, *later]
-    if len(pieces) == 2 or len(pieces) > _MOST_SYLLABLES:  # a run of soft hyphens longer than any word's is no word
-        return rejoins_hyphenated(before, after)
-    if not all(piece[0].islower() for piece in pieces[1:]):  # "Co\u00adOp": capitals start words
-        return False
-    pieces = [piece.lower() for piece in pieces]
-    return is_english_word("".join(pieces)) or not all(map(is_english_word, pieces))
+    whole: bool | str
+    if len(pieces) <= 2 or len(pieces) > _MOST_SYLLABLES:
+        whole = _BY_ITS_PIECES
+    elif not all(piece[0].islower() for piece in pieces[1:]):  # "Co\u00adOp": capitals start words
+        whole = False
+    else:
+        lowered = [piece.lower() for piece in pieces]
+        whole = is_english_word("".join(lowered)) or not all(map(is_english_word, lowered))
+    if words is not None:
+        words.update(dict.fromkeys(soft_hyphens, whole))
+    return whole
 
 
 def _word_before(lower: str, end: int) -> str:
