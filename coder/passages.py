@@ -834,7 +834,7 @@ def _paragraph_lines(
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
     # Lines that start a paragraph whatever comes before: a transcript's turns, a web paste's lines.
-    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()
+    own_lines = _turns(lines, kinds, full) if not double_spaced else frozenset()
     # Lines after a page break (a page number or a running header between blank lines) that a sentence
     # runs on into, with the page break's lines: no paragraph ends there.
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
@@ -1129,7 +1129,7 @@ _LINE_END = frozenset(".!?。！？" + _CLOSERS)
 _LINE_END_IN_PASTE = _LINE_END | frozenset("；：")
 
 
-def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
+def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
     """The text lines that start a paragraph of their own, the line before them being text too:
 
     - in a transcript (a speaker's label, "Interviewer:" or "主持人:", starting three lines or more,
@@ -1137,7 +1137,9 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
       sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
-      hyphen, or ends no sentence and this one starts with a lowercase letter.
+      hyphen, or ends no sentence and this one starts with a lowercase letter, or is a full Chinese
+      line (`full`: the document's full line length) ending no sentence before a Chinese line. A block
+      whose lines are all full lines but the last, one running on so, is a paragraph wrapped in a PDF.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -1155,12 +1157,32 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
+            if _is_wrapped_paragraph(lines, block, full):
+                continue
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number], full))
     return frozenset(starts)
+
+
+def _is_wrapped_paragraph(lines: list[str], block: list[int], full: int) -> bool:
+    """Is a block of lines a Chinese paragraph wrapped in a PDF: every line but the last a full line, and
+    a sentence running on from one of them into the next (a PDF column ends a sentence at a line end now
+    and then: a short paragraph's lines may end one two times in three)? A web page's paragraphs, a line
+    each, differ in length and end sentences."""
+    if len(block) < 3 or any(not _is_full(lines[number].strip(), full) for number in block[:-1]):
+        return False
+    return any(_wraps_chinese(lines[number].strip(), lines[number + 1].strip(), full) for number in block[:-1])
+
+
+def _wraps_chinese(before: str, after: str, full: int) -> bool:
+    """Does a Chinese sentence run on from the full line `before` into the line `after`, as a PDF column
+    breaks it (联席 / 会议): `before` ends no sentence in a CJK character or mark, `after` starts with one
+    and is no heading or label ("一、引言", "摘要:")?"""
+    return (bool(before) and bool(after) and before[-1] not in _LINE_END_IN_PASTE and _is_wide(before[-1])
+            and _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None)
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:
@@ -1191,16 +1213,17 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
         yield run
 
 
-def _continues(before: str, after: str) -> bool:
+def _continues(before: str, after: str, full: int) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
     before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
-    the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
-    sentence before a Chinese one: no more is told of a Chinese line.)"""
+    the line after starts with a lowercase letter, or a Chinese one runs on (_wraps_chinese: a full line, as
+    long as the document's `full` line; a Chinese headline is shorter than a web paste's paragraphs)."""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
+    return (before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
+            or _wraps_chinese(before.lstrip(), after.rstrip(), full))
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste

@@ -485,7 +485,7 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
-    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes
+    own_lines = _turns(lines, kinds, full) if not double_spaced else frozenset()  # ported: turns, web pastes
     # ported: a page break that a sentence runs on across
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
     previous = -2

@@ -996,6 +996,37 @@ def test_a_wrapped_paragraph_among_one_line_paragraphs_stays_whole(text, wrapped
     assert len(passages) == text.count("\n\n") + 1
 
 
+_COOPERATION = ("长三角是我国区域一体化起步最早、基础最好、程度最高的地区之一。经过长期探索,长三角地区逐步建立了较为稳定高效的区域合作机制,"
+                "为区域一体化发展提供了重要保障。随着长三角一体化发展上升为国家战略,长三角三省一市开始全面加强区域合作。")
+_MECHANISM = ("一体化发展进程中,长三角各地区始终高度重视区域合作机制建设,通过持续的机制创新实现区域合作的深化拓展。随着长三角地域"
+              "范围的不断扩大、合作领域的不断广泛,长三角形成了多层次的区域合作机制。")
+
+
+@pytest.mark.parametrize("short", [
+    "5月24日,2024长三角G60科创走廊会议在上海市松江区举行。\n科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n"
+    "会议,共谋长三角G60科创走廊未来发展。",
+    "科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n会议,共谋长三角G60科创走廊未来发展,发布了合作成果。\n"
+    "会议审议通过了承办城市安排。",
+], ids=["first-line-ends-a-sentence", "second-line-ends-a-sentence"])
+def test_a_short_wrapped_chinese_paragraph_ending_lines_in_sentences_stays_whole(short):
+    """A PDF paste wrapped at 34 characters: a paragraph of three lines, two of them ending a sentence by
+    chance, was taken for a web page pasted a paragraph a line and cut at each line end, 联席 / 会议 in
+    two passages, not coded (probe AR1)."""
+    wrapped = ["\n".join(paragraph[at:at + 34] for at in range(0, len(paragraph), 34)) for paragraph in (_COOPERATION, _MECHANISM)]
+    passages = split_passages(_doc("\n\n".join([*wrapped, short])))
+    assert len(passages) == 3
+    assert "联席会议" in passages[-1].text and passages[-1].text.endswith(short[-8:])
+
+
+def test_a_full_chinese_line_runs_on_in_a_web_paste():
+    """Short paragraphs a PDF wrapped, with no blank line between: the block read as a web paste, cut at
+    every line end, but a full line ending no sentence runs on into the next (probe AR1)."""
+    text = ("科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n会议,共谋长三角G60科创走廊未来发展。\n"
+            "长三角三省一市开始全面加强区域合作,形成了多层次的区域合作机制。\n各方表示将加强协作。\n"
+            "会议审议通过了长三角G60科创走廊联席会议承办城市安排等文件。\n要推动协同治理。")
+    assert [passage.text[:4] for passage in split_passages(_doc(text))] == ["科技部、", "长三角三", "各方表示", "会议审议", "要推动协"]
+
+
 def test_a_web_paste_line_ending_in_a_comma_runs_on():
     text = ("三地召开区域合作联席会议。\n会议审议了合作协议。\n研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，\n应当完善党建联盟。\n"
             "各方表示将加强协作。\n要推动协同治理。")
