@@ -145,7 +145,12 @@ _SENTENCE_END = LazyPattern(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
 _TERMINATOR_CHARS = ".!?。！？…"
-_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+# A Chinese sentence's end: 。！？, or one half-width ? or ! after a CJK character and before one or a line's end
+# (中文?中文; not "??", which stands for a character lost in a conversion: 引擎??缧姓); not a half-width period
+# (3.5, www.example.com, 1.2 亿).
+_CJK_TERMINATOR = LazyPattern(
+    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$)))[{re.escape(_CLOSERS)}]*"
+)
 # A Chinese quotation's attribution after its closing quote: “联席会议很有用！”他说。
 _ATTRIBUTION = LazyPattern(rf"[{CJK_CHARS}]{{1,8}}?(?:说|道|问|表示|指出|称|强调|介绍|回答|补充|解释|坦言)[，,：:。]")
 _OPENERS = "\"'“‘([{（【「『《"
@@ -1413,7 +1418,7 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
+        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end) if m.end() < end), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
@@ -1440,7 +1445,7 @@ def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> 
     while terminator > first and not paragraph[terminator].isalnum() and paragraph[terminator] not in _TERMINATOR_CHARS:
         terminator -= 1
     mark = paragraph[terminator]
-    if mark in "。！？":
+    if mark in "。！？" or mark in "?!" and is_cjk(paragraph[terminator - 1]):  # 中文?中文 (_CJK_TERMINATOR)
         quoted = paragraph[previous[1] - 1] in _CLOSERS
         return None if quoted and _ATTRIBUTION.match(paragraph, following) else (previous[1], following)
     if mark not in ".!?":

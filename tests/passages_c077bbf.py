@@ -2,8 +2,8 @@
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
-abbreviations and Chinese attributions, Chinese quotation marks at a line break, changes of
-behaviour since, ported) as the oracle of
+abbreviations and Chinese attributions and half-width ? ! between Chinese sentences, Chinese quotation
+marks at a line break, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -81,7 +81,9 @@ _SENTENCE_END = LazyPattern(
 )
 _TERMINATOR_CHARS = ".!?。！？…"
 _LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
-_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+_CJK_TERMINATOR = LazyPattern(  # ported: one half-width ? or ! between CJK characters
+    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$)))[{re.escape(_CLOSERS)}]*"
+)
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
@@ -860,7 +862,7 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
+        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end) if m.end() < end), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):

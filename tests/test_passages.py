@@ -323,6 +323,20 @@ def test_passages_sentence_unit_keeps_citations_and_quotations_whole(text, expec
     assert [p.text for p in passages] == expected
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("城市群跨域合作是必然趋势?是的!近年来联席会议制度建立。", ["城市群跨域合作是必然趋势?", "是的!", "近年来联席会议制度建立。"]),
+    ("联席会议有用吗?\n有用!\n", ["联席会议有用吗?", "有用!"]),
+    ("“联席会议很有用!”他说。会议由G60?主持。", ["“联席会议很有用!”他说。", "会议由G60?主持。"]),
+    ("联席会议(joint meeting?)召开。党建联盟3.5亿元。", ["联席会议(joint meeting?)召开。", "党建联盟3.5亿元。"]),
+    ("发展的重大引擎??缧姓^的经济一体化。", ["发展的重大引擎??缧姓^的经济一体化。"]),
+], ids=["between-sentences", "at-line-ends", "attribution-and-latin-before", "latin-inside", "lost-characters"])
+def test_passages_sentence_unit_ends_chinese_sentences_at_half_width_marks(text, expected):
+    """A half-width ? or ! between Chinese sentences (content-farm mirrors, some PDF tools) ended no
+    sentence: three sentences in one passage (probe AR4). One after a CJK character and before one or a line's
+    end ends one, as ？！ do; after a Latin character it does not, nor "??" (characters lost in a conversion)."""
+    assert [passage.text for passage in split_passages(_doc(text), unit="sentence")] == expected
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
