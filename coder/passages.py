@@ -1168,7 +1168,7 @@ def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number], full))
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
 
 
@@ -1179,7 +1179,23 @@ def _is_wrapped_paragraph(lines: list[str], block: list[int], full: int) -> bool
     each, differ in length and end sentences."""
     if len(block) < 3 or any(not _is_full(lines[number].strip(), full) for number in block[:-1]):
         return False
+    # A PDF column fills its lines alike (34, 34, 34); a web page's paragraphs, a line each, differ (78, 69, 66).
+    # (Measured in characters, and in widths, a Latin letter or digit half a Chinese character.)
+    for measure in (len, _width):
+        widths = [measure(lines[number].strip()) for number in block[:-1]]
+        if max(widths) - min(widths) <= _COLUMN_SLACK:
+            break
+    else:
+        return False
     return any(_wraps_chinese(lines[number].strip(), lines[number + 1].strip(), full) for number in block[:-1])
+
+
+_COLUMN_SLACK = 3  # a PDF column's full lines differ by a pushed or hanging mark, a Latin word moved on
+
+
+def _width(line: str) -> float:
+    """A line's width in a PDF column: a CJK character or full-width mark 1, a half-width one 1/2."""
+    return sum(1 if _is_wide(char) else 0.5 for char in line)
 
 
 def _wraps_chinese(before: str, after: str, full: int) -> bool:
@@ -1218,17 +1234,17 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
         yield run
 
 
-def _continues(before: str, after: str, full: int) -> bool:
+def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
     before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
-    the line after starts with a lowercase letter, or a Chinese one runs on (_wraps_chinese: a full line, as
-    long as the document's `full` line; a Chinese headline is shorter than a web paste's paragraphs)."""
+    the line after starts with a lowercase letter. (A Chinese headline, or a paragraph lacking its 。, is a long line
+    ending no sentence before a Chinese one: no more is told of a Chinese line; a PDF's is told by
+    _is_wrapped_paragraph.)"""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return (before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
-            or _wraps_chinese(before.lstrip(), after.rstrip(), full))
+    return before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste

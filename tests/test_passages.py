@@ -1029,7 +1029,7 @@ _MECHANISM = ("一体化发展进程中,长三角各地区始终高度重视区�
 @pytest.mark.parametrize("short", [
     "5月24日,2024长三角G60科创走廊会议在上海市松江区举行。\n科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n"
     "会议,共谋长三角G60科创走廊未来发展。",
-    "科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n会议,共谋长三角G60科创走廊未来发展,发布了合作成果。\n"
+    "科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n会议,共谋长三角G60科创走廊未来发展,发布了合作成果,签约了项目。\n"
     "会议审议通过了承办城市安排。",
 ], ids=["first-line-ends-a-sentence", "second-line-ends-a-sentence"])
 def test_a_short_wrapped_chinese_paragraph_ending_lines_in_sentences_stays_whole(short):
@@ -1042,13 +1042,31 @@ def test_a_short_wrapped_chinese_paragraph_ending_lines_in_sentences_stays_whole
     assert "联席会议" in passages[-1].text and passages[-1].text.endswith(short[-8:])
 
 
-def test_a_full_chinese_line_runs_on_in_a_web_paste():
-    """Short paragraphs a PDF wrapped, with no blank line between: the block read as a web paste, cut at
-    every line end, but a full line ending no sentence runs on into the next (probe AR1)."""
-    text = ("科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n会议,共谋长三角G60科创走廊未来发展。\n"
-            "长三角三省一市开始全面加强区域合作,形成了多层次的区域合作机制。\n各方表示将加强协作。\n"
-            "会议审议通过了长三角G60科创走廊联席会议承办城市安排等文件。\n要推动协同治理。")
-    assert [passage.text[:4] for passage in split_passages(_doc(text))] == ["科技部、", "长三角三", "各方表示", "会议审议", "要推动协"]
+_WEB_PARAGRAPHS = [
+    "长三角是我国区域一体化起步最早、基础最好、程度最高的地区之一。经过长期探索，长三角地区逐步建立了较为稳定高效的区域合作机制，为区域一体化发展提供了重要保障。",
+    "随着长三角一体化发展上升为国家战略，长三角三省一市开始全面加强区域合作，联席会议制度不断完善，毗邻党建等新模式也在基层不断涌现并得到推广。",
+    "一体化发展进程中，长三角各地区始终高度重视区域合作机制建设，通过持续的机制创新实现区域合作的深化拓展，形成了多层次的区域合作机制体系",
+    "专家指出，跨界治理碎片化的问题依然突出，行政壁垒、利益分配不均等困境仍需通过制度创新加以破解，各地应进一步完善联席会议的议事规则和执行机制。",
+    "会议审议通过了承办城市安排，各方表示将加强协作，共同推动长三角G60科创走廊高质量发展，在科技创新、产业协同、生态保护等领域取得更大突破。"]
+
+
+@pytest.mark.parametrize("paragraphs", [
+    _WEB_PARAGRAPHS,
+    [_WEB_PARAGRAPHS[0][:-1] + "～", _WEB_PARAGRAPHS[1], _WEB_PARAGRAPHS[2] + "。", *_WEB_PARAGRAPHS[3:]],
+    [_WEB_PARAGRAPHS[0][:-1] + "……", _WEB_PARAGRAPHS[1], _WEB_PARAGRAPHS[2] + "。", *_WEB_PARAGRAPHS[3:]],
+    [_WEB_PARAGRAPHS[0][:-1] + "——", _WEB_PARAGRAPHS[1], _WEB_PARAGRAPHS[2] + "。", *_WEB_PARAGRAPHS[3:]],
+    ["长三角区域合作联席会议24日在上海召开。", _WEB_PARAGRAPHS[1], "会议强调，要推动毗邻党建向纵深发展。", _WEB_PARAGRAPHS[2],
+     "对此，与会代表纷纷表示认同。", _WEB_PARAGRAPHS[4], "下一次会议将于明年在杭州举行。"],
+], ids=["similar-lengths-one-lacking-its-period", "tilde", "ellipsis", "dash", "varied-lengths"])
+@pytest.mark.parametrize("unit", ["paragraph", "sentence"])
+def test_a_chinese_web_paste_paragraph_ending_no_sentence_stays_apart(paragraphs, unit):
+    """A web page pasted one paragraph a line: a paragraph lacking its 。, or ending in ～ …… ——, was read
+    as a PDF-wrapped paragraph and ran on into the next, or the whole block became one passage (probe AU1,
+    AU2, AU3). A PDF column's lines are alike in length (34, 34, 34); a web paste's differ (78, 69, 66)."""
+    passages = split_passages(_doc("\n".join(paragraphs) + "\n"), unit=unit)
+    for paragraph in paragraphs:
+        assert any(passage.text.startswith(paragraph[:10]) for passage in passages)
+
 
 
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
