@@ -1130,8 +1130,8 @@ _LINE_END = frozenset(".!?。！？" + _CLOSERS)
 # ("各有关单位：", "通知如下："): lines ending one count as ended when a block is told a paste or a wrapped
 # paragraph, and still run on into the next (_continues), as a speaker's label on a line of its own ("问：")
 # does. Not the English marks: a Markdown list's items end in ";", its lead-ins in ":", in a file whose
-# paragraphs are wrapped.
-_LINE_END_IN_PASTE = _LINE_END | frozenset("；：")
+# paragraphs are wrapped. A line ending in an ellipsis or a dash (……, ——) ends its paragraph in a paste too.
+_LINE_END_IN_PASTE = _LINE_END | frozenset("；：…—")
 
 
 def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:

@@ -1095,6 +1095,16 @@ def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     assert [passage.text[-6:] for passage in passages] == [paragraph[-6:] for paragraph in paragraphs]
 
 
+@pytest.mark.parametrize("mark", ["……", "——"])
+def test_a_chinese_web_paste_line_ending_in_an_ellipsis_ends_its_paragraph(mark):
+    """A web paste of short one-line paragraphs alike in length: a line ending in …… or —— was read as a PDF
+    column's line running on (… — are wide beside CJK, probe AR2), so the whole block became one passage
+    (probe AU2). In a paste such a line ends its paragraph."""
+    lines = ["三地召开区域合作联席会议研究合作事项。", "会议审议通过了多项区域合作协议文件。", f"各方表示要推动跨界协同治理走向深入{mark}",
+             "研究发现府际合作仍然面临行政壁垒。", "专家建议应当进一步完善党建联盟机制。", "下一次会议将于明年在杭州举行讨论。"]
+    assert [passage.text for passage in split_passages(_doc("\n".join(lines) + "\n"))] == lines
+
+
 def test_a_web_paste_line_ending_in_a_comma_runs_on():
     text = ("三地召开区域合作联席会议。\n会议审议了合作协议。\n研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，\n应当完善党建联盟。\n"
             "各方表示将加强协作。\n要推动协同治理。")
