@@ -1434,7 +1434,8 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end) if m.end() < end), len(paragraph)]
+        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end)
+                       if m.end() < end and not _in_url(view, m.start(), start)), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
@@ -1450,6 +1451,17 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
                 spans.append((left, right))
         for left, right in spans:
             yield start + left, start + right, kind
+
+
+_URL_START = LazyPattern(r"(?i)https?://|www\.")
+
+
+def _in_url(view: str, at: int, start: int) -> bool:
+    """Is the mark at `at` inside a URL (an http:// or www. with no space since, from `start`)? Its query's ?
+    ends no Chinese sentence: http://www.gov.cn/长三角?类别=会议."""
+    word = view.rfind(" ", start, at) + 1 or start
+    word = max(word, view.rfind("\n", start, at) + 1)
+    return view[at] == "?" and _URL_START.search(view, word, at) is not None
 
 
 def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> tuple[int, int] | None:

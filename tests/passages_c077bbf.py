@@ -32,6 +32,7 @@ from coder.passages import (  # ported since
     _TONE_VOWELS,
     _UNREAD,
     _WIDE_BESIDE_CJK,
+    _in_url,
     _is_chrome,
     _mark_contents,
     _page_breaks_inside,
@@ -862,7 +863,8 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end) if m.end() < end), len(paragraph)]
+        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end)
+                       if m.end() < end and not _in_url(view, m.start(), start)), len(paragraph)]  # ported: not in a URL
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):

@@ -329,7 +329,11 @@ def test_passages_sentence_unit_keeps_citations_and_quotations_whole(text, expec
     ("“联席会议很有用!”他说。会议由G60?主持。", ["“联席会议很有用!”他说。", "会议由G60?主持。"]),
     ("联席会议(joint meeting?)召开。党建联盟3.5亿元。", ["联席会议(joint meeting?)召开。", "党建联盟3.5亿元。"]),
     ("发展的重大引擎??缧姓^的经济一体化。", ["发展的重大引擎??缧姓^的经济一体化。"]),
-], ids=["between-sentences", "at-line-ends", "attribution-and-latin-before", "latin-inside", "lost-characters"])
+    ("请访问http://www.gov.cn/zhengce/长三角?类别=会议获取全文。会议将于下月召开。",
+     ["请访问http://www.gov.cn/zhengce/长三角?类别=会议获取全文。", "会议将于下月召开。"]),
+    ("详情见www.example.com/会议?id=3。", ["详情见www.example.com/会议?id=3。"]),
+], ids=["between-sentences", "at-line-ends", "attribution-and-latin-before", "latin-inside", "lost-characters",
+        "url-query", "www-query"])
 def test_passages_sentence_unit_ends_chinese_sentences_at_half_width_marks(text, expected):
     """A half-width ? or ! between Chinese sentences (content-farm mirrors, some PDF tools) ended no
     sentence: three sentences in one passage (probe AR4). One after a CJK character and before one or a line's
