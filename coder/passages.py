@@ -146,10 +146,12 @@ _SENTENCE_END = LazyPattern(
 )
 _TERMINATOR_CHARS = ".!?。！？…"
 # A Chinese sentence's end: 。！？, or one half-width ? or ! after a CJK character and before one or a line's end
-# (中文?中文; not "??", which stands for a character lost in a conversion: 引擎??缧姓); not a half-width period
-# (3.5, www.example.com, 1.2 亿).
+# (中文?中文; not "??", which stands for a character lost in a conversion: 引擎??缧姓), or a half-width period
+# between CJK characters (推广.近年来; not 3.5, www.example.com, 1.2 亿, nor a heading's number 一.总则).
+_CJK_NUMERALS = "一二三四五六七八九十百千万零〇"
 _CJK_TERMINATOR = LazyPattern(
-    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$)))[{re.escape(_CLOSERS)}]*"
+    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$))"
+    rf"|(?<=[{CJK_CHARS}])(?<![{_CJK_NUMERALS}])\.(?=[{CJK_CHARS}]))[{re.escape(_CLOSERS)}]*"
 )
 # A Chinese quotation's attribution after its closing quote: “联席会议很有用！”他说。
 _ATTRIBUTION = LazyPattern(rf"[{CJK_CHARS}]{{1,8}}?(?:说|道|问|表示|指出|称|强调|介绍|回答|补充|解释|坦言)[，,：:。]")
@@ -1473,7 +1475,7 @@ def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> 
     while terminator > first and not paragraph[terminator].isalnum() and paragraph[terminator] not in _TERMINATOR_CHARS:
         terminator -= 1
     mark = paragraph[terminator]
-    if mark in "。！？" or mark in "?!" and is_cjk(paragraph[terminator - 1]):  # 中文?中文 (_CJK_TERMINATOR)
+    if mark in "。！？" or mark in "?!" and is_cjk(paragraph[terminator - 1]) or _CJK_TERMINATOR.match(paragraph, terminator):
         quoted = paragraph[previous[1] - 1] in _CLOSERS
         return None if quoted and _ATTRIBUTION.match(paragraph, following) else (previous[1], following)
     if mark not in ".!?":

@@ -27,6 +27,7 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS,
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
+    _CJK_NUMERALS,
     _SPACED_END,
     _SPACED_LABELS,
     _TONE_VOWELS,
@@ -83,7 +84,8 @@ _SENTENCE_END = LazyPattern(
 _TERMINATOR_CHARS = ".!?。！？…"
 _LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
 _CJK_TERMINATOR = LazyPattern(  # ported: one half-width ? or ! between CJK characters
-    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$)))[{re.escape(_CLOSERS)}]*"
+    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$))"
+    rf"|(?<=[{CJK_CHARS}])(?<![{_CJK_NUMERALS}])\.(?=[{CJK_CHARS}]))[{re.escape(_CLOSERS)}]*"
 )
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")

@@ -332,8 +332,10 @@ def test_passages_sentence_unit_keeps_citations_and_quotations_whole(text, expec
     ("请访问http://www.gov.cn/zhengce/长三角?类别=会议获取全文。会议将于下月召开。",
      ["请访问http://www.gov.cn/zhengce/长三角?类别=会议获取全文。", "会议将于下月召开。"]),
     ("详情见www.example.com/会议?id=3。", ["详情见www.example.com/会议?id=3。"]),
+    ("毗邻党建得到推广.近年来联席会议制度建立。", ["毗邻党建得到推广.", "近年来联席会议制度建立。"]),
+    ("一.总则部分规定了联席会议制度。二.附则。", ["一.总则部分规定了联席会议制度。", "二.附则。"]),
 ], ids=["between-sentences", "at-line-ends", "attribution-and-latin-before", "latin-inside", "lost-characters",
-        "url-query", "www-query"])
+        "url-query", "www-query", "period-between", "numeral-period"])
 def test_passages_sentence_unit_ends_chinese_sentences_at_half_width_marks(text, expected):
     """A half-width ? or ! between Chinese sentences (content-farm mirrors, some PDF tools) ended no
     sentence: three sentences in one passage (probe AR4). One after a CJK character and before one or a line's
