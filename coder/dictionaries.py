@@ -80,8 +80,8 @@ def _node(name: str, description: str = "") -> dict[str, Any]:
 def _finish(tree: list[dict[str, Any]], report: list[str]) -> None:
     """Turn every node's raw entries into keywords and regexes, reporting what changed."""
     for node in tree:
-        keywords: list[str] = []
-        regexes: list[str] = []
+        keywords: dict[str, None] = {}  # dicts keep the entries' order and tell a repeated one at once
+        regexes: dict[str, None] = {}
         repeated = 0
         for entry in node.pop("entries"):
             kind, value, note = convert_entry(entry)
@@ -93,10 +93,10 @@ def _finish(tree: list[dict[str, Any]], report: list[str]) -> None:
             if value in target:
                 repeated += 1
             else:
-                target.append(value)
+                target[value] = None
         if repeated:
             report.append(f"category '{node['name']}': {repeated} repeated entr{'y' if repeated == 1 else 'ies'} dropped")
-        node["keywords"], node["regex"] = keywords, regexes
+        node["keywords"], node["regex"] = list(keywords), list(regexes)
         if not keywords and not regexes and not node["children"]:
             report.append(f"category '{node['name']}' has no entries; kept as a code to fill in")
         _finish(node["children"], report)
