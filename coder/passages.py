@@ -145,14 +145,7 @@ _SENTENCE_END = LazyPattern(
     rf"(?:([.!?]+)[{re.escape(_CLOSERS)}]*(?=[\sA-Z“\"'‘])|[。！？]+[{re.escape(_CLOSERS)}]*|…+[{re.escape(_CLOSERS)}]*)\s*"
 )
 _TERMINATOR_CHARS = ".!?。！？…"
-# A Chinese sentence's end: 。！？, or one half-width ? or ! after a CJK character and before one or a line's end
-# (中文?中文; not "??", which stands for a character lost in a conversion: 引擎??缧姓), or a half-width period
-# between CJK characters (推广.近年来; not 3.5, www.example.com, 1.2 亿, nor a heading's number 一.总则).
-_CJK_NUMERALS = "一二三四五六七八九十百千万零〇"
-_CJK_TERMINATOR = LazyPattern(
-    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$))"
-    rf"|(?<=[{CJK_CHARS}])(?<![{_CJK_NUMERALS}])\.(?=[{CJK_CHARS}]))[{re.escape(_CLOSERS)}]*"
-)
+_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 # A Chinese quotation's attribution after its closing quote: “联席会议很有用！”他说。
 _ATTRIBUTION = LazyPattern(rf"[{CJK_CHARS}]{{1,8}}?(?:说|道|问|表示|指出|称|强调|介绍|回答|补充|解释|坦言)[，,：:。]")
 _OPENERS = "\"'“‘([{（【「『《"
@@ -820,7 +813,7 @@ def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set
         return False
     if after[0].islower():
         return True
-    return all(_wide_at_break(before, after)) and _LINE_LABEL.match(after) is None
+    return _is_wide(before[-1]) and _is_wide(after[0]) and _LINE_LABEL.match(after) is None
 
 
 def _line_kinds(lines: list[str]) -> list[int]:
@@ -841,7 +834,7 @@ def _paragraph_lines(
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
     # Lines that start a paragraph whatever comes before: a transcript's turns, a web paste's lines.
-    own_lines = _turns(lines, kinds, full) if not double_spaced else frozenset()
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()
     # Lines after a page break (a page number or a running header between blank lines) that a sentence
     # runs on into, with the page break's lines: no paragraph ends there.
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
@@ -1132,11 +1125,11 @@ _LINE_END = frozenset(".!?。！？" + _CLOSERS)
 # ("各有关单位：", "通知如下："): lines ending one count as ended when a block is told a paste or a wrapped
 # paragraph, and still run on into the next (_continues), as a speaker's label on a line of its own ("问：")
 # does. Not the English marks: a Markdown list's items end in ";", its lead-ins in ":", in a file whose
-# paragraphs are wrapped. A line ending in an ellipsis or a dash (……, ——) ends its paragraph in a paste too.
-_LINE_END_IN_PASTE = _LINE_END | frozenset("；：…—")
+# paragraphs are wrapped.
+_LINE_END_IN_PASTE = _LINE_END | frozenset("；：")
 
 
-def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
+def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     """The text lines that start a paragraph of their own, the line before them being text too:
 
     - in a transcript (a speaker's label, "Interviewer:" or "主持人:", starting three lines or more,
@@ -1144,9 +1137,7 @@ def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
       sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
-      hyphen, or ends no sentence and this one starts with a lowercase letter, or is a full Chinese
-      line (`full`: the document's full line length) ending no sentence before a Chinese line. A block
-      whose lines are all full lines but the last, one running on so, is a paragraph wrapped in a PDF.
+      hyphen, or ends no sentence and this one starts with a lowercase letter.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -1164,48 +1155,12 @@ def _turns(lines: list[str], kinds: list[int], full: int) -> frozenset[int]:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
-            if _is_wrapped_paragraph(lines, block, full):
-                continue
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
                 starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
-
-
-def _is_wrapped_paragraph(lines: list[str], block: list[int], full: int) -> bool:
-    """Is a block of lines a Chinese paragraph wrapped in a PDF: every line but the last a full line, and
-    a sentence running on from one of them into the next (a PDF column ends a sentence at a line end now
-    and then: a short paragraph's lines may end one two times in three)? A web page's paragraphs, a line
-    each, differ in length and end sentences."""
-    if len(block) < 3 or any(not _is_full(lines[number].strip(), full) for number in block[:-1]):
-        return False
-    # A PDF column fills its lines alike (34, 34, 34); a web page's paragraphs, a line each, differ (78, 69, 66).
-    # (Measured in characters, and in widths, a Latin letter or digit half a Chinese character.)
-    for measure in (len, _width):
-        widths = [measure(lines[number].strip()) for number in block[:-1]]
-        if max(widths) - min(widths) <= _COLUMN_SLACK:
-            break
-    else:
-        return False
-    return any(_wraps_chinese(lines[number].strip(), lines[number + 1].strip(), full) for number in block[:-1])
-
-
-_COLUMN_SLACK = 3  # a PDF column's full lines differ by a pushed or hanging mark, a Latin word moved on
-
-
-def _width(line: str) -> float:
-    """A line's width in a PDF column: a CJK character or full-width mark 1, a half-width one 1/2."""
-    return sum(1 if _is_wide(char) else 0.5 for char in line)
-
-
-def _wraps_chinese(before: str, after: str, full: int) -> bool:
-    """Does a Chinese sentence run on from the full line `before` into the line `after`, as a PDF column
-    breaks it (联席 / 会议): `before` ends no sentence in a CJK character or mark, `after` starts with one
-    and is no heading or label ("一、引言", "摘要:")?"""
-    return (bool(before) and bool(after) and before[-1] not in _LINE_END_IN_PASTE and all(_wide_at_break(before, after))
-            and _is_full(before, full) and _LINE_LABEL.match(after) is None)
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:
@@ -1239,9 +1194,8 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
 def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
     before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
-    the line after starts with a lowercase letter. (A Chinese headline, or a paragraph lacking its 。, is a long line
-    ending no sentence before a Chinese one: no more is told of a Chinese line; a PDF's is told by
-    _is_wrapped_paragraph.)"""
+    the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
+    sentence before a Chinese one: no more is told of a Chinese line.)"""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
@@ -1284,8 +1238,7 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
             runs_on = False
         else:
             after = lines[number].lstrip()
-            runs_on = after[0].islower() or (is_full and _wide_at_break(before, after)[1]
-                                             and _LINE_LABEL.match(after.rstrip()) is None)
+            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
         inside_sentence += runs_on
         if is_full:
             after_full += 1
@@ -1322,29 +1275,12 @@ def _runs_on(before: str, after: str, full: int) -> bool:
         return False
     if after[0].islower():
         return True
-    return _wide_at_break(before, after)[1] and _is_full(before, full) and _LINE_LABEL.match(after) is None
+    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
 
 
 def _is_wide(char: str) -> bool:
     """A CJK character or CJK/full-width punctuation: no space is written next to these."""
     return is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
-
-
-# Chinese quotation marks, ellipsis and dash, which English writes too: wide beside a CJK character.
-_WIDE_BESIDE_CJK = frozenset("“”‘’…—")
-
-
-def _wide_at_break(before: str, after: str) -> tuple[bool, bool]:
-    """Are the last character of `before` and the first of `after`, on either side of a line break, wide
-    (_is_wide)? A quotation mark, an ellipsis or a dash (“ ” ‘ ’ … —) is when the character on its other
-    side, or across the break, is: 紧扣“高质量 / ”两个, not he said “ / foo”."""
-    last, first = before[-1], after[0]
-    last_wide, first_wide = _is_wide(last), _is_wide(first)
-    if last in _WIDE_BESIDE_CJK and not last_wide:
-        last_wide = first_wide or (len(before) > 1 and _is_wide(before[-2]))
-    if first in _WIDE_BESIDE_CJK:
-        first_wide = _is_wide(last) or (len(after) > 1 and _is_wide(after[1]))
-    return last_wide, first_wide
 
 
 def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
@@ -1436,8 +1372,7 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end)
-                       if m.end() < end and not _in_url(view, m.start(), start)), len(paragraph)]
+        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
@@ -1455,17 +1390,6 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             yield start + left, start + right, kind
 
 
-_URL_START = LazyPattern(r"(?i)https?://|www\.")
-
-
-def _in_url(view: str, at: int, start: int) -> bool:
-    """Is the mark at `at` inside a URL (an http:// or www. with no space since, from `start`)? Its query's ?
-    ends no Chinese sentence: http://www.gov.cn/长三角?类别=会议."""
-    word = view.rfind(" ", start, at) + 1 or start
-    word = max(word, view.rfind("\n", start, at) + 1)
-    return view[at] == "?" and _URL_START.search(view, word, at) is not None
-
-
 def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> tuple[int, int] | None:
     """Where the sentence `previous` ends and the next starts, `following` being where the sentencizer
     starts it; None if no sentence ends there. The sentencizer leaves what follows a period in the
@@ -1475,7 +1399,7 @@ def _sentence_cut(paragraph: str, previous: tuple[int, int], following: int) -> 
     while terminator > first and not paragraph[terminator].isalnum() and paragraph[terminator] not in _TERMINATOR_CHARS:
         terminator -= 1
     mark = paragraph[terminator]
-    if mark in "。！？" or mark in "?!" and is_cjk(paragraph[terminator - 1]) or _CJK_TERMINATOR.match(paragraph, terminator):
+    if mark in "。！？":
         quoted = paragraph[previous[1] - 1] in _CLOSERS
         return None if quoted and _ATTRIBUTION.match(paragraph, following) else (previous[1], following)
     if mark not in ".!?":
@@ -1541,7 +1465,7 @@ def _rejoined(raw: str, breaks: list[int]) -> str | None:
             first = _LATIN_WORD_AT_END.search(before) if second else None
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and all(_wide_at_break(stripped, after)):
+        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])
@@ -1615,7 +1539,7 @@ def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
 
 def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | None = None) -> list[int]:
     """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
-    after a hyphen, a CJK character or a mark that may be one (“ ” ‘ ’ … —; trailing spaces allowed) or right after a Latin letter (a
+    after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
     superset: any character from U+2E80 on stands for a CJK one); no other break can join, so the
     rest are left to the final whitespace collapse without looking at them.
 
@@ -1625,9 +1549,8 @@ def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | No
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
-            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace()) or last in _WIDE_BESIDE_CJK
-            or (last.isspace() and (tail := line.rstrip()[-1:]) != ""
-                and (tail == "-" or tail >= "\u2e80" or tail in _WIDE_BESIDE_CJK))
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
         )
     ]
     if flagged and flagged[-1] == len(lines) - 1:

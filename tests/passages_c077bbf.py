@@ -2,8 +2,7 @@
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
-abbreviations and Chinese attributions and half-width ? ! between Chinese sentences, Chinese quotation
-marks at a line break, changes of behaviour since, ported) as the oracle of
+abbreviations and Chinese attributions, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -27,13 +26,10 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS,
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
-    _CJK_NUMERALS,
     _SPACED_END,
     _SPACED_LABELS,
     _TONE_VOWELS,
     _UNREAD,
-    _WIDE_BESIDE_CJK,
-    _in_url,
     _is_chrome,
     _mark_contents,
     _page_breaks_inside,
@@ -42,7 +38,6 @@ from coder.passages import (  # ported since
     _sentence_cut,
     _turns,
     _unread_read,
-    _wide_at_break,
 )
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -83,10 +78,7 @@ _SENTENCE_END = LazyPattern(
 )
 _TERMINATOR_CHARS = ".!?。！？…"
 _LITERALS = {char: re.compile(re.escape(char)) for char in _TERMINATOR_CHARS}
-_CJK_TERMINATOR = LazyPattern(  # ported: one half-width ? or ! between CJK characters
-    rf"(?:[。！？]+|(?<=[{CJK_CHARS}])[?!](?=[{re.escape(_CLOSERS)}]*(?:[{CJK_CHARS}]|\n|$))"
-    rf"|(?<=[{CJK_CHARS}])(?<![{_CJK_NUMERALS}])\.(?=[{CJK_CHARS}]))[{re.escape(_CLOSERS)}]*"
-)
+_CJK_TERMINATOR = LazyPattern(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 _LONGEST_ABBREVIATION = max(map(len, _ABBREVIATIONS))
 _WORD_BEFORE = re.compile(r"(?<![A-Za-z])([A-Za-z](?:[A-Za-z.]*[A-Za-z])?)\.*$")
 _SECTION_NUMBER = re.compile(r"(?<![\w.])\d{1,2}(?:\.\d{1,2})*$")
@@ -493,7 +485,7 @@ def _paragraph_lines(
         content = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     else:
         content = [number for number, kind in enumerate(kinds) if kind != _BLANK]
-    own_lines = _turns(lines, kinds, full) if not double_spaced else frozenset()  # ported: turns, web pastes
+    own_lines = _turns(lines, kinds) if not double_spaced else frozenset()  # ported: turns, web pastes
     # ported: a page break that a sentence runs on across
     page_break = _page_breaks_inside(lines, kinds, full) if not double_spaced and _PAGE in kinds else frozenset()
     previous = -2
@@ -732,8 +724,7 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
             runs_on = False
         else:
             after = lines[number].lstrip()
-            runs_on = after[0].islower() or (is_full and _wide_at_break(before, after)[1]  # ported: “ ” beside CJK
-                                             and _LINE_LABEL.match(after.rstrip()) is None)
+            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
         inside_sentence += runs_on
         if is_full:
             after_full += 1
@@ -770,7 +761,7 @@ def _runs_on(before: str, after: str, full: int) -> bool:
         return False
     if after[0].islower():
         return True
-    return _wide_at_break(before, after)[1] and _is_full(before, full) and _LINE_LABEL.match(after) is None  # ported
+    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
 
 
 def _is_wide(char: str) -> bool:
@@ -865,8 +856,7 @@ def _sentence_spans(view: str, blocks: list[tuple[int, int, PassageKind]]) -> It
             continue
         start, end = trimmed
         paragraph = view[start:end].replace("\n", " ")
-        pieces = [0, *(m.end() - start for m in _CJK_TERMINATOR.finditer(view, start, end)
-                       if m.end() < end and not _in_url(view, m.start(), start)), len(paragraph)]  # ported: not in a URL
+        pieces = [0, *(m.end() for m in _CJK_TERMINATOR.finditer(paragraph) if m.end() < len(paragraph)), len(paragraph)]
         spans: list[tuple[int, int]] = []
         chunks = [paragraph[left:right] for left, right in zip(pieces, pieces[1:])]
         for offset, doc in zip(pieces, nlp.pipe(chunks)):
@@ -931,7 +921,7 @@ def _readable_text(raw: str, rows: list[int] | None = None) -> tuple[str, bool]:
             second = _LOWER_WORD_AT_START.match(after)
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and all(_wide_at_break(stripped, after)):  # ported: “ ” ‘ ’ … — beside CJK
+        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])
@@ -953,9 +943,8 @@ def _joinable_breaks(raw: str) -> list[int]:
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
-            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace()) or last in _WIDE_BESIDE_CJK
-            or (last.isspace() and (tail := line.rstrip()[-1:]) != ""
-                and (tail == "-" or tail >= "\u2e80" or tail in _WIDE_BESIDE_CJK))  # ported
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
         )
     ]
     if not flagged:
