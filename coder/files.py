@@ -1363,15 +1363,16 @@ def _reads_as_chinese(text: str, encoding: str) -> bool:
     the next byte: one ideograph among letters, most often a rare one (it´s as Big5 is it愀s, Genève Gen鋦e).
     So a GBK reading counts only simplified characters of GB2312 (an accent and an ASCII letter make a
     traditional one of GBK's extension: Bosnía Bosn韆), and a Big5 reading (traditional characters, folded to
-    simplified) is refused when every run of ideographs sits inside a Latin word (Big5 takes ASCII letters as
-    second bytes: YLÖJÄRVI YL烷麗VI) (probe AS1)."""
+    simplified) is refused when a run of ideographs touches an ASCII letter (Big5 takes ASCII letters as second
+    bytes: YLÖJÄRVI YL烷麗VI, HYVINKÄÄ HYVINK闡) (probes AS1, AV3); a Big5 sheet writing `PPP模式` is read as
+    before, as Windows-1252."""
     if not _CHINESE_CODE_PAGE_TEXT.fullmatch(text):
         return False
     runs = _IDEOGRAPH_RUNS.findall(text)
     ideographs = "".join(runs)
     if len(ideographs) < 2 or sum(len(run) for run in runs if len(run) > 1) < 0.5 * len(ideographs):
         return False
-    if encoding == "cp950" and not _IDEOGRAPHS_OUTSIDE_A_WORD.search(text):
+    if encoding == "cp950" and _IDEOGRAPH_BESIDE_A_LETTER.search(text):
         return False
     if encoding == "gbk":
         common = _common_gb2312()
@@ -1486,8 +1487,8 @@ _CHINESE_CODE_PAGE_TEXT = LazyPattern(
     "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
 _SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
 _IDEOGRAPH_RUNS = LazyPattern(f"[{_IDEOGRAPH}]+")
-# A run of ideographs with no ASCII letter on one side at least: not an accent inside a Latin word read as Big5.
-_IDEOGRAPHS_OUTSIDE_A_WORD = LazyPattern(f"(?<![A-Za-z{_IDEOGRAPH}])[{_IDEOGRAPH}]|[{_IDEOGRAPH}](?![A-Za-z{_IDEOGRAPH}])")
+# An ideograph beside an ASCII letter: an accented letter of a Latin word read as Big5 (HYVINKÄÄ as HYVINK闡).
+_IDEOGRAPH_BESIDE_A_LETTER = LazyPattern(f"[A-Za-z][{_IDEOGRAPH}]|[{_IDEOGRAPH}][A-Za-z]")
 _IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 
 

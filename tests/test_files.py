@@ -104,6 +104,9 @@ def test_files_decode_text(data: bytes, fallback, expected):
     # probe AS1, AS5: not GBK Bosn韆 og Herseg髒韓a (traditional forms of GBK's extension), nor Big5 YL烷麗VI
     ("Bosnía og Hersegóvína\t1\n".encode("cp1252"), ("Bosnía og Hersegóvína\t1\n", "cp1252")),
     ("YLÖJÄRVI\t1\n".encode("cp1252"), ("YLÖJÄRVI\t1\n", "cp1252")),
+    # probe AV3: an accent at a word's end or start, a letter on one side only: not Big5 HYVINK闡 YL烷麗VI
+    ("HYVINKÄÄ YLÖJÄRVI\t1\n".encode("cp1252"), ("HYVINKÄÄ YLÖJÄRVI\t1\n", "cp1252")),
+    ("YLÖJÄRVI, ÄÄNEKOSKI\t1\n".encode("cp1252"), ("YLÖJÄRVI, ÄÄNEKOSKI\t1\n", "cp1252")),
     ("Færøyene\t1\rSØRØST-ASIA\t2\r".encode("cp1252"), ("Færøyene\t1\nSØRØST-ASIA\t2\n", "cp1252")),  # AS6
     ("서울 인천\t1\n".encode("euc_kr"), ("서울 인천\t1\n".encode("euc_kr").decode("cp1252"), "cp1252")),  # AS4
     ("高雄\t1\n".encode("cp950"), ("高雄\t1\n", "cp950")),  # two Hangul in EUC-KR (값땡), yet Big5
