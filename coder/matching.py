@@ -1787,7 +1787,7 @@ _LETTERS_OR_DIGITS = LazyPattern(f"[^\\W_{CJK_CHARS}]+")
 def _rejoins(lower: str, view: str, start: int, end: int, words: dict[int, bool | str] | None = None) -> bool:
     """Does the hyphenated line end at [start, end) split one word (passages' rule)?
 
-    A soft hyphen between letters is judged by the whole word its soft hyphens split, as a text pasted
+    A soft hyphen between letters (a line break after it or not) is judged by the whole word its soft hyphens split, as a text pasted
     from a web page hyphenates a word at every syllable: "co\u00adop\u00ader\u00ada\u00adtion" is "cooperation",
     and "in\u00adter\u00adgov\u00adern\u00admen\u00adtal" one word too, split in more than two pieces not all of
     them words. A zero-width character between two words, read as a soft hyphen, stays a break
@@ -1798,7 +1798,7 @@ def _rejoins(lower: str, view: str, start: int, end: int, words: dict[int, bool 
     after = _WORD_TAIL.match(view, end).group()  # type: ignore[union-attr]
     if not (before and after):
         return False
-    if lower[start] != "\u00ad" or end != start + 1:
+    if lower[start] != "\u00ad":
         return rejoins_hyphenated(before, after)
     whole = None if words is None else words.get(start)
     if whole is None:
@@ -1812,20 +1812,26 @@ def _soft_hyphenated_word(view: str, soft_hyphen: int, words: dict[int, bool | s
     first = soft_hyphen
     while (piece := _word_before(view, first)):
         first -= len(piece)
-        if not (first >= 2 and view[first - 1] == "\u00ad" and _LETTER_OR_DIGIT.match(view, first - 2)):
+        hyphen = first - 1
+        while hyphen > 0 and view[hyphen].isspace():  # a soft hyphen at a line end
+            hyphen -= 1
+        if not (hyphen >= 1 and view[hyphen] == "\u00ad" and _LETTER_OR_DIGIT.match(view, hyphen - 1)):
             break
-        first -= 1
+        first = hyphen
     pieces: list[str] = []
     soft_hyphens: list[int] = []
     position = first
     while (found := _LETTERS_OR_DIGITS.match(view, position)) is not None:
         pieces.append(found.group())
-        position = found.end()
-        if position + 1 < len(view) and view[position] == "\u00ad" and _LETTER_OR_DIGIT.match(view, position + 1):
-            soft_hyphens.append(position)
-            position += 1
-        else:
+        hyphen = found.end()
+        if hyphen >= len(view) or view[hyphen] != "\u00ad":
             break
+        position = hyphen + 1
+        while position < len(view) and view[position].isspace():
+            position += 1
+        if not _LETTER_OR_DIGIT.match(view, position):
+            break
+        soft_hyphens.append(hyphen)
     whole: bool | str
     if len(pieces) <= 2 or len(pieces) > _MOST_SYLLABLES:
         whole = _BY_ITS_PIECES

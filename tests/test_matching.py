@@ -186,6 +186,9 @@ def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(hig
     ("intergovernmental cooperation", "In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion",
      ["In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion"]),
     ("joint meeting", "joint\u00admeeting\u00adroom", ["joint\u00admeeting"]),  # three words, not one
+    # a soft hyphen with a line break after it is one of the word's (probe AV4)
+    ("joint meeting", "joint me\u00ade\u00ad\nting", ["joint me\u00ade\u00ad ting"]),
+    ("cooperation", "co\u00adop\u00ad\ner\u00ada\u00adtion", ["co\u00adop\u00ad er\u00ada\u00adtion"]),
     ("cooperation", "Co\u00adOp\u00ader\u00ada\u00adtion", []),
     ("governance", "Gover- Nance", []),
     ("governance", "gover-\n\u00f7nance governance", ["governance"]),  # ÷ is no letter
