@@ -374,7 +374,8 @@ def _compile_latin(code: str, keyword: str, *, exclusion: bool, derivational: bo
 # matches are the same (_hyphen_breaks).
 _BREAK_LETTER = "[a-z\u00df-\u024f]"
 _HYPHEN_BREAKS = tuple(
-    (hyphen, re.compile(hyphen + ("\\s*" if hyphen == "\u00ad" else "\\s+") + f"(?={_BREAK_LETTER})"))
+    # two soft hyphens: one of them a zero-width character read as one (probe AW1)
+    (hyphen, re.compile(hyphen + ("\u00ad?\\s*" if hyphen == "\u00ad" else "\\s+") + f"(?={_BREAK_LETTER})"))
     for hyphen in ("-", "\u2010", "\u2011", "\u00ad")
 )
 _LETTER_BEFORE_BREAK = re.compile(_BREAK_LETTER)
@@ -1815,6 +1816,8 @@ def _soft_hyphenated_word(view: str, soft_hyphen: int, words: dict[int, bool | s
         hyphen = first - 1
         while hyphen > 0 and view[hyphen].isspace():  # a soft hyphen at a line end
             hyphen -= 1
+        while hyphen > 0 and view[hyphen] == view[hyphen - 1] == "\u00ad":  # two (a zero-width character read as one)
+            hyphen -= 1
         if not (hyphen >= 1 and view[hyphen] == "\u00ad" and _LETTER_OR_DIGIT.match(view, hyphen - 1)):
             break
         first = hyphen
@@ -1827,6 +1830,8 @@ def _soft_hyphenated_word(view: str, soft_hyphen: int, words: dict[int, bool | s
         if hyphen >= len(view) or view[hyphen] != "\u00ad":
             break
         position = hyphen + 1
+        while position < len(view) and view[position] == "\u00ad":
+            position += 1
         while position < len(view) and view[position].isspace():
             position += 1
         if not _LETTER_OR_DIGIT.match(view, position):

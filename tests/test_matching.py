@@ -186,6 +186,8 @@ def test_matching_gap_singles_are_every_gap_character_but_the_space_in_order(hig
     ("intergovernmental cooperation", "In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion",
      ["In\u00adter\u00adgov\u00adern\u00admen\u00adtal co\u00adop\u00ader\u00ada\u00adtion"]),
     ("joint meeting", "joint\u00admeeting\u00adroom", ["joint\u00admeeting"]),  # three words, not one
+    # two soft hyphens, one of them a zero-width character read as one (probe AW1)
+    ("is needed", "is n\u00ade\u00ade\u00add\u00ade\u00ad\u00add", ["is n\u00ade\u00ade\u00add\u00ade\u00ad\u00add"]),
     # a soft hyphen with a line break after it is one of the word's (probe AV4)
     ("joint meeting", "joint me\u00ade\u00ad\nting", ["joint me\u00ade\u00ad ting"]),
     ("cooperation", "co\u00adop\u00ad\ner\u00ada\u00adtion", ["co\u00adop\u00ad er\u00ada\u00adtion"]),
