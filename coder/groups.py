@@ -148,7 +148,7 @@ def read_document_variables(path: str | Path) -> DocumentVariables:
     >>> variables.names  # doctest: +SKIP
     ['year', 'region']
     """
-    table = read_table(path)
+    table = read_table(path, chinese_code_pages=True)
     lost = _lost_characters(path, table)
     blank = [position for position, name in enumerate(table.columns, 1) if _BLANK_HEADER.fullmatch(str(name).strip())]
     if blank:  # pandas names a blank header cell "unnamed: N": it became a variable of that name (probe N10)
@@ -190,6 +190,8 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
     plain ASCII may be a UTF-8 file whose "??" was typed ("year: ??"): its cells give a warning, returned,
     and only a column named "??" (no one names a column so) stops it."""
     encoding = table_encoding(table)
+    if encoding in CHINESE_CODE_PAGES:
+        return _lost_chinese_characters(path, table, encoding)
     if encoding not in LOSSY_ENCODINGS:
         return ""
     headers = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
@@ -211,6 +213,30 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
     return (f"{'; '.join(cells)} show \"??\". If the sheet was saved {SAVED_AS[encoding]}, Chinese and most other "
             f"characters were lost there, and values that differed read as one: save it as \"CSV UTF-8\". "
             f"A \"??\" typed as a value is read as it is.")
+
+
+# A "?" beside a Chinese character, in a sheet read as Big5 or GBK: a character the code page lacks (华北 saved
+# as Big5 is ?北), where a lone "?" is a value.
+_LOST_BESIDE_CHINESE = re.compile(r"\?(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])\?|\?\?")
+
+
+def _lost_chinese_characters(path: str | Path, table: pd.DataFrame, encoding: str) -> str:
+    """Stop when documents.csv, read as Big5 or GBK, shows "?" beside a Chinese character: a character that
+    code page cannot hold (simplified 华 in Big5), and values that differed would read as one (华北, 东北 as
+    ?北; probe AX2)."""
+    places = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
+              if _LOST_BESIDE_CHINESE.search(str(name))]
+    for name in table.columns:
+        rows = table.index[table[name].astype(str).str.contains(_LOST_BESIDE_CHINESE)]
+        if len(rows):
+            places.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
+                          f"'{display_name(table[name][rows[0]])}')")
+    if places:
+        raise DocumentsError(
+            f"{path}: read as {CHINESE_CODE_PAGES[encoding]}, which cannot hold every Chinese character: "
+            f"{'; '.join(places)} show \"?\" beside Chinese, and values that differed would read as one. "
+            f"Save it as \"CSV UTF-8\" and run again.")
+    return ""
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`

@@ -45,9 +45,20 @@ def test_files_read_table_reads_chinese_code_pages(tmp_path: Path, encoding: str
 
     path = tmp_path / "documents.csv"
     path.write_bytes(f"document,地區\r\n{document},{region}\r\nb.txt,東京\r\n".encode(encoding))
-    table = read_table(path)
+    table = read_table(path, chinese_code_pages=True)
     assert table.to_dict("records") == [{"document": document, "地區": region}, {"document": "b.txt", "地區": "東京"}]
     assert table_encoding(table) in (encoding, "gb18030")
+
+
+def test_files_read_table_reads_a_review_sheet_in_big5_as_before(tmp_path: Path):
+    """Review, gold and sample sheets keep 637fd19's reading: their safeguards for characters a code page lost
+    know Windows-1252 and Mac Roman only, and a Big5 save's "?" overwrote notes kept from an earlier round
+    (probe AX4). Only documents.csv asks for Big5 and GBK."""
+    from coder.files import table_encoding
+
+    path = tmp_path / "segments.csv"
+    path.write_bytes("segment_id,note\r\ns1,臺灣\r\n".encode("cp950"))
+    assert table_encoding(read_table(path)) == "cp1252"
 
 
 @pytest.mark.parametrize(("data", "expected"), [

@@ -517,6 +517,19 @@ def test_groups_a_sheet_in_a_chinese_code_page_is_read(tmp_path: Path, encoding,
     assert page_variables(read_document_variables(sheet)) == {row[0]: {header[1]: row[1]} for row in rows}
 
 
+def test_groups_a_big5_sheet_that_lost_simplified_characters_is_refused(tmp_path: Path) -> None:
+    """Big5 holds no simplified 华 or 东: Excel wrote 华北 and 东北 as ?北, one region, read without a word
+    (probe AX2); a lone "?" stays a value."""
+    from coder.groups import DocumentsError
+
+    sheet = tmp_path / "documents.csv"
+    sheet.write_bytes("document,地區,年\r\nd1.txt,華北,?\r\nd2.txt,臺灣,2020\r\n".encode("cp950"))
+    assert page_variables(read_document_variables(sheet))["d1.txt"] == {"地區": "華北", "年": "?"}
+    sheet.write_bytes("document,地區\r\nd1.txt,华北\r\nd2.txt,东北\r\nd3.txt,臺灣\r\n".encode("cp950", "replace"))
+    with pytest.raises(DocumentsError, match=r"read as Big5 \(cp950\).*column '地區' \(first, row 2: '\?北'\)"):
+        read_document_variables(sheet)
+
+
 def _xlsx_sheet(path: Path, rows: list[list[object]]) -> Path:
     from openpyxl import Workbook
 
