@@ -663,7 +663,7 @@ def codebook_from_tree(
     return Codebook(codes=tuple(codes), name=name, unit=unit), report  # type: ignore[arg-type]
 
 
-_UNSTORABLE = re.compile(CONTROL_CHARACTER.pattern[:-1] + "\ud800-\udfff]")  # and lone surrogates
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")  # CONTROL_CHARACTER, lone surrogates
 
 
 def _storable_texts(node: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -1283,7 +1283,7 @@ def decode_text(data: bytes, *, fallback: str | None = None, chinese_code_pages:
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
-    result reads as Chinese text; with `chinese_code_pages` (tables and dictionaries), Big5 ("cp950") or
+    result reads as Chinese text; with `chinese_code_pages` (documents.csv and dictionaries), Big5 ("cp950") or
     GBK ("gbk") when exactly one reads it clearly as Chinese (`chinese_code_page_reading`), Big5 over a
     GB18030 reading too; then `fallback` (dictionaries pass "cp1252", what older word lists are saved in). `stray_nuls`: a corpus's document may hold a
     NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.
