@@ -1095,7 +1095,7 @@ def export_xlsx(
     codebook: Annotated[Path | None, typer.Option("--codebook", "-c", help="The codebook; the review file lives beside it (default: the run's).")] = None,
     force: ForceOption = False,
 ) -> None:
-    """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in red, filters.
+    """Write the segments as an Excel workbook for reviewers: wrapped text, matched words in bold red, filters.
 
     Example: coder export xlsx --segments outputs/segments.csv --out outputs/segments.xlsx
     """
