@@ -19,9 +19,10 @@ import pandas as pd
 
 from .errors import CoderError, OutputError, first_lines, passages_held, quoted
 from .files import (
+    CODE_PAGE_READINGS,
     LEGACY_ENCODINGS,
-    LOSSY_ENCODINGS,
     SAVED_AS,
+    cannot_hold,
     read_table,
     saved_as,
     table_encoding,
@@ -489,7 +490,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
             gone.add((document, int(number)))
             lost.append(f"{document}, passage {number}: "
                         + ("its text is in several passages now" if found else "its text is no longer in the document"))
-    saved = f"The sheet was saved {SAVED_AS.get(encoding, 'in a code page')}, which cannot hold Chinese and most other characters"
+    saved = f"The sheet was saved {SAVED_AS.get(encoding, 'in a code page')}, which cannot hold {cannot_hold(encoding)}"
     advice = ("Nothing was scored. Save the sheet as \"CSV UTF-8\" and run again, or code these passages again in "
               "a new sample (coder sample).")
     # Only a "?" row's own document tells whether its number still names its passage (probe AI11).
@@ -511,7 +512,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
     _stop_unless_none(source, lost, "passage(s) named have another text now",
                       "The corpus changed since the sample was drawn: code these passages again in a new sample "
                       "(coder sample), or clear their `text` cells if only the sheet's text was edited."
-                      + (f" {saved}: save it as \"CSV UTF-8\"." if encoding in LOSSY_ENCODINGS
+                      + (f" {saved}: save it as \"CSV UTF-8\"." if encoding in CODE_PAGE_READINGS
                          and any("?" in str(text) for text in sheet["text"]) else ""))
     return sheet.assign(passage=numbers).drop(columns="text"), len(moved), len(garbled)
 
@@ -519,7 +520,7 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
 def _saved_in_code_page(original: str | None, text: str, encoding: str) -> bool:
     """Is `text` a passage's text `original` as a sheet saved in `encoding` (read so) writes it, with "?"
     for the characters lost? A sheet of ASCII only was saved in a code page that may hold more."""
-    if original is None or encoding not in LOSSY_ENCODINGS or "?" not in text:
+    if original is None or encoding not in CODE_PAGE_READINGS or "?" not in text:
         return False
     pages = LEGACY_ENCODINGS + ("ascii",) if encoding == "ascii" else (encoding,)
     return any(saved_as(original, page) == text for page in pages)

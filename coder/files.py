@@ -907,11 +907,31 @@ LEGACY_ENCODINGS = ("cp1252", "mac_roman")
 # The encodings of a table that cannot hold Chinese, and how to say which the file was saved in: a file of
 # Chinese and English text saved as Windows-1252 is ASCII, Chinese and all turned into "?".
 LOSSY_ENCODINGS = (*LEGACY_ENCODINGS, "ascii")
+# Every reading of a table saved in a code page that may have lost what was typed there, "?" for each
+# character it cannot hold: those, Big5 (no simplified Chinese: 与主题相关 is 与主?相?) and GBK (no ö or ß),
+# which is read as GB18030, a superset, unless asked for by name (probes AX4, AX5).
+CODE_PAGE_READINGS = (*LOSSY_ENCODINGS, "gb18030", "gbk", "cp950")
 SAVED_AS = {
     "cp1252": "as Windows-1252 (Excel's \"CSV (Comma delimited)\")",
     "mac_roman": "as Mac Roman (Excel for Mac's \"Comma Separated Values\")",
     "ascii": "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)",
+    "gb18030": "as GBK (Excel's \"CSV (Comma delimited)\" on a Simplified-Chinese Windows)",
+    "gbk": "as GBK (Excel's \"CSV (Comma delimited)\" on a Simplified-Chinese Windows)",
+    "cp950": "as Big5 (Excel's \"CSV (Comma delimited)\" on a Traditional-Chinese Windows)",
 }
+# What each reading's code page cannot hold, as messages say it.
+CANNOT_HOLD = {
+    "gb18030": "most accented letters (ö, ß) and some rare Chinese characters",
+    "gbk": "most accented letters (ö, ß) and some rare Chinese characters",
+    "cp950": "simplified Chinese and accented letters",
+}
+# The code page a table read in GB18030 was saved in: Excel writes GBK, which GB18030 reads.
+_SAVED_IN = {"gb18030": "gbk"}
+
+
+def cannot_hold(encoding: str) -> str:
+    """What the code page a table was read in (`table_encoding`) cannot hold, as messages say it."""
+    return CANNOT_HOLD.get(encoding, "Chinese and most other characters")
 
 
 def _legacy_readings(data: bytes) -> dict[str, str]:
@@ -952,15 +972,21 @@ def rows_reading_back(frame: pd.DataFrame) -> pd.Series:
     ], index=frame.index, dtype=bool)
 
 
+# A "?" in a code page's save that stands for a lost character: two together (Chinese in Windows-1252), or one
+# beside a Chinese character (华北 saved as Big5 is ?北), where a lone "?" is punctuation or a value.
+LOST_CHARACTERS = re.compile(r"\?(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])\?|\?\?")
+
+
 def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
-    """For each row of a table coder wrote, read in a code page without Chinese (LOSSY_ENCODINGS): does
-    its passage text show "??", or its document name "?", where its segment id says otherwise? Chinese
-    saved so is "?" for every character. All False when the table has not those columns."""
+    """For each row of a table coder wrote, read in a code page (CODE_PAGE_READINGS): does its passage text
+    show "?" for lost characters (`LOST_CHARACTERS`), or its document name "?", where its segment id says
+    otherwise? Chinese saved in Windows-1252 is "?" for every character. All False when the table has not
+    those columns."""
     import pandas as pd
 
     if not {"segment_id", "document", "code", "text"} <= set(frame.columns):
         return pd.Series(False, index=frame.index)
-    shows = (frame["text"].astype(str).str.contains("??", regex=False)
+    shows = (frame["text"].astype(str).str.contains(LOST_CHARACTERS)
              | frame["document"].astype(str).str.contains("?", regex=False))
     lost = pd.Series(False, index=frame.index)
     if shows.any():
@@ -971,12 +997,15 @@ def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
 def saved_as(text: str, encoding: str) -> str:
     """`text` as a spreadsheet saving in the code page `encoding` writes it: each character the code page
     cannot hold as "?", or as its compatibility form when the code page holds that (Windows' best-fit
-    mapping writes the full-width "，" as ",").
+    mapping writes the full-width "，" as ","). A table read as GB18030 was saved as GBK.
 
     >>> saved_as("与主题无关，off topic", "cp1252")
     '?????,off topic'
+    >>> saved_as("与主题相关 Größe", "cp950")
+    '与主?相? Gr??e'
     """
-    return "".join(_saved_character(char, encoding) for char in text)
+    page = _SAVED_IN.get(encoding, encoding)
+    return "".join(_saved_character(char, page) for char in text)
 
 
 def _saved_character(char: str, encoding: str) -> str:

@@ -19,6 +19,7 @@ from .errors import CoderError
 from .files import (
     CHINESE_CODE_PAGES,
     LOSSY_ENCODINGS,
+    LOST_CHARACTERS,
     SAVED_AS,
     display_name,
     read_table,
@@ -215,19 +216,14 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
             f"A \"??\" typed as a value is read as it is.")
 
 
-# A "?" beside a Chinese character, in a sheet read as Big5 or GBK: a character the code page lacks (华北 saved
-# as Big5 is ?北), where a lone "?" is a value.
-_LOST_BESIDE_CHINESE = re.compile(r"\?(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])\?|\?\?")
-
-
 def _lost_chinese_characters(path: str | Path, table: pd.DataFrame, encoding: str) -> str:
     """Stop when documents.csv, read as Big5 or GBK, shows "?" beside a Chinese character: a character that
     code page cannot hold (simplified 华 in Big5), and values that differed would read as one (华北, 东北 as
     ?北; probe AX2)."""
     places = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
-              if _LOST_BESIDE_CHINESE.search(str(name))]
+              if LOST_CHARACTERS.search(str(name))]
     for name in table.columns:
-        rows = table.index[table[name].astype(str).str.contains(_LOST_BESIDE_CHINESE)]
+        rows = table.index[table[name].astype(str).str.contains(LOST_CHARACTERS)]
         if len(rows):
             places.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
                           f"'{display_name(table[name][rows[0]])}')")

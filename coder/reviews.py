@@ -30,11 +30,14 @@ from typing import Literal
 
 from .errors import OutputError, first_lines, passages_held, quoted
 from .files import (
+    CANNOT_HOLD,
+    CODE_PAGE_READINGS,
     LOCK_FILE,
-    LOSSY_ENCODINGS,
+    LOST_CHARACTERS,
     MAX_DIGITS,
     SAVED_AS,
     atomic_path,
+    cannot_hold,
     cell_shown,
     command_argument,
     display_name,
@@ -265,7 +268,7 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
     last run's segments.csv (`written`). Read, its notes would be taken as they now are, and the next
     write would keep them so."""
     encoding = table_encoding(frame)
-    if encoding not in LOSSY_ENCODINGS:
+    if encoding not in CODE_PAGE_READINGS:
         return
     damaged = rows_with_lost_characters(frame)
     notes_before = _backup_notes(path)
@@ -280,7 +283,7 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
         backup = _backup_path(path)
         restore = f"restore it from {backup.name}" if backup.is_file() else "restore it from a backup"
         raise OutputError(
-            f"{path}:{first}: saved {SAVED_AS[encoding]}, which cannot hold Chinese and most other characters: "
+            f"{path}:{first}: saved {SAVED_AS[encoding]}, which cannot hold {cannot_hold(encoding)}: "
             f"{int(damaged.sum())} line(s) show \"?\" in their place in the passage text, document or note, and a note "
             f"read so would replace the one you wrote. Nothing was read. If the file is "
             f"still open in your spreadsheet, save it again as \"CSV UTF-8\"; otherwise {restore}, redo your "
@@ -724,11 +727,13 @@ class LostCharacters:
 
     def render(self) -> str:
         kept = f" {self.kept} note(s) were kept as they were before, not imported with \"?\"." if self.kept else ""
+        chinese = self.encoding in CANNOT_HOLD  # Big5 or GBK: a "?" beside a Chinese character is one lost
         retype = (f" The note(s) typed on line(s) {', '.join(first_lines([str(line) for line in self.retype], 10))} "
-                  f"show \"??\": retype what was lost there." if self.retype else "")
-        return (f"Warning: {self.source} was saved {SAVED_AS[self.encoding]}, which cannot hold Chinese and "
-                f"most other characters: {self.rows} row(s) show \"?\" in their place.{kept}{retype} Save it as "
-                f"\"CSV UTF-8\" next time: Chinese typed into it is lost in any other CSV.")
+                  f"show \"{'?' if chinese else '??'}\": retype what was lost there." if self.retype else "")
+        lost = "what its code page cannot hold, typed into it, is lost" if chinese else "Chinese typed into it is lost"
+        return (f"Warning: {self.source} was saved {SAVED_AS[self.encoding]}, which cannot hold "
+                f"{cannot_hold(self.encoding)}: {self.rows} row(s) show \"?\" in their place.{kept}{retype} Save it as "
+                f"\"CSV UTF-8\" next time: {lost} in any other CSV.")
 
 
 @dataclass(frozen=True)
@@ -748,7 +753,7 @@ def lost_characters(
     or document shows "?" where their segment id says otherwise, or whose note was kept or shows "??"
     (`notes`); None when it was read in another encoding or nothing shows the loss."""
     encoding = table_encoding(table)
-    if encoding not in LOSSY_ENCODINGS:
+    if encoding not in CODE_PAGE_READINGS:
         return None
     none = pd.Series(False, index=table.index)
     kept, retype = (notes.kept, notes.retype) if notes is not None else (none, none)
@@ -762,12 +767,13 @@ def _notes_restored(table: pd.DataFrame, notes_before: Mapping[str, str]) -> _Re
     note its segment had before (`notes_before`: segment id -> note); None when it has no notes or was
     read in another encoding. A note typed there is kept as typed (`with_lost_characters_restored`)."""
     encoding = table_encoding(table)
-    if encoding not in LOSSY_ENCODINGS or not {"segment_id", "note"} <= set(table.columns):
+    if encoding not in CODE_PAGE_READINGS or not {"segment_id", "note"} <= set(table.columns):
         return None
     before = [notes_before.get(normalize_segment_id(identifier), "") for identifier in table["segment_id"]]
     notes = [with_lost_characters_restored(str(note), old, encoding) for note, old in zip(table["note"], before)]
     kept = pd.Series([new != str(saved) for new, saved in zip(notes, table["note"])], index=table.index, dtype=bool)
-    retype = pd.Series(["??" in new and new != old for new, old in zip(notes, before)], index=table.index, dtype=bool)
+    retype = pd.Series([bool(LOST_CHARACTERS.search(new)) and new != old for new, old in zip(notes, before)],
+                       index=table.index, dtype=bool)
     restored = table.assign(note=notes)
     restored.attrs["encoding"] = encoding
     return _RestoredNotes(restored, kept, retype)
@@ -777,7 +783,7 @@ def _coder_cells_restored(table: pd.DataFrame, locate: Locate | None, *, encodin
     """`table` (read in `encoding`, a code page without Chinese) with the document names and passage texts
     coder wrote there taken back from the corpus (`locate`) where the code page lost characters of them: a
     decision filed with "?.txt" and "????" could not follow its passage when its segment id changes."""
-    lost = rows_with_lost_characters(table) if encoding in LOSSY_ENCODINGS else None
+    lost = rows_with_lost_characters(table) if encoding in CODE_PAGE_READINGS else None
     if lost is None or not lost.any() or locate is None or (locator := locate()) is None:
         return table
     names: dict[str, list[str]] = {}
@@ -1233,7 +1239,7 @@ def _refuse_rows_of_other_segments(typed: pd.DataFrame, segments: Mapping[str, t
         written = segments.get(normalize_segment_id(identifier))
         shown = (str(document).strip(), str(code).strip())
         if written is not None and written[:2] != shown and (
-                encoding not in LOSSY_ENCODINGS or (saved_as(written[0], encoding), written[1]) != shown):
+                encoding not in CODE_PAGE_READINGS or (saved_as(written[0], encoding), written[1]) != shown):
             wrong.append(f"row {int(position) + 2}: {identifier} is the segment of {written[1]} in {written[0]}, "
                          f"but the row shows {str(code).strip()} in {str(document).strip()}")
     if wrong:
@@ -1496,7 +1502,7 @@ def import_pending(
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     table = read_table(segments_file) if table is None else table
     notes = None
-    if table_encoding(table) in LOSSY_ENCODINGS:
+    if table_encoding(table) in CODE_PAGE_READINGS:
         # The notes the file showed before it was saved: what the run wrote there, else the review file's.
         existing = read_reviews(reviews_path)
         notes_before = dict(zip(existing["segment_id"], existing["note"]))

@@ -3092,3 +3092,36 @@ def test_review_loop_a_hand_coding_of_a_document_deleted_runs_ago_stays_out_of_a
     coder_run(project)
     assert reviews_file_of(project)[["document", "code", "note"]].values.tolist() == [["a.txt", "hand_only", "coded in A"]]
     assert segments_of(project).query("code == 'hand_only'").empty
+
+
+GBK = "as GBK (Excel's \"CSV (Comma delimited)\" on a Simplified-Chinese Windows)"
+BIG5 = "as Big5 (Excel's \"CSV (Comma delimited)\" on a Traditional-Chinese Windows)"
+
+
+@pytest.mark.parametrize(("encoding", "note", "saved", "cannot_hold"), [
+    ("gbk", "Größe prüfen", GBK, "most accented letters (ö, ß) and some rare Chinese characters"),
+])
+def test_a_chinese_code_page_save_keeps_the_notes_it_turned_into_question_marks(mixed, encoding, note, saved,
+                                                                                cannot_hold):
+    """Excel on a Chinese Windows saves "CSV" as GBK (no ö, ß) or Big5 (no simplified Chinese): a note of an
+    earlier round the reviewer did not touch came back with "?" and replaced the one filed, silently (probes
+    AX4, AX5). It is kept, with the warning a Windows-1252 save gives; the decision typed beside it is imported."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    first = chinese_row(frame)
+    frame.loc[first, ["review", "note"]] = ["reject", note]
+    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    accepted = next(index for index in frame.index if frame.loc[index, "document"] == "b.txt")
+    frame.loc[accepted, "review"] = "accept"
+    save_in_code_page(frame, mixed / "out" / "segments.csv", encoding)
+    result = coder_run(mixed)
+    reviews = reviews_of(mixed)
+    assert reviews[frame.loc[first, "segment_id"]] == ("reject", note)
+    assert reviews[frame.loc[accepted, "segment_id"]][0] == "accept"
+    assert segments_of(mixed).loc[first, "note"] == note
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("Warning: "))
+    assert warning.startswith(f"Warning: {mixed / 'out' / 'segments.csv'} was saved {saved}, which cannot hold "
+                              f"{cannot_hold}: ")
+    assert "1 note(s) were kept as they were before, not imported with \"?\"." in warning
