@@ -148,8 +148,9 @@ def read_gold(path: str | Path) -> pd.DataFrame:
     >>> gold = read_gold("gold.csv")  # doctest: +SKIP
     """
     path = Path(path)
+    # An empty line counts, as a spreadsheet numbers its rows (probe AI13).
     frame = read_table(path, missing="gold coding not found. Pass a CSV with columns document, passage, code.",
-                       blank_rows=True)  # an empty line counts, as a spreadsheet numbers its rows (probe AI13)
+                       blank_rows=True, chinese_code_pages=True)
     encoding = table_encoding(frame)
     has_passage = "passage" in frame.columns
     has_span = "start" in frame.columns and "end" in frame.columns
@@ -764,7 +765,7 @@ def agreement_for_run(
     else:
         scope = sorted({(str(document), int(passage)) for document, passage in zip(gold["document"], gold["passage"])})
         if sample_path is not None:
-            sample = read_table(sample_path, blank_rows=True)  # an empty line counts: errors name lines
+            sample = read_table(sample_path, blank_rows=True, chinese_code_pages=True)  # errors name lines
             sample_encoding = table_encoding(sample)
             if not {"document", "passage"} <= set(sample.columns):
                 raise CoderError(f"{sample_path}: a sample needs the columns document and passage (as `coder sample` writes).")

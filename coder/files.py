@@ -760,9 +760,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
 
     Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
     (`_likeliest_encoding`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too. With
-    `chinese_code_pages` (documents.csv), Big5 or GBK too (`chinese_code_page_reading`): not for review, gold
-    and sample sheets, whose safeguards for characters a code page lost know Windows-1252 and Mac Roman only
-    (probe AX4: notes an earlier round kept were overwritten by a Big5 save's "?").
+    `chinese_code_pages` (documents.csv, review, gold and sample sheets), Big5 or GBK too
+    (`chinese_code_page_reading`): a sheet's readers keep what such a code page lost (`CODE_PAGE_READINGS`).
     Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
     encoding read. `columns` (names as read: lower-cased) keeps only those the file has, which for a
     text file that decodes as it is (not a legacy code page, told from every cell) are the only ones
@@ -1312,7 +1311,7 @@ def decode_text(data: bytes, *, fallback: str | None = None, chinese_code_pages:
 
     In order: a UTF-8 byte order mark ("utf-8-sig"), a UTF-16 LE/BE byte order mark ("utf-16"),
     strict UTF-8 ("utf-8"), then GB18030 ("gb18030", a superset of GBK and GB2312) when the
-    result reads as Chinese text; with `chinese_code_pages` (documents.csv and dictionaries), Big5 ("cp950") or
+    result reads as Chinese text; with `chinese_code_pages` (tables people save, dictionaries), Big5 ("cp950") or
     GBK ("gbk") when exactly one reads it clearly as Chinese (`chinese_code_page_reading`), Big5 over a
     GB18030 reading too; then `fallback` (dictionaries pass "cp1252", what older word lists are saved in). `stray_nuls`: a corpus's document may hold a
     NUL byte or two in UTF-8 text, read as zero-width spaces; anything else with a NUL is binary.

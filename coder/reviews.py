@@ -232,7 +232,7 @@ def read_reviews(
     path = Path(path)
     if not path.exists():
         return empty_reviews()
-    frame = read_table(path)
+    frame = read_table(path, chinese_code_pages=True)
     if "segment_id" not in frame.columns or "decision" not in frame.columns:
         raise OutputError(
             f"{path}: not a review file (it needs the columns {', '.join(REVIEW_COLUMNS)}). "
@@ -1068,7 +1068,7 @@ def import_reviews(
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
     stamp = (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
     locate = cache(locate) if locate is not None else None
-    read = read_table(segments_file)
+    read = read_table(segments_file, chinese_code_pages=True)
     table = _coder_cells_restored(read, locate, encoding=table_encoding(read))
     # Locked from reading to writing: a second import at once would lose one side's decisions.
     with review_file_lock(reviews_path):
@@ -1500,7 +1500,7 @@ def import_pending(
     `placed`, when given, is filled with the same for the rows of this file.
     """
     segments_file, reviews_path = Path(segments_file), Path(reviews_path)
-    table = read_table(segments_file) if table is None else table
+    table = read_table(segments_file, chinese_code_pages=True) if table is None else table
     notes = None
     if table_encoding(table) in CODE_PAGE_READINGS:
         # The notes the file showed before it was saved: what the run wrote there, else the review file's.

@@ -680,7 +680,7 @@ def import_typed_decisions(
     # A file exactly as the last run left it, or holding its rows and cells as written (a copied folder), holds
     # nothing typed: not read whole (103 MB took 6.5 s of CPU and 770 MB for nothing, probe HH2).
     edited = run.segments_path.is_file() and not run.segments_file_holds_nothing_typed()
-    table = read_table(run.segments_path) if edited else None
+    table = read_table(run.segments_path, chinese_code_pages=True) if edited else None
     foreign = foreign_columns(table, (*OUTPUT_COLUMNS, "page")) if table is not None else []
     if table is not None:
         refuse_renamed_review_columns(run.segments_path, table, foreign)

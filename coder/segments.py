@@ -117,7 +117,7 @@ def read_segments_csv(path: str | Path) -> pd.DataFrame:
         raise OutputError(f"{display_name(path)}: not a file (a folder, a device or a pipe). Pass the path of a segments.csv.")
     if not path.is_file():
         raise OutputError(f"{display_name(path)}: no such segments file. Run `coder run` first, or pass the path of a segments.csv.")
-    frame = read_table(path)
+    frame = read_table(path, chinese_code_pages=True)
     missing = [column for column in ("document", "passage", "code") if column not in frame.columns]
     if missing:
         raise OutputError(f"{path}: missing column(s) {', '.join(missing)}; expected the columns of segments.csv.")

@@ -668,3 +668,19 @@ def test_agreement_a_document_typed_as_a_mac_or_windows_user_types_it_is_scored(
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "outputs" / "agreement.csv").read_text(encoding="utf-8-sig").splitlines()
     assert lines[1].startswith("joint_meeting,1,1,1,0,0,1,")
+
+
+def test_agreement_cli_reads_a_sheet_saved_as_big5(tmp_path, monkeypatch):
+    """A sample sheet saved by Excel on a Traditional-Chinese Windows (Big5) was read as Windows-1252: its
+    document 臺北.txt named no document of the run. It is read as Big5 and scored as the UTF-8 sheet is."""
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"臺北.txt": "兩地召開聯席會議。\n\n沒有。\n"}, "codes:\n  jm: [聯席會議]\n")
+    assert invoke("sample", "2", "--out", "sheet.csv").exit_code == 0
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    sheet["code"] = ["jm" if "會" in text else "" for text in sheet["text"]]
+    sheet.to_csv(tmp_path / "utf8.csv", index=False, encoding="utf-8-sig")
+    sheet.to_csv(tmp_path / "big5.csv", index=False, encoding="cp950")
+    assert invoke("agree", "utf8.csv", "--out", "utf8").exit_code == 0
+    result = invoke("agree", "big5.csv", "--out", "big5")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "big5" / "agreement.csv").read_bytes() == (tmp_path / "utf8" / "agreement.csv").read_bytes()

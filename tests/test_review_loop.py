@@ -3100,6 +3100,7 @@ BIG5 = "as Big5 (Excel's \"CSV (Comma delimited)\" on a Traditional-Chinese Wind
 
 @pytest.mark.parametrize(("encoding", "note", "saved", "cannot_hold"), [
     ("gbk", "Größe prüfen", GBK, "most accented letters (ö, ß) and some rare Chinese characters"),
+    ("cp950", "与主题相关", BIG5, "simplified Chinese and accented letters"),
 ])
 def test_a_chinese_code_page_save_keeps_the_notes_it_turned_into_question_marks(mixed, encoding, note, saved,
                                                                                 cannot_hold):
@@ -3125,3 +3126,23 @@ def test_a_chinese_code_page_save_keeps_the_notes_it_turned_into_question_marks(
     assert warning.startswith(f"Warning: {mixed / 'out' / 'segments.csv'} was saved {saved}, which cannot hold "
                               f"{cannot_hold}: ")
     assert "1 note(s) were kept as they were before, not imported with \"?\"." in warning
+
+
+def test_a_note_typed_in_a_big5_save_is_read_as_typed(mixed):
+    """A note typed in traditional Chinese on a Traditional-Chinese Windows, saved as Big5, was read as
+    Windows-1252 (與主題無關 as mojibake), and its document name 甲.txt as ¥Ò.txt stopped the run (probe AX4's
+    other half). It is read as Big5: the note as typed, and the simplified one filed before is kept."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    first = chinese_row(frame)
+    frame.loc[first, ["review", "note"]] = ["reject", "与主题相关"]
+    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    typed = next(index for index in frame.index if index != first)
+    frame.loc[typed, ["review", "note"]] = ["accept", "與主題無關 見第4頁"]
+    save_in_code_page(frame, mixed / "out" / "segments.csv", "cp950")
+    coder_run(mixed)
+    reviews = reviews_of(mixed)
+    assert reviews[frame.loc[typed, "segment_id"]] == ("accept", "與主題無關 見第4頁")
+    assert reviews[frame.loc[first, "segment_id"]] == ("reject", "与主题相关")
