@@ -887,3 +887,20 @@ def test_extract_html_paragraph_of_many_inline_elements_is_read_without_trafilat
         f"one paragraph holds {spans} inline elements (<span>, <a>, <font> ...), more than 50: read without "
         f"trafilatura, whose time grows with their square; menus and footers outside <nav>, <header>, <footer> and "
         f"<aside> may be in its text",)) if fallback else (1, ()))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+@pytest.mark.parametrize("crowded", [True, False])
+def test_extract_html_page_without_a_charset_is_read_in_its_encoding(monkeypatch, encoding, crowded):
+    """A page saved by wget or curl declares no charset (it was in the HTTP header): libxml2 read it as
+    Latin-1 where trafilatura read it as UTF-8, so coder's own reader (a crowded page) gave mojibake and no
+    segment, and every Chinese paragraph was listed as removed page furniture (probe AY2, AY3)."""
+    from coder.extract import html
+
+    monkeypatch.setattr(html, "MAX_INLINE_CHILDREN", 50 if crowded else 5000)
+    spans = "".join("<span>区域合作</span>" for _ in range(60))
+    page = (f"<html><head><title>新闻</title></head><body><article><p>两省建立了市长联席会议制度，定期协商重大事项。</p>"
+            f"<p>{spans}</p></article></body></html>")
+    extracted = extract_bytes(page.encode(encoding), ".html")
+    assert extracted.text.split("\n\n") == ["两省建立了市长联席会议制度，定期协商重大事项。", "区域合作" * 60]
+    assert extracted.removed == ()

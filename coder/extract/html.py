@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 import secrets
 
+from ..files import DecodeError, decode_text
 from . import ExtractedText, ExtractionError, Removed, break_mark, with_breaks
+from .encodings import detect_legacy, utf8_with_strays
 
 _FURNITURE = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template", "svg", "button")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "th", "dd", "dt", "figcaption", "div", "section", "article")
@@ -30,14 +32,15 @@ def extract_html(data: bytes) -> ExtractedText:
     """
     import trafilatura
 
+    data, encoding = _undeclared_as_utf8(data)
     # A <br> breaks a line inside a paragraph, where trafilatura's text (and lxml's, which drops it) has
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
     data = _BREAK.sub(mark.encode("ascii"), data)
     data, invisible = _marked_invisible(data)
     data = _without_note_markers(_FIGURE.sub(_figure_as_division, _without_templates(data)))
-    if _too_deep(data):
-        data = _flattened(data)
+    if _too_deep(data, encoding=encoding):
+        data = _flattened(data, encoding=encoding)
     page, hidden = data, []
     if _HIDDEN_HINT.search(data):
         tree = trafilatura.load_html(data)
@@ -49,7 +52,7 @@ def extract_html(data: bytes) -> ExtractedText:
                 if isinstance(element.tag, str) and "hidden" in (element.get("style") or "").lower():
                     del element.attrib["style"]
             page = tree
-    crowded = _most_inline_children(data)
+    crowded = _most_inline_children(data, encoding=encoding)
     warnings: tuple[str, ...] = ()
     if crowded > MAX_INLINE_CHILDREN:  # read below as a page too short for trafilatura is
         article = None
@@ -61,10 +64,11 @@ def extract_html(data: bytes) -> ExtractedText:
                                       deduplicate=False)
         article = article and _read_back(article, invisible, mark)
     blocks = [_read_back(line, invisible, mark)
-              for line in _visible_lines(data, skip_furniture=False, skip_hidden=bool(hidden))]
+              for line in _visible_lines(data, skip_furniture=False, skip_hidden=bool(hidden), encoding=encoding)]
     visible = [with_breaks(line, mark) for line in blocks]
     if not article or not article.strip():
-        article = _read_back("\n".join(_visible_lines(data, skip_furniture=True, skip_hidden=bool(hidden))),
+        article = _read_back("\n".join(_visible_lines(data, skip_furniture=True, skip_hidden=bool(hidden),
+                                                  encoding=encoding)),
                              invisible, mark)
     paragraphs = [paragraph for line in _split_at_blocks(article.split("\n"), blocks)
                   for paragraph in with_breaks(line, mark).split("\n\n") if paragraph]
@@ -162,7 +166,7 @@ _INLINE = frozenset({"a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code"
                      "tt", "u", "var", "wbr"})
 
 
-def _most_inline_children(data: bytes) -> int:
+def _most_inline_children(data: bytes, *, encoding: str | None) -> int:
     """The most inline elements one element of the page holds as its children (0 for a page with too
     few tags to hold more than MAX_INLINE_CHILDREN, which is not parsed)."""
     if data.count(b"<") <= MAX_INLINE_CHILDREN:
@@ -170,7 +174,7 @@ def _most_inline_children(data: bytes) -> int:
     import lxml.html
 
     try:
-        root = lxml.html.document_fromstring(data, parser=lxml.html.HTMLParser(huge_tree=True))
+        root = lxml.html.document_fromstring(data, parser=lxml.html.HTMLParser(huge_tree=True, encoding=encoding))
     except (ValueError, lxml.etree.ParserError):
         return 0
     return max((sum(1 for child in element if child.tag in _INLINE) for element in root.iter()), default=0)
@@ -372,14 +376,14 @@ _EMPTY_PARAGRAPHS = re.compile(rb"<p>(?:\s*<p>)+")
 _MAX_DEPTH = 256  # libxml2's limit without huge_tree, as trafilatura parses
 
 
-def _too_deep(data: bytes) -> bool:
+def _too_deep(data: bytes, *, encoding: str | None) -> bool:
     """Whether the page nests deeper than trafilatura's parser reads: libxml2 drops everything after
     that point, silently (the rest of the page, not only the deep part)."""
     if data.count(b"<") < _MAX_DEPTH:
         return False
     import lxml.html
 
-    parser = lxml.html.HTMLParser()
+    parser = lxml.html.HTMLParser(encoding=encoding)
     try:
         lxml.html.document_fromstring(data, parser=parser)
     except (ValueError, lxml.etree.ParserError):
@@ -387,23 +391,56 @@ def _too_deep(data: bytes) -> bool:
     return any(error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log)
 
 
-def _flattened(data: bytes) -> bytes:
+def _flattened(data: bytes, *, encoding: str | None) -> bytes:
     """The page with its nesting elements undone: each block one a paragraph start, the others gone; if
     it is still too deep, every element but the page's frame and headings (_ANY_TAG) undone so."""
     flat = _NESTING_TAG.sub(lambda tag: b"<p>" if _NESTING_BLOCK.fullmatch(tag.group(2)) else b"", data)
-    if _too_deep(flat):
+    if _too_deep(flat, encoding=encoding):
         flat = _ANY_TAG.sub(lambda tag: b"<p>" if _ANY_BLOCK.fullmatch(tag.group(1)) else b"", flat)
     return _EMPTY_PARAGRAPHS.sub(b"<p>", flat)
 
 
-def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = False) -> list[str]:
+# How a page declares its encoding: a byte order mark, <meta charset="...">, <meta http-equiv="Content-Type"
+# content="text/html; charset=...">, an XML declaration's encoding="...". Anywhere in the page (as libxml2 reads it).
+_DECLARED = re.compile(rb"<meta[^<>]*charset|<\?xml[^<>]*encoding", re.IGNORECASE)
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def _undeclared_as_utf8(data: bytes) -> tuple[bytes, str | None]:
+    """The page, and the encoding lxml is to read it in: "utf-8" for a page that declares none (saved by wget or
+    curl, whose charset was in the HTTP header), decoded as a text file is (`decode_text`, then the legacy
+    code pages) and given as UTF-8; None (lxml and trafilatura read it as before) for a page that declares one
+    or that no encoding reads. Without it libxml2 read an undeclared UTF-8 page as Latin-1 while trafilatura
+    read it as UTF-8: Chinese became mojibake in the text of coder's own reader and in what was listed as
+    removed (probe AY2, AY3).
+
+    >>> _undeclared_as_utf8("<p>联席会议</p>".encode("gb18030")) == ("<p>联席会议</p>".encode(), "utf-8")
+    True
+    >>> _undeclared_as_utf8('<meta charset="gbk"><p>联席会议</p>'.encode("gbk"))[1] is None
+    True
+    """
+    if data.startswith(_BOMS) or _DECLARED.search(data):
+        return data, None
+    try:
+        text, found = decode_text(data)
+    except DecodeError:
+        text = utf8_with_strays(data)
+        if text is None:
+            text = (detect_legacy(data) or (None,))[0]
+        if text is None:
+            return data, None
+        found = ""
+    return (data if found == "utf-8" else text.encode("utf-8")), "utf-8"
+
+
+def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = False, encoding: str | None) -> list[str]:
     """Visible text of the page, one line per block element (without what the page hides, when
-    `skip_hidden`: the elements `_drop_hidden` drops)."""
+    `skip_hidden`: the elements `_drop_hidden` drops); `encoding` as `_undeclared_as_utf8` gives it."""
     import lxml.html
 
     # huge_tree: libxml2 otherwise stops at 256 nested elements and the page reads as empty (a saved page
     # with a few hundred unclosed <span>s or <font>s is that deep); the file's size still bounds the tree.
-    parser = lxml.html.HTMLParser(huge_tree=True)
+    parser = lxml.html.HTMLParser(huge_tree=True, encoding=encoding)
     try:
         root = lxml.html.document_fromstring(data, parser=parser)
     except (ValueError, lxml.etree.ParserError):
