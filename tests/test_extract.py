@@ -904,3 +904,17 @@ def test_extract_html_page_without_a_charset_is_read_in_its_encoding(monkeypatch
     extracted = extract_bytes(page.encode(encoding), ".html")
     assert extracted.text.split("\n\n") == ["两省建立了市长联席会议制度，定期协商重大事项。", "区域合作" * 60]
     assert extracted.removed == ()
+
+
+@pytest.mark.parametrize("charset", ["<meta charset='utf-8'>", ""])
+def test_extract_html_kept_paragraph_with_soft_hyphens_is_not_listed_as_removed(charset):
+    """A soft hyphen shows nothing and trafilatura deletes it, but the page's visible lines kept it: a kept
+    "co&shy;op&shy;er&shy;a&shy;tion" paragraph was listed in run.json as removed page furniture (probe AY2)."""
+    page = (f"<!DOCTYPE html><html><head>{charset}<title>News</title></head><body><nav><a href='/'>Home</a></nav>"
+            "<article><h1>Joint meetings in the Yangtze River Delta</h1><p>The provinces established an "
+            "intergovernmental joint meeting mechanism in 2019, which has met every quarter since.</p><p>Officials "
+            "said the co&shy;op&shy;er&shy;a&shy;tion had improved water quality across the border.</p>"
+            "</article></body></html>")
+    extracted = extract_bytes(page.encode(), ".html")
+    assert "said the cooperation had improved" in extracted.text
+    assert [removed.text for removed in extracted.removed if "improved" in removed.text] == []

@@ -78,13 +78,21 @@ def extract_html(data: bytes) -> ExtractedText:
     if not paragraphs:
         raise ExtractionError("the web page has no visible text")
     text = "\n\n".join(paragraphs)
-    kept, collapsed = set(paragraphs), _SPACES.sub(" ", text)  # visible lines have their spaces collapsed
+    # (visible lines have their spaces collapsed, and their soft hyphens, which trafilatura deletes)
+    kept, collapsed = set(map(_as_shown, paragraphs)), _as_shown(_SPACES.sub(" ", text))
     removed = tuple(
         Removed(page=None, text=line, reason="page furniture (menu, banner, sidebar or footer)")
         for line in dict.fromkeys(visible)
-        if line not in kept and line not in collapsed
-    ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON) for line in dict.fromkeys(hidden) if line not in kept)
+        if _as_shown(line) not in kept and _as_shown(line) not in collapsed
+    ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON)
+              for line in dict.fromkeys(hidden) if _as_shown(line) not in kept)
     return ExtractedText(text=text, format="html", removed=removed, warnings=warnings)
+
+
+def _as_shown(text: str) -> str:
+    """`text` as a browser shows it: without its soft hyphens (a kept "co&shy;op&shy;er&shy;a&shy;tion" was
+    listed as removed page furniture, probe AY2)."""
+    return text.replace("\u00ad", "")
 
 
 # Characters a page or CMS puts inside words that no reader sees (zero-width space, non-joiner and joiner,
