@@ -477,7 +477,7 @@ def _read(file_path: Path, relative: str, *, encoding: str | None, cache: Extrac
             raise _Skip(str(error).removeprefix(f"{file_path.name}: "))
         if not extracted.text.strip():
             raise _Skip(EMPTY)
-        return Document(path=relative, text=extracted.text, encoding="utf-8", format=extracted.format,
+        return Document(path=relative, text=extracted.text, encoding=extracted.encoding or "utf-8", format=extracted.format,
                         pages=extracted.pages, removed=extracted.removed, warnings=extracted.warnings)
     text, found = _read_text(file_path, encoding=encoding)
     return Document(path=relative, text=text, encoding=found)

@@ -918,3 +918,23 @@ def test_extract_html_kept_paragraph_with_soft_hyphens_is_not_listed_as_removed(
     extracted = extract_bytes(page.encode(), ".html")
     assert "said the cooperation had improved" in extracted.text
     assert [removed.text for removed in extracted.removed if "improved" in removed.text] == []
+
+
+@pytest.mark.parametrize(("page", "data_encoding", "recorded"), [
+    ("<html><head><meta http-equiv='Content-Type' content='text/html; charset=gb2312'></head>", "gbk", "gb2312"),
+    ("<html><head><meta charset='UTF-8'></head>", "utf-8", "utf-8"),
+    ("<html><head></head>", "utf-8", "utf-8"),
+    ("<html><head></head>", "gb18030", "gb18030"),
+])
+def test_web_page_records_the_encoding_it_was_read_in(tmp_path, page, data_encoding, recorded):
+    """run.json gave every extracted document the encoding "utf-8", a page saved in GB2312 too (probe AY4):
+    a web page's is the one it declares, or the one it was read in; kept by the extraction cache."""
+    from coder.corpus import read_document
+    from coder.extract.cache import ExtractionCache
+
+    path = tmp_path / "news.html"
+    path.write_bytes((page + "<body><p>长三角地区建立了市长联席会议制度，定期协商跨界合作的重大事项。</p></body></html>")
+                     .encode(data_encoding))
+    for _ in range(2):  # extracted, then from the cache
+        document = read_document(path, relative_to=tmp_path, extraction_cache=ExtractionCache(tmp_path / "cache"))
+        assert (document.encoding, document.text) == (recorded, "长三角地区建立了市长联席会议制度，定期协商跨界合作的重大事项。")

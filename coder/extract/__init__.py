@@ -64,6 +64,7 @@ class ExtractedText:
     pages: tuple[tuple[int, int], ...] = ()
     removed: tuple[Removed, ...] = ()
     warnings: tuple[str, ...] = ()
+    encoding: str | None = None  # a web page's encoding (how its bytes were read); None for the other formats
 
     def page_label(self, start: int, end: int) -> str:
         """The page of a span for citing it: "3", "3-4" when it crosses a page, "" without pages.

@@ -67,6 +67,7 @@ class ExtractionCache:
                 pages=tuple((int(start), int(end)) for start, end in data["pages"]),
                 removed=tuple(Removed(item["page"], item["text"], item["reason"]) for item in data["removed"]),
                 warnings=tuple(data["warnings"]),
+                encoding=data["encoding"],
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged: extract again
@@ -79,6 +80,7 @@ class ExtractionCache:
             "pages": [list(span) for span in extracted.pages],
             "removed": [{"page": item.page, "text": item.text, "reason": item.reason} for item in extracted.removed],
             "warnings": list(extracted.warnings),
+            "encoding": extracted.encoding,
         }
         if self.linked:
             return extracted

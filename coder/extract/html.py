@@ -13,6 +13,7 @@ superscript numbers are left out.
 
 from __future__ import annotations
 
+import codecs
 import re
 import secrets
 
@@ -32,7 +33,7 @@ def extract_html(data: bytes) -> ExtractedText:
     """
     import trafilatura
 
-    data, encoding = _undeclared_as_utf8(data)
+    data, encoding, page_encoding = _undeclared_as_utf8(data)
     # A <br> breaks a line inside a paragraph, where trafilatura's text (and lxml's, which drops it) has
     # no way to tell it from a paragraph's end: each is marked with a word no page holds, then read back.
     mark = break_mark()
@@ -86,7 +87,7 @@ def extract_html(data: bytes) -> ExtractedText:
         if _as_shown(line) not in kept and _as_shown(line) not in collapsed
     ) + tuple(Removed(page=None, text=line, reason=_HIDDEN_REASON)
               for line in dict.fromkeys(hidden) if _as_shown(line) not in kept)
-    return ExtractedText(text=text, format="html", removed=removed, warnings=warnings)
+    return ExtractedText(text=text, format="html", removed=removed, warnings=warnings, encoding=page_encoding)
 
 
 def _as_shown(text: str) -> str:
@@ -411,34 +412,56 @@ def _flattened(data: bytes, *, encoding: str | None) -> bytes:
 # How a page declares its encoding: a byte order mark, <meta charset="...">, <meta http-equiv="Content-Type"
 # content="text/html; charset=...">, an XML declaration's encoding="...". Anywhere in the page (as libxml2 reads it).
 _DECLARED = re.compile(rb"<meta[^<>]*charset|<\?xml[^<>]*encoding", re.IGNORECASE)
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_DECLARED_NAME = re.compile(rb"<meta[^<>]*?charset\s*=\s*[\"']?\s*([\w.:-]+)|<\?xml[^<>]*?encoding\s*=\s*[\"']([\w.:-]+)",
+                            re.IGNORECASE)
+_BOMS = {b"\xef\xbb\xbf": "utf-8-sig", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+UNDETECTED = "undetected"  # a page no encoding reads and that declares none: left to trafilatura's guess
 
 
-def _undeclared_as_utf8(data: bytes) -> tuple[bytes, str | None]:
-    """The page, and the encoding lxml is to read it in: "utf-8" for a page that declares none (saved by wget or
-    curl, whose charset was in the HTTP header), decoded as a text file is (`decode_text`, then the legacy
-    code pages) and given as UTF-8; None (lxml and trafilatura read it as before) for a page that declares one
-    or that no encoding reads. Without it libxml2 read an undeclared UTF-8 page as Latin-1 while trafilatura
-    read it as UTF-8: Chinese became mojibake in the text of coder's own reader and in what was listed as
-    removed (probe AY2, AY3).
+def _undeclared_as_utf8(data: bytes) -> tuple[bytes, str | None, str]:
+    """The page, the encoding lxml is to read it in, and the page's encoding (as run.json records it).
 
-    >>> _undeclared_as_utf8("<p>联席会议</p>".encode("gb18030")) == ("<p>联席会议</p>".encode(), "utf-8")
+    A page that declares no encoding (saved by wget or curl, whose charset was in the HTTP header) is decoded
+    as a text file is (`decode_text`, then the legacy code pages) and given as UTF-8, which lxml is told;
+    one that declares its encoding, or that no encoding reads, is left to lxml and trafilatura as before
+    (None). Without it libxml2 read an undeclared UTF-8 page as Latin-1 while trafilatura read it as UTF-8:
+    Chinese became mojibake in the text of coder's own reader and in what was listed as removed (probe AY2,
+    AY3); and every page was recorded as "utf-8" (AY4).
+
+    >>> _undeclared_as_utf8("<p>联席会议</p>".encode("gb18030")) == ("<p>联席会议</p>".encode(), "utf-8", "gb18030")
     True
-    >>> _undeclared_as_utf8('<meta charset="gbk"><p>联席会议</p>'.encode("gbk"))[1] is None
-    True
+    >>> _undeclared_as_utf8('<meta charset="GB2312"><p>联席会议</p>'.encode("gbk"))[1:]
+    (None, 'gb2312')
     """
-    if data.startswith(_BOMS) or _DECLARED.search(data):
-        return data, None
+    bom = next((name for bom, name in _BOMS.items() if data.startswith(bom)), None)
+    if bom is not None or _DECLARED.search(data):
+        return data, None, bom or _declared_encoding(data)
     try:
         text, found = decode_text(data)
     except DecodeError:
-        text = utf8_with_strays(data)
+        text, found = utf8_with_strays(data), "utf-8+cp1252"
         if text is None:
-            text = (detect_legacy(data) or (None,))[0]
+            text, found = detect_legacy(data) or (None, UNDETECTED)
         if text is None:
-            return data, None
-        found = ""
-    return (data if found == "utf-8" else text.encode("utf-8")), "utf-8"
+            return data, None, found
+    return (data if found == "utf-8" else text.encode("utf-8")), "utf-8", found
+
+
+def _declared_encoding(data: bytes) -> str:
+    """The name of the encoding the page declares, as Python calls it (the label when Python has no such
+    codec; UNDETECTED when no label is readable).
+
+    >>> _declared_encoding(b'<meta http-equiv="Content-Type" content="text/html; charset=Windows-1252">')
+    'cp1252'
+    """
+    found = _DECLARED_NAME.search(data)
+    if found is None:
+        return UNDETECTED
+    label = (found.group(1) or found.group(2)).decode("ascii").lower()
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return label
 
 
 def _visible_lines(data: bytes, *, skip_furniture: bool, skip_hidden: bool = False, encoding: str | None) -> list[str]:
