@@ -762,8 +762,8 @@ def review_status_command(
         frame = run.read_segments() if run.has_segments() else None
         documents = [item["path"] for item in run.record().documents] if run.has_record() else None
         _show(review_status(_run_review_file(reviews, codebook, run), frame, codes=_run_code_ids(codebook, run),
-                                 documents=documents, written=run.read_written_reviews() if frame is not None else None
-                                 ).render())
+                                 documents=documents, written=run.read_written_reviews() if frame is not None else None,
+                                 passages=run.read_passages_if_any).render())
         if frame is None:
             _say(f"No {segments}: run `coder run` (or pass --segments) to see precision per code.")
 

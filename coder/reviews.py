@@ -2772,6 +2772,7 @@ class ReviewStatus:
     detached: pd.DataFrame | None = None  # DETACHED_COLUMNS; None when no segments were given
     precision: pd.DataFrame | None = None
     withdrawn: int = 0  # entries holding neither a decision nor a note (a decision withdrawn)
+    pending: int = 0  # passages coded by hand since the last run, which its passages hold: the next run counts them
 
     @property
     def orphans(self) -> int | None:
@@ -2785,7 +2786,10 @@ class ReviewStatus:
             + (f", {self.withdrawn} withdrawn" if self.withdrawn else "") + "."
         ]
         if self.detached is not None and not len(self.detached):
-            lines.append("No detached decisions: each has its segment in the last run.")
+            lines.append("No detached decisions" + (": each has its segment in the last run." if not self.pending else "."))
+        if self.pending:
+            lines.append(f"{self.pending} passage(s) coded by hand since the last run (their text is in its documents): "
+                         f"the next run counts them.")
         if self.detached is not None and len(self.detached):
             lines.append(f"{detached_count(self.detached['decision'].ne('(note)'))} detached: the last run has no segment "
                          f"for them (kept):")
@@ -2800,20 +2804,48 @@ class ReviewStatus:
 def review_status(
     reviews_path: str | Path, segments: pd.DataFrame | None = None, *, codes: Iterable[str] | None = None,
     documents: Iterable[str] | None = None, written: Mapping[str, tuple[str, str]] | None = None,
+    passages: Callable[[], pd.DataFrame | None] | None = None,
 ) -> ReviewStatus:
     """Summarise the review file; against a run's segments also its detached entries and precision, counted
-    as the next run counts them (`written`: what that run wrote in their review cells, applied_as_the_next_run)."""
+    as the next run counts them (`written`: what that run wrote in their review cells, applied_as_the_next_run).
+    `passages` gives that run's passages table: a passage coded by hand since that run, which its passages
+    hold, is pending, not detached (probe AX3: it was said to be no longer in the document)."""
     reviews = read_reviews(reviews_path)
     empty = holding_nothing(reviews)
     detached = precision = None
+    pending = 0
     if segments is not None:
         _, lost = apply_reviews(segments, reviews)
-        detached = explain_detached(lost, segments, codes=codes, documents=documents)
+        waiting = _added_since_the_run(lost, passages, codes)
+        pending = int(waiting.sum())
+        detached = explain_detached(lost[~waiting], segments, codes=codes, documents=documents)
         precision = precision_by_code(applied_as_the_next_run(segments, reviews, written))
     return ReviewStatus(
         reviews_path=str(reviews_path), entries=len(reviews),
         accepted=int(reviews["decision"].eq("accept").sum()), rejected=int(reviews["decision"].eq("reject").sum()),
         added=int(reviews["decision"].eq("add").sum()), notes_only=int((reviews["decision"].eq("") & ~empty).sum()),
-        detached=detached, precision=precision, withdrawn=int(empty.sum()),
+        detached=detached, precision=precision, withdrawn=int(empty.sum()), pending=pending,
     )
+
+
+def _added_since_the_run(lost: pd.DataFrame, passages: Callable[[], pd.DataFrame | None] | None,
+                         codes: Iterable[str] | None) -> pd.Series:
+    """Which detached entries are passages coded by hand (`add`, on no lost copy of a repeated passage, their
+    code in the codebook) whose text a passage of their document holds in the run's `passages` table: the run
+    was before they were added, and the next run codes them."""
+    candidates = lost["decision"].eq("add") & lost["text"].astype(str).str.strip().ne("")
+    if codes is not None:
+        candidates &= lost["code"].isin(list(codes))
+    candidates &= pd.Series([not _is_detached_copy(entry) for entry in lost.to_dict("records")], index=lost.index,
+                            dtype=bool)
+    table = passages() if passages is not None and candidates.any() else None
+    if table is None:
+        return pd.Series(False, index=lost.index, dtype=bool)
+    wanted = set(lost.loc[candidates, "document"].astype(str))
+    mine = table[table["document"].astype(str).isin(list(wanted))]
+    texts: dict[str, list[str]] = {}
+    for document, text in zip(mine["document"].astype(str), mine["text"].astype(str)):
+        texts.setdefault(document, []).append(_normalized(text))
+    return pd.Series([bool(held) and any(_normalized(str(entry["text"])) in text for text in texts.get(str(entry["document"]), ()))
+                      for held, entry in zip(candidates, lost.to_dict("records"))], index=lost.index, dtype=bool)
 

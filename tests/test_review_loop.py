@@ -272,6 +272,32 @@ def test_review_loop_precision_and_recall_in_summary_and_status(project):
     assert "barriers         2         1        50%      1     50%" in status.stdout.splitlines()
 
 
+def test_review_status_before_the_next_run_calls_a_passage_just_coded_by_hand_pending(project):
+    """Right after `review import` of an `add` row, status said the passage was detached, "no longer in the
+    document", though the document was unchanged and the next run counts it (probe AX3)."""
+    coder_run(project)
+    added = pd.DataFrame([{"document": "a.txt", "passage": "2", "code": "barriers", "review": "add"}])
+    added.to_csv(project / "added.csv", index=False, encoding="utf-8-sig")
+    assert invoke("review", "import", str(project / "added.csv"), "--codebook", str(project / "codebook.yaml"),
+                  "--run", str(project / "out")).exit_code == 0
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert status.exit_code == 0, status.output
+    assert status.stdout.splitlines()[1:3] == [
+        "No detached decisions.",
+        "1 passage(s) coded by hand since the last run (their text is in its documents): the next run counts them.",
+    ]
+    (project / "corpus" / "a.txt").write_text(CORPUS["a.txt"].replace("Nothing here.", "Something else."),
+                                              encoding="utf-8")
+    coder_run(project)
+    status = invoke("review", "status", "--codebook", str(project / "codebook.yaml"),
+                    "--segments", str(project / "out" / "segments.csv"))
+    assert status.stdout.splitlines()[1:3] == [
+        "1 decision(s) are detached: the last run has no segment for them (kept):",
+        "  a.txt, passage 2, barriers: add; the passage text is no longer in the document",
+    ]
+
+
 @pytest.mark.parametrize("old_code, new_code", [("barriers", "obstacles")])
 @pytest.mark.parametrize("where", ["here", "beside another project's outputs"])
 def test_review_loop_status_lists_detached_and_reattach_maps_them(project, tmp_path_factory, monkeypatch, old_code,
