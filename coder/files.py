@@ -971,9 +971,11 @@ def rows_reading_back(frame: pd.DataFrame) -> pd.Series:
     ], index=frame.index, dtype=bool)
 
 
+# The CJK ideographs as a character class's ranges (unified, extension A, compatibility).
+IDEOGRAPHS = "\u3400-\u9fff\uf900-\ufaff"
 # A "?" in a code page's save that stands for a lost character: two together (Chinese in Windows-1252), or one
 # beside a Chinese character (华北 saved as Big5 is ?北), where a lone "?" is punctuation or a value.
-LOST_CHARACTERS = re.compile(r"\?(?=[\u3400-\u9fff\uf900-\ufaff])|(?<=[\u3400-\u9fff\uf900-\ufaff])\?|\?\?")
+LOST_CHARACTERS = re.compile(rf"\?(?=[{IDEOGRAPHS}])|(?<=[{IDEOGRAPHS}])\?|\?\?")
 
 
 def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
@@ -1521,16 +1523,15 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
-_IDEOGRAPH = "\u3400-\u9fff\uf900-\ufaff"
 # What a Chinese sheet or word list holds beyond ASCII: ideographs and CJK, full-width and Big5 punctuation.
 _CHINESE_CODE_PAGE_TEXT = LazyPattern(
-    f"[\t\n\r\f\v\x20-\x7e{_IDEOGRAPH}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
+    f"[\t\n\r\f\v\x20-\x7e{IDEOGRAPHS}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
     "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
-_SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{_IDEOGRAPH}]) (?=[{_IDEOGRAPH}])")
-_IDEOGRAPH_RUNS = LazyPattern(f"[{_IDEOGRAPH}]+")
+_SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
+_IDEOGRAPH_RUNS = LazyPattern(f"[{IDEOGRAPHS}]+")
 # An ideograph beside an ASCII letter: an accented letter of a Latin word read as Big5 (HYVINKÄÄ as HYVINK闡).
-_IDEOGRAPH_BESIDE_A_LETTER = LazyPattern(f"[A-Za-z][{_IDEOGRAPH}]|[{_IDEOGRAPH}][A-Za-z]")
-_IDEOGRAPH_RUN = LazyPattern(f"[{_IDEOGRAPH}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
+_IDEOGRAPH_BESIDE_A_LETTER = LazyPattern(f"[A-Za-z][{IDEOGRAPHS}]|[{IDEOGRAPHS}][A-Za-z]")
+_IDEOGRAPH_RUN = LazyPattern(f"[{IDEOGRAPHS}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 
 
 # The 500 or so ideographs written most often in modern Chinese.

@@ -8,7 +8,7 @@ number is read as numbers. Everything else stays text, shown and written as data
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -195,14 +195,8 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
         return _lost_chinese_characters(path, table, encoding)
     if encoding not in LOSSY_ENCODINGS:
         return ""
-    headers = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
-               if "??" in str(name) or str(name).strip() == "?"]
-    cells = []
-    for name in table.columns:
-        rows = table.index[table[name].astype(str).str.contains("??", regex=False)]
-        if len(rows):
-            cells.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
-                         f"'{display_name(table[name][rows[0]])}')")
+    headers, cells = _places_showing(table, header=lambda name: "??" in name or name.strip() == "?",
+                                     cell=lambda column: column.str.contains("??", regex=False))
     if not headers and not cells:
         return ""
     if headers or encoding != "ascii":
@@ -220,19 +214,29 @@ def _lost_chinese_characters(path: str | Path, table: pd.DataFrame, encoding: st
     """Stop when documents.csv, read as Big5 or GBK, shows "?" beside a Chinese character: a character that
     code page cannot hold (simplified 华 in Big5), and values that differed would read as one (华北, 东北 as
     ?北; probe AX2)."""
-    places = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
-              if LOST_CHARACTERS.search(str(name))]
-    for name in table.columns:
-        rows = table.index[table[name].astype(str).str.contains(LOST_CHARACTERS)]
-        if len(rows):
-            places.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
-                          f"'{display_name(table[name][rows[0]])}')")
-    if places:
+    headers, cells = _places_showing(table, header=lambda name: bool(LOST_CHARACTERS.search(name)),
+                                     cell=lambda column: column.str.contains(LOST_CHARACTERS))
+    if headers or cells:
         raise DocumentsError(
             f"{path}: read as {CHINESE_CODE_PAGES[encoding]}, which cannot hold every Chinese character: "
-            f"{'; '.join(places)} show \"?\" beside Chinese, and values that differed would read as one. "
+            f"{'; '.join(headers + cells)} show \"?\" beside Chinese, and values that differed would read as one. "
             f"Save it as \"CSV UTF-8\" and run again.")
     return ""
+
+
+def _places_showing(table: pd.DataFrame, *, header: Callable[[str], bool],
+                    cell: Callable[[pd.Series], pd.Series]) -> tuple[list[str], list[str]]:
+    """The headers (`header` true of the name) and the columns with cells (`cell` true of a column as text)
+    showing what a code page lost, each told as its place in the sheet, for the message that stops the run."""
+    headers = [f"column {position} is named '{display_name(name)}'" for position, name in enumerate(table.columns, 1)
+               if header(str(name))]
+    cells = []
+    for name in table.columns:
+        rows = table.index[cell(table[name].astype(str))]
+        if len(rows):
+            cells.append(f"{len(rows)} cell(s) of column '{display_name(name)}' (first, row {int(rows[0]) + 2}: "
+                         f"'{display_name(table[name][rows[0]])}')")
+    return headers, cells
 
 
 _COUNT_COLUMNS = ("code", "passages")  # code_counts_long.csv's own columns beside `document`
