@@ -121,14 +121,35 @@ def kwic(
                 continue
             start, end = match.start - passage.start, match.end - passage.start
             view = passage.view
-            left = _readable_context(view[max(0, start - 2 * width):start]).lstrip()[-width:] if width else ""
-            right = _readable_context(view[end:end + 2 * width]).rstrip()[:width] if width else ""
+            left = _left_context(view, start, width) if width else ""
+            right = _right_context(view, end, width) if width else ""
             lines.append(KwicLine(
                 document=passage.document, passage=passage.index, start=match.start, end=match.end,
                 left=left, match=matched_text(match.text), right=right,
                 code=match.code if match.code != _QUERY_CODE else "", rule=match.rule,
             ))
     return lines
+
+
+def _left_context(view: str, start: int, width: int) -> str:
+    """The last `width` readable characters of the view before `start`: a slice of twice that, longer while
+    blanked debris (a running header and page number at a page break) leaves fewer (probe AR6: 12 blanks)."""
+    span = 2 * width
+    while True:
+        left = _readable_context(view[max(0, start - span):start]).lstrip()
+        if len(left) >= width or span >= start:
+            return left[-width:]
+        span *= 2
+
+
+def _right_context(view: str, end: int, width: int) -> str:
+    """The first `width` readable characters of the view after `end`, as _left_context reads the left."""
+    span = 2 * width
+    while True:
+        right = _readable_context(view[end:end + span]).rstrip()
+        if len(right) >= width or end + span >= len(view):
+            return right[:width]
+        span *= 2
 
 
 def _readable_context(view: str) -> str:

@@ -40,6 +40,18 @@ def test_kwic_keyword_and_pattern(query, width, expected):
     assert kwic([PASSAGE], query, width=width) == expected
 
 
+def test_kwic_context_reads_past_blanked_debris():
+    """A page break's running header and page number are blanks in the view: the context's slice of twice its
+    width held blanks and one character, and the line showed 12 blanks and 任 (probe AR6)."""
+    text = "首届长三角城市经济协作办主\n\n42\n\n中国行政管理 2022年第3期\n\n任联席会议,长三角政府间协作机制由此发轫。"
+    header = text.index("\n\n42")
+    view = text[:header] + " " * (text.index("任") - header) + text[text.index("任"):]
+    passage = Passage("a.txt", 0, 0, len(text), view, text[:header] + text[text.index("任"):])
+    assert kwic([passage], "联席会议", width=12)[0].left == "长三角城市经济协作办主任"
+    blank_after = Passage("a.txt", 0, 0, 36, "联席会议" + " " * 30 + "研究", "联席会议研究")
+    assert kwic([blank_after], "联席会议", width=4)[0].right == " 研究"
+
+
 @pytest.mark.parametrize(
     "code, expected",
     [
