@@ -635,32 +635,39 @@ def _terminators(view: str) -> list[int]:
 # Invisible characters a web page or a CMS leaves inside words (zero-width space, non-joiner and joiner,
 # word joiner, and a byte order mark where two files were joined): nothing to a reader.
 _ZERO_WIDTH = LazyPattern("[\u200b-\u200d\u2060\ufeff]")
-# A soft hyphen between CJK characters (no word to hyphenate there) is as invisible as they are (probe AG2).
-_ZERO_WIDTH_IN_CJK = LazyPattern(f"(?<=[{CJK_CHARS}])[\u200b-\u200d\u2060\ufeff\u00ad]+(?=[{CJK_CHARS}])")
-_SOFT_HYPHEN_IN_CJK_TEXT = f"(?<=[{CJK_CHARS}])\u00ad+(?=[{CJK_CHARS}])"
+# A soft hyphen between CJK characters (no word to hyphenate there) is as invisible as they are (probe AG2),
+# and so is a web page's no-break or ideographic space left as its HTML source wrote it, in a .txt paste of it
+# (联席&nbsp;会议, probe AR3): a space between CJK characters, in these forms only (a text about HTML quotes
+# entities among Latin words, and keeps them).
+_ENTITY_SPACES = "&nbsp;|&#160;|&#12288;"
+_UNSEEN_IN_CJK = LazyPattern(
+    f"(?<=[{CJK_CHARS}])(?:[\u200b-\u200d\u2060\ufeff\u00ad]|{_ENTITY_SPACES})+(?=[{CJK_CHARS}])")
+_UNSEEN_IN_CJK_TEXT = f"(?<=[{CJK_CHARS}])(?:\u00ad|{_ENTITY_SPACES})+(?=[{CJK_CHARS}])"
 # The pinyin a content-farm mirror puts after a character, a syllable with a tone mark in brackets:
 # 聯(lián)席會(huì)議, 長(zhǎng)三角. Nothing to the text's words: read like a zero-width character.
 _TONE_VOWELS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 _PINYIN_GLOSS_TEXT = f"[(（](?<=[{CJK_CHARS}][(（])[a-zü]{{0,5}}[{_TONE_VOWELS}][a-zü]{{0,5}}[)）]"
 _PINYIN_GLOSS = LazyPattern(_PINYIN_GLOSS_TEXT)
-_UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_SOFT_HYPHEN_IN_CJK_TEXT}|{_PINYIN_GLOSS_TEXT}")  # any of the above
+_UNREAD = LazyPattern(f"[\u200b-\u200d\u2060\ufeff]|{_UNSEEN_IN_CJK_TEXT}|{_PINYIN_GLOSS_TEXT}")  # any of the above
 # The characters without which a text holds neither: each searched for with `in` (a fast C scan),
 # a quarter of the time of one regex scanning their class.
-_UNREAD_HINTS = "\u200b\u200c\u200d\u2060\ufeff\u00ad" + _TONE_VOWELS
+_UNREAD_HINTS = (*"\u200b\u200c\u200d\u2060\ufeff\u00ad", *_TONE_VOWELS, "&nbsp;", "&#160;", "&#12288;")
 
 
 def _unread_read(view: str) -> str:
     """The view with what a reader does not read (_UNREAD) read as what the matcher skips there: a
-    pinyin gloss as spaces, and so a zero-width character between CJK characters (no word break in
-    Chinese); elsewhere a zero-width character as a soft hyphen (a word joined, or two words hyphenated,
+    pinyin gloss as spaces, and so a zero-width character or an entity's space (&nbsp;) between CJK
+    characters (no word break in Chinese); elsewhere a zero-width character as a soft hyphen (a word joined, or two words hyphenated,
     as rule 6 reads one). Same length, so offsets hold.
 
     >>> _unread_read("联\u200b席 co\u200boperation 聯(lián)席") == "联 席 co\u00adoperation 聯      席"
     True
+    >>> _unread_read("联席&nbsp;会议 a&nbsp;b")
+    '联席      会议 a&nbsp;b'
     """
     if "(" in view or "（" in view:
         view = _PINYIN_GLOSS.sub(lambda found: " " * len(found.group()), view)
-    view = _ZERO_WIDTH_IN_CJK.sub(lambda found: " " * len(found.group()), view)
+    view = _UNSEEN_IN_CJK.sub(lambda found: " " * len(found.group()), view)
     return _ZERO_WIDTH.sub("\u00ad", view)
 
 
