@@ -1011,6 +1011,33 @@ def test_a_wrapped_paragraph_among_one_line_paragraphs_stays_whole(text, wrapped
     assert len(passages) == text.count("\n\n") + 1
 
 
+_G60 = ("5月24日,2024长三角G60科创走廊会议在上海市松江区举行。\n科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n"
+        "会议,共谋长三角G60科创走廊未来发展。")
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "sentence"])
+def test_a_short_wrapped_chinese_paragraph_keeps_a_word_cut_at_a_line_end_whole(unit):
+    """A PDF paste wrapped at 33-34 characters: a 3-line paragraph whose first line happened to end in 。 ended a
+    sentence two lines in three, was read as a web page pasted a paragraph a line and cut at every line end:
+    联席 / 会议 fell into two passages and was not coded (probe AR1). A full line whose break is inside a word
+    of jieba's dictionary runs on; a break between words still ends the line's passage."""
+    wrapped = ("长三角一体化发展进程中,各地区始终高度重视区域合作机制建设。\n" + _G60.split("\n", 1)[1] + "\n\n"
+               "当前,长三角建立了“上下联动、统分结合、三级运作、分工负责”的政府间协作架\n构,为长三角一体化发展提供了平台。\n随后召开会议。")
+    texts = [passage.text for passage in split_passages(_doc(_G60 + "\n\n" + wrapped), unit=unit)]
+    assert "科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席会议,共谋长三角G60科创走廊未来发展。" in texts
+    assert sum("协作架构" in text for text in texts) == 1
+    assert "随后召开会议。" in texts and "5月24日,2024长三角G60科创走廊会议在上海市松江区举行。" in texts
+
+
+def test_a_chinese_web_paste_line_ending_no_sentence_before_no_word_stays_apart():
+    """A web paste of one-line paragraphs alike in length, some ending no sentence: the break is between words
+    (召开 / 会议, 建议 / 会议), so each line stays a passage (probes AU1, AV1)."""
+    lines = ["长三角G60科创走廊第七次联席会议3月24日在上海召开", "会议指出，长三角一体化发展取得了新的重大成效。",
+             "与会代表围绕区域合作机制建设提出了具体工作建议", "会议审议通过了承接产业转移的合作协议文本。",
+             "三地党委组织部门共同签署了党建联盟合作协议书。", "各方表示将继续深化合作推动协同治理迈上新台阶。"]
+    assert [passage.text for passage in split_passages(_doc("\n".join(lines)))] == lines
+
+
 def test_a_web_paste_line_ending_in_a_comma_runs_on():
     text = ("三地召开区域合作联席会议。\n会议审议了合作协议。\n研究发现，府际合作仍面临行政壁垒、利益分配不均等困境，\n应当完善党建联盟。\n"
             "各方表示将加强协作。\n要推动协同治理。")
