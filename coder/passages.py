@@ -827,7 +827,7 @@ def _at_page_break(lines: list[str], kinds: list[int], number: int, skipped: set
         return False
     if after[0].islower():
         return True
-    return _is_wide(before[-1]) and _is_wide(after[0]) and _LINE_LABEL.match(after) is None
+    return all(_wide_at_break(before, after)) and _LINE_LABEL.match(after) is None
 
 
 def _line_kinds(lines: list[str]) -> list[int]:
@@ -1281,7 +1281,8 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
             runs_on = False
         else:
             after = lines[number].lstrip()
-            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
+            runs_on = after[0].islower() or (is_full and _wide_at_break(before, after)[1]
+                                             and _LINE_LABEL.match(after.rstrip()) is None)
         inside_sentence += runs_on
         if is_full:
             after_full += 1
@@ -1318,12 +1319,30 @@ def _runs_on(before: str, after: str, full: int) -> bool:
         return False
     if after[0].islower():
         return True
-    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
+    return _wide_at_break(before, after)[1] and _is_full(before, full) and _LINE_LABEL.match(after) is None
 
 
 def _is_wide(char: str) -> bool:
     """A CJK character or CJK/full-width punctuation: no space is written next to these."""
     return is_cjk(char) or "\u3000" <= char <= "\u303f" or "\uff00" <= char <= "\uffef"
+
+
+# Chinese quotation marks, which English writes too: wide beside a CJK character. Not … nor —: a web paste's
+# line ending in …… or —— ends its paragraph (probe AU2), and no page break runs on over one.
+_WIDE_BESIDE_CJK = frozenset("“”‘’")
+
+
+def _wide_at_break(before: str, after: str) -> tuple[bool, bool]:
+    """Are the last character of `before` and the first of `after`, on either side of a line break, wide
+    (_is_wide)? A quotation mark (“ ” ‘ ’) is when the character on its other side, or across the
+    break, is: 紧扣“高质量 / ”两个, not he said “ / foo”."""
+    last, first = before[-1], after[0]
+    last_wide, first_wide = _is_wide(last), _is_wide(first)
+    if last in _WIDE_BESIDE_CJK and not last_wide:
+        last_wide = first_wide or (len(before) > 1 and _is_wide(before[-2]))
+    if first in _WIDE_BESIDE_CJK:
+        first_wide = _is_wide(last) or (len(after) > 1 and _is_wide(after[1]))
+    return last_wide, first_wide
 
 
 def _trim(view: str, start: int, end: int) -> tuple[int, int] | None:
@@ -1508,7 +1527,7 @@ def _rejoined(raw: str, breaks: list[int]) -> str | None:
             first = _LATIN_WORD_AT_END.search(before) if second else None
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
+        if joined is None and all(_wide_at_break(stripped, after)):
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])
@@ -1582,7 +1601,7 @@ def _row_ends_as_tabs(flat_view: str, offsets: list[int]) -> str:
 
 def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | None = None) -> list[int]:
     """Offsets of the line breaks after `lines` (starting at `starts`) that `_readable` may remove:
-    after a hyphen or a CJK character (trailing spaces allowed) or right after a Latin letter (a
+    after a hyphen, a CJK character or a mark that may be one (“ ” ‘ ’; trailing spaces allowed) or right after a Latin letter (a
     superset: any character from U+2E80 on stands for a CJK one); no other break can join, so the
     rest are left to the final whitespace collapse without looking at them.
 
@@ -1592,8 +1611,9 @@ def _joinable_breaks(lines: list[str], starts: list[int], *, rows: set[int] | No
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
-            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
-            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace()) or last in _WIDE_BESIDE_CJK
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != ""
+                and (tail == "-" or tail >= "\u2e80" or tail in _WIDE_BESIDE_CJK))
         )
     ]
     if flagged and flagged[-1] == len(lines) - 1:

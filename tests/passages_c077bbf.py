@@ -2,7 +2,8 @@
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
-abbreviations and Chinese attributions, changes of behaviour since, ported) as the oracle of
+abbreviations and Chinese attributions, Chinese quotation marks at a line break, changes of
+behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -30,6 +31,7 @@ from coder.passages import (  # ported since
     _SPACED_LABELS,
     _TONE_VOWELS,
     _UNREAD,
+    _WIDE_BESIDE_CJK,
     _is_chrome,
     _mark_contents,
     _page_breaks_inside,
@@ -38,6 +40,7 @@ from coder.passages import (  # ported since
     _sentence_cut,
     _turns,
     _unread_read,
+    _wide_at_break,
 )
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -724,7 +727,8 @@ def _is_double_spaced(lines: list[str], kinds: list[int], *, full: int | None = 
             runs_on = False
         else:
             after = lines[number].lstrip()
-            runs_on = after[0].islower() or (is_full and _is_wide(after[0]) and _LINE_LABEL.match(after.rstrip()) is None)
+            runs_on = after[0].islower() or (is_full and _wide_at_break(before, after)[1]  # ported: “ ” beside CJK
+                                             and _LINE_LABEL.match(after.rstrip()) is None)
         inside_sentence += runs_on
         if is_full:
             after_full += 1
@@ -761,7 +765,7 @@ def _runs_on(before: str, after: str, full: int) -> bool:
         return False
     if after[0].islower():
         return True
-    return _is_wide(after[0]) and _is_full(before, full) and _LINE_LABEL.match(after) is None
+    return _wide_at_break(before, after)[1] and _is_full(before, full) and _LINE_LABEL.match(after) is None  # ported
 
 
 def _is_wide(char: str) -> bool:
@@ -921,7 +925,7 @@ def _readable_text(raw: str, rows: list[int] | None = None) -> tuple[str, bool]:
             second = _LOWER_WORD_AT_START.match(after)
             if first and second and _rejoin_broken(first.group(), second.group()):
                 joined = ""
-        if joined is None and _is_wide(stripped[-1]) and _is_wide(after[0]):
+        if joined is None and all(_wide_at_break(stripped, after)):  # ported: “ ” ‘ ’ beside CJK
             joined = ""
         if joined is not None:
             pieces.append(raw[position:cut])
@@ -943,8 +947,9 @@ def _joinable_breaks(raw: str) -> list[int]:
     flagged = [
         number for number, line in enumerate(lines)
         if line and (
-            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace())
-            or (last.isspace() and (tail := line.rstrip()[-1:]) != "" and (tail == "-" or tail >= "\u2e80"))
+            (last := line[-1]) in _JOIN_LAST or (last >= "\u2e80" and not last.isspace()) or last in _WIDE_BESIDE_CJK
+            or (last.isspace() and (tail := line.rstrip()[-1:]) != ""
+                and (tail == "-" or tail >= "\u2e80" or tail in _WIDE_BESIDE_CJK))  # ported
         )
     ]
     if not flagged:

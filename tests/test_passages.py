@@ -66,6 +66,10 @@ def test_passages_paragraphs_join_single_line_breaks(text, expected):
         ("治理\nmodel", "治理 model"),
         ("治理，\n区域", "治理，区域"),
         ("治理\n（区域）", "治理（区域）"),
+        # Chinese quotation marks beside CJK (probe AR2)
+        ("紧扣“高质量\n”两个关键词", "紧扣“高质量”两个关键词"),
+        ("发布\n“联席会议”制度", "发布“联席会议”制度"),
+        ("他说：“\n好”", "他说：“好”"),
     ],
 )
 def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
@@ -94,6 +98,10 @@ def test_passages_text_rejoins_words_broken_at_line_end(text, readable):
         ("what a\nre they", "what are they"),
         ("区域合作的regional\ncooperation机制", "区域合作的regional cooperation机制"),
         ("tri\nggered by the coope-\nration", "triggered by the cooperation"),
+        # an English quotation mark, ellipsis or dash is no CJK mark (probe AR2)
+        ("he said “\nfoo”", "he said “ foo”"),
+        ("the “joint meeting”\n“party building”", "the “joint meeting” “party building”"),
+        ("and so on…\nthe end—\nreally", "and so on… the end— really"),
     ],
 )
 def test_passages_text_keeps_words_apart_at_line_end(text, readable):
@@ -1036,6 +1044,32 @@ def test_a_chinese_web_paste_line_ending_no_sentence_before_no_word_stays_apart(
              "与会代表围绕区域合作机制建设提出了具体工作建议", "会议审议通过了承接产业转移的合作协议文本。",
              "三地党委组织部门共同签署了党建联盟合作协议书。", "各方表示将继续深化合作推动协同治理迈上新台阶。"]
     assert [passage.text for passage in split_passages(_doc("\n".join(lines)))] == lines
+
+
+def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
+    """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
+    was cut there, a passage of its own starting with ” (probe AR2)."""
+    paragraphs = [
+        "毗邻党建是指在不同行政隶属关系的毗邻地区,为了克服跨界治理过程中区域边界、部门边界、领域边界的边界效应及其造成的协同难题,"
+        "通过跨界党建联盟的建立、整合、引领,打造毗邻型协同治理共同体,进而克服跨界治理碎片化、提升跨界治理整体效能的一种党建新模式。"
+        "从毗邻党建的内涵来看,它的产生、发展与跨界治理实践密切相关。",
+        "毗邻党建源于2016年上海市金山区和浙江省嘉善县探索的党建引领跨界治理实践。近年来,毗邻党建作为破解跨界治理困境的有益"
+        "探索得到积极推广和应用,出现了不少类似毗邻党建的创新实践,如浙江慈溪“片区党建联盟”,江苏镇江“全域党建”,江苏、安徽交界“水"
+        "域守护党建联盟”,深圳松岗、东莞长安茅洲河“毗邻党建”。",
+        "5月24日,2024长三角G60科创走廊联席会议在上海市松江区举行。科技部、国家发展改革委、上海市等有关负责人,长三角G60科创走廊"
+        "九城市负责同志等共聚一堂,共谋长三角G60科创走廊未来发展。",
+    ]
+    lines = []
+    for paragraph in paragraphs:
+        lines += [paragraph[at:at + 37] for at in range(0, len(paragraph), 37)] + [""]
+    out = []
+    for number, line in enumerate(lines):
+        out.append(line)
+        if number in (1, 8, 13):  # a page number and the journal's running header between pages
+            out += ["", str(41 + number), "", "中国行政管理 2022年第3期", ""]
+    assert lines[8].endswith("“全域党建") and lines[9].startswith("”,江苏")
+    passages = split_passages(_doc("\n".join(out)))
+    assert [passage.text[-6:] for passage in passages] == [paragraph[-6:] for paragraph in paragraphs]
 
 
 def test_a_web_paste_line_ending_in_a_comma_runs_on():
