@@ -106,14 +106,7 @@ from itertools import accumulate
 from operator import methodcaller
 
 from .imports import LazyPattern
-from .lexicon import (
-    CJK_CHARS,
-    chinese_dictionary,
-    fold_text,
-    is_cjk,
-    is_english_word,
-    is_whole_word,
-)
+from .lexicon import CJK_CHARS, is_cjk, is_english_word, is_whole_word
 from .models import UNITS, Document, Passage, PassageKind, Unit
 
 __all__ = ["sentence_boundaries", "split_passages"]
@@ -1173,37 +1166,8 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                longest = max(_width(lines[number].strip()) for number in block)
-                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number])
-                              and not _cuts_a_word(lines[number - 1], lines[number], longest))
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
-
-
-_HAN_AT_END = LazyPattern("[\u4e00-\u9fd5]{1,6}$")  # the ideographs jieba segments (its _JIEBA_BLOCK)
-_HAN_AT_START = LazyPattern("[\u4e00-\u9fd5]{1,6}")
-_COLUMN_SLACK = 6  # in half widths: a full line of a PDF column is this much short of the longest, at the most
-
-
-def _width(line: str) -> int:
-    """A line's width in half widths: a CJK character or full-width mark counts two, any other one."""
-    return len(line) + sum(1 for char in line if _is_wide(char))
-
-
-def _cuts_a_word(before: str, after: str, longest: int) -> bool:
-    """Is the break between a full line `before` (within _COLUMN_SLACK of `longest`, the block's widest
-    line) and `after` inside a Chinese word, as a PDF column cuts one (联席 / 会议)? The ideographs on both
-    sides (six at most each) are segmented with jieba's dictionary, and a word is across the break.
-    A line length alone does not tell a PDF column from a web paste of one-line paragraphs alike in
-    length; a word across a paragraph's end is rare in real Chinese text (1 of 889 sentence and clause
-    ends of the probes' texts, none of 256 paragraph ends lacking their mark)."""
-    before, after = before.strip(), after.strip()
-    if len(before) < _FULL_LINE_MIN or _width(before) < longest - _COLUMN_SLACK:
-        return False
-    left, right = _HAN_AT_END.search(before), _HAN_AT_START.match(after)
-    if left is None or right is None:
-        return False
-    window = fold_text(left.group() + right.group())  # a traditional text as the simplified dictionary has it
-    return len(left.group()) not in chinese_dictionary(()).boundaries(window)
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:

@@ -1019,24 +1019,6 @@ def test_a_wrapped_paragraph_among_one_line_paragraphs_stays_whole(text, wrapped
     assert len(passages) == text.count("\n\n") + 1
 
 
-_G60 = ("5月24日,2024长三角G60科创走廊会议在上海市松江区举行。\n科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席\n"
-        "会议,共谋长三角G60科创走廊未来发展。")
-
-
-@pytest.mark.parametrize("unit", ["paragraph", "sentence"])
-def test_a_short_wrapped_chinese_paragraph_keeps_a_word_cut_at_a_line_end_whole(unit):
-    """A PDF paste wrapped at 33-34 characters: a 3-line paragraph whose first line happened to end in 。 ended a
-    sentence two lines in three, was read as a web page pasted a paragraph a line and cut at every line end:
-    联席 / 会议 fell into two passages and was not coded (probe AR1). A full line whose break is inside a word
-    of jieba's dictionary runs on; a break between words still ends the line's passage."""
-    wrapped = ("长三角一体化发展进程中,各地区始终高度重视区域合作机制建设。\n" + _G60.split("\n", 1)[1] + "\n\n"
-               "当前,长三角建立了“上下联动、统分结合、三级运作、分工负责”的政府间协作架\n构,为长三角一体化发展提供了平台。\n随后召开会议。")
-    texts = [passage.text for passage in split_passages(_doc(_G60 + "\n\n" + wrapped), unit=unit)]
-    assert "科技部、国家发展改革委、上海市等有关负责人和九城市负责同志召开联席会议,共谋长三角G60科创走廊未来发展。" in texts
-    assert sum("协作架构" in text for text in texts) == 1
-    assert "随后召开会议。" in texts and "5月24日,2024长三角G60科创走廊会议在上海市松江区举行。" in texts
-
-
 def test_a_chinese_web_paste_line_ending_no_sentence_before_no_word_stays_apart():
     """A web paste of one-line paragraphs alike in length, some ending no sentence: the break is between words
     (召开 / 会议, 建议 / 会议), so each line stays a passage (probes AU1, AV1)."""
@@ -1044,6 +1026,19 @@ def test_a_chinese_web_paste_line_ending_no_sentence_before_no_word_stays_apart(
              "与会代表围绕区域合作机制建设提出了具体工作建议", "会议审议通过了承接产业转移的合作协议文本。",
              "三地党委组织部门共同签署了党建联盟合作协议书。", "各方表示将继续深化合作推动协同治理迈上新台阶。"]
     assert [passage.text for passage in split_passages(_doc("\n".join(lines)))] == lines
+
+
+def test_a_chinese_web_paste_title_before_a_lead_paragraph_stays_apart():
+    """A news paste of one-line paragraphs alike in length, its title ending no sentence, before a lead paragraph
+    starting 会上: 发布 / 会上 reads as the word 发布会 across the break, and a rule joining a full line whose
+    break cuts a word merged them (probe BA1)."""
+    lines = ["《长三角一体化发展年度报告》今天上午在上海国际会议中心正式发布",
+             "会上，国家发展改革委有关负责人介绍了报告的主要内容和主要特点。",
+             "报告显示，长三角地区生产总值去年首次突破三十万亿元，增长明显。",
+             "报告建议，进一步完善利益共享机制，推动公共服务更加均衡地发展。",
+             "三省一市发展改革委负责同志和有关专家学者代表共一百余人参加。"]
+    for unit in ("paragraph", "sentence"):
+        assert not any("会上" in passage.text[1:] for passage in split_passages(_doc("\n".join(lines)), unit=unit))
 
 
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
