@@ -333,18 +333,23 @@ def test_passages_document_unit_is_one_passage(text, expected):
 
 
 @pytest.mark.parametrize("unit", UNITS)
-def test_passages_read_an_entity_space_between_chinese_characters_as_nothing(unit):
+def test_passages_read_an_entity_space_between_chinese_characters_as_the_character(unit):
     """A web page's source pasted into a .txt keeps its &nbsp; (or &#160;, &#12288;): between Chinese
-    characters it broke 联席会议 and showed in the text (probe AR3). Blanked in the view, left out of the text,
-    the offsets exact; an entity beside a Latin word, or any other entity, is text (a page about HTML)."""
+    characters it broke 联席会议 and showed in the text (probe AR3). Blanked in the view (the matcher skips a
+    space between CJK characters), read in the text as the character it stands for is, a space (probe BA2:
+    上海&#12288;江苏 read 上海江苏, the character itself 上海 江苏), the offsets exact; an entity beside a Latin
+    word, or any other entity, is text (a page about HTML)."""
     text = "协作办主任联席&nbsp;会议,长三角&#160;&#12288;政府。\n\nWrite a&nbsp;b or &amp; in 网页&amp;代码。\n"
     document = _doc(text)
     passages = split_passages(document, unit=unit)
     _check_offsets(document, passages)
     views = " ".join(passage.view for passage in passages)
     assert "联席      会议" in views and "长三角" + " " * 14 + "政府" in views
-    texts = " ".join(passage.text for passage in passages)
-    assert "协作办主任联席会议,长三角政府。" in texts and "Write a&nbsp;b or &amp; in 网页&amp;代码。" in texts
+    texts = [passage.text for passage in passages]
+    as_characters = text.replace("&nbsp;会", "\u00a0会").replace("&#160;&#12288;", "\u00a0\u3000")
+    assert texts == [passage.text for passage in split_passages(_doc(as_characters), unit=unit)]
+    assert "协作办主任联席 会议,长三角 政府。" in " ".join(texts)
+    assert "Write a&nbsp;b or &amp; in 网页&amp;代码。" in " ".join(texts)
 
 
 @pytest.mark.parametrize("unit", UNITS)
