@@ -9,6 +9,7 @@ both ask "is this CJK" through `CJK_CHARS`.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import importlib.util
 import json
@@ -615,6 +616,7 @@ class ChineseDictionary:
         self._loaded: set[str] = set()
         self._weights: dict[str, float] = {}
         self._boundaries: dict[str, list[int]] = {}  # text -> boundaries(text), for recurring short clauses
+        self._hidden: dict[str, int] = {}  # extra words read at their own frequency in jieba's dictionary (`without`)
         extra = [word for word in dict.fromkeys(words) if word]
         self._log_total = log(self._file.total)
         # Each extra word's frequency: `frequency`, or what jieba's add_word(word) gives it (its own
@@ -627,6 +629,18 @@ class ChineseDictionary:
         # jieba's add_word adds each word's frequency to the total, also for a word it already knew
         self._log_total = log(self._file.total + sum(self._extra_frequency.values()))
         self._frequencies, self._loaded, self._weights, self._boundaries = {}, set(), {}, {}  # read without the extra words
+
+    def without(self, words: Iterable[str]) -> ChineseDictionary:
+        """This dictionary segmenting as if `words` (some of its extra words) had never been added, sharing
+        its word table: each is read at its frequency in jieba's dictionary (0: no word), the total as
+        jieba's add_word leaves it without them."""
+        reduced = copy.copy(self)
+        reduced._hidden = {word: dict(self._file.entries(word[0])).get(word, 0)
+                           for word in dict.fromkeys(words) if word in self._extra_frequency}
+        kept = sum(frequency for word, frequency in self._extra_frequency.items() if word not in reduced._hidden)
+        reduced._log_total = log(self._file.total + kept)
+        reduced._weights, reduced._boundaries = {}, {}
+        return reduced
 
     def frequencies(self, text: str) -> dict[str, int]:
         """The word table, complete for every word that begins with a character of `text`."""
@@ -704,6 +718,7 @@ class ChineseDictionary:
         table = self.frequencies(block)
         weights = self._weights
         log_total = self._log_total
+        hidden = self._hidden
         length = len(block)
         best: list[tuple[float, int]] = [(0, 0)] * (length + 1)
         for start in range(length - 1, -1, -1):
@@ -712,11 +727,12 @@ class ChineseDictionary:
             fragment = block[start]
             found = False
             while fragment in table:
-                if table[fragment]:
+                frequency = hidden.get(fragment, table[fragment]) if hidden else table[fragment]
+                if frequency:
                     found = True
                     weight = weights.get(fragment)
                     if weight is None:
-                        weight = weights[fragment] = log(table[fragment]) - log_total
+                        weight = weights[fragment] = log(frequency) - log_total
                     candidate = (weight + best[end][0], end - 1)
                     if choice is None or candidate > choice:
                         choice = candidate

@@ -974,7 +974,6 @@ class CompiledCodebook:
         """An automaton over the CJK terms; the Chinese dictionary is read on the first doubtful hit."""
         self._cjk_terms = cjk
         self._cjk_automaton = ahocorasick_rs.AhoCorasick([term.term for term in cjk]) if cjk else None
-        self._dictionary: ChineseDictionary | None = None
         self._shortest = min((len(term.term) for term in cjk), default=0)  # a shorter run holds no term
         # The segmenter knows the codebook's whole terms; a wildcard's prefix is not a word.
         self._cjk_words = tuple(sorted({term.term for term in cjk if not term.wildcard} | set(known_words)
@@ -982,6 +981,12 @@ class CompiledCodebook:
         # The longest word of the segmenter's dictionary (jieba's own are 16 at most), `known_words` among
         # them: a matcher of some codes looks as far for a word spanning a hit as the codebook's does.
         self._longest = max([16, *map(len, self._cjk_words)])
+        # A term is judged by a segmenter that knows every codebook term but the longer ones holding it, so
+        # that another code's 跨界合作 leaves 合作 coded where it is coded without it (probe AY1).
+        readings: dict[tuple[str, ...], int] = {(): 0}  # the longer terms left out -> the reading's number
+        self._cjk_readings = [readings.setdefault(_terms_holding(self._cjk_words, term), len(readings)) for term in cjk]
+        self._left_out = list(readings)
+        self._dictionaries: dict[int, ChineseDictionary] = {}
 
     def _compile_mixed(self) -> None:
         """One automaton over the readings of the mixed keywords; each reading's keywords, by number."""
@@ -1516,19 +1521,23 @@ class CompiledCodebook:
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)  # type: ignore[union-attr]
             if not hits:
                 continue
-            words = None  # the dictionary's words for this run, read on the first doubtful hit
-            segmentation = None  # built on the first hit that needs word boundaries, then reused
+            tables: dict[int, dict[str, int]] = {}  # per reading: its dictionary's words, read on a doubtful hit
+            segmentations: dict[int, _Segmentation] = {}  # per reading: built on the first hit that needs it
             for term_index, start, end in hits:
                 term = self._cjk_terms[term_index]
+                reading = self._reading(term_index, compact)
                 # When no dictionary word spans either edge, no segmentation can: no need to segment.
                 if not term.wildcard:
+                    words = tables.get(reading)
                     if words is None:
-                        words = self._chinese_dictionary().frequencies(compact)
+                        words = tables[reading] = self._chinese_dictionary(reading).frequencies(compact)
                     doubtful = (_crossed(words, compact, start, self._longest)
                                 or _crossed(words, compact, end, self._longest))
                 if term.wildcard or doubtful:
+                    segmentation = segmentations.get(reading)
                     if segmentation is None:
-                        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
+                        segmentation = segmentations[reading] = _Segmentation(
+                            self._chinese_dictionary(reading), compact, self._longest)
                     if term.wildcard:
                         end = segmentation.word_end(start, end)
                         if end is None:
@@ -1585,10 +1594,25 @@ class CompiledCodebook:
         if self._cjk_terms:
             self._chinese_dictionary()
 
-    def _chinese_dictionary(self) -> ChineseDictionary:
-        if self._dictionary is None:
-            self._dictionary = chinese_dictionary(self._cjk_words)
-        return self._dictionary
+    def _reading(self, term_index: int, compact: str) -> int:
+        """The dictionary that judges the CJK term `term_index` in the run `compact`: the one without the
+        codebook's longer terms holding it when the run has one of them, else the codebook's (which cuts
+        such a run as that one would, but for jieba's total of frequencies)."""
+        reading = self._cjk_readings[term_index]
+        if reading and not any(term in compact for term in self._left_out[reading]):
+            return 0
+        return reading
+
+    def _chinese_dictionary(self, reading: int = 0) -> ChineseDictionary:
+        """jieba's dictionary with the codebook's terms (`reading` 0), or with all but the longer terms
+        holding some term (the others: `_terms_holding`)."""
+        dictionary = self._dictionaries.get(reading)
+        if dictionary is None:
+            dictionary = chinese_dictionary(self._cjk_words)
+            if reading:
+                dictionary = dictionary.without(self._left_out[reading])
+            self._dictionaries[reading] = dictionary
+        return dictionary
 
 
 class _Segmentation:
@@ -2451,6 +2475,14 @@ def _drop_overlaps(raw: list, *, code: int = 0, start: int = 1, end: int = 2) ->
         ends[hit[code]] = hit[end]
         kept.append(hit)
     return kept
+
+
+def _terms_holding(words: tuple[str, ...], term: _CjkTerm) -> tuple[str, ...]:
+    """The segmenter's `words` longer than `term` and holding it, which the segmenter that judges where
+    `term` is a word leaves out, as a codebook without them would (跨界合作 for 合作). A wildcard keeps
+    the words it begins, as the words it runs to (党建* matches 党建一体化 whole)."""
+    return tuple(word for word in words if term.term in word and word != term.term
+                 and not (term.wildcard and word.startswith(term.term)))
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:

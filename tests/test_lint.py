@@ -301,18 +301,18 @@ def test_lint_one_language_code_without_corpus(codebook, expected):
 SHADOW_CODEBOOK = """codes:
   governance:
     description: d
-    keywords: [协同治理, collaborative governance]
+    keywords: [合作, collaborative governance]
   cross:
     description: d
-    keywords: [跨域协同治理, cross-regional governance]
+    keywords: [合作社, cross-regional governance]
 """
 
 
 @pytest.mark.parametrize("documents, expected", [
-    ({"zh.txt": "跨域协同治理很重要。\n\n我们研究跨域协同治理。\n", "en.txt": "Nothing here.\n"},
+    ({"zh.txt": "合作社很重要。\n\n我们研究合作社。\n", "en.txt": "Nothing here.\n"},
      "inside a longer term (1):\n"
-     "  governance '协同治理': '协同治理' never matches on its own: every occurrence (2) is inside '跨域协同治理' "
-     "(code cross), which the segmenter keeps as one word; add '跨域协同治理' to this code, or drop '协同治理' "
+     "  governance '合作': '合作' never matches on its own: every occurrence (2) is inside '合作社' "
+     "(code cross), which the segmenter keeps as one word; add '合作社' to this code, or drop '合作' "
      "if those passages are not 'governance'.\n"),
 ])
 def test_lint_cli_keyword_inside_a_longer_term(tmp_path, monkeypatch, documents, expected):
@@ -322,8 +322,8 @@ def test_lint_cli_keyword_inside_a_longer_term(tmp_path, monkeypatch, documents,
 
 @pytest.mark.parametrize("codebook, expected", [(SHADOW_CODEBOOK, (
     "possible shadow (1):\n"
-    "  governance '协同治理': inside '跨域协同治理' (code cross): where a text has '跨域协同治理' the segmenter keeps it "
-    "as one word, so '协同治理' does not match there. Give a corpus to check how often.\n"
+    "  governance '合作': inside '合作社' (code cross): where a text has '合作社' the segmenter keeps it "
+    "as one word, so '合作' does not match there. Give a corpus to check how often.\n"
 ))])
 def test_lint_cli_possible_shadow_without_corpus(tmp_path, monkeypatch, codebook, expected):
     monkeypatch.chdir(tmp_path)
@@ -334,8 +334,8 @@ def test_lint_cli_possible_shadow_without_corpus(tmp_path, monkeypatch, codebook
 
 
 @pytest.mark.parametrize("codebook, expected", [(SHADOW_CODEBOOK, [
-    ("governance", "协同治理", "inside '跨域协同治理' (code cross): where a text has '跨域协同治理' the segmenter keeps it "
-     "as one word, so '协同治理' does not match there. Give a corpus to check how often."),
+    ("governance", "合作", "inside '合作社' (code cross): where a text has '合作社' the segmenter keeps it "
+     "as one word, so '合作' does not match there. Give a corpus to check how often."),
 ])])
 def test_lint_possible_shadow_without_corpus(codebook, expected):
     report = lint_codebook(parse_codebook(codebook), [])
@@ -410,10 +410,11 @@ def test_lint_the_codebook_alone_lists_no_keyword_as_matching_nothing():
 
 
 def test_lint_no_possible_shadow_where_the_shorter_term_is_a_word_of_the_longer():
-    """联席会议 is a word of 市长联席会议 and matches there: listing it as shadowed sent the user to fix nothing."""
-    codebook = parse_codebook("codes:\n  a:\n    description: d\n    keywords: [联席会议, 协同治理]\n"
-                              "  b:\n    description: d\n    keywords: [市长联席会议, 跨域协同治理]\n")
-    assert [finding.rule for finding in lint_codebook(codebook, []).of_kind("possible shadow")] == ["协同治理"]
+    """联席会议 is a word of 市长联席会议 and matches there: listing it as shadowed sent the user to fix nothing.
+    协同治理 matches in 跨域协同治理 as it does without that term (probe AY1); 合作 is no word of 合作社."""
+    codebook = parse_codebook("codes:\n  a:\n    description: d\n    keywords: [联席会议, 协同治理, 合作]\n"
+                              "  b:\n    description: d\n    keywords: [市长联席会议, 跨域协同治理, 合作社]\n")
+    assert [finding.rule for finding in lint_codebook(codebook, []).of_kind("possible shadow")] == ["合作"]
 
 
 def test_lint_without_a_corpus_shows_no_counts(tmp_path):

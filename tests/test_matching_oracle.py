@@ -145,18 +145,15 @@ class _Oracle(CompiledCodebook):
                 positions = [offset + index for index, char in enumerate(text) if not char.isspace()]
                 compact = "".join(char for char in text if not char.isspace())
             hits = self._cjk_automaton.find_matches_as_indexes(compact, overlapping=True)
-            words = None
-            segmentation = None
             for term_index, start, end in hits:
                 term = self._cjk_terms[term_index]
+                dictionary = self._chinese_dictionary(self._reading(term_index, compact))
                 if not term.wildcard:
-                    if words is None:
-                        words = self._chinese_dictionary().frequencies(compact)
+                    words = dictionary.frequencies(compact)
                     doubtful = (_crossed(words, compact, start, self._longest)
                                 or _crossed(words, compact, end, self._longest))
                 if term.wildcard or doubtful:
-                    if segmentation is None:
-                        segmentation = _Segmentation(self._chinese_dictionary(), compact, self._longest)
+                    segmentation = _Segmentation(dictionary, compact, self._longest)
                     if term.wildcard:
                         end = segmentation.word_end(start, end)
                         if end is None:
