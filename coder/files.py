@@ -1352,7 +1352,7 @@ def decode_text(data: bytes, *, fallback: str | None = None, chinese_code_pages:
             text, encoding = utf8_with_gb18030_runs(data), "utf-8+gb18030"
         if text is None:
             text, encoding = _strict(data, "gb18030"), "gb18030"
-            if text is not None and not _looks_like_chinese_text(text):
+            if text is not None and (not _looks_like_chinese_text(text) or _reads_as_japanese(data, text)):
                 text = None
             # Read as GB18030, only a Big5 reading can change the answer: the Big5 and GBK readings only when Big5
             # reads it as Chinese (a GBK file read twice more cost 2.3 times a Windows-1252 one's CPU, probe AT4).
@@ -1454,6 +1454,31 @@ def _reads_as_korean_or_japanese(data: bytes, least: int) -> bool:
         if found >= max(least, share * len(beyond_ascii)):
             return True
     return False
+
+
+def _reads_as_japanese(data: bytes, reading: str) -> bool:
+    """True when `reading` (`data` as GB18030) holds kana and EUC-JP or Shift-JIS reads `data` strictly, with
+    as many kana and a larger share of its ideographs among the commonest (`_COMMON_HANZI`, traditional forms
+    folded). GB2312 holds the kana where EUC-JP does, so Japanese in EUC-JP reads as GB18030 with its kana
+    right and its kanji as rarer hanzi (東京都と神奈川県 as 澎叠旁と坷凄李俯, probe AZ1); Chinese with a kana
+    or two (《千と千寻の神隐し》) reads in EUC-JP as rarer kanji, or not at all (EUC-JP has no "，")."""
+    kana = len(_KANA.findall(reading))
+    if not kana:
+        return False
+    share = _common_share(reading)
+    for encoding in ("euc_jp", "shift_jis"):
+        text = _strict(data, encoding)
+        if text is not None and len(_KANA.findall(text)) >= kana and _common_share(text) > share:
+            return True
+    return False
+
+
+def _common_share(text: str) -> float:
+    """The share of `text`'s ideographs, traditional forms folded, among the commonest (`_COMMON_HANZI`)."""
+    from .lexicon import fold_text
+
+    ideographs = fold_text("".join(_IDEOGRAPH_RUNS.findall(text)))
+    return sum(char in _COMMON_HANZI for char in ideographs) / len(ideographs) if ideographs else 0.0
 
 
 _BEYOND_ASCII = LazyPattern("[^\x00-\x7f]+")

@@ -906,6 +906,21 @@ def test_extract_html_page_without_a_charset_is_read_in_its_encoding(monkeypatch
     assert extracted.removed == ()
 
 
+@pytest.mark.parametrize(("title", "paragraph", "encoding", "read_as"), [
+    ("地域連携の新たな枠組み", "東京都と神奈川県は、広域連携に関する協定を締結しました。この協定により、交通や防災の分野での協力が"
+     "進められる予定です。", "euc_jp", "euc_jis_2004"),
+    # Chinese with a kana or two stays Chinese
+    ("《千と千寻の神隐し》观后感", "长三角地区建立了联席会议制度。《我の世界》是一部日本动画片。", "gbk", "gb18030"),
+    ("我の家：日本旅行日记", "日本作家村上春树与吉本ばなな的作品在中国很受欢迎。", "gbk", "gb18030"),
+])
+def test_extract_html_page_without_a_charset_in_euc_jp_is_read_as_japanese(title, paragraph, encoding, read_as):
+    """An undeclared EUC-JP page was decoded as GB18030, which holds the kana where EUC-JP does: 東京都と神奈川県
+    became 澎叠旁と坷凄李俯, with no error (probe AZ1)."""
+    page = f"<html><body><article><h1>{title}</h1><p>{paragraph}</p></article></body></html>"
+    extracted = extract_bytes(page.encode(encoding), ".html")
+    assert (paragraph in extracted.text.split("\n\n"), extracted.encoding) == (True, read_as)
+
+
 @pytest.mark.parametrize("charset", ["<meta charset='utf-8'>", ""])
 def test_extract_html_kept_paragraph_with_soft_hyphens_is_not_listed_as_removed(charset):
     """A soft hyphen shows nothing and trafilatura deletes it, but the page's visible lines kept it: a kept

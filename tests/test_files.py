@@ -140,6 +140,26 @@ def test_files_decode_text_reads_gbk_once_when_only_big5_could_change_it(monkeyp
     assert decode_text(data, chinese_code_pages=True) == ("document,地区\na.txt,长三角区域\nb.txt,广东\n", "gb18030")
 
 
+@pytest.mark.parametrize(("text", "encoding", "expected"), [
+    # Japanese in EUC-JP: GB2312 holds its kana where EUC-JP does, so GB18030 read 東京都と神奈川県 as
+    # 澎叠旁と坷凄李俯 (probe AZ1); refused, the legacy code pages read it
+    ("東京都と神奈川県は、広域連携に関する協定を締結しました。この協定により、交通や防災の分野での協力が進められる予定です。",
+     "euc_jp", None),
+    ("日本銀行は金融政策決定会合で、大規模な金融緩和策の維持を決めた。", "euc_jp", None),
+    ("山田さんは毎朝コーヒーを飲みます。", "euc_jp", None),
+    # Chinese with a kana in a title stays GB18030's (with more kana, a Japanese name, the legacy code pages read
+    # it as GB18030: test_extract_html_page_without_a_charset_in_euc_jp_is_read_as_japanese)
+    ("长三角地区建立了联席会议制度。《我の世界》是一部日本动画片。", "gb18030", "gb18030"),
+])
+def test_files_decode_text_leaves_japanese_to_the_legacy_code_pages(text: str, encoding: str, expected):
+    data = text.encode(encoding)
+    if expected is None:
+        with pytest.raises(DecodeError):
+            decode_text(data)
+    else:
+        assert decode_text(data) == (text, expected)
+
+
 @pytest.mark.parametrize(("value", "encoding"), [
     ("Færøyene", "mac_roman"),  # Excel for Mac's CR line ends: not Big5 F駕篡ene (probe AS6)
     ("Héréro", "mac_roman"),
