@@ -520,8 +520,9 @@ def follow_passage_texts(sheet: pd.DataFrame, passages: pd.DataFrame, *, source:
 
 def _saved_in_code_page(original: str | None, text: str, encoding: str) -> bool:
     """Is `text` a passage's text `original` as a sheet saved in `encoding` (read so) writes it, with "?"
-    for the characters lost? A sheet of ASCII only was saved in a code page that may hold more."""
-    if original is None or encoding not in CODE_PAGE_READINGS or "?" not in text:
+    for the characters lost, and those the code page reads back otherwise changed (Big5's "•" reads "‧")? A
+    sheet of ASCII only was saved in a code page that may hold more."""
+    if original is None or encoding not in CODE_PAGE_READINGS or text == original:
         return False
     pages = LEGACY_ENCODINGS + ("ascii",) if encoding == "ascii" else (encoding,)
     return any(saved_as(original, page) == text for page in pages)

@@ -996,14 +996,17 @@ def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
 
 
 def saved_as(text: str, encoding: str) -> str:
-    """`text` as a spreadsheet saving in the code page `encoding` writes it: each character the code page
-    cannot hold as "?", or as its compatibility form when the code page holds that (Windows' best-fit
-    mapping writes the full-width "，" as ","). A table read as GB18030 was saved as GBK.
+    """`text` as a spreadsheet saving in the code page `encoding` writes it, read back: each character the code
+    page cannot hold as "?", or as its compatibility form when the code page holds that (Windows' best-fit
+    mapping writes the full-width "，" as ","), and each as the code page reads it back (Big5 writes "£" and "•"
+    where it reads "￡" and "‧", probe AZ3). A table read as GB18030 was saved as GBK.
 
     >>> saved_as("与主题无关，off topic", "cp1252")
     '?????,off topic'
     >>> saved_as("与主题相关 Größe", "cp950")
     '与主?相? Gr??e'
+    >>> saved_as("• £5", "cp950")
+    '‧ ￡5'
     """
     page = _SAVED_IN.get(encoding, encoding)
     return "".join(_saved_character(char, page) for char in text)
@@ -1013,8 +1016,7 @@ def _saved_character(char: str, encoding: str) -> str:
     for candidate in (char, unicodedata.normalize("NFKC", char)):
         if len(candidate) == 1:
             try:
-                candidate.encode(encoding)
-                return candidate
+                return candidate.encode(encoding).decode(encoding)
             except UnicodeEncodeError:
                 continue
     return "?"

@@ -670,6 +670,26 @@ def test_agreement_a_document_typed_as_a_mac_or_windows_user_types_it_is_scored(
     assert lines[1].startswith("joint_meeting,1,1,1,0,0,1,")
 
 
+@pytest.mark.parametrize("document", [
+    "区域党建一体化\n\n• 作者简介：联席会议研究员。\n",  # simplified: Big5 saves "?" for some, "‧" for the bullet
+    "區域黨建一體化\n\n• 作者簡介：聯席會議研究員。\n",  # traditional: only the bullet changes
+])
+def test_agreement_cli_reads_a_big5_sheet_whose_passage_holds_a_bullet(tmp_path, monkeypatch, document):
+    """Big5 writes "•" where it reads "‧": a Big5 sheet whose passage held a bullet was refused, "the corpus
+    changed since the sample was drawn" (probe AZ3)."""
+    monkeypatch.chdir(tmp_path)
+    make_run_folder(tmp_path, {"a.txt": document}, "codes:\n  jm: [联席会议, 聯席會議]\n")
+    assert invoke("sample", "2", "--out", "sheet.csv").exit_code == 0
+    sheet = pd.read_csv(tmp_path / "sheet.csv", encoding="utf-8-sig", keep_default_na=False)
+    sheet["code"] = ["jm" if "•" in text else "" for text in sheet["text"]]
+    sheet.to_csv(tmp_path / "utf8.csv", index=False, encoding="utf-8-sig")
+    (tmp_path / "big5.csv").write_bytes(sheet.to_csv(index=False).encode("cp950", errors="replace"))
+    assert invoke("agree", "utf8.csv", "--out", "utf8").exit_code == 0
+    result = invoke("agree", "big5.csv", "--out", "big5")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "big5" / "agreement.csv").read_bytes() == (tmp_path / "utf8" / "agreement.csv").read_bytes()
+
+
 def test_agreement_cli_reads_a_sheet_saved_as_big5(tmp_path, monkeypatch):
     """A sample sheet saved by Excel on a Traditional-Chinese Windows (Big5) was read as Windows-1252: its
     document 臺北.txt named no document of the run. It is read as Big5 and scored as the UTF-8 sheet is."""

@@ -468,6 +468,9 @@ def test_files_csv_lines_arrow_gives_in_chunks_are_written_chunk_by_chunk(tmp_pa
     ("", "与主题无关", "cp1252", ""),  # cleared
     ("why?", "why?", "cp1252", "why?"),  # nothing lost
     ("caf? ok", "café", "ascii", "café ok"),  # a Latin letter plain ASCII lost
+    # Big5 writes £ and • where it reads ￡ and ‧: they came back as ￡5 相关 and ‧ 与主题相关 (probe AZ3)
+    ("￡5 相?", "£5 相关", "cp950", "£5 相关"),
+    ("‧ 与主?相?", "• 与主题相关", "cp950", "• 与主题相关"),
 ])
 def test_files_with_lost_characters_restored(saved, original, encoding, expected):
     from coder.files import with_lost_characters_restored
