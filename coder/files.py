@@ -978,6 +978,17 @@ IDEOGRAPHS = "\u3400-\u9fff\uf900-\ufaff"
 LOST_CHARACTERS = re.compile(rf"\?(?=[{IDEOGRAPHS}])|(?<=[{IDEOGRAPHS}])\?|\?\?")
 
 
+def shows_lost_characters(text: str, encoding: str) -> bool:
+    """Does `text`, read in the code page `encoding` (CODE_PAGE_READINGS), show "?" for lost characters
+    (`LOST_CHARACTERS`)? GBK (read as GB18030) holds every Chinese character, so in it only "??" does: a "?"
+    typed beside Chinese there is a question mark (是否相关?, probe AZ2).
+
+    >>> shows_lost_characters("是否相关?", "gb18030"), shows_lost_characters("相关?", "cp950")
+    (False, True)
+    """
+    return ("??" in text) if encoding in ("gb18030", "gbk") else bool(LOST_CHARACTERS.search(text))
+
+
 def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:
     """For each row of a table coder wrote, read in a code page (CODE_PAGE_READINGS): does its passage text
     show "?" for lost characters (`LOST_CHARACTERS`), or its document name "?", where its segment id says

@@ -33,7 +33,6 @@ from .files import (
     CANNOT_HOLD,
     CODE_PAGE_READINGS,
     LOCK_FILE,
-    LOST_CHARACTERS,
     MAX_DIGITS,
     SAVED_AS,
     atomic_path,
@@ -45,6 +44,7 @@ from .files import (
     read_table,
     rows_with_lost_characters,
     saved_as,
+    shows_lost_characters,
     table_encoding,
     whole_number,
     with_lost_characters_restored,
@@ -772,7 +772,7 @@ def _notes_restored(table: pd.DataFrame, notes_before: Mapping[str, str]) -> _Re
     before = [notes_before.get(normalize_segment_id(identifier), "") for identifier in table["segment_id"]]
     notes = [with_lost_characters_restored(str(note), old, encoding) for note, old in zip(table["note"], before)]
     kept = pd.Series([new != str(saved) for new, saved in zip(notes, table["note"])], index=table.index, dtype=bool)
-    retype = pd.Series([bool(LOST_CHARACTERS.search(new)) and new != old for new, old in zip(notes, before)],
+    retype = pd.Series([shows_lost_characters(new, encoding) and new != old for new, old in zip(notes, before)],
                        index=table.index, dtype=bool)
     restored = table.assign(note=notes)
     restored.attrs["encoding"] = encoding

@@ -1612,6 +1612,24 @@ def test_a_chinese_note_typed_into_a_windows_1252_save_is_named_by_its_line(mixe
     assert f' The note(s) typed on line(s) {row + 2} show "??": retype what was lost there.' in warning
 
 
+@pytest.mark.parametrize(("encoding", "note", "kept", "warned"), [
+    ("gbk", "是否相关?", "是否相关?", False),  # GBK holds every Chinese character: the "?" is a question mark
+    ("cp950", "是否相关?", "是否相??", True),  # Big5 lost 关
+])
+def test_a_question_mark_typed_beside_chinese_is_lost_only_where_the_code_page_loses_chinese(
+        mixed, encoding, note, kept, warned):
+    """A note typed "是否相关?" into a GBK save was kept as typed, but the run warned that line showed "?" for
+    lost characters: retype them (probe AZ2)."""
+    coder_run(mixed)
+    frame = segments_of(mixed)
+    row = chinese_row(frame)
+    frame.loc[row, ["review", "note"]] = ["reject", note]
+    save_in_code_page(frame, mixed / "out" / "segments.csv", encoding)
+    output = coder_run(mixed).stderr
+    assert reviews_of(mixed)[frame.loc[row, "segment_id"]] == ("reject", kept)
+    assert (f"The note(s) typed on line(s) {row + 2}" in output) == warned, output
+
+
 def _use_engine(monkeypatch, engine: str) -> None:
     """`coder run` codes with the whole-table engine, or ("streamed") partition by partition, small ones."""
     if engine == "streamed":
