@@ -986,7 +986,17 @@ def shows_lost_characters(text: str, encoding: str) -> bool:
     >>> shows_lost_characters("是否相关?", "gb18030"), shows_lost_characters("相关?", "cp950")
     (False, True)
     """
-    return ("??" in text) if encoding in ("gb18030", "gbk") else bool(LOST_CHARACTERS.search(text))
+    return bool(lost_characters_pattern(encoding).search(text))
+
+
+def lost_characters_pattern(encoding: str) -> re.Pattern:
+    """What shows a character lost in a text read in the code page `encoding`: "??" in GBK (read as GB18030),
+    which holds every Chinese character; else `LOST_CHARACTERS`, a "?" beside Chinese too (Big5 loses
+    simplified characters)."""
+    return _TWO_QUESTION_MARKS if encoding in ("gb18030", "gbk") else LOST_CHARACTERS
+
+
+_TWO_QUESTION_MARKS = re.compile(r"\?\?")
 
 
 def rows_with_lost_characters(frame: pd.DataFrame) -> pd.Series:

@@ -22,6 +22,7 @@ from .files import (
     LOST_CHARACTERS,
     SAVED_AS,
     display_name,
+    lost_characters_pattern,
     read_table,
     table_encoding,
 )
@@ -211,15 +212,18 @@ def _lost_characters(path: str | Path, table: pd.DataFrame) -> str:
 
 
 def _lost_chinese_characters(path: str | Path, table: pd.DataFrame, encoding: str) -> str:
-    """Stop when documents.csv, read as Big5 or GBK, shows "?" beside a Chinese character: a character that
-    code page cannot hold (simplified 华 in Big5), and values that differed would read as one (华北, 东北 as
-    ?北; probe AX2)."""
-    headers, cells = _places_showing(table, header=lambda name: bool(LOST_CHARACTERS.search(name)),
-                                     cell=lambda column: column.str.contains(LOST_CHARACTERS))
+    """Stop when documents.csv, read as Big5, shows "?" beside a Chinese character: a character Big5 cannot
+    hold (simplified 华), and values that differed would read as one (华北, 东北 as ?北; probe AX2). Read as
+    GBK, which holds every Chinese character, only "??" does (a character such as ö or an emoji lost; a "?"
+    typed beside Chinese is a question mark, probe AZ2)."""
+    lost = lost_characters_pattern(encoding)
+    headers, cells = _places_showing(table, header=lambda name: bool(lost.search(name)),
+                                     cell=lambda column: column.str.contains(lost))
     if headers or cells:
+        beside = "beside Chinese" if lost is LOST_CHARACTERS else "in their place"
         raise DocumentsError(
-            f"{path}: read as {CHINESE_CODE_PAGES[encoding]}, which cannot hold every Chinese character: "
-            f"{'; '.join(headers + cells)} show \"?\" beside Chinese, and values that differed would read as one. "
+            f"{path}: read as {CHINESE_CODE_PAGES[encoding]}, which cannot hold every character: "
+            f"{'; '.join(headers + cells)} show \"?\" {beside}, and values that differed would read as one. "
             f"Save it as \"CSV UTF-8\" and run again.")
     return ""
 

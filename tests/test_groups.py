@@ -530,6 +530,25 @@ def test_groups_a_big5_sheet_that_lost_simplified_characters_is_refused(tmp_path
         read_document_variables(sheet)
 
 
+def test_groups_a_sheet_read_as_gbk_keeps_a_question_mark_typed_beside_chinese() -> None:
+    """GBK holds every Chinese character: a "?" beside Chinese in a documents.csv read as GBK was typed (待定?),
+    not a character lost as Big5 loses simplified ones (probe AZ2); "??" there is still a lost character (ö or
+    an emoji, which GBK cannot hold), as in Big5."""
+    from coder.groups import DocumentsError, _lost_characters
+
+    table = pd.DataFrame({"document": ["d1.txt", "d2.txt"], "备注": ["区域合作待定?", "华北"]})
+    for encoding in ("gbk", "cp950"):
+        table.attrs["encoding"] = encoding
+        if encoding == "gbk":
+            assert _lost_characters("documents.csv", table) == ""
+        else:
+            with pytest.raises(DocumentsError, match=r"read as Big5 \(cp950\).*beside Chinese"):
+                _lost_characters("documents.csv", table)
+    table.attrs["encoding"] = "gbk"
+    with pytest.raises(DocumentsError, match=r"read as GBK.*column '备注' \(first, row 2: 'Gr\?\?e'\)"):
+        _lost_characters("documents.csv", table.assign(备注=["Gr??e", "华北"]))
+
+
 def _xlsx_sheet(path: Path, rows: list[list[object]]) -> Path:
     from openpyxl import Workbook
 
