@@ -391,6 +391,12 @@ class PassageLocator:
         found = [path for path, source in self.documents.items() if text and source.sha256 == text]
         return found[0] if len(found) == 1 else None
 
+    def renamed_and_run(self, document: str) -> str | None:
+        """renamed_to(document), once a run has coded the document under its new name: that run moved its decisions
+        there, and one filed under the gone name now no run follows (probe AM4). Before it, the next run does."""
+        renamed = self.renamed_to(document)
+        return renamed if renamed is not None and renamed in self._recorded_texts() else None  # type: ignore[misc]
+
     @cached_property
     def names(self) -> DocumentNames:
         """The corpus documents, found by a name typed in a workbook (NFC or NFD, "\\" for "/", "./")."""
@@ -936,6 +942,11 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
         elif entry["text"]:
             identifier = segment_id(entry["document"], entry["text"], entry["code"])
     if identifier:
+        # A row of a file written before its document was renamed, typed after a run followed the rename, is not
+        # filed under the gone name, detached while the renamed document keeps its decision (probe AM4): refused.
+        locator = located() if entry["document"] else None
+        if locator is not None and locator.renamed_and_run(entry["document"]) is not None:
+            return _not_in_corpus(entry["document"], locator, by_id=bool(raw_id))
         entry["segment_id"] = identifier
         return ""
     if not raw_id and entry["document"] and entry["code"]:
@@ -954,13 +965,15 @@ def _resolve_reviewed(entry: dict[str, str], raw_id: str, located: Callable[[], 
     )
 
 
-def _not_in_corpus(document: str, locator: PassageLocator) -> str:
-    """Why a row naming `document` is not read: not in the corpus, and where it went when it was renamed."""
+def _not_in_corpus(document: str, locator: PassageLocator, *, by_id: bool = False) -> str:
+    """Why a row naming `document` is not read: not in the corpus, and where it went when it was renamed.
+    `by_id`: the row has a segment id, which names the gone document too."""
     renamed = locator.renamed_to(document)
     if renamed is None:
         return f"document '{document}' is not in the corpus."
+    cells = "document cell, and clear its segment_id cell" if by_id else "document cell"
     return (f"document '{document}' is not in the corpus: it was renamed to '{renamed}' (the same text). "
-            f"Write '{renamed}' in the row's document cell.")
+            f"Write '{renamed}' in the row's {cells}.")
 
 
 def _no_passage(document: str, number: int, locator: PassageLocator) -> str:

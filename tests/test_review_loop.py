@@ -3014,6 +3014,41 @@ def test_review_loop_a_row_typed_on_a_renamed_document_is_refused_naming_its_new
             "Write 'c.txt' in the row's document cell.)") in result.output
 
 
+@pytest.mark.parametrize("imported", ["by the run", "by coder review import"])
+def test_review_loop_a_decision_typed_on_a_renamed_documents_old_row_is_refused_naming_its_new_name(project, imported):
+    """A workbook exported before a.txt was renamed c.txt; after the run that followed the rename (the review file
+    now files a.txt's accept under c.txt), a reject typed on the old a.txt row was imported under a.txt: detached,
+    while c.txt kept its accept, and the disagreement never shown (probe AM4). Refused, naming the new name."""
+    coder_run(project)
+    book = _export(project)
+    _typed_in_csv(project, segment_id("a.txt", "Mayors held a joint meeting.", "joint_meeting"), review="accept")
+    coder_run(project)
+    (project / "corpus" / "a.txt").rename(project / "corpus" / "c.txt")
+    coder_run(project)
+    shown = pd.read_excel(book, dtype=str, keep_default_na=False)
+    type_cells_into_workbook(book, int(shown.index[(shown["document"] == "a.txt") & (shown["passage"] == "0")][0]),
+                             review="reject")
+    if imported == "by the run":
+        result = invoke("run", str(project / "corpus"), "--codebook", str(project / "codebook.yaml"),
+                        "--out", str(project / "out"), "--workers", "1")
+        assert result.exit_code == 1
+    else:
+        result = invoke("review", "import", str(book), "--reviews", str(project / "reviews.csv"))
+    assert ("document 'a.txt' is not in the corpus: it was renamed to 'c.txt' (the same text). Write 'c.txt' in "
+            "the row's document cell, and clear its segment_id cell.") in " ".join(result.output.split())
+    assert reviews_file_of(project)[["document", "decision"]].values.tolist() == [["c.txt", "accept"]]
+
+
+def test_review_loop_a_decision_typed_before_the_run_that_follows_a_rename_follows_it(project):
+    """A reject typed into segments.csv on a.txt, renamed c.txt before the next run: the run imports it and moves it
+    to c.txt, as before (no run has followed the rename yet, so the row is not refused)."""
+    coder_run(project)
+    _typed_in_csv(project, segment_id("a.txt", "Mayors held a joint meeting.", "joint_meeting"), review="reject")
+    (project / "corpus" / "a.txt").rename(project / "corpus" / "c.txt")
+    coder_run(project)
+    assert reviews_file_of(project)[["document", "decision"]].values.tolist() == [["c.txt", "reject"]]
+
+
 _NFD, _NFC = unicodedata.normalize("NFD", "Café.txt"), "Café.txt"
 
 
