@@ -1432,7 +1432,7 @@ def _reads_as_chinese(text: str, encoding: str) -> bool:
     simplified) is refused when a run of ideographs touches an ASCII letter (Big5 takes ASCII letters as second
     bytes: YLÖJÄRVI YL烷麗VI, HYVINKÄÄ HYVINK闡) (probes AS1, AV3); a Big5 sheet writing `PPP模式` is read as
     before, as Windows-1252."""
-    if not _CHINESE_CODE_PAGE_TEXT.fullmatch(text):
+    if not _chinese_code_page_text().fullmatch(text):
         return False
     runs = _IDEOGRAPH_RUNS.findall(text)
     ideographs = "".join(runs)
@@ -1577,14 +1577,35 @@ def _strict(data: bytes, encoding: str) -> str | None:
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r\f\v")
-# What a Chinese sheet or word list holds beyond ASCII: ideographs and CJK, full-width and Big5 punctuation.
-_CHINESE_CODE_PAGE_TEXT = LazyPattern(
-    f"[\t\n\r\f\v\x20-\x7e{IDEOGRAPHS}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
-    "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027]*")
+# What a Chinese sheet or word list holds beyond ASCII: ideographs and CJK, full-width and Big5 punctuation, and
+# (`_chinese_code_page_text`) the symbols Big5 and GBK hold.
+_CHINESE_CODE_PAGE_TEXT = (f"\t\n\r\f\v\x20-\x7e{IDEOGRAPHS}\u3000-\u303f\uff01-\uff60\uffe0-\uffe6\ufe30-\ufe6b"
+                           "\u00b7\u2014\u2015\u2018-\u201d\u2025-\u2027")
+
+
+@functools.cache
+def _chinese_code_page_text() -> re.Pattern[str]:
+    """Text a Chinese sheet in Big5 or GBK may hold: `_CHINESE_CODE_PAGE_TEXT` and every symbol, number and mark
+    either code page holds (25°C, 3×4, €5, ±, ①, ℃, →, ≤, box drawing) (probes BC2, BC5), but none of their
+    letters beyond ideographs (Greek, Cyrillic, pinyin, kana, Bopomofo): Western text read in such a code page
+    gives those (ŁUKASZ in Windows-1250 read as Big5 is ΣKASZ)."""
+    symbols = {char for encoding in CHINESE_CODE_PAGES for char in _double_byte_characters(encoding)
+               if unicodedata.category(char)[0] in "NPSZ"}
+    return re.compile(f"[{_CHINESE_CODE_PAGE_TEXT}{re.escape(''.join(sorted(symbols)))}]*")
+
+
+def _double_byte_characters(encoding: str) -> Iterator[str]:
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x40, 0xFF):
+            if (char := _strict(bytes((lead, trail)), encoding)) is not None:
+                yield char
+
+
 _SPACE_BETWEEN_IDEOGRAPHS = LazyPattern(f"(?<=[{IDEOGRAPHS}]) (?=[{IDEOGRAPHS}])")
 _IDEOGRAPH_RUNS = LazyPattern(f"[{IDEOGRAPHS}]+")
 # An ideograph beside an ASCII letter: an accented letter of a Latin word read as Big5 (HYVINKÄÄ as HYVINK闡).
-_IDEOGRAPH_BESIDE_A_LETTER = LazyPattern(f"[A-Za-z][{IDEOGRAPHS}]|[{IDEOGRAPHS}][A-Za-z]")
+# Not the C or F of "°C"/"°F" (25°C聯席): Western text gives "°" in Big5 only from "¢X" (probe BC5).
+_IDEOGRAPH_BESIDE_A_LETTER = LazyPattern(f"(?<!°)[A-Za-z][{IDEOGRAPHS}]|[{IDEOGRAPHS}][A-Za-z]")
 _IDEOGRAPH_RUN = LazyPattern(f"[{IDEOGRAPHS}]{{2,}}")  # 1 ms to compile: on first use (a GB18030 file)
 
 

@@ -121,6 +121,12 @@ def test_files_decode_text(data: bytes, fallback, expected):
     ("Færøyene\t1\rSØRØST-ASIA\t2\r".encode("cp1252"), ("Færøyene\t1\nSØRØST-ASIA\t2\n", "cp1252")),  # AS6
     ("서울 인천\t1\n".encode("euc_kr"), ("서울 인천\t1\n".encode("euc_kr").decode("cp1252"), "cp1252")),  # AS4
     ("高雄\t1\n".encode("cp950"), ("高雄\t1\n", "cp950")),  # two Hangul in EUC-KR (값땡), yet Big5
+    # probes BC2, BC5: symbols Big5 holds beside Chinese, not a reason to read it as Windows-1252
+    ("臺北氣溫25°C聯席會議\t1\n".encode("cp950"), ("臺北氣溫25°C聯席會議\t1\n", "cp950")),
+    ("長寬25×30公分\t€50 研究員\n".encode("cp950"), ("長寬25×30公分\t€50 研究員\n", "cp950")),
+    ("①聯席會議→區域 ±5 ℃\t1\n".encode("cp950"), ("①聯席會議→區域 ±5 ℃\t1\n", "cp950")),
+    ("¢X¡Ñ ÅÄÖÜ\t1\n".encode("cp1252"), ("¢X¡Ñ ÅÄÖÜ\t1\n", "cp1252")),  # Big5 reads °× 鼴笚: rare ones
+    ("ŁUKASZ Łódź\t1\n".encode("cp1250"), ("ŁUKASZ Łódź\t1\n".encode("cp1250").decode("cp1252"), "cp1252")),
 ])
 def test_files_decode_text_chinese_code_pages(data: bytes, expected):
     assert decode_text(data, fallback="cp1252", chinese_code_pages=True) == expected

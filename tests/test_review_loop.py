@@ -3225,3 +3225,16 @@ def test_a_note_typed_in_a_big5_save_is_read_as_typed(mixed):
     reviews = reviews_of(mixed)
     assert reviews[frame.loc[typed, "segment_id"]] == ("accept", "與主題無關 見第4頁")
     assert reviews[frame.loc[first, "segment_id"]] == ("reject", "与主题相关")
+
+
+def test_a_note_typed_in_a_big5_save_of_passages_with_western_symbols_is_read_as_typed(tmp_path: Path):
+    """A Big5 segments.csv whose passage holds a symbol Big5 holds (°, ×, €) was read as Windows-1252: the note
+    typed 相關嗎 was filed as ¬ÛÃö¶Ü, with no warning (probe BC5). It is read as Big5."""
+    project = write_project(tmp_path, "codes:\n  jm: [聯席會議]\n",
+                            {"a.txt": "臺北氣溫25°C聯席會議，長寬25×30公分，€50。\n\n區域聯席會議。\n"})
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", "相關嗎"]
+    save_in_code_page(frame, project / "out" / "segments.csv", "cp950")
+    coder_run(project)
+    assert reviews_of(project)[frame.loc[0, "segment_id"]] == ("reject", "相關嗎")
