@@ -982,9 +982,13 @@ class CompiledCodebook:
         # them: a matcher of some codes looks as far for a word spanning a hit as the codebook's does.
         self._longest = max([16, *map(len, self._cjk_words)])
         # A term is judged by a segmenter that knows every codebook term but the longer ones holding it, so
-        # that another code's 跨界合作 leaves 合作 coded where it is coded without it (probe AY1).
+        # that another code's 跨界合作 leaves 合作 coded where it is coded without it (probe AY1), and
+        # without the other codes' terms holding any term of its code: a code's keywords, exclusions and
+        # rule words are judged alike (probe BB1).
+        held_by_others = _held_by_other_codes(self._cjk_words, cjk)
         readings: dict[tuple[str, ...], int] = {(): 0}  # the longer terms left out -> the reading's number
-        self._cjk_readings = [readings.setdefault(_terms_holding(self._cjk_words, term), len(readings)) for term in cjk]
+        self._cjk_readings = [readings.setdefault(_terms_holding(self._cjk_words, term, held_by_others[term.code]),
+                                                  len(readings)) for term in cjk]
         self._left_out = list(readings)
         self._dictionaries: dict[int, ChineseDictionary] = {}
 
@@ -1596,8 +1600,9 @@ class CompiledCodebook:
 
     def _reading(self, term_index: int, compact: str) -> int:
         """The dictionary that judges the CJK term `term_index` in the run `compact`: the one without the
-        codebook's longer terms holding it when the run has one of them, else the codebook's (which cuts
-        such a run as that one would, but for jieba's total of frequencies)."""
+        codebook's longer terms holding it, and the other codes' holding another term of its code, when
+        the run has one of them, else the codebook's (which cuts such a run as that one would, but for
+        jieba's total of frequencies)."""
         reading = self._cjk_readings[term_index]
         if reading and not any(term in compact for term in self._left_out[reading]):
             return 0
@@ -2477,12 +2482,25 @@ def _drop_overlaps(raw: list, *, code: int = 0, start: int = 1, end: int = 2) ->
     return kept
 
 
-def _terms_holding(words: tuple[str, ...], term: _CjkTerm) -> tuple[str, ...]:
-    """The segmenter's `words` longer than `term` and holding it, which the segmenter that judges where
-    `term` is a word leaves out, as a codebook without them would (跨界合作 for 合作). A wildcard keeps
-    the words it begins, as the words it runs to (党建* matches 党建一体化 whole)."""
-    return tuple(word for word in words if term.term in word and word != term.term
+def _terms_holding(words: tuple[str, ...], term: _CjkTerm, also: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """The segmenter's `words` longer than `term` and holding it, or among `also` (other codes' terms
+    holding another term of its code), which the segmenter that judges where `term` is a word leaves
+    out, as a codebook without them would (跨界合作 for 合作). A wildcard keeps the words it begins, as
+    the words it runs to (党建* matches 党建一体化 whole)."""
+    return tuple(word for word in words if (word in also or term.term in word and word != term.term)
                  and not (term.wildcard and word.startswith(term.term)))
+
+
+def _held_by_other_codes(words: tuple[str, ...], cjk: list[_CjkTerm]) -> dict[str, frozenset[str]]:
+    """For each code: the segmenter's `words` that hold one of its CJK terms (`_terms_holding`) and are
+    none of them, i.e. the other codes' longer terms. Its exclusion 协同治理 is judged without b's
+    跨域协同 as its keyword 协同 is, so that it vetoes 协同 in 跨域协同治理 with b as without it."""
+    own: dict[str, set[str]] = defaultdict(set)
+    holding: dict[str, set[str]] = defaultdict(set)
+    for term in cjk:
+        own[term.code].add(term.term)
+        holding[term.code].update(_terms_holding(words, term))
+    return {code: frozenset(holding[code] - own[code]) for code in own}
 
 
 def _crossed(words: dict[str, int], text: str, position: int, longest: int) -> bool:

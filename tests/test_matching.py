@@ -1182,6 +1182,27 @@ def test_another_codes_longer_chinese_term_takes_no_matches_on_the_devset():
             [alone.find(item) for item in holding], (short, longer)
 
 
+@pytest.mark.parametrize("code, text", [
+    ("  a:\n    keywords: [协同]\n    exclude: [协同治理]\n", "长三角地区推进跨域协同治理，取得明显成效。"),
+    ("  a:\n    rules:\n      - near: [[协同], [机制]]\n        within: 10\n        not: [协同治理]\n",
+     "长三角地区推进跨域协同治理机制建设。"),
+    ("  a:\n    keywords: [协同]\n    exclude: [跨域协同治理]\n", "长三角地区推进跨域协同治理，取得明显成效。"),
+])
+def test_another_codes_longer_chinese_term_leaves_a_codes_exclusions_vetoing(code, text):
+    """Probe BB1: a code's exclusions and rule words are judged by the segmenter that judges its keywords.
+    Code a [协同, exclude: 协同治理] coded nothing in 跨域协同治理 alone, but coded 协同 once b held 跨域协同:
+    协同 was judged without 跨域协同 and 协同治理 with it (跨域协同/治理), so the exclusion vetoed nothing."""
+    document = Document("a.txt", text)
+
+    def found(codebook: str) -> list[str]:
+        compiled = compile_codebook(parse_codebook(codebook))
+        return [text[match.start:match.end] for passage in split_passages(document)
+                for match in compiled.find(passage) if match.code == "a"]
+
+    assert found("codes:\n" + code) == []
+    assert found("codes:\n" + code + "  b: [跨域协同]\n") == []
+
+
 @pytest.mark.parametrize("keyword, text, matched", [
     ("region", "the region-\nal governments met", []),  # reads "regional": region is no whole word there
     ("govern", "the local govern-\nments met", []),
