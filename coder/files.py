@@ -1432,7 +1432,7 @@ def _reads_as_chinese(text: str, encoding: str) -> bool:
     simplified) is refused when a run of ideographs touches an ASCII letter (Big5 takes ASCII letters as second
     bytes: YLÖJÄRVI YL烷麗VI, HYVINKÄÄ HYVINK闡) (probes AS1, AV3); a Big5 sheet writing `PPP模式` is read as
     before, as Windows-1252."""
-    if not _chinese_code_page_text().fullmatch(text):
+    if not _chinese_code_page_text(encoding).fullmatch(text):
         return False
     runs = _IDEOGRAPH_RUNS.findall(text)
     ideographs = "".join(runs)
@@ -1486,8 +1486,8 @@ def _reads_as_japanese(data: bytes, reading: str) -> bool:
     right and its kanji as rarer hanzi (東京都と神奈川県 as 澎叠旁と坷凄李俯, probe AZ1); Chinese with a kana
     or two (《千と千寻の神隐し》) reads in EUC-JP as rarer kanji, or not at all (EUC-JP has no "，")."""
     kana = len(_KANA.findall(reading))
-    if not kana:
-        return False
+    if kana < _JAPANESE_KANA_SHARE * (kana + len(_IDEOGRAPHS_FOUND.findall(reading))):
+        return False  # Chinese with a kana word (阵营 连年 ね 不妨 网络游戏: 1 in 13, probe BD2); Japanese prose is 1 in 3
     share = _common_share(reading)
     for encoding in ("euc_jp", "shift_jis"):
         text = _strict(data, encoding)
@@ -1500,6 +1500,10 @@ def _reads_as_japanese(data: bytes, reading: str) -> bool:
 # scored 0.31-0.5 less than read as EUC-JP; a GBK list of rarer Chinese words with one kana word 0.06 less, and
 # was skipped as undecodable with any margin below that (probe BC1: 画蛇添足 ... ユニクロ).
 _JAPANESE_MARGIN = 0.2
+# The least share of kana among the kana and ideographs of a Japanese reading: Japanese prose writes its particles
+# and endings in kana (a third to a half of its characters); a Chinese list with one kana word holds 1 in 10 or less.
+_JAPANESE_KANA_SHARE = 0.2
+_IDEOGRAPHS_FOUND = LazyPattern(f"[{IDEOGRAPHS}]")
 
 
 def _common_share(text: str) -> float:
@@ -1584,13 +1588,16 @@ _CHINESE_CODE_PAGE_TEXT = (f"\t\n\r\f\v\x20-\x7e{IDEOGRAPHS}\u3000-\u303f\uff01-
 
 
 @functools.cache
-def _chinese_code_page_text() -> re.Pattern[str]:
-    """Text a Chinese sheet in Big5 or GBK may hold: `_CHINESE_CODE_PAGE_TEXT` and every symbol, number and mark
-    either code page holds (25°C, 3×4, €5, ±, ①, ℃, →, ≤, box drawing) (probes BC2, BC5), but none of their
-    letters beyond ideographs (Greek, Cyrillic, pinyin, kana, Bopomofo): Western text read in such a code page
-    gives those (ŁUKASZ in Windows-1250 read as Big5 is ΣKASZ)."""
-    symbols = {char for encoding in CHINESE_CODE_PAGES for char in _double_byte_characters(encoding)
-               if unicodedata.category(char)[0] in "NPSZ"}
+def _chinese_code_page_text(encoding: str) -> re.Pattern[str]:
+    """Text a Chinese sheet read in `encoding` (Big5 or GBK) may hold: `_CHINESE_CODE_PAGE_TEXT` and every
+    symbol, number and mark either code page holds (25°C, 3×4, €5, ±, ①, ℃, →, ≤; box drawing in Big5, where
+    ─ is a dash) (probes BC2, BC5), but none of their letters beyond ideographs (Greek, Cyrillic, pinyin, kana,
+    Bopomofo): Western text read in such a code page gives those (ŁUKASZ in Windows-1250 read as Big5 is
+    ΣKASZ). Read as GBK, no box drawing or block elements: common Big5 characters read so (育 as ▅, 拉 as ┰,
+    府 as ┎), and a Big5 sheet of 教育 then read as GBK too, so as neither (probe BD4)."""
+    symbols = {char for code_page in CHINESE_CODE_PAGES for char in _double_byte_characters(code_page)
+               if unicodedata.category(char)[0] in "NPSZ"
+               and not (encoding == "gbk" and "\u2500" <= char <= "\u259f")}
     return re.compile(f"[{_CHINESE_CODE_PAGE_TEXT}{re.escape(''.join(sorted(symbols)))}]*")
 
 

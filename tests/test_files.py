@@ -127,6 +127,8 @@ def test_files_decode_text(data: bytes, fallback, expected):
     ("①聯席會議→區域 ±5 ℃\t1\n".encode("cp950"), ("①聯席會議→區域 ±5 ℃\t1\n", "cp950")),
     ("¢X¡Ñ ÅÄÖÜ\t1\n".encode("cp1252"), ("¢X¡Ñ ÅÄÖÜ\t1\n", "cp1252")),  # Big5 reads °× 鼴笚: rare ones
     ("ŁUKASZ Łódź\t1\n".encode("cp1250"), ("ŁUKASZ Łódź\t1\n".encode("cp1250").decode("cp1252"), "cp1252")),
+    # probe BD4: read as GBK, Big5's 育 is ▅ (a block element): box drawing no sign of a GBK sheet
+    ("document,region\na.txt,机警\nb.txt,教育\n".encode("cp950"), ("document,region\na.txt,机警\nb.txt,教育\n", "cp950")),
 ])
 def test_files_decode_text_chinese_code_pages(data: bytes, expected):
     assert decode_text(data, fallback="cp1252", chinese_code_pages=True) == expected
@@ -159,6 +161,9 @@ def test_files_decode_text_reads_gbk_once_when_only_big5_could_change_it(monkeyp
     # a GBK list of rarer words with one kana word and no "，": EUC-JP reads it too, its share of common
     # ideographs a little higher (0.17 against 0.11), and the file was skipped as undecodable (probe BC1)
     ("寓言成语\n画蛇添足\n守株待兔\n亡羊补牢\n掩耳盗铃\n刻舟求剑\n杯弓蛇影\n狐假虎威\n井底之蛙\nユニクロ\n", "gbk", "gb18030"),
+    # everyday words with one kana word: EUC-JP's share of common ideographs 0.58 against 0.33 (probe BD2); one
+    # kana in thirteen characters is no Japanese prose
+    ("阵营\n连年\n贴着\nね\n不妨\n网络游戏\n", "gbk", "gb18030"),
 ])
 def test_files_decode_text_leaves_japanese_to_the_legacy_code_pages(text: str, encoding: str, expected):
     data = text.encode(encoding)
