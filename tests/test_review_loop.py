@@ -1468,6 +1468,18 @@ def chinese_row(frame: pd.DataFrame) -> int:
     return int(frame.index[frame["document"] == "甲.txt"][0])
 
 
+def note_filed_on_the_chinese_row(project: Path, note: str) -> tuple[pd.DataFrame, int]:
+    """A first round: a reject and `note` typed on the Chinese document's first row of segments.csv, saved as
+    UTF-8, and the run that files them; the segments that run wrote, and the row's index."""
+    coder_run(project)
+    frame = segments_of(project)
+    first = chinese_row(frame)
+    frame.loc[first, ["review", "note"]] = ["reject", note]
+    frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+    coder_run(project)
+    return segments_of(project), first
+
+
 WINDOWS_1252 = "as Windows-1252 (Excel's \"CSV (Comma delimited)\")"
 PLAIN_ASCII = "as plain ASCII (Excel's \"CSV (Comma delimited)\", say)"  # no letter beyond ASCII was left
 
@@ -1483,13 +1495,7 @@ def test_a_windows_1252_save_keeps_the_chinese_notes_it_turned_into_question_mar
     """Excel's "CSV (Comma delimited)" writes each Chinese character as "?": a note read so would replace
     the reviewer's note. It is kept as it was; a decision and a Latin note typed in the same save are imported."""
     (mixed / "corpus" / "b.txt").write_text(english, encoding="utf-8")
-    coder_run(mixed)
-    frame = segments_of(mixed)
-    first = chinese_row(frame)
-    frame.loc[first, ["review", "note"]] = ["reject", "与主题无关"]
-    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(mixed)
-    frame = segments_of(mixed)
+    frame, first = note_filed_on_the_chinese_row(mixed, "与主题无关")
     accepted, noted = [index for index in frame.index if index != first][:2]
     frame.loc[accepted, "review"] = "accept"
     frame.loc[noted, "note"] = latin_note
@@ -1516,13 +1522,7 @@ def test_a_windows_1252_save_keeps_the_chinese_notes_it_turned_into_question_mar
     ("review import", "off topic", "与主题无关 / off topic"),  # an imported note is added to the one filed, as always
 ])
 def test_a_note_edited_in_a_windows_1252_save_keeps_what_was_lost_and_what_was_typed(mixed, how, saved, kept):
-    coder_run(mixed)
-    frame = segments_of(mixed)
-    first = chinese_row(frame)
-    frame.loc[first, ["review", "note"]] = ["reject", "与主题无关"]
-    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(mixed)
-    frame = segments_of(mixed)
+    frame, first = note_filed_on_the_chinese_row(mixed, "与主题无关")
     save_in_code_page(frame.assign(note=frame["note"].where(frame.index != first, saved)),
                       mixed / "edited.csv", "cp1252")
     if how == "run":
@@ -3186,13 +3186,7 @@ def test_a_chinese_code_page_save_keeps_the_notes_it_turned_into_question_marks(
     """Excel on a Chinese Windows saves "CSV" as GBK (no ö, ß) or Big5 (no simplified Chinese): a note of an
     earlier round the reviewer did not touch came back with "?" and replaced the one filed, silently (probes
     AX4, AX5). It is kept, with the warning a Windows-1252 save gives; the decision typed beside it is imported."""
-    coder_run(mixed)
-    frame = segments_of(mixed)
-    first = chinese_row(frame)
-    frame.loc[first, ["review", "note"]] = ["reject", note]
-    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(mixed)
-    frame = segments_of(mixed)
+    frame, first = note_filed_on_the_chinese_row(mixed, note)
     accepted = next(index for index in frame.index if frame.loc[index, "document"] == "b.txt")
     frame.loc[accepted, "review"] = "accept"
     save_in_code_page(frame, mixed / "out" / "segments.csv", encoding)
@@ -3211,13 +3205,7 @@ def test_a_note_typed_in_a_big5_save_is_read_as_typed(mixed):
     """A note typed in traditional Chinese on a Traditional-Chinese Windows, saved as Big5, was read as
     Windows-1252 (與主題無關 as mojibake), and its document name 甲.txt as ¥Ò.txt stopped the run (probe AX4's
     other half). It is read as Big5: the note as typed, and the simplified one filed before is kept."""
-    coder_run(mixed)
-    frame = segments_of(mixed)
-    first = chinese_row(frame)
-    frame.loc[first, ["review", "note"]] = ["reject", "与主题相关"]
-    frame.to_csv(mixed / "out" / "segments.csv", index=False, encoding="utf-8-sig")
-    coder_run(mixed)
-    frame = segments_of(mixed)
+    frame, first = note_filed_on_the_chinese_row(mixed, "与主题相关")
     typed = next(index for index in frame.index if index != first)
     frame.loc[typed, ["review", "note"]] = ["accept", "與主題無關 見第4頁"]
     save_in_code_page(frame, mixed / "out" / "segments.csv", "cp950")
