@@ -935,7 +935,9 @@ def _blocks(
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
                     kind, in_references = "heading", False
-                elif first_of_paragraph or _REFERENCE_ENTRY.match(line):
+                elif first_of_paragraph or _REFERENCE_ENTRY.match(line) or (current is not None and current[2] == "heading"):
+                    # (a heading here is the references heading itself: the entries of a PDF paste
+                    # start on its next line, with no blank line between)
                     kind, runs_on = "reference", True
             elif start not in special:
                 # Not a label, heading or reference line: in the front matter it may still be an

@@ -1166,3 +1166,21 @@ def test_passages_row_ends_as_tabs_puts_a_tab_at_each_offset_and_nothing_else(fl
     for offset in offsets:
         expected[offset] = "\t"
     assert _row_ends_as_tabs(flat_view, offsets) == "".join(expected)
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("Regional councils meet.\n\nReferences\nFoster, K. A. 2000. Joint meetings of regional councils. Cambridge, MA.\n"
+     "Luger, M. 2007. Regional councils. Chapel Hill.",
+     [("body", "Regional"), ("heading", "References"), ("reference", "Foster,")]),
+    ("各地政府通过会商协调行动。\n\n参考文献：\n张三. 联席会议研究. 管理世界, 2019(3): 1-10.",
+     [("body", "各地政府通过会商协调行动。"), ("heading", "参考文献："), ("reference", "张三.")]),
+    ("正文。\n参考文献\n1. 李四. 区域合作[J]. 2018.\n2. 王五. 联席会议. 2019.",
+     [("body", "正文。"), ("heading", "参考文献"), ("reference", "1.")]),
+    # a line that opens a sentence with "References" is no heading: its paragraph is body
+    ("Body.\n\nReferences to the joint meeting were made often.\nThe joint meeting met.",
+     [("body", "Body."), ("body", "References")]),
+], ids=["author-year", "chinese", "numbered", "sentence"])
+def test_references_start_on_the_line_after_their_heading(text, kinds):
+    """Entries on the line right after a "References" / "参考文献：" heading, with no blank line between (a PDF
+    paste), were body and coded: a cited title's terms counted as the text's claims (probe BE1)."""
+    assert [(passage.kind, passage.text.split()[0]) for passage in split_passages(_doc(text))] == kinds
