@@ -197,7 +197,8 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"cite\s+this\s+article|funding|fund(?:ed)?\s+by|foundation\s+items?|clc\s+(?:number|no\.?)|"
+                   r"cite\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
+                   r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
 )
@@ -288,6 +289,24 @@ _REMEMBERED = 20_000
 _MAY_START_SPECIAL = _FirstCharacters()
 
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
+# A funding label alone in its paragraph ("基金项目：", "Funding:") gives its kind, identifier, to the next
+# paragraph (the grant's text), as 摘要 does to the abstract; only to a short one that reads as a grant's
+# text (_GRANT_TEXT), not to a section of the body under a heading "Funding".
+_CARRIES_IDENTIFIER = LazyPattern(
+    _LEAD + _OPEN + r"(?:基金[项項]目|基金[资資]助|[项項]目基金|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|"
+    r"fund(?:ing)?\s+projects?|foundation\s+items?)" + _LATIN_END,
+    re.IGNORECASE,
+)
+_CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text, not a body section
+# A grant's text: a Chinese grant word, a grant number ("15BJL038", "71774120", "Grant No."), or an English
+# funding sentence's opening ("This work was supported by", "Funded by", "No funding").
+_GRANT_TEXT = LazyPattern(
+    r"基金|[资資]助|[项項]目|[课課][题題]|\b(?=[A-Z/-]*\d)(?=[\d/-]*[A-Z])[A-Z\d/-]{6,}\b|\b\d{5,}\b|(?i:\bgrant\s+(?:no\b|numbers?\b|agreement\b|#))"
+    r"|^\s*(?i:(?:this|the)\s+(?:work|research|study|article|paper|authors?(?:\s*\(s\))?)\b[^.\n]{0,80}?"
+    r"\b(?:supported|funded|financed|sponsored|received|acknowledges?)\b|(?:funded|supported|financed|sponsored)\s+by\b"
+    r"|no\s+(?:specific\s+|external\s+)?funding\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b)",
+    re.MULTILINE,
+)
 
 
 def _line_label(line: str) -> tuple[str, bool] | None:
@@ -972,8 +991,8 @@ def _blocks(
                 elif len(stripped) <= 600 and _REFERENCE_ENTRY.match(stripped) and _CITATION.search(stripped):
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
-                current[2] == "body" or current[3] == "label"
-                or (current[3] and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
+                current[2] == "body" or current[3] == "label" or current[3] == "paragraph"
+                or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end
             else:
@@ -981,19 +1000,35 @@ def _blocks(
                     blocks.append(current)
                     in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
                 if kind is None:
-                    kind = carried if first_of_paragraph and carried else "body"
+                    kind = "body"
+                    if first_of_paragraph and carried:
+                        kind, runs_on = _carried(view, lines, carried)
                 current = [start, end, kind, runs_on]
             previous = line
             first_of_paragraph = False
         if current is not None:
             blocks.append(current)
             in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
-            # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
-            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
+            # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it); so
+            # for a funding label, "基金项目：", and the grant's text
+            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") or (
+                current[2] == "identifier" and _CARRIES_IDENTIFIER.match(view, current[0], current[1])) else None
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
     _mark_contents(view, blocks)
     _find_titles(view, blocks, 0 if not front else len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks], (in_references, carried)
+
+
+def _carried(view: str, lines: list[tuple[int, int]], carried: str) -> tuple[str, bool | str]:
+    """The kind a label alone in the paragraph before gives this paragraph's first line, and whether the
+    lines after it run on: an abstract's or keywords' as after the label on its line; a grant's text (after
+    "基金项目：" or "Funding:") to the paragraph's end, if the paragraph reads as one, else it is body."""
+    if carried != "identifier":
+        return carried, True
+    start, end = lines[0][0], lines[-1][1]
+    if end - start <= _CARRIED_IDENTIFIER_MAX and _GRANT_TEXT.search(view, start, end):
+        return "identifier", "paragraph"
+    return "body", False
 
 
 # An entry of a table of contents: leaders (dots, ellipses, middle dots) and a page number or a roman one.

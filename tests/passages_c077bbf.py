@@ -2,8 +2,8 @@
 6453888's end of a references section, zero-width characters, table rows' ends, transcripts' turns,
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
-abbreviations and Chinese attributions, Chinese quotation marks at a line break, changes of
-behaviour since, ported) as the oracle of
+abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
+line after their heading, a funding label's grant text, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -27,11 +27,13 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS,
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
+    _CARRIES_IDENTIFIER,
     _SPACED_END,
     _SPACED_LABELS,
     _TONE_VOWELS,
     _UNREAD,
     _WIDE_BESIDE_CJK,
+    _carried,
     _is_chrome,
     _mark_contents,
     _page_breaks_inside,
@@ -114,7 +116,8 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"cite\s+this\s+article|funding|fund(?:ed)?\s+by|foundation\s+items?|clc\s+(?:number|no\.?)|"
+                   r"cite\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"  # ported
+                   r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
 )
@@ -550,8 +553,8 @@ def _blocks(
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
                     kind, in_references = "heading", False
-                elif first_of_paragraph or _REFERENCE_ENTRY.match(line):
-                    kind, runs_on = "reference", True
+                elif first_of_paragraph or _REFERENCE_ENTRY.match(line) or (current is not None and current[2] == "heading"):
+                    kind, runs_on = "reference", True  # ported: entries on the line after the references heading
             elif start not in special:
                 # Not a label, heading or reference line: in the front matter it may still be an
                 # issue or an author line (the same tests as below, in the same order).
@@ -585,8 +588,8 @@ def _blocks(
                 elif len(stripped) <= 600 and _REFERENCE_ENTRY.match(stripped) and _CITATION.search(stripped):
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
-                current[2] == "body" or current[3] == "label"
-                or (current[3] and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
+                current[2] == "body" or current[3] == "label" or current[3] == "paragraph"  # ported: a grant's text
+                or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end
             else:
@@ -594,7 +597,9 @@ def _blocks(
                     blocks.append(current)
                     in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
                 if kind is None:
-                    kind = carried if first_of_paragraph and carried else "body"
+                    kind = "body"
+                    if first_of_paragraph and carried:
+                        kind, runs_on = _carried(view, lines, carried)  # ported: the whole paragraph
                 current = [start, end, kind, runs_on]
             previous = line
             first_of_paragraph = False
@@ -602,7 +607,8 @@ def _blocks(
             blocks.append(current)
             in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
             # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
-            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") else None
+            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") or (
+                current[2] == "identifier" and _CARRIES_IDENTIFIER.match(view, current[0], current[1])) else None  # ported
             carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
     _mark_contents(view, blocks)  # ported: a table of contents
     _find_titles(view, blocks, len(blocks) if front_end is None else front_end)

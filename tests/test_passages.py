@@ -1184,3 +1184,25 @@ def test_references_start_on_the_line_after_their_heading(text, kinds):
     """Entries on the line right after a "References" / "参考文献：" heading, with no blank line between (a PDF
     paste), were body and coded: a cited title's terms counted as the text's claims (probe BE1)."""
     assert [(passage.kind, passage.text.split()[0]) for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("各地政府通过会商协调行动。\n\n基金项目：\n\n国家社会科学基金“联席会议制度研究”(15BJL038)\n\n一、引言",
+     ["body", "identifier", "identifier", "heading"]),
+    ("Cities coordinate across borders.\n\nFunding:\n\nThis work was supported by the Joint Meeting Research Fund\n"
+     "under Grant 123.\n\nReferences", ["body", "identifier", "identifier", "heading"]),
+    ("Cities coordinate across borders.\n\nFund project:\n\nNational Social Science Fund of China (15BJL038)",
+     ["body", "identifier", "identifier"]),
+    # one paragraph only, and one that reads as a grant's: a section headed "Funding" stays body
+    ("Funding:\n\nNational Social Science Fund of China (15BJL038)\n\nThe joint meeting met twice.",
+     ["identifier", "identifier", "body"]),
+    ("Cities coordinate across borders.\n\nFunding\n\nCities receive funding from the central government through "
+     "grants.\n\nThe joint meeting met twice.", ["body", "identifier", "body", "body"]),
+    # a label alone gives its kind to its next paragraph as a whole (the abstract's second line was body)
+    ("Regional cooperation in the delta\n\nAbstract:\n\nThis paper studies the joint\nmeeting of mayors.\n\n1. Introduction",
+     ["title", "abstract", "abstract", "heading"]),
+], ids=["chinese", "english", "fund-project", "one-paragraph", "not-a-grant", "abstract"])
+def test_a_funding_label_alone_gives_its_kind_to_the_grant_text(text, kinds):
+    """A funding label alone in its paragraph ("基金项目：", "Funding:") was identifier but the grant's title in
+    the next paragraph body, coded: a grant named 联席会议制度研究 coded the text as about joint meetings (probe BE2)."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
