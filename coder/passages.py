@@ -185,7 +185,14 @@ _LATIN_END = r"\s*[\]】〕)）]?\s*(?:[:：.—–-]|$)"  # Abstract: Abstract.
 # a space and a capital: "ABSTRACT At present", "Key words Joint Meeting; ..." (an English PDF paste);
 # "Abstract concepts are..." is a sentence.
 _SPACED_END = r"[^\S\n]+(?=(?-i:[A-Z]))"
-_SPACED_LABELS = (("abstract", r"abstract"), ("keywords", r"key\s*-?words?"))
+# Journal back matter's declarations, kind identifier: not what the text says ("No potential conflict of
+# interest was reported by the authors" coded barriers).
+_DECLARATION_LABELS = (r"disclosure\s+statement|declarations?\s+of\s+(?:competing\s+|conflicting\s+)?interests?|"
+                       r"conflicts?\s+of\s+interests?(?:\s+statement)?|competing\s+interests?(?:\s+statement)?|"
+                       r"data\s+availability(?:\s+statement)?")
+# (and "Conflict of interest The authors declare ...", as Springer prints it)
+_SPACED_LABELS = (("abstract", r"abstract"), ("keywords", r"key\s*-?words?"),
+                  ("identifier", r"conflicts?\s+of\s+interests?|competing\s+interests?"))
 _CJK_KIND_LABELS = (
     ("abstract", r"(?:内容|內容)?(?:摘\s*要|提\s*要)|中文摘要"),
     ("keywords", r"[关關]\s*[键鍵]\s*[词字詞]|主[题題][词詞]"),
@@ -197,7 +204,7 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"cite\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
+                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|" + _DECLARATION_LABELS + r"|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
                    r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
@@ -255,7 +262,7 @@ _AFFILIATION_SHAPE = LazyPattern(r"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3]
 # is matched on its own), behind a cheap test of the line's first characters.
 _SPECIAL_FIRST = (
     r"[^\S\n]*(?:[•·■◎□●○◆◇▪※★☆\[【〔(（［\d第一二三四五六七八九十IVX内內摘提中关關主分文收修录錄出发發基项項作通责責参參引前导導绪緒结結余]"
-    r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn))"
+    r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn|to|de|da))"
 )
 _SPECIAL_PREFIX = (
     f"(?={_SPECIAL_FIRST})(?:(?i:{_LABEL.pattern})|{_NUMBERED_HEADING.pattern}|(?i:{_HEADING_WORDS.pattern})"
@@ -266,7 +273,7 @@ _SPECIAL_ASCII_FIRST = frozenset("0123456789[(|") | _ASCII_SPACES
 # The first three letters (lowercased) of each Latin label, heading word and references heading.
 _SPECIAL_HEADS = frozenset(
     "abs sum key ind doi iss isb e-i rec rev acc pub onl art cit fun fou clc doc jel cor abo aut aff "
-    "ref bib wor lit int con dis bac met res".split()
+    "ref bib wor lit int con dis bac met res dec com dat".split() + ["to "]
 )
 # "CN 11-1234", "By A. Author", and roman section numbers ("IV. Results")
 _SPECIAL_TWO = frozenset({"CN", "Cn", "cN", "cn", "By"} | {first + second for first in "IVX" for second in "IVX."})
@@ -289,24 +296,43 @@ _REMEMBERED = 20_000
 _MAY_START_SPECIAL = _FirstCharacters()
 
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
-# A funding label alone in its paragraph ("基金项目：", "Funding:") gives its kind, identifier, to the next
-# paragraph (the grant's text), as 摘要 does to the abstract; only to a short one that reads as a grant's
-# text (_GRANT_TEXT), not to a section of the body under a heading "Funding".
+# A funding or declaration label alone in its paragraph ("基金项目：", "Funding:", "Disclosure statement")
+# gives its kind, identifier, to the next paragraph (the grant's text, the declaration), as 摘要 does to the
+# abstract; only to a short one that reads as one (_CARRIED_TEXT, _STATEMENT), not to a section of the body
+# under a heading "Funding".
 _CARRIES_IDENTIFIER = LazyPattern(
     _LEAD + _OPEN + r"(?:基金[项項]目|基金[资資]助|[项項]目基金|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|"
-    r"fund(?:ing)?\s+projects?|foundation\s+items?)" + _LATIN_END,
+    r"fund(?:ing)?\s+projects?|foundation\s+items?|" + _DECLARATION_LABELS + ")" + _LATIN_END,
     re.IGNORECASE,
 )
 _CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text, not a body section
 # A grant's text: a Chinese grant word, a grant number ("15BJL038", "71774120", "Grant No."), or an English
-# funding sentence's opening ("This work was supported by", "Funded by", "No funding").
-_GRANT_TEXT = LazyPattern(
+# funding sentence's opening ("This work was supported by", "Funded by", "No funding"); or "None declared".
+_CARRIED_TEXT = LazyPattern(
     r"基金|[资資]助|[项項]目|[课課][题題]|\b(?=[A-Z/-]*\d)(?=[\d/-]*[A-Z])[A-Z\d/-]{6,}\b|\b\d{5,}\b|(?i:\bgrant\s+(?:no\b|numbers?\b|agreement\b|#))"
     r"|^\s*(?i:(?:this|the)\s+(?:work|research|study|article|paper|authors?(?:\s*\(s\))?)\b[^.\n]{0,80}?"
     r"\b(?:supported|funded|financed|sponsored|received|acknowledges?)\b|(?:funded|supported|financed|sponsored)\s+by\b"
-    r"|no\s+(?:specific\s+|external\s+)?funding\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b)",
+    r"|no\s+(?:specific\s+|external\s+)?funding\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b"
+    r"|none(?:\s+declared|\s+to\s+declare)?\s*\.?\s*$)",
     re.MULTILINE,
 )
+# A journal's declaration, a paragraph of its own even with no label before it (Taylor & Francis, Elsevier,
+# SAGE, Wiley wordings): kind identifier. Known wordings only, not any sentence naming an interest.
+_STATEMENT = LazyPattern(
+    r"\s*(?:no\s+potential\s+conflicts?\s+of\s+interests?\s+(?:was|were|is|are)\s+reported"
+    r"|the\s+authors?(?:\s*\(s\))?\s+(?:declare[sd]?|report(?:s|ed)?|ha(?:s|ve))\s+(?:that\s+(?:they\s+ha(?:ve|s)|there\s+(?:is|are|was|were))\s+)?"
+    r"no\s+(?:known\s+)?(?:potential\s+)?(?:competing|conflicts?\s+of|conflicting)\b"
+    r"|the\s+authors?(?:\s*\(s\))?\s+received\s+no\s+(?:specific\s+)?(?:financial\s+support|funding|grant)"
+    r"|this\s+(?:work|research|study)\s+(?:received\s+no|did\s+not\s+receive\s+any)\s+(?:specific\s+)?(?:grant|funding|financial\s+support)"
+    r"|this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
+    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b"
+    r"|data\s+sharing\s+(?:is\s+)?not\s+applicable|the\s+data\s+that\s+supports?\s+the\s+findings\s+of\s+this\s+(?:study|article)\b)",
+    re.IGNORECASE,
+)
+_STATEMENT_MAX = 400  # characters: a declaration, not a paragraph of the body opening with its words
+# "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
+# cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
+_CITE_THIS = LazyPattern(_LEAD + _OPEN + r"(?:to\s+)?cite\s+this\s+article", re.IGNORECASE)
 
 
 def _line_label(line: str) -> tuple[str, bool] | None:
@@ -927,7 +953,10 @@ def _blocks(
     ordered = _special_lines(view, view_lines, starts)
     special = set(ordered)
     for lines in paragraphs:
-        if not (in_front or in_references or carried) and (
+        opens = carried  # the kind the paragraph's first line takes if it is not special
+        if not in_references and lines[-1][1] - lines[0][0] <= _STATEMENT_MAX and _STATEMENT.match(view, lines[0][0], lines[-1][1]):
+            opens = "statement"
+        if not (in_front or in_references or opens) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
         ):
             # A body paragraph with no special line: every line runs on into one body block (the
@@ -979,6 +1008,8 @@ def _blocks(
                 if label is not None:
                     kind = label[0]
                     runs_on = "label" if not label[1] else kind in _CONTINUES
+                    if kind == "identifier" and label[1] and _CITE_THIS.match(line):
+                        runs_on = "sentence"
                 elif len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped):
                     kind, in_references = "heading", True
                 elif in_front and len(stripped) <= 80 and _ISSUE.match(stripped):
@@ -992,6 +1023,7 @@ def _blocks(
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
                 current[2] == "body" or current[3] == "label" or current[3] == "paragraph"
+                or (current[3] == "sentence" and previous.rstrip().rstrip(_CLOSERS)[-1:] not in _SENTENCE_ENDS)
                 or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end
@@ -1001,8 +1033,8 @@ def _blocks(
                     in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
                 if kind is None:
                     kind = "body"
-                    if first_of_paragraph and carried:
-                        kind, runs_on = _carried(view, lines, carried)
+                    if first_of_paragraph and opens:
+                        kind, runs_on = _carried(view, lines, opens)
                 current = [start, end, kind, runs_on]
             previous = line
             first_of_paragraph = False
@@ -1023,10 +1055,14 @@ def _carried(view: str, lines: list[tuple[int, int]], carried: str) -> tuple[str
     """The kind a label alone in the paragraph before gives this paragraph's first line, and whether the
     lines after it run on: an abstract's or keywords' as after the label on its line; a grant's text (after
     "基金项目：" or "Funding:") to the paragraph's end, if the paragraph reads as one, else it is body."""
+    if carried == "statement":  # a declaration (_STATEMENT), alone in its paragraph
+        return "identifier", "paragraph"
     if carried != "identifier":
         return carried, True
     start, end = lines[0][0], lines[-1][1]
-    if end - start <= _CARRIED_IDENTIFIER_MAX and _GRANT_TEXT.search(view, start, end):
+    if end - start <= _CARRIED_IDENTIFIER_MAX and (
+        _CARRIED_TEXT.search(view, start, end) or _STATEMENT.match(view, start, end)
+    ):
         return "identifier", "paragraph"
     return "body", False
 

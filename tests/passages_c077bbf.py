@@ -3,7 +3,7 @@
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
-line after their heading, a funding label's grant text, changes of behaviour since, ported) as the oracle of
+line after their heading, a funding label's grant text, journals' declarations, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -28,8 +28,13 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
     _CARRIES_IDENTIFIER,
+    _CITE_THIS,
+    _DECLARATION_LABELS,
+    _SENTENCE_ENDS,
     _SPACED_END,
     _SPACED_LABELS,
+    _STATEMENT,
+    _STATEMENT_MAX,
     _TONE_VOWELS,
     _UNREAD,
     _WIDE_BESIDE_CJK,
@@ -116,7 +121,7 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"cite\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"  # ported
+                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|" + _DECLARATION_LABELS + r"|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"  # ported
                    r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
@@ -174,7 +179,7 @@ _AFFILIATION_SHAPE = LazyPattern(r"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3]
 # is matched on its own), behind a cheap test of the line's first characters.
 _SPECIAL_FIRST = (
     r"[^\S\n]*(?:[•·■◎□●○◆◇▪※★☆\[【〔(（［\d第一二三四五六七八九十IVX内內摘提中关關主分文收修录錄出发發基项項作通责責参參引前导導绪緒结結余]"
-    r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn))"
+    r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn|to|de|da))"  # ported: declarations
 )
 _SPECIAL_PREFIX = (
     f"(?={_SPECIAL_FIRST})(?:(?i:{_LABEL.pattern})|{_NUMBERED_HEADING.pattern}|(?i:{_HEADING_WORDS.pattern})"
@@ -185,7 +190,7 @@ _SPECIAL_ASCII_FIRST = frozenset("0123456789[(|") | _ASCII_SPACES
 # The first three letters (lowercased) of each Latin label, heading word and references heading.
 _SPECIAL_HEADS = frozenset(
     "abs sum key ind doi iss isb e-i rec rev acc pub onl art cit fun fou clc doc jel cor abo aut aff "
-    "ref bib wor lit int con dis bac met res".split()
+    "ref bib wor lit int con dis bac met res dec com dat".split() + ["to "]  # ported: declarations
 )
 # "CN 11-1234", "By A. Author", and roman section numbers ("IV. Results")
 _SPECIAL_TWO = frozenset({"CN", "Cn", "cN", "cn", "By"} | {first + second for first in "IVX" for second in "IVX."})
@@ -526,7 +531,10 @@ def _blocks(
     ordered = _special_lines(view)
     special = set(ordered)
     for lines in paragraphs:
-        if not (in_front or in_references or carried) and (
+        opens = carried  # ported: a journal's declaration alone in its paragraph
+        if not in_references and lines[-1][1] - lines[0][0] <= _STATEMENT_MAX and _STATEMENT.match(view, lines[0][0], lines[-1][1]):
+            opens = "statement"
+        if not (in_front or in_references or opens) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
         ):
             # A body paragraph with no special line: every line runs on into one body block (the
@@ -576,6 +584,8 @@ def _blocks(
                 if label is not None:
                     kind = label[0]
                     runs_on = "label" if not label[1] else kind in _CONTINUES
+                    if kind == "identifier" and label[1] and _CITE_THIS.match(line):
+                        runs_on = "sentence"  # ported
                 elif len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped):
                     kind, in_references = "heading", True
                 elif in_front and len(stripped) <= 80 and _ISSUE.match(stripped):
@@ -589,6 +599,7 @@ def _blocks(
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
                 current[2] == "body" or current[3] == "label" or current[3] == "paragraph"  # ported: a grant's text
+                or (current[3] == "sentence" and previous.rstrip().rstrip(_CLOSERS)[-1:] not in _SENTENCE_ENDS)  # ported
                 or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end
@@ -598,8 +609,8 @@ def _blocks(
                     in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
                 if kind is None:
                     kind = "body"
-                    if first_of_paragraph and carried:
-                        kind, runs_on = _carried(view, lines, carried)  # ported: the whole paragraph
+                    if first_of_paragraph and opens:
+                        kind, runs_on = _carried(view, lines, opens)  # ported: the whole paragraph
                 current = [start, end, kind, runs_on]
             previous = line
             first_of_paragraph = False

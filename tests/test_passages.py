@@ -649,6 +649,8 @@ TRICKY_LINES = "\n".join([
     "Abstract: text", "  • Keywords: a; b", "\u212aeywords: kelvin sign", "ſummary: long s", "İndex terms: dotted",
     "1. Introduction", "IV. Results", "（一）问题", "第一章 绪论", "参考文献", "[1] Li, X. A paper title. 2020.",
     "By Jane Doe Smith", "DOI: 10.1/x", "CN 11-1234", "References", "   conclusions", "the body line", "| Abstract |",
+    "To cite this article: A. Author (2013)", "Declaration of competing interest", "Data availability statement",
+    "Competing interests The authors declare none.", "  TO LINK TO THIS ARTICLE: http://x",
 ])
 
 
@@ -1205,4 +1207,28 @@ def test_references_start_on_the_line_after_their_heading(text, kinds):
 def test_a_funding_label_alone_gives_its_kind_to_the_grant_text(text, kinds):
     """A funding label alone in its paragraph ("基金项目：", "Funding:") was identifier but the grant's title in
     the next paragraph body, coded: a grant named 联席会议制度研究 coded the text as about joint meetings (probe BE2)."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # a PDF's cover page and a Taylor & Francis disclosure (probe BE3's text): the title's terms, and "conflict of
+    # interest" (barriers), were coded
+    ("To cite this article: L. De Sousa (2013) Understanding European Cross-border Cooperation:\nA Framework for "
+     "Analysis, Journal of European Integration, 35:6, 669-687, DOI:\n10.1080/07036337.2012.711827\n\n"
+     "Euroregions are studied here in some detail, with a data set of 61 of them.\n\nDisclosure statement\n\n"
+     "No potential conflict of interest was reported by the authors.",
+     ["identifier", "body", "identifier", "identifier"]),
+    ("Cities cooperate.\n\nDeclaration of competing interest\nThe authors declare that they have no known competing "
+     "financial interests or personal\nrelationships that could have appeared to influence the work reported in this "
+     "paper.\n\nData availability statement\n\nData sharing is not applicable to this article.",
+     ["body", "identifier", "identifier", "identifier"]),
+    ("Cities cooperate.\n\nConflict of interest The authors declare no conflict of interest.\n\n"
+     "The authors declare no competing interests.", ["body", "identifier", "identifier"]),
+    # known wordings only: a sentence naming a conflict of interest, or opening "The authors have", is body
+    ("Conflicts of interest between cities hamper the joint meeting.\n\nThe authors have no doubt that cities "
+     "cooperate.\n\nTo cite this example, the mayors met.", ["body", "body", "body"]),
+], ids=["taylor-francis", "elsevier", "springer", "body"])
+def test_journal_declarations_and_cover_page_lines_are_identifiers(text, kinds):
+    """Journal boilerplate was body and coded: "No potential conflict of interest was reported" coded barriers,
+    and a cover page's "To cite this article: <title>" line coded the title's concepts again (probe BE3)."""
     assert [passage.kind for passage in split_passages(_doc(text))] == kinds

@@ -69,6 +69,8 @@ _PIECES = [
     "By Jane Doe", "Jane Doe, John Smith", "University of Somewhere", "北京大学", "张三", "李四 王五",
     "治理", "区域", "党建", "联盟", "合作", "מִשְׁפָּט", "العربية", "e\u0301", "\u0301", "ﬁ", "İ", "ſ", "\u212a",
     "Ｗｏｒｄ", "ｗｏｒｄ", "x" * 90, "很" * 50,
+    "Funding:", "基金项目：", "Disclosure statement", "No potential conflict of interest was reported by the",
+    "To cite this article: A. Author (2013) Title:", "15BJL038",
 ]
 
 
