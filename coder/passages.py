@@ -332,6 +332,8 @@ _STATEMENT = LazyPattern(
 _STATEMENT_MAX = 400  # characters: a declaration, not a paragraph of the body opening with its words
 # "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
 # cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
+# A Markdown ATX heading, in a .md file: up to three spaces, one to six #, a space, its text (group 1: to the text).
+_ATX_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t]+)\S[^\n]*$", re.MULTILINE)
 _CITE_THIS = LazyPattern(_LEAD + _OPEN + r"(?:to\s+)?cite\s+this\s+article", re.IGNORECASE)
 
 
@@ -575,7 +577,7 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, length, "body")])
     else:
         blocks, state = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines,
-                                starts=starts, front=front, state=state)
+                                starts=starts, front=front, state=state, markdown=path.lower().endswith(".md"))
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
@@ -935,13 +937,15 @@ def _page_breaks_inside(lines: list[str], kinds: list[int], full: int) -> frozen
 def _blocks(
     view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool, *,
     view_lines: list[str] | None = None, starts: list[int] | None = None, front: bool = True, state: _BlockState = None,
+    markdown: bool = False,
 ) -> tuple[list[tuple[int, int, PassageKind]], _BlockState]:
     """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind,
     and the state the text ends in: in the references or not, and the kind a label alone in the last
     paragraph gives the next one.
 
     `front`: the text starts a document (else it is a later part of one, with no front matter);
-    `state`: the state the part before ended in.
+    `state`: the state the part before ended in; `markdown`: a .md file, whose ATX lines ("# Title",
+    "## References") are headings.
 
     See the module docstring for the rules. Only a line's start is matched against the labels,
     and the front-matter tests run only until the body starts, so long documents cost little more.
@@ -951,6 +955,8 @@ def _blocks(
     in_references, carried = state or _START  # carried: a label alone in its paragraph ("摘要:") gives its kind to the next one
     front_end = None  # the first block after the front matter
     ordered = _special_lines(view, view_lines, starts)
+    if markdown and "#" in view:
+        ordered = sorted({*ordered, *(match.start() for match in _ATX_HEADING.finditer(view))})
     special = set(ordered)
     for lines in paragraphs:
         opens = carried  # the kind the paragraph's first line takes if it is not special
@@ -978,6 +984,9 @@ def _blocks(
                 continue
             kind: str | None = None
             runs_on = False
+            atx = _ATX_HEADING.match(line) if markdown and start in special else None
+            if atx is not None:
+                line = " " * atx.end(1) + line[atx.end(1):]  # its text, read as the line's (but for the hashes)
             if in_references and first_of_paragraph and _ends_references(line):
                 in_references = False  # a table of contents' "References", or a second paper in the file
             if in_references:
@@ -1003,9 +1012,12 @@ def _blocks(
                                      institution=_names_institution(view, lines, institution)):
                         kind = "author"
             else:
-                label = _line_label(line) if len(line) > 1 else None
+                label = _line_label(line) if len(line) > 1 and atx is None else None
                 stripped = line.strip()
-                if label is not None:
+                if atx is not None:
+                    kind = "heading"
+                    in_references = len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped) is not None
+                elif label is not None:
                     kind = label[0]
                     runs_on = "label" if not label[1] else kind in _CONTINUES
                     if kind == "identifier" and label[1] and _CITE_THIS.match(line):
@@ -1165,10 +1177,11 @@ def _after_title(view: str, blocks: list[list], current: list | None) -> bool:
 
 
 def _still_front(view: str, block: list, in_front: bool, front_end: int | None, index: int) -> tuple[bool, int | None]:
-    """The front matter ends at the first heading or the first body block holding a sentence and 120 characters."""
+    """The front matter ends at the first heading (not a Markdown title, "# Title") or the first body block
+    holding a sentence and 120 characters."""
     if not in_front:
         return False, front_end
-    if block[2] == "heading" or (
+    if (block[2] == "heading" and not _is_markdown_title(view, block)) or (
         block[2] == "body" and block[1] - block[0] >= 200 and _SENTENCE_INSIDE.search(view, block[0], block[1])
     ):
         return False, index
@@ -1188,11 +1201,18 @@ def _find_titles(view: str, blocks: list[list], front_end: int) -> None:
                                  or (kind != "author" and _is_field(view, blocks[back]))
                                  or (blocks[back][2] == "body" and _is_chrome(view[blocks[back][0]:blocks[back][1]]))):
                 back -= 1
-            if back >= 0 and blocks[back][2] == "body" and _is_title_like(view[blocks[back][0]:blocks[back][1]].replace("\n", " ")):
+            if back >= 0 and (blocks[back][2] == "body" or _is_markdown_title(view, blocks[back])) and _is_title_like(
+                view[blocks[back][0]:blocks[back][1]].replace("\n", " ")
+            ):
                 blocks[back][2] = "title"
                 found = True
             if kind != "author":
                 break
+
+
+def _is_markdown_title(view: str, block: list) -> bool:
+    """A heading block that is a Markdown level-1 heading ("# Title"): in the front matter, the title."""
+    return block[2] == "heading" and view.startswith("# ", block[0])
 
 
 def _is_date(view: str, block: list) -> bool:

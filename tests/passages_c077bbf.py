@@ -3,7 +3,7 @@
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
-line after their heading, a funding label's grant text, journals' declarations, changes of behaviour since, ported) as the oracle of
+line after their heading, a funding label's grant text, journals' declarations, Markdown headings, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -27,6 +27,7 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS,
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
+    _ATX_HEADING,
     _CARRIES_IDENTIFIER,
     _CITE_THIS,
     _DECLARATION_LABELS,
@@ -40,6 +41,7 @@ from coder.passages import (  # ported since
     _WIDE_BESIDE_CJK,
     _carried,
     _is_chrome,
+    _is_markdown_title,
     _mark_contents,
     _page_breaks_inside,
     _row_break_offsets,
@@ -327,7 +329,7 @@ def split_passages_noting_plain_text(
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, len(text), "body")])
     else:
-        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds))
+        blocks = _blocks(view, *_paragraph_lines(lines, starts, kinds), markdown=document.path.lower().endswith(".md"))  # ported
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
@@ -517,7 +519,7 @@ def _paragraph_lines(
 
 
 def _blocks(
-    view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool
+    view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool, *, markdown: bool = False
 ) -> list[tuple[int, int, PassageKind]]:
     """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind.
 
@@ -529,6 +531,8 @@ def _blocks(
     front_end = None  # the first block after the front matter
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
     ordered = _special_lines(view)
+    if markdown and "#" in view:  # ported: Markdown headings
+        ordered = sorted({*ordered, *(match.start() for match in _ATX_HEADING.finditer(view))})
     special = set(ordered)
     for lines in paragraphs:
         opens = carried  # ported: a journal's declaration alone in its paragraph
@@ -556,6 +560,9 @@ def _blocks(
                 continue
             kind: str | None = None
             runs_on = False
+            atx = _ATX_HEADING.match(line) if markdown and start in special else None  # ported
+            if atx is not None:
+                line = " " * atx.end(1) + line[atx.end(1):]
             if in_references and first_of_paragraph and _ends_references(line):
                 in_references = False  # 6453888, ported: a table of contents' "References", or a second paper
             if in_references:
@@ -579,9 +586,12 @@ def _blocks(
                                      institution=_names_institution(view, lines, institution)):
                         kind = "author"
             else:
-                label = _line_label(line) if len(line) > 1 else None
+                label = _line_label(line) if len(line) > 1 and atx is None else None
                 stripped = line.strip()
-                if label is not None:
+                if atx is not None:  # ported
+                    kind = "heading"
+                    in_references = len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped) is not None
+                elif label is not None:
                     kind = label[0]
                     runs_on = "label" if not label[1] else kind in _CONTINUES
                     if kind == "identifier" and label[1] and _CITE_THIS.match(line):
@@ -678,7 +688,7 @@ def _still_front(view: str, block: list, in_front: bool, front_end: int | None, 
     """The front matter ends at the first heading or the first body block holding a sentence and 120 characters."""
     if not in_front:
         return False, front_end
-    if block[2] == "heading" or (
+    if (block[2] == "heading" and not _is_markdown_title(view, block)) or (  # ported
         block[2] == "body" and block[1] - block[0] >= 200 and _SENTENCE_INSIDE.search(view, block[0], block[1])
     ):
         return False, index
@@ -698,7 +708,9 @@ def _find_titles(view: str, blocks: list[list], front_end: int) -> None:
                                  or (kind != "author" and _is_field(view, blocks[back]))
                                  or (blocks[back][2] == "body" and _is_chrome(view[blocks[back][0]:blocks[back][1]]))):
                 back -= 1
-            if back >= 0 and blocks[back][2] == "body" and _is_title_like(view[blocks[back][0]:blocks[back][1]].replace("\n", " ")):
+            if back >= 0 and (blocks[back][2] == "body" or _is_markdown_title(view, blocks[back])) and _is_title_like(  # ported
+                view[blocks[back][0]:blocks[back][1]].replace("\n", " ")
+            ):
                 blocks[back][2] = "title"
                 found = True
             if kind != "author":

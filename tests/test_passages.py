@@ -1232,3 +1232,25 @@ def test_journal_declarations_and_cover_page_lines_are_identifiers(text, kinds):
     """Journal boilerplate was body and coded: "No potential conflict of interest was reported" coded barriers,
     and a cover page's "To cite this article: <title>" line coded the title's concepts again (probe BE3)."""
     assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("path", "kinds"), [
+    ("a.md", [("heading", "# Book Reviews 953"), ("body", "Collaborative governance is a frame."),
+              ("heading", "## Joint meetings"), ("body", "Mayors meet. Not # a heading."), ("body", "#hashtag line"),
+              ("heading", "## References"), ("reference", "Foster, K. A. 2000. Joint meetings.")]),
+    # in a text file a leading # is text
+    ("a.txt", [("body", "# Book Reviews 953"), ("body", "Collaborative governance is a frame."),
+               ("body", "## Joint meetings"), ("body", "Mayors meet. Not # a heading."), ("body", "#hashtag line"),
+               ("body", "## References"), ("body", "Foster, K. A. 2000. Joint meetings.")]),
+])
+def test_markdown_headings_are_headings_in_a_markdown_file(path, kinds):
+    """In a .md file "# Book Reviews 953" (an ATX heading) was body, and "## References" no references heading,
+    the cited titles coded (probe BE5)."""
+    text = ("# Book Reviews 953\n\nCollaborative governance is a frame.\n\n## Joint meetings\n\nMayors meet. Not # a "
+            "heading.\n\n#hashtag line\n\n## References\n\nFoster, K. A. 2000. Joint meetings.\n")
+    assert [(passage.kind, passage.text) for passage in split_passages(Document(path, text))] == kinds
+
+
+def test_a_markdown_title_before_its_authors_is_the_title():
+    text = "# Cross-border Cooperation in Europe\n\nJohn Smith, Jane Doe\n\nAbstract: This paper studies joint meetings.\n"
+    assert [passage.kind for passage in split_passages(Document("a.md", text))] == ["title", "author", "abstract"]
