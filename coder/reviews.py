@@ -292,10 +292,11 @@ def _refuse_lost_characters(path: Path, frame: pd.DataFrame,
 
 
 def _backup_notes(path: Path) -> dict[str, str]:
-    """{segment id: note} of the review file's backup (reviews.csv.bak); empty when it cannot be read."""
+    """{segment id: note} of the review file's backup (reviews.csv.bak), read as the review file is (Big5 and GBK
+    too: a backup of a file saved so was read as Windows-1252, its notes as mojibake); empty when it cannot be read."""
     backup = _backup_path(path)
     try:
-        frame = read_table(backup) if backup.is_file() else None
+        frame = read_table(backup, chinese_code_pages=True) if backup.is_file() else None
     except OutputError:
         return {}
     if frame is None or not {"segment_id", "note"} <= set(frame.columns):

@@ -327,6 +327,26 @@ def test_reviews_read_reviews_reports_bad_decision(tmp_path, content):
     assert str(error.value).startswith(f"{path}:2: 'maybe' is not a review decision.")
 
 
+@pytest.mark.parametrize(("backup_encoding", "note"), [("cp950", "相關"), ("gbk", "相关"), ("utf-8-sig", "相關")])
+def test_reviews_read_reviews_knows_a_note_lost_in_a_save_by_a_backup_in_a_chinese_code_page(tmp_path, backup_encoding,
+                                                                                              note):
+    """A review file whose note typed in Chinese (on an English passage) a Windows-1252 save turned into "??",
+    beside its backup saved as Big5 (a reviewer's Big5 save the last run replaced): the backup was read as
+    Windows-1252, its note as mojibake, and "??" was read as the note, silently. It is refused, as beside a
+    UTF-8 backup."""
+    text = "The joint meeting was held."
+    row = {"segment_id": segment_id("a.txt", text, "jm"), "document": "a.txt", "code": "jm", "decision": "reject",
+           "note": note, "text": text}
+    frame = pd.DataFrame([row])
+    path = tmp_path / "reviews.csv"
+    path.with_name("reviews.csv.bak").write_bytes(frame.to_csv(index=False, lineterminator="\r\n").encode(backup_encoding))
+    path.write_bytes(frame.to_csv(index=False, lineterminator="\r\n").encode("cp1252", errors="replace"))
+    with pytest.raises(OutputError) as error:
+        read_reviews(path)
+    assert str(error.value).startswith(f"{path}:2: saved as plain ASCII (Excel's \"CSV (Comma delimited)\", say), "
+                                       f"which cannot hold Chinese and most other characters: 1 line(s) show \"?\" ")
+
+
 @pytest.mark.parametrize("path_name", ["missing.csv"])
 def test_reviews_read_reviews_missing_is_empty(tmp_path, path_name):
     reviews = read_reviews(tmp_path / path_name)
