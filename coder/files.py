@@ -761,7 +761,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
     Accepts UTF-8 with or without BOM, UTF-16 with BOM, GB18030, Windows-1252 and Mac Roman text
     (`_likeliest_encoding`), ",", ";" or tab separators and any line ends; `.xlsx` workbooks too. With
     `chinese_code_pages` (documents.csv, review, gold and sample sheets), Big5 or GBK too
-    (`chinese_code_page_reading`): a sheet's readers keep what such a code page lost (`CODE_PAGE_READINGS`).
+    (`chinese_code_page_reading`), and Big5 with a letter beside Chinese when more of a table coder wrote reads
+    back so (`_big5_reading_beside_letters`): a sheet's readers keep what such a code page lost (`CODE_PAGE_READINGS`).
     Column names are stripped and lower-cased; blank cells are ""; `table_encoding` tells the
     encoding read. `columns` (names as read: lower-cased) keeps only those the file has, which for a
     text file that decodes as it is (not a legacy code page, told from every cell) are the only ones
@@ -788,6 +789,8 @@ def read_table(path: str | Path, *, missing: str = "file not found.",
         text, encoding = decode_text(data, chinese_code_pages=chinese_code_pages)
     except DecodeError as problem:
         readings = _legacy_readings(data) if str(problem) == UNDECODABLE else {}
+        if readings and chinese_code_pages and (big5 := _big5_reading_beside_letters(data)) is not None:
+            readings["cp950"] = big5
         frames = {encoding: _cleaned(_parsed(path, _read_text, text, None, blank_rows), encoding=encoding)
                   for encoding, text in readings.items()}
         likeliest = _likeliest_encoding(frames, data)
@@ -947,9 +950,13 @@ def _likeliest_encoding(frames: dict[str, pd.DataFrame], data: bytes) -> str | N
     """Of a file's readings in legacy code pages, the one whose rows read back as coder wrote them (the
     segment id is the hash of document, text and code) most often; between equals, Mac Roman for a
     file with CR line ends only (as Excel for Mac saves), else Windows-1252. None when only Mac Roman
-    reads the file (it decodes any bytes) and nothing else speaks for it."""
+    reads the file (it decodes any bytes) and nothing else speaks for it. A Big5 reading ("cp950",
+    `_big5_reading_beside_letters`) only when more rows read back in it than in any other."""
     scores = {encoding: int(rows_reading_back(frame).sum()) for encoding, frame in frames.items()}
-    best = [encoding for encoding in frames if scores[encoding] == max(scores.values(), default=0)]
+    big5 = scores.pop("cp950", None)
+    if big5 is not None and big5 > max(scores.values(), default=0):
+        return "cp950"
+    best = [encoding for encoding in scores if scores[encoding] == max(scores.values(), default=0)]
     mac_line_ends = b"\r" in data and b"\n" not in data
     if "mac_roman" in best and (mac_line_ends or "cp1252" not in best):
         return "mac_roman" if mac_line_ends or scores["mac_roman"] else None
@@ -1416,13 +1423,24 @@ def chinese_code_page_reading(data: bytes) -> tuple[str, str] | None:
     return None if _reads_as_korean_or_japanese(data, 2 if readings[0][1] == "gbk" else 4) else readings[0]
 
 
+def _big5_reading_beside_letters(data: bytes) -> str | None:
+    """`data` read as Big5, with LF line ends, when it reads as Chinese (`_reads_as_chinese`) but for a run of
+    ideographs touching an ASCII letter (附錄B相關, 約48°51′N相關), else None. Such a reading is refused
+    (Western text gives it: HYVINKÄÄ as HYVINK闡, probe AV3) unless a table coder wrote reads back in it
+    (`_likeliest_encoding`): a Big5 review sheet with such a note was read as Windows-1252 mojibake (probe BD3)."""
+    text = _strict(data, "cp950")
+    if text is None or not _IDEOGRAPH_BESIDE_A_LETTER.search(text) or not _reads_as_chinese(text, "cp950", beside_letters=True):
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _reads_as_big5_chinese(data: bytes) -> bool:
     """Whether Big5 reads `data` as Chinese (`_reads_as_chinese`), which chinese_code_page_reading needs to say cp950."""
     text = _strict(data, "cp950")
     return text is not None and _reads_as_chinese(text, "cp950")
 
 
-def _reads_as_chinese(text: str, encoding: str) -> bool:
+def _reads_as_chinese(text: str, encoding: str, *, beside_letters: bool = False) -> bool:
     """True when `text` holds two ideographs or more, nothing beyond ASCII but ideographs and Chinese
     punctuation, half its ideographs or more in runs of two or more, and nine in ten of them among the
     commonest (`lexicon.common_hanzi`). Western text read in a Chinese code page pairs an accented letter with
@@ -1430,15 +1448,16 @@ def _reads_as_chinese(text: str, encoding: str) -> bool:
     So a GBK reading counts only simplified characters of GB2312 (an accent and an ASCII letter make a
     traditional one of GBK's extension: Bosnía Bosn韆), and a Big5 reading (traditional characters, folded to
     simplified) is refused when a run of ideographs touches an ASCII letter (Big5 takes ASCII letters as second
-    bytes: YLÖJÄRVI YL烷麗VI, HYVINKÄÄ HYVINK闡) (probes AS1, AV3); a Big5 sheet writing `PPP模式` is read as
-    before, as Windows-1252."""
+    bytes: YLÖJÄRVI YL烷麗VI, HYVINKÄÄ HYVINK闡) (probes AS1, AV3), unless `beside_letters`; a Big5 sheet
+    writing `PPP模式` is read as before, as Windows-1252, but where a table coder wrote reads back as Big5
+    (`_big5_reading_beside_letters`)."""
     if not _chinese_code_page_text(encoding).fullmatch(text):
         return False
     runs = _IDEOGRAPH_RUNS.findall(text)
     ideographs = "".join(runs)
     if len(ideographs) < 2 or sum(len(run) for run in runs if len(run) > 1) < 0.5 * len(ideographs):
         return False
-    if encoding == "cp950" and _IDEOGRAPH_BESIDE_A_LETTER.search(text):
+    if encoding == "cp950" and not beside_letters and _IDEOGRAPH_BESIDE_A_LETTER.search(text):
         return False
     if encoding == "gbk":
         common = _common_gb2312()

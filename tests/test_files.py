@@ -505,3 +505,42 @@ def test_files_read_table_takes_the_code_page_in_which_coders_rows_read_back(tmp
     path.write_bytes(line_end.join(",".join(f'"{cell}"' for cell in row) for row in rows).encode("mac_roman"))
     table = read_table(path)
     assert (table_encoding(table), table.loc[0, "text"], table.loc[0, "note"]) == ("mac_roman", text, "naïve – “quoted”")
+
+
+def _review_sheet(text: str, note: str, document: str = "a.txt") -> str:
+    """segments.csv as coder wrote it, with a decision and `note` typed in, CRLF line ends as Excel saves."""
+    from coder.models import segment_id
+
+    rows = [["segment_id", "document", "code", "review", "note", "text"],
+            [segment_id(document, text, "jm"), document, "jm", "reject", note, text]]
+    return "\r\n".join(",".join(f'"{cell}"' for cell in row) for row in rows) + "\r\n"
+
+
+@pytest.mark.parametrize(("text", "note"), [
+    ("臺北召開聯席會議。", "約48°51′N相關"),
+    ("臺北召開聯席會議。", "附錄B相關"),
+    ("區域合作採用PPP模式。", "PPP模式"),  # in the passage text too
+])
+def test_files_read_table_takes_big5_with_a_letter_beside_chinese_where_coders_rows_read_back(tmp_path: Path, text, note):
+    """A review sheet saved as Big5 (Excel on a Traditional-Chinese Windows) whose note glues a letter or digit to
+    Chinese was read as Windows-1252 mojibake (¬ù48¢X51¡¬N¬ÛÃö): Big5 is refused beside an ASCII letter, which
+    Western text gives (probe AV3). Where coder's rows read back in Big5 and not otherwise, it is Big5 (probe BD3)."""
+    from coder.files import table_encoding
+
+    path = tmp_path / "segments.csv"
+    path.write_bytes(_review_sheet(text, note).encode("cp950"))
+    table = read_table(path, chinese_code_pages=True)
+    assert (table_encoding(table), table.loc[0, "text"], table.loc[0, "note"]) == ("cp950", text, note)
+
+
+@pytest.mark.parametrize(("text", "note", "encoding"), [
+    ("HYVINKÄÄ YLÖJÄRVI", "ÄÄNEKOSKI", "cp1252"),  # Big5 reads HYVINK闡 YL烷麗VI (probe AV3)
+    ("The joint meeting.", "HYVINKÄÄ YLÖJÄRVI", "cp1252"),
+])
+def test_files_read_table_keeps_a_western_review_sheet_from_big5(tmp_path: Path, text, note, encoding):
+    from coder.files import table_encoding
+
+    path = tmp_path / "segments.csv"
+    path.write_bytes(_review_sheet(text, note).encode(encoding))
+    table = read_table(path, chinese_code_pages=True)
+    assert (table_encoding(table), table.loc[0, "text"], table.loc[0, "note"]) == (encoding, text, note)

@@ -3226,3 +3226,19 @@ def test_a_note_typed_in_a_big5_save_of_passages_with_western_symbols_is_read_as
     save_in_code_page(frame, project / "out" / "segments.csv", "cp950")
     coder_run(project)
     assert reviews_of(project)[frame.loc[0, "segment_id"]] == ("reject", "相關嗎")
+
+
+@pytest.mark.parametrize("notes", [("約48°51′N相關", "附錄B相關")])
+def test_a_note_with_a_letter_beside_chinese_typed_in_a_big5_save_is_read_as_typed(tmp_path: Path, notes):
+    """A Big5 segments.csv whose note glues a Latin letter to Chinese (約48°51′N相關, 附錄B相關) was read as
+    Windows-1252 and the notes filed as mojibake (¬ù48¢X51¡¬N¬ÛÃö), with no warning: Big5 is refused beside an
+    ASCII letter, which Western text gives (probe AV3). The passages read back in Big5: it is read so (probe BD3)."""
+    project = write_project(tmp_path, "codes:\n  jm: [聯席會議]\n", {"a.txt": "臺北召開聯席會議。\n\n區域聯席會議在臺灣舉行。\n"})
+    coder_run(project)
+    frame = segments_of(project)
+    frame.loc[0, ["review", "note"]] = ["reject", notes[0]]
+    frame.loc[1, ["review", "note"]] = ["accept", notes[1]]
+    save_in_code_page(frame, project / "out" / "segments.csv", "cp950")
+    coder_run(project)
+    reviews = reviews_of(project)
+    assert [reviews[frame.loc[row, "segment_id"]] for row in (0, 1)] == [("reject", notes[0]), ("accept", notes[1])]
