@@ -502,7 +502,7 @@ def network(
 
     Example: coder network outputs/segments.csv --where region=Yangtze --out outputs/yangtze
     """
-    from .reviews import applied_as_the_next_run, read_reviews
+    from .reviews import applied_as_the_next_run, read_reviews, refuse_reviews_in_corpus
     from .runner import import_typed_decisions, write_count_tables, write_network_outputs
     from .runs import NETWORK_OUTPUT_FILES, RunFolder
     from .segments import check_review_cells, drop_rejected
@@ -514,6 +514,8 @@ def network(
             _refuse_replacing_inputs(out / "report.html", {"the run's corpus folder": run.corpus_path()}, run_files=False)
         RunFolder(out).refuse_others_files(NETWORK_OUTPUT_FILES)
         review_file = reviews if reviews is not None else _run_reviews_path(run)
+        if run.has_record() and review_file is not None:  # what was typed goes there
+            refuse_reviews_in_corpus(review_file, run.corpus_path())
         loaded = run.codebook(codebook)
         # Keep what was typed, as `coder run` does: in segments.csv, or the workbook (a run with --csv never has only it).
         if review_file is not None and (run.segments_path.is_file() or run.workbook_path.is_file()):
@@ -730,14 +732,17 @@ def review_import(
 
     Example: coder review import outputs/segments.csv --reviews reviews.csv
     """
-    from .reviews import import_reviews
+    from .reviews import import_reviews, refuse_reviews_in_corpus
     from .runs import RunFolder
 
     with _user_errors():
         run = RunFolder(run_folder) if run_folder is not None else RunFolder.of_segments(file)
         if run_folder is None and not run.has_record() and RunFolder("outputs").has_record():
             run = RunFolder("outputs")
-        report = import_reviews(file, _run_review_file(reviews, codebook, run), locate=_passage_locator(run),
+        review_file = _run_review_file(reviews, codebook, run)
+        if run.has_record():
+            refuse_reviews_in_corpus(review_file, run.corpus_path())
+        report = import_reviews(file, review_file, locate=_passage_locator(run),
                                 codes=_run_code_ids(codebook, run), passages=run.read_passages_if_any)
         _say(report.render())
         if report.conflicts or report.invalid:

@@ -28,6 +28,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
+from .corpus import unsupported_type
 from .errors import OutputError, first_lines, passages_held, quoted
 from .files import (
     CANNOT_HOLD,
@@ -41,6 +42,7 @@ from .files import (
     command_argument,
     display_name,
     folder_lock,
+    lies_in,
     read_table,
     rows_with_lost_characters,
     saved_as,
@@ -178,6 +180,44 @@ def _backup_path(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
 
+def refuse_reviews_in_corpus(reviews_file: Path, corpus: str | Path) -> None:
+    """Refuse a review file the corpus would read as a document (`--reviews corpus/reviews.txt`: the next
+    run coded the decisions as a document, probe BE4), as an --out inside the corpus is refused. A
+    reviews.csv there (beside a codebook kept in the corpus folder) is no document type: it stays allowed.
+
+    Raises:
+        OutputError: the review file is a .txt, .md, .pdf ... file inside the corpus folder.
+    """
+    if Path(corpus).is_dir() and lies_in(reviews_file, corpus) and unsupported_type(reviews_file.resolve()) is None:
+        raise OutputError(f"{display_name(reviews_file)}: is inside the corpus folder {display_name(corpus)}, so the "
+                          f"next run would code the review file as a document. Pass a --reviews file outside the corpus.")
+
+
+def _not_a_review_file(path: Path) -> str:
+    """The message for a file passed as the review file that is none (no segment_id and decision columns)."""
+    return (f"{path}: not a review file: a review file is a table (CSV or .xlsx) of decisions on coded segments, "
+            f"one row each, with the columns {', '.join(REVIEW_COLUMNS)}. "
+            f"{_restore_advice(path)}Pass another file with --reviews.")
+
+
+def _header_names_a_review_file(path: Path) -> bool | None:
+    """Does the first line of a text file that read_table could not read name the columns segment_id and
+    decision? None for a workbook, an empty file or one that cannot be opened (its reader's message says why)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return None
+    try:
+        with open(path, "rb") as file:
+            start = file.read(65536)
+    except OSError:
+        return None
+    if not start.strip():
+        return None
+    utf16 = start[:2] in (b"\xff\xfe", b"\xfe\xff")
+    text = start.decode("utf-16" if utf16 else "utf-8", errors="replace").lstrip("\ufeff")
+    header = text.replace("\r", "\n").split("\n", 1)[0].casefold()
+    return "segment_id" in header and "decision" in header
+
+
 def _restore_advice(path: Path) -> str:
     """ "Restore it from reviews.csv.bak. " when that backup exists, else nothing."""
     backup = _backup_path(path)
@@ -232,12 +272,15 @@ def read_reviews(
     path = Path(path)
     if not path.exists():
         return empty_reviews()
-    frame = read_table(path, chinese_code_pages=True)
+    try:
+        frame = read_table(path, chinese_code_pages=True)
+    except OutputError:
+        if _header_names_a_review_file(path) is not False:
+            raise  # a review file with a problem of its own (a ragged row, an empty file): the reader names it
+        # `--reviews out/run.json` said "row 2 has more cells than the header row" (probe BE4)
+        raise OutputError(_not_a_review_file(path)) from None
     if "segment_id" not in frame.columns or "decision" not in frame.columns:
-        raise OutputError(
-            f"{path}: not a review file (it needs the columns {', '.join(REVIEW_COLUMNS)}). "
-            f"{_restore_advice(path)}Pass another file with --reviews."
-        )
+        raise OutputError(_not_a_review_file(path))
     for column in REVIEW_COLUMNS:
         if column not in frame.columns:
             frame[column] = ""

@@ -59,6 +59,7 @@ from .reviews import (
     precision_by_code,
     read_reviews,
     refuse_renamed_review_columns,
+    refuse_reviews_in_corpus,
     rename_codes,
     review_file_lock,
     write_reviews,
@@ -227,6 +228,7 @@ def run_coding(
         # Read only when something was typed: a folder was otherwise passed over, its decisions never applied.
         raise OutputError(f"{display_name(reviews_file)}: is not a file (a folder, a device or a pipe). Pass the review "
                           f"file (reviews.csv) with --reviews.")
+    refuse_reviews_in_corpus(reviews_file, corpus)
     if engine == "dask":
         # Workers code, review and write each partition; the driver sums their counts (coder.distributed).
         from .distributed import run_coding_distributed

@@ -542,6 +542,63 @@ def test_cli_commands_reading_a_run_never_write_into_its_corpus_folder(tmp_path,
     assert sorted(path.name for path in (tmp_path / "corpus").iterdir()) == ["a.txt"]
 
 
+@pytest.mark.parametrize("command", [
+    ["run", "corpus", "--codebook", "codebook.yaml", "--out", "out"],
+    ["network", "out/segments.csv"],
+    ["review", "import", "out/segments.csv"],
+])
+@pytest.mark.parametrize("reviews", ["corpus/reviews.txt", "corpus/sub/../reviews.md", "link/Reviews.TXT"])
+def test_cli_review_file_inside_the_corpus_is_refused(tmp_path, monkeypatch, command, reviews):
+    """`--reviews corpus/reviews.txt` was taken: the review file was written there and the next run coded
+    it as a document (probe BE4). Refused as an --out inside the corpus is, under any spelling."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n\nAnother joint meeting.\n", encoding="utf-8")
+    (tmp_path / "link").symlink_to(tmp_path / "corpus")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
+    segments = pd.read_csv("out/segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    segments.loc[0, "review"] = "reject"  # typed, to be written into the review file
+    segments.to_csv("out/segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke(*command, "--reviews", reviews)
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {reviews}: is inside the corpus folder corpus, so the next run would code the review file as a "
+           f"document. Pass a --reviews file outside the corpus.\n")
+    assert sorted(path.name for path in (tmp_path / "corpus").iterdir()) == ["a.txt"]
+
+
+def test_cli_review_file_beside_a_codebook_in_the_corpus_folder_is_still_taken(tmp_path, monkeypatch):
+    """A reviews.csv in the corpus folder (beside a codebook kept there) is no document type: not refused."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    (tmp_path / "corpus" / "codebook.yaml").write_text("codes:\n  meeting: [joint meeting]\n", encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "corpus/codebook.yaml", "--out", "out", "--quiet").exit_code == 0
+    segments = pd.read_csv("out/segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    segments.loc[0, "review"] = "reject"
+    segments.to_csv("out/segments.csv", index=False, encoding="utf-8-sig")
+    result = invoke("run", "corpus", "--codebook", "corpus/codebook.yaml", "--out", "out", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "corpus" / "reviews.csv").is_file()
+    assert pd.read_csv("out/segments.csv", encoding="utf-8-sig")["document"].tolist() == ["a.txt"]
+
+
+@pytest.mark.parametrize("name", ["out/run.json", "out/segments.parquet", "notes.txt"])
+def test_cli_a_file_that_is_no_review_table_is_named_so(tmp_path, monkeypatch, name):
+    """`--reviews out/run.json` was refused with "row 2 has more cells than the header row" (probe BE4)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting: [joint meeting]\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("my notes, on the meeting\nthe second line, with, more, commas\n", encoding="utf-8")
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out").exit_code == 0
+    result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out", "--reviews", name)
+    assert (result.exit_code, result.output) == (
+        1, f"Error: {name}: not a review file: a review file is a table (CSV or .xlsx) of decisions on coded "
+           f"segments, one row each, with the columns segment_id, document, passage, start, end, code, decision, "
+           f"note, text, reviewed_at, context. Pass another file with --reviews.\n")
+
+
 @pytest.mark.parametrize("command, written", [
     (["export", "xlsx", "--segments", "out/segments.csv"], "out/segments.xlsx"),
     (["sample", "2", "--segments", "out/segments.csv"], "out/sample.csv"),
