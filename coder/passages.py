@@ -23,7 +23,9 @@ as pages do). A repeated line anywhere else, a table's row label or a list's lin
 apart, or numbers beside them that are cells), a numbered heading after a sentence's end or glued to
 its number ("对策建议1"), speaker labels ("Participant 1", "Participant 2"), a repeated question,
 stays. Other web and PDF boilerplate lines are real text and stay. (A refrain that ends no sentence,
-a numbered stanza's number after it, still reads as a footer: the two look alike.)
+a numbered stanza's number after it, still reads as a footer: the two look alike.) In a .md document,
+Markdown emphasis delimiters are blanked in `view` too (`**joint** meeting`, `_joint_ meeting`, 联席**会议**:
+see _blank_emphasis for which runs of `*` and `_` count) and left out of `text` ("joint meeting", "联席会议").
 
 Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
 no-break spaces); single line breaks inside a paragraph are joined. A page-number line
@@ -135,6 +137,13 @@ _TRAILING_PIPE = re.compile(rf"(?<={_H})(\|){_H}*$", re.MULTILINE)
 
 _BLANK, _PAGE, _TEXT = 0, 1, 2
 _new_object = object.__new__
+
+# Markdown emphasis (.md documents only): a run of one to three `*` or `_`, not escaped with a backslash.
+_EMPHASIS_RUN = re.compile(r"(?<![\\*])\*{1,3}(?!\*)|(?<![\\_])_{1,3}(?!_)")
+_CODE_SPAN = re.compile(r"`[^`\n]+`")
+# Where the split blanked a delimiter, as the readable text is made: removed from it, as a reader of the rendered
+# page sees it (联席**会议** is 联席会议, not 联席 会议). A noncharacter: no document holds it (one that does is not marked).
+_EMPHASIS_MARK = "\uffff"
 
 # --- sentences ----------------------------------------------------------------------------
 _CLOSERS = "\"'”’)]）」』】"
@@ -562,6 +571,14 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     what the part before ended in (see _blocks)."""
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
+    marked = None  # a Markdown document's view with its emphasis delimiters as _EMPHASIS_MARK
+    if _is_markdown(path) and ("*" in view or "_" in view) and _EMPHASIS_MARK not in view:
+        # Markup, not words: `**joint** meeting` is a joint meeting (blanked in the view the matcher reads).
+        marked = _blank_emphasis(view, mark=_EMPHASIS_MARK)
+        if marked is view:
+            marked = None
+        else:
+            view = marked.replace(_EMPHASIS_MARK, " ")
     shown = None  # with zero-width characters or pinyin glosses: the view they are left out of, for the readable text
     if not view.isascii() and any(char in view for char in _UNREAD_HINTS) and _UNREAD.search(view) is not None:
         shown, view = view, _unread_read(view)
@@ -608,6 +625,8 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
             inside = breaks[first : bisect_left(breaks, end, first)]
             rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
         readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
+        if marked is not None and marked.find(_EMPHASIS_MARK, start, end) >= 0:  # the delimiters left out, not spaced
+            readable, rejoined = _readable(marked[start:end]).replace(_EMPHASIS_MARK, ""), ""
         if shown is not None and _UNREAD.search(shown, start, end) is not None:
             readable, rejoined = _readable(_UNREAD.sub(_as_read, shown[start:end])), ""
             if not readable:
@@ -760,6 +779,69 @@ def _blank_debris(text: str, lines: list[str] | None = None, starts: list[int] |
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _is_markdown(path: str) -> bool:
+    """Is the document at `path` (its name in the corpus) a Markdown file, whose emphasis the split blanks?"""
+    return path[-3:].lower() == ".md"
+
+
+def _blank_emphasis(view: str, *, mark: str = " ") -> str:
+    """The view with Markdown emphasis delimiters blanked, each character replaced by `mark` (same length,
+    offsets kept): `**joint** meeting` and `_joint_ meeting` read as `joint meeting` does (probe BE5).
+    `view` itself when it holds none.
+
+    A run of one to three `*` or `_` is a delimiter as CommonMark tells one, simplified: it opens
+    emphasis when a word or punctuation follows it (punctuation only after a space, a punctuation mark or
+    the line's start), closes it likewise before, and a run of `_` inside a word does neither
+    (`snake_case_names`); an opener and the next closer of the same run on the same line are blanked, and
+    nothing else: a lone `*` (`2*3`, a list's bullet `* item`, a footnote's `Li*,`), an escaped `\\*`, a
+    run inside a `code span`, or a run of four or more.
+
+    >>> _blank_emphasis("The **joint** meeting, _joint_ meeting, snake_case_name, 2*3, * item, 联席**会议**。")
+    'The   joint   meeting,  joint  meeting, snake_case_name, 2*3, * item, 联席  会议  。'
+    """
+    lines = view.split("\n")
+    changed = False
+    for number, line in enumerate(lines):
+        if "*" not in line and "_" not in line:
+            continue
+        code = [match.span() for match in _CODE_SPAN.finditer(line)] if "`" in line else []
+        openers: list[tuple[int, str]] = []
+        blanked: list[tuple[int, int]] = []
+        for run in _EMPHASIS_RUN.finditer(line):
+            start, end = run.span()
+            if any(begin <= start < finish for begin, finish in code):
+                continue
+            before = line[start - 1] if start else " "
+            after = line[end] if end < len(line) else " "
+            before_mark, after_mark = _is_mark(before), _is_mark(after)
+            opens = not after.isspace() and (not after_mark or before.isspace() or before_mark)
+            closes = not before.isspace() and (not before_mark or after.isspace() or after_mark)
+            if run.group()[0] == "_":
+                opens, closes = opens and (not closes or before_mark), closes and (not opens or after_mark)
+            if closes:
+                found = next((place for place in range(len(openers) - 1, -1, -1) if openers[place][1] == run.group()), None)
+                if found is not None:
+                    blanked.append((openers[found][0], len(run.group())))
+                    blanked.append((start, end - start))
+                    del openers[found:]
+                    continue
+            if opens:
+                openers.append((start, run.group()))
+        if blanked:
+            characters = list(line)
+            for start, length in blanked:
+                characters[start:start + length] = mark * length
+            lines[number] = "".join(characters)
+            changed = True
+    return "\n".join(lines) if changed else view
+
+
+def _is_mark(character: str) -> bool:
+    """A punctuation mark or symbol, as CommonMark's flanking rules count one (neither a letter, a
+    digit nor white space)."""
+    return not character.isalnum() and not character.isspace()
 
 
 def _line_table(text: str) -> tuple[list[str], list[int], list[int], list[int]]:

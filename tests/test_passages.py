@@ -147,6 +147,48 @@ def test_passages_debris_blanked_with_exact_offsets(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("name", "text", "view", "readable"),
+    [
+        ("a.md", "The **joint** meeting.", "The   joint   meeting.", "The joint meeting."),
+        ("a.md", "The _joint_ meeting.", "The  joint  meeting.", "The joint meeting."),
+        ("a.md", "A ***joint*** meeting,\n__joint__ meeting.", "A    joint    meeting,   joint   meeting.",
+         "A joint meeting, joint meeting."),
+        ("a.md", "召开联席**会议**。", "召开联席  会议  。", "召开联席会议。"),
+        # not emphasis: left as written
+        ("a.md", "snake_case_name, 2*3, \\*joint\\* and `**joint**`.", "snake_case_name, 2*3, \\*joint\\* and `**joint**`.",
+         "snake_case_name, 2*3, \\*joint\\* and `**joint**`."),
+        ("a.md", "* item one\n* item two", "* item one * item two", "* item one * item two"),
+        ("a.txt", "The **joint** meeting.", "The **joint** meeting.", "The **joint** meeting."),  # Markdown only in .md
+    ],
+    ids=["bold", "underscore", "strong-and-lines", "chinese", "not-emphasis", "list-bullets", "text-file"],
+)
+def test_passages_markdown_emphasis_blanked_in_the_view(name, text, view, readable):
+    """`The **joint** meeting` in a .md file did not match `joint meeting` (probe BE5): the delimiters are
+    blanked in the view the matcher reads (offsets into the file kept) and left out of the readable text."""
+    (passage,) = split_passages(Document(name, text))
+    assert (passage.view, passage.text) == (view.strip(), readable)
+    assert len(passage.view) == passage.end - passage.start
+    assert text[passage.start:passage.end].replace("\n", " ").replace("*", " ").replace("_", " ") \
+        == passage.view.replace("*", " ").replace("_", " ")
+
+
+@pytest.mark.parametrize("text, matched", [
+    ("The **joint** meeting of mayors.", ["joint meeting"]),
+    ("The _joint_ meeting of mayors.", ["joint meeting"]),
+    ("See [the joint meeting](https://example.org/joint-meeting-2020).", ["joint meeting"]),  # the link's URL is not coded
+    ("召开联席**会议**。", ["联席会议"]),
+])
+def test_passages_markdown_emphasis_hides_no_keyword(text, matched):
+    """A keyword across Markdown emphasis is found, at offsets into the .md file as written (probe BE5)."""
+    from coder import compile_codebook, parse_codebook
+
+    matcher = compile_codebook(parse_codebook("codes:\n  meeting: [joint meeting, 联席会议]\n"))
+    passages = split_passages(Document("notes/a.md", text))
+    (counted,) = matcher.count_in_passages(passages)
+    assert counted["meeting"].hits == 1 and list(counted["meeting"].matched) == matched
+
+
+@pytest.mark.parametrize(
     ("max_chars", "count"),
     [(10**6, 9), (1200, 23), (500, 53)],
 )
