@@ -1363,11 +1363,13 @@ def _column_wraps(lines: list[str], block: list[int], own: list[int], following:
                   column: list[int | None]) -> list[int]:
     """The lines of `own` (starting a paragraph in a block read as a web paste) that a Chinese paragraph wrapped
     in the document's column runs on into: the line before is as wide as the column, within two display
-    columns, and the break is between two CJK characters. A short paragraph of a PDF may end two of its three
-    lines in 。 or ；; only a shorter line ends it (probe AR1). Only in a block whose lines fit the column, three in
-    four: a web paste's one-line paragraphs pasted beside a PDF's text are longer. `column` holds the document's
-    column width (_column_width) once asked."""
-    breaks = [number for number in own if all(_wide_at_break(lines[number - 1].rstrip(), lines[number].lstrip()))]
+    columns, the break is between two CJK characters, and this line starts with no label (一、, 第一章) and no
+    speaker's name (主持人：), which start a passage whatever their width (probes BF1, BF2). A short paragraph of a
+    PDF may end two of its three lines in 。 or ；; only a shorter line ends it (probe AR1). Only in a block whose
+    lines fit the column, three in four: a web paste's one-line paragraphs pasted beside a PDF's text are longer.
+    `column` holds the document's column width (_column_width) once asked."""
+    breaks = [number for number in own if all(_wide_at_break(lines[number - 1].rstrip(), lines[number].lstrip()))
+              and _LINE_LABEL.match(lines[number].lstrip()) is None and _SPEAKER.match(lines[number]) is None]
     if not breaks:
         return []
     if not column:
@@ -1393,7 +1395,8 @@ def _display_width(line: str) -> int:
 def _column_width(lines: list[str], following: list[int]) -> int | None:
     """The width (display columns) of a Chinese text column the document was wrapped in, as a PDF's text
     comes out, or None. A column breaks sentences and words at its width: the lines running on into the next
-    one (ending in a CJK character, no sentence's end, the next line starting with one) are of one width,
+    one (ending in a CJK character, not a mark: a poem's or a post's lines end in ， at one width, probe BF3; no
+    sentence's end; the next line starting with one) are of one width,
     but for a half-width mark or digit. Found when at least four of them, and half, are within two columns
     of one width (the middle of the widest such window of five columns). A web page's lines that end no
     sentence are its titles and headings, of any length (probes AU1, BA1)."""
@@ -1401,7 +1404,7 @@ def _column_width(lines: list[str], following: list[int]) -> int | None:
     widths = []
     for number in following:  # (a loop per line: kept to C-level calls)
         before = lines[number - 1].strip()
-        if before and before[-1] not in ends and wide(before[-1]) and wide(lines[number].lstrip()[:1]):
+        if before and before[-1] not in ends and is_cjk(before[-1]) and wide(lines[number].lstrip()[:1]):
             widths.append(_display_width(before))
     widths.sort()
     if len(widths) < _COLUMN_LINES:

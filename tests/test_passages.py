@@ -1105,6 +1105,35 @@ def test_a_short_chinese_paragraph_wrapped_in_a_pdf_column_stays_whole():
     assert any("党建工作联席会议" in passage.text for passage in split_passages(_doc(text), unit="sentence"))
 
 
+_PDF_PART = ("长三角三省一市组织部门今年在嘉兴召开了区域党建联\n盟第一次工作会议，会议审议通过了联盟章程和年度工\n作计划。\n\n"
+             "今后三地按照联盟章程每年轮流召开一次党建工作联席\n会议，共同研究解决跨界治理中的难点问题，推动毗邻\n"
+             "地区基层党组织之间交流合作，形成了可复制的经验。")
+
+
+@pytest.mark.parametrize("lines", [
+    ["一、各地各部门要切实提高政治站位，加强组织领导。", "二、各有关部门要压实工作责任，形成推进工作合力。",
+     "三、要完善区域联席会议制度，定期会商重大事项。"],
+    ["主持人：请您谈谈联席会议制度在实践中发挥的作用。", "王局长：联席会议让我们三地能够定期坐下来商量事情。",
+     "主持人：那么在具体推进过程中遇到了哪些主要困难？", "王局长：最大的困难是各地财政体制不同，分担难统一。"],
+], ids=["numbered items", "speakers"])
+def test_lines_starting_with_a_label_stay_apart_beside_a_pdf_column_as_wide(lines):
+    """After a PDF's text wrapped at 24 characters, a notice's numbered items or a transcript's turns as wide as
+    that column were read as its wrapped lines and merged into one passage (probe BF1, BF2): a line starting with
+    a label or a speaker's name starts a passage whatever its width."""
+    got = [passage.text for passage in split_passages(_doc(_PDF_PART + "\n\n" + "\n".join(lines)))]
+    assert all(line in got for line in lines)
+
+
+def test_lines_broken_at_commas_show_no_pdf_column():
+    """A post or a poem pasted a clause a line, its lines ending in ， at one width, was read as a PDF column,
+    and a later stanza of one-line sentences merged into one passage (probe BF3): only lines ending in a Chinese
+    character show a column."""
+    text = ("春天来了，\n我们又相聚。\n走过山和水，\n看过云和雾。\n\n日子慢慢过，\n花儿慢慢开。\n愿你被温柔，\n愿你有归途。\n\n"
+            "岁月很漫长。\n人生很短暂。\n珍惜眼前人。\n莫负好时光。")
+    got = [passage.text for passage in split_passages(_doc(text))]
+    assert "岁月很漫长。" in got and "莫负好时光。" in got
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
