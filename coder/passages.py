@@ -1325,8 +1325,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     - in a web page pasted one paragraph a line (at least five lines with no blank line between,
       two in three of them ending a sentence), each line (a title or a heading, which ends no
       sentence, too), but a line that a word or a sentence runs on into: the line before ends in a
-      hyphen, or ends no sentence and this one starts with a lowercase letter, or is a Chinese line as
-      wide as the column the document's text was wrapped in (_column_wraps).
+      hyphen, or ends no sentence and this one starts with a lowercase letter.
     """
     text = [number for number, kind in enumerate(kinds) if kind == _TEXT]
     following = [number for before, number in zip(text, text[1:]) if number == before + 1]
@@ -1343,78 +1342,13 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
     if len(following) >= 4:
         # Block by block (lines with no blank line between): a paragraph wrapped in a PDF, pasted among
         # one-line paragraphs, ends few of its lines, and stays whole.
-        column: list[int | None] = []  # the document's Chinese column width, found once when first asked
         for block in _runs_of_lines(text):
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
                 ended += _headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                own = [number for number in block[1:] if not _continues(lines[number - 1], lines[number])]
-                starts.update(own)
-                starts.difference_update(_column_wraps(lines, block, own, following, column))
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
-
-
-_COLUMN_LINES = 4  # lines breaking a sentence at one width, at the least, for a Chinese column (a PDF's)
-_COLUMN_SLACK = 2  # display columns a line of the column may differ by: a half-width mark or digit, one CJK character
-
-
-def _column_wraps(lines: list[str], block: list[int], own: list[int], following: list[int],
-                  column: list[int | None]) -> list[int]:
-    """The lines of `own` (starting a paragraph in a block read as a web paste) that a Chinese paragraph wrapped
-    in the document's column runs on into: the line before is as wide as the column, within two display
-    columns, the break is between two CJK characters, and this line starts with no label (一、, 第一章) and no
-    speaker's name (主持人：), which start a passage whatever their width (probes BF1, BF2). A short paragraph of a
-    PDF may end two of its three lines in 。 or ；; only a shorter line ends it (probe AR1). Only in a block whose
-    lines fit the column, three in four: a web paste's one-line paragraphs pasted beside a PDF's text are longer.
-    `column` holds the document's column width (_column_width) once asked."""
-    breaks = [number for number in own if all(_wide_at_break(lines[number - 1].rstrip(), lines[number].lstrip()))
-              and _LINE_LABEL.match(lines[number].lstrip()) is None and _SPEAKER.match(lines[number]) is None]
-    if not breaks:
-        return []
-    if not column:
-        column.append(_column_width(lines, following))
-    width = column[0]
-    if width is None:
-        return []
-    widths = {number: _display_width(lines[number].strip()) for number in block}
-    if 4 * sum(1 for size in widths.values() if size <= width + _COLUMN_SLACK) < 3 * len(block):
-        return []
-    return [number for number in breaks if abs(widths[number - 1] - width) <= _COLUMN_SLACK]
-
-
-_WIDE_CHARS = LazyPattern(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026]")
-
-
-def _display_width(line: str) -> int:
-    """A line's width in display columns: a CJK character or a full-width mark two (Chinese quotation marks,
-    — and … too, as a Chinese font sets them), any other character one."""
-    return len(line) + len(_WIDE_CHARS.findall(line))
-
-
-def _column_width(lines: list[str], following: list[int]) -> int | None:
-    """The width (display columns) of a Chinese text column the document was wrapped in, as a PDF's text
-    comes out, or None. A column breaks sentences and words at its width: the lines running on into the next
-    one (ending in a CJK character, not a mark: a poem's or a post's lines end in ， at one width, probe BF3; no
-    sentence's end; the next line starting with one) are of one width,
-    but for a half-width mark or digit. Found when at least four of them, and half, are within two columns
-    of one width (the middle of the widest such window of five columns). A web page's lines that end no
-    sentence are its titles and headings, of any length (probes AU1, BA1)."""
-    wide, ends = _WIDE_CHARS.fullmatch, _LINE_END_IN_PASTE
-    widths = []
-    for number in following:  # (a loop per line: kept to C-level calls)
-        before = lines[number - 1].strip()
-        if before and before[-1] not in ends and is_cjk(before[-1]) and wide(lines[number].lstrip()[:1]):
-            widths.append(_display_width(before))
-    widths.sort()
-    if len(widths) < _COLUMN_LINES:
-        return None
-    best, width = 0, None
-    for low in widths:  # the window [low, low + 2 * slack] holding the most widths
-        held = bisect_left(widths, low + 2 * _COLUMN_SLACK + 1) - bisect_left(widths, low)
-        if held >= best:
-            best, width = held, low + _COLUMN_SLACK
-    return width if best >= _COLUMN_LINES and 2 * best >= len(widths) else None
 
 
 def _headings_in(lines: list[str], block: list[int]) -> int:

@@ -1090,21 +1090,6 @@ def test_a_chinese_web_paste_title_before_a_lead_paragraph_stays_apart():
         assert not any("会上" in passage.text[1:] for passage in split_passages(_doc("\n".join(lines)), unit=unit))
 
 
-def test_a_short_chinese_paragraph_wrapped_in_a_pdf_column_stays_whole():
-    """A PDF's Chinese paragraphs of two or three lines, wrapped at one width: where a sentence ended at a wrap,
-    two lines in three ended in 。, the paragraph read as a web page pasted a paragraph a line and was cut at
-    its line ends, 联席 / 会议 too, a term no keyword then found (probe AR1)."""
-    paragraphs = [
-        ["长三角三省一市组织部门今年在嘉兴召开了区域党建联", "盟第一次工作会议，会议审议通过了联盟章程和年度工", "作计划。"],
-        ["会议指出，毗邻地区要加强基层党组织之间交流合作。", "今后三地按照联盟章程每年轮流召开一次党建工作联席", "会议，共同研究解决跨界治理中的难点问题。"],
-        ["与会代表认为，跨省联合党支部破解了行政区划壁垒带", "来的治理难题，为省际边界乡村振兴提供了新的路径。"],
-    ]
-    assert {len(line) for lines in paragraphs for line in lines[:-1]} == {24}
-    text = "\n\n".join("\n".join(lines) for lines in paragraphs)
-    assert [passage.text for passage in split_passages(_doc(text))] == ["".join(lines) for lines in paragraphs]
-    assert any("党建工作联席会议" in passage.text for passage in split_passages(_doc(text), unit="sentence"))
-
-
 _PDF_PART = ("长三角三省一市组织部门今年在嘉兴召开了区域党建联\n盟第一次工作会议，会议审议通过了联盟章程和年度工\n作计划。\n\n"
              "今后三地按照联盟章程每年轮流召开一次党建工作联席\n会议，共同研究解决跨界治理中的难点问题，推动毗邻\n"
              "地区基层党组织之间交流合作，形成了可复制的经验。")
