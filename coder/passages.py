@@ -100,7 +100,7 @@ between words).
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -199,9 +199,18 @@ _SPACED_END = r"[^\S\n]+(?=(?-i:[A-Z]))"
 _DECLARATION_LABELS = (r"disclosure\s+statement|declarations?\s+of\s+(?:competing\s+|conflicting\s+)?interests?|"
                        r"conflicts?\s+of\s+interests?(?:\s+statement)?|competing\s+interests?(?:\s+statement)?|"
                        r"data\s+availability(?:\s+statement)?")
-# (and "Conflict of interest The authors declare ...", as Springer prints it)
-_SPACED_LABELS = (("abstract", r"abstract"), ("keywords", r"key\s*-?words?"),
-                  ("identifier", r"conflicts?\s+of\s+interests?|competing\s+interests?"))
+# Such a label counts alone on its line (with or without a colon), or before a declaration's known wording
+# ("Conflict of interest: The authors declare ...", Springer's "Conflict of interest The authors declare ..."):
+# "Conflicts of interest: the provinces compete ..." and "Conflicts of Interest Between Upstream and
+# Downstream Cities" are the body's (probe BG1).
+_DECLARATION_WORDING = (
+    r"(?:the\s+authors?(?:\s*\(s\))?|all\s+authors|we|i)\s+(?:declare|report|disclose|confirm|state|ha(?:s|ve)\s+no|received\s+no|did\s+not)\b"
+    r"|there\s+(?:is|are|was|were)\s+no\b|no\s+(?:potential|known|conflicts?|competing|financial)\b|none(?:\s+declared|\s+to\s+declare)?[^\S\n]*\.?[^\S\n]*$|not\s+applicable\b|n/a\b"
+    r"|the\s+data(?:sets?)?\s+(?:that\s+supports?|supporting|used|generated|analy[sz]ed|(?:are|is)\s+(?:openly\s+|publicly\s+)?available)\b"
+    r"|data\s+(?:sharing\s+(?:is\s+)?not\s+applicable|(?:are|is)\s+(?:openly\s+|publicly\s+)?available|will\s+be\s+made\s+available)\b"
+)
+_DECLARATION_END = r"[^\S\n]*[\]】〕)）]?[^\S\n]*(?:[:：.—–-][^\S\n]*)?(?:$|(?=(?:" + _DECLARATION_WORDING + ")))"
+_SPACED_LABELS = (("abstract", r"abstract"), ("keywords", r"key\s*-?words?"))
 _CJK_KIND_LABELS = (
     ("abstract", r"(?:内容|內容)?(?:摘\s*要|提\s*要)|中文摘要"),
     ("keywords", r"[关關]\s*[键鍵]\s*[词字詞]|主[题題][词詞]"),
@@ -213,7 +222,7 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|" + _DECLARATION_LABELS + r"|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
+                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
                    r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
@@ -223,6 +232,7 @@ _LABEL = LazyPattern(
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
     + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
     + "|" + "|".join(f"(?P<{kind}_spaced>{pattern}){_SPACED_END}" for kind, pattern in _SPACED_LABELS)
+    + f"|(?P<identifier_declaration>{_DECLARATION_LABELS}){_DECLARATION_END}"
     + ")",
     re.IGNORECASE,
 )
@@ -315,35 +325,63 @@ _CARRIES_IDENTIFIER = LazyPattern(
     re.IGNORECASE,
 )
 _CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text, not a body section
-# A grant's text: a Chinese grant word, a grant number ("15BJL038", "71774120", "Grant No."), or an English
-# funding sentence's opening ("This work was supported by", "Funded by", "No funding"); or "None declared".
+# A grant's sign: a grant number in a grant's form ("15BJL038", "(71874032)", "No. 71874032", "Grant No.",
+# 批准号, "grant agreement No 870691") or a funder's name (国家社会科学基金, 教育部人文社会科学研究基金,
+# "National Natural Science Foundation", "Research Council"). Not any number of five digits, "COVID-19",
+# "grant agreement" alone, or 基金 / 资助 / 项目 / 课题 anywhere: a report's section headed "Funding" speaks
+# of them (probe BG2).
+_GRANT_SIGN = LazyPattern(
+    r"\b\d{2}[A-Z]{1,4}\d{3,6}\b"
+    r"|[(（]\s*(?:(?:Grant\s+)?No\.?\s*|批准号[:：]?\s*|[编編][号號][:：]?\s*)?"
+    r"(?:\d{6,}|(?=[A-Z\d/-]*[A-Z])(?=[A-Z\d/-]*?\d{3})[A-Z\d][A-Z\d/-]{4,})\s*[)）]"
+    r"|\b(?:[Gg]rants?\s+)?(?:Nos?\.|No|Number|#)\s*:?\s*[A-Z]{0,6}[-/]?\d{5,}"
+    r"|(?i:\bgrants?\s+(?:nos?\b|numbers?\b|#|agreement\s+(?:no\.?\s*)?\d{4,}))"
+    r"|批准[号號]|[项項]目[编編][号號]|[编編][号號][:：]"
+    r"|(?:社会科学|社會科學|自然科学|自然科學|社科)[^，,。\n]{0,12}(?:基金|[项項]目|[规規][划劃])"
+    r"|(?i:national\s+(?:natural\s+|social\s+)?science\s+(?:foundation|fund)|(?:research|grants)\s+council|science\s+foundation)"
+)
+# A grant's text or a declaration after a funding or declaration label alone: a grant's sign, an English
+# funding sentence's opening ("This work was supported by", "Funded by", "No funding"), "None declared",
+# or a declaration's known wording (_DECLARATION_WORDING).
 _CARRIED_TEXT = LazyPattern(
-    r"基金|[资資]助|[项項]目|[课課][题題]|\b(?=[A-Z/-]*\d)(?=[\d/-]*[A-Z])[A-Z\d/-]{6,}\b|\b\d{5,}\b|(?i:\bgrant\s+(?:no\b|numbers?\b|agreement\b|#))"
-    r"|^\s*(?i:(?:this|the)\s+(?:work|research|study|article|paper|authors?(?:\s*\(s\))?)\b[^.\n]{0,80}?"
-    r"\b(?:supported|funded|financed|sponsored|received|acknowledges?)\b|(?:funded|supported|financed|sponsored)\s+by\b"
+    r"^\s*(?i:(?:this|the)\s+(?:work|research|study|article|paper|project|authors?(?:\s*\(s\))?)\b[^.\n]{0,80}?"
+    r"\b(?:(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by|received\s+(?:no\s+)?(?:specific\s+)?(?:funding|financial|grants?|support)"
+    r"|acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding))\b|(?:funded|supported|financed|sponsored)\s+by\b"
     r"|no\s+(?:specific\s+|external\s+)?funding\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b"
-    r"|none(?:\s+declared|\s+to\s+declare)?\s*\.?\s*$)",
+    r"|" + _DECLARATION_WORDING + ")",
     re.MULTILINE,
 )
 # A journal's declaration, a paragraph of its own even with no label before it (Taylor & Francis, Elsevier,
-# SAGE, Wiley wordings): kind identifier. Known wordings only, not any sentence naming an interest.
+# SAGE, Wiley wordings): kind identifier. Known wordings only, not any sentence naming an interest; "This
+# work was supported by" (group supported) only with a grant's sign: "This work was supported by all member
+# cities, ..." is the body's (probe BG2).
 _STATEMENT = LazyPattern(
     r"\s*(?:no\s+potential\s+conflicts?\s+of\s+interests?\s+(?:was|were|is|are)\s+reported"
     r"|the\s+authors?(?:\s*\(s\))?\s+(?:declare[sd]?|report(?:s|ed)?|ha(?:s|ve))\s+(?:that\s+(?:they\s+ha(?:ve|s)|there\s+(?:is|are|was|were))\s+)?"
     r"no\s+(?:known\s+)?(?:potential\s+)?(?:competing|conflicts?\s+of|conflicting)\b"
     r"|the\s+authors?(?:\s*\(s\))?\s+received\s+no\s+(?:specific\s+)?(?:financial\s+support|funding|grant)"
     r"|this\s+(?:work|research|study)\s+(?:received\s+no|did\s+not\s+receive\s+any)\s+(?:specific\s+)?(?:grant|funding|financial\s+support)"
-    r"|this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
-    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b"
+    r"|(?P<supported>this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
+    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b)"
     r"|data\s+sharing\s+(?:is\s+)?not\s+applicable|the\s+data\s+that\s+supports?\s+the\s+findings\s+of\s+this\s+(?:study|article)\b)",
     re.IGNORECASE,
 )
+# A funder's noun in "This work was supported by the ... Foundation / Fund / Council / Ministry of ...".
+_FUNDER = re.compile(r"\b(?:Foundations?|Funds?|Council|Agency|Ministry|Programme|Program|Commission|Trust|Academy|"
+                     r"University|Office|Bureau|Department|Grants?|Awards?|Fellowships?|Scholarships?)\b")
 _STATEMENT_MAX = 400  # characters: a declaration, not a paragraph of the body opening with its words
 # "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
 # cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
 # A Markdown ATX heading, in a .md file: up to three spaces, one to six #, a space, its text (group 1: to the text).
 _ATX_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t]+)\S[^\n]*$", re.MULTILINE)
+# A fenced code block's fence, in a .md file: its lines ("# comment") are no headings (probe BG5).
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
 _CITE_THIS = LazyPattern(_LEAD + _OPEN + r"(?:to\s+)?cite\s+this\s+article", re.IGNORECASE)
+# ...but it ends at the line holding the DOI ("DOI: 10.1080/...", "https://doi.org/..."; a line ending "DOI:"
+# runs on to the number), and after at most _CITATION_LINES lines: the body pasted right under it, with no
+# blank line between (a PDF viewer's copy), was identifier (probe BG3).
+_DOI_NUMBER = re.compile(r"\b10\.\d{4,9}/\S|doi\.org/", re.IGNORECASE)
+_CITATION_LINES = 4
 
 
 def _line_label(line: str) -> tuple[str, bool] | None:
@@ -1038,11 +1076,11 @@ def _blocks(
     front_end = None  # the first block after the front matter
     ordered = _special_lines(view, view_lines, starts)
     if markdown and "#" in view:
-        ordered = sorted({*ordered, *(match.start() for match in _ATX_HEADING.finditer(view))})
+        ordered = sorted({*ordered, *_atx_headings(view)})
     special = set(ordered)
     for lines in paragraphs:
         opens = carried  # the kind the paragraph's first line takes if it is not special
-        if not in_references and lines[-1][1] - lines[0][0] <= _STATEMENT_MAX and _STATEMENT.match(view, lines[0][0], lines[-1][1]):
+        if not in_references and _is_statement(view, lines[0][0], lines[-1][1]):
             opens = "statement"
         if not (in_front or in_references or opens) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
@@ -1069,7 +1107,8 @@ def _blocks(
             atx = _ATX_HEADING.match(line) if markdown and start in special else None
             if atx is not None:
                 line = " " * atx.end(1) + line[atx.end(1):]  # its text, read as the line's (but for the hashes)
-            if in_references and first_of_paragraph and _ends_references(line):
+            if in_references and (atx is not None or (first_of_paragraph and _ends_references(line))):
+                # (in a .md file any heading ends them; "## References" again starts them below)
                 in_references = False  # a table of contents' "References", or a second paper in the file
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
@@ -1117,7 +1156,7 @@ def _blocks(
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
                 current[2] == "body" or current[3] == "label" or current[3] == "paragraph"
-                or (current[3] == "sentence" and previous.rstrip().rstrip(_CLOSERS)[-1:] not in _SENTENCE_ENDS)
+                or (current[3] == "sentence" and _citation_runs_on(view, current, previous))
                 or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end
@@ -1145,6 +1184,45 @@ def _blocks(
     return [(start, end, kind) for start, end, kind, _ in blocks], (in_references, carried)
 
 
+def _atx_headings(view: str) -> list[int]:
+    """The starts of a Markdown text's ATX heading lines, but for those inside a fenced code block (``` or ~~~,
+    closed by a fence of the same character at least as long, or by the text's end)."""
+    headings = [match.start() for match in _ATX_HEADING.finditer(view)]
+    if not headings or ("```" not in view and "~~~" not in view):
+        return headings
+    code: list[tuple[int, int]] = []
+    opened = None
+    for fence in _FENCE.finditer(view):
+        marker = fence.group(1)
+        if opened is None:
+            opened = fence
+        elif marker[0] == opened.group(1)[0] and len(marker) >= len(opened.group(1)) and not fence.group(2).strip():
+            code.append((opened.start(), fence.end()))
+            opened = None
+    if opened is not None:
+        code.append((opened.start(), len(view)))
+    ends = [last for _, last in code]  # the blocks are in order and apart: the first ending after a heading holds it or not
+    return [start for start in headings
+            if (index := bisect_right(ends, start)) == len(code) or code[index][0] > start]
+
+
+def _citation_runs_on(view: str, block: list, previous: str) -> bool:
+    """Does a "To cite this article:" block run on over the next line? (previous: its last line)"""
+    return (previous.rstrip().rstrip(_CLOSERS)[-1:] not in _SENTENCE_ENDS and _DOI_NUMBER.search(previous) is None
+            and view.count("\n", block[0], block[1]) < _CITATION_LINES - 1)
+
+
+def _is_statement(view: str, start: int, end: int) -> bool:
+    """A paragraph (view[start:end]) that is a journal's declaration with no label before it (_STATEMENT)."""
+    if end - start > _STATEMENT_MAX:
+        return False
+    match = _STATEMENT.match(view, start, end)
+    return match is not None and (
+        match.group("supported") is None or _GRANT_SIGN.search(view, start, end) is not None
+        or _FUNDER.search(view, match.end(), end) is not None
+    )
+
+
 def _carried(view: str, lines: list[tuple[int, int]], carried: str) -> tuple[str, bool | str]:
     """The kind a label alone in the paragraph before gives this paragraph's first line, and whether the
     lines after it run on: an abstract's or keywords' as after the label on its line; a grant's text (after
@@ -1155,7 +1233,7 @@ def _carried(view: str, lines: list[tuple[int, int]], carried: str) -> tuple[str
         return carried, True
     start, end = lines[0][0], lines[-1][1]
     if end - start <= _CARRIED_IDENTIFIER_MAX and (
-        _CARRIED_TEXT.search(view, start, end) or _STATEMENT.match(view, start, end)
+        _GRANT_SIGN.search(view, start, end) or _CARRIED_TEXT.match(view, start, end) or _STATEMENT.match(view, start, end)
     ):
         return "identifier", "paragraph"
     return "body", False

@@ -3,7 +3,7 @@
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
-line after their heading, a funding label's grant text, journals' declarations, Markdown headings, changes of behaviour since, ported) as the oracle of
+line after their heading, a funding label's grant text, journals' declarations, Markdown headings, their fixes after probe BG, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -30,18 +30,19 @@ from coder.passages import (  # ported since
     _ATX_HEADING,
     _CARRIES_IDENTIFIER,
     _CITE_THIS,
+    _DECLARATION_END,
     _DECLARATION_LABELS,
-    _SENTENCE_ENDS,
     _SPACED_END,
     _SPACED_LABELS,
-    _STATEMENT,
-    _STATEMENT_MAX,
     _TONE_VOWELS,
     _UNREAD,
     _WIDE_BESIDE_CJK,
+    _atx_headings,
     _carried,
+    _citation_runs_on,
     _is_chrome,
     _is_markdown_title,
+    _is_statement,
     _mark_contents,
     _page_breaks_inside,
     _row_break_offsets,
@@ -123,7 +124,7 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|" + _DECLARATION_LABELS + r"|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"  # ported
+                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"  # ported
                    r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
@@ -133,6 +134,7 @@ _LABEL = LazyPattern(
     + "|".join(f"(?P<{kind}>{pattern}){_CJK_END}" for kind, pattern in _CJK_KIND_LABELS)
     + "|" + "|".join(f"(?P<{kind}_latin>{pattern}){_LATIN_END}" for kind, pattern in _LATIN_KIND_LABELS)
     + "|" + "|".join(f"(?P<{kind}_spaced>{pattern}){_SPACED_END}" for kind, pattern in _SPACED_LABELS)  # ported: spaced labels
+    + f"|(?P<identifier_declaration>{_DECLARATION_LABELS}){_DECLARATION_END}"  # ported: declarations, alone or before their wording
     + ")",
     re.IGNORECASE,
 )
@@ -532,11 +534,11 @@ def _blocks(
     carried: str | None = None  # a label alone in its paragraph ("摘要:") gives its kind to the next one
     ordered = _special_lines(view)
     if markdown and "#" in view:  # ported: Markdown headings
-        ordered = sorted({*ordered, *(match.start() for match in _ATX_HEADING.finditer(view))})
+        ordered = sorted({*ordered, *_atx_headings(view)})  # ported: not in a fenced code block
     special = set(ordered)
     for lines in paragraphs:
         opens = carried  # ported: a journal's declaration alone in its paragraph
-        if not in_references and lines[-1][1] - lines[0][0] <= _STATEMENT_MAX and _STATEMENT.match(view, lines[0][0], lines[-1][1]):
+        if not in_references and _is_statement(view, lines[0][0], lines[-1][1]):  # ported: "supported by" with a grant's sign
             opens = "statement"
         if not (in_front or in_references or opens) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
@@ -563,7 +565,7 @@ def _blocks(
             atx = _ATX_HEADING.match(line) if markdown and start in special else None  # ported
             if atx is not None:
                 line = " " * atx.end(1) + line[atx.end(1):]
-            if in_references and first_of_paragraph and _ends_references(line):
+            if in_references and (atx is not None or (first_of_paragraph and _ends_references(line))):  # ported: a Markdown heading
                 in_references = False  # 6453888, ported: a table of contents' "References", or a second paper
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
@@ -609,7 +611,7 @@ def _blocks(
                     kind, runs_on = "reference", True
             if kind is None and current is not None and (
                 current[2] == "body" or current[3] == "label" or current[3] == "paragraph"  # ported: a grant's text
-                or (current[3] == "sentence" and previous.rstrip().rstrip(_CLOSERS)[-1:] not in _SENTENCE_ENDS)  # ported
+                or (current[3] == "sentence" and _citation_runs_on(view, current, previous))  # ported: to the DOI's line
                 or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
             ):
                 current[1] = end

@@ -1310,3 +1310,85 @@ def test_markdown_headings_are_headings_in_a_markdown_file(path, kinds):
 def test_a_markdown_title_before_its_authors_is_the_title():
     text = "# Cross-border Cooperation in Europe\n\nJohn Smith, Jane Doe\n\nAbstract: This paper studies joint meetings.\n"
     assert [passage.kind for passage in split_passages(Document("a.md", text))] == ["title", "author", "abstract"]
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # a report's barriers, a run-in topic opening each paragraph, and a title-case heading: the body's (probe BG1)
+    ("2. Barriers to cooperation\n\nConflicts of interest: the provinces compete for the same investors, so each "
+     "resists binding targets.\n\nData availability: only a few cities publish monitoring data.\n\nCompeting interests: "
+     "the cities want the same port.\n\nConflicts of Interest Between Upstream and Downstream Cities\n\nUpstream cities "
+     "want growth.", ["heading", "body", "body", "body", "body", "body"]),
+    # such a label alone on its line, or before a declaration's wording, is still the journal's
+    ("Cities cooperate.\n\nConflicts of interest: The authors declare no conflict of interest.\n\nData availability: "
+     "The data that support the findings are available on request.\n\nCompeting interests: None declared.\n\n"
+     "Conflict of interest The authors report no competing interests.\n\nCompeting interests\n\nNone.",
+     ["body", "identifier", "identifier", "identifier", "identifier", "identifier", "identifier"]),
+], ids=["body", "declarations"])
+def test_a_declaration_label_takes_its_line_only_alone_or_before_a_declaration(text, kinds):
+    """ "Conflicts of interest: the provinces compete ..." and "Conflicts of Interest Between ..." Cities were
+    identifier, not coded: a report's barriers taken out of coding (probe BG1)."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # a section headed "Funding" or "Data availability": "grant agreement", COVID-19, a number of five digits
+    # are no grant's text (probe BG2)
+    ("Interreg cooperation between the two border regions\n\nFunding\n\nThe programme co-finances cross-border "
+     "projects through a grant agreement with the lead partner.\n\nFunding\n\nFunding for the joint meeting fell "
+     "after COVID-19, and the cities could not agree on sharing the costs.\n\nData availability\n\nThe joint "
+     "monitoring committee collected water quality samples at 12000 points along the border river.",
+     ["body", "identifier", "body", "identifier", "body", "identifier", "body"]),
+    ("二、保障措施\n\n基金项目：\n\n设立长三角合作与发展共同促进基金，重点资助跨区域联席会议确定的合作项目。\n\n三、组织实施",
+     ["heading", "identifier", "body", "heading"]),
+    # "This work was supported by" with no label: a grant's sign or a funder's noun, or it is the body's
+    ("Cities cooperate.\n\nThis work was supported by all member cities, each of which seconded two officials to "
+     "the secretariat.\n\nThis work was supported by the National Natural Science Foundation of China "
+     "(71874032).", ["body", "body", "identifier"]),
+    # grants in their usual forms, after a lone funding label, stay the grant's text
+    ("Cities cooperate.\n\n基金项目：\n\n教育部人文社会科学研究青年基金项目“跨域治理研究”\n\nFunding\n\nEuropean Union's "
+     "Horizon 2020 programme under grant agreement No 870691.\n\nFunding\n\nNational Social Science Fund of China "
+     "(15BJL038).", ["body", "identifier", "identifier", "identifier", "identifier", "identifier", "identifier"]),
+], ids=["report", "chinese-notice", "unlabeled", "grants"])
+def test_only_a_grants_text_or_a_declaration_follows_a_lone_funding_label(text, kinds):
+    """After a lone "Funding" / "Data availability" / 基金项目： heading the next paragraph was identifier on weak
+    signs (grant agreement, COVID-19, any five digits, 项目 or 资助 anywhere), and "This work was supported by all
+    member cities ..." with no label too: body text not coded (probe BG2)."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+def test_a_cite_this_article_line_ends_at_its_doi():
+    """ "To cite this article: ... DOI:\\n10.1080/..." ran on to a sentence's end: the body pasted right under it
+    (no blank line, a PDF viewer's copy) was identifier, not coded (probe BG3)."""
+    text = ("To cite this article: Luis De Sousa (2013) Understanding European Cross-border Cooperation:\n"
+            "A Framework for Analysis, Journal of European Integration, 35:6, 669-687, DOI:\n"
+            "10.1080/07036337.2012.711827\nEuroregions and other cross-border co-operation structures promote inter-\n"
+            "governmental coordination. Joint meetings of mayors are the usual instruments.\n"
+            "The Euroregion is the most institutionalised form.\n\n"
+            "To cite this article: A. Author (2013) A Title With No Sentence End, Journal, 35:6, 669-687\n"
+            "line two of the citation\nline three of the citation\nline four of the citation\n"
+            "Euroregions promote coordination between local authorities")
+    passages = split_passages(_doc(text))
+    assert [(passage.kind, passage.text.split()[0]) for passage in passages] == [
+        ("identifier", "To"), ("body", "Euroregions"), ("identifier", "To"), ("body", "Euroregions")]
+    assert passages[0].text.endswith("10.1080/07036337.2012.711827")
+
+
+def test_a_markdown_heading_ends_the_references():
+    """In a .md file "# Chapter 2. ..." or "## Findings" after "## References" did not end them: the next
+    chapter's body was kind reference, not coded (probe BG4)."""
+    text = ("# Chapter 1. Joint meetings\n\nThe joint meeting coordinated pollution control.\n\n## References\n\n"
+            "Li, W. (2019). Joint meetings in China. Journal of Regional Governance, 3(2), 1-20.\n\n"
+            "# Chapter 2. Party-building alliances\n\nThe alliance linked branches across the border.\n\n"
+            "## Findings\n\nThe joint meeting met twice a year.\n\n## References\n\nWang, L. (2020). Alliances.\n")
+    assert [passage.kind for passage in split_passages(Document("book.md", text))] == [
+        "heading", "body", "heading", "reference", "heading", "body", "heading", "body", "heading", "reference"]
+
+
+def test_a_hash_line_in_a_markdown_code_block_is_no_heading():
+    """In a .md file a "# comment" line inside a fenced code block was a heading: the block was cut, and
+    "# References" there started the references, every later paragraph kind reference (probe BG5)."""
+    text = ("# Notes on replication\n\nThe data were cleaned with the script below.\n\n```python\n# References\n"
+            "data = load('joint_meeting.csv')\n```\n\n~~~\n## Findings\n~~~\n\n"
+            "The joint meeting of the three provinces coordinated pollution control.\n\n## Results\n\nThey met.\n")
+    assert [passage.kind for passage in split_passages(Document("notes.md", text))] == [
+        "heading", "body", "body", "body", "body", "heading", "body"]
