@@ -1423,7 +1423,7 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         for block in _runs_of_lines(text):
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
             if len(block) > 1 and 3 * ended < 2 * len(block):
-                ended += _headings_in(lines, block)
+                ended += _headings_in(lines, block) + _chinese_headings_in(lines, block)
             if len(block) > 1 and 3 * ended >= 2 * len(block):
                 starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
     return frozenset(starts)
@@ -1445,6 +1445,67 @@ def _headings_in(lines: list[str], block: list[int]) -> int:
     return headings
 
 
+# A Chinese web page's numbered heading: 一、 （一） 1.1 2.1.1 1. 第一章, then a CJK character ("2.5亿", "12月" are none).
+_CJK_NUMBERED_HEADING = LazyPattern(
+    r"(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇条條]|[一二三四五六七八九十]{1,3}[、．.]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
+    rf"|\d{{1,2}}(?:[.．]\d{{1,2}}){{0,3}}(?:[.．、]|\s))\s*(?={_CJK_CLASS})")
+# Its furniture, ending no sentence: a document number (沪府办发〔2024〕12号), a date (2024年3月12日, 2024-03-12
+# 10:30), a source or a dateline (来源：新华网, 2024-03-12 来源：上海发布 作者：…), a photo credit (李隽摄, 新华社记者 李隽 摄).
+_PAGE_FURNITURE = LazyPattern(
+    rf"[^\s，,。；;！？]{{0,16}}\s*[〔\[【(（]\d{{4}}[〕\]】)）]\s*\d{{1,4}}\s*[号號]"
+    r"|(?=.*\d{4})[\s\d:/.年月日-]+"
+    r"|[^，,。；;！？]{0,30}?(?:来源|來源|稿源|出处|出處|作者|记者|記者|通讯员|通訊員|编辑|編輯|摄影|攝影|图片|圖片|发布时间|發布時間|"
+    r"发布日期|發布日期|时间|時間|日期|浏览次数|瀏覽次數|点击数|點擊數|阅读量|閱讀量|字号|字號)\s*[:：].*"
+    rf"|[^，,。；;！？]{{0,20}}?{_CJK_CLASS}\s*[摄攝][)）]?")
+_HEADING_MARKS = re.compile(r"[，,、；;：:。！？!?]")
+_CJK_HEADING = 20  # characters at most in a bare Chinese heading ("合作背景", "下一步打算")
+_CJK_NUMBERED_HEADING_MAX = 30  # and in a numbered one ("一、区域合作的必要性")
+
+
+def _chinese_headings_in(lines: list[str], block: list[int]) -> int:
+    """How many lines of a block read as a Chinese web page's heading or furniture, ending no sentence yet a
+    paragraph (probe BF4): a line ending in a half-width colon after a CJK character (a lead-in, as one ending in
+    "："); its page furniture (_PAGE_FURNITURE), at most 60 characters; a numbered heading
+    (_CJK_NUMBERED_HEADING), at most 30 characters with no clause or sentence mark; a bare heading, at most 20
+    characters, CJK ones, with no such mark, at most half as wide as the block's widest line, ending in a
+    character (not a mark), before a longer line that ends a sentence, or before a numbered heading, furniture or
+    the same line (a title repeated). A paragraph wrapped in a PDF column has lines of about one width, and its
+    short last line ends a sentence: none of these."""
+    stripped = [lines[number].strip() for number in block]
+    widest = max(map(_display_width, stripped))
+    ends = _LINE_END_IN_PASTE
+    kinds = []  # per line: "lead", "furniture", "numbered", "bare" (a heading's shape) or ""
+    for line in stripped:
+        kind = ""
+        if not line or line[-1] in ends:
+            pass
+        elif line[-1] == ":" and is_cjk(line[-2:-1]):
+            kind = "lead"  # "各区人民政府:", "通知如下:": a page writing half-width marks, as "："
+        elif len(line) <= 60 and _PAGE_FURNITURE.fullmatch(line) is not None and not _SENTENCE_INSIDE.search(line):
+            kind = "furniture"
+        elif len(line) <= _CJK_NUMBERED_HEADING_MAX and (line[-1].isalnum() or line[-1] == "》"):
+            number = _CJK_NUMBERED_HEADING.match(line)
+            if _HEADING_MARKS.search(line, 0 if number is None else number.end()) is not None:
+                pass
+            elif number is not None:
+                kind = "numbered"
+            elif (len(line) <= _CJK_HEADING and len(_CJK_RE.findall(line)) >= 2
+                  and 2 * _display_width(line) <= widest):
+                kind = "bare"
+        kinds.append(kind)
+    headings = 0
+    for at, kind in enumerate(kinds):
+        if kind == "bare":
+            if at + 1 == len(kinds):
+                continue
+            after = stripped[at + 1]
+            if not (kinds[at + 1] in ("numbered", "furniture") or after == stripped[at]
+                    or ((after[-1:] in ends or kinds[at + 1] == "lead") and len(after) > len(stripped[at]))):
+                continue
+        headings += kind != ""
+    return headings
+
+
 def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
     """The runs of consecutive numbers in `numbers` (sorted): the blocks of text lines with no blank line between."""
     run: list[int] = []
@@ -1459,14 +1520,17 @@ def _runs_of_lines(numbers: list[int]) -> Iterator[list[int]]:
 
 def _continues(before: str, after: str) -> bool:
     """Does a word or a sentence run on from the line `before` into the next line, `after`? The line
-    before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon, or it is a long line ending no sentence and
+    before ends in a hyphen, a comma (a Chinese one too) or a Chinese colon (or a half-width one after a CJK
+    character), or it is a long line ending no sentence and
     the line after starts with a lowercase letter. (A Chinese headline is a long line ending no
     sentence before a Chinese one: no more is told of a Chinese line.)"""
     before, after = before.rstrip(), after.lstrip()
     if not before or not after or before[-1] in _LINE_END:
         return False
     # (a heading is short: "E-government" may start the paragraph after it)
-    return before[-1] in "-‐,，、;；：" or (after[0].islower() and len(before) >= _WRAPPED_LINE)
+    # (a Chinese label's half-width colon, "基金资助:", runs on as a full-width one does: not an English one)
+    return (before[-1] in "-‐,，、;；：" or (before[-1] == ":" and is_cjk(before[-2:-1]))
+            or (after[0].islower() and len(before) >= _WRAPPED_LINE))
 
 
 _WRAPPED_LINE = 40  # a line at least this long, ending no sentence, may be a paragraph wrapped in a web paste

@@ -1119,6 +1119,24 @@ def test_lines_broken_at_commas_show_no_pdf_column():
     assert "岁月很漫长。" in got and "莫负好时光。" in got
 
 
+@pytest.mark.parametrize("lines", [
+    ["区域合作已成为推动地区经济发展的重要动力。", "一、区域合作的必要性", "1.1 经济发展的需要", "区域合作有助于优化资源配置。",
+     "1.2 政策支持的需求", "政府出台了一系列政策措施。", "二、深度交流合作的方式", "2.1 产业合作", "产业合作是区域合作的核心。",
+     "2.1.1 产业转移", "将优势产业向周边地区转移。"],
+    ["合作背景", "长三角三省一市在嘉兴召开了区域党建联盟第一次工作会议。", "主要做法",
+     "三地按照联盟章程每年轮流召开一次党建工作联席会议。", "下一步打算", "跨省联合党支部将进一步破解行政区划壁垒带来的治理难题。"],
+    ["关于建立长三角毗邻地区党建联席会议制度的通知", "沪府办发〔2024〕12号", "来源：上海发布 2024-03-12 10:30",
+     "为深化区域合作，经研究决定建立毗邻地区党建联席会议制度。", "联席会议每年召开一次，由三地轮流承办。",
+     "新华社记者 李隽 摄", "上海市人民政府办公厅", "2024年3月12日"],
+], ids=["numbered headings", "bare headings", "notice furniture"])
+def test_a_chinese_web_paste_with_headings_and_furniture_is_split_a_line_a_passage(lines):
+    """A Chinese web page pasted a paragraph a line, whose headings ("合作背景", "一、区域合作的必要性" over "1.1 经济发展的
+    需要") or furniture (a document number, a source, a photo credit, a signature, a date) end no sentence, ended
+    a sentence on fewer than two lines in three: it was not read as a paste and ran into one passage, every code
+    in it co-occurring with every other (probe BF4). Such lines count as ended, as English headings do."""
+    assert [passage.text for passage in split_passages(_doc("\n".join(lines)))] == lines
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
