@@ -1453,13 +1453,22 @@ _CJK_NUMBERED_HEADING = LazyPattern(
 # 10:30), a source or a dateline (来源：新华网, 2024-03-12 来源：上海发布 作者：…), a photo credit (李隽摄, 新华社记者 李隽 摄).
 _PAGE_FURNITURE = LazyPattern(
     rf"[^\s，,。；;！？]{{0,16}}\s*[〔\[【(（]\d{{4}}[〕\]】)）]\s*\d{{1,4}}\s*[号號]"
-    r"|(?=.*\d{4})[\s\d:/.年月日-]+"
+    r"|\s*\d{4}\s*[年./-]\s*\d{1,2}\s*(?:[月./-]\s*\d{1,2}\s*日?)?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?\s*"
     r"|[^，,。；;！？]{0,30}?(?:来源|來源|稿源|出处|出處|作者|记者|記者|通讯员|通訊員|编辑|編輯|摄影|攝影|图片|圖片|发布时间|發布時間|"
     r"发布日期|發布日期|时间|時間|日期|浏览次数|瀏覽次數|点击数|點擊數|阅读量|閱讀量|字号|字號)\s*[:：].*"
     rf"|[^，,。；;！？]{{0,20}}?{_CJK_CLASS}\s*[摄攝][)）]?")
 _HEADING_MARKS = re.compile(r"[，,、；;：:。！？!?]")
 _CJK_HEADING = 20  # characters at most in a bare Chinese heading ("合作背景", "下一步打算")
 _CJK_NUMBERED_HEADING_MAX = 30  # and in a numbered one ("一、区域合作的必要性")
+
+
+_WIDE_CHARS = LazyPattern(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026]")
+
+
+def _display_width(line: str) -> int:
+    """A line's width in display columns: a CJK character or a full-width mark two (Chinese quotation marks,
+    — and … too, as a Chinese font sets them), any other character one."""
+    return len(line) + len(_WIDE_CHARS.findall(line))
 
 
 def _chinese_headings_in(lines: list[str], block: list[int]) -> int:
@@ -1472,6 +1481,8 @@ def _chinese_headings_in(lines: list[str], block: list[int]) -> int:
     the same line (a title repeated). A paragraph wrapped in a PDF column has lines of about one width, and its
     short last line ends a sentence: none of these."""
     stripped = [lines[number].strip() for number in block]
+    if not any(map(_CJK_RE.search, stripped)):
+        return 0  # an English block: a DOI line (10.1080/07036337.2012.711827) is no date
     widest = max(map(_display_width, stripped))
     ends = _LINE_END_IN_PASTE
     kinds = []  # per line: "lead", "furniture", "numbered", "bare" (a heading's shape) or ""
