@@ -827,6 +827,17 @@ def noted_tables_unchanged(noted: NotedCoding, tables: dict[str, Path]) -> bool:
     return True
 
 
+def noted_file_in_place(noted: NotedCoding, name: str, path: Path) -> bool:
+    """Is `path` the very file the last run wrote as table `name`, by its stamp (size, times, inode)? Not
+    merely the same bytes: a copied folder's file (same digest, another inode) is someone else's copy."""
+    from .runs import _file_stamp
+
+    try:
+        return noted.stamps.get(name) == _file_stamp(path)
+    except OSError:
+        return False
+
+
 def tables_vouched_for(run: RunFolder) -> bool:
     """Are the run's segments.parquet and passages.parquet the files its last run wrote, as the recode
     cache noted them (`remember_coding`)? False without a sound note, or for a table changed since."""

@@ -443,13 +443,16 @@ def _parquet_files(path: Path) -> list[Path]:
 
 def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
                  documents: Collection[str] | None = None, rows: np.ndarray | None = None,
-                 keep: Callable[[pa.Table], np.ndarray] | None = None, positions: bool = False) -> pd.DataFrame:
+                 keep: Callable[[pa.Table], np.ndarray] | None = None, positions: bool = False,
+                 check_size: bool = True) -> pd.DataFrame:
     """A Parquet table (one file or a folder of parts) as a frame: strings as text ("" for none), integers int64;
     with `documents`, only the rows of those documents; with `rows` (a mask of the table's rows), only
     those rows; with `keep` (a row group's table -> a mask of its rows, asked of the `columns` read), only
     the rows it keeps. Whichever of the three is given, the table is read a row group at a time and
     chosen before it becomes a frame: the whole table is never in memory. `positions`: the frame's
     index is each row's position in the whole table (as filtering a frame of it would leave it).
+    `check_size` False: the files are not checked first (`check_parquet_size`): only for a run's own
+    file, by its noted stamp.
 
     Raises OutputError naming the file when it is missing or not Parquet.
     """
@@ -463,7 +466,8 @@ def read_parquet(path: str | Path, *, columns: Sequence[str] | None = None,
     offset = 0  # the table's rows in the files before
     try:
         for file in files:
-            check_parquet_size(file, columns=columns)
+            if check_size:
+                check_parquet_size(file, columns=columns)
             if rows is None and keep is None:
                 table = pq.read_table(file, columns=list(columns) if columns is not None else None)
                 if positions:

@@ -223,6 +223,32 @@ def test_recode_in_a_copied_folder_matches_only_the_edited_codes(history, tmp_pa
     assert masked == output_files(full)
 
 
+@pytest.mark.parametrize(("move", "checked"), [("in place", False), ("copied run folder", True)])
+def test_recode_checks_the_size_of_passages_only_of_a_copied_folder(history, tmp_path, monkeypatch, move, checked):
+    """The passages.parquet the last run wrote (its noted stamp: size, times, inode) is read without
+    check_parquet_size first, which read its texts a second time; a copy (same bytes, another file, maybe
+    someone else's) is checked, as any table from elsewhere. Either way the outputs are a full run's."""
+    import coder.segments
+
+    corpus, codebook, fast, full = history
+    if move == "copied run folder":
+        shutil.copytree(fast, tmp_path / "copy", copy_function=shutil.copy)
+        shutil.rmtree(fast)
+        shutil.move(tmp_path / "copy", fast)
+    sized: list[Path] = []
+    check = coder.segments.check_parquet_size
+    monkeypatch.setattr(coder.segments, "check_parquet_size", lambda file, *args, **options: sized.append(Path(file))
+                        or check(file, *args, **options))
+    _edit(codebook, "keyword added")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert (fast / "passages.parquet" in sized) is checked
+    assert output_files(fast) == output_files(full)
+
+
 @pytest.mark.parametrize("damage", ["note", "cache file"])
 def test_recode_with_a_damaged_cache_codes_everything(history, damage):
     corpus, codebook, fast, full = history
