@@ -1422,10 +1422,19 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
         # one-line paragraphs, ends few of its lines, and stays whole.
         for block in _runs_of_lines(text):
             ended = sum(1 for number in block if lines[number].rstrip()[-1:] in _LINE_END_IN_PASTE)
+            full = 0  # where Chinese headings tipped the block: its widest line's display width
             if len(block) > 1 and 3 * ended < 2 * len(block):
-                ended += _headings_in(lines, block) + _chinese_headings_in(lines, block)
+                english = _headings_in(lines, block)
+                chinese = _chinese_headings_in(lines, block)
+                if chinese and 3 * (ended + english) < 2 * len(block):
+                    full = max(_display_width(lines[number].strip()) for number in block)
+                ended += english + chinese
             if len(block) > 1 and 3 * ended >= 2 * len(block):
-                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number]))
+                # ...and there a full line ending in a Chinese character is a PDF's wrap, which runs on: a headline,
+                # its date and source over short wrapped paragraphs (probes BK1, BK2).
+                starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number])
+                              and not (full and is_cjk(lines[number - 1].rstrip()[-1:])
+                                       and _display_width(lines[number - 1].strip()) >= full - _FULL_SLACK))
     return frozenset(starts)
 
 
@@ -1458,6 +1467,7 @@ _PAGE_FURNITURE = LazyPattern(
     r"发布日期|發布日期|时间|時間|日期|浏览次数|瀏覽次數|点击数|點擊數|阅读量|閱讀量|字号|字號)\s*[:：].*"
     rf"|[^，,。；;！？]{{0,20}}?{_CJK_CLASS}\s*[摄攝][)）]?")
 _HEADING_MARKS = re.compile(r"[，,、；;：:。！？!?]")
+_FULL_SLACK = 4  # display columns a PDF's full Chinese line may fall short of the block's widest
 _CJK_HEADING = 20  # characters at most in a bare Chinese heading ("合作背景", "下一步打算")
 _CJK_NUMBERED_HEADING_MAX = 30  # and in a numbered one ("一、区域合作的必要性")
 

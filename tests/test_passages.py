@@ -1137,6 +1137,24 @@ def test_a_chinese_web_paste_with_headings_and_furniture_is_split_a_line_a_passa
     assert [passage.text for passage in split_passages(_doc("\n".join(lines)))] == lines
 
 
+@pytest.mark.parametrize("text", [
+    "金山平湖深化毗邻党建合作\n2024年5月24日\n来源：金山报\n"
+    "5月23日上午，金山区委与平湖市委在廊下镇召开毗邻党建工作联席会\n议，总结“毗邻党建”引领区域联动发展五年来的合作成效。\n"
+    "会议指出，两地要以毗邻党建为纽带，推动跨界治理、公共服务和产业\n发展等领域合作向纵深推进，共同打造长三角一体化发展示范。\n"
+    "会上，两地签署了新一轮合作框架协议，并为首批示范点授牌，张堰、\n廊下、新仓等镇作了交流发言，介绍了跨界联合党支部的做法。",
+    "长三角区域合作机制的演进\n\n方浩伟\n\n（一）合作机制的建立\n"
+    "1992年，上海、杭州、南京等14个城市召开首届长三角城市经济协作办主任联席会\n议，长三角政府间协作机制由此发轫。\n\n"
+    "（二）合作机制的深化\n2008年以后，三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的\n"
+    "合作机制，区域合作由此进入制度化阶段。\n",
+], ids=["release under a headline, date and source", "numbered heading over a wrapped paragraph"])
+def test_chinese_headings_do_not_cut_a_pdf_paragraph_at_its_wraps(text):
+    """A PDF copy's short paragraphs under a headline, a date and a source line, or under a numbered heading:
+    counting those lines as ended (probe BF4) read the block as a web paste and cut it at its wraps, 联席会 / 议
+    in two passages (probes BK1, BK2): a full line ending in a Chinese character runs on there."""
+    passages = [passage.text for passage in split_passages(_doc(text))]
+    assert any("联席会议，" in passage for passage in passages)
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
