@@ -203,9 +203,23 @@ _DECLARATION_LABELS = (r"disclosure\s+statement|declarations?\s+of\s+(?:competin
 # ("Conflict of interest: The authors declare ...", Springer's "Conflict of interest The authors declare ..."):
 # "Conflicts of interest: the provinces compete ..." and "Conflicts of Interest Between Upstream and
 # Downstream Cities" are the body's (probe BG1).
+# A declaration's wording is about interests, conflicts, funding or data: "There is no conflict of interest",
+# "The authors declare no competing interests"; "there was no mechanism to settle disputes" is the body's
+# (probe BJ3).
+_DECLARATION_TOPIC = (r"(?:conflicts?|competing|(?:non-?)?financial|interests?|fund(?:s|ing|ed)?|grants?|data(?:sets?)?|"
+                      r"relationships?|affiliations?)\b")
+_DECLARED = (r"(?:(?:known|potential|relevant|actual|other|perceived|specific|external)\s+)*"
+             r"(?:conflicts?\s+(?:of\s+interests?|to\s+(?:declare|report|disclose))|(?:competing|conflicting)\s+(?:financial\s+)?interests?"
+             r"|(?:non-?)?financial\s+(?:or\s+non-?financial\s+)?(?:interests?|support|disclosures?|relationships?|conflicts?)|funding"
+             r"|data(?:sets?)?\s+(?:(?:are|is)\s+)?(?:available|associated|shared|(?:were|was)\s+(?:created|generated|used|analy[sz]ed)))\b")
 _DECLARATION_WORDING = (
-    r"(?:the\s+authors?(?:\s*\(s\))?|all\s+authors|we|i)\s+(?:declare|report|disclose|confirm|state|ha(?:s|ve)\s+no|received\s+no|did\s+not)\b"
-    r"|there\s+(?:is|are|was|were)\s+no\b|no\s+(?:potential|known|conflicts?|competing|financial)\b|none(?:\s+declared|\s+to\s+declare)?[^\S\n]*\.?[^\S\n]*$|not\s+applicable\b|n/a\b"
+    r"(?:the\s+authors?(?:\s*\(s\))?|all\s+authors|we|i)\s+(?:(?:declare|report|disclose|confirm|state)[sd]?\b"
+    r"(?:\s+none\b|[^.;!?]{0,60}?\b" + _DECLARATION_TOPIC + ")"
+    r"|(?:ha(?:s|ve)\s+no|received\s+no|did\s+not\s+receive(?:\s+any)?)\s+(?:(?:known|relevant|potential|specific|other|external|actual)\s+)*"
+    + _DECLARATION_TOPIC + r"|ha(?:s|ve)\s+nothing\s+to\s+(?:declare|disclose|report)\b)"
+    r"|on\s+behalf\s+of\s+all\s+(?:the\s+)?(?:co-?)?authors,?\s+the\s+corresponding\s+author\s+states\b[^.;!?]{0,60}?\b" + _DECLARATION_TOPIC
+    + r"|there\s+(?:is|are|was|were)\s+no\s+" + _DECLARED + r"|no\s+" + _DECLARED
+    + r"|none(?:\s+declared|\s+to\s+declare)?[^\S\n]*\.?[^\S\n]*$|not\s+applicable\b|n/a\b"
     r"|the\s+data(?:sets?)?\s+(?:that\s+supports?|supporting|used|generated|analy[sz]ed|(?:are|is)\s+(?:openly\s+|publicly\s+)?available)\b"
     r"|data\s+(?:sharing\s+(?:is\s+)?not\s+applicable|(?:are|is)\s+(?:openly\s+|publicly\s+)?available|will\s+be\s+made\s+available)\b"
 )
@@ -242,7 +256,15 @@ _REFERENCES_HEADING = re.compile(
     r"\s*(?:\d{1,2}\.?\s*)?(?:参考文献|參考文獻|引用文献|references|bibliography|works\s+cited|literature\s+cited)\s*[:：]?\s*",
     re.IGNORECASE,
 )
-_END_OF_REFERENCES = re.compile(r"\s*(?:附\s*录|附\s*錄|致\s*谢|致\s*謝|appendix|acknowledge?ments?)\b", re.IGNORECASE)
+# A line that ends a references section (at most 60 characters, alone or as a line's label): an appendix, an
+# attachment or annex, the acknowledgements, the contributors' notes (附件 and Annex, 作者简介 and "Notes on
+# contributors" after the references were kind reference, not coded, probe BJ4, BJ5).
+_END_OF_REFERENCES = re.compile(
+    r"\s*(?:(?:附\s*录|附\s*錄|附\s*件|附\s*表|致\s*谢|致\s*謝|作者[简簡]介)(?![\u4e00-\u9fff])"
+    r"|(?:appendix|appendices|annex(?:es)?|acknowledge?ments?|notes\s+on\s+(?:the\s+)?contributors?|about\s+the\s+authors?"
+    r"|biographical\s+notes?|author\s+biograph(?:y|ies))\b)",
+    re.IGNORECASE,
+)
 _REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
 _CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
 # Numbered headings: 第一章, 一、, （一）, 1. / 1.1 / 2.1.2., I. / IV.
@@ -317,19 +339,28 @@ _MAY_START_SPECIAL = _FirstCharacters()
 _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on over the following lines
 # A funding or declaration label alone in its paragraph ("基金项目：", "Funding:", "Disclosure statement")
 # gives its kind, identifier, to the next paragraph (the grant's text, the declaration), as 摘要 does to the
-# abstract; only to a short one that reads as one (_CARRIED_TEXT, _STATEMENT), not to a section of the body
-# under a heading "Funding".
+# abstract; only to a short one that reads as one (_follows_label), not to a section of the body under a
+# heading "Funding".
 _CARRIES_IDENTIFIER = LazyPattern(
     _LEAD + _OPEN + r"(?:基金[项項]目|基金[资資]助|[项項]目基金|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|"
-    r"fund(?:ing)?\s+projects?|foundation\s+items?|" + _DECLARATION_LABELS + ")" + _LATIN_END,
+    r"fund(?:ing)?\s+projects?|foundation\s+items?|(?P<declaration>" + _DECLARATION_LABELS + "))" + _LATIN_END,
     re.IGNORECASE,
 )
-_CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text, not a body section
+# The labels that take the next lines of their paragraph, alone on their line, only before their own text: a
+# declaration's wording after a declaration label, a grant's text after the funding labels added since 4ad624d
+# ("Conflicts of interest\nMembers must declare any personal interest ..." was identifier, probe BJ1). The
+# older ones ("Funding", 基金项目) take them whatever they say, as they did.
+_TAKES_ITS_TEXT_ONLY = LazyPattern(
+    _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?)|fund(?:ing)?\s+projects?)",
+    re.IGNORECASE,
+)
+_CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text opening with a funding sentence, not a body section
+_GRANT_LINE_MAX = 300  # characters: a grant line (funders, titles, numbers), not a paragraph of a report
 # A grant's sign: a grant number in a grant's form ("15BJL038", "(71874032)", "No. 71874032", "Grant No.",
 # 批准号, "grant agreement No 870691") or a funder's name (国家社会科学基金, 教育部人文社会科学研究基金,
-# "National Natural Science Foundation", "Research Council"). Not any number of five digits, "COVID-19",
-# "grant agreement" alone, or 基金 / 资助 / 项目 / 课题 anywhere: a report's section headed "Funding" speaks
-# of them (probe BG2).
+# "National Natural Science Foundation", "Research Council"; not 国家自然科学基金委员会, the body that grants).
+# Not any number of five digits, "COVID-19", "grant agreement" alone, or 基金 / 资助 / 项目 / 课题 anywhere:
+# a report's section headed "Funding" speaks of them (probe BG2).
 _GRANT_SIGN = LazyPattern(
     r"\b\d{2}[A-Z]{1,4}\d{3,6}\b"
     r"|[(（]\s*(?:(?:Grant\s+)?No\.?\s*|批准号[:：]?\s*|[编編][号號][:：]?\s*)?"
@@ -337,20 +368,37 @@ _GRANT_SIGN = LazyPattern(
     r"|\b(?:[Gg]rants?\s+)?(?:Nos?\.|No|Number|#)\s*:?\s*[A-Z]{0,6}[-/]?\d{5,}"
     r"|(?i:\bgrants?\s+(?:nos?\b|numbers?\b|#|agreement\s+(?:no\.?\s*)?\d{4,}))"
     r"|批准[号號]|[项項]目[编編][号號]|[编編][号號][:：]"
-    r"|(?:社会科学|社會科學|自然科学|自然科學|社科)[^，,。\n]{0,12}(?:基金|[项項]目|[规規][划劃])"
+    r"|(?:社会科学|社會科學|自然科学|自然科學|社科)[^，,。\n]{0,12}(?:基金|[项項]目|[规規][划劃])(?![委会會])"
     r"|(?i:national\s+(?:natural\s+|social\s+)?science\s+(?:foundation|fund)|(?:research|grants)\s+council|science\s+foundation)"
 )
-# A grant's text or a declaration after a funding or declaration label alone: a grant's sign, an English
-# funding sentence's opening ("This work was supported by", "Funded by", "No funding"), "None declared",
-# or a declaration's known wording (_DECLARATION_WORDING).
-_CARRIED_TEXT = LazyPattern(
-    r"^\s*(?i:(?:this|the)\s+(?:work|research|study|article|paper|project|authors?(?:\s*\(s\))?)\b[^.\n]{0,80}?"
+# ...which counts in a grant line only: at most _GRANT_LINE_MAX characters and two sentences, and in English no
+# verb of a report's sentence (is, was, has ...) unless it opens with the work or its authors ("The project is
+# funded under grant agreement No 870691"). "Each joint meeting ... is financed by the European Regional
+# Development Fund (grant agreement No 870691) and the partner regions." is a report's (probe BJ2).
+_GRANT_SENTENCE_END = re.compile(r"[。！？!?]|(?<![A-Z])(?<!\bNo)(?<!\bNos)(?<!\bno)(?<!\bnos)\.(?=\s|$)")
+_REPORT_VERB = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|shall|should|can|could|may|must|does|did)\b", re.IGNORECASE)
+_FUNDERS_ROLE = re.compile(r"\bthe\s+funders?\s+(?:had|has|have|did)\s+(?:no|not)\b[^.]*", re.IGNORECASE)  # "The funders had no role ..."
+_FUNDED_SUBJECT = re.compile(r"\s*(?:this|the|our)\s+(?:work|research|study|article|paper|project|publication|authors?(?:\s*\(s\))?)\b",
+                             re.IGNORECASE)
+# A paragraph opening with a funding sentence ("This work was supported by", "Funded by", "No funding", 本文系
+# ...项目的成果, 本研究得到 ... 资助, 基金项目：): a grant's text, whatever its length (to _CARRIED_IDENTIFIER_MAX).
+_FUNDING_OPENING = LazyPattern(
+    r"\s*(?:(?i:this\s+(?:work|research|study|article|paper|project|publication)\b[^.\n]{0,80}?"
     r"\b(?:(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by|received\s+(?:no\s+)?(?:specific\s+)?(?:funding|financial|grants?|support)"
-    r"|acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding))\b|(?:funded|supported|financed|sponsored)\s+by\b"
-    r"|no\s+(?:specific\s+|external\s+)?funding\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b"
-    r"|" + _DECLARATION_WORDING + ")",
-    re.MULTILINE,
+    r"|acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding))\b"
+    r"|the\s+(?:work|research|study|project)\s+(?:was|is|has\s+been)\s+(?:(?:partly|partially|financially|jointly|generously)\s+)?"
+    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b"
+    r"|the\s+authors?(?:\s*\(s\))?\s+(?:(?:gratefully\s+)?acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding)|received\s+(?:no\s+)?"
+    r"(?:specific\s+)?(?:funding|financial|grants?|support))\b"
+    r"|(?:partly\s+|partially\s+|financially\s+)?(?:funded|supported|financed|sponsored)\s+by\b"
+    r"|no\s+(?:specific\s+|external\s+)?funding\b|open\s+access\s+funding\s+(?:provided|enabled)\s+by\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b)"
+    r"|本(?:文|研究|论文|論文)(?:系|为|為|是)(?![统統])[^。\n]{0,80}?(?:基金|[项項]目|[课課][题題])"
+    r"|本(?:文|研究|论文|論文|[项項]目|[课課][题題])(?:得到了?|受到?了?|获得?了?|獲得?了?)[^。\n]{0,80}?[资資]助"
+    r"|受[^。，,\n]{2,60}?[资資]助(?!的)"
+    r"|基金[项項]目\s*[:：])"
 )
+# A declaration's wording opening a paragraph ("The authors declare no ...", "None.", "Not applicable").
+_DECLARATION_OPENING = LazyPattern(r"\s*(?i:" + _DECLARATION_WORDING + ")", re.MULTILINE)
 # A journal's declaration, a paragraph of its own even with no label before it (Taylor & Francis, Elsevier,
 # SAGE, Wiley wordings): kind identifier. Known wordings only, not any sentence naming an interest; "This
 # work was supported by" (group supported) only with a grant's sign: "This work was supported by all member
@@ -1113,6 +1161,8 @@ def _blocks(
             if in_references:
                 if len(line) <= 60 and _END_OF_REFERENCES.match(line):
                     kind, in_references = "heading", False
+                    if (label := _line_label(line)) is not None and label[0] == "author":  # 作者简介：, About the authors
+                        kind, runs_on = "author", False if label[1] else "label"
                 elif first_of_paragraph or _REFERENCE_ENTRY.match(line) or (current is not None and current[2] == "heading"):
                     # (a heading here is the references heading itself: the entries of a PDF paste
                     # start on its next line, with no blank line between)
@@ -1140,7 +1190,7 @@ def _blocks(
                     in_references = len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped) is not None
                 elif label is not None:
                     kind = label[0]
-                    runs_on = "label" if not label[1] else kind in _CONTINUES
+                    runs_on = _lone_label_runs_on(view, line, end, lines[-1][1]) if not label[1] else kind in _CONTINUES
                     if kind == "identifier" and label[1] and _CITE_THIS.match(line):
                         runs_on = "sentence"
                 elif len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped):
@@ -1175,10 +1225,8 @@ def _blocks(
             blocks.append(current)
             in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
             # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it); so
-            # for a funding label, "基金项目：", and the grant's text
-            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") or (
-                current[2] == "identifier" and _CARRIES_IDENTIFIER.match(view, current[0], current[1])) else None
-            carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
+            # for a funding label, "基金项目：", and the grant's text, and a declaration label and its wording
+            carried = _carried_by(view, current)
     _mark_contents(view, blocks)
     _find_titles(view, blocks, 0 if not front else len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks], (in_references, carried)
@@ -1223,18 +1271,65 @@ def _is_statement(view: str, start: int, end: int) -> bool:
     )
 
 
+def _follows_label(view: str, start: int, end: int, label: str) -> bool:
+    """Does view[start:end] read as the text of a lone funding label (label "identifier": a grant's text, or a
+    declaration) or of a lone declaration label (label "declaration": a declaration's wording)?"""
+    if end - start > _CARRIED_IDENTIFIER_MAX:
+        return False
+    if _DECLARATION_OPENING.match(view, start, end) is not None:
+        return True
+    if label == "declaration":
+        return False
+    return (_FUNDING_OPENING.match(view, start, end) is not None or _STATEMENT.match(view, start, end) is not None
+            or _is_grant_line(view, start, end))
+
+
+def _is_grant_line(view: str, start: int, end: int) -> bool:
+    """A grant line: a grant's sign (_GRANT_SIGN) in a short text that is no report's sentence."""
+    if end - start > _GRANT_LINE_MAX or _GRANT_SIGN.search(view, start, end) is None:
+        return False
+    text = view[start:end]
+    if len(_GRANT_SENTENCE_END.findall(text.rstrip())) > 2:
+        return False
+    return _REPORT_VERB.search(_FUNDERS_ROLE.sub("", text)) is None or _FUNDED_SUBJECT.match(text) is not None
+
+
+def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> bool | str:
+    """How a label alone on its line (ending at end) runs on over its paragraph's next lines (to
+    paragraph_end): "label", over all of them; or False for a label that takes only its own text
+    (_TAKES_ITS_TEXT_ONLY), before other text."""
+    taken = _TAKES_ITS_TEXT_ONLY.match(line) if end < paragraph_end else None
+    if taken is None:
+        return "label"
+    return "label" if _follows_label(view, end, paragraph_end, "declaration" if taken.group("declaration") else "identifier") else False
+
+
+def _carried_by(view: str, block: list) -> str | None:
+    """The kind a block that is a label alone in its paragraph gives the next paragraph: an abstract's or
+    keywords', identifier for a funding label (the grant's text), "declaration" for a declaration label."""
+    kind = block[2]
+    if kind == "identifier":
+        carries = _CARRIES_IDENTIFIER.match(view, block[0], block[1])
+        if carries is None:
+            return None
+        kind = "declaration" if carries.group("declaration") else kind
+    elif kind not in ("abstract", "keywords"):
+        return None
+    text = view[block[0]:block[1]]
+    label = _line_label(text)
+    return kind if label is not None and not label[1] and "\n" not in text.strip() else None
+
+
 def _carried(view: str, lines: list[tuple[int, int]], carried: str) -> tuple[str, bool | str]:
     """The kind a label alone in the paragraph before gives this paragraph's first line, and whether the
     lines after it run on: an abstract's or keywords' as after the label on its line; a grant's text (after
-    "基金项目：" or "Funding:") to the paragraph's end, if the paragraph reads as one, else it is body."""
+    "基金项目：" or "Funding:") or a declaration (after "Disclosure statement") to the paragraph's end, if the
+    paragraph reads as one, else it is body."""
     if carried == "statement":  # a declaration (_STATEMENT), alone in its paragraph
         return "identifier", "paragraph"
-    if carried != "identifier":
+    if carried not in ("identifier", "declaration"):
         return carried, True
-    start, end = lines[0][0], lines[-1][1]
-    if end - start <= _CARRIED_IDENTIFIER_MAX and (
-        _GRANT_SIGN.search(view, start, end) or _CARRIED_TEXT.match(view, start, end) or _STATEMENT.match(view, start, end)
-    ):
+    if _follows_label(view, lines[0][0], lines[-1][1], carried):
         return "identifier", "paragraph"
     return "body", False
 

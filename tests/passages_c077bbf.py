@@ -3,7 +3,7 @@
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
-line after their heading, a funding label's grant text, journals' declarations, Markdown headings, their fixes after probe BG, changes of behaviour since, ported) as the oracle of
+line after their heading, a funding label's grant text, journals' declarations, Markdown headings, their fixes after probes BG and BJ, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -28,10 +28,10 @@ from coder.passages import (  # ported since
     _ABBREVIATIONS_ENDING_SENTENCES,
     _ATTRIBUTION,
     _ATX_HEADING,
-    _CARRIES_IDENTIFIER,
     _CITE_THIS,
     _DECLARATION_END,
     _DECLARATION_LABELS,
+    _END_OF_REFERENCES,
     _SPACED_END,
     _SPACED_LABELS,
     _TONE_VOWELS,
@@ -39,10 +39,12 @@ from coder.passages import (  # ported since
     _WIDE_BESIDE_CJK,
     _atx_headings,
     _carried,
+    _carried_by,
     _citation_runs_on,
     _is_chrome,
     _is_markdown_title,
     _is_statement,
+    _lone_label_runs_on,
     _mark_contents,
     _page_breaks_inside,
     _row_break_offsets,
@@ -144,7 +146,6 @@ _REFERENCES_HEADING = re.compile(
     r"\s*(?:\d{1,2}\.?\s*)?(?:参考文献|參考文獻|引用文献|references|bibliography|works\s+cited|literature\s+cited)\s*[:：]?\s*",
     re.IGNORECASE,
 )
-_END_OF_REFERENCES = re.compile(r"\s*(?:附\s*录|附\s*錄|致\s*谢|致\s*謝|appendix|acknowledge?ments?)\b", re.IGNORECASE)
 _REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
 _CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
 # Numbered headings: 第一章, 一、, （一）, 1. / 1.1 / 2.1.2., I. / IV.
@@ -568,8 +569,10 @@ def _blocks(
             if in_references and (atx is not None or (first_of_paragraph and _ends_references(line))):  # ported: a Markdown heading
                 in_references = False  # 6453888, ported: a table of contents' "References", or a second paper
             if in_references:
-                if len(line) <= 60 and _END_OF_REFERENCES.match(line):
+                if len(line) <= 60 and _END_OF_REFERENCES.match(line):  # ported: 附件, Annex, contributors' notes too
                     kind, in_references = "heading", False
+                    if (label := _line_label(line)) is not None and label[0] == "author":  # ported
+                        kind, runs_on = "author", False if label[1] else "label"
                 elif first_of_paragraph or _REFERENCE_ENTRY.match(line) or (current is not None and current[2] == "heading"):
                     kind, runs_on = "reference", True  # ported: entries on the line after the references heading
             elif start not in special:
@@ -595,7 +598,7 @@ def _blocks(
                     in_references = len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped) is not None
                 elif label is not None:
                     kind = label[0]
-                    runs_on = "label" if not label[1] else kind in _CONTINUES
+                    runs_on = _lone_label_runs_on(view, line, end, lines[-1][1]) if not label[1] else kind in _CONTINUES  # ported
                     if kind == "identifier" and label[1] and _CITE_THIS.match(line):
                         runs_on = "sentence"  # ported
                 elif len(stripped) <= 80 and _REFERENCES_HEADING.fullmatch(stripped):
@@ -630,9 +633,7 @@ def _blocks(
             blocks.append(current)
             in_front, front_end = _still_front(view, current, in_front, front_end, len(blocks) - 1)
             # "摘要:" alone: the next paragraph is the abstract (only for a label with nothing after it)
-            label = _line_label(view[current[0]:current[1]]) if current[2] in ("abstract", "keywords") or (
-                current[2] == "identifier" and _CARRIES_IDENTIFIER.match(view, current[0], current[1])) else None  # ported
-            carried = current[2] if label is not None and not label[1] and "\n" not in view[current[0]:current[1]].strip() else None
+            carried = _carried_by(view, current)  # ported: a funding label's or a declaration label's
     _mark_contents(view, blocks)  # ported: a table of contents
     _find_titles(view, blocks, len(blocks) if front_end is None else front_end)
     return [(start, end, kind) for start, end, kind, _ in blocks]

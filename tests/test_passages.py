@@ -1428,3 +1428,86 @@ def test_a_hash_line_in_a_markdown_code_block_is_no_heading():
             "The joint meeting of the three provinces coordinated pollution control.\n\n## Results\n\nThey met.\n")
     assert [passage.kind for passage in split_passages(Document("notes.md", text))] == [
         "heading", "body", "body", "body", "body", "heading", "body"]
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # a declaration label, or a funding label added since 4ad624d, alone on its line before other text (probe BJ1)
+    ("Code of Conduct\n\nConflicts of interest\nMembers must declare any personal interest before the joint meeting "
+     "discusses a project.\n\nData availability\nThe joint meeting publishes its minutes within thirty days.\n\n"
+     "Funding sources\nThe programme draws on three funding sources, shared out by the joint meeting.\n\n"
+     "Fund projects\nThe joint meeting selects the projects each year.",
+     ["body", "identifier", "body", "identifier", "body", "identifier", "body", "identifier", "body"]),
+    # ...before a declaration's wording or a grant's text, it takes them
+    ("Cities cooperate.\n\nConflicts of interest\nThe authors declare no conflict of interest.\n\nFunding sources\n"
+     "National Social Science Fund of China (15BJL038)\n\nFunding statement\nThis work was supported by the Joint "
+     "Meeting Research Fund under Grant 123.\n\nData availability\nNot applicable.",
+     ["body", "identifier", "identifier", "identifier", "identifier"]),
+], ids=["body", "declarations"])
+def test_a_lone_declaration_label_takes_the_next_lines_only_when_they_declare(text, kinds):
+    """ "Conflicts of interest\\nMembers must declare any personal interest ..." (one paragraph) was identifier, a
+    code of conduct's rule not coded; so the lines after "Data availability", "Funding sources", "Fund projects"."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # a report's section headed Funding / 基金资助 / 基金项目, a funder or a grant number in its sentence (probe BJ2)
+    ("Annual Report of the Joint Meeting\n\nFunding\n\nThe joint meeting on basic research is funded jointly by the "
+     "National Natural Science Foundation of China and the Ministry of Science and Technology.\n\nFunding\n\nEach "
+     "joint meeting held under the Interreg programme is financed by the European Regional Development Fund (grant "
+     "agreement No 870691) and the partner regions.\n\n基金资助\n\n2023年，国家自然科学基金委员会与广东省人民政府召开"
+     "联席会议，决定共同出资设立联合基金。\n\n基金项目\n\n国家自然科学基金委员会与广东省人民政府召开联席会议。",
+     ["body", "identifier", "body", "identifier", "body", "identifier", "body", "identifier", "body"]),
+    # grant lines, and paragraphs opening with a funding sentence, are still the grant's text
+    ("Cities cooperate.\n\nFunding\n\nNational Natural Science Foundation of China (71874032); Ministry of Education "
+     "(19YJC630001).\n\n基金项目：\n\n本文系国家社会科学基金项目“联席会议制度研究”的阶段性成果。\n\n基金资助\n\n"
+     "本研究得到广东省哲学社会科学规划项目资助。\n\nFunding\n\nThe project is funded under grant agreement No 870691."
+     "\n\nFunding\n\nSupported by the Joint Meeting Research Fund.",
+     ["body"] + ["identifier"] * 10),
+], ids=["report", "grants"])
+def test_a_funding_sections_prose_naming_a_funder_is_body(text, kinds):
+    """After a lone Funding / 基金资助 heading, a report's sentence naming a funder ("... is funded jointly by the
+    National Natural Science Foundation of China") or a grant agreement's number was identifier, not coded."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    ("River basin report\n\nConflicts of interest: there was no mechanism to settle disputes between upstream and "
+     "downstream cities before the joint meeting was set up.\n\nCompeting interests\n\nThere were no joint meetings "
+     "between the provinces until 2015, when the river chief system began.",
+     ["body", "body", "identifier", "body"]),
+    ("Cities cooperate.\n\nConflicts of interest: There is no conflict of interest.\n\nCompeting interests\n\n"
+     "There are no competing interests to declare.", ["body", "identifier", "identifier", "identifier"]),
+], ids=["body", "declarations"])
+def test_there_was_no_is_a_declaration_only_about_interests_funding_or_data(text, kinds):
+    """ "Conflicts of interest: there was no mechanism to settle disputes ..." was identifier, not coded: any
+    "there is/was/were no" counted as a declaration's wording (probe BJ3)."""
+    assert [passage.kind for passage in split_passages(_doc(text))] == kinds
+
+
+@pytest.mark.parametrize(("text", "kinds"), [
+    # no blank lines (a PDF paste): the attachment's heading and items were references (probe BJ4)
+    ("研究报告\n各成员单位要认真落实联席会议议定事项。\n参考文献\n王明. 河长制的制度逻辑[J]. 中国行政管理, 2018(5): 20-26.\n"
+     "附件：联席会议成员单位及职责\n一、省水利厅负责联席会议日常工作，承担联席会议办公室职责。",
+     [("heading", "参考文献"), ("reference", "王明."), ("heading", "附件：联席会议成员单位及职责"), ("body", "一、省水利厅负责联席会议日常工作，承担联席会议办公室职责。")]),
+    ("The joint meeting lacked a budget.\nReferences\nChen, X. (2015). Regional governance in China. Beijing: Renmin "
+     "University Press.\nAnnex 1. How the joint meeting works\nThe joint meeting convenes twice a year.",
+     [("heading", "References"), ("reference", "Chen,"), ("heading", "Annex"), ("body", "The")]),
+    # blank lines: an annex, the contributors' notes, 作者简介 and 附表 (probe BJ5)
+    ("研究报告\n\n各成员单位要认真落实联席会议议定事项。\n\n参考文献\n\n王明. 河长制的制度逻辑[J]. 中国行政管理, 2018(5): 20-26."
+     "\n\n附件：联席会议成员单位及职责\n\n省水利厅负责联席会议日常工作。",
+     [("heading", "参考文献"), ("reference", "王明."), ("heading", "附件：联席会议成员单位及职责"), ("body", "省水利厅负责联席会议日常工作。")]),
+    ("Report\n\nThe joint meeting lacked a budget.\n\nReferences\n\nChen, X. (2015). Regional governance. Beijing.\n\n"
+     "Notes on contributors\n\nWei Li studies the joint meeting.\n\nReferences\n\nChen, X. (2016). Alliances.\n\n"
+     "About the authors\n\nWei Li studies the joint meeting.",
+     [("heading", "References"), ("reference", "Chen,"), ("heading", "Notes"), ("body", "Wei"),
+      ("heading", "References"), ("reference", "Chen,"), ("author", "About"), ("body", "Wei")]),
+    ("正文。\n\n参考文献\n\n王明. 河长制[J]. 2018.\n\n作者简介：王明，研究联席会议制度。\n\n参考文献\n\n李四. 联盟[J]. 2019.\n\n"
+     "附表1 联席会议成员\n\n省水利厅负责联席会议日常工作。",
+     [("heading", "参考文献"), ("reference", "王明."), ("author", "作者简介：王明，研究联席会议制度。"), ("heading", "参考文献"),
+      ("reference", "李四."), ("heading", "附表1"), ("body", "省水利厅负责联席会议日常工作。")]),
+], ids=["chinese-paste", "english-paste", "chinese", "english", "chinese-author"])
+def test_an_attachment_annex_or_the_authors_notes_end_the_references(text, kinds):
+    """附件, 附表, Annex, 作者简介, "Notes on contributors", "About the authors" after the references did not end
+    them as 附录 and Appendix do: the attachment's text or the authors' notes were kind reference, not coded."""
+    passages = split_passages(_doc(text))
+    assert [(passage.kind, passage.text.split()[0]) for passage in passages][-len(kinds):] == kinds

@@ -71,6 +71,7 @@ _PIECES = [
     "Ｗｏｒｄ", "ｗｏｒｄ", "x" * 90, "很" * 50,
     "Funding:", "基金项目：", "Disclosure statement", "No potential conflict of interest was reported by the",
     "To cite this article: A. Author (2013) Title:", "15BJL038",
+    "Conflicts of interest", "Funding sources", "There is no conflict of interest", "附件：", "Annex 1.", "作者简介：",
 ]
 
 
