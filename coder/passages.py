@@ -1522,14 +1522,13 @@ def _turns(lines: list[str], kinds: list[int]) -> frozenset[int]:
                 english = _headings_in(lines, block)
                 chinese = _chinese_headings_in(lines, block)
                 if chinese and 3 * (ended + english) < 2 * len(block):
-                    full = max(_display_width(lines[number].strip()) for number in block)
+                    full = _full_width(lines, block)
                 ended += english + chinese
             if len(block) > 1 and 3 * ended >= 2 * len(block):
                 # ...and there a full line ending in a Chinese character is a PDF's wrap, which runs on: a headline,
                 # its date and source over short wrapped paragraphs (probes BK1, BK2).
                 starts.update(number for number in block[1:] if not _continues(lines[number - 1], lines[number])
-                              and not (full and is_cjk(lines[number - 1].rstrip()[-1:])
-                                       and _display_width(lines[number - 1].strip()) >= full - _FULL_SLACK))
+                              and not (full and _wraps_at(lines[number - 1].strip(), lines[number].strip(), full)))
     return frozenset(starts)
 
 
@@ -1565,6 +1564,36 @@ _HEADING_MARKS = re.compile(r"[，,、；;：:。！？!?]")
 _FULL_SLACK = 4  # display columns a PDF's full Chinese line may fall short of the block's widest
 _CJK_HEADING = 20  # characters at most in a bare Chinese heading ("合作背景", "下一步打算")
 _CJK_NUMBERED_HEADING_MAX = 30  # and in a numbered one ("一、区域合作的必要性")
+
+
+def _full_width(lines: list[str], block: list[int]) -> int:
+    """The display width of a block's full line: its widest line holding no Latin letter or digit (a proportional
+    font sets those narrower than a column, so a line citing "（Feiock, 2013）" measures wider than it is,
+    probe BL1), or its widest line if every line holds one."""
+    stripped = [lines[number].strip() for number in block]
+    chinese = [line for line in stripped if _LATIN_OR_DIGIT.search(line) is None]
+    return max(map(_display_width, chinese or stripped))
+
+
+def _wraps_at(line: str, after: str, full: int) -> bool:
+    """Whether a line of a block that Chinese headings tipped into a web paste is a PDF's wrap: as wide as the
+    block's full line (within _FULL_SLACK; a fifth of it for a line holding Latin letters or digits, which a PDF
+    sets in a proportional font), ending in a Chinese character, a Latin letter or digit, or a closing
+    quote or bracket that ends no sentence (联席会议制度（joint / meeting system）, “毗邻党建” / 引领; probe BL2), the
+    next line starting with no label."""
+    slack = _FULL_SLACK if _LATIN_OR_DIGIT.search(line) is None else max(_FULL_SLACK, full // 5)
+    if not line or _display_width(line) < full - slack:
+        return False
+    last = line[-1]
+    if last in _CLOSERS:
+        if line[-2:-1] in _LINE_END:
+            return False
+    elif not (is_cjk(last) or last.isascii() and last.isalnum()):
+        return False
+    return _LINE_LABEL.match(after) is None and _SPEAKER.match(after) is None
+
+
+_LATIN_OR_DIGIT = LazyPattern(r"[A-Za-z0-9]")
 
 
 _WIDE_CHARS = LazyPattern(f"[{CJK_CHARS}\u3000-\u303f\uff00-\uffef\u2018\u2019\u201c\u201d\u2014\u2026]")

@@ -1155,6 +1155,28 @@ def test_chinese_headings_do_not_cut_a_pdf_paragraph_at_its_wraps(text):
     assert any("联席会议，" in passage for passage in passages)
 
 
+@pytest.mark.parametrize(("text", "whole"), [
+    ("长三角区域合作机制的演进\n（一）合作机制的建立\n"
+     "1992年，上海、杭州、南京等14个城市建立了长三角城市经济协作办主任联席会\n议制度，区域合作由此起步。\n"
+     "（二）合作机制的深化\n学界将这种安排称为制度性集体行动（Feiock, 2013; Ostrom, 1990），三省一市由此建\n"
+     "立了三级运作的合作机制。\n（三）合作机制的完善\n"
+     "三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的区域合作机\n制，长三角区域合作由此进入制度化阶段。\n",
+     ["联席会议制度", "合作机制，长三角"]),
+    ("长三角区域合作机制的演进\n（一）合作机制的建立\n"
+     "1992年，长三角14个城市建立了经济协作办主任联席会议制度（joint\nmeeting system），区域合作由此起步。\n"
+     "（二）合作机制的深化\n2017年8月，上海市金山区委与浙江省嘉兴平湖市委在廊下镇共同签署了“毗邻党建”\n"
+     "引领区域联动发展合作框架协议。\n（三）合作机制的完善\n"
+     "三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的区域合作机\n制，长三角区域合作由此进入制度化阶段。\n",
+     ["joint meeting", "“毗邻党建”引领"]),
+], ids=["a citation widens one line", "wraps after a Latin word and a closing quote"])
+def test_a_pdf_paper_under_numbered_headings_keeps_its_wraps_beside_latin_text(text, whole):
+    """Under numbered headings (which tip such a block into a web paste, probe BF4) a PDF paper's full lines run on
+    as wraps; a line citing (Feiock, 2013) measured widest, so the others fell short of it and were cut, 联席会 /
+    议制度 apart (probe BL1), and a wrap after "（joint" or a closing ” was cut (BL2)."""
+    passages = [passage.text for passage in split_passages(_doc(text))]
+    assert all(any(words in passage for passage in passages) for words in whole)
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
