@@ -25,7 +25,8 @@ its number ("对策建议1"), speaker labels ("Participant 1", "Participant 2"),
 stays. Other web and PDF boilerplate lines are real text and stay. (A refrain that ends no sentence,
 a numbered stanza's number after it, still reads as a footer: the two look alike.) In a .md document,
 Markdown emphasis delimiters are blanked in `view` too (`**joint** meeting`, `_joint_ meeting`, 联席**会议**:
-see _blank_emphasis for which runs of `*` and `_` count) and left out of `text` ("joint meeting", "联席会议").
+see _blank_emphasis for which runs of `*` and `_` count) and kept in `text`, which segment ids are made from
+(a passage's span takes in the delimiters of its first and last words).
 
 Paragraph unit. Paragraphs are separated by blank lines (empty or whitespace-only, including
 no-break spaces); single line breaks inside a paragraph are joined. A page-number line
@@ -141,8 +142,8 @@ _new_object = object.__new__
 # Markdown emphasis (.md documents only): a run of one to three `*` or `_`, not escaped with a backslash.
 _EMPHASIS_RUN = re.compile(r"(?<![\\*])\*{1,3}(?!\*)|(?<![\\_])_{1,3}(?!_)")
 _CODE_SPAN = re.compile(r"`[^`\n]+`")
-# Where the split blanked a delimiter, as the readable text is made: removed from it, as a reader of the rendered
-# page sees it (联席**会议** is 联席会议, not 联席 会议). A noncharacter: no document holds it (one that does is not marked).
+# Where the split blanked a delimiter (a passage's span takes in those of its first and last words). A noncharacter:
+# no document holds it (one that does is not marked).
 _EMPHASIS_MARK = "\uffff"
 
 # --- sentences ----------------------------------------------------------------------------
@@ -658,16 +659,17 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     lines, starts, kinds, page_numbers = _line_table(text)
     view = _blank_debris(text, lines, starts, page_numbers)
     marked = None  # a Markdown document's view with its emphasis delimiters as _EMPHASIS_MARK
+    unmarked = None  # and the view with them, which the readable text is made from
     if _is_markdown(path) and ("*" in view or "_" in view) and _EMPHASIS_MARK not in view:
         # Markup, not words: `**joint** meeting` is a joint meeting (blanked in the view the matcher reads).
         marked = _blank_emphasis(view, mark=_EMPHASIS_MARK)
         if marked is view:
             marked = None
         else:
-            view = marked.replace(_EMPHASIS_MARK, " ")
+            unmarked, view = view, marked.replace(_EMPHASIS_MARK, " ")
     shown = None  # with zero-width characters or pinyin glosses: the view they are left out of, for the readable text
     if not view.isascii() and any(char in view for char in _UNREAD_HINTS) and _UNREAD.search(view) is not None:
-        shown, view = view, _unread_read(view)
+        shown, view = (unmarked if unmarked is not None else view), _unread_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
     rows = _table_rows(lines) if may_hold_table_rows(text) else set()
@@ -686,6 +688,8 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
     breaks = _joinable_breaks(view_lines, starts, rows=rows)
+    # the breaks the readable text of a passage with Markdown emphasis is made at (see below)
+    unmarked_breaks = _joinable_breaks(unmarked.split("\n"), starts, rows=rows) if unmarked is not None else None
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     row_breaks = _row_break_offsets(lines, starts, rows) if rows else None
     # The line tables (each line a string, twice when debris was blanked) are not read below: a 2 MB
@@ -696,6 +700,7 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     matched_view = _row_ends_as_tabs(flat_view, row_breaks) if row_breaks is not None else flat_view
     passages: list[Passage] = []
     plain: list[bool] = []
+    last_end = 0
     for start, end, kind in spans:
         if end <= start:
             continue
@@ -704,15 +709,31 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
             if trimmed is None:
                 continue
             start, end = trimmed
+        if marked is not None:
+            # The delimiters of a passage's first and last words are its own (`**Joint** meetings ... **held**`):
+            # its text reads as written, as before they were blanked, so its segment ids stay (probe BH1).
+            while start > last_end and marked[start - 1] == _EMPHASIS_MARK:
+                start -= 1
+            while end < length and marked[end] == _EMPHASIS_MARK:
+                end += 1
+            last_end = end
         flat = flat_view[start:end]
         rejoined = None
         first = bisect_left(breaks, start)
         if first < len(breaks) and breaks[first] < end:  # a line break in it may join words
             inside = breaks[first : bisect_left(breaks, end, first)]
             rejoined = _rejoined(view[start:end], [offset - start for offset in inside])
-        readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
-        if marked is not None and marked.find(_EMPHASIS_MARK, start, end) >= 0:  # the delimiters left out, not spaced
-            readable, rejoined = _readable(marked[start:end]).replace(_EMPHASIS_MARK, ""), ""
+        if unmarked_breaks is not None and marked.find(_EMPHASIS_MARK, start, end) >= 0:
+            # The readable text keeps the delimiters the view blanks (`The **joint** meeting`), made as it was
+            # before they were blanked: a segment's id is made from it, and decisions typed on it keep (probe BH1).
+            first = bisect_left(unmarked_breaks, start)
+            inside = unmarked_breaks[first : bisect_left(unmarked_breaks, end, first)]
+            rejoined = _rejoined(unmarked[start:end], [offset - start for offset in inside]) if inside else None
+            readable = (" ".join(rejoined.split()) if rejoined is not None
+                        else _collapsed(unmarked[start:end].replace("\n", " "), printable=printable))
+            rejoined = ""  # not the view collapsed: the recode cache stores it
+        else:
+            readable = " ".join(rejoined.split()) if rejoined is not None else _collapsed(flat, printable=printable)
         if shown is not None and _UNREAD.search(shown, start, end) is not None:
             readable, rejoined = _readable(_UNREAD.sub(_as_read, shown[start:end])), ""
             if not readable:
@@ -870,6 +891,15 @@ def _blank_debris(text: str, lines: list[str] | None = None, starts: list[int] |
 def _is_markdown(path: str) -> bool:
     """Is the document at `path` (its name in the corpus) a Markdown file, whose emphasis the split blanks?"""
     return path[-3:].lower() == ".md"
+
+
+def blanks_markdown_emphasis(text: str, path: str) -> bool:
+    """Does the split blank Markdown emphasis in the document `text` at `path` (its passages' views then
+    differ from their spans' text, which their readable text keeps: see _split_part)?"""
+    if not (_is_markdown(path) and ("*" in text or "_" in text)) or _EMPHASIS_MARK in text:
+        return False
+    view = _blank_debris(text)
+    return _blank_emphasis(view) is not view
 
 
 def _blank_emphasis(view: str, *, mark: str = " ") -> str:

@@ -8,10 +8,11 @@ cache does), and only in the passages of passages.parquet that can hold one of t
 
 1. Candidates: every literal a changed code's matcher looks for (each spelling of a keyword or
    rule word, the first word of a wildcard phrase, a `word-*` prefix, a Chinese term), with every
-   gap character (spaces, line breaks, hyphens, dashes) removed, searched in one pass over the
-   passages' texts folded as matching folds them and with the same characters removed. A passage's
-   text is its view with whitespace collapsed and words broken at a line end rejoined, which only
-   removes gap characters, so a match in the view is a match here: the candidates are a superset.
+   gap character (spaces, line breaks, hyphens, dashes) and Markdown emphasis delimiter (`*`, `_`)
+   removed, searched in one pass over the passages' texts folded as matching folds them and with the
+   same characters removed. A passage's text is its view with whitespace collapsed and words broken at
+   a line end rejoined, which only removes gap characters, and in a .md document with the emphasis
+   delimiters the view blanks, so a match in the view is a match here: the candidates are a superset.
 2. The real matcher then runs on the candidates' views (the document text of the passage's span,
    checked against the stored text; else the document is split again).
 
@@ -76,6 +77,7 @@ from .models import (
 from .passages import (
     _readable,
     _row_ends_as_tabs,
+    blanks_markdown_emphasis,
     may_hold_table_rows,
     row_breaks_within,
     split_passages,
@@ -89,7 +91,9 @@ __all__ = ["recode_changed_codes", "remember_coding"]
 
 # Every character matching treats as a gap between words (spaces, line breaks, hyphens, dashes):
 # removed from both the needles and the texts, so a phrase found with any gap is found here.
-_DASHES = tuple(char for char in _GAP_SINGLES if not char.isspace())
+# With Markdown's emphasis delimiters, which a .md passage's text keeps where its view has spaces (`**joint**
+# meeting`, probe BH1): squashed like dashes, a text holds what its view holds.
+_DASHES = (*(char for char in _GAP_SINGLES if not char.isspace()), "*", "_")
 _FINAL_SIGMA = ("\u03c2", "\u03c3")  # str.lower() picks final sigma by context: read both as one
 
 
@@ -534,7 +538,7 @@ def _squash(text: str) -> str:
 def _squashed(text: str) -> str:
     """A passage text folded and composed as matching reads it (lexicon.fold_text), gaps removed."""
     if text.isascii():
-        return "".join(text.lower().split()).replace("-", "")
+        return "".join(text.lower().split()).replace("-", "").replace("*", "").replace("_", "")
     composed, _ = compose_text(text)
     return _squash(fold_text(composed).replace(*_FINAL_SIGMA))
 
@@ -883,13 +887,16 @@ def _views(document: Document, stored: list[tuple], *, unit: str) -> list[Passag
     """
     text = document.text
     tables = may_hold_table_rows(text)
+    # A .md document's emphasis is blanked in the views, not in the readable text (`The **joint** meeting`):
+    # its views are the split's alone.
+    emphasis = blanks_markdown_emphasis(text, document.path)
     passages = []
     for index, start, end, kind, readable in stored:
         raw = text[start:end]
         # The stored text is the span's with its whitespace collapsed (the split rejoined no word and
         # blanked nothing there), else the span's readable text: _readable, which looks at each line's
         # end for words to rejoin, only for the passages where the split rejoined or blanked something.
-        if not (0 <= start < end <= len(text)) or (" ".join(raw.split()) != readable and _readable(raw) != readable):
+        if emphasis or not (0 <= start < end <= len(text)) or (" ".join(raw.split()) != readable and _readable(raw) != readable):
             break
         view = raw.replace("\n", " ")
         if tables and "\n" in raw:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import invoke, output_files, run_ok
 from hypothesis import given, settings
@@ -509,6 +510,27 @@ def test_recode_after_another_codes_terms_changed_matches_a_full_run(tmp_path, f
     assert output_files(fast) == output_files(full)
 
 
+def test_recode_of_a_markdown_document_with_emphasis_matches_a_full_run(tmp_path):
+    """A .md passage's text keeps the emphasis delimiters its view blanks (probe BH1): the recode finds the
+    passages an added keyword matches across them, and matches them in the split's views."""
+    corpus, codebook, fast, full = tmp_path / "corpus", tmp_path / "codebook.yaml", tmp_path / "fast", tmp_path / "full"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("The **joint** meeting was held.\n\n召开联席**会议**。\n\n"
+                                 "A *regional* plan, **cross-border** _barriers_.\n", encoding="utf-8")
+    codebook.write_text("codes:\n  a: {keywords: [joint meeting]}\n", encoding="utf-8")
+    run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full)
+    codebook.write_text("codes:\n  a: {keywords: [joint meeting]}\n  b: {keywords: [regional plan, cross-border barriers, "
+                        "联席会议]}\n", encoding="utf-8")
+
+    output = run_ok(corpus, codebook, fast)
+    run_ok(corpus, codebook, full, "--no-cache")
+
+    assert FAST in output
+    assert output_files(fast) == output_files(full)
+    assert pd.read_csv(fast / "segments.csv", encoding="utf-8-sig")["code"].tolist() == ["a", "b", "b"]
+
+
 @pytest.mark.parametrize(("keywords", "text"), [
     # probe PP1: the line break before a row with a tab is a cell's end (a tab in the view the split
     # makes); the recode rebuilt the view with a space there, so its www matched where the fresh run's did not
@@ -548,6 +570,19 @@ def test_recode_views_are_those_of_the_split(text):
     assert views == passages
     compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("www", "joint meeting")),)))
     assert compiled.count_in_passages(views) == compiled.count_in_passages(passages)
+
+
+@pytest.mark.parametrize("text", ["The **joint** meeting.\n\nA joint_meeting here.", "召开联席**会议**。\n\n**Joint** meeting"])
+def test_recode_views_of_markdown_emphasis_are_those_of_the_split(text):
+    """A .md passage's readable text keeps its emphasis delimiters (`The **joint** meeting`), its view blanks
+    them: the recode rebuilt the view from the text as written, where `joint meeting` is not found."""
+    document = Document("a.md", text)
+    passages = split_passages(document)
+    views = _views(document, [(passage.index, passage.start, passage.end, passage.kind, passage.text)
+                              for passage in passages], unit="paragraph")
+    assert views == passages
+    compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("joint meeting", "联席会议")),)))
+    assert [bool(counted) for counted in compiled.count_in_passages(views)] == [True, bool("Joint" in text)]
 
 
 # Pieces of table documents: cells split by tabs, Markdown rows and rules, words a line break may join

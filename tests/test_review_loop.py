@@ -101,6 +101,22 @@ def test_review_loop_typed_decisions_survive_a_rerun(project, how):
         assert "Imported" not in coder_run(project).stderr
 
 
+@pytest.mark.parametrize("text", ["The **joint** meeting was held.", "**Joint meeting** held in _May_"])
+def test_review_loop_decisions_on_markdown_emphasis_keep_to_their_segments(tmp_path, text):
+    """A .md passage's text keeps its emphasis delimiters, which the matcher does not read: a segment's id
+    is made from that text, so a decision typed before they were blanked applies (probe BH1: it came
+    loose as detached, and the rejected segment was counted again)."""
+    project = write_project(tmp_path, CODEBOOK, {"a.md": text + "\n"})
+    (project / "reviews.csv").write_text(
+        "segment_id,document,passage,start,end,code,decision,note,text,reviewed_at,context\n"
+        f"{segment_id('a.md', text, 'joint_meeting')},a.md,0,0,{len(text)},joint_meeting,reject,checked,{text},"
+        "2026-12-01T00:00:00+00:00,\n", encoding="utf-8-sig")
+    result = coder_run(project)
+    assert "detached" not in result.output
+    (row,) = segments_of(project).itertuples()
+    assert (row.code, row.review, row.text, row.start, row.end) == ("joint_meeting", "reject", text, "0", str(len(text)))
+
+
 @pytest.mark.parametrize("typed, filed", [("withdraw", "accept")])
 def test_review_loop_conflict_stops_the_run_and_changes_nothing(project, typed, filed):
     """The run wrote `reject`; the review file took `accept` since; `withdraw` typed over the cell's `reject`."""
