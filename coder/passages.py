@@ -910,41 +910,23 @@ def _blank_emphasis(view: str, *, mark: str = " ") -> str:
     A run of one to three `*` or `_` is a delimiter as CommonMark tells one, simplified: it opens
     emphasis when a word or punctuation follows it (punctuation only after a space, a punctuation mark or
     the line's start), closes it likewise before, and a run of `_` inside a word does neither
-    (`snake_case_names`); an opener and the next closer of the same run on the same line are blanked, and
-    nothing else: a lone `*` (`2*3`, a list's bullet `* item`, a footnote's `Li*,`), an escaped `\\*`, a
-    run inside a `code span`, or a run of four or more.
+    (`snake_case_names`). A closer is paired with the nearest opener of the same run on its line, the
+    openers after that one dropped; failing one, runs of the same character and other lengths that
+    only open and only close share their characters, the inner ones first (`***joint** meeting*`,
+    `**joint *meeting***`: probe BH6). Nothing else is blanked: a lone `*` (`2*3`, a list's bullet
+    `* item`, a footnote's `Li*,`), an escaped `\\*`, a run inside a `code span`, or a run of four or more.
 
     >>> _blank_emphasis("The **joint** meeting, _joint_ meeting, snake_case_name, 2*3, * item, 联席**会议**。")
     'The   joint   meeting,  joint  meeting, snake_case_name, 2*3, * item, 联席  会议  。'
+    >>> _blank_emphasis("The ***joint** meeting* and **joint *meeting***.")
+    'The    joint   meeting  and   joint  meeting   .'
     """
     lines = view.split("\n")
     changed = False
     for number, line in enumerate(lines):
         if "*" not in line and "_" not in line:
             continue
-        code = [match.span() for match in _CODE_SPAN.finditer(line)] if "`" in line else []
-        openers: list[tuple[int, str]] = []
-        blanked: list[tuple[int, int]] = []
-        for run in _EMPHASIS_RUN.finditer(line):
-            start, end = run.span()
-            if any(begin <= start < finish for begin, finish in code):
-                continue
-            before = line[start - 1] if start else " "
-            after = line[end] if end < len(line) else " "
-            before_mark, after_mark = _is_mark(before), _is_mark(after)
-            opens = not after.isspace() and (not after_mark or before.isspace() or before_mark)
-            closes = not before.isspace() and (not before_mark or after.isspace() or after_mark)
-            if run.group()[0] == "_":
-                opens, closes = opens and (not closes or before_mark), closes and (not opens or after_mark)
-            if closes:
-                found = next((place for place in range(len(openers) - 1, -1, -1) if openers[place][1] == run.group()), None)
-                if found is not None:
-                    blanked.append((openers[found][0], len(run.group())))
-                    blanked.append((start, end - start))
-                    del openers[found:]
-                    continue
-            if opens:
-                openers.append((start, run.group()))
+        blanked = _emphasis_delimiters(line)
         if blanked:
             characters = list(line)
             for start, length in blanked:
@@ -952,6 +934,80 @@ def _blank_emphasis(view: str, *, mark: str = " ") -> str:
             lines[number] = "".join(characters)
             changed = True
     return "\n".join(lines) if changed else view
+
+
+def _emphasis_delimiters(line: str) -> list[tuple[int, int]]:
+    """(start, length) of the emphasis delimiters of one line that _blank_emphasis blanks.
+
+    Linear in the line's length (probe BH2: a line of unpaired `**x` and `y*` took a minute): the open
+    delimiters are one list in line order, with a stack of them per run and per character; an opener
+    paired drops those after it, each marked dropped once and popped from its stacks when met on top.
+    """
+    code = [match.span() for match in _CODE_SPAN.finditer(line)] if "`" in line else []
+    code_starts = [begin for begin, _ in code]
+    # an open delimiter: [start, length, character, only opens, still open]
+    openers: list[list] = []
+    by_run: dict[tuple[str, int], list[list]] = {}
+    by_character: dict[str, list[list]] = {"*": [], "_": []}
+    blanked: list[tuple[int, int]] = []
+
+    def nearest(stack: list[list]) -> list | None:
+        while stack and not stack[-1][4]:
+            stack.pop()
+        return stack[-1] if stack else None
+
+    def pair(opener: list, length: int) -> None:
+        """Blank `length` characters of `opener` (its inner ones) and drop the openers after it."""
+        place = opener[5]
+        for dropped in openers[place + 1:]:
+            dropped[4] = False
+        del openers[place + 1:]
+        blanked.append((opener[0] + opener[1] - length, length))
+        by_run[opener[2], opener[1]].pop()  # on top: those after it are dropped
+        opener[1] -= length
+        if opener[1]:
+            by_run.setdefault((opener[2], opener[1]), []).append(opener)
+        else:
+            opener[4] = False
+            openers.pop()
+
+    for run in _EMPHASIS_RUN.finditer(line):
+        start, end = run.span()
+        if code:
+            inside = bisect_right(code_starts, start) - 1
+            if inside >= 0 and start < code[inside][1]:
+                continue
+        before = line[start - 1] if start else " "
+        after = line[end] if end < len(line) else " "
+        before_mark, after_mark = _is_mark(before), _is_mark(after)
+        opens = not after.isspace() and (not after_mark or before.isspace() or before_mark)
+        closes = not before.isspace() and (not before_mark or after.isspace() or after_mark)
+        character, length = line[start], end - start
+        if character == "_":
+            opens, closes = opens and (not closes or before_mark), closes and (not opens or after_mark)
+        if closes:
+            opener = nearest(by_run.get((character, length), []))
+            if opener is not None:  # the same run: `**joint**`
+                nearest(by_run[character, length])
+                pair(opener, length)
+                blanked.append((start, length))
+                continue
+            if not opens:  # runs of other lengths that only open and only close: `***joint** meeting*`
+                position = start
+                while length and (opener := nearest(by_character[character])) is not None and opener[3]:
+                    shared = min(length, opener[1])
+                    nearest(by_run[character, opener[1]])
+                    pair(opener, shared)
+                    blanked.append((position, shared))
+                    position, length = position + shared, length - shared
+                if position > start:
+                    continue
+        if opens:
+            opener = [start, length, character, not closes, True, len(openers)]
+            openers.append(opener)
+            by_run.setdefault((character, length), []).append(opener)
+            by_character[character].append(opener)
+    return blanked
 
 
 def _is_mark(character: str) -> bool:
