@@ -223,6 +223,45 @@ def unsupported_type(file: Path, wanted: frozenset[str] = frozenset(DEFAULT_EXTE
     return f"unsupported file type {suffix}" if suffix else "unsupported file type (no extension)"
 
 
+def corpus_reads(corpus: str | Path, file: str | Path) -> bool:
+    """Would a run of the folder `corpus` read `file` (there or not yet) as a document? As listed_files walks
+    it: the file lies in the folder (under any spelling: lies_in), neither it nor a folder on the way is
+    hidden, no folder on the way is one a run wrote, and its type is read (`corpus/.coder/reviews.txt` is
+    not read, probe BH3).
+
+    >>> corpus_reads("seeds", "seeds/notes.txt"), corpus_reads("seeds", "seeds/.coder/notes.txt")
+    (True, False)
+    """
+    root = Path(corpus)
+    if not root.is_dir():
+        return False
+    place = Path(file).resolve()
+    try:
+        root_status = root.stat()
+    except OSError:
+        return False
+    root_path = root.resolve()
+    for depth, folder in enumerate(place.parents):
+        if folder == root_path or _same_status(folder, root_status):
+            break
+    else:
+        return False
+    parts = place.parts[len(place.parts) - depth - 1:]
+    if any(part.startswith(".") for part in parts):
+        return False
+    if any(is_run_folder(os.fspath(place.parents[above])) for above in range(depth)):
+        return False
+    return unsupported_type(place) is None
+
+
+def _same_status(folder: Path, status: os.stat_result) -> bool:
+    """Is `folder` the folder whose stat() is `status` (False where it cannot be read)?"""
+    try:
+        return os.path.samestat(folder.stat(), status)
+    except OSError:
+        return False
+
+
 def read_corpus_file(entry: CorpusFile, *, encoding: str | None = None,
                      extraction_cache: ExtractionCache | None = None) -> Document | SkippedFile:
     """One corpus_entries() file as read_corpus reads it (`encoding` checked already): its

@@ -28,7 +28,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
-from .corpus import unsupported_type
+from .corpus import corpus_reads
 from .errors import OutputError, first_lines, passages_held, quoted
 from .files import (
     CANNOT_HOLD,
@@ -42,7 +42,6 @@ from .files import (
     command_argument,
     display_name,
     folder_lock,
-    lies_in,
     read_table,
     rows_with_lost_characters,
     saved_as,
@@ -183,12 +182,13 @@ def _backup_path(path: Path) -> Path:
 def refuse_reviews_in_corpus(reviews_file: Path, corpus: str | Path) -> None:
     """Refuse a review file the corpus would read as a document (`--reviews corpus/reviews.txt`: the next
     run coded the decisions as a document, probe BE4), as an --out inside the corpus is refused. A
-    reviews.csv there (beside a codebook kept in the corpus folder) is no document type: it stays allowed.
+    reviews.csv there (beside a codebook kept in the corpus folder) is no document type: it stays allowed, and so
+    is a file the corpus walk passes over (`corpus/.coder/reviews.txt`, in a run's folder: probe BH3).
 
     Raises:
-        OutputError: the review file is a .txt, .md, .pdf ... file inside the corpus folder.
+        OutputError: the corpus reads the review file (a .txt, .md, .pdf ... file in the corpus folder).
     """
-    if Path(corpus).is_dir() and lies_in(reviews_file, corpus) and unsupported_type(reviews_file.resolve()) is None:
+    if corpus_reads(corpus, reviews_file):
         raise OutputError(f"{display_name(reviews_file)}: is inside the corpus folder {display_name(corpus)}, so the "
                           f"next run would code the review file as a document. Pass a --reviews file outside the corpus.")
 

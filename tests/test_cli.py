@@ -583,6 +583,29 @@ def test_cli_review_file_beside_a_codebook_in_the_corpus_folder_is_still_taken(t
     assert pd.read_csv("out/segments.csv", encoding="utf-8-sig")["document"].tolist() == ["a.txt"]
 
 
+@pytest.mark.parametrize("reviews", ["corpus/.coder/reviews.txt", "corpus/.reviews.txt", "corpus/earlier/reviews.txt"])
+def test_cli_review_file_the_corpus_does_not_read_is_taken(tmp_path, monkeypatch, reviews):
+    """A review file in the corpus folder that the corpus walk passes over (hidden, or in a folder a run wrote)
+    was refused as one the next run would code (probe BH3): it is taken, and the next run codes a.txt alone."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus" / ".coder").mkdir(parents=True)
+    (tmp_path / "corpus" / "a.txt").write_text("A joint meeting was held.\n", encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "b.txt").write_text("Another joint meeting.\n", encoding="utf-8")
+    (tmp_path / "codebook.yaml").write_text("codes:\n  meeting:\n    keywords: [joint meeting]\n", encoding="utf-8")
+    assert invoke("run", "other", "--codebook", "codebook.yaml", "--out", "corpus/earlier", "--quiet").exit_code == 0
+    assert invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out", "--quiet").exit_code == 0
+    segments = pd.read_csv("out/segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    segments.loc[0, "review"] = "reject"
+    segments.to_csv("out/segments.csv", index=False, encoding="utf-8-sig")
+    for _ in range(2):
+        result = invoke("run", "corpus", "--codebook", "codebook.yaml", "--out", "out", "--quiet", "--reviews", reviews)
+        assert result.exit_code == 0, result.output
+        assert Path(reviews).is_file()
+        after = pd.read_csv("out/segments.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        assert (after["document"].tolist(), after["review"].tolist()) == (["a.txt"], ["reject"])
+
+
 @pytest.mark.parametrize("name", ["out/run.json", "out/segments.parquet", "notes.txt"])
 def test_cli_a_file_that_is_no_review_table_is_named_so(tmp_path, monkeypatch, name):
     """`--reviews out/run.json` was refused with "row 2 has more cells than the header row" (probe BE4)."""
