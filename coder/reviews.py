@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable, Collection, Container, Iterable, Mapping, Sequence
@@ -201,8 +202,10 @@ def _not_a_review_file(path: Path) -> str:
 
 
 def _header_names_a_review_file(path: Path) -> bool | None:
-    """Does the first line of a text file that read_table could not read name the columns segment_id and
-    decision? None for a workbook, an empty file or one that cannot be opened (its reader's message says why)."""
+    """Does the header row of a text file that read_table could not read name the columns segment_id and
+    decision, however a spreadsheet saved it (UTF-16 with or without a byte order mark, Excel's `sep=;`
+    line before it, the names renamed `Segment ID`)? Then the reader's message says what is wrong with
+    the table (probe BH4). None for a workbook, an empty file or one that cannot be opened."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return None
     try:
@@ -212,10 +215,16 @@ def _header_names_a_review_file(path: Path) -> bool | None:
         return None
     if not start.strip():
         return None
-    utf16 = start[:2] in (b"\xff\xfe", b"\xfe\xff")
-    text = start.decode("utf-16" if utf16 else "utf-8", errors="replace").lstrip("\ufeff")
-    header = text.replace("\r", "\n").split("\n", 1)[0].casefold()
-    return "segment_id" in header and "decision" in header
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"
+    elif b"\x00" in start[:512]:  # UTF-16 without a byte order mark: the NULs are the high bytes of ASCII
+        encoding = "utf-16-le" if start[1:512:2].count(0) >= start[0:512:2].count(0) else "utf-16-be"
+    else:
+        encoding = "utf-8"  # the column names are ASCII in every code page the reader reads
+    lines = start.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[:2]
+    header = lines[1] if len(lines) > 1 and re.fullmatch(r"\s*sep=.\s*", lines[0], re.IGNORECASE) else lines[0]
+    names = re.sub(r"[\s_\-]", "", header.casefold())
+    return "segmentid" in names and "decision" in names
 
 
 def _restore_advice(path: Path) -> str:

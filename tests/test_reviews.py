@@ -646,3 +646,27 @@ def test_reviews_partition_answers_what_normalizing_every_row_answers(texts, fol
     found = [] if asked["candidates"] is None else sorted(asked["candidates"]["segment_id"])
     assert found == expected["candidates"]
     assert asked["coded_texts"] == expected["coded_texts"]
+
+
+_HEADER = "segment_id,document,passage,start,end,code,decision,note,text,reviewed_at,context"
+_ROW = "s6ad3549fad60f6b4,a.txt,0,0,27,joint_meeting,accept,ok,The joint meeting was held.,2026-12-08T00:12:05+00:00,"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    # Excel's `sep=;` line before the header
+    (("sep=;\r\n" + _HEADER.replace(",", ";") + "\r\n" + _ROW.replace(",", ";") + "\r\n").encode(), "row 2 has more cells"),
+    # UTF-16 without a byte order mark
+    ((_HEADER.replace(",", "\t") + "\r\n" + _ROW.replace(",", "\t") + "\r\n").encode("utf-16-le"), "binary data"),
+    ((_HEADER.replace(",", "\t") + "\r\n" + _ROW.replace(",", "\t") + "\r\n").encode("utf-16-be"), "binary data"),
+    # the columns renamed, a row ragged
+    (("Segment ID" + _HEADER[10:].replace("decision", "Decision") + "\n" + _ROW + "\n" + _ROW + ",EXTRA\n").encode(),
+     "Expected 11 fields in line 3"),
+])
+def test_review_file_the_reader_cannot_read_keeps_the_readers_message(tmp_path, data, message):
+    """A review file read_table cannot read, whose header row names the review columns however it was saved,
+    is named by the reader's message, not "not a review file" (probe BH4: the header was read as UTF-8's first line)."""
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(data)
+    with pytest.raises(OutputError) as error:
+        read_reviews(path)
+    assert message in str(error.value) and "not a review file" not in str(error.value)
