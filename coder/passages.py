@@ -259,12 +259,17 @@ _REFERENCES_HEADING = re.compile(
 )
 # A line that ends a references section (at most 60 characters, alone or as a line's label): an appendix, an
 # attachment or annex, the acknowledgements, the contributors' notes (附件 and Annex, 作者简介 and "Notes on
-# contributors" after the references were kind reference, not coded, probe BJ4, BJ5).
+# contributors" after the references were kind reference, not coded, probe BJ4, BJ5); the notes, a postscript,
+# supplementary material, a table's or a figure's caption (注释：, 后记, Endnotes, "Table 1. ...", 图2, probe BM6:
+# the notes after the references were kind reference). The English notes and captions with their capital, so that
+# a wrapped reference's next line ("notes from the delta. Beijing.") goes on.
 _END_OF_REFERENCES = re.compile(
-    r"\s*(?:(?:附\s*录|附\s*錄|附\s*件|附\s*表|致\s*谢|致\s*謝|作者[简簡]介)(?![\u4e00-\u9fff])"
-    r"|(?:appendix|appendices|annex(?:es)?|acknowledge?ments?|notes\s+on\s+(?:the\s+)?contributors?|about\s+the\s+authors?"
-    r"|biographical\s+notes?|author\s+biograph(?:y|ies))\b)",
-    re.IGNORECASE,
+    r"\s*(?:(?:附\s*录|附\s*錄|附\s*件|附\s*表|致\s*谢|致\s*謝|作者[简簡]介|注\s*[释釋]|[后後]\s*[记記])(?![\u4e00-\u9fff])"
+    r"|[表图圖]\s*\d{1,3}(?![\d.])"
+    r"|(?i:appendix|appendices|annex(?:es)?|acknowledge?ments?|notes\s+on\s+(?:the\s+)?contributors?|about\s+the\s+authors?"
+    r"|biographical\s+notes?|author\s+biograph(?:y|ies))\b"
+    r"|(?:Notes|NOTES|Endnotes|ENDNOTES|End\s+notes)[^\S\n]*[:：.]?[^\S\n]*$"
+    r"|(?:Supplementary|SUPPLEMENTARY)\s+(?i:materials?|data|information)\b|(?:Table|TABLE|Figure|FIGURE|Fig\.)\s*\d{1,3}\b)",
 )
 _REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
 _CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
@@ -355,70 +360,91 @@ _TAKES_ITS_TEXT_ONLY = LazyPattern(
     _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?)|fund(?:ing)?\s+projects?)",
     re.IGNORECASE,
 )
-_CARRIED_IDENTIFIER_MAX = 600  # characters: a grant's text opening with a funding sentence, not a body section
-_GRANT_LINE_MAX = 300  # characters: a grant line (funders, titles, numbers), not a paragraph of a report
-# A grant's sign: a grant number in a grant's form ("15BJL038", "(71874032)", "No. 71874032", "Grant No.",
-# 批准号, "grant agreement No 870691") or a funder's name (国家社会科学基金, 教育部人文社会科学研究基金,
-# "National Natural Science Foundation", "Research Council"; not 国家自然科学基金委员会, the body that grants).
-# Not any number of five digits, "COVID-19", "grant agreement" alone, or 基金 / 资助 / 项目 / 课题 anywhere:
-# a report's section headed "Funding" speaks of them (probe BG2).
-_GRANT_SIGN = LazyPattern(
+_GRANT_LINE_MAX = 300  # characters: a grant line or a declaration (at most two sentences), not a report's paragraph
+# A grant number in a grant's form ("15BJL038", "(71874032)", "[ES/N01877X/1]", "Grant No. 71874032", "grant
+# number ...", 批准号, "grant agreement No 870691", "Grant 123"). Not any number of five digits, "COVID-19",
+# "grant agreement" alone (probe BG2).
+_GRANT_NUMBER = LazyPattern(
     r"\b\d{2}[A-Z]{1,4}\d{3,6}\b"
-    r"|[(（]\s*(?:(?:Grant\s+)?No\.?\s*|批准号[:：]?\s*|[编編][号號][:：]?\s*)?"
-    r"(?:\d{6,}|(?=[A-Z\d/-]*[A-Z])(?=[A-Z\d/-]*?\d{3})[A-Z\d][A-Z\d/-]{4,})\s*[)）]"
+    r"|[(（\[【]\s*(?:(?:Grant\s+)?No\.?\s*|批准号[:：]?\s*|[编編][号號][:：]?\s*)?"
+    r"(?:\d{6,}|(?=[A-Z\d/-]*[A-Z])(?=[A-Z\d/-]*?\d{3})[A-Z\d][A-Z\d/-]{4,})\s*[)）\]】]"
     r"|\b(?:[Gg]rants?\s+)?(?:Nos?\.|No|Number|#)\s*:?\s*[A-Z]{0,6}[-/]?\d{5,}"
-    r"|(?i:\bgrants?\s+(?:nos?\b|numbers?\b|#|agreement\s+(?:no\.?\s*)?\d{4,}))"
+    r"|(?i:\bgrants?\s+(?:nos?\b|numbers?\b|#|agreement\s+(?:no\.?\s*)?\d{4,}))|\bGrants?\s+[A-Z]{0,6}[-/]?\d{3,}\b"
     r"|批准[号號]|[项項]目[编編][号號]|[编編][号號][:：]"
-    r"|(?:社会科学|社會科學|自然科学|自然科學|社科)[^，,。\n]{0,12}(?:基金|[项項]目|[规規][划劃])(?![委会會])"
+)
+# A funder's name (国家社会科学基金, 教育部人文社会科学研究基金, "National Natural Science Foundation", "Research
+# Council"; not 国家自然科学基金委员会, the body that grants): a grant's sign only in a grant's title line
+# (_is_grant_line), never in a sentence.
+_FUNDER_NAME = LazyPattern(
+    r"(?:社会科学|社會科學|自然科学|自然科學|社科)[^，,。\n]{0,12}(?:基金|[项項]目|[规規][划劃])(?![委会會])"
     r"|(?i:national\s+(?:natural\s+|social\s+)?science\s+(?:foundation|fund)|(?:research|grants)\s+council|science\s+foundation)"
 )
+# A grant's title line: one clause, no comma or semicolon (a report's sentence runs on: "受省财政厅资助，联席会议办公室
+# 每年组织两次培训", probe BM1), ending in Chinese in a grant's noun or a quoted title.
+_GRANT_TITLE_END = re.compile(r"(?:基金|[项項]目|[课課][题題]|成果|[资資]助|[规規][划劃]|[”」』》)）])[。.]?\s*$")
+_CLAUSE_MARK = re.compile(r"[，,；;、]")
+# ...or, in English, the whole of "Supported by the Joint Meeting Research Fund." (one clause, nothing after the funder).
+_FUNDED_BY = re.compile(r"\s*(?:(?:partly|partially|financially|jointly)\s+)?(?:supported|funded|financed|sponsored)\s+by\b",
+                        re.IGNORECASE)
 # ...which counts in a grant line only: at most _GRANT_LINE_MAX characters and two sentences, and in English no
-# verb of a report's sentence (is, was, has ...) unless it opens with the work or its authors ("The project is
-# funded under grant agreement No 870691"). "Each joint meeting ... is financed by the European Regional
+# verb of a report's sentence (is, was, has ...) unless the words before it name the work or its support
+# ("Wei Li's work on this article was supported by ... [grant number ES/N01877X/1]", "Financial support was
+# received from ... (Grant No. 71874032)", probe BM5). "Each joint meeting ... is financed by the European Regional
 # Development Fund (grant agreement No 870691) and the partner regions." is a report's (probe BJ2).
 _GRANT_SENTENCE_END = re.compile(r"[。！？!?]|(?<![A-Z])(?<!\bNo)(?<!\bNos)(?<!\bno)(?<!\bnos)\.(?=\s|$)")
 _REPORT_VERB = re.compile(r"\b(?:is|are|was|were|has|have|had|will|would|shall|should|can|could|may|must|does|did)\b", re.IGNORECASE)
 _FUNDERS_ROLE = re.compile(r"\bthe\s+funders?\s+(?:had|has|have|did)\s+(?:no|not)\b[^.]*", re.IGNORECASE)  # "The funders had no role ..."
-_FUNDED_SUBJECT = re.compile(r"\s*(?:this|the|our)\s+(?:work|research|study|article|paper|project|publication|authors?(?:\s*\(s\))?)\b",
+_FUNDED_SUBJECT = re.compile(r"\b(?:work|research|study|article|paper|project|publication|authors?|support|funding|grants?)\b",
                              re.IGNORECASE)
-# A paragraph opening with a funding sentence ("This work was supported by", "Funded by", "No funding", 本文系
-# ...项目的成果, 本研究得到 ... 资助, 基金项目：): a grant's text, whatever its length (to _CARRIED_IDENTIFIER_MAX).
-_FUNDING_OPENING = LazyPattern(
-    r"\s*(?:(?i:this\s+(?:work|research|study|article|paper|project|publication)\b[^.\n]{0,80}?"
-    r"\b(?:(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by|received\s+(?:no\s+)?(?:specific\s+)?(?:funding|financial|grants?|support)"
-    r"|acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding))\b"
-    r"|the\s+(?:work|research|study|project)\s+(?:was|is|has\s+been)\s+(?:(?:partly|partially|financially|jointly|generously)\s+)?"
-    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b"
-    r"|the\s+authors?(?:\s*\(s\))?\s+(?:(?:gratefully\s+)?acknowledges?\s+(?:the\s+)?(?:financial\s+)?(?:support|funding)|received\s+(?:no\s+)?"
-    r"(?:specific\s+)?(?:funding|financial|grants?|support))\b"
-    r"|(?:partly\s+|partially\s+|financially\s+)?(?:funded|supported|financed|sponsored)\s+by\b"
-    r"|no\s+(?:specific\s+|external\s+)?funding\b|open\s+access\s+funding\s+(?:provided|enabled)\s+by\b|we\s+(?:gratefully\s+)?acknowledge\s+(?:the\s+)?(?:financial\s+)?support\b)"
-    r"|本(?:文|研究|论文|論文)(?:系|为|為|是)(?![统統])[^。\n]{0,80}?(?:基金|[项項]目|[课課][题題])"
-    r"|本(?:文|研究|论文|論文|[项項]目|[课課][题題])(?:得到了?|受到?了?|获得?了?|獲得?了?)[^。\n]{0,80}?[资資]助"
-    r"|受[^。，,\n]{2,60}?[资資]助(?!的)"
-    r"|基金[项項]目\s*[:：])"
+# A journal's declaration or a short answer under its label, as the WHOLE paragraph (at most two sentences and
+# _GRANT_LINE_MAX characters): known wordings only. A paragraph merely opening with a declaration's or a funding
+# sentence's words ("Not applicable to the joint meeting, which ...", "There are no conflicts of interest between
+# the plans of the two provinces, because ...", "No funding was set aside for the joint meeting until 2015, when
+# ...", "Supported by the provincial government, the joint meeting ...") is the body's (probe BM2, BM4).
+_TOPIC_REST = r"[^.;!?]*(?:\.|$)"  # the rest of the declaration's sentence
+_DECLARATION = LazyPattern(
+    r"\s*(?i:"
+    # the short answers
+    r"(?:none|nil|n/?a|not\s+applicable|none\s+declared|nothing\s+to\s+declare|none\s+to\s+declare)\s*\.?"
+    r"|no\s+(?:specific\s+|external\s+)?funding\s+was\s+received(?:\s+for\s+this\s+(?:work|study|research|article)"
+    r"|\s+to\s+assist\s+with\s+the\s+preparation\s+of\s+this\s+manuscript)?\s*\.?"
+    # conflicts and interests
+    r"|no\s+potential\s+conflicts?\s+of\s+interests?\s+(?:was|were)\s+reported(?:\s+by\s+the\s+authors?(?:\s*\(s\))?)?\s*\.?"
+    r"|(?:there\s+(?:is|are)\s+)?no\s+(?:known\s+|potential\s+)?(?:conflicts?\s+of\s+interests?|competing\s+(?:financial\s+)?interests?)"
+    r"(?:\s+(?:to\s+(?:declare|report|disclose)|(?:was|were|is|are)\s+(?:declared|reported|disclosed)))?\s*\.?"
+    r"|the\s+authors?(?:\s*\(s\))?\s+(?:declares?|declared|reports?|reported|ha(?:s|ve)|states?|confirms?)\s+(?:that\s+(?:they\s+ha(?:ve|s)|"
+    r"there\s+(?:is|are|was|were))\s+)?no\s+(?:known\s+)?(?:potential\s+)?(?:competing|conflicts?\s+of|conflicting)\b" + _TOPIC_REST
+    + r"|the\s+authors?(?:\s*\(s\))?\s+certif(?:y|ies)\s+that\s+(?:they\s+ha(?:ve|s)|there\s+(?:is|are))\s+no\s+affiliations?\s+with\s+or\s+"
+    r"involvement\s+in\b" + _TOPIC_REST  # Springer's
+    + r"|on\s+behalf\s+of\s+all\s+(?:the\s+)?(?:co-?)?authors,?\s+the\s+corresponding\s+author\s+states\s+that\s+there\s+is\s+no\s+"
+    r"conflicts?\s+of\s+interests?\s*\.?"
+    # funding
+    r"|the\s+authors?(?:\s*\(s\))?\s+received\s+no\s+(?:specific\s+)?(?:financial\s+support|funding|grant)\b" + _TOPIC_REST
+    + r"|this\s+(?:work|research|study)\s+(?:received\s+no|did\s+not\s+receive\s+any)\s+(?:specific\s+)?(?:grant|funding|financial\s+support)\b"
+    + _TOPIC_REST
+    + r"|open\s+access\s+funding\s+(?:provided|enabled|organi[sz]ed)\s+by\b" + _TOPIC_REST  # Springer's, under its label
+    # data (Elsevier's, Taylor & Francis' answers: probe BM7)
+    + r"|data\s+sharing\s+(?:is\s+)?not\s+applicable\b" + _TOPIC_REST
+    + r"|the\s+data\s+that\s+supports?\s+the\s+findings\s+of\s+this\s+(?:study|article)\s+(?:are|is)\s+(?:openly\s+|publicly\s+)?available\b"
+    + _TOPIC_REST
+    + r"|(?:the\s+)?data\s+will\s+be\s+made\s+available\s+on\s+(?:reasonable\s+)?request\s*\.?"
+    r"|the\s+authors?\s+do\s+not\s+have\s+permission\s+to\s+share\s+(?:the\s+)?data\s*\.?"
+    r"|the\s+data\s+that\s+(?:has|have)\s+been\s+used\s+(?:is|are)\s+confidential\s*\.?"
+    r"|(?:the\s+)?research\s+data\s+(?:are|is)\s+not\s+shared\s*\.?"
+    r"|no\s+data\s+(?:was|were)\s+used\s+for\s+the\s+research\s+described\s+in\s+the\s+article\s*\.?"
+    r")\s*"
 )
-# A declaration's wording opening a paragraph ("The authors declare no ...", "None.", "Not applicable").
-_DECLARATION_OPENING = LazyPattern(r"\s*(?i:" + _DECLARATION_WORDING + ")", re.MULTILINE)
 # A journal's declaration, a paragraph of its own even with no label before it (Taylor & Francis, Elsevier,
-# SAGE, Wiley wordings): kind identifier. Known wordings only, not any sentence naming an interest; "This
-# work was supported by" (group supported) only with a grant's sign: "This work was supported by all member
-# cities, ..." is the body's (probe BG2).
+# SAGE, Wiley wordings): kind identifier. Its known wordings (_DECLARATION, but not the short answers, which
+# need their label), or "This work was supported by" with a grant number in a grant's form: "This work was
+# supported by all member cities, ..." and "This research was supported by interviews with officials of ...
+# the Department of Water Resources" are the body's (probe BG2, BM3).
 _STATEMENT = LazyPattern(
-    r"\s*(?:no\s+potential\s+conflicts?\s+of\s+interests?\s+(?:was|were|is|are)\s+reported"
-    r"|the\s+authors?(?:\s*\(s\))?\s+(?:declare[sd]?|report(?:s|ed)?|ha(?:s|ve))\s+(?:that\s+(?:they\s+ha(?:ve|s)|there\s+(?:is|are|was|were))\s+)?"
-    r"no\s+(?:known\s+)?(?:potential\s+)?(?:competing|conflicts?\s+of|conflicting)\b"
-    r"|the\s+authors?(?:\s*\(s\))?\s+received\s+no\s+(?:specific\s+)?(?:financial\s+support|funding|grant)"
-    r"|this\s+(?:work|research|study)\s+(?:received\s+no|did\s+not\s+receive\s+any)\s+(?:specific\s+)?(?:grant|funding|financial\s+support)"
-    r"|(?P<supported>this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
-    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b)"
-    r"|data\s+sharing\s+(?:is\s+)?not\s+applicable|the\s+data\s+that\s+supports?\s+the\s+findings\s+of\s+this\s+(?:study|article)\b)",
-    re.IGNORECASE,
+    r"\s*(?i:no\s+potential\s+conflicts?|the\s+authors?|on\s+behalf|this\s+(?:work|research|study)\s+(?:received|did)|data\s+sharing"
+    r"|the\s+data\s+that\s+supports?)"
+    r"|\s*(?P<supported>(?i:this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
+    r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b))"
 )
-# A funder's noun in "This work was supported by the ... Foundation / Fund / Council / Ministry of ...".
-_FUNDER = re.compile(r"\b(?:Foundations?|Funds?|Council|Agency|Ministry|Programme|Program|Commission|Trust|Academy|"
-                     r"University|Office|Bureau|Department|Grants?|Awards?|Fellowships?|Scholarships?)\b")
-_STATEMENT_MAX = 400  # characters: a declaration, not a paragraph of the body opening with its words
 # "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
 # cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
 # A Markdown ATX heading, in a .md file: up to three spaces, one to six #, a space, its text (group 1: to the text).
@@ -1348,36 +1374,40 @@ def _citation_runs_on(view: str, block: list, previous: str) -> bool:
 
 def _is_statement(view: str, start: int, end: int) -> bool:
     """A paragraph (view[start:end]) that is a journal's declaration with no label before it (_STATEMENT)."""
-    if end - start > _STATEMENT_MAX:
-        return False
     match = _STATEMENT.match(view, start, end)
-    return match is not None and (
-        match.group("supported") is None or _GRANT_SIGN.search(view, start, end) is not None
-        or _FUNDER.search(view, match.end(), end) is not None
-    )
+    if match is None or not _is_short(view, start, end):
+        return False
+    if match.group("supported") is not None:
+        return _is_grant_line(view, start, end, title=False)
+    return _DECLARATION.fullmatch(view, start, end) is not None
 
 
 def _follows_label(view: str, start: int, end: int, label: str) -> bool:
-    """Does view[start:end] read as the text of a lone funding label (label "identifier": a grant's text, or a
-    declaration) or of a lone declaration label (label "declaration": a declaration's wording)?"""
-    if end - start > _CARRIED_IDENTIFIER_MAX:
+    """Does view[start:end] read as the text of a lone funding label (label "identifier": a grant line, or a
+    declaration) or of a lone declaration label (label "declaration": a declaration or a short answer)? The
+    whole of it, at most two sentences: a paragraph opening with such words is the body's (probe BM)."""
+    if not _is_short(view, start, end):
         return False
-    if _DECLARATION_OPENING.match(view, start, end) is not None:
+    if _DECLARATION.fullmatch(view, start, end) is not None:
         return True
-    if label == "declaration":
-        return False
-    return (_FUNDING_OPENING.match(view, start, end) is not None or _STATEMENT.match(view, start, end) is not None
-            or _is_grant_line(view, start, end))
+    return label != "declaration" and _is_grant_line(view, start, end)
 
 
-def _is_grant_line(view: str, start: int, end: int) -> bool:
-    """A grant line: a grant's sign (_GRANT_SIGN) in a short text that is no report's sentence."""
-    if end - start > _GRANT_LINE_MAX or _GRANT_SIGN.search(view, start, end) is None:
-        return False
+def _is_short(view: str, start: int, end: int) -> bool:
+    """At most _GRANT_LINE_MAX characters and two sentences: a grant line or a declaration, no report's paragraph."""
+    return end - start <= _GRANT_LINE_MAX and len(_GRANT_SENTENCE_END.findall(view[start:end].rstrip())) <= 2
+
+
+def _is_grant_line(view: str, start: int, end: int, *, title: bool = True) -> bool:
+    """A grant line (a short text, _is_short): a grant number in a grant's form in no report's sentence, or (title)
+    a grant's title, one clause naming a funder (国家社会科学基金项目“…”, 本文系…基金项目的阶段性成果。)."""
     text = view[start:end]
-    if len(_GRANT_SENTENCE_END.findall(text.rstrip())) > 2:
-        return False
-    return _REPORT_VERB.search(_FUNDERS_ROLE.sub("", text)) is None or _FUNDED_SUBJECT.match(text) is not None
+    if _GRANT_NUMBER.search(text) is not None:
+        verb = _REPORT_VERB.search(_FUNDERS_ROLE.sub("", text))
+        return verb is None or _FUNDED_SUBJECT.search(text, 0, verb.start()) is not None
+    return (title and (_FUNDER_NAME.search(text) is not None or _FUNDED_BY.match(text) is not None) and _CLAUSE_MARK.search(text) is None
+            and len(_GRANT_SENTENCE_END.findall(text.rstrip())) <= 1 and _REPORT_VERB.search(text) is None
+            and (_GRANT_TITLE_END.search(text) is not None or _CJK_RE.search(text) is None))
 
 
 def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> bool | str:

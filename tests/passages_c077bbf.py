@@ -3,7 +3,7 @@
 web pastes' lines, tables of contents, running headers, page breaks inside a sentence,
 spaced English labels and menus that are no title, the sentence unit's cuts after a period, its
 abbreviations and Chinese attributions, Chinese quotation marks at a line break, references on the
-line after their heading, a funding label's grant text, journals' declarations, Markdown headings, their fixes after probes BG and BJ, changes of behaviour since, ported) as the oracle of
+line after their heading, a funding label's grant text, journals' declarations, Markdown headings, their fixes after probes BG, BJ and BM, changes of behaviour since, ported) as the oracle of
 tests/test_passages_oracle.py: the faster splitter must give the same passages, offsets,
 views, texts, kinds and plain-text flags on every input. Its rules are told in coder/passages.py."""
 
@@ -539,7 +539,7 @@ def _blocks(
     special = set(ordered)
     for lines in paragraphs:
         opens = carried  # ported: a journal's declaration alone in its paragraph
-        if not in_references and _is_statement(view, lines[0][0], lines[-1][1]):  # ported: "supported by" with a grant's sign
+        if not in_references and _is_statement(view, lines[0][0], lines[-1][1]):  # ported: known wordings, "supported by" with a grant number
             opens = "statement"
         if not (in_front or in_references or opens) and (
             (after := bisect_left(ordered, lines[0][0])) == len(ordered) or ordered[after] > lines[-1][0]
@@ -569,7 +569,7 @@ def _blocks(
             if in_references and (atx is not None or (first_of_paragraph and _ends_references(line))):  # ported: a Markdown heading
                 in_references = False  # 6453888, ported: a table of contents' "References", or a second paper
             if in_references:
-                if len(line) <= 60 and _END_OF_REFERENCES.match(line):  # ported: 附件, Annex, contributors' notes too
+                if len(line) <= 60 and _END_OF_REFERENCES.match(line):  # ported: 附件, Annex, contributors' notes, 注释, Endnotes, Table 1 too
                     kind, in_references = "heading", False
                     if (label := _line_label(line)) is not None and label[0] == "author":  # ported
                         kind, runs_on = "author", False if label[1] else "label"

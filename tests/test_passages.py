@@ -1553,3 +1553,77 @@ def test_an_attachment_annex_or_the_authors_notes_end_the_references(text, kinds
     them as 附录 and Appendix do: the attachment's text or the authors' notes were kind reference, not coded."""
     passages = split_passages(_doc(text))
     assert [(passage.kind, passage.text.split()[0]) for passage in passages][-len(kinds):] == kinds
+
+
+@pytest.mark.parametrize(("text", "phrase", "kind"), [
+    # after a lone funding label, a paragraph opening with funding words but running on is the body's (probe BM1, BM2)
+    ("联席会议年度报告\n\n基金资助\n\n受省财政厅资助，联席会议办公室每年组织两次培训，推动上下游城市协同治理。", "联席会议办公室", "body"),
+    ("基金项目\n\n受国家自然科学基金委员会资助的联席会议每年召开一次，协调各省的基础研究合作。", "联席会议每年", "body"),
+    ("Annual report\n\nFunding\n\nNo funding was set aside for the joint meeting until 2015, when the provincial finance "
+     "department agreed to pay for its secretariat.", "its secretariat", "body"),
+    ("Programme review\n\nFunding\n\nSupported by the provincial government, the joint meeting of the river chiefs now "
+     "meets every quarter.", "meets every quarter", "body"),
+    ("Project overview\n\nFunding\n\nThe project was funded by the European Regional Development Fund. Its partners hold "
+     "a joint meeting each spring.", "joint meeting each spring", "body"),
+    # ... and after a lone declaration label, a paragraph opening with a declaration's or an answer's words (BM4)
+    ("Code of conduct\n\nConflicts of interest\n\nThere are no conflicts of interest between the plans of the two "
+     "provinces, because the joint meeting reconciles them.", "reconciles them", "body"),
+    ("Budget\n\nFunding\n\nNot applicable to the joint meeting, which has no budget of its own.", "no budget", "body"),
+    # with no label, "This research was supported by" needs a grant number, not a funder's noun (BM3)
+    ("Methods\n\nThis research was supported by interviews with officials of the Department of Water Resources, who "
+     "described how the joint meeting coordinates the cities.\n\nResults follow.", "who described", "body"),
+    ("Methods\n\nThis work was supported by the Joint Meeting Office (grant No. 71874032).", "Joint Meeting Office", "identifier"),
+    # a grant number in a grant's form after a Funding label, whatever the verb (BM5)
+    ("Cities cooperate.\n\nFunding\n\nWei Li's work on this article was supported by the Economic and Social Research "
+     "Council [grant number ES/N01877X/1].", "Economic and Social", "identifier"),
+    ("Cities cooperate.\n\nFunding\n\nFinancial support was received from the National Natural Science Foundation of "
+     "China (Grant No. 71874032).", "Financial support", "identifier"),
+    # the short answers under a lone label (BM7)
+    ("Cities cooperate.\n\nData availability\n\nThe authors do not have permission to share data.", "permission", "identifier"),
+    ("Cities cooperate.\n\nData availability\n\nThe data that has been used is confidential.", "confidential", "identifier"),
+    ("Cities cooperate.\n\nData availability\n\nResearch data are not shared.", "not shared", "identifier"),
+    ("Cities cooperate.\n\nFunding\n\nNo funding was received for this work.", "No funding", "identifier"),
+], ids=["zh-funded-by-province", "zh-funder-committee", "no-funding-until", "supported-by-clause", "funded-then-body",
+        "no-conflicts-between", "not-applicable-to", "unlabeled-department", "unlabeled-grant", "esrc", "nsfc",
+        "no-permission", "confidential", "not-shared", "no-funding-received"])
+def test_a_funding_or_declaration_label_carries_only_to_a_grant_line_or_a_whole_declaration(text, phrase, kind):
+    """After a lone Funding / 基金资助 / declaration heading, a paragraph merely opening with funding or declaration
+    words ("受省财政厅资助，联席会议办公室每年...", "No funding was set aside ... until 2015, when ...") was identifier, and
+    with no label "This research was supported by interviews with ... the Department ..." too: body text not
+    coded (probe BM1-BM4). Real grant lines with a verb and Elsevier's data answers were body, coded (BM5, BM7)."""
+    assert next(passage.kind for passage in split_passages(_doc(text)) if phrase in passage.text) == kind
+
+
+@pytest.mark.parametrize(("text", "phrase"), [
+    ("一、引言\n\n联席会议制度是跨域治理的重要机制。\n\n参考文献\n\n[1] 王明. 河长制的制度逻辑[J]. 中国行政管理, 2018(5): 20-26.\n\n"
+     "注释：\n\n①2016年以来，长江流域各省建立了联席会议制度。", "长江流域"),
+    ("一、引言\n\n联席会议。\n\n参考文献\n\n[1] 王明. 河长制的制度逻辑[J]. 中国行政管理, 2018(5): 20-26.\n\n后记\n\n本书是在我博士论文的基础上修改而成的。",
+     "本书是在"),
+    ("1. Introduction\n\nJoint meetings.\n\nReferences\n\nChen, X. (2015). Regional governance. Beijing: Renmin University "
+     "Press.\n\nEndnotes\n\n1. The joint meeting of the Taihu basin was set up in 2008.", "Taihu basin"),
+    ("1. Introduction\n\nJoint meetings.\n\nReferences\n\nChen, X. (2015). Regional governance. Beijing: Renmin University "
+     "Press.\n\nTable 1. Joint meetings by province\n\nJiangsu held four joint meetings; Zhejiang held three.", "Jiangsu"),
+    ("正文。\n\n参考文献\n\n王明. 河长制[J]. 2018.\n\n表1 联席会议成员\n\n省水利厅负责联席会议日常工作。", "省水利厅"),
+    ("Text.\n\nReferences\n\nChen, X. (2015). Regional governance.\n\nSupplementary material\n\nThe joint meeting minutes.",
+     "minutes"),
+], ids=["notes", "postscript", "endnotes", "table", "zh-table", "supplementary"])
+def test_notes_postscript_tables_and_supplements_end_the_references(text, phrase):
+    """注释, 后记, Endnotes, "Table 1. ...", 表1, "Supplementary material" after the references did not end them: the
+    notes and tables were kind reference, not coded (probe BM6)."""
+    assert next(passage.kind for passage in split_passages(_doc(text)) if phrase in passage.text) == "body"
+
+
+def test_a_wrapped_references_lowercase_notes_line_stays_reference():
+    text = "Text.\n\nReferences\n\nChen, X. (2015). Field\nnotes from the delta. Beijing: Renmin.\nLi, W. (2019). Joint meetings."
+    assert [passage.kind for passage in split_passages(_doc(text))][-2:] == ["heading", "reference"]
+
+
+@pytest.mark.parametrize("answer", [
+    "Open access funding provided by University of Oslo (incl Oslo University Hospital).",
+    "The authors certify that they have no affiliations with or involvement in any organization or entity with any "
+    "financial interest in the subject matter discussed in this manuscript.",
+    "This study was funded by the Wellcome Trust (108720/Z/15/Z).",
+])
+def test_springer_and_wellcome_wordings_under_their_label_are_identifiers(answer):
+    text = f"Cities cooperate.\n\nFunding\n\n{answer}"
+    assert [passage.kind for passage in split_passages(_doc(text))] == ["body", "identifier", "identifier"]

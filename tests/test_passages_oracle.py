@@ -72,6 +72,7 @@ _PIECES = [
     "Funding:", "基金项目：", "Disclosure statement", "No potential conflict of interest was reported by the",
     "To cite this article: A. Author (2013) Title:", "15BJL038",
     "Conflicts of interest", "Funding sources", "There is no conflict of interest", "附件：", "Annex 1.", "作者简介：",
+    "Not applicable.", "(Grant No. 71874032)", "Supported by the", "注释：", "Endnotes", "Table 1.", "表1",
 ]
 
 
