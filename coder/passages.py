@@ -1694,19 +1694,24 @@ def _full_width(lines: list[str], block: list[int]) -> int:
 def _wraps_at(line: str, after: str, full: int) -> bool:
     """Whether a line of a block that Chinese headings tipped into a web paste is a PDF's wrap: as wide as the
     block's full line (within _FULL_SLACK; a fifth of it for a line holding Latin letters or digits, which a PDF
-    sets in a proportional font), ending in a Chinese character, a Latin letter or digit, or a closing
-    quote or bracket that ends no sentence (联席会议制度（joint / meeting system）, “毗邻党建” / 引领; probe BL2), the
-    next line starting with no label."""
+    sets in a proportional font), ending in a Chinese character, a letter or digit (half- or full-width: ２０ / ２３年),
+    a percent sign or a dash, or a closing quote or bracket that ends no sentence (联席会议制度（joint / meeting system）,
+    “毗邻党建” / 引领, 《意见》 / （以下简称; probes BL2, BN2), the next line starting with no label (一、, 第一章; 第三部分将讨论…， is a sentence).
+    A speaker's name is no reason to cut: 报告中指 / 出：“…” is a wrap (probe BN1); a transcript's turns are
+    started by the transcript rule."""
     slack = _FULL_SLACK if _LATIN_OR_DIGIT.search(line) is None else max(_FULL_SLACK, full // 5)
     if not line or _display_width(line) < full - slack:
         return False
     last = line[-1]
-    if last in _CLOSERS:
+    if last in _CLOSERS or last in "》〕":
         if line[-2:-1] in _LINE_END:
             return False
-    elif not (is_cjk(last) or last.isascii() and last.isalnum()):
+    elif not (last.isalnum() or last in "%％—"):  # a CJK character, a letter or digit, half- or full-width
         return False
-    return _LINE_LABEL.match(after) is None and _SPEAKER.match(after) is None
+    label = _LINE_LABEL.match(after)
+    if label is not None and label.group().startswith("第") and _HEADING_MARKS.search(after, label.end()):
+        return is_cjk(after[label.end():].removeprefix("分")[:1])  # 本文 / 第三部分将讨论…，: a sentence, no heading
+    return label is None
 
 
 _LATIN_OR_DIGIT = LazyPattern(r"[A-Za-z0-9]")

@@ -1197,6 +1197,25 @@ def test_a_pdf_paper_under_numbered_headings_keeps_its_wraps_beside_latin_text(t
     assert all(any(words in passage for passage in passages) for words in whole)
 
 
+@pytest.mark.parametrize(("first", "second", "words"), [
+    ("党的二十大报告指出，要深入实施区域协调发展战略，党的十九大报告中也曾经指", "出：“实施区域协调发展战略”，区域合作由此起步。", "经指出"),
+    ("三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的合作机制，本文", "第三部分将讨论联席会议制度的运作，区域合作由此起步。",
+     "本文第三部分"),
+    ("三省一市联合印发了《长三角生态绿色一体化发展示范区建设总体方案的实施意见》", "明确了联席会议制度，区域合作由此起步。", "意见》明确"),
+    ("三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的合作机制，２０", "２３年区域合作由此起步，合作不断深化。", "２０２３年"),
+    ("三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的机制，增长12%", "以上，区域合作由此深化。", "12%以上"),
+], ids=["a colon after a few characters", "a chapter named in a sentence", "a closing title mark", "full-width digits",
+        "a percent sign"])
+def test_a_pdf_wrap_under_numbered_headings_runs_on_whatever_starts_the_next_line(first, second, words):
+    """Under numbered headings a PDF paper's full line was cut from its next line when that began like a speaker's
+    label (指 / 出：) or a chapter's heading (本文 / 第三部分将讨论…, probe BN1), or ended in 》, a full-width digit
+    or % (BN2)."""
+    text = ("长三角区域合作机制的演进\n（一）合作机制的建立\n" + first + "\n" + second + "\n（二）合作机制的深化\n"
+            "三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的区域合作机\n制，长三角区域合作由此进入制度化阶段。\n"
+            "（三）合作机制的完善\n长三角一体化上升为国家战略以来，三省一市在交通、环保、公共服务等领域开展\n了广泛合作，取得了显著成效。\n")
+    assert any(words in "".join(passage.text.split()) for passage in split_passages(_doc(text)))
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
