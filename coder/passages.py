@@ -237,7 +237,7 @@ _LATIN_KIND_LABELS = (
     ("abstract", r"abstract(?:\s*/\s*summary)?|summary"),
     ("keywords", r"key\s*-?words?(?:\s*/\s*search\s+tags)?|index\s+terms"),
     ("identifier", r"doi|issn|isbn|e-issn|received|revised|accepted|published(?:\s+online)?|online|article\s+history|"
-                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
+                   r"(?:to\s+)?cite\s+this\s+article|to\s+link\s+to\s+this\s+article|funding\s+for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|fund(?:ing)?\s+projects?|"
                    r"foundation\s+items?|clc\s+(?:number|no\.?)|"
                    r"document\s+code|article\s+id|jel(?:\s+classification)?"),
     ("author", r"corresponding\s+authors?|about\s+the\s+authors?|authors?|author\s+information|affiliations?"),
@@ -261,11 +261,13 @@ _REFERENCES_HEADING = re.compile(
 # attachment or annex, the acknowledgements, the contributors' notes (附件 and Annex, 作者简介 and "Notes on
 # contributors" after the references were kind reference, not coded, probe BJ4, BJ5); the notes, a postscript,
 # supplementary material, a table's or a figure's caption (注释：, 后记, Endnotes, "Table 1. ...", 图2, probe BM6:
-# the notes after the references were kind reference). The English notes and captions with their capital, so that
+# the notes after the references were kind reference); a book's next chapter (Chapter 4, 第四章) and a note (注：...,
+# probe BP6). The English notes and captions with their capital, so that
 # a wrapped reference's next line ("notes from the delta. Beijing.") goes on.
 _END_OF_REFERENCES = re.compile(
     r"\s*(?:(?:附\s*录|附\s*錄|附\s*件|附\s*表|致\s*谢|致\s*謝|作者[简簡]介|注\s*[释釋]|[后後]\s*[记記])(?![\u4e00-\u9fff])"
     r"|[表图圖]\s*\d{1,3}(?![\d.])"
+    r"|第[一二三四五六七八九十百\d]{1,3}[章篇](?![\u4e00-\u9fff]{0,2}[,，.。])|注\s*[:：]|(?:Chapter|CHAPTER)\s+(?:\d{1,3}|[IVXLC]{1,6})(?![\d.,:])"
     r"|(?i:appendix|appendices|annex(?:es)?|acknowledge?ments?|notes\s+on\s+(?:the\s+)?contributors?|about\s+the\s+authors?"
     r"|biographical\s+notes?|author\s+biograph(?:y|ies))\b"
     r"|(?:Notes|NOTES|Endnotes|ENDNOTES|End\s+notes)[^\S\n]*[:：.]?[^\S\n]*$"
@@ -348,7 +350,7 @@ _CONTINUES = frozenset({"abstract", "keywords", "reference"})  # these run on ov
 # abstract; only to a short one that reads as one (_follows_label), not to a section of the body under a
 # heading "Funding".
 _CARRIES_IDENTIFIER = LazyPattern(
-    _LEAD + _OPEN + r"(?:基金[项項]目|基金[资資]助|[项項]目基金|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|"
+    _LEAD + _OPEN + r"(?:基金[项項]目|基金[资資]助|[项項]目基金|funding\s+for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by|funding(?:\s+(?:information|statement|sources?))?|fund(?:ed)?\s+by|"
     r"fund(?:ing)?\s+projects?|foundation\s+items?|(?P<declaration>" + _DECLARATION_LABELS + "))" + _LATIN_END,
     re.IGNORECASE,
 )
@@ -357,7 +359,7 @@ _CARRIES_IDENTIFIER = LazyPattern(
 # ("Conflicts of interest\nMembers must declare any personal interest ..." was identifier, probe BJ1). The
 # older ones ("Funding", 基金项目) take them whatever they say, as they did.
 _TAKES_ITS_TEXT_ONLY = LazyPattern(
-    _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?)|fund(?:ing)?\s+projects?)",
+    _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?|for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by)|fund(?:ing)?\s+projects?)",
     re.IGNORECASE,
 )
 _GRANT_LINE_MAX = 300  # characters: a grant line or a declaration (at most two sentences), not a report's paragraph
@@ -402,6 +404,13 @@ _FUNDED_SUBJECT = re.compile(r"\b(?:work|research|study|article|paper|project|pu
 # the plans of the two provinces, because ...", "No funding was set aside for the joint meeting until 2015, when
 # ...", "Supported by the provincial government, the joint meeting ...") is the body's (probe BM2, BM4).
 _TOPIC_REST = r"[^.;!?]*(?:\.|$)"  # the rest of the declaration's sentence
+# An unlabeled "The authors state/report ... no conflict of interest" ends where the declaration ends: "... no conflict
+# of interest between the two provinces' water plans, since ..." and "... reported no conflicting evidence on ..." are
+# the body's (probe BP3).
+_INTERESTS = (r"(?:conflicts?\s+of\s+interests?|(?:competing|conflicting)\s+(?:financial\s+)?interests?(?:\s+or\s+personal\s+relationships?)?)")
+_INTERESTS_END = (r"(?:\s+(?:to\s+(?:declare|report|disclose)|exists?|that\s+could\s+have\s+appeared\s+to\s+influence\s+the\s+work\s+reported\s+in\s+"
+                  r"this\s+(?:paper|article)|(?:in|with\s+respect\s+to|regarding|concerning|related\s+to|in\s+relation\s+to|for)\s+(?:[\w/-]+,?\s+){0,6}?"
+                  r"(?:this|the)\s+(?:work|study|research|article|paper|manuscript|publication)(?:\s+of\s+this\s+(?:paper|article))?))*\s*\.?")
 _DECLARATION = LazyPattern(
     r"\s*(?i:"
     # the short answers
@@ -412,8 +421,10 @@ _DECLARATION = LazyPattern(
     r"|no\s+potential\s+conflicts?\s+of\s+interests?\s+(?:was|were)\s+reported(?:\s+by\s+the\s+authors?(?:\s*\(s\))?)?\s*\.?"
     r"|(?:there\s+(?:is|are)\s+)?no\s+(?:known\s+|potential\s+)?(?:conflicts?\s+of\s+interests?|competing\s+(?:financial\s+)?interests?)"
     r"(?:\s+(?:to\s+(?:declare|report|disclose)|(?:was|were|is|are)\s+(?:declared|reported|disclosed)))?\s*\.?"
-    r"|the\s+authors?(?:\s*\(s\))?\s+(?:declares?|declared|reports?|reported|ha(?:s|ve)|states?|confirms?)\s+(?:that\s+(?:they\s+ha(?:ve|s)|"
-    r"there\s+(?:is|are|was|were))\s+)?no\s+(?:known\s+)?(?:potential\s+)?(?:competing|conflicts?\s+of|conflicting)\b" + _TOPIC_REST
+    r"|the\s+authors?(?:\s*\(s\))?\s+(?:declares?|declared|reports?|reported|ha(?:s|ve)|states?|confirms?)\s+(?:(?:that\s+)?(?:they\s+ha(?:ve|s)|"
+    r"there\s+(?:is|are|was|were))\s+)?no\s+(?:known\s+)?(?:potential\s+)?" + _INTERESTS + _INTERESTS_END
+    # PLOS's
+    + r"|the\s+authors?\s+ha(?:s|ve)\s+declared\s+that\s+no\s+(?:competing|conflicting)\s+interests?\s+exists?\s*\.?"
     + r"|the\s+authors?(?:\s*\(s\))?\s+certif(?:y|ies)\s+that\s+(?:they\s+ha(?:ve|s)|there\s+(?:is|are))\s+no\s+affiliations?\s+with\s+or\s+"
     r"involvement\s+in\b" + _TOPIC_REST  # Springer's
     + r"|on\s+behalf\s+of\s+all\s+(?:the\s+)?(?:co-?)?authors,?\s+the\s+corresponding\s+author\s+states\s+that\s+there\s+is\s+no\s+"
@@ -1400,14 +1411,65 @@ def _is_short(view: str, start: int, end: int) -> bool:
 
 def _is_grant_line(view: str, start: int, end: int, *, title: bool = True) -> bool:
     """A grant line (a short text, _is_short): a grant number in a grant's form in no report's sentence, or (title)
-    a grant's title, one clause naming a funder (国家社会科学基金项目“…”, 本文系…基金项目的阶段性成果。)."""
+    a grant's title, one clause naming a funder (国家社会科学基金项目“…”, 本文系…基金项目的阶段性成果。). Either
+    way made of funders, grants and their numbers only (_grant_residue_words, _grant_clauses)."""
     text = view[start:end]
+    if _grant_residue_words(text) > _GRANT_RESIDUE_MAX:
+        return False
     if _GRANT_NUMBER.search(text) is not None:
         verb = _REPORT_VERB.search(_FUNDERS_ROLE.sub("", text))
-        return verb is None or _FUNDED_SUBJECT.search(text, 0, verb.start()) is not None
+        return ((verb is None or _FUNDED_SUBJECT.search(text, 0, verb.start()) is not None)
+                and (_CJK_RE.search(text) is None or _grant_clauses(text)))
     return (title and (_FUNDER_NAME.search(text) is not None or _FUNDED_BY.match(text) is not None) and _CLAUSE_MARK.search(text) is None
             and len(_GRANT_SENTENCE_END.findall(text.rstrip())) <= 1 and _REPORT_VERB.search(text) is None
             and (_GRANT_TITLE_END.search(text) is not None or _CJK_RE.search(text) is None))
+
+
+# What a grant line holds but its funders (capitalised), its titles in quotes and its numbers: its words of
+# support. A report's sentence naming a grant holds more ("The ERDF co-finances 85% of the joint meetings' costs
+# under grant agreement No 870691; the partner regions pay the rest.", "... It found that joint meetings cut ...":
+# identifier after a Funding label or alone, probe BP2, BP4).
+_GRANT_WORDS = frozenset((
+    "a an and the of for in on to from under with by as well also both its their this these that our part partly partially"
+    " financially jointly generously kindly is was were are has have been be received receive acknowledges acknowledge"
+    " gratefully grateful thank thanks support supported supports funded funding fund funds financed financing sponsored"
+    " granted grant grants awarded award awards agreement agreements no nos number numbers project projects programme"
+    " programmes program programs foundation foundations council scheme initiative contract research work study studies"
+    " article paper publication manuscript authors author leading results innovation key general major youth young"
+    " scholars scientists special fundamental central universities university national provincial"
+).split())
+_GRANT_RESIDUE_MAX = 2  # words left over at most (a funder's lowercase word: "science", "ministry")
+_QUOTED_TITLE = re.compile(r'“[^”]*”|"[^"\n]*"|《[^》]*》|「[^」]*」|『[^』]*』|‘[^’]*’')
+_WITH_DIGITS = re.compile(r"[(（\[【][^()（）\[\]【】]*\d[^()（）\[\]【】]*[)）\]】]")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+def _grant_residue_words(text: str) -> int:
+    """How many words of view's Latin text are no funder's (capitalised), no grant number's and no grant word."""
+    text = _WITH_DIGITS.sub(" ", _QUOTED_TITLE.sub(" ", _FUNDERS_ROLE.sub(" ", text)))
+    return sum(1 for word in _LATIN_WORD.findall(text)
+               if word[0].islower() and word.lower().rstrip("'’s") not in _GRANT_WORDS and word.lower() not in _GRANT_WORDS)
+
+
+# A Chinese grant line's clauses (between ，；、。) each hold a grant number, name a funder or end in a grant's
+# noun: "国家自然科学基金（71874032）；中央高校基本科研业务费专项资金". "本次联席会议由国家自然科学基金（批准号：71874032）
+# 资助召开，会议讨论了流域协同治理" and "2023年，基金委共资助……项目12项（项目编号：L2224001等），推动了……" are a report's
+# (identifier after a lone 基金资助, probe BP1).
+_GRANT_CLAUSE = re.compile(r"[^，,；;、。！？!?]+")
+_GRANT_CLAUSE_END = re.compile(r"(?:基金|[项項]目|[课課][题題]|成果|[资資]助|[规規][划劃]|[计計][划劃]|[资資]金|[经經][费費]|[专專][项項]|"
+                               r"工程|支持|本文系|本研究)\s*$")
+
+
+def _grant_clauses(text: str) -> bool:
+    """Does each clause of a Chinese grant line read as a grant's (_GRANT_CLAUSE_END)?"""
+    for clause in _GRANT_CLAUSE.findall(text):
+        clause = clause.strip()
+        if not clause or _GRANT_NUMBER.search(clause) is not None or _WITH_DIGITS.search(clause) is not None:
+            continue
+        bare = _QUOTED_TITLE.sub("", clause).rstrip(_CLOSERS + " ").strip()
+        if _FUNDER_NAME.search(clause) is None and _GRANT_CLAUSE_END.search(bare) is None:
+            return False
+    return True
 
 
 def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> bool | str:

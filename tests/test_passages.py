@@ -1646,3 +1646,54 @@ def test_a_wrapped_references_lowercase_notes_line_stays_reference():
 def test_springer_and_wellcome_wordings_under_their_label_are_identifiers(answer):
     text = f"Cities cooperate.\n\nFunding\n\n{answer}"
     assert [passage.kind for passage in split_passages(_doc(text))] == ["body", "identifier", "identifier"]
+
+
+@pytest.mark.parametrize(("text", "phrase", "kind"), [
+    # a report's sentence naming a grant number after a lone funding label (BP1, BP2)
+    ("基金资助\n\n本次联席会议由国家自然科学基金（批准号：71874032）资助召开，会议讨论了流域协同治理和生态补偿。\n\n各省联席会议每年召开两次。",
+     "会议讨论了", "body"),
+    ("基金资助\n\n2023年，基金委共资助联席会议相关项目12项（项目编号：L2224001等），推动了流域协同治理。\n\n各省联席会议每年召开两次。",
+     "推动了", "body"),
+    ("Funding\n\nThe ERDF co-finances 85% of the joint meetings' costs under grant agreement No 870691; the partner regions "
+     "pay the rest.\n\nThe joint meeting meets twice a year.", "co-finances", "body"),
+    ("Funding\n\nThe European Regional Development Fund (grant agreement No 870691) finances the joint secretariat.\n\nNext.",
+     "joint secretariat", "body"),
+    # an unlabeled declaration ends where the declaration ends (BP3)
+    ("Literature\n\nThe authors state that there is no conflict of interest between the two provinces' water plans, since "
+     "both follow the basin plan.\n\nThe joint meeting meets twice a year.", "two provinces", "body"),
+    ("Governance\n\nThe authors reported no conflicting evidence on whether joint meetings reduce pollution.\n\nNext.",
+     "conflicting evidence", "body"),
+    # a grant sentence takes no sentence of findings with it (BP4)
+    ("Joint meetings\n\nThis research was supported by NSFC (No. 41571123). It found that joint meetings cut cross-border "
+     "pollution by a fifth.\n\nNext.", "It found", "body"),
+    ("Joint meetings\n\nThis research was supported by NSFC (No. 41571123) and found that joint meetings cut cross-border "
+     "pollution by a fifth.\n\nNext.", "found that", "body"),
+    # the grant lines and declarations themselves stay identifier
+    ("基金项目\n\n国家社会科学基金项目“联席会议制度研究”（15BJL038）。\n\n各省联席会议每年召开两次。", "15BJL038", "identifier"),
+    ("基金项目\n\n国家社会科学基金重大项目（18ZDA045）；中央高校基本科研业务费专项资金\n\n正文。", "18ZDA045", "identifier"),
+    ("Text.\n\nFunding\n\nThe research leading to these results has received funding from the European Union's Horizon 2020 "
+     "research and innovation programme under grant agreement No 870691.\n\nNext.", "Horizon", "identifier"),
+    ("Text.\n\nThe author(s) declared no potential conflicts of interest with respect to the research, authorship, and/or "
+     "publication of this article.\n\nNext.", "declared", "identifier"),
+    ("Text.\n\nThe authors declare that they have no known competing financial interests or personal relationships that "
+     "could have appeared to influence the work reported in this paper.\n\nNext.", "declare", "identifier"),
+    # PLOS's and Crossmark's wordings (BP5)
+    ("Competing Interests\n\nThe authors have declared that no competing interests exist.\n\nThe joint meeting meets.",
+     "have declared", "identifier"),
+    ("Funding for this research was provided by:\nJilin Provincial Science and Technology Development Program "
+     "(YDZJ202301ZYTS517)\n\nThe joint meeting meets twice a year.", "YDZJ202301ZYTS517", "identifier"),
+    # a book's next chapter and a note end the references (BP6)
+    ("References\n\nOstrom, E. (1990). Governing the Commons. Cambridge.\n\nChapter 4\n\nThe joint meeting of the provinces "
+     "meets twice a year to settle water disputes.", "meets twice", "body"),
+    ("参考文献：\n[1] 王健.跨域治理[J].中国行政管理,2015(3):1-5.\n\n注：本文为作者在联席会议上的讲话整理稿。\n\n"
+     "联席会议制度推动了长三角的协同治理，各地每年召开两次会议。", "各地每年", "body"),
+], ids=["zh-convened", "zh-funded-projects", "co-finances", "finances-secretariat", "no-conflict-between",
+        "conflicting-evidence", "found-sentence", "and-found", "zh-grant", "zh-grants", "horizon", "sage", "elsevier",
+        "plos", "crossmark", "chapter", "zh-note"])
+def test_a_grant_line_or_declaration_is_only_funders_grants_and_their_numbers(text, phrase, kind):
+    """After a lone 基金资助 / Funding label or with none, a report's sentence naming a grant number (会议讨论了…, "The ERDF
+    co-finances 85% of the costs ..."), a declaration's opening words over a finding ("no conflict of interest between
+    the two provinces' water plans"), or a grant sentence with a finding after it, was identifier: body not coded
+    (probe BP1-BP4). PLOS's and Crossmark's wordings were body (BP5); a chapter or a 注： after the references stayed
+    reference (BP6)."""
+    assert next(passage.kind for passage in split_passages(_doc(text)) if phrase in passage.text) == kind
