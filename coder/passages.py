@@ -1432,13 +1432,15 @@ def _is_grant_line(view: str, start: int, end: int, *, title: bool = True) -> bo
 _GRANT_WORDS = frozenset((
     "a an and the of for in on to from under with by as well also both its their this these that our part partly partially"
     " financially jointly generously kindly is was were are has have been be received receive acknowledges acknowledge"
-    " gratefully grateful thank thanks support supported supports funded funding fund funds financed financing sponsored"
+    " gratefully grateful thank thanks support supported funded funding fund funds financed financing sponsored"
     " granted grant grants awarded award awards agreement agreements no nos number numbers project projects programme"
     " programmes program programs foundation foundations council scheme initiative contract research work study studies"
     " article paper publication manuscript authors author leading results innovation key general major youth young"
     " scholars scientists special fundamental central universities university national provincial"
 ).split())
-_GRANT_RESIDUE_MAX = 2  # words left over at most (a funder's lowercase word: "science", "ministry")
+_GRANT_RESIDUE_MAX = 1  # words left over at most (a funder's lowercase word: "science"); two let a report's
+# sentence through: "The European Regional Development Fund (grant agreement No 870691) funds the joint secretariat.",
+# "The ERDF (...) supports cross-border cooperation." (probe BQ3)
 _QUOTED_TITLE = re.compile(r'“[^”]*”|"[^"\n]*"|《[^》]*》|「[^」]*」|『[^』]*』|‘[^’]*’')
 _WITH_DIGITS = re.compile(r"[(（\[【][^()（）\[\]【】]*\d[^()（）\[\]【】]*[)）\]】]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -1460,11 +1462,20 @@ _GRANT_CLAUSE_END = re.compile(r"(?:基金|[项項]目|[课課][题題]|成果|[
                                r"工程|支持|本文系|本研究)\s*$")
 
 
+# A report's clause: a verb a grant line does not use, or 了 ("资助了…研究项目", "推动了…成果", "各省给予配套资金支持",
+# probe BQ4), and a bracket holding years, not a grant's number ("共召开专题会议12次（2015—2019年）").
+_REPORT_CLAUSE = re.compile(r"了|给予|召开|推动|讨论|开展|举行|建立|提出|表示|指出|认为|发现|[組组]织|参加|参与")
+_YEARS_IN_BRACKETS = re.compile(r"[(（]\s*\d{4}\s*(?:年\s*)?(?:[—–~～至到-]+\s*\d{4}\s*年?)?\s*[)）]")
+
+
 def _grant_clauses(text: str) -> bool:
-    """Does each clause of a Chinese grant line read as a grant's (_GRANT_CLAUSE_END)?"""
+    """Does each clause of a Chinese grant line read as a grant's (_GRANT_CLAUSE_END), none a report's?"""
     for clause in _GRANT_CLAUSE.findall(text):
         clause = clause.strip()
-        if not clause or _GRANT_NUMBER.search(clause) is not None or _WITH_DIGITS.search(clause) is not None:
+        if _REPORT_CLAUSE.search(_QUOTED_TITLE.sub("", clause)) is not None:
+            return False
+        if not clause or _GRANT_NUMBER.search(clause) is not None or _WITH_DIGITS.search(
+                _YEARS_IN_BRACKETS.sub("", clause)) is not None:
             continue
         bare = _QUOTED_TITLE.sub("", clause).rstrip(_CLOSERS + " ").strip()
         if _FUNDER_NAME.search(clause) is None and _GRANT_CLAUSE_END.search(bare) is None:

@@ -1216,6 +1216,27 @@ def test_a_pdf_wrap_under_numbered_headings_runs_on_whatever_starts_the_next_lin
     assert any(words in "".join(passage.text.split()) for passage in split_passages(_doc(text)))
 
 
+@pytest.mark.parametrize(("text", "words", "kind"), [
+    ("Funding\n\nThe European Regional Development Fund (grant agreement No 870691) funds the joint secretariat.",
+     "joint secretariat", "body"),
+    ("Funding\n\nThe ERDF (grant agreement No 870691) supports cross-border cooperation.", "cross-border", "body"),
+    ("基金资助\n\n国家自然科学基金（71874032）资助了长三角联席会议研究项目。", "资助了", "body"),
+    ("基金资助\n\n联席会议专项由国家自然科学基金（批准号：71874032）资助，各省给予配套资金支持。", "配套资金", "body"),
+    ("基金资助\n\n国家社会科学基金（15BJL038）资助的联席会议研究项目，共召开专题会议12次（2015—2019年）。", "专题会议", "body"),
+    ("基金项目\n\n国家社会科学基金项目（15BJL038）。联席会议制度推动了长三角的协同治理成果。", "协同治理成果", "body"),
+    ("基金项目\n\n国家社会科学基金项目“联席会议制度研究”（15BJL038）。", "15BJL038", "identifier"),
+    ("Funding\n\nThis work was supported by the National Natural Science Foundation of China (Grant No. 71874032).",
+     "71874032", "identifier"),
+], ids=["funds the secretariat", "supports cooperation", "资助了", "给予", "years in brackets", "推动了", "a grant's title",
+        "a grant line"])
+def test_a_report_sentence_naming_a_grant_under_a_funding_label_stays_body(text, words, kind):
+    """Under a lone funding label, a report's sentence naming a grant number was identifier, not coded: two words of
+    its own were allowed beside funders and grant words (funds, supports), and a Chinese clause passed for a grant's
+    when it ended in a grant's noun or held any bracketed digits (probe BQ3, BQ4)."""
+    text += "\n\n各省联席会议每年召开两次。"
+    assert [passage.kind for passage in split_passages(_doc(text)) if words in passage.text] == [kind]
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
