@@ -460,6 +460,28 @@ _STATEMENT = LazyPattern(
 # cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
 # A Markdown ATX heading, in a .md file: up to three spaces, one to six #, a space, its text (group 1: to the text).
 _ATX_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t]+)\S[^\n]*$", re.MULTILINE)
+# A .md file's other headings, which end a references section as an ATX one does (probe BQ1): an HTML heading,
+# a line all bold ("**Findings**"), a line underlined with = or - (setext).
+_HTML_OR_BOLD_HEADING = re.compile(r" {0,3}(?:<h[1-6][\s>]|(\*\*|__)\S[^\n]*?\S?\1\s*$)", re.IGNORECASE)
+_SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
+
+
+def _other_markdown_headings(text: str, starts: list[int]) -> frozenset[int]:
+    """The starts of a .md file's lines that are headings other than ATX ones (_HTML_OR_BOLD_HEADING, or text over a
+    setext underline)."""
+    found = set()
+    for number, start in enumerate(starts):
+        end = starts[number + 1] - 1 if number + 1 < len(starts) else len(text)
+        line = text[start:end]
+        if not line.strip():
+            continue
+        if _HTML_OR_BOLD_HEADING.match(line) is not None:
+            found.add(start)
+        elif number + 1 < len(starts):
+            after_end = starts[number + 2] - 1 if number + 2 < len(starts) else len(text)
+            if _SETEXT_UNDERLINE.match(text[starts[number + 1]:after_end]) is not None:
+                found.add(start)
+    return frozenset(found)
 # A fenced code block's fence, in a .md file: its lines ("# comment") are no headings (probe BG5).
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
 _CITE_THIS = LazyPattern(_LEAD + _OPEN + r"(?:to\s+)?cite\s+this\s+article", re.IGNORECASE)
@@ -718,8 +740,10 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, length, "body")])
     else:
+        markdown = path.lower().endswith(".md")
         blocks, state = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines,
-                                starts=starts, front=front, state=state, markdown=path.lower().endswith(".md"))
+                                starts=starts, front=front, state=state, markdown=markdown,
+                                other_headings=_other_markdown_headings(unmarked or view, starts) if markdown else frozenset())
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
@@ -1228,7 +1252,7 @@ def _page_breaks_inside(lines: list[str], kinds: list[int], full: int) -> frozen
 def _blocks(
     view: str, paragraphs: list[list[tuple[int, int]]], full: int, double_spaced: bool, *,
     view_lines: list[str] | None = None, starts: list[int] | None = None, front: bool = True, state: _BlockState = None,
-    markdown: bool = False,
+    markdown: bool = False, other_headings: frozenset[int] = frozenset(),
 ) -> tuple[list[tuple[int, int, PassageKind]], _BlockState]:
     """Paragraphs cut before (and after) front-matter and apparatus lines, each block with its kind,
     and the state the text ends in: in the references or not, and the kind a label alone in the last
@@ -1278,7 +1302,8 @@ def _blocks(
             atx = _ATX_HEADING.match(line) if markdown and start in special else None
             if atx is not None:
                 line = " " * atx.end(1) + line[atx.end(1):]  # its text, read as the line's (but for the hashes)
-            if in_references and (atx is not None or (first_of_paragraph and _ends_references(line))):
+            if in_references and (atx is not None or start in other_headings
+                                  or (first_of_paragraph and _ends_references(line))):
                 # (in a .md file any heading ends them; "## References" again starts them below)
                 in_references = False  # a table of contents' "References", or a second paper in the file
             if in_references:

@@ -1237,6 +1237,18 @@ def test_a_report_sentence_naming_a_grant_under_a_funding_label_stays_body(text,
     assert [passage.kind for passage in split_passages(_doc(text)) if words in passage.text] == [kind]
 
 
+@pytest.mark.parametrize("heading", ["<h2>Findings</h2>", "**Findings**", "Findings\n--------"],
+                         ids=["html", "bold", "setext"])
+def test_a_markdown_heading_of_any_form_ends_the_references(heading):
+    """In a .md file only an ATX heading ended a references section: the paragraph under an HTML heading, a bold
+    line or an underlined heading was kind reference, not coded (probe BQ1)."""
+    text = ("# Report\n\n## References\n\n1. Ostrom, E. (1990). Governing the Commons. Cambridge.\n\n" + heading
+            + "\n\nThe joint meeting met twice a year.\n")
+    passages = split_passages(Document("a.md", text))
+    assert [passage.kind for passage in passages if "twice a year" in passage.text] == ["body"]
+    assert [passage.kind for passage in passages if "Ostrom" in passage.text] == ["reference"]
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
