@@ -1770,10 +1770,17 @@ def rename_codes(
         return reviews, 0
     fingerprints = fingerprints or {}
     frame = reviews.copy()
-    frame.loc[moved, "segment_id"] = [_renamed_id(entry, renames[entry["code"]], fingerprints)
-                                      for entry in frame.loc[moved].to_dict("records")]
-    frame.loc[moved, "code"] = frame.loc[moved, "code"].map(renames)
-    return frame, int(moved.sum())
+    new_ids = pd.Series([_renamed_id(entry, renames[entry["code"]], fingerprints)
+                         for entry in frame.loc[moved].to_dict("records")], index=frame.index[moved], dtype=object)
+    # A decision whose new id an entry of the file already holds (a removed code's decisions kept under the id a
+    # code is renamed to) stays where it was, detached, as `coder review move` leaves it: two entries under one
+    # id stopped every run (probe BO1).
+    held = set(frame.loc[~moved, "segment_id"].astype(str))
+    colliding = new_ids.isin(held) | new_ids.duplicated(keep=False)
+    new_ids = new_ids[~colliding]
+    frame.loc[new_ids.index, "segment_id"] = new_ids
+    frame.loc[new_ids.index, "code"] = frame.loc[new_ids.index, "code"].map(renames)
+    return frame, len(new_ids)
 
 
 def _renamed_id(entry: dict, code: str, fingerprints: Mapping[str, str]) -> str:

@@ -3258,3 +3258,35 @@ def test_a_note_with_a_letter_beside_chinese_typed_in_a_big5_save_is_read_as_typ
     coder_run(project)
     reviews = reviews_of(project)
     assert [reviews[frame.loc[row, "segment_id"]] for row in (0, 1)] == [("reject", notes[0]), ("accept", notes[1])]
+
+
+def test_a_code_renamed_to_the_id_of_a_removed_code_with_decisions_does_not_stop_the_run(tmp_path):
+    """x accepted, x removed (its decision kept), y added and rejected, y renamed x: the rejection moved onto the id
+    the kept acceptance holds, two entries under one id, and every later run into the folder stopped with an
+    internal error (probe BO1). The rejection stays under y, detached, as `coder review move` leaves a collision."""
+    def book(**codes: str) -> str:
+        return "codes:\n" + "".join(f"  {code}:\n    label: {code.upper()}\n    keywords: [{word}]\n"
+                                   for code, word in codes.items())
+
+    project = write_project(tmp_path, book(x="joint"), {"a.txt": "The joint meeting was held.\n"})
+
+    def decide(code: str, decision: str) -> None:
+        frame = segments_of(project)
+        frame.loc[frame["code"].eq(code), "review"] = decision
+        frame.to_csv(project / "out" / "segments.csv", index=False, encoding="utf-8-sig")
+        coder_run(project)
+
+    coder_run(project)
+    decide("x", "accept")
+    (project / "codebook.yaml").write_text(book(z="held"), encoding="utf-8")
+    coder_run(project)
+    (project / "codebook.yaml").write_text(book(z="held", y="joint"), encoding="utf-8")
+    coder_run(project)
+    decide("y", "reject")
+    (project / "codebook.yaml").write_text(book(z="held", x="joint"), encoding="utf-8")
+    coder_run(project)
+    coder_run(project)
+    reviews = pd.read_csv(project / "reviews.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert not reviews["segment_id"].duplicated().any()
+    assert set(zip(reviews["code"], reviews["decision"])) >= {("x", "accept"), ("y", "reject")}
+    assert segments_of(project).set_index("code").loc["x", "review"] == "accept"
