@@ -265,7 +265,8 @@ _REFERENCES_HEADING = re.compile(
 # probe BP6). The English notes and captions with their capital, so that
 # a wrapped reference's next line ("notes from the delta. Beijing.") goes on.
 _END_OF_REFERENCES = re.compile(
-    r"\s*(?:(?:附\s*录|附\s*錄|附\s*件|附\s*表|致\s*谢|致\s*謝|作者[简簡]介|注\s*[释釋]|[后後]\s*[记記])(?![\u4e00-\u9fff])"
+    r"\s*(?:(?:附\s*[录錄件表](?:\s*[一二三四五六七八九十]{1,3})?|致\s*谢|致\s*謝|作者[简簡]介|注\s*[释釋]|[后後]\s*[记記])"
+    r"(?![\u4e00-\u9fff])|附\s*[录錄件表]\s*[一二三四五六七八九十]{1,3}\s*[、.．:：]"
     r"|[表图圖]\s*\d{1,3}(?![\d.])"
     r"|第[一二三四五六七八九十百\d]{1,3}[章篇](?![\u4e00-\u9fff]{0,2}[,，.。])|注\s*[:：]|(?:Chapter|CHAPTER)\s+(?:\d{1,3}|[IVXLC]{1,6})(?![\d.,:])"
     r"|(?i:appendix|appendices|annex(?:es)?|acknowledge?ments?|notes\s+on\s+(?:the\s+)?contributors?|about\s+the\s+authors?"

@@ -1249,6 +1249,16 @@ def test_a_markdown_heading_of_any_form_ends_the_references(heading):
     assert [passage.kind for passage in passages if "Ostrom" in passage.text] == ["reference"]
 
 
+@pytest.mark.parametrize("appendix", ["附录一 访谈名单", "附錄一 訪談名單", "附件一：联席会议成员单位", "附表二 数据"])
+def test_an_appendix_numbered_in_chinese_ends_the_references(appendix):
+    """An appendix numbered with a Chinese numeral (附录一, 附件一) did not end a references section, and the text
+    under it, an interview list, was kind reference, not coded (probe BR1)."""
+    text = "参考文献\n李长晏（2012）。区域治理。台北：五南。\n" + appendix + "\n受访者A负责跨省联席会议的筹备工作。\n"
+    passages = split_passages(_doc(text))
+    assert [passage.kind for passage in passages if "受访者" in passage.text] == ["body"]
+    assert [passage.kind for passage in passages if "李长晏" in passage.text] == ["reference"]
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
