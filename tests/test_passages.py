@@ -1259,6 +1259,16 @@ def test_an_appendix_numbered_in_chinese_ends_the_references(appendix):
     assert [passage.kind for passage in passages if "李长晏" in passage.text] == ["reference"]
 
 
+def test_taiwan_numbered_headings_are_headings():
+    """A Taiwan article's headings numbered 壹、貳、參 were no headings: a PDF-pasted 關鍵詞 line ran on over 壹、前言 and
+    the introduction, all kind keywords (probe BR2)."""
+    text = ("跨域治理與府際合作\n林某某\n摘要\n本文探討台灣地方政府之間的跨域合作。\n關鍵詞：跨域治理、府際合作\n"
+            "壹、前言\n北北基桃四市成立了首長會議，定期協商交通、環保等議題。\n貳、結論\n跨域合作需要制度化的平台。\n")
+    kinds = {passage.text: passage.kind for passage in split_passages(_doc(text))}
+    assert kinds["壹、前言"] == kinds["貳、結論"] == "heading"
+    assert kinds["北北基桃四市成立了首長會議，定期協商交通、環保等議題。"] == "body"
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
