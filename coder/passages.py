@@ -360,7 +360,10 @@ _CARRIES_IDENTIFIER = LazyPattern(
 # ("Conflicts of interest\nMembers must declare any personal interest ..." was identifier, probe BJ1). The
 # older ones ("Funding", 基金项目) take them whatever they say, as they did.
 _TAKES_ITS_TEXT_ONLY = LazyPattern(
-    _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?|for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by)|fund(?:ing)?\s+projects?)",
+    _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?|for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by)|fund(?:ing)?\s+projects?"
+    # ...and a bare "Funding" or 基金项目 alone on its line: a report's own section so headed, its text on the next
+    # lines, is the body's ("Funding\nThe European Regional Development Fund supports ...", probe BR)
+    r"|(?:funding|基金[项項]目|基金[资資]助)(?=[^\S\n]*[:：]?[^\S\n]*$))",
     re.IGNORECASE,
 )
 _GRANT_LINE_MAX = 300  # characters: a grant line or a declaration (at most two sentences), not a report's paragraph

@@ -1269,6 +1269,21 @@ def test_taiwan_numbered_headings_are_headings():
     assert kinds["北北基桃四市成立了首長會議，定期協商交通、環保等議題。"] == "body"
 
 
+@pytest.mark.parametrize(("text", "words", "kind"), [
+    ("Funding\nThe European Regional Development Fund supports cross-border cooperation between the cities.",
+     "cross-border", "body"),
+    ("基金项目\n长三角联席会议每年召开两次，由三省一市轮流承办。", "轮流承办", "body"),
+    ("Funding\nThis work was supported by the National Natural Science Foundation of China (Grant No. 71874032).",
+     "71874032", "identifier"),
+    ("基金项目：\n国家社会科学基金项目（15BJL038）", "15BJL038", "identifier"),
+], ids=["report's funding section", "报告的基金项目一节", "grant line", "基金项目"])
+def test_a_bare_funding_label_takes_its_next_lines_only_when_they_are_a_grant(text, words, kind):
+    """A bare Funding or 基金项目 line took the rest of its paragraph whatever it said: a report's own section so
+    headed, its text on the next lines, was identifier and not coded (probe BR)."""
+    text = "The joint meeting met twice a year.\n\n" + text + "\n\nThe cities agreed.\n"
+    assert [passage.kind for passage in split_passages(_doc(text)) if words in passage.text] == [kind]
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
