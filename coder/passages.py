@@ -979,7 +979,8 @@ def _blank_emphasis(view: str, *, mark: str = " ") -> str:
     openers after that one dropped; failing one, runs of the same character and other lengths that
     only open and only close share their characters, the inner ones first (`***joint** meeting*`,
     `**joint *meeting***`: probe BH6). Nothing else is blanked: a lone `*` (`2*3`, a list's bullet
-    `* item`, a footnote's `Li*,`), an escaped `\\*`, a run inside a `code span`, or a run of four or more.
+    `* item`, a footnote's `Li*,`), an escaped `\\*`, a run inside a `code span` or a fenced code block (probe
+    BO), or a run of four or more.
 
     >>> _blank_emphasis("The **joint** meeting, _joint_ meeting, snake_case_name, 2*3, * item, 联席**会议**。")
     'The   joint   meeting,  joint  meeting, snake_case_name, 2*3, * item, 联席  会议  。'
@@ -988,8 +989,16 @@ def _blank_emphasis(view: str, *, mark: str = " ") -> str:
     """
     lines = view.split("\n")
     changed = False
+    fence = ""  # the open code block's fence (``` or ~~~), whose lines are code, not emphasis
     for number, line in enumerate(lines):
-        if "*" not in line and "_" not in line:
+        if (line.lstrip(" ")[:3] in ("```", "~~~")) and (found := _FENCE.match(line)) is not None:
+            run = found.group(1)
+            if not fence:
+                fence = run
+            elif run[0] == fence[0] and len(run) >= len(fence) and not found.group(2).strip():
+                fence = ""
+            continue
+        if fence or ("*" not in line and "_" not in line):
             continue
         blanked = _emphasis_delimiters(line)
         if blanked:

@@ -1284,6 +1284,15 @@ def test_a_bare_funding_label_takes_its_next_lines_only_when_they_are_a_grant(te
     assert [passage.kind for passage in split_passages(_doc(text)) if words in passage.text] == [kind]
 
 
+def test_markdown_emphasis_inside_a_fenced_code_block_is_code():
+    """Emphasis was blanked inside a fenced code block too, so `**joint** meeting in code` there matched `joint
+    meeting in code`, where the README says code is left as written (probe BO)."""
+    text = "# Notes\n\nThe **joint** meeting met.\n\n```\nx = \"**joint** meeting\"\n```\n"
+    views = [passage.view for passage in split_passages(Document("a.md", text))]
+    assert any("joint   meeting met" in view for view in views)
+    assert any("**joint** meeting" in view for view in views)
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
