@@ -178,8 +178,9 @@ _CLAUSE_MARK = re.compile(r"[;；，,、]")
 # --- double spacing -------------------------------------------------------------------------
 _FULL_LINE_MIN = 15
 # A line starting like this starts something of its own: a numbered heading or a front-matter label.
+# Taiwan numbers its headings 壹、貳、參 (probe BR2); not 伍、陆、陸, a surname and 'land' (…以及 / 陆、海、空多式联运, probe BS1).
 _LINE_LABEL = LazyPattern(
-    r"[一二三四五六七八九十壹贰貳叁參肆伍陆陸柒捌玖拾]+[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|第[一二三四五六七八九十百\d]+[章节部篇]|"
+    r"[一二三四五六七八九十壹贰貳叁參肆柒捌玖拾]+[、.．]|[（(][一二三四五六七八九十\d]{1,3}[）)]|第[一二三四五六七八九十百\d]+[章节部篇]|"
     r"(?:摘\s*要|关\s*键\s*[词字]|關\s*鍵\s*[詞字]|中[图圖]分[类類][号號]|文[献獻][标標]识[码碼]|文[献獻][标標]識[码碼]|文章[编編][号號]|收稿日期|基金[项項目资資]|作者[简簡]介|参考文献|參考文獻)"
 )
 
@@ -278,7 +279,7 @@ _REFERENCE_ENTRY = re.compile(r"\s*[\[［]\d{1,3}[\]］]\s*\S.{8,}")
 _CITATION = re.compile(r"[\[［][JMNCDRSPZGA](?:/OL)?[\]］]|\b(?:19|20)\d{2}\b")
 # Numbered headings: 第一章, 一、, （一）, 1. / 1.1 / 2.1.2., I. / IV.
 _NUMBERED_HEADING = LazyPattern(
-    r"\s*(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇]|[一二三四五六七八九十壹贰貳叁參肆伍陆陸柒捌玖拾]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
+    r"\s*(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇]|[一二三四五六七八九十壹贰貳叁參肆柒捌玖拾]{1,3}[、.．]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
     r"|\d{1,2}(?:\.\d{1,2}){0,3}\.?(?=\s*[A-Z" + CJK_CHARS + r"])|[IVX]{1,5}\.(?=\s+[A-Z]))\s*\S"
 )
 _HEADING_WORDS = LazyPattern(
@@ -311,7 +312,7 @@ _AFFILIATION_SHAPE = LazyPattern(r"\s*(?:[(（]|\d\s*[.、]|[\u00b9\u00b2\u00b3]
 # after a line break only, the lookahead leaves every line start its own chance; the first line
 # is matched on its own), behind a cheap test of the line's first characters.
 _SPECIAL_FIRST = (
-    r"[^\S\n]*(?:[•·■◎□●○◆◇▪※★☆\[【〔(（［\d第一二三四五六七八九十壹贰貳叁參肆伍陆陸柒捌玖拾IVX内內摘提中关關主分文收修录錄出发發基项項作通责責参參引前导導绪緒结結余]"
+    r"[^\S\n]*(?:[•·■◎□●○◆◇▪※★☆\[【〔(（［\d第一二三四五六七八九十壹贰貳叁參肆柒捌玖拾IVX内內摘提中关關主分文收修录錄出发發基项項作通责責参參引前导導绪緒结結余]"
     r"|By|(?i:ab|su|ke|in|do|is|e-|re|ac|pu|on|ar|ci|fu|fo|cl|je|co|au|af|bi|wo|li|di|ba|me|cn|to|de|da))"
 )
 _SPECIAL_PREFIX = (
@@ -1777,7 +1778,7 @@ def _headings_in(lines: list[str], block: list[int]) -> int:
 
 # A Chinese web page's numbered heading: 一、 （一） 1.1 2.1.1 1. 第一章, then a CJK character ("2.5亿", "12月" are none).
 _CJK_NUMBERED_HEADING = LazyPattern(
-    r"(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇条條]|[一二三四五六七八九十壹贰貳叁參肆伍陆陸柒捌玖拾]{1,3}[、．.]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
+    r"(?:第[一二三四五六七八九十百\d]{1,3}[章节節部篇条條]|[一二三四五六七八九十壹贰貳叁參肆柒捌玖拾]{1,3}[、．.]|[（(][一二三四五六七八九十\d]{1,2}[）)]"
     rf"|\d{{1,2}}(?:[.．]\d{{1,2}}){{0,3}}(?:[.．、]|\s))\s*(?={_CJK_CLASS})")
 # Its furniture, ending no sentence: a document number (沪府办发〔2024〕12号), a date (2024年3月12日, 2024-03-12
 # 10:30), a source or a dateline (来源：新华网, 2024-03-12 来源：上海发布 作者：…), a photo credit (李隽摄, 新华社记者 李隽 摄).

@@ -1293,6 +1293,19 @@ def test_markdown_emphasis_inside_a_fenced_code_block_is_code():
     assert any("**joint** meeting" in view for view in views)
 
 
+@pytest.mark.parametrize(("first", "second", "words"), [
+    ("三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的交通网络，铁路、公路、航空以及", "陆、海、空多式联运网络不断完善，区域合作由此深化。",
+     "航空以及陆、海、空"),
+    ("三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的机制，受访者包括张某和", "伍、陆两位处长，他们负责联席会议的日常工作。", "张某和伍、陆两位"),
+], ids=["陆、海、空", "surnames"])
+def test_a_wrap_before_a_line_starting_with_a_surname_or_land_runs_on(first, second, words):
+    """Taiwan's 壹、貳、參 headings (probe BR2) took 伍、 and 陆、 in too: a PDF wrap before 陆、海、空 or the surnames 伍、陆
+    was cut as before a numbered heading (probe BS1)."""
+    text = ("长三角区域合作机制的演进\n（一）合作机制的建立\n" + first + "\n" + second + "\n（二）合作机制的深化\n"
+            "三省一市建立了主要领导座谈会、联席会议和联络组办公室三级运作的区域合作机\n制，长三角区域合作由此进入制度化阶段。\n")
+    assert any(words in "".join(passage.text.split()) for passage in split_passages(_doc(text)))
+
+
 def test_a_page_break_before_a_closing_chinese_quote_is_inside_the_paragraph():
     """A PDF paste's page ended a full line on “全域党建 and the next page started with ”,江苏: the paragraph
     was cut there, a passage of its own starting with ” (probe AR2)."""
