@@ -1370,6 +1370,7 @@ def _blocks(
                 current[2] == "body" or current[3] == "label" or current[3] == "paragraph"
                 or (current[3] == "sentence" and _citation_runs_on(view, current, previous))
                 or (current[3] is True and (current[2] == "reference" or double_spaced or previous.rstrip()[-1:] not in _TERMINAL))
+                or (type(current[3]) is tuple and start < current[3][1])
             ):
                 current[1] = end
             else:
@@ -1522,14 +1523,23 @@ def _grant_clauses(text: str) -> bool:
     return True
 
 
-def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> bool | str:
+def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> bool | str | tuple[str, int]:
     """How a label alone on its line (ending at end) runs on over its paragraph's next lines (to
-    paragraph_end): "label", over all of them; or False for a label that takes only its own text
-    (_TAKES_ITS_TEXT_ONLY), before other text."""
+    paragraph_end): "label", over all of them; ("until", offset), over those before a blank line inside the
+    paragraph (a double-spaced paste's line break), which are the label's text where the lines after are not
+    (probe BS2: a CNKI page's "• 基金资助:", its grant line, a blank line and the body); or False for a label that
+    takes only its own text (_TAKES_ITS_TEXT_ONLY), before other text."""
     taken = _TAKES_ITS_TEXT_ONLY.match(line) if end < paragraph_end else None
     if taken is None:
         return "label"
-    return "label" if _follows_label(view, end, paragraph_end, "declaration" if taken.group("declaration") else "identifier") else False
+    label = "declaration" if taken.group("declaration") else "identifier"
+    if _follows_label(view, end, paragraph_end, label):
+        return "label"
+    blank = _BLANK_LINE_INSIDE.search(view, end, paragraph_end)
+    return ("until", blank.start()) if blank is not None and _follows_label(view, end, blank.start(), label) else False
+
+
+_BLANK_LINE_INSIDE = re.compile(r"\n[^\S\n]*\n")
 
 
 def _carried_by(view: str, block: list) -> str | None:
