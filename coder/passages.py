@@ -1535,8 +1535,15 @@ def _lone_label_runs_on(view: str, line: str, end: int, paragraph_end: int) -> b
     label = "declaration" if taken.group("declaration") else "identifier"
     if _follows_label(view, end, paragraph_end, label):
         return "label"
-    blank = _BLANK_LINE_INSIDE.search(view, end, paragraph_end)
-    return ("until", blank.start()) if blank is not None and _follows_label(view, end, blank.start(), label) else False
+    text = view[end:paragraph_end]
+    first = end + len(text) - len(text.lstrip())  # past the blank lines right under the label (probe BT1)
+    until = None
+    for blank in _BLANK_LINE_INSIDE.finditer(view, first, paragraph_end):
+        if blank.start() - first > _GRANT_LINE_MAX:
+            break
+        if _follows_label(view, first, blank.start(), label):  # the longest such text: two grants, or one wrapped (BT2, BT3)
+            until = blank.start()
+    return ("until", until) if until is not None else False
 
 
 _BLANK_LINE_INSIDE = re.compile(r"\n[^\S\n]*\n")

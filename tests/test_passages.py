@@ -1306,13 +1306,15 @@ def test_a_wrap_before_a_line_starting_with_a_surname_or_land_runs_on(first, sec
     assert any(words in "".join(passage.text.split()) for passage in split_passages(_doc(text)))
 
 
-def test_a_grant_line_under_its_label_in_a_double_spaced_paste_stays_apart_from_the_body():
+@pytest.mark.parametrize("label", ["基金项目：\n", "基金项目：\n\n"], ids=["grant right under", "a blank line between"])
+def test_a_grant_line_under_its_label_in_a_double_spaced_paste_stays_apart_from_the_body(label):
     """In a double-spaced paste (one blank line a line break) a 基金资助 label, its grant line, a blank line and a body
     sentence are one paragraph: since the label takes only a grant line, all of it was body and the grant's titles
-    coded; before, all of it identifier and the body sentence not coded (probe BS2)."""
+    coded; before, all of it identifier and the body sentence not coded (probe BS2); and so with a blank line
+    between the label and its grant line (BT1)."""
     text = ("protection, market segmentation, and regional \n\npublic affairs governance failure problems abound, \n\n"
             "causing a serious obstacle on the further \n\ndevelopment of regional economic cooperation \n\n"
-            "区域党建一体化驱动跨域协同治理\n\n阚道远, 杨宁\n\n基金项目：\n国家社科基金一般项目“长三角一体化研究”(23BKS051)\n\n"
+            "区域党建一体化驱动跨域协同治理\n\n阚道远, 杨宁\n\n" + label + "国家社科基金一般项目“长三角一体化研究”(23BKS051)\n\n"
             "作为区域一体化的推动者和领导者,中国共产党在跨域治理中居于中轴地位。\n")
     kinds = {passage.text: passage.kind for passage in split_passages(_doc(text))}
     assert [kind for passage, kind in kinds.items() if "23BKS051" in passage] == ["identifier"]
