@@ -100,6 +100,7 @@ between words).
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
@@ -358,8 +359,8 @@ _CARRIES_IDENTIFIER = LazyPattern(
 )
 # The labels that take the next lines of their paragraph, alone on their line, only before their own text: a
 # declaration's wording after a declaration label, a grant's text after the funding labels added since 4ad624d
-# ("Conflicts of interest\nMembers must declare any personal interest ..." was identifier, probe BJ1). The
-# older ones ("Funding", 基金项目) take them whatever they say, as they did.
+# ("Conflicts of interest\nMembers must declare any personal interest ..." was identifier, probe BJ1), and the
+# older bare ones too ("Funding", 基金项目: probe BR).
 _TAKES_ITS_TEXT_ONLY = LazyPattern(
     _LEAD + _OPEN + r"(?:(?P<declaration>" + _DECLARATION_LABELS + r")|funding\s+(?:information|statement|sources?|for\s+this\s+(?:research|work|study|article)\s+was\s+provided\s+by)|fund(?:ing)?\s+projects?"
     # ...and a bare "Funding" or 基金项目 alone on its line: a report's own section so headed, its text on the next
@@ -461,8 +462,6 @@ _STATEMENT = LazyPattern(
     r"|\s*(?P<supported>(?i:this\s+(?:work|research)\s+(?:was|is|has\s+been)\s+(?:partly\s+|partially\s+|financially\s+|jointly\s+)?"
     r"(?:supported|funded|financed|sponsored)\s+(?:in\s+part\s+)?by\b))"
 )
-# "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
-# cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
 # A Markdown ATX heading, in a .md file: up to three spaces, one to six #, a space, its text (group 1: to the text).
 _ATX_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t]+)\S[^\n]*$", re.MULTILINE)
 # A .md file's other headings, which end a references section as an ATX one does (probe BQ1): an HTML heading,
@@ -470,25 +469,10 @@ _ATX_HEADING = re.compile(r"^( {0,3}#{1,6}[ \t]+)\S[^\n]*$", re.MULTILINE)
 _HTML_OR_BOLD_HEADING = re.compile(r" {0,3}(?:<h[1-6][\s>]|(\*\*|__)\S[^\n]*?\S?\1\s*$)", re.IGNORECASE)
 _SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
 
-
-def _other_markdown_headings(text: str, starts: list[int]) -> frozenset[int]:
-    """The starts of a .md file's lines that are headings other than ATX ones (_HTML_OR_BOLD_HEADING, or text over a
-    setext underline)."""
-    found = set()
-    for number, start in enumerate(starts):
-        end = starts[number + 1] - 1 if number + 1 < len(starts) else len(text)
-        line = text[start:end]
-        if not line.strip():
-            continue
-        if _HTML_OR_BOLD_HEADING.match(line) is not None:
-            found.add(start)
-        elif number + 1 < len(starts):
-            after_end = starts[number + 2] - 1 if number + 2 < len(starts) else len(text)
-            if _SETEXT_UNDERLINE.match(text[starts[number + 1]:after_end]) is not None:
-                found.add(start)
-    return frozenset(found)
 # A fenced code block's fence, in a .md file: its lines ("# comment") are no headings (probe BG5).
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})([^\n]*)$", re.MULTILINE)
+# "To cite this article: <authors> (2013) <title>,\n<journal>, 35:6, 669-687, DOI:\n10.1080/..." (a PDF's
+# cover page) runs on over the next lines of its paragraph to a sentence's end, past the colons.
 _CITE_THIS = LazyPattern(_LEAD + _OPEN + r"(?:to\s+)?cite\s+this\s+article", re.IGNORECASE)
 # ...but it ends at the line holding the DOI ("DOI: 10.1080/...", "https://doi.org/..."; a line ending "DOI:"
 # runs on to the number), and after at most _CITATION_LINES lines: the body pasted right under it, with no
@@ -736,6 +720,7 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
         shown, view = (unmarked if unmarked is not None else view), _unread_read(view)
     # Blanking keeps every line break where it was: the view's lines start where the text's do.
     view_lines = lines if view is text else view.split("\n")
+    unmarked_lines = unmarked.split("\n") if unmarked is not None else None
     rows = _table_rows(lines) if may_hold_table_rows(text) else set()
     length = len(text)
     # Only the view is read below: when debris was blanked (the view a copy), a part's text (a slice of
@@ -745,17 +730,18 @@ def _split_part(text: str, path: str, unit: Unit, max_chars: int, *, offset: int
     if unit == "document":
         spans: Iterator[tuple[int, int, PassageKind]] = iter([(0, length, "body")])
     else:
-        markdown = path.lower().endswith(".md")
+        markdown = _is_markdown(path)
         blocks, state = _blocks(view, *_paragraph_lines(lines, starts, kinds), view_lines=view_lines,
                                 starts=starts, front=front, state=state, markdown=markdown,
-                                other_headings=_other_markdown_headings(unmarked or view, starts) if markdown else frozenset())
+                                other_headings=_other_markdown_headings(unmarked_lines or view_lines, starts)
+                                if markdown else frozenset())
         if unit == "sentence":
             spans = _sentence_spans(view, blocks)
         else:
             spans = _packed_spans(view, blocks, max_chars, flat_view=flat_view)
     breaks = _joinable_breaks(view_lines, starts, rows=rows)
     # the breaks the readable text of a passage with Markdown emphasis is made at (see below)
-    unmarked_breaks = _joinable_breaks(unmarked.split("\n"), starts, rows=rows) if unmarked is not None else None
+    unmarked_breaks = _joinable_breaks(unmarked_lines, starts, rows=rows) if unmarked_lines is not None else None
     printable = flat_view.isprintable()  # and so is each passage's view: see _collapsed
     row_breaks = _row_break_offsets(lines, starts, rows) if rows else None
     # The line tables (each line a string, twice when debris was blanked) are not read below: a 2 MB
@@ -990,16 +976,11 @@ def _blank_emphasis(view: str, *, mark: str = " ") -> str:
     """
     lines = view.split("\n")
     changed = False
-    fence = ""  # the open code block's fence (``` or ~~~), whose lines are code, not emphasis
+    code = _code_blocks(view)  # whose lines are code, not emphasis
+    at = 0  # where the line starts
     for number, line in enumerate(lines):
-        if (line.lstrip(" ")[:3] in ("```", "~~~")) and (found := _FENCE.match(line)) is not None:
-            run = found.group(1)
-            if not fence:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence) and not found.group(2).strip():
-                fence = ""
-            continue
-        if fence or ("*" not in line and "_" not in line):
+        start, at = at, at + len(line) + 1
+        if ("*" not in line and "_" not in line) or (code and _in_code(code, start)):
             continue
         blanked = _emphasis_delimiters(line)
         if blanked:
@@ -1399,8 +1380,15 @@ def _atx_headings(view: str) -> list[int]:
     """The starts of a Markdown text's ATX heading lines, but for those inside a fenced code block (``` or ~~~,
     closed by a fence of the same character at least as long, or by the text's end)."""
     headings = [match.start() for match in _ATX_HEADING.finditer(view)]
-    if not headings or ("```" not in view and "~~~" not in view):
-        return headings
+    code = _code_blocks(view) if headings else []
+    return [start for start in headings if not _in_code(code, start)] if code else headings
+
+
+def _code_blocks(view: str) -> list[tuple[int, int]]:
+    """The spans of a Markdown text's fenced code blocks (``` or ~~~, closed by a fence of the same character
+    at least as long with nothing after it, or by the text's end), fences included, in order."""
+    if "```" not in view and "~~~" not in view:
+        return []
     code: list[tuple[int, int]] = []
     opened = None
     for fence in _FENCE.finditer(view):
@@ -1412,9 +1400,25 @@ def _atx_headings(view: str) -> list[int]:
             opened = None
     if opened is not None:
         code.append((opened.start(), len(view)))
-    ends = [last for _, last in code]  # the blocks are in order and apart: the first ending after a heading holds it or not
-    return [start for start in headings
-            if (index := bisect_right(ends, start)) == len(code) or code[index][0] > start]
+    return code
+
+
+def _in_code(code: list[tuple[int, int]], offset: int) -> bool:
+    """Is `offset` inside one of the code blocks `code` (_code_blocks)? The blocks are in order and apart: the
+    last starting at or before it holds it or not."""
+    index = bisect_right(code, (offset, math.inf)) - 1
+    return index >= 0 and offset < code[index][1]
+
+
+def _other_markdown_headings(lines: list[str], starts: list[int]) -> frozenset[int]:
+    """The starts of a .md file's lines (`lines`, from `starts`) that are headings other than ATX ones
+    (_HTML_OR_BOLD_HEADING, or text over a setext underline)."""
+    found = set()
+    for number, line in enumerate(lines):
+        if line.strip() and (_HTML_OR_BOLD_HEADING.match(line) is not None or (
+                number + 1 < len(lines) and _SETEXT_UNDERLINE.match(lines[number + 1]) is not None)):
+            found.add(starts[number])
+    return frozenset(found)
 
 
 def _citation_runs_on(view: str, block: list, previous: str) -> bool:
