@@ -538,7 +538,7 @@ def _squash(text: str) -> str:
 def _squashed(text: str) -> str:
     """A passage text folded and composed as matching reads it (lexicon.fold_text), gaps removed."""
     if text.isascii():
-        return "".join(text.lower().split()).replace("-", "").replace("*", "").replace("_", "")
+        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_GAPS).decode("ascii")
     composed, _ = compose_text(text)
     return _squash(fold_text(composed).replace(*_FINAL_SIGMA))
 
