@@ -556,6 +556,13 @@ def test_recode_after_a_rename_matches_a_full_run_at_table_rows(tmp_path, keywor
     assert output_files(fast) == output_files(full)
 
 
+def _split_and_rebuilt(document: Document, unit: str = "paragraph") -> tuple[list, list]:
+    """A document's passages as the split makes them, and as the recode rebuilds them from passages.parquet's rows."""
+    passages = split_passages(document, unit=unit)
+    return passages, _views(document, [(passage.index, passage.start, passage.end, passage.kind, passage.text)
+                                       for passage in passages], unit=unit)
+
+
 @pytest.mark.parametrize("text", [
     "www.\n war \t", "The joint\nmeeting\tx\n", "x\tjoint\nmeeting\n\ny | z\nw\n\n| a | b |\njoint\nmeeting\n",
     "joint\nmeeting\n\nwww.a.cn\tjoint\nmeeting here\n",
@@ -563,10 +570,7 @@ def test_recode_after_a_rename_matches_a_full_run_at_table_rows(tmp_path, keywor
 def test_recode_views_are_those_of_the_split(text):
     """The views the recode rebuilds from passages.parquet's rows are the split's, and a matcher counts the
     same in both (the recode's and the fresh run's way to the same passages)."""
-    document = Document("a.txt", text)
-    passages = split_passages(document)
-    views = _views(document, [(passage.index, passage.start, passage.end, passage.kind, passage.text)
-                              for passage in passages], unit="paragraph")
+    passages, views = _split_and_rebuilt(Document("a.txt", text))
     assert views == passages
     compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("www", "joint meeting")),)))
     assert compiled.count_in_passages(views) == compiled.count_in_passages(passages)
@@ -576,10 +580,7 @@ def test_recode_views_are_those_of_the_split(text):
 def test_recode_views_of_markdown_emphasis_are_those_of_the_split(text):
     """A .md passage's readable text keeps its emphasis delimiters (`The **joint** meeting`), its view blanks
     them: the recode rebuilt the view from the text as written, where `joint meeting` is not found."""
-    document = Document("a.md", text)
-    passages = split_passages(document)
-    views = _views(document, [(passage.index, passage.start, passage.end, passage.kind, passage.text)
-                              for passage in passages], unit="paragraph")
+    passages, views = _split_and_rebuilt(Document("a.md", text))
     assert views == passages
     compiled = compile_codebook(Codebook(codes=(Code(id="a", label="a", path=("a",), keywords=("joint meeting", "联席会议")),)))
     assert [bool(counted) for counted in compiled.count_in_passages(views)] == [True, bool("Joint" in text)]
@@ -596,11 +597,8 @@ _TABLE_PIECES = ["joint", "meeting", "www.", "a.cn", "\t", "|", "| a | b |", "|-
 def test_recode_views_of_table_documents_are_those_of_the_split(pieces, unit):
     """The recode's views, told for a table's rows from the lines beside each line break (no split of
     the document), are the split's, read from a document holding tabs and pipes or from its file."""
-    text = "".join(pieces)
-    document = Document("a.txt", text)
-    passages = split_passages(document, unit=unit)
-    stored = [(passage.index, passage.start, passage.end, passage.kind, passage.text) for passage in passages]
-    assert _views(document, stored, unit=unit) == passages
+    passages, views = _split_and_rebuilt(Document("a.txt", "".join(pieces)), unit)
+    assert views == passages
 
 
 def test_recode_views_read_a_stored_document_once(tmp_path, monkeypatch):
